@@ -1,0 +1,46 @@
+//===- Passes.h - MoE dialect transformation passes -------------*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file declares the MoE transformation passes and the pattern
+// populating functions they drive.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOE_TRANSFORMS_PASSES_H
+#define MOE_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Pass/Pass.h"
+
+#include "moe/Dialect/MoE/IR/MoEDialect.h"
+
+namespace mlir {
+class RewritePatternSet;
+
+namespace moe {
+
+#define GEN_PASS_DECL
+#include "moe/Transforms/Passes.h.inc"
+
+/// Adds the pattern that expands `moe.layer` into router, top-k, dispatch,
+/// permute, expert FFN and combine ops.
+void populateMoEDecomposeLayerPatterns(RewritePatternSet &patterns);
+
+/// Adds the pattern that rewrites `moe.expert_ffn` into `moe.grouped_matmul`
+/// ops and an elementwise activation.
+void populateMoEDecomposeExpertFFNPatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "moe/Transforms/Passes.h.inc"
+
+} // namespace moe
+} // namespace mlir
+
+#endif // MOE_TRANSFORMS_PASSES_H

@@ -1,0 +1,61 @@
+//===- Passes.td - MoE dialect transformation passes -------*- tablegen -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Passes that rewrite MoE dialect ops into finer MoE ops and upstream ops.
+// Keep alphabetical.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOE_TRANSFORMS_PASSES_TD
+#define MOE_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def MoEDecomposeExpertFFNPass
+    : Pass<"moe-decompose-expert-ffn"> {
+  let summary = "Decompose moe.expert_ffn into grouped matmuls and an "
+                "elementwise activation";
+  let description = [{
+    Rewrites every `moe.expert_ffn` into `moe.grouped_matmul` ops for the
+    gate, up and down projections (each over the experts' own segments of
+    rows) and one elementwise `linalg.generic` applying the activation (and
+    the gate * up product of gated FFNs) in between. The result accumulates
+    into the op's `outs`, as the op does.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::moe::MoEDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+def MoEDecomposeLayerPass
+    : Pass<"moe-decompose-layer"> {
+  let summary = "Decompose moe.layer into routing, dispatch, experts and "
+                "combine";
+  let description = [{
+    Expands every `moe.layer` into the steps of a sparse MoE layer:
+
+    ```
+    moe.router -> moe.top_k -> moe.dispatch -> moe.permute
+               -> moe.expert_ffn -> moe.combine
+    ```
+
+    Intermediate results live in `tensor.empty` destinations sized from the
+    token count T (dynamic) and R = T * k; the expert FFN accumulates into a
+    zero-filled [R, D] tensor and `moe.combine` into the layer's `outs`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::moe::MoEDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+#endif // MOE_TRANSFORMS_PASSES_TD

@@ -1,0 +1,436 @@
+//===- MoEOps.td - MoE dialect operations ------------------*- tablegen -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The ops of one sparse MoE layer. Every compute op is destination-passing
+// style: results take the types of the `outs` operands. Shapes use T for the
+// token count (dynamic), D for the hidden size, E for the number of experts,
+// F for the expert intermediate size, k for experts per token and R = T * k
+// for the number of (token, expert) assignments.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOE_DIALECT_MOE_IR_MOEOPS_TD
+#define MOE_DIALECT_MOE_IR_MOEOPS_TD
+
+include "moe/Dialect/MoE/IR/MoEBase.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+/// A destination-passing-style MoE op on tensors. `numInits` trailing
+/// operands are the destinations.
+class MoE_DestinationOp<string mnemonic, int numInits, list<Trait> traits = []>
+    : MoE_Op<mnemonic, !listconcat(traits, [Pure, DestinationStyleOpInterface])> {
+  let hasVerifier = 1;
+  code dpsExtraClassDeclaration = [{
+    /// The trailing `outs` operands, for DestinationStyleOpInterface.
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      unsigned numOperands = getOperation()->getNumOperands();
+      return ::mlir::MutableOperandRange(getOperation(),
+                                         numOperands - }] # numInits # [{,
+                                         }] # numInits # [{);
+    }
+  }];
+  let extraClassDeclaration = dpsExtraClassDeclaration;
+}
+
+//===----------------------------------------------------------------------===//
+// RouterOp
+//===----------------------------------------------------------------------===//
+
+def MoE_RouterOp : MoE_DestinationOp<"router", 1, [
+    AllTypesMatch<["init", "result"]>]> {
+  let summary = "router scores: logits x W^T (+ bias), then softmax or sigmoid";
+  let description = [{
+    Scores every token against every expert. With `input` [T, D] and
+    `weight` [E, D] (the `nn.Linear` layout of a router), computes
+    `logits = input weight^T (+ bias)` and applies `scoring` row-wise:
+    `softmax` over the E logits of a token, or an elementwise `sigmoid`.
+    The scores overwrite `init` [T, E].
+
+    `weight` may be f32, bf16 or f16; arithmetic is in the result's element
+    type (f32). `bias` [E] is the router's `nn.Linear` bias (gpt-oss).
+
+    Example:
+
+    ```mlir
+    %scores = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+                outs(%empty : tensor<?x8xf32>) scoring<softmax>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$weight,
+                       Optional<AnyRankedTensor>:$bias,
+                       AnyRankedTensor:$init,
+                       MoE_ScoringFnAttr:$scoring);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `,` $weight `:` type($input) `,` type($weight) `)`
+    (`bias` `(` $bias^ `:` type($bias) `)`)?
+    `outs` `(` $init `:` type($init) `)`
+    `scoring` `` $scoring attr-dict
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// TopKOp
+//===----------------------------------------------------------------------===//
+
+def MoE_TopKOp : MoE_DestinationOp<"top_k", 2, [
+    AllTypesMatch<["weights_init", "weights"]>,
+    AllTypesMatch<["indices_init", "indices"]>]> {
+  let summary = "selects k experts per token and their routing weights";
+  let description = [{
+    For each row of `scores` [T, E], selects the k experts with the largest
+    selection score `q = scores + selection_bias` (or `q = scores` without a
+    bias); ties go to the lower expert index. k is the static size of the
+    second dimension of the outputs `weights` [T, k] (float) and `indices`
+    [T, k] (i32). The selection is partial: O(E) per token for small k.
+
+    Group-limited selection (`num_groups` G > 1): the E experts form G
+    contiguous groups of E / G; a group scores the sum of its two largest `q`
+    (its largest, for groups of one expert) and only the `top_k_groups` best
+    groups stay eligible.
+
+    The weights are the unbiased scores of the selected experts, divided by
+    their sum when `normalize` is set, then multiplied by `scaling_factor`.
+
+    Example:
+
+    ```mlir
+    %w, %i = moe.top_k ins(%scores : tensor<?x8xf32>)
+               outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>) {normalize}
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$scores,
+                       Optional<AnyRankedTensor>:$selection_bias,
+                       AnyRankedTensor:$weights_init,
+                       AnyRankedTensor:$indices_init,
+                       UnitAttr:$normalize,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$scaling_factor,
+                       DefaultValuedAttr<I64Attr, "1">:$num_groups,
+                       DefaultValuedAttr<I64Attr, "1">:$top_k_groups);
+  let results = (outs AnyRankedTensor:$weights, AnyRankedTensor:$indices);
+  let assemblyFormat = [{
+    `ins` `(` $scores `:` type($scores) `)`
+    (`bias` `(` $selection_bias^ `:` type($selection_bias) `)`)?
+    `outs` `(` $weights_init `,` $indices_init `:` type($weights_init) `,`
+               type($indices_init) `)`
+    attr-dict
+  }];
+  let extraClassDeclaration = dpsExtraClassDeclaration # [{
+    /// The number of experts selected per token.
+    int64_t getK() { return getWeightsInit().getType().getDimSize(1); }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// DispatchOp
+//===----------------------------------------------------------------------===//
+
+def MoE_DispatchOp : MoE_DestinationOp<"dispatch", 4, [
+    AllTypesMatch<["counts_init", "expert_counts"]>,
+    AllTypesMatch<["offsets_init", "expert_offsets"]>,
+    AllTypesMatch<["token_ids_init", "token_ids"]>,
+    AllTypesMatch<["row_weights_init", "row_weights"]>]> {
+  let summary = "routing metadata: groups (token, expert) assignments by expert";
+  let description = [{
+    Given the selected experts `indices` [T, k] (i32) and routing `weights`
+    [T, k], numbers the assignments `a = t * k + j` in token order and groups
+    them by expert, keeping token order inside each expert (a stable
+    counting sort, O(T * k + E)):
+
+    - `expert_counts` [E] (i32): assignments each expert keeps;
+    - `expert_offsets` [E + 1] (i32): their exclusive prefix sum, so expert
+      e owns rows `[offsets[e], offsets[e + 1])` and `offsets[E]` rows are
+      used in all;
+    - `token_ids` [R] (i32) and `row_weights` [R] (float), R = T * k: the
+      token and routing weight of each row.
+
+    E is the static size of `expert_counts`. With `capacity_factor` set,
+    each expert keeps only its first `C = ceil(capacity_factor * T * k / E)`
+    assignments in token order and drops the rest; without it nothing is
+    dropped. Rows from `offsets[E]` on keep their `outs` values.
+
+    Example:
+
+    ```mlir
+    %counts, %offsets, %tokens, %row_w = moe.dispatch
+        ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+        outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>,
+                               tensor<?xf32>)
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$indices, AnyRankedTensor:$weights,
+                       AnyRankedTensor:$counts_init,
+                       AnyRankedTensor:$offsets_init,
+                       AnyRankedTensor:$token_ids_init,
+                       AnyRankedTensor:$row_weights_init,
+                       OptionalAttr<F32Attr>:$capacity_factor);
+  let results = (outs AnyRankedTensor:$expert_counts,
+                      AnyRankedTensor:$expert_offsets,
+                      AnyRankedTensor:$token_ids,
+                      AnyRankedTensor:$row_weights);
+  let assemblyFormat = [{
+    `ins` `(` $indices `,` $weights `:` type($indices) `,` type($weights) `)`
+    `outs` `(` $counts_init `,` $offsets_init `,` $token_ids_init `,`
+               $row_weights_init `:` type($counts_init) `,`
+               type($offsets_init) `,` type($token_ids_init) `,`
+               type($row_weights_init) `)`
+    attr-dict
+  }];
+  let extraClassDeclaration = dpsExtraClassDeclaration # [{
+    /// The number of experts.
+    int64_t getNumExperts() {
+      return getCountsInit().getType().getDimSize(0);
+    }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// PermuteOp
+//===----------------------------------------------------------------------===//
+
+def MoE_PermuteOp : MoE_DestinationOp<"permute", 1, [
+    AllTypesMatch<["init", "result"]>]> {
+  let summary = "gathers token rows into expert-grouped order";
+  let description = [{
+    Copies `input` [T, D] row `token_ids[r]` into row r of `init` [R, D] for
+    every used row `r < expert_offsets[E]`; the other rows keep their `outs`
+    values. With the metadata of `moe.dispatch`, the result holds each
+    expert's tokens as one contiguous segment.
+
+    Example:
+
+    ```mlir
+    %rows = moe.permute ins(%x, %tokens, %offsets
+                : tensor<?x64xf32>, tensor<?xi32>, tensor<9xi32>)
+              outs(%e : tensor<?x64xf32>)
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$token_ids,
+                       AnyRankedTensor:$expert_offsets,
+                       AnyRankedTensor:$init);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `,` $token_ids `,` $expert_offsets `:` type($input) `,`
+              type($token_ids) `,` type($expert_offsets) `)`
+    `outs` `(` $init `:` type($init) `)` attr-dict
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// GroupedMatmulOp
+//===----------------------------------------------------------------------===//
+
+def MoE_GroupedMatmulOp : MoE_DestinationOp<"grouped_matmul", 1, [
+    AllTypesMatch<["init", "result"]>]> {
+  let summary = "one matmul per expert over its contiguous segment of rows";
+  let description = [{
+    For every expert e and every row r in `[offsets[e], offsets[e + 1])`,
+    accumulates `input[r] weight[e]^T (+ bias[e])` into row r of `init`,
+    like `linalg.matmul` accumulates into its `outs`. `input` is [R, K],
+    `weight` [E, N, K] (`nn.Linear` layout, f32, bf16 or f16), `bias`
+    [E, N], `init` [R, N]. Rows from `offsets[E]` on are left unchanged.
+    The work is proportional to the rows each expert owns.
+
+    Example:
+
+    ```mlir
+    %h = moe.grouped_matmul ins(%rows, %w, %offsets
+             : tensor<?x64xf32>, tensor<8x128x64xf32>, tensor<9xi32>)
+           outs(%acc : tensor<?x128xf32>)
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$weight,
+                       AnyRankedTensor:$expert_offsets,
+                       Optional<AnyRankedTensor>:$bias,
+                       AnyRankedTensor:$init);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `,` $weight `,` $expert_offsets `:` type($input) `,`
+              type($weight) `,` type($expert_offsets) `)`
+    (`bias` `(` $bias^ `:` type($bias) `)`)?
+    `outs` `(` $init `:` type($init) `)` attr-dict
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// ExpertFFNOp
+//===----------------------------------------------------------------------===//
+
+def MoE_ExpertFFNOp : MoE_DestinationOp<"expert_ffn", 1, [
+    AttrSizedOperandSegments, AllTypesMatch<["init", "result"]>]> {
+  let summary = "each expert's feed-forward network over its segment of rows";
+  let description = [{
+    For every expert e and every row r in `[offsets[e], offsets[e + 1])` of
+    `input` [R, D], accumulates expert e's FFN of that row into `init`
+    [R, D]. Gated (a `gate` weight is given):
+    `(act(x Wg[e]^T + bg[e]) * (x Wu[e]^T + bu[e])) Wd[e]^T + bd[e]`;
+    ungated: `act(x Wu[e]^T + bu[e]) Wd[e]^T + bd[e]`. `gate` and `up` are
+    [E, F, D], `down` [E, D, F], biases [E, F] and [E, D]; every bias is
+    optional.
+
+    `swiglu_oai` (gated only) is gpt-oss's clamped form:
+    `g = min(gate, limit)`, `u = clamp(up, -limit, limit)`,
+    `h = (u + 1) * g * sigmoid(alpha * g)`, with `swiglu_alpha` (default
+    1.702) and `swiglu_limit` (default 7.0).
+
+    `--moe-decompose-expert-ffn` rewrites this op into `moe.grouped_matmul`
+    ops and an elementwise `linalg.generic`.
+
+    Example:
+
+    ```mlir
+    %y = moe.expert_ffn ins(%rows, %offsets : tensor<?x64xf32>, tensor<9xi32>)
+           gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+           down(%wd : tensor<8x64x128xf32>)
+           outs(%acc : tensor<?x64xf32>) activation<silu>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input,
+                       AnyRankedTensor:$expert_offsets,
+                       Optional<AnyRankedTensor>:$gate_weight,
+                       AnyRankedTensor:$up_weight,
+                       AnyRankedTensor:$down_weight,
+                       Optional<AnyRankedTensor>:$gate_bias,
+                       Optional<AnyRankedTensor>:$up_bias,
+                       Optional<AnyRankedTensor>:$down_bias,
+                       AnyRankedTensor:$init,
+                       MoE_ActivationAttr:$activation,
+                       OptionalAttr<F32Attr>:$swiglu_alpha,
+                       OptionalAttr<F32Attr>:$swiglu_limit);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `,` $expert_offsets `:` type($input) `,`
+              type($expert_offsets) `)`
+    (`gate` `(` $gate_weight^ `:` type($gate_weight) `)`)?
+    `up` `(` $up_weight `:` type($up_weight) `)`
+    `down` `(` $down_weight `:` type($down_weight) `)`
+    (`gate_bias` `(` $gate_bias^ `:` type($gate_bias) `)`)?
+    (`up_bias` `(` $up_bias^ `:` type($up_bias) `)`)?
+    (`down_bias` `(` $down_bias^ `:` type($down_bias) `)`)?
+    `outs` `(` $init `:` type($init) `)`
+    `activation` `` $activation attr-dict
+  }];
+  let extraClassDeclaration = dpsExtraClassDeclaration # [{
+    /// Whether the FFN multiplies the activated gate projection by the up
+    /// projection.
+    bool isGated() { return static_cast<bool>(getGateWeight()); }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// CombineOp
+//===----------------------------------------------------------------------===//
+
+def MoE_CombineOp : MoE_DestinationOp<"combine", 1, [
+    AllTypesMatch<["init", "result"]>]> {
+  let summary = "weighted scatter-add of expert rows back to token order";
+  let description = [{
+    For every used row `r < expert_offsets[E]` of `input` [R, D], adds
+    `row_weights[r] * input[r]` to row `token_ids[r]` of `init` [T, D].
+    Rows are added in row order, so the result is deterministic.
+
+    Example:
+
+    ```mlir
+    %y = moe.combine ins(%h, %tokens, %row_w, %offsets
+             : tensor<?x64xf32>, tensor<?xi32>, tensor<?xf32>, tensor<9xi32>)
+           outs(%zero : tensor<?x64xf32>)
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$token_ids,
+                       AnyRankedTensor:$row_weights,
+                       AnyRankedTensor:$expert_offsets,
+                       AnyRankedTensor:$init);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `,` $token_ids `,` $row_weights `,` $expert_offsets `:`
+              type($input) `,` type($token_ids) `,` type($row_weights) `,`
+              type($expert_offsets) `)`
+    `outs` `(` $init `:` type($init) `)` attr-dict
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// LayerOp
+//===----------------------------------------------------------------------===//
+
+def MoE_LayerOp : MoE_DestinationOp<"layer", 1, [
+    AttrSizedOperandSegments, AllTypesMatch<["init", "result"]>]> {
+  let summary = "a whole sparse Mixture-of-Experts layer";
+  let description = [{
+    Routes each token of `input` [T, D] to `top_k` of the E experts and
+    accumulates `sum_j w_j * FFN_{idx_j}(x)` into `init` [T, D] (pass the
+    residual as `init` to fuse the residual connection). Operands and
+    attributes carry the meaning they have on the step ops:
+    `router` [E, D] and `router_bias` [E] as on `moe.router`;
+    `selection_bias`, `normalize`, `scaling_factor`, `num_groups` and
+    `top_k_groups` as on `moe.top_k`; `capacity_factor` as on
+    `moe.dispatch`; the expert weights, biases and activation as on
+    `moe.expert_ffn`.
+
+    `--moe-decompose-layer` expands it into `moe.router`, `moe.top_k`,
+    `moe.dispatch`, `moe.permute`, `moe.expert_ffn` and `moe.combine`.
+
+    Example:
+
+    ```mlir
+    %y = moe.layer ins(%x : tensor<?x64xf32>)
+           router(%wr : tensor<8x64xf32>)
+           gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+           down(%wd : tensor<8x64x128xf32>)
+           outs(%zero : tensor<?x64xf32>)
+           top_k(2) scoring<softmax> activation<silu> {normalize}
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input,
+                       AnyRankedTensor:$router_weight,
+                       Optional<AnyRankedTensor>:$router_bias,
+                       Optional<AnyRankedTensor>:$selection_bias,
+                       Optional<AnyRankedTensor>:$gate_weight,
+                       AnyRankedTensor:$up_weight,
+                       AnyRankedTensor:$down_weight,
+                       Optional<AnyRankedTensor>:$gate_bias,
+                       Optional<AnyRankedTensor>:$up_bias,
+                       Optional<AnyRankedTensor>:$down_bias,
+                       AnyRankedTensor:$init,
+                       I64Attr:$top_k,
+                       MoE_ScoringFnAttr:$scoring,
+                       MoE_ActivationAttr:$activation,
+                       UnitAttr:$normalize,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$scaling_factor,
+                       DefaultValuedAttr<I64Attr, "1">:$num_groups,
+                       DefaultValuedAttr<I64Attr, "1">:$top_k_groups,
+                       OptionalAttr<F32Attr>:$capacity_factor,
+                       OptionalAttr<F32Attr>:$swiglu_alpha,
+                       OptionalAttr<F32Attr>:$swiglu_limit);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `:` type($input) `)`
+    `router` `(` $router_weight `:` type($router_weight) `)`
+    (`router_bias` `(` $router_bias^ `:` type($router_bias) `)`)?
+    (`selection_bias` `(` $selection_bias^ `:` type($selection_bias) `)`)?
+    (`gate` `(` $gate_weight^ `:` type($gate_weight) `)`)?
+    `up` `(` $up_weight `:` type($up_weight) `)`
+    `down` `(` $down_weight `:` type($down_weight) `)`
+    (`gate_bias` `(` $gate_bias^ `:` type($gate_bias) `)`)?
+    (`up_bias` `(` $up_bias^ `:` type($up_bias) `)`)?
+    (`down_bias` `(` $down_bias^ `:` type($down_bias) `)`)?
+    `outs` `(` $init `:` type($init) `)`
+    `top_k` `(` $top_k `)` `scoring` `` $scoring
+    `activation` `` $activation attr-dict
+  }];
+  let extraClassDeclaration = dpsExtraClassDeclaration # [{
+    /// Whether the experts are gated FFNs.
+    bool isGated() { return static_cast<bool>(getGateWeight()); }
+    /// The number of experts.
+    int64_t getNumExperts() {
+      return getRouterWeight().getType().getDimSize(0);
+    }
+  }];
+}
+
+#endif // MOE_DIALECT_MOE_IR_MOEOPS_TD

@@ -1,0 +1,463 @@
+//===- MoEOps.cpp - MoE dialect operations ----------------------*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file implements the verifiers of the MoE dialect's ops. Every message
+// names the offending operand or attribute and says what was expected.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Dialect/MoE/IR/MoEOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::moe;
+
+//===----------------------------------------------------------------------===//
+// Verification helpers
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The element types a tensor operand may have.
+enum class ElementKind {
+  /// f16, bf16, f32 or f64.
+  Float,
+  /// Signless 32-bit integers (expert indices, offsets, token ids).
+  I32,
+};
+
+/// Verifies shapes and types of one op, naming operands in its messages.
+class ShapeVerifier {
+public:
+  explicit ShapeVerifier(Operation *op) : op(op) {}
+
+  /// Checks that `value` is a tensor of `rank` dimensions with elements of
+  /// `kind`.
+  LogicalResult tensor(Value value, StringRef name, int64_t rank,
+                       ElementKind kind) const {
+    auto type = cast<RankedTensorType>(value.getType());
+    Type element = type.getElementType();
+    bool elementOk = kind == ElementKind::Float
+                         ? isa<Float16Type, BFloat16Type, Float32Type,
+                               Float64Type>(element)
+                         : element.isSignlessInteger(32);
+    if (type.getRank() == rank && elementOk)
+      return success();
+    return op->emitOpError()
+           << name << " must be a rank-" << rank << " tensor of "
+           << (kind == ElementKind::Float ? "f16, bf16, f32 or f64" : "i32")
+           << ", got " << type;
+  }
+
+  /// Checks that dimension `dim` of `value` is `expected`. A dynamic extent
+  /// on either side is checked at run time instead.
+  LogicalResult dim(Value value, StringRef name, unsigned dim,
+                    int64_t expected, StringRef meaning) const {
+    int64_t actual = extent(value, dim);
+    if (ShapedType::isDynamic(actual) || ShapedType::isDynamic(expected) ||
+        actual == expected)
+      return success();
+    return op->emitOpError() << name << " dimension " << dim << " ("
+                             << meaning << ") must be " << expected
+                             << ", got " << actual;
+  }
+
+  /// Checks that dimension `dim` of `value` is known at compile time.
+  LogicalResult staticDim(Value value, StringRef name, unsigned dim,
+                          StringRef meaning) const {
+    if (!ShapedType::isDynamic(extent(value, dim)))
+      return success();
+    return op->emitOpError() << name << " dimension " << dim << " ("
+                             << meaning << ") must be static";
+  }
+
+  /// Checks that two tensors share an element type.
+  LogicalResult sameElementType(Value lhs, StringRef lhsName, Value rhs,
+                                StringRef rhsName) const {
+    Type lhsElement = cast<ShapedType>(lhs.getType()).getElementType();
+    Type rhsElement = cast<ShapedType>(rhs.getType()).getElementType();
+    if (lhsElement == rhsElement)
+      return success();
+    return op->emitOpError() << rhsName << " element type " << rhsElement
+                             << " must match " << lhsName << " element type "
+                             << lhsElement;
+  }
+
+  static int64_t extent(Value value, unsigned dim) {
+    return cast<ShapedType>(value.getType()).getDimSize(dim);
+  }
+
+private:
+  Operation *op;
+};
+
+/// The value of an optional float attribute.
+std::optional<float> optionalFloat(FloatAttr attr) {
+  if (!attr)
+    return std::nullopt;
+  return attr.getValue().convertToFloat();
+}
+
+/// Expected size of an [E + 1] offsets vector.
+int64_t offsetsSize(int64_t numExperts) { return numExperts + 1; }
+
+/// Verifies an [E + 1] i32 offsets operand and returns E through
+/// `numExperts`.
+LogicalResult verifyOffsets(const ShapeVerifier &v, Value offsets,
+                            int64_t &numExperts) {
+  if (failed(v.tensor(offsets, "expert_offsets", 1, ElementKind::I32)) ||
+      failed(v.staticDim(offsets, "expert_offsets", 0, "experts E + 1")))
+    return failure();
+  numExperts = ShapeVerifier::extent(offsets, 0) - 1;
+  if (numExperts < 1)
+    return v.dim(offsets, "expert_offsets", 0, 2, "experts E + 1, E >= 1");
+  return success();
+}
+
+/// Verifies the top-k routing attributes shared by `moe.top_k` and
+/// `moe.layer`.
+LogicalResult verifyRoutingAttrs(Operation *op, int64_t numExperts, int64_t k,
+                                 int64_t numGroups, int64_t topKGroups,
+                                 float scalingFactor) {
+  if (k < 1 || k > numExperts)
+    return op->emitOpError() << "top-k k = " << k << " must be in [1, E = "
+                             << numExperts << "]";
+  if (numGroups < 1 || numExperts % numGroups != 0)
+    return op->emitOpError() << "num_groups = " << numGroups
+                             << " must be positive and divide E = "
+                             << numExperts;
+  if (topKGroups < 1 || topKGroups > numGroups)
+    return op->emitOpError() << "top_k_groups = " << topKGroups
+                             << " must be in [1, num_groups = " << numGroups
+                             << "]";
+  int64_t eligible = topKGroups * (numExperts / numGroups);
+  if (k > eligible)
+    return op->emitOpError()
+           << "top-k k = " << k << " exceeds the " << eligible
+           << " experts left eligible by top_k_groups = " << topKGroups;
+  if (!std::isfinite(scalingFactor) || scalingFactor <= 0.0f)
+    return op->emitOpError() << "scaling_factor = " << scalingFactor
+                             << " must be positive and finite";
+  return success();
+}
+
+/// Verifies an optional positive, finite float attribute.
+LogicalResult verifyPositive(Operation *op, std::optional<float> value,
+                             StringRef name) {
+  if (!value || (std::isfinite(*value) && *value > 0.0f))
+    return success();
+  return op->emitOpError() << name << " = " << *value
+                           << " must be positive and finite";
+}
+
+/// The expert weights of `moe.expert_ffn` and `moe.layer`.
+struct ExpertWeights {
+  Value gate, up, down, gateBias, upBias, downBias;
+  Activation activation;
+  std::optional<float> swigluAlpha, swigluLimit;
+};
+
+/// Verifies stacked expert weights for E experts of hidden size `hidden`.
+LogicalResult verifyExpertWeights(Operation *op, const ShapeVerifier &v,
+                                  const ExpertWeights &w, int64_t numExperts,
+                                  int64_t hidden) {
+  if (failed(v.tensor(w.up, "up", 3, ElementKind::Float)) ||
+      failed(v.dim(w.up, "up", 0, numExperts, "experts E")) ||
+      failed(v.dim(w.up, "up", 2, hidden, "hidden size D")) ||
+      failed(v.staticDim(w.up, "up", 1, "intermediate size F")))
+    return failure();
+  int64_t intermediate = ShapeVerifier::extent(w.up, 1);
+  if (w.gate &&
+      (failed(v.tensor(w.gate, "gate", 3, ElementKind::Float)) ||
+       failed(v.dim(w.gate, "gate", 0, numExperts, "experts E")) ||
+       failed(v.dim(w.gate, "gate", 1, intermediate, "intermediate size F")) ||
+       failed(v.dim(w.gate, "gate", 2, hidden, "hidden size D"))))
+    return failure();
+  if (failed(v.tensor(w.down, "down", 3, ElementKind::Float)) ||
+      failed(v.dim(w.down, "down", 0, numExperts, "experts E")) ||
+      failed(v.dim(w.down, "down", 1, hidden, "hidden size D")) ||
+      failed(v.dim(w.down, "down", 2, intermediate, "intermediate size F")))
+    return failure();
+  if (w.gateBias && !w.gate)
+    return op->emitOpError() << "gate_bias requires a gate weight";
+  auto verifyBias = [&](Value bias, StringRef name, int64_t width,
+                        StringRef meaning) -> LogicalResult {
+    if (!bias)
+      return success();
+    if (failed(v.tensor(bias, name, 2, ElementKind::Float)) ||
+        failed(v.dim(bias, name, 0, numExperts, "experts E")) ||
+        failed(v.dim(bias, name, 1, width, meaning)))
+      return failure();
+    return success();
+  };
+  if (failed(verifyBias(w.gateBias, "gate_bias", intermediate,
+                        "intermediate size F")) ||
+      failed(verifyBias(w.upBias, "up_bias", intermediate,
+                        "intermediate size F")) ||
+      failed(verifyBias(w.downBias, "down_bias", hidden, "hidden size D")))
+    return failure();
+  bool isSwiglu = w.activation == Activation::swiglu_oai;
+  if (isSwiglu && !w.gate)
+    return op->emitOpError() << "activation swiglu_oai requires a gate weight";
+  if (!isSwiglu && (w.swigluAlpha || w.swigluLimit))
+    return op->emitOpError()
+           << "swiglu_alpha and swiglu_limit apply to activation swiglu_oai "
+              "only, got activation "
+           << stringifyActivation(w.activation);
+  if (w.swigluAlpha && !std::isfinite(*w.swigluAlpha))
+    return op->emitOpError() << "swiglu_alpha = " << *w.swigluAlpha
+                             << " must be finite";
+  return verifyPositive(op, w.swigluLimit, "swiglu_limit");
+}
+
+/// Verifies an optional [E] bias over the experts.
+LogicalResult verifyExpertVector(const ShapeVerifier &v, Value vector,
+                                 StringRef name, int64_t numExperts) {
+  if (!vector)
+    return success();
+  if (failed(v.tensor(vector, name, 1, ElementKind::Float)) ||
+      failed(v.dim(vector, name, 0, numExperts, "experts E")))
+    return failure();
+  return success();
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// RouterOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RouterOp::verify() {
+  ShapeVerifier v(*this);
+  if (failed(v.tensor(getInput(), "input", 2, ElementKind::Float)) ||
+      failed(v.tensor(getWeight(), "weight", 2, ElementKind::Float)) ||
+      failed(v.tensor(getInit(), "init", 2, ElementKind::Float)) ||
+      failed(v.staticDim(getWeight(), "weight", 0, "experts E")))
+    return failure();
+  int64_t numExperts = ShapeVerifier::extent(getWeight(), 0);
+  int64_t hidden = ShapeVerifier::extent(getInput(), 1);
+  int64_t tokens = ShapeVerifier::extent(getInput(), 0);
+  if (failed(v.dim(getWeight(), "weight", 1, hidden, "hidden size D")) ||
+      failed(v.dim(getInit(), "init", 0, tokens, "tokens T")) ||
+      failed(v.dim(getInit(), "init", 1, numExperts, "experts E")) ||
+      failed(v.sameElementType(getInput(), "input", getInit(), "init")) ||
+      failed(verifyExpertVector(v, getBias(), "bias", numExperts)))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// TopKOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult TopKOp::verify() {
+  ShapeVerifier v(*this);
+  if (failed(v.tensor(getScores(), "scores", 2, ElementKind::Float)) ||
+      failed(v.staticDim(getScores(), "scores", 1, "experts E")) ||
+      failed(v.tensor(getWeightsInit(), "weights", 2, ElementKind::Float)) ||
+      failed(v.tensor(getIndicesInit(), "indices", 2, ElementKind::I32)) ||
+      failed(v.staticDim(getWeightsInit(), "weights", 1, "k")))
+    return failure();
+  int64_t numExperts = ShapeVerifier::extent(getScores(), 1);
+  int64_t tokens = ShapeVerifier::extent(getScores(), 0);
+  int64_t k = getK();
+  if (failed(v.dim(getWeightsInit(), "weights", 0, tokens, "tokens T")) ||
+      failed(v.dim(getIndicesInit(), "indices", 0, tokens, "tokens T")) ||
+      failed(v.dim(getIndicesInit(), "indices", 1, k, "k")) ||
+      failed(v.sameElementType(getScores(), "scores", getWeightsInit(),
+                               "weights")) ||
+      failed(verifyExpertVector(v, getSelectionBias(), "selection bias",
+                                numExperts)))
+    return failure();
+  return verifyRoutingAttrs(*this, numExperts, k, getNumGroups(),
+                            getTopKGroups(),
+                            getScalingFactor().convertToFloat());
+}
+
+//===----------------------------------------------------------------------===//
+// DispatchOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult DispatchOp::verify() {
+  ShapeVerifier v(*this);
+  if (failed(v.tensor(getIndices(), "indices", 2, ElementKind::I32)) ||
+      failed(v.tensor(getWeights(), "weights", 2, ElementKind::Float)) ||
+      failed(v.staticDim(getIndices(), "indices", 1, "k")) ||
+      failed(v.tensor(getCountsInit(), "expert_counts", 1,
+                      ElementKind::I32)) ||
+      failed(v.staticDim(getCountsInit(), "expert_counts", 0, "experts E")) ||
+      failed(v.tensor(getOffsetsInit(), "expert_offsets", 1,
+                      ElementKind::I32)) ||
+      failed(v.tensor(getTokenIdsInit(), "token_ids", 1, ElementKind::I32)) ||
+      failed(v.tensor(getRowWeightsInit(), "row_weights", 1,
+                      ElementKind::Float)))
+    return failure();
+  int64_t tokens = ShapeVerifier::extent(getIndices(), 0);
+  int64_t k = ShapeVerifier::extent(getIndices(), 1);
+  int64_t numExperts = getNumExperts();
+  int64_t rows =
+      ShapedType::isDynamic(tokens) ? ShapedType::kDynamic : tokens * k;
+  if (numExperts < 1)
+    return emitOpError() << "expert_counts dimension 0 (experts E) must be "
+                            "at least 1, got "
+                         << numExperts;
+  if (failed(v.dim(getWeights(), "weights", 0, tokens, "tokens T")) ||
+      failed(v.dim(getWeights(), "weights", 1, k, "k")) ||
+      failed(v.dim(getOffsetsInit(), "expert_offsets", 0,
+                   offsetsSize(numExperts), "experts E + 1")) ||
+      failed(v.dim(getTokenIdsInit(), "token_ids", 0, rows,
+                   "assignments T * k")) ||
+      failed(v.dim(getRowWeightsInit(), "row_weights", 0,
+                   ShapeVerifier::extent(getTokenIdsInit(), 0),
+                   "assignments T * k")) ||
+      failed(v.sameElementType(getWeights(), "weights", getRowWeightsInit(),
+                               "row_weights")))
+    return failure();
+  if (k > numExperts)
+    return emitOpError() << "indices dimension 1 (k) = " << k
+                         << " must not exceed E = " << numExperts;
+  return verifyPositive(*this, optionalFloat(getCapacityFactorAttr()),
+                        "capacity_factor");
+}
+
+//===----------------------------------------------------------------------===//
+// PermuteOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult PermuteOp::verify() {
+  ShapeVerifier v(*this);
+  int64_t numExperts;
+  if (failed(v.tensor(getInput(), "input", 2, ElementKind::Float)) ||
+      failed(v.tensor(getTokenIds(), "token_ids", 1, ElementKind::I32)) ||
+      failed(verifyOffsets(v, getExpertOffsets(), numExperts)) ||
+      failed(v.tensor(getInit(), "init", 2, ElementKind::Float)) ||
+      failed(v.dim(getInit(), "init", 0,
+                   ShapeVerifier::extent(getTokenIds(), 0), "assignments R")) ||
+      failed(v.dim(getInit(), "init", 1, ShapeVerifier::extent(getInput(), 1),
+                   "hidden size D")) ||
+      failed(v.sameElementType(getInput(), "input", getInit(), "init")))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GroupedMatmulOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GroupedMatmulOp::verify() {
+  ShapeVerifier v(*this);
+  int64_t numExperts;
+  if (failed(v.tensor(getInput(), "input", 2, ElementKind::Float)) ||
+      failed(v.tensor(getWeight(), "weight", 3, ElementKind::Float)) ||
+      failed(verifyOffsets(v, getExpertOffsets(), numExperts)) ||
+      failed(v.tensor(getInit(), "init", 2, ElementKind::Float)))
+    return failure();
+  int64_t outWidth = ShapeVerifier::extent(getWeight(), 1);
+  if (failed(v.dim(getWeight(), "weight", 0, numExperts, "experts E")) ||
+      failed(v.dim(getWeight(), "weight", 2,
+                   ShapeVerifier::extent(getInput(), 1),
+                   "reduction size K")) ||
+      failed(v.dim(getInit(), "init", 0, ShapeVerifier::extent(getInput(), 0),
+                   "rows R")) ||
+      failed(v.dim(getInit(), "init", 1, outWidth, "output width N")))
+    return failure();
+  if (Value bias = getBias()) {
+    if (failed(v.tensor(bias, "bias", 2, ElementKind::Float)) ||
+        failed(v.dim(bias, "bias", 0, numExperts, "experts E")) ||
+        failed(v.dim(bias, "bias", 1, outWidth, "output width N")))
+      return failure();
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ExpertFFNOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ExpertFFNOp::verify() {
+  ShapeVerifier v(*this);
+  int64_t numExperts;
+  if (failed(v.tensor(getInput(), "input", 2, ElementKind::Float)) ||
+      failed(verifyOffsets(v, getExpertOffsets(), numExperts)) ||
+      failed(v.tensor(getInit(), "init", 2, ElementKind::Float)) ||
+      failed(v.dim(getInit(), "init", 0, ShapeVerifier::extent(getInput(), 0),
+                   "rows R")) ||
+      failed(v.dim(getInit(), "init", 1, ShapeVerifier::extent(getInput(), 1),
+                   "hidden size D")) ||
+      failed(v.sameElementType(getInput(), "input", getInit(), "init")))
+    return failure();
+  ExpertWeights weights{getGateWeight(), getUpWeight(),  getDownWeight(),
+                        getGateBias(),   getUpBias(),    getDownBias(),
+                        getActivation(), optionalFloat(getSwigluAlphaAttr()),
+                        optionalFloat(getSwigluLimitAttr())};
+  return verifyExpertWeights(*this, v, weights, numExperts,
+                             ShapeVerifier::extent(getInput(), 1));
+}
+
+//===----------------------------------------------------------------------===//
+// CombineOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CombineOp::verify() {
+  ShapeVerifier v(*this);
+  int64_t numExperts;
+  if (failed(v.tensor(getInput(), "input", 2, ElementKind::Float)) ||
+      failed(v.tensor(getTokenIds(), "token_ids", 1, ElementKind::I32)) ||
+      failed(v.tensor(getRowWeights(), "row_weights", 1,
+                      ElementKind::Float)) ||
+      failed(verifyOffsets(v, getExpertOffsets(), numExperts)) ||
+      failed(v.tensor(getInit(), "init", 2, ElementKind::Float)))
+    return failure();
+  int64_t rows = ShapeVerifier::extent(getInput(), 0);
+  if (failed(v.dim(getTokenIds(), "token_ids", 0, rows, "rows R")) ||
+      failed(v.dim(getRowWeights(), "row_weights", 0, rows, "rows R")) ||
+      failed(v.dim(getInit(), "init", 1, ShapeVerifier::extent(getInput(), 1),
+                   "hidden size D")) ||
+      failed(v.sameElementType(getInput(), "input", getInit(), "init")))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LayerOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LayerOp::verify() {
+  ShapeVerifier v(*this);
+  if (failed(v.tensor(getInput(), "input", 2, ElementKind::Float)) ||
+      failed(v.tensor(getInit(), "init", 2, ElementKind::Float)) ||
+      failed(v.tensor(getRouterWeight(), "router", 2, ElementKind::Float)) ||
+      failed(v.staticDim(getRouterWeight(), "router", 0, "experts E")))
+    return failure();
+  int64_t numExperts = getNumExperts();
+  int64_t hidden = ShapeVerifier::extent(getInput(), 1);
+  if (failed(v.dim(getRouterWeight(), "router", 1, hidden, "hidden size D")) ||
+      failed(v.dim(getInit(), "init", 0, ShapeVerifier::extent(getInput(), 0),
+                   "tokens T")) ||
+      failed(v.dim(getInit(), "init", 1, hidden, "hidden size D")) ||
+      failed(v.sameElementType(getInput(), "input", getInit(), "init")) ||
+      failed(verifyExpertVector(v, getRouterBias(), "router_bias",
+                                numExperts)) ||
+      failed(verifyExpertVector(v, getSelectionBias(), "selection_bias",
+                                numExperts)) ||
+      failed(verifyRoutingAttrs(*this, numExperts, getTopK(), getNumGroups(),
+                                getTopKGroups(),
+                                getScalingFactor().convertToFloat())))
+    return failure();
+  if (failed(verifyPositive(*this, optionalFloat(getCapacityFactorAttr()),
+                            "capacity_factor")))
+    return failure();
+  ExpertWeights weights{getGateWeight(), getUpWeight(),  getDownWeight(),
+                        getGateBias(),   getUpBias(),    getDownBias(),
+                        getActivation(), optionalFloat(getSwigluAlphaAttr()),
+                        optionalFloat(getSwigluLimitAttr())};
+  return verifyExpertWeights(*this, v, weights, numExperts, hidden);
+}
+
+#define GET_OP_CLASSES
+#include "moe/Dialect/MoE/IR/MoEOps.cpp.inc"

@@ -1,0 +1,147 @@
+// RUN: moe-opt %s | moe-opt | FileCheck %s
+// RUN: moe-opt %s --mlir-print-op-generic | moe-opt | FileCheck %s
+// RUN: moe-opt %s > %t.1.mlir && moe-opt %t.1.mlir > %t.2.mlir && diff %t.1.mlir %t.2.mlir
+
+// Round trip of every MoE op, with and without its optional operands and
+// attributes.
+
+// CHECK-LABEL: func @router
+// CHECK-SAME:    %[[X:.*]]: tensor<?x64xf32>, %[[W:.*]]: tensor<8x64xbf16>, %[[B:.*]]: tensor<8xf32>, %[[INIT:.*]]: tensor<?x8xf32>
+func.func @router(%x: tensor<?x64xf32>, %w: tensor<8x64xbf16>, %b: tensor<8xf32>,
+                  %init: tensor<?x8xf32>) -> (tensor<?x8xf32>, tensor<?x8xf32>) {
+  // CHECK: moe.router ins(%[[X]], %[[W]] : tensor<?x64xf32>, tensor<8x64xbf16>) outs(%[[INIT]] : tensor<?x8xf32>) scoring<softmax>
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xbf16>)
+         outs(%init : tensor<?x8xf32>) scoring<softmax>
+  // CHECK: moe.router ins(%[[X]], %[[W]] : tensor<?x64xf32>, tensor<8x64xbf16>) bias(%[[B]] : tensor<8xf32>) outs(%[[INIT]] : tensor<?x8xf32>) scoring<sigmoid>
+  %1 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xbf16>)
+         bias(%b : tensor<8xf32>) outs(%init : tensor<?x8xf32>) scoring<sigmoid>
+  return %0, %1 : tensor<?x8xf32>, tensor<?x8xf32>
+}
+
+// CHECK-LABEL: func @top_k
+// CHECK-SAME:    %[[S:.*]]: tensor<?x64xf32>, %[[B:.*]]: tensor<64xf32>, %[[W:.*]]: tensor<?x8xf32>, %[[I:.*]]: tensor<?x8xi32>
+func.func @top_k(%s: tensor<?x64xf32>, %bias: tensor<64xf32>,
+                 %w: tensor<?x8xf32>, %i: tensor<?x8xi32>)
+    -> (tensor<?x8xf32>, tensor<?x8xi32>, tensor<?x8xf32>, tensor<?x8xi32>) {
+  // CHECK: moe.top_k ins(%[[S]] : tensor<?x64xf32>) outs(%[[W]], %[[I]] : tensor<?x8xf32>, tensor<?x8xi32>)
+  // CHECK-NOT: normalize
+  %w0, %i0 = moe.top_k ins(%s : tensor<?x64xf32>)
+               outs(%w, %i : tensor<?x8xf32>, tensor<?x8xi32>)
+  // CHECK: moe.top_k ins(%[[S]] : tensor<?x64xf32>) bias(%[[B]] : tensor<64xf32>) outs(%[[W]], %[[I]] : tensor<?x8xf32>, tensor<?x8xi32>)
+  // CHECK-SAME: {normalize, num_groups = 8 : i64, scaling_factor = 2.500000e+00 : f32, top_k_groups = 4 : i64}
+  %w1, %i1 = moe.top_k ins(%s : tensor<?x64xf32>) bias(%bias : tensor<64xf32>)
+               outs(%w, %i : tensor<?x8xf32>, tensor<?x8xi32>)
+               {normalize, num_groups = 8 : i64, top_k_groups = 4 : i64,
+                scaling_factor = 2.5 : f32}
+  return %w0, %i0, %w1, %i1 : tensor<?x8xf32>, tensor<?x8xi32>, tensor<?x8xf32>, tensor<?x8xi32>
+}
+
+// CHECK-LABEL: func @dispatch
+func.func @dispatch(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
+                    %c: tensor<8xi32>, %o: tensor<9xi32>, %t: tensor<?xi32>,
+                    %rw: tensor<?xf32>)
+    -> (tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>) {
+  // CHECK: %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} = moe.dispatch ins(%{{.*}}, %{{.*}} : tensor<?x2xi32>, tensor<?x2xf32>) outs(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>)
+  // CHECK-NOT: capacity_factor
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>)
+  // CHECK: moe.dispatch
+  // CHECK-SAME: {capacity_factor = 1.250000e+00 : f32}
+  %1:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>)
+           {capacity_factor = 1.25 : f32}
+  return %1#0, %1#1, %0#2, %0#3 : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>
+}
+
+// CHECK-LABEL: func @permute
+func.func @permute(%x: tensor<?x64xf32>, %t: tensor<?xi32>, %o: tensor<9xi32>,
+                   %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // CHECK: moe.permute ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<?xi32>, tensor<9xi32>) outs(%{{.*}} : tensor<?x64xf32>)
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return %0 : tensor<?x64xf32>
+}
+
+// CHECK-LABEL: func @grouped_matmul
+func.func @grouped_matmul(%x: tensor<?x64xf32>, %w: tensor<8x128x64xf16>,
+                          %o: tensor<9xi32>, %b: tensor<8x128xf32>,
+                          %init: tensor<?x128xf32>) -> (tensor<?x128xf32>, tensor<?x128xf32>) {
+  // CHECK: moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<8x128x64xf16>, tensor<9xi32>) outs(%{{.*}} : tensor<?x128xf32>)
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x128x64xf16>, tensor<9xi32>)
+         outs(%init : tensor<?x128xf32>)
+  // CHECK: moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<8x128x64xf16>, tensor<9xi32>) bias(%{{.*}} : tensor<8x128xf32>) outs(%{{.*}} : tensor<?x128xf32>)
+  %1 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x128x64xf16>, tensor<9xi32>)
+         bias(%b : tensor<8x128xf32>) outs(%init : tensor<?x128xf32>)
+  return %0, %1 : tensor<?x128xf32>, tensor<?x128xf32>
+}
+
+// CHECK-LABEL: func @expert_ffn
+func.func @expert_ffn(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
+                      %wg: tensor<8x128x64xf32>, %wu: tensor<8x128x64xf32>,
+                      %wd: tensor<8x64x128xf32>, %bf: tensor<8x128xf32>,
+                      %bd: tensor<8x64xf32>, %init: tensor<?x64xf32>)
+    -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>) {
+  // CHECK: moe.expert_ffn ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<9xi32>) gate(%{{.*}} : tensor<8x128x64xf32>) up(%{{.*}} : tensor<8x128x64xf32>) down(%{{.*}} : tensor<8x64x128xf32>) outs(%{{.*}} : tensor<?x64xf32>) activation<silu>
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu>
+  // CHECK: moe.expert_ffn ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<9xi32>) up(%{{.*}} : tensor<8x128x64xf32>) down(%{{.*}} : tensor<8x64x128xf32>) up_bias(%{{.*}} : tensor<8x128xf32>) down_bias(%{{.*}} : tensor<8x64xf32>) outs(%{{.*}} : tensor<?x64xf32>) activation<relu>
+  %1 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         up_bias(%bf : tensor<8x128xf32>) down_bias(%bd : tensor<8x64xf32>)
+         outs(%init : tensor<?x64xf32>) activation<relu>
+  // CHECK: moe.expert_ffn {{.*}} gate_bias(%{{.*}} : tensor<8x128xf32>) up_bias(%{{.*}} : tensor<8x128xf32>) down_bias(%{{.*}} : tensor<8x64xf32>) outs(%{{.*}} : tensor<?x64xf32>) activation<swiglu_oai> {swiglu_alpha = 1.702000e+00 : f32, swiglu_limit = 7.000000e+00 : f32}
+  %2 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) gate_bias(%bf : tensor<8x128xf32>)
+         up_bias(%bf : tensor<8x128xf32>) down_bias(%bd : tensor<8x64xf32>)
+         outs(%init : tensor<?x64xf32>) activation<swiglu_oai>
+         {swiglu_alpha = 1.702 : f32, swiglu_limit = 7.0 : f32}
+  return %0, %1, %2 : tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>
+}
+
+// CHECK-LABEL: func @combine
+func.func @combine(%h: tensor<?x64xf32>, %t: tensor<?xi32>, %rw: tensor<?xf32>,
+                   %o: tensor<9xi32>, %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // CHECK: moe.combine ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<?xi32>, tensor<?xf32>, tensor<9xi32>) outs(%{{.*}} : tensor<?x64xf32>)
+  %0 = moe.combine ins(%h, %t, %rw, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<?xf32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return %0 : tensor<?x64xf32>
+}
+
+// CHECK-LABEL: func @layer
+func.func @layer(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>, %b: tensor<8xf32>,
+                 %wg: tensor<8x128x64xbf16>, %wu: tensor<8x128x64xbf16>,
+                 %wd: tensor<8x64x128xbf16>, %bf: tensor<8x128xf32>,
+                 %bd: tensor<8x64xf32>, %init: tensor<?x64xf32>)
+    -> (tensor<?x64xf32>, tensor<?x64xf32>) {
+  // CHECK: moe.layer ins(%{{.*}} : tensor<?x64xf32>) router(%{{.*}} : tensor<8x64xf32>) gate(%{{.*}} : tensor<8x128x64xbf16>) up(%{{.*}} : tensor<8x128x64xbf16>) down(%{{.*}} : tensor<8x64x128xbf16>) outs(%{{.*}} : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu> {normalize}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xbf16>) up(%wu : tensor<8x128x64xbf16>)
+         down(%wd : tensor<8x64x128xbf16>) outs(%init : tensor<?x64xf32>)
+         top_k(2) scoring<softmax> activation<silu> {normalize}
+  // CHECK: moe.layer ins(%{{.*}} : tensor<?x64xf32>) router(%{{.*}} : tensor<8x64xf32>) router_bias(%{{.*}} : tensor<8xf32>) selection_bias(%{{.*}} : tensor<8xf32>) up(%{{.*}} : tensor<8x128x64xbf16>) down(%{{.*}} : tensor<8x64x128xbf16>) up_bias(%{{.*}} : tensor<8x128xf32>) down_bias(%{{.*}} : tensor<8x64xf32>) outs(%{{.*}} : tensor<?x64xf32>) top_k(1) scoring<sigmoid> activation<gelu_tanh>
+  // CHECK-SAME: {capacity_factor = 1.250000e+00 : f32, num_groups = 4 : i64, scaling_factor = 2.500000e+00 : f32, top_k_groups = 2 : i64}
+  %1 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         router_bias(%b : tensor<8xf32>) selection_bias(%b : tensor<8xf32>)
+         up(%wu : tensor<8x128x64xbf16>) down(%wd : tensor<8x64x128xbf16>)
+         up_bias(%bf : tensor<8x128xf32>) down_bias(%bd : tensor<8x64xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(1) scoring<sigmoid>
+         activation<gelu_tanh>
+         {capacity_factor = 1.25 : f32, num_groups = 4 : i64,
+          top_k_groups = 2 : i64, scaling_factor = 2.5 : f32}
+  return %0, %1 : tensor<?x64xf32>, tensor<?x64xf32>
+}
+
+// Static token counts are accepted everywhere a dynamic one is.
+// CHECK-LABEL: func @static_tokens
+func.func @static_tokens(%x: tensor<7x16xf32>, %wr: tensor<4x16xf32>,
+                         %wu: tensor<4x32x16xf32>, %wd: tensor<4x16x32xf32>,
+                         %init: tensor<7x16xf32>) -> tensor<7x16xf32> {
+  // CHECK: moe.layer ins(%{{.*}} : tensor<7x16xf32>) {{.*}} top_k(4) scoring<softmax> activation<gelu>
+  %0 = moe.layer ins(%x : tensor<7x16xf32>) router(%wr : tensor<4x16xf32>)
+         up(%wu : tensor<4x32x16xf32>) down(%wd : tensor<4x16x32xf32>)
+         outs(%init : tensor<7x16xf32>) top_k(4) scoring<softmax> activation<gelu>
+  return %0 : tensor<7x16xf32>
+}

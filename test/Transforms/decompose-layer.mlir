@@ -1,0 +1,68 @@
+// RUN: moe-opt %s --moe-decompose-layer --split-input-file | FileCheck %s
+
+// A Mixtral layer: softmax, top-2, renormalised, gated SiLU, dropless.
+
+// CHECK-LABEL: func @mixtral
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[WR:[a-z0-9]+]]: tensor<8x64xf32>, %[[WG:[a-z0-9]+]]: tensor<8x128x64xf32>, %[[WU:[a-z0-9]+]]: tensor<8x128x64xf32>, %[[WD:[a-z0-9]+]]: tensor<8x64x128xf32>, %[[INIT:[a-z0-9]+]]: tensor<?x64xf32>
+// CHECK-DAG:   %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG:   %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG:   %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK:       %[[T:.*]] = tensor.dim %[[X]], %[[C0]]
+// CHECK:       %[[R:.*]] = arith.muli %[[T]], %[[C2]]
+// CHECK:       %[[SCORES_INIT:.*]] = tensor.empty(%[[T]]) : tensor<?x8xf32>
+// CHECK:       %[[SCORES:.*]] = moe.router ins(%[[X]], %[[WR]] : {{.*}}) outs(%[[SCORES_INIT]] : tensor<?x8xf32>) scoring<softmax>
+// CHECK:       %[[W_INIT:.*]] = tensor.empty(%[[T]]) : tensor<?x2xf32>
+// CHECK:       %[[I_INIT:.*]] = tensor.empty(%[[T]]) : tensor<?x2xi32>
+// CHECK:       %[[W:.*]], %[[I:.*]] = moe.top_k ins(%[[SCORES]] : tensor<?x8xf32>) outs(%[[W_INIT]], %[[I_INIT]] : {{.*}}) {normalize}
+// CHECK:       %[[C_INIT:.*]] = tensor.empty() : tensor<8xi32>
+// CHECK:       %[[O_INIT:.*]] = tensor.empty() : tensor<9xi32>
+// CHECK:       %[[T_INIT:.*]] = tensor.empty(%[[R]]) : tensor<?xi32>
+// CHECK:       %[[RW_INIT:.*]] = tensor.empty(%[[R]]) : tensor<?xf32>
+// CHECK:       %{{.*}}, %[[OFF:.*]], %[[TOK:.*]], %[[RW:.*]] = moe.dispatch ins(%[[I]], %[[W]] : tensor<?x2xi32>, tensor<?x2xf32>) outs(%[[C_INIT]], %[[O_INIT]], %[[T_INIT]], %[[RW_INIT]] : {{.*}})
+// CHECK-NOT:   capacity_factor
+// CHECK:       %[[P_INIT:.*]] = tensor.empty(%[[R]]) : tensor<?x64xf32>
+// CHECK:       %[[ROWS:.*]] = moe.permute ins(%[[X]], %[[TOK]], %[[OFF]] : {{.*}}) outs(%[[P_INIT]] : tensor<?x64xf32>)
+// CHECK:       %[[H_EMPTY:.*]] = tensor.empty(%[[R]]) : tensor<?x64xf32>
+// CHECK:       %[[H_INIT:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%[[H_EMPTY]] : tensor<?x64xf32>)
+// CHECK:       %[[H:.*]] = moe.expert_ffn ins(%[[ROWS]], %[[OFF]] : {{.*}}) gate(%[[WG]] : {{.*}}) up(%[[WU]] : {{.*}}) down(%[[WD]] : {{.*}}) outs(%[[H_INIT]] : tensor<?x64xf32>) activation<silu>
+// CHECK:       %[[Y:.*]] = moe.combine ins(%[[H]], %[[TOK]], %[[RW]], %[[OFF]] : {{.*}}) outs(%[[INIT]] : tensor<?x64xf32>)
+// CHECK:       return %[[Y]]
+func.func @mixtral(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                   %wg: tensor<8x128x64xf32>, %wu: tensor<8x128x64xf32>,
+                   %wd: tensor<8x64x128xf32>, %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %y = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         top_k(2) scoring<softmax> activation<silu> {normalize}
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
+// Every optional operand and attribute reaches the step op that uses it;
+// static token counts give static destinations.
+
+// CHECK-LABEL: func @deepseek_like
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<5x16xf32>, %[[WR:[a-z0-9]+]]: tensor<8x16xf32>, %[[LB:[a-z0-9]+]]: tensor<8xf32>, %[[SB:[a-z0-9]+]]: tensor<8xf32>, %[[WU:[a-z0-9]+]]: tensor<8x32x16xf32>, %[[WD:[a-z0-9]+]]: tensor<8x16x32xf32>, %[[BU:[a-z0-9]+]]: tensor<8x32xf32>, %[[BD:[a-z0-9]+]]: tensor<8x16xf32>
+// CHECK-NOT:   tensor.dim
+// CHECK:       moe.router ins(%[[X]], %[[WR]] : {{.*}}) bias(%[[LB]] : tensor<8xf32>) outs(%{{.*}} : tensor<5x8xf32>) scoring<sigmoid>
+// CHECK:       moe.top_k ins(%{{.*}} : tensor<5x8xf32>) bias(%[[SB]] : tensor<8xf32>) outs(%{{.*}}, %{{.*}} : tensor<5x3xf32>, tensor<5x3xi32>) {num_groups = 4 : i64, scaling_factor = 2.500000e+00 : f32, top_k_groups = 2 : i64}
+// CHECK:       moe.dispatch {{.*}} outs(%{{.*}} : tensor<8xi32>, tensor<9xi32>, tensor<15xi32>, tensor<15xf32>) {capacity_factor = 1.250000e+00 : f32}
+// CHECK:       moe.permute {{.*}} outs(%{{.*}} : tensor<15x16xf32>)
+// CHECK:       moe.expert_ffn {{.*}} up(%[[WU]] : {{.*}}) down(%[[WD]] : {{.*}}) up_bias(%[[BU]] : {{.*}}) down_bias(%[[BD]] : {{.*}}) outs(%{{.*}} : tensor<15x16xf32>) activation<relu>
+// CHECK:       moe.combine {{.*}} outs(%{{.*}} : tensor<5x16xf32>)
+func.func @deepseek_like(%x: tensor<5x16xf32>, %wr: tensor<8x16xf32>,
+                         %lb: tensor<8xf32>, %sb: tensor<8xf32>,
+                         %wu: tensor<8x32x16xf32>, %wd: tensor<8x16x32xf32>,
+                         %bu: tensor<8x32xf32>, %bd: tensor<8x16xf32>,
+                         %init: tensor<5x16xf32>) -> tensor<5x16xf32> {
+  %y = moe.layer ins(%x : tensor<5x16xf32>) router(%wr : tensor<8x16xf32>)
+         router_bias(%lb : tensor<8xf32>) selection_bias(%sb : tensor<8xf32>)
+         up(%wu : tensor<8x32x16xf32>) down(%wd : tensor<8x16x32xf32>)
+         up_bias(%bu : tensor<8x32xf32>) down_bias(%bd : tensor<8x16xf32>)
+         outs(%init : tensor<5x16xf32>) top_k(3) scoring<sigmoid>
+         activation<relu>
+         {capacity_factor = 1.25 : f32, num_groups = 4 : i64,
+          top_k_groups = 2 : i64, scaling_factor = 2.5 : f32}
+  return %y : tensor<5x16xf32>
+}
