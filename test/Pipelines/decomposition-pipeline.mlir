@@ -1,0 +1,22 @@
+// RUN: moe-opt %s --moe-decomposition-pipeline | FileCheck %s
+// RUN: moe-opt %s --moe-decomposition-pipeline="decompose-expert-ffn=false" | FileCheck %s --check-prefix=KEEP-FFN
+
+// CHECK-LABEL: func @layer
+// CHECK-NOT:   moe.layer
+// CHECK-NOT:   moe.expert_ffn
+// CHECK-COUNT-3: moe.grouped_matmul
+// CHECK:       moe.combine
+
+// KEEP-FFN-LABEL: func @layer
+// KEEP-FFN-NOT:   moe.grouped_matmul
+// KEEP-FFN:       moe.expert_ffn
+// KEEP-FFN:       moe.combine
+func.func @layer(%x: tensor<?x32xf32>, %wr: tensor<4x32xf32>,
+                 %wg: tensor<4x48x32xf32>, %wu: tensor<4x48x32xf32>,
+                 %wd: tensor<4x32x48xf32>) -> tensor<?x32xf32> {
+  %y = moe.layer ins(%x : tensor<?x32xf32>) router(%wr : tensor<4x32xf32>)
+         gate(%wg : tensor<4x48x32xf32>) up(%wu : tensor<4x48x32xf32>)
+         down(%wd : tensor<4x32x48xf32>) outs(%x : tensor<?x32xf32>)
+         top_k(2) scoring<softmax> activation<silu> {normalize}
+  return %y : tensor<?x32xf32>
+}
