@@ -47,7 +47,7 @@ func.func @mixtral(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
 // CHECK-NOT:   tensor.dim
 // CHECK:       moe.router ins(%[[X]], %[[WR]] : {{.*}}) bias(%[[LB]] : tensor<8xf32>) outs(%{{.*}} : tensor<5x8xf32>) scoring<sigmoid>
 // CHECK:       moe.top_k ins(%{{.*}} : tensor<5x8xf32>) bias(%[[SB]] : tensor<8xf32>) outs(%{{.*}}, %{{.*}} : tensor<5x3xf32>, tensor<5x3xi32>) {num_groups = 4 : i64, scaling_factor = 2.500000e+00 : f32, top_k_groups = 2 : i64}
-// CHECK:       moe.dispatch {{.*}} outs(%{{.*}} : tensor<8xi32>, tensor<9xi32>, tensor<15xi32>, tensor<15xf32>) {capacity_factor = 1.250000e+00 : f32}
+// CHECK:       moe.dispatch {{.*}} outs(%{{.*}} : tensor<8xi32>, tensor<9xi32>, tensor<15xi32>, tensor<15xf32>) {capacity_factor = 1.250000e+00 : f64}
 // CHECK:       moe.permute {{.*}} outs(%{{.*}} : tensor<15x16xf32>)
 // CHECK:       moe.expert_ffn {{.*}} up(%[[WU]] : {{.*}}) down(%[[WD]] : {{.*}}) up_bias(%[[BU]] : {{.*}}) down_bias(%[[BD]] : {{.*}}) outs(%{{.*}} : tensor<15x16xf32>) activation<relu>
 // CHECK:       moe.combine {{.*}} outs(%{{.*}} : tensor<5x16xf32>)
@@ -62,7 +62,7 @@ func.func @deepseek_like(%x: tensor<5x16xf32>, %wr: tensor<8x16xf32>,
          up_bias(%bu : tensor<8x32xf32>) down_bias(%bd : tensor<8x16xf32>)
          outs(%init : tensor<5x16xf32>) top_k(3) scoring<sigmoid>
          activation<relu>
-         {capacity_factor = 1.25 : f32, num_groups = 4 : i64,
+         {capacity_factor = 1.25 : f64, num_groups = 4 : i64,
           top_k_groups = 2 : i64, scaling_factor = 2.5 : f32}
   return %y : tensor<5x16xf32>
 }

@@ -4,15 +4,22 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// This file implements the pass pipelines that take the MoE dialect to code
-// for the host CPU, as a chain of stage builders.
+// This file implements the pass pipelines that take the MoE dialect to the
+// LLVM dialect for the host CPU, as a chain of stage builders.
 //
 //===----------------------------------------------------------------------===//
 
 #include "moe/Pipelines/Pipelines.h"
+#include "moe/Codegen/CPU/Passes.h"
+#include "moe/Conversion/Passes.h"
 #include "moe/Transforms/Passes.h"
 
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -34,11 +41,57 @@ void mlir::moe::buildMoEDecompositionPipeline(
   funcPm.addPass(createCSEPass());
 }
 
+void mlir::moe::buildMoEToLinalgStage(OpPassManager &pm) {
+  OpPassManager &funcPm = pm.nest<func::FuncOp>();
+  funcPm.addPass(createConvertMoEToLinalgPass());
+  funcPm.addPass(createCanonicalizerPass());
+  funcPm.addPass(createCSEPass());
+}
+
+void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm) {
+  pm.addPass(createMoECPUEntryABIPass());
+  pm.addPass(createInlinerPass());
+  pm.addPass(createSymbolDCEPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createCanonicalizerPass());
+  bufferization::buildBufferDeallocationPipeline(pm);
+}
+
+void mlir::moe::buildMoECPUToLLVMStage(OpPassManager &pm) {
+  OpPassManager &funcPm = pm.nest<func::FuncOp>();
+  funcPm.addPass(createConvertLinalgToLoopsPass());
+  funcPm.addPass(createLowerAffinePass());
+  funcPm.addPass(createSCFToControlFlowPass());
+  funcPm.addPass(createCanonicalizerPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  // Math ops with an LLVM lowering first; what is left (erf) becomes a libm
+  // call.
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
 void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
                                     const CPUPipelineOptions &options) {
   DecompositionOptions decomposition;
   decomposition.decomposeExpertFFN = options.decomposeExpertFFN;
   buildMoEDecompositionPipeline(pm, decomposition);
+  buildMoEToLinalgStage(pm);
+  buildMoECPUBufferizationStage(pm);
+  buildMoECPUToLLVMStage(pm);
 }
 
 //===----------------------------------------------------------------------===//
@@ -51,7 +104,13 @@ void mlir::moe::registerMoEPipelines() {
       "Expand moe.layer into the MoE step ops and expert FFNs into grouped "
       "matmuls",
       buildMoEDecompositionPipeline);
+  PassPipelineRegistration<>(
+      "moe-to-linalg-pipeline",
+      "Lower the MoE step ops to linalg, scf and tensor ops, then clean up",
+      buildMoEToLinalgStage);
   PassPipelineRegistration<CPUPipelineOptions>(
-      "moe-cpu-pipeline", "Compile the MoE dialect for the host CPU",
+      "moe-cpu-pipeline",
+      "Compile a module with a 'moe.entry' function in the MoE dialect to "
+      "the LLVM dialect for the host CPU",
       buildMoECPUPipeline);
 }

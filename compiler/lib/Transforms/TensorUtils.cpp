@@ -34,3 +34,109 @@ Value mlir::moe::createZeroTensor(OpBuilder &b, Location loc,
   Value empty = createEmptyTensor(b, loc, sizes, elementType);
   return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
 }
+
+Value mlir::moe::convertFloat(OpBuilder &b, Location loc, Value value,
+                              Type type) {
+  auto from = cast<FloatType>(value.getType());
+  auto to = cast<FloatType>(type);
+  if (from == to)
+    return value;
+  if (from.getWidth() < to.getWidth())
+    return arith::ExtFOp::create(b, loc, to, value);
+  return arith::TruncFOp::create(b, loc, to, value);
+}
+
+Value mlir::moe::buildMatmulTransposedRhs(OpBuilder &b, Location loc,
+                                          Value lhs, Value rhs, Value init) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr m, n, k;
+  bindDims(ctx, m, n, k);
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(3, 0, {m, k}, ctx), AffineMap::get(3, 0, {n, k}, ctx),
+      AffineMap::get(3, 0, {m, n}, ctx)};
+  SmallVector<utils::IteratorType> iterators = {utils::IteratorType::parallel,
+                                                utils::IteratorType::parallel,
+                                                utils::IteratorType::reduction};
+  Type resultElement = cast<ShapedType>(init.getType()).getElementType();
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), ValueRange{lhs, rhs}, init, maps,
+             iterators,
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               Value a = convertFloat(nb, nloc, args[0], resultElement);
+               Value w = convertFloat(nb, nloc, args[1], resultElement);
+               Value product = arith::MulFOp::create(nb, nloc, a, w);
+               Value sum = arith::AddFOp::create(nb, nloc, args[2], product);
+               linalg::YieldOp::create(nb, nloc, sum);
+             })
+      .getResult(0);
+}
+
+Value mlir::moe::buildAddRowBias(OpBuilder &b, Location loc, Value input,
+                                 Value bias) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr m, n;
+  bindDims(ctx, m, n);
+  SmallVector<AffineMap> maps = {AffineMap::get(2, 0, {n}, ctx),
+                                 AffineMap::get(2, 0, {m, n}, ctx)};
+  SmallVector<utils::IteratorType> iterators(2, utils::IteratorType::parallel);
+  Type element = cast<ShapedType>(input.getType()).getElementType();
+  return linalg::GenericOp::create(
+             b, loc, input.getType(), ValueRange{bias}, input, maps,
+             iterators,
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               Value biasValue = convertFloat(nb, nloc, args[0], element);
+               linalg::YieldOp::create(
+                   nb, nloc,
+                   arith::AddFOp::create(nb, nloc, args[1], biasValue)
+                       .getResult());
+             })
+      .getResult(0);
+}
+
+Value mlir::moe::buildRowReduction(
+    OpBuilder &b, Location loc, Value input, double initial,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+  Type element = cast<ShapedType>(input.getType()).getElementType();
+  OpFoldResult rows = tensor::getMixedSize(b, loc, input, 0);
+  Value initialValue =
+      arith::ConstantOp::create(b, loc, b.getFloatAttr(element, initial));
+  Value init = linalg::FillOp::create(b, loc, initialValue,
+                                      createEmptyTensor(b, loc, {rows}, element))
+                   .getResult(0);
+  MLIRContext *ctx = b.getContext();
+  AffineExpr m, n;
+  bindDims(ctx, m, n);
+  SmallVector<AffineMap> maps = {AffineMap::get(2, 0, {m, n}, ctx),
+                                 AffineMap::get(2, 0, {m}, ctx)};
+  SmallVector<utils::IteratorType> iterators = {
+      utils::IteratorType::parallel, utils::IteratorType::reduction};
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), ValueRange{input}, init, maps, iterators,
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               linalg::YieldOp::create(nb, nloc,
+                                       combine(nb, nloc, args[1], args[0]));
+             })
+      .getResult(0);
+}
+
+Value mlir::moe::buildElementwise(
+    OpBuilder &b, Location loc, ValueRange inputs,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  Value first = inputs.front();
+  auto type = cast<RankedTensorType>(first.getType());
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t dim = 0; dim < type.getRank(); ++dim)
+    sizes.push_back(tensor::getMixedSize(b, loc, first, dim));
+  Value init = createEmptyTensor(b, loc, sizes, type.getElementType());
+  AffineMap identity = b.getMultiDimIdentityMap(type.getRank());
+  SmallVector<AffineMap> maps(inputs.size() + 1, identity);
+  SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                             utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), inputs, init, maps, iterators,
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               linalg::YieldOp::create(nb, nloc,
+                                       body(nb, nloc, args.drop_back()));
+             })
+      .getResult(0);
+}

@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "moe/Codegen/CPU/Passes.h"
+#include "moe/Conversion/Passes.h"
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
 #include "moe/Pipelines/Pipelines.h"
 #include "moe/Transforms/Passes.h"
@@ -28,6 +30,8 @@ int main(int argc, char **argv) {
   registry.insert<mlir::moe::MoEDialect>();
 
   mlir::registerAllPasses();
+  mlir::moe::registerMoECPUPasses();
+  mlir::moe::registerMoEConversionPasses();
   mlir::moe::registerMoETransformsPasses();
   mlir::moe::registerMoEPipelines();
 

@@ -46,10 +46,10 @@ func.func @dispatch(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
   %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
            outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>)
   // CHECK: moe.dispatch
-  // CHECK-SAME: {capacity_factor = 1.250000e+00 : f32}
+  // CHECK-SAME: {capacity_factor = 1.250000e+00 : f64}
   %1:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
            outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>)
-           {capacity_factor = 1.25 : f32}
+           {capacity_factor = 1.25 : f64}
   return %1#0, %1#1, %0#2, %0#3 : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>
 }
 
@@ -122,14 +122,14 @@ func.func @layer(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>, %b: tensor<8xf32>,
          down(%wd : tensor<8x64x128xbf16>) outs(%init : tensor<?x64xf32>)
          top_k(2) scoring<softmax> activation<silu> {normalize}
   // CHECK: moe.layer ins(%{{.*}} : tensor<?x64xf32>) router(%{{.*}} : tensor<8x64xf32>) router_bias(%{{.*}} : tensor<8xf32>) selection_bias(%{{.*}} : tensor<8xf32>) up(%{{.*}} : tensor<8x128x64xbf16>) down(%{{.*}} : tensor<8x64x128xbf16>) up_bias(%{{.*}} : tensor<8x128xf32>) down_bias(%{{.*}} : tensor<8x64xf32>) outs(%{{.*}} : tensor<?x64xf32>) top_k(1) scoring<sigmoid> activation<gelu_tanh>
-  // CHECK-SAME: {capacity_factor = 1.250000e+00 : f32, num_groups = 4 : i64, scaling_factor = 2.500000e+00 : f32, top_k_groups = 2 : i64}
+  // CHECK-SAME: {capacity_factor = 1.250000e+00 : f64, num_groups = 4 : i64, scaling_factor = 2.500000e+00 : f32, top_k_groups = 2 : i64}
   %1 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
          router_bias(%b : tensor<8xf32>) selection_bias(%b : tensor<8xf32>)
          up(%wu : tensor<8x128x64xbf16>) down(%wd : tensor<8x64x128xbf16>)
          up_bias(%bf : tensor<8x128xf32>) down_bias(%bd : tensor<8x64xf32>)
          outs(%init : tensor<?x64xf32>) top_k(1) scoring<sigmoid>
          activation<gelu_tanh>
-         {capacity_factor = 1.25 : f32, num_groups = 4 : i64,
+         {capacity_factor = 1.25 : f64, num_groups = 4 : i64,
           top_k_groups = 2 : i64, scaling_factor = 2.5 : f32}
   return %0, %1 : tensor<?x64xf32>, tensor<?x64xf32>
 }

@@ -43,8 +43,18 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
 void buildMoEDecompositionPipeline(OpPassManager &pm,
                                    const DecompositionOptions &options);
 
-/// Adds the CPU pipeline: MoE dialect to code for the host CPU. It runs the
-/// decomposition stage; the lowering stages follow as they are built.
+/// Adds the lowering of the MoE step ops to linalg, scf and tensor ops.
+void buildMoEToLinalgStage(OpPassManager &pm);
+
+/// Adds the CPU entry-point ABI, inlining and bufferization.
+void buildMoECPUBufferizationStage(OpPassManager &pm);
+
+/// Adds the lowering of loops, memrefs, arith and math to the LLVM dialect.
+void buildMoECPUToLLVMStage(OpPassManager &pm);
+
+/// Adds the CPU pipeline: a module holding one function marked `moe.entry`
+/// in the MoE dialect, to the LLVM dialect with a `moe_forward` entry point
+/// (see docs/abi.md).
 void buildMoECPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 
 /// Registers `moe-decomposition-pipeline` and `moe-cpu-pipeline`.

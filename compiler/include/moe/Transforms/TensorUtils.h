@@ -14,6 +14,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpDefinition.h"
+#include "mlir/Support/LLVM.h"
 
 namespace mlir {
 namespace moe {
@@ -29,6 +30,31 @@ Value createEmptyTensor(OpBuilder &b, Location loc,
 /// Creates a tensor of the given sizes filled with zeros.
 Value createZeroTensor(OpBuilder &b, Location loc,
                        ArrayRef<OpFoldResult> sizes, Type elementType);
+
+/// Converts a float scalar to `type` (extf or truncf), or returns it as is.
+Value convertFloat(OpBuilder &b, Location loc, Value value, Type type);
+
+/// Builds `init + lhs rhs^T` as a `linalg.generic` contraction: `lhs` is
+/// [M, K], `rhs` is [N, K] (the `nn.Linear` weight layout, any float type,
+/// converted to the result's type inside the body) and `init` is [M, N].
+Value buildMatmulTransposedRhs(OpBuilder &b, Location loc, Value lhs,
+                               Value rhs, Value init);
+
+/// Builds `input + bias` with `input` [M, N] and `bias` [N] broadcast over
+/// rows, written into `input`'s type.
+Value buildAddRowBias(OpBuilder &b, Location loc, Value input, Value bias);
+
+/// Builds a reduction of each row of `input` [M, N] into an [M] tensor that
+/// starts at `initial` and folds elements in with `combine(acc, element)`.
+Value buildRowReduction(
+    OpBuilder &b, Location loc, Value input, double initial,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine);
+
+/// Builds `body(x...)` elementwise over same-shaped 2-D `inputs`, into a new
+/// tensor shaped like the first input.
+Value buildElementwise(
+    OpBuilder &b, Location loc, ValueRange inputs,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body);
 
 } // namespace moe
 } // namespace mlir

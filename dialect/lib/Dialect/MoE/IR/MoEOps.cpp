@@ -98,10 +98,10 @@ private:
 };
 
 /// The value of an optional float attribute.
-std::optional<float> optionalFloat(FloatAttr attr) {
+std::optional<double> optionalFloat(FloatAttr attr) {
   if (!attr)
     return std::nullopt;
-  return attr.getValue().convertToFloat();
+  return attr.getValueAsDouble();
 }
 
 /// Expected size of an [E + 1] offsets vector.
@@ -148,9 +148,9 @@ LogicalResult verifyRoutingAttrs(Operation *op, int64_t numExperts, int64_t k,
 }
 
 /// Verifies an optional positive, finite float attribute.
-LogicalResult verifyPositive(Operation *op, std::optional<float> value,
+LogicalResult verifyPositive(Operation *op, std::optional<double> value,
                              StringRef name) {
-  if (!value || (std::isfinite(*value) && *value > 0.0f))
+  if (!value || (std::isfinite(*value) && *value > 0.0))
     return success();
   return op->emitOpError() << name << " = " << *value
                            << " must be positive and finite";
@@ -160,7 +160,7 @@ LogicalResult verifyPositive(Operation *op, std::optional<float> value,
 struct ExpertWeights {
   Value gate, up, down, gateBias, upBias, downBias;
   Activation activation;
-  std::optional<float> swigluAlpha, swigluLimit;
+  std::optional<double> swigluAlpha, swigluLimit;
 };
 
 /// Verifies stacked expert weights for E experts of hidden size `hidden`.

@@ -167,7 +167,7 @@ def MoE_DispatchOp : MoE_DestinationOp<"dispatch", 4, [
                        AnyRankedTensor:$offsets_init,
                        AnyRankedTensor:$token_ids_init,
                        AnyRankedTensor:$row_weights_init,
-                       OptionalAttr<F32Attr>:$capacity_factor);
+                       OptionalAttr<F64Attr>:$capacity_factor);
   let results = (outs AnyRankedTensor:$expert_counts,
                       AnyRankedTensor:$expert_offsets,
                       AnyRankedTensor:$token_ids,
@@ -404,7 +404,7 @@ def MoE_LayerOp : MoE_DestinationOp<"layer", 1, [
                        DefaultValuedAttr<F32Attr, "1.0f">:$scaling_factor,
                        DefaultValuedAttr<I64Attr, "1">:$num_groups,
                        DefaultValuedAttr<I64Attr, "1">:$top_k_groups,
-                       OptionalAttr<F32Attr>:$capacity_factor,
+                       OptionalAttr<F64Attr>:$capacity_factor,
                        OptionalAttr<F32Attr>:$swiglu_alpha,
                        OptionalAttr<F32Attr>:$swiglu_limit);
   let results = (outs AnyRankedTensor:$result);

@@ -1,0 +1,40 @@
+//===- Passes.h - CPU code generation passes --------------------*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOE_CODEGEN_CPU_PASSES_H
+#define MOE_CODEGEN_CPU_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+namespace moe {
+
+/// Name of the entry point every compiled model exports.
+constexpr const char kForwardEntryName[] = "moe_forward";
+/// Unit attribute marking the model function.
+constexpr const char kEntryAttrName[] = "moe.entry";
+/// String argument attribute naming a graph input.
+constexpr const char kInputAttrName[] = "moe.input";
+/// String argument attribute naming a weight parameter.
+constexpr const char kParamAttrName[] = "moe.param";
+/// Integer attribute: the parameter arena's size in bytes.
+constexpr const char kParamBytesAttrName[] = "moe.param_bytes";
+
+#define GEN_PASS_DECL
+#include "moe/Codegen/CPU/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "moe/Codegen/CPU/Passes.h.inc"
+
+} // namespace moe
+} // namespace mlir
+
+#endif // MOE_CODEGEN_CPU_PASSES_H

@@ -1,0 +1,44 @@
+//===- MoEToLinalg.h - MoE step ops to linalg, scf, tensor ------*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOE_CONVERSION_MOETOLINALG_MOETOLINALG_H
+#define MOE_CONVERSION_MOETOLINALG_MOETOLINALG_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+
+namespace moe {
+
+#define GEN_PASS_DECL_CONVERTMOETOLINALGPASS
+#include "moe/Conversion/Passes.h.inc"
+
+/// `moe.router` to a linalg contraction and softmax or sigmoid.
+void populateMoERouterToLinalgPatterns(RewritePatternSet &patterns);
+
+/// `moe.top_k` to a per-token partial selection in scf loops.
+void populateMoETopKToSCFPatterns(RewritePatternSet &patterns);
+
+/// `moe.dispatch`, `moe.permute` and `moe.combine`: the counting sort, the
+/// gather and the scatter-add.
+void populateMoERoutingDataToSCFPatterns(RewritePatternSet &patterns);
+
+/// `moe.grouped_matmul` to one linalg contraction per expert segment.
+void populateMoEGroupedMatmulToLinalgPatterns(RewritePatternSet &patterns);
+
+/// All of the above.
+void populateMoEToLinalgConversionPatterns(RewritePatternSet &patterns);
+
+} // namespace moe
+} // namespace mlir
+
+#endif // MOE_CONVERSION_MOETOLINALG_MOETOLINALG_H

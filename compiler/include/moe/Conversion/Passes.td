@@ -1,0 +1,45 @@
+//===- Passes.td - moe-mlir conversion passes --------------*- tablegen -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Conversions from the MoE dialect to upstream dialects. Keep alphabetical.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOE_CONVERSION_PASSES_TD
+#define MOE_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertMoEToLinalgPass : Pass<"convert-moe-to-linalg"> {
+  let summary = "Lower the MoE step ops to linalg, scf and tensor ops";
+  let description = [{
+    Lowers `moe.router`, `moe.top_k`, `moe.dispatch`, `moe.permute`,
+    `moe.grouped_matmul` and `moe.combine` to upstream ops on tensors:
+
+    - the router to a `linalg.generic` contraction and a row-wise softmax
+      (or elementwise sigmoid);
+    - top-k to a partial selection per token (k passes over the E scores,
+      each keeping the best score below the previous pick; O(k * E));
+    - dispatch to a stable counting sort over the T * k assignments
+      (histogram, prefix sum, placement), with capacity dropping;
+    - permute to a gather `linalg.generic` over the used rows;
+    - the grouped matmul to one `linalg.generic` contraction per expert on
+      that expert's own rows (an `scf.for` over the E segments);
+    - combine to a weighted scatter-add over the used rows, in row order.
+
+    No lowered op runs an expert on rows that are not routed to it.
+    `moe.layer` and `moe.expert_ffn` must be decomposed first.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+#endif // MOE_CONVERSION_PASSES_TD

@@ -1,0 +1,178 @@
+//===- EntryABI.cpp - The arena entry point of compiled models --*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file implements moe-cpu-entry-abi: it wraps the model function (on
+// tensors, one argument per input and weight) in `moe_forward`, whose C
+// signature is the same for every model, so one runtime can call any of
+// them. Each tensor is a view into a byte arena at a 64-byte-aligned offset.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Codegen/CPU/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+
+namespace mlir {
+namespace moe {
+#define GEN_PASS_DEF_MOECPUENTRYABIPASS
+#include "moe/Codegen/CPU/Passes.h.inc"
+} // namespace moe
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::moe;
+
+namespace {
+
+constexpr int64_t kAlignment = 64;
+
+int64_t alignUp(int64_t value) {
+  return (value + kAlignment - 1) / kAlignment * kAlignment;
+}
+
+/// Builds views of tensors laid out one after another in a byte arena.
+class ArenaViews {
+public:
+  ArenaViews(OpBuilder &b, Location loc, Value arena, Value tokens)
+      : b(b), loc(loc), arena(arena), tokens(tokens) {
+    offset = arith::ConstantIndexOp::create(b, loc, 0);
+  }
+
+  /// Returns a view of the next tensor of type `type` in the arena; dynamic
+  /// dimensions are the token count. Returns null for a type that has no
+  /// arena layout.
+  Value next(RankedTensorType type) {
+    unsigned bits = type.getElementTypeBitWidth();
+    if (bits % 8 != 0)
+      return nullptr;
+    SmallVector<Value> dynamicSizes(type.getNumDynamicDims(), tokens);
+    auto viewType = MemRefType::get(type.getShape(), type.getElementType());
+    Value view =
+        memref::ViewOp::create(b, loc, viewType, arena, offset, dynamicSizes);
+
+    int64_t staticBytes = bits / 8;
+    for (int64_t dim : type.getShape())
+      if (!ShapedType::isDynamic(dim))
+        staticBytes *= dim;
+    Value bytes = arith::ConstantIndexOp::create(b, loc, staticBytes);
+    for (Value size : dynamicSizes)
+      bytes = arith::MulIOp::create(b, loc, bytes, size);
+    // offset = (offset + bytes + 63) / 64 * 64
+    Value end = arith::AddIOp::create(b, loc, offset, bytes);
+    Value alignment = arith::ConstantIndexOp::create(b, loc, kAlignment);
+    Value rounded = arith::AddIOp::create(
+        b, loc, end, arith::ConstantIndexOp::create(b, loc, kAlignment - 1));
+    offset = arith::MulIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, rounded, alignment), alignment);
+    return view;
+  }
+
+private:
+  OpBuilder &b;
+  Location loc;
+  Value arena;
+  Value tokens;
+  Value offset;
+};
+
+struct MoECPUEntryABIPass
+    : moe::impl::MoECPUEntryABIPassBase<MoECPUEntryABIPass> {
+  using MoECPUEntryABIPassBase::MoECPUEntryABIPassBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> entries;
+    for (auto func : module.getOps<func::FuncOp>())
+      if (func->hasAttr(kEntryAttrName))
+        entries.push_back(func);
+    if (entries.size() != 1) {
+      module.emitError() << "expected exactly one function marked '"
+                         << kEntryAttrName << "', found " << entries.size();
+      return signalPassFailure();
+    }
+    if (module.lookupSymbol(kForwardEntryName)) {
+      module.emitError() << "symbol '" << kForwardEntryName
+                         << "' is reserved for the entry point";
+      return signalPassFailure();
+    }
+    if (failed(buildEntryPoint(module, entries.front())))
+      signalPassFailure();
+  }
+
+  LogicalResult buildEntryPoint(ModuleOp module, func::FuncOp model) {
+    Location loc = model.getLoc();
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    auto arenaType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
+    auto entry = func::FuncOp::create(
+        b, loc, kForwardEntryName,
+        b.getFunctionType({b.getIndexType(), arenaType, arenaType, arenaType},
+                          {}));
+    entry->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    Block *body = entry.addEntryBlock();
+    b.setInsertionPointToStart(body);
+    Value tokens = body->getArgument(0);
+    ArenaViews inputs(b, loc, body->getArgument(1), tokens);
+    ArenaViews outputs(b, loc, body->getArgument(3), tokens);
+
+    SmallVector<Value> arguments;
+    int64_t paramOffset = 0;
+    for (auto [index, type] : llvm::enumerate(model.getArgumentTypes())) {
+      auto tensorType = dyn_cast<RankedTensorType>(type);
+      if (!tensorType)
+        return model.emitError() << "argument " << index
+                                 << " of the model function must be a ranked "
+                                    "tensor, got "
+                                 << type;
+      Value view;
+      if (model.getArgAttr(index, kInputAttrName)) {
+        view = inputs.next(tensorType);
+      } else if (model.getArgAttr(index, kParamAttrName)) {
+        if (!tensorType.hasStaticShape())
+          return model.emitError() << "parameter argument " << index
+                                   << " must have a static shape, got "
+                                   << tensorType;
+        auto viewType = MemRefType::get(tensorType.getShape(),
+                                        tensorType.getElementType());
+        view = memref::ViewOp::create(
+            b, loc, viewType, body->getArgument(2),
+            arith::ConstantIndexOp::create(b, loc, paramOffset), ValueRange{});
+        int64_t bytes = tensorType.getNumElements() *
+                        (tensorType.getElementTypeBitWidth() / 8);
+        paramOffset = alignUp(paramOffset + bytes);
+      } else {
+        return model.emitError()
+               << "argument " << index << " of the model function is neither a '"
+               << kInputAttrName << "' nor a '" << kParamAttrName << "'";
+      }
+      if (!view)
+        return model.emitError() << "argument " << index << " has type "
+                                 << type << ", which has no arena layout";
+      arguments.push_back(bufferization::ToTensorOp::create(
+          b, loc, tensorType, view, /*restrict=*/true, /*writable=*/false));
+    }
+
+    auto call = func::CallOp::create(b, loc, model, arguments);
+    for (auto [index, result] : llvm::enumerate(call.getResults())) {
+      auto tensorType = dyn_cast<RankedTensorType>(result.getType());
+      Value view = tensorType ? outputs.next(tensorType) : Value();
+      if (!view)
+        return model.emitError() << "result " << index << " has type "
+                                 << result.getType()
+                                 << ", which has no arena layout";
+      bufferization::MaterializeInDestinationOp::create(
+          b, loc, TypeRange{}, result, view, /*restrict=*/true,
+          /*writable=*/true);
+    }
+    func::ReturnOp::create(b, loc);
+
+    entry->setAttr(kParamBytesAttrName, b.getI64IntegerAttr(paramOffset));
+    model.setPrivate();
+    return success();
+  }
+};
+
+} // namespace

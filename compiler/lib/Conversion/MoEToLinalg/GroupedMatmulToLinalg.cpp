@@ -1,0 +1,114 @@
+//===- GroupedMatmulToLinalg.cpp - moe.grouped_matmul to linalg -*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file lowers `moe.grouped_matmul` to an `scf.for` over the experts
+// whose body runs one `linalg.generic` contraction on that expert's own
+// segment of rows `[offsets[e], offsets[e + 1])`. The work is proportional
+// to the rows routed to each expert; an expert with no rows does none.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Conversion/MoEToLinalg/MoEToLinalg.h"
+#include "moe/Dialect/MoE/IR/MoEOps.h"
+#include "moe/Transforms/TensorUtils.h"
+
+#include "mlir/IR/PatternMatch.h"
+
+using namespace mlir;
+using namespace mlir::moe;
+
+namespace {
+
+struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(GroupedMatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = op.getInput();
+    Value weight = op.getWeight();
+    Value offsets = op.getExpertOffsets();
+    Value bias = op.getBias();
+    auto inputType = cast<RankedTensorType>(input.getType());
+    auto weightType = cast<RankedTensorType>(weight.getType());
+    auto initType = cast<RankedTensorType>(op.getInit().getType());
+    int64_t numExperts = weightType.getDimSize(0);
+    OpFoldResult outWidth = tensor::getMixedSize(rewriter, loc, weight, 1);
+    OpFoldResult reduction = tensor::getMixedSize(rewriter, loc, weight, 2);
+    OpFoldResult zero = rewriter.getIndexAttr(0);
+    OpFoldResult one = rewriter.getIndexAttr(1);
+    auto expertWeightType =
+        RankedTensorType::get({weightType.getDimSize(1), weightType.getDimSize(2)},
+                              weightType.getElementType());
+    auto segmentInputType = RankedTensorType::get(
+        {ShapedType::kDynamic, inputType.getDimSize(1)},
+        inputType.getElementType());
+    auto segmentOutputType = RankedTensorType::get(
+        {ShapedType::kDynamic, initType.getDimSize(1)},
+        initType.getElementType());
+
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value experts = arith::ConstantIndexOp::create(rewriter, loc, numExperts);
+    auto loop = scf::ForOp::create(
+        rewriter, loc, c0, experts, c1, ValueRange{op.getInit()},
+        [&](OpBuilder &b, Location, Value e, ValueRange args) {
+          auto offsetAt = [&](Value index) -> Value {
+            return arith::IndexCastOp::create(
+                b, loc, b.getIndexType(),
+                tensor::ExtractOp::create(b, loc, offsets, ValueRange{index}));
+          };
+          Value start = offsetAt(e);
+          Value end = offsetAt(arith::AddIOp::create(b, loc, e, c1));
+          Value rows = arith::SubIOp::create(b, loc, end, start);
+
+          Value segment = tensor::ExtractSliceOp::create(
+              b, loc, segmentInputType, input,
+              ArrayRef<OpFoldResult>{start, zero},
+              ArrayRef<OpFoldResult>{rows, tensor::getMixedSize(b, loc, input, 1)},
+              ArrayRef<OpFoldResult>{one, one});
+          Value expertWeight = tensor::ExtractSliceOp::create(
+              b, loc, expertWeightType, weight,
+              ArrayRef<OpFoldResult>{e, zero, zero},
+              ArrayRef<OpFoldResult>{one, outWidth, reduction},
+              ArrayRef<OpFoldResult>{one, one, one});
+          Value accumulator = tensor::ExtractSliceOp::create(
+              b, loc, segmentOutputType, args[0],
+              ArrayRef<OpFoldResult>{start, zero},
+              ArrayRef<OpFoldResult>{rows, outWidth},
+              ArrayRef<OpFoldResult>{one, one});
+
+          Value product =
+              buildMatmulTransposedRhs(b, loc, segment, expertWeight,
+                                       accumulator);
+          if (bias) {
+            auto biasType = cast<RankedTensorType>(bias.getType());
+            Value expertBias = tensor::ExtractSliceOp::create(
+                b, loc,
+                RankedTensorType::get({biasType.getDimSize(1)},
+                                      biasType.getElementType()),
+                bias, ArrayRef<OpFoldResult>{e, zero},
+                ArrayRef<OpFoldResult>{one, outWidth},
+                ArrayRef<OpFoldResult>{one, one});
+            product = buildAddRowBias(b, loc, product, expertBias);
+          }
+          Value updated = tensor::InsertSliceOp::create(
+              b, loc, product, args[0], ArrayRef<OpFoldResult>{start, zero},
+              ArrayRef<OpFoldResult>{rows, outWidth},
+              ArrayRef<OpFoldResult>{one, one});
+          scf::YieldOp::create(b, loc, ValueRange{updated});
+        });
+    rewriter.replaceOp(op, loop.getResults());
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::moe::populateMoEGroupedMatmulToLinalgPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<GroupedMatmulToLinalg>(patterns.getContext());
+}

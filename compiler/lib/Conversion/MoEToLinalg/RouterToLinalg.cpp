@@ -1,0 +1,113 @@
+//===- RouterToLinalg.cpp - moe.router to linalg ----------------*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file lowers `moe.router` to a `linalg.generic` contraction (logits =
+// x W^T + b) followed by a row-wise, max-subtracted softmax or an elementwise
+// sigmoid.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Conversion/MoEToLinalg/MoEToLinalg.h"
+#include "moe/Dialect/MoE/IR/MoEOps.h"
+#include "moe/Transforms/Activations.h"
+#include "moe/Transforms/TensorUtils.h"
+
+#include "mlir/IR/PatternMatch.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::moe;
+
+namespace {
+
+/// Builds `body(element, rowValue)` for every element of `input` [T, E],
+/// with `rowValue` a [T] tensor broadcast along E, into `init`.
+Value buildRowBroadcastMap(
+    OpBuilder &b, Location loc, Value input, Value rowValues, Value init,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr t, e;
+  bindDims(ctx, t, e);
+  SmallVector<AffineMap> maps = {AffineMap::get(2, 0, {t, e}, ctx),
+                                 AffineMap::get(2, 0, {t}, ctx),
+                                 AffineMap::get(2, 0, {t, e}, ctx)};
+  SmallVector<utils::IteratorType> iterators(2, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), ValueRange{input, rowValues}, init, maps,
+             iterators,
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               linalg::YieldOp::create(nb, nloc,
+                                       body(nb, nloc, args[0], args[1]));
+             })
+      .getResult(0);
+}
+
+struct RouterToLinalg : OpRewritePattern<RouterOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RouterOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value init = op.getInit();
+    Type element = cast<ShapedType>(init.getType()).getElementType();
+    Value zero =
+        arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(element));
+    Value logitsInit =
+        linalg::FillOp::create(rewriter, loc, zero, init).getResult(0);
+    Value logits = buildMatmulTransposedRhs(rewriter, loc, op.getInput(),
+                                            op.getWeight(), logitsInit);
+    if (Value bias = op.getBias())
+      logits = buildAddRowBias(rewriter, loc, logits, bias);
+
+    Value scores;
+    if (op.getScoring() == ScoringFn::sigmoid) {
+      AffineMap identity = rewriter.getMultiDimIdentityMap(2);
+      scores =
+          linalg::GenericOp::create(
+              rewriter, loc, init.getType(), ValueRange{logits}, init,
+              SmallVector<AffineMap>{identity, identity},
+              SmallVector<utils::IteratorType>(2,
+                                               utils::IteratorType::parallel),
+              [&](OpBuilder &b, Location nloc, ValueRange args) {
+                linalg::YieldOp::create(b, nloc,
+                                        buildSigmoid(b, nloc, args[0]));
+              })
+              .getResult(0);
+    } else {
+      // softmax(l)_e = exp(l_e - max(l)) / sum_e' exp(l_e' - max(l)).
+      Value rowMax = buildRowReduction(
+          rewriter, loc, logits, -std::numeric_limits<double>::infinity(),
+          [](OpBuilder &b, Location nloc, Value acc, Value x) -> Value {
+            return arith::MaximumFOp::create(b, nloc, acc, x);
+          });
+      Value exps = buildRowBroadcastMap(
+          rewriter, loc, logits, rowMax, init,
+          [](OpBuilder &b, Location nloc, Value x, Value max) -> Value {
+            return math::ExpOp::create(b, nloc,
+                                       arith::SubFOp::create(b, nloc, x, max));
+          });
+      Value rowSum = buildRowReduction(
+          rewriter, loc, exps, 0.0,
+          [](OpBuilder &b, Location nloc, Value acc, Value x) -> Value {
+            return arith::AddFOp::create(b, nloc, acc, x);
+          });
+      scores = buildRowBroadcastMap(
+          rewriter, loc, exps, rowSum, init,
+          [](OpBuilder &b, Location nloc, Value x, Value sum) -> Value {
+            return arith::DivFOp::create(b, nloc, x, sum);
+          });
+    }
+    rewriter.replaceOp(op, scores);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::moe::populateMoERouterToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<RouterToLinalg>(patterns.getContext());
+}

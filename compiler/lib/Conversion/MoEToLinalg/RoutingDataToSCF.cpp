@@ -1,0 +1,358 @@
+//===- RoutingDataToSCF.cpp - dispatch, permute, combine --------*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file lowers the ops that move routing data:
+//
+// - `moe.dispatch` to a stable counting sort of the T * k assignments:
+//   a histogram, a prefix sum (applying the capacity), then a placement pass
+//   in token order. O(T * k + E).
+// - `moe.permute` to a gather `linalg.generic` over the used rows.
+// - `moe.combine` to a scatter-add over the used rows, in row order, so the
+//   sum is deterministic.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Conversion/MoEToLinalg/MoEToLinalg.h"
+#include "moe/Dialect/MoE/IR/MoEOps.h"
+#include "moe/Transforms/TensorUtils.h"
+
+#include "mlir/IR/PatternMatch.h"
+
+using namespace mlir;
+using namespace mlir::moe;
+
+namespace {
+
+Value i32Constant(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(value));
+}
+
+Value toIndex(OpBuilder &b, Location loc, Value value) {
+  return arith::IndexCastOp::create(b, loc, b.getIndexType(), value);
+}
+
+/// Reads `offsets[E]`, the number of used rows, as an index.
+Value usedRows(OpBuilder &b, Location loc, Value offsets) {
+  int64_t numExperts = cast<ShapedType>(offsets.getType()).getDimSize(0) - 1;
+  Value last = arith::ConstantIndexOp::create(b, loc, numExperts);
+  return toIndex(b, loc,
+                 tensor::ExtractOp::create(b, loc, offsets, ValueRange{last}));
+}
+
+/// Calls `body(b, t, j, iterArgs)` for every assignment (t, j) of a [T, k]
+/// tensor in token order, threading `iterArgs`; returns the final values.
+ValueRange forEachAssignment(
+    OpBuilder &b, Location loc, Value tokens, int64_t k, ValueRange iterArgs,
+    function_ref<SmallVector<Value>(OpBuilder &, Value, Value, ValueRange)>
+        body) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value kValue = arith::ConstantIndexOp::create(b, loc, k);
+  auto outer = scf::ForOp::create(
+      b, loc, c0, tokens, c1, iterArgs,
+      [&](OpBuilder &b, Location, Value t, ValueRange outerArgs) {
+        auto inner = scf::ForOp::create(
+            b, loc, c0, kValue, c1, outerArgs,
+            [&](OpBuilder &b, Location, Value j, ValueRange innerArgs) {
+              scf::YieldOp::create(b, loc, body(b, t, j, innerArgs));
+            });
+        scf::YieldOp::create(b, loc, inner.getResults());
+      });
+  return outer.getResults();
+}
+
+//===----------------------------------------------------------------------===//
+// DispatchOp
+//===----------------------------------------------------------------------===//
+
+struct DispatchToSCF : OpRewritePattern<DispatchOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(DispatchOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value indices = op.getIndices();
+    Value weights = op.getWeights();
+    int64_t numExperts = op.getNumExperts();
+    int64_t k = cast<ShapedType>(indices.getType()).getDimSize(1);
+    Value tokens = tensor::DimOp::create(rewriter, loc, indices, 0);
+    Value zero = i32Constant(rewriter, loc, 0);
+    Value one = i32Constant(rewriter, loc, 1);
+    Value numExpertsI32 = i32Constant(rewriter, loc, numExperts);
+
+    // The expert of assignment (t, j), and whether it names a real expert;
+    // out-of-range indices are dropped rather than written out of bounds.
+    auto expertOf = [&](OpBuilder &b, Value t, Value j,
+                        Value &inRange) -> Value {
+      Value e = tensor::ExtractOp::create(b, loc, indices, ValueRange{t, j});
+      inRange = arith::AndIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, e, zero),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, e,
+                                numExpertsI32));
+      return toIndex(b, loc, arith::SelectOp::create(b, loc, inRange, e, zero));
+    };
+
+    // 1. Histogram of experts over all assignments.
+    Value countsInit =
+        linalg::FillOp::create(rewriter, loc, zero, op.getCountsInit())
+            .getResult(0);
+    Value histogram =
+        forEachAssignment(
+            rewriter, loc, tokens, k, ValueRange{countsInit},
+            [&](OpBuilder &b, Value t, Value j, ValueRange args) {
+              Value inRange;
+              Value e = expertOf(b, t, j, inRange);
+              Value count =
+                  tensor::ExtractOp::create(b, loc, args[0], ValueRange{e});
+              Value increment =
+                  arith::SelectOp::create(b, loc, inRange, one, zero);
+              Value updated = arith::AddIOp::create(b, loc, count, increment);
+              return SmallVector<Value>{
+                  tensor::InsertOp::create(b, loc, updated, args[0],
+                                           ValueRange{e})};
+            })
+            .front();
+
+    // 2. Capacity C = ceil(capacity_factor * (T * k) / E), in f64 as the
+    //    model format defines it.
+    Value capacity;
+    if (FloatAttr factor = op.getCapacityFactorAttr()) {
+      Type f64 = rewriter.getF64Type();
+      Value assignments = arith::MulIOp::create(
+          rewriter, loc, tokens,
+          arith::ConstantIndexOp::create(rewriter, loc, k));
+      Value assignmentsF64 = arith::UIToFPOp::create(
+          rewriter, loc, f64,
+          arith::IndexCastUIOp::create(rewriter, loc, rewriter.getI64Type(),
+                                       assignments));
+      Value scaled = arith::MulFOp::create(
+          rewriter, loc,
+          arith::ConstantOp::create(
+              rewriter, loc,
+              rewriter.getF64FloatAttr(factor.getValueAsDouble())),
+          assignmentsF64);
+      Value perExpert = arith::DivFOp::create(
+          rewriter, loc, scaled,
+          arith::ConstantOp::create(
+              rewriter, loc,
+              rewriter.getF64FloatAttr(static_cast<double>(numExperts))));
+      capacity = arith::FPToSIOp::create(
+          rewriter, loc, rewriter.getI32Type(),
+          math::CeilOp::create(rewriter, loc, perExpert));
+    }
+
+    // 3. Kept counts and their exclusive prefix sum.
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value experts = arith::ConstantIndexOp::create(rewriter, loc, numExperts);
+    auto prefix = scf::ForOp::create(
+        rewriter, loc, c0, experts, c1,
+        ValueRange{op.getOffsetsInit(), histogram, zero},
+        [&](OpBuilder &b, Location, Value e, ValueRange args) {
+          Value count = tensor::ExtractOp::create(b, loc, args[1], ValueRange{e});
+          if (capacity)
+            count = arith::MinSIOp::create(b, loc, count, capacity);
+          Value offsets =
+              tensor::InsertOp::create(b, loc, args[2], args[0], ValueRange{e});
+          Value counts =
+              tensor::InsertOp::create(b, loc, count, args[1], ValueRange{e});
+          Value running = arith::AddIOp::create(b, loc, args[2], count);
+          scf::YieldOp::create(b, loc, ValueRange{offsets, counts, running});
+        });
+    Value offsets = tensor::InsertOp::create(
+        rewriter, loc, prefix.getResult(2), prefix.getResult(0),
+        ValueRange{experts});
+    Value counts = prefix.getResult(1);
+
+    // 4. Placement in token order; `seen[e]` counts e's assignments so far.
+    Value seenInit = linalg::FillOp::create(
+                         rewriter, loc, zero,
+                         createEmptyTensor(rewriter, loc,
+                                           {rewriter.getIndexAttr(numExperts)},
+                                           rewriter.getI32Type()))
+                         .getResult(0);
+    ValueRange placed = forEachAssignment(
+        rewriter, loc, tokens, k,
+        ValueRange{op.getTokenIdsInit(), op.getRowWeightsInit(), seenInit},
+        [&](OpBuilder &b, Value t, Value j, ValueRange args) {
+          Value inRange;
+          Value e = expertOf(b, t, j, inRange);
+          Value position =
+              tensor::ExtractOp::create(b, loc, args[2], ValueRange{e});
+          Value seen = tensor::InsertOp::create(
+              b, loc,
+              arith::AddIOp::create(
+                  b, loc, position,
+                  arith::SelectOp::create(b, loc, inRange, one, zero)),
+              args[2], ValueRange{e});
+          Value keep = inRange;
+          if (capacity)
+            keep = arith::AndIOp::create(
+                b, loc, keep,
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                      position, capacity));
+          auto write = scf::IfOp::create(
+              b, loc, keep,
+              [&](OpBuilder &b, Location) {
+                Value start =
+                    tensor::ExtractOp::create(b, loc, offsets, ValueRange{e});
+                Value row = toIndex(
+                    b, loc, arith::AddIOp::create(b, loc, start, position));
+                Value token = arith::IndexCastOp::create(
+                    b, loc, b.getI32Type(), t);
+                Value weight =
+                    tensor::ExtractOp::create(b, loc, weights, ValueRange{t, j});
+                Value tokenIds = tensor::InsertOp::create(b, loc, token,
+                                                          args[0],
+                                                          ValueRange{row});
+                Value rowWeights = tensor::InsertOp::create(b, loc, weight,
+                                                            args[1],
+                                                            ValueRange{row});
+                scf::YieldOp::create(b, loc, ValueRange{tokenIds, rowWeights});
+              },
+              [&](OpBuilder &b, Location) {
+                scf::YieldOp::create(b, loc, ValueRange{args[0], args[1]});
+              });
+          return SmallVector<Value>{write.getResult(0), write.getResult(1),
+                                    seen};
+        });
+
+    rewriter.replaceOp(op, {counts, offsets, placed[0], placed[1]});
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// PermuteOp
+//===----------------------------------------------------------------------===//
+
+struct PermuteToLinalg : OpRewritePattern<PermuteOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(PermuteOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = op.getInput();
+    Value init = op.getInit();
+    OpFoldResult used = usedRows(rewriter, loc, op.getExpertOffsets());
+    OpFoldResult width = tensor::getMixedSize(rewriter, loc, init, 1);
+    OpFoldResult zero = rewriter.getIndexAttr(0);
+    OpFoldResult one = rewriter.getIndexAttr(1);
+
+    Value tokenIds = tensor::ExtractSliceOp::create(
+        rewriter, loc, op.getTokenIds(), ArrayRef<OpFoldResult>{zero},
+        ArrayRef<OpFoldResult>{used}, ArrayRef<OpFoldResult>{one});
+    Value rows = tensor::ExtractSliceOp::create(
+        rewriter, loc, init, ArrayRef<OpFoldResult>{zero, zero},
+        ArrayRef<OpFoldResult>{used, width}, ArrayRef<OpFoldResult>{one, one});
+
+    // rows[r, d] = input[token_ids[r], d]: a gather along rows that is
+    // contiguous along d, which the vectorizer turns into row loads.
+    MLIRContext *ctx = rewriter.getContext();
+    AffineExpr r, d;
+    bindDims(ctx, r, d);
+    SmallVector<AffineMap> maps = {AffineMap::get(2, 0, {r}, ctx),
+                                   AffineMap::get(2, 0, {r, d}, ctx)};
+    Value gathered =
+        linalg::GenericOp::create(
+            rewriter, loc, rows.getType(), ValueRange{tokenIds}, rows, maps,
+            SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+            [&](OpBuilder &b, Location nloc, ValueRange args) {
+              Value token = toIndex(b, nloc, args[0]);
+              Value column = linalg::IndexOp::create(b, nloc, 1);
+              linalg::YieldOp::create(
+                  b, nloc,
+                  tensor::ExtractOp::create(b, nloc, input,
+                                            ValueRange{token, column})
+                      .getResult());
+            })
+            .getResult(0);
+    rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(
+        op, gathered, init, ArrayRef<OpFoldResult>{zero, zero},
+        ArrayRef<OpFoldResult>{used, width}, ArrayRef<OpFoldResult>{one, one});
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// CombineOp
+//===----------------------------------------------------------------------===//
+
+struct CombineToSCF : OpRewritePattern<CombineOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(CombineOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = op.getInput();
+    auto initType = cast<RankedTensorType>(op.getInit().getType());
+    Type element = initType.getElementType();
+    Value used = usedRows(rewriter, loc, op.getExpertOffsets());
+    OpFoldResult width = tensor::getMixedSize(rewriter, loc, input, 1);
+    OpFoldResult one = rewriter.getIndexAttr(1);
+    OpFoldResult zero = rewriter.getIndexAttr(0);
+    auto rowType = RankedTensorType::get({initType.getDimSize(1)}, element);
+    auto inputRowType = RankedTensorType::get(
+        {initType.getDimSize(1)},
+        cast<ShapedType>(input.getType()).getElementType());
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+
+    auto rows = scf::ForOp::create(
+        rewriter, loc, c0, used, c1, ValueRange{op.getInit()},
+        [&](OpBuilder &b, Location, Value r, ValueRange args) {
+          Value token = toIndex(
+              b, loc,
+              tensor::ExtractOp::create(b, loc, op.getTokenIds(),
+                                        ValueRange{r}));
+          Value weight = convertFloat(
+              b, loc,
+              tensor::ExtractOp::create(b, loc, op.getRowWeights(),
+                                        ValueRange{r}),
+              element);
+          Value source = tensor::ExtractSliceOp::create(
+              b, loc, inputRowType, input, ArrayRef<OpFoldResult>{r, zero},
+              ArrayRef<OpFoldResult>{one, width},
+              ArrayRef<OpFoldResult>{one, one});
+          Value target = tensor::ExtractSliceOp::create(
+              b, loc, rowType, args[0], ArrayRef<OpFoldResult>{token, zero},
+              ArrayRef<OpFoldResult>{one, width},
+              ArrayRef<OpFoldResult>{one, one});
+          AffineMap identity = b.getMultiDimIdentityMap(1);
+          Value updated =
+              linalg::GenericOp::create(
+                  b, loc, rowType, ValueRange{source}, target,
+                  SmallVector<AffineMap>{identity, identity},
+                  SmallVector<utils::IteratorType>{
+                      utils::IteratorType::parallel},
+                  [&](OpBuilder &nb, Location nloc, ValueRange values) {
+                    Value x = convertFloat(nb, nloc, values[0], element);
+                    Value scaled = arith::MulFOp::create(nb, nloc, weight, x);
+                    linalg::YieldOp::create(
+                        nb, nloc,
+                        arith::AddFOp::create(nb, nloc, values[1], scaled)
+                            .getResult());
+                  })
+                  .getResult(0);
+          Value result = tensor::InsertSliceOp::create(
+              b, loc, updated, args[0], ArrayRef<OpFoldResult>{token, zero},
+              ArrayRef<OpFoldResult>{one, width},
+              ArrayRef<OpFoldResult>{one, one});
+          scf::YieldOp::create(b, loc, ValueRange{result});
+        });
+    rewriter.replaceOp(op, rows.getResults());
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::moe::populateMoERoutingDataToSCFPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<DispatchToSCF, PermuteToLinalg, CombineToSCF>(
+      patterns.getContext());
+}

@@ -1,0 +1,376 @@
+//===- ModelImporter.cpp - moe-graph JSON to MLIR ---------------*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file imports a resolved moe-graph model into the MoE dialect. The
+// function takes the graph inputs ([tokens, width] f32, `moe.input`) and then
+// every parameter in ModelSpec::params order (`moe.param`), and returns the
+// graph outputs. The token count is dynamic.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Frontend/ModelImporter.h"
+#include "moe/Codegen/CPU/Passes.h"
+#include "moe/Dialect/MoE/IR/MoEOps.h"
+#include "moe/Transforms/Activations.h"
+#include "moe/Transforms/TensorUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringMap.h"
+
+using namespace mlir;
+using namespace mlir::moe;
+
+namespace {
+
+/// Builds the model function node by node.
+class Importer {
+public:
+  Importer(MLIRContext *context, const ::moe::ModelSpec &model,
+           std::string &error)
+      : context(context), model(model), error(error), builder(context) {}
+
+  OwningOpRef<ModuleOp> run();
+
+private:
+  /// Records an error about `node` and returns failure.
+  LogicalResult fail(const ::moe::NodeSpec &node, const std::string &what) {
+    error = "node '" + node.name + "' (" +
+            ::moe::nodeKindName(node.kind) + "): " + what;
+    return failure();
+  }
+  LogicalResult notSupported(const ::moe::NodeSpec &node,
+                             const std::string &field) {
+    error = "not supported yet: " + field + " in node " + node.name;
+    return failure();
+  }
+
+  LogicalResult checkSupported(const ::moe::NodeSpec &node);
+  LogicalResult importNode(const ::moe::NodeSpec &node);
+  Value importMoE(const ::moe::NodeSpec &node, Location loc, Value input);
+  Value importNorm(const ::moe::NodeSpec &node, Location loc, Value input);
+
+  /// The parameter argument with key `<node>.<role>`, or null.
+  Value param(const ::moe::NodeSpec &node, StringRef role) const {
+    return params.lookup((node.name + "." + role).str());
+  }
+  Value zeros(Location loc, int64_t width) {
+    return createZeroTensor(builder, loc, {tokens, builder.getIndexAttr(width)},
+                            builder.getF32Type());
+  }
+
+  MLIRContext *context;
+  const ::moe::ModelSpec &model;
+  std::string &error;
+  OpBuilder builder;
+  llvm::StringMap<Value> values;
+  llvm::StringMap<Value> params;
+  OpFoldResult tokens;
+};
+
+Type elementTypeOf(OpBuilder &b, ::moe::DType dtype) {
+  switch (dtype) {
+  case ::moe::DType::F32:
+    return b.getF32Type();
+  case ::moe::DType::BF16:
+    return b.getBF16Type();
+  case ::moe::DType::F16:
+    return b.getF16Type();
+  }
+  llvm_unreachable("unknown dtype");
+}
+
+std::string functionName(const std::string &modelName) {
+  std::string name;
+  for (char c : modelName)
+    name += (std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])))
+    name = "model_" + name;
+  return name;
+}
+
+OwningOpRef<ModuleOp> Importer::run() {
+  context->loadDialect<arith::ArithDialect, func::FuncDialect,
+                       linalg::LinalgDialect, math::MathDialect, MoEDialect,
+                       tensor::TensorDialect>();
+  Location fileLoc = FileLineColLoc::get(context, model.path, 1, 1);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  if (!model.name.empty())
+    (*module)->setAttr("moe.model_name", builder.getStringAttr(model.name));
+
+  SmallVector<Type> argTypes;
+  for (const ::moe::InputSpec &input : model.inputs)
+    argTypes.push_back(RankedTensorType::get(
+        {ShapedType::kDynamic, input.width}, builder.getF32Type()));
+  for (const ::moe::ParamSpec &param : model.params) {
+    if (param.dtype != ::moe::DType::F32) {
+      error = std::string("not supported yet: ") +
+              ::moe::dtypeName(param.dtype) + " weights (parameter '" +
+              param.key + "')";
+      return nullptr;
+    }
+    argTypes.push_back(RankedTensorType::get(
+        param.shape, elementTypeOf(builder, param.dtype)));
+  }
+
+  // The results are the graph outputs, in order; their types are known once
+  // the body is built.
+  builder.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(builder, fileLoc, functionName(model.name),
+                                   builder.getFunctionType(argTypes, {}));
+  func->setAttr(kEntryAttrName, builder.getUnitAttr());
+  Block *body = func.addEntryBlock();
+  builder.setInsertionPointToStart(body);
+
+  unsigned argIndex = 0;
+  for (const ::moe::InputSpec &input : model.inputs) {
+    func.setArgAttr(argIndex, kInputAttrName,
+                    builder.getStringAttr(input.name));
+    values[input.name] = body->getArgument(argIndex++);
+  }
+  for (const ::moe::ParamSpec &param : model.params) {
+    func.setArgAttr(argIndex, kParamAttrName, builder.getStringAttr(param.key));
+    params[param.key] = body->getArgument(argIndex++);
+  }
+  tokens = tensor::getMixedSize(builder, fileLoc, body->getArgument(0), 0);
+
+  for (const ::moe::NodeSpec &node : model.nodes)
+    if (failed(checkSupported(node)) || failed(importNode(node)))
+      return nullptr;
+
+  SmallVector<Value> results;
+  for (const ::moe::OutputSpec &output : model.outputs) {
+    Value value = values.lookup(output.name);
+    if (!value) {
+      error = "output '" + output.name + "' is not a value of the graph";
+      return nullptr;
+    }
+    results.push_back(value);
+  }
+  func::ReturnOp::create(builder, fileLoc, results);
+  func.setFunctionType(
+      builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  return module;
+}
+
+LogicalResult Importer::checkSupported(const ::moe::NodeSpec &node) {
+  if (node.kind != ::moe::NodeKind::MoE)
+    return success();
+  const ::moe::MoESpec &moe = node.moe;
+  if (moe.router.numGroups != 1 || moe.router.topKGroups != 1)
+    return notSupported(node, "router.num_groups");
+  if (moe.router.noiseWeight)
+    return notSupported(node, "router.noise");
+  if (moe.sharedExperts)
+    return notSupported(node, "shared_experts");
+  if (moe.aux.expertCounts || moe.aux.loadBalancingLoss || moe.aux.routerZLoss)
+    return notSupported(node, "aux");
+  return success();
+}
+
+LogicalResult Importer::importNode(const ::moe::NodeSpec &node) {
+  Location loc = NameLoc::get(builder.getStringAttr(node.name),
+                              FileLineColLoc::get(context, model.path, 1, 1));
+  SmallVector<Value> inputs;
+  for (const std::string &name : node.inputs) {
+    Value value = values.lookup(name);
+    if (!value)
+      return fail(node, "uses '" + name + "', which is not defined before it");
+    inputs.push_back(value);
+  }
+  Value input = inputs.front();
+  Value result;
+  switch (node.kind) {
+  case ::moe::NodeKind::Linear: {
+    result = buildMatmulTransposedRhs(builder, loc, input,
+                                      param(node, "weight"),
+                                      zeros(loc, node.width));
+    if (Value bias = param(node, "bias"))
+      result = buildAddRowBias(builder, loc, result, bias);
+    break;
+  }
+  case ::moe::NodeKind::RMSNorm:
+  case ::moe::NodeKind::LayerNorm:
+    result = importNorm(node, loc, input);
+    break;
+  case ::moe::NodeKind::Add:
+  case ::moe::NodeKind::Mul: {
+    bool isAdd = node.kind == ::moe::NodeKind::Add;
+    result = buildElementwise(
+        builder, loc, inputs,
+        [&](OpBuilder &b, Location nloc, ValueRange args) -> Value {
+          if (isAdd)
+            return arith::AddFOp::create(b, nloc, args[0], args[1]);
+          return arith::MulFOp::create(b, nloc, args[0], args[1]);
+        });
+    break;
+  }
+  case ::moe::NodeKind::SiLU:
+  case ::moe::NodeKind::GELU:
+  case ::moe::NodeKind::GELUTanh:
+  case ::moe::NodeKind::ReLU: {
+    Activation activation =
+        node.kind == ::moe::NodeKind::SiLU   ? Activation::silu
+        : node.kind == ::moe::NodeKind::GELU ? Activation::gelu
+        : node.kind == ::moe::NodeKind::ReLU ? Activation::relu
+                                             : Activation::gelu_tanh;
+    result = buildElementwise(
+        builder, loc, inputs,
+        [&](OpBuilder &b, Location nloc, ValueRange args) -> Value {
+          return buildActivation(b, nloc, activation, args[0]);
+        });
+    break;
+  }
+  case ::moe::NodeKind::MoE:
+    result = importMoE(node, loc, input);
+    break;
+  }
+  if (!result)
+    return failure();
+  values[node.name] = result;
+  return success();
+}
+
+Value Importer::importNorm(const ::moe::NodeSpec &node, Location loc,
+                           Value input) {
+  Type f32 = builder.getF32Type();
+  double width = static_cast<double>(node.width);
+  auto constant = [&](OpBuilder &b, Location nloc, double v) -> Value {
+    return arith::ConstantOp::create(b, nloc, b.getFloatAttr(f32, v));
+  };
+  bool isLayerNorm = node.kind == ::moe::NodeKind::LayerNorm;
+
+  // The per-row mean (layer norm only) and the per-row inverse deviation.
+  Value mean;
+  Value centered = input;
+  if (isLayerNorm) {
+    Value sum = buildRowReduction(
+        builder, loc, input, 0.0,
+        [](OpBuilder &b, Location nloc, Value acc, Value x) -> Value {
+          return arith::AddFOp::create(b, nloc, acc, x);
+        });
+    mean = buildElementwise(
+        builder, loc, sum,
+        [&](OpBuilder &b, Location nloc, ValueRange args) -> Value {
+          return arith::DivFOp::create(b, nloc, args[0],
+                                       constant(b, nloc, width));
+        });
+  }
+  MLIRContext *ctx = builder.getContext();
+  AffineExpr t, d;
+  bindDims(ctx, t, d);
+  AffineMap rowMap = AffineMap::get(2, 0, {t}, ctx);
+  AffineMap fullMap = AffineMap::get(2, 0, {t, d}, ctx);
+  AffineMap columnMap = AffineMap::get(2, 0, {d}, ctx);
+  SmallVector<utils::IteratorType> parallel(2, utils::IteratorType::parallel);
+  if (isLayerNorm) {
+    Value init = createEmptyTensor(
+        builder, loc, {tokens, builder.getIndexAttr(node.width)}, f32);
+    centered = linalg::GenericOp::create(
+                   builder, loc, init.getType(), ValueRange{input, mean}, init,
+                   SmallVector<AffineMap>{fullMap, rowMap, fullMap}, parallel,
+                   [&](OpBuilder &b, Location nloc, ValueRange args) {
+                     linalg::YieldOp::create(
+                         b, nloc,
+                         arith::SubFOp::create(b, nloc, args[0], args[1])
+                             .getResult());
+                   })
+                   .getResult(0);
+  }
+  Value squares = buildRowReduction(
+      builder, loc, centered, 0.0,
+      [](OpBuilder &b, Location nloc, Value acc, Value x) -> Value {
+        return arith::AddFOp::create(b, nloc, acc,
+                                     arith::MulFOp::create(b, nloc, x, x));
+      });
+  double eps = node.eps;
+  Value inverse = buildElementwise(
+      builder, loc, squares,
+      [&](OpBuilder &b, Location nloc, ValueRange args) -> Value {
+        Value meanSquare =
+            arith::DivFOp::create(b, nloc, args[0], constant(b, nloc, width));
+        return math::RsqrtOp::create(
+            b, nloc,
+            arith::AddFOp::create(b, nloc, meanSquare, constant(b, nloc, eps)));
+      });
+
+  // y = centered * inverse * w (+ b)
+  Value weight = param(node, "weight");
+  Value bias = param(node, "bias");
+  SmallVector<Value> operands = {centered, inverse, weight};
+  SmallVector<AffineMap> maps = {fullMap, rowMap, columnMap};
+  if (bias) {
+    operands.push_back(bias);
+    maps.push_back(columnMap);
+  }
+  maps.push_back(fullMap);
+  Value init = createEmptyTensor(
+      builder, loc, {tokens, builder.getIndexAttr(node.width)}, f32);
+  return linalg::GenericOp::create(
+             builder, loc, init.getType(), operands, init, maps, parallel,
+             [&](OpBuilder &b, Location nloc, ValueRange args) {
+               Value scaled = arith::MulFOp::create(
+                   b, nloc, arith::MulFOp::create(b, nloc, args[0], args[1]),
+                   convertFloat(b, nloc, args[2], f32));
+               if (bias)
+                 scaled = arith::AddFOp::create(
+                     b, nloc, scaled, convertFloat(b, nloc, args[3], f32));
+               linalg::YieldOp::create(b, nloc, scaled);
+             })
+      .getResult(0);
+}
+
+Value Importer::importMoE(const ::moe::NodeSpec &node, Location loc,
+                          Value input) {
+  const ::moe::MoESpec &spec = node.moe;
+  std::optional<ScoringFn> scoring = symbolizeScoringFn(spec.router.scoring);
+  std::optional<Activation> activation =
+      symbolizeActivation(spec.experts.activation);
+  if (!scoring || !activation) {
+    (void)fail(node, "unknown scoring or activation");
+    return nullptr;
+  }
+  Value init = zeros(loc, node.width);
+  FloatAttr alpha, limit;
+  if (*activation == Activation::swiglu_oai) {
+    alpha = builder.getF32FloatAttr(spec.experts.alpha);
+    limit = builder.getF32FloatAttr(spec.experts.limit);
+  }
+  FloatAttr capacity;
+  if (spec.capacityFactor)
+    capacity = builder.getF64FloatAttr(*spec.capacityFactor);
+  auto layer = LayerOp::create(
+      builder, loc, init.getType(), input, param(node, "router.weight"),
+      param(node, "router.linear_bias"), param(node, "router.bias"),
+      param(node, "gate_proj"), param(node, "up_proj"),
+      param(node, "down_proj"), param(node, "gate_bias"),
+      param(node, "up_bias"), param(node, "down_bias"), init,
+      builder.getI64IntegerAttr(spec.topK),
+      ScoringFnAttr::get(context, *scoring),
+      ActivationAttr::get(context, *activation),
+      spec.router.normalizeTopK ? builder.getUnitAttr() : UnitAttr(),
+      builder.getF32FloatAttr(spec.router.scalingFactor),
+      builder.getI64IntegerAttr(spec.router.numGroups),
+      builder.getI64IntegerAttr(spec.router.topKGroups), capacity, alpha,
+      limit);
+  if (failed(layer.verify())) {
+    (void)fail(node, "the imported moe.layer does not verify");
+    return nullptr;
+  }
+  return layer.getResult();
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> mlir::moe::importModel(MLIRContext *context,
+                                             const ::moe::ModelSpec &model,
+                                             std::string &error) {
+  return Importer(context, model, error).run();
+}

@@ -1,0 +1,273 @@
+//===- MoECompileMain.cpp - The moe-compile driver --------------*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file implements moe-compile: it reads and validates a moe-graph JSON
+// model, imports it into the MoE dialect, runs the CPU pipeline, translates
+// to LLVM IR, optimises and emits an object for the host CPU, and links it
+// with the runtime into an executable. The model's JSON text and the
+// parameter arena's size are embedded in the object, so the executable
+// works from any directory.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Tools/MoECompileMain.h"
+#include "moe/Codegen/CPU/Passes.h"
+#include "moe/Dialect/MoE/IR/MoEDialect.h"
+#include "moe/Frontend/ModelImporter.h"
+#include "moe/Pipelines/Pipelines.h"
+#include "moe/Runtime/ModelSpec.h"
+#include "moe/Tools/Config.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+
+using namespace mlir;
+using namespace mlir::moe;
+
+namespace {
+
+enum class EmitKind { MLIR, LoweredMLIR, LLVM, Object, Executable };
+
+/// Prints `moe-compile: error: message` and returns the failing exit code.
+int reportError(const llvm::Twine &message) {
+  llvm::errs() << "moe-compile: error: " << message << "\n";
+  return 1;
+}
+
+/// A target machine for the host CPU, with all of its features (the
+/// equivalent of -march=native), emitting position-independent code.
+std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(
+    std::string &error) {
+  llvm::Triple triple(llvm::sys::getProcessTriple());
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return nullptr;
+  llvm::SubtargetFeatures features;
+  for (const auto &feature : llvm::sys::getHostCPUFeatures())
+    features.AddFeature(feature.first(), feature.second);
+  llvm::TargetOptions options;
+  return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
+      triple, llvm::sys::getHostCPUName(), features.getString(), options,
+      llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+}
+
+void addStringGlobal(llvm::Module &module, llvm::StringRef name,
+                     llvm::StringRef value) {
+  llvm::Constant *init = llvm::ConstantDataArray::getString(
+      module.getContext(), value, /*AddNull=*/true);
+  new llvm::GlobalVariable(module, init->getType(), /*isConstant=*/true,
+                           llvm::GlobalValue::ExternalLinkage, init, name);
+}
+
+void addU64Global(llvm::Module &module, llvm::StringRef name, uint64_t value) {
+  llvm::Type *i64 = llvm::Type::getInt64Ty(module.getContext());
+  new llvm::GlobalVariable(module, i64, /*isConstant=*/true,
+                           llvm::GlobalValue::ExternalLinkage,
+                           llvm::ConstantInt::get(i64, value), name);
+}
+
+/// Writes `module` to `path` ("-" is stdout).
+int writeText(llvm::StringRef path,
+              llvm::function_ref<void(llvm::raw_ostream &)> print) {
+  std::string error;
+  auto output = openOutputFile(path, &error);
+  if (!output)
+    return reportError(error);
+  print(output->os());
+  output->keep();
+  return 0;
+}
+
+/// Links `object` with the runtime into the executable `output`.
+int linkExecutable(const char *argv0, llvm::StringRef object,
+                   llvm::StringRef output) {
+  std::string self = llvm::sys::fs::getMainExecutable(
+      argv0, reinterpret_cast<void *>(&moeCompileMain));
+  llvm::SmallString<256> libDir(llvm::sys::path::parent_path(self));
+  llvm::sys::path::append(libDir, "..", "lib");
+  llvm::SmallString<256> runtimeMain(libDir), runtime(libDir);
+  llvm::sys::path::append(runtimeMain, "libMoERuntimeMain.a");
+  llvm::sys::path::append(runtime, "libMoERuntime.a");
+  for (llvm::StringRef lib : {runtimeMain.str(), runtime.str()})
+    if (!llvm::sys::fs::exists(lib))
+      return reportError("runtime library not found: " + lib);
+
+  llvm::SmallVector<llvm::StringRef> args = {
+      kHostCXXCompiler, object, runtimeMain, runtime, "-lm", "-o", output};
+  std::string error;
+  int status = llvm::sys::ExecuteAndWait(kHostCXXCompiler, args, std::nullopt,
+                                         {}, 0, 0, &error);
+  if (status != 0)
+    return reportError("linking " + output + " with " + kHostCXXCompiler +
+                       " failed" + (error.empty() ? "" : ": " + error));
+  return 0;
+}
+
+} // namespace
+
+int mlir::moe::moeCompileMain(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  llvm::cl::OptionCategory category("moe-compile options");
+  llvm::cl::opt<std::string> inputPath(llvm::cl::Positional,
+                                       llvm::cl::desc("<model.json>"),
+                                       llvm::cl::Required,
+                                       llvm::cl::cat(category));
+  llvm::cl::opt<std::string> outputPath(
+      "o", llvm::cl::desc("Output file ('-' for stdout; text kinds only)"),
+      llvm::cl::value_desc("file"), llvm::cl::init("-"),
+      llvm::cl::cat(category));
+  llvm::cl::opt<EmitKind> emit(
+      "emit", llvm::cl::desc("What to produce"),
+      llvm::cl::values(
+          clEnumValN(EmitKind::MLIR, "mlir", "the MoE dialect, as imported"),
+          clEnumValN(EmitKind::LoweredMLIR, "lowered-mlir",
+                     "the LLVM dialect after the CPU pipeline"),
+          clEnumValN(EmitKind::LLVM, "llvm", "optimised LLVM IR"),
+          clEnumValN(EmitKind::Object, "obj", "an object file for this CPU"),
+          clEnumValN(EmitKind::Executable, "exe",
+                     "an executable linked with the runtime (default)")),
+      llvm::cl::init(EmitKind::Executable), llvm::cl::cat(category));
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  llvm::cl::HideUnrelatedOptions(category);
+  llvm::cl::ParseCommandLineOptions(
+      argc, argv,
+      "moe-compile: compile a moe-graph JSON model ahead of time\n\n"
+      "  moe-compile MODEL.json -o OUT    an executable for this CPU\n"
+      "  OUT --input X.npy --output Y.npy [--weights FILE] [--bench N]\n");
+
+  bool isBinary =
+      emit == EmitKind::Object || emit == EmitKind::Executable;
+  if (isBinary && outputPath == "-")
+    return reportError("-o FILE is required for --emit=obj and --emit=exe");
+
+  // Parse, validate and resolve the model against its weights.
+  ::moe::ModelSpec model;
+  std::string error;
+  if (!::moe::loadModelSpec(inputPath, "", model, error))
+    return reportError(error);
+  std::string modelText;
+  if (!::moe::readFile(inputPath, modelText, error))
+    return reportError(error);
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  registry.insert<MoEDialect>();
+  MLIRContext context(registry);
+
+  OwningOpRef<ModuleOp> module = importModel(&context, model, error);
+  if (!module)
+    return reportError(inputPath + ": " + error);
+  if (emit == EmitKind::MLIR)
+    return writeText(outputPath, [&](llvm::raw_ostream &os) {
+      module->print(os);
+      os << "\n";
+    });
+
+  PassManager pm(&context);
+  if (failed(applyPassManagerCLOptions(pm)))
+    return reportError("invalid pass manager options");
+  CPUPipelineOptions pipelineOptions;
+  buildMoECPUPipeline(pm, pipelineOptions);
+  if (failed(pm.run(*module)))
+    return reportError(inputPath + ": the CPU pipeline failed");
+
+  // The compiled entry point and the runtime must agree on the arena.
+  auto entry = module->lookupSymbol<LLVM::LLVMFuncOp>(kForwardEntryName);
+  auto paramBytes =
+      entry ? entry->getAttrOfType<IntegerAttr>(kParamBytesAttrName) : nullptr;
+  if (!paramBytes || paramBytes.getInt() !=
+                         static_cast<int64_t>(model.paramBytes))
+    return reportError("internal error: the compiled parameter layout does "
+                       "not match the runtime's");
+  if (emit == EmitKind::LoweredMLIR)
+    return writeText(outputPath, [&](llvm::raw_ostream &os) {
+      module->print(os);
+      os << "\n";
+    });
+
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  std::unique_ptr<llvm::TargetMachine> targetMachine =
+      createHostTargetMachine(error);
+  if (!targetMachine)
+    return reportError("no target for this host: " + error);
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(*module, llvmContext, "moe-model");
+  if (!llvmModule)
+    return reportError("translation to LLVM IR failed");
+  llvmModule->setTargetTriple(targetMachine->getTargetTriple());
+  llvmModule->setDataLayout(targetMachine->createDataLayout());
+  addStringGlobal(*llvmModule, "moe_model_json", modelText);
+  addStringGlobal(*llvmModule, "moe_model_path", model.path);
+  addU64Global(*llvmModule, "moe_param_bytes", model.paramBytes);
+
+  auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
+                                            targetMachine.get());
+  if (llvm::Error err = optimize(llvmModule.get()))
+    return reportError("LLVM optimisation failed: " +
+                       llvm::toString(std::move(err)));
+  if (emit == EmitKind::LLVM)
+    return writeText(outputPath,
+                     [&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
+
+  // The object goes to -o, or to a temporary file for linking.
+  llvm::SmallString<128> objectPath(outputPath);
+  if (emit == EmitKind::Executable) {
+    int fd;
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+            "moe-model", "o", fd, objectPath))
+      return reportError("cannot create a temporary object file: " +
+                         ec.message());
+    llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+  }
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream objectStream(objectPath, ec, llvm::sys::fs::OF_None);
+    if (ec)
+      return reportError("cannot write " + objectPath + ": " + ec.message());
+    llvm::legacy::PassManager codegen;
+    if (targetMachine->addPassesToEmitFile(codegen, objectStream, nullptr,
+                                           llvm::CodeGenFileType::ObjectFile))
+      return reportError("the host target cannot emit object files");
+    codegen.run(*llvmModule);
+  }
+  if (emit == EmitKind::Object)
+    return 0;
+  int status = linkExecutable(argv[0], objectPath, outputPath);
+  llvm::sys::fs::remove(objectPath);
+  return status;
+}

@@ -1,0 +1,226 @@
+//===- ModelSpec.h - The moe-graph v1 model description ---------*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The parsed and validated form of a moe-graph JSON model (docs/model-format.md),
+// shared by the compiler's importer, the runtime and the test-only reference
+// implementation. Parsing never throws: errors come back as a message naming
+// the file, the node and what was expected against what was found.
+//
+// The same file defines the weight ABI: the ordered list of parameters that a
+// compiled model's entry point reads, and their byte layout in one arena.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOE_RUNTIME_MODELSPEC_H
+#define MOE_RUNTIME_MODELSPEC_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace moe {
+
+/// Element types of weights in a safetensors file.
+enum class DType { F32, BF16, F16 };
+
+/// Size in bytes of one element of `dtype`.
+size_t dtypeSize(DType dtype);
+/// "F32", "BF16" or "F16".
+const char *dtypeName(DType dtype);
+
+/// The operation of a graph node.
+enum class NodeKind {
+  Linear,
+  RMSNorm,
+  LayerNorm,
+  Add,
+  Mul,
+  SiLU,
+  GELU,
+  GELUTanh,
+  ReLU,
+  MoE,
+};
+
+/// The JSON spelling of a node kind ("linear", "rms_norm", ...).
+const char *nodeKindName(NodeKind kind);
+
+/// The `router` object of a `moe` node.
+struct RouterSpec {
+  std::string weight;
+  std::string scoring = "softmax";
+  bool normalizeTopK = false;
+  std::optional<std::string> bias;
+  int64_t numGroups = 1;
+  int64_t topKGroups = 1;
+  double scalingFactor = 1.0;
+  std::optional<std::string> linearBias;
+  /// Training-time noisy gating: `{"weight": NAME, "seed": N}`.
+  std::optional<std::string> noiseWeight;
+  uint64_t noiseSeed = 0;
+};
+
+/// The `experts` object of a `moe` node. Names may hold `{e}`.
+struct ExpertsSpec {
+  std::string activation = "silu";
+  bool gated = true;
+  std::optional<std::string> gateProj;
+  std::string upProj;
+  std::string downProj;
+  std::optional<std::string> gateBias, upBias, downBias;
+  double alpha = 1.702;
+  double limit = 7.0;
+};
+
+/// The `shared_experts` object of a `moe` node: an always-on FFN.
+struct SharedExpertsSpec {
+  int64_t intermediateSize = 0;
+  std::optional<std::string> gateProj;
+  std::string upProj;
+  std::string downProj;
+  /// Weight [1, D] of the sigmoid gate on the shared output.
+  std::optional<std::string> gate;
+};
+
+/// The `aux` object of a `moe` node: names of extra output values.
+struct AuxSpec {
+  std::optional<std::string> expertCounts;
+  std::optional<std::string> loadBalancingLoss;
+  std::optional<std::string> routerZLoss;
+};
+
+/// The fields of a `moe` node.
+struct MoESpec {
+  int64_t numExperts = 0;
+  int64_t topK = 0;
+  int64_t intermediateSize = 0;
+  RouterSpec router;
+  ExpertsSpec experts;
+  std::optional<SharedExpertsSpec> sharedExperts;
+  AuxSpec aux;
+  std::optional<double> capacityFactor;
+};
+
+/// One node of the graph; `name` is the name of its output value.
+struct NodeSpec {
+  std::string name;
+  NodeKind kind = NodeKind::Add;
+  /// Index in the JSON `nodes` array, for messages.
+  size_t index = 0;
+  /// Value operands: one (`input`) or two (`inputs`).
+  std::vector<std::string> inputs;
+  /// `linear`, `rms_norm`, `layer_norm`: the weight and optional bias.
+  std::string weight;
+  std::optional<std::string> bias;
+  /// `linear`: output width N (from `out_features` or the weights file).
+  int64_t outFeatures = 0;
+  /// Norms: epsilon.
+  double eps = 1e-5;
+  /// `moe` nodes only.
+  MoESpec moe;
+  /// Width of the output value, inferred during validation.
+  int64_t width = 0;
+};
+
+/// A graph input: `[tokens, width]`.
+struct InputSpec {
+  std::string name;
+  int64_t width = 0;
+};
+
+/// A graph output: a value name and its width.
+struct OutputSpec {
+  std::string name;
+  int64_t width = 0;
+};
+
+/// Where the weights come from.
+struct WeightsSource {
+  /// Absolute path of a safetensors file; empty for random init.
+  std::string file;
+  /// Random init: seed and standard deviation.
+  uint64_t seed = 0;
+  double stdDev = 0.02;
+  bool isRandom() const { return file.empty(); }
+};
+
+/// What a parameter's random init draws from.
+enum class InitKind { Normal, Ones, Zeros };
+
+/// One tensor parameter of the compiled entry point. A stacked expert
+/// parameter gathers E tensors (`sourceNames[e]`) into one [E, ...] tensor.
+struct ParamSpec {
+  /// A unique, readable key: "<node>.<role>", e.g. "moe0.gate_proj".
+  std::string key;
+  /// Tensor names in the weights file; one, or E for a stacked parameter.
+  std::vector<std::string> sourceNames;
+  /// Shape of one source tensor.
+  std::vector<int64_t> sourceShape;
+  /// Shape of the parameter: sourceShape, with E prepended when stacked.
+  std::vector<int64_t> shape;
+  DType dtype = DType::F32;
+  InitKind init = InitKind::Normal;
+  /// Byte offset in the parameter arena (64-byte aligned).
+  uint64_t offset = 0;
+  uint64_t bytes() const;
+};
+
+/// A validated moe-graph model.
+struct ModelSpec {
+  std::string path;
+  std::string name;
+  std::string dtype = "f32";
+  WeightsSource weights;
+  std::vector<InputSpec> inputs;
+  std::vector<OutputSpec> outputs;
+  std::vector<NodeSpec> nodes;
+  /// The parameters of the entry point, in argument order, laid out in one
+  /// arena of `paramBytes` bytes.
+  std::vector<ParamSpec> params;
+  uint64_t paramBytes = 0;
+};
+
+/// Shapes of the tensors in a weights file, to check a model against.
+struct TensorShapeInfo {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+};
+
+/// Alignment of every tensor in the parameter, input and output arenas.
+constexpr uint64_t kArenaAlignment = 64;
+
+/// Rounds `value` up to a multiple of kArenaAlignment.
+uint64_t alignArenaOffset(uint64_t value);
+
+/// Parses the model in `text`, read from `path` (used in messages and to
+/// resolve a relative weights file): the structure, fields, names and
+/// references. Widths and parameters are left to resolveModelSpec. Returns
+/// false with a message in `error` on bad input.
+bool parseModelSpec(const std::string &text, const std::string &path,
+                    ModelSpec &model, std::string &error);
+
+/// Infers every value's width and builds the parameter list and its arena
+/// layout. With `fileTensors` (the tensors of the weights file), shapes the
+/// JSON leaves open come from the file and every parameter is checked
+/// against it; without it (random init) the JSON must give every shape.
+bool resolveModelSpec(ModelSpec &model,
+                      const std::vector<TensorShapeInfo> *fileTensors,
+                      std::string &error);
+
+/// Reads `path`, parses it, reads the header of its weights file (or of
+/// `weightsOverride` when not empty) and resolves the model.
+bool loadModelSpec(const std::string &path, const std::string &weightsOverride,
+                   ModelSpec &model, std::string &error);
+
+/// Reads a whole file into `contents`.
+bool readFile(const std::string &path, std::string &contents,
+              std::string &error);
+
+} // namespace moe
+
+#endif // MOE_RUNTIME_MODELSPEC_H

@@ -1,0 +1,899 @@
+//===- ModelSpec.cpp - Parsing moe-graph JSON models ----------------------===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file implements parseModelSpec and loadModelSpec: the structural
+// checks of a moe-graph model (fields, types, ranges, names, references).
+// Widths and the parameter list are computed by resolveModelSpec
+// (ResolveModel.cpp). nlohmann/json reports errors with exceptions; they are
+// all caught here and turned into messages.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Runtime/ModelSpec.h"
+#include "moe/Runtime/Safetensors.h"
+
+#include "Support.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <initializer_list>
+#include <map>
+#include <sstream>
+#include <unistd.h>
+
+using nlohmann::json;
+
+namespace moe {
+
+//===----------------------------------------------------------------------===//
+// Enums, sizes and files
+//===----------------------------------------------------------------------===//
+
+size_t dtypeSize(DType dtype) {
+  switch (dtype) {
+  case DType::F32:
+    return 4;
+  case DType::BF16:
+  case DType::F16:
+    return 2;
+  }
+  return 0;
+}
+
+const char *dtypeName(DType dtype) {
+  switch (dtype) {
+  case DType::F32:
+    return "F32";
+  case DType::BF16:
+    return "BF16";
+  case DType::F16:
+    return "F16";
+  }
+  return "?";
+}
+
+const char *nodeKindName(NodeKind kind) {
+  switch (kind) {
+  case NodeKind::Linear:
+    return "linear";
+  case NodeKind::RMSNorm:
+    return "rms_norm";
+  case NodeKind::LayerNorm:
+    return "layer_norm";
+  case NodeKind::Add:
+    return "add";
+  case NodeKind::Mul:
+    return "mul";
+  case NodeKind::SiLU:
+    return "silu";
+  case NodeKind::GELU:
+    return "gelu";
+  case NodeKind::GELUTanh:
+    return "gelu_tanh";
+  case NodeKind::ReLU:
+    return "relu";
+  case NodeKind::MoE:
+    return "moe";
+  }
+  return "?";
+}
+
+uint64_t alignArenaOffset(uint64_t value) {
+  return (value + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
+}
+
+uint64_t ParamSpec::bytes() const {
+  // resolveModelSpec rejects parameters whose size overflows; saturate
+  // rather than wrap should an unchecked ParamSpec get here.
+  uint64_t count = 0, result = 0;
+  if (!detail::shapeElementCount(shape, count) ||
+      !detail::checkedMul(count, dtypeSize(dtype), result))
+    return UINT64_MAX;
+  return result;
+}
+
+bool readFile(const std::string &path, std::string &contents,
+              std::string &error) {
+  try {
+    std::ifstream stream(path, std::ios::binary);
+    if (!stream) {
+      error = detail::makeError(path, std::string("cannot open file: ") +
+                                          std::strerror(errno));
+      return false;
+    }
+    std::ostringstream buffer;
+    buffer << stream.rdbuf();
+    if (stream.bad()) {
+      error = detail::makeError(path, "cannot read file");
+      return false;
+    }
+    contents = buffer.str();
+    return true;
+  } catch (const std::exception &e) {
+    error = detail::makeError(path, std::string("cannot read file: ") +
+                                        e.what());
+    return false;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// JSON field access
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// How a JSON value's type is named in messages.
+std::string typeName(const json &value) {
+  switch (value.type()) {
+  case json::value_t::number_integer:
+  case json::value_t::number_unsigned:
+    return "integer";
+  case json::value_t::number_float:
+    return "number";
+  default:
+    return value.type_name();
+  }
+}
+
+/// Reads the fields of one JSON object, with messages that say where the
+/// object is (`where`, e.g. "in router of node 'm'"). Each accessor returns
+/// false with the message in `error`; optional accessors leave the output
+/// alone when the field is absent, so it keeps its default.
+class FieldReader {
+public:
+  FieldReader(const json &object, std::string where, std::string &error)
+      : object(object), where(std::move(where)), error(error) {}
+
+  const std::string &location() const { return where; }
+
+  bool fail(const std::string &text) {
+    error = text;
+    return false;
+  }
+
+  /// Rejects fields outside `allowed`. Done first, so that a misspelt
+  /// optional field is reported as such instead of being ignored.
+  bool checkKnown(std::initializer_list<const char *> allowed) {
+    for (auto it = object.begin(); it != object.end(); ++it) {
+      bool known = false;
+      for (const char *name : allowed)
+        known |= it.key() == name;
+      if (!known)
+        return fail("unknown field '" + it.key() + "' " + where);
+    }
+    return true;
+  }
+
+  const json *find(const char *key) const {
+    auto it = object.find(key);
+    return it == object.end() ? nullptr : &*it;
+  }
+  bool has(const char *key) const { return find(key) != nullptr; }
+
+  bool missing(const char *key) {
+    return fail("missing field '" + std::string(key) + "' " + where);
+  }
+  bool wrongType(const char *key, const char *expected, const json &value) {
+    return fail("field '" + std::string(key) + "' " + where + ": expected " +
+                expected + ", found " + typeName(value));
+  }
+
+  bool getString(const char *key, std::string &out, bool required) {
+    const json *value = find(key);
+    if (!value)
+      return required ? missing(key) : true;
+    if (!value->is_string())
+      return wrongType(key, "string", *value);
+    out = value->get<std::string>();
+    return true;
+  }
+  bool getOptString(const char *key, std::optional<std::string> &out) {
+    std::string text;
+    if (!has(key))
+      return true;
+    if (!getString(key, text, true))
+      return false;
+    out = text;
+    return true;
+  }
+  /// A non-empty string: a weight or value name.
+  bool getName(const char *key, std::string &out, bool required) {
+    if (!getString(key, out, required))
+      return false;
+    if (has(key) && out.empty())
+      return fail("field '" + std::string(key) + "' " + where +
+                  " must not be empty");
+    return true;
+  }
+  bool getOptName(const char *key, std::optional<std::string> &out) {
+    if (!has(key))
+      return true;
+    std::string text;
+    if (!getName(key, text, true))
+      return false;
+    out = text;
+    return true;
+  }
+
+  bool getInt(const char *key, int64_t &out, int64_t lo, int64_t hi,
+              bool required) {
+    const json *value = find(key);
+    if (!value)
+      return required ? missing(key) : true;
+    if (!value->is_number_integer())
+      return wrongType(key, "integer", *value);
+    std::string found;
+    bool inRange;
+    if (value->is_number_unsigned()) {
+      uint64_t v = value->get<uint64_t>();
+      found = std::to_string(v);
+      inRange = v <= static_cast<uint64_t>(INT64_MAX) &&
+                static_cast<int64_t>(v) >= lo && static_cast<int64_t>(v) <= hi;
+      if (inRange)
+        out = static_cast<int64_t>(v);
+    } else {
+      int64_t v = value->get<int64_t>();
+      found = std::to_string(v);
+      inRange = v >= lo && v <= hi;
+      if (inRange)
+        out = v;
+    }
+    if (inRange)
+      return true;
+    std::string range = hi == INT64_MAX
+                            ? ">= " + std::to_string(lo)
+                            : "in [" + std::to_string(lo) + ", " +
+                                  std::to_string(hi) + "]";
+    return fail("field '" + std::string(key) + "' " + where + " must be " +
+                range + ", found " + found);
+  }
+
+  /// A seed: any non-negative 64-bit integer.
+  bool getSeed(const char *key, uint64_t &out) {
+    const json *value = find(key);
+    if (!value)
+      return true;
+    if (!value->is_number_integer())
+      return wrongType(key, "integer", *value);
+    if (!value->is_number_unsigned())
+      return fail("field '" + std::string(key) + "' " + where +
+                  " must be >= 0, found " +
+                  std::to_string(value->get<int64_t>()));
+    out = value->get<uint64_t>();
+    return true;
+  }
+
+  /// A finite number; `positive` also rejects values <= 0 and `nonNegative`
+  /// values < 0.
+  bool getNumber(const char *key, double &out, bool positive = false,
+                 bool nonNegative = false) {
+    const json *value = find(key);
+    if (!value)
+      return true;
+    if (!value->is_number())
+      return wrongType(key, "number", *value);
+    double v = value->get<double>();
+    if (!std::isfinite(v))
+      return fail("field '" + std::string(key) + "' " + where +
+                  " must be finite");
+    if ((positive && !(v > 0)) || (nonNegative && !(v >= 0))) {
+      std::ostringstream text;
+      text << "field '" << key << "' " << where << " must be "
+           << (positive ? "> 0" : ">= 0") << ", found " << v;
+      return fail(text.str());
+    }
+    out = v;
+    return true;
+  }
+
+  bool getBool(const char *key, bool &out) {
+    const json *value = find(key);
+    if (!value)
+      return true;
+    if (!value->is_boolean())
+      return wrongType(key, "boolean", *value);
+    out = value->get<bool>();
+    return true;
+  }
+
+  /// The object in field `key`, or null (with no error) when absent.
+  bool getObject(const char *key, const json *&out, bool required) {
+    out = find(key);
+    if (!out)
+      return required ? missing(key) : true;
+    if (!out->is_object())
+      return wrongType(key, "object", *out);
+    return true;
+  }
+  bool getArray(const char *key, const json *&out, bool required) {
+    out = find(key);
+    if (!out)
+      return required ? missing(key) : true;
+    if (!out->is_array())
+      return wrongType(key, "array", *out);
+    return true;
+  }
+
+private:
+  const json &object;
+  std::string where;
+  std::string &error;
+};
+
+/// Finds the op named `name`.
+std::optional<NodeKind> lookupNodeKind(const std::string &name) {
+  static const NodeKind kinds[] = {
+      NodeKind::Linear, NodeKind::RMSNorm,  NodeKind::LayerNorm,
+      NodeKind::Add,    NodeKind::Mul,      NodeKind::SiLU,
+      NodeKind::GELU,   NodeKind::GELUTanh, NodeKind::ReLU,
+      NodeKind::MoE};
+  for (NodeKind kind : kinds)
+    if (name == nodeKindName(kind))
+      return kind;
+  return std::nullopt;
+}
+
+/// Joins `file` to the directory of `jsonPath` and makes it absolute.
+std::string resolveRelativePath(const std::string &jsonPath,
+                                const std::string &file) {
+  if (!file.empty() && file[0] == '/')
+    return file;
+  std::string dir;
+  size_t slash = jsonPath.rfind('/');
+  if (slash != std::string::npos)
+    dir = jsonPath.substr(0, slash + 1);
+  if (dir.empty() || dir[0] != '/') {
+    char cwd[4096];
+    if (getcwd(cwd, sizeof(cwd)))
+      dir = std::string(cwd) + "/" + dir;
+  }
+  // Drop "./" components so that messages show a tidy path; ".." is kept,
+  // as it cannot be folded without resolving symbolic links.
+  std::string joined = dir + file, tidy;
+  std::istringstream parts(joined);
+  std::string part;
+  while (std::getline(parts, part, '/'))
+    if (!part.empty() && part != ".")
+      tidy += "/" + part;
+  return tidy.empty() ? "/" : tidy;
+}
+
+//===----------------------------------------------------------------------===//
+// The model parser
+//===----------------------------------------------------------------------===//
+
+/// Parses one model. Messages are bare texts; parseModelSpec prefixes the
+/// file.
+class ModelParser {
+public:
+  ModelParser(ModelSpec &model, std::string &error)
+      : model(model), error(error) {}
+
+  bool parse(const json &root);
+
+private:
+  bool fail(const std::string &text) {
+    error = text;
+    return false;
+  }
+
+  bool parseWeights(FieldReader &top);
+  bool parseInputs(FieldReader &top);
+  bool parseNode(const json &object, size_t index);
+  bool parseMoE(FieldReader &fields, NodeSpec &node);
+  bool parseOutputs(FieldReader &top);
+
+  /// Records value `name`, defined by `origin` (e.g. "nodes[3]").
+  bool defineValue(const std::string &name, const std::string &origin,
+                   const std::string &auxOwner = "");
+  /// Checks that `value`, used by `node`, is defined before it.
+  bool checkUse(const NodeSpec &node, const std::string &value);
+
+  struct ValueInfo {
+    std::string origin;
+    /// For an aux value: the node that defines it.
+    std::string auxOwner;
+  };
+
+  ModelSpec &model;
+  std::string &error;
+  std::map<std::string, ValueInfo> values;
+};
+
+bool ModelParser::defineValue(const std::string &name,
+                              const std::string &origin,
+                              const std::string &auxOwner) {
+  // Value names become file names (`--outputs DIR` writes DIR/NAME.npy).
+  bool valid = !name.empty() && name != "." && name != "..";
+  for (char c : name)
+    valid &= c != '/' && c != '\\' && static_cast<unsigned char>(c) >= 0x20;
+  if (!valid)
+    return fail("invalid name '" + name + "' (" + origin +
+                "): a name must be non-empty, must not contain '/', '\\' or "
+                "control characters, and must not be '.' or '..'");
+  auto inserted = values.insert({name, ValueInfo{origin, auxOwner}});
+  if (!inserted.second)
+    return fail("duplicate name '" + name + "' (" + origin +
+                "), already defined by " + inserted.first->second.origin);
+  return true;
+}
+
+bool ModelParser::checkUse(const NodeSpec &node, const std::string &value) {
+  auto it = values.find(value);
+  if (it == values.end())
+    return fail("node '" + node.name + "' uses '" + value +
+                "', which is not defined before it");
+  // Aux values are [1, E] or [1, 1], not [tokens, width]: only graph
+  // outputs may name them.
+  if (!it->second.auxOwner.empty())
+    return fail("node '" + node.name + "' uses '" + value +
+                "', an aux output of node '" + it->second.auxOwner +
+                "'; aux values can only be graph outputs");
+  return true;
+}
+
+bool ModelParser::parse(const json &root) {
+  if (!root.is_object())
+    return fail("the model must be a JSON object, found " + typeName(root));
+  FieldReader top(root, "at top level", error);
+  if (!top.checkKnown({"format", "version", "name", "dtype", "weights",
+                       "inputs", "outputs", "nodes"}))
+    return false;
+
+  std::string format;
+  if (!top.getString("format", format, true))
+    return false;
+  if (format != "moe-graph")
+    return fail("unsupported format '" + format + "' (expected 'moe-graph')");
+  int64_t version = 0;
+  if (!top.getInt("version", version, INT64_MIN, INT64_MAX, true))
+    return false;
+  if (version != 1)
+    return fail("unsupported version " + std::to_string(version) +
+                " (expected 1)");
+  if (!top.getString("name", model.name, false) ||
+      !top.getString("dtype", model.dtype, false))
+    return false;
+  if (model.dtype != "f32")
+    return fail("unsupported dtype '" + model.dtype +
+                "' at top level (expected 'f32')");
+
+  if (!parseWeights(top) || !parseInputs(top))
+    return false;
+
+  const json *nodes = nullptr;
+  if (!top.getArray("nodes", nodes, true))
+    return false;
+  for (size_t i = 0; i < nodes->size(); ++i)
+    if (!parseNode((*nodes)[i], i))
+      return false;
+
+  return parseOutputs(top);
+}
+
+bool ModelParser::parseWeights(FieldReader &top) {
+  const json *object = nullptr;
+  if (!top.getObject("weights", object, true))
+    return false;
+  FieldReader fields(*object, "in weights", error);
+  bool hasFile = fields.has("file"), hasInit = fields.has("init");
+  if (hasFile && hasInit)
+    return fail("weights have both 'file' and 'init'");
+  if (hasFile) {
+    std::string file;
+    if (!fields.checkKnown({"file"}) || !fields.getName("file", file, true))
+      return false;
+    model.weights.file = resolveRelativePath(model.path, file);
+    return true;
+  }
+  if (!hasInit)
+    return fail("weights must have 'file' or 'init'");
+  std::string init;
+  if (!fields.checkKnown({"init", "seed", "std"}) ||
+      !fields.getString("init", init, true))
+    return false;
+  if (init != "random")
+    return fail("unsupported weights init '" + init + "' (expected 'random')");
+  return fields.getSeed("seed", model.weights.seed) &&
+         fields.getNumber("std", model.weights.stdDev, /*positive=*/false,
+                          /*nonNegative=*/true);
+}
+
+bool ModelParser::parseInputs(FieldReader &top) {
+  const json *inputs = nullptr;
+  if (!top.getArray("inputs", inputs, true))
+    return false;
+  if (inputs->empty())
+    return fail("'inputs' must not be empty");
+  for (size_t i = 0; i < inputs->size(); ++i) {
+    std::string origin = "inputs[" + std::to_string(i) + "]";
+    const json &object = (*inputs)[i];
+    if (!object.is_object())
+      return fail(origin + " must be an object, found " + typeName(object));
+    FieldReader fields(object, "in " + origin, error);
+    InputSpec input;
+    const json *shape = nullptr;
+    if (!fields.checkKnown({"name", "shape"}) ||
+        !fields.getString("name", input.name, true) ||
+        !fields.getArray("shape", shape, true))
+      return false;
+    // ["tokens", W]: the token count is dynamic, the width static.
+    const char *expected = "expected [\"tokens\", WIDTH] with WIDTH > 0";
+    if (shape->size() != 2 || !(*shape)[0].is_string() ||
+        (*shape)[0].get<std::string>() != "tokens" ||
+        !(*shape)[1].is_number_unsigned() || (*shape)[1].get<uint64_t>() == 0 ||
+        (*shape)[1].get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+      return fail("invalid shape " + shape->dump() + " of input '" +
+                  input.name + "': " + expected);
+    input.width = (*shape)[1].get<int64_t>();
+    if (!defineValue(input.name, origin))
+      return false;
+    model.inputs.push_back(input);
+  }
+  return true;
+}
+
+bool ModelParser::parseNode(const json &object, size_t index) {
+  std::string origin = "nodes[" + std::to_string(index) + "]";
+  if (!object.is_object())
+    return fail(origin + " must be an object, found " + typeName(object));
+  NodeSpec node;
+  node.index = index;
+  {
+    FieldReader unnamed(object, "in " + origin, error);
+    if (!unnamed.getString("name", node.name, true))
+      return false;
+  }
+  FieldReader fields(object, "in node '" + node.name + "'", error);
+  std::string op;
+  if (!fields.getString("op", op, true))
+    return false;
+  std::optional<NodeKind> kind = lookupNodeKind(op);
+  if (!kind)
+    return fail("unknown op '" + op + "' in node '" + node.name + "'");
+  node.kind = *kind;
+
+  switch (node.kind) {
+  case NodeKind::Linear: {
+    std::string input;
+    if (!fields.checkKnown(
+            {"name", "op", "input", "weight", "bias", "out_features"}) ||
+        !fields.getName("input", input, true) ||
+        !fields.getName("weight", node.weight, true) ||
+        !fields.getOptName("bias", node.bias) ||
+        !fields.getInt("out_features", node.outFeatures, 1, INT64_MAX, false))
+      return false;
+    node.inputs = {input};
+    break;
+  }
+  case NodeKind::RMSNorm:
+  case NodeKind::LayerNorm: {
+    std::string input;
+    bool ok = node.kind == NodeKind::RMSNorm
+                  ? fields.checkKnown({"name", "op", "input", "weight", "eps"})
+                  : fields.checkKnown(
+                        {"name", "op", "input", "weight", "bias", "eps"});
+    if (!ok || !fields.getName("input", input, true) ||
+        !fields.getName("weight", node.weight, true) ||
+        !fields.getOptName("bias", node.bias) ||
+        !fields.getNumber("eps", node.eps, /*positive=*/false,
+                          /*nonNegative=*/true))
+      return false;
+    node.inputs = {input};
+    break;
+  }
+  case NodeKind::Add:
+  case NodeKind::Mul: {
+    const json *inputs = nullptr;
+    if (!fields.checkKnown({"name", "op", "inputs"}) ||
+        !fields.getArray("inputs", inputs, true))
+      return false;
+    if (inputs->size() != 2)
+      return fail("field 'inputs' in node '" + node.name +
+                  "' must have exactly 2 values, found " +
+                  std::to_string(inputs->size()));
+    for (const json &value : *inputs) {
+      if (!value.is_string())
+        return fail("field 'inputs' in node '" + node.name +
+                    "': expected string, found " + typeName(value));
+      node.inputs.push_back(value.get<std::string>());
+    }
+    break;
+  }
+  case NodeKind::SiLU:
+  case NodeKind::GELU:
+  case NodeKind::GELUTanh:
+  case NodeKind::ReLU: {
+    std::string input;
+    if (!fields.checkKnown({"name", "op", "input"}) ||
+        !fields.getName("input", input, true))
+      return false;
+    node.inputs = {input};
+    break;
+  }
+  case NodeKind::MoE:
+    if (!parseMoE(fields, node))
+      return false;
+    break;
+  }
+
+  for (const std::string &input : node.inputs)
+    if (!checkUse(node, input))
+      return false;
+  if (!defineValue(node.name, origin))
+    return false;
+  // Aux values are defined after the node's own output.
+  const AuxSpec &aux = node.moe.aux;
+  for (const std::optional<std::string> *name :
+       {&aux.expertCounts, &aux.loadBalancingLoss, &aux.routerZLoss})
+    if (*name && !defineValue(**name, "aux of " + origin, node.name))
+      return false;
+  model.nodes.push_back(std::move(node));
+  return true;
+}
+
+bool ModelParser::parseMoE(FieldReader &fields, NodeSpec &node) {
+  MoESpec &moe = node.moe;
+  std::string input;
+  const json *routerJson = nullptr, *expertsJson = nullptr,
+             *sharedJson = nullptr, *auxJson = nullptr;
+  if (!fields.checkKnown({"name", "op", "input", "num_experts", "top_k",
+                          "intermediate_size", "router", "experts",
+                          "shared_experts", "aux", "capacity_factor"}) ||
+      !fields.getName("input", input, true) ||
+      !fields.getInt("num_experts", moe.numExperts, 1, INT64_MAX, true) ||
+      !fields.getInt("top_k", moe.topK, 1, moe.numExperts, true) ||
+      !fields.getInt("intermediate_size", moe.intermediateSize, 1, INT64_MAX,
+                     true) ||
+      !fields.getObject("router", routerJson, true) ||
+      !fields.getObject("experts", expertsJson, true) ||
+      !fields.getObject("shared_experts", sharedJson, false) ||
+      !fields.getObject("aux", auxJson, false))
+    return false;
+  node.inputs = {input};
+  if (fields.has("capacity_factor")) {
+    double factor = 0;
+    if (!fields.getNumber("capacity_factor", factor, /*positive=*/true))
+      return false;
+    moe.capacityFactor = factor;
+  }
+  const std::string ofNode = " of node '" + node.name + "'";
+
+  // The router.
+  RouterSpec &router = moe.router;
+  FieldReader routerFields(*routerJson, "in router" + ofNode, error);
+  const json *noiseJson = nullptr;
+  if (!routerFields.checkKnown({"weight", "scoring", "normalize_top_k", "bias",
+                                "num_groups", "top_k_groups", "scaling_factor",
+                                "linear_bias", "noise"}) ||
+      !routerFields.getName("weight", router.weight, true) ||
+      !routerFields.getString("scoring", router.scoring, false) ||
+      !routerFields.getBool("normalize_top_k", router.normalizeTopK) ||
+      !routerFields.getOptName("bias", router.bias) ||
+      !routerFields.getInt("num_groups", router.numGroups, 1, moe.numExperts,
+                           false) ||
+      !routerFields.getInt("top_k_groups", router.topKGroups, 1,
+                           router.numGroups, false) ||
+      !routerFields.getNumber("scaling_factor", router.scalingFactor) ||
+      !routerFields.getOptName("linear_bias", router.linearBias) ||
+      !routerFields.getObject("noise", noiseJson, false))
+    return false;
+  if (router.scoring != "softmax" && router.scoring != "sigmoid")
+    return fail("unknown scoring '" + router.scoring + "' in router" + ofNode +
+                " (expected 'softmax' or 'sigmoid')");
+  if (moe.numExperts % router.numGroups != 0)
+    return fail("num_experts " + std::to_string(moe.numExperts) +
+                " is not a multiple of num_groups " +
+                std::to_string(router.numGroups) + " in router" + ofNode);
+  int64_t eligible =
+      router.topKGroups * (moe.numExperts / router.numGroups);
+  if (moe.topK > eligible)
+    return fail("top_k " + std::to_string(moe.topK) + " exceeds the " +
+                std::to_string(eligible) + " experts of the top_k_groups=" +
+                std::to_string(router.topKGroups) + " eligible groups" +
+                ofNode);
+  if (noiseJson) {
+    FieldReader noiseFields(*noiseJson, "in router.noise" + ofNode, error);
+    std::string weight;
+    if (!noiseFields.checkKnown({"weight", "seed"}) ||
+        !noiseFields.getName("weight", weight, true) ||
+        !noiseFields.getSeed("seed", router.noiseSeed))
+      return false;
+    router.noiseWeight = weight;
+  }
+
+  // The routed experts.
+  ExpertsSpec &experts = moe.experts;
+  FieldReader expertFields(*expertsJson, "in experts" + ofNode, error);
+  if (!expertFields.checkKnown({"activation", "gated", "gate_proj", "up_proj",
+                                "down_proj", "up_bias", "down_bias",
+                                "gate_bias", "alpha", "limit"}) ||
+      !expertFields.getString("activation", experts.activation, false) ||
+      !expertFields.getBool("gated", experts.gated) ||
+      !expertFields.getOptName("gate_proj", experts.gateProj) ||
+      !expertFields.getName("up_proj", experts.upProj, true) ||
+      !expertFields.getName("down_proj", experts.downProj, true) ||
+      !expertFields.getOptName("gate_bias", experts.gateBias) ||
+      !expertFields.getOptName("up_bias", experts.upBias) ||
+      !expertFields.getOptName("down_bias", experts.downBias) ||
+      !expertFields.getNumber("alpha", experts.alpha) ||
+      !expertFields.getNumber("limit", experts.limit))
+    return false;
+  const std::string &act = experts.activation;
+  if (act != "silu" && act != "gelu" && act != "gelu_tanh" && act != "relu" &&
+      act != "swiglu_oai")
+    return fail("unknown activation '" + act + "' in experts" + ofNode +
+                " (expected silu, gelu, gelu_tanh, relu or swiglu_oai)");
+  if (act == "swiglu_oai" && !experts.gated)
+    return fail("activation 'swiglu_oai' requires gated experts" + ofNode);
+  if (experts.gated && !experts.gateProj)
+    return fail("missing field 'gate_proj' in experts" + ofNode +
+                " (required by gated experts)");
+  if (!experts.gated && experts.gateProj)
+    return fail("field 'gate_proj' in experts" + ofNode +
+                " is not allowed with 'gated': false");
+  if (!experts.gated && experts.gateBias)
+    return fail("field 'gate_bias' in experts" + ofNode +
+                " is not allowed with 'gated': false");
+
+  // The shared experts: the same activation and gating as the experts.
+  if (sharedJson) {
+    SharedExpertsSpec shared;
+    FieldReader sharedFields(*sharedJson, "in shared_experts" + ofNode, error);
+    if (!sharedFields.checkKnown({"intermediate_size", "gate_proj", "up_proj",
+                                  "down_proj", "gate"}) ||
+        !sharedFields.getInt("intermediate_size", shared.intermediateSize, 1,
+                             INT64_MAX, true) ||
+        !sharedFields.getOptName("gate_proj", shared.gateProj) ||
+        !sharedFields.getName("up_proj", shared.upProj, true) ||
+        !sharedFields.getName("down_proj", shared.downProj, true) ||
+        !sharedFields.getOptName("gate", shared.gate))
+      return false;
+    if (experts.gated && !shared.gateProj)
+      return fail("missing field 'gate_proj' in shared_experts" + ofNode +
+                  " (required by gated experts)");
+    if (!experts.gated && shared.gateProj)
+      return fail("field 'gate_proj' in shared_experts" + ofNode +
+                  " is not allowed with 'gated': false experts");
+    moe.sharedExperts = shared;
+  }
+
+  if (auxJson) {
+    FieldReader auxFields(*auxJson, "in aux" + ofNode, error);
+    if (!auxFields.checkKnown(
+            {"expert_counts", "load_balancing_loss", "router_z_loss"}) ||
+        !auxFields.getOptString("expert_counts", moe.aux.expertCounts) ||
+        !auxFields.getOptString("load_balancing_loss",
+                                moe.aux.loadBalancingLoss) ||
+        !auxFields.getOptString("router_z_loss", moe.aux.routerZLoss))
+      return false;
+  }
+  return true;
+}
+
+bool ModelParser::parseOutputs(FieldReader &top) {
+  const json *outputs = nullptr;
+  if (!top.getArray("outputs", outputs, true))
+    return false;
+  if (outputs->empty())
+    return fail("'outputs' must not be empty");
+  for (size_t i = 0; i < outputs->size(); ++i) {
+    const json &value = (*outputs)[i];
+    if (!value.is_string())
+      return fail("outputs[" + std::to_string(i) +
+                  "]: expected string, found " + typeName(value));
+    OutputSpec output;
+    output.name = value.get<std::string>();
+    if (!values.count(output.name))
+      return fail("output '" + output.name + "' is not a defined value");
+    for (const OutputSpec &other : model.outputs)
+      if (other.name == output.name)
+        return fail("output '" + output.name + "' is listed twice");
+    model.outputs.push_back(output);
+  }
+  return true;
+}
+
+/// "PATH:L:C: error: invalid JSON: TEXT" from nlohmann's "[json.exception.
+/// parse_error.101] parse error at line L, column C: TEXT".
+std::string formatParseError(const std::string &path, const std::string &what,
+                             const std::string &text, size_t byte) {
+  unsigned long line = 0, column = 0;
+  size_t at = what.find("at line ");
+  std::string detail = what;
+  if (at != std::string::npos &&
+      std::sscanf(what.c_str() + at, "at line %lu, column %lu", &line,
+                  &column) == 2) {
+    size_t colon = what.find(": ", at);
+    if (colon != std::string::npos)
+      detail = what.substr(colon + 2);
+  } else {
+    // Count lines up to the failing byte ourselves.
+    line = 1;
+    column = 0;
+    for (size_t i = 0; i < byte && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 0;
+      } else {
+        ++column;
+      }
+    }
+    size_t bracket = what.find("] ");
+    if (bracket != std::string::npos)
+      detail = what.substr(bracket + 2);
+  }
+  return path + ":" + std::to_string(line) + ":" + std::to_string(column) +
+         ": error: invalid JSON: " + detail;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Entry points
+//===----------------------------------------------------------------------===//
+
+bool parseModelSpec(const std::string &text, const std::string &path,
+                    ModelSpec &model, std::string &error) {
+  try {
+    json root;
+    try {
+      root = json::parse(text);
+    } catch (const json::parse_error &e) {
+      error = formatParseError(path, e.what(), text, e.byte);
+      return false;
+    } catch (const json::exception &e) {
+      // A number too large for a double; nlohmann gives no position.
+      std::string what = e.what();
+      size_t bracket = what.find("] ");
+      error = detail::makeError(
+          path, "invalid JSON: " +
+                    (bracket == std::string::npos ? what
+                                                  : what.substr(bracket + 2)));
+      return false;
+    }
+    ModelSpec parsed;
+    parsed.path = path;
+    std::string message;
+    ModelParser parser(parsed, message);
+    if (!parser.parse(root)) {
+      error = detail::makeError(path, message);
+      return false;
+    }
+    model = std::move(parsed);
+    return true;
+  } catch (const std::exception &e) {
+    // Number overflow in nlohmann, allocation failure, ...
+    error = detail::makeError(path, std::string("invalid model: ") + e.what());
+    return false;
+  }
+}
+
+bool loadModelSpec(const std::string &path, const std::string &weightsOverride,
+                   ModelSpec &model, std::string &error) {
+  std::string text;
+  if (!readFile(path, text, error) || !parseModelSpec(text, path, model, error))
+    return false;
+  // An override is relative to the working directory, like any command line
+  // path, not to the JSON file.
+  if (!weightsOverride.empty())
+    model.weights.file = resolveRelativePath("", weightsOverride);
+  if (model.weights.isRandom())
+    return resolveModelSpec(model, nullptr, error);
+  std::unique_ptr<SafetensorsFile> file =
+      SafetensorsFile::open(model.weights.file, error);
+  if (!file)
+    return false;
+  std::vector<TensorShapeInfo> shapes = file->shapes();
+  return resolveModelSpec(model, &shapes, error);
+}
+
+} // namespace moe

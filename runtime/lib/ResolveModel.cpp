@@ -1,0 +1,326 @@
+//===- ResolveModel.cpp - Widths and the weight ABI of a model ------------===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file implements resolveModelSpec: it infers the width of every value,
+// builds the ordered parameter list of the compiled entry point (the weight
+// ABI), checks it against the tensors of a weights file, and lays the
+// parameters out in one 64-byte-aligned arena.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Runtime/ModelSpec.h"
+
+#include "Support.h"
+
+#include <map>
+#include <set>
+
+namespace moe {
+namespace {
+
+/// Builds the parameter list of one model.
+class ParamBuilder {
+public:
+  ParamBuilder(ModelSpec &model,
+               const std::vector<TensorShapeInfo> *fileTensors,
+               std::string &error)
+      : model(model), error(error), hasFile(fileTensors != nullptr) {
+    if (fileTensors)
+      for (const TensorShapeInfo &info : *fileTensors)
+        tensors.insert({info.name, &info});
+  }
+
+  bool resolve();
+
+private:
+  bool fail(const std::string &text) {
+    error = text;
+    return false;
+  }
+
+  /// The file tensor `name`, or null with a message naming `node`.
+  const TensorShapeInfo *findTensor(const NodeSpec &node,
+                                    const std::string &name);
+
+  /// Adds parameter "<node>.<role>" from tensor `name` of `shape`. With
+  /// `numExperts` > 0 the parameter is stacked: a `name` with `{e}` names one
+  /// tensor per expert, of `shape`; without, one tensor of [E] + `shape`.
+  bool addParam(const NodeSpec &node, const std::string &role,
+                const std::string &name, std::vector<int64_t> shape,
+                InitKind init, int64_t numExperts = 0);
+
+  bool resolveLinear(NodeSpec &node, int64_t inWidth);
+  bool resolveMoE(NodeSpec &node, int64_t inWidth);
+
+  ModelSpec &model;
+  std::string &error;
+  bool hasFile;
+  std::map<std::string, const TensorShapeInfo *> tensors;
+  std::set<std::string> keys;
+};
+
+const TensorShapeInfo *ParamBuilder::findTensor(const NodeSpec &node,
+                                                const std::string &name) {
+  auto it = tensors.find(name);
+  if (it != tensors.end())
+    return it->second;
+  fail("weight '" + name + "' (node '" + node.name + "') not found in " +
+       model.weights.file);
+  return nullptr;
+}
+
+bool ParamBuilder::addParam(const NodeSpec &node, const std::string &role,
+                            const std::string &name,
+                            std::vector<int64_t> shape, InitKind init,
+                            int64_t numExperts) {
+  ParamSpec param;
+  param.key = node.name + "." + role;
+  param.init = init;
+  if (!keys.insert(param.key).second)
+    return fail("parameter key '" + param.key + "' of node '" + node.name +
+                "' collides with another node's parameter; rename one node");
+
+  const std::string placeholder = "{e}";
+  bool perExpert = numExperts > 0 && name.find(placeholder) != std::string::npos;
+  if (perExpert) {
+    for (int64_t e = 0; e < numExperts; ++e) {
+      std::string source = name;
+      for (size_t at = source.find(placeholder); at != std::string::npos;
+           at = source.find(placeholder, at)) {
+        std::string index = std::to_string(e);
+        source.replace(at, placeholder.size(), index);
+        at += index.size();
+      }
+      param.sourceNames.push_back(source);
+    }
+    param.sourceShape = shape;
+    param.shape = shape;
+    param.shape.insert(param.shape.begin(), numExperts);
+  } else {
+    // A plain tensor, or (extension) experts already stacked in the file.
+    if (numExperts > 0)
+      shape.insert(shape.begin(), numExperts);
+    param.sourceNames = {name};
+    param.sourceShape = shape;
+    param.shape = shape;
+  }
+
+  uint64_t count = 0, bytes = 0;
+  if (!detail::shapeElementCount(param.shape, count) ||
+      !detail::checkedMul(count, 4, bytes) || bytes > (uint64_t(1) << 60))
+    return fail("parameter '" + param.key + "' of shape " +
+                detail::formatShape(param.shape) + " is too large");
+
+  if (hasFile) {
+    const TensorShapeInfo *first = nullptr;
+    for (const std::string &source : param.sourceNames) {
+      const TensorShapeInfo *info = findTensor(node, source);
+      if (!info)
+        return false;
+      if (info->shape != param.sourceShape)
+        return fail("weight '" + source + "' (node '" + node.name +
+                    "'): shape " + detail::formatShape(info->shape) + " in " +
+                    model.weights.file + ", expected " +
+                    detail::formatShape(param.sourceShape));
+      if (first && info->dtype != first->dtype)
+        return fail("weight '" + source + "' (node '" + node.name +
+                    "'): dtype " + dtypeName(info->dtype) + " in " +
+                    model.weights.file + " differs from " +
+                    dtypeName(first->dtype) + " of '" + first->name +
+                    "'; the experts of one parameter must share a dtype");
+      if (!first)
+        first = info;
+    }
+    param.dtype = first->dtype;
+  }
+  model.params.push_back(std::move(param));
+  return true;
+}
+
+bool ParamBuilder::resolveLinear(NodeSpec &node, int64_t inWidth) {
+  if (hasFile) {
+    // N comes from the file; out_features, if given, must agree with it.
+    const TensorShapeInfo *info = findTensor(node, node.weight);
+    if (!info)
+      return false;
+    if (info->shape.size() != 2 || info->shape[0] < 1)
+      return fail("weight '" + node.weight + "' (node '" + node.name +
+                  "'): shape " + detail::formatShape(info->shape) + " in " +
+                  model.weights.file + ", expected [N, " +
+                  std::to_string(inWidth) + "] with N >= 1");
+    if (node.outFeatures != 0 && node.outFeatures != info->shape[0])
+      return fail("out_features " + std::to_string(node.outFeatures) +
+                  " of node '" + node.name + "' does not match weight '" +
+                  node.weight + "' of shape " +
+                  detail::formatShape(info->shape) + " in " +
+                  model.weights.file);
+    node.outFeatures = info->shape[0];
+  } else if (node.outFeatures == 0) {
+    return fail("node '" + node.name +
+                "' (linear) needs 'out_features' with random init weights");
+  }
+  node.width = node.outFeatures;
+  if (!addParam(node, "weight", node.weight, {node.outFeatures, inWidth},
+                InitKind::Normal))
+    return false;
+  return !node.bias ||
+         addParam(node, "bias", *node.bias, {node.outFeatures}, InitKind::Zeros);
+}
+
+bool ParamBuilder::resolveMoE(NodeSpec &node, int64_t d) {
+  const MoESpec &moe = node.moe;
+  const RouterSpec &router = moe.router;
+  const ExpertsSpec &experts = moe.experts;
+  int64_t e = moe.numExperts, f = moe.intermediateSize;
+  node.width = d;
+
+  // The argument order of the entry point; keep in sync with the compiler.
+  if (!addParam(node, "router.weight", router.weight, {e, d},
+                InitKind::Normal) ||
+      (router.linearBias &&
+       !addParam(node, "router.linear_bias", *router.linearBias, {e},
+                 InitKind::Zeros)) ||
+      (router.bias &&
+       !addParam(node, "router.bias", *router.bias, {e}, InitKind::Zeros)) ||
+      (router.noiseWeight &&
+       !addParam(node, "router.noise", *router.noiseWeight, {e, d},
+                 InitKind::Normal)))
+    return false;
+
+  if ((experts.gateProj &&
+       !addParam(node, "gate_proj", *experts.gateProj, {f, d},
+                 InitKind::Normal, e)) ||
+      !addParam(node, "up_proj", experts.upProj, {f, d}, InitKind::Normal, e) ||
+      !addParam(node, "down_proj", experts.downProj, {d, f}, InitKind::Normal,
+                e) ||
+      (experts.gateBias &&
+       !addParam(node, "gate_bias", *experts.gateBias, {f}, InitKind::Zeros,
+                 e)) ||
+      (experts.upBias &&
+       !addParam(node, "up_bias", *experts.upBias, {f}, InitKind::Zeros, e)) ||
+      (experts.downBias &&
+       !addParam(node, "down_bias", *experts.downBias, {d}, InitKind::Zeros,
+                 e)))
+    return false;
+
+  if (const std::optional<SharedExpertsSpec> &shared = moe.sharedExperts) {
+    int64_t fs = shared->intermediateSize;
+    if ((shared->gateProj &&
+         !addParam(node, "shared.gate_proj", *shared->gateProj, {fs, d},
+                   InitKind::Normal)) ||
+        !addParam(node, "shared.up_proj", shared->upProj, {fs, d},
+                  InitKind::Normal) ||
+        !addParam(node, "shared.down_proj", shared->downProj, {d, fs},
+                  InitKind::Normal) ||
+        (shared->gate && !addParam(node, "shared.gate", *shared->gate, {1, d},
+                                   InitKind::Normal)))
+      return false;
+  }
+  return true;
+}
+
+bool ParamBuilder::resolve() {
+  model.params.clear();
+  model.paramBytes = 0;
+  std::map<std::string, int64_t> widths;
+  for (const InputSpec &input : model.inputs)
+    widths[input.name] = input.width;
+
+  for (NodeSpec &node : model.nodes) {
+    // parseModelSpec checked that every operand is defined before its use.
+    auto operand = widths.find(node.inputs.at(0));
+    if (operand == widths.end())
+      return fail("node '" + node.name + "' uses '" + node.inputs[0] +
+                  "', which is not defined before it");
+    int64_t inWidth = operand->second;
+    switch (node.kind) {
+    case NodeKind::Linear:
+      if (!resolveLinear(node, inWidth))
+        return false;
+      break;
+    case NodeKind::RMSNorm:
+    case NodeKind::LayerNorm:
+      node.width = inWidth;
+      if (!addParam(node, "weight", node.weight, {inWidth}, InitKind::Ones) ||
+          (node.bias &&
+           !addParam(node, "bias", *node.bias, {inWidth}, InitKind::Zeros)))
+        return false;
+      break;
+    case NodeKind::Add:
+    case NodeKind::Mul: {
+      auto other = widths.find(node.inputs.at(1));
+      if (other == widths.end())
+        return fail("node '" + node.name + "' uses '" + node.inputs[1] +
+                    "', which is not defined before it");
+      if (other->second != inWidth)
+        return fail("node '" + node.name + "' (" + nodeKindName(node.kind) +
+                    "): widths of '" + node.inputs[0] + "' (" +
+                    std::to_string(inWidth) + ") and '" + node.inputs[1] +
+                    "' (" + std::to_string(other->second) + ") differ");
+      node.width = inWidth;
+      break;
+    }
+    case NodeKind::SiLU:
+    case NodeKind::GELU:
+    case NodeKind::GELUTanh:
+    case NodeKind::ReLU:
+      node.width = inWidth;
+      break;
+    case NodeKind::MoE:
+      if (!resolveMoE(node, inWidth))
+        return false;
+      break;
+    }
+    widths[node.name] = node.width;
+    const AuxSpec &aux = node.moe.aux;
+    if (aux.expertCounts)
+      widths[*aux.expertCounts] = node.moe.numExperts;
+    if (aux.loadBalancingLoss)
+      widths[*aux.loadBalancingLoss] = 1;
+    if (aux.routerZLoss)
+      widths[*aux.routerZLoss] = 1;
+  }
+
+  for (OutputSpec &output : model.outputs) {
+    auto it = widths.find(output.name);
+    if (it == widths.end())
+      return fail("output '" + output.name + "' is not a defined value");
+    output.width = it->second;
+  }
+
+  // The arena: every parameter at a 64-byte-aligned offset.
+  uint64_t end = 0;
+  for (ParamSpec &param : model.params) {
+    param.offset = alignArenaOffset(end);
+    if (!detail::checkedAdd(param.offset, param.bytes(), end) ||
+        end > (uint64_t(1) << 60))
+      return fail("the parameters of the model are too large");
+  }
+  model.paramBytes = alignArenaOffset(end);
+  return true;
+}
+
+} // namespace
+
+bool resolveModelSpec(ModelSpec &model,
+                      const std::vector<TensorShapeInfo> *fileTensors,
+                      std::string &error) {
+  try {
+    std::string message;
+    ParamBuilder builder(model, fileTensors, message);
+    if (!builder.resolve()) {
+      error = detail::makeError(model.path, message);
+      return false;
+    }
+    return true;
+  } catch (const std::exception &e) {
+    error = detail::makeError(model.path, std::string("cannot resolve model: ") +
+                                              e.what());
+    return false;
+  }
+}
+
+} // namespace moe

@@ -1,0 +1,275 @@
+//===- ModelMain.cpp - main() of compiled model executables -----*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The command-line front of every executable moe-compile links:
+//
+//   OUT [--input X.npy] [--output Y.npy] [--outputs DIR] [--weights FILE]
+//       [--tokens T] [--seed S] [--bench N]
+//
+// It loads the model description embedded by moe-compile, binds the weights
+// into the parameter arena, lays out the input and output arenas and calls
+// the compiled `moe_forward` (docs/abi.md). It carries no model math.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Runtime/Inputs.h"
+#include "moe/Runtime/ModelSpec.h"
+#include "moe/Runtime/Npy.h"
+#include "moe/Runtime/Safetensors.h"
+#include "moe/Runtime/Weights.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+/// The descriptor of a rank-1 memref, as MLIR's C interface passes it.
+struct MemRef1D {
+  int8_t *allocated;
+  int8_t *aligned;
+  int64_t offset;
+  int64_t sizes[1];
+  int64_t strides[1];
+};
+
+} // namespace
+
+extern "C" {
+/// Embedded by moe-compile: the model's JSON text, the path it was read
+/// from, and the size of the parameter arena the code was compiled for.
+extern const char moe_model_json[];
+extern const char moe_model_path[];
+extern const uint64_t moe_param_bytes;
+/// The compiled entry point.
+void _mlir_ciface_moe_forward(int64_t tokens, MemRef1D *inputs,
+                              MemRef1D *params, MemRef1D *outputs);
+}
+
+namespace {
+
+const char *programName = "model";
+
+int fail(const std::string &message) {
+  std::fprintf(stderr, "%s: error: %s\n", programName, message.c_str());
+  return 1;
+}
+
+MemRef1D describe(moe::AlignedBuffer &buffer) {
+  auto *data = reinterpret_cast<int8_t *>(buffer.data());
+  return MemRef1D{data, data, 0, {static_cast<int64_t>(buffer.size())}, {1}};
+}
+
+struct Options {
+  std::string input, output, outputsDir, weights;
+  int64_t tokens = 16;
+  uint64_t seed = 0;
+  int64_t bench = 0;
+};
+
+void printUsage() {
+  std::printf(
+      "usage: %s [--input X.npy] [--output Y.npy] [--outputs DIR]\n"
+      "          [--weights FILE] [--tokens T] [--seed S] [--bench N]\n\n"
+      "Runs the compiled moe-graph model on X ([tokens, width] float32, C\n"
+      "order) and writes the first output to Y, or every output to\n"
+      "DIR/NAME.npy. Without --input it runs on a seeded random input of T\n"
+      "tokens (default 16) and prints a summary. --weights replaces the\n"
+      "weights file the model names; --bench N times N calls.\n",
+      programName);
+}
+
+bool parseInt(const char *text, int64_t &value) {
+  char *end = nullptr;
+  errno = 0;
+  long long parsed = std::strtoll(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || parsed < 0)
+    return false;
+  value = parsed;
+  return true;
+}
+
+/// Parses the command line; returns -1 to go on, else an exit code.
+int parseOptions(int argc, char **argv, Options &options) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      printUsage();
+      return 0;
+    }
+    if (i + 1 >= argc)
+      return fail("option '" + arg + "' needs a value (see --help)");
+    const char *value = argv[++i];
+    int64_t number = 0;
+    if (arg == "--input")
+      options.input = value;
+    else if (arg == "--output")
+      options.output = value;
+    else if (arg == "--outputs")
+      options.outputsDir = value;
+    else if (arg == "--weights")
+      options.weights = value;
+    else if (arg == "--tokens" || arg == "--seed" || arg == "--bench") {
+      if (!parseInt(value, number))
+        return fail("option '" + arg + "' needs a non-negative integer, got '" +
+                    value + "'");
+      if (arg == "--tokens")
+        options.tokens = number;
+      else if (arg == "--seed")
+        options.seed = static_cast<uint64_t>(number);
+      else
+        options.bench = number;
+    } else {
+      return fail("unknown option '" + arg + "' (see --help)");
+    }
+  }
+  return -1;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  programName = argc > 0 ? argv[0] : "model";
+  Options options;
+  if (int status = parseOptions(argc, argv, options); status >= 0)
+    return status;
+
+  // The model as compiled, resolved against its weights file (or the one
+  // given with --weights).
+  moe::ModelSpec model;
+  std::string error;
+  if (!moe::parseModelSpec(moe_model_json, moe_model_path, model, error))
+    return fail(error);
+  if (!options.weights.empty())
+    model.weights.file = options.weights;
+  std::vector<moe::TensorShapeInfo> fileShapes;
+  if (!model.weights.isRandom()) {
+    std::unique_ptr<moe::SafetensorsFile> file =
+        moe::SafetensorsFile::open(model.weights.file, error);
+    if (!file)
+      return fail(error);
+    fileShapes = file->shapes();
+  }
+  if (!moe::resolveModelSpec(model,
+                             model.weights.isRandom() ? nullptr : &fileShapes,
+                             error))
+    return fail(error);
+  if (model.paramBytes != moe_param_bytes)
+    return fail("the weights in '" + model.weights.file +
+                "' do not match the compiled model (parameter arena of " +
+                std::to_string(model.paramBytes) + " bytes, compiled for " +
+                std::to_string(moe_param_bytes) + ")");
+  if (model.inputs.size() != 1)
+    return fail("models with " + std::to_string(model.inputs.size()) +
+                " inputs are not supported by this runner yet");
+
+  moe::AlignedBuffer params;
+  if (!moe::loadParameterArena(model, params, error))
+    return fail(error);
+
+  // The input: a file, or the seeded random input.
+  const moe::InputSpec &inputSpec = model.inputs.front();
+  moe::Array2D input;
+  if (!options.input.empty()) {
+    if (!moe::readNpy(options.input, input, error))
+      return fail(error);
+    if (input.cols != inputSpec.width)
+      return fail("input '" + options.input + "': width " +
+                  std::to_string(input.cols) + ", the model's input '" +
+                  inputSpec.name + "' expects " +
+                  std::to_string(inputSpec.width));
+  } else if (!moe::makeRandomInput(inputSpec.width, options.tokens,
+                                   options.seed, input, error)) {
+    return fail(error);
+  }
+  int64_t tokens = input.rows;
+
+  moe::AlignedBuffer inputs(moe::alignArenaOffset(input.values.size() *
+                                                  sizeof(float)));
+  std::vector<uint64_t> outputOffsets;
+  uint64_t outputBytes = 0;
+  for (const moe::OutputSpec &output : model.outputs) {
+    outputOffsets.push_back(outputBytes);
+    outputBytes = moe::alignArenaOffset(
+        outputBytes + static_cast<uint64_t>(tokens) * output.width *
+                          sizeof(float));
+  }
+  moe::AlignedBuffer outputs(outputBytes);
+  if (!inputs || !outputs)
+    return fail("out of memory for " + std::to_string(tokens) + " tokens");
+  if (!input.values.empty())
+    std::memcpy(inputs.data(), input.values.data(),
+                input.values.size() * sizeof(float));
+
+  MemRef1D inputsRef = describe(inputs), paramsRef = describe(params),
+           outputsRef = describe(outputs);
+  _mlir_ciface_moe_forward(tokens, &inputsRef, &paramsRef, &outputsRef);
+
+  if (options.bench > 0) {
+    std::vector<double> seconds;
+    for (int64_t i = 0; i < options.bench; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      _mlir_ciface_moe_forward(tokens, &inputsRef, &paramsRef, &outputsRef);
+      auto end = std::chrono::steady_clock::now();
+      seconds.push_back(std::chrono::duration<double>(end - start).count());
+    }
+    std::sort(seconds.begin(), seconds.end());
+    double median = seconds[seconds.size() / 2];
+    std::printf("bench: %lld calls, %lld tokens: median %.4f ms/call, %.1f "
+                "tokens/s\n",
+                static_cast<long long>(options.bench),
+                static_cast<long long>(tokens), median * 1e3,
+                median > 0 ? tokens / median : 0.0);
+  }
+
+  auto outputArray = [&](size_t index) {
+    moe::Array2D array;
+    array.rows = tokens;
+    array.cols = model.outputs[index].width;
+    const float *data =
+        reinterpret_cast<const float *>(outputs.data() + outputOffsets[index]);
+    array.values.assign(data, data + array.rows * array.cols);
+    return array;
+  };
+  if (!options.output.empty() &&
+      !moe::writeNpy(options.output, outputArray(0), error))
+    return fail(error);
+  if (!options.outputsDir.empty()) {
+    for (size_t i = 0; i < model.outputs.size(); ++i)
+      if (!moe::writeNpy(options.outputsDir + "/" + model.outputs[i].name +
+                             ".npy",
+                         outputArray(i), error))
+        return fail(error);
+  }
+  if (options.input.empty() && options.output.empty() &&
+      options.outputsDir.empty()) {
+    std::printf("%s: %lld tokens of seeded random input (seed %llu)\n",
+                model.name.c_str(), static_cast<long long>(tokens),
+                static_cast<unsigned long long>(options.seed));
+    for (size_t i = 0; i < model.outputs.size(); ++i) {
+      moe::Array2D array = outputArray(i);
+      double sum = 0, sumAbs = 0;
+      for (float v : array.values) {
+        sum += v;
+        sumAbs += std::fabs(v);
+      }
+      double count = array.values.empty() ? 1.0 : array.values.size();
+      std::printf("  output '%s' [%lld, %lld]: mean %.6g, mean |y| %.6g\n",
+                  model.outputs[i].name.c_str(),
+                  static_cast<long long>(array.rows),
+                  static_cast<long long>(array.cols), sum / count,
+                  sumAbs / count);
+    }
+  }
+  return 0;
+}

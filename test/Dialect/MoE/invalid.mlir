@@ -1,0 +1,2263 @@
+// RUN: moe-opt %s -split-input-file -verify-diagnostics
+
+// Every diagnostic of the MoE op verifiers, one case per split.
+
+func.func @router_input_rank(%x: tensor<64xf32>, %w: tensor<8x64xf32>,
+                             %init: tensor<?x8xf32>) {
+  // expected-error @+1 {{'moe.router' op input must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<64xf32>'}}
+  %0 = moe.router ins(%x, %w : tensor<64xf32>, tensor<8x64xf32>)
+         outs(%init : tensor<?x8xf32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_weight_element_type(%x: tensor<?x64xf32>, %w: tensor<8x64xi8>,
+                                      %init: tensor<?x8xf32>) {
+  // expected-error @+1 {{'moe.router' op weight must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<8x64xi8>'}}
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xi8>)
+         outs(%init : tensor<?x8xf32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_init_element_type(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
+                                    %init: tensor<?x8xi32>) {
+  // expected-error @+1 {{'moe.router' op init must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<?x8xi32>'}}
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+         outs(%init : tensor<?x8xi32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_dynamic_experts(%x: tensor<?x64xf32>, %w: tensor<?x64xf32>,
+                                  %init: tensor<?x8xf32>) {
+  // expected-error @+1 {{'moe.router' op weight dimension 0 (experts E) must be static}}
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<?x64xf32>)
+         outs(%init : tensor<?x8xf32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_hidden_mismatch(%x: tensor<?x64xf32>, %w: tensor<8x32xf32>,
+                                  %init: tensor<?x8xf32>) {
+  // expected-error @+1 {{'moe.router' op weight dimension 1 (hidden size D) must be 64, got 32}}
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x32xf32>)
+         outs(%init : tensor<?x8xf32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_tokens_mismatch(%x: tensor<4x64xf32>, %w: tensor<8x64xf32>,
+                                  %init: tensor<5x8xf32>) {
+  // expected-error @+1 {{'moe.router' op init dimension 0 (tokens T) must be 4, got 5}}
+  %0 = moe.router ins(%x, %w : tensor<4x64xf32>, tensor<8x64xf32>)
+         outs(%init : tensor<5x8xf32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_experts_mismatch(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
+                                   %init: tensor<?x4xf32>) {
+  // expected-error @+1 {{'moe.router' op init dimension 1 (experts E) must be 8, got 4}}
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+         outs(%init : tensor<?x4xf32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_init_element_mismatch(%x: tensor<?x64xf32>,
+                                        %w: tensor<8x64xf32>,
+                                        %init: tensor<?x8xf16>) {
+  // expected-error @+1 {{'moe.router' op init element type 'f16' must match input element type 'f32'}}
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+         outs(%init : tensor<?x8xf16>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_bias_rank(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
+                            %b: tensor<8x1xf32>, %init: tensor<?x8xf32>) {
+  // expected-error @+1 {{'moe.router' op bias must be a rank-1 tensor of f16, bf16, f32 or f64, got 'tensor<8x1xf32>'}}
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+         bias(%b : tensor<8x1xf32>) outs(%init : tensor<?x8xf32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_bias_experts_mismatch(%x: tensor<?x64xf32>,
+                                        %w: tensor<8x64xf32>, %b: tensor<4xf32>,
+                                        %init: tensor<?x8xf32>) {
+  // expected-error @+1 {{'moe.router' op bias dimension 0 (experts E) must be 8, got 4}}
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+         bias(%b : tensor<4xf32>) outs(%init : tensor<?x8xf32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @top_k_scores_rank(%s: tensor<8xf32>, %w: tensor<?x2xf32>,
+                             %i: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.top_k' op scores must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<8xf32>'}}
+  %0, %1 = moe.top_k ins(%s : tensor<8xf32>)
+             outs(%w, %i : tensor<?x2xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+func.func @top_k_dynamic_experts(%s: tensor<?x?xf32>, %w: tensor<?x2xf32>,
+                                 %i: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.top_k' op scores dimension 1 (experts E) must be static}}
+  %0, %1 = moe.top_k ins(%s : tensor<?x?xf32>)
+             outs(%w, %i : tensor<?x2xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+func.func @top_k_weights_element_type(%s: tensor<?x8xf32>, %w: tensor<?x2xi32>,
+                                      %i: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.top_k' op weights must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<?x2xi32>'}}
+  %0, %1 = moe.top_k ins(%s : tensor<?x8xf32>)
+             outs(%w, %i : tensor<?x2xi32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+func.func @top_k_indices_element_type(%s: tensor<?x8xf32>, %w: tensor<?x2xf32>,
+                                      %i: tensor<?x2xi64>) {
+  // expected-error @+1 {{'moe.top_k' op indices must be a rank-2 tensor of i32, got 'tensor<?x2xi64>'}}
+  %0, %1 = moe.top_k ins(%s : tensor<?x8xf32>)
+             outs(%w, %i : tensor<?x2xf32>, tensor<?x2xi64>)
+  return
+}
+
+// -----
+
+func.func @top_k_dynamic_k(%s: tensor<?x8xf32>, %w: tensor<?x?xf32>,
+                           %i: tensor<?x?xi32>) {
+  // expected-error @+1 {{'moe.top_k' op weights dimension 1 (k) must be static}}
+  %0, %1 = moe.top_k ins(%s : tensor<?x8xf32>)
+             outs(%w, %i : tensor<?x?xf32>, tensor<?x?xi32>)
+  return
+}
+
+// -----
+
+func.func @top_k_weights_tokens_mismatch(%s: tensor<4x8xf32>,
+                                         %w: tensor<3x2xf32>,
+                                         %i: tensor<4x2xi32>) {
+  // expected-error @+1 {{'moe.top_k' op weights dimension 0 (tokens T) must be 4, got 3}}
+  %0, %1 = moe.top_k ins(%s : tensor<4x8xf32>)
+             outs(%w, %i : tensor<3x2xf32>, tensor<4x2xi32>)
+  return
+}
+
+// -----
+
+func.func @top_k_indices_tokens_mismatch(%s: tensor<4x8xf32>,
+                                         %w: tensor<4x2xf32>,
+                                         %i: tensor<3x2xi32>) {
+  // expected-error @+1 {{'moe.top_k' op indices dimension 0 (tokens T) must be 4, got 3}}
+  %0, %1 = moe.top_k ins(%s : tensor<4x8xf32>)
+             outs(%w, %i : tensor<4x2xf32>, tensor<3x2xi32>)
+  return
+}
+
+// -----
+
+func.func @top_k_indices_k_mismatch(%s: tensor<?x8xf32>, %w: tensor<?x2xf32>,
+                                    %i: tensor<?x3xi32>) {
+  // expected-error @+1 {{'moe.top_k' op indices dimension 1 (k) must be 2, got 3}}
+  %0, %1 = moe.top_k ins(%s : tensor<?x8xf32>)
+             outs(%w, %i : tensor<?x2xf32>, tensor<?x3xi32>)
+  return
+}
+
+// -----
+
+func.func @top_k_weights_element_mismatch(%s: tensor<?x8xf32>,
+                                          %w: tensor<?x2xbf16>,
+                                          %i: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.top_k' op weights element type 'bf16' must match scores element type 'f32'}}
+  %0, %1 = moe.top_k ins(%s : tensor<?x8xf32>)
+             outs(%w, %i : tensor<?x2xbf16>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+func.func @top_k_bias_rank(%s: tensor<?x8xf32>, %b: tensor<8x1xf32>,
+                           %w: tensor<?x2xf32>, %i: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.top_k' op selection bias must be a rank-1 tensor of f16, bf16, f32 or f64, got 'tensor<8x1xf32>'}}
+  %0, %1 = moe.top_k ins(%s : tensor<?x8xf32>) bias(%b : tensor<8x1xf32>)
+             outs(%w, %i : tensor<?x2xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+func.func @top_k_bias_experts_mismatch(%s: tensor<?x8xf32>, %b: tensor<4xf32>,
+                                       %w: tensor<?x2xf32>,
+                                       %i: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.top_k' op selection bias dimension 0 (experts E) must be 8, got 4}}
+  %0, %1 = moe.top_k ins(%s : tensor<?x8xf32>) bias(%b : tensor<4xf32>)
+             outs(%w, %i : tensor<?x2xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+func.func @top_k_zero_k(%s: tensor<?x8xf32>, %w: tensor<?x0xf32>,
+                        %i: tensor<?x0xi32>) {
+  // expected-error @+1 {{'moe.top_k' op top-k k = 0 must be in [1, E = 8]}}
+  %0, %1 = moe.top_k ins(%s : tensor<?x8xf32>)
+             outs(%w, %i : tensor<?x0xf32>, tensor<?x0xi32>)
+  return
+}
+
+// -----
+
+func.func @top_k_k_exceeds_experts(%s: tensor<?x4xf32>, %w: tensor<?x5xf32>,
+                                   %i: tensor<?x5xi32>) {
+  // expected-error @+1 {{'moe.top_k' op top-k k = 5 must be in [1, E = 4]}}
+  %0, %1 = moe.top_k ins(%s : tensor<?x4xf32>)
+             outs(%w, %i : tensor<?x5xf32>, tensor<?x5xi32>)
+  return
+}
+
+// -----
+
+func.func @top_k_zero_groups(%s: tensor<?x8xf32>, %w: tensor<?x2xf32>,
+                             %i: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.top_k' op num_groups = 0 must be positive and divide E = 8}}
+  %0, %1 = moe.top_k ins(%s : tensor<?x8xf32>)
+             outs(%w, %i : tensor<?x2xf32>, tensor<?x2xi32>)
+             {num_groups = 0 : i64}
+  return
+}
+
+// -----
+
+func.func @top_k_groups_not_dividing(%s: tensor<?x8xf32>, %w: tensor<?x2xf32>,
+                                     %i: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.top_k' op num_groups = 3 must be positive and divide E = 8}}
+  %0, %1 = moe.top_k ins(%s : tensor<?x8xf32>)
+             outs(%w, %i : tensor<?x2xf32>, tensor<?x2xi32>)
+             {num_groups = 3 : i64}
+  return
+}
+
+// -----
+
+func.func @top_k_zero_top_k_groups(%s: tensor<?x8xf32>, %w: tensor<?x2xf32>,
+                                   %i: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.top_k' op top_k_groups = 0 must be in [1, num_groups = 4]}}
+  %0, %1 = moe.top_k ins(%s : tensor<?x8xf32>)
+             outs(%w, %i : tensor<?x2xf32>, tensor<?x2xi32>)
+             {num_groups = 4 : i64, top_k_groups = 0 : i64}
+  return
+}
+
+// -----
+
+func.func @top_k_too_many_top_k_groups(%s: tensor<?x8xf32>, %w: tensor<?x2xf32>,
+                                       %i: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.top_k' op top_k_groups = 5 must be in [1, num_groups = 4]}}
+  %0, %1 = moe.top_k ins(%s : tensor<?x8xf32>)
+             outs(%w, %i : tensor<?x2xf32>, tensor<?x2xi32>)
+             {num_groups = 4 : i64, top_k_groups = 5 : i64}
+  return
+}
+
+// -----
+
+func.func @top_k_k_exceeds_eligible(%s: tensor<?x8xf32>, %w: tensor<?x3xf32>,
+                                    %i: tensor<?x3xi32>) {
+  // expected-error @+1 {{'moe.top_k' op top-k k = 3 exceeds the 2 experts left eligible by top_k_groups = 1}}
+  %0, %1 = moe.top_k ins(%s : tensor<?x8xf32>)
+             outs(%w, %i : tensor<?x3xf32>, tensor<?x3xi32>)
+             {num_groups = 4 : i64, top_k_groups = 1 : i64}
+  return
+}
+
+// -----
+
+func.func @top_k_zero_scaling(%s: tensor<?x8xf32>, %w: tensor<?x2xf32>,
+                              %i: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.top_k' op scaling_factor = 0.000000e+00 must be positive and finite}}
+  %0, %1 = moe.top_k ins(%s : tensor<?x8xf32>)
+             outs(%w, %i : tensor<?x2xf32>, tensor<?x2xi32>)
+             {scaling_factor = 0.0 : f32}
+  return
+}
+
+// -----
+
+func.func @top_k_infinite_scaling(%s: tensor<?x8xf32>, %w: tensor<?x2xf32>,
+                                  %i: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.top_k' op scaling_factor = INF must be positive and finite}}
+  %0, %1 = moe.top_k ins(%s : tensor<?x8xf32>)
+             outs(%w, %i : tensor<?x2xf32>, tensor<?x2xi32>)
+             {scaling_factor = 0x7F800000 : f32}
+  return
+}
+
+// -----
+
+func.func @top_k_nan_scaling(%s: tensor<?x8xf32>, %w: tensor<?x2xf32>,
+                             %i: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.top_k' op scaling_factor = nan must be positive and finite}}
+  %0, %1 = moe.top_k ins(%s : tensor<?x8xf32>)
+             outs(%w, %i : tensor<?x2xf32>, tensor<?x2xi32>)
+             {scaling_factor = 0x7FC00000 : f32}
+  return
+}
+
+// -----
+
+func.func @dispatch_indices_element_type(%idx: tensor<?x2xf32>,
+                                         %w: tensor<?x2xf32>, %c: tensor<8xi32>,
+                                         %o: tensor<9xi32>, %t: tensor<?xi32>,
+                                         %rw: tensor<?xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op indices must be a rank-2 tensor of i32, got 'tensor<?x2xf32>'}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xf32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>,
+                                  tensor<?xi32>, tensor<?xf32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_weights_rank(%idx: tensor<?x2xi32>, %w: tensor<?x2x1xf32>,
+                                 %c: tensor<8xi32>, %o: tensor<9xi32>,
+                                 %t: tensor<?xi32>, %rw: tensor<?xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op weights must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<?x2x1xf32>'}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2x1xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>,
+                                  tensor<?xi32>, tensor<?xf32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_dynamic_k(%idx: tensor<?x?xi32>, %w: tensor<?x?xf32>,
+                              %c: tensor<8xi32>, %o: tensor<9xi32>,
+                              %t: tensor<?xi32>, %rw: tensor<?xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op indices dimension 1 (k) must be static}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x?xi32>, tensor<?x?xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>,
+                                  tensor<?xi32>, tensor<?xf32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_counts_rank(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
+                                %c: tensor<8x1xi32>, %o: tensor<9xi32>,
+                                %t: tensor<?xi32>, %rw: tensor<?xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op expert_counts must be a rank-1 tensor of i32, got 'tensor<8x1xi32>'}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8x1xi32>, tensor<9xi32>,
+                                  tensor<?xi32>, tensor<?xf32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_dynamic_experts(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
+                                    %c: tensor<?xi32>, %o: tensor<9xi32>,
+                                    %t: tensor<?xi32>, %rw: tensor<?xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op expert_counts dimension 0 (experts E) must be static}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<?xi32>, tensor<9xi32>,
+                                  tensor<?xi32>, tensor<?xf32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_offsets_element_type(%idx: tensor<?x2xi32>,
+                                         %w: tensor<?x2xf32>, %c: tensor<8xi32>,
+                                         %o: tensor<9xf32>, %t: tensor<?xi32>,
+                                         %rw: tensor<?xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op expert_offsets must be a rank-1 tensor of i32, got 'tensor<9xf32>'}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xf32>,
+                                  tensor<?xi32>, tensor<?xf32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_token_ids_rank(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
+                                   %c: tensor<8xi32>, %o: tensor<9xi32>,
+                                   %t: tensor<?x2xi32>, %rw: tensor<?xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op token_ids must be a rank-1 tensor of i32, got 'tensor<?x2xi32>'}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>,
+                                  tensor<?x2xi32>, tensor<?xf32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_row_weights_element_type(%idx: tensor<?x2xi32>,
+                                             %w: tensor<?x2xf32>,
+                                             %c: tensor<8xi32>,
+                                             %o: tensor<9xi32>,
+                                             %t: tensor<?xi32>,
+                                             %rw: tensor<?xi32>) {
+  // expected-error @+1 {{'moe.dispatch' op row_weights must be a rank-1 tensor of f16, bf16, f32 or f64, got 'tensor<?xi32>'}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>,
+                                  tensor<?xi32>, tensor<?xi32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_zero_experts(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
+                                 %c: tensor<0xi32>, %o: tensor<1xi32>,
+                                 %t: tensor<?xi32>, %rw: tensor<?xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op expert_counts dimension 0 (experts E) must be at least 1, got 0}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<0xi32>, tensor<1xi32>,
+                                  tensor<?xi32>, tensor<?xf32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_weights_tokens_mismatch(%idx: tensor<4x2xi32>,
+                                            %w: tensor<3x2xf32>,
+                                            %c: tensor<8xi32>,
+                                            %o: tensor<9xi32>,
+                                            %t: tensor<?xi32>,
+                                            %rw: tensor<?xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op weights dimension 0 (tokens T) must be 4, got 3}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<4x2xi32>, tensor<3x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>,
+                                  tensor<?xi32>, tensor<?xf32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_weights_k_mismatch(%idx: tensor<?x2xi32>,
+                                       %w: tensor<?x3xf32>, %c: tensor<8xi32>,
+                                       %o: tensor<9xi32>, %t: tensor<?xi32>,
+                                       %rw: tensor<?xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op weights dimension 1 (k) must be 2, got 3}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x3xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>,
+                                  tensor<?xi32>, tensor<?xf32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_offsets_mismatch(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
+                                     %c: tensor<8xi32>, %o: tensor<8xi32>,
+                                     %t: tensor<?xi32>, %rw: tensor<?xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op expert_offsets dimension 0 (experts E + 1) must be 9, got 8}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<8xi32>,
+                                  tensor<?xi32>, tensor<?xf32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_token_ids_mismatch(%idx: tensor<4x2xi32>,
+                                       %w: tensor<4x2xf32>, %c: tensor<8xi32>,
+                                       %o: tensor<9xi32>, %t: tensor<7xi32>,
+                                       %rw: tensor<?xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op token_ids dimension 0 (assignments T * k) must be 8, got 7}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<4x2xi32>, tensor<4x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>,
+                                  tensor<7xi32>, tensor<?xf32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_row_weights_mismatch(%idx: tensor<?x2xi32>,
+                                         %w: tensor<?x2xf32>, %c: tensor<8xi32>,
+                                         %o: tensor<9xi32>, %t: tensor<8xi32>,
+                                         %rw: tensor<7xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op row_weights dimension 0 (assignments T * k) must be 8, got 7}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>,
+                                  tensor<8xi32>, tensor<7xf32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_row_weights_element_mismatch(%idx: tensor<?x2xi32>,
+                                                 %w: tensor<?x2xf32>,
+                                                 %c: tensor<8xi32>,
+                                                 %o: tensor<9xi32>,
+                                                 %t: tensor<?xi32>,
+                                                 %rw: tensor<?xf16>) {
+  // expected-error @+1 {{'moe.dispatch' op row_weights element type 'f16' must match weights element type 'f32'}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>,
+                                  tensor<?xi32>, tensor<?xf16>)
+  return
+}
+
+// -----
+
+func.func @dispatch_k_exceeds_experts(%idx: tensor<?x4xi32>,
+                                      %w: tensor<?x4xf32>, %c: tensor<2xi32>,
+                                      %o: tensor<3xi32>, %t: tensor<?xi32>,
+                                      %rw: tensor<?xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op indices dimension 1 (k) = 4 must not exceed E = 2}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x4xi32>, tensor<?x4xf32>)
+           outs(%c, %o, %t, %rw : tensor<2xi32>, tensor<3xi32>,
+                                  tensor<?xi32>, tensor<?xf32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_zero_capacity(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
+                                  %c: tensor<8xi32>, %o: tensor<9xi32>,
+                                  %t: tensor<?xi32>, %rw: tensor<?xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op capacity_factor = 0.000000e+00 must be positive and finite}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>,
+                                  tensor<?xi32>, tensor<?xf32>)
+           {capacity_factor = 0.0 : f32}
+  return
+}
+
+// -----
+
+func.func @dispatch_infinite_capacity(%idx: tensor<?x2xi32>,
+                                      %w: tensor<?x2xf32>, %c: tensor<8xi32>,
+                                      %o: tensor<9xi32>, %t: tensor<?xi32>,
+                                      %rw: tensor<?xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op capacity_factor = INF must be positive and finite}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>,
+                                  tensor<?xi32>, tensor<?xf32>)
+           {capacity_factor = 0x7F800000 : f32}
+  return
+}
+
+// -----
+
+func.func @permute_input_element_type(%x: tensor<?x64xi32>, %t: tensor<?xi32>,
+                                      %o: tensor<9xi32>,
+                                      %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.permute' op input must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<?x64xi32>'}}
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xi32>, tensor<?xi32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return
+}
+
+// -----
+
+func.func @permute_token_ids_rank(%x: tensor<?x64xf32>, %t: tensor<?x1xi32>,
+                                  %o: tensor<9xi32>, %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.permute' op token_ids must be a rank-1 tensor of i32, got 'tensor<?x1xi32>'}}
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?x1xi32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return
+}
+
+// -----
+
+func.func @permute_offsets_rank(%x: tensor<?x64xf32>, %t: tensor<?xi32>,
+                                %o: tensor<9x1xi32>, %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.permute' op expert_offsets must be a rank-1 tensor of i32, got 'tensor<9x1xi32>'}}
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<9x1xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return
+}
+
+// -----
+
+func.func @permute_dynamic_offsets(%x: tensor<?x64xf32>, %t: tensor<?xi32>,
+                                   %o: tensor<?xi32>, %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.permute' op expert_offsets dimension 0 (experts E + 1) must be static}}
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return
+}
+
+// -----
+
+func.func @permute_one_offset(%x: tensor<?x64xf32>, %t: tensor<?xi32>,
+                              %o: tensor<1xi32>, %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.permute' op expert_offsets dimension 0 (experts E + 1, E >= 1) must be 2, got 1}}
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<1xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return
+}
+
+// -----
+
+func.func @permute_init_element_type(%x: tensor<?x64xf32>, %t: tensor<?xi32>,
+                                     %o: tensor<9xi32>,
+                                     %init: tensor<?x64xi32>) {
+  // expected-error @+1 {{'moe.permute' op init must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<?x64xi32>'}}
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xi32>)
+  return
+}
+
+// -----
+
+func.func @permute_rows_mismatch(%x: tensor<?x64xf32>, %t: tensor<8xi32>,
+                                 %o: tensor<9xi32>, %init: tensor<6x64xf32>) {
+  // expected-error @+1 {{'moe.permute' op init dimension 0 (assignments R) must be 8, got 6}}
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<8xi32>, tensor<9xi32>)
+         outs(%init : tensor<6x64xf32>)
+  return
+}
+
+// -----
+
+func.func @permute_hidden_mismatch(%x: tensor<?x64xf32>, %t: tensor<?xi32>,
+                                   %o: tensor<9xi32>, %init: tensor<?x32xf32>) {
+  // expected-error @+1 {{'moe.permute' op init dimension 1 (hidden size D) must be 64, got 32}}
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<9xi32>)
+         outs(%init : tensor<?x32xf32>)
+  return
+}
+
+// -----
+
+func.func @permute_init_element_mismatch(%x: tensor<?x64xf32>,
+                                         %t: tensor<?xi32>, %o: tensor<9xi32>,
+                                         %init: tensor<?x64xbf16>) {
+  // expected-error @+1 {{'moe.permute' op init element type 'bf16' must match input element type 'f32'}}
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xbf16>)
+  return
+}
+
+// -----
+
+func.func @grouped_matmul_input_rank(%x: tensor<?x64x1xf32>,
+                                     %w: tensor<8x128x64xf16>,
+                                     %o: tensor<9xi32>,
+                                     %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op input must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<?x64x1xf32>'}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64x1xf32>, tensor<8x128x64xf16>, tensor<9xi32>)
+         outs(%init : tensor<?x128xf32>)
+  return
+}
+
+// -----
+
+func.func @grouped_matmul_weight_element_type(%x: tensor<?x64xf32>,
+                                              %w: tensor<8x128x64xi8>,
+                                              %o: tensor<9xi32>,
+                                              %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op weight must be a rank-3 tensor of f16, bf16, f32 or f64, got 'tensor<8x128x64xi8>'}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x128x64xi8>, tensor<9xi32>)
+         outs(%init : tensor<?x128xf32>)
+  return
+}
+
+// -----
+
+func.func @grouped_matmul_offsets_element_type(%x: tensor<?x64xf32>,
+                                               %w: tensor<8x128x64xf16>,
+                                               %o: tensor<9xf32>,
+                                               %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expert_offsets must be a rank-1 tensor of i32, got 'tensor<9xf32>'}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x128x64xf16>, tensor<9xf32>)
+         outs(%init : tensor<?x128xf32>)
+  return
+}
+
+// -----
+
+func.func @grouped_matmul_one_offset(%x: tensor<?x64xf32>,
+                                     %w: tensor<8x128x64xf16>,
+                                     %o: tensor<1xi32>,
+                                     %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expert_offsets dimension 0 (experts E + 1, E >= 1) must be 2, got 1}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x128x64xf16>, tensor<1xi32>)
+         outs(%init : tensor<?x128xf32>)
+  return
+}
+
+// -----
+
+func.func @grouped_matmul_init_rank(%x: tensor<?x64xf32>,
+                                    %w: tensor<8x128x64xf16>, %o: tensor<9xi32>,
+                                    %init: tensor<128xf32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op init must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<128xf32>'}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x128x64xf16>, tensor<9xi32>)
+         outs(%init : tensor<128xf32>)
+  return
+}
+
+// -----
+
+func.func @grouped_matmul_experts_mismatch(%x: tensor<?x64xf32>,
+                                           %w: tensor<4x128x64xf16>,
+                                           %o: tensor<9xi32>,
+                                           %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op weight dimension 0 (experts E) must be 8, got 4}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<4x128x64xf16>, tensor<9xi32>)
+         outs(%init : tensor<?x128xf32>)
+  return
+}
+
+// -----
+
+func.func @grouped_matmul_reduction_mismatch(%x: tensor<?x64xf32>,
+                                             %w: tensor<8x128x32xf16>,
+                                             %o: tensor<9xi32>,
+                                             %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op weight dimension 2 (reduction size K) must be 64, got 32}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x128x32xf16>, tensor<9xi32>)
+         outs(%init : tensor<?x128xf32>)
+  return
+}
+
+// -----
+
+func.func @grouped_matmul_rows_mismatch(%x: tensor<16x64xf32>,
+                                        %w: tensor<8x128x64xf16>,
+                                        %o: tensor<9xi32>,
+                                        %init: tensor<8x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op init dimension 0 (rows R) must be 16, got 8}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<16x64xf32>, tensor<8x128x64xf16>, tensor<9xi32>)
+         outs(%init : tensor<8x128xf32>)
+  return
+}
+
+// -----
+
+func.func @grouped_matmul_width_mismatch(%x: tensor<?x64xf32>,
+                                         %w: tensor<8x128x64xf16>,
+                                         %o: tensor<9xi32>,
+                                         %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op init dimension 1 (output width N) must be 128, got 64}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x128x64xf16>, tensor<9xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return
+}
+
+// -----
+
+func.func @grouped_matmul_bias_element_type(%x: tensor<?x64xf32>,
+                                            %w: tensor<8x128x64xf16>,
+                                            %o: tensor<9xi32>,
+                                            %b: tensor<8x128xi32>,
+                                            %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op bias must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<8x128xi32>'}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x128x64xf16>, tensor<9xi32>)
+         bias(%b : tensor<8x128xi32>) outs(%init : tensor<?x128xf32>)
+  return
+}
+
+// -----
+
+func.func @grouped_matmul_bias_experts_mismatch(%x: tensor<?x64xf32>,
+                                                %w: tensor<8x128x64xf16>,
+                                                %o: tensor<9xi32>,
+                                                %b: tensor<4x128xf32>,
+                                                %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op bias dimension 0 (experts E) must be 8, got 4}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x128x64xf16>, tensor<9xi32>)
+         bias(%b : tensor<4x128xf32>) outs(%init : tensor<?x128xf32>)
+  return
+}
+
+// -----
+
+func.func @grouped_matmul_bias_width_mismatch(%x: tensor<?x64xf32>,
+                                              %w: tensor<8x128x64xf16>,
+                                              %o: tensor<9xi32>,
+                                              %b: tensor<8x64xf32>,
+                                              %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op bias dimension 1 (output width N) must be 128, got 64}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x128x64xf16>, tensor<9xi32>)
+         bias(%b : tensor<8x64xf32>) outs(%init : tensor<?x128xf32>)
+  return
+}
+
+// -----
+
+func.func @expert_ffn_input_rank(%x: tensor<64xf32>, %o: tensor<9xi32>,
+                                 %wg: tensor<8x128x64xf32>,
+                                 %wu: tensor<8x128x64xf32>,
+                                 %wd: tensor<8x64x128xf32>,
+                                 %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op input must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<64xf32>'}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_offsets_rank(%x: tensor<?x64xf32>, %o: tensor<9x1xi32>,
+                                   %wg: tensor<8x128x64xf32>,
+                                   %wu: tensor<8x128x64xf32>,
+                                   %wd: tensor<8x64x128xf32>,
+                                   %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op expert_offsets must be a rank-1 tensor of i32, got 'tensor<9x1xi32>'}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9x1xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_dynamic_offsets(%x: tensor<?x64xf32>, %o: tensor<?xi32>,
+                                      %wg: tensor<8x128x64xf32>,
+                                      %wu: tensor<8x128x64xf32>,
+                                      %wd: tensor<8x64x128xf32>,
+                                      %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op expert_offsets dimension 0 (experts E + 1) must be static}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<?xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_one_offset(%x: tensor<?x64xf32>, %o: tensor<1xi32>,
+                                 %wg: tensor<8x128x64xf32>,
+                                 %wu: tensor<8x128x64xf32>,
+                                 %wd: tensor<8x64x128xf32>,
+                                 %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op expert_offsets dimension 0 (experts E + 1, E >= 1) must be 2, got 1}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<1xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_init_element_type(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
+                                        %wg: tensor<8x128x64xf32>,
+                                        %wu: tensor<8x128x64xf32>,
+                                        %wd: tensor<8x64x128xf32>,
+                                        %init: tensor<?x64xi32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op init must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<?x64xi32>'}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xi32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_rows_mismatch(%x: tensor<16x64xf32>, %o: tensor<9xi32>,
+                                    %wg: tensor<8x128x64xf32>,
+                                    %wu: tensor<8x128x64xf32>,
+                                    %wd: tensor<8x64x128xf32>,
+                                    %init: tensor<8x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op init dimension 0 (rows R) must be 16, got 8}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<16x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<8x64xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_hidden_mismatch(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
+                                      %wg: tensor<8x128x64xf32>,
+                                      %wu: tensor<8x128x64xf32>,
+                                      %wd: tensor<8x64x128xf32>,
+                                      %init: tensor<?x32xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op init dimension 1 (hidden size D) must be 64, got 32}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x32xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_init_element_mismatch(%x: tensor<?x64xf32>,
+                                            %o: tensor<9xi32>,
+                                            %wg: tensor<8x128x64xf32>,
+                                            %wu: tensor<8x128x64xf32>,
+                                            %wd: tensor<8x64x128xf32>,
+                                            %init: tensor<?x64xf16>) {
+  // expected-error @+1 {{'moe.expert_ffn' op init element type 'f16' must match input element type 'f32'}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf16>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_offsets_experts_mismatch(%x: tensor<?x64xf32>,
+                                               %o: tensor<5xi32>,
+                                               %wg: tensor<8x128x64xf32>,
+                                               %wu: tensor<8x128x64xf32>,
+                                               %wd: tensor<8x64x128xf32>,
+                                               %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op up dimension 0 (experts E) must be 4, got 8}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<5xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_up_element_type(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
+                                      %wg: tensor<8x128x64xf32>,
+                                      %wu: tensor<8x128x64xi32>,
+                                      %wd: tensor<8x64x128xf32>,
+                                      %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op up must be a rank-3 tensor of f16, bf16, f32 or f64, got 'tensor<8x128x64xi32>'}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xi32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_up_experts_mismatch(%x: tensor<?x64xf32>,
+                                          %o: tensor<9xi32>,
+                                          %wg: tensor<8x128x64xf32>,
+                                          %wu: tensor<4x128x64xf32>,
+                                          %wd: tensor<8x64x128xf32>,
+                                          %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op up dimension 0 (experts E) must be 8, got 4}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<4x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_up_hidden_mismatch(%x: tensor<?x64xf32>,
+                                         %o: tensor<9xi32>,
+                                         %wg: tensor<8x128x64xf32>,
+                                         %wu: tensor<8x128x32xf32>,
+                                         %wd: tensor<8x64x128xf32>,
+                                         %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op up dimension 2 (hidden size D) must be 64, got 32}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x32xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_dynamic_intermediate(%x: tensor<?x64xf32>,
+                                           %o: tensor<9xi32>,
+                                           %wg: tensor<8x128x64xf32>,
+                                           %wu: tensor<8x?x64xf32>,
+                                           %wd: tensor<8x64x128xf32>,
+                                           %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op up dimension 1 (intermediate size F) must be static}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x?x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_gate_element_type(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
+                                        %wg: tensor<8x128x64xi32>,
+                                        %wu: tensor<8x128x64xf32>,
+                                        %wd: tensor<8x64x128xf32>,
+                                        %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op gate must be a rank-3 tensor of f16, bf16, f32 or f64, got 'tensor<8x128x64xi32>'}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xi32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_gate_experts_mismatch(%x: tensor<?x64xf32>,
+                                            %o: tensor<9xi32>,
+                                            %wg: tensor<4x128x64xf32>,
+                                            %wu: tensor<8x128x64xf32>,
+                                            %wd: tensor<8x64x128xf32>,
+                                            %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op gate dimension 0 (experts E) must be 8, got 4}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<4x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_gate_intermediate_mismatch(%x: tensor<?x64xf32>,
+                                                 %o: tensor<9xi32>,
+                                                 %wg: tensor<8x64x64xf32>,
+                                                 %wu: tensor<8x128x64xf32>,
+                                                 %wd: tensor<8x64x128xf32>,
+                                                 %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op gate dimension 1 (intermediate size F) must be 128, got 64}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x64x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_gate_hidden_mismatch(%x: tensor<?x64xf32>,
+                                           %o: tensor<9xi32>,
+                                           %wg: tensor<8x128x32xf32>,
+                                           %wu: tensor<8x128x64xf32>,
+                                           %wd: tensor<8x64x128xf32>,
+                                           %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op gate dimension 2 (hidden size D) must be 64, got 32}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x32xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_down_rank(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
+                                %wg: tensor<8x128x64xf32>,
+                                %wu: tensor<8x128x64xf32>,
+                                %wd: tensor<8x64xf32>,
+                                %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op down must be a rank-3 tensor of f16, bf16, f32 or f64, got 'tensor<8x64xf32>'}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64xf32>) outs(%init : tensor<?x64xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_down_experts_mismatch(%x: tensor<?x64xf32>,
+                                            %o: tensor<9xi32>,
+                                            %wg: tensor<8x128x64xf32>,
+                                            %wu: tensor<8x128x64xf32>,
+                                            %wd: tensor<4x64x128xf32>,
+                                            %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op down dimension 0 (experts E) must be 8, got 4}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<4x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_down_hidden_mismatch(%x: tensor<?x64xf32>,
+                                           %o: tensor<9xi32>,
+                                           %wg: tensor<8x128x64xf32>,
+                                           %wu: tensor<8x128x64xf32>,
+                                           %wd: tensor<8x32x128xf32>,
+                                           %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op down dimension 1 (hidden size D) must be 64, got 32}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x32x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_down_intermediate_mismatch(%x: tensor<?x64xf32>,
+                                                 %o: tensor<9xi32>,
+                                                 %wg: tensor<8x128x64xf32>,
+                                                 %wu: tensor<8x128x64xf32>,
+                                                 %wd: tensor<8x64x64xf32>,
+                                                 %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op down dimension 2 (intermediate size F) must be 128, got 64}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x64xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_gate_bias_without_gate(%x: tensor<?x64xf32>,
+                                             %o: tensor<9xi32>,
+                                             %wu: tensor<8x128x64xf32>,
+                                             %wd: tensor<8x64x128xf32>,
+                                             %gb: tensor<8x128xf32>,
+                                             %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op gate_bias requires a gate weight}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         gate_bias(%gb : tensor<8x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_gate_bias_rank(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
+                                     %wg: tensor<8x128x64xf32>,
+                                     %wu: tensor<8x128x64xf32>,
+                                     %wd: tensor<8x64x128xf32>,
+                                     %gb: tensor<128xf32>,
+                                     %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op gate_bias must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<128xf32>'}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) gate_bias(%gb : tensor<128xf32>)
+         outs(%init : tensor<?x64xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_gate_bias_experts_mismatch(%x: tensor<?x64xf32>,
+                                                 %o: tensor<9xi32>,
+                                                 %wg: tensor<8x128x64xf32>,
+                                                 %wu: tensor<8x128x64xf32>,
+                                                 %wd: tensor<8x64x128xf32>,
+                                                 %gb: tensor<4x128xf32>,
+                                                 %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op gate_bias dimension 0 (experts E) must be 8, got 4}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) gate_bias(%gb : tensor<4x128xf32>)
+         outs(%init : tensor<?x64xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_gate_bias_intermediate_mismatch(%x: tensor<?x64xf32>,
+                                                      %o: tensor<9xi32>,
+                                                      %wg: tensor<8x128x64xf32>,
+                                                      %wu: tensor<8x128x64xf32>,
+                                                      %wd: tensor<8x64x128xf32>,
+                                                      %gb: tensor<8x64xf32>,
+                                                      %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op gate_bias dimension 1 (intermediate size F) must be 128, got 64}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) gate_bias(%gb : tensor<8x64xf32>)
+         outs(%init : tensor<?x64xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_up_bias_element_type(%x: tensor<?x64xf32>,
+                                           %o: tensor<9xi32>,
+                                           %wg: tensor<8x128x64xf32>,
+                                           %wu: tensor<8x128x64xf32>,
+                                           %wd: tensor<8x64x128xf32>,
+                                           %ub: tensor<8x128xi32>,
+                                           %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op up_bias must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<8x128xi32>'}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) up_bias(%ub : tensor<8x128xi32>)
+         outs(%init : tensor<?x64xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_up_bias_experts_mismatch(%x: tensor<?x64xf32>,
+                                               %o: tensor<9xi32>,
+                                               %wg: tensor<8x128x64xf32>,
+                                               %wu: tensor<8x128x64xf32>,
+                                               %wd: tensor<8x64x128xf32>,
+                                               %ub: tensor<4x128xf32>,
+                                               %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op up_bias dimension 0 (experts E) must be 8, got 4}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) up_bias(%ub : tensor<4x128xf32>)
+         outs(%init : tensor<?x64xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_up_bias_intermediate_mismatch(%x: tensor<?x64xf32>,
+                                                    %o: tensor<9xi32>,
+                                                    %wg: tensor<8x128x64xf32>,
+                                                    %wu: tensor<8x128x64xf32>,
+                                                    %wd: tensor<8x64x128xf32>,
+                                                    %ub: tensor<8x64xf32>,
+                                                    %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op up_bias dimension 1 (intermediate size F) must be 128, got 64}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) up_bias(%ub : tensor<8x64xf32>)
+         outs(%init : tensor<?x64xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_down_bias_rank(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
+                                     %wg: tensor<8x128x64xf32>,
+                                     %wu: tensor<8x128x64xf32>,
+                                     %wd: tensor<8x64x128xf32>,
+                                     %db: tensor<8x64x1xf32>,
+                                     %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op down_bias must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<8x64x1xf32>'}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) down_bias(%db : tensor<8x64x1xf32>)
+         outs(%init : tensor<?x64xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_down_bias_experts_mismatch(%x: tensor<?x64xf32>,
+                                                 %o: tensor<9xi32>,
+                                                 %wg: tensor<8x128x64xf32>,
+                                                 %wu: tensor<8x128x64xf32>,
+                                                 %wd: tensor<8x64x128xf32>,
+                                                 %db: tensor<2x64xf32>,
+                                                 %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op down_bias dimension 0 (experts E) must be 8, got 2}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) down_bias(%db : tensor<2x64xf32>)
+         outs(%init : tensor<?x64xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_down_bias_hidden_mismatch(%x: tensor<?x64xf32>,
+                                                %o: tensor<9xi32>,
+                                                %wg: tensor<8x128x64xf32>,
+                                                %wu: tensor<8x128x64xf32>,
+                                                %wd: tensor<8x64x128xf32>,
+                                                %db: tensor<8x128xf32>,
+                                                %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op down_bias dimension 1 (hidden size D) must be 64, got 128}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) down_bias(%db : tensor<8x128xf32>)
+         outs(%init : tensor<?x64xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_swiglu_without_gate(%x: tensor<?x64xf32>,
+                                          %o: tensor<9xi32>,
+                                          %wu: tensor<8x128x64xf32>,
+                                          %wd: tensor<8x64x128xf32>,
+                                          %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op activation swiglu_oai requires a gate weight}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) activation<swiglu_oai>
+  return
+}
+
+// -----
+
+func.func @expert_ffn_swiglu_alpha_with_silu(%x: tensor<?x64xf32>,
+                                             %o: tensor<9xi32>,
+                                             %wg: tensor<8x128x64xf32>,
+                                             %wu: tensor<8x128x64xf32>,
+                                             %wd: tensor<8x64x128xf32>,
+                                             %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op swiglu_alpha and swiglu_limit apply to activation swiglu_oai only, got activation silu}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu> {swiglu_alpha = 1.702 : f32}
+  return
+}
+
+// -----
+
+func.func @expert_ffn_swiglu_limit_with_relu(%x: tensor<?x64xf32>,
+                                             %o: tensor<9xi32>,
+                                             %wg: tensor<8x128x64xf32>,
+                                             %wu: tensor<8x128x64xf32>,
+                                             %wd: tensor<8x64x128xf32>,
+                                             %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op swiglu_alpha and swiglu_limit apply to activation swiglu_oai only, got activation relu}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<relu> {swiglu_limit = 7.0 : f32}
+  return
+}
+
+// -----
+
+func.func @expert_ffn_infinite_swiglu_alpha(%x: tensor<?x64xf32>,
+                                            %o: tensor<9xi32>,
+                                            %wg: tensor<8x128x64xf32>,
+                                            %wu: tensor<8x128x64xf32>,
+                                            %wd: tensor<8x64x128xf32>,
+                                            %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op swiglu_alpha = INF must be finite}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<swiglu_oai> {swiglu_alpha = 0x7F800000 : f32}
+  return
+}
+
+// -----
+
+func.func @expert_ffn_zero_swiglu_limit(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
+                                        %wg: tensor<8x128x64xf32>,
+                                        %wu: tensor<8x128x64xf32>,
+                                        %wd: tensor<8x64x128xf32>,
+                                        %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op swiglu_limit = 0.000000e+00 must be positive and finite}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<swiglu_oai> {swiglu_limit = 0.0 : f32}
+  return
+}
+
+// -----
+
+func.func @expert_ffn_infinite_swiglu_limit(%x: tensor<?x64xf32>,
+                                            %o: tensor<9xi32>,
+                                            %wg: tensor<8x128x64xf32>,
+                                            %wu: tensor<8x128x64xf32>,
+                                            %wd: tensor<8x64x128xf32>,
+                                            %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.expert_ffn' op swiglu_limit = INF must be positive and finite}}
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<swiglu_oai> {swiglu_limit = 0x7F800000 : f32}
+  return
+}
+
+// -----
+
+func.func @combine_input_element_type(%h: tensor<?x64xi32>, %t: tensor<?xi32>,
+                                      %rw: tensor<?xf32>, %o: tensor<9xi32>,
+                                      %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.combine' op input must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<?x64xi32>'}}
+  %0 = moe.combine ins(%h, %t, %rw, %o : tensor<?x64xi32>, tensor<?xi32>,
+                                          tensor<?xf32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return
+}
+
+// -----
+
+func.func @combine_token_ids_rank(%h: tensor<?x64xf32>, %t: tensor<?x1xi32>,
+                                  %rw: tensor<?xf32>, %o: tensor<9xi32>,
+                                  %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.combine' op token_ids must be a rank-1 tensor of i32, got 'tensor<?x1xi32>'}}
+  %0 = moe.combine ins(%h, %t, %rw, %o : tensor<?x64xf32>, tensor<?x1xi32>,
+                                          tensor<?xf32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return
+}
+
+// -----
+
+func.func @combine_row_weights_element_type(%h: tensor<?x64xf32>,
+                                            %t: tensor<?xi32>,
+                                            %rw: tensor<?xi32>,
+                                            %o: tensor<9xi32>,
+                                            %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.combine' op row_weights must be a rank-1 tensor of f16, bf16, f32 or f64, got 'tensor<?xi32>'}}
+  %0 = moe.combine ins(%h, %t, %rw, %o : tensor<?x64xf32>, tensor<?xi32>,
+                                          tensor<?xi32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return
+}
+
+// -----
+
+func.func @combine_offsets_rank(%h: tensor<?x64xf32>, %t: tensor<?xi32>,
+                                %rw: tensor<?xf32>, %o: tensor<3x3xi32>,
+                                %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.combine' op expert_offsets must be a rank-1 tensor of i32, got 'tensor<3x3xi32>'}}
+  %0 = moe.combine ins(%h, %t, %rw, %o : tensor<?x64xf32>, tensor<?xi32>,
+                                          tensor<?xf32>, tensor<3x3xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return
+}
+
+// -----
+
+func.func @combine_no_offsets(%h: tensor<?x64xf32>, %t: tensor<?xi32>,
+                              %rw: tensor<?xf32>, %o: tensor<0xi32>,
+                              %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.combine' op expert_offsets dimension 0 (experts E + 1, E >= 1) must be 2, got 0}}
+  %0 = moe.combine ins(%h, %t, %rw, %o : tensor<?x64xf32>, tensor<?xi32>,
+                                          tensor<?xf32>, tensor<0xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return
+}
+
+// -----
+
+func.func @combine_init_rank(%h: tensor<?x64xf32>, %t: tensor<?xi32>,
+                             %rw: tensor<?xf32>, %o: tensor<9xi32>,
+                             %init: tensor<?x64x1xf32>) {
+  // expected-error @+1 {{'moe.combine' op init must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<?x64x1xf32>'}}
+  %0 = moe.combine ins(%h, %t, %rw, %o : tensor<?x64xf32>, tensor<?xi32>,
+                                          tensor<?xf32>, tensor<9xi32>)
+         outs(%init : tensor<?x64x1xf32>)
+  return
+}
+
+// -----
+
+func.func @combine_token_ids_mismatch(%h: tensor<8x64xf32>, %t: tensor<6xi32>,
+                                      %rw: tensor<?xf32>, %o: tensor<9xi32>,
+                                      %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.combine' op token_ids dimension 0 (rows R) must be 8, got 6}}
+  %0 = moe.combine ins(%h, %t, %rw, %o : tensor<8x64xf32>, tensor<6xi32>,
+                                          tensor<?xf32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return
+}
+
+// -----
+
+func.func @combine_row_weights_mismatch(%h: tensor<8x64xf32>, %t: tensor<?xi32>,
+                                        %rw: tensor<6xf32>, %o: tensor<9xi32>,
+                                        %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.combine' op row_weights dimension 0 (rows R) must be 8, got 6}}
+  %0 = moe.combine ins(%h, %t, %rw, %o : tensor<8x64xf32>, tensor<?xi32>,
+                                          tensor<6xf32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return
+}
+
+// -----
+
+func.func @combine_hidden_mismatch(%h: tensor<?x64xf32>, %t: tensor<?xi32>,
+                                   %rw: tensor<?xf32>, %o: tensor<9xi32>,
+                                   %init: tensor<?x32xf32>) {
+  // expected-error @+1 {{'moe.combine' op init dimension 1 (hidden size D) must be 64, got 32}}
+  %0 = moe.combine ins(%h, %t, %rw, %o : tensor<?x64xf32>, tensor<?xi32>,
+                                          tensor<?xf32>, tensor<9xi32>)
+         outs(%init : tensor<?x32xf32>)
+  return
+}
+
+// -----
+
+func.func @combine_init_element_mismatch(%h: tensor<?x64xf32>,
+                                         %t: tensor<?xi32>, %rw: tensor<?xf32>,
+                                         %o: tensor<9xi32>,
+                                         %init: tensor<?x64xf64>) {
+  // expected-error @+1 {{'moe.combine' op init element type 'f64' must match input element type 'f32'}}
+  %0 = moe.combine ins(%h, %t, %rw, %o : tensor<?x64xf32>, tensor<?xi32>,
+                                          tensor<?xf32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xf64>)
+  return
+}
+
+// -----
+
+func.func @layer_input_rank(%x: tensor<64xf32>, %wr: tensor<8x64xf32>,
+                            %wg: tensor<8x128x64xf32>,
+                            %wu: tensor<8x128x64xf32>,
+                            %wd: tensor<8x64x128xf32>,
+                            %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op input must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<64xf32>'}}
+  %0 = moe.layer ins(%x : tensor<64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_init_element_type(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                                   %wg: tensor<8x128x64xf32>,
+                                   %wu: tensor<8x128x64xf32>,
+                                   %wd: tensor<8x64x128xf32>,
+                                   %init: tensor<?x64xi32>) {
+  // expected-error @+1 {{'moe.layer' op init must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<?x64xi32>'}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xi32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_router_rank(%x: tensor<?x64xf32>, %wr: tensor<8xf32>,
+                             %wg: tensor<8x128x64xf32>,
+                             %wu: tensor<8x128x64xf32>,
+                             %wd: tensor<8x64x128xf32>,
+                             %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op router must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<8xf32>'}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_router_element_type(%x: tensor<?x64xf32>,
+                                     %wr: tensor<8x64xi32>,
+                                     %wg: tensor<8x128x64xf32>,
+                                     %wu: tensor<8x128x64xf32>,
+                                     %wd: tensor<8x64x128xf32>,
+                                     %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op router must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<8x64xi32>'}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xi32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_dynamic_experts(%x: tensor<?x64xf32>, %wr: tensor<?x64xf32>,
+                                 %wg: tensor<8x128x64xf32>,
+                                 %wu: tensor<8x128x64xf32>,
+                                 %wd: tensor<8x64x128xf32>,
+                                 %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op router dimension 0 (experts E) must be static}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<?x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_router_hidden_mismatch(%x: tensor<?x64xf32>,
+                                        %wr: tensor<8x32xf32>,
+                                        %wg: tensor<8x128x64xf32>,
+                                        %wu: tensor<8x128x64xf32>,
+                                        %wd: tensor<8x64x128xf32>,
+                                        %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op router dimension 1 (hidden size D) must be 64, got 32}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x32xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_tokens_mismatch(%x: tensor<4x64xf32>, %wr: tensor<8x64xf32>,
+                                 %wg: tensor<8x128x64xf32>,
+                                 %wu: tensor<8x128x64xf32>,
+                                 %wd: tensor<8x64x128xf32>,
+                                 %init: tensor<5x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op init dimension 0 (tokens T) must be 4, got 5}}
+  %0 = moe.layer ins(%x : tensor<4x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<5x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_hidden_mismatch(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                                 %wg: tensor<8x128x64xf32>,
+                                 %wu: tensor<8x128x64xf32>,
+                                 %wd: tensor<8x64x128xf32>,
+                                 %init: tensor<?x32xf32>) {
+  // expected-error @+1 {{'moe.layer' op init dimension 1 (hidden size D) must be 64, got 32}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x32xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_init_element_mismatch(%x: tensor<?x64xf32>,
+                                       %wr: tensor<8x64xf32>,
+                                       %wg: tensor<8x128x64xf32>,
+                                       %wu: tensor<8x128x64xf32>,
+                                       %wd: tensor<8x64x128xf32>,
+                                       %init: tensor<?x64xbf16>) {
+  // expected-error @+1 {{'moe.layer' op init element type 'bf16' must match input element type 'f32'}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xbf16>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_router_bias_element_type(%x: tensor<?x64xf32>,
+                                          %wr: tensor<8x64xf32>,
+                                          %rb: tensor<8xi32>,
+                                          %wg: tensor<8x128x64xf32>,
+                                          %wu: tensor<8x128x64xf32>,
+                                          %wd: tensor<8x64x128xf32>,
+                                          %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op router_bias must be a rank-1 tensor of f16, bf16, f32 or f64, got 'tensor<8xi32>'}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) router_bias(%rb : tensor<8xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>) top_k(2)
+         scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_router_bias_experts_mismatch(%x: tensor<?x64xf32>,
+                                              %wr: tensor<8x64xf32>,
+                                              %rb: tensor<4xf32>,
+                                              %wg: tensor<8x128x64xf32>,
+                                              %wu: tensor<8x128x64xf32>,
+                                              %wd: tensor<8x64x128xf32>,
+                                              %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op router_bias dimension 0 (experts E) must be 8, got 4}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) router_bias(%rb : tensor<4xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>) top_k(2)
+         scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_selection_bias_rank(%x: tensor<?x64xf32>,
+                                     %wr: tensor<8x64xf32>,
+                                     %sb: tensor<1x8xf32>,
+                                     %wg: tensor<8x128x64xf32>,
+                                     %wu: tensor<8x128x64xf32>,
+                                     %wd: tensor<8x64x128xf32>,
+                                     %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op selection_bias must be a rank-1 tensor of f16, bf16, f32 or f64, got 'tensor<1x8xf32>'}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) selection_bias(%sb : tensor<1x8xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>) top_k(2)
+         scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_selection_bias_experts_mismatch(%x: tensor<?x64xf32>,
+                                                 %wr: tensor<8x64xf32>,
+                                                 %sb: tensor<16xf32>,
+                                                 %wg: tensor<8x128x64xf32>,
+                                                 %wu: tensor<8x128x64xf32>,
+                                                 %wd: tensor<8x64x128xf32>,
+                                                 %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op selection_bias dimension 0 (experts E) must be 8, got 16}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) selection_bias(%sb : tensor<16xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>) top_k(2)
+         scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_zero_top_k(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                            %wg: tensor<8x128x64xf32>,
+                            %wu: tensor<8x128x64xf32>,
+                            %wd: tensor<8x64x128xf32>,
+                            %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op top-k k = 0 must be in [1, E = 8]}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(0) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_top_k_exceeds_experts(%x: tensor<?x64xf32>,
+                                       %wr: tensor<8x64xf32>,
+                                       %wg: tensor<8x128x64xf32>,
+                                       %wu: tensor<8x128x64xf32>,
+                                       %wd: tensor<8x64x128xf32>,
+                                       %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op top-k k = 9 must be in [1, E = 8]}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(9) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_no_experts(%x: tensor<?x64xf32>, %wr: tensor<0x64xf32>,
+                            %wg: tensor<8x128x64xf32>,
+                            %wu: tensor<8x128x64xf32>,
+                            %wd: tensor<8x64x128xf32>,
+                            %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op top-k k = 1 must be in [1, E = 0]}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<0x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(1) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_zero_groups(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                             %wg: tensor<8x128x64xf32>,
+                             %wu: tensor<8x128x64xf32>,
+                             %wd: tensor<8x64x128xf32>,
+                             %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op num_groups = 0 must be positive and divide E = 8}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+         {num_groups = 0 : i64}
+  return
+}
+
+// -----
+
+func.func @layer_groups_not_dividing(%x: tensor<?x64xf32>,
+                                     %wr: tensor<8x64xf32>,
+                                     %wg: tensor<8x128x64xf32>,
+                                     %wu: tensor<8x128x64xf32>,
+                                     %wd: tensor<8x64x128xf32>,
+                                     %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op num_groups = 3 must be positive and divide E = 8}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+         {num_groups = 3 : i64}
+  return
+}
+
+// -----
+
+func.func @layer_too_many_top_k_groups(%x: tensor<?x64xf32>,
+                                       %wr: tensor<8x64xf32>,
+                                       %wg: tensor<8x128x64xf32>,
+                                       %wu: tensor<8x128x64xf32>,
+                                       %wd: tensor<8x64x128xf32>,
+                                       %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op top_k_groups = 3 must be in [1, num_groups = 2]}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+         {num_groups = 2 : i64, top_k_groups = 3 : i64}
+  return
+}
+
+// -----
+
+func.func @layer_k_exceeds_eligible(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                                    %wg: tensor<8x128x64xf32>,
+                                    %wu: tensor<8x128x64xf32>,
+                                    %wd: tensor<8x64x128xf32>,
+                                    %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op top-k k = 4 exceeds the 2 experts left eligible by top_k_groups = 1}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(4) scoring<softmax> activation<silu>
+         {num_groups = 4 : i64, top_k_groups = 1 : i64}
+  return
+}
+
+// -----
+
+func.func @layer_zero_scaling(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                              %wg: tensor<8x128x64xf32>,
+                              %wu: tensor<8x128x64xf32>,
+                              %wd: tensor<8x64x128xf32>,
+                              %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op scaling_factor = 0.000000e+00 must be positive and finite}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+         {scaling_factor = 0.0 : f32}
+  return
+}
+
+// -----
+
+func.func @layer_infinite_scaling(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                                  %wg: tensor<8x128x64xf32>,
+                                  %wu: tensor<8x128x64xf32>,
+                                  %wd: tensor<8x64x128xf32>,
+                                  %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op scaling_factor = INF must be positive and finite}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+         {scaling_factor = 0x7F800000 : f32}
+  return
+}
+
+// -----
+
+func.func @layer_zero_capacity(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                               %wg: tensor<8x128x64xf32>,
+                               %wu: tensor<8x128x64xf32>,
+                               %wd: tensor<8x64x128xf32>,
+                               %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op capacity_factor = 0.000000e+00 must be positive and finite}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+         {capacity_factor = 0.0 : f32}
+  return
+}
+
+// -----
+
+func.func @layer_nan_capacity(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                              %wg: tensor<8x128x64xf32>,
+                              %wu: tensor<8x128x64xf32>,
+                              %wd: tensor<8x64x128xf32>,
+                              %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op capacity_factor = nan must be positive and finite}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+         {capacity_factor = 0x7FC00000 : f32}
+  return
+}
+
+// -----
+
+func.func @layer_up_rank(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                         %wg: tensor<8x128x64xf32>, %wu: tensor<128x64xf32>,
+                         %wd: tensor<8x64x128xf32>, %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op up must be a rank-3 tensor of f16, bf16, f32 or f64, got 'tensor<128x64xf32>'}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_up_experts_mismatch(%x: tensor<?x64xf32>,
+                                     %wr: tensor<8x64xf32>,
+                                     %wg: tensor<8x128x64xf32>,
+                                     %wu: tensor<4x128x64xf32>,
+                                     %wd: tensor<8x64x128xf32>,
+                                     %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op up dimension 0 (experts E) must be 8, got 4}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<4x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_up_hidden_mismatch(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                                    %wg: tensor<8x128x64xf32>,
+                                    %wu: tensor<8x128x32xf32>,
+                                    %wd: tensor<8x64x128xf32>,
+                                    %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op up dimension 2 (hidden size D) must be 64, got 32}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x32xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_dynamic_intermediate(%x: tensor<?x64xf32>,
+                                      %wr: tensor<8x64xf32>,
+                                      %wg: tensor<8x128x64xf32>,
+                                      %wu: tensor<8x?x64xf32>,
+                                      %wd: tensor<8x64x128xf32>,
+                                      %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op up dimension 1 (intermediate size F) must be static}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x?x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_gate_rank(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                           %wg: tensor<8x128xf32>, %wu: tensor<8x128x64xf32>,
+                           %wd: tensor<8x64x128xf32>, %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op gate must be a rank-3 tensor of f16, bf16, f32 or f64, got 'tensor<8x128xf32>'}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_gate_experts_mismatch(%x: tensor<?x64xf32>,
+                                       %wr: tensor<8x64xf32>,
+                                       %wg: tensor<4x128x64xf32>,
+                                       %wu: tensor<8x128x64xf32>,
+                                       %wd: tensor<8x64x128xf32>,
+                                       %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op gate dimension 0 (experts E) must be 8, got 4}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<4x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_gate_intermediate_mismatch(%x: tensor<?x64xf32>,
+                                            %wr: tensor<8x64xf32>,
+                                            %wg: tensor<8x64x64xf32>,
+                                            %wu: tensor<8x128x64xf32>,
+                                            %wd: tensor<8x64x128xf32>,
+                                            %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op gate dimension 1 (intermediate size F) must be 128, got 64}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x64x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_gate_hidden_mismatch(%x: tensor<?x64xf32>,
+                                      %wr: tensor<8x64xf32>,
+                                      %wg: tensor<8x128x32xf32>,
+                                      %wu: tensor<8x128x64xf32>,
+                                      %wd: tensor<8x64x128xf32>,
+                                      %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op gate dimension 2 (hidden size D) must be 64, got 32}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x32xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_down_element_type(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                                   %wg: tensor<8x128x64xf32>,
+                                   %wu: tensor<8x128x64xf32>,
+                                   %wd: tensor<8x64x128xi32>,
+                                   %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op down must be a rank-3 tensor of f16, bf16, f32 or f64, got 'tensor<8x64x128xi32>'}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xi32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_down_experts_mismatch(%x: tensor<?x64xf32>,
+                                       %wr: tensor<8x64xf32>,
+                                       %wg: tensor<8x128x64xf32>,
+                                       %wu: tensor<8x128x64xf32>,
+                                       %wd: tensor<4x64x128xf32>,
+                                       %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op down dimension 0 (experts E) must be 8, got 4}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<4x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_down_hidden_mismatch(%x: tensor<?x64xf32>,
+                                      %wr: tensor<8x64xf32>,
+                                      %wg: tensor<8x128x64xf32>,
+                                      %wu: tensor<8x128x64xf32>,
+                                      %wd: tensor<8x32x128xf32>,
+                                      %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op down dimension 1 (hidden size D) must be 64, got 32}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x32x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_down_intermediate_mismatch(%x: tensor<?x64xf32>,
+                                            %wr: tensor<8x64xf32>,
+                                            %wg: tensor<8x128x64xf32>,
+                                            %wu: tensor<8x128x64xf32>,
+                                            %wd: tensor<8x64x64xf32>,
+                                            %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op down dimension 2 (intermediate size F) must be 128, got 64}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x64xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_gate_bias_without_gate(%x: tensor<?x64xf32>,
+                                        %wr: tensor<8x64xf32>,
+                                        %wu: tensor<8x128x64xf32>,
+                                        %wd: tensor<8x64x128xf32>,
+                                        %gb: tensor<8x128xf32>,
+                                        %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op gate_bias requires a gate weight}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) gate_bias(%gb : tensor<8x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_gate_bias_intermediate_mismatch(%x: tensor<?x64xf32>,
+                                                 %wr: tensor<8x64xf32>,
+                                                 %wg: tensor<8x128x64xf32>,
+                                                 %wu: tensor<8x128x64xf32>,
+                                                 %wd: tensor<8x64x128xf32>,
+                                                 %gb: tensor<8x64xf32>,
+                                                 %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op gate_bias dimension 1 (intermediate size F) must be 128, got 64}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         gate_bias(%gb : tensor<8x64xf32>) outs(%init : tensor<?x64xf32>) top_k(2)
+         scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_gate_bias_element_type(%x: tensor<?x64xf32>,
+                                        %wr: tensor<8x64xf32>,
+                                        %wg: tensor<8x128x64xf32>,
+                                        %wu: tensor<8x128x64xf32>,
+                                        %wd: tensor<8x64x128xf32>,
+                                        %gb: tensor<8x128xi32>,
+                                        %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op gate_bias must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<8x128xi32>'}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         gate_bias(%gb : tensor<8x128xi32>) outs(%init : tensor<?x64xf32>) top_k(2)
+         scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_up_bias_rank(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                              %wg: tensor<8x128x64xf32>,
+                              %wu: tensor<8x128x64xf32>,
+                              %wd: tensor<8x64x128xf32>, %ub: tensor<128xf32>,
+                              %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op up_bias must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<128xf32>'}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         up_bias(%ub : tensor<128xf32>) outs(%init : tensor<?x64xf32>) top_k(2)
+         scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_down_bias_element_type(%x: tensor<?x64xf32>,
+                                        %wr: tensor<8x64xf32>,
+                                        %wg: tensor<8x128x64xf32>,
+                                        %wu: tensor<8x128x64xf32>,
+                                        %wd: tensor<8x64x128xf32>,
+                                        %db: tensor<8x64xi32>,
+                                        %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op down_bias must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<8x64xi32>'}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         down_bias(%db : tensor<8x64xi32>) outs(%init : tensor<?x64xf32>) top_k(2)
+         scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_up_bias_intermediate_mismatch(%x: tensor<?x64xf32>,
+                                               %wr: tensor<8x64xf32>,
+                                               %wg: tensor<8x128x64xf32>,
+                                               %wu: tensor<8x128x64xf32>,
+                                               %wd: tensor<8x64x128xf32>,
+                                               %ub: tensor<8x64xf32>,
+                                               %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op up_bias dimension 1 (intermediate size F) must be 128, got 64}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         up_bias(%ub : tensor<8x64xf32>) outs(%init : tensor<?x64xf32>) top_k(2)
+         scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_down_bias_experts_mismatch(%x: tensor<?x64xf32>,
+                                            %wr: tensor<8x64xf32>,
+                                            %wg: tensor<8x128x64xf32>,
+                                            %wu: tensor<8x128x64xf32>,
+                                            %wd: tensor<8x64x128xf32>,
+                                            %db: tensor<2x64xf32>,
+                                            %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op down_bias dimension 0 (experts E) must be 8, got 2}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         down_bias(%db : tensor<2x64xf32>) outs(%init : tensor<?x64xf32>) top_k(2)
+         scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_swiglu_without_gate(%x: tensor<?x64xf32>,
+                                     %wr: tensor<8x64xf32>,
+                                     %wu: tensor<8x128x64xf32>,
+                                     %wd: tensor<8x64x128xf32>,
+                                     %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op activation swiglu_oai requires a gate weight}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>) top_k(2)
+         scoring<softmax> activation<swiglu_oai>
+  return
+}
+
+// -----
+
+func.func @layer_swiglu_alpha_with_silu(%x: tensor<?x64xf32>,
+                                        %wr: tensor<8x64xf32>,
+                                        %wg: tensor<8x128x64xf32>,
+                                        %wu: tensor<8x128x64xf32>,
+                                        %wd: tensor<8x64x128xf32>,
+                                        %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op swiglu_alpha and swiglu_limit apply to activation swiglu_oai only, got activation silu}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+         {swiglu_alpha = 1.702 : f32}
+  return
+}
+
+// -----
+
+func.func @layer_infinite_swiglu_alpha(%x: tensor<?x64xf32>,
+                                       %wr: tensor<8x64xf32>,
+                                       %wg: tensor<8x128x64xf32>,
+                                       %wu: tensor<8x128x64xf32>,
+                                       %wd: tensor<8x64x128xf32>,
+                                       %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op swiglu_alpha = INF must be finite}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax>
+         activation<swiglu_oai> {swiglu_alpha = 0x7F800000 : f32}
+  return
+}
+
+// -----
+
+func.func @layer_zero_swiglu_limit(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                                   %wg: tensor<8x128x64xf32>,
+                                   %wu: tensor<8x128x64xf32>,
+                                   %wd: tensor<8x64x128xf32>,
+                                   %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op swiglu_limit = 0.000000e+00 must be positive and finite}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax>
+         activation<swiglu_oai> {swiglu_limit = 0.0 : f32}
+  return
+}

@@ -1,0 +1,56 @@
+# Writes a small safetensors file for the runtime tests, well-formed or
+# broken on purpose. Pure Python, so the tests need nothing beyond lit.
+#
+#   make-safetensors.py OUT [--header-length N] [--data-bytes N]
+#                       NAME:DTYPE:SHAPE[:VALUES] ...
+#
+# SHAPE is "2x3" ("" for a scalar); VALUES ("1,2,...") default to zeros.
+# F32, F16 and BF16 values are encoded; any other DTYPE gets zero bytes of
+# its size. Tensors are packed back to back in order; --data-bytes and
+# --header-length override the sizes to make broken files.
+import argparse
+import json
+import struct
+
+SIZES = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8, "F64": 8, "I32": 4, "U8": 1}
+
+parser = argparse.ArgumentParser()
+parser.add_argument("out")
+parser.add_argument("tensors", nargs="*")
+parser.add_argument("--header-length", type=int)
+parser.add_argument("--data-bytes", type=int)
+args = parser.parse_args()
+
+
+def encode(dtype, values):
+    if dtype == "F32":
+        return struct.pack("<%df" % len(values), *values)
+    if dtype == "F16":
+        return struct.pack("<%de" % len(values), *values)
+    if dtype == "BF16":
+        words = struct.unpack("<%dI" % len(values),
+                              struct.pack("<%df" % len(values), *values))
+        return struct.pack("<%dH" % len(values), *(w >> 16 for w in words))
+    return b"\0" * (SIZES[dtype] * len(values))
+
+
+header, data = {}, b""
+for spec in args.tensors:
+    parts = spec.split(":")
+    name, dtype, shape = parts[0], parts[1], parts[2]
+    dims = [int(d) for d in shape.split("x") if d]
+    count = 1
+    for dim in dims:
+        count *= dim
+    values = [float(v) for v in parts[3].split(",")] if len(parts) > 3 else [0.0] * count
+    raw = encode(dtype, values)
+    header[name] = {"dtype": dtype, "shape": dims,
+                    "data_offsets": [len(data), len(data) + len(raw)]}
+    data += raw
+if args.data_bytes is not None:
+    data = (data + b"\0" * args.data_bytes)[: args.data_bytes]
+text = json.dumps(header).encode()
+text += b" " * ((8 - len(text) % 8) % 8)
+length = args.header_length if args.header_length is not None else len(text)
+with open(args.out, "wb") as f:
+    f.write(struct.pack("<Q", length) + text + data)

@@ -1,0 +1,80 @@
+//===- Reference.h - Reference evaluation of moe-graph models ---*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// A plain, test-only implementation of the semantics of docs/model-format.md,
+// written to be obviously correct rather than fast: every value is computed
+// in double, one token and one expert at a time, and stored as float (as the
+// compiled code stores f32 values). Compiled models are checked against it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOE_TEST_REFERENCE_REFERENCE_H
+#define MOE_TEST_REFERENCE_REFERENCE_H
+
+#include "moe/Runtime/ModelSpec.h"
+#include "moe/Runtime/Npy.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace moe {
+namespace reference {
+
+/// The float value of bfloat16 `bits`.
+float bf16ToFloat(uint16_t bits);
+/// The float value of IEEE 754 binary16 `bits` (subnormals, inf, NaN).
+float halfToFloat(uint16_t bits);
+
+/// The logistic function 1 / (1 + exp(-x)).
+double sigmoid(double x);
+/// Applies activation `name` (silu, gelu, gelu_tanh or relu) to `x`.
+double activate(const std::string &name, double x);
+
+/// The parameters of a model, read from its arena and converted to double.
+class ReferenceWeights {
+public:
+  /// Reads every parameter of `model` from `arena` (ModelSpec::paramBytes
+  /// bytes laid out as ModelSpec::params says).
+  void load(const ModelSpec &model, const uint8_t *arena);
+
+  /// The row-major values of parameter "<node>.<role>", or null.
+  const std::vector<double> *find(const std::string &node,
+                                  const std::string &role) const;
+  /// The values of the parameter with ParamSpec::key `key`, or null.
+  const std::vector<double> *findKey(const std::string &key) const;
+
+private:
+  std::map<std::string, std::vector<double>> params;
+};
+
+/// The results of one moe node.
+struct MoEResult {
+  /// [T, D].
+  Array2D output;
+  /// Assignments per expert after capacity, [E].
+  std::vector<double> expertCounts;
+  double loadBalancingLoss = 0.0;
+  double routerZLoss = 0.0;
+};
+
+/// Evaluates the moe node `node` on `x` ([T, D]).
+MoEResult evaluateMoE(const NodeSpec &node, const ReferenceWeights &weights,
+                      const Array2D &x);
+
+/// Evaluates `model` on `inputs` (one [T, width] array per graph input, all
+/// with the same T) and returns its outputs in the order of
+/// ModelSpec::outputs. Returns false with a message on inputs that do not fit
+/// the model.
+bool evaluateModel(const ModelSpec &model, const ReferenceWeights &weights,
+                   const std::vector<Array2D> &inputs,
+                   std::vector<Array2D> &outputs, std::string &error);
+
+} // namespace reference
+} // namespace moe
+
+#endif // MOE_TEST_REFERENCE_REFERENCE_H

@@ -1,0 +1,361 @@
+//===- moe-reference.cpp - Runs moe-graph models the plain way ------------===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The command line of the reference implementation: runs a moe-graph model
+// on an .npy input (or the seeded random input compiled models use too),
+// writes or compares its outputs, and makes inputs and weights files for
+// tests. Errors of the runtime library are printed as the library words them
+// (`FILE: error: ...`); errors of the command line read
+// `moe-reference: error: ...`. The exit status is 0 on success, 1 otherwise.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Reference.h"
+
+#include "moe/Runtime/Inputs.h"
+#include "moe/Runtime/ModelSpec.h"
+#include "moe/Runtime/Npy.h"
+#include "moe/Runtime/Safetensors.h"
+#include "moe/Runtime/Weights.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <set>
+#include <sys/stat.h>
+
+using namespace moe;
+
+namespace {
+
+const char *const usage =
+    "usage: moe-reference MODEL.json [options]\n"
+    "\n"
+    "Runs a moe-graph model with the reference implementation.\n"
+    "\n"
+    "  --weights FILE            safetensors weights (overrides the JSON)\n"
+    "  --input X.npy             input array [T, width]; repeat for models\n"
+    "                            with several inputs, in order\n"
+    "  --tokens T --seed S       seeded random input instead (default 8, 0);\n"
+    "                            input i uses seed S + i\n"
+    "  --output Y.npy            write the first graph output\n"
+    "  --outputs DIR             write every output as DIR/NAME.npy\n"
+    "  --compare Y.npy           compare the first output with Y.npy\n"
+    "  --rtol R                  tolerance of --compare (default 1e-4)\n"
+    "  --make-input OUT.npy      write the random input (first input)\n"
+    "  --make-weights OUT.safetensors\n"
+    "                            write the model's weights as F32 tensors\n"
+    "                            under their source names\n"
+    "\n"
+    "With no action option, prints a summary of every output.\n";
+
+/// The parsed command line.
+struct Options {
+  std::string model;
+  std::string weights;
+  std::vector<std::string> inputs;
+  std::optional<int64_t> tokens;
+  std::optional<uint64_t> seed;
+  std::string output, outputsDir, compare, makeInput, makeWeights;
+  double rtol = 1e-4;
+};
+
+/// Prints a command-line error and returns the failing exit status.
+int toolError(const std::string &text) {
+  std::fprintf(stderr, "moe-reference: error: %s\n", text.c_str());
+  return 1;
+}
+
+/// Prints a message of the runtime library, which names its own file.
+int libraryError(const std::string &text) {
+  std::fprintf(stderr, "%s\n", text.c_str());
+  return 1;
+}
+
+bool parseInt(const std::string &text, int64_t &value) {
+  if (text.empty())
+    return false;
+  char *end = nullptr;
+  errno = 0;
+  long long parsed = std::strtoll(text.c_str(), &end, 10);
+  if (errno || *end)
+    return false;
+  value = parsed;
+  return true;
+}
+
+bool parseUInt(const std::string &text, uint64_t &value) {
+  if (text.empty() || text[0] == '-')
+    return false;
+  char *end = nullptr;
+  errno = 0;
+  unsigned long long parsed = std::strtoull(text.c_str(), &end, 10);
+  if (errno || *end)
+    return false;
+  value = parsed;
+  return true;
+}
+
+/// Parses argv into `options`; returns an error text, empty on success, or
+/// "help" for --help.
+std::string parseOptions(int argc, char **argv, Options &options) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help")
+      return "help";
+    if (arg.size() < 2 || arg.compare(0, 2, "--") != 0 || arg == "--") {
+      if (!options.model.empty())
+        return "unexpected argument '" + arg + "' (one model only)";
+      options.model = arg;
+      continue;
+    }
+    std::string name = arg, value;
+    size_t equals = arg.find('=');
+    if (equals != std::string::npos) {
+      name = arg.substr(0, equals);
+      value = arg.substr(equals + 1);
+    } else {
+      if (i + 1 >= argc)
+        return "option '" + arg + "' needs a value";
+      value = argv[++i];
+    }
+    if (name == "--weights") {
+      options.weights = value;
+    } else if (name == "--input") {
+      options.inputs.push_back(value);
+    } else if (name == "--tokens") {
+      int64_t tokens;
+      if (!parseInt(value, tokens) || tokens < 0)
+        return "invalid --tokens '" + value + "' (expected an integer >= 0)";
+      options.tokens = tokens;
+    } else if (name == "--seed") {
+      uint64_t seed;
+      if (!parseUInt(value, seed))
+        return "invalid --seed '" + value + "' (expected an integer >= 0)";
+      options.seed = seed;
+    } else if (name == "--output") {
+      options.output = value;
+    } else if (name == "--outputs") {
+      options.outputsDir = value;
+    } else if (name == "--compare") {
+      options.compare = value;
+    } else if (name == "--rtol") {
+      char *end = nullptr;
+      options.rtol = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end || !std::isfinite(options.rtol) ||
+          options.rtol < 0)
+        return "invalid --rtol '" + value + "' (expected a number >= 0)";
+    } else if (name == "--make-input") {
+      options.makeInput = value;
+    } else if (name == "--make-weights") {
+      options.makeWeights = value;
+    } else {
+      return "unknown option '" + name + "'";
+    }
+  }
+  if (options.model.empty())
+    return "no model given";
+  if (!options.inputs.empty() && options.makeInput.empty() &&
+      (options.tokens || options.seed))
+    return "--input and --tokens/--seed exclude each other";
+  return "";
+}
+
+/// Writes the parameters of `model` from `arena` as F32 tensors under their
+/// source names (per-expert names expanded).
+bool writeWeights(const ModelSpec &model, const reference::ReferenceWeights &weights,
+                  const std::string &path, std::string &error) {
+  std::vector<SafetensorsWriteEntry> entries;
+  std::set<std::string> written;
+  for (const ParamSpec &param : model.params) {
+    const std::vector<double> &values = *weights.findKey(param.key);
+    size_t sliceSize = values.size() / param.sourceNames.size();
+    for (size_t s = 0; s < param.sourceNames.size(); ++s) {
+      // A tensor shared by several parameters (tied weights) is written once.
+      if (!written.insert(param.sourceNames[s]).second)
+        continue;
+      SafetensorsWriteEntry entry;
+      entry.name = param.sourceNames[s];
+      entry.shape = param.sourceShape;
+      entry.values.assign(values.begin() + s * sliceSize,
+                          values.begin() + (s + 1) * sliceSize);
+      entries.push_back(std::move(entry));
+    }
+  }
+  return writeSafetensorsF32(path, entries, error);
+}
+
+/// Compares `actual` (read from `path`) with the reference output `expected`:
+/// NaN positions must agree and max|a - b| / max(max|expected|, 1e-6) must
+/// not exceed `rtol`. Prints the errors; returns the exit status.
+int compareOutputs(const Array2D &expected, const std::string &outputName,
+                   const std::string &path, double rtol) {
+  Array2D actual;
+  std::string error;
+  if (!readNpy(path, actual, error))
+    return libraryError(error);
+  if (actual.rows != expected.rows || actual.cols != expected.cols)
+    return toolError(path + " has shape [" + std::to_string(actual.rows) +
+                     ", " + std::to_string(actual.cols) + "], output '" +
+                     outputName + "' has shape [" +
+                     std::to_string(expected.rows) + ", " +
+                     std::to_string(expected.cols) + "]");
+  double maxAbs = 0.0, maxRef = 0.0;
+  std::optional<size_t> nanMismatch;
+  for (size_t i = 0; i < expected.values.size(); ++i) {
+    double a = expected.values[i], b = actual.values[i];
+    if (std::isnan(a) || std::isnan(b)) {
+      if (std::isnan(a) != std::isnan(b) && !nanMismatch)
+        nanMismatch = i;
+      continue;
+    }
+    maxRef = std::max(maxRef, std::fabs(a));
+    // Equal infinities differ by nothing (inf - inf would be NaN).
+    double diff = a == b ? 0.0 : std::fabs(a - b);
+    maxAbs = std::max(maxAbs, diff);
+  }
+  double maxRel = maxAbs / std::max(maxRef, 1e-6);
+  bool ok = !nanMismatch && maxRel <= rtol;
+  std::printf("max_abs_err=%.6g max_rel_err=%.6g %s\n", maxAbs, maxRel,
+              ok ? "OK" : "MISMATCH");
+  if (nanMismatch) {
+    size_t cols = expected.cols ? static_cast<size_t>(expected.cols) : 1;
+    std::fprintf(stderr,
+                 "moe-reference: NaN positions differ, first at [%zu, %zu]\n",
+                 *nanMismatch / cols, *nanMismatch % cols);
+  }
+  return ok ? 0 : 1;
+}
+
+/// Prints one line per output: its shape and a few statistics.
+void printSummary(const ModelSpec &model, const std::vector<Array2D> &outputs) {
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Array2D &y = outputs[i];
+    double sum = 0.0, maxAbs = 0.0;
+    for (float value : y.values) {
+      sum += value;
+      maxAbs = std::max(maxAbs, std::fabs(static_cast<double>(value)));
+    }
+    double mean = y.values.empty() ? 0.0 : sum / y.values.size();
+    std::printf("%s [%lld, %lld]: mean=%.6g max_abs=%.6g\n",
+                model.outputs[i].name.c_str(), static_cast<long long>(y.rows),
+                static_cast<long long>(y.cols), mean, maxAbs);
+  }
+}
+
+int run(int argc, char **argv) {
+  Options options;
+  std::string problem = parseOptions(argc, argv, options);
+  if (problem == "help") {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  if (!problem.empty())
+    return toolError(problem + " (see --help)");
+
+  ModelSpec model;
+  std::string error;
+  if (!loadModelSpec(options.model, options.weights, model, error))
+    return libraryError(error);
+
+  // The random input, made when it is used or asked for.
+  int64_t tokens = options.tokens.value_or(8);
+  uint64_t seed = options.seed.value_or(0);
+  std::vector<Array2D> inputs;
+  if (options.inputs.empty() || !options.makeInput.empty()) {
+    for (size_t i = 0; i < model.inputs.size(); ++i) {
+      Array2D input;
+      if (!makeRandomInput(model.inputs[i].width, tokens, seed + i, input,
+                           error))
+        return toolError(error);
+      inputs.push_back(std::move(input));
+    }
+  }
+  if (!options.makeInput.empty() &&
+      !writeNpy(options.makeInput, inputs.front(), error))
+    return libraryError(error);
+
+  if (!options.inputs.empty()) {
+    if (options.inputs.size() != model.inputs.size())
+      return toolError("the model has " + std::to_string(model.inputs.size()) +
+                       " inputs, got " + std::to_string(options.inputs.size()) +
+                       " --input files");
+    inputs.clear();
+    for (size_t i = 0; i < options.inputs.size(); ++i) {
+      Array2D input;
+      if (!readNpy(options.inputs[i], input, error))
+        return libraryError(error);
+      const InputSpec &spec = model.inputs[i];
+      if (input.cols != spec.width)
+        return toolError(options.inputs[i] + " has shape [" +
+                         std::to_string(input.rows) + ", " +
+                         std::to_string(input.cols) + "], expected [tokens, " +
+                         std::to_string(spec.width) + "] for input '" +
+                         spec.name + "'");
+      if (i > 0 && input.rows != inputs[0].rows)
+        return toolError(options.inputs[i] + " has " +
+                         std::to_string(input.rows) + " tokens, " +
+                         options.inputs[0] + " has " +
+                         std::to_string(inputs[0].rows));
+      inputs.push_back(std::move(input));
+    }
+  }
+
+  bool makesFiles = !options.makeInput.empty() || !options.makeWeights.empty();
+  bool usesOutputs = !options.output.empty() || !options.outputsDir.empty() ||
+                     !options.compare.empty();
+  if (makesFiles && !usesOutputs && options.makeWeights.empty())
+    return 0;
+
+  AlignedBuffer arena;
+  if (!loadParameterArena(model, arena, error))
+    return libraryError(error);
+  reference::ReferenceWeights weights;
+  weights.load(model, arena.data());
+  if (!options.makeWeights.empty() &&
+      !writeWeights(model, weights, options.makeWeights, error))
+    return libraryError(error);
+  if (makesFiles && !usesOutputs)
+    return 0;
+
+  std::vector<Array2D> outputs;
+  if (!reference::evaluateModel(model, weights, inputs, outputs, error))
+    return toolError(error);
+
+  if (!options.output.empty() &&
+      !writeNpy(options.output, outputs.front(), error))
+    return libraryError(error);
+  if (!options.outputsDir.empty()) {
+    if (mkdir(options.outputsDir.c_str(), 0777) != 0 && errno != EEXIST)
+      return toolError("cannot create directory '" + options.outputsDir +
+                       "': " + std::strerror(errno));
+    for (size_t i = 0; i < outputs.size(); ++i)
+      if (!writeNpy(options.outputsDir + "/" + model.outputs[i].name + ".npy",
+                    outputs[i], error))
+        return libraryError(error);
+  }
+  if (!options.compare.empty())
+    return compareOutputs(outputs.front(), model.outputs.front().name,
+                          options.compare, options.rtol);
+  if (!usesOutputs)
+    printSummary(model, outputs);
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  // The library never throws; this catches allocation failures of the
+  // reference itself, so that no input makes the tool crash.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception &e) {
+    return toolError(std::string("internal error: ") + e.what());
+  }
+}
