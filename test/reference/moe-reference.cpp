@@ -224,6 +224,7 @@ int compareOutputs(const Array2D &expected, const std::string &outputName,
   bool ok = !nanMismatch && maxRel <= rtol;
   std::printf("max_abs_err=%.6g max_rel_err=%.6g %s\n", maxAbs, maxRel,
               ok ? "OK" : "MISMATCH");
+  std::fflush(stdout);
   if (nanMismatch) {
     size_t cols = expected.cols ? static_cast<size_t>(expected.cols) : 1;
     std::fprintf(stderr,

@@ -1,0 +1,188 @@
+// RUN: moe-opt %s --convert-moe-to-linalg --canonicalize --cse --split-input-file | FileCheck %s
+
+// The router: a contraction over D into [T, E], then max-subtracted softmax.
+
+// CHECK-DAG:   #[[$TD:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG:   #[[$ED:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG:   #[[$TE:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func @router_softmax
+// CHECK-NOT:   moe.router
+// CHECK:       %[[LOGITS:.*]] = linalg.generic {indexing_maps = [#[[$TD]], #[[$ED]], #[[$TE]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK:         arith.extf %{{.*}} : bf16 to f32
+// CHECK:       %[[MAX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[LOGITS]]
+// CHECK:         arith.maximumf
+// CHECK:       %[[EXP:.*]] = linalg.generic {{.*}} ins(%[[LOGITS]], %[[MAX]]
+// CHECK:         arith.subf
+// CHECK:         math.exp
+// CHECK:       %[[SUM:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[EXP]]
+// CHECK:       %[[SCORES:.*]] = linalg.generic {{.*}} ins(%[[EXP]], %[[SUM]]
+// CHECK:         arith.divf
+// CHECK:       return %[[SCORES]]
+func.func @router_softmax(%x: tensor<?x64xf32>, %w: tensor<8x64xbf16>,
+                          %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xbf16>)
+         outs(%init : tensor<?x8xf32>) scoring<softmax>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
+// Sigmoid scoring with a logit bias: no row reduction.
+
+// CHECK-LABEL: func @router_sigmoid_bias
+// CHECK:       linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK:       linalg.generic {{.*}} ins(%{{.*}} : tensor<8xf32>)
+// CHECK:         arith.addf
+// CHECK-NOT:   iterator_types = ["parallel", "reduction"]
+// CHECK:       linalg.generic
+// CHECK:         arith.negf
+// CHECK:         math.exp
+func.func @router_sigmoid_bias(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
+                               %b: tensor<8xf32>, %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+         bias(%b : tensor<8xf32>) outs(%init : tensor<?x8xf32>) scoring<sigmoid>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
+// Top-k: per token, k passes over the E scores, each keeping the best expert
+// strictly below the previous pick (ties to the lower index); no sort.
+
+// CHECK-LABEL: func @top_k
+// CHECK-SAME:    %[[S:[a-z0-9]+]]: tensor<?x8xf32>, %[[BIAS:[a-z0-9]+]]: tensor<8xf32>
+// CHECK-DAG:   %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG:   %[[C8:.*]] = arith.constant 8 : index
+// CHECK-DAG:   %[[SCALE:.*]] = arith.constant 2.500000e+00 : f32
+// CHECK:       scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step
+// CHECK:         %[[PICKS:.*]]:5 = scf.for %[[J:.*]] = %{{.*}} to %[[C2]]
+// CHECK:           scf.for %[[E:.*]] = %{{.*}} to %[[C8]]
+// CHECK:             %[[SCORE:.*]] = tensor.extract %[[S]][%[[T]], %[[E]]]
+// CHECK:             %[[B:.*]] = tensor.extract %[[BIAS]][%[[E]]]
+// CHECK:             %[[Q:.*]] = arith.addf %[[SCORE]], %[[B]]
+// CHECK:             arith.cmpf olt, %[[Q]]
+// CHECK:             arith.cmpf oeq, %[[Q]]
+// CHECK:             arith.cmpi sgt
+// CHECK:             arith.cmpf ogt, %[[Q]]
+// The weight is the unbiased score of the pick.
+// CHECK:           tensor.extract %[[S]][%[[T]], %{{.*}}]
+// CHECK:         %[[FACTOR:.*]] = arith.divf %[[SCALE]], %[[PICKS]]#4
+// CHECK:         scf.for
+// CHECK:           arith.mulf %{{.*}}, %[[FACTOR]]
+func.func @top_k(%s: tensor<?x8xf32>, %bias: tensor<8xf32>,
+                 %w: tensor<?x2xf32>, %i: tensor<?x2xi32>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %w0, %i0 = moe.top_k ins(%s : tensor<?x8xf32>) bias(%bias : tensor<8xf32>)
+               outs(%w, %i : tensor<?x2xf32>, tensor<?x2xi32>)
+               {normalize, scaling_factor = 2.5 : f32}
+  return %w0, %i0 : tensor<?x2xf32>, tensor<?x2xi32>
+}
+
+// -----
+
+// Dispatch: histogram, capacity, prefix sum, then placement in token order.
+
+// CHECK-LABEL: func @dispatch
+// CHECK-SAME:    %[[IDX:[a-z0-9]+]]: tensor<?x2xi32>, %[[W:[a-z0-9]+]]: tensor<?x2xf32>
+// CHECK:       %[[ZEROED:.*]] = linalg.fill
+// CHECK:       %[[HIST:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[ZEROED]])
+// CHECK:         scf.for
+// CHECK:           tensor.extract %[[IDX]]
+// CHECK:           arith.addi
+// CHECK:           tensor.insert
+// CHECK:       %[[ASSIGNMENTS:.*]] = arith.muli %{{.*}}, %{{.*}} : index
+// CHECK:       arith.mulf
+// CHECK:       arith.divf
+// CHECK:       %[[CEIL:.*]] = math.ceil
+// CHECK:       %[[CAP:.*]] = arith.fptosi %[[CEIL]] : f64 to i32
+// CHECK:       %[[PREFIX:.*]]:3 = scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %[[HIST]], %{{.*}} = %{{.*}})
+// CHECK:         arith.minsi %{{.*}}, %[[CAP]]
+// CHECK:       %[[OFFSETS:.*]] = tensor.insert %[[PREFIX]]#2 into %[[PREFIX]]#0
+// CHECK:       scf.for
+// CHECK:         scf.for
+// CHECK:           %[[BELOW:.*]] = arith.cmpi slt, %{{.*}}, %[[CAP]] : i32
+// CHECK:           %[[KEEP:.*]] = arith.andi %{{.*}}, %[[BELOW]]
+// CHECK:           scf.if %[[KEEP]]
+// CHECK:             tensor.extract %[[OFFSETS]]
+// CHECK:             tensor.extract %[[W]]
+// CHECK:       return %[[PREFIX]]#1, %[[OFFSETS]]
+func.func @dispatch(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
+                    %c: tensor<8xi32>, %o: tensor<9xi32>, %t: tensor<?xi32>,
+                    %rw: tensor<?xf32>)
+    -> (tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>) {
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>)
+           {capacity_factor = 1.25 : f64}
+  return %0#0, %0#1, %0#2, %0#3 : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>
+}
+
+// -----
+
+// Permute gathers only the used rows [0, offsets[E]).
+
+// CHECK-LABEL: func @permute
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[TOK:[a-z0-9]+]]: tensor<?xi32>, %[[OFF:[a-z0-9]+]]: tensor<9xi32>, %[[INIT:[a-z0-9]+]]: tensor<?x64xf32>
+// CHECK:       %[[USED_I32:.*]] = tensor.extract %[[OFF]][%{{.*}}]
+// CHECK:       %[[USED:.*]] = arith.index_cast %[[USED_I32]]
+// CHECK:       %[[TOKS:.*]] = tensor.extract_slice %[[TOK]][0] [%[[USED]]] [1]
+// CHECK:       %[[ROWS:.*]] = tensor.extract_slice %[[INIT]][0, 0] [%[[USED]], 64] [1, 1]
+// CHECK:       %[[G:.*]] = linalg.generic {{.*}} ins(%[[TOKS]] : tensor<?xi32>) outs(%[[ROWS]] : tensor<?x64xf32>)
+// CHECK:         %[[COL:.*]] = linalg.index 1
+// CHECK:         tensor.extract %[[X]][%{{.*}}, %[[COL]]]
+// CHECK:       tensor.insert_slice %[[G]] into %[[INIT]][0, 0] [%[[USED]], 64] [1, 1]
+func.func @permute(%x: tensor<?x64xf32>, %t: tensor<?xi32>, %o: tensor<9xi32>,
+                   %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return %0 : tensor<?x64xf32>
+}
+
+// -----
+
+// The grouped matmul loops over the E experts and contracts each expert's
+// own rows [offsets[e], offsets[e+1]) with its weight slice.
+
+// CHECK-LABEL: func @grouped_matmul
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[W:[a-z0-9]+]]: tensor<4x128x64xf16>, %[[OFF:[a-z0-9]+]]: tensor<5xi32>, %[[B:[a-z0-9]+]]: tensor<4x128xf32>, %[[INIT:[a-z0-9]+]]: tensor<?x128xf32>
+// CHECK-DAG:   %[[C4:.*]] = arith.constant 4 : index
+// CHECK:       scf.for %[[E:.*]] = %{{.*}} to %[[C4]] step %{{.*}} iter_args(%[[ACC:.*]] = %[[INIT]])
+// CHECK:         %[[START:.*]] = arith.index_cast
+// CHECK:         %[[END:.*]] = arith.index_cast
+// CHECK:         %[[ROWS:.*]] = arith.subi %[[END]], %[[START]]
+// CHECK:         %[[A:.*]] = tensor.extract_slice %[[X]][%[[START]], 0] [%[[ROWS]], 64] [1, 1]
+// CHECK:         %[[WE:.*]] = tensor.extract_slice %[[W]][%[[E]], 0, 0] [1, 128, 64] [1, 1, 1] : tensor<4x128x64xf16> to tensor<128x64xf16>
+// CHECK:         %[[C:.*]] = tensor.extract_slice %[[ACC]][%[[START]], 0] [%[[ROWS]], 128] [1, 1]
+// CHECK:         %[[MM:.*]] = linalg.generic {{.*}} ins(%[[A]], %[[WE]] : tensor<?x64xf32>, tensor<128x64xf16>) outs(%[[C]] : tensor<?x128xf32>)
+// CHECK:           arith.extf %{{.*}} : f16 to f32
+// CHECK:         %[[BE:.*]] = tensor.extract_slice %[[B]][%[[E]], 0] [1, 128] [1, 1]
+// CHECK:         %[[BIASED:.*]] = linalg.generic {{.*}} ins(%[[BE]] : tensor<128xf32>) outs(%[[MM]] : tensor<?x128xf32>)
+// CHECK:         tensor.insert_slice %[[BIASED]] into %[[ACC]][%[[START]], 0] [%[[ROWS]], 128] [1, 1]
+func.func @grouped_matmul(%x: tensor<?x64xf32>, %w: tensor<4x128x64xf16>,
+                          %o: tensor<5xi32>, %b: tensor<4x128xf32>,
+                          %init: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<4x128x64xf16>, tensor<5xi32>)
+         bias(%b : tensor<4x128xf32>) outs(%init : tensor<?x128xf32>)
+  return %0 : tensor<?x128xf32>
+}
+
+// -----
+
+// Combine adds each used row, weighted, into its token's row, in row order.
+
+// CHECK-LABEL: func @combine
+// CHECK-SAME:    %[[H:[a-z0-9]+]]: tensor<?x64xf32>, %[[TOK:[a-z0-9]+]]: tensor<?xi32>, %[[RW:[a-z0-9]+]]: tensor<?xf32>, %[[OFF:[a-z0-9]+]]: tensor<9xi32>, %[[INIT:[a-z0-9]+]]: tensor<?x64xf32>
+// CHECK:       %[[USED:.*]] = arith.index_cast
+// CHECK:       scf.for %[[R:.*]] = %{{.*}} to %[[USED]] step %{{.*}} iter_args(%[[OUT:.*]] = %[[INIT]])
+// CHECK:         %[[T:.*]] = arith.index_cast
+// CHECK:         %[[WR:.*]] = tensor.extract %[[RW]][%[[R]]]
+// CHECK:         %[[SRC:.*]] = tensor.extract_slice %[[H]][%[[R]], 0] [1, 64] [1, 1]
+// CHECK:         %[[DST:.*]] = tensor.extract_slice %[[OUT]][%[[T]], 0] [1, 64] [1, 1]
+// CHECK:         %[[SUM:.*]] = linalg.generic {{.*}} ins(%[[SRC]] : tensor<64xf32>) outs(%[[DST]] : tensor<64xf32>)
+// CHECK:           arith.mulf %[[WR]]
+// CHECK:           arith.addf
+// CHECK:         tensor.insert_slice %[[SUM]] into %[[OUT]][%[[T]], 0] [1, 64] [1, 1]
+func.func @combine(%h: tensor<?x64xf32>, %t: tensor<?xi32>, %rw: tensor<?xf32>,
+                   %o: tensor<9xi32>, %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %0 = moe.combine ins(%h, %t, %rw, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<?xf32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return %0 : tensor<?x64xf32>
+}
