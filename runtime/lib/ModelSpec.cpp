@@ -118,8 +118,8 @@ bool readFile(const std::string &path, std::string &contents,
     contents = buffer.str();
     return true;
   } catch (const std::exception &e) {
-    error = detail::makeError(path, std::string("cannot read file: ") +
-                                        e.what());
+    error =
+        detail::makeError(path, std::string("cannot read file: ") + e.what());
     return false;
   }
 }
@@ -248,10 +248,9 @@ public:
     }
     if (inRange)
       return true;
-    std::string range = hi == INT64_MAX
-                            ? ">= " + std::to_string(lo)
-                            : "in [" + std::to_string(lo) + ", " +
-                                  std::to_string(hi) + "]";
+    std::string range = hi == INT64_MAX ? ">= " + std::to_string(lo)
+                                        : "in [" + std::to_string(lo) + ", " +
+                                              std::to_string(hi) + "]";
     return fail("field '" + std::string(key) + "' " + where + " must be " +
                 range + ", found " + found);
   }
@@ -330,11 +329,11 @@ private:
 
 /// Finds the op named `name`.
 std::optional<NodeKind> lookupNodeKind(const std::string &name) {
-  static const NodeKind kinds[] = {
-      NodeKind::Linear, NodeKind::RMSNorm,  NodeKind::LayerNorm,
-      NodeKind::Add,    NodeKind::Mul,      NodeKind::SiLU,
-      NodeKind::GELU,   NodeKind::GELUTanh, NodeKind::ReLU,
-      NodeKind::MoE};
+  static const NodeKind kinds[] = {NodeKind::Linear,    NodeKind::RMSNorm,
+                                   NodeKind::LayerNorm, NodeKind::Add,
+                                   NodeKind::Mul,       NodeKind::SiLU,
+                                   NodeKind::GELU,      NodeKind::GELUTanh,
+                                   NodeKind::ReLU,      NodeKind::MoE};
   for (NodeKind kind : kinds)
     if (name == nodeKindName(kind))
       return kind;
@@ -693,8 +692,7 @@ bool ModelParser::parseMoE(FieldReader &fields, NodeSpec &node) {
     return fail("num_experts " + std::to_string(moe.numExperts) +
                 " is not a multiple of num_groups " +
                 std::to_string(router.numGroups) + " in router" + ofNode);
-  int64_t eligible =
-      router.topKGroups * (moe.numExperts / router.numGroups);
+  int64_t eligible = router.topKGroups * (moe.numExperts / router.numGroups);
   if (moe.topK > eligible)
     return fail("top_k " + std::to_string(moe.topK) + " exceeds the " +
                 std::to_string(eligible) + " experts of the top_k_groups=" +
@@ -855,9 +853,9 @@ bool parseModelSpec(const std::string &text, const std::string &path,
       std::string what = e.what();
       size_t bracket = what.find("] ");
       error = detail::makeError(
-          path, "invalid JSON: " +
-                    (bracket == std::string::npos ? what
-                                                  : what.substr(bracket + 2)));
+          path,
+          "invalid JSON: " +
+              (bracket == std::string::npos ? what : what.substr(bracket + 2)));
       return false;
     }
     ModelSpec parsed;

@@ -42,9 +42,8 @@ public:
 
 private:
   void skipSpace() {
-    while (pos < text.size() &&
-           (text[pos] == ' ' || text[pos] == '\t' || text[pos] == '\n' ||
-            text[pos] == '\r'))
+    while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t' ||
+                                 text[pos] == '\n' || text[pos] == '\r'))
       ++pos;
   }
   bool consume(char c) {
@@ -145,8 +144,7 @@ bool HeaderParser::parse(NpyHeader &header, std::string &error) {
     }
   }
   if (!header.descr || !header.fortranOrder || !header.shape) {
-    error = "header " + text +
-            " needs 'descr', 'fortran_order' and 'shape'";
+    error = "header " + text + " needs 'descr', 'fortran_order' and 'shape'";
     return false;
   }
   return true;
@@ -183,8 +181,8 @@ bool readNpyImpl(const std::string &path, Array2D &array, std::string &error) {
   } else if ((major == 2 || major == 3) && minor == 0) {
     if (bytes.size() < 12)
       return fail("truncated .npy header");
-    headerSize = byteAt(8) | byteAt(9) << 8 | byteAt(10) << 16 |
-                 byteAt(11) << 24;
+    headerSize =
+        byteAt(8) | byteAt(9) << 8 | byteAt(10) << 16 | byteAt(11) << 24;
     prefix = 12;
   } else {
     return fail("unsupported .npy version " + std::to_string(major) + "." +
@@ -274,15 +272,21 @@ bool writeNpy(const std::string &path, const Array2D &array,
     std::FILE *stream = std::fopen(path.c_str(), "wb");
     if (!stream)
       return fail(std::string("cannot create file: ") + std::strerror(errno));
-    unsigned char prefix[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+    unsigned char prefix[10] = {0x93,
+                                'N',
+                                'U',
+                                'M',
+                                'P',
+                                'Y',
+                                1,
+                                0,
                                 static_cast<unsigned char>(header.size()),
                                 static_cast<unsigned char>(header.size() >> 8)};
-    bool ok = std::fwrite(prefix, 1, 10, stream) == 10 &&
-              std::fwrite(header.data(), 1, header.size(), stream) ==
-                  header.size() &&
-              std::fwrite(array.values.data(), sizeof(float),
-                          array.values.size(),
-                          stream) == array.values.size();
+    bool ok =
+        std::fwrite(prefix, 1, 10, stream) == 10 &&
+        std::fwrite(header.data(), 1, header.size(), stream) == header.size() &&
+        std::fwrite(array.values.data(), sizeof(float), array.values.size(),
+                    stream) == array.values.size();
     ok = (std::fclose(stream) == 0) && ok;
     if (!ok)
       return fail("cannot write file");

@@ -73,9 +73,8 @@ const TensorShapeInfo *ParamBuilder::findTensor(const NodeSpec &node,
 }
 
 bool ParamBuilder::addParam(const NodeSpec &node, const std::string &role,
-                            const std::string &name,
-                            std::vector<int64_t> shape, InitKind init,
-                            int64_t numExperts) {
+                            const std::string &name, std::vector<int64_t> shape,
+                            InitKind init, int64_t numExperts) {
   ParamSpec param;
   param.key = node.name + "." + role;
   param.init = init;
@@ -84,7 +83,8 @@ bool ParamBuilder::addParam(const NodeSpec &node, const std::string &role,
                 "' collides with another node's parameter; rename one node");
 
   const std::string placeholder = "{e}";
-  bool perExpert = numExperts > 0 && name.find(placeholder) != std::string::npos;
+  bool perExpert =
+      numExperts > 0 && name.find(placeholder) != std::string::npos;
   if (perExpert) {
     for (int64_t e = 0; e < numExperts; ++e) {
       std::string source = name;
@@ -166,8 +166,8 @@ bool ParamBuilder::resolveLinear(NodeSpec &node, int64_t inWidth) {
   if (!addParam(node, "weight", node.weight, {node.outFeatures, inWidth},
                 InitKind::Normal))
     return false;
-  return !node.bias ||
-         addParam(node, "bias", *node.bias, {node.outFeatures}, InitKind::Zeros);
+  return !node.bias || addParam(node, "bias", *node.bias, {node.outFeatures},
+                                InitKind::Zeros);
 }
 
 bool ParamBuilder::resolveMoE(NodeSpec &node, int64_t d) {
@@ -190,20 +190,17 @@ bool ParamBuilder::resolveMoE(NodeSpec &node, int64_t d) {
                  InitKind::Normal)))
     return false;
 
-  if ((experts.gateProj &&
-       !addParam(node, "gate_proj", *experts.gateProj, {f, d},
-                 InitKind::Normal, e)) ||
+  if ((experts.gateProj && !addParam(node, "gate_proj", *experts.gateProj,
+                                     {f, d}, InitKind::Normal, e)) ||
       !addParam(node, "up_proj", experts.upProj, {f, d}, InitKind::Normal, e) ||
       !addParam(node, "down_proj", experts.downProj, {d, f}, InitKind::Normal,
                 e) ||
-      (experts.gateBias &&
-       !addParam(node, "gate_bias", *experts.gateBias, {f}, InitKind::Zeros,
-                 e)) ||
+      (experts.gateBias && !addParam(node, "gate_bias", *experts.gateBias, {f},
+                                     InitKind::Zeros, e)) ||
       (experts.upBias &&
        !addParam(node, "up_bias", *experts.upBias, {f}, InitKind::Zeros, e)) ||
-      (experts.downBias &&
-       !addParam(node, "down_bias", *experts.downBias, {d}, InitKind::Zeros,
-                 e)))
+      (experts.downBias && !addParam(node, "down_bias", *experts.downBias, {d},
+                                     InitKind::Zeros, e)))
     return false;
 
   if (const std::optional<SharedExpertsSpec> &shared = moe.sharedExperts) {
@@ -317,8 +314,8 @@ bool resolveModelSpec(ModelSpec &model,
     }
     return true;
   } catch (const std::exception &e) {
-    error = detail::makeError(model.path, std::string("cannot resolve model: ") +
-                                              e.what());
+    error = detail::makeError(model.path,
+                              std::string("cannot resolve model: ") + e.what());
     return false;
   }
 }

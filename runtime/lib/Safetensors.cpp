@@ -50,15 +50,14 @@ bool parseEntry(const std::string &name, const json &value, uint64_t dataSize,
                 SafetensorsEntry &entry, std::string &error) {
   std::string where = "tensor '" + name + "': ";
   if (!value.is_object()) {
-    error = where + "header entry must be an object, found " +
-            value.type_name();
+    error =
+        where + "header entry must be an object, found " + value.type_name();
     return false;
   }
   auto dtype = value.find("dtype");
   auto shape = value.find("shape");
   auto offsets = value.find("data_offsets");
-  if (dtype == value.end() || shape == value.end() ||
-      offsets == value.end()) {
+  if (dtype == value.end() || shape == value.end() || offsets == value.end()) {
     error = where + "header entry needs 'dtype', 'shape' and 'data_offsets'";
     return false;
   }
@@ -103,8 +102,8 @@ bool parseEntry(const std::string &name, const json &value, uint64_t dataSize,
   uint64_t count = 0, bytes = 0;
   if (!detail::shapeElementCount(entry.shape, count) ||
       !detail::checkedMul(count, dtypeSize(entry.dtype), bytes)) {
-    error = where + "shape " + detail::formatShape(entry.shape) +
-            " is too large";
+    error =
+        where + "shape " + detail::formatShape(entry.shape) + " is too large";
     return false;
   }
   if (bytes != entry.end - entry.begin) {
@@ -125,8 +124,8 @@ SafetensorsFile::~SafetensorsFile() {
     munmap(const_cast<uint8_t *>(mapping), mappingSize);
 }
 
-std::unique_ptr<SafetensorsFile>
-SafetensorsFile::open(const std::string &path, std::string &error) {
+std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
+                                                       std::string &error) {
   auto fail = [&](const std::string &text) {
     error = detail::makeError(path, text);
     return nullptr;
@@ -178,9 +177,9 @@ SafetensorsFile::open(const std::string &path, std::string &error) {
       // Drop nlohmann's "[json.exception.parse_error.101] " tag.
       std::string what = e.what();
       size_t bracket = what.find("] ");
-      return fail("invalid safetensors header: " +
-                  (bracket == std::string::npos ? what
-                                                : what.substr(bracket + 2)));
+      return fail(
+          "invalid safetensors header: " +
+          (bracket == std::string::npos ? what : what.substr(bracket + 2)));
     }
     if (!header.is_object())
       return fail(std::string("safetensors header must be a JSON object, "
@@ -216,8 +215,7 @@ SafetensorsFile::open(const std::string &path, std::string &error) {
         return fail("tensor '" + *ranges[i].first + "': data_offsets [" +
                     std::to_string(ranges[i].second->begin) + ", " +
                     std::to_string(ranges[i].second->end) +
-                    "] overlap those of tensor '" + *ranges[i - 1].first +
-                    "'");
+                    "] overlap those of tensor '" + *ranges[i - 1].first + "'");
     return file;
   } catch (const std::exception &e) {
     return fail(std::string("cannot read safetensors file: ") + e.what());
@@ -281,9 +279,9 @@ bool writeSafetensorsF32(const std::string &path,
               std::fwrite(text.data(), 1, text.size(), stream) == text.size();
     // The host is little-endian, as the format.
     for (const SafetensorsWriteEntry &tensor : tensors)
-      ok = ok && std::fwrite(tensor.values.data(), sizeof(float),
-                             tensor.values.size(),
-                             stream) == tensor.values.size();
+      ok = ok &&
+           std::fwrite(tensor.values.data(), sizeof(float),
+                       tensor.values.size(), stream) == tensor.values.size();
     ok = (std::fclose(stream) == 0) && ok;
     if (!ok)
       return fail("cannot write file");

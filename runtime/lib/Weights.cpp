@@ -116,7 +116,8 @@ void fillRandom(const ModelSpec &model, uint8_t *arena) {
   for (const ParamSpec &param : model.params) {
     uint64_t count = sourceElements(param);
     for (size_t s = 0; s < param.sourceNames.size(); ++s) {
-      float *slice = reinterpret_cast<float *>(arena + param.offset) + s * count;
+      float *slice =
+          reinterpret_cast<float *>(arena + param.offset) + s * count;
       switch (param.init) {
       case InitKind::Ones:
         std::fill(slice, slice + count, 1.0f);
@@ -130,8 +131,8 @@ void fillRandom(const ModelSpec &model, uint8_t *arena) {
         SeededNormal generator(model.weights.seed ^
                                fnv1a64(param.sourceNames[s]));
         for (uint64_t i = 0; i < count; ++i)
-          slice[i] = static_cast<float>(generator.normal() *
-                                        model.weights.stdDev);
+          slice[i] =
+              static_cast<float>(generator.normal() * model.weights.stdDev);
         break;
       }
       }
@@ -210,8 +211,8 @@ bool loadParameterArena(const ModelSpec &model, AlignedBuffer &arena,
     arena = std::move(buffer);
     return true;
   } catch (const std::exception &e) {
-    error = detail::makeError(model.path, std::string("cannot load weights: ") +
-                                              e.what());
+    error = detail::makeError(model.path,
+                              std::string("cannot load weights: ") + e.what());
     return false;
   }
 }

@@ -84,8 +84,8 @@ void ReferenceWeights::load(const ModelSpec &model, const uint8_t *arena) {
       case DType::F16: {
         uint16_t bits;
         std::memcpy(&bits, data + 2 * i, 2);
-        values[i] = param.dtype == DType::BF16 ? bf16ToFloat(bits)
-                                               : halfToFloat(bits);
+        values[i] =
+            param.dtype == DType::BF16 ? bf16ToFloat(bits) : halfToFloat(bits);
         break;
       }
       }
@@ -142,7 +142,8 @@ Array2D rmsNorm(const Array2D &x, const std::vector<double> &w, double eps) {
   for (int64_t t = 0; t < x.rows; ++t) {
     double sumSquares = 0.0;
     for (int64_t i = 0; i < d; ++i)
-      sumSquares += static_cast<double>(x.values[t * d + i]) * x.values[t * d + i];
+      sumSquares +=
+          static_cast<double>(x.values[t * d + i]) * x.values[t * d + i];
     double scale = 1.0 / std::sqrt(sumSquares / d + eps);
     for (int64_t i = 0; i < d; ++i)
       y.values[t * d + i] =
@@ -180,9 +181,9 @@ template <typename Fn>
 Array2D elementwise(const Array2D &a, const Array2D *b, Fn fn) {
   Array2D y = makeArray(a.rows, a.cols);
   for (size_t i = 0; i < a.values.size(); ++i)
-    y.values[i] = static_cast<float>(
-        fn(static_cast<double>(a.values[i]),
-           b ? static_cast<double>(b->values[i]) : 0.0));
+    y.values[i] =
+        static_cast<float>(fn(static_cast<double>(a.values[i]),
+                              b ? static_cast<double>(b->values[i]) : 0.0));
   return y;
 }
 

@@ -69,9 +69,8 @@ struct FFNWeights {
 
 /// One FFN on one token `x` (D values): gated or not, with the experts'
 /// activation.
-std::vector<double> evaluateFFN(const ExpertsSpec &experts,
-                                const FFNWeights &w, int64_t f,
-                                const std::vector<double> &x) {
+std::vector<double> evaluateFFN(const ExpertsSpec &experts, const FFNWeights &w,
+                                int64_t f, const std::vector<double> &x) {
   int64_t d = static_cast<int64_t>(x.size());
   std::vector<double> hidden(f);
   for (int64_t j = 0; j < f; ++j) {

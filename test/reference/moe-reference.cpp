@@ -21,11 +21,13 @@
 #include "moe/Runtime/Safetensors.h"
 #include "moe/Runtime/Weights.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <sys/stat.h>
@@ -115,10 +117,14 @@ std::string parseOptions(int argc, char **argv, Options &options) {
       options.model = arg;
       continue;
     }
-    std::string name = arg, value;
+    std::string name = arg.substr(0, arg.find('=')), value;
+    static const char *const known[] = {
+        "--weights", "--input",   "--tokens", "--seed",       "--output",
+        "--outputs", "--compare", "--rtol",   "--make-input", "--make-weights"};
+    if (std::find(std::begin(known), std::end(known), name) == std::end(known))
+      return "unknown option '" + name + "'";
     size_t equals = arg.find('=');
     if (equals != std::string::npos) {
-      name = arg.substr(0, equals);
       value = arg.substr(equals + 1);
     } else {
       if (i + 1 >= argc)
@@ -153,10 +159,8 @@ std::string parseOptions(int argc, char **argv, Options &options) {
         return "invalid --rtol '" + value + "' (expected a number >= 0)";
     } else if (name == "--make-input") {
       options.makeInput = value;
-    } else if (name == "--make-weights") {
-      options.makeWeights = value;
     } else {
-      return "unknown option '" + name + "'";
+      options.makeWeights = value;
     }
   }
   if (options.model.empty())
@@ -169,7 +173,8 @@ std::string parseOptions(int argc, char **argv, Options &options) {
 
 /// Writes the parameters of `model` from `arena` as F32 tensors under their
 /// source names (per-expert names expanded).
-bool writeWeights(const ModelSpec &model, const reference::ReferenceWeights &weights,
+bool writeWeights(const ModelSpec &model,
+                  const reference::ReferenceWeights &weights,
                   const std::string &path, std::string &error) {
   std::vector<SafetensorsWriteEntry> entries;
   std::set<std::string> written;
@@ -294,11 +299,10 @@ int run(int argc, char **argv) {
         return libraryError(error);
       const InputSpec &spec = model.inputs[i];
       if (input.cols != spec.width)
-        return toolError(options.inputs[i] + " has shape [" +
-                         std::to_string(input.rows) + ", " +
-                         std::to_string(input.cols) + "], expected [tokens, " +
-                         std::to_string(spec.width) + "] for input '" +
-                         spec.name + "'");
+        return toolError(
+            options.inputs[i] + " has shape [" + std::to_string(input.rows) +
+            ", " + std::to_string(input.cols) + "], expected [tokens, " +
+            std::to_string(spec.width) + "] for input '" + spec.name + "'");
       if (i > 0 && input.rows != inputs[0].rows)
         return toolError(options.inputs[i] + " has " +
                          std::to_string(input.rows) + " tokens, " +

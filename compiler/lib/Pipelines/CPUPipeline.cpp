@@ -52,11 +52,17 @@ void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm) {
   pm.addPass(createMoECPUEntryABIPass());
   pm.addPass(createInlinerPass());
   pm.addPass(createSymbolDCEPass());
+  // Let results be computed in the output arena instead of copied there.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Matching extract/insert slice pairs bufferize to copies between equal
+  // subviews: CSE makes them one value and canonicalization drops the
+  // self-copy.
+  pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
   bufferization::buildBufferDeallocationPipeline(pm);
 }

@@ -31,7 +31,7 @@ func.func @generic_dispatch_zero_capacity(%idx: tensor<?x2xi32>,
                                           %c: tensor<8xi32>, %o: tensor<9xi32>,
                                           %t: tensor<?xi32>, %rw: tensor<?xf32>) {
   // expected-error @+1 {{'moe.dispatch' op capacity_factor = 0.000000e+00 must be positive and finite}}
-  %0:4 = "moe.dispatch"(%idx, %w, %c, %o, %t, %rw) <{capacity_factor = 0.0 : f32}>
+  %0:4 = "moe.dispatch"(%idx, %w, %c, %o, %t, %rw) <{capacity_factor = 0.0 : f64}>
            : (tensor<?x2xi32>, tensor<?x2xf32>, tensor<8xi32>, tensor<9xi32>,
               tensor<?xi32>, tensor<?xf32>)
            -> (tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>)
@@ -43,7 +43,7 @@ func.func @generic_dispatch_zero_capacity(%idx: tensor<?x2xi32>,
 func.func @generic_permute_one_offset(%x: tensor<?x64xf32>, %t: tensor<?xi32>,
                                       %o: tensor<1xi32>,
                                       %init: tensor<?x64xf32>) {
-  // expected-error @+1 {{'moe.permute' op expert_offsets dimension 0 (experts E + 1, E >= 1) must be 2, got 1}}
+  // expected-error @+1 {{'moe.permute' op expert_offsets dimension 0 (experts E + 1) must be at least 2, got 1}}
   %0 = "moe.permute"(%x, %t, %o, %init)
          : (tensor<?x64xf32>, tensor<?xi32>, tensor<1xi32>, tensor<?x64xf32>)
          -> tensor<?x64xf32>

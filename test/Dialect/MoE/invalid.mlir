@@ -199,7 +199,7 @@ func.func @top_k_weights_element_mismatch(%s: tensor<?x8xf32>,
 
 func.func @top_k_bias_rank(%s: tensor<?x8xf32>, %b: tensor<8x1xf32>,
                            %w: tensor<?x2xf32>, %i: tensor<?x2xi32>) {
-  // expected-error @+1 {{'moe.top_k' op selection bias must be a rank-1 tensor of f16, bf16, f32 or f64, got 'tensor<8x1xf32>'}}
+  // expected-error @+1 {{'moe.top_k' op bias must be a rank-1 tensor of f16, bf16, f32 or f64, got 'tensor<8x1xf32>'}}
   %0, %1 = moe.top_k ins(%s : tensor<?x8xf32>) bias(%b : tensor<8x1xf32>)
              outs(%w, %i : tensor<?x2xf32>, tensor<?x2xi32>)
   return
@@ -210,7 +210,7 @@ func.func @top_k_bias_rank(%s: tensor<?x8xf32>, %b: tensor<8x1xf32>,
 func.func @top_k_bias_experts_mismatch(%s: tensor<?x8xf32>, %b: tensor<4xf32>,
                                        %w: tensor<?x2xf32>,
                                        %i: tensor<?x2xi32>) {
-  // expected-error @+1 {{'moe.top_k' op selection bias dimension 0 (experts E) must be 8, got 4}}
+  // expected-error @+1 {{'moe.top_k' op bias dimension 0 (experts E) must be 8, got 4}}
   %0, %1 = moe.top_k ins(%s : tensor<?x8xf32>) bias(%b : tensor<4xf32>)
              outs(%w, %i : tensor<?x2xf32>, tensor<?x2xi32>)
   return
@@ -540,7 +540,7 @@ func.func @dispatch_zero_capacity(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
   %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
            outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>,
                                   tensor<?xi32>, tensor<?xf32>)
-           {capacity_factor = 0.0 : f32}
+           {capacity_factor = 0.0 : f64}
   return
 }
 
@@ -554,7 +554,7 @@ func.func @dispatch_infinite_capacity(%idx: tensor<?x2xi32>,
   %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
            outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>,
                                   tensor<?xi32>, tensor<?xf32>)
-           {capacity_factor = 0x7F800000 : f32}
+           {capacity_factor = 0x7FF0000000000000 : f64}
   return
 }
 
@@ -603,7 +603,7 @@ func.func @permute_dynamic_offsets(%x: tensor<?x64xf32>, %t: tensor<?xi32>,
 
 func.func @permute_one_offset(%x: tensor<?x64xf32>, %t: tensor<?xi32>,
                               %o: tensor<1xi32>, %init: tensor<?x64xf32>) {
-  // expected-error @+1 {{'moe.permute' op expert_offsets dimension 0 (experts E + 1, E >= 1) must be 2, got 1}}
+  // expected-error @+1 {{'moe.permute' op expert_offsets dimension 0 (experts E + 1) must be at least 2, got 1}}
   %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<1xi32>)
          outs(%init : tensor<?x64xf32>)
   return
@@ -689,11 +689,23 @@ func.func @grouped_matmul_offsets_element_type(%x: tensor<?x64xf32>,
 
 // -----
 
+func.func @grouped_matmul_dynamic_offsets(%x: tensor<?x64xf32>,
+                                          %w: tensor<8x128x64xf16>,
+                                          %o: tensor<?xi32>,
+                                          %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op expert_offsets dimension 0 (experts E + 1) must be static}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x128x64xf16>, tensor<?xi32>)
+         outs(%init : tensor<?x128xf32>)
+  return
+}
+
+// -----
+
 func.func @grouped_matmul_one_offset(%x: tensor<?x64xf32>,
                                      %w: tensor<8x128x64xf16>,
                                      %o: tensor<1xi32>,
                                      %init: tensor<?x128xf32>) {
-  // expected-error @+1 {{'moe.grouped_matmul' op expert_offsets dimension 0 (experts E + 1, E >= 1) must be 2, got 1}}
+  // expected-error @+1 {{'moe.grouped_matmul' op expert_offsets dimension 0 (experts E + 1) must be at least 2, got 1}}
   %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x128x64xf16>, tensor<1xi32>)
          outs(%init : tensor<?x128xf32>)
   return
@@ -849,7 +861,7 @@ func.func @expert_ffn_one_offset(%x: tensor<?x64xf32>, %o: tensor<1xi32>,
                                  %wu: tensor<8x128x64xf32>,
                                  %wd: tensor<8x64x128xf32>,
                                  %init: tensor<?x64xf32>) {
-  // expected-error @+1 {{'moe.expert_ffn' op expert_offsets dimension 0 (experts E + 1, E >= 1) must be 2, got 1}}
+  // expected-error @+1 {{'moe.expert_ffn' op expert_offsets dimension 0 (experts E + 1) must be at least 2, got 1}}
   %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<1xi32>)
          gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
          down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
@@ -1434,10 +1446,22 @@ func.func @combine_offsets_rank(%h: tensor<?x64xf32>, %t: tensor<?xi32>,
 
 // -----
 
+func.func @combine_dynamic_offsets(%h: tensor<?x64xf32>, %t: tensor<?xi32>,
+                                   %rw: tensor<?xf32>, %o: tensor<?xi32>,
+                                   %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.combine' op expert_offsets dimension 0 (experts E + 1) must be static}}
+  %0 = moe.combine ins(%h, %t, %rw, %o : tensor<?x64xf32>, tensor<?xi32>,
+                                          tensor<?xf32>, tensor<?xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return
+}
+
+// -----
+
 func.func @combine_no_offsets(%h: tensor<?x64xf32>, %t: tensor<?xi32>,
                               %rw: tensor<?xf32>, %o: tensor<0xi32>,
                               %init: tensor<?x64xf32>) {
-  // expected-error @+1 {{'moe.combine' op expert_offsets dimension 0 (experts E + 1, E >= 1) must be 2, got 0}}
+  // expected-error @+1 {{'moe.combine' op expert_offsets dimension 0 (experts E + 1) must be at least 2, got 0}}
   %0 = moe.combine ins(%h, %t, %rw, %o : tensor<?x64xf32>, tensor<?xi32>,
                                           tensor<?xf32>, tensor<0xi32>)
          outs(%init : tensor<?x64xf32>)
@@ -1871,7 +1895,7 @@ func.func @layer_zero_capacity(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
          router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
          up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
          outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
-         {capacity_factor = 0.0 : f32}
+         {capacity_factor = 0.0 : f64}
   return
 }
 
@@ -1887,7 +1911,7 @@ func.func @layer_nan_capacity(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
          router(%wr : tensor<8x64xf32>) gate(%wg : tensor<8x128x64xf32>)
          up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
          outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
-         {capacity_factor = 0x7FC00000 : f32}
+         {capacity_factor = 0x7FF8000000000000 : f64}
   return
 }
 
@@ -2259,5 +2283,37 @@ func.func @layer_zero_swiglu_limit(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
          up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
          outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax>
          activation<swiglu_oai> {swiglu_limit = 0.0 : f32}
+  return
+}
+
+// -----
+
+func.func @router_no_experts(%x: tensor<?x64xf32>, %w: tensor<0x64xf32>, %init: tensor<?x0xf32>) -> tensor<?x0xf32> {
+  // expected-error @+1 {{'moe.router' op weight dimension 0 (experts E) must be at least 1, got 0}}
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<0x64xf32>) outs(%init : tensor<?x0xf32>) scoring<softmax>
+  return %0 : tensor<?x0xf32>
+}
+
+// -----
+
+func.func @dispatch_zero_k(%idx: tensor<?x0xi32>, %w: tensor<?x0xf32>, %c: tensor<8xi32>, %o: tensor<9xi32>, %t: tensor<?xi32>, %rw: tensor<?xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op indices dimension 1 (k) must be at least 1, got 0}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x0xi32>, tensor<?x0xf32>) outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_dynamic_offsets(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>, %c: tensor<8xi32>, %o: tensor<?xi32>, %t: tensor<?xi32>, %rw: tensor<?xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op expert_offsets dimension 0 (experts E + 1) must be static}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>) outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<?xi32>, tensor<?xi32>, tensor<?xf32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_row_weights_length(%idx: tensor<4x2xi32>, %w: tensor<4x2xf32>, %c: tensor<8xi32>, %o: tensor<9xi32>, %t: tensor<?xi32>, %rw: tensor<7xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op row_weights dimension 0 (assignments T * k) must be 8, got 7}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<4x2xi32>, tensor<4x2xf32>) outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<7xf32>)
   return
 }

@@ -2,12 +2,13 @@
 # broken on purpose. Pure Python, so the tests need nothing beyond lit.
 #
 #   make-safetensors.py OUT [--header-length N] [--data-bytes N]
-#                       NAME:DTYPE:SHAPE[:VALUES] ...
+#                       [--raw-header JSON] NAME:DTYPE:SHAPE[:VALUES] ...
 #
 # SHAPE is "2x3" ("" for a scalar); VALUES ("1,2,...") default to zeros.
 # F32, F16 and BF16 values are encoded; any other DTYPE gets zero bytes of
-# its size. Tensors are packed back to back in order; --data-bytes and
-# --header-length override the sizes to make broken files.
+# its size. Tensors are packed back to back in order; --data-bytes,
+# --header-length and --raw-header (the header text) override what is
+# written, to make broken files.
 import argparse
 import json
 import struct
@@ -19,7 +20,8 @@ parser.add_argument("out")
 parser.add_argument("tensors", nargs="*")
 parser.add_argument("--header-length", type=int)
 parser.add_argument("--data-bytes", type=int)
-args = parser.parse_args()
+parser.add_argument("--raw-header")
+args = parser.parse_intermixed_args()
 
 
 def encode(dtype, values):
@@ -49,7 +51,8 @@ for spec in args.tensors:
     data += raw
 if args.data_bytes is not None:
     data = (data + b"\0" * args.data_bytes)[: args.data_bytes]
-text = json.dumps(header).encode()
+text = (args.raw_header if args.raw_header is not None else
+        json.dumps(header)).encode()
 text += b" " * ((8 - len(text) % 8) % 8)
 length = args.header_length if args.header_length is not None else len(text)
 with open(args.out, "wb") as f:

@@ -9,6 +9,11 @@
 // segment of rows `[offsets[e], offsets[e + 1])`. The work is proportional
 // to the rows routed to each expert; an expert with no rows does none.
 //
+// When the destination is a `linalg.fill` (the usual zero start of an
+// accumulation), the fill moves into the loop, one segment at a time, so
+// that several grouped matmuls starting from one shared fill do not force
+// bufferization to copy it.
+//
 //===----------------------------------------------------------------------===//
 
 #include "moe/Conversion/MoEToLinalg/MoEToLinalg.h"
@@ -50,11 +55,33 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
         {ShapedType::kDynamic, initType.getDimSize(1)},
         initType.getElementType());
 
+    // A filled destination: iterate over the unfilled tensor and fill each
+    // segment (and the unused tail rows) as it is reached.
+    Value destination = op.getInit();
+    Value fillValue;
+    if (auto fill = destination.getDefiningOp<linalg::FillOp>()) {
+      fillValue = fill.getInputs().front();
+      destination = fill.getOutputs().front();
+    }
+    auto fillRows = [&](OpBuilder &b, Value tensor, OpFoldResult start,
+                        OpFoldResult rows) -> Value {
+      Value slice = tensor::ExtractSliceOp::create(
+          b, loc, segmentOutputType, tensor, ArrayRef<OpFoldResult>{start, zero},
+          ArrayRef<OpFoldResult>{rows, outWidth},
+          ArrayRef<OpFoldResult>{one, one});
+      Value filled =
+          linalg::FillOp::create(b, loc, fillValue, slice).getResult(0);
+      return tensor::InsertSliceOp::create(
+          b, loc, filled, tensor, ArrayRef<OpFoldResult>{start, zero},
+          ArrayRef<OpFoldResult>{rows, outWidth},
+          ArrayRef<OpFoldResult>{one, one});
+    };
+
     Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
     Value experts = arith::ConstantIndexOp::create(rewriter, loc, numExperts);
     auto loop = scf::ForOp::create(
-        rewriter, loc, c0, experts, c1, ValueRange{op.getInit()},
+        rewriter, loc, c0, experts, c1, ValueRange{destination},
         [&](OpBuilder &b, Location, Value e, ValueRange args) {
           auto offsetAt = [&](Value index) -> Value {
             return arith::IndexCastOp::create(
@@ -75,8 +102,10 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
               ArrayRef<OpFoldResult>{e, zero, zero},
               ArrayRef<OpFoldResult>{one, outWidth, reduction},
               ArrayRef<OpFoldResult>{one, one, one});
+          Value target = fillValue ? fillRows(b, args[0], start, rows)
+                                   : args[0];
           Value accumulator = tensor::ExtractSliceOp::create(
-              b, loc, segmentOutputType, args[0],
+              b, loc, segmentOutputType, target,
               ArrayRef<OpFoldResult>{start, zero},
               ArrayRef<OpFoldResult>{rows, outWidth},
               ArrayRef<OpFoldResult>{one, one});
@@ -96,12 +125,23 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
             product = buildAddRowBias(b, loc, product, expertBias);
           }
           Value updated = tensor::InsertSliceOp::create(
-              b, loc, product, args[0], ArrayRef<OpFoldResult>{start, zero},
+              b, loc, product, target, ArrayRef<OpFoldResult>{start, zero},
               ArrayRef<OpFoldResult>{rows, outWidth},
               ArrayRef<OpFoldResult>{one, one});
           scf::YieldOp::create(b, loc, ValueRange{updated});
         });
-    rewriter.replaceOp(op, loop.getResults());
+    Value result = loop.getResult(0);
+    if (fillValue) {
+      // Rows from offsets[E] on belong to no expert but keep the fill.
+      Value used = arith::IndexCastOp::create(
+          rewriter, loc, rewriter.getIndexType(),
+          tensor::ExtractOp::create(rewriter, loc, offsets,
+                                    ValueRange{experts}));
+      Value total = tensor::DimOp::create(rewriter, loc, result, 0);
+      Value tail = arith::SubIOp::create(rewriter, loc, total, used);
+      result = fillRows(rewriter, result, used, tail);
+    }
+    rewriter.replaceOp(op, result);
     return success();
   }
 };

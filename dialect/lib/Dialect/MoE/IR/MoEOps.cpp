@@ -68,6 +68,18 @@ public:
                              << ", got " << actual;
   }
 
+  /// Checks that the static dimension `dim` of `value` is at least
+  /// `minimum`.
+  LogicalResult atLeast(Value value, StringRef name, unsigned dim,
+                        int64_t minimum, StringRef meaning) const {
+    int64_t actual = extent(value, dim);
+    if (ShapedType::isDynamic(actual) || actual >= minimum)
+      return success();
+    return op->emitOpError() << name << " dimension " << dim << " ("
+                             << meaning << ") must be at least " << minimum
+                             << ", got " << actual;
+  }
+
   /// Checks that dimension `dim` of `value` is known at compile time.
   LogicalResult staticDim(Value value, StringRef name, unsigned dim,
                           StringRef meaning) const {
@@ -116,7 +128,7 @@ LogicalResult verifyOffsets(const ShapeVerifier &v, Value offsets,
     return failure();
   numExperts = ShapeVerifier::extent(offsets, 0) - 1;
   if (numExperts < 1)
-    return v.dim(offsets, "expert_offsets", 0, 2, "experts E + 1, E >= 1");
+    return v.atLeast(offsets, "expert_offsets", 0, 2, "experts E + 1");
   return success();
 }
 
@@ -237,7 +249,8 @@ LogicalResult RouterOp::verify() {
   if (failed(v.tensor(getInput(), "input", 2, ElementKind::Float)) ||
       failed(v.tensor(getWeight(), "weight", 2, ElementKind::Float)) ||
       failed(v.tensor(getInit(), "init", 2, ElementKind::Float)) ||
-      failed(v.staticDim(getWeight(), "weight", 0, "experts E")))
+      failed(v.staticDim(getWeight(), "weight", 0, "experts E")) ||
+      failed(v.atLeast(getWeight(), "weight", 0, 1, "experts E")))
     return failure();
   int64_t numExperts = ShapeVerifier::extent(getWeight(), 0);
   int64_t hidden = ShapeVerifier::extent(getInput(), 1);
@@ -271,7 +284,7 @@ LogicalResult TopKOp::verify() {
       failed(v.dim(getIndicesInit(), "indices", 1, k, "k")) ||
       failed(v.sameElementType(getScores(), "scores", getWeightsInit(),
                                "weights")) ||
-      failed(verifyExpertVector(v, getSelectionBias(), "selection bias",
+      failed(verifyExpertVector(v, getSelectionBias(), "bias",
                                 numExperts)))
     return failure();
   return verifyRoutingAttrs(*this, numExperts, k, getNumGroups(),
@@ -288,11 +301,14 @@ LogicalResult DispatchOp::verify() {
   if (failed(v.tensor(getIndices(), "indices", 2, ElementKind::I32)) ||
       failed(v.tensor(getWeights(), "weights", 2, ElementKind::Float)) ||
       failed(v.staticDim(getIndices(), "indices", 1, "k")) ||
+      failed(v.atLeast(getIndices(), "indices", 1, 1, "k")) ||
       failed(v.tensor(getCountsInit(), "expert_counts", 1,
                       ElementKind::I32)) ||
       failed(v.staticDim(getCountsInit(), "expert_counts", 0, "experts E")) ||
       failed(v.tensor(getOffsetsInit(), "expert_offsets", 1,
                       ElementKind::I32)) ||
+      failed(v.staticDim(getOffsetsInit(), "expert_offsets", 0,
+                         "experts E + 1")) ||
       failed(v.tensor(getTokenIdsInit(), "token_ids", 1, ElementKind::I32)) ||
       failed(v.tensor(getRowWeightsInit(), "row_weights", 1,
                       ElementKind::Float)))
@@ -311,6 +327,8 @@ LogicalResult DispatchOp::verify() {
       failed(v.dim(getOffsetsInit(), "expert_offsets", 0,
                    offsetsSize(numExperts), "experts E + 1")) ||
       failed(v.dim(getTokenIdsInit(), "token_ids", 0, rows,
+                   "assignments T * k")) ||
+      failed(v.dim(getRowWeightsInit(), "row_weights", 0, rows,
                    "assignments T * k")) ||
       failed(v.dim(getRowWeightsInit(), "row_weights", 0,
                    ShapeVerifier::extent(getTokenIdsInit(), 0),
