@@ -23,10 +23,14 @@ config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
 llvm_config.use_default_substitutions()
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+# The project's tools come first on PATH, so that scripts the tests run (the
+# integration sweep) find the moe-compile and moe-reference just built.
+llvm_config.with_environment("PATH", config.moe_tools_dir, append_path=True)
 
 # Stricter FileCheck, as upstream MLIR runs it.
 config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixes=false"
 
 tool_dirs = [config.moe_tools_dir, config.llvm_tools_dir]
-tools = ["moe-opt", "moe-reference", "mlir-opt", "mlir-runner", "mlir-translate"]
+tools = ["moe-opt", "moe-compile", "moe-reference", "mlir-opt", "mlir-runner",
+         "mlir-translate"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

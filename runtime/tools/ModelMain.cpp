@@ -54,6 +54,10 @@ extern const uint64_t moe_param_bytes;
 /// The compiled entry point.
 void _mlir_ciface_moe_forward(int64_t tokens, MemRef1D *inputs,
                               MemRef1D *params, MemRef1D *outputs);
+/// The load-time weight preparation, when the model has one: it writes the
+/// weights into a second arena of the same layout in the kernels' layout.
+__attribute__((weak)) void _mlir_ciface_moe_prepare(MemRef1D *raw,
+                                                    MemRef1D *prepared);
 }
 
 namespace {
@@ -62,6 +66,13 @@ const char *programName = "model";
 
 int fail(const std::string &message) {
   std::fprintf(stderr, "%s: error: %s\n", programName, message.c_str());
+  return 1;
+}
+
+/// Prints a message of the runtime library, which is already a complete
+/// diagnostic (`FILE: error: ...`).
+int failWith(const std::string &diagnostic) {
+  std::fprintf(stderr, "%s\n", diagnostic.c_str());
   return 1;
 }
 
@@ -149,7 +160,7 @@ int main(int argc, char **argv) {
   moe::ModelSpec model;
   std::string error;
   if (!moe::parseModelSpec(moe_model_json, moe_model_path, model, error))
-    return fail(error);
+    return failWith(error);
   if (!options.weights.empty())
     model.weights.file = options.weights;
   std::vector<moe::TensorShapeInfo> fileShapes;
@@ -157,13 +168,13 @@ int main(int argc, char **argv) {
     std::unique_ptr<moe::SafetensorsFile> file =
         moe::SafetensorsFile::open(model.weights.file, error);
     if (!file)
-      return fail(error);
+      return failWith(error);
     fileShapes = file->shapes();
   }
   if (!moe::resolveModelSpec(model,
                              model.weights.isRandom() ? nullptr : &fileShapes,
                              error))
-    return fail(error);
+    return failWith(error);
   if (model.paramBytes != moe_param_bytes)
     return fail("the weights in '" + model.weights.file +
                 "' do not match the compiled model (parameter arena of " +
@@ -175,14 +186,23 @@ int main(int argc, char **argv) {
 
   moe::AlignedBuffer params;
   if (!moe::loadParameterArena(model, params, error))
-    return fail(error);
+    return failWith(error);
+  if (_mlir_ciface_moe_prepare) {
+    moe::AlignedBuffer prepared(params.size());
+    if (!prepared)
+      return fail("out of memory preparing " + std::to_string(params.size()) +
+                  " bytes of weights");
+    MemRef1D rawRef = describe(params), preparedRef = describe(prepared);
+    _mlir_ciface_moe_prepare(&rawRef, &preparedRef);
+    params = std::move(prepared);
+  }
 
   // The input: a file, or the seeded random input.
   const moe::InputSpec &inputSpec = model.inputs.front();
   moe::Array2D input;
   if (!options.input.empty()) {
     if (!moe::readNpy(options.input, input, error))
-      return fail(error);
+      return failWith(error);
     if (input.cols != inputSpec.width)
       return fail("input '" + options.input + "': width " +
                   std::to_string(input.cols) + ", the model's input '" +
@@ -243,13 +263,13 @@ int main(int argc, char **argv) {
   };
   if (!options.output.empty() &&
       !moe::writeNpy(options.output, outputArray(0), error))
-    return fail(error);
+    return failWith(error);
   if (!options.outputsDir.empty()) {
     for (size_t i = 0; i < model.outputs.size(); ++i)
       if (!moe::writeNpy(options.outputsDir + "/" + model.outputs[i].name +
                              ".npy",
                          outputArray(i), error))
-        return fail(error);
+        return failWith(error);
   }
   if (options.input.empty() && options.output.empty() &&
       options.outputsDir.empty()) {

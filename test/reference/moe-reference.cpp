@@ -44,7 +44,7 @@ const char *const usage =
     "  --weights FILE            safetensors weights (overrides the JSON)\n"
     "  --input X.npy             input array [T, width]; repeat for models\n"
     "                            with several inputs, in order\n"
-    "  --tokens T --seed S       seeded random input instead (default 8, 0);\n"
+    "  --tokens T --seed S       seeded random input instead (default 16, 0);\n"
     "                            input i uses seed S + i\n"
     "  --output Y.npy            write the first graph output\n"
     "  --outputs DIR             write every output as DIR/NAME.npy\n"
@@ -271,7 +271,7 @@ int run(int argc, char **argv) {
     return libraryError(error);
 
   // The random input, made when it is used or asked for.
-  int64_t tokens = options.tokens.value_or(8);
+  int64_t tokens = options.tokens.value_or(16);
   uint64_t seed = options.seed.value_or(0);
   std::vector<Array2D> inputs;
   if (options.inputs.empty() || !options.makeInput.empty()) {

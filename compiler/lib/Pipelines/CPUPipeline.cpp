@@ -15,6 +15,7 @@
 #include "moe/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -48,6 +49,19 @@ void mlir::moe::buildMoEToLinalgStage(OpPassManager &pm) {
   funcPm.addPass(createCSEPass());
 }
 
+void mlir::moe::buildMoECPUKernelStage(OpPassManager &pm,
+                                       const CPUPipelineOptions &options) {
+  if (!options.vectorize)
+    return;
+  MoECPUTileAndVectorizePassOptions tiling;
+  tiling.panelWidth = options.panelWidth;
+  tiling.rowTile = options.rowTile;
+  tiling.reductionBlock = options.reductionBlock;
+  pm.addPass(createMoECPUTileAndVectorizePass(tiling));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
 void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm) {
   pm.addPass(createMoECPUEntryABIPass());
   pm.addPass(createInlinerPass());
@@ -71,6 +85,9 @@ void mlir::moe::buildMoECPUToLLVMStage(OpPassManager &pm) {
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(createConvertLinalgToLoopsPass());
   funcPm.addPass(createLowerAffinePass());
+  // Transfers the vectorizer leaves are unrolled, not looped over.
+  funcPm.addPass(createConvertVectorToSCFPass(
+      VectorTransferToSCFOptions().enableFullUnroll()));
   funcPm.addPass(createSCFToControlFlowPass());
   funcPm.addPass(createCanonicalizerPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
@@ -79,6 +96,7 @@ void mlir::moe::buildMoECPUToLLVMStage(OpPassManager &pm) {
   // call.
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
@@ -95,7 +113,10 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   DecompositionOptions decomposition;
   decomposition.decomposeExpertFFN = options.decomposeExpertFFN;
   buildMoEDecompositionPipeline(pm, decomposition);
+  if (options.vectorize)
+    pm.addPass(createMoECPUPrepareExpertWeightsPass());
   buildMoEToLinalgStage(pm);
+  buildMoECPUKernelStage(pm, options);
   buildMoECPUBufferizationStage(pm);
   buildMoECPUToLLVMStage(pm);
 }

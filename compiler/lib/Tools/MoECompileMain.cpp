@@ -62,6 +62,13 @@ int reportError(const llvm::Twine &message) {
   return 1;
 }
 
+/// Prints a message of the runtime library, which is already a complete
+/// diagnostic (`FILE: error: ...`), and returns the failing exit code.
+int reportModelError(const std::string &message) {
+  llvm::errs() << message << "\n";
+  return 1;
+}
+
 /// A target machine for the host CPU, with all of its features (the
 /// equivalent of -march=native), emitting position-independent code.
 std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(
@@ -74,6 +81,8 @@ std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(
   for (const auto &feature : llvm::sys::getHostCPUFeatures())
     features.AddFeature(feature.first(), feature.second);
   llvm::TargetOptions options;
+  // Fuse multiplies and adds into FMAs: the vectorizer emits them apart.
+  options.AllowFPOpFusion = llvm::FPOpFusion::Fast;
   return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
       triple, llvm::sys::getHostCPUName(), features.getString(), options,
       llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
@@ -174,10 +183,10 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
   ::moe::ModelSpec model;
   std::string error;
   if (!::moe::loadModelSpec(inputPath, "", model, error))
-    return reportError(error);
+    return reportModelError(error);
   std::string modelText;
   if (!::moe::readFile(inputPath, modelText, error))
-    return reportError(error);
+    return reportModelError(error);
 
   DialectRegistry registry;
   registerAllDialects(registry);

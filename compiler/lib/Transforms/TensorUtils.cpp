@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
+using namespace mlir::moe;
 
 OpFoldResult mlir::moe::multiplySize(OpBuilder &b, Location loc,
                                      OpFoldResult size, int64_t factor) {
@@ -46,13 +47,17 @@ Value mlir::moe::convertFloat(OpBuilder &b, Location loc, Value value,
   return arith::TruncFOp::create(b, loc, to, value);
 }
 
-Value mlir::moe::buildMatmulTransposedRhs(OpBuilder &b, Location loc,
-                                          Value lhs, Value rhs, Value init) {
+/// `init + lhs rhs^T` (rhs [N, K]) or `init + lhs rhs` (rhs [K, N]).
+static Value buildContraction(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                              Value init, bool rhsTransposed) {
   MLIRContext *ctx = b.getContext();
   AffineExpr m, n, k;
   bindDims(ctx, m, n, k);
   SmallVector<AffineMap> maps = {
-      AffineMap::get(3, 0, {m, k}, ctx), AffineMap::get(3, 0, {n, k}, ctx),
+      AffineMap::get(3, 0, {m, k}, ctx),
+      AffineMap::get(3, 0, rhsTransposed ? ArrayRef<AffineExpr>{n, k}
+                                         : ArrayRef<AffineExpr>{k, n},
+                     ctx),
       AffineMap::get(3, 0, {m, n}, ctx)};
   SmallVector<utils::IteratorType> iterators = {utils::IteratorType::parallel,
                                                 utils::IteratorType::parallel,
@@ -69,6 +74,16 @@ Value mlir::moe::buildMatmulTransposedRhs(OpBuilder &b, Location loc,
                linalg::YieldOp::create(nb, nloc, sum);
              })
       .getResult(0);
+}
+
+Value mlir::moe::buildMatmulTransposedRhs(OpBuilder &b, Location loc,
+                                          Value lhs, Value rhs, Value init) {
+  return buildContraction(b, loc, lhs, rhs, init, /*rhsTransposed=*/true);
+}
+
+Value mlir::moe::buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                             Value init) {
+  return buildContraction(b, loc, lhs, rhs, init, /*rhsTransposed=*/false);
 }
 
 Value mlir::moe::buildAddRowBias(OpBuilder &b, Location loc, Value input,

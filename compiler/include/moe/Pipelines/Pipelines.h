@@ -36,6 +36,23 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("Decompose moe.expert_ffn into moe.grouped_matmul ops "
                      "and an elementwise activation"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> vectorize{
+      *this, "vectorize",
+      llvm::cl::desc("Transpose expert weights at load time and tile and "
+                     "vectorise the expert matmuls (off: plain loops)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> panelWidth{
+      *this, "panel-width",
+      llvm::cl::desc("Largest N tile of the expert matmul kernel"),
+      llvm::cl::init(32)};
+  PassOptions::Option<int64_t> rowTile{
+      *this, "row-tile",
+      llvm::cl::desc("Rows of the expert matmul register tile"),
+      llvm::cl::init(8)};
+  PassOptions::Option<int64_t> reductionBlock{
+      *this, "reduction-block",
+      llvm::cl::desc("Largest K block of the expert matmul kernel"),
+      llvm::cl::init(256)};
 };
 
 /// Adds the passes expanding `moe.layer` into the MoE step ops (and, when
@@ -45,6 +62,10 @@ void buildMoEDecompositionPipeline(OpPassManager &pm,
 
 /// Adds the lowering of the MoE step ops to linalg, scf and tensor ops.
 void buildMoEToLinalgStage(OpPassManager &pm);
+
+/// Adds the tiling and vectorisation of the expert matmuls.
+void buildMoECPUKernelStage(OpPassManager &pm,
+                            const CPUPipelineOptions &options);
 
 /// Adds the CPU entry-point ABI, inlining and bufferization.
 void buildMoECPUBufferizationStage(OpPassManager &pm);

@@ -40,6 +40,10 @@ Value convertFloat(OpBuilder &b, Location loc, Value value, Type type);
 Value buildMatmulTransposedRhs(OpBuilder &b, Location loc, Value lhs,
                                Value rhs, Value init);
 
+/// Builds `init + lhs rhs` likewise, with `rhs` [K, N].
+Value buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                  Value init);
+
 /// Builds `input + bias` with `input` [M, N] and `bias` [N] broadcast over
 /// rows, written into `input`'s type.
 Value buildAddRowBias(OpBuilder &b, Location loc, Value input, Value bias);

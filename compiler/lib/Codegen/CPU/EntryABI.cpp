@@ -79,6 +79,15 @@ private:
   Value offset;
 };
 
+/// A weight in the parameter arena and how `moe_prepare` lays it out.
+struct PreparedParam {
+  /// The prepared (compiled) view type.
+  MemRefType type;
+  int64_t offset;
+  /// Empty for a plain copy.
+  SmallVector<int64_t> permutation;
+};
+
 struct MoECPUEntryABIPass
     : moe::impl::MoECPUEntryABIPassBase<MoECPUEntryABIPass> {
   using MoECPUEntryABIPassBase::MoECPUEntryABIPassBase;
@@ -119,6 +128,7 @@ struct MoECPUEntryABIPass
     ArenaViews outputs(b, loc, body->getArgument(3), tokens);
 
     SmallVector<Value> arguments;
+    SmallVector<PreparedParam> preparedParams;
     int64_t paramOffset = 0;
     for (auto [index, type] : llvm::enumerate(model.getArgumentTypes())) {
       auto tensorType = dyn_cast<RankedTensorType>(type);
@@ -140,6 +150,12 @@ struct MoECPUEntryABIPass
         view = memref::ViewOp::create(
             b, loc, viewType, body->getArgument(2),
             arith::ConstantIndexOp::create(b, loc, paramOffset), ValueRange{});
+        auto permutation = model.getArgAttrOfType<DenseI64ArrayAttr>(
+            index, kPreparePermutationAttrName);
+        preparedParams.push_back(
+            {viewType, paramOffset,
+             permutation ? SmallVector<int64_t>(permutation.asArrayRef())
+                         : SmallVector<int64_t>{}});
         int64_t bytes = tensorType.getNumElements() *
                         (tensorType.getElementTypeBitWidth() / 8);
         paramOffset = alignUp(paramOffset + bytes);
@@ -171,7 +187,48 @@ struct MoECPUEntryABIPass
 
     entry->setAttr(kParamBytesAttrName, b.getI64IntegerAttr(paramOffset));
     model.setPrivate();
+    if (llvm::any_of(preparedParams, [](const PreparedParam &param) {
+          return !param.permutation.empty();
+        }))
+      buildPrepareEntryPoint(module, loc, preparedParams);
     return success();
+  }
+
+  /// Adds `moe_prepare(%raw, %prepared)`, which the runtime calls once after
+  /// loading the weights: it permutes the weights that carry a permutation
+  /// and copies the others, between two arenas of the same layout.
+  void buildPrepareEntryPoint(ModuleOp module, Location loc,
+                              ArrayRef<PreparedParam> params) {
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    auto arenaType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
+    auto prepare = func::FuncOp::create(
+        b, loc, kPrepareEntryName,
+        b.getFunctionType({arenaType, arenaType}, {}));
+    prepare->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    Block *body = prepare.addEntryBlock();
+    b.setInsertionPointToStart(body);
+    for (const PreparedParam &param : params) {
+      Value offset = arith::ConstantIndexOp::create(b, loc, param.offset);
+      Value prepared = memref::ViewOp::create(
+          b, loc, param.type, body->getArgument(1), offset, ValueRange{});
+      if (param.permutation.empty()) {
+        Value raw = memref::ViewOp::create(b, loc, param.type,
+                                           body->getArgument(0), offset,
+                                           ValueRange{});
+        memref::CopyOp::create(b, loc, raw, prepared);
+        continue;
+      }
+      // prepared[i...] = raw[permuted i...]: the raw shape puts prepared
+      // dimension i at position permutation[i].
+      SmallVector<int64_t> rawShape(param.type.getRank());
+      for (auto [i, source] : llvm::enumerate(param.permutation))
+        rawShape[source] = param.type.getDimSize(i);
+      Value raw = memref::ViewOp::create(
+          b, loc, MemRefType::get(rawShape, param.type.getElementType()),
+          body->getArgument(0), offset, ValueRange{});
+      linalg::TransposeOp::create(b, loc, raw, prepared, param.permutation);
+    }
+    func::ReturnOp::create(b, loc);
   }
 };
 

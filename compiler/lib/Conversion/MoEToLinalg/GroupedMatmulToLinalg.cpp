@@ -41,8 +41,9 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
     auto weightType = cast<RankedTensorType>(weight.getType());
     auto initType = cast<RankedTensorType>(op.getInit().getType());
     int64_t numExperts = weightType.getDimSize(0);
-    OpFoldResult outWidth = tensor::getMixedSize(rewriter, loc, weight, 1);
-    OpFoldResult reduction = tensor::getMixedSize(rewriter, loc, weight, 2);
+    bool weightKN = op.getWeightKn();
+    OpFoldResult outWidth =
+        tensor::getMixedSize(rewriter, loc, weight, weightKN ? 2 : 1);
     OpFoldResult zero = rewriter.getIndexAttr(0);
     OpFoldResult one = rewriter.getIndexAttr(1);
     auto expertWeightType =
@@ -100,7 +101,9 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
           Value expertWeight = tensor::ExtractSliceOp::create(
               b, loc, expertWeightType, weight,
               ArrayRef<OpFoldResult>{e, zero, zero},
-              ArrayRef<OpFoldResult>{one, outWidth, reduction},
+              ArrayRef<OpFoldResult>{
+                  one, tensor::getMixedSize(b, loc, weight, 1),
+                  tensor::getMixedSize(b, loc, weight, 2)},
               ArrayRef<OpFoldResult>{one, one, one});
           Value target = fillValue ? fillRows(b, args[0], start, rows)
                                    : args[0];
@@ -111,8 +114,12 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
               ArrayRef<OpFoldResult>{one, one});
 
           Value product =
-              buildMatmulTransposedRhs(b, loc, segment, expertWeight,
-                                       accumulator);
+              weightKN ? buildMatmul(b, loc, segment, expertWeight, accumulator)
+                       : buildMatmulTransposedRhs(b, loc, segment, expertWeight,
+                                                  accumulator);
+          // Tagged for the target's tiling and vectorization.
+          product.getDefiningOp()->setAttr(kSegmentMatmulAttrName,
+                                           b.getUnitAttr());
           if (bias) {
             auto biasType = cast<RankedTensorType>(bias.getType());
             Value expertBias = tensor::ExtractSliceOp::create(

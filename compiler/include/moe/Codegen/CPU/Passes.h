@@ -10,7 +10,13 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Transform/IR/TransformDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "moe/Dialect/MoE/IR/MoEDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
@@ -25,6 +31,12 @@ constexpr const char kEntryAttrName[] = "moe.entry";
 constexpr const char kInputAttrName[] = "moe.input";
 /// String argument attribute naming a weight parameter.
 constexpr const char kParamAttrName[] = "moe.param";
+/// Dense i64 array argument attribute: the permutation `moe_prepare`
+/// applies to a weight between the raw and the prepared arena.
+constexpr const char kPreparePermutationAttrName[] =
+    "moe.prepare_permutation";
+/// Name of the load-time weight preparation entry point.
+constexpr const char kPrepareEntryName[] = "moe_prepare";
 /// Integer attribute: the parameter arena's size in bytes.
 constexpr const char kParamBytesAttrName[] = "moe.param_bytes";
 

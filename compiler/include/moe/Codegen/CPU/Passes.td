@@ -34,12 +34,67 @@ def MoECPUEntryABIPass : Pass<"moe-cpu-entry-abi", "mlir::ModuleOp"> {
     The entry point records the parameter arena's size in
     `moe.param_bytes`, which the driver checks against the runtime's
     layout.
+
+    When weights carry `moe.prepare_permutation`, the pass also adds
+
+    ```
+    func.func @moe_prepare(%raw: memref<?xi8>, %prepared: memref<?xi8>)
+    ```
+
+    which the runtime calls once after loading: it writes every weight into
+    a second arena of the same layout, permuted where asked.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::func::FuncDialect",
+    "::mlir::linalg::LinalgDialect",
     "::mlir::memref::MemRefDialect",
+  ];
+}
+
+def MoECPUPrepareExpertWeightsPass
+    : Pass<"moe-cpu-prepare-expert-weights", "mlir::ModuleOp"> {
+  let summary = "Transpose expert weights into [E, K, N] once, at load time";
+  let description = [{
+    In the function marked `moe.entry`, every weight argument used only as
+    the weight of `moe.grouped_matmul` ops in the `nn.Linear` layout
+    [E, N, K] becomes an [E, K, N] argument carrying
+    `moe.prepare_permutation = array<i64: 0, 2, 1>`, and its users get
+    `weight_kn`. The vectorised kernel then reads contiguous rows of N.
+    `moe-cpu-entry-abi` emits the `moe_prepare` entry point that the runtime
+    calls once after loading the weights to do the transposition.
+  }];
+  let dependentDialects = ["::mlir::moe::MoEDialect"];
+}
+
+def MoECPUTileAndVectorizePass
+    : Pass<"moe-cpu-tile-and-vectorize", "mlir::ModuleOp"> {
+  let summary = "Tile and vectorise expert segment matmuls for the CPU";
+  let description = [{
+    Applies a transform-dialect schedule to every expert segment contraction
+    (`linalg.generic` tagged `moe.segment_matmul` whose weight is [K, N]):
+    N panels of up to 32 columns and K blocks of up to 256 (the largest
+    divisors of N and K not above them, so every tile is static), then
+    8-row register tiles over the dynamic rows, peeled, with single rows
+    for the remainder, and a k-loop of rank-1 updates whose 8 x 32
+    accumulator stays in vector registers. Contractions are lowered to
+    outer products (FMAs after LLVM contraction).
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::transform::TransformDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+  let options = [
+    Option<"panelWidth", "panel-width", "int64_t", /*default=*/"32",
+           "Largest N tile (columns of the register tile)">,
+    Option<"rowTile", "row-tile", "int64_t", /*default=*/"8",
+           "Rows of the register tile">,
+    Option<"reductionBlock", "reduction-block", "int64_t", /*default=*/"256",
+           "Largest K block kept in cache">,
   ];
 }
 

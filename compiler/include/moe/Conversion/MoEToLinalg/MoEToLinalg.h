@@ -19,6 +19,10 @@ class RewritePatternSet;
 
 namespace moe {
 
+/// Unit attribute on the `linalg.generic` contraction of one expert's segment
+/// in a lowered `moe.grouped_matmul`; target code generation tiles it.
+constexpr const char kSegmentMatmulAttrName[] = "moe.segment_matmul";
+
 #define GEN_PASS_DECL_CONVERTMOETOLINALGPASS
 #include "moe/Conversion/Passes.h.inc"
 

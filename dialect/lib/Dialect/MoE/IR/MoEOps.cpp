@@ -375,9 +375,12 @@ LogicalResult GroupedMatmulOp::verify() {
       failed(verifyOffsets(v, getExpertOffsets(), numExperts)) ||
       failed(v.tensor(getInit(), "init", 2, ElementKind::Float)))
     return failure();
-  int64_t outWidth = ShapeVerifier::extent(getWeight(), 1);
+  // [E, N, K], or [E, K, N] with weight_kn.
+  unsigned outDim = getWeightKn() ? 2 : 1;
+  unsigned reductionDim = getWeightKn() ? 1 : 2;
+  int64_t outWidth = ShapeVerifier::extent(getWeight(), outDim);
   if (failed(v.dim(getWeight(), "weight", 0, numExperts, "experts E")) ||
-      failed(v.dim(getWeight(), "weight", 2,
+      failed(v.dim(getWeight(), "weight", reductionDim,
                    ShapeVerifier::extent(getInput(), 1),
                    "reduction size K")) ||
       failed(v.dim(getInit(), "init", 0, ShapeVerifier::extent(getInput(), 0),

@@ -235,6 +235,10 @@ def MoE_GroupedMatmulOp : MoE_DestinationOp<"grouped_matmul", 1, [
     [E, N], `init` [R, N]. Rows from `offsets[E]` on are left unchanged.
     The work is proportional to the rows each expert owns.
 
+    With `weight_kn` the weight is [E, K, N] instead (`input[r] weight[e]`):
+    the layout the CPU pipeline transposes expert weights into once, at load
+    time, so that the kernel reads contiguous rows of N.
+
     Example:
 
     ```mlir
@@ -246,7 +250,8 @@ def MoE_GroupedMatmulOp : MoE_DestinationOp<"grouped_matmul", 1, [
   let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$weight,
                        AnyRankedTensor:$expert_offsets,
                        Optional<AnyRankedTensor>:$bias,
-                       AnyRankedTensor:$init);
+                       AnyRankedTensor:$init,
+                       UnitAttr:$weight_kn);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     `ins` `(` $input `,` $weight `,` $expert_offsets `:` type($input) `,`

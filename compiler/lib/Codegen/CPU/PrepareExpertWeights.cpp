@@ -1,0 +1,76 @@
+//===- PrepareExpertWeights.cpp - Load-time expert weight layout -*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file implements moe-cpu-prepare-expert-weights: expert weights that
+// only feed grouped matmuls are re-declared as [E, K, N] so the CPU kernel
+// streams contiguous rows; the transposition itself runs once, at load time,
+// in the `moe_prepare` entry point.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Codegen/CPU/Passes.h"
+#include "moe/Dialect/MoE/IR/MoEOps.h"
+
+namespace mlir {
+namespace moe {
+#define GEN_PASS_DEF_MOECPUPREPAREEXPERTWEIGHTSPASS
+#include "moe/Codegen/CPU/Passes.h.inc"
+} // namespace moe
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::moe;
+
+namespace {
+
+/// Whether every use of `weight` is as the [E, N, K] weight of a grouped
+/// matmul.
+bool onlyFeedsGroupedMatmuls(BlockArgument weight) {
+  if (weight.use_empty())
+    return false;
+  for (OpOperand &use : weight.getUses()) {
+    auto matmul = dyn_cast<GroupedMatmulOp>(use.getOwner());
+    if (!matmul || matmul.getWeightKn() ||
+        use.getOperandNumber() != matmul.getWeightMutable().getOperandNumber())
+      return false;
+  }
+  return true;
+}
+
+struct MoECPUPrepareExpertWeightsPass
+    : moe::impl::MoECPUPrepareExpertWeightsPassBase<
+          MoECPUPrepareExpertWeightsPass> {
+  using MoECPUPrepareExpertWeightsPassBase::MoECPUPrepareExpertWeightsPassBase;
+
+  void runOnOperation() override {
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      if (!func->hasAttr(kEntryAttrName) || func.isExternal())
+        continue;
+      Builder b(&getContext());
+      SmallVector<Type> argTypes(func.getArgumentTypes());
+      for (BlockArgument arg : func.getArguments()) {
+        auto type = dyn_cast<RankedTensorType>(arg.getType());
+        if (!type || type.getRank() != 3 ||
+            !func.getArgAttr(arg.getArgNumber(), kParamAttrName) ||
+            !onlyFeedsGroupedMatmuls(arg))
+          continue;
+        auto transposed = RankedTensorType::get(
+            {type.getDimSize(0), type.getDimSize(2), type.getDimSize(1)},
+            type.getElementType());
+        arg.setType(transposed);
+        argTypes[arg.getArgNumber()] = transposed;
+        func.setArgAttr(arg.getArgNumber(), kPreparePermutationAttrName,
+                        b.getDenseI64ArrayAttr({0, 2, 1}));
+        for (Operation *user : arg.getUsers())
+          cast<GroupedMatmulOp>(user).setWeightKn(true);
+      }
+      func.setFunctionType(
+          b.getFunctionType(argTypes, func.getFunctionType().getResults()));
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,179 @@
+//===- TileAndVectorize.cpp - CPU kernels for expert segments ---*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file implements moe-cpu-tile-and-vectorize. Each expert's segment
+// contraction C[m, n] += A[m, k] W[k, n] gets a transform-dialect schedule:
+//
+//   for n-panel (<= 32 columns)           tile sizes divide N and K, so
+//     for k-block (<= 256)                every tile is static
+//       for m in 8-row tiles (peeled)     the dynamic row count
+//         for k in the block: C[8x32] += A[8x1] * W[1x32]  (in registers)
+//       for m in the leftover rows, one at a time: the same, C[1x32]
+//
+// The vectorizer's multiply-reduce becomes a vector.contract, lowered to
+// outer products and then to vector.fma, whose 8 x 32 accumulator the
+// loop-invariant subset hoisting keeps in registers across the k-loop.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Codegen/CPU/Passes.h"
+#include "moe/Conversion/MoEToLinalg/MoEToLinalg.h"
+
+#include "mlir/Dialect/Transform/IR/TransformOps.h"
+#include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/FormatVariadic.h"
+
+namespace mlir {
+namespace moe {
+#define GEN_PASS_DEF_MOECPUTILEANDVECTORIZEPASS
+#include "moe/Codegen/CPU/Passes.h.inc"
+} // namespace moe
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::moe;
+
+namespace {
+
+/// Discardable attribute naming a kernel in the generated schedule.
+constexpr const char kTileTargetAttrName[] = "moe.tile_target";
+
+/// The largest divisor of `extent` that is at most `limit`.
+int64_t largestDivisorAtMost(int64_t extent, int64_t limit) {
+  for (int64_t size = std::min(extent, limit); size > 1; --size)
+    if (extent % size == 0)
+      return size;
+  return 1;
+}
+
+/// Whether `op` is C[m, n] += A[m, k] W[k, n] with static N and K.
+bool isKNSegmentMatmul(linalg::GenericOp op, int64_t &n, int64_t &k) {
+  if (!op->hasAttr(kSegmentMatmulAttrName) || op.getNumDpsInputs() != 2 ||
+      op.getNumLoops() != 3)
+    return false;
+  MLIRContext *ctx = op.getContext();
+  AffineExpr dm, dn, dk;
+  bindDims(ctx, dm, dn, dk);
+  SmallVector<AffineMap> expected = {AffineMap::get(3, 0, {dm, dk}, ctx),
+                                     AffineMap::get(3, 0, {dk, dn}, ctx),
+                                     AffineMap::get(3, 0, {dm, dn}, ctx)};
+  if (op.getIndexingMapsArray() != expected)
+    return false;
+  auto weightType = cast<ShapedType>(op.getDpsInputs()[1].getType());
+  k = weightType.getDimSize(0);
+  n = weightType.getDimSize(1);
+  return !ShapedType::isDynamic(k) && !ShapedType::isDynamic(n);
+}
+
+/// The schedule of kernel `id`: tile sizes for N, K and the register rows.
+std::string kernelSchedule(int64_t id, int64_t nTile, int64_t kTile,
+                           int64_t rowTile) {
+  return llvm::formatv(R"mlir(
+    %k{0} = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.tile_target = {0} : i64} in %root
+        : (!transform.any_op) -> !transform.any_op
+    %k{0}_panel, %k{0}_ln, %k{0}_lk = transform.structured.tile_using_for
+        %k{0} tile_sizes [0, {1}, {2}]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op,
+                                  !transform.any_op)
+    %k{0}_rows, %k{0}_lm = transform.structured.tile_using_for
+        %k{0}_panel tile_sizes [{3}, 0, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %k{0}_lm_for = transform.cast %k{0}_lm
+        : !transform.any_op to !transform.op<"scf.for">
+    %k{0}_full, %k{0}_tail = transform.loop.peel %k{0}_lm_for
+        : (!transform.op<"scf.for">) -> (!transform.any_op, !transform.any_op)
+    %k{0}_full_op = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.tile_target = {0} : i64} in %k{0}_full
+        : (!transform.any_op) -> !transform.any_op
+    %k{0}_full_rank1, %k{0}_full_lk = transform.structured.tile_using_for
+        %k{0}_full_op tile_sizes [0, 0, 1]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %k{0}_tail_op = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.tile_target = {0} : i64} in %k{0}_tail
+        : (!transform.any_op) -> !transform.any_op
+    %k{0}_tail_row, %k{0}_tail_lm = transform.structured.tile_using_for
+        %k{0}_tail_op tile_sizes [1, 0, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %k{0}_tail_rank1, %k{0}_tail_lk = transform.structured.tile_using_for
+        %k{0}_tail_row tile_sizes [0, 0, 1]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.structured.vectorize %k{0}_full_rank1 : !transform.any_op
+    transform.structured.vectorize %k{0}_tail_rank1 : !transform.any_op
+    transform.apply_patterns to %funcs {{
+      transform.apply_patterns.vector.reduction_to_contract
+      transform.apply_patterns.vector.transfer_permutation_patterns
+    } : !transform.any_op
+    transform.apply_patterns to %funcs {{
+      transform.apply_patterns.vector.lower_contraction
+          lowering_strategy = "outerproduct"
+      transform.apply_patterns.vector.transfer_permutation_patterns
+      transform.apply_patterns.vector.lower_multi_reduction
+          lowering_strategy = "innerparallel"
+      transform.apply_patterns.vector.lower_outerproduct
+    } : !transform.any_op
+    transform.apply_patterns to %funcs {{
+      transform.apply_patterns.canonicalization
+    } : !transform.any_op
+    transform.apply_cse to %funcs : !transform.any_op
+    transform.loop.hoist_loop_invariant_subsets %k{0}_full_lk
+        : !transform.any_op
+    transform.loop.hoist_loop_invariant_subsets %k{0}_tail_lk
+        : !transform.any_op
+)mlir",
+                       id, nTile, kTile, rowTile);
+}
+
+struct MoECPUTileAndVectorizePass
+    : moe::impl::MoECPUTileAndVectorizePassBase<MoECPUTileAndVectorizePass> {
+  using MoECPUTileAndVectorizePassBase::MoECPUTileAndVectorizePassBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    Builder b(&getContext());
+    std::string body;
+    int64_t count = 0;
+    module.walk([&](linalg::GenericOp op) {
+      int64_t n, k;
+      if (!isKNSegmentMatmul(op, n, k))
+        return;
+      op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
+      body += kernelSchedule(count++, largestDivisorAtMost(n, panelWidth),
+                             largestDivisorAtMost(k, reductionBlock),
+                             rowTile);
+    });
+    if (count == 0)
+      return;
+
+    std::string schedule = llvm::formatv(R"mlir(
+module attributes {{transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(
+      %root: !transform.any_op {{transform.readonly}) {
+    %funcs = transform.structured.match ops{{["func.func"]} in %root
+        : (!transform.any_op) -> !transform.any_op
+{0}
+    transform.yield
+  }
+}
+)mlir",
+                                         body);
+    OwningOpRef<ModuleOp> scheduleModule =
+        parseSourceString<ModuleOp>(schedule, &getContext());
+    if (!scheduleModule) {
+      module.emitError("internal error: the tiling schedule does not parse");
+      return signalPassFailure();
+    }
+    auto entry = scheduleModule->lookupSymbol<transform::NamedSequenceOp>(
+        "__transform_main");
+    if (failed(transform::applyTransformNamedSequence(
+            module, entry, *scheduleModule, transform::TransformOptions())))
+      return signalPassFailure();
+    module.walk([](Operation *op) { op->removeAttr(kTileTargetAttrName); });
+  }
+};
+
+} // namespace

@@ -1,0 +1,463 @@
+# A seeded random sweep of moe-graph configurations, compiled with
+# moe-compile, run, and checked against moe-reference (relative error <=
+# 1e-4, the default of `moe-reference --compare`).
+#
+#   sweep.py WORKDIR [--seed S] [--count N] [--only I[,J...]]
+#            [--moe-compile PATH] [--moe-reference PATH] [--jobs J]
+#
+# Python 3 standard library only. Every configuration is derived from
+# --seed, so a failure is reproducible with `--only I`: the models, weights
+# and inputs stay under WORKDIR/cIII/. Each configuration prints one line;
+# a mismatch prints the configuration, the commands and the tools' output,
+# and the script exits with 1 after the summary line.
+#
+# What the sweep covers (each value of each axis is dealt out evenly, then
+# shuffled, so every value appears whatever the seed):
+#   num_experts 1..64, top_k 1..min(E, 8), hidden and intermediate sizes
+#   that are not multiples of 16, T in {0, 1, 7, 300}, softmax and sigmoid
+#   scoring, normalize_top_k on and off, gated and ungated experts,
+#   silu / gelu / gelu_tanh / relu / swiglu_oai (gated only, with default
+#   or custom alpha and limit), expert biases, router linear_bias and
+#   selection bias, scaling_factor, capacity_factor, per-expert ({e}) and
+#   stacked weight names, a few graphs around the layer (norms, a linear,
+#   a residual add, two layers), and three sources of weights:
+#     init    {"init": "random"} in the JSON (biases are zero),
+#     make    `moe-reference --make-weights` into a safetensors file that
+#             the JSON then names (relative to the JSON),
+#     py      a safetensors file written here with every tensor random,
+#             biases included (the only way to get non-zero biases).
+#   File-backed models also run with `--weights` naming a second file, and
+#   from another working directory.
+import argparse
+import json
+import math
+import os
+import random
+import shutil
+import struct
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+TOKENS = (0, 1, 7, 300)
+
+# Known bugs: configurations that match are expected to fail, and are
+# reported as XFAIL; one that passes is reported as XPASS and fails the
+# sweep, so that the entry is removed once the bug is fixed.
+KNOWN_BUGS = [
+    ("a single gated expert (E=1) fails to link: undefined reference to "
+     "'memrefCopy'", lambda c: c["E"] == 1 and c["gated"]),
+]
+ACTIVATIONS = ("silu", "gelu", "gelu_tanh", "relu", "swiglu_oai")
+EXPERTS = (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16, 24, 32, 48, 64)
+
+
+# --------------------------------------------------------------------------
+# Configurations
+# --------------------------------------------------------------------------
+
+def dealt(rng, values, count):
+    """`count` values cycling through `values`, shuffled."""
+    out = [values[i % len(values)] for i in range(count)]
+    rng.shuffle(out)
+    return out
+
+
+def size_not_16(rng, lo, hi):
+    while True:
+        n = rng.randint(lo, hi)
+        if n % 16 != 0:
+            return n
+
+
+def make_configs(seed, count):
+    rng = random.Random(seed)
+    axes = {
+        "E": dealt(rng, EXPERTS, count),
+        "scoring": dealt(rng, ("softmax", "sigmoid"), count),
+        "normalize": dealt(rng, (True, False), count),
+        "gated": dealt(rng, (True, False, True), count),
+        "activation": dealt(rng, ACTIVATIONS, count),
+        "expert_bias": dealt(rng, ("none", "all", "none", "some"), count),
+        "linear_bias": dealt(rng, (False, True), count),
+        "sel_bias": dealt(rng, (False, True), count),
+        "scaling": dealt(rng, (None, None, 2.5, 0.6), count),
+        "capacity": dealt(rng, (None, None, 0.5, 1.0, 1.25, 2.0), count),
+        # Biases are zero with "init" and "make" (still plumbed through).
+        "weights": dealt(rng, ("init", "py", "make", "py"), count),
+        "names": dealt(rng, ("templated", "stacked", "mixed"), count),
+        "graph": dealt(rng, ("layer", "layer", "layer", "rms-residual",
+                             "layernorm-linear", "two-layers"), count),
+    }
+    configs = []
+    for i in range(count):
+        c = {key: values[i] for key, values in axes.items()}
+        c["index"] = i
+        e = c["E"]
+        # top_k: the extremes 1 and min(E, 8) often, else anything between.
+        kmax = min(e, 8)
+        c["k"] = rng.choice((1, kmax, rng.randint(1, kmax)))
+        c["D"] = size_not_16(rng, 13, 100)
+        # Keep E * F small so that 300 tokens run fast in the reference.
+        c["F"] = size_not_16(rng, 13, max(17, min(100, 2400 // e)))
+        if c["activation"] == "swiglu_oai":
+            c["gated"] = True
+            # The default alpha/limit, or ones that make the clamps bite.
+            c["swiglu"] = rng.choice((None, (1.3, 0.25), (2.0, 1.5)))
+        c["std"] = rng.choice((0.1, 0.3, 0.5))
+        c["wseed"] = rng.randint(0, 10**6)
+        c["xseed"] = rng.randint(0, 10**6)
+        configs.append(c)
+    return configs
+
+
+def describe(c):
+    parts = ["E=%d k=%d D=%d F=%d" % (c["E"], c["k"], c["D"], c["F"]),
+             c["scoring"], "norm" if c["normalize"] else "nonorm",
+             ("gated-" if c["gated"] else "ungated-") + c["activation"]]
+    if c.get("swiglu"):
+        parts.append("alpha=%g,limit=%g" % c["swiglu"])
+    if c["expert_bias"] != "none":
+        parts.append("ebias=" + c["expert_bias"])
+    if c["linear_bias"]:
+        parts.append("linear_bias")
+    if c["sel_bias"]:
+        parts.append("sel_bias")
+    if c["scaling"] is not None:
+        parts.append("scale=%g" % c["scaling"])
+    if c["capacity"] is not None:
+        parts.append("cap=%g" % c["capacity"])
+    parts += ["w=" + c["weights"], c["names"], c["graph"]]
+    return " ".join(parts)
+
+
+# --------------------------------------------------------------------------
+# Models and weights
+# --------------------------------------------------------------------------
+
+def moe_node(c, rng, name, inp, prefix):
+    """The moe node and the weights it needs: {tensor name: shape}."""
+    e, d, f = c["E"], c["D"], c["F"]
+    tensors = {}
+
+    def expert_param(role, shape):
+        stacked = (c["names"] == "stacked" or
+                   (c["names"] == "mixed" and rng.random() < 0.5))
+        if stacked:
+            tensor = "%s.experts.%s" % (prefix, role)
+            tensors[tensor] = [e] + shape
+        else:
+            tensor = "%s.experts.{e}.%s" % (prefix, role)
+            for i in range(e):
+                tensors[tensor.replace("{e}", str(i))] = shape
+        return tensor
+
+    router = {"weight": prefix + ".router.weight"}
+    tensors[router["weight"]] = [e, d]
+    # Defaults are sometimes spelled out and sometimes left out.
+    if c["scoring"] != "softmax" or rng.random() < 0.5:
+        router["scoring"] = c["scoring"]
+    if c["normalize"] or rng.random() < 0.5:
+        router["normalize_top_k"] = c["normalize"]
+    if c["linear_bias"]:
+        router["linear_bias"] = prefix + ".router.linear_bias"
+        tensors[router["linear_bias"]] = [e]
+    if c["sel_bias"]:
+        router["bias"] = prefix + ".router.selection_bias"
+        tensors[router["bias"]] = [e]
+    if c["scaling"] is not None:
+        router["scaling_factor"] = c["scaling"]
+
+    experts = {}
+    if c["activation"] != "silu" or rng.random() < 0.5:
+        experts["activation"] = c["activation"]
+    if not c["gated"] or rng.random() < 0.5:
+        experts["gated"] = c["gated"]
+    if c["gated"]:
+        experts["gate_proj"] = expert_param("gate", [f, d])
+    experts["up_proj"] = expert_param("up", [f, d])
+    experts["down_proj"] = expert_param("down", [d, f])
+    biases = []
+    if c["expert_bias"] == "all":
+        biases = ["gate_bias", "up_bias", "down_bias"]
+    elif c["expert_bias"] == "some":
+        biases = [rng.choice(["gate_bias", "up_bias", "down_bias"])]
+    for role in biases:
+        if role == "gate_bias" and not c["gated"]:
+            role = "up_bias"
+        experts[role] = expert_param(role, [d] if role == "down_bias" else [f])
+    if c.get("swiglu"):
+        experts["alpha"], experts["limit"] = c["swiglu"]
+
+    node = {"name": name, "op": "moe", "input": inp, "num_experts": e,
+            "top_k": c["k"], "intermediate_size": f, "router": router,
+            "experts": experts}
+    if c["capacity"] is not None:
+        node["capacity_factor"] = c["capacity"]
+    return node, tensors
+
+
+def make_model(c):
+    """The model (a dict) and every tensor it needs: {name: shape}."""
+    rng = random.Random(c["wseed"])
+    d = c["D"]
+    width = d
+    nodes, tensors = [], {}
+    graph = c["graph"]
+    if graph == "layer":
+        node, t = moe_node(c, rng, "y", "x", "moe")
+        nodes.append(node)
+        tensors.update(t)
+    elif graph == "rms-residual":
+        nodes.append({"name": "h", "op": "rms_norm", "input": "x",
+                      "weight": "norm.weight", "eps": 1e-5})
+        tensors["norm.weight"] = [d]
+        node, t = moe_node(c, rng, "m", "h", "moe")
+        nodes.append(node)
+        tensors.update(t)
+        nodes.append({"name": "y", "op": "add", "inputs": ["x", "m"]})
+    elif graph == "layernorm-linear":
+        # The input is wider than the layer; a linear projects it down.
+        width = size_not_16(rng, 13, 100)
+        nodes.append({"name": "n", "op": "layer_norm", "input": "x",
+                      "weight": "ln.weight", "bias": "ln.bias", "eps": 1e-6})
+        tensors["ln.weight"] = [width]
+        tensors["ln.bias"] = [width]
+        nodes.append({"name": "h", "op": "linear", "input": "n",
+                      "weight": "proj.weight", "bias": "proj.bias",
+                      "out_features": d})
+        tensors["proj.weight"] = [d, width]
+        tensors["proj.bias"] = [d]
+        node, t = moe_node(c, rng, "m", "h", "moe")
+        nodes.append(node)
+        tensors.update(t)
+        nodes.append({"name": "y", "op": "gelu", "input": "m"})
+    elif graph == "two-layers":
+        for layer in range(2):
+            inp = "x" if layer == 0 else "r0"
+            nodes.append({"name": "h%d" % layer, "op": "rms_norm",
+                          "input": inp, "weight": "l%d.norm" % layer,
+                          "eps": 1e-6})
+            tensors["l%d.norm" % layer] = [d]
+            node, t = moe_node(c, rng, "m%d" % layer, "h%d" % layer,
+                               "l%d" % layer)
+            nodes.append(node)
+            tensors.update(t)
+            nodes.append({"name": "r%d" % layer if layer == 0 else "y",
+                          "op": "add", "inputs": [inp, "m%d" % layer]})
+    else:
+        raise ValueError(graph)
+    model = {"format": "moe-graph", "version": 1,
+             "name": "sweep-%02d" % c["index"], "dtype": "f32",
+             "weights": {"init": "random", "seed": c["wseed"],
+                         "std": c["std"]},
+             "inputs": [{"name": "x", "shape": ["tokens", width]}],
+             "outputs": ["y"], "nodes": nodes}
+    return model, tensors
+
+
+def write_safetensors(path, tensors, seed, std, num_experts):
+    """Every tensor random: norm weights near 1, biases and weights
+    normal. Selection biases are scaled to the spread of the scores, so
+    they change which experts are chosen without always winning."""
+    rng = random.Random(seed)
+    header, chunks, offset = {}, [], 0
+    for name in sorted(tensors):
+        shape = tensors[name]
+        count = 1
+        for dim in shape:
+            count *= dim
+        if "norm" in name or name.startswith("ln.weight"):
+            values = [1.0 + rng.gauss(0.0, 0.2) for _ in range(count)]
+        elif "selection_bias" in name:
+            scale = 0.5 / max(num_experts, 2)
+            values = [rng.gauss(0.0, scale) for _ in range(count)]
+        else:
+            values = [rng.gauss(0.0, std) for _ in range(count)]
+        raw = struct.pack("<%df" % count, *values)
+        header[name] = {"dtype": "F32", "shape": shape,
+                        "data_offsets": [offset, offset + len(raw)]}
+        chunks.append(raw)
+        offset += len(raw)
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(chunks))
+
+
+# --------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------
+
+class Mismatch(Exception):
+    pass
+
+
+def run(cmd, cwd=None):
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT,
+                              universal_newlines=True)
+    except OSError as err:
+        return 127, str(err)
+    if proc.returncode < 0:
+        return proc.returncode, proc.stdout + "\n(killed by signal %d)" % (
+            -proc.returncode)
+    return proc.returncode, proc.stdout
+
+
+def check(cmd, what, cwd=None):
+    rc, out = run(cmd, cwd)
+    if rc != 0:
+        raise Mismatch("%s failed (exit %d)\n  command: %s%s\n  output: %s" % (
+            what, rc, " ".join(cmd), "\n  cwd: " + cwd if cwd else "",
+            out.strip().replace("\n", "\n          ")))
+    return out
+
+
+def compare(tools, model, weights, y, what, extra):
+    cmd = [tools.reference, model] + (["--weights", weights] if weights else []) + \
+        extra + ["--compare", y]
+    out = check(cmd, what + ": moe-reference --compare")
+    # "max_abs_err=A max_rel_err=R OK"
+    rel = 0.0
+    for word in out.split():
+        if word.startswith("max_rel_err="):
+            rel = float(word.split("=", 1)[1])
+    return rel
+
+
+def run_config(c, tools, workdir):
+    cdir = os.path.join(workdir, "c%02d" % c["index"])
+    shutil.rmtree(cdir, ignore_errors=True)
+    os.makedirs(cdir)
+    model, tensors = make_model(c)
+    model_path = os.path.join(cdir, "model.json")
+    ref_model = model_path
+
+    if c["weights"] == "py":
+        write_safetensors(os.path.join(cdir, "w.safetensors"), tensors,
+                          c["wseed"], c["std"], c["E"])
+        model["weights"] = {"file": "w.safetensors"}
+    elif c["weights"] == "make":
+        # Random init first, written out by the reference, then named.
+        init_path = os.path.join(cdir, "init.json")
+        with open(init_path, "w") as f:
+            json.dump(model, f, indent=1)
+        check([tools.reference, init_path, "--make-weights",
+               os.path.join(cdir, "w.safetensors")], "make-weights")
+        model["weights"] = {"file": "w.safetensors"}
+    with open(model_path, "w") as f:
+        json.dump(model, f, indent=1)
+
+    exe = os.path.join(cdir, "model")
+    t0 = time.time()
+    check([tools.compile, model_path, "-o", exe], "moe-compile")
+    compile_s = time.time() - t0
+
+    # Run from another directory: the executable must not depend on it.
+    rundir = os.path.join(cdir, "run")
+    os.makedirs(rundir)
+    worst = 0.0
+    for ti, t in enumerate(TOKENS):
+        y = os.path.join(cdir, "y%d.npy" % t)
+        what = "T=%d" % t
+        seed = c["xseed"] + t
+        if (c["index"] + ti) % 2 == 0:
+            # The seeded random input, as both tools generate it.
+            gen = ["--tokens", str(t), "--seed", str(seed)]
+            check([exe] + gen + ["--output", y], what + ": the compiled model",
+                  cwd=rundir)
+            worst = max(worst, compare(tools, ref_model, None, y, what, gen))
+        else:
+            x = os.path.join(cdir, "x%d.npy" % t)
+            check([tools.reference, ref_model, "--tokens", str(t), "--seed",
+                   str(seed), "--make-input", x], what + ": make-input")
+            check([exe, "--input", x, "--output", y],
+                  what + ": the compiled model", cwd=rundir)
+            worst = max(worst, compare(tools, ref_model, None, y, what,
+                                       ["--input", x]))
+
+    if c["weights"] != "init":
+        # Other weights of the same shapes through --weights (a relative
+        # path, resolved against the working directory).
+        write_safetensors(os.path.join(rundir, "other.safetensors"), tensors,
+                          c["wseed"] + 1, c["std"], c["E"])
+        y = os.path.join(cdir, "y-other.npy")
+        gen = ["--tokens", "7", "--seed", str(c["xseed"])]
+        check([exe, "--weights", "other.safetensors"] + gen + ["--output", y],
+              "--weights other.safetensors: the compiled model", cwd=rundir)
+        worst = max(worst, compare(
+            tools, ref_model, os.path.join(rundir, "other.safetensors"), y,
+            "--weights other.safetensors", gen))
+    return compile_s, worst
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("workdir")
+    parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument("--count", type=int, default=30)
+    parser.add_argument("--only", default="")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--moe-compile", default=shutil.which("moe-compile"))
+    parser.add_argument("--moe-reference", default=shutil.which("moe-reference"))
+    args = parser.parse_args()
+
+    class Tools:
+        compile = args.moe_compile
+        reference = args.moe_reference
+    for tool, path in (("moe-compile", Tools.compile),
+                       ("moe-reference", Tools.reference)):
+        if not path or not os.path.exists(path):
+            sys.exit("sweep: error: %s not found (PATH or --%s)" % (tool, tool))
+
+    configs = make_configs(args.seed, args.count)
+    if args.only:
+        wanted = {int(i) for i in args.only.split(",")}
+        configs = [c for c in configs if c["index"] in wanted]
+    args.workdir = os.path.abspath(args.workdir)
+    os.makedirs(args.workdir, exist_ok=True)
+
+    def job(c):
+        try:
+            compile_s, worst = run_config(c, Tools, args.workdir)
+            return c, None, "compile %.2fs max_rel_err=%.3g" % (compile_s, worst)
+        except Mismatch as err:
+            return c, str(err), None
+
+    failures = xfails = 0
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for c, error, note in pool.map(job, configs):
+            known = [what for what, matches in KNOWN_BUGS if matches(c)]
+            model = os.path.join(args.workdir, "c%02d" % c["index"],
+                                 "model.json")
+            if error and known:
+                xfails += 1
+                print("XFAIL %02d %s: known bug: %s" % (
+                    c["index"], describe(c), known[0]), flush=True)
+            elif error:
+                failures += 1
+                print("FAIL  %02d %s\n  model: %s\n  %s" % (
+                    c["index"], describe(c), model, error), flush=True)
+            elif known:
+                failures += 1
+                print("XPASS %02d %s: passes, but KNOWN_BUGS says: %s "
+                      "(remove the entry)" % (c["index"], describe(c),
+                                              known[0]), flush=True)
+            else:
+                print("ok    %02d %s: %s" % (c["index"], describe(c), note),
+                      flush=True)
+    if failures:
+        print("sweep: %d of %d configurations FAILED (seed %d); rerun one with "
+              "--only INDEX" % (failures, len(configs), args.seed))
+        return 1
+    print("sweep: %d configurations, %d match the reference, %d known bugs "
+          "(seed %d)" % (len(configs), len(configs) - xfails, xfails,
+                         args.seed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
