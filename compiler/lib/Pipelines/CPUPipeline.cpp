@@ -81,7 +81,10 @@ void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm) {
   bufferization::buildBufferDeallocationPipeline(pm);
 }
 
-void mlir::moe::buildMoECPUToLLVMStage(OpPassManager &pm) {
+void mlir::moe::buildMoECPUToLLVMStage(OpPassManager &pm,
+                                       bool runtimeChecks) {
+  if (runtimeChecks)
+    pm.addPass(createGenerateRuntimeVerificationPass());
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(createConvertLinalgToLoopsPass());
   funcPm.addPass(createLowerAffinePass());
@@ -118,7 +121,7 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   buildMoEToLinalgStage(pm);
   buildMoECPUKernelStage(pm, options);
   buildMoECPUBufferizationStage(pm);
-  buildMoECPUToLLVMStage(pm);
+  buildMoECPUToLLVMStage(pm, options.runtimeChecks);
 }
 
 //===----------------------------------------------------------------------===//

@@ -131,6 +131,9 @@ int linkExecutable(const char *argv0, llvm::StringRef object,
 
   llvm::SmallVector<llvm::StringRef> args = {
       kHostCXXCompiler, object, runtimeMain, runtime, "-lm", "-o", output};
+  llvm::SmallVector<llvm::StringRef> extraFlags;
+  llvm::StringRef(kModelLinkFlags).split(extraFlags, ' ', -1, false);
+  args.append(extraFlags.begin(), extraFlags.end());
   std::string error;
   int status = llvm::sys::ExecuteAndWait(kHostCXXCompiler, args, std::nullopt,
                                          {}, 0, 0, &error);
@@ -164,6 +167,11 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
           clEnumValN(EmitKind::Executable, "exe",
                      "an executable linked with the runtime (default)")),
       llvm::cl::init(EmitKind::Executable), llvm::cl::cat(category));
+  llvm::cl::opt<bool> runtimeChecks(
+      "runtime-checks",
+      llvm::cl::desc("Compile bounds and size checks into the model code "
+                     "(on by default in sanitizer builds of moe-compile)"),
+      llvm::cl::init(kDefaultRuntimeChecks), llvm::cl::cat(category));
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
@@ -208,6 +216,7 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
   if (failed(applyPassManagerCLOptions(pm)))
     return reportError("invalid pass manager options");
   CPUPipelineOptions pipelineOptions;
+  pipelineOptions.runtimeChecks = runtimeChecks;
   buildMoECPUPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))
     return reportError(inputPath + ": the CPU pipeline failed");

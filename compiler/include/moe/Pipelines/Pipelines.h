@@ -41,6 +41,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("Transpose expert weights at load time and tile and "
                      "vectorise the expert matmuls (off: plain loops)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> runtimeChecks{
+      *this, "runtime-checks",
+      llvm::cl::desc("Check memref accesses at run time (bounds, sizes) "
+                     "with MLIR's runtime verification; aborts with a "
+                     "message on a violation"),
+      llvm::cl::init(false)};
   PassOptions::Option<int64_t> panelWidth{
       *this, "panel-width",
       llvm::cl::desc("Largest N tile of the expert matmul kernel"),
@@ -70,8 +76,9 @@ void buildMoECPUKernelStage(OpPassManager &pm,
 /// Adds the CPU entry-point ABI, inlining and bufferization.
 void buildMoECPUBufferizationStage(OpPassManager &pm);
 
-/// Adds the lowering of loops, memrefs, arith and math to the LLVM dialect.
-void buildMoECPUToLLVMStage(OpPassManager &pm);
+/// Adds the lowering of loops, memrefs, arith and math to the LLVM dialect,
+/// with run-time memref checks when `runtimeChecks` is set.
+void buildMoECPUToLLVMStage(OpPassManager &pm, bool runtimeChecks = false);
 
 /// Adds the CPU pipeline: a module holding one function marked `moe.entry`
 /// in the MoE dialect, to the LLVM dialect with a `moe_forward` entry point

@@ -1,0 +1,7 @@
+func.func @router_init_element_mismatch(%x: tensor<?x64xf32>,
+                                        %w: tensor<8x64xf32>,
+                                        %init: tensor<?x8xf16>) {
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+         outs(%init : tensor<?x8xf16>) scoring<softmax>
+  return
+}

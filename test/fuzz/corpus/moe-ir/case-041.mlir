@@ -1,0 +1,11 @@
+func.func @dispatch_weights_tokens_mismatch(%idx: tensor<4x2xi32>,
+                                            %w: tensor<3x2xf32>,
+                                            %c: tensor<8xi32>,
+                                            %o: tensor<9xi32>,
+                                            %t: tensor<?xi32>,
+                                            %rw: tensor<?xf32>) {
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<4x2xi32>, tensor<3x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>,
+                                  tensor<?xi32>, tensor<?xf32>)
+  return
+}

@@ -1,0 +1,9 @@
+func.func @dispatch_row_weights_mismatch(%idx: tensor<?x2xi32>,
+                                         %w: tensor<?x2xf32>, %c: tensor<8xi32>,
+                                         %o: tensor<9xi32>, %t: tensor<8xi32>,
+                                         %rw: tensor<7xf32>) {
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>,
+                                  tensor<8xi32>, tensor<7xf32>)
+  return
+}

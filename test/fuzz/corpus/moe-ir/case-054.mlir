@@ -1,0 +1,6 @@
+func.func @permute_one_offset(%x: tensor<?x64xf32>, %t: tensor<?xi32>,
+                              %o: tensor<1xi32>, %init: tensor<?x64xf32>) {
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<1xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return
+}

@@ -1,0 +1,6 @@
+func.func @permute_hidden_mismatch(%x: tensor<?x64xf32>, %t: tensor<?xi32>,
+                                   %o: tensor<9xi32>, %init: tensor<?x32xf32>) {
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<9xi32>)
+         outs(%init : tensor<?x32xf32>)
+  return
+}

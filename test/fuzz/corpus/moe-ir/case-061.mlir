@@ -1,0 +1,8 @@
+func.func @grouped_matmul_offsets_element_type(%x: tensor<?x64xf32>,
+                                               %w: tensor<8x128x64xf16>,
+                                               %o: tensor<9xf32>,
+                                               %init: tensor<?x128xf32>) {
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x128x64xf16>, tensor<9xf32>)
+         outs(%init : tensor<?x128xf32>)
+  return
+}

@@ -1,0 +1,12 @@
+func.func @expert_ffn_swiglu_alpha_with_silu(%x: tensor<?x64xf32>,
+                                             %o: tensor<9xi32>,
+                                             %wg: tensor<8x128x64xf32>,
+                                             %wu: tensor<8x128x64xf32>,
+                                             %wd: tensor<8x64x128xf32>,
+                                             %init: tensor<?x64xf32>) {
+  %0 = moe.expert_ffn ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) outs(%init : tensor<?x64xf32>)
+         activation<silu> {swiglu_alpha = 1.702 : f32}
+  return
+}

@@ -1,0 +1,8 @@
+func.func @combine_init_rank(%h: tensor<?x64xf32>, %t: tensor<?xi32>,
+                             %rw: tensor<?xf32>, %o: tensor<9xi32>,
+                             %init: tensor<?x64x1xf32>) {
+  %0 = moe.combine ins(%h, %t, %rw, %o : tensor<?x64xf32>, tensor<?xi32>,
+                                          tensor<?xf32>, tensor<9xi32>)
+         outs(%init : tensor<?x64x1xf32>)
+  return
+}

@@ -1,0 +1,9 @@
+func.func @dispatch(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
+                    %c: tensor<8xi32>, %o: tensor<9xi32>, %t: tensor<?xi32>,
+                    %rw: tensor<?xf32>)
+    -> (tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>) {
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>)
+           {capacity_factor = 1.25 : f64}
+  return %0#0, %0#1, %0#2, %0#3 : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>
+}
