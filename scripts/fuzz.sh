@@ -26,7 +26,7 @@ for target in model-json safetensors npy moe-ir; do
   seeds="$ROOT/test/fuzz/corpus/$target"
   scratch="$(mktemp -d)"
   log="$ARTIFACTS/fuzz-$target.log"
-  if ASAN_OPTIONS=detect_leaks=0 "$fuzzer" "$scratch" "$seeds" \
+  if ASAN_OPTIONS=detect_leaks=0:allow_user_poisoning=0 "$fuzzer" "$scratch" "$seeds" \
       -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -timeout=20 \
       -rss_limit_mb=4096 -print_final_stats=1 \
       -artifact_prefix="$ARTIFACTS/$target-" >"$log" 2>&1; then

@@ -28,6 +28,9 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.moe_tools_dir, append_path=True)
 
 # Stricter FileCheck, as upstream MLIR runs it.
+# LLVM's allocators poison memory from inline code; in libMLIR (not
+# instrumented) the same memory is used unpoisoned: ignore user poisoning.
+config.environment["ASAN_OPTIONS"] = "allow_user_poisoning=0"
 config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixes=false"
 
 tool_dirs = [config.moe_tools_dir, config.llvm_tools_dir]

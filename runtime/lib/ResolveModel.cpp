@@ -321,3 +321,21 @@ bool resolveModelSpec(ModelSpec &model,
 }
 
 } // namespace moe
+
+std::vector<std::string> moe::compiledSignature(const ModelSpec &model) {
+  std::vector<std::string> lines;
+  for (const InputSpec &input : model.inputs)
+    lines.push_back("input " + input.name + " width " +
+                    std::to_string(input.width));
+  for (const OutputSpec &output : model.outputs)
+    lines.push_back("output " + output.name + " width " +
+                    std::to_string(output.width));
+  for (const ParamSpec &param : model.params) {
+    std::string shape;
+    for (int64_t dim : param.shape)
+      shape += (shape.empty() ? "" : "x") + std::to_string(dim);
+    lines.push_back("param " + param.key + " " + dtypeName(param.dtype) + " " +
+                    shape);
+  }
+  return lines;
+}

@@ -32,6 +32,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
+
 namespace {
 
 /// The descriptor of a rank-1 memref, as MLIR's C interface passes it.
@@ -51,6 +53,9 @@ extern "C" {
 extern const char moe_model_json[];
 extern const char moe_model_path[];
 extern const uint64_t moe_param_bytes;
+/// What the code was compiled for: widths and parameter shapes, one per
+/// line (moe::compiledSignature).
+extern const char moe_model_signature[];
 /// The compiled entry point.
 void _mlir_ciface_moe_forward(int64_t tokens, MemRef1D *inputs,
                               MemRef1D *params, MemRef1D *outputs);
@@ -175,11 +180,26 @@ int main(int argc, char **argv) {
                              model.weights.isRandom() ? nullptr : &fileShapes,
                              error))
     return failWith(error);
-  if (model.paramBytes != moe_param_bytes)
+  // Every width and weight shape must be the one the code was compiled
+  // for; otherwise the code would read and write out of bounds.
+  std::string compiled = moe_model_signature, given;
+  for (const std::string &line : moe::compiledSignature(model))
+    given += line + "\n";
+  if (given != compiled || model.paramBytes != moe_param_bytes) {
+    size_t at = 0;
+    while (at < given.size() && at < compiled.size() &&
+           given[at] == compiled[at])
+      ++at;
+    auto lineAt = [&](const std::string &text) {
+      size_t begin = text.rfind('\n', at ? at - 1 : 0);
+      begin = (begin == std::string::npos || at == 0) ? 0 : begin + 1;
+      return text.substr(begin, text.find('\n', begin) - begin);
+    };
     return fail("the weights in '" + model.weights.file +
-                "' do not match the compiled model (parameter arena of " +
-                std::to_string(model.paramBytes) + " bytes, compiled for " +
-                std::to_string(moe_param_bytes) + ")");
+                "' do not match the compiled model: it was compiled for '" +
+                lineAt(compiled) + "', the weights give '" + lineAt(given) +
+                "'");
+  }
   if (model.inputs.size() != 1)
     return fail("models with " + std::to_string(model.inputs.size()) +
                 " inputs are not supported by this runner yet");
@@ -265,6 +285,9 @@ int main(int argc, char **argv) {
       !moe::writeNpy(options.output, outputArray(0), error))
     return failWith(error);
   if (!options.outputsDir.empty()) {
+    if (mkdir(options.outputsDir.c_str(), 0777) != 0 && errno != EEXIST)
+      return fail("cannot create the output directory '" +
+                  options.outputsDir + "': " + std::strerror(errno));
     for (size_t i = 0; i < model.outputs.size(); ++i)
       if (!moe::writeNpy(options.outputsDir + "/" + model.outputs[i].name +
                              ".npy",
@@ -274,7 +297,7 @@ int main(int argc, char **argv) {
   if (options.input.empty() && options.output.empty() &&
       options.outputsDir.empty()) {
     std::printf("%s: %lld tokens of seeded random input (seed %llu)\n",
-                model.name.c_str(), static_cast<long long>(tokens),
+                model.name.empty() ? "model" : model.name.c_str(), static_cast<long long>(tokens),
                 static_cast<unsigned long long>(options.seed));
     for (size_t i = 0; i < model.outputs.size(); ++i) {
       moe::Array2D array = outputArray(i);

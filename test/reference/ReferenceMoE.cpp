@@ -158,11 +158,17 @@ MoEResult evaluateMoE(const NodeSpec &node, const ReferenceWeights &weights,
         s[i] = sigmoid(logits[i]);
     }
 
-    // The bias shifts the selection only, never the weights.
-    std::vector<double> q = s;
-    if (selectionBias)
-      for (int64_t i = 0; i < e; ++i)
-        q[i] += (*selectionBias)[i];
+    // The bias shifts the selection only, never the weights. Selection
+    // compares scores as an f32 model holds them: experts whose scores round
+    // to the same float tie, and the lower index wins (as in the compiled
+    // code, and in PyTorch with f32 scores).
+    std::vector<double> q(e);
+    for (int64_t i = 0; i < e; ++i) {
+      float score = static_cast<float>(s[i]);
+      if (selectionBias)
+        score += static_cast<float>((*selectionBias)[i]);
+      q[i] = score;
+    }
 
     std::vector<bool> eligible(e, true);
     if (router.numGroups > 1) {

@@ -48,7 +48,7 @@ private:
   }
   LogicalResult notSupported(const ::moe::NodeSpec &node,
                              const std::string &field) {
-    error = "not supported yet: " + field + " in node " + node.name;
+    error = "not supported yet: " + field + " in node '" + node.name + "'";
     return failure();
   }
 
@@ -112,8 +112,8 @@ OwningOpRef<ModuleOp> Importer::run() {
   for (const ::moe::ParamSpec &param : model.params) {
     if (param.dtype != ::moe::DType::F32) {
       error = std::string("not supported yet: ") +
-              ::moe::dtypeName(param.dtype) + " weights (parameter '" +
-              param.key + "')";
+              ::moe::dtypeName(param.dtype) + " weights (tensor '" +
+              param.sourceNames.front() + "')";
       return nullptr;
     }
     argTypes.push_back(RankedTensorType::get(

@@ -78,6 +78,7 @@ void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm) {
   // self-copy.
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createMoECPUExpandStridedCopiesPass());
   bufferization::buildBufferDeallocationPipeline(pm);
 }
 

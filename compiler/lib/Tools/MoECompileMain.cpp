@@ -188,9 +188,11 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
     return reportError("-o FILE is required for --emit=obj and --emit=exe");
 
   // Parse, validate and resolve the model against its weights.
+  llvm::SmallString<256> absolutePath(inputPath.getValue());
+  llvm::sys::fs::make_absolute(absolutePath);
   ::moe::ModelSpec model;
   std::string error;
-  if (!::moe::loadModelSpec(inputPath, "", model, error))
+  if (!::moe::loadModelSpec(std::string(absolutePath), "", model, error))
     return reportModelError(error);
   std::string modelText;
   if (!::moe::readFile(inputPath, modelText, error))
@@ -252,6 +254,10 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
   addStringGlobal(*llvmModule, "moe_model_json", modelText);
   addStringGlobal(*llvmModule, "moe_model_path", model.path);
   addU64Global(*llvmModule, "moe_param_bytes", model.paramBytes);
+  std::string signature;
+  for (const std::string &line : ::moe::compiledSignature(model))
+    signature += line + "\n";
+  addStringGlobal(*llvmModule, "moe_model_signature", signature);
 
   auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
                                             targetMachine.get());

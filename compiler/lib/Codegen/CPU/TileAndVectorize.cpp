@@ -66,7 +66,10 @@ bool isKNSegmentMatmul(linalg::GenericOp op, int64_t &n, int64_t &k) {
   auto weightType = cast<ShapedType>(op.getDpsInputs()[1].getType());
   k = weightType.getDimSize(0);
   n = weightType.getDimSize(1);
-  return !ShapedType::isDynamic(k) && !ShapedType::isDynamic(n);
+  // Unit extents fold the tiled loops away under the schedule's handles;
+  // such degenerate contractions keep plain loops.
+  return !ShapedType::isDynamic(k) && !ShapedType::isDynamic(n) && k > 1 &&
+         n > 1;
 }
 
 /// The schedule of kernel `id`: tile sizes for N, K and the register rows.

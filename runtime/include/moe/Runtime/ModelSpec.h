@@ -217,6 +217,12 @@ bool resolveModelSpec(ModelSpec &model,
 bool loadModelSpec(const std::string &path, const std::string &weightsOverride,
                    ModelSpec &model, std::string &error);
 
+/// What compiled code depends on, one entry per line: every input's and
+/// output's width, then every parameter's key, dtype and shape, e.g.
+/// `param m0.gate_proj F32 8x128x64`. moe-compile embeds it; the runtime
+/// compares it with the model resolved against the weights it is given.
+std::vector<std::string> compiledSignature(const ModelSpec &model);
+
 /// Reads a whole file into `contents`.
 bool readFile(const std::string &path, std::string &contents,
               std::string &error);

@@ -53,6 +53,19 @@ def MoECPUEntryABIPass : Pass<"moe-cpu-entry-abi", "mlir::ModuleOp"> {
   ];
 }
 
+def MoECPUExpandStridedCopiesPass
+    : Pass<"moe-cpu-expand-strided-copies", "mlir::ModuleOp"> {
+  let summary = "Rewrite strided memref.copy ops into linalg.copy";
+  let description = [{
+    `finalize-memref-to-llvm` lowers a `memref.copy` between non-contiguous
+    views to a call of `memrefCopy` from MLIR's C runner utilities, which
+    compiled models do not link. This pass turns those copies into
+    `linalg.copy`, which lowers to loops; copies between contiguous buffers
+    stay `memref.copy` (an `llvm.memcpy`).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def MoECPUPrepareExpertWeightsPass
     : Pass<"moe-cpu-prepare-expert-weights", "mlir::ModuleOp"> {
   let summary = "Transpose expert weights into [E, K, N] once, at load time";
