@@ -63,6 +63,8 @@ void _mlir_ciface_moe_forward(int64_t tokens, MemRef1D *inputs,
 /// weights into a second arena of the same layout in the kernels' layout.
 __attribute__((weak)) void _mlir_ciface_moe_prepare(MemRef1D *raw,
                                                     MemRef1D *prepared);
+/// OpenMP's thread count, present when the model uses threads.
+__attribute__((weak)) void omp_set_num_threads(int threads);
 }
 
 namespace {
@@ -91,17 +93,21 @@ struct Options {
   int64_t tokens = 16;
   uint64_t seed = 0;
   int64_t bench = 0;
+  int64_t threads = 0;
 };
 
 void printUsage() {
   std::printf(
       "usage: %s [--input X.npy] [--output Y.npy] [--outputs DIR]\n"
-      "          [--weights FILE] [--tokens T] [--seed S] [--bench N]\n\n"
+      "          [--weights FILE] [--tokens T] [--seed S] [--bench N]\n"
+      "          [--threads N]\n\n"
       "Runs the compiled moe-graph model on X ([tokens, width] float32, C\n"
       "order) and writes the first output to Y, or every output to\n"
       "DIR/NAME.npy. Without --input it runs on a seeded random input of T\n"
       "tokens (default 16) and prints a summary. --weights replaces the\n"
-      "weights file the model names; --bench N times N calls.\n",
+      "weights file the model names; --bench N times N calls; --threads N\n"
+      "sets the number of threads (default: every core; the results do not\n"
+      "depend on it).\n",
       programName);
 }
 
@@ -135,7 +141,8 @@ int parseOptions(int argc, char **argv, Options &options) {
       options.outputsDir = value;
     else if (arg == "--weights")
       options.weights = value;
-    else if (arg == "--tokens" || arg == "--seed" || arg == "--bench") {
+    else if (arg == "--tokens" || arg == "--seed" || arg == "--bench" ||
+             arg == "--threads") {
       if (!parseInt(value, number))
         return fail("option '" + arg + "' needs a non-negative integer, got '" +
                     value + "'");
@@ -143,6 +150,8 @@ int parseOptions(int argc, char **argv, Options &options) {
         options.tokens = number;
       else if (arg == "--seed")
         options.seed = static_cast<uint64_t>(number);
+      else if (arg == "--threads")
+        options.threads = number;
       else
         options.bench = number;
     } else {
@@ -159,6 +168,9 @@ int main(int argc, char **argv) {
   Options options;
   if (int status = parseOptions(argc, argv, options); status >= 0)
     return status;
+
+  if (options.threads > 0 && omp_set_num_threads)
+    omp_set_num_threads(static_cast<int>(options.threads));
 
   // The model as compiled, resolved against its weights file (or the one
   // given with --weights).

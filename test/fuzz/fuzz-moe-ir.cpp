@@ -32,7 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }();
   mlir::ScopedDiagnosticHandler quiet(
       context, [](mlir::Diagnostic &) { return mlir::success(); });
-  llvm::StringRef text(reinterpret_cast<const char *>(data), size);
+  // MLIR's lexer reads a terminating NUL, as every buffer LLVM reads files
+  // into has: parse a copy that has one.
+  std::string text(reinterpret_cast<const char *>(data), size);
   mlir::ParserConfig config(context);
   // The parser verifies what it parses.
   (void)mlir::parseSourceString<mlir::ModuleOp>(text, config);

@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -57,12 +58,14 @@ void mlir::moe::buildMoECPUKernelStage(OpPassManager &pm,
   tiling.panelWidth = options.panelWidth;
   tiling.rowTile = options.rowTile;
   tiling.reductionBlock = options.reductionBlock;
+  tiling.parallelPanels = options.threads;
   pm.addPass(createMoECPUTileAndVectorizePass(tiling));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
 
-void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm) {
+void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm,
+                                              bool threads) {
   pm.addPass(createMoECPUEntryABIPass());
   pm.addPass(createInlinerPass());
   pm.addPass(createSymbolDCEPass());
@@ -80,6 +83,14 @@ void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createMoECPUExpandStridedCopiesPass());
   bufferization::buildBufferDeallocationPipeline(pm);
+  if (threads) {
+    // Each forall iteration writes its own panel: they run as OpenMP
+    // work-sharing loops (a canonicalization right after keeps the
+    // allocation scopes valid).
+    pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
+    pm.addPass(createConvertSCFToOpenMPPass());
+    pm.addPass(createCanonicalizerPass());
+  }
 }
 
 void mlir::moe::buildMoECPUToLLVMStage(OpPassManager &pm,
@@ -104,6 +115,7 @@ void mlir::moe::buildMoECPUToLLVMStage(OpPassManager &pm,
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
@@ -121,7 +133,7 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
     pm.addPass(createMoECPUPrepareExpertWeightsPass());
   buildMoEToLinalgStage(pm);
   buildMoECPUKernelStage(pm, options);
-  buildMoECPUBufferizationStage(pm);
+  buildMoECPUBufferizationStage(pm, options.vectorize && options.threads);
   buildMoECPUToLLVMStage(pm, options.runtimeChecks);
 }
 

@@ -130,7 +130,8 @@ int linkExecutable(const char *argv0, llvm::StringRef object,
       return reportError("runtime library not found: " + lib);
 
   llvm::SmallVector<llvm::StringRef> args = {
-      kHostCXXCompiler, object, runtimeMain, runtime, "-lm", "-o", output};
+      kHostCXXCompiler, object, runtimeMain, runtime, "-fopenmp", "-lm",
+      "-o", output};
   llvm::SmallVector<llvm::StringRef> extraFlags;
   llvm::StringRef(kModelLinkFlags).split(extraFlags, ' ', -1, false);
   args.append(extraFlags.begin(), extraFlags.end());

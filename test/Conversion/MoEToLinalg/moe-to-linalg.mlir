@@ -139,7 +139,8 @@ func.func @permute(%x: tensor<?x64xf32>, %t: tensor<?xi32>, %o: tensor<9xi32>,
 // -----
 
 // The grouped matmul loops over the E experts and contracts each expert's
-// own rows [offsets[e], offsets[e+1]) with its weight slice.
+// own rows [offsets[e], offsets[e+1]) with its weight slice; an expert with
+// no rows is skipped.
 
 // CHECK-LABEL: func @grouped_matmul
 // CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[W:[a-z0-9]+]]: tensor<4x128x64xf16>, %[[OFF:[a-z0-9]+]]: tensor<5xi32>, %[[B:[a-z0-9]+]]: tensor<4x128xf32>, %[[INIT:[a-z0-9]+]]: tensor<?x128xf32>
@@ -148,6 +149,8 @@ func.func @permute(%x: tensor<?x64xf32>, %t: tensor<?xi32>, %o: tensor<9xi32>,
 // CHECK:         %[[START:.*]] = arith.index_cast
 // CHECK:         %[[END:.*]] = arith.index_cast
 // CHECK:         %[[ROWS:.*]] = arith.subi %[[END]], %[[START]]
+// CHECK:         %[[HAS_ROWS:.*]] = arith.cmpi sgt, %[[ROWS]], %{{.*}}
+// CHECK:         scf.if %[[HAS_ROWS]]
 // CHECK:         %[[A:.*]] = tensor.extract_slice %[[X]][%[[START]], 0] [%[[ROWS]], 64] [1, 1]
 // CHECK:         %[[WE:.*]] = tensor.extract_slice %[[W]][%[[E]], 0, 0] [1, 128, 64] [1, 1, 1] : tensor<4x128x64xf16> to tensor<128x64xf16>
 // CHECK:         %[[C:.*]] = tensor.extract_slice %[[ACC]][%[[START]], 0] [%[[ROWS]], 128] [1, 1]

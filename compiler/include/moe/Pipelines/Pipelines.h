@@ -41,6 +41,10 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("Transpose expert weights at load time and tile and "
                      "vectorise the expert matmuls (off: plain loops)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> threads{
+      *this, "threads",
+      llvm::cl::desc("Run the expert matmul panels on OpenMP threads"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> runtimeChecks{
       *this, "runtime-checks",
       llvm::cl::desc("Check memref accesses at run time (bounds, sizes) "
@@ -73,8 +77,9 @@ void buildMoEToLinalgStage(OpPassManager &pm);
 void buildMoECPUKernelStage(OpPassManager &pm,
                             const CPUPipelineOptions &options);
 
-/// Adds the CPU entry-point ABI, inlining and bufferization.
-void buildMoECPUBufferizationStage(OpPassManager &pm);
+/// Adds the CPU entry-point ABI, inlining and bufferization, then maps
+/// `scf.forall` loops to OpenMP when `threads` is set.
+void buildMoECPUBufferizationStage(OpPassManager &pm, bool threads = false);
 
 /// Adds the lowering of loops, memrefs, arith and math to the LLVM dialect,
 /// with run-time memref checks when `runtimeChecks` is set.

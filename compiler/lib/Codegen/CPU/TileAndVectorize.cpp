@@ -7,13 +7,14 @@
 // This file implements moe-cpu-tile-and-vectorize. Each expert's segment
 // contraction C[m, n] += A[m, k] W[k, n] gets a transform-dialect schedule:
 //
-//   for n-panel (<= 32 columns)           tile sizes divide N and K, so
+//   forall n-panel (<= 32 columns)        tile sizes divide N and K, so
 //     for k-block (<= 256)                every tile is static
 //       for m in 8-row tiles (peeled)     the dynamic row count
 //         for k in the block: C[8x32] += A[8x1] * W[1x32]  (in registers)
 //       for m in the leftover rows, one at a time: the same, C[1x32]
 //
-// The vectorizer's multiply-reduce becomes a vector.contract, lowered to
+// The panels are independent, so threads share them without changing any
+// result. The vectorizer's multiply-reduce becomes a vector.contract, lowered to
 // outer products and then to vector.fma, whose 8 x 32 accumulator the
 // loop-invariant subset hoisting keeps in registers across the k-loop.
 //
@@ -72,17 +73,21 @@ bool isKNSegmentMatmul(linalg::GenericOp op, int64_t &n, int64_t &k) {
          n > 1;
 }
 
-/// The schedule of kernel `id`: tile sizes for N, K and the register rows.
+/// The schedule of kernel `id`: tile sizes for N, K and the register rows;
+/// with `parallel`, the N panels form an scf.forall the pipeline maps to
+/// threads.
 std::string kernelSchedule(int64_t id, int64_t nTile, int64_t kTile,
-                           int64_t rowTile) {
+                           int64_t rowTile, bool parallel) {
   return llvm::formatv(R"mlir(
     %k{0} = transform.structured.match ops{{["linalg.generic"]}
         attributes {{moe.tile_target = {0} : i64} in %root
         : (!transform.any_op) -> !transform.any_op
-    %k{0}_panel, %k{0}_ln, %k{0}_lk = transform.structured.tile_using_for
-        %k{0} tile_sizes [0, {1}, {2}]
-        : (!transform.any_op) -> (!transform.any_op, !transform.any_op,
-                                  !transform.any_op)
+    %k{0}_panels, %k{0}_ln = transform.structured.{4}
+        %k{0} tile_sizes [0, {1}, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %k{0}_panel, %k{0}_lk = transform.structured.tile_using_for
+        %k{0}_panels tile_sizes [0, 0, {2}]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %k{0}_rows, %k{0}_lm = transform.structured.tile_using_for
         %k{0}_panel tile_sizes [{3}, 0, 0]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
@@ -128,7 +133,8 @@ std::string kernelSchedule(int64_t id, int64_t nTile, int64_t kTile,
     transform.loop.hoist_loop_invariant_subsets %k{0}_tail_lk
         : !transform.any_op
 )mlir",
-                       id, nTile, kTile, rowTile);
+                       id, nTile, kTile, rowTile,
+                       parallel ? "tile_using_forall" : "tile_using_for");
 }
 
 struct MoECPUTileAndVectorizePass
@@ -147,7 +153,7 @@ struct MoECPUTileAndVectorizePass
       op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
       body += kernelSchedule(count++, largestDivisorAtMost(n, panelWidth),
                              largestDivisorAtMost(k, reductionBlock),
-                             rowTile);
+                             rowTile, parallelPanels);
     });
     if (count == 0)
       return;

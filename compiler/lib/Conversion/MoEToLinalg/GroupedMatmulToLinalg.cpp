@@ -46,15 +46,15 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
         tensor::getMixedSize(rewriter, loc, weight, weightKN ? 2 : 1);
     OpFoldResult zero = rewriter.getIndexAttr(0);
     OpFoldResult one = rewriter.getIndexAttr(1);
-    auto expertWeightType =
-        RankedTensorType::get({weightType.getDimSize(1), weightType.getDimSize(2)},
-                              weightType.getElementType());
-    auto segmentInputType = RankedTensorType::get(
-        {ShapedType::kDynamic, inputType.getDimSize(1)},
-        inputType.getElementType());
-    auto segmentOutputType = RankedTensorType::get(
-        {ShapedType::kDynamic, initType.getDimSize(1)},
-        initType.getElementType());
+    auto expertWeightType = RankedTensorType::get(
+        {weightType.getDimSize(1), weightType.getDimSize(2)},
+        weightType.getElementType());
+    auto segmentInputType =
+        RankedTensorType::get({ShapedType::kDynamic, inputType.getDimSize(1)},
+                              inputType.getElementType());
+    auto segmentOutputType =
+        RankedTensorType::get({ShapedType::kDynamic, initType.getDimSize(1)},
+                              initType.getElementType());
 
     // A filled destination: iterate over the unfilled tensor and fill each
     // segment (and the unused tail rows) as it is reached.
@@ -66,10 +66,11 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
     }
     auto fillRows = [&](OpBuilder &b, Value tensor, OpFoldResult start,
                         OpFoldResult rows) -> Value {
-      Value slice = tensor::ExtractSliceOp::create(
-          b, loc, segmentOutputType, tensor, ArrayRef<OpFoldResult>{start, zero},
-          ArrayRef<OpFoldResult>{rows, outWidth},
-          ArrayRef<OpFoldResult>{one, one});
+      Value slice =
+          tensor::ExtractSliceOp::create(b, loc, segmentOutputType, tensor,
+                                         ArrayRef<OpFoldResult>{start, zero},
+                                         ArrayRef<OpFoldResult>{rows, outWidth},
+                                         ArrayRef<OpFoldResult>{one, one});
       Value filled =
           linalg::FillOp::create(b, loc, fillValue, slice).getResult(0);
       return tensor::InsertSliceOp::create(
@@ -93,49 +94,64 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
           Value end = offsetAt(arith::AddIOp::create(b, loc, e, c1));
           Value rows = arith::SubIOp::create(b, loc, end, start);
 
-          Value segment = tensor::ExtractSliceOp::create(
-              b, loc, segmentInputType, input,
-              ArrayRef<OpFoldResult>{start, zero},
-              ArrayRef<OpFoldResult>{rows, tensor::getMixedSize(b, loc, input, 1)},
-              ArrayRef<OpFoldResult>{one, one});
-          Value expertWeight = tensor::ExtractSliceOp::create(
-              b, loc, expertWeightType, weight,
-              ArrayRef<OpFoldResult>{e, zero, zero},
-              ArrayRef<OpFoldResult>{
-                  one, tensor::getMixedSize(b, loc, weight, 1),
-                  tensor::getMixedSize(b, loc, weight, 2)},
-              ArrayRef<OpFoldResult>{one, one, one});
-          Value target = fillValue ? fillRows(b, args[0], start, rows)
-                                   : args[0];
-          Value accumulator = tensor::ExtractSliceOp::create(
-              b, loc, segmentOutputType, target,
-              ArrayRef<OpFoldResult>{start, zero},
-              ArrayRef<OpFoldResult>{rows, outWidth},
-              ArrayRef<OpFoldResult>{one, one});
+          // An expert with no rows does nothing (no work, and no threads
+          // woken for it).
+          Value hasRows = arith::CmpIOp::create(
+              b, loc, arith::CmpIPredicate::sgt, rows, c0);
+          auto segmentOp = scf::IfOp::create(
+              b, loc, hasRows,
+              [&](OpBuilder &b, Location) {
+                Value segment = tensor::ExtractSliceOp::create(
+                    b, loc, segmentInputType, input,
+                    ArrayRef<OpFoldResult>{start, zero},
+                    ArrayRef<OpFoldResult>{
+                        rows, tensor::getMixedSize(b, loc, input, 1)},
+                    ArrayRef<OpFoldResult>{one, one});
+                Value expertWeight = tensor::ExtractSliceOp::create(
+                    b, loc, expertWeightType, weight,
+                    ArrayRef<OpFoldResult>{e, zero, zero},
+                    ArrayRef<OpFoldResult>{
+                        one, tensor::getMixedSize(b, loc, weight, 1),
+                        tensor::getMixedSize(b, loc, weight, 2)},
+                    ArrayRef<OpFoldResult>{one, one, one});
+                Value target =
+                    fillValue ? fillRows(b, args[0], start, rows) : args[0];
+                Value accumulator = tensor::ExtractSliceOp::create(
+                    b, loc, segmentOutputType, target,
+                    ArrayRef<OpFoldResult>{start, zero},
+                    ArrayRef<OpFoldResult>{rows, outWidth},
+                    ArrayRef<OpFoldResult>{one, one});
 
-          Value product =
-              weightKN ? buildMatmul(b, loc, segment, expertWeight, accumulator)
-                       : buildMatmulTransposedRhs(b, loc, segment, expertWeight,
-                                                  accumulator);
-          // Tagged for the target's tiling and vectorization.
-          product.getDefiningOp()->setAttr(kSegmentMatmulAttrName,
-                                           b.getUnitAttr());
-          if (bias) {
-            auto biasType = cast<RankedTensorType>(bias.getType());
-            Value expertBias = tensor::ExtractSliceOp::create(
-                b, loc,
-                RankedTensorType::get({biasType.getDimSize(1)},
-                                      biasType.getElementType()),
-                bias, ArrayRef<OpFoldResult>{e, zero},
-                ArrayRef<OpFoldResult>{one, outWidth},
-                ArrayRef<OpFoldResult>{one, one});
-            product = buildAddRowBias(b, loc, product, expertBias);
-          }
-          Value updated = tensor::InsertSliceOp::create(
-              b, loc, product, target, ArrayRef<OpFoldResult>{start, zero},
-              ArrayRef<OpFoldResult>{rows, outWidth},
-              ArrayRef<OpFoldResult>{one, one});
-          scf::YieldOp::create(b, loc, ValueRange{updated});
+                Value product =
+                    weightKN ? buildMatmul(b, loc, segment, expertWeight,
+                                           accumulator)
+                             : buildMatmulTransposedRhs(
+                                   b, loc, segment, expertWeight, accumulator);
+                // Tagged for the target's tiling and vectorization.
+                product.getDefiningOp()->setAttr(kSegmentMatmulAttrName,
+                                                 b.getUnitAttr());
+                if (bias) {
+                  auto biasType = cast<RankedTensorType>(bias.getType());
+                  Value expertBias = tensor::ExtractSliceOp::create(
+                      b, loc,
+                      RankedTensorType::get({biasType.getDimSize(1)},
+                                            biasType.getElementType()),
+                      bias, ArrayRef<OpFoldResult>{e, zero},
+                      ArrayRef<OpFoldResult>{one, outWidth},
+                      ArrayRef<OpFoldResult>{one, one});
+                  product = buildAddRowBias(b, loc, product, expertBias);
+                }
+                Value updated = tensor::InsertSliceOp::create(
+                    b, loc, product, target,
+                    ArrayRef<OpFoldResult>{start, zero},
+                    ArrayRef<OpFoldResult>{rows, outWidth},
+                    ArrayRef<OpFoldResult>{one, one});
+                scf::YieldOp::create(b, loc, ValueRange{updated});
+              },
+              [&](OpBuilder &b, Location) {
+                scf::YieldOp::create(b, loc, ValueRange{args[0]});
+              });
+          scf::YieldOp::create(b, loc, segmentOp.getResults());
         });
     Value result = loop.getResult(0);
     if (fillValue) {

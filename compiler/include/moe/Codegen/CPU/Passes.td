@@ -87,7 +87,8 @@ def MoECPUTileAndVectorizePass
   let description = [{
     Applies a transform-dialect schedule to every expert segment contraction
     (`linalg.generic` tagged `moe.segment_matmul` whose weight is [K, N]):
-    N panels of up to 32 columns and K blocks of up to 256 (the largest
+    N panels of up to 32 columns (an `scf.forall`, which the CPU pipeline
+    maps to OpenMP threads) and K blocks of up to 256 (the largest
     divisors of N and K not above them, so every tile is static), then
     8-row register tiles over the dynamic rows, peeled, with single rows
     for the remainder, and a k-loop of rank-1 updates whose 8 x 32
@@ -108,6 +109,8 @@ def MoECPUTileAndVectorizePass
            "Rows of the register tile">,
     Option<"reductionBlock", "reduction-block", "int64_t", /*default=*/"256",
            "Largest K block kept in cache">,
+    Option<"parallelPanels", "parallel-panels", "bool", /*default=*/"true",
+           "Distribute the N panels over threads (an scf.forall)">,
   ];
 }
 

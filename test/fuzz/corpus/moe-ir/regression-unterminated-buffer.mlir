@@ -1,0 +1,1 @@
+fuff.unun
