@@ -308,6 +308,8 @@ int main(int argc, char **argv) {
   }
   if (options.input.empty() && options.output.empty() &&
       options.outputsDir.empty()) {
+    std::printf("weights: %llu bytes resident\n",
+                static_cast<unsigned long long>(params.size()));
     std::printf("%s: %lld tokens of seeded random input (seed %llu)\n",
                 model.name.empty() ? "model" : model.name.c_str(), static_cast<long long>(tokens),
                 static_cast<unsigned long long>(options.seed));

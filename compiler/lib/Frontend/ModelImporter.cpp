@@ -109,16 +109,11 @@ OwningOpRef<ModuleOp> Importer::run() {
   for (const ::moe::InputSpec &input : model.inputs)
     argTypes.push_back(RankedTensorType::get(
         {ShapedType::kDynamic, input.width}, builder.getF32Type()));
-  for (const ::moe::ParamSpec &param : model.params) {
-    if (param.dtype != ::moe::DType::F32) {
-      error = std::string("not supported yet: ") +
-              ::moe::dtypeName(param.dtype) + " weights (tensor '" +
-              param.sourceNames.front() + "')";
-      return nullptr;
-    }
+  // Weights keep their file's dtype (bf16 and f16 stay 2 bytes in memory);
+  // the compute converts them to f32 as it reads them.
+  for (const ::moe::ParamSpec &param : model.params)
     argTypes.push_back(RankedTensorType::get(
         param.shape, elementTypeOf(builder, param.dtype)));
-  }
 
   // The results are the graph outputs, in order; their types are known once
   // the body is built.

@@ -15,7 +15,7 @@
 #       that are, and the rows holding NaN or +-Inf
 #   edge.py values Y.npy [--rows I,J,...]
 #       prints the rows (all, or the listed ones), "row I: V V V ..."
-#   edge.py compare-rows ACTUAL.npy EXPECTED.npy [--skip I,J,...]
+#   edge.py compare-rows ACTUAL.npy EXPECTED.npy [--skip I,J-K,...]
 #                        [--rtol R | --exact]
 #       compares the rows not skipped as `moe-reference --compare` does
 #       (NaN positions must agree; max|a - b| / max(max|b|, 1e-6) <= R,
@@ -32,13 +32,18 @@
 #       both are right.
 #   edge.py rewrite-safetensors IN OUT [--gap N] [--header-pad N] [--reverse]
 #                               [--extra NAME:DTYPE:SHAPE ...] [--metadata]
-#                               [--to F16|BF16]
+#                               [--to F16|BF16] [--misalign R]
 #       rewrites a safetensors file: N bytes of garbage before each tensor
 #       (so that the data of F32 tensors is not 4-byte aligned), a header
 #       padded with N spaces (so that the data section is not 8-byte
 #       aligned either), the tensors in reverse order, extra tensors (of
 #       any dtype, filled with a byte pattern), a __metadata__ entry, and
-#       the F32 tensors converted to F16 or BF16
+#       the F32 tensors converted to F16 or BF16; --misalign R puts every
+#       tensor at a file offset of R mod 8 (R = 1, 2, 3: no F32 tensor is
+#       4-byte aligned)
+#   edge.py alignment FILE.safetensors
+#       prints where the data section starts, and how many F32 tensors are
+#       not 4-byte aligned in the file
 #   edge.py nested OUT.json --depth N --where file|field|shape|router
 #       a model (or a bare array) nested N levels deep
 #   edge.py nested-safetensors OUT --depth N --where offsets|shape|metadata
@@ -144,7 +149,13 @@ def cmd_compare_rows(args):
     shape_b, b = load_npy(args.expected)
     if shape_a != shape_b:
         sys.exit("shape %s differs from %s" % (list(shape_a), list(shape_b)))
-    skip = {int(i) for i in args.skip.split(",") if i}
+    skip = set()
+    for part in args.skip.split(","):
+        if "-" in part:
+            first, last = part.split("-")
+            skip.update(range(int(first), int(last) + 1))
+        elif part:
+            skip.add(int(part))
     rows_a, rows_b = rows_of(shape_a, a), rows_of(shape_b, b)
     worst = scale = 0.0
     compared = 0
@@ -283,12 +294,31 @@ def cmd_rewrite_safetensors(args):
         header["__metadata__"] = {"format": "pt", "note": "edge-case test"}
     for name, dtype, dims, raw in tensors:
         body += b"\xa5" * args.gap
+        if args.misalign is not None:
+            body += b"\xa5" * ((8 - len(body) % 8) % 8)
         header[name] = {"dtype": dtype, "shape": dims,
                         "data_offsets": [len(body), len(body) + len(raw)]}
         body += raw
     text = json.dumps(header).encode() + b" " * args.header_pad
+    if args.misalign is not None:
+        # The data section (and so every tensor) at R mod 8 in the file.
+        text += b" " * ((args.misalign - 8 - len(text)) % 8)
     with open(args.out, "wb") as f:
         f.write(struct.pack("<Q", len(text)) + text + body)
+
+
+def cmd_alignment(args):
+    with open(args.file, "rb") as f:
+        data = f.read()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + length])
+    start = 8 + length
+    print("data section at byte %d (mod 8 = %d)" % (start, start % 8))
+    f32 = [entry["data_offsets"][0] for name, entry in header.items()
+           if name != "__metadata__" and entry["dtype"] == "F32"]
+    odd = [o for o in f32 if (start + o) % 4]
+    print("F32 tensors not 4-byte aligned in the file: %d of %d" % (
+        len(odd), len(f32)))
 
 
 MODEL_HEAD = ('{"format": "moe-graph", "version": 1, "name": "hostile", '
@@ -411,7 +441,11 @@ p.add_argument("--reverse", action="store_true")
 p.add_argument("--extra", action="append", default=[])
 p.add_argument("--metadata", action="store_true")
 p.add_argument("--to", choices=["F16", "BF16"])
+p.add_argument("--misalign", type=int)
 p.set_defaults(run=cmd_rewrite_safetensors)
+p = sub.add_parser("alignment")
+p.add_argument("file")
+p.set_defaults(run=cmd_alignment)
 p = sub.add_parser("nested")
 p.add_argument("out")
 p.add_argument("--depth", type=int, required=True)
