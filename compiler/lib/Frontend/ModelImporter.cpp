@@ -159,8 +159,6 @@ LogicalResult Importer::checkSupported(const ::moe::NodeSpec &node) {
   if (node.kind != ::moe::NodeKind::MoE)
     return success();
   const ::moe::MoESpec &moe = node.moe;
-  if (moe.router.numGroups != 1 || moe.router.topKGroups != 1)
-    return notSupported(node, "router.num_groups");
   if (moe.router.noiseWeight)
     return notSupported(node, "router.noise");
   if (moe.sharedExperts)

@@ -189,3 +189,32 @@ func.func @combine(%h: tensor<?x64xf32>, %t: tensor<?xi32>, %rw: tensor<?xf32>,
          outs(%init : tensor<?x64xf32>)
   return %0 : tensor<?x64xf32>
 }
+
+// -----
+
+// Group-limited selection: per token, each group's score is the sum of its
+// two largest q, the top_k_groups best groups are marked eligible, and the
+// expert scan only takes experts of eligible groups.
+
+// CHECK-LABEL: func @top_k_groups
+// CHECK-DAG:   %[[GROUP_SIZE:.*]] = arith.constant 2 : index
+// CHECK-DAG:   %[[KEEP:.*]] = arith.constant 2 : i32
+// CHECK:       scf.for %[[T:.*]] =
+// CHECK:         %[[SCORES:.*]] = scf.for {{.*}} -> (tensor<4xf32>)
+// CHECK:           %[[TOP2:.*]]:2 = scf.for
+// CHECK:             arith.cmpf ogt
+// CHECK:           arith.addf %[[TOP2]]#0, %[[TOP2]]#1
+// CHECK:         %[[ELIGIBLE:.*]] = scf.for {{.*}} -> (tensor<4xi1>)
+// CHECK:           %[[RANK:.*]] = scf.for
+// CHECK:           arith.cmpi slt, %[[RANK]], %[[KEEP]]
+// CHECK:         scf.for
+// CHECK:           scf.for %[[E:[a-z0-9]+]] =
+// CHECK:             %[[GROUP:.*]] = arith.divui %[[E]], %[[GROUP_SIZE]]
+// CHECK:             tensor.extract %[[ELIGIBLE]][%[[GROUP]]]
+func.func @top_k_groups(%s: tensor<?x8xf32>, %w: tensor<?x3xf32>,
+                        %i: tensor<?x3xi32>) -> (tensor<?x3xf32>, tensor<?x3xi32>) {
+  %w0, %i0 = moe.top_k ins(%s : tensor<?x8xf32>)
+               outs(%w, %i : tensor<?x3xf32>, tensor<?x3xi32>)
+               {num_groups = 4 : i64, top_k_groups = 2 : i64}
+  return %w0, %i0 : tensor<?x3xf32>, tensor<?x3xi32>
+}

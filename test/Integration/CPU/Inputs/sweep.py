@@ -97,6 +97,14 @@ def make_configs(seed, count):
         # top_k: the extremes 1 and min(E, 8) often, else anything between.
         kmax = min(e, 8)
         c["k"] = rng.choice((1, kmax, rng.randint(1, kmax)))
+        # Group-limited routing (DeepSeek): G groups dividing E, of which
+        # enough stay eligible for k experts.
+        c["groups"] = None
+        divisors = [g for g in range(2, e + 1) if e % g == 0]
+        if divisors and rng.random() < 0.4:
+            g = rng.choice(divisors)
+            least = -(-c["k"] // (e // g))
+            c["groups"] = (g, rng.randint(least, g))
         c["D"] = size_not_16(rng, 13, 100)
         # Keep E * F small so that 300 tokens run fast in the reference.
         c["F"] = size_not_16(rng, 13, max(17, min(100, 2400 // e)))
@@ -130,6 +138,8 @@ def describe(c):
         parts.append("scale=%g" % c["scaling"])
     if c["capacity"] is not None:
         parts.append("cap=%g" % c["capacity"])
+    if c["groups"]:
+        parts.append("groups=%d/%d" % (c["groups"][1], c["groups"][0]))
     parts += ["w=" + c["weights"], c["names"], c["graph"]]
     return " ".join(parts)
 
@@ -170,6 +180,8 @@ def moe_node(c, rng, name, inp, prefix):
         tensors[router["bias"]] = [e]
     if c["scaling"] is not None:
         router["scaling_factor"] = c["scaling"]
+    if c["groups"]:
+        router["num_groups"], router["top_k_groups"] = c["groups"]
 
     experts = {}
     if c["activation"] != "silu" or rng.random() < 0.5:
