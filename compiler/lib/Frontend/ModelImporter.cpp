@@ -56,6 +56,8 @@ private:
   LogicalResult importNode(const ::moe::NodeSpec &node);
   Value importMoE(const ::moe::NodeSpec &node, Location loc, Value input);
   Value importNorm(const ::moe::NodeSpec &node, Location loc, Value input);
+  Value importSharedExperts(const ::moe::NodeSpec &node, Location loc,
+                            Value input, Activation activation);
 
   /// The parameter argument with key `<node>.<role>`, or null.
   Value param(const ::moe::NodeSpec &node, StringRef role) const {
@@ -161,8 +163,6 @@ LogicalResult Importer::checkSupported(const ::moe::NodeSpec &node) {
   const ::moe::MoESpec &moe = node.moe;
   if (moe.router.noiseWeight)
     return notSupported(node, "router.noise");
-  if (moe.sharedExperts)
-    return notSupported(node, "shared_experts");
   if (moe.aux.expertCounts || moe.aux.loadBalancingLoss || moe.aux.routerZLoss)
     return notSupported(node, "aux");
   return success();
@@ -320,6 +320,64 @@ Value Importer::importNorm(const ::moe::NodeSpec &node, Location loc,
       .getResult(0);
 }
 
+Value Importer::importSharedExperts(const ::moe::NodeSpec &node, Location loc,
+                                    Value input, Activation activation) {
+  const ::moe::MoESpec &spec = node.moe;
+  int64_t intermediate = spec.sharedExperts->intermediateSize;
+  float alpha = spec.experts.alpha, limit = spec.experts.limit;
+  // An always-on FFN over every token, with the experts' activation.
+  Value up = buildMatmulTransposedRhs(builder, loc, input,
+                                      param(node, "shared.up_proj"),
+                                      zeros(loc, intermediate));
+  Value hidden;
+  if (Value gateWeight = param(node, "shared.gate_proj")) {
+    Value gate = buildMatmulTransposedRhs(builder, loc, input, gateWeight,
+                                          zeros(loc, intermediate));
+    hidden = buildElementwise(
+        builder, loc, ValueRange{gate, up},
+        [&](OpBuilder &b, Location nloc, ValueRange args) -> Value {
+          return buildGatedActivation(b, nloc, activation, args[0], args[1],
+                                      alpha, limit);
+        });
+  } else {
+    hidden = buildElementwise(
+        builder, loc, up,
+        [&](OpBuilder &b, Location nloc, ValueRange args) -> Value {
+          return buildActivation(b, nloc, activation, args[0]);
+        });
+  }
+  Value out = buildMatmulTransposedRhs(builder, loc, hidden,
+                                       param(node, "shared.down_proj"),
+                                       zeros(loc, node.width));
+  Value gateWeight = param(node, "shared.gate");
+  if (!gateWeight)
+    return out;
+  // Qwen2-MoE: the shared output is scaled by sigmoid(x g^T), g [1, D].
+  Value logit =
+      buildMatmulTransposedRhs(builder, loc, input, gateWeight, zeros(loc, 1));
+  MLIRContext *ctx = builder.getContext();
+  AffineExpr t, d;
+  bindDims(ctx, t, d);
+  AffineMap full = AffineMap::get(2, 0, {t, d}, ctx);
+  AffineMap perToken =
+      AffineMap::get(2, 0, {t, getAffineConstantExpr(0, ctx)}, ctx);
+  Value init = createEmptyTensor(
+      builder, loc, {tokens, builder.getIndexAttr(node.width)},
+      builder.getF32Type());
+  return linalg::GenericOp::create(
+             builder, loc, init.getType(), ValueRange{out, logit}, init,
+             SmallVector<AffineMap>{full, perToken, full},
+             SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+             [&](OpBuilder &b, Location nloc, ValueRange args) {
+               linalg::YieldOp::create(
+                   b, nloc,
+                   arith::MulFOp::create(b, nloc, args[0],
+                                         buildSigmoid(b, nloc, args[1]))
+                       .getResult());
+             })
+      .getResult(0);
+}
+
 Value Importer::importMoE(const ::moe::NodeSpec &node, Location loc,
                           Value input) {
   const ::moe::MoESpec &spec = node.moe;
@@ -330,7 +388,11 @@ Value Importer::importMoE(const ::moe::NodeSpec &node, Location loc,
     (void)fail(node, "unknown scoring or activation");
     return nullptr;
   }
-  Value init = zeros(loc, node.width);
+  // The layer accumulates the routed experts into its init: the shared
+  // experts' output, when there are shared experts.
+  Value init = spec.sharedExperts
+                   ? importSharedExperts(node, loc, input, *activation)
+                   : zeros(loc, node.width);
   FloatAttr alpha, limit;
   if (*activation == Activation::swiglu_oai) {
     alpha = builder.getF32FloatAttr(spec.experts.alpha);

@@ -86,6 +86,7 @@ def make_configs(seed, count):
         # Biases are zero with "init" and "make" (still plumbed through).
         "weights": dealt(rng, ("init", "py", "make", "py"), count),
         "names": dealt(rng, ("templated", "stacked", "mixed"), count),
+        "shared": dealt(rng, (None, None, "plain", "gated"), count),
         "graph": dealt(rng, ("layer", "layer", "layer", "rms-residual",
                              "layernorm-linear", "two-layers"), count),
     }
@@ -108,6 +109,7 @@ def make_configs(seed, count):
         c["D"] = size_not_16(rng, 13, 100)
         # Keep E * F small so that 300 tokens run fast in the reference.
         c["F"] = size_not_16(rng, 13, max(17, min(100, 2400 // e)))
+        c["shared_F"] = size_not_16(rng, 13, 100)
         if c["activation"] == "swiglu_oai":
             c["gated"] = True
             # The default alpha/limit, or ones that make the clamps bite.
@@ -140,6 +142,8 @@ def describe(c):
         parts.append("cap=%g" % c["capacity"])
     if c["groups"]:
         parts.append("groups=%d/%d" % (c["groups"][1], c["groups"][0]))
+    if c["shared"]:
+        parts.append("shared=" + c["shared"])
     parts += ["w=" + c["weights"], c["names"], c["graph"]]
     return " ".join(parts)
 
@@ -209,6 +213,21 @@ def moe_node(c, rng, name, inp, prefix):
             "experts": experts}
     if c["capacity"] is not None:
         node["capacity_factor"] = c["capacity"]
+    if c["shared"]:
+        # An always-on FFN (Qwen2-MoE, DeepSeek), gated like the experts,
+        # optionally scaled by sigmoid(x g^T).
+        fs = c["shared_F"]
+        shared = {"intermediate_size": fs,
+                  "up_proj": prefix + ".shared.up", "down_proj": prefix + ".shared.down"}
+        tensors[shared["up_proj"]] = [fs, d]
+        tensors[shared["down_proj"]] = [d, fs]
+        if c["gated"]:
+            shared["gate_proj"] = prefix + ".shared.gate_proj"
+            tensors[shared["gate_proj"]] = [fs, d]
+        if c["shared"] == "gated":
+            shared["gate"] = prefix + ".shared.gate"
+            tensors[shared["gate"]] = [1, d]
+        node["shared_experts"] = shared
     return node, tensors
 
 
