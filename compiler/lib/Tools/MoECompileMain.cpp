@@ -20,6 +20,7 @@
 #include "moe/Pipelines/Pipelines.h"
 #include "moe/Runtime/ModelSpec.h"
 #include "moe/Tools/Config.h"
+#include "moe/Tools/CostReport.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -168,6 +169,11 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
           clEnumValN(EmitKind::Executable, "exe",
                      "an executable linked with the runtime (default)")),
       llvm::cl::init(EmitKind::Executable), llvm::cl::cat(category));
+  llvm::cl::opt<bool> report(
+      "report",
+      llvm::cl::desc("Print the dense-vs-MoE cost report (parameters, "
+                     "FLOPs and bytes per token) and stop"),
+      llvm::cl::cat(category));
   llvm::cl::opt<bool> runtimeChecks(
       "runtime-checks",
       llvm::cl::desc("Compile bounds and size checks into the model code "
@@ -185,7 +191,7 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
 
   bool isBinary =
       emit == EmitKind::Object || emit == EmitKind::Executable;
-  if (isBinary && outputPath == "-")
+  if (isBinary && outputPath == "-" && !report)
     return reportError("-o FILE is required for --emit=obj and --emit=exe");
 
   // Parse, validate and resolve the model against its weights.
@@ -195,6 +201,10 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
   std::string error;
   if (!::moe::loadModelSpec(std::string(absolutePath), "", model, error))
     return reportModelError(error);
+  if (report) {
+    printCostReport(model, llvm::outs());
+    return 0;
+  }
   std::string modelText;
   if (!::moe::readFile(inputPath, modelText, error))
     return reportModelError(error);
