@@ -60,6 +60,92 @@ const char *dtypeName(DType dtype) {
   return "?";
 }
 
+namespace {
+
+/// The dtypes of the safetensors format, with their sizes in bits.
+struct StorageDTypeInfo {
+  StorageDType dtype;
+  const char *name;
+  unsigned bits;
+};
+constexpr StorageDTypeInfo kStorageDTypes[] = {
+    {StorageDType::BOOL, "BOOL", 8},
+    {StorageDType::U8, "U8", 8},
+    {StorageDType::I8, "I8", 8},
+    {StorageDType::U16, "U16", 16},
+    {StorageDType::I16, "I16", 16},
+    {StorageDType::U32, "U32", 32},
+    {StorageDType::I32, "I32", 32},
+    {StorageDType::U64, "U64", 64},
+    {StorageDType::I64, "I64", 64},
+    {StorageDType::F4, "F4", 4},
+    {StorageDType::F6_E2M3, "F6_E2M3", 6},
+    {StorageDType::F6_E3M2, "F6_E3M2", 6},
+    {StorageDType::F8_E5M2, "F8_E5M2", 8},
+    {StorageDType::F8_E4M3, "F8_E4M3", 8},
+    {StorageDType::F8_E8M0, "F8_E8M0", 8},
+    {StorageDType::F8_E4M3FNUZ, "F8_E4M3FNUZ", 8},
+    {StorageDType::F8_E5M2FNUZ, "F8_E5M2FNUZ", 8},
+    {StorageDType::F16, "F16", 16},
+    {StorageDType::BF16, "BF16", 16},
+    {StorageDType::F32, "F32", 32},
+    {StorageDType::F64, "F64", 64},
+    {StorageDType::C64, "C64", 64},
+};
+
+const StorageDTypeInfo *storageDTypeInfo(StorageDType dtype) {
+  for (const StorageDTypeInfo &info : kStorageDTypes)
+    if (info.dtype == dtype)
+      return &info;
+  return nullptr;
+}
+
+} // namespace
+
+const char *storageDTypeName(StorageDType dtype) {
+  const StorageDTypeInfo *info = storageDTypeInfo(dtype);
+  return info ? info->name : "?";
+}
+
+unsigned storageDTypeBits(StorageDType dtype) {
+  const StorageDTypeInfo *info = storageDTypeInfo(dtype);
+  return info ? info->bits : 0;
+}
+
+bool parseStorageDType(const std::string &name, StorageDType &dtype) {
+  for (const StorageDTypeInfo &info : kStorageDTypes)
+    if (name == info.name) {
+      dtype = info.dtype;
+      return true;
+    }
+  return false;
+}
+
+std::optional<DType> toDType(StorageDType dtype) {
+  switch (dtype) {
+  case StorageDType::F32:
+    return DType::F32;
+  case StorageDType::BF16:
+    return DType::BF16;
+  case StorageDType::F16:
+    return DType::F16;
+  default:
+    return std::nullopt;
+  }
+}
+
+StorageDType toStorageDType(DType dtype) {
+  switch (dtype) {
+  case DType::F32:
+    return StorageDType::F32;
+  case DType::BF16:
+    return StorageDType::BF16;
+  case DType::F16:
+    return StorageDType::F16;
+  }
+  return StorageDType::F32;
+}
+
 const char *nodeKindName(NodeKind kind) {
   switch (kind) {
   case NodeKind::Linear:
@@ -125,6 +211,83 @@ bool readFile(const std::string &path, std::string &contents,
 }
 
 //===----------------------------------------------------------------------===//
+// Messages
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The length of the longest prefix of `text` of at most `limit` bytes that
+/// ends at a UTF-8 character boundary.
+size_t utf8Prefix(const std::string &text, size_t limit) {
+  if (limit >= text.size())
+    return text.size();
+  size_t end = limit;
+  // Step back over continuation bytes (10xxxxxx), at most three.
+  for (int i = 0; i < 3 && end > 0 &&
+                  (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80;
+       ++i)
+    --end;
+  return end;
+}
+
+/// The first character boundary of `text` at or after byte `start`.
+size_t utf8Suffix(const std::string &text, size_t start) {
+  for (int i = 0; i < 3 && start < text.size() &&
+                  (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80;
+       ++i)
+    ++start;
+  return start;
+}
+
+/// Appends `text[begin, end)` to `out` with control characters escaped.
+void appendEscaped(std::string &out, const std::string &text, size_t begin,
+                   size_t end) {
+  static const char hex[] = "0123456789abcdef";
+  for (size_t i = begin; i < end; ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c < 0x20 || c == 0x7F) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+}
+
+} // namespace
+
+std::string quoteForMessage(const std::string &text) {
+  std::string out = "'";
+  if (text.size() <= kMessageQuoteLimit) {
+    appendEscaped(out, text, 0, text.size());
+    return out + "'";
+  }
+  appendEscaped(out, text, 0, utf8Prefix(text, kMessageQuoteLimit));
+  return out + "...' (" + std::to_string(text.size()) + " bytes)";
+}
+
+std::string pathForMessage(const std::string &path) {
+  std::string out;
+  if (path.size() <= kMessagePathLimit) {
+    appendEscaped(out, path, 0, path.size());
+    return out;
+  }
+  // The start (the directory) and the end (the file name).
+  const size_t keep = kMessagePathLimit / 4;
+  appendEscaped(out, path, 0, utf8Prefix(path, keep));
+  out += "...";
+  appendEscaped(out, path, utf8Suffix(path, path.size() - keep), path.size());
+  return out + " (" + std::to_string(path.size()) + " bytes)";
+}
+
+//===----------------------------------------------------------------------===//
 // JSON field access
 //===----------------------------------------------------------------------===//
 
@@ -167,7 +330,7 @@ public:
       for (const char *name : allowed)
         known |= it.key() == name;
       if (!known)
-        return fail("unknown field '" + it.key() + "' " + where);
+        return fail("unknown field " + detail::quote(it.key()) + " " + where);
     }
     return true;
   }
@@ -415,12 +578,12 @@ bool ModelParser::defineValue(const std::string &name,
   for (char c : name)
     valid &= c != '/' && c != '\\' && static_cast<unsigned char>(c) >= 0x20;
   if (!valid)
-    return fail("invalid name '" + name + "' (" + origin +
+    return fail("invalid name " + detail::quote(name) + " (" + origin +
                 "): a name must be non-empty, must not contain '/', '\\' or "
                 "control characters, and must not be '.' or '..'");
   auto inserted = values.insert({name, ValueInfo{origin, auxOwner}});
   if (!inserted.second)
-    return fail("duplicate name '" + name + "' (" + origin +
+    return fail("duplicate name " + detail::quote(name) + " (" + origin +
                 "), already defined by " + inserted.first->second.origin);
   return true;
 }
@@ -428,14 +591,15 @@ bool ModelParser::defineValue(const std::string &name,
 bool ModelParser::checkUse(const NodeSpec &node, const std::string &value) {
   auto it = values.find(value);
   if (it == values.end())
-    return fail("node '" + node.name + "' uses '" + value +
-                "', which is not defined before it");
+    return fail("node " + detail::quote(node.name) + " uses " +
+                detail::quote(value) + ", which is not defined before it");
   // Aux values are [1, E] or [1, 1], not [tokens, width]: only graph
   // outputs may name them.
   if (!it->second.auxOwner.empty())
-    return fail("node '" + node.name + "' uses '" + value +
-                "', an aux output of node '" + it->second.auxOwner +
-                "'; aux values can only be graph outputs");
+    return fail("node " + detail::quote(node.name) + " uses " +
+                detail::quote(value) + ", an aux output of node " +
+                detail::quote(it->second.auxOwner) +
+                "; aux values can only be graph outputs");
   return true;
 }
 
@@ -451,7 +615,8 @@ bool ModelParser::parse(const json &root) {
   if (!top.getString("format", format, true))
     return false;
   if (format != "moe-graph")
-    return fail("unsupported format '" + format + "' (expected 'moe-graph')");
+    return fail("unsupported format " + detail::quote(format) +
+                " (expected 'moe-graph')");
   int64_t version = 0;
   if (!top.getInt("version", version, INT64_MIN, INT64_MAX, true))
     return false;
@@ -462,8 +627,8 @@ bool ModelParser::parse(const json &root) {
       !top.getString("dtype", model.dtype, false))
     return false;
   if (model.dtype != "f32")
-    return fail("unsupported dtype '" + model.dtype +
-                "' at top level (expected 'f32')");
+    return fail("unsupported dtype " + detail::quote(model.dtype) +
+                " at top level (expected 'f32')");
 
   if (!parseWeights(top) || !parseInputs(top))
     return false;
@@ -500,7 +665,8 @@ bool ModelParser::parseWeights(FieldReader &top) {
       !fields.getString("init", init, true))
     return false;
   if (init != "random")
-    return fail("unsupported weights init '" + init + "' (expected 'random')");
+    return fail("unsupported weights init " + detail::quote(init) +
+                " (expected 'random')");
   return fields.getSeed("seed", model.weights.seed) &&
          fields.getNumber("std", model.weights.stdDev, /*positive=*/false,
                           /*nonNegative=*/true);
@@ -530,8 +696,8 @@ bool ModelParser::parseInputs(FieldReader &top) {
         (*shape)[0].get<std::string>() != "tokens" ||
         !(*shape)[1].is_number_unsigned() || (*shape)[1].get<uint64_t>() == 0 ||
         (*shape)[1].get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
-      return fail("invalid shape " + shape->dump() + " of input '" +
-                  input.name + "': " + expected);
+      return fail("invalid shape " + detail::summarizeJson(*shape) +
+                  " of input " + detail::quote(input.name) + ": " + expected);
     input.width = (*shape)[1].get<int64_t>();
     if (!defineValue(input.name, origin))
       return false;
@@ -551,13 +717,14 @@ bool ModelParser::parseNode(const json &object, size_t index) {
     if (!unnamed.getString("name", node.name, true))
       return false;
   }
-  FieldReader fields(object, "in node '" + node.name + "'", error);
+  FieldReader fields(object, "in node " + detail::quote(node.name), error);
   std::string op;
   if (!fields.getString("op", op, true))
     return false;
   std::optional<NodeKind> kind = lookupNodeKind(op);
   if (!kind)
-    return fail("unknown op '" + op + "' in node '" + node.name + "'");
+    return fail("unknown op " + detail::quote(op) + " in node " +
+                detail::quote(node.name));
   node.kind = *kind;
 
   switch (node.kind) {
@@ -596,13 +763,13 @@ bool ModelParser::parseNode(const json &object, size_t index) {
         !fields.getArray("inputs", inputs, true))
       return false;
     if (inputs->size() != 2)
-      return fail("field 'inputs' in node '" + node.name +
-                  "' must have exactly 2 values, found " +
+      return fail("field 'inputs' in node " + detail::quote(node.name) +
+                  " must have exactly 2 values, found " +
                   std::to_string(inputs->size()));
     for (const json &value : *inputs) {
       if (!value.is_string())
-        return fail("field 'inputs' in node '" + node.name +
-                    "': expected string, found " + typeName(value));
+        return fail("field 'inputs' in node " + detail::quote(node.name) +
+                    ": expected string, found " + typeName(value));
       node.inputs.push_back(value.get<std::string>());
     }
     break;
@@ -664,7 +831,7 @@ bool ModelParser::parseMoE(FieldReader &fields, NodeSpec &node) {
       return false;
     moe.capacityFactor = factor;
   }
-  const std::string ofNode = " of node '" + node.name + "'";
+  const std::string ofNode = " of node " + detail::quote(node.name);
 
   // The router.
   RouterSpec &router = moe.router;
@@ -686,7 +853,8 @@ bool ModelParser::parseMoE(FieldReader &fields, NodeSpec &node) {
       !routerFields.getObject("noise", noiseJson, false))
     return false;
   if (router.scoring != "softmax" && router.scoring != "sigmoid")
-    return fail("unknown scoring '" + router.scoring + "' in router" + ofNode +
+    return fail("unknown scoring " + detail::quote(router.scoring) +
+                " in router" + ofNode +
                 " (expected 'softmax' or 'sigmoid')");
   if (moe.numExperts % router.numGroups != 0)
     return fail("num_experts " + std::to_string(moe.numExperts) +
@@ -728,7 +896,8 @@ bool ModelParser::parseMoE(FieldReader &fields, NodeSpec &node) {
   const std::string &act = experts.activation;
   if (act != "silu" && act != "gelu" && act != "gelu_tanh" && act != "relu" &&
       act != "swiglu_oai")
-    return fail("unknown activation '" + act + "' in experts" + ofNode +
+    return fail("unknown activation " + detail::quote(act) + " in experts" +
+                ofNode +
                 " (expected silu, gelu, gelu_tanh, relu or swiglu_oai)");
   if (act == "swiglu_oai" && !experts.gated)
     return fail("activation 'swiglu_oai' requires gated experts" + ofNode);
@@ -791,10 +960,12 @@ bool ModelParser::parseOutputs(FieldReader &top) {
     OutputSpec output;
     output.name = value.get<std::string>();
     if (!values.count(output.name))
-      return fail("output '" + output.name + "' is not a defined value");
+      return fail("output " + detail::quote(output.name) +
+                  " is not a defined value");
     for (const OutputSpec &other : model.outputs)
       if (other.name == output.name)
-        return fail("output '" + output.name + "' is listed twice");
+        return fail("output " + detail::quote(output.name) +
+                    " is listed twice");
     model.outputs.push_back(output);
   }
   return true;
@@ -806,13 +977,13 @@ std::string formatParseError(const std::string &path, const std::string &what,
                              const std::string &text, size_t byte) {
   unsigned long line = 0, column = 0;
   size_t at = what.find("at line ");
-  std::string detail = what;
+  std::string reason = what;
   if (at != std::string::npos &&
       std::sscanf(what.c_str() + at, "at line %lu, column %lu", &line,
                   &column) == 2) {
     size_t colon = what.find(": ", at);
     if (colon != std::string::npos)
-      detail = what.substr(colon + 2);
+      reason = what.substr(colon + 2);
   } else {
     // Count lines up to the failing byte ourselves.
     line = 1;
@@ -827,10 +998,13 @@ std::string formatParseError(const std::string &path, const std::string &what,
     }
     size_t bracket = what.find("] ");
     if (bracket != std::string::npos)
-      detail = what.substr(bracket + 2);
+      reason = what.substr(bracket + 2);
   }
-  return path + ":" + std::to_string(line) + ":" + std::to_string(column) +
-         ": error: invalid JSON: " + detail;
+  // nlohmann's text ends with the token it read last, which may be a whole
+  // (huge) string.
+  return pathForMessage(path) + ":" + std::to_string(line) + ":" +
+         std::to_string(column) +
+         ": error: invalid JSON: " + detail::clipText(reason, 400);
 }
 
 } // namespace

@@ -56,6 +56,12 @@ private:
   }
   bool parseString(std::string &out);
   bool parseShape(std::vector<int64_t> &out);
+  /// The header for a message: quoted, without its padding, and cut.
+  std::string shown() const {
+    size_t end = text.find_last_not_of(" \t\n\r");
+    return detail::quote(end == std::string::npos ? ""
+                                                  : text.substr(0, end + 1));
+  }
 
   const std::string &text;
   size_t pos = 0;
@@ -103,7 +109,7 @@ bool HeaderParser::parseShape(std::vector<int64_t> &out) {
 }
 
 bool HeaderParser::parse(NpyHeader &header, std::string &error) {
-  error = "malformed header " + text;
+  error = "malformed header " + shown();
   if (!consume('{'))
     return false;
   while (true) {
@@ -134,7 +140,7 @@ bool HeaderParser::parse(NpyHeader &header, std::string &error) {
         return false;
       header.shape = shape;
     } else {
-      error = "unexpected key '" + key + "' in header " + text;
+      error = "unexpected key " + detail::quote(key) + " in header " + shown();
       return false;
     }
     if (!consume(',')) {
@@ -144,7 +150,7 @@ bool HeaderParser::parse(NpyHeader &header, std::string &error) {
     }
   }
   if (!header.descr || !header.fortranOrder || !header.shape) {
-    error = "header " + text + " needs 'descr', 'fortran_order' and 'shape'";
+    error = "header " + shown() + " needs 'descr', 'fortran_order' and 'shape'";
     return false;
   }
   return true;
@@ -204,7 +210,7 @@ bool readNpyImpl(const std::string &path, Array2D &array, std::string &error) {
     return fail("big-endian float32 ('>f4') is not supported; expected "
                 "little-endian float32 '<f4'");
   if (descr != "<f4")
-    return fail("dtype '" + descr + "', expected float32 '<f4'");
+    return fail("dtype " + detail::quote(descr) + ", expected float32 '<f4'");
   if (*header.fortranOrder)
     return fail("Fortran-order arrays are not supported; expected C order");
   const std::vector<int64_t> &shape = *header.shape;

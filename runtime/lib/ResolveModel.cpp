@@ -41,9 +41,20 @@ private:
     return false;
   }
 
-  /// The file tensor `name`, or null with a message naming `node`.
+  /// The file tensor `name`, or null with a message naming `node` when the
+  /// file has no such tensor or has it in a dtype no weight can have.
   const TensorShapeInfo *findTensor(const NodeSpec &node,
                                     const std::string &name);
+
+  /// "weight 'NAME' (node 'NODE')", how messages name a weight.
+  static std::string weightOf(const NodeSpec &node, const std::string &name) {
+    return "weight " + detail::quote(name) + " (node " +
+           detail::quote(node.name) + ")";
+  }
+  /// The weights file, for messages.
+  std::string weightsFile() const {
+    return pathForMessage(model.weights.file);
+  }
 
   /// Adds parameter "<node>.<role>" from tensor `name` of `shape`. With
   /// `numExperts` > 0 the parameter is stacked: a `name` with `{e}` names one
@@ -65,11 +76,19 @@ private:
 const TensorShapeInfo *ParamBuilder::findTensor(const NodeSpec &node,
                                                 const std::string &name) {
   auto it = tensors.find(name);
-  if (it != tensors.end())
-    return it->second;
-  fail("weight '" + name + "' (node '" + node.name + "') not found in " +
-       model.weights.file);
-  return nullptr;
+  if (it == tensors.end()) {
+    fail(weightOf(node, name) + " not found in " + weightsFile());
+    return nullptr;
+  }
+  // The file may hold tensors of any safetensors dtype; a weight must be of
+  // one the compiled code computes with.
+  if (!it->second->dtype) {
+    fail(weightOf(node, name) + ": unsupported dtype " +
+         storageDTypeName(it->second->storageDType) + " in " + weightsFile() +
+         " (expected F32, BF16 or F16)");
+    return nullptr;
+  }
+  return it->second;
 }
 
 bool ParamBuilder::addParam(const NodeSpec &node, const std::string &role,
@@ -79,8 +98,9 @@ bool ParamBuilder::addParam(const NodeSpec &node, const std::string &role,
   param.key = node.name + "." + role;
   param.init = init;
   if (!keys.insert(param.key).second)
-    return fail("parameter key '" + param.key + "' of node '" + node.name +
-                "' collides with another node's parameter; rename one node");
+    return fail("parameter key " + detail::quote(param.key) + " of node " +
+                detail::quote(node.name) +
+                " collides with another node's parameter; rename one node");
 
   const std::string placeholder = "{e}";
   bool perExpert =
@@ -111,7 +131,7 @@ bool ParamBuilder::addParam(const NodeSpec &node, const std::string &role,
   uint64_t count = 0, bytes = 0;
   if (!detail::shapeElementCount(param.shape, count) ||
       !detail::checkedMul(count, 4, bytes) || bytes > (uint64_t(1) << 60))
-    return fail("parameter '" + param.key + "' of shape " +
+    return fail("parameter " + detail::quote(param.key) + " of shape " +
                 detail::formatShape(param.shape) + " is too large");
 
   if (hasFile) {
@@ -121,20 +141,19 @@ bool ParamBuilder::addParam(const NodeSpec &node, const std::string &role,
       if (!info)
         return false;
       if (info->shape != param.sourceShape)
-        return fail("weight '" + source + "' (node '" + node.name +
-                    "'): shape " + detail::formatShape(info->shape) + " in " +
-                    model.weights.file + ", expected " +
-                    detail::formatShape(param.sourceShape));
-      if (first && info->dtype != first->dtype)
-        return fail("weight '" + source + "' (node '" + node.name +
-                    "'): dtype " + dtypeName(info->dtype) + " in " +
-                    model.weights.file + " differs from " +
-                    dtypeName(first->dtype) + " of '" + first->name +
-                    "'; the experts of one parameter must share a dtype");
+        return fail(weightOf(node, source) + ": shape " +
+                    detail::formatShape(info->shape) + " in " + weightsFile() +
+                    ", expected " + detail::formatShape(param.sourceShape));
+      if (first && *info->dtype != *first->dtype)
+        return fail(weightOf(node, source) + ": dtype " +
+                    dtypeName(*info->dtype) + " in " + weightsFile() +
+                    " differs from " + dtypeName(*first->dtype) + " of " +
+                    detail::quote(first->name) +
+                    "; the experts of one parameter must share a dtype");
       if (!first)
         first = info;
     }
-    param.dtype = first->dtype;
+    param.dtype = *first->dtype;
   }
   model.params.push_back(std::move(param));
   return true;
@@ -147,20 +166,20 @@ bool ParamBuilder::resolveLinear(NodeSpec &node, int64_t inWidth) {
     if (!info)
       return false;
     if (info->shape.size() != 2 || info->shape[0] < 1)
-      return fail("weight '" + node.weight + "' (node '" + node.name +
-                  "'): shape " + detail::formatShape(info->shape) + " in " +
-                  model.weights.file + ", expected [N, " +
-                  std::to_string(inWidth) + "] with N >= 1");
+      return fail(weightOf(node, node.weight) + ": shape " +
+                  detail::formatShape(info->shape) + " in " + weightsFile() +
+                  ", expected [N, " + std::to_string(inWidth) +
+                  "] with N >= 1");
     if (node.outFeatures != 0 && node.outFeatures != info->shape[0])
       return fail("out_features " + std::to_string(node.outFeatures) +
-                  " of node '" + node.name + "' does not match weight '" +
-                  node.weight + "' of shape " +
-                  detail::formatShape(info->shape) + " in " +
-                  model.weights.file);
+                  " of node " + detail::quote(node.name) +
+                  " does not match weight " + detail::quote(node.weight) +
+                  " of shape " + detail::formatShape(info->shape) + " in " +
+                  weightsFile());
     node.outFeatures = info->shape[0];
   } else if (node.outFeatures == 0) {
-    return fail("node '" + node.name +
-                "' (linear) needs 'out_features' with random init weights");
+    return fail("node " + detail::quote(node.name) +
+                " (linear) needs 'out_features' with random init weights");
   }
   node.width = node.outFeatures;
   if (!addParam(node, "weight", node.weight, {node.outFeatures, inWidth},
@@ -230,8 +249,9 @@ bool ParamBuilder::resolve() {
     // parseModelSpec checked that every operand is defined before its use.
     auto operand = widths.find(node.inputs.at(0));
     if (operand == widths.end())
-      return fail("node '" + node.name + "' uses '" + node.inputs[0] +
-                  "', which is not defined before it");
+      return fail("node " + detail::quote(node.name) + " uses " +
+                  detail::quote(node.inputs[0]) +
+                  ", which is not defined before it");
     int64_t inWidth = operand->second;
     switch (node.kind) {
     case NodeKind::Linear:
@@ -250,13 +270,16 @@ bool ParamBuilder::resolve() {
     case NodeKind::Mul: {
       auto other = widths.find(node.inputs.at(1));
       if (other == widths.end())
-        return fail("node '" + node.name + "' uses '" + node.inputs[1] +
-                    "', which is not defined before it");
+        return fail("node " + detail::quote(node.name) + " uses " +
+                    detail::quote(node.inputs[1]) +
+                    ", which is not defined before it");
       if (other->second != inWidth)
-        return fail("node '" + node.name + "' (" + nodeKindName(node.kind) +
-                    "): widths of '" + node.inputs[0] + "' (" +
-                    std::to_string(inWidth) + ") and '" + node.inputs[1] +
-                    "' (" + std::to_string(other->second) + ") differ");
+        return fail("node " + detail::quote(node.name) + " (" +
+                    nodeKindName(node.kind) + "): widths of " +
+                    detail::quote(node.inputs[0]) + " (" +
+                    std::to_string(inWidth) + ") and " +
+                    detail::quote(node.inputs[1]) + " (" +
+                    std::to_string(other->second) + ") differ");
       node.width = inWidth;
       break;
     }
@@ -284,7 +307,8 @@ bool ParamBuilder::resolve() {
   for (OutputSpec &output : model.outputs) {
     auto it = widths.find(output.name);
     if (it == widths.end())
-      return fail("output '" + output.name + "' is not a defined value");
+      return fail("output " + detail::quote(output.name) +
+                  " is not a defined value");
     output.width = it->second;
   }
 

@@ -31,24 +31,14 @@ using nlohmann::json;
 namespace moe {
 namespace {
 
-/// Parses a dtype name; false for dtypes the runtime does not take.
-bool parseDType(const std::string &name, DType &dtype) {
-  if (name == "F32")
-    dtype = DType::F32;
-  else if (name == "BF16")
-    dtype = DType::BF16;
-  else if (name == "F16")
-    dtype = DType::F16;
-  else
-    return false;
-  return true;
-}
-
 /// Reads the header entry of tensor `name` into `entry`, checking it against
-/// a data section of `dataSize` bytes. Returns the message text on failure.
+/// a data section of `dataSize` bytes. Entries of every safetensors dtype
+/// are checked alike; those of a dtype that no weight can have are kept,
+/// with an empty `dtype`, so that an unused one is no error. Returns the
+/// message text on failure.
 bool parseEntry(const std::string &name, const json &value, uint64_t dataSize,
                 SafetensorsEntry &entry, std::string &error) {
-  std::string where = "tensor '" + name + "': ";
+  std::string where = "tensor " + detail::quote(name) + ": ";
   if (!value.is_object()) {
     error =
         where + "header entry must be an object, found " + value.type_name();
@@ -62,23 +52,25 @@ bool parseEntry(const std::string &name, const json &value, uint64_t dataSize,
     return false;
   }
   if (!dtype->is_string()) {
-    error = where + "'dtype' must be a string";
+    error = where + "'dtype' must be a string, found " + dtype->type_name();
     return false;
   }
-  if (!parseDType(dtype->get<std::string>(), entry.dtype)) {
-    error = where + "unsupported dtype " + dtype->get<std::string>() +
-            " (expected F32, BF16 or F16)";
+  const std::string &dtypeText = dtype->get_ref<const std::string &>();
+  if (!parseStorageDType(dtypeText, entry.storageDType)) {
+    error = where + "unknown dtype " + detail::quote(dtypeText) +
+            " (not a safetensors dtype)";
     return false;
   }
+  entry.dtype = toDType(entry.storageDType);
   if (!shape->is_array()) {
-    error = where + "'shape' must be an array";
+    error = where + "'shape' must be an array, found " + shape->type_name();
     return false;
   }
   entry.shape.clear();
   for (const json &dim : *shape) {
     if (!dim.is_number_unsigned() ||
         dim.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
-      error = where + "invalid shape " + shape->dump() +
+      error = where + "invalid shape " + detail::summarizeJson(*shape) +
               " (dimensions must be non-negative integers)";
       return false;
     }
@@ -88,7 +80,7 @@ bool parseEntry(const std::string &name, const json &value, uint64_t dataSize,
       !(*offsets)[0].is_number_unsigned() ||
       !(*offsets)[1].is_number_unsigned()) {
     error = where + "'data_offsets' must be two non-negative integers, found " +
-            offsets->dump();
+            detail::summarizeJson(*offsets);
     return false;
   }
   entry.begin = (*offsets)[0].get<uint64_t>();
@@ -99,16 +91,26 @@ bool parseEntry(const std::string &name, const json &value, uint64_t dataSize,
             std::to_string(dataSize) + " bytes (truncated file?)";
     return false;
   }
-  uint64_t count = 0, bytes = 0;
+  // The size in bits first: F4 and F6 elements are packed, and a tensor of
+  // them must fill whole bytes.
+  const char *dtypeName = storageDTypeName(entry.storageDType);
+  uint64_t count = 0, bits = 0;
   if (!detail::shapeElementCount(entry.shape, count) ||
-      !detail::checkedMul(count, dtypeSize(entry.dtype), bytes)) {
+      !detail::checkedMul(count, storageDTypeBits(entry.storageDType), bits)) {
     error =
         where + "shape " + detail::formatShape(entry.shape) + " is too large";
     return false;
   }
+  if (bits % 8 != 0) {
+    error = where + "shape " + detail::formatShape(entry.shape) + " of " +
+            dtypeName + " is " + std::to_string(bits) +
+            " bits, not a whole number of bytes";
+    return false;
+  }
+  uint64_t bytes = bits / 8;
   if (bytes != entry.end - entry.begin) {
     error = where + "shape " + detail::formatShape(entry.shape) + " of " +
-            dtypeName(entry.dtype) + " needs " + std::to_string(bytes) +
+            dtypeName + " needs " + std::to_string(bytes) +
             " bytes, but data_offsets [" + std::to_string(entry.begin) + ", " +
             std::to_string(entry.end) + "] hold " +
             std::to_string(entry.end - entry.begin);
@@ -177,9 +179,11 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
       // Drop nlohmann's "[json.exception.parse_error.101] " tag.
       std::string what = e.what();
       size_t bracket = what.find("] ");
-      return fail(
+      // The text may end with a whole (huge) string token.
+      return fail(detail::clipText(
           "invalid safetensors header: " +
-          (bracket == std::string::npos ? what : what.substr(bracket + 2)));
+              (bracket == std::string::npos ? what : what.substr(bracket + 2)),
+          400));
     }
     if (!header.is_object())
       return fail(std::string("safetensors header must be a JSON object, "
@@ -212,10 +216,12 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
     });
     for (size_t i = 1; i < ranges.size(); ++i)
       if (ranges[i].second->begin < ranges[i - 1].second->end)
-        return fail("tensor '" + *ranges[i].first + "': data_offsets [" +
+        return fail("tensor " + detail::quote(*ranges[i].first) +
+                    ": data_offsets [" +
                     std::to_string(ranges[i].second->begin) + ", " +
                     std::to_string(ranges[i].second->end) +
-                    "] overlap those of tensor '" + *ranges[i - 1].first + "'");
+                    "] overlap those of tensor " +
+                    detail::quote(*ranges[i - 1].first));
     return file;
   } catch (const std::exception &e) {
     return fail(std::string("cannot read safetensors file: ") + e.what());
@@ -235,7 +241,8 @@ std::vector<TensorShapeInfo> SafetensorsFile::shapes() const {
   std::vector<TensorShapeInfo> result;
   result.reserve(entries.size());
   for (const auto &named : entries)
-    result.push_back({named.first, named.second.dtype, named.second.shape});
+    result.push_back({named.first, named.second.dtype, named.second.shape,
+                      named.second.storageDType});
   return result;
 }
 
@@ -253,12 +260,12 @@ bool writeSafetensorsF32(const std::string &path,
       uint64_t count = 0;
       if (!detail::shapeElementCount(tensor.shape, count) ||
           count != tensor.values.size())
-        return fail("tensor '" + tensor.name + "': shape " +
+        return fail("tensor " + detail::quote(tensor.name) + ": shape " +
                     detail::formatShape(tensor.shape) + " does not match its " +
                     std::to_string(tensor.values.size()) + " values");
       if (tensor.name == "__metadata__" || header.contains(tensor.name))
-        return fail("tensor '" + tensor.name +
-                    "': duplicate or reserved tensor name");
+        return fail("tensor " + detail::quote(tensor.name) +
+                    ": duplicate or reserved tensor name");
       uint64_t end = offset + count * 4;
       header[tensor.name] = {{"dtype", "F32"},
                              {"shape", tensor.shape},

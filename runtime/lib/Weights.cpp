@@ -152,8 +152,9 @@ bool fillFromFile(const ModelSpec &model, uint8_t *arena, std::string &error) {
       const std::string &name = param.sourceNames[s];
       auto fail = [&](const std::string &text) {
         error = detail::makeError(model.weights.file,
-                                  "tensor '" + name + "' (parameter '" +
-                                      param.key + "'): " + text);
+                                  "tensor " + detail::quote(name) +
+                                      " (parameter " +
+                                      detail::quote(param.key) + "): " + text);
         return false;
       };
       // The model was resolved against this file's header; check again in
@@ -161,8 +162,12 @@ bool fillFromFile(const ModelSpec &model, uint8_t *arena, std::string &error) {
       const SafetensorsEntry *entry = file->find(name);
       if (!entry)
         return fail("not found");
-      if (entry->dtype != param.dtype)
-        return fail(std::string("dtype ") + dtypeName(entry->dtype) +
+      if (!entry->dtype)
+        return fail(std::string("unsupported dtype ") +
+                    storageDTypeName(entry->storageDType) +
+                    " (expected F32, BF16 or F16)");
+      if (*entry->dtype != param.dtype)
+        return fail(std::string("dtype ") + dtypeName(*entry->dtype) +
                     ", expected " + dtypeName(param.dtype));
       if (entry->shape != param.sourceShape ||
           entry->end - entry->begin != sliceBytes)
@@ -191,9 +196,10 @@ bool loadParameterArena(const ModelSpec &model, AlignedBuffer &arena,
           sourceElements(param) * param.sourceNames.size() *
                   dtypeSize(param.dtype) !=
               param.bytes()) {
-        error = detail::makeError(model.path, "parameter '" + param.key +
-                                                  "' has an invalid layout; "
-                                                  "was the model resolved?");
+        error = detail::makeError(model.path,
+                                  "parameter " + detail::quote(param.key) +
+                                      " has an invalid layout; was the "
+                                      "model resolved?");
         return false;
       }
     }

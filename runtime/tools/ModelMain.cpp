@@ -69,10 +69,19 @@ __attribute__((weak)) void omp_set_num_threads(int threads);
 
 namespace {
 
-const char *programName = "model";
+std::string programName = "model";
+
+/// User text and paths in messages: quoted and cut, as the library does.
+std::string quote(const std::string &text) {
+  return moe::quoteForMessage(text);
+}
+std::string quotePath(const std::string &path) {
+  return "'" + moe::pathForMessage(path) + "'";
+}
 
 int fail(const std::string &message) {
-  std::fprintf(stderr, "%s: error: %s\n", programName, message.c_str());
+  std::fprintf(stderr, "%s: error: %s\n", programName.c_str(),
+               message.c_str());
   return 1;
 }
 
@@ -108,7 +117,7 @@ void printUsage() {
       "weights file the model names; --bench N times N calls; --threads N\n"
       "sets the number of threads (default: every core; the results do not\n"
       "depend on it).\n",
-      programName);
+      programName.c_str());
 }
 
 bool parseInt(const char *text, int64_t &value) {
@@ -130,7 +139,7 @@ int parseOptions(int argc, char **argv, Options &options) {
       return 0;
     }
     if (i + 1 >= argc)
-      return fail("option '" + arg + "' needs a value (see --help)");
+      return fail("option " + quote(arg) + " needs a value (see --help)");
     const char *value = argv[++i];
     int64_t number = 0;
     if (arg == "--input")
@@ -144,8 +153,8 @@ int parseOptions(int argc, char **argv, Options &options) {
     else if (arg == "--tokens" || arg == "--seed" || arg == "--bench" ||
              arg == "--threads") {
       if (!parseInt(value, number))
-        return fail("option '" + arg + "' needs a non-negative integer, got '" +
-                    value + "'");
+        return fail("option " + quote(arg) +
+                    " needs a non-negative integer, got " + quote(value));
       if (arg == "--tokens")
         options.tokens = number;
       else if (arg == "--seed")
@@ -155,7 +164,7 @@ int parseOptions(int argc, char **argv, Options &options) {
       else
         options.bench = number;
     } else {
-      return fail("unknown option '" + arg + "' (see --help)");
+      return fail("unknown option " + quote(arg) + " (see --help)");
     }
   }
   return -1;
@@ -164,7 +173,7 @@ int parseOptions(int argc, char **argv, Options &options) {
 } // namespace
 
 int main(int argc, char **argv) {
-  programName = argc > 0 ? argv[0] : "model";
+  programName = argc > 0 ? moe::pathForMessage(argv[0]) : "model";
   Options options;
   if (int status = parseOptions(argc, argv, options); status >= 0)
     return status;
@@ -207,10 +216,10 @@ int main(int argc, char **argv) {
       begin = (begin == std::string::npos || at == 0) ? 0 : begin + 1;
       return text.substr(begin, text.find('\n', begin) - begin);
     };
-    return fail("the weights in '" + model.weights.file +
-                "' do not match the compiled model: it was compiled for '" +
-                lineAt(compiled) + "', the weights give '" + lineAt(given) +
-                "'");
+    return fail("the weights in " + quotePath(model.weights.file) +
+                " do not match the compiled model: it was compiled for " +
+                quote(lineAt(compiled)) + ", the weights give " +
+                quote(lineAt(given)));
   }
   if (model.inputs.size() != 1)
     return fail("models with " + std::to_string(model.inputs.size()) +
@@ -236,9 +245,9 @@ int main(int argc, char **argv) {
     if (!moe::readNpy(options.input, input, error))
       return failWith(error);
     if (input.cols != inputSpec.width)
-      return fail("input '" + options.input + "': width " +
-                  std::to_string(input.cols) + ", the model's input '" +
-                  inputSpec.name + "' expects " +
+      return fail("input " + quotePath(options.input) + ": width " +
+                  std::to_string(input.cols) + ", the model's input " +
+                  quote(inputSpec.name) + " expects " +
                   std::to_string(inputSpec.width));
   } else if (!moe::makeRandomInput(inputSpec.width, options.tokens,
                                    options.seed, input, error)) {
@@ -298,8 +307,9 @@ int main(int argc, char **argv) {
     return failWith(error);
   if (!options.outputsDir.empty()) {
     if (mkdir(options.outputsDir.c_str(), 0777) != 0 && errno != EEXIST)
-      return fail("cannot create the output directory '" +
-                  options.outputsDir + "': " + std::strerror(errno));
+      return fail("cannot create the output directory " +
+                  quotePath(options.outputsDir) + ": " +
+                  std::strerror(errno));
     for (size_t i = 0; i < model.outputs.size(); ++i)
       if (!moe::writeNpy(options.outputsDir + "/" + model.outputs[i].name +
                              ".npy",

@@ -46,27 +46,30 @@ func.func @router_sigmoid_bias(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
 
 // -----
 
-// Top-k: per token, k passes over the E scores, each keeping the best expert
-// strictly below the previous pick (ties to the lower index); no sort.
+// Top-k: per token, k passes over the E scores, each taking the best expert
+// not taken yet (ties to the lower index); no sort.
 
 // CHECK-LABEL: func @top_k
 // CHECK-SAME:    %[[S:[a-z0-9]+]]: tensor<?x8xf32>, %[[BIAS:[a-z0-9]+]]: tensor<8xf32>
 // CHECK-DAG:   %[[C2:.*]] = arith.constant 2 : index
 // CHECK-DAG:   %[[C8:.*]] = arith.constant 8 : index
 // CHECK-DAG:   %[[SCALE:.*]] = arith.constant 2.500000e+00 : f32
-// CHECK:       scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step
-// CHECK:         %[[PICKS:.*]]:5 = scf.for %[[J:.*]] = %{{.*}} to %[[C2]]
-// CHECK:           scf.for %[[E:.*]] = %{{.*}} to %[[C8]]
+// CHECK-DAG:   %[[TRUE:.*]] = arith.constant true
+// CHECK:       %[[TAKEN0:.*]] = bufferization.alloc_tensor() : tensor<8xi1>
+// CHECK:       scf.for %[[T:[a-z0-9]+]] = {{.*}} iter_args({{.*}}, %[[TAKEN:.*]] = %[[TAKEN0]])
+// CHECK:         %[[CLEARED:.*]] = linalg.fill ins(%{{.*}} : i1) outs(%[[TAKEN]] : tensor<8xi1>)
+// CHECK:         %[[PICKS:.*]]:4 = scf.for %{{.*}} = %{{.*}} to %[[C2]] step %{{.*}} iter_args(%[[FLAGS:.*]] = %[[CLEARED]],
+// CHECK:           scf.for %[[E:[a-z0-9]+]] = %{{.*}} to %[[C8]]
 // CHECK:             %[[SCORE:.*]] = tensor.extract %[[S]][%[[T]], %[[E]]]
 // CHECK:             %[[B:.*]] = tensor.extract %[[BIAS]][%[[E]]]
 // CHECK:             %[[Q:.*]] = arith.addf %[[SCORE]], %[[B]]
-// CHECK:             arith.cmpf olt, %[[Q]]
-// CHECK:             arith.cmpf oeq, %[[Q]]
-// CHECK:             arith.cmpi sgt
+// CHECK:             %[[WAS:.*]] = tensor.extract %[[FLAGS]][%[[E]]]
+// CHECK:             arith.xori %[[WAS]], %[[TRUE]]
 // CHECK:             arith.cmpf ogt, %[[Q]]
+// CHECK:           tensor.insert %[[TRUE]] into %[[FLAGS]]
 // The weight is the unbiased score of the pick.
 // CHECK:           tensor.extract %[[S]][%[[T]], %{{.*}}]
-// CHECK:         %[[FACTOR:.*]] = arith.divf %[[SCALE]], %[[PICKS]]#4
+// CHECK:         %[[FACTOR:.*]] = arith.divf %[[SCALE]], %[[PICKS]]#3
 // CHECK:         scf.for
 // CHECK:           arith.mulf %{{.*}}, %[[FACTOR]]
 func.func @top_k(%s: tensor<?x8xf32>, %bias: tensor<8xf32>,
@@ -93,7 +96,8 @@ func.func @top_k(%s: tensor<?x8xf32>, %bias: tensor<8xf32>,
 // CHECK:       arith.mulf
 // CHECK:       arith.divf
 // CHECK:       %[[CEIL:.*]] = math.ceil
-// CHECK:       %[[CAP:.*]] = arith.fptosi %[[CEIL]] : f64 to i32
+// CHECK:       %[[BOUNDED:.*]] = arith.minimumf %[[CEIL]], %{{.*}} : f64
+// CHECK:       %[[CAP:.*]] = arith.fptosi %[[BOUNDED]] : f64 to i32
 // CHECK:       %[[PREFIX:.*]]:3 = scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %[[HIST]], %{{.*}} = %{{.*}})
 // CHECK:         arith.minsi %{{.*}}, %[[CAP]]
 // CHECK:       %[[OFFSETS:.*]] = tensor.insert %[[PREFIX]]#2 into %[[PREFIX]]#0
@@ -193,24 +197,22 @@ func.func @combine(%h: tensor<?x64xf32>, %t: tensor<?xi32>, %rw: tensor<?xf32>,
 // -----
 
 // Group-limited selection: per token, each group's score is the sum of its
-// two largest q, the top_k_groups best groups are marked eligible, and the
-// expert scan only takes experts of eligible groups.
+// two largest q, the same selection rule picks top_k_groups groups, and the
+// expert scan only takes experts of chosen groups.
 
 // CHECK-LABEL: func @top_k_groups
 // CHECK-DAG:   %[[GROUP_SIZE:.*]] = arith.constant 2 : index
-// CHECK-DAG:   %[[KEEP:.*]] = arith.constant 2 : i32
-// CHECK:       scf.for %[[T:.*]] =
-// CHECK:         %[[SCORES:.*]] = scf.for {{.*}} -> (tensor<4xf32>)
+// CHECK:       %[[GROUP_SCRATCH:.*]] = bufferization.alloc_tensor() : tensor<4xf32>
+// CHECK:       scf.for %[[T:[a-z0-9]+]] = {{.*}} iter_args({{.*}}, %[[SCRATCH:.*]] = %[[GROUP_SCRATCH]])
+// CHECK:         %[[SCORES:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[SCRATCH]]) -> (tensor<4xf32>)
 // CHECK:           %[[TOP2:.*]]:2 = scf.for
-// CHECK:             arith.cmpf ogt
 // CHECK:           arith.addf %[[TOP2]]#0, %[[TOP2]]#1
-// CHECK:         %[[ELIGIBLE:.*]] = scf.for {{.*}} -> (tensor<4xi1>)
-// CHECK:           %[[RANK:.*]] = scf.for
-// CHECK:           arith.cmpi slt, %[[RANK]], %[[KEEP]]
+// CHECK:         %[[CHOSEN:.*]] = scf.for {{.*}} -> (tensor<4xi1>)
+// CHECK:           tensor.extract %[[SCORES]]
 // CHECK:         scf.for
 // CHECK:           scf.for %[[E:[a-z0-9]+]] =
 // CHECK:             %[[GROUP:.*]] = arith.divui %[[E]], %[[GROUP_SIZE]]
-// CHECK:             tensor.extract %[[ELIGIBLE]][%[[GROUP]]]
+// CHECK:             tensor.extract %[[CHOSEN]][%[[GROUP]]]
 func.func @top_k_groups(%s: tensor<?x8xf32>, %w: tensor<?x3xf32>,
                         %i: tensor<?x3xi32>) -> (tensor<?x3xf32>, tensor<?x3xi32>) {
   %w0, %i0 = moe.top_k ins(%s : tensor<?x8xf32>)

@@ -5,15 +5,21 @@
 #                       [--raw-header JSON] NAME:DTYPE:SHAPE[:VALUES] ...
 #
 # SHAPE is "2x3" ("" for a scalar); VALUES ("1,2,...") default to zeros.
-# F32, F16 and BF16 values are encoded; any other DTYPE gets zero bytes of
-# its size. Tensors are packed back to back in order; --data-bytes,
+# F32, F16 and BF16 values are encoded; any other safetensors DTYPE gets
+# zero bytes of its size (F4 and F6 elements packed, 4 and 6 bits each).
+# Tensors are packed back to back in order; --data-bytes,
 # --header-length and --raw-header (the header text) override what is
 # written, to make broken files.
 import argparse
 import json
 import struct
 
-SIZES = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8, "F64": 8, "I32": 4, "U8": 1}
+# Every dtype of the safetensors format, with its size in bits.
+BITS = {"BOOL": 8, "U8": 8, "I8": 8, "U16": 16, "I16": 16, "U32": 32,
+        "I32": 32, "U64": 64, "I64": 64, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6,
+        "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "F8_E4M3FNUZ": 8,
+        "F8_E5M2FNUZ": 8, "F16": 16, "BF16": 16, "F32": 32, "F64": 64,
+        "C64": 64}
 
 parser = argparse.ArgumentParser()
 parser.add_argument("out")
@@ -33,7 +39,7 @@ def encode(dtype, values):
         words = struct.unpack("<%dI" % len(values),
                               struct.pack("<%df" % len(values), *values))
         return struct.pack("<%dH" % len(values), *(w >> 16 for w in words))
-    return b"\0" * (SIZES[dtype] * len(values))
+    return b"\0" * ((BITS[dtype] * len(values) + 7) // 8)
 
 
 header, data = {}, b""

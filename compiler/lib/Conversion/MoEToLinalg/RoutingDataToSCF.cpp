@@ -21,6 +21,8 @@
 
 #include "mlir/IR/PatternMatch.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace mlir::moe;
 
@@ -140,9 +142,15 @@ struct DispatchToSCF : OpRewritePattern<DispatchOp> {
           arith::ConstantOp::create(
               rewriter, loc,
               rewriter.getF64FloatAttr(static_cast<double>(numExperts))));
-      capacity = arith::FPToSIOp::create(
-          rewriter, loc, rewriter.getI32Type(),
-          math::CeilOp::create(rewriter, loc, perExpert));
+      // No expert can keep more than the i32 row range; larger factors (a
+      // "no limit" 1e30) mean no dropping.
+      Value bounded = arith::MinimumFOp::create(
+          rewriter, loc, math::CeilOp::create(rewriter, loc, perExpert),
+          arith::ConstantOp::create(
+              rewriter, loc,
+              rewriter.getF64FloatAttr(std::numeric_limits<int32_t>::max())));
+      capacity = arith::FPToSIOp::create(rewriter, loc,
+                                         rewriter.getI32Type(), bounded);
     }
 
     // 3. Kept counts and their exclusive prefix sum.

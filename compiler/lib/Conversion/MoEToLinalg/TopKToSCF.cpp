@@ -4,13 +4,17 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// This file lowers `moe.top_k` to scf loops: for each token (after, with
-// groups, marking the top_k_groups best groups eligible), k passes over the
-// E selection scores, each taking the best expert that ranks below the
-// previous pick in the order (score descending, index ascending). That is a
-// partial selection in O(k * E) per token with no sort and no scratch
-// memory, and it gives ties to the lower expert index as the model format
-// requires.
+// This file lowers `moe.top_k` to scf loops. Per token, k passes over the E
+// selection scores each take the best expert not taken yet: a partial
+// selection in O(k * E) with an [E] scratch of taken flags, and no sort.
+// The rule is the model format's: the highest score wins, ties go to the
+// lower index, and a NaN never beats an earlier candidate, so a token whose
+// scores are NaN still gets k distinct, in-range experts (its output is NaN
+// either way; other tokens are unaffected, capacity included).
+//
+// Group-limited selection runs the same rule over the group scores (the sum
+// of each group's two largest q) first, and only experts of the
+// top_k_groups chosen groups stay candidates.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +22,7 @@
 #include "moe/Dialect/MoE/IR/MoEOps.h"
 #include "moe/Transforms/TensorUtils.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/IR/PatternMatch.h"
 
 #include <limits>
@@ -27,113 +32,121 @@ using namespace mlir::moe;
 
 namespace {
 
-struct TopKToSCF : OpRewritePattern<TopKOp> {
-  using OpRewritePattern::OpRewritePattern;
+Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIndexOp::create(b, loc, value);
+}
 
-  /// Builds the [G] i1 tensor of the groups that stay eligible for one
-  /// token: a group scores the sum of its two largest q (its largest, for
-  /// groups of one), and the top_k_groups best groups stay, ties going to
-  /// the lower group index. O(E + G^2) per token.
-  static Value
-  buildGroupEligibility(OpBuilder &b, Location loc, TopKOp op,
-                        function_ref<Value(OpBuilder &, Value)> score) {
-    Type scoreType =
-        cast<ShapedType>(op.getScores().getType()).getElementType();
-    int64_t numGroups = op.getNumGroups();
-    int64_t groupSize =
-        cast<ShapedType>(op.getScores().getType()).getDimSize(1) / numGroups;
-    auto index = [&](int64_t v) -> Value {
-      return arith::ConstantIndexOp::create(b, loc, v);
-    };
-    Value negInf = arith::ConstantOp::create(
-        b, loc,
-        b.getFloatAttr(scoreType, -std::numeric_limits<double>::infinity()));
-    Value c0 = index(0), c1 = index(1), groups = index(numGroups);
+Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
+  return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, value));
+}
 
-    Value scoresInit = tensor::EmptyOp::create(
-        b, loc, ArrayRef<int64_t>{numGroups}, scoreType);
-    Value groupScores =
-        scf::ForOp::create(
-            b, loc, c0, groups, c1, ValueRange{scoresInit},
-            [&](OpBuilder &b, Location, Value g, ValueRange acc) {
-              Value first = arith::MulIOp::create(b, loc, g, index(groupSize));
-              auto top2 = scf::ForOp::create(
-                  b, loc, c0, index(groupSize), c1, ValueRange{negInf, negInf},
-                  [&](OpBuilder &b, Location, Value m, ValueRange best) {
-                    Value q = score(b, arith::AddIOp::create(b, loc, first, m));
-                    Value aboveFirst = arith::CmpFOp::create(
-                        b, loc, arith::CmpFPredicate::OGT, q, best[0]);
-                    Value aboveSecond = arith::CmpFOp::create(
-                        b, loc, arith::CmpFPredicate::OGT, q, best[1]);
-                    Value max1 =
-                        arith::SelectOp::create(b, loc, aboveFirst, q, best[0]);
-                    Value max2 = arith::SelectOp::create(
-                        b, loc, aboveFirst, best[0],
-                        arith::SelectOp::create(b, loc, aboveSecond, q,
-                                                best[1]));
-                    scf::YieldOp::create(b, loc, ValueRange{max1, max2});
-                  });
-              Value groupScore =
-                  groupSize == 1
-                      ? top2.getResult(0)
-                      : arith::AddFOp::create(b, loc, top2.getResult(0),
-                                              top2.getResult(1))
-                            .getResult();
+/// Builds `count` passes over `n` candidates, each taking the candidate with
+/// the highest `score` among those not in `taken` (an [n] i1 tensor, all
+/// false on entry) and, when given, `allowed`. For each pick,
+/// `record(b, j, index, state)` returns the new `state`. Returns the final
+/// `taken` followed by the final `state`.
+SmallVector<Value> buildSelection(
+    OpBuilder &b, Location loc, int64_t n, int64_t count, Type scoreType,
+    Value taken, ValueRange state,
+    function_ref<Value(OpBuilder &, Value)> score,
+    function_ref<Value(OpBuilder &, Value)> allowed,
+    function_ref<SmallVector<Value>(OpBuilder &, Value, Value, ValueRange)>
+        record) {
+  Value c0 = indexConstant(b, loc, 0), c1 = indexConstant(b, loc, 1);
+  SmallVector<Value> initial = {taken};
+  llvm::append_range(initial, state);
+  auto picks = scf::ForOp::create(
+      b, loc, c0, indexConstant(b, loc, count), c1, initial,
+      [&](OpBuilder &b, Location, Value j, ValueRange args) {
+        Value takenNow = args.front();
+        Value none = indexConstant(b, loc, -1);
+        Value negInf = floatConstant(b, loc, scoreType,
+                                     -std::numeric_limits<double>::infinity());
+        auto scan = scf::ForOp::create(
+            b, loc, c0, indexConstant(b, loc, n), c1, ValueRange{negInf, none},
+            [&](OpBuilder &b, Location, Value c, ValueRange best) {
+              Value q = score(b, c);
+              Value wasTaken =
+                  tensor::ExtractOp::create(b, loc, takenNow, ValueRange{c});
+              Value candidate = arith::XOrIOp::create(
+                  b, loc, wasTaken,
+                  arith::ConstantOp::create(b, loc, b.getBoolAttr(true)));
+              if (allowed)
+                candidate =
+                    arith::AndIOp::create(b, loc, candidate, allowed(b, c));
+              Value first = arith::CmpIOp::create(
+                  b, loc, arith::CmpIPredicate::slt, best[1], c0);
+              Value higher = arith::CmpFOp::create(
+                  b, loc, arith::CmpFPredicate::OGT, q, best[0]);
+              Value better = arith::AndIOp::create(
+                  b, loc, candidate,
+                  arith::OrIOp::create(b, loc, first, higher));
               scf::YieldOp::create(
                   b, loc,
-                  ValueRange{tensor::InsertOp::create(b, loc, groupScore,
-                                                      acc[0], ValueRange{g})
-                                 .getResult()});
-            })
-            .getResult(0);
+                  ValueRange{
+                      arith::SelectOp::create(b, loc, better, q, best[0]),
+                      arith::SelectOp::create(b, loc, better, c, best[1])});
+            });
+        // There is always a candidate (the verifier bounds count); stay in
+        // range regardless.
+        Value index = arith::MaxSIOp::create(b, loc, scan.getResult(1), c0);
+        SmallVector<Value> next = {tensor::InsertOp::create(
+            b, loc, arith::ConstantOp::create(b, loc, b.getBoolAttr(true)),
+            takenNow, ValueRange{index})};
+        llvm::append_range(next, record(b, j, index, args.drop_front()));
+        scf::YieldOp::create(b, loc, next);
+      });
+  return SmallVector<Value>(picks.getResults());
+}
 
-    // Group g stays if fewer than top_k_groups groups rank above it.
-    Value eligibleInit = tensor::EmptyOp::create(
-        b, loc, ArrayRef<int64_t>{numGroups}, b.getI1Type());
-    Value i32Zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-    Value i32One = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1));
-    Value keep = arith::ConstantOp::create(
-        b, loc, b.getI32IntegerAttr(op.getTopKGroups()));
-    return scf::ForOp::create(
-               b, loc, c0, groups, c1, ValueRange{eligibleInit},
-               [&](OpBuilder &b, Location, Value g, ValueRange acc) {
-                 Value mine = tensor::ExtractOp::create(b, loc, groupScores,
-                                                        ValueRange{g});
-                 auto rank = scf::ForOp::create(
-                     b, loc, c0, groups, c1, ValueRange{i32Zero},
-                     [&](OpBuilder &b, Location, Value h, ValueRange count) {
-                       Value other = tensor::ExtractOp::create(
-                           b, loc, groupScores, ValueRange{h});
-                       Value above = arith::OrIOp::create(
-                           b, loc,
-                           arith::CmpFOp::create(
-                               b, loc, arith::CmpFPredicate::OGT, other, mine),
-                           arith::AndIOp::create(
-                               b, loc,
-                               arith::CmpFOp::create(b, loc,
-                                                     arith::CmpFPredicate::OEQ,
-                                                     other, mine),
-                               arith::CmpIOp::create(
-                                   b, loc, arith::CmpIPredicate::ult, h, g)));
-                       scf::YieldOp::create(
-                           b, loc,
-                           ValueRange{arith::AddIOp::create(
-                                          b, loc, count[0],
-                                          arith::SelectOp::create(
-                                              b, loc, above, i32One, i32Zero))
-                                          .getResult()});
-                     });
-                 Value stays =
-                     arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                           rank.getResult(0), keep);
-                 scf::YieldOp::create(
-                     b, loc,
-                     ValueRange{tensor::InsertOp::create(b, loc, stays, acc[0],
-                                                         ValueRange{g})
-                                    .getResult()});
-               })
-        .getResult(0);
-  }
+/// Writes the [G] group scores of one token into `init`: the sum of each
+/// group's two largest q (its largest, for groups of one).
+Value buildGroupScores(OpBuilder &b, Location loc, Value init,
+                       int64_t numGroups, int64_t groupSize, Type scoreType,
+                       function_ref<Value(OpBuilder &, Value)> score) {
+  Value c0 = indexConstant(b, loc, 0), c1 = indexConstant(b, loc, 1);
+  Value negInf = floatConstant(b, loc, scoreType,
+                               -std::numeric_limits<double>::infinity());
+  return scf::ForOp::create(
+             b, loc, c0, indexConstant(b, loc, numGroups), c1, ValueRange{init},
+             [&](OpBuilder &b, Location, Value g, ValueRange acc) {
+               Value first = arith::MulIOp::create(
+                   b, loc, g, indexConstant(b, loc, groupSize));
+               auto top2 = scf::ForOp::create(
+                   b, loc, c0, indexConstant(b, loc, groupSize), c1,
+                   ValueRange{negInf, negInf},
+                   [&](OpBuilder &b, Location, Value m, ValueRange best) {
+                     Value q =
+                         score(b, arith::AddIOp::create(b, loc, first, m));
+                     Value aboveFirst = arith::CmpFOp::create(
+                         b, loc, arith::CmpFPredicate::OGT, q, best[0]);
+                     Value aboveSecond = arith::CmpFOp::create(
+                         b, loc, arith::CmpFPredicate::OGT, q, best[1]);
+                     Value max1 = arith::SelectOp::create(b, loc, aboveFirst, q,
+                                                          best[0]);
+                     Value max2 = arith::SelectOp::create(
+                         b, loc, aboveFirst, best[0],
+                         arith::SelectOp::create(b, loc, aboveSecond, q,
+                                                 best[1]));
+                     scf::YieldOp::create(b, loc, ValueRange{max1, max2});
+                   });
+               Value groupScore =
+                   groupSize == 1
+                       ? top2.getResult(0)
+                       : arith::AddFOp::create(b, loc, top2.getResult(0),
+                                               top2.getResult(1))
+                             .getResult();
+               scf::YieldOp::create(
+                   b, loc,
+                   ValueRange{tensor::InsertOp::create(b, loc, groupScore,
+                                                       acc[0], ValueRange{g})
+                                  .getResult()});
+             })
+      .getResult(0);
+}
+
+struct TopKToSCF : OpRewritePattern<TopKOp> {
+  using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(TopKOp op,
                                 PatternRewriter &rewriter) const override {
@@ -143,38 +156,39 @@ struct TopKToSCF : OpRewritePattern<TopKOp> {
     Type scoreType = cast<ShapedType>(scores.getType()).getElementType();
     Type weightType =
         cast<ShapedType>(op.getWeightsInit().getType()).getElementType();
-    Type i32 = rewriter.getI32Type();
+    Type i1 = rewriter.getI1Type();
     int64_t numExperts = cast<ShapedType>(scores.getType()).getDimSize(1);
     int64_t k = op.getK();
-    bool normalize = op.getNormalize();
-    double scaling = op.getScalingFactor().convertToDouble();
     int64_t numGroups = op.getNumGroups();
     int64_t groupSize = numExperts / numGroups;
+    bool normalize = op.getNormalize();
+    double scaling = op.getScalingFactor().convertToDouble();
 
-    auto indexConst = [&](OpBuilder &b, int64_t v) -> Value {
-      return arith::ConstantIndexOp::create(b, loc, v);
-    };
-    auto floatConst = [&](OpBuilder &b, Type type, double v) -> Value {
-      return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, v));
-    };
-    auto i32Const = [&](OpBuilder &b, int64_t v) -> Value {
-      return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
-    };
-
-    Value c0 = indexConst(rewriter, 0);
-    Value c1 = indexConst(rewriter, 1);
+    Value c0 = indexConstant(rewriter, loc, 0);
+    Value c1 = indexConstant(rewriter, loc, 1);
     Value tokens = tensor::DimOp::create(rewriter, loc, scores, 0);
-    Value kValue = indexConst(rewriter, k);
-    Value experts = indexConst(rewriter, numExperts);
+    Value falseValue =
+        arith::ConstantOp::create(rewriter, loc, rewriter.getBoolAttr(false));
+    // Scratch flags, reset for every token. Distinct allocations (unlike
+    // tensor.empty, which CSE merges when E == G) so that bufferization
+    // gives each loop-carried scratch its own buffer.
+    Value expertsTaken = bufferization::AllocTensorOp::create(
+        rewriter, loc, RankedTensorType::get({numExperts}, i1), ValueRange{});
+    Value groupsTaken = bufferization::AllocTensorOp::create(
+        rewriter, loc, RankedTensorType::get({numGroups}, i1), ValueRange{});
+    Value groupScores = bufferization::AllocTensorOp::create(
+        rewriter, loc, RankedTensorType::get({numGroups}, scoreType),
+        ValueRange{});
 
     auto perToken = scf::ForOp::create(
         rewriter, loc, c0, tokens, c1,
-        ValueRange{op.getWeightsInit(), op.getIndicesInit()},
+        ValueRange{op.getWeightsInit(), op.getIndicesInit(), expertsTaken,
+                   groupsTaken, groupScores},
         [&](OpBuilder &b, Location, Value t, ValueRange outs) {
-          Value inf =
-              floatConst(b, scoreType, std::numeric_limits<double>::infinity());
-          Value minusOne = i32Const(b, -1);
-          Value zeroWeight = floatConst(b, weightType, 0.0);
+          auto cleared = [&](Value flags) -> Value {
+            return linalg::FillOp::create(b, loc, falseValue, flags)
+                .getResult(0);
+          };
           // q[e] = scores[t, e] (+ bias[e]): what selection compares.
           auto selectionScore = [&](OpBuilder &b, Value e) -> Value {
             Value q =
@@ -186,89 +200,64 @@ struct TopKToSCF : OpRewritePattern<TopKOp> {
             return arith::AddFOp::create(b, loc, q,
                                          convertFloat(b, loc, bias, scoreType));
           };
-          Value groupEligible =
-              numGroups > 1 ? buildGroupEligibility(b, loc, op, selectionScore)
-                            : Value();
-          // Pick j: the best expert strictly below pick j - 1 in the order.
-          auto picks = scf::ForOp::create(
-              b, loc, c0, kValue, c1,
-              ValueRange{outs[0], outs[1], inf, minusOne, zeroWeight},
-              [&](OpBuilder &b, Location, Value j, ValueRange state) {
-                Value prevScore = state[2], prevIndex = state[3];
-                Value negInf = floatConst(
-                    b, scoreType, -std::numeric_limits<double>::infinity());
-                auto scan = scf::ForOp::create(
-                    b, loc, c0, experts, c1, ValueRange{negInf, minusOne},
-                    [&](OpBuilder &b, Location, Value e, ValueRange best) {
-                      Value q = selectionScore(b, e);
-                      Value eI32 = arith::IndexCastOp::create(b, loc, i32, e);
-                      Value below = arith::CmpFOp::create(
-                          b, loc, arith::CmpFPredicate::OLT, q, prevScore);
-                      Value tiedAfter = arith::AndIOp::create(
-                          b, loc,
-                          arith::CmpFOp::create(
-                              b, loc, arith::CmpFPredicate::OEQ, q, prevScore),
-                          arith::CmpIOp::create(b, loc,
-                                                arith::CmpIPredicate::sgt, eI32,
-                                                prevIndex));
-                      Value eligible =
-                          arith::OrIOp::create(b, loc, below, tiedAfter);
-                      if (groupEligible) {
-                        Value group = arith::DivUIOp::create(
-                            b, loc, e, indexConst(b, groupSize));
-                        eligible = arith::AndIOp::create(
-                            b, loc, eligible,
-                            tensor::ExtractOp::create(b, loc, groupEligible,
-                                                      ValueRange{group}));
-                      }
-                      Value noneYet = arith::CmpIOp::create(
-                          b, loc, arith::CmpIPredicate::slt, best[1],
-                          i32Const(b, 0));
-                      Value higher = arith::CmpFOp::create(
-                          b, loc, arith::CmpFPredicate::OGT, q, best[0]);
-                      Value better = arith::AndIOp::create(
-                          b, loc, eligible,
-                          arith::OrIOp::create(b, loc, noneYet, higher));
-                      scf::YieldOp::create(
-                          b, loc,
-                          ValueRange{arith::SelectOp::create(b, loc, better, q,
-                                                             best[0]),
-                                     arith::SelectOp::create(b, loc, better,
-                                                             eI32, best[1])});
-                    });
-                Value bestScore = scan.getResult(0);
-                Value bestIndex = scan.getResult(1);
-                // Only NaN scores are never eligible; keep the index in
-                // range so later steps stay in bounds (the token's output
-                // is NaN anyway).
-                Value found =
-                    arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
-                                          bestIndex, i32Const(b, 0));
-                Value index = arith::SelectOp::create(b, loc, found, bestIndex,
-                                                      i32Const(b, 0));
-                Value indexAsIndex =
-                    arith::IndexCastOp::create(b, loc, b.getIndexType(), index);
-                Value weight = convertFloat(
-                    b, loc,
-                    tensor::ExtractOp::create(b, loc, scores,
-                                              ValueRange{t, indexAsIndex}),
-                    weightType);
-                Value weights = tensor::InsertOp::create(
-                    b, loc, weight, state[0], ValueRange{t, j});
-                Value indices = tensor::InsertOp::create(
-                    b, loc, index, state[1], ValueRange{t, j});
-                Value sum = arith::AddFOp::create(b, loc, state[4], weight);
-                scf::YieldOp::create(
-                    b, loc,
-                    ValueRange{weights, indices, bestScore, bestIndex, sum});
+
+          // With groups: the top_k_groups best groups by the same rule.
+          Value groups = outs[3];
+          Value groupScores = outs[4];
+          if (numGroups > 1) {
+            groupScores =
+                buildGroupScores(b, loc, outs[4], numGroups, groupSize,
+                                 scoreType, selectionScore);
+            groups = buildSelection(
+                         b, loc, numGroups, op.getTopKGroups(), scoreType,
+                         cleared(outs[3]), ValueRange{},
+                         [&](OpBuilder &b, Value g) -> Value {
+                           return tensor::ExtractOp::create(b, loc, groupScores,
+                                                            ValueRange{g});
+                         },
+                         nullptr,
+                         [](OpBuilder &, Value, Value, ValueRange) {
+                           return SmallVector<Value>{};
+                         })
+                         .front();
+          }
+          auto inChosenGroup = [&](OpBuilder &b, Value e) -> Value {
+            Value group = arith::DivUIOp::create(
+                b, loc, e, indexConstant(b, loc, groupSize));
+            return tensor::ExtractOp::create(b, loc, groups, ValueRange{group});
+          };
+
+          // The k experts; each pick records its unbiased score as weight.
+          SmallVector<Value> picked = buildSelection(
+              b, loc, numExperts, k, scoreType, cleared(outs[2]),
+              ValueRange{outs[0], outs[1],
+                         floatConstant(b, loc, weightType, 0.0)},
+              selectionScore,
+              numGroups > 1
+                  ? function_ref<Value(OpBuilder &, Value)>(inChosenGroup)
+                  : nullptr,
+              [&](OpBuilder &b, Value j, Value index, ValueRange state) {
+                Value weight =
+                    convertFloat(b, loc,
+                                 tensor::ExtractOp::create(
+                                     b, loc, scores, ValueRange{t, index}),
+                                 weightType);
+                Value expert =
+                    arith::IndexCastOp::create(b, loc, b.getI32Type(), index);
+                return SmallVector<Value>{
+                    tensor::InsertOp::create(b, loc, weight, state[0],
+                                             ValueRange{t, j}),
+                    tensor::InsertOp::create(b, loc, expert, state[1],
+                                             ValueRange{t, j}),
+                    arith::AddFOp::create(b, loc, state[2], weight)};
               });
 
-          // w_j *= scaling (/ sum of the k weights when normalising).
-          Value factor = floatConst(b, weightType, scaling);
+          // w_j *= scaling (/ the sum of the k weights when normalising).
+          Value factor = floatConstant(b, loc, weightType, scaling);
           if (normalize)
-            factor = arith::DivFOp::create(b, loc, factor, picks.getResult(4));
+            factor = arith::DivFOp::create(b, loc, factor, picked[3]);
           auto scaled = scf::ForOp::create(
-              b, loc, c0, kValue, c1, ValueRange{picks.getResult(0)},
+              b, loc, c0, indexConstant(b, loc, k), c1, ValueRange{picked[1]},
               [&](OpBuilder &b, Location, Value j, ValueRange state) {
                 Value w = tensor::ExtractOp::create(b, loc, state[0],
                                                     ValueRange{t, j});
@@ -279,10 +268,11 @@ struct TopKToSCF : OpRewritePattern<TopKOp> {
                                    b, loc, scaledW, state[0], ValueRange{t, j})
                                    .getResult()});
               });
-          scf::YieldOp::create(
-              b, loc, ValueRange{scaled.getResult(0), picks.getResult(1)});
+          scf::YieldOp::create(b, loc,
+                               ValueRange{scaled.getResult(0), picked[2],
+                                          picked[0], groups, groupScores});
         });
-    rewriter.replaceOp(op, perToken.getResults());
+    rewriter.replaceOp(op, {perToken.getResult(0), perToken.getResult(1)});
     return success();
   }
 };

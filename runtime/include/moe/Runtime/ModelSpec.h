@@ -24,13 +24,55 @@
 
 namespace moe {
 
-/// Element types of weights in a safetensors file.
+/// Element types of weights in a safetensors file: the types the compiled
+/// code computes with.
 enum class DType { F32, BF16, F16 };
 
 /// Size in bytes of one element of `dtype`.
 size_t dtypeSize(DType dtype);
 /// "F32", "BF16" or "F16".
 const char *dtypeName(DType dtype);
+
+/// Every element type of the safetensors format. A weights file may hold
+/// tensors of any of them (I64 `position_ids`, U8 quantisation blocks, ...);
+/// only those of a DType can be weights.
+enum class StorageDType {
+  BOOL,
+  U8,
+  I8,
+  U16,
+  I16,
+  U32,
+  I32,
+  U64,
+  I64,
+  F4,
+  F6_E2M3,
+  F6_E3M2,
+  F8_E5M2,
+  F8_E4M3,
+  F8_E8M0,
+  F8_E4M3FNUZ,
+  F8_E5M2FNUZ,
+  F16,
+  BF16,
+  F32,
+  F64,
+  C64,
+};
+
+/// The safetensors spelling of `dtype` ("I64", "F8_E4M3", ...).
+const char *storageDTypeName(StorageDType dtype);
+/// Size in bits of one element of `dtype` (4 and 6 for the packed F4 and
+/// F6 types).
+unsigned storageDTypeBits(StorageDType dtype);
+/// Parses a safetensors dtype name; false for a name the format does not
+/// define.
+bool parseStorageDType(const std::string &name, StorageDType &dtype);
+/// The compute type of `dtype`, or nothing for a dtype no weight can have.
+std::optional<DType> toDType(StorageDType dtype);
+/// `dtype` as a storage type.
+StorageDType toStorageDType(DType dtype);
 
 /// The operation of a graph node.
 enum class NodeKind {
@@ -187,8 +229,12 @@ struct ModelSpec {
 /// Shapes of the tensors in a weights file, to check a model against.
 struct TensorShapeInfo {
   std::string name;
-  DType dtype;
+  /// The compute type; empty for a tensor of another safetensors dtype,
+  /// which a model may not use as a weight.
+  std::optional<DType> dtype;
   std::vector<int64_t> shape;
+  /// The dtype as the file names it; consulted when `dtype` is empty.
+  StorageDType storageDType = StorageDType::F32;
 };
 
 /// Alignment of every tensor in the parameter, input and output arenas.
@@ -226,6 +272,23 @@ std::vector<std::string> compiledSignature(const ModelSpec &model);
 /// Reads a whole file into `contents`.
 bool readFile(const std::string &path, std::string &contents,
               std::string &error);
+
+/// How many bytes of a user string messages quote.
+constexpr size_t kMessageQuoteLimit = 120;
+/// How long a path in a message may be before it is cut.
+constexpr size_t kMessagePathLimit = 1024;
+
+/// User text (a name, a field, a value, a header) quoted for a message:
+/// `'TEXT'`, with control characters escaped (`\n`, `\t`, `\x1b`). Text of
+/// more than kMessageQuoteLimit bytes is cut at a character boundary and
+/// shows its length: `'PREFIX...' (50000000 bytes)`. Every message of the
+/// runtime quotes user text through it, so none grows with its input.
+std::string quoteForMessage(const std::string &text);
+
+/// A file path for a message, unquoted: whole up to kMessagePathLimit
+/// bytes; longer ones keep their start and their end (the file name):
+/// `START...END (N bytes)`. Control characters are escaped.
+std::string pathForMessage(const std::string &path);
 
 } // namespace moe
 

@@ -7,7 +7,8 @@
 // A validating reader of the safetensors format: an 8-byte little-endian
 // header length, a JSON header mapping tensor names to dtype, shape and data
 // offsets, then the data. Every offset, size and shape product is checked
-// (including 64-bit overflow) before any data is touched.
+// (including 64-bit overflow) before any data is touched, for tensors of
+// every safetensors dtype; only F32, BF16 and F16 ones can be weights.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,7 +28,13 @@ namespace moe {
 
 /// One tensor of a safetensors file.
 struct SafetensorsEntry {
-  DType dtype;
+  /// The element type, for a tensor of F32, BF16 or F16 (the types a weight
+  /// can have); empty for a tensor of any other safetensors dtype, which a
+  /// file may hold (I64 buffers, U8 quantisation blocks, ...) but no model
+  /// can use as a weight.
+  std::optional<DType> dtype;
+  /// The element type as the file names it: any safetensors dtype.
+  StorageDType storageDType = StorageDType::F32;
   std::vector<int64_t> shape;
   /// Byte range inside the data section.
   uint64_t begin = 0, end = 0;

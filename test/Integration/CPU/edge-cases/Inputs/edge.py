@@ -32,14 +32,16 @@
 #       both are right.
 #   edge.py rewrite-safetensors IN OUT [--gap N] [--header-pad N] [--reverse]
 #                               [--extra NAME:DTYPE:SHAPE ...] [--metadata]
-#                               [--misalign R]
+#                               [--misalign R] [--to F16|BF16]
 #       rewrites a safetensors file: N bytes of garbage before each tensor
 #       (so that the data of F32 tensors is not 4-byte aligned), a header
 #       padded with N spaces (so that the data section is not 8-byte
 #       aligned either), the tensors in reverse order, extra tensors (of
 #       any dtype, filled with a byte pattern) and a __metadata__ entry;
 #       --misalign R puts every tensor at a file offset of R mod 8 (with R
-#       not a multiple of 4, no F32 tensor is 4-byte aligned)
+#       not a multiple of 4, no F32 tensor is 4-byte aligned; with R odd,
+#       no F16 or BF16 tensor is 2-byte aligned); --to converts the F32
+#       tensors to F16 or BF16 (round to nearest even)
 #   edge.py alignment FILE.safetensors
 #       prints where the data section starts, and how many F32 tensors are
 #       not 4-byte aligned in the file
@@ -244,8 +246,23 @@ def read_safetensors(path):
     return tensors
 
 
+def convert(tensor, dtype):
+    """An F32 tensor as F16 or BF16 (round to nearest even)."""
+    name, old, dims, raw = tensor
+    if old != "F32":
+        return tensor
+    values = struct.unpack("<%df" % (len(raw) // 4), raw)
+    if dtype == "F16":
+        return name, dtype, dims, struct.pack("<%de" % len(values), *values)
+    words = struct.unpack("<%dI" % len(values), raw)
+    return name, dtype, dims, struct.pack("<%dH" % len(words), *(
+        ((w + 0x7FFF + ((w >> 16) & 1)) >> 16) & 0xFFFF for w in words))
+
+
 def cmd_rewrite_safetensors(args):
     tensors = read_safetensors(args.input)
+    if args.to:
+        tensors = [convert(t, args.to) for t in tensors]
     if args.reverse:
         tensors.reverse()
     for k, spec in enumerate(args.extra):
@@ -410,6 +427,7 @@ p.add_argument("--reverse", action="store_true")
 p.add_argument("--extra", action="append", default=[])
 p.add_argument("--metadata", action="store_true")
 p.add_argument("--misalign", type=int)
+p.add_argument("--to", choices=["F16", "BF16"])
 p.set_defaults(run=cmd_rewrite_safetensors)
 p = sub.add_parser("alignment")
 p.add_argument("file")
