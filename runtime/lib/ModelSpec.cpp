@@ -216,20 +216,6 @@ bool readFile(const std::string &path, std::string &contents,
 
 namespace {
 
-/// The length of the longest prefix of `text` of at most `limit` bytes that
-/// ends at a UTF-8 character boundary.
-size_t utf8Prefix(const std::string &text, size_t limit) {
-  if (limit >= text.size())
-    return text.size();
-  size_t end = limit;
-  // Step back over continuation bytes (10xxxxxx), at most three.
-  for (int i = 0; i < 3 && end > 0 &&
-                  (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80;
-       ++i)
-    --end;
-  return end;
-}
-
 /// The first character boundary of `text` at or after byte `start`.
 size_t utf8Suffix(const std::string &text, size_t start) {
   for (int i = 0; i < 3 && start < text.size() &&
@@ -269,7 +255,7 @@ std::string quoteForMessage(const std::string &text) {
     appendEscaped(out, text, 0, text.size());
     return out + "'";
   }
-  appendEscaped(out, text, 0, utf8Prefix(text, kMessageQuoteLimit));
+  appendEscaped(out, text, 0, detail::utf8Prefix(text, kMessageQuoteLimit));
   return out + "...' (" + std::to_string(text.size()) + " bytes)";
 }
 
@@ -281,7 +267,7 @@ std::string pathForMessage(const std::string &path) {
   }
   // The start (the directory) and the end (the file name).
   const size_t keep = kMessagePathLimit / 4;
-  appendEscaped(out, path, 0, utf8Prefix(path, keep));
+  appendEscaped(out, path, 0, detail::utf8Prefix(path, keep));
   out += "...";
   appendEscaped(out, path, utf8Suffix(path, path.size() - keep), path.size());
   return out + " (" + std::to_string(path.size()) + " bytes)";

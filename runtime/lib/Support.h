@@ -29,17 +29,26 @@ namespace detail {
 /// stays under 4 KiB.
 constexpr size_t kMessageTextLimit = 2560;
 
+/// The length of the longest prefix of `text` of at most `limit` bytes that
+/// ends at a UTF-8 character boundary.
+inline size_t utf8Prefix(const std::string &text, size_t limit) {
+  if (limit >= text.size())
+    return text.size();
+  size_t end = limit;
+  // Step back over continuation bytes (10xxxxxx), at most three.
+  for (int i = 0; i < 3 && end > 0 &&
+                  (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80;
+       ++i)
+    --end;
+  return end;
+}
+
 /// `text`, cut to at most `limit` bytes (at a UTF-8 character boundary)
 /// followed by "..." when longer.
 inline std::string clipText(const std::string &text, size_t limit) {
   if (text.size() <= limit)
     return text;
-  size_t end = limit;
-  for (int i = 0;
-       i < 3 && end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80;
-       ++i)
-    --end;
-  return text.substr(0, end) + "...";
+  return text.substr(0, utf8Prefix(text, limit)) + "...";
 }
 
 /// Every message of the library reads `LOCATION: error: TEXT`, where LOCATION
