@@ -1,0 +1,73 @@
+// RUN: moe-opt %s --moe-cpu-entry-abi --cse --split-input-file --verify-diagnostics | FileCheck %s
+
+// Inputs, weights and outputs become views of three byte arenas at 64-byte
+// aligned offsets; the model function becomes private.
+
+// CHECK-LABEL: func.func private @model(
+// CHECK-LABEL: func.func @moe_forward(
+// CHECK-SAME:    %[[T:.*]]: index, %[[IN:.*]]: memref<?xi8>, %[[PARAMS:.*]]: memref<?xi8>, %[[OUT:.*]]: memref<?xi8>)
+// CHECK-SAME:    attributes {llvm.emit_c_interface, moe.param_bytes = 320 : i64}
+// CHECK:       %[[C0:.*]] = arith.constant 0 : index
+// CHECK:       %[[X:.*]] = memref.view %[[IN]][%[[C0]]][%[[T]]] : memref<?xi8> to memref<?x16xf32>
+// CHECK:       %[[XT:.*]] = bufferization.to_tensor %[[X]] restrict
+// CHECK:       %[[W:.*]] = memref.view %[[PARAMS]][%[[C0]]][] : memref<?xi8> to memref<4x16xf32>
+// CHECK:       %[[C256:.*]] = arith.constant 256 : index
+// CHECK:       %[[B:.*]] = memref.view %[[PARAMS]][%[[C256]]][] : memref<?xi8> to memref<4xbf16>
+// CHECK:       %[[Y:.*]] = call @model(%[[XT]], %{{.*}}, %{{.*}})
+// CHECK:       %[[YV:.*]] = memref.view %[[OUT]][%[[C0]]][%[[T]]] : memref<?xi8> to memref<?x4xf32>
+// CHECK:       bufferization.materialize_in_destination %[[Y]] in restrict writable %[[YV]]
+// CHECK-NOT:   func.func @moe_prepare
+func.func @model(%x: tensor<?x16xf32> {moe.input = "x"},
+                 %w: tensor<4x16xf32> {moe.param = "w"},
+                 %b: tensor<4xbf16> {moe.param = "b"}) -> tensor<?x4xf32>
+    attributes {moe.entry} {
+  %c0 = arith.constant 0 : index
+  %t = tensor.dim %x, %c0 : tensor<?x16xf32>
+  %e = tensor.empty(%t) : tensor<?x4xf32>
+  return %e : tensor<?x4xf32>
+}
+
+// -----
+
+// A weight with a prepare permutation gets `moe_prepare`, which transposes
+// it from the raw arena into the prepared one and copies the others.
+
+// CHECK-LABEL: func.func @moe_prepare(
+// CHECK-SAME:    %[[RAW:.*]]: memref<?xi8>, %[[PREP:.*]]: memref<?xi8>) attributes {llvm.emit_c_interface}
+// CHECK:       %[[P0:.*]] = memref.view %[[PREP]][%{{.*}}][] : memref<?xi8> to memref<4x16xf32>
+// CHECK:       %[[R0:.*]] = memref.view %[[RAW]][%{{.*}}][] : memref<?xi8> to memref<4x16xf32>
+// CHECK:       memref.copy %[[R0]], %[[P0]]
+// CHECK:       %[[P1:.*]] = memref.view %[[PREP]][%{{.*}}][] : memref<?xi8> to memref<2x16x8xf32>
+// CHECK:       %[[R1:.*]] = memref.view %[[RAW]][%{{.*}}][] : memref<?xi8> to memref<2x8x16xf32>
+// CHECK:       linalg.transpose ins(%[[R1]] : memref<2x8x16xf32>) outs(%[[P1]] : memref<2x16x8xf32>) permutation = [0, 2, 1]
+func.func @model(%x: tensor<?x16xf32> {moe.input = "x"},
+                 %w: tensor<4x16xf32> {moe.param = "w"},
+                 %e: tensor<2x16x8xf32> {moe.param = "e", moe.prepare_permutation = array<i64: 0, 2, 1>})
+    -> tensor<?x16xf32> attributes {moe.entry} {
+  return %x : tensor<?x16xf32>
+}
+
+// -----
+
+// expected-error @+1 {{expected exactly one function marked 'moe.entry', found 0}}
+module {
+  func.func @model(%x: tensor<?x16xf32>) -> tensor<?x16xf32> {
+    return %x : tensor<?x16xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{argument 1 of the model function is neither a 'moe.input' nor a 'moe.param'}}
+func.func @model(%x: tensor<?x16xf32> {moe.input = "x"}, %w: tensor<4xf32>) -> tensor<?x16xf32>
+    attributes {moe.entry} {
+  return %x : tensor<?x16xf32>
+}
+
+// -----
+
+// expected-error @+1 {{parameter argument 1 must have a static shape, got 'tensor<?xf32>'}}
+func.func @model(%x: tensor<?x16xf32> {moe.input = "x"}, %w: tensor<?xf32> {moe.param = "w"}) -> tensor<?x16xf32>
+    attributes {moe.entry} {
+  return %x : tensor<?x16xf32>
+}

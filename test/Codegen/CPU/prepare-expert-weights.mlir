@@ -1,0 +1,22 @@
+// RUN: moe-opt %s --moe-cpu-prepare-expert-weights | FileCheck %s
+
+// A weight used only by grouped matmuls is re-declared [E, K, N] with its
+// load-time permutation; one with another use keeps the nn.Linear layout.
+
+// CHECK-LABEL: func.func @model(
+// CHECK-SAME:    %{{.*}}: tensor<4x16x32xf32> {moe.param = "up", moe.prepare_permutation = array<i64: 0, 2, 1>}
+// CHECK-SAME:    %{{.*}}: tensor<4x32x16xf32> {moe.param = "shared"}
+// CHECK:       moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<4x16x32xf32>, tensor<5xi32>) outs(%{{.*}} : tensor<?x32xf32>) {weight_kn}
+// CHECK:       moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<4x32x16xf32>, tensor<5xi32>) outs(%{{.*}} : tensor<?x32xf32>)
+// CHECK-NOT:   weight_kn
+func.func @model(%x: tensor<?x16xf32> {moe.input = "x"},
+                 %up: tensor<4x32x16xf32> {moe.param = "up"},
+                 %shared: tensor<4x32x16xf32> {moe.param = "shared"},
+                 %o: tensor<5xi32>, %init: tensor<?x32xf32>)
+    -> (tensor<?x32xf32>, tensor<?x32xf32>, tensor<4x32x16xf32>) attributes {moe.entry} {
+  %0 = moe.grouped_matmul ins(%x, %up, %o : tensor<?x16xf32>, tensor<4x32x16xf32>, tensor<5xi32>)
+         outs(%init : tensor<?x32xf32>)
+  %1 = moe.grouped_matmul ins(%x, %shared, %o : tensor<?x16xf32>, tensor<4x32x16xf32>, tensor<5xi32>)
+         outs(%init : tensor<?x32xf32>)
+  return %0, %1, %shared : tensor<?x32xf32>, tensor<?x32xf32>, tensor<4x32x16xf32>
+}

@@ -1,0 +1,50 @@
+// RUN: moe-opt %s --moe-cpu-tile-and-vectorize --canonicalize | FileCheck %s
+// RUN: moe-opt %s --moe-cpu-tile-and-vectorize="parallel-panels=false" --canonicalize | FileCheck %s --check-prefix=SERIAL
+
+// An expert segment contraction C[m, n] += A[m, k] W[k, n] with dynamic rows:
+// N panels of 32 (a forall, for threads), K blocks of 256, 8-row register
+// tiles of vector.fma with the accumulator carried in registers across k,
+// and single rows for the remainder.
+
+// CHECK-LABEL: func @segment
+// CHECK:       scf.forall (%{{.*}}) in (4)
+// CHECK:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK:           %[[ACC:.*]] = vector.transfer_read {{.*}} : tensor<8x32xf32>, vector<8x32xf32>
+// CHECK:           scf.for {{.*}} iter_args(%{{.*}} = %[[ACC]]) -> (vector<8x32xf32>)
+// CHECK-COUNT-8:     vector.fma {{.*}} : vector<32xf32>
+// CHECK:           vector.transfer_write
+// CHECK:         scf.for
+// CHECK:           scf.for {{.*}} -> (vector<1x32xf32>)
+// CHECK:             vector.fma {{.*}} : vector<32xf32>
+
+// SERIAL-LABEL: func @segment
+// SERIAL-NOT:   scf.forall
+// SERIAL:       vector.fma
+
+// A contraction that is not tagged keeps its loops.
+// CHECK-LABEL: func @untagged
+// CHECK:       linalg.generic
+// CHECK-NOT:   vector.
+#mapA = affine_map<(m, n, k) -> (m, k)>
+#mapW = affine_map<(m, n, k) -> (k, n)>
+#mapC = affine_map<(m, n, k) -> (m, n)>
+func.func @segment(%a: tensor<?x512xf32>, %w: tensor<512x128xf32>, %c: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  %0 = linalg.generic {indexing_maps = [#mapA, #mapW, #mapC], iterator_types = ["parallel", "parallel", "reduction"]}
+         ins(%a, %w : tensor<?x512xf32>, tensor<512x128xf32>) outs(%c : tensor<?x128xf32>) attrs = {moe.segment_matmul} {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x128xf32>
+  return %0 : tensor<?x128xf32>
+}
+func.func @untagged(%a: tensor<?x512xf32>, %w: tensor<512x128xf32>, %c: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  %0 = linalg.generic {indexing_maps = [#mapA, #mapW, #mapC], iterator_types = ["parallel", "parallel", "reduction"]}
+         ins(%a, %w : tensor<?x512xf32>, tensor<512x128xf32>) outs(%c : tensor<?x128xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x128xf32>
+  return %0 : tensor<?x128xf32>
+}
