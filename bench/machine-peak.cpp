@@ -4,12 +4,13 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Prints the single-thread FP32 FMA peak (a register-only loop of
-// independent 16-wide FMAs) and the streaming read bandwidth (a sum over a
-// buffer much larger than the caches), so benchmarks can report MoE
-// throughput as a percentage of the limit that binds it.
+// Prints the FP32 FMA peak (a register-only loop of independent 16-wide
+// FMAs) and the streaming read bandwidth (a sum over a buffer much larger
+// than the caches), on one thread and on every core, so benchmarks can
+// report MoE throughput as a percentage of the limit that binds it.
 //
-//   machine-peak            -> "fp32_fma_gflops=... read_gbps=..."
+//   machine-peak -> "fp32_fma_gflops=... read_gbps=... threads=N
+//                    fp32_fma_gflops_all=... read_gbps_all=..."
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -53,6 +55,49 @@ double fmaPeak() {
   return best;
 }
 
+/// A vectorised sum of `count` floats (a multiple of 64).
+float sumFloats(const float *data, size_t count) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  for (size_t i = 0; i < count; i += 64) {
+    s0 = _mm512_add_ps(s0, _mm512_loadu_ps(&data[i]));
+    s1 = _mm512_add_ps(s1, _mm512_loadu_ps(&data[i + 16]));
+    s2 = _mm512_add_ps(s2, _mm512_loadu_ps(&data[i + 32]));
+    s3 = _mm512_add_ps(s3, _mm512_loadu_ps(&data[i + 48]));
+  }
+  return _mm512_reduce_add_ps(
+      _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+/// Runs `work(thread)` on `threads` threads at once; returns the seconds
+/// the slowest took.
+template <typename Work> double timeOnThreads(int threads, Work work) {
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back(work, t);
+  for (std::thread &thread : pool)
+    thread.join();
+  return seconds(start);
+}
+
+/// GB/s of `threads` threads each summing its share of 1 GiB.
+double readBandwidthOn(int threads) {
+  size_t count = (size_t(1) << 30) / sizeof(float);
+  std::vector<float> data(count, 1.0f);
+  size_t share = count / threads / 64 * 64;
+  double best = 0;
+  for (int repeat = 0; repeat < 3; ++repeat) {
+    std::vector<float> sinks(threads);
+    double elapsed = timeOnThreads(threads, [&](int t) {
+      sinks[t] = sumFloats(data.data() + t * share, share);
+    });
+    if (sinks[0] == 42.0f)
+      std::puts("");
+    best = std::max(best, share * threads * sizeof(float) / elapsed / 1e9);
+  }
+  return best;
+}
+
 /// GB/s of a vectorised sum over 1 GiB.
 double readBandwidth() {
   size_t count = (size_t(1) << 30) / sizeof(float);
@@ -80,7 +125,16 @@ double readBandwidth() {
 } // namespace
 
 int main() {
-  std::printf("fp32_fma_gflops=%.1f read_gbps=%.1f\n", fmaPeak(),
-              readBandwidth());
+  int threads = std::max(1u, std::thread::hardware_concurrency());
+  double single = fmaPeak();
+  double singleRead = readBandwidth();
+  std::vector<double> peaks(threads);
+  timeOnThreads(threads, [&](int t) { peaks[t] = fmaPeak(); });
+  double all = 0;
+  for (double peak : peaks)
+    all += peak;
+  std::printf("fp32_fma_gflops=%.1f read_gbps=%.1f threads=%d "
+              "fp32_fma_gflops_all=%.1f read_gbps_all=%.1f\n",
+              single, singleRead, threads, all, readBandwidthOn(threads));
   return 0;
 }
