@@ -98,36 +98,12 @@ double readBandwidthOn(int threads) {
   return best;
 }
 
-/// GB/s of a vectorised sum over 1 GiB.
-double readBandwidth() {
-  size_t count = (size_t(1) << 30) / sizeof(float);
-  std::vector<float> data(count, 1.0f);
-  double best = 0;
-  for (int repeat = 0; repeat < 3; ++repeat) {
-    auto start = std::chrono::steady_clock::now();
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    for (size_t i = 0; i < count; i += 64) {
-      s0 = _mm512_add_ps(s0, _mm512_loadu_ps(&data[i]));
-      s1 = _mm512_add_ps(s1, _mm512_loadu_ps(&data[i + 16]));
-      s2 = _mm512_add_ps(s2, _mm512_loadu_ps(&data[i + 32]));
-      s3 = _mm512_add_ps(s3, _mm512_loadu_ps(&data[i + 48]));
-    }
-    double elapsed = seconds(start);
-    float sink = _mm512_reduce_add_ps(
-        _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-    if (sink == 42.0f)
-      std::puts("");
-    best = std::max(best, count * sizeof(float) / elapsed / 1e9);
-  }
-  return best;
-}
-
 } // namespace
 
 int main() {
   int threads = std::max(1u, std::thread::hardware_concurrency());
   double single = fmaPeak();
-  double singleRead = readBandwidth();
+  double singleRead = readBandwidthOn(1);
   std::vector<double> peaks(threads);
   timeOnThreads(threads, [&](int t) { peaks[t] = fmaPeak(); });
   double all = 0;
