@@ -242,6 +242,8 @@ bool ParamBuilder::resolve() {
   model.params.clear();
   model.paramBytes = 0;
   std::map<std::string, int64_t> widths;
+  // Values of shape [1, width] rather than [tokens, width]: aux outputs.
+  std::set<std::string> singleRow;
   for (const InputSpec &input : model.inputs)
     widths[input.name] = input.width;
 
@@ -302,6 +304,10 @@ bool ParamBuilder::resolve() {
       widths[*aux.loadBalancingLoss] = 1;
     if (aux.routerZLoss)
       widths[*aux.routerZLoss] = 1;
+    for (const std::optional<std::string> &name :
+         {aux.expertCounts, aux.loadBalancingLoss, aux.routerZLoss})
+      if (name)
+        singleRow.insert(*name);
   }
 
   for (OutputSpec &output : model.outputs) {
@@ -310,6 +316,7 @@ bool ParamBuilder::resolve() {
       return fail("output " + detail::quote(output.name) +
                   " is not a defined value");
     output.width = it->second;
+    output.perToken = !singleRow.count(output.name);
   }
 
   // The arena: every parameter at a 64-byte-aligned offset.
@@ -353,7 +360,8 @@ std::vector<std::string> moe::compiledSignature(const ModelSpec &model) {
                     std::to_string(input.width));
   for (const OutputSpec &output : model.outputs)
     lines.push_back("output " + output.name + " width " +
-                    std::to_string(output.width));
+                    std::to_string(output.width) +
+                    (output.perToken ? "" : " single row"));
   for (const ParamSpec &param : model.params) {
     std::string shape;
     for (int64_t dim : param.shape)

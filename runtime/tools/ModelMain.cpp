@@ -261,9 +261,9 @@ int main(int argc, char **argv) {
   uint64_t outputBytes = 0;
   for (const moe::OutputSpec &output : model.outputs) {
     outputOffsets.push_back(outputBytes);
-    outputBytes = moe::alignArenaOffset(
-        outputBytes + static_cast<uint64_t>(tokens) * output.width *
-                          sizeof(float));
+    uint64_t rows = output.perToken ? static_cast<uint64_t>(tokens) : 1;
+    outputBytes = moe::alignArenaOffset(outputBytes + rows * output.width *
+                                                          sizeof(float));
   }
   moe::AlignedBuffer outputs(outputBytes);
   if (!inputs || !outputs)
@@ -295,7 +295,7 @@ int main(int argc, char **argv) {
 
   auto outputArray = [&](size_t index) {
     moe::Array2D array;
-    array.rows = tokens;
+    array.rows = model.outputs[index].perToken ? tokens : 1;
     array.cols = model.outputs[index].width;
     const float *data =
         reinterpret_cast<const float *>(outputs.data() + outputOffsets[index]);

@@ -15,6 +15,7 @@
 #include "moe/Codegen/CPU/Passes.h"
 #include "moe/Dialect/MoE/IR/MoEOps.h"
 #include "moe/Transforms/Activations.h"
+#include "moe/Transforms/Passes.h"
 #include "moe/Transforms/TensorUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -22,8 +23,11 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringMap.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::moe;
@@ -58,6 +62,8 @@ private:
   Value importNorm(const ::moe::NodeSpec &node, Location loc, Value input);
   Value importSharedExperts(const ::moe::NodeSpec &node, Location loc,
                             Value input, Activation activation);
+  void importAuxOutputs(const ::moe::NodeSpec &node, Location loc, Value input,
+                        const LayerSteps &steps);
 
   /// The parameter argument with key `<node>.<role>`, or null.
   Value param(const ::moe::NodeSpec &node, StringRef role) const {
@@ -163,8 +169,6 @@ LogicalResult Importer::checkSupported(const ::moe::NodeSpec &node) {
   const ::moe::MoESpec &moe = node.moe;
   if (moe.router.noiseWeight)
     return notSupported(node, "router.noise");
-  if (moe.aux.expertCounts || moe.aux.loadBalancingLoss || moe.aux.routerZLoss)
-    return notSupported(node, "aux");
   return success();
 }
 
@@ -419,7 +423,190 @@ Value Importer::importMoE(const ::moe::NodeSpec &node, Location loc,
     (void)fail(node, "the imported moe.layer does not verify");
     return nullptr;
   }
-  return layer.getResult();
+  const ::moe::AuxSpec &aux = spec.aux;
+  if (!aux.expertCounts && !aux.loadBalancingLoss && !aux.routerZLoss)
+    return layer.getResult();
+  // The aux outputs need the layer's routing: expand it here.
+  LayerSteps steps = buildLayerSteps(builder, layer);
+  layer.getResult().replaceAllUsesWith(steps.result);
+  layer.erase();
+  importAuxOutputs(node, loc, input, steps);
+  return steps.result;
+}
+
+void Importer::importAuxOutputs(const ::moe::NodeSpec &node, Location loc,
+                                Value input, const LayerSteps &steps) {
+  const ::moe::MoESpec &spec = node.moe;
+  const ::moe::AuxSpec &aux = spec.aux;
+  MLIRContext *ctx = builder.getContext();
+  Type f32 = builder.getF32Type();
+  int64_t numExperts = spec.numExperts;
+  auto constant = [&](OpBuilder &b, Location l, double v) -> Value {
+    return arith::ConstantOp::create(b, l, b.getFloatAttr(f32, v));
+  };
+  OpFoldResult one = builder.getIndexAttr(1);
+  OpFoldResult experts = builder.getIndexAttr(numExperts);
+  Value tokensValue = getValueOrCreateConstantIndexOp(builder, loc, tokens);
+  Value tokensF32 = arith::UIToFPOp::create(
+      builder, loc, f32,
+      arith::IndexCastUIOp::create(builder, loc, builder.getI64Type(),
+                                   tokensValue));
+  Value anyTokens = arith::CmpIOp::create(
+      builder, loc, arith::CmpIPredicate::ugt, tokensValue,
+      arith::ConstantIndexOp::create(builder, loc, 0));
+  AffineExpr d0, d1;
+  bindDims(ctx, d0, d1);
+  SmallVector<utils::IteratorType> parallel2(2, utils::IteratorType::parallel);
+
+  // [E] i32 counts -> [1, E] f32.
+  auto countsRow = [&](Value counts) -> Value {
+    Value init = createEmptyTensor(builder, loc, {one, experts}, f32);
+    return linalg::GenericOp::create(
+               builder, loc, init.getType(), ValueRange{counts}, init,
+               SmallVector<AffineMap>{AffineMap::get(2, 0, {d1}, ctx),
+                                      AffineMap::get(2, 0, {d0, d1}, ctx)},
+               parallel2,
+               [&](OpBuilder &b, Location l, ValueRange args) {
+                 linalg::YieldOp::create(
+                     b, l, arith::SIToFPOp::create(b, l, f32, args[0])
+                               .getResult());
+               })
+        .getResult(0);
+  };
+  // A [1, 1] tensor holding `value` when there are tokens, else 0.
+  auto scalar = [&](Value value) -> Value {
+    Value guarded = arith::SelectOp::create(builder, loc, anyTokens, value,
+                                            constant(builder, loc, 0.0));
+    return tensor::FromElementsOp::create(
+        builder, loc, RankedTensorType::get({1, 1}, f32), ValueRange{guarded});
+  };
+  auto total = [&](Value tensor) -> Value {
+    // Sum of every element of a 2-D tensor.
+    Value rows = buildRowReduction(
+        builder, loc, tensor, 0.0,
+        [](OpBuilder &b, Location l, Value acc, Value x) -> Value {
+          return arith::AddFOp::create(b, l, acc, x);
+        });
+    Value empty =
+        tensor::EmptyOp::create(builder, loc, ArrayRef<int64_t>{}, f32);
+    Value init =
+        linalg::FillOp::create(builder, loc, constant(builder, loc, 0.0), empty)
+            .getResult(0);
+    Value sum =
+        linalg::GenericOp::create(
+            builder, loc, init.getType(), ValueRange{rows}, init,
+            SmallVector<AffineMap>{builder.getMultiDimIdentityMap(1),
+                                   AffineMap::get(1, 0, {}, ctx)},
+            SmallVector<utils::IteratorType>{utils::IteratorType::reduction},
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              linalg::YieldOp::create(
+                  b, l, arith::AddFOp::create(b, l, args[1], args[0])
+                            .getResult());
+            })
+            .getResult(0);
+    return tensor::ExtractOp::create(builder, loc, sum, ValueRange{});
+  };
+
+  if (aux.expertCounts)
+    values[*aux.expertCounts] = countsRow(steps.expertCounts);
+
+  if (aux.loadBalancingLoss) {
+    // f_e: assignments before capacity / (T k); P_e: mean score.
+    Value counts = steps.expertCounts;
+    if (spec.capacityFactor) {
+      Type i32 = builder.getI32Type();
+      OpFoldResult rows = multiplySize(builder, loc, tokens, spec.topK);
+      Value countsInit = createEmptyTensor(builder, loc, {experts}, i32);
+      Value offsetsInit = createEmptyTensor(
+          builder, loc, {builder.getIndexAttr(numExperts + 1)}, i32);
+      Value tokenIdsInit = createEmptyTensor(builder, loc, {rows}, i32);
+      Value rowWeightsInit = createEmptyTensor(builder, loc, {rows}, f32);
+      counts = DispatchOp::create(builder, loc, countsInit.getType(),
+                                  offsetsInit.getType(), tokenIdsInit.getType(),
+                                  rowWeightsInit.getType(), steps.indices,
+                                  steps.weights, countsInit, offsetsInit,
+                                  tokenIdsInit, rowWeightsInit, FloatAttr())
+                   .getExpertCounts();
+    }
+    // sum_e count_e * sum_t s[t, e], then E / (T * T * k).
+    Value products = createEmptyTensor(builder, loc, {tokens, experts}, f32);
+    products =
+        linalg::GenericOp::create(
+            builder, loc, products.getType(), ValueRange{steps.scores, counts},
+            products,
+            SmallVector<AffineMap>{AffineMap::get(2, 0, {d0, d1}, ctx),
+                                   AffineMap::get(2, 0, {d1}, ctx),
+                                   AffineMap::get(2, 0, {d0, d1}, ctx)},
+            parallel2,
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              Value count = arith::SIToFPOp::create(b, l, f32, args[1]);
+              linalg::YieldOp::create(
+                  b, l, arith::MulFOp::create(b, l, args[0], count)
+                            .getResult());
+            })
+            .getResult(0);
+    Value sum = total(products);
+    Value denominator = arith::MulFOp::create(
+        builder, loc, arith::MulFOp::create(builder, loc, tokensF32, tokensF32),
+        constant(builder, loc, static_cast<double>(spec.topK)));
+    Value loss = arith::DivFOp::create(
+        builder, loc,
+        arith::MulFOp::create(builder, loc, sum,
+                              constant(builder, loc,
+                                       static_cast<double>(numExperts))),
+        denominator);
+    values[*aux.loadBalancingLoss] = scalar(loss);
+  }
+
+  if (aux.routerZLoss) {
+    // mean_t logsumexp(x Wr^T + b)^2, from the logits recomputed.
+    Value logits = buildMatmulTransposedRhs(
+        builder, loc, input, param(node, "router.weight"),
+        zeros(loc, numExperts));
+    if (Value bias = param(node, "router.linear_bias"))
+      logits = buildAddRowBias(builder, loc, logits, bias);
+    Value rowMax = buildRowReduction(
+        builder, loc, logits, -std::numeric_limits<double>::infinity(),
+        [](OpBuilder &b, Location l, Value acc, Value x) -> Value {
+          return arith::MaximumFOp::create(b, l, acc, x);
+        });
+    Value init = createEmptyTensor(builder, loc, {tokens, experts}, f32);
+    Value shifted =
+        linalg::GenericOp::create(
+            builder, loc, init.getType(), ValueRange{logits, rowMax}, init,
+            SmallVector<AffineMap>{AffineMap::get(2, 0, {d0, d1}, ctx),
+                                   AffineMap::get(2, 0, {d0}, ctx),
+                                   AffineMap::get(2, 0, {d0, d1}, ctx)},
+            parallel2,
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              linalg::YieldOp::create(
+                  b, l,
+                  math::ExpOp::create(b, l,
+                                      arith::SubFOp::create(b, l, args[0],
+                                                            args[1]))
+                      .getResult());
+            })
+            .getResult(0);
+    Value sums = buildRowReduction(
+        builder, loc, shifted, 0.0,
+        [](OpBuilder &b, Location l, Value acc, Value x) -> Value {
+          return arith::AddFOp::create(b, l, acc, x);
+        });
+    Value squares = buildElementwise(
+        builder, loc, ValueRange{rowMax, sums},
+        [](OpBuilder &b, Location l, ValueRange args) -> Value {
+          Value lse = arith::AddFOp::create(
+              b, l, args[0], math::LogOp::create(b, l, args[1]));
+          return arith::MulFOp::create(b, l, lse, lse);
+        });
+    Value asRows = tensor::ExpandShapeOp::create(
+        builder, loc,
+        RankedTensorType::get({ShapedType::kDynamic, 1}, f32), squares,
+        ArrayRef<ReassociationIndices>{{0, 1}},
+        ArrayRef<OpFoldResult>{tokens, one});
+    Value loss = arith::DivFOp::create(builder, loc, total(asRows), tokensF32);
+    values[*aux.routerZLoss] = scalar(loss);
+  }
 }
 
 } // namespace

@@ -38,67 +38,82 @@ struct DecomposeLayer : OpRewritePattern<LayerOp> {
 
   LogicalResult matchAndRewrite(LayerOp op,
                                 PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value input = op.getInput();
-    Type floatType = cast<ShapedType>(input.getType()).getElementType();
-    Type i32Type = rewriter.getI32Type();
-    int64_t numExperts = op.getNumExperts();
-    int64_t k = op.getTopK();
-    OpFoldResult tokens = tensor::getMixedSize(rewriter, loc, input, 0);
-    OpFoldResult hidden = tensor::getMixedSize(rewriter, loc, input, 1);
-    OpFoldResult rows = multiplySize(rewriter, loc, tokens, k);
-    OpFoldResult experts = rewriter.getIndexAttr(numExperts);
-    OpFoldResult kSize = rewriter.getIndexAttr(k);
-    auto empty = [&](ArrayRef<OpFoldResult> sizes, Type elementType) {
-      return createEmptyTensor(rewriter, loc, sizes, elementType);
-    };
-
-    Value scoresInit = empty({tokens, experts}, floatType);
-    Value scores =
-        RouterOp::create(rewriter, loc, scoresInit.getType(), input,
-                         op.getRouterWeight(), op.getRouterBias(), scoresInit,
-                         op.getScoringAttr());
-
-    Value weightsInit = empty({tokens, kSize}, floatType);
-    Value indicesInit = empty({tokens, kSize}, i32Type);
-    auto topK = TopKOp::create(
-        rewriter, loc, weightsInit.getType(), indicesInit.getType(), scores,
-        op.getSelectionBias(), weightsInit, indicesInit, op.getNormalizeAttr(),
-        rewriter.getF32FloatAttr(op.getScalingFactor().convertToFloat()),
-        rewriter.getI64IntegerAttr(op.getNumGroups()),
-        rewriter.getI64IntegerAttr(op.getTopKGroups()));
-
-    Value countsInit = empty({experts}, i32Type);
-    Value offsetsInit =
-        empty({rewriter.getIndexAttr(numExperts + 1)}, i32Type);
-    Value tokenIdsInit = empty({rows}, i32Type);
-    Value rowWeightsInit = empty({rows}, floatType);
-    auto dispatch = DispatchOp::create(
-        rewriter, loc, countsInit.getType(), offsetsInit.getType(),
-        tokenIdsInit.getType(), rowWeightsInit.getType(), topK.getIndices(),
-        topK.getWeights(), countsInit, offsetsInit, tokenIdsInit,
-        rowWeightsInit, op.getCapacityFactorAttr());
-
-    Value permuteInit = empty({rows, hidden}, floatType);
-    Value permuted = PermuteOp::create(
-        rewriter, loc, permuteInit.getType(), input, dispatch.getTokenIds(),
-        dispatch.getExpertOffsets(), permuteInit);
-
-    Value expertInit = createZeroTensor(rewriter, loc, {rows, hidden},
-                                        floatType);
-    Value expertOut = ExpertFFNOp::create(
-        rewriter, loc, expertInit.getType(), permuted,
-        dispatch.getExpertOffsets(), op.getGateWeight(), op.getUpWeight(),
-        op.getDownWeight(), op.getGateBias(), op.getUpBias(),
-        op.getDownBias(), expertInit, op.getActivationAttr(),
-        op.getSwigluAlphaAttr(), op.getSwigluLimitAttr());
-
-    rewriter.replaceOpWithNewOp<CombineOp>(
-        op, op.getInit().getType(), expertOut, dispatch.getTokenIds(),
-        dispatch.getRowWeights(), dispatch.getExpertOffsets(), op.getInit());
+    rewriter.replaceOp(op, buildLayerSteps(rewriter, op).result);
     return success();
   }
 };
+
+} // namespace
+
+LayerSteps mlir::moe::buildLayerSteps(OpBuilder &rewriter, LayerOp op) {
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  Value input = op.getInput();
+  Type floatType = cast<ShapedType>(input.getType()).getElementType();
+  Type i32Type = rewriter.getI32Type();
+  int64_t numExperts = op.getNumExperts();
+  int64_t k = op.getTopK();
+  OpFoldResult tokens = tensor::getMixedSize(rewriter, loc, input, 0);
+  OpFoldResult hidden = tensor::getMixedSize(rewriter, loc, input, 1);
+  OpFoldResult rows = multiplySize(rewriter, loc, tokens, k);
+  OpFoldResult experts = rewriter.getIndexAttr(numExperts);
+  OpFoldResult kSize = rewriter.getIndexAttr(k);
+  auto empty = [&](ArrayRef<OpFoldResult> sizes, Type elementType) {
+    return createEmptyTensor(rewriter, loc, sizes, elementType);
+  };
+  LayerSteps steps;
+
+  Value scoresInit = empty({tokens, experts}, floatType);
+  steps.scores =
+      RouterOp::create(rewriter, loc, scoresInit.getType(), input,
+                       op.getRouterWeight(), op.getRouterBias(), scoresInit,
+                       op.getScoringAttr());
+
+  Value weightsInit = empty({tokens, kSize}, floatType);
+  Value indicesInit = empty({tokens, kSize}, i32Type);
+  auto topK = TopKOp::create(
+      rewriter, loc, weightsInit.getType(), indicesInit.getType(),
+      steps.scores, op.getSelectionBias(), weightsInit, indicesInit,
+      op.getNormalizeAttr(),
+      rewriter.getF32FloatAttr(op.getScalingFactor().convertToFloat()),
+      rewriter.getI64IntegerAttr(op.getNumGroups()),
+      rewriter.getI64IntegerAttr(op.getTopKGroups()));
+  steps.weights = topK.getWeights();
+  steps.indices = topK.getIndices();
+
+  Value countsInit = empty({experts}, i32Type);
+  Value offsetsInit = empty({rewriter.getIndexAttr(numExperts + 1)}, i32Type);
+  Value tokenIdsInit = empty({rows}, i32Type);
+  Value rowWeightsInit = empty({rows}, floatType);
+  auto dispatch = DispatchOp::create(
+      rewriter, loc, countsInit.getType(), offsetsInit.getType(),
+      tokenIdsInit.getType(), rowWeightsInit.getType(), steps.indices,
+      steps.weights, countsInit, offsetsInit, tokenIdsInit, rowWeightsInit,
+      op.getCapacityFactorAttr());
+  steps.expertCounts = dispatch.getExpertCounts();
+
+  Value permuteInit = empty({rows, hidden}, floatType);
+  Value permuted = PermuteOp::create(
+      rewriter, loc, permuteInit.getType(), input, dispatch.getTokenIds(),
+      dispatch.getExpertOffsets(), permuteInit);
+
+  Value expertInit = createZeroTensor(rewriter, loc, {rows, hidden},
+                                      floatType);
+  Value expertOut = ExpertFFNOp::create(
+      rewriter, loc, expertInit.getType(), permuted,
+      dispatch.getExpertOffsets(), op.getGateWeight(), op.getUpWeight(),
+      op.getDownWeight(), op.getGateBias(), op.getUpBias(), op.getDownBias(),
+      expertInit, op.getActivationAttr(), op.getSwigluAlphaAttr(),
+      op.getSwigluLimitAttr());
+
+  steps.result = CombineOp::create(
+      rewriter, loc, op.getInit().getType(), expertOut, dispatch.getTokenIds(),
+      dispatch.getRowWeights(), dispatch.getExpertOffsets(), op.getInit());
+  return steps;
+}
+
+namespace {
 
 //===----------------------------------------------------------------------===//
 // Pass

@@ -19,7 +19,7 @@
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Pass/Pass.h"
 
-#include "moe/Dialect/MoE/IR/MoEDialect.h"
+#include "moe/Dialect/MoE/IR/MoEOps.h"
 
 namespace mlir {
 class RewritePatternSet;
@@ -28,6 +28,22 @@ namespace moe {
 
 #define GEN_PASS_DECL
 #include "moe/Transforms/Passes.h.inc"
+
+/// The values of a `moe.layer` expanded into its steps.
+struct LayerSteps {
+  /// Router scores [T, E].
+  Value scores;
+  /// Routing weights and expert indices [T, k].
+  Value weights, indices;
+  /// Assignments each expert keeps, after capacity [E] (i32).
+  Value expertCounts;
+  /// The layer's result.
+  Value result;
+};
+
+/// Builds the steps of `op` (router, top-k, dispatch, permute, expert FFN,
+/// combine) before it and returns their values; `op` itself stays.
+LayerSteps buildLayerSteps(OpBuilder &builder, LayerOp op);
 
 /// Adds the pattern that expands `moe.layer` into router, top-k, dispatch,
 /// permute, expert FFN and combine ops.

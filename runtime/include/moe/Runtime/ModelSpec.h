@@ -178,6 +178,8 @@ struct InputSpec {
 struct OutputSpec {
   std::string name;
   int64_t width = 0;
+  /// [tokens, width], or [1, width] for a moe node's aux outputs.
+  bool perToken = true;
 };
 
 /// Where the weights come from.
