@@ -1035,11 +1035,9 @@ bool parseModelSpec(const std::string &text, const std::string &path,
   }
 }
 
-bool loadModelSpec(const std::string &path, const std::string &weightsOverride,
-                   ModelSpec &model, std::string &error) {
-  std::string text;
-  if (!readFile(path, text, error) || !parseModelSpec(text, path, model, error))
-    return false;
+bool resolveModelSpecWithWeights(ModelSpec &model,
+                                 const std::string &weightsOverride,
+                                 std::string &error) {
   // An override is relative to the working directory, like any command line
   // path, not to the JSON file.
   if (!weightsOverride.empty())
@@ -1052,6 +1050,14 @@ bool loadModelSpec(const std::string &path, const std::string &weightsOverride,
     return false;
   std::vector<TensorShapeInfo> shapes = file->shapes();
   return resolveModelSpec(model, &shapes, error);
+}
+
+bool loadModelSpec(const std::string &path, const std::string &weightsOverride,
+                   ModelSpec &model, std::string &error) {
+  std::string text;
+  return readFile(path, text, error) &&
+         parseModelSpec(text, path, model, error) &&
+         resolveModelSpecWithWeights(model, weightsOverride, error);
 }
 
 } // namespace moe

@@ -185,21 +185,8 @@ int main(int argc, char **argv) {
   // given with --weights).
   moe::ModelSpec model;
   std::string error;
-  if (!moe::parseModelSpec(moe_model_json, moe_model_path, model, error))
-    return failWith(error);
-  if (!options.weights.empty())
-    model.weights.file = options.weights;
-  std::vector<moe::TensorShapeInfo> fileShapes;
-  if (!model.weights.isRandom()) {
-    std::unique_ptr<moe::SafetensorsFile> file =
-        moe::SafetensorsFile::open(model.weights.file, error);
-    if (!file)
-      return failWith(error);
-    fileShapes = file->shapes();
-  }
-  if (!moe::resolveModelSpec(model,
-                             model.weights.isRandom() ? nullptr : &fileShapes,
-                             error))
+  if (!moe::parseModelSpec(moe_model_json, moe_model_path, model, error) ||
+      !moe::resolveModelSpecWithWeights(model, options.weights, error))
     return failWith(error);
   // Every width and weight shape must be the one the code was compiled
   // for; otherwise the code would read and write out of bounds.

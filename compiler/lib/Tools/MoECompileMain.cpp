@@ -197,17 +197,19 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
   // Parse, validate and resolve the model against its weights.
   llvm::SmallString<256> absolutePath(inputPath.getValue());
   llvm::sys::fs::make_absolute(absolutePath);
+  // The text is read once: parsed here and embedded in the object.
+  std::string modelText;
   ::moe::ModelSpec model;
   std::string error;
-  if (!::moe::loadModelSpec(std::string(absolutePath), "", model, error))
+  if (!::moe::readFile(std::string(absolutePath), modelText, error) ||
+      !::moe::parseModelSpec(modelText, std::string(absolutePath), model,
+                             error) ||
+      !::moe::resolveModelSpecWithWeights(model, "", error))
     return reportModelError(error);
   if (report) {
     printCostReport(model, llvm::outs());
     return 0;
   }
-  std::string modelText;
-  if (!::moe::readFile(inputPath, modelText, error))
-    return reportModelError(error);
 
   DialectRegistry registry;
   registerAllDialects(registry);

@@ -260,8 +260,14 @@ bool resolveModelSpec(ModelSpec &model,
                       const std::vector<TensorShapeInfo> *fileTensors,
                       std::string &error);
 
-/// Reads `path`, parses it, reads the header of its weights file (or of
-/// `weightsOverride` when not empty) and resolves the model.
+/// Resolves a parsed model against the header of its weights file, or of
+/// `weightsOverride` (a path relative to the working directory) when not
+/// empty; a random-init model needs no file.
+bool resolveModelSpecWithWeights(ModelSpec &model,
+                                 const std::string &weightsOverride,
+                                 std::string &error);
+
+/// Reads `path`, parses it and resolves it with resolveModelSpecWithWeights.
 bool loadModelSpec(const std::string &path, const std::string &weightsOverride,
                    ModelSpec &model, std::string &error);
 
