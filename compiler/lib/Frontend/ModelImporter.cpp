@@ -270,16 +270,11 @@ Value Importer::importNorm(const ::moe::NodeSpec &node, Location loc,
   if (isLayerNorm) {
     Value init = createEmptyTensor(
         builder, loc, {tokens, builder.getIndexAttr(node.width)}, f32);
-    centered = linalg::GenericOp::create(
-                   builder, loc, init.getType(), ValueRange{input, mean}, init,
-                   SmallVector<AffineMap>{fullMap, rowMap, fullMap}, parallel,
-                   [&](OpBuilder &b, Location nloc, ValueRange args) {
-                     linalg::YieldOp::create(
-                         b, nloc,
-                         arith::SubFOp::create(b, nloc, args[0], args[1])
-                             .getResult());
-                   })
-                   .getResult(0);
+    centered = buildRowBroadcastMap(
+        builder, loc, input, mean, init,
+        [](OpBuilder &b, Location nloc, Value x, Value rowMean) -> Value {
+          return arith::SubFOp::create(b, nloc, x, rowMean);
+        });
   }
   Value squares = buildRowReduction(
       builder, loc, centered, 0.0,
@@ -571,22 +566,11 @@ void Importer::importAuxOutputs(const ::moe::NodeSpec &node, Location loc,
           return arith::MaximumFOp::create(b, l, acc, x);
         });
     Value init = createEmptyTensor(builder, loc, {tokens, experts}, f32);
-    Value shifted =
-        linalg::GenericOp::create(
-            builder, loc, init.getType(), ValueRange{logits, rowMax}, init,
-            SmallVector<AffineMap>{AffineMap::get(2, 0, {d0, d1}, ctx),
-                                   AffineMap::get(2, 0, {d0}, ctx),
-                                   AffineMap::get(2, 0, {d0, d1}, ctx)},
-            parallel2,
-            [&](OpBuilder &b, Location l, ValueRange args) {
-              linalg::YieldOp::create(
-                  b, l,
-                  math::ExpOp::create(b, l,
-                                      arith::SubFOp::create(b, l, args[0],
-                                                            args[1]))
-                      .getResult());
-            })
-            .getResult(0);
+    Value shifted = buildRowBroadcastMap(
+        builder, loc, logits, rowMax, init,
+        [](OpBuilder &b, Location l, Value x, Value max) -> Value {
+          return math::ExpOp::create(b, l, arith::SubFOp::create(b, l, x, max));
+        });
     Value sums = buildRowReduction(
         builder, loc, shifted, 0.0,
         [](OpBuilder &b, Location l, Value acc, Value x) -> Value {

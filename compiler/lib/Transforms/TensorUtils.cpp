@@ -155,3 +155,23 @@ Value mlir::moe::buildElementwise(
              })
       .getResult(0);
 }
+
+Value mlir::moe::buildRowBroadcastMap(
+    OpBuilder &b, Location loc, Value input, Value rowValues, Value init,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr m, n;
+  bindDims(ctx, m, n);
+  SmallVector<AffineMap> maps = {AffineMap::get(2, 0, {m, n}, ctx),
+                                 AffineMap::get(2, 0, {m}, ctx),
+                                 AffineMap::get(2, 0, {m, n}, ctx)};
+  SmallVector<utils::IteratorType> iterators(2, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), ValueRange{input, rowValues}, init, maps,
+             iterators,
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               linalg::YieldOp::create(nb, nloc,
+                                       body(nb, nloc, args[0], args[1]));
+             })
+      .getResult(0);
+}

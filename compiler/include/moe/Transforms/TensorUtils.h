@@ -54,6 +54,12 @@ Value buildRowReduction(
     OpBuilder &b, Location loc, Value input, double initial,
     function_ref<Value(OpBuilder &, Location, Value, Value)> combine);
 
+/// Builds `body(element, rowValue)` for every element of `input` [M, N],
+/// with `rowValues` an [M] tensor broadcast along N, into `init`.
+Value buildRowBroadcastMap(
+    OpBuilder &b, Location loc, Value input, Value rowValues, Value init,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> body);
+
 /// Builds `body(x...)` elementwise over same-shaped 2-D `inputs`, into a new
 /// tensor shaped like the first input.
 Value buildElementwise(

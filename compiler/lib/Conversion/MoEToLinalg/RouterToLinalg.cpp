@@ -24,28 +24,6 @@ using namespace mlir::moe;
 
 namespace {
 
-/// Builds `body(element, rowValue)` for every element of `input` [T, E],
-/// with `rowValue` a [T] tensor broadcast along E, into `init`.
-Value buildRowBroadcastMap(
-    OpBuilder &b, Location loc, Value input, Value rowValues, Value init,
-    function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
-  MLIRContext *ctx = b.getContext();
-  AffineExpr t, e;
-  bindDims(ctx, t, e);
-  SmallVector<AffineMap> maps = {AffineMap::get(2, 0, {t, e}, ctx),
-                                 AffineMap::get(2, 0, {t}, ctx),
-                                 AffineMap::get(2, 0, {t, e}, ctx)};
-  SmallVector<utils::IteratorType> iterators(2, utils::IteratorType::parallel);
-  return linalg::GenericOp::create(
-             b, loc, init.getType(), ValueRange{input, rowValues}, init, maps,
-             iterators,
-             [&](OpBuilder &nb, Location nloc, ValueRange args) {
-               linalg::YieldOp::create(nb, nloc,
-                                       body(nb, nloc, args[0], args[1]));
-             })
-      .getResult(0);
-}
-
 struct RouterToLinalg : OpRewritePattern<RouterOp> {
   using OpRewritePattern::OpRewritePattern;
 
