@@ -43,9 +43,9 @@ func.func @mixtral(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
 // static token counts give static destinations.
 
 // CHECK-LABEL: func @deepseek_like
-// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<5x16xf32>, %[[WR:[a-z0-9]+]]: tensor<8x16xf32>, %[[LB:[a-z0-9]+]]: tensor<8xf32>, %[[SB:[a-z0-9]+]]: tensor<8xf32>, %[[WU:[a-z0-9]+]]: tensor<8x32x16xf32>, %[[WD:[a-z0-9]+]]: tensor<8x16x32xf32>, %[[BU:[a-z0-9]+]]: tensor<8x32xf32>, %[[BD:[a-z0-9]+]]: tensor<8x16xf32>
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<5x16xf32>, %[[WR:[a-z0-9]+]]: tensor<8x16xf32>, %[[LB:[a-z0-9]+]]: tensor<8xf32>, %[[SB:[a-z0-9]+]]: tensor<8xf32>, %[[WN:[a-z0-9]+]]: tensor<8x16xf32>, %[[WU:[a-z0-9]+]]: tensor<8x32x16xf32>, %[[WD:[a-z0-9]+]]: tensor<8x16x32xf32>, %[[BU:[a-z0-9]+]]: tensor<8x32xf32>, %[[BD:[a-z0-9]+]]: tensor<8x16xf32>
 // CHECK-NOT:   tensor.dim
-// CHECK:       moe.router ins(%[[X]], %[[WR]] : {{.*}}) bias(%[[LB]] : tensor<8xf32>) outs(%{{.*}} : tensor<5x8xf32>) scoring<sigmoid>
+// CHECK:       moe.router ins(%[[X]], %[[WR]] : {{.*}}) bias(%[[LB]] : tensor<8xf32>) noise(%[[WN]] : tensor<8x16xf32>) seed(11) outs(%{{.*}} : tensor<5x8xf32>) scoring<sigmoid>
 // CHECK:       moe.top_k ins(%{{.*}} : tensor<5x8xf32>) bias(%[[SB]] : tensor<8xf32>) outs(%{{.*}}, %{{.*}} : tensor<5x3xf32>, tensor<5x3xi32>) {num_groups = 4 : i64, scaling_factor = 2.500000e+00 : f32, top_k_groups = 2 : i64}
 // CHECK:       moe.dispatch {{.*}} outs(%{{.*}} : tensor<8xi32>, tensor<9xi32>, tensor<15xi32>, tensor<15xf32>) {capacity_factor = 1.250000e+00 : f64}
 // CHECK:       moe.permute {{.*}} outs(%{{.*}} : tensor<15x16xf32>)
@@ -53,11 +53,12 @@ func.func @mixtral(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
 // CHECK:       moe.combine {{.*}} outs(%{{.*}} : tensor<5x16xf32>)
 func.func @deepseek_like(%x: tensor<5x16xf32>, %wr: tensor<8x16xf32>,
                          %lb: tensor<8xf32>, %sb: tensor<8xf32>,
-                         %wu: tensor<8x32x16xf32>, %wd: tensor<8x16x32xf32>,
+                         %wn: tensor<8x16xf32>, %wu: tensor<8x32x16xf32>, %wd: tensor<8x16x32xf32>,
                          %bu: tensor<8x32xf32>, %bd: tensor<8x16xf32>,
                          %init: tensor<5x16xf32>) -> tensor<5x16xf32> {
   %y = moe.layer ins(%x : tensor<5x16xf32>) router(%wr : tensor<8x16xf32>)
          router_bias(%lb : tensor<8xf32>) selection_bias(%sb : tensor<8xf32>)
+         router_noise(%wn : tensor<8x16xf32>) seed(11)
          up(%wu : tensor<8x32x16xf32>) down(%wd : tensor<8x16x32xf32>)
          up_bias(%bu : tensor<8x32xf32>) down_bias(%bd : tensor<8x16xf32>)
          outs(%init : tensor<5x16xf32>) top_k(3) scoring<sigmoid>

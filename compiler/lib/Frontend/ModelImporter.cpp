@@ -16,6 +16,7 @@
 #include "moe/Dialect/MoE/IR/MoEOps.h"
 #include "moe/Transforms/Activations.h"
 #include "moe/Transforms/Passes.h"
+#include "moe/Transforms/RouterLogits.h"
 #include "moe/Transforms/TensorUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -50,13 +51,6 @@ private:
             ::moe::nodeKindName(node.kind) + "): " + what;
     return failure();
   }
-  LogicalResult notSupported(const ::moe::NodeSpec &node,
-                             const std::string &field) {
-    error = "not supported yet: " + field + " in node '" + node.name + "'";
-    return failure();
-  }
-
-  LogicalResult checkSupported(const ::moe::NodeSpec &node);
   LogicalResult importNode(const ::moe::NodeSpec &node);
   Value importMoE(const ::moe::NodeSpec &node, Location loc, Value input);
   Value importNorm(const ::moe::NodeSpec &node, Location loc, Value input);
@@ -145,7 +139,7 @@ OwningOpRef<ModuleOp> Importer::run() {
   tokens = tensor::getMixedSize(builder, fileLoc, body->getArgument(0), 0);
 
   for (const ::moe::NodeSpec &node : model.nodes)
-    if (failed(checkSupported(node)) || failed(importNode(node)))
+    if (failed(importNode(node)))
       return nullptr;
 
   SmallVector<Value> results;
@@ -161,15 +155,6 @@ OwningOpRef<ModuleOp> Importer::run() {
   func.setFunctionType(
       builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
   return module;
-}
-
-LogicalResult Importer::checkSupported(const ::moe::NodeSpec &node) {
-  if (node.kind != ::moe::NodeKind::MoE)
-    return success();
-  const ::moe::MoESpec &moe = node.moe;
-  if (moe.router.noiseWeight)
-    return notSupported(node, "router.noise");
-  return success();
 }
 
 LogicalResult Importer::importNode(const ::moe::NodeSpec &node) {
@@ -397,13 +382,17 @@ Value Importer::importMoE(const ::moe::NodeSpec &node, Location loc,
     alpha = builder.getF32FloatAttr(spec.experts.alpha);
     limit = builder.getF32FloatAttr(spec.experts.limit);
   }
+  IntegerAttr noiseSeed;
+  if (spec.router.noiseWeight)
+    noiseSeed = builder.getIntegerAttr(builder.getI64Type(),
+                                       APInt(64, spec.router.noiseSeed));
   FloatAttr capacity;
   if (spec.capacityFactor)
     capacity = builder.getF64FloatAttr(*spec.capacityFactor);
   auto layer = LayerOp::create(
       builder, loc, init.getType(), input, param(node, "router.weight"),
       param(node, "router.linear_bias"), param(node, "router.bias"),
-      param(node, "gate_proj"), param(node, "up_proj"),
+      param(node, "router.noise"), param(node, "gate_proj"), param(node, "up_proj"),
       param(node, "down_proj"), param(node, "gate_bias"),
       param(node, "up_bias"), param(node, "down_bias"), init,
       builder.getI64IntegerAttr(spec.topK),
@@ -413,7 +402,7 @@ Value Importer::importMoE(const ::moe::NodeSpec &node, Location loc,
       builder.getF32FloatAttr(spec.router.scalingFactor),
       builder.getI64IntegerAttr(spec.router.numGroups),
       builder.getI64IntegerAttr(spec.router.topKGroups), capacity, alpha,
-      limit);
+      limit, noiseSeed);
   if (failed(layer.verify())) {
     (void)fail(node, "the imported moe.layer does not verify");
     return nullptr;
@@ -554,12 +543,15 @@ void Importer::importAuxOutputs(const ::moe::NodeSpec &node, Location loc,
   }
 
   if (aux.routerZLoss) {
-    // mean_t logsumexp(x Wr^T + b)^2, from the logits recomputed.
-    Value logits = buildMatmulTransposedRhs(
+    // mean_t logsumexp(logits)^2, from the logits recomputed (with the same
+    // bias and noise as the router's).
+    std::optional<RouterNoise> noise;
+    if (Value noiseWeight = param(node, "router.noise"))
+      noise = RouterNoise{noiseWeight, spec.router.noiseSeed};
+    Value logits = buildRouterLogits(
         builder, loc, input, param(node, "router.weight"),
-        zeros(loc, numExperts));
-    if (Value bias = param(node, "router.linear_bias"))
-      logits = buildAddRowBias(builder, loc, logits, bias);
+        param(node, "router.linear_bias"), noise,
+        createEmptyTensor(builder, loc, {tokens, experts}, f32));
     Value rowMax = buildRowReduction(
         builder, loc, logits, -std::numeric_limits<double>::infinity(),
         [](OpBuilder &b, Location l, Value acc, Value x) -> Value {

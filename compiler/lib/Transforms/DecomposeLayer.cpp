@@ -67,8 +67,9 @@ LayerSteps mlir::moe::buildLayerSteps(OpBuilder &rewriter, LayerOp op) {
   Value scoresInit = empty({tokens, experts}, floatType);
   steps.scores =
       RouterOp::create(rewriter, loc, scoresInit.getType(), input,
-                       op.getRouterWeight(), op.getRouterBias(), scoresInit,
-                       op.getScoringAttr());
+                       op.getRouterWeight(), op.getRouterBias(),
+                       op.getRouterNoise(), scoresInit, op.getScoringAttr(),
+                       op.getNoiseSeedAttr());
 
   Value weightsInit = empty({tokens, kSize}, floatType);
   Value indicesInit = empty({tokens, kSize}, i32Type);

@@ -46,6 +46,44 @@ func.func @router_sigmoid_bias(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
 
 // -----
 
+// Noisy gating: a second contraction with the noise weight, then one
+// elementwise generic that draws eps for position t * E + e (splitmix64 of
+// seed + (i + 1) * 0x9E3779B97F4A7C15, Box-Muller in f64) and adds
+// eps * softplus(noise logit) to the logits, before the softmax.
+
+// CHECK-LABEL: func @router_noise
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[W:[a-z0-9]+]]: tensor<8x64xf32>, %[[WN:[a-z0-9]+]]: tensor<8x64xf32>
+// CHECK-DAG:   %[[SEED:.*]] = arith.constant 3 : i64
+// CHECK-DAG:   %[[GOLDEN:.*]] = arith.constant -7046029254386353131 : i64
+// CHECK-DAG:   %[[E:.*]] = arith.constant 8 : index
+// CHECK:       %[[LOGITS:.*]] = linalg.generic {{.*}} ins(%[[X]], %[[W]] :
+// CHECK:       %[[NOISE:.*]] = linalg.generic {{.*}} ins(%[[X]], %[[WN]] :
+// CHECK:       %[[NOISY:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[NOISE]] : tensor<?x8xf32>) outs(%[[LOGITS]] : tensor<?x8xf32>)
+// CHECK:         %[[T:.*]] = linalg.index 0
+// CHECK:         %[[EXPERT:.*]] = linalg.index 1
+// CHECK:         %[[ROW:.*]] = arith.muli %[[T]], %[[E]]
+// CHECK:         %[[POS:.*]] = arith.addi %[[ROW]], %[[EXPERT]]
+// CHECK:         arith.muli %{{.*}}, %[[GOLDEN]] : i64
+// CHECK:         arith.addi %{{.*}}, %[[SEED]] : i64
+// CHECK:         math.log %{{.*}} : f64
+// CHECK:         math.sqrt %{{.*}} : f64
+// CHECK:         math.cos %{{.*}} : f64
+// CHECK:         math.sin %{{.*}} : f64
+// CHECK:         %[[EPS:.*]] = arith.truncf %{{.*}} : f64 to f32
+// CHECK:         math.log1p
+// CHECK:         %[[SCALED:.*]] = arith.mulf %[[EPS]], %{{.*}} : f32
+// CHECK:         arith.addf %{{.*}}, %[[SCALED]] : f32
+// CHECK:       linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[NOISY]]
+func.func @router_noise(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
+                        %wn: tensor<8x64xf32>, %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+         noise(%wn : tensor<8x64xf32>) seed(3)
+         outs(%init : tensor<?x8xf32>) scoring<softmax>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
 // Top-k: per token, k passes over the E scores, each taking the best expert
 // not taken yet (ties to the lower index); no sort.
 

@@ -7,7 +7,8 @@ func.func @generic_router_hidden_mismatch(%x: tensor<?x64xf32>,
                                           %w: tensor<8x32xf32>,
                                           %init: tensor<?x8xf32>) {
   // expected-error @+1 {{'moe.router' op weight dimension 1 (hidden size D) must be 64, got 32}}
-  %0 = "moe.router"(%x, %w, %init) <{scoring = #moe.scoring<softmax>}>
+  %0 = "moe.router"(%x, %w, %init) <{scoring = #moe.scoring<softmax>,
+           operandSegmentSizes = array<i32: 1, 1, 0, 0, 1>}>
          : (tensor<?x64xf32>, tensor<8x32xf32>, tensor<?x8xf32>) -> tensor<?x8xf32>
   return
 }
@@ -104,7 +105,7 @@ func.func @generic_layer_swiglu_alpha_with_silu(
   %0 = "moe.layer"(%x, %wr, %wg, %wu, %wd, %init)
          <{activation = #moe.activation<silu>, scoring = #moe.scoring<softmax>,
            top_k = 2 : i64, swiglu_alpha = 1.702 : f32,
-           operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 1>}>
+           operandSegmentSizes = array<i32: 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1>}>
          : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<8x128x64xf32>,
             tensor<8x128x64xf32>, tensor<8x64x128xf32>, tensor<?x64xf32>)
          -> tensor<?x64xf32>
@@ -120,6 +121,7 @@ func.func @generic_router_missing_scoring(%x: tensor<?x64xf32>,
                                           %init: tensor<?x8xf32>) {
   // expected-error @+1 {{'moe.router' op requires attribute 'scoring'}}
   %0 = "moe.router"(%x, %w, %init)
+         <{operandSegmentSizes = array<i32: 1, 1, 0, 0, 1>}>
          : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<?x8xf32>) -> tensor<?x8xf32>
   return
 }
@@ -130,7 +132,8 @@ func.func @generic_router_result_type_mismatch(%x: tensor<?x64xf32>,
                                                %w: tensor<8x64xf32>,
                                                %init: tensor<?x8xf32>) {
   // expected-error @+1 {{'moe.router' op failed to verify that all of {init, result} have same type}}
-  %0 = "moe.router"(%x, %w, %init) <{scoring = #moe.scoring<softmax>}>
+  %0 = "moe.router"(%x, %w, %init) <{scoring = #moe.scoring<softmax>,
+           operandSegmentSizes = array<i32: 1, 1, 0, 0, 1>}>
          : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<?x8xf32>) -> tensor<4x8xf32>
   return
 }
@@ -178,7 +181,57 @@ func.func @unknown_scoring_generic(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
                                    %init: tensor<?x8xf32>) {
   // expected-error @+2 {{expected ::mlir::moe::ScoringFn to be one of: softmax, sigmoid}}
   // expected-error @+1 {{failed to parse MoE_ScoringFnAttr parameter 'value' which is to be a `::mlir::moe::ScoringFn`}}
-  %0 = "moe.router"(%x, %w, %init) <{scoring = #moe.scoring<tanh>}>
+  %0 = "moe.router"(%x, %w, %init) <{scoring = #moe.scoring<tanh>,
+           operandSegmentSizes = array<i32: 1, 1, 0, 0, 1>}>
          : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<?x8xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// Noise and its seed come together; the custom form cannot spell one
+// without the other, the generic form can.
+
+func.func @generic_router_noise_without_seed(%x: tensor<?x64xf32>,
+                                             %w: tensor<8x64xf32>,
+                                             %wn: tensor<8x64xf32>,
+                                             %init: tensor<?x8xf32>) {
+  // expected-error @+1 {{'moe.router' op noise_weight and noise_seed must be given together, got only noise_weight}}
+  %0 = "moe.router"(%x, %w, %wn, %init) <{scoring = #moe.scoring<softmax>,
+           operandSegmentSizes = array<i32: 1, 1, 0, 1, 1>}>
+         : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<8x64xf32>, tensor<?x8xf32>)
+         -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @generic_layer_noise_without_seed(
+    %x: tensor<?x64xf32>, %wr: tensor<8x64xf32>, %wn: tensor<8x64xf32>,
+    %wu: tensor<8x128x64xf32>, %wd: tensor<8x64x128xf32>,
+    %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op router_noise and noise_seed must be given together, got only router_noise}}
+  %0 = "moe.layer"(%x, %wr, %wn, %wu, %wd, %init)
+         <{activation = #moe.activation<relu>, scoring = #moe.scoring<softmax>,
+           top_k = 2 : i64,
+           operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 1, 1, 0, 0, 0, 1>}>
+         : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<8x64xf32>,
+            tensor<8x128x64xf32>, tensor<8x64x128xf32>, tensor<?x64xf32>)
+         -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @generic_router_seed_not_i64(%x: tensor<?x64xf32>,
+                                       %w: tensor<8x64xf32>,
+                                       %wn: tensor<8x64xf32>,
+                                       %init: tensor<?x8xf32>) {
+  // expected-error @+1 {{'moe.router' op attribute 'noise_seed' failed to satisfy constraint: 64-bit signless integer attribute}}
+  %0 = "moe.router"(%x, %w, %wn, %init) <{scoring = #moe.scoring<softmax>,
+           noise_seed = 3 : i32,
+           operandSegmentSizes = array<i32: 1, 1, 0, 1, 1>}>
+         : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<8x64xf32>, tensor<?x8xf32>)
+         -> tensor<?x8xf32>
   return
 }

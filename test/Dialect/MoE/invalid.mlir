@@ -104,6 +104,51 @@ func.func @router_bias_experts_mismatch(%x: tensor<?x64xf32>,
 
 // -----
 
+func.func @router_noise_rank(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
+                             %wn: tensor<8xf32>, %init: tensor<?x8xf32>) {
+  // expected-error @+1 {{'moe.router' op noise_weight must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<8xf32>'}}
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+         noise(%wn : tensor<8xf32>) seed(1) outs(%init : tensor<?x8xf32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_noise_experts_mismatch(%x: tensor<?x64xf32>,
+                                         %w: tensor<8x64xf32>,
+                                         %wn: tensor<4x64xf32>,
+                                         %init: tensor<?x8xf32>) {
+  // expected-error @+1 {{'moe.router' op noise_weight dimension 0 (experts E) must be 8, got 4}}
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+         noise(%wn : tensor<4x64xf32>) seed(1) outs(%init : tensor<?x8xf32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_noise_hidden_mismatch(%x: tensor<?x64xf32>,
+                                        %w: tensor<8x64xf32>,
+                                        %wn: tensor<8x32xf32>,
+                                        %init: tensor<?x8xf32>) {
+  // expected-error @+1 {{'moe.router' op noise_weight dimension 1 (hidden size D) must be 64, got 32}}
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+         noise(%wn : tensor<8x32xf32>) seed(1) outs(%init : tensor<?x8xf32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_seed_without_noise(%x: tensor<?x64xf32>,
+                                     %w: tensor<8x64xf32>,
+                                     %init: tensor<?x8xf32>) {
+  // expected-error @+1 {{'moe.router' op noise_weight and noise_seed must be given together, got only noise_seed}}
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+         outs(%init : tensor<?x8xf32>) scoring<softmax> {noise_seed = 5 : i64}
+  return
+}
+
+// -----
+
 func.func @top_k_scores_rank(%s: tensor<8xf32>, %w: tensor<?x2xf32>,
                              %i: tensor<?x2xi32>) {
   // expected-error @+1 {{'moe.top_k' op scores must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<8xf32>'}}
@@ -2315,5 +2360,36 @@ func.func @dispatch_dynamic_offsets(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>, 
 func.func @dispatch_row_weights_length(%idx: tensor<4x2xi32>, %w: tensor<4x2xf32>, %c: tensor<8xi32>, %o: tensor<9xi32>, %t: tensor<?xi32>, %rw: tensor<7xf32>) {
   // expected-error @+1 {{'moe.dispatch' op row_weights dimension 0 (assignments T * k) must be 8, got 7}}
   %0:4 = moe.dispatch ins(%idx, %w : tensor<4x2xi32>, tensor<4x2xf32>) outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<7xf32>)
+  return
+}
+
+// -----
+
+func.func @layer_router_noise_experts_mismatch(%x: tensor<?x64xf32>,
+                                               %wr: tensor<8x64xf32>,
+                                               %wn: tensor<4x64xf32>,
+                                               %wu: tensor<8x128x64xf32>,
+                                               %wd: tensor<8x64x128xf32>,
+                                               %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op router_noise dimension 0 (experts E) must be 8, got 4}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>)
+         router(%wr : tensor<8x64xf32>) router_noise(%wn : tensor<4x64xf32>) seed(3)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<relu>
+  return
+}
+
+// -----
+
+func.func @layer_seed_without_noise(%x: tensor<?x64xf32>,
+                                    %wr: tensor<8x64xf32>,
+                                    %wu: tensor<8x128x64xf32>,
+                                    %wd: tensor<8x64x128xf32>,
+                                    %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op router_noise and noise_seed must be given together, got only noise_seed}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<relu>
+         {noise_seed = 5 : i64}
   return
 }

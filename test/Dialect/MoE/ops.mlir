@@ -18,6 +18,22 @@ func.func @router(%x: tensor<?x64xf32>, %w: tensor<8x64xbf16>, %b: tensor<8xf32>
   return %0, %1 : tensor<?x8xf32>, tensor<?x8xf32>
 }
 
+// A seed above 2^63 prints as the signed i64 of the same bits.
+// CHECK-LABEL: func @router_noise
+func.func @router_noise(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
+                        %wn: tensor<8x64xbf16>, %b: tensor<8xf32>,
+                        %init: tensor<?x8xf32>) -> (tensor<?x8xf32>, tensor<?x8xf32>) {
+  // CHECK: moe.router ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<8x64xf32>) noise(%{{.*}} : tensor<8x64xbf16>) seed(42) outs(%{{.*}} : tensor<?x8xf32>) scoring<softmax>
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+         noise(%wn : tensor<8x64xbf16>) seed(42)
+         outs(%init : tensor<?x8xf32>) scoring<softmax>
+  // CHECK: moe.router ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<8x64xf32>) bias(%{{.*}} : tensor<8xf32>) noise(%{{.*}} : tensor<8x64xbf16>) seed(-1) outs(%{{.*}} : tensor<?x8xf32>) scoring<sigmoid>
+  %1 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+         bias(%b : tensor<8xf32>) noise(%wn : tensor<8x64xbf16>)
+         seed(18446744073709551615) outs(%init : tensor<?x8xf32>) scoring<sigmoid>
+  return %0, %1 : tensor<?x8xf32>, tensor<?x8xf32>
+}
+
 // CHECK-LABEL: func @top_k
 // CHECK-SAME:    %[[S:.*]]: tensor<?x64xf32>, %[[B:.*]]: tensor<64xf32>, %[[W:.*]]: tensor<?x8xf32>, %[[I:.*]]: tensor<?x8xi32>
 func.func @top_k(%s: tensor<?x64xf32>, %bias: tensor<64xf32>,
@@ -107,6 +123,19 @@ func.func @combine(%h: tensor<?x64xf32>, %t: tensor<?xi32>, %rw: tensor<?xf32>,
   // CHECK: moe.combine ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<?xi32>, tensor<?xf32>, tensor<9xi32>) outs(%{{.*}} : tensor<?x64xf32>)
   %0 = moe.combine ins(%h, %t, %rw, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<?xf32>, tensor<9xi32>)
          outs(%init : tensor<?x64xf32>)
+  return %0 : tensor<?x64xf32>
+}
+
+// CHECK-LABEL: func @layer_noise
+func.func @layer_noise(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                       %wn: tensor<8x64xf32>, %wu: tensor<8x128x64xf32>,
+                       %wd: tensor<8x64x128xf32>, %init: tensor<?x64xf32>)
+    -> tensor<?x64xf32> {
+  // CHECK: moe.layer ins(%{{.*}} : tensor<?x64xf32>) router(%{{.*}} : tensor<8x64xf32>) router_noise(%{{.*}} : tensor<8x64xf32>) seed(7) up(%{{.*}} : tensor<8x128x64xf32>) down(%{{.*}} : tensor<8x64x128xf32>) outs(%{{.*}} : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<relu>
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         router_noise(%wn : tensor<8x64xf32>) seed(7)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<relu>
   return %0 : tensor<?x64xf32>
 }
 

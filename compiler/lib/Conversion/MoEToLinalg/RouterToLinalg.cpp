@@ -5,14 +5,15 @@
 //===----------------------------------------------------------------------===//
 //
 // This file lowers `moe.router` to a `linalg.generic` contraction (logits =
-// x W^T + b) followed by a row-wise, max-subtracted softmax or an elementwise
-// sigmoid.
+// x W^T + b, plus the seeded noise of noisy gating) followed by a row-wise,
+// max-subtracted softmax or an elementwise sigmoid.
 //
 //===----------------------------------------------------------------------===//
 
 #include "moe/Conversion/MoEToLinalg/MoEToLinalg.h"
 #include "moe/Dialect/MoE/IR/MoEOps.h"
 #include "moe/Transforms/Activations.h"
+#include "moe/Transforms/RouterLogits.h"
 #include "moe/Transforms/TensorUtils.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -31,15 +32,11 @@ struct RouterToLinalg : OpRewritePattern<RouterOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value init = op.getInit();
-    Type element = cast<ShapedType>(init.getType()).getElementType();
-    Value zero =
-        arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(element));
-    Value logitsInit =
-        linalg::FillOp::create(rewriter, loc, zero, init).getResult(0);
-    Value logits = buildMatmulTransposedRhs(rewriter, loc, op.getInput(),
-                                            op.getWeight(), logitsInit);
-    if (Value bias = op.getBias())
-      logits = buildAddRowBias(rewriter, loc, logits, bias);
+    std::optional<RouterNoise> noise;
+    if (Value noiseWeight = op.getNoiseWeight())
+      noise = RouterNoise{noiseWeight, *op.getNoiseSeed()};
+    Value logits = buildRouterLogits(rewriter, loc, op.getInput(),
+                                     op.getWeight(), op.getBias(), noise, init);
 
     Value scores;
     if (op.getScoring() == ScoringFn::sigmoid) {

@@ -238,6 +238,25 @@ LogicalResult verifyExpertVector(const ShapeVerifier &v, Value vector,
     return failure();
   return success();
 }
+
+/// Verifies the optional router noise: an [E, D] weight `name` and its seed,
+/// which come together.
+LogicalResult verifyRouterNoise(Operation *op, const ShapeVerifier &v,
+                                Value noiseWeight, StringRef name,
+                                IntegerAttr seed, int64_t numExperts,
+                                int64_t hidden) {
+  if (static_cast<bool>(noiseWeight) != static_cast<bool>(seed))
+    return op->emitOpError()
+           << name << " and noise_seed must be given together, got only "
+           << (seed ? "noise_seed" : name);
+  if (!noiseWeight)
+    return success();
+  if (failed(v.tensor(noiseWeight, name, 2, ElementKind::Float)) ||
+      failed(v.dim(noiseWeight, name, 0, numExperts, "experts E")) ||
+      failed(v.dim(noiseWeight, name, 1, hidden, "hidden size D")))
+    return failure();
+  return success();
+}
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -259,7 +278,9 @@ LogicalResult RouterOp::verify() {
       failed(v.dim(getInit(), "init", 0, tokens, "tokens T")) ||
       failed(v.dim(getInit(), "init", 1, numExperts, "experts E")) ||
       failed(v.sameElementType(getInput(), "input", getInit(), "init")) ||
-      failed(verifyExpertVector(v, getBias(), "bias", numExperts)))
+      failed(verifyExpertVector(v, getBias(), "bias", numExperts)) ||
+      failed(verifyRouterNoise(*this, v, getNoiseWeight(), "noise_weight",
+                               getNoiseSeedAttr(), numExperts, hidden)))
     return failure();
   return success();
 }
@@ -466,6 +487,8 @@ LogicalResult LayerOp::verify() {
                                 numExperts)) ||
       failed(verifyExpertVector(v, getSelectionBias(), "selection_bias",
                                 numExperts)) ||
+      failed(verifyRouterNoise(*this, v, getRouterNoise(), "router_noise",
+                               getNoiseSeedAttr(), numExperts, hidden)) ||
       failed(verifyRoutingAttrs(*this, numExperts, getTopK(), getNumGroups(),
                                 getTopKGroups(),
                                 getScalingFactor().convertToFloat())))

@@ -41,8 +41,8 @@ class MoE_DestinationOp<string mnemonic, int numInits, list<Trait> traits = []>
 //===----------------------------------------------------------------------===//
 
 def MoE_RouterOp : MoE_DestinationOp<"router", 1, [
-    AllTypesMatch<["init", "result"]>]> {
-  let summary = "router scores: logits x W^T (+ bias), then softmax or sigmoid";
+    AttrSizedOperandSegments, AllTypesMatch<["init", "result"]>]> {
+  let summary = "router scores: logits x W^T (+ bias) (+ noise), then softmax or sigmoid";
   let description = [{
     Scores every token against every expert. With `input` [T, D] and
     `weight` [E, D] (the `nn.Linear` layout of a router), computes
@@ -53,6 +53,14 @@ def MoE_RouterOp : MoE_DestinationOp<"router", 1, [
     `weight` may be f32, bf16 or f16; arithmetic is in the result's element
     type (f32). `bias` [E] is the router's `nn.Linear` bias (gpt-oss).
 
+    With `noise(%wn) seed(N)` (training-time noisy top-k gating), the logit
+    of token t and expert e gains `eps(t, e) * softplus(x_t . wn_e)`, where
+    `wn` is [E, D] and `eps(t, e)` is standard-normal draw number `t * E + e`
+    of the generator seeded with `N` (splitmix64 with Box-Muller, in
+    double; `docs/model-format.md` gives it exactly). Draws depend only on
+    the seed and the position, so every forward pass of T tokens adds the
+    same noise, in any order of evaluation.
+
     Example:
 
     ```mlir
@@ -62,12 +70,16 @@ def MoE_RouterOp : MoE_DestinationOp<"router", 1, [
   }];
   let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$weight,
                        Optional<AnyRankedTensor>:$bias,
+                       Optional<AnyRankedTensor>:$noise_weight,
                        AnyRankedTensor:$init,
-                       MoE_ScoringFnAttr:$scoring);
+                       MoE_ScoringFnAttr:$scoring,
+                       OptionalAttr<I64Attr>:$noise_seed);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     `ins` `(` $input `,` $weight `:` type($input) `,` type($weight) `)`
     (`bias` `(` $bias^ `:` type($bias) `)`)?
+    (`noise` `(` $noise_weight^ `:` type($noise_weight) `)`
+     `seed` `(` $noise_seed `)`)?
     `outs` `(` $init `:` type($init) `)`
     `scoring` `` $scoring attr-dict
   }];
@@ -371,7 +383,9 @@ def MoE_LayerOp : MoE_DestinationOp<"layer", 1, [
     accumulates `sum_j w_j * FFN_{idx_j}(x)` into `init` [T, D] (pass the
     residual as `init` to fuse the residual connection). Operands and
     attributes carry the meaning they have on the step ops:
-    `router` [E, D] and `router_bias` [E] as on `moe.router`;
+    `router` [E, D], `router_bias` [E], `router_noise` [E, D] and
+    `noise_seed` as on `moe.router` (its `weight`, `bias`, `noise_weight`
+    and `noise_seed`);
     `selection_bias`, `normalize`, `scaling_factor`, `num_groups` and
     `top_k_groups` as on `moe.top_k`; `capacity_factor` as on
     `moe.dispatch`; the expert weights, biases and activation as on
@@ -395,6 +409,7 @@ def MoE_LayerOp : MoE_DestinationOp<"layer", 1, [
                        AnyRankedTensor:$router_weight,
                        Optional<AnyRankedTensor>:$router_bias,
                        Optional<AnyRankedTensor>:$selection_bias,
+                       Optional<AnyRankedTensor>:$router_noise,
                        Optional<AnyRankedTensor>:$gate_weight,
                        AnyRankedTensor:$up_weight,
                        AnyRankedTensor:$down_weight,
@@ -411,13 +426,16 @@ def MoE_LayerOp : MoE_DestinationOp<"layer", 1, [
                        DefaultValuedAttr<I64Attr, "1">:$top_k_groups,
                        OptionalAttr<F64Attr>:$capacity_factor,
                        OptionalAttr<F32Attr>:$swiglu_alpha,
-                       OptionalAttr<F32Attr>:$swiglu_limit);
+                       OptionalAttr<F32Attr>:$swiglu_limit,
+                       OptionalAttr<I64Attr>:$noise_seed);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     `ins` `(` $input `:` type($input) `)`
     `router` `(` $router_weight `:` type($router_weight) `)`
     (`router_bias` `(` $router_bias^ `:` type($router_bias) `)`)?
     (`selection_bias` `(` $selection_bias^ `:` type($selection_bias) `)`)?
+    (`router_noise` `(` $router_noise^ `:` type($router_noise) `)`
+     `seed` `(` $noise_seed `)`)?
     (`gate` `(` $gate_weight^ `:` type($gate_weight) `)`)?
     `up` `(` $up_weight `:` type($up_weight) `)`
     `down` `(` $down_weight `:` type($down_weight) `)`
