@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""Rewrites an F32 safetensors file with every tensor in BF16 or F16.
+"""Rewrites an F32 safetensors file with its tensors in BF16 or F16.
 
-  convert-safetensors.py IN.safetensors OUT.safetensors BF16|F16
+  convert-safetensors.py IN.safetensors OUT.safetensors BF16|F16 [PREFIX...]
+
+With PREFIXes, only the tensors whose names start with one of them are
+converted; the others stay F32.
 
 BF16 rounds to nearest even; F16 uses IEEE half (struct's 'e'). Tensors are
 written at 2-byte offsets, in the input's order.
@@ -19,6 +22,7 @@ def to_bf16(value):
 
 def main():
     source, target, dtype = sys.argv[1:4]
+    prefixes = tuple(sys.argv[4:])
     data = open(source, "rb").read()
     header_length = struct.unpack("<Q", data[:8])[0]
     header = json.loads(data[8:8 + header_length])
@@ -29,11 +33,14 @@ def main():
             continue
         begin, end = info["data_offsets"]
         values = struct.unpack("<%df" % ((end - begin) // 4), body[begin:end])
-        if dtype == "BF16":
+        stored = dtype if not prefixes or name.startswith(prefixes) else "F32"
+        if stored == "BF16":
             raw = b"".join(to_bf16(v) for v in values)
-        else:
+        elif stored == "F16":
             raw = struct.pack("<%de" % len(values), *values)
-        out_header[name] = {"dtype": dtype, "shape": info["shape"],
+        else:
+            raw = body[begin:end]
+        out_header[name] = {"dtype": stored, "shape": info["shape"],
                             "data_offsets": [len(blobs), len(blobs) + len(raw)]}
         blobs += raw
     encoded = json.dumps(out_header).encode()

@@ -21,12 +21,14 @@
 #   or custom alpha and limit), expert biases, router linear_bias and
 #   selection bias, scaling_factor, capacity_factor, per-expert ({e}) and
 #   stacked weight names, a few graphs around the layer (norms, a linear,
-#   a residual add, two layers), and three sources of weights:
+#   a residual add, two layers), noisy gating (router.noise with seeds up
+#   to 2^64 - 1), and three sources of weights:
 #     init    {"init": "random"} in the JSON (biases are zero),
 #     make    `moe-reference --make-weights` into a safetensors file that
 #             the JSON then names (relative to the JSON),
 #     py      a safetensors file written here with every tensor random,
-#             biases included (the only way to get non-zero biases).
+#             biases included (the only way to get non-zero biases), in
+#             F32, BF16, F16, or a dtype drawn per tensor.
 #   File-backed models also run with `--weights` naming a second file, and
 #   from another working directory.
 import argparse
@@ -34,11 +36,13 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import struct
 import subprocess
 import sys
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 TOKENS = (0, 1, 7, 300)
@@ -85,6 +89,9 @@ def make_configs(seed, count):
         "capacity": dealt(rng, (None, None, 0.5, 1.0, 1.25, 2.0), count),
         # Biases are zero with "init" and "make" (still plumbed through).
         "weights": dealt(rng, ("init", "py", "make", "py"), count),
+        # The dtype of the tensors of "py" weights files.
+        "dtype": dealt(rng, ("F32", "BF16", "F16", "mixed"), count),
+        "noise": dealt(rng, (False, False, True), count),
         "names": dealt(rng, ("templated", "stacked", "mixed"), count),
         "shared": dealt(rng, (None, None, "plain", "gated"), count),
         "graph": dealt(rng, ("layer", "layer", "layer", "rms-residual",
@@ -119,6 +126,7 @@ def make_configs(seed, count):
         # saturate to 1.0f beyond |logit| ~ 17, regressions/sigmoid ties).
         c["std"] = round(rng.choice((0.5, 1.0, 2.0)) / math.sqrt(c["D"]), 4)
         c["wseed"] = rng.randint(0, 10**6)
+        c["noise_seed"] = rng.choice((0, 2**64 - 1, rng.randint(0, 2**64 - 1)))
         c["xseed"] = rng.randint(0, 10**6)
         configs.append(c)
     return configs
@@ -144,7 +152,12 @@ def describe(c):
         parts.append("groups=%d/%d" % (c["groups"][1], c["groups"][0]))
     if c["shared"]:
         parts.append("shared=" + c["shared"])
-    parts += ["w=" + c["weights"], c["names"], c["graph"]]
+    if c["noise"]:
+        parts.append("noise=%d" % c["noise_seed"])
+    weights = c["weights"]
+    if weights == "py":
+        weights += "-" + c["dtype"]
+    parts += ["w=" + weights, c["names"], c["graph"]]
     return " ".join(parts)
 
 
@@ -186,6 +199,10 @@ def moe_node(c, rng, name, inp, prefix):
         router["scaling_factor"] = c["scaling"]
     if c["groups"]:
         router["num_groups"], router["top_k_groups"] = c["groups"]
+    if c["noise"]:
+        router["noise"] = {"weight": prefix + ".router.noise",
+                           "seed": c["noise_seed"]}
+        tensors[router["noise"]["weight"]] = [e, d]
 
     experts = {}
     if c["activation"] != "silu" or rng.random() < 0.5:
@@ -290,7 +307,32 @@ def make_model(c):
     return model, tensors
 
 
-def write_safetensors(path, tensors, seed, c):
+def encode(values, dtype):
+    """Little-endian bytes of `values` as F32, BF16 (rounded to nearest
+    even from f32) or F16."""
+    if dtype == "F16":
+        return struct.pack("<%de" % len(values), *values)
+    raw = struct.pack("<%df" % len(values), *values)
+    if dtype == "F32":
+        return raw
+    out = bytearray()
+    for (bits,) in struct.iter_unpack("<I", raw):
+        bits += 0x7FFF + ((bits >> 16) & 1)
+        out += struct.pack("<H", (bits >> 16) & 0xFFFF)
+    return bytes(out)
+
+
+def tensor_dtype(name, dtype, c):
+    """The dtype of tensor `name` in a file of `dtype`: "mixed" draws one
+    per parameter (the experts of one parameter share it, as the model
+    format requires), the same in every file of the configuration."""
+    if dtype != "mixed":
+        return dtype
+    key = re.sub(r"\.[0-9]+\.", ".{e}.", name) + str(c["wseed"])
+    return ("F32", "BF16", "F16")[zlib.crc32(key.encode()) % 3]
+
+
+def write_safetensors(path, tensors, seed, c, dtype):
     """Every tensor random: norm weights near 1, biases and weights
     normal. Selection biases are scaled to the spread of the scores, so
     they change which experts are chosen without always winning."""
@@ -309,8 +351,9 @@ def write_safetensors(path, tensors, seed, c):
             values = [rng.gauss(0.0, bias_std) for _ in range(count)]
         else:
             values = [rng.gauss(0.0, std) for _ in range(count)]
-        raw = struct.pack("<%df" % count, *values)
-        header[name] = {"dtype": "F32", "shape": shape,
+        stored = tensor_dtype(name, dtype, c)
+        raw = encode(values, stored)
+        header[name] = {"dtype": stored, "shape": shape,
                         "data_offsets": [offset, offset + len(raw)]}
         chunks.append(raw)
         offset += len(raw)
@@ -372,7 +415,7 @@ def run_config(c, tools, workdir):
 
     if c["weights"] == "py":
         write_safetensors(os.path.join(cdir, "w.safetensors"), tensors,
-                          c["wseed"], c)
+                          c["wseed"], c, c["dtype"])
         model["weights"] = {"file": "w.safetensors"}
     elif c["weights"] == "make":
         # Random init first, written out by the reference, then named.
@@ -416,8 +459,11 @@ def run_config(c, tools, workdir):
     if c["weights"] != "init":
         # Other weights of the same shapes through --weights (a relative
         # path, resolved against the working directory).
+        # The same dtypes as the compiled model's: the executable refuses
+        # others.
         write_safetensors(os.path.join(rundir, "other.safetensors"), tensors,
-                          c["wseed"] + 1, c)
+                          c["wseed"] + 1, c,
+                          c["dtype"] if c["weights"] == "py" else "F32")
         y = os.path.join(cdir, "y-other.npy")
         gen = ["--tokens", "7", "--seed", str(c["xseed"])]
         check([exe, "--weights", "other.safetensors"] + gen + ["--output", y],
