@@ -49,6 +49,7 @@ const char *const usage =
     "  --output Y.npy            write the first graph output\n"
     "  --outputs DIR             write every output as DIR/NAME.npy\n"
     "  --compare Y.npy           compare the first output with Y.npy\n"
+    "  --compare-outputs DIR     compare every output with DIR/NAME.npy\n"
     "  --rtol R                  tolerance of --compare (default 1e-4)\n"
     "  --make-input OUT.npy      write the random input (first input)\n"
     "  --make-weights OUT.safetensors\n"
@@ -64,7 +65,7 @@ struct Options {
   std::vector<std::string> inputs;
   std::optional<int64_t> tokens;
   std::optional<uint64_t> seed;
-  std::string output, outputsDir, compare, makeInput, makeWeights;
+  std::string output, outputsDir, compare, compareDir, makeInput, makeWeights;
   double rtol = 1e-4;
 };
 
@@ -120,7 +121,8 @@ std::string parseOptions(int argc, char **argv, Options &options) {
     std::string name = arg.substr(0, arg.find('=')), value;
     static const char *const known[] = {
         "--weights", "--input",   "--tokens", "--seed",       "--output",
-        "--outputs", "--compare", "--rtol",   "--make-input", "--make-weights"};
+        "--outputs", "--compare", "--compare-outputs", "--rtol",
+        "--make-input", "--make-weights"};
     if (std::find(std::begin(known), std::end(known), name) == std::end(known))
       return "unknown option '" + name + "'";
     size_t equals = arg.find('=');
@@ -151,6 +153,8 @@ std::string parseOptions(int argc, char **argv, Options &options) {
       options.outputsDir = value;
     } else if (name == "--compare") {
       options.compare = value;
+    } else if (name == "--compare-outputs") {
+      options.compareDir = value;
     } else if (name == "--rtol") {
       char *end = nullptr;
       options.rtol = std::strtod(value.c_str(), &end);
@@ -199,8 +203,10 @@ bool writeWeights(const ModelSpec &model,
 /// Compares `actual` (read from `path`) with the reference output `expected`:
 /// NaN positions must agree and max|a - b| / max(max|expected|, 1e-6) must
 /// not exceed `rtol`. Prints the errors; returns the exit status.
+/// `label`, when not empty, starts the printed line.
 int compareOutputs(const Array2D &expected, const std::string &outputName,
-                   const std::string &path, double rtol) {
+                   const std::string &path, double rtol,
+                   const std::string &label = "") {
   Array2D actual;
   std::string error;
   if (!readNpy(path, actual, error))
@@ -227,7 +233,8 @@ int compareOutputs(const Array2D &expected, const std::string &outputName,
   }
   double maxRel = maxAbs / std::max(maxRef, 1e-6);
   bool ok = !nanMismatch && maxRel <= rtol;
-  std::printf("max_abs_err=%.6g max_rel_err=%.6g %s\n", maxAbs, maxRel,
+  std::printf("%s%smax_abs_err=%.6g max_rel_err=%.6g %s\n", label.c_str(),
+              label.empty() ? "" : ": ", maxAbs, maxRel,
               ok ? "OK" : "MISMATCH");
   std::fflush(stdout);
   if (nanMismatch) {
@@ -314,7 +321,7 @@ int run(int argc, char **argv) {
 
   bool makesFiles = !options.makeInput.empty() || !options.makeWeights.empty();
   bool usesOutputs = !options.output.empty() || !options.outputsDir.empty() ||
-                     !options.compare.empty();
+                     !options.compare.empty() || !options.compareDir.empty();
   if (makesFiles && !usesOutputs && options.makeWeights.empty())
     return 0;
 
@@ -345,9 +352,19 @@ int run(int argc, char **argv) {
                     outputs[i], error))
         return libraryError(error);
   }
+  int status = 0;
   if (!options.compare.empty())
-    return compareOutputs(outputs.front(), model.outputs.front().name,
-                          options.compare, options.rtol);
+    status = compareOutputs(outputs.front(), model.outputs.front().name,
+                            options.compare, options.rtol);
+  for (size_t i = 0; !options.compareDir.empty() && i < outputs.size(); ++i) {
+    const std::string &name = model.outputs[i].name;
+    status = std::max(status,
+                      compareOutputs(outputs[i], name,
+                                     options.compareDir + "/" + name + ".npy",
+                                     options.rtol, name));
+  }
+  if (status != 0 || !options.compare.empty() || !options.compareDir.empty())
+    return status;
   if (!usesOutputs)
     printSummary(model, outputs);
   return 0;

@@ -21,7 +21,8 @@
 #   or custom alpha and limit), expert biases, router linear_bias and
 #   selection bias, scaling_factor, capacity_factor, per-expert ({e}) and
 #   stacked weight names, a few graphs around the layer (norms, a linear,
-#   a residual add, two layers), noisy gating (router.noise with seeds up
+#   a residual add, two layers, a dense GLU block with every elementwise
+#   op), aux outputs (none, all three, or one), noisy gating (router.noise with seeds up
 #   to 2^64 - 1), and three sources of weights:
 #     init    {"init": "random"} in the JSON (biases are zero),
 #     make    `moe-reference --make-weights` into a safetensors file that
@@ -95,7 +96,10 @@ def make_configs(seed, count):
         "names": dealt(rng, ("templated", "stacked", "mixed"), count),
         "shared": dealt(rng, (None, None, "plain", "gated"), count),
         "graph": dealt(rng, ("layer", "layer", "layer", "rms-residual",
-                             "layernorm-linear", "two-layers"), count),
+                             "layernorm-linear", "two-layers", "glu-block"),
+                       count),
+        # Aux outputs of the (last) moe node: none, all three, or one.
+        "aux": dealt(rng, ("none", "none", "all", "one"), count),
     }
     configs = []
     for i in range(count):
@@ -157,6 +161,8 @@ def describe(c):
     weights = c["weights"]
     if weights == "py":
         weights += "-" + c["dtype"]
+    if c["aux"] != "none":
+        parts.append("aux=" + c["aux"])
     parts += ["w=" + weights, c["names"], c["graph"]]
     return " ".join(parts)
 
@@ -248,12 +254,25 @@ def moe_node(c, rng, name, inp, prefix):
     return node, tensors
 
 
+def add_aux(c, rng, node, outputs):
+    """Asks `node` for aux outputs as the configuration says, naming them
+    after the node, and adds them to the graph's outputs."""
+    kinds = ["expert_counts", "load_balancing_loss", "router_z_loss"]
+    if c["aux"] == "none":
+        return
+    if c["aux"] == "one":
+        kinds = [rng.choice(kinds)]
+    node["aux"] = {kind: node["name"] + "." + kind for kind in kinds}
+    outputs += sorted(node["aux"].values())
+
+
 def make_model(c):
     """The model (a dict) and every tensor it needs: {name: shape}."""
     rng = random.Random(c["wseed"])
     d = c["D"]
     width = d
     nodes, tensors = [], {}
+    outputs = ["y"]
     graph = c["graph"]
     if graph == "layer":
         node, t = moe_node(c, rng, "y", "x", "moe")
@@ -270,10 +289,13 @@ def make_model(c):
     elif graph == "layernorm-linear":
         # The input is wider than the layer; a linear projects it down.
         width = size_not_16(rng, 13, 100)
-        nodes.append({"name": "n", "op": "layer_norm", "input": "x",
-                      "weight": "ln.weight", "bias": "ln.bias", "eps": 1e-6})
+        norm = {"name": "n", "op": "layer_norm", "input": "x",
+                "weight": "ln.weight", "eps": 1e-6}
         tensors["ln.weight"] = [width]
-        tensors["ln.bias"] = [width]
+        if rng.random() < 0.5:
+            norm["bias"] = "ln.bias"
+            tensors["ln.bias"] = [width]
+        nodes.append(norm)
         nodes.append({"name": "h", "op": "linear", "input": "n",
                       "weight": "proj.weight", "bias": "proj.bias",
                       "out_features": d})
@@ -296,14 +318,33 @@ def make_model(c):
             tensors.update(t)
             nodes.append({"name": "r%d" % layer if layer == 0 else "y",
                           "op": "add", "inputs": [inp, "m%d" % layer]})
+    elif graph == "glu-block":
+        # A dense GLU (linears without bias, an activation, mul) before the
+        # layer, with a residual add after it.
+        nodes.append({"name": "h", "op": "rms_norm", "input": "x",
+                      "weight": "norm.weight", "eps": 1e-6})
+        tensors["norm.weight"] = [d]
+        for proj in ("a", "b"):
+            nodes.append({"name": proj, "op": "linear", "input": "h",
+                          "weight": "glu.%s.weight" % proj,
+                          "out_features": d})
+            tensors["glu.%s.weight" % proj] = [d, d]
+        act = rng.choice(("silu", "gelu_tanh", "relu", "gelu"))
+        nodes.append({"name": "s", "op": act, "input": "a"})
+        nodes.append({"name": "g", "op": "mul", "inputs": ["s", "b"]})
+        node, t = moe_node(c, rng, "m", "g", "moe")
+        nodes.append(node)
+        tensors.update(t)
+        nodes.append({"name": "y", "op": "add", "inputs": ["x", "m"]})
     else:
         raise ValueError(graph)
+    add_aux(c, rng, [n for n in nodes if n["op"] == "moe"][-1], outputs)
     model = {"format": "moe-graph", "version": 1,
              "name": "sweep-%02d" % c["index"], "dtype": "f32",
              "weights": {"init": "random", "seed": c["wseed"],
                          "std": c["std"]},
              "inputs": [{"name": "x", "shape": ["tokens", width]}],
-             "outputs": ["y"], "nodes": nodes}
+             "outputs": outputs, "nodes": nodes}
     return model, tensors
 
 
@@ -393,15 +434,17 @@ def check(cmd, what, cwd=None):
     return out
 
 
-def compare(tools, model, weights, y, what, extra):
+def compare(tools, model, weights, outdir, what, extra):
+    """Compares every output in `outdir` with the reference's; returns the
+    largest relative error."""
     cmd = [tools.reference, model] + (["--weights", weights] if weights else []) + \
-        extra + ["--compare", y]
-    out = check(cmd, what + ": moe-reference --compare")
-    # "max_abs_err=A max_rel_err=R OK"
+        extra + ["--compare-outputs", outdir]
+    out = check(cmd, what + ": moe-reference --compare-outputs")
+    # One "NAME: max_abs_err=A max_rel_err=R OK" line per output.
     rel = 0.0
     for word in out.split():
         if word.startswith("max_rel_err="):
-            rel = float(word.split("=", 1)[1])
+            rel = max(rel, float(word.split("=", 1)[1]))
     return rel
 
 
@@ -438,20 +481,20 @@ def run_config(c, tools, workdir):
     os.makedirs(rundir)
     worst = 0.0
     for ti, t in enumerate(TOKENS):
-        y = os.path.join(cdir, "y%d.npy" % t)
+        y = os.path.join(cdir, "out%d" % t)
         what = "T=%d" % t
         seed = c["xseed"] + t
         if (c["index"] + ti) % 2 == 0:
             # The seeded random input, as both tools generate it.
             gen = ["--tokens", str(t), "--seed", str(seed)]
-            check([exe] + gen + ["--output", y], what + ": the compiled model",
+            check([exe] + gen + ["--outputs", y], what + ": the compiled model",
                   cwd=rundir)
             worst = max(worst, compare(tools, ref_model, None, y, what, gen))
         else:
             x = os.path.join(cdir, "x%d.npy" % t)
             check([tools.reference, ref_model, "--tokens", str(t), "--seed",
                    str(seed), "--make-input", x], what + ": make-input")
-            check([exe, "--input", x, "--output", y],
+            check([exe, "--input", x, "--outputs", y],
                   what + ": the compiled model", cwd=rundir)
             worst = max(worst, compare(tools, ref_model, None, y, what,
                                        ["--input", x]))
@@ -464,9 +507,9 @@ def run_config(c, tools, workdir):
         write_safetensors(os.path.join(rundir, "other.safetensors"), tensors,
                           c["wseed"] + 1, c,
                           c["dtype"] if c["weights"] == "py" else "F32")
-        y = os.path.join(cdir, "y-other.npy")
+        y = os.path.join(cdir, "out-other")
         gen = ["--tokens", "7", "--seed", str(c["xseed"])]
-        check([exe, "--weights", "other.safetensors"] + gen + ["--output", y],
+        check([exe, "--weights", "other.safetensors"] + gen + ["--outputs", y],
               "--weights other.safetensors: the compiled model", cwd=rundir)
         worst = max(worst, compare(
             tools, ref_model, os.path.join(rundir, "other.safetensors"), y,
@@ -478,7 +521,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("workdir")
     parser.add_argument("--seed", type=int, default=20261123)
-    parser.add_argument("--count", type=int, default=30)
+    parser.add_argument("--count", type=int, default=42)
     parser.add_argument("--only", default="")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--moe-compile", default=shutil.which("moe-compile"))
