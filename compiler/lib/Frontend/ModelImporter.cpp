@@ -543,8 +543,9 @@ void Importer::importAuxOutputs(const ::moe::NodeSpec &node, Location loc,
   }
 
   if (aux.routerZLoss) {
-    // mean_t logsumexp(logits)^2, from the logits recomputed (with the same
-    // bias and noise as the router's).
+    // mean_t logsumexp(logits)^2. The logits are built as the router
+    // lowering builds them (same bias, same noise), so that CSE merges the
+    // two once moe.router is lowered (test/Pipelines/z-loss-shares-...).
     std::optional<RouterNoise> noise;
     if (Value noiseWeight = param(node, "router.noise"))
       noise = RouterNoise{noiseWeight, spec.router.noiseSeed};
