@@ -14,7 +14,7 @@
 // CHECK-COUNT-8:     vector.fma {{.*}} : vector<32xf32>
 // CHECK:           vector.transfer_write
 // CHECK:         scf.for
-// CHECK:           scf.for {{.*}} -> (vector<1x32xf32>)
+// CHECK:           scf.for {{.*}} -> (vector<{{(1x)?}}32xf32>)
 // CHECK:             vector.fma {{.*}} : vector<32xf32>
 
 // SERIAL-LABEL: func @segment
@@ -43,6 +43,32 @@ func.func @untagged(%a: tensor<?x512xf32>, %w: tensor<512x128xf32>, %c: tensor<?
          ins(%a, %w : tensor<?x512xf32>, tensor<512x128xf32>) outs(%c : tensor<?x128xf32>) {
   ^bb0(%x: f32, %y: f32, %acc: f32):
     %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x128xf32>
+  return %0 : tensor<?x128xf32>
+}
+
+// BF16 weights are widened once per loaded vector of 32, in both the 8-row
+// tiles and the single-row remainder (the decode path), not once per row
+// of a broadcast [8, 32, 1] or [32, 1] vector.
+// CHECK-LABEL: func @segment_bf16
+// CHECK:         scf.for {{.*}} -> (vector<8x32xf32>)
+// CHECK:           %[[W8:.*]] = vector.shape_cast {{.*}} : vector<1x32xbf16> to vector<32xbf16>
+// CHECK:           arith.extf %[[W8]] : vector<32xbf16> to vector<32xf32>
+// CHECK-COUNT-8:   vector.fma {{.*}} : vector<32xf32>
+// CHECK:         scf.for {{.*}} -> (vector<{{(1x)?}}32xf32>)
+// CHECK:           %[[W1:.*]] = vector.shape_cast {{.*}} : vector<1x32xbf16> to vector<32xbf16>
+// CHECK:           arith.extf %[[W1]] : vector<32xbf16> to vector<32xf32>
+// CHECK:           vector.fma {{.*}} : vector<32xf32>
+// CHECK-NOT:     xbf16> to vector<{{[0-9]+}}x
+// CHECK:         return
+func.func @segment_bf16(%a: tensor<?x512xf32>, %w: tensor<512x128xbf16>, %c: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  %0 = linalg.generic {indexing_maps = [#mapA, #mapW, #mapC], iterator_types = ["parallel", "parallel", "reduction"]}
+         ins(%a, %w : tensor<?x512xf32>, tensor<512x128xbf16>) outs(%c : tensor<?x128xf32>) attrs = {moe.segment_matmul} {
+  ^bb0(%x: f32, %y: bf16, %acc: f32):
+    %yf = arith.extf %y : bf16 to f32
+    %p = arith.mulf %x, %yf : f32
     %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
   } -> tensor<?x128xf32>

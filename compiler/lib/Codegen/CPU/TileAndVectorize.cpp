@@ -17,6 +17,10 @@
 // result. The vectorizer's multiply-reduce becomes a vector.contract, lowered to
 // outer products and then to vector.fma, whose 8 x 32 accumulator the
 // loop-invariant subset hoisting keeps in registers across the k-loop.
+// BF16/F16 weights: sinking the widening `arith.extf` below the broadcast
+// and transposes the vectorizer puts around W, and dropping unit dims, widen
+// each loaded W[1x32] once instead of once per accumulator row (or per
+// element of a [32, 1] vector, which LLVM scalarizes).
 //
 //===----------------------------------------------------------------------===//
 
@@ -125,6 +129,8 @@ std::string kernelSchedule(int64_t id, int64_t nTile, int64_t kTile,
       transform.apply_patterns.vector.lower_outerproduct
     } : !transform.any_op
     transform.apply_patterns to %funcs {{
+      transform.apply_patterns.vector.sink_ops
+      transform.apply_patterns.vector.drop_unit_dims_with_shape_cast
       transform.apply_patterns.canonicalization
     } : !transform.any_op
     transform.apply_cse to %funcs : !transform.any_op
