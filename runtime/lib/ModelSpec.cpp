@@ -27,6 +27,7 @@
 #include <initializer_list>
 #include <map>
 #include <sstream>
+#include <tuple>
 #include <unistd.h>
 
 using nlohmann::json;
@@ -834,7 +835,8 @@ bool ModelParser::parseMoE(FieldReader &fields, NodeSpec &node) {
                            false) ||
       !routerFields.getInt("top_k_groups", router.topKGroups, 1,
                            router.numGroups, false) ||
-      !routerFields.getNumber("scaling_factor", router.scalingFactor) ||
+      !routerFields.getNumber("scaling_factor", router.scalingFactor,
+                              /*positive=*/true) ||
       !routerFields.getOptName("linear_bias", router.linearBias) ||
       !routerFields.getObject("noise", noiseJson, false))
     return false;
@@ -877,8 +879,25 @@ bool ModelParser::parseMoE(FieldReader &fields, NodeSpec &node) {
       !expertFields.getOptName("up_bias", experts.upBias) ||
       !expertFields.getOptName("down_bias", experts.downBias) ||
       !expertFields.getNumber("alpha", experts.alpha) ||
-      !expertFields.getNumber("limit", experts.limit))
+      !expertFields.getNumber("limit", experts.limit, /*positive=*/true))
     return false;
+  // The compiled model holds these factors as f32: they must stay finite
+  // and positive there too.
+  for (auto [key, value, where] :
+       {std::tuple<const char *, double, const char *>{
+            "scaling_factor", router.scalingFactor, "router"},
+        {"limit", experts.limit, "experts"}}) {
+    float narrowed = static_cast<float>(value);
+    if (!std::isfinite(narrowed) || !(narrowed > 0.0f)) {
+      std::ostringstream text;
+      text << "field '" << key << "' in " << where << ofNode << " must be "
+           << "a positive number within f32 range, found " << value;
+      return fail(text.str());
+    }
+  }
+  if (!std::isfinite(static_cast<float>(experts.alpha)))
+    return fail("field 'alpha' in experts" + ofNode +
+                " must be within f32 range");
   const std::string &act = experts.activation;
   if (act != "silu" && act != "gelu" && act != "gelu_tanh" && act != "relu" &&
       act != "swiglu_oai")
@@ -887,6 +906,11 @@ bool ModelParser::parseMoE(FieldReader &fields, NodeSpec &node) {
                 " (expected silu, gelu, gelu_tanh, relu or swiglu_oai)");
   if (act == "swiglu_oai" && !experts.gated)
     return fail("activation 'swiglu_oai' requires gated experts" + ofNode);
+  for (const char *key : {"alpha", "limit"})
+    if (act != "swiglu_oai" && expertsJson->contains(key))
+      return fail("field '" + std::string(key) + "' in experts" + ofNode +
+                  " applies to activation 'swiglu_oai' only, not " +
+                  detail::quote(act));
   if (experts.gated && !experts.gateProj)
     return fail("missing field 'gate_proj' in experts" + ofNode +
                 " (required by gated experts)");
