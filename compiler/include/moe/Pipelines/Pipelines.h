@@ -20,22 +20,24 @@ class OpPassManager;
 
 namespace moe {
 
-/// Options of the MoE dialect decomposition stage.
-struct DecompositionOptions : public PassPipelineOptions<DecompositionOptions> {
-  PassOptions::Option<bool> decomposeExpertFFN{
+/// The options of the decomposition stage, shared by every pipeline that
+/// starts with it (`Derived` is the pipeline's option struct).
+template <typename Derived>
+struct DecompositionOptionsBase : public PassPipelineOptions<Derived> {
+  mlir::detail::PassOptions::Option<bool> decomposeExpertFFN{
       *this, "decompose-expert-ffn",
       llvm::cl::desc("Decompose moe.expert_ffn into moe.grouped_matmul ops "
                      "and an elementwise activation"),
       llvm::cl::init(true)};
 };
 
+/// Options of the MoE dialect decomposition stage.
+struct DecompositionOptions
+    : public DecompositionOptionsBase<DecompositionOptions> {};
+
 /// Options of the CPU pipeline.
-struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
-  PassOptions::Option<bool> decomposeExpertFFN{
-      *this, "decompose-expert-ffn",
-      llvm::cl::desc("Decompose moe.expert_ffn into moe.grouped_matmul ops "
-                     "and an elementwise activation"),
-      llvm::cl::init(true)};
+struct CPUPipelineOptions
+    : public DecompositionOptionsBase<CPUPipelineOptions> {
   PassOptions::Option<bool> vectorize{
       *this, "vectorize",
       llvm::cl::desc("Transpose expert weights at load time and tile and "
