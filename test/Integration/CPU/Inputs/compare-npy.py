@@ -5,26 +5,10 @@
 #
 #   compare-npy.py ACTUAL.npy EXPECTED.npy [--rtol 1e-4]
 import argparse
-import ast
 import math
-import struct
 import sys
 
-
-def load(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:6] != b"\x93NUMPY":
-        sys.exit("%s: not a .npy file" % path)
-    if data[6] == 1:
-        length, start = struct.unpack("<H", data[8:10])[0], 10
-    else:
-        length, start = struct.unpack("<I", data[8:12])[0], 12
-    header = ast.literal_eval(data[start:start + length].decode("latin-1"))
-    if header["descr"] != "<f4" or header["fortran_order"]:
-        sys.exit("%s: expected C-order little-endian float32" % path)
-    body = data[start + length:]
-    return tuple(header["shape"]), struct.unpack("<%df" % (len(body) // 4), body)
+from npyio import load_npy
 
 
 parser = argparse.ArgumentParser()
@@ -32,8 +16,8 @@ parser.add_argument("actual")
 parser.add_argument("expected")
 parser.add_argument("--rtol", type=float, default=1e-4)
 args = parser.parse_args()
-shape_a, a = load(args.actual)
-shape_b, b = load(args.expected)
+shape_a, a = load_npy(args.actual)
+shape_b, b = load_npy(args.expected)
 if shape_a != shape_b:
     sys.exit("shape %s differs from %s" % (list(shape_a), list(shape_b)))
 worst = scale = 0.0

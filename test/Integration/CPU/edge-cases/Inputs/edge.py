@@ -54,11 +54,10 @@
 #                       --where name|op|file|unknown|key|value-name
 #       a model with a string of N bytes in the given place
 import argparse
-import array
-import ast
 import json
 import math
 import operator
+import os
 import struct
 import sys
 
@@ -66,41 +65,9 @@ SIZES = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8, "F64": 8, "I32": 4, "U8": 1,
          "BOOL": 1, "I8": 1, "U16": 2}
 
 
-def npy_header(data, path):
-    """The shape of a float32 .npy file's contents, and where its data starts."""
-    if data[:6] != b"\x93NUMPY":
-        sys.exit("%s: not a .npy file" % path)
-    if data[6] == 1:
-        length, start = struct.unpack("<H", data[8:10])[0], 10
-    else:
-        length, start = struct.unpack("<I", data[8:12])[0], 12
-    header = ast.literal_eval(data[start:start + length].decode("latin-1"))
-    if header["descr"] != "<f4" or header["fortran_order"]:
-        sys.exit("%s: expected C-order little-endian float32" % path)
-    return tuple(header["shape"]), start + length
-
-
-def load_npy(path):
-    """The shape and the values (an array('f')) of a float32 .npy file."""
-    with open(path, "rb") as f:
-        data = f.read()
-    shape, start = npy_header(data, path)
-    values = array.array("f")
-    values.frombytes(data[start:])
-    if sys.byteorder != "little":
-        values.byteswap()
-    return shape, values
-
-
-def save_npy(path, shape, values):
-    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % (
-        "".join("%d, " % d for d in shape) if len(shape) == 1 else
-        ", ".join(str(d) for d in shape))
-    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) +
-                header.encode("latin-1"))
-        f.write(struct.pack("<%df" % len(values), *values))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "Inputs"))
+from npyio import load_npy, save_npy  # noqa: E402
 
 
 def rows_of(shape, values):
