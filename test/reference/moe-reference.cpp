@@ -50,7 +50,8 @@ const char *const usage =
     "  --outputs DIR             write every output as DIR/NAME.npy\n"
     "  --compare Y.npy           compare the first output with Y.npy\n"
     "  --compare-outputs DIR     compare every output with DIR/NAME.npy\n"
-    "  --rtol R                  tolerance of --compare (default 1e-4)\n"
+    "  --rtol R                  tolerance of the comparisons (default "
+    "1e-4)\n"
     "  --make-input OUT.npy      write the random input (first input)\n"
     "  --make-weights OUT.safetensors\n"
     "                            write the model's weights as F32 tensors\n"
@@ -120,9 +121,9 @@ std::string parseOptions(int argc, char **argv, Options &options) {
     }
     std::string name = arg.substr(0, arg.find('=')), value;
     static const char *const known[] = {
-        "--weights", "--input",   "--tokens", "--seed",       "--output",
-        "--outputs", "--compare", "--compare-outputs", "--rtol",
-        "--make-input", "--make-weights"};
+        "--weights",         "--input",      "--tokens",       "--seed",
+        "--output",          "--outputs",    "--compare",      "--rtol",
+        "--compare-outputs", "--make-input", "--make-weights"};
     if (std::find(std::begin(known), std::end(known), name) == std::end(known))
       return "unknown option '" + name + "'";
     size_t equals = arg.find('=');

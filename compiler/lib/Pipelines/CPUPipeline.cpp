@@ -16,7 +16,6 @@
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
-#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -108,14 +107,9 @@ void mlir::moe::buildMoECPUToLLVMStage(OpPassManager &pm,
   funcPm.addPass(createCanonicalizerPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
-  // bf16 conversions become integer shifts. LLVM 22's X86 backend with
-  // AVX512-BF16 aborts on an element extracted from an odd-length bf16
-  // vector ("Do not know how to soft promote this operator's operand"),
-  // which a panel of F = 17 columns produces; widening by shifting is what it
-  // would emit anyway (there is no bf16 -> f32 conversion instruction).
-  arith::ArithExpandOpsPassOptions expandOptions;
-  expandOptions.includeBf16 = true;
-  pm.addPass(arith::createArithExpandOpsPass(expandOptions));
+  // bf16 conversions become integer shifts before LLVM sees bf16 vectors
+  // (see the pass's description).
+  pm.addPass(createMoECPUExpandBF16Pass());
   // Math ops with an LLVM lowering first; what is left (erf) becomes a libm
   // call.
   pm.addPass(createConvertMathToLLVMPass());

@@ -1,4 +1,4 @@
-//===- RouterLogits.cpp - Router logits, with optional noise ----*- C++ -*-===//
+//===- RouterLogits.cpp - Router logits, with optional noise -------------===//
 //
 // Part of the moe-mlir project.
 //
@@ -15,20 +15,18 @@
 using namespace mlir;
 using namespace mlir::moe;
 
-namespace {
-
 /// The constants of splitmix64 (Steele, Lea and Flood): the increment of its
 /// state and the two multipliers of its output mix.
-constexpr uint64_t kSplitMixIncrement = 0x9E3779B97F4A7C15ULL;
-constexpr uint64_t kSplitMixMultiplier1 = 0xBF58476D1CE4E5B9ULL;
-constexpr uint64_t kSplitMixMultiplier2 = 0x94D049BB133111EBULL;
+static constexpr uint64_t kSplitMixIncrement = 0x9E3779B97F4A7C15ULL;
+static constexpr uint64_t kSplitMixMultiplier1 = 0xBF58476D1CE4E5B9ULL;
+static constexpr uint64_t kSplitMixMultiplier2 = 0x94D049BB133111EBULL;
 
-Value i64Constant(OpBuilder &b, Location loc, uint64_t value) {
+static Value i64Constant(OpBuilder &b, Location loc, uint64_t value) {
   return arith::ConstantOp::create(
       b, loc, b.getIntegerAttr(b.getI64Type(), APInt(64, value)));
 }
 
-Value f64Constant(OpBuilder &b, Location loc, double value) {
+static Value f64Constant(OpBuilder &b, Location loc, double value) {
   return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(value));
 }
 
@@ -36,14 +34,14 @@ Value f64Constant(OpBuilder &b, Location loc, double value) {
 /// the generator's state after `index + 1` steps is
 /// `seed + (index + 1) * increment`, mixed, of which the top 53 bits count
 /// 2^-53 steps.
-Value buildUniformDraw(OpBuilder &b, Location loc, uint64_t seed,
-                       Value index) {
+static Value buildUniformDraw(OpBuilder &b, Location loc, uint64_t seed,
+                              Value index) {
   auto xorShift = [&](Value z, uint64_t shift) -> Value {
-    return arith::XOrIOp::create(
-        b, loc, z, arith::ShRUIOp::create(b, loc, z, i64Constant(b, loc, shift)));
+    Value shifted =
+        arith::ShRUIOp::create(b, loc, z, i64Constant(b, loc, shift));
+    return arith::XOrIOp::create(b, loc, z, shifted);
   };
-  Value steps =
-      arith::AddIOp::create(b, loc, index, i64Constant(b, loc, 1));
+  Value steps = arith::AddIOp::create(b, loc, index, i64Constant(b, loc, 1));
   Value z = arith::AddIOp::create(
       b, loc, i64Constant(b, loc, seed),
       arith::MulIOp::create(b, loc, steps,
@@ -60,7 +58,7 @@ Value buildUniformDraw(OpBuilder &b, Location loc, uint64_t seed,
 }
 
 /// softplus(z) = log(1 + exp(z)), without overflow for large z.
-Value buildSoftplus(OpBuilder &b, Location loc, Value z) {
+static Value buildSoftplus(OpBuilder &b, Location loc, Value z) {
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(z.getType()));
   Value negAbs = arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, z));
   Value tail =
@@ -68,8 +66,6 @@ Value buildSoftplus(OpBuilder &b, Location loc, Value z) {
   return arith::AddFOp::create(
       b, loc, arith::MaximumFOp::create(b, loc, z, zero), tail);
 }
-
-} // namespace
 
 Value mlir::moe::buildSeededNormalDraw(OpBuilder &b, Location loc,
                                        uint64_t seed, Value index) {
@@ -120,7 +116,8 @@ Value mlir::moe::buildRouterLogits(OpBuilder &b, Location loc, Value input,
   Value noiseLogits = buildMatmulTransposedRhs(
       b, loc, input, noise->weight,
       createZeroTensor(b, loc, tensor::getMixedSizes(b, loc, init), element));
-  int64_t numExperts = initType.getDimSize(1);
+  // E from the weight, whose expert extent the verifier requires static.
+  int64_t numExperts = cast<ShapedType>(weight.getType()).getDimSize(0);
   uint64_t seed = noise->seed;
   AffineMap identity = b.getMultiDimIdentityMap(2);
   return linalg::GenericOp::create(

@@ -56,6 +56,9 @@ func.func @router_sigmoid_bias(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
 // CHECK-DAG:   %[[SEED:.*]] = arith.constant 3 : i64
 // CHECK-DAG:   %[[GOLDEN:.*]] = arith.constant -7046029254386353131 : i64
 // CHECK-DAG:   %[[E:.*]] = arith.constant 8 : index
+// CHECK-DAG:   %[[MINUS2:.*]] = arith.constant -2 : i64
+// CHECK-DAG:   %[[ONE:.*]] = arith.constant 1 : i64
+// CHECK-DAG:   %[[TWO:.*]] = arith.constant 2 : i64
 // CHECK:       %[[LOGITS:.*]] = linalg.generic {{.*}} ins(%[[X]], %[[W]] :
 // CHECK:       %[[NOISE:.*]] = linalg.generic {{.*}} ins(%[[X]], %[[WN]] :
 // CHECK:       %[[NOISY:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[NOISE]] : tensor<?x8xf32>) outs(%[[LOGITS]] : tensor<?x8xf32>)
@@ -63,13 +66,23 @@ func.func @router_sigmoid_bias(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
 // CHECK:         %[[EXPERT:.*]] = linalg.index 1
 // CHECK:         %[[ROW:.*]] = arith.muli %[[T]], %[[E]]
 // CHECK:         %[[POS:.*]] = arith.addi %[[ROW]], %[[EXPERT]]
-// CHECK:         arith.muli %{{.*}}, %[[GOLDEN]] : i64
+// CHECK:         %[[POS64:.*]] = arith.index_castui %[[POS]] : index to i64
+// CHECK:         %[[PAIR:.*]] = arith.andi %[[POS64]], %[[MINUS2]] : i64
+// CHECK:         %[[STEPS1:.*]] = arith.addi %[[PAIR]], %[[ONE]] : i64
+// CHECK:         arith.muli %[[STEPS1]], %[[GOLDEN]] : i64
 // CHECK:         arith.addi %{{.*}}, %[[SEED]] : i64
+// CHECK:         %[[STEPS2:.*]] = arith.addi %[[PAIR]], %[[TWO]] : i64
+// CHECK:         arith.muli %[[STEPS2]], %[[GOLDEN]] : i64
 // CHECK:         math.log %{{.*}} : f64
 // CHECK:         math.sqrt %{{.*}} : f64
-// CHECK:         math.cos %{{.*}} : f64
-// CHECK:         math.sin %{{.*}} : f64
-// CHECK:         %[[EPS:.*]] = arith.truncf %{{.*}} : f64 to f32
+// CHECK:         %[[PARITY:.*]] = arith.andi %[[POS64]], %{{.*}} : i64
+// CHECK:         %[[EVEN:.*]] = arith.cmpi eq, %[[PARITY]], %{{.*}} : i64
+// CHECK:         %[[COS:.*]] = math.cos %[[ANGLE:.*]] : f64
+// CHECK:         %[[RCOS:.*]] = arith.mulf %{{.*}}, %[[COS]] : f64
+// CHECK:         %[[SIN:.*]] = math.sin %[[ANGLE]] : f64
+// CHECK:         %[[RSIN:.*]] = arith.mulf %{{.*}}, %[[SIN]] : f64
+// CHECK:         %[[DRAW:.*]] = arith.select %[[EVEN]], %[[RCOS]], %[[RSIN]] : f64
+// CHECK:         %[[EPS:.*]] = arith.truncf %[[DRAW]] : f64 to f32
 // CHECK:         math.log1p
 // CHECK:         %[[SCALED:.*]] = arith.mulf %[[EPS]], %{{.*}} : f32
 // CHECK:         arith.addf %{{.*}}, %[[SCALED]] : f32

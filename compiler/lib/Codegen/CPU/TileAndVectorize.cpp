@@ -14,8 +14,8 @@
 //       for m in the leftover rows, one at a time: the same, C[1x32]
 //
 // The panels are independent, so threads share them without changing any
-// result. The vectorizer's multiply-reduce becomes a vector.contract, lowered to
-// outer products and then to vector.fma, whose 8 x 32 accumulator the
+// result. The vectorizer's multiply-reduce becomes a vector.contract, lowered
+// to outer products and then to vector.fma, whose 8 x 32 accumulator the
 // loop-invariant subset hoisting keeps in registers across the k-loop.
 // BF16/F16 weights: sinking the widening `arith.extf` below the broadcast
 // and transposes the vectorizer puts around W, and dropping unit dims, widen

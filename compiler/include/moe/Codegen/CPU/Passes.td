@@ -53,6 +53,21 @@ def MoECPUEntryABIPass : Pass<"moe-cpu-entry-abi", "mlir::ModuleOp"> {
   ];
 }
 
+def MoECPUExpandBF16Pass : Pass<"moe-cpu-expand-bf16"> {
+  let summary = "Rewrite bf16 conversions into integer bitcasts and shifts";
+  let description = [{
+    Widening bf16 to f32 is a 16-bit shift; x86 has no instruction for it
+    (AVX-512 BF16 converts only the other way). Emitting the shift before
+    LLVM sees bf16 vectors also avoids an LLVM 22 X86 instruction-selection
+    abort on elements extracted from odd-length bf16 vectors with
+    AVX512-BF16 ("Do not know how to soft promote this operator's
+    operand"). Runs upstream's bf16 expansion patterns only, unlike
+    `arith-expand{include-bf16}`, which also expands every
+    `arith.maximumf`/`minimumf` into compares and selects.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def MoECPUExpandStridedCopiesPass
     : Pass<"moe-cpu-expand-strided-copies", "mlir::ModuleOp"> {
   let summary = "Rewrite strided memref.copy ops into linalg.copy";

@@ -42,7 +42,7 @@ class MoE_DestinationOp<string mnemonic, int numInits, list<Trait> traits = []>
 
 def MoE_RouterOp : MoE_DestinationOp<"router", 1, [
     AttrSizedOperandSegments, AllTypesMatch<["init", "result"]>]> {
-  let summary = "router scores: logits x W^T (+ bias) (+ noise), then softmax or sigmoid";
+  let summary = "router scores: softmax or sigmoid of x W^T (+ bias, noise)";
   let description = [{
     Scores every token against every expert. With `input` [T, D] and
     `weight` [E, D] (the `nn.Linear` layout of a router), computes
