@@ -6,8 +6,8 @@
 //
 // The command-line front of every executable moe-compile links:
 //
-//   OUT [--input X.npy] [--output Y.npy] [--outputs DIR] [--weights FILE]
-//       [--tokens T] [--seed S] [--bench N]
+//   OUT [--input X.npy]... [--output Y.npy] [--outputs DIR] [--weights FILE]
+//       [--tokens T] [--seed S] [--bench N] [--threads N]
 //
 // It loads the model description embedded by moe-compile, binds the weights
 // into the parameter arena, lays out the input and output arenas and calls
@@ -98,7 +98,9 @@ MemRef1D describe(moe::AlignedBuffer &buffer) {
 }
 
 struct Options {
-  std::string input, output, outputsDir, weights;
+  /// One .npy file per graph input, in the model's order.
+  std::vector<std::string> inputs;
+  std::string output, outputsDir, weights;
   int64_t tokens = 16;
   uint64_t seed = 0;
   int64_t bench = 0;
@@ -107,13 +109,14 @@ struct Options {
 
 void printUsage() {
   std::printf(
-      "usage: %s [--input X.npy] [--output Y.npy] [--outputs DIR]\n"
+      "usage: %s [--input X.npy]... [--output Y.npy] [--outputs DIR]\n"
       "          [--weights FILE] [--tokens T] [--seed S] [--bench N]\n"
       "          [--threads N]\n\n"
       "Runs the compiled moe-graph model on X ([tokens, width] float32, C\n"
-      "order) and writes the first output to Y, or every output to\n"
-      "DIR/NAME.npy. Without --input it runs on a seeded random input of T\n"
-      "tokens (default 16) and prints a summary. --weights replaces the\n"
+      "order; one --input per graph input, in the model's order) and writes\n"
+      "the first output to Y, or every output to DIR/NAME.npy. Without\n"
+      "--input it runs on a seeded random input of T tokens (default 16;\n"
+      "input i from seed S + i) and prints a summary. --weights replaces the\n"
       "weights file the model names; --bench N times N calls; --threads N\n"
       "sets the number of threads (default: every core; the results do not\n"
       "depend on it).\n",
@@ -143,7 +146,7 @@ int parseOptions(int argc, char **argv, Options &options) {
     const char *value = argv[++i];
     int64_t number = 0;
     if (arg == "--input")
-      options.input = value;
+      options.inputs.push_back(value);
     else if (arg == "--output")
       options.output = value;
     else if (arg == "--outputs")
@@ -208,10 +211,6 @@ int main(int argc, char **argv) {
                 quote(lineAt(compiled)) + ", the weights give " +
                 quote(lineAt(given)));
   }
-  if (model.inputs.size() != 1)
-    return fail("models with " + std::to_string(model.inputs.size()) +
-                " inputs are not supported by this runner yet");
-
   moe::AlignedBuffer params;
   if (!moe::loadParameterArena(model, params, error))
     return failWith(error);
@@ -225,25 +224,22 @@ int main(int argc, char **argv) {
     params = std::move(prepared);
   }
 
-  // The input: a file, or the seeded random input.
-  const moe::InputSpec &inputSpec = model.inputs.front();
-  moe::Array2D input;
-  if (!options.input.empty()) {
-    if (!moe::readNpy(options.input, input, error))
-      return failWith(error);
-    if (input.cols != inputSpec.width)
-      return fail("input " + quotePath(options.input) + ": width " +
-                  std::to_string(input.cols) + ", the model's input " +
-                  quote(inputSpec.name) + " expects " +
-                  std::to_string(inputSpec.width));
-  } else if (!moe::makeRandomInput(inputSpec.width, options.tokens,
-                                   options.seed, input, error)) {
-    return fail(error);
-  }
-  int64_t tokens = input.rows;
+  // The inputs: files, or the seeded random input; the arena holds them in
+  // the model's order, each at a 64-byte aligned offset (docs/abi.md).
+  std::vector<moe::Array2D> inputArrays;
+  if (!moe::loadModelInputs(model, options.inputs, options.tokens,
+                            options.seed, inputArrays, error))
+    return failWith(error);
+  int64_t tokens = inputArrays.empty() ? options.tokens : inputArrays[0].rows;
 
-  moe::AlignedBuffer inputs(moe::alignArenaOffset(input.values.size() *
-                                                  sizeof(float)));
+  std::vector<uint64_t> inputOffsets;
+  uint64_t inputBytes = 0;
+  for (const moe::Array2D &input : inputArrays) {
+    inputOffsets.push_back(inputBytes);
+    inputBytes = moe::alignArenaOffset(inputBytes +
+                                       input.values.size() * sizeof(float));
+  }
+  moe::AlignedBuffer inputs(inputBytes);
   std::vector<uint64_t> outputOffsets;
   uint64_t outputBytes = 0;
   for (const moe::OutputSpec &output : model.outputs) {
@@ -255,9 +251,11 @@ int main(int argc, char **argv) {
   moe::AlignedBuffer outputs(outputBytes);
   if (!inputs || !outputs)
     return fail("out of memory for " + std::to_string(tokens) + " tokens");
-  if (!input.values.empty())
-    std::memcpy(inputs.data(), input.values.data(),
-                input.values.size() * sizeof(float));
+  for (size_t i = 0; i < inputArrays.size(); ++i)
+    if (!inputArrays[i].values.empty())
+      std::memcpy(inputs.data() + inputOffsets[i],
+                  inputArrays[i].values.data(),
+                  inputArrays[i].values.size() * sizeof(float));
 
   MemRef1D inputsRef = describe(inputs), paramsRef = describe(params),
            outputsRef = describe(outputs);
@@ -303,7 +301,7 @@ int main(int argc, char **argv) {
                          outputArray(i), error))
         return failWith(error);
   }
-  if (options.input.empty() && options.output.empty() &&
+  if (options.inputs.empty() && options.output.empty() &&
       options.outputsDir.empty()) {
     std::printf("weights: %llu bytes resident\n",
                 static_cast<unsigned long long>(params.size()));

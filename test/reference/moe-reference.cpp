@@ -278,47 +278,19 @@ int run(int argc, char **argv) {
   if (!loadModelSpec(options.model, options.weights, model, error))
     return libraryError(error);
 
-  // The random input, made when it is used or asked for.
+  // The inputs, from files or seeded; --make-input writes the first random
+  // one.
   int64_t tokens = options.tokens.value_or(16);
   uint64_t seed = options.seed.value_or(0);
   std::vector<Array2D> inputs;
-  if (options.inputs.empty() || !options.makeInput.empty()) {
-    for (size_t i = 0; i < model.inputs.size(); ++i) {
-      Array2D input;
-      if (!makeRandomInput(model.inputs[i].width, tokens, seed + i, input,
-                           error))
-        return toolError(error);
-      inputs.push_back(std::move(input));
-    }
+  if (!options.makeInput.empty()) {
+    if (!loadModelInputs(model, {}, tokens, seed, inputs, error))
+      return libraryError(error);
+    if (!writeNpy(options.makeInput, inputs.front(), error))
+      return libraryError(error);
   }
-  if (!options.makeInput.empty() &&
-      !writeNpy(options.makeInput, inputs.front(), error))
+  if (!loadModelInputs(model, options.inputs, tokens, seed, inputs, error))
     return libraryError(error);
-
-  if (!options.inputs.empty()) {
-    if (options.inputs.size() != model.inputs.size())
-      return toolError("the model has " + std::to_string(model.inputs.size()) +
-                       " inputs, got " + std::to_string(options.inputs.size()) +
-                       " --input files");
-    inputs.clear();
-    for (size_t i = 0; i < options.inputs.size(); ++i) {
-      Array2D input;
-      if (!readNpy(options.inputs[i], input, error))
-        return libraryError(error);
-      const InputSpec &spec = model.inputs[i];
-      if (input.cols != spec.width)
-        return toolError(
-            options.inputs[i] + " has shape [" + std::to_string(input.rows) +
-            ", " + std::to_string(input.cols) + "], expected [tokens, " +
-            std::to_string(spec.width) + "] for input '" + spec.name + "'");
-      if (i > 0 && input.rows != inputs[0].rows)
-        return toolError(options.inputs[i] + " has " +
-                         std::to_string(input.rows) + " tokens, " +
-                         options.inputs[0] + " has " +
-                         std::to_string(inputs[0].rows));
-      inputs.push_back(std::move(input));
-    }
-  }
 
   bool makesFiles = !options.makeInput.empty() || !options.makeWeights.empty();
   bool usesOutputs = !options.output.empty() || !options.outputsDir.empty() ||

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace moe {
 
@@ -25,6 +26,18 @@ namespace moe {
 /// on a negative or too large size.
 bool makeRandomInput(int64_t width, int64_t tokens, uint64_t seed,
                      Array2D &input, std::string &error);
+
+struct ModelSpec;
+
+/// The graph inputs of `model`, in its order: read from `files` (one .npy
+/// file per input) or, when `files` is empty, made by makeRandomInput with
+/// `tokens` rows, input i from seed `seed + i`. Every input must have its
+/// input's width and the same token count as the first. Returns false with
+/// a complete diagnostic (`FILE: error: ...`) in `error`.
+bool loadModelInputs(const ModelSpec &model,
+                     const std::vector<std::string> &files, int64_t tokens,
+                     uint64_t seed, std::vector<Array2D> &inputs,
+                     std::string &error);
 
 } // namespace moe
 
