@@ -187,6 +187,40 @@ uint64_t ParamSpec::bytes() const {
   return result;
 }
 
+uint64_t ParamSpec::sliceElements() const {
+  uint64_t count = 0;
+  detail::shapeElementCount(view ? view->sliceShape : sourceShape, count);
+  return count;
+}
+
+std::vector<uint64_t> ParamSpec::sourceOffsets() const {
+  std::vector<uint64_t> offsets(sliceElements());
+  if (!view) {
+    for (uint64_t i = 0; i < offsets.size(); ++i)
+      offsets[i] = i;
+    return offsets;
+  }
+  // Row-major strides of the source, then an odometer over the slice.
+  std::vector<uint64_t> strides(sourceShape.size(), 1);
+  for (size_t d = sourceShape.size(); d-- > 1;)
+    strides[d - 1] = strides[d] * static_cast<uint64_t>(sourceShape[d]);
+  size_t rank = view->sliceShape.size();
+  std::vector<int64_t> index(rank, 0);
+  for (uint64_t &offset : offsets) {
+    offset = 0;
+    for (size_t i = 0; i < rank; ++i)
+      offset += static_cast<uint64_t>(view->start[i] +
+                                      view->step[i] * index[i]) *
+                strides[view->dims[i]];
+    for (size_t i = rank; i-- > 0;) {
+      if (++index[i] < view->sliceShape[i])
+        break;
+      index[i] = 0;
+    }
+  }
+  return offsets;
+}
+
 bool readFile(const std::string &path, std::string &contents,
               std::string &error) {
   try {
@@ -867,13 +901,21 @@ bool ModelParser::parseMoE(FieldReader &fields, NodeSpec &node) {
   // The routed experts.
   ExpertsSpec &experts = moe.experts;
   FieldReader expertFields(*expertsJson, "in experts" + ofNode, error);
+  std::string gateUpSplit = "halves", weightLayout = "out_in";
   if (!expertFields.checkKnown({"activation", "gated", "gate_proj", "up_proj",
                                 "down_proj", "up_bias", "down_bias",
-                                "gate_bias", "alpha", "limit"}) ||
+                                "gate_bias", "alpha", "limit", "gate_up_proj",
+                                "gate_up_bias", "gate_up_split",
+                                "weight_layout"}) ||
       !expertFields.getString("activation", experts.activation, false) ||
       !expertFields.getBool("gated", experts.gated) ||
       !expertFields.getOptName("gate_proj", experts.gateProj) ||
-      !expertFields.getName("up_proj", experts.upProj, true) ||
+      !expertFields.getOptName("gate_up_proj", experts.gateUpProj) ||
+      !expertFields.getOptName("gate_up_bias", experts.gateUpBias) ||
+      !expertFields.getString("gate_up_split", gateUpSplit, false) ||
+      !expertFields.getString("weight_layout", weightLayout, false) ||
+      !expertFields.getName("up_proj", experts.upProj,
+                            !expertsJson->contains("gate_up_proj")) ||
       !expertFields.getName("down_proj", experts.downProj, true) ||
       !expertFields.getOptName("gate_bias", experts.gateBias) ||
       !expertFields.getOptName("up_bias", experts.upBias) ||
@@ -911,7 +953,38 @@ bool ModelParser::parseMoE(FieldReader &fields, NodeSpec &node) {
       return fail("field '" + std::string(key) + "' in experts" + ofNode +
                   " applies to activation 'swiglu_oai' only, not " +
                   detail::quote(act));
-  if (experts.gated && !experts.gateProj)
+  // Fused gate/up (extension): it replaces both projections, or both
+  // biases, and needs gated experts.
+  if (gateUpSplit != "halves" && gateUpSplit != "interleaved")
+    return fail("field 'gate_up_split' in experts" + ofNode + " is " +
+                detail::quote(gateUpSplit) +
+                " (expected 'halves' or 'interleaved')");
+  if (weightLayout != "out_in" && weightLayout != "in_out")
+    return fail("field 'weight_layout' in experts" + ofNode + " is " +
+                detail::quote(weightLayout) +
+                " (expected 'out_in' or 'in_out')");
+  experts.gateUpInterleaved = gateUpSplit == "interleaved";
+  experts.weightsInOut = weightLayout == "in_out";
+  for (auto [fused, parts] :
+       {std::pair<const char *, const char *>{"gate_up_proj",
+                                              "'gate_proj' and 'up_proj'"},
+        {"gate_up_bias", "'gate_bias' and 'up_bias'"}}) {
+    if (!expertsJson->contains(fused))
+      continue;
+    if (!experts.gated)
+      return fail("field '" + std::string(fused) + "' in experts" + ofNode +
+                  " is not allowed with 'gated': false");
+    bool proj = std::string(fused) == "gate_up_proj";
+    if (expertsJson->contains(proj ? "gate_proj" : "gate_bias") ||
+        expertsJson->contains(proj ? "up_proj" : "up_bias"))
+      return fail("field '" + std::string(fused) + "' in experts" + ofNode +
+                  " replaces " + parts + "; give one or the other");
+  }
+  if (expertsJson->contains("gate_up_split") && !experts.gateUpProj &&
+      !experts.gateUpBias)
+    return fail("field 'gate_up_split' in experts" + ofNode +
+                " needs 'gate_up_proj' or 'gate_up_bias'");
+  if (experts.gated && !experts.gateProj && !experts.gateUpProj)
     return fail("missing field 'gate_proj' in experts" + ofNode +
                 " (required by gated experts)");
   if (!experts.gated && experts.gateProj)

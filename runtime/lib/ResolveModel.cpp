@@ -15,6 +15,7 @@
 
 #include "Support.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -22,6 +23,18 @@ namespace moe {
 namespace {
 
 /// Builds the parameter list of one model.
+/// Where an expert parameter of per-expert shape [R, C] (or [R]) lies in
+/// its tensor (extension): `transposed` tensors are stored [C, R] (`x W`);
+/// a fused tensor holds `parts` pieces of R rows, of which this is `part`:
+/// rows [part * R, (part + 1) * R), or with `interleaved` rows part,
+/// part + parts, ...
+struct SourcePlacement {
+  bool transposed = false;
+  int64_t parts = 1, part = 0;
+  bool interleaved = false;
+  bool isWhole() const { return !transposed && parts == 1; }
+};
+
 class ParamBuilder {
 public:
   ParamBuilder(ModelSpec &model,
@@ -59,9 +72,12 @@ private:
   /// Adds parameter "<node>.<role>" from tensor `name` of `shape`. With
   /// `numExperts` > 0 the parameter is stacked: a `name` with `{e}` names one
   /// tensor per expert, of `shape`; without, one tensor of [E] + `shape`.
+  /// `placement` says where `shape` lies in each tensor when it is not the
+  /// whole of it.
   bool addParam(const NodeSpec &node, const std::string &role,
                 const std::string &name, std::vector<int64_t> shape,
-                InitKind init, int64_t numExperts = 0);
+                InitKind init, int64_t numExperts = 0,
+                const SourcePlacement &placement = {});
 
   bool resolveLinear(NodeSpec &node, int64_t inWidth);
   bool resolveMoE(NodeSpec &node, int64_t inWidth);
@@ -93,7 +109,8 @@ const TensorShapeInfo *ParamBuilder::findTensor(const NodeSpec &node,
 
 bool ParamBuilder::addParam(const NodeSpec &node, const std::string &role,
                             const std::string &name, std::vector<int64_t> shape,
-                            InitKind init, int64_t numExperts) {
+                            InitKind init, int64_t numExperts,
+                            const SourcePlacement &placement) {
   ParamSpec param;
   param.key = node.name + "." + role;
   param.init = init;
@@ -101,6 +118,26 @@ bool ParamBuilder::addParam(const NodeSpec &node, const std::string &role,
     return fail("parameter key " + detail::quote(param.key) + " of node " +
                 detail::quote(node.name) +
                 " collides with another node's parameter; rename one node");
+
+  // Each tensor's shape, and with a placement the view of `shape` in it.
+  std::vector<int64_t> tensorShape = shape;
+  std::optional<SourceView> view;
+  if (!placement.isWhole()) {
+    view.emplace();
+    view->sliceShape = shape;
+    tensorShape[0] *= placement.parts;
+    if (placement.transposed)
+      std::reverse(tensorShape.begin(), tensorShape.end());
+    for (size_t i = 0; i < shape.size(); ++i) {
+      bool rows = i == 0;
+      view->dims.push_back(
+          static_cast<int64_t>(placement.transposed ? shape.size() - 1 - i : i));
+      view->start.push_back(!rows                  ? 0
+                            : placement.interleaved ? placement.part
+                                                    : placement.part * shape[0]);
+      view->step.push_back(rows && placement.interleaved ? placement.parts : 1);
+    }
+  }
 
   const std::string placeholder = "{e}";
   bool perExpert =
@@ -116,15 +153,27 @@ bool ParamBuilder::addParam(const NodeSpec &node, const std::string &role,
       }
       param.sourceNames.push_back(source);
     }
-    param.sourceShape = shape;
+    param.sourceShape = tensorShape;
+    param.view = view;
     param.shape = shape;
     param.shape.insert(param.shape.begin(), numExperts);
   } else {
     // A plain tensor, or (extension) experts already stacked in the file.
-    if (numExperts > 0)
+    if (numExperts > 0) {
       shape.insert(shape.begin(), numExperts);
+      tensorShape.insert(tensorShape.begin(), numExperts);
+      if (view) {
+        view->sliceShape = shape;
+        for (int64_t &dim : view->dims)
+          ++dim;
+        view->dims.insert(view->dims.begin(), 0);
+        view->start.insert(view->start.begin(), 0);
+        view->step.insert(view->step.begin(), 1);
+      }
+    }
     param.sourceNames = {name};
-    param.sourceShape = shape;
+    param.sourceShape = tensorShape;
+    param.view = view;
     param.shape = shape;
   }
 
@@ -209,11 +258,34 @@ bool ParamBuilder::resolveMoE(NodeSpec &node, int64_t d) {
                  InitKind::Normal)))
     return false;
 
-  if ((experts.gateProj && !addParam(node, "gate_proj", *experts.gateProj,
-                                     {f, d}, InitKind::Normal, e)) ||
-      !addParam(node, "up_proj", experts.upProj, {f, d}, InitKind::Normal, e) ||
+  // Projections stored [in, out] (extension) are transposed views; a fused
+  // gate/up tensor gives both as parts 0 and 1 of one tensor.
+  SourcePlacement proj{experts.weightsInOut}, bias;
+  auto fusedPart = [&](SourcePlacement placement, int64_t part) {
+    placement.parts = 2;
+    placement.part = part;
+    placement.interleaved = experts.gateUpInterleaved;
+    return placement;
+  };
+  const std::optional<std::string> &gateUp = experts.gateUpProj;
+  const std::optional<std::string> &gateUpBias = experts.gateUpBias;
+  if ((gateUp &&
+       (!addParam(node, "gate_proj", *gateUp, {f, d}, InitKind::Normal, e,
+                  fusedPart(proj, 0)) ||
+        !addParam(node, "up_proj", *gateUp, {f, d}, InitKind::Normal, e,
+                  fusedPart(proj, 1)))) ||
+      (!gateUp &&
+       ((experts.gateProj && !addParam(node, "gate_proj", *experts.gateProj,
+                                       {f, d}, InitKind::Normal, e, proj)) ||
+        !addParam(node, "up_proj", experts.upProj, {f, d}, InitKind::Normal,
+                  e, proj))) ||
       !addParam(node, "down_proj", experts.downProj, {d, f}, InitKind::Normal,
-                e) ||
+                e, proj) ||
+      (gateUpBias &&
+       (!addParam(node, "gate_bias", *gateUpBias, {f}, InitKind::Zeros, e,
+                  fusedPart(bias, 0)) ||
+        !addParam(node, "up_bias", *gateUpBias, {f}, InitKind::Zeros, e,
+                  fusedPart(bias, 1)))) ||
       (experts.gateBias && !addParam(node, "gate_bias", *experts.gateBias, {f},
                                      InitKind::Zeros, e)) ||
       (experts.upBias &&

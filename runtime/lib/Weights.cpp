@@ -111,10 +111,25 @@ uint64_t sourceElements(const ParamSpec &param) {
   return count;
 }
 
+/// Copies one slice of `param` out of its source tensor `source` into
+/// `slice`, element by element of `elementBytes` bytes.
+void gatherSlice(const ParamSpec &param, const uint8_t *source,
+                 size_t elementBytes, uint8_t *slice) {
+  if (!param.view) {
+    std::memcpy(slice, source, param.sliceElements() * elementBytes);
+    return;
+  }
+  std::vector<uint64_t> offsets = param.sourceOffsets();
+  for (uint64_t i = 0; i < offsets.size(); ++i)
+    std::memcpy(slice + i * elementBytes, source + offsets[i] * elementBytes,
+                elementBytes);
+}
+
 /// Fills `arena` from the random init of `model`.
 void fillRandom(const ModelSpec &model, uint8_t *arena) {
+  std::vector<float> drawn;
   for (const ParamSpec &param : model.params) {
-    uint64_t count = sourceElements(param);
+    uint64_t count = param.sliceElements();
     for (size_t s = 0; s < param.sourceNames.size(); ++s) {
       float *slice =
           reinterpret_cast<float *>(arena + param.offset) + s * count;
@@ -127,12 +142,15 @@ void fillRandom(const ModelSpec &model, uint8_t *arena) {
         break;
       case InitKind::Normal: {
         // Each source tensor has its own stream, so a tensor's values do
-        // not depend on the rest of the model.
+        // not depend on the rest of the model; a view draws its whole
+        // source, so the parts of a fused tensor come from one tensor.
         SeededNormal generator(model.weights.seed ^
                                fnv1a64(param.sourceNames[s]));
-        for (uint64_t i = 0; i < count; ++i)
-          slice[i] =
-              static_cast<float>(generator.normal() * model.weights.stdDev);
+        drawn.resize(sourceElements(param));
+        for (float &value : drawn)
+          value = static_cast<float>(generator.normal() * model.weights.stdDev);
+        gatherSlice(param, reinterpret_cast<const uint8_t *>(drawn.data()),
+                    sizeof(float), reinterpret_cast<uint8_t *>(slice));
         break;
       }
       }
@@ -147,7 +165,9 @@ bool fillFromFile(const ModelSpec &model, uint8_t *arena, std::string &error) {
   if (!file)
     return false;
   for (const ParamSpec &param : model.params) {
-    uint64_t sliceBytes = sourceElements(param) * dtypeSize(param.dtype);
+    size_t elementBytes = dtypeSize(param.dtype);
+    uint64_t sliceBytes = param.sliceElements() * elementBytes;
+    uint64_t sourceBytes = sourceElements(param) * elementBytes;
     for (size_t s = 0; s < param.sourceNames.size(); ++s) {
       const std::string &name = param.sourceNames[s];
       auto fail = [&](const std::string &text) {
@@ -170,12 +190,12 @@ bool fillFromFile(const ModelSpec &model, uint8_t *arena, std::string &error) {
         return fail(std::string("dtype ") + dtypeName(*entry->dtype) +
                     ", expected " + dtypeName(param.dtype));
       if (entry->shape != param.sourceShape ||
-          entry->end - entry->begin != sliceBytes)
+          entry->end - entry->begin != sourceBytes)
         return fail("shape " + detail::formatShape(entry->shape) +
                     ", expected " + detail::formatShape(param.sourceShape));
       // The data may be unaligned in the file: copy bytes.
-      std::memcpy(arena + param.offset + s * sliceBytes, file->data(*entry),
-                  sliceBytes);
+      gatherSlice(param, file->data(*entry), elementBytes,
+                  arena + param.offset + s * sliceBytes);
     }
   }
   return true;
@@ -193,7 +213,7 @@ bool loadParameterArena(const ModelSpec &model, AlignedBuffer &arena,
       if (!f32 || param.sourceNames.empty() ||
           !detail::checkedAdd(param.offset, param.bytes(), end) ||
           end > model.paramBytes ||
-          sourceElements(param) * param.sourceNames.size() *
+          param.sliceElements() * param.sourceNames.size() *
                   dtypeSize(param.dtype) !=
               param.bytes()) {
         error = detail::makeError(model.path,

@@ -28,6 +28,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <set>
 #include <sys/stat.h>
@@ -177,25 +178,37 @@ std::string parseOptions(int argc, char **argv, Options &options) {
 }
 
 /// Writes the parameters of `model` from `arena` as F32 tensors under their
-/// source names (per-expert names expanded).
+/// source names (per-expert names expanded; the parts of a fused tensor put
+/// back in their places).
 bool writeWeights(const ModelSpec &model,
                   const reference::ReferenceWeights &weights,
                   const std::string &path, std::string &error) {
   std::vector<SafetensorsWriteEntry> entries;
-  std::set<std::string> written;
+  std::map<std::string, size_t> written;
   for (const ParamSpec &param : model.params) {
     const std::vector<double> &values = *weights.findKey(param.key);
-    size_t sliceSize = values.size() / param.sourceNames.size();
+    size_t sliceSize = param.sliceElements();
+    std::vector<uint64_t> offsets = param.sourceOffsets();
     for (size_t s = 0; s < param.sourceNames.size(); ++s) {
-      // A tensor shared by several parameters (tied weights) is written once.
-      if (!written.insert(param.sourceNames[s]).second)
+      auto [at, added] =
+          written.try_emplace(param.sourceNames[s], entries.size());
+      // A tensor shared by several parameters is written once: whole (tied
+      // weights), or from the parts its views take.
+      if (!added && !param.view)
         continue;
-      SafetensorsWriteEntry entry;
-      entry.name = param.sourceNames[s];
-      entry.shape = param.sourceShape;
-      entry.values.assign(values.begin() + s * sliceSize,
-                          values.begin() + (s + 1) * sliceSize);
-      entries.push_back(std::move(entry));
+      if (added) {
+        SafetensorsWriteEntry entry;
+        entry.name = param.sourceNames[s];
+        entry.shape = param.sourceShape;
+        uint64_t count = 1;
+        for (int64_t dim : entry.shape)
+          count *= static_cast<uint64_t>(dim);
+        entry.values.assign(count, 0.0f);
+        entries.push_back(std::move(entry));
+      }
+      std::vector<float> &target = entries[at->second].values;
+      for (size_t i = 0; i < sliceSize; ++i)
+        target[offsets[i]] = static_cast<float>(values[s * sliceSize + i]);
     }
   }
   return writeSafetensorsF32(path, entries, error);

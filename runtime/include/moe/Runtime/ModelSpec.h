@@ -116,6 +116,14 @@ struct ExpertsSpec {
   std::optional<std::string> gateBias, upBias, downBias;
   double alpha = 1.702;
   double limit = 7.0;
+  /// Extension: gate and up projections fused in one tensor (`gate_up_proj`,
+  /// `gate_up_bias`), split in halves (gate first) or interleaved (gate at
+  /// even rows, up at odd ones, as gpt-oss stores them).
+  std::optional<std::string> gateUpProj, gateUpBias;
+  bool gateUpInterleaved = false;
+  /// Extension: expert projection weights stored [in, out] (`x W`, gpt-oss)
+  /// rather than nn.Linear's [out, in].
+  bool weightsInOut = false;
 };
 
 /// The `shared_experts` object of a `moe` node: an always-on FFN.
@@ -195,6 +203,15 @@ struct WeightsSource {
 /// What a parameter's random init draws from.
 enum class InitKind { Normal, Ones, Zeros };
 
+/// Where a parameter's slice lies in a larger source tensor (extension:
+/// fused gate/up projections and [in, out] expert weights): element `p` of
+/// the slice (a multi-index over `sliceShape`) is the source element `s`
+/// with `s[dims[i]] = start[i] + step[i] * p[i]`.
+struct SourceView {
+  std::vector<int64_t> sliceShape;
+  std::vector<int64_t> dims, start, step;
+};
+
 /// One tensor parameter of the compiled entry point. A stacked expert
 /// parameter gathers E tensors (`sourceNames[e]`) into one [E, ...] tensor.
 struct ParamSpec {
@@ -204,13 +221,22 @@ struct ParamSpec {
   std::vector<std::string> sourceNames;
   /// Shape of one source tensor.
   std::vector<int64_t> sourceShape;
-  /// Shape of the parameter: sourceShape, with E prepended when stacked.
+  /// Set when each slice is a strided, permuted part of its source tensor;
+  /// otherwise the slice is the whole source tensor.
+  std::optional<SourceView> view;
+  /// Shape of the parameter: the slice's shape (the view's, or
+  /// sourceShape), with E prepended when stacked.
   std::vector<int64_t> shape;
   DType dtype = DType::F32;
   InitKind init = InitKind::Normal;
   /// Byte offset in the parameter arena (64-byte aligned).
   uint64_t offset = 0;
   uint64_t bytes() const;
+  /// Elements of one slice (of one source tensor).
+  uint64_t sliceElements() const;
+  /// For each element of one slice, in row-major order, its element offset
+  /// in the source tensor: the identity without a view.
+  std::vector<uint64_t> sourceOffsets() const;
 };
 
 /// A validated moe-graph model.

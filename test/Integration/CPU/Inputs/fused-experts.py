@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Rewrites the expert weights of a gpt-oss style model in other layouts.
+
+  fused-experts.py MODEL.json WEIGHTS.safetensors LAYOUT OUT_DIR
+
+MODEL.json's moe node `m` has experts in gpt-oss's layout: `gate_up_proj`
+[E, D, 2F] with gate and up interleaved (gate at even columns), its bias
+[E, 2F], and `down_proj` [E, F, D] ([in, out], weight_layout "in_out").
+WEIGHTS holds them as F32. Writes OUT_DIR/model.json and
+OUT_DIR/weights.safetensors with the same weights in LAYOUT:
+
+  separate   gate/up/down per expert, nn.Linear [out, in] ({e} names)
+  halves     gate_up_proj stacked [E, 2F, D], gate rows first, [out, in]
+  per-expert gate_up_proj per expert [D, 2F] interleaved, [in, out]
+
+The layouts are computed here, independently of the runtime's views.
+"""
+import json
+import os
+import struct
+import sys
+
+
+def read_safetensors(path):
+    data = open(path, "rb").read()
+    length = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + length])
+    body = data[8 + length:]
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", name
+        begin, end = info["data_offsets"]
+        tensors[name] = (info["shape"],
+                         list(struct.unpack("<%df" % ((end - begin) // 4),
+                                            body[begin:end])))
+    return tensors
+
+
+def write_safetensors(path, tensors):
+    header, blobs, offset = {}, [], 0
+    for name, (shape, values) in tensors.items():
+        raw = struct.pack("<%df" % len(values), *values)
+        header[name] = {"dtype": "F32", "shape": shape,
+                        "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    encoded = json.dumps(header).encode()
+    encoded += b" " * ((8 - len(encoded) % 8) % 8)
+    with open(path, "wb") as out:
+        out.write(struct.pack("<Q", len(encoded)) + encoded)
+        for raw in blobs:
+            out.write(raw)
+
+
+def main():
+    model_path, weights_path, layout, out_dir = sys.argv[1:5]
+    model = json.load(open(model_path))
+    node = next(n for n in model["nodes"] if n["op"] == "moe")
+    experts = node["experts"]
+    E, F = node["num_experts"], node["intermediate_size"]
+    tensors = read_safetensors(weights_path)
+    shape, gate_up = tensors.pop(experts["gate_up_proj"])
+    D = shape[1]
+    assert shape == [E, D, 2 * F], shape
+    _, gate_up_bias = tensors.pop(experts["gate_up_bias"])
+    _, down = tensors.pop(experts["down_proj"])
+
+    # w[e][f][d]: nn.Linear [out, in] matrices of each expert.
+    def gu(e, d, c):
+        return gate_up[(e * D + d) * 2 * F + c]
+    gate = [[[gu(e, d, 2 * f) for d in range(D)] for f in range(F)]
+            for e in range(E)]
+    up = [[[gu(e, d, 2 * f + 1) for d in range(D)] for f in range(F)]
+          for e in range(E)]
+    down_t = [[[down[(e * F + f) * D + d] for f in range(F)] for d in range(D)]
+              for e in range(E)]
+    gate_b = [[gate_up_bias[e * 2 * F + 2 * f] for f in range(F)]
+              for e in range(E)]
+    up_b = [[gate_up_bias[e * 2 * F + 2 * f + 1] for f in range(F)]
+            for e in range(E)]
+
+    def flat(rows):
+        return [v for row in rows for v in row]
+
+    for key in ("gate_up_proj", "gate_up_bias", "gate_up_split",
+                "weight_layout", "down_proj"):
+        experts.pop(key, None)
+    if layout == "separate":
+        experts.update(gate_proj="x.{e}.gate.weight", up_proj="x.{e}.up.weight",
+                       down_proj="x.{e}.down.weight", gate_bias="x.{e}.gate.bias",
+                       up_bias="x.{e}.up.bias")
+        for e in range(E):
+            tensors["x.%d.gate.weight" % e] = ([F, D], flat(gate[e]))
+            tensors["x.%d.up.weight" % e] = ([F, D], flat(up[e]))
+            tensors["x.%d.down.weight" % e] = ([D, F], flat(down_t[e]))
+            tensors["x.%d.gate.bias" % e] = ([F], gate_b[e])
+            tensors["x.%d.up.bias" % e] = ([F], up_b[e])
+    elif layout == "halves":
+        experts.update(gate_up_proj="x.gate_up", gate_up_bias="x.gate_up_bias",
+                       down_proj="x.down")
+        tensors["x.gate_up"] = ([E, 2 * F, D], [
+            v for e in range(E) for v in flat(gate[e]) + flat(up[e])])
+        tensors["x.gate_up_bias"] = ([E, 2 * F], [
+            v for e in range(E) for v in gate_b[e] + up_b[e]])
+        tensors["x.down"] = ([E, D, F], [v for e in range(E)
+                                         for v in flat(down_t[e])])
+    elif layout == "per-expert":
+        experts.update(gate_up_proj="x.{e}.gate_up",
+                       gate_up_bias="x.{e}.gate_up_bias",
+                       down_proj="x.{e}.down", gate_up_split="interleaved",
+                       weight_layout="in_out")
+        for e in range(E):
+            tensors["x.%d.gate_up" % e] = ([D, 2 * F], [
+                gu(e, d, c) for d in range(D) for c in range(2 * F)])
+            tensors["x.%d.gate_up_bias" % e] = ([2 * F], [
+                gate_up_bias[e * 2 * F + c] for c in range(2 * F)])
+            tensors["x.%d.down" % e] = ([F, D], [
+                down[(e * F + f) * D + d] for f in range(F) for d in range(D)])
+    else:
+        sys.exit("unknown layout " + layout)
+
+    os.makedirs(out_dir, exist_ok=True)
+    model["weights"] = {"file": "weights.safetensors"}
+    json.dump(model, open(os.path.join(out_dir, "model.json"), "w"), indent=1)
+    write_safetensors(os.path.join(out_dir, "weights.safetensors"), tensors)
+
+
+if __name__ == "__main__":
+    main()
