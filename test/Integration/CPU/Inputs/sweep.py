@@ -13,17 +13,24 @@
 # hit a known bug (KNOWN_BUGS below) are reported as XFAIL.
 #
 # What the sweep covers (each value of each axis is dealt out evenly, then
-# shuffled, so every value appears whatever the seed):
+# shuffled, so every value appears whatever the seed; an axis that applies
+# to some configurations only is dealt among those, so its values appear
+# too when there are at least as many of them as values):
 #   num_experts 1..64, top_k 1..min(E, 8), hidden and intermediate sizes
 #   that are not multiples of 16, T in {0, 1, 7, 300}, softmax and sigmoid
 #   scoring, normalize_top_k on and off, gated and ungated experts,
-#   silu / gelu / gelu_tanh / relu / swiglu_oai (gated only, with default
-#   or custom alpha and limit), expert biases, router linear_bias and
-#   selection bias, scaling_factor, capacity_factor, per-expert ({e}) and
+#   silu / gelu / gelu_tanh / relu / swiglu_oai (gated only; alpha and
+#   limit both default, both custom, or one of them custom, dealt among
+#   the swiglu_oai configurations), expert biases, router linear_bias and
+#   selection bias, scaling_factor, capacity_factor, group-limited routing
+#   (dealt among the configurations with E > 1: none, G groups with
+#   top_k_groups given, G groups with top_k_groups left out (1), or
+#   num_groups 1 and top_k_groups 1 spelled out), per-expert ({e}) and
 #   stacked weight names, a few graphs around the layer (norms, a linear,
 #   a residual add, two layers, a dense GLU block with every elementwise
-#   op), aux outputs (none, all three, or one), noisy gating (router.noise with seeds up
-#   to 2^64 - 1), and three sources of weights:
+#   op, its activation dealt among the GLU-block configurations), aux
+#   outputs (none, all three, or one), noisy gating (router.noise with
+#   seeds up to 2^64 - 1), and three sources of weights:
 #     init    {"init": "random"} in the JSON (biases are zero),
 #     make    `moe-reference --make-weights` into a safetensors file that
 #             the JSON then names (relative to the JSON),
@@ -68,6 +75,25 @@ def dealt(rng, values, count):
     return out
 
 
+def deal_among(rng, configs, key, values, applies):
+    """Sets `key` of the configurations for which `applies` holds to
+    `values` dealt out evenly among them (shuffled); the others get None."""
+    chosen = [c for c in configs if applies(c)]
+    for c in configs:
+        c[key] = None
+    for c, value in zip(chosen, dealt(rng, values, len(chosen))):
+        c[key] = value
+
+
+# Group-limited routing: none, G > 1 groups with top_k_groups given or left
+# out (default 1), or the defaults num_groups = top_k_groups = 1 spelled out.
+GROUPS = ("none", "none", "given", "default", "ones")
+# swiglu_oai's (alpha, limit): None keeps the default; the custom values
+# make the clamps bite.
+SWIGLU = ((None, None), (1.3, 0.25), (2.0, 1.5), (1.3, None), (None, 1.5))
+GLU_ACTIVATIONS = ("silu", "gelu_tanh", "relu", "gelu")
+
+
 def size_not_16(rng, lo, hi):
     while True:
         n = rng.randint(lo, hi)
@@ -109,22 +135,12 @@ def make_configs(seed, count):
         # top_k: the extremes 1 and min(E, 8) often, else anything between.
         kmax = min(e, 8)
         c["k"] = rng.choice((1, kmax, rng.randint(1, kmax)))
-        # Group-limited routing (DeepSeek): G groups dividing E, of which
-        # enough stay eligible for k experts.
-        c["groups"] = None
-        divisors = [g for g in range(2, e + 1) if e % g == 0]
-        if divisors and rng.random() < 0.4:
-            g = rng.choice(divisors)
-            least = -(-c["k"] // (e // g))
-            c["groups"] = (g, rng.randint(least, g))
         c["D"] = size_not_16(rng, 13, 100)
         # Keep E * F small so that 300 tokens run fast in the reference.
         c["F"] = size_not_16(rng, 13, max(17, min(100, 2400 // e)))
         c["shared_F"] = size_not_16(rng, 13, 100)
         if c["activation"] == "swiglu_oai":
             c["gated"] = True
-            # The default alpha/limit, or ones that make the clamps bite.
-            c["swiglu"] = rng.choice((None, (1.3, 0.25), (2.0, 1.5)))
         # Weights of std s / sqrt(D) keep router logits near N(0, s^2), so
         # the scores the sweep compares stay informative (sigmoid scores
         # saturate to 1.0f beyond |logit| ~ 17, regressions/sigmoid ties).
@@ -133,6 +149,33 @@ def make_configs(seed, count):
         c["noise_seed"] = rng.choice((0, 2**64 - 1, rng.randint(0, 2**64 - 1)))
         c["xseed"] = rng.randint(0, 10**6)
         configs.append(c)
+
+    deal_among(rng, configs, "swiglu", SWIGLU,
+               lambda c: c["activation"] == "swiglu_oai")
+    deal_among(rng, configs, "glu_act", GLU_ACTIVATIONS,
+               lambda c: c["graph"] == "glu-block")
+    # Group-limited routing (DeepSeek): G groups dividing E, of which
+    # enough stay eligible for k experts. c["groups"] is None or
+    # (num_groups, top_k_groups or None to leave it out).
+    deal_among(rng, configs, "groups", GROUPS, lambda c: c["E"] > 1)
+    for c in configs:
+        kind, e = c["groups"], c["E"]
+        divisors = [g for g in range(2, e + 1) if e % g == 0]
+        if kind in (None, "none"):
+            c["groups"] = None
+        elif kind == "ones":
+            c["groups"] = (1, 1)
+        elif kind == "given":
+            g = rng.choice(divisors)
+            least = -(-c["k"] // (e // g))
+            c["groups"] = (g, rng.randint(least, g))
+        else:
+            # top_k_groups defaults to 1: one group must hold k experts;
+            # with none that large, k shrinks to the largest group's size.
+            fit = [g for g in divisors if e // g >= c["k"]]
+            g = rng.choice(fit) if fit else divisors[0]
+            c["k"] = min(c["k"], e // g)
+            c["groups"] = (g, None)
     return configs
 
 
@@ -140,8 +183,9 @@ def describe(c):
     parts = ["E=%d k=%d D=%d F=%d" % (c["E"], c["k"], c["D"], c["F"]),
              c["scoring"], "norm" if c["normalize"] else "nonorm",
              ("gated-" if c["gated"] else "ungated-") + c["activation"]]
-    if c.get("swiglu"):
-        parts.append("alpha=%g,limit=%g" % c["swiglu"])
+    if c["swiglu"] and c["swiglu"] != (None, None):
+        parts.append("alpha=%s,limit=%s" % tuple(
+            "default" if v is None else "%g" % v for v in c["swiglu"]))
     if c["expert_bias"] != "none":
         parts.append("ebias=" + c["expert_bias"])
     if c["linear_bias"]:
@@ -153,7 +197,8 @@ def describe(c):
     if c["capacity"] is not None:
         parts.append("cap=%g" % c["capacity"])
     if c["groups"]:
-        parts.append("groups=%d/%d" % (c["groups"][1], c["groups"][0]))
+        g, top = c["groups"]
+        parts.append("groups=%s/%d" % ("default" if top is None else top, g))
     if c["shared"]:
         parts.append("shared=" + c["shared"])
     if c["noise"]:
@@ -163,7 +208,10 @@ def describe(c):
         weights += "-" + c["dtype"]
     if c["aux"] != "none":
         parts.append("aux=" + c["aux"])
-    parts += ["w=" + weights, c["names"], c["graph"]]
+    graph = c["graph"]
+    if c["glu_act"]:
+        graph += "(%s)" % c["glu_act"]
+    parts += ["w=" + weights, c["names"], graph]
     return " ".join(parts)
 
 
@@ -204,7 +252,9 @@ def moe_node(c, rng, name, inp, prefix):
     if c["scaling"] is not None:
         router["scaling_factor"] = c["scaling"]
     if c["groups"]:
-        router["num_groups"], router["top_k_groups"] = c["groups"]
+        router["num_groups"] = c["groups"][0]
+        if c["groups"][1] is not None:
+            router["top_k_groups"] = c["groups"][1]
     if c["noise"]:
         router["noise"] = {"weight": prefix + ".router.noise",
                            "seed": c["noise_seed"]}
@@ -228,8 +278,10 @@ def moe_node(c, rng, name, inp, prefix):
         if role == "gate_bias" and not c["gated"]:
             role = "up_bias"
         experts[role] = expert_param(role, [d] if role == "down_bias" else [f])
-    if c.get("swiglu"):
-        experts["alpha"], experts["limit"] = c["swiglu"]
+    if c["swiglu"]:
+        for key, value in zip(("alpha", "limit"), c["swiglu"]):
+            if value is not None:
+                experts[key] = value
 
     node = {"name": name, "op": "moe", "input": inp, "num_experts": e,
             "top_k": c["k"], "intermediate_size": f, "router": router,
@@ -329,8 +381,7 @@ def make_model(c):
                           "weight": "glu.%s.weight" % proj,
                           "out_features": d})
             tensors["glu.%s.weight" % proj] = [d, d]
-        act = rng.choice(("silu", "gelu_tanh", "relu", "gelu"))
-        nodes.append({"name": "s", "op": act, "input": "a"})
+        nodes.append({"name": "s", "op": c["glu_act"], "input": "a"})
         nodes.append({"name": "g", "op": "mul", "inputs": ["s", "b"]})
         node, t = moe_node(c, rng, "m", "g", "moe")
         nodes.append(node)
