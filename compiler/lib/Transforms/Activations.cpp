@@ -26,10 +26,20 @@ static Value constantLike(OpBuilder &b, Location loc, Value like,
 }
 
 Value mlir::moe::buildSigmoid(OpBuilder &b, Location loc, Value x) {
+  // With e = exp(-|x|) and t = e / (1 + e) = sigmoid(-|x|), both accurate,
+  // sigmoid(x) is 1 - t for x >= 0 and t below. 1 / (1 + exp(-x)) would
+  // round 1 + e first: scores of saturated experts (x above ~15) that
+  // differ as f32 would tie.
   Value one = constantLike(b, loc, x, 1.0);
-  Value negExp = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
-  return arith::DivFOp::create(b, loc, one,
-                               arith::AddFOp::create(b, loc, one, negExp));
+  Value zero = constantLike(b, loc, x, 0.0);
+  Value e = math::ExpOp::create(
+      b, loc, arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, x)));
+  Value t = arith::DivFOp::create(b, loc, e,
+                                  arith::AddFOp::create(b, loc, one, e));
+  Value nonNegative =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, x, zero);
+  return arith::SelectOp::create(b, loc, nonNegative,
+                                 arith::SubFOp::create(b, loc, one, t), t);
 }
 
 Value mlir::moe::buildActivation(OpBuilder &b, Location loc,
