@@ -15,10 +15,14 @@
 // CHECK:       %[[U:.*]] = moe.grouped_matmul ins(%[[X]], %[[WU]], %[[OFF]] : {{.*}}) outs(%[[FILL]] : tensor<?x128xf32>)
 // CHECK:       %[[H:.*]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$ID]], #[[$ID]]], iterator_types = ["parallel", "parallel"]} ins(%[[G]], %[[U]] : {{.*}})
 // CHECK:       ^bb0(%[[GV:.*]]: f32, %[[UV:.*]]: f32, %{{.*}}: f32):
-// CHECK:         %[[NEG:.*]] = arith.negf %[[GV]]
+// CHECK:         %[[ABS:.*]] = math.absf %[[GV]]
+// CHECK:         %[[NEG:.*]] = arith.negf %[[ABS]]
 // CHECK:         %[[EXP:.*]] = math.exp %[[NEG]]
 // CHECK:         %[[DEN:.*]] = arith.addf %[[EXP]]
-// CHECK:         %[[SIG:.*]] = arith.divf %{{.*}}, %[[DEN]]
+// CHECK:         %[[LOW:.*]] = arith.divf %[[EXP]], %[[DEN]]
+// CHECK:         %[[POS:.*]] = arith.cmpf oge, %[[GV]]
+// CHECK:         %[[HIGH:.*]] = arith.subf %{{.*}}, %[[LOW]]
+// CHECK:         %[[SIG:.*]] = arith.select %[[POS]], %[[HIGH]], %[[LOW]]
 // CHECK:         %[[SILU:.*]] = arith.mulf %[[GV]], %[[SIG]]
 // CHECK:         %[[PROD:.*]] = arith.mulf %[[SILU]], %[[UV]]
 // CHECK:         linalg.yield %[[PROD]]
