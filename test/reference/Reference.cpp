@@ -66,7 +66,10 @@ double activate(const std::string &name, double x) {
 
 void ReferenceWeights::load(const ModelSpec &model, const uint8_t *arena) {
   params.clear();
+  bf16Params.clear();
   for (const ParamSpec &param : model.params) {
+    if (param.dtype == DType::BF16)
+      bf16Params.insert(param.key);
     size_t count = 1;
     for (int64_t dim : param.shape)
       count *= static_cast<size_t>(dim);
@@ -97,6 +100,22 @@ void ReferenceWeights::load(const ModelSpec &model, const uint8_t *arena) {
 const std::vector<double> *
 ReferenceWeights::find(const std::string &node, const std::string &role) const {
   return findKey(node + "." + role);
+}
+
+bool ReferenceWeights::roundsInputToBF16(const std::string &node,
+                                         const std::string &role) const {
+  return bf16Dot && bf16Params.count(node + "." + role);
+}
+
+double roundToBF16(double value) {
+  float narrowed = static_cast<float>(value);
+  if (std::isnan(narrowed))
+    return narrowed;
+  uint32_t bits;
+  std::memcpy(&bits, &narrowed, 4);
+  bits = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16;
+  std::memcpy(&narrowed, &bits, 4);
+  return narrowed;
 }
 
 const std::vector<double> *

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,9 +49,23 @@ public:
   /// The values of the parameter with ParamSpec::key `key`, or null.
   const std::vector<double> *findKey(const std::string &key) const;
 
+  /// moe-compile --bf16-dot: the routed experts' projections with BF16
+  /// weights multiply activations rounded to bf16.
+  void setBF16Dot(bool enabled) { bf16Dot = enabled; }
+  /// Whether the expert projection "<node>.<role>" rounds its input to
+  /// bf16.
+  bool roundsInputToBF16(const std::string &node,
+                         const std::string &role) const;
+
 private:
   std::map<std::string, std::vector<double>> params;
+  std::set<std::string> bf16Params;
+  bool bf16Dot = false;
 };
+
+/// `value` as f32, then rounded to bf16 (to nearest even), as the compiled
+/// code rounds activations under --bf16-dot.
+double roundToBF16(double value);
 
 /// The results of one moe node.
 struct MoEResult {

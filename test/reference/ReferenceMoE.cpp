@@ -65,7 +65,19 @@ struct FFNWeights {
   const double *gateBias = nullptr; // [F]
   const double *upBias = nullptr;   // [F]
   const double *downBias = nullptr; // [D]
+  /// --bf16-dot: the projections whose inputs are rounded to bf16.
+  bool roundGateInput = false, roundUpInput = false, roundDownInput = false;
 };
+
+/// `x`, or its values rounded to bf16 when `round`.
+std::vector<double> maybeRoundToBF16(const std::vector<double> &x,
+                                     bool round) {
+  std::vector<double> result = x;
+  if (round)
+    for (double &value : result)
+      value = roundToBF16(value);
+  return result;
+}
 
 /// One FFN on one token `x` (D values): gated or not, with the experts'
 /// activation.
@@ -73,17 +85,19 @@ std::vector<double> evaluateFFN(const ExpertsSpec &experts, const FFNWeights &w,
                                 int64_t f, const std::vector<double> &x) {
   int64_t d = static_cast<int64_t>(x.size());
   std::vector<double> hidden(f);
+  std::vector<double> upInput = maybeRoundToBF16(x, w.roundUpInput),
+                      gateInput = maybeRoundToBF16(x, w.roundGateInput);
   for (int64_t j = 0; j < f; ++j) {
     double up = (w.upBias ? w.upBias[j] : 0.0);
     for (int64_t i = 0; i < d; ++i)
-      up += w.up[j * d + i] * x[i];
+      up += w.up[j * d + i] * upInput[i];
     if (!experts.gated) {
       hidden[j] = activate(experts.activation, up);
       continue;
     }
     double gate = (w.gateBias ? w.gateBias[j] : 0.0);
     for (int64_t i = 0; i < d; ++i)
-      gate += w.gate[j * d + i] * x[i];
+      gate += w.gate[j * d + i] * gateInput[i];
     if (experts.activation == "swiglu_oai") {
       // gpt-oss: clamp, then (u + 1) * g * sigmoid(alpha * g).
       double g = std::min(gate, experts.limit);
@@ -93,6 +107,7 @@ std::vector<double> evaluateFFN(const ExpertsSpec &experts, const FFNWeights &w,
       hidden[j] = activate(experts.activation, gate) * up;
     }
   }
+  hidden = maybeRoundToBF16(hidden, w.roundDownInput);
   std::vector<double> out(d);
   for (int64_t i = 0; i < d; ++i) {
     double sum = w.downBias ? w.downBias[i] : 0.0;
@@ -254,6 +269,9 @@ MoEResult evaluateMoE(const NodeSpec &node, const ReferenceWeights &weights,
       w.gateBias = at(gateBias, index * f);
       w.upBias = at(upBias, index * f);
       w.downBias = at(downBias, index * d);
+      w.roundGateInput = weights.roundsInputToBF16(node.name, "gate_proj");
+      w.roundUpInput = weights.roundsInputToBF16(node.name, "up_proj");
+      w.roundDownInput = weights.roundsInputToBF16(node.name, "down_proj");
       std::vector<double> out = evaluateFFN(experts, w, f, x);
       for (int64_t i = 0; i < d; ++i)
         y[i] += routeWeights[token][j] * out[i];

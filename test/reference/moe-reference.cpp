@@ -57,6 +57,9 @@ const char *const usage =
     "  --make-weights OUT.safetensors\n"
     "                            write the model's weights as F32 tensors\n"
     "                            under their source names\n"
+    "  --bf16-dot                as moe-compile --bf16-dot: expert\n"
+    "                            projections with BF16 weights take their\n"
+    "                            inputs rounded to bf16\n"
     "\n"
     "With no action option, prints a summary of every output.\n";
 
@@ -69,6 +72,7 @@ struct Options {
   std::optional<uint64_t> seed;
   std::string output, outputsDir, compare, compareDir, makeInput, makeWeights;
   double rtol = 1e-4;
+  bool bf16Dot = false;
 };
 
 /// Prints a command-line error and returns the failing exit status.
@@ -118,6 +122,10 @@ std::string parseOptions(int argc, char **argv, Options &options) {
       if (!options.model.empty())
         return "unexpected argument '" + arg + "' (one model only)";
       options.model = arg;
+      continue;
+    }
+    if (arg == "--bf16-dot") {
+      options.bf16Dot = true;
       continue;
     }
     std::string name = arg.substr(0, arg.find('=')), value;
@@ -316,6 +324,7 @@ int run(int argc, char **argv) {
     return libraryError(error);
   reference::ReferenceWeights weights;
   weights.load(model, arena.data());
+  weights.setBF16Dot(options.bf16Dot);
   if (!options.makeWeights.empty() &&
       !writeWeights(model, weights, options.makeWeights, error))
     return libraryError(error);

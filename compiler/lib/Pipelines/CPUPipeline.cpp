@@ -82,6 +82,7 @@ void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm,
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createMoECPUExpandStridedCopiesPass());
+  pm.addPass(createMoECPUFlattenVectorTransfersPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   if (threads) {
     // Each forall iteration writes its own panel: they run as OpenMP
@@ -114,7 +115,10 @@ void mlir::moe::buildMoECPUToLLVMStage(OpPassManager &pm,
   // call.
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
-  pm.addPass(createConvertVectorToLLVMPass());
+  // x86vector: the AVX-512 BF16 dot products of moe-cpu-bf16-dot.
+  ConvertVectorToLLVMPassOptions vectorToLLVM;
+  vectorToLLVM.x86Vector = true;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
@@ -132,8 +136,11 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   DecompositionOptions decomposition;
   decomposition.decomposeExpertFFN = options.decomposeExpertFFN;
   buildMoEDecompositionPipeline(pm, decomposition);
-  if (options.vectorize)
+  if (options.vectorize) {
     pm.addPass(createMoECPUPrepareExpertWeightsPass());
+    if (options.bf16Dot)
+      pm.addPass(createMoECPUBF16DotPass());
+  }
   buildMoEToLinalgStage(pm);
   buildMoECPUKernelStage(pm, options);
   buildMoECPUBufferizationStage(pm, options.vectorize && options.threads);

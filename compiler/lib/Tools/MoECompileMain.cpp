@@ -179,6 +179,13 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
       llvm::cl::desc("Compile bounds and size checks into the model code "
                      "(on by default in sanitizer builds of moe-compile)"),
       llvm::cl::init(kDefaultRuntimeChecks), llvm::cl::cat(category));
+  llvm::cl::opt<bool> bf16Dot(
+      "bf16-dot",
+      llvm::cl::desc("Expert matmuls with BF16 weights round their "
+                     "activations to BF16 and use the CPU's AVX-512 BF16 dot "
+                     "products, accumulating in f32 (faster, less accurate; "
+                     "needs AVX512-BF16)"),
+      llvm::cl::cat(category));
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
@@ -193,6 +200,11 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
       emit == EmitKind::Object || emit == EmitKind::Executable;
   if (isBinary && outputPath == "-" && !report)
     return reportError("-o FILE is required for --emit=obj and --emit=exe");
+  // Code for this CPU (LLVM IR and beyond) can only use what it has.
+  if (bf16Dot && emit != EmitKind::MLIR && emit != EmitKind::LoweredMLIR &&
+      !report && !llvm::sys::getHostCPUFeatures().lookup("avx512bf16"))
+    return reportError("--bf16-dot needs a CPU with AVX512-BF16; this one (" +
+                       llvm::sys::getHostCPUName().str() + ") has none");
 
   // Parse, validate and resolve the model against its weights.
   llvm::SmallString<256> absolutePath(inputPath.getValue());
@@ -232,6 +244,7 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
     return reportError("invalid pass manager options");
   CPUPipelineOptions pipelineOptions;
   pipelineOptions.runtimeChecks = runtimeChecks;
+  pipelineOptions.bf16Dot = bf16Dot;
   buildMoECPUPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))
     return reportError(inputPath + ": the CPU pipeline failed");

@@ -86,6 +86,31 @@ Value mlir::moe::buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
   return buildContraction(b, loc, lhs, rhs, init, /*rhsTransposed=*/false);
 }
 
+Value mlir::moe::buildMatmulVnni(OpBuilder &b, Location loc, Value lhs,
+                                 Value rhs, Value init) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr m, n, k, pair;
+  bindDims(ctx, m, n, k, pair);
+  SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {m, k, pair}, ctx),
+                                 AffineMap::get(4, 0, {k, n, pair}, ctx),
+                                 AffineMap::get(4, 0, {m, n}, ctx)};
+  SmallVector<utils::IteratorType> iterators = {
+      utils::IteratorType::parallel, utils::IteratorType::parallel,
+      utils::IteratorType::reduction, utils::IteratorType::reduction};
+  Type resultElement = cast<ShapedType>(init.getType()).getElementType();
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), ValueRange{lhs, rhs}, init, maps,
+             iterators,
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               Value a = convertFloat(nb, nloc, args[0], resultElement);
+               Value w = convertFloat(nb, nloc, args[1], resultElement);
+               Value product = arith::MulFOp::create(nb, nloc, a, w);
+               Value sum = arith::AddFOp::create(nb, nloc, args[2], product);
+               linalg::YieldOp::create(nb, nloc, sum);
+             })
+      .getResult(0);
+}
+
 Value mlir::moe::buildAddRowBias(OpBuilder &b, Location loc, Value input,
                                  Value bias) {
   MLIRContext *ctx = b.getContext();
@@ -136,13 +161,16 @@ Value mlir::moe::buildRowReduction(
 
 Value mlir::moe::buildElementwise(
     OpBuilder &b, Location loc, ValueRange inputs,
-    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body,
+    Type resultElementType) {
   Value first = inputs.front();
   auto type = cast<RankedTensorType>(first.getType());
   SmallVector<OpFoldResult> sizes;
   for (int64_t dim = 0; dim < type.getRank(); ++dim)
     sizes.push_back(tensor::getMixedSize(b, loc, first, dim));
-  Value init = createEmptyTensor(b, loc, sizes, type.getElementType());
+  Value init = createEmptyTensor(
+      b, loc, sizes,
+      resultElementType ? resultElementType : type.getElementType());
   AffineMap identity = b.getMultiDimIdentityMap(type.getRank());
   SmallVector<AffineMap> maps(inputs.size() + 1, identity);
   SmallVector<utils::IteratorType> iterators(type.getRank(),

@@ -65,6 +65,12 @@ struct CPUPipelineOptions
       *this, "reduction-block",
       llvm::cl::desc("Largest K block of the expert matmul kernel"),
       llvm::cl::init(256)};
+  PassOptions::Option<bool> bf16Dot{
+      *this, "bf16-dot",
+      llvm::cl::desc("Expert matmuls with bf16 weights round their "
+                     "activations to bf16 and use AVX-512 BF16 dot products "
+                     "(moe-cpu-bf16-dot); needs vectorize"),
+      llvm::cl::init(false)};
 };
 
 /// Adds the passes expanding `moe.layer` into the MoE step ops (and, when

@@ -44,6 +44,12 @@ Value buildMatmulTransposedRhs(OpBuilder &b, Location loc, Value lhs,
 Value buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
                   Value init);
 
+/// Builds `init + lhs rhs` with both operands in the pair (VNNI) layout of
+/// AVX-512 BF16's dot product: `lhs` [M, K/2, 2], `rhs` [K/2, N, 2],
+/// `init` [M, N]; the products are taken in the result's type.
+Value buildMatmulVnni(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                      Value init);
+
 /// Builds `input + bias` with `input` [M, N] and `bias` [N] broadcast over
 /// rows, written into `input`'s type.
 Value buildAddRowBias(OpBuilder &b, Location loc, Value input, Value bias);
@@ -61,10 +67,12 @@ Value buildRowBroadcastMap(
     function_ref<Value(OpBuilder &, Location, Value, Value)> body);
 
 /// Builds `body(x...)` elementwise over same-shaped 2-D `inputs`, into a new
-/// tensor shaped like the first input.
+/// tensor shaped like the first input, with `resultElementType` elements
+/// (default: the first input's).
 Value buildElementwise(
     OpBuilder &b, Location loc, ValueRange inputs,
-    function_ref<Value(OpBuilder &, Location, ValueRange)> body);
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body,
+    Type resultElementType = {});
 
 } // namespace moe
 } // namespace mlir

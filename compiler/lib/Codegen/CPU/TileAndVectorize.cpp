@@ -77,6 +77,103 @@ bool isKNSegmentMatmul(linalg::GenericOp op, int64_t &n, int64_t &k) {
          n > 1;
 }
 
+/// Whether `op` is the pair-layout contraction of moe-cpu-bf16-dot:
+/// C[m, n] += A[m, k, p] W[k, n, p] (k over K/2 pairs, p over the pair),
+/// with static K/2 and N a multiple of 16.
+bool isVnniSegmentMatmul(linalg::GenericOp op, int64_t &n, int64_t &kPairs) {
+  if (!op->hasAttr(kSegmentMatmulAttrName) || op.getNumDpsInputs() != 2 ||
+      op.getNumLoops() != 4)
+    return false;
+  MLIRContext *ctx = op.getContext();
+  AffineExpr dm, dn, dk, dp;
+  bindDims(ctx, dm, dn, dk, dp);
+  SmallVector<AffineMap> expected = {AffineMap::get(4, 0, {dm, dk, dp}, ctx),
+                                     AffineMap::get(4, 0, {dk, dn, dp}, ctx),
+                                     AffineMap::get(4, 0, {dm, dn}, ctx)};
+  if (op.getIndexingMapsArray() != expected)
+    return false;
+  auto weightType = cast<ShapedType>(op.getDpsInputs()[1].getType());
+  kPairs = weightType.getDimSize(0);
+  n = weightType.getDimSize(1);
+  return !ShapedType::isDynamic(kPairs) && !ShapedType::isDynamic(n) &&
+         n % kBF16DotLanes == 0 && weightType.getDimSize(2) == 2;
+}
+
+/// The schedule of VNNI kernel `id`: like kernelSchedule, but each rank-1
+/// step (one k pair) is split into 1 x 16 tiles, unrolled, so that every
+/// vector.contract is one row times 16 columns: the shape upstream's x86vector
+/// patterns turn into one `vdpbf16ps`.
+std::string vnniKernelSchedule(int64_t id, int64_t nTile, int64_t kTile,
+                               int64_t rowTile, bool parallel) {
+  return llvm::formatv(R"mlir(
+    %k{0} = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.tile_target = {0} : i64} in %root
+        : (!transform.any_op) -> !transform.any_op
+    %k{0}_panels, %k{0}_ln = transform.structured.{4}
+        %k{0} tile_sizes [0, {1}, 0, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %k{0}_panel, %k{0}_lk = transform.structured.tile_using_for
+        %k{0}_panels tile_sizes [0, 0, {2}, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %k{0}_rows, %k{0}_lm = transform.structured.tile_using_for
+        %k{0}_panel tile_sizes [{3}, 0, 0, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %k{0}_lm_for = transform.cast %k{0}_lm
+        : !transform.any_op to !transform.op<"scf.for">
+    %k{0}_full, %k{0}_tail = transform.loop.peel %k{0}_lm_for
+        : (!transform.op<"scf.for">) -> (!transform.any_op, !transform.any_op)
+    %k{0}_full_op = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.tile_target = {0} : i64} in %k{0}_full
+        : (!transform.any_op) -> !transform.any_op
+    %k{0}_full_pair, %k{0}_full_lk = transform.structured.tile_using_for
+        %k{0}_full_op tile_sizes [0, 0, 1, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %k{0}_full_dot, %k{0}_full_lr, %k{0}_full_lc =
+        transform.structured.tile_using_for %k{0}_full_pair
+        tile_sizes [1, {5}, 0, 0]
+        : (!transform.any_op)
+        -> (!transform.any_op, !transform.any_op, !transform.any_op)
+    %k{0}_tail_op = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.tile_target = {0} : i64} in %k{0}_tail
+        : (!transform.any_op) -> !transform.any_op
+    %k{0}_tail_row, %k{0}_tail_lm = transform.structured.tile_using_for
+        %k{0}_tail_op tile_sizes [1, 0, 0, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %k{0}_tail_pair, %k{0}_tail_lk = transform.structured.tile_using_for
+        %k{0}_tail_row tile_sizes [0, 0, 1, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %k{0}_tail_dot, %k{0}_tail_lc = transform.structured.tile_using_for
+        %k{0}_tail_pair tile_sizes [0, {5}, 0, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.structured.vectorize %k{0}_full_dot : !transform.any_op
+    transform.structured.vectorize %k{0}_tail_dot : !transform.any_op
+    transform.loop.unroll %k{0}_full_lc {{factor = {6}} : !transform.any_op
+    transform.loop.unroll %k{0}_full_lr {{factor = {3}} : !transform.any_op
+    transform.loop.unroll %k{0}_tail_lc {{factor = {6}} : !transform.any_op
+    transform.apply_patterns to %funcs {{
+      transform.apply_patterns.vector.reduction_to_contract
+      transform.apply_patterns.vector.fold_arith_extension
+      transform.apply_patterns.vector.transfer_permutation_patterns
+    } : !transform.any_op
+    transform.apply_patterns to %funcs {{
+      transform.apply_patterns.x86vector.vector_contract_to_packed_type_dot_product
+    } : !transform.any_op
+    transform.apply_patterns to %funcs {{
+      transform.apply_patterns.vector.drop_unit_dims_with_shape_cast
+      transform.apply_patterns.tensor.fold_tensor_subset_ops_into_vector_transfers
+      transform.apply_patterns.canonicalization
+    } : !transform.any_op
+    transform.apply_cse to %funcs : !transform.any_op
+    transform.loop.hoist_loop_invariant_subsets %k{0}_full_lk
+        : !transform.any_op
+    transform.loop.hoist_loop_invariant_subsets %k{0}_tail_lk
+        : !transform.any_op
+)mlir",
+                       id, nTile, kTile, rowTile,
+                       parallel ? "tile_using_forall" : "tile_using_for",
+                       kBF16DotLanes, nTile / kBF16DotLanes);
+}
+
 /// The schedule of kernel `id`: tile sizes for N, K and the register rows;
 /// with `parallel`, the N panels form an scf.forall the pipeline maps to
 /// threads.
@@ -154,12 +251,22 @@ struct MoECPUTileAndVectorizePass
     int64_t count = 0;
     module.walk([&](linalg::GenericOp op) {
       int64_t n, k;
-      if (!isKNSegmentMatmul(op, n, k))
-        return;
-      op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
-      body += kernelSchedule(count++, largestDivisorAtMost(n, panelWidth),
-                             largestDivisorAtMost(k, reductionBlock),
-                             rowTile, parallelPanels);
+      if (isKNSegmentMatmul(op, n, k)) {
+        op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
+        body += kernelSchedule(count++, largestDivisorAtMost(n, panelWidth),
+                               largestDivisorAtMost(k, reductionBlock),
+                               rowTile, parallelPanels);
+      } else if (isVnniSegmentMatmul(op, n, k)) {
+        // Panels of whole dot-product vectors; K blocks count pairs.
+        int64_t lanes =
+            largestDivisorAtMost(n / kBF16DotLanes,
+                                 std::max<int64_t>(panelWidth / kBF16DotLanes, 1));
+        op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
+        body += vnniKernelSchedule(
+            count++, lanes * kBF16DotLanes,
+            largestDivisorAtMost(k, std::max<int64_t>(reductionBlock / 2, 1)),
+            rowTile, parallelPanels);
+      }
     });
     if (count == 0)
       return;

@@ -42,13 +42,14 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
     auto initType = cast<RankedTensorType>(op.getInit().getType());
     int64_t numExperts = weightType.getDimSize(0);
     bool weightKN = op.getWeightKn();
-    OpFoldResult outWidth =
-        tensor::getMixedSize(rewriter, loc, weight, weightKN ? 2 : 1);
+    bool weightVnni = op.getWeightVnni();
+    OpFoldResult outWidth = tensor::getMixedSize(
+        rewriter, loc, weight, weightKN || weightVnni ? 2 : 1);
     OpFoldResult zero = rewriter.getIndexAttr(0);
     OpFoldResult one = rewriter.getIndexAttr(1);
+    // One expert's weight: the weight without its leading E dimension.
     auto expertWeightType = RankedTensorType::get(
-        {weightType.getDimSize(1), weightType.getDimSize(2)},
-        weightType.getElementType());
+        weightType.getShape().drop_front(), weightType.getElementType());
     auto segmentInputType =
         RankedTensorType::get({ShapedType::kDynamic, inputType.getDimSize(1)},
                               inputType.getElementType());
@@ -107,13 +108,15 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
                     ArrayRef<OpFoldResult>{
                         rows, tensor::getMixedSize(b, loc, input, 1)},
                     ArrayRef<OpFoldResult>{one, one});
+                int64_t rank = weightType.getRank();
+                SmallVector<OpFoldResult> weightOffsets(rank, zero),
+                    weightSizes = tensor::getMixedSizes(b, loc, weight),
+                    weightStrides(rank, one);
+                weightOffsets[0] = e;
+                weightSizes[0] = one;
                 Value expertWeight = tensor::ExtractSliceOp::create(
-                    b, loc, expertWeightType, weight,
-                    ArrayRef<OpFoldResult>{e, zero, zero},
-                    ArrayRef<OpFoldResult>{
-                        one, tensor::getMixedSize(b, loc, weight, 1),
-                        tensor::getMixedSize(b, loc, weight, 2)},
-                    ArrayRef<OpFoldResult>{one, one, one});
+                    b, loc, expertWeightType, weight, weightOffsets,
+                    weightSizes, weightStrides);
                 Value target =
                     fillValue ? fillRows(b, args[0], start, rows) : args[0];
                 Value accumulator = tensor::ExtractSliceOp::create(
@@ -122,11 +125,27 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
                     ArrayRef<OpFoldResult>{rows, outWidth},
                     ArrayRef<OpFoldResult>{one, one});
 
-                Value product =
-                    weightKN ? buildMatmul(b, loc, segment, expertWeight,
-                                           accumulator)
-                             : buildMatmulTransposedRhs(
-                                   b, loc, segment, expertWeight, accumulator);
+                Value product;
+                if (weightVnni) {
+                  // The rows' k pairs: [rows, K] as [rows, K/2, 2].
+                  int64_t kPairs = weightType.getDimSize(1);
+                  auto pairsType = RankedTensorType::get(
+                      {ShapedType::kDynamic, kPairs, 2},
+                      inputType.getElementType());
+                  Value pairs = tensor::ExpandShapeOp::create(
+                      b, loc, pairsType, segment,
+                      ArrayRef<ReassociationIndices>{{0}, {1, 2}},
+                      ArrayRef<OpFoldResult>{rows, b.getIndexAttr(kPairs),
+                                             b.getIndexAttr(2)});
+                  product = buildMatmulVnni(b, loc, pairs, expertWeight,
+                                            accumulator);
+                } else if (weightKN) {
+                  product = buildMatmul(b, loc, segment, expertWeight,
+                                        accumulator);
+                } else {
+                  product = buildMatmulTransposedRhs(b, loc, segment,
+                                                     expertWeight, accumulator);
+                }
                 // Tagged for the target's tiling and vectorization.
                 product.getDefiningOp()->setAttr(kSegmentMatmulAttrName,
                                                  b.getUnitAttr());

@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Transform/IR/TransformDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
@@ -37,6 +38,9 @@ constexpr const char kPreparePermutationAttrName[] =
     "moe.prepare_permutation";
 /// Name of the load-time weight preparation entry point.
 constexpr const char kPrepareEntryName[] = "moe_prepare";
+/// f32 lanes of one AVX-512 BF16 dot product (`vdpbf16ps` on zmm): the N
+/// tile of the pair-layout kernels.
+constexpr int64_t kBF16DotLanes = 16;
 /// Integer attribute: the parameter arena's size in bytes.
 constexpr const char kParamBytesAttrName[] = "moe.param_bytes";
 

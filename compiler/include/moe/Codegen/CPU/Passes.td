@@ -13,6 +13,32 @@
 
 include "mlir/Pass/PassBase.td"
 
+def MoECPUBF16DotPass : Pass<"moe-cpu-bf16-dot", "mlir::ModuleOp"> {
+  let summary = "Expert matmuls with bf16 weights on bf16 activations";
+  let description = [{
+    Trades accuracy for speed, as a bf16 autocast does: every
+    `moe.grouped_matmul` of the `moe.entry` function whose weight is a bf16
+    argument in the [E, K, N] layout (`moe-cpu-prepare-expert-weights`)
+    takes its input rounded to bf16 (to nearest even); products are exact
+    in f32 and accumulate in f32.
+
+    Where K is even and N a multiple of 16, the weight argument becomes
+    [E, K/2, N, 2] (`moe.prepare_permutation = array<i64: 0, 2, 1, 3>`:
+    `moe_prepare` writes pairs of consecutive k next to each other) and the
+    matmul gets `weight_vnni` with a bf16 input, which the CPU kernel
+    schedule turns into AVX-512 BF16 dot products (`vdpbf16ps`, 32
+    multiply-adds per instruction against 16 for an f32 FMA). Other shapes
+    keep the f32 kernel on the rounded values, so the result does not
+    depend on the shapes. Needs a CPU with AVX512-BF16 to run.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::moe::MoEDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def MoECPUEntryABIPass : Pass<"moe-cpu-entry-abi", "mlir::ModuleOp"> {
   let summary = "Wrap the model function in the arena entry-point ABI";
   let description = [{
@@ -81,6 +107,22 @@ def MoECPUExpandStridedCopiesPass
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def MoECPUFlattenVectorTransfersPass
+    : Pass<"moe-cpu-flatten-vector-transfers"> {
+  let summary = "Turn n-D vector transfers of contiguous memory into 1-D ones";
+  let description = [{
+    `convert-vector-to-scf` unrolls an n-D transfer into 1-D transfers of
+    its innermost dimension: the [1, 16, 2] bf16 weight reads of the
+    `vdpbf16ps` kernels would become sixteen 4-byte loads. Where the memref
+    slice is contiguous, upstream's flattening patterns read it as one 1-D
+    vector of a collapsed view instead (one 64-byte load).
+  }];
+  let dependentDialects = [
+    "::mlir::memref::MemRefDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 def MoECPUPrepareExpertWeightsPass
     : Pass<"moe-cpu-prepare-expert-weights", "mlir::ModuleOp"> {
   let summary = "Transpose expert weights into [E, K, N] once, at load time";
@@ -109,6 +151,10 @@ def MoECPUTileAndVectorizePass
     for the remainder, and a k-loop of rank-1 updates whose 8 x 32
     accumulator stays in vector registers. Contractions are lowered to
     outer products (FMAs after LLVM contraction).
+
+    The pair-layout (`weight_vnni`) contractions of `moe-cpu-bf16-dot` get
+    the same tiling over pairs of k, with each rank-1 step split into
+    1 x 16 tiles that upstream's x86vector patterns turn into `vdpbf16ps`.
   }];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect",
@@ -116,6 +162,7 @@ def MoECPUTileAndVectorizePass
     "::mlir::tensor::TensorDialect",
     "::mlir::transform::TransformDialect",
     "::mlir::vector::VectorDialect",
+    "::mlir::x86vector::X86VectorDialect",
   ];
   let options = [
     Option<"panelWidth", "panel-width", "int64_t", /*default=*/"32",

@@ -391,19 +391,41 @@ LogicalResult PermuteOp::verify() {
 LogicalResult GroupedMatmulOp::verify() {
   ShapeVerifier v(*this);
   int64_t numExperts;
+  bool vnni = getWeightVnni();
+  if (vnni && getWeightKn())
+    return emitOpError("'weight_kn' and 'weight_vnni' exclude each other");
   if (failed(v.tensor(getInput(), "input", 2, ElementKind::Float)) ||
-      failed(v.tensor(getWeight(), "weight", 3, ElementKind::Float)) ||
+      failed(v.tensor(getWeight(), "weight", vnni ? 4 : 3,
+                      ElementKind::Float)) ||
       failed(verifyOffsets(v, getExpertOffsets(), numExperts)) ||
       failed(v.tensor(getInit(), "init", 2, ElementKind::Float)))
     return failure();
-  // [E, N, K], or [E, K, N] with weight_kn.
-  unsigned outDim = getWeightKn() ? 2 : 1;
-  unsigned reductionDim = getWeightKn() ? 1 : 2;
+  // [E, N, K], [E, K, N] with weight_kn, [E, K/2, N, 2] with weight_vnni.
+  unsigned outDim = getWeightKn() || vnni ? 2 : 1;
+  unsigned reductionDim = getWeightKn() || vnni ? 1 : 2;
+  int64_t reduction = ShapeVerifier::extent(getInput(), 1);
+  if (vnni) {
+    for (auto [value, name] : {std::pair<Value, const char *>{getInput(),
+                                                              "input"},
+                               {getWeight(), "weight"}})
+      if (!cast<ShapedType>(value.getType()).getElementType().isBF16())
+        return emitOpError() << name
+                             << " must have bf16 elements with "
+                                "'weight_vnni', got "
+                             << value.getType();
+    if (failed(v.dim(getWeight(), "weight", 3, 2, "k pairs")))
+      return failure();
+    if (!ShapedType::isDynamic(reduction) && reduction % 2 != 0)
+      return emitOpError() << "input must have an even reduction size K "
+                              "with 'weight_vnni', got "
+                           << reduction;
+    if (!ShapedType::isDynamic(reduction))
+      reduction /= 2;
+  }
   int64_t outWidth = ShapeVerifier::extent(getWeight(), outDim);
   if (failed(v.dim(getWeight(), "weight", 0, numExperts, "experts E")) ||
-      failed(v.dim(getWeight(), "weight", reductionDim,
-                   ShapeVerifier::extent(getInput(), 1),
-                   "reduction size K")) ||
+      failed(v.dim(getWeight(), "weight", reductionDim, reduction,
+                   vnni ? "reduction size K / 2" : "reduction size K")) ||
       failed(v.dim(getInit(), "init", 0, ShapeVerifier::extent(getInput(), 0),
                    "rows R")) ||
       failed(v.dim(getInit(), "init", 1, outWidth, "output width N")))

@@ -251,6 +251,11 @@ def MoE_GroupedMatmulOp : MoE_DestinationOp<"grouped_matmul", 1, [
     the layout the CPU pipeline transposes expert weights into once, at load
     time, so that the kernel reads contiguous rows of N.
 
+    With `weight_vnni` the weight is [E, K/2, N, 2]: for each n, pairs of
+    consecutive k (`weight[e][k / 2][n][k % 2]` is W[e][n][k]), the operand
+    layout of AVX-512 BF16's dot product. `input` and `weight` are then both
+    bf16; their products accumulate in f32.
+
     Example:
 
     ```mlir
@@ -263,7 +268,8 @@ def MoE_GroupedMatmulOp : MoE_DestinationOp<"grouped_matmul", 1, [
                        AnyRankedTensor:$expert_offsets,
                        Optional<AnyRankedTensor>:$bias,
                        AnyRankedTensor:$init,
-                       UnitAttr:$weight_kn);
+                       UnitAttr:$weight_kn,
+                       UnitAttr:$weight_vnni);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     `ins` `(` $input `,` $weight `,` $expert_offsets `:` type($input) `,`
