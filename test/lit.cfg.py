@@ -37,3 +37,11 @@ tool_dirs = [config.moe_tools_dir, config.llvm_tools_dir]
 tools = ["moe-opt", "moe-compile", "moe-reference", "mlir-opt", "mlir-runner",
          "mlir-translate"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# Compiled code of moe-compile --bf16-dot runs only on CPUs with AVX512-BF16.
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        if "avx512_bf16" in cpuinfo.read().split():
+            config.available_features.add("avx512bf16")
+except OSError:
+    pass

@@ -138,8 +138,11 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   buildMoEDecompositionPipeline(pm, decomposition);
   if (options.vectorize) {
     pm.addPass(createMoECPUPrepareExpertWeightsPass());
-    if (options.bf16Dot)
-      pm.addPass(createMoECPUBF16DotPass());
+    if (options.bf16Dot) {
+      MoECPUBF16DotPassOptions bf16Dot;
+      bf16Dot.panelWidth = options.panelWidth;
+      pm.addPass(createMoECPUBF16DotPass(bf16Dot));
+    }
   }
   buildMoEToLinalgStage(pm);
   buildMoECPUKernelStage(pm, options);

@@ -89,14 +89,16 @@ Value mlir::moe::buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
 Value mlir::moe::buildMatmulVnni(OpBuilder &b, Location loc, Value lhs,
                                  Value rhs, Value init) {
   MLIRContext *ctx = b.getContext();
-  AffineExpr m, n, k, pair;
-  bindDims(ctx, m, n, k, pair);
-  SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {m, k, pair}, ctx),
-                                 AffineMap::get(4, 0, {k, n, pair}, ctx),
-                                 AffineMap::get(4, 0, {m, n}, ctx)};
+  AffineExpr m, panel, n, k, pair;
+  bindDims(ctx, m, panel, n, k, pair);
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(5, 0, {m, k, pair}, ctx),
+      AffineMap::get(5, 0, {panel, k, n, pair}, ctx),
+      AffineMap::get(5, 0, {m, panel, n}, ctx)};
   SmallVector<utils::IteratorType> iterators = {
       utils::IteratorType::parallel, utils::IteratorType::parallel,
-      utils::IteratorType::reduction, utils::IteratorType::reduction};
+      utils::IteratorType::parallel, utils::IteratorType::reduction,
+      utils::IteratorType::reduction};
   Type resultElement = cast<ShapedType>(init.getType()).getElementType();
   return linalg::GenericOp::create(
              b, loc, init.getType(), ValueRange{lhs, rhs}, init, maps,

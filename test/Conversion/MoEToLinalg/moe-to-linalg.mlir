@@ -224,6 +224,33 @@ func.func @grouped_matmul(%x: tensor<?x64xf32>, %w: tensor<4x128x64xf16>,
 
 // -----
 
+// With weight_vnni, an expert's rows [R, K] become k pairs [R, K/2, 2] and its
+// output [R, N] panels [R, N/P, P]; the contraction reads the weight panel
+// by panel, pair by pair.
+
+// CHECK-DAG:   #[[$A:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3, d4)>
+// CHECK-DAG:   #[[$W:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3, d2, d4)>
+// CHECK-DAG:   #[[$C:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2)>
+// CHECK-LABEL: func @grouped_matmul_vnni
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xbf16>, %[[W:[a-z0-9]+]]: tensor<4x2x32x32x2xbf16>
+// CHECK:         %[[A:.*]] = tensor.extract_slice %[[X]][%{{.*}}, 0] [%[[ROWS:.*]], 64] [1, 1]
+// CHECK:         %[[WE:.*]] = tensor.extract_slice %[[W]][%{{.*}}, 0, 0, 0, 0] [1, 2, 32, 32, 2] [1, 1, 1, 1, 1] : tensor<4x2x32x32x2xbf16> to tensor<2x32x32x2xbf16>
+// CHECK:         %[[C:.*]] = tensor.extract_slice %{{.*}}[%{{.*}}, 0] [%[[ROWS]], 64] [1, 1]
+// CHECK:         %[[PAIRS:.*]] = tensor.expand_shape %[[A]] {{\[\[}}0], [1, 2]] output_shape [%[[ROWS]], 32, 2] : tensor<?x64xbf16> into tensor<?x32x2xbf16>
+// CHECK:         %[[PANELS:.*]] = tensor.expand_shape %[[C]] {{\[\[}}0], [1, 2]] output_shape [%[[ROWS]], 2, 32] : tensor<?x64xf32> into tensor<?x2x32xf32>
+// CHECK:         %[[MM:.*]] = linalg.generic {indexing_maps = [#[[$A]], #[[$W]], #[[$C]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%[[PAIRS]], %[[WE]] : tensor<?x32x2xbf16>, tensor<2x32x32x2xbf16>) outs(%[[PANELS]] : tensor<?x2x32xf32>) attrs = {moe.segment_matmul}
+// CHECK:           arith.extf %{{.*}} : bf16 to f32
+// CHECK:           arith.extf %{{.*}} : bf16 to f32
+// CHECK:         tensor.collapse_shape %[[MM]] {{\[\[}}0], [1, 2]] : tensor<?x2x32xf32> into tensor<?x64xf32>
+func.func @grouped_matmul_vnni(%x: tensor<?x64xbf16>, %w: tensor<4x2x32x32x2xbf16>,
+                               %o: tensor<5xi32>, %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xbf16>, tensor<4x2x32x32x2xbf16>, tensor<5xi32>)
+         outs(%init : tensor<?x64xf32>) {weight_vnni}
+  return %0 : tensor<?x64xf32>
+}
+
+// -----
+
 // Combine adds each used row, weighted, into its token's row, in row order.
 
 // CHECK-LABEL: func @combine

@@ -2393,3 +2393,91 @@ func.func @layer_seed_without_noise(%x: tensor<?x64xf32>,
          {noise_seed = 5 : i64}
   return
 }
+
+// -----
+
+func.func @grouped_matmul_vnni_and_kn(%x: tensor<?x64xbf16>,
+    %w: tensor<8x4x32x32x2xbf16>, %o: tensor<9xi32>,
+    %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  // expected-error @+1 {{'moe.grouped_matmul' op 'weight_kn' and 'weight_vnni' exclude each other}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xbf16>, tensor<8x4x32x32x2xbf16>, tensor<9xi32>)
+         outs(%acc : tensor<?x128xf32>) {weight_kn, weight_vnni}
+  return %0 : tensor<?x128xf32>
+}
+
+// -----
+
+func.func @grouped_matmul_vnni_rank(%x: tensor<?x64xbf16>,
+    %w: tensor<8x32x128x2xbf16>, %o: tensor<9xi32>,
+    %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  // expected-error @+1 {{'moe.grouped_matmul' op weight must be a rank-5 tensor of f16, bf16, f32 or f64, got 'tensor<8x32x128x2xbf16>'}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xbf16>, tensor<8x32x128x2xbf16>, tensor<9xi32>)
+         outs(%acc : tensor<?x128xf32>) {weight_vnni}
+  return %0 : tensor<?x128xf32>
+}
+
+// -----
+
+func.func @grouped_matmul_vnni_f32_input(%x: tensor<?x64xf32>,
+    %w: tensor<8x4x32x32x2xbf16>, %o: tensor<9xi32>,
+    %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  // expected-error @+1 {{'moe.grouped_matmul' op input must have bf16 elements with 'weight_vnni', got 'tensor<?x64xf32>'}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x4x32x32x2xbf16>, tensor<9xi32>)
+         outs(%acc : tensor<?x128xf32>) {weight_vnni}
+  return %0 : tensor<?x128xf32>
+}
+
+// -----
+
+func.func @grouped_matmul_vnni_f32_weight(%x: tensor<?x64xbf16>,
+    %w: tensor<8x4x32x32x2xf32>, %o: tensor<9xi32>,
+    %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  // expected-error @+1 {{'moe.grouped_matmul' op weight must have bf16 elements with 'weight_vnni', got 'tensor<8x4x32x32x2xf32>'}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xbf16>, tensor<8x4x32x32x2xf32>, tensor<9xi32>)
+         outs(%acc : tensor<?x128xf32>) {weight_vnni}
+  return %0 : tensor<?x128xf32>
+}
+
+// -----
+
+func.func @grouped_matmul_vnni_not_pairs(%x: tensor<?x64xbf16>,
+    %w: tensor<8x4x16x32x4xbf16>, %o: tensor<9xi32>,
+    %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  // expected-error @+1 {{'moe.grouped_matmul' op weight dimension 4 (k pairs) must be 2, got 4}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xbf16>, tensor<8x4x16x32x4xbf16>, tensor<9xi32>)
+         outs(%acc : tensor<?x128xf32>) {weight_vnni}
+  return %0 : tensor<?x128xf32>
+}
+
+// -----
+
+func.func @grouped_matmul_vnni_odd_k(%x: tensor<?x63xbf16>,
+    %w: tensor<8x4x32x32x2xbf16>, %o: tensor<9xi32>,
+    %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  // expected-error @+1 {{'moe.grouped_matmul' op input must have an even reduction size K with 'weight_vnni', got 63}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x63xbf16>, tensor<8x4x32x32x2xbf16>, tensor<9xi32>)
+         outs(%acc : tensor<?x128xf32>) {weight_vnni}
+  return %0 : tensor<?x128xf32>
+}
+
+// -----
+
+func.func @grouped_matmul_vnni_k_pairs(%x: tensor<?x64xbf16>,
+    %w: tensor<8x4x16x32x2xbf16>, %o: tensor<9xi32>,
+    %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  // expected-error @+1 {{'moe.grouped_matmul' op weight dimension 2 (reduction size K / 2) must be 32, got 16}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xbf16>, tensor<8x4x16x32x2xbf16>, tensor<9xi32>)
+         outs(%acc : tensor<?x128xf32>) {weight_vnni}
+  return %0 : tensor<?x128xf32>
+}
+
+// -----
+
+func.func @grouped_matmul_vnni_width(%x: tensor<?x64xbf16>,
+    %w: tensor<8x2x32x32x2xbf16>, %o: tensor<9xi32>,
+    %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  // expected-error @+1 {{'moe.grouped_matmul' op init dimension 1 (output width N) must be 64, got 128}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xbf16>, tensor<8x2x32x32x2xbf16>, tensor<9xi32>)
+         outs(%acc : tensor<?x128xf32>) {weight_vnni}
+  return %0 : tensor<?x128xf32>
+}

@@ -45,8 +45,9 @@ Value buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
                   Value init);
 
 /// Builds `init + lhs rhs` with both operands in the pair (VNNI) layout of
-/// AVX-512 BF16's dot product: `lhs` [M, K/2, 2], `rhs` [K/2, N, 2],
-/// `init` [M, N]; the products are taken in the result's type.
+/// AVX-512 BF16's dot product, the weight in panels of P columns: `lhs`
+/// [M, K/2, 2], `rhs` [N/P, K/2, P, 2], `init` [M, N/P, P]; the products
+/// are taken in the result's type.
 Value buildMatmulVnni(OpBuilder &b, Location loc, Value lhs, Value rhs,
                       Value init);
 

@@ -89,6 +89,15 @@ struct MoECPUBF16DotPass
       int64_t e = type.getDimSize(0), k = type.getDimSize(1),
               n = type.getDimSize(2);
       bool pairs = k % 2 == 0 && n % kBF16DotLanes == 0;
+      // Panels of whole dot-product vectors, at most panel-width wide.
+      int64_t lanes = n / kBF16DotLanes, panelVectors = 1;
+      for (int64_t v = std::max<int64_t>(panelWidth / kBF16DotLanes, 1);
+           v > 1 && pairs; --v)
+        if (lanes % v == 0) {
+          panelVectors = v;
+          break;
+        }
+      int64_t panel = panelVectors * kBF16DotLanes;
       for (GroupedMatmulOp matmul : users) {
         Value input = matmul.getInput();
         Value &inputRounded = rounded[{input, pairs ? 0u : 1u}];
@@ -104,14 +113,14 @@ struct MoECPUBF16DotPass
       }
       if (!pairs)
         continue;
-      // prepared[e][k/2][n][k%2] = raw[e][n][k]: the raw [E, N, K] arena
-      // viewed as [E, N, K/2, 2], permuted.
-      auto vnniType =
-          RankedTensorType::get({e, k / 2, n, 2}, type.getElementType());
+      // prepared[e][n/P][k/2][n%P][k%2] = raw[e][n][k]: the raw [E, N, K]
+      // arena viewed as [E, N/P, P, K/2, 2], permuted.
+      auto vnniType = RankedTensorType::get({e, n / panel, k / 2, panel, 2},
+                                            type.getElementType());
       weight.setType(vnniType);
       argTypes[weight.getArgNumber()] = vnniType;
       func.setArgAttr(weight.getArgNumber(), kPreparePermutationAttrName,
-                      b.getDenseI64ArrayAttr({0, 2, 1, 3}));
+                      b.getDenseI64ArrayAttr({0, 1, 3, 2, 4}));
     }
     func.setFunctionType(
         b.getFunctionType(argTypes, func.getFunctionType().getResults()));

@@ -78,45 +78,49 @@ bool isKNSegmentMatmul(linalg::GenericOp op, int64_t &n, int64_t &k) {
 }
 
 /// Whether `op` is the pair-layout contraction of moe-cpu-bf16-dot:
-/// C[m, n] += A[m, k, p] W[k, n, p] (k over K/2 pairs, p over the pair),
-/// with static K/2 and N a multiple of 16.
-bool isVnniSegmentMatmul(linalg::GenericOp op, int64_t &n, int64_t &kPairs) {
+/// C[m, b, n] += A[m, k, p] W[b, k, n, p] (b over panels of P columns, n in
+/// a panel, k over K/2 pairs, p in a pair), with static shapes and P a
+/// multiple of 16. Sets the panel width and the number of pairs.
+bool isVnniSegmentMatmul(linalg::GenericOp op, int64_t &panelWidth,
+                         int64_t &kPairs) {
   if (!op->hasAttr(kSegmentMatmulAttrName) || op.getNumDpsInputs() != 2 ||
-      op.getNumLoops() != 4)
+      op.getNumLoops() != 5)
     return false;
   MLIRContext *ctx = op.getContext();
-  AffineExpr dm, dn, dk, dp;
-  bindDims(ctx, dm, dn, dk, dp);
-  SmallVector<AffineMap> expected = {AffineMap::get(4, 0, {dm, dk, dp}, ctx),
-                                     AffineMap::get(4, 0, {dk, dn, dp}, ctx),
-                                     AffineMap::get(4, 0, {dm, dn}, ctx)};
+  AffineExpr dm, db, dn, dk, dp;
+  bindDims(ctx, dm, db, dn, dk, dp);
+  SmallVector<AffineMap> expected = {
+      AffineMap::get(5, 0, {dm, dk, dp}, ctx),
+      AffineMap::get(5, 0, {db, dk, dn, dp}, ctx),
+      AffineMap::get(5, 0, {dm, db, dn}, ctx)};
   if (op.getIndexingMapsArray() != expected)
     return false;
   auto weightType = cast<ShapedType>(op.getDpsInputs()[1].getType());
-  kPairs = weightType.getDimSize(0);
-  n = weightType.getDimSize(1);
-  return !ShapedType::isDynamic(kPairs) && !ShapedType::isDynamic(n) &&
-         n % kBF16DotLanes == 0 && weightType.getDimSize(2) == 2;
+  kPairs = weightType.getDimSize(1);
+  panelWidth = weightType.getDimSize(2);
+  return weightType.hasStaticShape() &&
+         panelWidth % kBF16DotLanes == 0 && weightType.getDimSize(3) == 2;
 }
 
-/// The schedule of VNNI kernel `id`: like kernelSchedule, but each rank-1
-/// step (one k pair) is split into 1 x 16 tiles, unrolled, so that every
-/// vector.contract is one row times 16 columns: the shape upstream's x86vector
-/// patterns turn into one `vdpbf16ps`.
-std::string vnniKernelSchedule(int64_t id, int64_t nTile, int64_t kTile,
+/// The schedule of VNNI kernel `id`: like kernelSchedule over one panel of
+/// `panelWidth` columns at a time, but each rank-1 step (one k pair) is
+/// split into 1 x 16 tiles, unrolled, so that every vector.contract is one
+/// row times 16 columns: the shape upstream's x86vector patterns turn into
+/// one `vdpbf16ps`.
+std::string vnniKernelSchedule(int64_t id, int64_t panelWidth, int64_t kTile,
                                int64_t rowTile, bool parallel) {
   return llvm::formatv(R"mlir(
     %k{0} = transform.structured.match ops{{["linalg.generic"]}
         attributes {{moe.tile_target = {0} : i64} in %root
         : (!transform.any_op) -> !transform.any_op
     %k{0}_panels, %k{0}_ln = transform.structured.{4}
-        %k{0} tile_sizes [0, {1}, 0, 0]
+        %k{0} tile_sizes [0, 1, 0, 0, 0]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %k{0}_panel, %k{0}_lk = transform.structured.tile_using_for
-        %k{0}_panels tile_sizes [0, 0, {2}, 0]
+        %k{0}_panels tile_sizes [0, 0, 0, {2}, 0]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %k{0}_rows, %k{0}_lm = transform.structured.tile_using_for
-        %k{0}_panel tile_sizes [{3}, 0, 0, 0]
+        %k{0}_panel tile_sizes [{3}, 0, 0, 0, 0]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %k{0}_lm_for = transform.cast %k{0}_lm
         : !transform.any_op to !transform.op<"scf.for">
@@ -126,24 +130,24 @@ std::string vnniKernelSchedule(int64_t id, int64_t nTile, int64_t kTile,
         attributes {{moe.tile_target = {0} : i64} in %k{0}_full
         : (!transform.any_op) -> !transform.any_op
     %k{0}_full_pair, %k{0}_full_lk = transform.structured.tile_using_for
-        %k{0}_full_op tile_sizes [0, 0, 1, 0]
+        %k{0}_full_op tile_sizes [0, 0, 0, 1, 0]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %k{0}_full_dot, %k{0}_full_lr, %k{0}_full_lc =
         transform.structured.tile_using_for %k{0}_full_pair
-        tile_sizes [1, {5}, 0, 0]
+        tile_sizes [1, 0, {5}, 0, 0]
         : (!transform.any_op)
         -> (!transform.any_op, !transform.any_op, !transform.any_op)
     %k{0}_tail_op = transform.structured.match ops{{["linalg.generic"]}
         attributes {{moe.tile_target = {0} : i64} in %k{0}_tail
         : (!transform.any_op) -> !transform.any_op
     %k{0}_tail_row, %k{0}_tail_lm = transform.structured.tile_using_for
-        %k{0}_tail_op tile_sizes [1, 0, 0, 0]
+        %k{0}_tail_op tile_sizes [1, 0, 0, 0, 0]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %k{0}_tail_pair, %k{0}_tail_lk = transform.structured.tile_using_for
-        %k{0}_tail_row tile_sizes [0, 0, 1, 0]
+        %k{0}_tail_row tile_sizes [0, 0, 0, 1, 0]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %k{0}_tail_dot, %k{0}_tail_lc = transform.structured.tile_using_for
-        %k{0}_tail_pair tile_sizes [0, {5}, 0, 0]
+        %k{0}_tail_pair tile_sizes [0, 0, {5}, 0, 0]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     transform.structured.vectorize %k{0}_full_dot : !transform.any_op
     transform.structured.vectorize %k{0}_tail_dot : !transform.any_op
@@ -169,9 +173,9 @@ std::string vnniKernelSchedule(int64_t id, int64_t nTile, int64_t kTile,
     transform.loop.hoist_loop_invariant_subsets %k{0}_tail_lk
         : !transform.any_op
 )mlir",
-                       id, nTile, kTile, rowTile,
+                       id, panelWidth, kTile, rowTile,
                        parallel ? "tile_using_forall" : "tile_using_for",
-                       kBF16DotLanes, nTile / kBF16DotLanes);
+                       kBF16DotLanes, panelWidth / kBF16DotLanes);
 }
 
 /// The schedule of kernel `id`: tile sizes for N, K and the register rows;
@@ -257,13 +261,10 @@ struct MoECPUTileAndVectorizePass
                                largestDivisorAtMost(k, reductionBlock),
                                rowTile, parallelPanels);
       } else if (isVnniSegmentMatmul(op, n, k)) {
-        // Panels of whole dot-product vectors; K blocks count pairs.
-        int64_t lanes =
-            largestDivisorAtMost(n / kBF16DotLanes,
-                                 std::max<int64_t>(panelWidth / kBF16DotLanes, 1));
+        // The weight's own panels; K blocks count pairs.
         op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
         body += vnniKernelSchedule(
-            count++, lanes * kBF16DotLanes,
+            count++, n,
             largestDivisorAtMost(k, std::max<int64_t>(reductionBlock / 2, 1)),
             rowTile, parallelPanels);
       }

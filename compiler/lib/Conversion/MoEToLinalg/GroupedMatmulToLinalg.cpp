@@ -32,6 +32,9 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
 
   LogicalResult matchAndRewrite(GroupedMatmulOp op,
                                 PatternRewriter &rewriter) const override {
+    if (op.getWeightVnni() &&
+        !cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "dynamic pair-layout weight");
     Location loc = op.getLoc();
     Value input = op.getInput();
     Value weight = op.getWeight();
@@ -43,8 +46,12 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
     int64_t numExperts = weightType.getDimSize(0);
     bool weightKN = op.getWeightKn();
     bool weightVnni = op.getWeightVnni();
-    OpFoldResult outWidth = tensor::getMixedSize(
-        rewriter, loc, weight, weightKN || weightVnni ? 2 : 1);
+    // N: the panels times their width with weight_vnni.
+    OpFoldResult outWidth =
+        weightVnni ? OpFoldResult(rewriter.getIndexAttr(
+                         weightType.getDimSize(1) * weightType.getDimSize(3)))
+                   : tensor::getMixedSize(rewriter, loc, weight,
+                                          weightKN ? 2 : 1);
     OpFoldResult zero = rewriter.getIndexAttr(0);
     OpFoldResult one = rewriter.getIndexAttr(1);
     // One expert's weight: the weight without its leading E dimension.
@@ -127,18 +134,32 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
 
                 Value product;
                 if (weightVnni) {
-                  // The rows' k pairs: [rows, K] as [rows, K/2, 2].
-                  int64_t kPairs = weightType.getDimSize(1);
-                  auto pairsType = RankedTensorType::get(
-                      {ShapedType::kDynamic, kPairs, 2},
-                      inputType.getElementType());
-                  Value pairs = tensor::ExpandShapeOp::create(
-                      b, loc, pairsType, segment,
-                      ArrayRef<ReassociationIndices>{{0}, {1, 2}},
-                      ArrayRef<OpFoldResult>{rows, b.getIndexAttr(kPairs),
-                                             b.getIndexAttr(2)});
-                  product = buildMatmulVnni(b, loc, pairs, expertWeight,
-                                            accumulator);
+                  // The rows' k pairs, [rows, K] as [rows, K/2, 2], and
+                  // their output, [rows, N] as [rows, N/P, P].
+                  int64_t panels = weightType.getDimSize(1),
+                          kPairs = weightType.getDimSize(2),
+                          panelWidth = weightType.getDimSize(3);
+                  auto split = [&](Value value, int64_t outer,
+                                   int64_t inner) -> Value {
+                    auto type = cast<RankedTensorType>(value.getType());
+                    return tensor::ExpandShapeOp::create(
+                        b, loc,
+                        RankedTensorType::get(
+                            {ShapedType::kDynamic, outer, inner},
+                            type.getElementType()),
+                        value, ArrayRef<ReassociationIndices>{{0}, {1, 2}},
+                        ArrayRef<OpFoldResult>{rows, b.getIndexAttr(outer),
+                                               b.getIndexAttr(inner)});
+                  };
+                  Value contraction = buildMatmulVnni(
+                      b, loc, split(segment, kPairs, 2), expertWeight,
+                      split(accumulator, panels, panelWidth));
+                  // Tagged for the target's tiling and vectorization.
+                  contraction.getDefiningOp()->setAttr(kSegmentMatmulAttrName,
+                                                       b.getUnitAttr());
+                  product = tensor::CollapseShapeOp::create(
+                      b, loc, segmentOutputType, contraction,
+                      ArrayRef<ReassociationIndices>{{0}, {1, 2}});
                 } else if (weightKN) {
                   product = buildMatmul(b, loc, segment, expertWeight,
                                         accumulator);
@@ -147,8 +168,9 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
                                                      expertWeight, accumulator);
                 }
                 // Tagged for the target's tiling and vectorization.
-                product.getDefiningOp()->setAttr(kSegmentMatmulAttrName,
-                                                 b.getUnitAttr());
+                if (!weightVnni)
+                  product.getDefiningOp()->setAttr(kSegmentMatmulAttrName,
+                                                   b.getUnitAttr());
                 if (bias) {
                   auto biasType = cast<RankedTensorType>(bias.getType());
                   Value expertBias = tensor::ExtractSliceOp::create(

@@ -23,14 +23,20 @@ def MoECPUBF16DotPass : Pass<"moe-cpu-bf16-dot", "mlir::ModuleOp"> {
     in f32 and accumulate in f32.
 
     Where K is even and N a multiple of 16, the weight argument becomes
-    [E, K/2, N, 2] (`moe.prepare_permutation = array<i64: 0, 2, 1, 3>`:
-    `moe_prepare` writes pairs of consecutive k next to each other) and the
-    matmul gets `weight_vnni` with a bf16 input, which the CPU kernel
-    schedule turns into AVX-512 BF16 dot products (`vdpbf16ps`, 32
-    multiply-adds per instruction against 16 for an f32 FMA). Other shapes
-    keep the f32 kernel on the rounded values, so the result does not
-    depend on the shapes. Needs a CPU with AVX512-BF16 to run.
+    [E, N/P, K/2, P, 2], panels of P columns (the largest multiple of 16 up
+    to `panel-width` that divides N) holding pairs of consecutive k next to
+    each other (`moe.prepare_permutation = array<i64: 0, 1, 3, 2, 4>`, done
+    by `moe_prepare` at load time), and the matmul gets `weight_vnni` with a
+    bf16 input, which the CPU kernel schedule turns into AVX-512 BF16 dot
+    products (`vdpbf16ps`, 32 multiply-adds per instruction against 16 for
+    an f32 FMA). Other shapes keep the f32 kernel on the rounded values, so
+    the result does not depend on the shapes. Needs a CPU with AVX512-BF16
+    to run.
   }];
+  let options = [
+    Option<"panelWidth", "panel-width", "int64_t", /*default=*/"32",
+           "Largest panel of weight columns (that the kernel tiles N by)">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",

@@ -395,15 +395,17 @@ LogicalResult GroupedMatmulOp::verify() {
   if (vnni && getWeightKn())
     return emitOpError("'weight_kn' and 'weight_vnni' exclude each other");
   if (failed(v.tensor(getInput(), "input", 2, ElementKind::Float)) ||
-      failed(v.tensor(getWeight(), "weight", vnni ? 4 : 3,
+      failed(v.tensor(getWeight(), "weight", vnni ? 5 : 3,
                       ElementKind::Float)) ||
       failed(verifyOffsets(v, getExpertOffsets(), numExperts)) ||
       failed(v.tensor(getInit(), "init", 2, ElementKind::Float)))
     return failure();
-  // [E, N, K], [E, K, N] with weight_kn, [E, K/2, N, 2] with weight_vnni.
-  unsigned outDim = getWeightKn() || vnni ? 2 : 1;
-  unsigned reductionDim = getWeightKn() || vnni ? 1 : 2;
+  // [E, N, K], [E, K, N] with weight_kn, [E, N/P, K/2, P, 2] with
+  // weight_vnni.
+  unsigned reductionDim = vnni ? 2 : getWeightKn() ? 1 : 2;
   int64_t reduction = ShapeVerifier::extent(getInput(), 1);
+  int64_t outWidth =
+      ShapeVerifier::extent(getWeight(), getWeightKn() ? 2 : 1);
   if (vnni) {
     for (auto [value, name] : {std::pair<Value, const char *>{getInput(),
                                                               "input"},
@@ -413,7 +415,7 @@ LogicalResult GroupedMatmulOp::verify() {
                              << " must have bf16 elements with "
                                 "'weight_vnni', got "
                              << value.getType();
-    if (failed(v.dim(getWeight(), "weight", 3, 2, "k pairs")))
+    if (failed(v.dim(getWeight(), "weight", 4, 2, "k pairs")))
       return failure();
     if (!ShapedType::isDynamic(reduction) && reduction % 2 != 0)
       return emitOpError() << "input must have an even reduction size K "
@@ -421,8 +423,13 @@ LogicalResult GroupedMatmulOp::verify() {
                            << reduction;
     if (!ShapedType::isDynamic(reduction))
       reduction /= 2;
+    int64_t panels = ShapeVerifier::extent(getWeight(), 1),
+            panelWidth = ShapeVerifier::extent(getWeight(), 3);
+    outWidth = ShapedType::isDynamic(panels) ||
+                       ShapedType::isDynamic(panelWidth)
+                   ? ShapedType::kDynamic
+                   : panels * panelWidth;
   }
-  int64_t outWidth = ShapeVerifier::extent(getWeight(), outDim);
   if (failed(v.dim(getWeight(), "weight", 0, numExperts, "experts E")) ||
       failed(v.dim(getWeight(), "weight", reductionDim, reduction,
                    vnni ? "reduction size K / 2" : "reduction size K")) ||

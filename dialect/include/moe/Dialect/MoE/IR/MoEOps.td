@@ -251,9 +251,11 @@ def MoE_GroupedMatmulOp : MoE_DestinationOp<"grouped_matmul", 1, [
     the layout the CPU pipeline transposes expert weights into once, at load
     time, so that the kernel reads contiguous rows of N.
 
-    With `weight_vnni` the weight is [E, K/2, N, 2]: for each n, pairs of
-    consecutive k (`weight[e][k / 2][n][k % 2]` is W[e][n][k]), the operand
-    layout of AVX-512 BF16's dot product. `input` and `weight` are then both
+    With `weight_vnni` the weight is [E, N/P, K/2, P, 2]: panels of P
+    columns, each a K-major run of pairs of consecutive k
+    (`weight[e][n / P][k / 2][n % P][k % 2]` is W[e][n][k]). The pairs are
+    the operand layout of AVX-512 BF16's dot product; the panels make the
+    kernel's weight reads contiguous. `input` and `weight` are then both
     bf16; their products accumulate in f32.
 
     Example:
