@@ -31,3 +31,22 @@ func.func @strided(%w: memref<4x32x4xbf16>, %k: index) -> vector<1x16x2xbf16> {
       : memref<4x32x4xbf16>, vector<1x16x2xbf16>
   return %v : vector<1x16x2xbf16>
 }
+
+// -----
+
+// Vectors of unit dimensions only are left alone: upstream's contiguity
+// check reads out of bounds on them (ASan: negative-size memcmp).
+
+// CHECK-LABEL: func @unit_dims
+// CHECK-NOT:   memref.collapse_shape
+// CHECK:       vector.transfer_read {{.*}} vector<1x1xf32>
+// CHECK:       vector.transfer_write {{.*}} vector<1x1xf32>
+func.func @unit_dims(%m: memref<4x4xf32>, %i: index) {
+  %c0 = arith.constant 0 : index
+  %pad = arith.constant 0.0 : f32
+  %v = vector.transfer_read %m[%i, %c0], %pad {in_bounds = [true, true]}
+      : memref<4x4xf32>, vector<1x1xf32>
+  vector.transfer_write %v, %m[%c0, %i] {in_bounds = [true, true]}
+      : vector<1x1xf32>, memref<4x4xf32>
+  return
+}
