@@ -195,9 +195,12 @@ MoEResult evaluateMoE(const NodeSpec &node, const ReferenceWeights &weights,
         std::vector<int64_t> top =
             selectTop(members, std::vector<bool>(groupSize, true),
                       std::min<int64_t>(2, groupSize));
-        groupScore[g] = 0.0;
+        // Summed in f32, as the compiled model does: group scores that
+        // round to the same float tie too.
+        float sum = 0.0f;
         for (int64_t member : top)
-          groupScore[g] += members[member];
+          sum += static_cast<float>(members[member]);
+        groupScore[g] = sum;
       }
       std::vector<int64_t> groups =
           selectTop(groupScore, std::vector<bool>(router.numGroups, true),

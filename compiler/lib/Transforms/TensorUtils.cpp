@@ -47,6 +47,26 @@ Value mlir::moe::convertFloat(OpBuilder &b, Location loc, Value value,
   return arith::TruncFOp::create(b, loc, to, value);
 }
 
+/// `init += lhs * rhs` over `maps` and `iterators`, with the operands
+/// converted to the result's element type in the body.
+static Value buildMultiplyAccumulate(OpBuilder &b, Location loc, Value lhs,
+                                     Value rhs, Value init,
+                                     ArrayRef<AffineMap> maps,
+                                     ArrayRef<utils::IteratorType> iterators) {
+  Type resultElement = cast<ShapedType>(init.getType()).getElementType();
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), ValueRange{lhs, rhs}, init, maps,
+             iterators,
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               Value a = convertFloat(nb, nloc, args[0], resultElement);
+               Value w = convertFloat(nb, nloc, args[1], resultElement);
+               Value product = arith::MulFOp::create(nb, nloc, a, w);
+               Value sum = arith::AddFOp::create(nb, nloc, args[2], product);
+               linalg::YieldOp::create(nb, nloc, sum);
+             })
+      .getResult(0);
+}
+
 /// `init + lhs rhs^T` (rhs [N, K]) or `init + lhs rhs` (rhs [K, N]).
 static Value buildContraction(OpBuilder &b, Location loc, Value lhs, Value rhs,
                               Value init, bool rhsTransposed) {
@@ -62,18 +82,7 @@ static Value buildContraction(OpBuilder &b, Location loc, Value lhs, Value rhs,
   SmallVector<utils::IteratorType> iterators = {utils::IteratorType::parallel,
                                                 utils::IteratorType::parallel,
                                                 utils::IteratorType::reduction};
-  Type resultElement = cast<ShapedType>(init.getType()).getElementType();
-  return linalg::GenericOp::create(
-             b, loc, init.getType(), ValueRange{lhs, rhs}, init, maps,
-             iterators,
-             [&](OpBuilder &nb, Location nloc, ValueRange args) {
-               Value a = convertFloat(nb, nloc, args[0], resultElement);
-               Value w = convertFloat(nb, nloc, args[1], resultElement);
-               Value product = arith::MulFOp::create(nb, nloc, a, w);
-               Value sum = arith::AddFOp::create(nb, nloc, args[2], product);
-               linalg::YieldOp::create(nb, nloc, sum);
-             })
-      .getResult(0);
+  return buildMultiplyAccumulate(b, loc, lhs, rhs, init, maps, iterators);
 }
 
 Value mlir::moe::buildMatmulTransposedRhs(OpBuilder &b, Location loc,
@@ -86,31 +95,23 @@ Value mlir::moe::buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
   return buildContraction(b, loc, lhs, rhs, init, /*rhsTransposed=*/false);
 }
 
-Value mlir::moe::buildMatmulVnni(OpBuilder &b, Location loc, Value lhs,
-                                 Value rhs, Value init) {
-  MLIRContext *ctx = b.getContext();
+SmallVector<AffineMap> mlir::moe::getMatmulVnniIndexingMaps(MLIRContext *ctx) {
   AffineExpr m, panel, n, k, pair;
   bindDims(ctx, m, panel, n, k, pair);
-  SmallVector<AffineMap> maps = {
-      AffineMap::get(5, 0, {m, k, pair}, ctx),
-      AffineMap::get(5, 0, {panel, k, n, pair}, ctx),
-      AffineMap::get(5, 0, {m, panel, n}, ctx)};
+  return {AffineMap::get(5, 0, {m, k, pair}, ctx),
+          AffineMap::get(5, 0, {panel, k, n, pair}, ctx),
+          AffineMap::get(5, 0, {m, panel, n}, ctx)};
+}
+
+Value mlir::moe::buildMatmulVnni(OpBuilder &b, Location loc, Value lhs,
+                                 Value rhs, Value init) {
   SmallVector<utils::IteratorType> iterators = {
       utils::IteratorType::parallel, utils::IteratorType::parallel,
       utils::IteratorType::parallel, utils::IteratorType::reduction,
       utils::IteratorType::reduction};
-  Type resultElement = cast<ShapedType>(init.getType()).getElementType();
-  return linalg::GenericOp::create(
-             b, loc, init.getType(), ValueRange{lhs, rhs}, init, maps,
-             iterators,
-             [&](OpBuilder &nb, Location nloc, ValueRange args) {
-               Value a = convertFloat(nb, nloc, args[0], resultElement);
-               Value w = convertFloat(nb, nloc, args[1], resultElement);
-               Value product = arith::MulFOp::create(nb, nloc, a, w);
-               Value sum = arith::AddFOp::create(nb, nloc, args[2], product);
-               linalg::YieldOp::create(nb, nloc, sum);
-             })
-      .getResult(0);
+  return buildMultiplyAccumulate(b, loc, lhs, rhs, init,
+                                 getMatmulVnniIndexingMaps(b.getContext()),
+                                 iterators);
 }
 
 Value mlir::moe::buildAddRowBias(OpBuilder &b, Location loc, Value input,

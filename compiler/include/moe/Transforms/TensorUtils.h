@@ -50,6 +50,8 @@ Value buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
 /// are taken in the result's type.
 Value buildMatmulVnni(OpBuilder &b, Location loc, Value lhs, Value rhs,
                       Value init);
+/// The indexing maps of buildMatmulVnni over (m, panel, n, k, pair).
+SmallVector<AffineMap> getMatmulVnniIndexingMaps(MLIRContext *ctx);
 
 /// Builds `input + bias` with `input` [M, N] and `bias` [N] broadcast over
 /// rows, written into `input`'s type.

@@ -26,6 +26,7 @@
 
 #include "moe/Codegen/CPU/Passes.h"
 #include "moe/Conversion/MoEToLinalg/MoEToLinalg.h"
+#include "moe/Transforms/TensorUtils.h"
 
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
@@ -86,14 +87,7 @@ bool isVnniSegmentMatmul(linalg::GenericOp op, int64_t &panelWidth,
   if (!op->hasAttr(kSegmentMatmulAttrName) || op.getNumDpsInputs() != 2 ||
       op.getNumLoops() != 5)
     return false;
-  MLIRContext *ctx = op.getContext();
-  AffineExpr dm, db, dn, dk, dp;
-  bindDims(ctx, dm, db, dn, dk, dp);
-  SmallVector<AffineMap> expected = {
-      AffineMap::get(5, 0, {dm, dk, dp}, ctx),
-      AffineMap::get(5, 0, {db, dk, dn, dp}, ctx),
-      AffineMap::get(5, 0, {dm, db, dn}, ctx)};
-  if (op.getIndexingMapsArray() != expected)
+  if (op.getIndexingMapsArray() != getMatmulVnniIndexingMaps(op.getContext()))
     return false;
   auto weightType = cast<ShapedType>(op.getDpsInputs()[1].getType());
   kPairs = weightType.getDimSize(1);
@@ -102,25 +96,34 @@ bool isVnniSegmentMatmul(linalg::GenericOp op, int64_t &panelWidth,
          panelWidth % kBF16DotLanes == 0 && weightType.getDimSize(3) == 2;
 }
 
-/// The schedule of VNNI kernel `id`: like kernelSchedule over one panel of
-/// `panelWidth` columns at a time, but each rank-1 step (one k pair) is
-/// split into 1 x 16 tiles, unrolled, so that every vector.contract is one
-/// row times 16 columns: the shape upstream's x86vector patterns turn into
-/// one `vdpbf16ps`.
-std::string vnniKernelSchedule(int64_t id, int64_t panelWidth, int64_t kTile,
-                               int64_t rowTile, bool parallel) {
+/// "[s0, s1, ...]": tile sizes for a transform op.
+std::string tileSizes(ArrayRef<int64_t> sizes) {
+  std::string text = "[";
+  llvm::interleave(
+      sizes, [&](int64_t size) { text += std::to_string(size); },
+      [&] { text += ", "; });
+  return text + "]";
+}
+
+/// The start every kernel schedule shares: kernel `id` tiled into panels
+/// (an scf.forall with `parallel`), then K blocks, then row tiles whose loop
+/// is peeled; %k<id>_full_op and %k<id>_tail_op are the full row tiles and
+/// the remainder.
+std::string tileAndPeelRows(int64_t id, ArrayRef<int64_t> panel,
+                            ArrayRef<int64_t> block, ArrayRef<int64_t> rows,
+                            bool parallel) {
   return llvm::formatv(R"mlir(
     %k{0} = transform.structured.match ops{{["linalg.generic"]}
         attributes {{moe.tile_target = {0} : i64} in %root
         : (!transform.any_op) -> !transform.any_op
     %k{0}_panels, %k{0}_ln = transform.structured.{4}
-        %k{0} tile_sizes [0, 1, 0, 0, 0]
+        %k{0} tile_sizes {1}
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %k{0}_panel, %k{0}_lk = transform.structured.tile_using_for
-        %k{0}_panels tile_sizes [0, 0, 0, {2}, 0]
+        %k{0}_panels tile_sizes {2}
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %k{0}_rows, %k{0}_lm = transform.structured.tile_using_for
-        %k{0}_panel tile_sizes [{3}, 0, 0, 0, 0]
+        %k{0}_panel tile_sizes {3}
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %k{0}_lm_for = transform.cast %k{0}_lm
         : !transform.any_op to !transform.op<"scf.for">
@@ -129,53 +132,27 @@ std::string vnniKernelSchedule(int64_t id, int64_t panelWidth, int64_t kTile,
     %k{0}_full_op = transform.structured.match ops{{["linalg.generic"]}
         attributes {{moe.tile_target = {0} : i64} in %k{0}_full
         : (!transform.any_op) -> !transform.any_op
-    %k{0}_full_pair, %k{0}_full_lk = transform.structured.tile_using_for
-        %k{0}_full_op tile_sizes [0, 0, 0, 1, 0]
-        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    %k{0}_full_dot, %k{0}_full_lr, %k{0}_full_lc =
-        transform.structured.tile_using_for %k{0}_full_pair
-        tile_sizes [1, 0, {5}, 0, 0]
-        : (!transform.any_op)
-        -> (!transform.any_op, !transform.any_op, !transform.any_op)
     %k{0}_tail_op = transform.structured.match ops{{["linalg.generic"]}
         attributes {{moe.tile_target = {0} : i64} in %k{0}_tail
         : (!transform.any_op) -> !transform.any_op
-    %k{0}_tail_row, %k{0}_tail_lm = transform.structured.tile_using_for
-        %k{0}_tail_op tile_sizes [1, 0, 0, 0, 0]
-        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    %k{0}_tail_pair, %k{0}_tail_lk = transform.structured.tile_using_for
-        %k{0}_tail_row tile_sizes [0, 0, 0, 1, 0]
-        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    %k{0}_tail_dot, %k{0}_tail_lc = transform.structured.tile_using_for
-        %k{0}_tail_pair tile_sizes [0, 0, {5}, 0, 0]
-        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    transform.structured.vectorize %k{0}_full_dot : !transform.any_op
-    transform.structured.vectorize %k{0}_tail_dot : !transform.any_op
-    transform.loop.unroll %k{0}_full_lc {{factor = {6}} : !transform.any_op
-    transform.loop.unroll %k{0}_full_lr {{factor = {3}} : !transform.any_op
-    transform.loop.unroll %k{0}_tail_lc {{factor = {6}} : !transform.any_op
-    transform.apply_patterns to %funcs {{
-      transform.apply_patterns.vector.reduction_to_contract
-      transform.apply_patterns.vector.fold_arith_extension
-      transform.apply_patterns.vector.transfer_permutation_patterns
-    } : !transform.any_op
-    transform.apply_patterns to %funcs {{
-      transform.apply_patterns.x86vector.vector_contract_to_packed_type_dot_product
-    } : !transform.any_op
-    transform.apply_patterns to %funcs {{
-      transform.apply_patterns.vector.drop_unit_dims_with_shape_cast
-      transform.apply_patterns.tensor.fold_tensor_subset_ops_into_vector_transfers
-      transform.apply_patterns.canonicalization
-    } : !transform.any_op
+)mlir",
+                       id, tileSizes(panel), tileSizes(block), tileSizes(rows),
+                       parallel ? "tile_using_forall" : "tile_using_for")
+      .str();
+}
+
+/// The end every kernel schedule shares: CSE, then the accumulators of the
+/// k loops %k<id>_full_lk and %k<id>_tail_lk hoisted into registers.
+std::string hoistAccumulators(int64_t id) {
+  return llvm::formatv(R"mlir(
     transform.apply_cse to %funcs : !transform.any_op
     transform.loop.hoist_loop_invariant_subsets %k{0}_full_lk
         : !transform.any_op
     transform.loop.hoist_loop_invariant_subsets %k{0}_tail_lk
         : !transform.any_op
 )mlir",
-                       id, panelWidth, kTile, rowTile,
-                       parallel ? "tile_using_forall" : "tile_using_for",
-                       kBF16DotLanes, panelWidth / kBF16DotLanes);
+                       id)
+      .str();
 }
 
 /// The schedule of kernel `id`: tile sizes for N, K and the register rows;
@@ -183,32 +160,12 @@ std::string vnniKernelSchedule(int64_t id, int64_t panelWidth, int64_t kTile,
 /// threads.
 std::string kernelSchedule(int64_t id, int64_t nTile, int64_t kTile,
                            int64_t rowTile, bool parallel) {
-  return llvm::formatv(R"mlir(
-    %k{0} = transform.structured.match ops{{["linalg.generic"]}
-        attributes {{moe.tile_target = {0} : i64} in %root
-        : (!transform.any_op) -> !transform.any_op
-    %k{0}_panels, %k{0}_ln = transform.structured.{4}
-        %k{0} tile_sizes [0, {1}, 0]
-        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    %k{0}_panel, %k{0}_lk = transform.structured.tile_using_for
-        %k{0}_panels tile_sizes [0, 0, {2}]
-        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    %k{0}_rows, %k{0}_lm = transform.structured.tile_using_for
-        %k{0}_panel tile_sizes [{3}, 0, 0]
-        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    %k{0}_lm_for = transform.cast %k{0}_lm
-        : !transform.any_op to !transform.op<"scf.for">
-    %k{0}_full, %k{0}_tail = transform.loop.peel %k{0}_lm_for
-        : (!transform.op<"scf.for">) -> (!transform.any_op, !transform.any_op)
-    %k{0}_full_op = transform.structured.match ops{{["linalg.generic"]}
-        attributes {{moe.tile_target = {0} : i64} in %k{0}_full
-        : (!transform.any_op) -> !transform.any_op
+  return tileAndPeelRows(id, {0, nTile, 0}, {0, 0, kTile}, {rowTile, 0, 0},
+                         parallel) +
+         llvm::formatv(R"mlir(
     %k{0}_full_rank1, %k{0}_full_lk = transform.structured.tile_using_for
         %k{0}_full_op tile_sizes [0, 0, 1]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    %k{0}_tail_op = transform.structured.match ops{{["linalg.generic"]}
-        attributes {{moe.tile_target = {0} : i64} in %k{0}_tail
-        : (!transform.any_op) -> !transform.any_op
     %k{0}_tail_row, %k{0}_tail_lm = transform.structured.tile_using_for
         %k{0}_tail_op tile_sizes [1, 0, 0]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
@@ -234,14 +191,61 @@ std::string kernelSchedule(int64_t id, int64_t nTile, int64_t kTile,
       transform.apply_patterns.vector.drop_unit_dims_with_shape_cast
       transform.apply_patterns.canonicalization
     } : !transform.any_op
-    transform.apply_cse to %funcs : !transform.any_op
-    transform.loop.hoist_loop_invariant_subsets %k{0}_full_lk
-        : !transform.any_op
-    transform.loop.hoist_loop_invariant_subsets %k{0}_tail_lk
-        : !transform.any_op
 )mlir",
-                       id, nTile, kTile, rowTile,
-                       parallel ? "tile_using_forall" : "tile_using_for");
+                       id)
+             .str() +
+         hoistAccumulators(id);
+}
+
+/// The schedule of VNNI kernel `id`: like kernelSchedule over one panel of
+/// `panelWidth` columns at a time, but each rank-1 step (one k pair) is
+/// split into 1 x 16 tiles, unrolled, so that every vector.contract is one
+/// row times 16 columns: the shape upstream's x86vector patterns turn into
+/// one `vdpbf16ps`.
+std::string vnniKernelSchedule(int64_t id, int64_t panelWidth, int64_t kTile,
+                               int64_t rowTile, bool parallel) {
+  return tileAndPeelRows(id, {0, 1, 0, 0, 0}, {0, 0, 0, kTile, 0},
+                         {rowTile, 0, 0, 0, 0}, parallel) +
+         llvm::formatv(R"mlir(
+    %k{0}_full_pair, %k{0}_full_lk = transform.structured.tile_using_for
+        %k{0}_full_op tile_sizes [0, 0, 0, 1, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %k{0}_full_dot, %k{0}_full_lr, %k{0}_full_lc =
+        transform.structured.tile_using_for %k{0}_full_pair
+        tile_sizes [1, 0, {1}, 0, 0]
+        : (!transform.any_op)
+        -> (!transform.any_op, !transform.any_op, !transform.any_op)
+    %k{0}_tail_row, %k{0}_tail_lm = transform.structured.tile_using_for
+        %k{0}_tail_op tile_sizes [1, 0, 0, 0, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %k{0}_tail_pair, %k{0}_tail_lk = transform.structured.tile_using_for
+        %k{0}_tail_row tile_sizes [0, 0, 0, 1, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %k{0}_tail_dot, %k{0}_tail_lc = transform.structured.tile_using_for
+        %k{0}_tail_pair tile_sizes [0, 0, {1}, 0, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.structured.vectorize %k{0}_full_dot : !transform.any_op
+    transform.structured.vectorize %k{0}_tail_dot : !transform.any_op
+    transform.loop.unroll %k{0}_full_lc {{factor = {2}} : !transform.any_op
+    transform.loop.unroll %k{0}_full_lr {{factor = {3}} : !transform.any_op
+    transform.loop.unroll %k{0}_tail_lc {{factor = {2}} : !transform.any_op
+    transform.apply_patterns to %funcs {{
+      transform.apply_patterns.vector.reduction_to_contract
+      transform.apply_patterns.vector.fold_arith_extension
+      transform.apply_patterns.vector.transfer_permutation_patterns
+    } : !transform.any_op
+    transform.apply_patterns to %funcs {{
+      transform.apply_patterns.x86vector.vector_contract_to_packed_type_dot_product
+    } : !transform.any_op
+    transform.apply_patterns to %funcs {{
+      transform.apply_patterns.vector.drop_unit_dims_with_shape_cast
+      transform.apply_patterns.tensor.fold_tensor_subset_ops_into_vector_transfers
+      transform.apply_patterns.canonicalization
+    } : !transform.any_op
+)mlir",
+                       id, kBF16DotLanes, panelWidth / kBF16DotLanes, rowTile)
+             .str() +
+         hoistAccumulators(id);
 }
 
 struct MoECPUTileAndVectorizePass

@@ -10,9 +10,12 @@ BF16 rounds to nearest even; F16 uses IEEE half (struct's 'e'). Tensors are
 written at 2-byte offsets, in the input's order.
 """
 import array
-import json
+import os
 import struct
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensorsio import read_safetensors, write_safetensors  # noqa: E402
 
 
 def to_bf16(raw):
@@ -26,33 +29,16 @@ def to_bf16(raw):
 def main():
     source, target, dtype = sys.argv[1:4]
     prefixes = tuple(sys.argv[4:])
-    data = open(source, "rb").read()
-    header_length = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + header_length])
-    body = data[8 + header_length:]
-    out_header, blobs, offset = {}, [], 0
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = info["data_offsets"]
+    tensors = {}
+    for name, (_, shape, raw) in read_safetensors(source).items():
         stored = dtype if not prefixes or name.startswith(prefixes) else "F32"
         if stored == "BF16":
-            raw = to_bf16(body[begin:end])
+            raw = to_bf16(raw)
         elif stored == "F16":
-            values = struct.unpack("<%df" % ((end - begin) // 4), body[begin:end])
+            values = struct.unpack("<%df" % (len(raw) // 4), raw)
             raw = struct.pack("<%de" % len(values), *values)
-        else:
-            raw = body[begin:end]
-        out_header[name] = {"dtype": stored, "shape": info["shape"],
-                            "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    encoded = json.dumps(out_header).encode()
-    encoded += b" " * ((8 - len(encoded) % 8) % 8)
-    with open(target, "wb") as out:
-        out.write(struct.pack("<Q", len(encoded)) + encoded)
-        for raw in blobs:
-            out.write(raw)
+        tensors[name] = (stored, shape, raw)
+    write_safetensors(target, tensors)
 
 
 if __name__ == "__main__":

@@ -17,41 +17,11 @@ The layouts are computed here, independently of the runtime's views.
 """
 import json
 import os
-import struct
 import sys
 
-
-def read_safetensors(path):
-    data = open(path, "rb").read()
-    length = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + length])
-    body = data[8 + length:]
-    tensors = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        assert info["dtype"] == "F32", name
-        begin, end = info["data_offsets"]
-        tensors[name] = (info["shape"],
-                         list(struct.unpack("<%df" % ((end - begin) // 4),
-                                            body[begin:end])))
-    return tensors
-
-
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, (shape, values) in tensors.items():
-        raw = struct.pack("<%df" % len(values), *values)
-        header[name] = {"dtype": "F32", "shape": shape,
-                        "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    encoded = json.dumps(header).encode()
-    encoded += b" " * ((8 - len(encoded) % 8) % 8)
-    with open(path, "wb") as out:
-        out.write(struct.pack("<Q", len(encoded)) + encoded)
-        for raw in blobs:
-            out.write(raw)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensorsio import (f32_bytes, f32_values, read_safetensors,  # noqa: E402
+                           write_safetensors)
 
 
 def main():
@@ -60,7 +30,10 @@ def main():
     node = next(n for n in model["nodes"] if n["op"] == "moe")
     experts = node["experts"]
     E, F = node["num_experts"], node["intermediate_size"]
-    tensors = read_safetensors(weights_path)
+    tensors = {}
+    for name, (dtype, shape, raw) in read_safetensors(weights_path).items():
+        assert dtype == "F32", name
+        tensors[name] = (shape, f32_values(raw))
     shape, gate_up = tensors.pop(experts["gate_up_proj"])
     D = shape[1]
     assert shape == [E, D, 2 * F], shape
@@ -124,7 +97,9 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     model["weights"] = {"file": "weights.safetensors"}
     json.dump(model, open(os.path.join(out_dir, "model.json"), "w"), indent=1)
-    write_safetensors(os.path.join(out_dir, "weights.safetensors"), tensors)
+    write_safetensors(os.path.join(out_dir, "weights.safetensors"),
+                      {name: ("F32", shape, f32_bytes(values))
+                       for name, (shape, values) in tensors.items()})
 
 
 if __name__ == "__main__":

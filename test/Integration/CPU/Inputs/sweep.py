@@ -53,6 +53,9 @@ import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensorsio  # noqa: E402
+
 TOKENS = (0, 1, 7, 300)
 
 # Known bugs: configurations that match are expected to fail, and are
@@ -431,7 +434,7 @@ def write_safetensors(path, tensors, seed, c, dtype):
     rng = random.Random(seed)
     std = c["std"]
     bias_std = 0.5 / c["E"] if c["scoring"] == "softmax" else 0.1
-    header, chunks, offset = {}, [], 0
+    encoded = {}
     for name in sorted(tensors):
         shape = tensors[name]
         count = 1
@@ -444,15 +447,8 @@ def write_safetensors(path, tensors, seed, c, dtype):
         else:
             values = [rng.gauss(0.0, std) for _ in range(count)]
         stored = tensor_dtype(name, dtype, c)
-        raw = encode(values, stored)
-        header[name] = {"dtype": stored, "shape": shape,
-                        "data_offsets": [offset, offset + len(raw)]}
-        chunks.append(raw)
-        offset += len(raw)
-    text = json.dumps(header).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(chunks))
+        encoded[name] = (stored, shape, encode(values, stored))
+    safetensorsio.write_safetensors(path, encoded)
 
 
 # --------------------------------------------------------------------------
