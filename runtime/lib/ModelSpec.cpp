@@ -193,32 +193,47 @@ uint64_t ParamSpec::sliceElements() const {
   return count;
 }
 
-std::vector<uint64_t> ParamSpec::sourceOffsets() const {
-  std::vector<uint64_t> offsets(sliceElements());
+uint64_t ParamSpec::sourceElements() const {
+  uint64_t count = 0;
+  detail::shapeElementCount(sourceShape, count);
+  return count;
+}
+
+void ParamSpec::forEachSliceRun(
+    const std::function<void(const SliceRun &)> &visit) const {
   if (!view) {
-    for (uint64_t i = 0; i < offsets.size(); ++i)
-      offsets[i] = i;
-    return offsets;
+    visit(SliceRun{0, 0, sliceElements(), 1});
+    return;
   }
-  // Row-major strides of the source, then an odometer over the slice.
+  const std::vector<int64_t> &shape = view->sliceShape;
+  if (shape.empty() || sliceElements() == 0)
+    return;
+  // Row-major strides of the source; an odometer over the slice's outer
+  // dimensions, one run along its innermost one.
   std::vector<uint64_t> strides(sourceShape.size(), 1);
   for (size_t d = sourceShape.size(); d-- > 1;)
     strides[d - 1] = strides[d] * static_cast<uint64_t>(sourceShape[d]);
-  size_t rank = view->sliceShape.size();
-  std::vector<int64_t> index(rank, 0);
-  for (uint64_t &offset : offsets) {
-    offset = 0;
-    for (size_t i = 0; i < rank; ++i)
-      offset += static_cast<uint64_t>(view->start[i] +
-                                      view->step[i] * index[i]) *
-                strides[view->dims[i]];
-    for (size_t i = rank; i-- > 0;) {
-      if (++index[i] < view->sliceShape[i])
-        break;
+  size_t inner = shape.size() - 1;
+  SliceRun run;
+  run.count = static_cast<uint64_t>(shape[inner]);
+  run.sourceStride =
+      static_cast<uint64_t>(view->step[inner]) * strides[view->dims[inner]];
+  std::vector<int64_t> index(inner, 0);
+  while (true) {
+    run.sourceOffset = static_cast<uint64_t>(view->start[inner]) *
+                       strides[view->dims[inner]];
+    for (size_t i = 0; i < inner; ++i)
+      run.sourceOffset += static_cast<uint64_t>(view->start[i] +
+                                                view->step[i] * index[i]) *
+                          strides[view->dims[i]];
+    visit(run);
+    run.sliceOffset += run.count;
+    size_t i = inner;
+    while (i-- > 0 && ++index[i] == shape[i])
       index[i] = 0;
-    }
+    if (i == static_cast<size_t>(-1))
+      return;
   }
-  return offsets;
 }
 
 bool readFile(const std::string &path, std::string &contents,
@@ -965,20 +980,25 @@ bool ModelParser::parseMoE(FieldReader &fields, NodeSpec &node) {
                 " (expected 'out_in' or 'in_out')");
   experts.gateUpInterleaved = gateUpSplit == "interleaved";
   experts.weightsInOut = weightLayout == "in_out";
-  for (auto [fused, parts] :
-       {std::pair<const char *, const char *>{"gate_up_proj",
-                                              "'gate_proj' and 'up_proj'"},
-        {"gate_up_bias", "'gate_bias' and 'up_bias'"}}) {
-    if (!expertsJson->contains(fused))
+  struct FusedField {
+    const char *name;
+    bool given;
+    const char *gate, *up;
+  };
+  for (const FusedField &fused :
+       {FusedField{"gate_up_proj", experts.gateUpProj.has_value(),
+                   "gate_proj", "up_proj"},
+        FusedField{"gate_up_bias", experts.gateUpBias.has_value(),
+                   "gate_bias", "up_bias"}}) {
+    if (!fused.given)
       continue;
     if (!experts.gated)
-      return fail("field '" + std::string(fused) + "' in experts" + ofNode +
-                  " is not allowed with 'gated': false");
-    bool proj = std::string(fused) == "gate_up_proj";
-    if (expertsJson->contains(proj ? "gate_proj" : "gate_bias") ||
-        expertsJson->contains(proj ? "up_proj" : "up_bias"))
-      return fail("field '" + std::string(fused) + "' in experts" + ofNode +
-                  " replaces " + parts + "; give one or the other");
+      return fail("field '" + std::string(fused.name) + "' in experts" +
+                  ofNode + " is not allowed with 'gated': false");
+    if (expertsJson->contains(fused.gate) || expertsJson->contains(fused.up))
+      return fail("field '" + std::string(fused.name) + "' in experts" +
+                  ofNode + " replaces '" + fused.gate + "' and '" + fused.up +
+                  "'; give one or the other");
   }
   if (expertsJson->contains("gate_up_split") && !experts.gateUpProj &&
       !experts.gateUpBias)

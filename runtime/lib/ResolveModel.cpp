@@ -22,7 +22,6 @@
 namespace moe {
 namespace {
 
-/// Builds the parameter list of one model.
 /// Where an expert parameter of per-expert shape [R, C] (or [R]) lies in
 /// its tensor (extension): `transposed` tensors are stored [C, R] (`x W`);
 /// a fused tensor holds `parts` pieces of R rows, of which this is `part`:
@@ -35,6 +34,7 @@ struct SourcePlacement {
   bool isWhole() const { return !transposed && parts == 1; }
 };
 
+/// Builds the parameter list of one model.
 class ParamBuilder {
 public:
   ParamBuilder(ModelSpec &model,

@@ -104,25 +104,21 @@ uint64_t fnv1a64(const std::string &text) {
 
 namespace {
 
-/// Element count of one source tensor of `param`.
-uint64_t sourceElements(const ParamSpec &param) {
-  uint64_t count = 0;
-  detail::shapeElementCount(param.sourceShape, count);
-  return count;
-}
-
 /// Copies one slice of `param` out of its source tensor `source` into
 /// `slice`, element by element of `elementBytes` bytes.
 void gatherSlice(const ParamSpec &param, const uint8_t *source,
                  size_t elementBytes, uint8_t *slice) {
-  if (!param.view) {
-    std::memcpy(slice, source, param.sliceElements() * elementBytes);
-    return;
-  }
-  std::vector<uint64_t> offsets = param.sourceOffsets();
-  for (uint64_t i = 0; i < offsets.size(); ++i)
-    std::memcpy(slice + i * elementBytes, source + offsets[i] * elementBytes,
-                elementBytes);
+  param.forEachSliceRun([&](const SliceRun &run) {
+    uint8_t *to = slice + run.sliceOffset * elementBytes;
+    const uint8_t *from = source + run.sourceOffset * elementBytes;
+    if (run.sourceStride == 1) {
+      std::memcpy(to, from, run.count * elementBytes);
+      return;
+    }
+    for (uint64_t i = 0; i < run.count; ++i)
+      std::memcpy(to + i * elementBytes,
+                  from + i * run.sourceStride * elementBytes, elementBytes);
+  });
 }
 
 /// Fills `arena` from the random init of `model`.
@@ -146,11 +142,17 @@ void fillRandom(const ModelSpec &model, uint8_t *arena) {
         // source, so the parts of a fused tensor come from one tensor.
         SeededNormal generator(model.weights.seed ^
                                fnv1a64(param.sourceNames[s]));
-        drawn.resize(sourceElements(param));
-        for (float &value : drawn)
-          value = static_cast<float>(generator.normal() * model.weights.stdDev);
-        gatherSlice(param, reinterpret_cast<const uint8_t *>(drawn.data()),
-                    sizeof(float), reinterpret_cast<uint8_t *>(slice));
+        float *target = slice;
+        if (param.view) {
+          drawn.resize(param.sourceElements());
+          target = drawn.data();
+        }
+        for (uint64_t i = 0, n = param.sourceElements(); i < n; ++i)
+          target[i] =
+              static_cast<float>(generator.normal() * model.weights.stdDev);
+        if (param.view)
+          gatherSlice(param, reinterpret_cast<const uint8_t *>(drawn.data()),
+                      sizeof(float), reinterpret_cast<uint8_t *>(slice));
         break;
       }
       }
@@ -167,7 +169,7 @@ bool fillFromFile(const ModelSpec &model, uint8_t *arena, std::string &error) {
   for (const ParamSpec &param : model.params) {
     size_t elementBytes = dtypeSize(param.dtype);
     uint64_t sliceBytes = param.sliceElements() * elementBytes;
-    uint64_t sourceBytes = sourceElements(param) * elementBytes;
+    uint64_t sourceBytes = param.sourceElements() * elementBytes;
     for (size_t s = 0; s < param.sourceNames.size(); ++s) {
       const std::string &name = param.sourceNames[s];
       auto fail = [&](const std::string &text) {

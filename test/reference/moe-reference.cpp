@@ -196,7 +196,6 @@ bool writeWeights(const ModelSpec &model,
   for (const ParamSpec &param : model.params) {
     const std::vector<double> &values = *weights.findKey(param.key);
     size_t sliceSize = param.sliceElements();
-    std::vector<uint64_t> offsets = param.sourceOffsets();
     for (size_t s = 0; s < param.sourceNames.size(); ++s) {
       auto [at, added] =
           written.try_emplace(param.sourceNames[s], entries.size());
@@ -208,15 +207,15 @@ bool writeWeights(const ModelSpec &model,
         SafetensorsWriteEntry entry;
         entry.name = param.sourceNames[s];
         entry.shape = param.sourceShape;
-        uint64_t count = 1;
-        for (int64_t dim : entry.shape)
-          count *= static_cast<uint64_t>(dim);
-        entry.values.assign(count, 0.0f);
+        entry.values.assign(param.sourceElements(), 0.0f);
         entries.push_back(std::move(entry));
       }
       std::vector<float> &target = entries[at->second].values;
-      for (size_t i = 0; i < sliceSize; ++i)
-        target[offsets[i]] = static_cast<float>(values[s * sliceSize + i]);
+      param.forEachSliceRun([&](const SliceRun &run) {
+        for (uint64_t i = 0; i < run.count; ++i)
+          target[run.sourceOffset + i * run.sourceStride] = static_cast<float>(
+              values[s * sliceSize + run.sliceOffset + i]);
+      });
     }
   }
   return writeSafetensorsF32(path, entries, error);
@@ -304,13 +303,12 @@ int run(int argc, char **argv) {
   int64_t tokens = options.tokens.value_or(16);
   uint64_t seed = options.seed.value_or(0);
   std::vector<Array2D> inputs;
-  if (!options.makeInput.empty()) {
-    if (!loadModelInputs(model, {}, tokens, seed, inputs, error))
-      return libraryError(error);
-    if (!writeNpy(options.makeInput, inputs.front(), error))
-      return libraryError(error);
-  }
-  if (!loadModelInputs(model, options.inputs, tokens, seed, inputs, error))
+  bool seeded = options.inputs.empty() || !options.makeInput.empty();
+  if ((seeded && !loadModelInputs(model, {}, tokens, seed, inputs, error)) ||
+      (!options.makeInput.empty() &&
+       !writeNpy(options.makeInput, inputs.front(), error)) ||
+      (!options.inputs.empty() &&
+       !loadModelInputs(model, options.inputs, tokens, seed, inputs, error)))
     return libraryError(error);
 
   bool makesFiles = !options.makeInput.empty() || !options.makeWeights.empty();

@@ -2481,3 +2481,25 @@ func.func @grouped_matmul_vnni_width(%x: tensor<?x64xbf16>,
          outs(%acc : tensor<?x128xf32>) {weight_vnni}
   return %0 : tensor<?x128xf32>
 }
+
+// -----
+
+func.func @grouped_matmul_vnni_dynamic_weight(%x: tensor<?x64xbf16>,
+    %w: tensor<8x?x32x32x2xbf16>, %o: tensor<9xi32>,
+    %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  // expected-error @+1 {{'moe.grouped_matmul' op weight must have a static shape with 'weight_vnni', got 'tensor<8x?x32x32x2xbf16>'}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xbf16>, tensor<8x?x32x32x2xbf16>, tensor<9xi32>)
+         outs(%acc : tensor<?x128xf32>) {weight_vnni}
+  return %0 : tensor<?x128xf32>
+}
+
+// -----
+
+func.func @grouped_matmul_vnni_f16_init(%x: tensor<?x64xbf16>,
+    %w: tensor<8x4x32x32x2xbf16>, %o: tensor<9xi32>,
+    %acc: tensor<?x128xf16>) -> tensor<?x128xf16> {
+  // expected-error @+1 {{'moe.grouped_matmul' op init must have f32 elements with 'weight_vnni', got 'tensor<?x128xf16>'}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xbf16>, tensor<8x4x32x32x2xbf16>, tensor<9xi32>)
+         outs(%acc : tensor<?x128xf16>) {weight_vnni}
+  return %0 : tensor<?x128xf16>
+}

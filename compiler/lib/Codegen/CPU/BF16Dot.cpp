@@ -33,8 +33,9 @@ SmallVector<GroupedMatmulOp> bf16WeightUsers(func::FuncOp func,
   auto type = dyn_cast<RankedTensorType>(weight.getType());
   auto permutation = func.getArgAttrOfType<DenseI64ArrayAttr>(
       weight.getArgNumber(), kPreparePermutationAttrName);
-  if (!type || type.getRank() != 3 || !type.getElementType().isBF16() ||
-      !permutation || permutation.asArrayRef() != ArrayRef<int64_t>{0, 2, 1})
+  if (!type || type.getRank() != 3 || !type.hasStaticShape() ||
+      !type.getElementType().isBF16() || !permutation ||
+      permutation.asArrayRef() != ArrayRef<int64_t>{0, 2, 1})
     return {};
   SmallVector<GroupedMatmulOp> users;
   for (OpOperand &use : weight.getUses()) {
@@ -88,16 +89,14 @@ struct MoECPUBF16DotPass
       auto type = cast<RankedTensorType>(weight.getType());
       int64_t e = type.getDimSize(0), k = type.getDimSize(1),
               n = type.getDimSize(2);
-      bool pairs = k % 2 == 0 && n % kBF16DotLanes == 0;
-      // Panels of whole dot-product vectors, at most panel-width wide.
-      int64_t lanes = n / kBF16DotLanes, panelVectors = 1;
-      for (int64_t v = std::max<int64_t>(panelWidth / kBF16DotLanes, 1);
-           v > 1 && pairs; --v)
-        if (lanes % v == 0) {
-          panelVectors = v;
-          break;
-        }
-      int64_t panel = panelVectors * kBF16DotLanes;
+      // At least two pairs: the kernel schedule tiles K/2.
+      bool pairs = k % 2 == 0 && k > 2 && n % kBF16DotLanes == 0;
+      // Panels of whole dot-product vectors, at most panel-width wide (one
+      // vector at least).
+      int64_t panel =
+          kBF16DotLanes *
+          largestDivisorAtMost(n / kBF16DotLanes,
+                               std::max<int64_t>(panelWidth / kBF16DotLanes, 1));
       for (GroupedMatmulOp matmul : users) {
         Value input = matmul.getInput();
         Value &inputRounded = rounded[{input, pairs ? 0u : 1u}];

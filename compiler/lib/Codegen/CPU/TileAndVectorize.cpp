@@ -48,13 +48,6 @@ namespace {
 /// Discardable attribute naming a kernel in the generated schedule.
 constexpr const char kTileTargetAttrName[] = "moe.tile_target";
 
-/// The largest divisor of `extent` that is at most `limit`.
-int64_t largestDivisorAtMost(int64_t extent, int64_t limit) {
-  for (int64_t size = std::min(extent, limit); size > 1; --size)
-    if (extent % size == 0)
-      return size;
-  return 1;
-}
 
 /// Whether `op` is C[m, n] += A[m, k] W[k, n] with static N and K.
 bool isKNSegmentMatmul(linalg::GenericOp op, int64_t &n, int64_t &k) {
@@ -92,7 +85,9 @@ bool isVnniSegmentMatmul(linalg::GenericOp op, int64_t &panelWidth,
   auto weightType = cast<ShapedType>(op.getDpsInputs()[1].getType());
   kPairs = weightType.getDimSize(1);
   panelWidth = weightType.getDimSize(2);
-  return weightType.hasStaticShape() &&
+  // Unit extents fold the tiled loops away under the schedule's handles, as
+  // in isKNSegmentMatmul.
+  return weightType.hasStaticShape() && kPairs > 1 &&
          panelWidth % kBF16DotLanes == 0 && weightType.getDimSize(3) == 2;
 }
 

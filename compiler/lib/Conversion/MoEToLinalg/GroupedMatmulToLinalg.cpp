@@ -32,9 +32,6 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
 
   LogicalResult matchAndRewrite(GroupedMatmulOp op,
                                 PatternRewriter &rewriter) const override {
-    if (op.getWeightVnni() &&
-        !cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())
-      return rewriter.notifyMatchFailure(op, "dynamic pair-layout weight");
     Location loc = op.getLoc();
     Value input = op.getInput();
     Value weight = op.getWeight();
@@ -46,12 +43,9 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
     int64_t numExperts = weightType.getDimSize(0);
     bool weightKN = op.getWeightKn();
     bool weightVnni = op.getWeightVnni();
-    // N: the panels times their width with weight_vnni.
+    // N, in every weight layout (the verifier ties them together).
     OpFoldResult outWidth =
-        weightVnni ? OpFoldResult(rewriter.getIndexAttr(
-                         weightType.getDimSize(1) * weightType.getDimSize(3)))
-                   : tensor::getMixedSize(rewriter, loc, weight,
-                                          weightKN ? 2 : 1);
+        tensor::getMixedSize(rewriter, loc, op.getInit(), 1);
     OpFoldResult zero = rewriter.getIndexAttr(0);
     OpFoldResult one = rewriter.getIndexAttr(1);
     // One expert's weight: the weight without its leading E dimension.
@@ -132,7 +126,7 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
                     ArrayRef<OpFoldResult>{rows, outWidth},
                     ArrayRef<OpFoldResult>{one, one});
 
-                Value product;
+                Value product, contraction;
                 if (weightVnni) {
                   // The rows' k pairs, [rows, K] as [rows, K/2, 2], and
                   // their output, [rows, N] as [rows, N/P, P].
@@ -151,26 +145,22 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
                         ArrayRef<OpFoldResult>{rows, b.getIndexAttr(outer),
                                                b.getIndexAttr(inner)});
                   };
-                  Value contraction = buildMatmulVnni(
+                  contraction = buildMatmulVnni(
                       b, loc, split(segment, kPairs, 2), expertWeight,
                       split(accumulator, panels, panelWidth));
-                  // Tagged for the target's tiling and vectorization.
-                  contraction.getDefiningOp()->setAttr(kSegmentMatmulAttrName,
-                                                       b.getUnitAttr());
                   product = tensor::CollapseShapeOp::create(
                       b, loc, segmentOutputType, contraction,
                       ArrayRef<ReassociationIndices>{{0}, {1, 2}});
                 } else if (weightKN) {
-                  product = buildMatmul(b, loc, segment, expertWeight,
-                                        accumulator);
+                  product = contraction = buildMatmul(
+                      b, loc, segment, expertWeight, accumulator);
                 } else {
-                  product = buildMatmulTransposedRhs(b, loc, segment,
-                                                     expertWeight, accumulator);
+                  product = contraction = buildMatmulTransposedRhs(
+                      b, loc, segment, expertWeight, accumulator);
                 }
                 // Tagged for the target's tiling and vectorization.
-                if (!weightVnni)
-                  product.getDefiningOp()->setAttr(kSegmentMatmulAttrName,
-                                                   b.getUnitAttr());
+                contraction.getDefiningOp()->setAttr(kSegmentMatmulAttrName,
+                                                     b.getUnitAttr());
                 if (bias) {
                   auto biasType = cast<RankedTensorType>(bias.getType());
                   Value expertBias = tensor::ExtractSliceOp::create(

@@ -18,6 +18,7 @@
 #define MOE_RUNTIME_MODELSPEC_H
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -212,6 +213,13 @@ struct SourceView {
   std::vector<int64_t> dims, start, step;
 };
 
+/// `count` consecutive elements of a parameter's slice, from element
+/// `sliceOffset` on, and where they are in the source tensor: elements
+/// `sourceOffset + i * sourceStride`.
+struct SliceRun {
+  uint64_t sliceOffset = 0, sourceOffset = 0, count = 0, sourceStride = 1;
+};
+
 /// One tensor parameter of the compiled entry point. A stacked expert
 /// parameter gathers E tensors (`sourceNames[e]`) into one [E, ...] tensor.
 struct ParamSpec {
@@ -232,11 +240,12 @@ struct ParamSpec {
   /// Byte offset in the parameter arena (64-byte aligned).
   uint64_t offset = 0;
   uint64_t bytes() const;
-  /// Elements of one slice (of one source tensor).
+  /// Elements of one slice, and of one source tensor.
   uint64_t sliceElements() const;
-  /// For each element of one slice, in row-major order, its element offset
-  /// in the source tensor: the identity without a view.
-  std::vector<uint64_t> sourceOffsets() const;
+  uint64_t sourceElements() const;
+  /// Calls `visit` for the runs that make up one slice, in row-major order:
+  /// the whole slice without a view, else one run per innermost row.
+  void forEachSliceRun(const std::function<void(const SliceRun &)> &visit) const;
 };
 
 /// A validated moe-graph model.

@@ -9,6 +9,8 @@ MODEL.json's moe node `m` has experts in gpt-oss's layout: `gate_up_proj`
 WEIGHTS holds them as F32. Writes OUT_DIR/model.json and
 OUT_DIR/weights.safetensors with the same weights in LAYOUT:
 
+  biased     the same layout, with seeded non-zero values in place of the
+             gate_up and down biases (random init makes biases zero)
   separate   gate/up/down per expert, nn.Linear [out, in] ({e} names)
   halves     gate_up_proj stacked [E, 2F, D], gate rows first, [out, in]
   per-expert gate_up_proj per expert [D, 2F] interleaved, [in, out]
@@ -17,6 +19,7 @@ The layouts are computed here, independently of the runtime's views.
 """
 import json
 import os
+import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -57,6 +60,19 @@ def main():
     def flat(rows):
         return [v for row in rows for v in row]
 
+    if layout == "biased":
+        rng = random.Random(7)
+        tensors[experts["gate_up_proj"]] = (shape, gate_up)
+        tensors[experts["gate_up_bias"]] = (
+            [E, 2 * F], [rng.gauss(0.0, 0.5) for _ in gate_up_bias])
+        tensors[experts["down_proj"]] = ([E, F, D], down)
+        down_bias = experts["down_bias"]
+        tensors[down_bias] = (tensors[down_bias][0],
+                              [rng.gauss(0.0, 0.5) for _ in
+                               tensors[down_bias][1]])
+        write(model, out_dir, tensors)
+        return
+
     for key in ("gate_up_proj", "gate_up_bias", "gate_up_split",
                 "weight_layout", "down_proj"):
         experts.pop(key, None)
@@ -94,6 +110,12 @@ def main():
     else:
         sys.exit("unknown layout " + layout)
 
+    write(model, out_dir, tensors)
+
+
+def write(model, out_dir, tensors):
+    """OUT_DIR/model.json, reading OUT_DIR/weights.safetensors: `tensors`
+    ({name: (shape, values)}) as F32."""
     os.makedirs(out_dir, exist_ok=True)
     model["weights"] = {"file": "weights.safetensors"}
     json.dump(model, open(os.path.join(out_dir, "model.json"), "w"), indent=1)

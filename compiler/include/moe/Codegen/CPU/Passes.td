@@ -22,9 +22,10 @@ def MoECPUBF16DotPass : Pass<"moe-cpu-bf16-dot", "mlir::ModuleOp"> {
     takes its input rounded to bf16 (to nearest even); products are exact
     in f32 and accumulate in f32.
 
-    Where K is even and N a multiple of 16, the weight argument becomes
-    [E, N/P, K/2, P, 2], panels of P columns (the largest multiple of 16 up
-    to `panel-width` that divides N) holding pairs of consecutive k next to
+    Where K is even (and at least 4) and N a multiple of 16, the weight
+    argument becomes [E, N/P, K/2, P, 2], panels of P columns (the largest
+    multiple of 16 that divides N and is at most `panel-width`, or 16)
+    holding pairs of consecutive k next to
     each other (`moe.prepare_permutation = array<i64: 0, 1, 3, 2, 4>`, done
     by `moe_prepare` at load time), and the matmul gets `weight_vnni` with a
     bf16 input, which the CPU kernel schedule turns into AVX-512 BF16 dot

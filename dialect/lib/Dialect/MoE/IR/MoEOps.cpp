@@ -402,7 +402,7 @@ LogicalResult GroupedMatmulOp::verify() {
     return failure();
   // [E, N, K], [E, K, N] with weight_kn, [E, N/P, K/2, P, 2] with
   // weight_vnni.
-  unsigned reductionDim = vnni ? 2 : getWeightKn() ? 1 : 2;
+  unsigned reductionDim = getWeightKn() ? 1 : 2;
   int64_t reduction = ShapeVerifier::extent(getInput(), 1);
   int64_t outWidth =
       ShapeVerifier::extent(getWeight(), getWeightKn() ? 2 : 1);
@@ -415,6 +415,14 @@ LogicalResult GroupedMatmulOp::verify() {
                              << " must have bf16 elements with "
                                 "'weight_vnni', got "
                              << value.getType();
+    if (!cast<ShapedType>(getWeight().getType()).hasStaticShape())
+      return emitOpError() << "weight must have a static shape with "
+                              "'weight_vnni', got "
+                           << getWeight().getType();
+    if (!cast<ShapedType>(getInit().getType()).getElementType().isF32())
+      return emitOpError() << "init must have f32 elements with "
+                              "'weight_vnni', got "
+                           << getInit().getType();
     if (failed(v.dim(getWeight(), "weight", 4, 2, "k pairs")))
       return failure();
     if (!ShapedType::isDynamic(reduction) && reduction % 2 != 0)
