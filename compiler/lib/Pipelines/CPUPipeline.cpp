@@ -137,12 +137,14 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   decomposition.decomposeExpertFFN = options.decomposeExpertFFN;
   buildMoEDecompositionPipeline(pm, decomposition);
   if (options.vectorize) {
-    pm.addPass(createMoECPUPrepareExpertWeightsPass());
     if (options.bf16Dot) {
       MoECPUBF16DotPassOptions bf16Dot;
       bf16Dot.panelWidth = options.panelWidth;
       pm.addPass(createMoECPUBF16DotPass(bf16Dot));
     }
+    MoECPUPrepareExpertWeightsPassOptions prepare;
+    prepare.panelWidth = options.panelWidth;
+    pm.addPass(createMoECPUPrepareExpertWeightsPass(prepare));
   }
   buildMoEToLinalgStage(pm);
   buildMoECPUKernelStage(pm, options);

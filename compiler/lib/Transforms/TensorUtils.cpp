@@ -95,6 +95,25 @@ Value mlir::moe::buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
   return buildContraction(b, loc, lhs, rhs, init, /*rhsTransposed=*/false);
 }
 
+SmallVector<AffineMap>
+mlir::moe::getMatmulPanelsIndexingMaps(MLIRContext *ctx) {
+  AffineExpr m, panel, n, k;
+  bindDims(ctx, m, panel, n, k);
+  return {AffineMap::get(4, 0, {m, k}, ctx),
+          AffineMap::get(4, 0, {panel, k, n}, ctx),
+          AffineMap::get(4, 0, {m, panel, n}, ctx)};
+}
+
+Value mlir::moe::buildMatmulPanels(OpBuilder &b, Location loc, Value lhs,
+                                   Value rhs, Value init) {
+  SmallVector<utils::IteratorType> iterators = {
+      utils::IteratorType::parallel, utils::IteratorType::parallel,
+      utils::IteratorType::parallel, utils::IteratorType::reduction};
+  return buildMultiplyAccumulate(b, loc, lhs, rhs, init,
+                                 getMatmulPanelsIndexingMaps(b.getContext()),
+                                 iterators);
+}
+
 SmallVector<AffineMap> mlir::moe::getMatmulVnniIndexingMaps(MLIRContext *ctx) {
   AffineExpr m, panel, n, k, pair;
   bindDims(ctx, m, panel, n, k, pair);

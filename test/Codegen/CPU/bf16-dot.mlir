@@ -1,20 +1,20 @@
 // RUN: moe-opt %s --moe-cpu-bf16-dot | FileCheck %s
 // RUN: moe-opt %s --moe-cpu-bf16-dot=panel-width=16 | FileCheck %s --check-prefix=NARROW
 
-// Prepared bf16 expert weights ([E, K, N], weight_kn): their matmuls take
+// bf16 expert weights in the nn.Linear layout [E, N, K]: their matmuls take
 // the input rounded to bf16. With K even and N a multiple of 16 the weight
 // becomes [E, N/P, K/2, P, 2] panels of pairs (P = 32 here, 16 with
-// panel-width=16) with the composed load-time permutation, and the matmul
-// weight_vnni; gate and up share one rounded input. N = 40 keeps the [K, N]
-// kernel on the rounded values (truncf then extf), and f32 weights are left
-// alone.
+// panel-width=16) with its load-time permutation, and the matmul
+// weight_vnni; gate and up share one rounded input. N = 40 keeps the weight
+// (for moe-cpu-prepare-expert-weights) and takes the rounded values as f32
+// (truncf then extf); f32 weights are left alone.
 
 // CHECK-LABEL: func.func @model(
 // CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32> {moe.input = "x"}
 // CHECK-SAME:    %{{.*}}: tensor<4x2x32x32x2xbf16> {moe.param = "gate", moe.prepare_permutation = array<i64: 0, 1, 3, 2, 4>}
 // CHECK-SAME:    %{{.*}}: tensor<4x2x32x32x2xbf16> {moe.param = "up", moe.prepare_permutation = array<i64: 0, 1, 3, 2, 4>}
-// CHECK-SAME:    %{{.*}}: tensor<4x64x40xbf16> {moe.param = "odd", moe.prepare_permutation = array<i64: 0, 2, 1>}
-// CHECK-SAME:    %{{.*}}: tensor<4x64x64xf32> {moe.param = "f32", moe.prepare_permutation = array<i64: 0, 2, 1>}
+// CHECK-SAME:    %{{.*}}: tensor<4x40x64xbf16> {moe.param = "odd"}
+// CHECK-SAME:    %{{.*}}: tensor<4x64x64xf32> {moe.param = "f32"}
 // CHECK:       %[[ROUNDED:.*]] = linalg.generic {{.*}} ins(%[[X]] : tensor<?x64xf32>) outs(%{{.*}} : tensor<?x64xf32>)
 // CHECK-NEXT:  ^bb0(%[[V2:.*]]: f32, %{{.*}}: f32):
 // CHECK-NEXT:    %[[T2:.*]] = arith.truncf %[[V2]] : f32 to bf16
@@ -26,24 +26,24 @@
 // CHECK-NEXT:    linalg.yield %[[T]] : bf16
 // CHECK:       moe.grouped_matmul ins(%[[BF16]], %{{.*}}, %{{.*}} : tensor<?x64xbf16>, tensor<4x2x32x32x2xbf16>, tensor<5xi32>) outs(%{{.*}} : tensor<?x64xf32>) {weight_vnni}
 // CHECK:       moe.grouped_matmul ins(%[[BF16]], %{{.*}}, %{{.*}} : tensor<?x64xbf16>, tensor<4x2x32x32x2xbf16>, tensor<5xi32>) outs(%{{.*}} : tensor<?x64xf32>) {weight_vnni}
-// CHECK:       moe.grouped_matmul ins(%[[ROUNDED]], %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<4x64x40xbf16>, tensor<5xi32>) outs(%{{.*}} : tensor<?x40xf32>) {weight_kn}
-// CHECK:       moe.grouped_matmul ins(%[[X]], %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<4x64x64xf32>, tensor<5xi32>) outs(%{{.*}} : tensor<?x64xf32>) {weight_kn}
+// CHECK:       moe.grouped_matmul ins(%[[ROUNDED]], %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<4x40x64xbf16>, tensor<5xi32>) outs(%{{.*}} : tensor<?x40xf32>){{$}}
+// CHECK:       moe.grouped_matmul ins(%[[X]], %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<4x64x64xf32>, tensor<5xi32>) outs(%{{.*}} : tensor<?x64xf32>){{$}}
 
 // NARROW:      tensor<4x4x32x16x2xbf16> {moe.param = "gate", moe.prepare_permutation = array<i64: 0, 1, 3, 2, 4>}
 func.func @model(%x: tensor<?x64xf32> {moe.input = "x"},
-                 %gate: tensor<4x64x64xbf16> {moe.param = "gate", moe.prepare_permutation = array<i64: 0, 2, 1>},
-                 %up: tensor<4x64x64xbf16> {moe.param = "up", moe.prepare_permutation = array<i64: 0, 2, 1>},
-                 %odd: tensor<4x64x40xbf16> {moe.param = "odd", moe.prepare_permutation = array<i64: 0, 2, 1>},
-                 %f32: tensor<4x64x64xf32> {moe.param = "f32", moe.prepare_permutation = array<i64: 0, 2, 1>},
+                 %gate: tensor<4x64x64xbf16> {moe.param = "gate"},
+                 %up: tensor<4x64x64xbf16> {moe.param = "up"},
+                 %odd: tensor<4x40x64xbf16> {moe.param = "odd"},
+                 %f32: tensor<4x64x64xf32> {moe.param = "f32"},
                  %o: tensor<5xi32>, %init: tensor<?x64xf32>, %init40: tensor<?x40xf32>)
     -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x40xf32>, tensor<?x64xf32>) attributes {moe.entry} {
   %0 = moe.grouped_matmul ins(%x, %gate, %o : tensor<?x64xf32>, tensor<4x64x64xbf16>, tensor<5xi32>)
-         outs(%init : tensor<?x64xf32>) {weight_kn}
+         outs(%init : tensor<?x64xf32>)
   %1 = moe.grouped_matmul ins(%x, %up, %o : tensor<?x64xf32>, tensor<4x64x64xbf16>, tensor<5xi32>)
-         outs(%init : tensor<?x64xf32>) {weight_kn}
-  %2 = moe.grouped_matmul ins(%x, %odd, %o : tensor<?x64xf32>, tensor<4x64x40xbf16>, tensor<5xi32>)
-         outs(%init40 : tensor<?x40xf32>) {weight_kn}
+         outs(%init : tensor<?x64xf32>)
+  %2 = moe.grouped_matmul ins(%x, %odd, %o : tensor<?x64xf32>, tensor<4x40x64xbf16>, tensor<5xi32>)
+         outs(%init40 : tensor<?x40xf32>)
   %3 = moe.grouped_matmul ins(%x, %f32, %o : tensor<?x64xf32>, tensor<4x64x64xf32>, tensor<5xi32>)
-         outs(%init : tensor<?x64xf32>) {weight_kn}
+         outs(%init : tensor<?x64xf32>)
   return %0, %1, %2, %3 : tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x40xf32>, tensor<?x64xf32>
 }

@@ -1,12 +1,16 @@
 // RUN: moe-opt %s --moe-cpu-prepare-expert-weights | FileCheck %s
+// RUN: moe-opt %s --moe-cpu-prepare-expert-weights=panel-width=12 | FileCheck %s --check-prefix=NARROW
 
-// A weight used only by grouped matmuls is re-declared [E, K, N] with its
+// A weight used only by grouped matmuls is re-declared [E, N/P, K, P], panels
+// of P columns (the largest divisor of N up to panel-width), with its
 // load-time permutation; one with another use keeps the nn.Linear layout.
 
 // CHECK-LABEL: func.func @model(
-// CHECK-SAME:    %{{.*}}: tensor<4x16x32xf32> {moe.param = "up", moe.prepare_permutation = array<i64: 0, 2, 1>}
+// CHECK-SAME:    %{{.*}}: tensor<4x1x16x32xf32> {moe.param = "up", moe.prepare_permutation = array<i64: 0, 1, 3, 2>}
 // CHECK-SAME:    %{{.*}}: tensor<4x32x16xf32> {moe.param = "shared"}
-// CHECK:       moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<4x16x32xf32>, tensor<5xi32>) outs(%{{.*}} : tensor<?x32xf32>) {weight_kn}
+// CHECK:       moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<4x1x16x32xf32>, tensor<5xi32>) outs(%{{.*}} : tensor<?x32xf32>) {weight_kn}
+
+// NARROW:      tensor<4x4x16x8xf32> {moe.param = "up", moe.prepare_permutation = array<i64: 0, 1, 3, 2>}
 // CHECK:       moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<4x32x16xf32>, tensor<5xi32>) outs(%{{.*}} : tensor<?x32xf32>)
 // CHECK-NOT:   weight_kn
 func.func @model(%x: tensor<?x16xf32> {moe.input = "x"},

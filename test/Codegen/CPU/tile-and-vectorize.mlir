@@ -75,3 +75,28 @@ func.func @segment_bf16(%a: tensor<?x512xf32>, %w: tensor<512x128xbf16>, %c: ten
   } -> tensor<?x128xf32>
   return %0 : tensor<?x128xf32>
 }
+
+// The panel form C[m, b, n] += A[m, k] W[b, k, n] (weights laid out by
+// moe-cpu-prepare-expert-weights): one forall iteration per panel of 32
+// columns and the same register tiles, each BF16 weight row widened once.
+// CHECK-LABEL: func @segment_panels
+// CHECK:       scf.forall (%{{.*}}) in (4)
+// CHECK:         scf.for {{.*}} -> (vector<8x1x32xf32>)
+// CHECK:           arith.extf %{{.*}} : vector<32xbf16> to vector<32xf32>
+// CHECK-COUNT-8:   vector.fma {{.*}} : vector<32xf32>
+// CHECK:         scf.for {{.*}} -> (vector<{{(1x)*}}32xf32>)
+// CHECK:           vector.fma {{.*}} : vector<32xf32>
+#mapPA = affine_map<(m, b, n, k) -> (m, k)>
+#mapPW = affine_map<(m, b, n, k) -> (b, k, n)>
+#mapPC = affine_map<(m, b, n, k) -> (m, b, n)>
+func.func @segment_panels(%a: tensor<?x512xf32>, %w: tensor<4x512x32xbf16>, %c: tensor<?x4x32xf32>) -> tensor<?x4x32xf32> {
+  %0 = linalg.generic {indexing_maps = [#mapPA, #mapPW, #mapPC], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+         ins(%a, %w : tensor<?x512xf32>, tensor<4x512x32xbf16>) outs(%c : tensor<?x4x32xf32>) attrs = {moe.segment_matmul} {
+  ^bb0(%x: f32, %y: bf16, %acc: f32):
+    %yf = arith.extf %y : bf16 to f32
+    %p = arith.mulf %x, %yf : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x4x32xf32>
+  return %0 : tensor<?x4x32xf32>
+}

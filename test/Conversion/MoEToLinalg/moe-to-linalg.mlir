@@ -224,6 +224,30 @@ func.func @grouped_matmul(%x: tensor<?x64xf32>, %w: tensor<4x128x64xf16>,
 
 // -----
 
+// With a weight_kn weight in panels [E, N/P, K, P], an expert's output
+// [R, N] becomes [R, N/P, P] and the contraction reads the weight panel by
+// panel.
+
+// CHECK-DAG:   #[[$PA:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
+// CHECK-DAG:   #[[$PW:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
+// CHECK-DAG:   #[[$PC:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-LABEL: func @grouped_matmul_panels
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[W:[a-z0-9]+]]: tensor<4x2x64x32xbf16>
+// CHECK:         %[[A:.*]] = tensor.extract_slice %[[X]][%{{.*}}, 0] [%[[ROWS:.*]], 64] [1, 1]
+// CHECK:         %[[WE:.*]] = tensor.extract_slice %[[W]][%{{.*}}, 0, 0, 0] [1, 2, 64, 32] [1, 1, 1, 1] : tensor<4x2x64x32xbf16> to tensor<2x64x32xbf16>
+// CHECK:         %[[C:.*]] = tensor.extract_slice %{{.*}}[%{{.*}}, 0] [%[[ROWS]], 64] [1, 1]
+// CHECK:         %[[PANELS:.*]] = tensor.expand_shape %[[C]] {{\[\[}}0], [1, 2]] output_shape [%[[ROWS]], 2, 32] : tensor<?x64xf32> into tensor<?x2x32xf32>
+// CHECK:         %[[MM:.*]] = linalg.generic {indexing_maps = [#[[$PA]], #[[$PW]], #[[$PC]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[A]], %[[WE]] : tensor<?x64xf32>, tensor<2x64x32xbf16>) outs(%[[PANELS]] : tensor<?x2x32xf32>) attrs = {moe.segment_matmul}
+// CHECK:         tensor.collapse_shape %[[MM]] {{\[\[}}0], [1, 2]] : tensor<?x2x32xf32> into tensor<?x64xf32>
+func.func @grouped_matmul_panels(%x: tensor<?x64xf32>, %w: tensor<4x2x64x32xbf16>,
+                                 %o: tensor<5xi32>, %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<4x2x64x32xbf16>, tensor<5xi32>)
+         outs(%init : tensor<?x64xf32>) {weight_kn}
+  return %0 : tensor<?x64xf32>
+}
+
+// -----
+
 // With weight_vnni, an expert's rows [R, K] become k pairs [R, K/2, 2] and its
 // output [R, N] panels [R, N/P, P]; the contraction reads the weight panel
 // by panel, pair by pair.

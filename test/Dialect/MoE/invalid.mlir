@@ -2503,3 +2503,25 @@ func.func @grouped_matmul_vnni_f16_init(%x: tensor<?x64xbf16>,
          outs(%acc : tensor<?x128xf16>) {weight_vnni}
   return %0 : tensor<?x128xf16>
 }
+
+// -----
+
+func.func @grouped_matmul_panels_k(%x: tensor<?x64xf32>,
+    %w: tensor<8x4x32x32xf32>, %o: tensor<9xi32>,
+    %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  // expected-error @+1 {{'moe.grouped_matmul' op weight dimension 2 (reduction size K) must be 64, got 32}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x4x32x32xf32>, tensor<9xi32>)
+         outs(%acc : tensor<?x128xf32>) {weight_kn}
+  return %0 : tensor<?x128xf32>
+}
+
+// -----
+
+func.func @grouped_matmul_panels_width(%x: tensor<?x64xf32>,
+    %w: tensor<8x2x64x32xf32>, %o: tensor<9xi32>,
+    %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  // expected-error @+1 {{'moe.grouped_matmul' op init dimension 1 (output width N) must be 64, got 128}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x2x64x32xf32>, tensor<9xi32>)
+         outs(%acc : tensor<?x128xf32>) {weight_kn}
+  return %0 : tensor<?x128xf32>
+}

@@ -95,15 +95,19 @@ func.func @grouped_matmul(%x: tensor<?x64xf32>, %w: tensor<8x128x64xf16>,
 func.func @grouped_matmul_layouts(%x: tensor<?x64xf32>, %xb: tensor<?x64xbf16>,
                                   %wkn: tensor<8x64x128xbf16>,
                                   %wvnni: tensor<8x4x32x32x2xbf16>,
+                                  %wpanels: tensor<8x4x64x32xbf16>,
                                   %o: tensor<9xi32>, %init: tensor<?x128xf32>)
-    -> (tensor<?x128xf32>, tensor<?x128xf32>) {
+    -> (tensor<?x128xf32>, tensor<?x128xf32>, tensor<?x128xf32>) {
   // CHECK: moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<8x64x128xbf16>, tensor<9xi32>) outs(%{{.*}} : tensor<?x128xf32>) {weight_kn}
   %0 = moe.grouped_matmul ins(%x, %wkn, %o : tensor<?x64xf32>, tensor<8x64x128xbf16>, tensor<9xi32>)
          outs(%init : tensor<?x128xf32>) {weight_kn}
   // CHECK: moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x64xbf16>, tensor<8x4x32x32x2xbf16>, tensor<9xi32>) outs(%{{.*}} : tensor<?x128xf32>) {weight_vnni}
   %1 = moe.grouped_matmul ins(%xb, %wvnni, %o : tensor<?x64xbf16>, tensor<8x4x32x32x2xbf16>, tensor<9xi32>)
          outs(%init : tensor<?x128xf32>) {weight_vnni}
-  return %0, %1 : tensor<?x128xf32>, tensor<?x128xf32>
+  // CHECK: moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<8x4x64x32xbf16>, tensor<9xi32>) outs(%{{.*}} : tensor<?x128xf32>) {weight_kn}
+  %2 = moe.grouped_matmul ins(%x, %wpanels, %o : tensor<?x64xf32>, tensor<8x4x64x32xbf16>, tensor<9xi32>)
+         outs(%init : tensor<?x128xf32>) {weight_kn}
+  return %0, %1, %2 : tensor<?x128xf32>, tensor<?x128xf32>, tensor<?x128xf32>
 }
 
 // CHECK-LABEL: func @expert_ffn

@@ -44,6 +44,13 @@ Value buildMatmulTransposedRhs(OpBuilder &b, Location loc, Value lhs,
 Value buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
                   Value init);
 
+/// Builds `init + lhs rhs` with `rhs` in panels of P columns: `lhs` [M, K],
+/// `rhs` [N/P, K, P], `init` [M, N/P, P].
+Value buildMatmulPanels(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                        Value init);
+/// The indexing maps of buildMatmulPanels over (m, panel, n, k).
+SmallVector<AffineMap> getMatmulPanelsIndexingMaps(MLIRContext *ctx);
+
 /// Builds `init + lhs rhs` with both operands in the pair (VNNI) layout of
 /// AVX-512 BF16's dot product, the weight in panels of P columns: `lhs`
 /// [M, K/2, 2], `rhs` [N/P, K/2, P, 2], `init` [M, N/P, P]; the products

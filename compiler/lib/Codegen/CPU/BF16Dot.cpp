@@ -26,21 +26,20 @@ using namespace mlir::moe;
 
 namespace {
 
-/// The grouped matmuls that use `weight`, a bf16 [E, K, N] weight prepared
-/// by moe-cpu-prepare-expert-weights; empty when it has another use.
+/// The grouped matmuls that use `weight`, a bf16 weight parameter in the
+/// nn.Linear layout [E, N, K]; empty when it has another use.
 SmallVector<GroupedMatmulOp> bf16WeightUsers(func::FuncOp func,
                                              BlockArgument weight) {
   auto type = dyn_cast<RankedTensorType>(weight.getType());
-  auto permutation = func.getArgAttrOfType<DenseI64ArrayAttr>(
-      weight.getArgNumber(), kPreparePermutationAttrName);
   if (!type || type.getRank() != 3 || !type.hasStaticShape() ||
-      !type.getElementType().isBF16() || !permutation ||
-      permutation.asArrayRef() != ArrayRef<int64_t>{0, 2, 1})
+      !type.getElementType().isBF16() ||
+      !func.getArgAttr(weight.getArgNumber(), kParamAttrName) ||
+      func.getArgAttr(weight.getArgNumber(), kPreparePermutationAttrName))
     return {};
   SmallVector<GroupedMatmulOp> users;
   for (OpOperand &use : weight.getUses()) {
     auto matmul = dyn_cast<GroupedMatmulOp>(use.getOwner());
-    if (!matmul || !matmul.getWeightKn() ||
+    if (!matmul || matmul.getWeightKn() || matmul.getWeightVnni() ||
         use.getOperandNumber() !=
             matmul.getWeightMutable().getOperandNumber() ||
         !cast<ShapedType>(matmul.getInput().getType())
@@ -87,8 +86,8 @@ struct MoECPUBF16DotPass
       if (users.empty())
         continue;
       auto type = cast<RankedTensorType>(weight.getType());
-      int64_t e = type.getDimSize(0), k = type.getDimSize(1),
-              n = type.getDimSize(2);
+      int64_t e = type.getDimSize(0), n = type.getDimSize(1),
+              k = type.getDimSize(2);
       // At least two pairs: the kernel schedule tiles K/2.
       bool pairs = k % 2 == 0 && k > 2 && n % kBF16DotLanes == 0;
       // Panels of whole dot-product vectors, at most panel-width wide (one
@@ -105,10 +104,8 @@ struct MoECPUBF16DotPass
           inputRounded = roundToBF16(b, matmul.getLoc(), input, !pairs);
         }
         matmul.getInputMutable().assign(inputRounded);
-        if (pairs) {
-          matmul.setWeightKn(false);
+        if (pairs)
           matmul.setWeightVnni(true);
-        }
       }
       if (!pairs)
         continue;

@@ -5,9 +5,9 @@
 //===----------------------------------------------------------------------===//
 //
 // This file implements moe-cpu-prepare-expert-weights: expert weights that
-// only feed grouped matmuls are re-declared as [E, K, N] so the CPU kernel
-// streams contiguous rows; the transposition itself runs once, at load time,
-// in the `moe_prepare` entry point.
+// only feed grouped matmuls are re-declared as panels [E, N/P, K, P] so the
+// CPU kernel streams each panel's rows one after another; the re-layout
+// itself runs once, at load time, in the `moe_prepare` entry point.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,7 +33,7 @@ bool onlyFeedsGroupedMatmuls(BlockArgument weight) {
     return false;
   for (OpOperand &use : weight.getUses()) {
     auto matmul = dyn_cast<GroupedMatmulOp>(use.getOwner());
-    if (!matmul || matmul.getWeightKn() ||
+    if (!matmul || matmul.getWeightKn() || matmul.getWeightVnni() ||
         use.getOperandNumber() != matmul.getWeightMutable().getOperandNumber())
       return false;
   }
@@ -53,17 +53,22 @@ struct MoECPUPrepareExpertWeightsPass
       SmallVector<Type> argTypes(func.getArgumentTypes());
       for (BlockArgument arg : func.getArguments()) {
         auto type = dyn_cast<RankedTensorType>(arg.getType());
-        if (!type || type.getRank() != 3 ||
+        if (!type || type.getRank() != 3 || !type.hasStaticShape() ||
             !func.getArgAttr(arg.getArgNumber(), kParamAttrName) ||
+            func.getArgAttr(arg.getArgNumber(), kPreparePermutationAttrName) ||
             !onlyFeedsGroupedMatmuls(arg))
           continue;
-        auto transposed = RankedTensorType::get(
-            {type.getDimSize(0), type.getDimSize(2), type.getDimSize(1)},
-            type.getElementType());
-        arg.setType(transposed);
-        argTypes[arg.getArgNumber()] = transposed;
+        // prepared[e][n/P][k][n%P] = raw[e][n][k]: the raw [E, N, K] arena
+        // viewed as [E, N/P, P, K], permuted.
+        int64_t e = type.getDimSize(0), n = type.getDimSize(1),
+                k = type.getDimSize(2);
+        int64_t panel = largestDivisorAtMost(n, std::max<int64_t>(panelWidth, 1));
+        auto panels =
+            RankedTensorType::get({e, n / panel, k, panel}, type.getElementType());
+        arg.setType(panels);
+        argTypes[arg.getArgNumber()] = panels;
         func.setArgAttr(arg.getArgNumber(), kPreparePermutationAttrName,
-                        b.getDenseI64ArrayAttr({0, 2, 1}));
+                        b.getDenseI64ArrayAttr({0, 1, 3, 2}));
         for (Operation *user : arg.getUsers())
           cast<GroupedMatmulOp>(user).setWeightKn(true);
       }

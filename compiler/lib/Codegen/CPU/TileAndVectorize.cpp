@@ -71,6 +71,20 @@ bool isKNSegmentMatmul(linalg::GenericOp op, int64_t &n, int64_t &k) {
          n > 1;
 }
 
+/// Whether `op` is the panel form C[m, b, n] += A[m, k] W[b, k, n] of a
+/// segment matmul (b over panels of the weight's columns), with static K
+/// and panels of more than one column.
+bool isPanelSegmentMatmul(linalg::GenericOp op, int64_t &k) {
+  if (!op->hasAttr(kSegmentMatmulAttrName) || op.getNumDpsInputs() != 2 ||
+      op.getNumLoops() != 4 ||
+      op.getIndexingMapsArray() != getMatmulPanelsIndexingMaps(op.getContext()))
+    return false;
+  auto weightType = cast<ShapedType>(op.getDpsInputs()[1].getType());
+  k = weightType.getDimSize(1);
+  // Unit extents fold the tiled loops away, as in isKNSegmentMatmul.
+  return weightType.hasStaticShape() && k > 1 && weightType.getDimSize(2) > 1;
+}
+
 /// Whether `op` is the pair-layout contraction of moe-cpu-bf16-dot:
 /// C[m, b, n] += A[m, k, p] W[b, k, n, p] (b over panels of P columns, n in
 /// a panel, k over K/2 pairs, p in a pair), with static shapes and P a
@@ -150,22 +164,39 @@ std::string hoistAccumulators(int64_t id) {
       .str();
 }
 
-/// The schedule of kernel `id`: tile sizes for N, K and the register rows;
-/// with `parallel`, the N panels form an scf.forall the pipeline maps to
-/// threads.
-std::string kernelSchedule(int64_t id, int64_t nTile, int64_t kTile,
-                           int64_t rowTile, bool parallel) {
-  return tileAndPeelRows(id, {0, nTile, 0}, {0, 0, kTile}, {rowTile, 0, 0},
-                         parallel) +
+/// The tile sizes of an FMA kernel schedule, one per loop of the kernel.
+struct FMATiles {
+  SmallVector<int64_t> panel, block, rows, rank1, row;
+};
+
+/// The tiles of C[m, n] += A[m, k] W[k, n]: N panels of `nTile`, K blocks
+/// of `kTile`, `rowTile` rows.
+FMATiles knTiles(int64_t nTile, int64_t kTile, int64_t rowTile) {
+  return {{0, nTile, 0}, {0, 0, kTile}, {rowTile, 0, 0}, {0, 0, 1},
+          {1, 0, 0}};
+}
+
+/// The tiles of the panel form C[m, b, n] += A[m, k] W[b, k, n]: one panel
+/// of the weight at a time.
+FMATiles panelTiles(int64_t kTile, int64_t rowTile) {
+  return {{0, 1, 0, 0}, {0, 0, 0, kTile}, {rowTile, 0, 0, 0}, {0, 0, 0, 1},
+          {1, 0, 0, 0}};
+}
+
+/// The schedule of FMA kernel `id`: panels, K blocks and register rows as
+/// `tiles` says; with `parallel`, the panels form an scf.forall the pipeline
+/// maps to threads.
+std::string kernelSchedule(int64_t id, const FMATiles &tiles, bool parallel) {
+  return tileAndPeelRows(id, tiles.panel, tiles.block, tiles.rows, parallel) +
          llvm::formatv(R"mlir(
     %k{0}_full_rank1, %k{0}_full_lk = transform.structured.tile_using_for
-        %k{0}_full_op tile_sizes [0, 0, 1]
+        %k{0}_full_op tile_sizes {1}
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %k{0}_tail_row, %k{0}_tail_lm = transform.structured.tile_using_for
-        %k{0}_tail_op tile_sizes [1, 0, 0]
+        %k{0}_tail_op tile_sizes {2}
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %k{0}_tail_rank1, %k{0}_tail_lk = transform.structured.tile_using_for
-        %k{0}_tail_row tile_sizes [0, 0, 1]
+        %k{0}_tail_row tile_sizes {1}
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     transform.structured.vectorize %k{0}_full_rank1 : !transform.any_op
     transform.structured.vectorize %k{0}_tail_rank1 : !transform.any_op
@@ -187,7 +218,7 @@ std::string kernelSchedule(int64_t id, int64_t nTile, int64_t kTile,
       transform.apply_patterns.canonicalization
     } : !transform.any_op
 )mlir",
-                       id)
+                       id, tileSizes(tiles.rank1), tileSizes(tiles.row))
              .str() +
          hoistAccumulators(id);
 }
@@ -256,9 +287,17 @@ struct MoECPUTileAndVectorizePass
       int64_t n, k;
       if (isKNSegmentMatmul(op, n, k)) {
         op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
-        body += kernelSchedule(count++, largestDivisorAtMost(n, panelWidth),
-                               largestDivisorAtMost(k, reductionBlock),
-                               rowTile, parallelPanels);
+        body += kernelSchedule(
+            count++,
+            knTiles(largestDivisorAtMost(n, panelWidth),
+                    largestDivisorAtMost(k, reductionBlock), rowTile),
+            parallelPanels);
+      } else if (isPanelSegmentMatmul(op, k)) {
+        op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
+        body += kernelSchedule(
+            count++,
+            panelTiles(largestDivisorAtMost(k, reductionBlock), rowTile),
+            parallelPanels);
       } else if (isVnniSegmentMatmul(op, n, k)) {
         // The weight's own panels; K blocks count pairs.
         op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));

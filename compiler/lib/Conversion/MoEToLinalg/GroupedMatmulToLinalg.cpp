@@ -127,14 +127,9 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
                     ArrayRef<OpFoldResult>{one, one});
 
                 Value product, contraction;
-                if (weightVnni) {
-                  // The rows' k pairs, [rows, K] as [rows, K/2, 2], and
-                  // their output, [rows, N] as [rows, N/P, P].
-                  int64_t panels = weightType.getDimSize(1),
-                          kPairs = weightType.getDimSize(2),
-                          panelWidth = weightType.getDimSize(3);
-                  auto split = [&](Value value, int64_t outer,
-                                   int64_t inner) -> Value {
+                // [rows, X * Y] as [rows, X, Y].
+                auto split = [&](Value value, int64_t outer,
+                                 int64_t inner) -> Value {
                     auto type = cast<RankedTensorType>(value.getType());
                     return tensor::ExpandShapeOp::create(
                         b, loc,
@@ -144,13 +139,28 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
                         value, ArrayRef<ReassociationIndices>{{0}, {1, 2}},
                         ArrayRef<OpFoldResult>{rows, b.getIndexAttr(outer),
                                                b.getIndexAttr(inner)});
-                  };
-                  contraction = buildMatmulVnni(
-                      b, loc, split(segment, kPairs, 2), expertWeight,
-                      split(accumulator, panels, panelWidth));
-                  product = tensor::CollapseShapeOp::create(
-                      b, loc, segmentOutputType, contraction,
+                };
+                auto joinPanels = [&](Value panelOutput) -> Value {
+                  return tensor::CollapseShapeOp::create(
+                      b, loc, segmentOutputType, panelOutput,
                       ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+                };
+                if (weightVnni) {
+                  // The rows' k pairs, [rows, K] as [rows, K/2, 2], and
+                  // their output, [rows, N] as [rows, N/P, P].
+                  contraction = buildMatmulVnni(
+                      b, loc, split(segment, weightType.getDimSize(2), 2),
+                      expertWeight,
+                      split(accumulator, weightType.getDimSize(1),
+                            weightType.getDimSize(3)));
+                  product = joinPanels(contraction);
+                } else if (weightKN && weightType.getRank() == 4) {
+                  // The output in the weight's panels: [rows, N/P, P].
+                  contraction = buildMatmulPanels(
+                      b, loc, segment, expertWeight,
+                      split(accumulator, weightType.getDimSize(1),
+                            weightType.getDimSize(3)));
+                  product = joinPanels(contraction);
                 } else if (weightKN) {
                   product = contraction = buildMatmul(
                       b, loc, segment, expertWeight, accumulator);

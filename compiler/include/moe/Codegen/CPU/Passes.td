@@ -18,9 +18,9 @@ def MoECPUBF16DotPass : Pass<"moe-cpu-bf16-dot", "mlir::ModuleOp"> {
   let description = [{
     Trades accuracy for speed, as a bf16 autocast does: every
     `moe.grouped_matmul` of the `moe.entry` function whose weight is a bf16
-    argument in the [E, K, N] layout (`moe-cpu-prepare-expert-weights`)
-    takes its input rounded to bf16 (to nearest even); products are exact
-    in f32 and accumulate in f32.
+    parameter in the nn.Linear layout [E, N, K] takes its input rounded to
+    bf16 (to nearest even); products are exact in f32 and accumulate in
+    f32. Runs before `moe-cpu-prepare-expert-weights`.
 
     Where K is even (and at least 4) and N a multiple of 16, the weight
     argument becomes [E, N/P, K/2, P, 2], panels of P columns (the largest
@@ -30,9 +30,9 @@ def MoECPUBF16DotPass : Pass<"moe-cpu-bf16-dot", "mlir::ModuleOp"> {
     by `moe_prepare` at load time), and the matmul gets `weight_vnni` with a
     bf16 input, which the CPU kernel schedule turns into AVX-512 BF16 dot
     products (`vdpbf16ps`, 32 multiply-adds per instruction against 16 for
-    an f32 FMA). Other shapes keep the f32 kernel on the rounded values, so
-    the result does not depend on the shapes. Needs a CPU with AVX512-BF16
-    to run.
+    an f32 FMA). Other shapes keep the f32 kernel on the rounded values
+    (and the usual load-time layout), so the result does not depend on the
+    shapes. Needs a CPU with AVX512-BF16 to run.
   }];
   let options = [
     Option<"panelWidth", "panel-width", "int64_t", /*default=*/"32",
@@ -132,17 +132,25 @@ def MoECPUFlattenVectorTransfersPass
 
 def MoECPUPrepareExpertWeightsPass
     : Pass<"moe-cpu-prepare-expert-weights", "mlir::ModuleOp"> {
-  let summary = "Transpose expert weights into [E, K, N] once, at load time";
+  let summary = "Lay expert weights out in [E, N/P, K, P] panels, at load time";
   let description = [{
     In the function marked `moe.entry`, every weight argument used only as
     the weight of `moe.grouped_matmul` ops in the `nn.Linear` layout
-    [E, N, K] becomes an [E, K, N] argument carrying
-    `moe.prepare_permutation = array<i64: 0, 2, 1>`, and its users get
-    `weight_kn`. The vectorised kernel then reads contiguous rows of N.
+    [E, N, K] becomes an [E, N/P, K, P] argument, panels of P columns (the
+    largest divisor of N up to `panel-width`, the kernel's N tile),
+    carrying `moe.prepare_permutation = array<i64: 0, 1, 3, 2>`, and its
+    users get `weight_kn`. The vectorised kernel then reads each panel as
+    one contiguous run of K rows of P, where an [E, K, N] layout would read
+    P elements N apart (the same cache sets for N a multiple of 1024).
     `moe-cpu-entry-abi` emits the `moe_prepare` entry point that the runtime
-    calls once after loading the weights to do the transposition.
+    calls once after loading the weights to do the re-layout. Weights that
+    already have a load-time permutation (moe-cpu-bf16-dot) are left alone.
   }];
   let dependentDialects = ["::mlir::moe::MoEDialect"];
+  let options = [
+    Option<"panelWidth", "panel-width", "int64_t", /*default=*/"32",
+           "Largest panel of weight columns (the kernel's N tile)">,
+  ];
 }
 
 def MoECPUTileAndVectorizePass

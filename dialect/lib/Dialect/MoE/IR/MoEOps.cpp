@@ -394,18 +394,29 @@ LogicalResult GroupedMatmulOp::verify() {
   bool vnni = getWeightVnni();
   if (vnni && getWeightKn())
     return emitOpError("'weight_kn' and 'weight_vnni' exclude each other");
+  // weight_kn takes [E, K, N] or its panels [E, N/P, K, P].
+  bool panels = getWeightKn() &&
+                cast<RankedTensorType>(getWeight().getType()).getRank() == 4;
   if (failed(v.tensor(getInput(), "input", 2, ElementKind::Float)) ||
-      failed(v.tensor(getWeight(), "weight", vnni ? 5 : 3,
+      failed(v.tensor(getWeight(), "weight", vnni ? 5 : panels ? 4 : 3,
                       ElementKind::Float)) ||
       failed(verifyOffsets(v, getExpertOffsets(), numExperts)) ||
       failed(v.tensor(getInit(), "init", 2, ElementKind::Float)))
     return failure();
-  // [E, N, K], [E, K, N] with weight_kn, [E, N/P, K/2, P, 2] with
-  // weight_vnni.
-  unsigned reductionDim = getWeightKn() ? 1 : 2;
+  // [E, N, K]; with weight_kn [E, K, N] or [E, N/P, K, P]; with
+  // weight_vnni [E, N/P, K/2, P, 2].
+  unsigned reductionDim = getWeightKn() && !panels ? 1 : 2;
   int64_t reduction = ShapeVerifier::extent(getInput(), 1);
   int64_t outWidth =
       ShapeVerifier::extent(getWeight(), getWeightKn() ? 2 : 1);
+  if (panels || vnni) {
+    int64_t panelCount = ShapeVerifier::extent(getWeight(), 1),
+            panelWidth = ShapeVerifier::extent(getWeight(), 3);
+    outWidth = ShapedType::isDynamic(panelCount) ||
+                       ShapedType::isDynamic(panelWidth)
+                   ? ShapedType::kDynamic
+                   : panelCount * panelWidth;
+  }
   if (vnni) {
     for (auto [value, name] : {std::pair<Value, const char *>{getInput(),
                                                               "input"},
@@ -431,12 +442,6 @@ LogicalResult GroupedMatmulOp::verify() {
                            << reduction;
     if (!ShapedType::isDynamic(reduction))
       reduction /= 2;
-    int64_t panels = ShapeVerifier::extent(getWeight(), 1),
-            panelWidth = ShapeVerifier::extent(getWeight(), 3);
-    outWidth = ShapedType::isDynamic(panels) ||
-                       ShapedType::isDynamic(panelWidth)
-                   ? ShapedType::kDynamic
-                   : panels * panelWidth;
   }
   if (failed(v.dim(getWeight(), "weight", 0, numExperts, "experts E")) ||
       failed(v.dim(getWeight(), "weight", reductionDim, reduction,

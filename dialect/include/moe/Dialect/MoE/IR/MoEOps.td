@@ -247,9 +247,11 @@ def MoE_GroupedMatmulOp : MoE_DestinationOp<"grouped_matmul", 1, [
     [E, N], `init` [R, N]. Rows from `offsets[E]` on are left unchanged.
     The work is proportional to the rows each expert owns.
 
-    With `weight_kn` the weight is [E, K, N] instead (`input[r] weight[e]`):
-    the layout the CPU pipeline transposes expert weights into once, at load
-    time, so that the kernel reads contiguous rows of N.
+    With `weight_kn` the weight is [E, K, N] instead (`input[r] weight[e]`),
+    or that split into panels of P columns, [E, N/P, K, P]
+    (`weight[e][n / P][k][n % P]` is W[e][n][k]): the layout the CPU
+    pipeline lays expert weights out in once, at load time, so that the
+    kernel reads each panel's rows one after another.
 
     With `weight_vnni` the weight is [E, N/P, K/2, P, 2]: panels of P
     columns, each a K-major run of pairs of consecutive k
