@@ -183,8 +183,9 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
       "bf16-dot",
       llvm::cl::desc("Expert matmuls with BF16 weights round their "
                      "activations to BF16 and use the CPU's AVX-512 BF16 dot "
-                     "products, accumulating in f32 (faster, less accurate; "
-                     "needs AVX512-BF16)"),
+                     "products, accumulating in f32 (less accurate; faster "
+                     "where the dot product outruns the CPU's FMAs; needs "
+                     "AVX512-BF16)"),
       llvm::cl::cat(category));
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
