@@ -24,3 +24,15 @@ func.func @model(%x: tensor<?x16xf32> {moe.input = "x"},
          outs(%init : tensor<?x32xf32>)
   return %0, %1, %shared : tensor<?x32xf32>, tensor<?x32xf32>, tensor<4x32x16xf32>
 }
+
+// N = 37 has no divisor above 1 up to 32: [E, K, N] rows instead of panels.
+// CHECK-LABEL: func.func @prime(
+// CHECK-SAME:    %{{.*}}: tensor<2x16x37xf32> {moe.param = "w", moe.prepare_permutation = array<i64: 0, 2, 1>}
+// CHECK:       moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<2x16x37xf32>, tensor<3xi32>) outs(%{{.*}} : tensor<?x37xf32>) {weight_kn}
+func.func @prime(%x: tensor<?x16xf32> {moe.input = "x"},
+                 %w: tensor<2x37x16xf32> {moe.param = "w"},
+                 %o: tensor<3xi32>, %init: tensor<?x37xf32>) -> tensor<?x37xf32> attributes {moe.entry} {
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x16xf32>, tensor<2x37x16xf32>, tensor<3xi32>)
+         outs(%init : tensor<?x37xf32>)
+  return %0 : tensor<?x37xf32>
+}

@@ -92,10 +92,9 @@ struct MoECPUBF16DotPass
       bool pairs = k % 2 == 0 && k > 2 && n % kBF16DotLanes == 0;
       // Panels of whole dot-product vectors, at most panel-width wide (one
       // vector at least).
-      int64_t panel =
-          kBF16DotLanes *
-          largestDivisorAtMost(n / kBF16DotLanes,
-                               std::max<int64_t>(panelWidth / kBF16DotLanes, 1));
+      int64_t panelVectors = std::max<int64_t>(panelWidth / kBF16DotLanes, 1);
+      int64_t panel = kBF16DotLanes *
+                      largestDivisorAtMost(n / kBF16DotLanes, panelVectors);
       for (GroupedMatmulOp matmul : users) {
         Value input = matmul.getInput();
         Value &inputRounded = rounded[{input, pairs ? 0u : 1u}];

@@ -59,16 +59,22 @@ struct MoECPUPrepareExpertWeightsPass
             !onlyFeedsGroupedMatmuls(arg))
           continue;
         // prepared[e][n/P][k][n%P] = raw[e][n][k]: the raw [E, N, K] arena
-        // viewed as [E, N/P, P, K], permuted.
+        // viewed as [E, N/P, P, K], permuted. Without a panel wider than one
+        // column (N prime and above panel-width), [E, K, N] rows instead.
         int64_t e = type.getDimSize(0), n = type.getDimSize(1),
                 k = type.getDimSize(2);
-        int64_t panel = largestDivisorAtMost(n, std::max<int64_t>(panelWidth, 1));
-        auto panels =
-            RankedTensorType::get({e, n / panel, k, panel}, type.getElementType());
-        arg.setType(panels);
-        argTypes[arg.getArgNumber()] = panels;
+        int64_t panel =
+            largestDivisorAtMost(n, std::max<int64_t>(panelWidth, 1));
+        bool panels = panel > 1 || n == 1;
+        auto prepared =
+            panels ? RankedTensorType::get({e, n / panel, k, panel},
+                                           type.getElementType())
+                   : RankedTensorType::get({e, k, n}, type.getElementType());
+        arg.setType(prepared);
+        argTypes[arg.getArgNumber()] = prepared;
         func.setArgAttr(arg.getArgNumber(), kPreparePermutationAttrName,
-                        b.getDenseI64ArrayAttr({0, 1, 3, 2}));
+                        panels ? b.getDenseI64ArrayAttr({0, 1, 3, 2})
+                               : b.getDenseI64ArrayAttr({0, 2, 1}));
         for (Operation *user : arg.getUsers())
           cast<GroupedMatmulOp>(user).setWeightKn(true);
       }

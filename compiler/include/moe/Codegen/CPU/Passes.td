@@ -143,7 +143,9 @@ def MoECPUPrepareExpertWeightsPass
     one contiguous run of K rows of P, where an [E, K, N] layout would read
     P elements N apart (the same cache sets for N a multiple of 1024).
     `moe-cpu-entry-abi` emits the `moe_prepare` entry point that the runtime
-    calls once after loading the weights to do the re-layout. Weights that
+    calls once after loading the weights to do the re-layout. Where no
+    panel is wider than one column (N prime, above `panel-width`), the
+    weight becomes [E, K, N] instead (`array<i64: 0, 2, 1>`). Weights that
     already have a load-time permutation (moe-cpu-bf16-dot) are left alone.
   }];
   let dependentDialects = ["::mlir::moe::MoEDialect"];
