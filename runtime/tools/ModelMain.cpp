@@ -92,6 +92,20 @@ int failWith(const std::string &diagnostic) {
   return 1;
 }
 
+/// The offsets of tensors of `bytes` each, one after another at 64-byte
+/// aligned offsets, as the arenas lay them out (docs/abi.md); `total` is the
+/// arena's size.
+std::vector<uint64_t> layoutArena(const std::vector<uint64_t> &bytes,
+                                  uint64_t &total) {
+  std::vector<uint64_t> offsets;
+  total = 0;
+  for (uint64_t size : bytes) {
+    offsets.push_back(total);
+    total = moe::alignArenaOffset(total + size);
+  }
+  return offsets;
+}
+
 MemRef1D describe(moe::AlignedBuffer &buffer) {
   auto *data = reinterpret_cast<int8_t *>(buffer.data());
   return MemRef1D{data, data, 0, {static_cast<int64_t>(buffer.size())}, {1}};
@@ -232,22 +246,17 @@ int main(int argc, char **argv) {
     return failWith(error);
   int64_t tokens = inputArrays.empty() ? options.tokens : inputArrays[0].rows;
 
-  std::vector<uint64_t> inputOffsets;
-  uint64_t inputBytes = 0;
-  for (const moe::Array2D &input : inputArrays) {
-    inputOffsets.push_back(inputBytes);
-    inputBytes = moe::alignArenaOffset(inputBytes +
-                                       input.values.size() * sizeof(float));
-  }
-  moe::AlignedBuffer inputs(inputBytes);
-  std::vector<uint64_t> outputOffsets;
-  uint64_t outputBytes = 0;
+  std::vector<uint64_t> inputSizes, outputSizes;
+  for (const moe::Array2D &input : inputArrays)
+    inputSizes.push_back(input.values.size() * sizeof(float));
   for (const moe::OutputSpec &output : model.outputs) {
-    outputOffsets.push_back(outputBytes);
     uint64_t rows = output.perToken ? static_cast<uint64_t>(tokens) : 1;
-    outputBytes = moe::alignArenaOffset(outputBytes + rows * output.width *
-                                                          sizeof(float));
+    outputSizes.push_back(rows * output.width * sizeof(float));
   }
+  uint64_t inputBytes = 0, outputBytes = 0;
+  std::vector<uint64_t> inputOffsets = layoutArena(inputSizes, inputBytes),
+                        outputOffsets = layoutArena(outputSizes, outputBytes);
+  moe::AlignedBuffer inputs(inputBytes);
   moe::AlignedBuffer outputs(outputBytes);
   if (!inputs || !outputs)
     return fail("out of memory for " + std::to_string(tokens) + " tokens");

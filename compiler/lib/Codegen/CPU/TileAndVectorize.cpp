@@ -49,40 +49,46 @@ namespace {
 constexpr const char kTileTargetAttrName[] = "moe.tile_target";
 
 
+/// The weight's type when `op` is a tagged segment matmul (A, W -> C) with
+/// indexing maps `maps` and a static weight; null otherwise.
+ShapedType staticSegmentMatmulWeight(linalg::GenericOp op,
+                                     ArrayRef<AffineMap> maps) {
+  if (!op->hasAttr(kSegmentMatmulAttrName) || op.getNumDpsInputs() != 2 ||
+      op.getIndexingMapsArray() != maps)
+    return {};
+  auto weightType = cast<ShapedType>(op.getDpsInputs()[1].getType());
+  return weightType.hasStaticShape() ? weightType : ShapedType();
+}
+
 /// Whether `op` is C[m, n] += A[m, k] W[k, n] with static N and K.
 bool isKNSegmentMatmul(linalg::GenericOp op, int64_t &n, int64_t &k) {
-  if (!op->hasAttr(kSegmentMatmulAttrName) || op.getNumDpsInputs() != 2 ||
-      op.getNumLoops() != 3)
-    return false;
   MLIRContext *ctx = op.getContext();
   AffineExpr dm, dn, dk;
   bindDims(ctx, dm, dn, dk);
-  SmallVector<AffineMap> expected = {AffineMap::get(3, 0, {dm, dk}, ctx),
-                                     AffineMap::get(3, 0, {dk, dn}, ctx),
-                                     AffineMap::get(3, 0, {dm, dn}, ctx)};
-  if (op.getIndexingMapsArray() != expected)
+  ShapedType weightType = staticSegmentMatmulWeight(
+      op, {AffineMap::get(3, 0, {dm, dk}, ctx),
+           AffineMap::get(3, 0, {dk, dn}, ctx),
+           AffineMap::get(3, 0, {dm, dn}, ctx)});
+  if (!weightType)
     return false;
-  auto weightType = cast<ShapedType>(op.getDpsInputs()[1].getType());
   k = weightType.getDimSize(0);
   n = weightType.getDimSize(1);
   // Unit extents fold the tiled loops away under the schedule's handles;
   // such degenerate contractions keep plain loops.
-  return !ShapedType::isDynamic(k) && !ShapedType::isDynamic(n) && k > 1 &&
-         n > 1;
+  return k > 1 && n > 1;
 }
 
 /// Whether `op` is the panel form C[m, b, n] += A[m, k] W[b, k, n] of a
 /// segment matmul (b over panels of the weight's columns), with static K
 /// and panels of more than one column.
 bool isPanelSegmentMatmul(linalg::GenericOp op, int64_t &k) {
-  if (!op->hasAttr(kSegmentMatmulAttrName) || op.getNumDpsInputs() != 2 ||
-      op.getNumLoops() != 4 ||
-      op.getIndexingMapsArray() != getMatmulPanelsIndexingMaps(op.getContext()))
+  ShapedType weightType = staticSegmentMatmulWeight(
+      op, getMatmulPanelsIndexingMaps(op.getContext()));
+  if (!weightType)
     return false;
-  auto weightType = cast<ShapedType>(op.getDpsInputs()[1].getType());
   k = weightType.getDimSize(1);
   // Unit extents fold the tiled loops away, as in isKNSegmentMatmul.
-  return weightType.hasStaticShape() && k > 1 && weightType.getDimSize(2) > 1;
+  return k > 1 && weightType.getDimSize(2) > 1;
 }
 
 /// Whether `op` is the pair-layout contraction of moe-cpu-bf16-dot:
@@ -91,18 +97,16 @@ bool isPanelSegmentMatmul(linalg::GenericOp op, int64_t &k) {
 /// multiple of 16. Sets the panel width and the number of pairs.
 bool isVnniSegmentMatmul(linalg::GenericOp op, int64_t &panelWidth,
                          int64_t &kPairs) {
-  if (!op->hasAttr(kSegmentMatmulAttrName) || op.getNumDpsInputs() != 2 ||
-      op.getNumLoops() != 5)
+  ShapedType weightType = staticSegmentMatmulWeight(
+      op, getMatmulVnniIndexingMaps(op.getContext()));
+  if (!weightType)
     return false;
-  if (op.getIndexingMapsArray() != getMatmulVnniIndexingMaps(op.getContext()))
-    return false;
-  auto weightType = cast<ShapedType>(op.getDpsInputs()[1].getType());
   kPairs = weightType.getDimSize(1);
   panelWidth = weightType.getDimSize(2);
   // Unit extents fold the tiled loops away under the schedule's handles, as
   // in isKNSegmentMatmul.
-  return weightType.hasStaticShape() && kPairs > 1 &&
-         panelWidth % kBF16DotLanes == 0 && weightType.getDimSize(3) == 2;
+  return kPairs > 1 && panelWidth % kBF16DotLanes == 0 &&
+         weightType.getDimSize(3) == 2;
 }
 
 /// "[s0, s1, ...]": tile sizes for a transform op.
