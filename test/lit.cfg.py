@@ -12,7 +12,7 @@ config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.moe_obj_root, "test")
-config.excludes = ["Inputs", "fuzz", "reference", "CMakeLists.txt", "README.md", "lit.cfg.py",
+config.excludes = ["Inputs", "corpus", "reference", "CMakeLists.txt", "README.md", "lit.cfg.py",
                    "lit.site.cfg.py"]
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
@@ -35,7 +35,8 @@ config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixe
 
 tool_dirs = [config.moe_tools_dir, config.llvm_tools_dir]
 tools = ["moe-opt", "moe-compile", "moe-reference", "mlir-opt", "mlir-runner",
-         "mlir-translate"]
+         "mlir-translate", "fuzz-model-json", "fuzz-safetensors", "fuzz-npy",
+         "fuzz-moe-ir"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Compiled code of moe-compile --bf16-dot runs only on CPUs with AVX512-BF16.
