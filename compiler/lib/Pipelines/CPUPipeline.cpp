@@ -11,6 +11,7 @@
 
 #include "moe/Pipelines/Pipelines.h"
 #include "moe/Codegen/CPU/Passes.h"
+#include "moe/Codegen/Common/Passes.h"
 #include "moe/Conversion/Passes.h"
 #include "moe/Transforms/Passes.h"
 
@@ -69,7 +70,9 @@ void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm,
   pm.addPass(createMoECPUEntryABIPass());
   pm.addPass(createInlinerPass());
   pm.addPass(createSymbolDCEPass());
-  // Let results be computed in the output arena instead of copied there.
+  // Let results be computed in the output arena instead of copied there,
+  // each in its own: no destination tensor may be shared between results.
+  pm.addPass(createMoEUntieSharedInitsPass());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;

@@ -14,6 +14,7 @@
 #include "moe/Tools/MoEOptMain.h"
 
 #include "moe/Codegen/CPU/Passes.h"
+#include "moe/Codegen/Common/Passes.h"
 #include "moe/Conversion/Passes.h"
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
 #include "moe/Pipelines/Pipelines.h"
@@ -77,6 +78,7 @@ int mlir::moe::moeOptMain(int argc, char **argv) {
   registry.insert<MoEDialect>();
 
   registerAllPasses();
+  registerMoECodegenCommonPasses();
   registerMoECPUPasses();
   registerMoEConversionPasses();
   registerMoETransformsPasses();
