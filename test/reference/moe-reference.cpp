@@ -222,9 +222,12 @@ bool writeWeights(const ModelSpec &model,
 }
 
 /// Compares `actual` (read from `path`) with the reference output `expected`:
-/// NaN positions must agree and max|a - b| / max(max|expected|, 1e-6) must
-/// not exceed `rtol`. Prints the errors; returns the exit status.
-/// `label`, when not empty, starts the printed line.
+/// non-finite values (NaN, +Inf, -Inf) must agree in place and value (any
+/// NaN matches any NaN), and over the finite ones max|a - b| /
+/// max(max finite |expected|, 1e-6) must not exceed `rtol`. The scale leaves
+/// out infinities: an Inf in both would make every finite error pass.
+/// Prints the errors; returns the exit status. `label`, when not empty,
+/// starts the printed line.
 int compareOutputs(const Array2D &expected, const std::string &outputName,
                    const std::string &path, double rtol,
                    const std::string &label = "") {
@@ -232,37 +235,42 @@ int compareOutputs(const Array2D &expected, const std::string &outputName,
   std::string error;
   if (!readNpy(path, actual, error))
     return libraryError(error);
-  if (actual.rows != expected.rows || actual.cols != expected.cols)
+  if (actual.rows != expected.rows || actual.cols != expected.cols ||
+      actual.values.size() != expected.values.size())
     return toolError(path + " has shape [" + std::to_string(actual.rows) +
                      ", " + std::to_string(actual.cols) + "], output '" +
                      outputName + "' has shape [" +
                      std::to_string(expected.rows) + ", " +
                      std::to_string(expected.cols) + "]");
   double maxAbs = 0.0, maxRef = 0.0;
-  std::optional<size_t> nanMismatch;
+  std::optional<size_t> nonFiniteMismatch;
   for (size_t i = 0; i < expected.values.size(); ++i) {
     double a = expected.values[i], b = actual.values[i];
-    if (std::isnan(a) || std::isnan(b)) {
-      if (std::isnan(a) != std::isnan(b) && !nanMismatch)
-        nanMismatch = i;
+    if (!std::isfinite(a) || !std::isfinite(b)) {
+      bool same = (std::isnan(a) && std::isnan(b)) || a == b;
+      if (!same && !nonFiniteMismatch)
+        nonFiniteMismatch = i;
       continue;
     }
     maxRef = std::max(maxRef, std::fabs(a));
-    // Equal infinities differ by nothing (inf - inf would be NaN).
-    double diff = a == b ? 0.0 : std::fabs(a - b);
-    maxAbs = std::max(maxAbs, diff);
+    maxAbs = std::max(maxAbs, std::fabs(a - b));
   }
   double maxRel = maxAbs / std::max(maxRef, 1e-6);
-  bool ok = !nanMismatch && maxRel <= rtol;
+  bool ok = !nonFiniteMismatch && maxRel <= rtol;
   std::printf("%s%smax_abs_err=%.6g max_rel_err=%.6g %s\n", label.c_str(),
               label.empty() ? "" : ": ", maxAbs, maxRel,
               ok ? "OK" : "MISMATCH");
   std::fflush(stdout);
-  if (nanMismatch) {
+  if (nonFiniteMismatch) {
+    size_t i = *nonFiniteMismatch;
     size_t cols = expected.cols ? static_cast<size_t>(expected.cols) : 1;
+    double a = expected.values[i], b = actual.values[i];
     std::fprintf(stderr,
-                 "moe-reference: NaN positions differ, first at [%zu, %zu]\n",
-                 *nanMismatch / cols, *nanMismatch % cols);
+                 "moe-reference: %s, first at [%zu, %zu]: %g, expected %g\n",
+                 std::isnan(a) != std::isnan(b)
+                     ? "NaN positions differ"
+                     : "non-finite values differ",
+                 i / cols, i % cols, b, a);
   }
   return ok ? 0 : 1;
 }

@@ -21,10 +21,22 @@ def npy_header(data, path):
 
 
 def load_npy(path):
-    """The shape and the values (an array('f')) of a float32 .npy file."""
+    """The shape and the values (an array('f')) of a float32 .npy file.
+
+    Exits with a message naming the file when its data is not exactly the
+    prod(shape) float32 values of its shape (a short file must not be
+    compared on its prefix)."""
     with open(path, "rb") as f:
         data = f.read()
     shape, start = npy_header(data, path)
+    count = 1
+    for dim in shape:
+        if not isinstance(dim, int) or dim < 0:
+            sys.exit("%s: invalid shape %r" % (path, shape))
+        count *= dim
+    if len(data) - start != 4 * count:
+        sys.exit("%s: data of %d bytes does not match shape %r (expected "
+                 "%d bytes)" % (path, len(data) - start, shape, 4 * count))
     values = array.array("f")
     values.frombytes(data[start:])
     if sys.byteorder != "little":

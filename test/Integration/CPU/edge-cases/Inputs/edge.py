@@ -18,7 +18,8 @@
 #   edge.py compare-rows ACTUAL.npy EXPECTED.npy [--skip I,J-K,...]
 #                        [--rtol R | --exact]
 #       compares the rows not skipped as `moe-reference --compare` does
-#       (NaN positions must agree; max|a - b| / max(max|b|, 1e-6) <= R,
+#       (non-finite values, NaN and +-Inf, must agree in place and value;
+#       max|a - b| / max(max finite |b|, 1e-6) <= R over the finite values,
 #       default 1e-4), or bit for bit with --exact
 #   edge.py compare-routed ACTUAL.npy EXPECTED.npy --logits L.npy --k K
 #                          [--rtol R] [--tie G] [--max-ties N]
@@ -126,6 +127,8 @@ def cmd_compare_rows(args):
     shape_b, b = load_npy(args.expected)
     if shape_a != shape_b:
         sys.exit("shape %s differs from %s" % (list(shape_a), list(shape_b)))
+    if len(a) != len(b):
+        sys.exit("%d values differ in number from %d" % (len(a), len(b)))
     skip = set()
     for part in args.skip.split(","):
         if "-" in part:
@@ -136,18 +139,21 @@ def cmd_compare_rows(args):
     rows_a, rows_b = rows_of(shape_a, a), rows_of(shape_b, b)
     worst = scale = 0.0
     compared = 0
-    for r, (ra, rb) in enumerate(zip(rows_a, rows_b)):
+    for r in range(len(rows_b)):
         if r in skip:
             continue
         compared += 1
-        for c, (x, y) in enumerate(zip(ra, rb)):
+        ra, rb = rows_a[r], rows_b[r]
+        for c in range(len(rb)):
+            x, y = ra[c], rb[c]
             if args.exact:
                 if struct.pack("<f", x) != struct.pack("<f", y):
                     sys.exit("rows differ at [%d, %d]: %r vs %r" % (r, c, x, y))
                 continue
-            if math.isnan(x) or math.isnan(y):
-                if math.isnan(x) != math.isnan(y):
-                    sys.exit("NaN positions differ at [%d, %d]" % (r, c))
+            if not (math.isfinite(x) and math.isfinite(y)):
+                if not ((math.isnan(x) and math.isnan(y)) or x == y):
+                    sys.exit("non-finite values differ at [%d, %d]: %r vs %r "
+                             "(expected)" % (r, c, x, y))
                 continue
             scale = max(scale, abs(y))
             worst = max(worst, 0.0 if x == y else abs(x - y))
@@ -167,7 +173,9 @@ def cmd_compare_routed(args):
     shape, a = load_npy(args.actual)
     shape_b, b = load_npy(args.expected)
     shape_l, logits = load_npy(args.logits)
-    if shape != shape_b or shape_l[0] != shape[0]:
+    if (shape != shape_b or len(shape) != 2 or len(shape_l) != 2 or
+            shape_l[0] != shape[0] or len(a) != len(b) or
+            len(logits) != shape_l[0] * shape_l[1]):
         sys.exit("shapes %s, %s and %s do not agree" % (
             list(shape), list(shape_b), list(shape_l)))
     # (A NaN or an Inf makes a sum non-finite.)
