@@ -6,8 +6,11 @@
 # BUILD_DIR must be a sanitizer build (scripts/setup.sh DIR -DMOE_SANITIZE=ON)
 # with the `moe-fuzzers` target built. Each target starts from its seed
 # corpus in test/fuzz/corpus/<target>/ (never modified: new inputs go to a
-# scratch corpus) and runs for the given time; a crash leaves its input in
-# BUILD_DIR/fuzz-artifacts/ and fails the script. A longer run:
+# scratch corpus) and runs for the given time, with LeakSanitizer on (only
+# test/lsan.supp's reviewed entries are suppressed); a crash or a leak
+# leaves its input in BUILD_DIR/fuzz-artifacts/ and fails the script. Keep
+# such an input in the target's corpus as crash-NAME: lit replays every
+# corpus file (test/fuzz/replay-corpus.test). A longer run:
 #
 #   scripts/fuzz.sh build-sanitize 3600
 #
@@ -26,7 +29,9 @@ for target in model-json safetensors npy moe-ir; do
   seeds="$ROOT/test/fuzz/corpus/$target"
   scratch="$(mktemp -d)"
   log="$ARTIFACTS/fuzz-$target.log"
-  if ASAN_OPTIONS=detect_leaks=0:allow_user_poisoning=0 "$fuzzer" "$scratch" "$seeds" \
+  if ASAN_OPTIONS=detect_leaks=1:allow_user_poisoning=0 \
+      LSAN_OPTIONS="suppressions=$ROOT/test/lsan.supp:print_suppressions=0" \
+      "$fuzzer" "$scratch" "$seeds" \
       -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -timeout=20 \
       -rss_limit_mb=4096 -print_final_stats=1 \
       -artifact_prefix="$ARTIFACTS/$target-" >"$log" 2>&1; then

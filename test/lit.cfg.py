@@ -4,6 +4,7 @@
 import os
 
 import lit.formats
+import lit.util
 from lit.llvm import llvm_config
 from lit.llvm.subst import ToolSubst
 
@@ -30,7 +31,13 @@ llvm_config.with_environment("PATH", config.moe_tools_dir, append_path=True)
 # Stricter FileCheck, as upstream MLIR runs it.
 # LLVM's allocators poison memory from inline code; in libMLIR (not
 # instrumented) the same memory is used unpoisoned: ignore user poisoning.
-config.environment["ASAN_OPTIONS"] = "allow_user_poisoning=0"
+# LeakSanitizer checks every tool, fuzz target and compiled model of the
+# sanitizer build; test/lsan.supp lists the reviewed upstream leaks.
+config.environment["ASAN_OPTIONS"] = "allow_user_poisoning=0:detect_leaks=1"
+config.environment["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % (
+    os.path.join(config.moe_src_root, "test", "lsan.supp"))
+if lit.util.pythonize_bool(config.moe_sanitize):
+    config.available_features.add("asan")
 config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixes=false"
 
 tool_dirs = [config.moe_tools_dir, config.llvm_tools_dir]

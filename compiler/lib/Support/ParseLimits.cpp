@@ -13,8 +13,11 @@
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/ProgramStack.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/thread.h"
+
+#include <condition_variable>
+#include <mutex>
 
 using namespace llvm;
 
@@ -112,6 +115,60 @@ bool mlir::moe::checkNestingDepth(const MemoryBuffer &buffer, raw_ostream &os,
   return false;
 }
 
+namespace {
+
+/// A thread with the parser's stack that runs one job at a time, made on
+/// first use and kept: a fuzz target parses on it once an input, and a
+/// thread made and torn down each time would cost more than the parse (under
+/// ASan, a thread's exit clears the shadow of its whole stack).
+class ParserStackThread {
+public:
+  ParserStackThread()
+      : thread(std::optional<unsigned>(mlir::moe::kParserStackSize),
+               [this] { serve(); }) {}
+
+  ~ParserStackThread() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stopping = true;
+    }
+    wake.notify_all();
+    thread.join();
+  }
+
+  void run(function_ref<void()> fn) {
+    std::lock_guard<std::mutex> caller(callerMutex);
+    std::unique_lock<std::mutex> lock(mutex);
+    job = &fn;
+    wake.notify_all();
+    done.wait(lock, [this] { return job == nullptr; });
+  }
+
+private:
+  void serve() {
+    std::unique_lock<std::mutex> lock(mutex);
+    while (true) {
+      wake.wait(lock, [this] { return job || stopping; });
+      if (!job)
+        return;
+      (*job)();
+      job = nullptr;
+      done.notify_all();
+    }
+  }
+
+  /// One caller at a time.
+  std::mutex callerMutex;
+  std::mutex mutex;
+  std::condition_variable wake, done;
+  function_ref<void()> *job = nullptr;
+  bool stopping = false;
+  llvm::thread thread;
+};
+
+} // namespace
+
 void mlir::moe::runOnParserStack(function_ref<void()> fn) {
-  runOnNewStack(kParserStackSize, fn);
+  static ParserStackThread parserThread;
+  parserThread.run(fn);
 }

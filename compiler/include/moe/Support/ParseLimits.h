@@ -59,7 +59,8 @@ bool checkNestingDepth(const llvm::MemoryBuffer &buffer, llvm::raw_ostream &os,
                        llvm::StringRef splitMarker = {});
 
 /// Runs `fn` on a thread whose stack is `kParserStackSize` bytes, and waits
-/// for it.
+/// for it. The thread is made on the first call and reused by later ones
+/// (one at a time), so that calling this once an input costs little.
 void runOnParserStack(llvm::function_ref<void()> fn);
 
 } // namespace mlir::moe

@@ -1,6 +1,8 @@
 # A seeded random sweep of moe-graph configurations, compiled with
-# moe-compile, run, and checked against moe-reference (relative error <=
-# 1e-4, the default of `moe-reference --compare`).
+# moe-compile, run, and checked against moe-reference: the executable
+# writes every graph output (`--outputs DIR`) and `moe-reference
+# --compare-outputs DIR` compares each one at its own scale (max abs error
+# over the output's own largest |value| <= 1e-4, the default --rtol).
 #
 #   sweep.py WORKDIR [--seed S] [--count N] [--only I[,J...]]
 #            [--moe-compile PATH] [--moe-reference PATH] [--jobs J]
@@ -29,8 +31,9 @@
 #   stacked weight names, a few graphs around the layer (norms, a linear,
 #   a residual add, two layers, a dense GLU block with every elementwise
 #   op, its activation dealt among the GLU-block configurations), aux
-#   outputs (none, all three, or one), noisy gating (router.noise with
-#   seeds up to 2^64 - 1), and three sources of weights:
+#   outputs (none, all three, or one), the order of the graph outputs
+#   (see below), noisy gating (router.noise with seeds up to 2^64 - 1),
+#   and three sources of weights:
 #     init    {"init": "random"} in the JSON (biases are zero),
 #     make    `moe-reference --make-weights` into a safetensors file that
 #             the JSON then names (relative to the JSON),
@@ -39,7 +42,17 @@
 #             F32, BF16, F16, or a dtype drawn per tensor.
 #   File-backed models also run with `--weights` naming a second file, and
 #   from another working directory.
+# A moe layer whose result reaches the graph outputs only through a
+# residual add (rms-residual, glu-block, both layers of two-layers) is a
+# graph output too: compared only through y = x + m, an error in m counts
+# at the scale of x + m, a few percent of m's own. The order of the outputs
+# is dealt among the configurations of each such graph: [y, m] and [m, y];
+# for two-layers every order of y, m0 and m1 (two moe layers written to
+# two graph outputs, in both orders: the bug class where the second moe
+# output got the first's values). Aux outputs come after these.
+# layernorm-linear keeps its moe result internal (y = gelu(m) only).
 import argparse
+import itertools
 import json
 import math
 import os
@@ -95,6 +108,11 @@ GROUPS = ("none", "none", "given", "default", "ones")
 # make the clamps bite.
 SWIGLU = ((None, None), (1.3, 0.25), (2.0, 1.5), (1.3, None), (None, 1.5))
 GLU_ACTIVATIONS = ("silu", "gelu_tanh", "relu", "gelu")
+# The graph outputs (before aux outputs) of the graphs whose moe results
+# reach y only through residual adds: every moe node is an output too, so
+# that each is compared at its own scale, in every order.
+RESIDUAL_OUTPUTS = tuple(itertools.permutations(("y", "m")))
+TWO_LAYER_OUTPUTS = tuple(itertools.permutations(("y", "m0", "m1")))
 
 
 def size_not_16(rng, lo, hi):
@@ -179,6 +197,13 @@ def make_configs(seed, count):
             g = rng.choice(fit) if fit else divisors[0]
             c["k"] = min(c["k"], e // g)
             c["groups"] = (g, None)
+    # Dealt last, so that the draws above (and every other axis) stay
+    # what they were for a seed.
+    deal_among(rng, configs, "outputs", RESIDUAL_OUTPUTS,
+               lambda c: c["graph"] in ("rms-residual", "glu-block"))
+    two = [c for c in configs if c["graph"] == "two-layers"]
+    for c, value in zip(two, dealt(rng, TWO_LAYER_OUTPUTS, len(two))):
+        c["outputs"] = value
     return configs
 
 
@@ -214,6 +239,8 @@ def describe(c):
     graph = c["graph"]
     if c["glu_act"]:
         graph += "(%s)" % c["glu_act"]
+    if c["outputs"]:
+        graph += " out=" + ",".join(c["outputs"])
     parts += ["w=" + weights, c["names"], graph]
     return " ".join(parts)
 
@@ -327,7 +354,7 @@ def make_model(c):
     d = c["D"]
     width = d
     nodes, tensors = [], {}
-    outputs = ["y"]
+    outputs = list(c["outputs"] or ("y",))
     graph = c["graph"]
     if graph == "layer":
         node, t = moe_node(c, rng, "y", "x", "moe")
