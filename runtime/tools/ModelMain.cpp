@@ -7,7 +7,8 @@
 // The command-line front of every executable moe-compile links:
 //
 //   OUT [--input X.npy]... [--output Y.npy] [--outputs DIR] [--weights FILE]
-//       [--tokens T] [--seed S] [--bench N] [--threads N]
+//       [--tokens T] [--seed S] [--bench N] [--bench-tokens T1,T2,...]
+//       [--bench-inputs R] [--threads N]
 //
 // It loads the model description embedded by moe-compile, binds the weights
 // into the parameter arena, lays out the input and output arenas and calls
@@ -118,6 +119,10 @@ struct Options {
   int64_t tokens = 16;
   uint64_t seed = 0;
   int64_t bench = 0;
+  /// Token counts to time after the run (--bench-tokens), each on
+  /// `benchInputs` seeded inputs in rotation.
+  std::vector<int64_t> benchTokens;
+  int64_t benchInputs = 1;
   int64_t threads = 0;
 };
 
@@ -125,7 +130,7 @@ void printUsage() {
   std::printf(
       "usage: %s [--input X.npy]... [--output Y.npy] [--outputs DIR]\n"
       "          [--weights FILE] [--tokens T] [--seed S] [--bench N]\n"
-      "          [--threads N]\n\n"
+      "          [--bench-tokens T1,T2,...] [--bench-inputs R] [--threads N]\n\n"
       "Runs the compiled moe-graph model on X ([tokens, width] float32, C\n"
       "order; one --input per graph input, in the model's order) and writes\n"
       "the first output to Y, or every output to DIR/NAME.npy. Without\n"
@@ -133,7 +138,10 @@ void printUsage() {
       "input i from seed S + i) and prints a summary. --weights replaces the\n"
       "weights file the model names; --bench N times N calls; --threads N\n"
       "sets the number of threads (default: every core; the results do not\n"
-      "depend on it).\n",
+      "depend on it). --bench-tokens times N calls (default 10) at each\n"
+      "token count listed, on seeded inputs; --bench-inputs R rotates R\n"
+      "different inputs between the timed calls (so the routing varies, as\n"
+      "in decoding).\n",
       programName.c_str());
 }
 
@@ -167,8 +175,21 @@ int parseOptions(int argc, char **argv, Options &options) {
       options.outputsDir = value;
     else if (arg == "--weights")
       options.weights = value;
-    else if (arg == "--tokens" || arg == "--seed" || arg == "--bench" ||
-             arg == "--threads") {
+    else if (arg == "--bench-tokens") {
+      std::string list = value;
+      size_t begin = 0;
+      while (begin <= list.size()) {
+        size_t end = std::min(list.find(',', begin), list.size());
+        std::string item = list.substr(begin, end - begin);
+        if (!parseInt(item.c_str(), number))
+          return fail("option '--bench-tokens' needs a comma-separated list "
+                      "of non-negative integers, got " +
+                      quote(value));
+        options.benchTokens.push_back(number);
+        begin = end + 1;
+      }
+    } else if (arg == "--tokens" || arg == "--seed" || arg == "--bench" ||
+               arg == "--bench-inputs" || arg == "--threads") {
       if (!parseInt(value, number))
         return fail("option " + quote(arg) +
                     " needs a non-negative integer, got " + quote(value));
@@ -178,6 +199,8 @@ int parseOptions(int argc, char **argv, Options &options) {
         options.seed = static_cast<uint64_t>(number);
       else if (arg == "--threads")
         options.threads = number;
+      else if (arg == "--bench-inputs")
+        options.benchInputs = std::max<int64_t>(number, 1);
       else
         options.bench = number;
     } else {
@@ -185,6 +208,92 @@ int parseOptions(int argc, char **argv, Options &options) {
     }
   }
   return -1;
+}
+
+/// The input arena of `arrays` (docs/abi.md): each at a 64-byte aligned
+/// offset, in the model's order.
+moe::AlignedBuffer inputArena(const std::vector<moe::Array2D> &arrays) {
+  std::vector<uint64_t> sizes;
+  for (const moe::Array2D &input : arrays)
+    sizes.push_back(input.values.size() * sizeof(float));
+  uint64_t bytes = 0;
+  std::vector<uint64_t> offsets = layoutArena(sizes, bytes);
+  moe::AlignedBuffer arena(bytes);
+  if (!arena)
+    return arena;
+  for (size_t i = 0; i < arrays.size(); ++i)
+    if (!arrays[i].values.empty())
+      std::memcpy(arena.data() + offsets[i], arrays[i].values.data(),
+                  arrays[i].values.size() * sizeof(float));
+  return arena;
+}
+
+/// The output arena for `tokens` tokens; `offsets` receives each output's.
+moe::AlignedBuffer outputArena(const moe::ModelSpec &model, int64_t tokens,
+                               std::vector<uint64_t> &offsets) {
+  std::vector<uint64_t> sizes;
+  for (const moe::OutputSpec &output : model.outputs) {
+    uint64_t rows = output.perToken ? static_cast<uint64_t>(tokens) : 1;
+    sizes.push_back(rows * output.width * sizeof(float));
+  }
+  uint64_t bytes = 0;
+  offsets = layoutArena(sizes, bytes);
+  return moe::AlignedBuffer(bytes);
+}
+
+/// Appends input arenas of `tokens` seeded rows to `rotation` until it
+/// holds `options.benchInputs`; the i-th from seed S + 7919 * (i + skip),
+/// so no two share a graph input's draw.
+bool seededInputs(const moe::ModelSpec &model, int64_t tokens,
+                  const Options &options, uint64_t skip,
+                  std::vector<moe::AlignedBuffer> &rotation,
+                  std::string &error) {
+  for (uint64_t i = 0; rotation.size() < uint64_t(options.benchInputs); ++i) {
+    std::vector<moe::Array2D> arrays;
+    if (!moe::loadModelInputs(model, {}, tokens,
+                              options.seed + 7919 * (i + skip), arrays, error))
+      return false;
+    rotation.push_back(inputArena(arrays));
+    if (!rotation.back()) {
+      error = "out of memory for " + std::to_string(tokens) + " tokens";
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Seconds of each of `calls` calls, the inputs taken in turn from
+/// `rotation`, after one untimed call on each.
+std::vector<double> timeCalls(int64_t calls, int64_t tokens,
+                              std::vector<moe::AlignedBuffer> &rotation,
+                              MemRef1D &paramsRef,
+                              moe::AlignedBuffer &outputs) {
+  std::vector<MemRef1D> inputRefs;
+  for (moe::AlignedBuffer &input : rotation)
+    inputRefs.push_back(describe(input));
+  MemRef1D outputsRef = describe(outputs);
+  for (MemRef1D &inputRef : inputRefs)
+    _mlir_ciface_moe_forward(tokens, &inputRef, &paramsRef, &outputsRef);
+  std::vector<double> seconds;
+  for (int64_t i = 0; i < calls; ++i) {
+    MemRef1D &inputRef = inputRefs[i % inputRefs.size()];
+    auto start = std::chrono::steady_clock::now();
+    _mlir_ciface_moe_forward(tokens, &inputRef, &paramsRef, &outputsRef);
+    auto end = std::chrono::steady_clock::now();
+    seconds.push_back(std::chrono::duration<double>(end - start).count());
+  }
+  return seconds;
+}
+
+void printBench(int64_t calls, int64_t tokens, std::vector<double> seconds) {
+  std::sort(seconds.begin(), seconds.end());
+  double median = seconds[seconds.size() / 2];
+  std::printf("bench: %lld calls, %lld tokens: median %.4f ms/call, min "
+              "%.4f ms, %.1f tokens/s\n",
+              static_cast<long long>(calls), static_cast<long long>(tokens),
+              median * 1e3, seconds.front() * 1e3,
+              median > 0 ? tokens / median : 0.0);
+  std::fflush(stdout);
 }
 
 } // namespace
@@ -246,45 +355,45 @@ int main(int argc, char **argv) {
     return failWith(error);
   int64_t tokens = inputArrays.empty() ? options.tokens : inputArrays[0].rows;
 
-  std::vector<uint64_t> inputSizes, outputSizes;
-  for (const moe::Array2D &input : inputArrays)
-    inputSizes.push_back(input.values.size() * sizeof(float));
-  for (const moe::OutputSpec &output : model.outputs) {
-    uint64_t rows = output.perToken ? static_cast<uint64_t>(tokens) : 1;
-    outputSizes.push_back(rows * output.width * sizeof(float));
-  }
-  uint64_t inputBytes = 0, outputBytes = 0;
-  std::vector<uint64_t> inputOffsets = layoutArena(inputSizes, inputBytes),
-                        outputOffsets = layoutArena(outputSizes, outputBytes);
-  moe::AlignedBuffer inputs(inputBytes);
-  moe::AlignedBuffer outputs(outputBytes);
+  std::vector<uint64_t> outputOffsets;
+  moe::AlignedBuffer inputs = inputArena(inputArrays),
+                     outputs = outputArena(model, tokens, outputOffsets);
   if (!inputs || !outputs)
     return fail("out of memory for " + std::to_string(tokens) + " tokens");
-  for (size_t i = 0; i < inputArrays.size(); ++i)
-    if (!inputArrays[i].values.empty())
-      std::memcpy(inputs.data() + inputOffsets[i],
-                  inputArrays[i].values.data(),
-                  inputArrays[i].values.size() * sizeof(float));
 
   MemRef1D inputsRef = describe(inputs), paramsRef = describe(params),
            outputsRef = describe(outputs);
   _mlir_ciface_moe_forward(tokens, &inputsRef, &paramsRef, &outputsRef);
 
-  if (options.bench > 0) {
-    std::vector<double> seconds;
-    for (int64_t i = 0; i < options.bench; ++i) {
-      auto start = std::chrono::steady_clock::now();
-      _mlir_ciface_moe_forward(tokens, &inputsRef, &paramsRef, &outputsRef);
-      auto end = std::chrono::steady_clock::now();
-      seconds.push_back(std::chrono::duration<double>(end - start).count());
-    }
-    std::sort(seconds.begin(), seconds.end());
-    double median = seconds[seconds.size() / 2];
-    std::printf("bench: %lld calls, %lld tokens: median %.4f ms/call, %.1f "
-                "tokens/s\n",
-                static_cast<long long>(options.bench),
-                static_cast<long long>(tokens), median * 1e3,
-                median > 0 ? tokens / median : 0.0);
+  if (options.bench > 0 && options.benchTokens.empty()) {
+    // The run's own input first, then seeded ones; the outputs written
+    // below stay the run's.
+    std::vector<moe::AlignedBuffer> rotation;
+    rotation.push_back(std::move(inputs));
+    std::vector<uint64_t> offsets;
+    moe::AlignedBuffer benchOutputs = outputArena(model, tokens, offsets);
+    if (!benchOutputs)
+      return fail("out of memory for " + std::to_string(tokens) + " tokens");
+    if (!seededInputs(model, tokens, options, 1, rotation, error))
+      return failWith(error);
+    printBench(options.bench, tokens,
+               timeCalls(options.bench, tokens, rotation, paramsRef,
+                         benchOutputs));
+  }
+  for (int64_t benchTokens : options.benchTokens) {
+    std::vector<moe::AlignedBuffer> rotation;
+    std::vector<uint64_t> offsets;
+    moe::AlignedBuffer benchOutputs = outputArena(model, benchTokens, offsets);
+    if (!benchOutputs ||
+        !seededInputs(model, benchTokens, options, 0, rotation, error))
+      return failWith(error.empty() ? "out of memory for " +
+                                          std::to_string(benchTokens) +
+                                          " tokens"
+                                    : error);
+    int64_t calls = options.bench > 0 ? options.bench : 10;
+    printBench(calls, benchTokens,
+               timeCalls(calls, benchTokens, rotation, paramsRef,
+                         benchOutputs));
   }
 
   auto outputArray = [&](size_t index) {

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+#===- layers.sh - The MoE layers S1, S2, S3 against the machine and PyTorch -===#
+#
+# Measures this machine's FP32 FMA peak and read bandwidth
+# (build/bin/machine-peak), then compiles and times three sparse MoE
+# layers at several token counts, each with seeded random f32 weights and
+# inputs that rotate between calls (so the routing varies, as in decoding):
+#
+#   S1  D=1024 F=3584  E=8  k=2   (Mixtral-like)    T = 1 16 128 512 2048
+#   S2  D=1024 F=512   E=64 k=8   (fine-grained)    T = 1 16 128 512 2048
+#   S3  D=4096 F=14336 E=8  k=2   (Mixtral 8x7B)    T = 1 16 128
+#
+# For each it prints ms per call, GFLOP/s, % of the FMA peak and % of the
+# read-bandwidth bound (the time to read the weights of the distinct
+# experts the T tokens touch, E (1 - (1 - k/E)^T) for uniform routing, and
+# the router), then the same layer in PyTorch eager (Debian's python3-torch,
+# installed when missing) and the ratio. Everything also goes to a JSON file.
+#
+# Usage: bench/layers.sh [BUILD_DIR] [--layers S1,S2,S3] [--json FILE]
+#                        [--no-torch] [--calls N]
+#
+#===----------------------------------------------------------------------===#
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="$ROOT/build"
+if [[ $# -gt 0 && "$1" != --* ]]; then
+  BUILD="$1"
+  shift
+fi
+if [[ " $* " != *" --no-torch "* ]] && ! python3 -c "import torch" 2>/dev/null; then
+  echo "layers.sh: installing python3-torch (Debian) for the PyTorch comparison"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+    --no-install-recommends python3-torch >/dev/null
+fi
+exec python3 "$ROOT/bench/layers.py" --build "$BUILD" "$@"
