@@ -59,7 +59,10 @@ extern const uint64_t moe_param_bytes;
 extern const char moe_model_signature[];
 /// The compiled entry point.
 void _mlir_ciface_moe_forward(int64_t tokens, MemRef1D *inputs,
-                              MemRef1D *params, MemRef1D *outputs);
+                              MemRef1D *params, MemRef1D *outputs,
+                              MemRef1D *scratch);
+/// The bytes of the scratch arena `moe_forward` needs for `tokens` tokens.
+int64_t moe_scratch_bytes(int64_t tokens);
 /// The load-time weight preparation, when the model has one: it writes the
 /// weights into a second arena of the same layout in the kernels' layout.
 __attribute__((weak)) void _mlir_ciface_moe_prepare(MemRef1D *raw,
@@ -266,19 +269,21 @@ bool seededInputs(const moe::ModelSpec &model, int64_t tokens,
 /// `rotation`, after one untimed call on each.
 std::vector<double> timeCalls(int64_t calls, int64_t tokens,
                               std::vector<moe::AlignedBuffer> &rotation,
-                              MemRef1D &paramsRef,
-                              moe::AlignedBuffer &outputs) {
+                              MemRef1D &paramsRef, moe::AlignedBuffer &outputs,
+                              moe::AlignedBuffer &scratch) {
   std::vector<MemRef1D> inputRefs;
   for (moe::AlignedBuffer &input : rotation)
     inputRefs.push_back(describe(input));
-  MemRef1D outputsRef = describe(outputs);
+  MemRef1D outputsRef = describe(outputs), scratchRef = describe(scratch);
   for (MemRef1D &inputRef : inputRefs)
-    _mlir_ciface_moe_forward(tokens, &inputRef, &paramsRef, &outputsRef);
+    _mlir_ciface_moe_forward(tokens, &inputRef, &paramsRef, &outputsRef,
+                             &scratchRef);
   std::vector<double> seconds;
   for (int64_t i = 0; i < calls; ++i) {
     MemRef1D &inputRef = inputRefs[i % inputRefs.size()];
     auto start = std::chrono::steady_clock::now();
-    _mlir_ciface_moe_forward(tokens, &inputRef, &paramsRef, &outputsRef);
+    _mlir_ciface_moe_forward(tokens, &inputRef, &paramsRef, &outputsRef,
+                             &scratchRef);
     auto end = std::chrono::steady_clock::now();
     seconds.push_back(std::chrono::duration<double>(end - start).count());
   }
@@ -355,15 +360,23 @@ int main(int argc, char **argv) {
     return failWith(error);
   int64_t tokens = inputArrays.empty() ? options.tokens : inputArrays[0].rows;
 
+  // The forward pass's temporary buffers: one arena, allocated once for a
+  // token count and reused by every call (docs/abi.md).
+  auto scratchArena = [](int64_t tokens) {
+    return moe::AlignedBuffer(
+        static_cast<uint64_t>(moe_scratch_bytes(tokens)));
+  };
   std::vector<uint64_t> outputOffsets;
   moe::AlignedBuffer inputs = inputArena(inputArrays),
-                     outputs = outputArena(model, tokens, outputOffsets);
-  if (!inputs || !outputs)
+                     outputs = outputArena(model, tokens, outputOffsets),
+                     scratch = scratchArena(tokens);
+  if (!inputs || !outputs || !scratch)
     return fail("out of memory for " + std::to_string(tokens) + " tokens");
 
   MemRef1D inputsRef = describe(inputs), paramsRef = describe(params),
-           outputsRef = describe(outputs);
-  _mlir_ciface_moe_forward(tokens, &inputsRef, &paramsRef, &outputsRef);
+           outputsRef = describe(outputs), scratchRef = describe(scratch);
+  _mlir_ciface_moe_forward(tokens, &inputsRef, &paramsRef, &outputsRef,
+                           &scratchRef);
 
   if (options.bench > 0 && options.benchTokens.empty()) {
     // The run's own input first, then seeded ones; the outputs written
@@ -378,13 +391,14 @@ int main(int argc, char **argv) {
       return failWith(error);
     printBench(options.bench, tokens,
                timeCalls(options.bench, tokens, rotation, paramsRef,
-                         benchOutputs));
+                         benchOutputs, scratch));
   }
   for (int64_t benchTokens : options.benchTokens) {
     std::vector<moe::AlignedBuffer> rotation;
     std::vector<uint64_t> offsets;
-    moe::AlignedBuffer benchOutputs = outputArena(model, benchTokens, offsets);
-    if (!benchOutputs ||
+    moe::AlignedBuffer benchOutputs = outputArena(model, benchTokens, offsets),
+                       benchScratch = scratchArena(benchTokens);
+    if (!benchOutputs || !benchScratch ||
         !seededInputs(model, benchTokens, options, 0, rotation, error))
       return failWith(error.empty() ? "out of memory for " +
                                           std::to_string(benchTokens) +
@@ -393,7 +407,7 @@ int main(int argc, char **argv) {
     int64_t calls = options.bench > 0 ? options.bench : 10;
     printBench(calls, benchTokens,
                timeCalls(calls, benchTokens, rotation, paramsRef,
-                         benchOutputs));
+                         benchOutputs, benchScratch));
   }
 
   auto outputArray = [&](size_t index) {

@@ -86,6 +86,9 @@ void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createMoECPUExpandStridedCopiesPass());
   pm.addPass(createMoECPUFlattenVectorTransfersPass());
+  // Buffers sized by the token count live in the caller's scratch arena:
+  // no allocation, and no fresh page, on each call.
+  pm.addPass(createMoECPUScratchArenaPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   if (threads) {
     // Each forall iteration writes its own panel: they run as OpenMP

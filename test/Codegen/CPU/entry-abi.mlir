@@ -5,7 +5,7 @@
 
 // CHECK-LABEL: func.func private @model(
 // CHECK-LABEL: func.func @moe_forward(
-// CHECK-SAME:    %[[T:.*]]: index, %[[IN:.*]]: memref<?xi8>, %[[PARAMS:.*]]: memref<?xi8>, %[[OUT:.*]]: memref<?xi8>)
+// CHECK-SAME:    %[[T:.*]]: index, %[[IN:.*]]: memref<?xi8>, %[[PARAMS:.*]]: memref<?xi8>, %[[OUT:.*]]: memref<?xi8>, %[[SCRATCH:.*]]: memref<?xi8>)
 // CHECK-SAME:    attributes {llvm.emit_c_interface, moe.param_bytes = 320 : i64}
 // CHECK:       %[[C0:.*]] = arith.constant 0 : index
 // CHECK:       %[[X:.*]] = memref.view %[[IN]][%[[C0]]][%[[T]]] : memref<?xi8> to memref<?x16xf32>

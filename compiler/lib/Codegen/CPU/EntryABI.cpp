@@ -118,14 +118,15 @@ struct MoECPUEntryABIPass
     auto arenaType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
     auto entry = func::FuncOp::create(
         b, loc, kForwardEntryName,
-        b.getFunctionType({b.getIndexType(), arenaType, arenaType, arenaType},
-                          {}));
+        b.getFunctionType(
+            {b.getIndexType(), arenaType, arenaType, arenaType, arenaType},
+            {}));
     entry->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     Block *body = entry.addEntryBlock();
     b.setInsertionPointToStart(body);
-    Value tokens = body->getArgument(0);
-    ArenaViews inputs(b, loc, body->getArgument(1), tokens);
-    ArenaViews outputs(b, loc, body->getArgument(3), tokens);
+    Value tokens = body->getArgument(kForwardTokens);
+    ArenaViews inputs(b, loc, body->getArgument(kForwardInputs), tokens);
+    ArenaViews outputs(b, loc, body->getArgument(kForwardOutputs), tokens);
 
     SmallVector<Value> arguments;
     SmallVector<PreparedParam> preparedParams;
@@ -148,7 +149,7 @@ struct MoECPUEntryABIPass
         auto viewType = MemRefType::get(tensorType.getShape(),
                                         tensorType.getElementType());
         view = memref::ViewOp::create(
-            b, loc, viewType, body->getArgument(2),
+            b, loc, viewType, body->getArgument(kForwardParams),
             arith::ConstantIndexOp::create(b, loc, paramOffset), ValueRange{});
         auto permutation = model.getArgAttrOfType<DenseI64ArrayAttr>(
             index, kPreparePermutationAttrName);

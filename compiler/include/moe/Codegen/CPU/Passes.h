@@ -38,6 +38,17 @@ constexpr const char kPreparePermutationAttrName[] =
     "moe.prepare_permutation";
 /// Name of the load-time weight preparation entry point.
 constexpr const char kPrepareEntryName[] = "moe_prepare";
+/// Name of the function that gives the scratch arena's size for T tokens.
+constexpr const char kScratchBytesName[] = "moe_scratch_bytes";
+/// Arguments of `moe_forward`: the token count, then the byte arenas.
+enum ForwardArgument : unsigned {
+  kForwardTokens = 0,
+  kForwardInputs,
+  kForwardParams,
+  kForwardOutputs,
+  kForwardScratch,
+  kForwardNumArguments
+};
 /// f32 lanes of one AVX-512 BF16 dot product (`vdpbf16ps` on zmm): the N
 /// tile of the pair-layout kernels.
 constexpr int64_t kBF16DotLanes = 16;

@@ -55,14 +55,17 @@ def MoECPUEntryABIPass : Pass<"moe-cpu-entry-abi", "mlir::ModuleOp"> {
 
     ```
     func.func @moe_forward(%tokens: index, %inputs: memref<?xi8>,
-                           %params: memref<?xi8>, %outputs: memref<?xi8>)
+                           %params: memref<?xi8>, %outputs: memref<?xi8>,
+                           %scratch: memref<?xi8>)
         attributes {llvm.emit_c_interface}
     ```
 
     Every input, weight and output is a view into one of the three byte
     arenas, at an offset rounded up to 64 bytes, in argument (or result)
     order: inputs are [tokens, width] f32, weights have their static shapes
-    and element types, outputs are [tokens, width] (or static) f32. The model
+    and element types, outputs are [tokens, width] (or static) f32. The
+    scratch arena holds the forward pass's temporary buffers once
+    `moe-cpu-scratch-arena` has placed them there. The model
     function becomes private so the inliner folds it into the entry point.
     The entry point records the parameter arena's size in
     `moe.param_bytes`, which the driver checks against the runtime's
@@ -152,6 +155,34 @@ def MoECPUPrepareExpertWeightsPass
   let options = [
     Option<"panelWidth", "panel-width", "int64_t", /*default=*/"32",
            "Largest panel of weight columns (the kernel's N tile)">,
+  ];
+}
+
+def MoECPUScratchArenaPass : Pass<"moe-cpu-scratch-arena", "mlir::ModuleOp"> {
+  let summary = "Place the forward pass's buffers in one caller-owned arena";
+  let description = [{
+    After bufferization, `moe_forward` allocates its temporary buffers with
+    `memref.alloc` on every call: large ones are fresh pages each time (page
+    faults and zeroing on every call). This pass gives every buffer
+    allocated at the top level of `moe_forward` whose size follows from the
+    token count alone (through pure arithmetic) a fixed place in the scratch
+    arena (`moe_forward`'s last argument), one after another at 64-byte
+    aligned offsets, and adds
+
+    ```
+    func.func @moe_scratch_bytes(%tokens: index) -> index
+    ```
+
+    which returns that arena's size for a token count, so the runtime
+    allocates it once and reuses it for every call. Buffers whose size
+    depends on data, or that are allocated inside a loop, keep their
+    `memref.alloc`. Runs after one-shot bufferization and before the
+    deallocation pipeline (views of the arena are never freed).
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::memref::MemRefDialect",
   ];
 }
 
