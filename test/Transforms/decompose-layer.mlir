@@ -1,4 +1,6 @@
 // RUN: moe-opt %s --moe-decompose-layer --split-input-file | FileCheck %s
+// RUN: moe-opt %s --moe-decompose-layer=segment-alignment=8 --split-input-file \
+// RUN:   | FileCheck %s --check-prefix=ALIGNED
 
 // A Mixtral layer: softmax, top-2, renormalised, gated SiLU, dropless.
 
@@ -27,6 +29,16 @@
 // CHECK:       %[[H:.*]] = moe.expert_ffn ins(%[[ROWS]], %[[OFF]] : {{.*}}) gate(%[[WG]] : {{.*}}) up(%[[WU]] : {{.*}}) down(%[[WD]] : {{.*}}) outs(%[[H_INIT]] : tensor<?x64xf32>) activation<silu>
 // CHECK:       %[[Y:.*]] = moe.combine ins(%[[H]], %[[TOK]], %[[RW]], %[[OFF]] : {{.*}}) outs(%[[INIT]] : tensor<?x64xf32>)
 // CHECK:       return %[[Y]]
+// With segments aligned to 8 rows, the grouped buffers get room for the
+// padding (R = T * k + E * 7) and the dispatch pads each segment.
+// ALIGNED-LABEL: func @mixtral
+// ALIGNED:       %[[T:.*]] = tensor.dim
+// ALIGNED:       %[[TK:.*]] = arith.muli %[[T]], %{{.*}} : index
+// ALIGNED:       %[[R:.*]] = arith.addi %[[TK]], %[[C56:.*]] : index
+// ALIGNED:       tensor.empty(%[[R]]) : tensor<?xi32>
+// ALIGNED:       moe.dispatch {{.*}} {segment_alignment = 8 : i64}
+// ALIGNED:       tensor.empty(%[[R]]) : tensor<?x64xf32>
+// ALIGNED:       moe.permute
 func.func @mixtral(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
                    %wg: tensor<8x128x64xf32>, %wu: tensor<8x128x64xf32>,
                    %wd: tensor<8x64x128xf32>, %init: tensor<?x64xf32>) -> tensor<?x64xf32> {

@@ -510,7 +510,8 @@ void Importer::importAuxOutputs(const ::moe::NodeSpec &node, Location loc,
                                   offsetsInit.getType(), tokenIdsInit.getType(),
                                   rowWeightsInit.getType(), steps.indices,
                                   steps.weights, countsInit, offsetsInit,
-                                  tokenIdsInit, rowWeightsInit, FloatAttr())
+                                  tokenIdsInit, rowWeightsInit, FloatAttr(),
+                                  IntegerAttr())
                    .getExpertCounts();
     }
     // sum_e count_e * sum_t s[t, e], then E / (T * T * k).

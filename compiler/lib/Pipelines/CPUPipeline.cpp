@@ -37,7 +37,9 @@ using namespace mlir::moe;
 void mlir::moe::buildMoEDecompositionPipeline(
     OpPassManager &pm, const DecompositionOptions &options) {
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
-  funcPm.addPass(createMoEDecomposeLayerPass());
+  MoEDecomposeLayerPassOptions layer;
+  layer.segmentAlignment = options.segmentAlignment;
+  funcPm.addPass(createMoEDecomposeLayerPass(layer));
   if (options.decomposeExpertFFN)
     funcPm.addPass(createMoEDecomposeExpertFFNPass());
   funcPm.addPass(createCanonicalizerPass());
@@ -141,6 +143,10 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
                                     const CPUPipelineOptions &options) {
   DecompositionOptions decomposition;
   decomposition.decomposeExpertFFN = options.decomposeExpertFFN;
+  // Segments of whole row tiles: the kernels never run their one-row
+  // remainder loop.
+  if (options.vectorize)
+    decomposition.segmentAlignment = options.rowTile;
   buildMoEDecompositionPipeline(pm, decomposition);
   if (options.vectorize) {
     if (options.bf16Dot) {

@@ -34,18 +34,24 @@ namespace {
 //===----------------------------------------------------------------------===//
 
 struct DecomposeLayer : OpRewritePattern<LayerOp> {
-  using OpRewritePattern::OpRewritePattern;
+  DecomposeLayer(MLIRContext *context, int64_t segmentAlignment)
+      : OpRewritePattern(context), segmentAlignment(segmentAlignment) {}
 
   LogicalResult matchAndRewrite(LayerOp op,
                                 PatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, buildLayerSteps(rewriter, op).result);
+    rewriter.replaceOp(op,
+                       buildLayerSteps(rewriter, op, segmentAlignment).result);
     return success();
   }
+
+private:
+  int64_t segmentAlignment;
 };
 
 } // namespace
 
-LayerSteps mlir::moe::buildLayerSteps(OpBuilder &rewriter, LayerOp op) {
+LayerSteps mlir::moe::buildLayerSteps(OpBuilder &rewriter, LayerOp op,
+                                      int64_t segmentAlignment) {
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
@@ -56,7 +62,19 @@ LayerSteps mlir::moe::buildLayerSteps(OpBuilder &rewriter, LayerOp op) {
   int64_t k = op.getTopK();
   OpFoldResult tokens = tensor::getMixedSize(rewriter, loc, input, 0);
   OpFoldResult hidden = tensor::getMixedSize(rewriter, loc, input, 1);
+  // Rows of the expert-grouped buffers: T * k, and room for each segment's
+  // padding when segments are aligned.
   OpFoldResult rows = multiplySize(rewriter, loc, tokens, k);
+  if (segmentAlignment > 1) {
+    int64_t padding = numExperts * (segmentAlignment - 1);
+    if (std::optional<int64_t> constant = getConstantIntValue(rows))
+      rows = rewriter.getIndexAttr(*constant + padding);
+    else
+      rows = arith::AddIOp::create(
+                 rewriter, loc, cast<Value>(rows),
+                 arith::ConstantIndexOp::create(rewriter, loc, padding))
+                 .getResult();
+  }
   OpFoldResult experts = rewriter.getIndexAttr(numExperts);
   OpFoldResult kSize = rewriter.getIndexAttr(k);
   auto empty = [&](ArrayRef<OpFoldResult> sizes, Type elementType) {
@@ -91,7 +109,9 @@ LayerSteps mlir::moe::buildLayerSteps(OpBuilder &rewriter, LayerOp op) {
       rewriter, loc, countsInit.getType(), offsetsInit.getType(),
       tokenIdsInit.getType(), rowWeightsInit.getType(), steps.indices,
       steps.weights, countsInit, offsetsInit, tokenIdsInit, rowWeightsInit,
-      op.getCapacityFactorAttr());
+      op.getCapacityFactorAttr(),
+      segmentAlignment > 1 ? rewriter.getI64IntegerAttr(segmentAlignment)
+                           : IntegerAttr());
   steps.expertCounts = dispatch.getExpertCounts();
 
   Value permuteInit = empty({rows, hidden}, floatType);
@@ -125,8 +145,13 @@ struct MoEDecomposeLayerPass
   using MoEDecomposeLayerPassBase::MoEDecomposeLayerPassBase;
 
   void runOnOperation() override {
+    if (segmentAlignment < 1) {
+      getOperation()->emitError()
+          << "segment-alignment must be at least 1, got " << segmentAlignment;
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(&getContext());
-    populateMoEDecomposeLayerPatterns(patterns);
+    populateMoEDecomposeLayerPatterns(patterns, segmentAlignment);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
@@ -134,6 +159,7 @@ struct MoEDecomposeLayerPass
 
 } // namespace
 
-void mlir::moe::populateMoEDecomposeLayerPatterns(RewritePatternSet &patterns) {
-  patterns.add<DecomposeLayer>(patterns.getContext());
+void mlir::moe::populateMoEDecomposeLayerPatterns(RewritePatternSet &patterns,
+                                                  int64_t segmentAlignment) {
+  patterns.add<DecomposeLayer>(patterns.getContext(), segmentAlignment);
 }

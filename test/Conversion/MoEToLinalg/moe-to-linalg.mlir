@@ -172,7 +172,42 @@ func.func @dispatch(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
 
 // -----
 
-// Permute gathers only the used rows [0, offsets[E]).
+// Aligned segments: each expert's row count is rounded up to a multiple of
+// 8 in the prefix sum, and the padding rows after its assignments get token
+// id -1 and weight 0.
+
+// CHECK-LABEL: func @dispatch_aligned
+// CHECK-DAG:   %[[C8:.*]] = arith.constant 8 : i32
+// CHECK-DAG:   %[[MINUS1:.*]] = arith.constant -1 : i32
+// CHECK-DAG:   %[[FZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK:       %[[PREFIX:.*]]:3 = scf.for
+// CHECK:         %[[N:.*]] = arith.ceildivui %{{.*}}, %[[C8]] : i32
+// CHECK:         %[[SEG:.*]] = arith.muli %[[N]], %[[C8]] : i32
+// CHECK:         arith.addi %{{.*}}, %[[SEG]] : i32
+// CHECK:       %[[OFFSETS:.*]] = tensor.insert %[[PREFIX]]#2 into %[[PREFIX]]#0
+// CHECK:       %[[PLACED:.*]]:3 = scf.for
+// CHECK:       %[[PAD:.*]]:2 = scf.for %[[E:.*]] = {{.*}} iter_args(%{{.*}} = %[[PLACED]]#0, %{{.*}} = %[[PLACED]]#1)
+// CHECK:         %[[START:.*]] = tensor.extract %[[OFFSETS]][%[[E]]]
+// CHECK:         %[[COUNT:.*]] = tensor.extract %[[PREFIX]]#1[%[[E]]]
+// CHECK:         arith.addi %[[START]], %[[COUNT]] : i32
+// CHECK:         scf.for
+// CHECK:           tensor.insert %[[MINUS1]]
+// CHECK:           tensor.insert %[[FZERO]]
+// CHECK:       return %[[PREFIX]]#1, %[[OFFSETS]], %[[PAD]]#0, %[[PAD]]#1
+func.func @dispatch_aligned(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
+                            %c: tensor<8xi32>, %o: tensor<9xi32>, %t: tensor<?xi32>,
+                            %rw: tensor<?xf32>)
+    -> (tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>) {
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>)
+           {segment_alignment = 8 : i64}
+  return %0#0, %0#1, %0#2, %0#3 : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>
+}
+
+// -----
+
+// Permute gathers only the used rows [0, offsets[E]); a padding row (token
+// id -1) reads row 0.
 
 // CHECK-LABEL: func @permute
 // CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[TOK:[a-z0-9]+]]: tensor<?xi32>, %[[OFF:[a-z0-9]+]]: tensor<9xi32>, %[[INIT:[a-z0-9]+]]: tensor<?x64xf32>
@@ -181,8 +216,11 @@ func.func @dispatch(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
 // CHECK:       %[[TOKS:.*]] = tensor.extract_slice %[[TOK]][0] [%[[USED]]] [1]
 // CHECK:       %[[ROWS:.*]] = tensor.extract_slice %[[INIT]][0, 0] [%[[USED]], 64] [1, 1]
 // CHECK:       %[[G:.*]] = linalg.generic {{.*}} ins(%[[TOKS]] : tensor<?xi32>) outs(%[[ROWS]] : tensor<?x64xf32>)
+// CHECK:         ^bb0(%[[TID:.*]]: i32, %{{.*}}: f32):
+// CHECK:         %[[CLAMPED:.*]] = arith.maxsi %[[TID]], %{{.*}} : i32
+// CHECK:         %[[ROW:.*]] = arith.index_cast %[[CLAMPED]]
 // CHECK:         %[[COL:.*]] = linalg.index 1
-// CHECK:         tensor.extract %[[X]][%{{.*}}, %[[COL]]]
+// CHECK:         tensor.extract %[[X]][%[[ROW]], %[[COL]]]
 // CHECK:       tensor.insert_slice %[[G]] into %[[INIT]][0, 0] [%[[USED]], 64] [1, 1]
 func.func @permute(%x: tensor<?x64xf32>, %t: tensor<?xi32>, %o: tensor<9xi32>,
                    %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
@@ -275,13 +313,19 @@ func.func @grouped_matmul_vnni(%x: tensor<?x64xbf16>, %w: tensor<4x2x32x32x2xbf1
 
 // -----
 
-// Combine adds each used row, weighted, into its token's row, in row order.
+// Combine adds each used row, weighted, into its token's row, in row order;
+// padding rows (token id -1) are skipped.
 
 // CHECK-LABEL: func @combine
 // CHECK-SAME:    %[[H:[a-z0-9]+]]: tensor<?x64xf32>, %[[TOK:[a-z0-9]+]]: tensor<?xi32>, %[[RW:[a-z0-9]+]]: tensor<?xf32>, %[[OFF:[a-z0-9]+]]: tensor<9xi32>, %[[INIT:[a-z0-9]+]]: tensor<?x64xf32>
 // CHECK:       %[[USED:.*]] = arith.index_cast
 // CHECK:       scf.for %[[R:.*]] = %{{.*}} to %[[USED]] step %{{.*}} iter_args(%[[OUT:.*]] = %[[INIT]])
-// CHECK:         %[[T:.*]] = arith.index_cast
+// CHECK:         %[[TID:.*]] = tensor.extract %[[TOK]][%[[R]]]
+// CHECK:         %[[PADDING:.*]] = arith.cmpi slt, %[[TID]], %{{.*}} : i32
+// CHECK:         scf.if %[[PADDING]]
+// CHECK-NEXT:      scf.yield %[[OUT]]
+// CHECK:         else
+// CHECK:         %[[T:.*]] = arith.index_cast %[[TID]]
 // CHECK:         %[[WR:.*]] = tensor.extract %[[RW]][%[[R]]]
 // CHECK:         %[[SRC:.*]] = tensor.extract_slice %[[H]][%[[R]], 0] [1, 64] [1, 1]
 // CHECK:         %[[DST:.*]] = tensor.extract_slice %[[OUT]][%[[T]], 0] [1, 64] [1, 1]

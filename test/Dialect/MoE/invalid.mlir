@@ -2525,3 +2525,30 @@ func.func @grouped_matmul_panels_width(%x: tensor<?x64xf32>,
          outs(%acc : tensor<?x128xf32>) {weight_kn}
   return %0 : tensor<?x128xf32>
 }
+
+// -----
+
+func.func @dispatch_alignment_zero(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
+                                   %c: tensor<8xi32>, %o: tensor<9xi32>,
+                                   %t: tensor<?xi32>, %rw: tensor<?xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op segment_alignment must be at least 1, got 0}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>,
+                                  tensor<?xi32>, tensor<?xf32>)
+           {segment_alignment = 0 : i64}
+  return
+}
+
+// -----
+
+// Aligned segments need room for their padding: R = 3 * 2 + 4 * 3 = 18.
+func.func @dispatch_aligned_rows(%idx: tensor<3x2xi32>, %w: tensor<3x2xf32>,
+                                 %c: tensor<4xi32>, %o: tensor<5xi32>,
+                                 %t: tensor<6xi32>, %rw: tensor<6xf32>) {
+  // expected-error @+1 {{'moe.dispatch' op token_ids dimension 0 (padded rows T * k + E * (B - 1)) must be 18, got 6}}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<3x2xi32>, tensor<3x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<4xi32>, tensor<5xi32>,
+                                  tensor<6xi32>, tensor<6xf32>)
+           {segment_alignment = 4 : i64}
+  return
+}

@@ -66,7 +66,25 @@ func.func @dispatch(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
   %1:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
            outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>)
            {capacity_factor = 1.25 : f64}
-  return %1#0, %1#1, %0#2, %0#3 : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>
+  // CHECK: moe.dispatch
+  // CHECK-SAME: {segment_alignment = 8 : i64}
+  %2:4 = moe.dispatch ins(%idx, %w : tensor<?x2xi32>, tensor<?x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>)
+           {segment_alignment = 8 : i64}
+  return %1#0, %2#1, %0#2, %0#3 : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>
+}
+
+// Static shapes with aligned segments: R = T * k + E * (B - 1).
+// CHECK-LABEL: func @dispatch_aligned_static
+func.func @dispatch_aligned_static(%idx: tensor<3x2xi32>, %w: tensor<3x2xf32>,
+                                   %c: tensor<4xi32>, %o: tensor<5xi32>,
+                                   %t: tensor<18xi32>, %rw: tensor<18xf32>)
+    -> tensor<5xi32> {
+  // CHECK: moe.dispatch {{.*}} {segment_alignment = 4 : i64}
+  %0:4 = moe.dispatch ins(%idx, %w : tensor<3x2xi32>, tensor<3x2xf32>)
+           outs(%c, %o, %t, %rw : tensor<4xi32>, tensor<5xi32>, tensor<18xi32>, tensor<18xf32>)
+           {segment_alignment = 4 : i64}
+  return %0#1 : tensor<5xi32>
 }
 
 // CHECK-LABEL: func @permute

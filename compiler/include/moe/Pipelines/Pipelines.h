@@ -33,7 +33,13 @@ struct DecompositionOptionsBase : public PassPipelineOptions<Derived> {
 
 /// Options of the MoE dialect decomposition stage.
 struct DecompositionOptions
-    : public DecompositionOptionsBase<DecompositionOptions> {};
+    : public DecompositionOptionsBase<DecompositionOptions> {
+  PassOptions::Option<int64_t> segmentAlignment{
+      *this, "segment-alignment",
+      llvm::cl::desc("Pad each expert's segment of rows to a multiple of "
+                     "this (the CPU pipeline uses its row tile)"),
+      llvm::cl::init(1)};
+};
 
 /// Options of the CPU pipeline.
 struct CPUPipelineOptions

@@ -42,12 +42,17 @@ struct LayerSteps {
 };
 
 /// Builds the steps of `op` (router, top-k, dispatch, permute, expert FFN,
-/// combine) before it and returns their values; `op` itself stays.
-LayerSteps buildLayerSteps(OpBuilder &builder, LayerOp op);
+/// combine) before it and returns their values; `op` itself stays. With
+/// `segmentAlignment` B > 1, each expert's segment of rows is padded to a
+/// multiple of B (`moe.dispatch`'s `segment_alignment`).
+LayerSteps buildLayerSteps(OpBuilder &builder, LayerOp op,
+                           int64_t segmentAlignment = 1);
 
 /// Adds the pattern that expands `moe.layer` into router, top-k, dispatch,
-/// permute, expert FFN and combine ops.
-void populateMoEDecomposeLayerPatterns(RewritePatternSet &patterns);
+/// permute, expert FFN and combine ops, segments aligned to
+/// `segmentAlignment` rows.
+void populateMoEDecomposeLayerPatterns(RewritePatternSet &patterns,
+                                       int64_t segmentAlignment = 1);
 
 /// Adds the pattern that rewrites `moe.expert_ffn` into `moe.grouped_matmul`
 /// ops and an elementwise activation.

@@ -49,7 +49,18 @@ def MoEDecomposeLayerPass
     Intermediate results live in `tensor.empty` destinations sized from the
     token count T (dynamic) and R = T * k; the expert FFN accumulates into a
     zero-filled [R, D] tensor and `moe.combine` into the layer's `outs`.
+
+    With `segment-alignment` B > 1 (the CPU pipeline sets its kernels' row
+    tile), `moe.dispatch` pads each expert's segment of rows to a multiple
+    of B, and R becomes T * k + E * (B - 1): the expert matmuls then run
+    whole B-row tiles only, instead of a one-row remainder loop that reads
+    the expert's weights once a row.
   }];
+  let options = [
+    Option<"segmentAlignment", "segment-alignment", "int64_t",
+           /*default=*/"1",
+           "Pad each expert's segment of rows to a multiple of this">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",

@@ -153,7 +153,9 @@ struct DispatchToSCF : OpRewritePattern<DispatchOp> {
                                          rewriter.getI32Type(), bounded);
     }
 
-    // 3. Kept counts and their exclusive prefix sum.
+    // 3. Kept counts and their exclusive prefix sum, each segment rounded up
+    //    to the alignment.
+    int64_t alignment = op.getSegmentAlignmentOrOne();
     Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
     Value experts = arith::ConstantIndexOp::create(rewriter, loc, numExperts);
@@ -168,7 +170,14 @@ struct DispatchToSCF : OpRewritePattern<DispatchOp> {
               tensor::InsertOp::create(b, loc, args[2], args[0], ValueRange{e});
           Value counts =
               tensor::InsertOp::create(b, loc, count, args[1], ValueRange{e});
-          Value running = arith::AddIOp::create(b, loc, args[2], count);
+          Value segment = count;
+          if (alignment > 1) {
+            Value align = i32Constant(b, loc, alignment);
+            segment = arith::MulIOp::create(
+                b, loc, arith::CeilDivUIOp::create(b, loc, count, align),
+                align);
+          }
+          Value running = arith::AddIOp::create(b, loc, args[2], segment);
           scf::YieldOp::create(b, loc, ValueRange{offsets, counts, running});
         });
     Value offsets = tensor::InsertOp::create(
@@ -229,7 +238,45 @@ struct DispatchToSCF : OpRewritePattern<DispatchOp> {
                                     seen};
         });
 
-    rewriter.replaceOp(op, {counts, offsets, placed[0], placed[1]});
+    Value tokenIds = placed[0], rowWeights = placed[1];
+    if (alignment > 1) {
+      // 5. Padding rows: token id -1 (skipped by permute and combine) and
+      //    weight 0.
+      Value minusOne = i32Constant(rewriter, loc, -1);
+      Value zeroWeight = arith::ConstantOp::create(
+          rewriter, loc,
+          rewriter.getFloatAttr(
+              cast<ShapedType>(rowWeights.getType()).getElementType(), 0.0));
+      auto padding = scf::ForOp::create(
+          rewriter, loc, c0, experts, c1, ValueRange{tokenIds, rowWeights},
+          [&](OpBuilder &b, Location, Value e, ValueRange args) {
+            Value next = arith::AddIOp::create(b, loc, e, c1);
+            Value start = arith::AddIOp::create(
+                b, loc,
+                tensor::ExtractOp::create(b, loc, offsets, ValueRange{e}),
+                tensor::ExtractOp::create(b, loc, counts, ValueRange{e}));
+            Value end =
+                tensor::ExtractOp::create(b, loc, offsets, ValueRange{next});
+            auto rows = scf::ForOp::create(
+                b, loc, toIndex(b, loc, start), toIndex(b, loc, end), c1,
+                args,
+                [&](OpBuilder &b, Location, Value r, ValueRange rowArgs) {
+                  scf::YieldOp::create(
+                      b, loc,
+                      ValueRange{tensor::InsertOp::create(
+                                     b, loc, minusOne, rowArgs[0],
+                                     ValueRange{r}),
+                                 tensor::InsertOp::create(
+                                     b, loc, zeroWeight, rowArgs[1],
+                                     ValueRange{r})});
+                });
+            scf::YieldOp::create(b, loc, rows.getResults());
+          });
+      tokenIds = padding.getResult(0);
+      rowWeights = padding.getResult(1);
+    }
+
+    rewriter.replaceOp(op, {counts, offsets, tokenIds, rowWeights});
     return success();
   }
 };
@@ -270,7 +317,11 @@ struct PermuteToLinalg : OpRewritePattern<PermuteOp> {
             rewriter, loc, rows.getType(), ValueRange{tokenIds}, rows, maps,
             SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
             [&](OpBuilder &b, Location nloc, ValueRange args) {
-              Value token = toIndex(b, nloc, args[0]);
+              // A padding row (token id -1) reads row 0: any row will do.
+              Value token = toIndex(
+                  b, nloc,
+                  arith::MaxSIOp::create(b, nloc, args[0],
+                                         i32Constant(b, nloc, 0)));
               Value column = linalg::IndexOp::create(b, nloc, 1);
               linalg::YieldOp::create(
                   b, nloc,
@@ -313,10 +364,19 @@ struct CombineToSCF : OpRewritePattern<CombineOp> {
     auto rows = scf::ForOp::create(
         rewriter, loc, c0, used, c1, ValueRange{op.getInit()},
         [&](OpBuilder &b, Location, Value r, ValueRange args) {
-          Value token = toIndex(
-              b, loc,
-              tensor::ExtractOp::create(b, loc, op.getTokenIds(),
-                                        ValueRange{r}));
+          Value tokenId = tensor::ExtractOp::create(b, loc, op.getTokenIds(),
+                                                    ValueRange{r});
+          // Padding rows (token id -1) add nothing.
+          Value isPadding =
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, tokenId,
+                                    i32Constant(b, loc, 0));
+          auto skip = scf::IfOp::create(b, loc, args[0].getType(), isPadding,
+                                        /*withElseRegion=*/true);
+          OpBuilder thenBuilder =
+              OpBuilder::atBlockEnd(&skip.getThenRegion().front());
+          scf::YieldOp::create(thenBuilder, loc, args[0]);
+          b.setInsertionPointToStart(&skip.getElseRegion().front());
+          Value token = toIndex(b, loc, tokenId);
           Value weight = convertFloat(
               b, loc,
               tensor::ExtractOp::create(b, loc, op.getRowWeights(),
@@ -351,6 +411,8 @@ struct CombineToSCF : OpRewritePattern<CombineOp> {
               ArrayRef<OpFoldResult>{one, width},
               ArrayRef<OpFoldResult>{one, one});
           scf::YieldOp::create(b, loc, ValueRange{result});
+          b.setInsertionPointAfter(skip);
+          scf::YieldOp::create(b, loc, skip.getResults());
         });
     rewriter.replaceOp(op, rows.getResults());
     return success();

@@ -337,23 +337,27 @@ LogicalResult DispatchOp::verify() {
   int64_t tokens = ShapeVerifier::extent(getIndices(), 0);
   int64_t k = ShapeVerifier::extent(getIndices(), 1);
   int64_t numExperts = getNumExperts();
-  int64_t rows =
-      ShapedType::isDynamic(tokens) ? ShapedType::kDynamic : tokens * k;
+  int64_t alignment = getSegmentAlignmentOrOne();
+  if (alignment < 1)
+    return emitOpError() << "segment_alignment must be at least 1, got "
+                         << alignment;
+  int64_t rows = ShapedType::isDynamic(tokens)
+                     ? ShapedType::kDynamic
+                     : tokens * k + numExperts * (alignment - 1);
   if (numExperts < 1)
     return emitOpError() << "expert_counts dimension 0 (experts E) must be "
                             "at least 1, got "
                          << numExperts;
+  StringRef rowsName = alignment == 1 ? "assignments T * k"
+                                      : "padded rows T * k + E * (B - 1)";
   if (failed(v.dim(getWeights(), "weights", 0, tokens, "tokens T")) ||
       failed(v.dim(getWeights(), "weights", 1, k, "k")) ||
       failed(v.dim(getOffsetsInit(), "expert_offsets", 0,
                    offsetsSize(numExperts), "experts E + 1")) ||
-      failed(v.dim(getTokenIdsInit(), "token_ids", 0, rows,
-                   "assignments T * k")) ||
-      failed(v.dim(getRowWeightsInit(), "row_weights", 0, rows,
-                   "assignments T * k")) ||
+      failed(v.dim(getTokenIdsInit(), "token_ids", 0, rows, rowsName)) ||
+      failed(v.dim(getRowWeightsInit(), "row_weights", 0, rows, rowsName)) ||
       failed(v.dim(getRowWeightsInit(), "row_weights", 0,
-                   ShapeVerifier::extent(getTokenIdsInit(), 0),
-                   "assignments T * k")) ||
+                   ShapeVerifier::extent(getTokenIdsInit(), 0), rowsName)) ||
       failed(v.sameElementType(getWeights(), "weights", getRowWeightsInit(),
                                "row_weights")))
     return failure();

@@ -165,6 +165,13 @@ def MoE_DispatchOp : MoE_DestinationOp<"dispatch", 4, [
     assignments in token order and drops the rest; without it nothing is
     dropped. Rows from `offsets[E]` on keep their `outs` values.
 
+    With `segment_alignment` B > 1, every segment starts at a multiple of B
+    and is padded to one: expert e owns rows `[offsets[e], offsets[e + 1])`,
+    of which the first `expert_counts[e]` are its assignments and the rest
+    padding, with token id -1 and weight 0 (`moe.permute` and `moe.combine`
+    skip them). R is then `T * k + E * (B - 1)`, the most the padding can
+    take. A kernel tiled by B rows has no remainder rows to handle.
+
     Example:
 
     ```mlir
@@ -179,7 +186,8 @@ def MoE_DispatchOp : MoE_DestinationOp<"dispatch", 4, [
                        AnyRankedTensor:$offsets_init,
                        AnyRankedTensor:$token_ids_init,
                        AnyRankedTensor:$row_weights_init,
-                       OptionalAttr<F64Attr>:$capacity_factor);
+                       OptionalAttr<F64Attr>:$capacity_factor,
+                       OptionalAttr<I64Attr>:$segment_alignment);
   let results = (outs AnyRankedTensor:$expert_counts,
                       AnyRankedTensor:$expert_offsets,
                       AnyRankedTensor:$token_ids,
@@ -197,6 +205,10 @@ def MoE_DispatchOp : MoE_DestinationOp<"dispatch", 4, [
     int64_t getNumExperts() {
       return getCountsInit().getType().getDimSize(0);
     }
+    /// The rows each segment is padded to a multiple of (1: no padding).
+    int64_t getSegmentAlignmentOrOne() {
+      return getSegmentAlignment().value_or(1);
+    }
   }];
 }
 
@@ -210,7 +222,9 @@ def MoE_PermuteOp : MoE_DestinationOp<"permute", 1, [
   let description = [{
     Copies `input` [T, D] row `token_ids[r]` into row r of `init` [R, D] for
     every used row `r < expert_offsets[E]`; the other rows keep their `outs`
-    values. With the metadata of `moe.dispatch`, the result holds each
+    values. A padding row (token id -1, see `moe.dispatch`'s
+    `segment_alignment`) gets row 0 of `input`, or keeps its value when
+    there are no tokens: its results are never combined. With the metadata of `moe.dispatch`, the result holds each
     expert's tokens as one contiguous segment.
 
     Example:
@@ -358,7 +372,8 @@ def MoE_CombineOp : MoE_DestinationOp<"combine", 1, [
   let description = [{
     For every used row `r < expert_offsets[E]` of `input` [R, D], adds
     `row_weights[r] * input[r]` to row `token_ids[r]` of `init` [T, D].
-    Rows are added in row order, so the result is deterministic.
+    Rows are added in row order, so the result is deterministic. Padding
+    rows (token id -1) are skipped.
 
     Example:
 
