@@ -87,7 +87,7 @@ LayerSteps mlir::moe::buildLayerSteps(OpBuilder &rewriter, LayerOp op,
       RouterOp::create(rewriter, loc, scoresInit.getType(), input,
                        op.getRouterWeight(), op.getRouterBias(),
                        op.getRouterNoise(), scoresInit, op.getScoringAttr(),
-                       op.getNoiseSeedAttr());
+                       op.getNoiseSeedAttr(), /*weight_kn=*/UnitAttr());
 
   Value weightsInit = empty({tokens, kSize}, floatType);
   Value indicesInit = empty({tokens, kSize}, i32Type);

@@ -100,13 +100,14 @@ Value mlir::moe::buildSeededNormalDraw(OpBuilder &b, Location loc,
 Value mlir::moe::buildRouterLogits(OpBuilder &b, Location loc, Value input,
                                    Value weight, Value bias,
                                    std::optional<RouterNoise> noise,
-                                   Value init) {
+                                   Value init, bool weightKn) {
   auto initType = cast<RankedTensorType>(init.getType());
   Type element = initType.getElementType();
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
-  Value logits = buildMatmulTransposedRhs(
-      b, loc, input, weight,
-      linalg::FillOp::create(b, loc, zero, init).getResult(0));
+  Value zeroed = linalg::FillOp::create(b, loc, zero, init).getResult(0);
+  Value logits = weightKn
+                     ? buildMatmulInnerN(b, loc, input, weight, zeroed)
+                     : buildMatmulTransposedRhs(b, loc, input, weight, zeroed);
   if (bias)
     logits = buildAddRowBias(b, loc, logits, bias);
   if (!noise)
@@ -117,7 +118,8 @@ Value mlir::moe::buildRouterLogits(OpBuilder &b, Location loc, Value input,
       b, loc, input, noise->weight,
       createZeroTensor(b, loc, tensor::getMixedSizes(b, loc, init), element));
   // E from the weight, whose expert extent the verifier requires static.
-  int64_t numExperts = cast<ShapedType>(weight.getType()).getDimSize(0);
+  int64_t numExperts =
+      cast<ShapedType>(weight.getType()).getDimSize(weightKn ? 1 : 0);
   uint64_t seed = noise->seed;
   AffineMap identity = b.getMultiDimIdentityMap(2);
   return linalg::GenericOp::create(

@@ -95,6 +95,20 @@ Value mlir::moe::buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
   return buildContraction(b, loc, lhs, rhs, init, /*rhsTransposed=*/false);
 }
 
+Value mlir::moe::buildMatmulInnerN(OpBuilder &b, Location loc, Value lhs,
+                                   Value rhs, Value init) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr m, k, n;
+  bindDims(ctx, m, k, n);
+  SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {m, k}, ctx),
+                                 AffineMap::get(3, 0, {k, n}, ctx),
+                                 AffineMap::get(3, 0, {m, n}, ctx)};
+  SmallVector<utils::IteratorType> iterators = {utils::IteratorType::parallel,
+                                                utils::IteratorType::reduction,
+                                                utils::IteratorType::parallel};
+  return buildMultiplyAccumulate(b, loc, lhs, rhs, init, maps, iterators);
+}
+
 SmallVector<AffineMap>
 mlir::moe::getMatmulPanelsIndexingMaps(MLIRContext *ctx) {
   AffineExpr m, panel, n, k;

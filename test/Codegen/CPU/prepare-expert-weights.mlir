@@ -36,3 +36,24 @@ func.func @prime(%x: tensor<?x16xf32> {moe.input = "x"},
          outs(%init : tensor<?x37xf32>)
   return %0 : tensor<?x37xf32>
 }
+
+// A router weight [E, D] used only by routers becomes [D, E] (permutation
+// 1, 0) and its router gets weight_kn; one also used elsewhere (here as a
+// dense linear's weight, as large-t.test's graph does) keeps [E, D].
+// CHECK-LABEL: func.func @routers(
+// CHECK-SAME:    %{{.*}}: tensor<16x8xbf16> {moe.param = "router", moe.prepare_permutation = array<i64: 1, 0>}
+// CHECK-SAME:    %[[SHARED:.*]]: tensor<8x16xf32> {moe.param = "shared_router"}
+// CHECK:       moe.router ins(%{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<16x8xbf16>) outs(%{{.*}} : tensor<?x8xf32>) scoring<softmax> {weight_kn}
+// CHECK:       moe.router ins(%{{.*}}, %[[SHARED]] : tensor<?x16xf32>, tensor<8x16xf32>) outs(%{{.*}} : tensor<?x8xf32>) scoring<sigmoid>
+// CHECK-NOT:   weight_kn
+func.func @routers(%x: tensor<?x16xf32> {moe.input = "x"},
+                   %r: tensor<8x16xbf16> {moe.param = "router"},
+                   %s: tensor<8x16xf32> {moe.param = "shared_router"},
+                   %init: tensor<?x8xf32>)
+    -> (tensor<?x8xf32>, tensor<?x8xf32>, tensor<8x16xf32>) attributes {moe.entry} {
+  %0 = moe.router ins(%x, %r : tensor<?x16xf32>, tensor<8x16xbf16>)
+         outs(%init : tensor<?x8xf32>) scoring<softmax>
+  %1 = moe.router ins(%x, %s : tensor<?x16xf32>, tensor<8x16xf32>)
+         outs(%init : tensor<?x8xf32>) scoring<sigmoid>
+  return %0, %1, %s : tensor<?x8xf32>, tensor<?x8xf32>, tensor<8x16xf32>
+}

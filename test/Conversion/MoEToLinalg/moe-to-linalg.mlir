@@ -27,6 +27,23 @@ func.func @router_softmax(%x: tensor<?x64xf32>, %w: tensor<8x64xbf16>,
 
 // -----
 
+// With weight_kn the weight is [D, E] and the logits accumulate with the
+// experts innermost: iteration (t, d, e), the reduction in the middle.
+
+// CHECK-DAG:   #[[$TDK:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG:   #[[$DEK:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG:   #[[$TEK:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-LABEL: func @router_weight_kn
+// CHECK:       linalg.generic {indexing_maps = [#[[$TDK]], #[[$DEK]], #[[$TEK]]], iterator_types = ["parallel", "reduction", "parallel"]} ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<64x8xf32>)
+func.func @router_weight_kn(%x: tensor<?x64xf32>, %w: tensor<64x8xf32>,
+                            %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<64x8xf32>)
+         outs(%init : tensor<?x8xf32>) scoring<softmax> {weight_kn}
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
 // Sigmoid scoring with a logit bias: no row reduction.
 
 // CHECK-LABEL: func @router_sigmoid_bias

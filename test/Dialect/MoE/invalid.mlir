@@ -2552,3 +2552,14 @@ func.func @dispatch_aligned_rows(%idx: tensor<3x2xi32>, %w: tensor<3x2xf32>,
            {segment_alignment = 4 : i64}
   return
 }
+
+// -----
+
+// With weight_kn the router weight is [D, E].
+func.func @router_weight_kn_shape(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
+                                  %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{'moe.router' op weight dimension 0 (hidden size D) must be 64, got 8}}
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+         outs(%init : tensor<?x8xf32>) scoring<softmax> {weight_kn}
+  return %0 : tensor<?x8xf32>
+}

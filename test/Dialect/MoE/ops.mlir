@@ -18,6 +18,15 @@ func.func @router(%x: tensor<?x64xf32>, %w: tensor<8x64xbf16>, %b: tensor<8xf32>
   return %0, %1 : tensor<?x8xf32>, tensor<?x8xf32>
 }
 
+// CHECK-LABEL: func @router_weight_kn
+func.func @router_weight_kn(%x: tensor<?x64xf32>, %w: tensor<64x8xf32>,
+                            %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  // CHECK: moe.router ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<64x8xf32>) outs(%{{.*}} : tensor<?x8xf32>) scoring<softmax> {weight_kn}
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<64x8xf32>)
+         outs(%init : tensor<?x8xf32>) scoring<softmax> {weight_kn}
+  return %0 : tensor<?x8xf32>
+}
+
 // A seed above 2^63 prints as the signed i64 of the same bits.
 // CHECK-LABEL: func @router_noise
 func.func @router_noise(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,

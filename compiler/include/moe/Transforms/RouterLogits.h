@@ -31,10 +31,11 @@ struct RouterNoise {
 
 /// Builds `input weight^T (+ bias) (+ eps * softplus(input noise^T))` into
 /// `init` [T, E] (its contents are overwritten). `input` is [T, D],
-/// `weight` [E, D] of any float type, `bias` [E] or null.
+/// `weight` [E, D] of any float type, or [D, E] with `weightKn` (then the
+/// experts are the innermost loop), `bias` [E] or null.
 Value buildRouterLogits(OpBuilder &b, Location loc, Value input, Value weight,
                         Value bias, std::optional<RouterNoise> noise,
-                        Value init);
+                        Value init, bool weightKn = false);
 
 /// Builds standard-normal draw number `index` (an i64, counted from 0) of
 /// the generator seeded with `seed`, as an f64: the draws of

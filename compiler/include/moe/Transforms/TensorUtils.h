@@ -44,6 +44,14 @@ Value buildMatmulTransposedRhs(OpBuilder &b, Location loc, Value lhs,
 Value buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
                   Value init);
 
+/// Builds `init + lhs rhs` with `rhs` [K, N] and the iteration order
+/// (m, k, n): lowered to loops, the innermost loop runs along the rows of
+/// `rhs` and `init`, contiguous and free of a carried sum, which LLVM
+/// vectorizes. For matmuls with a narrow N (a router's experts) that no
+/// kernel schedule tiles.
+Value buildMatmulInnerN(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                        Value init);
+
 /// Builds `init + lhs rhs` with `rhs` in panels of P columns: `lhs` [M, K],
 /// `rhs` [N/P, K, P], `init` [M, N/P, P].
 Value buildMatmulPanels(OpBuilder &b, Location loc, Value lhs, Value rhs,

@@ -26,6 +26,19 @@ using namespace mlir::moe;
 
 namespace {
 
+/// Whether every use of `weight` is as the [E, D] weight of a router.
+bool onlyFeedsRouters(BlockArgument weight) {
+  if (weight.use_empty())
+    return false;
+  for (OpOperand &use : weight.getUses()) {
+    auto router = dyn_cast<RouterOp>(use.getOwner());
+    if (!router || router.getWeightKn() ||
+        use.getOperandNumber() != router.getWeightMutable().getOperandNumber())
+      return false;
+  }
+  return true;
+}
+
 /// Whether every use of `weight` is as the [E, N, K] weight of a grouped
 /// matmul.
 bool onlyFeedsGroupedMatmuls(BlockArgument weight) {
@@ -53,6 +66,24 @@ struct MoECPUPrepareExpertWeightsPass
       SmallVector<Type> argTypes(func.getArgumentTypes());
       for (BlockArgument arg : func.getArguments()) {
         auto type = dyn_cast<RankedTensorType>(arg.getType());
+        // A router weight [E, D] becomes [D, E]: the E logits of a token
+        // then accumulate along contiguous rows, in vector registers.
+        if (type && type.getRank() == 2 && type.hasStaticShape() &&
+            func.getArgAttr(arg.getArgNumber(), kParamAttrName) &&
+            !func.getArgAttr(arg.getArgNumber(),
+                             kPreparePermutationAttrName) &&
+            onlyFeedsRouters(arg)) {
+          auto prepared = RankedTensorType::get(
+              {type.getDimSize(1), type.getDimSize(0)},
+              type.getElementType());
+          arg.setType(prepared);
+          argTypes[arg.getArgNumber()] = prepared;
+          func.setArgAttr(arg.getArgNumber(), kPreparePermutationAttrName,
+                          b.getDenseI64ArrayAttr({1, 0}));
+          for (Operation *user : arg.getUsers())
+            cast<RouterOp>(user).setWeightKn(true);
+          continue;
+        }
         if (!type || type.getRank() != 3 || !type.hasStaticShape() ||
             !func.getArgAttr(arg.getArgNumber(), kParamAttrName) ||
             func.getArgAttr(arg.getArgNumber(), kPreparePermutationAttrName) ||

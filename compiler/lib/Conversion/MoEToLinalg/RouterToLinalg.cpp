@@ -35,8 +35,9 @@ struct RouterToLinalg : OpRewritePattern<RouterOp> {
     std::optional<RouterNoise> noise;
     if (Value noiseWeight = op.getNoiseWeight())
       noise = RouterNoise{noiseWeight, *op.getNoiseSeed()};
-    Value logits = buildRouterLogits(rewriter, loc, op.getInput(),
-                                     op.getWeight(), op.getBias(), noise, init);
+    Value logits =
+        buildRouterLogits(rewriter, loc, op.getInput(), op.getWeight(),
+                          op.getBias(), noise, init, op.getWeightKn());
 
     Value scores;
     if (op.getScoring() == ScoringFn::sigmoid) {

@@ -150,6 +150,11 @@ def MoECPUPrepareExpertWeightsPass
     panel is wider than one column (N prime, above `panel-width`), the
     weight becomes [E, K, N] instead (`array<i64: 0, 2, 1>`). Weights that
     already have a load-time permutation (moe-cpu-bf16-dot) are left alone.
+
+    A weight used only as the [E, D] weight of `moe.router` ops becomes
+    [D, E] (`array<i64: 1, 0>`) and its routers get `weight_kn`: the logits
+    then accumulate along contiguous weight rows, which LLVM vectorizes,
+    instead of a scalar dot product over D per (token, expert).
   }];
   let dependentDialects = ["::mlir::moe::MoEDialect"];
   let options = [

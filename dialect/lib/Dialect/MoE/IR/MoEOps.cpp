@@ -265,16 +265,19 @@ LogicalResult verifyRouterNoise(Operation *op, const ShapeVerifier &v,
 
 LogicalResult RouterOp::verify() {
   ShapeVerifier v(*this);
+  // [E, D], or [D, E] with weight_kn.
+  unsigned expertDim = getWeightKn() ? 1 : 0, hiddenDim = 1 - expertDim;
   if (failed(v.tensor(getInput(), "input", 2, ElementKind::Float)) ||
       failed(v.tensor(getWeight(), "weight", 2, ElementKind::Float)) ||
       failed(v.tensor(getInit(), "init", 2, ElementKind::Float)) ||
-      failed(v.staticDim(getWeight(), "weight", 0, "experts E")) ||
-      failed(v.atLeast(getWeight(), "weight", 0, 1, "experts E")))
+      failed(v.staticDim(getWeight(), "weight", expertDim, "experts E")) ||
+      failed(v.atLeast(getWeight(), "weight", expertDim, 1, "experts E")))
     return failure();
-  int64_t numExperts = ShapeVerifier::extent(getWeight(), 0);
+  int64_t numExperts = ShapeVerifier::extent(getWeight(), expertDim);
   int64_t hidden = ShapeVerifier::extent(getInput(), 1);
   int64_t tokens = ShapeVerifier::extent(getInput(), 0);
-  if (failed(v.dim(getWeight(), "weight", 1, hidden, "hidden size D")) ||
+  if (failed(v.dim(getWeight(), "weight", hiddenDim, hidden,
+                   "hidden size D")) ||
       failed(v.dim(getInit(), "init", 0, tokens, "tokens T")) ||
       failed(v.dim(getInit(), "init", 1, numExperts, "experts E")) ||
       failed(v.sameElementType(getInput(), "input", getInit(), "init")) ||

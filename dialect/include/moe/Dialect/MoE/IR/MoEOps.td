@@ -51,7 +51,10 @@ def MoE_RouterOp : MoE_DestinationOp<"router", 1, [
     The scores overwrite `init` [T, E].
 
     `weight` may be f32, bf16 or f16; arithmetic is in the result's element
-    type (f32). `bias` [E] is the router's `nn.Linear` bias (gpt-oss).
+    type (f32). `bias` [E] is the router's `nn.Linear` bias (gpt-oss). With
+    `weight_kn` the weight is [D, E] instead (`input weight`), the layout
+    the CPU pipeline lays router weights out in at load time, so that the
+    E logits of a token accumulate along contiguous weight rows.
 
     With `noise(%wn) seed(N)` (training-time noisy top-k gating), the logit
     of token t and expert e gains `eps(t, e) * softplus(x_t . wn_e)`, where
@@ -73,7 +76,8 @@ def MoE_RouterOp : MoE_DestinationOp<"router", 1, [
                        Optional<AnyRankedTensor>:$noise_weight,
                        AnyRankedTensor:$init,
                        MoE_ScoringFnAttr:$scoring,
-                       OptionalAttr<I64Attr>:$noise_seed);
+                       OptionalAttr<I64Attr>:$noise_seed,
+                       UnitAttr:$weight_kn);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     `ins` `(` $input `,` $weight `:` type($input) `,` type($weight) `)`
