@@ -28,7 +28,7 @@ using namespace mlir::moe;
 
 namespace {
 
-constexpr int64_t kAlignment = 64;
+constexpr int64_t kAlignment = kArenaAlignment;
 
 int64_t alignUp(int64_t value) {
   return (value + kAlignment - 1) / kAlignment * kAlignment;

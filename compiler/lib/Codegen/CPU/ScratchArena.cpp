@@ -30,8 +30,6 @@ using namespace mlir::moe;
 
 namespace {
 
-constexpr int64_t kAlignment = 64;
-
 /// Whether `value` is a pure function of `tokens`: `tokens` itself, or the
 /// result of a side-effect-free op without regions whose operands all are.
 bool isFunctionOfTokens(Value value, Value tokens,
@@ -61,7 +59,7 @@ Value alignedBytes(OpBuilder &b, Location loc, MemRefType type,
   Value bytes = arith::ConstantIndexOp::create(b, loc, staticBytes);
   for (Value size : sizes)
     bytes = arith::MulIOp::create(b, loc, bytes, size);
-  Value alignment = arith::ConstantIndexOp::create(b, loc, kAlignment);
+  Value alignment = arith::ConstantIndexOp::create(b, loc, kArenaAlignment);
   Value blocks = arith::CeilDivUIOp::create(b, loc, bytes, alignment);
   return arith::MulIOp::create(b, loc, blocks, alignment);
 }

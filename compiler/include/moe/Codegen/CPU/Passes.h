@@ -38,6 +38,8 @@ constexpr const char kPreparePermutationAttrName[] =
     "moe.prepare_permutation";
 /// Name of the load-time weight preparation entry point.
 constexpr const char kPrepareEntryName[] = "moe_prepare";
+/// Alignment of every tensor in a byte arena (docs/abi.md).
+constexpr int64_t kArenaAlignment = 64;
 /// Name of the function that gives the scratch arena's size for T tokens.
 constexpr const char kScratchBytesName[] = "moe_scratch_bytes";
 /// Arguments of `moe_forward`: the token count, then the byte arenas.
