@@ -95,18 +95,29 @@ Value mlir::moe::buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
   return buildContraction(b, loc, lhs, rhs, init, /*rhsTransposed=*/false);
 }
 
-Value mlir::moe::buildMatmulInnerN(OpBuilder &b, Location loc, Value lhs,
-                                   Value rhs, Value init) {
-  MLIRContext *ctx = b.getContext();
+SmallVector<AffineMap>
+mlir::moe::getMatmulTransposedRhsIndexingMaps(MLIRContext *ctx) {
+  AffineExpr m, n, k;
+  bindDims(ctx, m, n, k);
+  return {AffineMap::get(3, 0, {m, k}, ctx), AffineMap::get(3, 0, {n, k}, ctx),
+          AffineMap::get(3, 0, {m, n}, ctx)};
+}
+
+SmallVector<AffineMap> mlir::moe::getMatmulInnerNIndexingMaps(MLIRContext *ctx) {
   AffineExpr m, k, n;
   bindDims(ctx, m, k, n);
-  SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {m, k}, ctx),
-                                 AffineMap::get(3, 0, {k, n}, ctx),
-                                 AffineMap::get(3, 0, {m, n}, ctx)};
+  return {AffineMap::get(3, 0, {m, k}, ctx), AffineMap::get(3, 0, {k, n}, ctx),
+          AffineMap::get(3, 0, {m, n}, ctx)};
+}
+
+Value mlir::moe::buildMatmulInnerN(OpBuilder &b, Location loc, Value lhs,
+                                   Value rhs, Value init) {
   SmallVector<utils::IteratorType> iterators = {utils::IteratorType::parallel,
                                                 utils::IteratorType::reduction,
                                                 utils::IteratorType::parallel};
-  return buildMultiplyAccumulate(b, loc, lhs, rhs, init, maps, iterators);
+  return buildMultiplyAccumulate(b, loc, lhs, rhs, init,
+                                 getMatmulInnerNIndexingMaps(b.getContext()),
+                                 iterators);
 }
 
 SmallVector<AffineMap>

@@ -57,3 +57,35 @@ func.func @routers(%x: tensor<?x16xf32> {moe.input = "x"},
          outs(%init : tensor<?x8xf32>) scoring<sigmoid>
   return %0, %1, %s : tensor<?x8xf32>, tensor<?x8xf32>, tensor<8x16xf32>
 }
+
+// A weight used only by dense `init + x W^T` contractions (a linear node, a
+// shared expert) becomes [K, N] (permutation 1, 0) and each contraction
+// iterates (m, k, n), the weight's rows innermost. A contraction that is
+// not of that form keeps its weight.
+// CHECK-LABEL: func.func @dense(
+// CHECK-SAME:    %{{.*}}: tensor<16x24xf32> {moe.param = "w", moe.prepare_permutation = array<i64: 1, 0>}
+// CHECK-SAME:    %[[OTHER:.*]]: tensor<24x16xf32> {moe.param = "other"}
+// CHECK:       linalg.generic {{{.*}}iterator_types = ["parallel", "reduction", "parallel"]} ins(%{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<16x24xf32>)
+// CHECK:       linalg.generic {{.*}} ins(%{{.*}}, %[[OTHER]] : tensor<?x16xf32>, tensor<24x16xf32>)
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @dense(%x: tensor<?x16xf32> {moe.input = "x"},
+                 %w: tensor<24x16xf32> {moe.param = "w"},
+                 %other: tensor<24x16xf32> {moe.param = "other"},
+                 %init: tensor<?x24xf32>) -> (tensor<?x24xf32>, tensor<?x24xf32>) attributes {moe.entry} {
+  %0 = linalg.generic {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+         ins(%x, %w : tensor<?x16xf32>, tensor<24x16xf32>) outs(%init : tensor<?x24xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x24xf32>
+  // Not a contraction over k: the weight is read elementwise.
+  %1 = linalg.generic {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%x, %other : tensor<?x16xf32>, tensor<24x16xf32>) outs(%init : tensor<?x24xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    linalg.yield %b : f32
+  } -> tensor<?x24xf32>
+  return %0, %1 : tensor<?x24xf32>, tensor<?x24xf32>
+}

@@ -44,6 +44,14 @@ Value buildMatmulTransposedRhs(OpBuilder &b, Location loc, Value lhs,
 Value buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
                   Value init);
 
+/// The indexing maps of `buildMatmulTransposedRhs`: (m, n, k) ->
+/// lhs (m, k), rhs (n, k), init (m, n).
+SmallVector<AffineMap> getMatmulTransposedRhsIndexingMaps(MLIRContext *ctx);
+
+/// The indexing maps of `buildMatmulInnerN`: (m, k, n) -> lhs (m, k),
+/// rhs (k, n), init (m, n).
+SmallVector<AffineMap> getMatmulInnerNIndexingMaps(MLIRContext *ctx);
+
 /// Builds `init + lhs rhs` with `rhs` [K, N] and the iteration order
 /// (m, k, n): lowered to loops, the innermost loop runs along the rows of
 /// `rhs` and `init`, contiguous and free of a carried sum, which LLVM

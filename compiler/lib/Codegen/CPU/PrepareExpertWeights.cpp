@@ -13,6 +13,7 @@
 
 #include "moe/Codegen/CPU/Passes.h"
 #include "moe/Dialect/MoE/IR/MoEOps.h"
+#include "moe/Transforms/TensorUtils.h"
 
 namespace mlir {
 namespace moe {
@@ -37,6 +38,22 @@ bool onlyFeedsRouters(BlockArgument weight) {
       return false;
   }
   return true;
+}
+
+/// Whether `use` is the [N, K] weight of a dense `init + lhs rhs^T`
+/// contraction as `buildMatmulTransposedRhs` builds it (a linear node, a
+/// shared expert's projection).
+bool isDenseMatmulWeight(OpOperand &use) {
+  auto generic = dyn_cast<linalg::GenericOp>(use.getOwner());
+  return generic && generic.getNumDpsInputs() == 2 &&
+         generic.getNumDpsInits() == 1 && use.getOperandNumber() == 1 &&
+         generic.getIndexingMapsArray() ==
+             getMatmulTransposedRhsIndexingMaps(generic.getContext()) &&
+         generic.getIteratorTypesArray() ==
+             SmallVector<utils::IteratorType>{utils::IteratorType::parallel,
+                                              utils::IteratorType::parallel,
+                                              utils::IteratorType::reduction} &&
+         generic.getBody()->getOps<linalg::IndexOp>().empty();
 }
 
 /// Whether every use of `weight` is as the [E, N, K] weight of a grouped
@@ -66,6 +83,36 @@ struct MoECPUPrepareExpertWeightsPass
       SmallVector<Type> argTypes(func.getArgumentTypes());
       for (BlockArgument arg : func.getArguments()) {
         auto type = dyn_cast<RankedTensorType>(arg.getType());
+        // A dense matmul's weight [N, K] becomes [K, N], and the matmul
+        // iterates (m, k, n): its innermost loop runs along contiguous
+        // rows of the weight and the result, which LLVM vectorizes.
+        if (type && type.getRank() == 2 && type.hasStaticShape() &&
+            func.getArgAttr(arg.getArgNumber(), kParamAttrName) &&
+            !func.getArgAttr(arg.getArgNumber(),
+                             kPreparePermutationAttrName) &&
+            !arg.use_empty() &&
+            llvm::all_of(arg.getUses(), isDenseMatmulWeight)) {
+          auto prepared = RankedTensorType::get(
+              {type.getDimSize(1), type.getDimSize(0)},
+              type.getElementType());
+          arg.setType(prepared);
+          argTypes[arg.getArgNumber()] = prepared;
+          func.setArgAttr(arg.getArgNumber(), kPreparePermutationAttrName,
+                          b.getDenseI64ArrayAttr({1, 0}));
+          for (Operation *user : arg.getUsers()) {
+            auto generic = cast<linalg::GenericOp>(user);
+            generic.setIndexingMapsAttr(b.getAffineMapArrayAttr(
+                getMatmulInnerNIndexingMaps(&getContext())));
+            generic.setIteratorTypesAttr(b.getArrayAttr(
+                {linalg::IteratorTypeAttr::get(&getContext(),
+                                               utils::IteratorType::parallel),
+                 linalg::IteratorTypeAttr::get(&getContext(),
+                                               utils::IteratorType::reduction),
+                 linalg::IteratorTypeAttr::get(
+                     &getContext(), utils::IteratorType::parallel)}));
+          }
+          continue;
+        }
         // A router weight [E, D] becomes [D, E]: the E logits of a token
         // then accumulate along contiguous rows, in vector registers.
         if (type && type.getRank() == 2 && type.hasStaticShape() &&
