@@ -48,10 +48,15 @@ def main():
     parser.add_argument("--calls", type=int, default=0)
     args = parser.parse_args()
 
-    peak_line = run([os.path.join(args.build, "bin", "machine-peak")]).strip()
-    peak = dict(re.findall(r"(\w+)=([0-9.]+)", peak_line))
-    gflops_peak = float(peak["fp32_fma_gflops_all"])
-    read_gbps = float(peak["read_gbps_all"])
+    # The best of three: on a shared machine a single run can be low.
+    peak = {}
+    for _ in range(3):
+        line = run([os.path.join(args.build, "bin", "machine-peak")]).strip()
+        for key, value in re.findall(r"(\w+)=([0-9.]+)", line):
+            peak[key] = max(peak.get(key, 0.0), float(value))
+    peak_line = " ".join("%s=%g" % item for item in sorted(peak.items()))
+    gflops_peak = peak["fp32_fma_gflops_all"]
+    read_gbps = peak["read_gbps_all"]
     threads = int(peak["threads"])
     cpu = "?"
     try:

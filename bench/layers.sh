@@ -28,12 +28,20 @@ if [[ $# -gt 0 && "$1" != --* ]]; then
   BUILD="$1"
   shift
 fi
-if [[ " $* " != *" --no-torch "* ]] && ! python3 -c "import torch" 2>/dev/null; then
-  echo "layers.sh: installing python3-torch (Debian) for the PyTorch comparison"
+# Debian's python3-torch belongs to Debian's interpreter (another python3
+# may come first on PATH).
+PYTHON=/usr/bin/python3
+[[ -x $PYTHON ]] || PYTHON=python3
+# PyTorch's matmuls go through the system BLAS: without OpenBLAS, Debian's
+# reference BLAS makes PyTorch tens of times slower than it is.
+if [[ " $* " != *" --no-torch "* ]] &&
+   { ! "$PYTHON" -c "import torch" 2>/dev/null ||
+     ! dpkg-query -W -f='${Status}' libopenblas0-pthread 2>/dev/null | grep -q "ok installed"; }; then
+  echo "layers.sh: installing python3-torch and OpenBLAS (Debian) for the PyTorch comparison"
   SUDO=""
   [[ $(id -u) -eq 0 ]] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-    --no-install-recommends python3-torch >/dev/null
+    --no-install-recommends python3-torch libopenblas0-pthread >/dev/null
 fi
-exec python3 "$ROOT/bench/layers.py" --build "$BUILD" "$@"
+exec "$PYTHON" "$ROOT/bench/layers.py" --build "$BUILD" "$@"
