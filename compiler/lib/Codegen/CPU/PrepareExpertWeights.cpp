@@ -83,15 +83,12 @@ struct MoECPUPrepareExpertWeightsPass
       SmallVector<Type> argTypes(func.getArgumentTypes());
       for (BlockArgument arg : func.getArguments()) {
         auto type = dyn_cast<RankedTensorType>(arg.getType());
-        // A dense matmul's weight [N, K] becomes [K, N], and the matmul
-        // iterates (m, k, n): its innermost loop runs along contiguous
-        // rows of the weight and the result, which LLVM vectorizes.
-        if (type && type.getRank() == 2 && type.hasStaticShape() &&
+        bool unprepared2D =
+            type && type.getRank() == 2 && type.hasStaticShape() &&
             func.getArgAttr(arg.getArgNumber(), kParamAttrName) &&
-            !func.getArgAttr(arg.getArgNumber(),
-                             kPreparePermutationAttrName) &&
-            !arg.use_empty() &&
-            llvm::all_of(arg.getUses(), isDenseMatmulWeight)) {
+            !func.getArgAttr(arg.getArgNumber(), kPreparePermutationAttrName);
+        // Re-declares the 2-D weight `arg` transposed, laid out at load time.
+        auto transpose = [&] {
           auto prepared = RankedTensorType::get(
               {type.getDimSize(1), type.getDimSize(0)},
               type.getElementType());
@@ -99,34 +96,31 @@ struct MoECPUPrepareExpertWeightsPass
           argTypes[arg.getArgNumber()] = prepared;
           func.setArgAttr(arg.getArgNumber(), kPreparePermutationAttrName,
                           b.getDenseI64ArrayAttr({1, 0}));
+        };
+        // A dense matmul's weight [N, K] becomes [K, N], and the matmul
+        // iterates (m, k, n): its innermost loop runs along contiguous
+        // rows of the weight and the result, which LLVM vectorizes.
+        if (unprepared2D && !arg.use_empty() &&
+            llvm::all_of(arg.getUses(), isDenseMatmulWeight)) {
+          transpose();
+          auto iterator = [&](utils::IteratorType kind) -> Attribute {
+            return linalg::IteratorTypeAttr::get(&getContext(), kind);
+          };
           for (Operation *user : arg.getUsers()) {
             auto generic = cast<linalg::GenericOp>(user);
             generic.setIndexingMapsAttr(b.getAffineMapArrayAttr(
                 getMatmulInnerNIndexingMaps(&getContext())));
-            generic.setIteratorTypesAttr(b.getArrayAttr(
-                {linalg::IteratorTypeAttr::get(&getContext(),
-                                               utils::IteratorType::parallel),
-                 linalg::IteratorTypeAttr::get(&getContext(),
-                                               utils::IteratorType::reduction),
-                 linalg::IteratorTypeAttr::get(
-                     &getContext(), utils::IteratorType::parallel)}));
+            generic.setIteratorTypesAttr(
+                b.getArrayAttr({iterator(utils::IteratorType::parallel),
+                                iterator(utils::IteratorType::reduction),
+                                iterator(utils::IteratorType::parallel)}));
           }
           continue;
         }
         // A router weight [E, D] becomes [D, E]: the E logits of a token
         // then accumulate along contiguous rows, in vector registers.
-        if (type && type.getRank() == 2 && type.hasStaticShape() &&
-            func.getArgAttr(arg.getArgNumber(), kParamAttrName) &&
-            !func.getArgAttr(arg.getArgNumber(),
-                             kPreparePermutationAttrName) &&
-            onlyFeedsRouters(arg)) {
-          auto prepared = RankedTensorType::get(
-              {type.getDimSize(1), type.getDimSize(0)},
-              type.getElementType());
-          arg.setType(prepared);
-          argTypes[arg.getArgNumber()] = prepared;
-          func.setArgAttr(arg.getArgNumber(), kPreparePermutationAttrName,
-                          b.getDenseI64ArrayAttr({1, 0}));
+        if (unprepared2D && onlyFeedsRouters(arg)) {
+          transpose();
           for (Operation *user : arg.getUsers())
             cast<RouterOp>(user).setWeightKn(true);
           continue;
