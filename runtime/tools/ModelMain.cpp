@@ -245,16 +245,17 @@ moe::AlignedBuffer outputArena(const moe::ModelSpec &model, int64_t tokens,
 }
 
 /// Appends input arenas of `tokens` seeded rows to `rotation` until it
-/// holds `options.benchInputs`; the i-th from seed S + 7919 * (i + skip),
-/// so no two share a graph input's draw.
+/// holds `options.benchInputs`; the one at position i from seed
+/// S + 7919 * i, so no two share a graph input's draw.
 bool seededInputs(const moe::ModelSpec &model, int64_t tokens,
-                  const Options &options, uint64_t skip,
+                  const Options &options,
                   std::vector<moe::AlignedBuffer> &rotation,
                   std::string &error) {
-  for (uint64_t i = 0; rotation.size() < uint64_t(options.benchInputs); ++i) {
+  while (rotation.size() < uint64_t(options.benchInputs)) {
     std::vector<moe::Array2D> arrays;
     if (!moe::loadModelInputs(model, {}, tokens,
-                              options.seed + 7919 * (i + skip), arrays, error))
+                              options.seed + 7919 * rotation.size(), arrays,
+                              error))
       return false;
     rotation.push_back(inputArena(arrays));
     if (!rotation.back()) {
@@ -387,7 +388,7 @@ int main(int argc, char **argv) {
     moe::AlignedBuffer benchOutputs = outputArena(model, tokens, offsets);
     if (!benchOutputs)
       return fail("out of memory for " + std::to_string(tokens) + " tokens");
-    if (!seededInputs(model, tokens, options, 1, rotation, error))
+    if (!seededInputs(model, tokens, options, rotation, error))
       return failWith(error);
     printBench(options.bench, tokens,
                timeCalls(options.bench, tokens, rotation, paramsRef,
@@ -399,7 +400,7 @@ int main(int argc, char **argv) {
     moe::AlignedBuffer benchOutputs = outputArena(model, benchTokens, offsets),
                        benchScratch = scratchArena(benchTokens);
     if (!benchOutputs || !benchScratch ||
-        !seededInputs(model, benchTokens, options, 0, rotation, error))
+        !seededInputs(model, benchTokens, options, rotation, error))
       return failWith(error.empty() ? "out of memory for " +
                                           std::to_string(benchTokens) +
                                           " tokens"

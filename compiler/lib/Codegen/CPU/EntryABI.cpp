@@ -28,11 +28,27 @@ using namespace mlir::moe;
 
 namespace {
 
-constexpr int64_t kAlignment = kArenaAlignment;
-
 int64_t alignUp(int64_t value) {
-  return (value + kAlignment - 1) / kAlignment * kAlignment;
+  return (value + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
 }
+
+} // namespace
+
+Value mlir::moe::buildArenaBytes(OpBuilder &b, Location loc, MemRefType type,
+                                 ValueRange dynamicSizes) {
+  int64_t staticBytes = type.getElementTypeBitWidth() / 8;
+  for (int64_t dim : type.getShape())
+    if (!ShapedType::isDynamic(dim))
+      staticBytes *= dim;
+  Value bytes = arith::ConstantIndexOp::create(b, loc, staticBytes);
+  for (Value size : dynamicSizes)
+    bytes = arith::MulIOp::create(b, loc, bytes, size);
+  Value alignment = arith::ConstantIndexOp::create(b, loc, kArenaAlignment);
+  Value blocks = arith::CeilDivUIOp::create(b, loc, bytes, alignment);
+  return arith::MulIOp::create(b, loc, blocks, alignment);
+}
+
+namespace {
 
 /// Builds views of tensors laid out one after another in a byte arena.
 class ArenaViews {
@@ -54,20 +70,8 @@ public:
     Value view =
         memref::ViewOp::create(b, loc, viewType, arena, offset, dynamicSizes);
 
-    int64_t staticBytes = bits / 8;
-    for (int64_t dim : type.getShape())
-      if (!ShapedType::isDynamic(dim))
-        staticBytes *= dim;
-    Value bytes = arith::ConstantIndexOp::create(b, loc, staticBytes);
-    for (Value size : dynamicSizes)
-      bytes = arith::MulIOp::create(b, loc, bytes, size);
-    // offset = (offset + bytes + 63) / 64 * 64
-    Value end = arith::AddIOp::create(b, loc, offset, bytes);
-    Value alignment = arith::ConstantIndexOp::create(b, loc, kAlignment);
-    Value rounded = arith::AddIOp::create(
-        b, loc, end, arith::ConstantIndexOp::create(b, loc, kAlignment - 1));
-    offset = arith::MulIOp::create(
-        b, loc, arith::DivUIOp::create(b, loc, rounded, alignment), alignment);
+    offset = arith::AddIOp::create(
+        b, loc, offset, buildArenaBytes(b, loc, viewType, dynamicSizes));
     return view;
   }
 

@@ -48,22 +48,6 @@ bool isFunctionOfTokens(Value value, Value tokens,
   return result;
 }
 
-/// The bytes of a buffer of `type` with dynamic sizes `sizes`, rounded up
-/// to the arena's alignment, as index arithmetic at `b`'s insertion point.
-Value alignedBytes(OpBuilder &b, Location loc, MemRefType type,
-                   ValueRange sizes) {
-  int64_t staticBytes = type.getElementTypeBitWidth() / 8;
-  for (int64_t dim : type.getShape())
-    if (!ShapedType::isDynamic(dim))
-      staticBytes *= dim;
-  Value bytes = arith::ConstantIndexOp::create(b, loc, staticBytes);
-  for (Value size : sizes)
-    bytes = arith::MulIOp::create(b, loc, bytes, size);
-  Value alignment = arith::ConstantIndexOp::create(b, loc, kArenaAlignment);
-  Value blocks = arith::CeilDivUIOp::create(b, loc, bytes, alignment);
-  return arith::MulIOp::create(b, loc, blocks, alignment);
-}
-
 /// Clones the computation of `value` (a function of `tokens`) at `b`'s
 /// insertion point, with `tokens` mapped in `mapping`.
 Value cloneFunctionOfTokens(OpBuilder &b, Value value, IRMapping &mapping) {
@@ -118,16 +102,18 @@ struct MoECPUScratchArenaPass
     OpBuilder b(&getContext());
     b.setInsertionPointToStart(&body);
     Value offset = arith::ConstantIndexOp::create(b, forward.getLoc(), 0);
+    SmallVector<memref::ViewOp> views;
     for (memref::AllocOp alloc : placed) {
       b.setInsertionPoint(alloc);
       Location loc = alloc.getLoc();
       auto view = memref::ViewOp::create(b, loc, alloc.getType(), scratch,
                                          offset, alloc.getDynamicSizes());
-      Value bytes =
-          alignedBytes(b, loc, alloc.getType(), alloc.getDynamicSizes());
-      offset = arith::AddIOp::create(b, loc, offset, bytes);
+      offset = arith::AddIOp::create(
+          b, loc, offset,
+          buildArenaBytes(b, loc, alloc.getType(), alloc.getDynamicSizes()));
       alloc.replaceAllUsesWith(view.getResult());
       alloc.erase();
+      views.push_back(view);
     }
 
     // moe_scratch_bytes(T): the same sizes, summed.
@@ -141,14 +127,12 @@ struct MoECPUScratchArenaPass
     IRMapping mapping;
     mapping.map(tokens, sizeBody->getArgument(0));
     Value total = arith::ConstantIndexOp::create(b, loc, 0);
-    for (auto view : body.getOps<memref::ViewOp>()) {
-      if (view.getSource() != scratch)
-        continue;
+    for (memref::ViewOp view : views) {
       SmallVector<Value> sizes;
       for (Value size : view.getSizes())
         sizes.push_back(cloneFunctionOfTokens(b, size, mapping));
       total = arith::AddIOp::create(
-          b, loc, total, alignedBytes(b, loc, view.getType(), sizes));
+          b, loc, total, buildArenaBytes(b, loc, view.getType(), sizes));
     }
     func::ReturnOp::create(b, loc, total);
   }

@@ -40,6 +40,11 @@ constexpr const char kPreparePermutationAttrName[] =
 constexpr const char kPrepareEntryName[] = "moe_prepare";
 /// Alignment of every tensor in a byte arena (docs/abi.md).
 constexpr int64_t kArenaAlignment = 64;
+/// Builds the bytes a buffer of `type` (dynamic sizes `dynamicSizes`) takes
+/// in a byte arena, rounded up to `kArenaAlignment`: the step from its
+/// offset to the next tensor's.
+Value buildArenaBytes(OpBuilder &b, Location loc, MemRefType type,
+                      ValueRange dynamicSizes);
 /// Name of the function that gives the scratch arena's size for T tokens.
 constexpr const char kScratchBytesName[] = "moe_scratch_bytes";
 /// Arguments of `moe_forward`: the token count, then the byte arenas.
