@@ -1,6 +1,9 @@
 // RUN: moe-opt %s --moe-decompose-layer --split-input-file | FileCheck %s
 // RUN: moe-opt %s --moe-decompose-layer=segment-alignment=8 --split-input-file \
 // RUN:   | FileCheck %s --check-prefix=ALIGNED
+// RUN: not moe-opt %s --moe-decompose-layer=segment-alignment=0 --split-input-file 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=BAD-ALIGNMENT
+// BAD-ALIGNMENT: error: segment-alignment must be at least 1, got 0
 
 // A Mixtral layer: softmax, top-2, renormalised, gated SiLU, dropless.
 

@@ -147,7 +147,8 @@ struct MoEDecomposeLayerPass
   void runOnOperation() override {
     if (segmentAlignment < 1) {
       getOperation()->emitError()
-          << "segment-alignment must be at least 1, got " << segmentAlignment;
+          << "segment-alignment must be at least 1, got "
+          << static_cast<int64_t>(segmentAlignment);
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
