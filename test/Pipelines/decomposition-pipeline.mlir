@@ -1,11 +1,22 @@
 // RUN: moe-opt %s --moe-decomposition-pipeline | FileCheck %s
 // RUN: moe-opt %s --moe-decomposition-pipeline="decompose-expert-ffn=false" | FileCheck %s --check-prefix=KEEP-FFN
+// RUN: moe-opt %s --moe-decomposition-pipeline="fuse-gate-up=false" | FileCheck %s --check-prefix=UNFUSED
 
 // CHECK-LABEL: func @layer
 // CHECK-NOT:   moe.layer
 // CHECK-NOT:   moe.expert_ffn
-// CHECK-COUNT-3: moe.grouped_matmul
+// CHECK:       moe.grouped_gated_matmul
+// CHECK-NOT:   moe.gated_activation
+// CHECK:       moe.grouped_matmul
 // CHECK:       moe.combine
+
+// The gate and up projections stay apart without fuse-gate-up.
+// UNFUSED-LABEL: func @layer
+// UNFUSED-NOT:   moe.grouped_gated_matmul
+// UNFUSED-COUNT-2: moe.grouped_matmul
+// UNFUSED:       moe.gated_activation
+// UNFUSED:       moe.grouped_matmul
+// UNFUSED:       moe.combine
 
 // KEEP-FFN-LABEL: func @layer
 // KEEP-FFN-NOT:   moe.grouped_matmul

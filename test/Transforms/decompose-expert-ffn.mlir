@@ -1,9 +1,8 @@
 // RUN: moe-opt %s --moe-decompose-expert-ffn --split-input-file | FileCheck %s
 
-// Gated SiLU: gate and up projections from zero, act(gate) * up, then the
-// down projection accumulates into the op's outs.
+// Gated SiLU: gate and up projections from zero, moe.gated_activation of
+// the two, then the down projection accumulates into the op's outs.
 
-// CHECK-DAG:   #[[$ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-LABEL: func @gated_silu
 // CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[OFF:[a-z0-9]+]]: tensor<9xi32>, %[[WG:[a-z0-9]+]]: tensor<8x128x64xf32>, %[[WU:[a-z0-9]+]]: tensor<8x128x64xf32>, %[[WD:[a-z0-9]+]]: tensor<8x64x128xf32>, %[[ACC:[a-z0-9]+]]: tensor<?x64xf32>
 // CHECK-DAG:   %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
@@ -13,19 +12,8 @@
 // CHECK:       %[[FILL:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%[[EMPTY]] : tensor<?x128xf32>)
 // CHECK:       %[[G:.*]] = moe.grouped_matmul ins(%[[X]], %[[WG]], %[[OFF]] : {{.*}}) outs(%[[FILL]] : tensor<?x128xf32>)
 // CHECK:       %[[U:.*]] = moe.grouped_matmul ins(%[[X]], %[[WU]], %[[OFF]] : {{.*}}) outs(%[[FILL]] : tensor<?x128xf32>)
-// CHECK:       %[[H:.*]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$ID]], #[[$ID]]], iterator_types = ["parallel", "parallel"]} ins(%[[G]], %[[U]] : {{.*}})
-// CHECK:       ^bb0(%[[GV:.*]]: f32, %[[UV:.*]]: f32, %{{.*}}: f32):
-// CHECK:         %[[ABS:.*]] = math.absf %[[GV]]
-// CHECK:         %[[NEG:.*]] = arith.negf %[[ABS]]
-// CHECK:         %[[EXP:.*]] = math.exp %[[NEG]]
-// CHECK:         %[[DEN:.*]] = arith.addf %[[EXP]]
-// CHECK:         %[[LOW:.*]] = arith.divf %[[EXP]], %[[DEN]]
-// CHECK:         %[[POS:.*]] = arith.cmpf oge, %[[GV]]
-// CHECK:         %[[HIGH:.*]] = arith.subf %{{.*}}, %[[LOW]]
-// CHECK:         %[[SIG:.*]] = arith.select %[[POS]], %[[HIGH]], %[[LOW]]
-// CHECK:         %[[SILU:.*]] = arith.mulf %[[GV]], %[[SIG]]
-// CHECK:         %[[PROD:.*]] = arith.mulf %[[SILU]], %[[UV]]
-// CHECK:         linalg.yield %[[PROD]]
+// CHECK:       %[[HINIT:.*]] = tensor.empty(%[[R]]) : tensor<?x128xf32>
+// CHECK:       %[[H:.*]] = moe.gated_activation ins(%[[G]], %[[U]] : tensor<?x128xf32>, tensor<?x128xf32>) outs(%[[HINIT]] : tensor<?x128xf32>) activation<silu>
 // CHECK:       %[[Y:.*]] = moe.grouped_matmul ins(%[[H]], %[[WD]], %[[OFF]] : {{.*}}) outs(%[[ACC]] : tensor<?x64xf32>)
 // CHECK:       return %[[Y]]
 func.func @gated_silu(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
@@ -66,15 +54,7 @@ func.func @ungated_relu_bias(%x: tensor<3x16xf32>, %o: tensor<5xi32>,
 // gpt-oss's clamped SwiGLU uses the op's alpha and limit.
 
 // CHECK-LABEL: func @swiglu_oai
-// CHECK-DAG:   %[[ALPHA:.*]] = arith.constant 1.500000e+00 : f32
-// CHECK-DAG:   %[[LIMIT:.*]] = arith.constant 5.000000e+00 : f32
-// CHECK-DAG:   %[[NLIMIT:.*]] = arith.constant -5.000000e+00 : f32
-// CHECK:       linalg.generic
-// CHECK:       ^bb0(%[[GV:.*]]: f32, %[[UV:.*]]: f32, %{{.*}}: f32):
-// CHECK:         %[[G:.*]] = arith.minimumf %[[GV]], %[[LIMIT]]
-// CHECK:         %[[UHI:.*]] = arith.minimumf %[[UV]], %[[LIMIT]]
-// CHECK:         %[[U:.*]] = arith.maximumf %[[UHI]], %[[NLIMIT]]
-// CHECK:         arith.mulf %[[G]], %[[ALPHA]]
+// CHECK:       moe.gated_activation {{.*}} activation<swiglu_oai> {swiglu_alpha = 1.500000e+00 : f32, swiglu_limit = 5.000000e+00 : f32}
 func.func @swiglu_oai(%x: tensor<?x16xf32>, %o: tensor<5xi32>,
                       %wg: tensor<4x32x16xf32>, %wu: tensor<4x32x16xf32>,
                       %wd: tensor<4x16x32xf32>, %acc: tensor<?x16xf32>) -> tensor<?x16xf32> {

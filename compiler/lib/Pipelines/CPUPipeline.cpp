@@ -40,8 +40,11 @@ void mlir::moe::buildMoEDecompositionPipeline(
   MoEDecomposeLayerPassOptions layer;
   layer.segmentAlignment = options.segmentAlignment;
   funcPm.addPass(createMoEDecomposeLayerPass(layer));
-  if (options.decomposeExpertFFN)
+  if (options.decomposeExpertFFN) {
     funcPm.addPass(createMoEDecomposeExpertFFNPass());
+    if (options.fuseGateUp)
+      funcPm.addPass(createMoEFuseGateUpPass());
+  }
   funcPm.addPass(createCanonicalizerPass());
   funcPm.addPass(createCSEPass());
 }
@@ -63,6 +66,7 @@ void mlir::moe::buildMoECPUKernelStage(OpPassManager &pm,
   tiling.reductionBlock = options.reductionBlock;
   tiling.parallelPanels = options.threads;
   pm.addPass(createMoECPUTileAndVectorizePass(tiling));
+  pm.addPass(createMoECPUApproximateVectorMathPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
@@ -143,6 +147,8 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
                                     const CPUPipelineOptions &options) {
   DecompositionOptions decomposition;
   decomposition.decomposeExpertFFN = options.decomposeExpertFFN;
+  // The pair-layout (VNNI) kernels of --bf16-dot have no fused epilogue.
+  decomposition.fuseGateUp = options.fuseGateUp && !options.bf16Dot;
   // Segments of whole row tiles: the kernels never run their one-row
   // remainder loop.
   if (options.vectorize)

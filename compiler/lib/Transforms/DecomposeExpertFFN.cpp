@@ -62,31 +62,21 @@ struct DecomposeExpertFFN : OpRewritePattern<ExpertFFNOp> {
     projections.push_back(project(op.getUpWeight(), op.getUpBias()));
 
     Activation activation = op.getActivation();
-    float alpha = op.getSwigluAlpha()
-                      ? op.getSwigluAlpha()->convertToFloat()
-                      : kSwigluOaiDefaultAlpha;
-    float limit = op.getSwigluLimit()
-                      ? op.getSwigluLimit()->convertToFloat()
-                      : kSwigluOaiDefaultLimit;
-    bool gated = op.isGated();
-    Value activatedInit = createEmptyTensor(rewriter, loc,
-                                            {rows, intermediate}, floatType);
-    AffineMap identity = rewriter.getMultiDimIdentityMap(2);
-    SmallVector<AffineMap> maps(projections.size() + 1, identity);
-    SmallVector<utils::IteratorType> iterators(2,
-                                               utils::IteratorType::parallel);
-    Value activated =
-        linalg::GenericOp::create(
-            rewriter, loc, activatedInit.getType(), projections,
-            activatedInit, maps, iterators,
-            [&](OpBuilder &b, Location nestedLoc, ValueRange args) {
-              Value result =
-                  gated ? buildGatedActivation(b, nestedLoc, activation,
-                                               args[0], args[1], alpha, limit)
-                        : buildActivation(b, nestedLoc, activation, args[0]);
-              linalg::YieldOp::create(b, nestedLoc, result);
-            })
-            .getResult(0);
+    Value activated;
+    if (op.isGated()) {
+      Value activatedInit = createEmptyTensor(
+          rewriter, loc, {rows, intermediate}, floatType);
+      activated = GatedActivationOp::create(
+          rewriter, loc, activatedInit.getType(), projections[0],
+          projections[1], activatedInit, op.getActivationAttr(),
+          op.getSwigluAlphaAttr(), op.getSwigluLimitAttr());
+    } else {
+      activated = buildElementwise(
+          rewriter, loc, projections,
+          [&](OpBuilder &b, Location nestedLoc, ValueRange args) {
+            return buildActivation(b, nestedLoc, activation, args[0]);
+          });
+    }
 
     rewriter.replaceOpWithNewOp<GroupedMatmulOp>(
         op, op.getInit().getType(), activated, op.getDownWeight(), offsets,

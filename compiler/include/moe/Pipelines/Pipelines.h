@@ -29,6 +29,11 @@ struct DecompositionOptionsBase : public PassPipelineOptions<Derived> {
       llvm::cl::desc("Decompose moe.expert_ffn into moe.grouped_matmul ops "
                      "and an elementwise activation"),
       llvm::cl::init(true)};
+  mlir::detail::PassOptions::Option<bool> fuseGateUp{
+      *this, "fuse-gate-up",
+      llvm::cl::desc("Fuse a gated FFN's gate and up grouped matmuls with "
+                     "its activation (moe-fuse-gate-up)"),
+      llvm::cl::init(true)};
 };
 
 /// Options of the MoE dialect decomposition stage.

@@ -58,6 +58,10 @@ void populateMoEDecomposeLayerPatterns(RewritePatternSet &patterns,
 /// ops and an elementwise activation.
 void populateMoEDecomposeExpertFFNPatterns(RewritePatternSet &patterns);
 
+/// Adds the pattern that fuses `moe.gated_activation` of the gate and up
+/// grouped matmuls into `moe.grouped_gated_matmul`.
+void populateMoEFuseGateUpPatterns(RewritePatternSet &patterns);
+
 #define GEN_PASS_REGISTRATION
 #include "moe/Transforms/Passes.h.inc"
 

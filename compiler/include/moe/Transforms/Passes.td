@@ -69,4 +69,22 @@ def MoEDecomposeLayerPass
   ];
 }
 
+def MoEFuseGateUpPass : Pass<"moe-fuse-gate-up"> {
+  let summary = "Fuse the gate and up grouped matmuls of a gated FFN with "
+                "its activation";
+  let description = [{
+    Rewrites `moe.gated_activation` of two `moe.grouped_matmul`s (the gate
+    and up projections) into one `moe.grouped_gated_matmul`: a grouped GEMM
+    over both weights whose epilogue applies the activation. The [R, F]
+    gate and up projections are then never materialised.
+
+    The projections must read the same rows through the same expert
+    offsets, start from zero, share a weight layout (not `weight_vnni`) and
+    have no other use; every use of the activation must be a grouped matmul
+    over the same offsets, which reads only the experts' segments (the
+    fused op leaves the rows past `offsets[E]` unset).
+  }];
+  let dependentDialects = ["::mlir::moe::MoEDialect"];
+}
+
 #endif // MOE_TRANSFORMS_PASSES_TD

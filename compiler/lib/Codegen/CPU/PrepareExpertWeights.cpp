@@ -56,18 +56,65 @@ bool isDenseMatmulWeight(OpOperand &use) {
          generic.getBody()->getOps<linalg::IndexOp>().empty();
 }
 
-/// Whether every use of `weight` is as the [E, N, K] weight of a grouped
-/// matmul.
-bool onlyFeedsGroupedMatmuls(BlockArgument weight) {
-  if (weight.use_empty())
-    return false;
-  for (OpOperand &use : weight.getUses()) {
-    auto matmul = dyn_cast<GroupedMatmulOp>(use.getOwner());
-    if (!matmul || matmul.getWeightKn() || matmul.getWeightVnni() ||
-        use.getOperandNumber() != matmul.getWeightMutable().getOperandNumber())
-      return false;
+/// The grouped matmul `use` is the [E, N, K] weight of, in the raw layout;
+/// null for any other use. For a gated matmul, `partner` is set to its
+/// other weight, which must take the same layout.
+Operation *groupedWeightUser(OpOperand &use, Value &partner) {
+  partner = {};
+  Operation *owner = use.getOwner();
+  if (auto matmul = dyn_cast<GroupedMatmulOp>(owner))
+    return !matmul.getWeightKn() && !matmul.getWeightVnni() &&
+                   &use == &matmul.getWeightMutable()
+               ? owner
+               : nullptr;
+  auto gated = dyn_cast<GroupedGatedMatmulOp>(owner);
+  if (!gated || gated.getWeightKn())
+    return nullptr;
+  if (&use == &gated.getGateWeightMutable())
+    partner = gated.getUpWeight();
+  else if (&use == &gated.getUpWeightMutable())
+    partner = gated.getGateWeight();
+  else
+    return nullptr;
+  return owner;
+}
+
+/// The parameters of `func` to lay out as expert panels: static [E, N, K]
+/// parameters used only as grouped matmul weights, whose gated matmuls'
+/// other weights are laid out too (one layout flag covers both).
+llvm::SmallDenseSet<BlockArgument> findExpertWeights(func::FuncOp func) {
+  llvm::SmallDenseSet<BlockArgument> weights;
+  for (BlockArgument arg : func.getArguments()) {
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (!type || type.getRank() != 3 || !type.hasStaticShape() ||
+        !func.getArgAttr(arg.getArgNumber(), kParamAttrName) ||
+        func.getArgAttr(arg.getArgNumber(), kPreparePermutationAttrName) ||
+        arg.use_empty())
+      continue;
+    Value partner;
+    if (llvm::all_of(arg.getUses(), [&](OpOperand &use) {
+          return groupedWeightUser(use, partner) != nullptr;
+        }))
+      weights.insert(arg);
   }
-  return true;
+  // Drop weights whose partner stays raw, until none is left to drop.
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (BlockArgument arg : llvm::to_vector(weights)) {
+      bool partnersStay = llvm::all_of(arg.getUses(), [&](OpOperand &use) {
+        Value partner;
+        groupedWeightUser(use, partner);
+        auto partnerArg = dyn_cast_or_null<BlockArgument>(partner);
+        return !partner || (partnerArg && weights.contains(partnerArg));
+      });
+      if (!partnersStay) {
+        weights.erase(arg);
+        changed = true;
+      }
+    }
+  }
+  return weights;
 }
 
 struct MoECPUPrepareExpertWeightsPass
@@ -80,6 +127,8 @@ struct MoECPUPrepareExpertWeightsPass
       if (!func->hasAttr(kEntryAttrName) || func.isExternal())
         continue;
       Builder b(&getContext());
+      llvm::SmallDenseSet<BlockArgument> expertWeights =
+          findExpertWeights(func);
       SmallVector<Type> argTypes(func.getArgumentTypes());
       for (BlockArgument arg : func.getArguments()) {
         auto type = dyn_cast<RankedTensorType>(arg.getType());
@@ -125,18 +174,20 @@ struct MoECPUPrepareExpertWeightsPass
             cast<RouterOp>(user).setWeightKn(true);
           continue;
         }
-        if (!type || type.getRank() != 3 || !type.hasStaticShape() ||
-            !func.getArgAttr(arg.getArgNumber(), kParamAttrName) ||
-            func.getArgAttr(arg.getArgNumber(), kPreparePermutationAttrName) ||
-            !onlyFeedsGroupedMatmuls(arg))
+        if (!expertWeights.contains(arg))
           continue;
         // prepared[e][n/P][k][n%P] = raw[e][n][k]: the raw [E, N, K] arena
         // viewed as [E, N/P, P, K], permuted. Without a panel wider than one
         // column (N prime and above panel-width), [E, K, N] rows instead.
         int64_t e = type.getDimSize(0), n = type.getDimSize(1),
                 k = type.getDimSize(2);
-        int64_t panel =
-            largestDivisorAtMost(n, std::max<int64_t>(panelWidth, 1));
+        // A gated matmul's kernel holds half-width tiles of two projections
+        // (see moe-cpu-tile-and-vectorize): its panels are half as wide.
+        bool gated = llvm::any_of(arg.getUsers(), [](Operation *user) {
+          return isa<GroupedGatedMatmulOp>(user);
+        });
+        int64_t panel = largestDivisorAtMost(
+            n, std::max<int64_t>(gated ? panelWidth / 2 : panelWidth, 1));
         bool panels = panel > 1 || n == 1;
         auto prepared =
             panels ? RankedTensorType::get({e, n / panel, k, panel},
@@ -147,8 +198,12 @@ struct MoECPUPrepareExpertWeightsPass
         func.setArgAttr(arg.getArgNumber(), kPreparePermutationAttrName,
                         panels ? b.getDenseI64ArrayAttr({0, 1, 3, 2})
                                : b.getDenseI64ArrayAttr({0, 2, 1}));
-        for (Operation *user : arg.getUsers())
-          cast<GroupedMatmulOp>(user).setWeightKn(true);
+        for (Operation *user : arg.getUsers()) {
+          if (auto matmul = dyn_cast<GroupedMatmulOp>(user))
+            matmul.setWeightKn(true);
+          else
+            cast<GroupedGatedMatmulOp>(user).setWeightKn(true);
+        }
       }
       func.setFunctionType(
           b.getFunctionType(argTypes, func.getFunctionType().getResults()));

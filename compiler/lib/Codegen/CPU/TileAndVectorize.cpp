@@ -109,6 +109,35 @@ bool isVnniSegmentMatmul(linalg::GenericOp op, int64_t &panelWidth,
          weightType.getDimSize(3) == 2;
 }
 
+/// Whether `op` is the epilogue of a lowered `moe.grouped_gated_matmul`
+/// whose gate and up contractions (`producers`) have a static K and a
+/// vectorizable form: the panel form, or C[m, n] += A[m, k] W[k, n]. Sets
+/// `panel` to the columns a thread's tile covers: one panel, or the
+/// largest divisor of N up to half of `panelWidth` (the two projections'
+/// accumulators, and the gate's while the up projection runs, share the
+/// registers).
+bool isFusableGatedEpilogue(linalg::GenericOp op, int64_t panelWidth,
+                            int64_t &panel,
+                            SmallVectorImpl<linalg::GenericOp> &producers) {
+  if (!op->hasAttr(kSegmentEpilogueAttrName) || op.getNumDpsInputs() < 2)
+    return false;
+  SmallVector<Value> inputs = op.getDpsInputs();
+  for (Value input : ArrayRef<Value>(inputs).take_front(2)) {
+    auto producer = input.getDefiningOp<linalg::GenericOp>();
+    int64_t n, k;
+    if (!producer || !producer->hasOneUse())
+      return false;
+    if (isPanelSegmentMatmul(producer, k))
+      panel = 1;
+    else if (isKNSegmentMatmul(producer, n, k))
+      panel = largestDivisorAtMost(n, std::max<int64_t>(panelWidth / 2, 1));
+    else
+      return false;
+    producers.push_back(producer);
+  }
+  return producers[0].getNumLoops() == producers[1].getNumLoops();
+}
+
 /// "[s0, s1, ...]": tile sizes for a transform op.
 std::string tileSizes(ArrayRef<int64_t> sizes) {
   std::string text = "[";
@@ -168,6 +197,32 @@ std::string hoistAccumulators(int64_t id) {
       .str();
 }
 
+/// The vector patterns that turn vectorized rank-1 updates into FMAs on
+/// register-sized vectors: multiply-reduce to vector.contract, lowered to
+/// outer products and then vector.fma; widening conversions sunk below
+/// broadcasts and unit dimensions dropped.
+std::string contractionPatterns() {
+  return R"mlir(
+    transform.apply_patterns to %funcs {
+      transform.apply_patterns.vector.reduction_to_contract
+      transform.apply_patterns.vector.transfer_permutation_patterns
+    } : !transform.any_op
+    transform.apply_patterns to %funcs {
+      transform.apply_patterns.vector.lower_contraction
+          lowering_strategy = "outerproduct"
+      transform.apply_patterns.vector.transfer_permutation_patterns
+      transform.apply_patterns.vector.lower_multi_reduction
+          lowering_strategy = "innerparallel"
+      transform.apply_patterns.vector.lower_outerproduct
+    } : !transform.any_op
+    transform.apply_patterns to %funcs {
+      transform.apply_patterns.vector.sink_ops
+      transform.apply_patterns.vector.drop_unit_dims_with_shape_cast
+      transform.apply_patterns.canonicalization
+    } : !transform.any_op
+)mlir";
+}
+
 /// The tile sizes of an FMA kernel schedule, one per loop of the kernel.
 struct FMATiles {
   SmallVector<int64_t> panel, block, rows, rank1, row;
@@ -204,27 +259,71 @@ std::string kernelSchedule(int64_t id, const FMATiles &tiles, bool parallel) {
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     transform.structured.vectorize %k{0}_full_rank1 : !transform.any_op
     transform.structured.vectorize %k{0}_tail_rank1 : !transform.any_op
-    transform.apply_patterns to %funcs {{
-      transform.apply_patterns.vector.reduction_to_contract
-      transform.apply_patterns.vector.transfer_permutation_patterns
-    } : !transform.any_op
-    transform.apply_patterns to %funcs {{
-      transform.apply_patterns.vector.lower_contraction
-          lowering_strategy = "outerproduct"
-      transform.apply_patterns.vector.transfer_permutation_patterns
-      transform.apply_patterns.vector.lower_multi_reduction
-          lowering_strategy = "innerparallel"
-      transform.apply_patterns.vector.lower_outerproduct
-    } : !transform.any_op
-    transform.apply_patterns to %funcs {{
-      transform.apply_patterns.vector.sink_ops
-      transform.apply_patterns.vector.drop_unit_dims_with_shape_cast
-      transform.apply_patterns.canonicalization
-    } : !transform.any_op
 )mlir",
                        id, tileSizes(tiles.rank1), tileSizes(tiles.row))
              .str() +
-         hoistAccumulators(id);
+         contractionPatterns() + hoistAccumulators(id);
+}
+
+/// The schedule of gated epilogue `id` ([rows, N/P, P] in the panel form,
+/// [rows, N] otherwise; `rank` says which) with its gate and up
+/// contractions fused in: the epilogue is tiled into panels (an scf.forall
+/// with `parallel`) and then row tiles, and each tile's two contractions
+/// run over the whole of K in registers, straight into the activation. No
+/// [rows, N] projection is written; a tile's accumulators never leave the
+/// registers.
+std::string fusedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
+                               int64_t rowTile, bool parallel) {
+  SmallVector<int64_t> panel(rank, 0), rows(rank, 0), rank1(rank + 1, 0);
+  panel[1] = panelTile;
+  rows[0] = rowTile;
+  rank1[rank] = 1;
+  return llvm::formatv(R"mlir(
+    %e{0} = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.tile_target = {0} : i64} in %root
+        : (!transform.any_op) -> !transform.any_op
+    %e{0}_panel, %e{0}_ln = transform.structured.fuse %e{0}
+        tile_sizes {1} {2}
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %e{0}_rows, %e{0}_lm = transform.structured.fuse %e{0}_panel
+        tile_sizes {3}
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %e{0}_lm_for = transform.cast %e{0}_lm
+        : !transform.any_op to !transform.op<"scf.for">
+    %e{0}_full, %e{0}_tail = transform.loop.peel %e{0}_lm_for
+        : (!transform.op<"scf.for">) -> (!transform.any_op, !transform.any_op)
+    transform.apply_patterns to %e{0}_full {{
+      transform.apply_patterns.tensor.fold_tensor_empty
+      transform.apply_patterns.canonicalization
+    } : !transform.any_op
+    transform.apply_cse to %e{0}_full : !transform.any_op
+    transform.apply_patterns to %e{0}_tail {{
+      transform.apply_patterns.tensor.fold_tensor_empty
+    } : !transform.any_op
+    %e{0}_mm = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.segment_matmul} in %e{0}_full
+        : (!transform.any_op) -> !transform.any_op
+    %e{0}_act = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.tile_target = {0} : i64} in %e{0}_full
+        : (!transform.any_op) -> !transform.any_op
+    %e{0}_fill = transform.structured.match ops{{["linalg.fill"]}
+        in %e{0}_full : (!transform.any_op) -> !transform.any_op
+    %e{0}_rank1, %e{0}_lk = transform.structured.tile_using_for %e{0}_mm
+        tile_sizes {4}
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.structured.vectorize %e{0}_fill : !transform.any_op
+    transform.structured.vectorize %e{0}_rank1 : !transform.any_op
+    transform.structured.vectorize %e{0}_act : !transform.any_op
+)mlir",
+                       id, tileSizes(panel), parallel ? "{use_forall}" : "",
+                       tileSizes(rows), tileSizes(rank1))
+             .str() +
+         contractionPatterns() + llvm::formatv(R"mlir(
+    transform.apply_cse to %funcs : !transform.any_op
+    transform.loop.hoist_loop_invariant_subsets %e{0}_lk : !transform.any_op
+)mlir",
+                                               id)
+                                     .str();
 }
 
 /// The schedule of VNNI kernel `id`: like kernelSchedule over one panel of
@@ -287,8 +386,23 @@ struct MoECPUTileAndVectorizePass
     Builder b(&getContext());
     std::string body;
     int64_t count = 0;
+    // Gated epilogues first: their contractions are scheduled with them.
+    llvm::SmallPtrSet<Operation *, 8> fused;
+    module.walk([&](linalg::GenericOp op) {
+      int64_t panel;
+      SmallVector<linalg::GenericOp, 2> producers;
+      if (!isFusableGatedEpilogue(op, panelWidth, panel, producers))
+        return;
+      op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
+      body += fusedGatedSchedule(count++, op.getNumLoops(), panel, rowTile,
+                                 parallelPanels);
+      for (linalg::GenericOp producer : producers)
+        fused.insert(producer);
+    });
     module.walk([&](linalg::GenericOp op) {
       int64_t n, k;
+      if (fused.contains(op))
+        return;
       if (isKNSegmentMatmul(op, n, k)) {
         op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
         body += kernelSchedule(

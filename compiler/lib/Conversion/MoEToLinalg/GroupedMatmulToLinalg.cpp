@@ -4,10 +4,13 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// This file lowers `moe.grouped_matmul` to an `scf.for` over the experts
-// whose body runs one `linalg.generic` contraction on that expert's own
-// segment of rows `[offsets[e], offsets[e + 1])`. The work is proportional
-// to the rows routed to each expert; an expert with no rows does none.
+// This file lowers `moe.grouped_matmul` and `moe.grouped_gated_matmul` to an
+// `scf.for` over the experts whose body runs `linalg.generic` contractions
+// on that expert's own segment of rows `[offsets[e], offsets[e + 1])`. The
+// work is proportional to the rows routed to each expert; an expert with no
+// rows does none. A gated matmul's two contractions feed one elementwise
+// epilogue per segment, which targets tile and fuse with them. It also
+// lowers `moe.gated_activation` to an elementwise `linalg.generic`.
 //
 // When the destination is a `linalg.fill` (the usual zero start of an
 // accumulation), the fill moves into the loop, one segment at a time, so
@@ -18,6 +21,7 @@
 
 #include "moe/Conversion/MoEToLinalg/MoEToLinalg.h"
 #include "moe/Dialect/MoE/IR/MoEOps.h"
+#include "moe/Transforms/Activations.h"
 #include "moe/Transforms/TensorUtils.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -27,185 +31,371 @@ using namespace mlir::moe;
 
 namespace {
 
+/// Builds, for each expert e with rows, `body(b, e, segmentStart, rows,
+/// destination)` over the segment `[offsets[e], offsets[e + 1])` of
+/// `destination` [R, N], which yields the updated destination. A
+/// `linalg.fill` destination is filled one segment at a time (and its rows
+/// from offsets[E] on at the end), so that several grouped matmuls starting
+/// from one shared fill do not force bufferization to copy it.
+using SegmentBody = function_ref<Value(OpBuilder &b, Value e, Value start,
+                                       Value rows, Value destination)>;
+Value buildSegmentLoop(OpBuilder &builder, Location loc, Value offsets,
+                       int64_t numExperts, Value destination,
+                       SegmentBody body) {
+  auto initType = cast<RankedTensorType>(destination.getType());
+  auto segmentOutputType =
+      RankedTensorType::get({ShapedType::kDynamic, initType.getDimSize(1)},
+                            initType.getElementType());
+  OpFoldResult zero = builder.getIndexAttr(0);
+  OpFoldResult one = builder.getIndexAttr(1);
+  Value fillValue;
+  if (auto fill = destination.getDefiningOp<linalg::FillOp>()) {
+    fillValue = fill.getInputs().front();
+    destination = fill.getOutputs().front();
+  }
+  auto fillRows = [&](OpBuilder &b, Value tensor, OpFoldResult start,
+                      OpFoldResult rows) -> Value {
+    OpFoldResult width = tensor::getMixedSize(b, loc, tensor, 1);
+    Value slice = tensor::ExtractSliceOp::create(
+        b, loc, segmentOutputType, tensor, ArrayRef<OpFoldResult>{start, zero},
+        ArrayRef<OpFoldResult>{rows, width}, ArrayRef<OpFoldResult>{one, one});
+    Value filled =
+        linalg::FillOp::create(b, loc, fillValue, slice).getResult(0);
+    return tensor::InsertSliceOp::create(
+        b, loc, filled, tensor, ArrayRef<OpFoldResult>{start, zero},
+        ArrayRef<OpFoldResult>{rows, width}, ArrayRef<OpFoldResult>{one, one});
+  };
+
+  Value c0 = arith::ConstantIndexOp::create(builder, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(builder, loc, 1);
+  Value experts = arith::ConstantIndexOp::create(builder, loc, numExperts);
+  auto offsetAt = [&](OpBuilder &b, Value index) -> Value {
+    return arith::IndexCastOp::create(
+        b, loc, b.getIndexType(),
+        tensor::ExtractOp::create(b, loc, offsets, ValueRange{index}));
+  };
+  auto loop = scf::ForOp::create(
+      builder, loc, c0, experts, c1, ValueRange{destination},
+      [&](OpBuilder &b, Location, Value e, ValueRange args) {
+        Value start = offsetAt(b, e);
+        Value end = offsetAt(b, arith::AddIOp::create(b, loc, e, c1));
+        Value rows = arith::SubIOp::create(b, loc, end, start);
+        // An expert with no rows does nothing (no work, and no threads
+        // woken for it).
+        Value hasRows =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, rows, c0);
+        auto segmentOp = scf::IfOp::create(
+            b, loc, hasRows,
+            [&](OpBuilder &b, Location) {
+              Value target =
+                  fillValue ? fillRows(b, args[0], start, rows) : args[0];
+              scf::YieldOp::create(b, loc,
+                                   body(b, e, start, rows, target));
+            },
+            [&](OpBuilder &b, Location) {
+              scf::YieldOp::create(b, loc, ValueRange{args[0]});
+            });
+        scf::YieldOp::create(b, loc, segmentOp.getResults());
+      });
+  Value result = loop.getResult(0);
+  if (fillValue) {
+    // Rows from offsets[E] on belong to no expert but keep the fill.
+    Value used = offsetAt(builder, experts);
+    Value total = tensor::DimOp::create(builder, loc, result, 0);
+    Value tail = arith::SubIOp::create(builder, loc, total, used);
+    result = fillRows(builder, result, used, tail);
+  }
+  return result;
+}
+
+/// [R', N] slices of `tensor` [R, N]: rows `[start, start + rows)`.
+Value extractRows(OpBuilder &b, Location loc, Value tensor, Value start,
+                  Value rows) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  return tensor::ExtractSliceOp::create(
+      b, loc,
+      RankedTensorType::get({ShapedType::kDynamic, type.getDimSize(1)},
+                            type.getElementType()),
+      tensor, ArrayRef<OpFoldResult>{start, zero},
+      ArrayRef<OpFoldResult>{rows, tensor::getMixedSize(b, loc, tensor, 1)},
+      ArrayRef<OpFoldResult>{one, one});
+}
+
+Value insertRows(OpBuilder &b, Location loc, Value rowsValue, Value tensor,
+                 Value start) {
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  return tensor::InsertSliceOp::create(
+      b, loc, rowsValue, tensor, ArrayRef<OpFoldResult>{start, zero},
+      tensor::getMixedSizes(b, loc, rowsValue),
+      ArrayRef<OpFoldResult>{one, one});
+}
+
+/// Expert e's slice of a stacked [E, ...] tensor, without its E dimension.
+Value extractExpert(OpBuilder &b, Location loc, Value stacked, Value e) {
+  auto type = cast<RankedTensorType>(stacked.getType());
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
+      sizes = tensor::getMixedSizes(b, loc, stacked),
+      strides(rank, b.getIndexAttr(1));
+  offsets[0] = e;
+  sizes[0] = b.getIndexAttr(1);
+  return tensor::ExtractSliceOp::create(
+      b, loc,
+      RankedTensorType::get(type.getShape().drop_front(),
+                            type.getElementType()),
+      stacked, offsets, sizes, strides);
+}
+
+/// [rows, X * Y] as [rows, X, Y].
+Value splitColumns(OpBuilder &b, Location loc, Value value, int64_t outer,
+                   int64_t inner) {
+  auto type = cast<RankedTensorType>(value.getType());
+  SmallVector<OpFoldResult> sizes = {tensor::getMixedSize(b, loc, value, 0),
+                                     b.getIndexAttr(outer),
+                                     b.getIndexAttr(inner)};
+  return tensor::ExpandShapeOp::create(
+      b, loc,
+      RankedTensorType::get({type.getDimSize(0), outer, inner},
+                            type.getElementType()),
+      value, ArrayRef<ReassociationIndices>{{0}, {1, 2}}, sizes);
+}
+
+/// [rows, X, Y] as [rows, X * Y].
+Value joinColumns(OpBuilder &b, Location loc, Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  return tensor::CollapseShapeOp::create(
+      b, loc,
+      RankedTensorType::get({type.getDimSize(0),
+                             type.getDimSize(1) * type.getDimSize(2)},
+                            type.getElementType()),
+      value, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+}
+
+/// The weight layouts of a grouped matmul (see `moe.grouped_matmul`).
+enum class GroupedLayout { NK, KN, Panels, Vnni };
+
+GroupedLayout getGroupedLayout(Type weightType, bool weightKn, bool vnni) {
+  if (vnni)
+    return GroupedLayout::Vnni;
+  if (!weightKn)
+    return GroupedLayout::NK;
+  return cast<RankedTensorType>(weightType).getRank() == 4
+             ? GroupedLayout::Panels
+             : GroupedLayout::KN;
+}
+
+/// The rows' k pairs for the pair layout, [rows, K] as [rows, K/2, 2]; the
+/// rows themselves for the other layouts.
+Value splitPairs(OpBuilder &b, Location loc, GroupedLayout layout,
+                 Value segment, Value expertWeight) {
+  if (layout != GroupedLayout::Vnni)
+    return segment;
+  return splitColumns(
+      b, loc, segment,
+      cast<RankedTensorType>(expertWeight.getType()).getDimSize(1), 2);
+}
+
+/// Accumulates `segment` [rows, K] ([rows, K/2, 2] for pairs) times
+/// `expertWeight` into `accumulator`, tagged for the target's tiling. With
+/// panels (and pairs) the accumulator is [rows, N/P, P], the contraction's
+/// own output shape; otherwise [rows, N].
+Value buildSegmentContraction(OpBuilder &b, Location loc, GroupedLayout layout,
+                              Value segment, Value expertWeight,
+                              Value accumulator) {
+  Value contraction;
+  switch (layout) {
+  case GroupedLayout::Vnni:
+    // `segment` is [rows, K/2, 2] (see splitPairs).
+    contraction = buildMatmulVnni(b, loc, segment, expertWeight, accumulator);
+    break;
+  case GroupedLayout::Panels:
+    contraction = buildMatmulPanels(b, loc, segment, expertWeight,
+                                    accumulator);
+    break;
+  case GroupedLayout::KN:
+    contraction = buildMatmul(b, loc, segment, expertWeight, accumulator);
+    break;
+  case GroupedLayout::NK:
+    contraction =
+        buildMatmulTransposedRhs(b, loc, segment, expertWeight, accumulator);
+    break;
+  }
+  contraction.getDefiningOp()->setAttr(kSegmentMatmulAttrName,
+                                       b.getUnitAttr());
+  return contraction;
+}
+
+/// The shape a segment's output [rows, N] takes in `layout`'s contraction:
+/// [rows, N/P, P] for panels and pairs, [rows, N] otherwise.
+Value toContractionShape(OpBuilder &b, Location loc, GroupedLayout layout,
+                         Type weightType, Value rowsValue) {
+  if (layout != GroupedLayout::Panels && layout != GroupedLayout::Vnni)
+    return rowsValue;
+  auto type = cast<RankedTensorType>(weightType);
+  return splitColumns(b, loc, rowsValue, type.getDimSize(1),
+                      type.getDimSize(3));
+}
+
 struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(GroupedMatmulOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value input = op.getInput();
     Value weight = op.getWeight();
-    Value offsets = op.getExpertOffsets();
     Value bias = op.getBias();
-    auto inputType = cast<RankedTensorType>(input.getType());
-    auto weightType = cast<RankedTensorType>(weight.getType());
-    auto initType = cast<RankedTensorType>(op.getInit().getType());
-    int64_t numExperts = weightType.getDimSize(0);
-    bool weightKN = op.getWeightKn();
-    bool weightVnni = op.getWeightVnni();
-    // N, in every weight layout (the verifier ties them together).
-    OpFoldResult outWidth =
-        tensor::getMixedSize(rewriter, loc, op.getInit(), 1);
-    OpFoldResult zero = rewriter.getIndexAttr(0);
-    OpFoldResult one = rewriter.getIndexAttr(1);
-    // One expert's weight: the weight without its leading E dimension.
-    auto expertWeightType = RankedTensorType::get(
-        weightType.getShape().drop_front(), weightType.getElementType());
-    auto segmentInputType =
-        RankedTensorType::get({ShapedType::kDynamic, inputType.getDimSize(1)},
-                              inputType.getElementType());
-    auto segmentOutputType =
-        RankedTensorType::get({ShapedType::kDynamic, initType.getDimSize(1)},
-                              initType.getElementType());
-
-    // A filled destination: iterate over the unfilled tensor and fill each
-    // segment (and the unused tail rows) as it is reached.
-    Value destination = op.getInit();
-    Value fillValue;
-    if (auto fill = destination.getDefiningOp<linalg::FillOp>()) {
-      fillValue = fill.getInputs().front();
-      destination = fill.getOutputs().front();
-    }
-    auto fillRows = [&](OpBuilder &b, Value tensor, OpFoldResult start,
-                        OpFoldResult rows) -> Value {
-      Value slice =
-          tensor::ExtractSliceOp::create(b, loc, segmentOutputType, tensor,
-                                         ArrayRef<OpFoldResult>{start, zero},
-                                         ArrayRef<OpFoldResult>{rows, outWidth},
-                                         ArrayRef<OpFoldResult>{one, one});
-      Value filled =
-          linalg::FillOp::create(b, loc, fillValue, slice).getResult(0);
-      return tensor::InsertSliceOp::create(
-          b, loc, filled, tensor, ArrayRef<OpFoldResult>{start, zero},
-          ArrayRef<OpFoldResult>{rows, outWidth},
-          ArrayRef<OpFoldResult>{one, one});
-    };
-
-    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    Value experts = arith::ConstantIndexOp::create(rewriter, loc, numExperts);
-    auto loop = scf::ForOp::create(
-        rewriter, loc, c0, experts, c1, ValueRange{destination},
-        [&](OpBuilder &b, Location, Value e, ValueRange args) {
-          auto offsetAt = [&](Value index) -> Value {
-            return arith::IndexCastOp::create(
-                b, loc, b.getIndexType(),
-                tensor::ExtractOp::create(b, loc, offsets, ValueRange{index}));
-          };
-          Value start = offsetAt(e);
-          Value end = offsetAt(arith::AddIOp::create(b, loc, e, c1));
-          Value rows = arith::SubIOp::create(b, loc, end, start);
-
-          // An expert with no rows does nothing (no work, and no threads
-          // woken for it).
-          Value hasRows = arith::CmpIOp::create(
-              b, loc, arith::CmpIPredicate::sgt, rows, c0);
-          auto segmentOp = scf::IfOp::create(
-              b, loc, hasRows,
-              [&](OpBuilder &b, Location) {
-                Value segment = tensor::ExtractSliceOp::create(
-                    b, loc, segmentInputType, input,
-                    ArrayRef<OpFoldResult>{start, zero},
-                    ArrayRef<OpFoldResult>{
-                        rows, tensor::getMixedSize(b, loc, input, 1)},
-                    ArrayRef<OpFoldResult>{one, one});
-                int64_t rank = weightType.getRank();
-                SmallVector<OpFoldResult> weightOffsets(rank, zero),
-                    weightSizes = tensor::getMixedSizes(b, loc, weight),
-                    weightStrides(rank, one);
-                weightOffsets[0] = e;
-                weightSizes[0] = one;
-                Value expertWeight = tensor::ExtractSliceOp::create(
-                    b, loc, expertWeightType, weight, weightOffsets,
-                    weightSizes, weightStrides);
-                Value target =
-                    fillValue ? fillRows(b, args[0], start, rows) : args[0];
-                Value accumulator = tensor::ExtractSliceOp::create(
-                    b, loc, segmentOutputType, target,
-                    ArrayRef<OpFoldResult>{start, zero},
-                    ArrayRef<OpFoldResult>{rows, outWidth},
-                    ArrayRef<OpFoldResult>{one, one});
-
-                Value product, contraction;
-                // [rows, X * Y] as [rows, X, Y].
-                auto split = [&](Value value, int64_t outer,
-                                 int64_t inner) -> Value {
-                    auto type = cast<RankedTensorType>(value.getType());
-                    return tensor::ExpandShapeOp::create(
-                        b, loc,
-                        RankedTensorType::get(
-                            {ShapedType::kDynamic, outer, inner},
-                            type.getElementType()),
-                        value, ArrayRef<ReassociationIndices>{{0}, {1, 2}},
-                        ArrayRef<OpFoldResult>{rows, b.getIndexAttr(outer),
-                                               b.getIndexAttr(inner)});
-                };
-                auto joinPanels = [&](Value panelOutput) -> Value {
-                  return tensor::CollapseShapeOp::create(
-                      b, loc, segmentOutputType, panelOutput,
-                      ArrayRef<ReassociationIndices>{{0}, {1, 2}});
-                };
-                if (weightVnni) {
-                  // The rows' k pairs, [rows, K] as [rows, K/2, 2], and
-                  // their output, [rows, N] as [rows, N/P, P].
-                  contraction = buildMatmulVnni(
-                      b, loc, split(segment, weightType.getDimSize(2), 2),
-                      expertWeight,
-                      split(accumulator, weightType.getDimSize(1),
-                            weightType.getDimSize(3)));
-                  product = joinPanels(contraction);
-                } else if (weightKN && weightType.getRank() == 4) {
-                  // The output in the weight's panels: [rows, N/P, P].
-                  contraction = buildMatmulPanels(
-                      b, loc, segment, expertWeight,
-                      split(accumulator, weightType.getDimSize(1),
-                            weightType.getDimSize(3)));
-                  product = joinPanels(contraction);
-                } else if (weightKN) {
-                  product = contraction = buildMatmul(
-                      b, loc, segment, expertWeight, accumulator);
-                } else {
-                  product = contraction = buildMatmulTransposedRhs(
-                      b, loc, segment, expertWeight, accumulator);
-                }
-                // Tagged for the target's tiling and vectorization.
-                contraction.getDefiningOp()->setAttr(kSegmentMatmulAttrName,
-                                                     b.getUnitAttr());
-                if (bias) {
-                  auto biasType = cast<RankedTensorType>(bias.getType());
-                  Value expertBias = tensor::ExtractSliceOp::create(
-                      b, loc,
-                      RankedTensorType::get({biasType.getDimSize(1)},
-                                            biasType.getElementType()),
-                      bias, ArrayRef<OpFoldResult>{e, zero},
-                      ArrayRef<OpFoldResult>{one, outWidth},
-                      ArrayRef<OpFoldResult>{one, one});
-                  product = buildAddRowBias(b, loc, product, expertBias);
-                }
-                Value updated = tensor::InsertSliceOp::create(
-                    b, loc, product, target,
-                    ArrayRef<OpFoldResult>{start, zero},
-                    ArrayRef<OpFoldResult>{rows, outWidth},
-                    ArrayRef<OpFoldResult>{one, one});
-                scf::YieldOp::create(b, loc, ValueRange{updated});
-              },
-              [&](OpBuilder &b, Location) {
-                scf::YieldOp::create(b, loc, ValueRange{args[0]});
-              });
-          scf::YieldOp::create(b, loc, segmentOp.getResults());
+    GroupedLayout layout = getGroupedLayout(
+        weight.getType(), op.getWeightKn(), op.getWeightVnni());
+    int64_t numExperts = cast<RankedTensorType>(weight.getType()).getDimSize(0);
+    Value result = buildSegmentLoop(
+        rewriter, loc, op.getExpertOffsets(), numExperts, op.getInit(),
+        [&](OpBuilder &b, Value e, Value start, Value rows,
+            Value target) -> Value {
+          Value segment = extractRows(b, loc, op.getInput(), start, rows);
+          Value expertWeight = extractExpert(b, loc, weight, e);
+          Value accumulatorRows = extractRows(b, loc, target, start, rows);
+          segment = splitPairs(b, loc, layout, segment, expertWeight);
+          Value accumulator = toContractionShape(b, loc, layout,
+                                                 weight.getType(),
+                                                 accumulatorRows);
+          Value product = buildSegmentContraction(
+              b, loc, layout, segment, expertWeight, accumulator);
+          if (cast<RankedTensorType>(product.getType()).getRank() == 3)
+            product = joinColumns(b, loc, product);
+          if (bias)
+            product = buildAddRowBias(b, loc, product,
+                                      extractExpert(b, loc, bias, e));
+          return insertRows(b, loc, product, target, start);
         });
-    Value result = loop.getResult(0);
-    if (fillValue) {
-      // Rows from offsets[E] on belong to no expert but keep the fill.
-      Value used = arith::IndexCastOp::create(
-          rewriter, loc, rewriter.getIndexType(),
-          tensor::ExtractOp::create(rewriter, loc, offsets,
-                                    ValueRange{experts}));
-      Value total = tensor::DimOp::create(rewriter, loc, result, 0);
-      Value tail = arith::SubIOp::create(rewriter, loc, total, used);
-      result = fillRows(rewriter, result, used, tail);
-    }
     rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// The body of a gated epilogue: `act(gate + gateBias) * (up + upBias)`
+/// for `args` = (gate, up, [gateBias], [upBias], out).
+Value buildGatedEpilogue(OpBuilder &b, Location loc, ValueRange args,
+                         bool hasGateBias, bool hasUpBias,
+                         Activation activation, float alpha, float limit) {
+  Type type = args.back().getType();
+  Value gate = args[0], up = args[1];
+  unsigned next = 2;
+  if (hasGateBias)
+    gate = arith::AddFOp::create(b, loc, gate,
+                                 convertFloat(b, loc, args[next++], type));
+  if (hasUpBias)
+    up = arith::AddFOp::create(b, loc, up,
+                               convertFloat(b, loc, args[next++], type));
+  return buildGatedActivation(b, loc, activation, gate, up, alpha, limit);
+}
+
+float swigluAlpha(std::optional<APFloat> alpha) {
+  return alpha ? alpha->convertToFloat() : kSwigluOaiDefaultAlpha;
+}
+
+float swigluLimit(std::optional<APFloat> limit) {
+  return limit ? limit->convertToFloat() : kSwigluOaiDefaultLimit;
+}
+
+struct GroupedGatedMatmulToLinalg : OpRewritePattern<GroupedGatedMatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(GroupedGatedMatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type weightType = op.getGateWeight().getType();
+    GroupedLayout layout =
+        getGroupedLayout(weightType, op.getWeightKn(), /*vnni=*/false);
+    int64_t numExperts = cast<RankedTensorType>(weightType).getDimSize(0);
+    auto initType = cast<RankedTensorType>(op.getInit().getType());
+    Type floatType = initType.getElementType();
+    float alpha = swigluAlpha(op.getSwigluAlpha());
+    float limit = swigluLimit(op.getSwigluLimit());
+    Activation activation = op.getActivation();
+    Value result = buildSegmentLoop(
+        rewriter, loc, op.getExpertOffsets(), numExperts, op.getInit(),
+        [&](OpBuilder &b, Value e, Value start, Value rows,
+            Value target) -> Value {
+          Value segment = extractRows(b, loc, op.getInput(), start, rows);
+          Value out = toContractionShape(
+              b, loc, layout, weightType,
+              extractRows(b, loc, target, start, rows));
+          // Each projection accumulates from zero in its own tensor: the
+          // target fuses these into the epilogue's tiles.
+          auto outType = cast<RankedTensorType>(out.getType());
+          SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, out);
+          auto project = [&](Value weight) -> Value {
+            Value zero = createZeroTensor(b, loc, sizes, floatType);
+            return buildSegmentContraction(b, loc, layout, segment,
+                                           extractExpert(b, loc, weight, e),
+                                           zero);
+          };
+          SmallVector<Value> inputs = {project(op.getGateWeight()),
+                                       project(op.getUpWeight())};
+          int64_t rank = outType.getRank();
+          AffineMap identity = b.getMultiDimIdentityMap(rank);
+          SmallVector<AffineMap> maps = {identity, identity};
+          for (Value bias : {op.getGateBias(), op.getUpBias()}) {
+            if (!bias)
+              continue;
+            Value expertBias = extractExpert(b, loc, bias, e);
+            if (rank == 3) {
+              // [N] as [N/P, P], like the output's columns.
+              auto biasType = cast<RankedTensorType>(expertBias.getType());
+              expertBias = tensor::ExpandShapeOp::create(
+                  b, loc,
+                  RankedTensorType::get(
+                      {outType.getDimSize(1), outType.getDimSize(2)},
+                      biasType.getElementType()),
+                  expertBias, ArrayRef<ReassociationIndices>{{0, 1}});
+            }
+            inputs.push_back(expertBias);
+            maps.push_back(identity.dropResult(0));
+          }
+          maps.push_back(identity);
+          auto epilogue = linalg::GenericOp::create(
+              b, loc, outType, inputs, out, maps,
+              SmallVector<utils::IteratorType>(rank,
+                                               utils::IteratorType::parallel),
+              [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                linalg::YieldOp::create(
+                    nb, nloc,
+                    buildGatedEpilogue(nb, nloc, args,
+                                       static_cast<bool>(op.getGateBias()),
+                                       static_cast<bool>(op.getUpBias()),
+                                       activation, alpha, limit));
+              });
+          epilogue->setAttr(kSegmentEpilogueAttrName, b.getUnitAttr());
+          Value product = epilogue.getResult(0);
+          if (rank == 3)
+            product = joinColumns(b, loc, product);
+          return insertRows(b, loc, product, target, start);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct GatedActivationToLinalg : OpRewritePattern<GatedActivationOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(GatedActivationOp op,
+                                PatternRewriter &rewriter) const override {
+    float alpha = swigluAlpha(op.getSwigluAlpha());
+    float limit = swigluLimit(op.getSwigluLimit());
+    Activation activation = op.getActivation();
+    AffineMap identity = rewriter.getMultiDimIdentityMap(2);
+    rewriter.replaceOpWithNewOp<linalg::GenericOp>(
+        op, op.getInit().getType(), ValueRange{op.getGate(), op.getUp()},
+        op.getInit(), SmallVector<AffineMap>(3, identity),
+        SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+        [&](OpBuilder &b, Location nestedLoc, ValueRange args) {
+          linalg::YieldOp::create(
+              b, nestedLoc,
+              buildGatedActivation(b, nestedLoc, activation, args[0], args[1],
+                                   alpha, limit));
+        });
     return success();
   }
 };
@@ -214,5 +404,6 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
 
 void mlir::moe::populateMoEGroupedMatmulToLinalgPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<GroupedMatmulToLinalg>(patterns.getContext());
+  patterns.add<GatedActivationToLinalg, GroupedGatedMatmulToLinalg,
+               GroupedMatmulToLinalg>(patterns.getContext());
 }

@@ -13,6 +13,25 @@
 
 include "mlir/Pass/PassBase.td"
 
+def MoECPUApproximateVectorMathPass
+    : Pass<"moe-cpu-approximate-vector-math"> {
+  let summary = "Expand math functions on vectors into polynomial "
+                "approximations";
+  let description = [{
+    Rewrites `math.exp`, `math.erf` and `math.tanh` on vectors (the
+    vectorized activation epilogues) with upstream's polynomial
+    approximations, in vector arithmetic. LLVM would otherwise split each
+    vector into one libm call per element, spilling every live vector
+    register around each call. Scalar math keeps its libm calls, so the
+    router's softmax and the unvectorized loops do not change.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 def MoECPUBF16DotPass : Pass<"moe-cpu-bf16-dot", "mlir::ModuleOp"> {
   let summary = "Expert matmuls with bf16 weights on bf16 activations";
   let description = [{

@@ -23,6 +23,12 @@ namespace moe {
 /// in a lowered `moe.grouped_matmul`; target code generation tiles it.
 constexpr const char kSegmentMatmulAttrName[] = "moe.segment_matmul";
 
+/// Unit attribute on the elementwise epilogue of one expert's segment in a
+/// lowered `moe.grouped_gated_matmul`; its first two inputs are the segment
+/// contractions of the gate and up projections. Targets tile the epilogue
+/// and fuse the contractions into its tiles.
+constexpr const char kSegmentEpilogueAttrName[] = "moe.segment_epilogue";
+
 #define GEN_PASS_DECL_CONVERTMOETOLINALGPASS
 #include "moe/Conversion/Passes.h.inc"
 
@@ -36,7 +42,9 @@ void populateMoETopKToSCFPatterns(RewritePatternSet &patterns);
 /// gather and the scatter-add.
 void populateMoERoutingDataToSCFPatterns(RewritePatternSet &patterns);
 
-/// `moe.grouped_matmul` to one linalg contraction per expert segment.
+/// `moe.grouped_matmul` to one linalg contraction per expert segment,
+/// `moe.grouped_gated_matmul` to two and their epilogue per segment, and
+/// `moe.gated_activation` to an elementwise `linalg.generic`.
 void populateMoEGroupedMatmulToLinalgPatterns(RewritePatternSet &patterns);
 
 /// All of the above.

@@ -168,6 +168,26 @@ LogicalResult verifyPositive(Operation *op, std::optional<double> value,
                            << " must be positive and finite";
 }
 
+/// Verifies an FFN's activation and its swiglu_oai parameters; `gated`
+/// says whether a gate projection feeds it.
+LogicalResult verifyActivationAttrs(Operation *op, Activation activation,
+                                    bool gated,
+                                    std::optional<double> swigluAlpha,
+                                    std::optional<double> swigluLimit) {
+  bool isSwiglu = activation == Activation::swiglu_oai;
+  if (isSwiglu && !gated)
+    return op->emitOpError() << "activation swiglu_oai requires a gate weight";
+  if (!isSwiglu && (swigluAlpha || swigluLimit))
+    return op->emitOpError()
+           << "swiglu_alpha and swiglu_limit apply to activation swiglu_oai "
+              "only, got activation "
+           << stringifyActivation(activation);
+  if (swigluAlpha && !std::isfinite(*swigluAlpha))
+    return op->emitOpError() << "swiglu_alpha = " << *swigluAlpha
+                             << " must be finite";
+  return verifyPositive(op, swigluLimit, "swiglu_limit");
+}
+
 /// The expert weights of `moe.expert_ffn` and `moe.layer`.
 struct ExpertWeights {
   Value gate, up, down, gateBias, upBias, downBias;
@@ -214,18 +234,8 @@ LogicalResult verifyExpertWeights(Operation *op, const ShapeVerifier &v,
                         "intermediate size F")) ||
       failed(verifyBias(w.downBias, "down_bias", hidden, "hidden size D")))
     return failure();
-  bool isSwiglu = w.activation == Activation::swiglu_oai;
-  if (isSwiglu && !w.gate)
-    return op->emitOpError() << "activation swiglu_oai requires a gate weight";
-  if (!isSwiglu && (w.swigluAlpha || w.swigluLimit))
-    return op->emitOpError()
-           << "swiglu_alpha and swiglu_limit apply to activation swiglu_oai "
-              "only, got activation "
-           << stringifyActivation(w.activation);
-  if (w.swigluAlpha && !std::isfinite(*w.swigluAlpha))
-    return op->emitOpError() << "swiglu_alpha = " << *w.swigluAlpha
-                             << " must be finite";
-  return verifyPositive(op, w.swigluLimit, "swiglu_limit");
+  return verifyActivationAttrs(op, w.activation, static_cast<bool>(w.gate),
+                               w.swigluAlpha, w.swigluLimit);
 }
 
 /// Verifies an optional [E] bias over the experts.
@@ -395,75 +405,141 @@ LogicalResult PermuteOp::verify() {
 // GroupedMatmulOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult GroupedMatmulOp::verify() {
-  ShapeVerifier v(*this);
-  int64_t numExperts;
-  bool vnni = getWeightVnni();
-  if (vnni && getWeightKn())
-    return emitOpError("'weight_kn' and 'weight_vnni' exclude each other");
+/// Verifies the weight of a grouped matmul of `input` [R, K] over the
+/// experts of `offsets`, in the layout `weightKn` and `vnni` select (see
+/// `moe.grouped_matmul`), and sets `numExperts` and the output width N.
+/// `init` is the [R, N] destination, checked against the weight.
+static LogicalResult verifyGroupedWeight(Operation *op, const ShapeVerifier &v,
+                                  Value input, Value weight, StringRef name,
+                                  Value offsets, Value init, bool weightKn,
+                                  bool vnni, int64_t &numExperts,
+                                  int64_t &outWidth) {
+  if (vnni && weightKn)
+    return op->emitOpError("'weight_kn' and 'weight_vnni' exclude each other");
   // weight_kn takes [E, K, N] or its panels [E, N/P, K, P].
-  bool panels = getWeightKn() &&
-                cast<RankedTensorType>(getWeight().getType()).getRank() == 4;
-  if (failed(v.tensor(getInput(), "input", 2, ElementKind::Float)) ||
-      failed(v.tensor(getWeight(), "weight", vnni ? 5 : panels ? 4 : 3,
+  bool panels =
+      weightKn && cast<RankedTensorType>(weight.getType()).getRank() == 4;
+  if (failed(v.tensor(input, "input", 2, ElementKind::Float)) ||
+      failed(v.tensor(weight, name, vnni ? 5 : panels ? 4 : 3,
                       ElementKind::Float)) ||
-      failed(verifyOffsets(v, getExpertOffsets(), numExperts)) ||
-      failed(v.tensor(getInit(), "init", 2, ElementKind::Float)))
+      failed(verifyOffsets(v, offsets, numExperts)) ||
+      failed(v.tensor(init, "init", 2, ElementKind::Float)))
     return failure();
   // [E, N, K]; with weight_kn [E, K, N] or [E, N/P, K, P]; with
   // weight_vnni [E, N/P, K/2, P, 2].
-  unsigned reductionDim = getWeightKn() && !panels ? 1 : 2;
-  int64_t reduction = ShapeVerifier::extent(getInput(), 1);
-  int64_t outWidth =
-      ShapeVerifier::extent(getWeight(), getWeightKn() ? 2 : 1);
+  unsigned reductionDim = weightKn && !panels ? 1 : 2;
+  int64_t reduction = ShapeVerifier::extent(input, 1);
+  outWidth = ShapeVerifier::extent(weight, weightKn ? 2 : 1);
   if (panels || vnni) {
-    int64_t panelCount = ShapeVerifier::extent(getWeight(), 1),
-            panelWidth = ShapeVerifier::extent(getWeight(), 3);
+    int64_t panelCount = ShapeVerifier::extent(weight, 1),
+            panelWidth = ShapeVerifier::extent(weight, 3);
     outWidth = ShapedType::isDynamic(panelCount) ||
                        ShapedType::isDynamic(panelWidth)
                    ? ShapedType::kDynamic
                    : panelCount * panelWidth;
   }
   if (vnni) {
-    for (auto [value, name] : {std::pair<Value, const char *>{getInput(),
-                                                              "input"},
-                               {getWeight(), "weight"}})
+    for (auto [value, valueName] :
+         {std::pair<Value, StringRef>{input, "input"}, {weight, name}})
       if (!cast<ShapedType>(value.getType()).getElementType().isBF16())
-        return emitOpError() << name
-                             << " must have bf16 elements with "
-                                "'weight_vnni', got "
-                             << value.getType();
-    if (!cast<ShapedType>(getWeight().getType()).hasStaticShape())
-      return emitOpError() << "weight must have a static shape with "
-                              "'weight_vnni', got "
-                           << getWeight().getType();
-    if (!cast<ShapedType>(getInit().getType()).getElementType().isF32())
-      return emitOpError() << "init must have f32 elements with "
-                              "'weight_vnni', got "
-                           << getInit().getType();
-    if (failed(v.dim(getWeight(), "weight", 4, 2, "k pairs")))
+        return op->emitOpError() << valueName
+                                 << " must have bf16 elements with "
+                                    "'weight_vnni', got "
+                                 << value.getType();
+    if (!cast<ShapedType>(weight.getType()).hasStaticShape())
+      return op->emitOpError() << name << " must have a static shape with "
+                                          "'weight_vnni', got "
+                               << weight.getType();
+    if (!cast<ShapedType>(init.getType()).getElementType().isF32())
+      return op->emitOpError() << "init must have f32 elements with "
+                                  "'weight_vnni', got "
+                               << init.getType();
+    if (failed(v.dim(weight, name, 4, 2, "k pairs")))
       return failure();
     if (!ShapedType::isDynamic(reduction) && reduction % 2 != 0)
-      return emitOpError() << "input must have an even reduction size K "
-                              "with 'weight_vnni', got "
-                           << reduction;
+      return op->emitOpError() << "input must have an even reduction size K "
+                                  "with 'weight_vnni', got "
+                               << reduction;
     if (!ShapedType::isDynamic(reduction))
       reduction /= 2;
   }
-  if (failed(v.dim(getWeight(), "weight", 0, numExperts, "experts E")) ||
-      failed(v.dim(getWeight(), "weight", reductionDim, reduction,
+  if (failed(v.dim(weight, name, 0, numExperts, "experts E")) ||
+      failed(v.dim(weight, name, reductionDim, reduction,
                    vnni ? "reduction size K / 2" : "reduction size K")) ||
-      failed(v.dim(getInit(), "init", 0, ShapeVerifier::extent(getInput(), 0),
+      failed(v.dim(init, "init", 0, ShapeVerifier::extent(input, 0),
                    "rows R")) ||
-      failed(v.dim(getInit(), "init", 1, outWidth, "output width N")))
+      failed(v.dim(init, "init", 1, outWidth, "output width N")))
     return failure();
-  if (Value bias = getBias()) {
-    if (failed(v.tensor(bias, "bias", 2, ElementKind::Float)) ||
-        failed(v.dim(bias, "bias", 0, numExperts, "experts E")) ||
-        failed(v.dim(bias, "bias", 1, outWidth, "output width N")))
+  return success();
+}
+
+/// Verifies an optional [E, N] bias of a grouped matmul.
+static LogicalResult verifyGroupedBias(const ShapeVerifier &v, Value bias,
+                                StringRef name, int64_t numExperts,
+                                int64_t outWidth) {
+  if (!bias)
+    return success();
+  if (failed(v.tensor(bias, name, 2, ElementKind::Float)) ||
+      failed(v.dim(bias, name, 0, numExperts, "experts E")) ||
+      failed(v.dim(bias, name, 1, outWidth, "output width N")))
+    return failure();
+  return success();
+}
+
+LogicalResult GroupedMatmulOp::verify() {
+  ShapeVerifier v(*this);
+  int64_t numExperts, outWidth;
+  if (failed(verifyGroupedWeight(*this, v, getInput(), getWeight(), "weight",
+                                 getExpertOffsets(), getInit(), getWeightKn(),
+                                 getWeightVnni(), numExperts, outWidth)))
+    return failure();
+  return verifyGroupedBias(v, getBias(), "bias", numExperts, outWidth);
+}
+
+//===----------------------------------------------------------------------===//
+// GroupedGatedMatmulOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GroupedGatedMatmulOp::verify() {
+  ShapeVerifier v(*this);
+  int64_t numExperts, outWidth;
+  // Both weights share a type (ODS checks), so the gate's checks cover the
+  // up weight's shape.
+  if (failed(verifyGroupedWeight(*this, v, getInput(), getGateWeight(), "gate",
+                                 getExpertOffsets(), getInit(), getWeightKn(),
+                                 /*vnni=*/false, numExperts, outWidth)) ||
+      failed(verifyGroupedBias(v, getGateBias(), "gate_bias", numExperts,
+                               outWidth)) ||
+      failed(verifyGroupedBias(v, getUpBias(), "up_bias", numExperts,
+                               outWidth)))
+    return failure();
+  return verifyActivationAttrs(*this, getActivation(), /*gated=*/true,
+                               optionalFloat(getSwigluAlphaAttr()),
+                               optionalFloat(getSwigluLimitAttr()));
+}
+
+//===----------------------------------------------------------------------===//
+// GatedActivationOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GatedActivationOp::verify() {
+  ShapeVerifier v(*this);
+  if (failed(v.tensor(getGate(), "gate", 2, ElementKind::Float)) ||
+      failed(v.tensor(getUp(), "up", 2, ElementKind::Float)) ||
+      failed(v.tensor(getInit(), "init", 2, ElementKind::Float)) ||
+      failed(v.sameElementType(getInit(), "init", getGate(), "gate")) ||
+      failed(v.sameElementType(getInit(), "init", getUp(), "up")))
+    return failure();
+  for (unsigned dim : {0u, 1u}) {
+    StringRef meaning = dim == 0 ? "rows R" : "intermediate size F";
+    int64_t extent = ShapeVerifier::extent(getInit(), dim);
+    if (failed(v.dim(getGate(), "gate", dim, extent, meaning)) ||
+        failed(v.dim(getUp(), "up", dim, extent, meaning)))
       return failure();
   }
-  return success();
+  return verifyActivationAttrs(*this, getActivation(), /*gated=*/true,
+                               optionalFloat(getSwigluAlphaAttr()),
+                               optionalFloat(getSwigluLimitAttr()));
 }
 
 //===----------------------------------------------------------------------===//

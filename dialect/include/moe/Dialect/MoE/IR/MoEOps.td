@@ -302,6 +302,99 @@ def MoE_GroupedMatmulOp : MoE_DestinationOp<"grouped_matmul", 1, [
 }
 
 //===----------------------------------------------------------------------===//
+// GroupedGatedMatmulOp
+//===----------------------------------------------------------------------===//
+
+def MoE_GroupedGatedMatmulOp : MoE_DestinationOp<"grouped_gated_matmul", 1, [
+    AttrSizedOperandSegments, AllTypesMatch<["init", "result"]>,
+    AllTypesMatch<["gate_weight", "up_weight"]>]> {
+  let summary = "the gate and up projections of each expert's segment, with "
+                "the gated activation as their epilogue";
+  let description = [{
+    For every expert e and every row r in `[offsets[e], offsets[e + 1])`,
+    sets row r of `init` to `act(x Wg[e]^T + bg[e]) * (x Wu[e]^T + bu[e])`
+    (`x` = `input[r]`), or gpt-oss's clamped form for `swiglu_oai`. Rows
+    from `offsets[E]` on are left unchanged. `input` is [R, K], both weights
+    [E, N, K] (with `weight_kn`, [E, K, N] or panels [E, N/P, K, P] as for
+    `moe.grouped_matmul`), the optional biases [E, N] and `init` [R, N].
+
+    This is `moe.gated_activation` of two `moe.grouped_matmul`s, fused by
+    `--moe-fuse-gate-up`: one grouped GEMM whose epilogue applies the
+    activation to each output tile while it is still in registers, so the
+    [R, N] gate and up projections are never written out.
+
+    Example:
+
+    ```mlir
+    %h = moe.grouped_gated_matmul ins(%rows, %offsets
+             : tensor<?x64xf32>, tensor<9xi32>)
+           gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+           outs(%init : tensor<?x128xf32>) activation<silu>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input,
+                       AnyRankedTensor:$expert_offsets,
+                       AnyRankedTensor:$gate_weight,
+                       AnyRankedTensor:$up_weight,
+                       Optional<AnyRankedTensor>:$gate_bias,
+                       Optional<AnyRankedTensor>:$up_bias,
+                       AnyRankedTensor:$init,
+                       MoE_ActivationAttr:$activation,
+                       OptionalAttr<F32Attr>:$swiglu_alpha,
+                       OptionalAttr<F32Attr>:$swiglu_limit,
+                       UnitAttr:$weight_kn);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `,` $expert_offsets `:` type($input) `,`
+              type($expert_offsets) `)`
+    `gate` `(` $gate_weight `:` type($gate_weight) `)`
+    `up` `(` $up_weight `:` type($up_weight) `)`
+    (`gate_bias` `(` $gate_bias^ `:` type($gate_bias) `)`)?
+    (`up_bias` `(` $up_bias^ `:` type($up_bias) `)`)?
+    `outs` `(` $init `:` type($init) `)`
+    `activation` `` $activation attr-dict
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// GatedActivationOp
+//===----------------------------------------------------------------------===//
+
+def MoE_GatedActivationOp : MoE_DestinationOp<"gated_activation", 1, [
+    AllTypesMatch<["init", "result"]>]> {
+  let summary = "act(gate) * up, elementwise, between an FFN's projections";
+  let description = [{
+    Sets every element of `init` to `act(gate) * up` of the elements at the
+    same place in `gate` and `up`, or to gpt-oss's clamped form for
+    `swiglu_oai` (see `moe.expert_ffn`). All three are [R, F] tensors of
+    one float type.
+
+    `--moe-decompose-expert-ffn` produces it between the gate and up
+    `moe.grouped_matmul`s and the down projection of a gated FFN;
+    `--moe-fuse-gate-up` folds it with them into
+    `moe.grouped_gated_matmul`.
+
+    Example:
+
+    ```mlir
+    %h = moe.gated_activation ins(%g, %u : tensor<?x128xf32>, tensor<?x128xf32>)
+           outs(%init : tensor<?x128xf32>) activation<silu>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$gate, AnyRankedTensor:$up,
+                       AnyRankedTensor:$init,
+                       MoE_ActivationAttr:$activation,
+                       OptionalAttr<F32Attr>:$swiglu_alpha,
+                       OptionalAttr<F32Attr>:$swiglu_limit);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $gate `,` $up `:` type($gate) `,` type($up) `)`
+    `outs` `(` $init `:` type($init) `)`
+    `activation` `` $activation attr-dict
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // ExpertFFNOp
 //===----------------------------------------------------------------------===//
 
