@@ -383,3 +383,99 @@ func.func @top_k_groups(%s: tensor<?x8xf32>, %w: tensor<?x3xf32>,
                {num_groups = 4 : i64, top_k_groups = 2 : i64}
   return %w0, %i0 : tensor<?x3xf32>, tensor<?x3xi32>
 }
+
+// -----
+
+// A gated grouped matmul: per expert segment, the gate and up contractions
+// each start from zero in the weight's panel shape [rows, N/P, P], and one
+// elementwise epilogue (tagged for the target) adds the gate bias, applies
+// SiLU and multiplies by the up projection, writing the segment's rows.
+
+// CHECK-DAG:   #[[$GA:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
+// CHECK-DAG:   #[[$GW:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
+// CHECK-DAG:   #[[$GC:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-DAG:   #[[$ID:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-DAG:   #[[$BIAS:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-LABEL: func @grouped_gated_matmul
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %{{[a-z0-9]+}}: tensor<5xi32>, %[[WG:[a-z0-9]+]]: tensor<4x4x64x16xf32>, %[[WU:[a-z0-9]+]]: tensor<4x4x64x16xf32>, %[[BG:[a-z0-9]+]]: tensor<4x64xf32>, %[[INIT:[a-z0-9]+]]: tensor<?x64xf32>
+// CHECK:       scf.for %[[E:.*]] = {{.*}} iter_args(%[[ACC:.*]] = %[[INIT]])
+// CHECK:         scf.if
+// CHECK:         %[[A:.*]] = tensor.extract_slice %[[X]][%[[START:.*]], 0] [%[[ROWS:.*]], 64] [1, 1]
+// CHECK:         %[[OUT:.*]] = tensor.extract_slice %[[ACC]][%[[START]], 0] [%[[ROWS]], 64] [1, 1]
+// CHECK:         %[[OUTP:.*]] = tensor.expand_shape %[[OUT]] {{\[\[}}0], [1, 2]] output_shape [%[[ROWS]], 4, 16]
+// CHECK:         %[[ZERO:.*]] = linalg.fill {{.*}} -> tensor<?x4x16xf32>
+// CHECK:         %[[WGE:.*]] = tensor.extract_slice %[[WG]][%[[E]], 0, 0, 0] [1, 4, 64, 16]
+// CHECK:         %[[G:.*]] = linalg.generic {indexing_maps = [#[[$GA]], #[[$GW]], #[[$GC]]], {{.*}} ins(%[[A]], %[[WGE]] : {{.*}}) outs(%[[ZERO]] : tensor<?x4x16xf32>) attrs = {moe.segment_matmul}
+// CHECK:         %[[WUE:.*]] = tensor.extract_slice %[[WU]][%[[E]], 0, 0, 0] [1, 4, 64, 16]
+// CHECK:         %[[U:.*]] = linalg.generic {indexing_maps = [#[[$GA]], #[[$GW]], #[[$GC]]], {{.*}} ins(%[[A]], %[[WUE]] : {{.*}}) outs(%[[ZERO]] : tensor<?x4x16xf32>) attrs = {moe.segment_matmul}
+// CHECK:         %[[BGE:.*]] = tensor.extract_slice %[[BG]][%[[E]], 0] [1, 64]
+// CHECK:         %[[BGP:.*]] = tensor.expand_shape %[[BGE]] {{\[\[}}0, 1]] output_shape [4, 16]
+// CHECK:         %[[H:.*]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$ID]], #[[$BIAS]], #[[$ID]]], iterator_types = ["parallel", "parallel", "parallel"]} ins(%[[G]], %[[U]], %[[BGP]] : {{.*}}) outs(%[[OUTP]] : tensor<?x4x16xf32>) attrs = {moe.segment_epilogue}
+// CHECK:         ^bb0(%[[GV:.*]]: f32, %[[UV:.*]]: f32, %[[BV:.*]]: f32, %{{.*}}: f32):
+// CHECK:           %[[GB:.*]] = arith.addf %[[GV]], %[[BV]]
+// CHECK:           math.exp
+// CHECK:           %[[SILU:.*]] = arith.mulf %[[GB]], %{{.*}}
+// CHECK:           %[[PROD:.*]] = arith.mulf %[[SILU]], %[[UV]]
+// CHECK:           linalg.yield %[[PROD]]
+// CHECK:         %[[ROWSOUT:.*]] = tensor.collapse_shape %[[H]] {{\[\[}}0], [1, 2]]
+// CHECK:         tensor.insert_slice %[[ROWSOUT]] into %[[ACC]][%[[START]], 0]
+func.func @grouped_gated_matmul(%x: tensor<?x64xf32>, %o: tensor<5xi32>,
+                                %wg: tensor<4x4x64x16xf32>, %wu: tensor<4x4x64x16xf32>,
+                                %bg: tensor<4x64xf32>, %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<5xi32>)
+         gate(%wg : tensor<4x4x64x16xf32>) up(%wu : tensor<4x4x64x16xf32>)
+         gate_bias(%bg : tensor<4x64xf32>)
+         outs(%init : tensor<?x64xf32>) activation<silu> {weight_kn}
+  return %0 : tensor<?x64xf32>
+}
+
+// -----
+
+// moe.gated_activation: one elementwise generic into the op's outs; SiLU of
+// the gate (in the overflow-free form) times the up projection.
+
+// CHECK-DAG:   #[[$ID2:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func @gated_activation
+// CHECK-SAME:    %[[G:[a-z0-9]+]]: tensor<?x128xf32>, %[[U:[a-z0-9]+]]: tensor<?x128xf32>, %[[INIT:[a-z0-9]+]]: tensor<?x128xf32>
+// CHECK:       %[[H:.*]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[G]], %[[U]] : {{.*}}) outs(%[[INIT]] : tensor<?x128xf32>)
+// CHECK:       ^bb0(%[[GV:.*]]: f32, %[[UV:.*]]: f32, %{{.*}}: f32):
+// CHECK:         %[[ABS:.*]] = math.absf %[[GV]]
+// CHECK:         %[[NEG:.*]] = arith.negf %[[ABS]]
+// CHECK:         %[[EXP:.*]] = math.exp %[[NEG]]
+// CHECK:         %[[DEN:.*]] = arith.addf %[[EXP]]
+// CHECK:         %[[LOW:.*]] = arith.divf %[[EXP]], %[[DEN]]
+// CHECK:         %[[POS:.*]] = arith.cmpf oge, %[[GV]]
+// CHECK:         %[[HIGH:.*]] = arith.subf %{{.*}}, %[[LOW]]
+// CHECK:         %[[SIG:.*]] = arith.select %[[POS]], %[[HIGH]], %[[LOW]]
+// CHECK:         %[[SILU:.*]] = arith.mulf %[[GV]], %[[SIG]]
+// CHECK:         %[[PROD:.*]] = arith.mulf %[[SILU]], %[[UV]]
+// CHECK:         linalg.yield %[[PROD]]
+// CHECK:       return %[[H]]
+func.func @gated_activation(%g: tensor<?x128xf32>, %u: tensor<?x128xf32>,
+                            %init: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  %0 = moe.gated_activation ins(%g, %u : tensor<?x128xf32>, tensor<?x128xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return %0 : tensor<?x128xf32>
+}
+
+// -----
+
+// gpt-oss's clamped SwiGLU uses the op's alpha and limit.
+
+// CHECK-LABEL: func @gated_activation_swiglu_oai
+// CHECK-DAG:   %[[ALPHA:.*]] = arith.constant 1.500000e+00 : f32
+// CHECK-DAG:   %[[LIMIT:.*]] = arith.constant 5.000000e+00 : f32
+// CHECK-DAG:   %[[NLIMIT:.*]] = arith.constant -5.000000e+00 : f32
+// CHECK:       linalg.generic
+// CHECK:       ^bb0(%[[GV:.*]]: f32, %[[UV:.*]]: f32, %{{.*}}: f32):
+// CHECK:         %[[G:.*]] = arith.minimumf %[[GV]], %[[LIMIT]]
+// CHECK:         %[[UHI:.*]] = arith.minimumf %[[UV]], %[[LIMIT]]
+// CHECK:         %[[U:.*]] = arith.maximumf %[[UHI]], %[[NLIMIT]]
+// CHECK:         arith.mulf %[[G]], %[[ALPHA]]
+func.func @gated_activation_swiglu_oai(%g: tensor<?x32xf32>, %u: tensor<?x32xf32>,
+                                       %init: tensor<?x32xf32>) -> tensor<?x32xf32> {
+  %0 = moe.gated_activation ins(%g, %u : tensor<?x32xf32>, tensor<?x32xf32>)
+         outs(%init : tensor<?x32xf32>) activation<swiglu_oai>
+         {swiglu_alpha = 1.5 : f32, swiglu_limit = 5.0 : f32}
+  return %0 : tensor<?x32xf32>
+}

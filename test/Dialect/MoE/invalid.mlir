@@ -2563,3 +2563,613 @@ func.func @router_weight_kn_shape(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
          outs(%init : tensor<?x8xf32>) scoring<softmax> {weight_kn}
   return %0 : tensor<?x8xf32>
 }
+
+// -----
+
+func.func @gated_activation_gate_rank(%g: tensor<?x128x1xf32>, %u: tensor<?x128xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.gated_activation' op gate must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<?x128x1xf32>'}}
+  %0 = moe.gated_activation ins(%g, %u : tensor<?x128x1xf32>, tensor<?x128xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @gated_activation_up_element_type(%g: tensor<?x128xf32>, %u: tensor<?x128xi32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.gated_activation' op up must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<?x128xi32>'}}
+  %0 = moe.gated_activation ins(%g, %u : tensor<?x128xf32>, tensor<?x128xi32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @gated_activation_init_rank(%g: tensor<?x128xf32>, %u: tensor<?x128xf32>,
+    %init: tensor<128xf32>) {
+  // expected-error @+1 {{'moe.gated_activation' op init must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<128xf32>'}}
+  %0 = moe.gated_activation ins(%g, %u : tensor<?x128xf32>, tensor<?x128xf32>)
+         outs(%init : tensor<128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @gated_activation_gate_element_mismatch(%g: tensor<?x128xf16>, %u: tensor<?x128xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.gated_activation' op gate element type 'f16' must match init element type 'f32'}}
+  %0 = moe.gated_activation ins(%g, %u : tensor<?x128xf16>, tensor<?x128xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @gated_activation_up_element_mismatch(%g: tensor<?x128xf32>, %u: tensor<?x128xbf16>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.gated_activation' op up element type 'bf16' must match init element type 'f32'}}
+  %0 = moe.gated_activation ins(%g, %u : tensor<?x128xf32>, tensor<?x128xbf16>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @gated_activation_gate_rows(%g: tensor<8x128xf32>, %u: tensor<16x128xf32>,
+    %init: tensor<16x128xf32>) {
+  // expected-error @+1 {{'moe.gated_activation' op gate dimension 0 (rows R) must be 16, got 8}}
+  %0 = moe.gated_activation ins(%g, %u : tensor<8x128xf32>, tensor<16x128xf32>)
+         outs(%init : tensor<16x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @gated_activation_up_rows(%g: tensor<16x128xf32>, %u: tensor<8x128xf32>,
+    %init: tensor<16x128xf32>) {
+  // expected-error @+1 {{'moe.gated_activation' op up dimension 0 (rows R) must be 16, got 8}}
+  %0 = moe.gated_activation ins(%g, %u : tensor<16x128xf32>, tensor<8x128xf32>)
+         outs(%init : tensor<16x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @gated_activation_gate_width(%g: tensor<?x64xf32>, %u: tensor<?x128xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.gated_activation' op gate dimension 1 (intermediate size F) must be 128, got 64}}
+  %0 = moe.gated_activation ins(%g, %u : tensor<?x64xf32>, tensor<?x128xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @gated_activation_up_width(%g: tensor<?x128xf32>, %u: tensor<?x64xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.gated_activation' op up dimension 1 (intermediate size F) must be 128, got 64}}
+  %0 = moe.gated_activation ins(%g, %u : tensor<?x128xf32>, tensor<?x64xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @gated_activation_swiglu_alpha_with_silu(%g: tensor<?x128xf32>, %u: tensor<?x128xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.gated_activation' op swiglu_alpha and swiglu_limit apply to activation swiglu_oai only, got activation silu}}
+  %0 = moe.gated_activation ins(%g, %u : tensor<?x128xf32>, tensor<?x128xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu> {swiglu_alpha = 1.702 : f32}
+  return
+}
+
+// -----
+
+func.func @gated_activation_swiglu_limit_with_gelu(%g: tensor<?x128xf32>, %u: tensor<?x128xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.gated_activation' op swiglu_alpha and swiglu_limit apply to activation swiglu_oai only, got activation gelu}}
+  %0 = moe.gated_activation ins(%g, %u : tensor<?x128xf32>, tensor<?x128xf32>)
+         outs(%init : tensor<?x128xf32>) activation<gelu> {swiglu_limit = 7.0 : f32}
+  return
+}
+
+// -----
+
+func.func @gated_activation_nan_swiglu_alpha(%g: tensor<?x128xf32>, %u: tensor<?x128xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.gated_activation' op swiglu_alpha = nan must be finite}}
+  %0 = moe.gated_activation ins(%g, %u : tensor<?x128xf32>, tensor<?x128xf32>)
+         outs(%init : tensor<?x128xf32>) activation<swiglu_oai> {swiglu_alpha = 0x7FC00000 : f32}
+  return
+}
+
+// -----
+
+func.func @gated_activation_negative_swiglu_limit(%g: tensor<?x128xf32>, %u: tensor<?x128xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.gated_activation' op swiglu_limit = -1.000000e+00 must be positive and finite}}
+  %0 = moe.gated_activation ins(%g, %u : tensor<?x128xf32>, tensor<?x128xf32>)
+         outs(%init : tensor<?x128xf32>) activation<swiglu_oai> {swiglu_limit = -1.0 : f32}
+  return
+}
+
+// -----
+
+func.func @gated_activation_infinite_swiglu_limit(%g: tensor<?x128xf32>, %u: tensor<?x128xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.gated_activation' op swiglu_limit = INF must be positive and finite}}
+  %0 = moe.gated_activation ins(%g, %u : tensor<?x128xf32>, tensor<?x128xf32>)
+         outs(%init : tensor<?x128xf32>) activation<swiglu_oai> {swiglu_limit = 0x7F800000 : f32}
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_input_rank(%x: tensor<?x64x1xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op input must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<?x64x1xf32>'}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64x1xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_input_element_type(%x: tensor<?x64xi8>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op input must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<?x64xi8>'}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xi8>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_gate_rank(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128xf32>,
+    %wu: tensor<8x128xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op gate must be a rank-3 tensor of f16, bf16, f32 or f64, got 'tensor<8x128xf32>'}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128xf32>) up(%wu : tensor<8x128xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_gate_element_type(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xi8>,
+    %wu: tensor<8x128x64xi8>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op gate must be a rank-3 tensor of f16, bf16, f32 or f64, got 'tensor<8x128x64xi8>'}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xi8>) up(%wu : tensor<8x128x64xi8>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+// The gate and up weights share one type.
+func.func @grouped_gated_matmul_weight_types_differ(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xbf16>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op failed to verify that all of {gate_weight, up_weight} have same type}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xbf16>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_weight_shapes_differ(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x64x64xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op failed to verify that all of {gate_weight, up_weight} have same type}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x64x64xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_offsets_element_type(%x: tensor<?x64xf32>,
+    %o: tensor<9xf32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op expert_offsets must be a rank-1 tensor of i32, got 'tensor<9xf32>'}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_dynamic_offsets(%x: tensor<?x64xf32>,
+    %o: tensor<?xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op expert_offsets dimension 0 (experts E + 1) must be static}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<?xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_one_offset(%x: tensor<?x64xf32>,
+    %o: tensor<1xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op expert_offsets dimension 0 (experts E + 1) must be at least 2, got 1}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<1xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_init_rank(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %init: tensor<128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op init must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<128xf32>'}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         outs(%init : tensor<128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_init_element_type(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %init: tensor<?x128xi32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op init must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<?x128xi32>'}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         outs(%init : tensor<?x128xi32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_experts_mismatch(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<4x128x64xf32>,
+    %wu: tensor<4x128x64xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op gate dimension 0 (experts E) must be 8, got 4}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<4x128x64xf32>) up(%wu : tensor<4x128x64xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_reduction_mismatch(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x32xf32>,
+    %wu: tensor<8x128x32xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op gate dimension 2 (reduction size K) must be 64, got 32}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x32xf32>) up(%wu : tensor<8x128x32xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_rows_mismatch(%x: tensor<16x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %init: tensor<8x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op init dimension 0 (rows R) must be 16, got 8}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<16x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         outs(%init : tensor<8x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_width_mismatch(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op init dimension 1 (output width N) must be 128, got 64}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         outs(%init : tensor<?x64xf32>) activation<silu>
+  return
+}
+
+// -----
+
+// With weight_kn the weights are [E, K, N].
+func.func @grouped_gated_matmul_kn_reduction(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op gate dimension 1 (reduction size K) must be 64, got 128}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu> {weight_kn}
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_kn_width(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x64x64xf32>,
+    %wu: tensor<8x64x64xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op init dimension 1 (output width N) must be 64, got 128}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x64x64xf32>) up(%wu : tensor<8x64x64xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu> {weight_kn}
+  return
+}
+
+// -----
+
+// Panels [E, N/P, K, P]: K is dimension 2, N = N/P * P.
+func.func @grouped_gated_matmul_panels_k(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x4x32x32xf32>,
+    %wu: tensor<8x4x32x32xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op gate dimension 2 (reduction size K) must be 64, got 32}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x4x32x32xf32>) up(%wu : tensor<8x4x32x32xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu> {weight_kn}
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_panels_width(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x2x64x32xf32>,
+    %wu: tensor<8x2x64x32xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op init dimension 1 (output width N) must be 64, got 128}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x2x64x32xf32>) up(%wu : tensor<8x2x64x32xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu> {weight_kn}
+  return
+}
+
+// -----
+
+// Without weight_kn a rank-4 weight is rejected.
+func.func @grouped_gated_matmul_panels_without_kn(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x4x64x32xf32>,
+    %wu: tensor<8x4x64x32xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op gate must be a rank-3 tensor of f16, bf16, f32 or f64, got 'tensor<8x4x64x32xf32>'}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x4x64x32xf32>) up(%wu : tensor<8x4x64x32xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_gate_bias_rank(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %bg: tensor<128xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op gate_bias must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<128xf32>'}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>) gate_bias(%bg : tensor<128xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_gate_bias_experts(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %bg: tensor<4x128xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op gate_bias dimension 0 (experts E) must be 8, got 4}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>) gate_bias(%bg : tensor<4x128xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_gate_bias_width(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %bg: tensor<8x64xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op gate_bias dimension 1 (output width N) must be 128, got 64}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>) gate_bias(%bg : tensor<8x64xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_up_bias_element_type(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %bu: tensor<8x128xi32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op up_bias must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<8x128xi32>'}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>) up_bias(%bu : tensor<8x128xi32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_up_bias_experts(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %bg: tensor<8x128xf32>,
+    %bu: tensor<4x128xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op up_bias dimension 0 (experts E) must be 8, got 4}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>) gate_bias(%bg : tensor<8x128xf32>) up_bias(%bu : tensor<4x128xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_up_bias_width(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %bu: tensor<8x64xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op up_bias dimension 1 (output width N) must be 128, got 64}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>) up_bias(%bu : tensor<8x64xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+// A bias is [E, N] with N = N/P * P.
+func.func @grouped_gated_matmul_panels_bias_width(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x4x64x32xf32>,
+    %wu: tensor<8x4x64x32xf32>,
+    %bu: tensor<8x32xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op up_bias dimension 1 (output width N) must be 128, got 32}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x4x64x32xf32>) up(%wu : tensor<8x4x64x32xf32>) up_bias(%bu : tensor<8x32xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu> {weight_kn}
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_swiglu_alpha_with_silu(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op swiglu_alpha and swiglu_limit apply to activation swiglu_oai only, got activation silu}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu> {swiglu_alpha = 1.702 : f32, swiglu_limit = 7.0 : f32}
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_infinite_swiglu_alpha(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op swiglu_alpha = -INF must be finite}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         outs(%init : tensor<?x128xf32>) activation<swiglu_oai> {swiglu_alpha = 0xFF800000 : f32}
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_zero_swiglu_limit(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op swiglu_limit = 0.000000e+00 must be positive and finite}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         outs(%init : tensor<?x128xf32>) activation<swiglu_oai> {swiglu_limit = 0.0 : f32}
+  return
+}
+
+// -----
+
+func.func @grouped_gated_matmul_nan_swiglu_limit(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>,
+    %wg: tensor<8x128x64xf32>,
+    %wu: tensor<8x128x64xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op swiglu_limit = nan must be positive and finite}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         outs(%init : tensor<?x128xf32>) activation<swiglu_oai> {swiglu_limit = 0x7FC00000 : f32}
+  return
+}
+
+// -----
+
+// gate and up must agree with each other where init does not say.
+func.func @gated_activation_gate_up_rows(%g: tensor<8x128xf32>, %u: tensor<16x128xf32>,
+                                         %i: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  // expected-error @+1 {{'moe.gated_activation' op up dimension 0 (rows R) must be 8, got 16}}
+  %0 = moe.gated_activation ins(%g, %u : tensor<8x128xf32>, tensor<16x128xf32>)
+         outs(%i : tensor<?x128xf32>) activation<silu>
+  return %0 : tensor<?x128xf32>
+}
+
+// -----
+
+// With a dynamic N in the weight, a bias is checked against init's width.
+func.func @grouped_matmul_bias_vs_init(%x: tensor<?x64xf32>, %w: tensor<8x?x64xf32>,
+                                       %o: tensor<9xi32>, %b: tensor<8x32xf32>,
+                                       %i: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  // expected-error @+1 {{'moe.grouped_matmul' op bias dimension 1 (output width N) must be 128, got 32}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x?x64xf32>, tensor<9xi32>)
+         bias(%b : tensor<8x32xf32>) outs(%i : tensor<?x128xf32>)
+  return %0 : tensor<?x128xf32>
+}

@@ -220,3 +220,62 @@ func.func @static_tokens(%x: tensor<7x16xf32>, %wr: tensor<4x16xf32>,
          outs(%init : tensor<7x16xf32>) top_k(4) scoring<softmax> activation<gelu>
   return %0 : tensor<7x16xf32>
 }
+
+// CHECK-LABEL: func @gated_activation
+// CHECK-SAME:    %[[G:.*]]: tensor<?x128xf32>, %[[U:.*]]: tensor<?x128xf32>, %[[INIT:.*]]: tensor<?x128xf32>
+func.func @gated_activation(%g: tensor<?x128xf32>, %u: tensor<?x128xf32>,
+                            %init: tensor<?x128xf32>) -> (tensor<?x128xf32>, tensor<?x128xf32>) {
+  // CHECK: moe.gated_activation ins(%[[G]], %[[U]] : tensor<?x128xf32>, tensor<?x128xf32>) outs(%[[INIT]] : tensor<?x128xf32>) activation<silu>
+  // CHECK-NOT: swiglu
+  %0 = moe.gated_activation ins(%g, %u : tensor<?x128xf32>, tensor<?x128xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  // CHECK: moe.gated_activation ins(%[[G]], %[[U]] : tensor<?x128xf32>, tensor<?x128xf32>) outs(%[[INIT]] : tensor<?x128xf32>) activation<swiglu_oai> {swiglu_alpha = 1.702000e+00 : f32, swiglu_limit = 7.000000e+00 : f32}
+  %1 = moe.gated_activation ins(%g, %u : tensor<?x128xf32>, tensor<?x128xf32>)
+         outs(%init : tensor<?x128xf32>) activation<swiglu_oai>
+         {swiglu_alpha = 1.702 : f32, swiglu_limit = 7.0 : f32}
+  return %0, %1 : tensor<?x128xf32>, tensor<?x128xf32>
+}
+
+// CHECK-LABEL: func @grouped_gated_matmul
+// CHECK-SAME:    %[[X:.*]]: tensor<?x64xf32>, %[[O:.*]]: tensor<9xi32>, %[[WG:.*]]: tensor<8x128x64xbf16>, %[[WU:.*]]: tensor<8x128x64xbf16>, %[[BG:.*]]: tensor<8x128xf32>, %[[BU:.*]]: tensor<8x128xf32>, %[[INIT:.*]]: tensor<?x128xf32>
+func.func @grouped_gated_matmul(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
+                                %wg: tensor<8x128x64xbf16>, %wu: tensor<8x128x64xbf16>,
+                                %bg: tensor<8x128xf32>, %bu: tensor<8x128xf32>,
+                                %init: tensor<?x128xf32>) -> (tensor<?x128xf32>, tensor<?x128xf32>) {
+  // CHECK: moe.grouped_gated_matmul ins(%[[X]], %[[O]] : tensor<?x64xf32>, tensor<9xi32>) gate(%[[WG]] : tensor<8x128x64xbf16>) up(%[[WU]] : tensor<8x128x64xbf16>) outs(%[[INIT]] : tensor<?x128xf32>) activation<silu>
+  // CHECK-NOT: bias
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xbf16>) up(%wu : tensor<8x128x64xbf16>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  // CHECK: moe.grouped_gated_matmul ins(%[[X]], %[[O]] : tensor<?x64xf32>, tensor<9xi32>) gate(%[[WG]] : tensor<8x128x64xbf16>) up(%[[WU]] : tensor<8x128x64xbf16>) gate_bias(%[[BG]] : tensor<8x128xf32>) up_bias(%[[BU]] : tensor<8x128xf32>) outs(%[[INIT]] : tensor<?x128xf32>) activation<swiglu_oai> {swiglu_alpha = 1.500000e+00 : f32, swiglu_limit = 5.000000e+00 : f32}
+  %1 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xbf16>) up(%wu : tensor<8x128x64xbf16>)
+         gate_bias(%bg : tensor<8x128xf32>) up_bias(%bu : tensor<8x128xf32>)
+         outs(%init : tensor<?x128xf32>) activation<swiglu_oai>
+         {swiglu_alpha = 1.5 : f32, swiglu_limit = 5.0 : f32}
+  return %0, %1 : tensor<?x128xf32>, tensor<?x128xf32>
+}
+
+// Only one bias, and the weight_kn layouts [E, K, N] and panels [E, N/P, K, P].
+// CHECK-LABEL: func @grouped_gated_matmul_layouts
+func.func @grouped_gated_matmul_layouts(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
+                                        %wkn: tensor<8x64x128xbf16>,
+                                        %wpanels: tensor<8x4x64x32xbf16>,
+                                        %b: tensor<8x128xf32>,
+                                        %init: tensor<?x128xf32>)
+    -> (tensor<?x128xf32>, tensor<?x128xf32>, tensor<?x128xf32>) {
+  // CHECK: moe.grouped_gated_matmul ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<9xi32>) gate(%{{.*}} : tensor<8x64x128xbf16>) up(%{{.*}} : tensor<8x64x128xbf16>) outs(%{{.*}} : tensor<?x128xf32>) activation<gelu> {weight_kn}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wkn : tensor<8x64x128xbf16>) up(%wkn : tensor<8x64x128xbf16>)
+         outs(%init : tensor<?x128xf32>) activation<gelu> {weight_kn}
+  // CHECK: moe.grouped_gated_matmul ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<9xi32>) gate(%{{.*}} : tensor<8x4x64x32xbf16>) up(%{{.*}} : tensor<8x4x64x32xbf16>) outs(%{{.*}} : tensor<?x128xf32>) activation<silu> {weight_kn}
+  %1 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wpanels : tensor<8x4x64x32xbf16>) up(%wpanels : tensor<8x4x64x32xbf16>)
+         outs(%init : tensor<?x128xf32>) activation<silu> {weight_kn}
+  // CHECK: moe.grouped_gated_matmul ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<9xi32>) gate(%{{.*}} : tensor<8x4x64x32xbf16>) up(%{{.*}} : tensor<8x4x64x32xbf16>) up_bias(%{{.*}} : tensor<8x128xf32>) outs(%{{.*}} : tensor<?x128xf32>) activation<silu> {weight_kn}
+  %2 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wpanels : tensor<8x4x64x32xbf16>) up(%wpanels : tensor<8x4x64x32xbf16>)
+         up_bias(%b : tensor<8x128xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu> {weight_kn}
+  return %0, %1, %2 : tensor<?x128xf32>, tensor<?x128xf32>, tensor<?x128xf32>
+}

@@ -48,7 +48,9 @@ struct MoECPUApproximateVectorMathPass
     RewritePatternSet patterns(&getContext());
     populateMathPolynomialApproximationPatterns(
         patterns, [](StringRef name) {
-          return name == "exp" || name == "erf" || name == "tanh";
+          return name == math::ExpOp::getOperationName() ||
+                 name == math::ErfOp::getOperationName() ||
+                 name == math::TanhOp::getOperationName();
         });
     // The expansions' own ops are on vectors too; nothing else is touched.
     GreedyRewriteConfig config;

@@ -470,6 +470,9 @@ static LogicalResult verifyGroupedWeight(Operation *op, const ShapeVerifier &v,
                    "rows R")) ||
       failed(v.dim(init, "init", 1, outWidth, "output width N")))
     return failure();
+  // A dynamic N in the weight: the destination may still know it.
+  if (ShapedType::isDynamic(outWidth))
+    outWidth = ShapeVerifier::extent(init, 1);
   return success();
 }
 
@@ -534,7 +537,9 @@ LogicalResult GatedActivationOp::verify() {
     StringRef meaning = dim == 0 ? "rows R" : "intermediate size F";
     int64_t extent = ShapeVerifier::extent(getInit(), dim);
     if (failed(v.dim(getGate(), "gate", dim, extent, meaning)) ||
-        failed(v.dim(getUp(), "up", dim, extent, meaning)))
+        failed(v.dim(getUp(), "up", dim, extent, meaning)) ||
+        failed(v.dim(getUp(), "up", dim,
+                     ShapeVerifier::extent(getGate(), dim), meaning)))
       return failure();
   }
   return verifyActivationAttrs(*this, getActivation(), /*gated=*/true,
