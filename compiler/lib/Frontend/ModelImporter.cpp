@@ -20,6 +20,7 @@
 #include "moe/Transforms/TensorUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -27,6 +28,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <limits>
 
@@ -62,6 +64,18 @@ private:
   /// The parameter argument with key `<node>.<role>`, or null.
   Value param(const ::moe::NodeSpec &node, StringRef role) const {
     return params.lookup((node.name + "." + role).str());
+  }
+  /// Expert offsets [0, T]: one expert owning every token's row.
+  Value allRowsOneExpert(Location loc) {
+    Type i32 = builder.getI32Type();
+    Value first = arith::ConstantOp::create(builder, loc, i32,
+                                            builder.getI32IntegerAttr(0));
+    Value last = arith::IndexCastOp::create(
+        builder, loc, i32,
+        getValueOrCreateConstantIndexOp(builder, loc, tokens));
+    return tensor::FromElementsOp::create(
+        builder, loc, RankedTensorType::get({2}, i32),
+        ValueRange{first, last});
   }
   Value zeros(Location loc, int64_t width) {
     return createZeroTensor(builder, loc, {tokens, builder.getIndexAttr(width)},
@@ -113,9 +127,29 @@ OwningOpRef<ModuleOp> Importer::run() {
         {ShapedType::kDynamic, input.width}, builder.getF32Type()));
   // Weights keep their file's dtype (bf16 and f16 stay 2 bytes in memory);
   // the compute converts them to f32 as it reads them.
-  for (const ::moe::ParamSpec &param : model.params)
-    argTypes.push_back(RankedTensorType::get(
-        param.shape, elementTypeOf(builder, param.dtype)));
+  // Dense projections (linear nodes, shared experts) are declared as a
+  // stack of one expert, [1, N, K] (and a bias [1, N]): the same bytes as
+  // the file's, in the routed experts' layout, so that they run as grouped
+  // matmuls over one segment of all T rows, through the experts' fusions
+  // and kernels.
+  llvm::StringSet<> stackedParams;
+  for (const ::moe::NodeSpec &node : model.nodes) {
+    if (node.kind == ::moe::NodeKind::Linear) {
+      stackedParams.insert(node.name + ".weight");
+      stackedParams.insert(node.name + ".bias");
+    } else if (node.kind == ::moe::NodeKind::MoE && node.moe.sharedExperts) {
+      for (const char *role : {".shared.gate_proj", ".shared.up_proj",
+                               ".shared.down_proj"})
+        stackedParams.insert(node.name + role);
+    }
+  }
+  for (const ::moe::ParamSpec &param : model.params) {
+    SmallVector<int64_t> shape(param.shape.begin(), param.shape.end());
+    if (stackedParams.contains(param.key))
+      shape.insert(shape.begin(), 1);
+    argTypes.push_back(
+        RankedTensorType::get(shape, elementTypeOf(builder, param.dtype)));
+  }
 
   // The results are the graph outputs, in order; their types are known once
   // the body is built.
@@ -171,11 +205,11 @@ LogicalResult Importer::importNode(const ::moe::NodeSpec &node) {
   Value result;
   switch (node.kind) {
   case ::moe::NodeKind::Linear: {
-    result = buildMatmulTransposedRhs(builder, loc, input,
-                                      param(node, "weight"),
-                                      zeros(loc, node.width));
-    if (Value bias = param(node, "bias"))
-      result = buildAddRowBias(builder, loc, result, bias);
+    Value init = zeros(loc, node.width);
+    result = GroupedMatmulOp::create(builder, loc, init.getType(), input,
+                                     param(node, "weight"),
+                                     allRowsOneExpert(loc),
+                                     param(node, "bias"), init);
     break;
   }
   case ::moe::NodeKind::RMSNorm:
@@ -307,32 +341,24 @@ Value Importer::importNorm(const ::moe::NodeSpec &node, Location loc,
 Value Importer::importSharedExperts(const ::moe::NodeSpec &node, Location loc,
                                     Value input, Activation activation) {
   const ::moe::MoESpec &spec = node.moe;
-  int64_t intermediate = spec.sharedExperts->intermediateSize;
   float alpha = spec.experts.alpha, limit = spec.experts.limit;
-  // An always-on FFN over every token, with the experts' activation.
-  Value up = buildMatmulTransposedRhs(builder, loc, input,
-                                      param(node, "shared.up_proj"),
-                                      zeros(loc, intermediate));
-  Value hidden;
-  if (Value gateWeight = param(node, "shared.gate_proj")) {
-    Value gate = buildMatmulTransposedRhs(builder, loc, input, gateWeight,
-                                          zeros(loc, intermediate));
-    hidden = buildElementwise(
-        builder, loc, ValueRange{gate, up},
-        [&](OpBuilder &b, Location nloc, ValueRange args) -> Value {
-          return buildGatedActivation(b, nloc, activation, args[0], args[1],
-                                      alpha, limit);
-        });
-  } else {
-    hidden = buildElementwise(
-        builder, loc, up,
-        [&](OpBuilder &b, Location nloc, ValueRange args) -> Value {
-          return buildActivation(b, nloc, activation, args[0]);
-        });
+  // An always-on FFN over every token, with the experts' activation: one
+  // expert (its weights are declared as stacks of one, see run) whose one
+  // segment is all T rows, so that it runs through the same fusions and
+  // kernels as the routed experts.
+  Value offsets = allRowsOneExpert(loc);
+  FloatAttr alphaAttr, limitAttr;
+  if (activation == Activation::swiglu_oai) {
+    alphaAttr = builder.getF32FloatAttr(alpha);
+    limitAttr = builder.getF32FloatAttr(limit);
   }
-  Value out = buildMatmulTransposedRhs(builder, loc, hidden,
-                                       param(node, "shared.down_proj"),
-                                       zeros(loc, node.width));
+  Value outInit = zeros(loc, node.width);
+  Value out = ExpertFFNOp::create(
+      builder, loc, outInit.getType(), input, offsets,
+      param(node, "shared.gate_proj"), param(node, "shared.up_proj"),
+      param(node, "shared.down_proj"), /*gate_bias=*/Value(),
+      /*up_bias=*/Value(), /*down_bias=*/Value(), outInit,
+      ActivationAttr::get(context, activation), alphaAttr, limitAttr);
   Value gateWeight = param(node, "shared.gate");
   if (!gateWeight)
     return out;

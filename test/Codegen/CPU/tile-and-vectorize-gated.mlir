@@ -1,38 +1,44 @@
 // RUN: moe-opt %s --convert-moe-to-linalg --canonicalize --cse --moe-cpu-tile-and-vectorize --canonicalize | FileCheck %s
 // RUN: moe-opt %s --convert-moe-to-linalg --canonicalize --cse --moe-cpu-tile-and-vectorize="parallel-panels=false" --canonicalize | FileCheck %s --check-prefix=SERIAL
 
-// A gated grouped matmul with 16-column panels: the epilogue is tiled into
-// panels (a forall, for threads) and 8-row tiles, and both contractions are
-// fused into each tile. Each runs over the whole of K with its 8 x 16
-// accumulator in registers, and the epilogue (bias, SiLU, product) reads the
-// two accumulators straight from the k loops: nothing is written between
-// the contractions and the activation, and the tile's only write is its
-// result.
+// A gated grouped matmul (panels of 16 columns here): the epilogue is tiled
+// into panels (a forall, for threads) and 4-row tiles (half the plain
+// kernel's 8: the gate's finished tile stays in registers while the up
+// projection accumulates), and both contractions are fused into each tile.
+// Each runs over the whole of K with its accumulator in registers, and the
+// epilogue (bias, SiLU, product) reads the two accumulators straight from
+// the k loops: nothing is written between the contractions and the
+// activation; the tile's only write is its result.
 
 // CHECK-LABEL: func @gated
 // CHECK:       scf.forall (%{{.*}}) in (4)
-// CHECK:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c4 iter_args
 // CHECK-NOT:       vector.transfer_write
-// CHECK:           %[[GATE:.*]] = scf.for {{.*}} -> (vector<8x1x16xf32>)
-// CHECK-COUNT-8:     vector.fma {{.*}} : vector<16xf32>
+// CHECK:           %[[GATE:.*]] = scf.for {{.*}} -> (vector<4x1x16xf32>)
+// CHECK-COUNT-4:     vector.fma {{.*}} : vector<16xf32>
 // CHECK-NOT:       vector.transfer_write
-// CHECK:           %[[UP:.*]] = scf.for {{.*}} -> (vector<8x1x16xf32>)
-// CHECK-COUNT-8:     vector.fma {{.*}} : vector<16xf32>
+// CHECK:           %[[UP:.*]] = scf.for {{.*}} -> (vector<4x1x16xf32>)
+// CHECK-COUNT-4:     vector.fma {{.*}} : vector<16xf32>
 // CHECK-NOT:       vector.transfer_write
-// CHECK:           %[[G:.*]] = vector.shape_cast %[[GATE]] : vector<8x1x16xf32> to vector<8x16xf32>
-// CHECK:           %[[GB:.*]] = arith.addf %[[G]], %{{.*}} : vector<8x16xf32>
-// CHECK:           math.exp %{{.*}} : vector<8x16xf32>
+// CHECK:           %[[G:.*]] = vector.shape_cast %[[GATE]] : vector<4x1x16xf32> to vector<4x16xf32>
+// CHECK:           %[[GB:.*]] = arith.addf %[[G]], %{{.*}} : vector<4x16xf32>
+// CHECK:           math.exp %{{.*}} : vector<4x16xf32>
 // CHECK-NOT:       vector.transfer_write
-// CHECK:           %[[U:.*]] = vector.shape_cast %[[UP]] : vector<8x1x16xf32> to vector<8x16xf32>
-// CHECK:           %[[H:.*]] = arith.mulf %{{.*}}, %[[U]] : vector<8x16xf32>
-// CHECK:           %[[HT:.*]] = vector.shape_cast %[[H]] : vector<8x16xf32> to vector<8x1x16xf32>
+// CHECK:           %[[U:.*]] = vector.shape_cast %[[UP]] : vector<4x1x16xf32> to vector<4x16xf32>
+// CHECK:           %[[H:.*]] = arith.mulf %{{.*}}, %[[U]] : vector<4x16xf32>
+// CHECK:           %[[HT:.*]] = vector.shape_cast %[[H]] : vector<4x16xf32> to vector<4x1x16xf32>
 // CHECK:           vector.transfer_write %[[HT]]
-// The remainder rows (none, with segments aligned to the row tile) keep
-// the fused contractions and epilogue as loops.
+// The remainder rows (a shared expert's T rows; none for routed segments,
+// which are aligned to the row tile) run as fused, vectorized 1-row tiles.
 // CHECK:         scf.for
-// CHECK:           linalg.generic {{.*}} attrs = {moe.segment_matmul}
-// CHECK:           linalg.generic {{.*}} attrs = {moe.segment_matmul}
-// CHECK:           linalg.generic {{.*}} attrs = {moe.segment_epilogue}
+// CHECK:           scf.for
+// CHECK:             scf.for {{.*}} -> (vector<1x1x16xf32>)
+// CHECK:               vector.fma {{.*}} : vector<16xf32>
+// CHECK:             scf.for {{.*}} -> (vector<1x1x16xf32>)
+// CHECK:               vector.fma {{.*}} : vector<16xf32>
+// CHECK:             math.exp %{{.*}} : vector<16xf32>
+// CHECK:             vector.transfer_write
+// CHECK-NOT:     linalg.generic
 
 // SERIAL-LABEL: func @gated
 // SERIAL-NOT:   scf.forall

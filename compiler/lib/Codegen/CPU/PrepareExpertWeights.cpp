@@ -181,13 +181,8 @@ struct MoECPUPrepareExpertWeightsPass
         // column (N prime and above panel-width), [E, K, N] rows instead.
         int64_t e = type.getDimSize(0), n = type.getDimSize(1),
                 k = type.getDimSize(2);
-        // A gated matmul's kernel holds half-width tiles of two projections
-        // (see moe-cpu-tile-and-vectorize): its panels are half as wide.
-        bool gated = llvm::any_of(arg.getUsers(), [](Operation *user) {
-          return isa<GroupedGatedMatmulOp>(user);
-        });
-        int64_t panel = largestDivisorAtMost(
-            n, std::max<int64_t>(gated ? panelWidth / 2 : panelWidth, 1));
+        int64_t panel =
+            largestDivisorAtMost(n, std::max<int64_t>(panelWidth, 1));
         bool panels = panel > 1 || n == 1;
         auto prepared =
             panels ? RankedTensorType::get({e, n / panel, k, panel},

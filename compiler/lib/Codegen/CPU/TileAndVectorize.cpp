@@ -113,9 +113,7 @@ bool isVnniSegmentMatmul(linalg::GenericOp op, int64_t &panelWidth,
 /// whose gate and up contractions (`producers`) have a static K and a
 /// vectorizable form: the panel form, or C[m, n] += A[m, k] W[k, n]. Sets
 /// `panel` to the columns a thread's tile covers: one panel, or the
-/// largest divisor of N up to half of `panelWidth` (the two projections'
-/// accumulators, and the gate's while the up projection runs, share the
-/// registers).
+/// largest divisor of N up to `panelWidth`.
 bool isFusableGatedEpilogue(linalg::GenericOp op, int64_t panelWidth,
                             int64_t &panel,
                             SmallVectorImpl<linalg::GenericOp> &producers) {
@@ -130,7 +128,7 @@ bool isFusableGatedEpilogue(linalg::GenericOp op, int64_t panelWidth,
     if (isPanelSegmentMatmul(producer, k))
       panel = 1;
     else if (isKNSegmentMatmul(producer, n, k))
-      panel = largestDivisorAtMost(n, std::max<int64_t>(panelWidth / 2, 1));
+      panel = largestDivisorAtMost(n, std::max<int64_t>(panelWidth, 1));
     else
       return false;
     producers.push_back(producer);
@@ -265,18 +263,47 @@ std::string kernelSchedule(int64_t id, const FMATiles &tiles, bool parallel) {
          contractionPatterns() + hoistAccumulators(id);
 }
 
+/// Vectorizes the fused tiles of gated epilogue `id` inside `loop` (named
+/// `part` in the handles): the contractions' k loops tiled by `rank1`, the
+/// fills, the rank-1 updates and the epilogue vectorized; the k loops are
+/// %e<id>_<part>_lk.
+std::string vectorizeFusedTile(int64_t id, StringRef part, StringRef loop,
+                               ArrayRef<int64_t> rank1) {
+  return llvm::formatv(R"mlir(
+    %e{0}_{1}_mm = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.segment_matmul} in {2}
+        : (!transform.any_op) -> !transform.any_op
+    %e{0}_{1}_act = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.tile_target = {0} : i64} in {2}
+        : (!transform.any_op) -> !transform.any_op
+    %e{0}_{1}_fill = transform.structured.match ops{{["linalg.fill"]}
+        in {2} : (!transform.any_op) -> !transform.any_op
+    %e{0}_{1}_rank1, %e{0}_{1}_lk = transform.structured.tile_using_for
+        %e{0}_{1}_mm tile_sizes {3}
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.structured.vectorize %e{0}_{1}_fill : !transform.any_op
+    transform.structured.vectorize %e{0}_{1}_rank1 : !transform.any_op
+    transform.structured.vectorize %e{0}_{1}_act : !transform.any_op
+)mlir",
+                       id, part, loop, tileSizes(rank1))
+      .str();
+}
+
 /// The schedule of gated epilogue `id` ([rows, N/P, P] in the panel form,
 /// [rows, N] otherwise; `rank` says which) with its gate and up
 /// contractions fused in: the epilogue is tiled into panels (an scf.forall
 /// with `parallel`) and then row tiles, and each tile's two contractions
 /// run over the whole of K in registers, straight into the activation. No
 /// [rows, N] projection is written; a tile's accumulators never leave the
-/// registers.
+/// registers. The remainder rows (segments not aligned to the row tile, such
+/// as a shared expert's T rows) run as fused 1-row tiles.
 std::string fusedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
                                int64_t rowTile, bool parallel) {
-  SmallVector<int64_t> panel(rank, 0), rows(rank, 0), rank1(rank + 1, 0);
+  SmallVector<int64_t> panel(rank, 0), rows(rank, 0), oneRow(rank, 0),
+      rank1(rank + 1, 0);
   panel[1] = panelTile;
   rows[0] = rowTile;
+  oneRow[0] = 1;
   rank1[rank] = 1;
   return llvm::formatv(R"mlir(
     %e{0} = transform.structured.match ops{{["linalg.generic"]}
@@ -297,30 +324,31 @@ std::string fusedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
       transform.apply_patterns.canonicalization
     } : !transform.any_op
     transform.apply_cse to %e{0}_full : !transform.any_op
-    transform.apply_patterns to %e{0}_tail {{
-      transform.apply_patterns.tensor.fold_tensor_empty
-    } : !transform.any_op
-    %e{0}_mm = transform.structured.match ops{{["linalg.generic"]}
-        attributes {{moe.segment_matmul} in %e{0}_full
+    %e{0}_tail_ep = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.tile_target = {0} : i64} in %e{0}_tail
         : (!transform.any_op) -> !transform.any_op
-    %e{0}_act = transform.structured.match ops{{["linalg.generic"]}
-        attributes {{moe.tile_target = {0} : i64} in %e{0}_full
-        : (!transform.any_op) -> !transform.any_op
-    %e{0}_fill = transform.structured.match ops{{["linalg.fill"]}
-        in %e{0}_full : (!transform.any_op) -> !transform.any_op
-    %e{0}_rank1, %e{0}_lk = transform.structured.tile_using_for %e{0}_mm
-        tile_sizes {4}
+    %e{0}_row, %e{0}_tail_lm = transform.structured.fuse %e{0}_tail_ep
+        tile_sizes {5}
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    transform.structured.vectorize %e{0}_fill : !transform.any_op
-    transform.structured.vectorize %e{0}_rank1 : !transform.any_op
-    transform.structured.vectorize %e{0}_act : !transform.any_op
+    transform.apply_patterns to %e{0}_tail_lm {{
+      transform.apply_patterns.tensor.fold_tensor_empty
+      transform.apply_patterns.canonicalization
+    } : !transform.any_op
+    transform.apply_cse to %e{0}_tail_lm : !transform.any_op
 )mlir",
                        id, tileSizes(panel), parallel ? "{use_forall}" : "",
-                       tileSizes(rows), tileSizes(rank1))
+                       tileSizes(rows), tileSizes(rank1), tileSizes(oneRow))
              .str() +
+         vectorizeFusedTile(id, "full", "%e" + std::to_string(id) + "_full",
+                            rank1) +
+         vectorizeFusedTile(id, "tail", "%e" + std::to_string(id) + "_tail_lm",
+                            rank1) +
          contractionPatterns() + llvm::formatv(R"mlir(
     transform.apply_cse to %funcs : !transform.any_op
-    transform.loop.hoist_loop_invariant_subsets %e{0}_lk : !transform.any_op
+    transform.loop.hoist_loop_invariant_subsets %e{0}_full_lk
+        : !transform.any_op
+    transform.loop.hoist_loop_invariant_subsets %e{0}_tail_lk
+        : !transform.any_op
 )mlir",
                                                id)
                                      .str();
@@ -394,7 +422,10 @@ struct MoECPUTileAndVectorizePass
       if (!isFusableGatedEpilogue(op, panelWidth, panel, producers))
         return;
       op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
-      body += fusedGatedSchedule(count++, op.getNumLoops(), panel, rowTile,
+      // Half the rows: the gate's finished tile stays in registers while
+      // the up projection accumulates its own.
+      body += fusedGatedSchedule(count++, op.getNumLoops(), panel,
+                                 std::max<int64_t>(rowTile / 2, 1),
                                  parallelPanels);
       for (linalg::GenericOp producer : producers)
         fused.insert(producer);
