@@ -16,7 +16,11 @@
 # the router), then the same layer in PyTorch eager (Debian's python3-torch,
 # installed when missing) and the ratio. Everything also goes to a JSON file.
 #
-# Usage: bench/layers.sh [BUILD_DIR] [--layers S1,S2,S3] [--json FILE]
+# On a shared machine a neighbour can slow one run by a fifth: --repeat N
+# runs each side N times, alternating, and keeps each token count's fastest
+# median.
+#
+# Usage: bench/layers.sh [BUILD_DIR] [--layers S1,S2,S3] [--json FILE] [--repeat N]
 #                        [--no-torch] [--calls N]
 #
 #===----------------------------------------------------------------------===#
