@@ -187,6 +187,12 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
                      "where the dot product outruns the CPU's FMAs; needs "
                      "AVX512-BF16)"),
       llvm::cl::cat(category));
+  llvm::cl::opt<std::string> pipelineOptionsText(
+      "pipeline-options",
+      llvm::cl::desc("Options of moe-cpu-pipeline, as moe-opt takes them "
+                     "(for experiments: 'fuse-gate-up=false', "
+                     "'panel-width=16 row-tile=4'; see moe-opt --help)"),
+      llvm::cl::value_desc("OPTIONS"), llvm::cl::cat(category));
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
@@ -244,7 +250,16 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
   if (failed(applyPassManagerCLOptions(pm)))
     return reportError("invalid pass manager options");
   CPUPipelineOptions pipelineOptions;
-  pipelineOptions.runtimeChecks = runtimeChecks;
+  std::string optionErrors;
+  llvm::raw_string_ostream optionErrorStream(optionErrors);
+  if (failed(pipelineOptions.parseFromString(pipelineOptionsText,
+                                             optionErrorStream)))
+    return reportError("invalid --pipeline-options '" + pipelineOptionsText +
+                       "': " + optionErrors);
+  // The AVX512-BF16 check above covers --bf16-dot only.
+  if (pipelineOptions.bf16Dot && !bf16Dot)
+    return reportError("--pipeline-options: use --bf16-dot for bf16-dot");
+  pipelineOptions.runtimeChecks = pipelineOptions.runtimeChecks || runtimeChecks;
   pipelineOptions.bf16Dot = bf16Dot;
   buildMoECPUPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))
