@@ -97,12 +97,15 @@ void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm,
   pm.addPass(createMoECPUScratchArenaPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   if (threads) {
-    // Each forall iteration writes its own panel: they run as OpenMP
-    // work-sharing loops (a canonicalization right after keeps the
+    // Each forall iteration writes its own panel or column chunk: they run
+    // as OpenMP work-sharing loops (a canonicalization right after keeps the
     // allocation scopes valid).
     pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
     pm.addPass(createConvertSCFToOpenMPPass());
     pm.addPass(createCanonicalizerPass());
+  } else {
+    // One thread: the foralls (the routing data's column chunks) are loops.
+    pm.addNestedPass<func::FuncOp>(createForallToForLoopPass());
   }
 }
 

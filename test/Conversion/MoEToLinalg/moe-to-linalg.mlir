@@ -479,3 +479,44 @@ func.func @gated_activation_swiglu_oai(%g: tensor<?x32xf32>, %u: tensor<?x32xf32
          {swiglu_alpha = 1.5 : f32, swiglu_limit = 5.0 : f32}
   return %0 : tensor<?x32xf32>
 }
+
+// -----
+
+// Wider than one 256-column chunk, permute and combine split their columns
+// into a forall whose iterations write their own chunk (threads share
+// them). A combine chunk adds every used row in row order, as the whole op
+// does, so each output sums in the same order however chunks are run.
+
+// CHECK-LABEL: func @permute_chunks
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x512xf32>
+// CHECK:       %[[ROWS:.*]] = tensor.extract_slice %{{.*}}[0, 0] [%{{.*}}, 512] [1, 1]
+// CHECK:       scf.forall (%[[C:.*]]) in (2) shared_outs(%[[OUT:.*]] = %[[ROWS]])
+// CHECK:         %[[COL:.*]] = arith.muli %[[C]], %c256
+// CHECK:         %[[CHUNK:.*]] = tensor.extract_slice %[[OUT]][0, %[[COL]]] [%{{.*}}, 256] [1, 1]
+// CHECK:         linalg.generic {{.*}} outs(%[[CHUNK]] : tensor<?x256xf32>)
+// CHECK:           %[[D:.*]] = arith.addi %{{.*}}, %[[COL]]
+// CHECK:           tensor.extract %[[X]][%{{.*}}, %[[D]]]
+// CHECK:         tensor.parallel_insert_slice %{{.*}} into %[[OUT]][0, %[[COL]]] [%{{.*}}, 256] [1, 1]
+func.func @permute_chunks(%x: tensor<?x512xf32>, %ids: tensor<?xi32>, %o: tensor<5xi32>,
+                          %init: tensor<?x512xf32>) -> tensor<?x512xf32> {
+  %0 = moe.permute ins(%x, %ids, %o : tensor<?x512xf32>, tensor<?xi32>, tensor<5xi32>)
+         outs(%init : tensor<?x512xf32>)
+  return %0 : tensor<?x512xf32>
+}
+
+// CHECK-LABEL: func @combine_chunks
+// CHECK-SAME:    %[[H:[a-z0-9]+]]: tensor<?x512xf32>, %{{[a-z0-9]+}}: tensor<?xi32>, %{{[a-z0-9]+}}: tensor<?xf32>, %{{[a-z0-9]+}}: tensor<5xi32>, %[[INIT:[a-z0-9]+]]: tensor<?x512xf32>
+// CHECK:       scf.forall (%[[C:.*]]) in (2) shared_outs(%[[OUT:.*]] = %[[INIT]])
+// CHECK:         %[[COL:.*]] = arith.muli %[[C]], %c256
+// CHECK:         %[[CHUNK:.*]] = tensor.extract_slice %[[OUT]][0, %[[COL]]] [%{{.*}}, 256] [1, 1]
+// CHECK:         %[[SUM:.*]] = scf.for %[[R:.*]] = %c0 to %{{.*}} step %c1 iter_args(%[[ACC:.*]] = %[[CHUNK]])
+// CHECK:           scf.if
+// CHECK:             tensor.extract_slice %[[H]][%[[R]], %[[COL]]] [1, 256] [1, 1]
+// CHECK:             tensor.extract_slice %[[ACC]][%{{.*}}, 0] [1, 256] [1, 1]
+// CHECK:         tensor.parallel_insert_slice %[[SUM]] into %[[OUT]][0, %[[COL]]] [%{{.*}}, 256] [1, 1]
+func.func @combine_chunks(%h: tensor<?x512xf32>, %ids: tensor<?xi32>, %w: tensor<?xf32>,
+                          %o: tensor<5xi32>, %init: tensor<?x512xf32>) -> tensor<?x512xf32> {
+  %0 = moe.combine ins(%h, %ids, %w, %o : tensor<?x512xf32>, tensor<?xi32>, tensor<?xf32>, tensor<5xi32>)
+         outs(%init : tensor<?x512xf32>)
+  return %0 : tensor<?x512xf32>
+}

@@ -100,6 +100,15 @@ Value buildElementwise(
     function_ref<Value(OpBuilder &, Location, ValueRange)> body,
     Type resultElementType = {});
 
+/// The largest divisor of `extent` that is at most `limit` (at least 1): a
+/// tile size that leaves no remainder.
+inline int64_t largestDivisorAtMost(int64_t extent, int64_t limit) {
+  for (int64_t size = std::min(extent, limit); size > 1; --size)
+    if (extent % size == 0)
+      return size;
+  return 1;
+}
+
 } // namespace moe
 } // namespace mlir
 

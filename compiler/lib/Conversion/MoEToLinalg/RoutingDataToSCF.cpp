@@ -12,6 +12,8 @@
 // - `moe.permute` to a gather `linalg.generic` over the used rows.
 // - `moe.combine` to a scatter-add over the used rows, in row order, so the
 //   sum is deterministic.
+// Permute and combine split their columns into an `scf.forall` of chunks,
+// each chunk the whole op on its columns.
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,6 +44,49 @@ Value usedRows(OpBuilder &b, Location loc, Value offsets) {
   Value last = arith::ConstantIndexOp::create(b, loc, numExperts);
   return toIndex(b, loc,
                  tensor::ExtractOp::create(b, loc, offsets, ValueRange{last}));
+}
+
+/// Columns of one independent chunk of a row-moving op: rows stay whole
+/// streams of at least this many bytes while a [*, D] op splits into a few
+/// chunks that threads (or blocks) can take.
+constexpr int64_t kColumnChunk = 256;
+
+/// Builds `body(b, columnOffset, chunkWidth, destChunk)` over column chunks
+/// of `dest` [rows, D] as an `scf.forall` whose iterations each write their
+/// own columns, and returns the updated `dest`. Each chunk does exactly
+/// what the whole op would on its columns, in the same order, so the result
+/// does not depend on how chunks are scheduled. A dynamic D, or one that
+/// fits one chunk, gets one call on the whole of `dest`.
+Value buildColumnChunks(
+    OpBuilder &b, Location loc, Value dest,
+    function_ref<Value(OpBuilder &, Value, int64_t, Value)> body) {
+  auto type = cast<RankedTensorType>(dest.getType());
+  int64_t width = type.getDimSize(1);
+  int64_t chunk = ShapedType::isDynamic(width)
+                      ? width
+                      : largestDivisorAtMost(width, kColumnChunk);
+  if (ShapedType::isDynamic(width) || chunk == width)
+    return body(b, arith::ConstantIndexOp::create(b, loc, 0), width, dest);
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(width / chunk)},
+      ValueRange{dest}, std::nullopt,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value column = arith::MulIOp::create(
+            nb, nloc, args[0], arith::ConstantIndexOp::create(nb, nloc, chunk));
+        OpFoldResult rows = tensor::getMixedSize(nb, nloc, args[1], 0);
+        SmallVector<OpFoldResult> offsets = {zero, column},
+                                  sizes = {rows, nb.getIndexAttr(chunk)},
+                                  strides = {one, one};
+        Value destChunk = tensor::ExtractSliceOp::create(
+            nb, nloc, args[1], offsets, sizes, strides);
+        Value result = body(nb, column, chunk, destChunk);
+        auto inParallel = scf::InParallelOp::create(nb, nloc);
+        nb.setInsertionPointToStart(inParallel.getBody());
+        tensor::ParallelInsertSliceOp::create(nb, nloc, result, args[1],
+                                              offsets, sizes, strides);
+      });
+  return forall.getResult(0);
 }
 
 /// Calls `body(b, t, j, iterArgs)` for every assignment (t, j) of a [T, k]
@@ -306,30 +351,39 @@ struct PermuteToLinalg : OpRewritePattern<PermuteOp> {
         ArrayRef<OpFoldResult>{used, width}, ArrayRef<OpFoldResult>{one, one});
 
     // rows[r, d] = input[token_ids[r], d]: a gather along rows that is
-    // contiguous along d, which the vectorizer turns into row loads.
+    // contiguous along d, which the vectorizer turns into row loads; in
+    // column chunks, which threads share.
     MLIRContext *ctx = rewriter.getContext();
     AffineExpr r, d;
     bindDims(ctx, r, d);
     SmallVector<AffineMap> maps = {AffineMap::get(2, 0, {r}, ctx),
                                    AffineMap::get(2, 0, {r, d}, ctx)};
-    Value gathered =
-        linalg::GenericOp::create(
-            rewriter, loc, rows.getType(), ValueRange{tokenIds}, rows, maps,
-            SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
-            [&](OpBuilder &b, Location nloc, ValueRange args) {
-              // A padding row (token id -1) reads row 0: any row will do.
-              Value token = toIndex(
-                  b, nloc,
-                  arith::MaxSIOp::create(b, nloc, args[0],
-                                         i32Constant(b, nloc, 0)));
-              Value column = linalg::IndexOp::create(b, nloc, 1);
-              linalg::YieldOp::create(
-                  b, nloc,
-                  tensor::ExtractOp::create(b, nloc, input,
-                                            ValueRange{token, column})
-                      .getResult());
-            })
-            .getResult(0);
+    Value gathered = buildColumnChunks(
+        rewriter, loc, rows,
+        [&](OpBuilder &b, Value columnOffset, int64_t, Value chunk) -> Value {
+          return linalg::GenericOp::create(
+                     b, loc, chunk.getType(), ValueRange{tokenIds}, chunk,
+                     maps,
+                     SmallVector<utils::IteratorType>(
+                         2, utils::IteratorType::parallel),
+                     [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                       // A padding row (token id -1) reads row 0: any row
+                       // will do.
+                       Value token = toIndex(
+                           nb, nloc,
+                           arith::MaxSIOp::create(nb, nloc, args[0],
+                                                  i32Constant(nb, nloc, 0)));
+                       Value column = arith::AddIOp::create(
+                           nb, nloc, linalg::IndexOp::create(nb, nloc, 1),
+                           columnOffset);
+                       linalg::YieldOp::create(
+                           nb, nloc,
+                           tensor::ExtractOp::create(nb, nloc, input,
+                                                     ValueRange{token, column})
+                               .getResult());
+                     })
+              .getResult(0);
+        });
     rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(
         op, gathered, init, ArrayRef<OpFoldResult>{zero, zero},
         ArrayRef<OpFoldResult>{used, width}, ArrayRef<OpFoldResult>{one, one});
@@ -351,70 +405,87 @@ struct CombineToSCF : OpRewritePattern<CombineOp> {
     auto initType = cast<RankedTensorType>(op.getInit().getType());
     Type element = initType.getElementType();
     Value used = usedRows(rewriter, loc, op.getExpertOffsets());
-    OpFoldResult width = tensor::getMixedSize(rewriter, loc, input, 1);
     OpFoldResult one = rewriter.getIndexAttr(1);
-    OpFoldResult zero = rewriter.getIndexAttr(0);
-    auto rowType = RankedTensorType::get({initType.getDimSize(1)}, element);
-    auto inputRowType = RankedTensorType::get(
-        {initType.getDimSize(1)},
-        cast<ShapedType>(input.getType()).getElementType());
+    Type inputElement = cast<ShapedType>(input.getType()).getElementType();
     Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
 
-    auto rows = scf::ForOp::create(
-        rewriter, loc, c0, used, c1, ValueRange{op.getInit()},
-        [&](OpBuilder &b, Location, Value r, ValueRange args) {
-          Value tokenId = tensor::ExtractOp::create(b, loc, op.getTokenIds(),
-                                                    ValueRange{r});
-          // Padding rows (token id -1) add nothing.
-          Value isPadding =
-              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, tokenId,
-                                    i32Constant(b, loc, 0));
-          auto skip = scf::IfOp::create(b, loc, args[0].getType(), isPadding,
-                                        /*withElseRegion=*/true);
-          OpBuilder thenBuilder =
-              OpBuilder::atBlockEnd(&skip.getThenRegion().front());
-          scf::YieldOp::create(thenBuilder, loc, args[0]);
-          b.setInsertionPointToStart(&skip.getElseRegion().front());
-          Value token = toIndex(b, loc, tokenId);
-          Value weight = convertFloat(
-              b, loc,
-              tensor::ExtractOp::create(b, loc, op.getRowWeights(),
-                                        ValueRange{r}),
-              element);
-          Value source = tensor::ExtractSliceOp::create(
-              b, loc, inputRowType, input, ArrayRef<OpFoldResult>{r, zero},
-              ArrayRef<OpFoldResult>{one, width},
-              ArrayRef<OpFoldResult>{one, one});
-          Value target = tensor::ExtractSliceOp::create(
-              b, loc, rowType, args[0], ArrayRef<OpFoldResult>{token, zero},
-              ArrayRef<OpFoldResult>{one, width},
-              ArrayRef<OpFoldResult>{one, one});
-          AffineMap identity = b.getMultiDimIdentityMap(1);
-          Value updated =
-              linalg::GenericOp::create(
-                  b, loc, rowType, ValueRange{source}, target,
-                  SmallVector<AffineMap>{identity, identity},
-                  SmallVector<utils::IteratorType>{
-                      utils::IteratorType::parallel},
-                  [&](OpBuilder &nb, Location nloc, ValueRange values) {
-                    Value x = convertFloat(nb, nloc, values[0], element);
-                    Value scaled = arith::MulFOp::create(nb, nloc, weight, x);
-                    linalg::YieldOp::create(
-                        nb, nloc,
-                        arith::AddFOp::create(nb, nloc, values[1], scaled)
-                            .getResult());
-                  })
-                  .getResult(0);
-          Value result = tensor::InsertSliceOp::create(
-              b, loc, updated, args[0], ArrayRef<OpFoldResult>{token, zero},
-              ArrayRef<OpFoldResult>{one, width},
-              ArrayRef<OpFoldResult>{one, one});
-          scf::YieldOp::create(b, loc, ValueRange{result});
-          b.setInsertionPointAfter(skip);
-          scf::YieldOp::create(b, loc, skip.getResults());
+    // Each column chunk adds every used row in row order, so each output
+    // element sums its contributions in one fixed order however the chunks
+    // are spread over threads.
+    Value result = buildColumnChunks(
+        rewriter, loc, op.getInit(),
+        [&](OpBuilder &b, Value columnOffset, int64_t chunkWidth,
+            Value chunk) -> Value {
+          OpFoldResult width =
+              ShapedType::isDynamic(chunkWidth)
+                  ? tensor::getMixedSize(b, loc, chunk, 1)
+                  : OpFoldResult(b.getIndexAttr(chunkWidth));
+          auto rowType = RankedTensorType::get({chunkWidth}, element);
+          auto inputRowType = RankedTensorType::get({chunkWidth}, inputElement);
+          auto rows = scf::ForOp::create(
+              b, loc, c0, used, c1, ValueRange{chunk},
+              [&](OpBuilder &b, Location, Value r, ValueRange args) {
+                Value tokenId = tensor::ExtractOp::create(
+                    b, loc, op.getTokenIds(), ValueRange{r});
+                // Padding rows (token id -1) add nothing.
+                Value isPadding = arith::CmpIOp::create(
+                    b, loc, arith::CmpIPredicate::slt, tokenId,
+                    i32Constant(b, loc, 0));
+                auto skip = scf::IfOp::create(b, loc, args[0].getType(),
+                                              isPadding,
+                                              /*withElseRegion=*/true);
+                OpBuilder thenBuilder =
+                    OpBuilder::atBlockEnd(&skip.getThenRegion().front());
+                scf::YieldOp::create(thenBuilder, loc, args[0]);
+                b.setInsertionPointToStart(&skip.getElseRegion().front());
+                Value token = toIndex(b, loc, tokenId);
+                Value weight = convertFloat(
+                    b, loc,
+                    tensor::ExtractOp::create(b, loc, op.getRowWeights(),
+                                              ValueRange{r}),
+                    element);
+                Value source = tensor::ExtractSliceOp::create(
+                    b, loc, inputRowType, input,
+                    ArrayRef<OpFoldResult>{r, columnOffset},
+                    ArrayRef<OpFoldResult>{one, width},
+                    ArrayRef<OpFoldResult>{one, one});
+                OpFoldResult zero = b.getIndexAttr(0);
+                Value target = tensor::ExtractSliceOp::create(
+                    b, loc, rowType, args[0],
+                    ArrayRef<OpFoldResult>{token, zero},
+                    ArrayRef<OpFoldResult>{one, width},
+                    ArrayRef<OpFoldResult>{one, one});
+                AffineMap identity = b.getMultiDimIdentityMap(1);
+                Value updated =
+                    linalg::GenericOp::create(
+                        b, loc, rowType, ValueRange{source}, target,
+                        SmallVector<AffineMap>{identity, identity},
+                        SmallVector<utils::IteratorType>{
+                            utils::IteratorType::parallel},
+                        [&](OpBuilder &nb, Location nloc, ValueRange values) {
+                          Value x = convertFloat(nb, nloc, values[0], element);
+                          Value scaled =
+                              arith::MulFOp::create(nb, nloc, weight, x);
+                          linalg::YieldOp::create(
+                              nb, nloc,
+                              arith::AddFOp::create(nb, nloc, values[1],
+                                                    scaled)
+                                  .getResult());
+                        })
+                        .getResult(0);
+                Value written = tensor::InsertSliceOp::create(
+                    b, loc, updated, args[0],
+                    ArrayRef<OpFoldResult>{token, zero},
+                    ArrayRef<OpFoldResult>{one, width},
+                    ArrayRef<OpFoldResult>{one, one});
+                scf::YieldOp::create(b, loc, ValueRange{written});
+                b.setInsertionPointAfter(skip);
+                scf::YieldOp::create(b, loc, skip.getResults());
+              });
+          return rows.getResult(0);
         });
-    rewriter.replaceOp(op, rows.getResults());
+    rewriter.replaceOp(op, result);
     return success();
   }
 };

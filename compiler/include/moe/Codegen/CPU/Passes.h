@@ -59,14 +59,6 @@ enum ForwardArgument : unsigned {
 /// f32 lanes of one AVX-512 BF16 dot product (`vdpbf16ps` on zmm): the N
 /// tile of the pair-layout kernels.
 constexpr int64_t kBF16DotLanes = 16;
-/// The largest divisor of `extent` that is at most `limit` (at least 1): a
-/// tile size that leaves no remainder.
-inline int64_t largestDivisorAtMost(int64_t extent, int64_t limit) {
-  for (int64_t size = std::min(extent, limit); size > 1; --size)
-    if (extent % size == 0)
-      return size;
-  return 1;
-}
 /// Integer attribute: the parameter arena's size in bytes.
 constexpr const char kParamBytesAttrName[] = "moe.param_bytes";
 
