@@ -19,6 +19,7 @@
 #include "moe/Runtime/Inputs.h"
 #include "moe/Runtime/ModelSpec.h"
 #include "moe/Runtime/Npy.h"
+#include "moe/Runtime/ProfilePhases.h"
 #include "moe/Runtime/Safetensors.h"
 #include "moe/Runtime/Weights.h"
 
@@ -127,13 +128,54 @@ struct Options {
   std::vector<int64_t> benchTokens;
   int64_t benchInputs = 1;
   int64_t threads = 0;
+  /// Time the forward pass by phase (--profile).
+  bool profile = false;
 };
+
+/// The time `moe_profile_phase` adds up, by phase, while enabled.
+struct PhaseProfile {
+  bool enabled = false;
+  std::chrono::steady_clock::time_point started[moe::kNumProfilePhases];
+  double seconds[moe::kNumProfilePhases] = {};
+  int64_t steps[moe::kNumProfilePhases] = {};
+
+  void start() {
+    std::fill(std::begin(seconds), std::end(seconds), 0.0);
+    std::fill(std::begin(steps), std::end(steps), 0);
+    enabled = true;
+  }
+};
+PhaseProfile phaseProfile;
+
+} // namespace
+
+extern "C" {
+/// The compiled code's profile hook (ProfilePhases.h): `begin` 1 before a
+/// step of `phase`, 0 after it. Returns at once unless --profile is on.
+__attribute__((visibility("default"))) void
+moe_profile_phase(int32_t phase, int32_t begin) {
+  if (!phaseProfile.enabled || phase < 0 || phase >= moe::kNumProfilePhases)
+    return;
+  auto now = std::chrono::steady_clock::now();
+  if (begin) {
+    phaseProfile.started[phase] = now;
+    return;
+  }
+  phaseProfile.seconds[phase] +=
+      std::chrono::duration<double>(now - phaseProfile.started[phase])
+          .count();
+  ++phaseProfile.steps[phase];
+}
+} // extern "C"
+
+namespace {
 
 void printUsage() {
   std::printf(
       "usage: %s [--input X.npy]... [--output Y.npy] [--outputs DIR]\n"
       "          [--weights FILE] [--tokens T] [--seed S] [--bench N]\n"
-      "          [--bench-tokens T1,T2,...] [--bench-inputs R] [--threads N]\n\n"
+      "          [--bench-tokens T1,T2,...] [--bench-inputs R] [--threads N]\n"
+      "          [--profile]\n\n"
       "Runs the compiled moe-graph model on X ([tokens, width] float32, C\n"
       "order; one --input per graph input, in the model's order) and writes\n"
       "the first output to Y, or every output to DIR/NAME.npy. Without\n"
@@ -144,7 +186,9 @@ void printUsage() {
       "depend on it). --bench-tokens times N calls (default 10) at each\n"
       "token count listed, on seeded inputs; --bench-inputs R rotates R\n"
       "different inputs between the timed calls (so the routing varies, as\n"
-      "in decoding).\n",
+      "in decoding). --profile prints the time per call of each phase of\n"
+      "the MoE layers (router, top_k, dispatch, permute, gate_up, matmul,\n"
+      "combine; other: everything else) over the timed calls, or the run.\n",
       programName.c_str());
 }
 
@@ -165,6 +209,10 @@ int parseOptions(int argc, char **argv, Options &options) {
     if (arg == "--help" || arg == "-h") {
       printUsage();
       return 0;
+    }
+    if (arg == "--profile") {
+      options.profile = true;
+      continue;
     }
     if (i + 1 >= argc)
       return fail("option " + quote(arg) + " needs a value (see --help)");
@@ -268,10 +316,11 @@ bool seededInputs(const moe::ModelSpec &model, int64_t tokens,
 
 /// Seconds of each of `calls` calls, the inputs taken in turn from
 /// `rotation`, after one untimed call on each.
+/// With `profile`, the phases of the timed calls are timed too.
 std::vector<double> timeCalls(int64_t calls, int64_t tokens,
                               std::vector<moe::AlignedBuffer> &rotation,
                               MemRef1D &paramsRef, moe::AlignedBuffer &outputs,
-                              moe::AlignedBuffer &scratch) {
+                              moe::AlignedBuffer &scratch, bool profile) {
   std::vector<MemRef1D> inputRefs;
   for (moe::AlignedBuffer &input : rotation)
     inputRefs.push_back(describe(input));
@@ -280,6 +329,8 @@ std::vector<double> timeCalls(int64_t calls, int64_t tokens,
     _mlir_ciface_moe_forward(tokens, &inputRef, &paramsRef, &outputsRef,
                              &scratchRef);
   std::vector<double> seconds;
+  if (profile)
+    phaseProfile.start();
   for (int64_t i = 0; i < calls; ++i) {
     MemRef1D &inputRef = inputRefs[i % inputRefs.size()];
     auto start = std::chrono::steady_clock::now();
@@ -288,7 +339,27 @@ std::vector<double> timeCalls(int64_t calls, int64_t tokens,
     auto end = std::chrono::steady_clock::now();
     seconds.push_back(std::chrono::duration<double>(end - start).count());
   }
+  phaseProfile.enabled = false;
   return seconds;
+}
+
+/// Prints the phases' time per call over `calls` calls that took
+/// `totalSeconds`, and the rest as "other".
+void printProfile(int64_t calls, int64_t tokens, double totalSeconds) {
+  std::printf("profile: %lld tokens, ms per call (%% of the call):",
+              static_cast<long long>(tokens));
+  double phases = 0;
+  for (int phase = 0; phase < moe::kNumProfilePhases; ++phase) {
+    if (phaseProfile.steps[phase] == 0)
+      continue;
+    double seconds = phaseProfile.seconds[phase];
+    phases += seconds;
+    std::printf(" %s %.4f (%.1f%%)", moe::kProfilePhaseNames[phase],
+                seconds / calls * 1e3, 100.0 * seconds / totalSeconds);
+  }
+  double other = std::max(totalSeconds - phases, 0.0);
+  std::printf(" other %.4f (%.1f%%)\n", other / calls * 1e3,
+              100.0 * other / totalSeconds);
 }
 
 void printBench(int64_t calls, int64_t tokens, std::vector<double> seconds) {
@@ -376,8 +447,34 @@ int main(int argc, char **argv) {
 
   MemRef1D inputsRef = describe(inputs), paramsRef = describe(params),
            outputsRef = describe(outputs), scratchRef = describe(scratch);
+  bool profileRun =
+      options.profile && options.bench == 0 && options.benchTokens.empty();
+  if (profileRun)
+    phaseProfile.start();
+  auto runStart = std::chrono::steady_clock::now();
   _mlir_ciface_moe_forward(tokens, &inputsRef, &paramsRef, &outputsRef,
                            &scratchRef);
+  auto runEnd = std::chrono::steady_clock::now();
+  phaseProfile.enabled = false;
+  if (profileRun)
+    printProfile(1, tokens,
+                 std::chrono::duration<double>(runEnd - runStart).count());
+
+  // The timed calls' phases, when --profile asks for them.
+  auto benchAndProfile = [&](int64_t calls, int64_t benchTokens,
+                             std::vector<moe::AlignedBuffer> &rotation,
+                             moe::AlignedBuffer &benchOutputs,
+                             moe::AlignedBuffer &benchScratch) {
+    std::vector<double> seconds =
+        timeCalls(calls, benchTokens, rotation, paramsRef, benchOutputs,
+                  benchScratch, options.profile);
+    double total = 0;
+    for (double call : seconds)
+      total += call;
+    printBench(calls, benchTokens, seconds);
+    if (options.profile)
+      printProfile(calls, benchTokens, total);
+  };
 
   if (options.bench > 0 && options.benchTokens.empty()) {
     // The run's own input first, then seeded ones; the outputs written
@@ -390,9 +487,7 @@ int main(int argc, char **argv) {
       return fail("out of memory for " + std::to_string(tokens) + " tokens");
     if (!seededInputs(model, tokens, options, rotation, error))
       return failWith(error);
-    printBench(options.bench, tokens,
-               timeCalls(options.bench, tokens, rotation, paramsRef,
-                         benchOutputs, scratch));
+    benchAndProfile(options.bench, tokens, rotation, benchOutputs, scratch);
   }
   for (int64_t benchTokens : options.benchTokens) {
     std::vector<moe::AlignedBuffer> rotation;
@@ -406,9 +501,8 @@ int main(int argc, char **argv) {
                                           " tokens"
                                     : error);
     int64_t calls = options.bench > 0 ? options.bench : 10;
-    printBench(calls, benchTokens,
-               timeCalls(calls, benchTokens, rotation, paramsRef,
-                         benchOutputs, benchScratch));
+    benchAndProfile(calls, benchTokens, rotation, benchOutputs,
+                    benchScratch);
   }
 
   auto outputArray = [&](size_t index) {

@@ -157,6 +157,9 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   if (options.vectorize)
     decomposition.segmentAlignment = options.rowTile;
   buildMoEDecompositionPipeline(pm, decomposition);
+  // The hook calls that the executable's --profile times, after the
+  // fusions: a fused step is one phase.
+  pm.addPass(createMoECPUProfilePhasesPass());
   if (options.vectorize) {
     if (options.bf16Dot) {
       MoECPUBF16DotPassOptions bf16Dot;

@@ -182,6 +182,26 @@ def MoECPUPrepareExpertWeightsPass
   ];
 }
 
+def MoECPUProfilePhasesPass
+    : Pass<"moe-cpu-profile-phases", "mlir::ModuleOp"> {
+  let summary = "Bracket each MoE step with calls to the runtime's profile "
+                "hook";
+  let description = [{
+    Before and after each MoE step op (router, top_k, dispatch, permute,
+    grouped matmuls, gated activation, combine) at the top level of a
+    `moe.entry` function, inserts `func.call @moe_profile_phase(phase,
+    begin)`, declaring the hook if needed (see
+    `runtime/include/moe/Runtime/ProfilePhases.h` and docs/abi.md). The
+    executable's `--profile` sums the time between the calls; without it the
+    hook returns at once. Runs on the MoE dialect, after the fusions, so
+    that a fused step is one phase.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+  ];
+}
+
 def MoECPUScratchArenaPass : Pass<"moe-cpu-scratch-arena", "mlir::ModuleOp"> {
   let summary = "Place the forward pass's buffers in one caller-owned arena";
   let description = [{
