@@ -223,8 +223,9 @@ func.func @dispatch_aligned(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
 
 // -----
 
-// Permute gathers only the used rows [0, offsets[E]); a padding row (token
-// id -1) reads row 0.
+// Permute copies only the used rows [0, offsets[E]), each whole from its
+// token's row (the token id read once a row); a padding row (token id -1)
+// reads row 0.
 
 // CHECK-LABEL: func @permute
 // CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[TOK:[a-z0-9]+]]: tensor<?xi32>, %[[OFF:[a-z0-9]+]]: tensor<9xi32>, %[[INIT:[a-z0-9]+]]: tensor<?x64xf32>
@@ -232,12 +233,12 @@ func.func @dispatch_aligned(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
 // CHECK:       %[[USED:.*]] = arith.index_cast %[[USED_I32]]
 // CHECK:       %[[TOKS:.*]] = tensor.extract_slice %[[TOK]][0] [%[[USED]]] [1]
 // CHECK:       %[[ROWS:.*]] = tensor.extract_slice %[[INIT]][0, 0] [%[[USED]], 64] [1, 1]
-// CHECK:       %[[G:.*]] = linalg.generic {{.*}} ins(%[[TOKS]] : tensor<?xi32>) outs(%[[ROWS]] : tensor<?x64xf32>)
-// CHECK:         ^bb0(%[[TID:.*]]: i32, %{{.*}}: f32):
+// CHECK:       %[[G:.*]] = scf.for %[[R:.*]] = %c0 to %[[USED]] step %c1 iter_args(%[[ACC:.*]] = %[[ROWS]])
+// CHECK:         %[[TID:.*]] = tensor.extract %[[TOKS]][%[[R]]]
 // CHECK:         %[[CLAMPED:.*]] = arith.maxsi %[[TID]], %{{.*}} : i32
 // CHECK:         %[[ROW:.*]] = arith.index_cast %[[CLAMPED]]
-// CHECK:         %[[COL:.*]] = linalg.index 1
-// CHECK:         tensor.extract %[[X]][%[[ROW]], %[[COL]]]
+// CHECK:         %[[SRC:.*]] = tensor.extract_slice %[[X]][%[[ROW]], 0] [1, 64] [1, 1]
+// CHECK:         tensor.insert_slice %[[SRC]] into %[[ACC]][%[[R]], 0] [1, 64] [1, 1]
 // CHECK:       tensor.insert_slice %[[G]] into %[[INIT]][0, 0] [%[[USED]], 64] [1, 1]
 func.func @permute(%x: tensor<?x64xf32>, %t: tensor<?xi32>, %o: tensor<9xi32>,
                    %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
@@ -493,10 +494,10 @@ func.func @gated_activation_swiglu_oai(%g: tensor<?x32xf32>, %u: tensor<?x32xf32
 // CHECK:       scf.forall (%[[C:.*]]) in (2) shared_outs(%[[OUT:.*]] = %[[ROWS]])
 // CHECK:         %[[COL:.*]] = arith.muli %[[C]], %c256
 // CHECK:         %[[CHUNK:.*]] = tensor.extract_slice %[[OUT]][0, %[[COL]]] [%{{.*}}, 256] [1, 1]
-// CHECK:         linalg.generic {{.*}} outs(%[[CHUNK]] : tensor<?x256xf32>)
-// CHECK:           %[[D:.*]] = arith.addi %{{.*}}, %[[COL]]
-// CHECK:           tensor.extract %[[X]][%{{.*}}, %[[D]]]
-// CHECK:         tensor.parallel_insert_slice %{{.*}} into %[[OUT]][0, %[[COL]]] [%{{.*}}, 256] [1, 1]
+// CHECK:         %[[COPIED:.*]] = scf.for %[[R:.*]] = {{.*}} iter_args(%[[ACC:.*]] = %[[CHUNK]])
+// CHECK:           %[[SRC:.*]] = tensor.extract_slice %[[X]][%{{.*}}, %[[COL]]] [1, 256] [1, 1]
+// CHECK:           tensor.insert_slice %[[SRC]] into %[[ACC]][%[[R]], 0] [1, 256] [1, 1]
+// CHECK:         tensor.parallel_insert_slice %[[COPIED]] into %[[OUT]][0, %[[COL]]] [%{{.*}}, 256] [1, 1]
 func.func @permute_chunks(%x: tensor<?x512xf32>, %ids: tensor<?xi32>, %o: tensor<5xi32>,
                           %init: tensor<?x512xf32>) -> tensor<?x512xf32> {
   %0 = moe.permute ins(%x, %ids, %o : tensor<?x512xf32>, tensor<?xi32>, tensor<5xi32>)

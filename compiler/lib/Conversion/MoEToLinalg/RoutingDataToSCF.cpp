@@ -9,7 +9,7 @@
 // - `moe.dispatch` to a stable counting sort of the T * k assignments:
 //   a histogram, a prefix sum (applying the capacity), then a placement pass
 //   in token order. O(T * k + E).
-// - `moe.permute` to a gather `linalg.generic` over the used rows.
+// - `moe.permute` to a copy of each used row from its token's row.
 // - `moe.combine` to a scatter-add over the used rows, in row order, so the
 //   sum is deterministic.
 // Permute and combine split their columns into an `scf.forall` of chunks,
@@ -21,6 +21,7 @@
 #include "moe/Dialect/MoE/IR/MoEOps.h"
 #include "moe/Transforms/TensorUtils.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/IR/PatternMatch.h"
 
 #include <limits>
@@ -350,39 +351,46 @@ struct PermuteToLinalg : OpRewritePattern<PermuteOp> {
         rewriter, loc, init, ArrayRef<OpFoldResult>{zero, zero},
         ArrayRef<OpFoldResult>{used, width}, ArrayRef<OpFoldResult>{one, one});
 
-    // rows[r, d] = input[token_ids[r], d]: a gather along rows that is
-    // contiguous along d, which the vectorizer turns into row loads; in
-    // column chunks, which threads share.
-    MLIRContext *ctx = rewriter.getContext();
-    AffineExpr r, d;
-    bindDims(ctx, r, d);
-    SmallVector<AffineMap> maps = {AffineMap::get(2, 0, {r}, ctx),
-                                   AffineMap::get(2, 0, {r, d}, ctx)};
+    // rows[r, :] = input[token_ids[r], :]: one contiguous row copy per used
+    // row (the token id read once a row, not once an element), in column
+    // chunks, which threads share.
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value usedValue = getValueOrCreateConstantIndexOp(rewriter, loc, used);
+    auto inputType = cast<RankedTensorType>(input.getType());
     Value gathered = buildColumnChunks(
         rewriter, loc, rows,
-        [&](OpBuilder &b, Value columnOffset, int64_t, Value chunk) -> Value {
-          return linalg::GenericOp::create(
-                     b, loc, chunk.getType(), ValueRange{tokenIds}, chunk,
-                     maps,
-                     SmallVector<utils::IteratorType>(
-                         2, utils::IteratorType::parallel),
-                     [&](OpBuilder &nb, Location nloc, ValueRange args) {
-                       // A padding row (token id -1) reads row 0: any row
-                       // will do.
-                       Value token = toIndex(
-                           nb, nloc,
-                           arith::MaxSIOp::create(nb, nloc, args[0],
-                                                  i32Constant(nb, nloc, 0)));
-                       Value column = arith::AddIOp::create(
-                           nb, nloc, linalg::IndexOp::create(nb, nloc, 1),
-                           columnOffset);
-                       linalg::YieldOp::create(
-                           nb, nloc,
-                           tensor::ExtractOp::create(nb, nloc, input,
-                                                     ValueRange{token, column})
-                               .getResult());
-                     })
-              .getResult(0);
+        [&](OpBuilder &b, Value columnOffset, int64_t chunkWidth,
+            Value chunk) -> Value {
+          OpFoldResult chunkSize =
+              ShapedType::isDynamic(chunkWidth)
+                  ? tensor::getMixedSize(b, loc, chunk, 1)
+                  : OpFoldResult(b.getIndexAttr(chunkWidth));
+          auto rowType =
+              RankedTensorType::get({chunkWidth}, inputType.getElementType());
+          auto copy = scf::ForOp::create(
+              b, loc, c0, usedValue, c1, ValueRange{chunk},
+              [&](OpBuilder &b, Location, Value r, ValueRange args) {
+                // A padding row (token id -1) reads row 0: any row will do.
+                Value token = toIndex(
+                    b, loc,
+                    arith::MaxSIOp::create(
+                        b, loc,
+                        tensor::ExtractOp::create(b, loc, tokenIds,
+                                                  ValueRange{r}),
+                        i32Constant(b, loc, 0)));
+                Value row = tensor::ExtractSliceOp::create(
+                    b, loc, rowType, input,
+                    ArrayRef<OpFoldResult>{token, columnOffset},
+                    ArrayRef<OpFoldResult>{one, chunkSize},
+                    ArrayRef<OpFoldResult>{one, one});
+                Value written = tensor::InsertSliceOp::create(
+                    b, loc, row, args[0], ArrayRef<OpFoldResult>{r, zero},
+                    ArrayRef<OpFoldResult>{one, chunkSize},
+                    ArrayRef<OpFoldResult>{one, one});
+                scf::YieldOp::create(b, loc, ValueRange{written});
+              });
+          return copy.getResult(0);
         });
     rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(
         op, gathered, init, ArrayRef<OpFoldResult>{zero, zero},
