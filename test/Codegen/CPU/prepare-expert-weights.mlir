@@ -89,3 +89,42 @@ func.func @dense(%x: tensor<?x16xf32> {moe.input = "x"},
   } -> tensor<?x24xf32>
   return %0, %1 : tensor<?x24xf32>, tensor<?x24xf32>
 }
+
+// A gated matmul's gate and up weights take the panel layout together (one
+// weight_kn flag covers both). When one of them has another use and stays
+// raw, its partner stays raw too, and so does a weight that shares a gated
+// matmul with that partner: the layouts are settled to a fixed point.
+
+// CHECK-LABEL: func.func @gated(
+// CHECK-SAME:    %{{.*}}: tensor<4x1x16x32xf32> {moe.param = "g", moe.prepare_permutation = array<i64: 0, 1, 3, 2>}
+// CHECK-SAME:    %{{.*}}: tensor<4x1x16x32xf32> {moe.param = "u", moe.prepare_permutation = array<i64: 0, 1, 3, 2>}
+// CHECK-SAME:    %{{.*}}: tensor<4x32x16xf32> {moe.param = "g2"}
+// CHECK-SAME:    %{{.*}}: tensor<4x32x16xf32> {moe.param = "u2"}
+// CHECK-SAME:    %{{.*}}: tensor<4x32x16xf32> {moe.param = "g3"}
+// CHECK:       moe.grouped_gated_matmul {{.*}} gate(%{{.*}} : tensor<4x1x16x32xf32>) up(%{{.*}} : tensor<4x1x16x32xf32>) {{.*}} {weight_kn}
+// CHECK:       moe.grouped_gated_matmul {{.*}} gate(%{{.*}} : tensor<4x32x16xf32>) up(%{{.*}} : tensor<4x32x16xf32>)
+// CHECK-NOT:   weight_kn
+// CHECK:       moe.grouped_gated_matmul {{.*}} gate(%{{.*}} : tensor<4x32x16xf32>) up(%{{.*}} : tensor<4x32x16xf32>)
+// CHECK-NOT:   weight_kn
+// CHECK:       return
+func.func @gated(%x: tensor<?x16xf32> {moe.input = "x"},
+                 %g: tensor<4x32x16xf32> {moe.param = "g"},
+                 %u: tensor<4x32x16xf32> {moe.param = "u"},
+                 %g2: tensor<4x32x16xf32> {moe.param = "g2"},
+                 %u2: tensor<4x32x16xf32> {moe.param = "u2"},
+                 %g3: tensor<4x32x16xf32> {moe.param = "g3"},
+                 %o: tensor<5xi32>, %init: tensor<?x32xf32>)
+    -> (tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<4x32x16xf32>) attributes {moe.entry} {
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x16xf32>, tensor<5xi32>)
+         gate(%g : tensor<4x32x16xf32>) up(%u : tensor<4x32x16xf32>)
+         outs(%init : tensor<?x32xf32>) activation<silu>
+  // u2 is also returned: g2 stays raw with it, and so does g3, which
+  // shares a gated matmul with u2.
+  %1 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x16xf32>, tensor<5xi32>)
+         gate(%g2 : tensor<4x32x16xf32>) up(%u2 : tensor<4x32x16xf32>)
+         outs(%init : tensor<?x32xf32>) activation<silu>
+  %2 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x16xf32>, tensor<5xi32>)
+         gate(%g3 : tensor<4x32x16xf32>) up(%u2 : tensor<4x32x16xf32>)
+         outs(%init : tensor<?x32xf32>) activation<silu>
+  return %0, %1, %2, %u2 : tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<4x32x16xf32>
+}

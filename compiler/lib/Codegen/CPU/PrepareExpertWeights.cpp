@@ -5,7 +5,8 @@
 //===----------------------------------------------------------------------===//
 //
 // This file implements moe-cpu-prepare-expert-weights: expert weights that
-// only feed grouped matmuls are re-declared as panels [E, N/P, K, P] so the
+// only feed grouped matmuls (plain or gated; a gated matmul's two weights
+// together) are re-declared as panels [E, N/P, K, P] so the
 // CPU kernel streams each panel's rows one after another; the re-layout
 // itself runs once, at load time, in the `moe_prepare` entry point.
 //

@@ -22,6 +22,15 @@
 // each loaded W[1x32] once instead of once per accumulator row (or per
 // element of a [32, 1] vector, which LLVM scalarizes).
 //
+// The epilogue of a gated matmul (moe-fuse-gate-up) is scheduled with its
+// two contractions fused in, over the whole of K:
+//
+//   forall n-panel
+//     for m in 4-row tiles (peeled; the leftover rows one at a time)
+//       gate: for k: G[4x32] += A[4x1] * Wg[1x32]   (in registers)
+//       up:   for k: U[4x32] += A[4x1] * Wu[1x32]   (in registers)
+//       H[4x32] = act(G) * U                         (the only write)
+//
 //===----------------------------------------------------------------------===//
 
 #include "moe/Codegen/CPU/Passes.h"
