@@ -42,8 +42,9 @@ bool onlyFeedsRouters(BlockArgument weight) {
 }
 
 /// Whether `use` is the [N, K] weight of a dense `init + lhs rhs^T`
-/// contraction as `buildMatmulTransposedRhs` builds it (a linear node, a
-/// shared expert's projection).
+/// contraction as `buildMatmulTransposedRhs` builds it (the shared experts'
+/// sigmoid gate; linear nodes and the shared experts' projections are
+/// grouped matmuls over one expert).
 bool isDenseMatmulWeight(OpOperand &use) {
   auto generic = dyn_cast<linalg::GenericOp>(use.getOwner());
   return generic && generic.getNumDpsInputs() == 2 &&

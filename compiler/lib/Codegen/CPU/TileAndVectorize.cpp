@@ -191,16 +191,17 @@ std::string tileAndPeelRows(int64_t id, ArrayRef<int64_t> panel,
 }
 
 /// The end every kernel schedule shares: CSE, then the accumulators of the
-/// k loops %k<id>_full_lk and %k<id>_tail_lk hoisted into registers.
-std::string hoistAccumulators(int64_t id) {
+/// k loops <kernel>_full_lk and <kernel>_tail_lk hoisted into registers
+/// (`kernel` is the schedule's handle prefix, %k<id> or %e<id>).
+std::string hoistAccumulators(const std::string &kernel) {
   return llvm::formatv(R"mlir(
     transform.apply_cse to %funcs : !transform.any_op
-    transform.loop.hoist_loop_invariant_subsets %k{0}_full_lk
+    transform.loop.hoist_loop_invariant_subsets {0}_full_lk
         : !transform.any_op
-    transform.loop.hoist_loop_invariant_subsets %k{0}_tail_lk
+    transform.loop.hoist_loop_invariant_subsets {0}_tail_lk
         : !transform.any_op
 )mlir",
-                       id)
+                       kernel)
       .str();
 }
 
@@ -269,7 +270,8 @@ std::string kernelSchedule(int64_t id, const FMATiles &tiles, bool parallel) {
 )mlir",
                        id, tileSizes(tiles.rank1), tileSizes(tiles.row))
              .str() +
-         contractionPatterns() + hoistAccumulators(id);
+         contractionPatterns() +
+         hoistAccumulators("%k" + std::to_string(id));
 }
 
 /// Vectorizes the fused tiles of gated epilogue `id` inside `loop` (named
@@ -314,6 +316,7 @@ std::string fusedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
   rows[0] = rowTile;
   oneRow[0] = 1;
   rank1[rank] = 1;
+  std::string kernel = "%e" + std::to_string(id);
   return llvm::formatv(R"mlir(
     %e{0} = transform.structured.match ops{{["linalg.generic"]}
         attributes {{moe.tile_target = {0} : i64} in %root
@@ -348,19 +351,9 @@ std::string fusedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
                        id, tileSizes(panel), parallel ? "{use_forall}" : "",
                        tileSizes(rows), tileSizes(rank1), tileSizes(oneRow))
              .str() +
-         vectorizeFusedTile(id, "full", "%e" + std::to_string(id) + "_full",
-                            rank1) +
-         vectorizeFusedTile(id, "tail", "%e" + std::to_string(id) + "_tail_lm",
-                            rank1) +
-         contractionPatterns() + llvm::formatv(R"mlir(
-    transform.apply_cse to %funcs : !transform.any_op
-    transform.loop.hoist_loop_invariant_subsets %e{0}_full_lk
-        : !transform.any_op
-    transform.loop.hoist_loop_invariant_subsets %e{0}_tail_lk
-        : !transform.any_op
-)mlir",
-                                               id)
-                                     .str();
+         vectorizeFusedTile(id, "full", kernel + "_full", rank1) +
+         vectorizeFusedTile(id, "tail", kernel + "_tail_lm", rank1) +
+         contractionPatterns() + hoistAccumulators(kernel);
 }
 
 /// The schedule of VNNI kernel `id`: like kernelSchedule over one panel of
@@ -411,7 +404,7 @@ std::string vnniKernelSchedule(int64_t id, int64_t panelWidth, int64_t kTile,
 )mlir",
                        id, kBF16DotLanes, panelWidth / kBF16DotLanes, rowTile)
              .str() +
-         hoistAccumulators(id);
+         hoistAccumulators("%k" + std::to_string(id));
 }
 
 struct MoECPUTileAndVectorizePass
