@@ -20,6 +20,7 @@
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Func/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
@@ -33,6 +34,11 @@ using namespace mlir::moe;
 //===----------------------------------------------------------------------===//
 // Pipeline stages
 //===----------------------------------------------------------------------===//
+
+void mlir::moe::buildMoEOutlineLayersStage(OpPassManager &pm) {
+  pm.addPass(createMoEOutlineLayersPass());
+  pm.addPass(func::createDuplicateFunctionEliminationPass());
+}
 
 void mlir::moe::buildMoEDecompositionPipeline(
     OpPassManager &pm, const DecompositionOptions &options) {
@@ -90,6 +96,11 @@ void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm,
   // self-copy.
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
+  // Outlined layers write their result into the buffer they are passed
+  // (once canonicalization has folded the loops that carry it, the
+  // function returns that argument): the result goes, and no call result
+  // aliases a caller's buffer unseen.
+  pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
   pm.addPass(createMoECPUExpandStridedCopiesPass());
   pm.addPass(createMoECPUFlattenVectorTransfersPass());
   // Buffers sized by the token count live in the caller's scratch arena:
@@ -156,6 +167,8 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   // remainder loop.
   if (options.vectorize)
     decomposition.segmentAlignment = options.rowTile;
+  if (options.outlineLayers)
+    buildMoEOutlineLayersStage(pm);
   buildMoEDecompositionPipeline(pm, decomposition);
   // The hook calls that the executable's --profile times, after the
   // fusions: a fused step is one phase.

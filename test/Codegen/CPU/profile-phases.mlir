@@ -1,10 +1,11 @@
 // RUN: moe-opt %s --moe-cpu-profile-phases | FileCheck %s
 
-// Each MoE step at the top level of the entry function is bracketed by
-// calls to the runtime's hook, phase number and 1 before, 0 after (the
-// numbers of runtime/include/moe/Runtime/ProfilePhases.h: 4 gate_up,
-// 6 matmul, 7 combine); the hook is declared once. Steps inside regions
-// and other functions are left alone.
+// Each MoE step at the top level of a function (the entry, or an outlined
+// layer) is bracketed by calls to the runtime's hook, phase number and 1
+// before, 0 after (the numbers of
+// runtime/include/moe/Runtime/ProfilePhases.h: 4 gate_up, 6 matmul,
+// 7 combine); the hook is declared once. Steps inside regions are left
+// alone.
 
 // CHECK-LABEL: func.func @model
 // CHECK-DAG:   %[[C4:.*]] = arith.constant 4 : i32
@@ -25,8 +26,12 @@
 // CHECK-NOT:     call @moe_profile_phase
 // CHECK:         moe.combine
 // CHECK:       return
-// CHECK-LABEL: func.func @not_an_entry
-// CHECK-NOT:   call
+// CHECK-LABEL: func.func private @moe_layer
+// CHECK:       call @moe_profile_phase(%{{.*}}, %{{.*}}) : (i32, i32) -> ()
+// CHECK-NEXT:  moe.grouped_matmul
+// CHECK-NEXT:  arith.constant 6 : i32
+// CHECK-NEXT:  arith.constant 0 : i32
+// CHECK-NEXT:  call @moe_profile_phase
 // CHECK:       func.func private @moe_profile_phase(i32, i32)
 // CHECK-NOT:   func.func private @moe_profile_phase
 func.func @model(%x: tensor<?x64xf32>, %o: tensor<5xi32>,
@@ -49,7 +54,7 @@ func.func @model(%x: tensor<?x64xf32>, %o: tensor<5xi32>,
   return %r : tensor<?x64xf32>
 }
 
-func.func @not_an_entry(%x: tensor<?x64xf32>, %o: tensor<5xi32>, %wd: tensor<4x64x64xf32>,
+func.func private @moe_layer(%x: tensor<?x64xf32>, %o: tensor<5xi32>, %wd: tensor<4x64x64xf32>,
                         %yinit: tensor<?x64xf32>) -> tensor<?x64xf32> {
   %y = moe.grouped_matmul ins(%x, %wd, %o : tensor<?x64xf32>, tensor<4x64x64xf32>, tensor<5xi32>)
          outs(%yinit : tensor<?x64xf32>)

@@ -49,6 +49,12 @@ struct DecompositionOptions
 /// Options of the CPU pipeline.
 struct CPUPipelineOptions
     : public DecompositionOptionsBase<CPUPipelineOptions> {
+  PassOptions::Option<bool> outlineLayers{
+      *this, "outline-layers",
+      llvm::cl::desc("Compile each moe.layer as a function of its own, one "
+                     "per distinct layer shape (moe-outline-layers, then "
+                     "duplicate-function-elimination)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> vectorize{
       *this, "vectorize",
       llvm::cl::desc("Transpose expert weights at load time and tile and "
@@ -83,6 +89,10 @@ struct CPUPipelineOptions
                      "(moe-cpu-bf16-dot); needs vectorize"),
       llvm::cl::init(false)};
 };
+
+/// Adds the outlining of each `moe.layer` into a function and the merging
+/// of identical ones.
+void buildMoEOutlineLayersStage(OpPassManager &pm);
 
 /// Adds the passes expanding `moe.layer` into the MoE step ops (and, when
 /// asked, expert FFNs into grouped matmuls), then cleans up.

@@ -13,6 +13,7 @@
 #define MOE_TRANSFORMS_PASSES_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -28,6 +29,10 @@ namespace moe {
 
 #define GEN_PASS_DECL
 #include "moe/Transforms/Passes.h.inc"
+
+/// Marks the functions moe-outline-layers creates (one per layer, before
+/// duplicates merge).
+constexpr const char kLayerFunctionAttrName[] = "moe.layer_function";
 
 /// The values of a `moe.layer` expanded into its steps.
 struct LayerSteps {

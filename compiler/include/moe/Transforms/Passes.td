@@ -87,4 +87,28 @@ def MoEFuseGateUpPass : Pass<"moe-fuse-gate-up"> {
   let dependentDialects = ["::mlir::moe::MoEDialect"];
 }
 
+def MoEOutlineLayersPass : Pass<"moe-outline-layers", "::mlir::ModuleOp"> {
+  let summary = "Outline each moe.layer, with what only it uses, into a "
+                "function";
+  let description = [{
+    Moves every `moe.layer` at the top level of a function into a private
+    function of its own, together with the producers that only it uses (its
+    norm, shared experts, their gates and constants), and calls that
+    function in its place. Values the layer shares with the rest of the
+    model (the residual stream, the token count) and the weights become the
+    function's arguments, so layers of the same shape outline to identical
+    functions, which `duplicate-function-elimination` then merges: each
+    distinct layer shape is compiled once, and compile time grows with the
+    number of distinct shapes, not the depth of the model.
+
+    The `tensor.empty` a layer's result is finally written into stays with
+    the caller and is passed in: the function writes its result in place
+    (destination passing), so no buffer escapes it.
+
+    The functions carry `no_inline` (and their calls too), so neither the
+    MLIR inliner nor LLVM's merges them back into one function.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 #endif // MOE_TRANSFORMS_PASSES_TD

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "moe/Codegen/CPU/Parameters.h"
 #include "moe/Codegen/CPU/Passes.h"
 #include "moe/Dialect/MoE/IR/MoEOps.h"
 #include "moe/Transforms/TensorUtils.h"
@@ -28,13 +29,10 @@ namespace {
 
 /// The grouped matmuls that use `weight`, a bf16 weight parameter in the
 /// nn.Linear layout [E, N, K]; empty when it has another use.
-SmallVector<GroupedMatmulOp> bf16WeightUsers(func::FuncOp func,
-                                             BlockArgument weight) {
+SmallVector<GroupedMatmulOp> bf16WeightUsers(BlockArgument weight) {
   auto type = dyn_cast<RankedTensorType>(weight.getType());
   if (!type || type.getRank() != 3 || !type.hasStaticShape() ||
-      !type.getElementType().isBF16() ||
-      !func.getArgAttr(weight.getArgNumber(), kParamAttrName) ||
-      func.getArgAttr(weight.getArgNumber(), kPreparePermutationAttrName))
+      !type.getElementType().isBF16() || modelParameters(weight).empty())
     return {};
   SmallVector<GroupedMatmulOp> users;
   for (OpOperand &use : weight.getUses()) {
@@ -70,19 +68,17 @@ struct MoECPUBF16DotPass
   using MoECPUBF16DotPassBase::MoECPUBF16DotPassBase;
 
   void runOnOperation() override {
-    for (auto func : getOperation().getOps<func::FuncOp>())
-      if (func->hasAttr(kEntryAttrName) && !func.isExternal())
-        runOnEntry(func);
+    for (func::FuncOp func : parameterFunctions(getOperation()))
+      runOnFunction(func);
   }
 
-  void runOnEntry(func::FuncOp func) {
+  void runOnFunction(func::FuncOp func) {
     OpBuilder b(&getContext());
-    SmallVector<Type> argTypes(func.getArgumentTypes());
     // One rounding per input value: gate and up share theirs.
     // Keyed by the input and whether it is widened back to f32.
     DenseMap<std::pair<Value, unsigned>, Value> rounded;
     for (BlockArgument weight : func.getArguments()) {
-      SmallVector<GroupedMatmulOp> users = bf16WeightUsers(func, weight);
+      SmallVector<GroupedMatmulOp> users = bf16WeightUsers(weight);
       if (users.empty())
         continue;
       auto type = cast<RankedTensorType>(weight.getType());
@@ -110,15 +106,12 @@ struct MoECPUBF16DotPass
         continue;
       // prepared[e][n/P][k/2][n%P][k%2] = raw[e][n][k]: the raw [E, N, K]
       // arena viewed as [E, N/P, P, K/2, 2], permuted.
-      auto vnniType = RankedTensorType::get({e, n / panel, k / 2, panel, 2},
-                                            type.getElementType());
-      weight.setType(vnniType);
-      argTypes[weight.getArgNumber()] = vnniType;
-      func.setArgAttr(weight.getArgNumber(), kPreparePermutationAttrName,
-                      b.getDenseI64ArrayAttr({0, 1, 3, 2, 4}));
+      redeclareParameter(
+          weight,
+          RankedTensorType::get({e, n / panel, k / 2, panel, 2},
+                                type.getElementType()),
+          {0, 1, 3, 2, 4});
     }
-    func.setFunctionType(
-        b.getFunctionType(argTypes, func.getFunctionType().getResults()));
   }
 };
 

@@ -13,8 +13,10 @@
 
 #include "moe/Codegen/CPU/Passes.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/SymbolTable.h"
 
 namespace mlir {
 namespace moe {
@@ -113,7 +115,20 @@ struct MoECPUEntryABIPass
       return signalPassFailure();
     }
     if (failed(buildEntryPoint(module, entries.front())))
-      signalPassFailure();
+      return signalPassFailure();
+    auto internal = LLVM::LinkageAttr::get(&getContext(),
+                                           LLVM::Linkage::Internal);
+    Builder b(&getContext());
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (!func.isPrivate() || func.isExternal())
+        continue;
+      func->setAttr("llvm.linkage", internal);
+      // func-to-llvm does not carry func.func's no_inline: say it in LLVM's
+      // terms, or LLVM inlines a layer called once and the model becomes
+      // one function again.
+      if (func.getNoInline())
+        func->setAttr("passthrough", b.getStrArrayAttr({"noinline"}));
+    }
   }
 
   LogicalResult buildEntryPoint(ModuleOp module, func::FuncOp model) {
@@ -201,7 +216,9 @@ struct MoECPUEntryABIPass
 
   /// Adds `moe_prepare(%raw, %prepared)`, which the runtime calls once after
   /// loading the weights: it permutes the weights that carry a permutation
-  /// and copies the others, between two arenas of the same layout.
+  /// and copies the others, between two arenas of the same layout. Each
+  /// distinct permutation of a weight type is one function, called for every
+  /// weight that needs it: a deep model's layers share them.
   void buildPrepareEntryPoint(ModuleOp module, Location loc,
                               ArrayRef<PreparedParam> params) {
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
@@ -212,6 +229,8 @@ struct MoECPUEntryABIPass
     prepare->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     Block *body = prepare.addEntryBlock();
     b.setInsertionPointToStart(body);
+    SymbolTable symbols(module);
+    DenseMap<std::pair<Type, Attribute>, func::FuncOp> permuters;
     for (const PreparedParam &param : params) {
       Value offset = arith::ConstantIndexOp::create(b, loc, param.offset);
       Value prepared = memref::ViewOp::create(
@@ -228,12 +247,37 @@ struct MoECPUEntryABIPass
       SmallVector<int64_t> rawShape(param.type.getRank());
       for (auto [i, source] : llvm::enumerate(param.permutation))
         rawShape[source] = param.type.getDimSize(i);
-      Value raw = memref::ViewOp::create(
-          b, loc, MemRefType::get(rawShape, param.type.getElementType()),
-          body->getArgument(0), offset, ValueRange{});
-      linalg::TransposeOp::create(b, loc, raw, prepared, param.permutation);
+      auto rawType = MemRefType::get(rawShape, param.type.getElementType());
+      Value raw = memref::ViewOp::create(b, loc, rawType, body->getArgument(0),
+                                         offset, ValueRange{});
+      func::FuncOp &permuter = permuters[{
+          param.type, b.getDenseI64ArrayAttr(param.permutation)}];
+      if (!permuter)
+        permuter = buildPermuter(symbols, loc, rawType, param.type,
+                                 param.permutation);
+      func::CallOp::create(b, loc, permuter, ValueRange{raw, prepared});
     }
     func::ReturnOp::create(b, loc);
+  }
+
+  /// A private function writing `permutation` of a `rawType` buffer into a
+  /// `preparedType` one.
+  func::FuncOp buildPermuter(SymbolTable &symbols, Location loc,
+                             MemRefType rawType, MemRefType preparedType,
+                             ArrayRef<int64_t> permutation) {
+    OpBuilder b(&getContext());
+    auto permuter = func::FuncOp::create(
+        b, loc, "moe_prepare_permute",
+        b.getFunctionType({rawType, preparedType}, {}));
+    symbols.insert(permuter);
+    permuter.setPrivate();
+    permuter.setNoInline(true);
+    Block *body = permuter.addEntryBlock();
+    b.setInsertionPointToStart(body);
+    linalg::TransposeOp::create(b, loc, body->getArgument(0),
+                                body->getArgument(1), permutation);
+    func::ReturnOp::create(b, loc);
+    return permuter;
   }
 };
 

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "moe/Codegen/CPU/Parameters.h"
 #include "moe/Codegen/CPU/Passes.h"
 #include "moe/Dialect/MoE/IR/MoEOps.h"
 #include "moe/Transforms/TensorUtils.h"
@@ -89,9 +90,7 @@ llvm::SmallDenseSet<BlockArgument> findExpertWeights(func::FuncOp func) {
   for (BlockArgument arg : func.getArguments()) {
     auto type = dyn_cast<RankedTensorType>(arg.getType());
     if (!type || type.getRank() != 3 || !type.hasStaticShape() ||
-        !func.getArgAttr(arg.getArgNumber(), kParamAttrName) ||
-        func.getArgAttr(arg.getArgNumber(), kPreparePermutationAttrName) ||
-        arg.use_empty())
+        arg.use_empty() || modelParameters(arg).empty())
       continue;
     Value partner;
     if (llvm::all_of(arg.getUses(), [&](OpOperand &use) {
@@ -125,85 +124,77 @@ struct MoECPUPrepareExpertWeightsPass
   using MoECPUPrepareExpertWeightsPassBase::MoECPUPrepareExpertWeightsPassBase;
 
   void runOnOperation() override {
-    for (auto func : getOperation().getOps<func::FuncOp>()) {
-      if (!func->hasAttr(kEntryAttrName) || func.isExternal())
-        continue;
-      Builder b(&getContext());
-      llvm::SmallDenseSet<BlockArgument> expertWeights =
-          findExpertWeights(func);
-      SmallVector<Type> argTypes(func.getArgumentTypes());
-      for (BlockArgument arg : func.getArguments()) {
-        auto type = dyn_cast<RankedTensorType>(arg.getType());
-        bool unprepared2D =
-            type && type.getRank() == 2 && type.hasStaticShape() &&
-            func.getArgAttr(arg.getArgNumber(), kParamAttrName) &&
-            !func.getArgAttr(arg.getArgNumber(), kPreparePermutationAttrName);
-        // Re-declares the 2-D weight `arg` transposed, laid out at load time.
-        auto transpose = [&] {
-          auto prepared = RankedTensorType::get(
-              {type.getDimSize(1), type.getDimSize(0)},
-              type.getElementType());
-          arg.setType(prepared);
-          argTypes[arg.getArgNumber()] = prepared;
-          func.setArgAttr(arg.getArgNumber(), kPreparePermutationAttrName,
-                          b.getDenseI64ArrayAttr({1, 0}));
+    for (func::FuncOp func : parameterFunctions(getOperation()))
+      prepare(func);
+  }
+
+  void prepare(func::FuncOp func) {
+    Builder b(&getContext());
+    llvm::SmallDenseSet<BlockArgument> expertWeights = findExpertWeights(func);
+    for (BlockArgument arg : func.getArguments()) {
+      auto type = dyn_cast<RankedTensorType>(arg.getType());
+      bool unprepared2D = type && type.getRank() == 2 &&
+                          type.hasStaticShape() && !arg.use_empty() &&
+                          !modelParameters(arg).empty();
+      // Re-declares the 2-D weight `arg` transposed, laid out at load time.
+      auto transpose = [&] {
+        redeclareParameter(
+            arg,
+            RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)},
+                                  type.getElementType()),
+            {1, 0});
+      };
+      // A dense matmul's weight [N, K] becomes [K, N], and the matmul
+      // iterates (m, k, n): its innermost loop runs along contiguous
+      // rows of the weight and the result, which LLVM vectorizes.
+      if (unprepared2D && llvm::all_of(arg.getUses(), isDenseMatmulWeight)) {
+        transpose();
+        auto iterator = [&](utils::IteratorType kind) -> Attribute {
+          return linalg::IteratorTypeAttr::get(&getContext(), kind);
         };
-        // A dense matmul's weight [N, K] becomes [K, N], and the matmul
-        // iterates (m, k, n): its innermost loop runs along contiguous
-        // rows of the weight and the result, which LLVM vectorizes.
-        if (unprepared2D && !arg.use_empty() &&
-            llvm::all_of(arg.getUses(), isDenseMatmulWeight)) {
-          transpose();
-          auto iterator = [&](utils::IteratorType kind) -> Attribute {
-            return linalg::IteratorTypeAttr::get(&getContext(), kind);
-          };
-          for (Operation *user : arg.getUsers()) {
-            auto generic = cast<linalg::GenericOp>(user);
-            generic.setIndexingMapsAttr(b.getAffineMapArrayAttr(
-                getMatmulInnerNIndexingMaps(&getContext())));
-            generic.setIteratorTypesAttr(
-                b.getArrayAttr({iterator(utils::IteratorType::parallel),
-                                iterator(utils::IteratorType::reduction),
-                                iterator(utils::IteratorType::parallel)}));
-          }
-          continue;
-        }
-        // A router weight [E, D] becomes [D, E]: the E logits of a token
-        // then accumulate along contiguous rows, in vector registers.
-        if (unprepared2D && onlyFeedsRouters(arg)) {
-          transpose();
-          for (Operation *user : arg.getUsers())
-            cast<RouterOp>(user).setWeightKn(true);
-          continue;
-        }
-        if (!expertWeights.contains(arg))
-          continue;
-        // prepared[e][n/P][k][n%P] = raw[e][n][k]: the raw [E, N, K] arena
-        // viewed as [E, N/P, P, K], permuted. Without a panel wider than one
-        // column (N prime and above panel-width), [E, K, N] rows instead.
-        int64_t e = type.getDimSize(0), n = type.getDimSize(1),
-                k = type.getDimSize(2);
-        int64_t panel =
-            largestDivisorAtMost(n, std::max<int64_t>(panelWidth, 1));
-        bool panels = panel > 1 || n == 1;
-        auto prepared =
-            panels ? RankedTensorType::get({e, n / panel, k, panel},
-                                           type.getElementType())
-                   : RankedTensorType::get({e, k, n}, type.getElementType());
-        arg.setType(prepared);
-        argTypes[arg.getArgNumber()] = prepared;
-        func.setArgAttr(arg.getArgNumber(), kPreparePermutationAttrName,
-                        panels ? b.getDenseI64ArrayAttr({0, 1, 3, 2})
-                               : b.getDenseI64ArrayAttr({0, 2, 1}));
         for (Operation *user : arg.getUsers()) {
-          if (auto matmul = dyn_cast<GroupedMatmulOp>(user))
-            matmul.setWeightKn(true);
-          else
-            cast<GroupedGatedMatmulOp>(user).setWeightKn(true);
+          auto generic = cast<linalg::GenericOp>(user);
+          generic.setIndexingMapsAttr(b.getAffineMapArrayAttr(
+              getMatmulInnerNIndexingMaps(&getContext())));
+          generic.setIteratorTypesAttr(
+              b.getArrayAttr({iterator(utils::IteratorType::parallel),
+                              iterator(utils::IteratorType::reduction),
+                              iterator(utils::IteratorType::parallel)}));
         }
+        continue;
       }
-      func.setFunctionType(
-          b.getFunctionType(argTypes, func.getFunctionType().getResults()));
+      // A router weight [E, D] becomes [D, E]: the E logits of a token
+      // then accumulate along contiguous rows, in vector registers.
+      if (unprepared2D && onlyFeedsRouters(arg)) {
+        transpose();
+        for (Operation *user : arg.getUsers())
+          cast<RouterOp>(user).setWeightKn(true);
+        continue;
+      }
+      if (!expertWeights.contains(arg))
+        continue;
+      // prepared[e][n/P][k][n%P] = raw[e][n][k]: the raw [E, N, K] arena
+      // viewed as [E, N/P, P, K], permuted. Without a panel wider than one
+      // column (N prime and above panel-width), [E, K, N] rows instead.
+      int64_t e = type.getDimSize(0), n = type.getDimSize(1),
+              k = type.getDimSize(2);
+      int64_t panel = largestDivisorAtMost(n, std::max<int64_t>(panelWidth, 1));
+      bool panels = panel > 1 || n == 1;
+      if (panels)
+        redeclareParameter(arg,
+                           RankedTensorType::get({e, n / panel, k, panel},
+                                                 type.getElementType()),
+                           {0, 1, 3, 2});
+      else
+        redeclareParameter(
+            arg, RankedTensorType::get({e, k, n}, type.getElementType()),
+            {0, 2, 1});
+      for (Operation *user : arg.getUsers()) {
+        if (auto matmul = dyn_cast<GroupedMatmulOp>(user))
+          matmul.setWeightKn(true);
+        else
+          cast<GroupedGatedMatmulOp>(user).setWeightKn(true);
+      }
     }
   }
 };

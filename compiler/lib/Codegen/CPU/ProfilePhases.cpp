@@ -4,8 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// This file implements moe-cpu-profile-phases: each MoE step op of an entry
-// function is bracketed by calls to the runtime's `moe_profile_phase` hook,
+// This file implements moe-cpu-profile-phases: each MoE step op of the model
+// function or an outlined layer is bracketed by calls to the runtime's `moe_profile_phase` hook,
 // so that the executable's --profile can time the forward pass by phase.
 //
 //===----------------------------------------------------------------------===//
@@ -53,7 +53,8 @@ struct MoECPUProfilePhasesPass
     ModuleOp module = getOperation();
     SmallVector<std::pair<Operation *, ProfilePhase>> steps;
     for (auto func : module.getOps<func::FuncOp>()) {
-      if (!func->hasAttr(kEntryAttrName) || func.isExternal())
+      // The model function and its outlined layers.
+      if (func.isExternal())
         continue;
       // Steps at the function's top level only: a step inside a loop would
       // be timed once per iteration.

@@ -163,7 +163,7 @@ std::string tileAndPeelRows(int64_t id, ArrayRef<int64_t> panel,
                             bool parallel) {
   return llvm::formatv(R"mlir(
     %k{0} = transform.structured.match ops{{["linalg.generic"]}
-        attributes {{moe.tile_target = {0} : i64} in %root
+        attributes {{moe.tile_target = {0} : i64} in %func
         : (!transform.any_op) -> !transform.any_op
     %k{0}_panels, %k{0}_ln = transform.structured.{4}
         %k{0} tile_sizes {1}
@@ -195,7 +195,7 @@ std::string tileAndPeelRows(int64_t id, ArrayRef<int64_t> panel,
 /// (`kernel` is the schedule's handle prefix, %k<id> or %e<id>).
 std::string hoistAccumulators(const std::string &kernel) {
   return llvm::formatv(R"mlir(
-    transform.apply_cse to %funcs : !transform.any_op
+    transform.apply_cse to %func : !transform.any_op
     transform.loop.hoist_loop_invariant_subsets {0}_full_lk
         : !transform.any_op
     transform.loop.hoist_loop_invariant_subsets {0}_tail_lk
@@ -211,11 +211,11 @@ std::string hoistAccumulators(const std::string &kernel) {
 /// broadcasts and unit dimensions dropped.
 std::string contractionPatterns() {
   return R"mlir(
-    transform.apply_patterns to %funcs {
+    transform.apply_patterns to %func {
       transform.apply_patterns.vector.reduction_to_contract
       transform.apply_patterns.vector.transfer_permutation_patterns
     } : !transform.any_op
-    transform.apply_patterns to %funcs {
+    transform.apply_patterns to %func {
       transform.apply_patterns.vector.lower_contraction
           lowering_strategy = "outerproduct"
       transform.apply_patterns.vector.transfer_permutation_patterns
@@ -223,7 +223,7 @@ std::string contractionPatterns() {
           lowering_strategy = "innerparallel"
       transform.apply_patterns.vector.lower_outerproduct
     } : !transform.any_op
-    transform.apply_patterns to %funcs {
+    transform.apply_patterns to %func {
       transform.apply_patterns.vector.sink_ops
       transform.apply_patterns.vector.drop_unit_dims_with_shape_cast
       transform.apply_patterns.canonicalization
@@ -319,7 +319,7 @@ std::string fusedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
   std::string kernel = "%e" + std::to_string(id);
   return llvm::formatv(R"mlir(
     %e{0} = transform.structured.match ops{{["linalg.generic"]}
-        attributes {{moe.tile_target = {0} : i64} in %root
+        attributes {{moe.tile_target = {0} : i64} in %func
         : (!transform.any_op) -> !transform.any_op
     %e{0}_panel, %e{0}_ln = transform.structured.fuse %e{0}
         tile_sizes {1} {2}
@@ -388,15 +388,15 @@ std::string vnniKernelSchedule(int64_t id, int64_t panelWidth, int64_t kTile,
     transform.loop.unroll %k{0}_full_lc {{factor = {2}} : !transform.any_op
     transform.loop.unroll %k{0}_full_lr {{factor = {3}} : !transform.any_op
     transform.loop.unroll %k{0}_tail_lc {{factor = {2}} : !transform.any_op
-    transform.apply_patterns to %funcs {{
+    transform.apply_patterns to %func {{
       transform.apply_patterns.vector.reduction_to_contract
       transform.apply_patterns.vector.fold_arith_extension
       transform.apply_patterns.vector.transfer_permutation_patterns
     } : !transform.any_op
-    transform.apply_patterns to %funcs {{
+    transform.apply_patterns to %func {{
       transform.apply_patterns.x86vector.vector_contract_to_packed_type_dot_product
     } : !transform.any_op
-    transform.apply_patterns to %funcs {{
+    transform.apply_patterns to %func {{
       transform.apply_patterns.vector.drop_unit_dims_with_shape_cast
       transform.apply_patterns.tensor.fold_tensor_subset_ops_into_vector_transfers
       transform.apply_patterns.canonicalization
@@ -412,13 +412,21 @@ struct MoECPUTileAndVectorizePass
   using MoECPUTileAndVectorizePassBase::MoECPUTileAndVectorizePassBase;
 
   void runOnOperation() override {
-    ModuleOp module = getOperation();
+    // Each function gets its own schedule, whose clean-ups touch that
+    // function alone: outlined layers are scheduled one at a time, and
+    // each distinct layer once.
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (!func.isExternal() && failed(scheduleFunction(func)))
+        return signalPassFailure();
+  }
+
+  LogicalResult scheduleFunction(func::FuncOp func) {
     Builder b(&getContext());
     std::string body;
     int64_t count = 0;
     // Gated epilogues first: their contractions are scheduled with them.
     llvm::SmallPtrSet<Operation *, 8> fused;
-    module.walk([&](linalg::GenericOp op) {
+    func.walk([&](linalg::GenericOp op) {
       int64_t panel;
       SmallVector<linalg::GenericOp, 2> producers;
       if (!isFusableGatedEpilogue(op, panelWidth, panel, producers))
@@ -432,7 +440,7 @@ struct MoECPUTileAndVectorizePass
       for (linalg::GenericOp producer : producers)
         fused.insert(producer);
     });
-    module.walk([&](linalg::GenericOp op) {
+    func.walk([&](linalg::GenericOp op) {
       int64_t n, k;
       if (fused.contains(op))
         return;
@@ -459,14 +467,12 @@ struct MoECPUTileAndVectorizePass
       }
     });
     if (count == 0)
-      return;
+      return success();
 
     std::string schedule = llvm::formatv(R"mlir(
 module attributes {{transform.with_named_sequence} {
   transform.named_sequence @__transform_main(
-      %root: !transform.any_op {{transform.readonly}) {
-    %funcs = transform.structured.match ops{{["func.func"]} in %root
-        : (!transform.any_op) -> !transform.any_op
+      %func: !transform.any_op {{transform.readonly}) {
 {0}
     transform.yield
   }
@@ -475,16 +481,16 @@ module attributes {{transform.with_named_sequence} {
                                          body);
     OwningOpRef<ModuleOp> scheduleModule =
         parseSourceString<ModuleOp>(schedule, &getContext());
-    if (!scheduleModule) {
-      module.emitError("internal error: the tiling schedule does not parse");
-      return signalPassFailure();
-    }
+    if (!scheduleModule)
+      return func.emitError(
+          "internal error: the tiling schedule does not parse");
     auto entry = scheduleModule->lookupSymbol<transform::NamedSequenceOp>(
         "__transform_main");
     if (failed(transform::applyTransformNamedSequence(
-            module, entry, *scheduleModule, transform::TransformOptions())))
-      return signalPassFailure();
-    module.walk([](Operation *op) { op->removeAttr(kTileTargetAttrName); });
+            func, entry, *scheduleModule, transform::TransformOptions())))
+      return failure();
+    func.walk([](Operation *op) { op->removeAttr(kTileTargetAttrName); });
+    return success();
   }
 };
 

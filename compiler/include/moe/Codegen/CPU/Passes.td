@@ -98,12 +98,17 @@ def MoECPUEntryABIPass : Pass<"moe-cpu-entry-abi", "mlir::ModuleOp"> {
 
     which the runtime calls once after loading: it writes every weight into
     a second arena of the same layout, permuted where asked.
+
+    Private functions with a body (the outlined layers) get internal
+    linkage, so the object exports the entry points alone, and those marked
+    `no_inline` LLVM's `noinline`.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::func::FuncDialect",
     "::mlir::linalg::LinalgDialect",
+    "::mlir::LLVM::LLVMDialect",
     "::mlir::memref::MemRefDialect",
   ];
 }
@@ -189,7 +194,8 @@ def MoECPUProfilePhasesPass
   let description = [{
     Before and after each MoE step op (router, top_k, dispatch, permute,
     grouped matmuls, gated activation, combine) at the top level of a
-    `moe.entry` function, inserts `func.call @moe_profile_phase(phase,
+    function (the `moe.entry` function or a layer moe-outline-layers made),
+    inserts `func.call @moe_profile_phase(phase,
     begin)`, declaring the hook if needed (see
     `runtime/include/moe/Runtime/ProfilePhases.h` and docs/abi.md). The
     executable's `--profile` sums the time between the calls; without it the
