@@ -30,8 +30,16 @@ func.func @model(%x: tensor<?x16xf32> {moe.input = "x"},
 // -----
 
 // A weight with a prepare permutation gets `moe_prepare`, which transposes
-// it from the raw arena into the prepared one and copies the others.
+// it from the raw arena into the prepared one and copies the others. Each
+// distinct permutation of a weight type is one private no_inline function
+// (internal, noinline to LLVM), called for every weight that needs it:
+// "e" and "e2" share one, "f" has its own. Private functions with a body
+// (outlined layers) get internal linkage; the model function too, inlined.
 
+// CHECK-LABEL: func.func private @layer(
+// CHECK-SAME:    attributes {llvm.linkage = #llvm.linkage<internal>, no_inline, passthrough = ["noinline"]}
+// CHECK-LABEL: func.func private @model(
+// CHECK-SAME:    llvm.linkage = #llvm.linkage<internal>
 // CHECK-LABEL: func.func @moe_prepare(
 // CHECK-SAME:    %[[RAW:.*]]: memref<?xi8>, %[[PREP:.*]]: memref<?xi8>) attributes {llvm.emit_c_interface}
 // CHECK:       %[[P0:.*]] = memref.view %[[PREP]][%{{.*}}][] : memref<?xi8> to memref<4x16xf32>
@@ -39,12 +47,31 @@ func.func @model(%x: tensor<?x16xf32> {moe.input = "x"},
 // CHECK:       memref.copy %[[R0]], %[[P0]]
 // CHECK:       %[[P1:.*]] = memref.view %[[PREP]][%{{.*}}][] : memref<?xi8> to memref<2x16x8xf32>
 // CHECK:       %[[R1:.*]] = memref.view %[[RAW]][%{{.*}}][] : memref<?xi8> to memref<2x8x16xf32>
-// CHECK:       linalg.transpose ins(%[[R1]] : memref<2x8x16xf32>) outs(%[[P1]] : memref<2x16x8xf32>) permutation = [0, 2, 1]
+// CHECK:       call @moe_prepare_permute(%[[R1]], %[[P1]])
+// CHECK:       %[[P2:.*]] = memref.view %[[PREP]][%{{.*}}][] : memref<?xi8> to memref<2x16x8xf32>
+// CHECK:       %[[R2:.*]] = memref.view %[[RAW]][%{{.*}}][] : memref<?xi8> to memref<2x8x16xf32>
+// CHECK:       call @moe_prepare_permute(%[[R2]], %[[P2]])
+// CHECK:       %[[P3:.*]] = memref.view %[[PREP]][%{{.*}}][] : memref<?xi8> to memref<16x4xf32>
+// CHECK:       %[[R3:.*]] = memref.view %[[RAW]][%{{.*}}][] : memref<?xi8> to memref<4x16xf32>
+// CHECK:       call @moe_prepare_permute_0(%[[R3]], %[[P3]])
+// CHECK-LABEL: func.func private @moe_prepare_permute(
+// CHECK-SAME:    %[[A:.*]]: memref<2x8x16xf32>, %[[B:.*]]: memref<2x16x8xf32>)
+// CHECK-SAME:    attributes {llvm.linkage = #llvm.linkage<internal>, no_inline, passthrough = ["noinline"]}
+// CHECK:       linalg.transpose ins(%[[A]] : memref<2x8x16xf32>) outs(%[[B]] : memref<2x16x8xf32>) permutation = [0, 2, 1]
+// CHECK-LABEL: func.func private @moe_prepare_permute_0(
+// CHECK:       linalg.transpose ins(%{{.*}} : memref<4x16xf32>) outs(%{{.*}} : memref<16x4xf32>) permutation = [1, 0]
+// CHECK-NOT:   func.func
+func.func private @layer(%x: tensor<?x16xf32>) -> tensor<?x16xf32> attributes {no_inline} {
+  return %x : tensor<?x16xf32>
+}
 func.func @model(%x: tensor<?x16xf32> {moe.input = "x"},
                  %w: tensor<4x16xf32> {moe.param = "w"},
-                 %e: tensor<2x16x8xf32> {moe.param = "e", moe.prepare_permutation = array<i64: 0, 2, 1>})
+                 %e: tensor<2x16x8xf32> {moe.param = "e", moe.prepare_permutation = array<i64: 0, 2, 1>},
+                 %e2: tensor<2x16x8xf32> {moe.param = "e2", moe.prepare_permutation = array<i64: 0, 2, 1>},
+                 %f: tensor<16x4xf32> {moe.param = "f", moe.prepare_permutation = array<i64: 1, 0>})
     -> tensor<?x16xf32> attributes {moe.entry} {
-  return %x : tensor<?x16xf32>
+  %y = call @layer(%x) {no_inline} : (tensor<?x16xf32>) -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
 }
 
 // -----

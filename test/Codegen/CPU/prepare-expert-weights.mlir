@@ -128,3 +128,47 @@ func.func @gated(%x: tensor<?x16xf32> {moe.input = "x"},
          outs(%init : tensor<?x32xf32>) activation<silu>
   return %0, %1, %2, %u2 : tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<4x32x16xf32>
 }
+
+// Outlined layers: a layer function's weight argument is laid out when
+// every call passes it a raw parameter of the model function used by such
+// calls alone; the function and those parameters are re-declared together.
+// A parameter the model function also reads itself ("w_kept", passed to
+// @kept_layer and returned) keeps the raw layout, and so does the argument
+// it is passed to.
+
+// CHECK-LABEL: func.func @outlined(
+// CHECK-SAME:    %{{.*}}: tensor<4x1x16x32xf32> {moe.param = "w0", moe.prepare_permutation = array<i64: 0, 1, 3, 2>}
+// CHECK-SAME:    %{{.*}}: tensor<4x1x16x32xf32> {moe.param = "w1", moe.prepare_permutation = array<i64: 0, 1, 3, 2>}
+// CHECK-SAME:    %{{.*}}: tensor<4x32x16xf32> {moe.param = "w_kept"}
+// CHECK:       call @layer({{.*}}) : (tensor<?x16xf32>, tensor<4x1x16x32xf32>, tensor<5xi32>, tensor<?x32xf32>)
+// CHECK:       call @layer({{.*}}) : (tensor<?x16xf32>, tensor<4x1x16x32xf32>, tensor<5xi32>, tensor<?x32xf32>)
+// CHECK:       call @kept_layer({{.*}}) : (tensor<?x16xf32>, tensor<4x32x16xf32>, tensor<5xi32>, tensor<?x32xf32>)
+// CHECK-LABEL: func.func private @layer(
+// CHECK-SAME:    %{{.*}}: tensor<?x16xf32>, %{{.*}}: tensor<4x1x16x32xf32>, %{{.*}}: tensor<5xi32>, %{{.*}}: tensor<?x32xf32>)
+// CHECK:       moe.grouped_matmul {{.*}} {weight_kn}
+// CHECK-LABEL: func.func private @kept_layer(
+// CHECK-SAME:    %{{.*}}: tensor<?x16xf32>, %{{.*}}: tensor<4x32x16xf32>, %{{.*}}: tensor<5xi32>, %{{.*}}: tensor<?x32xf32>)
+// CHECK-NOT:   weight_kn
+func.func @outlined(%x: tensor<?x16xf32> {moe.input = "x"},
+                    %w0: tensor<4x32x16xf32> {moe.param = "w0"},
+                    %w1: tensor<4x32x16xf32> {moe.param = "w1"},
+                    %wk: tensor<4x32x16xf32> {moe.param = "w_kept"},
+                    %o: tensor<5xi32>, %init: tensor<?x32xf32>)
+    -> (tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<4x32x16xf32>) attributes {moe.entry} {
+  %0 = call @layer(%x, %w0, %o, %init) : (tensor<?x16xf32>, tensor<4x32x16xf32>, tensor<5xi32>, tensor<?x32xf32>) -> tensor<?x32xf32>
+  %1 = call @layer(%x, %w1, %o, %init) : (tensor<?x16xf32>, tensor<4x32x16xf32>, tensor<5xi32>, tensor<?x32xf32>) -> tensor<?x32xf32>
+  %2 = call @kept_layer(%x, %wk, %o, %init) : (tensor<?x16xf32>, tensor<4x32x16xf32>, tensor<5xi32>, tensor<?x32xf32>) -> tensor<?x32xf32>
+  return %0, %1, %2, %wk : tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<4x32x16xf32>
+}
+func.func private @layer(%x: tensor<?x16xf32>, %w: tensor<4x32x16xf32>, %o: tensor<5xi32>,
+                         %init: tensor<?x32xf32>) -> tensor<?x32xf32> {
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x16xf32>, tensor<4x32x16xf32>, tensor<5xi32>)
+         outs(%init : tensor<?x32xf32>)
+  return %0 : tensor<?x32xf32>
+}
+func.func private @kept_layer(%x: tensor<?x16xf32>, %w: tensor<4x32x16xf32>, %o: tensor<5xi32>,
+                              %init: tensor<?x32xf32>) -> tensor<?x32xf32> {
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x16xf32>, tensor<4x32x16xf32>, tensor<5xi32>)
+         outs(%init : tensor<?x32xf32>)
+  return %0 : tensor<?x32xf32>
+}
