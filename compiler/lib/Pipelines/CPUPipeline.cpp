@@ -46,6 +46,8 @@ void mlir::moe::buildMoEDecompositionPipeline(
   MoEDecomposeLayerPassOptions layer;
   layer.segmentAlignment = options.segmentAlignment;
   funcPm.addPass(createMoEDecomposeLayerPass(layer));
+  if (options.fuseRouter)
+    funcPm.addPass(createMoEFuseRouterPass());
   if (options.decomposeExpertFFN) {
     funcPm.addPass(createMoEDecomposeExpertFFNPass());
     if (options.fuseGateUp)
@@ -161,6 +163,7 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
                                     const CPUPipelineOptions &options) {
   DecompositionOptions decomposition;
   decomposition.decomposeExpertFFN = options.decomposeExpertFFN;
+  decomposition.fuseRouter = options.fuseRouter;
   // The pair-layout (VNNI) kernels of --bf16-dot have no fused epilogue.
   decomposition.fuseGateUp = options.fuseGateUp && !options.bf16Dot;
   // Segments of whole row tiles: the kernels never run their one-row

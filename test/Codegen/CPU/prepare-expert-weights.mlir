@@ -58,6 +58,23 @@ func.func @routers(%x: tensor<?x16xf32> {moe.input = "x"},
   return %0, %1, %s : tensor<?x8xf32>, tensor<?x8xf32>, tensor<8x16xf32>
 }
 
+// A router fused with its top-k (moe.router_top_k) takes the same [D, E]
+// layout, alone or beside a plain router of the same weight.
+// CHECK-LABEL: func.func @fused_routers(
+// CHECK-SAME:    %{{.*}}: tensor<16x8xf32> {moe.param = "router", moe.prepare_permutation = array<i64: 1, 0>}
+// CHECK:       moe.router_top_k ins(%{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<16x8xf32>) outs({{.*}}) scoring<softmax> {weight_kn}
+// CHECK:       moe.router ins(%{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<16x8xf32>) outs(%{{.*}} : tensor<?x8xf32>) scoring<softmax> {weight_kn}
+func.func @fused_routers(%x: tensor<?x16xf32> {moe.input = "x"},
+                         %r: tensor<8x16xf32> {moe.param = "router"},
+                         %init: tensor<?x8xf32>, %we: tensor<?x2xf32>, %ie: tensor<?x2xi32>)
+    -> (tensor<?x2xf32>, tensor<?x2xi32>, tensor<?x8xf32>) attributes {moe.entry} {
+  %0, %1 = moe.router_top_k ins(%x, %r : tensor<?x16xf32>, tensor<8x16xf32>)
+             outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>) scoring<softmax>
+  %2 = moe.router ins(%x, %r : tensor<?x16xf32>, tensor<8x16xf32>)
+         outs(%init : tensor<?x8xf32>) scoring<softmax>
+  return %0, %1, %2 : tensor<?x2xf32>, tensor<?x2xi32>, tensor<?x8xf32>
+}
+
 // A weight used only by dense `init + x W^T` contractions (a linear node, a
 // shared expert) becomes [K, N] (permutation 1, 0) and each contraction
 // iterates (m, k, n), the weight's rows innermost. A contraction that is

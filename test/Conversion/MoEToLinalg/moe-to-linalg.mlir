@@ -521,3 +521,39 @@ func.func @combine_chunks(%h: tensor<?x512xf32>, %ids: tensor<?xi32>, %w: tensor
          outs(%init : tensor<?x512xf32>)
   return %0 : tensor<?x512xf32>
 }
+
+// -----
+
+// moe.router_top_k: an scf.forall over blocks of 16 tokens (the last one
+// shorter); each block scores its rows into a [16, E] scratch (the [T, E]
+// scores never exist), then selects their experts, and writes its rows of
+// the weights and indices.
+
+// CHECK-LABEL: func @router_top_k
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[W:[a-z0-9]+]]: tensor<64x8xf32>, %[[WE:[a-z0-9]+]]: tensor<?x2xf32>, %[[IE:[a-z0-9]+]]: tensor<?x2xi32>
+// CHECK-DAG:   %[[C16:.*]] = arith.constant 16 : index
+// CHECK:       %[[T:.*]] = tensor.dim %[[X]]
+// CHECK:       %[[NB:.*]] = arith.ceildivui %[[T]], %[[C16]] : index
+// CHECK:       %[[R:.*]]:2 = scf.forall (%[[B:.*]]) in (%[[NB]]) shared_outs(%[[SW:.*]] = %[[WE]], %[[SI:.*]] = %[[IE]])
+// CHECK:         %[[FIRST:.*]] = arith.muli %[[B]], %[[C16]] : index
+// CHECK:         %[[LEFT:.*]] = arith.subi %[[T]], %[[FIRST]] : index
+// CHECK:         %[[ROWS:.*]] = arith.minui %[[LEFT]], %[[C16]] : index
+// CHECK:         %[[SCRATCH:.*]] = bufferization.alloc_tensor() : tensor<16x8xf32>
+// CHECK:         tensor.extract_slice %[[SCRATCH]][0, 0] [%[[ROWS]], 8] [1, 1]
+// CHECK:         tensor.extract_slice %[[X]][%[[FIRST]], 0] [%[[ROWS]], 64] [1, 1]
+// CHECK:         linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]
+// CHECK:         math.exp
+// CHECK:         %[[WB:.*]] = tensor.extract_slice %[[SW]][%[[FIRST]], 0] [%[[ROWS]], 2] [1, 1]
+// CHECK:         %[[IB:.*]] = tensor.extract_slice %[[SI]][%[[FIRST]], 0] [%[[ROWS]], 2] [1, 1]
+// CHECK:         %[[SEL:.*]]:3 = scf.for %{{.*}} = %{{.*}} to %[[ROWS]] step %{{.*}} iter_args(%{{.*}} = %[[WB]], %{{.*}} = %[[IB]],
+// CHECK:         scf.forall.in_parallel
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[SEL]]#0 into %[[SW]][%[[FIRST]], 0] [%[[ROWS]], 2] [1, 1]
+// CHECK-NEXT:      tensor.parallel_insert_slice %[[SEL]]#1 into %[[SI]][%[[FIRST]], 0] [%[[ROWS]], 2] [1, 1]
+// CHECK:       return %[[R]]#0, %[[R]]#1
+// CHECK-NOT:   moe.
+func.func @router_top_k(%x: tensor<?x64xf32>, %w: tensor<64x8xf32>,
+                        %we: tensor<?x2xf32>, %ie: tensor<?x2xi32>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %0, %1 = moe.router_top_k ins(%x, %w : tensor<?x64xf32>, tensor<64x8xf32>)
+             outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>) scoring<softmax> {weight_kn, normalize}
+  return %0, %1 : tensor<?x2xf32>, tensor<?x2xi32>
+}

@@ -3173,3 +3173,104 @@ func.func @grouped_matmul_bias_vs_init(%x: tensor<?x64xf32>, %w: tensor<8x?x64xf
          bias(%b : tensor<8x32xf32>) outs(%i : tensor<?x128xf32>)
   return %0 : tensor<?x128xf32>
 }
+
+// -----
+
+func.func @router_top_k_input_rank(%x: tensor<64xf32>, %w: tensor<8x64xf32>,
+                                   %we: tensor<?x2xf32>, %ie: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.router_top_k' op input must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<64xf32>'}}
+  %0, %1 = moe.router_top_k ins(%x, %w : tensor<64xf32>, tensor<8x64xf32>)
+             outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_top_k_hidden(%x: tensor<?x64xf32>, %w: tensor<64x8xf32>,
+                               %we: tensor<?x2xf32>, %ie: tensor<?x2xi32>) {
+  // [D, E] only with weight_kn: as [E, D] its D is 8.
+  // expected-error @+1 {{'moe.router_top_k' op weight dimension 1 (hidden size D) must be 64, got 8}}
+  %0, %1 = moe.router_top_k ins(%x, %w : tensor<?x64xf32>, tensor<64x8xf32>)
+             outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_top_k_dynamic_experts(%x: tensor<?x64xf32>, %w: tensor<?x64xf32>,
+                                        %we: tensor<?x2xf32>, %ie: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.router_top_k' op weight dimension 0 (experts E) must be static}}
+  %0, %1 = moe.router_top_k ins(%x, %w : tensor<?x64xf32>, tensor<?x64xf32>)
+             outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_top_k_tokens(%x: tensor<4x64xf32>, %w: tensor<8x64xf32>,
+                               %we: tensor<3x2xf32>, %ie: tensor<4x2xi32>) {
+  // expected-error @+1 {{'moe.router_top_k' op weights dimension 0 (tokens T) must be 4, got 3}}
+  %0, %1 = moe.router_top_k ins(%x, %w : tensor<4x64xf32>, tensor<8x64xf32>)
+             outs(%we, %ie : tensor<3x2xf32>, tensor<4x2xi32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_top_k_indices_k(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
+                                  %we: tensor<?x2xf32>, %ie: tensor<?x3xi32>) {
+  // expected-error @+1 {{'moe.router_top_k' op indices dimension 1 (k) must be 2, got 3}}
+  %0, %1 = moe.router_top_k ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+             outs(%we, %ie : tensor<?x2xf32>, tensor<?x3xi32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_top_k_element_type(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
+                                     %we: tensor<?x2xf16>, %ie: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.router_top_k' op weights element type 'f16' must match input element type 'f32'}}
+  %0, %1 = moe.router_top_k ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+             outs(%we, %ie : tensor<?x2xf16>, tensor<?x2xi32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_top_k_bias(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>, %b: tensor<4xf32>,
+                             %we: tensor<?x2xf32>, %ie: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.router_top_k' op bias dimension 0 (experts E) must be 8, got 4}}
+  %0, %1 = moe.router_top_k ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>) bias(%b : tensor<4xf32>)
+             outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_top_k_selection_bias(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>, %b: tensor<8x1xf32>,
+                                       %we: tensor<?x2xf32>, %ie: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.router_top_k' op selection_bias must be a rank-1 tensor of f16, bf16, f32 or f64, got 'tensor<8x1xf32>'}}
+  %0, %1 = moe.router_top_k ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>) selection_bias(%b : tensor<8x1xf32>)
+             outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_top_k_k(%x: tensor<?x64xf32>, %w: tensor<4x64xf32>,
+                          %we: tensor<?x5xf32>, %ie: tensor<?x5xi32>) {
+  // expected-error @+1 {{'moe.router_top_k' op top-k k = 5 must be in [1, E = 4]}}
+  %0, %1 = moe.router_top_k ins(%x, %w : tensor<?x64xf32>, tensor<4x64xf32>)
+             outs(%we, %ie : tensor<?x5xf32>, tensor<?x5xi32>) scoring<softmax>
+  return
+}
+
+// -----
+
+func.func @router_top_k_groups(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
+                               %we: tensor<?x2xf32>, %ie: tensor<?x2xi32>) {
+  // expected-error @+1 {{'moe.router_top_k' op num_groups = 3 must be positive and divide E = 8}}
+  %0, %1 = moe.router_top_k ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
+             outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>) scoring<softmax> {num_groups = 3 : i64}
+  return
+}

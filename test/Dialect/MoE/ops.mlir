@@ -279,3 +279,19 @@ func.func @grouped_gated_matmul_layouts(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
          outs(%init : tensor<?x128xf32>) activation<silu> {weight_kn}
   return %0, %1, %2 : tensor<?x128xf32>, tensor<?x128xf32>, tensor<?x128xf32>
 }
+
+// CHECK-LABEL: func @router_top_k
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[W:[a-z0-9]+]]: tensor<8x64xbf16>, %[[WKN:[a-z0-9]+]]: tensor<64x8xf32>, %[[B:[a-z0-9]+]]: tensor<8xf32>, %[[SB:[a-z0-9]+]]: tensor<8xf32>, %[[WE:[a-z0-9]+]]: tensor<?x2xf32>, %[[IE:[a-z0-9]+]]: tensor<?x2xi32>
+func.func @router_top_k(%x: tensor<?x64xf32>, %w: tensor<8x64xbf16>, %wkn: tensor<64x8xf32>,
+                        %b: tensor<8xf32>, %sb: tensor<8xf32>,
+                        %we: tensor<?x2xf32>, %ie: tensor<?x2xi32>) {
+  // CHECK: moe.router_top_k ins(%[[X]], %[[W]] : tensor<?x64xf32>, tensor<8x64xbf16>) outs(%[[WE]], %[[IE]] : tensor<?x2xf32>, tensor<?x2xi32>) scoring<softmax> {normalize}
+  %0, %1 = moe.router_top_k ins(%x, %w : tensor<?x64xf32>, tensor<8x64xbf16>)
+             outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>) scoring<softmax> {normalize}
+  // CHECK: moe.router_top_k ins(%[[X]], %[[WKN]] : tensor<?x64xf32>, tensor<64x8xf32>) bias(%[[B]] : tensor<8xf32>) selection_bias(%[[SB]] : tensor<8xf32>) outs(%[[WE]], %[[IE]] : tensor<?x2xf32>, tensor<?x2xi32>) scoring<sigmoid> {num_groups = 4 : i64, scaling_factor = 2.500000e+00 : f32, top_k_groups = 2 : i64, weight_kn}
+  %2, %3 = moe.router_top_k ins(%x, %wkn : tensor<?x64xf32>, tensor<64x8xf32>)
+             bias(%b : tensor<8xf32>) selection_bias(%sb : tensor<8xf32>)
+             outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>) scoring<sigmoid>
+             {weight_kn, num_groups = 4 : i64, top_k_groups = 2 : i64, scaling_factor = 2.5 : f32}
+  return
+}

@@ -29,6 +29,11 @@ struct DecompositionOptionsBase : public PassPipelineOptions<Derived> {
       llvm::cl::desc("Decompose moe.expert_ffn into moe.grouped_matmul ops "
                      "and an elementwise activation"),
       llvm::cl::init(true)};
+  mlir::detail::PassOptions::Option<bool> fuseRouter{
+      *this, "fuse-router",
+      llvm::cl::desc("Fuse each router with the top-k selection of its "
+                     "scores (moe-fuse-router)"),
+      llvm::cl::init(true)};
   mlir::detail::PassOptions::Option<bool> fuseGateUp{
       *this, "fuse-gate-up",
       llvm::cl::desc("Fuse a gated FFN's gate and up grouped matmuls with "

@@ -59,6 +59,10 @@ LayerSteps buildLayerSteps(OpBuilder &builder, LayerOp op,
 void populateMoEDecomposeLayerPatterns(RewritePatternSet &patterns,
                                        int64_t segmentAlignment = 1);
 
+/// Adds the pattern that fuses `moe.top_k` with the `moe.router` whose
+/// scores only it reads into `moe.router_top_k`.
+void populateMoEFuseRouterPatterns(RewritePatternSet &patterns);
+
 /// Adds the pattern that rewrites `moe.expert_ffn` into `moe.grouped_matmul`
 /// ops and an elementwise activation.
 void populateMoEDecomposeExpertFFNPatterns(RewritePatternSet &patterns);

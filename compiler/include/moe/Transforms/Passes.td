@@ -87,6 +87,22 @@ def MoEFuseGateUpPass : Pass<"moe-fuse-gate-up"> {
   let dependentDialects = ["::mlir::moe::MoEDialect"];
 }
 
+def MoEFuseRouterPass : Pass<"moe-fuse-router"> {
+  let summary = "Fuse a router with the top-k selection of its scores";
+  let description = [{
+    Rewrites `moe.top_k` of the scores of a `moe.router` into one
+    `moe.router_top_k`: logits, scoring, group selection and top-k in one
+    pass over each token's scores. Its lowering computes the scores a block
+    of tokens at a time, on every thread, and never writes the [T, E]
+    scores whole.
+
+    The router's scores must have no other use (an auxiliary loss or
+    `expert_counts` output reading them keeps the two ops) and the router
+    no noise (its draws are numbered by absolute token position).
+  }];
+  let dependentDialects = ["::mlir::moe::MoEDialect"];
+}
+
 def MoEOutlineLayersPass : Pass<"moe-outline-layers", "::mlir::ModuleOp"> {
   let summary = "Outline each moe.layer, with what only it uses, into a "
                 "function";

@@ -29,15 +29,22 @@ using namespace mlir::moe;
 
 namespace {
 
-/// Whether every use of `weight` is as the [E, D] weight of a router.
+/// Whether every use of `weight` is as the [E, D] weight of a router (plain
+/// or fused with its top-k).
 bool onlyFeedsRouters(BlockArgument weight) {
   if (weight.use_empty())
     return false;
   for (OpOperand &use : weight.getUses()) {
-    auto router = dyn_cast<RouterOp>(use.getOwner());
-    if (!router || router.getWeightKn() ||
-        use.getOperandNumber() != router.getWeightMutable().getOperandNumber())
+    Operation *owner = use.getOwner();
+    if (auto router = dyn_cast<RouterOp>(owner)) {
+      if (router.getWeightKn() || &use != &router.getWeightMutable())
+        return false;
+    } else if (auto fused = dyn_cast<RouterTopKOp>(owner)) {
+      if (fused.getWeightKn() || &use != &fused.getWeightMutable())
+        return false;
+    } else {
       return false;
+    }
   }
   return true;
 }
@@ -167,8 +174,12 @@ struct MoECPUPrepareExpertWeightsPass
       // then accumulate along contiguous rows, in vector registers.
       if (unprepared2D && onlyFeedsRouters(arg)) {
         transpose();
-        for (Operation *user : arg.getUsers())
-          cast<RouterOp>(user).setWeightKn(true);
+        for (Operation *user : arg.getUsers()) {
+          if (auto router = dyn_cast<RouterOp>(user))
+            router.setWeightKn(true);
+          else
+            cast<RouterTopKOp>(user).setWeightKn(true);
+        }
         continue;
       }
       if (!expertWeights.contains(arg))

@@ -36,6 +36,7 @@ std::optional<ProfilePhase> phaseOf(Operation *op) {
   return TypeSwitch<Operation *, std::optional<ProfilePhase>>(op)
       .Case([](RouterOp) { return ProfilePhase::Router; })
       .Case([](TopKOp) { return ProfilePhase::TopK; })
+      .Case([](RouterTopKOp) { return ProfilePhase::RouterTopK; })
       .Case([](DispatchOp) { return ProfilePhase::Dispatch; })
       .Case([](PermuteOp) { return ProfilePhase::Permute; })
       .Case([](GroupedGatedMatmulOp) { return ProfilePhase::GateUp; })

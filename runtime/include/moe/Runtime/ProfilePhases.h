@@ -32,13 +32,14 @@ enum class ProfilePhase : int32_t {
   Activation,   // moe.gated_activation (unfused)
   Matmul,       // moe.grouped_matmul: down, unfused gate/up, linear nodes
   Combine,      // moe.combine: weighted scatter back to token order
+  RouterTopK,   // moe.router_top_k: router and top-k fused
 };
-constexpr int kNumProfilePhases = 8;
+constexpr int kNumProfilePhases = 9;
 
 /// The phases' names, as --profile prints them.
 constexpr const char *kProfilePhaseNames[kNumProfilePhases] = {
     "router",  "top_k",   "dispatch",   "permute",
-    "gate_up", "activation", "matmul", "combine"};
+    "gate_up", "activation", "matmul", "combine", "router_top_k"};
 
 } // namespace moe
 

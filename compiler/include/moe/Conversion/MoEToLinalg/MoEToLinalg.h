@@ -32,7 +32,14 @@ constexpr const char kSegmentEpilogueAttrName[] = "moe.segment_epilogue";
 #define GEN_PASS_DECL_CONVERTMOETOLINALGPASS
 #include "moe/Conversion/Passes.h.inc"
 
-/// `moe.router` to a linalg contraction and softmax or sigmoid.
+/// Tokens a lowered `moe.router_top_k` scores at a time: each block's
+/// [block, E] scores live in a scratch of their own, and blocks run in
+/// parallel.
+constexpr int64_t kRouterTokenBlock = 16;
+
+/// `moe.router` to a linalg contraction and softmax or sigmoid;
+/// `moe.router_top_k` to an scf.forall over blocks of tokens, each a
+/// `moe.router` and a `moe.top_k` on the block's rows.
 void populateMoERouterToLinalgPatterns(RewritePatternSet &patterns);
 
 /// `moe.top_k` to a per-token partial selection in scf loops.

@@ -327,6 +327,42 @@ LogicalResult TopKOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// RouterTopKOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RouterTopKOp::verify() {
+  ShapeVerifier v(*this);
+  // [E, D], or [D, E] with weight_kn.
+  unsigned expertDim = getWeightKn() ? 1 : 0, hiddenDim = 1 - expertDim;
+  if (failed(v.tensor(getInput(), "input", 2, ElementKind::Float)) ||
+      failed(v.tensor(getWeight(), "weight", 2, ElementKind::Float)) ||
+      failed(v.staticDim(getWeight(), "weight", expertDim, "experts E")) ||
+      failed(v.atLeast(getWeight(), "weight", expertDim, 1, "experts E")) ||
+      failed(v.tensor(getWeightsInit(), "weights", 2, ElementKind::Float)) ||
+      failed(v.tensor(getIndicesInit(), "indices", 2, ElementKind::I32)) ||
+      failed(v.staticDim(getWeightsInit(), "weights", 1, "k")))
+    return failure();
+  int64_t numExperts = ShapeVerifier::extent(getWeight(), expertDim);
+  int64_t hidden = ShapeVerifier::extent(getInput(), 1);
+  int64_t tokens = ShapeVerifier::extent(getInput(), 0);
+  int64_t k = getK();
+  if (failed(v.dim(getWeight(), "weight", hiddenDim, hidden,
+                   "hidden size D")) ||
+      failed(v.dim(getWeightsInit(), "weights", 0, tokens, "tokens T")) ||
+      failed(v.dim(getIndicesInit(), "indices", 0, tokens, "tokens T")) ||
+      failed(v.dim(getIndicesInit(), "indices", 1, k, "k")) ||
+      failed(v.sameElementType(getInput(), "input", getWeightsInit(),
+                               "weights")) ||
+      failed(verifyExpertVector(v, getBias(), "bias", numExperts)) ||
+      failed(verifyExpertVector(v, getSelectionBias(), "selection_bias",
+                                numExperts)))
+    return failure();
+  return verifyRoutingAttrs(*this, numExperts, k, getNumGroups(),
+                            getTopKGroups(),
+                            getScalingFactor().convertToFloat());
+}
+
+//===----------------------------------------------------------------------===//
 // DispatchOp
 //===----------------------------------------------------------------------===//
 

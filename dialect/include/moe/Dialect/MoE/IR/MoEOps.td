@@ -142,6 +142,60 @@ def MoE_TopKOp : MoE_DestinationOp<"top_k", 2, [
 }
 
 //===----------------------------------------------------------------------===//
+// RouterTopKOp
+//===----------------------------------------------------------------------===//
+
+def MoE_RouterTopKOp : MoE_DestinationOp<"router_top_k", 2, [
+    AttrSizedOperandSegments,
+    AllTypesMatch<["weights_init", "weights"]>,
+    AllTypesMatch<["indices_init", "indices"]>]> {
+  let summary = "router scores and top-k selection in one pass per token";
+  let description = [{
+    `moe.router` followed by `moe.top_k` on its scores, as one step: for
+    each token, the E logits `input weight^T (+ bias)`, their `scoring`,
+    and the selection of the k experts and their routing weights, exactly
+    as the two ops define them (`selection_bias` is `moe.top_k`'s bias).
+    The [T, E] scores are not a result: a lowering computes them a block
+    of tokens at a time and never materialises them whole, and blocks are
+    independent, so they run in parallel. `--moe-fuse-router` forms it
+    when nothing else reads the scores (no auxiliary loss) and the router
+    has no noise.
+
+    Example:
+
+    ```mlir
+    %w, %i = moe.router_top_k ins(%x, %wr : tensor<?x64xf32>, tensor<8x64xf32>)
+               outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>)
+               scoring<softmax> {normalize}
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$weight,
+                       Optional<AnyRankedTensor>:$bias,
+                       Optional<AnyRankedTensor>:$selection_bias,
+                       AnyRankedTensor:$weights_init,
+                       AnyRankedTensor:$indices_init,
+                       MoE_ScoringFnAttr:$scoring,
+                       UnitAttr:$weight_kn,
+                       UnitAttr:$normalize,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$scaling_factor,
+                       DefaultValuedAttr<I64Attr, "1">:$num_groups,
+                       DefaultValuedAttr<I64Attr, "1">:$top_k_groups);
+  let results = (outs AnyRankedTensor:$weights, AnyRankedTensor:$indices);
+  let assemblyFormat = [{
+    `ins` `(` $input `,` $weight `:` type($input) `,` type($weight) `)`
+    (`bias` `(` $bias^ `:` type($bias) `)`)?
+    (`selection_bias` `(` $selection_bias^ `:` type($selection_bias) `)`)?
+    `outs` `(` $weights_init `,` $indices_init `:` type($weights_init) `,`
+               type($indices_init) `)`
+    `scoring` `` $scoring attr-dict
+  }];
+  let extraClassDeclaration = dpsExtraClassDeclaration # [{
+    /// The number of experts selected per token.
+    int64_t getK() { return getWeightsInit().getType().getDimSize(1); }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // DispatchOp
 //===----------------------------------------------------------------------===//
 
