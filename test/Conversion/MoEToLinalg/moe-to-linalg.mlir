@@ -304,6 +304,33 @@ func.func @grouped_matmul_panels(%x: tensor<?x64xf32>, %w: tensor<4x2x64x32xbf16
 
 // -----
 
+// From a zero fill (the down projection's usual destination): each segment
+// fills its own rows, and the product goes back over exactly those rows (the
+// segment loop's row count, not a dim of the product), so the fill's insert
+// folds away and one-shot bufferization writes the segment in place (no
+// temporary buffer and copy per expert).
+
+// CHECK-LABEL: func @grouped_matmul_from_fill
+// CHECK:       scf.for %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}})
+// CHECK:         scf.if
+// CHECK:         %[[C:.*]] = tensor.extract_slice %[[ACC]][%[[START:.*]], 0] [%[[ROWS:.*]], 64] [1, 1]
+// CHECK:         %[[PANELS:.*]] = tensor.expand_shape %[[C]]
+// CHECK:         %[[ZERO:.*]] = linalg.fill {{.*}} outs(%[[PANELS]] : tensor<?x2x32xf32>)
+// CHECK:         %[[MM:.*]] = linalg.generic {{.*}} outs(%[[ZERO]] : tensor<?x2x32xf32>) attrs = {moe.segment_matmul}
+// CHECK:         %[[ROWSOUT:.*]] = tensor.collapse_shape %[[MM]]
+// CHECK-NEXT:    %[[NEW:.*]] = tensor.insert_slice %[[ROWSOUT]] into %[[ACC]][%[[START]], 0] [%[[ROWS]], 64] [1, 1]
+// CHECK-NEXT:    scf.yield %[[NEW]]
+func.func @grouped_matmul_from_fill(%x: tensor<?x64xf32>, %w: tensor<4x2x64x32xf32>,
+                                    %o: tensor<5xi32>, %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %filled = linalg.fill ins(%zero : f32) outs(%init : tensor<?x64xf32>) -> tensor<?x64xf32>
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<4x2x64x32xf32>, tensor<5xi32>)
+         outs(%filled : tensor<?x64xf32>) {weight_kn}
+  return %0 : tensor<?x64xf32>
+}
+
+// -----
+
 // With weight_vnni, an expert's rows [R, K] become k pairs [R, K/2, 2] and its
 // output [R, N] panels [R, N/P, P]; the contraction reads the weight panel
 // by panel, pair by pair.
@@ -419,7 +446,7 @@ func.func @top_k_groups(%s: tensor<?x8xf32>, %w: tensor<?x3xf32>,
 // CHECK:           %[[PROD:.*]] = arith.mulf %[[SILU]], %[[UV]]
 // CHECK:           linalg.yield %[[PROD]]
 // CHECK:         %[[ROWSOUT:.*]] = tensor.collapse_shape %[[H]] {{\[\[}}0], [1, 2]]
-// CHECK:         tensor.insert_slice %[[ROWSOUT]] into %[[ACC]][%[[START]], 0]
+// CHECK:         tensor.insert_slice %[[ROWSOUT]] into %[[ACC]][%[[START]], 0] [%[[ROWS]], 64] [1, 1]
 func.func @grouped_gated_matmul(%x: tensor<?x64xf32>, %o: tensor<5xi32>,
                                 %wg: tensor<4x4x64x16xf32>, %wu: tensor<4x4x64x16xf32>,
                                 %bg: tensor<4x64xf32>, %init: tensor<?x64xf32>) -> tensor<?x64xf32> {

@@ -123,11 +123,14 @@ Value extractRows(OpBuilder &b, Location loc, Value tensor, Value start,
 }
 
 Value insertRows(OpBuilder &b, Location loc, Value rowsValue, Value tensor,
-                 Value start) {
+                 Value start, Value rows) {
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  // The row count as the segment loop has it (not a dim of `rowsValue`),
+  // so that this insert matches, and folds with, the segment's fill.
   return tensor::InsertSliceOp::create(
       b, loc, rowsValue, tensor, ArrayRef<OpFoldResult>{start, zero},
-      tensor::getMixedSizes(b, loc, rowsValue),
+      ArrayRef<OpFoldResult>{rows,
+                             tensor::getMixedSize(b, loc, rowsValue, 1)},
       ArrayRef<OpFoldResult>{one, one});
 }
 
@@ -266,7 +269,7 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
           if (bias)
             product = buildAddRowBias(b, loc, product,
                                       extractExpert(b, loc, bias, e));
-          return insertRows(b, loc, product, target, start);
+          return insertRows(b, loc, product, target, start, rows);
         });
     rewriter.replaceOp(op, result);
     return success();
@@ -370,7 +373,7 @@ struct GroupedGatedMatmulToLinalg : OpRewritePattern<GroupedGatedMatmulOp> {
           Value product = epilogue.getResult(0);
           if (rank == 3)
             product = joinColumns(b, loc, product);
-          return insertRows(b, loc, product, target, start);
+          return insertRows(b, loc, product, target, start, rows);
         });
     rewriter.replaceOp(op, result);
     return success();
