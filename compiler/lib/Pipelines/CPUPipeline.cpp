@@ -166,10 +166,13 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   decomposition.fuseRouter = options.fuseRouter;
   // The pair-layout (VNNI) kernels of --bf16-dot have no fused epilogue.
   decomposition.fuseGateUp = options.fuseGateUp && !options.bf16Dot;
-  // Segments of whole row tiles: the kernels never run their one-row
-  // remainder loop.
+  // Unpadded segments by default: a padded row costs as much compute as a
+  // real one (a decoding token's one row became eight), more than the
+  // remainder's one-row tiles cost (docs/cpu-codegen.md).
   if (options.vectorize)
-    decomposition.segmentAlignment = options.rowTile;
+    decomposition.segmentAlignment =
+        options.segmentAlignment > 0 ? options.segmentAlignment
+                                     : options.rowTile;
   if (options.outlineLayers)
     buildMoEOutlineLayersStage(pm);
   buildMoEDecompositionPipeline(pm, decomposition);

@@ -79,6 +79,13 @@ struct CPUPipelineOptions
       *this, "panel-width",
       llvm::cl::desc("Largest N tile of the expert matmul kernel"),
       llvm::cl::init(32)};
+  PassOptions::Option<int64_t> segmentAlignment{
+      *this, "segment-alignment",
+      llvm::cl::desc("Pad each expert's segment of rows to a multiple of "
+                     "this (1: no padding, the kernels' one-row tiles take "
+                     "the remainder; 0: the row tile, whole row tiles "
+                     "only)"),
+      llvm::cl::init(1)};
   PassOptions::Option<int64_t> rowTile{
       *this, "row-tile",
       llvm::cl::desc("Rows of the expert matmul register tile"),
