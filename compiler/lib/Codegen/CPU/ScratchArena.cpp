@@ -8,7 +8,9 @@
 // allocates at its top level, sized by the token count alone, become views
 // of the caller's scratch arena, and `moe_scratch_bytes(T)` tells the
 // caller how large that arena must be. A call then allocates nothing (and
-// touches no fresh page) but what depends on the routing.
+// touches no fresh page) but what depends on the routing. The outlined
+// layers `moe_forward` calls take their buffers from one region after its
+// own, which they share: they run one at a time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -71,7 +73,7 @@ Value cloneFunction(OpBuilder &b, Value value, IRMapping &mapping) {
   return mapping.lookup(value);
 }
 
-/// Whether a view of `alloc` reaches a `func.return`: the buffer outlives
+/// Whether `buffer` or a view of it reaches a `func.return`: it outlives
 /// the call and cannot take a place in the scratch arena.
 bool escapes(Value buffer) {
   for (Operation *user : buffer.getUsers()) {

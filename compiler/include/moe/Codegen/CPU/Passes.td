@@ -228,6 +228,15 @@ def MoECPUScratchArenaPass : Pass<"moe-cpu-scratch-arena", "mlir::ModuleOp"> {
     depends on data, or that are allocated inside a loop, keep their
     `memref.alloc`. Runs after one-shot bufferization and before the
     deallocation pipeline (views of the arena are never freed).
+
+    The private functions `moe_forward` calls at its top level only (the
+    layers `moe-outline-layers` made) run one at a time, so their buffers
+    share one region after `moe_forward`'s own: each such function takes
+    its part of the arena as a new last argument, and its top-level
+    buffers sized by its index arguments and its memref arguments' sizes
+    become views of it (a buffer it returns stays an allocation). Each
+    call passes the bytes its operands make those buffers take, and
+    `moe_scratch_bytes` adds the largest call's.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
