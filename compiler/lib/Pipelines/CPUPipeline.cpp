@@ -108,6 +108,9 @@ void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm,
   // Buffers sized by the token count live in the caller's scratch arena:
   // no allocation, and no fresh page, on each call.
   pm.addPass(createMoECPUScratchArenaPass());
+  // One parallel loop over every expert's panels, not one per expert.
+  if (threads)
+    pm.addPass(createMoECPUHoistPanelLoopsPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   if (threads) {
     // Each forall iteration writes its own panel or column chunk: they run

@@ -56,6 +56,9 @@ namespace {
 
 /// Discardable attribute naming a kernel in the generated schedule.
 constexpr const char kTileTargetAttrName[] = "moe.tile_target";
+/// Integer attribute on the zero fill of kernel N's destination, which the
+/// schedule fuses into the kernel's panels.
+constexpr const char kTileFillAttrName[] = "moe.tile_fill";
 
 
 /// The weight's type when `op` is a tagged segment matmul (A, W -> C) with
@@ -160,7 +163,24 @@ std::string tileSizes(ArrayRef<int64_t> sizes) {
 /// the remainder.
 std::string tileAndPeelRows(int64_t id, ArrayRef<int64_t> panel,
                             ArrayRef<int64_t> block, ArrayRef<int64_t> rows,
-                            bool parallel) {
+                            bool parallel, bool fuseFill) {
+  // The zero fill of the kernel's destination (tagged moe.tile_fill) is
+  // fused into the panel loop: each panel zeroes its own columns, and
+  // nothing is left between the loop and the segment loop around it.
+  std::string fill =
+      fuseFill && parallel
+          ? llvm::formatv(R"mlir(
+    %k{0}_fill = transform.structured.match ops{{["linalg.fill"]}
+        attributes {{moe.tile_fill = {0} : i64} in %func
+        : (!transform.any_op) -> !transform.any_op
+    %k{0}_fill_tile, %k{0}_ln_fused =
+        transform.structured.fuse_into_containing_op %k{0}_fill into %k{0}_ln
+        : (!transform.any_op, !transform.any_op)
+        -> (!transform.any_op, !transform.any_op)
+)mlir",
+                          id)
+                .str()
+          : std::string();
   return llvm::formatv(R"mlir(
     %k{0} = transform.structured.match ops{{["linalg.generic"]}
         attributes {{moe.tile_target = {0} : i64} in %func
@@ -168,7 +188,7 @@ std::string tileAndPeelRows(int64_t id, ArrayRef<int64_t> panel,
     %k{0}_panels, %k{0}_ln = transform.structured.{4}
         %k{0} tile_sizes {1}
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    %k{0}_panel, %k{0}_lk = transform.structured.tile_using_for
+{5}    %k{0}_panel, %k{0}_lk = transform.structured.tile_using_for
         %k{0}_panels tile_sizes {2}
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %k{0}_rows, %k{0}_lm = transform.structured.tile_using_for
@@ -186,7 +206,7 @@ std::string tileAndPeelRows(int64_t id, ArrayRef<int64_t> panel,
         : (!transform.any_op) -> !transform.any_op
 )mlir",
                        id, tileSizes(panel), tileSizes(block), tileSizes(rows),
-                       parallel ? "tile_using_forall" : "tile_using_for")
+                       parallel ? "tile_using_forall" : "tile_using_for", fill)
       .str();
 }
 
@@ -252,9 +272,12 @@ FMATiles panelTiles(int64_t kTile, int64_t rowTile) {
 
 /// The schedule of FMA kernel `id`: panels, K blocks and register rows as
 /// `tiles` says; with `parallel`, the panels form an scf.forall the pipeline
-/// maps to threads.
-std::string kernelSchedule(int64_t id, const FMATiles &tiles, bool parallel) {
-  return tileAndPeelRows(id, tiles.panel, tiles.block, tiles.rows, parallel) +
+/// maps to threads, and with `fuseFill` the destination's fill (tagged
+/// moe.tile_fill) moves into it.
+std::string kernelSchedule(int64_t id, const FMATiles &tiles, bool parallel,
+                           bool fuseFill) {
+  return tileAndPeelRows(id, tiles.panel, tiles.block, tiles.rows, parallel,
+                         fuseFill) +
          llvm::formatv(R"mlir(
     %k{0}_full_rank1, %k{0}_full_lk = transform.structured.tile_using_for
         %k{0}_full_op tile_sizes {1}
@@ -362,9 +385,9 @@ std::string fusedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
 /// row times 16 columns: the shape upstream's x86vector patterns turn into
 /// one `vdpbf16ps`.
 std::string vnniKernelSchedule(int64_t id, int64_t panelWidth, int64_t kTile,
-                               int64_t rowTile, bool parallel) {
+                               int64_t rowTile, bool parallel, bool fuseFill) {
   return tileAndPeelRows(id, {0, 1, 0, 0, 0}, {0, 0, 0, kTile, 0},
-                         {rowTile, 0, 0, 0, 0}, parallel) +
+                         {rowTile, 0, 0, 0, 0}, parallel, fuseFill) +
          llvm::formatv(R"mlir(
     %k{0}_full_pair, %k{0}_full_lk = transform.structured.tile_using_for
         %k{0}_full_op tile_sizes [0, 0, 0, 1, 0]
@@ -440,30 +463,40 @@ struct MoECPUTileAndVectorizePass
       for (linalg::GenericOp producer : producers)
         fused.insert(producer);
     });
+    // Tags `op` as kernel `count`, and the zero fill of its destination,
+    // when only it reads that fill, as the fill to fuse into its panels.
+    auto tag = [&](linalg::GenericOp op) -> bool {
+      op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
+      auto fill = op.getDpsInits().front().getDefiningOp<linalg::FillOp>();
+      if (!fill || !fill->hasOneUse())
+        return false;
+      fill->setAttr(kTileFillAttrName, b.getI64IntegerAttr(count));
+      return true;
+    };
     func.walk([&](linalg::GenericOp op) {
       int64_t n, k;
       if (fused.contains(op))
         return;
       if (isKNSegmentMatmul(op, n, k)) {
-        op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
+        bool fuseFill = tag(op);
         body += kernelSchedule(
             count++,
             knTiles(largestDivisorAtMost(n, panelWidth),
                     largestDivisorAtMost(k, reductionBlock), rowTile),
-            parallelPanels);
+            parallelPanels, fuseFill);
       } else if (isPanelSegmentMatmul(op, k)) {
-        op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
+        bool fuseFill = tag(op);
         body += kernelSchedule(
             count++,
             panelTiles(largestDivisorAtMost(k, reductionBlock), rowTile),
-            parallelPanels);
+            parallelPanels, fuseFill);
       } else if (isVnniSegmentMatmul(op, n, k)) {
         // The weight's own panels; K blocks count pairs.
-        op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
+        bool fuseFill = tag(op);
         body += vnniKernelSchedule(
             count++, n,
             largestDivisorAtMost(k, std::max<int64_t>(reductionBlock / 2, 1)),
-            rowTile, parallelPanels);
+            rowTile, parallelPanels, fuseFill);
       }
     });
     if (count == 0)
@@ -489,7 +522,10 @@ module attributes {{transform.with_named_sequence} {
     if (failed(transform::applyTransformNamedSequence(
             func, entry, *scheduleModule, transform::TransformOptions())))
       return failure();
-    func.walk([](Operation *op) { op->removeAttr(kTileTargetAttrName); });
+    func.walk([](Operation *op) {
+      op->removeAttr(kTileTargetAttrName);
+      op->removeAttr(kTileFillAttrName);
+    });
     return success();
   }
 };

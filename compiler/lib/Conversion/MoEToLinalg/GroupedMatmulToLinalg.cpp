@@ -97,6 +97,7 @@ Value buildSegmentLoop(OpBuilder &builder, Location loc, Value offsets,
             });
         scf::YieldOp::create(b, loc, segmentOp.getResults());
       });
+  loop->setAttr(kSegmentLoopAttrName, builder.getUnitAttr());
   Value result = loop.getResult(0);
   if (fillValue) {
     // Rows from offsets[E] on belong to no expert but keep the fill.

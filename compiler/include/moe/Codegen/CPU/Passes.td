@@ -157,6 +157,48 @@ def MoECPUFlattenVectorTransfersPass
   ];
 }
 
+def MoECPUHoistPanelLoopsPass
+    : Pass<"moe-cpu-hoist-panel-loops", "mlir::ModuleOp"> {
+  let summary = "Run each grouped kernel's panel loop outside its loop over "
+                "the experts";
+  let description = [{
+    After bufferization, a grouped matmul is a loop over the experts'
+    segments (`moe.segment_loop`, whose iterations write disjoint rows)
+    holding, for an expert with rows, the kernel's parallel loop over
+    column panels: every expert forks and joins the threads, and all
+    threads wait for the slowest panel before the next expert's weights
+    start streaming. This pass interchanges the two loops, when all the
+    segment loop does besides the panel loop is read memory and compute
+    indices:
+
+    ```
+    scf.for %e { ...; scf.if %rows { ...; scf.forall (%p) in (N) { B } } }
+    ```
+
+    becomes, with C = min(N, omp_get_max_threads()) chunks of the panels,
+
+    ```
+    scf.forall (%c) in (C) {
+      scf.for %e { ...; scf.if %rows { ...;
+        scf.for %p = c N / C to (c + 1) N / C { B } } }
+    }
+    ```
+
+    one parallel loop per grouped matmul in which each thread takes its
+    share of the panels of every expert in turn: no barrier between
+    experts, so one thread can stream an expert's weights while another
+    computes, and a thread still reuses an expert's rows across its panels.
+    Each (expert, panel) runs exactly its own work, so results are
+    bit-identical for any thread count. The pass declares
+    `omp_get_max_threads` (the OpenMP runtime the threaded model links).
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 def MoECPUPrepareExpertWeightsPass
     : Pass<"moe-cpu-prepare-expert-weights", "mlir::ModuleOp"> {
   let summary = "Lay expert weights out in [E, N/P, K, P] panels, at load time";

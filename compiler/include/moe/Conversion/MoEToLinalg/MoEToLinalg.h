@@ -29,6 +29,12 @@ constexpr const char kSegmentMatmulAttrName[] = "moe.segment_matmul";
 /// and fuse the contractions into its tiles.
 constexpr const char kSegmentEpilogueAttrName[] = "moe.segment_epilogue";
 
+/// Unit attribute on the scf.for over the experts of a lowered grouped
+/// matmul: its iterations write disjoint rows (the experts' segments) and
+/// read nothing another iteration writes, so a target may reorder them or
+/// run an inner parallel loop outside them.
+constexpr const char kSegmentLoopAttrName[] = "moe.segment_loop";
+
 #define GEN_PASS_DECL_CONVERTMOETOLINALGPASS
 #include "moe/Conversion/Passes.h.inc"
 
