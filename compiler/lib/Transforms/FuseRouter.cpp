@@ -46,15 +46,14 @@ struct FuseRouter : OpRewritePattern<TopKOp> {
         op, op->getResultTypes(), router.getInput(), router.getWeight(),
         router.getBias(), op.getSelectionBias(), op.getWeightsInit(),
         op.getIndicesInit(), router.getScoringAttr(), router.getWeightKnAttr(),
-        op.getNormalizeAttr(), op.getScalingFactorAttr(),
-        op.getNumGroupsAttr(), op.getTopKGroupsAttr());
+        op.getNormalizeAttr(), op.getScalingFactorAttr(), op.getNumGroupsAttr(),
+        op.getTopKGroupsAttr());
     rewriter.eraseOp(router);
     return success();
   }
 };
 
-struct MoEFuseRouterPass
-    : moe::impl::MoEFuseRouterPassBase<MoEFuseRouterPass> {
+struct MoEFuseRouterPass : moe::impl::MoEFuseRouterPassBase<MoEFuseRouterPass> {
   using MoEFuseRouterPassBase::MoEFuseRouterPassBase;
 
   void runOnOperation() override {

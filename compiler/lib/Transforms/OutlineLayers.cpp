@@ -88,9 +88,8 @@ SmallVector<Operation *> layerCluster(LayerOp layer) {
     }
   }
   SmallVector<Operation *> ordered(cluster.begin(), cluster.end());
-  llvm::sort(ordered, [](Operation *a, Operation *b) {
-    return a->isBeforeInBlock(b);
-  });
+  llvm::sort(ordered,
+             [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
   return ordered;
 }
 
@@ -117,8 +116,7 @@ struct MoEOutlineLayersPass
   /// and calls it in the layer's place.
   void outline(SymbolTable &symbols, LayerOp layer) {
     SmallVector<Operation *> cluster = layerCluster(layer);
-    llvm::SmallPtrSet<Operation *, 16> members(cluster.begin(),
-                                               cluster.end());
+    llvm::SmallPtrSet<Operation *, 16> members(cluster.begin(), cluster.end());
 
     // Arguments: what the cluster reads from outside, in order of first
     // use, so layers of one shape get one signature. Constants are cloned.
@@ -133,7 +131,8 @@ struct MoEOutlineLayersPass
       }
 
     Location loc = layer.getLoc();
-    auto b = OpBuilder::atBlockEnd(layer->getParentOfType<ModuleOp>().getBody());
+    auto b =
+        OpBuilder::atBlockEnd(layer->getParentOfType<ModuleOp>().getBody());
     auto function = func::FuncOp::create(
         b, loc, "moe_layer",
         b.getFunctionType(ValueRange(arguments.getArrayRef()).getTypes(),
@@ -162,8 +161,7 @@ struct MoEOutlineLayersPass
     func::ReturnOp::create(b, loc, results);
 
     b.setInsertionPoint(layer);
-    auto call =
-        func::CallOp::create(b, loc, function, arguments.getArrayRef());
+    auto call = func::CallOp::create(b, loc, function, arguments.getArrayRef());
     call.setNoInline(true);
     layer->replaceAllUsesWith(call.getResults());
     for (Operation *op : llvm::reverse(cluster))

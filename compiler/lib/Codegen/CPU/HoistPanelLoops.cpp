@@ -79,7 +79,8 @@ scf::ForallOp findPanelLoop(scf::ForOp loop) {
     }
   }
   if (!panels || panels.getRank() != 1 || panels.getNumResults() != 0 ||
-      panels.getMapping() || !isConstantIntValue(panels.getMixedLowerBound()[0], 0) ||
+      panels.getMapping() ||
+      !isConstantIntValue(panels.getMixedLowerBound()[0], 0) ||
       !isConstantIntValue(panels.getMixedStep()[0], 1) ||
       !getConstantIntValue(panels.getMixedUpperBound()[0]) ||
       !panels.getTerminator().getYieldingOps().empty())
@@ -98,8 +99,8 @@ void hoistPanelLoop(scf::ForOp loop, scf::ForallOp panels,
                     func::FuncOp maxThreads) {
   OpBuilder b(loop);
   Location loc = panels.getLoc();
-  Value numPanels = getValueOrCreateConstantIndexOp(
-      b, loc, panels.getMixedUpperBound()[0]);
+  Value numPanels =
+      getValueOrCreateConstantIndexOp(b, loc, panels.getMixedUpperBound()[0]);
   Value threads = arith::IndexCastOp::create(
       b, loc, b.getIndexType(),
       func::CallOp::create(b, loc, maxThreads, ValueRange{}).getResult(0));
@@ -155,13 +156,12 @@ struct MoECPUHoistPanelLoopsPass
     auto maxThreads = module.lookupSymbol<func::FuncOp>(kMaxThreadsName);
     if (!maxThreads) {
       b.setInsertionPointToEnd(module.getBody());
-      maxThreads =
-          func::FuncOp::create(b, module.getLoc(), kMaxThreadsName,
-                               maxThreadsType);
+      maxThreads = func::FuncOp::create(b, module.getLoc(), kMaxThreadsName,
+                                        maxThreadsType);
       maxThreads.setPrivate();
     } else if (maxThreads.getFunctionType() != maxThreadsType) {
-      maxThreads.emitError() << "'" << kMaxThreadsName
-                             << "' must have type " << maxThreadsType;
+      maxThreads.emitError()
+          << "'" << kMaxThreadsName << "' must have type " << maxThreadsType;
       return signalPassFailure();
     }
     for (auto [loop, panels] : nests)

@@ -5,8 +5,9 @@
 //===----------------------------------------------------------------------===//
 //
 // This file implements moe-cpu-profile-phases: each MoE step op of the model
-// function or an outlined layer is bracketed by calls to the runtime's `moe_profile_phase` hook,
-// so that the executable's --profile can time the forward pass by phase.
+// function or an outlined layer is bracketed by calls to the runtime's
+// `moe_profile_phase` hook, so that the executable's --profile can time the
+// forward pass by phase.
 //
 //===----------------------------------------------------------------------===//
 

@@ -105,7 +105,8 @@ struct RouterTopKToBlocks : OpRewritePattern<RouterTopKOp> {
     Value block = arith::ConstantIndexOp::create(rewriter, loc,
                                                  kRouterTokenBlock);
     Value numBlocks = arith::CeilDivUIOp::create(rewriter, loc, tokens, block);
-    OpFoldResult zero = rewriter.getIndexAttr(0), one = rewriter.getIndexAttr(1);
+    OpFoldResult zero = rewriter.getIndexAttr(0);
+    OpFoldResult one = rewriter.getIndexAttr(1);
     auto forall = scf::ForallOp::create(
         rewriter, loc, ArrayRef<OpFoldResult>{numBlocks},
         ValueRange{op.getWeightsInit(), op.getIndicesInit()}, std::nullopt,
