@@ -80,7 +80,8 @@ void mlir::moe::buildMoECPUKernelStage(OpPassManager &pm,
 }
 
 void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm,
-                                              bool threads) {
+                                              bool threads,
+                                              bool hoistPanelLoops) {
   pm.addPass(createMoECPUEntryABIPass());
   pm.addPass(createInlinerPass());
   pm.addPass(createSymbolDCEPass());
@@ -109,7 +110,7 @@ void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm,
   // no allocation, and no fresh page, on each call.
   pm.addPass(createMoECPUScratchArenaPass());
   // One parallel loop over every expert's panels, not one per expert.
-  if (threads)
+  if (threads && hoistPanelLoops)
     pm.addPass(createMoECPUHoistPanelLoopsPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   if (threads) {
@@ -194,7 +195,8 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   }
   buildMoEToLinalgStage(pm);
   buildMoECPUKernelStage(pm, options);
-  buildMoECPUBufferizationStage(pm, options.vectorize && options.threads);
+  buildMoECPUBufferizationStage(pm, options.vectorize && options.threads,
+                                options.hoistPanelLoops);
   buildMoECPUToLLVMStage(pm, options.runtimeChecks);
 }
 

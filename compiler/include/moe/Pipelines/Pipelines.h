@@ -47,7 +47,7 @@ struct DecompositionOptions
   PassOptions::Option<int64_t> segmentAlignment{
       *this, "segment-alignment",
       llvm::cl::desc("Pad each expert's segment of rows to a multiple of "
-                     "this (the CPU pipeline uses its row tile)"),
+                     "this (moe-cpu-pipeline has its own option)"),
       llvm::cl::init(1)};
 };
 
@@ -79,6 +79,12 @@ struct CPUPipelineOptions
       *this, "panel-width",
       llvm::cl::desc("Largest N tile of the expert matmul kernel"),
       llvm::cl::init(32)};
+  PassOptions::Option<bool> hoistPanelLoops{
+      *this, "hoist-panel-loops",
+      llvm::cl::desc("Make each grouped kernel one parallel loop over "
+                     "per-thread shares of its panels "
+                     "(moe-cpu-hoist-panel-loops)"),
+      llvm::cl::init(true)};
   PassOptions::Option<int64_t> segmentAlignment{
       *this, "segment-alignment",
       llvm::cl::desc("Pad each expert's segment of rows to a multiple of "
@@ -119,8 +125,10 @@ void buildMoECPUKernelStage(OpPassManager &pm,
                             const CPUPipelineOptions &options);
 
 /// Adds the CPU entry-point ABI, inlining and bufferization, then maps
-/// `scf.forall` loops to OpenMP when `threads` is set.
-void buildMoECPUBufferizationStage(OpPassManager &pm, bool threads = false);
+/// `scf.forall` loops to OpenMP when `threads` is set (making each grouped
+/// kernel one parallel loop first, with `hoistPanelLoops`).
+void buildMoECPUBufferizationStage(OpPassManager &pm, bool threads = false,
+                                   bool hoistPanelLoops = true);
 
 /// Adds the lowering of loops, memrefs, arith and math to the LLVM dialect,
 /// with run-time memref checks when `runtimeChecks` is set.
