@@ -48,6 +48,22 @@ bool onlyReads(Operation *op) {
   });
 }
 
+/// The one `OpTy` op of `block` when every other op (but the terminator)
+/// only reads; null otherwise.
+template <typename OpTy> OpTy soleOpBesideReads(Block *block) {
+  OpTy sole;
+  for (Operation &op : block->without_terminator()) {
+    if (auto match = dyn_cast<OpTy>(op)) {
+      if (sole)
+        return {};
+      sole = match;
+    } else if (!onlyReads(&op)) {
+      return {};
+    }
+  }
+  return sole;
+}
+
 /// The panel loop of segment loop `loop` when the two can be interchanged:
 /// `loop` holds reads and one `scf.if` without results or else branch,
 /// which holds reads and one normalized one-dimensional `scf.forall` with
@@ -55,29 +71,11 @@ bool onlyReads(Operation *op) {
 scf::ForallOp findPanelLoop(scf::ForOp loop) {
   if (loop.getNumResults() != 0)
     return {};
-  scf::IfOp guard;
-  for (Operation &op : loop.getBody()->without_terminator()) {
-    if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
-      if (guard)
-        return {};
-      guard = ifOp;
-    } else if (!onlyReads(&op)) {
-      return {};
-    }
-  }
+  auto guard = soleOpBesideReads<scf::IfOp>(loop.getBody());
   if (!guard || guard.getNumResults() != 0 ||
       (guard.elseBlock() && !guard.elseBlock()->without_terminator().empty()))
     return {};
-  scf::ForallOp panels;
-  for (Operation &op : guard.thenBlock()->without_terminator()) {
-    if (auto forall = dyn_cast<scf::ForallOp>(op)) {
-      if (panels)
-        return {};
-      panels = forall;
-    } else if (!onlyReads(&op)) {
-      return {};
-    }
-  }
+  auto panels = soleOpBesideReads<scf::ForallOp>(guard.thenBlock());
   if (!panels || panels.getRank() != 1 || panels.getNumResults() != 0 ||
       panels.getMapping() ||
       !isConstantIntValue(panels.getMixedLowerBound()[0], 0) ||

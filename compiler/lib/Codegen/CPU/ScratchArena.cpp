@@ -129,17 +129,35 @@ SmallVector<memref::ViewOp> placeInArena(ArrayRef<memref::AllocOp> allocs,
   return views;
 }
 
-/// The bytes `views` take together, computed at `b`'s insertion point from
-/// the values `mapping` maps.
+/// A buffer in an arena: its type and dynamic sizes.
+struct ArenaBuffer {
+  MemRefType type;
+  ValueRange sizes;
+};
+
+SmallVector<ArenaBuffer> arenaBuffers(ArrayRef<memref::ViewOp> views) {
+  return llvm::map_to_vector(views, [](memref::ViewOp view) {
+    return ArenaBuffer{view.getType(), view.getSizes()};
+  });
+}
+
+SmallVector<ArenaBuffer> arenaBuffers(ArrayRef<memref::AllocOp> allocs) {
+  return llvm::map_to_vector(allocs, [](memref::AllocOp alloc) {
+    return ArenaBuffer{alloc.getType(), alloc.getDynamicSizes()};
+  });
+}
+
+/// The bytes `buffers` take together, computed at `b`'s insertion point
+/// from the values `mapping` maps.
 Value buildArenaTotal(OpBuilder &b, Location loc,
-                      ArrayRef<memref::ViewOp> views, IRMapping &mapping) {
+                      ArrayRef<ArenaBuffer> buffers, IRMapping &mapping) {
   Value total = arith::ConstantIndexOp::create(b, loc, 0);
-  for (memref::ViewOp view : views) {
+  for (const ArenaBuffer &buffer : buffers) {
     SmallVector<Value> sizes;
-    for (Value size : view.getSizes())
+    for (Value size : buffer.sizes)
       sizes.push_back(cloneFunction(b, size, mapping));
     total = arith::AddIOp::create(
-        b, loc, total, buildArenaBytes(b, loc, view.getType(), sizes));
+        b, loc, total, buildArenaBytes(b, loc, buffer.type, sizes));
   }
   return total;
 }
@@ -187,7 +205,8 @@ struct MoECPUScratchArenaPass
         b.setInsertionPointToStart(&body);
         IRMapping forwardMapping;
         forwardMapping.map(tokens, tokens);
-        calleeOffset = buildArenaTotal(b, loc, views, forwardMapping);
+        calleeOffset =
+            buildArenaTotal(b, loc, arenaBuffers(views), forwardMapping);
       }
       return calleeOffset;
     };
@@ -203,7 +222,7 @@ struct MoECPUScratchArenaPass
     b.setInsertionPointToStart(sizeBody);
     IRMapping mapping;
     mapping.map(tokens, sizeBody->getArgument(0));
-    Value total = buildArenaTotal(b, loc, views, mapping);
+    Value total = buildArenaTotal(b, loc, arenaBuffers(views), mapping);
     Value largestNeed;
     for (Value need : calleeNeeds) {
       Value cloned = cloneFunction(b, need, mapping);
@@ -268,20 +287,13 @@ struct MoECPUScratchArenaPass
       // What each call needs: the sizes computed from its operands.
       Location loc = callee.getLoc();
       OpBuilder b(&getContext());
+      SmallVector<ArenaBuffer> buffers = arenaBuffers(allocs);
       SmallVector<Value> callNeeds;
       for (func::CallOp call : calls) {
         b.setInsertionPoint(call);
         IRMapping mapping;
         mapping.map(body.getArguments(), call.getOperands());
-        Value total = arith::ConstantIndexOp::create(b, loc, 0);
-        for (memref::AllocOp alloc : allocs) {
-          SmallVector<Value> sizes;
-          for (Value size : alloc.getDynamicSizes())
-            sizes.push_back(cloneFunction(b, size, mapping));
-          total = arith::AddIOp::create(
-              b, loc, total, buildArenaBytes(b, loc, alloc.getType(), sizes));
-        }
-        callNeeds.push_back(total);
+        callNeeds.push_back(buildArenaTotal(b, loc, buffers, mapping));
       }
       if (!llvm::all_of(callNeeds, isFunctionOfTokens))
         continue;

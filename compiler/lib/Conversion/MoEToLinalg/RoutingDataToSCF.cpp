@@ -52,22 +52,26 @@ Value usedRows(OpBuilder &b, Location loc, Value offsets) {
 /// chunks that threads (or blocks) can take.
 constexpr int64_t kColumnChunk = 256;
 
-/// Builds `body(b, columnOffset, chunkWidth, destChunk)` over column chunks
-/// of `dest` [rows, D] as an `scf.forall` whose iterations each write their
-/// own columns, and returns the updated `dest`. Each chunk does exactly
+/// Builds `body(b, columnOffset, chunkWidth, chunkSize, destChunk)` over
+/// column chunks of `dest` [rows, D] as an `scf.forall` whose iterations
+/// each write their own columns, and returns the updated `dest`
+/// (`chunkWidth` is the chunk's static width or dynamic, `chunkSize` its
+/// width as an OpFoldResult). Each chunk does exactly
 /// what the whole op would on its columns, in the same order, so the result
 /// does not depend on how chunks are scheduled. A dynamic D, or one that
 /// fits one chunk, gets one call on the whole of `dest`.
 Value buildColumnChunks(
     OpBuilder &b, Location loc, Value dest,
-    function_ref<Value(OpBuilder &, Value, int64_t, Value)> body) {
+    function_ref<Value(OpBuilder &, Value, int64_t, OpFoldResult, Value)>
+        body) {
   auto type = cast<RankedTensorType>(dest.getType());
   int64_t width = type.getDimSize(1);
   int64_t chunk = ShapedType::isDynamic(width)
                       ? width
                       : largestDivisorAtMost(width, kColumnChunk);
   if (ShapedType::isDynamic(width) || chunk == width)
-    return body(b, arith::ConstantIndexOp::create(b, loc, 0), width, dest);
+    return body(b, arith::ConstantIndexOp::create(b, loc, 0), width,
+                tensor::getMixedSize(b, loc, dest, 1), dest);
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
   auto forall = scf::ForallOp::create(
       b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(width / chunk)},
@@ -81,7 +85,7 @@ Value buildColumnChunks(
                                   strides = {one, one};
         Value destChunk = tensor::ExtractSliceOp::create(
             nb, nloc, args[1], offsets, sizes, strides);
-        Value result = body(nb, column, chunk, destChunk);
+        Value result = body(nb, column, chunk, sizes[1], destChunk);
         auto inParallel = scf::InParallelOp::create(nb, nloc);
         nb.setInsertionPointToStart(inParallel.getBody());
         tensor::ParallelInsertSliceOp::create(nb, nloc, result, args[1],
@@ -361,11 +365,7 @@ struct PermuteToLinalg : OpRewritePattern<PermuteOp> {
     Value gathered = buildColumnChunks(
         rewriter, loc, rows,
         [&](OpBuilder &b, Value columnOffset, int64_t chunkWidth,
-            Value chunk) -> Value {
-          OpFoldResult chunkSize =
-              ShapedType::isDynamic(chunkWidth)
-                  ? tensor::getMixedSize(b, loc, chunk, 1)
-                  : OpFoldResult(b.getIndexAttr(chunkWidth));
+            OpFoldResult chunkSize, Value chunk) -> Value {
           auto rowType =
               RankedTensorType::get({chunkWidth}, inputType.getElementType());
           auto copy = scf::ForOp::create(
@@ -424,11 +424,7 @@ struct CombineToSCF : OpRewritePattern<CombineOp> {
     Value result = buildColumnChunks(
         rewriter, loc, op.getInit(),
         [&](OpBuilder &b, Value columnOffset, int64_t chunkWidth,
-            Value chunk) -> Value {
-          OpFoldResult width =
-              ShapedType::isDynamic(chunkWidth)
-                  ? tensor::getMixedSize(b, loc, chunk, 1)
-                  : OpFoldResult(b.getIndexAttr(chunkWidth));
+            OpFoldResult width, Value chunk) -> Value {
           auto rowType = RankedTensorType::get({chunkWidth}, element);
           auto inputRowType = RankedTensorType::get({chunkWidth}, inputElement);
           auto rows = scf::ForOp::create(

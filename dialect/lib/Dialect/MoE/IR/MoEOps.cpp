@@ -269,6 +269,31 @@ LogicalResult verifyRouterNoise(Operation *op, const ShapeVerifier &v,
 }
 } // namespace
 
+namespace {
+
+/// The outputs of a top-k selection: `weights` [T, k] float and `indices`
+/// [T, k] i32, k static.
+LogicalResult verifySelectionOutputs(const ShapeVerifier &v, Value weights,
+                                     Value indices) {
+  if (failed(v.tensor(weights, "weights", 2, ElementKind::Float)) ||
+      failed(v.tensor(indices, "indices", 2, ElementKind::I32)) ||
+      failed(v.staticDim(weights, "weights", 1, "k")))
+    return failure();
+  return success();
+}
+
+/// The outputs of a top-k selection have `tokens` rows and `k` columns.
+LogicalResult verifySelectionShape(const ShapeVerifier &v, Value weights,
+                                   Value indices, int64_t tokens, int64_t k) {
+  if (failed(v.dim(weights, "weights", 0, tokens, "tokens T")) ||
+      failed(v.dim(indices, "indices", 0, tokens, "tokens T")) ||
+      failed(v.dim(indices, "indices", 1, k, "k")))
+    return failure();
+  return success();
+}
+
+} // namespace
+
 //===----------------------------------------------------------------------===//
 // RouterOp
 //===----------------------------------------------------------------------===//
@@ -306,16 +331,13 @@ LogicalResult TopKOp::verify() {
   ShapeVerifier v(*this);
   if (failed(v.tensor(getScores(), "scores", 2, ElementKind::Float)) ||
       failed(v.staticDim(getScores(), "scores", 1, "experts E")) ||
-      failed(v.tensor(getWeightsInit(), "weights", 2, ElementKind::Float)) ||
-      failed(v.tensor(getIndicesInit(), "indices", 2, ElementKind::I32)) ||
-      failed(v.staticDim(getWeightsInit(), "weights", 1, "k")))
+      failed(verifySelectionOutputs(v, getWeightsInit(), getIndicesInit())))
     return failure();
   int64_t numExperts = ShapeVerifier::extent(getScores(), 1);
   int64_t tokens = ShapeVerifier::extent(getScores(), 0);
   int64_t k = getK();
-  if (failed(v.dim(getWeightsInit(), "weights", 0, tokens, "tokens T")) ||
-      failed(v.dim(getIndicesInit(), "indices", 0, tokens, "tokens T")) ||
-      failed(v.dim(getIndicesInit(), "indices", 1, k, "k")) ||
+  if (failed(verifySelectionShape(v, getWeightsInit(), getIndicesInit(),
+                                  tokens, k)) ||
       failed(v.sameElementType(getScores(), "scores", getWeightsInit(),
                                "weights")) ||
       failed(verifyExpertVector(v, getSelectionBias(), "bias",
@@ -338,9 +360,7 @@ LogicalResult RouterTopKOp::verify() {
       failed(v.tensor(getWeight(), "weight", 2, ElementKind::Float)) ||
       failed(v.staticDim(getWeight(), "weight", expertDim, "experts E")) ||
       failed(v.atLeast(getWeight(), "weight", expertDim, 1, "experts E")) ||
-      failed(v.tensor(getWeightsInit(), "weights", 2, ElementKind::Float)) ||
-      failed(v.tensor(getIndicesInit(), "indices", 2, ElementKind::I32)) ||
-      failed(v.staticDim(getWeightsInit(), "weights", 1, "k")))
+      failed(verifySelectionOutputs(v, getWeightsInit(), getIndicesInit())))
     return failure();
   int64_t numExperts = ShapeVerifier::extent(getWeight(), expertDim);
   int64_t hidden = ShapeVerifier::extent(getInput(), 1);
@@ -348,9 +368,8 @@ LogicalResult RouterTopKOp::verify() {
   int64_t k = getK();
   if (failed(v.dim(getWeight(), "weight", hiddenDim, hidden,
                    "hidden size D")) ||
-      failed(v.dim(getWeightsInit(), "weights", 0, tokens, "tokens T")) ||
-      failed(v.dim(getIndicesInit(), "indices", 0, tokens, "tokens T")) ||
-      failed(v.dim(getIndicesInit(), "indices", 1, k, "k")) ||
+      failed(verifySelectionShape(v, getWeightsInit(), getIndicesInit(),
+                                  tokens, k)) ||
       failed(v.sameElementType(getInput(), "input", getWeightsInit(),
                                "weights")) ||
       failed(verifyExpertVector(v, getBias(), "bias", numExperts)) ||
