@@ -1,4 +1,4 @@
-// RUN: moe-opt %s --moe-cpu-hoist-panel-loops --split-input-file --allow-unregistered-dialect | FileCheck %s
+// RUN: moe-opt %s --moe-cpu-hoist-panel-loops --split-input-file --allow-unregistered-dialect --verify-diagnostics | FileCheck %s
 
 // A segment loop (moe.segment_loop) that only reads memory and computes
 // indices around its panel loop becomes one parallel loop over
@@ -84,6 +84,29 @@ func.func @not_hoisted(%buf: memref<4xi32>, %n: index) {
   scf.for %e = %c0 to %c4 step %c1 {
     scf.if %true {
       scf.forall (%p) in (%n) {
+        "test.panel"(%e, %p) : (index, index) -> ()
+      }
+    }
+  } {moe.segment_loop}
+  return
+}
+
+// -----
+
+// A module that declares omp_get_max_threads with another type is an error.
+
+// expected-error @+1 {{'omp_get_max_threads' must have type '() -> i32'}}
+func.func private @omp_get_max_threads() -> i64
+func.func @wrong_declaration(%off: memref<5xi32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  scf.for %e = %c0 to %c4 step %c1 {
+    %start = memref.load %off[%e] : memref<5xi32>
+    %zero = arith.constant 0 : i32
+    %has = arith.cmpi sgt, %start, %zero : i32
+    scf.if %has {
+      scf.forall (%p) in (16) {
         "test.panel"(%e, %p) : (index, index) -> ()
       }
     }
