@@ -81,7 +81,9 @@ void mlir::moe::buildMoECPUKernelStage(OpPassManager &pm,
 
 void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm,
                                               bool threads,
-                                              bool hoistPanelLoops) {
+                                              bool hoistPanelLoops,
+                                              bool prefetch,
+                                              int64_t prefetchSpreadRows) {
   pm.addPass(createMoECPUEntryABIPass());
   pm.addPass(createInlinerPass());
   pm.addPass(createSymbolDCEPass());
@@ -112,6 +114,13 @@ void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm,
   // One parallel loop over every expert's panels, not one per expert.
   if (threads && hoistPanelLoops)
     pm.addPass(createMoECPUHoistPanelLoopsPass());
+  // Memory streams the next weight block while the tiles compute on this
+  // one.
+  if (prefetch) {
+    MoECPUPrefetchNextBlockPassOptions prefetchOptions;
+    prefetchOptions.spreadRows = prefetchSpreadRows;
+    pm.addNestedPass<func::FuncOp>(createMoECPUPrefetchNextBlockPass(prefetchOptions));
+  }
   bufferization::buildBufferDeallocationPipeline(pm);
   if (threads) {
     // Each forall iteration writes its own panel or column chunk: they run
@@ -195,8 +204,9 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   }
   buildMoEToLinalgStage(pm);
   buildMoECPUKernelStage(pm, options);
-  buildMoECPUBufferizationStage(pm, options.vectorize && options.threads,
-                                options.hoistPanelLoops);
+  buildMoECPUBufferizationStage(
+      pm, options.vectorize && options.threads, options.hoistPanelLoops,
+      options.vectorize && options.prefetch, options.prefetchSpreadRows);
   buildMoECPUToLLVMStage(pm, options.runtimeChecks);
 }
 

@@ -85,6 +85,16 @@ struct CPUPipelineOptions
                      "per-thread shares of its panels "
                      "(moe-cpu-hoist-panel-loops)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> prefetch{
+      *this, "prefetch",
+      llvm::cl::desc("Register tiles prefetch the weight block their kernel "
+                     "reads next (moe-cpu-prefetch-next-block)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> prefetchSpreadRows{
+      *this, "prefetch-spread-rows",
+      llvm::cl::desc("Rows of register tiles that share the prefetch of "
+                     "the next weight block"),
+      llvm::cl::init(32)};
   PassOptions::Option<int64_t> segmentAlignment{
       *this, "segment-alignment",
       llvm::cl::desc("Pad each expert's segment of rows to a multiple of "
@@ -126,9 +136,13 @@ void buildMoECPUKernelStage(OpPassManager &pm,
 
 /// Adds the CPU entry-point ABI, inlining and bufferization, then maps
 /// `scf.forall` loops to OpenMP when `threads` is set (making each grouped
-/// kernel one parallel loop first, with `hoistPanelLoops`).
+/// kernel one parallel loop first, with `hoistPanelLoops`). With
+/// `prefetch` the kernels prefetch their next weight block, spread over
+/// `prefetchSpreadRows` rows of tiles.
 void buildMoECPUBufferizationStage(OpPassManager &pm, bool threads = false,
-                                   bool hoistPanelLoops = true);
+                                   bool hoistPanelLoops = true,
+                                   bool prefetch = false,
+                                   int64_t prefetchSpreadRows = 32);
 
 /// Adds the lowering of loops, memrefs, arith and math to the LLVM dialect,
 /// with run-time memref checks when `runtimeChecks` is set.

@@ -199,6 +199,51 @@ def MoECPUHoistPanelLoopsPass
   ];
 }
 
+def MoECPUPrefetchNextBlockPass
+    : Pass<"moe-cpu-prefetch-next-block", "mlir::func::FuncOp"> {
+  let summary = "Prefetch the weight block a kernel reads next, a slice per "
+                "register tile";
+  let description = [{
+    After bufferization, an expert kernel reads one block of a packed
+    weight panel (a panel, or a K block of one: a contiguous run of k rows)
+    once per register tile of rows: the first tile streams it from memory
+    and the others compute from cache, one after the other, so memory and
+    the FMA units take turns. This pass makes every tile also prefetch a
+    slice of the block after it in memory, which, in the [E, N/P, K, P]
+    layout, is the one the kernel reads next (the next K block, the next
+    panel, or the next expert's first panel).
+
+    It matches a `vector.transfer_read` of a whole k row,
+    `subview %block[0.., %k, 0..] [1.., 1, full..]`, in a loop over k
+    with constant bounds, whose trailing dims are contiguous and span a
+    cache line at least, where the loops between `%block`'s definition and
+    the k loop (one over row tiles and, for the remainder, one over its
+    rows) do not move `%block`. Their induction variables add up to the
+    tile's first row r, and the innermost one's step is its height h. At k
+    step j, the tile prefetches element
+
+    ```
+    (r * K + j * h) * rowElements / spread-rows
+    ```
+
+    of the next block (K the k loop's trip count): tiles covering
+    `spread-rows` rows prefetch the whole block, spread evenly over their
+    k loops, and later tiles prefetch its last element again. The address
+    is clamped to the allocation the block is a view of, so the last
+    block prefetches within it.
+  }];
+  let options = [
+    Option<"spreadRows", "spread-rows", "int64_t", /*default=*/"32",
+           "Rows of register tiles over which the next block is prefetched">,
+    Option<"localityHint", "locality-hint", "unsigned", /*default=*/"3",
+           "memref.prefetch locality hint (0: none, 3: keep in all levels)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
 def MoECPUPrepareExpertWeightsPass
     : Pass<"moe-cpu-prepare-expert-weights", "mlir::ModuleOp"> {
   let summary = "Lay expert weights out in [E, N/P, K, P] panels, at load time";

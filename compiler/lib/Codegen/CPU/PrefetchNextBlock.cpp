@@ -1,0 +1,258 @@
+//===- PrefetchNextBlock.cpp - Stream the next weight block early -*- C++
+//-*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file implements moe-cpu-prefetch-next-block: the register tiles that
+// re-read one block of a packed weight panel also prefetch, a slice each,
+// the block the kernel reads next (see the pass description).
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Codegen/CPU/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+namespace mlir {
+namespace moe {
+#define GEN_PASS_DEF_MOECPUPREFETCHNEXTBLOCKPASS
+#include "moe/Codegen/CPU/Passes.h.inc"
+} // namespace moe
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::moe;
+
+namespace {
+
+/// Reads of less than a cache line per k step are left alone.
+constexpr int64_t kCacheLineBits = 512;
+
+/// Fractional bits of the per-k-step prefetch advance.
+constexpr int64_t kFixedPointBits = 16;
+
+/// A weight read of a kernel's k loop that streams a contiguous block.
+struct BlockRead {
+  vector::TransferReadOp read;
+  /// The loop over k (step 1, constant bounds).
+  scf::ForOp kLoop;
+  /// The k-invariant view the read takes its k-th row of: the block.
+  Value block;
+  /// Elements of one k row of the block (they are contiguous).
+  int64_t rowElements;
+  /// Elements of the allocation the block lies in.
+  int64_t allocationElements;
+  /// The row-tile loops between `block` and the k loop, outermost first.
+  SmallVector<scf::ForOp> rowLoops;
+};
+
+/// The static-shaped, identity-layout memref `value` is a view of, through
+/// subviews, reshapes and casts; null when there is none.
+Value viewedAllocation(Value value) {
+  while (true) {
+    auto type = dyn_cast<MemRefType>(value.getType());
+    if (!type)
+      return {};
+    if (type.hasStaticShape() && type.getLayout().isIdentity())
+      return value;
+    Operation *def = value.getDefiningOp();
+    if (auto subview = dyn_cast_if_present<memref::SubViewOp>(def))
+      value = subview.getSource();
+    else if (auto collapse = dyn_cast_if_present<memref::CollapseShapeOp>(def))
+      value = collapse.getSrc();
+    else if (auto expand = dyn_cast_if_present<memref::ExpandShapeOp>(def))
+      value = expand.getSrc();
+    else if (auto cast = dyn_cast_if_present<memref::CastOp>(def))
+      value = cast.getSource();
+    else
+      return {};
+  }
+}
+
+/// Matches `read` as the k-th row of a packed block: its source is (a
+/// unit-dim collapse of) `subview %block[0.., %k, 0..] [1.., 1, full..]`
+/// whose trailing dims are contiguous and read whole, with %k the
+/// induction variable of the innermost loop around it.
+std::optional<BlockRead> matchBlockRead(vector::TransferReadOp read) {
+  auto kLoop = dyn_cast<scf::ForOp>(read->getParentOp());
+  if (!kLoop || !kLoop.getConstantStep() || !kLoop.getConstantStep()->isOne() ||
+      !getConstantIntValue(kLoop.getLowerBound()) ||
+      !getConstantIntValue(kLoop.getUpperBound()))
+    return std::nullopt;
+  if (!llvm::all_of(read.getIndices(),
+                    [](Value index) { return isConstantIntValue(index, 0); }))
+    return std::nullopt;
+  Value source = read.getBase();
+  if (auto collapse = source.getDefiningOp<memref::CollapseShapeOp>())
+    source = collapse.getSrc();
+  auto row = source.getDefiningOp<memref::SubViewOp>();
+  if (!row)
+    return std::nullopt;
+  auto blockType = row.getSourceType();
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(blockType.getStridesAndOffset(strides, offset)))
+    return std::nullopt;
+  // One offset is the k loop's induction variable; the others are 0.
+  std::optional<unsigned> kDim;
+  for (auto [dim, offsetValue] : llvm::enumerate(row.getMixedOffsets())) {
+    if (isConstantIntValue(offsetValue, 0))
+      continue;
+    if (kDim ||
+        dyn_cast_if_present<Value>(offsetValue) != kLoop.getInductionVar())
+      return std::nullopt;
+    kDim = dim;
+  }
+  if (!kDim || !llvm::all_of(row.getMixedStrides(), [](OpFoldResult stride) {
+        return isConstantIntValue(stride, 1);
+      }))
+    return std::nullopt;
+  // Dims before k are read at one index, dims after it whole and
+  // contiguous: one k row is one run of memory, and the next k row follows.
+  ArrayRef<int64_t> shape = blockType.getShape();
+  SmallVector<OpFoldResult> sizes = row.getMixedSizes();
+  int64_t rowElements = 1;
+  for (int64_t dim = shape.size() - 1; dim > int64_t(*kDim); --dim) {
+    if (ShapedType::isDynamic(shape[dim]) ||
+        !isConstantIntValue(sizes[dim], shape[dim]) ||
+        strides[dim] != rowElements)
+      return std::nullopt;
+    rowElements *= shape[dim];
+  }
+  for (int64_t dim = 0; dim <= int64_t(*kDim); ++dim)
+    if (!isConstantIntValue(sizes[dim], 1))
+      return std::nullopt;
+  if (strides[*kDim] != rowElements)
+    return std::nullopt;
+  // The read takes the whole row.
+  auto vectorType = read.getVectorType();
+  // Rows under a cache line are not weight panels (a matrix row, say).
+  if (vectorType.getNumElements() != rowElements ||
+      rowElements * vectorType.getElementTypeBitWidth() < kCacheLineBits ||
+      !llvm::all_of(read.getInBoundsValues(), [](bool b) { return b; }))
+    return std::nullopt;
+
+  Value allocation = viewedAllocation(row.getSource());
+  if (!allocation)
+    return std::nullopt;
+  int64_t allocationElements =
+      cast<MemRefType>(allocation.getType()).getNumElements();
+
+  // The row-tile loops: the loops between the block's definition and the
+  // k loop (a loop over row tiles and, for the remainder, one over its
+  // rows). None of them moves the block, so each re-reads it.
+  Region *blockRegion = row.getSource().getParentRegion();
+  SmallVector<scf::ForOp> rowLoops;
+  for (Operation *current = kLoop; current->getParentRegion() != blockRegion;) {
+    auto loop = dyn_cast_if_present<scf::ForOp>(current->getParentOp());
+    if (!loop || !loop.getConstantStep())
+      return std::nullopt;
+    rowLoops.push_back(loop);
+    current = loop;
+  }
+  if (rowLoops.empty() || rowLoops.size() > 2)
+    return std::nullopt;
+  std::reverse(rowLoops.begin(), rowLoops.end());
+  return BlockRead{read,
+                   kLoop,
+                   row.getSource(),
+                   rowElements,
+                   allocationElements,
+                   std::move(rowLoops)};
+}
+
+/// Prefetches, beside `match.read`, its slice of the block after
+/// `match.block` in memory (see the pass description).
+void prefetchNextBlock(BlockRead &match, int64_t spreadRows,
+                       unsigned localityHint) {
+  scf::ForOp kLoop = match.kLoop;
+  Location loc = match.read.getLoc();
+  int64_t kBegin = *getConstantIntValue(kLoop.getLowerBound());
+  int64_t kRows = *getConstantIntValue(kLoop.getUpperBound()) - kBegin;
+  if (kRows <= 0)
+    return;
+  int64_t blockElements = kRows * match.rowElements;
+  int64_t tileRows = match.rowLoops.back().getConstantStep()->getSExtValue();
+
+  // What the k loop does not change is computed once per tile, before it.
+  OpBuilder b(kLoop);
+  auto constant = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  };
+  // The tile's first row: the row loops' induction variables add up to it
+  // (a loop over tiles, then, for the remainder, a loop over its rows).
+  Value tileRow;
+  for (scf::ForOp loop : match.rowLoops) {
+    Value iv = loop.getInductionVar();
+    tileRow = tileRow ? arith::AddIOp::create(b, loc, tileRow, iv) : iv;
+  }
+  // The tile of rows [r, r + h) prefetches, at k step j, element
+  //   (r K + j h) P / S  =  r K P / S + j (h P / S)
+  // of the next block (K k rows of P elements, S the spread rows): the
+  // tiles of S rows prefetch all of it, evenly over their k loops. h P / S
+  // is kept in 16.16 fixed point: the k loop multiplies and shifts.
+  Value tileSlice = arith::DivUIOp::create(
+      b, loc,
+      arith::MulIOp::create(b, loc, tileRow,
+                            constant(kRows * match.rowElements)),
+      constant(spreadRows));
+  int64_t stepSlice =
+      (tileRows * match.rowElements << kFixedPointBits) / spreadRows;
+  auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, match.block);
+  Value nextBlock = arith::AddIOp::create(
+      b, loc, metadata.getOffset(),
+      constant(kBegin * match.rowElements + blockElements));
+  auto elementType = cast<MemRefType>(match.block.getType()).getElementType();
+  auto flatType = MemRefType::get({match.allocationElements}, elementType);
+  Value flat = memref::ReinterpretCastOp::create(
+      b, loc, flatType, metadata.getBaseBuffer(), /*offset=*/int64_t(0),
+      ArrayRef<int64_t>{match.allocationElements}, ArrayRef<int64_t>{1});
+
+  b.setInsertionPoint(match.read);
+  Value step =
+      arith::SubIOp::create(b, loc, kLoop.getInductionVar(), constant(kBegin));
+  Value slice = arith::AddIOp::create(
+      b, loc, tileSlice,
+      arith::ShRUIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, step, constant(stepSlice)),
+          constant(kFixedPointBits)));
+  // Tiles past the first S rows prefetch the block's last element again.
+  slice = arith::MinUIOp::create(b, loc, slice, constant(blockElements - 1));
+  // The last block has no next one: stay inside the allocation.
+  Value target = arith::MinUIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, nextBlock, slice),
+      constant(match.allocationElements - 1));
+  memref::PrefetchOp::create(b, loc, flat, ValueRange{target},
+                             /*isWrite=*/false, localityHint,
+                             /*isDataCache=*/true);
+}
+
+struct MoECPUPrefetchNextBlockPass
+    : moe::impl::MoECPUPrefetchNextBlockPassBase<MoECPUPrefetchNextBlockPass> {
+  using MoECPUPrefetchNextBlockPassBase::MoECPUPrefetchNextBlockPassBase;
+
+  void runOnOperation() override {
+    if (spreadRows < 1 || localityHint > 3) {
+      getOperation()->emitError()
+          << "moe-cpu-prefetch-next-block: spread-rows must be at least 1 "
+             "and locality-hint at most 3";
+      return signalPassFailure();
+    }
+    SmallVector<BlockRead> matches;
+    getOperation()->walk([&](vector::TransferReadOp read) {
+      if (std::optional<BlockRead> match = matchBlockRead(read))
+        matches.push_back(std::move(*match));
+    });
+    for (BlockRead &match : matches)
+      prefetchNextBlock(match, spreadRows, localityHint);
+  }
+};
+
+} // namespace
