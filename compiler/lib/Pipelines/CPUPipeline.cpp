@@ -83,7 +83,8 @@ void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm,
                                               bool threads,
                                               bool hoistPanelLoops,
                                               bool prefetch,
-                                              int64_t prefetchSpreadRows) {
+                                              int64_t prefetchSpreadRows,
+                                              unsigned prefetchLocality) {
   pm.addPass(createMoECPUEntryABIPass());
   pm.addPass(createInlinerPass());
   pm.addPass(createSymbolDCEPass());
@@ -119,6 +120,7 @@ void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm,
   if (prefetch) {
     MoECPUPrefetchNextBlockPassOptions prefetchOptions;
     prefetchOptions.spreadRows = prefetchSpreadRows;
+    prefetchOptions.localityHint = prefetchLocality;
     pm.addNestedPass<func::FuncOp>(createMoECPUPrefetchNextBlockPass(prefetchOptions));
   }
   bufferization::buildBufferDeallocationPipeline(pm);
@@ -206,7 +208,8 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   buildMoECPUKernelStage(pm, options);
   buildMoECPUBufferizationStage(
       pm, options.vectorize && options.threads, options.hoistPanelLoops,
-      options.vectorize && options.prefetch, options.prefetchSpreadRows);
+      options.vectorize && options.prefetch, options.prefetchSpreadRows,
+      options.prefetchLocality);
   buildMoECPUToLLVMStage(pm, options.runtimeChecks);
 }
 

@@ -95,6 +95,11 @@ struct CPUPipelineOptions
       llvm::cl::desc("Rows of register tiles that share the prefetch of "
                      "the next weight block"),
       llvm::cl::init(32)};
+  PassOptions::Option<unsigned> prefetchLocality{
+      *this, "prefetch-locality",
+      llvm::cl::desc("Locality hint of the next block's prefetches (0-3; 3: "
+                     "keep in every cache level)"),
+      llvm::cl::init(3)};
   PassOptions::Option<int64_t> segmentAlignment{
       *this, "segment-alignment",
       llvm::cl::desc("Pad each expert's segment of rows to a multiple of "
@@ -138,11 +143,12 @@ void buildMoECPUKernelStage(OpPassManager &pm,
 /// `scf.forall` loops to OpenMP when `threads` is set (making each grouped
 /// kernel one parallel loop first, with `hoistPanelLoops`). With
 /// `prefetch` the kernels prefetch their next weight block, spread over
-/// `prefetchSpreadRows` rows of tiles.
+/// `prefetchSpreadRows` rows of tiles, with locality hint `prefetchLocality`.
 void buildMoECPUBufferizationStage(OpPassManager &pm, bool threads = false,
                                    bool hoistPanelLoops = true,
                                    bool prefetch = false,
-                                   int64_t prefetchSpreadRows = 32);
+                                   int64_t prefetchSpreadRows = 32,
+                                   unsigned prefetchLocality = 3);
 
 /// Adds the lowering of loops, memrefs, arith and math to the LLVM dialect,
 /// with run-time memref checks when `runtimeChecks` is set.
