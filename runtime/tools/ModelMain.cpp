@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "moe/ABI/ABI.h"
 #include "moe/Runtime/Inputs.h"
 #include "moe/Runtime/ModelSpec.h"
 #include "moe/Runtime/Npy.h"
@@ -36,38 +37,7 @@
 
 #include <sys/stat.h>
 
-namespace {
-
-/// The descriptor of a rank-1 memref, as MLIR's C interface passes it.
-struct MemRef1D {
-  int8_t *allocated;
-  int8_t *aligned;
-  int64_t offset;
-  int64_t sizes[1];
-  int64_t strides[1];
-};
-
-} // namespace
-
 extern "C" {
-/// Embedded by moe-compile: the model's JSON text, the path it was read
-/// from, and the size of the parameter arena the code was compiled for.
-extern const char moe_model_json[];
-extern const char moe_model_path[];
-extern const uint64_t moe_param_bytes;
-/// What the code was compiled for: widths and parameter shapes, one per
-/// line (moe::compiledSignature).
-extern const char moe_model_signature[];
-/// The compiled entry point.
-void _mlir_ciface_moe_forward(int64_t tokens, MemRef1D *inputs,
-                              MemRef1D *params, MemRef1D *outputs,
-                              MemRef1D *scratch);
-/// The bytes of the scratch arena `moe_forward` needs for `tokens` tokens.
-int64_t moe_scratch_bytes(int64_t tokens);
-/// The load-time weight preparation, when the model has one: it writes the
-/// weights into a second arena of the same layout in the kernels' layout.
-__attribute__((weak)) void _mlir_ciface_moe_prepare(MemRef1D *raw,
-                                                    MemRef1D *prepared);
 /// OpenMP's thread count, present when the model uses threads.
 __attribute__((weak)) void omp_set_num_threads(int threads);
 }
@@ -111,9 +81,9 @@ std::vector<uint64_t> layoutArena(const std::vector<uint64_t> &bytes,
   return offsets;
 }
 
-MemRef1D describe(moe::AlignedBuffer &buffer) {
+MoEArena describe(moe::AlignedBuffer &buffer) {
   auto *data = reinterpret_cast<int8_t *>(buffer.data());
-  return MemRef1D{data, data, 0, {static_cast<int64_t>(buffer.size())}, {1}};
+  return MoEArena{data, data, 0, {static_cast<int64_t>(buffer.size())}, {1}};
 }
 
 struct Options {
@@ -319,20 +289,20 @@ bool seededInputs(const moe::ModelSpec &model, int64_t tokens,
 /// With `profile`, the phases of the timed calls are timed too.
 std::vector<double> timeCalls(int64_t calls, int64_t tokens,
                               std::vector<moe::AlignedBuffer> &rotation,
-                              MemRef1D &paramsRef, moe::AlignedBuffer &outputs,
+                              MoEArena &paramsRef, moe::AlignedBuffer &outputs,
                               moe::AlignedBuffer &scratch, bool profile) {
-  std::vector<MemRef1D> inputRefs;
+  std::vector<MoEArena> inputRefs;
   for (moe::AlignedBuffer &input : rotation)
     inputRefs.push_back(describe(input));
-  MemRef1D outputsRef = describe(outputs), scratchRef = describe(scratch);
-  for (MemRef1D &inputRef : inputRefs)
+  MoEArena outputsRef = describe(outputs), scratchRef = describe(scratch);
+  for (MoEArena &inputRef : inputRefs)
     _mlir_ciface_moe_forward(tokens, &inputRef, &paramsRef, &outputsRef,
                              &scratchRef);
   std::vector<double> seconds;
   if (profile)
     phaseProfile.start();
   for (int64_t i = 0; i < calls; ++i) {
-    MemRef1D &inputRef = inputRefs[i % inputRefs.size()];
+    MoEArena &inputRef = inputRefs[i % inputRefs.size()];
     auto start = std::chrono::steady_clock::now();
     _mlir_ciface_moe_forward(tokens, &inputRef, &paramsRef, &outputsRef,
                              &scratchRef);
@@ -386,6 +356,13 @@ int main(int argc, char **argv) {
 
   // The model as compiled, resolved against its weights file (or the one
   // given with --weights).
+  // An object compiled for another interface would be called wrongly.
+  if (moe_abi_version != MOE_ABI_VERSION)
+    return fail("the model was compiled for ABI version " +
+                    std::to_string(moe_abi_version) +
+                    ", but this runtime implements version " +
+                    std::to_string(MOE_ABI_VERSION) +
+                    "; compile it again with this moe-compile");
   moe::ModelSpec model;
   std::string error;
   if (!moe::parseModelSpec(moe_model_json, moe_model_path, model, error) ||
@@ -419,7 +396,7 @@ int main(int argc, char **argv) {
     if (!prepared)
       return fail("out of memory preparing " + std::to_string(params.size()) +
                   " bytes of weights");
-    MemRef1D rawRef = describe(params), preparedRef = describe(prepared);
+    MoEArena rawRef = describe(params), preparedRef = describe(prepared);
     _mlir_ciface_moe_prepare(&rawRef, &preparedRef);
     params = std::move(prepared);
   }
@@ -445,7 +422,7 @@ int main(int argc, char **argv) {
   if (!inputs || !outputs || !scratch)
     return fail("out of memory for " + std::to_string(tokens) + " tokens");
 
-  MemRef1D inputsRef = describe(inputs), paramsRef = describe(params),
+  MoEArena inputsRef = describe(inputs), paramsRef = describe(params),
            outputsRef = describe(outputs), scratchRef = describe(scratch);
   bool profileRun =
       options.profile && options.bench == 0 && options.benchTokens.empty();

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Tools/MoECompileMain.h"
+#include "moe/ABI/ABI.h"
 #include "moe/Codegen/CPU/Passes.h"
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
 #include "moe/Frontend/ModelImporter.h"
@@ -97,11 +98,13 @@ void addStringGlobal(llvm::Module &module, llvm::StringRef name,
                            llvm::GlobalValue::ExternalLinkage, init, name);
 }
 
-void addU64Global(llvm::Module &module, llvm::StringRef name, uint64_t value) {
-  llvm::Type *i64 = llvm::Type::getInt64Ty(module.getContext());
-  new llvm::GlobalVariable(module, i64, /*isConstant=*/true,
+/// Defines the constant `width`-bit integer global `name`.
+void addIntegerGlobal(llvm::Module &module, llvm::StringRef name,
+                      unsigned width, uint64_t value) {
+  llvm::Type *type = llvm::Type::getIntNTy(module.getContext(), width);
+  new llvm::GlobalVariable(module, type, /*isConstant=*/true,
                            llvm::GlobalValue::ExternalLinkage,
-                           llvm::ConstantInt::get(i64, value), name);
+                           llvm::ConstantInt::get(type, value), name);
 }
 
 /// Writes `module` to `path` ("-" is stdout).
@@ -293,13 +296,15 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
     return reportError("translation to LLVM IR failed");
   llvmModule->setTargetTriple(targetMachine->getTargetTriple());
   llvmModule->setDataLayout(targetMachine->createDataLayout());
-  addStringGlobal(*llvmModule, "moe_model_json", modelText);
-  addStringGlobal(*llvmModule, "moe_model_path", model.path);
-  addU64Global(*llvmModule, "moe_param_bytes", model.paramBytes);
+  addIntegerGlobal(*llvmModule, MOE_ABI_VERSION_NAME, 32, MOE_ABI_VERSION);
+  addStringGlobal(*llvmModule, MOE_ABI_MODEL_JSON_NAME, modelText);
+  addStringGlobal(*llvmModule, MOE_ABI_MODEL_PATH_NAME, model.path);
+  addIntegerGlobal(*llvmModule, MOE_ABI_PARAM_BYTES_NAME, 64,
+                   model.paramBytes);
   std::string signature;
   for (const std::string &line : ::moe::compiledSignature(model))
     signature += line + "\n";
-  addStringGlobal(*llvmModule, "moe_model_signature", signature);
+  addStringGlobal(*llvmModule, MOE_ABI_MODEL_SIGNATURE_NAME, signature);
 
   auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
                                             targetMachine.get());

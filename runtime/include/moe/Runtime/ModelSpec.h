@@ -17,6 +17,8 @@
 #ifndef MOE_RUNTIME_MODELSPEC_H
 #define MOE_RUNTIME_MODELSPEC_H
 
+#include "moe/ABI/ABI.h"
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -275,7 +277,7 @@ struct TensorShapeInfo {
 };
 
 /// Alignment of every tensor in the parameter, input and output arenas.
-constexpr uint64_t kArenaAlignment = 64;
+constexpr uint64_t kArenaAlignment = MOE_ABI_ARENA_ALIGNMENT;
 
 /// Rounds `value` up to a multiple of kArenaAlignment.
 uint64_t alignArenaOffset(uint64_t value);

@@ -14,13 +14,15 @@
 #ifndef MOE_RUNTIME_PROFILEPHASES_H
 #define MOE_RUNTIME_PROFILEPHASES_H
 
+#include "moe/ABI/ABI.h"
+
 #include <cstdint>
 
 namespace moe {
 
 /// The symbol of the hook: `void moe_profile_phase(int32_t phase,
 /// int32_t begin)`, `begin` 1 before the step and 0 after it.
-constexpr const char kProfileHookName[] = "moe_profile_phase";
+constexpr const char kProfileHookName[] = MOE_ABI_PROFILE_PHASE_NAME;
 
 /// The steps of a MoE layer, as the hook's `phase` numbers them.
 enum class ProfilePhase : int32_t {
