@@ -12,7 +12,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Frontend/ModelImporter.h"
-#include "moe/Codegen/CPU/Passes.h"
 #include "moe/Dialect/MoE/IR/MoEOps.h"
 #include "moe/Transforms/Activations.h"
 #include "moe/Transforms/Passes.h"
@@ -119,7 +118,7 @@ OwningOpRef<ModuleOp> Importer::run() {
   Location fileLoc = FileLineColLoc::get(context, model.path, 1, 1);
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
   if (!model.name.empty())
-    (*module)->setAttr("moe.model_name", builder.getStringAttr(model.name));
+    (*module)->setAttr(kModelNameAttrName, builder.getStringAttr(model.name));
 
   SmallVector<Type> argTypes;
   for (const ::moe::InputSpec &input : model.inputs)

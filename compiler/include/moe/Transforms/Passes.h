@@ -30,10 +30,6 @@ namespace moe {
 #define GEN_PASS_DECL
 #include "moe/Transforms/Passes.h.inc"
 
-/// Marks the functions moe-outline-layers creates (one per layer, before
-/// duplicates merge).
-constexpr const char kLayerFunctionAttrName[] = "moe.layer_function";
-
 /// The values of a `moe.layer` expanded into its steps.
 struct LayerSteps {
   /// Router scores [T, E].

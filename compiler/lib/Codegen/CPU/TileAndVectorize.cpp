@@ -54,12 +54,6 @@ using namespace mlir::moe;
 
 namespace {
 
-/// Discardable attribute naming a kernel in the generated schedule.
-constexpr const char kTileTargetAttrName[] = "moe.tile_target";
-/// Integer attribute on the zero fill of kernel N's destination, which the
-/// schedule fuses into the kernel's panels.
-constexpr const char kTileFillAttrName[] = "moe.tile_fill";
-
 
 /// The weight's type when `op` is a tagged segment matmul (A, W -> C) with
 /// indexing maps `maps` and a static weight; null otherwise.

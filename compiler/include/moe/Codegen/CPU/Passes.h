@@ -28,16 +28,6 @@ namespace moe {
 
 /// Name of the entry point every compiled model exports.
 constexpr const char kForwardEntryName[] = MOE_ABI_FORWARD_NAME;
-/// Unit attribute marking the model function.
-constexpr const char kEntryAttrName[] = "moe.entry";
-/// String argument attribute naming a graph input.
-constexpr const char kInputAttrName[] = "moe.input";
-/// String argument attribute naming a weight parameter.
-constexpr const char kParamAttrName[] = "moe.param";
-/// Dense i64 array argument attribute: the permutation `moe_prepare`
-/// applies to a weight between the raw and the prepared arena.
-constexpr const char kPreparePermutationAttrName[] =
-    "moe.prepare_permutation";
 /// Name of the load-time weight preparation entry point.
 constexpr const char kPrepareEntryName[] = MOE_ABI_PREPARE_NAME;
 /// Alignment of every tensor in a byte arena (docs/abi.md).
@@ -61,8 +51,6 @@ enum ForwardArgument : unsigned {
 /// f32 lanes of one AVX-512 BF16 dot product (`vdpbf16ps` on zmm): the N
 /// tile of the pair-layout kernels.
 constexpr int64_t kBF16DotLanes = 16;
-/// Integer attribute: the parameter arena's size in bytes.
-constexpr const char kParamBytesAttrName[] = "moe.param_bytes";
 
 #define GEN_PASS_DECL
 #include "moe/Codegen/CPU/Passes.h.inc"

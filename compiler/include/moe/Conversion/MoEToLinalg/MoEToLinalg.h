@@ -19,22 +19,6 @@ class RewritePatternSet;
 
 namespace moe {
 
-/// Unit attribute on the `linalg.generic` contraction of one expert's segment
-/// in a lowered `moe.grouped_matmul`; target code generation tiles it.
-constexpr const char kSegmentMatmulAttrName[] = "moe.segment_matmul";
-
-/// Unit attribute on the elementwise epilogue of one expert's segment in a
-/// lowered `moe.grouped_gated_matmul`; its first two inputs are the segment
-/// contractions of the gate and up projections. Targets tile the epilogue
-/// and fuse the contractions into its tiles.
-constexpr const char kSegmentEpilogueAttrName[] = "moe.segment_epilogue";
-
-/// Unit attribute on the scf.for over the experts of a lowered grouped
-/// matmul: its iterations write disjoint rows (the experts' segments) and
-/// read nothing another iteration writes, so a target may reorder them or
-/// run an inner parallel loop outside them.
-constexpr const char kSegmentLoopAttrName[] = "moe.segment_loop";
-
 #define GEN_PASS_DECL_CONVERTMOETOLINALGPASS
 #include "moe/Conversion/Passes.h.inc"
 

@@ -5,14 +5,18 @@
 //===----------------------------------------------------------------------===//
 //
 // This file implements the MoE dialect: registration of its ops, enums and
-// attributes.
+// attributes, and the verification of its discardable attributes.
 //
 //===----------------------------------------------------------------------===//
 
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
 #include "moe/Dialect/MoE/IR/MoEOps.h"
 
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -34,4 +38,125 @@ void MoEDialect::initialize() {
 #define GET_OP_LIST
 #include "moe/Dialect/MoE/IR/MoEOps.cpp.inc"
       >();
+}
+
+//===----------------------------------------------------------------------===//
+// Discardable attributes
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Checks that `attribute` holds an `AttrTy`, and, when `positive`, that
+/// its integer value is not negative.
+template <typename AttrTy>
+LogicalResult verifyHolds(Operation *op, NamedAttribute attribute,
+                          StringRef what) {
+  if (isa<AttrTy>(attribute.getValue()))
+    return success();
+  return op->emitOpError() << "attribute '" << attribute.getName().strref()
+                           << "' must be " << what << ", got "
+                           << attribute.getValue();
+}
+
+LogicalResult verifyNonNegative(Operation *op, NamedAttribute attribute) {
+  if (failed(verifyHolds<IntegerAttr>(op, attribute, "an integer")))
+    return failure();
+  if (cast<IntegerAttr>(attribute.getValue()).getValue().isNegative())
+    return op->emitOpError() << "attribute '" << attribute.getName().strref()
+                             << "' must not be negative";
+  return success();
+}
+
+/// Checks that the op carrying `attribute` is an `OpTy` (`what` names it).
+template <typename OpTy>
+LogicalResult verifyOn(Operation *op, NamedAttribute attribute,
+                       StringRef what) {
+  if (isa<OpTy>(op))
+    return success();
+  return op->emitOpError() << "attribute '" << attribute.getName().strref()
+                           << "' is only valid on " << what;
+}
+
+} // namespace
+
+LogicalResult MoEDialect::verifyOperationAttribute(Operation *op,
+                                                   NamedAttribute attribute) {
+  StringRef name = attribute.getName().strref();
+  if (name == kEntryAttrName || name == kLayerFunctionAttrName)
+    return success(
+        succeeded(verifyHolds<UnitAttr>(op, attribute, "a unit attribute")) &&
+        succeeded(verifyOn<FunctionOpInterface>(op, attribute, "functions")));
+  if (name == kParamBytesAttrName)
+    return success(
+        succeeded(verifyNonNegative(op, attribute)) &&
+        succeeded(verifyOn<FunctionOpInterface>(op, attribute, "functions")));
+  if (name == kModelNameAttrName)
+    return success(
+        succeeded(verifyHolds<StringAttr>(op, attribute, "a string")) &&
+        succeeded(verifyOn<ModuleOp>(op, attribute, "modules")));
+  if (name == kSegmentMatmulAttrName || name == kSegmentEpilogueAttrName)
+    return success(
+        succeeded(verifyHolds<UnitAttr>(op, attribute, "a unit attribute")) &&
+        succeeded(verifyOn<DestinationStyleOpInterface>(
+            op, attribute, "destination-style ops")));
+  if (name == kSegmentLoopAttrName)
+    return success(
+        succeeded(verifyHolds<UnitAttr>(op, attribute, "a unit attribute")) &&
+        succeeded(verifyOn<LoopLikeOpInterface>(op, attribute, "loops")));
+  if (name == kTileTargetAttrName || name == kTileFillAttrName)
+    return success(
+        succeeded(verifyNonNegative(op, attribute)) &&
+        succeeded(verifyOn<DestinationStyleOpInterface>(
+            op, attribute, "destination-style ops")));
+  if (name == kInputAttrName || name == kParamAttrName ||
+      name == kPreparePermutationAttrName)
+    return op->emitOpError() << "attribute '" << name
+                             << "' is only valid on function arguments";
+  return op->emitOpError() << "unknown MoE dialect attribute '" << name
+                           << "'";
+}
+
+LogicalResult MoEDialect::verifyRegionArgAttribute(Operation *op,
+                                                   unsigned regionIndex,
+                                                   unsigned argIndex,
+                                                   NamedAttribute attribute) {
+  StringRef name = attribute.getName().strref();
+  if (name != kInputAttrName && name != kParamAttrName &&
+      name != kPreparePermutationAttrName)
+    return op->emitOpError()
+           << "attribute '" << name << "' is not valid on arguments";
+  auto function = dyn_cast<FunctionOpInterface>(op);
+  if (!function || regionIndex != 0)
+    return op->emitOpError() << "attribute '" << name
+                             << "' is only valid on function arguments";
+  if (name == kInputAttrName || name == kParamAttrName) {
+    auto value = dyn_cast<StringAttr>(attribute.getValue());
+    if (!value || value.getValue().empty())
+      return op->emitOpError()
+             << "argument " << argIndex << " attribute '" << name
+             << "' must be a non-empty string, got " << attribute.getValue();
+    return success();
+  }
+  // A permutation of the argument's dims.
+  auto permutation = dyn_cast<DenseI64ArrayAttr>(attribute.getValue());
+  if (!permutation)
+    return op->emitOpError()
+           << "argument " << argIndex << " attribute '" << name
+           << "' must be a dense i64 array, got " << attribute.getValue();
+  auto type = dyn_cast<ShapedType>(function.getArgumentTypes()[argIndex]);
+  if (!type || !type.hasRank() ||
+      type.getRank() != static_cast<int64_t>(permutation.size()))
+    return op->emitOpError()
+           << "argument " << argIndex << " attribute '" << name
+           << "' must have one entry per dim of the argument's type "
+           << function.getArgumentTypes()[argIndex];
+  SmallVector<bool> seen(permutation.size(), false);
+  for (int64_t dim : permutation.asArrayRef()) {
+    if (dim < 0 || dim >= static_cast<int64_t>(seen.size()) || seen[dim])
+      return op->emitOpError() << "argument " << argIndex << " attribute '"
+                               << name << "' must be a permutation, got "
+                               << attribute.getValue();
+    seen[dim] = true;
+  }
+  return success();
 }

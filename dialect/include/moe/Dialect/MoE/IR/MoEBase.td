@@ -46,6 +46,45 @@ def MoE_Dialect : Dialect {
   }];
   let useDefaultAttributePrinterParser = 1;
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
+
+  // The attributes the compiler marks IR with, on ops of other dialects and
+  // on function arguments. Each is `moe.<name>`; the dialect verifies where
+  // it may appear and what it holds (MoEDialect.cpp).
+  let discardableAttrs = (ins
+    // On the model's func.func: the function the entry points call.
+    "::mlir::UnitAttr":$entry,
+    // On the module: the model's name, from its JSON.
+    "::mlir::StringAttr":$model_name,
+    // On an argument of the entry: the graph input it is.
+    "::mlir::StringAttr":$input,
+    // On an argument of the entry: the weight parameter it is.
+    "::mlir::StringAttr":$param,
+    // On a weight argument of the entry: the permutation of its dims that
+    // moe_prepare applies between the raw and the prepared arena.
+    "::mlir::DenseI64ArrayAttr":$prepare_permutation,
+    // On the entry: the parameter arena's size in bytes.
+    "::mlir::IntegerAttr":$param_bytes,
+    // On a func.func: one moe.layer outlined by --moe-outline-layers.
+    "::mlir::UnitAttr":$layer_function,
+    // On a linalg op: one expert segment's contraction of a lowered
+    // grouped matmul, which targets tile.
+    "::mlir::UnitAttr":$segment_matmul,
+    // On a linalg op: the elementwise epilogue of one expert segment of a
+    // lowered grouped gated matmul; its first two inputs are the segment's
+    // gate and up contractions, which targets fuse into its tiles.
+    "::mlir::UnitAttr":$segment_epilogue,
+    // On an scf.for: the loop over the experts' segments of a lowered
+    // grouped matmul. Its iterations write disjoint rows and read nothing
+    // another iteration writes, so a target may reorder them or run an
+    // inner parallel loop outside them.
+    "::mlir::UnitAttr":$segment_loop,
+    // On a linalg op: the kernel a CPU tiling schedule targets, by number.
+    "::mlir::IntegerAttr":$tile_target,
+    // On a linalg.fill: the destination fill of that numbered kernel.
+    "::mlir::IntegerAttr":$tile_fill
+  );
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
 }
 
 def MoE_ScoringFnAttr : EnumAttr<MoE_Dialect, MoE_ScoringFn, "scoring"> {

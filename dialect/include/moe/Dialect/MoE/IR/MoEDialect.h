@@ -22,4 +22,37 @@
 #define GET_ATTRDEF_CLASSES
 #include "moe/Dialect/MoE/IR/MoEAttrs.h.inc"
 
+namespace mlir {
+namespace moe {
+
+// The names of the dialect's discardable attributes (MoEBase.td says where
+// each goes and what it holds).
+constexpr llvm::StringLiteral kEntryAttrName =
+    MoEDialect::EntryAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kModelNameAttrName =
+    MoEDialect::ModelNameAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kInputAttrName =
+    MoEDialect::InputAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kParamAttrName =
+    MoEDialect::ParamAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kPreparePermutationAttrName =
+    MoEDialect::PreparePermutationAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kParamBytesAttrName =
+    MoEDialect::ParamBytesAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kLayerFunctionAttrName =
+    MoEDialect::LayerFunctionAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kSegmentMatmulAttrName =
+    MoEDialect::SegmentMatmulAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kSegmentEpilogueAttrName =
+    MoEDialect::SegmentEpilogueAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kSegmentLoopAttrName =
+    MoEDialect::SegmentLoopAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kTileTargetAttrName =
+    MoEDialect::TileTargetAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kTileFillAttrName =
+    MoEDialect::TileFillAttrHelper::getNameStr();
+
+} // namespace moe
+} // namespace mlir
+
 #endif // MOE_DIALECT_MOE_IR_MOEDIALECT_H

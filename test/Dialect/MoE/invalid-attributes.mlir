@@ -1,0 +1,123 @@
+// RUN: moe-opt %s -split-input-file -verify-diagnostics
+
+// Every diagnostic of the MoE dialect's discardable-attribute verifiers,
+// one case per split.
+
+// expected-error @+1 {{'func.func' op attribute 'moe.entry' must be a unit attribute, got 1 : i64}}
+func.func @entry_value() attributes {moe.entry = 1} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'builtin.module' op attribute 'moe.entry' is only valid on functions}}
+module attributes {moe.entry} {
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op attribute 'moe.param_bytes' must not be negative}}
+func.func @param_bytes_negative() attributes {moe.param_bytes = -64 : i64} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op attribute 'moe.param_bytes' must be an integer, got "64"}}
+func.func @param_bytes_string() attributes {moe.param_bytes = "64"} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op attribute 'moe.model_name' is only valid on modules}}
+func.func @model_name_on_function() attributes {moe.model_name = "m"} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'builtin.module' op attribute 'moe.model_name' must be a string, got 3 : i64}}
+module attributes {moe.model_name = 3} {
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op attribute 'moe.input' is only valid on function arguments}}
+func.func @input_on_function() attributes {moe.input = "x"} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op unknown MoE dialect attribute 'moe.entry_point'}}
+func.func @unknown() attributes {moe.entry_point} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.param' must be a non-empty string, got ""}}
+func.func @param_empty(%w: tensor<4xf32> {moe.param = ""}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.input' must be a non-empty string, got unit}}
+func.func @input_unit(%x: tensor<?x4xf32> {moe.input}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op attribute 'moe.entry' is not valid on arguments}}
+func.func @entry_on_argument(%x: tensor<4xf32> {moe.entry}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.prepare_permutation' must have one entry per dim of the argument's type 'tensor<2x3x4xf32>'}}
+func.func @permutation_rank(%w: tensor<2x3x4xf32> {moe.prepare_permutation = array<i64: 1, 0>}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.prepare_permutation' must be a permutation, got array<i64: 0, 2, 2>}}
+func.func @permutation_repeats(%w: tensor<2x3x4xf32> {moe.prepare_permutation = array<i64: 0, 2, 2>}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.prepare_permutation' must be a dense i64 array, got [0, 1]}}
+func.func @permutation_type(%w: tensor<2x3xf32> {moe.prepare_permutation = [0, 1]}) {
+  return
+}
+
+// -----
+
+func.func @segment_matmul_on_constant() {
+  // expected-error @+1 {{'arith.constant' op attribute 'moe.segment_matmul' is only valid on destination-style ops}}
+  %0 = arith.constant {moe.segment_matmul} 0 : index
+  return
+}
+
+// -----
+
+func.func @segment_loop_on_constant() {
+  // expected-error @+1 {{'arith.constant' op attribute 'moe.segment_loop' is only valid on loops}}
+  %0 = arith.constant {moe.segment_loop} 0 : index
+  return
+}
+
+// -----
+
+func.func @tile_target_negative(%a: tensor<4x4xf32>) {
+  // expected-error @+1 {{'linalg.copy' op attribute 'moe.tile_target' must not be negative}}
+  %0 = linalg.copy {moe.tile_target = -1 : i64} ins(%a : tensor<4x4xf32>)
+      outs(%a : tensor<4x4xf32>) -> tensor<4x4xf32>
+  return
+}
