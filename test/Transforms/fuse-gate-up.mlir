@@ -12,7 +12,7 @@
 // CHECK-NOT:   moe.grouped_matmul
 // CHECK:       %[[H:.*]] = moe.grouped_gated_matmul ins(%[[X]], %[[OFF]] : tensor<?x64xf32>, tensor<9xi32>) gate(%[[WG]] : tensor<8x128x64xf32>) up(%[[WU]] : tensor<8x128x64xf32>) outs(%[[HINIT]] : tensor<?x128xf32>) activation<silu>
 // CHECK-NOT:   swiglu
-// CHECK-NOT:   weight_kn
+// CHECK-NOT:   weight_layout = #moe.weight_layout<kn>
 // CHECK-NOT:   moe.gated_activation
 // CHECK:       %[[Y:.*]] = moe.grouped_matmul ins(%[[H]], %[[WD]], %[[OFF]] : tensor<?x128xf32>, tensor<8x64x128xf32>, tensor<9xi32>) outs(%[[ACC]] : tensor<?x64xf32>)
 // CHECK-NEXT:  return %[[Y]]
@@ -100,12 +100,12 @@ func.func @fuse_swiglu_oai(%x: tensor<?x16xf32>, %o: tensor<5xi32>,
 
 // -----
 
-// weight_kn panel weights [E, N/P, K, P] are carried over with weight_kn.
+// Panel weights [E, N/P, K, P] are carried over with their layout.
 
 // CHECK-LABEL: func @fuse_weight_kn_panels
 // CHECK-SAME:    %[[WG:[a-z0-9]+]]: tensor<8x4x64x32xbf16>, %[[WU:[a-z0-9]+]]: tensor<8x4x64x32xbf16>
 // CHECK-NOT:   moe.grouped_matmul
-// CHECK:       moe.grouped_gated_matmul ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<9xi32>) gate(%[[WG]] : tensor<8x4x64x32xbf16>) up(%[[WU]] : tensor<8x4x64x32xbf16>) outs(%{{.*}} : tensor<?x128xf32>) activation<silu> {weight_kn}
+// CHECK:       moe.grouped_gated_matmul ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<9xi32>) gate(%[[WG]] : tensor<8x4x64x32xbf16>) up(%[[WU]] : tensor<8x4x64x32xbf16>) outs(%{{.*}} : tensor<?x128xf32>) activation<silu> {weight_layout = #moe.weight_layout<panels>}
 // CHECK-NOT:   moe.gated_activation
 // CHECK:       moe.grouped_matmul
 func.func @fuse_weight_kn_panels(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
@@ -117,9 +117,9 @@ func.func @fuse_weight_kn_panels(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
   %e = tensor.empty(%r) : tensor<?x128xf32>
   %fill = linalg.fill ins(%zero : f32) outs(%e : tensor<?x128xf32>) -> tensor<?x128xf32>
   %g = moe.grouped_matmul ins(%x, %wg, %o : tensor<?x64xf32>, tensor<8x4x64x32xbf16>, tensor<9xi32>)
-         outs(%fill : tensor<?x128xf32>) {weight_kn}
+         outs(%fill : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<panels>}
   %u = moe.grouped_matmul ins(%x, %wu, %o : tensor<?x64xf32>, tensor<8x4x64x32xbf16>, tensor<9xi32>)
-         outs(%fill : tensor<?x128xf32>) {weight_kn}
+         outs(%fill : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<panels>}
   %hinit = tensor.empty(%r) : tensor<?x128xf32>
   %h = moe.gated_activation ins(%g, %u : tensor<?x128xf32>, tensor<?x128xf32>)
          outs(%hinit : tensor<?x128xf32>) activation<silu>
@@ -130,11 +130,11 @@ func.func @fuse_weight_kn_panels(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
 
 // -----
 
-// weight_kn [E, K, N] weights too.
+// kn-layout [E, K, N] weights too.
 
 // CHECK-LABEL: func @fuse_weight_kn
 // CHECK-NOT:   moe.grouped_matmul
-// CHECK:       moe.grouped_gated_matmul {{.*}} gate(%{{.*}} : tensor<8x64x128xf32>) up(%{{.*}} : tensor<8x64x128xf32>) outs(%{{.*}} : tensor<?x128xf32>) activation<silu> {weight_kn}
+// CHECK:       moe.grouped_gated_matmul {{.*}} gate(%{{.*}} : tensor<8x64x128xf32>) up(%{{.*}} : tensor<8x64x128xf32>) outs(%{{.*}} : tensor<?x128xf32>) activation<silu> {weight_layout = #moe.weight_layout<kn>}
 // CHECK-NOT:   moe.gated_activation
 // CHECK:       moe.grouped_matmul
 func.func @fuse_weight_kn(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
@@ -146,9 +146,9 @@ func.func @fuse_weight_kn(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
   %e = tensor.empty(%r) : tensor<?x128xf32>
   %fill = linalg.fill ins(%zero : f32) outs(%e : tensor<?x128xf32>) -> tensor<?x128xf32>
   %g = moe.grouped_matmul ins(%x, %wg, %o : tensor<?x64xf32>, tensor<8x64x128xf32>, tensor<9xi32>)
-         outs(%fill : tensor<?x128xf32>) {weight_kn}
+         outs(%fill : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<kn>}
   %u = moe.grouped_matmul ins(%x, %wu, %o : tensor<?x64xf32>, tensor<8x64x128xf32>, tensor<9xi32>)
-         outs(%fill : tensor<?x128xf32>) {weight_kn}
+         outs(%fill : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<kn>}
   %hinit = tensor.empty(%r) : tensor<?x128xf32>
   %h = moe.gated_activation ins(%g, %u : tensor<?x128xf32>, tensor<?x128xf32>)
          outs(%hinit : tensor<?x128xf32>) activation<silu>
@@ -385,7 +385,7 @@ func.func @down_other_offsets(%x: tensor<6x16xf32>, %o: tensor<5xi32>,
 
 // -----
 
-// Not fused: only the gate weight is weight_kn (K = N = 16, so the weight
+// Not fused: only the gate weight is in the kn layout (K = N = 16, so the weight
 // types still match).
 
 // CHECK-LABEL: func @mixed_weight_kn
@@ -399,7 +399,7 @@ func.func @mixed_weight_kn(%x: tensor<6x16xf32>, %o: tensor<5xi32>,
   %e = tensor.empty() : tensor<6x16xf32>
   %fill = linalg.fill ins(%zero : f32) outs(%e : tensor<6x16xf32>) -> tensor<6x16xf32>
   %g = moe.grouped_matmul ins(%x, %wg, %o : tensor<6x16xf32>, tensor<4x16x16xf32>, tensor<5xi32>)
-         outs(%fill : tensor<6x16xf32>) {weight_kn}
+         outs(%fill : tensor<6x16xf32>) {weight_layout = #moe.weight_layout<kn>}
   %u = moe.grouped_matmul ins(%x, %wu, %o : tensor<6x16xf32>, tensor<4x16x16xf32>, tensor<5xi32>)
          outs(%fill : tensor<6x16xf32>)
   %hinit = tensor.empty() : tensor<6x16xf32>
@@ -438,13 +438,13 @@ func.func @mixed_weight_types(%x: tensor<6x16xf32>, %o: tensor<5xi32>,
 
 // -----
 
-// Not fused: moe.grouped_gated_matmul has no weight_vnni layout.
+// Not fused: moe.grouped_gated_matmul has no pair_panels layout.
 
-// CHECK-LABEL: func @weight_vnni
+// CHECK-LABEL: func @pair_panels
 // CHECK-NOT:   moe.grouped_gated_matmul
 // CHECK:       moe.gated_activation
 // CHECK-NOT:   moe.grouped_gated_matmul
-func.func @weight_vnni(%x: tensor<?x64xbf16>, %o: tensor<9xi32>,
+func.func @pair_panels(%x: tensor<?x64xbf16>, %o: tensor<9xi32>,
                        %wg: tensor<8x4x32x32x2xbf16>, %wu: tensor<8x4x32x32x2xbf16>,
                        %wd: tensor<8x64x128xf32>, %acc: tensor<?x64xf32>) -> tensor<?x64xf32> {
   %zero = arith.constant 0.0 : f32
@@ -453,9 +453,9 @@ func.func @weight_vnni(%x: tensor<?x64xbf16>, %o: tensor<9xi32>,
   %e = tensor.empty(%r) : tensor<?x128xf32>
   %fill = linalg.fill ins(%zero : f32) outs(%e : tensor<?x128xf32>) -> tensor<?x128xf32>
   %g = moe.grouped_matmul ins(%x, %wg, %o : tensor<?x64xbf16>, tensor<8x4x32x32x2xbf16>, tensor<9xi32>)
-         outs(%fill : tensor<?x128xf32>) {weight_vnni}
+         outs(%fill : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<pair_panels>}
   %u = moe.grouped_matmul ins(%x, %wu, %o : tensor<?x64xbf16>, tensor<8x4x32x32x2xbf16>, tensor<9xi32>)
-         outs(%fill : tensor<?x128xf32>) {weight_vnni}
+         outs(%fill : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<pair_panels>}
   %hinit = tensor.empty(%r) : tensor<?x128xf32>
   %h = moe.gated_activation ins(%g, %u : tensor<?x128xf32>, tensor<?x128xf32>)
          outs(%hinit : tensor<?x128xf32>) activation<silu>

@@ -7,14 +7,14 @@
 // CHECK-LABEL: func @fuse
 // CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[W:[a-z0-9]+]]: tensor<64x8xf32>, %[[B:[a-z0-9]+]]: tensor<8xf32>, %[[SB:[a-z0-9]+]]: tensor<8xf32>, %[[S:[a-z0-9]+]]: tensor<?x8xf32>, %[[WE:[a-z0-9]+]]: tensor<?x2xf32>, %[[IE:[a-z0-9]+]]: tensor<?x2xi32>
 // CHECK-NOT:   moe.router ins
-// CHECK:       %[[RW:.*]], %[[RI:.*]] = moe.router_top_k ins(%[[X]], %[[W]] : tensor<?x64xf32>, tensor<64x8xf32>) bias(%[[B]] : tensor<8xf32>) selection_bias(%[[SB]] : tensor<8xf32>) outs(%[[WE]], %[[IE]] : tensor<?x2xf32>, tensor<?x2xi32>) scoring<sigmoid> {normalize, num_groups = 4 : i64, scaling_factor = 2.500000e+00 : f32, top_k_groups = 2 : i64, weight_kn}
+// CHECK:       %[[RW:.*]], %[[RI:.*]] = moe.router_top_k ins(%[[X]], %[[W]] : tensor<?x64xf32>, tensor<64x8xf32>) bias(%[[B]] : tensor<8xf32>) selection_bias(%[[SB]] : tensor<8xf32>) outs(%[[WE]], %[[IE]] : tensor<?x2xf32>, tensor<?x2xi32>) scoring<sigmoid> {normalize, num_groups = 4 : i64, scaling_factor = 2.500000e+00 : f32, top_k_groups = 2 : i64, weight_layout = #moe.weight_layout<kn>}
 // CHECK-NOT:   moe.top_k
 // CHECK:       return %[[RW]], %[[RI]]
 func.func @fuse(%x: tensor<?x64xf32>, %w: tensor<64x8xf32>, %b: tensor<8xf32>,
                 %sb: tensor<8xf32>, %s: tensor<?x8xf32>,
                 %we: tensor<?x2xf32>, %ie: tensor<?x2xi32>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
   %scores = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<64x8xf32>) bias(%b : tensor<8xf32>)
-              outs(%s : tensor<?x8xf32>) scoring<sigmoid> {weight_kn}
+              outs(%s : tensor<?x8xf32>) scoring<sigmoid> {weight_layout = #moe.weight_layout<kn>}
   %0, %1 = moe.top_k ins(%scores : tensor<?x8xf32>) bias(%sb : tensor<8xf32>)
              outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>)
              {normalize, num_groups = 4 : i64, top_k_groups = 2 : i64, scaling_factor = 2.5 : f32}

@@ -87,7 +87,9 @@ LayerSteps mlir::moe::buildLayerSteps(OpBuilder &rewriter, LayerOp op,
       RouterOp::create(rewriter, loc, scoresInit.getType(), input,
                        op.getRouterWeight(), op.getRouterBias(),
                        op.getRouterNoise(), scoresInit, op.getScoringAttr(),
-                       op.getNoiseSeedAttr(), /*weight_kn=*/UnitAttr());
+                       op.getNoiseSeedAttr(),
+                       WeightLayoutAttr::get(rewriter.getContext(),
+                                             WeightLayout::nk));
 
   Value weightsInit = empty({tokens, kSize}, floatType);
   Value indicesInit = empty({tokens, kSize}, i32Type);

@@ -60,8 +60,8 @@ struct FuseGateUp : OpRewritePattern<GatedActivationOp> {
       return rewriter.notifyMatchFailure(
           op, "the projections read different rows or segments");
     if (gate.getWeight().getType() != up.getWeight().getType() ||
-        gate.getWeightKn() != up.getWeightKn() || gate.getWeightVnni() ||
-        up.getWeightVnni())
+        gate.getWeightLayout() != up.getWeightLayout() ||
+        gate.getWeightLayout() == WeightLayout::pair_panels)
       return rewriter.notifyMatchFailure(
           op, "the projections' weights differ in layout");
     if (!isZeroFilled(gate.getInit()) || !isZeroFilled(up.getInit()))
@@ -76,7 +76,7 @@ struct FuseGateUp : OpRewritePattern<GatedActivationOp> {
         op, op.getInit().getType(), gate.getInput(), gate.getExpertOffsets(),
         gate.getWeight(), up.getWeight(), gate.getBias(), up.getBias(),
         op.getInit(), op.getActivationAttr(), op.getSwigluAlphaAttr(),
-        op.getSwigluLimitAttr(), gate.getWeightKnAttr());
+        op.getSwigluLimitAttr(), gate.getWeightLayoutAttr());
     return success();
   }
 };

@@ -5,7 +5,7 @@
 // the input rounded to bf16. With K even and N a multiple of 16 the weight
 // becomes [E, N/P, K/2, P, 2] panels of pairs (P = 32 here, 16 with
 // panel-width=16) with its load-time permutation, and the matmul
-// weight_vnni; gate and up share one rounded input. N = 40 keeps the weight
+// the pair_panels layout; gate and up share one rounded input. N = 40 keeps the weight
 // (for moe-cpu-prepare-expert-weights) and takes the rounded values as f32
 // (truncf then extf); f32 weights are left alone.
 
@@ -24,8 +24,8 @@
 // CHECK-NEXT:  ^bb0(%[[V:.*]]: f32, %{{.*}}: bf16):
 // CHECK-NEXT:    %[[T:.*]] = arith.truncf %[[V]] : f32 to bf16
 // CHECK-NEXT:    linalg.yield %[[T]] : bf16
-// CHECK:       moe.grouped_matmul ins(%[[BF16]], %{{.*}}, %{{.*}} : tensor<?x64xbf16>, tensor<4x2x32x32x2xbf16>, tensor<5xi32>) outs(%{{.*}} : tensor<?x64xf32>) {weight_vnni}
-// CHECK:       moe.grouped_matmul ins(%[[BF16]], %{{.*}}, %{{.*}} : tensor<?x64xbf16>, tensor<4x2x32x32x2xbf16>, tensor<5xi32>) outs(%{{.*}} : tensor<?x64xf32>) {weight_vnni}
+// CHECK:       moe.grouped_matmul ins(%[[BF16]], %{{.*}}, %{{.*}} : tensor<?x64xbf16>, tensor<4x2x32x32x2xbf16>, tensor<5xi32>) outs(%{{.*}} : tensor<?x64xf32>) {weight_layout = #moe.weight_layout<pair_panels>}
+// CHECK:       moe.grouped_matmul ins(%[[BF16]], %{{.*}}, %{{.*}} : tensor<?x64xbf16>, tensor<4x2x32x32x2xbf16>, tensor<5xi32>) outs(%{{.*}} : tensor<?x64xf32>) {weight_layout = #moe.weight_layout<pair_panels>}
 // CHECK:       moe.grouped_matmul ins(%[[ROUNDED]], %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<4x40x64xbf16>, tensor<5xi32>) outs(%{{.*}} : tensor<?x40xf32>){{$}}
 // CHECK:       moe.grouped_matmul ins(%[[X]], %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<4x64x64xf32>, tensor<5xi32>) outs(%{{.*}} : tensor<?x64xf32>){{$}}
 

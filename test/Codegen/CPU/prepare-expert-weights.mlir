@@ -8,11 +8,11 @@
 // CHECK-LABEL: func.func @model(
 // CHECK-SAME:    %{{.*}}: tensor<4x1x16x32xf32> {moe.param = "up", moe.prepare_permutation = array<i64: 0, 1, 3, 2>}
 // CHECK-SAME:    %{{.*}}: tensor<4x32x16xf32> {moe.param = "shared"}
-// CHECK:       moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<4x1x16x32xf32>, tensor<5xi32>) outs(%{{.*}} : tensor<?x32xf32>) {weight_kn}
+// CHECK:       moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<4x1x16x32xf32>, tensor<5xi32>) outs(%{{.*}} : tensor<?x32xf32>) {weight_layout = #moe.weight_layout<panels>}
 
 // NARROW:      tensor<4x4x16x8xf32> {moe.param = "up", moe.prepare_permutation = array<i64: 0, 1, 3, 2>}
 // CHECK:       moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<4x32x16xf32>, tensor<5xi32>) outs(%{{.*}} : tensor<?x32xf32>)
-// CHECK-NOT:   weight_kn
+// CHECK-NOT:   weight_layout = #moe.weight_layout<kn>
 func.func @model(%x: tensor<?x16xf32> {moe.input = "x"},
                  %up: tensor<4x32x16xf32> {moe.param = "up"},
                  %shared: tensor<4x32x16xf32> {moe.param = "shared"},
@@ -28,7 +28,7 @@ func.func @model(%x: tensor<?x16xf32> {moe.input = "x"},
 // N = 37 has no divisor above 1 up to 32: [E, K, N] rows instead of panels.
 // CHECK-LABEL: func.func @prime(
 // CHECK-SAME:    %{{.*}}: tensor<2x16x37xf32> {moe.param = "w", moe.prepare_permutation = array<i64: 0, 2, 1>}
-// CHECK:       moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<2x16x37xf32>, tensor<3xi32>) outs(%{{.*}} : tensor<?x37xf32>) {weight_kn}
+// CHECK:       moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<2x16x37xf32>, tensor<3xi32>) outs(%{{.*}} : tensor<?x37xf32>) {weight_layout = #moe.weight_layout<kn>}
 func.func @prime(%x: tensor<?x16xf32> {moe.input = "x"},
                  %w: tensor<2x37x16xf32> {moe.param = "w"},
                  %o: tensor<3xi32>, %init: tensor<?x37xf32>) -> tensor<?x37xf32> attributes {moe.entry} {
@@ -38,14 +38,14 @@ func.func @prime(%x: tensor<?x16xf32> {moe.input = "x"},
 }
 
 // A router weight [E, D] used only by routers becomes [D, E] (permutation
-// 1, 0) and its router gets weight_kn; one also used elsewhere (here as a
+// 1, 0) and its router gets the kn layout; one also used elsewhere (here as a
 // dense linear's weight, as large-t.test's graph does) keeps [E, D].
 // CHECK-LABEL: func.func @routers(
 // CHECK-SAME:    %{{.*}}: tensor<16x8xbf16> {moe.param = "router", moe.prepare_permutation = array<i64: 1, 0>}
 // CHECK-SAME:    %[[SHARED:.*]]: tensor<8x16xf32> {moe.param = "shared_router"}
-// CHECK:       moe.router ins(%{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<16x8xbf16>) outs(%{{.*}} : tensor<?x8xf32>) scoring<softmax> {weight_kn}
+// CHECK:       moe.router ins(%{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<16x8xbf16>) outs(%{{.*}} : tensor<?x8xf32>) scoring<softmax> {weight_layout = #moe.weight_layout<kn>}
 // CHECK:       moe.router ins(%{{.*}}, %[[SHARED]] : tensor<?x16xf32>, tensor<8x16xf32>) outs(%{{.*}} : tensor<?x8xf32>) scoring<sigmoid>
-// CHECK-NOT:   weight_kn
+// CHECK-NOT:   weight_layout = #moe.weight_layout<kn>
 func.func @routers(%x: tensor<?x16xf32> {moe.input = "x"},
                    %r: tensor<8x16xbf16> {moe.param = "router"},
                    %s: tensor<8x16xf32> {moe.param = "shared_router"},
@@ -62,8 +62,8 @@ func.func @routers(%x: tensor<?x16xf32> {moe.input = "x"},
 // layout, alone or beside a plain router of the same weight.
 // CHECK-LABEL: func.func @fused_routers(
 // CHECK-SAME:    %{{.*}}: tensor<16x8xf32> {moe.param = "router", moe.prepare_permutation = array<i64: 1, 0>}
-// CHECK:       moe.router_top_k ins(%{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<16x8xf32>) outs({{.*}}) scoring<softmax> {weight_kn}
-// CHECK:       moe.router ins(%{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<16x8xf32>) outs(%{{.*}} : tensor<?x8xf32>) scoring<softmax> {weight_kn}
+// CHECK:       moe.router_top_k ins(%{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<16x8xf32>) outs({{.*}}) scoring<softmax> {weight_layout = #moe.weight_layout<kn>}
+// CHECK:       moe.router ins(%{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<16x8xf32>) outs(%{{.*}} : tensor<?x8xf32>) scoring<softmax> {weight_layout = #moe.weight_layout<kn>}
 func.func @fused_routers(%x: tensor<?x16xf32> {moe.input = "x"},
                          %r: tensor<8x16xf32> {moe.param = "router"},
                          %init: tensor<?x8xf32>, %we: tensor<?x2xf32>, %ie: tensor<?x2xi32>)
@@ -108,7 +108,7 @@ func.func @dense(%x: tensor<?x16xf32> {moe.input = "x"},
 }
 
 // A gated matmul's gate and up weights take the panel layout together (one
-// weight_kn flag covers both). When one of them has another use and stays
+// layout attribute covers both). When one of them has another use and stays
 // raw, its partner stays raw too, and so does a weight that shares a gated
 // matmul with that partner: the layouts are settled to a fixed point.
 
@@ -118,11 +118,11 @@ func.func @dense(%x: tensor<?x16xf32> {moe.input = "x"},
 // CHECK-SAME:    %{{.*}}: tensor<4x32x16xf32> {moe.param = "g2"}
 // CHECK-SAME:    %{{.*}}: tensor<4x32x16xf32> {moe.param = "u2"}
 // CHECK-SAME:    %{{.*}}: tensor<4x32x16xf32> {moe.param = "g3"}
-// CHECK:       moe.grouped_gated_matmul {{.*}} gate(%{{.*}} : tensor<4x1x16x32xf32>) up(%{{.*}} : tensor<4x1x16x32xf32>) {{.*}} {weight_kn}
+// CHECK:       moe.grouped_gated_matmul {{.*}} gate(%{{.*}} : tensor<4x1x16x32xf32>) up(%{{.*}} : tensor<4x1x16x32xf32>) {{.*}} {weight_layout = #moe.weight_layout<panels>}
 // CHECK:       moe.grouped_gated_matmul {{.*}} gate(%{{.*}} : tensor<4x32x16xf32>) up(%{{.*}} : tensor<4x32x16xf32>)
-// CHECK-NOT:   weight_kn
+// CHECK-NOT:   weight_layout = #moe.weight_layout<kn>
 // CHECK:       moe.grouped_gated_matmul {{.*}} gate(%{{.*}} : tensor<4x32x16xf32>) up(%{{.*}} : tensor<4x32x16xf32>)
-// CHECK-NOT:   weight_kn
+// CHECK-NOT:   weight_layout = #moe.weight_layout<kn>
 // CHECK:       return
 func.func @gated(%x: tensor<?x16xf32> {moe.input = "x"},
                  %g: tensor<4x32x16xf32> {moe.param = "g"},
@@ -162,10 +162,10 @@ func.func @gated(%x: tensor<?x16xf32> {moe.input = "x"},
 // CHECK:       call @kept_layer({{.*}}) : (tensor<?x16xf32>, tensor<4x32x16xf32>, tensor<5xi32>, tensor<?x32xf32>)
 // CHECK-LABEL: func.func private @layer(
 // CHECK-SAME:    %{{.*}}: tensor<?x16xf32>, %{{.*}}: tensor<4x1x16x32xf32>, %{{.*}}: tensor<5xi32>, %{{.*}}: tensor<?x32xf32>)
-// CHECK:       moe.grouped_matmul {{.*}} {weight_kn}
+// CHECK:       moe.grouped_matmul {{.*}} {weight_layout = #moe.weight_layout<panels>}
 // CHECK-LABEL: func.func private @kept_layer(
 // CHECK-SAME:    %{{.*}}: tensor<?x16xf32>, %{{.*}}: tensor<4x32x16xf32>, %{{.*}}: tensor<5xi32>, %{{.*}}: tensor<?x32xf32>)
-// CHECK-NOT:   weight_kn
+// CHECK-NOT:   weight_layout = #moe.weight_layout<kn>
 func.func @outlined(%x: tensor<?x16xf32> {moe.input = "x"},
                     %w0: tensor<4x32x16xf32> {moe.param = "w0"},
                     %w1: tensor<4x32x16xf32> {moe.param = "w1"},

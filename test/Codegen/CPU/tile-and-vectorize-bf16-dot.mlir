@@ -1,6 +1,6 @@
 // RUN: moe-opt %s --moe-cpu-tile-and-vectorize --canonicalize | FileCheck %s
 
-// A pair-layout (weight_vnni) segment contraction C[m, b, n] += A[m, k, p]
+// A pair-layout (pair_panels) segment contraction C[m, b, n] += A[m, k, p]
 // W[b, k, n, p]: one forall iteration per panel of 32 columns, 8-row tiles
 // whose k loop carries 8 x 2 accumulators of 16 lanes and issues one AVX-512
 // BF16 dot product per accumulator and pair of k (the A pair broadcast as one

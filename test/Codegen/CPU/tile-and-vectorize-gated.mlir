@@ -49,6 +49,6 @@ func.func @gated(%x: tensor<?x64xf32>, %o: tensor<5xi32>,
   %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<5xi32>)
          gate(%wg : tensor<4x4x64x16xf32>) up(%wu : tensor<4x4x64x16xf32>)
          gate_bias(%bg : tensor<4x64xf32>)
-         outs(%init : tensor<?x64xf32>) activation<silu> {weight_kn}
+         outs(%init : tensor<?x64xf32>) activation<silu> {weight_layout = #moe.weight_layout<panels>}
   return %0 : tensor<?x64xf32>
 }

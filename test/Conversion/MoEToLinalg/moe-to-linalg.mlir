@@ -27,7 +27,7 @@ func.func @router_softmax(%x: tensor<?x64xf32>, %w: tensor<8x64xbf16>,
 
 // -----
 
-// With weight_kn the weight is [D, E] and the logits accumulate with the
+// In the kn layout the weight is [D, E] and the logits accumulate with the
 // experts innermost: iteration (t, d, e), the reduction in the middle.
 
 // CHECK-DAG:   #[[$TDK:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
@@ -38,7 +38,7 @@ func.func @router_softmax(%x: tensor<?x64xf32>, %w: tensor<8x64xbf16>,
 func.func @router_weight_kn(%x: tensor<?x64xf32>, %w: tensor<64x8xf32>,
                             %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
   %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<64x8xf32>)
-         outs(%init : tensor<?x8xf32>) scoring<softmax> {weight_kn}
+         outs(%init : tensor<?x8xf32>) scoring<softmax> {weight_layout = #moe.weight_layout<kn>}
   return %0 : tensor<?x8xf32>
 }
 
@@ -280,7 +280,7 @@ func.func @grouped_matmul(%x: tensor<?x64xf32>, %w: tensor<4x128x64xf16>,
 
 // -----
 
-// With a weight_kn weight in panels [E, N/P, K, P], an expert's output
+// With a weight in panels [E, N/P, K, P], an expert's output
 // [R, N] becomes [R, N/P, P] and the contraction reads the weight panel by
 // panel.
 
@@ -298,7 +298,7 @@ func.func @grouped_matmul(%x: tensor<?x64xf32>, %w: tensor<4x128x64xf16>,
 func.func @grouped_matmul_panels(%x: tensor<?x64xf32>, %w: tensor<4x2x64x32xbf16>,
                                  %o: tensor<5xi32>, %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
   %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<4x2x64x32xbf16>, tensor<5xi32>)
-         outs(%init : tensor<?x64xf32>) {weight_kn}
+         outs(%init : tensor<?x64xf32>) {weight_layout = #moe.weight_layout<panels>}
   return %0 : tensor<?x64xf32>
 }
 
@@ -325,13 +325,13 @@ func.func @grouped_matmul_from_fill(%x: tensor<?x64xf32>, %w: tensor<4x2x64x32xf
   %zero = arith.constant 0.0 : f32
   %filled = linalg.fill ins(%zero : f32) outs(%init : tensor<?x64xf32>) -> tensor<?x64xf32>
   %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<4x2x64x32xf32>, tensor<5xi32>)
-         outs(%filled : tensor<?x64xf32>) {weight_kn}
+         outs(%filled : tensor<?x64xf32>) {weight_layout = #moe.weight_layout<panels>}
   return %0 : tensor<?x64xf32>
 }
 
 // -----
 
-// With weight_vnni, an expert's rows [R, K] become k pairs [R, K/2, 2] and its
+// In the pair_panels layout, an expert's rows [R, K] become k pairs [R, K/2, 2] and its
 // output [R, N] panels [R, N/P, P]; the contraction reads the weight panel
 // by panel, pair by pair.
 
@@ -352,7 +352,7 @@ func.func @grouped_matmul_from_fill(%x: tensor<?x64xf32>, %w: tensor<4x2x64x32xf
 func.func @grouped_matmul_vnni(%x: tensor<?x64xbf16>, %w: tensor<4x2x32x32x2xbf16>,
                                %o: tensor<5xi32>, %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
   %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xbf16>, tensor<4x2x32x32x2xbf16>, tensor<5xi32>)
-         outs(%init : tensor<?x64xf32>) {weight_vnni}
+         outs(%init : tensor<?x64xf32>) {weight_layout = #moe.weight_layout<pair_panels>}
   return %0 : tensor<?x64xf32>
 }
 
@@ -453,7 +453,7 @@ func.func @grouped_gated_matmul(%x: tensor<?x64xf32>, %o: tensor<5xi32>,
   %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<5xi32>)
          gate(%wg : tensor<4x4x64x16xf32>) up(%wu : tensor<4x4x64x16xf32>)
          gate_bias(%bg : tensor<4x64xf32>)
-         outs(%init : tensor<?x64xf32>) activation<silu> {weight_kn}
+         outs(%init : tensor<?x64xf32>) activation<silu> {weight_layout = #moe.weight_layout<panels>}
   return %0 : tensor<?x64xf32>
 }
 
@@ -581,6 +581,6 @@ func.func @combine_chunks(%h: tensor<?x512xf32>, %ids: tensor<?xi32>, %w: tensor
 func.func @router_top_k(%x: tensor<?x64xf32>, %w: tensor<64x8xf32>,
                         %we: tensor<?x2xf32>, %ie: tensor<?x2xi32>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
   %0, %1 = moe.router_top_k ins(%x, %w : tensor<?x64xf32>, tensor<64x8xf32>)
-             outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>) scoring<softmax> {weight_kn, normalize}
+             outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>) scoring<softmax> {weight_layout = #moe.weight_layout<kn>, normalize}
   return %0, %1 : tensor<?x2xf32>, tensor<?x2xi32>
 }

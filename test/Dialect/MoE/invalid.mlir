@@ -2396,12 +2396,34 @@ func.func @layer_seed_without_noise(%x: tensor<?x64xf32>,
 
 // -----
 
-func.func @grouped_matmul_vnni_and_kn(%x: tensor<?x64xbf16>,
-    %w: tensor<8x4x32x32x2xbf16>, %o: tensor<9xi32>,
+func.func @grouped_matmul_panels_rank(%x: tensor<?x64xf32>,
+    %w: tensor<8x64x128xf32>, %o: tensor<9xi32>,
     %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
-  // expected-error @+1 {{'moe.grouped_matmul' op 'weight_kn' and 'weight_vnni' exclude each other}}
-  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xbf16>, tensor<8x4x32x32x2xbf16>, tensor<9xi32>)
-         outs(%acc : tensor<?x128xf32>) {weight_kn, weight_vnni}
+  // expected-error @+1 {{'moe.grouped_matmul' op weight must be a rank-4 tensor}}
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x64x128xf32>, tensor<9xi32>)
+         outs(%acc : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<panels>}
+  return %0 : tensor<?x128xf32>
+}
+
+// -----
+
+func.func @router_panels_layout(%x: tensor<?x64xf32>, %w: tensor<64x8xf32>,
+                                %init: tensor<?x8xf32>) {
+  // expected-error @+1 {{'moe.router' op weight_layout must be nk or kn, got panels}}
+  %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<64x8xf32>)
+         outs(%init : tensor<?x8xf32>) scoring<softmax> {weight_layout = #moe.weight_layout<panels>}
+  return
+}
+
+// -----
+
+func.func @gated_pair_panels_layout(%x: tensor<?x64xbf16>, %o: tensor<9xi32>,
+    %wg: tensor<8x4x32x32x2xbf16>, %wu: tensor<8x4x32x32x2xbf16>,
+    %init: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op weight_layout must be nk, kn or panels, got pair_panels}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xbf16>, tensor<9xi32>)
+         gate(%wg : tensor<8x4x32x32x2xbf16>) up(%wu : tensor<8x4x32x32x2xbf16>)
+         outs(%init : tensor<?x128xf32>) activation<silu> {weight_layout = #moe.weight_layout<pair_panels>}
   return %0 : tensor<?x128xf32>
 }
 
@@ -2412,7 +2434,7 @@ func.func @grouped_matmul_vnni_rank(%x: tensor<?x64xbf16>,
     %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
   // expected-error @+1 {{'moe.grouped_matmul' op weight must be a rank-5 tensor of f16, bf16, f32 or f64, got 'tensor<8x32x128x2xbf16>'}}
   %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xbf16>, tensor<8x32x128x2xbf16>, tensor<9xi32>)
-         outs(%acc : tensor<?x128xf32>) {weight_vnni}
+         outs(%acc : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<pair_panels>}
   return %0 : tensor<?x128xf32>
 }
 
@@ -2421,9 +2443,9 @@ func.func @grouped_matmul_vnni_rank(%x: tensor<?x64xbf16>,
 func.func @grouped_matmul_vnni_f32_input(%x: tensor<?x64xf32>,
     %w: tensor<8x4x32x32x2xbf16>, %o: tensor<9xi32>,
     %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
-  // expected-error @+1 {{'moe.grouped_matmul' op input must have bf16 elements with 'weight_vnni', got 'tensor<?x64xf32>'}}
+  // expected-error @+1 {{'moe.grouped_matmul' op input must have bf16 elements with the pair_panels layout, got 'tensor<?x64xf32>'}}
   %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x4x32x32x2xbf16>, tensor<9xi32>)
-         outs(%acc : tensor<?x128xf32>) {weight_vnni}
+         outs(%acc : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<pair_panels>}
   return %0 : tensor<?x128xf32>
 }
 
@@ -2432,9 +2454,9 @@ func.func @grouped_matmul_vnni_f32_input(%x: tensor<?x64xf32>,
 func.func @grouped_matmul_vnni_f32_weight(%x: tensor<?x64xbf16>,
     %w: tensor<8x4x32x32x2xf32>, %o: tensor<9xi32>,
     %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
-  // expected-error @+1 {{'moe.grouped_matmul' op weight must have bf16 elements with 'weight_vnni', got 'tensor<8x4x32x32x2xf32>'}}
+  // expected-error @+1 {{'moe.grouped_matmul' op weight must have bf16 elements with the pair_panels layout, got 'tensor<8x4x32x32x2xf32>'}}
   %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xbf16>, tensor<8x4x32x32x2xf32>, tensor<9xi32>)
-         outs(%acc : tensor<?x128xf32>) {weight_vnni}
+         outs(%acc : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<pair_panels>}
   return %0 : tensor<?x128xf32>
 }
 
@@ -2445,7 +2467,7 @@ func.func @grouped_matmul_vnni_not_pairs(%x: tensor<?x64xbf16>,
     %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
   // expected-error @+1 {{'moe.grouped_matmul' op weight dimension 4 (k pairs) must be 2, got 4}}
   %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xbf16>, tensor<8x4x16x32x4xbf16>, tensor<9xi32>)
-         outs(%acc : tensor<?x128xf32>) {weight_vnni}
+         outs(%acc : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<pair_panels>}
   return %0 : tensor<?x128xf32>
 }
 
@@ -2454,9 +2476,9 @@ func.func @grouped_matmul_vnni_not_pairs(%x: tensor<?x64xbf16>,
 func.func @grouped_matmul_vnni_odd_k(%x: tensor<?x63xbf16>,
     %w: tensor<8x4x32x32x2xbf16>, %o: tensor<9xi32>,
     %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
-  // expected-error @+1 {{'moe.grouped_matmul' op input must have an even reduction size K with 'weight_vnni', got 63}}
+  // expected-error @+1 {{'moe.grouped_matmul' op input must have an even reduction size K with the pair_panels layout, got 63}}
   %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x63xbf16>, tensor<8x4x32x32x2xbf16>, tensor<9xi32>)
-         outs(%acc : tensor<?x128xf32>) {weight_vnni}
+         outs(%acc : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<pair_panels>}
   return %0 : tensor<?x128xf32>
 }
 
@@ -2467,7 +2489,7 @@ func.func @grouped_matmul_vnni_k_pairs(%x: tensor<?x64xbf16>,
     %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
   // expected-error @+1 {{'moe.grouped_matmul' op weight dimension 2 (reduction size K / 2) must be 32, got 16}}
   %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xbf16>, tensor<8x4x16x32x2xbf16>, tensor<9xi32>)
-         outs(%acc : tensor<?x128xf32>) {weight_vnni}
+         outs(%acc : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<pair_panels>}
   return %0 : tensor<?x128xf32>
 }
 
@@ -2478,7 +2500,7 @@ func.func @grouped_matmul_vnni_width(%x: tensor<?x64xbf16>,
     %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
   // expected-error @+1 {{'moe.grouped_matmul' op init dimension 1 (output width N) must be 64, got 128}}
   %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xbf16>, tensor<8x2x32x32x2xbf16>, tensor<9xi32>)
-         outs(%acc : tensor<?x128xf32>) {weight_vnni}
+         outs(%acc : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<pair_panels>}
   return %0 : tensor<?x128xf32>
 }
 
@@ -2487,9 +2509,9 @@ func.func @grouped_matmul_vnni_width(%x: tensor<?x64xbf16>,
 func.func @grouped_matmul_vnni_dynamic_weight(%x: tensor<?x64xbf16>,
     %w: tensor<8x?x32x32x2xbf16>, %o: tensor<9xi32>,
     %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
-  // expected-error @+1 {{'moe.grouped_matmul' op weight must have a static shape with 'weight_vnni', got 'tensor<8x?x32x32x2xbf16>'}}
+  // expected-error @+1 {{'moe.grouped_matmul' op weight must have a static shape with the pair_panels layout, got 'tensor<8x?x32x32x2xbf16>'}}
   %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xbf16>, tensor<8x?x32x32x2xbf16>, tensor<9xi32>)
-         outs(%acc : tensor<?x128xf32>) {weight_vnni}
+         outs(%acc : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<pair_panels>}
   return %0 : tensor<?x128xf32>
 }
 
@@ -2498,9 +2520,9 @@ func.func @grouped_matmul_vnni_dynamic_weight(%x: tensor<?x64xbf16>,
 func.func @grouped_matmul_vnni_f16_init(%x: tensor<?x64xbf16>,
     %w: tensor<8x4x32x32x2xbf16>, %o: tensor<9xi32>,
     %acc: tensor<?x128xf16>) -> tensor<?x128xf16> {
-  // expected-error @+1 {{'moe.grouped_matmul' op init must have f32 elements with 'weight_vnni', got 'tensor<?x128xf16>'}}
+  // expected-error @+1 {{'moe.grouped_matmul' op init must have f32 elements with the pair_panels layout, got 'tensor<?x128xf16>'}}
   %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xbf16>, tensor<8x4x32x32x2xbf16>, tensor<9xi32>)
-         outs(%acc : tensor<?x128xf16>) {weight_vnni}
+         outs(%acc : tensor<?x128xf16>) {weight_layout = #moe.weight_layout<pair_panels>}
   return %0 : tensor<?x128xf16>
 }
 
@@ -2511,7 +2533,7 @@ func.func @grouped_matmul_panels_k(%x: tensor<?x64xf32>,
     %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
   // expected-error @+1 {{'moe.grouped_matmul' op weight dimension 2 (reduction size K) must be 64, got 32}}
   %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x4x32x32xf32>, tensor<9xi32>)
-         outs(%acc : tensor<?x128xf32>) {weight_kn}
+         outs(%acc : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<panels>}
   return %0 : tensor<?x128xf32>
 }
 
@@ -2522,7 +2544,7 @@ func.func @grouped_matmul_panels_width(%x: tensor<?x64xf32>,
     %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {
   // expected-error @+1 {{'moe.grouped_matmul' op init dimension 1 (output width N) must be 64, got 128}}
   %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<8x2x64x32xf32>, tensor<9xi32>)
-         outs(%acc : tensor<?x128xf32>) {weight_kn}
+         outs(%acc : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<panels>}
   return %0 : tensor<?x128xf32>
 }
 
@@ -2555,12 +2577,12 @@ func.func @dispatch_aligned_rows(%idx: tensor<3x2xi32>, %w: tensor<3x2xf32>,
 
 // -----
 
-// With weight_kn the router weight is [D, E].
+// In the kn layout the router weight is [D, E].
 func.func @router_weight_kn_shape(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
                                   %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
   // expected-error @+1 {{'moe.router' op weight dimension 0 (hidden size D) must be 64, got 8}}
   %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<8x64xf32>)
-         outs(%init : tensor<?x8xf32>) scoring<softmax> {weight_kn}
+         outs(%init : tensor<?x8xf32>) scoring<softmax> {weight_layout = #moe.weight_layout<kn>}
   return %0 : tensor<?x8xf32>
 }
 
@@ -2917,7 +2939,7 @@ func.func @grouped_gated_matmul_width_mismatch(%x: tensor<?x64xf32>,
 
 // -----
 
-// With weight_kn the weights are [E, K, N].
+// In the kn layout the weights are [E, K, N].
 func.func @grouped_gated_matmul_kn_reduction(%x: tensor<?x64xf32>,
     %o: tensor<9xi32>,
     %wg: tensor<8x128x64xf32>,
@@ -2926,7 +2948,7 @@ func.func @grouped_gated_matmul_kn_reduction(%x: tensor<?x64xf32>,
   // expected-error @+1 {{'moe.grouped_gated_matmul' op gate dimension 1 (reduction size K) must be 64, got 128}}
   %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
          gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
-         outs(%init : tensor<?x128xf32>) activation<silu> {weight_kn}
+         outs(%init : tensor<?x128xf32>) activation<silu> {weight_layout = #moe.weight_layout<kn>}
   return
 }
 
@@ -2940,7 +2962,7 @@ func.func @grouped_gated_matmul_kn_width(%x: tensor<?x64xf32>,
   // expected-error @+1 {{'moe.grouped_gated_matmul' op init dimension 1 (output width N) must be 64, got 128}}
   %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
          gate(%wg : tensor<8x64x64xf32>) up(%wu : tensor<8x64x64xf32>)
-         outs(%init : tensor<?x128xf32>) activation<silu> {weight_kn}
+         outs(%init : tensor<?x128xf32>) activation<silu> {weight_layout = #moe.weight_layout<kn>}
   return
 }
 
@@ -2955,7 +2977,7 @@ func.func @grouped_gated_matmul_panels_k(%x: tensor<?x64xf32>,
   // expected-error @+1 {{'moe.grouped_gated_matmul' op gate dimension 2 (reduction size K) must be 64, got 32}}
   %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
          gate(%wg : tensor<8x4x32x32xf32>) up(%wu : tensor<8x4x32x32xf32>)
-         outs(%init : tensor<?x128xf32>) activation<silu> {weight_kn}
+         outs(%init : tensor<?x128xf32>) activation<silu> {weight_layout = #moe.weight_layout<panels>}
   return
 }
 
@@ -2969,13 +2991,13 @@ func.func @grouped_gated_matmul_panels_width(%x: tensor<?x64xf32>,
   // expected-error @+1 {{'moe.grouped_gated_matmul' op init dimension 1 (output width N) must be 64, got 128}}
   %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
          gate(%wg : tensor<8x2x64x32xf32>) up(%wu : tensor<8x2x64x32xf32>)
-         outs(%init : tensor<?x128xf32>) activation<silu> {weight_kn}
+         outs(%init : tensor<?x128xf32>) activation<silu> {weight_layout = #moe.weight_layout<panels>}
   return
 }
 
 // -----
 
-// Without weight_kn a rank-4 weight is rejected.
+// In the default nk layout a rank-4 weight is rejected.
 func.func @grouped_gated_matmul_panels_without_kn(%x: tensor<?x64xf32>,
     %o: tensor<9xi32>,
     %wg: tensor<8x4x64x32xf32>,
@@ -3091,7 +3113,7 @@ func.func @grouped_gated_matmul_panels_bias_width(%x: tensor<?x64xf32>,
   // expected-error @+1 {{'moe.grouped_gated_matmul' op up_bias dimension 1 (output width N) must be 128, got 32}}
   %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
          gate(%wg : tensor<8x4x64x32xf32>) up(%wu : tensor<8x4x64x32xf32>) up_bias(%bu : tensor<8x32xf32>)
-         outs(%init : tensor<?x128xf32>) activation<silu> {weight_kn}
+         outs(%init : tensor<?x128xf32>) activation<silu> {weight_layout = #moe.weight_layout<panels>}
   return
 }
 
@@ -3188,7 +3210,7 @@ func.func @router_top_k_input_rank(%x: tensor<64xf32>, %w: tensor<8x64xf32>,
 
 func.func @router_top_k_hidden(%x: tensor<?x64xf32>, %w: tensor<64x8xf32>,
                                %we: tensor<?x2xf32>, %ie: tensor<?x2xi32>) {
-  // [D, E] only with weight_kn: as [E, D] its D is 8.
+  // [D, E] only in the kn layout: as [E, D] its D is 8.
   // expected-error @+1 {{'moe.router_top_k' op weight dimension 1 (hidden size D) must be 64, got 8}}
   %0, %1 = moe.router_top_k ins(%x, %w : tensor<?x64xf32>, tensor<64x8xf32>)
              outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>) scoring<softmax>

@@ -21,9 +21,9 @@ func.func @router(%x: tensor<?x64xf32>, %w: tensor<8x64xbf16>, %b: tensor<8xf32>
 // CHECK-LABEL: func @router_weight_kn
 func.func @router_weight_kn(%x: tensor<?x64xf32>, %w: tensor<64x8xf32>,
                             %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
-  // CHECK: moe.router ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<64x8xf32>) outs(%{{.*}} : tensor<?x8xf32>) scoring<softmax> {weight_kn}
+  // CHECK: moe.router ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<64x8xf32>) outs(%{{.*}} : tensor<?x8xf32>) scoring<softmax> {weight_layout = #moe.weight_layout<kn>}
   %0 = moe.router ins(%x, %w : tensor<?x64xf32>, tensor<64x8xf32>)
-         outs(%init : tensor<?x8xf32>) scoring<softmax> {weight_kn}
+         outs(%init : tensor<?x8xf32>) scoring<softmax> {weight_layout = #moe.weight_layout<kn>}
   return %0 : tensor<?x8xf32>
 }
 
@@ -125,15 +125,15 @@ func.func @grouped_matmul_layouts(%x: tensor<?x64xf32>, %xb: tensor<?x64xbf16>,
                                   %wpanels: tensor<8x4x64x32xbf16>,
                                   %o: tensor<9xi32>, %init: tensor<?x128xf32>)
     -> (tensor<?x128xf32>, tensor<?x128xf32>, tensor<?x128xf32>) {
-  // CHECK: moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<8x64x128xbf16>, tensor<9xi32>) outs(%{{.*}} : tensor<?x128xf32>) {weight_kn}
+  // CHECK: moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<8x64x128xbf16>, tensor<9xi32>) outs(%{{.*}} : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<kn>}
   %0 = moe.grouped_matmul ins(%x, %wkn, %o : tensor<?x64xf32>, tensor<8x64x128xbf16>, tensor<9xi32>)
-         outs(%init : tensor<?x128xf32>) {weight_kn}
-  // CHECK: moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x64xbf16>, tensor<8x4x32x32x2xbf16>, tensor<9xi32>) outs(%{{.*}} : tensor<?x128xf32>) {weight_vnni}
+         outs(%init : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<kn>}
+  // CHECK: moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x64xbf16>, tensor<8x4x32x32x2xbf16>, tensor<9xi32>) outs(%{{.*}} : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<pair_panels>}
   %1 = moe.grouped_matmul ins(%xb, %wvnni, %o : tensor<?x64xbf16>, tensor<8x4x32x32x2xbf16>, tensor<9xi32>)
-         outs(%init : tensor<?x128xf32>) {weight_vnni}
-  // CHECK: moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<8x4x64x32xbf16>, tensor<9xi32>) outs(%{{.*}} : tensor<?x128xf32>) {weight_kn}
+         outs(%init : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<pair_panels>}
+  // CHECK: moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<8x4x64x32xbf16>, tensor<9xi32>) outs(%{{.*}} : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<panels>}
   %2 = moe.grouped_matmul ins(%x, %wpanels, %o : tensor<?x64xf32>, tensor<8x4x64x32xbf16>, tensor<9xi32>)
-         outs(%init : tensor<?x128xf32>) {weight_kn}
+         outs(%init : tensor<?x128xf32>) {weight_layout = #moe.weight_layout<panels>}
   return %0, %1, %2 : tensor<?x128xf32>, tensor<?x128xf32>, tensor<?x128xf32>
 }
 
@@ -256,7 +256,7 @@ func.func @grouped_gated_matmul(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
   return %0, %1 : tensor<?x128xf32>, tensor<?x128xf32>
 }
 
-// Only one bias, and the weight_kn layouts [E, K, N] and panels [E, N/P, K, P].
+// Only one bias, and the kn [E, K, N] and panels [E, N/P, K, P] layouts.
 // CHECK-LABEL: func @grouped_gated_matmul_layouts
 func.func @grouped_gated_matmul_layouts(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
                                         %wkn: tensor<8x64x128xbf16>,
@@ -264,19 +264,19 @@ func.func @grouped_gated_matmul_layouts(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
                                         %b: tensor<8x128xf32>,
                                         %init: tensor<?x128xf32>)
     -> (tensor<?x128xf32>, tensor<?x128xf32>, tensor<?x128xf32>) {
-  // CHECK: moe.grouped_gated_matmul ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<9xi32>) gate(%{{.*}} : tensor<8x64x128xbf16>) up(%{{.*}} : tensor<8x64x128xbf16>) outs(%{{.*}} : tensor<?x128xf32>) activation<gelu> {weight_kn}
+  // CHECK: moe.grouped_gated_matmul ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<9xi32>) gate(%{{.*}} : tensor<8x64x128xbf16>) up(%{{.*}} : tensor<8x64x128xbf16>) outs(%{{.*}} : tensor<?x128xf32>) activation<gelu> {weight_layout = #moe.weight_layout<kn>}
   %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
          gate(%wkn : tensor<8x64x128xbf16>) up(%wkn : tensor<8x64x128xbf16>)
-         outs(%init : tensor<?x128xf32>) activation<gelu> {weight_kn}
-  // CHECK: moe.grouped_gated_matmul ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<9xi32>) gate(%{{.*}} : tensor<8x4x64x32xbf16>) up(%{{.*}} : tensor<8x4x64x32xbf16>) outs(%{{.*}} : tensor<?x128xf32>) activation<silu> {weight_kn}
+         outs(%init : tensor<?x128xf32>) activation<gelu> {weight_layout = #moe.weight_layout<kn>}
+  // CHECK: moe.grouped_gated_matmul ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<9xi32>) gate(%{{.*}} : tensor<8x4x64x32xbf16>) up(%{{.*}} : tensor<8x4x64x32xbf16>) outs(%{{.*}} : tensor<?x128xf32>) activation<silu> {weight_layout = #moe.weight_layout<panels>}
   %1 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
          gate(%wpanels : tensor<8x4x64x32xbf16>) up(%wpanels : tensor<8x4x64x32xbf16>)
-         outs(%init : tensor<?x128xf32>) activation<silu> {weight_kn}
-  // CHECK: moe.grouped_gated_matmul ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<9xi32>) gate(%{{.*}} : tensor<8x4x64x32xbf16>) up(%{{.*}} : tensor<8x4x64x32xbf16>) up_bias(%{{.*}} : tensor<8x128xf32>) outs(%{{.*}} : tensor<?x128xf32>) activation<silu> {weight_kn}
+         outs(%init : tensor<?x128xf32>) activation<silu> {weight_layout = #moe.weight_layout<panels>}
+  // CHECK: moe.grouped_gated_matmul ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<9xi32>) gate(%{{.*}} : tensor<8x4x64x32xbf16>) up(%{{.*}} : tensor<8x4x64x32xbf16>) up_bias(%{{.*}} : tensor<8x128xf32>) outs(%{{.*}} : tensor<?x128xf32>) activation<silu> {weight_layout = #moe.weight_layout<panels>}
   %2 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
          gate(%wpanels : tensor<8x4x64x32xbf16>) up(%wpanels : tensor<8x4x64x32xbf16>)
          up_bias(%b : tensor<8x128xf32>)
-         outs(%init : tensor<?x128xf32>) activation<silu> {weight_kn}
+         outs(%init : tensor<?x128xf32>) activation<silu> {weight_layout = #moe.weight_layout<panels>}
   return %0, %1, %2 : tensor<?x128xf32>, tensor<?x128xf32>, tensor<?x128xf32>
 }
 
@@ -288,10 +288,10 @@ func.func @router_top_k(%x: tensor<?x64xf32>, %w: tensor<8x64xbf16>, %wkn: tenso
   // CHECK: moe.router_top_k ins(%[[X]], %[[W]] : tensor<?x64xf32>, tensor<8x64xbf16>) outs(%[[WE]], %[[IE]] : tensor<?x2xf32>, tensor<?x2xi32>) scoring<softmax> {normalize}
   %0, %1 = moe.router_top_k ins(%x, %w : tensor<?x64xf32>, tensor<8x64xbf16>)
              outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>) scoring<softmax> {normalize}
-  // CHECK: moe.router_top_k ins(%[[X]], %[[WKN]] : tensor<?x64xf32>, tensor<64x8xf32>) bias(%[[B]] : tensor<8xf32>) selection_bias(%[[SB]] : tensor<8xf32>) outs(%[[WE]], %[[IE]] : tensor<?x2xf32>, tensor<?x2xi32>) scoring<sigmoid> {num_groups = 4 : i64, scaling_factor = 2.500000e+00 : f32, top_k_groups = 2 : i64, weight_kn}
+  // CHECK: moe.router_top_k ins(%[[X]], %[[WKN]] : tensor<?x64xf32>, tensor<64x8xf32>) bias(%[[B]] : tensor<8xf32>) selection_bias(%[[SB]] : tensor<8xf32>) outs(%[[WE]], %[[IE]] : tensor<?x2xf32>, tensor<?x2xi32>) scoring<sigmoid> {num_groups = 4 : i64, scaling_factor = 2.500000e+00 : f32, top_k_groups = 2 : i64, weight_layout = #moe.weight_layout<kn>}
   %2, %3 = moe.router_top_k ins(%x, %wkn : tensor<?x64xf32>, tensor<64x8xf32>)
              bias(%b : tensor<8xf32>) selection_bias(%sb : tensor<8xf32>)
              outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>) scoring<sigmoid>
-             {weight_kn, num_groups = 4 : i64, top_k_groups = 2 : i64, scaling_factor = 2.5 : f32}
+             {weight_layout = #moe.weight_layout<kn>, num_groups = 4 : i64, top_k_groups = 2 : i64, scaling_factor = 2.5 : f32}
   return
 }

@@ -79,7 +79,7 @@ def MoEFuseGateUpPass : Pass<"moe-fuse-gate-up"> {
     gate and up projections are then never materialised.
 
     The projections must read the same rows through the same expert
-    offsets, start from zero, share a weight layout (not `weight_vnni`) and
+    offsets, start from zero, share a weight layout (not `pair_panels`) and
     have no other use; every use of the activation must be a grouped matmul
     over the same offsets, which reads only the experts' segments (the
     fused op leaves the rows past `offsets[E]` unset).

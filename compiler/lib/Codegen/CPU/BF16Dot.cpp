@@ -37,7 +37,7 @@ SmallVector<GroupedMatmulOp> bf16WeightUsers(BlockArgument weight) {
   SmallVector<GroupedMatmulOp> users;
   for (OpOperand &use : weight.getUses()) {
     auto matmul = dyn_cast<GroupedMatmulOp>(use.getOwner());
-    if (!matmul || matmul.getWeightKn() || matmul.getWeightVnni() ||
+    if (!matmul || matmul.getWeightLayout() != WeightLayout::nk ||
         use.getOperandNumber() !=
             matmul.getWeightMutable().getOperandNumber() ||
         !cast<ShapedType>(matmul.getInput().getType())
@@ -100,7 +100,7 @@ struct MoECPUBF16DotPass
         }
         matmul.getInputMutable().assign(inputRounded);
         if (pairs)
-          matmul.setWeightVnni(true);
+          matmul.setWeightLayout(WeightLayout::pair_panels);
       }
       if (!pairs)
         continue;

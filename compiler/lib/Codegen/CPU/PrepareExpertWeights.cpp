@@ -37,10 +37,10 @@ bool onlyFeedsRouters(BlockArgument weight) {
   for (OpOperand &use : weight.getUses()) {
     Operation *owner = use.getOwner();
     if (auto router = dyn_cast<RouterOp>(owner)) {
-      if (router.getWeightKn() || &use != &router.getWeightMutable())
+      if (router.getWeightLayout() != WeightLayout::nk || &use != &router.getWeightMutable())
         return false;
     } else if (auto fused = dyn_cast<RouterTopKOp>(owner)) {
-      if (fused.getWeightKn() || &use != &fused.getWeightMutable())
+      if (fused.getWeightLayout() != WeightLayout::nk || &use != &fused.getWeightMutable())
         return false;
     } else {
       return false;
@@ -73,12 +73,12 @@ Operation *groupedWeightUser(OpOperand &use, Value &partner) {
   partner = {};
   Operation *owner = use.getOwner();
   if (auto matmul = dyn_cast<GroupedMatmulOp>(owner))
-    return !matmul.getWeightKn() && !matmul.getWeightVnni() &&
+    return matmul.getWeightLayout() == WeightLayout::nk &&
                    &use == &matmul.getWeightMutable()
                ? owner
                : nullptr;
   auto gated = dyn_cast<GroupedGatedMatmulOp>(owner);
-  if (!gated || gated.getWeightKn())
+  if (!gated || gated.getWeightLayout() != WeightLayout::nk)
     return nullptr;
   if (&use == &gated.getGateWeightMutable())
     partner = gated.getUpWeight();
@@ -176,9 +176,9 @@ struct MoECPUPrepareExpertWeightsPass
         transpose();
         for (Operation *user : arg.getUsers()) {
           if (auto router = dyn_cast<RouterOp>(user))
-            router.setWeightKn(true);
+            router.setWeightLayout(WeightLayout::kn);
           else
-            cast<RouterTopKOp>(user).setWeightKn(true);
+            cast<RouterTopKOp>(user).setWeightLayout(WeightLayout::kn);
         }
         continue;
       }
@@ -200,11 +200,12 @@ struct MoECPUPrepareExpertWeightsPass
         redeclareParameter(
             arg, RankedTensorType::get({e, k, n}, type.getElementType()),
             {0, 2, 1});
+      WeightLayout layout = panels ? WeightLayout::panels : WeightLayout::kn;
       for (Operation *user : arg.getUsers()) {
         if (auto matmul = dyn_cast<GroupedMatmulOp>(user))
-          matmul.setWeightKn(true);
+          matmul.setWeightLayout(layout);
         else
-          cast<GroupedGatedMatmulOp>(user).setWeightKn(true);
+          cast<GroupedGatedMatmulOp>(user).setWeightLayout(layout);
       }
     }
   }

@@ -176,24 +176,11 @@ Value joinColumns(OpBuilder &b, Location loc, Value value) {
       value, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
 }
 
-/// The weight layouts of a grouped matmul (see `moe.grouped_matmul`).
-enum class GroupedLayout { NK, KN, Panels, Vnni };
-
-GroupedLayout getGroupedLayout(Type weightType, bool weightKn, bool vnni) {
-  if (vnni)
-    return GroupedLayout::Vnni;
-  if (!weightKn)
-    return GroupedLayout::NK;
-  return cast<RankedTensorType>(weightType).getRank() == 4
-             ? GroupedLayout::Panels
-             : GroupedLayout::KN;
-}
-
 /// The rows' k pairs for the pair layout, [rows, K] as [rows, K/2, 2]; the
 /// rows themselves for the other layouts.
-Value splitPairs(OpBuilder &b, Location loc, GroupedLayout layout,
+Value splitPairs(OpBuilder &b, Location loc, WeightLayout layout,
                  Value segment, Value expertWeight) {
-  if (layout != GroupedLayout::Vnni)
+  if (layout != WeightLayout::pair_panels)
     return segment;
   return splitColumns(
       b, loc, segment,
@@ -204,23 +191,23 @@ Value splitPairs(OpBuilder &b, Location loc, GroupedLayout layout,
 /// `expertWeight` into `accumulator`, tagged for the target's tiling. With
 /// panels (and pairs) the accumulator is [rows, N/P, P], the contraction's
 /// own output shape; otherwise [rows, N].
-Value buildSegmentContraction(OpBuilder &b, Location loc, GroupedLayout layout,
+Value buildSegmentContraction(OpBuilder &b, Location loc, WeightLayout layout,
                               Value segment, Value expertWeight,
                               Value accumulator) {
   Value contraction;
   switch (layout) {
-  case GroupedLayout::Vnni:
+  case WeightLayout::pair_panels:
     // `segment` is [rows, K/2, 2] (see splitPairs).
     contraction = buildMatmulVnni(b, loc, segment, expertWeight, accumulator);
     break;
-  case GroupedLayout::Panels:
+  case WeightLayout::panels:
     contraction = buildMatmulPanels(b, loc, segment, expertWeight,
                                     accumulator);
     break;
-  case GroupedLayout::KN:
+  case WeightLayout::kn:
     contraction = buildMatmul(b, loc, segment, expertWeight, accumulator);
     break;
-  case GroupedLayout::NK:
+  case WeightLayout::nk:
     contraction =
         buildMatmulTransposedRhs(b, loc, segment, expertWeight, accumulator);
     break;
@@ -232,9 +219,9 @@ Value buildSegmentContraction(OpBuilder &b, Location loc, GroupedLayout layout,
 
 /// The shape a segment's output [rows, N] takes in `layout`'s contraction:
 /// [rows, N/P, P] for panels and pairs, [rows, N] otherwise.
-Value toContractionShape(OpBuilder &b, Location loc, GroupedLayout layout,
+Value toContractionShape(OpBuilder &b, Location loc, WeightLayout layout,
                          Type weightType, Value rowsValue) {
-  if (layout != GroupedLayout::Panels && layout != GroupedLayout::Vnni)
+  if (layout != WeightLayout::panels && layout != WeightLayout::pair_panels)
     return rowsValue;
   auto type = cast<RankedTensorType>(weightType);
   return splitColumns(b, loc, rowsValue, type.getDimSize(1),
@@ -249,8 +236,7 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
     Location loc = op.getLoc();
     Value weight = op.getWeight();
     Value bias = op.getBias();
-    GroupedLayout layout = getGroupedLayout(
-        weight.getType(), op.getWeightKn(), op.getWeightVnni());
+    WeightLayout layout = op.getWeightLayout();
     int64_t numExperts = cast<RankedTensorType>(weight.getType()).getDimSize(0);
     Value result = buildSegmentLoop(
         rewriter, loc, op.getExpertOffsets(), numExperts, op.getInit(),
@@ -309,8 +295,7 @@ struct GroupedGatedMatmulToLinalg : OpRewritePattern<GroupedGatedMatmulOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Type weightType = op.getGateWeight().getType();
-    GroupedLayout layout =
-        getGroupedLayout(weightType, op.getWeightKn(), /*vnni=*/false);
+    WeightLayout layout = op.getWeightLayout();
     int64_t numExperts = cast<RankedTensorType>(weightType).getDimSize(0);
     auto initType = cast<RankedTensorType>(op.getInit().getType());
     Type floatType = initType.getElementType();

@@ -40,7 +40,8 @@ struct RouterToLinalg : OpRewritePattern<RouterOp> {
       noise = RouterNoise{noiseWeight, *op.getNoiseSeed()};
     Value logits =
         buildRouterLogits(rewriter, loc, op.getInput(), op.getWeight(),
-                          op.getBias(), noise, init, op.getWeightKn());
+                          op.getBias(), noise, init,
+                          op.getWeightLayout() == WeightLayout::kn);
 
     Value scores;
     if (op.getScoring() == ScoringFn::sigmoid) {
@@ -99,7 +100,7 @@ struct RouterTopKToBlocks : OpRewritePattern<RouterTopKOp> {
     Value input = op.getInput();
     auto weightsType = cast<RankedTensorType>(op.getWeightsInit().getType());
     int64_t numExperts = cast<RankedTensorType>(op.getWeight().getType())
-                             .getDimSize(op.getWeightKn() ? 1 : 0);
+                             .getDimSize(op.getWeightLayout() == WeightLayout::kn ? 1 : 0);
     int64_t k = op.getK();
     Value tokens = tensor::DimOp::create(rewriter, loc, input, 0);
     Value block = arith::ConstantIndexOp::create(rewriter, loc,
@@ -134,7 +135,7 @@ struct RouterTopKToBlocks : OpRewritePattern<RouterTopKOp> {
               rowsOf(input, tensor::getMixedSize(b, nloc, input, 1)),
               op.getWeight(), op.getBias(), /*noise_weight=*/Value(),
               scoresInit, op.getScoringAttr(), /*noise_seed=*/IntegerAttr(),
-              op.getWeightKnAttr());
+              op.getWeightLayoutAttr());
           Value weightsInit = rowsOf(args[1], b.getIndexAttr(k));
           Value indicesInit = rowsOf(args[2], b.getIndexAttr(k));
           auto topK = TopKOp::create(

@@ -6,6 +6,6 @@ func.func @gated(%x: tensor<?x64xf32>, %o: tensor<5xi32>,
          gate(%wg : tensor<4x2x64x32xf32>) up(%wu : tensor<4x2x64x32xf32>)
          gate_bias(%bg : tensor<4x64xf32>) up_bias(%bu : tensor<4x64xf32>)
          outs(%init : tensor<?x64xf32>) activation<swiglu_oai>
-         {swiglu_alpha = 1.5 : f32, swiglu_limit = 5.0 : f32, weight_kn}
+         {swiglu_alpha = 1.5 : f32, swiglu_limit = 5.0 : f32, weight_layout = #moe.weight_layout<panels>}
   return %0 : tensor<?x64xf32>
 }

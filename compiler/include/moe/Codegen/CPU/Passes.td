@@ -46,7 +46,7 @@ def MoECPUBF16DotPass : Pass<"moe-cpu-bf16-dot", "mlir::ModuleOp"> {
     multiple of 16 that divides N and is at most `panel-width`, or 16)
     holding pairs of consecutive k next to
     each other (`moe.prepare_permutation = array<i64: 0, 1, 3, 2, 4>`, done
-    by `moe_prepare` at load time), and the matmul gets `weight_vnni` with a
+    by `moe_prepare` at load time), and the matmul gets the `pair_panels` weight layout with a
     bf16 input, which the CPU kernel schedule turns into AVX-512 BF16 dot
     products (`vdpbf16ps`, 32 multiply-adds per instruction against 16 for
     an f32 FMA). Other shapes keep the f32 kernel on the rounded values
@@ -253,7 +253,7 @@ def MoECPUPrepareExpertWeightsPass
     [E, N, K] becomes an [E, N/P, K, P] argument, panels of P columns (the
     largest divisor of N up to `panel-width`, the kernel's N tile),
     carrying `moe.prepare_permutation = array<i64: 0, 1, 3, 2>`, and its
-    users get `weight_kn`. The vectorised kernel then reads each panel as
+    users get the `panels` weight layout (`kn` where N has no panel). The vectorised kernel then reads each panel as
     one contiguous run of K rows of P, where an [E, K, N] layout would read
     P elements N apart (the same cache sets for N a multiple of 1024).
     `moe-cpu-entry-abi` emits the `moe_prepare` entry point that the runtime
@@ -263,7 +263,7 @@ def MoECPUPrepareExpertWeightsPass
     already have a load-time permutation (moe-cpu-bf16-dot) are left alone.
 
     A weight used only as the [E, D] weight of `moe.router` ops becomes
-    [D, E] (`array<i64: 1, 0>`) and its routers get `weight_kn`: the logits
+    [D, E] (`array<i64: 1, 0>`) and its routers get the `kn` weight layout: the logits
     then accumulate along contiguous weight rows, which LLVM vectorizes,
     instead of a scalar dot product over D per (token, expert).
   }];
@@ -346,7 +346,7 @@ def MoECPUTileAndVectorizePass
     accumulator stays in vector registers. Contractions are lowered to
     outer products (FMAs after LLVM contraction).
 
-    The pair-layout (`weight_vnni`) contractions of `moe-cpu-bf16-dot` get
+    The pair-layout (`pair_panels`) contractions of `moe-cpu-bf16-dot` get
     the same tiling over pairs of k, with each rank-1 step split into
     1 x 16 tiles that upstream's x86vector patterns turn into `vdpbf16ps`.
   }];

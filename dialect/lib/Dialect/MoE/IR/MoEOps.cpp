@@ -294,14 +294,26 @@ LogicalResult verifySelectionShape(const ShapeVerifier &v, Value weights,
 
 } // namespace
 
+/// A router's weight is [E, D] (`nk`) or [D, E] (`kn`).
+static LogicalResult verifyRouterWeightLayout(Operation *op,
+                                              WeightLayout layout) {
+  if (layout == WeightLayout::nk || layout == WeightLayout::kn)
+    return success();
+  return op->emitOpError() << "weight_layout must be nk or kn, got "
+                           << stringifyWeightLayout(layout);
+}
+
 //===----------------------------------------------------------------------===//
 // RouterOp
 //===----------------------------------------------------------------------===//
 
 LogicalResult RouterOp::verify() {
   ShapeVerifier v(*this);
-  // [E, D], or [D, E] with weight_kn.
-  unsigned expertDim = getWeightKn() ? 1 : 0, hiddenDim = 1 - expertDim;
+  // [E, D], or [D, E] in the kn layout.
+  if (failed(verifyRouterWeightLayout(*this, getWeightLayout())))
+    return failure();
+  unsigned expertDim = getWeightLayout() == WeightLayout::kn ? 1 : 0,
+           hiddenDim = 1 - expertDim;
   if (failed(v.tensor(getInput(), "input", 2, ElementKind::Float)) ||
       failed(v.tensor(getWeight(), "weight", 2, ElementKind::Float)) ||
       failed(v.tensor(getInit(), "init", 2, ElementKind::Float)) ||
@@ -354,8 +366,11 @@ LogicalResult TopKOp::verify() {
 
 LogicalResult RouterTopKOp::verify() {
   ShapeVerifier v(*this);
-  // [E, D], or [D, E] with weight_kn.
-  unsigned expertDim = getWeightKn() ? 1 : 0, hiddenDim = 1 - expertDim;
+  // [E, D], or [D, E] in the kn layout.
+  if (failed(verifyRouterWeightLayout(*this, getWeightLayout())))
+    return failure();
+  unsigned expertDim = getWeightLayout() == WeightLayout::kn ? 1 : 0,
+           hiddenDim = 1 - expertDim;
   if (failed(v.tensor(getInput(), "input", 2, ElementKind::Float)) ||
       failed(v.tensor(getWeight(), "weight", 2, ElementKind::Float)) ||
       failed(v.staticDim(getWeight(), "weight", expertDim, "experts E")) ||
@@ -461,28 +476,26 @@ LogicalResult PermuteOp::verify() {
 //===----------------------------------------------------------------------===//
 
 /// Verifies the weight of a grouped matmul of `input` [R, K] over the
-/// experts of `offsets`, in the layout `weightKn` and `vnni` select (see
-/// `moe.grouped_matmul`), and sets `numExperts` and the output width N.
-/// `init` is the [R, N] destination, checked against the weight.
+/// experts of `offsets`, in `layout` (see `moe.grouped_matmul`), and sets
+/// `numExperts` and the output width N. `init` is the [R, N] destination,
+/// checked against the weight.
 static LogicalResult verifyGroupedWeight(Operation *op, const ShapeVerifier &v,
                                   Value input, Value weight, StringRef name,
-                                  Value offsets, Value init, bool weightKn,
-                                  bool vnni, int64_t &numExperts,
+                                  Value offsets, Value init,
+                                  WeightLayout layout, int64_t &numExperts,
                                   int64_t &outWidth) {
-  if (vnni && weightKn)
-    return op->emitOpError("'weight_kn' and 'weight_vnni' exclude each other");
-  // weight_kn takes [E, K, N] or its panels [E, N/P, K, P].
-  bool panels =
-      weightKn && cast<RankedTensorType>(weight.getType()).getRank() == 4;
+  bool weightKn = layout == WeightLayout::kn;
+  bool panels = layout == WeightLayout::panels;
+  bool vnni = layout == WeightLayout::pair_panels;
   if (failed(v.tensor(input, "input", 2, ElementKind::Float)) ||
       failed(v.tensor(weight, name, vnni ? 5 : panels ? 4 : 3,
                       ElementKind::Float)) ||
       failed(verifyOffsets(v, offsets, numExperts)) ||
       failed(v.tensor(init, "init", 2, ElementKind::Float)))
     return failure();
-  // [E, N, K]; with weight_kn [E, K, N] or [E, N/P, K, P]; with
-  // weight_vnni [E, N/P, K/2, P, 2].
-  unsigned reductionDim = weightKn && !panels ? 1 : 2;
+  // nk [E, N, K]; kn [E, K, N]; panels [E, N/P, K, P]; pair_panels
+  // [E, N/P, K/2, P, 2].
+  unsigned reductionDim = weightKn ? 1 : 2;
   int64_t reduction = ShapeVerifier::extent(input, 1);
   outWidth = ShapeVerifier::extent(weight, weightKn ? 2 : 1);
   if (panels || vnni) {
@@ -499,21 +512,21 @@ static LogicalResult verifyGroupedWeight(Operation *op, const ShapeVerifier &v,
       if (!cast<ShapedType>(value.getType()).getElementType().isBF16())
         return op->emitOpError() << valueName
                                  << " must have bf16 elements with "
-                                    "'weight_vnni', got "
+                                    "the pair_panels layout, got "
                                  << value.getType();
     if (!cast<ShapedType>(weight.getType()).hasStaticShape())
       return op->emitOpError() << name << " must have a static shape with "
-                                          "'weight_vnni', got "
+                                          "the pair_panels layout, got "
                                << weight.getType();
     if (!cast<ShapedType>(init.getType()).getElementType().isF32())
       return op->emitOpError() << "init must have f32 elements with "
-                                  "'weight_vnni', got "
+                                  "the pair_panels layout, got "
                                << init.getType();
     if (failed(v.dim(weight, name, 4, 2, "k pairs")))
       return failure();
     if (!ShapedType::isDynamic(reduction) && reduction % 2 != 0)
       return op->emitOpError() << "input must have an even reduction size K "
-                                  "with 'weight_vnni', got "
+                                  "with the pair_panels layout, got "
                                << reduction;
     if (!ShapedType::isDynamic(reduction))
       reduction /= 2;
@@ -548,8 +561,8 @@ LogicalResult GroupedMatmulOp::verify() {
   ShapeVerifier v(*this);
   int64_t numExperts, outWidth;
   if (failed(verifyGroupedWeight(*this, v, getInput(), getWeight(), "weight",
-                                 getExpertOffsets(), getInit(), getWeightKn(),
-                                 getWeightVnni(), numExperts, outWidth)))
+                                 getExpertOffsets(), getInit(),
+                                 getWeightLayout(), numExperts, outWidth)))
     return failure();
   return verifyGroupedBias(v, getBias(), "bias", numExperts, outWidth);
 }
@@ -562,10 +575,13 @@ LogicalResult GroupedGatedMatmulOp::verify() {
   ShapeVerifier v(*this);
   int64_t numExperts, outWidth;
   // Both weights share a type (ODS checks), so the gate's checks cover the
-  // up weight's shape.
+  // up weight's shape. The epilogue form has no pair-layout kernels.
+  if (getWeightLayout() == WeightLayout::pair_panels)
+    return emitOpError("weight_layout must be nk, kn or panels, got "
+                       "pair_panels");
   if (failed(verifyGroupedWeight(*this, v, getInput(), getGateWeight(), "gate",
-                                 getExpertOffsets(), getInit(), getWeightKn(),
-                                 /*vnni=*/false, numExperts, outWidth)) ||
+                                 getExpertOffsets(), getInit(),
+                                 getWeightLayout(), numExperts, outWidth)) ||
       failed(verifyGroupedBias(v, getGateBias(), "gate_bias", numExperts,
                                outWidth)) ||
       failed(verifyGroupedBias(v, getUpBias(), "up_bias", numExperts,

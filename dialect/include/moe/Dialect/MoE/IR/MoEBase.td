@@ -93,6 +93,13 @@ def MoE_ScoringFnAttr : EnumAttr<MoE_Dialect, MoE_ScoringFn, "scoring"> {
 def MoE_ActivationAttr : EnumAttr<MoE_Dialect, MoE_Activation, "activation"> {
   let assemblyFormat = "`<` $value `>`";
 }
+def MoE_WeightLayoutAttr
+    : EnumAttr<MoE_Dialect, MoE_WeightLayout, "weight_layout"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+/// A weight layout attribute, `nk` unless given.
+def MoE_DefaultWeightLayoutAttr
+    : DefaultValuedAttr<MoE_WeightLayoutAttr, "::mlir::moe::WeightLayout::nk">;
 
 /// Base class of every MoE op.
 class MoE_Op<string mnemonic, list<Trait> traits = []>

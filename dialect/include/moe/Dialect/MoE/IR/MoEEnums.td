@@ -35,4 +35,19 @@ def MoE_Activation : I32EnumAttr<"Activation",
   let cppNamespace = "::mlir::moe";
 }
 
+def MoE_WeightLayout : I32EnumAttr<"WeightLayout",
+    "how a matmul's weight [E, N, K] is laid out", [
+  // [E, N, K]: nn.Linear's (a router's weight: [E, D]).
+  I32EnumAttrCase<"nk", 0>,
+  // [E, K, N], transposed (a router's weight: [D, E]).
+  I32EnumAttrCase<"kn", 1>,
+  // [E, N/P, K, P]: [E, K, N] in panels of P columns.
+  I32EnumAttrCase<"panels", 2>,
+  // [E, N/P, K/2, P, 2]: panels, each a K-major run of pairs of k.
+  I32EnumAttrCase<"pair_panels", 3>
+]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::mlir::moe";
+}
+
 #endif // MOE_DIALECT_MOE_IR_MOEENUMS_TD

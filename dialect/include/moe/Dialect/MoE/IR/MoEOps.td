@@ -52,7 +52,8 @@ def MoE_RouterOp : MoE_DestinationOp<"router", 1, [
 
     `weight` may be f32, bf16 or f16; arithmetic is in the result's element
     type (f32). `bias` [E] is the router's `nn.Linear` bias (gpt-oss). With
-    `weight_kn` the weight is [D, E] instead (`input weight`), the layout
+    `weight_layout = #moe.weight_layout<kn>` the weight is [D, E] instead
+    (`input weight`), the layout
     the CPU pipeline lays router weights out in at load time, so that the
     E logits of a token accumulate along contiguous weight rows.
 
@@ -77,7 +78,7 @@ def MoE_RouterOp : MoE_DestinationOp<"router", 1, [
                        AnyRankedTensor:$init,
                        MoE_ScoringFnAttr:$scoring,
                        OptionalAttr<I64Attr>:$noise_seed,
-                       UnitAttr:$weight_kn);
+                       MoE_DefaultWeightLayoutAttr:$weight_layout);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     `ins` `(` $input `,` $weight `:` type($input) `,` type($weight) `)`
@@ -175,7 +176,7 @@ def MoE_RouterTopKOp : MoE_DestinationOp<"router_top_k", 2, [
                        AnyRankedTensor:$weights_init,
                        AnyRankedTensor:$indices_init,
                        MoE_ScoringFnAttr:$scoring,
-                       UnitAttr:$weight_kn,
+                       MoE_DefaultWeightLayoutAttr:$weight_layout,
                        UnitAttr:$normalize,
                        DefaultValuedAttr<F32Attr, "1.0f">:$scaling_factor,
                        DefaultValuedAttr<I64Attr, "1">:$num_groups,
@@ -319,13 +320,14 @@ def MoE_GroupedMatmulOp : MoE_DestinationOp<"grouped_matmul", 1, [
     [E, N], `init` [R, N]. Rows from `offsets[E]` on are left unchanged.
     The work is proportional to the rows each expert owns.
 
-    With `weight_kn` the weight is [E, K, N] instead (`input[r] weight[e]`),
-    or that split into panels of P columns, [E, N/P, K, P]
-    (`weight[e][n / P][k][n % P]` is W[e][n][k]): the layout the CPU
+    `weight_layout` (`#moe.weight_layout<...>`) says how the weight is laid
+    out: `nk` (the default) as above; `kn`, [E, K, N] (`input[r]
+    weight[e]`); `panels`, that split into panels of P columns, [E, N/P, K,
+    P] (`weight[e][n / P][k][n % P]` is W[e][n][k]): the layout the CPU
     pipeline lays expert weights out in once, at load time, so that the
     kernel reads each panel's rows one after another.
 
-    With `weight_vnni` the weight is [E, N/P, K/2, P, 2]: panels of P
+    With `pair_panels` the weight is [E, N/P, K/2, P, 2]: panels of P
     columns, each a K-major run of pairs of consecutive k
     (`weight[e][n / P][k / 2][n % P][k % 2]` is W[e][n][k]). The pairs are
     the operand layout of AVX-512 BF16's dot product; the panels make the
@@ -344,8 +346,7 @@ def MoE_GroupedMatmulOp : MoE_DestinationOp<"grouped_matmul", 1, [
                        AnyRankedTensor:$expert_offsets,
                        Optional<AnyRankedTensor>:$bias,
                        AnyRankedTensor:$init,
-                       UnitAttr:$weight_kn,
-                       UnitAttr:$weight_vnni);
+                       MoE_DefaultWeightLayoutAttr:$weight_layout);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     `ins` `(` $input `,` $weight `,` $expert_offsets `:` type($input) `,`
@@ -369,7 +370,7 @@ def MoE_GroupedGatedMatmulOp : MoE_DestinationOp<"grouped_gated_matmul", 1, [
     sets row r of `init` to `act(x Wg[e]^T + bg[e]) * (x Wu[e]^T + bu[e])`
     (`x` = `input[r]`), or gpt-oss's clamped form for `swiglu_oai`. Rows
     from `offsets[E]` on are left unchanged. `input` is [R, K], both weights
-    [E, N, K] (with `weight_kn`, [E, K, N] or panels [E, N/P, K, P] as for
+    [E, N, K] (or in the `kn` or `panels` `weight_layout`, as for
     `moe.grouped_matmul`), the optional biases [E, N] and `init` [R, N].
 
     This is `moe.gated_activation` of two `moe.grouped_matmul`s, fused by
@@ -396,7 +397,7 @@ def MoE_GroupedGatedMatmulOp : MoE_DestinationOp<"grouped_gated_matmul", 1, [
                        MoE_ActivationAttr:$activation,
                        OptionalAttr<F32Attr>:$swiglu_alpha,
                        OptionalAttr<F32Attr>:$swiglu_limit,
-                       UnitAttr:$weight_kn);
+                       MoE_DefaultWeightLayoutAttr:$weight_layout);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     `ins` `(` $input `,` $expert_offsets `:` type($input) `,`
