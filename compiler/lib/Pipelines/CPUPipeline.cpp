@@ -85,7 +85,7 @@ void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm,
                                               bool prefetch,
                                               int64_t prefetchSpreadRows,
                                               unsigned prefetchLocality) {
-  pm.addPass(createMoECPUEntryABIPass());
+  pm.addPass(createMoEEntryABIPass());
   pm.addPass(createInlinerPass());
   pm.addPass(createSymbolDCEPass());
   // Let results be computed in the output arena instead of copied there,

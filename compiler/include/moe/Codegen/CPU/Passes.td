@@ -65,54 +65,6 @@ def MoECPUBF16DotPass : Pass<"moe-cpu-bf16-dot", "mlir::ModuleOp"> {
   ];
 }
 
-def MoECPUEntryABIPass : Pass<"moe-cpu-entry-abi", "mlir::ModuleOp"> {
-  let summary = "Wrap the model function in the arena entry-point ABI";
-  let description = [{
-    Finds the function marked `moe.entry` (inputs carry a `moe.input`
-    argument attribute, weights a `moe.param` one) and adds the entry point
-    the runtime calls, with one fixed C signature for every model:
-
-    ```
-    func.func @moe_forward(%tokens: index, %inputs: memref<?xi8>,
-                           %params: memref<?xi8>, %outputs: memref<?xi8>,
-                           %scratch: memref<?xi8>)
-        attributes {llvm.emit_c_interface}
-    ```
-
-    Every input, weight and output is a view into one of the three byte
-    arenas, at an offset rounded up to 64 bytes, in argument (or result)
-    order: inputs are [tokens, width] f32, weights have their static shapes
-    and element types, outputs are [tokens, width] (or static) f32. The
-    scratch arena holds the forward pass's temporary buffers once
-    `moe-cpu-scratch-arena` has placed them there. The model
-    function becomes private so the inliner folds it into the entry point.
-    The entry point records the parameter arena's size in
-    `moe.param_bytes`, which the driver checks against the runtime's
-    layout.
-
-    When weights carry `moe.prepare_permutation`, the pass also adds
-
-    ```
-    func.func @moe_prepare(%raw: memref<?xi8>, %prepared: memref<?xi8>)
-    ```
-
-    which the runtime calls once after loading: it writes every weight into
-    a second arena of the same layout, permuted where asked.
-
-    Private functions with a body (the outlined layers) get internal
-    linkage, so the object exports the entry points alone, and those marked
-    `no_inline` LLVM's `noinline`.
-  }];
-  let dependentDialects = [
-    "::mlir::arith::ArithDialect",
-    "::mlir::bufferization::BufferizationDialect",
-    "::mlir::func::FuncDialect",
-    "::mlir::linalg::LinalgDialect",
-    "::mlir::LLVM::LLVMDialect",
-    "::mlir::memref::MemRefDialect",
-  ];
-}
-
 def MoECPUExpandBF16Pass : Pass<"moe-cpu-expand-bf16"> {
   let summary = "Rewrite bf16 conversions into integer bitcasts and shifts";
   let description = [{
@@ -256,7 +208,7 @@ def MoECPUPrepareExpertWeightsPass
     users get the `panels` weight layout (`kn` where N has no panel). The vectorised kernel then reads each panel as
     one contiguous run of K rows of P, where an [E, K, N] layout would read
     P elements N apart (the same cache sets for N a multiple of 1024).
-    `moe-cpu-entry-abi` emits the `moe_prepare` entry point that the runtime
+    `moe-entry-abi` emits the `moe_prepare` entry point that the runtime
     calls once after loading the weights to do the re-layout. Where no
     panel is wider than one column (N prime, above `panel-width`), the
     weight becomes [E, K, N] instead (`array<i64: 0, 2, 1>`). Weights that

@@ -14,6 +14,54 @@
 
 include "mlir/Pass/PassBase.td"
 
+def MoEEntryABIPass : Pass<"moe-entry-abi", "mlir::ModuleOp"> {
+  let summary = "Wrap the model function in the arena entry-point ABI";
+  let description = [{
+    Finds the function marked `moe.entry` (inputs carry a `moe.input`
+    argument attribute, weights a `moe.param` one) and adds the entry point
+    the runtime calls, with one fixed C signature for every model:
+
+    ```
+    func.func @moe_forward(%tokens: index, %inputs: memref<?xi8>,
+                           %params: memref<?xi8>, %outputs: memref<?xi8>,
+                           %scratch: memref<?xi8>)
+        attributes {llvm.emit_c_interface}
+    ```
+
+    Every input, weight and output is a view into one of the three byte
+    arenas, at an offset rounded up to 64 bytes, in argument (or result)
+    order: inputs are [tokens, width] f32, weights have their static shapes
+    and element types, outputs are [tokens, width] (or static) f32. The
+    scratch arena holds the forward pass's temporary buffers once a
+    target has placed them there (`moe-cpu-scratch-arena`). The model
+    function becomes private so the inliner folds it into the entry point.
+    The entry point records the parameter arena's size in
+    `moe.param_bytes`, which the driver checks against the runtime's
+    layout.
+
+    When weights carry `moe.prepare_permutation`, the pass also adds
+
+    ```
+    func.func @moe_prepare(%raw: memref<?xi8>, %prepared: memref<?xi8>)
+    ```
+
+    which the runtime calls once after loading: it writes every weight into
+    a second arena of the same layout, permuted where asked.
+
+    Private functions with a body (the outlined layers) get internal
+    linkage, so the object exports the entry points alone, and those marked
+    `no_inline` LLVM's `noinline`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
 def MoEUntieSharedInitsPass : Pass<"moe-untie-shared-inits"> {
   let summary = "Give each use of a shared empty or zero-filled tensor its "
                 "own copy";

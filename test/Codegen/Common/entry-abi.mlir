@@ -1,4 +1,4 @@
-// RUN: moe-opt %s --moe-cpu-entry-abi --cse --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: moe-opt %s --moe-entry-abi --cse --split-input-file --verify-diagnostics | FileCheck %s
 
 // Inputs, weights and outputs become views of three byte arenas at 64-byte
 // aligned offsets; the model function becomes private.

@@ -4,14 +4,16 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// This file implements moe-cpu-entry-abi: it wraps the model function (on
+// This file implements moe-entry-abi: it wraps the model function (on
 // tensors, one argument per input and weight) in `moe_forward`, whose C
 // signature is the same for every model, so one runtime can call any of
 // them. Each tensor is a view into a byte arena at a 64-byte-aligned offset.
 //
 //===----------------------------------------------------------------------===//
 
-#include "moe/Codegen/CPU/Passes.h"
+#include "moe/Codegen/Common/EntryABI.h"
+#include "moe/Codegen/Common/Passes.h"
+#include "moe/Dialect/MoE/IR/MoEDialect.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
@@ -20,8 +22,8 @@
 
 namespace mlir {
 namespace moe {
-#define GEN_PASS_DEF_MOECPUENTRYABIPASS
-#include "moe/Codegen/CPU/Passes.h.inc"
+#define GEN_PASS_DEF_MOEENTRYABIPASS
+#include "moe/Codegen/Common/Passes.h.inc"
 } // namespace moe
 } // namespace mlir
 
@@ -94,9 +96,9 @@ struct PreparedParam {
   SmallVector<int64_t> permutation;
 };
 
-struct MoECPUEntryABIPass
-    : moe::impl::MoECPUEntryABIPassBase<MoECPUEntryABIPass> {
-  using MoECPUEntryABIPassBase::MoECPUEntryABIPassBase;
+struct MoEEntryABIPass
+    : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
+  using MoEEntryABIPassBase::MoEEntryABIPassBase;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
