@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/ABI/ABI.h"
+#include "moe/Runtime/Backend.h"
 #include "moe/Runtime/Inputs.h"
 #include "moe/Runtime/ModelSpec.h"
 #include "moe/Runtime/Npy.h"
@@ -79,11 +80,6 @@ std::vector<uint64_t> layoutArena(const std::vector<uint64_t> &bytes,
     total = moe::alignArenaOffset(total + size);
   }
   return offsets;
-}
-
-MoEArena describe(moe::AlignedBuffer &buffer) {
-  auto *data = reinterpret_cast<int8_t *>(buffer.data());
-  return MoEArena{data, data, 0, {static_cast<int64_t>(buffer.size())}, {1}};
 }
 
 struct Options {
@@ -249,9 +245,10 @@ moe::AlignedBuffer inputArena(const std::vector<moe::Array2D> &arrays) {
   return arena;
 }
 
-/// The output arena for `tokens` tokens; `offsets` receives each output's.
-moe::AlignedBuffer outputArena(const moe::ModelSpec &model, int64_t tokens,
-                               std::vector<uint64_t> &offsets) {
+/// The output arena's size for `tokens` tokens; `offsets` receives each
+/// output's.
+uint64_t outputArenaBytes(const moe::ModelSpec &model, int64_t tokens,
+                          std::vector<uint64_t> &offsets) {
   std::vector<uint64_t> sizes;
   for (const moe::OutputSpec &output : model.outputs) {
     uint64_t rows = output.perToken ? static_cast<uint64_t>(tokens) : 1;
@@ -259,15 +256,15 @@ moe::AlignedBuffer outputArena(const moe::ModelSpec &model, int64_t tokens,
   }
   uint64_t bytes = 0;
   offsets = layoutArena(sizes, bytes);
-  return moe::AlignedBuffer(bytes);
+  return bytes;
 }
 
 /// Appends input arenas of `tokens` seeded rows to `rotation` until it
 /// holds `options.benchInputs`; the one at position i from seed
 /// S + 7919 * i, so no two share a graph input's draw.
 bool seededInputs(const moe::ModelSpec &model, int64_t tokens,
-                  const Options &options,
-                  std::vector<moe::AlignedBuffer> &rotation,
+                  const Options &options, moe::Backend &backend,
+                  std::vector<std::unique_ptr<moe::DeviceArena>> &rotation,
                   std::string &error) {
   while (rotation.size() < uint64_t(options.benchInputs)) {
     std::vector<moe::Array2D> arrays;
@@ -275,11 +272,9 @@ bool seededInputs(const moe::ModelSpec &model, int64_t tokens,
                               options.seed + 7919 * rotation.size(), arrays,
                               error))
       return false;
-    rotation.push_back(inputArena(arrays));
-    if (!rotation.back()) {
-      error = "out of memory for " + std::to_string(tokens) + " tokens";
+    rotation.push_back(backend.upload(inputArena(arrays), error));
+    if (!rotation.back())
       return false;
-    }
   }
   return true;
 }
@@ -287,30 +282,30 @@ bool seededInputs(const moe::ModelSpec &model, int64_t tokens,
 /// Seconds of each of `calls` calls, the inputs taken in turn from
 /// `rotation`, after one untimed call on each.
 /// With `profile`, the phases of the timed calls are timed too.
-std::vector<double> timeCalls(int64_t calls, int64_t tokens,
-                              std::vector<moe::AlignedBuffer> &rotation,
-                              MoEArena &paramsRef, moe::AlignedBuffer &outputs,
-                              moe::AlignedBuffer &scratch, bool profile) {
-  std::vector<MoEArena> inputRefs;
-  for (moe::AlignedBuffer &input : rotation)
-    inputRefs.push_back(describe(input));
-  MoEArena outputsRef = describe(outputs), scratchRef = describe(scratch);
-  for (MoEArena &inputRef : inputRefs)
-    _mlir_ciface_moe_forward(tokens, &inputRef, &paramsRef, &outputsRef,
-                             &scratchRef);
-  std::vector<double> seconds;
+/// Each call is waited for: its time is the whole call's.
+bool timeCalls(int64_t calls, int64_t tokens, moe::Backend &backend,
+               std::vector<std::unique_ptr<moe::DeviceArena>> &rotation,
+               moe::DeviceArena &params, moe::DeviceArena &outputs,
+               moe::DeviceArena &scratch, bool profile,
+               std::vector<double> &seconds, std::string &error) {
+  for (std::unique_ptr<moe::DeviceArena> &input : rotation)
+    if (!backend.forward(tokens, *input, params, outputs, scratch, error))
+      return false;
+  if (!backend.synchronize(error))
+    return false;
   if (profile)
     phaseProfile.start();
   for (int64_t i = 0; i < calls; ++i) {
-    MoEArena &inputRef = inputRefs[i % inputRefs.size()];
+    moe::DeviceArena &input = *rotation[i % rotation.size()];
     auto start = std::chrono::steady_clock::now();
-    _mlir_ciface_moe_forward(tokens, &inputRef, &paramsRef, &outputsRef,
-                             &scratchRef);
+    if (!backend.forward(tokens, input, params, outputs, scratch, error) ||
+        !backend.synchronize(error))
+      return false;
     auto end = std::chrono::steady_clock::now();
     seconds.push_back(std::chrono::duration<double>(end - start).count());
   }
   phaseProfile.enabled = false;
-  return seconds;
+  return true;
 }
 
 /// Prints the phases' time per call over `calls` calls that took
@@ -388,16 +383,23 @@ int main(int argc, char **argv) {
                 quote(lineAt(compiled)) + ", the weights give " +
                 quote(lineAt(given)));
   }
-  moe::AlignedBuffer params;
-  if (!moe::loadParameterArena(model, params, error))
+  // The compiled code runs on the host.
+  std::unique_ptr<moe::Backend> backend = moe::createCPUBackend(
+      {_mlir_ciface_moe_forward, moe_scratch_bytes, _mlir_ciface_moe_prepare});
+  moe::AlignedBuffer rawParams;
+  if (!moe::loadParameterArena(model, rawParams, error))
     return failWith(error);
-  if (_mlir_ciface_moe_prepare) {
-    moe::AlignedBuffer prepared(params.size());
-    if (!prepared)
-      return fail("out of memory preparing " + std::to_string(params.size()) +
-                  " bytes of weights");
-    MoEArena rawRef = describe(params), preparedRef = describe(prepared);
-    _mlir_ciface_moe_prepare(&rawRef, &preparedRef);
+  std::unique_ptr<moe::DeviceArena> params =
+      backend->upload(std::move(rawParams), error);
+  if (!params)
+    return fail("loading the weights onto " + backend->name() + ": " + error);
+  if (backend->hasPrepare()) {
+    std::unique_ptr<moe::DeviceArena> prepared =
+        backend->allocate(params->size(), error);
+    if (!prepared || !backend->prepare(*params, *prepared, error) ||
+        !backend->synchronize(error))
+      return fail("preparing " + std::to_string(params->size()) +
+                  " bytes of weights on " + backend->name() + ": " + error);
     params = std::move(prepared);
   }
 
@@ -411,26 +413,35 @@ int main(int argc, char **argv) {
 
   // The forward pass's temporary buffers: one arena, allocated once for a
   // token count and reused by every call (docs/abi.md).
-  auto scratchArena = [](int64_t tokens) {
-    return moe::AlignedBuffer(
-        static_cast<uint64_t>(moe_scratch_bytes(tokens)));
+  auto arenasFor = [&](int64_t tokens, std::vector<uint64_t> &outputOffsets,
+                       std::unique_ptr<moe::DeviceArena> &outputs,
+                       std::unique_ptr<moe::DeviceArena> &scratch) {
+    outputs = backend->allocate(
+        outputArenaBytes(model, tokens, outputOffsets), error);
+    if (outputs)
+      scratch = backend->allocate(backend->scratchBytes(tokens), error);
+    return outputs && scratch;
+  };
+  auto outOfMemory = [&](int64_t tokens) {
+    return fail("no memory on " + backend->name() + " for " +
+                std::to_string(tokens) + " tokens: " + error);
   };
   std::vector<uint64_t> outputOffsets;
-  moe::AlignedBuffer inputs = inputArena(inputArrays),
-                     outputs = outputArena(model, tokens, outputOffsets),
-                     scratch = scratchArena(tokens);
-  if (!inputs || !outputs || !scratch)
-    return fail("out of memory for " + std::to_string(tokens) + " tokens");
+  std::unique_ptr<moe::DeviceArena> outputs, scratch;
+  std::unique_ptr<moe::DeviceArena> inputs =
+      backend->upload(inputArena(inputArrays), error);
+  if (!inputs || !arenasFor(tokens, outputOffsets, outputs, scratch))
+    return outOfMemory(tokens);
 
-  MoEArena inputsRef = describe(inputs), paramsRef = describe(params),
-           outputsRef = describe(outputs), scratchRef = describe(scratch);
   bool profileRun =
       options.profile && options.bench == 0 && options.benchTokens.empty();
   if (profileRun)
     phaseProfile.start();
   auto runStart = std::chrono::steady_clock::now();
-  _mlir_ciface_moe_forward(tokens, &inputsRef, &paramsRef, &outputsRef,
-                           &scratchRef);
+  if (!backend->forward(tokens, *inputs, *params, *outputs, *scratch,
+                        error) ||
+      !backend->synchronize(error))
+    return fail("running the model on " + backend->name() + ": " + error);
   auto runEnd = std::chrono::steady_clock::now();
   phaseProfile.enabled = false;
   if (profileRun)
@@ -438,58 +449,68 @@ int main(int argc, char **argv) {
                  std::chrono::duration<double>(runEnd - runStart).count());
 
   // The timed calls' phases, when --profile asks for them.
-  auto benchAndProfile = [&](int64_t calls, int64_t benchTokens,
-                             std::vector<moe::AlignedBuffer> &rotation,
-                             moe::AlignedBuffer &benchOutputs,
-                             moe::AlignedBuffer &benchScratch) {
-    std::vector<double> seconds =
-        timeCalls(calls, benchTokens, rotation, paramsRef, benchOutputs,
-                  benchScratch, options.profile);
+  auto benchAndProfile =
+      [&](int64_t calls, int64_t benchTokens,
+          std::vector<std::unique_ptr<moe::DeviceArena>> &rotation,
+          moe::DeviceArena &benchOutputs, moe::DeviceArena &benchScratch) {
+    std::vector<double> seconds;
+    if (!timeCalls(calls, benchTokens, *backend, rotation, *params,
+                   benchOutputs, benchScratch, options.profile, seconds,
+                   error))
+      return false;
     double total = 0;
     for (double call : seconds)
       total += call;
     printBench(calls, benchTokens, seconds);
     if (options.profile)
       printProfile(calls, benchTokens, total);
+    return true;
   };
 
   if (options.bench > 0 && options.benchTokens.empty()) {
     // The run's own input first, then seeded ones; the outputs written
     // below stay the run's.
-    std::vector<moe::AlignedBuffer> rotation;
+    std::vector<std::unique_ptr<moe::DeviceArena>> rotation;
     rotation.push_back(std::move(inputs));
     std::vector<uint64_t> offsets;
-    moe::AlignedBuffer benchOutputs = outputArena(model, tokens, offsets);
+    std::unique_ptr<moe::DeviceArena> benchOutputs = backend->allocate(
+        outputArenaBytes(model, tokens, offsets), error);
     if (!benchOutputs)
-      return fail("out of memory for " + std::to_string(tokens) + " tokens");
-    if (!seededInputs(model, tokens, options, rotation, error))
+      return outOfMemory(tokens);
+    if (!seededInputs(model, tokens, options, *backend, rotation, error))
       return failWith(error);
-    benchAndProfile(options.bench, tokens, rotation, benchOutputs, scratch);
+    if (!benchAndProfile(options.bench, tokens, rotation, *benchOutputs,
+                         *scratch))
+      return fail("running the model on " + backend->name() + ": " + error);
   }
   for (int64_t benchTokens : options.benchTokens) {
-    std::vector<moe::AlignedBuffer> rotation;
+    std::vector<std::unique_ptr<moe::DeviceArena>> rotation;
     std::vector<uint64_t> offsets;
-    moe::AlignedBuffer benchOutputs = outputArena(model, benchTokens, offsets),
-                       benchScratch = scratchArena(benchTokens);
-    if (!benchOutputs || !benchScratch ||
-        !seededInputs(model, benchTokens, options, rotation, error))
-      return failWith(error.empty() ? "out of memory for " +
-                                          std::to_string(benchTokens) +
-                                          " tokens"
-                                    : error);
+    std::unique_ptr<moe::DeviceArena> benchOutputs, benchScratch;
+    if (!arenasFor(benchTokens, offsets, benchOutputs, benchScratch))
+      return outOfMemory(benchTokens);
+    if (!seededInputs(model, benchTokens, options, *backend, rotation, error))
+      return failWith(error);
     int64_t calls = options.bench > 0 ? options.bench : 10;
-    benchAndProfile(calls, benchTokens, rotation, benchOutputs,
-                    benchScratch);
+    if (!benchAndProfile(calls, benchTokens, rotation, *benchOutputs,
+                         *benchScratch))
+      return fail("running the model on " + backend->name() + ": " + error);
   }
 
-  auto outputArray = [&](size_t index) {
-    moe::Array2D array;
-    array.rows = model.outputs[index].perToken ? tokens : 1;
-    array.cols = model.outputs[index].width;
-    const float *data =
-        reinterpret_cast<const float *>(outputs.data() + outputOffsets[index]);
-    array.values.assign(data, data + array.rows * array.cols);
-    return array;
+  // The outputs, copied back from the backend.
+  std::vector<moe::Array2D> outputArrays(model.outputs.size());
+  for (size_t i = 0; i < model.outputs.size(); ++i) {
+    moe::Array2D &array = outputArrays[i];
+    array.rows = model.outputs[i].perToken ? tokens : 1;
+    array.cols = model.outputs[i].width;
+    array.values.resize(array.rows * array.cols);
+    if (!backend->download(*outputs, outputOffsets[i], array.values.data(),
+                           array.values.size() * sizeof(float), error))
+      return fail("reading the outputs from " + backend->name() + ": " +
+                  error);
+  }
+  auto outputArray = [&](size_t index) -> const moe::Array2D & {
+    return outputArrays[index];
   };
   if (!options.output.empty() &&
       !moe::writeNpy(options.output, outputArray(0), error))
@@ -508,12 +529,12 @@ int main(int argc, char **argv) {
   if (options.inputs.empty() && options.output.empty() &&
       options.outputsDir.empty()) {
     std::printf("weights: %llu bytes resident\n",
-                static_cast<unsigned long long>(params.size()));
+                static_cast<unsigned long long>(params->size()));
     std::printf("%s: %lld tokens of seeded random input (seed %llu)\n",
                 model.name.empty() ? "model" : model.name.c_str(), static_cast<long long>(tokens),
                 static_cast<unsigned long long>(options.seed));
     for (size_t i = 0; i < model.outputs.size(); ++i) {
-      moe::Array2D array = outputArray(i);
+      const moe::Array2D &array = outputArray(i);
       double sum = 0, sumAbs = 0;
       for (float v : array.values) {
         sum += v;

@@ -57,6 +57,13 @@ enum MoEForwardArgument {
   MOE_FORWARD_NUM_ARGUMENTS
 };
 
+/* The entry points' types, for a program that finds them at run time. */
+typedef void (*MoEForwardFunction)(int64_t tokens, MoEArena *inputs,
+                                   MoEArena *params, MoEArena *outputs,
+                                   MoEArena *scratch);
+typedef int64_t (*MoEScratchBytesFunction)(int64_t tokens);
+typedef void (*MoEPrepareFunction)(MoEArena *raw, MoEArena *prepared);
+
 #ifdef __cplusplus
 extern "C" {
 #endif

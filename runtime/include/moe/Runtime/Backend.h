@@ -1,0 +1,81 @@
+//===- Backend.h - Where a compiled model's arenas live and run -*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The executable's main talks to the machine that runs the compiled code
+// through this interface only: it allocates the arenas there, copies
+// weights, inputs and outputs across, calls the entry points and waits
+// for them (docs/abi.md). The CPU backend runs them on the host, in host
+// memory; a GPU backend keeps the arenas in device memory.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOE_RUNTIME_BACKEND_H
+#define MOE_RUNTIME_BACKEND_H
+
+#include "moe/ABI/ABI.h"
+#include "moe/Runtime/Weights.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace moe {
+
+/// A byte arena in a backend's memory.
+class DeviceArena {
+public:
+  virtual ~DeviceArena();
+  /// Its size in bytes.
+  virtual uint64_t size() const = 0;
+  /// The descriptor the entry points take.
+  virtual MoEArena descriptor() = 0;
+};
+
+/// The compiled model's entry points (docs/abi.md); `prepare` may be null.
+struct EntryPoints {
+  MoEForwardFunction forward = nullptr;
+  MoEScratchBytesFunction scratchBytes = nullptr;
+  MoEPrepareFunction prepare = nullptr;
+};
+
+/// Where a compiled model's arenas live and how its entry points run.
+/// Every call returns false with a message in `error` when it fails.
+class Backend {
+public:
+  virtual ~Backend();
+  /// What it runs on, for messages ("the CPU").
+  virtual std::string name() const = 0;
+  /// An arena holding `host`'s bytes; the host copy may be taken or freed.
+  virtual std::unique_ptr<DeviceArena> upload(AlignedBuffer &&host,
+                                              std::string &error) = 0;
+  /// A zeroed arena of `bytes`.
+  virtual std::unique_ptr<DeviceArena> allocate(uint64_t bytes,
+                                                std::string &error) = 0;
+  /// Copies `bytes` bytes from `offset` in `arena` to `host`.
+  virtual bool download(DeviceArena &arena, uint64_t offset, void *host,
+                        uint64_t bytes, std::string &error) = 0;
+  /// Whether the model lays its weights out at load time.
+  virtual bool hasPrepare() const = 0;
+  /// Runs moe_prepare from `raw` into `prepared` (as large as `raw`).
+  virtual bool prepare(DeviceArena &raw, DeviceArena &prepared,
+                       std::string &error) = 0;
+  /// The scratch arena's size for `tokens` tokens.
+  virtual uint64_t scratchBytes(int64_t tokens) = 0;
+  /// Starts moe_forward on `tokens` tokens; it may still run on return.
+  virtual bool forward(int64_t tokens, DeviceArena &inputs, DeviceArena &params,
+                       DeviceArena &outputs, DeviceArena &scratch,
+                       std::string &error) = 0;
+  /// Waits until the work started so far has finished.
+  virtual bool synchronize(std::string &error) = 0;
+};
+
+/// The backend of CPU code: arenas in host memory, entry points called
+/// directly, each call finished when it returns.
+std::unique_ptr<Backend> createCPUBackend(const EntryPoints &entryPoints);
+
+} // namespace moe
+
+#endif // MOE_RUNTIME_BACKEND_H

@@ -1,0 +1,106 @@
+//===- CPUBackend.cpp - Compiled CPU code in host memory --------*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Runtime/Backend.h"
+
+#include <cstring>
+
+namespace moe {
+
+DeviceArena::~DeviceArena() = default;
+Backend::~Backend() = default;
+
+namespace {
+
+/// A host arena: the buffer itself.
+class HostArena final : public DeviceArena {
+public:
+  explicit HostArena(AlignedBuffer buffer) : buffer(std::move(buffer)) {}
+  uint64_t size() const override { return buffer.size(); }
+  MoEArena descriptor() override {
+    auto *data = reinterpret_cast<int8_t *>(buffer.data());
+    return MoEArena{data, data, 0, {static_cast<int64_t>(buffer.size())}, {1}};
+  }
+
+private:
+  AlignedBuffer buffer;
+};
+
+class CPUBackend final : public Backend {
+public:
+  explicit CPUBackend(const EntryPoints &entryPoints)
+      : entryPoints(entryPoints) {}
+
+  std::string name() const override { return "the CPU"; }
+
+  std::unique_ptr<DeviceArena> upload(AlignedBuffer &&host,
+                                      std::string &error) override {
+    if (!host) {
+      error = "out of memory for " + std::to_string(host.size()) + " bytes";
+      return nullptr;
+    }
+    return std::make_unique<HostArena>(std::move(host));
+  }
+
+  std::unique_ptr<DeviceArena> allocate(uint64_t bytes,
+                                        std::string &error) override {
+    return upload(AlignedBuffer(bytes), error);
+  }
+
+  bool download(DeviceArena &arena, uint64_t offset, void *host, uint64_t bytes,
+                std::string &error) override {
+    if (offset > arena.size() || bytes > arena.size() - offset) {
+      error = "internal error: reading " + std::to_string(bytes) +
+              " bytes at " + std::to_string(offset) + " of a " +
+              std::to_string(arena.size()) + "-byte arena";
+      return false;
+    }
+    if (bytes != 0)
+      std::memcpy(host, arena.descriptor().aligned + offset, bytes);
+    return true;
+  }
+
+  bool hasPrepare() const override { return entryPoints.prepare != nullptr; }
+
+  bool prepare(DeviceArena &raw, DeviceArena &prepared,
+               std::string &error) override {
+    if (!entryPoints.prepare || prepared.size() != raw.size()) {
+      error = "internal error: no weight preparation to run";
+      return false;
+    }
+    MoEArena rawRef = raw.descriptor(), preparedRef = prepared.descriptor();
+    entryPoints.prepare(&rawRef, &preparedRef);
+    return true;
+  }
+
+  uint64_t scratchBytes(int64_t tokens) override {
+    return static_cast<uint64_t>(entryPoints.scratchBytes(tokens));
+  }
+
+  bool forward(int64_t tokens, DeviceArena &inputs, DeviceArena &params,
+               DeviceArena &outputs, DeviceArena &scratch,
+               std::string &error) override {
+    MoEArena inputsRef = inputs.descriptor(), paramsRef = params.descriptor(),
+             outputsRef = outputs.descriptor(),
+             scratchRef = scratch.descriptor();
+    entryPoints.forward(tokens, &inputsRef, &paramsRef, &outputsRef,
+                        &scratchRef);
+    return true;
+  }
+
+  bool synchronize(std::string &error) override { return true; }
+
+private:
+  EntryPoints entryPoints;
+};
+
+} // namespace
+
+std::unique_ptr<Backend> createCPUBackend(const EntryPoints &entryPoints) {
+  return std::make_unique<CPUBackend>(entryPoints);
+}
+
+} // namespace moe
