@@ -34,6 +34,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Codegen/CPU/Passes.h"
+#include "moe/Codegen/Common/SegmentMatmul.h"
 #include "moe/Conversion/MoEToLinalg/MoEToLinalg.h"
 #include "moe/Transforms/TensorUtils.h"
 
@@ -54,49 +55,6 @@ using namespace mlir::moe;
 
 namespace {
 
-
-/// The weight's type when `op` is a tagged segment matmul (A, W -> C) with
-/// indexing maps `maps` and a static weight; null otherwise.
-ShapedType staticSegmentMatmulWeight(linalg::GenericOp op,
-                                     ArrayRef<AffineMap> maps) {
-  if (!op->hasAttr(kSegmentMatmulAttrName) || op.getNumDpsInputs() != 2 ||
-      op.getIndexingMapsArray() != maps)
-    return {};
-  auto weightType = cast<ShapedType>(op.getDpsInputs()[1].getType());
-  return weightType.hasStaticShape() ? weightType : ShapedType();
-}
-
-/// Whether `op` is C[m, n] += A[m, k] W[k, n] with static N and K.
-bool isKNSegmentMatmul(linalg::GenericOp op, int64_t &n, int64_t &k) {
-  MLIRContext *ctx = op.getContext();
-  AffineExpr dm, dn, dk;
-  bindDims(ctx, dm, dn, dk);
-  ShapedType weightType = staticSegmentMatmulWeight(
-      op, {AffineMap::get(3, 0, {dm, dk}, ctx),
-           AffineMap::get(3, 0, {dk, dn}, ctx),
-           AffineMap::get(3, 0, {dm, dn}, ctx)});
-  if (!weightType)
-    return false;
-  k = weightType.getDimSize(0);
-  n = weightType.getDimSize(1);
-  // Unit extents fold the tiled loops away under the schedule's handles;
-  // such degenerate contractions keep plain loops.
-  return k > 1 && n > 1;
-}
-
-/// Whether `op` is the panel form C[m, b, n] += A[m, k] W[b, k, n] of a
-/// segment matmul (b over panels of the weight's columns), with static K
-/// and panels of more than one column.
-bool isPanelSegmentMatmul(linalg::GenericOp op, int64_t &k) {
-  ShapedType weightType = staticSegmentMatmulWeight(
-      op, getMatmulPanelsIndexingMaps(op.getContext()));
-  if (!weightType)
-    return false;
-  k = weightType.getDimSize(1);
-  // Unit extents fold the tiled loops away, as in isKNSegmentMatmul.
-  return k > 1 && weightType.getDimSize(2) > 1;
-}
-
 /// Whether `op` is the pair-layout contraction of moe-cpu-bf16-dot:
 /// C[m, b, n] += A[m, k, p] W[b, k, n, p] (b over panels of P columns, n in
 /// a panel, k over K/2 pairs, p in a pair), with static shapes and P a
@@ -115,31 +73,20 @@ bool isVnniSegmentMatmul(linalg::GenericOp op, int64_t &panelWidth,
          weightType.getDimSize(3) == 2;
 }
 
-/// Whether `op` is the epilogue of a lowered `moe.grouped_gated_matmul`
-/// whose gate and up contractions (`producers`) have a static K and a
-/// vectorizable form: the panel form, or C[m, n] += A[m, k] W[k, n]. Sets
-/// `panel` to the columns a thread's tile covers: one panel, or the
-/// largest divisor of N up to `panelWidth`.
+/// Whether `op` is a gated segment epilogue (isGatedSegmentEpilogue) whose
+/// contractions the fused schedule can vectorize. Sets `panel` to the
+/// columns a thread's tile covers: one panel, or the largest divisor of N up
+/// to `panelWidth`.
 bool isFusableGatedEpilogue(linalg::GenericOp op, int64_t panelWidth,
                             int64_t &panel,
                             SmallVectorImpl<linalg::GenericOp> &producers) {
-  if (!op->hasAttr(kSegmentEpilogueAttrName) || op.getNumDpsInputs() < 2)
+  if (!isGatedSegmentEpilogue(op, producers))
     return false;
-  SmallVector<Value> inputs = op.getDpsInputs();
-  for (Value input : ArrayRef<Value>(inputs).take_front(2)) {
-    auto producer = input.getDefiningOp<linalg::GenericOp>();
-    int64_t n, k;
-    if (!producer || !producer->hasOneUse())
-      return false;
-    if (isPanelSegmentMatmul(producer, k))
-      panel = 1;
-    else if (isKNSegmentMatmul(producer, n, k))
-      panel = largestDivisorAtMost(n, std::max<int64_t>(panelWidth, 1));
-    else
-      return false;
-    producers.push_back(producer);
-  }
-  return producers[0].getNumLoops() == producers[1].getNumLoops();
+  int64_t n, k;
+  panel = isKNSegmentMatmul(producers[0], n, k)
+              ? largestDivisorAtMost(n, std::max<int64_t>(panelWidth, 1))
+              : 1;
+  return true;
 }
 
 /// "[s0, s1, ...]": tile sizes for a transform op.
