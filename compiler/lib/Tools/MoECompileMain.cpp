@@ -126,15 +126,19 @@ int linkExecutable(const char *argv0, llvm::StringRef object,
       argv0, reinterpret_cast<void *>(&moeCompileMain));
   llvm::SmallString<256> libDir(llvm::sys::path::parent_path(self));
   llvm::sys::path::append(libDir, "..", "lib");
-  llvm::SmallString<256> runtimeMain(libDir), runtime(libDir);
+  llvm::SmallString<256> runtimeMain(libDir), runtime(libDir),
+      modelLibrary(libDir);
   llvm::sys::path::append(runtimeMain, "libMoERuntimeMain.a");
   llvm::sys::path::append(runtime, "libMoERuntime.a");
-  for (llvm::StringRef lib : {runtimeMain.str(), runtime.str()})
+  llvm::sys::path::append(modelLibrary, "libMoEModel.a");
+  for (llvm::StringRef lib :
+       {runtimeMain.str(), runtime.str(), modelLibrary.str()})
     if (!llvm::sys::fs::exists(lib))
       return reportError("runtime library not found: " + lib);
 
   llvm::SmallVector<llvm::StringRef> args = {
-      kHostCXXCompiler, object, runtimeMain, runtime, "-fopenmp", "-lm",
+      kHostCXXCompiler, object, runtimeMain, runtime, modelLibrary,
+      "-fopenmp", "-lm",
       "-o", output};
   llvm::SmallVector<llvm::StringRef> extraFlags;
   llvm::StringRef(kModelLinkFlags).split(extraFlags, ' ', -1, false);
