@@ -349,15 +349,16 @@ int main(int argc, char **argv) {
   if (options.threads > 0 && omp_set_num_threads)
     omp_set_num_threads(static_cast<int>(options.threads));
 
-  // The model as compiled, resolved against its weights file (or the one
-  // given with --weights).
   // An object compiled for another interface would be called wrongly.
   if (moe_abi_version != MOE_ABI_VERSION)
     return fail("the model was compiled for ABI version " +
-                    std::to_string(moe_abi_version) +
-                    ", but this runtime implements version " +
-                    std::to_string(MOE_ABI_VERSION) +
-                    "; compile it again with this moe-compile");
+                std::to_string(moe_abi_version) +
+                ", but this runtime implements version " +
+                std::to_string(MOE_ABI_VERSION) +
+                "; compile it again with this moe-compile");
+
+  // The model as compiled, resolved against its weights file (or the one
+  // given with --weights).
   moe::ModelSpec model;
   std::string error;
   if (!moe::parseModelSpec(moe_model_json, moe_model_path, model, error) ||
@@ -416,8 +417,8 @@ int main(int argc, char **argv) {
   auto arenasFor = [&](int64_t tokens, std::vector<uint64_t> &outputOffsets,
                        std::unique_ptr<moe::DeviceArena> &outputs,
                        std::unique_ptr<moe::DeviceArena> &scratch) {
-    outputs = backend->allocate(
-        outputArenaBytes(model, tokens, outputOffsets), error);
+    outputs = backend->allocate(outputArenaBytes(model, tokens, outputOffsets),
+                                error);
     if (outputs)
       scratch = backend->allocate(backend->scratchBytes(tokens), error);
     return outputs && scratch;
@@ -438,8 +439,7 @@ int main(int argc, char **argv) {
   if (profileRun)
     phaseProfile.start();
   auto runStart = std::chrono::steady_clock::now();
-  if (!backend->forward(tokens, *inputs, *params, *outputs, *scratch,
-                        error) ||
+  if (!backend->forward(tokens, *inputs, *params, *outputs, *scratch, error) ||
       !backend->synchronize(error))
     return fail("running the model on " + backend->name() + ": " + error);
   auto runEnd = std::chrono::steady_clock::now();
@@ -453,19 +453,19 @@ int main(int argc, char **argv) {
       [&](int64_t calls, int64_t benchTokens,
           std::vector<std::unique_ptr<moe::DeviceArena>> &rotation,
           moe::DeviceArena &benchOutputs, moe::DeviceArena &benchScratch) {
-    std::vector<double> seconds;
-    if (!timeCalls(calls, benchTokens, *backend, rotation, *params,
-                   benchOutputs, benchScratch, options.profile, seconds,
-                   error))
-      return false;
-    double total = 0;
-    for (double call : seconds)
-      total += call;
-    printBench(calls, benchTokens, seconds);
-    if (options.profile)
-      printProfile(calls, benchTokens, total);
-    return true;
-  };
+        std::vector<double> seconds;
+        if (!timeCalls(calls, benchTokens, *backend, rotation, *params,
+                       benchOutputs, benchScratch, options.profile, seconds,
+                       error))
+          return false;
+        double total = 0;
+        for (double call : seconds)
+          total += call;
+        printBench(calls, benchTokens, seconds);
+        if (options.profile)
+          printProfile(calls, benchTokens, total);
+        return true;
+      };
 
   if (options.bench > 0 && options.benchTokens.empty()) {
     // The run's own input first, then seeded ones; the outputs written
@@ -473,8 +473,8 @@ int main(int argc, char **argv) {
     std::vector<std::unique_ptr<moe::DeviceArena>> rotation;
     rotation.push_back(std::move(inputs));
     std::vector<uint64_t> offsets;
-    std::unique_ptr<moe::DeviceArena> benchOutputs = backend->allocate(
-        outputArenaBytes(model, tokens, offsets), error);
+    std::unique_ptr<moe::DeviceArena> benchOutputs =
+        backend->allocate(outputArenaBytes(model, tokens, offsets), error);
     if (!benchOutputs)
       return outOfMemory(tokens);
     if (!seededInputs(model, tokens, options, *backend, rotation, error))
@@ -506,14 +506,10 @@ int main(int argc, char **argv) {
     array.values.resize(array.rows * array.cols);
     if (!backend->download(*outputs, outputOffsets[i], array.values.data(),
                            array.values.size() * sizeof(float), error))
-      return fail("reading the outputs from " + backend->name() + ": " +
-                  error);
+      return fail("reading the outputs from " + backend->name() + ": " + error);
   }
-  auto outputArray = [&](size_t index) -> const moe::Array2D & {
-    return outputArrays[index];
-  };
   if (!options.output.empty() &&
-      !moe::writeNpy(options.output, outputArray(0), error))
+      !moe::writeNpy(options.output, outputArrays[0], error))
     return failWith(error);
   if (!options.outputsDir.empty()) {
     if (mkdir(options.outputsDir.c_str(), 0777) != 0 && errno != EEXIST)
@@ -523,7 +519,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < model.outputs.size(); ++i)
       if (!moe::writeNpy(options.outputsDir + "/" + model.outputs[i].name +
                              ".npy",
-                         outputArray(i), error))
+                         outputArrays[i], error))
         return failWith(error);
   }
   if (options.inputs.empty() && options.output.empty() &&
@@ -534,7 +530,7 @@ int main(int argc, char **argv) {
                 model.name.empty() ? "model" : model.name.c_str(), static_cast<long long>(tokens),
                 static_cast<unsigned long long>(options.seed));
     for (size_t i = 0; i < model.outputs.size(); ++i) {
-      const moe::Array2D &array = outputArray(i);
+      const moe::Array2D &array = outputArrays[i];
       double sum = 0, sumAbs = 0;
       for (float v : array.values) {
         sum += v;

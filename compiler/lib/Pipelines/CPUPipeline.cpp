@@ -79,12 +79,10 @@ void mlir::moe::buildMoECPUKernelStage(OpPassManager &pm,
   pm.addPass(createCSEPass());
 }
 
-void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm,
-                                              bool threads,
-                                              bool hoistPanelLoops,
-                                              bool prefetch,
-                                              int64_t prefetchSpreadRows,
-                                              unsigned prefetchLocality) {
+void mlir::moe::buildMoECPUBufferizationStage(
+    OpPassManager &pm, const CPUPipelineOptions &options) {
+  // Threads, the hoist and the prefetch apply to the vectorized kernels.
+  bool threads = options.vectorize && options.threads;
   pm.addPass(createMoEEntryABIPass());
   pm.addPass(createInlinerPass());
   pm.addPass(createSymbolDCEPass());
@@ -113,15 +111,16 @@ void mlir::moe::buildMoECPUBufferizationStage(OpPassManager &pm,
   // no allocation, and no fresh page, on each call.
   pm.addPass(createMoECPUScratchArenaPass());
   // One parallel loop over every expert's panels, not one per expert.
-  if (threads && hoistPanelLoops)
+  if (threads && options.hoistPanelLoops)
     pm.addPass(createMoECPUHoistPanelLoopsPass());
   // Memory streams the next weight block while the tiles compute on this
   // one.
-  if (prefetch) {
+  if (options.vectorize && options.prefetch) {
     MoECPUPrefetchNextBlockPassOptions prefetchOptions;
-    prefetchOptions.spreadRows = prefetchSpreadRows;
-    prefetchOptions.localityHint = prefetchLocality;
-    pm.addNestedPass<func::FuncOp>(createMoECPUPrefetchNextBlockPass(prefetchOptions));
+    prefetchOptions.spreadRows = options.prefetchSpreadRows;
+    prefetchOptions.localityHint = options.prefetchLocality;
+    pm.addNestedPass<func::FuncOp>(
+        createMoECPUPrefetchNextBlockPass(prefetchOptions));
   }
   bufferization::buildBufferDeallocationPipeline(pm);
   if (threads) {
@@ -206,10 +205,7 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   }
   buildMoEToLinalgStage(pm);
   buildMoECPUKernelStage(pm, options);
-  buildMoECPUBufferizationStage(
-      pm, options.vectorize && options.threads, options.hoistPanelLoops,
-      options.vectorize && options.prefetch, options.prefetchSpreadRows,
-      options.prefetchLocality);
+  buildMoECPUBufferizationStage(pm, options);
   buildMoECPUToLLVMStage(pm, options.runtimeChecks);
 }
 

@@ -83,13 +83,11 @@ LayerSteps mlir::moe::buildLayerSteps(OpBuilder &rewriter, LayerOp op,
   LayerSteps steps;
 
   Value scoresInit = empty({tokens, experts}, floatType);
-  steps.scores =
-      RouterOp::create(rewriter, loc, scoresInit.getType(), input,
-                       op.getRouterWeight(), op.getRouterBias(),
-                       op.getRouterNoise(), scoresInit, op.getScoringAttr(),
-                       op.getNoiseSeedAttr(),
-                       WeightLayoutAttr::get(rewriter.getContext(),
-                                             WeightLayout::nk));
+  steps.scores = RouterOp::create(
+      rewriter, loc, scoresInit.getType(), input, op.getRouterWeight(),
+      op.getRouterBias(), op.getRouterNoise(), scoresInit, op.getScoringAttr(),
+      op.getNoiseSeedAttr(),
+      WeightLayoutAttr::get(rewriter.getContext(), WeightLayout::nk));
 
   Value weightsInit = empty({tokens, kSize}, floatType);
   Value indicesInit = empty({tokens, kSize}, i32Type);

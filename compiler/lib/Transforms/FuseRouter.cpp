@@ -45,8 +45,9 @@ struct FuseRouter : OpRewritePattern<TopKOp> {
     rewriter.replaceOpWithNewOp<RouterTopKOp>(
         op, op->getResultTypes(), router.getInput(), router.getWeight(),
         router.getBias(), op.getSelectionBias(), op.getWeightsInit(),
-        op.getIndicesInit(), router.getScoringAttr(), router.getWeightLayoutAttr(),
-        op.getNormalizeAttr(), op.getScalingFactorAttr(), op.getNumGroupsAttr(),
+        op.getIndicesInit(), router.getScoringAttr(),
+        router.getWeightLayoutAttr(), op.getNormalizeAttr(),
+        op.getScalingFactorAttr(), op.getNumGroupsAttr(),
         op.getTopKGroupsAttr());
     rewriter.eraseOp(router);
     return success();

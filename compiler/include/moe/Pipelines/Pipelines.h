@@ -139,16 +139,11 @@ void buildMoEToLinalgStage(OpPassManager &pm);
 void buildMoECPUKernelStage(OpPassManager &pm,
                             const CPUPipelineOptions &options);
 
-/// Adds the CPU entry-point ABI, inlining and bufferization, then maps
-/// `scf.forall` loops to OpenMP when `threads` is set (making each grouped
-/// kernel one parallel loop first, with `hoistPanelLoops`). With
-/// `prefetch` the kernels prefetch their next weight block, spread over
-/// `prefetchSpreadRows` rows of tiles, with locality hint `prefetchLocality`.
-void buildMoECPUBufferizationStage(OpPassManager &pm, bool threads = false,
-                                   bool hoistPanelLoops = true,
-                                   bool prefetch = false,
-                                   int64_t prefetchSpreadRows = 32,
-                                   unsigned prefetchLocality = 3);
+/// Adds the CPU entry-point ABI, inlining and bufferization, then, for the
+/// vectorized kernels, the panel-loop hoist and the next-block prefetch as
+/// `options` ask, and maps `scf.forall` loops to OpenMP with threads.
+void buildMoECPUBufferizationStage(OpPassManager &pm,
+                                   const CPUPipelineOptions &options);
 
 /// Adds the lowering of loops, memrefs, arith and math to the LLVM dialect,
 /// with run-time memref checks when `runtimeChecks` is set.

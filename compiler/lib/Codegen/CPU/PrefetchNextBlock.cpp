@@ -1,5 +1,4 @@
-//===- PrefetchNextBlock.cpp - Stream the next weight block early -*- C++
-//-*-===//
+//===- PrefetchNextBlock.cpp - Stream the next weight block early ---------===//
 //
 // Part of the moe-mlir project.
 //

@@ -37,10 +37,12 @@ bool onlyFeedsRouters(BlockArgument weight) {
   for (OpOperand &use : weight.getUses()) {
     Operation *owner = use.getOwner();
     if (auto router = dyn_cast<RouterOp>(owner)) {
-      if (router.getWeightLayout() != WeightLayout::nk || &use != &router.getWeightMutable())
+      if (router.getWeightLayout() != WeightLayout::nk ||
+          &use != &router.getWeightMutable())
         return false;
     } else if (auto fused = dyn_cast<RouterTopKOp>(owner)) {
-      if (fused.getWeightLayout() != WeightLayout::nk || &use != &fused.getWeightMutable())
+      if (fused.getWeightLayout() != WeightLayout::nk ||
+          &use != &fused.getWeightMutable())
         return false;
     } else {
       return false;

@@ -96,8 +96,7 @@ struct PreparedParam {
   SmallVector<int64_t> permutation;
 };
 
-struct MoEEntryABIPass
-    : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
+struct MoEEntryABIPass : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
   using MoEEntryABIPassBase::MoEEntryABIPassBase;
 
   void runOnOperation() override {

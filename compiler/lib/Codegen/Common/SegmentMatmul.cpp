@@ -5,8 +5,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Codegen/Common/SegmentMatmul.h"
-#include "moe/Transforms/TensorUtils.h"
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
+#include "moe/Transforms/TensorUtils.h"
 
 using namespace mlir;
 using namespace mlir::moe;

@@ -178,8 +178,8 @@ Value joinColumns(OpBuilder &b, Location loc, Value value) {
 
 /// The rows' k pairs for the pair layout, [rows, K] as [rows, K/2, 2]; the
 /// rows themselves for the other layouts.
-Value splitPairs(OpBuilder &b, Location loc, WeightLayout layout,
-                 Value segment, Value expertWeight) {
+Value splitPairs(OpBuilder &b, Location loc, WeightLayout layout, Value segment,
+                 Value expertWeight) {
   if (layout != WeightLayout::pair_panels)
     return segment;
   return splitColumns(

@@ -38,10 +38,9 @@ struct RouterToLinalg : OpRewritePattern<RouterOp> {
     std::optional<RouterNoise> noise;
     if (Value noiseWeight = op.getNoiseWeight())
       noise = RouterNoise{noiseWeight, *op.getNoiseSeed()};
-    Value logits =
-        buildRouterLogits(rewriter, loc, op.getInput(), op.getWeight(),
-                          op.getBias(), noise, init,
-                          op.getWeightLayout() == WeightLayout::kn);
+    Value logits = buildRouterLogits(rewriter, loc, op.getInput(),
+                                     op.getWeight(), op.getBias(), noise, init,
+                                     op.getWeightLayout() == WeightLayout::kn);
 
     Value scores;
     if (op.getScoring() == ScoringFn::sigmoid) {
@@ -99,8 +98,9 @@ struct RouterTopKToBlocks : OpRewritePattern<RouterTopKOp> {
     Location loc = op.getLoc();
     Value input = op.getInput();
     auto weightsType = cast<RankedTensorType>(op.getWeightsInit().getType());
-    int64_t numExperts = cast<RankedTensorType>(op.getWeight().getType())
-                             .getDimSize(op.getWeightLayout() == WeightLayout::kn ? 1 : 0);
+    int64_t numExperts =
+        cast<RankedTensorType>(op.getWeight().getType())
+            .getDimSize(op.getWeightLayout() == WeightLayout::kn ? 1 : 0);
     int64_t k = op.getK();
     Value tokens = tensor::DimOp::create(rewriter, loc, input, 0);
     Value block = arith::ConstantIndexOp::create(rewriter, loc,

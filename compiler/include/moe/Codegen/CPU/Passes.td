@@ -44,14 +44,15 @@ def MoECPUBF16DotPass : Pass<"moe-cpu-bf16-dot", "mlir::ModuleOp"> {
     Where K is even (and at least 4) and N a multiple of 16, the weight
     argument becomes [E, N/P, K/2, P, 2], panels of P columns (the largest
     multiple of 16 that divides N and is at most `panel-width`, or 16)
-    holding pairs of consecutive k next to
-    each other (`moe.prepare_permutation = array<i64: 0, 1, 3, 2, 4>`, done
-    by `moe_prepare` at load time), and the matmul gets the `pair_panels` weight layout with a
-    bf16 input, which the CPU kernel schedule turns into AVX-512 BF16 dot
-    products (`vdpbf16ps`, 32 multiply-adds per instruction against 16 for
-    an f32 FMA). Other shapes keep the f32 kernel on the rounded values
-    (and the usual load-time layout), so the result does not depend on the
-    shapes. Needs a CPU with AVX512-BF16 to run.
+    holding pairs of consecutive k next to each other
+    (`moe.prepare_permutation = array<i64: 0, 1, 3, 2, 4>`, done by
+    `moe_prepare` at load time), and the matmul gets the `pair_panels`
+    weight layout with a bf16 input, which the CPU kernel schedule turns
+    into AVX-512 BF16 dot products (`vdpbf16ps`, 32 multiply-adds per
+    instruction against 16 for an f32 FMA). Other shapes keep the f32
+    kernel on the rounded values (and the usual load-time layout), so the
+    result does not depend on the shapes. Needs a CPU with AVX512-BF16 to
+    run.
   }];
   let options = [
     Option<"panelWidth", "panel-width", "int64_t", /*default=*/"32",
@@ -205,9 +206,10 @@ def MoECPUPrepareExpertWeightsPass
     [E, N, K] becomes an [E, N/P, K, P] argument, panels of P columns (the
     largest divisor of N up to `panel-width`, the kernel's N tile),
     carrying `moe.prepare_permutation = array<i64: 0, 1, 3, 2>`, and its
-    users get the `panels` weight layout (`kn` where N has no panel). The vectorised kernel then reads each panel as
-    one contiguous run of K rows of P, where an [E, K, N] layout would read
-    P elements N apart (the same cache sets for N a multiple of 1024).
+    users get the `panels` weight layout (`kn` where N has no panel). The
+    vectorised kernel then reads each panel as one contiguous run of K rows
+    of P, where an [E, K, N] layout would read P elements N apart (the same
+    cache sets for N a multiple of 1024).
     `moe-entry-abi` emits the `moe_prepare` entry point that the runtime
     calls once after loading the weights to do the re-layout. Where no
     panel is wider than one column (N prime, above `panel-width`), the
@@ -215,9 +217,10 @@ def MoECPUPrepareExpertWeightsPass
     already have a load-time permutation (moe-cpu-bf16-dot) are left alone.
 
     A weight used only as the [E, D] weight of `moe.router` ops becomes
-    [D, E] (`array<i64: 1, 0>`) and its routers get the `kn` weight layout: the logits
-    then accumulate along contiguous weight rows, which LLVM vectorizes,
-    instead of a scalar dot product over D per (token, expert).
+    [D, E] (`array<i64: 1, 0>`) and its routers get the `kn` weight
+    layout: the logits then accumulate along contiguous weight rows, which
+    LLVM vectorizes, instead of a scalar dot product over D per (token,
+    expert).
   }];
   let dependentDialects = ["::mlir::moe::MoEDialect"];
   let options = [

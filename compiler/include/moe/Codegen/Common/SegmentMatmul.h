@@ -1,5 +1,4 @@
-//===- SegmentMatmul.h - Finding a lowered grouped matmul's kernels -*- C++
-//-*-===//
+//===- SegmentMatmul.h - A lowered grouped matmul's kernels -----*- C++ -*-===//
 //
 // Part of the moe-mlir project.
 //

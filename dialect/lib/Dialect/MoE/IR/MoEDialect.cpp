@@ -46,8 +46,7 @@ void MoEDialect::initialize() {
 
 namespace {
 
-/// Checks that `attribute` holds an `AttrTy`, and, when `positive`, that
-/// its integer value is not negative.
+/// Checks that `attribute` holds an `AttrTy` (`what` names it).
 template <typename AttrTy>
 LogicalResult verifyHolds(Operation *op, NamedAttribute attribute,
                           StringRef what) {
@@ -58,6 +57,7 @@ LogicalResult verifyHolds(Operation *op, NamedAttribute attribute,
                            << attribute.getValue();
 }
 
+/// Checks that `attribute` holds an integer that is not negative.
 LogicalResult verifyNonNegative(Operation *op, NamedAttribute attribute) {
   if (failed(verifyHolds<IntegerAttr>(op, attribute, "an integer")))
     return failure();
@@ -104,16 +104,14 @@ LogicalResult MoEDialect::verifyOperationAttribute(Operation *op,
         succeeded(verifyHolds<UnitAttr>(op, attribute, "a unit attribute")) &&
         succeeded(verifyOn<LoopLikeOpInterface>(op, attribute, "loops")));
   if (name == kTileTargetAttrName || name == kTileFillAttrName)
-    return success(
-        succeeded(verifyNonNegative(op, attribute)) &&
-        succeeded(verifyOn<DestinationStyleOpInterface>(
-            op, attribute, "destination-style ops")));
+    return success(succeeded(verifyNonNegative(op, attribute)) &&
+                   succeeded(verifyOn<DestinationStyleOpInterface>(
+                       op, attribute, "destination-style ops")));
   if (name == kInputAttrName || name == kParamAttrName ||
       name == kPreparePermutationAttrName)
-    return op->emitOpError() << "attribute '" << name
-                             << "' is only valid on function arguments";
-  return op->emitOpError() << "unknown MoE dialect attribute '" << name
-                           << "'";
+    return op->emitOpError()
+           << "attribute '" << name << "' is only valid on function arguments";
+  return op->emitOpError() << "unknown MoE dialect attribute '" << name << "'";
 }
 
 LogicalResult MoEDialect::verifyRegionArgAttribute(Operation *op,
@@ -127,8 +125,8 @@ LogicalResult MoEDialect::verifyRegionArgAttribute(Operation *op,
            << "attribute '" << name << "' is not valid on arguments";
   auto function = dyn_cast<FunctionOpInterface>(op);
   if (!function || regionIndex != 0)
-    return op->emitOpError() << "attribute '" << name
-                             << "' is only valid on function arguments";
+    return op->emitOpError()
+           << "attribute '" << name << "' is only valid on function arguments";
   if (name == kInputAttrName || name == kParamAttrName) {
     auto value = dyn_cast<StringAttr>(attribute.getValue());
     if (!value || value.getValue().empty())
@@ -153,9 +151,9 @@ LogicalResult MoEDialect::verifyRegionArgAttribute(Operation *op,
   SmallVector<bool> seen(permutation.size(), false);
   for (int64_t dim : permutation.asArrayRef()) {
     if (dim < 0 || dim >= static_cast<int64_t>(seen.size()) || seen[dim])
-      return op->emitOpError() << "argument " << argIndex << " attribute '"
-                               << name << "' must be a permutation, got "
-                               << attribute.getValue();
+      return op->emitOpError()
+             << "argument " << argIndex << " attribute '" << name
+             << "' must be a permutation, got " << attribute.getValue();
     seen[dim] = true;
   }
   return success();

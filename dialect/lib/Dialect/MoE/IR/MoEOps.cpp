@@ -480,10 +480,11 @@ LogicalResult PermuteOp::verify() {
 /// `numExperts` and the output width N. `init` is the [R, N] destination,
 /// checked against the weight.
 static LogicalResult verifyGroupedWeight(Operation *op, const ShapeVerifier &v,
-                                  Value input, Value weight, StringRef name,
-                                  Value offsets, Value init,
-                                  WeightLayout layout, int64_t &numExperts,
-                                  int64_t &outWidth) {
+                                         Value input, Value weight,
+                                         StringRef name, Value offsets,
+                                         Value init, WeightLayout layout,
+                                         int64_t &numExperts,
+                                         int64_t &outWidth) {
   bool weightKn = layout == WeightLayout::kn;
   bool panels = layout == WeightLayout::panels;
   bool vnni = layout == WeightLayout::pair_panels;
@@ -515,8 +516,9 @@ static LogicalResult verifyGroupedWeight(Operation *op, const ShapeVerifier &v,
                                     "the pair_panels layout, got "
                                  << value.getType();
     if (!cast<ShapedType>(weight.getType()).hasStaticShape())
-      return op->emitOpError() << name << " must have a static shape with "
-                                          "the pair_panels layout, got "
+      return op->emitOpError() << name
+                               << " must have a static shape with "
+                                  "the pair_panels layout, got "
                                << weight.getType();
     if (!cast<ShapedType>(init.getType()).getElementType().isF32())
       return op->emitOpError() << "init must have f32 elements with "
@@ -584,8 +586,8 @@ LogicalResult GroupedGatedMatmulOp::verify() {
                                  getWeightLayout(), numExperts, outWidth)) ||
       failed(verifyGroupedBias(v, getGateBias(), "gate_bias", numExperts,
                                outWidth)) ||
-      failed(verifyGroupedBias(v, getUpBias(), "up_bias", numExperts,
-                               outWidth)))
+      failed(
+          verifyGroupedBias(v, getUpBias(), "up_bias", numExperts, outWidth)))
     return failure();
   return verifyActivationAttrs(*this, getActivation(), /*gated=*/true,
                                optionalFloat(getSwigluAlphaAttr()),
