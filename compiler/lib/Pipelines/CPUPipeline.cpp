@@ -109,7 +109,7 @@ void mlir::moe::buildMoECPUBufferizationStage(
   pm.addPass(createMoECPUFlattenVectorTransfersPass());
   // Buffers sized by the token count live in the caller's scratch arena:
   // no allocation, and no fresh page, on each call.
-  pm.addPass(createMoECPUScratchArenaPass());
+  pm.addPass(createMoEScratchArenaPass());
   // One parallel loop over every expert's panels, not one per expert.
   if (threads && options.hoistPanelLoops)
     pm.addPass(createMoECPUHoistPanelLoopsPass());
@@ -207,25 +207,4 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   buildMoECPUKernelStage(pm, options);
   buildMoECPUBufferizationStage(pm, options);
   buildMoECPUToLLVMStage(pm, options.runtimeChecks);
-}
-
-//===----------------------------------------------------------------------===//
-// Pipeline registration.
-//===----------------------------------------------------------------------===//
-
-void mlir::moe::registerMoEPipelines() {
-  PassPipelineRegistration<DecompositionOptions>(
-      "moe-decomposition-pipeline",
-      "Expand moe.layer into the MoE step ops and expert FFNs into grouped "
-      "matmuls",
-      buildMoEDecompositionPipeline);
-  PassPipelineRegistration<>(
-      "moe-to-linalg-pipeline",
-      "Lower the MoE step ops to linalg, scf and tensor ops, then clean up",
-      buildMoEToLinalgStage);
-  PassPipelineRegistration<CPUPipelineOptions>(
-      "moe-cpu-pipeline",
-      "Compile a module with a 'moe.entry' function in the MoE dialect to "
-      "the LLVM dialect for the host CPU",
-      buildMoECPUPipeline);
 }

@@ -23,6 +23,7 @@
 #include "moe/Tools/Config.h"
 #include "moe/Tools/CostReport.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/AsmState.h"
@@ -56,7 +57,25 @@ using namespace mlir::moe;
 
 namespace {
 
-enum class EmitKind { MLIR, LoweredMLIR, LLVM, Object, Executable };
+enum class EmitKind { MLIR, LoweredMLIR, LLVM, Object, Executable, PTX };
+enum class TargetKind { CPU, NVPTX };
+
+/// Writes the PTX of every `gpu.binary` in `module` (one per kernel module)
+/// to `os`; false when there is none.
+bool printPTX(ModuleOp module, llvm::raw_ostream &os) {
+  bool found = false;
+  module.walk([&](gpu::BinaryOp binary) {
+    for (Attribute object : binary.getObjectsAttr()) {
+      auto gpuObject = dyn_cast<gpu::ObjectAttr>(object);
+      if (!gpuObject ||
+          gpuObject.getFormat() != gpu::CompilationTarget::Assembly)
+        continue;
+      os << gpuObject.getObject().getValue();
+      found = true;
+    }
+  });
+  return found;
+}
 
 /// Prints `moe-compile: error: message` and returns the failing exit code.
 int reportError(const llvm::Twine &message) {
@@ -174,8 +193,27 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
           clEnumValN(EmitKind::LLVM, "llvm", "optimised LLVM IR"),
           clEnumValN(EmitKind::Object, "obj", "an object file for this CPU"),
           clEnumValN(EmitKind::Executable, "exe",
-                     "an executable linked with the runtime (default)")),
+                     "an executable linked with the runtime (default)"),
+          clEnumValN(EmitKind::PTX, "ptx",
+                     "the kernels' PTX (--target=nvptx)")),
       llvm::cl::init(EmitKind::Executable), llvm::cl::cat(category));
+  llvm::cl::opt<TargetKind> target(
+      "target", llvm::cl::desc("What the model runs on"),
+      llvm::cl::values(
+          clEnumValN(TargetKind::CPU, "cpu", "this CPU (default)"),
+          clEnumValN(TargetKind::NVPTX, "nvptx",
+                     "an NVIDIA GPU, from this CPU (moe-nvptx-pipeline)")),
+      llvm::cl::init(TargetKind::CPU), llvm::cl::cat(category));
+  llvm::cl::opt<std::string> gpuArch(
+      "gpu-arch",
+      llvm::cl::desc("The GPU of --target=nvptx: sm_80, sm_90 or sm_90a"),
+      llvm::cl::init("sm_90"), llvm::cl::cat(category));
+  llvm::cl::opt<bool> gpuHostSemantics(
+      "gpu-host-semantics",
+      llvm::cl::desc("With --target=nvptx: compile the GPU schedule for this "
+                     "CPU, its blocks and threads run as loops, to check what "
+                     "the GPU code computes on a machine without a GPU"),
+      llvm::cl::cat(category));
   llvm::cl::opt<bool> report(
       "report",
       llvm::cl::desc("Print the dense-vs-MoE cost report (parameters, "
@@ -196,7 +234,8 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
       llvm::cl::cat(category));
   llvm::cl::opt<std::string> pipelineOptionsText(
       "pipeline-options",
-      llvm::cl::desc("Options of moe-cpu-pipeline, as moe-opt takes them "
+      llvm::cl::desc("Options of moe-cpu-pipeline (or moe-nvptx-pipeline "
+                     "with --target=nvptx), as moe-opt takes them "
                      "(for experiments: 'fuse-gate-up=false', "
                      "'panel-width=16 row-tile=4'; see moe-opt --help)"),
       llvm::cl::value_desc("OPTIONS"), llvm::cl::cat(category));
@@ -210,6 +249,26 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
       "  moe-compile MODEL.json -o OUT    an executable for this CPU\n"
       "  OUT --input X.npy --output Y.npy [--weights FILE] [--bench N]\n");
 
+  bool isNVPTX = target == TargetKind::NVPTX;
+  if (emit == EmitKind::PTX && !isNVPTX)
+    return reportError("--emit=ptx needs --target=nvptx");
+  if (gpuHostSemantics && !isNVPTX)
+    return reportError("--gpu-host-semantics needs --target=nvptx");
+  if (isNVPTX && !gpuHostSemantics) {
+    if (ptxFeaturesForArch(gpuArch).empty())
+      return reportError("unsupported --gpu-arch '" + gpuArch +
+                         "' (sm_80, sm_90 or sm_90a)");
+    if (bf16Dot)
+      return reportError("--bf16-dot is a CPU option");
+    // The host side launches kernels through the CUDA runtime of issue 12's
+    // next step; until it lands, the GPU code stops at an object file.
+    if (emit == EmitKind::Executable)
+      return reportError(
+          "--target=nvptx makes PTX (--emit=ptx), the lowered MLIR, LLVM IR "
+          "and an object file so far: the CUDA runtime that links an "
+          "executable is not built yet (use --gpu-host-semantics to run the "
+          "GPU schedule on this CPU)");
+  }
   bool isBinary =
       emit == EmitKind::Object || emit == EmitKind::Executable;
   if (isBinary && outputPath == "-" && !report)
@@ -256,21 +315,45 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
   PassManager pm(&context);
   if (failed(applyPassManagerCLOptions(pm)))
     return reportError("invalid pass manager options");
-  CPUPipelineOptions pipelineOptions;
   std::string optionErrors;
   llvm::raw_string_ostream optionErrorStream(optionErrors);
-  if (failed(pipelineOptions.parseFromString(pipelineOptionsText,
-                                             optionErrorStream)))
-    return reportError("invalid --pipeline-options '" + pipelineOptionsText +
-                       "': " + optionErrors);
-  // The AVX512-BF16 check above covers --bf16-dot only.
-  if (pipelineOptions.bf16Dot && !bf16Dot)
-    return reportError("--pipeline-options: use --bf16-dot for bf16-dot");
-  pipelineOptions.runtimeChecks = pipelineOptions.runtimeChecks || runtimeChecks;
-  pipelineOptions.bf16Dot = bf16Dot;
-  buildMoECPUPipeline(pm, pipelineOptions);
-  if (failed(pm.run(*module)))
-    return reportError(inputPath + ": the CPU pipeline failed");
+  if (isNVPTX) {
+    NVPTXPipelineOptions pipelineOptions;
+    if (failed(pipelineOptions.parseFromString(pipelineOptionsText,
+                                               optionErrorStream)))
+      return reportError("invalid --pipeline-options '" +
+                         pipelineOptionsText + "': " + optionErrors);
+    pipelineOptions.gpuArch = gpuArch;
+    pipelineOptions.hostSemantics = gpuHostSemantics;
+    if (emit == EmitKind::PTX)
+      pipelineOptions.binaryFormat = "isa";
+    buildMoENVPTXPipeline(pm, pipelineOptions);
+    if (failed(pm.run(*module)))
+      return reportError(inputPath + ": the NVPTX pipeline failed");
+    if (emit == EmitKind::PTX) {
+      std::string ptx;
+      llvm::raw_string_ostream ptxStream(ptx);
+      if (!printPTX(*module, ptxStream))
+        return reportError(inputPath + ": the model compiled to no kernel");
+      return writeText(outputPath,
+                       [&](llvm::raw_ostream &os) { os << ptx; });
+    }
+  } else {
+    CPUPipelineOptions pipelineOptions;
+    if (failed(pipelineOptions.parseFromString(pipelineOptionsText,
+                                               optionErrorStream)))
+      return reportError("invalid --pipeline-options '" +
+                         pipelineOptionsText + "': " + optionErrors);
+    // The AVX512-BF16 check above covers --bf16-dot only.
+    if (pipelineOptions.bf16Dot && !bf16Dot)
+      return reportError("--pipeline-options: use --bf16-dot for bf16-dot");
+    pipelineOptions.runtimeChecks =
+        pipelineOptions.runtimeChecks || runtimeChecks;
+    pipelineOptions.bf16Dot = bf16Dot;
+    buildMoECPUPipeline(pm, pipelineOptions);
+    if (failed(pm.run(*module)))
+      return reportError(inputPath + ": the CPU pipeline failed");
+  }
 
   // The compiled entry point and the runtime must agree on the arena.
   auto entry = module->lookupSymbol<LLVM::LLVMFuncOp>(kForwardEntryName);

@@ -15,6 +15,7 @@
 
 #include "moe/Codegen/CPU/Passes.h"
 #include "moe/Codegen/Common/Passes.h"
+#include "moe/Codegen/GPU/Passes.h"
 #include "moe/Conversion/Passes.h"
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
 #include "moe/Pipelines/Pipelines.h"
@@ -80,6 +81,7 @@ int mlir::moe::moeOptMain(int argc, char **argv) {
   registerAllPasses();
   registerMoECodegenCommonPasses();
   registerMoECPUPasses();
+  registerMoEGPUPasses();
   registerMoEConversionPasses();
   registerMoETransformsPasses();
   registerMoEPipelines();

@@ -123,6 +123,37 @@ struct CPUPipelineOptions
       llvm::cl::init(false)};
 };
 
+/// Options of the NVPTX pipeline.
+struct NVPTXPipelineOptions
+    : public DecompositionOptionsBase<NVPTXPipelineOptions> {
+  PassOptions::Option<std::string> gpuArch{
+      *this, "gpu-arch",
+      llvm::cl::desc("The GPU to compile for: sm_80, sm_90 or sm_90a"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> binaryFormat{
+      *this, "format",
+      llvm::cl::desc("What gpu-module-to-binary embeds: isa (PTX), bin "
+                     "(cubin) or fatbin (cubin and PTX)"),
+      llvm::cl::init("fatbin")};
+  PassOptions::Option<bool> hostSemantics{
+      *this, "host-semantics",
+      llvm::cl::desc("Lower the GPU schedule for the host CPU instead, its "
+                     "block and thread foralls run as loops, to check what "
+                     "it computes without a GPU"),
+      llvm::cl::init(false)};
+  PassOptions::Option<int64_t> rowBlock{
+      *this, "row-block",
+      llvm::cl::desc("Rows of an expert's segment each GPU block takes"),
+      llvm::cl::init(32)};
+  PassOptions::Option<int64_t> threads{
+      *this, "threads", llvm::cl::desc("Threads of a GPU block"),
+      llvm::cl::init(128)};
+};
+
+/// The PTX ISA version `arch` needs as an LLVM feature ("+ptx80"), or an
+/// empty string for an architecture the pipeline does not support.
+std::string ptxFeaturesForArch(llvm::StringRef arch);
+
 /// Adds the outlining of each `moe.layer` into a function and the merging
 /// of identical ones.
 void buildMoEOutlineLayersStage(OpPassManager &pm);
@@ -154,7 +185,20 @@ void buildMoECPUToLLVMStage(OpPassManager &pm, bool runtimeChecks = false);
 /// (see docs/abi.md).
 void buildMoECPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 
-/// Registers `moe-decomposition-pipeline` and `moe-cpu-pipeline`.
+/// Adds the entry-point ABI, inlining and bufferization for a GPU, then
+/// moe-gpu-distribute's block and thread foralls and the scratch arena.
+void buildMoEGPUBufferizationStage(OpPassManager &pm,
+                                   const NVPTXPipelineOptions &options);
+
+/// Adds the NVPTX pipeline: a module holding one function marked
+/// `moe.entry` in the MoE dialect, to the LLVM dialect for the host, which
+/// launches kernels from a `gpu.binary` for `options.gpuArch`; with
+/// `hostSemantics`, to the LLVM dialect for the host CPU alone.
+void buildMoENVPTXPipeline(OpPassManager &pm,
+                           const NVPTXPipelineOptions &options);
+
+/// Registers `moe-decomposition-pipeline`, `moe-to-linalg-pipeline`,
+/// `moe-cpu-pipeline` and `moe-nvptx-pipeline`.
 void registerMoEPipelines();
 
 } // namespace moe

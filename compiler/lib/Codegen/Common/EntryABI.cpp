@@ -38,9 +38,17 @@ int64_t alignUp(int64_t value) {
 
 } // namespace
 
+int64_t mlir::moe::arenaElementBytes(Type type) {
+  if (type.isIndex())
+    return 8;
+  if (!type.isIntOrFloat())
+    return 0;
+  return (type.getIntOrFloatBitWidth() + 7) / 8;
+}
+
 Value mlir::moe::buildArenaBytes(OpBuilder &b, Location loc, MemRefType type,
                                  ValueRange dynamicSizes) {
-  int64_t staticBytes = type.getElementTypeBitWidth() / 8;
+  int64_t staticBytes = arenaElementBytes(type.getElementType());
   for (int64_t dim : type.getShape())
     if (!ShapedType::isDynamic(dim))
       staticBytes *= dim;

@@ -250,43 +250,6 @@ def MoECPUProfilePhasesPass
   ];
 }
 
-def MoECPUScratchArenaPass : Pass<"moe-cpu-scratch-arena", "mlir::ModuleOp"> {
-  let summary = "Place the forward pass's buffers in one caller-owned arena";
-  let description = [{
-    After bufferization, `moe_forward` allocates its temporary buffers with
-    `memref.alloc` on every call: large ones are fresh pages each time (page
-    faults and zeroing on every call). This pass gives every buffer
-    allocated at the top level of `moe_forward` whose size follows from the
-    token count alone (through pure arithmetic) a fixed place in the scratch
-    arena (`moe_forward`'s last argument), one after another at 64-byte
-    aligned offsets, and adds
-
-    ```
-    func.func @moe_scratch_bytes(%tokens: index) -> index
-    ```
-
-    which returns that arena's size for a token count, so the runtime
-    allocates it once and reuses it for every call. Buffers whose size
-    depends on data, or that are allocated inside a loop, keep their
-    `memref.alloc`. Runs after one-shot bufferization and before the
-    deallocation pipeline (views of the arena are never freed).
-
-    The private functions `moe_forward` calls at its top level only (the
-    layers `moe-outline-layers` made) run one at a time, so their buffers
-    share one region after `moe_forward`'s own: each such function takes
-    its part of the arena as a new last argument, and its top-level
-    buffers sized by its index arguments and its memref arguments' sizes
-    become views of it (a buffer it returns stays an allocation). Each
-    call passes the bytes its operands make those buffers take, and
-    `moe_scratch_bytes` adds the largest call's.
-  }];
-  let dependentDialects = [
-    "::mlir::arith::ArithDialect",
-    "::mlir::func::FuncDialect",
-    "::mlir::memref::MemRefDialect",
-  ];
-}
-
 def MoECPUTileAndVectorizePass
     : Pass<"moe-cpu-tile-and-vectorize", "mlir::ModuleOp"> {
   let summary = "Tile and vectorise expert segment matmuls for the CPU";

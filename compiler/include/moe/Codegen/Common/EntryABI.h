@@ -27,6 +27,9 @@ constexpr const char kForwardEntryName[] = MOE_ABI_FORWARD_NAME;
 constexpr const char kPrepareEntryName[] = MOE_ABI_PREPARE_NAME;
 /// Alignment of every tensor in a byte arena (docs/abi.md).
 constexpr int64_t kArenaAlignment = MOE_ABI_ARENA_ALIGNMENT;
+/// The bytes an element of `type` takes in memory (i1 takes a byte, index
+/// eight), or 0 when it has no place in a byte arena.
+int64_t arenaElementBytes(Type type);
 /// Builds the bytes a buffer of `type` (dynamic sizes `dynamicSizes`) takes
 /// in a byte arena, rounded up to `kArenaAlignment`: the step from its
 /// offset to the next tensor's.

@@ -33,7 +33,7 @@ def MoEEntryABIPass : Pass<"moe-entry-abi", "mlir::ModuleOp"> {
     order: inputs are [tokens, width] f32, weights have their static shapes
     and element types, outputs are [tokens, width] (or static) f32. The
     scratch arena holds the forward pass's temporary buffers once a
-    target has placed them there (`moe-cpu-scratch-arena`). The model
+    target has placed them there (`moe-scratch-arena`). The model
     function becomes private so the inliner folds it into the entry point.
     The entry point records the parameter arena's size in
     `moe.param_bytes`, which the driver checks against the runtime's
@@ -58,6 +58,43 @@ def MoEEntryABIPass : Pass<"moe-entry-abi", "mlir::ModuleOp"> {
     "::mlir::func::FuncDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
+def MoEScratchArenaPass : Pass<"moe-scratch-arena", "mlir::ModuleOp"> {
+  let summary = "Place the forward pass's buffers in one caller-owned arena";
+  let description = [{
+    After bufferization, `moe_forward` allocates its temporary buffers with
+    `memref.alloc` on every call: large ones are fresh pages each time (page
+    faults and zeroing on every call). This pass gives every buffer
+    allocated at the top level of `moe_forward` whose size follows from the
+    token count alone (through pure arithmetic) a fixed place in the scratch
+    arena (`moe_forward`'s last argument), one after another at 64-byte
+    aligned offsets, and adds
+
+    ```
+    func.func @moe_scratch_bytes(%tokens: index) -> index
+    ```
+
+    which returns that arena's size for a token count, so the runtime
+    allocates it once and reuses it for every call. Buffers whose size
+    depends on data, or that are allocated inside a loop, keep their
+    `memref.alloc`. Runs after one-shot bufferization and before the
+    deallocation pipeline (views of the arena are never freed).
+
+    The private functions `moe_forward` calls at its top level only (the
+    layers `moe-outline-layers` made) run one at a time, so their buffers
+    share one region after `moe_forward`'s own: each such function takes
+    its part of the arena as a new last argument, and its top-level
+    buffers sized by its index arguments and its memref arguments' sizes
+    become views of it (a buffer it returns stays an allocation). Each
+    call passes the bytes its operands make those buffers take, and
+    `moe_scratch_bytes` adds the largest call's.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
     "::mlir::memref::MemRefDialect",
   ];
 }

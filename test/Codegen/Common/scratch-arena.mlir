@@ -1,4 +1,4 @@
-// RUN: moe-opt %s --moe-cpu-scratch-arena --split-input-file --allow-unregistered-dialect --verify-diagnostics | FileCheck %s
+// RUN: moe-opt %s --moe-scratch-arena --split-input-file --allow-unregistered-dialect --verify-diagnostics | FileCheck %s
 
 // Buffers allocated at the top level of moe_forward with sizes that follow
 // from the token count become views of the scratch arena at 64-byte

@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// This file implements moe-cpu-scratch-arena: the buffers `moe_forward`
+// This file implements moe-scratch-arena: the buffers `moe_forward`
 // allocates at its top level, sized by the token count alone, become views
 // of the caller's scratch arena, and `moe_scratch_bytes(T)` tells the
 // caller how large that arena must be. A call then allocates nothing (and
@@ -14,7 +14,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "moe/Codegen/CPU/Passes.h"
+#include "moe/Codegen/Common/EntryABI.h"
+#include "moe/Codegen/Common/Passes.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
@@ -24,8 +25,8 @@
 
 namespace mlir {
 namespace moe {
-#define GEN_PASS_DEF_MOECPUSCRATCHARENAPASS
-#include "moe/Codegen/CPU/Passes.h.inc"
+#define GEN_PASS_DEF_MOESCRATCHARENAPASS
+#include "moe/Codegen/Common/Passes.h.inc"
 } // namespace moe
 } // namespace mlir
 
@@ -94,7 +95,10 @@ placeableAllocations(Block &body, llvm::function_ref<bool(Value)> isSize) {
   for (auto alloc : body.getOps<memref::AllocOp>()) {
     MemRefType type = alloc.getType();
     if (!type.getLayout().isIdentity() || type.getMemorySpace() ||
-        type.getElementTypeBitWidth() % 8 != 0 ||
+        arenaElementBytes(type.getElementType()) == 0 ||
+        (type.getElementType().isIntOrFloat() &&
+         type.getElementTypeBitWidth() % 8 != 0 &&
+         type.getElementTypeBitWidth() != 1) ||
         !alloc.getSymbolOperands().empty() ||
         !llvm::all_of(alloc.getDynamicSizes(), isSize) ||
         escapes(alloc.getResult()))
@@ -162,9 +166,9 @@ Value buildArenaTotal(OpBuilder &b, Location loc,
   return total;
 }
 
-struct MoECPUScratchArenaPass
-    : moe::impl::MoECPUScratchArenaPassBase<MoECPUScratchArenaPass> {
-  using MoECPUScratchArenaPassBase::MoECPUScratchArenaPassBase;
+struct MoEScratchArenaPass
+    : moe::impl::MoEScratchArenaPassBase<MoEScratchArenaPass> {
+  using MoEScratchArenaPassBase::MoEScratchArenaPassBase;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();

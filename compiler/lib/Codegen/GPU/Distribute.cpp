@@ -1,0 +1,721 @@
+//===- Distribute.cpp - Work over GPU blocks and threads --------*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file implements moe-gpu-distribute: the GPU schedule on buffers, as
+// scf.forall loops mapped to blocks and threads (see Passes.td).
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Codegen/GPU/Passes.h"
+#include "moe/Dialect/MoE/IR/MoEDialect.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ValueBoundsOpInterface.h"
+
+namespace mlir {
+namespace moe {
+#define GEN_PASS_DEF_MOEGPUDISTRIBUTEPASS
+#include "moe/Codegen/GPU/Passes.h.inc"
+} // namespace moe
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::moe;
+
+namespace {
+
+/// Whether `op` (or an op nested in it) may write, allocate or free memory,
+/// or has effects that cannot be known.
+bool writesMemory(Operation *op) {
+  std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
+      getEffectsRecursively(op);
+  if (!effects)
+    return true;
+  return llvm::any_of(*effects, [](const MemoryEffects::EffectInstance &it) {
+    return !isa<MemoryEffects::Read>(it.getEffect());
+  });
+}
+
+/// Whether `op` is a linalg op on buffers with a parallel loop, which
+/// tiling can spread over threads or blocks.
+bool isDistributableLinalg(Operation *op) {
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  return linalgOp && linalgOp.hasPureBufferSemantics() &&
+         isa<TilingInterface>(op) && linalgOp.getNumParallelLoops() > 0;
+}
+
+/// Whether `op` is an scf.if without results whose branches write memory:
+/// its condition is the same for every thread of a block, so its branches
+/// are distributed in place.
+bool isDistributableIf(Operation *op) {
+  auto ifOp = dyn_cast<scf::IfOp>(op);
+  return ifOp && ifOp.getNumResults() == 0 && writesMemory(op);
+}
+
+/// The largest value `size` can take, when a constant bounds it: the
+/// row tiles of the lowering are `min(rest, constant)`.
+FailureOr<int64_t> constantUpperBound(Value size) {
+  if (std::optional<int64_t> constant = getConstantIntValue(size))
+    return *constant;
+  Operation *def = size.getDefiningOp();
+  if (isa_and_nonnull<arith::MinUIOp, arith::MinSIOp>(def)) {
+    FailureOr<int64_t> lhs = constantUpperBound(def->getOperand(0));
+    FailureOr<int64_t> rhs = constantUpperBound(def->getOperand(1));
+    if (succeeded(lhs) && succeeded(rhs))
+      return std::min(*lhs, *rhs);
+    if (succeeded(lhs) || succeeded(rhs))
+      return succeeded(lhs) ? *lhs : *rhs;
+  }
+  return ValueBoundsConstraintSet::computeConstantBound(
+      presburger::BoundType::UB, size, /*stopCondition=*/nullptr,
+      /*closedUB=*/true);
+}
+
+/// `forall` with lower bounds 0 and steps 1: the upper bounds become trip
+/// counts and the body recomputes each original induction variable.
+scf::ForallOp normalize(scf::ForallOp forall) {
+  if (forall.isNormalized())
+    return forall;
+  OpBuilder b(forall);
+  Location loc = forall.getLoc();
+  SmallVector<OpFoldResult> counts;
+  for (auto [lb, ub, step] :
+       llvm::zip(forall.getMixedLowerBound(), forall.getMixedUpperBound(),
+                 forall.getMixedStep())) {
+    Value extent = arith::SubIOp::create(
+        b, loc, getValueOrCreateConstantIndexOp(b, loc, ub),
+        getValueOrCreateConstantIndexOp(b, loc, lb));
+    counts.push_back(arith::CeilDivUIOp::create(
+                         b, loc, extent,
+                         getValueOrCreateConstantIndexOp(b, loc, step))
+                         .getResult());
+  }
+  auto normalized = scf::ForallOp::create(b, loc, counts, ValueRange(),
+                                          forall.getMapping());
+  b.setInsertionPointToStart(normalized.getBody());
+  SmallVector<Value> ivs;
+  for (auto [iv, lb, step] :
+       llvm::zip(normalized.getInductionVars(), forall.getMixedLowerBound(),
+                 forall.getMixedStep())) {
+    Value scaled = arith::MulIOp::create(
+        b, loc, iv, getValueOrCreateConstantIndexOp(b, loc, step));
+    ivs.push_back(arith::AddIOp::create(
+        b, loc, scaled, getValueOrCreateConstantIndexOp(b, loc, lb)));
+  }
+  Block *body = forall.getBody();
+  body->getTerminator()->erase();
+  Operation *terminator = normalized.getBody()->getTerminator();
+  for (auto [iv, replacement] : llvm::zip(forall.getInductionVars(), ivs))
+    iv.replaceAllUsesWith(replacement);
+  normalized.getBody()->getOperations().splice(
+      terminator->getIterator(), body->getOperations());
+  forall.erase();
+  return normalized;
+}
+
+/// Recomputes `value`, a result of an op of `group`, before `user` (an op
+/// outside the group, in the same block): an op without memory effects or
+/// regions (a view, index arithmetic) is cloned from its operands, any other
+/// value is read back through `reload`.
+FailureOr<Value>
+rematerialize(Value value, Operation *user,
+              const llvm::SmallPtrSetImpl<Operation *> &group,
+              llvm::function_ref<FailureOr<Value>(Value, OpBuilder &)> reload) {
+  Operation *def = value.getDefiningOp();
+  if (!def || !group.contains(def))
+    return value;
+  OpBuilder at(user);
+  if (def->getNumRegions() != 0 || !isMemoryEffectFree(def))
+    return reload(value, at);
+  IRMapping mapping;
+  for (Value operand : def->getOperands()) {
+    FailureOr<Value> operandAt = rematerialize(operand, user, group, reload);
+    if (failed(operandAt))
+      return failure();
+    mapping.map(operand, *operandAt);
+  }
+  return at.clone(*def, mapping)->getResult(
+      cast<OpResult>(value).getResultNumber());
+}
+
+/// The values the host computes: the function's arguments and the results
+/// of the memory-effect-free ops without regions at its top level whose
+/// operands it computes (index arithmetic, views, dimensions).
+class HostValues {
+public:
+  explicit HostValues(Block *top) : top(top) {}
+
+  bool contains(Value value) {
+    if (auto arg = dyn_cast<BlockArgument>(value))
+      return arg.getOwner() == top;
+    auto it = known.find(value);
+    if (it != known.end())
+      return it->second;
+    Operation *op = value.getDefiningOp();
+    bool result = computesOnHost(op);
+    known[value] = result;
+    return result;
+  }
+
+  /// Whether the host runs `op`, a top-level op: a memory-effect-free op
+  /// without regions, or an allocation, whose operands the host computes.
+  bool computesOnHost(Operation *op) {
+    if (op->getBlock() != top || op->getNumRegions() != 0)
+      return false;
+    if (!isMemoryEffectFree(op) &&
+        !isa<memref::AllocOp, memref::DeallocOp>(op))
+      return false;
+    return llvm::all_of(op->getOperands(),
+                        [&](Value operand) { return contains(operand); });
+  }
+
+private:
+  Block *top;
+  DenseMap<Value, bool> known;
+};
+
+/// The start and size of the segment a segment loop's body works on: the
+/// loop's body is a few pure or reading ops, then `scf.if (size > 0)`.
+struct SegmentLoop {
+  scf::ForOp loop;
+  scf::IfOp body;
+  Value start, size;
+  /// The buffer the body's first view of segment rows slices: its first
+  /// dimension bounds a segment's size.
+  Value rowSource;
+};
+
+/// Matches the segment loop form that moe-to-linalg emits for grouped
+/// matmuls (see GroupedMatmulToLinalg.cpp).
+std::optional<SegmentLoop> matchSegmentLoop(scf::ForOp loop,
+                                            HostValues &host) {
+  if (!loop->hasAttr(kSegmentLoopAttrName) || loop.getNumResults() != 0 ||
+      !host.contains(loop.getUpperBound()) ||
+      !isConstantIntValue(loop.getLowerBound(), 0) ||
+      !isConstantIntValue(loop.getStep(), 1))
+    return std::nullopt;
+  Block *body = loop.getBody();
+  auto ifOp = dyn_cast<scf::IfOp>(body->getTerminator()->getPrevNode());
+  if (!ifOp || ifOp.getNumResults() != 0)
+    return std::nullopt;
+  for (Operation &op : body->without_terminator())
+    if (&op != ifOp && writesMemory(&op))
+      return std::nullopt;
+  auto cmp = ifOp.getCondition().getDefiningOp<arith::CmpIOp>();
+  if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::sgt ||
+      !isConstantIntValue(cmp.getRhs(), 0))
+    return std::nullopt;
+  auto sub = cmp.getLhs().getDefiningOp<arith::SubIOp>();
+  if (!sub)
+    return std::nullopt;
+  SegmentLoop segment{loop, ifOp, sub.getRhs(), sub.getResult(), Value()};
+  ifOp.getThenRegion().walk([&](memref::SubViewOp view) {
+    if (segment.rowSource || view.getMixedOffsets().empty())
+      return;
+    OpFoldResult offset = view.getMixedOffsets().front();
+    OpFoldResult size = view.getMixedSizes().front();
+    if (dyn_cast<Value>(offset) == segment.start &&
+        dyn_cast<Value>(size) == segment.size &&
+        host.contains(view.getSource()))
+      segment.rowSource = view.getSource();
+  });
+  if (!segment.rowSource)
+    return std::nullopt;
+  return segment;
+}
+
+struct MoEGPUDistributePass
+    : moe::impl::MoEGPUDistributePassBase<MoEGPUDistributePass> {
+  using MoEGPUDistributePassBase::MoEGPUDistributePassBase;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (func.isExternal())
+      return;
+    if (rowBlock < 1 || rowsPerBlock < 1 || threads < 1) {
+      func.emitError("moe-gpu-distribute: row-block, rows-per-block and "
+                     "threads must be positive");
+      return signalPassFailure();
+    }
+    if (failed(distributeFunction(func)))
+      return signalPassFailure();
+  }
+
+  LogicalResult distributeFunction(func::FuncOp func);
+
+  /// Makes `ops` (consecutive top-level ops) the body of a one-block forall
+  /// placed before `before`.
+  LogicalResult runAsOneBlock(ArrayRef<Operation *> ops, Operation *before);
+  LogicalResult distributeSegmentLoop(SegmentLoop &segment);
+  LogicalResult distributeTopLevelLinalg(Operation *op);
+
+  /// Distributes the body of block forall `forall` over threads.
+  LogicalResult distributeBlock(scf::ForallOp forall);
+  LogicalResult distributeOps(Block *block, scf::ForallOp forall,
+                              Value linearBlock);
+  LogicalResult runOnThreadZero(ArrayRef<Operation *> ops,
+                                scf::ForallOp forall, Value linearBlock);
+  LogicalResult tileOverThreads(Operation *op);
+
+  /// A top-level buffer of `elementType` with one [shape] slice per block of
+  /// `forall` (the first dimension), allocated before `forall`.
+  Value allocateGridBuffer(scf::ForallOp forall, ArrayRef<int64_t> shape,
+                           Type elementType);
+
+  Attribute threadX() {
+    return gpu::GPUThreadMappingAttr::get(&getContext(), gpu::MappingId::DimX);
+  }
+  Attribute block(int64_t dim) {
+    return gpu::GPUBlockMappingAttr::get(
+        &getContext(), static_cast<gpu::MappingId>(
+                           static_cast<int64_t>(gpu::MappingId::DimX) + dim));
+  }
+};
+
+LogicalResult MoEGPUDistributePass::distributeFunction(func::FuncOp func) {
+  // Copies spread over threads like any linalg op.
+  SmallVector<memref::CopyOp> copies;
+  func.walk([&](memref::CopyOp copy) { copies.push_back(copy); });
+  for (memref::CopyOp copy : copies) {
+    OpBuilder b(copy);
+    linalg::CopyOp::create(b, copy.getLoc(), copy.getSource(),
+                           copy.getTarget());
+    copy.erase();
+  }
+  Block *top = &func.getBody().front();
+  HostValues host(top);
+  // Whether `op` or an op nested in it uses a result of an op in `set`.
+  auto usesAny = [](Operation *op, const llvm::SmallPtrSetImpl<Operation *> &set) {
+    bool found = false;
+    op->walk([&](Operation *nested) {
+      for (Value operand : nested->getOperands())
+        if (Operation *def = operand.getDefiningOp())
+          if (set.contains(def))
+            found = true;
+    });
+    return found;
+  };
+  // A kernel of its own: an op whose grid the host can size.
+  auto isKernel = [&](Operation *op) -> bool {
+    if (auto forall = dyn_cast<scf::ForallOp>(op))
+      return !forall.getMapping() && forall.getNumResults() == 0 &&
+             llvm::all_of(forall.getMixedUpperBound(), [&](OpFoldResult ub) {
+               auto value = dyn_cast<Value>(ub);
+               return !value || host.contains(value);
+             }) &&
+             llvm::all_of(forall.getMixedLowerBound(), [&](OpFoldResult lb) {
+               auto value = dyn_cast<Value>(lb);
+               return !value || host.contains(value);
+             }) &&
+             llvm::all_of(forall.getMixedStep(), [&](OpFoldResult step) {
+               auto value = dyn_cast<Value>(step);
+               return !value || host.contains(value);
+             });
+    if (auto loop = dyn_cast<scf::ForOp>(op))
+      return matchSegmentLoop(loop, host).has_value();
+    if (isDistributableLinalg(op) &&
+        cast<linalg::LinalgOp>(op).getIteratorTypesArray().front() ==
+            utils::IteratorType::parallel)
+      return llvm::all_of(op->getOperands(),
+                          [&](Value v) { return host.contains(v); });
+    return false;
+  };
+  // Host work that orders the device's: calls, and freeing buffers.
+  auto isHostBoundary = [](Operation *op) {
+    return isa<func::CallOp, memref::DeallocOp>(op);
+  };
+
+  Operation *terminator = top->getTerminator();
+  for (Operation *op = &top->front(); op != terminator;) {
+    if (host.computesOnHost(op) || isHostBoundary(op)) {
+      op = op->getNextNode();
+      continue;
+    }
+    if (isKernel(op)) {
+      Operation *next = op->getNextNode();
+      if (auto forall = dyn_cast<scf::ForallOp>(op)) {
+        SmallVector<Attribute> mapping;
+        for (int64_t d = 0, e = forall.getRank(); d < e; ++d)
+          mapping.push_back(block(e - 1 - d));
+        if (forall.getRank() > 3)
+          return forall.emitError("a forall of more than 3 dimensions has "
+                                  "no GPU grid");
+        forall.setMappingAttr(ArrayAttr::get(&getContext(), mapping));
+        if (failed(distributeBlock(normalize(forall))))
+          return failure();
+      } else if (auto loop = dyn_cast<scf::ForOp>(op)) {
+        std::optional<SegmentLoop> segment = matchSegmentLoop(loop, host);
+        if (failed(distributeSegmentLoop(*segment)))
+          return failure();
+      } else if (failed(distributeTopLevelLinalg(op))) {
+        return failure();
+      }
+      op = next;
+      continue;
+    }
+    // A run of serial work: this op, the ops after it up to the next
+    // kernel or host boundary, and every later op using their results.
+    SmallVector<Operation *> run{op};
+    llvm::SmallPtrSet<Operation *, 16> runSet{op};
+    Operation *next = op->getNextNode();
+    for (; next != terminator; next = next->getNextNode()) {
+      bool depends = usesAny(next, runSet);
+      if (!depends && host.computesOnHost(next))
+        continue;
+      if (!depends && (isHostBoundary(next) || isKernel(next)))
+        break;
+      if (depends && isHostBoundary(next))
+        return next->emitError(
+            "the host needs a value computed on the GPU here");
+      run.push_back(next);
+      runSet.insert(next);
+    }
+    // Values later kernels use: a pure op (a view) is recomputed before its
+    // later user, from its operands; any other value passes through a
+    // one-element buffer, which the run stores and a load before the later
+    // user reads (the load then joins that user's kernel).
+    SmallVector<Operation *> stores;
+    DenseMap<Value, Value> spills;
+    auto reload = [&](Value value, OpBuilder &at) -> FailureOr<Value> {
+      Operation *def = value.getDefiningOp();
+      if (!MemRefType::isValidElementType(value.getType()) ||
+          isa<MemRefType>(value.getType()))
+        return def->emitError(
+            "a value of this type cannot pass between GPU kernels");
+      Value &spill = spills[value];
+      if (!spill) {
+        OpBuilder b(&top->front());
+        spill = memref::AllocOp::create(b, def->getLoc(),
+                                        MemRefType::get({1}, value.getType()));
+        b.setInsertionPointAfter(def);
+        Value zero = arith::ConstantIndexOp::create(b, def->getLoc(), 0);
+        stores.push_back(zero.getDefiningOp());
+        stores.push_back(memref::StoreOp::create(b, def->getLoc(), value,
+                                                 spill, ValueRange{zero}));
+      }
+      Location loc = at.getInsertionPoint()->getLoc();
+      Value index = arith::ConstantIndexOp::create(at, loc, 0);
+      return memref::LoadOp::create(at, loc, spill, ValueRange{index})
+          .getResult();
+    };
+    for (Operation *runOp : run)
+      for (Value result : runOp->getResults())
+        for (OpOperand &use : llvm::make_early_inc_range(result.getUses())) {
+          Operation *ancestor = top->findAncestorOpInBlock(*use.getOwner());
+          if (!ancestor || runSet.contains(ancestor))
+            continue;
+          if (isHostBoundary(ancestor))
+            return use.getOwner()->emitError(
+                "the host needs a value computed on the GPU here");
+          FailureOr<Value> materialized =
+              rematerialize(result, ancestor, runSet, reload);
+          if (failed(materialized))
+            return failure();
+          use.set(*materialized);
+        }
+    // The stores go into the run, in the order of the ops they follow.
+    SmallVector<Operation *> ordered;
+    for (Operation &candidate : *top)
+      if (runSet.contains(&candidate) || llvm::is_contained(stores, &candidate))
+        ordered.push_back(&candidate);
+    if (failed(runAsOneBlock(ordered, next)))
+      return failure();
+    op = next;
+  }
+  return success();
+}
+
+LogicalResult MoEGPUDistributePass::runAsOneBlock(ArrayRef<Operation *> ops,
+                                                  Operation *before) {
+  OpBuilder b(before);
+  Location loc = ops.front()->getLoc();
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange(),
+      b.getArrayAttr({block(0)}));
+  Operation *terminator = forall.getBody()->getTerminator();
+  for (Operation *op : ops)
+    op->moveBefore(terminator);
+  return distributeBlock(forall);
+}
+
+LogicalResult
+MoEGPUDistributePass::distributeSegmentLoop(SegmentLoop &segment) {
+  scf::ForOp loop = segment.loop;
+  OpBuilder b(loop);
+  Location loc = loop.getLoc();
+  Value rowBlockSize = arith::ConstantIndexOp::create(b, loc, rowBlock);
+  Value maxRows = memref::DimOp::create(b, loc, segment.rowSource, 0);
+  Value rowBlocks = arith::CeilDivUIOp::create(b, loc, maxRows, rowBlockSize);
+  auto forall = scf::ForallOp::create(
+      b, loc,
+      ArrayRef<OpFoldResult>{loop.getUpperBound(), OpFoldResult(rowBlocks)},
+      ValueRange(), b.getArrayAttr({block(1), block(0)}));
+  b.setInsertionPoint(forall.getBody()->getTerminator());
+  IRMapping mapping;
+  mapping.map(loop.getInductionVar(), forall.getInductionVar(0));
+  for (Operation &op : loop.getBody()->without_terminator()) {
+    if (&op == segment.body)
+      break;
+    b.clone(op, mapping);
+  }
+  // The block's rows: [start + r * B, start + min(size, (r + 1) * B)).
+  Value skipped =
+      arith::MulIOp::create(b, loc, forall.getInductionVar(1), rowBlockSize);
+  Value start = arith::AddIOp::create(
+      b, loc, mapping.lookupOrDefault(segment.start), skipped);
+  Value left = arith::SubIOp::create(
+      b, loc, mapping.lookupOrDefault(segment.size), skipped);
+  Value size = arith::MinSIOp::create(b, loc, left, rowBlockSize);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, size,
+                                    zero);
+  mapping.map(segment.start, start);
+  mapping.map(segment.size, size);
+  mapping.map(segment.body.getCondition(), any);
+  b.clone(*segment.body, mapping);
+  loop.erase();
+  return distributeBlock(forall);
+}
+
+LogicalResult MoEGPUDistributePass::distributeTopLevelLinalg(Operation *op) {
+  auto linalgOp = cast<linalg::LinalgOp>(op);
+  IRRewriter rewriter(op);
+  SmallVector<OpFoldResult> tileSizes(linalgOp.getNumLoops(),
+                                      rewriter.getIndexAttr(0));
+  tileSizes.front() = rewriter.getIndexAttr(rowsPerBlock);
+  scf::SCFTilingOptions options;
+  options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
+      .setTileSizes(tileSizes)
+      .setMapping({block(0)});
+  FailureOr<scf::SCFTilingResult> tiled =
+      scf::tileUsingSCF(rewriter, cast<TilingInterface>(op), options);
+  if (failed(tiled))
+    return op->emitError("cannot tile this op into GPU blocks");
+  rewriter.eraseOp(op);
+  return distributeBlock(normalize(cast<scf::ForallOp>(tiled->loops.front())));
+}
+
+Value MoEGPUDistributePass::allocateGridBuffer(scf::ForallOp forall,
+                                               ArrayRef<int64_t> shape,
+                                               Type elementType) {
+  OpBuilder b(forall);
+  Location loc = forall.getLoc();
+  Value blocks = arith::ConstantIndexOp::create(b, loc, 1);
+  for (OpFoldResult ub : forall.getMixedUpperBound())
+    blocks = arith::MulIOp::create(
+        b, loc, blocks, getValueOrCreateConstantIndexOp(b, loc, ub));
+  SmallVector<int64_t> gridShape{ShapedType::kDynamic};
+  llvm::append_range(gridShape, shape);
+  return memref::AllocOp::create(
+      b, loc, MemRefType::get(gridShape, elementType), ValueRange{blocks});
+}
+
+LogicalResult MoEGPUDistributePass::distributeBlock(scf::ForallOp forall) {
+  Block *body = forall.getBody();
+  OpBuilder b(body, body->begin());
+  Location loc = forall.getLoc();
+  // The block's place in the grid, row-major over the forall's dimensions.
+  Value linear = arith::ConstantIndexOp::create(b, loc, 0);
+  for (auto [iv, ub] :
+       llvm::zip(forall.getInductionVars(), forall.getMixedUpperBound())) {
+    linear = arith::MulIOp::create(
+        b, loc, linear, getValueOrCreateConstantIndexOp(b, loc, ub));
+    linear = arith::AddIOp::create(b, loc, linear, iv);
+  }
+  // The block's buffers: its slice of one buffer for the grid, as large as
+  // their shape can be.
+  SmallVector<memref::AllocOp> allocs;
+  body->walk([&](memref::AllocOp alloc) { allocs.push_back(alloc); });
+  for (memref::AllocOp alloc : allocs) {
+    MemRefType type = alloc.getType();
+    if (!type.getLayout().isIdentity())
+      return alloc.emitError("a block's buffer must have the identity layout");
+    SmallVector<int64_t> shape;
+    auto dynamicSizes = alloc.getDynamicSizes();
+    unsigned next = 0;
+    for (int64_t size : type.getShape()) {
+      if (!ShapedType::isDynamic(size)) {
+        shape.push_back(size);
+        continue;
+      }
+      FailureOr<int64_t> bound = constantUpperBound(dynamicSizes[next++]);
+      if (failed(bound))
+        return alloc.emitError(
+            "a GPU block's buffer needs a constant upper bound on its size");
+      shape.push_back(*bound);
+    }
+    Value grid = allocateGridBuffer(forall, shape, type.getElementType());
+    OpBuilder at(alloc);
+    SmallVector<OpFoldResult> offsets(shape.size() + 1, at.getIndexAttr(0));
+    offsets.front() = linear;
+    SmallVector<OpFoldResult> sizes{at.getIndexAttr(1)};
+    SmallVector<OpFoldResult> strides(shape.size() + 1, at.getIndexAttr(1));
+    next = 0;
+    for (auto [size, bound] : llvm::zip(type.getShape(), shape))
+      sizes.push_back(ShapedType::isDynamic(size)
+                          ? OpFoldResult(dynamicSizes[next++])
+                          : OpFoldResult(at.getIndexAttr(bound)));
+    auto resultType = memref::SubViewOp::inferRankReducedResultType(
+        type.getShape(), cast<MemRefType>(grid.getType()), offsets, sizes,
+        strides);
+    Value slice = memref::SubViewOp::create(
+        at, alloc.getLoc(), cast<MemRefType>(resultType), grid, offsets, sizes,
+        strides);
+    // Users take any strided layout but views, which get their type anew.
+    SmallVector<Operation *> users(alloc->getUsers());
+    for (Operation *user : users) {
+      if (isa<memref::DeallocOp>(user)) {
+        user->erase();
+        continue;
+      }
+      if (auto view = dyn_cast<memref::SubViewOp>(user)) {
+        OpBuilder vb(view);
+        auto viewType = memref::SubViewOp::inferRankReducedResultType(
+            view.getType().getShape(), cast<MemRefType>(slice.getType()),
+            view.getMixedOffsets(), view.getMixedSizes(),
+            view.getMixedStrides());
+        Value newView = memref::SubViewOp::create(
+            vb, view.getLoc(), cast<MemRefType>(viewType), slice,
+            view.getMixedOffsets(), view.getMixedSizes(),
+            view.getMixedStrides());
+        for (OpOperand &use : llvm::make_early_inc_range(view->getUses()))
+          if (!isa<linalg::LinalgOp, memref::LoadOp, memref::StoreOp,
+                   memref::DimOp, memref::CopyOp>(use.getOwner()))
+            return use.getOwner()->emitError(
+                "unsupported use of a view of a GPU block's buffer");
+        view.replaceAllUsesWith(newView);
+        view.erase();
+        continue;
+      }
+      if (!isa<linalg::LinalgOp, memref::LoadOp, memref::StoreOp,
+               memref::DimOp, memref::CopyOp>(user))
+        return user->emitError("unsupported use of a GPU block's buffer");
+    }
+    alloc.replaceAllUsesWith(slice);
+    alloc.erase();
+  }
+  return distributeOps(body, forall, linear);
+}
+
+LogicalResult MoEGPUDistributePass::distributeOps(Block *block,
+                                                  scf::ForallOp forall,
+                                                  Value linearBlock) {
+  SmallVector<Operation *> ops;
+  for (Operation &op : block->without_terminator())
+    ops.push_back(&op);
+  for (size_t i = 0; i < ops.size();) {
+    Operation *op = ops[i];
+    if (isDistributableLinalg(op)) {
+      if (failed(tileOverThreads(op)))
+        return failure();
+      ++i;
+      continue;
+    }
+    if (isDistributableIf(op)) {
+      auto ifOp = cast<scf::IfOp>(op);
+      if (failed(distributeOps(ifOp.thenBlock(), forall, linearBlock)))
+        return failure();
+      if (ifOp.elseBlock() &&
+          failed(distributeOps(ifOp.elseBlock(), forall, linearBlock)))
+        return failure();
+      ++i;
+      continue;
+    }
+    if (!writesMemory(op)) {
+      ++i;
+      continue;
+    }
+    // Serial work for thread 0, up to the next op spread over threads.
+    size_t j = i;
+    while (j < ops.size() && !isDistributableLinalg(ops[j]) &&
+           !isDistributableIf(ops[j]))
+      ++j;
+    if (failed(runOnThreadZero(ArrayRef<Operation *>(ops).slice(i, j - i),
+                               forall, linearBlock)))
+      return failure();
+    i = j;
+  }
+  return success();
+}
+
+LogicalResult MoEGPUDistributePass::runOnThreadZero(ArrayRef<Operation *> ops,
+                                                    scf::ForallOp forall,
+                                                    Value linearBlock) {
+  llvm::SmallPtrSet<Operation *, 16> group(ops.begin(), ops.end());
+  Block *block = ops.front()->getBlock();
+  OpBuilder b(ops.front());
+  Location loc = ops.front()->getLoc();
+  auto single = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange(),
+      b.getArrayAttr({threadX()}));
+  Operation *terminator = single.getBody()->getTerminator();
+  for (Operation *op : ops)
+    op->moveBefore(terminator);
+  // What later ops of the block use: views are recomputed, other values
+  // pass through the block's slot of a grid buffer.
+  DenseMap<Value, Value> spills;
+  auto reload = [&](Value value, OpBuilder &at) -> FailureOr<Value> {
+    Operation *def = value.getDefiningOp();
+    if (!MemRefType::isValidElementType(value.getType()) ||
+        isa<MemRefType>(value.getType()))
+      return def->emitError(
+          "a value of this type cannot pass between GPU threads");
+    Value &spill = spills[value];
+    if (!spill) {
+      spill = allocateGridBuffer(forall, {}, value.getType());
+      OpBuilder store(terminator);
+      memref::StoreOp::create(store, def->getLoc(), value, spill,
+                              ValueRange{linearBlock});
+    }
+    return memref::LoadOp::create(at, at.getInsertionPoint()->getLoc(), spill,
+                                  ValueRange{linearBlock})
+        .getResult();
+  };
+  for (Operation *op : ops)
+    for (Value result : op->getResults())
+      for (OpOperand &use : llvm::make_early_inc_range(result.getUses())) {
+        Operation *ancestor = block->findAncestorOpInBlock(*use.getOwner());
+        if (!ancestor || ancestor == single.getOperation())
+          continue;
+        FailureOr<Value> materialized =
+            rematerialize(result, ancestor, group, reload);
+        if (failed(materialized))
+          return failure();
+        use.set(*materialized);
+      }
+  return success();
+}
+
+LogicalResult MoEGPUDistributePass::tileOverThreads(Operation *op) {
+  auto linalgOp = cast<linalg::LinalgOp>(op);
+  IRRewriter rewriter(op);
+  // The innermost parallel loop: consecutive threads, consecutive columns.
+  SmallVector<utils::IteratorType> iterators =
+      linalgOp.getIteratorTypesArray();
+  int64_t dim = -1;
+  for (int64_t d = iterators.size() - 1; d >= 0 && dim < 0; --d)
+    if (iterators[d] == utils::IteratorType::parallel)
+      dim = d;
+  SmallVector<OpFoldResult> numThreads(iterators.size(),
+                                       rewriter.getIndexAttr(0));
+  numThreads[dim] = rewriter.getIndexAttr(threads);
+  scf::SCFTilingOptions options;
+  options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
+      .setNumThreads(numThreads)
+      .setMapping({threadX()});
+  FailureOr<scf::SCFTilingResult> tiled =
+      scf::tileUsingSCF(rewriter, cast<TilingInterface>(op), options);
+  if (failed(tiled))
+    return op->emitError("cannot tile this op over GPU threads");
+  rewriter.eraseOp(op);
+  return success();
+}
+
+} // namespace

@@ -1,0 +1,99 @@
+//===- NVPTXPipeline.cpp - The moe-mlir NVPTX pipeline ----------*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file implements the pass pipeline that takes the MoE dialect to host
+// code launching NVPTX kernels: the shared decomposition and linalg stages,
+// bufferization with moe-gpu-distribute's schedule, then upstream's GPU
+// lowering to NVVM and gpu-module-to-binary.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Codegen/Common/Passes.h"
+#include "moe/Codegen/GPU/Passes.h"
+#include "moe/Pipelines/Pipelines.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::moe;
+
+std::string mlir::moe::ptxFeaturesForArch(llvm::StringRef arch) {
+  // LLVM's default PTX version is too old for these: it aborts.
+  if (arch == "sm_80")
+    return "+ptx70";
+  if (arch == "sm_90" || arch == "sm_90a")
+    return "+ptx80";
+  return "";
+}
+
+void mlir::moe::buildMoEGPUBufferizationStage(
+    OpPassManager &pm, const NVPTXPipelineOptions &options) {
+  pm.addPass(createMoEEntryABIPass());
+  pm.addPass(createInlinerPass());
+  pm.addPass(createSymbolDCEPass());
+  pm.addPass(createMoEUntieSharedInitsPass());
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
+  MoEGPUDistributePassOptions distribute;
+  distribute.rowBlock = options.rowBlock;
+  distribute.threads = options.threads;
+  pm.addNestedPass<func::FuncOp>(createMoEGPUDistributePass(distribute));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  // The grid's buffers, sized by the token count, join the arena.
+  pm.addPass(createMoEScratchArenaPass());
+}
+
+void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
+                                      const NVPTXPipelineOptions &options) {
+  DecompositionOptions decomposition;
+  decomposition.decomposeExpertFFN = options.decomposeExpertFFN;
+  decomposition.fuseRouter = options.fuseRouter;
+  // The first GPU schedule runs gate and up as two grouped matmuls and the
+  // activation on their outputs: a fused segment body needs a [rows, F]
+  // tile per block, which the schedule does not yet place in shared
+  // memory.
+  decomposition.fuseGateUp = false;
+  buildMoEOutlineLayersStage(pm);
+  buildMoEDecompositionPipeline(pm, decomposition);
+  buildMoEToLinalgStage(pm);
+  buildMoEGPUBufferizationStage(pm, options);
+  if (options.hostSemantics) {
+    bufferization::buildBufferDeallocationPipeline(pm);
+    pm.addNestedPass<func::FuncOp>(createForallToForLoopPass());
+    buildMoECPUToLLVMStage(pm);
+    return;
+  }
+  pm.addNestedPass<func::FuncOp>(createMoEGPUFormLaunchesPass());
+  OpPassManager &funcPm = pm.nest<func::FuncOp>();
+  funcPm.addPass(createConvertLinalgToLoopsPass());
+  funcPm.addPass(createCanonicalizerPass());
+  // One gpu.module for the model's kernels: one binary to load.
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createMoEGPUMergeKernelModulesPass());
+  gpu::GPUToNVVMPipelineOptions nvvm;
+  nvvm.cubinChip = options.gpuArch;
+  nvvm.cubinFeatures = ptxFeaturesForArch(options.gpuArch);
+  nvvm.cubinFormat = options.binaryFormat;
+  nvvm.optLevel = 3;
+  gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+}

@@ -1,0 +1,42 @@
+//===- Registration.cpp - Named moe-mlir pipelines -------------*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file registers the pass pipelines of moe-mlir by name, for moe-opt.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Pipelines/Pipelines.h"
+
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+using namespace mlir::moe;
+
+//===----------------------------------------------------------------------===//
+// Pipeline registration.
+//===----------------------------------------------------------------------===//
+
+void mlir::moe::registerMoEPipelines() {
+  PassPipelineRegistration<DecompositionOptions>(
+      "moe-decomposition-pipeline",
+      "Expand moe.layer into the MoE step ops and expert FFNs into grouped "
+      "matmuls",
+      buildMoEDecompositionPipeline);
+  PassPipelineRegistration<>(
+      "moe-to-linalg-pipeline",
+      "Lower the MoE step ops to linalg, scf and tensor ops, then clean up",
+      buildMoEToLinalgStage);
+  PassPipelineRegistration<CPUPipelineOptions>(
+      "moe-cpu-pipeline",
+      "Compile a module with a 'moe.entry' function in the MoE dialect to "
+      "the LLVM dialect for the host CPU",
+      buildMoECPUPipeline);
+  PassPipelineRegistration<NVPTXPipelineOptions>(
+      "moe-nvptx-pipeline",
+      "Compile a module with a 'moe.entry' function in the MoE dialect to "
+      "the LLVM dialect for the host, launching NVPTX kernels",
+      buildMoENVPTXPipeline);
+}
