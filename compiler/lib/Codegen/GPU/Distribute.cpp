@@ -607,15 +607,15 @@ LogicalResult MoEGPUDistributePass::distributeBlock(scf::ForallOp forall) {
 LogicalResult MoEGPUDistributePass::distributeOps(Block *block,
                                                   scf::ForallOp forall,
                                                   Value linearBlock) {
-  SmallVector<Operation *> ops;
-  for (Operation &op : block->without_terminator())
-    ops.push_back(&op);
-  for (size_t i = 0; i < ops.size();) {
-    Operation *op = ops[i];
+  // The block is walked as it changes: moving a group to thread 0 inserts
+  // the reloads of its results before the ops that follow.
+  Operation *terminator = block->getTerminator();
+  for (Operation *op = &block->front(); op != terminator;) {
+    Operation *next = op->getNextNode();
     if (isDistributableLinalg(op)) {
       if (failed(tileOverThreads(op)))
         return failure();
-      ++i;
+      op = next;
       continue;
     }
     if (isDistributableIf(op)) {
@@ -625,22 +625,21 @@ LogicalResult MoEGPUDistributePass::distributeOps(Block *block,
       if (ifOp.elseBlock() &&
           failed(distributeOps(ifOp.elseBlock(), forall, linearBlock)))
         return failure();
-      ++i;
+      op = next;
       continue;
     }
     if (!writesMemory(op)) {
-      ++i;
+      op = next;
       continue;
     }
     // Serial work for thread 0, up to the next op spread over threads.
-    size_t j = i;
-    while (j < ops.size() && !isDistributableLinalg(ops[j]) &&
-           !isDistributableIf(ops[j]))
-      ++j;
-    if (failed(runOnThreadZero(ArrayRef<Operation *>(ops).slice(i, j - i),
-                               forall, linearBlock)))
+    SmallVector<Operation *> group;
+    for (; op != terminator && !isDistributableLinalg(op) &&
+           !isDistributableIf(op);
+         op = op->getNextNode())
+      group.push_back(op);
+    if (failed(runOnThreadZero(group, forall, linearBlock)))
       return failure();
-    i = j;
   }
   return success();
 }

@@ -1,0 +1,177 @@
+// RUN: moe-opt %s --moe-gpu-distribute="row-block=16 rows-per-block=4 threads=64" --split-input-file --verify-diagnostics | FileCheck %s
+
+// A top-level elementwise op: blocks of 4 rows, each spread over 64
+// threads along its innermost parallel dimension.
+
+// CHECK-LABEL: func.func @elementwise
+// CHECK:         %[[T:.+]] = memref.dim %{{.+}}, %c0
+// CHECK:         %[[BLOCKS:.+]] = arith.ceildivui %{{.+}}, %c4
+// CHECK:         scf.forall (%[[B:.+]]) in (%[[BLOCKS]]) {
+// CHECK:           %[[ROW:.+]] = arith.muli %[[B]], %c4
+// CHECK:           scf.forall (%{{.+}}) in (64) {
+// CHECK:             linalg.generic
+// CHECK:           } {mapping = [#gpu.thread<x>]}
+// CHECK:         } {mapping = [#gpu.block<x>]}
+// CHECK-NOT:     linalg.generic
+// CHECK:         return
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @elementwise(%x: memref<?x96xf32>, %y: memref<?x96xf32>) {
+  linalg.generic {indexing_maps = [#id, #id],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<?x96xf32>) outs(%y : memref<?x96xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.addf %in, %in : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
+
+// -----
+
+// A segment loop: a block per (expert, 16 rows of the largest segment);
+// the body sees its block's rows only, and does nothing past its
+// segment's end.
+
+// CHECK-LABEL: func.func @segment_loop
+// CHECK-SAME:    (%[[OFFSETS:.+]]: memref<5xi32>, %[[IN:.+]]: memref<?x8xf32>, %[[OUT:.+]]: memref<?x8xf32>)
+// CHECK:         %[[ROWS:.+]] = memref.dim %[[IN]], %c0
+// CHECK:         %[[RB:.+]] = arith.ceildivui %[[ROWS]], %c16
+// CHECK:         scf.forall (%[[E:.+]], %[[R:.+]]) in (%{{.+}}, %[[RB]]) {
+// CHECK:           %[[BEGIN:.+]] = memref.load %[[OFFSETS]][%[[E]]]
+// CHECK:           %[[SKIP:.+]] = arith.muli %[[R]], %c16
+// CHECK:           %[[START:.+]] = arith.addi %{{.+}}, %[[SKIP]]
+// CHECK:           %[[LEFT:.+]] = arith.subi %{{.+}}, %[[SKIP]]
+// CHECK:           %[[SIZE:.+]] = arith.minsi %[[LEFT]], %c16
+// CHECK:           %[[ANY:.+]] = arith.cmpi sgt, %[[SIZE]], %c0
+// CHECK:           scf.if %[[ANY]] {
+// CHECK:             memref.subview %[[IN]][%[[START]], 0] [%[[SIZE]], 8]
+// CHECK:             scf.forall (%{{.+}}) in (64) {
+// CHECK:             } {mapping = [#gpu.thread<x>]}
+// CHECK:           }
+// CHECK:         } {mapping = [#gpu.block<y>, #gpu.block<x>]}
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @segment_loop(%offsets: memref<5xi32>, %in: memref<?x8xf32>,
+                        %out: memref<?x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  scf.for %e = %c0 to %c4 step %c1 {
+    %b = memref.load %offsets[%e] : memref<5xi32>
+    %begin = arith.index_cast %b : i32 to index
+    %next = arith.addi %e, %c1 : index
+    %n = memref.load %offsets[%next] : memref<5xi32>
+    %end = arith.index_cast %n : i32 to index
+    %size = arith.subi %end, %begin : index
+    %any = arith.cmpi sgt, %size, %c0 : index
+    scf.if %any {
+      %src = memref.subview %in[%begin, 0] [%size, 8] [1, 1]
+          : memref<?x8xf32> to memref<?x8xf32, strided<[8, 1], offset: ?>>
+      %dst = memref.subview %out[%begin, 0] [%size, 8] [1, 1]
+          : memref<?x8xf32> to memref<?x8xf32, strided<[8, 1], offset: ?>>
+      linalg.generic {indexing_maps = [#id, #id],
+                      iterator_types = ["parallel", "parallel"]}
+          ins(%src : memref<?x8xf32, strided<[8, 1], offset: ?>>)
+          outs(%dst : memref<?x8xf32, strided<[8, 1], offset: ?>>) {
+      ^bb0(%a: f32, %o: f32):
+        linalg.yield %a : f32
+      }
+    }
+  } {moe.segment_loop}
+  return
+}
+
+// -----
+
+// Serial work (a loop carrying a count) runs as one block on thread 0. The
+// count reaches the later kernel through a one-element buffer, which that
+// kernel reads on the device: no device value sizes a grid.
+
+// The loop only reads, so every thread runs it; the stores are thread 0's.
+
+// CHECK-LABEL: func.func @serial_run
+// CHECK:         %[[SPILL:.+]] = memref.alloc() : memref<1xi32>
+// CHECK:         scf.forall (%{{.+}}) in (1) {
+// CHECK:           %[[COUNT:.+]] = scf.for
+// CHECK:           scf.forall (%{{.+}}) in (1) {
+// CHECK-NEXT:        memref.store %[[COUNT]], %[[SPILL]][%{{.+}}]
+// CHECK-NEXT:        memref.store %[[COUNT]]
+// CHECK:           } {mapping = [#gpu.thread<x>]}
+// CHECK:         } {mapping = [#gpu.block<x>]}
+// CHECK:         call @host_hook()
+// CHECK:         scf.forall (%{{.+}}) in (1) {
+// CHECK:           memref.load %[[SPILL]][%{{.+}}]
+// CHECK:           scf.forall (%{{.+}}) in (1) {
+// CHECK:             memref.store
+// CHECK:           } {mapping = [#gpu.thread<x>]}
+// CHECK:         } {mapping = [#gpu.block<x>]}
+func.func @serial_run(%flags: memref<?xi32>, %out: memref<2xi32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0 : i32
+  %n = memref.dim %flags, %c0 : memref<?xi32>
+  %count = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %zero) -> (i32) {
+    %f = memref.load %flags[%i] : memref<?xi32>
+    %sum = arith.addi %acc, %f : i32
+    scf.yield %sum : i32
+  }
+  memref.store %count, %out[%c0] : memref<2xi32>
+  func.call @host_hook() : () -> ()
+  memref.store %count, %out[%c1] : memref<2xi32>
+  return
+}
+func.func private @host_hook()
+
+// -----
+
+// A block's own buffer becomes its slice of one buffer for the grid, as
+// large as the buffer can be (here min(rest, 16) rows).
+
+// CHECK-LABEL: func.func @block_buffer
+// CHECK:         %[[GRID:.+]] = memref.alloc(%{{.+}}) : memref<?x16xf32>
+// CHECK:         scf.forall (%[[B:.+]]) in
+// CHECK:           %[[ROWS:.+]] = arith.minui %{{.+}}, %c16
+// CHECK:           %[[SLOT:.+]] = memref.subview %[[GRID]][%{{.+}}, 0] [1, %[[ROWS]]] [1, 1]
+// CHECK-NOT:       memref.alloc
+// CHECK:           scf.forall
+// CHECK:             memref.subview %[[SLOT]]
+// CHECK:             linalg.fill
+// CHECK:           } {mapping = [#gpu.thread<x>]}
+// CHECK:         } {mapping = [#gpu.block<x>]}
+func.func @block_buffer(%x: memref<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c16 = arith.constant 16 : index
+  %cst = arith.constant 0.0 : f32
+  %n = memref.dim %x, %c0 : memref<?xf32>
+  %blocks = arith.ceildivui %n, %c16 : index
+  scf.forall (%b) in (%blocks) {
+    %start = arith.muli %b, %c16 : index
+    %rest = arith.subi %n, %start : index
+    %rows = arith.minui %rest, %c16 : index
+    %tmp = memref.alloc(%rows) : memref<?xf32>
+    linalg.fill ins(%cst : f32) outs(%tmp : memref<?xf32>)
+    %dst = memref.subview %x[%start] [%rows] [1]
+        : memref<?xf32> to memref<?xf32, strided<[1], offset: ?>>
+    linalg.copy ins(%tmp : memref<?xf32>)
+        outs(%dst : memref<?xf32, strided<[1], offset: ?>>)
+  }
+  return
+}
+
+// -----
+
+// The host cannot wait for a value the GPU computes.
+func.func @device_value_on_host(%flags: memref<?xi32>) -> i32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0 : i32
+  %n = memref.dim %flags, %c0 : memref<?xi32>
+  %count = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %zero) -> (i32) {
+    %f = memref.load %flags[%i] : memref<?xi32>
+    %sum = arith.addi %acc, %f : i32
+    scf.yield %sum : i32
+  }
+  // expected-error @+1 {{the host needs a value computed on the GPU here}}
+  func.call @consume(%count) : (i32) -> ()
+  return %count : i32
+}
+func.func private @consume(i32)
