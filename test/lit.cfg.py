@@ -2,6 +2,7 @@
 # lit configuration of the moe-mlir regression suite.
 
 import os
+import shutil
 
 import lit.formats
 import lit.util
@@ -54,3 +55,19 @@ try:
             config.available_features.add("avx512bf16")
 except OSError:
     pass
+
+# The CUDA toolkit's ptxas assembles the NVPTX target's PTX (no GPU
+# needed): CUDA_HOME, then /usr/local/cuda, then PATH.
+ptxas = None
+for cuda_root in (os.environ.get("CUDA_HOME"), "/usr/local/cuda"):
+    if cuda_root and os.path.isfile(os.path.join(cuda_root, "bin", "ptxas")):
+        ptxas = os.path.join(cuda_root, "bin", "ptxas")
+        break
+if ptxas is None:
+    ptxas = shutil.which("ptxas")
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+else:
+    lit_config.note("ptxas not found (CUDA_HOME, /usr/local/cuda, PATH): "
+                    "the NVPTX ptxas tests are unsupported")

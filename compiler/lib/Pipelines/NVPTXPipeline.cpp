@@ -19,9 +19,10 @@
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
@@ -36,6 +37,10 @@ std::string mlir::moe::ptxFeaturesForArch(llvm::StringRef arch) {
   if (arch == "sm_90" || arch == "sm_90a")
     return "+ptx80";
   return "";
+}
+
+std::string mlir::moe::libdevicePath(llvm::StringRef toolkit) {
+  return (toolkit + "/nvvm/libdevice/libdevice.10.bc").str();
 }
 
 void mlir::moe::buildMoEGPUBufferizationStage(
@@ -90,10 +95,39 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   // One gpu.module for the model's kernels: one binary to load.
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createMoEGPUMergeKernelModulesPass());
-  gpu::GPUToNVVMPipelineOptions nvvm;
-  nvvm.cubinChip = options.gpuArch;
-  nvvm.cubinFeatures = ptxFeaturesForArch(options.gpuArch);
-  nvvm.cubinFormat = options.binaryFormat;
-  nvvm.optLevel = 3;
-  gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+  // Upstream's gpu-lower-to-nvvm-pipeline, with the toolkit named: its
+  // builder leaves gpu-module-to-binary to find ptxas and libdevice from
+  // the environment, and without libdevice the math functions stay
+  // unresolved in the PTX.
+  pm.addPass(createConvertNVGPUToNVVMPass());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertNVVMToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.gpuArch;
+  target.features = ptxFeaturesForArch(options.gpuArch);
+  target.optLevel = 3;
+  target.linkLibs.push_back(libdevicePath(options.cudaToolkit));
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  OpPassManager &kernelPm = pm.nest<gpu::GPUModuleOp>();
+  kernelPm.addPass(createConvertGpuOpsToNVVMOps());
+  kernelPm.addPass(createCanonicalizerPass());
+  kernelPm.addPass(createCSEPass());
+  kernelPm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createGpuToLLVMConversionPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.toolkitPath = options.cudaToolkit;
+  binary.compilationTarget = options.binaryFormat;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
 }

@@ -52,6 +52,8 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 
+#include <cstdlib>
+
 using namespace mlir;
 using namespace mlir::moe;
 
@@ -208,6 +210,11 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
       "gpu-arch",
       llvm::cl::desc("The GPU of --target=nvptx: sm_80, sm_90 or sm_90a"),
       llvm::cl::init("sm_90"), llvm::cl::cat(category));
+  llvm::cl::opt<std::string> cudaToolkit(
+      "cuda-toolkit",
+      llvm::cl::desc("The CUDA toolkit of --target=nvptx (ptxas, libdevice); "
+                     "default $CUDA_HOME, else /usr/local/cuda"),
+      llvm::cl::cat(category));
   llvm::cl::opt<bool> gpuHostSemantics(
       "gpu-host-semantics",
       llvm::cl::desc("With --target=nvptx: compile the GPU schedule for this "
@@ -260,6 +267,15 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
                          "' (sm_80, sm_90 or sm_90a)");
     if (bf16Dot)
       return reportError("--bf16-dot is a CPU option");
+    if (cudaToolkit.empty()) {
+      const char *home = std::getenv("CUDA_HOME");
+      cudaToolkit = home && *home ? home : "/usr/local/cuda";
+    }
+    if (!llvm::sys::fs::exists(libdevicePath(cudaToolkit)))
+      return reportError("no CUDA toolkit at '" + cudaToolkit + "' (" +
+                         libdevicePath(cudaToolkit) +
+                         " is missing): name one with --cuda-toolkit or "
+                         "CUDA_HOME");
     // The host side launches kernels through the CUDA runtime of issue 12's
     // next step; until it lands, the GPU code stops at an object file.
     if (emit == EmitKind::Executable)
@@ -324,6 +340,8 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
       return reportError("invalid --pipeline-options '" +
                          pipelineOptionsText + "': " + optionErrors);
     pipelineOptions.gpuArch = gpuArch;
+    if (!cudaToolkit.empty())
+      pipelineOptions.cudaToolkit = cudaToolkit;
     pipelineOptions.hostSemantics = gpuHostSemantics;
     if (emit == EmitKind::PTX)
       pipelineOptions.binaryFormat = "isa";

@@ -135,6 +135,11 @@ struct NVPTXPipelineOptions
       llvm::cl::desc("What gpu-module-to-binary embeds: isa (PTX), bin "
                      "(cubin) or fatbin (cubin and PTX)"),
       llvm::cl::init("fatbin")};
+  PassOptions::Option<std::string> cudaToolkit{
+      *this, "cuda-toolkit",
+      llvm::cl::desc("The CUDA toolkit: ptxas, and libdevice for the math "
+                     "functions"),
+      llvm::cl::init("/usr/local/cuda")};
   PassOptions::Option<bool> hostSemantics{
       *this, "host-semantics",
       llvm::cl::desc("Lower the GPU schedule for the host CPU instead, its "
@@ -153,6 +158,9 @@ struct NVPTXPipelineOptions
 /// The PTX ISA version `arch` needs as an LLVM feature ("+ptx80"), or an
 /// empty string for an architecture the pipeline does not support.
 std::string ptxFeaturesForArch(llvm::StringRef arch);
+
+/// Where the CUDA toolkit `toolkit` keeps libdevice.
+std::string libdevicePath(llvm::StringRef toolkit);
 
 /// Adds the outlining of each `moe.layer` into a function and the merging
 /// of identical ones.

@@ -449,7 +449,9 @@ LogicalResult
 MoEGPUDistributePass::distributeSegmentLoop(SegmentLoop &segment) {
   scf::ForOp loop = segment.loop;
   OpBuilder b(loop);
-  Location loc = loop.getLoc();
+  // The kernel's name says what it is (moe-gpu-merge-kernel-modules).
+  Location loc = NameLoc::get(b.getStringAttr(kGroupedMatmulKernelName),
+                              loop.getLoc());
   Value rowBlockSize = arith::ConstantIndexOp::create(b, loc, rowBlock);
   Value maxRows = memref::DimOp::create(b, loc, segment.rowSource, 0);
   Value rowBlocks = arith::CeilDivUIOp::create(b, loc, maxRows, rowBlockSize);

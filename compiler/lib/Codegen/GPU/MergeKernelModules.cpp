@@ -31,12 +31,17 @@ struct MoEGPUMergeKernelModulesPass
     ModuleOp module = getOperation();
     SmallVector<gpu::GPUModuleOp> kernelModules(
         module.getOps<gpu::GPUModuleOp>());
-    if (kernelModules.size() < 2)
+    if (kernelModules.empty())
       return;
     gpu::GPUModuleOp target = kernelModules.front();
+    StringAttr targetOldName = target.getNameAttr();
+    target.setName("moe_kernels");
     SymbolTable targetSymbols(target);
-    DenseMap<Attribute, SymbolRefAttr> moved;
-    for (gpu::GPUModuleOp source : ArrayRef(kernelModules).drop_front()) {
+    // Old reference (module, kernel) to the kernel's new name.
+    DenseMap<std::pair<StringAttr, StringAttr>, StringAttr> renamed;
+    for (gpu::GPUModuleOp source : kernelModules) {
+      StringAttr sourceName =
+          source == target ? targetOldName : source.getNameAttr();
       for (Operation &op :
            llvm::make_early_inc_range(source.getBody()->getOperations())) {
         auto symbol = dyn_cast<SymbolOpInterface>(&op);
@@ -44,27 +49,37 @@ struct MoEGPUMergeKernelModulesPass
           op.emitError("cannot merge this op into one gpu.module");
           return signalPassFailure();
         }
-        SymbolRefAttr oldRef = SymbolRefAttr::get(
-            source.getNameAttr(),
-            {FlatSymbolRefAttr::get(symbol.getNameAttr())});
-        op.moveBefore(target.getBody(), target.getBody()->end());
-        // insert() renames a symbol that would clash.
-        StringAttr name = targetSymbols.insert(&op);
-        moved[oldRef] = SymbolRefAttr::get(
-            target.getNameAttr(), {FlatSymbolRefAttr::get(name)});
+        StringAttr oldName = symbol.getNameAttr();
+        if (source != target) {
+          op.moveBefore(target.getBody(), target.getBody()->end());
+          // insert() renames a symbol that would clash.
+          targetSymbols.insert(&op);
+        }
+        if (auto role = dyn_cast<NameLoc>(op.getLoc());
+            role && role.getName() == kGroupedMatmulKernelName) {
+          std::string base = oldName.str();
+          base = base.substr(0, base.find("_kernel")) + "_" +
+                 kGroupedMatmulKernelName.str();
+          std::string name = base;
+          for (int n = 0; targetSymbols.lookup(name); ++n)
+            name = base + "_" + std::to_string(n);
+          if (failed(targetSymbols.rename(&op, name))) {
+            op.emitError("cannot rename this kernel");
+            return signalPassFailure();
+          }
+        }
+        renamed[{sourceName, oldName}] = symbol.getNameAttr();
       }
-      source.erase();
+      if (source != target)
+        source.erase();
     }
     module.walk([&](gpu::LaunchFuncOp launch) {
-      auto it = moved.find(launch.getKernel());
-      if (it != moved.end())
-        launch.setKernelAttr(it->second);
-    });
-    target.setName("moe_kernels");
-    module.walk([&](gpu::LaunchFuncOp launch) {
+      auto it = renamed.find(
+          {launch.getKernelModuleName(), launch.getKernelName()});
+      if (it == renamed.end())
+        return;
       launch.setKernelAttr(SymbolRefAttr::get(
-          target.getNameAttr(),
-          {FlatSymbolRefAttr::get(launch.getKernelName())}));
+          target.getNameAttr(), {FlatSymbolRefAttr::get(it->second)}));
     });
   }
 };

@@ -19,6 +19,11 @@
 namespace mlir {
 namespace moe {
 
+/// The name location moe-gpu-distribute gives the kernels of segment loops
+/// (the grouped matmuls), and the suffix moe-gpu-merge-kernel-modules names
+/// them by.
+constexpr llvm::StringLiteral kGroupedMatmulKernelName = "grouped_matmul";
+
 #define GEN_PASS_DECL
 #include "moe/Codegen/GPU/Passes.h.inc"
 

@@ -101,7 +101,10 @@ def MoEGPUMergeKernelModulesPass
     `gpu-kernel-outlining` gives each kernel a `gpu.module` of its own, so a
     model would become one binary per kernel. This pass moves every kernel
     into the first module (`moe_kernels`) and points each `gpu.launch_func`
-    there: the model is one PTX file, one cubin, loaded once.
+    there: the model is one PTX file, one cubin, loaded once. A kernel
+    made from a segment loop (its location is named `grouped_matmul` by
+    moe-gpu-distribute) is renamed `<function>_grouped_matmul[_N]`, so
+    that profiles and `ptxas -v` say which kernels are the expert GEMMs.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
