@@ -14,6 +14,7 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -614,6 +615,19 @@ LogicalResult MoEGPUDistributePass::distributeOps(Block *block,
   Operation *terminator = block->getTerminator();
   for (Operation *op = &block->front(); op != terminator;) {
     Operation *next = op->getNextNode();
+    // A forall of the lowering (column chunks of a gather): its iterations
+    // are independent, so threads take them when there are enough.
+    if (auto inner = dyn_cast<scf::ForallOp>(op);
+        inner && !inner.getMapping() && inner.getRank() == 1 &&
+        inner.isNormalized() && inner.getNumResults() == 0) {
+      std::optional<int64_t> count =
+          getConstantIntValue(inner.getMixedUpperBound().front());
+      if (count && *count <= threads) {
+        inner.setMappingAttr(OpBuilder(inner).getArrayAttr({threadX()}));
+        op = next;
+        continue;
+      }
+    }
     if (isDistributableLinalg(op)) {
       if (failed(tileOverThreads(op)))
         return failure();
@@ -691,6 +705,17 @@ LogicalResult MoEGPUDistributePass::runOnThreadZero(ArrayRef<Operation *> ops,
           return failure();
         use.set(*materialized);
       }
+  // (Last: `ops` may hold a forall.) Thread 0 runs what it holds in order: a forall inside is a loop.
+  SmallVector<scf::ForallOp> nested;
+  single.getBody()->walk([&](scf::ForallOp inner) {
+    if (!inner.getMapping())
+      nested.push_back(inner);
+  });
+  for (scf::ForallOp inner : nested) {
+    IRRewriter rewriter(inner);
+    if (failed(scf::forallToForLoop(rewriter, inner)))
+      return inner.emitError("cannot run this forall as a loop");
+  }
   return success();
 }
 

@@ -6,6 +6,11 @@
 #
 #   sweep.py WORKDIR [--seed S] [--count N] [--only I[,J...]]
 #            [--moe-compile PATH] [--moe-reference PATH] [--jobs J]
+#            [--compile-flag FLAG ...]
+#
+# --compile-flag adds a flag to every moe-compile command (repeatable), for
+# example `--compile-flag=--target=nvptx --compile-flag=--gpu-host-semantics`
+# to check the GPU schedule on this CPU.
 #
 # Python 3 standard library only. Every configuration is derived from
 # --seed, so a failure is reproducible with `--only I`: the models, weights
@@ -547,7 +552,8 @@ def run_config(c, tools, workdir):
 
     exe = os.path.join(cdir, "model")
     t0 = time.time()
-    check([tools.compile, model_path, "-o", exe], "moe-compile")
+    check([tools.compile] + tools.compile_flags + [model_path, "-o", exe],
+          "moe-compile")
     compile_s = time.time() - t0
 
     # Run from another directory: the executable must not depend on it.
@@ -600,10 +606,12 @@ def main():
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--moe-compile", default=shutil.which("moe-compile"))
     parser.add_argument("--moe-reference", default=shutil.which("moe-reference"))
+    parser.add_argument("--compile-flag", action="append", default=[])
     args = parser.parse_args()
 
     class Tools:
         compile = args.moe_compile
+        compile_flags = args.compile_flag
         reference = args.moe_reference
     for tool, path in (("moe-compile", Tools.compile),
                        ("moe-reference", Tools.reference)):

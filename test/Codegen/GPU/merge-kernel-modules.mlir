@@ -1,0 +1,38 @@
+// RUN: moe-opt %s --moe-gpu-merge-kernel-modules | FileCheck %s
+
+// Every kernel moves into one module, moe_kernels; the launches follow it,
+// and a grouped matmul kernel (its location named grouped_matmul) says so
+// in its name.
+
+// CHECK-LABEL: func.func @forward
+// CHECK:         gpu.launch_func {{ *}}@moe_kernels::@forward_kernel blocks
+// CHECK:         gpu.launch_func {{ *}}@moe_kernels::@forward_grouped_matmul blocks
+// CHECK:         gpu.launch_func {{ *}}@moe_kernels::@forward_grouped_matmul_0 blocks
+// CHECK:       gpu.module @moe_kernels
+// CHECK-DAG:     gpu.func @forward_kernel(
+// CHECK-DAG:     gpu.func @forward_grouped_matmul(
+// CHECK-DAG:     gpu.func @forward_grouped_matmul_0(
+// CHECK-NOT:   gpu.module
+module attributes {gpu.container_module} {
+  func.func @forward(%n: index) {
+    gpu.launch_func @forward_kernel::@forward_kernel blocks in (%n, %n, %n) threads in (%n, %n, %n)
+    gpu.launch_func @forward_kernel_0::@forward_kernel_0 blocks in (%n, %n, %n) threads in (%n, %n, %n)
+    gpu.launch_func @forward_kernel_1::@forward_kernel_1 blocks in (%n, %n, %n) threads in (%n, %n, %n)
+    return
+  }
+  gpu.module @forward_kernel {
+    gpu.func @forward_kernel() kernel {
+      gpu.return
+    }
+  }
+  gpu.module @forward_kernel_0 {
+    gpu.func @forward_kernel_0() kernel {
+      gpu.return
+    } loc("grouped_matmul"(unknown))
+  }
+  gpu.module @forward_kernel_1 {
+    gpu.func @forward_kernel_1() kernel {
+      gpu.return
+    } loc("grouped_matmul"(unknown))
+  }
+}
