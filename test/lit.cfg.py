@@ -71,3 +71,31 @@ if ptxas:
 else:
     lit_config.note("ptxas not found (CUDA_HOME, /usr/local/cuda, PATH): "
                     "the NVPTX ptxas tests are unsupported")
+
+# A CUDA GPU for the tests that run NVPTX code: the driver loads and finds
+# a device (what the runtime itself does, runtime/lib/CUDADriver.cpp) of
+# an architecture moe-compile takes; %gpu_arch names it.
+def cuda_gpu_arch():
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return None
+    count, device, major = ctypes.c_int(0), ctypes.c_int(0), ctypes.c_int(0)
+    if (cuda.cuInit(0) != 0 or
+            cuda.cuDeviceGetCount(ctypes.byref(count)) != 0 or
+            count.value == 0 or
+            cuda.cuDeviceGet(ctypes.byref(device), 0) != 0 or
+            # CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
+            cuda.cuDeviceGetAttribute(ctypes.byref(major), 75, device) != 0):
+        return None
+    return "sm_90" if major.value >= 9 else "sm_80" if major.value == 8 else None
+
+gpu_arch = cuda_gpu_arch()
+if gpu_arch:
+    config.available_features.add("cuda-gpu")
+    config.substitutions.append(("%gpu_arch", gpu_arch))
+else:
+    lit_config.note("no CUDA GPU of sm_80 or later (libcuda.so.1 with a "
+                    "device): the tests that run NVPTX code on a GPU are "
+                    "unsupported")

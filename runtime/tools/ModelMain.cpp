@@ -384,9 +384,26 @@ int main(int argc, char **argv) {
                 quote(lineAt(compiled)) + ", the weights give " +
                 quote(lineAt(given)));
   }
-  // The compiled code runs on the host.
-  std::unique_ptr<moe::Backend> backend = moe::createCPUBackend(
-      {_mlir_ciface_moe_forward, moe_scratch_bytes, _mlir_ciface_moe_prepare});
+  // The compiled code runs on the host, or launches its kernels on a GPU.
+  moe::EntryPoints entryPoints{_mlir_ciface_moe_forward, moe_scratch_bytes,
+                               _mlir_ciface_moe_prepare};
+  std::unique_ptr<moe::Backend> backend;
+  std::string target = moe_target;
+  if (target == MOE_ABI_TARGET_NVPTX) {
+    backend = moe::createCUDABackend(entryPoints, error);
+    if (!backend)
+      return fail("no GPU to run this model on, which was compiled for "
+                  "NVIDIA GPUs (--target=nvptx): " +
+                  error);
+    if (options.profile)
+      return fail("--profile times the steps of CPU code only; this model "
+                  "was compiled for NVIDIA GPUs");
+  } else if (target == MOE_ABI_TARGET_CPU) {
+    backend = moe::createCPUBackend(entryPoints);
+  } else {
+    return fail("the model was compiled for an unknown target '" + target +
+                "'");
+  }
   moe::AlignedBuffer rawParams;
   if (!moe::loadParameterArena(model, rawParams, error))
     return failWith(error);

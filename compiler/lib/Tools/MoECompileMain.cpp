@@ -276,14 +276,6 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
                          libdevicePath(cudaToolkit) +
                          " is missing): name one with --cuda-toolkit or "
                          "CUDA_HOME");
-    // The host side launches kernels through the CUDA runtime of issue 12's
-    // next step; until it lands, the GPU code stops at an object file.
-    if (emit == EmitKind::Executable)
-      return reportError(
-          "--target=nvptx makes PTX (--emit=ptx), the lowered MLIR, LLVM IR "
-          "and an object file so far: the CUDA runtime that links an "
-          "executable is not built yet (use --gpu-host-semantics to run the "
-          "GPU schedule on this CPU)");
   }
   bool isBinary =
       emit == EmitKind::Object || emit == EmitKind::Executable;
@@ -410,6 +402,10 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
   for (const std::string &line : ::moe::compiledSignature(model))
     signature += line + "\n";
   addStringGlobal(*llvmModule, MOE_ABI_MODEL_SIGNATURE_NAME, signature);
+  // The GPU schedule run on the host is CPU code.
+  addStringGlobal(*llvmModule, MOE_ABI_TARGET_NAME,
+                  isNVPTX && !gpuHostSemantics ? MOE_ABI_TARGET_NVPTX
+                                               : MOE_ABI_TARGET_CPU);
 
   auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
                                             targetMachine.get());

@@ -19,7 +19,7 @@
 /* The version of this interface. Each object exports it as
  * `moe_abi_version`; the runtime refuses an object of another version. It
  * changes whenever an entry point, a global or an arena layout below does. */
-#define MOE_ABI_VERSION 1
+#define MOE_ABI_VERSION 2
 
 /* Every tensor in a byte arena starts at a multiple of this many bytes. */
 #define MOE_ABI_ARENA_ALIGNMENT 64
@@ -36,6 +36,11 @@
 #define MOE_ABI_PARAM_BYTES_NAME "moe_param_bytes"
 #define MOE_ABI_MODEL_SIGNATURE_NAME "moe_model_signature"
 #define MOE_ABI_PROFILE_PHASE_NAME "moe_profile_phase"
+#define MOE_ABI_TARGET_NAME "moe_target"
+
+/* The values of moe_target. */
+#define MOE_ABI_TARGET_CPU "cpu"
+#define MOE_ABI_TARGET_NVPTX "nvptx"
 
 /* A byte arena as the entry points take it: MLIR's descriptor of a rank-1
  * memref of i8. */
@@ -80,6 +85,11 @@ extern const uint64_t moe_param_bytes;
 /* What the code was compiled for: widths and parameter shapes, one per
  * line. */
 extern const char moe_model_signature[];
+/* Where the compiled code runs: MOE_ABI_TARGET_CPU (the arenas are host
+ * memory) or MOE_ABI_TARGET_NVPTX (the arenas are CUDA device memory; the
+ * host code launches its kernels through the mgpu* functions of
+ * runtime/lib/MGPURuntime.cpp). */
+extern const char moe_target[];
 /* Runs the model on `tokens` tokens. */
 void _mlir_ciface_moe_forward(int64_t tokens, MoEArena *inputs,
                               MoEArena *params, MoEArena *outputs,

@@ -76,6 +76,13 @@ public:
 /// directly, each call finished when it returns.
 std::unique_ptr<Backend> createCPUBackend(const EntryPoints &entryPoints);
 
+/// The backend of NVPTX code: arenas in the memory of CUDA device 0, whose
+/// kernels moe_forward launches. Null, with the reason in `error`, on a
+/// machine without a CUDA driver or device (the driver is loaded with
+/// dlopen: nothing else needs it).
+std::unique_ptr<Backend> createCUDABackend(const EntryPoints &entryPoints,
+                                           std::string &error);
+
 } // namespace moe
 
 #endif // MOE_RUNTIME_BACKEND_H

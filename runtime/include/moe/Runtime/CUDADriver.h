@@ -1,0 +1,79 @@
+//===- CUDADriver.h - The CUDA driver, loaded at run time -------*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The CUDA driver API functions the runtime uses, resolved from
+// libcuda.so.1 with dlopen: executables build and start on machines without
+// a GPU or a driver, and there say so. The handful of driver types are
+// declared here, so the runtime needs no CUDA header either.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOE_RUNTIME_CUDADRIVER_H
+#define MOE_RUNTIME_CUDADRIVER_H
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace moe {
+
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+using CUcontext = struct CUctx_st *;
+using CUmodule = struct CUmod_st *;
+using CUfunction = struct CUfunc_st *;
+using CUstream = struct CUstream_st *;
+
+/// The driver's entry points, and the device and context the runtime uses
+/// (device 0's primary context).
+struct CUDADriver {
+  CUresult (*cuInit)(unsigned);
+  CUresult (*cuDeviceGetCount)(int *);
+  CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDeviceGetName)(char *, int, CUdevice);
+  CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuCtxSynchronize)();
+  CUresult (*cuModuleLoadData)(CUmodule *, const void *);
+  CUresult (*cuModuleUnload)(CUmodule);
+  CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, unsigned, unsigned, CUstream,
+                             void **, void **);
+  CUresult (*cuStreamCreate)(CUstream *, unsigned);
+  CUresult (*cuStreamSynchronize)(CUstream);
+  CUresult (*cuStreamDestroy)(CUstream);
+  CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
+  CUresult (*cuMemFree)(CUdeviceptr);
+  CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
+  CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
+  CUresult (*cuGetErrorName)(CUresult, const char **);
+  CUresult (*cuGetErrorString)(CUresult, const char **);
+
+  CUdevice device = 0;
+  CUcontext context = nullptr;
+  std::string deviceName;
+};
+
+/// The driver with device 0's primary context current on this thread, or
+/// null with the reason in `error` ("no CUDA driver (libcuda.so.1): ...",
+/// "no CUDA device"). It is loaded once; later calls give the same answer.
+const CUDADriver *getCUDADriver(std::string &error);
+
+/// Whether `result` is success; otherwise sets `error` to "WHAT: NAME
+/// (description)".
+bool checkCUDA(const CUDADriver &driver, CUresult result, const char *what,
+               std::string &error);
+
+/// The first error of the mgpu* functions the compiled host code calls
+/// (they cannot return one), and clears it; empty when there was none.
+std::string takeKernelLaunchError();
+
+} // namespace moe
+
+#endif // MOE_RUNTIME_CUDADRIVER_H

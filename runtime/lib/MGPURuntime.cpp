@@ -1,0 +1,174 @@
+//===- MGPURuntime.cpp - The mgpu* functions of GPU host code -------------===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The host side of a model compiled with --target=nvptx is MLIR's
+// gpu-to-llvm output: it loads its kernels' binary from a global
+// constructor and launches each kernel through these functions. They
+// cannot return an error, so the first one is kept for the CUDA backend to
+// report (takeKernelLaunchError), and later calls do nothing. Loading the
+// binary before main() on a machine without a GPU records nothing: the
+// backend says there is no GPU when main() asks for it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Runtime/CUDADriver.h"
+
+#include <mutex>
+
+namespace moe {
+
+namespace {
+
+/// The first error. Constructed on first use: the binary loads from a
+/// global constructor that runs before this file's own would.
+struct ErrorState {
+  std::mutex mutex;
+  std::string first;
+};
+ErrorState &errorState() {
+  static ErrorState state;
+  return state;
+}
+
+void recordError(const std::string &error) {
+  ErrorState &state = errorState();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  if (state.first.empty())
+    state.first = error;
+}
+
+bool failedBefore() {
+  ErrorState &state = errorState();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  return !state.first.empty();
+}
+
+/// The driver, or null (the error is recorded when `record`).
+const CUDADriver *driverOrNull(bool record) {
+  std::string error;
+  const CUDADriver *driver = getCUDADriver(error);
+  if (!driver && record)
+    recordError(error);
+  return driver;
+}
+
+} // namespace
+
+std::string takeKernelLaunchError() {
+  ErrorState &state = errorState();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  std::string error;
+  error.swap(state.first);
+  return error;
+}
+
+} // namespace moe
+
+using namespace moe;
+
+extern "C" {
+
+__attribute__((visibility("default"))) void *
+mgpuModuleLoad(void *data, size_t /*size*/) {
+  const CUDADriver *driver = driverOrNull(/*record=*/false);
+  if (!driver)
+    return nullptr;
+  CUmodule module = nullptr;
+  std::string error;
+  if (!checkCUDA(*driver, driver->cuModuleLoadData(&module, data),
+                 "loading the model's kernels on the GPU", error))
+    recordError(error + " (was the model compiled for this GPU? "
+                        "moe-compile --gpu-arch)");
+  return module;
+}
+
+__attribute__((visibility("default"))) void mgpuModuleUnload(void *module) {
+  std::string error;
+  const CUDADriver *driver = getCUDADriver(error);
+  if (driver && module)
+    driver->cuModuleUnload(static_cast<CUmodule>(module));
+}
+
+__attribute__((visibility("default"))) void *
+mgpuModuleGetFunction(void *module, const char *name) {
+  if (!module || failedBefore())
+    return nullptr;
+  const CUDADriver *driver = driverOrNull(/*record=*/true);
+  if (!driver)
+    return nullptr;
+  CUfunction function = nullptr;
+  std::string error;
+  if (!checkCUDA(*driver,
+                 driver->cuModuleGetFunction(
+                     &function, static_cast<CUmodule>(module), name),
+                 (std::string("finding kernel ") + name).c_str(), error))
+    recordError(error);
+  return function;
+}
+
+__attribute__((visibility("default"))) void *mgpuStreamCreate() {
+  if (failedBefore())
+    return nullptr;
+  const CUDADriver *driver = driverOrNull(/*record=*/true);
+  if (!driver)
+    return nullptr;
+  CUstream stream = nullptr;
+  std::string error;
+  if (!checkCUDA(*driver, driver->cuStreamCreate(&stream, 0),
+                 "creating a CUDA stream", error))
+    recordError(error);
+  return stream;
+}
+
+__attribute__((visibility("default"))) void mgpuStreamDestroy(void *stream) {
+  std::string error;
+  const CUDADriver *driver = getCUDADriver(error);
+  if (driver && stream)
+    driver->cuStreamDestroy(static_cast<CUstream>(stream));
+}
+
+__attribute__((visibility("default"))) void
+mgpuStreamSynchronize(void *stream) {
+  if (failedBefore())
+    return;
+  const CUDADriver *driver = driverOrNull(/*record=*/true);
+  if (!driver)
+    return;
+  std::string error;
+  if (!checkCUDA(*driver,
+                 driver->cuStreamSynchronize(static_cast<CUstream>(stream)),
+                 "running a kernel of the model", error))
+    recordError(error);
+}
+
+__attribute__((visibility("default"))) void
+mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
+                 intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                 intptr_t blockZ, int32_t sharedMemoryBytes, void *stream,
+                 void **params, void **extra, size_t /*paramsCount*/) {
+  if (failedBefore())
+    return;
+  if (!function) {
+    recordError("launching a kernel that did not load");
+    return;
+  }
+  const CUDADriver *driver = driverOrNull(/*record=*/true);
+  if (!driver)
+    return;
+  // A grid of zero blocks (no tokens) launches nothing.
+  if (gridX == 0 || gridY == 0 || gridZ == 0)
+    return;
+  std::string error;
+  if (!checkCUDA(*driver,
+                 driver->cuLaunchKernel(
+                     static_cast<CUfunction>(function), gridX, gridY, gridZ,
+                     blockX, blockY, blockZ, sharedMemoryBytes,
+                     static_cast<CUstream>(stream), params, extra),
+                 "launching a kernel of the model", error))
+    recordError(error);
+}
+
+} // extern "C"

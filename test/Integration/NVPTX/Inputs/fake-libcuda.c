@@ -1,0 +1,83 @@
+/* A stand-in for libcuda.so.1 on machines without a GPU, for testing how
+ * the runtime reports driver failures (runtime/lib/CUDADriver.cpp). It
+ * runs nothing. FAKE_CUDA selects the failure:
+ *   no-device   the driver finds no device;
+ *   bad-binary  loading the kernels fails as for a binary of another GPU. */
+#include <stdlib.h>
+#include <string.h>
+
+typedef int CUresult;
+static const char *mode(void) {
+  const char *m = getenv("FAKE_CUDA");
+  return m ? m : "";
+}
+CUresult cuInit(unsigned flags) { return 0; }
+CUresult cuDeviceGetCount(int *count) {
+  *count = strcmp(mode(), "no-device") == 0 ? 0 : 1;
+  return 0;
+}
+CUresult cuDeviceGet(int *device, int ordinal) { *device = 0; return 0; }
+CUresult cuDeviceGetName(char *name, int len, int device) {
+  strncpy(name, "Fake GPU", len);
+  return 0;
+}
+CUresult cuDevicePrimaryCtxRetain(void **context, int device) {
+  *context = (void *)1;
+  return 0;
+}
+CUresult cuCtxSetCurrent(void *context) { return 0; }
+CUresult cuCtxSynchronize(void) { return 0; }
+CUresult cuModuleLoadData(void **module, const void *image) {
+  if (strcmp(mode(), "bad-binary") == 0)
+    return 209;
+  *module = (void *)1;
+  return 0;
+}
+CUresult cuModuleUnload(void *module) { return 0; }
+CUresult cuModuleGetFunction(void **function, void *module, const char *n) {
+  *function = (void *)1;
+  return 0;
+}
+CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz,
+                        unsigned bx, unsigned by, unsigned bz, unsigned smem,
+                        void *stream, void **params, void **extra) {
+  return 719; /* nothing runs here */
+}
+CUresult cuStreamCreate(void **stream, unsigned flags) {
+  *stream = (void *)1;
+  return 0;
+}
+CUresult cuStreamSynchronize(void *stream) { return 0; }
+CUresult cuStreamDestroy_v2(void *stream) { return 0; }
+CUresult cuMemAlloc_v2(unsigned long long *pointer, size_t bytes) {
+  *pointer = (unsigned long long)malloc(bytes);
+  return 0;
+}
+CUresult cuMemFree_v2(unsigned long long pointer) {
+  free((void *)pointer);
+  return 0;
+}
+CUresult cuMemcpyHtoD_v2(unsigned long long d, const void *h, size_t n) {
+  memcpy((void *)d, h, n);
+  return 0;
+}
+CUresult cuMemcpyDtoH_v2(void *h, unsigned long long d, size_t n) {
+  memcpy(h, (void *)d, n);
+  return 0;
+}
+CUresult cuMemsetD8_v2(unsigned long long d, unsigned char v, size_t n) {
+  memset((void *)d, v, n);
+  return 0;
+}
+CUresult cuGetErrorName(CUresult error, const char **name) {
+  *name = error == 209 ? "CUDA_ERROR_NO_BINARY_FOR_GPU"
+        : error == 719 ? "CUDA_ERROR_LAUNCH_FAILED"
+                       : "CUDA_ERROR_UNKNOWN";
+  return 0;
+}
+CUresult cuGetErrorString(CUresult error, const char **text) {
+  *text = error == 209 ? "no kernel image is available for execution on the device"
+        : error == 719 ? "unspecified launch failure"
+                       : "unknown error";
+  return 0;
+}
