@@ -50,8 +50,8 @@ public:
   std::unique_ptr<DeviceArena> upload(AlignedBuffer &&host,
                                       std::string &error) override {
     if (!host) {
-      error = "out of host memory for " + std::to_string(host.size()) +
-              " bytes";
+      error =
+          "out of host memory for " + std::to_string(host.size()) + " bytes";
       return nullptr;
     }
     std::unique_ptr<CUDAArena> arena = allocateRaw(host.size(), error);
@@ -85,10 +85,10 @@ public:
     if (bytes == 0)
       return true;
     auto &device = static_cast<CUDAArena &>(arena);
-    return checkCUDA(driver,
-                     driver.cuMemcpyDtoH(host, device.devicePointer() + offset,
-                                         bytes),
-                     "copying from the GPU", error);
+    return checkCUDA(
+        driver,
+        driver.cuMemcpyDtoH(host, device.devicePointer() + offset, bytes),
+        "copying from the GPU", error);
   }
 
   bool hasPrepare() const override { return entryPoints.prepare != nullptr; }
@@ -120,20 +120,19 @@ public:
   }
 
   bool synchronize(std::string &error) override {
-    return checkCUDA(driver, driver.cuCtxSynchronize(),
-                     "waiting for the GPU", error) &&
+    return checkCUDA(driver, driver.cuCtxSynchronize(), "waiting for the GPU",
+                     error) &&
            launched(error);
   }
 
 private:
   std::unique_ptr<CUDAArena> allocateRaw(uint64_t bytes, std::string &error) {
     CUdeviceptr pointer = 0;
-    if (bytes != 0 &&
-        !checkCUDA(driver, driver.cuMemAlloc(&pointer, bytes),
-                   ("allocating " + std::to_string(bytes) +
-                    " bytes of GPU memory")
-                       .c_str(),
-                   error))
+    if (bytes != 0 && !checkCUDA(driver, driver.cuMemAlloc(&pointer, bytes),
+                                 ("allocating " + std::to_string(bytes) +
+                                  " bytes of GPU memory")
+                                     .c_str(),
+                                 error))
       return nullptr;
     return std::make_unique<CUDAArena>(driver, pointer, bytes);
   }

@@ -70,8 +70,7 @@ LoadedDriver load() {
     return loaded;
   int count = 0;
   if (!checkCUDA(d, d.cuInit(0), "initialising the CUDA driver", error) ||
-      !checkCUDA(d, d.cuDeviceGetCount(&count), "counting CUDA devices",
-                 error))
+      !checkCUDA(d, d.cuDeviceGetCount(&count), "counting CUDA devices", error))
     return loaded;
   if (count == 0) {
     error = "no CUDA device (the driver found none)";

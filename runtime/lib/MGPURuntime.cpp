@@ -71,8 +71,8 @@ using namespace moe;
 
 extern "C" {
 
-__attribute__((visibility("default"))) void *
-mgpuModuleLoad(void *data, size_t /*size*/) {
+__attribute__((visibility("default"))) void *mgpuModuleLoad(void *data,
+                                                            size_t /*size*/) {
   const CUDADriver *driver = driverOrNull(/*record=*/false);
   if (!driver)
     return nullptr;
@@ -145,10 +145,10 @@ mgpuStreamSynchronize(void *stream) {
 }
 
 __attribute__((visibility("default"))) void
-mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
-                 intptr_t gridZ, intptr_t blockX, intptr_t blockY,
-                 intptr_t blockZ, int32_t sharedMemoryBytes, void *stream,
-                 void **params, void **extra, size_t /*paramsCount*/) {
+mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
+                 intptr_t blockX, intptr_t blockY, intptr_t blockZ,
+                 int32_t sharedMemoryBytes, void *stream, void **params,
+                 void **extra, size_t /*paramsCount*/) {
   if (failedBefore())
     return;
   if (!function) {

@@ -159,8 +159,7 @@ int linkExecutable(const char *argv0, llvm::StringRef object,
 
   llvm::SmallVector<llvm::StringRef> args = {
       kHostCXXCompiler, object, runtimeMain, runtime, modelLibrary,
-      "-fopenmp", "-lm",
-      "-o", output};
+      "-fopenmp",       "-lm",  "-o",        output};
   llvm::SmallVector<llvm::StringRef> extraFlags;
   llvm::StringRef(kModelLinkFlags).split(extraFlags, ' ', -1, false);
   args.append(extraFlags.begin(), extraFlags.end());
@@ -329,8 +328,8 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
     NVPTXPipelineOptions pipelineOptions;
     if (failed(pipelineOptions.parseFromString(pipelineOptionsText,
                                                optionErrorStream)))
-      return reportError("invalid --pipeline-options '" +
-                         pipelineOptionsText + "': " + optionErrors);
+      return reportError("invalid --pipeline-options '" + pipelineOptionsText +
+                         "': " + optionErrors);
     pipelineOptions.gpuArch = gpuArch;
     if (!cudaToolkit.empty())
       pipelineOptions.cudaToolkit = cudaToolkit;
@@ -345,15 +344,14 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
       llvm::raw_string_ostream ptxStream(ptx);
       if (!printPTX(*module, ptxStream))
         return reportError(inputPath + ": the model compiled to no kernel");
-      return writeText(outputPath,
-                       [&](llvm::raw_ostream &os) { os << ptx; });
+      return writeText(outputPath, [&](llvm::raw_ostream &os) { os << ptx; });
     }
   } else {
     CPUPipelineOptions pipelineOptions;
     if (failed(pipelineOptions.parseFromString(pipelineOptionsText,
                                                optionErrorStream)))
-      return reportError("invalid --pipeline-options '" +
-                         pipelineOptionsText + "': " + optionErrors);
+      return reportError("invalid --pipeline-options '" + pipelineOptionsText +
+                         "': " + optionErrors);
     // The AVX512-BF16 check above covers --bf16-dot only.
     if (pipelineOptions.bf16Dot && !bf16Dot)
       return reportError("--pipeline-options: use --bf16-dot for bf16-dot");

@@ -93,13 +93,13 @@ scf::ForallOp normalize(scf::ForallOp forall) {
     Value extent = arith::SubIOp::create(
         b, loc, getValueOrCreateConstantIndexOp(b, loc, ub),
         getValueOrCreateConstantIndexOp(b, loc, lb));
-    counts.push_back(arith::CeilDivUIOp::create(
-                         b, loc, extent,
-                         getValueOrCreateConstantIndexOp(b, loc, step))
-                         .getResult());
+    counts.push_back(
+        arith::CeilDivUIOp::create(
+            b, loc, extent, getValueOrCreateConstantIndexOp(b, loc, step))
+            .getResult());
   }
-  auto normalized = scf::ForallOp::create(b, loc, counts, ValueRange(),
-                                          forall.getMapping());
+  auto normalized =
+      scf::ForallOp::create(b, loc, counts, ValueRange(), forall.getMapping());
   b.setInsertionPointToStart(normalized.getBody());
   SmallVector<Value> ivs;
   for (auto [iv, lb, step] :
@@ -115,8 +115,8 @@ scf::ForallOp normalize(scf::ForallOp forall) {
   Operation *terminator = normalized.getBody()->getTerminator();
   for (auto [iv, replacement] : llvm::zip(forall.getInductionVars(), ivs))
     iv.replaceAllUsesWith(replacement);
-  normalized.getBody()->getOperations().splice(
-      terminator->getIterator(), body->getOperations());
+  normalized.getBody()->getOperations().splice(terminator->getIterator(),
+                                               body->getOperations());
   forall.erase();
   return normalized;
 }
@@ -142,8 +142,8 @@ rematerialize(Value value, Operation *user,
       return failure();
     mapping.map(operand, *operandAt);
   }
-  return at.clone(*def, mapping)->getResult(
-      cast<OpResult>(value).getResultNumber());
+  return at.clone(*def, mapping)
+      ->getResult(cast<OpResult>(value).getResultNumber());
 }
 
 /// The values the host computes: the function's arguments and the results
@@ -170,8 +170,7 @@ public:
   bool computesOnHost(Operation *op) {
     if (op->getBlock() != top || op->getNumRegions() != 0)
       return false;
-    if (!isMemoryEffectFree(op) &&
-        !isa<memref::AllocOp, memref::DeallocOp>(op))
+    if (!isMemoryEffectFree(op) && !isa<memref::AllocOp, memref::DeallocOp>(op))
       return false;
     return llvm::all_of(op->getOperands(),
                         [&](Value operand) { return contains(operand); });
@@ -195,8 +194,7 @@ struct SegmentLoop {
 
 /// Matches the segment loop form that moe-to-linalg emits for grouped
 /// matmuls (see GroupedMatmulToLinalg.cpp).
-std::optional<SegmentLoop> matchSegmentLoop(scf::ForOp loop,
-                                            HostValues &host) {
+std::optional<SegmentLoop> matchSegmentLoop(scf::ForOp loop, HostValues &host) {
   if (!loop->hasAttr(kSegmentLoopAttrName) || loop.getNumResults() != 0 ||
       !host.contains(loop.getUpperBound()) ||
       !isConstantIntValue(loop.getLowerBound(), 0) ||
@@ -261,8 +259,8 @@ struct MoEGPUDistributePass
   LogicalResult distributeBlock(scf::ForallOp forall);
   LogicalResult distributeOps(Block *block, scf::ForallOp forall,
                               Value linearBlock);
-  LogicalResult runOnThreadZero(ArrayRef<Operation *> ops,
-                                scf::ForallOp forall, Value linearBlock);
+  LogicalResult runOnThreadZero(ArrayRef<Operation *> ops, scf::ForallOp forall,
+                                Value linearBlock);
   LogicalResult tileOverThreads(Operation *op);
 
   /// A top-level buffer of `elementType` with one [shape] slice per block of
@@ -293,7 +291,8 @@ LogicalResult MoEGPUDistributePass::distributeFunction(func::FuncOp func) {
   Block *top = &func.getBody().front();
   HostValues host(top);
   // Whether `op` or an op nested in it uses a result of an op in `set`.
-  auto usesAny = [](Operation *op, const llvm::SmallPtrSetImpl<Operation *> &set) {
+  auto usesAny = [](Operation *op,
+                    const llvm::SmallPtrSetImpl<Operation *> &set) {
     bool found = false;
     op->walk([&](Operation *nested) {
       for (Value operand : nested->getOperands())
@@ -303,22 +302,19 @@ LogicalResult MoEGPUDistributePass::distributeFunction(func::FuncOp func) {
     });
     return found;
   };
+  auto allOnHost = [&](ArrayRef<OpFoldResult> values) {
+    return llvm::all_of(values, [&](OpFoldResult value) {
+      auto dynamic = dyn_cast<Value>(value);
+      return !dynamic || host.contains(dynamic);
+    });
+  };
   // A kernel of its own: an op whose grid the host can size.
   auto isKernel = [&](Operation *op) -> bool {
     if (auto forall = dyn_cast<scf::ForallOp>(op))
       return !forall.getMapping() && forall.getNumResults() == 0 &&
-             llvm::all_of(forall.getMixedUpperBound(), [&](OpFoldResult ub) {
-               auto value = dyn_cast<Value>(ub);
-               return !value || host.contains(value);
-             }) &&
-             llvm::all_of(forall.getMixedLowerBound(), [&](OpFoldResult lb) {
-               auto value = dyn_cast<Value>(lb);
-               return !value || host.contains(value);
-             }) &&
-             llvm::all_of(forall.getMixedStep(), [&](OpFoldResult step) {
-               auto value = dyn_cast<Value>(step);
-               return !value || host.contains(value);
-             });
+             allOnHost(forall.getMixedLowerBound()) &&
+             allOnHost(forall.getMixedUpperBound()) &&
+             allOnHost(forall.getMixedStep());
     if (auto loop = dyn_cast<scf::ForOp>(op))
       return matchSegmentLoop(loop, host).has_value();
     if (isDistributableLinalg(op) &&
@@ -398,8 +394,8 @@ LogicalResult MoEGPUDistributePass::distributeFunction(func::FuncOp func) {
         b.setInsertionPointAfter(def);
         Value zero = arith::ConstantIndexOp::create(b, def->getLoc(), 0);
         stores.push_back(zero.getDefiningOp());
-        stores.push_back(memref::StoreOp::create(b, def->getLoc(), value,
-                                                 spill, ValueRange{zero}));
+        stores.push_back(memref::StoreOp::create(b, def->getLoc(), value, spill,
+                                                 ValueRange{zero}));
       }
       Location loc = at.getInsertionPoint()->getLoc();
       Value index = arith::ConstantIndexOp::create(at, loc, 0);
@@ -437,9 +433,9 @@ LogicalResult MoEGPUDistributePass::runAsOneBlock(ArrayRef<Operation *> ops,
                                                   Operation *before) {
   OpBuilder b(before);
   Location loc = ops.front()->getLoc();
-  auto forall = scf::ForallOp::create(
-      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange(),
-      b.getArrayAttr({block(0)}));
+  auto forall =
+      scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(1)},
+                            ValueRange(), b.getArrayAttr({block(0)}));
   Operation *terminator = forall.getBody()->getTerminator();
   for (Operation *op : ops)
     op->moveBefore(terminator);
@@ -451,8 +447,8 @@ MoEGPUDistributePass::distributeSegmentLoop(SegmentLoop &segment) {
   scf::ForOp loop = segment.loop;
   OpBuilder b(loop);
   // The kernel's name says what it is (moe-gpu-merge-kernel-modules).
-  Location loc = NameLoc::get(b.getStringAttr(kGroupedMatmulKernelName),
-                              loop.getLoc());
+  Location loc =
+      NameLoc::get(b.getStringAttr(kGroupedMatmulKernelName), loop.getLoc());
   Value rowBlockSize = arith::ConstantIndexOp::create(b, loc, rowBlock);
   Value maxRows = memref::DimOp::create(b, loc, segment.rowSource, 0);
   Value rowBlocks = arith::CeilDivUIOp::create(b, loc, maxRows, rowBlockSize);
@@ -477,8 +473,8 @@ MoEGPUDistributePass::distributeSegmentLoop(SegmentLoop &segment) {
       b, loc, mapping.lookupOrDefault(segment.size), skipped);
   Value size = arith::MinSIOp::create(b, loc, left, rowBlockSize);
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, size,
-                                    zero);
+  Value any =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, size, zero);
   mapping.map(segment.start, start);
   mapping.map(segment.size, size);
   mapping.map(segment.body.getCondition(), any);
@@ -512,8 +508,8 @@ Value MoEGPUDistributePass::allocateGridBuffer(scf::ForallOp forall,
   Location loc = forall.getLoc();
   Value blocks = arith::ConstantIndexOp::create(b, loc, 1);
   for (OpFoldResult ub : forall.getMixedUpperBound())
-    blocks = arith::MulIOp::create(
-        b, loc, blocks, getValueOrCreateConstantIndexOp(b, loc, ub));
+    blocks = arith::MulIOp::create(b, loc, blocks,
+                                   getValueOrCreateConstantIndexOp(b, loc, ub));
   SmallVector<int64_t> gridShape{ShapedType::kDynamic};
   llvm::append_range(gridShape, shape);
   return memref::AllocOp::create(
@@ -528,8 +524,8 @@ LogicalResult MoEGPUDistributePass::distributeBlock(scf::ForallOp forall) {
   Value linear = arith::ConstantIndexOp::create(b, loc, 0);
   for (auto [iv, ub] :
        llvm::zip(forall.getInductionVars(), forall.getMixedUpperBound())) {
-    linear = arith::MulIOp::create(
-        b, loc, linear, getValueOrCreateConstantIndexOp(b, loc, ub));
+    linear = arith::MulIOp::create(b, loc, linear,
+                                   getValueOrCreateConstantIndexOp(b, loc, ub));
     linear = arith::AddIOp::create(b, loc, linear, iv);
   }
   // The block's buffers: its slice of one buffer for the grid, as large as
@@ -568,9 +564,9 @@ LogicalResult MoEGPUDistributePass::distributeBlock(scf::ForallOp forall) {
     auto resultType = memref::SubViewOp::inferRankReducedResultType(
         type.getShape(), cast<MemRefType>(grid.getType()), offsets, sizes,
         strides);
-    Value slice = memref::SubViewOp::create(
-        at, alloc.getLoc(), cast<MemRefType>(resultType), grid, offsets, sizes,
-        strides);
+    Value slice = memref::SubViewOp::create(at, alloc.getLoc(),
+                                            cast<MemRefType>(resultType), grid,
+                                            offsets, sizes, strides);
     // Users take any strided layout but views, which get their type anew.
     SmallVector<Operation *> users(alloc->getUsers());
     for (Operation *user : users) {
@@ -597,8 +593,8 @@ LogicalResult MoEGPUDistributePass::distributeBlock(scf::ForallOp forall) {
         view.erase();
         continue;
       }
-      if (!isa<linalg::LinalgOp, memref::LoadOp, memref::StoreOp,
-               memref::DimOp, memref::CopyOp>(user))
+      if (!isa<linalg::LinalgOp, memref::LoadOp, memref::StoreOp, memref::DimOp,
+               memref::CopyOp>(user))
         return user->emitError("unsupported use of a GPU block's buffer");
     }
     alloc.replaceAllUsesWith(slice);
@@ -667,9 +663,9 @@ LogicalResult MoEGPUDistributePass::runOnThreadZero(ArrayRef<Operation *> ops,
   Block *block = ops.front()->getBlock();
   OpBuilder b(ops.front());
   Location loc = ops.front()->getLoc();
-  auto single = scf::ForallOp::create(
-      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange(),
-      b.getArrayAttr({threadX()}));
+  auto single =
+      scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(1)},
+                            ValueRange(), b.getArrayAttr({threadX()}));
   Operation *terminator = single.getBody()->getTerminator();
   for (Operation *op : ops)
     op->moveBefore(terminator);
@@ -705,7 +701,8 @@ LogicalResult MoEGPUDistributePass::runOnThreadZero(ArrayRef<Operation *> ops,
           return failure();
         use.set(*materialized);
       }
-  // (Last: `ops` may hold a forall.) Thread 0 runs what it holds in order: a forall inside is a loop.
+  // (Last: `ops` may hold a forall.) Thread 0 runs what it holds in order: a
+  // forall inside is a loop.
   SmallVector<scf::ForallOp> nested;
   single.getBody()->walk([&](scf::ForallOp inner) {
     if (!inner.getMapping())
@@ -723,8 +720,7 @@ LogicalResult MoEGPUDistributePass::tileOverThreads(Operation *op) {
   auto linalgOp = cast<linalg::LinalgOp>(op);
   IRRewriter rewriter(op);
   // The innermost parallel loop: consecutive threads, consecutive columns.
-  SmallVector<utils::IteratorType> iterators =
-      linalgOp.getIteratorTypesArray();
+  SmallVector<utils::IteratorType> iterators = linalgOp.getIteratorTypesArray();
   int64_t dim = -1;
   for (int64_t d = iterators.size() - 1; d >= 0 && dim < 0; --d)
     if (iterators[d] == utils::IteratorType::parallel)

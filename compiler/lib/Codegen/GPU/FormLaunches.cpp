@@ -53,8 +53,7 @@ struct MoEGPUFormLaunchesPass
 
 LogicalResult MoEGPUFormLaunchesPass::formLaunch(scf::ForallOp forall) {
   std::optional<ArrayAttr> mapping = forall.getMapping();
-  if (!mapping || forall.getNumResults() != 0 ||
-      !forall.isNormalized())
+  if (!mapping || forall.getNumResults() != 0 || !forall.isNormalized())
     return forall.emitError(
         "expected a normalized, block-mapped scf.forall (moe-gpu-distribute)");
   IRRewriter rewriter(forall);
@@ -85,8 +84,8 @@ LogicalResult MoEGPUFormLaunchesPass::formLaunch(scf::ForallOp forall) {
   if (walk.wasInterrupted())
     return failure();
   Value widthValue = arith::ConstantIndexOp::create(rewriter, loc, width);
-  auto launch = gpu::LaunchOp::create(rewriter, loc, grid[0], grid[1],
-                                      grid[2], widthValue, one, one);
+  auto launch = gpu::LaunchOp::create(rewriter, loc, grid[0], grid[1], grid[2],
+                                      widthValue, one, one);
   Block &body = launch.getBody().front();
   Operation *terminator =
       body.empty() ? nullptr : dyn_cast<gpu::TerminatorOp>(body.back());
