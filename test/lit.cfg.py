@@ -45,7 +45,7 @@ config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixe
 tool_dirs = [config.moe_tools_dir, config.llvm_tools_dir]
 tools = ["moe-opt", "moe-compile", "moe-reference", "mlir-opt", "mlir-runner",
          "mlir-translate", "fuzz-model-json", "fuzz-safetensors", "fuzz-npy",
-         "fuzz-moe-ir", "llvm-nm"]
+         "fuzz-moe-ir", "llvm-nm", "llvm-readelf"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Compiled code of moe-compile --bf16-dot runs only on CPUs with AVX512-BF16.

@@ -140,9 +140,10 @@ int writeText(llvm::StringRef path,
   return 0;
 }
 
-/// Links `object` with the runtime into the executable `output`.
+/// Links `object` with the runtime into the executable `output`, with the
+/// OpenMP runtime when the code uses threads (CPU code does).
 int linkExecutable(const char *argv0, llvm::StringRef object,
-                   llvm::StringRef output) {
+                   llvm::StringRef output, bool openMP) {
   std::string self = llvm::sys::fs::getMainExecutable(
       argv0, reinterpret_cast<void *>(&moeCompileMain));
   llvm::SmallString<256> libDir(llvm::sys::path::parent_path(self));
@@ -158,8 +159,12 @@ int linkExecutable(const char *argv0, llvm::StringRef object,
       return reportError("runtime library not found: " + lib);
 
   llvm::SmallVector<llvm::StringRef> args = {
-      kHostCXXCompiler, object, runtimeMain, runtime, modelLibrary,
-      "-fopenmp",       "-lm",  "-o",        output};
+      kHostCXXCompiler, object, runtimeMain, runtime, modelLibrary, "-lm",
+      "-o",             output};
+  // GPU executables then depend on the C and C++ libraries alone, and run
+  // on a GPU machine without LLVM's libomp.
+  if (openMP)
+    args.push_back("-fopenmp");
   llvm::SmallVector<llvm::StringRef> extraFlags;
   llvm::StringRef(kModelLinkFlags).split(extraFlags, ' ', -1, false);
   args.append(extraFlags.begin(), extraFlags.end());
@@ -437,7 +442,10 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
   }
   if (emit == EmitKind::Object)
     return 0;
-  int status = linkExecutable(argv[0], objectPath, outputPath);
+  // The GPU schedule's host code, and its host-semantics run, use no
+  // OpenMP threads.
+  int status = linkExecutable(argv[0], objectPath, outputPath,
+                              /*openMP=*/!isNVPTX);
   llvm::sys::fs::remove(objectPath);
   return status;
 }
