@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Runtime/Inputs.h"
-#include "moe/Runtime/ModelSpec.h"
+#include "moe/Model/ModelSpec.h"
 #include "moe/Runtime/Weights.h"
 
 #include "Support.h"

@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "moe/Runtime/ModelSpec.h"
+#include "moe/Model/ModelSpec.h"
 
 #include "Support.h"
 

@@ -12,7 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Runtime/Npy.h"
-#include "moe/Runtime/ModelSpec.h"
+#include "moe/Model/ModelSpec.h"
 
 #include "Support.h"
 

@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "moe/Runtime/ModelSpec.h"
+#include "moe/Model/ModelSpec.h"
 
 #include "Support.h"
 

@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "moe/Runtime/Safetensors.h"
+#include "moe/Model/Safetensors.h"
 
 #include "Support.h"
 

@@ -14,7 +14,7 @@
 #ifndef MOE_RUNTIME_LIB_SUPPORT_H
 #define MOE_RUNTIME_LIB_SUPPORT_H
 
-#include "moe/Runtime/ModelSpec.h"
+#include "moe/Model/ModelSpec.h"
 
 #include <cstdint>
 #include <limits>

@@ -12,7 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Runtime/Weights.h"
-#include "moe/Runtime/Safetensors.h"
+#include "moe/Model/Safetensors.h"
 
 #include "Support.h"
 

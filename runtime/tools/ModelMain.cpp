@@ -19,10 +19,10 @@
 #include "moe/ABI/ABI.h"
 #include "moe/Runtime/Backend.h"
 #include "moe/Runtime/Inputs.h"
-#include "moe/Runtime/ModelSpec.h"
+#include "moe/Model/ModelSpec.h"
 #include "moe/Runtime/Npy.h"
 #include "moe/Runtime/ProfilePhases.h"
-#include "moe/Runtime/Safetensors.h"
+#include "moe/Model/Safetensors.h"
 #include "moe/Runtime/Weights.h"
 
 #include <algorithm>

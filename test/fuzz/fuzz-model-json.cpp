@@ -13,7 +13,7 @@
 
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
 #include "moe/Frontend/ModelImporter.h"
-#include "moe/Runtime/ModelSpec.h"
+#include "moe/Model/ModelSpec.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

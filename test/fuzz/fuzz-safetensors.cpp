@@ -11,7 +11,7 @@
 
 #include "FuzzUtils.h"
 
-#include "moe/Runtime/Safetensors.h"
+#include "moe/Model/Safetensors.h"
 
 #include <memory>
 

@@ -14,7 +14,7 @@
 #ifndef MOE_TEST_REFERENCE_REFERENCE_H
 #define MOE_TEST_REFERENCE_REFERENCE_H
 
-#include "moe/Runtime/ModelSpec.h"
+#include "moe/Model/ModelSpec.h"
 #include "moe/Runtime/Npy.h"
 
 #include <cstdint>

@@ -16,9 +16,9 @@
 #include "Reference.h"
 
 #include "moe/Runtime/Inputs.h"
-#include "moe/Runtime/ModelSpec.h"
+#include "moe/Model/ModelSpec.h"
 #include "moe/Runtime/Npy.h"
-#include "moe/Runtime/Safetensors.h"
+#include "moe/Model/Safetensors.h"
 #include "moe/Runtime/Weights.h"
 
 #include <algorithm>

@@ -19,7 +19,7 @@
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
 #include "moe/Frontend/ModelImporter.h"
 #include "moe/Pipelines/Pipelines.h"
-#include "moe/Runtime/ModelSpec.h"
+#include "moe/Model/ModelSpec.h"
 #include "moe/Tools/Config.h"
 #include "moe/Tools/CostReport.h"
 

@@ -53,6 +53,37 @@ func.func @grid_2d(%e: index, %r: index, %x: memref<?x?xf32>) {
 
 // -----
 
+// Every thread reads the offset before thread 0 overwrites it: a barrier
+// orders the reads before the write.
+
+// CHECK-LABEL: func.func @read_then_write
+// CHECK:         gpu.launch
+// CHECK:           %[[OLD:.+]] = memref.load %{{.+}}[%{{.+}}]
+// CHECK-NEXT:      gpu.barrier
+// CHECK:           scf.if
+// CHECK:             memref.store
+// CHECK:           gpu.barrier
+// CHECK:           memref.store %[[OLD]]
+// CHECK:           gpu.barrier
+// CHECK-NEXT:      gpu.terminator
+func.func @read_then_write(%n: index, %offsets: memref<2xi32>,
+                           %x: memref<?xi32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0 : i32
+  scf.forall (%b) in (%n) {
+    %old = memref.load %offsets[%c0] : memref<2xi32>
+    scf.forall (%t) in (1) {
+      memref.store %zero, %offsets[%c0] : memref<2xi32>
+    } {mapping = [#gpu.thread<x>]}
+    scf.forall (%t) in (32) {
+      memref.store %old, %x[%t] : memref<?xi32>
+    } {mapping = [#gpu.thread<x>]}
+  } {mapping = [#gpu.block<x>]}
+  return
+}
+
+// -----
+
 func.func @not_distributed(%n: index, %x: memref<?xf32>) {
   %one = arith.constant 1.0 : f32
   // expected-error @+1 {{expected a normalized, block-mapped scf.forall (moe-gpu-distribute)}}

@@ -13,7 +13,7 @@
 #ifndef MOE_FRONTEND_MODELIMPORTER_H
 #define MOE_FRONTEND_MODELIMPORTER_H
 
-#include "moe/Runtime/ModelSpec.h"
+#include "moe/Model/ModelSpec.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"

@@ -14,7 +14,7 @@
 #ifndef MOE_TOOLS_COSTREPORT_H
 #define MOE_TOOLS_COSTREPORT_H
 
-#include "moe/Runtime/ModelSpec.h"
+#include "moe/Model/ModelSpec.h"
 
 #include "llvm/Support/raw_ostream.h"
 

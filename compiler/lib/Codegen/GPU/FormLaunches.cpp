@@ -15,6 +15,7 @@
 #include "mlir/Dialect/GPU/TransformOps/GPUTransformOps.h"
 #include "mlir/Dialect/Transform/Interfaces/TransformInterfaces.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir {
 namespace moe {
@@ -30,6 +31,45 @@ namespace {
 
 /// The NVIDIA warp.
 constexpr int64_t kWarpSize = 32;
+
+/// Whether `op` is a forall over threads.
+bool isThreadForall(Operation *op) {
+  auto forall = dyn_cast<scf::ForallOp>(op);
+  std::optional<ArrayAttr> mapping =
+      forall ? forall.getMapping() : std::nullopt;
+  return mapping && !mapping->empty() &&
+         isa<gpu::GPUThreadMappingAttr>(mapping->getValue().front());
+}
+
+/// Puts a barrier before each thread forall of `block` (and of the uniform
+/// scf.ifs in it) that follows reads by every thread: without one, a fast
+/// thread's write could overtake a slow thread's read of the same
+/// location. (Upstream's thread mapping puts barriers after the foralls
+/// only, which orders writes before later reads.)
+void insertBarriersBeforeWrites(Block *block) {
+  bool readSinceBarrier = false;
+  for (Operation &op : llvm::make_early_inc_range(*block)) {
+    if (isThreadForall(&op)) {
+      if (readSinceBarrier) {
+        OpBuilder b(&op);
+        gpu::BarrierOp::create(b, op.getLoc());
+      }
+      // The mapping puts a barrier after it.
+      readSinceBarrier = false;
+      continue;
+    }
+    if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
+      for (Region &region : ifOp->getRegions())
+        if (!region.empty())
+          insertBarriersBeforeWrites(&region.front());
+      // What follows the if may race with reads before it.
+      readSinceBarrier = true;
+      continue;
+    }
+    if (!isMemoryEffectFree(&op))
+      readSinceBarrier = true;
+  }
+}
 
 struct MoEGPUFormLaunchesPass
     : moe::impl::MoEGPUFormLaunchesPassBase<MoEGPUFormLaunchesPass> {
@@ -104,6 +144,7 @@ LogicalResult MoEGPUFormLaunchesPass::formLaunch(scf::ForallOp forall) {
   rewriter.eraseOp(forallBody->getTerminator());
   rewriter.inlineBlockBefore(forallBody, terminator, ivReplacements);
   rewriter.eraseOp(forall);
+  insertBarriersBeforeWrites(&body);
   rewriter.setInsertionPointToStart(&body);
   DiagnosedSilenceableFailure mapped =
       transform::gpu::mapNestedForallToThreadsImpl(

@@ -83,7 +83,9 @@ def MoEGPUFormLaunchesPass
     static trip counts; the token count is dynamic), and whose block is as
     wide as the widest thread forall inside. Upstream's
     `mapNestedForallToThreadsImpl` then maps the thread foralls, with a
-    barrier after each. The function's top-level `memref.alloc`s become
+    barrier after each; this pass adds one before each thread forall that
+    follows reads by every thread of the block, so that no thread's write
+    overtakes another's read. The function's top-level `memref.alloc`s become
     `gpu.alloc`s and their deallocations `gpu.dealloc`s.
   }];
   let dependentDialects = [

@@ -12,10 +12,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef MOE_RUNTIME_SAFETENSORS_H
-#define MOE_RUNTIME_SAFETENSORS_H
+#ifndef MOE_MODEL_SAFETENSORS_H
+#define MOE_MODEL_SAFETENSORS_H
 
-#include "moe/Runtime/ModelSpec.h"
+#include "moe/Model/ModelSpec.h"
 
 #include <cstdint>
 #include <map>
@@ -85,4 +85,4 @@ bool writeSafetensorsF32(const std::string &path,
 
 } // namespace moe
 
-#endif // MOE_RUNTIME_SAFETENSORS_H
+#endif // MOE_MODEL_SAFETENSORS_H

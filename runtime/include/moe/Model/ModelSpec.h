@@ -14,8 +14,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef MOE_RUNTIME_MODELSPEC_H
-#define MOE_RUNTIME_MODELSPEC_H
+#ifndef MOE_MODEL_MODELSPEC_H
+#define MOE_MODEL_MODELSPEC_H
 
 #include "moe/ABI/ABI.h"
 
@@ -337,4 +337,4 @@ std::string pathForMessage(const std::string &path);
 
 } // namespace moe
 
-#endif // MOE_RUNTIME_MODELSPEC_H
+#endif // MOE_MODEL_MODELSPEC_H
