@@ -28,6 +28,29 @@ func.func @elementwise(%x: memref<?x96xf32>, %y: memref<?x96xf32>) {
 
 // -----
 
+// A row reduction: a block takes one row a thread (64 here).
+
+// CHECK-LABEL: func.func @row_reduction
+// CHECK:         %[[BLOCKS:.+]] = arith.ceildivui %{{.+}}, %c64
+// CHECK:         scf.forall (%{{.+}}) in (%[[BLOCKS]]) {
+// CHECK:           scf.forall (%{{.+}}) in (64) {
+// CHECK:             linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK:           } {mapping = [#gpu.thread<x>]}
+// CHECK:         } {mapping = [#gpu.block<x>]}
+func.func @row_reduction(%x: memref<?x96xf32>, %y: memref<?xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>,
+                                   affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x96xf32>) outs(%y : memref<?xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.addf %in, %out : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
+
+// -----
+
 // A segment loop: a block per (expert, 16 rows of the largest segment);
 // the body sees its block's rows only, and does nothing past its
 // segment's end.

@@ -488,7 +488,11 @@ LogicalResult MoEGPUDistributePass::distributeTopLevelLinalg(Operation *op) {
   IRRewriter rewriter(op);
   SmallVector<OpFoldResult> tileSizes(linalgOp.getNumLoops(),
                                       rewriter.getIndexAttr(0));
-  tileSizes.front() = rewriter.getIndexAttr(rowsPerBlock);
+  // A row reduction (a norm) spreads its rows over the threads: a block
+  // takes one row a thread. Other ops spread their columns.
+  int64_t rows =
+      linalgOp.getNumParallelLoops() == 1 ? threads.getValue() : rowsPerBlock;
+  tileSizes.front() = rewriter.getIndexAttr(rows);
   scf::SCFTilingOptions options;
   options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
       .setTileSizes(tileSizes)

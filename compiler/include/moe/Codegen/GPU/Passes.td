@@ -35,7 +35,9 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
       the grid covers the largest possible segment and a block past its
       segment's end does nothing.
     - A top-level linalg op with a parallel first dimension is tiled into
-      blocks of `rows-per-block` along it (upstream TilingInterface).
+      blocks of `rows-per-block` along it (upstream TilingInterface); one
+      whose only parallel dimension that is (a row reduction, a norm) into
+      blocks of `threads` rows, a row a thread.
     - Anything else (the dispatch's histogram, prefix sum and scatter,
       whose loops carry dependences) runs as one block; consecutive ops of
       that kind share it, and so do the ops that use their results.
