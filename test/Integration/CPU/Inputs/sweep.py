@@ -6,11 +6,14 @@
 #
 #   sweep.py WORKDIR [--seed S] [--count N] [--only I[,J...]]
 #            [--moe-compile PATH] [--moe-reference PATH] [--jobs J]
-#            [--compile-flag FLAG ...]
+#            [--compile-flag FLAG ...] [--compile-only [--post-compile CMD]]
 #
 # --compile-flag adds a flag to every moe-compile command (repeatable), for
 # example `--compile-flag=--target=nvptx --compile-flag=--gpu-host-semantics`
-# to check the GPU schedule on this CPU.
+# to check the GPU schedule on this CPU. --compile-only stops after moe-compile
+# (nothing runs, nothing is compared) and runs --post-compile's command, if
+# given, with moe-compile's output appended: for example
+# `--compile-flag=--emit=ptx --post-compile "ptxas -arch=sm_90 -o /dev/null"`.
 #
 # Python 3 standard library only. Every configuration is derived from
 # --seed, so a failure is reproducible with `--only I`: the models, weights
@@ -63,6 +66,7 @@ import math
 import os
 import random
 import re
+import shlex
 import shutil
 import struct
 import subprocess
@@ -555,6 +559,11 @@ def run_config(c, tools, workdir):
     check([tools.compile] + tools.compile_flags + [model_path, "-o", exe],
           "moe-compile")
     compile_s = time.time() - t0
+    if tools.compile_only:
+        # What was compiled (PTX, an object) is checked by another tool.
+        if tools.post_compile:
+            check(tools.post_compile + [exe], "the --post-compile command")
+        return compile_s, 0.0
 
     # Run from another directory: the executable must not depend on it.
     rundir = os.path.join(cdir, "run")
@@ -607,11 +616,15 @@ def main():
     parser.add_argument("--moe-compile", default=shutil.which("moe-compile"))
     parser.add_argument("--moe-reference", default=shutil.which("moe-reference"))
     parser.add_argument("--compile-flag", action="append", default=[])
+    parser.add_argument("--compile-only", action="store_true")
+    parser.add_argument("--post-compile", default="")
     args = parser.parse_args()
 
     class Tools:
         compile = args.moe_compile
         compile_flags = args.compile_flag
+        compile_only = args.compile_only
+        post_compile = shlex.split(args.post_compile)
         reference = args.moe_reference
     for tool, path in (("moe-compile", Tools.compile),
                        ("moe-reference", Tools.reference)):
@@ -628,6 +641,8 @@ def main():
     def job(c):
         try:
             compile_s, worst = run_config(c, Tools, args.workdir)
+            if args.compile_only:
+                return c, None, "compile %.2fs" % compile_s
             return c, None, "compile %.2fs max_rel_err=%.3g" % (compile_s, worst)
         except Mismatch as err:
             return c, str(err), None
@@ -658,6 +673,11 @@ def main():
         print("sweep: %d of %d configurations FAILED (seed %d); rerun one with "
               "--only INDEX" % (failures, len(configs), args.seed))
         return 1
+    if args.compile_only:
+        print("sweep: %d configurations compiled and checked by the "
+              "--post-compile command, nothing run (seed %d)" %
+              (len(configs), args.seed))
+        return 0
     print("sweep: %d configurations, %d match the reference, %d known bugs "
           "(seed %d)" % (len(configs), len(configs) - xfails, xfails,
                          args.seed))
