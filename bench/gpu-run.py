@@ -39,18 +39,14 @@ def header(c):
 
 
 def prepare(directory):
+    # Here, in the source tree: the layers are bench/layers.sh's, with the
+    # weights from a file instead of the random init. (On the GPU machine
+    # this script runs alone.)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from layers import model_json
     for name, c in LAYERS.items():
-        model = {
-            "format": "moe-graph", "version": 1, "name": name,
-            "weights": {"file": name + ".safetensors"},
-            "inputs": [{"name": "x", "shape": ["tokens", c["d"]]}],
-            "outputs": ["y"],
-            "nodes": [{"name": "y", "op": "moe", "input": "x",
-                       "num_experts": c["e"], "top_k": c["k"],
-                       "intermediate_size": c["f"],
-                       "router": {"weight": "r", "normalize_top_k": True},
-                       "experts": {"gate_proj": "g", "up_proj": "u",
-                                   "down_proj": "d"}}]}
+        model = model_json(name, c)
+        model["weights"] = {"file": name + ".safetensors"}
         with open(os.path.join(directory, name + ".json"), "w") as f:
             json.dump(model, f, indent=1)
         head, size = header(c)

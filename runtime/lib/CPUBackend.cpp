@@ -10,9 +10,6 @@
 
 namespace moe {
 
-DeviceArena::~DeviceArena() = default;
-Backend::~Backend() = default;
-
 namespace {
 
 /// A host arena: the buffer itself.
@@ -52,12 +49,8 @@ public:
 
   bool download(DeviceArena &arena, uint64_t offset, void *host, uint64_t bytes,
                 std::string &error) override {
-    if (offset > arena.size() || bytes > arena.size() - offset) {
-      error = "internal error: reading " + std::to_string(bytes) +
-              " bytes at " + std::to_string(offset) + " of a " +
-              std::to_string(arena.size()) + "-byte arena";
+    if (!checkArenaRange(arena, offset, bytes, error))
       return false;
-    }
     if (bytes != 0)
       std::memcpy(host, arena.descriptor().aligned + offset, bytes);
     return true;
@@ -67,13 +60,7 @@ public:
 
   bool prepare(DeviceArena &raw, DeviceArena &prepared,
                std::string &error) override {
-    if (!entryPoints.prepare || prepared.size() != raw.size()) {
-      error = "internal error: no weight preparation to run";
-      return false;
-    }
-    MoEArena rawRef = raw.descriptor(), preparedRef = prepared.descriptor();
-    entryPoints.prepare(&rawRef, &preparedRef);
-    return true;
+    return entryPoints.runPrepare(raw, prepared, error);
   }
 
   uint64_t scratchBytes(int64_t tokens) override {
@@ -83,11 +70,7 @@ public:
   bool forward(int64_t tokens, DeviceArena &inputs, DeviceArena &params,
                DeviceArena &outputs, DeviceArena &scratch,
                std::string &error) override {
-    MoEArena inputsRef = inputs.descriptor(), paramsRef = params.descriptor(),
-             outputsRef = outputs.descriptor(),
-             scratchRef = scratch.descriptor();
-    entryPoints.forward(tokens, &inputsRef, &paramsRef, &outputsRef,
-                        &scratchRef);
+    entryPoints.runForward(tokens, inputs, params, outputs, scratch);
     return true;
   }
 

@@ -76,12 +76,8 @@ public:
 
   bool download(DeviceArena &arena, uint64_t offset, void *host, uint64_t bytes,
                 std::string &error) override {
-    if (offset > arena.size() || bytes > arena.size() - offset) {
-      error = "internal error: reading " + std::to_string(bytes) +
-              " bytes at " + std::to_string(offset) + " of a " +
-              std::to_string(arena.size()) + "-byte arena";
+    if (!checkArenaRange(arena, offset, bytes, error))
       return false;
-    }
     if (bytes == 0)
       return true;
     auto &device = static_cast<CUDAArena &>(arena);
@@ -95,13 +91,7 @@ public:
 
   bool prepare(DeviceArena &raw, DeviceArena &prepared,
                std::string &error) override {
-    if (!entryPoints.prepare || prepared.size() != raw.size()) {
-      error = "internal error: no weight preparation to run";
-      return false;
-    }
-    MoEArena rawRef = raw.descriptor(), preparedRef = prepared.descriptor();
-    entryPoints.prepare(&rawRef, &preparedRef);
-    return launched(error);
+    return entryPoints.runPrepare(raw, prepared, error) && launched(error);
   }
 
   uint64_t scratchBytes(int64_t tokens) override {
@@ -111,11 +101,7 @@ public:
   bool forward(int64_t tokens, DeviceArena &inputs, DeviceArena &params,
                DeviceArena &outputs, DeviceArena &scratch,
                std::string &error) override {
-    MoEArena inputsRef = inputs.descriptor(), paramsRef = params.descriptor(),
-             outputsRef = outputs.descriptor(),
-             scratchRef = scratch.descriptor();
-    entryPoints.forward(tokens, &inputsRef, &paramsRef, &outputsRef,
-                        &scratchRef);
+    entryPoints.runForward(tokens, inputs, params, outputs, scratch);
     return launched(error);
   }
 

@@ -97,11 +97,15 @@ const CUDADriver *getCUDADriver(std::string &error) {
     error = loaded.error;
     return nullptr;
   }
-  // The primary context is current on the thread that calls.
-  if (!checkCUDA(loaded.driver,
+  // The primary context is made current once on each thread that calls:
+  // the mgpu* functions call here for every launch.
+  thread_local bool current = false;
+  if (!current &&
+      !checkCUDA(loaded.driver,
                  loaded.driver.cuCtxSetCurrent(loaded.driver.context),
                  "making the CUDA context current", error))
     return nullptr;
+  current = true;
   return &loaded.driver;
 }
 

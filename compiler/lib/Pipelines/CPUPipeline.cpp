@@ -79,10 +79,7 @@ void mlir::moe::buildMoECPUKernelStage(OpPassManager &pm,
   pm.addPass(createCSEPass());
 }
 
-void mlir::moe::buildMoECPUBufferizationStage(
-    OpPassManager &pm, const CPUPipelineOptions &options) {
-  // Threads, the hoist and the prefetch apply to the vectorized kernels.
-  bool threads = options.vectorize && options.threads;
+void mlir::moe::buildMoEEntryAndBufferizeStage(OpPassManager &pm) {
   pm.addPass(createMoEEntryABIPass());
   pm.addPass(createInlinerPass());
   pm.addPass(createSymbolDCEPass());
@@ -105,6 +102,13 @@ void mlir::moe::buildMoECPUBufferizationStage(
   // function returns that argument): the result goes, and no call result
   // aliases a caller's buffer unseen.
   pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
+}
+
+void mlir::moe::buildMoECPUBufferizationStage(
+    OpPassManager &pm, const CPUPipelineOptions &options) {
+  // Threads, the hoist and the prefetch apply to the vectorized kernels.
+  bool threads = options.vectorize && options.threads;
+  buildMoEEntryAndBufferizeStage(pm);
   pm.addPass(createMoECPUExpandStridedCopiesPass());
   pm.addPass(createMoECPUFlattenVectorTransfersPass());
   // Buffers sized by the token count live in the caller's scratch arena:
@@ -136,8 +140,7 @@ void mlir::moe::buildMoECPUBufferizationStage(
   }
 }
 
-void mlir::moe::buildMoECPUToLLVMStage(OpPassManager &pm,
-                                       bool runtimeChecks) {
+void mlir::moe::buildMoECPUToLLVMStage(OpPassManager &pm, bool runtimeChecks) {
   if (runtimeChecks)
     pm.addPass(createGenerateRuntimeVerificationPass());
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
@@ -184,9 +187,9 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   // real one (a decoding token's one row became eight), more than the
   // remainder's one-row tiles cost (docs/cpu-codegen.md).
   if (options.vectorize)
-    decomposition.segmentAlignment =
-        options.segmentAlignment > 0 ? options.segmentAlignment
-                                     : options.rowTile;
+    decomposition.segmentAlignment = options.segmentAlignment > 0
+                                         ? options.segmentAlignment
+                                         : options.rowTile;
   if (options.outlineLayers)
     buildMoEOutlineLayersStage(pm);
   buildMoEDecompositionPipeline(pm, decomposition);

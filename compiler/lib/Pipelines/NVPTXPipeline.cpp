@@ -17,7 +17,6 @@
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
-#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
@@ -45,19 +44,7 @@ std::string mlir::moe::libdevicePath(llvm::StringRef toolkit) {
 
 void mlir::moe::buildMoEGPUBufferizationStage(
     OpPassManager &pm, const NVPTXPipelineOptions &options) {
-  pm.addPass(createMoEEntryABIPass());
-  pm.addPass(createInlinerPass());
-  pm.addPass(createSymbolDCEPass());
-  pm.addPass(createMoEUntieSharedInitsPass());
-  pm.addPass(bufferization::createEmptyTensorEliminationPass());
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  pm.addPass(createCSEPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
+  buildMoEEntryAndBufferizeStage(pm);
   MoEGPUDistributePassOptions distribute;
   distribute.rowBlock = options.rowBlock;
   distribute.threads = options.threads;

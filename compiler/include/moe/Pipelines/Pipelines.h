@@ -174,6 +174,11 @@ void buildMoEDecompositionPipeline(OpPassManager &pm,
 /// Adds the lowering of the MoE step ops to linalg, scf and tensor ops.
 void buildMoEToLinalgStage(OpPassManager &pm);
 
+/// Adds what every target runs to reach buffers: the entry-point ABI,
+/// inlining, one-shot bufferization of the whole module and the clean-ups
+/// around it.
+void buildMoEEntryAndBufferizeStage(OpPassManager &pm);
+
 /// Adds the tiling and vectorisation of the expert matmuls.
 void buildMoECPUKernelStage(OpPassManager &pm,
                             const CPUPipelineOptions &options);

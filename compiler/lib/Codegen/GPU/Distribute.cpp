@@ -121,6 +121,16 @@ scf::ForallOp normalize(scf::ForallOp forall) {
   return normalized;
 }
 
+/// Whether `value` can pass through a one-element buffer from one GPU
+/// kernel, or thread, to another (`between` says which, for the message).
+LogicalResult checkSpillable(Value value, StringRef between) {
+  Type type = value.getType();
+  if (MemRefType::isValidElementType(type) && !isa<MemRefType>(type))
+    return success();
+  return value.getDefiningOp()->emitError()
+         << "a value of this type cannot pass between GPU " << between;
+}
+
 /// Recomputes `value`, a result of an op of `group`, before `user` (an op
 /// outside the group, in the same block): an op without memory effects or
 /// regions (a view, index arithmetic) is cloned from its operands, any other
@@ -167,10 +177,12 @@ public:
 
   /// Whether the host runs `op`, a top-level op: a memory-effect-free op
   /// without regions, or an allocation, whose operands the host computes.
+  /// (A deallocation is a host boundary instead: the kernels before it must
+  /// not move past it.)
   bool computesOnHost(Operation *op) {
     if (op->getBlock() != top || op->getNumRegions() != 0)
       return false;
-    if (!isMemoryEffectFree(op) && !isa<memref::AllocOp, memref::DeallocOp>(op))
+    if (!isMemoryEffectFree(op) && !isa<memref::AllocOp>(op))
       return false;
     return llvm::all_of(op->getOperands(),
                         [&](Value operand) { return contains(operand); });
@@ -382,10 +394,8 @@ LogicalResult MoEGPUDistributePass::distributeFunction(func::FuncOp func) {
     DenseMap<Value, Value> spills;
     auto reload = [&](Value value, OpBuilder &at) -> FailureOr<Value> {
       Operation *def = value.getDefiningOp();
-      if (!MemRefType::isValidElementType(value.getType()) ||
-          isa<MemRefType>(value.getType()))
-        return def->emitError(
-            "a value of this type cannot pass between GPU kernels");
+      if (failed(checkSpillable(value, "kernels")))
+        return failure();
       Value &spill = spills[value];
       if (!spill) {
         OpBuilder b(&top->front());
@@ -678,10 +688,8 @@ LogicalResult MoEGPUDistributePass::runOnThreadZero(ArrayRef<Operation *> ops,
   DenseMap<Value, Value> spills;
   auto reload = [&](Value value, OpBuilder &at) -> FailureOr<Value> {
     Operation *def = value.getDefiningOp();
-    if (!MemRefType::isValidElementType(value.getType()) ||
-        isa<MemRefType>(value.getType()))
-      return def->emitError(
-          "a value of this type cannot pass between GPU threads");
+    if (failed(checkSpillable(value, "threads")))
+      return failure();
     Value &spill = spills[value];
     if (!spill) {
       spill = allocateGridBuffer(forall, {}, value.getType());

@@ -35,11 +35,25 @@ public:
 };
 
 /// The compiled model's entry points (docs/abi.md); `prepare` may be null.
+/// Every backend calls them through these, on its own arenas.
 struct EntryPoints {
   MoEForwardFunction forward = nullptr;
   MoEScratchBytesFunction scratchBytes = nullptr;
   MoEPrepareFunction prepare = nullptr;
+
+  /// Calls moe_prepare from `raw` into `prepared`; false (with `error`)
+  /// when the model has none or the arenas differ in size.
+  bool runPrepare(DeviceArena &raw, DeviceArena &prepared,
+                  std::string &error) const;
+  /// Calls moe_forward on `tokens` tokens.
+  void runForward(int64_t tokens, DeviceArena &inputs, DeviceArena &params,
+                  DeviceArena &outputs, DeviceArena &scratch) const;
 };
+
+/// Whether [offset, offset + bytes) lies inside `arena`; otherwise an
+/// internal error in `error`.
+bool checkArenaRange(const DeviceArena &arena, uint64_t offset, uint64_t bytes,
+                     std::string &error);
 
 /// Where a compiled model's arenas live and how its entry points run.
 /// Every call returns false with a message in `error` when it fails.
