@@ -1,4 +1,4 @@
-// RUN: moe-opt %s --moe-gpu-merge-kernel-modules | FileCheck %s
+// RUN: moe-opt %s --moe-gpu-merge-kernel-modules --split-input-file --allow-unregistered-dialect --verify-diagnostics | FileCheck %s
 
 // Every kernel moves into one module, moe_kernels; the launches follow it,
 // and a grouped matmul kernel (its location named grouped_matmul) says so
@@ -34,5 +34,17 @@ module attributes {gpu.container_module} {
     gpu.func @forward_kernel_1() kernel {
       gpu.return
     } loc("grouped_matmul"(unknown))
+  }
+}
+
+// -----
+
+// Only symbols can move between modules.
+module attributes {gpu.container_module} {
+  gpu.module @first {
+  }
+  gpu.module @second {
+    // expected-error @+1 {{cannot merge this op into one gpu.module}}
+    "test.not_a_symbol"() : () -> ()
   }
 }
