@@ -141,14 +141,18 @@ Array2D makeArray(int64_t rows, int64_t cols) {
 
 /// y = x W^T + b, W [N, D].
 Array2D linear(const Array2D &x, const std::vector<double> &w,
-               const std::vector<double> *b, int64_t n) {
+               const std::vector<double> *b, int64_t n, bool roundInput) {
   Array2D y = makeArray(x.rows, n);
   int64_t d = x.cols;
+  auto input = [&](int64_t i) {
+    double value = x.values[i];
+    return roundInput ? roundToBF16(value) : value;
+  };
   for (int64_t t = 0; t < x.rows; ++t)
     for (int64_t j = 0; j < n; ++j) {
       double sum = b ? (*b)[j] : 0.0;
       for (int64_t i = 0; i < d; ++i)
-        sum += static_cast<double>(x.values[t * d + i]) * w[j * d + i];
+        sum += input(t * d + i) * w[j * d + i];
       y.values[t * n + j] = static_cast<float>(sum);
     }
   return y;
@@ -249,7 +253,8 @@ bool evaluateModel(const ModelSpec &model, const ReferenceWeights &weights,
     Array2D y;
     switch (node.kind) {
     case NodeKind::Linear:
-      y = linear(x, *w, b, node.outFeatures);
+      y = linear(x, *w, b, node.outFeatures,
+                 weights.roundsInputToBF16(node.name, "weight"));
       break;
     case NodeKind::RMSNorm:
       y = rmsNorm(x, *w, node.eps);

@@ -49,11 +49,12 @@ public:
   /// The values of the parameter with ParamSpec::key `key`, or null.
   const std::vector<double> *findKey(const std::string &key) const;
 
-  /// moe-compile --bf16-dot: the routed experts' projections with BF16
-  /// weights multiply activations rounded to bf16.
+  /// moe-compile --bf16-dot, and the NVPTX target's tensor cores: the
+  /// projections with BF16 weights (routed and shared experts, linear
+  /// nodes; not the router) multiply activations rounded to bf16.
   void setBF16Dot(bool enabled) { bf16Dot = enabled; }
-  /// Whether the expert projection "<node>.<role>" rounds its input to
-  /// bf16.
+  /// Whether the projection with weight "<node>.<role>" rounds its input
+  /// to bf16.
   bool roundsInputToBF16(const std::string &node,
                          const std::string &role) const;
 

@@ -57,8 +57,10 @@ const char *const usage =
     "  --make-weights OUT.safetensors\n"
     "                            write the model's weights as F32 tensors\n"
     "                            under their source names\n"
-    "  --bf16-dot                as moe-compile --bf16-dot: expert\n"
-    "                            projections with BF16 weights take their\n"
+    "  --bf16-dot                as moe-compile --bf16-dot, and the\n"
+    "                            NVPTX target's tensor cores: projections\n"
+    "                            with BF16 weights (experts, shared experts,\n"
+    "                            linear nodes; not routers) take their\n"
     "                            inputs rounded to bf16\n"
     "\n"
     "With no action option, prints a summary of every output.\n";

@@ -48,6 +48,7 @@ void mlir::moe::buildMoEGPUBufferizationStage(
   MoEGPUDistributePassOptions distribute;
   distribute.rowBlock = options.rowBlock;
   distribute.threads = options.threads;
+  distribute.tensorCores = options.tensorCores;
   pm.addNestedPass<func::FuncOp>(createMoEGPUDistributePass(distribute));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -77,6 +78,7 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   }
   pm.addNestedPass<func::FuncOp>(createMoEGPUFormLaunchesPass());
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
+  funcPm.addPass(createMoEGPUWarpMMAPass());
   funcPm.addPass(createConvertLinalgToLoopsPass());
   funcPm.addPass(createCanonicalizerPass());
   // One gpu.module for the model's kernels: one binary to load.
@@ -85,7 +87,8 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   // Upstream's gpu-lower-to-nvvm-pipeline, with the toolkit named: its
   // builder leaves gpu-module-to-binary to find ptxas and libdevice from
   // the environment, and without libdevice the math functions stay
-  // unresolved in the PTX.
+  // unresolved in the PTX. Upstream's nvgpu lowering has no bf16 mma.sync.
+  pm.addPass(createMoEGPULowerBF16MmaSyncPass());
   pm.addPass(createConvertNVGPUToNVVMPass());
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createSCFToControlFlowPass());

@@ -37,3 +37,26 @@ func.func @lowered(%a: tensor<4x8xf32>, %b: tensor<8x16xf32>, %n: index) {
   } {moe.segment_loop}
   return
 }
+
+// -----
+
+// CHECK-LABEL: func.func @warp_tile
+// CHECK: linalg.generic {{.*}} attrs =  {moe.segment_matmul, moe.warp_mma}
+func.func @warp_tile(%a: memref<?x32xf32>, %w: memref<8x32xbf16>,
+                     %c: memref<?x8xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x32xf32>, memref<8x32xbf16>)
+      outs(%c : memref<?x8xf32>) attrs = {moe.segment_matmul, moe.warp_mma} {
+  ^bb0(%x: f32, %y: bf16, %acc: f32):
+    %xr = arith.truncf %x : f32 to bf16
+    %xe = arith.extf %xr : bf16 to f32
+    %ye = arith.extf %y : bf16 to f32
+    %p = arith.mulf %xe, %ye : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}

@@ -107,6 +107,15 @@ func.func @segment_matmul_on_constant() {
 
 // -----
 
+func.func @warp_mma_not_unit(%a: memref<4x4xf32>) {
+  // expected-error @+1 {{'linalg.copy' op attribute 'moe.warp_mma' must be a unit attribute}}
+  linalg.copy {moe.warp_mma = 1 : i64} ins(%a : memref<4x4xf32>)
+      outs(%a : memref<4x4xf32>)
+  return
+}
+
+// -----
+
 func.func @segment_loop_on_constant() {
   // expected-error @+1 {{'arith.constant' op attribute 'moe.segment_loop' is only valid on loops}}
   %0 = arith.constant {moe.segment_loop} 0 : index

@@ -153,6 +153,12 @@ struct NVPTXPipelineOptions
   PassOptions::Option<int64_t> threads{
       *this, "threads", llvm::cl::desc("Threads of a GPU block"),
       llvm::cl::init(128)};
+  PassOptions::Option<bool> tensorCores{
+      *this, "tensor-cores",
+      llvm::cl::desc("Routed experts' matmuls with BF16 weights round their "
+                     "activations to bf16 and run on tensor cores "
+                     "(mma.sync, f32 accumulators)"),
+      llvm::cl::init(true)};
 };
 
 /// The PTX ISA version `arch` needs as an LLVM feature ("+ptx80"), or an

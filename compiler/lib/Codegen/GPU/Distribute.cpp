@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Codegen/GPU/Passes.h"
+#include "moe/Codegen/GPU/TensorCores.h"
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -50,6 +51,36 @@ bool isDistributableLinalg(Operation *op) {
   auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
   return linalgOp && linalgOp.hasPureBufferSemantics() &&
          isa<TilingInterface>(op) && linalgOp.getNumParallelLoops() > 0;
+}
+
+/// Whether `op` is a segment matmul with BF16 weights whose body is
+/// `acc + a * extf(w)`: rounding `a` to bf16 there gives what tensor cores
+/// compute.
+bool isTensorCoreSegmentMatmul(Operation *op) {
+  auto generic = dyn_cast<linalg::GenericOp>(op);
+  if (!generic || !generic->hasAttr(kSegmentMatmulAttrName) ||
+      !isBF16WeightContraction(generic))
+    return false;
+  Block &body = generic.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add || body.getOperations().size() != 4)
+    return false;
+  Value acc = body.getArgument(2), product = add.getRhs();
+  if (add.getRhs() == acc)
+    product = add.getLhs();
+  else if (add.getLhs() != acc)
+    return false;
+  auto mul = product.getDefiningOp<arith::MulFOp>();
+  if (!mul)
+    return false;
+  auto isWidenedWeight = [&](Value value) {
+    auto ext = value.getDefiningOp<arith::ExtFOp>();
+    return ext && ext.getIn() == body.getArgument(1);
+  };
+  Value activation = body.getArgument(0);
+  return (mul.getLhs() == activation && isWidenedWeight(mul.getRhs())) ||
+         (mul.getRhs() == activation && isWidenedWeight(mul.getLhs()));
 }
 
 /// Whether `op` is an scf.if without results whose branches write memory:
@@ -274,6 +305,9 @@ struct MoEGPUDistributePass
   LogicalResult runOnThreadZero(ArrayRef<Operation *> ops, scf::ForallOp forall,
                                 Value linearBlock);
   LogicalResult tileOverThreads(Operation *op);
+  /// Rounds the activations of `op` (isTensorCoreSegmentMatmul) to bf16 and
+  /// tiles it over the block's warps, then into moe.warp_mma tiles.
+  LogicalResult tileOverWarps(linalg::GenericOp op);
 
   /// A top-level buffer of `elementType` with one [shape] slice per block of
   /// `forall` (the first dimension), allocated before `forall`.
@@ -282,6 +316,9 @@ struct MoEGPUDistributePass
 
   Attribute threadX() {
     return gpu::GPUThreadMappingAttr::get(&getContext(), gpu::MappingId::DimX);
+  }
+  Attribute warpX() {
+    return gpu::GPUWarpMappingAttr::get(&getContext(), gpu::MappingId::DimX);
   }
   Attribute block(int64_t dim) {
     return gpu::GPUBlockMappingAttr::get(
@@ -639,8 +676,13 @@ LogicalResult MoEGPUDistributePass::distributeOps(Block *block,
       }
     }
     if (isDistributableLinalg(op)) {
-      if (failed(tileOverThreads(op)))
+      if (tensorCores && threads % kNVIDIAWarpSize == 0 &&
+          isTensorCoreSegmentMatmul(op)) {
+        if (failed(tileOverWarps(cast<linalg::GenericOp>(op))))
+          return failure();
+      } else if (failed(tileOverThreads(op))) {
         return failure();
+      }
       op = next;
       continue;
     }
@@ -749,6 +791,47 @@ LogicalResult MoEGPUDistributePass::tileOverThreads(Operation *op) {
   if (failed(tiled))
     return op->emitError("cannot tile this op over GPU threads");
   rewriter.eraseOp(op);
+  return success();
+}
+
+LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
+  // C += bf16(A) * W: what mma.sync computes, and what the host-semantics
+  // check then runs.
+  Block &body = op.getRegion().front();
+  Value activation = body.getArgument(0);
+  auto b = OpBuilder::atBlockBegin(&body);
+  Value rounded =
+      arith::TruncFOp::create(b, op.getLoc(), b.getBF16Type(), activation);
+  Value widened =
+      arith::ExtFOp::create(b, op.getLoc(), b.getF32Type(), rounded);
+  activation.replaceAllUsesExcept(widened, rounded.getDefiningOp());
+  op->setAttr(kWarpMmaAttrName, b.getUnitAttr());
+
+  // The warps split the columns; each then walks its columns in tiles of
+  // one mma.sync's shape. The tiles keep the marker.
+  IRRewriter rewriter(op);
+  scf::SCFTilingOptions overWarps;
+  overWarps.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
+      .setNumThreads({rewriter.getIndexAttr(0),
+                      rewriter.getIndexAttr(threads / kNVIDIAWarpSize),
+                      rewriter.getIndexAttr(0)})
+      .setMapping({warpX()});
+  FailureOr<scf::SCFTilingResult> warpTiles = scf::tileUsingSCF(
+      rewriter, cast<TilingInterface>(op.getOperation()), overWarps);
+  if (failed(warpTiles))
+    return op->emitError("cannot tile this op over GPU warps");
+  rewriter.eraseOp(op);
+  Operation *warpTile = warpTiles->tiledOps.front();
+  rewriter.setInsertionPoint(warpTile);
+  scf::SCFTilingOptions mmaTiles;
+  mmaTiles.setTileSizes({rewriter.getIndexAttr(kMmaRows),
+                         rewriter.getIndexAttr(kMmaCols),
+                         rewriter.getIndexAttr(0)});
+  FailureOr<scf::SCFTilingResult> tiles = scf::tileUsingSCF(
+      rewriter, cast<TilingInterface>(warpTile), mmaTiles);
+  if (failed(tiles))
+    return warpTile->emitError("cannot tile this op into mma.sync tiles");
+  rewriter.eraseOp(warpTile);
   return success();
 }
 

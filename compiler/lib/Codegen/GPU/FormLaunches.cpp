@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Codegen/GPU/Passes.h"
+#include "moe/Codegen/GPU/TensorCores.h"
 
 #include "mlir/Dialect/GPU/TransformOps/GPUTransformOps.h"
 #include "mlir/Dialect/Transform/Interfaces/TransformInterfaces.h"
@@ -29,16 +30,23 @@ using namespace mlir::moe;
 
 namespace {
 
-/// The NVIDIA warp.
-constexpr int64_t kWarpSize = 32;
-
-/// Whether `op` is a forall over threads.
+/// Whether `op` is a forall over the threads of a block, or its warps.
 bool isThreadForall(Operation *op) {
   auto forall = dyn_cast<scf::ForallOp>(op);
   std::optional<ArrayAttr> mapping =
       forall ? forall.getMapping() : std::nullopt;
   return mapping && !mapping->empty() &&
-         isa<gpu::GPUThreadMappingAttr>(mapping->getValue().front());
+         isa<gpu::GPUThreadMappingAttr, gpu::GPUWarpMappingAttr>(
+             mapping->getValue().front());
+}
+
+/// The threads an iteration of `forall` takes: a warp's, or one.
+int64_t threadsPerIteration(scf::ForallOp forall) {
+  std::optional<ArrayAttr> mapping = forall.getMapping();
+  return mapping && !mapping->empty() &&
+                 isa<gpu::GPUWarpMappingAttr>(mapping->getValue().front())
+             ? kNVIDIAWarpSize
+             : 1;
 }
 
 /// Puts a barrier before each thread forall of `block` (and of the uniform
@@ -118,7 +126,7 @@ LogicalResult MoEGPUFormLaunchesPass::formLaunch(scf::ForallOp forall) {
                       "trip count");
       return WalkResult::interrupt();
     }
-    width = std::max(width, counts.front());
+    width = std::max(width, counts.front() * threadsPerIteration(inner));
     return WalkResult::advance();
   });
   if (walk.wasInterrupted())
@@ -148,7 +156,7 @@ LogicalResult MoEGPUFormLaunchesPass::formLaunch(scf::ForallOp forall) {
   rewriter.setInsertionPointToStart(&body);
   DiagnosedSilenceableFailure mapped =
       transform::gpu::mapNestedForallToThreadsImpl(
-          rewriter, std::nullopt, launch, {width, 1, 1}, kWarpSize,
+          rewriter, std::nullopt, launch, {width, 1, 1}, kNVIDIAWarpSize,
           /*syncAfterDistribute=*/true);
   if (!mapped.succeeded())
     return launch.emitError("cannot map this block's foralls to threads");

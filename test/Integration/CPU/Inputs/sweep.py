@@ -6,11 +6,15 @@
 #
 #   sweep.py WORKDIR [--seed S] [--count N] [--only I[,J...]]
 #            [--moe-compile PATH] [--moe-reference PATH] [--jobs J]
-#            [--compile-flag FLAG ...] [--compile-only [--post-compile CMD]]
+#            [--compile-flag FLAG ...] [--reference-flag FLAG ...]
+#            [--compile-only [--post-compile CMD]]
 #
 # --compile-flag adds a flag to every moe-compile command (repeatable), for
 # example `--compile-flag=--target=nvptx --compile-flag=--gpu-host-semantics`
-# to check the GPU schedule on this CPU. --compile-only stops after moe-compile
+# to check the GPU schedule on this CPU; --reference-flag adds one to every
+# moe-reference comparison (`--reference-flag=--bf16-dot` for code whose
+# BF16 expert matmuls round their activations, as the GPU's tensor cores
+# do). --compile-only stops after moe-compile
 # (nothing runs, nothing is compared) and runs --post-compile's command, if
 # given, with moe-compile's output appended: for example
 # `--compile-flag=--emit=ptx --post-compile "ptxas -arch=sm_90 -o /dev/null"`.
@@ -521,7 +525,7 @@ def compare(tools, model, weights, outdir, what, extra):
     """Compares every output in `outdir` with the reference's; returns the
     largest relative error."""
     cmd = [tools.reference, model] + (["--weights", weights] if weights else []) + \
-        extra + ["--compare-outputs", outdir]
+        tools.reference_flags + extra + ["--compare-outputs", outdir]
     out = check(cmd, what + ": moe-reference --compare-outputs")
     # One "NAME: max_abs_err=A max_rel_err=R OK" line per output.
     rel = 0.0
@@ -616,6 +620,7 @@ def main():
     parser.add_argument("--moe-compile", default=shutil.which("moe-compile"))
     parser.add_argument("--moe-reference", default=shutil.which("moe-reference"))
     parser.add_argument("--compile-flag", action="append", default=[])
+    parser.add_argument("--reference-flag", action="append", default=[])
     parser.add_argument("--compile-only", action="store_true")
     parser.add_argument("--post-compile", default="")
     args = parser.parse_args()
@@ -626,6 +631,7 @@ def main():
         compile_only = args.compile_only
         post_compile = shlex.split(args.post_compile)
         reference = args.moe_reference
+        reference_flags = args.reference_flag
     for tool, path in (("moe-compile", Tools.compile),
                        ("moe-reference", Tools.reference)):
         if not path or not os.path.exists(path):

@@ -42,8 +42,15 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
       whose loops carry dependences) runs as one block; consecutive ops of
       that kind share it, and so do the ops that use their results.
 
-    Inside a block, each linalg op with a parallel dimension is tiled over
-    `threads` threads along its innermost parallel dimension; consecutive
+    Inside a block, a segment matmul with BF16 weights (f32 activations
+    [rows, K] times one expert's [N, K]) takes tensor cores unless
+    `tensor-cores=false`: its body rounds the activations to bf16 (what
+    `moe-compile --bf16-dot` computes on the CPU, and `moe-reference
+    --bf16-dot` checks), it is tiled over the block's warps along N
+    (`#gpu.warp<x>`), and each warp's columns into tiles of at most 16 rows
+    and 8 columns marked `moe.warp_mma`, which moe-gpu-warp-mma makes
+    mma.sync instructions. Any other linalg op with a parallel dimension is
+    tiled over `threads` threads along its innermost parallel dimension; consecutive
     ops that write memory otherwise (serial loops, stores) run on thread 0,
     and scalar results that later ops of the block use travel through a
     one-element buffer. Ops that only read stay for every thread. A
@@ -64,6 +71,9 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
            "Rows of a top-level linalg op each block takes">,
     Option<"threads", "threads", "int64_t", /*default=*/"128",
            "Threads of a block">,
+    Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
+           "Segment matmuls with BF16 weights round their activations to "
+           "bf16 and run on tensor cores (moe.warp_mma tiles)">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
@@ -98,6 +108,24 @@ def MoEGPUFormLaunchesPass
   ];
 }
 
+def MoEGPULowerBF16MmaSyncPass : Pass<"moe-gpu-lower-bf16-mma-sync"> {
+  let summary = "Lower nvgpu.mma.sync on bf16 operands to nvvm.mma.sync";
+  let description = [{
+    `nvgpu.mma.sync` with `mmaShape = [16, 8, 16]`, `vector<4x2xbf16>` and
+    `vector<2x2xbf16>` operands and a `vector<2x2xf32>` accumulator (what
+    moe-gpu-warp-mma emits) becomes `nvvm.mma.sync` m16n8k16 row.col with
+    bf16 multiplicands: each pair of bf16 is one 32-bit register, its first
+    element in the low half. Upstream's `convert-nvgpu-to-nvvm` lowers the
+    f16, tf32 and integer forms but finds no PTX type for bf16; it runs
+    after this pass for everything else.
+  }];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 def MoEGPUMergeKernelModulesPass
     : Pass<"moe-gpu-merge-kernel-modules", "mlir::ModuleOp"> {
   let summary = "Put every outlined kernel in one gpu.module";
@@ -111,6 +139,32 @@ def MoEGPUMergeKernelModulesPass
     that profiles and `ptxas -v` say which kernels are the expert GEMMs.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
+  let summary = "Rewrite moe.warp_mma tiles as tensor-core mma.sync loops";
+  let description = [{
+    Each `linalg.generic` marked `moe.warp_mma` by moe-gpu-distribute
+    (`C[m, n] += bf16(A[m, k]) * W[n, k]`, f32 A and C, bf16 W, at most 16
+    rows and 8 columns) sits where one warp runs it, inside a GPU kernel:
+    every lane reaches it, with the same operands. It becomes a loop over K
+    in steps of 16 of `nvgpu.mma.sync` m16n8k16 with f32 accumulators. Each
+    lane loads its elements of the A, W and C fragments from memory (PTX's
+    layouts for 16-bit operands, as upstream's
+    `transform.nvgpu.rewrite_matmul_as_mma_sync` has them for f16), rounds
+    its A elements to bf16, and stores its C elements back. A tile smaller
+    than 16 x 8, or a K that 16 does not divide, is padded with zeros: a
+    lane loads inside the tile only (at a clamped index, then selects
+    zero), and stores inside it only.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
 }
 
 #endif // MOE_CODEGEN_GPU_PASSES_TD

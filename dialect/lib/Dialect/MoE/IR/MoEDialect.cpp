@@ -94,7 +94,8 @@ LogicalResult MoEDialect::verifyOperationAttribute(Operation *op,
     return success(
         succeeded(verifyHolds<StringAttr>(op, attribute, "a string")) &&
         succeeded(verifyOn<ModuleOp>(op, attribute, "modules")));
-  if (name == kSegmentMatmulAttrName || name == kSegmentEpilogueAttrName)
+  if (name == kSegmentMatmulAttrName || name == kSegmentEpilogueAttrName ||
+      name == kWarpMmaAttrName)
     return success(
         succeeded(verifyHolds<UnitAttr>(op, attribute, "a unit attribute")) &&
         succeeded(verifyOn<DestinationStyleOpInterface>(

@@ -81,7 +81,12 @@ def MoE_Dialect : Dialect {
     // On a linalg op: the kernel a CPU tiling schedule targets, by number.
     "::mlir::IntegerAttr":$tile_target,
     // On a linalg.fill: the destination fill of that numbered kernel.
-    "::mlir::IntegerAttr":$tile_fill
+    "::mlir::IntegerAttr":$tile_fill,
+    // On a linalg op: a tile of at most 16 rows and 8 columns of a segment
+    // matmul with BF16 weights, whose body rounds the activations to bf16,
+    // that one GPU warp computes with tensor-core mma.sync
+    // (moe-gpu-distribute marks it, moe-gpu-warp-mma rewrites it).
+    "::mlir::UnitAttr":$warp_mma
   );
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;

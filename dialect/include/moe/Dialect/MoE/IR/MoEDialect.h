@@ -51,6 +51,8 @@ constexpr llvm::StringLiteral kTileTargetAttrName =
     MoEDialect::TileTargetAttrHelper::getNameStr();
 constexpr llvm::StringLiteral kTileFillAttrName =
     MoEDialect::TileFillAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kWarpMmaAttrName =
+    MoEDialect::WarpMmaAttrHelper::getNameStr();
 
 } // namespace moe
 } // namespace mlir
