@@ -198,3 +198,50 @@ func.func @device_value_on_host(%flags: memref<?xi32>) -> i32 {
   return %count : i32
 }
 func.func private @consume(i32)
+
+// -----
+
+// A grouped matmul of one segment (a linear node, a shared expert) is
+// guarded by `tokens > 0`. Its ops do nothing on empty views, so the guard
+// goes and each op is a kernel over blocks of rows, not one block's serial
+// work. A guard around a division stays: with no tokens the host would
+// divide by zero.
+
+// CHECK-LABEL: func.func @zero_size_guard
+// CHECK-NOT:     scf.if
+// CHECK:         scf.forall (%{{.+}}) in (%{{.+}}) {
+// CHECK:           linalg.fill
+// CHECK:         } {mapping = [#gpu.block<x>]}
+// CHECK:         scf.forall (%{{.+}}) in (%{{.+}}) {
+// CHECK:           linalg.matmul
+// CHECK:         } {mapping = [#gpu.block<x>]}
+// CHECK:         %[[ANY:.+]] = arith.cmpi sgt
+// CHECK:         scf.forall (%{{.+}}) in (1) {
+// CHECK:           scf.if %{{.+}} {
+// CHECK:             arith.divui
+// CHECK:             linalg.fill
+// CHECK:         } {mapping = [#gpu.block<x>]}
+func.func @zero_size_guard(%t: index, %x: memref<?x8xf32>, %w: memref<8x8xf32>,
+                           %y: memref<?x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0.0 : f32
+  %any = arith.cmpi sgt, %t, %c0 : index
+  scf.if %any {
+    %dst = memref.subview %y[0, 0] [%t, 8] [1, 1]
+        : memref<?x8xf32> to memref<?x8xf32, strided<[8, 1]>>
+    %src = memref.subview %x[0, 0] [%t, 8] [1, 1]
+        : memref<?x8xf32> to memref<?x8xf32, strided<[8, 1]>>
+    linalg.fill ins(%zero : f32) outs(%dst : memref<?x8xf32, strided<[8, 1]>>)
+    linalg.matmul ins(%src, %w : memref<?x8xf32, strided<[8, 1]>>, memref<8x8xf32>)
+                  outs(%dst : memref<?x8xf32, strided<[8, 1]>>)
+  }
+  %again = arith.cmpi sgt, %t, %c0 : index
+  scf.if %again {
+    %rows = arith.divui %c8, %t : index
+    %dst = memref.subview %y[0, 0] [%rows, 8] [1, 1]
+        : memref<?x8xf32> to memref<?x8xf32, strided<[8, 1]>>
+    linalg.fill ins(%zero : f32) outs(%dst : memref<?x8xf32, strided<[8, 1]>>)
+  }
+  return
+}

@@ -224,6 +224,35 @@ private:
   DenseMap<Value, bool> known;
 };
 
+/// Runs in place the body of each top-level `scf.if` that only guards
+/// zero-size work: its condition is the host's, and its body holds views,
+/// index arithmetic without division, and linalg ops on buffers, which do
+/// nothing on empty views. (A grouped matmul of one segment, a linear node
+/// or a shared expert, is guarded by `tokens > 0`.) Unguarded, each linalg
+/// op becomes a kernel over blocks of its own, where the guarded body would
+/// be one block's serial work.
+void dropZeroSizeGuards(Block *top) {
+  HostValues host(top);
+  auto emptyWhenEmpty = [](Operation &op) {
+    if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
+      return linalgOp.hasPureBufferSemantics();
+    return isMemoryEffectFree(&op) && op.getNumRegions() == 0 &&
+           !isa<arith::DivUIOp, arith::DivSIOp, arith::CeilDivUIOp,
+                arith::CeilDivSIOp, arith::FloorDivSIOp, arith::RemUIOp,
+                arith::RemSIOp>(op);
+  };
+  for (auto ifOp : llvm::make_early_inc_range(top->getOps<scf::IfOp>())) {
+    if (ifOp.getNumResults() != 0 || !ifOp.getElseRegion().empty() ||
+        !host.contains(ifOp.getCondition()) ||
+        !llvm::all_of(ifOp.thenBlock()->without_terminator(), emptyWhenEmpty))
+      continue;
+    Block *body = ifOp.thenBlock();
+    body->getTerminator()->erase();
+    top->getOperations().splice(ifOp->getIterator(), body->getOperations());
+    ifOp.erase();
+  }
+}
+
 /// The start and size of the segment a segment loop's body works on: the
 /// loop's body is a few pure or reading ops, then `scf.if (size > 0)`.
 struct SegmentLoop {
@@ -305,6 +334,11 @@ struct MoEGPUDistributePass
   LogicalResult runOnThreadZero(ArrayRef<Operation *> ops, scf::ForallOp forall,
                                 Value linearBlock);
   LogicalResult tileOverThreads(Operation *op);
+  /// Whether `op` runs on tensor cores.
+  bool usesTensorCores(Operation *op) {
+    return tensorCores && threads % kNVIDIAWarpSize == 0 &&
+           isTensorCoreSegmentMatmul(op);
+  }
   /// Rounds the activations of `op` (isTensorCoreSegmentMatmul) to bf16 and
   /// tiles it over the block's warps, then into moe.warp_mma tiles.
   LogicalResult tileOverWarps(linalg::GenericOp op);
@@ -338,6 +372,7 @@ LogicalResult MoEGPUDistributePass::distributeFunction(func::FuncOp func) {
     copy.erase();
   }
   Block *top = &func.getBody().front();
+  dropZeroSizeGuards(top);
   HostValues host(top);
   // Whether `op` or an op nested in it uses a result of an op in `set`.
   auto usesAny = [](Operation *op,
@@ -537,8 +572,12 @@ LogicalResult MoEGPUDistributePass::distributeTopLevelLinalg(Operation *op) {
                                       rewriter.getIndexAttr(0));
   // A row reduction (a norm) spreads its rows over the threads: a block
   // takes one row a thread. Other ops spread their columns.
+  // A dense matmul on tensor cores takes a segment's row block: its warp
+  // tiles are 16 rows high.
   int64_t rows =
       linalgOp.getNumParallelLoops() == 1 ? threads.getValue() : rowsPerBlock;
+  if (usesTensorCores(op))
+    rows = rowBlock;
   tileSizes.front() = rewriter.getIndexAttr(rows);
   scf::SCFTilingOptions options;
   options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
@@ -548,8 +587,13 @@ LogicalResult MoEGPUDistributePass::distributeTopLevelLinalg(Operation *op) {
       scf::tileUsingSCF(rewriter, cast<TilingInterface>(op), options);
   if (failed(tiled))
     return op->emitError("cannot tile this op into GPU blocks");
+  auto forall = cast<scf::ForallOp>(tiled->loops.front());
+  // A linear node or shared expert: a grouped matmul of one segment.
+  if (op->hasAttr(kSegmentMatmulAttrName))
+    forall->setLoc(NameLoc::get(
+        rewriter.getStringAttr(kGroupedMatmulKernelName), forall.getLoc()));
   rewriter.eraseOp(op);
-  return distributeBlock(normalize(cast<scf::ForallOp>(tiled->loops.front())));
+  return distributeBlock(normalize(forall));
 }
 
 Value MoEGPUDistributePass::allocateGridBuffer(scf::ForallOp forall,
@@ -676,8 +720,7 @@ LogicalResult MoEGPUDistributePass::distributeOps(Block *block,
       }
     }
     if (isDistributableLinalg(op)) {
-      if (tensorCores && threads % kNVIDIAWarpSize == 0 &&
-          isTensorCoreSegmentMatmul(op)) {
+      if (usesTensorCores(op)) {
         if (failed(tileOverWarps(cast<linalg::GenericOp>(op))))
           return failure();
       } else if (failed(tileOverThreads(op))) {

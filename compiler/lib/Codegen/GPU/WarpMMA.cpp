@@ -31,6 +31,13 @@ using namespace mlir::moe;
 
 namespace {
 
+/// An index of a padded tile: clamped into the buffer, with whether it is
+/// inside (null when always).
+struct TileIndex {
+  Value clamped;
+  Value inside;
+};
+
 /// Emits one warp's tile. Fragment layouts of mma.sync m16n8k16 with 16-bit
 /// operands (PTX ISA, "Matrix Fragments for mma.m16n8k16"; upstream's
 /// transform.nvgpu.rewrite_matmul_as_mma_sync uses the same for f16), with
@@ -48,61 +55,51 @@ public:
   LogicalResult emit(linalg::GenericOp op);
 
 private:
-  Value index(int64_t value) {
+  Value constant(int64_t value) {
     return arith::ConstantIndexOp::create(b, loc, value);
   }
-  Value add(Value lhs, int64_t rhs) {
-    return rhs == 0 ? lhs : arith::AddIOp::create(b, loc, lhs, index(rhs));
-  }
-
-  /// `memref[row, col]`, or zero where `row >= rowLimit` or `col >=
-  /// colLimit` (a null limit: always inside).
-  Value loadOrZero(Value memref, Value row, Value col, Value rowLimit,
-                   Value colLimit);
-  /// Whether (row, col) is inside the limits (null when always).
-  Value inside(Value row, Value col, Value rowLimit, Value colLimit);
+  /// `at` in a dimension of `limit` elements (null: the tile fills it).
+  TileIndex tileIndex(Value at, Value limit);
+  /// `memref[row, col]`, or zero outside the tile.
+  Value loadOrZero(Value memref, TileIndex row, TileIndex col);
 
   OpBuilder &b;
   Location loc;
 };
 
-Value WarpTileEmitter::inside(Value row, Value col, Value rowLimit,
-                              Value colLimit) {
-  Value condition;
-  for (auto [at, limit] : {std::pair(row, rowLimit), {col, colLimit}}) {
-    if (!limit)
-      continue;
-    Value below =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, at, limit);
-    condition =
-        condition ? arith::AndIOp::create(b, loc, condition, below) : below;
-  }
-  return condition;
+TileIndex WarpTileEmitter::tileIndex(Value at, Value limit) {
+  if (!limit)
+    return {at, Value()};
+  Value inside =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, at, limit);
+  // Clamped, the load stays inside the buffer for every lane.
+  Value last = arith::SubIOp::create(b, loc, limit, constant(1));
+  return {arith::MinUIOp::create(b, loc, at, last), inside};
 }
 
-Value WarpTileEmitter::loadOrZero(Value memref, Value row, Value col,
-                                  Value rowLimit, Value colLimit) {
-  Value condition = inside(row, col, rowLimit, colLimit);
-  // Clamped, the load stays inside the buffer for every lane.
-  auto clamp = [&](Value at, Value limit) -> Value {
-    if (!limit)
-      return at;
-    Value last = arith::SubIOp::create(b, loc, limit, index(1));
-    return arith::MinUIOp::create(b, loc, at, last);
-  };
-  Value value = memref::LoadOp::create(
-      b, loc, memref, ValueRange{clamp(row, rowLimit), clamp(col, colLimit)});
-  if (!condition)
+/// Both conditions, either, or null when neither is.
+static Value bothInside(OpBuilder &b, Location loc, TileIndex row,
+                        TileIndex col) {
+  if (!row.inside || !col.inside)
+    return row.inside ? row.inside : col.inside;
+  return arith::AndIOp::create(b, loc, row.inside, col.inside);
+}
+
+Value WarpTileEmitter::loadOrZero(Value memref, TileIndex row, TileIndex col) {
+  Value value = memref::LoadOp::create(b, loc, memref,
+                                       ValueRange{row.clamped, col.clamped});
+  Value inside = bothInside(b, loc, row, col);
+  if (!inside)
     return value;
-  Value zero = arith::ConstantOp::create(
-      b, loc, b.getZeroAttr(value.getType()));
-  return arith::SelectOp::create(b, loc, condition, value, zero);
+  Value zero =
+      arith::ConstantOp::create(b, loc, b.getZeroAttr(value.getType()));
+  return arith::SelectOp::create(b, loc, inside, value, zero);
 }
 
 /// A limit for a dimension of `memref` unless `tile` divides its static
 /// size: the tile's loads and stores check against it.
-Value limitUnlessDivides(OpBuilder &b, Location loc, Value memref,
-                         int64_t dim, int64_t tile) {
+static Value limitUnlessDivides(OpBuilder &b, Location loc, Value memref,
+                                int64_t dim, int64_t tile) {
   int64_t size = cast<MemRefType>(memref.getType()).getDimSize(dim);
   if (!ShapedType::isDynamic(size) && size % tile == 0)
     return Value();
@@ -112,10 +109,11 @@ Value limitUnlessDivides(OpBuilder &b, Location loc, Value memref,
 LogicalResult WarpTileEmitter::emit(linalg::GenericOp op) {
   Value activations = op.getDpsInputs()[0], weights = op.getDpsInputs()[1],
         result = op.getDpsInits()[0];
-  for (auto [memref, dim, bound] :
-       {std::tuple(result, 0, kMmaRows), {result, 1, kMmaCols}}) {
+  for (auto [dim, bound] : {std::pair<int64_t, int64_t>(0, kMmaRows),
+                            {1, kMmaCols}}) {
     FailureOr<int64_t> largest = ValueBoundsConstraintSet::computeConstantBound(
-        presburger::BoundType::UB, ValueBoundsConstraintSet::Variable(memref, dim),
+        presburger::BoundType::UB,
+        ValueBoundsConstraintSet::Variable(result, dim),
         /*stopCondition=*/nullptr, /*closedUB=*/true);
     if (failed(largest) || *largest > bound)
       return op.emitOpError("a moe.warp_mma tile must have at most ")
@@ -128,43 +126,55 @@ LogicalResult WarpTileEmitter::emit(linalg::GenericOp op) {
 
   Value lane = gpu::LaneIdOp::create(b, loc, b.getIndexType(),
                                      b.getIndexAttr(kNVIDIAWarpSize));
-  Value group = arith::DivUIOp::create(b, loc, lane, index(4));
-  Value pair = arith::MulIOp::create(
-      b, loc, arith::RemUIOp::create(b, loc, lane, index(4)), index(2));
-  Value upperRow = group, lowerRow = add(group, 8);
+  Value g = arith::DivUIOp::create(b, loc, lane, constant(4));
+  Value t = arith::MulIOp::create(
+      b, loc, arith::RemUIOp::create(b, loc, lane, constant(4)), constant(2));
+  Value one = constant(1), eight = constant(8);
+  TileIndex upperRow = tileIndex(g, rows);
+  TileIndex lowerRow =
+      tileIndex(arith::AddIOp::create(b, loc, g, eight), rows);
+  TileIndex firstCol = tileIndex(t, cols);
+  TileIndex secondCol =
+      tileIndex(arith::AddIOp::create(b, loc, t, one), cols);
+  // W's rows are the tile's columns.
+  TileIndex weightRow = tileIndex(g, cols);
 
-  // The accumulators: C's fragment.
-  SmallVector<std::pair<Value, Value>> accumulatorAt = {
-      {upperRow, pair}, {upperRow, add(pair, 1)},
-      {lowerRow, pair}, {lowerRow, add(pair, 1)}};
+  // The accumulators: C's fragment, in its order.
+  SmallVector<std::pair<TileIndex, TileIndex>> accumulatorAt = {
+      {upperRow, firstCol},
+      {upperRow, secondCol},
+      {lowerRow, firstCol},
+      {lowerRow, secondCol}};
   SmallVector<Value> accumulators;
   for (auto [row, col] : accumulatorAt)
-    accumulators.push_back(loadOrZero(result, row, col, rows, cols));
-  auto accumulatorType = VectorType::get({2, 2}, b.getF32Type());
-  Value initial =
-      vector::FromElementsOp::create(b, loc, accumulatorType, accumulators);
+    accumulators.push_back(loadOrZero(result, row, col));
+  Value initial = vector::FromElementsOp::create(
+      b, loc, VectorType::get({2, 2}, b.getF32Type()), accumulators);
 
   Value k = memref::DimOp::create(b, loc, activations, 1);
-  auto loop = scf::ForOp::create(b, loc, index(0), k, index(kMmaDepth),
+  auto loop = scf::ForOp::create(b, loc, constant(0), k, constant(kMmaDepth),
                                  ValueRange{initial});
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value k0 = loop.getInductionVar();
-    Value kLow = arith::AddIOp::create(b, loc, k0, pair);
-    Value kHigh = add(kLow, 8);
+    Value low = arith::AddIOp::create(b, loc, k0, t);
+    Value high = arith::AddIOp::create(b, loc, low, eight);
+    SmallVector<TileIndex> ks = {
+        tileIndex(low, depth),
+        tileIndex(arith::AddIOp::create(b, loc, low, one), depth),
+        tileIndex(high, depth),
+        tileIndex(arith::AddIOp::create(b, loc, high, one), depth)};
     SmallVector<Value> a;
-    for (auto [row, col] :
-         {std::pair(upperRow, kLow), {upperRow, add(kLow, 1)},
-          {lowerRow, kLow}, {lowerRow, add(kLow, 1)},
-          {upperRow, kHigh}, {upperRow, add(kHigh, 1)},
-          {lowerRow, kHigh}, {lowerRow, add(kHigh, 1)}}) {
-      Value value = loadOrZero(activations, row, col, rows, depth);
-      a.push_back(arith::TruncFOp::create(b, loc, b.getBF16Type(), value));
-    }
+    for (auto [row, col] : {std::pair(upperRow, ks[0]), {upperRow, ks[1]},
+                            {lowerRow, ks[0]}, {lowerRow, ks[1]},
+                            {upperRow, ks[2]}, {upperRow, ks[3]},
+                            {lowerRow, ks[2]}, {lowerRow, ks[3]}})
+      a.push_back(arith::TruncFOp::create(b, loc, b.getBF16Type(),
+                                          loadOrZero(activations, row, col)));
     SmallVector<Value> w;
-    for (Value col : {kLow, add(kLow, 1), kHigh, add(kHigh, 1)})
-      w.push_back(loadOrZero(weights, group, col, cols, depth));
+    for (TileIndex col : ks)
+      w.push_back(loadOrZero(weights, weightRow, col));
     Value aFragment = vector::FromElementsOp::create(
         b, loc, VectorType::get({4, 2}, b.getBF16Type()), a);
     Value bFragment = vector::FromElementsOp::create(
@@ -175,21 +185,20 @@ LogicalResult WarpTileEmitter::emit(linalg::GenericOp op) {
     scf::YieldOp::create(b, loc, product);
   }
 
+  // Inside the tile, a clamped index is the index itself.
   for (auto [i, at] : llvm::enumerate(accumulatorAt)) {
     auto [row, col] = at;
     Value value = vector::ExtractOp::create(
         b, loc, loop.getResult(0),
         ArrayRef<int64_t>{static_cast<int64_t>(i / 2),
                           static_cast<int64_t>(i % 2)});
-    Value condition = inside(row, col, rows, cols);
-    if (!condition) {
-      memref::StoreOp::create(b, loc, value, result, ValueRange{row, col});
-      continue;
-    }
-    auto ifInside = scf::IfOp::create(b, loc, condition);
+    Value inside = bothInside(b, loc, row, col);
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifInside.thenBlock());
-    memref::StoreOp::create(b, loc, value, result, ValueRange{row, col});
+    if (inside)
+      b.setInsertionPointToStart(
+          scf::IfOp::create(b, loc, inside).thenBlock());
+    memref::StoreOp::create(b, loc, value, result,
+                            ValueRange{row.clamped, col.clamped});
   }
   return success();
 }

@@ -1,0 +1,133 @@
+// RUN: moe-opt %s --moe-gpu-distribute="row-block=32 threads=64" --split-input-file | FileCheck %s
+// RUN: moe-opt %s --moe-gpu-distribute="row-block=32 threads=64 tensor-cores=false" --split-input-file | FileCheck %s --check-prefix=FFMA
+
+// A segment matmul with BF16 weights takes tensor cores: its activations
+// are rounded to bf16 in its body, its columns (N = 24) split over the
+// block's two warps (12 each), and each warp's part into tiles of at most
+// 16 rows by 8 columns marked moe.warp_mma, for moe-gpu-warp-mma. Without
+// tensor cores it spreads over threads, its activations unrounded.
+
+// CHECK-LABEL: func.func @bf16_weights
+// CHECK:         scf.forall (%{{.+}}, %{{.+}}) in (%{{.+}}, %{{.+}}) {
+// CHECK:           scf.if
+// CHECK:             scf.forall (%[[W:.+]]) in (2) {
+// CHECK:               memref.subview %{{.+}}[%{{.+}}, 0] [12, 32]
+// CHECK:               memref.subview %{{.+}}[0, %{{.+}}] [%{{.+}}, 12]
+// CHECK:               scf.for %[[M:.+]] = %{{.+}} to %{{.+}} step %c16 {
+// CHECK:                 scf.for %[[N:.+]] = %{{.+}} to %c12 step %c8 {
+// CHECK:                   %[[ROWS:.+]] = affine.min {{.*}}(%[[M]])
+// CHECK:                   %[[COLS:.+]] = affine.min {{.*}}(%[[N]])
+// CHECK:                   %[[A:.+]] = memref.subview %{{.+}}[%[[M]], 0] [%[[ROWS]], 32]
+// CHECK:                   %[[B:.+]] = memref.subview %{{.+}}[%[[N]], 0] [%[[COLS]], 32]
+// CHECK:                   %[[C:.+]] = memref.subview %{{.+}}[%[[M]], %[[N]]] [%[[ROWS]], %[[COLS]]]
+// CHECK:                   linalg.generic
+// CHECK-SAME:                ins(%[[A]], %[[B]] : memref<?x32xf32, strided<[32, 1], offset: ?>>, memref<?x32xbf16, strided<[32, 1], offset: ?>>)
+// CHECK-SAME:                outs(%[[C]] : memref<?x?xf32, strided<[24, 1], offset: ?>>)
+// CHECK-SAME:                attrs = {moe.segment_matmul, moe.warp_mma}
+// CHECK-NEXT:              ^bb0(%[[X:.+]]: f32, %[[Y:.+]]: bf16, %[[ACC:.+]]: f32):
+// CHECK-NEXT:                %[[XR:.+]] = arith.truncf %[[X]] : f32 to bf16
+// CHECK-NEXT:                %[[XE:.+]] = arith.extf %[[XR]] : bf16 to f32
+// CHECK-NEXT:                %[[YE:.+]] = arith.extf %[[Y]] : bf16 to f32
+// CHECK-NEXT:                %[[P:.+]] = arith.mulf %[[XE]], %[[YE]] : f32
+// CHECK-NEXT:                arith.addf %[[ACC]], %[[P]] : f32
+// CHECK:             } {mapping = [#gpu.warp<x>]}
+// CHECK:         } {mapping = [#gpu.block<y>, #gpu.block<x>]}
+
+// FFMA-LABEL: func.func @bf16_weights
+// FFMA-NOT:     moe.warp_mma
+// FFMA-NOT:     arith.truncf
+// FFMA:         scf.forall (%{{.+}}) in (64) {
+// FFMA:           linalg.generic
+// FFMA:         } {mapping = [#gpu.thread<x>]}
+// FFMA-NOT:     #gpu.warp
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @bf16_weights(%offsets: memref<5xi32>, %in: memref<?x32xf32>,
+                        %weights: memref<4x24x32xbf16>,
+                        %out: memref<?x24xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  scf.for %e = %c0 to %c4 step %c1 {
+    %b = memref.load %offsets[%e] : memref<5xi32>
+    %begin = arith.index_cast %b : i32 to index
+    %next = arith.addi %e, %c1 : index
+    %n = memref.load %offsets[%next] : memref<5xi32>
+    %end = arith.index_cast %n : i32 to index
+    %size = arith.subi %end, %begin : index
+    %any = arith.cmpi sgt, %size, %c0 : index
+    scf.if %any {
+      %src = memref.subview %in[%begin, 0] [%size, 32] [1, 1]
+          : memref<?x32xf32> to memref<?x32xf32, strided<[32, 1], offset: ?>>
+      %w = memref.subview %weights[%e, 0, 0] [1, 24, 32] [1, 1, 1]
+          : memref<4x24x32xbf16> to memref<24x32xbf16, strided<[32, 1], offset: ?>>
+      %dst = memref.subview %out[%begin, 0] [%size, 24] [1, 1]
+          : memref<?x24xf32> to memref<?x24xf32, strided<[24, 1], offset: ?>>
+      linalg.generic {indexing_maps = [#a, #w, #c],
+                      iterator_types = ["parallel", "parallel", "reduction"]}
+          ins(%src, %w : memref<?x32xf32, strided<[32, 1], offset: ?>>,
+                         memref<24x32xbf16, strided<[32, 1], offset: ?>>)
+          outs(%dst : memref<?x24xf32, strided<[24, 1], offset: ?>>)
+          attrs = {moe.segment_matmul} {
+      ^bb0(%x: f32, %y: bf16, %acc: f32):
+        %ye = arith.extf %y : bf16 to f32
+        %p = arith.mulf %x, %ye : f32
+        %s = arith.addf %acc, %p : f32
+        linalg.yield %s : f32
+      }
+    }
+  } {moe.segment_loop}
+  return
+}
+
+// -----
+
+// F32 weights stay on the FFMA schedule: threads, no rounding.
+
+// CHECK-LABEL: func.func @f32_weights
+// CHECK-NOT:     moe.warp_mma
+// CHECK-NOT:     arith.truncf
+// CHECK:         scf.forall (%{{.+}}) in (64) {
+// CHECK:           linalg.generic
+// CHECK:         } {mapping = [#gpu.thread<x>]}
+// CHECK-NOT:     #gpu.warp
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @f32_weights(%offsets: memref<5xi32>, %in: memref<?x32xf32>,
+                       %weights: memref<4x24x32xf32>,
+                       %out: memref<?x24xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  scf.for %e = %c0 to %c4 step %c1 {
+    %b = memref.load %offsets[%e] : memref<5xi32>
+    %begin = arith.index_cast %b : i32 to index
+    %next = arith.addi %e, %c1 : index
+    %n = memref.load %offsets[%next] : memref<5xi32>
+    %end = arith.index_cast %n : i32 to index
+    %size = arith.subi %end, %begin : index
+    %any = arith.cmpi sgt, %size, %c0 : index
+    scf.if %any {
+      %src = memref.subview %in[%begin, 0] [%size, 32] [1, 1]
+          : memref<?x32xf32> to memref<?x32xf32, strided<[32, 1], offset: ?>>
+      %w = memref.subview %weights[%e, 0, 0] [1, 24, 32] [1, 1, 1]
+          : memref<4x24x32xf32> to memref<24x32xf32, strided<[32, 1], offset: ?>>
+      %dst = memref.subview %out[%begin, 0] [%size, 24] [1, 1]
+          : memref<?x24xf32> to memref<?x24xf32, strided<[24, 1], offset: ?>>
+      linalg.generic {indexing_maps = [#a, #w, #c],
+                      iterator_types = ["parallel", "parallel", "reduction"]}
+          ins(%src, %w : memref<?x32xf32, strided<[32, 1], offset: ?>>,
+                         memref<24x32xf32, strided<[32, 1], offset: ?>>)
+          outs(%dst : memref<?x24xf32, strided<[24, 1], offset: ?>>)
+          attrs = {moe.segment_matmul} {
+      ^bb0(%x: f32, %y: f32, %acc: f32):
+        %p = arith.mulf %x, %y : f32
+        %s = arith.addf %acc, %p : f32
+        linalg.yield %s : f32
+      }
+    }
+  } {moe.segment_loop}
+  return
+}

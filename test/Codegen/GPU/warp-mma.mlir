@@ -1,0 +1,249 @@
+// RUN: moe-opt %s --moe-gpu-warp-mma --split-input-file --verify-diagnostics | FileCheck %s
+
+// A warp tile of up to 16 rows (a segment's last rows), 8 columns and
+// K = 32: two mma.sync m16n8k16 steps. Each lane loads the elements of the
+// fragments PTX gives it (g = lane / 4, t = 2 * (lane % 4)): A at rows g
+// and g + 8, columns k0 + t, t + 1, t + 8, t + 9, rounded to bf16; W (B
+// transposed) at row g, the same columns; C at rows g and g + 8, columns t
+// and t + 1. Rows past the tile's read zeros and are not stored; columns
+// and K fill the tile, so they need no checks.
+
+// CHECK-LABEL: func.func @tile
+// CHECK-SAME:    (%[[X:.+]]: memref<?x32xf32>, %[[W:.+]]: memref<8x32xbf16>, %[[Y:.+]]: memref<?x8xf32>, %[[N:.+]]: index)
+// CHECK:         gpu.launch
+// CHECK:           %[[A:.+]] = memref.subview %[[X]]
+// CHECK:           %[[C:.+]] = memref.subview %[[Y]]
+// CHECK:           %[[ROWS:.+]] = memref.dim %[[C]], %c0
+// CHECK:           %[[LANE:.+]] = gpu.lane_id upper_bound 32
+// CHECK:           %[[G:.+]] = arith.divui %[[LANE]], %c4
+// CHECK:           %[[Q:.+]] = arith.remui %[[LANE]], %c4
+// CHECK:           %[[T:.+]] = arith.muli %[[Q]], %c2
+// Row g: inside the tile, and clamped into it.
+// CHECK:           %[[UP_IN:.+]] = arith.cmpi ult, %[[G]], %[[ROWS]]
+// CHECK:           %[[UP_LAST:.+]] = arith.subi %[[ROWS]], %c1
+// CHECK:           %[[UP:.+]] = arith.minui %[[G]], %[[UP_LAST]]
+// Row g + 8.
+// CHECK:           %[[G8:.+]] = arith.addi %[[G]], %c8
+// CHECK:           %[[LO_IN:.+]] = arith.cmpi ult, %[[G8]], %[[ROWS]]
+// CHECK:           %[[LO:.+]] = arith.minui %[[G8]], %{{.+}}
+// CHECK:           %[[T1:.+]] = arith.addi %[[T]], %c1
+// C's fragment: (g, t), (g, t + 1), (g + 8, t), (g + 8, t + 1).
+// CHECK:           %[[C0:.+]] = memref.load %[[C]][%[[UP]], %[[T]]]
+// CHECK:           %[[C0S:.+]] = arith.select %[[UP_IN]], %[[C0]], %cst
+// CHECK:           %[[C1:.+]] = memref.load %[[C]][%[[UP]], %[[T1]]]
+// CHECK:           %[[C1S:.+]] = arith.select %[[UP_IN]], %[[C1]]
+// CHECK:           %[[C2:.+]] = memref.load %[[C]][%[[LO]], %[[T]]]
+// CHECK:           %[[C2S:.+]] = arith.select %[[LO_IN]], %[[C2]]
+// CHECK:           %[[C3:.+]] = memref.load %[[C]][%[[LO]], %[[T1]]]
+// CHECK:           %[[C3S:.+]] = arith.select %[[LO_IN]], %[[C3]]
+// CHECK:           %[[INIT:.+]] = vector.from_elements %[[C0S]], %[[C1S]], %[[C2S]], %[[C3S]] : vector<2x2xf32>
+// CHECK:           %[[K:.+]] = memref.dim %[[A]], %c1
+// CHECK:           %[[SUM:.+]] = scf.for %[[K0:.+]] = %{{.+}} to %[[K]] step %c16 iter_args(%[[ACC:.+]] = %[[INIT]]) -> (vector<2x2xf32>) {
+// CHECK:             %[[KL:.+]] = arith.addi %[[K0]], %[[T]]
+// CHECK:             %[[KH:.+]] = arith.addi %[[KL]], %c8
+// CHECK:             %[[KL1:.+]] = arith.addi %[[KL]], %c1
+// CHECK:             %[[KH1:.+]] = arith.addi %[[KH]], %c1
+// A's fragment: (g, k0 + t..t+1), (g + 8, ...), (g, k0 + t + 8..t+9), (g + 8, ...),
+// each rounded to bf16.
+// CHECK:             %[[A0:.+]] = memref.load %[[A]][%[[UP]], %[[KL]]]
+// CHECK:             %[[A0S:.+]] = arith.select %[[UP_IN]], %[[A0]]
+// CHECK:             %[[A0B:.+]] = arith.truncf %[[A0S]] : f32 to bf16
+// CHECK:             memref.load %[[A]][%[[UP]], %[[KL1]]]
+// CHECK:             %[[A1B:.+]] = arith.truncf
+// CHECK:             memref.load %[[A]][%[[LO]], %[[KL]]]
+// CHECK:             %[[A2B:.+]] = arith.truncf
+// CHECK:             memref.load %[[A]][%[[LO]], %[[KL1]]]
+// CHECK:             %[[A3B:.+]] = arith.truncf
+// CHECK:             memref.load %[[A]][%[[UP]], %[[KH]]]
+// CHECK:             %[[A4B:.+]] = arith.truncf
+// CHECK:             memref.load %[[A]][%[[UP]], %[[KH1]]]
+// CHECK:             %[[A5B:.+]] = arith.truncf
+// CHECK:             memref.load %[[A]][%[[LO]], %[[KH]]]
+// CHECK:             %[[A6B:.+]] = arith.truncf
+// CHECK:             memref.load %[[A]][%[[LO]], %[[KH1]]]
+// CHECK:             %[[A7B:.+]] = arith.truncf
+// B's fragment (B[k, n] = W[n, k]): (k0 + t..t+1, g), (k0 + t + 8..t+9, g).
+// The tile has all 8 columns, so W's row g needs no check.
+// CHECK:             %[[W0:.+]] = memref.load %[[W]][%[[G]], %[[KL]]] : memref<8x32xbf16>
+// CHECK:             %[[W1:.+]] = memref.load %[[W]][%[[G]], %[[KL1]]] : memref<8x32xbf16>
+// CHECK:             %[[W2:.+]] = memref.load %[[W]][%[[G]], %[[KH]]] : memref<8x32xbf16>
+// CHECK:             %[[W3:.+]] = memref.load %[[W]][%[[G]], %[[KH1]]] : memref<8x32xbf16>
+// CHECK:             %[[AF:.+]] = vector.from_elements %[[A0B]], %[[A1B]], %[[A2B]], %[[A3B]], %[[A4B]], %[[A5B]], %[[A6B]], %[[A7B]] : vector<4x2xbf16>
+// CHECK:             %[[BF:.+]] = vector.from_elements %[[W0]], %[[W1]], %[[W2]], %[[W3]] : vector<2x2xbf16>
+// CHECK:             %[[D:.+]] = nvgpu.mma.sync(%[[AF]], %[[BF]], %[[ACC]]) {mmaShape = [16, 8, 16]} : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// CHECK:             scf.yield %[[D]]
+// CHECK:           }
+// Stored back where C's fragment came from, inside the tile only.
+// CHECK:           %[[D0:.+]] = vector.extract %[[SUM]][0, 0]
+// CHECK:           scf.if %[[UP_IN]] {
+// CHECK:             memref.store %[[D0]], %[[C]][%[[UP]], %[[T]]]
+// CHECK:           }
+// CHECK:           %[[D1:.+]] = vector.extract %[[SUM]][0, 1]
+// CHECK:           scf.if %[[UP_IN]] {
+// CHECK:             memref.store %[[D1]], %[[C]][%[[UP]], %[[T1]]]
+// CHECK:           %[[D2:.+]] = vector.extract %[[SUM]][1, 0]
+// CHECK:           scf.if %[[LO_IN]] {
+// CHECK:             memref.store %[[D2]], %[[C]][%[[LO]], %[[T]]]
+// CHECK:           %[[D3:.+]] = vector.extract %[[SUM]][1, 1]
+// CHECK:           scf.if %[[LO_IN]] {
+// CHECK:             memref.store %[[D3]], %[[C]][%[[LO]], %[[T1]]]
+// CHECK-NOT:       linalg.generic
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @tile(%x: memref<?x32xf32>, %w: memref<8x32xbf16>,
+                %y: memref<?x8xf32>, %n: index) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %rows = affine.min affine_map<()[s0] -> (s0, 16)>()[%n]
+    %a = memref.subview %x[0, 0] [%rows, 32] [1, 1]
+        : memref<?x32xf32> to memref<?x32xf32, strided<[32, 1]>>
+    %c = memref.subview %y[0, 0] [%rows, 8] [1, 1]
+        : memref<?x8xf32> to memref<?x8xf32, strided<[8, 1]>>
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%a, %w : memref<?x32xf32, strided<[32, 1]>>, memref<8x32xbf16>)
+        outs(%c : memref<?x8xf32, strided<[8, 1]>>)
+        attrs = {moe.segment_matmul, moe.warp_mma} {
+    ^bb0(%in: f32, %wt: bf16, %acc: f32):
+      %r = arith.truncf %in : f32 to bf16
+      %re = arith.extf %r : bf16 to f32
+      %we = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %re, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// K = 24 (16 does not divide it) and a tile of fewer than 8 columns: the
+// loads check K and the columns too, and so do the stores.
+
+// CHECK-LABEL: func.func @ragged
+// CHECK-SAME:    (%[[X:.+]]: memref<16x24xf32>,
+// CHECK:         %[[COLS:.+]] = memref.dim %[[C:.+]], %c1
+// CHECK:         %[[DEPTH:.+]] = memref.dim %[[X]], %c1
+// CHECK:         %[[COL_IN:.+]] = arith.cmpi ult, %{{.+}}, %[[COLS]]
+// CHECK:         %[[C0:.+]] = memref.load %[[C]]
+// CHECK:         arith.select %[[COL_IN]], %[[C0]]
+// CHECK:         scf.for
+// CHECK:           %[[K_IN:.+]] = arith.cmpi ult, %{{.+}}, %[[DEPTH]]
+// CHECK:           %[[A0:.+]] = memref.load %[[X]]
+// CHECK:           arith.select %[[K_IN]], %[[A0]]
+// CHECK:           %[[W0:.+]] = memref.load %{{.+}} : memref<?x24xbf16, strided<[24, 1]>>
+// CHECK:           %[[W_IN:.+]] = arith.andi %{{.+}}, %[[K_IN]]
+// CHECK:           arith.select %[[W_IN]], %[[W0]]
+// CHECK:           nvgpu.mma.sync
+// CHECK:         scf.if %[[COL_IN]] {
+// CHECK:           memref.store
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @ragged(%x: memref<16x24xf32>, %w: memref<8x24xbf16>,
+                  %y: memref<16x8xf32>, %n: index) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %cols = affine.min affine_map<()[s0] -> (s0, 8)>()[%n]
+    %b = memref.subview %w[0, 0] [%cols, 24] [1, 1]
+        : memref<8x24xbf16> to memref<?x24xbf16, strided<[24, 1]>>
+    %c = memref.subview %y[0, 0] [16, %cols] [1, 1]
+        : memref<16x8xf32> to memref<16x?xf32, strided<[8, 1]>>
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %b : memref<16x24xf32>, memref<?x24xbf16, strided<[24, 1]>>)
+        outs(%c : memref<16x?xf32, strided<[8, 1]>>)
+        attrs = {moe.warp_mma} {
+    ^bb0(%in: f32, %wt: bf16, %acc: f32):
+      %r = arith.truncf %in : f32 to bf16
+      %re = arith.extf %r : bf16 to f32
+      %we = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %re, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @too_many_rows(%x: memref<32x16xf32>, %w: memref<8x16xbf16>,
+                         %y: memref<32x8xf32>) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    // expected-error @+1 {{a moe.warp_mma tile must have at most 16 rows and 8 columns}}
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : memref<32x16xf32>, memref<8x16xbf16>)
+        outs(%y : memref<32x8xf32>) attrs = {moe.warp_mma} {
+    ^bb0(%in: f32, %wt: bf16, %acc: f32):
+      %we = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %in, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @f32_weights(%x: memref<16x16xf32>, %w: memref<8x16xf32>,
+                       %y: memref<16x8xf32>) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    // expected-error @+1 {{a moe.warp_mma tile must compute C[m, n] += A[m, k] * W[n, k] on buffers, with f32 A and C and bf16 W}}
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : memref<16x16xf32>, memref<8x16xf32>)
+        outs(%y : memref<16x8xf32>) attrs = {moe.warp_mma} {
+    ^bb0(%in: f32, %wt: f32, %acc: f32):
+      %p = arith.mulf %in, %wt : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @on_the_host(%x: memref<16x16xf32>, %w: memref<8x16xbf16>,
+                       %y: memref<16x8xf32>) {
+  // expected-error @+1 {{a moe.warp_mma tile must be inside a GPU kernel (after moe-gpu-form-launches)}}
+  linalg.generic {indexing_maps = [#a, #w, #c],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<16x16xf32>, memref<8x16xbf16>)
+      outs(%y : memref<16x8xf32>) attrs = {moe.warp_mma} {
+  ^bb0(%in: f32, %wt: bf16, %acc: f32):
+    %we = arith.extf %wt : bf16 to f32
+    %p = arith.mulf %in, %we : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
