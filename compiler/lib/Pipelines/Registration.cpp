@@ -4,11 +4,18 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// This file registers the pass pipelines of moe-mlir by name, for moe-opt.
+// This file registers the pass pipelines of moe-mlir by name, for moe-opt,
+// and the dialects they use, for moe-opt and moe-compile.
 //
 //===----------------------------------------------------------------------===//
 
+#include "moe/Codegen/CPU/Passes.h"
+#include "moe/Dialect/MoE/IR/MoEDialect.h"
 #include "moe/Pipelines/Pipelines.h"
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 #include "mlir/Pass/PassRegistry.h"
 
@@ -18,6 +25,14 @@ using namespace mlir::moe;
 //===----------------------------------------------------------------------===//
 // Pipeline registration.
 //===----------------------------------------------------------------------===//
+
+void mlir::moe::registerMoEDialects(DialectRegistry &registry) {
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  registerCPUCodegenDialectExtensions(registry);
+  registry.insert<MoEDialect>();
+}
 
 void mlir::moe::registerMoEPipelines() {
   PassPipelineRegistration<DecompositionOptions>(

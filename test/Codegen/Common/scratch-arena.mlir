@@ -82,10 +82,10 @@ func.func @moe_forward(%t: index, %in: memref<?xi8>, %p: memref<?xi8>, %out: mem
 // make those buffers take (here 64 T + 4 N rounded up to 64 bytes each),
 // and moe_scratch_bytes adds the largest call's. A buffer the callee
 // returns stays an allocation, and so do the buffers of a function called
-// in a loop.
+// in a loop. The callee's argument attributes stay with their arguments.
 
 // CHECK-LABEL: func.func private @layer(
-// CHECK-SAME:    %[[X:[a-z0-9]+]]: memref<?x8xf32>, %[[N:[a-z0-9]+]]: index, %[[A:[a-z0-9]+]]: memref<?xi8>) -> memref<?xf32>
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: memref<?x8xf32> {test.kept}, %[[N:[a-z0-9]+]]: index, %[[A:[a-z0-9]+]]: memref<?xi8>) -> memref<?xf32>
 // CHECK:         %[[T:.*]] = memref.dim %[[X]]
 // CHECK:         memref.view %[[A]][%{{.*}}][%[[T]]] : memref<?xi8> to memref<?x16xf32>
 // CHECK:         memref.view %[[A]][%{{.*}}][%[[N]]] : memref<?xi8> to memref<?xf32>
@@ -114,7 +114,7 @@ func.func @moe_forward(%t: index, %in: memref<?xi8>, %p: memref<?xi8>, %out: mem
 // CHECK:         %[[LARGEST:.*]] = arith.maxui
 // CHECK-NEXT:    %[[TOTAL:.*]] = arith.addi %[[OWN]], %[[LARGEST]] : index
 // CHECK-NEXT:    return %[[TOTAL]] : index
-func.func private @layer(%x: memref<?x8xf32>, %n: index) -> memref<?xf32> {
+func.func private @layer(%x: memref<?x8xf32> {test.kept}, %n: index) -> memref<?xf32> {
   %c0 = arith.constant 0 : index
   %t = memref.dim %x, %c0 : memref<?x8xf32>
   %a = memref.alloc(%t) : memref<?x16xf32>

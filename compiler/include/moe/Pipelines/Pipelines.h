@@ -13,6 +13,7 @@
 #ifndef MOE_PIPELINES_PIPELINES_H
 #define MOE_PIPELINES_PIPELINES_H
 
+#include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassOptions.h"
 
 namespace mlir {
@@ -215,6 +216,10 @@ void buildMoEGPUBufferizationStage(OpPassManager &pm,
 /// `hostSemantics`, to the LLVM dialect for the host CPU alone.
 void buildMoENVPTXPipeline(OpPassManager &pm,
                            const NVPTXPipelineOptions &options);
+
+/// Adds every dialect, extension and LLVM IR translation the pipelines
+/// use, the MoE dialect included.
+void registerMoEDialects(DialectRegistry &registry);
 
 /// Registers `moe-decomposition-pipeline`, `moe-to-linalg-pipeline`,
 /// `moe-cpu-pipeline` and `moe-nvptx-pipeline`.

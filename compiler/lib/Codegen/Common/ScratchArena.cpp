@@ -304,9 +304,13 @@ struct MoEScratchArenaPass
 
       // The callee's buffers become views of its new last argument, and
       // each call passes its part of the arena.
-      BlockArgument arena = body.addArgument(arenaType, loc);
-      callee.setFunctionType(FunctionType::get(
-          &getContext(), body.getArgumentTypes(), callee.getResultTypes()));
+      // (insertArgument keeps the argument attributes in step.)
+      unsigned arenaIndex = callee.getNumArguments();
+      // (A callee that cannot take one keeps its allocations.)
+      if (failed(callee.insertArgument(arenaIndex, arenaType, DictionaryAttr(),
+                                       loc)))
+        continue;
+      BlockArgument arena = body.getArgument(arenaIndex);
       placeInArena(allocs, arena);
       Value offset = getOffset();
       for (auto [call, need] : llvm::zip_equal(calls, callNeeds)) {

@@ -36,6 +36,10 @@ constexpr int64_t kBF16DotLanes = 16;
 #define GEN_PASS_REGISTRATION
 #include "moe/Codegen/CPU/Passes.h.inc"
 
+/// Adds what the CPU code generation needs of upstream dialects beyond
+/// their own registration: an inliner interface for x86vector.
+void registerCPUCodegenDialectExtensions(DialectRegistry &registry);
+
 } // namespace moe
 } // namespace mlir
 
