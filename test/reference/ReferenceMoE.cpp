@@ -284,9 +284,11 @@ MoEResult evaluateMoE(const NodeSpec &node, const ReferenceWeights &weights,
       w.gate = at(param("shared.gate_proj"), 0);
       w.up = at(param("shared.up_proj"), 0);
       w.down = at(param("shared.down_proj"), 0);
-      w.roundGateInput = weights.roundsInputToBF16(node.name, "shared.gate_proj");
+      w.roundGateInput =
+          weights.roundsInputToBF16(node.name, "shared.gate_proj");
       w.roundUpInput = weights.roundsInputToBF16(node.name, "shared.up_proj");
-      w.roundDownInput = weights.roundsInputToBF16(node.name, "shared.down_proj");
+      w.roundDownInput =
+          weights.roundsInputToBF16(node.name, "shared.down_proj");
       std::vector<double> out =
           evaluateFFN(experts, w, moe.sharedExperts->intermediateSize, x);
       double scale = 1.0;

@@ -29,8 +29,7 @@ struct X86VectorInlinerInterface : DialectInlinerInterface {
 };
 } // namespace
 
-void mlir::moe::registerCPUCodegenDialectExtensions(
-    DialectRegistry &registry) {
+void mlir::moe::registerCPUCodegenDialectExtensions(DialectRegistry &registry) {
   registry.addExtension(
       +[](MLIRContext *, x86vector::X86VectorDialect *dialect) {
         dialect->addInterfaces<X86VectorInlinerInterface>();

@@ -870,8 +870,8 @@ LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
   mmaTiles.setTileSizes({rewriter.getIndexAttr(kMmaRows),
                          rewriter.getIndexAttr(kMmaCols),
                          rewriter.getIndexAttr(0)});
-  FailureOr<scf::SCFTilingResult> tiles = scf::tileUsingSCF(
-      rewriter, cast<TilingInterface>(warpTile), mmaTiles);
+  FailureOr<scf::SCFTilingResult> tiles =
+      scf::tileUsingSCF(rewriter, cast<TilingInterface>(warpTile), mmaTiles);
   if (failed(tiles))
     return warpTile->emitError("cannot tile this op into mma.sync tiles");
   rewriter.eraseOp(warpTile);

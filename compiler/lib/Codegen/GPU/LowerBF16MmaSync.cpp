@@ -60,8 +60,8 @@ struct BF16MmaSyncToNVVM : OpRewritePattern<nvgpu::MmaSyncOp> {
       for (int64_t i = 0; i < count; ++i) {
         Value pair = vector::ExtractOp::create(rewriter, loc, fragment,
                                                ArrayRef<int64_t>{i});
-        Value word = vector::BitCastOp::create(
-            rewriter, loc, VectorType::get({1}, i32), pair);
+        Value word = vector::BitCastOp::create(rewriter, loc,
+                                               VectorType::get({1}, i32), pair);
         result.push_back(vector::ExtractOp::create(rewriter, loc, word,
                                                    ArrayRef<int64_t>{0}));
       }
@@ -71,21 +71,21 @@ struct BF16MmaSyncToNVVM : OpRewritePattern<nvgpu::MmaSyncOp> {
     SmallVector<Value> b = registers(op.getMatrixB(), 2);
     SmallVector<Value> c;
     for (int64_t i = 0; i < 4; ++i)
-      c.push_back(vector::ExtractOp::create(
-          rewriter, loc, op.getMatrixC(), ArrayRef<int64_t>{i / 2, i % 2}));
+      c.push_back(vector::ExtractOp::create(rewriter, loc, op.getMatrixC(),
+                                            ArrayRef<int64_t>{i / 2, i % 2}));
     Type f32 = rewriter.getF32Type();
     auto resultType = LLVM::LLVMStructType::getLiteral(
         rewriter.getContext(), SmallVector<Type>(4, f32));
-    Value product = NVVM::MmaOp::create(
-        rewriter, loc, resultType, a, b, c,
-        /*shape=*/{kMmaRows, kMmaCols, kMmaDepth},
-        /*b1Op=*/std::nullopt, /*intOverflow=*/std::nullopt,
-        /*multiplicandPtxTypes=*/
-        std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
-                                      NVVM::MMATypes::bf16},
-        /*multiplicandLayouts=*/
-        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                       NVVM::MMALayout::col});
+    Value product =
+        NVVM::MmaOp::create(rewriter, loc, resultType, a, b, c,
+                            /*shape=*/{kMmaRows, kMmaCols, kMmaDepth},
+                            /*b1Op=*/std::nullopt, /*intOverflow=*/std::nullopt,
+                            /*multiplicandPtxTypes=*/
+                            std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
+                                                          NVVM::MMATypes::bf16},
+                            /*multiplicandLayouts=*/
+                            std::array<NVVM::MMALayout, 2>{
+                                NVVM::MMALayout::row, NVVM::MMALayout::col});
     SmallVector<Value> d;
     for (int64_t i = 0; i < 4; ++i)
       d.push_back(LLVM::ExtractValueOp::create(rewriter, loc, product, i));

@@ -109,8 +109,8 @@ static Value limitUnlessDivides(OpBuilder &b, Location loc, Value memref,
 LogicalResult WarpTileEmitter::emit(linalg::GenericOp op) {
   Value activations = op.getDpsInputs()[0], weights = op.getDpsInputs()[1],
         result = op.getDpsInits()[0];
-  for (auto [dim, bound] : {std::pair<int64_t, int64_t>(0, kMmaRows),
-                            {1, kMmaCols}}) {
+  for (auto [dim, bound] :
+       {std::pair<int64_t, int64_t>(0, kMmaRows), {1, kMmaCols}}) {
     FailureOr<int64_t> largest = ValueBoundsConstraintSet::computeConstantBound(
         presburger::BoundType::UB,
         ValueBoundsConstraintSet::Variable(result, dim),
@@ -131,11 +131,9 @@ LogicalResult WarpTileEmitter::emit(linalg::GenericOp op) {
       b, loc, arith::RemUIOp::create(b, loc, lane, constant(4)), constant(2));
   Value one = constant(1), eight = constant(8);
   TileIndex upperRow = tileIndex(g, rows);
-  TileIndex lowerRow =
-      tileIndex(arith::AddIOp::create(b, loc, g, eight), rows);
+  TileIndex lowerRow = tileIndex(arith::AddIOp::create(b, loc, g, eight), rows);
   TileIndex firstCol = tileIndex(t, cols);
-  TileIndex secondCol =
-      tileIndex(arith::AddIOp::create(b, loc, t, one), cols);
+  TileIndex secondCol = tileIndex(arith::AddIOp::create(b, loc, t, one), cols);
   // W's rows are the tile's columns.
   TileIndex weightRow = tileIndex(g, cols);
 
@@ -166,10 +164,14 @@ LogicalResult WarpTileEmitter::emit(linalg::GenericOp op) {
         tileIndex(high, depth),
         tileIndex(arith::AddIOp::create(b, loc, high, one), depth)};
     SmallVector<Value> a;
-    for (auto [row, col] : {std::pair(upperRow, ks[0]), {upperRow, ks[1]},
-                            {lowerRow, ks[0]}, {lowerRow, ks[1]},
-                            {upperRow, ks[2]}, {upperRow, ks[3]},
-                            {lowerRow, ks[2]}, {lowerRow, ks[3]}})
+    for (auto [row, col] : {std::pair(upperRow, ks[0]),
+                            {upperRow, ks[1]},
+                            {lowerRow, ks[0]},
+                            {lowerRow, ks[1]},
+                            {upperRow, ks[2]},
+                            {upperRow, ks[3]},
+                            {lowerRow, ks[2]},
+                            {lowerRow, ks[3]}})
       a.push_back(arith::TruncFOp::create(b, loc, b.getBF16Type(),
                                           loadOrZero(activations, row, col)));
     SmallVector<Value> w;
@@ -195,16 +197,14 @@ LogicalResult WarpTileEmitter::emit(linalg::GenericOp op) {
     Value inside = bothInside(b, loc, row, col);
     OpBuilder::InsertionGuard guard(b);
     if (inside)
-      b.setInsertionPointToStart(
-          scf::IfOp::create(b, loc, inside).thenBlock());
+      b.setInsertionPointToStart(scf::IfOp::create(b, loc, inside).thenBlock());
     memref::StoreOp::create(b, loc, value, result,
                             ValueRange{row.clamped, col.clamped});
   }
   return success();
 }
 
-struct MoEGPUWarpMMAPass
-    : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
+struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
   void runOnOperation() override {
     SmallVector<linalg::GenericOp> tiles;
     getOperation()->walk([&](linalg::GenericOp op) {

@@ -50,10 +50,10 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
     (`#gpu.warp<x>`), and each warp's columns into tiles of at most 16 rows
     and 8 columns marked `moe.warp_mma`, which moe-gpu-warp-mma makes
     mma.sync instructions. Any other linalg op with a parallel dimension is
-    tiled over `threads` threads along its innermost parallel dimension; consecutive
-    ops that write memory otherwise (serial loops, stores) run on thread 0,
-    and scalar results that later ops of the block use travel through a
-    one-element buffer. Ops that only read stay for every thread. A
+    tiled over `threads` threads along its innermost parallel dimension;
+    consecutive ops that write memory otherwise (serial loops, stores) run
+    on thread 0, and scalar results that later ops of the block use travel
+    through a one-element buffer. Ops that only read stay for every thread. A
     uniform `scf.if` is distributed inside. Buffers a block allocates become
     its own slice of one buffer allocated for the whole grid, sized by the
     constant upper bound of their shape.
