@@ -13,7 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Model/ModelSpec.h"
-#include "moe/Model/Safetensors.h"
+#include "moe/Model/WeightFiles.h"
 
 #include "FieldReader.h"
 #include "Support.h"
@@ -196,18 +196,37 @@ bool ModelParser::parseWeights(FieldReader &top) {
   if (!top.getObject("weights", object, true))
     return false;
   FieldReader fields(*object, "in weights", error);
-  bool hasFile = fields.has("file"), hasInit = fields.has("init");
-  if (hasFile && hasInit)
-    return fail("weights have both 'file' and 'init'");
-  if (hasFile) {
+  int sources = fields.has("file") + fields.has("files") + fields.has("init");
+  if (sources > 1)
+    return fail("weights must have one of 'file', 'files' and 'init'");
+  if (fields.has("file")) {
     std::string file;
     if (!fields.checkKnown({"file"}) || !fields.getName("file", file, true))
       return false;
-    model.weights.file = resolveRelativePath(model.path, file);
+    model.weights.files = {resolveRelativePath(model.path, file)};
     return true;
   }
-  if (!hasInit)
-    return fail("weights must have 'file' or 'init'");
+  if (fields.has("files")) {
+    const json *files = nullptr;
+    if (!fields.checkKnown({"files"}) || !fields.getArray("files", files, true))
+      return false;
+    if (files->empty())
+      return fail("'files' in weights names no file");
+    for (const json &file : *files) {
+      if (!file.is_string() || file.get_ref<const std::string &>().empty())
+        return fail("'files' in weights must hold non-empty strings, found " +
+                    detail::summarizeJson(file));
+      const std::string &path = file.get_ref<const std::string &>();
+      if (isWeightsIndex(path))
+        return fail("'files' in weights names the index " +
+                    detail::quote(path) +
+                    "; name an index alone, as 'file'");
+      model.weights.files.push_back(resolveRelativePath(model.path, path));
+    }
+    return true;
+  }
+  if (!fields.has("init"))
+    return fail("weights must have 'file', 'files' or 'init'");
   std::string init;
   if (!fields.checkKnown({"init", "seed", "std"}) ||
       !fields.getString("init", init, true))
@@ -664,20 +683,29 @@ bool parseModelSpec(const std::string &text, const std::string &path,
   }
 }
 
+std::string WeightsSource::describe() const {
+  if (files.empty())
+    return "the random init";
+  std::string first = pathForMessage(files.front());
+  if (files.size() == 1)
+    return first;
+  return first + " and " + std::to_string(files.size() - 1) + " more shard" +
+         (files.size() == 2 ? "" : "s");
+}
+
 bool resolveModelSpecWithWeights(ModelSpec &model,
                                  const std::string &weightsOverride,
                                  std::string &error) {
   // An override is relative to the working directory, like any command line
   // path, not to the JSON file.
   if (!weightsOverride.empty())
-    model.weights.file = resolveRelativePath("", weightsOverride);
+    model.weights.files = {resolveRelativePath("", weightsOverride)};
   if (model.weights.isRandom())
     return resolveModelSpec(model, nullptr, error);
-  std::unique_ptr<SafetensorsFile> file =
-      SafetensorsFile::open(model.weights.file, error);
-  if (!file)
+  std::unique_ptr<WeightFiles> files = WeightFiles::open(model.weights, error);
+  if (!files)
     return false;
-  std::vector<TensorShapeInfo> shapes = file->shapes();
+  std::vector<TensorShapeInfo> shapes = files->shapes();
   return resolveModelSpec(model, &shapes, error);
 }
 

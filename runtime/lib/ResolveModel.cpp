@@ -65,8 +65,11 @@ private:
            detail::quote(node.name) + ")";
   }
   /// The weights file, for messages.
-  std::string weightsFile() const {
-    return pathForMessage(model.weights.file);
+  std::string weightsFile() const { return model.weights.describe(); }
+  /// The file holding tensor `info`: its shard, when the weights have
+  /// several.
+  std::string fileOf(const TensorShapeInfo *info) const {
+    return info->file.empty() ? weightsFile() : pathForMessage(info->file);
   }
 
   /// Adds parameter "<node>.<role>" from tensor `name` of `shape`. With
@@ -100,7 +103,8 @@ const TensorShapeInfo *ParamBuilder::findTensor(const NodeSpec &node,
   // one the compiled code computes with.
   if (!it->second->dtype) {
     fail(weightOf(node, name) + ": unsupported dtype " +
-         storageDTypeName(it->second->storageDType) + " in " + weightsFile() +
+         storageDTypeName(it->second->storageDType) + " in " +
+         fileOf(it->second) +
          " (expected F32, BF16 or F16)");
     return nullptr;
   }
@@ -191,11 +195,11 @@ bool ParamBuilder::addParam(const NodeSpec &node, const std::string &role,
         return false;
       if (info->shape != param.sourceShape)
         return fail(weightOf(node, source) + ": shape " +
-                    detail::formatShape(info->shape) + " in " + weightsFile() +
+                    detail::formatShape(info->shape) + " in " + fileOf(info) +
                     ", expected " + detail::formatShape(param.sourceShape));
       if (first && *info->dtype != *first->dtype)
         return fail(weightOf(node, source) + ": dtype " +
-                    dtypeName(*info->dtype) + " in " + weightsFile() +
+                    dtypeName(*info->dtype) + " in " + fileOf(info) +
                     " differs from " + dtypeName(*first->dtype) + " of " +
                     detail::quote(first->name) +
                     "; the experts of one parameter must share a dtype");
@@ -216,7 +220,7 @@ bool ParamBuilder::resolveLinear(NodeSpec &node, int64_t inWidth) {
       return false;
     if (info->shape.size() != 2 || info->shape[0] < 1)
       return fail(weightOf(node, node.weight) + ": shape " +
-                  detail::formatShape(info->shape) + " in " + weightsFile() +
+                  detail::formatShape(info->shape) + " in " + fileOf(info) +
                   ", expected [N, " + std::to_string(inWidth) +
                   "] with N >= 1");
     if (node.outFeatures != 0 && node.outFeatures != info->shape[0])
@@ -224,7 +228,7 @@ bool ParamBuilder::resolveLinear(NodeSpec &node, int64_t inWidth) {
                   " of node " + detail::quote(node.name) +
                   " does not match weight " + detail::quote(node.weight) +
                   " of shape " + detail::formatShape(info->shape) + " in " +
-                  weightsFile());
+                  fileOf(info));
     node.outFeatures = info->shape[0];
   } else if (node.outFeatures == 0) {
     return fail("node " + detail::quote(node.name) +

@@ -242,7 +242,7 @@ std::vector<TensorShapeInfo> SafetensorsFile::shapes() const {
   result.reserve(entries.size());
   for (const auto &named : entries)
     result.push_back({named.first, named.second.dtype, named.second.shape,
-                      named.second.storageDType});
+                      named.second.storageDType, filePath});
   return result;
 }
 

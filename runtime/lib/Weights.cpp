@@ -12,7 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Runtime/Weights.h"
-#include "moe/Model/Safetensors.h"
+#include "moe/Model/WeightFiles.h"
 
 #include "Support.h"
 
@@ -162,9 +162,8 @@ void fillRandom(const ModelSpec &model, uint8_t *arena) {
 
 /// Copies every parameter of `model` from its weights file into `arena`.
 bool fillFromFile(const ModelSpec &model, uint8_t *arena, std::string &error) {
-  std::unique_ptr<SafetensorsFile> file =
-      SafetensorsFile::open(model.weights.file, error);
-  if (!file)
+  std::unique_ptr<WeightFiles> files = WeightFiles::open(model.weights, error);
+  if (!files)
     return false;
   for (const ParamSpec &param : model.params) {
     size_t elementBytes = dtypeSize(param.dtype);
@@ -172,18 +171,19 @@ bool fillFromFile(const ModelSpec &model, uint8_t *arena, std::string &error) {
     uint64_t sourceBytes = param.sourceElements() * elementBytes;
     for (size_t s = 0; s < param.sourceNames.size(); ++s) {
       const std::string &name = param.sourceNames[s];
+      const WeightFiles::Tensor *tensor = files->find(name);
       auto fail = [&](const std::string &text) {
-        error = detail::makeError(model.weights.file,
-                                  "tensor " + detail::quote(name) +
-                                      " (parameter " +
-                                      detail::quote(param.key) + "): " + text);
+        error = detail::makeError(
+            tensor ? tensor->file->path() : model.weights.describe(),
+            "tensor " + detail::quote(name) + " (parameter " +
+                detail::quote(param.key) + "): " + text);
         return false;
       };
-      // The model was resolved against this file's header; check again in
-      // case the file changed in between.
-      const SafetensorsEntry *entry = file->find(name);
-      if (!entry)
+      // The model was resolved against these files' headers; check again in
+      // case a file changed in between.
+      if (!tensor)
         return fail("not found");
+      const SafetensorsEntry *entry = tensor->entry;
       if (!entry->dtype)
         return fail(std::string("unsupported dtype ") +
                     storageDTypeName(entry->storageDType) +
@@ -196,7 +196,7 @@ bool fillFromFile(const ModelSpec &model, uint8_t *arena, std::string &error) {
         return fail("shape " + detail::formatShape(entry->shape) +
                     ", expected " + detail::formatShape(param.sourceShape));
       // The data may be unaligned in the file: copy bytes.
-      gatherSlice(param, file->data(*entry), elementBytes,
+      gatherSlice(param, tensor->file->data(*entry), elementBytes,
                   arena + param.offset + s * sliceBytes);
     }
   }

@@ -379,7 +379,10 @@ int main(int argc, char **argv) {
       begin = (begin == std::string::npos || at == 0) ? 0 : begin + 1;
       return text.substr(begin, text.find('\n', begin) - begin);
     };
-    return fail("the weights in " + quotePath(model.weights.file) +
+    return fail("the weights in " +
+                (model.weights.files.size() == 1
+                     ? quotePath(model.weights.files.front())
+                     : model.weights.describe()) +
                 " do not match the compiled model: it was compiled for " +
                 quote(lineAt(compiled)) + ", the weights give " +
                 quote(lineAt(given)));

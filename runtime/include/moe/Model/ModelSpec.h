@@ -195,12 +195,17 @@ struct OutputSpec {
 
 /// Where the weights come from.
 struct WeightsSource {
-  /// Absolute path of a safetensors file; empty for random init.
-  std::string file;
+  /// Absolute paths: one safetensors file, a Hugging Face index of shards
+  /// (a ".json" file, see WeightFiles.h), or a list of shards; empty for
+  /// random init.
+  std::vector<std::string> files;
   /// Random init: seed and standard deviation.
   uint64_t seed = 0;
   double stdDev = 0.02;
-  bool isRandom() const { return file.empty(); }
+  bool isRandom() const { return files.empty(); }
+  /// How messages name the weights: the file or index, or a list's first
+  /// shard and how many others there are.
+  std::string describe() const;
 };
 
 /// What a parameter's random init draws from.
@@ -274,6 +279,8 @@ struct TensorShapeInfo {
   std::vector<int64_t> shape;
   /// The dtype as the file names it; consulted when `dtype` is empty.
   StorageDType storageDType = StorageDType::F32;
+  /// The file holding it, for messages.
+  std::string file;
 };
 
 /// Alignment of every tensor in the parameter, input and output arenas.
