@@ -26,6 +26,27 @@ private:
   AlignedBuffer buffer;
 };
 
+/// Read-only bytes of a mapped file, used in place.
+class MappedArena final : public DeviceArena {
+public:
+  MappedArena(std::shared_ptr<const MappedFile> file, uint64_t offset,
+              uint64_t bytes)
+      : file(std::move(file)), offset(offset), bytes(bytes) {}
+  uint64_t size() const override { return bytes; }
+  MoEArena descriptor() override {
+    // The compiled code only reads its parameters; the mapping is
+    // read-only, so a write would fault rather than corrupt the file.
+    auto *data =
+        reinterpret_cast<int8_t *>(const_cast<uint8_t *>(file->data())) +
+        offset;
+    return MoEArena{data, data, 0, {static_cast<int64_t>(bytes)}, {1}};
+  }
+
+private:
+  std::shared_ptr<const MappedFile> file;
+  uint64_t offset, bytes;
+};
+
 class CPUBackend final : public Backend {
 public:
   explicit CPUBackend(const EntryPoints &entryPoints)
@@ -45,6 +66,16 @@ public:
   std::unique_ptr<DeviceArena> allocate(uint64_t bytes,
                                         std::string &error) override {
     return upload(AlignedBuffer(bytes), error);
+  }
+
+  std::unique_ptr<DeviceArena> mapHost(std::shared_ptr<const MappedFile> file,
+                                       uint64_t offset, uint64_t bytes,
+                                       std::string &error) override {
+    if (offset > file->size() || bytes > file->size() - offset) {
+      error = "internal error: a mapped arena past the end of its file";
+      return nullptr;
+    }
+    return std::make_unique<MappedArena>(std::move(file), offset, bytes);
   }
 
   bool download(DeviceArena &arena, uint64_t offset, void *host, uint64_t bytes,

@@ -64,6 +64,23 @@ public:
     return arena;
   }
 
+  std::unique_ptr<DeviceArena> mapHost(std::shared_ptr<const MappedFile> file,
+                                       uint64_t offset, uint64_t bytes,
+                                       std::string &error) override {
+    if (offset > file->size() || bytes > file->size() - offset) {
+      error = "internal error: a mapped arena past the end of its file";
+      return nullptr;
+    }
+    std::unique_ptr<CUDAArena> arena = allocateRaw(bytes, error);
+    if (arena && bytes != 0 &&
+        !checkCUDA(driver,
+                   driver.cuMemcpyHtoD(arena->devicePointer(),
+                                       file->data() + offset, bytes),
+                   "copying to the GPU", error))
+      return nullptr;
+    return arena;
+  }
+
   std::unique_ptr<DeviceArena> allocate(uint64_t bytes,
                                         std::string &error) override {
     std::unique_ptr<CUDAArena> arena = allocateRaw(bytes, error);

@@ -21,6 +21,7 @@
 #include "moe/Runtime/Inputs.h"
 #include "moe/Model/ModelSpec.h"
 #include "moe/Runtime/Npy.h"
+#include "moe/Runtime/PreparedWeights.h"
 #include "moe/Runtime/ProfilePhases.h"
 #include "moe/Model/Safetensors.h"
 #include "moe/Runtime/Weights.h"
@@ -32,11 +33,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 extern "C" {
 /// OpenMP's thread count, present when the model uses threads.
@@ -85,7 +88,7 @@ std::vector<uint64_t> layoutArena(const std::vector<uint64_t> &bytes,
 struct Options {
   /// One .npy file per graph input, in the model's order.
   std::vector<std::string> inputs;
-  std::string output, outputsDir, weights;
+  std::string output, outputsDir, weights, savePrepared;
   int64_t tokens = 16;
   uint64_t seed = 0;
   int64_t bench = 0;
@@ -141,13 +144,16 @@ void printUsage() {
       "usage: %s [--input X.npy]... [--output Y.npy] [--outputs DIR]\n"
       "          [--weights FILE] [--tokens T] [--seed S] [--bench N]\n"
       "          [--bench-tokens T1,T2,...] [--bench-inputs R] [--threads N]\n"
-      "          [--profile]\n\n"
+      "          [--profile] [--save-prepared FILE]\n\n"
       "Runs the compiled moe-graph model on X ([tokens, width] float32, C\n"
       "order; one --input per graph input, in the model's order) and writes\n"
       "the first output to Y, or every output to DIR/NAME.npy. Without\n"
       "--input it runs on a seeded random input of T tokens (default 16;\n"
       "input i from seed S + i) and prints a summary. --weights replaces the\n"
-      "weights file the model names; --bench N times N calls; --threads N\n"
+      "weights the model names (a safetensors file, a Hugging Face index, or\n"
+      "a file --save-prepared wrote); --save-prepared FILE writes the weights\n"
+      "as the compiled code reads them, which --weights FILE then maps with\n"
+      "no layout pass and no copy; --bench N times N calls; --threads N\n"
       "sets the number of threads (default: every core; the results do not\n"
       "depend on it). --bench-tokens times N calls (default 10) at each\n"
       "token count listed, on seeded inputs; --bench-inputs R rotates R\n"
@@ -192,6 +198,8 @@ int parseOptions(int argc, char **argv, Options &options) {
       options.outputsDir = value;
     else if (arg == "--weights")
       options.weights = value;
+    else if (arg == "--save-prepared")
+      options.savePrepared = value;
     else if (arg == "--bench-tokens") {
       std::string list = value;
       size_t begin = 0;
@@ -327,6 +335,58 @@ void printProfile(int64_t calls, int64_t tokens, double totalSeconds) {
               100.0 * other / totalSeconds);
 }
 
+/// The identity of this executable, which a prepared weights file must
+/// name: the FNV-1a hash of its bytes. Another compiler, other options or
+/// another model give other code, and another layout of the weights.
+std::string buildIdentity() {
+  std::ifstream exe("/proc/self/exe", std::ios::binary);
+  uint64_t hash = 0xcbf29ce484222325ull;
+  std::vector<char> chunk(1 << 20);
+  while (exe) {
+    exe.read(chunk.data(), chunk.size());
+    for (std::streamsize i = 0; i < exe.gcount(); ++i)
+      hash = (hash ^ static_cast<unsigned char>(chunk[i])) *
+             0x100000001b3ull;
+  }
+  char text[32];
+  std::snprintf(text, sizeof(text), "fnv1a64:%016llx",
+                static_cast<unsigned long long>(hash));
+  return text;
+}
+
+/// A progress line on a terminal for work that takes over a second:
+/// "loading weights: 1200 of 5600 MB, 950 MB/s". Quiet when stderr is
+/// not a terminal.
+class Progress {
+public:
+  explicit Progress(std::string what)
+      : what(std::move(what)), start(std::chrono::steady_clock::now()),
+        terminal(isatty(STDERR_FILENO)) {}
+  ~Progress() {
+    if (shown)
+      std::fprintf(stderr, "\n");
+  }
+  void update(uint64_t done, uint64_t total, const std::string &detail = "") {
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    if (!terminal || seconds < 1.0)
+      return;
+    shown = true;
+    std::fprintf(stderr, "\r%s: %s%llu of %llu MB, %.0f MB/s   ",
+                 what.c_str(), detail.empty() ? "" : (detail + ", ").c_str(),
+                 static_cast<unsigned long long>(done >> 20),
+                 static_cast<unsigned long long>(total >> 20),
+                 (done >> 20) / seconds);
+    std::fflush(stderr);
+  }
+
+private:
+  std::string what;
+  std::chrono::steady_clock::time_point start;
+  bool terminal, shown = false;
+};
+
 void printBench(int64_t calls, int64_t tokens, std::vector<double> seconds) {
   std::sort(seconds.begin(), seconds.end());
   double median = seconds[seconds.size() / 2];
@@ -361,9 +421,42 @@ int main(int argc, char **argv) {
   // given with --weights).
   moe::ModelSpec model;
   std::string error;
-  if (!moe::parseModelSpec(moe_model_json, moe_model_path, model, error) ||
-      !moe::resolveModelSpecWithWeights(model, options.weights, error))
+  // Prepared weights (--save-prepared) name their source tensors, which
+  // resolve the model without the files they came from.
+  bool prepared =
+      !options.weights.empty() && moe::isPreparedWeightsFile(options.weights);
+  moe::PreparedHeader preparedHeader;
+  std::shared_ptr<moe::MappedFile> preparedFile;
+  uint64_t preparedOffset = 0;
+  if (prepared) {
+    if (!moe::openPreparedWeights(options.weights, preparedHeader,
+                                  preparedFile, preparedOffset, error))
+      return failWith(error);
+    std::string theirs;
+    for (const std::string &line : preparedHeader.signature)
+      theirs += line + "\n";
+    if (theirs != moe_model_signature)
+      return fail(quotePath(options.weights) +
+                  " holds the prepared weights of another model; this one "
+                  "was compiled for other widths, weights or dtypes");
+    if (preparedHeader.build != buildIdentity() ||
+        preparedHeader.target != moe_target)
+      return fail(quotePath(options.weights) +
+                  " was prepared by another build of this model (another "
+                  "moe-compile, other options or another target), whose "
+                  "weight layout may differ; write it again with this "
+                  "executable's --save-prepared");
+    if (!moe::parseModelSpec(moe_model_json, moe_model_path, model, error))
+      return failWith(error);
+    model.weights.files = {options.weights};
+    if (!moe::resolveModelSpec(model, &preparedHeader.tensors, error))
+      return failWith(error);
+  } else if (!moe::parseModelSpec(moe_model_json, moe_model_path, model,
+                                  error) ||
+             !moe::resolveModelSpecWithWeights(model, options.weights,
+                                               error)) {
     return failWith(error);
+  }
   // Every width and weight shape must be the one the code was compiled
   // for; otherwise the code would read and write out of bounds.
   std::string compiled = moe_model_signature, given;
@@ -407,14 +500,41 @@ int main(int argc, char **argv) {
     return fail("the model was compiled for an unknown target '" + target +
                 "'");
   }
-  moe::AlignedBuffer rawParams;
-  if (!moe::loadParameterArena(model, rawParams, error))
-    return failWith(error);
-  std::unique_ptr<moe::DeviceArena> params =
-      backend->upload(std::move(rawParams), error);
-  if (!params)
-    return fail("loading the weights onto " + backend->name() + ": " + error);
-  if (backend->hasPrepare()) {
+  std::unique_ptr<moe::DeviceArena> params;
+  if (prepared) {
+    // Mapped, not copied; read once now (disk-bound, with progress on a
+    // terminal) so that the first call does not fault them in.
+    if (preparedHeader.paramBytes != moe_param_bytes)
+      return fail(quotePath(options.weights) + " holds " +
+                  std::to_string(preparedHeader.paramBytes) +
+                  " bytes of weights; the model needs " +
+                  std::to_string(moe_param_bytes));
+    Progress progress("reading prepared weights");
+    volatile uint8_t sink = 0;
+    const uint8_t *bytes = preparedFile->data() + preparedOffset;
+    constexpr uint64_t kPage = 4096, kChunk = 64u << 20;
+    for (uint64_t done = 0; done < preparedHeader.paramBytes;) {
+      uint64_t end = std::min(done + kChunk, preparedHeader.paramBytes);
+      for (; done < end; done += kPage)
+        sink = sink + bytes[done];
+      done = end;
+      progress.update(done, preparedHeader.paramBytes);
+    }
+    params = backend->mapHost(preparedFile, preparedOffset,
+                              preparedHeader.paramBytes, error);
+    if (!params)
+      return fail("loading the weights onto " + backend->name() + ": " +
+                  error);
+  } else {
+    moe::AlignedBuffer rawParams;
+    if (!moe::loadParameterArena(model, rawParams, error))
+      return failWith(error);
+    params = backend->upload(std::move(rawParams), error);
+    if (!params)
+      return fail("loading the weights onto " + backend->name() + ": " +
+                  error);
+  }
+  if (backend->hasPrepare() && !prepared) {
     std::unique_ptr<moe::DeviceArena> prepared =
         backend->allocate(params->size(), error);
     if (!prepared || !backend->prepare(*params, *prepared, error) ||
@@ -422,6 +542,27 @@ int main(int argc, char **argv) {
       return fail("preparing " + std::to_string(params->size()) +
                   " bytes of weights on " + backend->name() + ": " + error);
     params = std::move(prepared);
+  }
+
+  if (!options.savePrepared.empty()) {
+    moe::PreparedHeader header;
+    header.build = buildIdentity();
+    header.target = moe_target;
+    header.signature = moe::compiledSignature(model);
+    header.tensors = moe::parameterSourceTensors(model);
+    header.paramBytes = params->size();
+    if (!moe::writePreparedWeights(
+            options.savePrepared, header,
+            [&](uint64_t offset, uint8_t *buffer, uint64_t bytes,
+                std::string &readError) {
+              return backend->download(*params, offset, buffer, bytes,
+                                       readError);
+            },
+            error))
+      return failWith(error);
+    std::printf("prepared weights: %llu bytes written to %s\n",
+                static_cast<unsigned long long>(header.paramBytes),
+                options.savePrepared.c_str());
   }
 
   // The inputs: files, or the seeded random input; the arena holds them in

@@ -16,6 +16,7 @@
 #define MOE_RUNTIME_BACKEND_H
 
 #include "moe/ABI/ABI.h"
+#include "moe/Runtime/PreparedWeights.h"
 #include "moe/Runtime/Weights.h"
 
 #include <cstdint>
@@ -65,6 +66,11 @@ public:
   /// An arena holding `host`'s bytes; the host copy may be taken or freed.
   virtual std::unique_ptr<DeviceArena> upload(AlignedBuffer &&host,
                                               std::string &error) = 0;
+  /// An arena of the `bytes` read-only bytes at `offset` in `file`: the
+  /// CPU reads them where they are mapped; a GPU copies them.
+  virtual std::unique_ptr<DeviceArena>
+  mapHost(std::shared_ptr<const MappedFile> file, uint64_t offset,
+          uint64_t bytes, std::string &error) = 0;
   /// A zeroed arena of `bytes`.
   virtual std::unique_ptr<DeviceArena> allocate(uint64_t bytes,
                                                 std::string &error) = 0;

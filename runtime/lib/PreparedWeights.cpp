@@ -1,0 +1,222 @@
+//===- PreparedWeights.cpp - Weights as the compiled code reads them ------===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file implements the prepared weights file: writing a parameter arena
+// with a header naming its build and model, and mapping one back.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Runtime/PreparedWeights.h"
+
+#include "Support.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using nlohmann::json;
+
+namespace moe {
+
+namespace {
+
+constexpr char kMagic[8] = {'M', 'O', 'E', 'P', 'R', 'E', 'P', '\0'};
+constexpr uint32_t kFormatVersion = 1;
+/// The arena starts at a page boundary, so that the mapping is aligned.
+constexpr uint64_t kDataAlignment = 4096;
+/// A header larger than this is not one this runtime wrote.
+constexpr uint32_t kMaxHeaderBytes = 64u << 20;
+
+} // namespace
+
+MappedFile::~MappedFile() {
+  if (mapping && bytes != 0)
+    munmap(const_cast<uint8_t *>(mapping), bytes);
+}
+
+std::unique_ptr<MappedFile> MappedFile::open(const std::string &path,
+                                             std::string &error) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    error = detail::makeError(path, std::string("cannot open file: ") +
+                                        std::strerror(errno));
+    return nullptr;
+  }
+  struct stat info;
+  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    ::close(fd);
+    error = detail::makeError(path, "not a regular file");
+    return nullptr;
+  }
+  std::unique_ptr<MappedFile> file(new MappedFile());
+  file->filePath = path;
+  file->bytes = static_cast<uint64_t>(info.st_size);
+  if (file->bytes != 0) {
+    void *mapping =
+        mmap(nullptr, file->bytes, PROT_READ, MAP_PRIVATE, fd, /*offset=*/0);
+    if (mapping == MAP_FAILED) {
+      ::close(fd);
+      error = detail::makeError(path, std::string("cannot map file: ") +
+                                          std::strerror(errno));
+      return nullptr;
+    }
+    file->mapping = static_cast<const uint8_t *>(mapping);
+  }
+  ::close(fd);
+  return file;
+}
+
+bool isPreparedWeightsFile(const std::string &path) {
+  FILE *file = std::fopen(path.c_str(), "rb");
+  if (!file)
+    return false;
+  char magic[sizeof(kMagic)];
+  bool matches = std::fread(magic, 1, sizeof(magic), file) == sizeof(magic) &&
+                 std::memcmp(magic, kMagic, sizeof(kMagic)) == 0;
+  std::fclose(file);
+  return matches;
+}
+
+std::vector<TensorShapeInfo> parameterSourceTensors(const ModelSpec &model) {
+  std::vector<TensorShapeInfo> tensors;
+  for (const ParamSpec &param : model.params)
+    for (const std::string &name : param.sourceNames)
+      tensors.push_back({name, param.dtype, param.sourceShape,
+                         StorageDType::F32, std::string()});
+  return tensors;
+}
+
+bool writePreparedWeights(
+    const std::string &path, const PreparedHeader &header,
+    const std::function<bool(uint64_t, uint8_t *, uint64_t, std::string &)>
+        &read,
+    std::string &error) {
+  json tensors = json::array();
+  for (const TensorShapeInfo &tensor : header.tensors)
+    tensors.push_back({{"name", tensor.name},
+                       {"dtype", dtypeName(*tensor.dtype)},
+                       {"shape", tensor.shape}});
+  std::string text = json{{"build", header.build},
+                          {"target", header.target},
+                          {"signature", header.signature},
+                          {"param_bytes", header.paramBytes},
+                          {"tensors", tensors}}
+                         .dump();
+  uint32_t length = static_cast<uint32_t>(text.size());
+  uint64_t dataOffset =
+      (sizeof(kMagic) + 8 + text.size() + kDataAlignment - 1) /
+      kDataAlignment * kDataAlignment;
+
+  std::string temporary = path + ".partial";
+  FILE *file = std::fopen(temporary.c_str(), "wb");
+  auto fail = [&](const std::string &what) {
+    error = detail::makeError(path, what + ": " + std::strerror(errno));
+    if (file)
+      std::fclose(file);
+    std::remove(temporary.c_str());
+    return false;
+  };
+  if (!file)
+    return fail("cannot create file");
+  std::vector<uint8_t> head(dataOffset, 0);
+  std::memcpy(head.data(), kMagic, sizeof(kMagic));
+  std::memcpy(head.data() + 8, &kFormatVersion, 4);
+  std::memcpy(head.data() + 12, &length, 4);
+  std::memcpy(head.data() + 16, text.data(), text.size());
+  if (std::fwrite(head.data(), 1, head.size(), file) != head.size())
+    return fail("cannot write");
+  // The arena in pieces: a GPU's is downloaded a piece at a time.
+  constexpr uint64_t kPiece = 64u << 20;
+  std::vector<uint8_t> piece(std::min(kPiece, header.paramBytes));
+  for (uint64_t offset = 0; offset < header.paramBytes; offset += kPiece) {
+    uint64_t bytes = std::min(kPiece, header.paramBytes - offset);
+    std::string readError;
+    if (!read(offset, piece.data(), bytes, readError)) {
+      error = detail::makeError(path, "cannot read the weights: " + readError);
+      std::fclose(file);
+      std::remove(temporary.c_str());
+      return false;
+    }
+    if (std::fwrite(piece.data(), 1, bytes, file) != bytes)
+      return fail("cannot write");
+  }
+  if (std::fclose(file) != 0) {
+    file = nullptr;
+    return fail("cannot write");
+  }
+  file = nullptr;
+  if (std::rename(temporary.c_str(), path.c_str()) != 0)
+    return fail("cannot rename the finished file");
+  return true;
+}
+
+bool openPreparedWeights(const std::string &path, PreparedHeader &header,
+                         std::shared_ptr<MappedFile> &file,
+                         uint64_t &dataOffset, std::string &error) {
+  std::unique_ptr<MappedFile> mapped = MappedFile::open(path, error);
+  if (!mapped)
+    return false;
+  auto fail = [&](const std::string &text) {
+    error = detail::makeError(path, text);
+    return false;
+  };
+  const uint8_t *data = mapped->data();
+  uint64_t size = mapped->size();
+  if (size < 16 || std::memcmp(data, kMagic, sizeof(kMagic)) != 0)
+    return fail("not a prepared weights file (written by --save-prepared)");
+  uint32_t version, length;
+  std::memcpy(&version, data + 8, 4);
+  std::memcpy(&length, data + 12, 4);
+  if (version != kFormatVersion)
+    return fail("prepared weights of format version " +
+                std::to_string(version) + "; this runtime reads version " +
+                std::to_string(kFormatVersion));
+  if (length > kMaxHeaderBytes || 16 + uint64_t(length) > size)
+    return fail("the header is cut short or too long");
+  json parsed = json::parse(data + 16, data + 16 + length, nullptr,
+                            /*allow_exceptions=*/false);
+  try {
+    if (parsed.is_discarded() || !parsed.is_object())
+      return fail("the header is not a JSON object");
+    header.build = parsed.at("build").get<std::string>();
+    header.target = parsed.at("target").get<std::string>();
+    header.signature = parsed.at("signature").get<std::vector<std::string>>();
+    header.paramBytes = parsed.at("param_bytes").get<uint64_t>();
+    header.tensors.clear();
+    for (const json &tensor : parsed.at("tensors")) {
+      TensorShapeInfo info;
+      info.name = tensor.at("name").get<std::string>();
+      StorageDType storage;
+      if (!parseStorageDType(tensor.at("dtype").get<std::string>(), storage) ||
+          !toDType(storage))
+        return fail("the header names a dtype no weight has");
+      info.storageDType = storage;
+      info.dtype = toDType(storage);
+      info.shape = tensor.at("shape").get<std::vector<int64_t>>();
+      info.file = path;
+      header.tensors.push_back(std::move(info));
+    }
+  } catch (const std::exception &e) {
+    return fail(std::string("invalid header: ") + e.what());
+  }
+  dataOffset = (16 + uint64_t(length) + kDataAlignment - 1) / kDataAlignment *
+               kDataAlignment;
+  if (dataOffset > size || header.paramBytes > size - dataOffset)
+    return fail("the file is cut short: it holds " +
+                std::to_string(size > dataOffset ? size - dataOffset : 0) +
+                " of its " + std::to_string(header.paramBytes) +
+                " bytes of weights");
+  file = std::move(mapped);
+  return true;
+}
+
+} // namespace moe
