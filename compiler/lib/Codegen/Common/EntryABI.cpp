@@ -16,6 +16,7 @@
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/SymbolTable.h"
@@ -141,6 +142,7 @@ struct MoEEntryABIPass : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
   }
 
   LogicalResult buildEntryPoint(ModuleOp module, func::FuncOp model) {
+    permuters.clear();
     Location loc = model.getLoc();
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
     auto arenaType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
@@ -219,7 +221,11 @@ struct MoEEntryABIPass : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
     if (llvm::any_of(preparedParams, [](const PreparedParam &param) {
           return !param.permutation.empty();
         }))
-      buildPrepareEntryPoint(module, loc, preparedParams);
+    {
+      SymbolTable symbols(module);
+      buildPrepareEntryPoint(module, symbols, loc, preparedParams);
+      buildPrepareSliceEntryPoint(module, symbols, loc, preparedParams);
+    }
     return success();
   }
 
@@ -228,8 +234,8 @@ struct MoEEntryABIPass : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
   /// and copies the others, between two arenas of the same layout. Each
   /// distinct permutation of a weight type is one function, called for every
   /// weight that needs it: a deep model's layers share them.
-  void buildPrepareEntryPoint(ModuleOp module, Location loc,
-                              ArrayRef<PreparedParam> params) {
+  void buildPrepareEntryPoint(ModuleOp module, SymbolTable &symbols,
+                              Location loc, ArrayRef<PreparedParam> params) {
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
     auto arenaType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
     auto prepare = func::FuncOp::create(
@@ -238,36 +244,122 @@ struct MoEEntryABIPass : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
     prepare->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     Block *body = prepare.addEntryBlock();
     b.setInsertionPointToStart(body);
-    SymbolTable symbols(module);
-    DenseMap<std::pair<Type, Attribute>, func::FuncOp> permuters;
     for (const PreparedParam &param : params) {
       Value offset = arith::ConstantIndexOp::create(b, loc, param.offset);
-      Value prepared = memref::ViewOp::create(
-          b, loc, param.type, body->getArgument(1), offset, ValueRange{});
-      if (param.permutation.empty()) {
-        Value raw = memref::ViewOp::create(b, loc, param.type,
-                                           body->getArgument(0), offset,
-                                           ValueRange{});
-        memref::CopyOp::create(b, loc, raw, prepared);
-        continue;
-      }
-      // prepared[i...] = raw[permuted i...]: the raw shape puts prepared
-      // dimension i at position permutation[i].
-      SmallVector<int64_t> rawShape(param.type.getRank());
-      for (auto [i, source] : llvm::enumerate(param.permutation))
-        rawShape[source] = param.type.getDimSize(i);
-      auto rawType = MemRefType::get(rawShape, param.type.getElementType());
-      Value raw = memref::ViewOp::create(b, loc, rawType, body->getArgument(0),
-                                         offset, ValueRange{});
-      func::FuncOp &permuter = permuters[{
-          param.type, b.getDenseI64ArrayAttr(param.permutation)}];
-      if (!permuter)
-        permuter = buildPermuter(symbols, loc, rawType, param.type,
-                                 param.permutation);
-      func::CallOp::create(b, loc, permuter, ValueRange{raw, prepared});
+      prepareBetween(b, symbols, loc, param.type, param.permutation,
+                     body->getArgument(0), body->getArgument(1), offset);
     }
     func::ReturnOp::create(b, loc);
   }
+
+  /// Adds `moe_prepare_slice(%param, %slice, %raw, %prepared) -> index`,
+  /// which prepares slice `%slice` of weight `%param` (in argument order)
+  /// and returns how many slices that weight has; a `%slice` out of range
+  /// prepares nothing. A weight whose permutation keeps its leading
+  /// dimension (the experts of a stacked weight) has one slice per index
+  /// of it, each a contiguous run of bytes in both arenas; any other has
+  /// one. A runtime that fills the raw arena a slice at a time can prepare
+  /// each and drop its raw bytes, instead of holding both arenas whole.
+  void buildPrepareSliceEntryPoint(ModuleOp module, SymbolTable &symbols,
+                                   Location loc,
+                                   ArrayRef<PreparedParam> params) {
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    auto arenaType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
+    Type index = b.getIndexType();
+    auto prepareSlice = func::FuncOp::create(
+        b, loc, kPrepareSliceEntryName,
+        b.getFunctionType({index, index, arenaType, arenaType}, {index}));
+    prepareSlice->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    Block *body = prepareSlice.addEntryBlock();
+    b.setInsertionPointToStart(body);
+    Value slice = body->getArgument(1);
+    SmallVector<int64_t> cases;
+    for (int64_t i = 0, e = params.size(); i < e; ++i)
+      cases.push_back(i);
+    auto switchOp = scf::IndexSwitchOp::create(
+        b, loc, TypeRange{index}, body->getArgument(0), cases, cases.size());
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&switchOp.getDefaultRegion().emplaceBlock());
+      scf::YieldOp::create(
+          b, loc, ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
+    }
+    for (auto [region, param] :
+         llvm::zip_equal(switchOp.getCaseRegions(), params)) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&region.emplaceBlock());
+      bool sliced = param.type.getRank() >= 2 &&
+                    (param.permutation.empty() || param.permutation[0] == 0);
+      int64_t count = sliced ? param.type.getDimSize(0) : 1;
+      MemRefType sliceType = param.type;
+      SmallVector<int64_t> permutation = param.permutation;
+      if (sliced) {
+        sliceType = MemRefType::get(param.type.getShape().drop_front(),
+                                    param.type.getElementType());
+        permutation.clear();
+        if (!param.permutation.empty())
+          for (int64_t dim : llvm::drop_begin(param.permutation))
+            permutation.push_back(dim - 1);
+      }
+      Value countValue = arith::ConstantIndexOp::create(b, loc, count);
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      Value inRange = arith::AndIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, slice,
+                                zero),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, slice,
+                                countValue));
+      auto ifOp = scf::IfOp::create(b, loc, inRange);
+      {
+        OpBuilder::InsertionGuard thenGuard(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        int64_t sliceBytes = sliceType.getNumElements() *
+                             (sliceType.getElementTypeBitWidth() / 8);
+        Value offset = arith::AddIOp::create(
+            b, loc, arith::ConstantIndexOp::create(b, loc, param.offset),
+            arith::MulIOp::create(
+                b, loc, slice,
+                arith::ConstantIndexOp::create(b, loc, sliceBytes)));
+        prepareBetween(b, symbols, loc, sliceType, permutation,
+                       body->getArgument(2), body->getArgument(3), offset);
+      }
+      scf::YieldOp::create(b, loc, ValueRange{countValue});
+    }
+    func::ReturnOp::create(b, loc, switchOp.getResults());
+  }
+
+  /// Lays a weight of prepared type `type` out from the raw arena into the
+  /// prepared one, both at byte `offset`: a copy, or with `permutation` a
+  /// call of the permuter for it (one function per distinct type and
+  /// permutation, shared by every weight that needs it).
+  void prepareBetween(OpBuilder &b, SymbolTable &symbols, Location loc,
+                      MemRefType type, ArrayRef<int64_t> permutation,
+                      Value rawArena, Value preparedArena, Value offset) {
+    Value prepared = memref::ViewOp::create(b, loc, type, preparedArena,
+                                            offset, ValueRange{});
+    if (permutation.empty()) {
+      Value raw =
+          memref::ViewOp::create(b, loc, type, rawArena, offset, ValueRange{});
+      memref::CopyOp::create(b, loc, raw, prepared);
+      return;
+    }
+    // prepared[i...] = raw[permuted i...]: the raw shape puts prepared
+    // dimension i at position permutation[i].
+    SmallVector<int64_t> rawShape(type.getRank());
+    for (auto [i, source] : llvm::enumerate(permutation))
+      rawShape[source] = type.getDimSize(i);
+    auto rawType = MemRefType::get(rawShape, type.getElementType());
+    Value raw =
+        memref::ViewOp::create(b, loc, rawType, rawArena, offset, ValueRange{});
+    func::FuncOp &permuter =
+        permuters[{type, b.getDenseI64ArrayAttr(permutation)}];
+    if (!permuter)
+      permuter = buildPermuter(symbols, loc, rawType, type, permutation);
+    func::CallOp::create(b, loc, permuter, ValueRange{raw, prepared});
+  }
+
+  /// The permuters built so far, by prepared type and permutation.
+  DenseMap<std::pair<Type, Attribute>, func::FuncOp> permuters;
 
   /// A private function writing `permutation` of a `rawType` buffer into a
   /// `preparedType` one.

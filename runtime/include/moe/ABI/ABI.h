@@ -19,7 +19,7 @@
 /* The version of this interface. Each object exports it as
  * `moe_abi_version`; the runtime refuses an object of another version. It
  * changes whenever an entry point, a global or an arena layout below does. */
-#define MOE_ABI_VERSION 2
+#define MOE_ABI_VERSION 3
 
 /* Every tensor in a byte arena starts at a multiple of this many bytes. */
 #define MOE_ABI_ARENA_ALIGNMENT 64
@@ -29,6 +29,7 @@
 #define MOE_ABI_CIFACE_PREFIX "_mlir_ciface_"
 #define MOE_ABI_FORWARD_NAME "moe_forward"
 #define MOE_ABI_PREPARE_NAME "moe_prepare"
+#define MOE_ABI_PREPARE_SLICE_NAME "moe_prepare_slice"
 #define MOE_ABI_SCRATCH_BYTES_NAME "moe_scratch_bytes"
 #define MOE_ABI_VERSION_NAME "moe_abi_version"
 #define MOE_ABI_MODEL_JSON_NAME "moe_model_json"
@@ -68,6 +69,8 @@ typedef void (*MoEForwardFunction)(int64_t tokens, MoEArena *inputs,
                                    MoEArena *scratch);
 typedef int64_t (*MoEScratchBytesFunction)(int64_t tokens);
 typedef void (*MoEPrepareFunction)(MoEArena *raw, MoEArena *prepared);
+typedef int64_t (*MoEPrepareSliceFunction)(int64_t param, int64_t slice,
+                                           MoEArena *raw, MoEArena *prepared);
 
 #ifdef __cplusplus
 extern "C" {
@@ -100,6 +103,14 @@ int64_t moe_scratch_bytes(int64_t tokens);
  * for the kernels, once, into a second arena of the same size. */
 __attribute__((weak)) void _mlir_ciface_moe_prepare(MoEArena *raw,
                                                     MoEArena *prepared);
+/* Present with moe_prepare: lays out slice `slice` of weight `param` (in
+ * the parameter arena's order) and returns how many slices that weight
+ * has (a `slice` out of range lays out nothing). A slice is a contiguous
+ * run of bytes at the same place in both arenas: one expert of a stacked
+ * weight, or the whole weight. */
+__attribute__((weak)) int64_t
+_mlir_ciface_moe_prepare_slice(int64_t param, int64_t slice, MoEArena *raw,
+                               MoEArena *prepared);
 
 /* What the object imports: defined by the program that links it. Called
  * before (`begin` 1) and after (`begin` 0) each step of a MoE layer, with

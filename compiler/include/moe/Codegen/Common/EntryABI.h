@@ -25,6 +25,8 @@ namespace moe {
 constexpr const char kForwardEntryName[] = MOE_ABI_FORWARD_NAME;
 /// Name of the load-time weight preparation entry point.
 constexpr const char kPrepareEntryName[] = MOE_ABI_PREPARE_NAME;
+/// Name of the entry point preparing one slice of one weight.
+constexpr const char kPrepareSliceEntryName[] = MOE_ABI_PREPARE_SLICE_NAME;
 /// Alignment of every tensor in a byte arena (docs/abi.md).
 constexpr int64_t kArenaAlignment = MOE_ABI_ARENA_ALIGNMENT;
 /// The bytes an element of `type` takes in memory (i1 takes a byte, index

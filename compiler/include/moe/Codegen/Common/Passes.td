@@ -46,7 +46,18 @@ def MoEEntryABIPass : Pass<"moe-entry-abi", "mlir::ModuleOp"> {
     ```
 
     which the runtime calls once after loading: it writes every weight into
-    a second arena of the same layout, permuted where asked.
+    a second arena of the same layout, permuted where asked, and
+
+    ```
+    func.func @moe_prepare_slice(%param: index, %slice: index,
+                                 %raw: memref<?xi8>,
+                                 %prepared: memref<?xi8>) -> index
+    ```
+
+    which does the same for one slice of one weight (one expert of a
+    stacked weight whose permutation keeps the expert dimension first, or
+    the whole weight) and returns the weight's number of slices, so that a
+    runtime can load and lay out the weights a slice at a time.
 
     Private functions with a body (the outlined layers) get internal
     linkage, so the object exports the entry points alone, and those marked
@@ -59,6 +70,7 @@ def MoEEntryABIPass : Pass<"moe-entry-abi", "mlir::ModuleOp"> {
     "::mlir::linalg::LinalgDialect",
     "::mlir::LLVM::LLVMDialect",
     "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
   ];
 }
 
