@@ -501,6 +501,8 @@ int main(int argc, char **argv) {
                 "'");
   }
   std::unique_ptr<moe::DeviceArena> params;
+  // Whether the weights are already in the compiled code's layout.
+  bool laidOut = prepared;
   if (prepared) {
     // Mapped, not copied; read once now (disk-bound, with progress on a
     // terminal) so that the first call does not fault them in.
@@ -525,16 +527,48 @@ int main(int argc, char **argv) {
     if (!params)
       return fail("loading the weights onto " + backend->name() + ": " +
                   error);
+  } else if (target == MOE_ABI_TARGET_CPU && _mlir_ciface_moe_prepare &&
+             _mlir_ciface_moe_prepare_slice) {
+    // Read and laid out a slice at a time: one arena resident, not two.
+    Progress progress("loading weights");
+    moe::AlignedBuffer preparedParams;
+    auto prepareSlice = [](int64_t param, int64_t slice, uint8_t *raw,
+                           uint8_t *prepared) {
+      auto arena = [](uint8_t *data) {
+        auto *bytes = reinterpret_cast<int8_t *>(data);
+        return MoEArena{bytes, bytes, 0, {static_cast<int64_t>(
+                                              moe_param_bytes)},
+                        {1}};
+      };
+      MoEArena rawRef = arena(raw), preparedRef = arena(prepared);
+      return _mlir_ciface_moe_prepare_slice(param, slice, &rawRef,
+                                            &preparedRef);
+    };
+    if (!moe::loadPreparedParameterArena(
+            model, prepareSlice, preparedParams, error,
+            [&](uint64_t done, uint64_t total) {
+              progress.update(done, total);
+            }))
+      return failWith(error);
+    params = backend->upload(std::move(preparedParams), error);
+    if (!params)
+      return fail("loading the weights onto " + backend->name() + ": " +
+                  error);
+    laidOut = true;
   } else {
+    Progress progress("loading weights");
     moe::AlignedBuffer rawParams;
-    if (!moe::loadParameterArena(model, rawParams, error))
+    if (!moe::loadParameterArena(model, rawParams, error,
+                                 [&](uint64_t done, uint64_t total) {
+                                   progress.update(done, total);
+                                 }))
       return failWith(error);
     params = backend->upload(std::move(rawParams), error);
     if (!params)
       return fail("loading the weights onto " + backend->name() + ": " +
                   error);
   }
-  if (backend->hasPrepare() && !prepared) {
+  if (backend->hasPrepare() && !laidOut) {
     std::unique_ptr<moe::DeviceArena> prepared =
         backend->allocate(params->size(), error);
     if (!prepared || !backend->prepare(*params, *prepared, error) ||

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -64,10 +65,30 @@ private:
 /// each source tensor named N with `seed ^ fnv1a64(N)`.
 uint64_t fnv1a64(const std::string &text);
 
+/// Called as weights load: bytes done of the total.
+using LoadProgress = std::function<void(uint64_t done, uint64_t total)>;
+
 /// Builds the parameter arena of `model` (resolved) from its weights.
 /// Returns false with a message naming the file and tensor on bad input.
 bool loadParameterArena(const ModelSpec &model, AlignedBuffer &arena,
-                        std::string &error);
+                        std::string &error,
+                        const LoadProgress &progress = nullptr);
+
+/// The compiled moe_prepare_slice on host arenas (docs/abi.md): lays out
+/// slice `slice` of parameter `param` and returns its slice count.
+using PrepareSliceFunction = std::function<int64_t(
+    int64_t param, int64_t slice, uint8_t *raw, uint8_t *prepared)>;
+
+/// Builds the prepared parameter arena of `model` on the host a slice at a
+/// time: each slice is read into a reservation the size of the arena,
+/// laid out by `prepareSlice`, and its raw pages (and those of its source
+/// in a mapped file) are given back. Besides the prepared arena, about one
+/// slice is resident at a time, where loading then preparing would hold
+/// two arenas.
+bool loadPreparedParameterArena(const ModelSpec &model,
+                                const PrepareSliceFunction &prepareSlice,
+                                AlignedBuffer &prepared, std::string &error,
+                                const LoadProgress &progress = nullptr);
 
 } // namespace moe
 
