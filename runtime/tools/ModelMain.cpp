@@ -19,9 +19,9 @@
 #include "moe/ABI/ABI.h"
 #include "moe/Runtime/Backend.h"
 #include "moe/Runtime/Inputs.h"
+#include "moe/Runtime/ModelLoader.h"
 #include "moe/Model/ModelSpec.h"
 #include "moe/Runtime/Npy.h"
-#include "moe/Runtime/PreparedWeights.h"
 #include "moe/Runtime/ProfilePhases.h"
 #include "moe/Model/Safetensors.h"
 #include "moe/Runtime/Weights.h"
@@ -33,7 +33,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -335,25 +334,6 @@ void printProfile(int64_t calls, int64_t tokens, double totalSeconds) {
               100.0 * other / totalSeconds);
 }
 
-/// The identity of this executable, which a prepared weights file must
-/// name: the FNV-1a hash of its bytes. Another compiler, other options or
-/// another model give other code, and another layout of the weights.
-std::string buildIdentity() {
-  std::ifstream exe("/proc/self/exe", std::ios::binary);
-  uint64_t hash = 0xcbf29ce484222325ull;
-  std::vector<char> chunk(1 << 20);
-  while (exe) {
-    exe.read(chunk.data(), chunk.size());
-    for (std::streamsize i = 0; i < exe.gcount(); ++i)
-      hash = (hash ^ static_cast<unsigned char>(chunk[i])) *
-             0x100000001b3ull;
-  }
-  char text[32];
-  std::snprintf(text, sizeof(text), "fnv1a64:%016llx",
-                static_cast<unsigned long long>(hash));
-  return text;
-}
-
 /// A progress line on a terminal for work that takes over a second:
 /// "loading weights: 1200 of 5600 MB, 950 MB/s". Quiet when stderr is
 /// not a terminal.
@@ -409,193 +389,42 @@ int main(int argc, char **argv) {
   if (options.threads > 0 && omp_set_num_threads)
     omp_set_num_threads(static_cast<int>(options.threads));
 
-  // An object compiled for another interface would be called wrongly.
-  if (moe_abi_version != MOE_ABI_VERSION)
-    return fail("the model was compiled for ABI version " +
-                std::to_string(moe_abi_version) +
-                ", but this runtime implements version " +
-                std::to_string(MOE_ABI_VERSION) +
-                "; compile it again with this moe-compile");
-
-  // The model as compiled, resolved against its weights file (or the one
-  // given with --weights).
-  moe::ModelSpec model;
+  // The model as compiled, with its weights (or those of --weights), on
+  // the machine its target names.
+  moe::CompiledModel compiled;
+  compiled.abiVersion = moe_abi_version;
+  compiled.json = moe_model_json;
+  compiled.path = moe_model_path;
+  compiled.signature = moe_model_signature;
+  compiled.target = moe_target;
+  compiled.paramBytes = moe_param_bytes;
+  compiled.entryPoints = {_mlir_ciface_moe_forward, moe_scratch_bytes,
+                          _mlir_ciface_moe_prepare};
+  compiled.prepareSlice = _mlir_ciface_moe_prepare_slice;
+  compiled.build = moe::fileIdentity("/proc/self/exe");
+  moe::LoadedModel loaded;
   std::string error;
-  // Prepared weights (--save-prepared) name their source tensors, which
-  // resolve the model without the files they came from.
-  bool prepared =
-      !options.weights.empty() && moe::isPreparedWeightsFile(options.weights);
-  moe::PreparedHeader preparedHeader;
-  std::shared_ptr<moe::MappedFile> preparedFile;
-  uint64_t preparedOffset = 0;
-  if (prepared) {
-    if (!moe::openPreparedWeights(options.weights, preparedHeader,
-                                  preparedFile, preparedOffset, error))
-      return failWith(error);
-    std::string theirs;
-    for (const std::string &line : preparedHeader.signature)
-      theirs += line + "\n";
-    if (theirs != moe_model_signature)
-      return fail(quotePath(options.weights) +
-                  " holds the prepared weights of another model; this one "
-                  "was compiled for other widths, weights or dtypes");
-    if (preparedHeader.build != buildIdentity() ||
-        preparedHeader.target != moe_target)
-      return fail(quotePath(options.weights) +
-                  " was prepared by another build of this model (another "
-                  "moe-compile, other options or another target), whose "
-                  "weight layout may differ; write it again with this "
-                  "executable's --save-prepared");
-    if (!moe::parseModelSpec(moe_model_json, moe_model_path, model, error))
-      return failWith(error);
-    model.weights.files = {options.weights};
-    if (!moe::resolveModelSpec(model, &preparedHeader.tensors, error))
-      return failWith(error);
-  } else if (!moe::parseModelSpec(moe_model_json, moe_model_path, model,
-                                  error) ||
-             !moe::resolveModelSpecWithWeights(model, options.weights,
-                                               error)) {
-    return failWith(error);
-  }
-  // Every width and weight shape must be the one the code was compiled
-  // for; otherwise the code would read and write out of bounds.
-  std::string compiled = moe_model_signature, given;
-  for (const std::string &line : moe::compiledSignature(model))
-    given += line + "\n";
-  if (given != compiled || model.paramBytes != moe_param_bytes) {
-    size_t at = 0;
-    while (at < given.size() && at < compiled.size() &&
-           given[at] == compiled[at])
-      ++at;
-    auto lineAt = [&](const std::string &text) {
-      size_t begin = text.rfind('\n', at ? at - 1 : 0);
-      begin = (begin == std::string::npos || at == 0) ? 0 : begin + 1;
-      return text.substr(begin, text.find('\n', begin) - begin);
-    };
-    return fail("the weights in " +
-                (model.weights.files.size() == 1
-                     ? quotePath(model.weights.files.front())
-                     : model.weights.describe()) +
-                " do not match the compiled model: it was compiled for " +
-                quote(lineAt(compiled)) + ", the weights give " +
-                quote(lineAt(given)));
-  }
-  // The compiled code runs on the host, or launches its kernels on a GPU.
-  moe::EntryPoints entryPoints{_mlir_ciface_moe_forward, moe_scratch_bytes,
-                               _mlir_ciface_moe_prepare};
-  std::unique_ptr<moe::Backend> backend;
-  std::string target = moe_target;
-  if (target == MOE_ABI_TARGET_NVPTX) {
-    backend = moe::createCUDABackend(entryPoints, error);
-    if (!backend)
-      return fail("no GPU to run this model on, which was compiled for "
-                  "NVIDIA GPUs (--target=nvptx): " +
-                  error);
-    if (options.profile)
-      return fail("--profile times the steps of CPU code only; this model "
-                  "was compiled for NVIDIA GPUs");
-  } else if (target == MOE_ABI_TARGET_CPU) {
-    backend = moe::createCPUBackend(entryPoints);
-  } else {
-    return fail("the model was compiled for an unknown target '" + target +
-                "'");
-  }
-  std::unique_ptr<moe::DeviceArena> params;
-  // Whether the weights are already in the compiled code's layout.
-  bool laidOut = prepared;
-  if (prepared) {
-    // Mapped, not copied; read once now (disk-bound, with progress on a
-    // terminal) so that the first call does not fault them in.
-    if (preparedHeader.paramBytes != moe_param_bytes)
-      return fail(quotePath(options.weights) + " holds " +
-                  std::to_string(preparedHeader.paramBytes) +
-                  " bytes of weights; the model needs " +
-                  std::to_string(moe_param_bytes));
-    Progress progress("reading prepared weights");
-    volatile uint8_t sink = 0;
-    const uint8_t *bytes = preparedFile->data() + preparedOffset;
-    constexpr uint64_t kPage = 4096, kChunk = 64u << 20;
-    for (uint64_t done = 0; done < preparedHeader.paramBytes;) {
-      uint64_t end = std::min(done + kChunk, preparedHeader.paramBytes);
-      for (; done < end; done += kPage)
-        sink = sink + bytes[done];
-      done = end;
-      progress.update(done, preparedHeader.paramBytes);
-    }
-    params = backend->mapHost(preparedFile, preparedOffset,
-                              preparedHeader.paramBytes, error);
-    if (!params)
-      return fail("loading the weights onto " + backend->name() + ": " +
-                  error);
-  } else if (target == MOE_ABI_TARGET_CPU && _mlir_ciface_moe_prepare &&
-             _mlir_ciface_moe_prepare_slice) {
-    // Read and laid out a slice at a time: one arena resident, not two.
+  {
     Progress progress("loading weights");
-    moe::AlignedBuffer preparedParams;
-    auto prepareSlice = [](int64_t param, int64_t slice, uint8_t *raw,
-                           uint8_t *prepared) {
-      auto arena = [](uint8_t *data) {
-        auto *bytes = reinterpret_cast<int8_t *>(data);
-        return MoEArena{bytes, bytes, 0, {static_cast<int64_t>(
-                                              moe_param_bytes)},
-                        {1}};
-      };
-      MoEArena rawRef = arena(raw), preparedRef = arena(prepared);
-      return _mlir_ciface_moe_prepare_slice(param, slice, &rawRef,
-                                            &preparedRef);
-    };
-    if (!moe::loadPreparedParameterArena(
-            model, prepareSlice, preparedParams, error,
-            [&](uint64_t done, uint64_t total) {
-              progress.update(done, total);
-            }))
+    if (!moe::loadCompiledModel(compiled, options.weights, programName,
+                                loaded, error,
+                                [&](uint64_t done, uint64_t total) {
+                                  progress.update(done, total);
+                                }))
       return failWith(error);
-    params = backend->upload(std::move(preparedParams), error);
-    if (!params)
-      return fail("loading the weights onto " + backend->name() + ": " +
-                  error);
-    laidOut = true;
-  } else {
-    Progress progress("loading weights");
-    moe::AlignedBuffer rawParams;
-    if (!moe::loadParameterArena(model, rawParams, error,
-                                 [&](uint64_t done, uint64_t total) {
-                                   progress.update(done, total);
-                                 }))
-      return failWith(error);
-    params = backend->upload(std::move(rawParams), error);
-    if (!params)
-      return fail("loading the weights onto " + backend->name() + ": " +
-                  error);
   }
-  if (backend->hasPrepare() && !laidOut) {
-    std::unique_ptr<moe::DeviceArena> prepared =
-        backend->allocate(params->size(), error);
-    if (!prepared || !backend->prepare(*params, *prepared, error) ||
-        !backend->synchronize(error))
-      return fail("preparing " + std::to_string(params->size()) +
-                  " bytes of weights on " + backend->name() + ": " + error);
-    params = std::move(prepared);
-  }
-
+  const moe::ModelSpec &model = loaded.spec;
+  moe::Backend *backend = loaded.backend.get();
+  std::unique_ptr<moe::DeviceArena> &params = loaded.params;
+  if (options.profile && std::string(moe_target) != MOE_ABI_TARGET_CPU)
+    return fail("--profile times the steps of CPU code only; this model "
+                "was compiled for NVIDIA GPUs");
   if (!options.savePrepared.empty()) {
-    moe::PreparedHeader header;
-    header.build = buildIdentity();
-    header.target = moe_target;
-    header.signature = moe::compiledSignature(model);
-    header.tensors = moe::parameterSourceTensors(model);
-    header.paramBytes = params->size();
-    if (!moe::writePreparedWeights(
-            options.savePrepared, header,
-            [&](uint64_t offset, uint8_t *buffer, uint64_t bytes,
-                std::string &readError) {
-              return backend->download(*params, offset, buffer, bytes,
-                                       readError);
-            },
-            error))
+    if (!moe::savePreparedWeights(compiled, loaded, options.savePrepared,
+                                  error))
       return failWith(error);
     std::printf("prepared weights: %llu bytes written to %s\n",
-                static_cast<unsigned long long>(header.paramBytes),
+                static_cast<unsigned long long>(params->size()),
                 options.savePrepared.c_str());
   }
 
