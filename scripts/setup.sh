@@ -17,7 +17,7 @@ LLVM_PREFIX=/usr/lib/llvm-22
 PACKAGES=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22
   libomp-22-dev libclang-rt-22-dev nlohmann-json3-dev ccache ninja-build cmake
-  python3
+  python3 python3-numpy
 )
 
 missing=()

@@ -43,10 +43,28 @@ if lit.util.pythonize_bool(config.moe_sanitize):
 config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixes=false"
 
 tool_dirs = [config.moe_tools_dir, config.llvm_tools_dir]
-tools = ["moe-opt", "moe-compile", "moe-reference", "mlir-opt", "mlir-runner",
+tools = ["moe-opt", "moe-compile", "moe-import-hf", "moe-reference", "mlir-opt", "mlir-runner",
          "mlir-translate", "fuzz-model-json", "fuzz-safetensors", "fuzz-npy",
          "fuzz-moe-ir", "llvm-nm", "llvm-readelf"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# The Python wrapper of the embedding library (runtime/python/moe_model.py)
+# needs numpy: Debian's python3-numpy, which scripts/setup.sh installs.
+import subprocess
+import sys
+if subprocess.run([sys.executable, "-c", "import numpy"],
+                  stdout=subprocess.DEVNULL,
+                  stderr=subprocess.DEVNULL).returncode == 0:
+    config.available_features.add("numpy")
+else:
+    lit_config.note("numpy not found for %s: the Python wrapper tests are "
+                    "unsupported" % sys.executable)
+# A C compiler for the programs that link a model library.
+config.substitutions.append(("%cc", shutil.which("cc") or shutil.which("gcc")
+                             or os.path.join(config.llvm_tools_dir, "clang")))
+config.substitutions.append(("%moe_python_dir",
+                             os.path.join(config.moe_src_root, "runtime",
+                                          "python")))
 
 # Compiled code of moe-compile --bf16-dot runs only on CPUs with AVX512-BF16.
 try:

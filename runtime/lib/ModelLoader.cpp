@@ -19,6 +19,29 @@
 
 namespace moe {
 
+std::vector<uint64_t> layoutArena(const std::vector<uint64_t> &bytes,
+                                  uint64_t &total) {
+  std::vector<uint64_t> offsets;
+  total = 0;
+  for (uint64_t size : bytes) {
+    offsets.push_back(total);
+    total = alignArenaOffset(total + size);
+  }
+  return offsets;
+}
+
+uint64_t outputArenaBytes(const ModelSpec &model, int64_t tokens,
+                          std::vector<uint64_t> &offsets) {
+  std::vector<uint64_t> sizes;
+  for (const OutputSpec &output : model.outputs) {
+    uint64_t rows = output.perToken ? static_cast<uint64_t>(tokens) : 1;
+    sizes.push_back(rows * output.width * sizeof(float));
+  }
+  uint64_t bytes = 0;
+  offsets = layoutArena(sizes, bytes);
+  return bytes;
+}
+
 std::string fileIdentity(const std::string &path) {
   std::ifstream file(path, std::ios::binary);
   if (!file)

@@ -70,19 +70,6 @@ int failWith(const std::string &diagnostic) {
   return 1;
 }
 
-/// The offsets of tensors of `bytes` each, one after another at 64-byte
-/// aligned offsets, as the arenas lay them out (docs/abi.md); `total` is the
-/// arena's size.
-std::vector<uint64_t> layoutArena(const std::vector<uint64_t> &bytes,
-                                  uint64_t &total) {
-  std::vector<uint64_t> offsets;
-  total = 0;
-  for (uint64_t size : bytes) {
-    offsets.push_back(total);
-    total = moe::alignArenaOffset(total + size);
-  }
-  return offsets;
-}
 
 struct Options {
   /// One .npy file per graph input, in the model's order.
@@ -241,7 +228,7 @@ moe::AlignedBuffer inputArena(const std::vector<moe::Array2D> &arrays) {
   for (const moe::Array2D &input : arrays)
     sizes.push_back(input.values.size() * sizeof(float));
   uint64_t bytes = 0;
-  std::vector<uint64_t> offsets = layoutArena(sizes, bytes);
+  std::vector<uint64_t> offsets = moe::layoutArena(sizes, bytes);
   moe::AlignedBuffer arena(bytes);
   if (!arena)
     return arena;
@@ -252,19 +239,6 @@ moe::AlignedBuffer inputArena(const std::vector<moe::Array2D> &arrays) {
   return arena;
 }
 
-/// The output arena's size for `tokens` tokens; `offsets` receives each
-/// output's.
-uint64_t outputArenaBytes(const moe::ModelSpec &model, int64_t tokens,
-                          std::vector<uint64_t> &offsets) {
-  std::vector<uint64_t> sizes;
-  for (const moe::OutputSpec &output : model.outputs) {
-    uint64_t rows = output.perToken ? static_cast<uint64_t>(tokens) : 1;
-    sizes.push_back(rows * output.width * sizeof(float));
-  }
-  uint64_t bytes = 0;
-  offsets = layoutArena(sizes, bytes);
-  return bytes;
-}
 
 /// Appends input arenas of `tokens` seeded rows to `rotation` until it
 /// holds `options.benchInputs`; the one at position i from seed
@@ -441,7 +415,7 @@ int main(int argc, char **argv) {
   auto arenasFor = [&](int64_t tokens, std::vector<uint64_t> &outputOffsets,
                        std::unique_ptr<moe::DeviceArena> &outputs,
                        std::unique_ptr<moe::DeviceArena> &scratch) {
-    outputs = backend->allocate(outputArenaBytes(model, tokens, outputOffsets),
+    outputs = backend->allocate(moe::outputArenaBytes(model, tokens, outputOffsets),
                                 error);
     if (outputs)
       scratch = backend->allocate(backend->scratchBytes(tokens), error);
@@ -498,7 +472,7 @@ int main(int argc, char **argv) {
     rotation.push_back(std::move(inputs));
     std::vector<uint64_t> offsets;
     std::unique_ptr<moe::DeviceArena> benchOutputs =
-        backend->allocate(outputArenaBytes(model, tokens, offsets), error);
+        backend->allocate(moe::outputArenaBytes(model, tokens, offsets), error);
     if (!benchOutputs)
       return outOfMemory(tokens);
     if (!seededInputs(model, tokens, options, *backend, rotation, error))

@@ -56,7 +56,15 @@ using namespace mlir::moe;
 
 namespace {
 
-enum class EmitKind { MLIR, LoweredMLIR, LLVM, Object, Executable, PTX };
+enum class EmitKind {
+  MLIR,
+  LoweredMLIR,
+  LLVM,
+  Object,
+  Executable,
+  Library,
+  PTX
+};
 enum class TargetKind { CPU, NVPTX };
 
 /// Writes the PTX of every `gpu.binary` in `module` (one per kernel module)
@@ -137,17 +145,20 @@ int writeText(llvm::StringRef path,
   return 0;
 }
 
-/// Links `object` with the runtime into the executable `output`, with the
-/// OpenMP runtime when the code uses threads (CPU code does).
+/// Links `object` with the runtime into the executable `output` (with
+/// `library`, a shared library with the C interface of moe_model.h, and
+/// that header beside it as OUTPUT.h), with the OpenMP runtime when the
+/// code uses threads (CPU code does).
 int linkExecutable(const char *argv0, llvm::StringRef object,
-                   llvm::StringRef output, bool openMP) {
+                   llvm::StringRef output, bool openMP, bool library) {
   std::string self = llvm::sys::fs::getMainExecutable(
       argv0, reinterpret_cast<void *>(&moeCompileMain));
   llvm::SmallString<256> libDir(llvm::sys::path::parent_path(self));
   llvm::sys::path::append(libDir, "..", "lib");
   llvm::SmallString<256> runtimeMain(libDir), runtime(libDir),
       modelLibrary(libDir);
-  llvm::sys::path::append(runtimeMain, "libMoERuntimeMain.a");
+  llvm::sys::path::append(runtimeMain, library ? "libMoERuntimeLibrary.a"
+                                               : "libMoERuntimeMain.a");
   llvm::sys::path::append(runtime, "libMoERuntime.a");
   llvm::sys::path::append(modelLibrary, "libMoEModel.a");
   for (llvm::StringRef lib :
@@ -162,6 +173,10 @@ int linkExecutable(const char *argv0, llvm::StringRef object,
   // on a GPU machine without LLVM's libomp.
   if (openMP)
     args.push_back("-fopenmp");
+  // A library binds its own symbols: two models loaded in one process each
+  // call their own code.
+  if (library)
+    args.append({"-shared", "-Wl,-Bsymbolic"});
   llvm::SmallVector<llvm::StringRef> extraFlags;
   llvm::StringRef(kModelLinkFlags).split(extraFlags, ' ', -1, false);
   args.append(extraFlags.begin(), extraFlags.end());
@@ -171,6 +186,15 @@ int linkExecutable(const char *argv0, llvm::StringRef object,
   if (status != 0)
     return reportError("linking " + output + " with " + kHostCXXCompiler +
                        " failed" + (error.empty() ? "" : ": " + error));
+  if (library) {
+    llvm::SmallString<256> header(llvm::sys::path::parent_path(self));
+    llvm::sys::path::append(header, "..", "include", "moe_model.h");
+    llvm::SmallString<256> headerOut(output);
+    llvm::sys::path::replace_extension(headerOut, "h");
+    if (std::error_code ec = llvm::sys::fs::copy_file(header, headerOut))
+      return reportError("writing the C header " + headerOut + " from " +
+                         header + ": " + ec.message());
+  }
   return 0;
 }
 
@@ -197,6 +221,9 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
           clEnumValN(EmitKind::Object, "obj", "an object file for this CPU"),
           clEnumValN(EmitKind::Executable, "exe",
                      "an executable linked with the runtime (default)"),
+          clEnumValN(EmitKind::Library, "lib",
+                     "a shared library with the C interface of moe_model.h "
+                     "(written beside it as OUT.h)"),
           clEnumValN(EmitKind::PTX, "ptx",
                      "the kernels' PTX (--target=nvptx)")),
       llvm::cl::init(EmitKind::Executable), llvm::cl::cat(category));
@@ -278,10 +305,11 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
                          " is missing): name one with --cuda-toolkit or "
                          "CUDA_HOME");
   }
-  bool isBinary =
-      emit == EmitKind::Object || emit == EmitKind::Executable;
+  bool isBinary = emit == EmitKind::Object || emit == EmitKind::Executable ||
+                  emit == EmitKind::Library;
   if (isBinary && outputPath == "-" && !report)
-    return reportError("-o FILE is required for --emit=obj and --emit=exe");
+    return reportError(
+        "-o FILE is required for --emit=obj, --emit=exe and --emit=lib");
   // Code for this CPU (LLVM IR and beyond) can only use what it has.
   if (bf16Dot && emit != EmitKind::MLIR && emit != EmitKind::LoweredMLIR &&
       !report && !llvm::sys::getHostCPUFeatures().lookup("avx512bf16"))
@@ -415,7 +443,7 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
 
   // The object goes to -o, or to a temporary file for linking.
   llvm::SmallString<128> objectPath(outputPath);
-  if (emit == EmitKind::Executable) {
+  if (emit == EmitKind::Executable || emit == EmitKind::Library) {
     int fd;
     if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
             "moe-model", "o", fd, objectPath))
@@ -439,7 +467,8 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
   // The GPU schedule's host code, and its host-semantics run, use no
   // OpenMP threads.
   int status = linkExecutable(argv[0], objectPath, outputPath,
-                              /*openMP=*/!isNVPTX);
+                              /*openMP=*/!isNVPTX,
+                              /*library=*/emit == EmitKind::Library);
   llvm::sys::fs::remove(objectPath);
   return status;
 }

@@ -21,6 +21,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace moe {
 
@@ -45,6 +46,17 @@ struct LoadedModel {
   std::unique_ptr<Backend> backend;
   std::unique_ptr<DeviceArena> params;
 };
+
+/// The offsets of tensors of `bytes` each, one after another at 64-byte
+/// aligned offsets, as the arenas lay them out (docs/abi.md); `total`
+/// receives the arena's size.
+std::vector<uint64_t> layoutArena(const std::vector<uint64_t> &bytes,
+                                  uint64_t &total);
+
+/// The output arena's size for `tokens` tokens; `offsets` receives each
+/// output's offset.
+uint64_t outputArenaBytes(const ModelSpec &model, int64_t tokens,
+                          std::vector<uint64_t> &offsets);
 
 /// The FNV-1a hash of the file at `path`, as text ("fnv1a64:..."), or an
 /// empty string when it cannot be read.

@@ -1,0 +1,224 @@
+//===- ModelLibrary.cpp - The C interface of a compiled model -------------===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The functions of moe_model.h, which `moe-compile --emit=lib` links with a
+// compiled model into a shared library. Like the executable's main, they
+// reach the compiled code through moe::loadCompiledModel and the backend
+// of its target; every model handle has its own weights and buffers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/moe_model.h"
+
+#include "moe/ABI/ABI.h"
+#include "moe/Runtime/ModelLoader.h"
+
+#include <cstring>
+#include <dlfcn.h>
+#include <new>
+#include <string>
+#include <vector>
+
+extern "C" {
+/// OpenMP's thread count, present when the model uses threads.
+__attribute__((weak)) void omp_set_num_threads(int threads);
+
+/// The compiled code's profile hook (ABI.h): the library does not profile.
+__attribute__((visibility("default"))) void moe_profile_phase(int32_t,
+                                                              int32_t) {}
+}
+
+struct moe_model {
+  moe::CompiledModel compiled;
+  moe::LoadedModel loaded;
+  std::string error;
+  /// The buffers of the last call's token count, reused by the next.
+  int64_t tokens = -1;
+  std::vector<uint64_t> inputOffsets, outputOffsets;
+  uint64_t inputBytes = 0;
+  std::unique_ptr<moe::DeviceArena> outputs, scratch;
+};
+
+namespace {
+
+thread_local std::string loadError;
+
+/// This library's own file, which names its build in prepared files.
+std::string libraryPath() {
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void *>(&moe_model_load), &info) &&
+      info.dli_fname)
+    return info.dli_fname;
+  return std::string();
+}
+
+bool validInput(const moe_model *model, int index) {
+  return model && index >= 0 &&
+         index < static_cast<int>(model->loaded.spec.inputs.size());
+}
+bool validOutput(const moe_model *model, int index) {
+  return model && index >= 0 &&
+         index < static_cast<int>(model->loaded.spec.outputs.size());
+}
+
+int failed(moe_model *model, const std::string &message) {
+  model->error = message;
+  return -1;
+}
+
+} // namespace
+
+extern "C" {
+
+moe_model *moe_model_load(const char *weights) {
+  auto *model = new (std::nothrow) moe_model();
+  if (!model) {
+    loadError = "moe_model_load: error: out of memory";
+    return nullptr;
+  }
+  moe::CompiledModel &compiled = model->compiled;
+  compiled.abiVersion = moe_abi_version;
+  compiled.json = moe_model_json;
+  compiled.path = moe_model_path;
+  compiled.signature = moe_model_signature;
+  compiled.target = moe_target;
+  compiled.paramBytes = moe_param_bytes;
+  compiled.entryPoints = {_mlir_ciface_moe_forward, moe_scratch_bytes,
+                          _mlir_ciface_moe_prepare};
+  compiled.prepareSlice = _mlir_ciface_moe_prepare_slice;
+  std::string self = libraryPath();
+  compiled.build = moe::fileIdentity(self);
+  std::string error;
+  if (!moe::loadCompiledModel(compiled, weights ? weights : "",
+                              self.empty() ? "moe_model_load"
+                                           : moe::pathForMessage(self),
+                              model->loaded, error)) {
+    loadError = error;
+    delete model;
+    return nullptr;
+  }
+  loadError.clear();
+  return model;
+}
+
+const char *moe_model_load_error(void) { return loadError.c_str(); }
+
+void moe_model_free(moe_model *model) { delete model; }
+
+const char *moe_model_error(const moe_model *model) {
+  return model ? model->error.c_str() : "";
+}
+
+int moe_model_num_inputs(const moe_model *model) {
+  return model ? static_cast<int>(model->loaded.spec.inputs.size()) : 0;
+}
+const char *moe_model_input_name(const moe_model *model, int index) {
+  return validInput(model, index)
+             ? model->loaded.spec.inputs[index].name.c_str()
+             : nullptr;
+}
+int64_t moe_model_input_width(const moe_model *model, int index) {
+  return validInput(model, index) ? model->loaded.spec.inputs[index].width
+                                  : -1;
+}
+
+int moe_model_num_outputs(const moe_model *model) {
+  return model ? static_cast<int>(model->loaded.spec.outputs.size()) : 0;
+}
+const char *moe_model_output_name(const moe_model *model, int index) {
+  return validOutput(model, index)
+             ? model->loaded.spec.outputs[index].name.c_str()
+             : nullptr;
+}
+int64_t moe_model_output_width(const moe_model *model, int index) {
+  return validOutput(model, index) ? model->loaded.spec.outputs[index].width
+                                   : -1;
+}
+int64_t moe_model_output_rows(const moe_model *model, int index,
+                              int64_t tokens) {
+  if (!validOutput(model, index))
+    return -1;
+  return model->loaded.spec.outputs[index].perToken ? tokens : 1;
+}
+
+int moe_model_set_threads(moe_model *model, int threads) {
+  if (threads > 0 && omp_set_num_threads)
+    omp_set_num_threads(threads);
+  return 0;
+}
+
+int moe_model_forward(moe_model *model, int64_t tokens,
+                      const float *const *inputs, float *const *outputs) {
+  if (!model)
+    return -1;
+  if (tokens < 0)
+    return failed(model, "moe_model_forward: error: a negative token count (" +
+                             std::to_string(tokens) + ")");
+  if ((!inputs && !model->loaded.spec.inputs.empty()) ||
+      (!outputs && !model->loaded.spec.outputs.empty()))
+    return failed(model, "moe_model_forward: error: no input or output "
+                         "array list");
+  moe::Backend &backend = *model->loaded.backend;
+  const moe::ModelSpec &spec = model->loaded.spec;
+  std::string error;
+  if (tokens != model->tokens) {
+    std::vector<uint64_t> sizes;
+    for (const moe::InputSpec &input : spec.inputs)
+      sizes.push_back(static_cast<uint64_t>(tokens) * input.width *
+                      sizeof(float));
+    model->inputOffsets = moe::layoutArena(sizes, model->inputBytes);
+    model->outputs = backend.allocate(
+        moe::outputArenaBytes(spec, tokens, model->outputOffsets), error);
+    model->scratch = model->outputs
+                         ? backend.allocate(backend.scratchBytes(tokens), error)
+                         : nullptr;
+    if (!model->outputs || !model->scratch) {
+      model->tokens = -1;
+      return failed(model, "moe_model_forward: error: no memory on " +
+                               backend.name() + " for " +
+                               std::to_string(tokens) + " tokens: " + error);
+    }
+    model->tokens = tokens;
+  }
+  moe::AlignedBuffer inputArena(model->inputBytes);
+  if (!inputArena)
+    return failed(model, "moe_model_forward: error: out of memory");
+  for (size_t i = 0; i < spec.inputs.size(); ++i)
+    if (tokens != 0)
+      std::memcpy(inputArena.data() + model->inputOffsets[i], inputs[i],
+                  static_cast<size_t>(tokens) * spec.inputs[i].width *
+                      sizeof(float));
+  std::unique_ptr<moe::DeviceArena> inputsOnDevice =
+      backend.upload(std::move(inputArena), error);
+  if (!inputsOnDevice ||
+      !backend.forward(tokens, *inputsOnDevice, *model->loaded.params,
+                       *model->outputs, *model->scratch, error) ||
+      !backend.synchronize(error))
+    return failed(model, "moe_model_forward: error: running the model on " +
+                             backend.name() + ": " + error);
+  for (size_t i = 0; i < spec.outputs.size(); ++i) {
+    uint64_t rows = spec.outputs[i].perToken ? tokens : 1;
+    if (!backend.download(*model->outputs, model->outputOffsets[i], outputs[i],
+                          rows * spec.outputs[i].width * sizeof(float), error))
+      return failed(model, "moe_model_forward: error: " + error);
+  }
+  model->error.clear();
+  return 0;
+}
+
+int moe_model_save_prepared(moe_model *model, const char *path) {
+  if (!model)
+    return -1;
+  std::string error;
+  if (!path || !moe::savePreparedWeights(model->compiled, model->loaded, path,
+                                         error))
+    return failed(model, path ? error
+                              : "moe_model_save_prepared: error: no path");
+  model->error.clear();
+  return 0;
+}
+
+} // extern "C"
