@@ -60,35 +60,37 @@ func.func @model(%x: tensor<?x16xf32> {moe.input = "x"},
 // CHECK:       linalg.transpose ins(%[[A]] : memref<2x8x16xf32>) outs(%[[B]] : memref<2x16x8xf32>) permutation = [0, 2, 1]
 // CHECK-LABEL: func.func private @moe_prepare_permute_0(
 // CHECK:       linalg.transpose ins(%{{.*}} : memref<4x16xf32>) outs(%{{.*}} : memref<16x4xf32>) permutation = [1, 0]
-// moe_prepare_slice does the same a slice at a time: a weight whose
-// permutation keeps its leading (expert) dimension, or that is copied, has
-// one slice per index of it, laid out by a permuter of the slice's shape;
-// the router-like "f" ([1, 0]) is one slice. Each case returns its count.
+// moe_prepare_slice does the same a slice at a time. A table gives each
+// weight's kind, offset, slices and slice bytes: "w" (copied) and "e", "e2"
+// (permuted, expert dimension first) have one slice per index of their
+// first dimension; "f" ([1, 0]) is one slice. The code switches on the
+// kind: one case per distinct slice type and permutation, "e" and "e2"
+// sharing one, with a permuter of the slice's shape.
+// CHECK:       memref.global "private" constant @moe_prepare_slices : memref<4x4xi64> = dense<{{\[}}[0, 0, 4, 64], [1, 256, 2, 512], [1, 1280, 2, 512], [2, 2304, 1, 256]]>
 // CHECK-LABEL: func.func @moe_prepare_slice(
 // CHECK-SAME:    %[[PARAM:.*]]: index, %[[SLICE:.*]]: index, %[[SRAW:.*]]: memref<?xi8>, %[[SPREP:.*]]: memref<?xi8>) -> index attributes {llvm.emit_c_interface}
-// CHECK:       %[[N:.*]] = scf.index_switch %[[PARAM]] -> index
-// CHECK:       case 0 {
-// CHECK:         %[[C4:.*]] = arith.constant 4 : index
-// CHECK:         arith.cmpi slt, %[[SLICE]], %[[C4]]
+// CHECK:       %[[N:.*]] = scf.if %{{.*}} -> (index) {
+// CHECK:         %[[TABLE:.*]] = memref.get_global @moe_prepare_slices
+// CHECK:         %[[KIND:.*]] = arith.index_cast
+// CHECK:         %[[OFFSET:.*]] = arith.index_cast
+// CHECK:         %[[COUNT:.*]] = arith.index_cast
+// CHECK:         arith.cmpi slt, %[[SLICE]], %[[COUNT]]
 // CHECK:         scf.if
-// CHECK:           %[[O0:.*]] = arith.muli %[[SLICE]], %{{.*}}
-// CHECK:           memref.view %[[SPREP]][%{{.*}}][] : memref<?xi8> to memref<16xf32>
-// CHECK:           memref.copy
-// CHECK:         scf.yield %[[C4]] : index
-// CHECK:       case 1 {
-// CHECK:         %[[C2:.*]] = arith.constant 2 : index
-// CHECK:         scf.if
-// CHECK:           %[[SP1:.*]] = memref.view %[[SPREP]][%{{.*}}][] : memref<?xi8> to memref<16x8xf32>
-// CHECK:           %[[SR1:.*]] = memref.view %[[SRAW]][%{{.*}}][] : memref<?xi8> to memref<8x16xf32>
-// CHECK:           func.call @[[SLICE_PERMUTER:moe_prepare_permute_[0-9]+]](%[[SR1]], %[[SP1]])
-// CHECK:         scf.yield %[[C2]] : index
-// CHECK:       case 2 {
-// CHECK:           func.call @[[SLICE_PERMUTER]](
-// CHECK:       case 3 {
-// CHECK:         %[[C1:.*]] = arith.constant 1 : index
-// CHECK:           func.call @moe_prepare_permute_0(
-// CHECK:         scf.yield %[[C1]] : index
-// CHECK:       default {
+// CHECK:           %[[STEP:.*]] = arith.muli %[[SLICE]], %{{.*}}
+// CHECK:           %[[AT:.*]] = arith.addi %[[OFFSET]], %[[STEP]]
+// CHECK:           scf.index_switch %[[KIND]]
+// CHECK:           case 0 {
+// CHECK:             memref.view %[[SPREP]][%[[AT]]][] : memref<?xi8> to memref<16xf32>
+// CHECK:             memref.copy
+// CHECK:           case 1 {
+// CHECK:             %[[SP1:.*]] = memref.view %[[SPREP]][%[[AT]]][] : memref<?xi8> to memref<16x8xf32>
+// CHECK:             %[[SR1:.*]] = memref.view %[[SRAW]][%[[AT]]][] : memref<?xi8> to memref<8x16xf32>
+// CHECK:             func.call @[[SLICE_PERMUTER:moe_prepare_permute_[0-9]+]](%[[SR1]], %[[SP1]])
+// CHECK:           case 2 {
+// CHECK:             func.call @moe_prepare_permute_0(
+// CHECK-NOT:       case 3
+// CHECK:         scf.yield %[[COUNT]] : index
+// CHECK:       } else {
 // CHECK:         scf.yield %{{.*}} : index
 // CHECK:       return %[[N]] : index
 // CHECK:       func.func private @[[SLICE_PERMUTER]](

@@ -254,16 +254,64 @@ struct MoEEntryABIPass : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
 
   /// Adds `moe_prepare_slice(%param, %slice, %raw, %prepared) -> index`,
   /// which prepares slice `%slice` of weight `%param` (in argument order)
-  /// and returns how many slices that weight has; a `%slice` out of range
-  /// prepares nothing. A weight whose permutation keeps its leading
-  /// dimension (the experts of a stacked weight) has one slice per index
-  /// of it, each a contiguous run of bytes in both arenas; any other has
-  /// one. A runtime that fills the raw arena a slice at a time can prepare
-  /// each and drop its raw bytes, instead of holding both arenas whole.
+  /// and returns how many slices that weight has; a `%slice` (or `%param`)
+  /// out of range prepares nothing. A weight whose permutation keeps its
+  /// leading dimension (the experts of a stacked weight), or that is
+  /// copied, has one slice per index of it, each a contiguous run of bytes
+  /// in both arenas; any other has one. A runtime that fills the raw arena
+  /// a slice at a time can prepare each and drop its raw bytes, instead of
+  /// holding both arenas whole.
+  ///
+  /// Each weight's (kind, offset, slices, slice bytes) is a row of a
+  /// constant table; the code switches on the kind, one case per distinct
+  /// slice type and permutation. (A switch on the weight would have equal
+  /// cases for equal layers, which LLVM merges in an order that changes
+  /// from run to run.)
   void buildPrepareSliceEntryPoint(ModuleOp module, SymbolTable &symbols,
                                    Location loc,
                                    ArrayRef<PreparedParam> params) {
+    struct Kind {
+      MemRefType sliceType;
+      SmallVector<int64_t> permutation;
+    };
+    SmallVector<Kind> kinds;
+    SmallVector<int64_t> table;
+    for (const PreparedParam &param : params) {
+      bool sliced = param.type.getRank() >= 2 &&
+                    (param.permutation.empty() || param.permutation[0] == 0);
+      Kind kind{param.type, param.permutation};
+      if (sliced) {
+        kind.sliceType = MemRefType::get(param.type.getShape().drop_front(),
+                                         param.type.getElementType());
+        kind.permutation.clear();
+        if (!param.permutation.empty())
+          for (int64_t dim : llvm::drop_begin(param.permutation))
+            kind.permutation.push_back(dim - 1);
+      }
+      auto it = llvm::find_if(kinds, [&](const Kind &other) {
+        return other.sliceType == kind.sliceType &&
+               other.permutation == kind.permutation;
+      });
+      int64_t kindIndex = it - kinds.begin();
+      if (it == kinds.end())
+        kinds.push_back(kind);
+      int64_t sliceBytes = kind.sliceType.getNumElements() *
+                           (kind.sliceType.getElementTypeBitWidth() / 8);
+      table.append({kindIndex, param.offset,
+                    sliced ? param.type.getDimSize(0) : 1, sliceBytes});
+    }
+
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    auto tableType = MemRefType::get(
+        {static_cast<int64_t>(params.size()), 4}, b.getI64Type());
+    auto global = memref::GlobalOp::create(
+        b, loc, "moe_prepare_slices", b.getStringAttr("private"), tableType,
+        DenseIntElementsAttr::get(
+            RankedTensorType::get(tableType.getShape(), b.getI64Type()),
+            table),
+        /*constant=*/true, /*alignment=*/IntegerAttr());
+    symbols.insert(global);
+
     auto arenaType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
     Type index = b.getIndexType();
     auto prepareSlice = func::FuncOp::create(
@@ -272,60 +320,57 @@ struct MoEEntryABIPass : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
     prepareSlice->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     Block *body = prepareSlice.addEntryBlock();
     b.setInsertionPointToStart(body);
-    Value slice = body->getArgument(1);
-    SmallVector<int64_t> cases;
-    for (int64_t i = 0, e = params.size(); i < e; ++i)
-      cases.push_back(i);
-    auto switchOp = scf::IndexSwitchOp::create(
-        b, loc, TypeRange{index}, body->getArgument(0), cases, cases.size());
+    Value param = body->getArgument(0), slice = body->getArgument(1);
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    auto inRange = [&](Value value, Value limit) {
+      return arith::AndIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, value,
+                                zero),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, value,
+                                limit));
+    };
+    Value known = inRange(
+        param, arith::ConstantIndexOp::create(b, loc, params.size()));
+    auto ifKnown = scf::IfOp::create(b, loc, TypeRange{index}, known,
+                                     /*withElseRegion=*/true);
+    b.setInsertionPointToStart(ifKnown.elseBlock());
+    scf::YieldOp::create(b, loc, ValueRange{zero});
+    b.setInsertionPointToStart(ifKnown.thenBlock());
+    Value rows = memref::GetGlobalOp::create(b, loc, tableType, global.getName());
+    auto field = [&](int64_t column) -> Value {
+      Value value = memref::LoadOp::create(
+          b, loc, rows,
+          ValueRange{param, arith::ConstantIndexOp::create(b, loc, column)});
+      return arith::IndexCastOp::create(b, loc, index, value);
+    };
+    Value kind = field(0), offset = field(1), count = field(2),
+          sliceBytes = field(3);
+    auto ifSlice = scf::IfOp::create(b, loc, inRange(slice, count));
     {
       OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifSlice.thenBlock());
+      Value at = arith::AddIOp::create(
+          b, loc, offset, arith::MulIOp::create(b, loc, slice, sliceBytes));
+      SmallVector<int64_t> cases;
+      for (int64_t i = 0, e = kinds.size(); i < e; ++i)
+        cases.push_back(i);
+      auto switchOp = scf::IndexSwitchOp::create(b, loc, TypeRange{}, kind,
+                                                 cases, cases.size());
       b.setInsertionPointToStart(&switchOp.getDefaultRegion().emplaceBlock());
-      scf::YieldOp::create(
-          b, loc, ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
-    }
-    for (auto [region, param] :
-         llvm::zip_equal(switchOp.getCaseRegions(), params)) {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&region.emplaceBlock());
-      bool sliced = param.type.getRank() >= 2 &&
-                    (param.permutation.empty() || param.permutation[0] == 0);
-      int64_t count = sliced ? param.type.getDimSize(0) : 1;
-      MemRefType sliceType = param.type;
-      SmallVector<int64_t> permutation = param.permutation;
-      if (sliced) {
-        sliceType = MemRefType::get(param.type.getShape().drop_front(),
-                                    param.type.getElementType());
-        permutation.clear();
-        if (!param.permutation.empty())
-          for (int64_t dim : llvm::drop_begin(param.permutation))
-            permutation.push_back(dim - 1);
+      scf::YieldOp::create(b, loc);
+      for (auto [region, kindInfo] :
+           llvm::zip_equal(switchOp.getCaseRegions(), kinds)) {
+        b.setInsertionPointToStart(&region.emplaceBlock());
+        prepareBetween(b, symbols, loc, kindInfo.sliceType,
+                       kindInfo.permutation, body->getArgument(2),
+                       body->getArgument(3), at);
+        scf::YieldOp::create(b, loc);
       }
-      Value countValue = arith::ConstantIndexOp::create(b, loc, count);
-      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-      Value inRange = arith::AndIOp::create(
-          b, loc,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, slice,
-                                zero),
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, slice,
-                                countValue));
-      auto ifOp = scf::IfOp::create(b, loc, inRange);
-      {
-        OpBuilder::InsertionGuard thenGuard(b);
-        b.setInsertionPointToStart(ifOp.thenBlock());
-        int64_t sliceBytes = sliceType.getNumElements() *
-                             (sliceType.getElementTypeBitWidth() / 8);
-        Value offset = arith::AddIOp::create(
-            b, loc, arith::ConstantIndexOp::create(b, loc, param.offset),
-            arith::MulIOp::create(
-                b, loc, slice,
-                arith::ConstantIndexOp::create(b, loc, sliceBytes)));
-        prepareBetween(b, symbols, loc, sliceType, permutation,
-                       body->getArgument(2), body->getArgument(3), offset);
-      }
-      scf::YieldOp::create(b, loc, ValueRange{countValue});
     }
-    func::ReturnOp::create(b, loc, switchOp.getResults());
+    scf::YieldOp::create(b, loc, ValueRange{count});
+    b.setInsertionPointAfter(ifKnown);
+    func::ReturnOp::create(b, loc, ifKnown.getResults());
   }
 
   /// Lays a weight of prepared type `type` out from the raw arena into the
