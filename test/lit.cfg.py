@@ -59,9 +59,13 @@ if subprocess.run([sys.executable, "-c", "import numpy"],
 else:
     lit_config.note("numpy not found for %s: the Python wrapper tests are "
                     "unsupported" % sys.executable)
-# A C compiler for the programs that link a model library.
-config.substitutions.append(("%cc", shutil.which("cc") or shutil.which("gcc")
-                             or os.path.join(config.llvm_tools_dir, "clang")))
+# A C compiler for the programs that link a model library: LLVM's clang,
+# with the sanitizers in a sanitizer build, whose libraries leave their
+# runtime to the program.
+cc = os.path.join(config.llvm_tools_dir, "clang")
+if lit.util.pythonize_bool(config.moe_sanitize):
+    cc += " -fsanitize=address,undefined -fno-sanitize=vptr"
+config.substitutions.append(("%cc", cc))
 config.substitutions.append(("%moe_python_dir",
                              os.path.join(config.moe_src_root, "runtime",
                                           "python")))

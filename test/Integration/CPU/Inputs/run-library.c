@@ -23,11 +23,13 @@ static float *readNpy(const char *path, long long *rows, long long *cols) {
   unsigned length = magic[8] | (magic[9] << 8);
   char *header = calloc(length + 1, 1);
   if (fread(header, 1, length, file) != length) {
+    free(header);
     fclose(file);
     return NULL;
   }
   char *shape = strstr(header, "'shape': (");
   if (!shape || sscanf(shape, "'shape': (%lld, %lld)", rows, cols) != 2) {
+    free(header);
     fclose(file);
     return NULL;
   }
@@ -35,6 +37,7 @@ static float *readNpy(const char *path, long long *rows, long long *cols) {
   float *data = malloc((size_t)(*rows * *cols + 1) * sizeof(float));
   size_t count = (size_t)(*rows * *cols);
   if (fread(data, sizeof(float), count, file) != count) {
+    free(data);
     fclose(file);
     return NULL;
   }
@@ -130,5 +133,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   moe_model_free(model);
+  for (int i = 0; i < inputs; ++i)
+    free((void *)in[i]);
+  for (int i = 0; i < outputs; ++i)
+    free(out[i]);
+  free(in);
+  free(out);
   return 0;
 }
