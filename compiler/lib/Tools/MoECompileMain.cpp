@@ -166,9 +166,14 @@ int linkExecutable(const char *argv0, llvm::StringRef object,
     if (!llvm::sys::fs::exists(lib))
       return reportError("runtime library not found: " + lib);
 
-  llvm::SmallVector<llvm::StringRef> args = {
-      kHostCXXCompiler, object, runtimeMain, runtime, modelLibrary, "-lm",
-      "-o",             output};
+  llvm::SmallVector<llvm::StringRef> args = {kHostCXXCompiler, object};
+  // A library's interface is what nothing in it calls: every member of its
+  // archive goes in.
+  if (library)
+    args.append({"-Wl,--whole-archive", runtimeMain, "-Wl,--no-whole-archive"});
+  else
+    args.push_back(runtimeMain);
+  args.append({runtime, modelLibrary, "-lm", "-o", output});
   // GPU executables then depend on the C and C++ libraries alone, and run
   // on a GPU machine without LLVM's libomp.
   if (openMP)
