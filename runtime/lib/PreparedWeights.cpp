@@ -18,10 +18,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 using nlohmann::json;
 
@@ -37,43 +33,6 @@ constexpr uint64_t kDataAlignment = 4096;
 constexpr uint32_t kMaxHeaderBytes = 64u << 20;
 
 } // namespace
-
-MappedFile::~MappedFile() {
-  if (mapping && bytes != 0)
-    munmap(const_cast<uint8_t *>(mapping), bytes);
-}
-
-std::unique_ptr<MappedFile> MappedFile::open(const std::string &path,
-                                             std::string &error) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    error = detail::makeError(path, std::string("cannot open file: ") +
-                                        std::strerror(errno));
-    return nullptr;
-  }
-  struct stat info;
-  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
-    ::close(fd);
-    error = detail::makeError(path, "not a regular file");
-    return nullptr;
-  }
-  std::unique_ptr<MappedFile> file(new MappedFile());
-  file->filePath = path;
-  file->bytes = static_cast<uint64_t>(info.st_size);
-  if (file->bytes != 0) {
-    void *mapping =
-        mmap(nullptr, file->bytes, PROT_READ, MAP_PRIVATE, fd, /*offset=*/0);
-    if (mapping == MAP_FAILED) {
-      ::close(fd);
-      error = detail::makeError(path, std::string("cannot map file: ") +
-                                          std::strerror(errno));
-      return nullptr;
-    }
-    file->mapping = static_cast<const uint8_t *>(mapping);
-  }
-  ::close(fd);
-  return file;
-}
 
 bool isPreparedWeightsFile(const std::string &path) {
   FILE *file = std::fopen(path.c_str(), "rb");

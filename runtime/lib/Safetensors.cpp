@@ -21,10 +21,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 using nlohmann::json;
 
@@ -121,10 +117,7 @@ bool parseEntry(const std::string &name, const json &value, uint64_t dataSize,
 
 } // namespace
 
-SafetensorsFile::~SafetensorsFile() {
-  if (mapping)
-    munmap(const_cast<uint8_t *>(mapping), mappingSize);
-}
+SafetensorsFile::~SafetensorsFile() = default;
 
 std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
                                                        std::string &error) {
@@ -133,45 +126,27 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
     return nullptr;
   };
   try {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      return fail(std::string("cannot open file: ") + std::strerror(errno));
-    struct stat info;
-    if (fstat(fd, &info) != 0) {
-      int err = errno;
-      ::close(fd);
-      return fail(std::string("cannot stat file: ") + std::strerror(err));
-    }
-    if (!S_ISREG(info.st_mode)) {
-      ::close(fd);
-      return fail("not a regular file");
-    }
-    uint64_t size = static_cast<uint64_t>(info.st_size);
-    if (size < 8) {
-      ::close(fd);
+    std::unique_ptr<MappedFile> mapped = MappedFile::open(path, error);
+    if (!mapped)
+      return nullptr;
+    uint64_t size = mapped->size();
+    if (size < 8)
       return fail("file of " + std::to_string(size) +
                   " bytes is too short for a safetensors header");
-    }
-    void *address = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int mapErrno = errno;
-    ::close(fd);
-    if (address == MAP_FAILED)
-      return fail(std::string("cannot map file: ") + std::strerror(mapErrno));
-
     std::unique_ptr<SafetensorsFile> file(new SafetensorsFile());
     file->filePath = path;
-    file->mapping = static_cast<const uint8_t *>(address);
-    file->mappingSize = size;
+    file->file = std::move(mapped);
+    const uint8_t *mapping = file->file->data();
 
     // The header: a little-endian u64 length, then that much JSON.
     uint64_t headerSize = 0;
     for (int i = 7; i >= 0; --i)
-      headerSize = (headerSize << 8) | file->mapping[i];
+      headerSize = (headerSize << 8) | mapping[i];
     if (headerSize > size - 8)
       return fail("header length " + std::to_string(headerSize) +
                   " exceeds the file size of " + std::to_string(size) +
                   " bytes (truncated file?)");
-    const char *headerStart = reinterpret_cast<const char *>(file->mapping + 8);
+    const char *headerStart = reinterpret_cast<const char *>(mapping + 8);
     json header;
     try {
       header = json::parse(headerStart, headerStart + headerSize);
@@ -189,7 +164,7 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
       return fail(std::string("safetensors header must be a JSON object, "
                               "found ") +
                   header.type_name());
-    file->dataStart = file->mapping + 8 + headerSize;
+    file->dataStart = mapping + 8 + headerSize;
     uint64_t dataSize = size - 8 - headerSize;
 
     for (auto it = header.begin(); it != header.end(); ++it) {

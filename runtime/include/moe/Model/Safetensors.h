@@ -15,6 +15,7 @@
 #ifndef MOE_MODEL_SAFETENSORS_H
 #define MOE_MODEL_SAFETENSORS_H
 
+#include "moe/Model/MappedFile.h"
 #include "moe/Model/ModelSpec.h"
 
 #include <cstdint>
@@ -67,8 +68,7 @@ private:
   SafetensorsFile() = default;
   std::string filePath;
   std::map<std::string, SafetensorsEntry> entries;
-  const uint8_t *mapping = nullptr;
-  size_t mappingSize = 0;
+  std::unique_ptr<MappedFile> file;
   const uint8_t *dataStart = nullptr;
 };
 

@@ -17,6 +17,7 @@
 #ifndef MOE_RUNTIME_PREPAREDWEIGHTS_H
 #define MOE_RUNTIME_PREPAREDWEIGHTS_H
 
+#include "moe/Model/MappedFile.h"
 #include "moe/Model/ModelSpec.h"
 
 #include <cstdint>
@@ -26,25 +27,6 @@
 #include <vector>
 
 namespace moe {
-
-/// A file mapped read-only into memory; unmapped when destroyed.
-class MappedFile {
-public:
-  ~MappedFile();
-  MappedFile(const MappedFile &) = delete;
-  MappedFile &operator=(const MappedFile &) = delete;
-  static std::unique_ptr<MappedFile> open(const std::string &path,
-                                          std::string &error);
-  const uint8_t *data() const { return mapping; }
-  uint64_t size() const { return bytes; }
-  const std::string &path() const { return filePath; }
-
-private:
-  MappedFile() = default;
-  std::string filePath;
-  const uint8_t *mapping = nullptr;
-  uint64_t bytes = 0;
-};
 
 /// Who wrote a prepared file, and for what.
 struct PreparedHeader {
