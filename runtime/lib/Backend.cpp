@@ -40,4 +40,12 @@ bool checkArenaRange(const DeviceArena &arena, uint64_t offset, uint64_t bytes,
   return false;
 }
 
+bool checkMappedRange(const MappedFile &file, uint64_t offset, uint64_t bytes,
+                      std::string &error) {
+  if (offset <= file.size() && bytes <= file.size() - offset)
+    return true;
+  error = "internal error: a mapped arena past the end of its file";
+  return false;
+}
+
 } // namespace moe

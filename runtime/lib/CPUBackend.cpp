@@ -71,10 +71,8 @@ public:
   std::unique_ptr<DeviceArena> mapHost(std::shared_ptr<const MappedFile> file,
                                        uint64_t offset, uint64_t bytes,
                                        std::string &error) override {
-    if (offset > file->size() || bytes > file->size() - offset) {
-      error = "internal error: a mapped arena past the end of its file";
+    if (!checkMappedRange(*file, offset, bytes, error))
       return nullptr;
-    }
     return std::make_unique<MappedArena>(std::move(file), offset, bytes);
   }
 

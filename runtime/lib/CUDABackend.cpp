@@ -67,10 +67,8 @@ public:
   std::unique_ptr<DeviceArena> mapHost(std::shared_ptr<const MappedFile> file,
                                        uint64_t offset, uint64_t bytes,
                                        std::string &error) override {
-    if (offset > file->size() || bytes > file->size() - offset) {
-      error = "internal error: a mapped arena past the end of its file";
+    if (!checkMappedRange(*file, offset, bytes, error))
       return nullptr;
-    }
     std::unique_ptr<CUDAArena> arena = allocateRaw(bytes, error);
     if (arena && bytes != 0 &&
         !checkCUDA(driver,

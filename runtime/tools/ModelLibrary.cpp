@@ -79,18 +79,9 @@ moe_model *moe_model_load(const char *weights) {
     loadError = "moe_model_load: error: out of memory";
     return nullptr;
   }
-  moe::CompiledModel &compiled = model->compiled;
-  compiled.abiVersion = moe_abi_version;
-  compiled.json = moe_model_json;
-  compiled.path = moe_model_path;
-  compiled.signature = moe_model_signature;
-  compiled.target = moe_target;
-  compiled.paramBytes = moe_param_bytes;
-  compiled.entryPoints = {_mlir_ciface_moe_forward, moe_scratch_bytes,
-                          _mlir_ciface_moe_prepare};
-  compiled.prepareSlice = _mlir_ciface_moe_prepare_slice;
   std::string self = libraryPath();
-  compiled.build = moe::fileIdentity(self);
+  model->compiled = moe::linkedCompiledModel(moe::fileIdentity(self));
+  const moe::CompiledModel &compiled = model->compiled;
   std::string error;
   if (!moe::loadCompiledModel(compiled, weights ? weights : "",
                               self.empty() ? "moe_model_load"

@@ -365,17 +365,8 @@ int main(int argc, char **argv) {
 
   // The model as compiled, with its weights (or those of --weights), on
   // the machine its target names.
-  moe::CompiledModel compiled;
-  compiled.abiVersion = moe_abi_version;
-  compiled.json = moe_model_json;
-  compiled.path = moe_model_path;
-  compiled.signature = moe_model_signature;
-  compiled.target = moe_target;
-  compiled.paramBytes = moe_param_bytes;
-  compiled.entryPoints = {_mlir_ciface_moe_forward, moe_scratch_bytes,
-                          _mlir_ciface_moe_prepare};
-  compiled.prepareSlice = _mlir_ciface_moe_prepare_slice;
-  compiled.build = moe::fileIdentity("/proc/self/exe");
+  moe::CompiledModel compiled =
+      moe::linkedCompiledModel(moe::fileIdentity("/proc/self/exe"));
   moe::LoadedModel loaded;
   std::string error;
   {

@@ -55,6 +55,10 @@ struct EntryPoints {
 /// internal error in `error`.
 bool checkArenaRange(const DeviceArena &arena, uint64_t offset, uint64_t bytes,
                      std::string &error);
+/// Whether [offset, offset + bytes) lies inside `file`; else an internal
+/// error in `error`.
+bool checkMappedRange(const MappedFile &file, uint64_t offset, uint64_t bytes,
+                      std::string &error);
 
 /// Where a compiled model's arenas live and how its entry points run.
 /// Every call returns false with a message in `error` when it fails.

@@ -40,6 +40,23 @@ struct CompiledModel {
   std::string build;
 };
 
+/// The model object linked into this program, as ABI.h declares it; only a
+/// program that links one may call this. `build` names the binary.
+inline CompiledModel linkedCompiledModel(std::string build) {
+  CompiledModel compiled;
+  compiled.abiVersion = moe_abi_version;
+  compiled.json = moe_model_json;
+  compiled.path = moe_model_path;
+  compiled.signature = moe_model_signature;
+  compiled.target = moe_target;
+  compiled.paramBytes = moe_param_bytes;
+  compiled.entryPoints = {_mlir_ciface_moe_forward, moe_scratch_bytes,
+                          _mlir_ciface_moe_prepare};
+  compiled.prepareSlice = _mlir_ciface_moe_prepare_slice;
+  compiled.build = std::move(build);
+  return compiled;
+}
+
 /// A compiled model with its weights loaded on its backend.
 struct LoadedModel {
   ModelSpec spec;
