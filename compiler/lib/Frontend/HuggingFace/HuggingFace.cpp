@@ -335,6 +335,24 @@ bool importHuggingFace(const HuggingFaceImportOptions &options,
                            : prefix + "post_attention_layernorm.weight",
                   eps);
     std::optional<std::string> ffn;
+    // The MoE node's routed experts: `e` of width `f`, `k` a token.
+    auto routed = [&](int64_t e, int64_t k, int64_t f) {
+      moe["num_experts"] = e;
+      moe["top_k"] = k;
+      moe["intermediate_size"] = f;
+    };
+    // The layer's FFN as Transformers' dense gated MLP under `mlp`; the
+    // config must give its width (`intermediate_size`), which the tensors
+    // then have.
+    auto denseGatedMLP = [&](const std::string &mlp) {
+      int64_t width;
+      if (!c.getInt("intermediate_size", width))
+        return false;
+      ffn = graph.denseMLP(layer, norm, mlp + "gate_proj.weight",
+                           mlp + "up_proj.weight", mlp + "down_proj.weight",
+                           activation);
+      return true;
+    };
     if (modelType == "mixtral") {
       int64_t e, k, f;
       if (!c.getInt("num_local_experts", e) ||
@@ -342,9 +360,7 @@ bool importHuggingFace(const HuggingFaceImportOptions &options,
           !c.getInt("intermediate_size", f))
         return false;
       std::string block = prefix + "block_sparse_moe.";
-      moe["num_experts"] = e;
-      moe["top_k"] = k;
-      moe["intermediate_size"] = f;
+      routed(e, k, f);
       moe["router"] = {{"weight", block + "gate.weight"},
                        {"scoring", "softmax"},
                        {"normalize_top_k", true}};
@@ -368,16 +384,10 @@ bool importHuggingFace(const HuggingFaceImportOptions &options,
                     (layer + 1) % step == 0;
       std::string mlp = prefix + "mlp.";
       if (!sparse) {
-        int64_t dense;
-        if (!c.getInt("intermediate_size", dense))
+        if (!denseGatedMLP(mlp))
           return false;
-        ffn = graph.denseMLP(layer, norm, mlp + "gate_proj.weight",
-                             mlp + "up_proj.weight", mlp + "down_proj.weight",
-                             activation);
       } else {
-        moe["num_experts"] = e;
-        moe["top_k"] = k;
-        moe["intermediate_size"] = f;
+        routed(e, k, f);
         moe["router"] = {{"weight", mlp + "gate.weight"},
                          {"scoring", "softmax"},
                          {"normalize_top_k", normalize}};
@@ -419,16 +429,10 @@ bool importHuggingFace(const HuggingFaceImportOptions &options,
       // Transformers: dense below first_k_dense_replace and off the MoE
       // layer frequency.
       if (layer < firstDense || layer % frequency != 0) {
-        int64_t dense;
-        if (!c.getInt("intermediate_size", dense))
+        if (!denseGatedMLP(mlp))
           return false;
-        ffn = graph.denseMLP(layer, norm, mlp + "gate_proj.weight",
-                             mlp + "up_proj.weight", mlp + "down_proj.weight",
-                             activation);
       } else {
-        moe["num_experts"] = e;
-        moe["top_k"] = k;
-        moe["intermediate_size"] = f;
+        routed(e, k, f);
         ordered_json router = {{"weight", mlp + "gate.weight"},
                                {"scoring", scoring},
                                {"normalize_top_k", normalize}};
@@ -458,9 +462,7 @@ bool importHuggingFace(const HuggingFaceImportOptions &options,
           !c.getNumber("swiglu_limit", limit, 7.0))
         return false;
       std::string mlp = prefix + "mlp.";
-      moe["num_experts"] = e;
-      moe["top_k"] = k;
-      moe["intermediate_size"] = f;
+      routed(e, k, f);
       // Top-k of the logits, then a softmax over those k: the softmax of
       // all, renormalised over the k.
       moe["router"] = {{"weight", mlp + "router.weight"},
@@ -495,9 +497,7 @@ bool importHuggingFace(const HuggingFaceImportOptions &options,
                              block + "DenseReluDense.wi.weight",
                              block + "DenseReluDense.wo.weight", "relu");
       } else {
-        moe["num_experts"] = e;
-        moe["top_k"] = 1;
-        moe["intermediate_size"] = f;
+        routed(e, 1, f);
         moe["router"] = {{"weight", block + "mlp.router.classifier.weight"},
                          {"scoring", "softmax"}};
         moe["experts"] = {
