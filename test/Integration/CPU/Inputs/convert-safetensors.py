@@ -9,21 +9,12 @@ converted; the others stay F32.
 BF16 rounds to nearest even; F16 uses IEEE half (struct's 'e'). Tensors are
 written at 2-byte offsets, in the input's order.
 """
-import array
 import os
 import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from safetensorsio import read_safetensors, write_safetensors  # noqa: E402
-
-
-def to_bf16(raw):
-    """F32 bytes to BF16 bytes, rounding to nearest even."""
-    bits = array.array("I")
-    bits.frombytes(raw)
-    return array.array("H", [((b + 0x7FFF + ((b >> 16) & 1)) >> 16) & 0xFFFF
-                             for b in bits]).tobytes()
+from safetensorsio import bf16_bytes, read_safetensors, write_safetensors  # noqa: E402
 
 
 def main():
@@ -33,7 +24,7 @@ def main():
     for name, (_, shape, raw) in read_safetensors(source).items():
         stored = dtype if not prefixes or name.startswith(prefixes) else "F32"
         if stored == "BF16":
-            raw = to_bf16(raw)
+            raw = bf16_bytes(raw)
         elif stored == "F16":
             values = struct.unpack("<%df" % (len(raw) // 4), raw)
             raw = struct.pack("<%de" % len(values), *values)

@@ -10,12 +10,11 @@ Hugging Face index OUTDIR/NAME ({"metadata": {"total_size": ...},
 line. Python 3 standard library only.
 """
 import argparse
-import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from safetensorsio import read_safetensors, write_safetensors  # noqa: E402
+from safetensorsio import read_safetensors, write_shards  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("input")
@@ -24,20 +23,6 @@ parser.add_argument("count", type=int)
 parser.add_argument("--index")
 args = parser.parse_args()
 
-tensors = read_safetensors(args.input)
-names = ["model-%05d-of-%05d.safetensors" % (i + 1, args.count)
-         for i in range(args.count)]
-shards = [{} for _ in names]
-weight_map = {}
-for j, (name, tensor) in enumerate(tensors.items()):
-    shards[j % args.count][name] = tensor
-    weight_map[name] = names[j % args.count]
-os.makedirs(args.outdir, exist_ok=True)
-for name, shard in zip(names, shards):
-    write_safetensors(os.path.join(args.outdir, name), shard)
+for name in write_shards(args.outdir, read_safetensors(args.input),
+                         args.count, args.index):
     print(name)
-if args.index:
-    total = sum(len(raw) for _, _, raw in tensors.values())
-    with open(os.path.join(args.outdir, args.index), "w") as f:
-        json.dump({"metadata": {"total_size": total},
-                   "weight_map": weight_map}, f, indent=2)

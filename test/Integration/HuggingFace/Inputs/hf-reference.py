@@ -22,8 +22,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "CPU", "Inputs"))
 from npyio import load_npy  # noqa: E402
-from safetensorsio import read_safetensors  # noqa: E402
-import struct  # noqa: E402
+from safetensorsio import bf16_values, f32_values, read_safetensors  # noqa: E402
 
 
 def load_checkpoint(directory):
@@ -37,11 +36,9 @@ def load_checkpoint(directory):
         for key, (dtype, shape, raw) in read_safetensors(
                 os.path.join(directory, name)).items():
             if dtype == "F32":
-                values = list(struct.unpack("<%df" % (len(raw) // 4), raw))
+                values = f32_values(raw)
             elif dtype == "BF16":
-                values = [struct.unpack("<f", struct.pack("<I", h << 16))[0]
-                          for h in struct.unpack("<%dH" % (len(raw) // 2),
-                                                 raw)]
+                values = bf16_values(raw)
             else:
                 continue
             tensors[key] = (shape, values)

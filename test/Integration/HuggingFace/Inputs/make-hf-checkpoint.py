@@ -17,12 +17,12 @@ import argparse
 import json
 import os
 import random
-import struct
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "CPU", "Inputs"))
-from safetensorsio import write_safetensors  # noqa: E402
+from safetensorsio import (  # noqa: E402
+    bf16_bytes, f32_bytes, write_safetensors, write_shards)
 
 CONFIGS = {
     "mixtral": {
@@ -175,15 +175,6 @@ def tensors_of(model_type, c):
     return t
 
 
-def bf16_bytes(values):
-    out = bytearray()
-    for v in values:
-        bits = struct.unpack("<I", struct.pack("<f", v))[0]
-        bits = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) & 0xFFFF
-        out += struct.pack("<H", bits)
-    return bytes(out)
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("model_type", choices=sorted(CONFIGS))
@@ -209,10 +200,9 @@ def main():
             name.endswith("layer_norm.weight") or name == "model.norm.weight"
         values = [(1.0 if norm else 0.0) + rng.gauss(0.0, 0.1)
                   for _ in range(count)]
+        raw = f32_bytes(values)
         if args.dtype == "BF16":
-            raw = bf16_bytes(values)
-        else:
-            raw = struct.pack("<%df" % count, *values)
+            raw = bf16_bytes(raw)
         tensors[name] = (args.dtype, shape, raw)
 
     os.makedirs(args.outdir, exist_ok=True)
@@ -222,20 +212,8 @@ def main():
         write_safetensors(os.path.join(args.outdir, "model.safetensors"),
                           tensors)
         return
-    files = ["model-%05d-of-%05d.safetensors" % (i + 1, args.shards)
-             for i in range(args.shards)]
-    shards = [{} for _ in files]
-    weight_map = {}
-    for j, (name, tensor) in enumerate(tensors.items()):
-        shards[j % args.shards][name] = tensor
-        weight_map[name] = files[j % args.shards]
-    for name, shard in zip(files, shards):
-        write_safetensors(os.path.join(args.outdir, name), shard)
-    with open(os.path.join(args.outdir, "model.safetensors.index.json"),
-              "w") as f:
-        json.dump({"metadata": {"total_size": sum(
-            len(raw) for _, _, raw in tensors.values())},
-            "weight_map": weight_map}, f, indent=2)
+    write_shards(args.outdir, tensors, args.shards,
+                 "model.safetensors.index.json")
 
 
 if __name__ == "__main__":
