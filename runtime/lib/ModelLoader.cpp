@@ -160,12 +160,15 @@ bool loadCompiledModel(const CompiledModel &compiled,
   // Whether the weights are already in the compiled code's layout.
   bool laidOut = prepared;
   if (prepared) {
-    // Mapped, not copied; read once now (disk-bound) so that the first call
-    // does not fault them in.
+    // Mapped, not copied; on the CPU read once now (disk-bound) so that the
+    // first call does not fault them in. (A GPU backend reads them as it
+    // copies them up.)
     volatile uint8_t sink = 0;
     const uint8_t *bytes = preparedFile->data() + preparedOffset;
     constexpr uint64_t kPage = 4096, kChunk = 64u << 20;
-    for (uint64_t done = 0; done < preparedHeader.paramBytes;) {
+    uint64_t toRead =
+        target == MOE_ABI_TARGET_CPU ? preparedHeader.paramBytes : 0;
+    for (uint64_t done = 0; done < toRead;) {
       uint64_t end = std::min(done + kChunk, preparedHeader.paramBytes);
       for (; done < end; done += kPage)
         sink = sink + bytes[done];
