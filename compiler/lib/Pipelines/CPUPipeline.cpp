@@ -50,8 +50,11 @@ void mlir::moe::buildMoEDecompositionPipeline(
     funcPm.addPass(createMoEFuseRouterPass());
   if (options.decomposeExpertFFN) {
     funcPm.addPass(createMoEDecomposeExpertFFNPass());
-    if (options.fuseGateUp)
+    if (options.fuseGateUp) {
       funcPm.addPass(createMoEFuseGateUpPass());
+      if (options.fuseGather)
+        funcPm.addPass(createMoEFuseGatherPass());
+    }
   }
   funcPm.addPass(createCanonicalizerPass());
   funcPm.addPass(createCSEPass());
@@ -183,6 +186,7 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   decomposition.fuseRouter = options.fuseRouter;
   // The pair-layout (VNNI) kernels of --bf16-dot have no fused epilogue.
   decomposition.fuseGateUp = options.fuseGateUp && !options.bf16Dot;
+  decomposition.fuseGather = options.fuseGather;
   // Unpadded segments by default: a padded row costs as much compute as a
   // real one (a decoding token's one row became eight), more than the
   // remainder's one-row tiles cost (docs/cpu-codegen.md).

@@ -66,6 +66,8 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   // tile per block, which the schedule does not yet place in shared
   // memory.
   decomposition.fuseGateUp = false;
+  // (moe-fuse-gather folds the permute into the fused op only.)
+  decomposition.fuseGather = false;
   buildMoEOutlineLayersStage(pm);
   buildMoEDecompositionPipeline(pm, decomposition);
   buildMoEToLinalgStage(pm);

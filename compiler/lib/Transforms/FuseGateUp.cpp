@@ -74,9 +74,10 @@ struct FuseGateUp : OpRewritePattern<GatedActivationOp> {
           op, "rows outside the segments may be read");
     rewriter.replaceOpWithNewOp<GroupedGatedMatmulOp>(
         op, op.getInit().getType(), gate.getInput(), gate.getExpertOffsets(),
-        gate.getWeight(), up.getWeight(), gate.getBias(), up.getBias(),
-        op.getInit(), op.getActivationAttr(), op.getSwigluAlphaAttr(),
-        op.getSwigluLimitAttr(), gate.getWeightLayoutAttr());
+        /*token_ids=*/Value(), gate.getWeight(), up.getWeight(), gate.getBias(),
+        up.getBias(), op.getInit(), op.getActivationAttr(),
+        op.getSwigluAlphaAttr(), op.getSwigluLimitAttr(),
+        gate.getWeightLayoutAttr());
     return success();
   }
 };

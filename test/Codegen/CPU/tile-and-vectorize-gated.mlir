@@ -52,3 +52,54 @@ func.func @gated(%x: tensor<?x64xf32>, %o: tensor<5xi32>,
          outs(%init : tensor<?x64xf32>) activation<silu> {weight_layout = #moe.weight_layout<panels>}
   return %0 : tensor<?x64xf32>
 }
+
+// A gated matmul that gathers its rows (moe-fuse-gather): the gather is fused
+// into each k loop, where a k step reads the element of each of the tile's
+// rows at (token id, k), one scalar each, for the broadcast of the rank-1
+// update. No vector.gather (LLVM would keep a masked gather), no gathered
+// copy of the rows, no linalg op left.
+
+// CHECK-LABEL: func @gated_gather
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %{{[a-z0-9]+}}: tensor<5xi32>, %[[TOK:[a-z0-9]+]]: tensor<?xi32>
+// CHECK:       scf.forall (%{{.*}}) in (4)
+// CHECK:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c4 iter_args
+// CHECK:           scf.for %[[K:.*]] = %c0 to %c64 step %c1 {{.*}} -> (vector<4x1x16xf32>)
+// CHECK:             %[[T0:.*]] = tensor.extract %[[TOK]][%{{.*}}] : tensor<?xi32>
+// CHECK-NEXT:        %[[P0:.*]] = arith.maxsi %[[T0]], %{{.*}} : i32
+// CHECK-NEXT:        %[[R0:.*]] = arith.index_cast %[[P0]] : i32 to index
+// CHECK-NEXT:        tensor.extract %[[X]][%[[R0]], %[[K]]] : tensor<?x64xf32>
+// CHECK:             %[[T1:.*]] = tensor.extract %[[TOK]][%{{.*}}] : tensor<?xi32>
+// CHECK-NEXT:        %[[P1:.*]] = arith.maxsi %[[T1]], %{{.*}} : i32
+// CHECK-NEXT:        %[[R1:.*]] = arith.index_cast %[[P1]] : i32 to index
+// CHECK-NEXT:        tensor.extract %[[X]][%[[R1]], %[[K]]] : tensor<?x64xf32>
+// CHECK:             %[[T2:.*]] = tensor.extract %[[TOK]][%{{.*}}] : tensor<?xi32>
+// CHECK-NEXT:        %[[P2:.*]] = arith.maxsi %[[T2]], %{{.*}} : i32
+// CHECK-NEXT:        %[[R2:.*]] = arith.index_cast %[[P2]] : i32 to index
+// CHECK-NEXT:        tensor.extract %[[X]][%[[R2]], %[[K]]] : tensor<?x64xf32>
+// CHECK:             %[[T3:.*]] = tensor.extract %[[TOK]][%{{.*}}] : tensor<?xi32>
+// CHECK-NEXT:        %[[P3:.*]] = arith.maxsi %[[T3]], %{{.*}} : i32
+// CHECK-NEXT:        %[[R3:.*]] = arith.index_cast %[[P3]] : i32 to index
+// CHECK-NEXT:        tensor.extract %[[X]][%[[R3]], %[[K]]] : tensor<?x64xf32>
+// CHECK-NOT:         tensor.extract %
+// CHECK-COUNT-4:     vector.fma {{.*}} : vector<16xf32>
+// CHECK:           scf.for %[[K2:.*]] = %c0 to %c64 step %c1 {{.*}} -> (vector<4x1x16xf32>)
+// CHECK-COUNT-4:     tensor.extract %[[X]][%{{.*}}, %[[K2]]] : tensor<?x64xf32>
+// CHECK-COUNT-4:     vector.fma {{.*}} : vector<16xf32>
+// The remainder's one-row tiles read their row the same way.
+// CHECK:         scf.for
+// CHECK:           scf.for
+// CHECK:             scf.for %[[K3:.*]] = %c0 to %c64 step %c1 {{.*}} -> (vector<1x1x16xf32>)
+// CHECK:               tensor.extract %[[TOK]]
+// CHECK:               tensor.extract %[[X]][%{{.*}}, %[[K3]]] : tensor<?x64xf32>
+// CHECK:               vector.fma {{.*}} : vector<16xf32>
+// CHECK-NOT:   vector.gather
+// CHECK-NOT:   linalg.generic
+func.func @gated_gather(%x: tensor<?x64xf32>, %o: tensor<5xi32>, %tok: tensor<?xi32>,
+                        %wg: tensor<4x4x64x16xf32>, %wu: tensor<4x4x64x16xf32>,
+                        %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<5xi32>)
+         gather(%tok : tensor<?xi32>)
+         gate(%wg : tensor<4x4x64x16xf32>) up(%wu : tensor<4x4x64x16xf32>)
+         outs(%init : tensor<?x64xf32>) activation<silu> {weight_layout = #moe.weight_layout<panels>}
+  return %0 : tensor<?x64xf32>
+}

@@ -459,6 +459,41 @@ func.func @grouped_gated_matmul(%x: tensor<?x64xf32>, %o: tensor<5xi32>,
 
 // -----
 
+// A gated grouped matmul that gathers its rows: each segment's rows are a
+// generic (tagged for the target, which fuses it into its tiles) that reads
+// token row max(token_ids[start + i], 0) (a padding row's -1 reads row 0),
+// and both contractions read them.
+
+// CHECK-DAG:   #[[$RID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func @grouped_gated_matmul_gather
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %{{[a-z0-9]+}}: tensor<5xi32>, %[[TOK:[a-z0-9]+]]: tensor<?xi32>
+// CHECK:       scf.for
+// CHECK:         %[[EMPTY:.*]] = tensor.empty(%[[ROWS:.*]]) : tensor<?x64xf32>
+// CHECK:         %[[A:.*]] = linalg.generic {indexing_maps = [#[[$RID]]], iterator_types = ["parallel", "parallel"]} outs(%[[EMPTY]] : tensor<?x64xf32>) attrs = {moe.segment_gather}
+// CHECK:           %[[I:.*]] = linalg.index 0 : index
+// CHECK:           %[[ROW:.*]] = arith.addi %[[START:.*]], %[[I]] : index
+// CHECK:           %[[ID:.*]] = tensor.extract %[[TOK]][%[[ROW]]] : tensor<?xi32>
+// CHECK:           %[[IDP:.*]] = arith.maxsi %[[ID]], %{{.*}} : i32
+// CHECK:           %[[R:.*]] = arith.index_cast %[[IDP]] : i32 to index
+// CHECK:           %[[J:.*]] = linalg.index 1 : index
+// CHECK:           %[[V:.*]] = tensor.extract %[[X]][%[[R]], %[[J]]] : tensor<?x64xf32>
+// CHECK:           linalg.yield %[[V]] : f32
+// CHECK:         linalg.generic {{.*}} ins(%[[A]], %{{.*}} : {{.*}}) {{.*}} attrs = {moe.segment_matmul}
+// CHECK:         linalg.generic {{.*}} ins(%[[A]], %{{.*}} : {{.*}}) {{.*}} attrs = {moe.segment_matmul}
+// CHECK:         attrs = {moe.segment_epilogue}
+func.func @grouped_gated_matmul_gather(%x: tensor<?x64xf32>, %o: tensor<5xi32>,
+                                       %tok: tensor<?xi32>,
+                                       %wg: tensor<4x4x64x16xf32>, %wu: tensor<4x4x64x16xf32>,
+                                       %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<5xi32>)
+         gather(%tok : tensor<?xi32>)
+         gate(%wg : tensor<4x4x64x16xf32>) up(%wu : tensor<4x4x64x16xf32>)
+         outs(%init : tensor<?x64xf32>) activation<silu> {weight_layout = #moe.weight_layout<panels>}
+  return %0 : tensor<?x64xf32>
+}
+
+// -----
+
 // moe.gated_activation: one elementwise generic into the op's outs; SiLU of
 // the gate (in the overflow-free form) times the up projection.
 

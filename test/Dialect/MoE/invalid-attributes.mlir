@@ -130,3 +130,11 @@ func.func @tile_target_negative(%a: tensor<4x4xf32>) {
       outs(%a : tensor<4x4xf32>) -> tensor<4x4xf32>
   return
 }
+
+// -----
+
+func.func @segment_gather_on_constant() {
+  // expected-error @+1 {{'arith.constant' op attribute 'moe.segment_gather' is only valid on destination-style ops}}
+  %0 = arith.constant {moe.segment_gather} 0 : index
+  return
+}

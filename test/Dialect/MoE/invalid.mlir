@@ -3296,3 +3296,33 @@ func.func @router_top_k_groups(%x: tensor<?x64xf32>, %w: tensor<8x64xf32>,
              outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>) scoring<softmax> {num_groups = 3 : i64}
   return
 }
+
+// -----
+
+func.func @grouped_gated_matmul_gather_element_type(%x: tensor<?x64xf32>,
+    %o: tensor<9xi32>, %tok: tensor<?xi64>,
+    %wg: tensor<8x128x64xf32>, %wu: tensor<8x128x64xf32>,
+    %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op token_ids must be a rank-1 tensor of i32, got 'tensor<?xi64>'}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gather(%tok : tensor<?xi64>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return
+}
+
+// -----
+
+// With a gather, the rows R are the token ids', not the input's (its T
+// token rows).
+func.func @grouped_gated_matmul_gather_rows(%x: tensor<4x64xf32>,
+    %o: tensor<9xi32>, %tok: tensor<8xi32>,
+    %wg: tensor<8x128x64xf32>, %wu: tensor<8x128x64xf32>,
+    %init: tensor<6x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op init dimension 0 (rows R) must be 8, got 6}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<4x64xf32>, tensor<9xi32>)
+         gather(%tok : tensor<8xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         outs(%init : tensor<6x128xf32>) activation<silu>
+  return
+}

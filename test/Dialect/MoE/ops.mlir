@@ -256,6 +256,21 @@ func.func @grouped_gated_matmul(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
   return %0, %1 : tensor<?x128xf32>, tensor<?x128xf32>
 }
 
+// A gather: row r reads the token row of token id r.
+// CHECK-LABEL: func @grouped_gated_matmul_gather
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[O:[a-z0-9]+]]: tensor<9xi32>, %[[TOK:[a-z0-9]+]]: tensor<?xi32>
+func.func @grouped_gated_matmul_gather(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
+                                       %tok: tensor<?xi32>,
+                                       %wg: tensor<8x128x64xf32>, %wu: tensor<8x128x64xf32>,
+                                       %init: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  // CHECK: moe.grouped_gated_matmul ins(%[[X]], %[[O]] : tensor<?x64xf32>, tensor<9xi32>) gather(%[[TOK]] : tensor<?xi32>) gate(%{{.*}} : tensor<8x128x64xf32>) up(%{{.*}} : tensor<8x128x64xf32>) outs(%{{.*}} : tensor<?x128xf32>) activation<silu>
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gather(%tok : tensor<?xi32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  return %0 : tensor<?x128xf32>
+}
+
 // Only one bias, and the kn [E, K, N] and panels [E, N/P, K, P] layouts.
 // CHECK-LABEL: func @grouped_gated_matmul_layouts
 func.func @grouped_gated_matmul_layouts(%x: tensor<?x64xf32>, %o: tensor<9xi32>,

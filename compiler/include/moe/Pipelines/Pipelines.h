@@ -40,6 +40,12 @@ struct DecompositionOptionsBase : public PassPipelineOptions<Derived> {
       llvm::cl::desc("Fuse a gated FFN's gate and up grouped matmuls with "
                      "its activation (moe-fuse-gate-up)"),
       llvm::cl::init(true)};
+  mlir::detail::PassOptions::Option<bool> fuseGather{
+      *this, "fuse-gather",
+      llvm::cl::desc("Read a gated FFN's rows through the token ids "
+                     "instead of a permuted copy (moe-fuse-gather; needs "
+                     "fuse-gate-up)"),
+      llvm::cl::init(true)};
 };
 
 /// Options of the MoE dialect decomposition stage.

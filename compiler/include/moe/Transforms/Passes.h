@@ -67,6 +67,10 @@ void populateMoEDecomposeExpertFFNPatterns(RewritePatternSet &patterns);
 /// grouped matmuls into `moe.grouped_gated_matmul`.
 void populateMoEFuseGateUpPatterns(RewritePatternSet &patterns);
 
+/// Adds the pattern of --moe-fuse-gather: a grouped gated matmul reads
+/// `moe.permute`'s rows through its token ids.
+void populateMoEFuseGatherPatterns(RewritePatternSet &patterns);
+
 #define GEN_PASS_REGISTRATION
 #include "moe/Transforms/Passes.h.inc"
 

@@ -87,6 +87,23 @@ def MoEFuseGateUpPass : Pass<"moe-fuse-gate-up"> {
   let dependentDialects = ["::mlir::moe::MoEDialect"];
 }
 
+def MoEFuseGatherPass : Pass<"moe-fuse-gather"> {
+  let summary = "Read a gated FFN's rows through the token ids instead of "
+                "a permuted copy";
+  let description = [{
+    Folds `moe.permute` into the `moe.grouped_gated_matmul`s that read its
+    result: the matmul takes the token rows and the permutation's token ids
+    (`gather`), and each of its tiles reads its rows through the ids, in
+    its prologue. The [R, D] copy of the activations in expert order is
+    then never written, nor read back.
+
+    The matmul must run over the permute's expert offsets, so that it reads
+    only rows of the experts' segments, which the permute sets; the permute
+    goes once nothing else reads it.
+  }];
+  let dependentDialects = ["::mlir::moe::MoEDialect"];
+}
+
 def MoEFuseRouterPass : Pass<"moe-fuse-router"> {
   let summary = "Fuse a router with the top-k selection of its scores";
   let description = [{

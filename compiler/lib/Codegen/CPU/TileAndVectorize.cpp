@@ -40,7 +40,10 @@
 
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/Support/FormatVariadic.h"
 
 namespace mlir {
@@ -238,12 +241,44 @@ std::string kernelSchedule(int64_t id, const FMATiles &tiles, bool parallel,
          hoistAccumulators("%k" + std::to_string(id));
 }
 
+/// Moves the rows that the gate (`g`) and up (`u`) rank-1 updates of fused
+/// tile `part` of gated epilogue `id` gather (moe.segment_gather) into their
+/// k loops, so that each k step reads its rows' elements through the token
+/// ids (UnrollSegmentGather), where a permuted copy was read.
+std::string fuseGatherIntoKLoops(int64_t id, StringRef part) {
+  std::string text = llvm::formatv(R"mlir(
+    %e{0}_{1}_rank1_g, %e{0}_{1}_rank1_u = transform.split_handle
+        %e{0}_{1}_rank1
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %e{0}_{1}_lk_g, %e{0}_{1}_lk_u = transform.split_handle %e{0}_{1}_lk
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+)mlir",
+                                   id, part)
+                         .str();
+  for (StringRef projection : {"g", "u"})
+    text += llvm::formatv(R"mlir(
+    %e{0}_{1}_slice_{2} = transform.get_producer_of_operand
+        %e{0}_{1}_rank1_{2}[0] : (!transform.any_op) -> !transform.any_op
+    %e{0}_{1}_rows_{2} = transform.get_producer_of_operand
+        %e{0}_{1}_slice_{2}[0] : (!transform.any_op) -> !transform.any_op
+    %e{0}_{1}_gather_{2}, %e{0}_{1}_lk_{2}_fused =
+        transform.structured.fuse_into_containing_op %e{0}_{1}_rows_{2}
+        into %e{0}_{1}_lk_{2}
+        : (!transform.any_op, !transform.any_op)
+        -> (!transform.any_op, !transform.any_op)
+)mlir",
+                          id, part, projection)
+                .str();
+  return text;
+}
+
 /// Vectorizes the fused tiles of gated epilogue `id` inside `loop` (named
 /// `part` in the handles): the contractions' k loops tiled by `rank1`, the
+/// rows they gather, if they do (`gather`), fused into those loops, the
 /// fills, the rank-1 updates and the epilogue vectorized; the k loops are
 /// %e<id>_<part>_lk.
 std::string vectorizeFusedTile(int64_t id, StringRef part, StringRef loop,
-                               ArrayRef<int64_t> rank1) {
+                               ArrayRef<int64_t> rank1, bool gather) {
   return llvm::formatv(R"mlir(
     %e{0}_{1}_mm = transform.structured.match ops{{["linalg.generic"]}
         attributes {{moe.segment_matmul} in {2}
@@ -256,11 +291,12 @@ std::string vectorizeFusedTile(int64_t id, StringRef part, StringRef loop,
     %e{0}_{1}_rank1, %e{0}_{1}_lk = transform.structured.tile_using_for
         %e{0}_{1}_mm tile_sizes {3}
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    transform.structured.vectorize %e{0}_{1}_fill : !transform.any_op
+{4}    transform.structured.vectorize %e{0}_{1}_fill : !transform.any_op
     transform.structured.vectorize %e{0}_{1}_rank1 : !transform.any_op
     transform.structured.vectorize %e{0}_{1}_act : !transform.any_op
 )mlir",
-                       id, part, loop, tileSizes(rank1))
+                       id, part, loop, tileSizes(rank1),
+                       gather ? fuseGatherIntoKLoops(id, part) : "")
       .str();
 }
 
@@ -273,7 +309,7 @@ std::string vectorizeFusedTile(int64_t id, StringRef part, StringRef loop,
 /// registers. The remainder rows (segments not aligned to the row tile, such
 /// as a shared expert's T rows) run as fused 1-row tiles.
 std::string fusedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
-                               int64_t rowTile, bool parallel) {
+                               int64_t rowTile, bool parallel, bool gather) {
   SmallVector<int64_t> panel(rank, 0), rows(rank, 0), oneRow(rank, 0),
       rank1(rank + 1, 0);
   panel[1] = panelTile;
@@ -315,8 +351,8 @@ std::string fusedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
                        id, tileSizes(panel), parallel ? "{use_forall}" : "",
                        tileSizes(rows), tileSizes(rank1), tileSizes(oneRow))
              .str() +
-         vectorizeFusedTile(id, "full", kernel + "_full", rank1) +
-         vectorizeFusedTile(id, "tail", kernel + "_tail_lm", rank1) +
+         vectorizeFusedTile(id, "full", kernel + "_full", rank1, gather) +
+         vectorizeFusedTile(id, "tail", kernel + "_tail_lm", rank1, gather) +
          contractionPatterns() + hoistAccumulators(kernel);
 }
 
@@ -371,6 +407,61 @@ std::string vnniKernelSchedule(int64_t id, int64_t panelWidth, int64_t kTile,
          hoistAccumulators("%k" + std::to_string(id));
 }
 
+/// The elements of a gathered rows' tile at one k step (a
+/// moe.segment_gather generic fused into a k loop, [rows, 1]) as scalar
+/// code: its body once per element, each row's element one load at
+/// (token id, k), put together as the vector the rank-1 update reads.
+/// Upstream's vectorizer would make the tile a vector.gather at linearized
+/// offsets, which LLVM keeps as a masked gather, or, lowered to loads,
+/// addresses computed as a vector at every k step. Here a row's address is
+/// scalar, its token id loop-invariant, and LLVM folds the load into the
+/// FMAs' broadcast, as for a permuted copy's rows.
+struct UnrollSegmentGather : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  /// Tiles of at most this many elements are unrolled.
+  static constexpr int64_t kMaxElements = 64;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op->hasAttr(kSegmentGatherAttrName) || op.getNumDpsInputs() != 0 ||
+        op.getNumDpsInits() != 1)
+      return rewriter.notifyMatchFailure(op, "not a gathered rows' tile");
+    auto type = dyn_cast<RankedTensorType>(op.getResult(0).getType());
+    if (!type || !type.hasStaticShape() || type.getRank() != 2 ||
+        type.getNumElements() > kMaxElements)
+      return rewriter.notifyMatchFailure(op, "not a small static tile");
+    Location loc = op.getLoc();
+    Block *body = op.getBody();
+    SmallVector<Value> elements;
+    for (int64_t row = 0; row < type.getDimSize(0); ++row) {
+      for (int64_t column = 0; column < type.getDimSize(1); ++column) {
+        IRMapping mapping;
+        for (Operation &bodyOp : body->without_terminator()) {
+          if (auto index = dyn_cast<linalg::IndexOp>(bodyOp)) {
+            mapping.map(index.getResult(),
+                        arith::ConstantIndexOp::create(
+                            rewriter, loc, index.getDim() == 0 ? row : column)
+                            .getResult());
+            continue;
+          }
+          rewriter.clone(bodyOp, mapping);
+        }
+        elements.push_back(
+            mapping.lookupOrDefault(body->getTerminator()->getOperand(0)));
+      }
+    }
+    auto vectorType = VectorType::get(type.getShape(), type.getElementType());
+    Value vector =
+        vector::FromElementsOp::create(rewriter, loc, vectorType, elements);
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    rewriter.replaceOpWithNewOp<vector::TransferWriteOp>(
+        op, vector, op.getDpsInits()[0], ValueRange{zero, zero},
+        ArrayRef<bool>{true, true});
+    return success();
+  }
+};
+
 struct MoECPUTileAndVectorizePass
     : moe::impl::MoECPUTileAndVectorizePassBase<MoECPUTileAndVectorizePass> {
   using MoECPUTileAndVectorizePassBase::MoECPUTileAndVectorizePassBase;
@@ -398,9 +489,11 @@ struct MoECPUTileAndVectorizePass
       op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
       // Half the rows: the gate's finished tile stays in registers while
       // the up projection accumulates its own.
+      Operation *rows = producers[0].getDpsInputs()[0].getDefiningOp();
+      bool gather = rows && rows->hasAttr(kSegmentGatherAttrName);
       body += fusedGatedSchedule(count++, op.getNumLoops(), panel,
                                  std::max<int64_t>(rowTile / 2, 1),
-                                 parallelPanels);
+                                 parallelPanels, gather);
       for (linalg::GenericOp producer : producers)
         fused.insert(producer);
     });
@@ -467,7 +560,9 @@ module attributes {{transform.with_named_sequence} {
       op->removeAttr(kTileTargetAttrName);
       op->removeAttr(kTileFillAttrName);
     });
-    return success();
+    RewritePatternSet patterns(&getContext());
+    patterns.add<UnrollSegmentGather>(&getContext());
+    return applyPatternsGreedily(func, std::move(patterns));
   }
 };
 

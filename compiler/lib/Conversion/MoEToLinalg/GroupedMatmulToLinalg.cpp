@@ -123,6 +123,41 @@ Value extractRows(OpBuilder &b, Location loc, Value tensor, Value start,
       ArrayRef<OpFoldResult>{one, one});
 }
 
+/// The [rows, K] rows of `input` [T, K] that segment rows `[start, start +
+/// rows)` gather through `tokenIds`, a padding row's -1 reading row 0 (what
+/// moe.permute would have copied there), as a `linalg.generic` tagged
+/// `moe.segment_gather`: targets fuse it into their tiles, so that each
+/// tile reads its rows where they are.
+Value gatherRows(OpBuilder &b, Location loc, Value input, Value tokenIds,
+                 Value start, Value rows) {
+  auto type = cast<RankedTensorType>(input.getType());
+  Value empty = tensor::EmptyOp::create(
+      b, loc,
+      ArrayRef<OpFoldResult>{rows, tensor::getMixedSize(b, loc, input, 1)},
+      type.getElementType());
+  auto gather = linalg::GenericOp::create(
+      b, loc, empty.getType(), ValueRange{}, ValueRange{empty},
+      ArrayRef<AffineMap>{b.getMultiDimIdentityMap(2)},
+      SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location nloc, ValueRange) {
+        Value row = arith::AddIOp::create(nb, nloc, start,
+                                          linalg::IndexOp::create(nb, nloc, 0));
+        Value token = tensor::ExtractOp::create(nb, nloc, tokenIds, row);
+        Value zero = arith::ConstantIntOp::create(nb, nloc, token.getType(), 0);
+        Value tokenRow = arith::IndexCastOp::create(
+            nb, nloc, nb.getIndexType(),
+            arith::MaxSIOp::create(nb, nloc, token, zero));
+        Value column = linalg::IndexOp::create(nb, nloc, 1);
+        linalg::YieldOp::create(
+            nb, nloc,
+            tensor::ExtractOp::create(nb, nloc, input,
+                                      ValueRange{tokenRow, column})
+                .getResult());
+      });
+  gather->setAttr(kSegmentGatherAttrName, b.getUnitAttr());
+  return gather.getResult(0);
+}
+
 Value insertRows(OpBuilder &b, Location loc, Value rowsValue, Value tensor,
                  Value start, Value rows) {
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
@@ -306,7 +341,10 @@ struct GroupedGatedMatmulToLinalg : OpRewritePattern<GroupedGatedMatmulOp> {
         rewriter, loc, op.getExpertOffsets(), numExperts, op.getInit(),
         [&](OpBuilder &b, Value e, Value start, Value rows,
             Value target) -> Value {
-          Value segment = extractRows(b, loc, op.getInput(), start, rows);
+          Value segment = op.getTokenIds()
+                              ? gatherRows(b, loc, op.getInput(),
+                                           op.getTokenIds(), start, rows)
+                              : extractRows(b, loc, op.getInput(), start, rows);
           Value out = toContractionShape(
               b, loc, layout, weightType,
               extractRows(b, loc, target, start, rows));

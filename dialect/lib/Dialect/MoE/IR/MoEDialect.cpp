@@ -95,7 +95,7 @@ LogicalResult MoEDialect::verifyOperationAttribute(Operation *op,
         succeeded(verifyHolds<StringAttr>(op, attribute, "a string")) &&
         succeeded(verifyOn<ModuleOp>(op, attribute, "modules")));
   if (name == kSegmentMatmulAttrName || name == kSegmentEpilogueAttrName ||
-      name == kWarpMmaAttrName)
+      name == kSegmentGatherAttrName || name == kWarpMmaAttrName)
     return success(
         succeeded(verifyHolds<UnitAttr>(op, attribute, "a unit attribute")) &&
         succeeded(verifyOn<DestinationStyleOpInterface>(

@@ -478,21 +478,26 @@ LogicalResult PermuteOp::verify() {
 /// Verifies the weight of a grouped matmul of `input` [R, K] over the
 /// experts of `offsets`, in `layout` (see `moe.grouped_matmul`), and sets
 /// `numExperts` and the output width N. `init` is the [R, N] destination,
-/// checked against the weight.
-static LogicalResult verifyGroupedWeight(Operation *op, const ShapeVerifier &v,
-                                         Value input, Value weight,
-                                         StringRef name, Value offsets,
-                                         Value init, WeightLayout layout,
-                                         int64_t &numExperts,
-                                         int64_t &outWidth) {
+/// checked against the weight. With `tokenIds` ([R], i32), `input` holds the
+/// [T, K] token rows that the matmul gathers through them.
+static LogicalResult
+verifyGroupedWeight(Operation *op, const ShapeVerifier &v, Value input,
+                    Value tokenIds, Value weight, StringRef name, Value offsets,
+                    Value init, WeightLayout layout, int64_t &numExperts,
+                    int64_t &outWidth) {
   bool weightKn = layout == WeightLayout::kn;
   bool panels = layout == WeightLayout::panels;
   bool vnni = layout == WeightLayout::pair_panels;
   if (failed(v.tensor(input, "input", 2, ElementKind::Float)) ||
-      failed(v.tensor(weight, name, vnni ? 5 : panels ? 4 : 3,
+      failed(v.tensor(weight, name,
+                      vnni     ? 5
+                      : panels ? 4
+                               : 3,
                       ElementKind::Float)) ||
       failed(verifyOffsets(v, offsets, numExperts)) ||
-      failed(v.tensor(init, "init", 2, ElementKind::Float)))
+      failed(v.tensor(init, "init", 2, ElementKind::Float)) ||
+      (tokenIds &&
+       failed(v.tensor(tokenIds, "token_ids", 1, ElementKind::I32))))
     return failure();
   // nk [E, N, K]; kn [E, K, N]; panels [E, N/P, K, P]; pair_panels
   // [E, N/P, K/2, P, 2].
@@ -536,7 +541,8 @@ static LogicalResult verifyGroupedWeight(Operation *op, const ShapeVerifier &v,
   if (failed(v.dim(weight, name, 0, numExperts, "experts E")) ||
       failed(v.dim(weight, name, reductionDim, reduction,
                    vnni ? "reduction size K / 2" : "reduction size K")) ||
-      failed(v.dim(init, "init", 0, ShapeVerifier::extent(input, 0),
+      failed(v.dim(init, "init", 0,
+                   ShapeVerifier::extent(tokenIds ? tokenIds : input, 0),
                    "rows R")) ||
       failed(v.dim(init, "init", 1, outWidth, "output width N")))
     return failure();
@@ -562,9 +568,10 @@ static LogicalResult verifyGroupedBias(const ShapeVerifier &v, Value bias,
 LogicalResult GroupedMatmulOp::verify() {
   ShapeVerifier v(*this);
   int64_t numExperts, outWidth;
-  if (failed(verifyGroupedWeight(*this, v, getInput(), getWeight(), "weight",
-                                 getExpertOffsets(), getInit(),
-                                 getWeightLayout(), numExperts, outWidth)))
+  if (failed(verifyGroupedWeight(*this, v, getInput(), /*tokenIds=*/{},
+                                 getWeight(), "weight", getExpertOffsets(),
+                                 getInit(), getWeightLayout(), numExperts,
+                                 outWidth)))
     return failure();
   return verifyGroupedBias(v, getBias(), "bias", numExperts, outWidth);
 }
@@ -581,9 +588,10 @@ LogicalResult GroupedGatedMatmulOp::verify() {
   if (getWeightLayout() == WeightLayout::pair_panels)
     return emitOpError("weight_layout must be nk, kn or panels, got "
                        "pair_panels");
-  if (failed(verifyGroupedWeight(*this, v, getInput(), getGateWeight(), "gate",
-                                 getExpertOffsets(), getInit(),
-                                 getWeightLayout(), numExperts, outWidth)) ||
+  if (failed(verifyGroupedWeight(*this, v, getInput(), getTokenIds(),
+                                 getGateWeight(), "gate", getExpertOffsets(),
+                                 getInit(), getWeightLayout(), numExperts,
+                                 outWidth)) ||
       failed(verifyGroupedBias(v, getGateBias(), "gate_bias", numExperts,
                                outWidth)) ||
       failed(

@@ -73,6 +73,10 @@ def MoE_Dialect : Dialect {
     // lowered grouped gated matmul; its first two inputs are the segment's
     // gate and up contractions, which targets fuse into its tiles.
     "::mlir::UnitAttr":$segment_epilogue,
+    // On a linalg op: the rows one expert segment of a lowered grouped
+    // gated matmul gathers through the token ids (`gather`), which targets
+    // fuse into the tiles of its contractions.
+    "::mlir::UnitAttr":$segment_gather,
     // On an scf.for: the loop over the experts' segments of a lowered
     // grouped matmul. Its iterations write disjoint rows and read nothing
     // another iteration writes, so a target may reorder them or run an

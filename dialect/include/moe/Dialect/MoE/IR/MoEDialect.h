@@ -45,6 +45,8 @@ constexpr llvm::StringLiteral kSegmentMatmulAttrName =
     MoEDialect::SegmentMatmulAttrHelper::getNameStr();
 constexpr llvm::StringLiteral kSegmentEpilogueAttrName =
     MoEDialect::SegmentEpilogueAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kSegmentGatherAttrName =
+    MoEDialect::SegmentGatherAttrHelper::getNameStr();
 constexpr llvm::StringLiteral kSegmentLoopAttrName =
     MoEDialect::SegmentLoopAttrHelper::getNameStr();
 constexpr llvm::StringLiteral kTileTargetAttrName =

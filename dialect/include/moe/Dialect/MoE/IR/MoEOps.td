@@ -378,6 +378,13 @@ def MoE_GroupedGatedMatmulOp : MoE_DestinationOp<"grouped_gated_matmul", 1, [
     activation to each output tile while it is still in registers, so the
     [R, N] gate and up projections are never written out.
 
+    With `gather(token_ids)`, `input` is the [T, K] token rows and row r of
+    the segments reads `input[token_ids[r]]` (row 0 for a padding row's
+    -1), where it would read the r-th row of `moe.permute`'s result:
+    `--moe-fuse-gather` folds that permute into the matmul, whose tiles
+    then read their rows through the token ids and no [R, K] copy is
+    written. `token_ids` is [R] (i32), as `moe.dispatch` gives it.
+
     Example:
 
     ```mlir
@@ -389,6 +396,7 @@ def MoE_GroupedGatedMatmulOp : MoE_DestinationOp<"grouped_gated_matmul", 1, [
   }];
   let arguments = (ins AnyRankedTensor:$input,
                        AnyRankedTensor:$expert_offsets,
+                       Optional<AnyRankedTensor>:$token_ids,
                        AnyRankedTensor:$gate_weight,
                        AnyRankedTensor:$up_weight,
                        Optional<AnyRankedTensor>:$gate_bias,
@@ -402,6 +410,7 @@ def MoE_GroupedGatedMatmulOp : MoE_DestinationOp<"grouped_gated_matmul", 1, [
   let assemblyFormat = [{
     `ins` `(` $input `,` $expert_offsets `:` type($input) `,`
               type($expert_offsets) `)`
+    (`gather` `(` $token_ids^ `:` type($token_ids) `)`)?
     `gate` `(` $gate_weight `:` type($gate_weight) `)`
     `up` `(` $up_weight `:` type($up_weight) `)`
     (`gate_bias` `(` $gate_bias^ `:` type($gate_bias) `)`)?
