@@ -86,6 +86,11 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   // One gpu.module for the model's kernels: one binary to load.
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createMoEGPUMergeKernelModulesPass());
+  // The launches of a function run in order on one stream, with one wait
+  // where host code next runs (a call, the return), not a stream created,
+  // synchronized and destroyed around every kernel as gpu-to-llvm lowers a
+  // synchronous launch.
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   // Upstream's gpu-lower-to-nvvm-pipeline, with the toolkit named: its
   // builder leaves gpu-module-to-binary to find ptxas and libdevice from
   // the environment, and without libdevice the math functions stay

@@ -2,7 +2,13 @@
  * the runtime reports driver failures (runtime/lib/CUDADriver.cpp). It
  * runs nothing. FAKE_CUDA selects the failure:
  *   no-device   the driver finds no device;
- *   bad-binary  loading the kernels fails as for a binary of another GPU. */
+ *   bad-binary  loading the kernels fails as for a binary of another GPU;
+ *   count       nothing fails: launches return at once, and at exit the
+ *               stand-in prints how many kernels were launched, streams
+ *               created and streams synchronized (the host code's calls,
+ *               for tests of how it drives the GPU);
+ * otherwise every launch fails. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +16,13 @@ typedef int CUresult;
 static const char *mode(void) {
   const char *m = getenv("FAKE_CUDA");
   return m ? m : "";
+}
+static int counting(void) { return strcmp(mode(), "count") == 0; }
+static unsigned long launches, streams, syncs;
+__attribute__((destructor)) static void printCounts(void) {
+  if (counting())
+    fprintf(stderr, "fake-cuda: launches=%lu streams=%lu syncs=%lu\n",
+            launches, streams, syncs);
 }
 CUresult cuInit(unsigned flags) { return 0; }
 CUresult cuDeviceGetCount(int *count) {
@@ -41,13 +54,20 @@ CUresult cuModuleGetFunction(void **function, void *module, const char *n) {
 CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz,
                         unsigned bx, unsigned by, unsigned bz, unsigned smem,
                         void *stream, void **params, void **extra) {
-  return 719; /* nothing runs here */
+  if (!counting())
+    return 719; /* nothing runs here */
+  ++launches;
+  return 0;
 }
 CUresult cuStreamCreate(void **stream, unsigned flags) {
   *stream = (void *)1;
+  ++streams;
   return 0;
 }
-CUresult cuStreamSynchronize(void *stream) { return 0; }
+CUresult cuStreamSynchronize(void *stream) {
+  ++syncs;
+  return 0;
+}
 CUresult cuStreamDestroy_v2(void *stream) { return 0; }
 CUresult cuMemAlloc_v2(unsigned long long *pointer, size_t bytes) {
   *pointer = (unsigned long long)malloc(bytes);
