@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Transforms/RouterLogits.h"
+#include "moe/Dialect/MoE/IR/MoEDialect.h"
 #include "moe/Transforms/TensorUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -108,6 +109,7 @@ Value mlir::moe::buildRouterLogits(OpBuilder &b, Location loc, Value input,
   Value logits = weightKn
                      ? buildMatmulInnerN(b, loc, input, weight, zeroed)
                      : buildMatmulTransposedRhs(b, loc, input, weight, zeroed);
+  logits.getDefiningOp()->setAttr(kRouterLogitsAttrName, b.getUnitAttr());
   if (bias)
     logits = buildAddRowBias(b, loc, logits, bias);
   if (!noise)

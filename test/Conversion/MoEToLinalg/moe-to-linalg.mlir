@@ -588,8 +588,9 @@ func.func @combine_chunks(%h: tensor<?x512xf32>, %ids: tensor<?xi32>, %w: tensor
 
 // moe.router_top_k: an scf.forall over blocks of 16 tokens (the last one
 // shorter); each block scores its rows into a [16, E] scratch (the [T, E]
-// scores never exist), then selects their experts, and writes its rows of
-// the weights and indices.
+// scores never exist; the logits contraction is tagged for the targets'
+// kernels), then selects their experts, and writes its rows of the weights
+// and indices.
 
 // CHECK-LABEL: func @router_top_k
 // CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[W:[a-z0-9]+]]: tensor<64x8xf32>, %[[WE:[a-z0-9]+]]: tensor<?x2xf32>, %[[IE:[a-z0-9]+]]: tensor<?x2xi32>
@@ -604,6 +605,7 @@ func.func @combine_chunks(%h: tensor<?x512xf32>, %ids: tensor<?xi32>, %w: tensor
 // CHECK:         tensor.extract_slice %[[SCRATCH]][0, 0] [%[[ROWS]], 8] [1, 1]
 // CHECK:         tensor.extract_slice %[[X]][%[[FIRST]], 0] [%[[ROWS]], 64] [1, 1]
 // CHECK:         linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]
+// CHECK-SAME:      attrs = {moe.router_logits}
 // CHECK:         math.exp
 // CHECK:         %[[WB:.*]] = tensor.extract_slice %[[SW]][%[[FIRST]], 0] [%[[ROWS]], 2] [1, 1]
 // CHECK:         %[[IB:.*]] = tensor.extract_slice %[[SI]][%[[FIRST]], 0] [%[[ROWS]], 2] [1, 1]

@@ -138,3 +138,12 @@ func.func @segment_gather_on_constant() {
   %0 = arith.constant {moe.segment_gather} 0 : index
   return
 }
+
+// -----
+
+func.func @router_logits_not_unit(%a: memref<4x4xf32>) {
+  // expected-error @+1 {{'linalg.copy' op attribute 'moe.router_logits' must be a unit attribute}}
+  linalg.copy {moe.router_logits = 1 : i64} ins(%a : memref<4x4xf32>)
+              outs(%a : memref<4x4xf32>)
+  return
+}

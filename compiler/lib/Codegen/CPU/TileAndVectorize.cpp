@@ -207,6 +207,13 @@ FMATiles knTiles(int64_t nTile, int64_t kTile, int64_t rowTile) {
           {1, 0, 0}};
 }
 
+/// The tiles of a router's logits C[m, n] += A[m, k] W[k, n], loops (m, k,
+/// n): N panels of `nTile`, K blocks of `kTile`, `rowTile` rows.
+FMATiles routerTiles(int64_t nTile, int64_t kTile, int64_t rowTile) {
+  return {{0, 0, nTile}, {0, kTile, 0}, {rowTile, 0, 0}, {0, 1, 0},
+          {1, 0, 0}};
+}
+
 /// The tiles of the panel form C[m, b, n] += A[m, k] W[b, k, n]: one panel
 /// of the weight at a time.
 FMATiles panelTiles(int64_t kTile, int64_t rowTile) {
@@ -524,6 +531,15 @@ struct MoECPUTileAndVectorizePass
             count++,
             panelTiles(largestDivisorAtMost(k, reductionBlock), rowTile),
             parallelPanels, fuseFill);
+      } else if (isRouterLogitsMatmul(op, n, k)) {
+        // A block of tokens' logits, inside the router's parallel loop over
+        // blocks: the same register tiles, on one thread.
+        op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
+        body += kernelSchedule(
+            count++,
+            routerTiles(largestDivisorAtMost(n, panelWidth),
+                        largestDivisorAtMost(k, reductionBlock), rowTile),
+            /*parallel=*/false, /*fuseFill=*/false);
       } else if (isVnniSegmentMatmul(op, n, k)) {
         // The weight's own panels; K blocks count pairs.
         bool fuseFill = tag(op);

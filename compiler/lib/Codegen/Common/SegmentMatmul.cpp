@@ -36,6 +36,20 @@ bool mlir::moe::isKNSegmentMatmul(linalg::GenericOp op, int64_t &n,
   return k > 1 && n > 1;
 }
 
+bool mlir::moe::isRouterLogitsMatmul(linalg::GenericOp op, int64_t &n,
+                                     int64_t &k) {
+  if (!op->hasAttr(kRouterLogitsAttrName) || op.getNumDpsInputs() != 2 ||
+      op.getIndexingMapsArray() !=
+          getMatmulInnerNIndexingMaps(op.getContext()))
+    return false;
+  auto weightType = cast<ShapedType>(op.getDpsInputs()[1].getType());
+  if (!weightType.hasStaticShape())
+    return false;
+  k = weightType.getDimSize(0);
+  n = weightType.getDimSize(1);
+  return k > 1 && n > 1;
+}
+
 bool mlir::moe::isPanelSegmentMatmul(linalg::GenericOp op, int64_t &k) {
   ShapedType weightType = staticSegmentMatmulWeight(
       op, getMatmulPanelsIndexingMaps(op.getContext()));

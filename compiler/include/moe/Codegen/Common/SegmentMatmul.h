@@ -35,6 +35,11 @@ bool isKNSegmentMatmul(linalg::GenericOp op, int64_t &n, int64_t &k);
 /// weight, K more than 1 and panels of more than one column. Sets K.
 bool isPanelSegmentMatmul(linalg::GenericOp op, int64_t &k);
 
+/// Whether `op` is a router's logits contraction (tagged `moe.router_logits`)
+/// in the form C[m, n] += A[m, k] W[k, n] with the loops (m, k, n), a
+/// static weight, K and N more than 1. Sets N and K.
+bool isRouterLogitsMatmul(linalg::GenericOp op, int64_t &n, int64_t &k);
+
 /// Whether `op` is the epilogue of a lowered `moe.grouped_gated_matmul`
 /// whose gate and up contractions, each used by it alone, are both in the
 /// panel form or both C[m, n] += A[m, k] W[k, n] (see above). Appends the

@@ -95,7 +95,8 @@ LogicalResult MoEDialect::verifyOperationAttribute(Operation *op,
         succeeded(verifyHolds<StringAttr>(op, attribute, "a string")) &&
         succeeded(verifyOn<ModuleOp>(op, attribute, "modules")));
   if (name == kSegmentMatmulAttrName || name == kSegmentEpilogueAttrName ||
-      name == kSegmentGatherAttrName || name == kWarpMmaAttrName)
+      name == kSegmentGatherAttrName || name == kRouterLogitsAttrName ||
+      name == kWarpMmaAttrName)
     return success(
         succeeded(verifyHolds<UnitAttr>(op, attribute, "a unit attribute")) &&
         succeeded(verifyOn<DestinationStyleOpInterface>(

@@ -77,6 +77,9 @@ def MoE_Dialect : Dialect {
     // gated matmul gathers through the token ids (`gather`), which targets
     // fuse into the tiles of its contractions.
     "::mlir::UnitAttr":$segment_gather,
+    // On a linalg op: a router's logits contraction, x W (the weight [D, E]
+    // laid out at load time) over a block of tokens, which targets tile.
+    "::mlir::UnitAttr":$router_logits,
     // On an scf.for: the loop over the experts' segments of a lowered
     // grouped matmul. Its iterations write disjoint rows and read nothing
     // another iteration writes, so a target may reorder them or run an

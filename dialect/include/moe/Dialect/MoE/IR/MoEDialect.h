@@ -47,6 +47,8 @@ constexpr llvm::StringLiteral kSegmentEpilogueAttrName =
     MoEDialect::SegmentEpilogueAttrHelper::getNameStr();
 constexpr llvm::StringLiteral kSegmentGatherAttrName =
     MoEDialect::SegmentGatherAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kRouterLogitsAttrName =
+    MoEDialect::RouterLogitsAttrHelper::getNameStr();
 constexpr llvm::StringLiteral kSegmentLoopAttrName =
     MoEDialect::SegmentLoopAttrHelper::getNameStr();
 constexpr llvm::StringLiteral kTileTargetAttrName =
