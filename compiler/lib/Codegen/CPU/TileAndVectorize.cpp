@@ -31,6 +31,11 @@
 //       up:   for k: U[4x32] += A[4x1] * Wu[1x32]   (in registers)
 //       H[4x32] = act(G) * U                         (the only write)
 //
+// When the gated matmul gathers its rows (moe-fuse-gather), the gather is
+// fused into each k loop and unrolled to one scalar load a row per k step
+// (UnrollSegmentGather). A router's logits over a block of tokens
+// (moe.router_logits) get the FMA kernel's register tiles on one thread.
+//
 //===----------------------------------------------------------------------===//
 
 #include "moe/Codegen/CPU/Passes.h"
@@ -431,8 +436,12 @@ struct UnrollSegmentGather : OpRewritePattern<linalg::GenericOp> {
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
+    // The body reads no operand (its element comes from extracts), so its
+    // ops clone outside it.
     if (!op->hasAttr(kSegmentGatherAttrName) || op.getNumDpsInputs() != 0 ||
-        op.getNumDpsInits() != 1)
+        op.getNumDpsInits() != 1 ||
+        llvm::any_of(op.getBody()->getArguments(),
+                     [](BlockArgument arg) { return !arg.use_empty(); }))
       return rewriter.notifyMatchFailure(op, "not a gathered rows' tile");
     auto type = dyn_cast<RankedTensorType>(op.getResult(0).getType());
     if (!type || !type.hasStaticShape() || type.getRank() != 2 ||
