@@ -18,8 +18,7 @@ public:
   explicit HostArena(AlignedBuffer buffer) : buffer(std::move(buffer)) {}
   uint64_t size() const override { return buffer.size(); }
   MoEArena descriptor() override {
-    auto *data = reinterpret_cast<int8_t *>(buffer.data());
-    return MoEArena{data, data, 0, {static_cast<int64_t>(buffer.size())}, {1}};
+    return arenaDescriptor(buffer.data(), buffer.size());
   }
 
 private:
@@ -36,10 +35,7 @@ public:
   MoEArena descriptor() override {
     // The compiled code only reads its parameters; the mapping is
     // read-only, so a write would fault rather than corrupt the file.
-    auto *data =
-        reinterpret_cast<int8_t *>(const_cast<uint8_t *>(file->data())) +
-        offset;
-    return MoEArena{data, data, 0, {static_cast<int64_t>(bytes)}, {1}};
+    return arenaDescriptor(const_cast<uint8_t *>(file->data()) + offset, bytes);
   }
 
 private:

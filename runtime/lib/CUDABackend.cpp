@@ -27,8 +27,7 @@ public:
   }
   uint64_t size() const override { return bytes; }
   MoEArena descriptor() override {
-    auto *data = reinterpret_cast<int8_t *>(pointer);
-    return MoEArena{data, data, 0, {static_cast<int64_t>(bytes)}, {1}};
+    return arenaDescriptor(reinterpret_cast<void *>(pointer), bytes);
   }
   CUdeviceptr devicePointer() const { return pointer; }
 

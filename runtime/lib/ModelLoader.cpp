@@ -30,6 +30,17 @@ std::vector<uint64_t> layoutArena(const std::vector<uint64_t> &bytes,
   return offsets;
 }
 
+uint64_t inputArenaBytes(const ModelSpec &model, int64_t tokens,
+                         std::vector<uint64_t> &offsets) {
+  std::vector<uint64_t> sizes;
+  for (const InputSpec &input : model.inputs)
+    sizes.push_back(static_cast<uint64_t>(tokens) * input.width *
+                    sizeof(float));
+  uint64_t bytes = 0;
+  offsets = layoutArena(sizes, bytes);
+  return bytes;
+}
+
 uint64_t outputArenaBytes(const ModelSpec &model, int64_t tokens,
                           std::vector<uint64_t> &offsets) {
   std::vector<uint64_t> sizes;
@@ -46,12 +57,11 @@ std::string fileIdentity(const std::string &path) {
   std::ifstream file(path, std::ios::binary);
   if (!file)
     return std::string();
-  uint64_t hash = 0xcbf29ce484222325ull;
+  uint64_t hash = kFnv1a64Basis;
   std::vector<char> chunk(1 << 20);
   while (file) {
     file.read(chunk.data(), chunk.size());
-    for (std::streamsize i = 0; i < file.gcount(); ++i)
-      hash = (hash ^ static_cast<unsigned char>(chunk[i])) * 0x100000001b3ull;
+    hash = fnv1a64(chunk.data(), static_cast<size_t>(file.gcount()), hash);
   }
   char text[32];
   std::snprintf(text, sizeof(text), "fnv1a64:%016llx",
@@ -69,6 +79,13 @@ bool loadCompiledModel(const CompiledModel &compiled,
   };
   auto quotePath = [](const std::string &path) {
     return "'" + pathForMessage(path) + "'";
+  };
+  // A signature as the compiled model holds it: one line each.
+  auto joined = [](const std::vector<std::string> &lines) {
+    std::string text;
+    for (const std::string &line : lines)
+      text += line + "\n";
+    return text;
   };
   // An object compiled for another interface would be called wrongly.
   if (compiled.abiVersion != MOE_ABI_VERSION)
@@ -89,10 +106,7 @@ bool loadCompiledModel(const CompiledModel &compiled,
     if (!openPreparedWeights(weights, preparedHeader, preparedFile,
                              preparedOffset, error))
       return false;
-    std::string theirs;
-    for (const std::string &line : preparedHeader.signature)
-      theirs += line + "\n";
-    if (theirs != compiled.signature)
+    if (joined(preparedHeader.signature) != compiled.signature)
       return fail(quotePath(weights) +
                   " holds the prepared weights of another model; this one "
                   "was compiled for other widths, weights or dtypes");
@@ -119,9 +133,8 @@ bool loadCompiledModel(const CompiledModel &compiled,
   }
   // Every width and weight shape must be the one the code was compiled
   // for; otherwise the code would read and write out of bounds.
-  std::string compiledSignature = compiled.signature, given;
-  for (const std::string &line : moe::compiledSignature(model))
-    given += line + "\n";
+  std::string compiledSignature = compiled.signature,
+              given = joined(moe::compiledSignature(model));
   if (given != compiledSignature || model.paramBytes != compiled.paramBytes) {
     size_t at = 0;
     while (at < given.size() && at < compiledSignature.size() &&
@@ -178,9 +191,6 @@ bool loadCompiledModel(const CompiledModel &compiled,
     }
     params = backend.mapHost(preparedFile, preparedOffset,
                              preparedHeader.paramBytes, error);
-    if (!params)
-      return fail("loading the weights onto " + backend.name() + ": " +
-                  error);
   } else if (target == MOE_ABI_TARGET_CPU && compiled.entryPoints.prepare &&
              compiled.prepareSlice) {
     // Read and laid out a slice at a time: one arena resident, not two.
@@ -190,31 +200,23 @@ bool loadCompiledModel(const CompiledModel &compiled,
     auto prepareSlice = [function, arenaBytes](int64_t param, int64_t slice,
                                                uint8_t *raw,
                                                uint8_t *prepared) {
-      auto arena = [arenaBytes](uint8_t *data) {
-        auto *bytes = reinterpret_cast<int8_t *>(data);
-        return MoEArena{
-            bytes, bytes, 0, {static_cast<int64_t>(arenaBytes)}, {1}};
-      };
-      MoEArena rawRef = arena(raw), preparedRef = arena(prepared);
+      MoEArena rawRef = arenaDescriptor(raw, arenaBytes),
+               preparedRef = arenaDescriptor(prepared, arenaBytes);
       return function(param, slice, &rawRef, &preparedRef);
     };
     if (!loadPreparedParameterArena(model, prepareSlice, preparedParams,
                                     error, progress))
       return false;
     params = backend.upload(std::move(preparedParams), error);
-    if (!params)
-      return fail("loading the weights onto " + backend.name() + ": " +
-                  error);
     laidOut = true;
   } else {
     AlignedBuffer rawParams;
     if (!loadParameterArena(model, rawParams, error, progress))
       return false;
     params = backend.upload(std::move(rawParams), error);
-    if (!params)
-      return fail("loading the weights onto " + backend.name() + ": " +
-                  error);
   }
+  if (!params)
+    return fail("loading the weights onto " + backend.name() + ": " + error);
   if (backend.hasPrepare() && !laidOut) {
     std::unique_ptr<DeviceArena> preparedParams =
         backend.allocate(params->size(), error);

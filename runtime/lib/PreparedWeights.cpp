@@ -31,6 +31,16 @@ constexpr uint32_t kFormatVersion = 1;
 constexpr uint64_t kDataAlignment = 4096;
 /// A header larger than this is not one this runtime wrote.
 constexpr uint32_t kMaxHeaderBytes = 64u << 20;
+/// The magic, the format version and the JSON header's length (u32 each)
+/// come before the JSON header.
+constexpr uint64_t kVersionAt = sizeof(kMagic), kLengthAt = kVersionAt + 4,
+                   kHeaderAt = kLengthAt + 4;
+
+/// Where the arena starts after a JSON header of `length` bytes.
+uint64_t dataOffsetAfter(uint64_t length) {
+  return (kHeaderAt + length + kDataAlignment - 1) / kDataAlignment *
+         kDataAlignment;
+}
 
 } // namespace
 
@@ -71,26 +81,28 @@ bool writePreparedWeights(
                           {"tensors", tensors}}
                          .dump();
   uint32_t length = static_cast<uint32_t>(text.size());
-  uint64_t dataOffset =
-      (sizeof(kMagic) + 8 + text.size() + kDataAlignment - 1) /
-      kDataAlignment * kDataAlignment;
+  uint64_t dataOffset = dataOffsetAfter(text.size());
 
   std::string temporary = path + ".partial";
   FILE *file = std::fopen(temporary.c_str(), "wb");
-  auto fail = [&](const std::string &what) {
-    error = detail::makeError(path, what + ": " + std::strerror(errno));
+  // Leaves no partial file behind.
+  auto discard = [&](const std::string &message) {
+    error = message;
     if (file)
       std::fclose(file);
     std::remove(temporary.c_str());
     return false;
   };
+  auto fail = [&](const std::string &what) {
+    return discard(detail::makeError(path, what + ": " + std::strerror(errno)));
+  };
   if (!file)
     return fail("cannot create file");
   std::vector<uint8_t> head(dataOffset, 0);
   std::memcpy(head.data(), kMagic, sizeof(kMagic));
-  std::memcpy(head.data() + 8, &kFormatVersion, 4);
-  std::memcpy(head.data() + 12, &length, 4);
-  std::memcpy(head.data() + 16, text.data(), text.size());
+  std::memcpy(head.data() + kVersionAt, &kFormatVersion, 4);
+  std::memcpy(head.data() + kLengthAt, &length, 4);
+  std::memcpy(head.data() + kHeaderAt, text.data(), text.size());
   if (std::fwrite(head.data(), 1, head.size(), file) != head.size())
     return fail("cannot write");
   // The arena in pieces: a GPU's is downloaded a piece at a time.
@@ -99,12 +111,9 @@ bool writePreparedWeights(
   for (uint64_t offset = 0; offset < header.paramBytes; offset += kPiece) {
     uint64_t bytes = std::min(kPiece, header.paramBytes - offset);
     std::string readError;
-    if (!read(offset, piece.data(), bytes, readError)) {
-      error = detail::makeError(path, "cannot read the weights: " + readError);
-      std::fclose(file);
-      std::remove(temporary.c_str());
-      return false;
-    }
+    if (!read(offset, piece.data(), bytes, readError))
+      return discard(
+          detail::makeError(path, "cannot read the weights: " + readError));
     if (std::fwrite(piece.data(), 1, bytes, file) != bytes)
       return fail("cannot write");
   }
@@ -130,19 +139,20 @@ bool openPreparedWeights(const std::string &path, PreparedHeader &header,
   };
   const uint8_t *data = mapped->data();
   uint64_t size = mapped->size();
-  if (size < 16 || std::memcmp(data, kMagic, sizeof(kMagic)) != 0)
+  if (size < kHeaderAt || std::memcmp(data, kMagic, sizeof(kMagic)) != 0)
     return fail("not a prepared weights file (written by --save-prepared)");
   uint32_t version, length;
-  std::memcpy(&version, data + 8, 4);
-  std::memcpy(&length, data + 12, 4);
+  std::memcpy(&version, data + kVersionAt, 4);
+  std::memcpy(&length, data + kLengthAt, 4);
   if (version != kFormatVersion)
     return fail("prepared weights of format version " +
                 std::to_string(version) + "; this runtime reads version " +
                 std::to_string(kFormatVersion));
-  if (length > kMaxHeaderBytes || 16 + uint64_t(length) > size)
+  if (length > kMaxHeaderBytes || kHeaderAt + length > size)
     return fail("the header is cut short or too long");
-  json parsed = json::parse(data + 16, data + 16 + length, nullptr,
-                            /*allow_exceptions=*/false);
+  json parsed =
+      json::parse(data + kHeaderAt, data + kHeaderAt + length, nullptr,
+                  /*allow_exceptions=*/false);
   try {
     if (parsed.is_discarded() || !parsed.is_object())
       return fail("the header is not a JSON object");
@@ -167,8 +177,7 @@ bool openPreparedWeights(const std::string &path, PreparedHeader &header,
   } catch (const std::exception &e) {
     return fail(std::string("invalid header: ") + e.what());
   }
-  dataOffset = (16 + uint64_t(length) + kDataAlignment - 1) / kDataAlignment *
-               kDataAlignment;
+  dataOffset = dataOffsetAfter(length);
   if (dataOffset > size || header.paramBytes > size - dataOffset)
     return fail("the file is cut short: it holds " +
                 std::to_string(size > dataOffset ? size - dataOffset : 0) +

@@ -92,13 +92,17 @@ double SeededNormal::normal() {
   return radius * std::cos(angle);
 }
 
-uint64_t fnv1a64(const std::string &text) {
-  uint64_t hash = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) {
-    hash ^= c;
+uint64_t fnv1a64(const void *data, size_t bytes, uint64_t hash) {
+  const auto *at = static_cast<const unsigned char *>(data);
+  for (size_t i = 0; i < bytes; ++i) {
+    hash ^= at[i];
     hash *= 0x100000001b3ULL;
   }
   return hash;
+}
+
+uint64_t fnv1a64(const std::string &text) {
+  return fnv1a64(text.data(), text.size(), kFnv1a64Basis);
 }
 
 //===----------------------------------------------------------------------===//
@@ -274,6 +278,13 @@ bool checkLayout(const ModelSpec &model, std::string &error) {
   return true;
 }
 
+/// The message of a parameter arena that could not be allocated.
+std::string cannotAllocate(const ModelSpec &model) {
+  return detail::makeError(model.path, "cannot allocate " +
+                                           std::to_string(model.paramBytes) +
+                                           " bytes of parameters");
+}
+
 /// The weights files of `model`, or null for random init (true) or on
 /// failure (false, with `error`).
 bool openFiles(const ModelSpec &model, std::unique_ptr<WeightFiles> &files,
@@ -293,9 +304,7 @@ bool loadParameterArena(const ModelSpec &model, AlignedBuffer &arena,
       return false;
     AlignedBuffer buffer(model.paramBytes);
     if (!buffer) {
-      error = detail::makeError(
-          model.path, "cannot allocate " + std::to_string(model.paramBytes) +
-                          " bytes of parameters");
+      error = cannotAllocate(model);
       return false;
     }
     std::unique_ptr<WeightFiles> files;
@@ -339,9 +348,7 @@ bool loadPreparedParameterArena(const ModelSpec &model,
             : mmap(nullptr, model.paramBytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (!buffer || reservation == MAP_FAILED) {
-      error = detail::makeError(
-          model.path, "cannot allocate " + std::to_string(model.paramBytes) +
-                          " bytes of parameters");
+      error = cannotAllocate(model);
       return false;
     }
     struct Unmap {

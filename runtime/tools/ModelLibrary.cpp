@@ -156,11 +156,7 @@ int moe_model_forward(moe_model *model, int64_t tokens,
   const moe::ModelSpec &spec = model->loaded.spec;
   std::string error;
   if (tokens != model->tokens) {
-    std::vector<uint64_t> sizes;
-    for (const moe::InputSpec &input : spec.inputs)
-      sizes.push_back(static_cast<uint64_t>(tokens) * input.width *
-                      sizeof(float));
-    model->inputOffsets = moe::layoutArena(sizes, model->inputBytes);
+    model->inputBytes = moe::inputArenaBytes(spec, tokens, model->inputOffsets);
     model->outputs = backend.allocate(
         moe::outputArenaBytes(spec, tokens, model->outputOffsets), error);
     model->scratch = model->outputs

@@ -35,6 +35,13 @@ public:
   virtual MoEArena descriptor() = 0;
 };
 
+/// The descriptor of `bytes` bytes at `data` (docs/abi.md: a 1-D memref of
+/// i8), in whichever memory the entry points run on.
+inline MoEArena arenaDescriptor(void *data, uint64_t bytes) {
+  auto *base = static_cast<int8_t *>(data);
+  return MoEArena{base, base, 0, {static_cast<int64_t>(bytes)}, {1}};
+}
+
 /// The compiled model's entry points (docs/abi.md); `prepare` may be null.
 /// Every backend calls them through these, on its own arenas.
 struct EntryPoints {

@@ -70,6 +70,11 @@ struct LoadedModel {
 std::vector<uint64_t> layoutArena(const std::vector<uint64_t> &bytes,
                                   uint64_t &total);
 
+/// The input arena's size for `tokens` tokens; `offsets` receives each
+/// input's offset.
+uint64_t inputArenaBytes(const ModelSpec &model, int64_t tokens,
+                         std::vector<uint64_t> &offsets);
+
 /// The output arena's size for `tokens` tokens; `offsets` receives each
 /// output's offset.
 uint64_t outputArenaBytes(const ModelSpec &model, int64_t tokens,

@@ -65,6 +65,12 @@ private:
 /// each source tensor named N with `seed ^ fnv1a64(N)`.
 uint64_t fnv1a64(const std::string &text);
 
+/// The FNV-1a offset basis: the hash of no bytes.
+constexpr uint64_t kFnv1a64Basis = 0xcbf29ce484222325ULL;
+
+/// `hash` (of the bytes before) continued over `bytes` bytes at `data`.
+uint64_t fnv1a64(const void *data, size_t bytes, uint64_t hash);
+
 /// Called as weights load: bytes done of the total.
 using LoadProgress = std::function<void(uint64_t done, uint64_t total)>;
 
