@@ -60,9 +60,12 @@ void mlir::moe::buildMoEDecompositionPipeline(
   funcPm.addPass(createCSEPass());
 }
 
-void mlir::moe::buildMoEToLinalgStage(OpPassManager &pm) {
+void mlir::moe::buildMoEToLinalgStage(OpPassManager &pm,
+                                      int64_t dispatchChunkTokens) {
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
-  funcPm.addPass(createConvertMoEToLinalgPass());
+  ConvertMoEToLinalgPassOptions lowering;
+  lowering.dispatchChunkTokens = dispatchChunkTokens;
+  funcPm.addPass(createConvertMoEToLinalgPass(lowering));
   funcPm.addPass(createCanonicalizerPass());
   funcPm.addPass(createCSEPass());
 }
@@ -210,7 +213,7 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
     prepare.panelWidth = options.panelWidth;
     pm.addPass(createMoECPUPrepareExpertWeightsPass(prepare));
   }
-  buildMoEToLinalgStage(pm);
+  buildMoEToLinalgStage(pm, options.dispatchChunkTokens);
   buildMoECPUKernelStage(pm, options);
   buildMoECPUBufferizationStage(pm, options);
   buildMoECPUToLLVMStage(pm, options.runtimeChecks);

@@ -70,7 +70,7 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   decomposition.fuseGather = false;
   buildMoEOutlineLayersStage(pm);
   buildMoEDecompositionPipeline(pm, decomposition);
-  buildMoEToLinalgStage(pm);
+  buildMoEToLinalgStage(pm, options.dispatchChunkTokens);
   buildMoEGPUBufferizationStage(pm, options);
   if (options.hostSemantics) {
     bufferization::buildBufferDeallocationPipeline(pm);

@@ -43,7 +43,7 @@ void mlir::moe::registerMoEPipelines() {
   PassPipelineRegistration<>(
       "moe-to-linalg-pipeline",
       "Lower the MoE step ops to linalg, scf and tensor ops, then clean up",
-      buildMoEToLinalgStage);
+      [](OpPassManager &pm) { buildMoEToLinalgStage(pm); });
   PassPipelineRegistration<CPUPipelineOptions>(
       "moe-cpu-pipeline",
       "Compile a module with a 'moe.entry' function in the MoE dialect to "

@@ -24,7 +24,10 @@ def ConvertMoEToLinalgPass : Pass<"convert-moe-to-linalg"> {
     - top-k to a partial selection per token (k passes over the E scores,
       each keeping the best score below the previous pick; O(k * E));
     - dispatch to a stable counting sort over the T * k assignments
-      (histogram, prefix sum, placement), with capacity dropping;
+      (histogram, prefix sum, placement), with capacity dropping: one
+      serial pass over the assignments, or, with `dispatch-chunk-tokens`,
+      `scf.forall`s over (expert, chunk of tokens) that count and place
+      each chunk's rows for one expert (the same rows in the same order);
     - permute to a gather `linalg.generic` over the used rows;
     - the grouped matmul to one `linalg.generic` contraction per expert on
       that expert's own rows (an `scf.for` over the E segments);
@@ -33,6 +36,13 @@ def ConvertMoEToLinalgPass : Pass<"convert-moe-to-linalg"> {
     No lowered op runs an expert on rows that are not routed to it.
     `moe.layer` and `moe.expert_ffn` must be decomposed first.
   }];
+  let options = [
+    Option<"dispatchChunkTokens", "dispatch-chunk-tokens", "int64_t",
+           /*default=*/"0",
+           "Count and place the dispatch's assignments in parallel over "
+           "(expert, chunk of this many tokens), for targets where one "
+           "serial pass is slow (0: one serial pass)">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",

@@ -122,6 +122,12 @@ struct CPUPipelineOptions
       *this, "reduction-block",
       llvm::cl::desc("Largest K block of the expert matmul kernel"),
       llvm::cl::init(256)};
+  PassOptions::Option<int64_t> dispatchChunkTokens{
+      *this, "dispatch-chunk-tokens",
+      llvm::cl::desc("Count and place the dispatch's assignments in "
+                     "parallel over (expert, chunk of this many tokens); 0: "
+                     "one serial pass, which a CPU thread runs fastest"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> bf16Dot{
       *this, "bf16-dot",
       llvm::cl::desc("Expert matmuls with bf16 weights round their "
@@ -160,6 +166,13 @@ struct NVPTXPipelineOptions
   PassOptions::Option<int64_t> threads{
       *this, "threads", llvm::cl::desc("Threads of a GPU block"),
       llvm::cl::init(128)};
+  PassOptions::Option<int64_t> dispatchChunkTokens{
+      *this, "dispatch-chunk-tokens",
+      llvm::cl::desc("Count and place the dispatch's assignments in "
+                     "parallel over (expert, chunk of this many tokens), a "
+                     "kernel over blocks each; 0: one serial pass on one "
+                     "thread"),
+      llvm::cl::init(16)};
   PassOptions::Option<bool> tensorCores{
       *this, "tensor-cores",
       llvm::cl::desc("Routed experts' matmuls with BF16 weights round their "
@@ -185,7 +198,9 @@ void buildMoEDecompositionPipeline(OpPassManager &pm,
                                    const DecompositionOptions &options);
 
 /// Adds the lowering of the MoE step ops to linalg, scf and tensor ops.
-void buildMoEToLinalgStage(OpPassManager &pm);
+/// convert-moe-to-linalg and its clean-up; `dispatchChunkTokens` as the
+/// pass's `dispatch-chunk-tokens`.
+void buildMoEToLinalgStage(OpPassManager &pm, int64_t dispatchChunkTokens = 0);
 
 /// Adds what every target runs to reach buffers: the entry-point ABI,
 /// inlining, one-shot bufferization of the whole module and the clean-ups

@@ -43,7 +43,13 @@ struct ConvertMoEToLinalgPass
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
 
     RewritePatternSet patterns(ctx);
-    populateMoEToLinalgConversionPatterns(patterns);
+    if (dispatchChunkTokens < 0) {
+      getOperation()->emitError()
+          << "dispatch-chunk-tokens must be at least 0, got "
+          << static_cast<int64_t>(dispatchChunkTokens);
+      return signalPassFailure();
+    }
+    populateMoEToLinalgConversionPatterns(patterns, dispatchChunkTokens);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();
@@ -53,9 +59,9 @@ struct ConvertMoEToLinalgPass
 } // namespace
 
 void mlir::moe::populateMoEToLinalgConversionPatterns(
-    RewritePatternSet &patterns) {
+    RewritePatternSet &patterns, int64_t dispatchChunkTokens) {
   populateMoERouterToLinalgPatterns(patterns);
   populateMoETopKToSCFPatterns(patterns);
-  populateMoERoutingDataToSCFPatterns(patterns);
+  populateMoERoutingDataToSCFPatterns(patterns, dispatchChunkTokens);
   populateMoEGroupedMatmulToLinalgPatterns(patterns);
 }

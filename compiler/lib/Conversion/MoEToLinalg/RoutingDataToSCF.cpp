@@ -8,7 +8,10 @@
 //
 // - `moe.dispatch` to a stable counting sort of the T * k assignments:
 //   a histogram, a prefix sum (applying the capacity), then a placement pass
-//   in token order. O(T * k + E).
+//   in token order. O(T * k + E). With chunks, the histogram and the
+//   placement are foralls over (expert, chunk of tokens), which a GPU runs
+//   in parallel, and each expert's counts are scanned over the chunks:
+//   O(E * T * k) work in all, but no iteration waits on another's memory.
 // - `moe.permute` to a copy of each used row from its token's row.
 // - `moe.combine` to a scatter-add over the used rows, in row order, so the
 //   sum is deterministic.
@@ -95,16 +98,18 @@ Value buildColumnChunks(
 }
 
 /// Calls `body(b, t, j, iterArgs)` for every assignment (t, j) of a [T, k]
-/// tensor in token order, threading `iterArgs`; returns the final values.
+/// tensor with `first` <= t < `last`, in token order, threading
+/// `iterArgs`; returns the final values.
 ValueRange forEachAssignment(
-    OpBuilder &b, Location loc, Value tokens, int64_t k, ValueRange iterArgs,
+    OpBuilder &b, Location loc, Value first, Value last, int64_t k,
+    ValueRange iterArgs,
     function_ref<SmallVector<Value>(OpBuilder &, Value, Value, ValueRange)>
         body) {
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
   Value kValue = arith::ConstantIndexOp::create(b, loc, k);
   auto outer = scf::ForOp::create(
-      b, loc, c0, tokens, c1, iterArgs,
+      b, loc, first, last, c1, iterArgs,
       [&](OpBuilder &b, Location, Value t, ValueRange outerArgs) {
         auto inner = scf::ForOp::create(
             b, loc, c0, kValue, c1, outerArgs,
@@ -116,12 +121,51 @@ ValueRange forEachAssignment(
   return outer.getResults();
 }
 
+/// The tokens [first, last) of chunk `c` of `chunkTokens` tokens each.
+std::pair<Value, Value> chunkTokenRange(OpBuilder &b, Location loc, Value c,
+                                        int64_t chunkTokens, Value tokens) {
+  Value size = arith::ConstantIndexOp::create(b, loc, chunkTokens);
+  Value first = arith::MulIOp::create(b, loc, c, size);
+  Value last = arith::MinUIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, first, size), tokens);
+  return {first, last};
+}
+
+/// A forall body's write of the slices `sources[i]` into its shared outputs
+/// `dests[i]` at `offsets[i]` with `sizes[i]`, unit strides.
+void insertInParallel(OpBuilder &b, Location loc, ArrayRef<Value> sources,
+                      ArrayRef<Value> dests,
+                      ArrayRef<SmallVector<OpFoldResult>> offsets,
+                      ArrayRef<SmallVector<OpFoldResult>> sizes) {
+  auto inParallel = scf::InParallelOp::create(b, loc);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(inParallel.getBody());
+  for (auto [source, dest, offset, size] :
+       llvm::zip(sources, dests, offsets, sizes))
+    tensor::ParallelInsertSliceOp::create(
+        b, loc, source, dest, offset, size,
+        SmallVector<OpFoldResult>(offset.size(), b.getIndexAttr(1)));
+}
+
+/// `dest` with `value` at `position`, as the one-element slice a forall
+/// iteration writes there (returned with its offsets).
+Value elementSlice(OpBuilder &b, Location loc, Value value, Value dest,
+                   ArrayRef<OpFoldResult> position) {
+  SmallVector<OpFoldResult> ones(position.size(), b.getIndexAttr(1));
+  Value slot =
+      tensor::ExtractSliceOp::create(b, loc, dest, position, ones, ones);
+  SmallVector<Value> zeros(position.size(),
+                           arith::ConstantIndexOp::create(b, loc, 0));
+  return tensor::InsertOp::create(b, loc, value, slot, zeros);
+}
+
 //===----------------------------------------------------------------------===//
 // DispatchOp
 //===----------------------------------------------------------------------===//
 
 struct DispatchToSCF : OpRewritePattern<DispatchOp> {
-  using OpRewritePattern::OpRewritePattern;
+  DispatchToSCF(MLIRContext *context, int64_t chunkTokens)
+      : OpRewritePattern(context), chunkTokens(chunkTokens) {}
 
   LogicalResult matchAndRewrite(DispatchOp op,
                                 PatternRewriter &rewriter) const override {
@@ -134,6 +178,9 @@ struct DispatchToSCF : OpRewritePattern<DispatchOp> {
     Value zero = i32Constant(rewriter, loc, 0);
     Value one = i32Constant(rewriter, loc, 1);
     Value numExpertsI32 = i32Constant(rewriter, loc, numExperts);
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value experts = arith::ConstantIndexOp::create(rewriter, loc, numExperts);
 
     // The expert of assignment (t, j), and whether it names a real expert;
     // out-of-range indices are dropped rather than written out of bounds.
@@ -149,25 +196,31 @@ struct DispatchToSCF : OpRewritePattern<DispatchOp> {
     };
 
     // 1. Histogram of experts over all assignments.
-    Value countsInit =
-        linalg::FillOp::create(rewriter, loc, zero, op.getCountsInit())
-            .getResult(0);
-    Value histogram =
-        forEachAssignment(
-            rewriter, loc, tokens, k, ValueRange{countsInit},
-            [&](OpBuilder &b, Value t, Value j, ValueRange args) {
-              Value inRange;
-              Value e = expertOf(b, t, j, inRange);
-              Value count =
-                  tensor::ExtractOp::create(b, loc, args[0], ValueRange{e});
-              Value increment =
-                  arith::SelectOp::create(b, loc, inRange, one, zero);
-              Value updated = arith::AddIOp::create(b, loc, count, increment);
-              return SmallVector<Value>{
-                  tensor::InsertOp::create(b, loc, updated, args[0],
-                                           ValueRange{e})};
-            })
-            .front();
+    ChunkedCounts chunked;
+    Value histogram;
+    if (chunkTokens > 0) {
+      chunked = countChunks(rewriter, loc, op, tokens);
+      histogram = chunked.totals;
+    } else {
+      Value countsInit =
+          linalg::FillOp::create(rewriter, loc, zero, op.getCountsInit())
+              .getResult(0);
+      histogram =
+          forEachAssignment(
+              rewriter, loc, c0, tokens, k, ValueRange{countsInit},
+              [&](OpBuilder &b, Value t, Value j, ValueRange args) {
+                Value inRange;
+                Value e = expertOf(b, t, j, inRange);
+                Value count =
+                    tensor::ExtractOp::create(b, loc, args[0], ValueRange{e});
+                Value increment =
+                    arith::SelectOp::create(b, loc, inRange, one, zero);
+                Value updated = arith::AddIOp::create(b, loc, count, increment);
+                return SmallVector<Value>{tensor::InsertOp::create(
+                    b, loc, updated, args[0], ValueRange{e})};
+              })
+              .front();
+    }
 
     // 2. Capacity C = ceil(capacity_factor * (T * k) / E), in f64 as the
     //    model format defines it.
@@ -206,9 +259,6 @@ struct DispatchToSCF : OpRewritePattern<DispatchOp> {
     // 3. Kept counts and their exclusive prefix sum, each segment rounded up
     //    to the alignment.
     int64_t alignment = op.getSegmentAlignmentOrOne();
-    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    Value experts = arith::ConstantIndexOp::create(rewriter, loc, numExperts);
     auto prefix = scf::ForOp::create(
         rewriter, loc, c0, experts, c1,
         ValueRange{op.getOffsetsInit(), histogram, zero},
@@ -236,59 +286,65 @@ struct DispatchToSCF : OpRewritePattern<DispatchOp> {
     Value counts = prefix.getResult(1);
 
     // 4. Placement in token order; `seen[e]` counts e's assignments so far.
-    Value seenInit = linalg::FillOp::create(
-                         rewriter, loc, zero,
-                         createEmptyTensor(rewriter, loc,
-                                           {rewriter.getIndexAttr(numExperts)},
-                                           rewriter.getI32Type()))
-                         .getResult(0);
-    ValueRange placed = forEachAssignment(
-        rewriter, loc, tokens, k,
-        ValueRange{op.getTokenIdsInit(), op.getRowWeightsInit(), seenInit},
-        [&](OpBuilder &b, Value t, Value j, ValueRange args) {
-          Value inRange;
-          Value e = expertOf(b, t, j, inRange);
-          Value position =
-              tensor::ExtractOp::create(b, loc, args[2], ValueRange{e});
-          Value seen = tensor::InsertOp::create(
-              b, loc,
-              arith::AddIOp::create(
-                  b, loc, position,
-                  arith::SelectOp::create(b, loc, inRange, one, zero)),
-              args[2], ValueRange{e});
-          Value keep = inRange;
-          if (capacity)
-            keep = arith::AndIOp::create(
+    Value tokenIds, rowWeights;
+    if (chunkTokens > 0) {
+      std::tie(tokenIds, rowWeights) =
+          placeChunks(rewriter, loc, op, chunked, offsets, capacity, tokens);
+    } else {
+      Value seenInit =
+          linalg::FillOp::create(
+              rewriter, loc, zero,
+              createEmptyTensor(rewriter, loc,
+                                {rewriter.getIndexAttr(numExperts)},
+                                rewriter.getI32Type()))
+              .getResult(0);
+      ValueRange placed = forEachAssignment(
+          rewriter, loc, c0, tokens, k,
+          ValueRange{op.getTokenIdsInit(), op.getRowWeightsInit(), seenInit},
+          [&](OpBuilder &b, Value t, Value j, ValueRange args) {
+            Value inRange;
+            Value e = expertOf(b, t, j, inRange);
+            Value position =
+                tensor::ExtractOp::create(b, loc, args[2], ValueRange{e});
+            Value seen = tensor::InsertOp::create(
+                b, loc,
+                arith::AddIOp::create(
+                    b, loc, position,
+                    arith::SelectOp::create(b, loc, inRange, one, zero)),
+                args[2], ValueRange{e});
+            Value keep = inRange;
+            if (capacity)
+              keep = arith::AndIOp::create(
+                  b, loc, keep,
+                  arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                        position, capacity));
+            auto write = scf::IfOp::create(
                 b, loc, keep,
-                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                      position, capacity));
-          auto write = scf::IfOp::create(
-              b, loc, keep,
-              [&](OpBuilder &b, Location) {
-                Value start =
-                    tensor::ExtractOp::create(b, loc, offsets, ValueRange{e});
-                Value row = toIndex(
-                    b, loc, arith::AddIOp::create(b, loc, start, position));
-                Value token = arith::IndexCastOp::create(
-                    b, loc, b.getI32Type(), t);
-                Value weight =
-                    tensor::ExtractOp::create(b, loc, weights, ValueRange{t, j});
-                Value tokenIds = tensor::InsertOp::create(b, loc, token,
-                                                          args[0],
-                                                          ValueRange{row});
-                Value rowWeights = tensor::InsertOp::create(b, loc, weight,
-                                                            args[1],
-                                                            ValueRange{row});
-                scf::YieldOp::create(b, loc, ValueRange{tokenIds, rowWeights});
-              },
-              [&](OpBuilder &b, Location) {
-                scf::YieldOp::create(b, loc, ValueRange{args[0], args[1]});
-              });
-          return SmallVector<Value>{write.getResult(0), write.getResult(1),
-                                    seen};
-        });
-
-    Value tokenIds = placed[0], rowWeights = placed[1];
+                [&](OpBuilder &b, Location) {
+                  Value start =
+                      tensor::ExtractOp::create(b, loc, offsets, ValueRange{e});
+                  Value row = toIndex(
+                      b, loc, arith::AddIOp::create(b, loc, start, position));
+                  Value token =
+                      arith::IndexCastOp::create(b, loc, b.getI32Type(), t);
+                  Value weight = tensor::ExtractOp::create(b, loc, weights,
+                                                           ValueRange{t, j});
+                  Value tokenIds = tensor::InsertOp::create(
+                      b, loc, token, args[0], ValueRange{row});
+                  Value rowWeights = tensor::InsertOp::create(
+                      b, loc, weight, args[1], ValueRange{row});
+                  scf::YieldOp::create(b, loc,
+                                       ValueRange{tokenIds, rowWeights});
+                },
+                [&](OpBuilder &b, Location) {
+                  scf::YieldOp::create(b, loc, ValueRange{args[0], args[1]});
+                });
+            return SmallVector<Value>{write.getResult(0), write.getResult(1),
+                                      seen};
+          });
+      tokenIds = placed[0];
+      rowWeights = placed[1];
+    }
     if (alignment > 1) {
       // 5. Padding rows: token id -1 (skipped by permute and combine) and
       //    weight 0.
@@ -329,6 +385,206 @@ struct DispatchToSCF : OpRewritePattern<DispatchOp> {
     rewriter.replaceOp(op, {counts, offsets, tokenIds, rowWeights});
     return success();
   }
+
+private:
+  /// What the parallel histogram leaves for the placement: for each expert
+  /// e and chunk c, `counts[e, c]` assignments of chunk c name e, and
+  /// `starts[e, c]` of them come in earlier chunks; `totals[e]` is e's
+  /// histogram.
+  struct ChunkedCounts {
+    Value chunks, counts, starts, totals;
+  };
+
+  /// Steps 1 in parallel: a forall over (expert, chunk) counts each chunk's
+  /// assignments to each expert, and a forall over experts scans the counts
+  /// over chunks. An iteration reads its chunk's indices and keeps its
+  /// count in a register: no iteration waits on another's memory.
+  ChunkedCounts countChunks(PatternRewriter &rewriter, Location loc,
+                            DispatchOp op, Value tokens) const {
+    Value indices = op.getIndices();
+    int64_t numExperts = op.getNumExperts();
+    int64_t k = cast<ShapedType>(indices.getType()).getDimSize(1);
+    Type i32 = rewriter.getI32Type();
+    Value zero = i32Constant(rewriter, loc, 0);
+    Value one = i32Constant(rewriter, loc, 1);
+    OpFoldResult experts = rewriter.getIndexAttr(numExperts);
+    OpFoldResult zeroIndex = rewriter.getIndexAttr(0);
+    OpFoldResult oneIndex = rewriter.getIndexAttr(1);
+    ChunkedCounts result;
+    result.chunks = arith::CeilDivUIOp::create(
+        rewriter, loc, tokens,
+        arith::ConstantIndexOp::create(rewriter, loc, chunkTokens));
+    auto counting = scf::ForallOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{experts, result.chunks},
+        ValueRange{
+            createEmptyTensor(rewriter, loc, {experts, result.chunks}, i32)},
+        std::nullopt, [&](OpBuilder &b, Location, ValueRange args) {
+          Value e = args[0], c = args[1], grid = args[2];
+          auto [first, last] = chunkTokenRange(b, loc, c, chunkTokens, tokens);
+          Value expert = arith::IndexCastOp::create(b, loc, i32, e);
+          Value count =
+              forEachAssignment(
+                  b, loc, first, last, k, ValueRange{zero},
+                  [&](OpBuilder &b, Value t, Value j, ValueRange running) {
+                    Value match = arith::CmpIOp::create(
+                        b, loc, arith::CmpIPredicate::eq,
+                        tensor::ExtractOp::create(b, loc, indices,
+                                                  ValueRange{t, j}),
+                        expert);
+                    return SmallVector<Value>{arith::AddIOp::create(
+                        b, loc, running[0],
+                        arith::SelectOp::create(b, loc, match, one, zero))};
+                  })
+                  .front();
+          SmallVector<OpFoldResult> position{e, c};
+          insertInParallel(b, loc,
+                           {elementSlice(b, loc, count, grid, position)},
+                           {grid}, {position}, {{oneIndex, oneIndex}});
+        });
+    result.counts = counting.getResult(0);
+
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    auto rowType = RankedTensorType::get({ShapedType::kDynamic}, i32);
+    auto scanning = scf::ForallOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{experts},
+        ValueRange{
+            createEmptyTensor(rewriter, loc, {experts, result.chunks}, i32),
+            op.getCountsInit()},
+        std::nullopt, [&](OpBuilder &b, Location, ValueRange args) {
+          Value e = args[0], starts = args[1], totals = args[2];
+          SmallVector<OpFoldResult> rowOffsets{e, zeroIndex},
+              rowSizes{oneIndex, result.chunks}, strides{oneIndex, oneIndex};
+          Value countRow = tensor::ExtractSliceOp::create(
+              b, loc, rowType, result.counts, rowOffsets, rowSizes, strides);
+          Value startRow = tensor::ExtractSliceOp::create(
+              b, loc, rowType, starts, rowOffsets, rowSizes, strides);
+          auto scan = scf::ForOp::create(
+              b, loc, c0, result.chunks, c1, ValueRange{zero, startRow},
+              [&](OpBuilder &b, Location, Value c, ValueRange running) {
+                Value count =
+                    tensor::ExtractOp::create(b, loc, countRow, ValueRange{c});
+                Value written = tensor::InsertOp::create(
+                    b, loc, running[0], running[1], ValueRange{c});
+                scf::YieldOp::create(
+                    b, loc,
+                    ValueRange{arith::AddIOp::create(b, loc, running[0], count),
+                               written});
+              });
+          SmallVector<OpFoldResult> position{e};
+          insertInParallel(
+              b, loc,
+              {scan.getResult(1),
+               elementSlice(b, loc, scan.getResult(0), totals, position)},
+              {starts, totals}, {rowOffsets, position}, {rowSizes, {oneIndex}});
+        });
+    result.starts = scanning.getResult(0);
+    result.totals = scanning.getResult(1);
+    return result;
+  }
+
+  /// Step 4 in parallel: the iteration for (expert e, chunk c) writes the
+  /// rows of e's segment that chunk c's assignments to e take, in token
+  /// order: the `counts[e, c]` rows from `starts[e, c]` on, fewer where the
+  /// capacity ends the segment. These are the rows the serial placement
+  /// gives them, and each iteration writes a slice of its own.
+  std::pair<Value, Value> placeChunks(PatternRewriter &rewriter, Location loc,
+                                      DispatchOp op,
+                                      const ChunkedCounts &chunked,
+                                      Value offsets, Value capacity,
+                                      Value tokens) const {
+    Value indices = op.getIndices();
+    Value weights = op.getWeights();
+    int64_t numExperts = op.getNumExperts();
+    int64_t k = cast<ShapedType>(indices.getType()).getDimSize(1);
+    Type i32 = rewriter.getI32Type();
+    Value zero = i32Constant(rewriter, loc, 0);
+    Value one = i32Constant(rewriter, loc, 1);
+    OpFoldResult oneIndex = rewriter.getIndexAttr(1);
+    auto placing = scf::ForallOp::create(
+        rewriter, loc,
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(numExperts),
+                               chunked.chunks},
+        ValueRange{op.getTokenIdsInit(), op.getRowWeightsInit()}, std::nullopt,
+        [&](OpBuilder &b, Location, ValueRange args) {
+          Value e = args[0], c = args[1], ids = args[2], rowWeights = args[3];
+          Value start = tensor::ExtractOp::create(b, loc, chunked.starts,
+                                                  ValueRange{e, c});
+          Value kept = tensor::ExtractOp::create(b, loc, chunked.counts,
+                                                 ValueRange{e, c});
+          Value first = start;
+          if (capacity) {
+            // Rows from the capacity on are dropped; the slice then starts
+            // no later than the segment's end.
+            kept = arith::MaxSIOp::create(
+                b, loc,
+                arith::MinSIOp::create(
+                    b, loc, kept,
+                    arith::SubIOp::create(b, loc, capacity, start)),
+                zero);
+            first = arith::MinSIOp::create(b, loc, start, capacity);
+          }
+          Value segmentStart =
+              tensor::ExtractOp::create(b, loc, offsets, ValueRange{e});
+          SmallVector<OpFoldResult> sliceOffsets{toIndex(
+              b, loc, arith::AddIOp::create(b, loc, segmentStart, first))};
+          SmallVector<OpFoldResult> sliceSizes{toIndex(b, loc, kept)};
+          SmallVector<OpFoldResult> strides{oneIndex};
+          Value idSlice = tensor::ExtractSliceOp::create(
+              b, loc, ids, sliceOffsets, sliceSizes, strides);
+          Value weightSlice = tensor::ExtractSliceOp::create(
+              b, loc, rowWeights, sliceOffsets, sliceSizes, strides);
+          auto [firstToken, lastToken] =
+              chunkTokenRange(b, loc, c, chunkTokens, tokens);
+          Value expert = arith::IndexCastOp::create(b, loc, i32, e);
+          ValueRange placed = forEachAssignment(
+              b, loc, firstToken, lastToken, k,
+              ValueRange{zero, idSlice, weightSlice},
+              [&](OpBuilder &b, Value t, Value j, ValueRange running) {
+                Value position = running[0];
+                Value match = arith::CmpIOp::create(
+                    b, loc, arith::CmpIPredicate::eq,
+                    tensor::ExtractOp::create(b, loc, indices,
+                                              ValueRange{t, j}),
+                    expert);
+                Value write = arith::AndIOp::create(
+                    b, loc, match,
+                    arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                          position, kept));
+                auto written = scf::IfOp::create(
+                    b, loc, write,
+                    [&](OpBuilder &b, Location) {
+                      Value row = toIndex(b, loc, position);
+                      Value token = arith::IndexCastOp::create(b, loc, i32, t);
+                      Value weight = tensor::ExtractOp::create(
+                          b, loc, weights, ValueRange{t, j});
+                      scf::YieldOp::create(
+                          b, loc,
+                          ValueRange{
+                              tensor::InsertOp::create(
+                                  b, loc, token, running[1], ValueRange{row}),
+                              tensor::InsertOp::create(b, loc, weight,
+                                                       running[2],
+                                                       ValueRange{row})});
+                    },
+                    [&](OpBuilder &b, Location) {
+                      scf::YieldOp::create(b, loc,
+                                           ValueRange{running[1], running[2]});
+                    });
+                Value next = arith::AddIOp::create(
+                    b, loc, position,
+                    arith::SelectOp::create(b, loc, match, one, zero));
+                return SmallVector<Value>{next, written.getResult(0),
+                                          written.getResult(1)};
+              });
+          insertInParallel(b, loc, {placed[1], placed[2]}, {ids, rowWeights},
+                           {sliceOffsets, sliceOffsets},
+                           {sliceSizes, sliceSizes});
+        });
+    return {placing.getResult(0), placing.getResult(1)};
+  }
+
+  int64_t chunkTokens;
 };
 
 //===----------------------------------------------------------------------===//
@@ -497,7 +753,7 @@ struct CombineToSCF : OpRewritePattern<CombineOp> {
 } // namespace
 
 void mlir::moe::populateMoERoutingDataToSCFPatterns(
-    RewritePatternSet &patterns) {
-  patterns.add<DispatchToSCF, PermuteToLinalg, CombineToSCF>(
-      patterns.getContext());
+    RewritePatternSet &patterns, int64_t dispatchChunkTokens) {
+  patterns.add<DispatchToSCF>(patterns.getContext(), dispatchChunkTokens);
+  patterns.add<PermuteToLinalg, CombineToSCF>(patterns.getContext());
 }

@@ -36,8 +36,11 @@ void populateMoERouterToLinalgPatterns(RewritePatternSet &patterns);
 void populateMoETopKToSCFPatterns(RewritePatternSet &patterns);
 
 /// `moe.dispatch`, `moe.permute` and `moe.combine`: the counting sort, the
-/// gather and the scatter-add.
-void populateMoERoutingDataToSCFPatterns(RewritePatternSet &patterns);
+/// gather and the scatter-add. With `dispatchChunkTokens` > 0 the counting
+/// sort runs in parallel over (expert, chunk of that many tokens); 0 makes
+/// it one serial pass.
+void populateMoERoutingDataToSCFPatterns(RewritePatternSet &patterns,
+                                         int64_t dispatchChunkTokens = 0);
 
 /// `moe.grouped_matmul` to one linalg contraction per expert segment,
 /// `moe.grouped_gated_matmul` to two and their epilogue per segment, and
@@ -45,7 +48,8 @@ void populateMoERoutingDataToSCFPatterns(RewritePatternSet &patterns);
 void populateMoEGroupedMatmulToLinalgPatterns(RewritePatternSet &patterns);
 
 /// All of the above.
-void populateMoEToLinalgConversionPatterns(RewritePatternSet &patterns);
+void populateMoEToLinalgConversionPatterns(RewritePatternSet &patterns,
+                                           int64_t dispatchChunkTokens = 0);
 
 } // namespace moe
 } // namespace mlir
