@@ -61,11 +61,14 @@ void mlir::moe::buildMoEDecompositionPipeline(
 }
 
 void mlir::moe::buildMoEToLinalgStage(OpPassManager &pm,
-                                      int64_t dispatchChunkTokens) {
+                                      const RoutingDataLowering &lowering) {
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
-  ConvertMoEToLinalgPassOptions lowering;
-  lowering.dispatchChunkTokens = dispatchChunkTokens;
-  funcPm.addPass(createConvertMoEToLinalgPass(lowering));
+  ConvertMoEToLinalgPassOptions options;
+  options.dispatchChunkTokens = lowering.dispatchChunkTokens;
+  options.permuteRowBlock = lowering.permuteRowBlock;
+  options.combineTokenBlock = lowering.combineTokenBlock;
+  options.blockColumnChunks = lowering.blockColumnChunks;
+  funcPm.addPass(createConvertMoEToLinalgPass(options));
   funcPm.addPass(createCanonicalizerPass());
   funcPm.addPass(createCSEPass());
 }
@@ -213,7 +216,12 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
     prepare.panelWidth = options.panelWidth;
     pm.addPass(createMoECPUPrepareExpertWeightsPass(prepare));
   }
-  buildMoEToLinalgStage(pm, options.dispatchChunkTokens);
+  RoutingDataLowering lowering;
+  lowering.dispatchChunkTokens = options.dispatchChunkTokens;
+  lowering.permuteRowBlock = options.permuteRowBlock;
+  lowering.combineTokenBlock = options.combineTokenBlock;
+  lowering.blockColumnChunks = options.blockColumnChunks;
+  buildMoEToLinalgStage(pm, lowering);
   buildMoECPUKernelStage(pm, options);
   buildMoECPUBufferizationStage(pm, options);
   buildMoECPUToLLVMStage(pm, options.runtimeChecks);

@@ -70,7 +70,13 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   decomposition.fuseGather = false;
   buildMoEOutlineLayersStage(pm);
   buildMoEDecompositionPipeline(pm, decomposition);
-  buildMoEToLinalgStage(pm, options.dispatchChunkTokens);
+  RoutingDataLowering lowering;
+  lowering.dispatchChunkTokens = options.dispatchChunkTokens;
+  lowering.permuteRowBlock = options.permuteRowBlock;
+  lowering.combineTokenBlock = options.combineTokenBlock;
+  // A block's threads take one column chunk each.
+  lowering.blockColumnChunks = options.threads;
+  buildMoEToLinalgStage(pm, lowering);
   buildMoEGPUBufferizationStage(pm, options);
   if (options.hostSemantics) {
     bufferization::buildBufferDeallocationPipeline(pm);

@@ -146,6 +146,43 @@ func.func private @host_hook()
 
 // -----
 
+// A forall whose grid the host sizes stays a kernel of its own when its
+// body uses a value serial work computes: it reads the value back in its
+// body, on the device, rather than joining the serial block.
+
+// CHECK-LABEL: func.func @kernel_after_serial_run
+// CHECK:         %[[SPILL:.+]] = memref.alloc() : memref<1xi32>
+// CHECK:         scf.forall (%{{.+}}) in (1) {
+// CHECK:           %[[COUNT:.+]] = scf.for
+// CHECK:           memref.store %[[COUNT]], %[[SPILL]][%{{.+}}]
+// CHECK:         } {mapping = [#gpu.block<x>]}
+// CHECK-NEXT:    scf.forall (%{{.+}}) in (%{{.+}}) {
+// CHECK:           %[[LOADED:.+]] = memref.load %[[SPILL]][%{{.+}}]
+// CHECK:           %[[SHIFTED:.+]] = arith.addi %{{.+}}, %[[LOADED]] : i32
+// CHECK:           scf.forall (%{{.+}}) in (1) {
+// CHECK-NEXT:        memref.store %[[SHIFTED]]
+// CHECK:           } {mapping = [#gpu.thread<x>]}
+// CHECK:         } {mapping = [#gpu.block<x>]}
+func.func @kernel_after_serial_run(%flags: memref<?xi32>, %out: memref<?xi32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0 : i32
+  %n = memref.dim %flags, %c0 : memref<?xi32>
+  %count = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %zero) -> (i32) {
+    %f = memref.load %flags[%i] : memref<?xi32>
+    %sum = arith.addi %acc, %f : i32
+    scf.yield %sum : i32
+  }
+  scf.forall (%i) in (%n) {
+    %f = memref.load %flags[%i] : memref<?xi32>
+    %shifted = arith.addi %f, %count : i32
+    memref.store %shifted, %out[%i] : memref<?xi32>
+  }
+  return
+}
+
+// -----
+
 // A block's own buffer becomes its slice of one buffer for the grid, as
 // large as the buffer can be (here min(rest, 16) rows).
 

@@ -231,10 +231,9 @@ func.func @dispatch_aligned(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
 // CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[TOK:[a-z0-9]+]]: tensor<?xi32>, %[[OFF:[a-z0-9]+]]: tensor<9xi32>, %[[INIT:[a-z0-9]+]]: tensor<?x64xf32>
 // CHECK:       %[[USED_I32:.*]] = tensor.extract %[[OFF]][%{{.*}}]
 // CHECK:       %[[USED:.*]] = arith.index_cast %[[USED_I32]]
-// CHECK:       %[[TOKS:.*]] = tensor.extract_slice %[[TOK]][0] [%[[USED]]] [1]
 // CHECK:       %[[ROWS:.*]] = tensor.extract_slice %[[INIT]][0, 0] [%[[USED]], 64] [1, 1]
 // CHECK:       %[[G:.*]] = scf.for %[[R:.*]] = %c0 to %[[USED]] step %c1 iter_args(%[[ACC:.*]] = %[[ROWS]])
-// CHECK:         %[[TID:.*]] = tensor.extract %[[TOKS]][%[[R]]]
+// CHECK:         %[[TID:.*]] = tensor.extract %[[TOK]][%[[R]]]
 // CHECK:         %[[CLAMPED:.*]] = arith.maxsi %[[TID]], %{{.*}} : i32
 // CHECK:         %[[ROW:.*]] = arith.index_cast %[[CLAMPED]]
 // CHECK:         %[[SRC:.*]] = tensor.extract_slice %[[X]][%[[ROW]], 0] [1, 64] [1, 1]

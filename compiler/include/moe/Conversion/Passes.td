@@ -28,10 +28,14 @@ def ConvertMoEToLinalgPass : Pass<"convert-moe-to-linalg"> {
       serial pass over the assignments, or, with `dispatch-chunk-tokens`,
       `scf.forall`s over (expert, chunk of tokens) that count and place
       each chunk's rows for one expert (the same rows in the same order);
-    - permute to a gather `linalg.generic` over the used rows;
+    - permute to a copy of each used row from its token's row, in column
+      chunks, or, with `permute-row-block`, in blocks of rows;
     - the grouped matmul to one `linalg.generic` contraction per expert on
       that expert's own rows (an `scf.for` over the E segments);
-    - combine to a weighted scatter-add over the used rows, in row order.
+    - combine to a weighted scatter-add over the used rows, in row order,
+      in column chunks, or, with `combine-token-block`, in blocks of tokens
+      that find their rows in each segment by binary search (the same
+      additions in the same order).
 
     No lowered op runs an expert on rows that are not routed to it.
     `moe.layer` and `moe.expert_ffn` must be decomposed first.
@@ -42,6 +46,19 @@ def ConvertMoEToLinalgPass : Pass<"convert-moe-to-linalg"> {
            "Count and place the dispatch's assignments in parallel over "
            "(expert, chunk of this many tokens), for targets where one "
            "serial pass is slow (0: one serial pass)">,
+    Option<"permuteRowBlock", "permute-row-block", "int64_t",
+           /*default=*/"0",
+           "Copy the permuted rows in a parallel loop over blocks of this "
+           "many rows (0: over column chunks of all rows)">,
+    Option<"combineTokenBlock", "combine-token-block", "int64_t",
+           /*default=*/"0",
+           "Combine in a parallel loop over blocks of this many tokens (0: "
+           "over column chunks of all rows)">,
+    Option<"blockColumnChunks", "block-column-chunks", "int64_t",
+           /*default=*/"0",
+           "In the blocks of permute-row-block and combine-token-block, the "
+           "most chunks the columns split into, each an iteration of a "
+           "parallel loop (0: chunks of 256 columns)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

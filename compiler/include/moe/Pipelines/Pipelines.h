@@ -13,6 +13,8 @@
 #ifndef MOE_PIPELINES_PIPELINES_H
 #define MOE_PIPELINES_PIPELINES_H
 
+#include "moe/Conversion/MoEToLinalg/MoEToLinalg.h"
+
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassOptions.h"
 
@@ -128,6 +130,22 @@ struct CPUPipelineOptions
                      "parallel over (expert, chunk of this many tokens); 0: "
                      "one serial pass, which a CPU thread runs fastest"),
       llvm::cl::init(0)};
+  PassOptions::Option<int64_t> permuteRowBlock{
+      *this, "permute-row-block",
+      llvm::cl::desc("Copy permuted rows in parallel over blocks of this "
+                     "many rows (0: over column chunks of all rows)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<int64_t> combineTokenBlock{
+      *this, "combine-token-block",
+      llvm::cl::desc("Combine in parallel over blocks of this many tokens "
+                     "(0: over column chunks of all rows)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<int64_t> blockColumnChunks{
+      *this, "block-column-chunks",
+      llvm::cl::desc("The most column chunks a block of permute-row-block "
+                     "or combine-token-block splits into (0: chunks of 256 "
+                     "columns)"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> bf16Dot{
       *this, "bf16-dot",
       llvm::cl::desc("Expert matmuls with bf16 weights round their "
@@ -173,6 +191,18 @@ struct NVPTXPipelineOptions
                      "kernel over blocks each; 0: one serial pass on one "
                      "thread"),
       llvm::cl::init(16)};
+  PassOptions::Option<int64_t> permuteRowBlock{
+      *this, "permute-row-block",
+      llvm::cl::desc("Rows of the permuted copy each GPU block takes, its "
+                     "threads splitting the columns (0: one block, its "
+                     "threads taking column chunks of all rows)"),
+      llvm::cl::init(32)};
+  PassOptions::Option<int64_t> combineTokenBlock{
+      *this, "combine-token-block",
+      llvm::cl::desc("Tokens of the combine each GPU block takes, its "
+                     "threads splitting the columns (0: one block, its "
+                     "threads taking column chunks of all rows)"),
+      llvm::cl::init(16)};
   PassOptions::Option<bool> tensorCores{
       *this, "tensor-cores",
       llvm::cl::desc("Routed experts' matmuls with BF16 weights round their "
@@ -197,10 +227,11 @@ void buildMoEOutlineLayersStage(OpPassManager &pm);
 void buildMoEDecompositionPipeline(OpPassManager &pm,
                                    const DecompositionOptions &options);
 
-/// Adds the lowering of the MoE step ops to linalg, scf and tensor ops.
-/// convert-moe-to-linalg and its clean-up; `dispatchChunkTokens` as the
-/// pass's `dispatch-chunk-tokens`.
-void buildMoEToLinalgStage(OpPassManager &pm, int64_t dispatchChunkTokens = 0);
+/// Adds the lowering of the MoE step ops to linalg, scf and tensor ops:
+/// convert-moe-to-linalg, with `lowering` as its options, and its
+/// clean-up.
+void buildMoEToLinalgStage(OpPassManager &pm,
+                           const RoutingDataLowering &lowering = {});
 
 /// Adds what every target runs to reach buffers: the entry-point ABI,
 /// inlining, one-shot bufferization of the whole module and the clean-ups

@@ -442,7 +442,8 @@ LogicalResult MoEGPUDistributePass::distributeFunction(func::FuncOp func) {
       continue;
     }
     // A run of serial work: this op, the ops after it up to the next
-    // kernel or host boundary, and every later op using their results.
+    // kernel or host boundary, and every later op using their results but
+    // a forall kernel, whose body reads them back (its grid the host sizes).
     SmallVector<Operation *> run{op};
     llvm::SmallPtrSet<Operation *, 16> runSet{op};
     Operation *next = op->getNextNode();
@@ -450,7 +451,9 @@ LogicalResult MoEGPUDistributePass::distributeFunction(func::FuncOp func) {
       bool depends = usesAny(next, runSet);
       if (!depends && host.computesOnHost(next))
         continue;
-      if (!depends && (isHostBoundary(next) || isKernel(next)))
+      if ((!depends || isa<scf::ForallOp>(next)) && isKernel(next))
+        break;
+      if (!depends && isHostBoundary(next))
         break;
       if (depends && isHostBoundary(next))
         return next->emitError(
@@ -493,8 +496,13 @@ LogicalResult MoEGPUDistributePass::distributeFunction(func::FuncOp func) {
           if (isHostBoundary(ancestor))
             return use.getOwner()->emitError(
                 "the host needs a value computed on the GPU here");
+          // A forall kernel reads the value in its body, on the device.
+          Operation *at = ancestor;
+          if (auto kernel = dyn_cast<scf::ForallOp>(ancestor);
+              kernel && isKernel(kernel))
+            at = &kernel.getBody()->front();
           FailureOr<Value> materialized =
-              rematerialize(result, ancestor, runSet, reload);
+              rematerialize(result, at, runSet, reload);
           if (failed(materialized))
             return failure();
           use.set(*materialized);

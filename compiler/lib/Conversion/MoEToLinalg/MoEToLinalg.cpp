@@ -43,13 +43,21 @@ struct ConvertMoEToLinalgPass
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
 
     RewritePatternSet patterns(ctx);
-    if (dispatchChunkTokens < 0) {
-      getOperation()->emitError()
-          << "dispatch-chunk-tokens must be at least 0, got "
-          << static_cast<int64_t>(dispatchChunkTokens);
-      return signalPassFailure();
+    RoutingDataLowering lowering{dispatchChunkTokens, permuteRowBlock,
+                                 combineTokenBlock, blockColumnChunks};
+    for (auto [name, value] :
+         {std::pair<StringRef, int64_t>{"dispatch-chunk-tokens",
+                                        lowering.dispatchChunkTokens},
+          {"permute-row-block", lowering.permuteRowBlock},
+          {"combine-token-block", lowering.combineTokenBlock},
+          {"block-column-chunks", lowering.blockColumnChunks}}) {
+      if (value < 0) {
+        getOperation()->emitError()
+            << name << " must be at least 0, got " << value;
+        return signalPassFailure();
+      }
     }
-    populateMoEToLinalgConversionPatterns(patterns, dispatchChunkTokens);
+    populateMoEToLinalgConversionPatterns(patterns, lowering);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();
@@ -59,9 +67,9 @@ struct ConvertMoEToLinalgPass
 } // namespace
 
 void mlir::moe::populateMoEToLinalgConversionPatterns(
-    RewritePatternSet &patterns, int64_t dispatchChunkTokens) {
+    RewritePatternSet &patterns, const RoutingDataLowering &lowering) {
   populateMoERouterToLinalgPatterns(patterns);
   populateMoETopKToSCFPatterns(patterns);
-  populateMoERoutingDataToSCFPatterns(patterns, dispatchChunkTokens);
+  populateMoERoutingDataToSCFPatterns(patterns, lowering);
   populateMoEGroupedMatmulToLinalgPatterns(patterns);
 }

@@ -59,19 +59,22 @@ constexpr int64_t kColumnChunk = 256;
 /// column chunks of `dest` [rows, D] as an `scf.forall` whose iterations
 /// each write their own columns, and returns the updated `dest`
 /// (`chunkWidth` is the chunk's static width or dynamic, `chunkSize` its
-/// width as an OpFoldResult). Each chunk does exactly
+/// width as an OpFoldResult). Chunks are `kColumnChunk` columns wide or,
+/// with `maxChunks` > 0, as narrow as makes at most that many (a GPU
+/// block's threads take one each). Each chunk does exactly
 /// what the whole op would on its columns, in the same order, so the result
 /// does not depend on how chunks are scheduled. A dynamic D, or one that
 /// fits one chunk, gets one call on the whole of `dest`.
 Value buildColumnChunks(
     OpBuilder &b, Location loc, Value dest,
-    function_ref<Value(OpBuilder &, Value, int64_t, OpFoldResult, Value)>
-        body) {
+    function_ref<Value(OpBuilder &, Value, int64_t, OpFoldResult, Value)> body,
+    int64_t maxChunks = 0) {
   auto type = cast<RankedTensorType>(dest.getType());
   int64_t width = type.getDimSize(1);
-  int64_t chunk = ShapedType::isDynamic(width)
-                      ? width
-                      : largestDivisorAtMost(width, kColumnChunk);
+  int64_t chunk = width;
+  if (!ShapedType::isDynamic(width))
+    chunk = maxChunks > 0 ? width / largestDivisorAtMost(width, maxChunks)
+                          : largestDivisorAtMost(width, kColumnChunk);
   if (ShapedType::isDynamic(width) || chunk == width)
     return body(b, arith::ConstantIndexOp::create(b, loc, 0), width,
                 tensor::getMixedSize(b, loc, dest, 1), dest);
@@ -591,88 +594,193 @@ private:
 // PermuteOp
 //===----------------------------------------------------------------------===//
 
+/// Where permute and combine put their forall: over column chunks of all
+/// rows (0 `rowBlock`; threads share the columns), or over blocks of
+/// `rowBlock` rows (tokens, for combine), each block's columns split into
+/// at most `columnChunks` chunks (a GPU grid of blocks, each block's threads
+/// taking a chunk).
+struct RowOpLayout {
+  int64_t rowBlock = 0;
+  int64_t columnChunks = 0;
+};
+
+/// Builds `body(b, first, count, destBlock)` over blocks of `blockRows` rows
+/// of `dest` [R, D] as an `scf.forall` over ceil(R / blockRows) blocks, each
+/// writing its own rows, and returns the updated `dest`. Block i holds rows
+/// [first, first + count): from i * blockRows, and none from `limit(b)` on,
+/// which each block computes itself (on a GPU, a value read from device
+/// memory before the loop would make the loop host code's).
+Value buildRowBlocks(
+    OpBuilder &b, Location loc, Value dest, int64_t blockRows,
+    function_ref<Value(OpBuilder &)> limit,
+    function_ref<Value(OpBuilder &, Value, Value, Value)> body) {
+  Value rows = tensor::DimOp::create(b, loc, dest, 0);
+  Value blockSize = arith::ConstantIndexOp::create(b, loc, blockRows);
+  Value blocks = arith::CeilDivUIOp::create(b, loc, rows, blockSize);
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{blocks}, ValueRange{dest}, std::nullopt,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value first = arith::MulIOp::create(nb, nloc, args[0], blockSize);
+        Value count = arith::MaxSIOp::create(
+            nb, nloc,
+            arith::MinSIOp::create(
+                nb, nloc, arith::SubIOp::create(nb, nloc, limit(nb), first),
+                blockSize),
+            arith::ConstantIndexOp::create(nb, nloc, 0));
+        SmallVector<OpFoldResult> offsets = {first, zero},
+                                  sizes = {count, tensor::getMixedSize(
+                                                      nb, nloc, args[1], 1)};
+        Value block =
+            tensor::ExtractSliceOp::create(nb, nloc, args[1], offsets, sizes,
+                                           ArrayRef<OpFoldResult>{one, one});
+        Value result = body(nb, first, count, block);
+        insertInParallel(nb, nloc, {result}, {args[1]}, {offsets}, {sizes});
+      });
+  return forall.getResult(0);
+}
+
+//===----------------------------------------------------------------------===//
+// PermuteOp
+//===----------------------------------------------------------------------===//
+
 struct PermuteToLinalg : OpRewritePattern<PermuteOp> {
-  using OpRewritePattern::OpRewritePattern;
+  PermuteToLinalg(MLIRContext *context, RowOpLayout layout)
+      : OpRewritePattern(context), layout(layout) {}
 
   LogicalResult matchAndRewrite(PermuteOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value input = op.getInput();
     Value init = op.getInit();
-    OpFoldResult used = usedRows(rewriter, loc, op.getExpertOffsets());
+    if (layout.rowBlock > 0) {
+      // Blocks of rows, the last ones past the used rows empty: the grid is
+      // sized by the rows there can be, not by the routing.
+      auto used = [&](OpBuilder &b) {
+        return usedRows(b, loc, op.getExpertOffsets());
+      };
+      rewriter.replaceOp(
+          op, buildRowBlocks(
+                  rewriter, loc, init, layout.rowBlock, used,
+                  [&](OpBuilder &b, Value first, Value count, Value block) {
+                    return copyRows(b, loc, op, block, first, count,
+                                    layout.columnChunks);
+                  }));
+      return success();
+    }
+    Value used = usedRows(rewriter, loc, op.getExpertOffsets());
     OpFoldResult width = tensor::getMixedSize(rewriter, loc, init, 1);
     OpFoldResult zero = rewriter.getIndexAttr(0);
     OpFoldResult one = rewriter.getIndexAttr(1);
-
-    Value tokenIds = tensor::ExtractSliceOp::create(
-        rewriter, loc, op.getTokenIds(), ArrayRef<OpFoldResult>{zero},
-        ArrayRef<OpFoldResult>{used}, ArrayRef<OpFoldResult>{one});
     Value rows = tensor::ExtractSliceOp::create(
         rewriter, loc, init, ArrayRef<OpFoldResult>{zero, zero},
         ArrayRef<OpFoldResult>{used, width}, ArrayRef<OpFoldResult>{one, one});
+    Value gathered =
+        copyRows(rewriter, loc, op, rows,
+                 arith::ConstantIndexOp::create(rewriter, loc, 0), used,
+                 /*maxChunks=*/0);
+    rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(
+        op, gathered, init, ArrayRef<OpFoldResult>{zero, zero},
+        ArrayRef<OpFoldResult>{used, width}, ArrayRef<OpFoldResult>{one, one});
+    return success();
+  }
 
-    // rows[r, :] = input[token_ids[r], :]: one contiguous row copy per used
-    // row (the token id read once a row, not once an element), in column
-    // chunks, which threads share.
-    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    Value usedValue = getValueOrCreateConstantIndexOp(rewriter, loc, used);
+private:
+  /// rows[i, :] = input[token_ids[first + i], :] for i < count: one
+  /// contiguous row copy per row (the token id read once a row, not once an
+  /// element), in column chunks, which threads share.
+  static Value copyRows(OpBuilder &b, Location loc, PermuteOp op, Value rows,
+                        Value first, Value count, int64_t maxChunks) {
+    Value input = op.getInput();
     auto inputType = cast<RankedTensorType>(input.getType());
-    Value gathered = buildColumnChunks(
-        rewriter, loc, rows,
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+    return buildColumnChunks(
+        b, loc, rows,
         [&](OpBuilder &b, Value columnOffset, int64_t chunkWidth,
             OpFoldResult chunkSize, Value chunk) -> Value {
           auto rowType =
               RankedTensorType::get({chunkWidth}, inputType.getElementType());
           auto copy = scf::ForOp::create(
-              b, loc, c0, usedValue, c1, ValueRange{chunk},
-              [&](OpBuilder &b, Location, Value r, ValueRange args) {
+              b, loc, c0, count, c1, ValueRange{chunk},
+              [&](OpBuilder &b, Location, Value i, ValueRange args) {
+                Value r = arith::AddIOp::create(b, loc, first, i);
                 // A padding row (token id -1) reads row 0: any row will do.
-                Value token = toIndex(
-                    b, loc,
-                    arith::MaxSIOp::create(
-                        b, loc,
-                        tensor::ExtractOp::create(b, loc, tokenIds,
-                                                  ValueRange{r}),
-                        i32Constant(b, loc, 0)));
+                Value token =
+                    toIndex(b, loc,
+                            arith::MaxSIOp::create(
+                                b, loc,
+                                tensor::ExtractOp::create(
+                                    b, loc, op.getTokenIds(), ValueRange{r}),
+                                i32Constant(b, loc, 0)));
                 Value row = tensor::ExtractSliceOp::create(
                     b, loc, rowType, input,
                     ArrayRef<OpFoldResult>{token, columnOffset},
                     ArrayRef<OpFoldResult>{one, chunkSize},
                     ArrayRef<OpFoldResult>{one, one});
                 Value written = tensor::InsertSliceOp::create(
-                    b, loc, row, args[0], ArrayRef<OpFoldResult>{r, zero},
+                    b, loc, row, args[0], ArrayRef<OpFoldResult>{i, zero},
                     ArrayRef<OpFoldResult>{one, chunkSize},
                     ArrayRef<OpFoldResult>{one, one});
                 scf::YieldOp::create(b, loc, ValueRange{written});
               });
           return copy.getResult(0);
-        });
-    rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(
-        op, gathered, init, ArrayRef<OpFoldResult>{zero, zero},
-        ArrayRef<OpFoldResult>{used, width}, ArrayRef<OpFoldResult>{one, one});
-    return success();
+        },
+        maxChunks);
   }
+
+  RowOpLayout layout;
 };
 
 //===----------------------------------------------------------------------===//
 // CombineOp
 //===----------------------------------------------------------------------===//
 
+/// The first row r in [lo, hi) with `tokenIds[r]` >= `token` as unsigned
+/// numbers, by binary search: a segment's token ids ascend (the dispatch
+/// places rows in token order), and its padding rows' -1 comes last.
+Value lowerBoundRow(OpBuilder &b, Location loc, Value tokenIds, Value lo,
+                    Value hi, Value token) {
+  Type index = b.getIndexType();
+  auto search = scf::WhileOp::create(
+      b, loc, TypeRange{index, index}, ValueRange{lo, hi},
+      [&](OpBuilder &b, Location, ValueRange range) {
+        Value open = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                           range[0], range[1]);
+        scf::ConditionOp::create(b, loc, open, range);
+      },
+      [&](OpBuilder &b, Location, ValueRange range) {
+        Value mid = arith::ShRUIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, range[0], range[1]),
+            arith::ConstantIndexOp::create(b, loc, 1));
+        Value below = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::ult,
+            tensor::ExtractOp::create(b, loc, tokenIds, ValueRange{mid}),
+            token);
+        Value next = arith::AddIOp::create(
+            b, loc, mid, arith::ConstantIndexOp::create(b, loc, 1));
+        scf::YieldOp::create(
+            b, loc,
+            ValueRange{arith::SelectOp::create(b, loc, below, next, range[0]),
+                       arith::SelectOp::create(b, loc, below, range[1], mid)});
+      });
+  return search.getResult(0);
+}
+
 struct CombineToSCF : OpRewritePattern<CombineOp> {
-  using OpRewritePattern::OpRewritePattern;
+  CombineToSCF(MLIRContext *context, RowOpLayout layout)
+      : OpRewritePattern(context), layout(layout) {}
 
   LogicalResult matchAndRewrite(CombineOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value input = op.getInput();
-    auto initType = cast<RankedTensorType>(op.getInit().getType());
-    Type element = initType.getElementType();
-    Value used = usedRows(rewriter, loc, op.getExpertOffsets());
-    OpFoldResult one = rewriter.getIndexAttr(1);
-    Type inputElement = cast<ShapedType>(input.getType()).getElementType();
     Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    if (layout.rowBlock > 0) {
+      rewriter.replaceOp(op, combineTokenBlocks(rewriter, loc, op));
+      return success();
+    }
+    Value used = usedRows(rewriter, loc, op.getExpertOffsets());
 
     // Each column chunk adds every used row in row order, so each output
     // element sums its contributions in one fixed order however the chunks
@@ -681,8 +789,6 @@ struct CombineToSCF : OpRewritePattern<CombineOp> {
         rewriter, loc, op.getInit(),
         [&](OpBuilder &b, Value columnOffset, int64_t chunkWidth,
             OpFoldResult width, Value chunk) -> Value {
-          auto rowType = RankedTensorType::get({chunkWidth}, element);
-          auto inputRowType = RankedTensorType::get({chunkWidth}, inputElement);
           auto rows = scf::ForOp::create(
               b, loc, c0, used, c1, ValueRange{chunk},
               [&](OpBuilder &b, Location, Value r, ValueRange args) {
@@ -699,47 +805,10 @@ struct CombineToSCF : OpRewritePattern<CombineOp> {
                     OpBuilder::atBlockEnd(&skip.getThenRegion().front());
                 scf::YieldOp::create(thenBuilder, loc, args[0]);
                 b.setInsertionPointToStart(&skip.getElseRegion().front());
-                Value token = toIndex(b, loc, tokenId);
-                Value weight = convertFloat(
+                scf::YieldOp::create(
                     b, loc,
-                    tensor::ExtractOp::create(b, loc, op.getRowWeights(),
-                                              ValueRange{r}),
-                    element);
-                Value source = tensor::ExtractSliceOp::create(
-                    b, loc, inputRowType, input,
-                    ArrayRef<OpFoldResult>{r, columnOffset},
-                    ArrayRef<OpFoldResult>{one, width},
-                    ArrayRef<OpFoldResult>{one, one});
-                OpFoldResult zero = b.getIndexAttr(0);
-                Value target = tensor::ExtractSliceOp::create(
-                    b, loc, rowType, args[0],
-                    ArrayRef<OpFoldResult>{token, zero},
-                    ArrayRef<OpFoldResult>{one, width},
-                    ArrayRef<OpFoldResult>{one, one});
-                AffineMap identity = b.getMultiDimIdentityMap(1);
-                Value updated =
-                    linalg::GenericOp::create(
-                        b, loc, rowType, ValueRange{source}, target,
-                        SmallVector<AffineMap>{identity, identity},
-                        SmallVector<utils::IteratorType>{
-                            utils::IteratorType::parallel},
-                        [&](OpBuilder &nb, Location nloc, ValueRange values) {
-                          Value x = convertFloat(nb, nloc, values[0], element);
-                          Value scaled =
-                              arith::MulFOp::create(nb, nloc, weight, x);
-                          linalg::YieldOp::create(
-                              nb, nloc,
-                              arith::AddFOp::create(nb, nloc, values[1],
-                                                    scaled)
-                                  .getResult());
-                        })
-                        .getResult(0);
-                Value written = tensor::InsertSliceOp::create(
-                    b, loc, updated, args[0],
-                    ArrayRef<OpFoldResult>{token, zero},
-                    ArrayRef<OpFoldResult>{one, width},
-                    ArrayRef<OpFoldResult>{one, one});
-                scf::YieldOp::create(b, loc, ValueRange{written});
+                    addWeightedRow(b, loc, op, r, toIndex(b, loc, tokenId),
+                                   columnOffset, chunkWidth, width, args[0]));
                 b.setInsertionPointAfter(skip);
                 scf::YieldOp::create(b, loc, skip.getResults());
               });
@@ -748,12 +817,127 @@ struct CombineToSCF : OpRewritePattern<CombineOp> {
     rewriter.replaceOp(op, result);
     return success();
   }
+
+private:
+  /// `acc` with `row_weights[r] * input[r, columns]` added to its row
+  /// `target`, where `acc` holds the columns from `columnOffset` on.
+  static Value addWeightedRow(OpBuilder &b, Location loc, CombineOp op, Value r,
+                              Value target, Value columnOffset,
+                              int64_t chunkWidth, OpFoldResult width,
+                              Value acc) {
+    Type element = cast<ShapedType>(acc.getType()).getElementType();
+    Type inputElement =
+        cast<ShapedType>(op.getInput().getType()).getElementType();
+    auto rowType = RankedTensorType::get({chunkWidth}, element);
+    auto inputRowType = RankedTensorType::get({chunkWidth}, inputElement);
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    Value weight = convertFloat(
+        b, loc,
+        tensor::ExtractOp::create(b, loc, op.getRowWeights(), ValueRange{r}),
+        element);
+    Value source = tensor::ExtractSliceOp::create(
+        b, loc, inputRowType, op.getInput(),
+        ArrayRef<OpFoldResult>{r, columnOffset},
+        ArrayRef<OpFoldResult>{one, width}, ArrayRef<OpFoldResult>{one, one});
+    Value current = tensor::ExtractSliceOp::create(
+        b, loc, rowType, acc, ArrayRef<OpFoldResult>{target, zero},
+        ArrayRef<OpFoldResult>{one, width}, ArrayRef<OpFoldResult>{one, one});
+    AffineMap identity = b.getMultiDimIdentityMap(1);
+    Value updated =
+        linalg::GenericOp::create(
+            b, loc, rowType, ValueRange{source}, current,
+            SmallVector<AffineMap>{identity, identity},
+            SmallVector<utils::IteratorType>{utils::IteratorType::parallel},
+            [&](OpBuilder &nb, Location nloc, ValueRange values) {
+              Value x = convertFloat(nb, nloc, values[0], element);
+              Value scaled = arith::MulFOp::create(nb, nloc, weight, x);
+              linalg::YieldOp::create(
+                  nb, nloc,
+                  arith::AddFOp::create(nb, nloc, values[1], scaled)
+                      .getResult());
+            })
+            .getResult(0);
+    return tensor::InsertSliceOp::create(
+        b, loc, updated, acc, ArrayRef<OpFoldResult>{target, zero},
+        ArrayRef<OpFoldResult>{one, width}, ArrayRef<OpFoldResult>{one, one});
+  }
+
+  /// The forall over blocks of tokens: a block finds its tokens' rows in
+  /// each expert's segment by binary search and adds them, expert by expert
+  /// and in row order within a segment, which is the order the row-order
+  /// form adds them in: the same sums, bit for bit.
+  Value combineTokenBlocks(PatternRewriter &rewriter, Location loc,
+                           CombineOp op) const {
+    Value init = op.getInit();
+    Value offsets = op.getExpertOffsets();
+    Value tokenIds = op.getTokenIds();
+    int64_t numExperts = cast<ShapedType>(offsets.getType()).getDimSize(0) - 1;
+    Value tokens = tensor::DimOp::create(rewriter, loc, init, 0);
+    Type i32 = rewriter.getI32Type();
+    return buildRowBlocks(
+        rewriter, loc, init, layout.rowBlock,
+        [&](OpBuilder &) { return tokens; },
+        [&](OpBuilder &b, Value firstToken, Value count, Value block) {
+          Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+          Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+          Value experts = arith::ConstantIndexOp::create(b, loc, numExperts);
+          Value first = arith::IndexCastOp::create(b, loc, i32, firstToken);
+          Value last = arith::IndexCastOp::create(
+              b, loc, i32, arith::AddIOp::create(b, loc, firstToken, count));
+          return buildColumnChunks(
+              b, loc, block,
+              [&](OpBuilder &b, Value columnOffset, int64_t chunkWidth,
+                  OpFoldResult width, Value chunk) -> Value {
+                auto perExpert = scf::ForOp::create(
+                    b, loc, c0, experts, c1, ValueRange{chunk},
+                    [&](OpBuilder &b, Location, Value e, ValueRange acc) {
+                      Value start =
+                          toIndex(b, loc,
+                                  tensor::ExtractOp::create(b, loc, offsets,
+                                                            ValueRange{e}));
+                      Value end = toIndex(b, loc,
+                                          tensor::ExtractOp::create(
+                                              b, loc, offsets,
+                                              ValueRange{arith::AddIOp::create(
+                                                  b, loc, e, c1)}));
+                      Value lo =
+                          lowerBoundRow(b, loc, tokenIds, start, end, first);
+                      Value hi = lowerBoundRow(b, loc, tokenIds, lo, end, last);
+                      auto rows = scf::ForOp::create(
+                          b, loc, lo, hi, c1, acc,
+                          [&](OpBuilder &b, Location, Value r,
+                              ValueRange rowAcc) {
+                            Value target = arith::SubIOp::create(
+                                b, loc,
+                                toIndex(b, loc,
+                                        tensor::ExtractOp::create(
+                                            b, loc, tokenIds, ValueRange{r})),
+                                firstToken);
+                            scf::YieldOp::create(
+                                b, loc,
+                                addWeightedRow(b, loc, op, r, target,
+                                               columnOffset, chunkWidth, width,
+                                               rowAcc[0]));
+                          });
+                      scf::YieldOp::create(b, loc, rows.getResults());
+                    });
+                return perExpert.getResult(0);
+              },
+              layout.columnChunks);
+        });
+  }
+
+  RowOpLayout layout;
 };
 
 } // namespace
 
 void mlir::moe::populateMoERoutingDataToSCFPatterns(
-    RewritePatternSet &patterns, int64_t dispatchChunkTokens) {
-  patterns.add<DispatchToSCF>(patterns.getContext(), dispatchChunkTokens);
-  patterns.add<PermuteToLinalg, CombineToSCF>(patterns.getContext());
+    RewritePatternSet &patterns, const RoutingDataLowering &lowering) {
+  patterns.add<DispatchToSCF>(patterns.getContext(),
+                              lowering.dispatchChunkTokens);
+  RowOpLayout permute{lowering.permuteRowBlock, lowering.blockColumnChunks};
+  RowOpLayout combine{lowering.combineTokenBlock, lowering.blockColumnChunks};
+  patterns.add<PermuteToLinalg>(patterns.getContext(), permute);
+  patterns.add<CombineToSCF>(patterns.getContext(), combine);
 }

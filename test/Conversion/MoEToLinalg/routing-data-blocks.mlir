@@ -1,7 +1,10 @@
-// RUN: moe-opt %s --convert-moe-to-linalg="dispatch-chunk-tokens=4" --canonicalize --cse --split-input-file | FileCheck %s
+// RUN: moe-opt %s --convert-moe-to-linalg="dispatch-chunk-tokens=4 permute-row-block=32 combine-token-block=16 block-column-chunks=8" --canonicalize --cse --split-input-file | FileCheck %s
 // RUN: not moe-opt %s --convert-moe-to-linalg="dispatch-chunk-tokens=-1" 2>&1 | FileCheck %s --check-prefix=NEGATIVE
 
 // NEGATIVE: dispatch-chunk-tokens must be at least 0, got -1
+
+// (Each option's pipeline form is tested with moe-compile, in
+// test/Integration/CPU/routing-data-blocks.test, against the CPU form.)
 
 // With dispatch-chunk-tokens, the counting sort runs over (expert, chunk of
 // 4 tokens): a forall counts each chunk's assignments to each expert in a
@@ -109,4 +112,79 @@ func.func @dispatch_aligned(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
            outs(%c, %o, %t, %rw : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>)
            {segment_alignment = 8 : i64}
   return %0#0, %0#1, %0#2, %0#3 : tensor<8xi32>, tensor<9xi32>, tensor<?xi32>, tensor<?xf32>
+}
+
+// -----
+
+// permute-row-block: a forall over blocks of 32 of the rows there can be
+// (the init's), each block copying its rows below the used count, which it
+// reads itself; its 64 columns split into 8 chunks of 8.
+
+// CHECK-LABEL: func @permute
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[TOK:[a-z0-9]+]]: tensor<?xi32>, %[[OFF:[a-z0-9]+]]: tensor<9xi32>, %[[INIT:[a-z0-9]+]]: tensor<?x64xf32>
+// CHECK-DAG:   %[[C32:.*]] = arith.constant 32 : index
+// CHECK:       %[[ROWS:.*]] = tensor.dim %[[INIT]]
+// CHECK:       %[[BLOCKS:.*]] = arith.ceildivui %[[ROWS]], %[[C32]]
+// CHECK:       scf.forall (%[[B:.*]]) in (%[[BLOCKS]]) shared_outs(%[[OUT:.*]] = %[[INIT]])
+// CHECK:         %[[FIRST:.*]] = arith.muli %[[B]], %[[C32]]
+// CHECK:         %[[USED_I32:.*]] = tensor.extract %[[OFF]][%{{.*}}]
+// CHECK:         %[[USED:.*]] = arith.index_cast %[[USED_I32]]
+// CHECK:         %[[LEFT:.*]] = arith.subi %[[USED]], %[[FIRST]]
+// CHECK:         %[[AT_MOST:.*]] = arith.minsi %[[LEFT]], %[[C32]]
+// CHECK:         %[[COUNT:.*]] = arith.maxsi %[[AT_MOST]], %{{.*}}
+// CHECK:         %[[BLOCK:.*]] = tensor.extract_slice %[[OUT]][%[[FIRST]], 0] [%[[COUNT]], 64]
+// CHECK:         scf.forall (%{{.*}}) in (8) shared_outs(%{{.*}} = %[[BLOCK]])
+// CHECK:           scf.for %[[I:.*]] = %{{.*}} to %[[COUNT]]
+// CHECK:             %[[R:.*]] = arith.addi %[[FIRST]], %[[I]]
+// CHECK:             tensor.extract %[[TOK]][%[[R]]]
+// CHECK:             tensor.extract_slice %[[X]][%{{.*}}, %{{.*}}] [1, 8] [1, 1]
+// CHECK:         tensor.parallel_insert_slice %{{.*}} into %[[OUT]][%[[FIRST]], 0] [%[[COUNT]], 64]
+func.func @permute(%x: tensor<?x64xf32>, %t: tensor<?xi32>, %o: tensor<9xi32>,
+                   %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return %0 : tensor<?x64xf32>
+}
+
+// -----
+
+// combine-token-block: a forall over blocks of 16 tokens; each column chunk
+// of a block walks the 8 experts in order, finds the block's rows of the
+// expert's segment by two binary searches over the token ids (unsigned
+// compares, so padding rows' -1 sorts last), and adds those rows in row
+// order to their tokens' rows of the block.
+
+// CHECK-LABEL: func @combine
+// CHECK-SAME:    %[[Y:[a-z0-9]+]]: tensor<?x64xf32>, %[[TOK:[a-z0-9]+]]: tensor<?xi32>, %[[RW:[a-z0-9]+]]: tensor<?xf32>, %[[OFF:[a-z0-9]+]]: tensor<9xi32>, %[[INIT:[a-z0-9]+]]: tensor<?x64xf32>
+// CHECK-DAG:   %[[C16:.*]] = arith.constant 16 : index
+// CHECK:       %[[T:.*]] = tensor.dim %[[INIT]]
+// CHECK:       %[[BLOCKS:.*]] = arith.ceildivui %[[T]], %[[C16]]
+// CHECK:       scf.forall (%[[B:.*]]) in (%[[BLOCKS]]) shared_outs(%[[OUT:.*]] = %[[INIT]])
+// CHECK:         %[[FIRST:.*]] = arith.muli %[[B]], %[[C16]]
+// CHECK:         %[[BLOCK:.*]] = tensor.extract_slice %[[OUT]][%[[FIRST]], 0]
+// CHECK:         %[[FIRST_I32:.*]] = arith.index_cast %[[FIRST]] : index to i32
+// CHECK:         %[[END:.*]] = arith.addi %[[FIRST]], %{{.*}}
+// CHECK:         %[[END_I32:.*]] = arith.index_cast %[[END]] : index to i32
+// CHECK:         scf.forall (%{{.*}}) in (8) shared_outs(%{{.*}} = %[[BLOCK]])
+// CHECK:           scf.for %[[E:.*]] = %{{.*}} to %c8
+// CHECK:             %[[START:.*]] = tensor.extract %[[OFF]][%[[E]]]
+// CHECK:             %[[LO:.*]]:2 = scf.while
+// CHECK:               %[[ID:.*]] = tensor.extract %[[TOK]]
+// CHECK:               arith.cmpi ult, %[[ID]], %[[FIRST_I32]] : i32
+// CHECK:             %[[HI:.*]]:2 = scf.while (%{{.*}} = %[[LO]]#0
+// CHECK:               %[[ID2:.*]] = tensor.extract %[[TOK]]
+// CHECK:               arith.cmpi ult, %[[ID2]], %[[END_I32]] : i32
+// CHECK:             scf.for %[[R:.*]] = %[[LO]]#0 to %[[HI]]#0
+// CHECK:               %[[TID:.*]] = tensor.extract %[[TOK]][%[[R]]]
+// CHECK:               %[[TOKEN:.*]] = arith.index_cast %[[TID]]
+// CHECK:               %[[ROW:.*]] = arith.subi %[[TOKEN]], %[[FIRST]]
+// CHECK:               tensor.extract %[[RW]][%[[R]]]
+// CHECK:               linalg.generic
+// CHECK:               tensor.insert_slice %{{.*}} into %{{.*}}[%[[ROW]], 0] [1, 8]
+// CHECK:         tensor.parallel_insert_slice %{{.*}} into %[[OUT]][%[[FIRST]], 0]
+func.func @combine(%y: tensor<?x64xf32>, %t: tensor<?xi32>, %rw: tensor<?xf32>,
+                   %o: tensor<9xi32>, %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %0 = moe.combine ins(%y, %t, %rw, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<?xf32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return %0 : tensor<?x64xf32>
 }
