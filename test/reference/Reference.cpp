@@ -67,9 +67,12 @@ double activate(const std::string &name, double x) {
 void ReferenceWeights::load(const ModelSpec &model, const uint8_t *arena) {
   params.clear();
   bf16Params.clear();
+  f16Params.clear();
   for (const ParamSpec &param : model.params) {
     if (param.dtype == DType::BF16)
       bf16Params.insert(param.key);
+    if (param.dtype == DType::F16)
+      f16Params.insert(param.key);
     size_t count = 1;
     for (int64_t dim : param.shape)
       count *= static_cast<size_t>(dim);
@@ -102,9 +105,14 @@ ReferenceWeights::find(const std::string &node, const std::string &role) const {
   return findKey(node + "." + role);
 }
 
-bool ReferenceWeights::roundsInputToBF16(const std::string &node,
-                                         const std::string &role) const {
-  return bf16Dot && bf16Params.count(node + "." + role);
+InputRounding ReferenceWeights::inputRounding(const std::string &node,
+                                              const std::string &role) const {
+  std::string key = node + "." + role;
+  if ((bf16Dot || tensorCores) && bf16Params.count(key))
+    return InputRounding::BF16;
+  if (tensorCores && f16Params.count(key))
+    return InputRounding::F16;
+  return InputRounding::None;
 }
 
 double roundToBF16(double value) {
@@ -116,6 +124,19 @@ double roundToBF16(double value) {
   bits = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16;
   std::memcpy(&narrowed, &bits, 4);
   return narrowed;
+}
+
+double roundInput(double value, InputRounding rounding) {
+  switch (rounding) {
+  case InputRounding::None:
+    return value;
+  case InputRounding::BF16:
+    return roundToBF16(value);
+  case InputRounding::F16:
+    // f32 first, as the compiled code holds it; IEEE half, nearest even.
+    return static_cast<float>(static_cast<_Float16>(static_cast<float>(value)));
+  }
+  return value;
 }
 
 const std::vector<double> *
@@ -141,13 +162,11 @@ Array2D makeArray(int64_t rows, int64_t cols) {
 
 /// y = x W^T + b, W [N, D].
 Array2D linear(const Array2D &x, const std::vector<double> &w,
-               const std::vector<double> *b, int64_t n, bool roundInput) {
+               const std::vector<double> *b, int64_t n,
+               InputRounding rounding) {
   Array2D y = makeArray(x.rows, n);
   int64_t d = x.cols;
-  auto input = [&](int64_t i) {
-    double value = x.values[i];
-    return roundInput ? roundToBF16(value) : value;
-  };
+  auto input = [&](int64_t i) { return roundInput(x.values[i], rounding); };
   for (int64_t t = 0; t < x.rows; ++t)
     for (int64_t j = 0; j < n; ++j) {
       double sum = b ? (*b)[j] : 0.0;
@@ -254,7 +273,7 @@ bool evaluateModel(const ModelSpec &model, const ReferenceWeights &weights,
     switch (node.kind) {
     case NodeKind::Linear:
       y = linear(x, *w, b, node.outFeatures,
-                 weights.roundsInputToBF16(node.name, "weight"));
+                 weights.inputRounding(node.name, "weight"));
       break;
     case NodeKind::RMSNorm:
       y = rmsNorm(x, *w, node.eps);

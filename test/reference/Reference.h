@@ -37,6 +37,10 @@ double sigmoid(double x);
 double activate(const std::string &name, double x);
 
 /// The parameters of a model, read from its arena and converted to double.
+/// What a projection does to its f32 input before multiplying: nothing, or
+/// a rounding to the 16-bit type that the compiled code computes in.
+enum class InputRounding { None, BF16, F16 };
+
 class ReferenceWeights {
 public:
   /// Reads every parameter of `model` from `arena` (ModelSpec::paramBytes
@@ -49,24 +53,29 @@ public:
   /// The values of the parameter with ParamSpec::key `key`, or null.
   const std::vector<double> *findKey(const std::string &key) const;
 
-  /// moe-compile --bf16-dot, and the NVPTX target's tensor cores: the
-  /// projections with BF16 weights (routed and shared experts, linear
-  /// nodes; not the router) multiply activations rounded to bf16.
+  /// moe-compile --bf16-dot: the projections with BF16 weights (routed and
+  /// shared experts, linear nodes; not the router) multiply activations
+  /// rounded to bf16.
   void setBF16Dot(bool enabled) { bf16Dot = enabled; }
-  /// Whether the projection with weight "<node>.<role>" rounds its input
-  /// to bf16.
-  bool roundsInputToBF16(const std::string &node,
-                         const std::string &role) const;
+  /// The NVPTX target's tensor cores: as --bf16-dot, and the projections
+  /// with F16 weights multiply activations rounded to f16.
+  void setTensorCores(bool enabled) { tensorCores = enabled; }
+  /// How the projection with weight "<node>.<role>" rounds its input.
+  InputRounding inputRounding(const std::string &node,
+                              const std::string &role) const;
 
 private:
   std::map<std::string, std::vector<double>> params;
-  std::set<std::string> bf16Params;
-  bool bf16Dot = false;
+  std::set<std::string> bf16Params, f16Params;
+  bool bf16Dot = false, tensorCores = false;
 };
 
 /// `value` as f32, then rounded to bf16 (to nearest even), as the compiled
 /// code rounds activations under --bf16-dot.
 double roundToBF16(double value);
+
+/// `value` as f32, then rounded as `rounding` says (to nearest even).
+double roundInput(double value, InputRounding rounding);
 
 /// The results of one moe node.
 struct MoEResult {

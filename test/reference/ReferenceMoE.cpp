@@ -65,17 +65,18 @@ struct FFNWeights {
   const double *gateBias = nullptr; // [F]
   const double *upBias = nullptr;   // [F]
   const double *downBias = nullptr; // [D]
-  /// --bf16-dot: the projections whose inputs are rounded to bf16.
-  bool roundGateInput = false, roundUpInput = false, roundDownInput = false;
+  /// --bf16-dot, --tensor-cores: how each projection rounds its input.
+  InputRounding roundGateInput = InputRounding::None,
+                roundUpInput = InputRounding::None,
+                roundDownInput = InputRounding::None;
 };
 
-/// `x`, or its values rounded to bf16 when `round`.
-std::vector<double> maybeRoundToBF16(const std::vector<double> &x,
-                                     bool round) {
+/// `x`, its values rounded as `rounding` says.
+std::vector<double> roundInputs(const std::vector<double> &x,
+                                InputRounding rounding) {
   std::vector<double> result = x;
-  if (round)
-    for (double &value : result)
-      value = roundToBF16(value);
+  for (double &value : result)
+    value = roundInput(value, rounding);
   return result;
 }
 
@@ -85,8 +86,8 @@ std::vector<double> evaluateFFN(const ExpertsSpec &experts, const FFNWeights &w,
                                 int64_t f, const std::vector<double> &x) {
   int64_t d = static_cast<int64_t>(x.size());
   std::vector<double> hidden(f);
-  std::vector<double> upInput = maybeRoundToBF16(x, w.roundUpInput),
-                      gateInput = maybeRoundToBF16(x, w.roundGateInput);
+  std::vector<double> upInput = roundInputs(x, w.roundUpInput),
+                      gateInput = roundInputs(x, w.roundGateInput);
   for (int64_t j = 0; j < f; ++j) {
     double up = (w.upBias ? w.upBias[j] : 0.0);
     for (int64_t i = 0; i < d; ++i)
@@ -107,7 +108,7 @@ std::vector<double> evaluateFFN(const ExpertsSpec &experts, const FFNWeights &w,
       hidden[j] = activate(experts.activation, gate) * up;
     }
   }
-  hidden = maybeRoundToBF16(hidden, w.roundDownInput);
+  hidden = roundInputs(hidden, w.roundDownInput);
   std::vector<double> out(d);
   for (int64_t i = 0; i < d; ++i) {
     double sum = w.downBias ? w.downBias[i] : 0.0;
@@ -272,9 +273,9 @@ MoEResult evaluateMoE(const NodeSpec &node, const ReferenceWeights &weights,
       w.gateBias = at(gateBias, index * f);
       w.upBias = at(upBias, index * f);
       w.downBias = at(downBias, index * d);
-      w.roundGateInput = weights.roundsInputToBF16(node.name, "gate_proj");
-      w.roundUpInput = weights.roundsInputToBF16(node.name, "up_proj");
-      w.roundDownInput = weights.roundsInputToBF16(node.name, "down_proj");
+      w.roundGateInput = weights.inputRounding(node.name, "gate_proj");
+      w.roundUpInput = weights.inputRounding(node.name, "up_proj");
+      w.roundDownInput = weights.inputRounding(node.name, "down_proj");
       std::vector<double> out = evaluateFFN(experts, w, f, x);
       for (int64_t i = 0; i < d; ++i)
         y[i] += routeWeights[token][j] * out[i];
@@ -284,11 +285,9 @@ MoEResult evaluateMoE(const NodeSpec &node, const ReferenceWeights &weights,
       w.gate = at(param("shared.gate_proj"), 0);
       w.up = at(param("shared.up_proj"), 0);
       w.down = at(param("shared.down_proj"), 0);
-      w.roundGateInput =
-          weights.roundsInputToBF16(node.name, "shared.gate_proj");
-      w.roundUpInput = weights.roundsInputToBF16(node.name, "shared.up_proj");
-      w.roundDownInput =
-          weights.roundsInputToBF16(node.name, "shared.down_proj");
+      w.roundGateInput = weights.inputRounding(node.name, "shared.gate_proj");
+      w.roundUpInput = weights.inputRounding(node.name, "shared.up_proj");
+      w.roundDownInput = weights.inputRounding(node.name, "shared.down_proj");
       std::vector<double> out =
           evaluateFFN(experts, w, moe.sharedExperts->intermediateSize, x);
       double scale = 1.0;

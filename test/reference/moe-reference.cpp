@@ -57,11 +57,13 @@ const char *const usage =
     "  --make-weights OUT.safetensors\n"
     "                            write the model's weights as F32 tensors\n"
     "                            under their source names\n"
-    "  --bf16-dot                as moe-compile --bf16-dot, and the\n"
-    "                            NVPTX target's tensor cores: projections\n"
+    "  --bf16-dot                as moe-compile --bf16-dot: projections\n"
     "                            with BF16 weights (experts, shared experts,\n"
     "                            linear nodes; not routers) take their\n"
     "                            inputs rounded to bf16\n"
+    "  --tensor-cores            as the NVPTX target's tensor cores: as\n"
+    "                            --bf16-dot, and projections with F16\n"
+    "                            weights take their inputs rounded to f16\n"
     "\n"
     "With no action option, prints a summary of every output.\n";
 
@@ -75,6 +77,7 @@ struct Options {
   std::string output, outputsDir, compare, compareDir, makeInput, makeWeights;
   double rtol = 1e-4;
   bool bf16Dot = false;
+  bool tensorCores = false;
 };
 
 /// Prints a command-line error and returns the failing exit status.
@@ -128,6 +131,10 @@ std::string parseOptions(int argc, char **argv, Options &options) {
     }
     if (arg == "--bf16-dot") {
       options.bf16Dot = true;
+      continue;
+    }
+    if (arg == "--tensor-cores") {
+      options.tensorCores = true;
       continue;
     }
     std::string name = arg.substr(0, arg.find('=')), value;
@@ -333,6 +340,7 @@ int run(int argc, char **argv) {
   reference::ReferenceWeights weights;
   weights.load(model, arena.data());
   weights.setBF16Dot(options.bf16Dot);
+  weights.setTensorCores(options.tensorCores);
   if (!options.makeWeights.empty() &&
       !writeWeights(model, weights, options.makeWeights, error))
     return libraryError(error);

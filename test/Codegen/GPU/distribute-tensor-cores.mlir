@@ -83,6 +83,64 @@ func.func @bf16_weights(%offsets: memref<5xi32>, %in: memref<?x32xf32>,
 
 // -----
 
+// F16 weights take tensor cores the same way, their activations rounded to
+// f16.
+
+// CHECK-LABEL: func.func @f16_weights
+// CHECK:         scf.forall (%{{.+}}) in (2) {
+// CHECK:           linalg.generic
+// CHECK-SAME:        attrs = {moe.segment_matmul, moe.warp_mma}
+// CHECK-NEXT:      ^bb0(%[[X:.+]]: f32, %[[Y:.+]]: f16, %[[ACC:.+]]: f32):
+// CHECK-NEXT:        %[[XR:.+]] = arith.truncf %[[X]] : f32 to f16
+// CHECK-NEXT:        %[[XE:.+]] = arith.extf %[[XR]] : f16 to f32
+// CHECK:         } {mapping = [#gpu.warp<x>]}
+
+// FFMA-LABEL: func.func @f16_weights
+// FFMA-NOT:     moe.warp_mma
+// FFMA-NOT:     arith.truncf
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @f16_weights(%offsets: memref<5xi32>, %in: memref<?x32xf32>,
+                        %weights: memref<4x24x32xf16>,
+                        %out: memref<?x24xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  scf.for %e = %c0 to %c4 step %c1 {
+    %b = memref.load %offsets[%e] : memref<5xi32>
+    %begin = arith.index_cast %b : i32 to index
+    %next = arith.addi %e, %c1 : index
+    %n = memref.load %offsets[%next] : memref<5xi32>
+    %end = arith.index_cast %n : i32 to index
+    %size = arith.subi %end, %begin : index
+    %any = arith.cmpi sgt, %size, %c0 : index
+    scf.if %any {
+      %src = memref.subview %in[%begin, 0] [%size, 32] [1, 1]
+          : memref<?x32xf32> to memref<?x32xf32, strided<[32, 1], offset: ?>>
+      %w = memref.subview %weights[%e, 0, 0] [1, 24, 32] [1, 1, 1]
+          : memref<4x24x32xf16> to memref<24x32xf16, strided<[32, 1], offset: ?>>
+      %dst = memref.subview %out[%begin, 0] [%size, 24] [1, 1]
+          : memref<?x24xf32> to memref<?x24xf32, strided<[24, 1], offset: ?>>
+      linalg.generic {indexing_maps = [#a, #w, #c],
+                      iterator_types = ["parallel", "parallel", "reduction"]}
+          ins(%src, %w : memref<?x32xf32, strided<[32, 1], offset: ?>>,
+                         memref<24x32xf16, strided<[32, 1], offset: ?>>)
+          outs(%dst : memref<?x24xf32, strided<[24, 1], offset: ?>>)
+          attrs = {moe.segment_matmul} {
+      ^bb0(%x: f32, %y: f16, %acc: f32):
+        %ye = arith.extf %y : f16 to f32
+        %p = arith.mulf %x, %ye : f32
+        %s = arith.addf %acc, %p : f32
+        linalg.yield %s : f32
+      }
+    }
+  } {moe.segment_loop}
+  return
+}
+
+// -----
+
 // F32 weights stay on the FFMA schedule: threads, no rounding.
 
 // CHECK-LABEL: func.func @f32_weights

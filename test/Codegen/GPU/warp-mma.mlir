@@ -203,6 +203,43 @@ func.func @too_many_rows(%x: memref<32x16xf32>, %w: memref<8x16xbf16>,
 
 // -----
 
+// F16 weights: the same fragments, with the A elements rounded to f16 and
+// an f16 mma.sync, which upstream's convert-nvgpu-to-nvvm lowers.
+
+// CHECK-LABEL: func.func @f16_weights
+// CHECK:         scf.for
+// CHECK-COUNT-8:   arith.truncf %{{.+}} : f32 to f16
+// CHECK:           %[[AF:.+]] = vector.from_elements {{.+}} : vector<4x2xf16>
+// CHECK:           %[[BF:.+]] = vector.from_elements {{.+}} : vector<2x2xf16>
+// CHECK:           nvgpu.mma.sync(%[[AF]], %[[BF]], %{{.+}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @f16_weights(%x: memref<16x16xf32>, %w: memref<8x16xf16>,
+                       %y: memref<16x8xf32>) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : memref<16x16xf32>, memref<8x16xf16>)
+        outs(%y : memref<16x8xf32>) attrs = {moe.warp_mma} {
+    ^bb0(%in: f32, %wt: f16, %acc: f32):
+      %h = arith.truncf %in : f32 to f16
+      %hx = arith.extf %h : f16 to f32
+      %we = arith.extf %wt : f16 to f32
+      %p = arith.mulf %hx, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>
 #c = affine_map<(m, n, k) -> (m, n)>
@@ -212,7 +249,7 @@ func.func @f32_weights(%x: memref<16x16xf32>, %w: memref<8x16xf32>,
   %c32 = arith.constant 32 : index
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
       threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
-    // expected-error @+1 {{a moe.warp_mma tile must compute C[m, n] += A[m, k] * W[n, k] on buffers, with f32 A and C and bf16 W}}
+    // expected-error @+1 {{a moe.warp_mma tile must compute C[m, n] += A[m, k] * W[n, k] on buffers, with f32 A and C and bf16 or f16 W}}
     linalg.generic {indexing_maps = [#a, #w, #c],
                     iterator_types = ["parallel", "parallel", "reduction"]}
         ins(%x, %w : memref<16x16xf32>, memref<8x16xf32>)

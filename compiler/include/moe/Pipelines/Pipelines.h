@@ -205,8 +205,9 @@ struct NVPTXPipelineOptions
       llvm::cl::init(16)};
   PassOptions::Option<bool> tensorCores{
       *this, "tensor-cores",
-      llvm::cl::desc("Routed experts' matmuls with BF16 weights round their "
-                     "activations to bf16 and run on tensor cores "
+      llvm::cl::desc("Expert and linear matmuls with BF16 or F16 weights "
+                     "round their activations to that type and run on "
+                     "tensor cores "
                      "(mma.sync, f32 accumulators)"),
       llvm::cl::init(true)};
 };

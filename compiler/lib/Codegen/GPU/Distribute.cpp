@@ -53,13 +53,13 @@ bool isDistributableLinalg(Operation *op) {
          isa<TilingInterface>(op) && linalgOp.getNumParallelLoops() > 0;
 }
 
-/// Whether `op` is a segment matmul with BF16 weights whose body is
-/// `acc + a * extf(w)`: rounding `a` to bf16 there gives what tensor cores
-/// compute.
+/// Whether `op` is a segment matmul with BF16 or F16 weights whose body is
+/// `acc + a * extf(w)`: rounding `a` to the weights' type there gives what
+/// tensor cores compute.
 bool isTensorCoreSegmentMatmul(Operation *op) {
   auto generic = dyn_cast<linalg::GenericOp>(op);
   if (!generic || !generic->hasAttr(kSegmentMatmulAttrName) ||
-      !isBF16WeightContraction(generic))
+      !getTensorCoreOperandType(generic))
     return false;
   Block &body = generic.getRegion().front();
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
@@ -339,8 +339,9 @@ struct MoEGPUDistributePass
     return tensorCores && threads % kNVIDIAWarpSize == 0 &&
            isTensorCoreSegmentMatmul(op);
   }
-  /// Rounds the activations of `op` (isTensorCoreSegmentMatmul) to bf16 and
-  /// tiles it over the block's warps, then into moe.warp_mma tiles.
+  /// Rounds the activations of `op` (isTensorCoreSegmentMatmul) to its
+  /// weights' type and tiles it over the block's warps, then into
+  /// moe.warp_mma tiles.
   LogicalResult tileOverWarps(linalg::GenericOp op);
 
   /// A top-level buffer of `elementType` with one [shape] slice per block of
@@ -846,13 +847,13 @@ LogicalResult MoEGPUDistributePass::tileOverThreads(Operation *op) {
 }
 
 LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
-  // C += bf16(A) * W: what mma.sync computes, and what the host-semantics
-  // check then runs.
+  // C += bf16(A) * W (or f16): what mma.sync computes, and what the
+  // host-semantics check then runs.
   Block &body = op.getRegion().front();
   Value activation = body.getArgument(0);
   auto b = OpBuilder::atBlockBegin(&body);
-  Value rounded =
-      arith::TruncFOp::create(b, op.getLoc(), b.getBF16Type(), activation);
+  Value rounded = arith::TruncFOp::create(
+      b, op.getLoc(), getTensorCoreOperandType(op), activation);
   Value widened =
       arith::ExtFOp::create(b, op.getLoc(), b.getF32Type(), rounded);
   activation.replaceAllUsesExcept(widened, rounded.getDefiningOp());

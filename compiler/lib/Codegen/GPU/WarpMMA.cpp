@@ -6,7 +6,7 @@
 //
 // This file implements moe-gpu-warp-mma: each moe.warp_mma tile of a
 // segment matmul, which one warp runs, becomes a loop over K of
-// nvgpu.mma.sync m16n8k16 on bf16 fragments that each lane loads from
+// nvgpu.mma.sync m16n8k16 on bf16 or f16 fragments that each lane loads from
 // memory (see Passes.td).
 //
 //===----------------------------------------------------------------------===//
@@ -124,6 +124,8 @@ LogicalResult WarpTileEmitter::emit(linalg::GenericOp op) {
   Value cols = limitUnlessDivides(b, loc, result, 1, kMmaCols);
   Value depth = limitUnlessDivides(b, loc, activations, 1, kMmaDepth);
 
+  // The fragments' type: the weights'. The activations are rounded to it.
+  Type operandType = getTensorCoreOperandType(op);
   Value lane = gpu::LaneIdOp::create(b, loc, b.getIndexType(),
                                      b.getIndexAttr(kNVIDIAWarpSize));
   Value g = arith::DivUIOp::create(b, loc, lane, constant(4));
@@ -172,15 +174,15 @@ LogicalResult WarpTileEmitter::emit(linalg::GenericOp op) {
                             {upperRow, ks[3]},
                             {lowerRow, ks[2]},
                             {lowerRow, ks[3]}})
-      a.push_back(arith::TruncFOp::create(b, loc, b.getBF16Type(),
+      a.push_back(arith::TruncFOp::create(b, loc, operandType,
                                           loadOrZero(activations, row, col)));
     SmallVector<Value> w;
     for (TileIndex col : ks)
       w.push_back(loadOrZero(weights, weightRow, col));
     Value aFragment = vector::FromElementsOp::create(
-        b, loc, VectorType::get({4, 2}, b.getBF16Type()), a);
+        b, loc, VectorType::get({4, 2}, operandType), a);
     Value bFragment = vector::FromElementsOp::create(
-        b, loc, VectorType::get({2, 2}, b.getBF16Type()), w);
+        b, loc, VectorType::get({2, 2}, operandType), w);
     Value product = nvgpu::MmaSyncOp::create(
         b, loc, aFragment, bFragment, loop.getRegionIterArgs().front(),
         ArrayRef<int64_t>{kMmaRows, kMmaCols, kMmaDepth});
@@ -212,9 +214,10 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         tiles.push_back(op);
     });
     for (linalg::GenericOp op : tiles) {
-      if (!isBF16WeightContraction(op)) {
+      if (!getTensorCoreOperandType(op)) {
         op.emitOpError("a moe.warp_mma tile must compute C[m, n] += A[m, k] "
-                       "* W[n, k] on buffers, with f32 A and C and bf16 W");
+                       "* W[n, k] on buffers, with f32 A and C and bf16 or "
+                       "f16 W");
         return signalPassFailure();
       }
       if (!op->getParentOfType<gpu::LaunchOp>() &&

@@ -42,11 +42,12 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
       whose loops carry dependences) runs as one block; consecutive ops of
       that kind share it, and so do the ops that use their results.
 
-    Inside a block, a segment matmul with BF16 weights (f32 activations
-    [rows, K] times one expert's [N, K]) takes tensor cores unless
-    `tensor-cores=false`: its body rounds the activations to bf16 (what
-    `moe-compile --bf16-dot` computes on the CPU, and `moe-reference
-    --bf16-dot` checks), it is tiled over the block's warps along N
+    Inside a block, a segment matmul with BF16 or F16 weights (f32
+    activations [rows, K] times one expert's [N, K]) takes tensor cores
+    unless `tensor-cores=false`: its body rounds the activations to the
+    weights' type (for BF16 what `moe-compile --bf16-dot` computes on the
+    CPU; `moe-reference --tensor-cores` checks both), it is tiled over the
+    block's warps along N
     (`#gpu.warp<x>`), and each warp's columns into tiles of at most 16 rows
     and 8 columns marked `moe.warp_mma`, which moe-gpu-warp-mma makes
     mma.sync instructions. Any other linalg op with a parallel dimension is
@@ -72,8 +73,9 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
     Option<"threads", "threads", "int64_t", /*default=*/"128",
            "Threads of a block">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
-           "Segment matmuls with BF16 weights round their activations to "
-           "bf16 and run on tensor cores (moe.warp_mma tiles)">,
+           "Segment matmuls with BF16 or F16 weights round their "
+           "activations to that type and run on tensor cores "
+           "(moe.warp_mma tiles)">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
@@ -117,7 +119,7 @@ def MoEGPULowerBF16MmaSyncPass : Pass<"moe-gpu-lower-bf16-mma-sync"> {
     bf16 multiplicands: each pair of bf16 is one 32-bit register, its first
     element in the low half. Upstream's `convert-nvgpu-to-nvvm` lowers the
     f16, tf32 and integer forms but finds no PTX type for bf16; it runs
-    after this pass for everything else.
+    after this pass for everything else, f16 multiplicands included.
   }];
   let dependentDialects = [
     "::mlir::LLVM::LLVMDialect",
@@ -145,14 +147,15 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
   let summary = "Rewrite moe.warp_mma tiles as tensor-core mma.sync loops";
   let description = [{
     Each `linalg.generic` marked `moe.warp_mma` by moe-gpu-distribute
-    (`C[m, n] += bf16(A[m, k]) * W[n, k]`, f32 A and C, bf16 W, at most 16
+    (`C[m, n] += bf16(A[m, k]) * W[n, k]`, f32 A and C, bf16 W, or the
+    same in f16, at most 16
     rows and 8 columns) sits where one warp runs it, inside a GPU kernel:
     every lane reaches it, with the same operands. It becomes a loop over K
     in steps of 16 of `nvgpu.mma.sync` m16n8k16 with f32 accumulators. Each
     lane loads its elements of the A, W and C fragments from memory (PTX's
     layouts for 16-bit operands, as upstream's
     `transform.nvgpu.rewrite_matmul_as_mma_sync` has them for f16), rounds
-    its A elements to bf16, and stores its C elements back. A tile smaller
+    its A elements to W's type, and stores its C elements back. A tile smaller
     than 16 x 8, or a K that 16 does not divide, is padded with zeros: a
     lane loads inside the tile only (at a clamped index, then selects
     zero), and stores inside it only.

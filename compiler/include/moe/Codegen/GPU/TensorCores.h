@@ -6,7 +6,7 @@
 //
 // What moe-gpu-distribute hands to tensor cores and moe-gpu-warp-mma
 // rewrites: the shape of one warp's mma.sync, and the contraction form of a
-// segment matmul with BF16 weights.
+// segment matmul with BF16 or F16 weights.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,14 +22,15 @@ namespace moe {
 constexpr int64_t kNVIDIAWarpSize = 32;
 
 /// The tensor-core instruction a warp tile becomes: mma.sync m16n8k16 with
-/// bf16 operands and f32 accumulators.
+/// bf16 or f16 operands and f32 accumulators.
 constexpr int64_t kMmaRows = 16, kMmaCols = 8, kMmaDepth = 16;
 
-/// Whether `op` is `C[m, n] += A[m, k] * W[n, k]` on buffers, with f32
-/// activations A, BF16 weights W (one expert's [N, K]) and an f32 C: the
-/// contraction of a segment matmul that tensor cores can take. Its body is
-/// not looked at.
-bool isBF16WeightContraction(linalg::LinalgOp op);
+/// The type of W (bf16 or f16) when `op` is `C[m, n] += A[m, k] * W[n, k]`
+/// on buffers, with f32 activations A, BF16 or F16 weights W (one expert's
+/// [N, K]) and an f32 C: the contraction of a segment matmul that tensor
+/// cores can take, once A is rounded to W's type. Null otherwise. Its body
+/// is not looked at.
+Type getTensorCoreOperandType(linalg::LinalgOp op);
 
 } // namespace moe
 } // namespace mlir
