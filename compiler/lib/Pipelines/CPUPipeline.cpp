@@ -60,14 +60,9 @@ void mlir::moe::buildMoEDecompositionPipeline(
   funcPm.addPass(createCSEPass());
 }
 
-void mlir::moe::buildMoEToLinalgStage(OpPassManager &pm,
-                                      const RoutingDataLowering &lowering) {
+void mlir::moe::buildMoEToLinalgStage(
+    OpPassManager &pm, const ConvertMoEToLinalgPassOptions &options) {
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
-  ConvertMoEToLinalgPassOptions options;
-  options.dispatchChunkTokens = lowering.dispatchChunkTokens;
-  options.permuteRowBlock = lowering.permuteRowBlock;
-  options.combineTokenBlock = lowering.combineTokenBlock;
-  options.blockColumnChunks = lowering.blockColumnChunks;
   funcPm.addPass(createConvertMoEToLinalgPass(options));
   funcPm.addPass(createCanonicalizerPass());
   funcPm.addPass(createCSEPass());
@@ -216,7 +211,7 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
     prepare.panelWidth = options.panelWidth;
     pm.addPass(createMoECPUPrepareExpertWeightsPass(prepare));
   }
-  RoutingDataLowering lowering;
+  ConvertMoEToLinalgPassOptions lowering;
   lowering.dispatchChunkTokens = options.dispatchChunkTokens;
   lowering.permuteRowBlock = options.permuteRowBlock;
   lowering.combineTokenBlock = options.combineTokenBlock;

@@ -70,11 +70,14 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   decomposition.fuseGather = false;
   buildMoEOutlineLayersStage(pm);
   buildMoEDecompositionPipeline(pm, decomposition);
-  RoutingDataLowering lowering;
-  lowering.dispatchChunkTokens = options.dispatchChunkTokens;
-  lowering.permuteRowBlock = options.permuteRowBlock;
-  lowering.combineTokenBlock = options.combineTokenBlock;
-  // A block's threads take one column chunk each.
+  // The routing data in kernels over many blocks (docs/gpu-codegen.md,
+  // "Routing data on the device"): the dispatch in chunks of the router's
+  // token block, the permuted copy in segment row blocks, the combine in
+  // token blocks; a block's threads take one column chunk each.
+  ConvertMoEToLinalgPassOptions lowering;
+  lowering.dispatchChunkTokens = kRouterTokenBlock;
+  lowering.permuteRowBlock = options.rowBlock;
+  lowering.combineTokenBlock = kRouterTokenBlock;
   lowering.blockColumnChunks = options.threads;
   buildMoEToLinalgStage(pm, lowering);
   buildMoEGPUBufferizationStage(pm, options);

@@ -124,6 +124,8 @@ struct CPUPipelineOptions
       *this, "reduction-block",
       llvm::cl::desc("Largest K block of the expert matmul kernel"),
       llvm::cl::init(256)};
+  // The layouts of the routing data ops that the NVPTX pipeline takes, to
+  // check them on the CPU (see convert-moe-to-linalg's options).
   PassOptions::Option<int64_t> dispatchChunkTokens{
       *this, "dispatch-chunk-tokens",
       llvm::cl::desc("Count and place the dispatch's assignments in "
@@ -181,28 +183,9 @@ struct NVPTXPipelineOptions
       *this, "row-block",
       llvm::cl::desc("Rows of an expert's segment each GPU block takes"),
       llvm::cl::init(32)};
-  PassOptions::Option<int64_t> threads{
-      *this, "threads", llvm::cl::desc("Threads of a GPU block"),
-      llvm::cl::init(128)};
-  PassOptions::Option<int64_t> dispatchChunkTokens{
-      *this, "dispatch-chunk-tokens",
-      llvm::cl::desc("Count and place the dispatch's assignments in "
-                     "parallel over (expert, chunk of this many tokens), a "
-                     "kernel over blocks each; 0: one serial pass on one "
-                     "thread"),
-      llvm::cl::init(16)};
-  PassOptions::Option<int64_t> permuteRowBlock{
-      *this, "permute-row-block",
-      llvm::cl::desc("Rows of the permuted copy each GPU block takes, its "
-                     "threads splitting the columns (0: one block, its "
-                     "threads taking column chunks of all rows)"),
-      llvm::cl::init(32)};
-  PassOptions::Option<int64_t> combineTokenBlock{
-      *this, "combine-token-block",
-      llvm::cl::desc("Tokens of the combine each GPU block takes, its "
-                     "threads splitting the columns (0: one block, its "
-                     "threads taking column chunks of all rows)"),
-      llvm::cl::init(16)};
+  PassOptions::Option<int64_t> threads{*this, "threads",
+                                       llvm::cl::desc("Threads of a GPU block"),
+                                       llvm::cl::init(128)};
   PassOptions::Option<bool> tensorCores{
       *this, "tensor-cores",
       llvm::cl::desc("Expert and linear matmuls with BF16 or F16 weights "
@@ -229,10 +212,9 @@ void buildMoEDecompositionPipeline(OpPassManager &pm,
                                    const DecompositionOptions &options);
 
 /// Adds the lowering of the MoE step ops to linalg, scf and tensor ops:
-/// convert-moe-to-linalg, with `lowering` as its options, and its
-/// clean-up.
+/// convert-moe-to-linalg, with `options`, and its clean-up.
 void buildMoEToLinalgStage(OpPassManager &pm,
-                           const RoutingDataLowering &lowering = {});
+                           const ConvertMoEToLinalgPassOptions &options = {});
 
 /// Adds what every target runs to reach buffers: the entry-point ABI,
 /// inlining, one-shot bufferization of the whole module and the clean-ups

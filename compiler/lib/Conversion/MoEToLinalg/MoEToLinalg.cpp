@@ -43,21 +43,21 @@ struct ConvertMoEToLinalgPass
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
 
     RewritePatternSet patterns(ctx);
-    RoutingDataLowering lowering{dispatchChunkTokens, permuteRowBlock,
-                                 combineTokenBlock, blockColumnChunks};
-    for (auto [name, value] :
-         {std::pair<StringRef, int64_t>{"dispatch-chunk-tokens",
-                                        lowering.dispatchChunkTokens},
-          {"permute-row-block", lowering.permuteRowBlock},
-          {"combine-token-block", lowering.combineTokenBlock},
-          {"block-column-chunks", lowering.blockColumnChunks}}) {
-      if (value < 0) {
+    ConvertMoEToLinalgPassOptions options;
+    for (auto [option, value] :
+         {std::pair<const Option<int64_t> *, int64_t *>{
+              &dispatchChunkTokens, &options.dispatchChunkTokens},
+          {&permuteRowBlock, &options.permuteRowBlock},
+          {&combineTokenBlock, &options.combineTokenBlock},
+          {&blockColumnChunks, &options.blockColumnChunks}}) {
+      *value = *option;
+      if (*value < 0) {
         getOperation()->emitError()
-            << name << " must be at least 0, got " << value;
+            << option->getArgStr() << " must be at least 0, got " << *value;
         return signalPassFailure();
       }
     }
-    populateMoEToLinalgConversionPatterns(patterns, lowering);
+    populateMoEToLinalgConversionPatterns(patterns, options);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();
@@ -67,9 +67,9 @@ struct ConvertMoEToLinalgPass
 } // namespace
 
 void mlir::moe::populateMoEToLinalgConversionPatterns(
-    RewritePatternSet &patterns, const RoutingDataLowering &lowering) {
+    RewritePatternSet &patterns, const ConvertMoEToLinalgPassOptions &options) {
   populateMoERouterToLinalgPatterns(patterns);
   populateMoETopKToSCFPatterns(patterns);
-  populateMoERoutingDataToSCFPatterns(patterns, lowering);
+  populateMoERoutingDataToSCFPatterns(patterns, options);
   populateMoEGroupedMatmulToLinalgPatterns(patterns);
 }

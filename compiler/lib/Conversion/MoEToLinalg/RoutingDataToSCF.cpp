@@ -150,8 +150,8 @@ void insertInParallel(OpBuilder &b, Location loc, ArrayRef<Value> sources,
         SmallVector<OpFoldResult>(offset.size(), b.getIndexAttr(1)));
 }
 
-/// `dest` with `value` at `position`, as the one-element slice a forall
-/// iteration writes there (returned with its offsets).
+/// The one-element slice of `dest` at `position` holding `value`, for a
+/// forall iteration to write there.
 Value elementSlice(OpBuilder &b, Location loc, Value value, Value dest,
                    ArrayRef<OpFoldResult> position) {
   SmallVector<OpFoldResult> ones(position.size(), b.getIndexAttr(1));
@@ -165,6 +165,216 @@ Value elementSlice(OpBuilder &b, Location loc, Value value, Value dest,
 //===----------------------------------------------------------------------===//
 // DispatchOp
 //===----------------------------------------------------------------------===//
+
+/// `tokenIds` and `rowWeights` with assignment (t, j)'s token and its
+/// weight from `weights` [T, k] at row `row(b)` where `write` holds, as they
+/// are where not: the results of the `scf.if` that writes them.
+std::pair<Value, Value> placeAssignment(OpBuilder &b, Location loc, Value write,
+                                        function_ref<Value(OpBuilder &)> row,
+                                        Value t, Value j, Value weights,
+                                        Value tokenIds, Value rowWeights) {
+  auto written = scf::IfOp::create(
+      b, loc, write,
+      [&](OpBuilder &b, Location) {
+        Value at = row(b);
+        Value token = arith::IndexCastOp::create(b, loc, b.getI32Type(), t);
+        Value weight =
+            tensor::ExtractOp::create(b, loc, weights, ValueRange{t, j});
+        scf::YieldOp::create(
+            b, loc,
+            ValueRange{tensor::InsertOp::create(b, loc, token, tokenIds,
+                                                ValueRange{at}),
+                       tensor::InsertOp::create(b, loc, weight, rowWeights,
+                                                ValueRange{at})});
+      },
+      [&](OpBuilder &b, Location) {
+        scf::YieldOp::create(b, loc, ValueRange{tokenIds, rowWeights});
+      });
+  return {written.getResult(0), written.getResult(1)};
+}
+
+/// The dispatch's counting sort in parallel (`dispatch-chunk-tokens`):
+/// builds its histogram (step 1) and its placement (step 4) over (expert,
+/// chunk of `chunkTokens` tokens); the prefix sum between them is the
+/// serial form's.
+class ChunkedDispatchBuilder {
+public:
+  ChunkedDispatchBuilder(PatternRewriter &rewriter, DispatchOp op, Value tokens,
+                         int64_t chunkTokens)
+      : rewriter(rewriter), op(op), loc(op.getLoc()), tokens(tokens),
+        chunkTokens(chunkTokens), numExperts(op.getNumExperts()),
+        k(cast<ShapedType>(op.getIndices().getType()).getDimSize(1)),
+        i32(rewriter.getI32Type()), zero(i32Constant(rewriter, loc, 0)),
+        one(i32Constant(rewriter, loc, 1)) {}
+
+  /// Step 1 in parallel, returning the histogram: a forall over (expert, chunk)
+  /// counts each chunk's assignments to each expert, and a forall over experts
+  /// scans the counts over chunks. An iteration reads its chunk's indices and
+  /// keeps its count in a register: no iteration waits on another's memory.
+  Value count() {
+    Value indices = op.getIndices();
+    OpFoldResult experts = rewriter.getIndexAttr(numExperts);
+    OpFoldResult zeroIndex = rewriter.getIndexAttr(0);
+    OpFoldResult oneIndex = rewriter.getIndexAttr(1);
+    chunks = arith::CeilDivUIOp::create(
+        rewriter, loc, tokens,
+        arith::ConstantIndexOp::create(rewriter, loc, chunkTokens));
+    auto counting = scf::ForallOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{experts, chunks},
+        ValueRange{createEmptyTensor(rewriter, loc, {experts, chunks}, i32)},
+        std::nullopt, [&](OpBuilder &b, Location, ValueRange args) {
+          Value e = args[0], c = args[1], grid = args[2];
+          Value first, last;
+          std::tie(first, last) =
+              chunkTokenRange(b, loc, c, chunkTokens, tokens);
+          Value expert = arith::IndexCastOp::create(b, loc, i32, e);
+          Value count =
+              forEachAssignment(
+                  b, loc, first, last, k, ValueRange{zero},
+                  [&](OpBuilder &b, Value t, Value j, ValueRange running) {
+                    Value match = arith::CmpIOp::create(
+                        b, loc, arith::CmpIPredicate::eq,
+                        tensor::ExtractOp::create(b, loc, indices,
+                                                  ValueRange{t, j}),
+                        expert);
+                    return SmallVector<Value>{arith::AddIOp::create(
+                        b, loc, running[0],
+                        arith::SelectOp::create(b, loc, match, one, zero))};
+                  })
+                  .front();
+          SmallVector<OpFoldResult> position{e, c};
+          insertInParallel(b, loc,
+                           {elementSlice(b, loc, count, grid, position)},
+                           {grid}, {position}, {{oneIndex, oneIndex}});
+        });
+    counts = counting.getResult(0);
+
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    auto rowType = RankedTensorType::get({ShapedType::kDynamic}, i32);
+    auto scanning = scf::ForallOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{experts},
+        ValueRange{createEmptyTensor(rewriter, loc, {experts, chunks}, i32),
+                   op.getCountsInit()},
+        std::nullopt, [&](OpBuilder &b, Location, ValueRange args) {
+          Value e = args[0], starts = args[1], totals = args[2];
+          SmallVector<OpFoldResult> rowOffsets{e, zeroIndex},
+              rowSizes{oneIndex, chunks}, strides{oneIndex, oneIndex};
+          Value countRow = tensor::ExtractSliceOp::create(
+              b, loc, rowType, counts, rowOffsets, rowSizes, strides);
+          Value startRow = tensor::ExtractSliceOp::create(
+              b, loc, rowType, starts, rowOffsets, rowSizes, strides);
+          auto scan = scf::ForOp::create(
+              b, loc, c0, chunks, c1, ValueRange{zero, startRow},
+              [&](OpBuilder &b, Location, Value c, ValueRange running) {
+                Value count =
+                    tensor::ExtractOp::create(b, loc, countRow, ValueRange{c});
+                Value written = tensor::InsertOp::create(
+                    b, loc, running[0], running[1], ValueRange{c});
+                scf::YieldOp::create(
+                    b, loc,
+                    ValueRange{arith::AddIOp::create(b, loc, running[0], count),
+                               written});
+              });
+          SmallVector<OpFoldResult> position{e};
+          insertInParallel(
+              b, loc,
+              {scan.getResult(1),
+               elementSlice(b, loc, scan.getResult(0), totals, position)},
+              {starts, totals}, {rowOffsets, position}, {rowSizes, {oneIndex}});
+        });
+    starts = scanning.getResult(0);
+    return scanning.getResult(1);
+  }
+
+  /// Step 4 in parallel: the iteration for (expert e, chunk c) writes the
+  /// rows of e's segment that chunk c's assignments to e take, in token
+  /// order: the `counts[e, c]` rows from `starts[e, c]` on, fewer where the
+  /// capacity ends the segment. These are the rows the serial placement
+  /// gives them, and each iteration writes a slice of its own.
+  std::pair<Value, Value> place(Value offsets, Value capacity) {
+    Value indices = op.getIndices();
+    Value weights = op.getWeights();
+    OpFoldResult oneIndex = rewriter.getIndexAttr(1);
+    auto placing = scf::ForallOp::create(
+        rewriter, loc,
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(numExperts), chunks},
+        ValueRange{op.getTokenIdsInit(), op.getRowWeightsInit()}, std::nullopt,
+        [&](OpBuilder &b, Location, ValueRange args) {
+          Value e = args[0], c = args[1], ids = args[2], rowWeights = args[3];
+          Value start =
+              tensor::ExtractOp::create(b, loc, starts, ValueRange{e, c});
+          Value kept =
+              tensor::ExtractOp::create(b, loc, counts, ValueRange{e, c});
+          Value first = start;
+          if (capacity) {
+            // Rows from the capacity on are dropped; the slice then starts
+            // no later than the segment's end.
+            kept = arith::MaxSIOp::create(
+                b, loc,
+                arith::MinSIOp::create(
+                    b, loc, kept,
+                    arith::SubIOp::create(b, loc, capacity, start)),
+                zero);
+            first = arith::MinSIOp::create(b, loc, start, capacity);
+          }
+          Value segmentStart =
+              tensor::ExtractOp::create(b, loc, offsets, ValueRange{e});
+          SmallVector<OpFoldResult> sliceOffsets{toIndex(
+              b, loc, arith::AddIOp::create(b, loc, segmentStart, first))};
+          SmallVector<OpFoldResult> sliceSizes{toIndex(b, loc, kept)};
+          SmallVector<OpFoldResult> strides{oneIndex};
+          Value idSlice = tensor::ExtractSliceOp::create(
+              b, loc, ids, sliceOffsets, sliceSizes, strides);
+          Value weightSlice = tensor::ExtractSliceOp::create(
+              b, loc, rowWeights, sliceOffsets, sliceSizes, strides);
+          Value firstToken, lastToken;
+          std::tie(firstToken, lastToken) =
+              chunkTokenRange(b, loc, c, chunkTokens, tokens);
+          Value expert = arith::IndexCastOp::create(b, loc, i32, e);
+          ValueRange placed = forEachAssignment(
+              b, loc, firstToken, lastToken, k,
+              ValueRange{zero, idSlice, weightSlice},
+              [&](OpBuilder &b, Value t, Value j, ValueRange running) {
+                Value position = running[0];
+                Value match = arith::CmpIOp::create(
+                    b, loc, arith::CmpIPredicate::eq,
+                    tensor::ExtractOp::create(b, loc, indices,
+                                              ValueRange{t, j}),
+                    expert);
+                Value write = arith::AndIOp::create(
+                    b, loc, match,
+                    arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                          position, kept));
+                auto [placedIds, placedWeights] = placeAssignment(
+                    b, loc, write,
+                    [&](OpBuilder &b) { return toIndex(b, loc, position); }, t,
+                    j, weights, running[1], running[2]);
+                Value next = arith::AddIOp::create(
+                    b, loc, position,
+                    arith::SelectOp::create(b, loc, match, one, zero));
+                return SmallVector<Value>{next, placedIds, placedWeights};
+              });
+          insertInParallel(b, loc, {placed[1], placed[2]}, {ids, rowWeights},
+                           {sliceOffsets, sliceOffsets},
+                           {sliceSizes, sliceSizes});
+        });
+    return {placing.getResult(0), placing.getResult(1)};
+  }
+
+private:
+  PatternRewriter &rewriter;
+  DispatchOp op;
+  Location loc;
+  Value tokens;
+  int64_t chunkTokens, numExperts, k;
+  Type i32;
+  Value zero, one;
+  /// What the histogram leaves for the placement: for each expert e and
+  /// chunk c, `counts[e, c]` assignments of chunk c name e, and
+  /// `starts[e, c]` of them come in earlier chunks.
+  Value chunks, counts, starts;
+};
 
 struct DispatchToSCF : OpRewritePattern<DispatchOp> {
   DispatchToSCF(MLIRContext *context, int64_t chunkTokens)
@@ -199,11 +409,11 @@ struct DispatchToSCF : OpRewritePattern<DispatchOp> {
     };
 
     // 1. Histogram of experts over all assignments.
-    ChunkedCounts chunked;
+    std::optional<ChunkedDispatchBuilder> chunked;
     Value histogram;
     if (chunkTokens > 0) {
-      chunked = countChunks(rewriter, loc, op, tokens);
-      histogram = chunked.totals;
+      chunked.emplace(rewriter, op, tokens, chunkTokens);
+      histogram = chunked->count();
     } else {
       Value countsInit =
           linalg::FillOp::create(rewriter, loc, zero, op.getCountsInit())
@@ -291,8 +501,7 @@ struct DispatchToSCF : OpRewritePattern<DispatchOp> {
     // 4. Placement in token order; `seen[e]` counts e's assignments so far.
     Value tokenIds, rowWeights;
     if (chunkTokens > 0) {
-      std::tie(tokenIds, rowWeights) =
-          placeChunks(rewriter, loc, op, chunked, offsets, capacity, tokens);
+      std::tie(tokenIds, rowWeights) = chunked->place(offsets, capacity);
     } else {
       Value seenInit =
           linalg::FillOp::create(
@@ -321,29 +530,16 @@ struct DispatchToSCF : OpRewritePattern<DispatchOp> {
                   b, loc, keep,
                   arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
                                         position, capacity));
-            auto write = scf::IfOp::create(
+            auto [ids, rowWeights] = placeAssignment(
                 b, loc, keep,
-                [&](OpBuilder &b, Location) {
+                [&](OpBuilder &b) {
                   Value start =
                       tensor::ExtractOp::create(b, loc, offsets, ValueRange{e});
-                  Value row = toIndex(
+                  return toIndex(
                       b, loc, arith::AddIOp::create(b, loc, start, position));
-                  Value token =
-                      arith::IndexCastOp::create(b, loc, b.getI32Type(), t);
-                  Value weight = tensor::ExtractOp::create(b, loc, weights,
-                                                           ValueRange{t, j});
-                  Value tokenIds = tensor::InsertOp::create(
-                      b, loc, token, args[0], ValueRange{row});
-                  Value rowWeights = tensor::InsertOp::create(
-                      b, loc, weight, args[1], ValueRange{row});
-                  scf::YieldOp::create(b, loc,
-                                       ValueRange{tokenIds, rowWeights});
                 },
-                [&](OpBuilder &b, Location) {
-                  scf::YieldOp::create(b, loc, ValueRange{args[0], args[1]});
-                });
-            return SmallVector<Value>{write.getResult(0), write.getResult(1),
-                                      seen};
+                t, j, weights, args[0], args[1]);
+            return SmallVector<Value>{ids, rowWeights, seen};
           });
       tokenIds = placed[0];
       rowWeights = placed[1];
@@ -390,203 +586,6 @@ struct DispatchToSCF : OpRewritePattern<DispatchOp> {
   }
 
 private:
-  /// What the parallel histogram leaves for the placement: for each expert
-  /// e and chunk c, `counts[e, c]` assignments of chunk c name e, and
-  /// `starts[e, c]` of them come in earlier chunks; `totals[e]` is e's
-  /// histogram.
-  struct ChunkedCounts {
-    Value chunks, counts, starts, totals;
-  };
-
-  /// Steps 1 in parallel: a forall over (expert, chunk) counts each chunk's
-  /// assignments to each expert, and a forall over experts scans the counts
-  /// over chunks. An iteration reads its chunk's indices and keeps its
-  /// count in a register: no iteration waits on another's memory.
-  ChunkedCounts countChunks(PatternRewriter &rewriter, Location loc,
-                            DispatchOp op, Value tokens) const {
-    Value indices = op.getIndices();
-    int64_t numExperts = op.getNumExperts();
-    int64_t k = cast<ShapedType>(indices.getType()).getDimSize(1);
-    Type i32 = rewriter.getI32Type();
-    Value zero = i32Constant(rewriter, loc, 0);
-    Value one = i32Constant(rewriter, loc, 1);
-    OpFoldResult experts = rewriter.getIndexAttr(numExperts);
-    OpFoldResult zeroIndex = rewriter.getIndexAttr(0);
-    OpFoldResult oneIndex = rewriter.getIndexAttr(1);
-    ChunkedCounts result;
-    result.chunks = arith::CeilDivUIOp::create(
-        rewriter, loc, tokens,
-        arith::ConstantIndexOp::create(rewriter, loc, chunkTokens));
-    auto counting = scf::ForallOp::create(
-        rewriter, loc, ArrayRef<OpFoldResult>{experts, result.chunks},
-        ValueRange{
-            createEmptyTensor(rewriter, loc, {experts, result.chunks}, i32)},
-        std::nullopt, [&](OpBuilder &b, Location, ValueRange args) {
-          Value e = args[0], c = args[1], grid = args[2];
-          auto [first, last] = chunkTokenRange(b, loc, c, chunkTokens, tokens);
-          Value expert = arith::IndexCastOp::create(b, loc, i32, e);
-          Value count =
-              forEachAssignment(
-                  b, loc, first, last, k, ValueRange{zero},
-                  [&](OpBuilder &b, Value t, Value j, ValueRange running) {
-                    Value match = arith::CmpIOp::create(
-                        b, loc, arith::CmpIPredicate::eq,
-                        tensor::ExtractOp::create(b, loc, indices,
-                                                  ValueRange{t, j}),
-                        expert);
-                    return SmallVector<Value>{arith::AddIOp::create(
-                        b, loc, running[0],
-                        arith::SelectOp::create(b, loc, match, one, zero))};
-                  })
-                  .front();
-          SmallVector<OpFoldResult> position{e, c};
-          insertInParallel(b, loc,
-                           {elementSlice(b, loc, count, grid, position)},
-                           {grid}, {position}, {{oneIndex, oneIndex}});
-        });
-    result.counts = counting.getResult(0);
-
-    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    auto rowType = RankedTensorType::get({ShapedType::kDynamic}, i32);
-    auto scanning = scf::ForallOp::create(
-        rewriter, loc, ArrayRef<OpFoldResult>{experts},
-        ValueRange{
-            createEmptyTensor(rewriter, loc, {experts, result.chunks}, i32),
-            op.getCountsInit()},
-        std::nullopt, [&](OpBuilder &b, Location, ValueRange args) {
-          Value e = args[0], starts = args[1], totals = args[2];
-          SmallVector<OpFoldResult> rowOffsets{e, zeroIndex},
-              rowSizes{oneIndex, result.chunks}, strides{oneIndex, oneIndex};
-          Value countRow = tensor::ExtractSliceOp::create(
-              b, loc, rowType, result.counts, rowOffsets, rowSizes, strides);
-          Value startRow = tensor::ExtractSliceOp::create(
-              b, loc, rowType, starts, rowOffsets, rowSizes, strides);
-          auto scan = scf::ForOp::create(
-              b, loc, c0, result.chunks, c1, ValueRange{zero, startRow},
-              [&](OpBuilder &b, Location, Value c, ValueRange running) {
-                Value count =
-                    tensor::ExtractOp::create(b, loc, countRow, ValueRange{c});
-                Value written = tensor::InsertOp::create(
-                    b, loc, running[0], running[1], ValueRange{c});
-                scf::YieldOp::create(
-                    b, loc,
-                    ValueRange{arith::AddIOp::create(b, loc, running[0], count),
-                               written});
-              });
-          SmallVector<OpFoldResult> position{e};
-          insertInParallel(
-              b, loc,
-              {scan.getResult(1),
-               elementSlice(b, loc, scan.getResult(0), totals, position)},
-              {starts, totals}, {rowOffsets, position}, {rowSizes, {oneIndex}});
-        });
-    result.starts = scanning.getResult(0);
-    result.totals = scanning.getResult(1);
-    return result;
-  }
-
-  /// Step 4 in parallel: the iteration for (expert e, chunk c) writes the
-  /// rows of e's segment that chunk c's assignments to e take, in token
-  /// order: the `counts[e, c]` rows from `starts[e, c]` on, fewer where the
-  /// capacity ends the segment. These are the rows the serial placement
-  /// gives them, and each iteration writes a slice of its own.
-  std::pair<Value, Value> placeChunks(PatternRewriter &rewriter, Location loc,
-                                      DispatchOp op,
-                                      const ChunkedCounts &chunked,
-                                      Value offsets, Value capacity,
-                                      Value tokens) const {
-    Value indices = op.getIndices();
-    Value weights = op.getWeights();
-    int64_t numExperts = op.getNumExperts();
-    int64_t k = cast<ShapedType>(indices.getType()).getDimSize(1);
-    Type i32 = rewriter.getI32Type();
-    Value zero = i32Constant(rewriter, loc, 0);
-    Value one = i32Constant(rewriter, loc, 1);
-    OpFoldResult oneIndex = rewriter.getIndexAttr(1);
-    auto placing = scf::ForallOp::create(
-        rewriter, loc,
-        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(numExperts),
-                               chunked.chunks},
-        ValueRange{op.getTokenIdsInit(), op.getRowWeightsInit()}, std::nullopt,
-        [&](OpBuilder &b, Location, ValueRange args) {
-          Value e = args[0], c = args[1], ids = args[2], rowWeights = args[3];
-          Value start = tensor::ExtractOp::create(b, loc, chunked.starts,
-                                                  ValueRange{e, c});
-          Value kept = tensor::ExtractOp::create(b, loc, chunked.counts,
-                                                 ValueRange{e, c});
-          Value first = start;
-          if (capacity) {
-            // Rows from the capacity on are dropped; the slice then starts
-            // no later than the segment's end.
-            kept = arith::MaxSIOp::create(
-                b, loc,
-                arith::MinSIOp::create(
-                    b, loc, kept,
-                    arith::SubIOp::create(b, loc, capacity, start)),
-                zero);
-            first = arith::MinSIOp::create(b, loc, start, capacity);
-          }
-          Value segmentStart =
-              tensor::ExtractOp::create(b, loc, offsets, ValueRange{e});
-          SmallVector<OpFoldResult> sliceOffsets{toIndex(
-              b, loc, arith::AddIOp::create(b, loc, segmentStart, first))};
-          SmallVector<OpFoldResult> sliceSizes{toIndex(b, loc, kept)};
-          SmallVector<OpFoldResult> strides{oneIndex};
-          Value idSlice = tensor::ExtractSliceOp::create(
-              b, loc, ids, sliceOffsets, sliceSizes, strides);
-          Value weightSlice = tensor::ExtractSliceOp::create(
-              b, loc, rowWeights, sliceOffsets, sliceSizes, strides);
-          auto [firstToken, lastToken] =
-              chunkTokenRange(b, loc, c, chunkTokens, tokens);
-          Value expert = arith::IndexCastOp::create(b, loc, i32, e);
-          ValueRange placed = forEachAssignment(
-              b, loc, firstToken, lastToken, k,
-              ValueRange{zero, idSlice, weightSlice},
-              [&](OpBuilder &b, Value t, Value j, ValueRange running) {
-                Value position = running[0];
-                Value match = arith::CmpIOp::create(
-                    b, loc, arith::CmpIPredicate::eq,
-                    tensor::ExtractOp::create(b, loc, indices,
-                                              ValueRange{t, j}),
-                    expert);
-                Value write = arith::AndIOp::create(
-                    b, loc, match,
-                    arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                          position, kept));
-                auto written = scf::IfOp::create(
-                    b, loc, write,
-                    [&](OpBuilder &b, Location) {
-                      Value row = toIndex(b, loc, position);
-                      Value token = arith::IndexCastOp::create(b, loc, i32, t);
-                      Value weight = tensor::ExtractOp::create(
-                          b, loc, weights, ValueRange{t, j});
-                      scf::YieldOp::create(
-                          b, loc,
-                          ValueRange{
-                              tensor::InsertOp::create(
-                                  b, loc, token, running[1], ValueRange{row}),
-                              tensor::InsertOp::create(b, loc, weight,
-                                                       running[2],
-                                                       ValueRange{row})});
-                    },
-                    [&](OpBuilder &b, Location) {
-                      scf::YieldOp::create(b, loc,
-                                           ValueRange{running[1], running[2]});
-                    });
-                Value next = arith::AddIOp::create(
-                    b, loc, position,
-                    arith::SelectOp::create(b, loc, match, one, zero));
-                return SmallVector<Value>{next, written.getResult(0),
-                                          written.getResult(1)};
-              });
-          insertInParallel(b, loc, {placed[1], placed[2]}, {ids, rowWeights},
-                           {sliceOffsets, sliceOffsets},
-                           {sliceSizes, sliceSizes});
-        });
-    return {placing.getResult(0), placing.getResult(1)};
-  }
-
   int64_t chunkTokens;
 };
 
@@ -933,11 +932,11 @@ private:
 } // namespace
 
 void mlir::moe::populateMoERoutingDataToSCFPatterns(
-    RewritePatternSet &patterns, const RoutingDataLowering &lowering) {
+    RewritePatternSet &patterns, const ConvertMoEToLinalgPassOptions &options) {
   patterns.add<DispatchToSCF>(patterns.getContext(),
-                              lowering.dispatchChunkTokens);
-  RowOpLayout permute{lowering.permuteRowBlock, lowering.blockColumnChunks};
-  RowOpLayout combine{lowering.combineTokenBlock, lowering.blockColumnChunks};
+                              options.dispatchChunkTokens);
+  RowOpLayout permute{options.permuteRowBlock, options.blockColumnChunks};
+  RowOpLayout combine{options.combineTokenBlock, options.blockColumnChunks};
   patterns.add<PermuteToLinalg>(patterns.getContext(), permute);
   patterns.add<CombineToSCF>(patterns.getContext(), combine);
 }

@@ -35,27 +35,14 @@ void populateMoERouterToLinalgPatterns(RewritePatternSet &patterns);
 /// `moe.top_k` to a per-token partial selection in scf loops.
 void populateMoETopKToSCFPatterns(RewritePatternSet &patterns);
 
-/// Where the ops that move routing data put their parallel loops (the
-/// options of convert-moe-to-linalg of the same names; 0 everywhere is the
-/// CPU's form).
-struct RoutingDataLowering {
-  /// `moe.dispatch`'s counting sort in parallel over (expert, chunk of this
-  /// many tokens); 0: one serial pass.
-  int64_t dispatchChunkTokens = 0;
-  /// `moe.permute` over blocks of this many rows; 0: over column chunks of
-  /// all rows.
-  int64_t permuteRowBlock = 0;
-  /// `moe.combine` over blocks of this many tokens; 0: over column chunks
-  /// of all rows.
-  int64_t combineTokenBlock = 0;
-  /// In those blocks, the most chunks the columns split into.
-  int64_t blockColumnChunks = 0;
-};
-
 /// `moe.dispatch`, `moe.permute` and `moe.combine`: the counting sort, the
-/// gather and the scatter-add, laid out as `lowering` says.
+/// gather and the scatter-add, their parallel loops where `options` (the
+/// pass's `dispatch-chunk-tokens`, `permute-row-block`,
+/// `combine-token-block` and `block-column-chunks`) put them; the defaults
+/// are the CPU's layout.
 void populateMoERoutingDataToSCFPatterns(
-    RewritePatternSet &patterns, const RoutingDataLowering &lowering = {});
+    RewritePatternSet &patterns,
+    const ConvertMoEToLinalgPassOptions &options = {});
 
 /// `moe.grouped_matmul` to one linalg contraction per expert segment,
 /// `moe.grouped_gated_matmul` to two and their epilogue per segment, and
@@ -64,7 +51,8 @@ void populateMoEGroupedMatmulToLinalgPatterns(RewritePatternSet &patterns);
 
 /// All of the above.
 void populateMoEToLinalgConversionPatterns(
-    RewritePatternSet &patterns, const RoutingDataLowering &lowering = {});
+    RewritePatternSet &patterns,
+    const ConvertMoEToLinalgPassOptions &options = {});
 
 } // namespace moe
 } // namespace mlir
