@@ -16,7 +16,10 @@
 // - `moe.combine` to a scatter-add over the used rows, in row order, so the
 //   sum is deterministic.
 // Permute and combine split their columns into an `scf.forall` of chunks,
-// each chunk the whole op on its columns.
+// each chunk the whole op on its columns; or, for a GPU's many blocks, into
+// a forall over blocks of rows (permute) or of tokens (combine: each block
+// finds its tokens' rows in every segment by binary search and adds them in
+// the same row order), each block's columns then split into chunks.
 //
 //===----------------------------------------------------------------------===//
 
