@@ -52,8 +52,10 @@ def ConvertMoEToLinalgPass : Pass<"convert-moe-to-linalg"> {
            "many rows (0: over column chunks of all rows)">,
     Option<"combineTokenBlock", "combine-token-block", "int64_t",
            /*default=*/"0",
-           "Combine in a parallel loop over blocks of this many tokens (0: "
-           "over column chunks of all rows)">,
+           "Combine in a parallel loop over blocks of this many tokens, "
+           "finding their rows by binary search in segments whose token ids "
+           "ascend, as moe.dispatch places them (0: over column chunks of "
+           "all rows)">,
     Option<"blockColumnChunks", "block-column-chunks", "int64_t",
            /*default=*/"0",
            "In the blocks of permute-row-block and combine-token-block, the "

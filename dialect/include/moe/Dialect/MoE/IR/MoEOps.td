@@ -534,7 +534,10 @@ def MoE_CombineOp : MoE_DestinationOp<"combine", 1, [
     For every used row `r < expert_offsets[E]` of `input` [R, D], adds
     `row_weights[r] * input[r]` to row `token_ids[r]` of `init` [T, D].
     Rows are added in row order, so the result is deterministic. Padding
-    rows (token id -1) are skipped.
+    rows (token id -1) are skipped. Within each segment the token ids
+    ascend, padding last, as `moe.dispatch` places them: the lowering's
+    token-block layout (`convert-moe-to-linalg{combine-token-block}`, the
+    GPU's) finds a token's rows by binary search.
 
     Example:
 
