@@ -58,6 +58,22 @@ Value usedRows(OpBuilder &b, Location loc, Value offsets) {
 /// chunks that threads (or blocks) can take.
 constexpr int64_t kColumnChunk = 256;
 
+/// A forall body's write of the slices `sources[i]` into its shared outputs
+/// `dests[i]` at `offsets[i]` with `sizes[i]`, unit strides.
+void insertInParallel(OpBuilder &b, Location loc, ArrayRef<Value> sources,
+                      ArrayRef<Value> dests,
+                      ArrayRef<SmallVector<OpFoldResult>> offsets,
+                      ArrayRef<SmallVector<OpFoldResult>> sizes) {
+  auto inParallel = scf::InParallelOp::create(b, loc);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(inParallel.getBody());
+  for (auto [source, dest, offset, size] :
+       llvm::zip(sources, dests, offsets, sizes))
+    tensor::ParallelInsertSliceOp::create(
+        b, loc, source, dest, offset, size,
+        SmallVector<OpFoldResult>(offset.size(), b.getIndexAttr(1)));
+}
+
 /// Builds `body(b, columnOffset, chunkWidth, chunkSize, destChunk)` over
 /// column chunks of `dest` [rows, D] as an `scf.forall` whose iterations
 /// each write their own columns, and returns the updated `dest`
@@ -90,15 +106,12 @@ Value buildColumnChunks(
             nb, nloc, args[0], arith::ConstantIndexOp::create(nb, nloc, chunk));
         OpFoldResult rows = tensor::getMixedSize(nb, nloc, args[1], 0);
         SmallVector<OpFoldResult> offsets = {zero, column},
-                                  sizes = {rows, nb.getIndexAttr(chunk)},
-                                  strides = {one, one};
+                                  sizes = {rows, nb.getIndexAttr(chunk)};
         Value destChunk = tensor::ExtractSliceOp::create(
-            nb, nloc, args[1], offsets, sizes, strides);
+            nb, nloc, args[1], offsets, sizes,
+            ArrayRef<OpFoldResult>{one, one});
         Value result = body(nb, column, chunk, sizes[1], destChunk);
-        auto inParallel = scf::InParallelOp::create(nb, nloc);
-        nb.setInsertionPointToStart(inParallel.getBody());
-        tensor::ParallelInsertSliceOp::create(nb, nloc, result, args[1],
-                                              offsets, sizes, strides);
+        insertInParallel(nb, nloc, {result}, {args[1]}, {offsets}, {sizes});
       });
   return forall.getResult(0);
 }
@@ -135,22 +148,6 @@ std::pair<Value, Value> chunkTokenRange(OpBuilder &b, Location loc, Value c,
   Value last = arith::MinUIOp::create(
       b, loc, arith::AddIOp::create(b, loc, first, size), tokens);
   return {first, last};
-}
-
-/// A forall body's write of the slices `sources[i]` into its shared outputs
-/// `dests[i]` at `offsets[i]` with `sizes[i]`, unit strides.
-void insertInParallel(OpBuilder &b, Location loc, ArrayRef<Value> sources,
-                      ArrayRef<Value> dests,
-                      ArrayRef<SmallVector<OpFoldResult>> offsets,
-                      ArrayRef<SmallVector<OpFoldResult>> sizes) {
-  auto inParallel = scf::InParallelOp::create(b, loc);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(inParallel.getBody());
-  for (auto [source, dest, offset, size] :
-       llvm::zip(sources, dests, offsets, sizes))
-    tensor::ParallelInsertSliceOp::create(
-        b, loc, source, dest, offset, size,
-        SmallVector<OpFoldResult>(offset.size(), b.getIndexAttr(1)));
 }
 
 /// The one-element slice of `dest` at `position` holding `value`, for a
@@ -776,12 +773,12 @@ struct CombineToSCF : OpRewritePattern<CombineOp> {
   LogicalResult matchAndRewrite(CombineOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
     if (layout.rowBlock > 0) {
       rewriter.replaceOp(op, combineTokenBlocks(rewriter, loc, op));
       return success();
     }
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
     Value used = usedRows(rewriter, loc, op.getExpertOffsets());
 
     // Each column chunk adds every used row in row order, so each output
