@@ -185,8 +185,7 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   DecompositionOptions decomposition;
   decomposition.decomposeExpertFFN = options.decomposeExpertFFN;
   decomposition.fuseRouter = options.fuseRouter;
-  // The pair-layout (VNNI) kernels of --bf16-dot have no fused epilogue.
-  decomposition.fuseGateUp = options.fuseGateUp && !options.bf16Dot;
+  decomposition.fuseGateUp = options.fuseGateUp;
   decomposition.fuseGather = options.fuseGather;
   // Unpadded segments by default: a padded row costs as much compute as a
   // real one (a decoding token's one row became eight), more than the

@@ -47,3 +47,39 @@ func.func @model(%x: tensor<?x64xf32> {moe.input = "x"},
          outs(%init : tensor<?x64xf32>)
   return %0, %1, %2, %3 : tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x40xf32>, tensor<?x64xf32>
 }
+
+// Gated matmuls (moe-fuse-gate-up): both weights take the pair layout, and
+// the input is rounded once, also when the matmul gathers its rows (the
+// [T, K] token rows are rounded). A gated matmul whose up weight has
+// another use (a kn-layout matmul here) keeps both of its weights and its
+// f32 input, as a matmul whose weight has another use does.
+
+// CHECK-LABEL: func.func @gated(
+// CHECK-SAME:    %[[GX:[a-z0-9]+]]: tensor<?x64xf32> {moe.input = "x"}
+// CHECK-SAME:    %{{.*}}: tensor<4x2x32x32x2xbf16> {moe.param = "gate", moe.prepare_permutation = array<i64: 0, 1, 3, 2, 4>}
+// CHECK-SAME:    %{{.*}}: tensor<4x2x32x32x2xbf16> {moe.param = "up", moe.prepare_permutation = array<i64: 0, 1, 3, 2, 4>}
+// CHECK-SAME:    %[[KEPT_GATE:[a-z0-9]+]]: tensor<4x64x64xbf16> {moe.param = "kept_gate"}
+// CHECK-SAME:    %[[KEPT_UP:[a-z0-9]+]]: tensor<4x64x64xbf16> {moe.param = "kept_up"}
+// CHECK:       %[[GBF16:.*]] = linalg.generic {{.*}} ins(%[[GX]] : tensor<?x64xf32>) outs(%{{.*}} : tensor<?x64xbf16>)
+// CHECK:       moe.grouped_gated_matmul ins(%[[GBF16]], %{{.*}} : tensor<?x64xbf16>, tensor<5xi32>) gather(%{{.*}} : tensor<?xi32>) gate(%{{.*}} : tensor<4x2x32x32x2xbf16>) up(%{{.*}} : tensor<4x2x32x32x2xbf16>) outs(%{{.*}} : tensor<?x64xf32>) activation<silu> {weight_layout = #moe.weight_layout<pair_panels>}
+// CHECK:       moe.grouped_gated_matmul ins(%[[GX]], %{{.*}} : tensor<?x64xf32>, tensor<5xi32>) gate(%[[KEPT_GATE]] : tensor<4x64x64xbf16>) up(%[[KEPT_UP]] : tensor<4x64x64xbf16>) outs(%{{.*}} : tensor<?x64xf32>) activation<silu>{{$}}
+// CHECK-NOT:   linalg.generic
+func.func @gated(%x: tensor<?x64xf32> {moe.input = "x"},
+                 %gate: tensor<4x64x64xbf16> {moe.param = "gate"},
+                 %up: tensor<4x64x64xbf16> {moe.param = "up"},
+                 %kept_gate: tensor<4x64x64xbf16> {moe.param = "kept_gate"},
+                 %kept_up: tensor<4x64x64xbf16> {moe.param = "kept_up"},
+                 %o: tensor<5xi32>, %tok: tensor<?xi32>, %rows: tensor<?x64xf32>,
+                 %init: tensor<?x64xf32>)
+    -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>) attributes {moe.entry} {
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<5xi32>)
+         gather(%tok : tensor<?xi32>)
+         gate(%gate : tensor<4x64x64xbf16>) up(%up : tensor<4x64x64xbf16>)
+         outs(%init : tensor<?x64xf32>) activation<silu>
+  %1 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<5xi32>)
+         gate(%kept_gate : tensor<4x64x64xbf16>) up(%kept_up : tensor<4x64x64xbf16>)
+         outs(%init : tensor<?x64xf32>) activation<silu>
+  %2 = moe.grouped_matmul ins(%rows, %kept_up, %o : tensor<?x64xf32>, tensor<4x64x64xbf16>, tensor<5xi32>)
+         outs(%init : tensor<?x64xf32>) {weight_layout = #moe.weight_layout<kn>}
+  return %0, %1, %2 : tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>
+}

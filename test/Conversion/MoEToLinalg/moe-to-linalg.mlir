@@ -493,6 +493,42 @@ func.func @grouped_gated_matmul_gather(%x: tensor<?x64xf32>, %o: tensor<5xi32>,
 
 // -----
 
+// The pair layout (--bf16-dot): the gathered rows come as [rows, K/2, 2],
+// element (i, pair, p) read at column 2 pair + p of its token row, as the
+// 5-loop pair-layout contractions read them; the epilogue is [rows, N/P, P].
+
+// CHECK-DAG:   #[[$PID:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-DAG:   #[[$PA:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3, d4)>
+// CHECK-DAG:   #[[$PW:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3, d2, d4)>
+// CHECK-DAG:   #[[$PC:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2)>
+// CHECK-LABEL: func @grouped_gated_matmul_pair_gather
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xbf16>, %{{[a-z0-9]+}}: tensor<5xi32>, %[[TOK:[a-z0-9]+]]: tensor<?xi32>
+// CHECK:       scf.for
+// CHECK:         %[[EMPTY:.*]] = tensor.empty(%{{.*}}) : tensor<?x32x2xbf16>
+// CHECK:         %[[A:.*]] = linalg.generic {indexing_maps = [#[[$PID]]], iterator_types = ["parallel", "parallel", "parallel"]} outs(%[[EMPTY]] : tensor<?x32x2xbf16>) attrs = {moe.segment_gather}
+// CHECK:           %[[R:.*]] = arith.index_cast %{{.*}} : i32 to index
+// CHECK:           %[[PAIR:.*]] = linalg.index 1 : index
+// CHECK:           %[[K0:.*]] = arith.muli %[[PAIR]], %c2 : index
+// CHECK:           %[[P:.*]] = linalg.index 2 : index
+// CHECK:           %[[K:.*]] = arith.addi %[[K0]], %[[P]] : index
+// CHECK:           %[[V:.*]] = tensor.extract %[[X]][%[[R]], %[[K]]] : tensor<?x64xbf16>
+// CHECK:           linalg.yield %[[V]] : bf16
+// CHECK:         linalg.generic {indexing_maps = [#[[$PA]], #[[$PW]], #[[$PC]]], {{.*}} ins(%[[A]], %{{.*}} : tensor<?x32x2xbf16>, tensor<2x32x32x2xbf16>) outs(%{{.*}} : tensor<?x2x32xf32>) attrs = {moe.segment_matmul}
+// CHECK:         linalg.generic {indexing_maps = [#[[$PA]], #[[$PW]], #[[$PC]]], {{.*}} ins(%[[A]], %{{.*}} : tensor<?x32x2xbf16>, tensor<2x32x32x2xbf16>) outs(%{{.*}} : tensor<?x2x32xf32>) attrs = {moe.segment_matmul}
+// CHECK:         linalg.generic {indexing_maps = [#[[$PID]], #[[$PID]], #[[$PID]]], {{.*}} outs(%{{.*}} : tensor<?x2x32xf32>) attrs = {moe.segment_epilogue}
+func.func @grouped_gated_matmul_pair_gather(%x: tensor<?x64xbf16>, %o: tensor<5xi32>,
+                                            %tok: tensor<?xi32>,
+                                            %wg: tensor<4x2x32x32x2xbf16>, %wu: tensor<4x2x32x32x2xbf16>,
+                                            %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xbf16>, tensor<5xi32>)
+         gather(%tok : tensor<?xi32>)
+         gate(%wg : tensor<4x2x32x32x2xbf16>) up(%wu : tensor<4x2x32x32x2xbf16>)
+         outs(%init : tensor<?x64xf32>) activation<silu> {weight_layout = #moe.weight_layout<pair_panels>}
+  return %0 : tensor<?x64xf32>
+}
+
+// -----
+
 // moe.gated_activation: one elementwise generic into the op's outs; SiLU of
 // the gate (in the overflow-free form) times the up projection.
 

@@ -2417,14 +2417,27 @@ func.func @router_panels_layout(%x: tensor<?x64xf32>, %w: tensor<64x8xf32>,
 
 // -----
 
-func.func @gated_pair_panels_layout(%x: tensor<?x64xbf16>, %o: tensor<9xi32>,
+func.func @gated_pair_panels_f32_input(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
     %wg: tensor<8x4x32x32x2xbf16>, %wu: tensor<8x4x32x32x2xbf16>,
     %init: tensor<?x128xf32>) -> tensor<?x128xf32> {
-  // expected-error @+1 {{'moe.grouped_gated_matmul' op weight_layout must be nk, kn or panels, got pair_panels}}
-  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xbf16>, tensor<9xi32>)
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op input must have bf16 elements with the pair_panels layout, got 'tensor<?x64xf32>'}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xf32>, tensor<9xi32>)
          gate(%wg : tensor<8x4x32x32x2xbf16>) up(%wu : tensor<8x4x32x32x2xbf16>)
          outs(%init : tensor<?x128xf32>) activation<silu> {weight_layout = #moe.weight_layout<pair_panels>}
   return %0 : tensor<?x128xf32>
+}
+
+// -----
+
+func.func @gated_pair_panels_gather_rows(%x: tensor<?x64xbf16>, %o: tensor<9xi32>,
+    %ids5: tensor<5xi32>, %wg: tensor<8x4x32x32x2xbf16>,
+    %wu: tensor<8x4x32x32x2xbf16>, %init: tensor<7x128xf32>) -> tensor<7x128xf32> {
+  // expected-error @+1 {{'moe.grouped_gated_matmul' op init dimension 0 (rows R) must be 5, got 7}}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xbf16>, tensor<9xi32>)
+         gather(%ids5 : tensor<5xi32>)
+         gate(%wg : tensor<8x4x32x32x2xbf16>) up(%wu : tensor<8x4x32x32x2xbf16>)
+         outs(%init : tensor<7x128xf32>) activation<silu> {weight_layout = #moe.weight_layout<pair_panels>}
+  return %0 : tensor<7x128xf32>
 }
 
 // -----

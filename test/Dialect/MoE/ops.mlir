@@ -295,6 +295,21 @@ func.func @grouped_gated_matmul_layouts(%x: tensor<?x64xf32>, %o: tensor<9xi32>,
   return %0, %1, %2 : tensor<?x128xf32>, tensor<?x128xf32>, tensor<?x128xf32>
 }
 
+// The pair_panels layout [E, N/P, K/2, P, 2], bf16 rows gathered through
+// the token ids.
+// CHECK-LABEL: func @grouped_gated_matmul_pair_panels
+func.func @grouped_gated_matmul_pair_panels(%x: tensor<?x64xbf16>, %o: tensor<9xi32>,
+                                            %tok: tensor<?xi32>,
+                                            %w: tensor<8x4x32x32x2xbf16>,
+                                            %init: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  // CHECK: moe.grouped_gated_matmul ins(%{{.*}}, %{{.*}} : tensor<?x64xbf16>, tensor<9xi32>) gather(%{{.*}} : tensor<?xi32>) gate(%{{.*}} : tensor<8x4x32x32x2xbf16>) up(%{{.*}} : tensor<8x4x32x32x2xbf16>) outs(%{{.*}} : tensor<?x128xf32>) activation<silu> {weight_layout = #moe.weight_layout<pair_panels>}
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xbf16>, tensor<9xi32>)
+         gather(%tok : tensor<?xi32>)
+         gate(%w : tensor<8x4x32x32x2xbf16>) up(%w : tensor<8x4x32x32x2xbf16>)
+         outs(%init : tensor<?x128xf32>) activation<silu> {weight_layout = #moe.weight_layout<pair_panels>}
+  return %0 : tensor<?x128xf32>
+}
+
 // CHECK-LABEL: func @router_top_k
 // CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[W:[a-z0-9]+]]: tensor<8x64xbf16>, %[[WKN:[a-z0-9]+]]: tensor<64x8xf32>, %[[B:[a-z0-9]+]]: tensor<8xf32>, %[[SB:[a-z0-9]+]]: tensor<8xf32>, %[[WE:[a-z0-9]+]]: tensor<?x2xf32>, %[[IE:[a-z0-9]+]]: tensor<?x2xi32>
 func.func @router_top_k(%x: tensor<?x64xf32>, %w: tensor<8x64xbf16>, %wkn: tensor<64x8xf32>,

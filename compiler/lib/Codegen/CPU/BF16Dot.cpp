@@ -15,6 +15,8 @@
 #include "moe/Dialect/MoE/IR/MoEOps.h"
 #include "moe/Transforms/TensorUtils.h"
 
+#include "llvm/ADT/SetVector.h"
+
 namespace mlir {
 namespace moe {
 #define GEN_PASS_DEF_MOECPUBF16DOTPASS
@@ -27,26 +29,68 @@ using namespace mlir::moe;
 
 namespace {
 
-/// The grouped matmuls that use `weight`, a bf16 weight parameter in the
-/// nn.Linear layout [E, N, K]; empty when it has another use.
-SmallVector<GroupedMatmulOp> bf16WeightUsers(BlockArgument weight) {
+/// Whether `use` is the weight, in the nn.Linear layout [E, N, K], of a
+/// grouped matmul, or the gate or up weight of a gated one, whose input is
+/// f32.
+bool isF32InputWeightUse(OpOperand &use) {
+  Operation *owner = use.getOwner();
+  auto f32Input = [](Value input) {
+    return cast<ShapedType>(input.getType()).getElementType().isF32();
+  };
+  if (auto matmul = dyn_cast<GroupedMatmulOp>(owner))
+    return matmul.getWeightLayout() == WeightLayout::nk &&
+           &use == &matmul.getWeightMutable() && f32Input(matmul.getInput());
+  if (auto gated = dyn_cast<GroupedGatedMatmulOp>(owner))
+    return gated.getWeightLayout() == WeightLayout::nk &&
+           (&use == &gated.getGateWeightMutable() ||
+            &use == &gated.getUpWeightMutable()) &&
+           f32Input(gated.getInput());
+  return false;
+}
+
+/// Whether `weight` is a bf16 weight parameter [E, N, K] used only as
+/// such a weight.
+bool isBF16ExpertWeight(BlockArgument weight) {
   auto type = dyn_cast<RankedTensorType>(weight.getType());
-  if (!type || type.getRank() != 3 || !type.hasStaticShape() ||
-      !type.getElementType().isBF16() || modelParameters(weight).empty())
-    return {};
-  SmallVector<GroupedMatmulOp> users;
-  for (OpOperand &use : weight.getUses()) {
-    auto matmul = dyn_cast<GroupedMatmulOp>(use.getOwner());
-    if (!matmul || matmul.getWeightLayout() != WeightLayout::nk ||
-        use.getOperandNumber() !=
-            matmul.getWeightMutable().getOperandNumber() ||
-        !cast<ShapedType>(matmul.getInput().getType())
-             .getElementType()
-             .isF32())
-      return {};
-    users.push_back(matmul);
+  return type && type.getRank() == 3 && type.hasStaticShape() &&
+         type.getElementType().isBF16() && !modelParameters(weight).empty() &&
+         llvm::all_of(weight.getUses(), isF32InputWeightUse);
+}
+
+/// The weights of `func` that take the pair layout: bf16 expert weights,
+/// less those of a gated matmul whose other weight does not (both of its
+/// weights change layout, or neither).
+SetVector<BlockArgument> bf16ExpertWeights(func::FuncOp func) {
+  SetVector<BlockArgument> weights;
+  for (BlockArgument argument : func.getArguments())
+    if (isBF16ExpertWeight(argument))
+      weights.insert(argument);
+  // Whether a gated matmul that uses `weight` keeps its other weight in
+  // the nn.Linear layout.
+  auto hasUnpairedPartner = [&](BlockArgument weight) {
+    return llvm::any_of(weight.getUsers(), [&](Operation *user) {
+      auto gated = dyn_cast<GroupedGatedMatmulOp>(user);
+      if (!gated)
+        return false;
+      return llvm::any_of(
+          ValueRange{gated.getGateWeight(), gated.getUpWeight()},
+          [&](Value other) {
+            auto argument = dyn_cast<BlockArgument>(other);
+            return !argument || !weights.contains(argument);
+          });
+    });
+  };
+  // Dropping a weight can leave its gated matmul's other weight unpaired.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (BlockArgument weight : llvm::to_vector(weights)) {
+      if (hasUnpairedPartner(weight)) {
+        weights.remove(weight);
+        changed = true;
+      }
+    }
   }
-  return users;
+  return weights;
 }
 
 /// `input` rounded to bf16 (to nearest even): as bf16, or with `widen` as
@@ -77,10 +121,9 @@ struct MoECPUBF16DotPass
     // One rounding per input value: gate and up share theirs.
     // Keyed by the input and whether it is widened back to f32.
     DenseMap<std::pair<Value, unsigned>, Value> rounded;
-    for (BlockArgument weight : func.getArguments()) {
-      SmallVector<GroupedMatmulOp> users = bf16WeightUsers(weight);
-      if (users.empty())
-        continue;
+    // A gated matmul is reached through both of its weights.
+    DenseSet<Operation *> done;
+    for (BlockArgument weight : bf16ExpertWeights(func)) {
       auto type = cast<RankedTensorType>(weight.getType());
       int64_t e = type.getDimSize(0), n = type.getDimSize(1),
               k = type.getDimSize(2);
@@ -91,16 +134,27 @@ struct MoECPUBF16DotPass
       int64_t panelVectors = std::max<int64_t>(panelWidth / kBF16DotLanes, 1);
       int64_t panel = kBF16DotLanes *
                       largestDivisorAtMost(n / kBF16DotLanes, panelVectors);
-      for (GroupedMatmulOp matmul : users) {
-        Value input = matmul.getInput();
+      for (Operation *user : weight.getUsers()) {
+        if (!done.insert(user).second)
+          continue;
+        OpOperand &inputOperand =
+            isa<GroupedMatmulOp>(user)
+                ? cast<GroupedMatmulOp>(user).getInputMutable()
+                : cast<GroupedGatedMatmulOp>(user).getInputMutable();
+        Value input = inputOperand.get();
         Value &inputRounded = rounded[{input, pairs ? 0u : 1u}];
         if (!inputRounded) {
           b.setInsertionPointAfterValue(input);
-          inputRounded = roundToBF16(b, matmul.getLoc(), input, !pairs);
+          inputRounded = roundToBF16(b, user->getLoc(), input, !pairs);
         }
-        matmul.getInputMutable().assign(inputRounded);
-        if (pairs)
+        inputOperand.assign(inputRounded);
+        if (!pairs)
+          continue;
+        if (auto matmul = dyn_cast<GroupedMatmulOp>(user))
           matmul.setWeightLayout(WeightLayout::pair_panels);
+        else
+          cast<GroupedGatedMatmulOp>(user).setWeightLayout(
+              WeightLayout::pair_panels);
       }
       if (!pairs)
         continue;

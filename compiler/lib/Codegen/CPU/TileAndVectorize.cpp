@@ -31,10 +31,13 @@
 //       up:   for k: U[4x32] += A[4x1] * Wu[1x32]   (in registers)
 //       H[4x32] = act(G) * U                         (the only write)
 //
-// When the gated matmul gathers its rows (moe-fuse-gather), the gather is
-// fused into each k loop and unrolled to one scalar load a row per k step
-// (UnrollSegmentGather). A router's logits over a block of tokens
-// (moe.router_logits) get the FMA kernel's register tiles on one thread.
+// In the pair layout of --bf16-dot each k step is a k pair, and each row
+// of the tile takes one AVX-512 BF16 dot product per 16 columns, as in the
+// unfused pair-layout kernel. When the gated matmul gathers its rows
+// (moe-fuse-gather), the gather is fused into each k loop and unrolled to
+// one scalar load a row per k step, two per pair (UnrollSegmentGather). A
+// router's logits over a block of tokens (moe.router_logits) get the FMA
+// kernel's register tiles on one thread.
 //
 //===----------------------------------------------------------------------===//
 
@@ -45,6 +48,7 @@
 
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Parser/Parser.h"
@@ -63,34 +67,35 @@ using namespace mlir::moe;
 
 namespace {
 
-/// Whether `op` is the pair-layout contraction of moe-cpu-bf16-dot:
-/// C[m, b, n] += A[m, k, p] W[b, k, n, p] (b over panels of P columns, n in
-/// a panel, k over K/2 pairs, p in a pair), with static shapes and P a
-/// multiple of 16. Sets the panel width and the number of pairs.
+/// Whether `op` is the pair-layout contraction of moe-cpu-bf16-dot
+/// (isPairPanelSegmentMatmul) with panels of whole dot-product vectors.
+/// Sets the panel width and the number of pairs.
 bool isVnniSegmentMatmul(linalg::GenericOp op, int64_t &panelWidth,
                          int64_t &kPairs) {
-  ShapedType weightType = staticSegmentMatmulWeight(
-      op, getMatmulVnniIndexingMaps(op.getContext()));
-  if (!weightType)
-    return false;
-  kPairs = weightType.getDimSize(1);
-  panelWidth = weightType.getDimSize(2);
-  // Unit extents fold the tiled loops away under the schedule's handles, as
-  // in isKNSegmentMatmul.
-  return kPairs > 1 && panelWidth % kBF16DotLanes == 0 &&
-         weightType.getDimSize(3) == 2;
+  return isPairPanelSegmentMatmul(op, panelWidth, kPairs) &&
+         panelWidth % kBF16DotLanes == 0;
 }
 
 /// Whether `op` is a gated segment epilogue (isGatedSegmentEpilogue) whose
 /// contractions the fused schedule can vectorize. Sets `panel` to the
 /// columns a thread's tile covers: one panel, or the largest divisor of N up
-/// to `panelWidth`.
+/// to `panelWidth`; and `pairPanel` to the width of the pair layout's
+/// panels (0 for the other forms).
 bool isFusableGatedEpilogue(linalg::GenericOp op, int64_t panelWidth,
-                            int64_t &panel,
+                            int64_t &panel, int64_t &pairPanel,
                             SmallVectorImpl<linalg::GenericOp> &producers) {
   if (!isGatedSegmentEpilogue(op, producers))
     return false;
   int64_t n, k;
+  pairPanel = 0;
+  if (isPairPanelSegmentMatmul(producers[0], n, k)) {
+    if (!isVnniSegmentMatmul(producers[0], pairPanel, k)) {
+      producers.clear();
+      return false;
+    }
+    panel = 1;
+    return true;
+  }
   panel = isKNSegmentMatmul(producers[0], n, k)
               ? largestDivisorAtMost(n, std::max<int64_t>(panelWidth, 1))
               : 1;
@@ -195,6 +200,28 @@ std::string contractionPatterns() {
     transform.apply_patterns to %func {
       transform.apply_patterns.vector.sink_ops
       transform.apply_patterns.vector.drop_unit_dims_with_shape_cast
+      transform.apply_patterns.canonicalization
+    } : !transform.any_op
+)mlir";
+}
+
+/// The vector patterns that turn the pair layout's 1 x 16 contractions
+/// (one row, one k pair, 16 columns) into AVX-512 BF16 dot products:
+/// multiply-reduce to vector.contract with the bf16 extensions folded in,
+/// then upstream's x86vector rewrite to `x86vector.avx512.dot`.
+std::string dotProductPatterns() {
+  return R"mlir(
+    transform.apply_patterns to %func {
+      transform.apply_patterns.vector.reduction_to_contract
+      transform.apply_patterns.vector.fold_arith_extension
+      transform.apply_patterns.vector.transfer_permutation_patterns
+    } : !transform.any_op
+    transform.apply_patterns to %func {
+      transform.apply_patterns.x86vector.vector_contract_to_packed_type_dot_product
+    } : !transform.any_op
+    transform.apply_patterns to %func {
+      transform.apply_patterns.vector.drop_unit_dims_with_shape_cast
+      transform.apply_patterns.tensor.fold_tensor_subset_ops_into_vector_transfers
       transform.apply_patterns.canonicalization
     } : !transform.any_op
 )mlir";
@@ -312,6 +339,127 @@ std::string vectorizeFusedTile(int64_t id, StringRef part, StringRef loop,
       .str();
 }
 
+/// Moves the rows that the gate (`g`) and up (`u`) dot-product tiles of
+/// fused pair-layout tile `part` of gated epilogue `id` gather into their
+/// k-pair loops, and with `rowLoops` on into the loops over the tile's rows
+/// inside them, so that each dot product reads its row's pair through the
+/// token id (UnrollSegmentGather).
+std::string fuseGatherIntoPairLoops(int64_t id, StringRef part, bool rowLoops) {
+  std::string text = llvm::formatv(R"mlir(
+    %e{0}_{1}_dot_g, %e{0}_{1}_dot_u = transform.split_handle
+        %e{0}_{1}_dot
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %e{0}_{1}_lk_g, %e{0}_{1}_lk_u = transform.split_handle %e{0}_{1}_lk
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+)mlir",
+                                   id, part)
+                         .str();
+  if (rowLoops)
+    text += llvm::formatv(R"mlir(
+    %e{0}_{1}_lr_g, %e{0}_{1}_lr_u = transform.split_handle %e{0}_{1}_lr
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+)mlir",
+                          id, part)
+                .str();
+  for (StringRef projection : {"g", "u"}) {
+    // The dot product's slice of the pair's slice of the tile's rows (tiling
+    // makes a slice of every operand, even one the 1 x 16 tiles leave
+    // whole).
+    text += llvm::formatv(R"mlir(
+    %e{0}_{1}_dot_slice_{2} = transform.get_producer_of_operand
+        %e{0}_{1}_dot_{2}[0] : (!transform.any_op) -> !transform.any_op
+    %e{0}_{1}_pair_slice_{2} = transform.get_producer_of_operand
+        %e{0}_{1}_dot_slice_{2}[0] : (!transform.any_op) -> !transform.any_op
+    %e{0}_{1}_rows_{2} = transform.get_producer_of_operand
+        %e{0}_{1}_pair_slice_{2}[0] : (!transform.any_op) -> !transform.any_op
+)mlir",
+                          id, part, projection)
+                .str();
+    text += llvm::formatv(R"mlir(
+    %e{0}_{1}_gather_{2}, %e{0}_{1}_lk_{2}_fused =
+        transform.structured.fuse_into_containing_op %e{0}_{1}_rows_{2}
+        into %e{0}_{1}_lk_{2}
+        : (!transform.any_op, !transform.any_op)
+        -> (!transform.any_op, !transform.any_op)
+)mlir",
+                          id, part, projection)
+                .str();
+    if (rowLoops)
+      text += llvm::formatv(R"mlir(
+    %e{0}_{1}_row_gather_{2}, %e{0}_{1}_lr_{2}_fused =
+        transform.structured.fuse_into_containing_op %e{0}_{1}_gather_{2}
+        into %e{0}_{1}_lr_{2}
+        : (!transform.any_op, !transform.any_op)
+        -> (!transform.any_op, !transform.any_op)
+)mlir",
+                            id, part, projection)
+                  .str();
+  }
+  return text;
+}
+
+/// Vectorizes the fused tiles of pair-layout gated epilogue `id` inside
+/// `loop` (named `part` in the handles), as vnniKernelSchedule does its
+/// kernel: the contractions' k-pair loops %e<id>_<part>_lk, in them 1 x 16
+/// dot-product tiles over the tile's rows (`rowTile`; 1 for the remainder)
+/// and panel of `panelWidth` columns, unrolled; the rows they gather, if
+/// they do, fused in; the fills and the epilogue vectorized.
+std::string vectorizeFusedPairTile(int64_t id, StringRef part, StringRef loop,
+                                   int64_t rowTile, int64_t panelWidth,
+                                   bool gather) {
+  bool rowLoops = rowTile > 1;
+  std::string text = llvm::formatv(R"mlir(
+    %e{0}_{1}_mm = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.segment_matmul} in {2}
+        : (!transform.any_op) -> !transform.any_op
+    %e{0}_{1}_act = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.tile_target = {0} : i64} in {2}
+        : (!transform.any_op) -> !transform.any_op
+    %e{0}_{1}_fill = transform.structured.match ops{{["linalg.fill"]}
+        in {2} : (!transform.any_op) -> !transform.any_op
+    %e{0}_{1}_pair, %e{0}_{1}_lk = transform.structured.tile_using_for
+        %e{0}_{1}_mm tile_sizes [0, 0, 0, 1, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+)mlir",
+                                   id, part, loop)
+                         .str();
+  if (rowLoops)
+    text += llvm::formatv(R"mlir(
+    %e{0}_{1}_dot, %e{0}_{1}_lr, %e{0}_{1}_lc =
+        transform.structured.tile_using_for %e{0}_{1}_pair
+        tile_sizes [1, 0, {2}, 0, 0]
+        : (!transform.any_op)
+        -> (!transform.any_op, !transform.any_op, !transform.any_op)
+)mlir",
+                          id, part, kBF16DotLanes)
+                .str();
+  else
+    text += llvm::formatv(R"mlir(
+    %e{0}_{1}_dot, %e{0}_{1}_lc = transform.structured.tile_using_for
+        %e{0}_{1}_pair tile_sizes [0, 0, {2}, 0, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+)mlir",
+                          id, part, kBF16DotLanes)
+                .str();
+  if (gather)
+    text += fuseGatherIntoPairLoops(id, part, rowLoops);
+  text += llvm::formatv(R"mlir(
+    transform.structured.vectorize %e{0}_{1}_fill : !transform.any_op
+    transform.structured.vectorize %e{0}_{1}_dot : !transform.any_op
+    transform.structured.vectorize %e{0}_{1}_act : !transform.any_op
+    transform.loop.unroll %e{0}_{1}_lc {{factor = {2}} : !transform.any_op
+)mlir",
+                        id, part, panelWidth / kBF16DotLanes)
+              .str();
+  if (rowLoops)
+    text += llvm::formatv(R"mlir(
+    transform.loop.unroll %e{0}_{1}_lr {{factor = {2}} : !transform.any_op
+)mlir",
+                          id, part, rowTile)
+                .str();
+  return text;
+}
+
 /// The schedule of gated epilogue `id` ([rows, N/P, P] in the panel form,
 /// [rows, N] otherwise; `rank` says which) with its gate and up
 /// contractions fused in: the epilogue is tiled into panels (an scf.forall
@@ -321,7 +469,8 @@ std::string vectorizeFusedTile(int64_t id, StringRef part, StringRef loop,
 /// registers. The remainder rows (segments not aligned to the row tile, such
 /// as a shared expert's T rows) run as fused 1-row tiles.
 std::string fusedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
-                               int64_t rowTile, bool parallel, bool gather) {
+                               int64_t rowTile, bool parallel, bool gather,
+                               int64_t pairPanel) {
   SmallVector<int64_t> panel(rank, 0), rows(rank, 0), oneRow(rank, 0),
       rank1(rank + 1, 0);
   panel[1] = panelTile;
@@ -363,9 +512,18 @@ std::string fusedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
                        id, tileSizes(panel), parallel ? "{use_forall}" : "",
                        tileSizes(rows), tileSizes(rank1), tileSizes(oneRow))
              .str() +
-         vectorizeFusedTile(id, "full", kernel + "_full", rank1, gather) +
-         vectorizeFusedTile(id, "tail", kernel + "_tail_lm", rank1, gather) +
-         contractionPatterns() + hoistAccumulators(kernel);
+         (pairPanel > 0
+              ? vectorizeFusedPairTile(id, "full", kernel + "_full", rowTile,
+                                       pairPanel, gather) +
+                    vectorizeFusedPairTile(id, "tail", kernel + "_tail_lm",
+                                           /*rowTile=*/1, pairPanel, gather) +
+                    dotProductPatterns()
+              : vectorizeFusedTile(id, "full", kernel + "_full", rank1,
+                                   gather) +
+                    vectorizeFusedTile(id, "tail", kernel + "_tail_lm", rank1,
+                                       gather) +
+                    contractionPatterns()) +
+         hoistAccumulators(kernel);
 }
 
 /// The schedule of VNNI kernel `id`: like kernelSchedule over one panel of
@@ -400,27 +558,15 @@ std::string vnniKernelSchedule(int64_t id, int64_t panelWidth, int64_t kTile,
     transform.loop.unroll %k{0}_full_lc {{factor = {2}} : !transform.any_op
     transform.loop.unroll %k{0}_full_lr {{factor = {3}} : !transform.any_op
     transform.loop.unroll %k{0}_tail_lc {{factor = {2}} : !transform.any_op
-    transform.apply_patterns to %func {{
-      transform.apply_patterns.vector.reduction_to_contract
-      transform.apply_patterns.vector.fold_arith_extension
-      transform.apply_patterns.vector.transfer_permutation_patterns
-    } : !transform.any_op
-    transform.apply_patterns to %func {{
-      transform.apply_patterns.x86vector.vector_contract_to_packed_type_dot_product
-    } : !transform.any_op
-    transform.apply_patterns to %func {{
-      transform.apply_patterns.vector.drop_unit_dims_with_shape_cast
-      transform.apply_patterns.tensor.fold_tensor_subset_ops_into_vector_transfers
-      transform.apply_patterns.canonicalization
-    } : !transform.any_op
 )mlir",
                        id, kBF16DotLanes, panelWidth / kBF16DotLanes, rowTile)
              .str() +
-         hoistAccumulators("%k" + std::to_string(id));
+         dotProductPatterns() + hoistAccumulators("%k" + std::to_string(id));
 }
 
 /// The elements of a gathered rows' tile at one k step (a
-/// moe.segment_gather generic fused into a k loop, [rows, 1]) as scalar
+/// moe.segment_gather generic fused into a k loop: [rows, 1], or a row's
+/// [1, 1, 2] at one k pair of the pair layout) as scalar
 /// code: its body once per element, each row's element one load at
 /// (token id, k), put together as the vector the rank-1 update reads.
 /// Upstream's vectorizer would make the tile a vector.gather at linearized
@@ -444,36 +590,38 @@ struct UnrollSegmentGather : OpRewritePattern<linalg::GenericOp> {
                      [](BlockArgument arg) { return !arg.use_empty(); }))
       return rewriter.notifyMatchFailure(op, "not a gathered rows' tile");
     auto type = dyn_cast<RankedTensorType>(op.getResult(0).getType());
-    if (!type || !type.hasStaticShape() || type.getRank() != 2 ||
+    if (!type || !type.hasStaticShape() || type.getRank() == 0 ||
         type.getNumElements() > kMaxElements)
       return rewriter.notifyMatchFailure(op, "not a small static tile");
     Location loc = op.getLoc();
     Block *body = op.getBody();
+    SmallVector<int64_t> strides = computeStrides(type.getShape());
     SmallVector<Value> elements;
-    for (int64_t row = 0; row < type.getDimSize(0); ++row) {
-      for (int64_t column = 0; column < type.getDimSize(1); ++column) {
-        IRMapping mapping;
-        for (Operation &bodyOp : body->without_terminator()) {
-          if (auto index = dyn_cast<linalg::IndexOp>(bodyOp)) {
-            mapping.map(index.getResult(),
-                        arith::ConstantIndexOp::create(
-                            rewriter, loc, index.getDim() == 0 ? row : column)
-                            .getResult());
-            continue;
-          }
-          rewriter.clone(bodyOp, mapping);
+    // Row-major, the order vector.from_elements takes.
+    for (int64_t linear = 0; linear < type.getNumElements(); ++linear) {
+      SmallVector<int64_t> position = delinearize(linear, strides);
+      IRMapping mapping;
+      for (Operation &bodyOp : body->without_terminator()) {
+        if (auto index = dyn_cast<linalg::IndexOp>(bodyOp)) {
+          mapping.map(index.getResult(),
+                      arith::ConstantIndexOp::create(rewriter, loc,
+                                                     position[index.getDim()])
+                          .getResult());
+          continue;
         }
-        elements.push_back(
-            mapping.lookupOrDefault(body->getTerminator()->getOperand(0)));
+        rewriter.clone(bodyOp, mapping);
       }
+      elements.push_back(
+          mapping.lookupOrDefault(body->getTerminator()->getOperand(0)));
     }
     auto vectorType = VectorType::get(type.getShape(), type.getElementType());
     Value vector =
         vector::FromElementsOp::create(rewriter, loc, vectorType, elements);
     Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
     rewriter.replaceOpWithNewOp<vector::TransferWriteOp>(
-        op, vector, op.getDpsInits()[0], ValueRange{zero, zero},
-        ArrayRef<bool>{true, true});
+        op, vector, op.getDpsInits()[0],
+        SmallVector<Value>(type.getRank(), zero),
+        SmallVector<bool>(type.getRank(), true));
     return success();
   }
 };
@@ -498,9 +646,9 @@ struct MoECPUTileAndVectorizePass
     // Gated epilogues first: their contractions are scheduled with them.
     llvm::SmallPtrSet<Operation *, 8> fused;
     func.walk([&](linalg::GenericOp op) {
-      int64_t panel;
+      int64_t panel, pairPanel;
       SmallVector<linalg::GenericOp, 2> producers;
-      if (!isFusableGatedEpilogue(op, panelWidth, panel, producers))
+      if (!isFusableGatedEpilogue(op, panelWidth, panel, pairPanel, producers))
         return;
       op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
       // Half the rows: the gate's finished tile stays in registers while
@@ -509,7 +657,7 @@ struct MoECPUTileAndVectorizePass
       bool gather = rows && rows->hasAttr(kSegmentGatherAttrName);
       body += fusedGatedSchedule(count++, op.getNumLoops(), panel,
                                  std::max<int64_t>(rowTile / 2, 1),
-                                 parallelPanels, gather);
+                                 parallelPanels, gather, pairPanel);
       for (linalg::GenericOp producer : producers)
         fused.insert(producer);
     });

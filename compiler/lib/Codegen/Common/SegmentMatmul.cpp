@@ -59,6 +59,18 @@ bool mlir::moe::isPanelSegmentMatmul(linalg::GenericOp op, int64_t &k) {
   return k > 1 && weightType.getDimSize(2) > 1;
 }
 
+bool mlir::moe::isPairPanelSegmentMatmul(linalg::GenericOp op,
+                                         int64_t &panelWidth, int64_t &kPairs) {
+  ShapedType weightType =
+      staticSegmentMatmulWeight(op, getMatmulVnniIndexingMaps(op.getContext()));
+  if (!weightType)
+    return false;
+  kPairs = weightType.getDimSize(1);
+  panelWidth = weightType.getDimSize(2);
+  // Unit extents fold the tiled loops away, as in isKNSegmentMatmul.
+  return kPairs > 1 && panelWidth > 1 && weightType.getDimSize(3) == 2;
+}
+
 bool mlir::moe::isGatedSegmentEpilogue(
     linalg::GenericOp op, SmallVectorImpl<linalg::GenericOp> &producers) {
   if (!op->hasAttr(kSegmentEpilogueAttrName) || op.getNumDpsInputs() < 2)
@@ -69,9 +81,12 @@ bool mlir::moe::isGatedSegmentEpilogue(
     int64_t n, k;
     if (!producer || !producer->hasOneUse() ||
         (!isPanelSegmentMatmul(producer, k) &&
+         !isPairPanelSegmentMatmul(producer, n, k) &&
          !isKNSegmentMatmul(producer, n, k)))
       return false;
     producers.push_back(producer);
   }
-  return producers[0].getNumLoops() == producers[1].getNumLoops();
+  // Both in one form: the forms differ in their loops or their maps.
+  return producers[0].getIndexingMapsArray() ==
+         producers[1].getIndexingMapsArray();
 }

@@ -127,18 +127,22 @@ Value extractRows(OpBuilder &b, Location loc, Value tensor, Value start,
 /// rows)` gather through `tokenIds`, a padding row's -1 reading row 0 (what
 /// moe.permute would have copied there), as a `linalg.generic` tagged
 /// `moe.segment_gather`: targets fuse it into their tiles, so that each
-/// tile reads its rows where they are.
+/// tile reads its rows where they are. With `kPairs` > 0 the rows come as
+/// [rows, K/2, 2], the k pairs of the pair layout (K = 2 kPairs).
 Value gatherRows(OpBuilder &b, Location loc, Value input, Value tokenIds,
-                 Value start, Value rows) {
+                 Value start, Value rows, int64_t kPairs) {
   auto type = cast<RankedTensorType>(input.getType());
-  Value empty = tensor::EmptyOp::create(
-      b, loc,
-      ArrayRef<OpFoldResult>{rows, tensor::getMixedSize(b, loc, input, 1)},
-      type.getElementType());
+  SmallVector<OpFoldResult> sizes = {rows};
+  if (kPairs > 0)
+    sizes.append({b.getIndexAttr(kPairs), b.getIndexAttr(2)});
+  else
+    sizes.push_back(tensor::getMixedSize(b, loc, input, 1));
+  Value empty = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
+  unsigned rank = sizes.size();
   auto gather = linalg::GenericOp::create(
       b, loc, empty.getType(), ValueRange{}, ValueRange{empty},
-      ArrayRef<AffineMap>{b.getMultiDimIdentityMap(2)},
-      SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+      ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank)},
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
       [&](OpBuilder &nb, Location nloc, ValueRange) {
         Value row = arith::AddIOp::create(nb, nloc, start,
                                           linalg::IndexOp::create(nb, nloc, 0));
@@ -147,7 +151,14 @@ Value gatherRows(OpBuilder &b, Location loc, Value input, Value tokenIds,
         Value tokenRow = arith::IndexCastOp::create(
             nb, nloc, nb.getIndexType(),
             arith::MaxSIOp::create(nb, nloc, token, zero));
+        // Column 2 pair + p of a pair's element p.
         Value column = linalg::IndexOp::create(nb, nloc, 1);
+        if (kPairs > 0) {
+          Value two = arith::ConstantIndexOp::create(nb, nloc, 2);
+          column = arith::AddIOp::create(
+              nb, nloc, arith::MulIOp::create(nb, nloc, column, two),
+              linalg::IndexOp::create(nb, nloc, 2));
+        }
         linalg::YieldOp::create(
             nb, nloc,
             tensor::ExtractOp::create(nb, nloc, input,
@@ -341,10 +352,20 @@ struct GroupedGatedMatmulToLinalg : OpRewritePattern<GroupedGatedMatmulOp> {
         rewriter, loc, op.getExpertOffsets(), numExperts, op.getInit(),
         [&](OpBuilder &b, Value e, Value start, Value rows,
             Value target) -> Value {
-          Value segment = op.getTokenIds()
-                              ? gatherRows(b, loc, op.getInput(),
-                                           op.getTokenIds(), start, rows)
-                              : extractRows(b, loc, op.getInput(), start, rows);
+          // The pair layout's weights are [E, N/P, K/2, P, 2].
+          int64_t kPairs =
+              layout == WeightLayout::pair_panels
+                  ? cast<RankedTensorType>(weightType).getDimSize(2)
+                  : 0;
+          Value segment;
+          if (op.getTokenIds()) {
+            segment = gatherRows(b, loc, op.getInput(), op.getTokenIds(), start,
+                                 rows, kPairs);
+          } else {
+            segment = extractRows(b, loc, op.getInput(), start, rows);
+            if (kPairs > 0)
+              segment = splitColumns(b, loc, segment, kPairs, 2);
+          }
           Value out = toContractionShape(
               b, loc, layout, weightType,
               extractRows(b, loc, target, start, rows));

@@ -37,9 +37,10 @@ def MoECPUBF16DotPass : Pass<"moe-cpu-bf16-dot", "mlir::ModuleOp"> {
   let description = [{
     Trades accuracy for speed, as a bf16 autocast does: every
     `moe.grouped_matmul` of the `moe.entry` function whose weight is a bf16
-    parameter in the nn.Linear layout [E, N, K] takes its input rounded to
-    bf16 (to nearest even); products are exact in f32 and accumulate in
-    f32. Runs before `moe-cpu-prepare-expert-weights`.
+    parameter in the nn.Linear layout [E, N, K], and every
+    `moe.grouped_gated_matmul` whose gate and up weights both are, takes
+    its input rounded to bf16 (to nearest even); products are exact in f32
+    and accumulate in f32. Runs before `moe-cpu-prepare-expert-weights`.
 
     Where K is even (and at least 4) and N a multiple of 16, the weight
     argument becomes [E, N/P, K/2, P, 2], panels of P columns (the largest
@@ -47,7 +48,8 @@ def MoECPUBF16DotPass : Pass<"moe-cpu-bf16-dot", "mlir::ModuleOp"> {
     holding pairs of consecutive k next to each other
     (`moe.prepare_permutation = array<i64: 0, 1, 3, 2, 4>`, done by
     `moe_prepare` at load time), and the matmul gets the `pair_panels`
-    weight layout with a bf16 input, which the CPU kernel schedule turns
+    weight layout with a bf16 input (with `gather`, the bf16 token rows it
+    gathers from), which the CPU kernel schedule turns
     into AVX-512 BF16 dot products (`vdpbf16ps`, 32 multiply-adds per
     instruction against 16 for an f32 FMA). Other shapes keep the f32
     kernel on the rounded values (and the usual load-time layout), so the

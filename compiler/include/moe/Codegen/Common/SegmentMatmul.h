@@ -35,6 +35,13 @@ bool isKNSegmentMatmul(linalg::GenericOp op, int64_t &n, int64_t &k);
 /// weight, K more than 1 and panels of more than one column. Sets K.
 bool isPanelSegmentMatmul(linalg::GenericOp op, int64_t &k);
 
+/// Whether `op` is the pair-layout form C[m, b, n] += A[m, k, p]
+/// W[b, k, n, p] of a segment matmul (b over panels of P columns, n in a
+/// panel, k over K/2 pairs, p in a pair), with a static weight of more than
+/// one pair. Sets the panel width P and the number of pairs.
+bool isPairPanelSegmentMatmul(linalg::GenericOp op, int64_t &panelWidth,
+                              int64_t &kPairs);
+
 /// Whether `op` is a router's logits contraction (tagged `moe.router_logits`)
 /// in the form C[m, n] += A[m, k] W[k, n] with the loops (m, k, n), a
 /// static weight, K and N more than 1. Sets N and K.
@@ -42,8 +49,8 @@ bool isRouterLogitsMatmul(linalg::GenericOp op, int64_t &n, int64_t &k);
 
 /// Whether `op` is the epilogue of a lowered `moe.grouped_gated_matmul`
 /// whose gate and up contractions, each used by it alone, are both in the
-/// panel form or both C[m, n] += A[m, k] W[k, n] (see above). Appends the
-/// two contractions to `producers`.
+/// panel form, both in the pair-layout form, or both C[m, n] += A[m, k]
+/// W[k, n] (see above). Appends the two contractions to `producers`.
 bool isGatedSegmentEpilogue(linalg::GenericOp op,
                             SmallVectorImpl<linalg::GenericOp> &producers);
 

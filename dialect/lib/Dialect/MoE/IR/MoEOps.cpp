@@ -584,10 +584,7 @@ LogicalResult GroupedGatedMatmulOp::verify() {
   ShapeVerifier v(*this);
   int64_t numExperts, outWidth;
   // Both weights share a type (ODS checks), so the gate's checks cover the
-  // up weight's shape. The epilogue form has no pair-layout kernels.
-  if (getWeightLayout() == WeightLayout::pair_panels)
-    return emitOpError("weight_layout must be nk, kn or panels, got "
-                       "pair_panels");
+  // up weight's shape.
   if (failed(verifyGroupedWeight(*this, v, getInput(), getTokenIds(),
                                  getGateWeight(), "gate", getExpertOffsets(),
                                  getInit(), getWeightLayout(), numExperts,

@@ -370,8 +370,10 @@ def MoE_GroupedGatedMatmulOp : MoE_DestinationOp<"grouped_gated_matmul", 1, [
     sets row r of `init` to `act(x Wg[e]^T + bg[e]) * (x Wu[e]^T + bu[e])`
     (`x` = `input[r]`), or gpt-oss's clamped form for `swiglu_oai`. Rows
     from `offsets[E]` on are left unchanged. `input` is [R, K], both weights
-    [E, N, K] (or in the `kn` or `panels` `weight_layout`, as for
-    `moe.grouped_matmul`), the optional biases [E, N] and `init` [R, N].
+    [E, N, K] (or in the `kn`, `panels` or `pair_panels` `weight_layout`,
+    as for `moe.grouped_matmul`: with `pair_panels`, `input` and the
+    weights are bf16 and `init` f32), the optional biases [E, N] and `init`
+    [R, N].
 
     This is `moe.gated_activation` of two `moe.grouped_matmul`s, fused by
     `--moe-fuse-gate-up`: one grouped GEMM whose epilogue applies the
