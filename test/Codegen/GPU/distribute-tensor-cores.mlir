@@ -8,7 +8,8 @@
 // tensor cores it spreads over threads, its activations unrounded.
 
 // CHECK-LABEL: func.func @bf16_weights
-// CHECK:         scf.forall (%{{.+}}, %{{.+}}) in (%{{.+}}, %{{.+}}) {
+// CHECK:         scf.forall (%{{.+}}) in (%{{.+}}) {
+// CHECK:           scf.while
 // CHECK:           scf.if
 // CHECK:             scf.forall (%[[W:.+]]) in (2) {
 // CHECK:               memref.subview %{{.+}}[%{{.+}}, 0] [12, 32]
@@ -31,7 +32,7 @@
 // CHECK-NEXT:                %[[P:.+]] = arith.mulf %[[XE]], %[[YE]] : f32
 // CHECK-NEXT:                arith.addf %[[ACC]], %[[P]] : f32
 // CHECK:             } {mapping = [#gpu.warp<x>]}
-// CHECK:         } {mapping = [#gpu.block<y>, #gpu.block<x>]}
+// CHECK:         } {mapping = [#gpu.block<x>]}
 
 // FFMA-LABEL: func.func @bf16_weights
 // FFMA-NOT:     moe.warp_mma

@@ -51,16 +51,41 @@ func.func @row_reduction(%x: memref<?x96xf32>, %y: memref<?xf32>) {
 
 // -----
 
-// A segment loop: a block per (expert, 16 rows of the largest segment);
-// the body sees its block's rows only, and does nothing past its
-// segment's end.
+// A segment loop: a block per 16 rows of a segment. One serial block
+// first stores each expert's first row block, ceil(size / 16) summed over
+// the experts before it, and the total; the grid has room for every
+// segment's blocks (ceil(R / 16) + E), and each block finds its expert by a
+// binary search over those starts, so that no grid dimension runs over the
+// experts. The body sees its block's rows only, and a block past the last
+// segment's blocks does nothing.
 
 // CHECK-LABEL: func.func @segment_loop
 // CHECK-SAME:    (%[[OFFSETS:.+]]: memref<5xi32>, %[[IN:.+]]: memref<?x8xf32>, %[[OUT:.+]]: memref<?x8xf32>)
+// CHECK:         %[[STARTS:.+]] = memref.alloc() : memref<5xi32>
+// CHECK:         scf.forall (%{{.+}}) in (1) {
+// CHECK:           scf.forall (%{{.+}}) in (1) {
+// CHECK:             %[[TOTAL:.+]] = scf.for %[[E0:.+]] = %{{.+}} to %c4{{.*}} step %{{.+}} iter_args(%[[FIRST:.+]] = %c0_i32) -> (i32) {
+// CHECK:               memref.store %[[FIRST]], %[[STARTS]][%[[E0]]]
+// CHECK:               %[[SIZE0:.+]] = arith.subi
+// CHECK:               %[[N0:.+]] = arith.ceildivui %[[SIZE0]], %c16_i32 : i32
+// CHECK:               %[[NEXT0:.+]] = arith.addi %[[FIRST]], %[[N0]] : i32
+// CHECK:               scf.yield %[[NEXT0]]
+// CHECK:             memref.store %[[TOTAL]], %[[STARTS]][%c4{{.*}}]
+// CHECK:           } {mapping = [#gpu.thread<x>]}
+// CHECK:         } {mapping = [#gpu.block<x>]}
 // CHECK:         %[[ROWS:.+]] = memref.dim %[[IN]], %c0
 // CHECK:         %[[RB:.+]] = arith.ceildivui %[[ROWS]], %c16
-// CHECK:         scf.forall (%[[E:.+]], %[[R:.+]]) in (%{{.+}}, %[[RB]]) {
-// CHECK:           %[[BEGIN:.+]] = memref.load %[[OFFSETS]][%[[E]]]
+// CHECK:         %[[GRID:.+]] = arith.addi %[[RB]], %c4
+// CHECK:         scf.forall (%[[B:.+]]) in (%[[GRID]]) {
+// CHECK:           %[[FOUND:.+]]:2 = scf.while (%[[LO:.+]] = %c0{{.*}}, %[[HI:.+]] = %c4{{.*}})
+// CHECK:             %[[MID:.+]] = arith.divui
+// CHECK:             %[[MIDSTART:.+]] = memref.load %[[STARTS]][%[[MID]]]
+// CHECK:             %[[MIDFIRST:.+]] = arith.index_cast %[[MIDSTART]] : i32 to index
+// CHECK:             arith.cmpi ule, %[[MIDFIRST]], %[[B]] : index
+// CHECK:           %[[ESTART:.+]] = memref.load %[[STARTS]][%[[FOUND]]#0]
+// CHECK:           %[[EFIRST:.+]] = arith.index_cast %[[ESTART]] : i32 to index
+// CHECK:           %[[R:.+]] = arith.subi %[[B]], %[[EFIRST]]
+// CHECK:           %[[BEGIN:.+]] = memref.load %[[OFFSETS]][%[[FOUND]]#0]
 // CHECK:           %[[SKIP:.+]] = arith.muli %[[R]], %c16
 // CHECK:           %[[START:.+]] = arith.addi %{{.+}}, %[[SKIP]]
 // CHECK:           %[[LEFT:.+]] = arith.subi %{{.+}}, %[[SKIP]]
@@ -71,7 +96,7 @@ func.func @row_reduction(%x: memref<?x96xf32>, %y: memref<?xf32>) {
 // CHECK:             scf.forall (%{{.+}}) in (64) {
 // CHECK:             } {mapping = [#gpu.thread<x>]}
 // CHECK:           }
-// CHECK:         } {mapping = [#gpu.block<y>, #gpu.block<x>]}
+// CHECK:         } {mapping = [#gpu.block<x>]}
 #id = affine_map<(d0, d1) -> (d0, d1)>
 func.func @segment_loop(%offsets: memref<5xi32>, %in: memref<?x8xf32>,
                         %out: memref<?x8xf32>) {
@@ -88,6 +113,96 @@ func.func @segment_loop(%offsets: memref<5xi32>, %in: memref<?x8xf32>,
     %any = arith.cmpi sgt, %size, %c0 : index
     scf.if %any {
       %src = memref.subview %in[%begin, 0] [%size, 8] [1, 1]
+          : memref<?x8xf32> to memref<?x8xf32, strided<[8, 1], offset: ?>>
+      %dst = memref.subview %out[%begin, 0] [%size, 8] [1, 1]
+          : memref<?x8xf32> to memref<?x8xf32, strided<[8, 1], offset: ?>>
+      linalg.generic {indexing_maps = [#id, #id],
+                      iterator_types = ["parallel", "parallel"]}
+          ins(%src : memref<?x8xf32, strided<[8, 1], offset: ?>>)
+          outs(%dst : memref<?x8xf32, strided<[8, 1], offset: ?>>) {
+      ^bb0(%a: f32, %o: f32):
+        linalg.yield %a : f32
+      }
+    }
+  } {moe.segment_loop}
+  return
+}
+
+// -----
+
+// Offsets a serial loop computes (the dispatch's prefix sum): the block
+// starts are built right after it, in its one-block kernel (no launch of
+// their own), once for the two segment loops that read those offsets.
+
+// CHECK-LABEL: func.func @segment_loops_after_offsets
+// CHECK:         %[[STARTS:.+]] = memref.alloc() : memref<5xi32>
+// CHECK:         %[[OFFSETS:.+]] = memref.alloc() : memref<5xi32>
+// CHECK-NOT:     memref.alloc() : memref<5xi32>
+// CHECK:         scf.forall (%{{.+}}) in (1) {
+// CHECK:           scf.forall (%{{.+}}) in (1) {
+// CHECK:             scf.for
+// CHECK:               memref.store %{{.+}}, %[[OFFSETS]]
+// CHECK:             scf.for
+// CHECK:               memref.store %{{.+}}, %[[STARTS]]
+// CHECK:               memref.load %[[OFFSETS]]
+// CHECK:             memref.store %{{.+}}, %[[STARTS]]
+// CHECK:           } {mapping = [#gpu.thread<x>]}
+// CHECK-NEXT:    } {mapping = [#gpu.block<x>]}
+// CHECK:         scf.forall (%{{.+}}) in (%{{.+}}) {
+// CHECK:           scf.while
+// CHECK:             memref.load %[[STARTS]]
+// CHECK:         } {mapping = [#gpu.block<x>]}
+// CHECK:         scf.forall (%{{.+}}) in (%{{.+}}) {
+// CHECK:           scf.while
+// CHECK:             memref.load %[[STARTS]]
+// CHECK:         } {mapping = [#gpu.block<x>]}
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @segment_loops_after_offsets(%sizes: memref<4xi32>, %in: memref<?x8xf32>,
+                                       %mid: memref<?x8xf32>, %out: memref<?x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c0_i32 = arith.constant 0 : i32
+  %offsets = memref.alloc() : memref<5xi32>
+  %total = scf.for %e = %c0 to %c4 step %c1 iter_args(%first = %c0_i32) -> (i32) {
+    memref.store %first, %offsets[%e] : memref<5xi32>
+    %n = memref.load %sizes[%e] : memref<4xi32>
+    %next = arith.addi %first, %n : i32
+    scf.yield %next : i32
+  }
+  memref.store %total, %offsets[%c4] : memref<5xi32>
+  scf.for %e = %c0 to %c4 step %c1 {
+    %b = memref.load %offsets[%e] : memref<5xi32>
+    %begin = arith.index_cast %b : i32 to index
+    %next = arith.addi %e, %c1 : index
+    %n = memref.load %offsets[%next] : memref<5xi32>
+    %end = arith.index_cast %n : i32 to index
+    %size = arith.subi %end, %begin : index
+    %any = arith.cmpi sgt, %size, %c0 : index
+    scf.if %any {
+      %src = memref.subview %in[%begin, 0] [%size, 8] [1, 1]
+          : memref<?x8xf32> to memref<?x8xf32, strided<[8, 1], offset: ?>>
+      %dst = memref.subview %mid[%begin, 0] [%size, 8] [1, 1]
+          : memref<?x8xf32> to memref<?x8xf32, strided<[8, 1], offset: ?>>
+      linalg.generic {indexing_maps = [#id, #id],
+                      iterator_types = ["parallel", "parallel"]}
+          ins(%src : memref<?x8xf32, strided<[8, 1], offset: ?>>)
+          outs(%dst : memref<?x8xf32, strided<[8, 1], offset: ?>>) {
+      ^bb0(%a: f32, %o: f32):
+        linalg.yield %a : f32
+      }
+    }
+  } {moe.segment_loop}
+  scf.for %e = %c0 to %c4 step %c1 {
+    %b = memref.load %offsets[%e] : memref<5xi32>
+    %begin = arith.index_cast %b : i32 to index
+    %next = arith.addi %e, %c1 : index
+    %n = memref.load %offsets[%next] : memref<5xi32>
+    %end = arith.index_cast %n : i32 to index
+    %size = arith.subi %end, %begin : index
+    %any = arith.cmpi sgt, %size, %c0 : index
+    scf.if %any {
+      %src = memref.subview %mid[%begin, 0] [%size, 8] [1, 1]
           : memref<?x8xf32> to memref<?x8xf32, strided<[8, 1], offset: ?>>
       %dst = memref.subview %out[%begin, 0] [%size, 8] [1, 1]
           : memref<?x8xf32> to memref<?x8xf32, strided<[8, 1], offset: ?>>

@@ -262,7 +262,22 @@ struct SegmentLoop {
   /// The buffer the body's first view of segment rows slices: its first
   /// dimension bounds a segment's size.
   Value rowSource;
+  /// The [E + 1] expert offsets `start` is loaded from at the expert's
+  /// index (null when it is not), and E when the loop's bound is constant.
+  Value offsets;
+  std::optional<int64_t> numExperts;
 };
+
+/// The buffer that `value` (an index) is loaded from at index `at`, through
+/// an index cast; null otherwise.
+Value loadedFrom(Value value, Value at) {
+  if (auto cast = value.getDefiningOp<arith::IndexCastOp>())
+    value = cast.getIn();
+  auto load = value.getDefiningOp<memref::LoadOp>();
+  if (!load || load.getIndices().size() != 1 || load.getIndices()[0] != at)
+    return Value();
+  return load.getMemRef();
+}
 
 /// Matches the segment loop form that moe-to-linalg emits for grouped
 /// matmuls (see GroupedMatmulToLinalg.cpp).
@@ -286,7 +301,16 @@ std::optional<SegmentLoop> matchSegmentLoop(scf::ForOp loop, HostValues &host) {
   auto sub = cmp.getLhs().getDefiningOp<arith::SubIOp>();
   if (!sub)
     return std::nullopt;
-  SegmentLoop segment{loop, ifOp, sub.getRhs(), sub.getResult(), Value()};
+  SegmentLoop segment{loop,
+                      ifOp,
+                      sub.getRhs(),
+                      sub.getResult(),
+                      Value(),
+                      Value(),
+                      getConstantIntValue(loop.getUpperBound())};
+  segment.offsets = loadedFrom(segment.start, loop.getInductionVar());
+  if (segment.offsets && !host.contains(segment.offsets))
+    segment.offsets = Value();
   ifOp.getThenRegion().walk([&](memref::SubViewOp view) {
     if (segment.rowSource || view.getMixedOffsets().empty())
       return;
@@ -324,7 +348,11 @@ struct MoEGPUDistributePass
   /// Makes `ops` (consecutive top-level ops) the body of a one-block forall
   /// placed before `before`.
   LogicalResult runAsOneBlock(ArrayRef<Operation *> ops, Operation *before);
-  LogicalResult distributeSegmentLoop(SegmentLoop &segment);
+  LogicalResult distributeSegmentLoop(SegmentLoop &segment, Value blockStarts);
+  /// Builds, for the segment loops of `top`, the first row block of each
+  /// expert's segment (see buildBlockStarts), one buffer per offsets
+  /// buffer; returns them by segment loop.
+  DenseMap<Operation *, Value> buildBlockMaps(Block *top, HostValues &host);
   LogicalResult distributeTopLevelLinalg(Operation *op);
 
   /// Distributes the body of block forall `forall` over threads.
@@ -375,6 +403,7 @@ LogicalResult MoEGPUDistributePass::distributeFunction(func::FuncOp func) {
   Block *top = &func.getBody().front();
   dropZeroSizeGuards(top);
   HostValues host(top);
+  DenseMap<Operation *, Value> blockMaps = buildBlockMaps(top, host);
   // Whether `op` or an op nested in it uses a result of an op in `set`.
   auto usesAny = [](Operation *op,
                     const llvm::SmallPtrSetImpl<Operation *> &set) {
@@ -434,7 +463,7 @@ LogicalResult MoEGPUDistributePass::distributeFunction(func::FuncOp func) {
           return failure();
       } else if (auto loop = dyn_cast<scf::ForOp>(op)) {
         std::optional<SegmentLoop> segment = matchSegmentLoop(loop, host);
-        if (failed(distributeSegmentLoop(*segment)))
+        if (failed(distributeSegmentLoop(*segment, blockMaps.lookup(loop))))
           return failure();
       } else if (failed(distributeTopLevelLinalg(op))) {
         return failure();
@@ -533,8 +562,128 @@ LogicalResult MoEGPUDistributePass::runAsOneBlock(ArrayRef<Operation *> ops,
   return distributeBlock(forall);
 }
 
-LogicalResult
-MoEGPUDistributePass::distributeSegmentLoop(SegmentLoop &segment) {
+/// Whether `op` (or an op nested in it) may write `buffer`, or memory it
+/// cannot name.
+bool mayWrite(Operation *op, Value buffer) {
+  std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
+      getEffectsRecursively(op);
+  if (!effects)
+    return true;
+  return llvm::any_of(*effects, [&](const MemoryEffects::EffectInstance &it) {
+    if (!isa<MemoryEffects::Write>(it.getEffect()))
+      return false;
+    Value written = it.getValue();
+    while (auto view = written ? written.getDefiningOp<memref::SubViewOp>()
+                               : memref::SubViewOp())
+      written = view.getSource();
+    return !written || written == buffer;
+  });
+}
+
+/// Stores into `blockStarts` ([E + 1] i32) the first row block of each
+/// expert's segment, when every segment is split into blocks of `rowBlock`
+/// rows: blockStarts[e] = sum over e' < e of ceil(size(e') / rowBlock), and
+/// blockStarts[E] the number of blocks. One serial loop over the experts.
+void buildBlockStarts(OpBuilder &b, Location loc, Value offsets,
+                      int64_t numExperts, int64_t rowBlock, Value blockStarts) {
+  Type i32 = b.getI32Type();
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value experts = arith::ConstantIndexOp::create(b, loc, numExperts);
+  Value noBlocks = arith::ConstantIntOp::create(b, loc, i32, 0);
+  Value blockRows = arith::ConstantIntOp::create(b, loc, i32, rowBlock);
+  auto loop = scf::ForOp::create(
+      b, loc, zero, experts, one, ValueRange{noBlocks},
+      [&](OpBuilder &nb, Location nloc, Value e, ValueRange first) {
+        memref::StoreOp::create(nb, nloc, first[0], blockStarts, e);
+        Value begin = memref::LoadOp::create(nb, nloc, offsets, e);
+        Value next = arith::AddIOp::create(nb, nloc, e, one);
+        Value end = memref::LoadOp::create(nb, nloc, offsets, next);
+        Value size = arith::SubIOp::create(nb, nloc, end, begin);
+        Value blocks = arith::CeilDivUIOp::create(nb, nloc, size, blockRows);
+        scf::YieldOp::create(
+            nb, nloc,
+            arith::AddIOp::create(nb, nloc, first[0], blocks).getResult());
+      });
+  memref::StoreOp::create(b, loc, loop.getResult(0), blockStarts, experts);
+}
+
+/// The expert whose row blocks include block `linear`: the last e in
+/// [0, E) with blockStarts[e] <= linear (a binary search; blockStarts[0] is
+/// 0). Past the last block, that is the last expert with rows, or E - 1.
+Value findBlockExpert(OpBuilder &b, Location loc, Value blockStarts,
+                      int64_t numExperts, Value linear) {
+  Type index = b.getIndexType();
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value experts = arith::ConstantIndexOp::create(b, loc, numExperts);
+  // Invariant: blockStarts[lo] <= linear, and hi is E or blockStarts[hi] >
+  // linear.
+  auto search = scf::WhileOp::create(
+      b, loc, TypeRange{index, index}, ValueRange{zero, experts},
+      [&](OpBuilder &nb, Location nloc, ValueRange bounds) {
+        Value next = arith::AddIOp::create(nb, nloc, bounds[0], one);
+        Value more = arith::CmpIOp::create(nb, nloc, arith::CmpIPredicate::ult,
+                                           next, bounds[1]);
+        scf::ConditionOp::create(nb, nloc, more, bounds);
+      },
+      [&](OpBuilder &nb, Location nloc, ValueRange bounds) {
+        Value two = arith::ConstantIndexOp::create(nb, nloc, 2);
+        Value mid = arith::DivUIOp::create(
+            nb, nloc, arith::AddIOp::create(nb, nloc, bounds[0], bounds[1]),
+            two);
+        Value first = arith::IndexCastOp::create(
+            nb, nloc, index,
+            memref::LoadOp::create(nb, nloc, blockStarts, mid));
+        Value atOrBefore = arith::CmpIOp::create(
+            nb, nloc, arith::CmpIPredicate::ule, first, linear);
+        scf::YieldOp::create(
+            nb, nloc,
+            ValueRange{
+                arith::SelectOp::create(nb, nloc, atOrBefore, mid, bounds[0]),
+                arith::SelectOp::create(nb, nloc, atOrBefore, bounds[1], mid)});
+      });
+  return search.getResult(0);
+}
+
+DenseMap<Operation *, Value>
+MoEGPUDistributePass::buildBlockMaps(Block *top, HostValues &host) {
+  DenseMap<Operation *, Value> maps;
+  DenseMap<Value, Value> byOffsets;
+  for (auto loop : llvm::make_early_inc_range(top->getOps<scf::ForOp>())) {
+    std::optional<SegmentLoop> segment = matchSegmentLoop(loop, host);
+    if (!segment || !segment->offsets || !segment->numExperts ||
+        *segment->numExperts < 1 ||
+        cast<MemRefType>(segment->offsets.getType()).getRank() != 1)
+      continue;
+    Value &blockStarts = byOffsets[segment->offsets];
+    if (!blockStarts) {
+      // Built where the offsets are complete: after the last op before the
+      // loop that writes them (the dispatch's serial run, which this loop
+      // then joins), or right before the loop.
+      Operation *after = nullptr;
+      for (Operation *op = loop->getPrevNode(); op && !after;
+           op = op->getPrevNode())
+        if (mayWrite(op, segment->offsets) && !host.computesOnHost(op))
+          after = op;
+      Location loc = loop.getLoc();
+      OpBuilder b(&top->front());
+      blockStarts = memref::AllocOp::create(
+          b, loc, MemRefType::get({*segment->numExperts + 1}, b.getI32Type()));
+      if (after)
+        b.setInsertionPointAfter(after);
+      else
+        b.setInsertionPoint(loop);
+      buildBlockStarts(b, loc, segment->offsets, *segment->numExperts, rowBlock,
+                       blockStarts);
+    }
+    maps[loop] = blockStarts;
+  }
+  return maps;
+}
+
+LogicalResult MoEGPUDistributePass::distributeSegmentLoop(SegmentLoop &segment,
+                                                          Value blockStarts) {
   scf::ForOp loop = segment.loop;
   OpBuilder b(loop);
   // The kernel's name says what it is (moe-gpu-merge-kernel-modules).
@@ -543,21 +692,42 @@ MoEGPUDistributePass::distributeSegmentLoop(SegmentLoop &segment) {
   Value rowBlockSize = arith::ConstantIndexOp::create(b, loc, rowBlock);
   Value maxRows = memref::DimOp::create(b, loc, segment.rowSource, 0);
   Value rowBlocks = arith::CeilDivUIOp::create(b, loc, maxRows, rowBlockSize);
-  auto forall = scf::ForallOp::create(
-      b, loc,
-      ArrayRef<OpFoldResult>{loop.getUpperBound(), OpFoldResult(rowBlocks)},
-      ValueRange(), b.getArrayAttr({block(1), block(0)}));
-  b.setInsertionPoint(forall.getBody()->getTerminator());
   IRMapping mapping;
-  mapping.map(loop.getInductionVar(), forall.getInductionVar(0));
+  scf::ForallOp forall;
+  Value expert, rowBlockIndex;
+  if (blockStarts) {
+    // One block per row block of a segment: the segments' blocks together
+    // number at most ceil(R / B) + E, and each block finds its expert in
+    // the block map. No grid dimension runs over all the experts.
+    Value experts = arith::ConstantIndexOp::create(b, loc, *segment.numExperts);
+    Value blocks = arith::AddIOp::create(b, loc, rowBlocks, experts);
+    forall = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{blocks},
+                                   ValueRange(), b.getArrayAttr({block(0)}));
+    b.setInsertionPoint(forall.getBody()->getTerminator());
+    Value linear = forall.getInductionVar(0);
+    expert = findBlockExpert(b, loc, blockStarts, *segment.numExperts, linear);
+    Value first = arith::IndexCastOp::create(
+        b, loc, b.getIndexType(),
+        memref::LoadOp::create(b, loc, blockStarts, expert));
+    rowBlockIndex = arith::SubIOp::create(b, loc, linear, first);
+  } else {
+    // A block per (expert, row block of the largest segment possible).
+    forall = scf::ForallOp::create(
+        b, loc,
+        ArrayRef<OpFoldResult>{loop.getUpperBound(), OpFoldResult(rowBlocks)},
+        ValueRange(), b.getArrayAttr({block(1), block(0)}));
+    b.setInsertionPoint(forall.getBody()->getTerminator());
+    expert = forall.getInductionVar(0);
+    rowBlockIndex = forall.getInductionVar(1);
+  }
+  mapping.map(loop.getInductionVar(), expert);
   for (Operation &op : loop.getBody()->without_terminator()) {
     if (&op == segment.body)
       break;
     b.clone(op, mapping);
   }
   // The block's rows: [start + r * B, start + min(size, (r + 1) * B)).
-  Value skipped =
-      arith::MulIOp::create(b, loc, forall.getInductionVar(1), rowBlockSize);
+  Value skipped = arith::MulIOp::create(b, loc, rowBlockIndex, rowBlockSize);
   Value start = arith::AddIOp::create(
       b, loc, mapping.lookupOrDefault(segment.start), skipped);
   Value left = arith::SubIOp::create(

@@ -31,9 +31,17 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
       iterations to blocks.
     - A segment loop (`moe.segment_loop`: a loop over experts whose body
       works on the rows [start, start + size) of its expert's segment, row
-      by row) becomes a forall over (expert, block of `row-block` rows);
-      the grid covers the largest possible segment and a block past its
-      segment's end does nothing.
+      by row) becomes a forall over the segments' blocks of `row-block`
+      rows. A serial loop over the experts stores each expert's first
+      block (the sum of ceil(size / row-block) over the experts before
+      it), once per offsets buffer, in the one-block kernel that computes
+      the offsets where there is one; the grid has room for every
+      segment's blocks (ceil(R / row-block) + E, R the rows there can be),
+      and each block finds its expert by a binary search over those
+      starts. A block past the last segment's blocks does nothing. (Where
+      the offsets are not loaded from a buffer at the expert's index, or E
+      is not constant, the forall runs over (expert, block of the largest
+      possible segment) instead.)
     - A top-level linalg op with a parallel first dimension is tiled into
       blocks of `rows-per-block` along it (upstream TilingInterface); one
       whose only parallel dimension that is (a row reduction, a norm) into
