@@ -125,6 +125,10 @@ public:
            launched(error);
   }
 
+  bool hasDeviceClock() const override { return driver.hasEvents(); }
+  void startDeviceClock() override { moe::startDeviceClock(); }
+  double readDeviceClock() override { return moe::readDeviceClock(); }
+
 private:
   std::unique_ptr<CUDAArena> allocateRaw(uint64_t bytes, std::string &error) {
     CUdeviceptr pointer = 0;

@@ -13,6 +13,7 @@
 
 #include <dlfcn.h>
 #include <mutex>
+#include <type_traits>
 
 namespace moe {
 
@@ -68,6 +69,19 @@ LoadedDriver load() {
       !resolve(library, "cuGetErrorName", d.cuGetErrorName, error) ||
       !resolve(library, "cuGetErrorString", d.cuGetErrorString, error))
     return loaded;
+  // Optional: without them the device clock is off. CUDA 12.8 and later
+  // name the elapsed time's entry point _v2 (the same signature).
+  auto optional = [&](const char *name, auto &slot) {
+    slot = reinterpret_cast<std::remove_reference_t<decltype(slot)>>(
+        dlsym(library, name));
+  };
+  optional("cuEventCreate", d.cuEventCreate);
+  optional("cuEventRecord", d.cuEventRecord);
+  optional("cuEventSynchronize", d.cuEventSynchronize);
+  optional("cuEventElapsedTime_v2", d.cuEventElapsedTime);
+  if (!d.cuEventElapsedTime)
+    optional("cuEventElapsedTime", d.cuEventElapsedTime);
+  optional("cuEventDestroy_v2", d.cuEventDestroy);
   int count = 0;
   if (!checkCUDA(d, d.cuInit(0), "initialising the CUDA driver", error) ||
       !checkCUDA(d, d.cuDeviceGetCount(&count), "counting CUDA devices", error))

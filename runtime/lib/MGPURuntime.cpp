@@ -10,13 +10,16 @@
 // cannot return an error, so the first one is kept for the CUDA backend to
 // report (takeKernelLaunchError), and later calls do nothing. Loading the
 // binary before main() on a machine without a GPU records nothing: the
-// backend says there is no GPU when main() asks for it.
+// backend says there is no GPU when main() asks for it. While the device
+// clock runs, they also bracket each stream's kernels with CUDA events.
 //
 //===----------------------------------------------------------------------===//
 
 #include "moe/Runtime/CUDADriver.h"
 
+#include <algorithm>
 #include <mutex>
+#include <vector>
 
 namespace moe {
 
@@ -55,7 +58,104 @@ const CUDADriver *driverOrNull(bool record) {
   return driver;
 }
 
+/// The device clock (startDeviceClock): the event recorded on each stream
+/// before its first kernel, and the seconds of the spans closed so far.
+struct DeviceClock {
+  std::mutex mutex;
+  bool running = false;
+  std::vector<std::pair<CUstream, CUevent>> starts;
+  double seconds = 0;
+};
+
+DeviceClock &deviceClock() {
+  static DeviceClock clock;
+  return clock;
+}
+
+/// Records an event on `stream`; null (and the error recorded) on failure.
+CUevent recordEvent(const CUDADriver &driver, CUstream stream) {
+  CUevent event = nullptr;
+  std::string error;
+  if (!checkCUDA(driver, driver.cuEventCreate(&event, 0),
+                 "creating a CUDA event to time the GPU", error)) {
+    recordError(error);
+    return nullptr;
+  }
+  if (!checkCUDA(driver, driver.cuEventRecord(event, stream),
+                 "recording a CUDA event to time the GPU", error)) {
+    driver.cuEventDestroy(event);
+    recordError(error);
+    return nullptr;
+  }
+  return event;
+}
+
+/// Opens `stream`'s span on the running device clock, unless it is open.
+void startSpan(const CUDADriver &driver, CUstream stream) {
+  DeviceClock &clock = deviceClock();
+  std::lock_guard<std::mutex> lock(clock.mutex);
+  if (!clock.running || !driver.hasEvents() ||
+      std::any_of(clock.starts.begin(), clock.starts.end(),
+                  [&](const auto &open) { return open.first == stream; }))
+    return;
+  if (CUevent start = recordEvent(driver, stream))
+    clock.starts.emplace_back(stream, start);
+}
+
+/// The event that opened `stream`'s span, taken off the clock; null when
+/// none did.
+CUevent takeSpanStart(CUstream stream) {
+  DeviceClock &clock = deviceClock();
+  std::lock_guard<std::mutex> lock(clock.mutex);
+  for (auto it = clock.starts.begin(); it != clock.starts.end(); ++it) {
+    if (it->first != stream)
+      continue;
+    CUevent start = it->second;
+    clock.starts.erase(it);
+    return start;
+  }
+  return nullptr;
+}
+
+/// Closes a span from `start` to `end` (recorded, the stream waited for).
+void closeSpan(const CUDADriver &driver, CUevent start, CUevent end) {
+  float milliseconds = 0;
+  std::string error;
+  if (checkCUDA(driver, driver.cuEventSynchronize(end),
+                "waiting for a CUDA event to time the GPU", error) &&
+      checkCUDA(driver, driver.cuEventElapsedTime(&milliseconds, start, end),
+                "reading the GPU's time between two CUDA events", error)) {
+    DeviceClock &clock = deviceClock();
+    std::lock_guard<std::mutex> lock(clock.mutex);
+    clock.seconds += milliseconds * 1e-3;
+  } else {
+    recordError(error);
+  }
+  driver.cuEventDestroy(start);
+  driver.cuEventDestroy(end);
+}
+
 } // namespace
+
+void startDeviceClock() {
+  DeviceClock &clock = deviceClock();
+  std::lock_guard<std::mutex> lock(clock.mutex);
+  clock.running = true;
+  clock.seconds = 0;
+}
+
+double readDeviceClock() {
+  DeviceClock &clock = deviceClock();
+  std::lock_guard<std::mutex> lock(clock.mutex);
+  clock.running = false;
+  // Spans never closed (a stream the host did not wait for) do not count.
+  std::string error;
+  if (const CUDADriver *driver = getCUDADriver(error))
+    for (auto &[stream, start] : clock.starts)
+      driver->cuEventDestroy(start);
+  clock.starts.clear();
+  return clock.seconds;
+}
 
 std::string takeKernelLaunchError() {
   ErrorState &state = errorState();
@@ -137,11 +237,17 @@ mgpuStreamSynchronize(void *stream) {
   const CUDADriver *driver = driverOrNull(/*record=*/true);
   if (!driver)
     return;
+  auto cuStream = static_cast<CUstream>(stream);
+  CUevent start = takeSpanStart(cuStream);
+  CUevent end = start ? recordEvent(*driver, cuStream) : nullptr;
   std::string error;
-  if (!checkCUDA(*driver,
-                 driver->cuStreamSynchronize(static_cast<CUstream>(stream)),
+  if (!checkCUDA(*driver, driver->cuStreamSynchronize(cuStream),
                  "running a kernel of the model", error))
     recordError(error);
+  if (start && end)
+    closeSpan(*driver, start, end);
+  else if (start)
+    driver->cuEventDestroy(start);
 }
 
 __attribute__((visibility("default"))) void
@@ -161,6 +267,7 @@ mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
   // A grid of zero blocks (no tokens) launches nothing.
   if (gridX == 0 || gridY == 0 || gridZ == 0)
     return;
+  startSpan(*driver, static_cast<CUstream>(stream));
   std::string error;
   if (!checkCUDA(*driver,
                  driver->cuLaunchKernel(

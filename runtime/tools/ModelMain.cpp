@@ -139,7 +139,8 @@ void printUsage() {
       "weights the model names (a safetensors file, a Hugging Face index, or\n"
       "a file --save-prepared wrote); --save-prepared FILE writes the weights\n"
       "as the compiled code reads them, which --weights FILE then maps with\n"
-      "no layout pass and no copy; --bench N times N calls; --threads N\n"
+      "no layout pass and no copy; --bench N times N calls (on a GPU also\n"
+      "the device's time on their kernels, by CUDA events); --threads N\n"
       "sets the number of threads (default: every core; the results do not\n"
       "depend on it). --bench-tokens times N calls (default 10) at each\n"
       "token count listed, on seeded inputs; --bench-inputs R rotates R\n"
@@ -268,7 +269,8 @@ bool timeCalls(int64_t calls, int64_t tokens, moe::Backend &backend,
                std::vector<std::unique_ptr<moe::DeviceArena>> &rotation,
                moe::DeviceArena &params, moe::DeviceArena &outputs,
                moe::DeviceArena &scratch, bool profile,
-               std::vector<double> &seconds, std::string &error) {
+               std::vector<double> &seconds, std::vector<double> &deviceSeconds,
+               std::string &error) {
   for (std::unique_ptr<moe::DeviceArena> &input : rotation)
     if (!backend.forward(tokens, *input, params, outputs, scratch, error))
       return false;
@@ -278,12 +280,17 @@ bool timeCalls(int64_t calls, int64_t tokens, moe::Backend &backend,
     phaseProfile.start();
   for (int64_t i = 0; i < calls; ++i) {
     moe::DeviceArena &input = *rotation[i % rotation.size()];
+    bool deviceClock = backend.hasDeviceClock();
+    if (deviceClock)
+      backend.startDeviceClock();
     auto start = std::chrono::steady_clock::now();
     if (!backend.forward(tokens, input, params, outputs, scratch, error) ||
         !backend.synchronize(error))
       return false;
     auto end = std::chrono::steady_clock::now();
     seconds.push_back(std::chrono::duration<double>(end - start).count());
+    if (deviceClock)
+      deviceSeconds.push_back(backend.readDeviceClock());
   }
   phaseProfile.enabled = false;
   return true;
@@ -341,7 +348,10 @@ private:
   bool terminal, shown = false;
 };
 
-void printBench(int64_t calls, int64_t tokens, std::vector<double> seconds) {
+/// Prints the calls' median and least time; and on a device with a clock
+/// of its own, the same of the device's time on them (`deviceSeconds`).
+void printBench(int64_t calls, int64_t tokens, std::vector<double> seconds,
+                std::vector<double> deviceSeconds) {
   std::sort(seconds.begin(), seconds.end());
   double median = seconds[seconds.size() / 2];
   std::printf("bench: %lld calls, %lld tokens: median %.4f ms/call, min "
@@ -349,6 +359,13 @@ void printBench(int64_t calls, int64_t tokens, std::vector<double> seconds) {
               static_cast<long long>(calls), static_cast<long long>(tokens),
               median * 1e3, seconds.front() * 1e3,
               median > 0 ? tokens / median : 0.0);
+  if (!deviceSeconds.empty()) {
+    std::sort(deviceSeconds.begin(), deviceSeconds.end());
+    std::printf("bench: device time (CUDA events): median %.4f ms/call, min "
+                "%.4f ms\n",
+                deviceSeconds[deviceSeconds.size() / 2] * 1e3,
+                deviceSeconds.front() * 1e3);
+  }
   std::fflush(stdout);
 }
 
@@ -442,15 +459,15 @@ int main(int argc, char **argv) {
       [&](int64_t calls, int64_t benchTokens,
           std::vector<std::unique_ptr<moe::DeviceArena>> &rotation,
           moe::DeviceArena &benchOutputs, moe::DeviceArena &benchScratch) {
-        std::vector<double> seconds;
+        std::vector<double> seconds, deviceSeconds;
         if (!timeCalls(calls, benchTokens, *backend, rotation, *params,
                        benchOutputs, benchScratch, options.profile, seconds,
-                       error))
+                       deviceSeconds, error))
           return false;
         double total = 0;
         for (double call : seconds)
           total += call;
-        printBench(calls, benchTokens, seconds);
+        printBench(calls, benchTokens, seconds, deviceSeconds);
         if (options.profile)
           printProfile(calls, benchTokens, total);
         return true;

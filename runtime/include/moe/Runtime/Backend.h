@@ -101,6 +101,14 @@ public:
                        std::string &error) = 0;
   /// Waits until the work started so far has finished.
   virtual bool synchronize(std::string &error) = 0;
+  /// Whether the device times its own work (a GPU's CUDA events); the
+  /// CPU's time is the host's.
+  virtual bool hasDeviceClock() const { return false; }
+  /// Starts the device clock.
+  virtual void startDeviceClock() {}
+  /// The device's seconds on the work started and finished since
+  /// startDeviceClock (call it after synchronize); stops the clock.
+  virtual double readDeviceClock() { return 0; }
 };
 
 /// The backend of CPU code: arenas in host memory, entry points called

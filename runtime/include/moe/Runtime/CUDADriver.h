@@ -27,6 +27,7 @@ using CUcontext = struct CUctx_st *;
 using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
+using CUevent = struct CUevent_st *;
 
 /// The driver's entry points, and the device and context the runtime uses
 /// (device 0's primary context).
@@ -54,6 +55,19 @@ struct CUDADriver {
   CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
   CUresult (*cuGetErrorName)(CUresult, const char **);
   CUresult (*cuGetErrorString)(CUresult, const char **);
+  // Events, for the device clock; null when the driver lacks them (the
+  // model still runs, untimed on the device).
+  CUresult (*cuEventCreate)(CUevent *, unsigned) = nullptr;
+  CUresult (*cuEventRecord)(CUevent, CUstream) = nullptr;
+  CUresult (*cuEventSynchronize)(CUevent) = nullptr;
+  CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent) = nullptr;
+  CUresult (*cuEventDestroy)(CUevent) = nullptr;
+
+  /// Whether the driver has the event functions.
+  bool hasEvents() const {
+    return cuEventCreate && cuEventRecord && cuEventSynchronize &&
+           cuEventElapsedTime && cuEventDestroy;
+  }
 
   CUdevice device = 0;
   CUcontext context = nullptr;
@@ -73,6 +87,15 @@ bool checkCUDA(const CUDADriver &driver, CUresult result, const char *what,
 /// The first error of the mgpu* functions the compiled host code calls
 /// (they cannot return one), and clears it; empty when there was none.
 std::string takeKernelLaunchError();
+
+/// The device clock: from startDeviceClock on, the mgpu* functions record
+/// a CUDA event on each stream before its first kernel and another when
+/// the host waits for it, and readDeviceClock gives the sum of those spans
+/// in seconds (the time the device spent on the kernels, the gaps between
+/// the host code's streams left out) and stops the clock. Needs the
+/// driver's events (CUDADriver::hasEvents).
+void startDeviceClock();
+double readDeviceClock();
 
 } // namespace moe
 

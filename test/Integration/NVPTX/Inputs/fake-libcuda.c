@@ -6,7 +6,8 @@
  *   count       nothing fails: launches return at once, and at exit the
  *               stand-in prints how many kernels were launched, streams
  *               created and streams synchronized (the host code's calls,
- *               for tests of how it drives the GPU);
+ *               for tests of how it drives the GPU) and events recorded;
+ *               two events are 1.5 ms apart;
  * otherwise every launch fails. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +19,12 @@ static const char *mode(void) {
   return m ? m : "";
 }
 static int counting(void) { return strcmp(mode(), "count") == 0; }
-static unsigned long launches, streams, syncs;
+static unsigned long launches, streams, syncs, events;
 __attribute__((destructor)) static void printCounts(void) {
   if (counting())
-    fprintf(stderr, "fake-cuda: launches=%lu streams=%lu syncs=%lu\n",
-            launches, streams, syncs);
+    fprintf(stderr,
+            "fake-cuda: launches=%lu streams=%lu syncs=%lu events=%lu\n",
+            launches, streams, syncs, events);
 }
 CUresult cuInit(unsigned flags) { return 0; }
 CUresult cuDeviceGetCount(int *count) {
@@ -101,3 +103,17 @@ CUresult cuGetErrorString(CUresult error, const char **text) {
                        : "unknown error";
   return 0;
 }
+CUresult cuEventCreate(void **event, unsigned flags) {
+  *event = (void *)1;
+  return 0;
+}
+CUresult cuEventRecord(void *event, void *stream) {
+  ++events;
+  return 0;
+}
+CUresult cuEventSynchronize(void *event) { return 0; }
+CUresult cuEventElapsedTime_v2(float *milliseconds, void *start, void *end) {
+  *milliseconds = 1.5f;
+  return 0;
+}
+CUresult cuEventDestroy_v2(void *event) { return 0; }
