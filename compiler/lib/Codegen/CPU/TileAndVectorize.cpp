@@ -280,34 +280,71 @@ std::string kernelSchedule(int64_t id, const FMATiles &tiles, bool parallel,
          hoistAccumulators("%k" + std::to_string(id));
 }
 
+/// Matches, inside `loop`, fused tile `part` of gated epilogue `id`: its
+/// contractions (%e<id>_<part>_mm), epilogue (_act) and fills (_fill).
+std::string matchFusedTile(int64_t id, StringRef part, StringRef loop) {
+  return llvm::formatv(R"mlir(
+    %e{0}_{1}_mm = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.segment_matmul} in {2}
+        : (!transform.any_op) -> !transform.any_op
+    %e{0}_{1}_act = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.tile_target = {0} : i64} in {2}
+        : (!transform.any_op) -> !transform.any_op
+    %e{0}_{1}_fill = transform.structured.match ops{{["linalg.fill"]}
+        in {2} : (!transform.any_op) -> !transform.any_op
+)mlir",
+                       id, part, loop)
+      .str();
+}
+
+/// "%<handle>_g, %<handle>_u = split_handle %<handle>": a handle to the
+/// gate's and the up projection's ops of a fused tile, split.
+std::string splitGateUp(StringRef handle) {
+  return llvm::formatv(R"mlir(
+    {0}_g, {0}_u = transform.split_handle {0}
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+)mlir",
+                       handle)
+      .str();
+}
+
+/// `result`: the producer of operand 0 of the op of handle `of`.
+std::string producerOfInput(StringRef of, StringRef result) {
+  return llvm::formatv(R"mlir(
+    {1} = transform.get_producer_of_operand {0}[0]
+        : (!transform.any_op) -> !transform.any_op
+)mlir",
+                       of, result)
+      .str();
+}
+
+/// `result`: the op of handle `producer` fused into loop `loop`.
+std::string fuseInto(StringRef producer, StringRef loop, StringRef result) {
+  return llvm::formatv(R"mlir(
+    {2}, {1}_fused = transform.structured.fuse_into_containing_op {0}
+        into {1}
+        : (!transform.any_op, !transform.any_op)
+        -> (!transform.any_op, !transform.any_op)
+)mlir",
+                       producer, loop, result)
+      .str();
+}
+
 /// Moves the rows that the gate (`g`) and up (`u`) rank-1 updates of fused
 /// tile `part` of gated epilogue `id` gather (moe.segment_gather) into their
 /// k loops, so that each k step reads its rows' elements through the token
 /// ids (UnrollSegmentGather), where a permuted copy was read.
 std::string fuseGatherIntoKLoops(int64_t id, StringRef part) {
-  std::string text = llvm::formatv(R"mlir(
-    %e{0}_{1}_rank1_g, %e{0}_{1}_rank1_u = transform.split_handle
-        %e{0}_{1}_rank1
-        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    %e{0}_{1}_lk_g, %e{0}_{1}_lk_u = transform.split_handle %e{0}_{1}_lk
-        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-)mlir",
-                                   id, part)
-                         .str();
-  for (StringRef projection : {"g", "u"})
-    text += llvm::formatv(R"mlir(
-    %e{0}_{1}_slice_{2} = transform.get_producer_of_operand
-        %e{0}_{1}_rank1_{2}[0] : (!transform.any_op) -> !transform.any_op
-    %e{0}_{1}_rows_{2} = transform.get_producer_of_operand
-        %e{0}_{1}_slice_{2}[0] : (!transform.any_op) -> !transform.any_op
-    %e{0}_{1}_gather_{2}, %e{0}_{1}_lk_{2}_fused =
-        transform.structured.fuse_into_containing_op %e{0}_{1}_rows_{2}
-        into %e{0}_{1}_lk_{2}
-        : (!transform.any_op, !transform.any_op)
-        -> (!transform.any_op, !transform.any_op)
-)mlir",
-                          id, part, projection)
-                .str();
+  std::string tile = llvm::formatv("%e{0}_{1}", id, part).str();
+  std::string text = splitGateUp(tile + "_rank1") + splitGateUp(tile + "_lk");
+  for (StringRef projection : {"g", "u"}) {
+    std::string suffix = "_" + projection.str();
+    // The rank-1 update's slice of the tile's rows.
+    text += producerOfInput(tile + "_rank1" + suffix, tile + "_slice" + suffix);
+    text += producerOfInput(tile + "_slice" + suffix, tile + "_rows" + suffix);
+    text += fuseInto(tile + "_rows" + suffix, tile + "_lk" + suffix,
+                     tile + "_gather" + suffix);
+  }
   return text;
 }
 
@@ -318,25 +355,18 @@ std::string fuseGatherIntoKLoops(int64_t id, StringRef part) {
 /// %e<id>_<part>_lk.
 std::string vectorizeFusedTile(int64_t id, StringRef part, StringRef loop,
                                ArrayRef<int64_t> rank1, bool gather) {
-  return llvm::formatv(R"mlir(
-    %e{0}_{1}_mm = transform.structured.match ops{{["linalg.generic"]}
-        attributes {{moe.segment_matmul} in {2}
-        : (!transform.any_op) -> !transform.any_op
-    %e{0}_{1}_act = transform.structured.match ops{{["linalg.generic"]}
-        attributes {{moe.tile_target = {0} : i64} in {2}
-        : (!transform.any_op) -> !transform.any_op
-    %e{0}_{1}_fill = transform.structured.match ops{{["linalg.fill"]}
-        in {2} : (!transform.any_op) -> !transform.any_op
+  return matchFusedTile(id, part, loop) +
+         llvm::formatv(R"mlir(
     %e{0}_{1}_rank1, %e{0}_{1}_lk = transform.structured.tile_using_for
-        %e{0}_{1}_mm tile_sizes {3}
+        %e{0}_{1}_mm tile_sizes {2}
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-{4}    transform.structured.vectorize %e{0}_{1}_fill : !transform.any_op
+{3}    transform.structured.vectorize %e{0}_{1}_fill : !transform.any_op
     transform.structured.vectorize %e{0}_{1}_rank1 : !transform.any_op
     transform.structured.vectorize %e{0}_{1}_act : !transform.any_op
 )mlir",
-                       id, part, loop, tileSizes(rank1),
+                       id, part, tileSizes(rank1),
                        gather ? fuseGatherIntoKLoops(id, part) : "")
-      .str();
+             .str();
 }
 
 /// Moves the rows that the gate (`g`) and up (`u`) dot-product tiles of
@@ -345,55 +375,25 @@ std::string vectorizeFusedTile(int64_t id, StringRef part, StringRef loop,
 /// inside them, so that each dot product reads its row's pair through the
 /// token id (UnrollSegmentGather).
 std::string fuseGatherIntoPairLoops(int64_t id, StringRef part, bool rowLoops) {
-  std::string text = llvm::formatv(R"mlir(
-    %e{0}_{1}_dot_g, %e{0}_{1}_dot_u = transform.split_handle
-        %e{0}_{1}_dot
-        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    %e{0}_{1}_lk_g, %e{0}_{1}_lk_u = transform.split_handle %e{0}_{1}_lk
-        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-)mlir",
-                                   id, part)
-                         .str();
+  std::string tile = llvm::formatv("%e{0}_{1}", id, part).str();
+  std::string text = splitGateUp(tile + "_dot") + splitGateUp(tile + "_lk");
   if (rowLoops)
-    text += llvm::formatv(R"mlir(
-    %e{0}_{1}_lr_g, %e{0}_{1}_lr_u = transform.split_handle %e{0}_{1}_lr
-        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-)mlir",
-                          id, part)
-                .str();
+    text += splitGateUp(tile + "_lr");
   for (StringRef projection : {"g", "u"}) {
+    std::string suffix = "_" + projection.str();
     // The dot product's slice of the pair's slice of the tile's rows (tiling
     // makes a slice of every operand, even one the 1 x 16 tiles leave
     // whole).
-    text += llvm::formatv(R"mlir(
-    %e{0}_{1}_dot_slice_{2} = transform.get_producer_of_operand
-        %e{0}_{1}_dot_{2}[0] : (!transform.any_op) -> !transform.any_op
-    %e{0}_{1}_pair_slice_{2} = transform.get_producer_of_operand
-        %e{0}_{1}_dot_slice_{2}[0] : (!transform.any_op) -> !transform.any_op
-    %e{0}_{1}_rows_{2} = transform.get_producer_of_operand
-        %e{0}_{1}_pair_slice_{2}[0] : (!transform.any_op) -> !transform.any_op
-)mlir",
-                          id, part, projection)
-                .str();
-    text += llvm::formatv(R"mlir(
-    %e{0}_{1}_gather_{2}, %e{0}_{1}_lk_{2}_fused =
-        transform.structured.fuse_into_containing_op %e{0}_{1}_rows_{2}
-        into %e{0}_{1}_lk_{2}
-        : (!transform.any_op, !transform.any_op)
-        -> (!transform.any_op, !transform.any_op)
-)mlir",
-                          id, part, projection)
-                .str();
+    text += producerOfInput(tile + "_dot" + suffix, tile + "_dot_slice" + suffix);
+    text += producerOfInput(tile + "_dot_slice" + suffix,
+                            tile + "_pair_slice" + suffix);
+    text += producerOfInput(tile + "_pair_slice" + suffix,
+                            tile + "_rows" + suffix);
+    text += fuseInto(tile + "_rows" + suffix, tile + "_lk" + suffix,
+                     tile + "_gather" + suffix);
     if (rowLoops)
-      text += llvm::formatv(R"mlir(
-    %e{0}_{1}_row_gather_{2}, %e{0}_{1}_lr_{2}_fused =
-        transform.structured.fuse_into_containing_op %e{0}_{1}_gather_{2}
-        into %e{0}_{1}_lr_{2}
-        : (!transform.any_op, !transform.any_op)
-        -> (!transform.any_op, !transform.any_op)
-)mlir",
-                            id, part, projection)
-                  .str();
+      text += fuseInto(tile + "_gather" + suffix, tile + "_lr" + suffix,
+                       tile + "_row_gather" + suffix);
   }
   return text;
 }
@@ -408,20 +408,13 @@ std::string vectorizeFusedPairTile(int64_t id, StringRef part, StringRef loop,
                                    int64_t rowTile, int64_t panelWidth,
                                    bool gather) {
   bool rowLoops = rowTile > 1;
-  std::string text = llvm::formatv(R"mlir(
-    %e{0}_{1}_mm = transform.structured.match ops{{["linalg.generic"]}
-        attributes {{moe.segment_matmul} in {2}
-        : (!transform.any_op) -> !transform.any_op
-    %e{0}_{1}_act = transform.structured.match ops{{["linalg.generic"]}
-        attributes {{moe.tile_target = {0} : i64} in {2}
-        : (!transform.any_op) -> !transform.any_op
-    %e{0}_{1}_fill = transform.structured.match ops{{["linalg.fill"]}
-        in {2} : (!transform.any_op) -> !transform.any_op
+  std::string text = matchFusedTile(id, part, loop) +
+                     llvm::formatv(R"mlir(
     %e{0}_{1}_pair, %e{0}_{1}_lk = transform.structured.tile_using_for
         %e{0}_{1}_mm tile_sizes [0, 0, 0, 1, 0]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
 )mlir",
-                                   id, part, loop)
+                                   id, part)
                          .str();
   if (rowLoops)
     text += llvm::formatv(R"mlir(
