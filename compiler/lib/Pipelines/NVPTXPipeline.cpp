@@ -50,6 +50,8 @@ void mlir::moe::buildMoEGPUBufferizationStage(
   distribute.threads = options.threads;
   distribute.tensorCores = options.tensorCores;
   pm.addNestedPass<func::FuncOp>(createMoEGPUDistributePass(distribute));
+  if (options.mergeKernels)
+    pm.addNestedPass<func::FuncOp>(createMoEGPUMergeIndependentKernelsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // The grid's buffers, sized by the token count, join the arena.
@@ -83,6 +85,9 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   buildMoEGPUBufferizationStage(pm, options);
   if (options.hostSemantics) {
     bufferization::buildBufferDeallocationPipeline(pm);
+    // Blocks and threads last to first: the loops must not rely on the
+    // order a GPU does not keep.
+    pm.addNestedPass<func::FuncOp>(createMoEGPUReverseForallOrderPass());
     pm.addNestedPass<func::FuncOp>(createForallToForLoopPass());
     buildMoECPUToLLVMStage(pm);
     return;

@@ -193,6 +193,11 @@ struct NVPTXPipelineOptions
                      "tensor cores "
                      "(mma.sync, f32 accumulators)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> mergeKernels{
+      *this, "merge-kernels",
+      llvm::cl::desc("Independent kernels share one launch "
+                     "(moe-gpu-merge-independent-kernels)"),
+      llvm::cl::init(true)};
 };
 
 /// The PTX ISA version `arch` needs as an LLVM feature ("+ptx80"), or an

@@ -136,6 +136,38 @@ def MoEGPULowerBF16MmaSyncPass : Pass<"moe-gpu-lower-bf16-mma-sync"> {
   ];
 }
 
+def MoEGPUMergeIndependentKernelsPass
+    : Pass<"moe-gpu-merge-independent-kernels", "mlir::func::FuncOp"> {
+  let summary = "Independent GPU kernels share one launch";
+  let description = [{
+    Runs after moe-gpu-distribute, on its block foralls (the function's
+    top-level `scf.forall`s mapped to `#gpu.block<x>`). A kernel B that
+    touches no buffer a kernel A before it writes, writes none A reads, and
+    likewise for everything between them, joins A: one forall over A's
+    blocks and then B's, whose body runs A's for a block below A's grid
+    size and B's for the others (a condition uniform in the block). The
+    host ops B needs from between them (its grid size, its views and
+    buffers) move before A. The search stops at calls and deallocations,
+    which order host and device work.
+
+    Buffers are told apart by their allocation: views (subviews, reshapes)
+    lead back to it, a select to both of its buffers; a fresh allocation
+    is neither another nor a function argument, and function arguments may
+    be each other. An effect on memory that cannot be traced keeps its
+    kernel apart.
+
+    Each launch costs the host a call and the GPU the gap before the next
+    kernel starts. The gate and up projections of the routed experts, and
+    those of the shared experts, share one; in a layer with shared
+    experts, so do independent kernels of the shared experts and of the
+    routing.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 def MoEGPUMergeKernelModulesPass
     : Pass<"moe-gpu-merge-kernel-modules", "mlir::ModuleOp"> {
   let summary = "Put every outlined kernel in one gpu.module";
@@ -149,6 +181,23 @@ def MoEGPUMergeKernelModulesPass
     that profiles and `ptxas -v` say which kernels are the expert GEMMs.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def MoEGPUReverseForallOrderPass
+    : Pass<"moe-gpu-reverse-forall-order", "mlir::func::FuncOp"> {
+  let summary = "Run the iterations of mapped foralls last to first";
+  let description = [{
+    For the host-semantics check of moe-nvptx-pipeline: every `scf.forall`
+    mapped to GPU blocks, warps or threads takes its iterations in reverse
+    order (each induction variable i becomes ub - 1 - i) before
+    `scf-forall-to-for` makes it a sequential loop. A GPU runs a grid's
+    blocks in any order, and at once; a host loop runs them first to last,
+    so a block that wrongly reads what an earlier block writes (a kernel
+    that depends on another it shares a launch with, say) would still
+    compute the right thing there. Reversed, it reads what is not written
+    yet, and the comparison with the reference fails.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
 def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
