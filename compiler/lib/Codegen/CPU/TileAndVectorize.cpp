@@ -369,6 +369,43 @@ std::string vectorizeFusedTile(int64_t id, StringRef part, StringRef loop,
              .str();
 }
 
+/// Tiles the pair-layout contractions of handle `op` into k pairs (loops
+/// <prefix>_lk, tiles <prefix>_pair) and each pair into 1 x 16 dot-product
+/// tiles (<prefix>_dot): over rows (<prefix>_lr) when `rowLoops`, and over
+/// 16-column chunks (<prefix>_lc).
+std::string pairDotTiles(StringRef prefix, StringRef op, bool rowLoops) {
+  return llvm::formatv(R"mlir(
+    {0}_pair, {0}_lk = transform.structured.tile_using_for
+        {1} tile_sizes [0, 0, 0, 1, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    {0}_dot, {2}{0}_lc = transform.structured.tile_using_for {0}_pair
+        tile_sizes [{3}, 0, {4}, 0, 0]
+        : (!transform.any_op) -> ({5}!transform.any_op, !transform.any_op)
+)mlir",
+                       prefix, op, rowLoops ? (prefix + "_lr, ").str() : "",
+                       rowLoops ? 1 : 0, kBF16DotLanes,
+                       rowLoops ? "!transform.any_op, " : "")
+      .str();
+}
+
+/// Unrolls the loops of pairDotTiles(`prefix`): the column chunks of a
+/// panel of `panelWidth`, and with `rowTile` > 1 the tile's rows.
+std::string unrollPairDotLoops(StringRef prefix, int64_t panelWidth,
+                               int64_t rowTile) {
+  std::string text = llvm::formatv(R"mlir(
+    transform.loop.unroll {0}_lc {{factor = {1}} : !transform.any_op
+)mlir",
+                                   prefix, panelWidth / kBF16DotLanes)
+                         .str();
+  if (rowTile > 1)
+    text += llvm::formatv(R"mlir(
+    transform.loop.unroll {0}_lr {{factor = {1}} : !transform.any_op
+)mlir",
+                          prefix, rowTile)
+                .str();
+  return text;
+}
+
 /// Moves the rows that the gate (`g`) and up (`u`) dot-product tiles of
 /// fused pair-layout tile `part` of gated epilogue `id` gather into their
 /// k-pair loops, and with `rowLoops` on into the loops over the tile's rows
@@ -408,48 +445,19 @@ std::string vectorizeFusedPairTile(int64_t id, StringRef part, StringRef loop,
                                    int64_t rowTile, int64_t panelWidth,
                                    bool gather) {
   bool rowLoops = rowTile > 1;
+  std::string tile = llvm::formatv("%e{0}_{1}", id, part).str();
   std::string text = matchFusedTile(id, part, loop) +
-                     llvm::formatv(R"mlir(
-    %e{0}_{1}_pair, %e{0}_{1}_lk = transform.structured.tile_using_for
-        %e{0}_{1}_mm tile_sizes [0, 0, 0, 1, 0]
-        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-)mlir",
-                                   id, part)
-                         .str();
-  if (rowLoops)
-    text += llvm::formatv(R"mlir(
-    %e{0}_{1}_dot, %e{0}_{1}_lr, %e{0}_{1}_lc =
-        transform.structured.tile_using_for %e{0}_{1}_pair
-        tile_sizes [1, 0, {2}, 0, 0]
-        : (!transform.any_op)
-        -> (!transform.any_op, !transform.any_op, !transform.any_op)
-)mlir",
-                          id, part, kBF16DotLanes)
-                .str();
-  else
-    text += llvm::formatv(R"mlir(
-    %e{0}_{1}_dot, %e{0}_{1}_lc = transform.structured.tile_using_for
-        %e{0}_{1}_pair tile_sizes [0, 0, {2}, 0, 0]
-        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-)mlir",
-                          id, part, kBF16DotLanes)
-                .str();
+                     pairDotTiles(tile, tile + "_mm", rowLoops);
   if (gather)
     text += fuseGatherIntoPairLoops(id, part, rowLoops);
   text += llvm::formatv(R"mlir(
-    transform.structured.vectorize %e{0}_{1}_fill : !transform.any_op
-    transform.structured.vectorize %e{0}_{1}_dot : !transform.any_op
-    transform.structured.vectorize %e{0}_{1}_act : !transform.any_op
-    transform.loop.unroll %e{0}_{1}_lc {{factor = {2}} : !transform.any_op
+    transform.structured.vectorize {0}_fill : !transform.any_op
+    transform.structured.vectorize {0}_dot : !transform.any_op
+    transform.structured.vectorize {0}_act : !transform.any_op
 )mlir",
-                        id, part, panelWidth / kBF16DotLanes)
+                        tile)
               .str();
-  if (rowLoops)
-    text += llvm::formatv(R"mlir(
-    transform.loop.unroll %e{0}_{1}_lr {{factor = {2}} : !transform.any_op
-)mlir",
-                          id, part, rowTile)
-                .str();
+  text += unrollPairDotLoops(tile, panelWidth, rowTile);
   return text;
 }
 
@@ -526,35 +534,29 @@ std::string fusedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
 /// one `vdpbf16ps`.
 std::string vnniKernelSchedule(int64_t id, int64_t panelWidth, int64_t kTile,
                                int64_t rowTile, bool parallel, bool fuseFill) {
+  std::string kernel = "%k" + std::to_string(id);
   return tileAndPeelRows(id, {0, 1, 0, 0, 0}, {0, 0, 0, kTile, 0},
                          {rowTile, 0, 0, 0, 0}, parallel, fuseFill) +
+         pairDotTiles(kernel + "_full", kernel + "_full_op",
+                      /*rowLoops=*/true) +
          llvm::formatv(R"mlir(
-    %k{0}_full_pair, %k{0}_full_lk = transform.structured.tile_using_for
-        %k{0}_full_op tile_sizes [0, 0, 0, 1, 0]
-        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    %k{0}_full_dot, %k{0}_full_lr, %k{0}_full_lc =
-        transform.structured.tile_using_for %k{0}_full_pair
-        tile_sizes [1, 0, {1}, 0, 0]
-        : (!transform.any_op)
-        -> (!transform.any_op, !transform.any_op, !transform.any_op)
     %k{0}_tail_row, %k{0}_tail_lm = transform.structured.tile_using_for
         %k{0}_tail_op tile_sizes [1, 0, 0, 0, 0]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    %k{0}_tail_pair, %k{0}_tail_lk = transform.structured.tile_using_for
-        %k{0}_tail_row tile_sizes [0, 0, 0, 1, 0]
-        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    %k{0}_tail_dot, %k{0}_tail_lc = transform.structured.tile_using_for
-        %k{0}_tail_pair tile_sizes [0, 0, {1}, 0, 0]
-        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+)mlir",
+                       id)
+             .str() +
+         pairDotTiles(kernel + "_tail", kernel + "_tail_row",
+                      /*rowLoops=*/false) +
+         llvm::formatv(R"mlir(
     transform.structured.vectorize %k{0}_full_dot : !transform.any_op
     transform.structured.vectorize %k{0}_tail_dot : !transform.any_op
-    transform.loop.unroll %k{0}_full_lc {{factor = {2}} : !transform.any_op
-    transform.loop.unroll %k{0}_full_lr {{factor = {3}} : !transform.any_op
-    transform.loop.unroll %k{0}_tail_lc {{factor = {2}} : !transform.any_op
 )mlir",
-                       id, kBF16DotLanes, panelWidth / kBF16DotLanes, rowTile)
+                       id)
              .str() +
-         dotProductPatterns() + hoistAccumulators("%k" + std::to_string(id));
+         unrollPairDotLoops(kernel + "_full", panelWidth, rowTile) +
+         unrollPairDotLoops(kernel + "_tail", panelWidth, /*rowTile=*/1) +
+         dotProductPatterns() + hoistAccumulators(kernel);
 }
 
 /// The elements of a gathered rows' tile at one k step (a
