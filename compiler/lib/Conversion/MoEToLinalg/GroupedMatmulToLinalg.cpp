@@ -128,7 +128,7 @@ Value extractRows(OpBuilder &b, Location loc, Value tensor, Value start,
 /// moe.permute would have copied there), as a `linalg.generic` tagged
 /// `moe.segment_gather`: targets fuse it into their tiles, so that each
 /// tile reads its rows where they are. With `kPairs` > 0 the rows come as
-/// [rows, K/2, 2], the k pairs of the pair layout (K = 2 kPairs).
+/// [rows, K/2, 2], the k pairs of the pair layout (see kPairCount).
 Value gatherRows(OpBuilder &b, Location loc, Value input, Value tokenIds,
                  Value start, Value rows, int64_t kPairs) {
   auto type = cast<RankedTensorType>(input.getType());
@@ -222,15 +222,20 @@ Value joinColumns(OpBuilder &b, Location loc, Value value) {
       value, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
 }
 
-/// The rows' k pairs for the pair layout, [rows, K] as [rows, K/2, 2]; the
-/// rows themselves for the other layouts.
-Value splitPairs(OpBuilder &b, Location loc, WeightLayout layout, Value segment,
-                 Value expertWeight) {
-  if (layout != WeightLayout::pair_panels)
+/// The k pairs a row of `layout`'s matmul takes, K/2, from its stacked
+/// weight (pair_panels: [E, N/P, K/2, P, 2]); 0 for the other layouts.
+int64_t kPairCount(WeightLayout layout, Type stackedWeightType) {
+  return layout == WeightLayout::pair_panels
+             ? cast<RankedTensorType>(stackedWeightType).getDimSize(2)
+             : 0;
+}
+
+/// The rows' k pairs, [rows, K] as [rows, K/2, 2], for `kPairs` > 0 (see
+/// kPairCount); the rows themselves otherwise.
+Value splitPairs(OpBuilder &b, Location loc, Value segment, int64_t kPairs) {
+  if (kPairs == 0)
     return segment;
-  return splitColumns(
-      b, loc, segment,
-      cast<RankedTensorType>(expertWeight.getType()).getDimSize(1), 2);
+  return splitColumns(b, loc, segment, kPairs, 2);
 }
 
 /// Accumulates `segment` [rows, K] ([rows, K/2, 2] for pairs) times
@@ -291,7 +296,8 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
           Value segment = extractRows(b, loc, op.getInput(), start, rows);
           Value expertWeight = extractExpert(b, loc, weight, e);
           Value accumulatorRows = extractRows(b, loc, target, start, rows);
-          segment = splitPairs(b, loc, layout, segment, expertWeight);
+          segment =
+              splitPairs(b, loc, segment, kPairCount(layout, weight.getType()));
           Value accumulator = toContractionShape(b, loc, layout,
                                                  weight.getType(),
                                                  accumulatorRows);
@@ -352,20 +358,14 @@ struct GroupedGatedMatmulToLinalg : OpRewritePattern<GroupedGatedMatmulOp> {
         rewriter, loc, op.getExpertOffsets(), numExperts, op.getInit(),
         [&](OpBuilder &b, Value e, Value start, Value rows,
             Value target) -> Value {
-          // The pair layout's weights are [E, N/P, K/2, P, 2].
-          int64_t kPairs =
-              layout == WeightLayout::pair_panels
-                  ? cast<RankedTensorType>(weightType).getDimSize(2)
-                  : 0;
-          Value segment;
-          if (op.getTokenIds()) {
-            segment = gatherRows(b, loc, op.getInput(), op.getTokenIds(), start,
-                                 rows, kPairs);
-          } else {
-            segment = extractRows(b, loc, op.getInput(), start, rows);
-            if (kPairs > 0)
-              segment = splitColumns(b, loc, segment, kPairs, 2);
-          }
+          int64_t kPairs = kPairCount(layout, weightType);
+          Value segment =
+              op.getTokenIds()
+                  ? gatherRows(b, loc, op.getInput(), op.getTokenIds(), start,
+                               rows, kPairs)
+                  : splitPairs(b, loc,
+                               extractRows(b, loc, op.getInput(), start, rows),
+                               kPairs);
           Value out = toContractionShape(
               b, loc, layout, weightType,
               extractRows(b, loc, target, start, rows));
