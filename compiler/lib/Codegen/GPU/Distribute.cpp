@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "moe/Codegen/GPU/BufferAccesses.h"
 #include "moe/Codegen/GPU/Passes.h"
 #include "moe/Codegen/GPU/TensorCores.h"
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
@@ -562,24 +563,6 @@ LogicalResult MoEGPUDistributePass::runAsOneBlock(ArrayRef<Operation *> ops,
   return distributeBlock(forall);
 }
 
-/// Whether `op` (or an op nested in it) may write `buffer`, or memory it
-/// cannot name.
-bool mayWrite(Operation *op, Value buffer) {
-  std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
-      getEffectsRecursively(op);
-  if (!effects)
-    return true;
-  return llvm::any_of(*effects, [&](const MemoryEffects::EffectInstance &it) {
-    if (!isa<MemoryEffects::Write>(it.getEffect()))
-      return false;
-    Value written = it.getValue();
-    while (auto view = written ? written.getDefiningOp<memref::SubViewOp>()
-                               : memref::SubViewOp())
-      written = view.getSource();
-    return !written || written == buffer;
-  });
-}
-
 /// Stores into `blockStarts` ([E + 1] i32) the first row block of each
 /// expert's segment, when every segment is split into blocks of `rowBlock`
 /// rows: blockStarts[e] = sum over e' < e of ceil(size(e') / rowBlock), and
@@ -664,7 +647,8 @@ MoEGPUDistributePass::buildBlockMaps(Block *top, HostValues &host) {
       Operation *after = nullptr;
       for (Operation *op = loop->getPrevNode(); op && !after;
            op = op->getPrevNode())
-        if (mayWrite(op, segment->offsets) && !host.computesOnHost(op))
+        if (!host.computesOnHost(op) &&
+            BufferAccesses::of(op).mayWrite(segment->offsets))
           after = op;
       Location loc = loop.getLoc();
       OpBuilder b(&top->front());

@@ -11,12 +11,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "moe/Codegen/GPU/BufferAccesses.h"
 #include "moe/Codegen/GPU/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir {
 namespace moe {
@@ -29,68 +29,6 @@ using namespace mlir;
 using namespace mlir::moe;
 
 namespace {
-
-/// The buffers an op reads and writes, each by the value that allocated it
-/// (or the function argument it is); `unknown` when an effect cannot be
-/// traced to one.
-struct BufferAccesses {
-  SmallVector<std::pair<Value, bool>> accesses; // (buffer, written)
-  bool unknown = false;
-
-  /// Adds the buffers `value` may be a view of.
-  void add(Value value, bool written) {
-    while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
-      value = view.getViewSource();
-    if (auto select = value.getDefiningOp<arith::SelectOp>()) {
-      add(select.getTrueValue(), written);
-      add(select.getFalseValue(), written);
-      return;
-    }
-    accesses.emplace_back(value, written);
-  }
-
-  /// Adds `op`'s effects, and those of the ops nested in it.
-  void addEffects(Operation *op) {
-    std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
-        getEffectsRecursively(op);
-    if (!effects) {
-      unknown = true;
-      return;
-    }
-    for (const MemoryEffects::EffectInstance &effect : *effects) {
-      // A buffer allocated inside (a block's scratch) is the op's own.
-      if (isa<MemoryEffects::Allocate, MemoryEffects::Free>(effect.getEffect()))
-        continue;
-      Value value = effect.getValue();
-      if (!value || !isa<BaseMemRefType>(value.getType())) {
-        unknown = true;
-        continue;
-      }
-      add(value, isa<MemoryEffects::Write>(effect.getEffect()));
-    }
-  }
-};
-
-/// Whether buffers `a` and `b` (as BufferAccesses keeps them) may overlap:
-/// a fresh allocation overlaps itself only; anything else may overlap
-/// anything but a fresh allocation.
-bool mayOverlap(Value a, Value b) {
-  if (a == b)
-    return true;
-  return !a.getDefiningOp<memref::AllocOp>() &&
-         !b.getDefiningOp<memref::AllocOp>();
-}
-
-/// Whether the two may run in either order, or together.
-bool independent(const BufferAccesses &a, const BufferAccesses &b) {
-  if (a.unknown || b.unknown)
-    return false;
-  for (auto [first, firstWritten] : a.accesses)
-    for (auto [second, secondWritten] : b.accesses)
-      if ((firstWritten || secondWritten) && mayOverlap(first, second))
-        return false;
-  return true;
-}
 
 /// Whether `op` is a kernel this pass merges: a top-level forall over a
 /// line of blocks, without results.
@@ -202,21 +140,19 @@ struct MoEGPUMergeIndependentKernelsPass
   /// and of everything between them, with the host ops it needs from
   /// between them moved before `kernel`; null when none may.
   scf::ForallOp findPartner(scf::ForallOp kernel) {
-    BufferAccesses kernelAccesses;
-    kernelAccesses.addEffects(kernel);
+    BufferAccesses kernelAccesses = BufferAccesses::of(kernel);
     SmallVector<Operation *> between;
     BufferAccesses betweenAccesses;
     for (Operation *op = kernel->getNextNode(); op && !isHostBoundary(op);
          op = op->getNextNode()) {
       if (isLineKernel(op)) {
         auto candidate = cast<scf::ForallOp>(op);
-        BufferAccesses candidateAccesses;
-        candidateAccesses.addEffects(candidate);
+        BufferAccesses candidateAccesses = BufferAccesses::of(candidate);
         FailureOr<SmallVector<Operation *>> producers =
             operandProducers(candidate, between);
         if (succeeded(producers) &&
-            independent(candidateAccesses, kernelAccesses) &&
-            independent(candidateAccesses, betweenAccesses)) {
+            candidateAccesses.independentOf(kernelAccesses) &&
+            candidateAccesses.independentOf(betweenAccesses)) {
           for (Operation *producer : *producers)
             producer->moveBefore(kernel);
           return candidate;
@@ -224,7 +160,7 @@ struct MoEGPUMergeIndependentKernelsPass
       }
       between.push_back(op);
       if (!isMovableHostOp(op))
-        betweenAccesses.addEffects(op);
+        betweenAccesses.addEffectsOf(op);
     }
     return {};
   }
