@@ -82,3 +82,62 @@ func.func @deepseek_like(%x: tensor<5x16xf32>, %wr: tensor<8x16xf32>,
           top_k_groups = 2 : i64, scaling_factor = 2.5 : f32}
   return %y : tensor<5x16xf32>
 }
+
+// -----
+
+// Shared experts of Fs = 96 run as 3 more experts of the routed F = 32,
+// 8 to 10, that every token is routed to with its shared_scale: k + 3 = 5
+// assignments a token (R = 5 T), 11 experts, and each expert weight is the
+// routed stack followed by the shared one cut into F-wide slices (of rows
+// for gate and up, of columns for down, a transpose).
+
+// CHECK-LABEL: func @shared
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[WR:[a-z0-9]+]]: tensor<8x64xf32>, %[[WG:[a-z0-9]+]]: tensor<8x32x64xf32>, %[[WU:[a-z0-9]+]]: tensor<8x32x64xf32>, %[[WD:[a-z0-9]+]]: tensor<8x64x32xf32>, %[[SG:[a-z0-9]+]]: tensor<1x96x64xf32>, %[[SU:[a-z0-9]+]]: tensor<1x96x64xf32>, %[[SD:[a-z0-9]+]]: tensor<1x64x96xf32>, %[[SCALE:[a-z0-9]+]]: tensor<?x1xf32>, %[[INIT:[a-z0-9]+]]: tensor<?x64xf32>
+// CHECK-DAG:   %[[C8:.*]] = arith.constant 8 : index
+// CHECK-DAG:   %[[C5:.*]] = arith.constant 5 : index
+// CHECK:       %[[T:.*]] = tensor.dim %[[X]]
+// CHECK:       %[[R:.*]] = arith.muli %[[T]], %[[C5]] : index
+// CHECK:       moe.router {{.*}} outs(%{{.*}} : tensor<?x8xf32>)
+// CHECK:       %[[W:.*]], %[[I:.*]] = moe.top_k {{.*}} outs(%{{.*}}, %{{.*}} : tensor<?x2xf32>, tensor<?x2xi32>)
+// CHECK:       %[[SI:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<?x3xi32>)
+// CHECK:         %[[SLOT:.*]] = linalg.index 1 : index
+// CHECK:         %[[EXPERT:.*]] = arith.addi %[[SLOT]], %[[C8]] : index
+// CHECK:         %[[EXPERT32:.*]] = arith.index_cast %[[EXPERT]] : index to i32
+// CHECK:         linalg.yield %[[EXPERT32]] : i32
+// CHECK:       %[[SW:.*]] = linalg.generic {{.*}} ins(%[[SCALE]] : tensor<?x1xf32>) outs(%{{.*}} : tensor<?x3xf32>)
+// CHECK:       %[[ALLI:.*]] = tensor.concat dim(1) %[[I]], %[[SI]] : (tensor<?x2xi32>, tensor<?x3xi32>) -> tensor<?x5xi32>
+// CHECK:       %[[ALLW:.*]] = tensor.concat dim(1) %[[W]], %[[SW]] : (tensor<?x2xf32>, tensor<?x3xf32>) -> tensor<?x5xf32>
+// CHECK:       %[[SG2:.*]] = tensor.collapse_shape %[[SG]] {{\[}}[0, 1], [2]] : tensor<1x96x64xf32> into tensor<96x64xf32>
+// CHECK:       %[[SG3:.*]] = tensor.expand_shape %[[SG2]] {{\[}}[0, 1], [2]] output_shape [3, 32, 64]
+// CHECK:       %[[G:.*]] = tensor.concat dim(0) %[[WG]], %[[SG3]] : (tensor<8x32x64xf32>, tensor<3x32x64xf32>) -> tensor<11x32x64xf32>
+// CHECK:       %[[SU3:.*]] = tensor.expand_shape
+// CHECK:       %[[U:.*]] = tensor.concat dim(0) %[[WU]], %[[SU3]] : (tensor<8x32x64xf32>, tensor<3x32x64xf32>) -> tensor<11x32x64xf32>
+// CHECK:       %[[SD2:.*]] = tensor.collapse_shape %[[SD]] {{\[}}[0, 1], [2]] : tensor<1x64x96xf32> into tensor<64x96xf32>
+// CHECK:       %[[SD3:.*]] = tensor.expand_shape %[[SD2]] {{\[}}[0], [1, 2]] output_shape [64, 3, 32] : tensor<64x96xf32> into tensor<64x3x32xf32>
+// CHECK:       %[[SDT:.*]] = linalg.transpose ins(%[[SD3]] : tensor<64x3x32xf32>) outs(%{{.*}} : tensor<3x64x32xf32>) permutation = [1, 0, 2]
+// CHECK:       %[[D:.*]] = tensor.concat dim(0) %[[WD]], %[[SDT]] : (tensor<8x64x32xf32>, tensor<3x64x32xf32>) -> tensor<11x64x32xf32>
+// CHECK:       %[[TI:.*]] = tensor.empty(%[[R]]) : tensor<?xi32>
+// CHECK:       %{{.*}}, %[[OFF:.*]], %[[TOK:.*]], %[[RW:.*]] = moe.dispatch ins(%[[ALLI]], %[[ALLW]] : tensor<?x5xi32>, tensor<?x5xf32>) outs(%{{.*}}, %{{.*}}, %[[TI]], %{{.*}} : tensor<11xi32>, tensor<12xi32>, tensor<?xi32>, tensor<?xf32>)
+// CHECK:       %[[ROWS:.*]] = moe.permute ins(%[[X]], %[[TOK]], %[[OFF]] : {{.*}})
+// CHECK:       %[[H:.*]] = moe.expert_ffn ins(%[[ROWS]], %[[OFF]] : {{.*}}) gate(%[[G]] : tensor<11x32x64xf32>) up(%[[U]] : tensor<11x32x64xf32>) down(%[[D]] : tensor<11x64x32xf32>)
+// CHECK:       %[[Y:.*]] = moe.combine ins(%[[H]], %[[TOK]], %[[RW]], %[[OFF]] : {{.*}}) outs(%[[INIT]] : tensor<?x64xf32>)
+// CHECK:       return %[[Y]]
+// Aligned segments leave room for the padding of all 11 experts.
+// ALIGNED-LABEL: func @shared
+// ALIGNED:       %[[C77:.*]] = arith.constant 77 : index
+// ALIGNED:       %[[TK:.*]] = arith.muli %{{.*}}, %{{.*}} : index
+// ALIGNED:       %[[R:.*]] = arith.addi %[[TK]], %[[C77]] : index
+// ALIGNED:       moe.dispatch {{.*}} outs(%{{.*}} : tensor<11xi32>, tensor<12xi32>, tensor<?xi32>, tensor<?xf32>) {segment_alignment = 8 : i64}
+func.func @shared(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                  %wg: tensor<8x32x64xf32>, %wu: tensor<8x32x64xf32>,
+                  %wd: tensor<8x64x32xf32>, %sg: tensor<1x96x64xf32>,
+                  %su: tensor<1x96x64xf32>, %sd: tensor<1x64x96xf32>,
+                  %scale: tensor<?x1xf32>, %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %y = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x32x64xf32>) up(%wu : tensor<8x32x64xf32>)
+         down(%wd : tensor<8x64x32xf32>) shared_gate(%sg : tensor<1x96x64xf32>)
+         shared_up(%su : tensor<1x96x64xf32>) shared_down(%sd : tensor<1x64x96xf32>)
+         shared_scale(%scale : tensor<?x1xf32>) outs(%init : tensor<?x64xf32>)
+         top_k(2) scoring<softmax> activation<silu> {normalize}
+  return %y : tensor<?x64xf32>
+}

@@ -420,15 +420,16 @@ Value Importer::importMoE(const ::moe::NodeSpec &node, Location loc,
       param(node, "router.noise"), param(node, "gate_proj"),
       param(node, "up_proj"), param(node, "down_proj"),
       param(node, "gate_bias"), param(node, "up_bias"),
-      param(node, "down_bias"), init,
-      builder.getI64IntegerAttr(spec.topK),
+      param(node, "down_bias"), /*shared_gate_weight=*/Value(),
+      /*shared_up_weight=*/Value(), /*shared_down_weight=*/Value(),
+      /*shared_scale=*/Value(), init, builder.getI64IntegerAttr(spec.topK),
       ScoringFnAttr::get(context, *scoring),
       ActivationAttr::get(context, *activation),
       spec.router.normalizeTopK ? builder.getUnitAttr() : UnitAttr(),
       builder.getF32FloatAttr(spec.router.scalingFactor),
       builder.getI64IntegerAttr(spec.router.numGroups),
-      builder.getI64IntegerAttr(spec.router.topKGroups), capacity, alpha,
-      limit, noiseSeed);
+      builder.getI64IntegerAttr(spec.router.topKGroups), capacity, alpha, limit,
+      noiseSeed);
   if (failed(layer.verify())) {
     (void)fail(node, "the imported moe.layer does not verify");
     return nullptr;

@@ -194,12 +194,19 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
     decomposition.segmentAlignment = options.segmentAlignment > 0
                                          ? options.segmentAlignment
                                          : options.rowTile;
+  // Before outlining: the fusion matches a layer and its shared FFN by the
+  // tokens they run over, which outlining passes in as separate arguments.
+  if (options.fuseSharedExperts)
+    pm.addNestedPass<func::FuncOp>(createMoEFuseSharedExpertsPass());
   if (options.outlineLayers)
     buildMoEOutlineLayersStage(pm);
   buildMoEDecompositionPipeline(pm, decomposition);
   // The hook calls that the executable's --profile times, after the
   // fusions: a fused step is one phase.
   pm.addPass(createMoECPUProfilePhasesPass());
+  // Weights concatenated by the fusions are laid out at load time, before
+  // the kernels' layouts are chosen for them.
+  pm.addPass(createMoEConcatParametersPass());
   if (options.vectorize) {
     if (options.bf16Dot) {
       MoECPUBF16DotPassOptions bf16Dot;

@@ -147,3 +147,137 @@ func.func @router_logits_not_unit(%a: memref<4x4xf32>) {
               outs(%a : memref<4x4xf32>)
   return
 }
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.param_concat' must be a non-empty dense i64 array, got [1]}}
+func.func @param_concat_type(%w: tensor<4x3xf32> {moe.param_concat = [1]},
+                             %a: tensor<4x3xf32> {moe.param = "a"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.param_concat' must be a non-empty dense i64 array, got array<i64>}}
+func.func @param_concat_empty(%w: tensor<4x3xf32> {moe.param_concat = array<i64>}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.param_concat' must be on a statically shaped tensor, got 'tensor<?x3xf32>'}}
+func.func @param_concat_dynamic(%w: tensor<?x3xf32> {moe.param_concat = array<i64: 1>},
+                                %a: tensor<4x3xf32> {moe.param = "a"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.param_concat' must be on a statically shaped tensor, got 'memref<4x3xf32>'}}
+func.func @param_concat_memref(%w: memref<4x3xf32> {moe.param_concat = array<i64: 1>},
+                               %a: memref<4x3xf32> {moe.param = "a"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.param_concat' must name other weight arguments, got 0}}
+func.func @param_concat_self(%w: tensor<4x3xf32> {moe.param = "w", moe.param_concat = array<i64: 0>}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.param_concat' must name other weight arguments, got 2}}
+func.func @param_concat_out_of_range(%w: tensor<4x3xf32> {moe.param_concat = array<i64: 1, 2>},
+                                     %a: tensor<4x3xf32> {moe.param = "a"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.param_concat' must name other weight arguments, got -1}}
+func.func @param_concat_negative(%w: tensor<4x3xf32> {moe.param_concat = array<i64: -1>},
+                                 %a: tensor<4x3xf32> {moe.param = "a"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.param_concat' must name other weight arguments, got 2}}
+func.func @param_concat_not_param(%w: tensor<4x3xf32> {moe.param_concat = array<i64: 1, 2>},
+                                  %a: tensor<2x3xf32> {moe.param = "a"},
+                                  %x: tensor<2x3xf32> {moe.input = "x"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.param_concat' must name weights of type 'tensor<4x3xf32>' but for dimension 0, got 'tensor<2x3x1xf32>'}}
+func.func @param_concat_part_rank(%w: tensor<4x3xf32> {moe.param_concat = array<i64: 1, 2>},
+                                  %a: tensor<2x3xf32> {moe.param = "a"},
+                                  %b: tensor<2x3x1xf32> {moe.param = "b"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.param_concat' must name weights of type 'tensor<4x3xf32>' but for dimension 0, got 'tensor<2x3xbf16>'}}
+func.func @param_concat_part_element_type(%w: tensor<4x3xf32> {moe.param_concat = array<i64: 1, 2>},
+                                          %a: tensor<2x3xf32> {moe.param = "a"},
+                                          %b: tensor<2x3xbf16> {moe.param = "b"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.param_concat' must name weights of type 'tensor<4x3xf32>' but for dimension 0, got 'tensor<2x5xf32>'}}
+func.func @param_concat_part_shape(%w: tensor<4x3xf32> {moe.param_concat = array<i64: 1, 2>},
+                                   %a: tensor<2x3xf32> {moe.param = "a"},
+                                   %b: tensor<2x5xf32> {moe.param = "b"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.param_concat' names weights of 3 rows in all, expected 4}}
+func.func @param_concat_rows(%w: tensor<4x3xf32> {moe.param_concat = array<i64: 1, 2>},
+                             %a: tensor<2x3xf32> {moe.param = "a"},
+                             %b: tensor<1x3xf32> {moe.param = "b"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op attribute 'moe.param_concat' is only valid on function arguments}}
+func.func @param_concat_on_function() attributes {moe.param_concat = array<i64: 0>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.param_concat' names argument 1 twice}}
+func.func @param_concat_twice(%w: tensor<4x3xf32> {moe.param_concat = array<i64: 1, 1>},
+                              %a: tensor<2x3xf32> {moe.param = "a"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.param_concat' must name weights of type 'tensor<4x3xf32>' but for dimension 0, got 'tensor<?x3xf32>'}}
+func.func @param_concat_dynamic_parts(%w: tensor<4x3xf32> {moe.param_concat = array<i64: 1, 2, 3>},
+                                      %a: tensor<?x3xf32> {moe.param = "a"},
+                                      %b: tensor<?x3xf32> {moe.param = "b"},
+                                      %c: tensor<4x3xf32> {moe.param = "c"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument 0 attribute 'moe.param_concat' must name other weight arguments, got 1}}
+func.func @param_concat_of_concat(%w: tensor<4x3xf32> {moe.param_concat = array<i64: 1>},
+                                  %v: tensor<4x3xf32> {moe.param = "v", moe.param_concat = array<i64: 2, 3>},
+                                  %a: tensor<2x3xf32> {moe.param = "a"},
+                                  %b: tensor<2x3xf32> {moe.param = "b"}) {
+  return
+}

@@ -105,7 +105,7 @@ func.func @generic_layer_swiglu_alpha_with_silu(
   %0 = "moe.layer"(%x, %wr, %wg, %wu, %wd, %init)
          <{activation = #moe.activation<silu>, scoring = #moe.scoring<softmax>,
            top_k = 2 : i64, swiglu_alpha = 1.702 : f32,
-           operandSegmentSizes = array<i32: 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1>}>
+           operandSegmentSizes = array<i32: 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1>}>
          : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<8x128x64xf32>,
             tensor<8x128x64xf32>, tensor<8x64x128xf32>, tensor<?x64xf32>)
          -> tensor<?x64xf32>
@@ -214,7 +214,7 @@ func.func @generic_layer_noise_without_seed(
   %0 = "moe.layer"(%x, %wr, %wn, %wu, %wd, %init)
          <{activation = #moe.activation<relu>, scoring = #moe.scoring<softmax>,
            top_k = 2 : i64,
-           operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 1, 1, 0, 0, 0, 1>}>
+           operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1>}>
          : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<8x64xf32>,
             tensor<8x128x64xf32>, tensor<8x64x128xf32>, tensor<?x64xf32>)
          -> tensor<?x64xf32>

@@ -2396,6 +2396,560 @@ func.func @layer_seed_without_noise(%x: tensor<?x64xf32>,
 
 // -----
 
+func.func @layer_shared_up_without_down(%x: tensor<?x64xf32>,
+                                        %wr: tensor<8x64xf32>,
+                                        %wu: tensor<8x128x64xf32>,
+                                        %wd: tensor<8x64x128xf32>,
+                                        %su: tensor<1x256x64xf32>,
+                                        %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared experts need both shared_up and shared_down weights}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         shared_up(%su : tensor<1x256x64xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<relu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_scale_alone(%x: tensor<?x64xf32>,
+                                    %wr: tensor<8x64xf32>,
+                                    %wu: tensor<8x128x64xf32>,
+                                    %wd: tensor<8x64x128xf32>,
+                                    %ss: tensor<?x1xf32>,
+                                    %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared experts need both shared_up and shared_down weights}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         shared_scale(%ss : tensor<?x1xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<relu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_gate_missing(%x: tensor<?x64xf32>,
+                                     %wr: tensor<8x64xf32>,
+                                     %wg: tensor<8x128x64xf32>,
+                                     %wu: tensor<8x128x64xf32>,
+                                     %wd: tensor<8x64x128xf32>,
+                                     %su: tensor<1x256x64xf32>,
+                                     %sd: tensor<1x64x256xf32>,
+                                     %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op gated experts need a shared_gate weight}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_up(%su : tensor<1x256x64xf32>)
+         shared_down(%sd : tensor<1x64x256xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_gate_ungated(%x: tensor<?x64xf32>,
+                                     %wr: tensor<8x64xf32>,
+                                     %wu: tensor<8x128x64xf32>,
+                                     %wd: tensor<8x64x128xf32>,
+                                     %sg: tensor<1x256x64xf32>,
+                                     %su: tensor<1x256x64xf32>,
+                                     %sd: tensor<1x64x256xf32>,
+                                     %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_gate requires gated experts}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         up(%wu : tensor<8x128x64xf32>) down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x256x64xf32>)
+         shared_up(%su : tensor<1x256x64xf32>)
+         shared_down(%sd : tensor<1x64x256xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<relu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_with_bias(%x: tensor<?x64xf32>,
+                                  %wr: tensor<8x64xf32>,
+                                  %wg: tensor<8x128x64xf32>,
+                                  %wu: tensor<8x128x64xf32>,
+                                  %wd: tensor<8x64x128xf32>,
+                                  %bu: tensor<8x128xf32>,
+                                  %sg: tensor<1x256x64xf32>,
+                                  %su: tensor<1x256x64xf32>,
+                                  %sd: tensor<1x64x256xf32>,
+                                  %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared experts require experts without biases}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>) up_bias(%bu : tensor<8x128xf32>)
+         shared_gate(%sg : tensor<1x256x64xf32>)
+         shared_up(%su : tensor<1x256x64xf32>)
+         shared_down(%sd : tensor<1x64x256xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_with_capacity(%x: tensor<?x64xf32>,
+                                      %wr: tensor<8x64xf32>,
+                                      %wg: tensor<8x128x64xf32>,
+                                      %wu: tensor<8x128x64xf32>,
+                                      %wd: tensor<8x64x128xf32>,
+                                      %sg: tensor<1x256x64xf32>,
+                                      %su: tensor<1x256x64xf32>,
+                                      %sd: tensor<1x64x256xf32>,
+                                      %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared experts require a dropless layer (no capacity_factor)}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x256x64xf32>)
+         shared_up(%su : tensor<1x256x64xf32>)
+         shared_down(%sd : tensor<1x64x256xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+         {capacity_factor = 1.25 : f64}
+  return
+}
+
+// -----
+
+func.func @layer_shared_up_rank(%x: tensor<?x64xf32>,
+                                %wr: tensor<8x64xf32>,
+                                %wg: tensor<8x128x64xf32>,
+                                %wu: tensor<8x128x64xf32>,
+                                %wd: tensor<8x64x128xf32>,
+                                %sg: tensor<1x256x64xf32>,
+                                %su: tensor<256x64xf32>,
+                                %sd: tensor<1x64x256xf32>,
+                                %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_up must be a rank-3 tensor of f16, bf16, f32 or f64, got 'tensor<256x64xf32>'}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x256x64xf32>)
+         shared_up(%su : tensor<256x64xf32>)
+         shared_down(%sd : tensor<1x64x256xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_up_experts(%x: tensor<?x64xf32>,
+                                   %wr: tensor<8x64xf32>,
+                                   %wg: tensor<8x128x64xf32>,
+                                   %wu: tensor<8x128x64xf32>,
+                                   %wd: tensor<8x64x128xf32>,
+                                   %sg: tensor<1x256x64xf32>,
+                                   %su: tensor<2x256x64xf32>,
+                                   %sd: tensor<1x64x256xf32>,
+                                   %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_up dimension 0 (shared experts) must be 1, got 2}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x256x64xf32>)
+         shared_up(%su : tensor<2x256x64xf32>)
+         shared_down(%sd : tensor<1x64x256xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_dynamic_intermediate(%x: tensor<?x64xf32>,
+                                             %wr: tensor<8x64xf32>,
+                                             %wg: tensor<8x128x64xf32>,
+                                             %wu: tensor<8x128x64xf32>,
+                                             %wd: tensor<8x64x128xf32>,
+                                             %sg: tensor<1x?x64xf32>,
+                                             %su: tensor<1x?x64xf32>,
+                                             %sd: tensor<1x64x?xf32>,
+                                             %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_up dimension 1 (shared intermediate size Fs) must be static}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x?x64xf32>)
+         shared_up(%su : tensor<1x?x64xf32>)
+         shared_down(%sd : tensor<1x64x?xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_intermediate_not_multiple(%x: tensor<?x64xf32>,
+                                                  %wr: tensor<8x64xf32>,
+                                                  %wg: tensor<8x128x64xf32>,
+                                                  %wu: tensor<8x128x64xf32>,
+                                                  %wd: tensor<8x64x128xf32>,
+                                                  %sg: tensor<1x192x64xf32>,
+                                                  %su: tensor<1x192x64xf32>,
+                                                  %sd: tensor<1x64x192xf32>,
+                                                  %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_up dimension 1 (shared intermediate size Fs) must be a multiple of the experts' F = 128, got 192}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x192x64xf32>)
+         shared_up(%su : tensor<1x192x64xf32>)
+         shared_down(%sd : tensor<1x64x192xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+// An empty F would leave nothing to cut the shared FFN into.
+func.func @layer_shared_zero_width(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                                   %wu: tensor<8x0x64xf32>,
+                                   %wd: tensor<8x64x0xf32>,
+                                   %su: tensor<1x64x64xf32>,
+                                   %sd: tensor<1x64x64xf32>,
+                                   %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op up dimension 1 (intermediate size F) must be at least 1, got 0}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         up(%wu : tensor<8x0x64xf32>) down(%wd : tensor<8x64x0xf32>)
+         shared_up(%su : tensor<1x64x64xf32>)
+         shared_down(%sd : tensor<1x64x64xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<gelu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_empty(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                              %wu: tensor<8x32x64xf32>,
+                              %wd: tensor<8x64x32xf32>,
+                              %su: tensor<1x0x64xf32>,
+                              %sd: tensor<1x64x0xf32>,
+                              %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_up dimension 1 (shared intermediate size Fs) must be at least 1, got 0}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         up(%wu : tensor<8x32x64xf32>) down(%wd : tensor<8x64x32xf32>)
+         shared_up(%su : tensor<1x0x64xf32>)
+         shared_down(%sd : tensor<1x64x0xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<gelu>
+  return
+}
+
+// -----
+
+// The shared weights are cut into slices at compile time: their shapes are
+// static.
+func.func @layer_shared_dynamic_hidden(%x: tensor<?x?xf32>, %wr: tensor<8x?xf32>,
+                                       %wu: tensor<8x32x?xf32>,
+                                       %wd: tensor<8x?x32xf32>,
+                                       %su: tensor<1x64x?xf32>,
+                                       %sd: tensor<1x?x64xf32>,
+                                       %init: tensor<?x?xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_up dimension 2 (hidden size D) must be static}}
+  %0 = moe.layer ins(%x : tensor<?x?xf32>) router(%wr : tensor<8x?xf32>)
+         up(%wu : tensor<8x32x?xf32>) down(%wd : tensor<8x?x32xf32>)
+         shared_up(%su : tensor<1x64x?xf32>)
+         shared_down(%sd : tensor<1x?x64xf32>)
+         outs(%init : tensor<?x?xf32>) top_k(2) scoring<softmax> activation<gelu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_up_hidden_mismatch(%x: tensor<?x64xf32>,
+                                           %wr: tensor<8x64xf32>,
+                                           %wg: tensor<8x128x64xf32>,
+                                           %wu: tensor<8x128x64xf32>,
+                                           %wd: tensor<8x64x128xf32>,
+                                           %sg: tensor<1x256x64xf32>,
+                                           %su: tensor<1x256x32xf32>,
+                                           %sd: tensor<1x64x256xf32>,
+                                           %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_up dimension 2 (hidden size D) must be 64, got 32}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x256x64xf32>)
+         shared_up(%su : tensor<1x256x32xf32>)
+         shared_down(%sd : tensor<1x64x256xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_up_element_type(%x: tensor<?x64xf32>,
+                                        %wr: tensor<8x64xf32>,
+                                        %wg: tensor<8x128x64xf32>,
+                                        %wu: tensor<8x128x64xf32>,
+                                        %wd: tensor<8x64x128xf32>,
+                                        %sg: tensor<1x256x64xbf16>,
+                                        %su: tensor<1x256x64xbf16>,
+                                        %sd: tensor<1x64x256xbf16>,
+                                        %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_up element type 'bf16' must match up element type 'f32'}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x256x64xbf16>)
+         shared_up(%su : tensor<1x256x64xbf16>)
+         shared_down(%sd : tensor<1x64x256xbf16>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_gate_intermediate_mismatch(%x: tensor<?x64xf32>,
+                                                   %wr: tensor<8x64xf32>,
+                                                   %wg: tensor<8x128x64xf32>,
+                                                   %wu: tensor<8x128x64xf32>,
+                                                   %wd: tensor<8x64x128xf32>,
+                                                   %sg: tensor<1x128x64xf32>,
+                                                   %su: tensor<1x256x64xf32>,
+                                                   %sd: tensor<1x64x256xf32>,
+                                                   %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_gate dimension 1 (shared intermediate size Fs) must be 256, got 128}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x128x64xf32>)
+         shared_up(%su : tensor<1x256x64xf32>)
+         shared_down(%sd : tensor<1x64x256xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_gate_hidden_mismatch(%x: tensor<?x64xf32>,
+                                             %wr: tensor<8x64xf32>,
+                                             %wg: tensor<8x128x64xf32>,
+                                             %wu: tensor<8x128x64xf32>,
+                                             %wd: tensor<8x64x128xf32>,
+                                             %sg: tensor<1x256x32xf32>,
+                                             %su: tensor<1x256x64xf32>,
+                                             %sd: tensor<1x64x256xf32>,
+                                             %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_gate dimension 2 (hidden size D) must be 64, got 32}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x256x32xf32>)
+         shared_up(%su : tensor<1x256x64xf32>)
+         shared_down(%sd : tensor<1x64x256xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_gate_element_type(%x: tensor<?x64xf32>,
+                                          %wr: tensor<8x64xf32>,
+                                          %wg: tensor<8x128x64xf32>,
+                                          %wu: tensor<8x128x64xf32>,
+                                          %wd: tensor<8x64x128xf32>,
+                                          %sg: tensor<1x256x64xbf16>,
+                                          %su: tensor<1x256x64xf32>,
+                                          %sd: tensor<1x64x256xf32>,
+                                          %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_gate element type 'bf16' must match gate element type 'f32'}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x256x64xbf16>)
+         shared_up(%su : tensor<1x256x64xf32>)
+         shared_down(%sd : tensor<1x64x256xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_down_experts(%x: tensor<?x64xf32>,
+                                     %wr: tensor<8x64xf32>,
+                                     %wg: tensor<8x128x64xf32>,
+                                     %wu: tensor<8x128x64xf32>,
+                                     %wd: tensor<8x64x128xf32>,
+                                     %sg: tensor<1x256x64xf32>,
+                                     %su: tensor<1x256x64xf32>,
+                                     %sd: tensor<2x64x256xf32>,
+                                     %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_down dimension 0 (shared experts) must be 1, got 2}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x256x64xf32>)
+         shared_up(%su : tensor<1x256x64xf32>)
+         shared_down(%sd : tensor<2x64x256xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_down_hidden_mismatch(%x: tensor<?x64xf32>,
+                                             %wr: tensor<8x64xf32>,
+                                             %wg: tensor<8x128x64xf32>,
+                                             %wu: tensor<8x128x64xf32>,
+                                             %wd: tensor<8x64x128xf32>,
+                                             %sg: tensor<1x256x64xf32>,
+                                             %su: tensor<1x256x64xf32>,
+                                             %sd: tensor<1x32x256xf32>,
+                                             %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_down dimension 1 (hidden size D) must be 64, got 32}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x256x64xf32>)
+         shared_up(%su : tensor<1x256x64xf32>)
+         shared_down(%sd : tensor<1x32x256xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_down_intermediate_mismatch(%x: tensor<?x64xf32>,
+                                                   %wr: tensor<8x64xf32>,
+                                                   %wg: tensor<8x128x64xf32>,
+                                                   %wu: tensor<8x128x64xf32>,
+                                                   %wd: tensor<8x64x128xf32>,
+                                                   %sg: tensor<1x256x64xf32>,
+                                                   %su: tensor<1x256x64xf32>,
+                                                   %sd: tensor<1x64x128xf32>,
+                                                   %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_down dimension 2 (shared intermediate size Fs) must be 256, got 128}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x256x64xf32>)
+         shared_up(%su : tensor<1x256x64xf32>)
+         shared_down(%sd : tensor<1x64x128xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_down_element_type(%x: tensor<?x64xf32>,
+                                          %wr: tensor<8x64xf32>,
+                                          %wg: tensor<8x128x64xf32>,
+                                          %wu: tensor<8x128x64xf32>,
+                                          %wd: tensor<8x64x128xf32>,
+                                          %sg: tensor<1x256x64xf32>,
+                                          %su: tensor<1x256x64xf32>,
+                                          %sd: tensor<1x64x256xbf16>,
+                                          %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_down element type 'bf16' must match down element type 'f32'}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x256x64xf32>)
+         shared_up(%su : tensor<1x256x64xf32>)
+         shared_down(%sd : tensor<1x64x256xbf16>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_scale_rank(%x: tensor<?x64xf32>,
+                                   %wr: tensor<8x64xf32>,
+                                   %wg: tensor<8x128x64xf32>,
+                                   %wu: tensor<8x128x64xf32>,
+                                   %wd: tensor<8x64x128xf32>,
+                                   %sg: tensor<1x256x64xf32>,
+                                   %su: tensor<1x256x64xf32>,
+                                   %sd: tensor<1x64x256xf32>,
+                                   %ss: tensor<?xf32>,
+                                   %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_scale must be a rank-2 tensor of f16, bf16, f32 or f64, got 'tensor<?xf32>'}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x256x64xf32>)
+         shared_up(%su : tensor<1x256x64xf32>)
+         shared_down(%sd : tensor<1x64x256xf32>)
+         shared_scale(%ss : tensor<?xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_scale_tokens_mismatch(%x: tensor<4x64xf32>,
+                                              %wr: tensor<8x64xf32>,
+                                              %wg: tensor<8x128x64xf32>,
+                                              %wu: tensor<8x128x64xf32>,
+                                              %wd: tensor<8x64x128xf32>,
+                                              %sg: tensor<1x256x64xf32>,
+                                              %su: tensor<1x256x64xf32>,
+                                              %sd: tensor<1x64x256xf32>,
+                                              %ss: tensor<5x1xf32>,
+                                              %init: tensor<4x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_scale dimension 0 (tokens T) must be 4, got 5}}
+  %0 = moe.layer ins(%x : tensor<4x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x256x64xf32>)
+         shared_up(%su : tensor<1x256x64xf32>)
+         shared_down(%sd : tensor<1x64x256xf32>)
+         shared_scale(%ss : tensor<5x1xf32>)
+         outs(%init : tensor<4x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_scale_width(%x: tensor<?x64xf32>,
+                                    %wr: tensor<8x64xf32>,
+                                    %wg: tensor<8x128x64xf32>,
+                                    %wu: tensor<8x128x64xf32>,
+                                    %wd: tensor<8x64x128xf32>,
+                                    %sg: tensor<1x256x64xf32>,
+                                    %su: tensor<1x256x64xf32>,
+                                    %sd: tensor<1x64x256xf32>,
+                                    %ss: tensor<?x2xf32>,
+                                    %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_scale dimension 1 (one scale a token) must be 1, got 2}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x256x64xf32>)
+         shared_up(%su : tensor<1x256x64xf32>)
+         shared_down(%sd : tensor<1x64x256xf32>)
+         shared_scale(%ss : tensor<?x2xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
+func.func @layer_shared_scale_element_type(%x: tensor<?x64xf32>,
+                                           %wr: tensor<8x64xf32>,
+                                           %wg: tensor<8x128x64xf32>,
+                                           %wu: tensor<8x128x64xf32>,
+                                           %wd: tensor<8x64x128xf32>,
+                                           %sg: tensor<1x256x64xf32>,
+                                           %su: tensor<1x256x64xf32>,
+                                           %sd: tensor<1x64x256xf32>,
+                                           %ss: tensor<?x1xbf16>,
+                                           %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.layer' op shared_scale element type 'bf16' must match input element type 'f32'}}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x256x64xf32>)
+         shared_up(%su : tensor<1x256x64xf32>)
+         shared_down(%sd : tensor<1x64x256xf32>)
+         shared_scale(%ss : tensor<?x1xbf16>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return
+}
+
+// -----
+
 func.func @grouped_matmul_panels_rank(%x: tensor<?x64xf32>,
     %w: tensor<8x64x128xf32>, %o: tensor<9xi32>,
     %acc: tensor<?x128xf32>) -> tensor<?x128xf32> {

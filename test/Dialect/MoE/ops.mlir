@@ -209,6 +209,34 @@ func.func @layer(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>, %b: tensor<8xf32>,
   return %0, %1 : tensor<?x64xf32>, tensor<?x64xf32>
 }
 
+// Shared experts: a gated shared FFN of Fs = 2F, with and without a
+// per-token scale.
+// CHECK-LABEL: func @layer_shared_experts
+func.func @layer_shared_experts(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
+                                %wg: tensor<8x128x64xf32>, %wu: tensor<8x128x64xf32>,
+                                %wd: tensor<8x64x128xf32>,
+                                %sg: tensor<1x256x64xf32>, %su: tensor<1x256x64xf32>,
+                                %sd: tensor<1x64x256xf32>, %ss: tensor<?x1xf32>,
+                                %init: tensor<?x64xf32>)
+    -> (tensor<?x64xf32>, tensor<?x64xf32>) {
+  // CHECK: moe.layer ins(%{{.*}} : tensor<?x64xf32>) router(%{{.*}} : tensor<8x64xf32>) gate(%{{.*}} : tensor<8x128x64xf32>) up(%{{.*}} : tensor<8x128x64xf32>) down(%{{.*}} : tensor<8x64x128xf32>) shared_gate(%{{.*}} : tensor<1x256x64xf32>) shared_up(%{{.*}} : tensor<1x256x64xf32>) shared_down(%{{.*}} : tensor<1x64x256xf32>) shared_scale(%{{.*}} : tensor<?x1xf32>) outs(%{{.*}} : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu> {normalize}
+  %0 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x256x64xf32>) shared_up(%su : tensor<1x256x64xf32>)
+         shared_down(%sd : tensor<1x64x256xf32>) shared_scale(%ss : tensor<?x1xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+         {normalize}
+  // CHECK: moe.layer ins(%{{.*}} : tensor<?x64xf32>) router(%{{.*}} : tensor<8x64xf32>) gate(%{{.*}} : tensor<8x128x64xf32>) up(%{{.*}} : tensor<8x128x64xf32>) down(%{{.*}} : tensor<8x64x128xf32>) shared_gate(%{{.*}} : tensor<1x256x64xf32>) shared_up(%{{.*}} : tensor<1x256x64xf32>) shared_down(%{{.*}} : tensor<1x64x256xf32>) outs(%{{.*}} : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  %1 = moe.layer ins(%x : tensor<?x64xf32>) router(%wr : tensor<8x64xf32>)
+         gate(%wg : tensor<8x128x64xf32>) up(%wu : tensor<8x128x64xf32>)
+         down(%wd : tensor<8x64x128xf32>)
+         shared_gate(%sg : tensor<1x256x64xf32>) shared_up(%su : tensor<1x256x64xf32>)
+         shared_down(%sd : tensor<1x64x256xf32>)
+         outs(%init : tensor<?x64xf32>) top_k(2) scoring<softmax> activation<silu>
+  return %0, %1 : tensor<?x64xf32>, tensor<?x64xf32>
+}
+
 // Static token counts are accepted everywhere a dynamic one is.
 // CHECK-LABEL: func @static_tokens
 func.func @static_tokens(%x: tensor<7x16xf32>, %wr: tensor<4x16xf32>,

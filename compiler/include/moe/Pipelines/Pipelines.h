@@ -63,6 +63,12 @@ struct DecompositionOptions
 /// Options of the CPU pipeline.
 struct CPUPipelineOptions
     : public DecompositionOptionsBase<CPUPipelineOptions> {
+  PassOptions::Option<bool> fuseSharedExperts{
+      *this, "fuse-shared-experts",
+      llvm::cl::desc("Run each layer's shared experts as more experts of its "
+                     "routed grouped loop (moe-fuse-shared-experts, "
+                     "moe-concat-parameters)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> outlineLayers{
       *this, "outline-layers",
       llvm::cl::desc("Compile each moe.layer as a function of its own, one "

@@ -55,6 +55,10 @@ LayerSteps buildLayerSteps(OpBuilder &builder, LayerOp op,
 void populateMoEDecomposeLayerPatterns(RewritePatternSet &patterns,
                                        int64_t segmentAlignment = 1);
 
+/// Adds the pattern that folds a layer's separate shared FFN into the
+/// layer as its shared experts.
+void populateMoEFuseSharedExpertsPatterns(RewritePatternSet &patterns);
+
 /// Adds the pattern that fuses `moe.top_k` with the `moe.router` whose
 /// scores only it reads into `moe.router_top_k`.
 void populateMoEFuseRouterPatterns(RewritePatternSet &patterns);

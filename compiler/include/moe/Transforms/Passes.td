@@ -104,6 +104,30 @@ def MoEFuseGatherPass : Pass<"moe-fuse-gather"> {
   let dependentDialects = ["::mlir::moe::MoEDialect"];
 }
 
+def MoEFuseSharedExpertsPass : Pass<"moe-fuse-shared-experts"> {
+  let summary = "Run a layer's shared experts in its routed experts' grouped "
+                "loop";
+  let description = [{
+    Folds the always-on FFN that a `moe.layer` accumulates into (its `outs`
+    is a `moe.expert_ffn` of one expert whose segment is every token of the
+    layer's input, or that FFN's output times a per-token scale computed
+    from a [T, 1] tensor, as Qwen2-MoE's sigmoid gate does) into the layer
+    as its shared experts. `moe-decompose-layer` then cuts the shared FFN
+    into Fs / F experts of the routed experts' F and routes every token to
+    each with the scale as its weight: one dispatch, one grouped FFN over
+    E + Fs / F experts and one combine, instead of a dense FFN beside them.
+
+    The shared FFN must have the experts' activation and weight element
+    types, Fs must be a multiple of F, and neither may have biases; the
+    layer must be dropless. A scaled FFN must accumulate into zeros.
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::moe::MoEDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def MoEFuseRouterPass : Pass<"moe-fuse-router"> {
   let summary = "Fuse a router with the top-k selection of its scores";
   let description = [{

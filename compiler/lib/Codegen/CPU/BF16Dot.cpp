@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "moe/Codegen/CPU/Parameters.h"
 #include "moe/Codegen/CPU/Passes.h"
+#include "moe/Codegen/Common/Parameters.h"
 #include "moe/Dialect/MoE/IR/MoEOps.h"
 #include "moe/Transforms/TensorUtils.h"
 

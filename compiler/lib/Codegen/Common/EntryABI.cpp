@@ -17,6 +17,7 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/SymbolTable.h"
@@ -100,10 +101,46 @@ private:
 struct PreparedParam {
   /// The prepared (compiled) view type.
   MemRefType type;
-  int64_t offset;
+  /// Its offsets in the raw arena and in the prepared one, which differ
+  /// when weights are concatenated.
+  int64_t offset, preparedOffset;
   /// Empty for a plain copy.
   SmallVector<int64_t> permutation;
 };
+
+/// Places the weights in the prepared arena: in argument order, each at a
+/// 64-byte-aligned offset, except that the parts of a concatenation
+/// (`concatParts`, argument positions) follow one another without a gap,
+/// where the first of them comes. Returns each weight's prepared offset by
+/// argument position, or failure for a weight in two concatenations.
+LogicalResult
+placePreparedParams(ArrayRef<std::pair<unsigned, int64_t>> paramBytes,
+                    ArrayRef<SmallVector<int64_t>> concatParts,
+                    DenseMap<unsigned, int64_t> &preparedOffsets) {
+  DenseMap<unsigned, unsigned> concatOf;
+  for (auto [concat, parts] : llvm::enumerate(concatParts))
+    for (int64_t part : parts)
+      if (!concatOf.try_emplace(part, concat).second)
+        return failure();
+  DenseMap<unsigned, int64_t> bytesOf(paramBytes.begin(), paramBytes.end());
+  int64_t offset = 0;
+  for (auto [index, bytes] : paramBytes) {
+    if (preparedOffsets.count(index))
+      continue;
+    offset = alignUp(offset);
+    auto it = concatOf.find(index);
+    if (it == concatOf.end()) {
+      preparedOffsets[index] = offset;
+      offset += bytes;
+      continue;
+    }
+    for (int64_t part : concatParts[it->second]) {
+      preparedOffsets[part] = offset;
+      offset += bytesOf.lookup(part);
+    }
+  }
+  return success();
+}
 
 struct MoEEntryABIPass : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
   using MoEEntryABIPassBase::MoEEntryABIPassBase;
@@ -158,8 +195,13 @@ struct MoEEntryABIPass : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
     ArenaViews inputs(b, loc, body->getArgument(kForwardInputs), tokens);
     ArenaViews outputs(b, loc, body->getArgument(kForwardOutputs), tokens);
 
-    SmallVector<Value> arguments;
-    SmallVector<PreparedParam> preparedParams;
+    // The raw arena holds the weights in argument order; the inputs' views
+    // come in argument order too.
+    SmallVector<Value> views(model.getNumArguments());
+    SmallVector<std::pair<unsigned, int64_t>> paramBytes;
+    DenseMap<unsigned, int64_t> rawOffsets;
+    SmallVector<unsigned> concats;
+    SmallVector<SmallVector<int64_t>> concatParts;
     int64_t paramOffset = 0;
     for (auto [index, type] : llvm::enumerate(model.getArgumentTypes())) {
       auto tensorType = dyn_cast<RankedTensorType>(type);
@@ -168,39 +210,67 @@ struct MoEEntryABIPass : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
                                  << " of the model function must be a ranked "
                                     "tensor, got "
                                  << type;
-      Value view;
+      bool isParam = model.getArgAttr(index, kParamAttrName) != nullptr;
+      auto parts = model.getArgAttrOfType<DenseI64ArrayAttr>(
+          index, kParamConcatAttrName);
+      if ((isParam || parts) && !tensorType.hasStaticShape())
+        return model.emitError()
+               << "parameter argument " << index
+               << " must have a static shape, got " << tensorType;
       if (model.getArgAttr(index, kInputAttrName)) {
-        view = inputs.next(tensorType);
-      } else if (model.getArgAttr(index, kParamAttrName)) {
-        if (!tensorType.hasStaticShape())
-          return model.emitError() << "parameter argument " << index
-                                   << " must have a static shape, got "
-                                   << tensorType;
-        auto viewType = MemRefType::get(tensorType.getShape(),
-                                        tensorType.getElementType());
-        view = memref::ViewOp::create(
-            b, loc, viewType, body->getArgument(kForwardParams),
-            arith::ConstantIndexOp::create(b, loc, paramOffset), ValueRange{});
-        auto permutation = model.getArgAttrOfType<DenseI64ArrayAttr>(
-            index, kPreparePermutationAttrName);
-        preparedParams.push_back(
-            {viewType, paramOffset,
-             permutation ? SmallVector<int64_t>(permutation.asArrayRef())
-                         : SmallVector<int64_t>{}});
+        views[index] = inputs.next(tensorType);
+        if (!views[index])
+          return model.emitError() << "argument " << index << " has type "
+                                   << type << ", which has no arena layout";
+      } else if (isParam) {
         int64_t bytes = tensorType.getNumElements() *
                         (tensorType.getElementTypeBitWidth() / 8);
+        rawOffsets[index] = paramOffset;
+        paramBytes.push_back({static_cast<unsigned>(index), bytes});
         paramOffset = alignUp(paramOffset + bytes);
+      } else if (parts) {
+        concats.push_back(index);
+        concatParts.push_back(llvm::to_vector(parts.asArrayRef()));
       } else {
         return model.emitError()
                << "argument " << index << " of the model function is neither a '"
                << kInputAttrName << "' nor a '" << kParamAttrName << "'";
       }
-      if (!view)
-        return model.emitError() << "argument " << index << " has type "
-                                 << type << ", which has no arena layout";
-      arguments.push_back(bufferization::ToTensorOp::create(
-          b, loc, tensorType, view, /*restrict=*/true, /*writable=*/false));
     }
+    DenseMap<unsigned, int64_t> preparedOffsets;
+    if (failed(placePreparedParams(paramBytes, concatParts, preparedOffsets)))
+      return model.emitError()
+             << "a weight is a part of two '" << kParamConcatAttrName << "'s";
+    // The forward pass reads the prepared arena.
+    SmallVector<PreparedParam> preparedParams;
+    auto paramView = [&](RankedTensorType type, int64_t offset) -> Value {
+      auto viewType = MemRefType::get(type.getShape(), type.getElementType());
+      return memref::ViewOp::create(
+          b, loc, viewType, body->getArgument(kForwardParams),
+          arith::ConstantIndexOp::create(b, loc, offset), ValueRange{});
+    };
+    for (auto [index, bytes] : paramBytes) {
+      auto type = cast<RankedTensorType>(model.getArgumentTypes()[index]);
+      int64_t preparedOffset = preparedOffsets.lookup(index);
+      views[index] = paramView(type, preparedOffset);
+      // An identity permutation (a reshape of the raw bytes) is a copy.
+      SmallVector<int64_t> permutation;
+      if (auto attr = model.getArgAttrOfType<DenseI64ArrayAttr>(
+              index, kPreparePermutationAttrName);
+          attr && !isIdentityPermutation(attr.asArrayRef()))
+        permutation = llvm::to_vector(attr.asArrayRef());
+      preparedParams.push_back(
+          {MemRefType::get(type.getShape(), type.getElementType()),
+           rawOffsets.lookup(index), preparedOffset, permutation});
+    }
+    for (auto [index, parts] : llvm::zip_equal(concats, concatParts))
+      views[index] =
+          paramView(cast<RankedTensorType>(model.getArgumentTypes()[index]),
+                    preparedOffsets.lookup(parts.front()));
+    SmallVector<Value> arguments;
+    for (auto [type, view] : llvm::zip_equal(model.getArgumentTypes(), views))
+      arguments.push_back(bufferization::ToTensorOp::create(
+          b, loc, type, view, /*restrict=*/true, /*writable=*/false));
 
     auto call = func::CallOp::create(b, loc, model, arguments);
     for (auto [index, result] : llvm::enumerate(call.getResults())) {
@@ -219,9 +289,9 @@ struct MoEEntryABIPass : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
     entry->setAttr(kParamBytesAttrName, b.getI64IntegerAttr(paramOffset));
     model.setPrivate();
     if (llvm::any_of(preparedParams, [](const PreparedParam &param) {
-          return !param.permutation.empty();
-        }))
-    {
+          return !param.permutation.empty() ||
+                 param.offset != param.preparedOffset;
+        })) {
       SymbolTable symbols(module);
       buildPrepareEntryPoint(module, symbols, loc, preparedParams);
       buildPrepareSliceEntryPoint(module, symbols, loc, preparedParams);
@@ -246,8 +316,11 @@ struct MoEEntryABIPass : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
     b.setInsertionPointToStart(body);
     for (const PreparedParam &param : params) {
       Value offset = arith::ConstantIndexOp::create(b, loc, param.offset);
+      Value preparedOffset =
+          arith::ConstantIndexOp::create(b, loc, param.preparedOffset);
       prepareBetween(b, symbols, loc, param.type, param.permutation,
-                     body->getArgument(0), body->getArgument(1), offset);
+                     body->getArgument(0), body->getArgument(1), offset,
+                     preparedOffset);
     }
     func::ReturnOp::create(b, loc);
   }
@@ -298,12 +371,13 @@ struct MoEEntryABIPass : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
       int64_t sliceBytes = kind.sliceType.getNumElements() *
                            (kind.sliceType.getElementTypeBitWidth() / 8);
       table.append({kindIndex, param.offset,
-                    sliced ? param.type.getDimSize(0) : 1, sliceBytes});
+                    sliced ? param.type.getDimSize(0) : 1, sliceBytes,
+                    param.preparedOffset});
     }
 
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-    auto tableType = MemRefType::get(
-        {static_cast<int64_t>(params.size()), 4}, b.getI64Type());
+    auto tableType = MemRefType::get({static_cast<int64_t>(params.size()), 5},
+                                     b.getI64Type());
     auto global = memref::GlobalOp::create(
         b, loc, "moe_prepare_slices", b.getStringAttr("private"), tableType,
         DenseIntElementsAttr::get(
@@ -345,13 +419,14 @@ struct MoEEntryABIPass : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
       return arith::IndexCastOp::create(b, loc, index, value);
     };
     Value kind = field(0), offset = field(1), count = field(2),
-          sliceBytes = field(3);
+          sliceBytes = field(3), preparedOffset = field(4);
     auto ifSlice = scf::IfOp::create(b, loc, inRange(slice, count));
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifSlice.thenBlock());
-      Value at = arith::AddIOp::create(
-          b, loc, offset, arith::MulIOp::create(b, loc, slice, sliceBytes));
+      Value skipped = arith::MulIOp::create(b, loc, slice, sliceBytes);
+      Value at = arith::AddIOp::create(b, loc, offset, skipped);
+      Value preparedAt = arith::AddIOp::create(b, loc, preparedOffset, skipped);
       SmallVector<int64_t> cases;
       for (int64_t i = 0, e = kinds.size(); i < e; ++i)
         cases.push_back(i);
@@ -364,7 +439,7 @@ struct MoEEntryABIPass : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
         b.setInsertionPointToStart(&region.emplaceBlock());
         prepareBetween(b, symbols, loc, kindInfo.sliceType,
                        kindInfo.permutation, body->getArgument(2),
-                       body->getArgument(3), at);
+                       body->getArgument(3), at, preparedAt);
         scf::YieldOp::create(b, loc);
       }
     }
@@ -373,15 +448,16 @@ struct MoEEntryABIPass : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
     func::ReturnOp::create(b, loc, ifKnown.getResults());
   }
 
-  /// Lays a weight of prepared type `type` out from the raw arena into the
-  /// prepared one, both at byte `offset`: a copy, or with `permutation` a
-  /// call of the permuter for it (one function per distinct type and
-  /// permutation, shared by every weight that needs it).
+  /// Lays a weight of prepared type `type` out from the raw arena at byte
+  /// `offset` into the prepared one at byte `preparedOffset`: a copy, or
+  /// with `permutation` a call of the permuter for it (one function per
+  /// distinct type and permutation, shared by every weight that needs it).
   void prepareBetween(OpBuilder &b, SymbolTable &symbols, Location loc,
                       MemRefType type, ArrayRef<int64_t> permutation,
-                      Value rawArena, Value preparedArena, Value offset) {
+                      Value rawArena, Value preparedArena, Value offset,
+                      Value preparedOffset) {
     Value prepared = memref::ViewOp::create(b, loc, type, preparedArena,
-                                            offset, ValueRange{});
+                                            preparedOffset, ValueRange{});
     if (permutation.empty()) {
       Value raw =
           memref::ViewOp::create(b, loc, type, rawArena, offset, ValueRange{});

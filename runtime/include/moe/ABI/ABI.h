@@ -19,7 +19,7 @@
 /* The version of this interface. Each object exports it as
  * `moe_abi_version`; the runtime refuses an object of another version. It
  * changes whenever an entry point, a global or an arena layout below does. */
-#define MOE_ABI_VERSION 3
+#define MOE_ABI_VERSION 4
 
 /* Every tensor in a byte arena starts at a multiple of this many bytes. */
 #define MOE_ABI_ARENA_ALIGNMENT 64
@@ -106,8 +106,9 @@ __attribute__((weak)) void _mlir_ciface_moe_prepare(MoEArena *raw,
 /* Present with moe_prepare: lays out slice `slice` of weight `param` (in
  * the parameter arena's order) and returns how many slices that weight
  * has (a `slice` out of range lays out nothing). A slice is a contiguous
- * run of bytes at the same place in both arenas: one expert of a stacked
- * weight, or the whole weight. */
+ * run of bytes in the raw arena, one expert of a stacked weight or the
+ * whole weight; the prepared arena holds the weights in the compiled
+ * code's own order, so its bytes may land elsewhere there. */
 __attribute__((weak)) int64_t
 _mlir_ciface_moe_prepare_slice(int64_t param, int64_t slice, MoEArena *raw,
                                MoEArena *prepared);

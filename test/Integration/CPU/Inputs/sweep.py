@@ -173,6 +173,12 @@ def make_configs(seed, count):
         # Keep E * F small so that 300 tokens run fast in the reference.
         c["F"] = size_not_16(rng, 13, max(17, min(100, 2400 // e)))
         c["shared_F"] = size_not_16(rng, 13, 100)
+        # A dropless layer's shared FFN is 1-3 times F wide, which the
+        # compiler runs as more experts of the routed loop
+        # (moe-fuse-shared-experts; with a capacity factor it stays apart);
+        # no new draw, so the other axes stay.
+        if c["capacity"] is None:
+            c["shared_F"] = c["F"] * (1 + c["D"] % 3)
         if c["activation"] == "swiglu_oai":
             c["gated"] = True
         # Weights of std s / sqrt(D) keep router logits near N(0, s^2), so

@@ -14,6 +14,28 @@
 
 include "mlir/Pass/PassBase.td"
 
+def MoEConcatParametersPass
+    : Pass<"moe-concat-parameters", "mlir::ModuleOp"> {
+  let summary = "Concatenate weights at load time instead of on every call";
+  let description = [{
+    A `tensor.concat` along dimension 0 whose operands are weights (model
+    parameters, or arguments of an outlined layer that every call passes
+    parameters), each read through `tensor.expand_shape` and
+    `tensor.collapse_shape` ops and at most one `linalg.transpose` after
+    them, becomes a weight argument of the model function marked
+    `moe.param_concat` with the positions of its parts. Each part is
+    re-declared as the type the concatenation reads it as (with the
+    transpose as its `moe.prepare_permutation`), and `moe-entry-abi` lays
+    the parts out one after another at load time, where the forward pass
+    reads them as one tensor. A layer function gets the concatenation as a
+    new argument instead of its parts, from each call its own.
+
+    `moe-fuse-shared-experts` writes such concatenations: the routed
+    experts' weights followed by the shared experts' cut into pieces.
+  }];
+  let dependentDialects = ["::mlir::moe::MoEDialect"];
+}
+
 def MoEEntryABIPass : Pass<"moe-entry-abi", "mlir::ModuleOp"> {
   let summary = "Wrap the model function in the arena entry-point ABI";
   let description = [{
@@ -39,14 +61,20 @@ def MoEEntryABIPass : Pass<"moe-entry-abi", "mlir::ModuleOp"> {
     `moe.param_bytes`, which the driver checks against the runtime's
     layout.
 
-    When weights carry `moe.prepare_permutation`, the pass also adds
+    When weights carry `moe.prepare_permutation`, or an argument
+    concatenates weights (`moe.param_concat`, see `moe-concat-parameters`),
+    the pass also adds
 
     ```
     func.func @moe_prepare(%raw: memref<?xi8>, %prepared: memref<?xi8>)
     ```
 
     which the runtime calls once after loading: it writes every weight into
-    a second arena of the same layout, permuted where asked, and
+    a second arena of the same size, permuted where asked. The prepared
+    arena holds the weights in argument order too, each at a 64-byte
+    boundary, but the parts of a concatenation follow one another without
+    a gap where the first of them comes, and the forward pass reads the
+    concatenation as one view there. It also adds
 
     ```
     func.func @moe_prepare_slice(%param: index, %slice: index,

@@ -77,6 +77,49 @@ LogicalResult verifyOn(Operation *op, NamedAttribute attribute,
                            << "' is only valid on " << what;
 }
 
+/// Checks `moe.param_concat` on argument `argIndex` of `function`: other
+/// weight arguments whose types, concatenated along dimension 0, are the
+/// argument's.
+LogicalResult verifyParamConcat(FunctionOpInterface function, unsigned argIndex,
+                                NamedAttribute attribute) {
+  StringRef name = attribute.getName().strref();
+  auto fail = [&]() {
+    return function->emitOpError()
+           << "argument " << argIndex << " attribute '" << name << "' ";
+  };
+  auto parts = dyn_cast<DenseI64ArrayAttr>(attribute.getValue());
+  if (!parts || parts.empty())
+    return fail() << "must be a non-empty dense i64 array, got "
+                  << attribute.getValue();
+  ArrayRef<Type> types = function.getArgumentTypes();
+  auto type = dyn_cast<RankedTensorType>(types[argIndex]);
+  if (!type || type.getRank() < 1 || !type.hasStaticShape())
+    return fail() << "must be on a statically shaped tensor, got "
+                  << types[argIndex];
+  int64_t rows = 0;
+  llvm::SmallDenseSet<int64_t> seen;
+  for (int64_t part : parts.asArrayRef()) {
+    if (part < 0 || part >= static_cast<int64_t>(types.size()) ||
+        part == argIndex || !function.getArgAttr(part, kParamAttrName) ||
+        function.getArgAttr(part, kParamConcatAttrName))
+      return fail() << "must name other weight arguments, got " << part;
+    if (!seen.insert(part).second)
+      return fail() << "names argument " << part << " twice";
+    auto partType = dyn_cast<RankedTensorType>(types[part]);
+    if (!partType || !partType.hasStaticShape() ||
+        partType.getRank() != type.getRank() ||
+        partType.getElementType() != type.getElementType() ||
+        partType.getShape().drop_front() != type.getShape().drop_front())
+      return fail() << "must name weights of type " << type
+                    << " but for dimension 0, got " << types[part];
+    rows += partType.getDimSize(0);
+  }
+  if (rows != type.getDimSize(0))
+    return fail() << "names weights of " << rows << " rows in all, expected "
+                  << type.getDimSize(0);
+  return success();
+}
+
 } // namespace
 
 LogicalResult MoEDialect::verifyOperationAttribute(Operation *op,
@@ -110,7 +153,7 @@ LogicalResult MoEDialect::verifyOperationAttribute(Operation *op,
                    succeeded(verifyOn<DestinationStyleOpInterface>(
                        op, attribute, "destination-style ops")));
   if (name == kInputAttrName || name == kParamAttrName ||
-      name == kPreparePermutationAttrName)
+      name == kPreparePermutationAttrName || name == kParamConcatAttrName)
     return op->emitOpError()
            << "attribute '" << name << "' is only valid on function arguments";
   return op->emitOpError() << "unknown MoE dialect attribute '" << name << "'";
@@ -122,7 +165,7 @@ LogicalResult MoEDialect::verifyRegionArgAttribute(Operation *op,
                                                    NamedAttribute attribute) {
   StringRef name = attribute.getName().strref();
   if (name != kInputAttrName && name != kParamAttrName &&
-      name != kPreparePermutationAttrName)
+      name != kPreparePermutationAttrName && name != kParamConcatAttrName)
     return op->emitOpError()
            << "attribute '" << name << "' is not valid on arguments";
   auto function = dyn_cast<FunctionOpInterface>(op);
@@ -137,6 +180,8 @@ LogicalResult MoEDialect::verifyRegionArgAttribute(Operation *op,
              << "' must be a non-empty string, got " << attribute.getValue();
     return success();
   }
+  if (name == kParamConcatAttrName)
+    return verifyParamConcat(function, argIndex, attribute);
   // A permutation of the argument's dims.
   auto permutation = dyn_cast<DenseI64ArrayAttr>(attribute.getValue());
   if (!permutation)

@@ -677,6 +677,73 @@ LogicalResult CombineOp::verify() {
 // LayerOp
 //===----------------------------------------------------------------------===//
 
+/// Verifies a layer's optional shared experts.
+static LogicalResult verifySharedExperts(LayerOp op, const ShapeVerifier &v,
+                                         int64_t hidden) {
+  Value gate = op.getSharedGateWeight(), up = op.getSharedUpWeight(),
+        down = op.getSharedDownWeight(), scale = op.getSharedScale();
+  if (!up && !down && !gate && !scale)
+    return success();
+  if (!up || !down)
+    return op.emitOpError() << "shared experts need both shared_up and "
+                               "shared_down weights";
+  if (static_cast<bool>(gate) != op.isGated())
+    return op.emitOpError()
+           << (op.isGated() ? "gated experts need a shared_gate "
+                              "weight"
+                            : "shared_gate requires gated experts");
+  // The shared FFN runs as Fs / F more experts of the routed layout, routed
+  // every token: what keeps that exact.
+  if (op.getGateBias() || op.getUpBias() || op.getDownBias())
+    return op.emitOpError() << "shared experts require experts without biases";
+  if (op.getCapacityFactorAttr())
+    return op.emitOpError()
+           << "shared experts require a dropless layer (no capacity_factor)";
+  if (failed(v.tensor(up, "shared_up", 3, ElementKind::Float)) ||
+      failed(v.dim(up, "shared_up", 0, 1, "shared experts")) ||
+      failed(v.staticDim(up, "shared_up", 1, "shared intermediate size Fs")) ||
+      failed(v.dim(up, "shared_up", 2, hidden, "hidden size D")) ||
+      failed(v.staticDim(up, "shared_up", 2, "hidden size D")) ||
+      failed(v.sameElementType(op.getUpWeight(), "up", up, "shared_up")))
+    return failure();
+  if (failed(v.atLeast(op.getUpWeight(), "up", 1, 1, "intermediate size F")) ||
+      failed(v.atLeast(up, "shared_up", 1, 1, "shared intermediate size Fs")))
+    return failure();
+  int64_t sharedWidth = ShapeVerifier::extent(up, 1);
+  int64_t width = ShapeVerifier::extent(op.getUpWeight(), 1);
+  if (sharedWidth % width != 0)
+    return op.emitOpError()
+           << "shared_up dimension 1 (shared intermediate size "
+              "Fs) must be a multiple of the experts' F = "
+           << width << ", got " << sharedWidth;
+  if (gate && (failed(v.tensor(gate, "shared_gate", 3, ElementKind::Float)) ||
+               failed(v.dim(gate, "shared_gate", 0, 1, "shared experts")) ||
+               failed(v.dim(gate, "shared_gate", 1, sharedWidth,
+                            "shared intermediate size Fs")) ||
+               failed(v.dim(gate, "shared_gate", 2, hidden, "hidden size D")) ||
+               failed(v.sameElementType(op.getGateWeight(), "gate", gate,
+                                        "shared_gate"))))
+    return failure();
+  if (failed(v.tensor(down, "shared_down", 3, ElementKind::Float)) ||
+      failed(v.dim(down, "shared_down", 0, 1, "shared experts")) ||
+      failed(v.dim(down, "shared_down", 1, hidden, "hidden size D")) ||
+      failed(v.staticDim(down, "shared_down", 1, "hidden size D")) ||
+      failed(v.dim(down, "shared_down", 2, sharedWidth,
+                   "shared intermediate size Fs")) ||
+      failed(
+          v.sameElementType(op.getDownWeight(), "down", down, "shared_down")))
+    return failure();
+  if (scale &&
+      (failed(v.tensor(scale, "shared_scale", 2, ElementKind::Float)) ||
+       failed(v.dim(scale, "shared_scale", 0,
+                    ShapeVerifier::extent(op.getInput(), 0), "tokens T")) ||
+       failed(v.dim(scale, "shared_scale", 1, 1, "one scale a token")) ||
+       failed(
+           v.sameElementType(op.getInput(), "input", scale, "shared_scale"))))
+    return failure();
+  return success();
+}
+
 LogicalResult LayerOp::verify() {
   ShapeVerifier v(*this);
   if (failed(v.tensor(getInput(), "input", 2, ElementKind::Float)) ||
@@ -708,7 +775,16 @@ LogicalResult LayerOp::verify() {
                         getGateBias(),   getUpBias(),    getDownBias(),
                         getActivation(), optionalFloat(getSwigluAlphaAttr()),
                         optionalFloat(getSwigluLimitAttr())};
-  return verifyExpertWeights(*this, v, weights, numExperts, hidden);
+  if (failed(verifyExpertWeights(*this, v, weights, numExperts, hidden)))
+    return failure();
+  return verifySharedExperts(*this, v, hidden);
+}
+
+int64_t LayerOp::getNumSharedSlices() {
+  if (!hasSharedExperts())
+    return 0;
+  return getSharedUpWeight().getType().getDimSize(1) /
+         getUpWeight().getType().getDimSize(1);
 }
 
 #define GET_OP_CLASSES

@@ -62,6 +62,10 @@ def MoE_Dialect : Dialect {
     // On a weight argument of the entry: the permutation of its dims that
     // moe_prepare applies between the raw and the prepared arena.
     "::mlir::DenseI64ArrayAttr":$prepare_permutation,
+    // On an argument of the entry: a weight that is the concatenation,
+    // along dimension 0, of the prepared forms of the weight arguments at
+    // these positions, which moe_prepare lays out one after another.
+    "::mlir::DenseI64ArrayAttr":$param_concat,
     // On the entry: the parameter arena's size in bytes.
     "::mlir::IntegerAttr":$param_bytes,
     // On a func.func: one moe.layer outlined by --moe-outline-layers.

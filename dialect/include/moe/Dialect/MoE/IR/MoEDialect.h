@@ -37,6 +37,8 @@ constexpr llvm::StringLiteral kParamAttrName =
     MoEDialect::ParamAttrHelper::getNameStr();
 constexpr llvm::StringLiteral kPreparePermutationAttrName =
     MoEDialect::PreparePermutationAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kParamConcatAttrName =
+    MoEDialect::ParamConcatAttrHelper::getNameStr();
 constexpr llvm::StringLiteral kParamBytesAttrName =
     MoEDialect::ParamBytesAttrHelper::getNameStr();
 constexpr llvm::StringLiteral kLayerFunctionAttrName =

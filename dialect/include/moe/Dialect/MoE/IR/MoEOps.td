@@ -582,6 +582,19 @@ def MoE_LayerOp : MoE_DestinationOp<"layer", 1, [
     `moe.dispatch`; the expert weights, biases and activation as on
     `moe.expert_ffn`.
 
+    Shared experts (`shared_up` [1, Fs, D], `shared_down` [1, D, Fs], and
+    `shared_gate` [1, Fs, D] when the experts are gated) are an FFN with
+    the experts' activation that every token goes through, its output
+    scaled per token by `shared_scale` [T, 1] when given:
+    `y = init + sum_j w_j * FFN_{idx_j}(x) + s * FFN_shared(x)`. Fs is a
+    multiple of the experts' F, and the shared weights have the experts'
+    element types, because the layer runs the shared FFN as Fs / F more
+    experts, each a slice of F of its hidden units, that every token is
+    routed to with weight s: one grouped loop over the routed experts and
+    the shared ones (`--moe-fuse-shared-experts` folds a separate shared
+    FFN in). The experts then have no biases, and nothing is dropped (no
+    `capacity_factor`).
+
     `--moe-decompose-layer` expands it into `moe.router`, `moe.top_k`,
     `moe.dispatch`, `moe.permute`, `moe.expert_ffn` and `moe.combine`.
 
@@ -607,6 +620,10 @@ def MoE_LayerOp : MoE_DestinationOp<"layer", 1, [
                        Optional<AnyRankedTensor>:$gate_bias,
                        Optional<AnyRankedTensor>:$up_bias,
                        Optional<AnyRankedTensor>:$down_bias,
+                       Optional<AnyRankedTensor>:$shared_gate_weight,
+                       Optional<AnyRankedTensor>:$shared_up_weight,
+                       Optional<AnyRankedTensor>:$shared_down_weight,
+                       Optional<AnyRankedTensor>:$shared_scale,
                        AnyRankedTensor:$init,
                        I64Attr:$top_k,
                        MoE_ScoringFnAttr:$scoring,
@@ -633,6 +650,12 @@ def MoE_LayerOp : MoE_DestinationOp<"layer", 1, [
     (`gate_bias` `(` $gate_bias^ `:` type($gate_bias) `)`)?
     (`up_bias` `(` $up_bias^ `:` type($up_bias) `)`)?
     (`down_bias` `(` $down_bias^ `:` type($down_bias) `)`)?
+    (`shared_gate` `(` $shared_gate_weight^ `:` type($shared_gate_weight)
+     `)`)?
+    (`shared_up` `(` $shared_up_weight^ `:` type($shared_up_weight) `)`)?
+    (`shared_down` `(` $shared_down_weight^ `:` type($shared_down_weight)
+     `)`)?
+    (`shared_scale` `(` $shared_scale^ `:` type($shared_scale) `)`)?
     `outs` `(` $init `:` type($init) `)`
     `top_k` `(` $top_k `)` `scoring` `` $scoring
     `activation` `` $activation attr-dict
@@ -644,6 +667,11 @@ def MoE_LayerOp : MoE_DestinationOp<"layer", 1, [
     int64_t getNumExperts() {
       return getRouterWeight().getType().getDimSize(0);
     }
+    /// Whether the layer has shared experts.
+    bool hasSharedExperts() { return static_cast<bool>(getSharedUpWeight()); }
+    /// The number of experts of the routed F that the shared experts run
+    /// as (Fs / F); 0 without shared experts.
+    int64_t getNumSharedSlices();
   }];
 }
 

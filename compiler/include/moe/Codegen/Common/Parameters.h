@@ -8,12 +8,14 @@
 // when the model function receives it as a parameter. With layers outlined
 // (moe-outline-layers), a layer function's argument is such a weight too
 // when every call passes it a parameter of the model function used nowhere
-// else: re-declaring it re-declares those parameters.
+// else: re-declaring it re-declares those parameters. A concatenation of
+// weights (`moe.param_concat`, moe-concat-parameters) is such a weight too:
+// re-declaring it re-declares each of its parts alike, along dimension 0.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef MOE_CODEGEN_CPU_PARAMETERS_H
-#define MOE_CODEGEN_CPU_PARAMETERS_H
+#ifndef MOE_CODEGEN_COMMON_PARAMETERS_H
+#define MOE_CODEGEN_COMMON_PARAMETERS_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -29,8 +31,10 @@ namespace moe {
 SmallVector<BlockArgument> modelParameters(BlockArgument arg);
 
 /// Re-declares `arg` (for which `modelParameters` is not empty) as `type`,
-/// which `moe_prepare` builds from the raw weight by `permutation`: the
-/// argument, its function's type, and the model parameters it stands for.
+/// which `moe_prepare` builds by `permutation` from the current type with
+/// dimensions split (`type`'s dims permuted back): the argument, its
+/// function's type, and the model parameters it stands for. A parameter
+/// laid out already (a part of a concatenation) composes the two layouts.
 void redeclareParameter(BlockArgument arg, RankedTensorType type,
                         ArrayRef<int64_t> permutation);
 
@@ -41,4 +45,4 @@ SmallVector<func::FuncOp> parameterFunctions(ModuleOp module);
 } // namespace moe
 } // namespace mlir
 
-#endif // MOE_CODEGEN_CPU_PARAMETERS_H
+#endif // MOE_CODEGEN_COMMON_PARAMETERS_H
