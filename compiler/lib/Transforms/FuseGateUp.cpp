@@ -12,6 +12,7 @@
 
 #include "moe/Dialect/MoE/IR/MoEOps.h"
 #include "moe/Transforms/Passes.h"
+#include "moe/Transforms/TensorUtils.h"
 
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
@@ -28,12 +29,6 @@ using namespace mlir;
 using namespace mlir::moe;
 
 namespace {
-
-/// Whether `value` is a tensor filled with zeros.
-bool isZeroFilled(Value value) {
-  auto fill = value.getDefiningOp<linalg::FillOp>();
-  return fill && matchPattern(fill.getInputs().front(), m_AnyZeroFloat());
-}
 
 /// Whether `value` is used only as the input rows of grouped matmuls over
 /// `offsets`, which read only the rows of the experts' segments.

@@ -82,12 +82,6 @@ bool isEveryRow(Value offsets, Value input) {
                                    rowCount(input));
 }
 
-/// Whether `value` is a tensor filled with zeros.
-bool isZeroFilled(Value value) {
-  auto fill = value.getDefiningOp<linalg::FillOp>();
-  return fill && matchPattern(fill.getInputs().front(), m_AnyZeroFloat());
-}
-
 /// A per-token scale of the shared FFN's output: `generic` computes
 /// `ffn[t, d] * h(logit[t, 0])`. Returns h's computation over the [T, 1]
 /// logits as a new `linalg.generic` built at `generic`, or null when

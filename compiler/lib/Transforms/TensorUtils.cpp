@@ -6,6 +6,8 @@
 
 #include "moe/Transforms/TensorUtils.h"
 
+#include "mlir/IR/Matchers.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -34,6 +36,11 @@ Value mlir::moe::createZeroTensor(OpBuilder &b, Location loc,
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elementType));
   Value empty = createEmptyTensor(b, loc, sizes, elementType);
   return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+bool mlir::moe::isZeroFilled(Value value) {
+  auto fill = value.getDefiningOp<linalg::FillOp>();
+  return fill && matchPattern(fill.getInputs().front(), m_AnyZeroFloat());
 }
 
 Value mlir::moe::convertFloat(OpBuilder &b, Location loc, Value value,

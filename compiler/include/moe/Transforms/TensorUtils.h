@@ -31,6 +31,10 @@ Value createEmptyTensor(OpBuilder &b, Location loc,
 Value createZeroTensor(OpBuilder &b, Location loc,
                        ArrayRef<OpFoldResult> sizes, Type elementType);
 
+/// Whether `value` is a tensor filled with zeros (a `linalg.fill` of a
+/// float zero).
+bool isZeroFilled(Value value);
+
 /// Converts a float scalar to `type` (extf or truncf), or returns it as is.
 Value convertFloat(OpBuilder &b, Location loc, Value value, Type type);
 
