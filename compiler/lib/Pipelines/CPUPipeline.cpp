@@ -83,8 +83,11 @@ void mlir::moe::buildMoECPUKernelStage(OpPassManager &pm,
   pm.addPass(createCSEPass());
 }
 
-void mlir::moe::buildMoEEntryAndBufferizeStage(OpPassManager &pm) {
-  pm.addPass(createMoEEntryABIPass());
+void mlir::moe::buildMoEEntryAndBufferizeStage(OpPassManager &pm,
+                                               bool prepareSlices) {
+  MoEEntryABIPassOptions entry;
+  entry.prepareSlices = prepareSlices;
+  pm.addPass(createMoEEntryABIPass(entry));
   pm.addPass(createInlinerPass());
   pm.addPass(createSymbolDCEPass());
   // Let results be computed in the output arena instead of copied there,

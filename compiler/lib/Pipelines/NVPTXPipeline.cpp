@@ -14,6 +14,7 @@
 #include "moe/Codegen/Common/Passes.h"
 #include "moe/Codegen/GPU/Passes.h"
 #include "moe/Pipelines/Pipelines.h"
+#include "moe/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -44,7 +45,9 @@ std::string mlir::moe::libdevicePath(llvm::StringRef toolkit) {
 
 void mlir::moe::buildMoEGPUBufferizationStage(
     OpPassManager &pm, const NVPTXPipelineOptions &options) {
-  buildMoEEntryAndBufferizeStage(pm);
+  // The CUDA runtime lays the weights out on the device, the whole arena
+  // at once.
+  buildMoEEntryAndBufferizeStage(pm, /*prepareSlices=*/false);
   MoEGPUDistributePassOptions distribute;
   distribute.rowBlock = options.rowBlock;
   distribute.threads = options.threads;
@@ -70,8 +73,13 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   decomposition.fuseGateUp = false;
   // (moe-fuse-gather folds the permute into the fused op only.)
   decomposition.fuseGather = false;
+  if (options.fuseSharedExperts)
+    pm.addNestedPass<func::FuncOp>(createMoEFuseSharedExpertsPass());
   buildMoEOutlineLayersStage(pm);
   buildMoEDecompositionPipeline(pm, decomposition);
+  // The routed and shared experts' weights concatenated at load time, by
+  // moe_prepare's kernels.
+  pm.addPass(createMoEConcatParametersPass());
   // The routing data in kernels over many blocks (docs/gpu-codegen.md,
   // "Routing data on the device"): the dispatch in chunks of the router's
   // token block, the permuted copy in segment row blocks, the combine in

@@ -42,6 +42,12 @@ struct DecompositionOptionsBase : public PassPipelineOptions<Derived> {
       llvm::cl::desc("Fuse a gated FFN's gate and up grouped matmuls with "
                      "its activation (moe-fuse-gate-up)"),
       llvm::cl::init(true)};
+  mlir::detail::PassOptions::Option<bool> fuseSharedExperts{
+      *this, "fuse-shared-experts",
+      llvm::cl::desc("Run each layer's shared experts as more experts of its "
+                     "routed grouped loop (moe-fuse-shared-experts, "
+                     "moe-concat-parameters)"),
+      llvm::cl::init(true)};
   mlir::detail::PassOptions::Option<bool> fuseGather{
       *this, "fuse-gather",
       llvm::cl::desc("Read a gated FFN's rows through the token ids "
@@ -63,12 +69,6 @@ struct DecompositionOptions
 /// Options of the CPU pipeline.
 struct CPUPipelineOptions
     : public DecompositionOptionsBase<CPUPipelineOptions> {
-  PassOptions::Option<bool> fuseSharedExperts{
-      *this, "fuse-shared-experts",
-      llvm::cl::desc("Run each layer's shared experts as more experts of its "
-                     "routed grouped loop (moe-fuse-shared-experts, "
-                     "moe-concat-parameters)"),
-      llvm::cl::init(true)};
   PassOptions::Option<bool> outlineLayers{
       *this, "outline-layers",
       llvm::cl::desc("Compile each moe.layer as a function of its own, one "
@@ -227,10 +227,11 @@ void buildMoEDecompositionPipeline(OpPassManager &pm,
 void buildMoEToLinalgStage(OpPassManager &pm,
                            const ConvertMoEToLinalgPassOptions &options = {});
 
-/// Adds what every target runs to reach buffers: the entry-point ABI,
-/// inlining, one-shot bufferization of the whole module and the clean-ups
-/// around it.
-void buildMoEEntryAndBufferizeStage(OpPassManager &pm);
+/// Adds what every target runs to reach buffers: the entry-point ABI
+/// (with `moe_prepare_slice` when `prepareSlices`), inlining, one-shot
+/// bufferization of the whole module and the clean-ups around it.
+void buildMoEEntryAndBufferizeStage(OpPassManager &pm,
+                                    bool prepareSlices = true);
 
 /// Adds the tiling and vectorisation of the expert matmuls.
 void buildMoECPUKernelStage(OpPassManager &pm,

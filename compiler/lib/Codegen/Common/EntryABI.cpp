@@ -294,7 +294,8 @@ struct MoEEntryABIPass : moe::impl::MoEEntryABIPassBase<MoEEntryABIPass> {
         })) {
       SymbolTable symbols(module);
       buildPrepareEntryPoint(module, symbols, loc, preparedParams);
-      buildPrepareSliceEntryPoint(module, symbols, loc, preparedParams);
+      if (prepareSlices)
+        buildPrepareSliceEntryPoint(module, symbols, loc, preparedParams);
     }
     return success();
   }

@@ -85,12 +85,18 @@ def MoEEntryABIPass : Pass<"moe-entry-abi", "mlir::ModuleOp"> {
     which does the same for one slice of one weight (one expert of a
     stacked weight whose permutation keeps the expert dimension first, or
     the whole weight) and returns the weight's number of slices, so that a
-    runtime can load and lay out the weights a slice at a time.
+    runtime can load and lay out the weights a slice at a time (on the
+    host: `prepare-slices=false` leaves it out for a GPU, whose runtime
+    lays the whole arena out on the device).
 
     Private functions with a body (the outlined layers) get internal
     linkage, so the object exports the entry points alone, and those marked
     `no_inline` LLVM's `noinline`.
   }];
+  let options = [
+    Option<"prepareSlices", "prepare-slices", "bool", /*default=*/"true",
+           "Add moe_prepare_slice beside moe_prepare">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
