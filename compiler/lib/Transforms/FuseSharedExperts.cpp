@@ -54,21 +54,14 @@ OpFoldResult traceSize(Value size) {
 /// destinations and through `tensor.empty` to its size, so that two
 /// tensors built for the same tokens compare equal.
 OpFoldResult rowCount(Value tensor) {
-  while (true) {
-    auto type = cast<RankedTensorType>(tensor.getType());
-    if (!type.isDynamicDim(0))
-      return IntegerAttr::get(IndexType::get(tensor.getContext()),
-                              type.getDimSize(0));
-    auto result = dyn_cast<OpResult>(tensor);
-    if (!result)
-      return tensor;
-    if (auto empty = dyn_cast<tensor::EmptyOp>(result.getOwner()))
-      return traceSize(empty.getDynamicSize(0));
-    auto dps = dyn_cast<DestinationStyleOpInterface>(result.getOwner());
-    if (!dps)
-      return tensor;
-    tensor = dps.getTiedOpOperand(result)->get();
-  }
+  auto type = cast<RankedTensorType>(tensor.getType());
+  if (!type.isDynamicDim(0))
+    return IntegerAttr::get(IndexType::get(tensor.getContext()),
+                            type.getDimSize(0));
+  Value destination = traceDestination(tensor);
+  if (auto empty = destination.getDefiningOp<tensor::EmptyOp>())
+    return traceSize(empty.getDynamicSize(0));
+  return destination;
 }
 
 /// Whether `offsets` is `[0, T]` for the T rows of `input`: one expert

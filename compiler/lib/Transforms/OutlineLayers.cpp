@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Transforms/Passes.h"
+#include "moe/Transforms/TensorUtils.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
@@ -44,17 +45,8 @@ SetVector<Value> usedValues(Operation *op) {
 /// following the destination operands of the ops that fill it; null when
 /// the destination comes from elsewhere.
 Operation *resultDestination(LayerOp layer) {
-  Value destination = layer.getDpsInitOperand(0)->get();
-  while (auto result = dyn_cast<OpResult>(destination)) {
-    Operation *producer = result.getOwner();
-    if (isa<tensor::EmptyOp>(producer))
-      return producer;
-    auto dps = dyn_cast<DestinationStyleOpInterface>(producer);
-    if (!dps || !dps.hasPureTensorSemantics())
-      return nullptr;
-    destination = dps.getTiedOpOperand(result)->get();
-  }
-  return nullptr;
+  return traceDestination(layer.getDpsInitOperand(0)->get())
+      .getDefiningOp<tensor::EmptyOp>();
 }
 
 /// The ops that move with `layer` into its function, in block order: the

@@ -6,11 +6,10 @@
 
 #include "moe/Transforms/TensorUtils.h"
 
-#include "mlir/IR/Matchers.h"
-
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 using namespace mlir::moe;
@@ -36,6 +35,16 @@ Value mlir::moe::createZeroTensor(OpBuilder &b, Location loc,
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elementType));
   Value empty = createEmptyTensor(b, loc, sizes, elementType);
   return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+Value mlir::moe::traceDestination(Value value) {
+  while (auto result = dyn_cast<OpResult>(value)) {
+    auto dps = dyn_cast<DestinationStyleOpInterface>(result.getOwner());
+    if (!dps || !dps.hasPureTensorSemantics())
+      break;
+    value = dps.getTiedOpOperand(result)->get();
+  }
+  return value;
 }
 
 bool mlir::moe::isZeroFilled(Value value) {

@@ -31,6 +31,11 @@ Value createEmptyTensor(OpBuilder &b, Location loc,
 Value createZeroTensor(OpBuilder &b, Location loc,
                        ArrayRef<OpFoldResult> sizes, Type elementType);
 
+/// The tensor that `value` is finally written into: `value` followed
+/// through the destination operand of each destination-style op on tensors
+/// that produces it (a `tensor.empty`, say, or a block argument).
+Value traceDestination(Value value);
+
 /// Whether `value` is a tensor filled with zeros (a `linalg.fill` of a
 /// float zero).
 bool isZeroFilled(Value value);
