@@ -1,4 +1,11 @@
 // RUN: moe-opt %s --moe-entry-abi --cse --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: moe-opt %s --moe-entry-abi=prepare-slices=false --split-input-file --verify-diagnostics \
+// RUN:   | FileCheck %s --check-prefix=NO-SLICES
+
+// Without prepare-slices (a GPU's runtime lays the whole arena out at
+// once), moe_prepare comes alone.
+// NO-SLICES: func.func @moe_prepare(
+// NO-SLICES-NOT: moe_prepare_slice
 
 // Inputs, weights and outputs become views of three byte arenas at 64-byte
 // aligned offsets; the model function becomes private.
