@@ -66,11 +66,7 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   DecompositionOptions decomposition;
   decomposition.decomposeExpertFFN = options.decomposeExpertFFN;
   decomposition.fuseRouter = options.fuseRouter;
-  // The first GPU schedule runs gate and up as two grouped matmuls and the
-  // activation on their outputs: a fused segment body needs a [rows, F]
-  // tile per block, which the schedule does not yet place in shared
-  // memory.
-  decomposition.fuseGateUp = false;
+  decomposition.fuseGateUp = options.fuseGateUp;
   // (moe-fuse-gather folds the permute into the fused op only.)
   decomposition.fuseGather = false;
   if (options.fuseSharedExperts)
@@ -105,6 +101,10 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   funcPm.addPass(createMoEGPUWarpMMAPass());
   funcPm.addPass(createConvertLinalgToLoopsPass());
   funcPm.addPass(createCanonicalizerPass());
+  // Constants and index computations move into the kernels (upstream's
+  // outlining no longer sinks them): immediates, not kernel parameters
+  // held in registers.
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   // One gpu.module for the model's kernels: one binary to load.
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createMoEGPUMergeKernelModulesPass());

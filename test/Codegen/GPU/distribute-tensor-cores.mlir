@@ -190,3 +190,119 @@ func.func @f32_weights(%offsets: memref<5xi32>, %in: memref<?x32xf32>,
   } {moe.segment_loop}
   return
 }
+
+// -----
+
+// A gated segment (gate and up into [rows, 24] buffers, then the
+// activation) runs as one loop nest: the block's two warps split the 24
+// columns (12 each) and walk theirs in 16 x 8 tiles; a tile fills and
+// accumulates gate and up into the warp's [16, 8] tiles of two block
+// buffers ([2, 16, 8], which become the block's slices of grid buffers),
+// both marked moe.warp_mma, then the epilogue writes the output. No
+// [rows, 24] gate or up is left. Without tensor cores the block's 64
+// threads split the columns and walk theirs one at a time, over all 32
+// rows of the block.
+
+// CHECK-LABEL: func.func @gated
+// CHECK-NOT:     memref.alloc({{.*}}) {{.*}}memref<?x24xf32>
+// CHECK:         %[[GS:.+]] = memref.alloc({{.*}}) : memref<?x2x16x8xf32>
+// CHECK:         %[[US:.+]] = memref.alloc({{.*}}) : memref<?x2x16x8xf32>
+// CHECK:         scf.forall (%[[BLOCK:.+]]) in (%{{.+}}) {
+// CHECK:           scf.if
+// CHECK:             %[[GB:.+]] = memref.subview %[[GS]][%{{.+}}, 0, 0, 0] [1, 2, 16, 8]
+// CHECK:             %[[UB:.+]] = memref.subview %[[US]][%{{.+}}, 0, 0, 0] [1, 2, 16, 8]
+// CHECK:             scf.forall (%[[W:.+]]) in (2) {
+// CHECK:               scf.for %{{.+}} step %c16 {
+// CHECK:                 scf.for %{{.+}} step %c8 {
+// CHECK:                   %[[GT:.+]] = memref.subview %[[GB]][%[[W]], 0, 0]
+// CHECK:                   %[[UT:.+]] = memref.subview %[[UB]][%[[W]], 0, 0]
+// CHECK:                   linalg.fill ins(%{{.+}}) outs(%[[GT]]
+// CHECK:                   linalg.fill ins(%{{.+}}) outs(%[[UT]]
+// CHECK:                   linalg.generic {{.*}} outs(%[[GT]] {{.*}} attrs = {moe.segment_matmul, moe.warp_mma}
+// CHECK:                     arith.truncf
+// CHECK:                   linalg.generic {{.*}} outs(%[[UT]] {{.*}} attrs = {moe.segment_matmul, moe.warp_mma}
+// CHECK:                     arith.truncf
+// CHECK:                   linalg.generic {{.*}} ins(%[[GT]], %[[UT]] : {{.*}} attrs = {moe.segment_epilogue}
+// CHECK:             } {mapping = [#gpu.warp<x>]}
+// CHECK:         } {mapping = [#gpu.block<x>]}
+
+// FFMA-LABEL: func.func @gated
+// FFMA:         memref.alloc({{.*}}) : memref<?x64x32x1xf32>
+// FFMA:         memref.alloc({{.*}}) : memref<?x64x32x1xf32>
+// FFMA-NOT:     moe.warp_mma
+// FFMA:         scf.forall (%{{.+}}) in (64) {
+// FFMA:           scf.for %{{.+}} step %c32{{.*}} {
+// FFMA:             scf.for %{{.+}} step %c1{{.*}} {
+// FFMA:               linalg.fill
+// FFMA:               linalg.fill
+// FFMA:               moe.segment_matmul
+// FFMA:               moe.segment_matmul
+// FFMA:               moe.segment_epilogue
+// FFMA:         } {mapping = [#gpu.thread<x>]}
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+#e = affine_map<(m, n) -> (m, n)>
+func.func @gated(%offsets: memref<5xi32>, %in: memref<?x32xf32>,
+                 %gate: memref<4x24x32xbf16>, %up: memref<4x24x32xbf16>,
+                 %out: memref<?x24xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %zero = arith.constant 0.0 : f32
+  scf.for %e = %c0 to %c4 step %c1 {
+    %b = memref.load %offsets[%e] : memref<5xi32>
+    %begin = arith.index_cast %b : i32 to index
+    %next = arith.addi %e, %c1 : index
+    %n = memref.load %offsets[%next] : memref<5xi32>
+    %end = arith.index_cast %n : i32 to index
+    %size = arith.subi %end, %begin : index
+    %any = arith.cmpi sgt, %size, %c0 : index
+    scf.if %any {
+      %src = memref.subview %in[%begin, 0] [%size, 32] [1, 1]
+          : memref<?x32xf32> to memref<?x32xf32, strided<[32, 1], offset: ?>>
+      %dst = memref.subview %out[%begin, 0] [%size, 24] [1, 1]
+          : memref<?x24xf32> to memref<?x24xf32, strided<[24, 1], offset: ?>>
+      %ga = memref.alloc(%size) : memref<?x24xf32>
+      linalg.fill ins(%zero : f32) outs(%ga : memref<?x24xf32>)
+      %ua = memref.alloc(%size) : memref<?x24xf32>
+      linalg.fill ins(%zero : f32) outs(%ua : memref<?x24xf32>)
+      %wg = memref.subview %gate[%e, 0, 0] [1, 24, 32] [1, 1, 1]
+          : memref<4x24x32xbf16> to memref<24x32xbf16, strided<[32, 1], offset: ?>>
+      linalg.generic {indexing_maps = [#a, #w, #c],
+                      iterator_types = ["parallel", "parallel", "reduction"]}
+          ins(%src, %wg : memref<?x32xf32, strided<[32, 1], offset: ?>>,
+                          memref<24x32xbf16, strided<[32, 1], offset: ?>>)
+          outs(%ga : memref<?x24xf32>) attrs = {moe.segment_matmul} {
+      ^bb0(%x: f32, %y: bf16, %acc: f32):
+        %ye = arith.extf %y : bf16 to f32
+        %p = arith.mulf %x, %ye : f32
+        %s = arith.addf %acc, %p : f32
+        linalg.yield %s : f32
+      }
+      %wu = memref.subview %up[%e, 0, 0] [1, 24, 32] [1, 1, 1]
+          : memref<4x24x32xbf16> to memref<24x32xbf16, strided<[32, 1], offset: ?>>
+      linalg.generic {indexing_maps = [#a, #w, #c],
+                      iterator_types = ["parallel", "parallel", "reduction"]}
+          ins(%src, %wu : memref<?x32xf32, strided<[32, 1], offset: ?>>,
+                          memref<24x32xbf16, strided<[32, 1], offset: ?>>)
+          outs(%ua : memref<?x24xf32>) attrs = {moe.segment_matmul} {
+      ^bb0(%x: f32, %y: bf16, %acc: f32):
+        %ye = arith.extf %y : bf16 to f32
+        %p = arith.mulf %x, %ye : f32
+        %s = arith.addf %acc, %p : f32
+        linalg.yield %s : f32
+      }
+      linalg.generic {indexing_maps = [#e, #e, #e],
+                      iterator_types = ["parallel", "parallel"]}
+          ins(%ga, %ua : memref<?x24xf32>, memref<?x24xf32>)
+          outs(%dst : memref<?x24xf32, strided<[24, 1], offset: ?>>)
+          attrs = {moe.segment_epilogue} {
+      ^bb0(%g: f32, %u: f32, %o: f32):
+        %v = arith.mulf %g, %u : f32
+        linalg.yield %v : f32
+      }
+    }
+  } {moe.segment_loop}
+  return
+}

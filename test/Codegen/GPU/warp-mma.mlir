@@ -62,13 +62,13 @@
 // CHECK:             %[[A6B:.+]] = arith.truncf
 // CHECK:             memref.load %[[A]][%[[LO]], %[[KH1]]]
 // CHECK:             %[[A7B:.+]] = arith.truncf
+// CHECK:             %[[AF:.+]] = vector.from_elements %[[A0B]], %[[A1B]], %[[A2B]], %[[A3B]], %[[A4B]], %[[A5B]], %[[A6B]], %[[A7B]] : vector<4x2xbf16>
 // B's fragment (B[k, n] = W[n, k]): (k0 + t..t+1, g), (k0 + t + 8..t+9, g).
 // The tile has all 8 columns, so W's row g needs no check.
 // CHECK:             %[[W0:.+]] = memref.load %[[W]][%[[G]], %[[KL]]] : memref<8x32xbf16>
 // CHECK:             %[[W1:.+]] = memref.load %[[W]][%[[G]], %[[KL1]]] : memref<8x32xbf16>
 // CHECK:             %[[W2:.+]] = memref.load %[[W]][%[[G]], %[[KH]]] : memref<8x32xbf16>
 // CHECK:             %[[W3:.+]] = memref.load %[[W]][%[[G]], %[[KH1]]] : memref<8x32xbf16>
-// CHECK:             %[[AF:.+]] = vector.from_elements %[[A0B]], %[[A1B]], %[[A2B]], %[[A3B]], %[[A4B]], %[[A5B]], %[[A6B]], %[[A7B]] : vector<4x2xbf16>
 // CHECK:             %[[BF:.+]] = vector.from_elements %[[W0]], %[[W1]], %[[W2]], %[[W3]] : vector<2x2xbf16>
 // CHECK:             %[[D:.+]] = nvgpu.mma.sync(%[[AF]], %[[BF]], %[[ACC]]) {mmaShape = [16, 8, 16]} : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
 // CHECK:             scf.yield %[[D]]
@@ -114,6 +114,115 @@ func.func @tile(%x: memref<?x32xf32>, %w: memref<8x32xbf16>,
       %p = arith.mulf %re, %we : f32
       %s = arith.addf %acc, %p : f32
       linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// A gated FFN's tile (moe-gpu-distribute's gated tiles): gate and up
+// accumulate in registers from their fills' value over one K loop, which
+// loads the A fragment once for both mma.syncs; the epilogue runs on the
+// accumulators' elements, its bias read at the element's column, and only
+// its result is stored. Nothing is stored to the gate and up tiles.
+
+// CHECK-LABEL: func.func @gated_tile
+// CHECK-SAME:    (%[[X:.+]]: memref<?x32xf32>, %[[WG:.+]]: memref<8x32xbf16>, %[[WU:.+]]: memref<8x32xbf16>, %[[BIAS:.+]]: memref<8xf32>, %[[Y:.+]]: memref<?x8xf32>, %[[N:.+]]: index)
+// CHECK:         gpu.launch
+// CHECK:           %[[C:.+]] = memref.subview %[[Y]]
+// CHECK-NOT:       linalg.fill
+// CHECK:           %[[T:.+]] = arith.muli %{{.+}}, %c2
+// CHECK:           %[[T1:.+]] = arith.addi %[[T]], %c1
+// CHECK:           %[[G0:.+]] = vector.broadcast %[[ZERO:.+]] : f32 to vector<2x2xf32>
+// CHECK:           %[[U0:.+]] = vector.broadcast %[[ZERO]] : f32 to vector<2x2xf32>
+// CHECK:           %[[SUMS:.+]]:2 = scf.for %{{.+}} iter_args(%[[GACC:.+]] = %[[G0]], %[[UACC:.+]] = %[[U0]]) -> (vector<2x2xf32>, vector<2x2xf32>) {
+// CHECK-COUNT-8:     arith.truncf
+// CHECK:             %[[AF:.+]] = vector.from_elements {{.+}} : vector<4x2xbf16>
+// CHECK-NOT:         arith.truncf
+// CHECK:             memref.load %[[WG]]
+// CHECK:             %[[GF:.+]] = vector.from_elements {{.+}} : vector<2x2xbf16>
+// CHECK:             %[[GD:.+]] = nvgpu.mma.sync(%[[AF]], %[[GF]], %[[GACC]])
+// CHECK:             memref.load %[[WU]]
+// CHECK:             %[[UF:.+]] = vector.from_elements {{.+}} : vector<2x2xbf16>
+// CHECK:             %[[UD:.+]] = nvgpu.mma.sync(%[[AF]], %[[UF]], %[[UACC]])
+// CHECK:             scf.yield %[[GD]], %[[UD]]
+// CHECK:           }
+// Element (g, t): act = (gate + bias[t]) * up, stored to C only.
+// CHECK:           %[[GE:.+]] = vector.extract %[[SUMS]]#0[0, 0]
+// CHECK:           %[[UE:.+]] = vector.extract %[[SUMS]]#1[0, 0]
+// CHECK:           %[[B:.+]] = memref.load %[[BIAS]][%[[T]]]
+// CHECK:           %[[GB:.+]] = arith.addf %[[GE]], %[[B]]
+// CHECK:           %[[V:.+]] = arith.mulf %[[GB]], %[[UE]]
+// CHECK:           scf.if
+// CHECK:             memref.store %[[V]], %[[C]][%{{.+}}, %[[T]]]
+// CHECK-COUNT-3:   memref.store %{{.+}}, %[[C]]
+// CHECK-NOT:       memref.store
+// CHECK-NOT:       linalg.
+// CHECK:           gpu.terminator
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+#e = affine_map<(m, n) -> (m, n)>
+#b = affine_map<(m, n) -> (n)>
+func.func @gated_tile(%x: memref<?x32xf32>, %wg: memref<8x32xbf16>,
+                      %wu: memref<8x32xbf16>, %bias: memref<8xf32>,
+                      %y: memref<?x8xf32>, %n: index) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %zero = arith.constant 0.0 : f32
+  %gs = memref.alloc() : memref<16x8xf32>
+  %us = memref.alloc() : memref<16x8xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %rows = affine.min affine_map<()[s0] -> (s0, 16)>()[%n]
+    %a = memref.subview %x[0, 0] [%rows, 32] [1, 1]
+        : memref<?x32xf32> to memref<?x32xf32, strided<[32, 1]>>
+    %c = memref.subview %y[0, 0] [%rows, 8] [1, 1]
+        : memref<?x8xf32> to memref<?x8xf32, strided<[8, 1]>>
+    %g = memref.subview %gs[0, 0] [%rows, 8] [1, 1]
+        : memref<16x8xf32> to memref<?x8xf32, strided<[8, 1]>>
+    %u = memref.subview %us[0, 0] [%rows, 8] [1, 1]
+        : memref<16x8xf32> to memref<?x8xf32, strided<[8, 1]>>
+    linalg.fill ins(%zero : f32) outs(%g : memref<?x8xf32, strided<[8, 1]>>)
+    linalg.fill ins(%zero : f32) outs(%u : memref<?x8xf32, strided<[8, 1]>>)
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%a, %wg : memref<?x32xf32, strided<[32, 1]>>, memref<8x32xbf16>)
+        outs(%g : memref<?x8xf32, strided<[8, 1]>>)
+        attrs = {moe.segment_matmul, moe.warp_mma} {
+    ^bb0(%in: f32, %wt: bf16, %acc: f32):
+      %r = arith.truncf %in : f32 to bf16
+      %re = arith.extf %r : bf16 to f32
+      %we = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %re, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%a, %wu : memref<?x32xf32, strided<[32, 1]>>, memref<8x32xbf16>)
+        outs(%u : memref<?x8xf32, strided<[8, 1]>>)
+        attrs = {moe.segment_matmul, moe.warp_mma} {
+    ^bb0(%in: f32, %wt: bf16, %acc: f32):
+      %r = arith.truncf %in : f32 to bf16
+      %re = arith.extf %r : bf16 to f32
+      %we = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %re, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    linalg.generic {indexing_maps = [#e, #e, #b, #e],
+                    iterator_types = ["parallel", "parallel"]}
+        ins(%g, %u, %bias : memref<?x8xf32, strided<[8, 1]>>,
+                            memref<?x8xf32, strided<[8, 1]>>, memref<8xf32>)
+        outs(%c : memref<?x8xf32, strided<[8, 1]>>)
+        attrs = {moe.segment_epilogue} {
+    ^bb0(%gate: f32, %up: f32, %b: f32, %out: f32):
+      %gb = arith.addf %gate, %b : f32
+      %v = arith.mulf %gb, %up : f32
+      linalg.yield %v : f32
     }
     gpu.terminator
   }

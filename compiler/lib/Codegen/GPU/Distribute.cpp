@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Codegen/GPU/BufferAccesses.h"
+#include "moe/Codegen/GPU/GatedTiles.h"
 #include "moe/Codegen/GPU/Passes.h"
 #include "moe/Codegen/GPU/TensorCores.h"
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
@@ -227,16 +228,18 @@ private:
 
 /// Runs in place the body of each top-level `scf.if` that only guards
 /// zero-size work: its condition is the host's, and its body holds views,
-/// index arithmetic without division, and linalg ops on buffers, which do
-/// nothing on empty views. (A grouped matmul of one segment, a linear node
-/// or a shared expert, is guarded by `tokens > 0`.) Unguarded, each linalg
-/// op becomes a kernel over blocks of its own, where the guarded body would
-/// be one block's serial work.
+/// index arithmetic without division, allocations, and linalg ops on
+/// buffers, which do nothing on empty views. (A grouped matmul of one
+/// segment, a linear node or a shared expert, is guarded by `tokens > 0`.)
+/// Unguarded, each linalg op becomes a kernel over blocks of its own, where
+/// the guarded body would be one block's serial work.
 void dropZeroSizeGuards(Block *top) {
   HostValues host(top);
   auto emptyWhenEmpty = [](Operation &op) {
     if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
       return linalgOp.hasPureBufferSemantics();
+    if (isa<memref::AllocOp>(op))
+      return true;
     return isMemoryEffectFree(&op) && op.getNumRegions() == 0 &&
            !isa<arith::DivUIOp, arith::DivSIOp, arith::CeilDivUIOp,
                 arith::CeilDivSIOp, arith::FloorDivSIOp, arith::RemUIOp,
@@ -355,6 +358,17 @@ struct MoEGPUDistributePass
   /// buffer; returns them by segment loop.
   DenseMap<Operation *, Value> buildBlockMaps(Block *top, HostValues &host);
   LogicalResult distributeTopLevelLinalg(Operation *op);
+  /// Wraps each top-level gated group (see GatedTiles.h; a shared expert's
+  /// or a dense FFN's, over all rows) in a forall over blocks of `row-block`
+  /// rows, whose block runs the group on its rows: distributeBlock then
+  /// fuses it like a segment's.
+  LogicalResult wrapTopLevelGatedGroups(Block *top);
+  /// Runs `group`, inside a block, as one loop nest: the block's workers
+  /// (warps on tensor cores, threads otherwise) split the columns, and walk
+  /// theirs in tiles (16 x 8 on tensor cores, the block's rows x 1
+  /// otherwise); a tile runs the fills, both matmuls and the epilogue on a
+  /// worker's tile of scratch, so no [rows, N] gate or up is written.
+  LogicalResult fuseGatedGroup(GatedGroup group);
 
   /// Distributes the body of block forall `forall` over threads.
   LogicalResult distributeBlock(scf::ForallOp forall);
@@ -372,6 +386,9 @@ struct MoEGPUDistributePass
   /// weights' type and tiles it over the block's warps, then into
   /// moe.warp_mma tiles.
   LogicalResult tileOverWarps(linalg::GenericOp op);
+  /// Rounds the activations of `op` (isTensorCoreSegmentMatmul) to its
+  /// weights' type, as mma.sync does, and marks it moe.warp_mma.
+  void roundForTensorCores(linalg::GenericOp op);
 
   /// A top-level buffer of `elementType` with one [shape] slice per block of
   /// `forall` (the first dimension), allocated before `forall`.
@@ -403,6 +420,8 @@ LogicalResult MoEGPUDistributePass::distributeFunction(func::FuncOp func) {
   }
   Block *top = &func.getBody().front();
   dropZeroSizeGuards(top);
+  if (failed(wrapTopLevelGatedGroups(top)))
+    return failure();
   HostValues host(top);
   DenseMap<Operation *, Value> blockMaps = buildBlockMaps(top, host);
   // Whether `op` or an op nested in it uses a result of an op in `set`.
@@ -774,8 +793,203 @@ Value MoEGPUDistributePass::allocateGridBuffer(scf::ForallOp forall,
       b, loc, MemRefType::get(gridShape, elementType), ValueRange{blocks});
 }
 
+/// Erases `value`'s defining op when nothing but deallocations uses it and
+/// it is an allocation or a view, then the view's source the same way.
+void eraseUnusedBuffer(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    if (!llvm::all_of(def->getUsers(), [](Operation *user) {
+          return isa<memref::DeallocOp>(user);
+        }))
+      return;
+    auto view = dyn_cast<memref::SubViewOp>(def);
+    if (!view && !isa<memref::AllocOp>(def))
+      return;
+    for (Operation *user : llvm::make_early_inc_range(def->getUsers()))
+      user->erase();
+    value = view ? view.getSource() : Value();
+    def->erase();
+  }
+}
+
+/// Points each operand of `op` that is `from`, or a view of it, at `to`
+/// instead, and erases the view when nothing else uses it.
+void retargetOperands(Operation *op, Value from, Value to) {
+  for (OpOperand &operand : op->getOpOperands()) {
+    Value current = operand.get();
+    auto view = current.getDefiningOp<memref::SubViewOp>();
+    if (current != from && (!view || view.getSource() != from))
+      continue;
+    operand.set(to);
+    if (view && view->use_empty())
+      view->erase();
+  }
+}
+
+/// The tile of `op` at `offsets` (its other dimensions whole), by its
+/// TilingInterface, with its operands that are `accs[i]` or their views
+/// replaced by `tiles[i]`.
+FailureOr<Operation *> tileWithOperands(OpBuilder &b, Operation *op,
+                                        ArrayRef<OpFoldResult> offsets,
+                                        ArrayRef<OpFoldResult> sizes,
+                                        ArrayRef<Value> accs,
+                                        ArrayRef<Value> tiles) {
+  auto tiling = cast<TilingInterface>(op);
+  SmallVector<Range> domain = tiling.getIterationDomain(b);
+  SmallVector<OpFoldResult> allOffsets, allSizes;
+  for (auto [d, range] : llvm::enumerate(domain)) {
+    allOffsets.push_back(d < offsets.size() ? offsets[d] : range.offset);
+    allSizes.push_back(d < sizes.size() ? sizes[d] : range.size);
+  }
+  FailureOr<TilingResult> tiled =
+      tiling.getTiledImplementation(b, allOffsets, allSizes);
+  if (failed(tiled) || tiled->tiledOps.size() != 1)
+    return op->emitError("cannot tile this op of a gated FFN");
+  Operation *tiledOp = tiled->tiledOps.front();
+  for (auto [acc, tile] : llvm::zip(accs, tiles))
+    retargetOperands(tiledOp, acc, tile);
+  return tiledOp;
+}
+
+LogicalResult MoEGPUDistributePass::wrapTopLevelGatedGroups(Block *top) {
+  SmallVector<GatedGroup> groups;
+  for (auto epilogue : top->getOps<linalg::GenericOp>())
+    if (std::optional<GatedGroup> group = matchGatedGroup(epilogue))
+      groups.push_back(*group);
+  for (GatedGroup &group : groups) {
+    OpBuilder b(group.epilogue);
+    // The kernel's name says what it is (moe-gpu-merge-kernel-modules).
+    Location loc = NameLoc::get(b.getStringAttr(kGroupedMatmulKernelName),
+                                group.epilogue.getLoc());
+    SmallVector<Range> domain =
+        cast<TilingInterface>(group.epilogue.getOperation())
+            .getIterationDomain(b);
+    Value rows = getValueOrCreateConstantIndexOp(b, loc, domain[0].size);
+    Value blockRows = arith::ConstantIndexOp::create(b, loc, rowBlock);
+    Value blocks = arith::CeilDivUIOp::create(b, loc, rows, blockRows);
+    auto forall = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{blocks},
+                                        ValueRange(), std::nullopt);
+    b.setInsertionPoint(forall.getBody()->getTerminator());
+    Value first =
+        arith::MulIOp::create(b, loc, forall.getInductionVar(0), blockRows);
+    Value count = arith::MinUIOp::create(
+        b, loc, blockRows, arith::SubIOp::create(b, loc, rows, first));
+    // One view of an accumulator's rows for its three users: the group
+    // still matches inside the block.
+    auto blockRowsOf = [&](Value acc) -> Value {
+      OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+      return memref::SubViewOp::create(
+          b, loc, acc, ArrayRef<OpFoldResult>{first, zero},
+          ArrayRef<OpFoldResult>{count, memref::getMixedSize(b, loc, acc, 1)},
+          ArrayRef<OpFoldResult>{one, one});
+    };
+    SmallVector<Value, 2> accs = {group.gateAcc, group.upAcc};
+    SmallVector<Value, 2> views = {blockRowsOf(group.gateAcc),
+                                   blockRowsOf(group.upAcc)};
+    for (Operation *op : group.ops())
+      if (failed(tileWithOperands(b, op, {first}, {count}, accs, views)))
+        return failure();
+    for (Operation *op : group.ops())
+      op->erase();
+  }
+  return success();
+}
+
+LogicalResult MoEGPUDistributePass::fuseGatedGroup(GatedGroup group) {
+  bool onTensorCores = usesTensorCores(group.gate) && usesTensorCores(group.up);
+  int64_t workers = onTensorCores ? threads / kNVIDIAWarpSize : threads;
+  int64_t tileRows = onTensorCores ? kMmaRows : rowBlock;
+  int64_t tileColumns = onTensorCores ? kMmaCols : 1;
+  if (onTensorCores) {
+    roundForTensorCores(group.gate);
+    roundForTensorCores(group.up);
+  }
+  OpBuilder b(group.epilogue);
+  Location loc = group.epilogue.getLoc();
+  auto constant = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  };
+  // A worker's tile of gate and up: its slice of a buffer of the block's,
+  // which distributeBlock makes the block's slice of a grid buffer. (On
+  // tensor cores moe-gpu-warp-mma keeps the tiles in registers instead.)
+  auto scratchType =
+      MemRefType::get({workers, tileRows, tileColumns},
+                      getElementTypeOrSelf(group.gateAcc.getType()));
+  Value gateScratch = memref::AllocOp::create(b, loc, scratchType);
+  Value upScratch = memref::AllocOp::create(b, loc, scratchType);
+  SmallVector<Range> domain =
+      cast<TilingInterface>(group.epilogue.getOperation())
+          .getIterationDomain(b);
+  Value rows = getValueOrCreateConstantIndexOp(b, loc, domain[0].size);
+  Value columns = getValueOrCreateConstantIndexOp(b, loc, domain[1].size);
+  Value perWorker =
+      arith::CeilDivUIOp::create(b, loc, columns, constant(workers));
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(workers)}, ValueRange(),
+      b.getArrayAttr({onTensorCores ? warpX() : threadX()}));
+  b.setInsertionPoint(forall.getBody()->getTerminator());
+  Value worker = forall.getInductionVar(0);
+  Value first = arith::MinUIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, worker, perWorker), columns);
+  Value count = arith::MinUIOp::create(
+      b, loc, perWorker, arith::SubIOp::create(b, loc, columns, first));
+  auto rowLoop =
+      scf::ForOp::create(b, loc, constant(0), rows, constant(tileRows));
+  b.setInsertionPointToStart(rowLoop.getBody());
+  // min(tile, end - at) as affine.min, which bounds analyses see through.
+  auto tileSize = [&](int64_t tile, Value at, Value end) -> Value {
+    AffineExpr d0 = b.getAffineDimExpr(0), s0 = b.getAffineSymbolExpr(0);
+    return affine::AffineMinOp::create(
+        b, loc,
+        AffineMap::get(1, 1, {s0 - d0, b.getAffineConstantExpr(tile)},
+                       b.getContext()),
+        ValueRange{at, end});
+  };
+  Value row = rowLoop.getInductionVar();
+  Value rowCount = tileSize(tileRows, row, rows);
+  auto columnLoop =
+      scf::ForOp::create(b, loc, constant(0), count, constant(tileColumns));
+  b.setInsertionPointToStart(columnLoop.getBody());
+  Value step = columnLoop.getInductionVar();
+  Value column = arith::AddIOp::create(b, loc, first, step);
+  Value columnCount = tileSize(tileColumns, step, count);
+  auto scratchTile = [&](Value scratch) -> Value {
+    SmallVector<OpFoldResult> offsets = {worker, b.getIndexAttr(0),
+                                         b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), rowCount,
+                                       columnCount};
+    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+    auto type = memref::SubViewOp::inferRankReducedResultType(
+        {ShapedType::kDynamic, ShapedType::kDynamic}, scratchType, offsets,
+        sizes, strides);
+    return memref::SubViewOp::create(b, loc, cast<MemRefType>(type), scratch,
+                                     offsets, sizes, strides);
+  };
+  SmallVector<Value, 2> accs = {group.gateAcc, group.upAcc};
+  SmallVector<Value, 2> tiles = {scratchTile(gateScratch),
+                                 scratchTile(upScratch)};
+  for (Operation *op : group.ops())
+    if (failed(tileWithOperands(b, op, {row, column}, {rowCount, columnCount},
+                                accs, tiles)))
+      return failure();
+  for (Operation *op : group.ops())
+    op->erase();
+  eraseUnusedBuffer(group.gateAcc);
+  eraseUnusedBuffer(group.upAcc);
+  return success();
+}
+
 LogicalResult MoEGPUDistributePass::distributeBlock(scf::ForallOp forall) {
   Block *body = forall.getBody();
+  // Gate, up and the activation of a gated FFN as one loop nest, before
+  // the block's buffers are placed: the [rows, N] gate and up go.
+  SmallVector<GatedGroup> groups;
+  body->walk([&](linalg::GenericOp op) {
+    if (std::optional<GatedGroup> group = matchGatedGroup(op))
+      groups.push_back(*group);
+  });
+  for (GatedGroup &group : groups)
+    if (failed(fuseGatedGroup(group)))
+      return failure();
   OpBuilder b(body, body->begin());
   Location loc = forall.getLoc();
   // The block's place in the grid, row-major over the forall's dimensions.
@@ -869,6 +1083,11 @@ LogicalResult MoEGPUDistributePass::distributeOps(Block *block,
   Operation *terminator = block->getTerminator();
   for (Operation *op = &block->front(); op != terminator;) {
     Operation *next = op->getNextNode();
+    // Already over the block's warps or threads (a gated FFN's tiles).
+    if (auto inner = dyn_cast<scf::ForallOp>(op); inner && inner.getMapping()) {
+      op = next;
+      continue;
+    }
     // A forall of the lowering (column chunks of a gather): its iterations
     // are independent, so threads take them when there are enough.
     if (auto inner = dyn_cast<scf::ForallOp>(op);
@@ -1000,7 +1219,7 @@ LogicalResult MoEGPUDistributePass::tileOverThreads(Operation *op) {
   return success();
 }
 
-LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
+void MoEGPUDistributePass::roundForTensorCores(linalg::GenericOp op) {
   // C += bf16(A) * W (or f16): what mma.sync computes, and what the
   // host-semantics check then runs.
   Block &body = op.getRegion().front();
@@ -1012,6 +1231,10 @@ LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
       arith::ExtFOp::create(b, op.getLoc(), b.getF32Type(), rounded);
   activation.replaceAllUsesExcept(widened, rounded.getDefiningOp());
   op->setAttr(kWarpMmaAttrName, b.getUnitAttr());
+}
+
+LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
+  roundForTensorCores(op);
 
   // The warps split the columns; each then walks its columns in tiles of
   // one mma.sync's shape. The tiles keep the marker.

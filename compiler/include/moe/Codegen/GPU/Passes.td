@@ -58,7 +58,15 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
     block's warps along N
     (`#gpu.warp<x>`), and each warp's columns into tiles of at most 16 rows
     and 8 columns marked `moe.warp_mma`, which moe-gpu-warp-mma makes
-    mma.sync instructions. Any other linalg op with a parallel dimension is
+    mma.sync instructions. A gated FFN's gate and up matmuls and their
+    epilogue (fills, two segment matmuls into [rows, N] buffers, a
+    `moe.segment_epilogue`) run as one loop nest instead: the warps (or,
+    without tensor cores, the threads) split the columns and walk theirs in
+    16 x 8 tiles (the block's rows x 1 column), each tile running the
+    fills, both matmuls and the epilogue on the worker's tile of two block
+    buffers; the [rows, N] buffers go. One over all rows at the top level
+    (a shared expert's) is first wrapped in a forall over blocks of
+    `row-block` rows. Any other linalg op with a parallel dimension is
     tiled over `threads` threads along its innermost parallel dimension;
     consecutive ops that write memory otherwise (serial loops, stores) run
     on thread 0, and scalar results that later ops of the block use travel
@@ -212,7 +220,12 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     lane loads its elements of the A, W and C fragments from memory (PTX's
     layouts for 16-bit operands, as upstream's
     `transform.nvgpu.rewrite_matmul_as_mma_sync` has them for f16), rounds
-    its A elements to W's type, and stores its C elements back. A tile smaller
+    its A elements to W's type, and stores its C elements back. Where a
+    gated FFN's tile (two such tiles of the same A into tiles that only
+    fills write before, and a `moe.segment_epilogue` reads) sits, one loop
+    over K loads each A fragment once for two mma.sync, the accumulators
+    start from the fills' value, and the epilogue, cloned, runs on them:
+    only its result is stored. A tile smaller
     than 16 x 8, or a K that 16 does not divide, is padded with zeros: a
     lane loads inside the tile only (at a clamped index, then selects
     zero), and stores inside it only.
