@@ -3,8 +3,9 @@
 
 // A segment matmul with BF16 weights takes tensor cores: its activations
 // are rounded to bf16 in its body, its columns (N = 24) split over the
-// block's two warps (12 each), and each warp's part into tiles of at most
-// 16 rows by 8 columns marked moe.warp_mma, for moe-gpu-warp-mma. Without
+// block's two warps (12 each), and each warp's part into warp tiles of at
+// most 32 rows by 32 columns marked moe.warp_mma, for moe-gpu-warp-mma
+// (2 x 4 mma.sync tiles sharing their fragments). Without
 // tensor cores it spreads over threads, its activations unrounded.
 
 // CHECK-LABEL: func.func @bf16_weights
@@ -14,8 +15,8 @@
 // CHECK:             scf.forall (%[[W:.+]]) in (2) {
 // CHECK:               memref.subview %{{.+}}[%{{.+}}, 0] [12, 32]
 // CHECK:               memref.subview %{{.+}}[0, %{{.+}}] [%{{.+}}, 12]
-// CHECK:               scf.for %[[M:.+]] = %{{.+}} to %{{.+}} step %c16 {
-// CHECK:                 scf.for %[[N:.+]] = %{{.+}} to %c12 step %c8 {
+// CHECK:               scf.for %[[M:.+]] = %{{.+}} to %{{.+}} step %c32{{.*}} {
+// CHECK:                 scf.for %[[N:.+]] = %{{.+}} to %c12 step %c32{{.*}} {
 // CHECK:                   %[[ROWS:.+]] = affine.min {{.*}}(%[[M]])
 // CHECK:                   %[[COLS:.+]] = affine.min {{.*}}(%[[N]])
 // CHECK:                   %[[A:.+]] = memref.subview %{{.+}}[%[[M]], 0] [%[[ROWS]], 32]
@@ -195,9 +196,9 @@ func.func @f32_weights(%offsets: memref<5xi32>, %in: memref<?x32xf32>,
 
 // A gated segment (gate and up into [rows, 24] buffers, then the
 // activation) runs as one loop nest: the block's two warps split the 24
-// columns (12 each) and walk theirs in 16 x 8 tiles; a tile fills and
-// accumulates gate and up into the warp's [16, 8] tiles of two block
-// buffers ([2, 16, 8], which become the block's slices of grid buffers),
+// columns (12 each) and walk theirs in warp tiles of up to 32 x 32; a
+// tile fills and accumulates gate and up into the warp's [32, 32] tiles of
+// two block buffers ([2, 32, 32], which become the block's slices of grid buffers),
 // both marked moe.warp_mma, then the epilogue writes the output. No
 // [rows, 24] gate or up is left. Without tensor cores the block's 64
 // threads split the columns and walk theirs one at a time, over all 32
@@ -205,15 +206,15 @@ func.func @f32_weights(%offsets: memref<5xi32>, %in: memref<?x32xf32>,
 
 // CHECK-LABEL: func.func @gated
 // CHECK-NOT:     memref.alloc({{.*}}) {{.*}}memref<?x24xf32>
-// CHECK:         %[[GS:.+]] = memref.alloc({{.*}}) : memref<?x2x16x8xf32>
-// CHECK:         %[[US:.+]] = memref.alloc({{.*}}) : memref<?x2x16x8xf32>
+// CHECK:         %[[GS:.+]] = memref.alloc({{.*}}) : memref<?x2x32x32xf32>
+// CHECK:         %[[US:.+]] = memref.alloc({{.*}}) : memref<?x2x32x32xf32>
 // CHECK:         scf.forall (%[[BLOCK:.+]]) in (%{{.+}}) {
 // CHECK:           scf.if
-// CHECK:             %[[GB:.+]] = memref.subview %[[GS]][%{{.+}}, 0, 0, 0] [1, 2, 16, 8]
-// CHECK:             %[[UB:.+]] = memref.subview %[[US]][%{{.+}}, 0, 0, 0] [1, 2, 16, 8]
+// CHECK:             %[[GB:.+]] = memref.subview %[[GS]][%{{.+}}, 0, 0, 0] [1, 2, 32, 32]
+// CHECK:             %[[UB:.+]] = memref.subview %[[US]][%{{.+}}, 0, 0, 0] [1, 2, 32, 32]
 // CHECK:             scf.forall (%[[W:.+]]) in (2) {
-// CHECK:               scf.for %{{.+}} step %c16 {
-// CHECK:                 scf.for %{{.+}} step %c8 {
+// CHECK:               scf.for %{{.+}} step %c32{{.*}} {
+// CHECK:                 scf.for %{{.+}} step %c32{{.*}} {
 // CHECK:                   %[[GT:.+]] = memref.subview %[[GB]][%[[W]], 0, 0]
 // CHECK:                   %[[UT:.+]] = memref.subview %[[UB]][%[[W]], 0, 0]
 // CHECK:                   linalg.fill ins(%{{.+}}) outs(%[[GT]]

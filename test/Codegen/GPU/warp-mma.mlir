@@ -122,6 +122,63 @@ func.func @tile(%x: memref<?x32xf32>, %w: memref<8x32xbf16>,
 
 // -----
 
+// A whole warp tile, 32 x 32: 2 x 4 mma.sync tiles. Each step over K loads
+// two A fragments (rows 0-15 and 16-31) and four W fragments (W's rows g,
+// g + 8, g + 16, g + 24: the tile's columns), and each W fragment serves
+// the two mma.syncs of its column of tiles, each A fragment the four of its
+// row: 8 mma.syncs for 6 fragments. The tile fills its buffers, so no
+// loads or stores are checked.
+
+// CHECK-LABEL: func.func @warp_tile
+// CHECK-SAME:    (%[[X:.+]]: memref<32x32xf32>, %[[W:.+]]: memref<32x32xbf16>, %[[Y:.+]]: memref<32x32xf32>)
+// CHECK:           %[[G:.+]] = arith.divui %{{.+}}, %c4
+// CHECK:           %[[SUMS:.+]]:8 = scf.for
+// CHECK:             %[[A0:.+]] = vector.from_elements {{.+}} : vector<4x2xbf16>
+// CHECK:             %[[A1:.+]] = vector.from_elements {{.+}} : vector<4x2xbf16>
+// CHECK:             memref.load %[[W]][%[[G]],
+// CHECK:             %[[B0:.+]] = vector.from_elements {{.+}} : vector<2x2xbf16>
+// CHECK-NEXT:        nvgpu.mma.sync(%[[A0]], %[[B0]], %{{.+}})
+// CHECK-NEXT:        nvgpu.mma.sync(%[[A1]], %[[B0]], %{{.+}})
+// CHECK:             %[[B1:.+]] = vector.from_elements {{.+}} : vector<2x2xbf16>
+// CHECK-NEXT:        nvgpu.mma.sync(%[[A0]], %[[B1]], %{{.+}})
+// CHECK-NEXT:        nvgpu.mma.sync(%[[A1]], %[[B1]], %{{.+}})
+// CHECK:             %[[B2:.+]] = vector.from_elements {{.+}} : vector<2x2xbf16>
+// CHECK-NEXT:        nvgpu.mma.sync(%[[A0]], %[[B2]], %{{.+}})
+// CHECK-NEXT:        nvgpu.mma.sync(%[[A1]], %[[B2]], %{{.+}})
+// CHECK:             %[[B3:.+]] = vector.from_elements {{.+}} : vector<2x2xbf16>
+// CHECK-NEXT:        nvgpu.mma.sync(%[[A0]], %[[B3]], %{{.+}})
+// CHECK-NEXT:        nvgpu.mma.sync(%[[A1]], %[[B3]], %{{.+}})
+// CHECK-NEXT:        scf.yield
+// CHECK-COUNT-32:  memref.store %{{.+}}, %[[Y]]
+// CHECK-NOT:       memref.store
+// CHECK-NOT:       scf.if
+// CHECK:           gpu.terminator
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @warp_tile(%x: memref<32x32xf32>, %w: memref<32x32xbf16>,
+                     %y: memref<32x32xf32>) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : memref<32x32xf32>, memref<32x32xbf16>)
+        outs(%y : memref<32x32xf32>) attrs = {moe.warp_mma} {
+    ^bb0(%in: f32, %wt: bf16, %acc: f32):
+      %we = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %in, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
 // A gated FFN's tile (moe-gpu-distribute's gated tiles): gate and up
 // accumulate in registers from their fills' value over one K loop, which
 // loads the A fragment once for both mma.syncs; the epilogue runs on the
@@ -288,17 +345,17 @@ func.func @ragged(%x: memref<16x24xf32>, %w: memref<8x24xbf16>,
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>
 #c = affine_map<(m, n, k) -> (m, n)>
-func.func @too_many_rows(%x: memref<32x16xf32>, %w: memref<8x16xbf16>,
-                         %y: memref<32x8xf32>) {
+func.func @too_many_rows(%x: memref<48x16xf32>, %w: memref<8x16xbf16>,
+                         %y: memref<48x8xf32>) {
   %c1 = arith.constant 1 : index
   %c32 = arith.constant 32 : index
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
       threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
-    // expected-error @+1 {{a moe.warp_mma tile must have at most 16 rows and 8 columns}}
+    // expected-error @+1 {{a moe.warp_mma tile must have at most 32 rows and 32 columns}}
     linalg.generic {indexing_maps = [#a, #w, #c],
                     iterator_types = ["parallel", "parallel", "reduction"]}
-        ins(%x, %w : memref<32x16xf32>, memref<8x16xbf16>)
-        outs(%y : memref<32x8xf32>) attrs = {moe.warp_mma} {
+        ins(%x, %w : memref<48x16xf32>, memref<8x16xbf16>)
+        outs(%y : memref<48x8xf32>) attrs = {moe.warp_mma} {
     ^bb0(%in: f32, %wt: bf16, %acc: f32):
       %we = arith.extf %wt : bf16 to f32
       %p = arith.mulf %in, %we : f32

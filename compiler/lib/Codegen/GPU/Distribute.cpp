@@ -365,7 +365,7 @@ struct MoEGPUDistributePass
   LogicalResult wrapTopLevelGatedGroups(Block *top);
   /// Runs `group`, inside a block, as one loop nest: the block's workers
   /// (warps on tensor cores, threads otherwise) split the columns, and walk
-  /// theirs in tiles (16 x 8 on tensor cores, the block's rows x 1
+  /// theirs in tiles (32 x 32 warp tiles on tensor cores, the block's rows x 1
   /// otherwise); a tile runs the fills, both matmuls and the epilogue on a
   /// worker's tile of scratch, so no [rows, N] gate or up is written.
   LogicalResult fuseGatedGroup(GatedGroup group);
@@ -897,8 +897,8 @@ LogicalResult MoEGPUDistributePass::wrapTopLevelGatedGroups(Block *top) {
 LogicalResult MoEGPUDistributePass::fuseGatedGroup(GatedGroup group) {
   bool onTensorCores = usesTensorCores(group.gate) && usesTensorCores(group.up);
   int64_t workers = onTensorCores ? threads / kNVIDIAWarpSize : threads;
-  int64_t tileRows = onTensorCores ? kMmaRows : rowBlock;
-  int64_t tileColumns = onTensorCores ? kMmaCols : 1;
+  int64_t tileRows = onTensorCores ? kWarpTileRows : rowBlock;
+  int64_t tileColumns = onTensorCores ? kWarpTileCols : 1;
   if (onTensorCores) {
     roundForTensorCores(group.gate);
     roundForTensorCores(group.up);
@@ -1236,8 +1236,8 @@ void MoEGPUDistributePass::roundForTensorCores(linalg::GenericOp op) {
 LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
   roundForTensorCores(op);
 
-  // The warps split the columns; each then walks its columns in tiles of
-  // one mma.sync's shape. The tiles keep the marker.
+  // The warps split the columns; each then walks its columns in warp tiles
+  // (kWarpTileRows x kWarpTileCols). The tiles keep the marker.
   IRRewriter rewriter(op);
   scf::SCFTilingOptions overWarps;
   overWarps.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
@@ -1253,13 +1253,13 @@ LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
   Operation *warpTile = warpTiles->tiledOps.front();
   rewriter.setInsertionPoint(warpTile);
   scf::SCFTilingOptions mmaTiles;
-  mmaTiles.setTileSizes({rewriter.getIndexAttr(kMmaRows),
-                         rewriter.getIndexAttr(kMmaCols),
+  mmaTiles.setTileSizes({rewriter.getIndexAttr(kWarpTileRows),
+                         rewriter.getIndexAttr(kWarpTileCols),
                          rewriter.getIndexAttr(0)});
   FailureOr<scf::SCFTilingResult> tiles =
       scf::tileUsingSCF(rewriter, cast<TilingInterface>(warpTile), mmaTiles);
   if (failed(tiles))
-    return warpTile->emitError("cannot tile this op into mma.sync tiles");
+    return warpTile->emitError("cannot tile this op into warp tiles");
   rewriter.eraseOp(warpTile);
   return success();
 }

@@ -40,16 +40,20 @@ struct TileIndex {
   Value inside;
 };
 
-/// Emits one warp's tile. Fragment layouts of mma.sync m16n8k16 with 16-bit
-/// operands (PTX ISA, "Matrix Fragments for mma.m16n8k16"; upstream's
+/// Emits one warp's tile: up to 2 x 4 sub-tiles of mma.sync m16n8k16's
+/// 16 x 8 (kWarpTileRows x kWarpTileCols), whose mma.syncs share each A
+/// fragment along a row of sub-tiles and each W fragment along a column.
+/// Fragment layouts of mma.sync m16n8k16 with 16-bit operands (PTX ISA,
+/// "Matrix Fragments for mma.m16n8k16"; upstream's
 /// transform.nvgpu.rewrite_matmul_as_mma_sync uses the same for f16), with
-/// g = lane / 4 and t = 2 * (lane % 4):
+/// g = lane / 4 and t = 2 * (lane % 4), in sub-tile (i, j) at rows 16 i and
+/// columns 8 j:
 ///   A [16, 16]: (g, t..t+1), (g+8, t..t+1), (g, t+8..t+9), (g+8, t+8..t+9)
 ///   B [16, 8]:  (t..t+1, g), (t+8..t+9, g)     (B[k, n] is W[n, k])
 ///   C [16, 8]:  (g, t..t+1), (g+8, t..t+1)
-/// A tile smaller than 16 x 8, or a K that 16 does not divide, is padded
-/// with zeros: a lane loads an element only inside the tile (at a clamped
-/// index, then selects zero) and stores only inside it.
+/// A tile smaller than its sub-tiles, or a K that 16 does not divide, is
+/// padded with zeros: a lane loads an element only inside the tile (at a
+/// clamped index, then selects zero) and stores only inside it.
 class WarpTileEmitter {
 public:
   WarpTileEmitter(OpBuilder &b, Location loc) : b(b), loc(loc) {}
@@ -64,19 +68,28 @@ public:
   LogicalResult emitGated(const GatedGroup &group);
 
 private:
-  /// Checks that `result` is at most 16 x 8 and sets up the lane's
-  /// fragment indices for a tile of `result` over `activations`' K.
+  /// An accumulator element's place: row and column.
+  using Element = std::pair<TileIndex, TileIndex>;
+
+  /// Checks that `result` is at most kWarpTileRows x kWarpTileCols and sets
+  /// up the sub-tiles and the lane's fragment indices for a tile of
+  /// `result` over `activations`' K.
   LogicalResult setUp(Operation *op, Value activations, Value result);
-  /// The loop over K of mma.sync, one accumulator per weight (each starting
-  /// from its `initial` fragment), the A fragment loaded once per step;
-  /// returns the final accumulators.
+  /// The loop over K of mma.sync: for each weight, one accumulator per
+  /// sub-tile, starting from `initial` (weight-major, then sub-tile rows,
+  /// then columns); each A and W fragment loaded once per step. Returns the
+  /// final accumulators in the same order.
   SmallVector<Value> emitProducts(Type operandType, Value activations,
                                   ArrayRef<Value> weights,
                                   ArrayRef<Value> initial);
-  /// Stores `value` at the accumulator fragment's element `at` (only
-  /// inside the tile).
-  void storeInside(Value value, Value memref,
-                   const std::pair<TileIndex, TileIndex> &at);
+  /// Element `e` (C's fragment order) of sub-tile (i, j).
+  Element elementAt(int64_t i, int64_t j, int64_t e) const {
+    return {e < 2 ? upperRows[i] : lowerRows[i],
+            e % 2 == 0 ? firstCols[j] : secondCols[j]};
+  }
+  int64_t subTiles() const { return rowTiles * colTiles; }
+  /// Stores `value` at `at` (only inside the tile).
+  void storeInside(Value value, Value memref, const Element &at);
 
   Value constant(int64_t value) {
     return arith::ConstantIndexOp::create(b, loc, value);
@@ -89,11 +102,12 @@ private:
   OpBuilder &b;
   Location loc;
   // Set by setUp.
-  Value depth;
-  TileIndex upperRow, lowerRow, firstCol, secondCol, weightRow;
-  Value t;
-  /// The accumulators' elements: C's fragment, in its order.
-  SmallVector<std::pair<TileIndex, TileIndex>, 4> accumulatorAt;
+  int64_t rowTiles = 0, colTiles = 0;
+  Value depth, t;
+  /// Rows g and g + 8 of each row of sub-tiles.
+  SmallVector<TileIndex, 2> upperRows, lowerRows;
+  /// Columns t and t + 1 of each column of sub-tiles, and W's row g there.
+  SmallVector<TileIndex, 4> firstCols, secondCols, weightRows;
 };
 
 TileIndex WarpTileEmitter::tileIndex(Value at, Value limit) {
@@ -125,10 +139,10 @@ Value WarpTileEmitter::loadOrZero(Value memref, TileIndex row, TileIndex col) {
   return arith::SelectOp::create(b, loc, inside, value, zero);
 }
 
-/// A limit for a dimension of `memref` unless `tile` divides its static
-/// size: the tile's loads and stores check against it.
-static Value limitUnlessDivides(OpBuilder &b, Location loc, Value memref,
-                                int64_t dim, int64_t tile) {
+/// A limit for a dimension of `memref` unless its static size is `tile`:
+/// the tile's loads and stores check against it.
+static Value limitUnlessFull(OpBuilder &b, Location loc, Value memref,
+                             int64_t dim, int64_t tile) {
   int64_t size = cast<MemRefType>(memref.getType()).getDimSize(dim);
   if (!ShapedType::isDynamic(size) && size % tile == 0)
     return Value();
@@ -137,37 +151,50 @@ static Value limitUnlessDivides(OpBuilder &b, Location loc, Value memref,
 
 LogicalResult WarpTileEmitter::setUp(Operation *op, Value activations,
                                      Value result) {
+  SmallVector<int64_t, 2> largest;
   for (auto [dim, bound] :
-       {std::pair<int64_t, int64_t>(0, kMmaRows), {1, kMmaCols}}) {
-    FailureOr<int64_t> largest = ValueBoundsConstraintSet::computeConstantBound(
+       {std::pair<int64_t, int64_t>(0, kWarpTileRows), {1, kWarpTileCols}}) {
+    FailureOr<int64_t> size = ValueBoundsConstraintSet::computeConstantBound(
         presburger::BoundType::UB,
         ValueBoundsConstraintSet::Variable(result, dim),
         /*stopCondition=*/nullptr, /*closedUB=*/true);
-    if (failed(largest) || *largest > bound)
+    if (failed(size) || *size > bound || *size < 1)
       return op->emitOpError("a moe.warp_mma tile must have at most ")
-             << kMmaRows << " rows and " << kMmaCols << " columns";
+             << kWarpTileRows << " rows and " << kWarpTileCols << " columns";
+    largest.push_back(*size);
   }
-  // A padded 16 x 8 tile: rows and columns past the result's are zeros.
-  Value rows = limitUnlessDivides(b, loc, result, 0, kMmaRows);
-  Value cols = limitUnlessDivides(b, loc, result, 1, kMmaCols);
-  depth = limitUnlessDivides(b, loc, activations, 1, kMmaDepth);
+  rowTiles = llvm::divideCeil(largest[0], kMmaRows);
+  colTiles = llvm::divideCeil(largest[1], kMmaCols);
+  // Rows and columns past the result's, up to the sub-tiles', are zeros.
+  Value rows = limitUnlessFull(b, loc, result, 0, rowTiles * kMmaRows);
+  Value cols = limitUnlessFull(b, loc, result, 1, colTiles * kMmaCols);
+  depth = limitUnlessFull(b, loc, activations, 1, kMmaDepth);
 
   Value lane = gpu::LaneIdOp::create(b, loc, b.getIndexType(),
                                      b.getIndexAttr(kNVIDIAWarpSize));
   Value g = arith::DivUIOp::create(b, loc, lane, constant(4));
   t = arith::MulIOp::create(
       b, loc, arith::RemUIOp::create(b, loc, lane, constant(4)), constant(2));
-  Value one = constant(1), eight = constant(8);
-  upperRow = tileIndex(g, rows);
-  lowerRow = tileIndex(arith::AddIOp::create(b, loc, g, eight), rows);
-  firstCol = tileIndex(t, cols);
-  secondCol = tileIndex(arith::AddIOp::create(b, loc, t, one), cols);
-  // W's rows are the tile's columns.
-  weightRow = tileIndex(g, cols);
-  accumulatorAt = {{upperRow, firstCol},
-                   {upperRow, secondCol},
-                   {lowerRow, firstCol},
-                   {lowerRow, secondCol}};
+  auto plus = [&](Value value, int64_t offset) -> Value {
+    if (offset == 0)
+      return value;
+    return arith::AddIOp::create(b, loc, value, constant(offset));
+  };
+  upperRows.clear();
+  lowerRows.clear();
+  firstCols.clear();
+  secondCols.clear();
+  weightRows.clear();
+  for (int64_t i = 0; i < rowTiles; ++i) {
+    upperRows.push_back(tileIndex(plus(g, i * kMmaRows), rows));
+    lowerRows.push_back(tileIndex(plus(g, i * kMmaRows + 8), rows));
+  }
+  for (int64_t j = 0; j < colTiles; ++j) {
+    firstCols.push_back(tileIndex(plus(t, j * kMmaCols), cols));
+    secondCols.push_back(tileIndex(plus(t, j * kMmaCols + 1), cols));
+    // W's rows are the tile's columns.
+    weightRows.push_back(tileIndex(plus(g, j * kMmaCols), cols));
+  }
   return success();
 }
 
@@ -189,37 +216,48 @@ SmallVector<Value> WarpTileEmitter::emitProducts(Type operandType,
       tileIndex(arith::AddIOp::create(b, loc, low, one), depth),
       tileIndex(high, depth),
       tileIndex(arith::AddIOp::create(b, loc, high, one), depth)};
-  SmallVector<Value> a;
-  for (auto [row, col] : {std::pair(upperRow, ks[0]),
-                          {upperRow, ks[1]},
-                          {lowerRow, ks[0]},
-                          {lowerRow, ks[1]},
-                          {upperRow, ks[2]},
-                          {upperRow, ks[3]},
-                          {lowerRow, ks[2]},
-                          {lowerRow, ks[3]}})
-    a.push_back(arith::TruncFOp::create(b, loc, operandType,
-                                        loadOrZero(activations, row, col)));
-  Value aFragment = vector::FromElementsOp::create(
-      b, loc, VectorType::get({4, 2}, operandType), a);
-  SmallVector<Value> products;
-  for (auto [weight, accumulator] :
-       llvm::zip(weights, loop.getRegionIterArgs())) {
-    SmallVector<Value> w;
-    for (TileIndex col : ks)
-      w.push_back(loadOrZero(weight, weightRow, col));
-    Value bFragment = vector::FromElementsOp::create(
-        b, loc, VectorType::get({2, 2}, operandType), w);
-    products.push_back(nvgpu::MmaSyncOp::create(
-        b, loc, aFragment, bFragment, accumulator,
-        ArrayRef<int64_t>{kMmaRows, kMmaCols, kMmaDepth}));
+  // One A fragment per row of sub-tiles.
+  SmallVector<Value, 2> aFragments;
+  for (int64_t i = 0; i < rowTiles; ++i) {
+    TileIndex upper = upperRows[i], lower = lowerRows[i];
+    SmallVector<Value> a;
+    for (auto [row, col] : {std::pair(upper, ks[0]),
+                            {upper, ks[1]},
+                            {lower, ks[0]},
+                            {lower, ks[1]},
+                            {upper, ks[2]},
+                            {upper, ks[3]},
+                            {lower, ks[2]},
+                            {lower, ks[3]}})
+      a.push_back(arith::TruncFOp::create(b, loc, operandType,
+                                          loadOrZero(activations, row, col)));
+    aFragments.push_back(vector::FromElementsOp::create(
+        b, loc, VectorType::get({4, 2}, operandType), a));
   }
+  // One W fragment per weight and column of sub-tiles, for the column's
+  // mma.syncs.
+  SmallVector<Value> products(initial.size());
+  auto accumulators = loop.getRegionIterArgs();
+  for (auto [w, weight] : llvm::enumerate(weights))
+    for (int64_t j = 0; j < colTiles; ++j) {
+      SmallVector<Value> elements;
+      for (TileIndex col : ks)
+        elements.push_back(loadOrZero(weight, weightRows[j], col));
+      Value bFragment = vector::FromElementsOp::create(
+          b, loc, VectorType::get({2, 2}, operandType), elements);
+      for (int64_t i = 0; i < rowTiles; ++i) {
+        int64_t at = (w * rowTiles + i) * colTiles + j;
+        products[at] = nvgpu::MmaSyncOp::create(
+            b, loc, aFragments[i], bFragment, accumulators[at],
+            ArrayRef<int64_t>{kMmaRows, kMmaCols, kMmaDepth});
+      }
+    }
   scf::YieldOp::create(b, loc, products);
   return SmallVector<Value>(loop.getResults());
 }
 
 void WarpTileEmitter::storeInside(Value value, Value memref,
-                                  const std::pair<TileIndex, TileIndex> &at) {
+                                  const Element &at) {
   // Inside the tile, a clamped index is the index itself.
   auto [row, col] = at;
   Value inside = bothInside(b, loc, row, col);
@@ -230,11 +268,11 @@ void WarpTileEmitter::storeInside(Value value, Value memref,
                           ValueRange{row.clamped, col.clamped});
 }
 
-/// Element `i` of a [2, 2] accumulator fragment.
+/// Element `e` of a [2, 2] accumulator fragment.
 static Value fragmentElement(OpBuilder &b, Location loc, Value fragment,
-                             int64_t i) {
+                             int64_t e) {
   return vector::ExtractOp::create(b, loc, fragment,
-                                   ArrayRef<int64_t>{i / 2, i % 2});
+                                   ArrayRef<int64_t>{e / 2, e % 2});
 }
 
 LogicalResult WarpTileEmitter::emit(linalg::GenericOp op) {
@@ -242,17 +280,25 @@ LogicalResult WarpTileEmitter::emit(linalg::GenericOp op) {
         result = op.getDpsInits()[0];
   if (failed(setUp(op, activations, result)))
     return failure();
-  SmallVector<Value> accumulators;
-  for (auto [row, col] : accumulatorAt)
-    accumulators.push_back(loadOrZero(result, row, col));
-  Value initial = vector::FromElementsOp::create(
-      b, loc, VectorType::get({2, 2}, b.getF32Type()), accumulators);
+  SmallVector<Value> initial;
+  for (int64_t i = 0; i < rowTiles; ++i)
+    for (int64_t j = 0; j < colTiles; ++j) {
+      SmallVector<Value> accumulators;
+      for (int64_t e = 0; e < 4; ++e) {
+        auto [row, col] = elementAt(i, j, e);
+        accumulators.push_back(loadOrZero(result, row, col));
+      }
+      initial.push_back(vector::FromElementsOp::create(
+          b, loc, VectorType::get({2, 2}, b.getF32Type()), accumulators));
+    }
   // The fragments' type: the weights'. The activations are rounded to it.
-  Value product = emitProducts(getTensorCoreOperandType(op), activations,
-                               {weights}, {initial})
-                      .front();
-  for (auto [i, at] : llvm::enumerate(accumulatorAt))
-    storeInside(fragmentElement(b, loc, product, i), result, at);
+  SmallVector<Value> products = emitProducts(getTensorCoreOperandType(op),
+                                             activations, {weights}, initial);
+  for (int64_t i = 0; i < rowTiles; ++i)
+    for (int64_t j = 0; j < colTiles; ++j)
+      for (int64_t e = 0; e < 4; ++e)
+        storeInside(fragmentElement(b, loc, products[i * colTiles + j], e),
+                    result, elementAt(i, j, e));
   return success();
 }
 
@@ -271,40 +317,50 @@ LogicalResult WarpTileEmitter::emitGated(const GatedGroup &group) {
       return failure();
   if (failed(setUp(gate, activations, group.gateAcc)))
     return failure();
-  auto splat = [&](linalg::FillOp fill) -> Value {
-    return vector::BroadcastOp::create(b, loc,
-                                       VectorType::get({2, 2}, b.getF32Type()),
-                                       fill.getInputs().front());
-  };
-  SmallVector<Value> products = emitProducts(
-      operandType, activations, {gate.getDpsInputs()[1], up.getDpsInputs()[1]},
-      {splat(group.gateFill), splat(group.upFill)});
+  SmallVector<Value> initial;
+  for (linalg::FillOp fill : {group.gateFill, group.upFill}) {
+    Value splat = vector::BroadcastOp::create(
+        b, loc, VectorType::get({2, 2}, b.getF32Type()),
+        fill.getInputs().front());
+    initial.append(subTiles(), splat);
+  }
+  SmallVector<Value> products =
+      emitProducts(operandType, activations,
+                   {gate.getDpsInputs()[1], up.getDpsInputs()[1]}, initial);
   Block &body = epilogue.getRegion().front();
   Value out = epilogue.getDpsInits()[0];
-  for (auto [i, at] : llvm::enumerate(accumulatorAt)) {
-    auto [row, col] = at;
-    SmallVector<Value, 2> element = {row.clamped, col.clamped};
-    IRMapping mapping;
-    mapping.map(body.getArgument(0), fragmentElement(b, loc, products[0], i));
-    mapping.map(body.getArgument(1), fragmentElement(b, loc, products[1], i));
-    for (OpOperand *input :
-         llvm::drop_begin(epilogue.getDpsInputOperands(), 2)) {
-      SmallVector<Value> indices;
-      for (AffineExpr expr :
-           epilogue.getMatchingIndexingMap(input).getResults())
-        indices.push_back(element[cast<AffineDimExpr>(expr).getPosition()]);
-      mapping.map(epilogue.getMatchingBlockArgument(input),
-                  memref::LoadOp::create(b, loc, input->get(), indices));
+  SmallVector<OpOperand *> inputs = epilogue.getDpsInputOperands();
+  BlockArgument outArg =
+      epilogue.getMatchingBlockArgument(epilogue.getDpsInitOperand(0));
+  for (int64_t i = 0; i < rowTiles; ++i)
+    for (int64_t j = 0; j < colTiles; ++j) {
+      int64_t at = i * colTiles + j;
+      for (int64_t e = 0; e < 4; ++e) {
+        Element place = elementAt(i, j, e);
+        SmallVector<Value, 2> element = {place.first.clamped,
+                                         place.second.clamped};
+        IRMapping mapping;
+        mapping.map(body.getArgument(0),
+                    fragmentElement(b, loc, products[at], e));
+        mapping.map(body.getArgument(1),
+                    fragmentElement(b, loc, products[subTiles() + at], e));
+        for (OpOperand *input : llvm::drop_begin(inputs, 2)) {
+          SmallVector<Value> indices;
+          for (AffineExpr expr :
+               epilogue.getMatchingIndexingMap(input).getResults())
+            indices.push_back(element[cast<AffineDimExpr>(expr).getPosition()]);
+          mapping.map(epilogue.getMatchingBlockArgument(input),
+                      memref::LoadOp::create(b, loc, input->get(), indices));
+        }
+        if (!outArg.use_empty())
+          mapping.map(outArg, memref::LoadOp::create(b, loc, out, element));
+        for (Operation &op : body.without_terminator())
+          b.clone(op, mapping);
+        storeInside(
+            mapping.lookupOrDefault(body.getTerminator()->getOperand(0)), out,
+            place);
+      }
     }
-    BlockArgument outArg =
-        epilogue.getMatchingBlockArgument(epilogue.getDpsInitOperand(0));
-    if (!outArg.use_empty())
-      mapping.map(outArg, memref::LoadOp::create(b, loc, out, element));
-    for (Operation &op : body.without_terminator())
-      b.clone(op, mapping);
-    Value value = mapping.lookupOrDefault(body.getTerminator()->getOperand(0));
-    storeInside(value, out, at);
-  }
   return success();
 }
 

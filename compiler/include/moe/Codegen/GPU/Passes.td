@@ -56,13 +56,13 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
     weights' type (for BF16 what `moe-compile --bf16-dot` computes on the
     CPU; `moe-reference --tensor-cores` checks both), it is tiled over the
     block's warps along N
-    (`#gpu.warp<x>`), and each warp's columns into tiles of at most 16 rows
-    and 8 columns marked `moe.warp_mma`, which moe-gpu-warp-mma makes
+    (`#gpu.warp<x>`), and each warp's columns into warp tiles of at most 32
+    rows and 32 columns marked `moe.warp_mma`, which moe-gpu-warp-mma makes
     mma.sync instructions. A gated FFN's gate and up matmuls and their
     epilogue (fills, two segment matmuls into [rows, N] buffers, a
     `moe.segment_epilogue`) run as one loop nest instead: the warps (or,
     without tensor cores, the threads) split the columns and walk theirs in
-    16 x 8 tiles (the block's rows x 1 column), each tile running the
+    32 x 32 warp tiles (the block's rows x 1 column), each tile running the
     fills, both matmuls and the epilogue on the worker's tile of two block
     buffers; the [rows, N] buffers go. One over all rows at the top level
     (a shared expert's) is first wrapped in a forall over blocks of
@@ -213,10 +213,12 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
   let description = [{
     Each `linalg.generic` marked `moe.warp_mma` by moe-gpu-distribute
     (`C[m, n] += bf16(A[m, k]) * W[n, k]`, f32 A and C, bf16 W, or the
-    same in f16, at most 16
-    rows and 8 columns) sits where one warp runs it, inside a GPU kernel:
-    every lane reaches it, with the same operands. It becomes a loop over K
-    in steps of 16 of `nvgpu.mma.sync` m16n8k16 with f32 accumulators. Each
+    same in f16, at most 32 rows and 32 columns) sits where one warp runs
+    it, inside a GPU kernel: every lane reaches it, with the same operands.
+    It becomes a loop over K in steps of 16 of `nvgpu.mma.sync` m16n8k16
+    with f32 accumulators, one for each 16 x 8 tile of it (up to 2 x 4); a
+    step loads one A fragment per row of those tiles and one W fragment per
+    column, each shared by that row's or column's mma.syncs. Each
     lane loads its elements of the A, W and C fragments from memory (PTX's
     layouts for 16-bit operands, as upstream's
     `transform.nvgpu.rewrite_matmul_as_mma_sync` has them for f16), rounds
@@ -225,8 +227,8 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     fills write before, and a `moe.segment_epilogue` reads) sits, one loop
     over K loads each A fragment once for two mma.sync, the accumulators
     start from the fills' value, and the epilogue, cloned, runs on them:
-    only its result is stored. A tile smaller
-    than 16 x 8, or a K that 16 does not divide, is padded with zeros: a
+    only its result is stored. A tile smaller than its 16 x 8 tiles, or a
+    K that 16 does not divide, is padded with zeros: a
     lane loads inside the tile only (at a clamped index, then selects
     zero), and stores inside it only.
   }];
