@@ -160,6 +160,19 @@ def run(directory, calls):
                   (name, t, row["ms"], row["wall_ms"], row["hbm_pct"],
                    row["bf16_pct"], row["torch_ms"], row["torch_over_this"]),
                   flush=True)
+        # Where the time goes: each kernel's device time (CUDA events) at
+        # decode and at the largest prefill.
+        profile = subprocess.run(
+            [os.path.join(directory, name), "--weights", path, "--tokens",
+             "1", "--bench", str(calls), "--bench-inputs", "4",
+             "--bench-tokens", "%d,%d" % (TOKENS[0], TOKENS[-1]), "--profile"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if profile.returncode != 0:
+            sys.exit("gpu-run: %s --profile failed:\n%s" % (name,
+                                                             profile.stdout))
+        for block in re.findall(r"profile: [^\n]*\n(?:  [^\n]*\n)*",
+                                profile.stdout):
+            print("%s %s" % (name, block), end="", flush=True)
         del w
         torch.cuda.empty_cache()
     with open(os.path.join(directory, "bench-gpu.json"), "w") as f:

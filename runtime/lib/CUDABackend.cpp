@@ -128,6 +128,10 @@ public:
   bool hasDeviceClock() const override { return driver.hasEvents(); }
   void startDeviceClock() override { moe::startDeviceClock(); }
   double readDeviceClock() override { return moe::readDeviceClock(); }
+  void startKernelProfile() override { moe::startKernelProfile(); }
+  std::vector<KernelTime> readKernelProfile() override {
+    return moe::readKernelProfile();
+  }
 
 private:
   std::unique_ptr<CUDAArena> allocateRaw(uint64_t bytes, std::string &error) {

@@ -11,13 +11,16 @@
 // report (takeKernelLaunchError), and later calls do nothing. Loading the
 // binary before main() on a machine without a GPU records nothing: the
 // backend says there is no GPU when main() asks for it. While the device
-// clock runs, they also bracket each stream's kernels with CUDA events.
+// clock runs, they also bracket each stream's kernels with CUDA events, and
+// while the kernel profile runs, each kernel.
 //
 //===----------------------------------------------------------------------===//
 
+#include "moe/Runtime/Backend.h"
 #include "moe/Runtime/CUDADriver.h"
 
 #include <algorithm>
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -135,7 +138,104 @@ void closeSpan(const CUDADriver &driver, CUevent start, CUevent end) {
   driver.cuEventDestroy(end);
 }
 
+/// The kernel profile (startKernelProfile): the kernels' names, the launches
+/// whose events the host has not read yet, and each kernel's total.
+struct KernelProfile {
+  std::mutex mutex;
+  bool running = false;
+  /// Every kernel's name, by function (mgpuModuleGetFunction).
+  std::map<CUfunction, std::string> names;
+  struct Launch {
+    CUstream stream;
+    size_t kernel; // in `kernels`
+    CUevent start, end;
+  };
+  std::vector<Launch> pending;
+  std::vector<KernelTime> kernels;
+};
+
+KernelProfile &kernelProfile() {
+  static KernelProfile profile;
+  return profile;
+}
+
+/// Whether the kernel profile runs (the caller then brackets a launch).
+bool profilingKernels(const CUDADriver &driver) {
+  KernelProfile &profile = kernelProfile();
+  std::lock_guard<std::mutex> lock(profile.mutex);
+  return profile.running && driver.hasEvents();
+}
+
+/// Adds the launch of `function` between `start` and `end` on `stream` to
+/// the profile, to read when the host waits for `stream`.
+void addLaunch(CUfunction function, CUstream stream, CUevent start,
+               CUevent end) {
+  KernelProfile &profile = kernelProfile();
+  std::lock_guard<std::mutex> lock(profile.mutex);
+  auto named = profile.names.find(function);
+  std::string name = named == profile.names.end() ? "?" : named->second;
+  auto kernel =
+      std::find_if(profile.kernels.begin(), profile.kernels.end(),
+                   [&](const KernelTime &known) { return known.name == name; });
+  if (kernel == profile.kernels.end())
+    kernel = profile.kernels.insert(kernel, KernelTime{name, 0, 0});
+  profile.pending.push_back(
+      {stream, static_cast<size_t>(kernel - profile.kernels.begin()), start,
+       end});
+}
+
+/// Reads the events of the launches on `stream` (which the host has waited
+/// for) into the kernels' totals.
+void readLaunches(const CUDADriver &driver, CUstream stream) {
+  KernelProfile &profile = kernelProfile();
+  std::lock_guard<std::mutex> lock(profile.mutex);
+  auto done =
+      std::stable_partition(profile.pending.begin(), profile.pending.end(),
+                            [&](const KernelProfile::Launch &launch) {
+                              return launch.stream != stream;
+                            });
+  for (auto it = done; it != profile.pending.end(); ++it) {
+    float milliseconds = 0;
+    std::string error;
+    if (checkCUDA(driver,
+                  driver.cuEventElapsedTime(&milliseconds, it->start, it->end),
+                  "reading a kernel's time between two CUDA events", error)) {
+      profile.kernels[it->kernel].seconds += milliseconds * 1e-3;
+      ++profile.kernels[it->kernel].launches;
+    } else {
+      recordError(error);
+    }
+    driver.cuEventDestroy(it->start);
+    driver.cuEventDestroy(it->end);
+  }
+  profile.pending.erase(done, profile.pending.end());
+}
+
 } // namespace
+
+void startKernelProfile() {
+  KernelProfile &profile = kernelProfile();
+  std::lock_guard<std::mutex> lock(profile.mutex);
+  profile.running = true;
+  profile.kernels.clear();
+}
+
+std::vector<KernelTime> readKernelProfile() {
+  KernelProfile &profile = kernelProfile();
+  std::lock_guard<std::mutex> lock(profile.mutex);
+  profile.running = false;
+  // Launches never waited for do not count.
+  std::string error;
+  if (const CUDADriver *driver = getCUDADriver(error))
+    for (KernelProfile::Launch &launch : profile.pending) {
+      driver->cuEventDestroy(launch.start);
+      driver->cuEventDestroy(launch.end);
+    }
+  profile.pending.clear();
+  std::vector<KernelTime> kernels;
+  kernels.swap(profile.kernels);
+  return kernels;
+}
 
 void startDeviceClock() {
   DeviceClock &clock = deviceClock();
@@ -204,8 +304,13 @@ mgpuModuleGetFunction(void *module, const char *name) {
   if (!checkCUDA(*driver,
                  driver->cuModuleGetFunction(
                      &function, static_cast<CUmodule>(module), name),
-                 (std::string("finding kernel ") + name).c_str(), error))
+                 (std::string("finding kernel ") + name).c_str(), error)) {
     recordError(error);
+  } else {
+    KernelProfile &profile = kernelProfile();
+    std::lock_guard<std::mutex> lock(profile.mutex);
+    profile.names[function] = name;
+  }
   return function;
 }
 
@@ -248,6 +353,7 @@ mgpuStreamSynchronize(void *stream) {
     closeSpan(*driver, start, end);
   else if (start)
     driver->cuEventDestroy(start);
+  readLaunches(*driver, cuStream);
 }
 
 __attribute__((visibility("default"))) void
@@ -267,15 +373,24 @@ mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
   // A grid of zero blocks (no tokens) launches nothing.
   if (gridX == 0 || gridY == 0 || gridZ == 0)
     return;
-  startSpan(*driver, static_cast<CUstream>(stream));
+  auto cuStream = static_cast<CUstream>(stream);
+  startSpan(*driver, cuStream);
+  CUevent start =
+      profilingKernels(*driver) ? recordEvent(*driver, cuStream) : nullptr;
   std::string error;
   if (!checkCUDA(*driver,
-                 driver->cuLaunchKernel(
-                     static_cast<CUfunction>(function), gridX, gridY, gridZ,
-                     blockX, blockY, blockZ, sharedMemoryBytes,
-                     static_cast<CUstream>(stream), params, extra),
+                 driver->cuLaunchKernel(static_cast<CUfunction>(function),
+                                        gridX, gridY, gridZ, blockX, blockY,
+                                        blockZ, sharedMemoryBytes, cuStream,
+                                        params, extra),
                  "launching a kernel of the model", error))
     recordError(error);
+  if (!start)
+    return;
+  if (CUevent end = recordEvent(*driver, cuStream))
+    addLaunch(static_cast<CUfunction>(function), cuStream, start, end);
+  else
+    driver->cuEventDestroy(start);
 }
 
 } // extern "C"

@@ -102,6 +102,24 @@ struct PhaseProfile {
 };
 PhaseProfile phaseProfile;
 
+/// Each kernel's device time over the profiled calls, on a GPU.
+std::vector<moe::KernelTime> kernelProfile;
+
+/// Starts --profile's timing: the phases of CPU code, or the kernels on
+/// the device.
+void startProfile(moe::Backend &backend) {
+  phaseProfile.start();
+  if (backend.hasDeviceClock())
+    backend.startKernelProfile();
+}
+
+/// Stops it, after the profiled calls finished.
+void stopProfile(moe::Backend &backend) {
+  phaseProfile.enabled = false;
+  if (backend.hasDeviceClock())
+    kernelProfile = backend.readKernelProfile();
+}
+
 } // namespace
 
 extern "C" {
@@ -147,7 +165,8 @@ void printUsage() {
       "different inputs between the timed calls (so the routing varies, as\n"
       "in decoding). --profile prints the time per call of each phase of\n"
       "the MoE layers (router, top_k, dispatch, permute, gate_up, matmul,\n"
-      "combine; other: everything else) over the timed calls, or the run.\n",
+      "combine; other: everything else) over the timed calls, or the run;\n"
+      "on a GPU, each kernel's time on the device (CUDA events).\n",
       programName.c_str());
 }
 
@@ -277,7 +296,7 @@ bool timeCalls(int64_t calls, int64_t tokens, moe::Backend &backend,
   if (!backend.synchronize(error))
     return false;
   if (profile)
-    phaseProfile.start();
+    startProfile(backend);
   for (int64_t i = 0; i < calls; ++i) {
     moe::DeviceArena &input = *rotation[i % rotation.size()];
     bool deviceClock = backend.hasDeviceClock();
@@ -292,13 +311,42 @@ bool timeCalls(int64_t calls, int64_t tokens, moe::Backend &backend,
     if (deviceClock)
       deviceSeconds.push_back(backend.readDeviceClock());
   }
-  phaseProfile.enabled = false;
+  if (profile)
+    stopProfile(backend);
   return true;
 }
 
+/// Prints each kernel's device time per call over `calls` calls, longest
+/// first, and their sum.
+void printKernelProfile(int64_t calls, int64_t tokens) {
+  std::vector<moe::KernelTime> kernels = kernelProfile;
+  std::stable_sort(kernels.begin(), kernels.end(),
+                   [](const moe::KernelTime &a, const moe::KernelTime &b) {
+                     return a.seconds > b.seconds;
+                   });
+  double total = 0;
+  int64_t launches = 0;
+  for (const moe::KernelTime &kernel : kernels) {
+    total += kernel.seconds;
+    launches += kernel.launches;
+  }
+  std::printf("profile: %lld tokens, device ms per call by kernel (%% of the "
+              "kernels' time):\n",
+              static_cast<long long>(tokens));
+  for (const moe::KernelTime &kernel : kernels)
+    std::printf("  %s %.4f (%.1f%%), %.3g launches a call\n",
+                kernel.name.c_str(), kernel.seconds / calls * 1e3,
+                total > 0 ? 100.0 * kernel.seconds / total : 0.0,
+                static_cast<double>(kernel.launches) / calls);
+  std::printf("  kernels %.4f ms a call, %.3g launches a call\n",
+              total / calls * 1e3, static_cast<double>(launches) / calls);
+}
+
 /// Prints the phases' time per call over `calls` calls that took
-/// `totalSeconds`, and the rest as "other".
+/// `totalSeconds`, and the rest as "other"; on a GPU, the kernels' time.
 void printProfile(int64_t calls, int64_t tokens, double totalSeconds) {
+  if (std::string(moe_target) != MOE_ABI_TARGET_CPU)
+    return printKernelProfile(calls, tokens);
   std::printf("profile: %lld tokens, ms per call (%% of the call):",
               static_cast<long long>(tokens));
   double phases = 0;
@@ -398,9 +446,10 @@ int main(int argc, char **argv) {
   const moe::ModelSpec &model = loaded.spec;
   moe::Backend *backend = loaded.backend.get();
   std::unique_ptr<moe::DeviceArena> &params = loaded.params;
-  if (options.profile && std::string(moe_target) != MOE_ABI_TARGET_CPU)
-    return fail("--profile times the steps of CPU code only; this model "
-                "was compiled for NVIDIA GPUs");
+  if (options.profile && std::string(moe_target) != MOE_ABI_TARGET_CPU &&
+      !backend->hasDeviceClock())
+    return fail("--profile times a GPU's kernels by CUDA events, which "
+                "this driver does not have");
   if (!options.savePrepared.empty()) {
     if (!moe::savePreparedWeights(compiled, loaded, options.savePrepared,
                                   error))
@@ -443,13 +492,14 @@ int main(int argc, char **argv) {
   bool profileRun =
       options.profile && options.bench == 0 && options.benchTokens.empty();
   if (profileRun)
-    phaseProfile.start();
+    startProfile(*backend);
   auto runStart = std::chrono::steady_clock::now();
   if (!backend->forward(tokens, *inputs, *params, *outputs, *scratch, error) ||
       !backend->synchronize(error))
     return fail("running the model on " + backend->name() + ": " + error);
   auto runEnd = std::chrono::steady_clock::now();
-  phaseProfile.enabled = false;
+  if (profileRun)
+    stopProfile(*backend);
   if (profileRun)
     printProfile(1, tokens,
                  std::chrono::duration<double>(runEnd - runStart).count());

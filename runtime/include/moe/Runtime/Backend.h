@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace moe {
 
@@ -67,6 +68,14 @@ bool checkArenaRange(const DeviceArena &arena, uint64_t offset, uint64_t bytes,
 bool checkMappedRange(const MappedFile &file, uint64_t offset, uint64_t bytes,
                       std::string &error);
 
+/// A kernel's time on the device over the launches a kernel profile saw.
+struct KernelTime {
+  /// The kernel's name in the model's binary.
+  std::string name;
+  double seconds = 0;
+  int64_t launches = 0;
+};
+
 /// Where a compiled model's arenas live and how its entry points run.
 /// Every call returns false with a message in `error` when it fails.
 class Backend {
@@ -109,6 +118,11 @@ public:
   /// The device's seconds on the work started and finished since
   /// startDeviceClock (call it after synchronize); stops the clock.
   virtual double readDeviceClock() { return 0; }
+  /// Starts timing each kernel on the device (hasDeviceClock).
+  virtual void startKernelProfile() {}
+  /// Each kernel's device time since startKernelProfile (call it after
+  /// synchronize), in the order they first ran; stops the profile.
+  virtual std::vector<KernelTime> readKernelProfile() { return {}; }
 };
 
 /// The backend of CPU code: arenas in host memory, entry points called

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace moe {
 
@@ -96,6 +97,16 @@ std::string takeKernelLaunchError();
 /// driver's events (CUDADriver::hasEvents).
 void startDeviceClock();
 double readDeviceClock();
+
+struct KernelTime; // Backend.h
+
+/// The kernel profile (--profile on a GPU): from startKernelProfile on, the
+/// mgpu* functions bracket each launch with two CUDA events on its stream
+/// and read them when the host waits for the stream; readKernelProfile
+/// gives each kernel's total, in the order they first ran, and stops.
+/// Needs the driver's events (CUDADriver::hasEvents).
+void startKernelProfile();
+std::vector<KernelTime> readKernelProfile();
 
 } // namespace moe
 
