@@ -319,6 +319,11 @@ func.func @grouped_matmul_panels(%x: tensor<?x64xf32>, %w: tensor<4x2x64x32xbf16
 // CHECK:         %[[ROWSOUT:.*]] = tensor.collapse_shape %[[MM]]
 // CHECK-NEXT:    %[[NEW:.*]] = tensor.insert_slice %[[ROWSOUT]] into %[[ACC]][%[[START]], 0] [%[[ROWS]], 64] [1, 1]
 // CHECK-NEXT:    scf.yield %[[NEW]]
+// The rows past the last segment keep the fill: the result is returned.
+// CHECK:       } {moe.segment_loop}
+// CHECK:       %[[TAIL:.*]] = tensor.extract_slice
+// CHECK:       linalg.fill {{.*}} outs(%[[TAIL]]
+// CHECK:       tensor.insert_slice
 func.func @grouped_matmul_from_fill(%x: tensor<?x64xf32>, %w: tensor<4x2x64x32xf32>,
                                     %o: tensor<5xi32>, %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
   %zero = arith.constant 0.0 : f32
@@ -326,6 +331,30 @@ func.func @grouped_matmul_from_fill(%x: tensor<?x64xf32>, %w: tensor<4x2x64x32xf
   %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<4x2x64x32xf32>, tensor<5xi32>)
          outs(%filled : tensor<?x64xf32>) {weight_layout = #moe.weight_layout<panels>}
   return %0 : tensor<?x64xf32>
+}
+
+// -----
+
+// A combine reads the rows of the segments only: the rows past the last
+// one (offsets[E] on) need no fill, and get none.
+
+// CHECK-LABEL: func @grouped_matmul_into_combine
+// CHECK:       scf.for
+// CHECK:         linalg.fill
+// CHECK:       } {moe.segment_loop}
+// CHECK-NOT:   linalg.fill
+// CHECK:       scf.for
+func.func @grouped_matmul_into_combine(%x: tensor<?x64xf32>, %w: tensor<4x2x64x32xf32>,
+                                       %o: tensor<5xi32>, %init: tensor<?x64xf32>,
+                                       %t: tensor<?xi32>, %rw: tensor<?xf32>,
+                                       %out: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %filled = linalg.fill ins(%zero : f32) outs(%init : tensor<?x64xf32>) -> tensor<?x64xf32>
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<4x2x64x32xf32>, tensor<5xi32>)
+         outs(%filled : tensor<?x64xf32>) {weight_layout = #moe.weight_layout<panels>}
+  %1 = moe.combine ins(%0, %t, %rw, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<?xf32>, tensor<5xi32>)
+         outs(%out : tensor<?x64xf32>)
+  return %1 : tensor<?x64xf32>
 }
 
 // -----

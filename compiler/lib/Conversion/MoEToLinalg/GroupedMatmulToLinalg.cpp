@@ -15,7 +15,9 @@
 // When the destination is a `linalg.fill` (the usual zero start of an
 // accumulation), the fill moves into the loop, one segment at a time, so
 // that several grouped matmuls starting from one shared fill do not force
-// bufferization to copy it.
+// bufferization to copy it. Rows past the last segment keep the fill unless
+// every user reads segment rows only (the combine, and grouped matmuls over
+// the same segments): then nothing fills them (on the GPU, a kernel fewer).
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,17 +33,38 @@ using namespace mlir::moe;
 
 namespace {
 
+/// Whether every user of `result`, the [R, N] rows of the segments of
+/// `offsets`, reads rows of those segments only: a combine of them, or a
+/// grouped matmul over the same segments taking them as its input.
+bool onlySegmentRowsRead(Value result, Value offsets) {
+  return llvm::all_of(result.getUses(), [&](OpOperand &use) {
+    Operation *user = use.getOwner();
+    if (auto combine = dyn_cast<CombineOp>(user))
+      return &use == &combine.getInputMutable() &&
+             combine.getExpertOffsets() == offsets;
+    if (auto matmul = dyn_cast<GroupedMatmulOp>(user))
+      return &use == &matmul.getInputMutable() &&
+             matmul.getExpertOffsets() == offsets;
+    // With token ids, a gated matmul's input is token rows.
+    if (auto gated = dyn_cast<GroupedGatedMatmulOp>(user))
+      return &use == &gated.getInputMutable() && !gated.getTokenIds() &&
+             gated.getExpertOffsets() == offsets;
+    return false;
+  });
+}
+
 /// Builds, for each expert e with rows, `body(b, e, segmentStart, rows,
 /// destination)` over the segment `[offsets[e], offsets[e + 1])` of
 /// `destination` [R, N], which yields the updated destination. A
-/// `linalg.fill` destination is filled one segment at a time (and its rows
-/// from offsets[E] on at the end), so that several grouped matmuls starting
-/// from one shared fill do not force bufferization to copy it.
+/// `linalg.fill` destination is filled one segment at a time (and, with
+/// `fillPastSegments`, its rows from offsets[E] on at the end), so that
+/// several grouped matmuls starting from one shared fill do not force
+/// bufferization to copy it.
 using SegmentBody = function_ref<Value(OpBuilder &b, Value e, Value start,
                                        Value rows, Value destination)>;
 Value buildSegmentLoop(OpBuilder &builder, Location loc, Value offsets,
                        int64_t numExperts, Value destination,
-                       SegmentBody body) {
+                       bool fillPastSegments, SegmentBody body) {
   auto initType = cast<RankedTensorType>(destination.getType());
   auto segmentOutputType =
       RankedTensorType::get({ShapedType::kDynamic, initType.getDimSize(1)},
@@ -99,7 +122,7 @@ Value buildSegmentLoop(OpBuilder &builder, Location loc, Value offsets,
       });
   loop->setAttr(kSegmentLoopAttrName, builder.getUnitAttr());
   Value result = loop.getResult(0);
-  if (fillValue) {
+  if (fillValue && fillPastSegments) {
     // Rows from offsets[E] on belong to no expert but keep the fill.
     Value used = offsetAt(builder, experts);
     Value total = tensor::DimOp::create(builder, loc, result, 0);
@@ -291,6 +314,7 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
     int64_t numExperts = cast<RankedTensorType>(weight.getType()).getDimSize(0);
     Value result = buildSegmentLoop(
         rewriter, loc, op.getExpertOffsets(), numExperts, op.getInit(),
+        !onlySegmentRowsRead(op.getResult(), op.getExpertOffsets()),
         [&](OpBuilder &b, Value e, Value start, Value rows,
             Value target) -> Value {
           Value segment = extractRows(b, loc, op.getInput(), start, rows);
@@ -356,6 +380,7 @@ struct GroupedGatedMatmulToLinalg : OpRewritePattern<GroupedGatedMatmulOp> {
     Activation activation = op.getActivation();
     Value result = buildSegmentLoop(
         rewriter, loc, op.getExpertOffsets(), numExperts, op.getInit(),
+        !onlySegmentRowsRead(op.getResult(), op.getExpertOffsets()),
         [&](OpBuilder &b, Value e, Value start, Value rows,
             Value target) -> Value {
           int64_t kPairs = kPairCount(layout, weightType);
