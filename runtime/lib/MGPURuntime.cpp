@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace moe {
@@ -120,22 +121,34 @@ CUevent takeSpanStart(CUstream stream) {
   return nullptr;
 }
 
-/// Closes a span from `start` to `end` (recorded, the stream waited for).
-void closeSpan(const CUDADriver &driver, CUevent start, CUevent end) {
+/// The seconds from `start` to `end` (both recorded, the stream waited
+/// for), `end` first waited for, or nothing (the error recorded); both
+/// events destroyed either way.
+std::optional<double> takeElapsedSeconds(const CUDADriver &driver,
+                                         CUevent start, CUevent end) {
   float milliseconds = 0;
   std::string error;
-  if (checkCUDA(driver, driver.cuEventSynchronize(end),
+  bool read =
+      checkCUDA(driver, driver.cuEventSynchronize(end),
                 "waiting for a CUDA event to time the GPU", error) &&
       checkCUDA(driver, driver.cuEventElapsedTime(&milliseconds, start, end),
-                "reading the GPU's time between two CUDA events", error)) {
-    DeviceClock &clock = deviceClock();
-    std::lock_guard<std::mutex> lock(clock.mutex);
-    clock.seconds += milliseconds * 1e-3;
-  } else {
+                "reading the GPU's time between two CUDA events", error);
+  if (!read)
     recordError(error);
-  }
   driver.cuEventDestroy(start);
   driver.cuEventDestroy(end);
+  if (!read)
+    return std::nullopt;
+  return milliseconds * 1e-3;
+}
+
+/// Closes a span from `start` to `end` (recorded, the stream waited for).
+void closeSpan(const CUDADriver &driver, CUevent start, CUevent end) {
+  if (std::optional<double> seconds = takeElapsedSeconds(driver, start, end)) {
+    DeviceClock &clock = deviceClock();
+    std::lock_guard<std::mutex> lock(clock.mutex);
+    clock.seconds += *seconds;
+  }
 }
 
 /// The kernel profile (startKernelProfile): the kernels' names, the launches
@@ -195,18 +208,11 @@ void readLaunches(const CUDADriver &driver, CUstream stream) {
                               return launch.stream != stream;
                             });
   for (auto it = done; it != profile.pending.end(); ++it) {
-    float milliseconds = 0;
-    std::string error;
-    if (checkCUDA(driver,
-                  driver.cuEventElapsedTime(&milliseconds, it->start, it->end),
-                  "reading a kernel's time between two CUDA events", error)) {
-      profile.kernels[it->kernel].seconds += milliseconds * 1e-3;
+    if (std::optional<double> seconds =
+            takeElapsedSeconds(driver, it->start, it->end)) {
+      profile.kernels[it->kernel].seconds += *seconds;
       ++profile.kernels[it->kernel].launches;
-    } else {
-      recordError(error);
     }
-    driver.cuEventDestroy(it->start);
-    driver.cuEventDestroy(it->end);
   }
   profile.pending.erase(done, profile.pending.end());
 }
