@@ -112,7 +112,31 @@ InputRounding ReferenceWeights::inputRounding(const std::string &node,
     return InputRounding::BF16;
   if (tensorCores && f16Params.count(key))
     return InputRounding::F16;
+  if (tf32Params.count(key))
+    return InputRounding::TF32;
   return InputRounding::None;
+}
+
+void ReferenceWeights::setTF32(const ModelSpec &model) {
+  std::vector<std::string> keys;
+  for (const NodeSpec &node : model.nodes) {
+    if (node.kind == NodeKind::Linear)
+      keys.push_back(node.name + ".weight");
+    if (node.kind != NodeKind::MoE)
+      continue;
+    for (const char *role :
+         {"gate_proj", "up_proj", "down_proj", "shared.gate_proj",
+          "shared.up_proj", "shared.down_proj"})
+      keys.push_back(node.name + "." + role);
+  }
+  for (const std::string &key : keys) {
+    auto found = params.find(key);
+    if (found == params.end() || bf16Params.count(key) ||
+        f16Params.count(key) || !tf32Params.insert(key).second)
+      continue;
+    for (double &value : found->second)
+      value = roundToTF32(value);
+  }
 }
 
 double roundToBF16(double value) {
@@ -126,6 +150,17 @@ double roundToBF16(double value) {
   return narrowed;
 }
 
+double roundToTF32(double value) {
+  float narrowed = static_cast<float>(value);
+  if (std::isnan(narrowed))
+    return narrowed;
+  uint32_t bits;
+  std::memcpy(&bits, &narrowed, 4);
+  bits = (bits + 0x1000) & 0xFFFFE000u;
+  std::memcpy(&narrowed, &bits, 4);
+  return narrowed;
+}
+
 double roundInput(double value, InputRounding rounding) {
   switch (rounding) {
   case InputRounding::None:
@@ -135,6 +170,8 @@ double roundInput(double value, InputRounding rounding) {
   case InputRounding::F16:
     // f32 first, as the compiled code holds it; IEEE half, nearest even.
     return static_cast<float>(static_cast<_Float16>(static_cast<float>(value)));
+  case InputRounding::TF32:
+    return roundToTF32(value);
   }
   return value;
 }

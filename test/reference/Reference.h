@@ -38,8 +38,9 @@ double activate(const std::string &name, double x);
 
 /// The parameters of a model, read from its arena and converted to double.
 /// What a projection does to its f32 input before multiplying: nothing, or
-/// a rounding to the 16-bit type that the compiled code computes in.
-enum class InputRounding { None, BF16, F16 };
+/// a rounding to the type that the compiled code computes in (16-bit, or
+/// tf32 on the NVPTX target's tensor cores with F32 weights).
+enum class InputRounding { None, BF16, F16, TF32 };
 
 class ReferenceWeights {
 public:
@@ -60,13 +61,17 @@ public:
   /// The NVPTX target's tensor cores: as --bf16-dot, and the projections
   /// with F16 weights multiply activations rounded to f16.
   void setTensorCores(bool enabled) { tensorCores = enabled; }
+  /// The NVPTX target's tensor cores with `tf32=true`: the projections with
+  /// F32 weights of `model` (routed and shared experts, linear nodes; not
+  /// the router) round their weights, now, and their inputs to tf32.
+  void setTF32(const ModelSpec &model);
   /// How the projection with weight "<node>.<role>" rounds its input.
   InputRounding inputRounding(const std::string &node,
                               const std::string &role) const;
 
 private:
   std::map<std::string, std::vector<double>> params;
-  std::set<std::string> bf16Params, f16Params;
+  std::set<std::string> bf16Params, f16Params, tf32Params;
   bool bf16Dot = false, tensorCores = false;
 };
 
@@ -74,7 +79,12 @@ private:
 /// code rounds activations under --bf16-dot.
 double roundToBF16(double value);
 
-/// `value` as f32, then rounded as `rounding` says (to nearest even).
+/// `value` as f32, then rounded to tf32 (10 mantissa bits; to nearest,
+/// ties away from zero, as PTX's cvt.rna.tf32.f32 and the NVPTX target's
+/// TF32 tensor cores).
+double roundToTF32(double value);
+
+/// `value` as f32, then rounded as `rounding` says.
 double roundInput(double value, InputRounding rounding);
 
 /// The results of one moe node.

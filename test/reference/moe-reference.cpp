@@ -64,6 +64,10 @@ const char *const usage =
     "  --tensor-cores            as the NVPTX target's tensor cores: as\n"
     "                            --bf16-dot, and projections with F16\n"
     "                            weights take their inputs rounded to f16\n"
+    "  --tf32                    as the NVPTX target's tensor cores with\n"
+    "                            tf32=true: as --tensor-cores, and\n"
+    "                            projections with F32 weights take their\n"
+    "                            inputs and weights rounded to tf32\n"
     "\n"
     "With no action option, prints a summary of every output.\n";
 
@@ -78,6 +82,7 @@ struct Options {
   double rtol = 1e-4;
   bool bf16Dot = false;
   bool tensorCores = false;
+  bool tf32 = false;
 };
 
 /// Prints a command-line error and returns the failing exit status.
@@ -135,6 +140,10 @@ std::string parseOptions(int argc, char **argv, Options &options) {
     }
     if (arg == "--tensor-cores") {
       options.tensorCores = true;
+      continue;
+    }
+    if (arg == "--tf32") {
+      options.tensorCores = options.tf32 = true;
       continue;
     }
     std::string name = arg.substr(0, arg.find('=')), value;
@@ -346,6 +355,9 @@ int run(int argc, char **argv) {
     return libraryError(error);
   if (makesFiles && !usesOutputs)
     return 0;
+  // After --make-weights, which writes the weights unrounded.
+  if (options.tf32)
+    weights.setTF32(model);
 
   std::vector<Array2D> outputs;
   if (!reference::evaluateModel(model, weights, inputs, outputs, error))

@@ -52,6 +52,7 @@ void mlir::moe::buildMoEGPUBufferizationStage(
   distribute.rowBlock = options.rowBlock;
   distribute.threads = options.threads;
   distribute.tensorCores = options.tensorCores;
+  distribute.tf32 = options.tf32;
   pm.addNestedPass<func::FuncOp>(createMoEGPUDistributePass(distribute));
   if (options.mergeKernels)
     pm.addNestedPass<func::FuncOp>(createMoEGPUMergeIndependentKernelsPass());

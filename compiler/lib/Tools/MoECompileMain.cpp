@@ -254,6 +254,14 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
                      "CPU, its blocks and threads run as loops, to check what "
                      "the GPU code computes on a machine without a GPU"),
       llvm::cl::cat(category));
+  llvm::cl::opt<bool> gpuTF32(
+      "gpu-tf32",
+      llvm::cl::desc("With --target=nvptx: expert and linear matmuls with F32 "
+                     "weights round their activations and weights to TF32 "
+                     "and run on tensor cores (faster; TF32 keeps 10 of "
+                     "f32's 23 mantissa bits; moe-reference --tf32 computes "
+                     "the same)"),
+      llvm::cl::cat(category));
   llvm::cl::opt<bool> report(
       "report",
       llvm::cl::desc("Print the dense-vs-MoE cost report (parameters, "
@@ -294,6 +302,8 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
     return reportError("--emit=ptx needs --target=nvptx");
   if (gpuHostSemantics && !isNVPTX)
     return reportError("--gpu-host-semantics needs --target=nvptx");
+  if (gpuTF32 && !isNVPTX)
+    return reportError("--gpu-tf32 needs --target=nvptx");
   if (isNVPTX && !gpuHostSemantics) {
     if (ptxFeaturesForArch(gpuArch).empty())
       return reportError("unsupported --gpu-arch '" + gpuArch +
@@ -366,6 +376,8 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
     if (!cudaToolkit.empty())
       pipelineOptions.cudaToolkit = cudaToolkit;
     pipelineOptions.hostSemantics = gpuHostSemantics;
+    if (gpuTF32)
+      pipelineOptions.tf32 = true;
     if (emit == EmitKind::PTX)
       pipelineOptions.binaryFormat = "isa";
     buildMoENVPTXPipeline(pm, pipelineOptions);

@@ -1,5 +1,6 @@
 // RUN: moe-opt %s --moe-gpu-distribute="row-block=32 threads=64" --split-input-file | FileCheck %s
 // RUN: moe-opt %s --moe-gpu-distribute="row-block=32 threads=64 tensor-cores=false" --split-input-file | FileCheck %s --check-prefix=FFMA
+// RUN: moe-opt %s --moe-gpu-distribute="row-block=32 threads=64 tf32=true" --split-input-file | FileCheck %s --check-prefix=TF32
 
 // A segment matmul with BF16 weights takes tensor cores: its activations
 // are rounded to bf16 in its body, its columns (N = 24) split over the
@@ -143,7 +144,27 @@ func.func @f16_weights(%offsets: memref<5xi32>, %in: memref<?x32xf32>,
 
 // -----
 
-// F32 weights stay on the FFMA schedule: threads, no rounding.
+// F32 weights stay on the FFMA schedule: threads, no rounding. With
+// tf32=true they take tensor cores: the body rounds the activations and the
+// weights to tf32 (to nearest, ties away from zero, on the bits; a NaN
+// stays), and the matmul is tiled over the warps as with BF16 weights.
+
+// TF32-LABEL: func.func @f32_weights
+// TF32:           scf.forall (%{{.+}}) in (2) {
+// TF32:             linalg.generic
+// TF32-SAME:          attrs = {moe.segment_matmul, moe.warp_mma}
+// TF32-NEXT:        ^bb0(%[[X:.+]]: f32, %[[Y:.+]]: f32, %[[ACC:.+]]: f32):
+// TF32-NEXT:          %[[XB:.+]] = arith.bitcast %[[X]] : f32 to i32
+// TF32:               %[[XH:.+]] = arith.addi %[[XB]], %c4096_i32
+// TF32-NEXT:          %[[XK:.+]] = arith.andi %[[XH]], %c-8192_i32
+// TF32-NEXT:          %[[XN:.+]] = arith.bitcast %[[XK]] : i32 to f32
+// TF32-NEXT:          %[[XNAN:.+]] = arith.cmpf uno, %[[X]], %[[X]]
+// TF32-NEXT:          %[[XR:.+]] = arith.select %[[XNAN]], %[[X]], %[[XN]]
+// TF32-NEXT:          %[[YB:.+]] = arith.bitcast %[[Y]] : f32 to i32
+// TF32:               %[[YR:.+]] = arith.select %{{.+}}, %[[Y]], %{{.+}} : f32
+// TF32-NEXT:          %[[P:.+]] = arith.mulf %[[XR]], %[[YR]] : f32
+// TF32-NEXT:          arith.addf %[[ACC]], %[[P]] : f32
+// TF32:           } {mapping = [#gpu.warp<x>]}
 
 // CHECK-LABEL: func.func @f32_weights
 // CHECK-NOT:     moe.warp_mma

@@ -40,9 +40,9 @@
 // CHECK:           %[[K:.+]] = memref.dim %[[A]], %c1
 // CHECK:           %[[SUM:.+]] = scf.for %[[K0:.+]] = %{{.+}} to %[[K]] step %c16 iter_args(%[[ACC:.+]] = %[[INIT]]) -> (vector<2x2xf32>) {
 // CHECK:             %[[KL:.+]] = arith.addi %[[K0]], %[[T]]
-// CHECK:             %[[KH:.+]] = arith.addi %[[KL]], %c8
 // CHECK:             %[[KL1:.+]] = arith.addi %[[KL]], %c1
-// CHECK:             %[[KH1:.+]] = arith.addi %[[KH]], %c1
+// CHECK:             %[[KH:.+]] = arith.addi %[[KL]], %c8
+// CHECK:             %[[KH1:.+]] = arith.addi %[[KL]], %c9
 // A's fragment: (g, k0 + t..t+1), (g + 8, ...), (g, k0 + t + 8..t+9), (g + 8, ...),
 // each rounded to bf16.
 // CHECK:             %[[A0:.+]] = memref.load %[[A]][%[[UP]], %[[KL]]]
@@ -406,22 +406,94 @@ func.func @f16_weights(%x: memref<16x16xf32>, %w: memref<8x16xf16>,
 
 // -----
 
+// F32 weights (moe-gpu-distribute marks them only with tf32=true): mma.sync
+// m16n8k8 on tf32, whose fragments hold one element a register (g = lane
+// / 4, q = lane % 4): A at rows g and g + 8, columns k0 + q and k0 + q + 4;
+// W at row g, the same columns. Both are rounded to tf32 by cvt.rna.tf32.f32
+// (to nearest, ties away from zero), what the tile's body computes on the
+// bits. K = 12 is not a multiple of 8: columns past it read zeros.
+
+// CHECK-LABEL: func.func @tf32_weights
+// CHECK-SAME:    (%[[X:.+]]: memref<16x12xf32>, %[[W:.+]]: memref<8x12xf32>,
+// CHECK:           %[[DEPTH:.+]] = memref.dim %[[X]], %c1
+// CHECK:           %[[LANE:.+]] = gpu.lane_id upper_bound 32
+// CHECK:           %[[G:.+]] = arith.divui %[[LANE]], %c4
+// CHECK:           %[[Q:.+]] = arith.remui %[[LANE]], %c4
+// CHECK:           %[[G8:.+]] = arith.addi %[[G]], %c8
+// CHECK:           scf.for %[[K0:.+]] = %c0 to %{{.+}} step %c8{{.*}} iter_args
+// CHECK:             %[[K:.+]] = arith.addi %[[K0]], %[[Q]]
+// CHECK:             %[[K_IN:.+]] = arith.cmpi ult, %[[K]], %[[DEPTH]]
+// CHECK:             %[[K_AT:.+]] = arith.minui %[[K]], %{{.+}}
+// CHECK:             %[[K4:.+]] = arith.addi %[[K]], %c4
+// CHECK:             %[[K4_IN:.+]] = arith.cmpi ult, %[[K4]], %[[DEPTH]]
+// CHECK:             %[[K4_AT:.+]] = arith.minui %[[K4]], %{{.+}}
+// a0 = A(g, k0 + q), rounded to tf32.
+// CHECK:             %[[A0:.+]] = memref.load %[[X]][%[[G]], %[[K_AT]]]
+// CHECK:             %[[A0Z:.+]] = arith.select %[[K_IN]], %[[A0]], %{{.+}} : f32
+// CHECK:             %[[BITS:.+]] = nvvm.convert.float.to.tf32 %[[A0Z]] {rnd = #nvvm.fp_rnd_mode<rna>}
+// CHECK:             %[[R0:.+]] = arith.bitcast %[[BITS]] : i32 to f32
+// a1 = A(g + 8, k0 + q), a2 = A(g, k0 + q + 4), a3 = A(g + 8, k0 + q + 4).
+// CHECK:             memref.load %[[X]][%[[G8]], %[[K_AT]]]
+// CHECK:             nvvm.convert.float.to.tf32 {{.+}} {rnd = #nvvm.fp_rnd_mode<rna>}
+// CHECK-NEXT:        %[[R1:.+]] = arith.bitcast
+// CHECK:             memref.load %[[X]][%[[G]], %[[K4_AT]]]
+// CHECK:             nvvm.convert.float.to.tf32 {{.+}} {rnd = #nvvm.fp_rnd_mode<rna>}
+// CHECK-NEXT:        %[[R2:.+]] = arith.bitcast
+// CHECK:             memref.load %[[X]][%[[G8]], %[[K4_AT]]]
+// CHECK:             nvvm.convert.float.to.tf32 {{.+}} {rnd = #nvvm.fp_rnd_mode<rna>}
+// CHECK-NEXT:        %[[R3:.+]] = arith.bitcast
+// CHECK:             %[[AF:.+]] = vector.from_elements %[[R0]], %[[R1]], %[[R2]], %[[R3]] : vector<4x1xf32>
+// b0 = W(g, k0 + q), b1 = W(g, k0 + q + 4), rounded too.
+// CHECK:             memref.load %[[W]][%[[G]], %[[K_AT]]]
+// CHECK:             nvvm.convert.float.to.tf32 {{.+}} {rnd = #nvvm.fp_rnd_mode<rna>}
+// CHECK-NEXT:        %[[B0:.+]] = arith.bitcast
+// CHECK:             memref.load %[[W]][%[[G]], %[[K4_AT]]]
+// CHECK:             nvvm.convert.float.to.tf32 {{.+}} {rnd = #nvvm.fp_rnd_mode<rna>}
+// CHECK-NEXT:        %[[B1:.+]] = arith.bitcast
+// CHECK:             %[[BF:.+]] = vector.from_elements %[[B0]], %[[B1]] : vector<2x1xf32>
+// CHECK:             nvgpu.mma.sync(%[[AF]], %[[BF]], %{{.+}}) {mmaShape = [16, 8, 8], tf32Enabled} : (vector<4x1xf32>, vector<2x1xf32>, vector<2x2xf32>) -> vector<2x2xf32>
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>
 #c = affine_map<(m, n, k) -> (m, n)>
-func.func @f32_weights(%x: memref<16x16xf32>, %w: memref<8x16xf32>,
+func.func @tf32_weights(%x: memref<16x12xf32>, %w: memref<8x12xf32>,
+                        %y: memref<16x8xf32>) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : memref<16x12xf32>, memref<8x12xf32>)
+        outs(%y : memref<16x8xf32>) attrs = {moe.warp_mma} {
+    ^bb0(%in: f32, %wt: f32, %acc: f32):
+      %p = arith.mulf %in, %wt : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @f64_weights(%x: memref<16x16xf32>, %w: memref<8x16xf64>,
                        %y: memref<16x8xf32>) {
   %c1 = arith.constant 1 : index
   %c32 = arith.constant 32 : index
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
       threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
-    // expected-error @+1 {{a moe.warp_mma tile must compute C[m, n] += A[m, k] * W[n, k] on buffers, with f32 A and C and bf16 or f16 W}}
+    // expected-error @+1 {{a moe.warp_mma tile must compute C[m, n] += A[m, k] * W[n, k] on buffers, with f32 A and C and bf16, f16 or f32 (tf32) W}}
     linalg.generic {indexing_maps = [#a, #w, #c],
                     iterator_types = ["parallel", "parallel", "reduction"]}
-        ins(%x, %w : memref<16x16xf32>, memref<8x16xf32>)
+        ins(%x, %w : memref<16x16xf32>, memref<8x16xf64>)
         outs(%y : memref<16x8xf32>) attrs = {moe.warp_mma} {
-    ^bb0(%in: f32, %wt: f32, %acc: f32):
-      %p = arith.mulf %in, %wt : f32
+    ^bb0(%in: f32, %wt: f64, %acc: f32):
+      %wf = arith.truncf %wt : f64 to f32
+      %p = arith.mulf %in, %wf : f32
       %s = arith.addf %acc, %p : f32
       linalg.yield %s : f32
     }

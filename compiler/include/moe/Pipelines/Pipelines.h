@@ -199,6 +199,13 @@ struct NVPTXPipelineOptions
                      "tensor cores "
                      "(mma.sync, f32 accumulators)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> tf32{
+      *this, "tf32",
+      llvm::cl::desc("Expert and linear matmuls with F32 weights round "
+                     "their activations and weights to TF32 and run on "
+                     "tensor cores (mma.sync m16n8k8; off by default: "
+                     "TF32 keeps 10 of f32's 23 mantissa bits)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> mergeKernels{
       *this, "merge-kernels",
       llvm::cl::desc("Independent kernels share one launch "

@@ -56,17 +56,21 @@ bool isDistributableLinalg(Operation *op) {
 }
 
 /// Whether `op` is a segment matmul with BF16 or F16 weights whose body is
-/// `acc + a * extf(w)`: rounding `a` to the weights' type there gives what
-/// tensor cores compute.
+/// `acc + a * extf(w)`, or with F32 weights whose body is `acc + a * w`:
+/// rounding `a` (and an F32 `w`) to the tensor cores' type there gives
+/// what they compute.
 bool isTensorCoreSegmentMatmul(Operation *op) {
   auto generic = dyn_cast<linalg::GenericOp>(op);
-  if (!generic || !generic->hasAttr(kSegmentMatmulAttrName) ||
-      !getTensorCoreOperandType(generic))
+  if (!generic || !generic->hasAttr(kSegmentMatmulAttrName))
     return false;
+  Type operandType = getTensorCoreOperandType(generic);
+  if (!operandType)
+    return false;
+  bool widensWeights = !isa<FloatTF32Type>(operandType);
   Block &body = generic.getRegion().front();
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
   auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
-  if (!add || body.getOperations().size() != 4)
+  if (!add || body.getOperations().size() != (widensWeights ? 4u : 3u))
     return false;
   Value acc = body.getArgument(2), product = add.getRhs();
   if (add.getRhs() == acc)
@@ -77,6 +81,8 @@ bool isTensorCoreSegmentMatmul(Operation *op) {
   if (!mul)
     return false;
   auto isWidenedWeight = [&](Value value) {
+    if (!widensWeights)
+      return value == body.getArgument(1);
     auto ext = value.getDefiningOp<arith::ExtFOp>();
     return ext && ext.getIn() == body.getArgument(1);
   };
@@ -379,15 +385,18 @@ struct MoEGPUDistributePass
   LogicalResult tileOverThreads(Operation *op);
   /// Whether `op` runs on tensor cores.
   bool usesTensorCores(Operation *op) {
-    return tensorCores && threads % kNVIDIAWarpSize == 0 &&
-           isTensorCoreSegmentMatmul(op);
+    if (!tensorCores || threads % kNVIDIAWarpSize != 0 ||
+        !isTensorCoreSegmentMatmul(op))
+      return false;
+    return tf32 || !isa<FloatTF32Type>(
+                       getTensorCoreOperandType(cast<linalg::LinalgOp>(op)));
   }
-  /// Rounds the activations of `op` (isTensorCoreSegmentMatmul) to its
-  /// weights' type and tiles it over the block's warps, then into
+  /// Rounds the operands of `op` (isTensorCoreSegmentMatmul) to the tensor
+  /// cores' type and tiles it over the block's warps, then into
   /// moe.warp_mma tiles.
   LogicalResult tileOverWarps(linalg::GenericOp op);
-  /// Rounds the activations of `op` (isTensorCoreSegmentMatmul) to its
-  /// weights' type, as mma.sync does, and marks it moe.warp_mma.
+  /// Rounds the operands of `op` (isTensorCoreSegmentMatmul) to the tensor
+  /// cores' type, as mma.sync takes them, and marks it moe.warp_mma.
   void roundForTensorCores(linalg::GenericOp op);
 
   /// A top-level buffer of `elementType` with one [shape] slice per block of
@@ -1220,16 +1229,25 @@ LogicalResult MoEGPUDistributePass::tileOverThreads(Operation *op) {
 }
 
 void MoEGPUDistributePass::roundForTensorCores(linalg::GenericOp op) {
-  // C += bf16(A) * W (or f16): what mma.sync computes, and what the
-  // host-semantics check then runs.
+  // C += bf16(A) * W (or f16), or tf32(A) * tf32(W): what mma.sync
+  // computes, and what the host-semantics check then runs.
   Block &body = op.getRegion().front();
-  Value activation = body.getArgument(0);
+  Type operandType = getTensorCoreOperandType(op);
   auto b = OpBuilder::atBlockBegin(&body);
-  Value rounded = arith::TruncFOp::create(
-      b, op.getLoc(), getTensorCoreOperandType(op), activation);
-  Value widened =
-      arith::ExtFOp::create(b, op.getLoc(), b.getF32Type(), rounded);
-  activation.replaceAllUsesExcept(widened, rounded.getDefiningOp());
+  Location loc = op.getLoc();
+  SmallVector<Value, 2> operands = {body.getArgument(0)};
+  if (isa<FloatTF32Type>(operandType))
+    operands.push_back(body.getArgument(1));
+  for (Value operand : operands) {
+    // The body's uses, not those of the rounding itself.
+    SmallVector<OpOperand *> uses = llvm::map_to_vector(
+        operand.getUses(), [](OpOperand &use) { return &use; });
+    Value rounded = roundToTensorCoreOperand(b, loc, operand, operandType);
+    if (rounded.getType() != b.getF32Type())
+      rounded = arith::ExtFOp::create(b, loc, b.getF32Type(), rounded);
+    for (OpOperand *use : uses)
+      use->set(rounded);
+  }
   op->setAttr(kWarpMmaAttrName, b.getUnitAttr());
 }
 

@@ -6,6 +6,7 @@
 
 #include "moe/Codegen/GPU/TensorCores.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/AffineMap.h"
 
 using namespace mlir;
@@ -30,8 +31,35 @@ Type mlir::moe::getTensorCoreOperandType(linalg::LinalgOp op) {
   };
   Type weight = elementType(op.getDpsInputOperand(1));
   if (!elementType(op.getDpsInputOperand(0)).isF32() ||
-      !elementType(op.getDpsInitOperand(0)).isF32() ||
-      !(weight.isBF16() || weight.isF16()))
+      !elementType(op.getDpsInitOperand(0)).isF32())
     return Type();
-  return weight;
+  if (weight.isF32())
+    return FloatTF32Type::get(context);
+  if (weight.isBF16() || weight.isF16())
+    return weight;
+  return Type();
+}
+
+int64_t mlir::moe::getMmaDepth(Type operandType) {
+  return isa<FloatTF32Type>(operandType) ? kTF32MmaDepth : kMmaDepth;
+}
+
+Value mlir::moe::roundToTensorCoreOperand(OpBuilder &b, Location loc,
+                                          Value value, Type operandType) {
+  if (!isa<FloatTF32Type>(operandType))
+    return arith::TruncFOp::create(b, loc, operandType, value);
+  // tf32 keeps f32's sign, exponent and 10 mantissa bits. Adding half of
+  // the 13 dropped bits' unit rounds the magnitude to nearest, ties away
+  // from zero; a carry into the exponent is the next binade (or infinity).
+  // A NaN stays itself (its bits could carry past the sign).
+  Type i32 = b.getI32Type();
+  Value bits = arith::BitcastOp::create(b, loc, i32, value);
+  Value half = arith::ConstantIntOp::create(b, loc, i32, 0x1000);
+  Value kept = arith::ConstantIntOp::create(b, loc, i32, int64_t(0xFFFFE000));
+  Value rounded = arith::AndIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, bits, half), kept);
+  Value narrowed = arith::BitcastOp::create(b, loc, b.getF32Type(), rounded);
+  Value isNaN =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, value, value);
+  return arith::SelectOp::create(b, loc, isNaN, value, narrowed);
 }

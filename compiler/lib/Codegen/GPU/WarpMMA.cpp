@@ -6,8 +6,8 @@
 //
 // This file implements moe-gpu-warp-mma: each moe.warp_mma tile of a
 // segment matmul, which one warp runs, becomes a loop over K of
-// nvgpu.mma.sync m16n8k16 on bf16 or f16 fragments that each lane loads from
-// memory (see Passes.td).
+// nvgpu.mma.sync (m16n8k16 on bf16 or f16 fragments, m16n8k8 on tf32) that
+// each lane loads from memory (see Passes.td).
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +16,7 @@
 #include "moe/Codegen/GPU/TensorCores.h"
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
 
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -40,20 +41,23 @@ struct TileIndex {
   Value inside;
 };
 
-/// Emits one warp's tile: up to 2 x 4 sub-tiles of mma.sync m16n8k16's
-/// 16 x 8 (kWarpTileRows x kWarpTileCols), whose mma.syncs share each A
-/// fragment along a row of sub-tiles and each W fragment along a column.
-/// Fragment layouts of mma.sync m16n8k16 with 16-bit operands (PTX ISA,
-/// "Matrix Fragments for mma.m16n8k16"; upstream's
-/// transform.nvgpu.rewrite_matmul_as_mma_sync uses the same for f16), with
-/// g = lane / 4 and t = 2 * (lane % 4), in sub-tile (i, j) at rows 16 i and
-/// columns 8 j:
-///   A [16, 16]: (g, t..t+1), (g+8, t..t+1), (g, t+8..t+9), (g+8, t+8..t+9)
-///   B [16, 8]:  (t..t+1, g), (t+8..t+9, g)     (B[k, n] is W[n, k])
-///   C [16, 8]:  (g, t..t+1), (g+8, t..t+1)
-/// A tile smaller than its sub-tiles, or a K that 16 does not divide, is
-/// padded with zeros: a lane loads an element only inside the tile (at a
-/// clamped index, then selects zero) and stores only inside it.
+/// Emits one warp's tile: up to 2 x 4 sub-tiles of mma.sync's 16 x 8
+/// (kWarpTileRows x kWarpTileCols), whose mma.syncs share each A fragment
+/// along a row of sub-tiles and each W fragment along a column. Fragment
+/// layouts (PTX ISA, "Matrix Fragments for mma.m16n8k16" with 16-bit
+/// operands, which upstream's transform.nvgpu.rewrite_matmul_as_mma_sync
+/// also uses for f16, and "for mma.m16n8k8" with .tf32), with g = lane / 4
+/// and q = lane % 4, in sub-tile (i, j) at rows 16 i and columns 8 j:
+///   16-bit, K = 16, t = 2 q, a register holds two elements along K:
+///     A [16, 16]: (g, t..t+1), (g+8, t..t+1), (g, t+8..t+9), (g+8, t+8..t+9)
+///     B [16, 8]:  (t..t+1, g), (t+8..t+9, g)     (B[k, n] is W[n, k])
+///   tf32, K = 8, a register holds one element:
+///     A [16, 8]:  (g, q), (g+8, q), (g, q+4), (g+8, q+4)
+///     B [8, 8]:   (q, g), (q+4, g)
+///   C [16, 8]:  (g, 2q..2q+1), (g+8, 2q..2q+1)
+/// A tile smaller than its sub-tiles, or a K that the mma's K does not
+/// divide, is padded with zeros: a lane loads an element only inside the
+/// tile (at a clamped index, then selects zero) and stores only inside it.
 class WarpTileEmitter {
 public:
   WarpTileEmitter(OpBuilder &b, Location loc) : b(b), loc(loc) {}
@@ -74,7 +78,8 @@ private:
   /// Checks that `result` is at most kWarpTileRows x kWarpTileCols and sets
   /// up the sub-tiles and the lane's fragment indices for a tile of
   /// `result` over `activations`' K.
-  LogicalResult setUp(Operation *op, Value activations, Value result);
+  LogicalResult setUp(Operation *op, Value activations, Value result,
+                      int64_t mmaDepth);
   /// The loop over K of mma.sync: for each weight, one accumulator per
   /// sub-tile, starting from `initial` (weight-major, then sub-tile rows,
   /// then columns); each A and W fragment loaded once per step. Returns the
@@ -103,7 +108,7 @@ private:
   Location loc;
   // Set by setUp.
   int64_t rowTiles = 0, colTiles = 0;
-  Value depth, t;
+  Value depth, quad, t;
   /// Rows g and g + 8 of each row of sub-tiles.
   SmallVector<TileIndex, 2> upperRows, lowerRows;
   /// Columns t and t + 1 of each column of sub-tiles, and W's row g there.
@@ -150,7 +155,7 @@ static Value limitUnlessFull(OpBuilder &b, Location loc, Value memref,
 }
 
 LogicalResult WarpTileEmitter::setUp(Operation *op, Value activations,
-                                     Value result) {
+                                     Value result, int64_t mmaDepth) {
   SmallVector<int64_t, 2> largest;
   for (auto [dim, bound] :
        {std::pair<int64_t, int64_t>(0, kWarpTileRows), {1, kWarpTileCols}}) {
@@ -168,13 +173,13 @@ LogicalResult WarpTileEmitter::setUp(Operation *op, Value activations,
   // Rows and columns past the result's, up to the sub-tiles', are zeros.
   Value rows = limitUnlessFull(b, loc, result, 0, rowTiles * kMmaRows);
   Value cols = limitUnlessFull(b, loc, result, 1, colTiles * kMmaCols);
-  depth = limitUnlessFull(b, loc, activations, 1, kMmaDepth);
+  depth = limitUnlessFull(b, loc, activations, 1, mmaDepth);
 
   Value lane = gpu::LaneIdOp::create(b, loc, b.getIndexType(),
                                      b.getIndexAttr(kNVIDIAWarpSize));
   Value g = arith::DivUIOp::create(b, loc, lane, constant(4));
-  t = arith::MulIOp::create(
-      b, loc, arith::RemUIOp::create(b, loc, lane, constant(4)), constant(2));
+  quad = arith::RemUIOp::create(b, loc, lane, constant(4));
+  t = arith::MulIOp::create(b, loc, quad, constant(2));
   auto plus = [&](Value value, int64_t offset) -> Value {
     if (offset == 0)
       return value;
@@ -202,54 +207,76 @@ SmallVector<Value> WarpTileEmitter::emitProducts(Type operandType,
                                                  Value activations,
                                                  ArrayRef<Value> weights,
                                                  ArrayRef<Value> initial) {
+  bool isTF32 = isa<FloatTF32Type>(operandType);
+  int64_t mmaDepth = getMmaDepth(operandType);
+  // A fragment register holds 32 bits: two 16-bit elements along K, or one
+  // tf32 (in an f32).
+  int64_t perRegister = isTF32 ? 1 : 2;
+  Type elementType = isTF32 ? b.getF32Type() : operandType;
   Value k = memref::DimOp::create(b, loc, activations, 1);
   auto loop =
-      scf::ForOp::create(b, loc, constant(0), k, constant(kMmaDepth), initial);
+      scf::ForOp::create(b, loc, constant(0), k, constant(mmaDepth), initial);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(loop.getBody());
   Value k0 = loop.getInductionVar();
-  Value one = constant(1), eight = constant(8);
-  Value low = arith::AddIOp::create(b, loc, k0, t);
-  Value high = arith::AddIOp::create(b, loc, low, eight);
-  SmallVector<TileIndex> ks = {
-      tileIndex(low, depth),
-      tileIndex(arith::AddIOp::create(b, loc, low, one), depth),
-      tileIndex(high, depth),
-      tileIndex(arith::AddIOp::create(b, loc, high, one), depth)};
-  // One A fragment per row of sub-tiles.
+  // The lane's K columns: the first half's registers at k0 + (t or q), the
+  // second half's mmaDepth / 2 further, each register perRegister of them.
+  Value first = arith::AddIOp::create(b, loc, k0, isTF32 ? quad : t);
+  SmallVector<SmallVector<TileIndex, 2>, 2> halves;
+  for (int64_t half = 0; half < 2; ++half) {
+    SmallVector<TileIndex, 2> columns;
+    for (int64_t e = 0; e < perRegister; ++e) {
+      int64_t offset = half * (mmaDepth / 2) + e;
+      Value at = offset == 0
+                     ? first
+                     : arith::AddIOp::create(b, loc, first, constant(offset));
+      columns.push_back(tileIndex(at, depth));
+    }
+    halves.push_back(columns);
+  }
+  // Rounded to the operand type: the activations always, the weights when
+  // they are f32 (tf32). To tf32 by cvt.rna.tf32.f32, one instruction for
+  // what the tile's body computes on the bits (roundToTensorCoreOperand).
+  auto load = [&](Value memref, TileIndex row, TileIndex col, bool round) {
+    Value value = loadOrZero(memref, row, col);
+    if (!round)
+      return value;
+    if (!isTF32)
+      return roundToTensorCoreOperand(b, loc, value, operandType);
+    Value bits = NVVM::ConvertFloatToTF32Op::create(
+        b, loc, b.getI32Type(), value, NVVM::FPRoundingMode::RNA,
+        NVVM::SaturationMode::NONE, /*relu=*/false);
+    return Value(arith::BitcastOp::create(b, loc, b.getF32Type(), bits));
+  };
+  // One A fragment per row of sub-tiles: registers (g, first half), (g + 8,
+  // first half), (g, second half), (g + 8, second half).
   SmallVector<Value, 2> aFragments;
   for (int64_t i = 0; i < rowTiles; ++i) {
-    TileIndex upper = upperRows[i], lower = lowerRows[i];
     SmallVector<Value> a;
-    for (auto [row, col] : {std::pair(upper, ks[0]),
-                            {upper, ks[1]},
-                            {lower, ks[0]},
-                            {lower, ks[1]},
-                            {upper, ks[2]},
-                            {upper, ks[3]},
-                            {lower, ks[2]},
-                            {lower, ks[3]}})
-      a.push_back(arith::TruncFOp::create(b, loc, operandType,
-                                          loadOrZero(activations, row, col)));
+    for (ArrayRef<TileIndex> columns : halves)
+      for (TileIndex row : {upperRows[i], lowerRows[i]})
+        for (TileIndex col : columns)
+          a.push_back(load(activations, row, col, /*round=*/true));
     aFragments.push_back(vector::FromElementsOp::create(
-        b, loc, VectorType::get({4, 2}, operandType), a));
+        b, loc, VectorType::get({4, perRegister}, elementType), a));
   }
   // One W fragment per weight and column of sub-tiles, for the column's
-  // mma.syncs.
+  // mma.syncs: W's row g at each half's columns.
   SmallVector<Value> products(initial.size());
   auto accumulators = loop.getRegionIterArgs();
   for (auto [w, weight] : llvm::enumerate(weights))
     for (int64_t j = 0; j < colTiles; ++j) {
       SmallVector<Value> elements;
-      for (TileIndex col : ks)
-        elements.push_back(loadOrZero(weight, weightRows[j], col));
+      for (ArrayRef<TileIndex> columns : halves)
+        for (TileIndex col : columns)
+          elements.push_back(load(weight, weightRows[j], col, isTF32));
       Value bFragment = vector::FromElementsOp::create(
-          b, loc, VectorType::get({2, 2}, operandType), elements);
+          b, loc, VectorType::get({2, perRegister}, elementType), elements);
       for (int64_t i = 0; i < rowTiles; ++i) {
         int64_t at = (w * rowTiles + i) * colTiles + j;
         products[at] = nvgpu::MmaSyncOp::create(
             b, loc, aFragments[i], bFragment, accumulators[at],
-            ArrayRef<int64_t>{kMmaRows, kMmaCols, kMmaDepth});
+            ArrayRef<int64_t>{kMmaRows, kMmaCols, mmaDepth}, isTF32);
       }
     }
   scf::YieldOp::create(b, loc, products);
@@ -278,7 +305,8 @@ static Value fragmentElement(OpBuilder &b, Location loc, Value fragment,
 LogicalResult WarpTileEmitter::emit(linalg::GenericOp op) {
   Value activations = op.getDpsInputs()[0], weights = op.getDpsInputs()[1],
         result = op.getDpsInits()[0];
-  if (failed(setUp(op, activations, result)))
+  Type operandType = getTensorCoreOperandType(op);
+  if (failed(setUp(op, activations, result, getMmaDepth(operandType))))
     return failure();
   SmallVector<Value> initial;
   for (int64_t i = 0; i < rowTiles; ++i)
@@ -291,9 +319,8 @@ LogicalResult WarpTileEmitter::emit(linalg::GenericOp op) {
       initial.push_back(vector::FromElementsOp::create(
           b, loc, VectorType::get({2, 2}, b.getF32Type()), accumulators));
     }
-  // The fragments' type: the weights'. The activations are rounded to it.
-  SmallVector<Value> products = emitProducts(getTensorCoreOperandType(op),
-                                             activations, {weights}, initial);
+  SmallVector<Value> products =
+      emitProducts(operandType, activations, {weights}, initial);
   for (int64_t i = 0; i < rowTiles; ++i)
     for (int64_t j = 0; j < colTiles; ++j)
       for (int64_t e = 0; e < 4; ++e)
@@ -315,7 +342,7 @@ LogicalResult WarpTileEmitter::emitGated(const GatedGroup &group) {
   for (OpOperand *input : epilogue.getDpsInputOperands())
     if (!epilogue.getMatchingIndexingMap(input).isProjectedPermutation())
       return failure();
-  if (failed(setUp(gate, activations, group.gateAcc)))
+  if (failed(setUp(gate, activations, group.gateAcc, getMmaDepth(operandType))))
     return failure();
   SmallVector<Value> initial;
   for (linalg::FillOp fill : {group.gateFill, group.upFill}) {
@@ -391,8 +418,8 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     for (linalg::GenericOp op : tiles) {
       if (!getTensorCoreOperandType(op)) {
         op.emitOpError("a moe.warp_mma tile must compute C[m, n] += A[m, k] "
-                       "* W[n, k] on buffers, with f32 A and C and bf16 or "
-                       "f16 W");
+                       "* W[n, k] on buffers, with f32 A and C and bf16, "
+                       "f16 or f32 (tf32) W");
         return signalPassFailure();
       }
       if (!op->getParentOfType<gpu::LaunchOp>() &&

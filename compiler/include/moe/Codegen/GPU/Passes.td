@@ -54,7 +54,9 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
     activations [rows, K] times one expert's [N, K]) takes tensor cores
     unless `tensor-cores=false`: its body rounds the activations to the
     weights' type (for BF16 what `moe-compile --bf16-dot` computes on the
-    CPU; `moe-reference --tensor-cores` checks both), it is tiled over the
+    CPU; `moe-reference --tensor-cores` checks both; with `tf32`, one with
+    F32 weights rounds its activations and weights to TF32, nearest with
+    ties away from zero, as `moe-reference --tf32` does), it is tiled over the
     block's warps along N
     (`#gpu.warp<x>`), and each warp's columns into warp tiles of at most 32
     rows and 32 columns marked `moe.warp_mma`, which moe-gpu-warp-mma makes
@@ -92,6 +94,9 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
            "Segment matmuls with BF16 or F16 weights round their "
            "activations to that type and run on tensor cores "
            "(moe.warp_mma tiles)">,
+    Option<"tf32", "tf32", "bool", /*default=*/"false",
+           "Segment matmuls with F32 weights round their activations and "
+           "weights to TF32 and run on tensor cores too">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
@@ -231,11 +236,19 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     K that 16 does not divide, is padded with zeros: a
     lane loads inside the tile only (at a clamped index, then selects
     zero), and stores inside it only.
+
+    A tile with f32 W (`tf32=true` in moe-gpu-distribute, whose body
+    rounds A and W to tf32) becomes `nvgpu.mma.sync` m16n8k8 with
+    `tf32Enabled`, in steps of 8 over K: each fragment register holds one
+    element, which the lane rounds by `cvt.rna.tf32.f32`
+    (`nvvm.convert.float.to.tf32`), the body's rounding in one
+    instruction.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",
     "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
     "::mlir::nvgpu::NVGPUDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect",

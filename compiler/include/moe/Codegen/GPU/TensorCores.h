@@ -5,8 +5,9 @@
 //===----------------------------------------------------------------------===//
 //
 // What moe-gpu-distribute hands to tensor cores and moe-gpu-warp-mma
-// rewrites: the shape of one warp's mma.sync, and the contraction form of a
-// segment matmul with BF16 or F16 weights.
+// rewrites: the shape of one warp's mma.sync, the contraction form of a
+// segment matmul with BF16, F16 or (as TF32) F32 weights, and how its
+// operands are rounded to the tensor cores' type.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,8 +23,10 @@ namespace moe {
 constexpr int64_t kNVIDIAWarpSize = 32;
 
 /// The tensor-core instruction a warp tile becomes: mma.sync m16n8k16 with
-/// bf16 or f16 operands and f32 accumulators.
+/// bf16 or f16 operands, or m16n8k8 with tf32 operands, and f32
+/// accumulators.
 constexpr int64_t kMmaRows = 16, kMmaCols = 8, kMmaDepth = 16;
+constexpr int64_t kTF32MmaDepth = 8;
 
 /// A warp's tile: up to 2 x 4 mma.sync tiles, whose mma.syncs share each A
 /// fragment along a row of them and each W fragment along a column (so a
@@ -31,12 +34,24 @@ constexpr int64_t kMmaRows = 16, kMmaCols = 8, kMmaDepth = 16;
 /// tiles load one of each per mma.sync).
 constexpr int64_t kWarpTileRows = 2 * kMmaRows, kWarpTileCols = 4 * kMmaCols;
 
-/// The type of W (bf16 or f16) when `op` is `C[m, n] += A[m, k] * W[n, k]`
-/// on buffers, with f32 activations A, BF16 or F16 weights W (one expert's
-/// [N, K]) and an f32 C: the contraction of a segment matmul that tensor
-/// cores can take, once A is rounded to W's type. Null otherwise. Its body
-/// is not looked at.
+/// The tensor cores' operand type when `op` is `C[m, n] += A[m, k] * W[n,
+/// k]` on buffers, with f32 activations A, weights W (one expert's [N, K])
+/// and an f32 C: bf16 or f16 for BF16 or F16 weights, to which A is
+/// rounded; tf32 for F32 weights, to which A and W are rounded (only under
+/// the TF32 option). Null otherwise. Its body is not looked at.
 Type getTensorCoreOperandType(linalg::LinalgOp op);
+
+/// The K of one mma.sync on `operandType` (16 for 16-bit types, 8 for
+/// tf32).
+int64_t getMmaDepth(Type operandType);
+
+/// `value` (f32) rounded to the tensor cores' `operandType`: a bf16 or f16
+/// value (`arith.truncf`, to nearest even), or for tf32 an f32 whose low 13
+/// mantissa bits are zero, rounded to nearest with ties away from zero (as
+/// PTX's `cvt.rna.tf32.f32`), by integer arithmetic that the host and the
+/// GPU both run.
+Value roundToTensorCoreOperand(OpBuilder &b, Location loc, Value value,
+                               Type operandType);
 
 } // namespace moe
 } // namespace mlir
