@@ -51,6 +51,7 @@ void mlir::moe::buildMoEGPUBufferizationStage(
   MoEGPUDistributePassOptions distribute;
   distribute.rowBlock = options.rowBlock;
   distribute.threads = options.threads;
+  distribute.columnBlock = options.columnBlock;
   distribute.tensorCores = options.tensorCores;
   distribute.tf32 = options.tf32;
   pm.addNestedPass<func::FuncOp>(createMoEGPUDistributePass(distribute));
@@ -93,12 +94,14 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
     // Blocks and threads last to first: the loops must not rely on the
     // order a GPU does not keep.
     pm.addNestedPass<func::FuncOp>(createMoEGPUReverseForallOrderPass());
+    pm.addNestedPass<func::FuncOp>(createMoEGPUHoistPrivateScratchPass());
     pm.addNestedPass<func::FuncOp>(createForallToForLoopPass());
     buildMoECPUToLLVMStage(pm);
     return;
   }
   pm.addNestedPass<func::FuncOp>(createMoEGPUFormLaunchesPass());
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
+  funcPm.addPass(createMoEGPUHoistPrivateScratchPass());
   funcPm.addPass(createMoEGPUWarpMMAPass());
   funcPm.addPass(createConvertLinalgToLoopsPass());
   funcPm.addPass(createCanonicalizerPass());

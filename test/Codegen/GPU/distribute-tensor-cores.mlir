@@ -218,48 +218,50 @@ func.func @f32_weights(%offsets: memref<5xi32>, %in: memref<?x32xf32>,
 // A gated segment (gate and up into [rows, 24] buffers, then the
 // activation) runs as one loop nest: the block's two warps split the 24
 // columns (12 each) and walk theirs in warp tiles of up to 32 x 32; a
-// tile fills and accumulates gate and up into the warp's [32, 32] tiles of
-// two block buffers ([2, 32, 32], which become the block's slices of grid buffers),
-// both marked moe.warp_mma, then the epilogue writes the output. No
-// [rows, 24] gate or up is left. Without tensor cores the block's 64
-// threads split the columns and walk theirs one at a time, over all 32
-// rows of the block.
+// tile fills and accumulates gate and up into the warp's own [32, 32]
+// scratch (allocas in the warp forall's body, an automatic allocation
+// scope: nothing grows with the grid; moe-gpu-warp-mma keeps them in
+// registers), both marked
+// moe.warp_mma, then the epilogue writes the output. No [rows, 24] gate or
+// up is left. Without tensor cores the block's 64 threads split the
+// columns and walk theirs one at a time, over all 32 rows of the block,
+// each on its own [32, 1] scratch.
 
 // CHECK-LABEL: func.func @gated
 // CHECK-NOT:     memref.alloc({{.*}}) {{.*}}memref<?x24xf32>
-// CHECK:         %[[GS:.+]] = memref.alloc({{.*}}) : memref<?x2x32x32xf32>
-// CHECK:         %[[US:.+]] = memref.alloc({{.*}}) : memref<?x2x32x32xf32>
+// CHECK-NOT:     memref.alloc({{.*}}) {{.*}}x32x32xf32>
 // CHECK:         scf.forall (%[[BLOCK:.+]]) in (%{{.+}}) {
 // CHECK:           scf.if
-// CHECK:             %[[GB:.+]] = memref.subview %[[GS]][%{{.+}}, 0, 0, 0] [1, 2, 32, 32]
-// CHECK:             %[[UB:.+]] = memref.subview %[[US]][%{{.+}}, 0, 0, 0] [1, 2, 32, 32]
 // CHECK:             scf.forall (%[[W:.+]]) in (2) {
-// CHECK:               scf.for %{{.+}} step %c32{{.*}} {
+// CHECK:               %[[GS:.+]] = memref.alloca() : memref<32x32xf32>
+// CHECK:               %[[US:.+]] = memref.alloca() : memref<32x32xf32>
 // CHECK:                 scf.for %{{.+}} step %c32{{.*}} {
-// CHECK:                   %[[GT:.+]] = memref.subview %[[GB]][%[[W]], 0, 0]
-// CHECK:                   %[[UT:.+]] = memref.subview %[[UB]][%[[W]], 0, 0]
-// CHECK:                   linalg.fill ins(%{{.+}}) outs(%[[GT]]
-// CHECK:                   linalg.fill ins(%{{.+}}) outs(%[[UT]]
-// CHECK:                   linalg.generic {{.*}} outs(%[[GT]] {{.*}} attrs = {moe.segment_matmul, moe.warp_mma}
-// CHECK:                     arith.truncf
-// CHECK:                   linalg.generic {{.*}} outs(%[[UT]] {{.*}} attrs = {moe.segment_matmul, moe.warp_mma}
-// CHECK:                     arith.truncf
-// CHECK:                   linalg.generic {{.*}} ins(%[[GT]], %[[UT]] : {{.*}} attrs = {moe.segment_epilogue}
+// CHECK:                   scf.for %{{.+}} step %c32{{.*}} {
+// CHECK:                     %[[GT:.+]] = memref.subview %[[GS]][0, 0]
+// CHECK:                     %[[UT:.+]] = memref.subview %[[US]][0, 0]
+// CHECK:                     linalg.fill ins(%{{.+}}) outs(%[[GT]]
+// CHECK:                     linalg.fill ins(%{{.+}}) outs(%[[UT]]
+// CHECK:                     linalg.generic {{.*}} outs(%[[GT]] {{.*}} attrs = {moe.segment_matmul, moe.warp_mma}
+// CHECK:                       arith.truncf
+// CHECK:                     linalg.generic {{.*}} outs(%[[UT]] {{.*}} attrs = {moe.segment_matmul, moe.warp_mma}
+// CHECK:                       arith.truncf
+// CHECK:                     linalg.generic {{.*}} ins(%[[GT]], %[[UT]] : {{.*}} attrs = {moe.segment_epilogue}
 // CHECK:             } {mapping = [#gpu.warp<x>]}
 // CHECK:         } {mapping = [#gpu.block<x>]}
 
 // FFMA-LABEL: func.func @gated
-// FFMA:         memref.alloc({{.*}}) : memref<?x64x32x1xf32>
-// FFMA:         memref.alloc({{.*}}) : memref<?x64x32x1xf32>
+// FFMA-NOT:     memref.alloc({{.*}}) {{.*}}x32x1xf32>
 // FFMA-NOT:     moe.warp_mma
 // FFMA:         scf.forall (%{{.+}}) in (64) {
-// FFMA:           scf.for %{{.+}} step %c32{{.*}} {
-// FFMA:             scf.for %{{.+}} step %c1{{.*}} {
-// FFMA:               linalg.fill
-// FFMA:               linalg.fill
-// FFMA:               moe.segment_matmul
-// FFMA:               moe.segment_matmul
-// FFMA:               moe.segment_epilogue
+// FFMA:             memref.alloca() : memref<32x1xf32>
+// FFMA:             memref.alloca() : memref<32x1xf32>
+// FFMA:             scf.for %{{.+}} step %c32{{.*}} {
+// FFMA:               scf.for %{{.+}} step %c1{{.*}} {
+// FFMA:                 linalg.fill
+// FFMA:                 linalg.fill
+// FFMA:                 moe.segment_matmul
+// FFMA:                 moe.segment_matmul
+// FFMA:                 moe.segment_epilogue
 // FFMA:         } {mapping = [#gpu.thread<x>]}
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>

@@ -192,6 +192,11 @@ struct NVPTXPipelineOptions
   PassOptions::Option<int64_t> threads{*this, "threads",
                                        llvm::cl::desc("Threads of a GPU block"),
                                        llvm::cl::init(128)};
+  PassOptions::Option<int64_t> columnBlock{
+      *this, "column-block",
+      llvm::cl::desc("Columns of an expert or linear matmul's output each "
+                     "GPU block takes (0: all of them)"),
+      llvm::cl::init(128)};
   PassOptions::Option<bool> tensorCores{
       *this, "tensor-cores",
       llvm::cl::desc("Expert and linear matmuls with BF16 or F16 weights "

@@ -160,6 +160,61 @@ scf::ForallOp normalize(scf::ForallOp forall) {
   return normalized;
 }
 
+/// `forall` (normalized) as a forall over one dimension mapped to `mapping`:
+/// its iterations in order with the first dimension fastest, each
+/// recomputing the original induction variables. Kernels over one
+/// dimension share launches (moe-gpu-merge-independent-kernels).
+scf::ForallOp linearize(scf::ForallOp forall, Attribute mapping) {
+  if (forall.getRank() == 1)
+    return forall;
+  OpBuilder b(forall);
+  Location loc = forall.getLoc();
+  SmallVector<Value> counts;
+  Value total = arith::ConstantIndexOp::create(b, loc, 1);
+  for (OpFoldResult ub : forall.getMixedUpperBound()) {
+    counts.push_back(getValueOrCreateConstantIndexOp(b, loc, ub));
+    total = arith::MulIOp::create(b, loc, total, counts.back());
+  }
+  auto line = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{total},
+                                    ValueRange(), b.getArrayAttr({mapping}));
+  b.setInsertionPointToStart(line.getBody());
+  Value rest = line.getInductionVar(0);
+  SmallVector<Value> ivs;
+  for (auto [d, count] : llvm::enumerate(counts)) {
+    if (d + 1 == counts.size()) {
+      ivs.push_back(rest);
+      break;
+    }
+    ivs.push_back(arith::RemUIOp::create(b, loc, rest, count));
+    rest = arith::DivUIOp::create(b, loc, rest, count);
+  }
+  Block *body = forall.getBody();
+  body->getTerminator()->erase();
+  Operation *terminator = line.getBody()->getTerminator();
+  for (auto [iv, replacement] : llvm::zip(forall.getInductionVars(), ivs))
+    iv.replaceAllUsesWith(replacement);
+  line.getBody()->getOperations().splice(terminator->getIterator(),
+                                         body->getOperations());
+  forall.erase();
+  return line;
+}
+
+/// `min(block, columns - first)`: the columns of the window at `first`,
+/// as affine.min, which bounds analyses see through.
+Value columnWindowSize(OpBuilder &b, Location loc, Value first, int64_t columns,
+                       int64_t block) {
+  if (columns % block == 0)
+    return arith::ConstantIndexOp::create(b, loc, block);
+  AffineExpr d0 = b.getAffineDimExpr(0);
+  return affine::AffineMinOp::create(
+      b, loc,
+      AffineMap::get(1, 0,
+                     {b.getAffineConstantExpr(block),
+                      b.getAffineConstantExpr(columns) - d0},
+                     b.getContext()),
+      ValueRange{first});
+}
+
 /// Whether `value` can pass through a one-element buffer from one GPU
 /// kernel, or thread, to another (`between` says which, for the message).
 LogicalResult checkSpillable(Value value, StringRef between) {
@@ -336,6 +391,171 @@ std::optional<SegmentLoop> matchSegmentLoop(scf::ForOp loop, HostValues &host) {
   return segment;
 }
 
+/// Erases `value`'s defining op when nothing but deallocations uses it and
+/// it is an allocation or a view, then the view's source the same way.
+void eraseUnusedBuffer(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    if (!llvm::all_of(def->getUsers(), [](Operation *user) {
+          return isa<memref::DeallocOp>(user);
+        }))
+      return;
+    auto view = dyn_cast<memref::SubViewOp>(def);
+    if (!view && !isa<memref::AllocOp>(def))
+      return;
+    for (Operation *user : llvm::make_early_inc_range(def->getUsers()))
+      user->erase();
+    value = view ? view.getSource() : Value();
+    def->erase();
+  }
+}
+
+/// Points each operand of `op` that is `from`, or a view of it, at `to`
+/// instead, and erases the view when nothing else uses it.
+void retargetOperands(Operation *op, Value from, Value to) {
+  for (OpOperand &operand : op->getOpOperands()) {
+    Value current = operand.get();
+    auto view = current.getDefiningOp<memref::SubViewOp>();
+    if (current != from && (!view || view.getSource() != from))
+      continue;
+    operand.set(to);
+    if (view && view->use_empty())
+      view->erase();
+  }
+}
+
+/// The tile of `op` at `offsets` (its other dimensions whole), by its
+/// TilingInterface, with its operands that are `accs[i]` or their views
+/// replaced by `tiles[i]`.
+FailureOr<Operation *> tileWithOperands(OpBuilder &b, Operation *op,
+                                        ArrayRef<OpFoldResult> offsets,
+                                        ArrayRef<OpFoldResult> sizes,
+                                        ArrayRef<Value> accs,
+                                        ArrayRef<Value> tiles) {
+  auto tiling = cast<TilingInterface>(op);
+  SmallVector<Range> domain = tiling.getIterationDomain(b);
+  SmallVector<OpFoldResult> allOffsets, allSizes;
+  for (auto [d, range] : llvm::enumerate(domain)) {
+    allOffsets.push_back(d < offsets.size() ? offsets[d] : range.offset);
+    allSizes.push_back(d < sizes.size() ? sizes[d] : range.size);
+  }
+  FailureOr<TilingResult> tiled =
+      tiling.getTiledImplementation(b, allOffsets, allSizes);
+  if (failed(tiled) || tiled->tiledOps.size() != 1)
+    return op->emitError("cannot tile this op of a gated FFN");
+  Operation *tiledOp = tiled->tiledOps.front();
+  for (auto [acc, tile] : llvm::zip(accs, tiles))
+    retargetOperands(tiledOp, acc, tile);
+  return tiledOp;
+}
+
+/// The buffer `value` views: the source of its subviews, all the way up.
+Value viewedBuffer(Value value) {
+  while (auto view = value.getDefiningOp<memref::SubViewOp>())
+    value = view.getSource();
+  return value;
+}
+
+/// The number of columns N that the ops of `block` share, when the block's
+/// work splits into windows of columns: every op that writes memory is a
+/// linalg op on buffers (allocations aside) whose loops 0 and 1 are
+/// parallel and whose one output is a [rows, N] buffer indexed (d0, d1),
+/// with N static and the same for all; and an op that reads a buffer the
+/// block writes reads that output itself, indexed (d0, d1). A window of
+/// columns is then the same ops on windows of their outputs (a gated
+/// FFN's fills, gate, up and epilogue; a down projection). Nullopt
+/// otherwise.
+std::optional<int64_t> sharedColumnCount(Block *block) {
+  std::optional<int64_t> columns;
+  DenseSet<Value> outputs, written;
+  SmallVector<linalg::LinalgOp> ops;
+  for (Operation &op : block->without_terminator()) {
+    if (isMemoryEffectFree(&op) || isa<memref::AllocOp>(op))
+      continue;
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(&op);
+    if (!linalgOp || !linalgOp.hasPureBufferSemantics() ||
+        !isa<TilingInterface>(&op) || linalgOp.getNumLoops() < 2 ||
+        linalgOp.getNumDpsInits() != 1)
+      return std::nullopt;
+    SmallVector<utils::IteratorType> iterators =
+        linalgOp.getIteratorTypesArray();
+    OpOperand *init = linalgOp.getDpsInitOperand(0);
+    auto type = dyn_cast<MemRefType>(init->get().getType());
+    if (iterators[0] != utils::IteratorType::parallel ||
+        iterators[1] != utils::IteratorType::parallel || !type ||
+        type.getRank() != 2 ||
+        linalgOp.getMatchingIndexingMap(init) !=
+            AffineMap::getMultiDimMapWithTargets(linalgOp.getNumLoops(), {0, 1},
+                                                 op.getContext()))
+      return std::nullopt;
+    int64_t n = type.getDimSize(1);
+    if (ShapedType::isDynamic(n) || (columns && *columns != n))
+      return std::nullopt;
+    columns = n;
+    outputs.insert(init->get());
+    written.insert(viewedBuffer(init->get()));
+    ops.push_back(linalgOp);
+  }
+  for (linalg::LinalgOp op : ops)
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      Value value = input->get();
+      if (!isa<MemRefType>(value.getType()) ||
+          !written.contains(viewedBuffer(value)))
+        continue;
+      if (!outputs.contains(value) ||
+          op.getMatchingIndexingMap(input) !=
+              AffineMap::getMultiDimMapWithTargets(op.getNumLoops(), {0, 1},
+                                                   op->getContext()))
+        return std::nullopt;
+    }
+  return columns;
+}
+
+/// Runs the ops of `block` (see sharedColumnCount) on columns [first,
+/// first + count) of their outputs: each linalg op becomes its tile there
+/// (its TilingInterface), and the tiles of one output share one view of
+/// its window, so that the ops still match as a gated group.
+LogicalResult restrictToColumns(Block *block, Value first, Value count) {
+  SmallVector<Operation *> ops;
+  for (Operation &op : block->without_terminator())
+    if (isa<linalg::LinalgOp>(op))
+      ops.push_back(&op);
+  OpBuilder b(block, block->begin());
+  Location loc = block->getParentOp()->getLoc();
+  // One window per output, before the ops (outputs come from the block's
+  // allocations and views, so they are defined by the first op that uses
+  // them).
+  SmallVector<Value> outputs, windows;
+  for (Operation *op : ops) {
+    Value output = cast<linalg::LinalgOp>(op).getDpsInits()[0];
+    if (llvm::is_contained(outputs, output))
+      continue;
+    b.setInsertionPoint(op);
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    outputs.push_back(output);
+    windows.push_back(memref::SubViewOp::create(
+        b, loc, output, ArrayRef<OpFoldResult>{zero, first},
+        ArrayRef<OpFoldResult>{memref::getMixedSize(b, loc, output, 0), count},
+        ArrayRef<OpFoldResult>{one, one}));
+  }
+  for (Operation *op : ops) {
+    b.setInsertionPoint(op);
+    auto tiling = cast<TilingInterface>(op);
+    SmallVector<OpFoldResult> offsets, sizes;
+    for (auto [d, range] : llvm::enumerate(tiling.getIterationDomain(b))) {
+      offsets.push_back(d == 1 ? OpFoldResult(first) : range.offset);
+      sizes.push_back(d == 1 ? OpFoldResult(count) : range.size);
+    }
+    FailureOr<TilingResult> tiled =
+        tiling.getTiledImplementation(b, offsets, sizes);
+    if (failed(tiled) || tiled->tiledOps.size() != 1)
+      return op->emitError("cannot split this op's columns over GPU blocks");
+    for (auto [output, window] : llvm::zip(outputs, windows))
+      retargetOperands(tiled->tiledOps.front(), output, window);
+    op->erase();
+  }
+  return success();
+}
+
 struct MoEGPUDistributePass
     : moe::impl::MoEGPUDistributePassBase<MoEGPUDistributePass> {
   using MoEGPUDistributePassBase::MoEGPUDistributePassBase;
@@ -344,9 +564,10 @@ struct MoEGPUDistributePass
     func::FuncOp func = getOperation();
     if (func.isExternal())
       return;
-    if (rowBlock < 1 || rowsPerBlock < 1 || threads < 1) {
+    if (rowBlock < 1 || rowsPerBlock < 1 || threads < 1 || columnBlock < 0) {
       func.emitError("moe-gpu-distribute: row-block, rows-per-block and "
-                     "threads must be positive");
+                     "threads must be positive, and column-block not "
+                     "negative");
       return signalPassFailure();
     }
     if (failed(distributeFunction(func)))
@@ -706,17 +927,35 @@ LogicalResult MoEGPUDistributePass::distributeSegmentLoop(SegmentLoop &segment,
   Value rowBlocks = arith::CeilDivUIOp::create(b, loc, maxRows, rowBlockSize);
   IRMapping mapping;
   scf::ForallOp forall;
-  Value expert, rowBlockIndex;
+  Value expert, rowBlockIndex, columnIndex;
+  // The columns split over blocks too, `column-block` a block, where the
+  // segment's work allows: a few rows (decode) then still spread over the
+  // GPU, where a block per row block would leave it nearly idle.
+  std::optional<int64_t> columns;
+  if (blockStarts && columnBlock > 0)
+    columns = sharedColumnCount(&segment.body.getThenRegion().front());
+  int64_t columnBlocks = columns ? llvm::divideCeil(*columns, columnBlock) : 1;
   if (blockStarts) {
     // One block per row block of a segment: the segments' blocks together
     // number at most ceil(R / B) + E, and each block finds its expert in
-    // the block map. No grid dimension runs over all the experts.
+    // the block map. No grid dimension runs over all the experts. With
+    // column blocks, the row blocks of one column block are consecutive:
+    // they read the same weight columns.
     Value experts = arith::ConstantIndexOp::create(b, loc, *segment.numExperts);
-    Value blocks = arith::AddIOp::create(b, loc, rowBlocks, experts);
+    Value rowSlots = arith::AddIOp::create(b, loc, rowBlocks, experts);
+    Value blocks = rowSlots;
+    if (columnBlocks > 1)
+      blocks = arith::MulIOp::create(
+          b, loc, rowSlots,
+          arith::ConstantIndexOp::create(b, loc, columnBlocks));
     forall = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{blocks},
                                    ValueRange(), b.getArrayAttr({block(0)}));
     b.setInsertionPoint(forall.getBody()->getTerminator());
     Value linear = forall.getInductionVar(0);
+    if (columnBlocks > 1) {
+      columnIndex = arith::DivUIOp::create(b, loc, linear, rowSlots);
+      linear = arith::RemUIOp::create(b, loc, linear, rowSlots);
+    }
     expert = findBlockExpert(b, loc, blockStarts, *segment.numExperts, linear);
     Value first = arith::IndexCastOp::create(
         b, loc, b.getIndexType(),
@@ -751,8 +990,17 @@ LogicalResult MoEGPUDistributePass::distributeSegmentLoop(SegmentLoop &segment,
   mapping.map(segment.start, start);
   mapping.map(segment.size, size);
   mapping.map(segment.body.getCondition(), any);
-  b.clone(*segment.body, mapping);
+  auto body = cast<scf::IfOp>(b.clone(*segment.body, mapping));
   loop.erase();
+  if (columnBlocks > 1) {
+    b.setInsertionPoint(body);
+    Value first = arith::MulIOp::create(
+        b, loc, columnIndex,
+        arith::ConstantIndexOp::create(b, loc, columnBlock));
+    Value count = columnWindowSize(b, loc, first, *columns, columnBlock);
+    if (failed(restrictToColumns(&body.getThenRegion().front(), first, count)))
+      return failure();
+  }
   return distributeBlock(forall);
 }
 
@@ -770,21 +1018,33 @@ LogicalResult MoEGPUDistributePass::distributeTopLevelLinalg(Operation *op) {
   if (usesTensorCores(op))
     rows = rowBlock;
   tileSizes.front() = rewriter.getIndexAttr(rows);
+  SmallVector<Attribute> mapping = {block(0)};
+  // A linear node or shared expert (a grouped matmul of one segment) splits
+  // its columns over blocks too, as a segment's (see distributeSegmentLoop).
+  bool isSegmentMatmul = op->hasAttr(kSegmentMatmulAttrName);
+  if (isSegmentMatmul && columnBlock > 0 && linalgOp.getNumLoops() == 3) {
+    int64_t columns =
+        cast<MemRefType>(linalgOp.getDpsInits()[0].getType()).getDimSize(1);
+    if (!ShapedType::isDynamic(columns) && columns > columnBlock) {
+      tileSizes[1] = rewriter.getIndexAttr(columnBlock);
+      mapping.push_back(block(1));
+    }
+  }
   scf::SCFTilingOptions options;
   options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
       .setTileSizes(tileSizes)
-      .setMapping({block(0)});
+      .setMapping(mapping);
   FailureOr<scf::SCFTilingResult> tiled =
       scf::tileUsingSCF(rewriter, cast<TilingInterface>(op), options);
   if (failed(tiled))
     return op->emitError("cannot tile this op into GPU blocks");
-  auto forall = cast<scf::ForallOp>(tiled->loops.front());
-  // A linear node or shared expert: a grouped matmul of one segment.
-  if (op->hasAttr(kSegmentMatmulAttrName))
+  rewriter.eraseOp(op);
+  scf::ForallOp forall =
+      linearize(normalize(cast<scf::ForallOp>(tiled->loops.front())), block(0));
+  if (isSegmentMatmul)
     forall->setLoc(NameLoc::get(
         rewriter.getStringAttr(kGroupedMatmulKernelName), forall.getLoc()));
-  rewriter.eraseOp(op);
-  return distributeBlock(normalize(forall));
+  return distributeBlock(forall);
 }
 
 Value MoEGPUDistributePass::allocateGridBuffer(scf::ForallOp forall,
@@ -802,63 +1062,6 @@ Value MoEGPUDistributePass::allocateGridBuffer(scf::ForallOp forall,
       b, loc, MemRefType::get(gridShape, elementType), ValueRange{blocks});
 }
 
-/// Erases `value`'s defining op when nothing but deallocations uses it and
-/// it is an allocation or a view, then the view's source the same way.
-void eraseUnusedBuffer(Value value) {
-  while (Operation *def = value.getDefiningOp()) {
-    if (!llvm::all_of(def->getUsers(), [](Operation *user) {
-          return isa<memref::DeallocOp>(user);
-        }))
-      return;
-    auto view = dyn_cast<memref::SubViewOp>(def);
-    if (!view && !isa<memref::AllocOp>(def))
-      return;
-    for (Operation *user : llvm::make_early_inc_range(def->getUsers()))
-      user->erase();
-    value = view ? view.getSource() : Value();
-    def->erase();
-  }
-}
-
-/// Points each operand of `op` that is `from`, or a view of it, at `to`
-/// instead, and erases the view when nothing else uses it.
-void retargetOperands(Operation *op, Value from, Value to) {
-  for (OpOperand &operand : op->getOpOperands()) {
-    Value current = operand.get();
-    auto view = current.getDefiningOp<memref::SubViewOp>();
-    if (current != from && (!view || view.getSource() != from))
-      continue;
-    operand.set(to);
-    if (view && view->use_empty())
-      view->erase();
-  }
-}
-
-/// The tile of `op` at `offsets` (its other dimensions whole), by its
-/// TilingInterface, with its operands that are `accs[i]` or their views
-/// replaced by `tiles[i]`.
-FailureOr<Operation *> tileWithOperands(OpBuilder &b, Operation *op,
-                                        ArrayRef<OpFoldResult> offsets,
-                                        ArrayRef<OpFoldResult> sizes,
-                                        ArrayRef<Value> accs,
-                                        ArrayRef<Value> tiles) {
-  auto tiling = cast<TilingInterface>(op);
-  SmallVector<Range> domain = tiling.getIterationDomain(b);
-  SmallVector<OpFoldResult> allOffsets, allSizes;
-  for (auto [d, range] : llvm::enumerate(domain)) {
-    allOffsets.push_back(d < offsets.size() ? offsets[d] : range.offset);
-    allSizes.push_back(d < sizes.size() ? sizes[d] : range.size);
-  }
-  FailureOr<TilingResult> tiled =
-      tiling.getTiledImplementation(b, allOffsets, allSizes);
-  if (failed(tiled) || tiled->tiledOps.size() != 1)
-    return op->emitError("cannot tile this op of a gated FFN");
-  Operation *tiledOp = tiled->tiledOps.front();
-  for (auto [acc, tile] : llvm::zip(accs, tiles))
-    retargetOperands(tiledOp, acc, tile);
-  return tiledOp;
-}
-
 LogicalResult MoEGPUDistributePass::wrapTopLevelGatedGroups(Block *top) {
   SmallVector<GatedGroup> groups;
   for (auto epilogue : top->getOps<linalg::GenericOp>())
@@ -874,28 +1077,50 @@ LogicalResult MoEGPUDistributePass::wrapTopLevelGatedGroups(Block *top) {
             .getIterationDomain(b);
     Value rows = getValueOrCreateConstantIndexOp(b, loc, domain[0].size);
     Value blockRows = arith::ConstantIndexOp::create(b, loc, rowBlock);
-    Value blocks = arith::CeilDivUIOp::create(b, loc, rows, blockRows);
+    Value rowBlocks = arith::CeilDivUIOp::create(b, loc, rows, blockRows);
+    // Blocks of columns too (see distributeSegmentLoop), the row blocks of
+    // one column block consecutive.
+    std::optional<int64_t> columns = getConstantIntValue(domain[1].size);
+    int64_t columnBlocks = columns && columnBlock > 0
+                               ? llvm::divideCeil(*columns, columnBlock)
+                               : 1;
+    Value blocks = rowBlocks;
+    if (columnBlocks > 1)
+      blocks = arith::MulIOp::create(
+          b, loc, rowBlocks,
+          arith::ConstantIndexOp::create(b, loc, columnBlocks));
     auto forall = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{blocks},
                                         ValueRange(), std::nullopt);
     b.setInsertionPoint(forall.getBody()->getTerminator());
-    Value first =
-        arith::MulIOp::create(b, loc, forall.getInductionVar(0), blockRows);
+    Value linear = forall.getInductionVar(0);
+    Value rowBlockIndex = linear;
+    OpFoldResult columnFirst = b.getIndexAttr(0), columnCount = domain[1].size;
+    if (columnBlocks > 1) {
+      rowBlockIndex = arith::RemUIOp::create(b, loc, linear, rowBlocks);
+      Value first = arith::MulIOp::create(
+          b, loc, arith::DivUIOp::create(b, loc, linear, rowBlocks),
+          arith::ConstantIndexOp::create(b, loc, columnBlock));
+      columnFirst = first;
+      columnCount = columnWindowSize(b, loc, first, *columns, columnBlock);
+    }
+    Value first = arith::MulIOp::create(b, loc, rowBlockIndex, blockRows);
     Value count = arith::MinUIOp::create(
         b, loc, blockRows, arith::SubIOp::create(b, loc, rows, first));
-    // One view of an accumulator's rows for its three users: the group
+    // One view of an accumulator's window for its three users: the group
     // still matches inside the block.
-    auto blockRowsOf = [&](Value acc) -> Value {
-      OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    auto blockWindowOf = [&](Value acc) -> Value {
+      OpFoldResult one = b.getIndexAttr(1);
       return memref::SubViewOp::create(
-          b, loc, acc, ArrayRef<OpFoldResult>{first, zero},
-          ArrayRef<OpFoldResult>{count, memref::getMixedSize(b, loc, acc, 1)},
+          b, loc, acc, ArrayRef<OpFoldResult>{first, columnFirst},
+          ArrayRef<OpFoldResult>{count, columnCount},
           ArrayRef<OpFoldResult>{one, one});
     };
     SmallVector<Value, 2> accs = {group.gateAcc, group.upAcc};
-    SmallVector<Value, 2> views = {blockRowsOf(group.gateAcc),
-                                   blockRowsOf(group.upAcc)};
+    SmallVector<Value, 2> views = {blockWindowOf(group.gateAcc),
+                                   blockWindowOf(group.upAcc)};
     for (Operation *op : group.ops())
-      if (failed(tileWithOperands(b, op, {first}, {count}, accs, views)))
+      if (failed(tileWithOperands(b, op, {first, columnFirst},
+                                  {count, columnCount}, accs, views)))
         return failure();
     for (Operation *op : group.ops())
       op->erase();
@@ -917,14 +1142,14 @@ LogicalResult MoEGPUDistributePass::fuseGatedGroup(GatedGroup group) {
   auto constant = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(b, loc, value);
   };
-  // A worker's tile of gate and up: its slice of a buffer of the block's,
-  // which distributeBlock makes the block's slice of a grid buffer. (On
-  // tensor cores moe-gpu-warp-mma keeps the tiles in registers instead.)
-  auto scratchType =
-      MemRefType::get({workers, tileRows, tileColumns},
-                      getElementTypeOrSelf(group.gateAcc.getType()));
-  Value gateScratch = memref::AllocOp::create(b, loc, scratchType);
-  Value upScratch = memref::AllocOp::create(b, loc, scratchType);
+  // A worker's tile of gate and up lives in memory of its own: allocas in
+  // the worker forall's body, an automatic allocation scope
+  // (moe-gpu-hoist-private-scratch then moves them to the kernel's entry,
+  // each thread's). On tensor cores moe-gpu-warp-mma keeps the tiles in
+  // registers instead, and the allocas go. A buffer per block would grow
+  // with the grid, which column blocks make large.
+  auto scratchType = MemRefType::get(
+      {tileRows, tileColumns}, getElementTypeOrSelf(group.gateAcc.getType()));
   SmallVector<Range> domain =
       cast<TilingInterface>(group.epilogue.getOperation())
           .getIterationDomain(b);
@@ -936,6 +1161,8 @@ LogicalResult MoEGPUDistributePass::fuseGatedGroup(GatedGroup group) {
       b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(workers)}, ValueRange(),
       b.getArrayAttr({onTensorCores ? warpX() : threadX()}));
   b.setInsertionPoint(forall.getBody()->getTerminator());
+  Value gateScratch = memref::AllocaOp::create(b, loc, scratchType);
+  Value upScratch = memref::AllocaOp::create(b, loc, scratchType);
   Value worker = forall.getInductionVar(0);
   Value first = arith::MinUIOp::create(
       b, loc, arith::MulIOp::create(b, loc, worker, perWorker), columns);
@@ -962,16 +1189,11 @@ LogicalResult MoEGPUDistributePass::fuseGatedGroup(GatedGroup group) {
   Value column = arith::AddIOp::create(b, loc, first, step);
   Value columnCount = tileSize(tileColumns, step, count);
   auto scratchTile = [&](Value scratch) -> Value {
-    SmallVector<OpFoldResult> offsets = {worker, b.getIndexAttr(0),
-                                         b.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), rowCount,
-                                       columnCount};
-    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
-    auto type = memref::SubViewOp::inferRankReducedResultType(
-        {ShapedType::kDynamic, ShapedType::kDynamic}, scratchType, offsets,
-        sizes, strides);
-    return memref::SubViewOp::create(b, loc, cast<MemRefType>(type), scratch,
-                                     offsets, sizes, strides);
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    return memref::SubViewOp::create(
+        b, loc, scratch, ArrayRef<OpFoldResult>{zero, zero},
+        ArrayRef<OpFoldResult>{rowCount, columnCount},
+        ArrayRef<OpFoldResult>{one, one});
   };
   SmallVector<Value, 2> accs = {group.gateAcc, group.upAcc};
   SmallVector<Value, 2> tiles = {scratchTile(gateScratch),

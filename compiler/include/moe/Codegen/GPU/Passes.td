@@ -38,12 +38,21 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
       the offsets where there is one; the grid has room for every
       segment's blocks (ceil(R / row-block) + E, R the rows there can be),
       and each block finds its expert by a binary search over those
-      starts. A block past the last segment's blocks does nothing. (Where
+      starts. A block past the last segment's blocks does nothing. Where
+      the segment's ops allow it (every op that writes is a linalg op on
+      one [rows, N] output indexed (d0, d1), N static and shared by all,
+      and what the body writes is read in that window only), the columns
+      split too, `column-block` a block: the grid is the row slots times
+      ceil(N / column-block), in one dimension with the row slots
+      fastest, and each block's ops run on its window of columns (and
+      the weight rows there). (Where
       the offsets are not loaded from a buffer at the expert's index, or E
       is not constant, the forall runs over (expert, block of the largest
       possible segment) instead.)
     - A top-level linalg op with a parallel first dimension is tiled into
-      blocks of `rows-per-block` along it (upstream TilingInterface); one
+      blocks of `rows-per-block` along it (upstream TilingInterface; a
+      one-segment matmul, into blocks of rows and `column-block`
+      columns, in one grid dimension); one
       whose only parallel dimension that is (a row reduction, a norm) into
       blocks of `threads` rows, a row a thread.
     - Anything else (the dispatch's histogram, prefix sum and scatter,
@@ -65,10 +74,10 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
     `moe.segment_epilogue`) run as one loop nest instead: the warps (or,
     without tensor cores, the threads) split the columns and walk theirs in
     32 x 32 warp tiles (the block's rows x 1 column), each tile running the
-    fills, both matmuls and the epilogue on the worker's tile of two block
-    buffers; the [rows, N] buffers go. One over all rows at the top level
-    (a shared expert's) is first wrapped in a forall over blocks of
-    `row-block` rows. Any other linalg op with a parallel dimension is
+    fills, both matmuls and the epilogue on the worker's own scratch
+    (allocas in the worker forall's body); the [rows, N] buffers go. One
+    over all rows at the top level (a shared expert's) is first wrapped in
+    a forall over blocks of `row-block` rows and `column-block` columns. Any other linalg op with a parallel dimension is
     tiled over `threads` threads along its innermost parallel dimension;
     consecutive ops that write memory otherwise (serial loops, stores) run
     on thread 0, and scalar results that later ops of the block use travel
@@ -90,6 +99,9 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
            "Rows of a top-level linalg op each block takes">,
     Option<"threads", "threads", "int64_t", /*default=*/"128",
            "Threads of a block">,
+    Option<"columnBlock", "column-block", "int64_t", /*default=*/"128",
+           "Columns of a segment matmul's output each block takes (0: all "
+           "of them)">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
            "Segment matmuls with BF16 or F16 weights round their "
            "activations to that type and run on tensor cores "
@@ -194,6 +206,32 @@ def MoEGPUMergeKernelModulesPass
     that profiles and `ptxas -v` say which kernels are the expert GEMMs.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def MoEGPUHoistPrivateScratchPass
+    : Pass<"moe-gpu-hoist-private-scratch", "mlir::func::FuncOp"> {
+  let summary = "Move a thread's private scratch to the start of its kernel";
+  let description = [{
+    moe-gpu-distribute gives a worker (a thread, or a warp) scratch of its
+    own as static `memref.alloca`s in the body of its forall, an automatic
+    allocation scope: a gated tile's gate and up. This pass moves every
+    static alloca nested in an `scf.forall` or a `gpu.launch` to the entry
+    block of the outermost `gpu.launch` around it, or of the function when
+    there is none, and erases the alloca scopes it empties.
+
+    - In a kernel: an alloca in the kernel's entry block is a fixed part of
+      each thread's frame; one in a nested block (under the thread
+      mapping's predicate) is a dynamic stack allocation.
+    - On the host (moe-nvptx-pipeline's `host-semantics`, before
+      `scf-forall-to-for`): an `scf.for` is no allocation scope, so an
+      alloca left in a loop would take new stack on every iteration; the
+      loops run one iteration at a time, so one scratch for all of them
+      computes the same.
+
+    An alloca's contents start undefined, so moving it out of a loop or a
+    branch changes nothing a thread computes.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
 def MoEGPUReverseForallOrderPass
