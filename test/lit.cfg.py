@@ -19,6 +19,7 @@ config.excludes = ["Inputs", "corpus", "reference", "CMakeLists.txt", "README.md
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%moe_src_root", config.moe_src_root))
+config.substitutions.append(("%moe_tools_dir", config.moe_tools_dir))
 config.substitutions.append(("%examples", os.path.join(config.moe_src_root, "examples")))
 config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
 config.substitutions.append(("%moe_lib_dir", os.path.join(config.moe_obj_root, "lib")))

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+#===- gpu-check.sh - Examples for a GPU machine, with expected outputs ----===#
+#
+# Usage: scripts/gpu-check.sh [--host] [--only NAME,...] [--bin DIR] OUT [ARCH]
+#
+# Prepares, here (LLVM 22, the CUDA toolkit), what a GPU machine without
+# LLVM needs to check the NVPTX target's numbers, the checks of
+# gpu-examples.test:
+#
+# - OUT/NAME: every example and routing family (examples/, each moe node
+#   exposed as an output), a layer with BF16 weights on tensor cores, and
+#   tiny-mixtral with --gpu-tf32, compiled with --target=nvptx for ARCH
+#   (default sm_90); self-contained executables;
+# - OUT/NAME.expected-T/: the reference's outputs (moe-reference, rounding
+#   as the tensor cores do where they run) at T = 1 and 300 tokens;
+# - OUT/cases.json: how to run each and the tolerance;
+# - OUT/gpu-check.py, which runs them on the GPU and compares.
+#
+# On the GPU machine: python3 OUT/gpu-check.py OUT
+#
+# --host compiles with --gpu-host-semantics instead (the GPU schedule run on
+# this CPU), which checks this script and gpu-check.py without a GPU
+# (gpu-check.test). --only takes a comma-separated list of case names.
+# --bin names the directory of moe-compile and moe-reference (default
+# build/bin).
+#
+#===----------------------------------------------------------------------===#
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+HOST=0
+ONLY=""
+BIN="$ROOT/build/bin"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --host) HOST=1; shift ;;
+    --only) ONLY="$2"; shift 2 ;;
+    --bin) BIN="$2"; shift 2 ;;
+    -*) echo "gpu-check.sh: unknown option '$1'" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+if [[ $# -lt 1 ]]; then
+  echo "usage: scripts/gpu-check.sh [--host] [--only NAME,...] [--bin DIR] OUT [ARCH]" >&2
+  exit 2
+fi
+OUT="$1"
+ARCH="${2:-sm_90}"
+INPUTS="$ROOT/test/Integration/CPU/Inputs"
+PYTHON="${PYTHON:-python3}"
+TARGET=(--target=nvptx --gpu-arch="$ARCH")
+if [[ "$HOST" == 1 ]]; then
+  TARGET=(--target=nvptx --gpu-host-semantics)
+fi
+mkdir -p "$OUT"
+CASES=()
+
+wanted() {
+  [[ -z "$ONLY" ]] && return 0
+  [[ ",$ONLY," == *",$1,"* ]]
+}
+
+# prepare NAME MODEL.json RTOL [--compile FLAG]... [--reference FLAG]...
+prepare() {
+  local name="$1" model="$2" rtol="$3"
+  shift 3
+  wanted "$name" || return 0
+  local compile_flags=() reference_flags=()
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --compile) compile_flags+=("$2") ;;
+      --reference) reference_flags+=("$2") ;;
+    esac
+    shift 2
+  done
+  local flat="${name//\//-}"
+  "$PYTHON" "$INPUTS/expose-outputs.py" "$model" "$OUT/$flat.json"
+  "$BIN/moe-compile" "${TARGET[@]}" ${compile_flags[@]+"${compile_flags[@]}"} \
+    "$OUT/$flat.json" -o "$OUT/$flat"
+  local args=()
+  if [[ -f "$OUT/$flat.safetensors" ]]; then
+    args=(--weights "$flat.safetensors")
+  fi
+  for tokens in 1 300; do
+    rm -rf "$OUT/$flat.expected-$tokens"
+    "$BIN/moe-reference" "$OUT/$flat.json" ${reference_flags[@]+"${reference_flags[@]}"} \
+      --tokens "$tokens" --seed 3 --outputs "$OUT/$flat.expected-$tokens"
+    CASES+=("$("$PYTHON" -c 'import json, sys; print(json.dumps({"name": sys.argv[1], "tokens": int(sys.argv[2]), "rtol": float(sys.argv[3]), "args": sys.argv[4:]}))' \
+      "$flat" "$tokens" "$rtol" ${args[@]+"${args[@]}"})")
+  done
+}
+
+for model in "$ROOT"/examples/*.json "$ROOT"/examples/families/*.json; do
+  name="$(basename "$model" .json)"
+  prepare "$name" "$model" 1e-4
+done
+
+# BF16 weights on tensor cores: tiny-mixtral's layer with its weights
+# written out and rounded to BF16, checked against the reference that
+# rounds the same inputs, to one bf16 rounding (tensor-cores.test).
+if wanted tensor-cores-bf16; then
+  "$PYTHON" "$INPUTS/expose-outputs.py" "$ROOT/examples/tiny-mixtral.json" \
+    "$OUT/tensor-cores-bf16-f32.json"
+  "$BIN/moe-reference" "$OUT/tensor-cores-bf16-f32.json" \
+    --make-weights "$OUT/tensor-cores-bf16-f32.safetensors"
+  "$PYTHON" "$INPUTS/convert-safetensors.py" \
+    "$OUT/tensor-cores-bf16-f32.safetensors" "$OUT/tensor-cores-bf16.safetensors" BF16
+  "$PYTHON" "$INPUTS/expose-outputs.py" "$OUT/tensor-cores-bf16-f32.json" \
+    "$OUT/tensor-cores-bf16-model.json" \
+    --set "weights={\"file\": \"$(cd "$OUT" && pwd)/tensor-cores-bf16.safetensors\"}"
+  rm -f "$OUT/tensor-cores-bf16-f32.json" "$OUT/tensor-cores-bf16-f32.safetensors"
+fi
+prepare tensor-cores-bf16 "$OUT/tensor-cores-bf16-model.json" 4e-3 \
+  --reference --tensor-cores
+rm -f "$OUT/tensor-cores-bf16-model.json"
+
+# F32 weights on TF32 tensor cores (tf32.test).
+prepare tiny-mixtral-tf32 "$ROOT/examples/tiny-mixtral.json" 5e-4 \
+  --compile --gpu-tf32 --reference --tf32
+
+"$PYTHON" -c 'import json, sys; json.dump([json.loads(c) for c in sys.argv[2:]], open(sys.argv[1], "w"), indent=1)' \
+  "$OUT/cases.json" ${CASES[@]+"${CASES[@]}"}
+cp "$ROOT/scripts/gpu-check.py" "$OUT/gpu-check.py"
+echo "gpu-check.sh: $OUT holds ${#CASES[@]} cases ($( [[ "$HOST" == 1 ]] && echo "host semantics" || echo "--gpu-arch=$ARCH"));"
+echo "              on the GPU machine: python3 $OUT/gpu-check.py $OUT"
