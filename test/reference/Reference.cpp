@@ -139,26 +139,30 @@ void ReferenceWeights::setTF32(const ModelSpec &model) {
   }
 }
 
-double roundToBF16(double value) {
+namespace {
+/// `value` as f32 with `round` applied to its bits (a NaN stays itself).
+template <typename RoundBits>
+double roundF32Bits(double value, RoundBits round) {
   float narrowed = static_cast<float>(value);
   if (std::isnan(narrowed))
     return narrowed;
   uint32_t bits;
   std::memcpy(&bits, &narrowed, 4);
-  bits = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16;
+  bits = round(bits);
   std::memcpy(&narrowed, &bits, 4);
   return narrowed;
 }
+} // namespace
+
+double roundToBF16(double value) {
+  return roundF32Bits(value, [](uint32_t bits) {
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16;
+  });
+}
 
 double roundToTF32(double value) {
-  float narrowed = static_cast<float>(value);
-  if (std::isnan(narrowed))
-    return narrowed;
-  uint32_t bits;
-  std::memcpy(&bits, &narrowed, 4);
-  bits = (bits + 0x1000) & 0xFFFFE000u;
-  std::memcpy(&narrowed, &bits, 4);
-  return narrowed;
+  return roundF32Bits(
+      value, [](uint32_t bits) { return (bits + 0x1000) & 0xFFFFE000u; });
 }
 
 double roundInput(double value, InputRounding rounding) {

@@ -118,6 +118,19 @@ FailureOr<int64_t> constantUpperBound(Value size) {
       /*closedUB=*/true);
 }
 
+/// Moves the body of `from` to the end of `to`'s (before its terminator),
+/// with `ivs` for `from`'s induction variables, and erases `from`.
+void moveForallBody(scf::ForallOp from, scf::ForallOp to, ValueRange ivs) {
+  Block *body = from.getBody();
+  body->getTerminator()->erase();
+  Operation *terminator = to.getBody()->getTerminator();
+  for (auto [iv, replacement] : llvm::zip(from.getInductionVars(), ivs))
+    iv.replaceAllUsesWith(replacement);
+  to.getBody()->getOperations().splice(terminator->getIterator(),
+                                       body->getOperations());
+  from.erase();
+}
+
 /// `forall` with lower bounds 0 and steps 1: the upper bounds become trip
 /// counts and the body recomputes each original induction variable.
 scf::ForallOp normalize(scf::ForallOp forall) {
@@ -149,14 +162,7 @@ scf::ForallOp normalize(scf::ForallOp forall) {
     ivs.push_back(arith::AddIOp::create(
         b, loc, scaled, getValueOrCreateConstantIndexOp(b, loc, lb)));
   }
-  Block *body = forall.getBody();
-  body->getTerminator()->erase();
-  Operation *terminator = normalized.getBody()->getTerminator();
-  for (auto [iv, replacement] : llvm::zip(forall.getInductionVars(), ivs))
-    iv.replaceAllUsesWith(replacement);
-  normalized.getBody()->getOperations().splice(terminator->getIterator(),
-                                               body->getOperations());
-  forall.erase();
+  moveForallBody(forall, normalized, ivs);
   return normalized;
 }
 
@@ -188,14 +194,7 @@ scf::ForallOp linearize(scf::ForallOp forall, Attribute mapping) {
     ivs.push_back(arith::RemUIOp::create(b, loc, rest, count));
     rest = arith::DivUIOp::create(b, loc, rest, count);
   }
-  Block *body = forall.getBody();
-  body->getTerminator()->erase();
-  Operation *terminator = line.getBody()->getTerminator();
-  for (auto [iv, replacement] : llvm::zip(forall.getInductionVars(), ivs))
-    iv.replaceAllUsesWith(replacement);
-  line.getBody()->getOperations().splice(terminator->getIterator(),
-                                         body->getOperations());
-  forall.erase();
+  moveForallBody(forall, line, ivs);
   return line;
 }
 
