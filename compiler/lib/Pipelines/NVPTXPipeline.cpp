@@ -90,6 +90,11 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   buildMoEToLinalgStage(pm, lowering);
   buildMoEGPUBufferizationStage(pm, options);
   if (options.hostSemantics) {
+    // The warps' lane code too, lanes as loops: the fragments, their
+    // rounding, padding and stores run against the reference.
+    MoEGPUWarpMMAPassOptions lanes;
+    lanes.emulateLanes = true;
+    pm.addNestedPass<func::FuncOp>(createMoEGPUWarpMMAPass(lanes));
     bufferization::buildBufferDeallocationPipeline(pm);
     // Blocks and threads last to first: the loops must not rely on the
     // order a GPU does not keep.

@@ -281,8 +281,25 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     element, which the lane rounds by `cvt.rna.tf32.f32`
     (`nvvm.convert.float.to.tf32`), the body's rounding in one
     instruction.
+
+    With `emulate-lanes` (moe-nvptx-pipeline's `host-semantics`), the same
+    lane code runs on the host instead, on tiles still inside their warp
+    forall: each phase (the accumulators' first values, each step's
+    fragments, the stores or the epilogue) is a loop over the 32 lanes
+    that keeps the fragments in memory, and each mma.sync is computed from
+    them by upstream's fragment layouts
+    (`nvgpu::getLaneIdAndValueIdToOperandCoord`): the lanes' fragments
+    scattered into A, B and C, C += A B^T in f32, D gathered back. What a
+    lane loads, rounds, pads and stores is then checked against the
+    reference on every host-semantics run.
   }];
+  let options = [
+    Option<"emulateLanes", "emulate-lanes", "bool", /*default=*/"false",
+           "Run each warp tile's lane code on the host, lanes as loops and "
+           "mma.sync computed from the fragments (host semantics)">,
+  ];
   let dependentDialects = [
+    "::mlir::affine::AffineDialect",
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",
     "::mlir::memref::MemRefDialect",
