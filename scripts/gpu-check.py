@@ -61,9 +61,12 @@ def main():
                 failures += 1
                 continue
             if run.returncode != 0:
-                message = (run.stderr or run.stdout).strip().splitlines()
-                print("%s: FAIL: exit %d: %s" % (label, run.returncode,
-                                                 message[-1] if message else ""))
+                # The executable's own message (its first error line), else
+                # the last line it wrote.
+                lines = (run.stderr or run.stdout).strip().splitlines()
+                errors = [line for line in lines if "error:" in line]
+                message = errors[0] if errors else (lines[-1] if lines else "")
+                print("%s: FAIL: exit %d: %s" % (label, run.returncode, message))
                 failures += 1
                 continue
             for output in sorted(os.listdir(expected_dir)):

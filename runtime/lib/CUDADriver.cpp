@@ -106,7 +106,10 @@ LoadedDriver load() {
 } // namespace
 
 const CUDADriver *getCUDADriver(std::string &error) {
-  static LoadedDriver loaded = load();
+  // Never destroyed: the binary's module unloads from a destructor that
+  // runs after function-local statics are gone (_dl_fini after the exit
+  // handlers), and it asks for the driver too.
+  static const LoadedDriver &loaded = *new LoadedDriver(load());
   if (!loaded.ok) {
     error = loaded.error;
     return nullptr;
