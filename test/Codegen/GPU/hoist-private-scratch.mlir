@@ -61,23 +61,3 @@ func.func @host(%n: index) {
   return
 }
 
-// -----
-
-// An alloca scope left without allocas runs its body in place.
-
-// CHECK-LABEL: func.func @scope
-// CHECK:         memref.alloca() : memref<8xf32>
-// CHECK-NOT:     memref.alloca_scope
-// CHECK:         scf.forall
-// CHECK:           memref.store
-func.func @scope(%n: index) {
-  %one = arith.constant 1.0 : f32
-  %c0 = arith.constant 0 : index
-  scf.forall (%b) in (%n) {
-    memref.alloca_scope {
-      %s = memref.alloca() : memref<8xf32>
-      memref.store %one, %s[%c0] : memref<8xf32>
-    }
-  } {mapping = [#gpu.block<x>]}
-  return
-}

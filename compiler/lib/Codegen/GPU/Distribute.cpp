@@ -422,9 +422,9 @@ void retargetOperands(Operation *op, Value from, Value to) {
   }
 }
 
-/// The tile of `op` at `offsets` (its other dimensions whole), by its
-/// TilingInterface, with its operands that are `accs[i]` or their views
-/// replaced by `tiles[i]`.
+/// The tile of `op` at `offsets` (its other dimensions, and those whose
+/// offset is null, whole), by its TilingInterface, with its operands that
+/// are `accs[i]` or their views replaced by `tiles[i]`.
 FailureOr<Operation *> tileWithOperands(OpBuilder &b, Operation *op,
                                         ArrayRef<OpFoldResult> offsets,
                                         ArrayRef<OpFoldResult> sizes,
@@ -434,13 +434,14 @@ FailureOr<Operation *> tileWithOperands(OpBuilder &b, Operation *op,
   SmallVector<Range> domain = tiling.getIterationDomain(b);
   SmallVector<OpFoldResult> allOffsets, allSizes;
   for (auto [d, range] : llvm::enumerate(domain)) {
-    allOffsets.push_back(d < offsets.size() ? offsets[d] : range.offset);
-    allSizes.push_back(d < sizes.size() ? sizes[d] : range.size);
+    bool tiled = d < offsets.size() && offsets[d];
+    allOffsets.push_back(tiled ? offsets[d] : range.offset);
+    allSizes.push_back(tiled ? sizes[d] : range.size);
   }
   FailureOr<TilingResult> tiled =
       tiling.getTiledImplementation(b, allOffsets, allSizes);
   if (failed(tiled) || tiled->tiledOps.size() != 1)
-    return op->emitError("cannot tile this op of a gated FFN");
+    return op->emitError("cannot tile this op for the GPU schedule");
   Operation *tiledOp = tiled->tiledOps.front();
   for (auto [acc, tile] : llvm::zip(accs, tiles))
     retargetOperands(tiledOp, acc, tile);
@@ -538,18 +539,9 @@ LogicalResult restrictToColumns(Block *block, Value first, Value count) {
   }
   for (Operation *op : ops) {
     b.setInsertionPoint(op);
-    auto tiling = cast<TilingInterface>(op);
-    SmallVector<OpFoldResult> offsets, sizes;
-    for (auto [d, range] : llvm::enumerate(tiling.getIterationDomain(b))) {
-      offsets.push_back(d == 1 ? OpFoldResult(first) : range.offset);
-      sizes.push_back(d == 1 ? OpFoldResult(count) : range.size);
-    }
-    FailureOr<TilingResult> tiled =
-        tiling.getTiledImplementation(b, offsets, sizes);
-    if (failed(tiled) || tiled->tiledOps.size() != 1)
-      return op->emitError("cannot split this op's columns over GPU blocks");
-    for (auto [output, window] : llvm::zip(outputs, windows))
-      retargetOperands(tiled->tiledOps.front(), output, window);
+    if (failed(tileWithOperands(b, op, {OpFoldResult(), first},
+                                {OpFoldResult(), count}, outputs, windows)))
+      return failure();
     op->erase();
   }
   return success();

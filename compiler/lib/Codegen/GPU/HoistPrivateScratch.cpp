@@ -57,19 +57,6 @@ struct MoEGPUHoistPrivateScratchPass
       Block &entry = launch ? launch.getBody().front() : func.getBody().front();
       rewriter.moveOpBefore(alloca, &entry, entry.begin());
     }
-    // Scopes left without allocas run their body in place.
-    SmallVector<memref::AllocaScopeOp> scopes;
-    func.walk([&](memref::AllocaScopeOp scope) { scopes.push_back(scope); });
-    for (memref::AllocaScopeOp scope : scopes) {
-      bool allocates = false;
-      scope.getBodyRegion().walk([&](memref::AllocaOp) { allocates = true; });
-      if (allocates || scope.getNumResults() != 0)
-        continue;
-      Block *body = &scope.getBodyRegion().front();
-      rewriter.eraseOp(body->getTerminator());
-      rewriter.inlineBlockBefore(body, scope);
-      rewriter.eraseOp(scope);
-    }
   }
 };
 

@@ -217,7 +217,7 @@ def MoEGPUHoistPrivateScratchPass
     allocation scope: a gated tile's gate and up. This pass moves every
     static alloca nested in an `scf.forall` or a `gpu.launch` to the entry
     block of the outermost `gpu.launch` around it, or of the function when
-    there is none, and erases the alloca scopes it empties.
+    there is none.
 
     - In a kernel: an alloca in the kernel's entry block is a fixed part of
       each thread's frame; one in a nested block (under the thread
