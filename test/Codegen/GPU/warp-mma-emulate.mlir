@@ -2,7 +2,8 @@
 
 // On the host (moe-nvptx-pipeline's host-semantics), a warp tile inside its
 // warp forall becomes the same lane code with the lanes as loops: the
-// accumulators and each step's fragments live in [lane, ...] buffers, and
+// accumulators and each step's fragments (two mma.syncs of K = 16 in a step
+// of 32) live in [lane, ...] buffers, and
 // each mma.sync is computed from them through upstream's fragment layouts:
 // the lanes' A, W and C elements scattered into 16 x 16, 8 x 16 and 16 x 8
 // matrices, C += A W^T in f32, and C gathered back. No nvgpu.mma.sync and
@@ -13,18 +14,21 @@
 // CHECK-NOT:     nvgpu.mma.sync
 // CHECK:         scf.forall
 // CHECK:           %[[ACC:.+]] = memref.alloca() : memref<32x1x4xf32>
-// CHECK:           %[[AB:.+]] = memref.alloca() : memref<32x1x8xbf16>
-// CHECK:           %[[WB:.+]] = memref.alloca() : memref<32x1x4xbf16>
+// CHECK:           %[[AB:.+]] = memref.alloca() : memref<32x2x8xbf16>
+// CHECK:           %[[WB:.+]] = memref.alloca() : memref<32x2x4xbf16>
 // The accumulators' first values, lane by lane.
 // CHECK:           scf.for %[[L0:.+]] = %c0{{.*}} to %c32{{.*}} step %c1
 // CHECK:             arith.divui %[[L0]], %c4
 // CHECK:             memref.store %{{.+}}, %[[ACC]][%[[L0]], %c0{{.*}}, %c0{{.*}}]
 // Each step: the lanes' fragments, rounded to bf16, into the buffers.
-// CHECK:           scf.for %[[K0:.+]] = %c0{{.*}} to %{{.+}} step %c16
+// CHECK:           scf.for %[[K0:.+]] = %c0{{.*}} to %{{.+}} step %c32
 // CHECK:             scf.for %[[L1:.+]] = %c0{{.*}} to %c32{{.*}} step %c1
+// CHECK:               vector.load
 // CHECK:               arith.truncf %{{.+}} : f32 to bf16
-// CHECK:               memref.store %{{.+}}, %[[AB]][%[[L1]],
-// CHECK:               memref.store %{{.+}}, %[[WB]][%[[L1]],
+// CHECK:               memref.store %{{.+}}, %[[AB]][%[[L1]], %c0
+// CHECK:               memref.store %{{.+}}, %[[WB]][%[[L1]], %c0
+// CHECK:               memref.store %{{.+}}, %[[AB]][%[[L1]], %c1
+// CHECK:               memref.store %{{.+}}, %[[WB]][%[[L1]], %c1
 // The mma.sync, by upstream's layouts (lane, value) -> (row, column).
 // CHECK:             %[[AF:.+]] = memref.alloca() : memref<16x16xf32>
 // CHECK:             %[[WF:.+]] = memref.alloca() : memref<8x16xf32>

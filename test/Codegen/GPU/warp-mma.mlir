@@ -1,12 +1,15 @@
 // RUN: moe-opt %s --moe-gpu-warp-mma --split-input-file --verify-diagnostics | FileCheck %s
 
 // A warp tile of up to 16 rows (a segment's last rows), 8 columns and
-// K = 32: two mma.sync m16n8k16 steps. Each lane loads the elements of the
-// fragments PTX gives it (g = lane / 4, t = 2 * (lane % 4)): A at rows g
-// and g + 8, columns k0 + t, t + 1, t + 8, t + 9, rounded to bf16; W (B
-// transposed) at row g, the same columns; C at rows g and g + 8, columns t
-// and t + 1. Rows past the tile's read zeros and are not stored; columns
-// and K fill the tile, so they need no checks.
+// K = 32: one step over K of two mma.sync m16n8k16. Each lane loads, per
+// row it owns, 8 consecutive elements along K from k0 + 8 q (q = lane % 4):
+// A at rows g = lane / 4 and g + 8, rounded to bf16, W (B transposed) at
+// row g, one aligned vector load each. The first mma.sync takes elements
+// 0-3 of each (registers t..t+1 and t+8..t+9 of PTX's layout, t = 2 q),
+// the second 4-7: a permutation of K that A and W share, so the products
+// summed are the same. C sits at rows g and g + 8, columns t and t + 1.
+// Rows past the tile's read zeros and are not stored; columns and K fill
+// the tile, so they need no checks.
 
 // CHECK-LABEL: func.func @tile
 // CHECK-SAME:    (%[[X:.+]]: memref<?x32xf32>, %[[W:.+]]: memref<8x32xbf16>, %[[Y:.+]]: memref<?x8xf32>, %[[N:.+]]: index)
@@ -18,6 +21,7 @@
 // CHECK:           %[[G:.+]] = arith.divui %[[LANE]], %c4
 // CHECK:           %[[Q:.+]] = arith.remui %[[LANE]], %c4
 // CHECK:           %[[T:.+]] = arith.muli %[[Q]], %c2
+// CHECK:           %[[LANE_K:.+]] = arith.muli %[[Q]], %c8
 // Row g: inside the tile, and clamped into it.
 // CHECK:           %[[UP_IN:.+]] = arith.cmpi ult, %[[G]], %[[ROWS]]
 // CHECK:           %[[UP_LAST:.+]] = arith.subi %[[ROWS]], %c1
@@ -38,39 +42,33 @@
 // CHECK:           %[[C3S:.+]] = arith.select %[[LO_IN]], %[[C3]]
 // CHECK:           %[[INIT:.+]] = vector.from_elements %[[C0S]], %[[C1S]], %[[C2S]], %[[C3S]] : vector<2x2xf32>
 // CHECK:           %[[K:.+]] = memref.dim %[[A]], %c1
-// CHECK:           %[[SUM:.+]] = scf.for %[[K0:.+]] = %{{.+}} to %[[K]] step %c16 iter_args(%[[ACC:.+]] = %[[INIT]]) -> (vector<2x2xf32>) {
-// CHECK:             %[[KL:.+]] = arith.addi %[[K0]], %[[T]]
-// CHECK:             %[[KL1:.+]] = arith.addi %[[KL]], %c1
-// CHECK:             %[[KH:.+]] = arith.addi %[[KL]], %c8
-// CHECK:             %[[KH1:.+]] = arith.addi %[[KL]], %c9
-// A's fragment: (g, k0 + t..t+1), (g + 8, ...), (g, k0 + t + 8..t+9), (g + 8, ...),
-// each rounded to bf16.
-// CHECK:             %[[A0:.+]] = memref.load %[[A]][%[[UP]], %[[KL]]]
-// CHECK:             %[[A0S:.+]] = arith.select %[[UP_IN]], %[[A0]]
-// CHECK:             %[[A0B:.+]] = arith.truncf %[[A0S]] : f32 to bf16
-// CHECK:             memref.load %[[A]][%[[UP]], %[[KL1]]]
-// CHECK:             %[[A1B:.+]] = arith.truncf
-// CHECK:             memref.load %[[A]][%[[LO]], %[[KL]]]
-// CHECK:             %[[A2B:.+]] = arith.truncf
-// CHECK:             memref.load %[[A]][%[[LO]], %[[KL1]]]
-// CHECK:             %[[A3B:.+]] = arith.truncf
-// CHECK:             memref.load %[[A]][%[[UP]], %[[KH]]]
-// CHECK:             %[[A4B:.+]] = arith.truncf
-// CHECK:             memref.load %[[A]][%[[UP]], %[[KH1]]]
-// CHECK:             %[[A5B:.+]] = arith.truncf
-// CHECK:             memref.load %[[A]][%[[LO]], %[[KH]]]
-// CHECK:             %[[A6B:.+]] = arith.truncf
-// CHECK:             memref.load %[[A]][%[[LO]], %[[KH1]]]
-// CHECK:             %[[A7B:.+]] = arith.truncf
-// CHECK:             %[[AF:.+]] = vector.from_elements %[[A0B]], %[[A1B]], %[[A2B]], %[[A3B]], %[[A4B]], %[[A5B]], %[[A6B]], %[[A7B]] : vector<4x2xbf16>
-// B's fragment (B[k, n] = W[n, k]): (k0 + t..t+1, g), (k0 + t + 8..t+9, g).
-// The tile has all 8 columns, so W's row g needs no check.
-// CHECK:             %[[W0:.+]] = memref.load %[[W]][%[[G]], %[[KL]]] : memref<8x32xbf16>
-// CHECK:             %[[W1:.+]] = memref.load %[[W]][%[[G]], %[[KL1]]] : memref<8x32xbf16>
-// CHECK:             %[[W2:.+]] = memref.load %[[W]][%[[G]], %[[KH]]] : memref<8x32xbf16>
-// CHECK:             %[[W3:.+]] = memref.load %[[W]][%[[G]], %[[KH1]]] : memref<8x32xbf16>
+// CHECK:           %[[SUM:.+]] = scf.for %[[K0:.+]] = %{{.+}} to %[[K]] step %c32{{(_[0-9]+)?}} iter_args(%[[ACC:.+]] = %[[INIT]]) -> (vector<2x2xf32>) {
+// CHECK:             %[[KL:.+]] = arith.addi %[[K0]], %[[LANE_K]]
+// A's rows g and g + 8: 8 elements each, zeros past the tile's rows.
+// CHECK:             %[[AU:.+]] = vector.load %[[A]][%[[UP]], %[[KL]]] {alignment = 16 : i64} : memref<?x32xf32, strided<[32, 1]>>, vector<8xf32>
+// CHECK:             %[[AUS:.+]] = arith.select %[[UP_IN]], %[[AU]], %{{.+}} : vector<8xf32>
+// CHECK-COUNT-8:     vector.extract %[[AUS]][{{[0-7]}}]
+// CHECK:             %[[AL:.+]] = vector.load %[[A]][%[[LO]], %[[KL]]] {alignment = 16 : i64}
+// CHECK:             %[[ALS:.+]] = arith.select %[[LO_IN]], %[[AL]], %{{.+}} : vector<8xf32>
+// CHECK-COUNT-8:     vector.extract %[[ALS]][{{[0-7]}}]
+// CHECK:             %[[AF:.+]] = vector.from_elements %{{.+}} : vector<4x2xbf16>
+// W's row g needs no check: the tile has all 8 columns.
+// CHECK:             %[[WG:.+]] = vector.load %[[W]][%[[G]], %[[KL]]] {alignment = 16 : i64} : memref<8x32xbf16>, vector<8xbf16>
+// CHECK:             %[[W0:.+]] = vector.extract %[[WG]][0]
+// CHECK:             %[[W1:.+]] = vector.extract %[[WG]][1]
+// CHECK:             %[[W2:.+]] = vector.extract %[[WG]][2]
+// CHECK:             %[[W3:.+]] = vector.extract %[[WG]][3]
+// CHECK:             %[[W4:.+]] = vector.extract %[[WG]][4]
+// CHECK:             %[[W5:.+]] = vector.extract %[[WG]][5]
+// CHECK:             %[[W6:.+]] = vector.extract %[[WG]][6]
+// CHECK:             %[[W7:.+]] = vector.extract %[[WG]][7]
 // CHECK:             %[[BF:.+]] = vector.from_elements %[[W0]], %[[W1]], %[[W2]], %[[W3]] : vector<2x2xbf16>
-// CHECK:             %[[D:.+]] = nvgpu.mma.sync(%[[AF]], %[[BF]], %[[ACC]]) {mmaShape = [16, 8, 16]} : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// CHECK:             %[[D0:.+]] = nvgpu.mma.sync(%[[AF]], %[[BF]], %[[ACC]]) {mmaShape = [16, 8, 16]} : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// The second mma.sync: elements 4-7 of the same loads.
+// CHECK-NOT:         vector.load
+// CHECK:             %[[AF1:.+]] = vector.from_elements %{{.+}} : vector<4x2xbf16>
+// CHECK:             %[[BF1:.+]] = vector.from_elements %[[W4]], %[[W5]], %[[W6]], %[[W7]] : vector<2x2xbf16>
+// CHECK:             %[[D:.+]] = nvgpu.mma.sync(%[[AF1]], %[[BF1]], %[[D0]]) {mmaShape = [16, 8, 16]}
 // CHECK:             scf.yield %[[D]]
 // CHECK:           }
 // Stored back where C's fragment came from, inside the tile only.
@@ -122,32 +120,57 @@ func.func @tile(%x: memref<?x32xf32>, %w: memref<8x32xbf16>,
 
 // -----
 
-// A whole warp tile, 32 x 32: 2 x 4 mma.sync tiles. Each step over K loads
-// two A fragments (rows 0-15 and 16-31) and four W fragments (W's rows g,
-// g + 8, g + 16, g + 24: the tile's columns), and each W fragment serves
-// the two mma.syncs of its column of tiles, each A fragment the four of its
-// row: 8 mma.syncs for 6 fragments. The tile fills its buffers, so no
-// loads or stores are checked.
+// A whole warp tile, 32 x 32: 2 x 4 mma.sync tiles. Each step over K (32)
+// loads four rows of A (g, g + 8, g + 16, g + 24; two A fragments, rows
+// 0-15 and 16-31, for each of the step's two mma.syncs) and four of W
+// (the same rows of W: the tile's columns), one vector load each, and each
+// W fragment serves the two mma.syncs of its column of tiles, each A
+// fragment the four of its row: 16 mma.syncs for 8 loads. The tile fills
+// its buffers, so no checks against the tile's bounds.
 
 // CHECK-LABEL: func.func @warp_tile
 // CHECK-SAME:    (%[[X:.+]]: memref<32x32xf32>, %[[W:.+]]: memref<32x32xbf16>, %[[Y:.+]]: memref<32x32xf32>)
 // CHECK:           %[[G:.+]] = arith.divui %{{.+}}, %c4
 // CHECK:           %[[SUMS:.+]]:8 = scf.for
+// The step's first mma.syncs load the groups of A's four rows and W's four.
+// CHECK:             vector.load %[[X]]
+// CHECK:             vector.load %[[X]]
 // CHECK:             %[[A0:.+]] = vector.from_elements {{.+}} : vector<4x2xbf16>
+// CHECK:             vector.load %[[X]]
+// CHECK:             vector.load %[[X]]
 // CHECK:             %[[A1:.+]] = vector.from_elements {{.+}} : vector<4x2xbf16>
-// CHECK:             memref.load %[[W]][%[[G]],
+// CHECK:             vector.load %[[W]][%[[G]],
 // CHECK:             %[[B0:.+]] = vector.from_elements {{.+}} : vector<2x2xbf16>
 // CHECK-NEXT:        nvgpu.mma.sync(%[[A0]], %[[B0]], %{{.+}})
 // CHECK-NEXT:        nvgpu.mma.sync(%[[A1]], %[[B0]], %{{.+}})
+// CHECK:             vector.load %[[W]][%{{.+}},
 // CHECK:             %[[B1:.+]] = vector.from_elements {{.+}} : vector<2x2xbf16>
 // CHECK-NEXT:        nvgpu.mma.sync(%[[A0]], %[[B1]], %{{.+}})
 // CHECK-NEXT:        nvgpu.mma.sync(%[[A1]], %[[B1]], %{{.+}})
+// CHECK:             vector.load %[[W]][%{{.+}},
 // CHECK:             %[[B2:.+]] = vector.from_elements {{.+}} : vector<2x2xbf16>
 // CHECK-NEXT:        nvgpu.mma.sync(%[[A0]], %[[B2]], %{{.+}})
 // CHECK-NEXT:        nvgpu.mma.sync(%[[A1]], %[[B2]], %{{.+}})
+// CHECK:             vector.load %[[W]][%{{.+}},
 // CHECK:             %[[B3:.+]] = vector.from_elements {{.+}} : vector<2x2xbf16>
 // CHECK-NEXT:        nvgpu.mma.sync(%[[A0]], %[[B3]], %{{.+}})
 // CHECK-NEXT:        nvgpu.mma.sync(%[[A1]], %[[B3]], %{{.+}})
+// The second take elements 4-7 of the same groups.
+// CHECK-NOT:         vector.load
+// CHECK:             %[[A0_:.+]] = vector.from_elements {{.+}} : vector<4x2xbf16>
+// CHECK:             %[[A1_:.+]] = vector.from_elements {{.+}} : vector<4x2xbf16>
+// CHECK:             %[[B0_:.+]] = vector.from_elements {{.+}} : vector<2x2xbf16>
+// CHECK-NEXT:        nvgpu.mma.sync(%[[A0_]], %[[B0_]], %{{.+}})
+// CHECK-NEXT:        nvgpu.mma.sync(%[[A1_]], %[[B0_]], %{{.+}})
+// CHECK:             %[[B1_:.+]] = vector.from_elements {{.+}} : vector<2x2xbf16>
+// CHECK-NEXT:        nvgpu.mma.sync(%[[A0_]], %[[B1_]], %{{.+}})
+// CHECK-NEXT:        nvgpu.mma.sync(%[[A1_]], %[[B1_]], %{{.+}})
+// CHECK:             %[[B2_:.+]] = vector.from_elements {{.+}} : vector<2x2xbf16>
+// CHECK-NEXT:        nvgpu.mma.sync(%[[A0_]], %[[B2_]], %{{.+}})
+// CHECK-NEXT:        nvgpu.mma.sync(%[[A1_]], %[[B2_]], %{{.+}})
+// CHECK:             %[[B3_:.+]] = vector.from_elements {{.+}} : vector<2x2xbf16>
+// CHECK-NEXT:        nvgpu.mma.sync(%[[A0_]], %[[B3_]], %{{.+}})
+// CHECK-NEXT:        nvgpu.mma.sync(%[[A1_]], %[[B3_]], %{{.+}})
 // CHECK-NEXT:        scf.yield
 // CHECK-COUNT-32:  memref.store %{{.+}}, %[[Y]]
 // CHECK-NOT:       memref.store
@@ -198,13 +221,20 @@ func.func @warp_tile(%x: memref<32x32xf32>, %w: memref<32x32xbf16>,
 // CHECK-COUNT-8:     arith.truncf
 // CHECK:             %[[AF:.+]] = vector.from_elements {{.+}} : vector<4x2xbf16>
 // CHECK-NOT:         arith.truncf
-// CHECK:             memref.load %[[WG]]
+// CHECK:             vector.load %[[WG]]
 // CHECK:             %[[GF:.+]] = vector.from_elements {{.+}} : vector<2x2xbf16>
 // CHECK:             %[[GD:.+]] = nvgpu.mma.sync(%[[AF]], %[[GF]], %[[GACC]])
-// CHECK:             memref.load %[[WU]]
+// CHECK:             vector.load %[[WU]]
 // CHECK:             %[[UF:.+]] = vector.from_elements {{.+}} : vector<2x2xbf16>
 // CHECK:             %[[UD:.+]] = nvgpu.mma.sync(%[[AF]], %[[UF]], %[[UACC]])
-// CHECK:             scf.yield %[[GD]], %[[UD]]
+// The step's second mma.syncs: the same loads' other elements.
+// CHECK-COUNT-8:     arith.truncf
+// CHECK:             %[[AF1:.+]] = vector.from_elements {{.+}} : vector<4x2xbf16>
+// CHECK-NOT:         vector.load
+// CHECK:             %[[GD1:.+]] = nvgpu.mma.sync(%[[AF1]], %{{.+}}, %[[GD]])
+// CHECK-NOT:         vector.load
+// CHECK:             %[[UD1:.+]] = nvgpu.mma.sync(%[[AF1]], %{{.+}}, %[[UD]])
+// CHECK:             scf.yield %[[GD1]], %[[UD1]]
 // CHECK:           }
 // Element (g, t): act = (gate + bias[t]) * up, stored to C only.
 // CHECK:           %[[GE:.+]] = vector.extract %[[SUMS]]#0[0, 0]
@@ -288,8 +318,10 @@ func.func @gated_tile(%x: memref<?x32xf32>, %wg: memref<8x32xbf16>,
 
 // -----
 
-// K = 24 (16 does not divide it) and a tile of fewer than 8 columns: the
-// loads check K and the columns too, and so do the stores.
+// K = 24 (32 does not divide it) and a tile of fewer than 8 columns: the
+// loads check K and the columns too, and so do the stores. 8 divides K, so
+// a lane's group of 8 is inside K or past it: one check a step, the load
+// clamped to start at K - 8 at most.
 
 // CHECK-LABEL: func.func @ragged
 // CHECK-SAME:    (%[[X:.+]]: memref<16x24xf32>,
@@ -298,13 +330,17 @@ func.func @gated_tile(%x: memref<?x32xf32>, %wg: memref<8x32xbf16>,
 // CHECK:         %[[COL_IN:.+]] = arith.cmpi ult, %{{.+}}, %[[COLS]]
 // CHECK:         %[[C0:.+]] = memref.load %[[C]]
 // CHECK:         arith.select %[[COL_IN]], %[[C0]]
-// CHECK:         scf.for
-// CHECK:           %[[K_IN:.+]] = arith.cmpi ult, %{{.+}}, %[[DEPTH]]
-// CHECK:           %[[A0:.+]] = memref.load %[[X]]
+// CHECK:         scf.for %[[K0:.+]] = {{.+}} step %c32
+// CHECK:           %[[START:.+]] = arith.addi %[[K0]], %{{.+}}
+// CHECK:           %[[K_IN:.+]] = arith.cmpi ult, %[[START]], %[[DEPTH]]
+// CHECK:           %[[LAST:.+]] = arith.subi %[[DEPTH]], %c8
+// CHECK:           %[[K_AT:.+]] = arith.minui %[[START]], %[[LAST]]
+// CHECK:           %[[A0:.+]] = vector.load %[[X]][%{{.+}}, %[[K_AT]]] {alignment = 16 : i64}
 // CHECK:           arith.select %[[K_IN]], %[[A0]]
-// CHECK:           %[[W0:.+]] = memref.load %{{.+}} : memref<?x24xbf16, strided<[24, 1]>>
+// CHECK:           %[[W0:.+]] = vector.load %{{.+}}[%{{.+}}, %[[K_AT]]] {alignment = 16 : i64} : memref<?x24xbf16, strided<[24, 1]>>, vector<8xbf16>
 // CHECK:           %[[W_IN:.+]] = arith.andi %{{.+}}, %[[K_IN]]
 // CHECK:           arith.select %[[W_IN]], %[[W0]]
+// CHECK:           nvgpu.mma.sync
 // CHECK:           nvgpu.mma.sync
 // CHECK:         scf.if %[[COL_IN]] {
 // CHECK:           memref.store
@@ -326,6 +362,67 @@ func.func @ragged(%x: memref<16x24xf32>, %w: memref<8x24xbf16>,
                     iterator_types = ["parallel", "parallel", "reduction"]}
         ins(%x, %b : memref<16x24xf32>, memref<?x24xbf16, strided<[24, 1]>>)
         outs(%c : memref<16x?xf32, strided<[8, 1]>>)
+        attrs = {moe.warp_mma} {
+    ^bb0(%in: f32, %wt: bf16, %acc: f32):
+      %r = arith.truncf %in : f32 to bf16
+      %re = arith.extf %r : bf16 to f32
+      %we = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %re, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// K = 20: 8 does not divide it, so a group may straddle K and a row's
+// groups are not 16-byte aligned. Each element is loaded by itself,
+// checked against K, and only when a fragment takes it (a step's elements
+// are not all live at once).
+
+// CHECK-LABEL: func.func @unaligned_depth
+// CHECK-SAME:    (%[[X:.+]]: memref<16x20xf32>, %[[W:.+]]: memref<8x20xbf16>,
+// CHECK-NOT:     vector.load
+// CHECK:         scf.for %[[K0:.+]] = {{.+}} step %c32
+// CHECK:           %[[START:.+]] = arith.addi %[[K0]], %{{.+}}
+// CHECK:           %[[IN0:.+]] = arith.cmpi ult, %[[START]], %{{.+}}
+// CHECK:           %[[A0:.+]] = memref.load %[[X]]
+// CHECK:           arith.select %[[IN0]], %[[A0]]
+// CHECK:           %[[K1:.+]] = arith.addi %[[START]], %c1
+// CHECK:           %[[IN1:.+]] = arith.cmpi ult, %[[K1]], %{{.+}}
+// CHECK:           %[[A1:.+]] = memref.load %[[X]]
+// CHECK:           arith.select %[[IN1]], %[[A1]]
+// CHECK-COUNT-2:   memref.load %[[X]]
+// CHECK-NOT:       memref.load %[[X]]
+// CHECK:           %[[K2:.+]] = arith.addi %[[START]], %c2
+// CHECK:           %[[IN2:.+]] = arith.cmpi ult, %[[K2]], %{{.+}}
+// CHECK:           memref.load %[[X]]
+// CHECK-COUNT-3:   memref.load %[[X]]
+// CHECK:           %[[AF:.+]] = vector.from_elements {{.+}} : vector<4x2xbf16>
+// CHECK-COUNT-4:   memref.load %[[W]]
+// CHECK:           nvgpu.mma.sync(%[[AF]]
+// Elements 4-7, for the second mma.sync, load after the first.
+// CHECK-COUNT-8:   memref.load %[[X]]
+// CHECK:           %[[AF1:.+]] = vector.from_elements {{.+}} : vector<4x2xbf16>
+// CHECK-COUNT-4:   memref.load %[[W]]
+// CHECK:           nvgpu.mma.sync(%[[AF1]]
+// CHECK-NOT:       vector.load
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @unaligned_depth(%x: memref<16x20xf32>, %w: memref<8x20xbf16>,
+                           %y: memref<16x8xf32>) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : memref<16x20xf32>, memref<8x20xbf16>)
+        outs(%y : memref<16x8xf32>)
         attrs = {moe.warp_mma} {
     ^bb0(%in: f32, %wt: bf16, %acc: f32):
       %r = arith.truncf %in : f32 to bf16
@@ -408,54 +505,62 @@ func.func @f16_weights(%x: memref<16x16xf32>, %w: memref<8x16xf16>,
 
 // F32 weights (moe-gpu-distribute marks them only with tf32=true): mma.sync
 // m16n8k8 on tf32, whose fragments hold one element a register (g = lane
-// / 4, q = lane % 4): A at rows g and g + 8, columns k0 + q and k0 + q + 4;
-// W at row g, the same columns. Both are rounded to tf32 by cvt.rna.tf32.f32
-// (to nearest, ties away from zero), what the tile's body computes on the
-// bits. K = 12 is not a multiple of 8: columns past it read zeros.
+// / 4): a step over K (32) is four of them. A lane loads 8 consecutive
+// elements of A's rows g and g + 8 and of W's row g from k0 + 8 (lane % 4);
+// mma.sync m takes elements 2 m and 2 m + 1 of each (a0, a1 and b0 the
+// first, a2, a3 and b1 the second), where PTX's layout has K columns q and
+// q + 4: a permutation of K that A and W share. Each element is rounded to
+// tf32 by cvt.rna.tf32.f32 (to nearest, ties away from zero), what the
+// tile's body computes on the bits. K = 24: the last step's groups past K
+// read zeros.
 
 // CHECK-LABEL: func.func @tf32_weights
-// CHECK-SAME:    (%[[X:.+]]: memref<16x12xf32>, %[[W:.+]]: memref<8x12xf32>,
-// CHECK:           %[[DEPTH:.+]] = memref.dim %[[X]], %c1
+// CHECK-SAME:    (%[[X:.+]]: memref<16x24xf32>, %[[W:.+]]: memref<8x24xf32>,
 // CHECK:           %[[LANE:.+]] = gpu.lane_id upper_bound 32
 // CHECK:           %[[G:.+]] = arith.divui %[[LANE]], %c4
-// CHECK:           %[[Q:.+]] = arith.remui %[[LANE]], %c4
 // CHECK:           %[[G8:.+]] = arith.addi %[[G]], %c8
-// CHECK:           scf.for %[[K0:.+]] = %c0 to %{{.+}} step %c8{{.*}} iter_args
-// CHECK:             %[[K:.+]] = arith.addi %[[K0]], %[[Q]]
-// CHECK:             %[[K_IN:.+]] = arith.cmpi ult, %[[K]], %[[DEPTH]]
-// CHECK:             %[[K_AT:.+]] = arith.minui %[[K]], %{{.+}}
-// CHECK:             %[[K4:.+]] = arith.addi %[[K]], %c4
-// CHECK:             %[[K4_IN:.+]] = arith.cmpi ult, %[[K4]], %[[DEPTH]]
-// CHECK:             %[[K4_AT:.+]] = arith.minui %[[K4]], %{{.+}}
-// a0 = A(g, k0 + q), rounded to tf32.
-// CHECK:             %[[A0:.+]] = memref.load %[[X]][%[[G]], %[[K_AT]]]
-// CHECK:             %[[A0Z:.+]] = arith.select %[[K_IN]], %[[A0]], %{{.+}} : f32
-// CHECK:             %[[BITS:.+]] = nvvm.convert.float.to.tf32 %[[A0Z]] {rnd = #nvvm.fp_rnd_mode<rna>}
+// CHECK:           scf.for %[[K0:.+]] = %c0 to %{{.+}} step %c32{{.*}} iter_args
+// CHECK:             %[[START:.+]] = arith.addi %[[K0]], %{{.+}}
+// CHECK:             %[[K_IN:.+]] = arith.cmpi ult, %[[START]], %{{.+}}
+// CHECK:             %[[K_AT:.+]] = arith.minui %[[START]], %{{.+}}
+// CHECK:             %[[UV:.+]] = vector.load %[[X]][%[[G]], %[[K_AT]]] {alignment = 16 : i64} : memref<16x24xf32>, vector<8xf32>
+// CHECK:             %[[UZ:.+]] = arith.select %[[K_IN]], %[[UV]]
+// CHECK:             %[[U0:.+]] = vector.extract %[[UZ]][0]
+// CHECK:             %[[U1:.+]] = vector.extract %[[UZ]][1]
+// CHECK:             %[[BITS:.+]] = nvvm.convert.float.to.tf32 %[[U0]] {rnd = #nvvm.fp_rnd_mode<rna>}
 // CHECK:             %[[R0:.+]] = arith.bitcast %[[BITS]] : i32 to f32
-// a1 = A(g + 8, k0 + q), a2 = A(g, k0 + q + 4), a3 = A(g + 8, k0 + q + 4).
-// CHECK:             memref.load %[[X]][%[[G8]], %[[K_AT]]]
-// CHECK:             nvvm.convert.float.to.tf32 {{.+}} {rnd = #nvvm.fp_rnd_mode<rna>}
+// CHECK:             vector.load %[[X]][%[[G8]], %[[K_AT]]]
+// CHECK:             %[[L0:.+]] = vector.extract %[[LZ:.+]][0]
+// CHECK:             %[[L1:.+]] = vector.extract %[[LZ]][1]
+// CHECK:             nvvm.convert.float.to.tf32 %[[L0]]
 // CHECK-NEXT:        %[[R1:.+]] = arith.bitcast
-// CHECK:             memref.load %[[X]][%[[G]], %[[K4_AT]]]
-// CHECK:             nvvm.convert.float.to.tf32 {{.+}} {rnd = #nvvm.fp_rnd_mode<rna>}
+// CHECK:             nvvm.convert.float.to.tf32 %[[U1]]
 // CHECK-NEXT:        %[[R2:.+]] = arith.bitcast
-// CHECK:             memref.load %[[X]][%[[G8]], %[[K4_AT]]]
-// CHECK:             nvvm.convert.float.to.tf32 {{.+}} {rnd = #nvvm.fp_rnd_mode<rna>}
+// CHECK:             nvvm.convert.float.to.tf32 %[[L1]]
 // CHECK-NEXT:        %[[R3:.+]] = arith.bitcast
 // CHECK:             %[[AF:.+]] = vector.from_elements %[[R0]], %[[R1]], %[[R2]], %[[R3]] : vector<4x1xf32>
-// b0 = W(g, k0 + q), b1 = W(g, k0 + q + 4), rounded too.
-// CHECK:             memref.load %[[W]][%[[G]], %[[K_AT]]]
-// CHECK:             nvvm.convert.float.to.tf32 {{.+}} {rnd = #nvvm.fp_rnd_mode<rna>}
+// W's row g, rounded too.
+// CHECK:             vector.load %[[W]][%[[G]], %[[K_AT]]] {alignment = 16 : i64} : memref<8x24xf32>, vector<8xf32>
+// CHECK:             %[[W0:.+]] = vector.extract %[[WZ:.+]][0]
+// CHECK:             %[[W1:.+]] = vector.extract %[[WZ]][1]
+// CHECK:             nvvm.convert.float.to.tf32 %[[W0]]
 // CHECK-NEXT:        %[[B0:.+]] = arith.bitcast
-// CHECK:             memref.load %[[W]][%[[G]], %[[K4_AT]]]
-// CHECK:             nvvm.convert.float.to.tf32 {{.+}} {rnd = #nvvm.fp_rnd_mode<rna>}
+// CHECK:             nvvm.convert.float.to.tf32 %[[W1]]
 // CHECK-NEXT:        %[[B1:.+]] = arith.bitcast
 // CHECK:             %[[BF:.+]] = vector.from_elements %[[B0]], %[[B1]] : vector<2x1xf32>
-// CHECK:             nvgpu.mma.sync(%[[AF]], %[[BF]], %{{.+}}) {mmaShape = [16, 8, 8], tf32Enabled} : (vector<4x1xf32>, vector<2x1xf32>, vector<2x2xf32>) -> vector<2x2xf32>
+// CHECK:             %[[D0:.+]] = nvgpu.mma.sync(%[[AF]], %[[BF]], %{{.+}}) {mmaShape = [16, 8, 8], tf32Enabled} : (vector<4x1xf32>, vector<2x1xf32>, vector<2x2xf32>) -> vector<2x2xf32>
+// Elements 2-3, 4-5 and 6-7 of the same loads.
+// CHECK-NOT:         vector.load
+// CHECK:             %[[D1:.+]] = nvgpu.mma.sync(%{{.+}}, %{{.+}}, %[[D0]]) {mmaShape = [16, 8, 8], tf32Enabled}
+// CHECK-NOT:         vector.load
+// CHECK:             %[[D2:.+]] = nvgpu.mma.sync(%{{.+}}, %{{.+}}, %[[D1]]) {mmaShape = [16, 8, 8], tf32Enabled}
+// CHECK-NOT:         vector.load
+// CHECK:             %[[D3:.+]] = nvgpu.mma.sync(%{{.+}}, %{{.+}}, %[[D2]]) {mmaShape = [16, 8, 8], tf32Enabled}
+// CHECK-NEXT:        scf.yield %[[D3]]
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>
 #c = affine_map<(m, n, k) -> (m, n)>
-func.func @tf32_weights(%x: memref<16x12xf32>, %w: memref<8x12xf32>,
+func.func @tf32_weights(%x: memref<16x24xf32>, %w: memref<8x24xf32>,
                         %y: memref<16x8xf32>) {
   %c1 = arith.constant 1 : index
   %c32 = arith.constant 32 : index
@@ -463,7 +568,7 @@ func.func @tf32_weights(%x: memref<16x12xf32>, %w: memref<8x12xf32>,
       threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
     linalg.generic {indexing_maps = [#a, #w, #c],
                     iterator_types = ["parallel", "parallel", "reduction"]}
-        ins(%x, %w : memref<16x12xf32>, memref<8x12xf32>)
+        ins(%x, %w : memref<16x24xf32>, memref<8x24xf32>)
         outs(%y : memref<16x8xf32>) attrs = {moe.warp_mma} {
     ^bb0(%in: f32, %wt: f32, %acc: f32):
       %p = arith.mulf %in, %wt : f32

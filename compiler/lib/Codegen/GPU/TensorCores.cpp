@@ -44,6 +44,16 @@ int64_t mlir::moe::getMmaDepth(Type operandType) {
   return isa<FloatTF32Type>(operandType) ? kTF32MmaDepth : kMmaDepth;
 }
 
+int64_t mlir::moe::getElementsPerRegister(Type operandType) {
+  return isa<FloatTF32Type>(operandType) ? 1 : 2;
+}
+
+Type mlir::moe::getFragmentElementType(Type operandType) {
+  if (isa<FloatTF32Type>(operandType))
+    return Float32Type::get(operandType.getContext());
+  return operandType;
+}
+
 Value mlir::moe::roundToTensorCoreOperand(OpBuilder &b, Location loc,
                                           Value value, Type operandType) {
   if (!isa<FloatTF32Type>(operandType))

@@ -36,6 +36,11 @@ using namespace mlir::moe;
 
 namespace {
 
+/// A step over K: 32 columns, two mma.sync m16n8k16 or four m16n8k8, for
+/// which each lane loads 8 consecutive elements of each of its rows.
+constexpr int64_t kLaneGroup = 8;
+constexpr int64_t kStepDepth = 4 * kLaneGroup;
+
 /// An index of a padded tile: clamped into the buffer, with whether it is
 /// inside (null when always).
 struct TileIndex {
@@ -78,6 +83,20 @@ public:
 private:
   /// An accumulator element's place: row and column.
   using Element = std::pair<TileIndex, TileIndex>;
+  /// A lane's kLaneGroup consecutive elements along K of one row, from
+  /// `start`, loaded when a fragment first takes one (null until then; a
+  /// whole step's elements loaded at once would all be live together):
+  /// all by one vector load when `vectorized`, else each, checked against
+  /// K.
+  struct Group {
+    Value memref;
+    TileIndex row;
+    Value start;
+    /// Where a vector load starts: `start`, or inside K.
+    TileIndex column;
+    bool vectorized;
+    SmallVector<Value, 8> elements;
+  };
   /// Accumulator element `e` (C's fragment order) of accumulator `s`.
   using ElementFn = function_ref<Value(int64_t s, int64_t e)>;
 
@@ -86,7 +105,7 @@ private:
   LogicalResult checkShape(Operation *op, Value result);
   /// Sets up, for lane `lane` (null: the GPU's lane id), its fragment
   /// indices for a tile of `result` over `activations`' K.
-  void setUpLane(Value activations, Value result, int64_t mmaDepth, Value lane);
+  void setUpLane(Value activations, Value result, Value lane);
   /// The tile: for each weight, one accumulator per sub-tile (weight-major,
   /// then sub-tile rows, then columns), element e of accumulator s starting
   /// from `initial(s, e)`, then a loop over K of mma.sync, each A and W
@@ -95,19 +114,29 @@ private:
   void emitTile(Type operandType, Value activations, Value result,
                 ArrayRef<Value> weights, ElementFn initial,
                 function_ref<void(ElementFn)> finish);
-  /// The lane's K columns at step `k0`: per half of the step, one per
-  /// element of a fragment register.
-  SmallVector<SmallVector<TileIndex, 2>, 2> stepColumns(Type operandType,
-                                                        Value k0);
-  /// The lane's elements of A's fragment for row of sub-tiles `i`, in
-  /// register order, rounded to the operand type.
-  SmallVector<Value> aElements(Type operandType, Value activations,
-                               ArrayRef<SmallVector<TileIndex, 2>> halves,
-                               int64_t i);
-  /// The lane's elements of `weight`'s fragment for column of sub-tiles `j`.
-  SmallVector<Value> wElements(Type operandType, Value weight,
-                               ArrayRef<SmallVector<TileIndex, 2>> halves,
-                               int64_t j);
+  /// One step's groups of the lane (see loadGroup): per row of sub-tiles,
+  /// A's rows g and g + 8; per weight and column of sub-tiles, W's row g.
+  struct StepGroups {
+    SmallVector<std::pair<Group, Group>, 2> a;
+    SmallVector<Group, 8> w;
+  };
+  /// The lane's groups of the step at `k0`, loaded when first used.
+  StepGroups loadStep(Value activations, ArrayRef<Value> weights, Value k0);
+  /// `memref`'s row `row` at the lane's K columns of a step, [start, start
+  /// + 8) with start = k0 + 8 q, zeros outside the tile: one vector load,
+  /// aligned to its bytes up to 16, where the buffer allows it, from
+  /// `column` (`start` checked against K as a group's: clamped to K - 8).
+  Group loadGroup(Value memref, TileIndex row, Value start, TileIndex column);
+  /// Element `e` of `group`, loaded now if it is not yet.
+  Value groupElement(Group &group, int64_t e);
+  /// The lane's elements of A's fragment for row of sub-tiles `i` and the
+  /// step's mma.sync `m`, in register order, rounded to the operand type.
+  SmallVector<Value> aElements(Type operandType, StepGroups &groups, int64_t i,
+                               int64_t m);
+  /// The lane's elements of W fragment `wj` (weight-major, then columns of
+  /// sub-tiles) for the step's mma.sync `m`.
+  SmallVector<Value> wElements(Type operandType, StepGroups &groups, int64_t wj,
+                               int64_t m);
   /// The loop over K of nvgpu.mma.sync, from the `initial` accumulators.
   SmallVector<Value> emitProducts(Type operandType, Value activations,
                                   ArrayRef<Value> weights,
@@ -144,8 +173,9 @@ private:
   bool emulateLanes;
   // Set by checkShape.
   int64_t rowTiles = 0, colTiles = 0;
-  // Set by setUpLane.
-  Value depth, quad, t;
+  // Set by setUpLane: K when a step may reach past it, lane % 4, 2 (lane %
+  // 4) and the lane's first K column in a step, 8 (lane % 4).
+  Value depth, quad, t, laneK;
   /// Rows g and g + 8 of each row of sub-tiles.
   SmallVector<TileIndex, 2> upperRows, lowerRows;
   /// Columns t and t + 1 of each column of sub-tiles, and W's row g there.
@@ -209,18 +239,18 @@ LogicalResult WarpTileEmitter::checkShape(Operation *op, Value result) {
   return success();
 }
 
-void WarpTileEmitter::setUpLane(Value activations, Value result,
-                                int64_t mmaDepth, Value lane) {
+void WarpTileEmitter::setUpLane(Value activations, Value result, Value lane) {
   // Rows and columns past the result's, up to the sub-tiles', are zeros.
   Value rows = limitUnlessFull(b, loc, result, 0, rowTiles * kMmaRows);
   Value cols = limitUnlessFull(b, loc, result, 1, colTiles * kMmaCols);
-  depth = limitUnlessFull(b, loc, activations, 1, mmaDepth);
+  depth = limitUnlessFull(b, loc, activations, 1, kStepDepth);
   if (!lane)
     lane = gpu::LaneIdOp::create(b, loc, b.getIndexType(),
                                  b.getIndexAttr(kNVIDIAWarpSize));
   Value g = arith::DivUIOp::create(b, loc, lane, constant(4));
   quad = arith::RemUIOp::create(b, loc, lane, constant(4));
   t = arith::MulIOp::create(b, loc, quad, constant(2));
+  laneK = arith::MulIOp::create(b, loc, quad, constant(kLaneGroup));
   auto plus = [&](Value value, int64_t offset) -> Value {
     if (offset == 0)
       return value;
@@ -254,54 +284,148 @@ Value WarpTileEmitter::round(Value value, Type operandType) {
   return arith::BitcastOp::create(b, loc, b.getF32Type(), bits);
 }
 
-SmallVector<SmallVector<TileIndex, 2>, 2>
-WarpTileEmitter::stepColumns(Type operandType, Value k0) {
-  bool isTF32 = isa<FloatTF32Type>(operandType);
-  int64_t mmaDepth = getMmaDepth(operandType);
-  // A fragment register holds 32 bits: two 16-bit elements along K, or one
-  // tf32 (in an f32). The first half's registers sit at k0 + (t or q), the
-  // second half's mmaDepth / 2 further.
-  int64_t perRegister = isTF32 ? 1 : 2;
-  Value first = arith::AddIOp::create(b, loc, k0, isTF32 ? quad : t);
-  SmallVector<SmallVector<TileIndex, 2>, 2> halves;
-  for (int64_t half = 0; half < 2; ++half) {
-    SmallVector<TileIndex, 2> columns;
-    for (int64_t e = 0; e < perRegister; ++e) {
-      int64_t offset = half * (mmaDepth / 2) + e;
-      Value at = offset == 0
-                     ? first
-                     : arith::AddIOp::create(b, loc, first, constant(offset));
-      columns.push_back(tileIndex(at, depth));
+/// Whether `memref`'s rows are whole groups of `group` contiguous elements
+/// that start `group` elements apart from an allocation: then a group at a
+/// K multiple of `group` is aligned to its bytes (up to the 64 bytes the
+/// ABI aligns every buffer, argument and view of the arena to). Each view
+/// on the way must move by whole groups: its strides, but the innermost
+/// (1), multiples of `group`, and its innermost offset too.
+static bool holdsAlignedGroups(Value memref, int64_t group) {
+  auto type = cast<MemRefType>(memref.getType());
+  if (type.getRank() != 2 || ShapedType::isDynamic(type.getDimSize(1)) ||
+      type.getDimSize(1) % group != 0)
+    return false;
+  for (Value view = memref;;) {
+    auto viewType = cast<MemRefType>(view.getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (failed(viewType.getStridesAndOffset(strides, offset)) ||
+        strides.empty() || strides.back() != 1)
+      return false;
+    for (int64_t stride : llvm::drop_end(strides))
+      if (ShapedType::isDynamic(stride) || stride % group != 0)
+        return false;
+    if (!ShapedType::isDynamic(offset))
+      return offset % group == 0;
+    Operation *def = view.getDefiningOp();
+    if (auto subview = dyn_cast_or_null<memref::SubViewOp>(def)) {
+      int64_t innermost = subview.getStaticOffsets().back();
+      if (ShapedType::isDynamic(innermost) || innermost % group != 0)
+        return false;
+      view = subview.getSource();
+      continue;
     }
-    halves.push_back(columns);
+    if (auto cast = dyn_cast_or_null<memref::CastOp>(def)) {
+      view = cast.getSource();
+      continue;
+    }
+    return isa<BlockArgument>(view) ||
+           isa_and_nonnull<memref::ViewOp, memref::AllocOp, memref::AllocaOp>(
+               def);
   }
-  return halves;
 }
 
-SmallVector<Value>
-WarpTileEmitter::aElements(Type operandType, Value activations,
-                           ArrayRef<SmallVector<TileIndex, 2>> halves,
-                           int64_t i) {
-  // Registers (g, first half), (g + 8, first half), (g, second half),
-  // (g + 8, second half), rounded to the operand type.
+WarpTileEmitter::Group WarpTileEmitter::loadGroup(Value memref, TileIndex row,
+                                                  Value start,
+                                                  TileIndex column) {
+  Group group{
+      memref, row, start, column, holdsAlignedGroups(memref, kLaneGroup), {}};
+  group.elements.resize(kLaneGroup);
+  return group;
+}
+
+Value WarpTileEmitter::groupElement(Group &group, int64_t e) {
+  Value &element = group.elements[e];
+  if (element)
+    return element;
+  if (!group.vectorized) {
+    Value at = e == 0 ? group.start
+                      : arith::AddIOp::create(b, loc, group.start, constant(e));
+    element = loadOrZero(group.memref, group.row, tileIndex(at, depth));
+    return element;
+  }
+  TileIndex column = group.column;
+  Type elementType = cast<MemRefType>(group.memref.getType()).getElementType();
+  auto vectorType = VectorType::get({kLaneGroup}, elementType);
+  int64_t bytes = kLaneGroup * elementType.getIntOrFloatBitWidth() / 8;
+  Value vector = vector::LoadOp::create(
+      b, loc, vectorType, group.memref,
+      ValueRange{group.row.clamped, column.clamped},
+      /*nontemporal=*/false, llvm::MaybeAlign(std::min<int64_t>(bytes, 16)));
+  if (Value inside = bothInside(b, loc, group.row, column)) {
+    Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(vectorType));
+    vector = arith::SelectOp::create(b, loc, inside, vector, zero);
+  }
+  for (int64_t at = 0; at < kLaneGroup; ++at)
+    group.elements[at] = vector::ExtractOp::create(b, loc, vector, at);
+  return element;
+}
+
+WarpTileEmitter::StepGroups WarpTileEmitter::loadStep(Value activations,
+                                                      ArrayRef<Value> weights,
+                                                      Value k0) {
+  // Where K is a multiple of the group (any buffer a group's vector load
+  // reads), a group is inside K or past it.
+  Value start = arith::AddIOp::create(b, loc, k0, laneK);
+  TileIndex column = {start, Value()};
+  bool anyVectorized = holdsAlignedGroups(activations, kLaneGroup) ||
+                       llvm::any_of(weights, [](Value weight) {
+                         return holdsAlignedGroups(weight, kLaneGroup);
+                       });
+  if (depth && anyVectorized) {
+    column.inside =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, start, depth);
+    Value last = arith::SubIOp::create(b, loc, depth, constant(kLaneGroup));
+    column.clamped = arith::MinUIOp::create(b, loc, start, last);
+  }
+  StepGroups groups;
+  for (int64_t i = 0; i < rowTiles; ++i)
+    groups.a.push_back({loadGroup(activations, upperRows[i], start, column),
+                        loadGroup(activations, lowerRows[i], start, column)});
+  for (Value weight : weights)
+    for (int64_t j = 0; j < colTiles; ++j)
+      groups.w.push_back(loadGroup(weight, weightRows[j], start, column));
+  return groups;
+}
+
+/// Where a fragment register's elements sit in the lane's group: register
+/// `r` (0 or 1 along K: A's registers 0, 1 and 2, 3, W's 0 and 1) of the
+/// step's mma.sync `m` holds elements [(2 m + r) p, (2 m + r) p + p) for `p`
+/// elements a register. Lane q's K columns of mma.sync m are then k0 + 8 q +
+/// 2 m p + [0, 2 p), the same for A and W: a permutation of the step's K
+/// that the sum over K does not see.
+static int64_t elementInGroup(int64_t m, int64_t r, int64_t e,
+                              int64_t perRegister) {
+  return (2 * m + r) * perRegister + e;
+}
+
+SmallVector<Value> WarpTileEmitter::aElements(Type operandType,
+                                              StepGroups &groups, int64_t i,
+                                              int64_t m) {
+  // Registers (g, r = 0), (g + 8, r = 0), (g, r = 1), (g + 8, r = 1),
+  // rounded to the operand type.
+  int64_t perRegister = getElementsPerRegister(operandType);
+  auto &[upper, lower] = groups.a[i];
   SmallVector<Value> elements;
-  for (ArrayRef<TileIndex> columns : halves)
-    for (TileIndex row : {upperRows[i], lowerRows[i]})
-      for (TileIndex col : columns)
+  for (int64_t r = 0; r < 2; ++r)
+    for (Group *row : {&upper, &lower})
+      for (int64_t e = 0; e < perRegister; ++e)
         elements.push_back(
-            round(loadOrZero(activations, row, col), operandType));
+            round(groupElement(*row, elementInGroup(m, r, e, perRegister)),
+                  operandType));
   return elements;
 }
 
-SmallVector<Value>
-WarpTileEmitter::wElements(Type operandType, Value weight,
-                           ArrayRef<SmallVector<TileIndex, 2>> halves,
-                           int64_t j) {
-  // W's row g at each half's columns; rounded only when f32 (tf32).
+SmallVector<Value> WarpTileEmitter::wElements(Type operandType,
+                                              StepGroups &groups, int64_t wj,
+                                              int64_t m) {
+  // W's row g; rounded only when f32 (tf32).
+  int64_t perRegister = getElementsPerRegister(operandType);
   SmallVector<Value> elements;
-  for (ArrayRef<TileIndex> columns : halves)
-    for (TileIndex col : columns) {
-      Value value = loadOrZero(weight, weightRows[j], col);
+  for (int64_t r = 0; r < 2; ++r)
+    for (int64_t e = 0; e < perRegister; ++e) {
+      Value value =
+          groupElement(groups.w[wj], elementInGroup(m, r, e, perRegister));
       elements.push_back(
           isa<FloatTF32Type>(operandType) ? round(value, operandType) : value);
     }
@@ -314,38 +438,37 @@ SmallVector<Value> WarpTileEmitter::emitProducts(Type operandType,
                                                  ArrayRef<Value> initial) {
   bool isTF32 = isa<FloatTF32Type>(operandType);
   int64_t mmaDepth = getMmaDepth(operandType);
-  int64_t perRegister = isTF32 ? 1 : 2;
-  Type elementType = isTF32 ? b.getF32Type() : operandType;
+  int64_t perRegister = getElementsPerRegister(operandType);
+  Type elementType = getFragmentElementType(operandType);
   Value k = memref::DimOp::create(b, loc, activations, 1);
   auto loop =
-      scf::ForOp::create(b, loc, constant(0), k, constant(mmaDepth), initial);
+      scf::ForOp::create(b, loc, constant(0), k, constant(kStepDepth), initial);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(loop.getBody());
-  SmallVector<SmallVector<TileIndex, 2>, 2> halves =
-      stepColumns(operandType, loop.getInductionVar());
-  // One A fragment per row of sub-tiles.
-  SmallVector<Value, 2> aFragments;
-  for (int64_t i = 0; i < rowTiles; ++i)
-    aFragments.push_back(vector::FromElementsOp::create(
-        b, loc, VectorType::get({4, perRegister}, elementType),
-        aElements(operandType, activations, halves, i)));
-  // One W fragment per weight and column of sub-tiles, for the column's
-  // mma.syncs.
-  SmallVector<Value> products(initial.size());
-  auto accumulators = loop.getRegionIterArgs();
-  for (auto [weight, memref] : llvm::enumerate(weights))
-    for (int64_t j = 0; j < colTiles; ++j) {
+  StepGroups groups = loadStep(activations, weights, loop.getInductionVar());
+  SmallVector<Value> accumulators(loop.getRegionIterArgs());
+  for (int64_t m = 0; m < kStepDepth / mmaDepth; ++m) {
+    // One A fragment per row of sub-tiles, one W fragment per weight and
+    // column of sub-tiles, each shared by its row's or column's mma.syncs.
+    SmallVector<Value, 2> aFragments;
+    for (int64_t i = 0; i < rowTiles; ++i)
+      aFragments.push_back(vector::FromElementsOp::create(
+          b, loc, VectorType::get({4, perRegister}, elementType),
+          aElements(operandType, groups, i, m)));
+    for (int64_t wj = 0; wj < static_cast<int64_t>(groups.w.size()); ++wj) {
+      int64_t weight = wj / colTiles, j = wj % colTiles;
       Value bFragment = vector::FromElementsOp::create(
           b, loc, VectorType::get({2, perRegister}, elementType),
-          wElements(operandType, memref, halves, j));
+          wElements(operandType, groups, wj, m));
       for (int64_t i = 0; i < rowTiles; ++i) {
         int64_t at = (weight * rowTiles + i) * colTiles + j;
-        products[at] = nvgpu::MmaSyncOp::create(
+        accumulators[at] = nvgpu::MmaSyncOp::create(
             b, loc, aFragments[i], bFragment, accumulators[at],
             ArrayRef<int64_t>{kMmaRows, kMmaCols, mmaDepth}, isTF32);
       }
     }
-  scf::YieldOp::create(b, loc, products);
+  }
+  scf::YieldOp::create(b, loc, accumulators);
   return SmallVector<Value>(loop.getResults());
 }
 
@@ -362,7 +485,7 @@ void WarpTileEmitter::emulateMma(Type operandType, Value aBuffer, int64_t i,
                                  int64_t s) {
   bool isTF32 = isa<FloatTF32Type>(operandType);
   int64_t mmaDepth = getMmaDepth(operandType);
-  int64_t perRegister = isTF32 ? 1 : 2;
+  int64_t perRegister = getElementsPerRegister(operandType);
   // Upstream's layouts by element width (its register query has no bf16;
   // bf16's layout is f16's).
   Type layoutType = isTF32 ? b.getF32Type() : Type(b.getF16Type());
@@ -451,10 +574,9 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
                                Value result, ArrayRef<Value> weights,
                                ElementFn initial,
                                function_ref<void(ElementFn)> finish) {
-  int64_t mmaDepth = getMmaDepth(operandType);
   int64_t accumulators = static_cast<int64_t>(weights.size()) * subTiles();
   if (!emulateLanes) {
-    setUpLane(activations, result, mmaDepth, /*lane=*/Value());
+    setUpLane(activations, result, /*lane=*/Value());
     SmallVector<Value> initialFragments;
     VectorType fragmentType = VectorType::get({2, 2}, b.getF32Type());
     for (int64_t s = 0; s < accumulators; ++s) {
@@ -478,63 +600,66 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
     });
     return;
   }
-  // On the host: the lanes' accumulators and fragments in [lane, ...]
-  // buffers, each phase a loop over the lanes.
-  bool isTF32 = isa<FloatTF32Type>(operandType);
-  int64_t perRegister = isTF32 ? 1 : 2;
-  Type elementType = isTF32 ? b.getF32Type() : operandType;
+  // On the host: the lanes' accumulators and a step's fragments in [lane,
+  // ...] buffers, each phase a loop over the lanes.
+  int64_t mmas = kStepDepth / getMmaDepth(operandType);
+  int64_t perRegister = getElementsPerRegister(operandType);
+  Type elementType = getFragmentElementType(operandType);
   Value accBuffer = memref::AllocaOp::create(
       b, loc,
       MemRefType::get({kNVIDIAWarpSize, accumulators, 4}, b.getF32Type()));
   Value aBuffer = memref::AllocaOp::create(
       b, loc,
-      MemRefType::get({kNVIDIAWarpSize, rowTiles, 4 * perRegister},
+      MemRefType::get({kNVIDIAWarpSize, mmas * rowTiles, 4 * perRegister},
                       elementType));
   int64_t wFragments = static_cast<int64_t>(weights.size()) * colTiles;
   Value wBuffer = memref::AllocaOp::create(
       b, loc,
-      MemRefType::get({kNVIDIAWarpSize, wFragments, 2 * perRegister},
+      MemRefType::get({kNVIDIAWarpSize, mmas * wFragments, 2 * perRegister},
                       elementType));
   auto slot = [&](Value lane, int64_t index, int64_t value) {
     return SmallVector<Value, 3>{lane, constant(index), constant(value)};
   };
   forEachLane([&](Value lane) {
-    setUpLane(activations, result, mmaDepth, lane);
+    setUpLane(activations, result, lane);
     for (int64_t s = 0; s < accumulators; ++s)
       for (int64_t e = 0; e < 4; ++e)
         memref::StoreOp::create(b, loc, initial(s, e), accBuffer,
                                 slot(lane, s, e));
   });
   Value k = memref::DimOp::create(b, loc, activations, 1);
-  auto loop = scf::ForOp::create(b, loc, constant(0), k, constant(mmaDepth));
+  auto loop = scf::ForOp::create(b, loc, constant(0), k, constant(kStepDepth));
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(loop.getBody()->getTerminator());
     Value k0 = loop.getInductionVar();
     forEachLane([&](Value lane) {
-      setUpLane(activations, result, mmaDepth, lane);
-      SmallVector<SmallVector<TileIndex, 2>, 2> halves =
-          stepColumns(operandType, k0);
-      for (int64_t i = 0; i < rowTiles; ++i)
-        for (auto [v, element] :
-             llvm::enumerate(aElements(operandType, activations, halves, i)))
-          memref::StoreOp::create(b, loc, element, aBuffer, slot(lane, i, v));
-      for (auto [weight, memref] : llvm::enumerate(weights))
-        for (int64_t j = 0; j < colTiles; ++j)
+      setUpLane(activations, result, lane);
+      StepGroups groups = loadStep(activations, weights, k0);
+      for (int64_t m = 0; m < mmas; ++m) {
+        for (int64_t i = 0; i < rowTiles; ++i)
           for (auto [v, element] :
-               llvm::enumerate(wElements(operandType, memref, halves, j)))
+               llvm::enumerate(aElements(operandType, groups, i, m)))
+            memref::StoreOp::create(b, loc, element, aBuffer,
+                                    slot(lane, m * rowTiles + i, v));
+        for (int64_t wj = 0; wj < wFragments; ++wj)
+          for (auto [v, element] :
+               llvm::enumerate(wElements(operandType, groups, wj, m)))
             memref::StoreOp::create(b, loc, element, wBuffer,
-                                    slot(lane, weight * colTiles + j, v));
+                                    slot(lane, m * wFragments + wj, v));
+      }
     });
-    for (int64_t wj = 0; wj < wFragments; ++wj) {
-      int64_t weight = wj / colTiles, j = wj % colTiles;
-      for (int64_t i = 0; i < rowTiles; ++i)
-        emulateMma(operandType, aBuffer, i, wBuffer, wj, accBuffer,
-                   (weight * rowTiles + i) * colTiles + j);
-    }
+    for (int64_t m = 0; m < mmas; ++m)
+      for (int64_t wj = 0; wj < wFragments; ++wj) {
+        int64_t weight = wj / colTiles, j = wj % colTiles;
+        for (int64_t i = 0; i < rowTiles; ++i)
+          emulateMma(operandType, aBuffer, m * rowTiles + i, wBuffer,
+                     m * wFragments + wj, accBuffer,
+                     (weight * rowTiles + i) * colTiles + j);
+      }
   }
   forEachLane([&](Value lane) {
-    setUpLane(activations, result, mmaDepth, lane);
+    setUpLane(activations, result, lane);
     finish([&](int64_t s, int64_t e) -> Value {
       return memref::LoadOp::create(b, loc, accBuffer, slot(lane, s, e));
     });

@@ -45,6 +45,14 @@ Type getTensorCoreOperandType(linalg::LinalgOp op);
 /// tf32).
 int64_t getMmaDepth(Type operandType);
 
+/// Elements of `operandType` a 32-bit fragment register holds: two 16-bit
+/// elements, or one tf32 (in an f32).
+int64_t getElementsPerRegister(Type operandType);
+
+/// The element type of a fragment's vector on `operandType`: the type
+/// itself, or f32 for tf32.
+Type getFragmentElementType(Type operandType);
+
 /// `value` (f32) rounded to the tensor cores' `operandType`: a bf16 or f16
 /// value (`arith.truncf`, to nearest even), or for tf32 an f32 whose low 13
 /// mantissa bits are zero, rounded to nearest with ties away from zero (as
