@@ -94,6 +94,7 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
     // rounding, padding and stores run against the reference.
     MoEGPUWarpMMAPassOptions lanes;
     lanes.emulateLanes = true;
+    lanes.stageActivations = options.stageActivations;
     pm.addNestedPass<func::FuncOp>(createMoEGPUWarpMMAPass(lanes));
     bufferization::buildBufferDeallocationPipeline(pm);
     // Blocks and threads last to first: the loops must not rely on the
@@ -107,7 +108,9 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createMoEGPUFormLaunchesPass());
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(createMoEGPUHoistPrivateScratchPass());
-  funcPm.addPass(createMoEGPUWarpMMAPass());
+  MoEGPUWarpMMAPassOptions warpMma;
+  warpMma.stageActivations = options.stageActivations;
+  funcPm.addPass(createMoEGPUWarpMMAPass(warpMma));
   funcPm.addPass(createConvertLinalgToLoopsPass());
   funcPm.addPass(createCanonicalizerPass());
   // Constants and index computations move into the kernels (upstream's

@@ -1,4 +1,4 @@
-// RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true" --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true stage-activations=false" --split-input-file --verify-diagnostics | FileCheck %s
 
 // On the host (moe-nvptx-pipeline's host-semantics), a warp tile inside its
 // warp forall becomes the same lane code with the lanes as loops: the

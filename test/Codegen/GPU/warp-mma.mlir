@@ -1,4 +1,4 @@
-// RUN: moe-opt %s --moe-gpu-warp-mma --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: moe-opt %s --moe-gpu-warp-mma="stage-activations=false" --split-input-file --verify-diagnostics | FileCheck %s
 
 // A warp tile of up to 16 rows (a segment's last rows), 8 columns and
 // K = 32: one step over K of two mma.sync m16n8k16. Each lane loads, per

@@ -204,6 +204,12 @@ struct NVPTXPipelineOptions
                      "tensor cores "
                      "(mma.sync, f32 accumulators)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> stageActivations{
+      *this, "stage-activations",
+      llvm::cl::desc("Tensor-core matmuls read their activation rows from "
+                     "shared memory, where each block stages them, rounded, "
+                     "64 columns at a time"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> tf32{
       *this, "tf32",
       llvm::cl::desc("Expert and linear matmuls with F32 weights round "

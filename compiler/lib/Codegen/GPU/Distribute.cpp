@@ -1173,12 +1173,21 @@ LogicalResult MoEGPUDistributePass::fuseGatedGroup(GatedGroup group) {
   };
   Value row = rowLoop.getInductionVar();
   Value rowCount = tileSize(tileRows, row, rows);
-  auto columnLoop =
-      scf::ForOp::create(b, loc, constant(0), count, constant(tileColumns));
-  b.setInsertionPointToStart(columnLoop.getBody());
-  Value step = columnLoop.getInductionVar();
-  Value column = arith::AddIOp::create(b, loc, first, step);
-  Value columnCount = tileSize(tileColumns, step, count);
+  // A warp whose columns fit one tile takes them without a loop, even none
+  // (a ragged window's last warps): every warp of the block then reaches
+  // its tile, where moe-gpu-warp-mma may place block-wide barriers.
+  Value column = first;
+  Value columnCount = tileSize(tileColumns, constant(0), count);
+  FailureOr<int64_t> mostColumns = constantUpperBound(columns);
+  if (!onTensorCores || failed(mostColumns) ||
+      llvm::divideCeil(*mostColumns, workers) > tileColumns) {
+    auto columnLoop =
+        scf::ForOp::create(b, loc, constant(0), count, constant(tileColumns));
+    b.setInsertionPointToStart(columnLoop.getBody());
+    Value step = columnLoop.getInductionVar();
+    column = arith::AddIOp::create(b, loc, first, step);
+    columnCount = tileSize(tileColumns, step, count);
+  }
   auto scratchTile = [&](Value scratch) -> Value {
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     return memref::SubViewOp::create(

@@ -10,6 +10,7 @@
 
 #include "moe/Codegen/GPU/Passes.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/SymbolTable.h"
 
 namespace mlir {
@@ -23,6 +24,9 @@ using namespace mlir;
 using namespace mlir::moe;
 
 namespace {
+
+/// Bytes a kernel's workgroup buffers are aligned to.
+constexpr int64_t kWorkgroupAlignment = 16;
 
 struct MoEGPUMergeKernelModulesPass
     : moe::impl::MoEGPUMergeKernelModulesPassBase<
@@ -73,6 +77,18 @@ struct MoEGPUMergeKernelModulesPass
       if (source != target)
         source.erase();
     }
+    // A gpu.launch's workgroup attributions carry no attributes, so the
+    // outlined kernel's have no alignment, and LLVM would give the buffer
+    // its element's: moe-gpu-warp-mma's staged chunks take 16-byte loads.
+    for (auto kernel : target.getOps<gpu::GPUFuncOp>())
+      for (unsigned index = 0; index < kernel.getNumWorkgroupAttributions();
+           ++index)
+        if (!kernel.getWorkgroupAttributionAttr(
+                index, LLVM::LLVMDialect::getAlignAttrName()))
+          kernel.setWorkgroupAttributionAttr(
+              index, LLVM::LLVMDialect::getAlignAttrName(),
+              IntegerAttr::get(IntegerType::get(&getContext(), 64),
+                               kWorkgroupAlignment));
     module.walk([&](gpu::LaunchFuncOp launch) {
       auto it =
           renamed.find({launch.getKernelModuleName(), launch.getKernelName()});

@@ -23,6 +23,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 namespace mlir {
 namespace moe {
@@ -40,6 +41,34 @@ namespace {
 /// which each lane loads 8 consecutive elements of each of its rows.
 constexpr int64_t kLaneGroup = 8;
 constexpr int64_t kStepDepth = 4 * kLaneGroup;
+
+/// A block's A rows staged in shared memory: chunks of 64 columns of
+/// kWarpTileRows rows, two buffers. A row takes 96 elements (192 bytes, 64
+/// past a multiple of 128): the 8 lanes of a 16-byte access phase (rows g
+/// and g + 1, 4 groups each) then touch 128 distinct bytes, no bank twice.
+constexpr int64_t kChunkDepth = 2 * kStepDepth;
+constexpr int64_t kStagedRowStride = 3 * kStepDepth;
+/// f32 elements a thread copies at a time (16 bytes).
+constexpr int64_t kCopyWidth = 4;
+
+/// The block's shared A chunks and who copies them.
+struct Staging {
+  /// [2, kWarpTileRows, kStagedRowStride] of the operand type: workgroup
+  /// memory of the launch, or on the host an alloca.
+  Value buffer;
+  /// The block's threads, which share the copy.
+  int64_t threads = 0;
+  /// The thread's index in the block (on the host: null, a loop over them).
+  Value threadId;
+};
+
+/// Where a step's A groups come from: the activations, checked against K
+/// as W is, or (with `chunkStart`) the staged chunk that starts there,
+/// which holds zeros past K and past the tile's rows.
+struct ASource {
+  Value memref;
+  Value chunkStart;
+};
 
 /// An index of a padded tile: clamped into the buffer, with whether it is
 /// inside (null when always).
@@ -68,8 +97,11 @@ struct TileIndex {
 class WarpTileEmitter {
 public:
   /// With `emulateLanes`, the lane code runs on the host (see Passes.td).
-  WarpTileEmitter(OpBuilder &b, Location loc, bool emulateLanes)
-      : b(b), loc(loc), emulateLanes(emulateLanes) {}
+  /// With `staging`, the tile reads its A rows from the block's shared
+  /// chunks, which every thread of the block helps copy.
+  WarpTileEmitter(OpBuilder &b, Location loc, bool emulateLanes,
+                  std::optional<Staging> staging = std::nullopt)
+      : b(b), loc(loc), emulateLanes(emulateLanes), staging(staging) {}
 
   /// One tile, `op`: C += A * W, with C loaded and stored back.
   LogicalResult emit(linalg::GenericOp op);
@@ -114,6 +146,21 @@ private:
   void emitTile(Type operandType, Value activations, Value result,
                 ArrayRef<Value> weights, ElementFn initial,
                 function_ref<void(ElementFn)> finish);
+  /// The loop over K, from `init`: steps of kStepDepth, each `step(k0, a,
+  /// values)` returning the next values. Staged, a loop over the chunks
+  /// whose body has the block copy the next chunk, runs the chunk's steps
+  /// where `hasTile` (null: always), and waits for the block; else a loop
+  /// over the steps.
+  SmallVector<Value> emitDepthLoop(
+      Type operandType, Value activations, Value hasTile, ValueRange init,
+      function_ref<SmallVector<Value>(Value, ASource, ValueRange)> step);
+  /// The block copies chunk `chunk` of `activations` (its rows, rounded to
+  /// `operandType`, zeros past them and past K) into staged buffer
+  /// `chunk % 2`.
+  void emitStageCopy(Type operandType, Value activations, Value chunk);
+  /// Whether the tile of `result` may have no columns (a warp past a ragged
+  /// column window's last).
+  Value mayBeEmpty(Value result);
   /// One step's groups of the lane (see loadGroup): per row of sub-tiles,
   /// A's rows g and g + 8; per weight and column of sub-tiles, W's row g.
   struct StepGroups {
@@ -121,7 +168,7 @@ private:
     SmallVector<Group, 8> w;
   };
   /// The lane's groups of the step at `k0`, loaded when first used.
-  StepGroups loadStep(Value activations, ArrayRef<Value> weights, Value k0);
+  StepGroups loadStep(ASource a, ArrayRef<Value> weights, Value k0);
   /// `memref`'s row `row` at the lane's K columns of a step, [start, start
   /// + 8) with start = k0 + 8 q, zeros outside the tile: one vector load,
   /// aligned to its bytes up to 16, where the buffer allows it, from
@@ -137,10 +184,11 @@ private:
   /// sub-tiles) for the step's mma.sync `m`.
   SmallVector<Value> wElements(Type operandType, StepGroups &groups, int64_t wj,
                                int64_t m);
-  /// The loop over K of nvgpu.mma.sync, from the `initial` accumulators.
-  SmallVector<Value> emitProducts(Type operandType, Value activations,
-                                  ArrayRef<Value> weights,
-                                  ArrayRef<Value> initial);
+  /// One step over K at `k0` of nvgpu.mma.sync, from the `initial`
+  /// accumulators.
+  SmallVector<Value> emitStepProducts(Type operandType, ASource a,
+                                      ArrayRef<Value> weights, Value k0,
+                                      ValueRange initial);
   /// On the host: `body(lane)` in a loop over the warp's lanes.
   void forEachLane(function_ref<void(Value)> body);
   /// On the host: one mma.sync of the lanes' fragments, A's row of
@@ -171,6 +219,7 @@ private:
   OpBuilder &b;
   Location loc;
   bool emulateLanes;
+  std::optional<Staging> staging;
   // Set by checkShape.
   int64_t rowTiles = 0, colTiles = 0;
   // Set by setUpLane: K when a step may reach past it, lane % 4, 2 (lane %
@@ -361,27 +410,35 @@ Value WarpTileEmitter::groupElement(Group &group, int64_t e) {
   return element;
 }
 
-WarpTileEmitter::StepGroups WarpTileEmitter::loadStep(Value activations,
-                                                      ArrayRef<Value> weights,
-                                                      Value k0) {
+WarpTileEmitter::StepGroups
+WarpTileEmitter::loadStep(ASource a, ArrayRef<Value> weights, Value k0) {
   // Where K is a multiple of the group (any buffer a group's vector load
   // reads), a group is inside K or past it.
   Value start = arith::AddIOp::create(b, loc, k0, laneK);
   TileIndex column = {start, Value()};
-  bool anyVectorized = holdsAlignedGroups(activations, kLaneGroup) ||
-                       llvm::any_of(weights, [](Value weight) {
-                         return holdsAlignedGroups(weight, kLaneGroup);
-                       });
+  bool anyVectorized =
+      (!a.chunkStart && holdsAlignedGroups(a.memref, kLaneGroup)) ||
+      llvm::any_of(weights, [](Value weight) {
+        return holdsAlignedGroups(weight, kLaneGroup);
+      });
   if (depth && anyVectorized) {
     column.inside =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, start, depth);
     Value last = arith::SubIOp::create(b, loc, depth, constant(kLaneGroup));
     column.clamped = arith::MinUIOp::create(b, loc, start, last);
   }
+  // A staged chunk's columns start at the chunk's, and need no checks.
+  Value aStart = start;
+  TileIndex aColumn = column;
+  if (a.chunkStart) {
+    aStart = arith::AddIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, k0, a.chunkStart), laneK);
+    aColumn = {aStart, Value()};
+  }
   StepGroups groups;
   for (int64_t i = 0; i < rowTiles; ++i)
-    groups.a.push_back({loadGroup(activations, upperRows[i], start, column),
-                        loadGroup(activations, lowerRows[i], start, column)});
+    groups.a.push_back({loadGroup(a.memref, upperRows[i], aStart, aColumn),
+                        loadGroup(a.memref, lowerRows[i], aStart, aColumn)});
   for (Value weight : weights)
     for (int64_t j = 0; j < colTiles; ++j)
       groups.w.push_back(loadGroup(weight, weightRows[j], start, column));
@@ -409,10 +466,14 @@ SmallVector<Value> WarpTileEmitter::aElements(Type operandType,
   SmallVector<Value> elements;
   for (int64_t r = 0; r < 2; ++r)
     for (Group *row : {&upper, &lower})
-      for (int64_t e = 0; e < perRegister; ++e)
-        elements.push_back(
-            round(groupElement(*row, elementInGroup(m, r, e, perRegister)),
-                  operandType));
+      for (int64_t e = 0; e < perRegister; ++e) {
+        // A staged chunk's elements are rounded already.
+        Value element =
+            groupElement(*row, elementInGroup(m, r, e, perRegister));
+        elements.push_back(element.getType() == operandType
+                               ? element
+                               : round(element, operandType));
+      }
   return elements;
 }
 
@@ -432,21 +493,17 @@ SmallVector<Value> WarpTileEmitter::wElements(Type operandType,
   return elements;
 }
 
-SmallVector<Value> WarpTileEmitter::emitProducts(Type operandType,
-                                                 Value activations,
-                                                 ArrayRef<Value> weights,
-                                                 ArrayRef<Value> initial) {
+SmallVector<Value> WarpTileEmitter::emitStepProducts(Type operandType,
+                                                     ASource a,
+                                                     ArrayRef<Value> weights,
+                                                     Value k0,
+                                                     ValueRange initial) {
   bool isTF32 = isa<FloatTF32Type>(operandType);
   int64_t mmaDepth = getMmaDepth(operandType);
   int64_t perRegister = getElementsPerRegister(operandType);
   Type elementType = getFragmentElementType(operandType);
-  Value k = memref::DimOp::create(b, loc, activations, 1);
-  auto loop =
-      scf::ForOp::create(b, loc, constant(0), k, constant(kStepDepth), initial);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(loop.getBody());
-  StepGroups groups = loadStep(activations, weights, loop.getInductionVar());
-  SmallVector<Value> accumulators(loop.getRegionIterArgs());
+  StepGroups groups = loadStep(a, weights, k0);
+  SmallVector<Value> accumulators(initial);
   for (int64_t m = 0; m < kStepDepth / mmaDepth; ++m) {
     // One A fragment per row of sub-tiles, one W fragment per weight and
     // column of sub-tiles, each shared by its row's or column's mma.syncs.
@@ -468,7 +525,176 @@ SmallVector<Value> WarpTileEmitter::emitProducts(Type operandType,
       }
     }
   }
-  scf::YieldOp::create(b, loc, accumulators);
+  return accumulators;
+}
+
+Value WarpTileEmitter::mayBeEmpty(Value result) {
+  FailureOr<int64_t> fewest = ValueBoundsConstraintSet::computeConstantBound(
+      presburger::BoundType::LB, ValueBoundsConstraintSet::Variable(result, 1));
+  if (succeeded(fewest) && *fewest >= 1)
+    return Value();
+  Value columns = memref::DimOp::create(b, loc, result, 1);
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, columns,
+                               constant(0));
+}
+
+void WarpTileEmitter::emitStageCopy(Type operandType, Value activations,
+                                    Value chunk) {
+  // Thread x copies 16-byte pieces x, x + threads, ... of the chunk, in
+  // row-major order: consecutive threads read consecutive bytes of a row.
+  int64_t piecesPerRow = kChunkDepth / kCopyWidth;
+  int64_t pieces = kWarpTileRows * piecesPerRow;
+  Value rows = memref::DimOp::create(b, loc, activations, 0);
+  Value depth = memref::DimOp::create(b, loc, activations, 1);
+  Value chunkStart =
+      arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
+  Value slot = arith::RemUIOp::create(b, loc, chunk, constant(2));
+  auto piece = VectorType::get({kCopyWidth}, b.getF32Type());
+  auto copyAs = [&](Value thread) {
+    for (int64_t p = 0; p < pieces / staging->threads; ++p) {
+      Value linear =
+          arith::AddIOp::create(b, loc, constant(p * staging->threads), thread);
+      Value row =
+          arith::DivUIOp::create(b, loc, linear, constant(piecesPerRow));
+      Value column = arith::MulIOp::create(
+          b, loc,
+          arith::RemUIOp::create(b, loc, linear, constant(piecesPerRow)),
+          constant(kCopyWidth));
+      Value k = arith::AddIOp::create(b, loc, chunkStart, column);
+      // K is a multiple of the piece: a piece is inside K or past it.
+      Value inside = arith::AndIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, rows),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, depth));
+      auto load =
+          scf::IfOp::create(b, loc, TypeRange{piece}, inside,
+                            /*addThenBlock=*/true, /*addElseBlock=*/true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(load.thenBlock());
+        Value value = vector::LoadOp::create(
+            b, loc, piece, activations, ValueRange{row, k},
+            /*nontemporal=*/false, llvm::MaybeAlign(16));
+        scf::YieldOp::create(b, loc, value);
+        b.setInsertionPointToStart(load.elseBlock());
+        scf::YieldOp::create(b, loc,
+                             ValueRange{arith::ConstantOp::create(
+                                 b, loc, b.getZeroAttr(piece))});
+      }
+      Value rounded = arith::TruncFOp::create(
+          b, loc, VectorType::get({kCopyWidth}, operandType),
+          load.getResult(0));
+      vector::StoreOp::create(
+          b, loc, rounded, staging->buffer, ValueRange{slot, row, column},
+          /*nontemporal=*/false, llvm::MaybeAlign(kCopyWidth * 2));
+    }
+  };
+  if (staging->threadId) {
+    copyAs(staging->threadId);
+    return;
+  }
+  // On the host, one warp's turn copies for all of the block's threads.
+  auto threads = scf::ForOp::create(b, loc, constant(0),
+                                    constant(staging->threads), constant(1));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(threads.getBody()->getTerminator());
+  copyAs(threads.getInductionVar());
+}
+
+/// Builds `block`'s contents with `body` and yields what it returns: at
+/// the start of a block that still needs its yield, or before the yield of
+/// one that yields nothing (which builders add themselves).
+static void fillBlock(OpBuilder &b, Location loc, Block *block,
+                      function_ref<SmallVector<Value>()> body) {
+  OpBuilder::InsertionGuard guard(b);
+  if (!block->empty() && block->back().hasTrait<OpTrait::IsTerminator>()) {
+    b.setInsertionPoint(block->getTerminator());
+    body();
+    return;
+  }
+  b.setInsertionPointToStart(block);
+  scf::YieldOp::create(b, loc, body());
+}
+
+SmallVector<Value> WarpTileEmitter::emitDepthLoop(
+    Type operandType, Value activations, Value hasTile, ValueRange init,
+    function_ref<SmallVector<Value>(Value, ASource, ValueRange)> step) {
+  Value k = memref::DimOp::create(b, loc, activations, 1);
+  if (!staging) {
+    auto loop =
+        scf::ForOp::create(b, loc, constant(0), k, constant(kStepDepth), init);
+    fillBlock(b, loc, loop.getBody(), [&] {
+      return step(loop.getInductionVar(), ASource{activations, Value()},
+                  loop.getRegionIterArgs());
+    });
+    return SmallVector<Value>(loop.getResults());
+  }
+  // Staged: chunk c + 1 is copied while chunk c's steps run, each in a
+  // buffer of its own; the barrier after the steps makes the copy visible,
+  // and makes sure that no warp still reads the buffer the next copy
+  // writes.
+  auto barrier = [&] {
+    if (staging->threadId)
+      gpu::BarrierOp::create(b, loc);
+  };
+  Value chunks = arith::CeilDivUIOp::create(b, loc, k, constant(kChunkDepth));
+  emitStageCopy(operandType, activations, constant(0));
+  barrier();
+  auto loop =
+      scf::ForOp::create(b, loc, constant(0), chunks, constant(1), init);
+  fillBlock(b, loc, loop.getBody(), [&]() -> SmallVector<Value> {
+    Value chunk = loop.getInductionVar();
+    Value next = arith::AddIOp::create(b, loc, chunk, constant(1));
+    Value hasNext =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, next, chunks);
+    fillBlock(b, loc, scf::IfOp::create(b, loc, hasNext).thenBlock(), [&] {
+      emitStageCopy(operandType, activations, next);
+      return SmallVector<Value>();
+    });
+    Value chunkStart =
+        arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    Value slot = arith::RemUIOp::create(b, loc, chunk, constant(2));
+    auto bufferType = cast<MemRefType>(staging->buffer.getType());
+    Value view = memref::SubViewOp::create(
+        b, loc,
+        MemRefType::get({kWarpTileRows, kStagedRowStride}, operandType,
+                        StridedLayoutAttr::get(b.getContext(),
+                                               ShapedType::kDynamic,
+                                               {kStagedRowStride, 1}),
+                        bufferType.getMemorySpace()),
+        staging->buffer, ArrayRef<OpFoldResult>{slot, zero, zero},
+        ArrayRef<OpFoldResult>{one, b.getIndexAttr(kWarpTileRows),
+                               b.getIndexAttr(kStagedRowStride)},
+        ArrayRef<OpFoldResult>{one, one, one});
+    Value chunkEnd = arith::MinUIOp::create(
+        b, loc, k,
+        arith::AddIOp::create(b, loc, chunkStart, constant(kChunkDepth)));
+    auto emitSteps = [&](ValueRange values) -> SmallVector<Value> {
+      auto steps = scf::ForOp::create(b, loc, chunkStart, chunkEnd,
+                                      constant(kStepDepth), values);
+      fillBlock(b, loc, steps.getBody(), [&] {
+        return step(steps.getInductionVar(), ASource{view, chunkStart},
+                    steps.getRegionIterArgs());
+      });
+      return SmallVector<Value>(steps.getResults());
+    };
+    SmallVector<Value> values;
+    if (!hasTile) {
+      values = emitSteps(loop.getRegionIterArgs());
+    } else {
+      auto ifTile = scf::IfOp::create(b, loc, init.getTypes(), hasTile,
+                                      /*addThenBlock=*/true,
+                                      /*addElseBlock=*/true);
+      fillBlock(b, loc, ifTile.thenBlock(),
+                [&] { return emitSteps(loop.getRegionIterArgs()); });
+      fillBlock(b, loc, ifTile.elseBlock(),
+                [&] { return SmallVector<Value>(loop.getRegionIterArgs()); });
+      values = SmallVector<Value>(ifTile.getResults());
+    }
+    barrier();
+    return values;
+  });
   return SmallVector<Value>(loop.getResults());
 }
 
@@ -575,28 +801,68 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
                                ElementFn initial,
                                function_ref<void(ElementFn)> finish) {
   int64_t accumulators = static_cast<int64_t>(weights.size()) * subTiles();
+  // A warp past a ragged window's last columns has an empty tile: it loads
+  // and stores nothing, but takes its part in a staged tile's copies and
+  // barriers.
+  Value hasTile = mayBeEmpty(result);
+  OpBuilder::InsertionGuard guard(b);
+  if (hasTile && !staging) {
+    b.setInsertionPointToStart(scf::IfOp::create(b, loc, hasTile).thenBlock());
+    hasTile = Value();
+  }
+  auto whereTile = [&](function_ref<void()> body) {
+    if (!hasTile)
+      return body();
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(scf::IfOp::create(b, loc, hasTile).thenBlock());
+    body();
+  };
   if (!emulateLanes) {
     setUpLane(activations, result, /*lane=*/Value());
-    SmallVector<Value> initialFragments;
     VectorType fragmentType = VectorType::get({2, 2}, b.getF32Type());
-    for (int64_t s = 0; s < accumulators; ++s) {
-      SmallVector<Value, 4> elements;
-      for (int64_t e = 0; e < 4; ++e)
-        elements.push_back(initial(s, e));
-      // A fill's value: one splat.
-      if (llvm::all_equal(elements)) {
-        initialFragments.push_back(vector::BroadcastOp::create(
-            b, loc, fragmentType, elements.front()));
-        continue;
+    auto initialFragments = [&]() {
+      SmallVector<Value> fragments;
+      for (int64_t s = 0; s < accumulators; ++s) {
+        SmallVector<Value, 4> elements;
+        for (int64_t e = 0; e < 4; ++e)
+          elements.push_back(initial(s, e));
+        // A fill's value: one splat.
+        if (llvm::all_equal(elements)) {
+          fragments.push_back(vector::BroadcastOp::create(b, loc, fragmentType,
+                                                          elements.front()));
+          continue;
+        }
+        fragments.push_back(
+            vector::FromElementsOp::create(b, loc, fragmentType, elements));
       }
-      initialFragments.push_back(
-          vector::FromElementsOp::create(b, loc, fragmentType, elements));
+      return fragments;
+    };
+    SmallVector<Value> init;
+    if (!hasTile) {
+      init = initialFragments();
+    } else {
+      auto ifTile = scf::IfOp::create(
+          b, loc, SmallVector<Type>(accumulators, fragmentType), hasTile,
+          /*addThenBlock=*/true, /*addElseBlock=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifTile.thenBlock());
+      scf::YieldOp::create(b, loc, initialFragments());
+      b.setInsertionPointToStart(ifTile.elseBlock());
+      Value zeros =
+          arith::ConstantOp::create(b, loc, b.getZeroAttr(fragmentType));
+      scf::YieldOp::create(b, loc, SmallVector<Value>(accumulators, zeros));
+      init = SmallVector<Value>(ifTile.getResults());
     }
-    SmallVector<Value> products =
-        emitProducts(operandType, activations, weights, initialFragments);
-    finish([&](int64_t s, int64_t e) -> Value {
-      return vector::ExtractOp::create(b, loc, products[s],
-                                       ArrayRef<int64_t>{e / 2, e % 2});
+    SmallVector<Value> products = emitDepthLoop(
+        operandType, activations, hasTile, init,
+        [&](Value k0, ASource a, ValueRange values) {
+          return emitStepProducts(operandType, a, weights, k0, values);
+        });
+    whereTile([&] {
+      finish([&](int64_t s, int64_t e) -> Value {
+        return vector::ExtractOp::create(b, loc, products[s],
+                                         ArrayRef<int64_t>{e / 2, e % 2});
+      });
     });
     return;
   }
@@ -620,48 +886,50 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
   auto slot = [&](Value lane, int64_t index, int64_t value) {
     return SmallVector<Value, 3>{lane, constant(index), constant(value)};
   };
-  forEachLane([&](Value lane) {
-    setUpLane(activations, result, lane);
-    for (int64_t s = 0; s < accumulators; ++s)
-      for (int64_t e = 0; e < 4; ++e)
-        memref::StoreOp::create(b, loc, initial(s, e), accBuffer,
-                                slot(lane, s, e));
-  });
-  Value k = memref::DimOp::create(b, loc, activations, 1);
-  auto loop = scf::ForOp::create(b, loc, constant(0), k, constant(kStepDepth));
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(loop.getBody()->getTerminator());
-    Value k0 = loop.getInductionVar();
+  whereTile([&] {
     forEachLane([&](Value lane) {
       setUpLane(activations, result, lane);
-      StepGroups groups = loadStep(activations, weights, k0);
-      for (int64_t m = 0; m < mmas; ++m) {
-        for (int64_t i = 0; i < rowTiles; ++i)
-          for (auto [v, element] :
-               llvm::enumerate(aElements(operandType, groups, i, m)))
-            memref::StoreOp::create(b, loc, element, aBuffer,
-                                    slot(lane, m * rowTiles + i, v));
-        for (int64_t wj = 0; wj < wFragments; ++wj)
-          for (auto [v, element] :
-               llvm::enumerate(wElements(operandType, groups, wj, m)))
-            memref::StoreOp::create(b, loc, element, wBuffer,
-                                    slot(lane, m * wFragments + wj, v));
-      }
+      for (int64_t s = 0; s < accumulators; ++s)
+        for (int64_t e = 0; e < 4; ++e)
+          memref::StoreOp::create(b, loc, initial(s, e), accBuffer,
+                                  slot(lane, s, e));
     });
-    for (int64_t m = 0; m < mmas; ++m)
-      for (int64_t wj = 0; wj < wFragments; ++wj) {
-        int64_t weight = wj / colTiles, j = wj % colTiles;
-        for (int64_t i = 0; i < rowTiles; ++i)
-          emulateMma(operandType, aBuffer, m * rowTiles + i, wBuffer,
-                     m * wFragments + wj, accBuffer,
-                     (weight * rowTiles + i) * colTiles + j);
-      }
-  }
-  forEachLane([&](Value lane) {
-    setUpLane(activations, result, lane);
-    finish([&](int64_t s, int64_t e) -> Value {
-      return memref::LoadOp::create(b, loc, accBuffer, slot(lane, s, e));
+  });
+  emitDepthLoop(
+      operandType, activations, hasTile, ValueRange(),
+      [&](Value k0, ASource a, ValueRange) -> SmallVector<Value> {
+        forEachLane([&](Value lane) {
+          setUpLane(activations, result, lane);
+          StepGroups groups = loadStep(a, weights, k0);
+          for (int64_t m = 0; m < mmas; ++m) {
+            for (int64_t i = 0; i < rowTiles; ++i)
+              for (auto [v, element] :
+                   llvm::enumerate(aElements(operandType, groups, i, m)))
+                memref::StoreOp::create(b, loc, element, aBuffer,
+                                        slot(lane, m * rowTiles + i, v));
+            for (int64_t wj = 0; wj < wFragments; ++wj)
+              for (auto [v, element] :
+                   llvm::enumerate(wElements(operandType, groups, wj, m)))
+                memref::StoreOp::create(b, loc, element, wBuffer,
+                                        slot(lane, m * wFragments + wj, v));
+          }
+        });
+        for (int64_t m = 0; m < mmas; ++m)
+          for (int64_t wj = 0; wj < wFragments; ++wj) {
+            int64_t weight = wj / colTiles, j = wj % colTiles;
+            for (int64_t i = 0; i < rowTiles; ++i)
+              emulateMma(operandType, aBuffer, m * rowTiles + i, wBuffer,
+                         m * wFragments + wj, accBuffer,
+                         (weight * rowTiles + i) * colTiles + j);
+          }
+        return {};
+      });
+  whereTile([&] {
+    forEachLane([&](Value lane) {
+      setUpLane(activations, result, lane);
+      finish([&](int64_t s, int64_t e) -> Value {
+        return memref::LoadOp::create(b, loc, accBuffer, slot(lane, s, e));
+      });
     });
   });
 }
@@ -755,18 +1023,111 @@ LogicalResult WarpTileEmitter::emitGated(const GatedGroup &group) {
   return success();
 }
 
-/// Whether `op` sits in a forall over a block's warps (its tiles before
-/// the launches are formed).
-bool isInWarpForall(Operation *op) {
+/// The forall over a block's warps around `op` (its tiles before the
+/// launches are formed), or null.
+scf::ForallOp getWarpForall(Operation *op) {
   for (auto forall = op->getParentOfType<scf::ForallOp>(); forall;
        forall = forall->getParentOfType<scf::ForallOp>()) {
     std::optional<ArrayAttr> mapping = forall.getMapping();
     if (mapping && !mapping->empty() &&
         isa<gpu::GPUWarpMappingAttr>(mapping->getValue().front()))
-      return true;
+      return forall;
   }
-  return false;
+  return scf::ForallOp();
 }
+
+/// What may differ between the threads of a block inside `scope` (a
+/// gpu.launch, or on the host the warp forall): values that derive from a
+/// thread or lane id, or from `threadValues` (the launch's thread ids, the
+/// warp forall's index), through ops inside the scope. A load is as
+/// uniform as its address.
+class BlockUniformity {
+public:
+  BlockUniformity(Operation *scope, ValueRange threadValues) : scope(scope) {
+    roots.insert(threadValues.begin(), threadValues.end());
+  }
+
+  bool varies(Value value) {
+    if (roots.contains(value))
+      return true;
+    if (auto known = memo.find(value); known != memo.end())
+      return known->second;
+    // Optimistic on a cycle (a loop's values): an iteration's values vary
+    // only if something else makes them.
+    memo[value] = false;
+    bool result = computeVaries(value);
+    memo[value] = result;
+    return result;
+  }
+
+  /// Whether every thread of the block reaches `op` alike: each loop and
+  /// condition around it inside the scope is uniform.
+  bool reachedAlike(Operation *op) {
+    for (Operation *parent = op->getParentOp(); parent != scope;
+         parent = parent->getParentOp()) {
+      if (!parent)
+        return false;
+      if (auto loop = dyn_cast<scf::ForOp>(parent)) {
+        if (varies(loop.getLowerBound()) || varies(loop.getUpperBound()) ||
+            varies(loop.getStep()))
+          return false;
+        continue;
+      }
+      if (auto condition = dyn_cast<scf::IfOp>(parent)) {
+        if (varies(condition.getCondition()))
+          return false;
+        continue;
+      }
+      return false;
+    }
+    return true;
+  }
+
+private:
+  bool computeVaries(Value value) {
+    if (auto arg = dyn_cast<BlockArgument>(value)) {
+      Operation *owner = arg.getOwner()->getParentOp();
+      if (!scope->isProperAncestor(owner))
+        return false;
+      auto loop = dyn_cast<scf::ForOp>(owner);
+      if (!loop)
+        return true;
+      if (varies(loop.getLowerBound()) || varies(loop.getUpperBound()) ||
+          varies(loop.getStep()))
+        return true;
+      if (arg == loop.getInductionVar())
+        return false;
+      OpOperand *init = loop.getTiedLoopInit(arg);
+      return varies(init->get()) ||
+             varies(loop.getTiedLoopYieldedValue(arg)->get());
+    }
+    Operation *def = value.getDefiningOp();
+    if (!scope->isProperAncestor(def))
+      return false;
+    if (isa<gpu::ThreadIdOp, gpu::LaneIdOp>(def))
+      return true;
+    if (llvm::any_of(def->getOperands(),
+                     [&](Value operand) { return varies(operand); }))
+      return true;
+    if (def->getNumRegions() == 0)
+      return false;
+    // A region's results: anything it reads or any id inside.
+    bool inside = false;
+    def->walk([&](Operation *nested) {
+      if (isa<gpu::ThreadIdOp, gpu::LaneIdOp>(nested))
+        inside = true;
+    });
+    if (inside)
+      return true;
+    llvm::SetVector<Value> used;
+    getUsedValuesDefinedAbove(def->getRegions(), used);
+    return llvm::any_of(used, [&](Value operand) { return varies(operand); });
+  }
+
+  Operation *scope;
+  DenseSet<Value> roots;
+  DenseMap<Value, bool> memo;
+};
 
 struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
   using MoEGPUWarpMMAPassBase::MoEGPUWarpMMAPassBase;
@@ -775,9 +1136,73 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
   /// warp forall.
   bool isWarpCode(Operation *op) {
     if (emulateLanes)
-      return isInWarpForall(op);
+      return static_cast<bool>(getWarpForall(op));
     return op->getParentOfType<gpu::LaunchOp>() ||
            op->getParentOfType<gpu::GPUFuncOp>();
+  }
+
+  /// The block's staged A chunks for a tile at `at` that reads
+  /// `activations` on `operandType` (see Passes.td), created there, when the
+  /// tile may have them: 16-bit operands; activations the same for every
+  /// thread, in 16-byte pieces; every thread of the block reaching the tile
+  /// alike, so that all take part in the copies and barriers; a block whose
+  /// threads split the chunk evenly.
+  std::optional<Staging> planStaging(OpBuilder &b, Operation *at,
+                                     Value activations, Type operandType) {
+    if (!stageActivations || isa<FloatTF32Type>(operandType) ||
+        !holdsAlignedGroups(activations, kCopyWidth))
+      return std::nullopt;
+    Operation *scope;
+    SmallVector<Value, 3> threadValues;
+    int64_t threads;
+    if (emulateLanes) {
+      scf::ForallOp warps = getWarpForall(at);
+      std::optional<SmallVector<int64_t>> count;
+      if (warps.getRank() == 1)
+        count = getConstantIntValues(warps.getMixedUpperBound());
+      if (!count || ShapedType::isDynamic(count->front()))
+        return std::nullopt;
+      scope = warps;
+      llvm::append_range(threadValues, warps.getInductionVars());
+      threads = count->front() * kNVIDIAWarpSize;
+    } else {
+      auto launch = at->getParentOfType<gpu::LaunchOp>();
+      if (!launch)
+        return std::nullopt;
+      std::optional<int64_t> x = getConstantIntValue(launch.getBlockSizeX());
+      std::optional<int64_t> y = getConstantIntValue(launch.getBlockSizeY());
+      std::optional<int64_t> z = getConstantIntValue(launch.getBlockSizeZ());
+      if (!x || y != 1 || z != 1)
+        return std::nullopt;
+      scope = launch;
+      gpu::KernelDim3 ids = launch.getThreadIds();
+      threadValues = {ids.x, ids.y, ids.z};
+      threads = *x;
+    }
+    int64_t pieces = kWarpTileRows * kChunkDepth / kCopyWidth;
+    BlockUniformity uniformity(scope, threadValues);
+    if (threads % kNVIDIAWarpSize != 0 || pieces % threads != 0 ||
+        uniformity.varies(activations) || !uniformity.reachedAlike(at))
+      return std::nullopt;
+    Staging staging;
+    staging.threads = threads;
+    auto bufferType =
+        MemRefType::get({2, kWarpTileRows, kStagedRowStride}, operandType);
+    if (emulateLanes) {
+      // Aligned for the 16-byte group loads.
+      staging.buffer = memref::AllocaOp::create(b, at->getLoc(), bufferType,
+                                                b.getI64IntegerAttr(64));
+      return staging;
+    }
+    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                                gpu::AddressSpace::Workgroup);
+    staging.buffer = cast<gpu::LaunchOp>(scope).addWorkgroupAttribution(
+        MemRefType::get(bufferType.getShape(), operandType, AffineMap(),
+                        workgroup),
+        at->getLoc());
+    staging.threadId =
+        gpu::ThreadIdOp::create(b, at->getLoc(), gpu::Dimension::x);
+    return staging;
   }
 
   void runOnOperation() override {
@@ -788,11 +1213,15 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
           group && group->gate->hasAttr(kWarpMmaAttrName))
         groups.push_back(*group);
     });
-    for (const GatedGroup &group : groups) {
+    for (GatedGroup group : groups) {
       if (!isWarpCode(group.epilogue))
         continue;
       OpBuilder b(group.epilogue);
-      if (failed(WarpTileEmitter(b, group.epilogue->getLoc(), emulateLanes)
+      std::optional<Staging> staging =
+          planStaging(b, group.epilogue, group.gate.getDpsInputs()[0],
+                      getTensorCoreOperandType(group.gate));
+      if (failed(WarpTileEmitter(b, group.epilogue->getLoc(), emulateLanes,
+                                 staging)
                      .emitGated(group)))
         continue;
       for (Operation *op : group.ops())
@@ -819,7 +1248,10 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         return signalPassFailure();
       }
       OpBuilder b(op);
-      if (failed(WarpTileEmitter(b, op.getLoc(), emulateLanes).emit(op)))
+      std::optional<Staging> staging = planStaging(
+          b, op, op.getDpsInputs()[0], getTensorCoreOperandType(op));
+      if (failed(
+              WarpTileEmitter(b, op.getLoc(), emulateLanes, staging).emit(op)))
         return signalPassFailure();
       op.erase();
     }

@@ -204,8 +204,12 @@ def MoEGPUMergeKernelModulesPass
     made from a segment loop (its location is named `grouped_matmul` by
     moe-gpu-distribute) is renamed `<function>_grouped_matmul[_N]`, so
     that profiles and `ptxas -v` say which kernels are the expert GEMMs.
+    A kernel's workgroup buffers are aligned to 16 bytes (`llvm.align`):
+    the attributions of a `gpu.launch` carry no attributes to the outlined
+    `gpu.func`, and LLVM would align the buffer to its element only.
   }];
-  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 def MoEGPUHoistPrivateScratchPass
@@ -297,6 +301,10 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     Option<"emulateLanes", "emulate-lanes", "bool", /*default=*/"false",
            "Run each warp tile's lane code on the host, lanes as loops and "
            "mma.sync computed from the fragments (host semantics)">,
+    Option<"stageActivations", "stage-activations", "bool",
+           /*default=*/"true",
+           "Stage the block's activation rows in shared memory, rounded, "
+           "for the tiles that every thread of the block reaches">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",

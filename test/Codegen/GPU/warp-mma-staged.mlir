@@ -1,0 +1,155 @@
+// RUN: moe-opt %s --moe-gpu-warp-mma --split-input-file | FileCheck %s
+
+// The block's two warps each own up to 32 columns of a tile of up to 32 rows
+// and K = 96; the second warp's may be empty (a ragged window). Every thread
+// of the block reaches the tile alike, so the block stages A's rows in
+// shared memory, rounded to bf16: chunks of 64 columns in two buffers of
+// [32, 96] (a row 192 bytes, so that a 16-byte access phase touches no bank
+// twice). Each of the 64 threads copies 8 pieces of 4 f32 a chunk (16-byte
+// loads, zeros past the rows and K), then the chunk loop: copy the next
+// chunk into the other buffer, run this chunk's steps where the warp has
+// columns, and wait at a barrier that every thread reaches. A step reads A's
+// groups from the staged chunk (no rounding, no check against K) and W's
+// from memory.
+
+// CHECK-LABEL: func.func @staged
+// CHECK-SAME:    (%[[X:.+]]: memref<?x96xf32>,
+// CHECK:         gpu.launch
+// CHECK-SAME:      workgroup(%[[BUF:.+]] : memref<2x32x96xbf16, #gpu.address_space<workgroup>>)
+// CHECK:           %[[A:.+]] = memref.subview %[[X]]
+// CHECK:           %[[TID:.+]] = gpu.thread_id x
+// CHECK:           %[[COLS:.+]] = memref.dim %[[C:.+]], %c1
+// CHECK:           %[[HAS_TILE:.+]] = arith.cmpi ne, %[[COLS]], %c0
+// The accumulators start from C where the warp has columns.
+// CHECK:           %[[INIT:.+]]:8 = scf.if %[[HAS_TILE]] -> (vector<2x2xf32>,
+// CHECK:             memref.load %[[C]]
+// CHECK:           } else {
+// CHECK:             scf.yield %{{.+}} : vector<2x2xf32>,
+// CHECK:           }
+// CHECK:           %[[CHUNKS:.+]] = arith.ceildivui %{{.+}}, %c64
+// The first chunk: 512 pieces, 8 a thread, thread-major.
+// CHECK:           %[[PIECE:.+]] = arith.addi %c0{{.*}}, %[[TID]]
+// CHECK:           %[[ROW:.+]] = arith.divui %[[PIECE]], %c16
+// CHECK:           %[[COL4:.+]] = arith.remui %[[PIECE]], %c16
+// CHECK:           %[[COL:.+]] = arith.muli %[[COL4]], %c4
+// CHECK:           %[[V:.+]] = scf.if %{{.+}} -> (vector<4xf32>) {
+// CHECK:             vector.load %[[A]][%[[ROW]], %{{.+}}] {alignment = 16 : i64} : {{.+}}, vector<4xf32>
+// CHECK:           } else {
+// CHECK:           %[[R:.+]] = arith.truncf %[[V]] : vector<4xf32> to vector<4xbf16>
+// CHECK:           vector.store %[[R]], %[[BUF]][%{{.+}}, %[[ROW]], %[[COL]]] {alignment = 8 : i64}
+// CHECK-COUNT-7:   vector.store %{{.+}}, %[[BUF]]
+// CHECK-NOT:       vector.store
+// CHECK:           gpu.barrier
+// CHECK:           %[[SUM:.+]]:8 = scf.for %[[CHUNK:.+]] = %c0{{.*}} to %[[CHUNKS]] step %c1{{.*}} iter_args(%[[ACC:[^ ]+]] = %[[INIT]]#0,
+// CHECK:             %[[NEXT:.+]] = arith.addi %[[CHUNK]], %c1
+// CHECK:             %[[HAS_NEXT:.+]] = arith.cmpi ult, %[[NEXT]], %[[CHUNKS]]
+// CHECK:             scf.if %[[HAS_NEXT]] {
+// CHECK-COUNT-8:       vector.store %{{.+}}, %[[BUF]]
+// CHECK:             }
+// CHECK:             %[[START:.+]] = arith.muli %[[CHUNK]], %c64
+// CHECK:             %[[SLOT:.+]] = arith.remui %[[CHUNK]], %c2
+// CHECK:             %[[STAGED:.+]] = memref.subview %[[BUF]][%[[SLOT]], 0, 0] [1, 32, 96] [1, 1, 1]
+// CHECK:             %[[END:.+]] = arith.minui
+// CHECK:             %[[STEPPED:.+]]:8 = scf.if %[[HAS_TILE]] -> (vector<2x2xf32>,
+// CHECK:               %[[D:.+]]:8 = scf.for %[[K0:.+]] = %[[START]] to %[[END]] step %c32{{.*}} iter_args(%[[STEP_ACC:[^ ]+]] = %[[ACC]],
+// CHECK:                 %[[KK:.+]] = arith.subi %[[K0]], %[[START]]
+// CHECK:                 %[[AK:.+]] = arith.addi %[[KK]], %{{.+}}
+// CHECK:                 %[[AG:.+]] = vector.load %[[STAGED]][%{{.+}}, %[[AK]]] {alignment = 16 : i64} : memref<32x96xbf16, strided<[96, 1], offset: ?>, #gpu.address_space<workgroup>>, vector<8xbf16>
+// CHECK-NOT:             arith.truncf
+// CHECK:                 vector.load %[[STAGED]]
+// CHECK-NOT:             arith.truncf
+// CHECK:                 %[[AF:.+]] = vector.from_elements {{.+}} : vector<4x2xbf16>
+// CHECK:                 vector.load %{{.+}} : memref<?x96xbf16, strided<[96, 1], offset: ?>>, vector<8xbf16>
+// CHECK:                 nvgpu.mma.sync(%[[AF]], %{{.+}}, %[[STEP_ACC]])
+// CHECK:                 nvgpu.mma.sync
+// CHECK:                 scf.yield
+// CHECK:               scf.yield %[[D]]#0,
+// CHECK:             } else {
+// CHECK:               scf.yield %[[ACC]],
+// CHECK:             }
+// CHECK:             gpu.barrier
+// CHECK:             scf.yield %[[STEPPED]]#0,
+// Stored where the warp has columns.
+// CHECK:           scf.if %[[HAS_TILE]] {
+// CHECK:             vector.extract %[[SUM]]#0[0, 0]
+// CHECK:             memref.store
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @staged(%x: memref<?x96xf32>, %w: memref<40x96xbf16>,
+                  %y: memref<?x40xf32>, %n: index) {
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %rows = affine.min affine_map<()[s0] -> (s0, 32)>()[%n]
+    %warp = affine.apply affine_map<()[s0] -> (s0 floordiv 32)>()[%tx]
+    %first = affine.min affine_map<()[s0] -> (s0 * 32, 40)>()[%warp]
+    %cols = affine.min affine_map<()[s0] -> (40 - s0, 32)>()[%first]
+    %a = memref.subview %x[0, 0] [%rows, 96] [1, 1]
+        : memref<?x96xf32> to memref<?x96xf32, strided<[96, 1]>>
+    %b = memref.subview %w[%first, 0] [%cols, 96] [1, 1]
+        : memref<40x96xbf16> to memref<?x96xbf16, strided<[96, 1], offset: ?>>
+    %c = memref.subview %y[0, %first] [%rows, %cols] [1, 1]
+        : memref<?x40xf32> to memref<?x?xf32, strided<[40, 1], offset: ?>>
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%a, %b : memref<?x96xf32, strided<[96, 1]>>,
+                     memref<?x96xbf16, strided<[96, 1], offset: ?>>)
+        outs(%c : memref<?x?xf32, strided<[40, 1], offset: ?>>)
+        attrs = {moe.segment_matmul, moe.warp_mma} {
+    ^bb0(%in: f32, %wt: bf16, %acc: f32):
+      %r = arith.truncf %in : f32 to bf16
+      %re = arith.extf %r : bf16 to f32
+      %we = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %re, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// A tile under a condition on the thread (here: only the first warp's) is
+// not reached by every thread alike: a barrier there would wait for threads
+// that never come. Its A is read from memory, as without staging.
+
+// CHECK-LABEL: func.func @divergent
+// CHECK:         gpu.launch
+// CHECK-NOT:       workgroup
+// CHECK-NOT:       gpu.barrier
+// CHECK:           nvgpu.mma.sync
+// CHECK-NOT:       gpu.barrier
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @divergent(%x: memref<32x96xf32>, %w: memref<32x96xbf16>,
+                     %y: memref<32x32xf32>) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %first = arith.cmpi ult, %tx, %c32 : index
+    scf.if %first {
+      linalg.generic {indexing_maps = [#a, #w, #c],
+                      iterator_types = ["parallel", "parallel", "reduction"]}
+          ins(%x, %w : memref<32x96xf32>, memref<32x96xbf16>)
+          outs(%y : memref<32x32xf32>) attrs = {moe.warp_mma} {
+      ^bb0(%in: f32, %wt: bf16, %acc: f32):
+        %r = arith.truncf %in : f32 to bf16
+        %re = arith.extf %r : bf16 to f32
+        %we = arith.extf %wt : bf16 to f32
+        %p = arith.mulf %re, %we : f32
+        %s = arith.addf %acc, %p : f32
+        linalg.yield %s : f32
+      }
+    }
+    gpu.terminator
+  }
+  return
+}
