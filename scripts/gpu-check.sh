@@ -10,6 +10,7 @@
 # - OUT/NAME: every example and routing family (examples/, each moe node
 #   exposed as an output), a layer with BF16 weights on tensor cores, and
 #   tiny-mixtral with --gpu-tf32, compiled with --target=nvptx for ARCH
+#   (the BF16 layer also without shared-memory staging)
 #   (default sm_90); self-contained executables;
 # - OUT/NAME.expected-T/: the reference's outputs (moe-reference, rounding
 #   as the tensor cores do where they run) at T = 1 and 300 tokens;
@@ -61,15 +62,17 @@ wanted() {
 }
 
 # prepare NAME MODEL.json RTOL [--compile FLAG]... [--reference FLAG]...
+#         [--weights FILE]  (in OUT; default NAME.safetensors where it is)
 prepare() {
   local name="$1" model="$2" rtol="$3"
   shift 3
   wanted "$name" || return 0
-  local compile_flags=() reference_flags=()
+  local compile_flags=() reference_flags=() weights=""
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --compile) compile_flags+=("$2") ;;
       --reference) reference_flags+=("$2") ;;
+      --weights) weights="$2" ;;
     esac
     shift 2
   done
@@ -77,9 +80,12 @@ prepare() {
   "$PYTHON" "$INPUTS/expose-outputs.py" "$model" "$OUT/$flat.json"
   "$BIN/moe-compile" "${TARGET[@]}" ${compile_flags[@]+"${compile_flags[@]}"} \
     "$OUT/$flat.json" -o "$OUT/$flat"
+  if [[ -z "$weights" && -f "$OUT/$flat.safetensors" ]]; then
+    weights="$flat.safetensors"
+  fi
   local args=()
-  if [[ -f "$OUT/$flat.safetensors" ]]; then
-    args=(--weights "$flat.safetensors")
+  if [[ -n "$weights" ]]; then
+    args=(--weights "$weights")
   fi
   for tokens in 1 300; do
     rm -rf "$OUT/$flat.expected-$tokens"
@@ -98,7 +104,7 @@ done
 # BF16 weights on tensor cores: tiny-mixtral's layer with its weights
 # written out and rounded to BF16, checked against the reference that
 # rounds the same inputs, to one bf16 rounding (tensor-cores.test).
-if wanted tensor-cores-bf16; then
+if wanted tensor-cores-bf16 || wanted tensor-cores-bf16-unstaged; then
   "$PYTHON" "$INPUTS/expose-outputs.py" "$ROOT/examples/tiny-mixtral.json" \
     "$OUT/tensor-cores-bf16-f32.json"
   "$BIN/moe-reference" "$OUT/tensor-cores-bf16-f32.json" \
@@ -112,6 +118,12 @@ if wanted tensor-cores-bf16; then
 fi
 prepare tensor-cores-bf16 "$OUT/tensor-cores-bf16-model.json" 4e-3 \
   --reference --tensor-cores
+# The same with the activations read from memory by each warp, not staged
+# in shared memory by the block: where the staged kernels fail on a GPU,
+# this one tells whether the staging is why.
+prepare tensor-cores-bf16-unstaged "$OUT/tensor-cores-bf16-model.json" 4e-3 \
+  --compile --pipeline-options=stage-activations=false \
+  --reference --tensor-cores --weights tensor-cores-bf16.safetensors
 rm -f "$OUT/tensor-cores-bf16-model.json"
 
 # F32 weights on TF32 tensor cores (tf32.test).

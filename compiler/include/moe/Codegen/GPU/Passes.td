@@ -75,7 +75,10 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
     without tensor cores, the threads) split the columns and walk theirs in
     32 x 32 warp tiles (the block's rows x 1 column), each tile running the
     fills, both matmuls and the epilogue on the worker's own scratch
-    (allocas in the worker forall's body); the [rows, N] buffers go. One
+    (allocas in the worker forall's body); the [rows, N] buffers go. A
+    warp whose columns fit one warp tile takes them with no loop, even
+    none (a ragged column window's last warps): every warp of the block
+    then reaches its tile, where moe-gpu-warp-mma may place barriers. One
     over all rows at the top level (a shared expert's) is first wrapped in
     a forall over blocks of `row-block` rows and `column-block` columns. Any other linalg op with a parallel dimension is
     tiled over `threads` threads along its innermost parallel dimension;
@@ -262,22 +265,41 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     (`C[m, n] += bf16(A[m, k]) * W[n, k]`, f32 A and C, bf16 W, or the
     same in f16, at most 32 rows and 32 columns) sits where one warp runs
     it, inside a GPU kernel: every lane reaches it, with the same operands.
-    It becomes a loop over K in steps of 16 of `nvgpu.mma.sync` m16n8k16
-    with f32 accumulators, one for each 16 x 8 tile of it (up to 2 x 4); a
-    step loads one A fragment per row of those tiles and one W fragment per
-    column, each shared by that row's or column's mma.syncs. Each
-    lane loads its elements of the A, W and C fragments from memory (PTX's
-    layouts for 16-bit operands, as upstream's
-    `transform.nvgpu.rewrite_matmul_as_mma_sync` has them for f16), rounds
-    its A elements to W's type, and stores its C elements back. Where a
-    gated FFN's tile (two such tiles of the same A into tiles that only
-    fills write before, and a `moe.segment_epilogue` reads) sits, one loop
-    over K loads each A fragment once for two mma.sync, the accumulators
-    start from the fills' value, and the epilogue, cloned, runs on them:
-    only its result is stored. A tile smaller than its 16 x 8 tiles, or a
-    K that 16 does not divide, is padded with zeros: a
-    lane loads inside the tile only (at a clamped index, then selects
-    zero), and stores inside it only.
+    It becomes a loop over K in steps of 32 of `nvgpu.mma.sync` m16n8k16
+    (two a step) with f32 accumulators, one for each 16 x 8 tile of it (up
+    to 2 x 4). In a step each lane loads 8 consecutive elements along K
+    (from k0 + 8 (lane % 4)) of each A row and W row it owns, one vector
+    load each, 16-byte aligned, where the buffer's views keep such groups
+    aligned (8 divides K and every stride; the ABI aligns the buffers),
+    else element by element; each element is loaded when a fragment first
+    takes it. The step's first mma.sync takes elements 0-3 of each group
+    (the registers PTX's layout for 16-bit operands puts at K columns t,
+    t + 1, t + 8, t + 9 with t = 2 (lane % 4), as upstream's
+    `transform.nvgpu.rewrite_matmul_as_mma_sync` has them for f16), the
+    second 4-7: a permutation of K that A and W share, which the sum over
+    K does not see. Each A fragment serves its row of tiles' mma.syncs,
+    each W fragment its column's. A's elements are rounded to W's type, and
+    each lane stores its C elements back. Where a gated FFN's tile (two
+    such tiles of the same A into tiles that only fills write before, and a
+    `moe.segment_epilogue` reads) sits, one loop over K loads each A group
+    once for two mma.syncs, the accumulators start from the fills' value,
+    and the epilogue, cloned, runs on them: only its result is stored. A
+    tile smaller than its 16 x 8 tiles, or a K that 32 does not divide, is
+    padded with zeros: a lane loads inside the tile only (at a clamped
+    index, then selects zero), and stores inside it only. A tile with no
+    columns (a warp past a ragged window's last) loads and stores nothing.
+
+    With `stage-activations`, a tile that every thread of its block reaches
+    alike (no loop bound or condition around it inside the kernel depends
+    on the thread) and whose A comes in aligned 16-byte pieces reads A from
+    shared memory: the block's threads copy A's rows (up to 32) in chunks
+    of 64 columns into two workgroup buffers of [32, 96] (a row padded to
+    192 bytes: no bank conflicts for the lanes' 16-byte reads), rounding
+    them to W's type, with zeros past the rows and K; each chunk's steps
+    read it while the next chunk is copied into the other buffer, and one
+    `gpu.barrier` a chunk, which every thread reaches, keeps the two
+    apart. The warps of a block share their A rows, so each is read from
+    memory once a block, not once a warp, and rounded once.
 
     A tile with f32 W (`tf32=true` in moe-gpu-distribute, whose body
     rounds A and W to tf32) becomes `nvgpu.mma.sync` m16n8k8 with
@@ -290,12 +312,14 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     lane code runs on the host instead, on tiles still inside their warp
     forall: each phase (the accumulators' first values, each step's
     fragments, the stores or the epilogue) is a loop over the 32 lanes
-    that keeps the fragments in memory, and each mma.sync is computed from
+    that keeps the fragments in memory, a staged chunk's copy is a loop
+    over the block's threads in each warp's turn (no barriers: the warps
+    run one after another), and each mma.sync is computed from
     them by upstream's fragment layouts
     (`nvgpu::getLaneIdAndValueIdToOperandCoord`): the lanes' fragments
     scattered into A, B and C, C += A B^T in f32, D gathered back. What a
-    lane loads, rounds, pads and stores is then checked against the
-    reference on every host-semantics run.
+    lane loads, rounds, pads and stores, and what a thread copies, is then
+    checked against the reference on every host-semantics run.
   }];
   let options = [
     Option<"emulateLanes", "emulate-lanes", "bool", /*default=*/"false",
