@@ -11,9 +11,13 @@
 // CHECK:           scf.for %{{.+}} = %c0{{.*}} to %c64{{.*}} step %c1
 // CHECK-COUNT-8:     vector.store %{{.+}}, %[[BUF]]
 // CHECK:           scf.for %{{.+}} = %c0{{.*}} to %{{.+}} step %c1
+// CHECK:             memref.subview %[[BUF]]
+// The chunk's steps where the warp has columns, then the next chunk's copy.
+// CHECK:             scf.if
+// CHECK:               scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c32
 // CHECK:             scf.if
 // CHECK:               scf.for %{{.+}} = %c0{{.*}} to %c64{{.*}} step %c1
-// CHECK:             memref.subview %[[BUF]]
+// CHECK-COUNT-8:         vector.store %{{.+}}, %[[BUF]]
 // CHECK-NOT:       gpu.barrier
 // CHECK:         } {mapping = [#gpu.warp<x>]}
 #a = affine_map<(m, n, k) -> (m, k)>

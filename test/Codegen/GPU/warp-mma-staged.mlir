@@ -6,9 +6,10 @@
 // shared memory, rounded to bf16: chunks of 64 columns in two buffers of
 // [32, 96] (a row 192 bytes, so that a 16-byte access phase touches no bank
 // twice). Each of the 64 threads copies 8 pieces of 4 f32 a chunk (16-byte
-// loads, zeros past the rows and K), then the chunk loop: copy the next
-// chunk into the other buffer, run this chunk's steps where the warp has
-// columns, and wait at a barrier that every thread reaches. A step reads A's
+// loads, zeros past the rows and K), then the chunk loop: load the next
+// chunk's pieces, run this chunk's steps where the warp has columns, store
+// the pieces into the other buffer, and wait at a barrier that every
+// thread reaches. A step reads A's
 // groups from the staged chunk (no rounding, no check against K) and W's
 // from memory.
 
@@ -27,7 +28,8 @@
 // CHECK:             scf.yield %{{.+}} : vector<2x2xf32>,
 // CHECK:           }
 // CHECK:           %[[CHUNKS:.+]] = arith.ceildivui %{{.+}}, %c64
-// The first chunk: 512 pieces, 8 a thread, thread-major.
+// The first chunk: 512 pieces, 8 a thread, thread-major, each loaded
+// where it is inside the rows and K, then rounded and stored.
 // CHECK:           %[[PIECE:.+]] = arith.addi %c0{{.*}}, %[[TID]]
 // CHECK:           %[[ROW:.+]] = arith.divui %[[PIECE]], %c16
 // CHECK:           %[[COL4:.+]] = arith.remui %[[PIECE]], %c16
@@ -35,17 +37,20 @@
 // CHECK:           %[[V:.+]] = scf.if %{{.+}} -> (vector<4xf32>) {
 // CHECK:             vector.load %[[A]][%[[ROW]], %{{.+}}] {alignment = 16 : i64} : {{.+}}, vector<4xf32>
 // CHECK:           } else {
+// CHECK-COUNT-7:   vector.load %[[A]]
 // CHECK:           %[[R:.+]] = arith.truncf %[[V]] : vector<4xf32> to vector<4xbf16>
-// CHECK:           vector.store %[[R]], %[[BUF]][%{{.+}}, %[[ROW]], %[[COL]]] {alignment = 8 : i64}
+// CHECK:           vector.store %[[R]], %[[BUF]][%{{.+}}, %{{.+}}, %{{.+}}] {alignment = 8 : i64}
 // CHECK-COUNT-7:   vector.store %{{.+}}, %[[BUF]]
 // CHECK-NOT:       vector.store
 // CHECK:           gpu.barrier
 // CHECK:           %[[SUM:.+]]:8 = scf.for %[[CHUNK:.+]] = %c0{{.*}} to %[[CHUNKS]] step %c1{{.*}} iter_args(%[[ACC:[^ ]+]] = %[[INIT]]#0,
+// The next chunk's pieces are loaded before this chunk's steps...
 // CHECK:             %[[NEXT:.+]] = arith.addi %[[CHUNK]], %c1
 // CHECK:             %[[HAS_NEXT:.+]] = arith.cmpi ult, %[[NEXT]], %[[CHUNKS]]
-// CHECK:             scf.if %[[HAS_NEXT]] {
-// CHECK-COUNT-8:       vector.store %{{.+}}, %[[BUF]]
-// CHECK:             }
+// CHECK:             %[[PIECES:.+]]:8 = scf.if %[[HAS_NEXT]] -> (vector<4xf32>,
+// CHECK-COUNT-8:       vector.load %[[A]]
+// CHECK-NOT:           vector.store
+// CHECK:             } else {
 // CHECK:             %[[START:.+]] = arith.muli %[[CHUNK]], %c64
 // CHECK:             %[[SLOT:.+]] = arith.remui %[[CHUNK]], %c2
 // CHECK:             %[[STAGED:.+]] = memref.subview %[[BUF]][%[[SLOT]], 0, 0] [1, 32, 96] [1, 1, 1]
@@ -66,6 +71,13 @@
 // CHECK:               scf.yield %[[D]]#0,
 // CHECK:             } else {
 // CHECK:               scf.yield %[[ACC]],
+// CHECK:             }
+// ...and stored after them, into the other buffer.
+// CHECK:             scf.if %[[HAS_NEXT]] {
+// CHECK:               %[[NEXT_SLOT:.+]] = arith.remui %[[NEXT]], %c2
+// CHECK:               %[[R0:.+]] = arith.truncf %[[PIECES]]#0 : vector<4xf32> to vector<4xbf16>
+// CHECK:               vector.store %[[R0]], %[[BUF]][%[[NEXT_SLOT]],
+// CHECK-COUNT-7:       vector.store %{{.+}}, %[[BUF]][%[[NEXT_SLOT]],
 // CHECK:             }
 // CHECK:             gpu.barrier
 // CHECK:             scf.yield %[[STEPPED]]#0,

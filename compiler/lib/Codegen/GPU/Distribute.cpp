@@ -1176,11 +1176,13 @@ LogicalResult MoEGPUDistributePass::fuseGatedGroup(GatedGroup group) {
   // A warp whose columns fit one tile takes them without a loop, even none
   // (a ragged window's last warps): every warp of the block then reaches
   // its tile, where moe-gpu-warp-mma may place block-wide barriers.
-  Value column = first;
-  Value columnCount = tileSize(tileColumns, constant(0), count);
+  Value column = first, columnCount;
   FailureOr<int64_t> mostColumns = constantUpperBound(columns);
-  if (!onTensorCores || failed(mostColumns) ||
-      llvm::divideCeil(*mostColumns, workers) > tileColumns) {
+  if (onTensorCores && succeeded(mostColumns) &&
+      llvm::divideCeil(*mostColumns, workers) <= tileColumns) {
+    // As an affine.min, whose bound moe-gpu-warp-mma's shape check sees.
+    columnCount = tileSize(tileColumns, constant(0), count);
+  } else {
     auto columnLoop =
         scf::ForOp::create(b, loc, constant(0), count, constant(tileColumns));
     b.setInsertionPointToStart(columnLoop.getBody());

@@ -50,6 +50,8 @@ constexpr int64_t kChunkDepth = 2 * kStepDepth;
 constexpr int64_t kStagedRowStride = 3 * kStepDepth;
 /// f32 elements a thread copies at a time (16 bytes).
 constexpr int64_t kCopyWidth = 4;
+/// The static shared memory any GPU gives a block.
+constexpr int64_t kStaticSharedBytes = 48 * 1024;
 
 /// The block's shared A chunks and who copies them.
 struct Staging {
@@ -100,8 +102,9 @@ public:
   /// With `staging`, the tile reads its A rows from the block's shared
   /// chunks, which every thread of the block helps copy.
   WarpTileEmitter(OpBuilder &b, Location loc, bool emulateLanes,
-                  std::optional<Staging> staging = std::nullopt)
-      : b(b), loc(loc), emulateLanes(emulateLanes), staging(staging) {}
+                  std::function<std::optional<Staging>()> planStaging = nullptr)
+      : b(b), loc(loc), emulateLanes(emulateLanes),
+        planStaging(std::move(planStaging)) {}
 
   /// One tile, `op`: C += A * W, with C loaded and stored back.
   LogicalResult emit(linalg::GenericOp op);
@@ -156,11 +159,24 @@ private:
       function_ref<SmallVector<Value>(Value, ASource, ValueRange)> step);
   /// The block copies chunk `chunk` of `activations` (its rows, rounded to
   /// `operandType`, zeros past them and past K) into staged buffer
-  /// `chunk % 2`.
+  /// `chunk % 2`: on the GPU this thread's pieces, on the host every
+  /// thread's.
   void emitStageCopy(Type operandType, Value activations, Value chunk);
-  /// Whether the tile of `result` may have no columns (a warp past a ragged
-  /// column window's last).
-  Value mayBeEmpty(Value result);
+  /// Thread `thread`'s pieces of chunk `chunk`: kCopyWidth f32 each, zeros
+  /// past the rows and K.
+  SmallVector<Value> loadStagePieces(Value activations, Value chunk,
+                                     Value thread);
+  /// Stores thread `thread`'s `pieces` of chunk `chunk`, rounded.
+  void storeStagePieces(Type operandType, Value chunk, Value thread,
+                        ValueRange pieces);
+  /// Where thread `thread`'s piece `p` of a chunk sits: row and column.
+  std::pair<Value, Value> piecePlace(Value thread, int64_t p);
+  int64_t piecesPerThread() const {
+    return kWarpTileRows * kChunkDepth / kCopyWidth / staging->threads;
+  }
+  /// Whether the tile of `result` has columns, or null where it always has
+  /// (a warp past a ragged column window's last has none).
+  Value hasColumns(Value result);
   /// One step's groups of the lane (see loadGroup): per row of sub-tiles,
   /// A's rows g and g + 8; per weight and column of sub-tiles, W's row g.
   struct StepGroups {
@@ -219,6 +235,8 @@ private:
   OpBuilder &b;
   Location loc;
   bool emulateLanes;
+  /// Plans the staging (creating its buffer) once the tile is emitted.
+  std::function<std::optional<Staging>()> planStaging;
   std::optional<Staging> staging;
   // Set by checkShape.
   int64_t rowTiles = 0, colTiles = 0;
@@ -236,7 +254,8 @@ TileIndex WarpTileEmitter::tileIndex(Value at, Value limit) {
     return {at, Value()};
   Value inside =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, at, limit);
-  // Clamped, the load stays inside the buffer for every lane.
+  // Clamped, the load stays inside the buffer for every lane (of a tile
+  // with rows and columns: an empty one loads nothing).
   Value last = arith::SubIOp::create(b, loc, limit, constant(1));
   return {arith::MinUIOp::create(b, loc, at, last), inside};
 }
@@ -338,7 +357,8 @@ Value WarpTileEmitter::round(Value value, Type operandType) {
 /// K multiple of `group` is aligned to its bytes (up to the 64 bytes the
 /// ABI aligns every buffer, argument and view of the arena to). Each view
 /// on the way must move by whole groups: its strides, but the innermost
-/// (1), multiples of `group`, and its innermost offset too.
+/// (1), multiples of `group`, and its innermost offset too, down to a
+/// memref whose offset is static (an allocation's, or an argument's).
 static bool holdsAlignedGroups(Value memref, int64_t group) {
   auto type = cast<MemRefType>(memref.getType());
   if (type.getRank() != 2 || ShapedType::isDynamic(type.getDimSize(1)) ||
@@ -368,9 +388,9 @@ static bool holdsAlignedGroups(Value memref, int64_t group) {
       view = cast.getSource();
       continue;
     }
-    return isa<BlockArgument>(view) ||
-           isa_and_nonnull<memref::ViewOp, memref::AllocOp, memref::AllocaOp>(
-               def);
+    // An allocation, a view of the arena or an argument with a dynamic
+    // offset: where it starts is not known.
+    return false;
   }
 }
 
@@ -528,7 +548,7 @@ SmallVector<Value> WarpTileEmitter::emitStepProducts(Type operandType,
   return accumulators;
 }
 
-Value WarpTileEmitter::mayBeEmpty(Value result) {
+Value WarpTileEmitter::hasColumns(Value result) {
   FailureOr<int64_t> fewest = ValueBoundsConstraintSet::computeConstantBound(
       presburger::BoundType::LB, ValueBoundsConstraintSet::Variable(result, 1));
   if (succeeded(fewest) && *fewest >= 1)
@@ -536,69 +556,6 @@ Value WarpTileEmitter::mayBeEmpty(Value result) {
   Value columns = memref::DimOp::create(b, loc, result, 1);
   return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, columns,
                                constant(0));
-}
-
-void WarpTileEmitter::emitStageCopy(Type operandType, Value activations,
-                                    Value chunk) {
-  // Thread x copies 16-byte pieces x, x + threads, ... of the chunk, in
-  // row-major order: consecutive threads read consecutive bytes of a row.
-  int64_t piecesPerRow = kChunkDepth / kCopyWidth;
-  int64_t pieces = kWarpTileRows * piecesPerRow;
-  Value rows = memref::DimOp::create(b, loc, activations, 0);
-  Value depth = memref::DimOp::create(b, loc, activations, 1);
-  Value chunkStart =
-      arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
-  Value slot = arith::RemUIOp::create(b, loc, chunk, constant(2));
-  auto piece = VectorType::get({kCopyWidth}, b.getF32Type());
-  auto copyAs = [&](Value thread) {
-    for (int64_t p = 0; p < pieces / staging->threads; ++p) {
-      Value linear =
-          arith::AddIOp::create(b, loc, constant(p * staging->threads), thread);
-      Value row =
-          arith::DivUIOp::create(b, loc, linear, constant(piecesPerRow));
-      Value column = arith::MulIOp::create(
-          b, loc,
-          arith::RemUIOp::create(b, loc, linear, constant(piecesPerRow)),
-          constant(kCopyWidth));
-      Value k = arith::AddIOp::create(b, loc, chunkStart, column);
-      // K is a multiple of the piece: a piece is inside K or past it.
-      Value inside = arith::AndIOp::create(
-          b, loc,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, rows),
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, depth));
-      auto load =
-          scf::IfOp::create(b, loc, TypeRange{piece}, inside,
-                            /*addThenBlock=*/true, /*addElseBlock=*/true);
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(load.thenBlock());
-        Value value = vector::LoadOp::create(
-            b, loc, piece, activations, ValueRange{row, k},
-            /*nontemporal=*/false, llvm::MaybeAlign(16));
-        scf::YieldOp::create(b, loc, value);
-        b.setInsertionPointToStart(load.elseBlock());
-        scf::YieldOp::create(b, loc,
-                             ValueRange{arith::ConstantOp::create(
-                                 b, loc, b.getZeroAttr(piece))});
-      }
-      Value rounded = arith::TruncFOp::create(
-          b, loc, VectorType::get({kCopyWidth}, operandType),
-          load.getResult(0));
-      vector::StoreOp::create(
-          b, loc, rounded, staging->buffer, ValueRange{slot, row, column},
-          /*nontemporal=*/false, llvm::MaybeAlign(kCopyWidth * 2));
-    }
-  };
-  if (staging->threadId) {
-    copyAs(staging->threadId);
-    return;
-  }
-  // On the host, one warp's turn copies for all of the block's threads.
-  auto threads = scf::ForOp::create(b, loc, constant(0),
-                                    constant(staging->threads), constant(1));
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(threads.getBody()->getTerminator());
-  copyAs(threads.getInductionVar());
 }
 
 /// Builds `block`'s contents with `body` and yields what it returns: at
@@ -609,11 +566,85 @@ static void fillBlock(OpBuilder &b, Location loc, Block *block,
   OpBuilder::InsertionGuard guard(b);
   if (!block->empty() && block->back().hasTrait<OpTrait::IsTerminator>()) {
     b.setInsertionPoint(block->getTerminator());
-    body();
+    [[maybe_unused]] SmallVector<Value> values = body();
+    assert(values.empty() && "a block with its yield yields nothing");
     return;
   }
   b.setInsertionPointToStart(block);
   scf::YieldOp::create(b, loc, body());
+}
+
+SmallVector<Value> WarpTileEmitter::loadStagePieces(Value activations,
+                                                    Value chunk, Value thread) {
+  // Thread x copies 16-byte pieces x, x + threads, ... of the chunk, in
+  // row-major order: consecutive threads read consecutive bytes of a row.
+  Value rows = memref::DimOp::create(b, loc, activations, 0);
+  Value columns = memref::DimOp::create(b, loc, activations, 1);
+  Value chunkStart =
+      arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
+  auto pieceType = VectorType::get({kCopyWidth}, b.getF32Type());
+  SmallVector<Value> pieces;
+  for (int64_t p = 0; p < piecesPerThread(); ++p) {
+    auto [row, column] = piecePlace(thread, p);
+    Value k = arith::AddIOp::create(b, loc, chunkStart, column);
+    // K is a multiple of the piece: a piece is inside K or past it.
+    Value inside = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, rows),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, columns));
+    auto load = scf::IfOp::create(b, loc, TypeRange{pieceType}, inside,
+                                  /*addThenBlock=*/true, /*addElseBlock=*/true);
+    fillBlock(b, loc, load.thenBlock(), [&]() -> SmallVector<Value> {
+      return {vector::LoadOp::create(b, loc, pieceType, activations,
+                                     ValueRange{row, k}, /*nontemporal=*/false,
+                                     llvm::MaybeAlign(16))};
+    });
+    fillBlock(b, loc, load.elseBlock(), [&]() -> SmallVector<Value> {
+      return {arith::ConstantOp::create(b, loc, b.getZeroAttr(pieceType))};
+    });
+    pieces.push_back(load.getResult(0));
+  }
+  return pieces;
+}
+
+void WarpTileEmitter::storeStagePieces(Type operandType, Value chunk,
+                                       Value thread, ValueRange pieces) {
+  Value slot = arith::RemUIOp::create(b, loc, chunk, constant(2));
+  for (auto [p, piece] : llvm::enumerate(pieces)) {
+    auto [row, column] = piecePlace(thread, p);
+    Value rounded = arith::TruncFOp::create(
+        b, loc, VectorType::get({kCopyWidth}, operandType), piece);
+    vector::StoreOp::create(
+        b, loc, rounded, staging->buffer, ValueRange{slot, row, column},
+        /*nontemporal=*/false, llvm::MaybeAlign(kCopyWidth * 2));
+  }
+}
+
+std::pair<Value, Value> WarpTileEmitter::piecePlace(Value thread, int64_t p) {
+  int64_t piecesPerRow = kChunkDepth / kCopyWidth;
+  Value linear =
+      arith::AddIOp::create(b, loc, constant(p * staging->threads), thread);
+  Value row = arith::DivUIOp::create(b, loc, linear, constant(piecesPerRow));
+  Value column = arith::MulIOp::create(
+      b, loc, arith::RemUIOp::create(b, loc, linear, constant(piecesPerRow)),
+      constant(kCopyWidth));
+  return {row, column};
+}
+
+void WarpTileEmitter::emitStageCopy(Type operandType, Value activations,
+                                    Value chunk) {
+  auto copyAs = [&](Value thread) {
+    storeStagePieces(operandType, chunk, thread,
+                     loadStagePieces(activations, chunk, thread));
+  };
+  if (staging->threadId)
+    return copyAs(staging->threadId);
+  // On the host, one warp's turn copies for all of the block's threads.
+  auto threads = scf::ForOp::create(b, loc, constant(0),
+                                    constant(staging->threads), constant(1));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(threads.getBody()->getTerminator());
+  copyAs(threads.getInductionVar());
 }
 
 SmallVector<Value> WarpTileEmitter::emitDepthLoop(
@@ -629,10 +660,10 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     });
     return SmallVector<Value>(loop.getResults());
   }
-  // Staged: chunk c + 1 is copied while chunk c's steps run, each in a
-  // buffer of its own; the barrier after the steps makes the copy visible,
-  // and makes sure that no warp still reads the buffer the next copy
-  // writes.
+  // Staged: chunk c + 1 is copied into a buffer of its own while chunk c's
+  // steps run (its loads issued before them, its stores after); the
+  // barrier after the stores makes the copy visible, and makes sure that
+  // no warp still reads the buffer the next copy writes.
   auto barrier = [&] {
     if (staging->threadId)
       gpu::BarrierOp::create(b, loc);
@@ -647,10 +678,25 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     Value next = arith::AddIOp::create(b, loc, chunk, constant(1));
     Value hasNext =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, next, chunks);
-    fillBlock(b, loc, scf::IfOp::create(b, loc, hasNext).thenBlock(), [&] {
-      emitStageCopy(operandType, activations, next);
-      return SmallVector<Value>();
-    });
+    // A thread's loads of the next chunk are issued before this chunk's
+    // steps and stored after them, so that the steps run while they are
+    // in flight. (On the host the whole copy comes after the steps.)
+    SmallVector<Value> nextPieces;
+    if (staging->threadId) {
+      auto pieceType = VectorType::get({kCopyWidth}, b.getF32Type());
+      auto load = scf::IfOp::create(
+          b, loc, SmallVector<Type>(piecesPerThread(), pieceType), hasNext,
+          /*addThenBlock=*/true, /*addElseBlock=*/true);
+      fillBlock(b, loc, load.thenBlock(), [&] {
+        return loadStagePieces(activations, next, staging->threadId);
+      });
+      fillBlock(b, loc, load.elseBlock(), [&] {
+        Value zero =
+            arith::ConstantOp::create(b, loc, b.getZeroAttr(pieceType));
+        return SmallVector<Value>(piecesPerThread(), zero);
+      });
+      nextPieces = SmallVector<Value>(load.getResults());
+    }
     Value chunkStart =
         arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
@@ -692,6 +738,13 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
                 [&] { return SmallVector<Value>(loop.getRegionIterArgs()); });
       values = SmallVector<Value>(ifTile.getResults());
     }
+    fillBlock(b, loc, scf::IfOp::create(b, loc, hasNext).thenBlock(), [&] {
+      if (staging->threadId)
+        storeStagePieces(operandType, next, staging->threadId, nextPieces);
+      else
+        emitStageCopy(operandType, activations, next);
+      return SmallVector<Value>();
+    });
     barrier();
     return values;
   });
@@ -801,10 +854,12 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
                                ElementFn initial,
                                function_ref<void(ElementFn)> finish) {
   int64_t accumulators = static_cast<int64_t>(weights.size()) * subTiles();
+  if (planStaging)
+    staging = planStaging();
   // A warp past a ragged window's last columns has an empty tile: it loads
   // and stores nothing, but takes its part in a staged tile's copies and
   // barriers.
-  Value hasTile = mayBeEmpty(result);
+  Value hasTile = hasColumns(result);
   OpBuilder::InsertionGuard guard(b);
   if (hasTile && !staging) {
     b.setInsertionPointToStart(scf::IfOp::create(b, loc, hasTile).thenBlock());
@@ -1038,26 +1093,34 @@ scf::ForallOp getWarpForall(Operation *op) {
 
 /// What may differ between the threads of a block inside `scope` (a
 /// gpu.launch, or on the host the warp forall): values that derive from a
-/// thread or lane id, or from `threadValues` (the launch's thread ids, the
-/// warp forall's index), through ops inside the scope. A load is as
-/// uniform as its address.
+/// thread, lane or subgroup id, or from `threadValues` (the launch's thread
+/// ids, the warp forall's index), through ops inside the scope. A load is
+/// as uniform as its address, unless it reads a thread's private memory;
+/// an atomic's result, or an op's whose effects are unknown, varies.
 class BlockUniformity {
 public:
   BlockUniformity(Operation *scope, ValueRange threadValues) : scope(scope) {
     roots.insert(threadValues.begin(), threadValues.end());
+    if (auto launch = dyn_cast<gpu::LaunchOp>(scope))
+      privateMemory.insert(launch.getPrivateAttributions().begin(),
+                           launch.getPrivateAttributions().end());
   }
 
   bool varies(Value value) {
-    if (roots.contains(value))
-      return true;
-    if (auto known = memo.find(value); known != memo.end())
-      return known->second;
-    // Optimistic on a cycle (a loop's values): an iteration's values vary
-    // only if something else makes them.
-    memo[value] = false;
-    bool result = computeVaries(value);
-    memo[value] = result;
-    return result;
+    // A loop's values are first assumed uniform; where one then varies,
+    // it joins the roots and the analysis starts over (the roots only
+    // grow, so this ends).
+    while (true) {
+      memo.clear();
+      assumed.clear();
+      bool result = lookup(value);
+      bool contradicted = false;
+      for (Value at : assumed)
+        if (memo.lookup(at) && roots.insert(at).second)
+          contradicted = true;
+      if (!contradicted)
+        return result;
+    }
   }
 
   /// Whether every thread of the block reaches `op` alike: each loop and
@@ -1084,6 +1147,54 @@ public:
   }
 
 private:
+  static bool isThreadId(Operation *op) {
+    return isa<gpu::ThreadIdOp, gpu::LaneIdOp, gpu::SubgroupIdOp,
+               gpu::GlobalIdOp>(op);
+  }
+
+  bool lookup(Value value) {
+    if (roots.contains(value))
+      return true;
+    if (auto known = memo.find(value); known != memo.end()) {
+      if (inProgress.contains(value))
+        assumed.insert(value);
+      return known->second;
+    }
+    memo[value] = false;
+    inProgress.insert(value);
+    bool result = computeVaries(value);
+    inProgress.erase(value);
+    memo[value] = result;
+    return result;
+  }
+
+  /// Whether `memref` is a thread's own: an alloca or a private
+  /// attribution, through views.
+  bool isPrivate(Value memref) {
+    while (auto view = memref.getDefiningOp<ViewLikeOpInterface>())
+      memref = view.getViewSource();
+    return privateMemory.contains(memref) ||
+           memref.getDefiningOp<memref::AllocaOp>();
+  }
+
+  bool readsVaryingMemory(Operation *def) {
+    if (isMemoryEffectFree(def))
+      return false;
+    auto effects = dyn_cast<MemoryEffectOpInterface>(def);
+    if (!effects)
+      return true;
+    SmallVector<MemoryEffects::EffectInstance> instances;
+    effects.getEffects(instances);
+    for (const MemoryEffects::EffectInstance &effect : instances) {
+      if (!isa<MemoryEffects::Read>(effect.getEffect()))
+        return true;
+      Value memref = effect.getValue();
+      if (!memref || isPrivate(memref))
+        return true;
+    }
+    return false;
+  }
+
   bool computeVaries(Value value) {
     if (auto arg = dyn_cast<BlockArgument>(value)) {
       Operation *owner = arg.getOwner()->getParentOp();
@@ -1092,41 +1203,45 @@ private:
       auto loop = dyn_cast<scf::ForOp>(owner);
       if (!loop)
         return true;
-      if (varies(loop.getLowerBound()) || varies(loop.getUpperBound()) ||
-          varies(loop.getStep()))
+      if (lookup(loop.getLowerBound()) || lookup(loop.getUpperBound()) ||
+          lookup(loop.getStep()))
         return true;
       if (arg == loop.getInductionVar())
         return false;
       OpOperand *init = loop.getTiedLoopInit(arg);
-      return varies(init->get()) ||
-             varies(loop.getTiedLoopYieldedValue(arg)->get());
+      return lookup(init->get()) ||
+             lookup(loop.getTiedLoopYieldedValue(arg)->get());
     }
     Operation *def = value.getDefiningOp();
     if (!scope->isProperAncestor(def))
       return false;
-    if (isa<gpu::ThreadIdOp, gpu::LaneIdOp>(def))
+    if (isThreadId(def))
       return true;
     if (llvm::any_of(def->getOperands(),
-                     [&](Value operand) { return varies(operand); }))
+                     [&](Value operand) { return lookup(operand); }))
       return true;
     if (def->getNumRegions() == 0)
-      return false;
-    // A region's results: anything it reads or any id inside.
+      return readsVaryingMemory(def);
+    // A region's results: anything it reads, or any id or effect inside.
     bool inside = false;
     def->walk([&](Operation *nested) {
-      if (isa<gpu::ThreadIdOp, gpu::LaneIdOp>(nested))
+      if (isThreadId(nested) ||
+          (nested->getNumRegions() == 0 && readsVaryingMemory(nested)))
         inside = true;
     });
     if (inside)
       return true;
     llvm::SetVector<Value> used;
     getUsedValuesDefinedAbove(def->getRegions(), used);
-    return llvm::any_of(used, [&](Value operand) { return varies(operand); });
+    return llvm::any_of(used, [&](Value operand) { return lookup(operand); });
   }
 
   Operation *scope;
   DenseSet<Value> roots;
+  DenseSet<Value> privateMemory;
   DenseMap<Value, bool> memo;
+  /// Values being computed, and those read before they were known.
+  DenseSet<Value> inProgress, assumed;
 };
 
 struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
@@ -1194,6 +1309,17 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
                                                 b.getI64IntegerAttr(64));
       return staging;
     }
+    // Within the static shared memory every GPU gives a block.
+    auto launch = cast<gpu::LaunchOp>(scope);
+    auto bytesOf = [](MemRefType type) {
+      return type.getNumElements() *
+             type.getElementType().getIntOrFloatBitWidth() / 8;
+    };
+    int64_t bytes = bytesOf(bufferType);
+    for (BlockArgument buffer : launch.getWorkgroupAttributions())
+      bytes += bytesOf(cast<MemRefType>(buffer.getType()));
+    if (bytes > kStaticSharedBytes)
+      return std::nullopt;
     auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                                 gpu::AddressSpace::Workgroup);
     staging.buffer = cast<gpu::LaunchOp>(scope).addWorkgroupAttribution(
@@ -1217,12 +1343,13 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       if (!isWarpCode(group.epilogue))
         continue;
       OpBuilder b(group.epilogue);
-      std::optional<Staging> staging =
-          planStaging(b, group.epilogue, group.gate.getDpsInputs()[0],
-                      getTensorCoreOperandType(group.gate));
-      if (failed(WarpTileEmitter(b, group.epilogue->getLoc(), emulateLanes,
-                                 staging)
-                     .emitGated(group)))
+      auto stage = [&] {
+        return planStaging(b, group.epilogue, group.gate.getDpsInputs()[0],
+                           getTensorCoreOperandType(group.gate));
+      };
+      if (failed(
+              WarpTileEmitter(b, group.epilogue->getLoc(), emulateLanes, stage)
+                  .emitGated(group)))
         continue;
       for (Operation *op : group.ops())
         op->erase();
@@ -1248,10 +1375,11 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         return signalPassFailure();
       }
       OpBuilder b(op);
-      std::optional<Staging> staging = planStaging(
-          b, op, op.getDpsInputs()[0], getTensorCoreOperandType(op));
-      if (failed(
-              WarpTileEmitter(b, op.getLoc(), emulateLanes, staging).emit(op)))
+      auto stage = [&] {
+        return planStaging(b, op, op.getDpsInputs()[0],
+                           getTensorCoreOperandType(op));
+      };
+      if (failed(WarpTileEmitter(b, op.getLoc(), emulateLanes, stage).emit(op)))
         return signalPassFailure();
       op.erase();
     }
