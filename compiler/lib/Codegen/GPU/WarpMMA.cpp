@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "moe/Codegen/GPU/BufferAccesses.h"
 #include "moe/Codegen/GPU/GatedTiles.h"
 #include "moe/Codegen/GPU/Passes.h"
 #include "moe/Codegen/GPU/TensorCores.h"
@@ -177,19 +178,18 @@ private:
   /// Whether the tile of `result` has columns, or null where it always has
   /// (a warp past a ragged column window's last has none).
   Value hasColumns(Value result);
-  /// One step's groups of the lane (see loadGroup): per row of sub-tiles,
-  /// A's rows g and g + 8; per weight and column of sub-tiles, W's row g.
+  /// One step's groups of the lane (see Group): per row of sub-tiles, A's
+  /// rows g and g + 8; per weight and column of sub-tiles, W's row g, each
+  /// at the lane's K columns of the step, [k0 + 8 q, k0 + 8 q + 8), zeros
+  /// outside the tile. A group is one vector load, aligned to its bytes up
+  /// to 16, where the buffer allows it (from `column`: the start checked
+  /// against K as a group's, clamped to K - 8).
   struct StepGroups {
     SmallVector<std::pair<Group, Group>, 2> a;
     SmallVector<Group, 8> w;
   };
   /// The lane's groups of the step at `k0`, loaded when first used.
   StepGroups loadStep(ASource a, ArrayRef<Value> weights, Value k0);
-  /// `memref`'s row `row` at the lane's K columns of a step, [start, start
-  /// + 8) with start = k0 + 8 q, zeros outside the tile: one vector load,
-  /// aligned to its bytes up to 16, where the buffer allows it, from
-  /// `column` (`start` checked against K as a group's: clamped to K - 8).
-  Group loadGroup(Value memref, TileIndex row, Value start, TileIndex column);
   /// Element `e` of `group`, loaded now if it is not yet.
   Value groupElement(Group &group, int64_t e);
   /// The lane's elements of A's fragment for row of sub-tiles `i` and the
@@ -394,15 +394,6 @@ static bool holdsAlignedGroups(Value memref, int64_t group) {
   }
 }
 
-WarpTileEmitter::Group WarpTileEmitter::loadGroup(Value memref, TileIndex row,
-                                                  Value start,
-                                                  TileIndex column) {
-  Group group{
-      memref, row, start, column, holdsAlignedGroups(memref, kLaneGroup), {}};
-  group.elements.resize(kLaneGroup);
-  return group;
-}
-
 Value WarpTileEmitter::groupElement(Group &group, int64_t e) {
   Value &element = group.elements[e];
   if (element)
@@ -432,36 +423,53 @@ Value WarpTileEmitter::groupElement(Group &group, int64_t e) {
 
 WarpTileEmitter::StepGroups
 WarpTileEmitter::loadStep(ASource a, ArrayRef<Value> weights, Value k0) {
+  // A staged chunk's groups are aligned (its rows are 192 bytes).
+  bool aVectorized = a.chunkStart || holdsAlignedGroups(a.memref, kLaneGroup);
+  SmallVector<bool, 2> wVectorized =
+      llvm::map_to_vector(weights, [](Value weight) {
+        return holdsAlignedGroups(weight, kLaneGroup);
+      });
   // Where K is a multiple of the group (any buffer a group's vector load
   // reads), a group is inside K or past it.
   Value start = arith::AddIOp::create(b, loc, k0, laneK);
   TileIndex column = {start, Value()};
-  bool anyVectorized =
-      (!a.chunkStart && holdsAlignedGroups(a.memref, kLaneGroup)) ||
-      llvm::any_of(weights, [](Value weight) {
-        return holdsAlignedGroups(weight, kLaneGroup);
-      });
-  if (depth && anyVectorized) {
+  bool loadsGroupsOfK =
+      (aVectorized && !a.chunkStart) || llvm::is_contained(wVectorized, true);
+  if (depth && loadsGroupsOfK) {
     column.inside =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, start, depth);
     Value last = arith::SubIOp::create(b, loc, depth, constant(kLaneGroup));
     column.clamped = arith::MinUIOp::create(b, loc, start, last);
   }
-  // A staged chunk's columns start at the chunk's, and need no checks.
-  Value aStart = start;
-  TileIndex aColumn = column;
-  if (a.chunkStart) {
-    aStart = arith::AddIOp::create(
-        b, loc, arith::SubIOp::create(b, loc, k0, a.chunkStart), laneK);
-    aColumn = {aStart, Value()};
-  }
+  auto makeGroup = [&](Value memref, TileIndex row, Value at, TileIndex from,
+                       bool vectorized) {
+    Group loaded{memref, row, at, from, vectorized, {}};
+    loaded.elements.resize(kLaneGroup);
+    return loaded;
+  };
   StepGroups groups;
-  for (int64_t i = 0; i < rowTiles; ++i)
-    groups.a.push_back({loadGroup(a.memref, upperRows[i], aStart, aColumn),
-                        loadGroup(a.memref, lowerRows[i], aStart, aColumn)});
-  for (Value weight : weights)
+  for (int64_t i = 0; i < rowTiles; ++i) {
+    std::array<TileIndex, 2> rows = {upperRows[i], lowerRows[i]};
+    Value aStart = start;
+    TileIndex aColumn = column;
+    if (a.chunkStart) {
+      // A staged chunk's columns start at the chunk's and need no checks;
+      // a row past the tile's (clamped to its last) reaches only
+      // accumulator rows that are never stored, so it needs no zeros.
+      aStart = arith::AddIOp::create(
+          b, loc, arith::SubIOp::create(b, loc, k0, a.chunkStart), laneK);
+      aColumn = {aStart, Value()};
+      for (TileIndex &row : rows)
+        row.inside = Value();
+    }
+    groups.a.push_back(
+        {makeGroup(a.memref, rows[0], aStart, aColumn, aVectorized),
+         makeGroup(a.memref, rows[1], aStart, aColumn, aVectorized)});
+  }
+  for (auto [weight, vectorized] : llvm::zip_equal(weights, wVectorized))
     for (int64_t j = 0; j < colTiles; ++j)
-      groups.w.push_back(loadGroup(weight, weightRows[j], start, column));
+      groups.w.push_back(
+          makeGroup(weight, weightRows[j], start, column, vectorized));
   return groups;
 }
 
@@ -899,13 +907,12 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
       auto ifTile = scf::IfOp::create(
           b, loc, SmallVector<Type>(accumulators, fragmentType), hasTile,
           /*addThenBlock=*/true, /*addElseBlock=*/true);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(ifTile.thenBlock());
-      scf::YieldOp::create(b, loc, initialFragments());
-      b.setInsertionPointToStart(ifTile.elseBlock());
-      Value zeros =
-          arith::ConstantOp::create(b, loc, b.getZeroAttr(fragmentType));
-      scf::YieldOp::create(b, loc, SmallVector<Value>(accumulators, zeros));
+      fillBlock(b, loc, ifTile.thenBlock(), initialFragments);
+      fillBlock(b, loc, ifTile.elseBlock(), [&] {
+        Value zeros =
+            arith::ConstantOp::create(b, loc, b.getZeroAttr(fragmentType));
+        return SmallVector<Value>(accumulators, zeros);
+      });
       init = SmallVector<Value>(ifTile.getResults());
     }
     SmallVector<Value> products = emitDepthLoop(
@@ -1168,31 +1175,18 @@ private:
     return result;
   }
 
-  /// Whether `memref` is a thread's own: an alloca or a private
-  /// attribution, through views.
-  bool isPrivate(Value memref) {
-    while (auto view = memref.getDefiningOp<ViewLikeOpInterface>())
-      memref = view.getViewSource();
-    return privateMemory.contains(memref) ||
-           memref.getDefiningOp<memref::AllocaOp>();
-  }
-
-  bool readsVaryingMemory(Operation *def) {
-    if (isMemoryEffectFree(def))
-      return false;
-    auto effects = dyn_cast<MemoryEffectOpInterface>(def);
-    if (!effects)
-      return true;
-    SmallVector<MemoryEffects::EffectInstance> instances;
-    effects.getEffects(instances);
-    for (const MemoryEffects::EffectInstance &effect : instances) {
-      if (!isa<MemoryEffects::Read>(effect.getEffect()))
-        return true;
-      Value memref = effect.getValue();
-      if (!memref || isPrivate(memref))
-        return true;
-    }
-    return false;
+  /// Whether what `op` and the ops in it read may differ between threads:
+  /// they write (an atomic's result), have effects BufferAccesses cannot
+  /// name, or read a thread's own memory (an alloca, a private
+  /// attribution).
+  bool readsVaryingMemory(Operation *op) {
+    BufferAccesses accesses = BufferAccesses::of(op);
+    return accesses.unknown ||
+           llvm::any_of(accesses.accesses, [&](auto access) {
+             auto [buffer, written] = access;
+             return written || privateMemory.contains(buffer) ||
+                    buffer.template getDefiningOp<memref::AllocaOp>();
+           });
   }
 
   bool computeVaries(Value value) {
@@ -1220,13 +1214,14 @@ private:
     if (llvm::any_of(def->getOperands(),
                      [&](Value operand) { return lookup(operand); }))
       return true;
+    if (readsVaryingMemory(def))
+      return true;
     if (def->getNumRegions() == 0)
-      return readsVaryingMemory(def);
-    // A region's results: anything it reads, or any id or effect inside.
+      return false;
+    // A region's results: anything it reads, or any id inside.
     bool inside = false;
     def->walk([&](Operation *nested) {
-      if (isThreadId(nested) ||
-          (nested->getNumRegions() == 0 && readsVaryingMemory(nested)))
+      if (isThreadId(nested))
         inside = true;
     });
     if (inside)
