@@ -48,3 +48,23 @@ module attributes {gpu.container_module} {
     "test.not_a_symbol"() : () -> ()
   }
 }
+
+// -----
+
+// A workgroup buffer (an outlined gpu.launch's attribution carries no
+// attributes) is aligned to 16 bytes, for moe-gpu-warp-mma's 16-byte
+// loads of its staged chunks; an alignment already given stays.
+
+// CHECK-LABEL: func.func @staged_launch
+// CHECK:         gpu.func @staged() workgroup(%{{.+}} : memref<2x32x96xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.+}} : memref<64xf32, #gpu.address_space<workgroup>> {llvm.align = 64 : i64}) kernel
+module attributes {gpu.container_module} {
+  func.func @staged_launch(%n: index) {
+    gpu.launch_func @staged::@staged blocks in (%n, %n, %n) threads in (%n, %n, %n)
+    return
+  }
+  gpu.module @staged {
+    gpu.func @staged() workgroup(%a : memref<2x32x96xbf16, #gpu.address_space<workgroup>>, %b : memref<64xf32, #gpu.address_space<workgroup>> {llvm.align = 64 : i64}) kernel {
+      gpu.return
+    }
+  }
+}
