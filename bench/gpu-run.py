@@ -55,6 +55,78 @@ def prepare(directory):
             f.truncate(len(head) + size)
 
 
+def time_executable(executable, weights, calls, tokens):
+    """Each token count's median ms a call: the device's (CUDA events, the
+    kernels alone) where the driver has them, else the wall time; and the
+    wall time."""
+    out = subprocess.run(
+        [executable, "--weights", weights, "--tokens", "1", "--bench",
+         str(calls), "--bench-inputs", "4", "--bench-tokens",
+         ",".join(map(str, tokens))],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if out.returncode != 0:
+        sys.exit("gpu-run: %s failed:\n%s" % (executable, out.stdout))
+    ours, wall = {}, {}
+    for t, ms, device_ms in re.findall(
+            r"(\d+) tokens: median ([0-9.]+) ms[^\n]*\n"
+            r"(?:bench: device time \(CUDA events\): median ([0-9.]+) ms)?",
+            out.stdout):
+        wall[int(t)] = float(ms)
+        ours[int(t)] = float(device_ms or ms)
+    return ours, wall
+
+
+def profile_executable(executable, weights, calls, tokens):
+    """The --profile blocks: each kernel's device ms a call, per count."""
+    profile = subprocess.run(
+        [executable, "--weights", weights, "--tokens", "1", "--bench",
+         str(calls), "--bench-inputs", "4", "--bench-tokens",
+         ",".join(map(str, tokens)), "--profile"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if profile.returncode != 0:
+        sys.exit("gpu-run: %s --profile failed:\n%s" % (executable,
+                                                         profile.stdout))
+    return re.findall(r"profile: [^\n]*\n(?:  [^\n]*\n)*", profile.stdout)
+
+
+def time_variants(directory, weights, calls, default, hbm, bf16, c):
+    """S3 compiled with other schedule options (variants.txt of bench/gpu.sh):
+    ms, % HBM and % BF16 peak at each count, this / the default, and the
+    expert GEMM kernels' ms."""
+    listing = os.path.join(directory, "variants.txt")
+    if not os.path.exists(listing):
+        return []
+    rows = []
+    for line in open(listing):
+        name, options = line.rstrip("\n").split(" ", 1)
+        executable = os.path.join(directory, "S3-" + name)
+        ours, _ = time_executable(executable, weights, calls, TOKENS)
+        gemms = {}
+        for block in profile_executable(executable, weights, calls, TOKENS):
+            t = int(re.match(r"profile: (\d+) tokens", block).group(1))
+            gemms[t] = {kernel: float(ms) for kernel, ms in re.findall(
+                r"(\S*grouped_matmul\S*) ([0-9.]+) \(", block)}
+        for t in TOKENS:
+            s = ours[t] / 1e3
+            experts = c["e"] * (1 - (1 - c["k"] / c["e"]) ** t)
+            read = experts * 3 * c["d"] * c["f"] * 2 + c["e"] * c["d"] * 2
+            flops = 2 * t * c["k"] * 3 * c["d"] * c["f"]
+            row = dict(variant=name, options=options, tokens=t, ms=ours[t],
+                       hbm_pct=100 * read / s / hbm,
+                       bf16_pct=100 * flops / s / bf16,
+                       default_over_this=default[t] / ours[t],
+                       gemm_ms=gemms.get(t, {}))
+            rows.append(row)
+            print("S3[%s] T=%-5d %9.3f ms  %5.1f%% HBM  %5.1f%% BF16 peak  "
+                  "default/this %.2f  GEMMs %s ms  (%s)" %
+                  (name, t, row["ms"], row["hbm_pct"], row["bf16_pct"],
+                   row["default_over_this"],
+                   " ".join("%s %.3f" % (kernel, ms) for kernel, ms in
+                            sorted(row["gemm_ms"].items())), options),
+                  flush=True)
+    return rows
+
+
 def run(directory, calls):
     try:
         import torch
@@ -95,7 +167,7 @@ def run(directory, calls):
     print("peaks: HBM %.0f GB/s, BF16 matmul %.0f TFLOP/s" %
           (hbm / 1e9, bf16 / 1e12))
 
-    results = []
+    results, variants = [], []
     for name, c in LAYERS.items():
         D, FF, E, K = c["d"], c["f"], c["e"], c["k"]
         gen = torch.Generator(device=device).manual_seed(1)
@@ -107,22 +179,8 @@ def run(directory, calls):
             f.write(head)
             for key in shapes(c):
                 f.write(w[key].view(torch.int16).cpu().numpy().tobytes())
-        out = subprocess.run(
-            [os.path.join(directory, name), "--weights", path, "--tokens",
-             "1", "--bench", str(calls), "--bench-inputs", "4",
-             "--bench-tokens", ",".join(map(str, TOKENS))],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if out.returncode != 0:
-            sys.exit("gpu-run: %s failed:\n%s" % (name, out.stdout))
-        # Each count's wall time, then the device's by CUDA events (the
-        # kernels alone), which the table reports where the driver has them.
-        ours, wall = {}, {}
-        for t, ms, device_ms in re.findall(
-                r"(\d+) tokens: median ([0-9.]+) ms[^\n]*\n"
-                r"(?:bench: device time \(CUDA events\): median ([0-9.]+) ms)?",
-                out.stdout):
-            wall[int(t)] = float(ms)
-            ours[int(t)] = float(device_ms or ms)
+        ours, wall = time_executable(os.path.join(directory, name), path,
+                                     calls, TOKENS)
 
         def forward(x):
             scores = F.softmax(F.linear(x, w["r"]).float(), dim=1)
@@ -161,23 +219,18 @@ def run(directory, calls):
                    row["bf16_pct"], row["torch_ms"], row["torch_over_this"]),
                   flush=True)
         # Where the time goes: each kernel's device time (CUDA events) at
-        # decode and at the largest prefill.
-        profile = subprocess.run(
-            [os.path.join(directory, name), "--weights", path, "--tokens",
-             "1", "--bench", str(calls), "--bench-inputs", "4",
-             "--bench-tokens", "%d,%d" % (TOKENS[0], TOKENS[-1]), "--profile"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if profile.returncode != 0:
-            sys.exit("gpu-run: %s --profile failed:\n%s" % (name,
-                                                             profile.stdout))
-        for block in re.findall(r"profile: [^\n]*\n(?:  [^\n]*\n)*",
-                                profile.stdout):
+        # every token count.
+        for block in profile_executable(os.path.join(directory, name), path,
+                                        calls, TOKENS):
             print("%s %s" % (name, block), end="", flush=True)
+        if name == "S3":
+            variants = time_variants(directory, path, calls, ours, hbm, bf16,
+                                     c)
         del w
         torch.cuda.empty_cache()
     with open(os.path.join(directory, "bench-gpu.json"), "w") as f:
         json.dump(dict(hbm_bytes_per_s=hbm, bf16_flops_per_s=bf16,
-                       results=results), f, indent=1)
+                       results=results, variants=variants), f, indent=1)
 
 
 def main():

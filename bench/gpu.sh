@@ -5,12 +5,14 @@
 # benchmark the layers S1 (D=1024, F=3584, E=8, k=2) and S3 (D=4096,
 # F=14336, E=8, k=2) with BF16 weights: their models, and executables
 # compiled with moe-compile --target=nvptx (self-contained: they need the C
-# and C++ libraries only). On the GPU machine, gpu-run.py then writes the
-# weights, measures the GPU's HBM bandwidth and BF16 matmul peak with
-# PyTorch, times the executables at T in {1, 16, 128, 512, 2048} and the
-# same layers in PyTorch eager on the same GPU, and prints ms, % of HBM
-# bandwidth (the bytes of the distinct experts a call reads), % of the
-# BF16 peak, and PyTorch / this.
+# and C++ libraries only), and S3 with a few other schedule options
+# (variants.txt: name and --pipeline-options). On the GPU machine,
+# gpu-run.py then writes the weights, measures the GPU's HBM bandwidth and BF16
+# matmul peak with PyTorch, times the executables at T in {1, 16, 128, 512,
+# 2048} and the same layers in PyTorch eager on the same GPU, and prints ms,
+# % of HBM bandwidth (the bytes of the distinct experts a call reads), % of
+# the BF16 peak, and PyTorch / this; then each S3 variant's ms and GEMM
+# kernels' times against the default's.
 #
 # Usage: bench/gpu.sh [BUILD_DIR] [OUT_DIR] [GPU_ARCH]
 #        defaults: build bench-gpu sm_90
@@ -32,6 +34,22 @@ for layer in S1 S3; do
   "$BUILD/bin/moe-compile" --target=nvptx --gpu-arch="$ARCH" \
     "$OUT/$layer.json" -o "$OUT/$layer"
 done
+# S3 again with other schedule options, each a variant that gpu-run.py
+# times beside the default (S3-NAME): what a GPU session compares in one
+# call.
+VARIANTS=(
+  "prefetch:prefetch-weights=true"
+  "cb64:column-block=64"
+  "prefetch-cb64:prefetch-weights=true column-block=64"
+  "min3:gemm-min-blocks-per-sm=3"
+  "unstaged:stage-activations=false"
+)
+for variant in "${VARIANTS[@]}"; do
+  "$BUILD/bin/moe-compile" --target=nvptx --gpu-arch="$ARCH" \
+    --pipeline-options="${variant#*:}" "$OUT/S3.json" -o "$OUT/S3-${variant%%:*}"
+  echo "${variant%%:*} ${variant#*:}" >> "$OUT/variants.txt.new"
+done
+mv "$OUT/variants.txt.new" "$OUT/variants.txt"
 cp "$ROOT/bench/gpu-run.py" "$OUT/gpu-run.py"
 # gpu-run.py writes the weights where it runs: only the executables (1 MB
 # or so each) and the script travel.

@@ -95,6 +95,7 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
     MoEGPUWarpMMAPassOptions lanes;
     lanes.emulateLanes = true;
     lanes.stageActivations = options.stageActivations;
+    lanes.prefetchWeights = options.prefetchWeights;
     pm.addNestedPass<func::FuncOp>(createMoEGPUWarpMMAPass(lanes));
     bufferization::buildBufferDeallocationPipeline(pm);
     // Blocks and threads last to first: the loops must not rely on the
@@ -110,6 +111,7 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   funcPm.addPass(createMoEGPUHoistPrivateScratchPass());
   MoEGPUWarpMMAPassOptions warpMma;
   warpMma.stageActivations = options.stageActivations;
+  warpMma.prefetchWeights = options.prefetchWeights;
   funcPm.addPass(createMoEGPUWarpMMAPass(warpMma));
   funcPm.addPass(createConvertLinalgToLoopsPass());
   funcPm.addPass(createCanonicalizerPass());
@@ -119,7 +121,9 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   // One gpu.module for the model's kernels: one binary to load.
   pm.addPass(createGpuKernelOutliningPass());
-  pm.addPass(createMoEGPUMergeKernelModulesPass());
+  MoEGPUMergeKernelModulesPassOptions merge;
+  merge.gemmMinBlocksPerSM = options.gemmMinBlocksPerSM;
+  pm.addPass(createMoEGPUMergeKernelModulesPass(merge));
   // The launches of a function run in order on one stream, with one wait
   // where host code next runs (a call, the return), not a stream created,
   // synchronized and destroyed around every kernel as gpu-to-llvm lowers a

@@ -31,7 +31,7 @@
 // CHECK:             memref.subview %[[WE]][%[[FIRST]], 0] [32, 16]
 // CHECK:             scf.forall
 // CHECK:               memref.subview %[[WINDOW]]
-// CHECK:               linalg.generic
+// CHECK:               scf.for {{.*}} iter_args
 // CHECK:             } {mapping = [#gpu.thread<x>]}
 // CHECK:         } {mapping = [#gpu.block<x>]}
 

@@ -7,7 +7,9 @@
 // block's two warps (12 each), and each warp's part into warp tiles of at
 // most 32 rows by 32 columns marked moe.warp_mma, for moe-gpu-warp-mma
 // (2 x 4 mma.sync tiles sharing their fragments). Without
-// tensor cores it spreads over threads, its activations unrounded.
+// tensor cores it spreads over threads, its activations unrounded: the 24
+// columns and 2 ways of the rows (threads 0-23 on rows 0, 2, ...; 24-47 on
+// rows 1, 3, ...), each output element summed in a register.
 
 // CHECK-LABEL: func.func @bf16_weights
 // CHECK:         scf.forall (%{{.+}}) in (%{{.+}}) {
@@ -39,8 +41,13 @@
 // FFMA-LABEL: func.func @bf16_weights
 // FFMA-NOT:     moe.warp_mma
 // FFMA-NOT:     arith.truncf
-// FFMA:         scf.forall (%{{.+}}) in (64) {
-// FFMA:           linalg.generic
+// FFMA:         scf.forall (%{{.+}}) in (48) {
+// FFMA:           %[[ACC:.+]] = memref.load
+// FFMA:           %[[SUM:.+]] = scf.for {{.+}} iter_args(%[[PARTIAL:.+]] = %[[ACC]]) -> (f32) {
+// FFMA:             arith.mulf
+// FFMA:             %[[NEXT:.+]] = arith.addf %[[PARTIAL]]
+// FFMA:             scf.yield %[[NEXT]]
+// FFMA:           memref.store %[[SUM]]
 // FFMA:         } {mapping = [#gpu.thread<x>]}
 // FFMA-NOT:     #gpu.warp
 #a = affine_map<(m, n, k) -> (m, k)>
@@ -169,8 +176,13 @@ func.func @f16_weights(%offsets: memref<5xi32>, %in: memref<?x32xf32>,
 // CHECK-LABEL: func.func @f32_weights
 // CHECK-NOT:     moe.warp_mma
 // CHECK-NOT:     arith.truncf
-// CHECK:         scf.forall (%{{.+}}) in (64) {
-// CHECK:           linalg.generic
+// CHECK:         scf.forall (%{{.+}}) in (48) {
+// CHECK:           %[[ACC:.+]] = memref.load
+// CHECK:           %[[SUM:.+]] = scf.for {{.+}} iter_args(%[[PARTIAL:.+]] = %[[ACC]]) -> (f32) {
+// CHECK:             arith.mulf
+// CHECK:             %[[NEXT:.+]] = arith.addf %[[PARTIAL]]
+// CHECK:             scf.yield %[[NEXT]]
+// CHECK:           memref.store %[[SUM]]
 // CHECK:         } {mapping = [#gpu.thread<x>]}
 // CHECK-NOT:     #gpu.warp
 #a = affine_map<(m, n, k) -> (m, k)>

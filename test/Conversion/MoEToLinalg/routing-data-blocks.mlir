@@ -118,7 +118,9 @@ func.func @dispatch_aligned(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
 
 // permute-row-block: a forall over blocks of 32 of the rows there can be
 // (the init's), each block copying its rows below the used count, which it
-// reads itself; its 64 columns split into 8 chunks of 8.
+// reads itself; its 64 columns split into 8 interleaved chunks of 8 (chunk
+// c has columns c, c + 8, ...: consecutive GPU threads, consecutive
+// columns), each row of a chunk moved as one vector.
 
 // CHECK-LABEL: func @permute
 // CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[TOK:[a-z0-9]+]]: tensor<?xi32>, %[[OFF:[a-z0-9]+]]: tensor<9xi32>, %[[INIT:[a-z0-9]+]]: tensor<?x64xf32>
@@ -133,11 +135,15 @@ func.func @dispatch_aligned(%idx: tensor<?x2xi32>, %w: tensor<?x2xf32>,
 // CHECK:         %[[AT_MOST:.*]] = arith.minsi %[[LEFT]], %[[C32]]
 // CHECK:         %[[COUNT:.*]] = arith.maxsi %[[AT_MOST]], %{{.*}}
 // CHECK:         %[[BLOCK:.*]] = tensor.extract_slice %[[OUT]][%[[FIRST]], 0] [%[[COUNT]], 64]
-// CHECK:         scf.forall (%{{.*}}) in (8) shared_outs(%{{.*}} = %[[BLOCK]])
-// CHECK:           scf.for %[[I:.*]] = %{{.*}} to %[[COUNT]]
+// CHECK:         scf.forall (%[[C:.*]]) in (8) shared_outs(%[[CHUNKS:.*]] = %[[BLOCK]])
+// CHECK:           %[[CHUNK:.*]] = tensor.extract_slice %[[CHUNKS]][0, %[[C]]] [%{{.*}}, 8] [1, 8]
+// CHECK:           scf.for %[[I:.*]] = %{{.*}} to %[[COUNT]] {{.*}} iter_args(%[[ACC:.*]] = %[[CHUNK]])
 // CHECK:             %[[R:.*]] = arith.addi %[[FIRST]], %[[I]]
 // CHECK:             tensor.extract %[[TOK]][%[[R]]]
-// CHECK:             tensor.extract_slice %[[X]][%{{.*}}, %{{.*}}] [1, 8] [1, 1]
+// CHECK:             %[[ROW:.*]] = tensor.extract_slice %[[X]][%{{.*}}, %[[C]]] [1, 8] [1, 8]
+// CHECK:             %[[V:.*]] = vector.transfer_read %[[ROW]]{{.*}} : tensor<8xf32>, vector<8xf32>
+// CHECK:             vector.transfer_write %[[V]], %[[ACC]][%[[I]], %{{.*}}]
+// CHECK:           tensor.parallel_insert_slice %{{.*}} into %[[CHUNKS]][0, %[[C]]] [%{{.*}}, 8] [1, 8]
 // CHECK:         tensor.parallel_insert_slice %{{.*}} into %[[OUT]][%[[FIRST]], 0] [%[[COUNT]], 64]
 func.func @permute(%x: tensor<?x64xf32>, %t: tensor<?xi32>, %o: tensor<9xi32>,
                    %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
@@ -152,7 +158,8 @@ func.func @permute(%x: tensor<?x64xf32>, %t: tensor<?xi32>, %o: tensor<9xi32>,
 // of a block walks the 8 experts in order, finds the block's rows of the
 // expert's segment by two binary searches over the token ids (unsigned
 // compares, so padding rows' -1 sorts last), and adds those rows in row
-// order to their tokens' rows of the block.
+// order to their tokens' rows of the block, a chunk's row as one vector
+// (interleaved chunks, as permute's).
 
 // CHECK-LABEL: func @combine
 // CHECK-SAME:    %[[Y:[a-z0-9]+]]: tensor<?x64xf32>, %[[TOK:[a-z0-9]+]]: tensor<?xi32>, %[[RW:[a-z0-9]+]]: tensor<?xf32>, %[[OFF:[a-z0-9]+]]: tensor<9xi32>, %[[INIT:[a-z0-9]+]]: tensor<?x64xf32>
@@ -178,9 +185,14 @@ func.func @permute(%x: tensor<?x64xf32>, %t: tensor<?xi32>, %o: tensor<9xi32>,
 // CHECK:               %[[TID:.*]] = tensor.extract %[[TOK]][%[[R]]]
 // CHECK:               %[[TOKEN:.*]] = arith.index_cast %[[TID]]
 // CHECK:               %[[ROW:.*]] = arith.subi %[[TOKEN]], %[[FIRST]]
-// CHECK:               tensor.extract %[[RW]][%[[R]]]
-// CHECK:               linalg.generic
-// CHECK:               tensor.insert_slice %{{.*}} into %{{.*}}[%[[ROW]], 0] [1, 8]
+// CHECK:               %[[WEIGHT:.*]] = tensor.extract %[[RW]][%[[R]]]
+// CHECK:               %[[SRC:.*]] = tensor.extract_slice %[[Y]][%[[R]], %{{.*}}] [1, 8] [1, 8]
+// CHECK:               %[[X:.*]] = vector.transfer_read %[[SRC]]
+// CHECK:               %[[WEIGHTS:.*]] = vector.broadcast %[[WEIGHT]] : f32 to vector<8xf32>
+// CHECK:               %[[SCALED:.*]] = arith.mulf %[[WEIGHTS]], %[[X]] : vector<8xf32>
+// CHECK:               %[[CUR:.*]] = vector.transfer_read
+// CHECK:               %[[SUM:.*]] = arith.addf %[[CUR]], %[[SCALED]] : vector<8xf32>
+// CHECK:               vector.transfer_write %[[SUM]], %{{.*}}[%[[ROW]], %{{.*}}]
 // CHECK:         tensor.parallel_insert_slice %{{.*}} into %[[OUT]][%[[FIRST]], 0]
 func.func @combine(%y: tensor<?x64xf32>, %t: tensor<?xi32>, %rw: tensor<?xf32>,
                    %o: tensor<9xi32>, %init: tensor<?x64xf32>) -> tensor<?x64xf32> {

@@ -69,6 +69,7 @@ def ConvertMoEToLinalgPass : Pass<"convert-moe-to-linalg"> {
     "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
   ];
 }
 

@@ -210,6 +210,11 @@ struct NVPTXPipelineOptions
                      "shared memory, where each block stages them, rounded, "
                      "64 columns at a time"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> prefetchWeights{
+      *this, "prefetch-weights",
+      llvm::cl::desc("Tensor-core matmuls load the next K step's weight "
+                     "groups before a step's mma.syncs (moe-gpu-warp-mma)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> tf32{
       *this, "tf32",
       llvm::cl::desc("Expert and linear matmuls with F32 weights round "
@@ -222,6 +227,11 @@ struct NVPTXPipelineOptions
       llvm::cl::desc("Independent kernels share one launch "
                      "(moe-gpu-merge-independent-kernels)"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> gemmMinBlocksPerSM{
+      *this, "gemm-min-blocks-per-sm",
+      llvm::cl::desc("Blocks an SM must fit of each expert GEMM kernel, by "
+                     "its registers (nvvm.minctasm; 0: ptxas's choice)"),
+      llvm::cl::init(0)};
 };
 
 /// The PTX ISA version `arch` needs as an LLVM feature ("+ptx80"), or an

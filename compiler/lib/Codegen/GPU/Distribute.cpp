@@ -13,6 +13,7 @@
 #include "moe/Codegen/GPU/GatedTiles.h"
 #include "moe/Codegen/GPU/Passes.h"
 #include "moe/Codegen/GPU/TensorCores.h"
+#include "moe/Codegen/GPU/ThreadTiles.h"
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -97,25 +98,6 @@ bool isTensorCoreSegmentMatmul(Operation *op) {
 bool isDistributableIf(Operation *op) {
   auto ifOp = dyn_cast<scf::IfOp>(op);
   return ifOp && ifOp.getNumResults() == 0 && writesMemory(op);
-}
-
-/// The largest value `size` can take, when a constant bounds it: the
-/// row tiles of the lowering are `min(rest, constant)`.
-FailureOr<int64_t> constantUpperBound(Value size) {
-  if (std::optional<int64_t> constant = getConstantIntValue(size))
-    return *constant;
-  Operation *def = size.getDefiningOp();
-  if (isa_and_nonnull<arith::MinUIOp, arith::MinSIOp>(def)) {
-    FailureOr<int64_t> lhs = constantUpperBound(def->getOperand(0));
-    FailureOr<int64_t> rhs = constantUpperBound(def->getOperand(1));
-    if (succeeded(lhs) && succeeded(rhs))
-      return std::min(*lhs, *rhs);
-    if (succeeded(lhs) || succeeded(rhs))
-      return succeeded(lhs) ? *lhs : *rhs;
-  }
-  return ValueBoundsConstraintSet::computeConstantBound(
-      presburger::BoundType::UB, size, /*stopCondition=*/nullptr,
-      /*closedUB=*/true);
 }
 
 /// Moves the body of `from` to the end of `to`'s (before its terminator),
@@ -595,6 +577,9 @@ struct MoEGPUDistributePass
   LogicalResult runOnThreadZero(ArrayRef<Operation *> ops, scf::ForallOp forall,
                                 Value linearBlock);
   LogicalResult tileOverThreads(Operation *op);
+  /// Runs the reductions a thread forall holds with register accumulators
+  /// (accumulateInRegisters), where they allow it.
+  void accumulateTileInRegisters(scf::ForallOp forall);
   /// Whether `op` runs on tensor cores.
   bool usesTensorCores(Operation *op) {
     if (!tensorCores || threads % kNVIDIAWarpSize != 0 ||
@@ -1431,7 +1416,17 @@ LogicalResult MoEGPUDistributePass::runOnThreadZero(ArrayRef<Operation *> ops,
 LogicalResult MoEGPUDistributePass::tileOverThreads(Operation *op) {
   auto linalgOp = cast<linalg::LinalgOp>(op);
   IRRewriter rewriter(op);
-  // The innermost parallel loop: consecutive threads, consecutive columns.
+  // Cyclically over the parallel loops the threads fill: a warp's lanes on
+  // consecutive elements, and a [16 tokens, 8 experts] router's logits on
+  // all 128 threads, not on 8.
+  FailureOr<scf::ForallOp> cyclic =
+      tileCyclicallyOverThreads(rewriter, linalgOp, threads, threadX());
+  if (succeeded(cyclic)) {
+    accumulateTileInRegisters(*cyclic);
+    return success();
+  }
+  // Else (an op that reads linalg.index, or indexes a loop by an
+  // expression) in contiguous chunks of the innermost parallel loop.
   SmallVector<utils::IteratorType> iterators = linalgOp.getIteratorTypesArray();
   int64_t dim = -1;
   for (int64_t d = iterators.size() - 1; d >= 0 && dim < 0; --d)
@@ -1449,7 +1444,22 @@ LogicalResult MoEGPUDistributePass::tileOverThreads(Operation *op) {
   if (failed(tiled))
     return op->emitError("cannot tile this op over GPU threads");
   rewriter.eraseOp(op);
+  accumulateTileInRegisters(cast<scf::ForallOp>(tiled->loops.front()));
   return success();
+}
+
+void MoEGPUDistributePass::accumulateTileInRegisters(scf::ForallOp forall) {
+  // A thread's reduction (a logit's dot product, a row's max) keeps its sum
+  // in a register: through memory, each term waits for the last one's
+  // store.
+  SmallVector<linalg::GenericOp> reductions;
+  forall.getBody()->walk([&](linalg::GenericOp op) {
+    if (op.getNumReductionLoops() > 0)
+      reductions.push_back(op);
+  });
+  IRRewriter rewriter(forall);
+  for (linalg::GenericOp op : reductions)
+    (void)accumulateInRegisters(rewriter, op);
 }
 
 void MoEGPUDistributePass::roundForTensorCores(linalg::GenericOp op) {

@@ -11,6 +11,7 @@
 #include "moe/Codegen/GPU/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/IR/SymbolTable.h"
 
 namespace mlir {
@@ -31,6 +32,8 @@ constexpr int64_t kWorkgroupAlignment = 16;
 struct MoEGPUMergeKernelModulesPass
     : moe::impl::MoEGPUMergeKernelModulesPassBase<
           MoEGPUMergeKernelModulesPass> {
+  using MoEGPUMergeKernelModulesPassBase::MoEGPUMergeKernelModulesPassBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<gpu::GPUModuleOp> kernelModules(
@@ -71,6 +74,14 @@ struct MoEGPUMergeKernelModulesPass
             op.emitError("cannot rename this kernel");
             return signalPassFailure();
           }
+          if (gemmMinBlocksPerSM < 0) {
+            op.emitError("gemm-min-blocks-per-sm must not be negative");
+            return signalPassFailure();
+          }
+          if (gemmMinBlocksPerSM > 0)
+            op.setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                       IntegerAttr::get(IntegerType::get(&getContext(), 32),
+                                        gemmMinBlocksPerSM));
         }
         renamed[{sourceName, oldName}] = symbol.getNameAttr();
       }

@@ -102,10 +102,13 @@ public:
   /// With `emulateLanes`, the lane code runs on the host (see Passes.td).
   /// With `staging`, the tile reads its A rows from the block's shared
   /// chunks, which every thread of the block helps copy.
+  /// With `prefetchWeights`, each step loads the next step's W groups
+  /// before its mma.syncs, which take those the step before loaded.
   WarpTileEmitter(OpBuilder &b, Location loc, bool emulateLanes,
-                  std::function<std::optional<Staging>()> planStaging = nullptr)
+                  std::function<std::optional<Staging>()> planStaging = nullptr,
+                  bool prefetchWeights = false)
       : b(b), loc(loc), emulateLanes(emulateLanes),
-        planStaging(std::move(planStaging)) {}
+        prefetchWeights(prefetchWeights), planStaging(std::move(planStaging)) {}
 
   /// One tile, `op`: C += A * W, with C loaded and stored back.
   LogicalResult emit(linalg::GenericOp op);
@@ -132,6 +135,8 @@ private:
     TileIndex column;
     bool vectorized;
     SmallVector<Value, 8> elements;
+    /// The vector load's result, once loaded (vectorized only).
+    Value vector;
   };
   /// Accumulator element `e` (C's fragment order) of accumulator `s`.
   using ElementFn = function_ref<Value(int64_t s, int64_t e)>;
@@ -192,6 +197,23 @@ private:
   StepGroups loadStep(ASource a, ArrayRef<Value> weights, Value k0);
   /// Element `e` of `group`, loaded now if it is not yet.
   Value groupElement(Group &group, int64_t e);
+  /// Sets `group`'s elements from `vector`, its vector load's result.
+  void setGroupVector(Group &group, Value vector);
+  /// Whether a tile over `activations` prefetches its W groups (and sets
+  /// `staticDepth`): asked to, a static K, W of one element type, and every
+  /// group one vector load.
+  bool prefetches(ArrayRef<Value> weights, Value activations);
+  /// On the host: stores lane `lane`'s W group vectors into `buffer`
+  /// ([lanes, groups, kLaneGroup]), or loads them from it.
+  void storeWeightVectors(Value buffer, Value lane, ValueRange vectors);
+  SmallVector<Value> loadWeightVectors(Value buffer, Value lane);
+  /// Where the step after the one at `k0` starts, or the last step's start
+  /// again after the last (which the loop then never reads).
+  Value nextPrefetchStep(Value k0);
+  /// The lane's W groups of the step at `k0` (of `activations`' K),
+  /// loaded now: one vector each, weight-major, then columns of sub-tiles.
+  SmallVector<Value> loadWeightVectors(ArrayRef<Value> weights,
+                                       Value activations, Value k0);
   /// The lane's elements of A's fragment for row of sub-tiles `i` and the
   /// step's mma.sync `m`, in register order, rounded to the operand type.
   SmallVector<Value> aElements(Type operandType, StepGroups &groups, int64_t i,
@@ -201,10 +223,11 @@ private:
   SmallVector<Value> wElements(Type operandType, StepGroups &groups, int64_t wj,
                                int64_t m);
   /// One step over K at `k0` of nvgpu.mma.sync, from the `initial`
-  /// accumulators.
+  /// accumulators; W's groups from `weightVectors` when given (prefetched).
   SmallVector<Value> emitStepProducts(Type operandType, ASource a,
                                       ArrayRef<Value> weights, Value k0,
-                                      ValueRange initial);
+                                      ValueRange initial,
+                                      ValueRange weightVectors = {});
   /// On the host: `body(lane)` in a loop over the warp's lanes.
   void forEachLane(function_ref<void(Value)> body);
   /// On the host: one mma.sync of the lanes' fragments, A's row of
@@ -235,6 +258,7 @@ private:
   OpBuilder &b;
   Location loc;
   bool emulateLanes;
+  bool prefetchWeights;
   /// Plans the staging (creating its buffer) once the tile is emitted.
   std::function<std::optional<Staging>()> planStaging;
   std::optional<Staging> staging;
@@ -243,6 +267,8 @@ private:
   // Set by setUpLane: K when a step may reach past it, lane % 4, 2 (lane %
   // 4) and the lane's first K column in a step, 8 (lane % 4).
   Value depth, quad, t, laneK;
+  /// K, where it is static.
+  std::optional<int64_t> staticDepth;
   /// Rows g and g + 8 of each row of sub-tiles.
   SmallVector<TileIndex, 2> upperRows, lowerRows;
   /// Columns t and t + 1 of each column of sub-tiles, and W's row g there.
@@ -416,9 +442,68 @@ Value WarpTileEmitter::groupElement(Group &group, int64_t e) {
     Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(vectorType));
     vector = arith::SelectOp::create(b, loc, inside, vector, zero);
   }
+  setGroupVector(group, vector);
+  return element;
+}
+
+void WarpTileEmitter::setGroupVector(Group &group, Value vector) {
+  group.vector = vector;
   for (int64_t at = 0; at < kLaneGroup; ++at)
     group.elements[at] = vector::ExtractOp::create(b, loc, vector, at);
-  return element;
+}
+
+bool WarpTileEmitter::prefetches(ArrayRef<Value> weights, Value activations) {
+  int64_t k = cast<MemRefType>(activations.getType()).getDimSize(1);
+  staticDepth = std::nullopt;
+  if (!ShapedType::isDynamic(k))
+    staticDepth = k;
+  if (!prefetchWeights || !staticDepth || *staticDepth <= 0)
+    return false;
+  Type element = cast<MemRefType>(weights.front().getType()).getElementType();
+  return llvm::all_of(weights, [&](Value weight) {
+    return cast<MemRefType>(weight.getType()).getElementType() == element &&
+           holdsAlignedGroups(weight, kLaneGroup);
+  });
+}
+
+void WarpTileEmitter::storeWeightVectors(Value buffer, Value lane,
+                                         ValueRange vectors) {
+  for (auto [j, vector] : llvm::enumerate(vectors))
+    vector::StoreOp::create(
+        b, loc, vector, buffer,
+        ValueRange{lane, constant(static_cast<int64_t>(j)), constant(0)});
+}
+
+SmallVector<Value> WarpTileEmitter::loadWeightVectors(Value buffer,
+                                                      Value lane) {
+  auto type = cast<MemRefType>(buffer.getType());
+  auto vectorType = VectorType::get({kLaneGroup}, type.getElementType());
+  SmallVector<Value> vectors;
+  for (int64_t j = 0; j < type.getDimSize(1); ++j)
+    vectors.push_back(
+        vector::LoadOp::create(b, loc, vectorType, buffer,
+                               ValueRange{lane, constant(j), constant(0)}));
+  return vectors;
+}
+
+Value WarpTileEmitter::nextPrefetchStep(Value k0) {
+  // The last step's start is a constant: prefetching needs a static K.
+  int64_t last = (*staticDepth - 1) / kStepDepth * kStepDepth;
+  return arith::MinUIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, k0, constant(kStepDepth)),
+      constant(last));
+}
+
+SmallVector<Value> WarpTileEmitter::loadWeightVectors(ArrayRef<Value> weights,
+                                                      Value activations,
+                                                      Value k0) {
+  StepGroups groups = loadStep(ASource{activations, Value()}, weights, k0);
+  SmallVector<Value> vectors;
+  for (Group &group : groups.w) {
+    groupElement(group, 0);
+    vectors.push_back(group.vector);
+  }
+  return vectors;
 }
 
 WarpTileEmitter::StepGroups
@@ -521,16 +606,16 @@ SmallVector<Value> WarpTileEmitter::wElements(Type operandType,
   return elements;
 }
 
-SmallVector<Value> WarpTileEmitter::emitStepProducts(Type operandType,
-                                                     ASource a,
-                                                     ArrayRef<Value> weights,
-                                                     Value k0,
-                                                     ValueRange initial) {
+SmallVector<Value> WarpTileEmitter::emitStepProducts(
+    Type operandType, ASource a, ArrayRef<Value> weights, Value k0,
+    ValueRange initial, ValueRange weightVectors) {
   bool isTF32 = isa<FloatTF32Type>(operandType);
   int64_t mmaDepth = getMmaDepth(operandType);
   int64_t perRegister = getElementsPerRegister(operandType);
   Type elementType = getFragmentElementType(operandType);
   StepGroups groups = loadStep(a, weights, k0);
+  for (auto [group, vector] : llvm::zip(groups.w, weightVectors))
+    setGroupVector(group, vector);
   SmallVector<Value> accumulators(initial);
   for (int64_t m = 0; m < kStepDepth / mmaDepth; ++m) {
     // One A fragment per row of sub-tiles, one W fragment per weight and
@@ -880,9 +965,18 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
     b.setInsertionPointToStart(scf::IfOp::create(b, loc, hasTile).thenBlock());
     body();
   };
+  // Prefetched, a step's mma.syncs take the W groups the step before
+  // loaded (the first step's, loaded before the loop), after issuing the
+  // loads of the next step's: a warp has two steps of W in flight, not one.
+  bool prefetch = prefetches(weights, activations);
+  Type weightElement =
+      cast<MemRefType>(weights.front().getType()).getElementType();
+  int64_t weightGroups = static_cast<int64_t>(weights.size());
   if (!emulateLanes) {
     setUpLane(activations, result, /*lane=*/Value());
+    weightGroups *= colTiles;
     VectorType fragmentType = VectorType::get({2, 2}, b.getF32Type());
+    VectorType groupType = VectorType::get({kLaneGroup}, weightElement);
     auto initialFragments = [&]() {
       SmallVector<Value> fragments;
       for (int64_t s = 0; s < accumulators; ++s) {
@@ -900,25 +994,44 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
       }
       return fragments;
     };
+    auto initialValues = [&]() {
+      SmallVector<Value> values = initialFragments();
+      if (prefetch)
+        llvm::append_range(
+            values, loadWeightVectors(weights, activations, constant(0)));
+      return values;
+    };
     SmallVector<Value> init;
     if (!hasTile) {
-      init = initialFragments();
+      init = initialValues();
     } else {
-      auto ifTile = scf::IfOp::create(
-          b, loc, SmallVector<Type>(accumulators, fragmentType), hasTile,
-          /*addThenBlock=*/true, /*addElseBlock=*/true);
-      fillBlock(b, loc, ifTile.thenBlock(), initialFragments);
+      SmallVector<Type> types(accumulators, fragmentType);
+      if (prefetch)
+        types.append(weightGroups, groupType);
+      auto ifTile =
+          scf::IfOp::create(b, loc, types, hasTile,
+                            /*addThenBlock=*/true, /*addElseBlock=*/true);
+      fillBlock(b, loc, ifTile.thenBlock(), initialValues);
       fillBlock(b, loc, ifTile.elseBlock(), [&] {
-        Value zeros =
-            arith::ConstantOp::create(b, loc, b.getZeroAttr(fragmentType));
-        return SmallVector<Value>(accumulators, zeros);
+        return llvm::map_to_vector(types, [&](Type type) -> Value {
+          return arith::ConstantOp::create(
+              b, loc, cast<TypedAttr>(b.getZeroAttr(type)));
+        });
       });
       init = SmallVector<Value>(ifTile.getResults());
     }
     SmallVector<Value> products = emitDepthLoop(
         operandType, activations, hasTile, init,
         [&](Value k0, ASource a, ValueRange values) {
-          return emitStepProducts(operandType, a, weights, k0, values);
+          if (!prefetch)
+            return emitStepProducts(operandType, a, weights, k0, values);
+          SmallVector<Value> next =
+              loadWeightVectors(weights, activations, nextPrefetchStep(k0));
+          SmallVector<Value> products = emitStepProducts(
+              operandType, a, weights, k0, values.take_front(accumulators),
+              values.drop_front(accumulators));
+          llvm::append_range(products, next);
+          return products;
         });
     whereTile([&] {
       finish([&](int64_t s, int64_t e) -> Value {
@@ -945,6 +1058,15 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
       b, loc,
       MemRefType::get({kNVIDIAWarpSize, mmas * wFragments, 2 * perRegister},
                       elementType));
+  // Prefetched, each lane's W groups of the step (current) and of the next
+  // (next), which the step loads before it reads the current ones.
+  Value currentW, nextW;
+  if (prefetch) {
+    auto groupsType = MemRefType::get({kNVIDIAWarpSize, wFragments, kLaneGroup},
+                                      weightElement);
+    currentW = memref::AllocaOp::create(b, loc, groupsType);
+    nextW = memref::AllocaOp::create(b, loc, groupsType);
+  }
   auto slot = [&](Value lane, int64_t index, int64_t value) {
     return SmallVector<Value, 3>{lane, constant(index), constant(value)};
   };
@@ -955,6 +1077,10 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
         for (int64_t e = 0; e < 4; ++e)
           memref::StoreOp::create(b, loc, initial(s, e), accBuffer,
                                   slot(lane, s, e));
+      if (prefetch)
+        storeWeightVectors(
+            currentW, lane,
+            loadWeightVectors(weights, activations, constant(0)));
     });
   });
   emitDepthLoop(
@@ -962,7 +1088,15 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
       [&](Value k0, ASource a, ValueRange) -> SmallVector<Value> {
         forEachLane([&](Value lane) {
           setUpLane(activations, result, lane);
+          if (prefetch)
+            storeWeightVectors(
+                nextW, lane,
+                loadWeightVectors(weights, activations, nextPrefetchStep(k0)));
           StepGroups groups = loadStep(a, weights, k0);
+          if (prefetch)
+            for (auto [group, vector] :
+                 llvm::zip(groups.w, loadWeightVectors(currentW, lane)))
+              setGroupVector(group, vector);
           for (int64_t m = 0; m < mmas; ++m) {
             for (int64_t i = 0; i < rowTiles; ++i)
               for (auto [v, element] :
@@ -984,6 +1118,10 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
                          m * wFragments + wj, accBuffer,
                          (weight * rowTiles + i) * colTiles + j);
           }
+        if (prefetch)
+          forEachLane([&](Value lane) {
+            storeWeightVectors(currentW, lane, loadWeightVectors(nextW, lane));
+          });
         return {};
       });
   whereTile([&] {
@@ -1342,9 +1480,9 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         return planStaging(b, group.epilogue, group.gate.getDpsInputs()[0],
                            getTensorCoreOperandType(group.gate));
       };
-      if (failed(
-              WarpTileEmitter(b, group.epilogue->getLoc(), emulateLanes, stage)
-                  .emitGated(group)))
+      if (failed(WarpTileEmitter(b, group.epilogue->getLoc(), emulateLanes,
+                                 stage, prefetchWeights)
+                     .emitGated(group)))
         continue;
       for (Operation *op : group.ops())
         op->erase();
@@ -1374,7 +1512,9 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         return planStaging(b, op, op.getDpsInputs()[0],
                            getTensorCoreOperandType(op));
       };
-      if (failed(WarpTileEmitter(b, op.getLoc(), emulateLanes, stage).emit(op)))
+      if (failed(WarpTileEmitter(b, op.getLoc(), emulateLanes, stage,
+                                 prefetchWeights)
+                     .emit(op)))
         return signalPassFailure();
       op.erase();
     }

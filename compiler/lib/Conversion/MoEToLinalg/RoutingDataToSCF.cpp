@@ -28,6 +28,7 @@
 #include "moe/Transforms/TensorUtils.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 
 #include <limits>
@@ -74,19 +75,77 @@ void insertInParallel(OpBuilder &b, Location loc, ArrayRef<Value> sources,
         SmallVector<OpFoldResult>(offset.size(), b.getIndexAttr(1)));
 }
 
-/// Builds `body(b, columnOffset, chunkWidth, chunkSize, destChunk)` over
-/// column chunks of `dest` [rows, D] as an `scf.forall` whose iterations
-/// each write their own columns, and returns the updated `dest`
-/// (`chunkWidth` is the chunk's static width or dynamic, `chunkSize` its
-/// width as an OpFoldResult). Chunks are `kColumnChunk` columns wide or,
-/// with `maxChunks` > 0, as narrow as makes at most that many (a GPU
-/// block's threads take one each). Each chunk does exactly
-/// what the whole op would on its columns, in the same order, so the result
-/// does not depend on how chunks are scheduled. A dynamic D, or one that
-/// fits one chunk, gets one call on the whole of `dest`.
+/// A chunk of a [rows, D] tensor's columns: `width` (static, or dynamic)
+/// columns from `offset`, `stride` apart; `size` is the width as an
+/// OpFoldResult.
+struct ColumnChunk {
+  Value offset;
+  int64_t stride;
+  int64_t width;
+  OpFoldResult size;
+
+  /// This chunk's columns of row `row` of `source` (a [R, D] tensor).
+  Value rowOf(OpBuilder &b, Location loc, Value source, OpFoldResult row,
+              Type elementType) const {
+    return tensor::ExtractSliceOp::create(
+        b, loc, RankedTensorType::get({width}, elementType), source,
+        ArrayRef<OpFoldResult>{row, offset},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), size},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(stride)});
+  }
+
+  /// Whether the chunk's rows move as vectors: a thread's interleaved
+  /// columns, few enough for registers. A thread then issues a row's loads
+  /// together, where an element loop would wait for each load before its
+  /// store (the stores may alias the loads as far as the GPU compiler knows).
+  bool movesAsVectors() const {
+    return stride > 1 && !ShapedType::isDynamic(width) &&
+           width <= kMaxVectorChunk;
+  }
+
+  /// `row` (a [width] tensor) as a vector of `elementType`.
+  Value readVector(OpBuilder &b, Location loc, Value row,
+                   Type elementType) const {
+    Type rowElement = cast<ShapedType>(row.getType()).getElementType();
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value vector = vector::TransferReadOp::create(
+        b, loc, VectorType::get({width}, rowElement), row, ValueRange{zero},
+        /*padding=*/std::nullopt, ArrayRef<bool>{true});
+    if (rowElement == elementType)
+      return vector;
+    auto type = VectorType::get({width}, elementType);
+    if (rowElement.getIntOrFloatBitWidth() <
+        elementType.getIntOrFloatBitWidth())
+      return arith::ExtFOp::create(b, loc, type, vector);
+    return arith::TruncFOp::create(b, loc, type, vector);
+  }
+
+  /// `dest` (a [R, width] tensor) with `vector` written to its row `row`.
+  Value writeVector(OpBuilder &b, Location loc, Value vector, Value dest,
+                    Value row) const {
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    return vector::TransferWriteOp::create(b, loc, vector, dest,
+                                           ValueRange{row, zero},
+                                           ArrayRef<bool>{true})
+        .getResult();
+  }
+
+  static constexpr int64_t kMaxVectorChunk = 64;
+};
+
+/// Builds `body(b, chunk, destChunk)` over column chunks of `dest` [rows, D]
+/// as an `scf.forall` whose iterations each write their own columns, and
+/// returns the updated `dest`. Chunks are `kColumnChunk` contiguous columns
+/// or, with `maxChunks` > 0, at most that many chunks (a GPU block's threads
+/// take one each) that interleave: chunk c of n has columns c, c + n, ...,
+/// so that consecutive threads touch consecutive columns (coalesced). Each
+/// chunk does exactly what the whole op would on its columns, in the same
+/// order, so the result does not depend on how chunks are scheduled. A
+/// dynamic D, or one that fits one chunk, gets one call on the whole of
+/// `dest`.
 Value buildColumnChunks(
     OpBuilder &b, Location loc, Value dest,
-    function_ref<Value(OpBuilder &, Value, int64_t, OpFoldResult, Value)> body,
+    function_ref<Value(OpBuilder &, const ColumnChunk &, Value)> body,
     int64_t maxChunks = 0) {
   auto type = cast<RankedTensorType>(dest.getType());
   int64_t width = type.getDimSize(1);
@@ -95,23 +154,36 @@ Value buildColumnChunks(
     chunk = maxChunks > 0 ? width / largestDivisorAtMost(width, maxChunks)
                           : largestDivisorAtMost(width, kColumnChunk);
   if (ShapedType::isDynamic(width) || chunk == width)
-    return body(b, arith::ConstantIndexOp::create(b, loc, 0), width,
-                tensor::getMixedSize(b, loc, dest, 1), dest);
+    return body(b,
+                ColumnChunk{arith::ConstantIndexOp::create(b, loc, 0), 1, width,
+                            tensor::getMixedSize(b, loc, dest, 1)},
+                dest);
+  int64_t chunks = width / chunk;
+  bool interleaved = maxChunks > 0;
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
   auto forall = scf::ForallOp::create(
-      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(width / chunk)},
-      ValueRange{dest}, std::nullopt,
-      [&](OpBuilder &nb, Location nloc, ValueRange args) {
-        Value column = arith::MulIOp::create(
-            nb, nloc, args[0], arith::ConstantIndexOp::create(nb, nloc, chunk));
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(chunks)}, ValueRange{dest},
+      std::nullopt, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value column =
+            interleaved ? args[0]
+                        : arith::MulIOp::create(
+                              nb, nloc, args[0],
+                              arith::ConstantIndexOp::create(nb, nloc, chunk));
         OpFoldResult rows = tensor::getMixedSize(nb, nloc, args[1], 0);
         SmallVector<OpFoldResult> offsets = {zero, column},
-                                  sizes = {rows, nb.getIndexAttr(chunk)};
+                                  sizes = {rows, nb.getIndexAttr(chunk)},
+                                  strides = {one, nb.getIndexAttr(interleaved
+                                                                      ? chunks
+                                                                      : 1)};
         Value destChunk = tensor::ExtractSliceOp::create(
-            nb, nloc, args[1], offsets, sizes,
-            ArrayRef<OpFoldResult>{one, one});
-        Value result = body(nb, column, chunk, sizes[1], destChunk);
-        insertInParallel(nb, nloc, {result}, {args[1]}, {offsets}, {sizes});
+            nb, nloc, args[1], offsets, sizes, strides);
+        Value result = body(
+            nb, ColumnChunk{column, interleaved ? chunks : 1, chunk, sizes[1]},
+            destChunk);
+        auto inParallel = scf::InParallelOp::create(nb, nloc);
+        nb.setInsertionPointToStart(inParallel.getBody());
+        tensor::ParallelInsertSliceOp::create(nb, nloc, result, args[1],
+                                              offsets, sizes, strides);
       });
   return forall.getResult(0);
 }
@@ -696,10 +768,7 @@ private:
     Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
     return buildColumnChunks(
         b, loc, rows,
-        [&](OpBuilder &b, Value columnOffset, int64_t chunkWidth,
-            OpFoldResult chunkSize, Value chunk) -> Value {
-          auto rowType =
-              RankedTensorType::get({chunkWidth}, inputType.getElementType());
+        [&](OpBuilder &b, const ColumnChunk &columns, Value chunk) -> Value {
           auto copy = scf::ForOp::create(
               b, loc, c0, count, c1, ValueRange{chunk},
               [&](OpBuilder &b, Location, Value i, ValueRange args) {
@@ -712,14 +781,18 @@ private:
                                 tensor::ExtractOp::create(
                                     b, loc, op.getTokenIds(), ValueRange{r}),
                                 i32Constant(b, loc, 0)));
-                Value row = tensor::ExtractSliceOp::create(
-                    b, loc, rowType, input,
-                    ArrayRef<OpFoldResult>{token, columnOffset},
-                    ArrayRef<OpFoldResult>{one, chunkSize},
-                    ArrayRef<OpFoldResult>{one, one});
+                Value row = columns.rowOf(b, loc, input, token,
+                                          inputType.getElementType());
+                if (columns.movesAsVectors()) {
+                  Value vector = columns.readVector(b, loc, row,
+                                                    inputType.getElementType());
+                  scf::YieldOp::create(
+                      b, loc, columns.writeVector(b, loc, vector, args[0], i));
+                  return;
+                }
                 Value written = tensor::InsertSliceOp::create(
                     b, loc, row, args[0], ArrayRef<OpFoldResult>{i, zero},
-                    ArrayRef<OpFoldResult>{one, chunkSize},
+                    ArrayRef<OpFoldResult>{one, columns.size},
                     ArrayRef<OpFoldResult>{one, one});
                 scf::YieldOp::create(b, loc, ValueRange{written});
               });
@@ -786,8 +859,7 @@ struct CombineToSCF : OpRewritePattern<CombineOp> {
     // are spread over threads.
     Value result = buildColumnChunks(
         rewriter, loc, op.getInit(),
-        [&](OpBuilder &b, Value columnOffset, int64_t chunkWidth,
-            OpFoldResult width, Value chunk) -> Value {
+        [&](OpBuilder &b, const ColumnChunk &columns, Value chunk) -> Value {
           auto rows = scf::ForOp::create(
               b, loc, c0, used, c1, ValueRange{chunk},
               [&](OpBuilder &b, Location, Value r, ValueRange args) {
@@ -804,10 +876,10 @@ struct CombineToSCF : OpRewritePattern<CombineOp> {
                     OpBuilder::atBlockEnd(&skip.getThenRegion().front());
                 scf::YieldOp::create(thenBuilder, loc, args[0]);
                 b.setInsertionPointToStart(&skip.getElseRegion().front());
-                scf::YieldOp::create(
-                    b, loc,
-                    addWeightedRow(b, loc, op, r, toIndex(b, loc, tokenId),
-                                   columnOffset, chunkWidth, width, args[0]));
+                scf::YieldOp::create(b, loc,
+                                     addWeightedRow(b, loc, op, r,
+                                                    toIndex(b, loc, tokenId),
+                                                    columns, args[0]));
                 b.setInsertionPointAfter(skip);
                 scf::YieldOp::create(b, loc, skip.getResults());
               });
@@ -819,28 +891,33 @@ struct CombineToSCF : OpRewritePattern<CombineOp> {
 
 private:
   /// `acc` with `row_weights[r] * input[r, columns]` added to its row
-  /// `target`, where `acc` holds the columns from `columnOffset` on.
+  /// `target`, where `acc` holds the chunk's columns.
   static Value addWeightedRow(OpBuilder &b, Location loc, CombineOp op, Value r,
-                              Value target, Value columnOffset,
-                              int64_t chunkWidth, OpFoldResult width,
+                              Value target, const ColumnChunk &columns,
                               Value acc) {
     Type element = cast<ShapedType>(acc.getType()).getElementType();
     Type inputElement =
         cast<ShapedType>(op.getInput().getType()).getElementType();
-    auto rowType = RankedTensorType::get({chunkWidth}, element);
-    auto inputRowType = RankedTensorType::get({chunkWidth}, inputElement);
+    auto rowType = RankedTensorType::get({columns.width}, element);
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     Value weight = convertFloat(
         b, loc,
         tensor::ExtractOp::create(b, loc, op.getRowWeights(), ValueRange{r}),
         element);
-    Value source = tensor::ExtractSliceOp::create(
-        b, loc, inputRowType, op.getInput(),
-        ArrayRef<OpFoldResult>{r, columnOffset},
-        ArrayRef<OpFoldResult>{one, width}, ArrayRef<OpFoldResult>{one, one});
+    Value source = columns.rowOf(b, loc, op.getInput(), r, inputElement);
     Value current = tensor::ExtractSliceOp::create(
         b, loc, rowType, acc, ArrayRef<OpFoldResult>{target, zero},
-        ArrayRef<OpFoldResult>{one, width}, ArrayRef<OpFoldResult>{one, one});
+        ArrayRef<OpFoldResult>{one, columns.size},
+        ArrayRef<OpFoldResult>{one, one});
+    if (columns.movesAsVectors()) {
+      auto vectorType = VectorType::get({columns.width}, element);
+      Value x = columns.readVector(b, loc, source, element);
+      Value scaled = arith::MulFOp::create(
+          b, loc, vector::BroadcastOp::create(b, loc, vectorType, weight), x);
+      Value sum = arith::AddFOp::create(
+          b, loc, columns.readVector(b, loc, current, element), scaled);
+      return columns.writeVector(b, loc, sum, acc, target);
+    }
     AffineMap identity = b.getMultiDimIdentityMap(1);
     Value updated =
         linalg::GenericOp::create(
@@ -858,7 +935,8 @@ private:
             .getResult(0);
     return tensor::InsertSliceOp::create(
         b, loc, updated, acc, ArrayRef<OpFoldResult>{target, zero},
-        ArrayRef<OpFoldResult>{one, width}, ArrayRef<OpFoldResult>{one, one});
+        ArrayRef<OpFoldResult>{one, columns.size},
+        ArrayRef<OpFoldResult>{one, one});
   }
 
   /// The forall over blocks of tokens: a block finds its tokens' rows in
@@ -885,8 +963,8 @@ private:
               b, loc, i32, arith::AddIOp::create(b, loc, firstToken, count));
           return buildColumnChunks(
               b, loc, block,
-              [&](OpBuilder &b, Value columnOffset, int64_t chunkWidth,
-                  OpFoldResult width, Value chunk) -> Value {
+              [&](OpBuilder &b, const ColumnChunk &columns,
+                  Value chunk) -> Value {
                 auto perExpert = scf::ForOp::create(
                     b, loc, c0, experts, c1, ValueRange{chunk},
                     [&](OpBuilder &b, Location, Value e, ValueRange acc) {
@@ -912,11 +990,10 @@ private:
                                         tensor::ExtractOp::create(
                                             b, loc, tokenIds, ValueRange{r})),
                                 firstToken);
-                            scf::YieldOp::create(
-                                b, loc,
-                                addWeightedRow(b, loc, op, r, target,
-                                               columnOffset, chunkWidth, width,
-                                               rowAcc[0]));
+                            scf::YieldOp::create(b, loc,
+                                                 addWeightedRow(b, loc, op, r,
+                                                                target, columns,
+                                                                rowAcc[0]));
                           });
                       scf::YieldOp::create(b, loc, rows.getResults());
                     });

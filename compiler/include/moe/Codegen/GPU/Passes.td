@@ -210,9 +210,20 @@ def MoEGPUMergeKernelModulesPass
     A kernel's workgroup buffers are aligned to 16 bytes (`llvm.align`):
     the attributions of a `gpu.launch` carry no attributes to the outlined
     `gpu.func`, and LLVM would align the buffer to its element only.
+    With `gemm-min-blocks-per-sm` > 0, each expert GEMM kernel gets
+    `nvvm.minctasm` (PTX `.minnctapersm`): ptxas then keeps its registers
+    few enough for that many blocks an SM, trading registers for warps in
+    flight.
   }];
+  let options = [
+    Option<"gemmMinBlocksPerSM", "gemm-min-blocks-per-sm", "int64_t",
+           /*default=*/"0",
+           "Blocks an SM must fit of each expert GEMM kernel, by its "
+           "registers (nvvm.minctasm; 0: as many as ptxas's choice allows)">,
+  ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
-                           "::mlir::LLVM::LLVMDialect"];
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect"];
 }
 
 def MoEGPUHoistPrivateScratchPass
@@ -308,6 +319,14 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     (`nvvm.convert.float.to.tf32`), the body's rounding in one
     instruction.
 
+    With `prefetch-weights`, a tile whose W groups are vector loads (and
+    whose K is static) loads the first step's groups before its K loop, and
+    each step then issues the loads of the next step's groups (the last
+    step's again, unused, after the last) before its mma.syncs, which take
+    the groups the step before loaded, carried as loop values: each warp
+    has two steps of W loads in flight where it had one, for a step's
+    registers more (8 a group of 16-bit W).
+
     With `emulate-lanes` (moe-nvptx-pipeline's `host-semantics`), the same
     lane code runs on the host instead, on tiles still inside their warp
     forall: each phase (the accumulators' first values, each step's
@@ -329,6 +348,10 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
            /*default=*/"true",
            "Stage the block's activation rows in shared memory, rounded, "
            "for the tiles that every thread of the block reaches">,
+    Option<"prefetchWeights", "prefetch-weights", "bool", /*default=*/"false",
+           "Each K step loads the next step's W groups before its "
+           "mma.syncs, which take those the step before loaded (a static "
+           "K and 16-byte W groups)">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
