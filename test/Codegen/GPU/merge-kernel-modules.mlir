@@ -1,4 +1,5 @@
 // RUN: moe-opt %s --moe-gpu-merge-kernel-modules --split-input-file --allow-unregistered-dialect --verify-diagnostics | FileCheck %s
+// RUN: moe-opt %s --moe-gpu-merge-kernel-modules="gemm-min-blocks-per-sm=3" --split-input-file --allow-unregistered-dialect --verify-diagnostics | FileCheck %s --check-prefix=MIN
 
 // Every kernel moves into one module, moe_kernels; the launches follow it,
 // and a grouped matmul kernel (its location named grouped_matmul) says so
@@ -13,6 +14,14 @@
 // CHECK-DAG:     gpu.func @forward_grouped_matmul(
 // CHECK-DAG:     gpu.func @forward_grouped_matmul_0(
 // CHECK-NOT:   gpu.module
+
+// With gemm-min-blocks-per-sm, the grouped matmul kernels (and only they)
+// ask ptxas for registers that fit that many blocks an SM.
+
+// MIN-LABEL:   gpu.module @moe_kernels
+// MIN-DAG:       gpu.func @forward_kernel() kernel {
+// MIN-DAG:       gpu.func @forward_grouped_matmul() kernel attributes {nvvm.minctasm = 3 : i32}
+// MIN-DAG:       gpu.func @forward_grouped_matmul_0() kernel attributes {nvvm.minctasm = 3 : i32}
 module attributes {gpu.container_module} {
   func.func @forward(%n: index) {
     gpu.launch_func @forward_kernel::@forward_kernel blocks in (%n, %n, %n) threads in (%n, %n, %n)
