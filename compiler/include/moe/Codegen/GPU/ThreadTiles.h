@@ -32,9 +32,10 @@ FailureOr<int64_t> constantUpperBound(Value size);
 /// parallel loops, innermost first, take as many threads as their (bounded)
 /// trip counts fill, and thread c of the n on a loop takes its iterations
 /// c, c + n, c + 2n, ... Consecutive threads take consecutive iterations of
-/// the innermost loop. Fails, changing nothing, when an operand indexes a
-/// loop it would split other than by the loop itself, or the body reads
-/// `linalg.index`.
+/// the innermost loop. Fails, leaving `op` as it was (and at most unused
+/// size queries before it), when an operand indexes a loop it would split
+/// other than by the loop itself, an output does not index one, or the
+/// body reads `linalg.index`.
 FailureOr<scf::ForallOp> tileCyclicallyOverThreads(RewriterBase &rewriter,
                                                    linalg::LinalgOp op,
                                                    int64_t threads,
