@@ -54,13 +54,16 @@ bool mlir::moe::isZeroFilled(Value value) {
 
 Value mlir::moe::convertFloat(OpBuilder &b, Location loc, Value value,
                               Type type) {
-  auto from = cast<FloatType>(value.getType());
+  auto from = cast<FloatType>(getElementTypeOrSelf(value.getType()));
   auto to = cast<FloatType>(type);
   if (from == to)
     return value;
+  Type result = to;
+  if (auto vector = dyn_cast<VectorType>(value.getType()))
+    result = vector.clone(to);
   if (from.getWidth() < to.getWidth())
-    return arith::ExtFOp::create(b, loc, to, value);
-  return arith::TruncFOp::create(b, loc, to, value);
+    return arith::ExtFOp::create(b, loc, result, value);
+  return arith::TruncFOp::create(b, loc, result, value);
 }
 
 /// `init += lhs * rhs` over `maps` and `iterators`, with the operands

@@ -40,7 +40,8 @@ Value traceDestination(Value value);
 /// float zero).
 bool isZeroFilled(Value value);
 
-/// Converts a float scalar to `type` (extf or truncf), or returns it as is.
+/// Converts a float scalar, or each element of a vector of floats, to float
+/// type `type` (extf or truncf), or returns it as is.
 Value convertFloat(OpBuilder &b, Location loc, Value value, Type type);
 
 /// Builds `init + lhs rhs^T` as a `linalg.generic` contraction: `lhs` is

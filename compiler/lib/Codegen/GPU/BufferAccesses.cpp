@@ -50,9 +50,14 @@ void BufferAccesses::addEffectsOf(Operation *op) {
   }
 }
 
-void BufferAccesses::add(Value value, bool written) {
+Value mlir::moe::getViewedBuffer(Value value) {
   while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
     value = view.getViewSource();
+  return value;
+}
+
+void BufferAccesses::add(Value value, bool written) {
+  value = getViewedBuffer(value);
   if (auto select = value.getDefiningOp<arith::SelectOp>()) {
     add(select.getTrueValue(), written);
     add(select.getFalseValue(), written);

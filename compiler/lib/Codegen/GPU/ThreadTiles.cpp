@@ -5,13 +5,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Codegen/GPU/ThreadTiles.h"
+#include "moe/Codegen/GPU/BufferAccesses.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 
 using namespace mlir;
 using namespace mlir::moe;
@@ -31,13 +31,6 @@ FailureOr<int64_t> mlir::moe::constantUpperBound(Value size) {
   return ValueBoundsConstraintSet::computeConstantBound(
       presburger::BoundType::UB, size, /*stopCondition=*/nullptr,
       /*closedUB=*/true);
-}
-
-/// The buffer `value` is a view of, through views of every kind.
-static Value viewedBuffer(Value value) {
-  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
-    value = view.getViewSource();
-  return value;
 }
 
 /// Whether `buffer` is an allocation or a function argument.
@@ -185,13 +178,13 @@ LogicalResult mlir::moe::accumulateInRegisters(RewriterBase &rewriter,
   // another allocation or function argument than the output. (Distinct
   // arguments are distinct buffers here, as bufferization gives a reduction
   // its own output.)
-  Value output = viewedBuffer(init->get());
+  Value output = getViewedBuffer(init->get());
   if (!isBufferRoot(output))
     return failure();
   for (OpOperand *input : op.getDpsInputOperands()) {
     if (!isa<MemRefType>(input->get().getType()))
       continue;
-    Value read = viewedBuffer(input->get());
+    Value read = getViewedBuffer(input->get());
     if (!isBufferRoot(read) || read == output)
       return failure();
   }
@@ -241,8 +234,8 @@ LogicalResult mlir::moe::accumulateInRegisters(RewriterBase &rewriter,
       [&](OpBuilder &b, Location, ValueRange outer) {
         for (auto [d, iv] : llvm::zip(parallelDims, outer))
           ivs[d] = iv;
-        Value start =
-            memref::LoadOp::create(b, loc, init->get(), indices(b, initMap));
+        SmallVector<Value> at = indices(b, initMap);
+        Value start = memref::LoadOp::create(b, loc, init->get(), at);
         scf::LoopNest terms = scf::buildLoopNest(
             b, loc, reductionLbs, reductionUbs, reductionSteps,
             ValueRange{start},
@@ -271,8 +264,7 @@ LogicalResult mlir::moe::accumulateInRegisters(RewriterBase &rewriter,
               return {
                   values.lookupOrDefault(body.getTerminator()->getOperand(0))};
             });
-        memref::StoreOp::create(b, loc, terms.results.front(), init->get(),
-                                indices(b, initMap));
+        memref::StoreOp::create(b, loc, terms.results.front(), init->get(), at);
       });
   rewriter.eraseOp(op);
   return success();

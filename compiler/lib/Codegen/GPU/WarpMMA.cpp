@@ -199,17 +199,18 @@ private:
   Value groupElement(Group &group, int64_t e);
   /// Sets `group`'s elements from `vector`, its vector load's result.
   void setGroupVector(Group &group, Value vector);
-  /// Whether a tile over `activations` prefetches its W groups (and sets
-  /// `staticDepth`): asked to, a static K, W of one element type, and every
-  /// group one vector load.
-  bool prefetches(ArrayRef<Value> weights, Value activations);
-  /// On the host: stores lane `lane`'s W group vectors into `buffer`
+  /// Where the last K step of a tile over `activations` starts, when the
+  /// tile prefetches its W groups: asked to, a static K, W of one element
+  /// type, and every group one vector load. Nullopt otherwise.
+  std::optional<int64_t> lastPrefetchedStep(ArrayRef<Value> weights,
+                                            Value activations);
+  /// On the host: stores lane `lane`'s group vectors into `buffer`
   /// ([lanes, groups, kLaneGroup]), or loads them from it.
-  void storeWeightVectors(Value buffer, Value lane, ValueRange vectors);
-  SmallVector<Value> loadWeightVectors(Value buffer, Value lane);
+  void storeLaneGroups(Value buffer, Value lane, ValueRange vectors);
+  SmallVector<Value> loadLaneGroups(Value buffer, Value lane);
   /// Where the step after the one at `k0` starts, or the last step's start
-  /// again after the last (which the loop then never reads).
-  Value nextPrefetchStep(Value k0);
+  /// (`lastStep`) again after the last (which the loop then never reads).
+  Value nextPrefetchStep(Value k0, int64_t lastStep);
   /// The lane's W groups of the step at `k0` (of `activations`' K),
   /// loaded now: one vector each, weight-major, then columns of sub-tiles.
   SmallVector<Value> loadWeightVectors(ArrayRef<Value> weights,
@@ -267,8 +268,6 @@ private:
   // Set by setUpLane: K when a step may reach past it, lane % 4, 2 (lane %
   // 4) and the lane's first K column in a step, 8 (lane % 4).
   Value depth, quad, t, laneK;
-  /// K, where it is static.
-  std::optional<int64_t> staticDepth;
   /// Rows g and g + 8 of each row of sub-tiles.
   SmallVector<TileIndex, 2> upperRows, lowerRows;
   /// Columns t and t + 1 of each column of sub-tiles, and W's row g there.
@@ -452,30 +451,30 @@ void WarpTileEmitter::setGroupVector(Group &group, Value vector) {
     group.elements[at] = vector::ExtractOp::create(b, loc, vector, at);
 }
 
-bool WarpTileEmitter::prefetches(ArrayRef<Value> weights, Value activations) {
+std::optional<int64_t>
+WarpTileEmitter::lastPrefetchedStep(ArrayRef<Value> weights,
+                                    Value activations) {
   int64_t k = cast<MemRefType>(activations.getType()).getDimSize(1);
-  staticDepth = std::nullopt;
-  if (!ShapedType::isDynamic(k))
-    staticDepth = k;
-  if (!prefetchWeights || !staticDepth || *staticDepth <= 0)
-    return false;
+  if (!prefetchWeights || ShapedType::isDynamic(k) || k <= 0)
+    return std::nullopt;
   Type element = cast<MemRefType>(weights.front().getType()).getElementType();
-  return llvm::all_of(weights, [&](Value weight) {
-    return cast<MemRefType>(weight.getType()).getElementType() == element &&
-           holdsAlignedGroups(weight, kLaneGroup);
-  });
+  if (!llvm::all_of(weights, [&](Value weight) {
+        return cast<MemRefType>(weight.getType()).getElementType() == element &&
+               holdsAlignedGroups(weight, kLaneGroup);
+      }))
+    return std::nullopt;
+  return (k - 1) / kStepDepth * kStepDepth;
 }
 
-void WarpTileEmitter::storeWeightVectors(Value buffer, Value lane,
-                                         ValueRange vectors) {
+void WarpTileEmitter::storeLaneGroups(Value buffer, Value lane,
+                                      ValueRange vectors) {
   for (auto [j, vector] : llvm::enumerate(vectors))
     vector::StoreOp::create(
         b, loc, vector, buffer,
         ValueRange{lane, constant(static_cast<int64_t>(j)), constant(0)});
 }
 
-SmallVector<Value> WarpTileEmitter::loadWeightVectors(Value buffer,
-                                                      Value lane) {
+SmallVector<Value> WarpTileEmitter::loadLaneGroups(Value buffer, Value lane) {
   auto type = cast<MemRefType>(buffer.getType());
   auto vectorType = VectorType::get({kLaneGroup}, type.getElementType());
   SmallVector<Value> vectors;
@@ -486,12 +485,10 @@ SmallVector<Value> WarpTileEmitter::loadWeightVectors(Value buffer,
   return vectors;
 }
 
-Value WarpTileEmitter::nextPrefetchStep(Value k0) {
-  // The last step's start is a constant: prefetching needs a static K.
-  int64_t last = (*staticDepth - 1) / kStepDepth * kStepDepth;
+Value WarpTileEmitter::nextPrefetchStep(Value k0, int64_t lastStep) {
   return arith::MinUIOp::create(
       b, loc, arith::AddIOp::create(b, loc, k0, constant(kStepDepth)),
-      constant(last));
+      constant(lastStep));
 }
 
 SmallVector<Value> WarpTileEmitter::loadWeightVectors(ArrayRef<Value> weights,
@@ -968,7 +965,8 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
   // Prefetched, a step's mma.syncs take the W groups the step before
   // loaded (the first step's, loaded before the loop), after issuing the
   // loads of the next step's: a warp has two steps of W in flight, not one.
-  bool prefetch = prefetches(weights, activations);
+  std::optional<int64_t> lastStep = lastPrefetchedStep(weights, activations);
+  bool prefetch = lastStep.has_value();
   Type weightElement =
       cast<MemRefType>(weights.front().getType()).getElementType();
   int64_t weightGroups = static_cast<int64_t>(weights.size());
@@ -1025,8 +1023,8 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
         [&](Value k0, ASource a, ValueRange values) {
           if (!prefetch)
             return emitStepProducts(operandType, a, weights, k0, values);
-          SmallVector<Value> next =
-              loadWeightVectors(weights, activations, nextPrefetchStep(k0));
+          SmallVector<Value> next = loadWeightVectors(
+              weights, activations, nextPrefetchStep(k0, *lastStep));
           SmallVector<Value> products = emitStepProducts(
               operandType, a, weights, k0, values.take_front(accumulators),
               values.drop_front(accumulators));
@@ -1078,9 +1076,8 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
           memref::StoreOp::create(b, loc, initial(s, e), accBuffer,
                                   slot(lane, s, e));
       if (prefetch)
-        storeWeightVectors(
-            currentW, lane,
-            loadWeightVectors(weights, activations, constant(0)));
+        storeLaneGroups(currentW, lane,
+                        loadWeightVectors(weights, activations, constant(0)));
     });
   });
   emitDepthLoop(
@@ -1089,13 +1086,13 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
         forEachLane([&](Value lane) {
           setUpLane(activations, result, lane);
           if (prefetch)
-            storeWeightVectors(
-                nextW, lane,
-                loadWeightVectors(weights, activations, nextPrefetchStep(k0)));
+            storeLaneGroups(nextW, lane,
+                            loadWeightVectors(weights, activations,
+                                              nextPrefetchStep(k0, *lastStep)));
           StepGroups groups = loadStep(a, weights, k0);
           if (prefetch)
             for (auto [group, vector] :
-                 llvm::zip(groups.w, loadWeightVectors(currentW, lane)))
+                 llvm::zip(groups.w, loadLaneGroups(currentW, lane)))
               setGroupVector(group, vector);
           for (int64_t m = 0; m < mmas; ++m) {
             for (int64_t i = 0; i < rowTiles; ++i)
@@ -1120,7 +1117,7 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
           }
         if (prefetch)
           forEachLane([&](Value lane) {
-            storeWeightVectors(currentW, lane, loadWeightVectors(nextW, lane));
+            storeLaneGroups(currentW, lane, loadLaneGroups(nextW, lane));
           });
         return {};
       });

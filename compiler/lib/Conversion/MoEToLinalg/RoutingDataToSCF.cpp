@@ -111,13 +111,7 @@ struct ColumnChunk {
     Value vector = vector::TransferReadOp::create(
         b, loc, VectorType::get({width}, rowElement), row, ValueRange{zero},
         /*padding=*/std::nullopt, ArrayRef<bool>{true});
-    if (rowElement == elementType)
-      return vector;
-    auto type = VectorType::get({width}, elementType);
-    if (rowElement.getIntOrFloatBitWidth() <
-        elementType.getIntOrFloatBitWidth())
-      return arith::ExtFOp::create(b, loc, type, vector);
-    return arith::TruncFOp::create(b, loc, type, vector);
+    return convertFloat(b, loc, vector, elementType);
   }
 
   /// `dest` (a [R, width] tensor) with `vector` written to its row `row`.

@@ -19,6 +19,10 @@
 namespace mlir {
 namespace moe {
 
+/// The buffer `value` is a view of: through views of every kind
+/// (ViewLikeOpInterface) to the first value that is none.
+Value getViewedBuffer(Value value);
+
 /// The buffers an op reads and writes, each by the value that allocated it
 /// (or the function argument it is); `unknown` when an effect cannot be
 /// traced to one.
