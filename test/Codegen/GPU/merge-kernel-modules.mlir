@@ -1,5 +1,7 @@
 // RUN: moe-opt %s --moe-gpu-merge-kernel-modules --split-input-file --allow-unregistered-dialect --verify-diagnostics | FileCheck %s
 // RUN: moe-opt %s --moe-gpu-merge-kernel-modules="gemm-min-blocks-per-sm=3" --split-input-file --allow-unregistered-dialect --verify-diagnostics | FileCheck %s --check-prefix=MIN
+// RUN: not moe-opt %s --moe-gpu-merge-kernel-modules="gemm-min-blocks-per-sm=-1" --split-input-file --allow-unregistered-dialect 2>&1 | FileCheck %s --check-prefix=NEGATIVE
+// NEGATIVE: error: moe-gpu-merge-kernel-modules: gemm-min-blocks-per-sm must not be negative
 
 // Every kernel moves into one module, moe_kernels; the launches follow it,
 // and a grouped matmul kernel (its location named grouped_matmul) says so

@@ -36,6 +36,11 @@ struct MoEGPUMergeKernelModulesPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (gemmMinBlocksPerSM < 0) {
+      module.emitError("moe-gpu-merge-kernel-modules: gemm-min-blocks-per-sm "
+                       "must not be negative");
+      return signalPassFailure();
+    }
     SmallVector<gpu::GPUModuleOp> kernelModules(
         module.getOps<gpu::GPUModuleOp>());
     if (kernelModules.empty())
@@ -72,10 +77,6 @@ struct MoEGPUMergeKernelModulesPass
             name = base + "_" + std::to_string(n);
           if (failed(targetSymbols.rename(&op, name))) {
             op.emitError("cannot rename this kernel");
-            return signalPassFailure();
-          }
-          if (gemmMinBlocksPerSM < 0) {
-            op.emitError("gemm-min-blocks-per-sm must not be negative");
             return signalPassFailure();
           }
           if (gemmMinBlocksPerSM > 0)
