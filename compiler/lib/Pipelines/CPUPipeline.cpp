@@ -76,6 +76,7 @@ void mlir::moe::buildMoECPUKernelStage(OpPassManager &pm,
   tiling.panelWidth = options.panelWidth;
   tiling.rowTile = options.rowTile;
   tiling.reductionBlock = options.reductionBlock;
+  tiling.gatedRowBlock = options.gatedRowBlock;
   tiling.parallelPanels = options.threads;
   pm.addPass(createMoECPUTileAndVectorizePass(tiling));
   pm.addPass(createMoECPUApproximateVectorMathPass());
@@ -133,6 +134,10 @@ void mlir::moe::buildMoECPUBufferizationStage(
     pm.addNestedPass<func::FuncOp>(
         createMoECPUPrefetchNextBlockPass(prefetchOptions));
   }
+  // A tile's temporaries (a K-blocked gated kernel's partial sums) are
+  // allocated once per thread share instead of once per tile.
+  if (options.vectorize)
+    pm.addNestedPass<func::FuncOp>(createMoECPUHoistTileBuffersPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   if (threads) {
     // Each forall iteration writes its own panel or column chunk: they run

@@ -1,5 +1,6 @@
-// RUN: moe-opt %s --convert-moe-to-linalg --canonicalize --cse --moe-cpu-tile-and-vectorize --canonicalize | FileCheck %s
-// RUN: moe-opt %s --convert-moe-to-linalg --canonicalize --cse --moe-cpu-tile-and-vectorize="parallel-panels=false" --canonicalize | FileCheck %s --check-prefix=SERIAL
+// RUN: moe-opt %s --convert-moe-to-linalg --canonicalize --cse --moe-cpu-tile-and-vectorize="gated-row-block=0" --canonicalize | FileCheck %s
+// RUN: moe-opt %s --convert-moe-to-linalg --canonicalize --cse --moe-cpu-tile-and-vectorize="parallel-panels=false gated-row-block=0" --canonicalize | FileCheck %s --check-prefix=SERIAL
+// RUN: moe-opt %s --convert-moe-to-linalg --canonicalize --cse --moe-cpu-tile-and-vectorize="gated-row-block=32 reduction-block=32" --canonicalize | FileCheck %s --check-prefix=BLOCKED
 
 // A gated grouped matmul (panels of 16 columns here): the epilogue is tiled
 // into panels (a forall, for threads) and 4-row tiles (half the plain
@@ -39,6 +40,47 @@
 // CHECK:             math.exp %{{.*}} : vector<16xf32>
 // CHECK:             vector.transfer_write
 // CHECK-NOT:     linalg.generic
+
+// With a row block (gated-row-block, 64 in the CPU pipeline; 32 rows here),
+// the epilogue's panel is tiled into blocks of rows, and both contractions
+// are fused into each block and tiled as the plain kernel is: K blocks (32
+// here), 8-row register tiles (the remainder one row at a time), a k loop
+// in registers. Their partial sums live in the block's [rows, 1, 16] tiles,
+// zeroed first; the activation then reads the gate's and the up's a row at
+// a time.
+
+// BLOCKED-LABEL: func @gated
+// BLOCKED:       scf.forall (%{{.*}}) in (4)
+// BLOCKED:         scf.for %[[BLOCK:.*]] = %c0 to %{{.*}} step %c32
+// BLOCKED:           %[[ROWS:.*]] = affine.min #{{.*}}(%[[BLOCK]])
+// BLOCKED:           scf.for %{{.*}} = %c0 to %[[ROWS]] step %c1
+// BLOCKED:             vector.transfer_write %{{.*}} : vector<1x1x16xf32>, tensor<1x1x16xf32>
+// The gate: K blocks, then 8-row tiles, then the k loop.
+// BLOCKED:           scf.for %{{.*}} = %c0 to %c64 step %c32
+// BLOCKED:             scf.for %{{.*}} step %c8
+// BLOCKED:               vector.transfer_read {{.*}} : tensor<8x1x16xf32>, vector<8x1x16xf32>
+// BLOCKED:               scf.for %{{.*}} = %c0 to %c32 step %c1 {{.*}} -> (vector<8x1x16xf32>)
+// BLOCKED-COUNT-8:         vector.fma {{.*}} : vector<16xf32>
+// BLOCKED:               vector.transfer_write {{.*}} : vector<8x1x16xf32>, tensor<8x1x16xf32>
+// BLOCKED:             scf.for %{{.*}} step %c8
+// BLOCKED:               scf.for %{{.*}} step %c1
+// BLOCKED:                 scf.for %{{.*}} = %c0 to %c32 step %c1 {{.*}} -> (vector<1x1x16xf32>)
+// BLOCKED:                   vector.fma {{.*}} : vector<16xf32>
+// The up projection, the same way.
+// BLOCKED:           scf.for %{{.*}} = %c0 to %c64 step %c32
+// BLOCKED:             scf.for %{{.*}} step %c8
+// BLOCKED:               scf.for %{{.*}} = %c0 to %c32 step %c1 {{.*}} -> (vector<8x1x16xf32>)
+// BLOCKED-COUNT-8:         vector.fma {{.*}} : vector<16xf32>
+// BLOCKED:             scf.for %{{.*}} step %c8
+// BLOCKED:               scf.for %{{.*}} step %c1
+// BLOCKED:                 vector.fma {{.*}} : vector<16xf32>
+// The activation, a row of the block at a time.
+// BLOCKED:           scf.for %{{.*}} = %c0 to %{{.*}} step %c1
+// BLOCKED:             vector.transfer_read {{.*}} : tensor<1x1x16xf32>, vector<1x1x16xf32>
+// BLOCKED:             vector.transfer_read {{.*}} : tensor<1x1x16xf32>, vector<1x1x16xf32>
+// BLOCKED:             math.exp %{{.*}} : vector<16xf32>
+// BLOCKED:             vector.transfer_write {{.*}} : vector<1x1x16xf32>, tensor<1x1x16xf32>
+// BLOCKED-NOT:   linalg.generic
 
 // SERIAL-LABEL: func @gated
 // SERIAL-NOT:   scf.forall
@@ -94,6 +136,32 @@ func.func @gated(%x: tensor<?x64xf32>, %o: tensor<5xi32>,
 // CHECK:               vector.fma {{.*}} : vector<16xf32>
 // CHECK-NOT:   vector.gather
 // CHECK-NOT:   linalg.generic
+
+// With a row block, the gather follows each contraction's tiling down to
+// its k loop: a k step of an 8-row tile reads each row's token id and its
+// element, as the whole-K tile does. No block of gathered rows is built
+// (it would be a [rows, 64] tensor).
+// BLOCKED-LABEL: func @gated_gather
+// BLOCKED-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %{{[a-z0-9]+}}: tensor<5xi32>, %[[TOK:[a-z0-9]+]]: tensor<?xi32>
+// BLOCKED-NOT:   tensor.empty({{.*}}) : tensor<?x64xf32>
+// BLOCKED:       scf.forall (%{{.*}}) in (4)
+// BLOCKED:         scf.for %{{.*}} step %c32
+// BLOCKED:           scf.for %[[KB:.*]] = %c0 to %c64 step %c32
+// BLOCKED:             scf.for %{{.*}} step %c8
+// BLOCKED:               scf.for %[[K:.*]] = %c0 to %c32 step %c1 {{.*}} -> (vector<8x1x16xf32>)
+// BLOCKED:                 tensor.extract %[[TOK]][%{{.*}}] : tensor<?xi32>
+// BLOCKED-COUNT-8:         tensor.extract %[[X]][%{{.*}}, %{{.*}}] : tensor<?x64xf32>
+// BLOCKED-NOT:             tensor.extract %
+// BLOCKED-COUNT-8:         vector.fma {{.*}} : vector<16xf32>
+// BLOCKED:             scf.for %{{.*}} step %c8
+// BLOCKED:               scf.for
+// BLOCKED:                 scf.for {{.*}} -> (vector<1x1x16xf32>)
+// BLOCKED:                   tensor.extract %[[TOK]]
+// BLOCKED:                   tensor.extract %[[X]]
+// BLOCKED:                   vector.fma {{.*}} : vector<16xf32>
+// BLOCKED-NOT:   tensor.empty({{.*}}) : tensor<?x64xf32>
+// BLOCKED-NOT:   vector.gather
+// BLOCKED-NOT:   linalg.generic
 func.func @gated_gather(%x: tensor<?x64xf32>, %o: tensor<5xi32>, %tok: tensor<?xi32>,
                         %wg: tensor<4x4x64x16xf32>, %wu: tensor<4x4x64x16xf32>,
                         %init: tensor<?x64xf32>) -> tensor<?x64xf32> {

@@ -126,6 +126,13 @@ struct CPUPipelineOptions
       *this, "row-tile",
       llvm::cl::desc("Rows of the expert matmul register tile"),
       llvm::cl::init(8)};
+  PassOptions::Option<int64_t> gatedRowBlock{
+      *this, "gated-row-block",
+      llvm::cl::desc("Rows of a gated expert kernel's block, whose gate "
+                     "and up contractions run K-blocked into a block-sized "
+                     "stack buffer (0: each register tile runs over the "
+                     "whole of K)"),
+      llvm::cl::init(64)};
   PassOptions::Option<int64_t> reductionBlock{
       *this, "reduction-block",
       llvm::cl::desc("Largest K block of the expert matmul kernel"),

@@ -31,6 +31,18 @@
 //       up:   for k: U[4x32] += A[4x1] * Wu[1x32]   (in registers)
 //       H[4x32] = act(G) * U                         (the only write)
 //
+// With `gated-row-block` (the CPU pipeline's default), the two contractions
+// are K-blocked instead, fused into blocks of rows:
+//
+//   forall n-panel
+//     for m in blocks of 64 rows             partial sums G, U: [64, 32],
+//       G = 0, U = 0                         one buffer a thread
+//       gate: for k-block: for m in 8-row tiles: G[8x32] += ...  (as above)
+//       up:   for k-block: for m in 8-row tiles: U[8x32] += ...
+//       for m in the block: H[1x32] = act(G) * U
+//
+// so a panel's weights are read once per block, not once per 4-row tile.
+//
 // In the pair layout of --bf16-dot each k step is a k pair, and each row
 // of the tile takes one AVX-512 BF16 dot product per 16 columns, as in the
 // unfused pair-layout kernel. When the gated matmul gathers its rows
@@ -527,6 +539,182 @@ std::string fusedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
          hoistAccumulators(kernel);
 }
 
+/// The schedule of gated epilogue `id` ([rows, N/P, P] or [rows, N], by
+/// `rank`) with its contractions K-blocked: the epilogue is tiled into
+/// panels (an scf.forall with `parallel`) and blocks of `rowBlock` rows, and
+/// into each block go its gate and up contractions, whose [rowBlock, P]
+/// partial sums stay in a block-sized buffer (which
+/// moe-cpu-hoist-tile-buffers allocates once per thread share) while each
+/// contraction runs as the plain
+/// kernel does: K blocks of `kTile`, `rowTile`-row register tiles (peeled,
+/// single rows for the remainder). The activation then reads the block's
+/// two sums, a row at a time, while they are in L1: no [rows, N] projection
+/// is written. Against the whole-K tile (fusedGatedSchedule), a panel's
+/// weights are read once per block instead of once per register tile.
+std::string blockedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
+                                 int64_t rowBlock, int64_t kTile,
+                                 int64_t rowTile, bool parallel, bool gather) {
+  SmallVector<int64_t> panel(rank, 0), block(rank, 0), oneRow(rank, 0);
+  panel[1] = panelTile;
+  block[0] = rowBlock;
+  oneRow[0] = 1;
+  // The contractions' loops: the epilogue's, then k.
+  SmallVector<int64_t> kBlock(rank + 1, 0), rows(rank + 1, 0),
+      rank1(rank + 1, 0), row(rank + 1, 0);
+  kBlock[rank] = kTile;
+  rows[0] = rowTile;
+  rank1[rank] = 1;
+  row[0] = 1;
+  std::string kernel = "%e" + std::to_string(id);
+  // The k loops of the gate's and up's full and remainder tiles.
+  SmallVector<std::string, 4> kLoops;
+  std::string text =
+      llvm::formatv(R"mlir(
+    {0} = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.tile_target = {1} : i64} in %func
+        : (!transform.any_op) -> !transform.any_op
+    {0}_panel, {0}_ln = transform.structured.fuse {0}
+        tile_sizes {2} {3}
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    {0}_blk, {0}_lb = transform.structured.fuse {0}_panel
+        tile_sizes {4}
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    {0}_mm = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.segment_matmul} in {0}_lb
+        : (!transform.any_op) -> !transform.any_op
+    {0}_fill = transform.structured.match ops{{["linalg.fill"]}
+        in {0}_lb : (!transform.any_op) -> !transform.any_op
+)mlir",
+                    kernel, id, tileSizes(panel),
+                    parallel ? "{use_forall}" : "", tileSizes(block))
+          .str();
+  text += splitGateUp(kernel + "_mm");
+  // Each contraction is tiled as the plain kernel is. Rows gathered through
+  // the token ids (moe-fuse-gather) follow the tiling a loop at a time, down
+  // to each k step, which reads its rows' elements, as in the whole-K tile:
+  // no block of gathered rows is built. (Merging the slices of the gathered
+  // block instead would also merge the weight's, and
+  // moe-cpu-prefetch-next-block would no longer see its K block.)
+  for (StringRef projection : {"g", "u"}) {
+    std::string mm = kernel + "_" + projection.str();
+    // `loop`, with the gathered tile `tile` fused into it as `fused`; the
+    // loop's handle then names the loop the fusion returns.
+    auto fuseGather = [&](StringRef tile, std::string &loop, StringRef fused) {
+      if (!gather)
+        return;
+      text += fuseInto(tile, loop, fused);
+      loop += "_fused";
+    };
+    auto matchGather = [&](StringRef in, StringRef result) {
+      if (!gather)
+        return;
+      text += llvm::formatv(R"mlir(
+    {1} = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.segment_gather} in {0}
+        : (!transform.any_op) -> !transform.any_op
+)mlir",
+                            in, result)
+                  .str();
+    };
+    if (gather)
+      text +=
+          producerOfInput(kernel + "_mm_" + projection.str(), mm + "_gathered");
+    text +=
+        llvm::formatv(R"mlir(
+    {0}_kb, {0}_lkb = transform.structured.tile_using_for {1}
+        tile_sizes {2}
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+)mlir",
+                      mm, kernel + "_mm_" + projection.str(), tileSizes(kBlock))
+            .str();
+    std::string blockLoop = mm + "_lkb";
+    fuseGather(mm + "_gathered", blockLoop, mm + "_gkb");
+    text += llvm::formatv(R"mlir(
+    {0}_rows, {0}_lm = transform.structured.tile_using_for {0}_kb
+        tile_sizes {1}
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+)mlir",
+                          mm, tileSizes(rows))
+                .str();
+    std::string rowLoop = mm + "_lm";
+    fuseGather(mm + "_gkb", rowLoop, mm + "_glm");
+    text += llvm::formatv(R"mlir(
+    {0}_lm_for = transform.cast {1}
+        : !transform.any_op to !transform.op<"scf.for">
+    {0}_full, {0}_tail = transform.loop.peel {0}_lm_for
+        : (!transform.op<"scf.for">) -> (!transform.any_op, !transform.any_op)
+    transform.apply_patterns to {0}_full {{
+      transform.apply_patterns.tensor.fold_tensor_empty
+      transform.apply_patterns.canonicalization
+    } : !transform.any_op
+    {0}_full_op = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.segment_matmul} in {0}_full
+        : (!transform.any_op) -> !transform.any_op
+    {0}_tail_op = transform.structured.match ops{{["linalg.generic"]}
+        attributes {{moe.segment_matmul} in {0}_tail
+        : (!transform.any_op) -> !transform.any_op
+)mlir",
+                          mm, rowLoop)
+                .str();
+    matchGather(mm + "_full", mm + "_gfull");
+    matchGather(mm + "_tail", mm + "_gtail");
+    text += llvm::formatv(R"mlir(
+    {0}_full_rank1, {0}_full_lk = transform.structured.tile_using_for
+        {0}_full_op tile_sizes {1}
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    {0}_tail_row, {0}_tail_lm = transform.structured.tile_using_for
+        {0}_tail_op tile_sizes {2}
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+)mlir",
+                          mm, tileSizes(rank1), tileSizes(row))
+                .str();
+    std::string fullKLoop = mm + "_full_lk";
+    fuseGather(mm + "_gfull", fullKLoop, mm + "_gfull_k");
+    kLoops.push_back(fullKLoop);
+    std::string tailRowLoop = mm + "_tail_lm";
+    fuseGather(mm + "_gtail", tailRowLoop, mm + "_gtail_row");
+    text += llvm::formatv(R"mlir(
+    {0}_tail_rank1, {0}_tail_lk = transform.structured.tile_using_for
+        {0}_tail_row tile_sizes {1}
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+)mlir",
+                          mm, tileSizes(rank1))
+                .str();
+    std::string tailKLoop = mm + "_tail_lk";
+    fuseGather(mm + "_gtail_row", tailKLoop, mm + "_gtail_k");
+    kLoops.push_back(tailKLoop);
+  }
+  for (StringRef projection : {"g", "u"})
+    text += llvm::formatv(R"mlir(
+    transform.structured.vectorize {0}_{1}_full_rank1 : !transform.any_op
+    transform.structured.vectorize {0}_{1}_tail_rank1 : !transform.any_op
+)mlir",
+                          kernel, projection)
+                .str();
+  text += llvm::formatv(R"mlir(
+    {0}_fill_row, {0}_fill_l = transform.structured.tile_using_for {0}_fill
+        tile_sizes {1}
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.structured.vectorize {0}_fill_row : !transform.any_op
+    {0}_act_row, {0}_act_l = transform.structured.tile_using_for {0}_blk
+        tile_sizes {1}
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.structured.vectorize {0}_act_row : !transform.any_op
+)mlir",
+                        kernel, tileSizes(oneRow))
+              .str();
+  text += contractionPatterns();
+  text += "    transform.apply_cse to %func : !transform.any_op\n";
+  for (const std::string &loop : kLoops)
+    text += llvm::formatv(R"mlir(
+    transform.loop.hoist_loop_invariant_subsets {0}
+        : !transform.any_op
+)mlir",
+                          loop)
+                .str();
+  return text;
+}
+
 /// The schedule of VNNI kernel `id`: like kernelSchedule over one panel of
 /// `panelWidth` columns at a time, but each rank-1 step (one k pair) is
 /// split into 1 x 16 tiles, unrolled, so that every vector.contract is one
@@ -650,9 +838,17 @@ struct MoECPUTileAndVectorizePass
       // the up projection accumulates its own.
       Operation *rows = producers[0].getDpsInputs()[0].getDefiningOp();
       bool gather = rows && rows->hasAttr(kSegmentGatherAttrName);
-      body += fusedGatedSchedule(count++, op.getNumLoops(), panel,
-                                 std::max<int64_t>(rowTile / 2, 1),
-                                 parallelPanels, gather, pairPanel);
+      if (gatedRowBlock > 0 && pairPanel == 0) {
+        int64_t k = producers[0].getStaticLoopRanges().back();
+        body += blockedGatedSchedule(count++, op.getNumLoops(), panel,
+                                     gatedRowBlock,
+                                     largestDivisorAtMost(k, reductionBlock),
+                                     rowTile, parallelPanels, gather);
+      } else {
+        body += fusedGatedSchedule(count++, op.getNumLoops(), panel,
+                                   std::max<int64_t>(rowTile / 2, 1),
+                                   parallelPanels, gather, pairPanel);
+      }
       for (linalg::GenericOp producer : producers)
         fused.insert(producer);
     });

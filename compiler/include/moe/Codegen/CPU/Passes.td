@@ -154,6 +154,34 @@ def MoECPUHoistPanelLoopsPass
   ];
 }
 
+def MoECPUHoistTileBuffersPass : Pass<"moe-cpu-hoist-tile-buffers"> {
+  let summary = "Allocate a kernel's bounded tile buffers once per thread "
+                "share, not once per tile";
+  let description = [{
+    After bufferization, a kernel tile's temporaries (the [block rows, P]
+    partial sums of a K-blocked gated kernel) are `memref.alloc`s with a
+    dynamic leading size inside the kernel's loops: a heap allocation per
+    tile. Where that size has a constant upper bound (by
+    `ValueBoundsOpInterface`, as `affine.min` tile sizes have) and the bound
+    takes at most `max-bytes`, the buffer becomes one allocation of the
+    bound, and each allocation a `memref.reinterpret_cast` of it to the size
+    it asked for, in its own type. Inside an `scf.forall` the buffer is
+    allocated at the start of the iteration (a thread's share of the
+    panels; the deallocation pipeline frees it at the end), elsewhere once
+    on the function's stack. Not a stack buffer per iteration:
+    `memref.alloca_scope`, which would release it, must be a single block,
+    and lowering SCF to control flow breaks the loops inside it into many.
+    Only the leading size may be dynamic (the trailing strides then do not
+    depend on it), and a buffer that reaches a call, a return, a yield or
+    a region stays where it is.
+  }];
+  let options = [
+    Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"262144",
+           "Largest buffer, in bytes, to hoist">,
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def MoECPUPrefetchNextBlockPass
     : Pass<"moe-cpu-prefetch-next-block", "mlir::func::FuncOp"> {
   let summary = "Prefetch the weight block a kernel reads next, a slice per "
@@ -269,6 +297,15 @@ def MoECPUTileAndVectorizePass
     The pair-layout (`pair_panels`) contractions of `moe-cpu-bf16-dot` get
     the same tiling over pairs of k, with each rank-1 step split into
     1 x 16 tiles that upstream's x86vector patterns turn into `vdpbf16ps`.
+
+    A gated epilogue (`moe-fuse-gate-up`) is tiled into panels and blocks
+    of `gated-row-block` rows, with its gate and up contractions fused into
+    each block and tiled as above into the block's [rows, P] partial sums;
+    the activation then reads the two a row at a time. With
+    `gated-row-block=0`, and always in the pair layout, each register tile
+    of the epilogue runs both contractions over the whole of K in
+    registers instead: no buffer, but the panel's weights are read once per
+    register tile rather than once per block.
   }];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect",
@@ -285,6 +322,9 @@ def MoECPUTileAndVectorizePass
            "Rows of the register tile">,
     Option<"reductionBlock", "reduction-block", "int64_t", /*default=*/"256",
            "Largest K block kept in cache">,
+    Option<"gatedRowBlock", "gated-row-block", "int64_t", /*default=*/"64",
+           "Rows of a gated kernel's block, whose contractions run K-blocked "
+           "(0: each register tile runs over the whole of K)">,
     Option<"parallelPanels", "parallel-panels", "bool", /*default=*/"true",
            "Distribute the N panels over threads (an scf.forall)">,
   ];
