@@ -1,4 +1,4 @@
-//===- HoistTileBuffers.cpp - Tile buffers, once per thread share -*- C++ -*-===//
+//===- HoistTileBuffers.cpp - Tile buffers per thread share -----*- C++ -*-===//
 //
 // Part of the moe-mlir project.
 //
