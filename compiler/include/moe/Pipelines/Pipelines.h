@@ -93,7 +93,7 @@ struct CPUPipelineOptions
   PassOptions::Option<int64_t> panelWidth{
       *this, "panel-width",
       llvm::cl::desc("Largest N tile of the expert matmul kernel"),
-      llvm::cl::init(32)};
+      llvm::cl::init(64)};
   PassOptions::Option<bool> hoistPanelLoops{
       *this, "hoist-panel-loops",
       llvm::cl::desc("Make each grouped kernel one parallel loop over "
@@ -125,7 +125,7 @@ struct CPUPipelineOptions
   PassOptions::Option<int64_t> rowTile{
       *this, "row-tile",
       llvm::cl::desc("Rows of the expert matmul register tile"),
-      llvm::cl::init(8)};
+      llvm::cl::init(6)};
   PassOptions::Option<int64_t> gatedRowBlock{
       *this, "gated-row-block",
       llvm::cl::desc("Rows of a gated expert kernel's block, whose gate "
