@@ -15,6 +15,8 @@
 #include "moe/Codegen/CPU/Passes.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Interfaces/CallInterfaces.h"
 #include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
@@ -102,10 +104,7 @@ struct MoECPUHoistTileBuffersPass
       if (failed(shape))
         return;
       MemRefType type = alloc.getType();
-      int64_t bytes = type.getElementTypeBitWidth() / 8;
-      for (int64_t size : *shape)
-        bytes *= size;
-      if (bytes > maxBytes)
+      if (computeProduct(*shape) * type.getElementTypeBitWidth() / 8 > maxBytes)
         return;
       candidates.emplace_back(alloc, std::move(*shape));
     });
@@ -131,16 +130,10 @@ struct MoECPUHoistTileBuffersPass
       // The requested size, in the allocation's own (identity) type: only
       // the leading size varies, so the strides are the bound's.
       b.setInsertionPoint(alloc);
-      SmallVector<OpFoldResult> sizes = alloc.getMixedSizes();
-      SmallVector<OpFoldResult> strides;
-      int64_t stride = 1;
-      for (int64_t dim = type.getRank() - 1; dim >= 0; --dim) {
-        strides.push_back(b.getIndexAttr(stride));
-        stride *= shape[dim];
-      }
-      std::reverse(strides.begin(), strides.end());
       auto view = memref::ReinterpretCastOp::create(
-          b, alloc.getLoc(), type, buffer, b.getIndexAttr(0), sizes, strides);
+          b, alloc.getLoc(), type, buffer, b.getIndexAttr(0),
+          alloc.getMixedSizes(),
+          getAsIndexOpFoldResult(b.getContext(), computeStrides(shape)));
       alloc.getResult().replaceAllUsesWith(view.getResult());
       alloc.erase();
     }

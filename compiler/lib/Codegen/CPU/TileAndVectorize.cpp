@@ -176,19 +176,25 @@ std::string tileAndPeelRows(int64_t id, ArrayRef<int64_t> panel,
       .str();
 }
 
-/// The end every kernel schedule shares: CSE, then the accumulators of the
-/// k loops <kernel>_full_lk and <kernel>_tail_lk hoisted into registers
-/// (`kernel` is the schedule's handle prefix, %k<id> or %e<id>).
-std::string hoistAccumulators(const std::string &kernel) {
-  return llvm::formatv(R"mlir(
-    transform.apply_cse to %func : !transform.any_op
-    transform.loop.hoist_loop_invariant_subsets {0}_full_lk
-        : !transform.any_op
-    transform.loop.hoist_loop_invariant_subsets {0}_tail_lk
+/// CSE, then the accumulators of the k loops of handles `kLoops` hoisted
+/// into registers.
+std::string hoistAccumulatorsOf(ArrayRef<std::string> kLoops) {
+  std::string text = "    transform.apply_cse to %func : !transform.any_op\n";
+  for (const std::string &loop : kLoops)
+    text += llvm::formatv(R"mlir(
+    transform.loop.hoist_loop_invariant_subsets {0}
         : !transform.any_op
 )mlir",
-                       kernel)
-      .str();
+                          loop)
+                .str();
+  return text;
+}
+
+/// The end every kernel schedule shares: hoistAccumulatorsOf the k loops
+/// <kernel>_full_lk and <kernel>_tail_lk (`kernel` is the schedule's handle
+/// prefix, %k<id> or %e<id>).
+std::string hoistAccumulators(const std::string &kernel) {
+  return hoistAccumulatorsOf({kernel + "_full_lk", kernel + "_tail_lk"});
 }
 
 /// The vector patterns that turn vectorized rank-1 updates into FMAs on
@@ -703,16 +709,7 @@ std::string blockedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
 )mlir",
                         kernel, tileSizes(oneRow))
               .str();
-  text += contractionPatterns();
-  text += "    transform.apply_cse to %func : !transform.any_op\n";
-  for (const std::string &loop : kLoops)
-    text += llvm::formatv(R"mlir(
-    transform.loop.hoist_loop_invariant_subsets {0}
-        : !transform.any_op
-)mlir",
-                          loop)
-                .str();
-  return text;
+  return text + contractionPatterns() + hoistAccumulatorsOf(kLoops);
 }
 
 /// The schedule of VNNI kernel `id`: like kernelSchedule over one panel of
