@@ -1,16 +1,17 @@
 // RUN: moe-opt %s --moe-decomposition-pipeline | FileCheck %s
 // RUN: moe-opt %s --moe-decomposition-pipeline="decompose-expert-ffn=false" | FileCheck %s --check-prefix=KEEP-FFN
-// RUN: moe-opt %s --moe-decomposition-pipeline="fuse-gate-up=false" | FileCheck %s --check-prefix=UNFUSED
+// RUN: moe-opt %s --moe-decomposition-pipeline="fuse-gate-up=false fuse-combine=false" | FileCheck %s --check-prefix=UNFUSED
 
 // CHECK-LABEL: func @layer
 // CHECK-NOT:   moe.layer
 // CHECK-NOT:   moe.expert_ffn
 // CHECK:       moe.grouped_gated_matmul
 // CHECK-NOT:   moe.gated_activation
-// CHECK:       moe.grouped_matmul
-// CHECK:       moe.combine
+// CHECK:       moe.grouped_matmul {{.*}} combine(
+// CHECK-NOT:   moe.combine
 
-// The gate and up projections stay apart without fuse-gate-up.
+// The gate and up projections stay apart without fuse-gate-up, and the
+// combine without fuse-combine.
 // UNFUSED-LABEL: func @layer
 // UNFUSED-NOT:   moe.grouped_gated_matmul
 // UNFUSED-COUNT-2: moe.grouped_matmul

@@ -55,6 +55,8 @@ void mlir::moe::buildMoEDecompositionPipeline(
       if (options.fuseGather)
         funcPm.addPass(createMoEFuseGatherPass());
     }
+    if (options.fuseCombine)
+      funcPm.addPass(createMoEFuseCombinePass());
   }
   funcPm.addPass(createCanonicalizerPass());
   funcPm.addPass(createCSEPass());
@@ -195,6 +197,10 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   decomposition.fuseRouter = options.fuseRouter;
   decomposition.fuseGateUp = options.fuseGateUp;
   decomposition.fuseGather = options.fuseGather;
+  // The combine's tiles are scheduled and lowered by
+  // moe-cpu-tile-and-vectorize, for the FMA kernels (not the pair layout).
+  decomposition.fuseCombine =
+      options.fuseCombine && options.vectorize && !options.bf16Dot;
   // Unpadded segments by default: a padded row costs as much compute as a
   // real one (a decoding token's one row became eight), more than the
   // remainder's one-row tiles cost (docs/cpu-codegen.md).

@@ -71,6 +71,8 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   decomposition.fuseGateUp = options.fuseGateUp;
   // (moe-fuse-gather folds the permute into the fused op only.)
   decomposition.fuseGather = false;
+  // The GPU schedule has no tiling of moe.segment_combine yet.
+  decomposition.fuseCombine = false;
   if (options.fuseSharedExperts)
     pm.addNestedPass<func::FuncOp>(createMoEFuseSharedExpertsPass());
   buildMoEOutlineLayersStage(pm);

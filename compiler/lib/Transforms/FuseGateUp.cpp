@@ -48,7 +48,7 @@ struct FuseGateUp : OpRewritePattern<GatedActivationOp> {
                                 PatternRewriter &rewriter) const override {
     auto gate = op.getGate().getDefiningOp<GroupedMatmulOp>();
     auto up = op.getUp().getDefiningOp<GroupedMatmulOp>();
-    if (!gate || !up || gate == up)
+    if (!gate || !up || gate == up || gate.hasCombine() || up.hasCombine())
       return rewriter.notifyMatchFailure(op, "not fed by two grouped matmuls");
     if (gate.getInput() != up.getInput() ||
         gate.getExpertOffsets() != up.getExpertOffsets())

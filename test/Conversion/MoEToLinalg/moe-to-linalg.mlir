@@ -685,3 +685,38 @@ func.func @router_top_k(%x: tensor<?x64xf32>, %w: tensor<64x8xf32>,
              outs(%we, %ie : tensor<?x2xf32>, tensor<?x2xi32>) scoring<softmax> {weight_layout = #moe.weight_layout<kn>, normalize}
   return %0, %1 : tensor<?x2xf32>, tensor<?x2xi32>
 }
+
+// -----
+
+// A combining grouped matmul (moe-fuse-combine): the loop carries the token
+// rows whole, in the contraction's panel shape (reshaped once, outside it;
+// no segment fill, no [R, N] rows); each segment's product accumulates from
+// zero in its own tensor, and moe.segment_combine adds its rows into the
+// token rows.
+
+// CHECK-LABEL: func @grouped_matmul_combine
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[W:[a-z0-9]+]]: tensor<4x2x64x32xf32>, %[[O:[a-z0-9]+]]: tensor<5xi32>, %[[TOK:[a-z0-9]+]]: tensor<?xi32>, %[[RW:[a-z0-9]+]]: tensor<?xf32>, %[[INIT:[a-z0-9]+]]: tensor<?x64xf32>
+// CHECK:       %[[TOKENS:.*]] = tensor.expand_shape %[[INIT]] {{\[\[}}0], [1, 2]] output_shape [%{{.*}}, 2, 32] : tensor<?x64xf32> into tensor<?x2x32xf32>
+// CHECK:       %[[LOOP:.*]] = scf.for %[[E:.*]] = %{{.*}} iter_args(%[[ACC:.*]] = %[[TOKENS]]) -> (tensor<?x2x32xf32>)
+// CHECK:         %[[START:.*]] = arith.index_cast
+// CHECK:         %[[ROWS:.*]] = arith.subi %{{.*}}, %[[START]]
+// CHECK:         scf.if
+// CHECK:         %[[A:.*]] = tensor.extract_slice %[[X]][%[[START]], 0] [%[[ROWS]], 64] [1, 1]
+// CHECK:         %[[EMPTY:.*]] = tensor.empty(%[[ROWS]]) : tensor<?x2x32xf32>
+// CHECK:         %[[ZERO:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%[[EMPTY]] : tensor<?x2x32xf32>)
+// CHECK:         %[[MM:.*]] = linalg.generic {{.*}} ins(%[[A]], %{{.*}} : tensor<?x64xf32>, tensor<2x64x32xf32>) outs(%[[ZERO]] : tensor<?x2x32xf32>) attrs = {moe.segment_matmul}
+// CHECK:         %[[T:.*]] = tensor.extract_slice %[[TOK]][%[[START]]] [%[[ROWS]]] [1]
+// CHECK:         %[[R:.*]] = tensor.extract_slice %[[RW]][%[[START]]] [%[[ROWS]]] [1]
+// CHECK:         %[[SUM:.*]] = moe.segment_combine ins(%[[MM]], %[[T]], %[[R]] : tensor<?x2x32xf32>, tensor<?xi32>, tensor<?xf32>) outs(%[[ACC]] : tensor<?x2x32xf32>)
+// CHECK:         scf.yield %[[SUM]]
+// CHECK-NOT:     tensor.insert_slice
+// CHECK:       %[[JOINED:.*]] = tensor.collapse_shape %[[LOOP]] {{\[\[}}0], [1, 2]] : tensor<?x2x32xf32> into tensor<?x64xf32>
+// CHECK:       return %[[JOINED]]
+func.func @grouped_matmul_combine(%x: tensor<?x64xf32>, %w: tensor<4x2x64x32xf32>,
+                                  %o: tensor<5xi32>, %t: tensor<?xi32>, %rw: tensor<?xf32>,
+                                  %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %0 = moe.grouped_matmul ins(%x, %w, %o : tensor<?x64xf32>, tensor<4x2x64x32xf32>, tensor<5xi32>)
+         combine(%t, %rw : tensor<?xi32>, tensor<?xf32>) outs(%init : tensor<?x64xf32>)
+         {weight_layout = #moe.weight_layout<panels>}
+  return %0 : tensor<?x64xf32>
+}

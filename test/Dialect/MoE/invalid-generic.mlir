@@ -60,8 +60,24 @@ func.func @generic_grouped_matmul_bias_mismatch(%x: tensor<?x64xf32>,
                                                 %init: tensor<?x128xf32>) {
   // expected-error @+1 {{'moe.grouped_matmul' op bias dimension 1 (output width N) must be 128, got 64}}
   %0 = "moe.grouped_matmul"(%x, %w, %o, %b, %init)
+         <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 1>}>
          : (tensor<?x64xf32>, tensor<8x128x64xf32>, tensor<9xi32>,
             tensor<8x64xf32>, tensor<?x128xf32>) -> tensor<?x128xf32>
+  return
+}
+
+// -----
+
+func.func @generic_grouped_matmul_combine_without_weights(%x: tensor<?x64xf32>,
+                                                         %w: tensor<8x128x64xf32>,
+                                                         %o: tensor<9xi32>,
+                                                         %t: tensor<?xi32>,
+                                                         %init: tensor<?x128xf32>) {
+  // expected-error @+1 {{'moe.grouped_matmul' op combine needs both token_ids and row_weights}}
+  %0 = "moe.grouped_matmul"(%x, %w, %o, %t, %init)
+         <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 1>}>
+         : (tensor<?x64xf32>, tensor<8x128x64xf32>, tensor<9xi32>,
+            tensor<?xi32>, tensor<?x128xf32>) -> tensor<?x128xf32>
   return
 }
 

@@ -3893,3 +3893,65 @@ func.func @grouped_gated_matmul_gather_rows(%x: tensor<4x64xf32>,
          outs(%init : tensor<6x128xf32>) activation<silu>
   return
 }
+
+// -----
+
+func.func @grouped_matmul_combine_rows(%h: tensor<5x128xf32>, %w: tensor<8x64x128xf32>,
+                                       %o: tensor<9xi32>, %t: tensor<4xi32>,
+                                       %rw: tensor<5xf32>, %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{'moe.grouped_matmul' op token_ids dimension 0 (rows R) must be 5, got 4}}
+  %0 = moe.grouped_matmul ins(%h, %w, %o : tensor<5x128xf32>, tensor<8x64x128xf32>, tensor<9xi32>)
+         combine(%t, %rw : tensor<4xi32>, tensor<5xf32>) outs(%init : tensor<?x64xf32>)
+  return %0 : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @grouped_matmul_combine_row_weights_type(%h: tensor<?x128xf32>, %w: tensor<8x64x128xf32>,
+                                                   %o: tensor<9xi32>, %t: tensor<?xi32>,
+                                                   %rw: tensor<?xi32>, %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{'moe.grouped_matmul' op row_weights must be a rank-1 tensor of f16, bf16, f32 or f64, got 'tensor<?xi32>'}}
+  %0 = moe.grouped_matmul ins(%h, %w, %o : tensor<?x128xf32>, tensor<8x64x128xf32>, tensor<9xi32>)
+         combine(%t, %rw : tensor<?xi32>, tensor<?xi32>) outs(%init : tensor<?x64xf32>)
+  return %0 : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @segment_combine_rank(%h: tensor<?xf32>, %t: tensor<?xi32>, %rw: tensor<?xf32>,
+                                %init: tensor<?xf32>) -> tensor<?xf32> {
+  // expected-error @+1 {{'moe.segment_combine' op input must have rows and columns, got 'tensor<?xf32>'}}
+  %0 = moe.segment_combine ins(%h, %t, %rw : tensor<?xf32>, tensor<?xi32>, tensor<?xf32>)
+         outs(%init : tensor<?xf32>)
+  return %0 : tensor<?xf32>
+}
+
+// -----
+
+func.func @segment_combine_columns(%h: tensor<?x2x32xf32>, %t: tensor<?xi32>, %rw: tensor<?xf32>,
+                                   %init: tensor<?x2x16xf32>) -> tensor<?x2x16xf32> {
+  // expected-error @+1 {{'moe.segment_combine' op init dimension 2 (columns) must be 32, got 16}}
+  %0 = moe.segment_combine ins(%h, %t, %rw : tensor<?x2x32xf32>, tensor<?xi32>, tensor<?xf32>)
+         outs(%init : tensor<?x2x16xf32>)
+  return %0 : tensor<?x2x16xf32>
+}
+
+// -----
+
+func.func @segment_combine_token_rows(%h: tensor<4x64xf32>, %t: tensor<3xi32>, %rw: tensor<4xf32>,
+                                      %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{'moe.segment_combine' op token_ids dimension 0 (rows) must be 4, got 3}}
+  %0 = moe.segment_combine ins(%h, %t, %rw : tensor<4x64xf32>, tensor<3xi32>, tensor<4xf32>)
+         outs(%init : tensor<?x64xf32>)
+  return %0 : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @segment_combine_element_type(%h: tensor<?x64xf32>, %t: tensor<?xi32>, %rw: tensor<?xf32>,
+                                        %init: tensor<?x64xf16>) -> tensor<?x64xf16> {
+  // expected-error @+1 {{'moe.segment_combine' op init element type 'f16' must match input element type 'f32'}}
+  %0 = moe.segment_combine ins(%h, %t, %rw : tensor<?x64xf32>, tensor<?xi32>, tensor<?xf32>)
+         outs(%init : tensor<?x64xf16>)
+  return %0 : tensor<?x64xf16>
+}

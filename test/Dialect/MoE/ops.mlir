@@ -172,6 +172,27 @@ func.func @combine(%h: tensor<?x64xf32>, %t: tensor<?xi32>, %rw: tensor<?xf32>,
   return %0 : tensor<?x64xf32>
 }
 
+// CHECK-LABEL: func @grouped_matmul_combine
+func.func @grouped_matmul_combine(%h: tensor<?x128xf32>, %w: tensor<8x64x128xf32>,
+                                  %b: tensor<8x64xf32>, %o: tensor<9xi32>,
+                                  %t: tensor<?xi32>, %rw: tensor<?xf32>,
+                                  %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // CHECK: moe.grouped_matmul ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x128xf32>, tensor<8x64x128xf32>, tensor<9xi32>) bias(%{{.*}} : tensor<8x64xf32>) combine(%{{.*}}, %{{.*}} : tensor<?xi32>, tensor<?xf32>) outs(%{{.*}} : tensor<?x64xf32>)
+  %0 = moe.grouped_matmul ins(%h, %w, %o : tensor<?x128xf32>, tensor<8x64x128xf32>, tensor<9xi32>)
+         bias(%b : tensor<8x64xf32>) combine(%t, %rw : tensor<?xi32>, tensor<?xf32>)
+         outs(%init : tensor<?x64xf32>)
+  return %0 : tensor<?x64xf32>
+}
+
+// CHECK-LABEL: func @segment_combine
+func.func @segment_combine(%h: tensor<?x2x32xf32>, %t: tensor<?xi32>, %rw: tensor<?xf32>,
+                           %init: tensor<?x2x32xf32>) -> tensor<?x2x32xf32> {
+  // CHECK: moe.segment_combine ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x2x32xf32>, tensor<?xi32>, tensor<?xf32>) outs(%{{.*}} : tensor<?x2x32xf32>)
+  %0 = moe.segment_combine ins(%h, %t, %rw : tensor<?x2x32xf32>, tensor<?xi32>, tensor<?xf32>)
+         outs(%init : tensor<?x2x32xf32>)
+  return %0 : tensor<?x2x32xf32>
+}
+
 // CHECK-LABEL: func @layer_noise
 func.func @layer_noise(%x: tensor<?x64xf32>, %wr: tensor<8x64xf32>,
                        %wn: tensor<8x64xf32>, %wu: tensor<8x128x64xf32>,

@@ -31,7 +31,11 @@ def ConvertMoEToLinalgPass : Pass<"convert-moe-to-linalg"> {
     - permute to a copy of each used row from its token's row, in column
       chunks, or, with `permute-row-block`, in blocks of rows;
     - the grouped matmul to one `linalg.generic` contraction per expert on
-      that expert's own rows (an `scf.for` over the E segments);
+      that expert's own rows (an `scf.for` over the E segments); a
+      combining one (moe-fuse-combine) to the contraction of each segment
+      into a zero tensor and a `moe.segment_combine` of its rows into the
+      token rows, its epilogue, which the target tiles and fuses with the
+      contraction, then lowers (moe-cpu-tile-and-vectorize);
     - combine to a weighted scatter-add over the used rows, in row order,
       in column chunks, or, with `combine-token-block`, in blocks of tokens
       that find their rows in each segment by binary search (the same

@@ -54,6 +54,12 @@ struct DecompositionOptionsBase : public PassPipelineOptions<Derived> {
                      "instead of a permuted copy (moe-fuse-gather; needs "
                      "fuse-gate-up)"),
       llvm::cl::init(true)};
+  mlir::detail::PassOptions::Option<bool> fuseCombine{
+      *this, "fuse-combine",
+      llvm::cl::desc("Run the combine in the down projection's epilogue "
+                     "(moe-fuse-combine; on the CPU with vectorize only, "
+                     "and not with bf16-dot)"),
+      llvm::cl::init(true)};
 };
 
 /// Options of the MoE dialect decomposition stage.

@@ -75,6 +75,10 @@ void populateMoEFuseGateUpPatterns(RewritePatternSet &patterns);
 /// `moe.permute`'s rows through its token ids.
 void populateMoEFuseGatherPatterns(RewritePatternSet &patterns);
 
+/// Populates the pattern of moe-fuse-combine: a combine folded into the
+/// grouped matmul whose rows it adds.
+void populateMoEFuseCombinePatterns(RewritePatternSet &patterns);
+
 #define GEN_PASS_REGISTRATION
 #include "moe/Transforms/Passes.h.inc"
 

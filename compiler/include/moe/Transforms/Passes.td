@@ -104,6 +104,28 @@ def MoEFuseGatherPass : Pass<"moe-fuse-gather"> {
   let dependentDialects = ["::mlir::moe::MoEDialect"];
 }
 
+def MoEFuseCombinePass : Pass<"moe-fuse-combine"> {
+  let summary = "Run the combine in the epilogue of the grouped matmul whose "
+                "rows it adds";
+  let description = [{
+    Folds `moe.combine` into the `moe.grouped_matmul` (the down projection)
+    that produces its rows: the matmul takes the combine's token ids,
+    routing weights and [T, N] destination (`combine`), and each tile of a
+    segment's rows, once its sums are complete, adds them, scaled by their
+    routing weights, into their tokens' rows. The [R, N] rows of the experts
+    are then never written, nor read back.
+
+    Each output element still sums its contributions in row order (expert
+    by expert, in token order within an expert), the order `moe.combine`
+    adds them in, so the result is the same, bit for bit.
+
+    The matmul must accumulate into a zero `linalg.fill` (as the
+    decomposition's do), run over the combine's expert offsets, and have no
+    other user.
+  }];
+  let dependentDialects = ["::mlir::moe::MoEDialect"];
+}
+
 def MoEFuseSharedExpertsPass : Pass<"moe-fuse-shared-experts"> {
   let summary = "Run a layer's shared experts in its routed experts' grouped "
                 "loop";

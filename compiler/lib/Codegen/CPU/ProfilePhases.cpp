@@ -42,7 +42,10 @@ std::optional<ProfilePhase> phaseOf(Operation *op) {
       .Case([](PermuteOp) { return ProfilePhase::Permute; })
       .Case([](GroupedGatedMatmulOp) { return ProfilePhase::GateUp; })
       .Case([](GatedActivationOp) { return ProfilePhase::Activation; })
-      .Case([](GroupedMatmulOp) { return ProfilePhase::Matmul; })
+      .Case([](GroupedMatmulOp matmul) {
+        return matmul.hasCombine() ? ProfilePhase::MatmulCombine
+                                   : ProfilePhase::Matmul;
+      })
       .Case([](CombineOp) { return ProfilePhase::Combine; })
       .Default([](Operation *) { return std::nullopt; });
 }

@@ -42,6 +42,11 @@
 //       for m in the block: H[1x32] = act(G) * U
 //
 // so a panel's weights are read once per block, not once per 4-row tile.
+// A combining down projection (moe-fuse-combine) is scheduled the same way
+// around its moe.segment_combine: per block of rows, the K-blocked
+// contraction into the block's partial sums, then each row, scaled by its
+// routing weight, added into its token's row of the panel's columns
+// (SegmentCombineToSCF, after the schedule).
 //
 // In the pair layout of --bf16-dot each k step is a k pair, and each row
 // of the tile takes one AVX-512 BF16 dot product per 16 columns, as in the
@@ -56,6 +61,7 @@
 #include "moe/Codegen/CPU/Passes.h"
 #include "moe/Codegen/Common/SegmentMatmul.h"
 #include "moe/Conversion/MoEToLinalg/MoEToLinalg.h"
+#include "moe/Dialect/MoE/IR/MoEOps.h"
 #include "moe/Transforms/TensorUtils.h"
 
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
@@ -113,6 +119,10 @@ bool isFusableGatedEpilogue(linalg::GenericOp op, int64_t panelWidth,
               : 1;
   return true;
 }
+
+/// Rows of a combine's block when the gated kernels run whole-K
+/// (gated-row-block=0): the combine's contraction is always K-blocked.
+constexpr int64_t kDefaultCombineRowBlock = 64;
 
 /// "[s0, s1, ...]": tile sizes for a transform op.
 std::string tileSizes(ArrayRef<int64_t> sizes) {
@@ -545,21 +555,25 @@ std::string fusedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
          hoistAccumulators(kernel);
 }
 
-/// The schedule of gated epilogue `id` ([rows, N/P, P] or [rows, N], by
-/// `rank`) with its contractions K-blocked: the epilogue is tiled into
+/// The schedule of segment epilogue `id` ([rows, N/P, P] or [rows, N], by
+/// `rank`) with its contractions K-blocked: a gated epilogue (`gated`: a
+/// linalg.generic of a gate and an up contraction) or a combine
+/// (moe.segment_combine of one contraction). The epilogue is tiled into
 /// panels (an scf.forall with `parallel`) and blocks of `rowBlock` rows, and
-/// into each block go its gate and up contractions, whose [rowBlock, P]
-/// partial sums stay in a block-sized buffer (which
-/// moe-cpu-hoist-tile-buffers allocates once per thread share) while each
-/// contraction runs as the plain
-/// kernel does: K blocks of `kTile`, `rowTile`-row register tiles (peeled,
-/// single rows for the remainder). The activation then reads the block's
-/// two sums, a row at a time, while they are in L1: no [rows, N] projection
-/// is written. Against the whole-K tile (fusedGatedSchedule), a panel's
-/// weights are read once per block instead of once per register tile.
-std::string blockedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
-                                 int64_t rowBlock, int64_t kTile,
-                                 int64_t rowTile, bool parallel, bool gather) {
+/// into each block go its contractions, whose [rowBlock, P] partial sums
+/// stay in a block-sized buffer (which moe-cpu-hoist-tile-buffers allocates
+/// once per thread share) while each contraction runs as the plain kernel
+/// does: K blocks of `kTile`, `rowTile`-row register tiles (peeled, single
+/// rows for the remainder). The epilogue then reads the block's sums, a row
+/// at a time, while they are in L1: the activation (vectorized here) or the
+/// combine (lowered after the schedule, SegmentCombineToSCF). No [rows, N]
+/// product is written. Against the whole-K tile (fusedGatedSchedule), a
+/// panel's weights are read once per block instead of once per register
+/// tile.
+std::string blockedEpilogueSchedule(int64_t id, int64_t rank, int64_t panelTile,
+                                    int64_t rowBlock, int64_t kTile,
+                                    int64_t rowTile, bool parallel, bool gather,
+                                    bool gated) {
   SmallVector<int64_t> panel(rank, 0), block(rank, 0), oneRow(rank, 0);
   panel[1] = panelTile;
   block[0] = rowBlock;
@@ -572,10 +586,13 @@ std::string blockedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
   rank1[rank] = 1;
   row[0] = 1;
   std::string kernel = "%e" + std::to_string(id);
-  // The k loops of the gate's and up's full and remainder tiles.
+  // The k loops of the contractions' full and remainder tiles.
   SmallVector<std::string, 4> kLoops;
-  std::string text =
-      llvm::formatv(R"mlir(
+  // The gate and up projections, or the combine's one (d).
+  SmallVector<StringRef, 2> projections = {"d"};
+  std::string text;
+  if (gated) {
+    text = llvm::formatv(R"mlir(
     {0} = transform.structured.match ops{{["linalg.generic"]}
         attributes {{moe.tile_target = {1} : i64} in %func
         : (!transform.any_op) -> !transform.any_op
@@ -591,17 +608,60 @@ std::string blockedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
     {0}_fill = transform.structured.match ops{{["linalg.fill"]}
         in {0}_lb : (!transform.any_op) -> !transform.any_op
 )mlir",
-                    kernel, id, tileSizes(panel),
-                    parallel ? "{use_forall}" : "", tileSizes(block))
-          .str();
-  text += splitGateUp(kernel + "_mm");
-  // Each contraction is tiled as the plain kernel is. Rows gathered through
-  // the token ids (moe-fuse-gather) follow the tiling a loop at a time, down
-  // to each k step, which reads its rows' elements, as in the whole-K tile:
-  // no block of gathered rows is built. (Merging the slices of the gathered
-  // block instead would also merge the weight's, and
-  // moe-cpu-prefetch-next-block would no longer see its K block.)
-  for (StringRef projection : {"g", "u"}) {
+                         kernel, id, tileSizes(panel),
+                         parallel ? "{use_forall}" : "", tileSizes(block))
+               .str();
+    text += splitGateUp(kernel + "_mm");
+    projections = {"g", "u"};
+  } else {
+    // The combine's rows are a reduction (tiles of rows all update the
+    // token rows), and `fuse` would fuse the producer of its destination
+    // too (a zero fill, when the segment loop folded away) into each panel
+    // and block: the panels and blocks take the contraction and its
+    // partial sums' zero fill only.
+    text = llvm::formatv(R"mlir(
+    {0} = transform.structured.match ops{{["moe.segment_combine"]}
+        attributes {{moe.tile_target = {1} : i64} in %func
+        : (!transform.any_op) -> !transform.any_op
+    {0}_mm_op = transform.get_producer_of_operand {0}[0]
+        : (!transform.any_op) -> !transform.any_op
+    {0}_fill_op = transform.get_producer_of_operand {0}_mm_op[2]
+        : (!transform.any_op) -> !transform.any_op
+    {0}_panel, {0}_ln = transform.structured.{3} {0}
+        tile_sizes {2}
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+)mlir",
+                         kernel, id, tileSizes(panel),
+                         parallel ? "tile_using_forall" : "tile_using_for")
+               .str();
+    // Each fusion leaves `tensor.dim`s of the fill inside the loop, which
+    // the fill would be cloned whole for: they fold away first.
+    auto canonicalize = [&](StringRef loop) {
+      text += llvm::formatv(R"mlir(
+    transform.apply_patterns to {0} {{
+      transform.apply_patterns.canonicalization
+    } : !transform.any_op
+)mlir",
+                            loop)
+                  .str();
+    };
+    text += fuseInto(kernel + "_mm_op", kernel + "_ln", kernel + "_mm_panel");
+    canonicalize(kernel + "_ln_fused");
+    text += fuseInto(kernel + "_fill_op", kernel + "_ln_fused",
+                     kernel + "_fill_panel");
+    text += llvm::formatv(R"mlir(
+    {0}_blk, {0}_lb = transform.structured.tile_using_for {0}_panel
+        tile_sizes {1}
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+)mlir",
+                          kernel, tileSizes(block))
+                .str();
+    text += fuseInto(kernel + "_mm_panel", kernel + "_lb", kernel + "_mm_d");
+    canonicalize(kernel + "_lb_fused");
+    text += fuseInto(kernel + "_fill_panel", kernel + "_lb_fused",
+                     kernel + "_fill");
+  }
+  for (StringRef projection : projections) {
     std::string mm = kernel + "_" + projection.str();
     // `loop`, with the gathered tile `tile` fused into it as `fused`; the
     // loop's handle then names the loop the fusion returns.
@@ -690,7 +750,7 @@ std::string blockedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
     fuseGather(mm + "_gtail_row", tailKLoop, mm + "_gtail_k");
     kLoops.push_back(tailKLoop);
   }
-  for (StringRef projection : {"g", "u"})
+  for (StringRef projection : projections)
     text += llvm::formatv(R"mlir(
     transform.structured.vectorize {0}_{1}_full_rank1 : !transform.any_op
     transform.structured.vectorize {0}_{1}_tail_rank1 : !transform.any_op
@@ -702,13 +762,18 @@ std::string blockedGatedSchedule(int64_t id, int64_t rank, int64_t panelTile,
         tile_sizes {1}
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     transform.structured.vectorize {0}_fill_row : !transform.any_op
+)mlir",
+                        kernel, tileSizes(oneRow))
+              .str();
+  if (gated)
+    text += llvm::formatv(R"mlir(
     {0}_act_row, {0}_act_l = transform.structured.tile_using_for {0}_blk
         tile_sizes {1}
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     transform.structured.vectorize {0}_act_row : !transform.any_op
 )mlir",
-                        kernel, tileSizes(oneRow))
-              .str();
+                          kernel, tileSizes(oneRow))
+                .str();
   return text + contractionPatterns() + hoistAccumulatorsOf(kLoops);
 }
 
@@ -837,10 +902,10 @@ struct MoECPUTileAndVectorizePass
       bool gather = rows && rows->hasAttr(kSegmentGatherAttrName);
       if (gatedRowBlock > 0 && pairPanel == 0) {
         int64_t k = producers[0].getStaticLoopRanges().back();
-        body += blockedGatedSchedule(count++, op.getNumLoops(), panel,
-                                     gatedRowBlock,
-                                     largestDivisorAtMost(k, reductionBlock),
-                                     rowTile, parallelPanels, gather);
+        body += blockedEpilogueSchedule(
+            count++, op.getNumLoops(), panel, gatedRowBlock,
+            largestDivisorAtMost(k, reductionBlock), rowTile, parallelPanels,
+            gather, /*gated=*/true);
       } else {
         body += fusedGatedSchedule(count++, op.getNumLoops(), panel,
                                    std::max<int64_t>(rowTile / 2, 1),
@@ -848,6 +913,31 @@ struct MoECPUTileAndVectorizePass
       }
       for (linalg::GenericOp producer : producers)
         fused.insert(producer);
+    });
+    // Combines (moe-fuse-combine) whose rows a plain contraction computes:
+    // the contraction is scheduled with its epilogue, K-blocked in blocks of
+    // rows; a combine of anything else is lowered untiled, after the
+    // schedule.
+    func.walk([&](SegmentCombineOp op) {
+      auto producer = op.getInput().getDefiningOp<linalg::GenericOp>();
+      int64_t n, k, panel = 1;
+      if (!producer || !producer->hasOneUse())
+        return;
+      if (isKNSegmentMatmul(producer, n, k))
+        panel = largestDivisorAtMost(n, std::max<int64_t>(panelWidth, 1));
+      else if (!isPanelSegmentMatmul(producer, k))
+        return;
+      auto fill =
+          producer.getDpsInits().front().getDefiningOp<linalg::FillOp>();
+      if (!fill || !fill->hasOneUse())
+        return;
+      op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
+      body += blockedEpilogueSchedule(
+          count++, op.getInput().getType().getRank(), panel,
+          gatedRowBlock > 0 ? gatedRowBlock : kDefaultCombineRowBlock,
+          largestDivisorAtMost(k, reductionBlock), rowTile, parallelPanels,
+          /*gather=*/false, /*gated=*/false);
+      fused.insert(producer);
     });
     // Tags `op` as kernel `count`, and the zero fill of its destination,
     // when only it reads that fill, as the fill to fuse into its panels.
@@ -895,7 +985,7 @@ struct MoECPUTileAndVectorizePass
       }
     });
     if (count == 0)
-      return success();
+      return lowerSegmentCombines(func);
 
     std::string schedule = llvm::formatv(R"mlir(
 module attributes {{transform.with_named_sequence} {
@@ -923,6 +1013,15 @@ module attributes {{transform.with_named_sequence} {
     });
     RewritePatternSet patterns(&getContext());
     patterns.add<UnrollSegmentGather>(&getContext());
+    if (failed(applyPatternsGreedily(func, std::move(patterns))))
+      return failure();
+    return lowerSegmentCombines(func);
+  }
+
+  /// The combines, tiled or not, as loops over their rows.
+  LogicalResult lowerSegmentCombines(func::FuncOp func) {
+    RewritePatternSet patterns(&getContext());
+    populateMoESegmentCombineToSCFPatterns(patterns);
     return applyPatternsGreedily(func, std::move(patterns));
   }
 };

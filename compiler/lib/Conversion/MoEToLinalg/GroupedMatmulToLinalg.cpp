@@ -59,12 +59,14 @@ bool onlySegmentRowsRead(Value result, Value offsets) {
 /// `linalg.fill` destination is filled one segment at a time (and, with
 /// `fillPastSegments`, its rows from offsets[E] on at the end), so that
 /// several grouped matmuls starting from one shared fill do not force
-/// bufferization to copy it.
+/// bufferization to copy it. A `tokenRows` destination ([T, N], a combining
+/// matmul's) is passed whole to every segment, fill or not.
 using SegmentBody = function_ref<Value(OpBuilder &b, Value e, Value start,
                                        Value rows, Value destination)>;
 Value buildSegmentLoop(OpBuilder &builder, Location loc, Value offsets,
                        int64_t numExperts, Value destination,
-                       bool fillPastSegments, SegmentBody body) {
+                       bool fillPastSegments, SegmentBody body,
+                       bool tokenRows = false) {
   auto initType = cast<RankedTensorType>(destination.getType());
   auto segmentOutputType =
       RankedTensorType::get({ShapedType::kDynamic, initType.getDimSize(1)},
@@ -72,7 +74,8 @@ Value buildSegmentLoop(OpBuilder &builder, Location loc, Value offsets,
   OpFoldResult zero = builder.getIndexAttr(0);
   OpFoldResult one = builder.getIndexAttr(1);
   Value fillValue;
-  if (auto fill = destination.getDefiningOp<linalg::FillOp>()) {
+  auto fill = destination.getDefiningOp<linalg::FillOp>();
+  if (fill && !tokenRows) {
     fillValue = fill.getInputs().front();
     destination = fill.getOutputs().front();
   }
@@ -302,12 +305,79 @@ Value toContractionShape(OpBuilder &b, Location loc, WeightLayout layout,
                       type.getDimSize(3));
 }
 
+/// The body of a combining matmul's segment loop (moe-fuse-combine): the
+/// segment's product, from zero, in its contraction's shape, and
+/// `moe.segment_combine` adding its rows into `target`, the token rows (in
+/// the product's shape: [T, N/P, P] for panels without a bias), as the
+/// contraction's epilogue. Targets tile and fuse the two; the segment's
+/// [rows, N] product is never a tensor of the whole call.
+Value buildCombiningSegment(OpBuilder &b, Location loc, GroupedMatmulOp op,
+                            Value e, Value start, Value rows, Value target) {
+  WeightLayout layout = op.getWeightLayout();
+  Value weight = op.getWeight();
+  Value segment =
+      splitPairs(b, loc, extractRows(b, loc, op.getInput(), start, rows),
+                 kPairCount(layout, weight.getType()));
+  // [rows, N] in the contraction's shape: [rows, N/P, P] for panels.
+  auto weightType = cast<RankedTensorType>(weight.getType());
+  SmallVector<OpFoldResult> sizes = {rows};
+  if (layout == WeightLayout::panels || layout == WeightLayout::pair_panels)
+    sizes.append({b.getIndexAttr(weightType.getDimSize(1)),
+                  b.getIndexAttr(weightType.getDimSize(3))});
+  else
+    sizes.push_back(b.getIndexAttr(
+        cast<RankedTensorType>(op.getInit().getType()).getDimSize(1)));
+  Value zero = createZeroTensor(
+      b, loc, sizes, cast<RankedTensorType>(target.getType()).getElementType());
+  Value product = buildSegmentContraction(
+      b, loc, layout, segment, extractExpert(b, loc, weight, e), zero);
+  if (Value bias = op.getBias()) {
+    // The bias joins the product in the [rows, N] shape.
+    if (cast<RankedTensorType>(product.getType()).getRank() == 3)
+      product = joinColumns(b, loc, product);
+    product = buildAddRowBias(b, loc, product, extractExpert(b, loc, bias, e));
+  }
+  auto rowsOf = [&](Value vector) -> Value {
+    return tensor::ExtractSliceOp::create(
+        b, loc, vector, ArrayRef<OpFoldResult>{start},
+        ArrayRef<OpFoldResult>{rows},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  };
+  return SegmentCombineOp::create(b, loc, target.getType(), product,
+                                  rowsOf(op.getTokenIds()),
+                                  rowsOf(op.getRowWeights()), target)
+      .getResult();
+}
+
 struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(GroupedMatmulOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
+    if (op.hasCombine()) {
+      int64_t numExperts =
+          cast<RankedTensorType>(op.getWeight().getType()).getDimSize(0);
+      // The loop carries the token rows in the product's shape: reshaped
+      // once, outside it (inside, a segment loop that folds away would leave
+      // the reshape of a fill that bufferization must copy).
+      Value tokenRows = op.getInit();
+      if (!op.getBias())
+        tokenRows = toContractionShape(rewriter, loc, op.getWeightLayout(),
+                                       op.getWeight().getType(), tokenRows);
+      Value result = buildSegmentLoop(
+          rewriter, loc, op.getExpertOffsets(), numExperts, tokenRows,
+          /*fillPastSegments=*/false,
+          [&](OpBuilder &b, Value e, Value start, Value rows,
+              Value target) -> Value {
+            return buildCombiningSegment(b, loc, op, e, start, rows, target);
+          },
+          /*tokenRows=*/true);
+      if (cast<RankedTensorType>(result.getType()).getRank() == 3)
+        result = joinColumns(rewriter, loc, result);
+      rewriter.replaceOp(op, result);
+      return success();
+    }
     Value weight = op.getWeight();
     Value bias = op.getBias();
     WeightLayout layout = op.getWeightLayout();

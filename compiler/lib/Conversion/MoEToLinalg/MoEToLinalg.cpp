@@ -36,6 +36,8 @@ struct ConvertMoEToLinalgPass
     MLIRContext *ctx = &getContext();
     ConversionTarget target(*ctx);
     target.addIllegalDialect<MoEDialect>();
+    // A combining grouped matmul's epilogue, which targets tile.
+    target.addLegalOp<SegmentCombineOp>();
     target.addLegalDialect<arith::ArithDialect,
                            bufferization::BufferizationDialect,
                            linalg::LinalgDialect,

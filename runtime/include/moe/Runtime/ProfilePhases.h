@@ -26,22 +26,23 @@ constexpr const char kProfileHookName[] = MOE_ABI_PROFILE_PHASE_NAME;
 
 /// The steps of a MoE layer, as the hook's `phase` numbers them.
 enum class ProfilePhase : int32_t {
-  Router = 0,   // moe.router: logits and scores
-  TopK,         // moe.top_k
-  Dispatch,     // moe.dispatch: the counting sort into expert segments
-  Permute,      // moe.permute: token rows into expert order
-  GateUp,       // moe.grouped_gated_matmul: gate, up and activation
-  Activation,   // moe.gated_activation (unfused)
-  Matmul,       // moe.grouped_matmul: down, unfused gate/up, linear nodes
-  Combine,      // moe.combine: weighted scatter back to token order
-  RouterTopK,   // moe.router_top_k: router and top-k fused
+  Router = 0,    // moe.router: logits and scores
+  TopK,          // moe.top_k
+  Dispatch,      // moe.dispatch: the counting sort into expert segments
+  Permute,       // moe.permute: token rows into expert order
+  GateUp,        // moe.grouped_gated_matmul: gate, up and activation
+  Activation,    // moe.gated_activation (unfused)
+  Matmul,        // moe.grouped_matmul: down, unfused gate/up, linear nodes
+  Combine,       // moe.combine: weighted scatter back to token order
+  RouterTopK,    // moe.router_top_k: router and top-k fused
+  MatmulCombine, // moe.grouped_matmul with combine: down and combine fused
 };
-constexpr int kNumProfilePhases = 9;
+constexpr int kNumProfilePhases = 10;
 
 /// The phases' names, as --profile prints them.
 constexpr const char *kProfilePhaseNames[kNumProfilePhases] = {
-    "router",  "top_k",   "dispatch",   "permute",
-    "gate_up", "activation", "matmul", "combine", "router_top_k"};
+    "router",     "top_k",  "dispatch", "permute",      "gate_up",
+    "activation", "matmul", "combine",  "router_top_k", "matmul_combine"};
 
 } // namespace moe
 

@@ -49,7 +49,12 @@ void populateMoERoutingDataToSCFPatterns(
 /// `moe.gated_activation` to an elementwise `linalg.generic`.
 void populateMoEGroupedMatmulToLinalgPatterns(RewritePatternSet &patterns);
 
-/// All of the above.
+/// `moe.segment_combine` (what a combining `moe.grouped_matmul` lowers its
+/// epilogue to, for targets to tile) to a loop over its rows. Not part of
+/// the conversion: targets run it after tiling.
+void populateMoESegmentCombineToSCFPatterns(RewritePatternSet &patterns);
+
+/// All of the above but populateMoESegmentCombineToSCFPatterns.
 void populateMoEToLinalgConversionPatterns(
     RewritePatternSet &patterns,
     const ConvertMoEToLinalgPassOptions &options = {});

@@ -11,6 +11,7 @@
 
 #include "moe/Dialect/MoE/IR/MoEOps.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
@@ -484,7 +485,7 @@ static LogicalResult
 verifyGroupedWeight(Operation *op, const ShapeVerifier &v, Value input,
                     Value tokenIds, Value weight, StringRef name, Value offsets,
                     Value init, WeightLayout layout, int64_t &numExperts,
-                    int64_t &outWidth) {
+                    int64_t &outWidth, bool tokenOrderInit = false) {
   bool weightKn = layout == WeightLayout::kn;
   bool panels = layout == WeightLayout::panels;
   bool vnni = layout == WeightLayout::pair_panels;
@@ -541,9 +542,10 @@ verifyGroupedWeight(Operation *op, const ShapeVerifier &v, Value input,
   if (failed(v.dim(weight, name, 0, numExperts, "experts E")) ||
       failed(v.dim(weight, name, reductionDim, reduction,
                    vnni ? "reduction size K / 2" : "reduction size K")) ||
-      failed(v.dim(init, "init", 0,
-                   ShapeVerifier::extent(tokenIds ? tokenIds : input, 0),
-                   "rows R")) ||
+      (!tokenOrderInit &&
+       failed(v.dim(init, "init", 0,
+                    ShapeVerifier::extent(tokenIds ? tokenIds : input, 0),
+                    "rows R"))) ||
       failed(v.dim(init, "init", 1, outWidth, "output width N")))
     return failure();
   // A dynamic N in the weight: the destination may still know it.
@@ -568,12 +570,25 @@ static LogicalResult verifyGroupedBias(const ShapeVerifier &v, Value bias,
 LogicalResult GroupedMatmulOp::verify() {
   ShapeVerifier v(*this);
   int64_t numExperts, outWidth;
+  Value tokenIds = getTokenIds(), rowWeights = getRowWeights();
+  if (static_cast<bool>(tokenIds) != static_cast<bool>(rowWeights))
+    return emitOpError("combine needs both token_ids and row_weights");
   if (failed(verifyGroupedWeight(*this, v, getInput(), /*tokenIds=*/{},
                                  getWeight(), "weight", getExpertOffsets(),
                                  getInit(), getWeightLayout(), numExperts,
-                                 outWidth)))
+                                 outWidth, /*tokenOrderInit=*/hasCombine())) ||
+      failed(verifyGroupedBias(v, getBias(), "bias", numExperts, outWidth)))
     return failure();
-  return verifyGroupedBias(v, getBias(), "bias", numExperts, outWidth);
+  if (!hasCombine())
+    return success();
+  // The combine's operands, as moe.combine checks them.
+  int64_t rows = ShapeVerifier::extent(getInput(), 0);
+  if (failed(v.tensor(tokenIds, "token_ids", 1, ElementKind::I32)) ||
+      failed(v.tensor(rowWeights, "row_weights", 1, ElementKind::Float)) ||
+      failed(v.dim(tokenIds, "token_ids", 0, rows, "rows R")) ||
+      failed(v.dim(rowWeights, "row_weights", 0, rows, "rows R")))
+    return failure();
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -671,6 +686,90 @@ LogicalResult CombineOp::verify() {
       failed(v.sameElementType(getInput(), "input", getInit(), "init")))
     return failure();
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// SegmentCombineOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SegmentCombineOp::verify() {
+  ShapeVerifier v(*this);
+  auto inputType = cast<RankedTensorType>(getInput().getType());
+  int64_t rank = inputType.getRank();
+  if (rank < 2)
+    return emitOpError() << "input must have rows and columns, got "
+                         << inputType;
+  if (failed(v.tensor(getInput(), "input", rank, ElementKind::Float)) ||
+      failed(v.tensor(getTokenIds(), "token_ids", 1, ElementKind::I32)) ||
+      failed(v.tensor(getRowWeights(), "row_weights", 1, ElementKind::Float)) ||
+      failed(v.tensor(getInit(), "init", rank, ElementKind::Float)) ||
+      failed(v.sameElementType(getInput(), "input", getInit(), "init")))
+    return failure();
+  int64_t rows = ShapeVerifier::extent(getInput(), 0);
+  if (failed(v.dim(getTokenIds(), "token_ids", 0, rows, "rows")) ||
+      failed(v.dim(getRowWeights(), "row_weights", 0, rows, "rows")))
+    return failure();
+  for (unsigned dim = 1; dim < rank; ++dim)
+    if (failed(v.dim(getInit(), "init", dim,
+                     ShapeVerifier::extent(getInput(), dim), "columns")))
+      return failure();
+  return success();
+}
+
+SmallVector<utils::IteratorType> SegmentCombineOp::getLoopIteratorTypes() {
+  SmallVector<utils::IteratorType> types(getInput().getType().getRank(),
+                                         utils::IteratorType::parallel);
+  types[0] = utils::IteratorType::reduction;
+  return types;
+}
+
+SmallVector<Range> SegmentCombineOp::getIterationDomain(OpBuilder &b) {
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  SmallVector<Range> domain;
+  for (OpFoldResult size : tensor::getMixedSizes(b, getLoc(), getInput()))
+    domain.push_back(Range{zero, size, one});
+  return domain;
+}
+
+LogicalResult SegmentCombineOp::getResultTilePosition(
+    OpBuilder &b, unsigned resultNumber, ArrayRef<OpFoldResult> offsets,
+    ArrayRef<OpFoldResult> sizes, SmallVector<OpFoldResult> &resultOffsets,
+    SmallVector<OpFoldResult> &resultSizes) {
+  // Any token row: all of them, at the tile's columns.
+  resultOffsets.assign(offsets.begin(), offsets.end());
+  resultSizes.assign(sizes.begin(), sizes.end());
+  resultOffsets[0] = b.getIndexAttr(0);
+  resultSizes[0] = tensor::getMixedSize(b, getLoc(), getInit(), 0);
+  return success();
+}
+
+FailureOr<TilingResult>
+SegmentCombineOp::getTiledImplementation(OpBuilder &b,
+                                         ArrayRef<OpFoldResult> offsets,
+                                         ArrayRef<OpFoldResult> sizes) {
+  Location loc = getLoc();
+  int64_t rank = getInput().getType().getRank();
+  SmallVector<OpFoldResult> unitStrides(rank, b.getIndexAttr(1));
+  auto input = tensor::ExtractSliceOp::create(b, loc, getInput(), offsets,
+                                              sizes, unitStrides);
+  auto rowsOf = [&](Value vector) {
+    return tensor::ExtractSliceOp::create(
+        b, loc, vector, ArrayRef<OpFoldResult>{offsets[0]},
+        ArrayRef<OpFoldResult>{sizes[0]},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  };
+  auto tokenIds = rowsOf(getTokenIds());
+  auto rowWeights = rowsOf(getRowWeights());
+  SmallVector<OpFoldResult> initOffsets, initSizes;
+  if (failed(
+          getResultTilePosition(b, 0, offsets, sizes, initOffsets, initSizes)))
+    return failure();
+  auto init = tensor::ExtractSliceOp::create(b, loc, getInit(), initOffsets,
+                                             initSizes, unitStrides);
+  auto tiled = SegmentCombineOp::create(b, loc, init.getType(), input, tokenIds,
+                                        rowWeights, init);
+  return TilingResult{
+      {tiled}, {tiled.getResult()}, {input, tokenIds, rowWeights, init}};
 }
 
 //===----------------------------------------------------------------------===//

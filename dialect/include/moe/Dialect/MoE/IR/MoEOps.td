@@ -18,6 +18,7 @@
 include "moe/Dialect/MoE/IR/MoEBase.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/TilingInterface.td"
 
 /// A destination-passing-style MoE op on tensors. `numInits` trailing
 /// operands are the destinations.
@@ -310,7 +311,7 @@ def MoE_PermuteOp : MoE_DestinationOp<"permute", 1, [
 //===----------------------------------------------------------------------===//
 
 def MoE_GroupedMatmulOp : MoE_DestinationOp<"grouped_matmul", 1, [
-    AllTypesMatch<["init", "result"]>]> {
+    AttrSizedOperandSegments, AllTypesMatch<["init", "result"]>]> {
   let summary = "one matmul per expert over its contiguous segment of rows";
   let description = [{
     For every expert e and every row r in `[offsets[e], offsets[e + 1])`,
@@ -334,17 +335,30 @@ def MoE_GroupedMatmulOp : MoE_DestinationOp<"grouped_matmul", 1, [
     kernel's weight reads contiguous. `input` and `weight` are then both
     bf16; their products accumulate in f32.
 
+    With `combine` (moe-fuse-combine) the matmul is also the `moe.combine`
+    of its rows: `init` is [T, N] in token order, and each used row r adds
+    `row_weights[r] * (input[r] weight[e]^T (+ bias[e]))` to row
+    `token_ids[r]` of `init`, in row order, as `moe.combine` does (padding
+    rows, token id -1, add nothing). No [R, N] tensor of the experts' rows
+    is produced.
+
     Example:
 
     ```mlir
     %h = moe.grouped_matmul ins(%rows, %w, %offsets
              : tensor<?x64xf32>, tensor<8x128x64xf32>, tensor<9xi32>)
            outs(%acc : tensor<?x128xf32>)
+    %y = moe.grouped_matmul ins(%h, %wd, %offsets
+             : tensor<?x128xf32>, tensor<8x64x128xf32>, tensor<9xi32>)
+           combine(%tokens, %row_w : tensor<?xi32>, tensor<?xf32>)
+           outs(%zero : tensor<?x64xf32>)
     ```
   }];
   let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$weight,
                        AnyRankedTensor:$expert_offsets,
                        Optional<AnyRankedTensor>:$bias,
+                       Optional<AnyRankedTensor>:$token_ids,
+                       Optional<AnyRankedTensor>:$row_weights,
                        AnyRankedTensor:$init,
                        MoE_DefaultWeightLayoutAttr:$weight_layout);
   let results = (outs AnyRankedTensor:$result);
@@ -352,7 +366,23 @@ def MoE_GroupedMatmulOp : MoE_DestinationOp<"grouped_matmul", 1, [
     `ins` `(` $input `,` $weight `,` $expert_offsets `:` type($input) `,`
               type($weight) `,` type($expert_offsets) `)`
     (`bias` `(` $bias^ `:` type($bias) `)`)?
+    (`combine` `(` $token_ids^ `,` $row_weights `:` type($token_ids) `,`
+                   type($row_weights) `)`)?
     `outs` `(` $init `:` type($init) `)` attr-dict
+  }];
+  let builders = [
+    // Without combine (the form every pass but moe-fuse-combine builds).
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+                   "::mlir::Value":$weight, "::mlir::Value":$expertOffsets,
+                   "::mlir::Value":$bias, "::mlir::Value":$init), [{
+      build($_builder, $_state, result, input, weight, expertOffsets, bias,
+            /*token_ids=*/::mlir::Value(), /*row_weights=*/::mlir::Value(),
+            init);
+    }]>
+  ];
+  let extraClassDeclaration = dpsExtraClassDeclaration # [{
+    /// Whether the matmul combines its rows into token order.
+    bool hasCombine() { return static_cast<bool>(getTokenIds()); }
   }];
 }
 
@@ -558,6 +588,48 @@ def MoE_CombineOp : MoE_DestinationOp<"combine", 1, [
     `ins` `(` $input `,` $token_ids `,` $row_weights `,` $expert_offsets `:`
               type($input) `,` type($token_ids) `,` type($row_weights) `,`
               type($expert_offsets) `)`
+    `outs` `(` $init `:` type($init) `)` attr-dict
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// SegmentCombineOp
+//===----------------------------------------------------------------------===//
+
+def MoE_SegmentCombineOp : MoE_DestinationOp<"segment_combine", 1, [
+    AllTypesMatch<["init", "result"]>,
+    DeclareOpInterfaceMethods<TilingInterface, [
+        "getLoopIteratorTypes", "getIterationDomain", "getTiledImplementation",
+        "getResultTilePosition"]>]> {
+  let summary = "the combine of one expert's segment of rows, tileable";
+  let description = [{
+    For every row r of `input` [S, ...] whose token id `token_ids[r]` is not
+    negative, adds `row_weights[r] * input[r]` to row `token_ids[r]` of
+    `init` [T, ...], in row order. `input` and `init` have the same rank and
+    trailing dims (the columns, in the contraction's own shape: [N], or
+    [N/P, P] for panels).
+
+    The lowering of a combining `moe.grouped_matmul` emits one per expert
+    segment, as the epilogue of the segment's contraction, so that targets
+    can tile and fuse the two (TilingInterface). The iteration domain is
+    the input's: the rows (a reduction: rows may share a token, and tiles of
+    rows all update the same [T, ...] result) and the columns (parallel).
+    A tile of rows and columns updates those columns of every token row.
+
+    Example:
+
+    ```mlir
+    %y = moe.segment_combine ins(%h, %tokens, %row_w
+             : tensor<?x16x64xf32>, tensor<?xi32>, tensor<?xf32>)
+           outs(%out : tensor<?x16x64xf32>)
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$token_ids,
+                       AnyRankedTensor:$row_weights, AnyRankedTensor:$init);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `,` $token_ids `,` $row_weights `:` type($input) `,`
+              type($token_ids) `,` type($row_weights) `)`
     `outs` `(` $init `:` type($init) `)` attr-dict
   }];
 }
