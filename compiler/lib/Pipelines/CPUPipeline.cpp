@@ -79,6 +79,7 @@ void mlir::moe::buildMoECPUKernelStage(OpPassManager &pm,
   tiling.rowTile = options.rowTile;
   tiling.reductionBlock = options.reductionBlock;
   tiling.gatedRowBlock = options.gatedRowBlock;
+  tiling.combineRowBlock = options.combineRowBlock;
   tiling.parallelPanels = options.threads;
   pm.addPass(createMoECPUTileAndVectorizePass(tiling));
   pm.addPass(createMoECPUApproximateVectorMathPass());

@@ -139,6 +139,13 @@ struct CPUPipelineOptions
                      "stack buffer (0: each register tile runs over the "
                      "whole of K)"),
       llvm::cl::init(64)};
+  PassOptions::Option<int64_t> combineRowBlock{
+      *this, "combine-row-block",
+      llvm::cl::desc("Rows of a combining down projection's block "
+                     "(fuse-combine), whose contraction runs K-blocked "
+                     "into a block-sized buffer before its rows are "
+                     "combined"),
+      llvm::cl::init(64)};
   PassOptions::Option<int64_t> reductionBlock{
       *this, "reduction-block",
       llvm::cl::desc("Largest K block of the expert matmul kernel"),

@@ -120,10 +120,6 @@ bool isFusableGatedEpilogue(linalg::GenericOp op, int64_t panelWidth,
   return true;
 }
 
-/// Rows of a combine's block when the gated kernels run whole-K
-/// (gated-row-block=0): the combine's contraction is always K-blocked.
-constexpr int64_t kDefaultCombineRowBlock = 64;
-
 /// "[s0, s1, ...]": tile sizes for a transform op.
 std::string tileSizes(ArrayRef<int64_t> sizes) {
   std::string text = "[";
@@ -934,7 +930,7 @@ struct MoECPUTileAndVectorizePass
       op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
       body += blockedEpilogueSchedule(
           count++, op.getInput().getType().getRank(), panel,
-          gatedRowBlock > 0 ? gatedRowBlock : kDefaultCombineRowBlock,
+          std::max<int64_t>(combineRowBlock, 1),
           largestDivisorAtMost(k, reductionBlock), rowTile, parallelPanels,
           /*gather=*/false, /*gated=*/false);
       fused.insert(producer);

@@ -306,6 +306,13 @@ def MoECPUTileAndVectorizePass
     of the epilogue runs both contractions over the whole of K in
     registers instead: no buffer, but the panel's weights are read once per
     register tile rather than once per block.
+
+    A combine epilogue (`moe.segment_combine`, moe-fuse-combine) is tiled
+    the same way into panels and blocks of `combine-row-block` rows, its
+    contraction and the zero fill of its partial sums fused into each
+    block; the block's rows are then added into their tokens' rows, a row
+    at a time (lowered after the schedule). A combine of anything else is
+    lowered untiled.
   }];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect",
@@ -325,6 +332,10 @@ def MoECPUTileAndVectorizePass
     Option<"gatedRowBlock", "gated-row-block", "int64_t", /*default=*/"64",
            "Rows of a gated kernel's block, whose contractions run K-blocked "
            "(0: each register tile runs over the whole of K)">,
+    Option<"combineRowBlock", "combine-row-block", "int64_t",
+           /*default=*/"64",
+           "Rows of a combining kernel's block (moe-fuse-combine), whose "
+           "contraction runs K-blocked before its rows are combined">,
     Option<"parallelPanels", "parallel-panels", "bool", /*default=*/"true",
            "Distribute the N panels over threads (an scf.forall)">,
   ];
