@@ -149,7 +149,7 @@ struct CPUPipelineOptions
   PassOptions::Option<int64_t> reductionBlock{
       *this, "reduction-block",
       llvm::cl::desc("Largest K block of the expert matmul kernel"),
-      llvm::cl::init(256)};
+      llvm::cl::init(128)};
   // The layouts of the routing data ops that the NVPTX pipeline takes, to
   // check them on the CPU (see convert-moe-to-linalg's options).
   PassOptions::Option<int64_t> dispatchChunkTokens{
