@@ -1,12 +1,15 @@
 // RUN: moe-opt %s --allow-unregistered-dialect --split-input-file --pass-pipeline='builtin.module(func.func(moe-cpu-prefetch-next-block))' | FileCheck %s
 // RUN: moe-opt %s --allow-unregistered-dialect --split-input-file --pass-pipeline='builtin.module(func.func(moe-cpu-prefetch-next-block{spread-rows=8 locality-hint=2}))' | FileCheck %s --check-prefix=SPREAD8
+// RUN: moe-opt %s --allow-unregistered-dialect --split-input-file --pass-pipeline='builtin.module(func.func(moe-cpu-prefetch-next-block{spread-rows=24}))' | FileCheck %s --check-prefix=SPREAD24
 // RUN: not moe-opt %s --allow-unregistered-dialect --split-input-file --pass-pipeline='builtin.module(func.func(moe-cpu-prefetch-next-block{spread-rows=0}))' 2>&1 | FileCheck %s --check-prefix=BAD
 
 // A K block of a packed [E, N/P, K, P] panel read by 8-row tiles, then, for
 // the remainder, row by row. Each k step of a tile at row r prefetches
 // element (r K + j h) P / 32 of the next block (K = 256, P = 32: r 256 + 8 j
-// for the tiles, r 256 + j for the rows), clamped to the block and to the
-// weights, at the next block's start: offset + 256 * 32.
+// for the tiles, r 256 + j for the rows), at the next block's start:
+// offset + 256 * 32. The tile's start is clamped first, so that its 256
+// steps stay in the block (8191 - 255 * 8) and in the weights (262143 -
+// 255 * 8); the k loop only adds.
 
 // CHECK-LABEL: func.func @down_block
 // CHECK-SAME:    %[[W:[a-z0-9]+]]: memref<2x4x1024x32xf32>
@@ -18,20 +21,19 @@
 // CHECK:           %[[TILESLICE:.*]] = arith.divui %[[TILE]], %[[C32]] : index
 // CHECK:           %[[BASE:.*]], %[[OFFSET:.*]], %{{.*}}:3, %{{.*}}:3 = memref.extract_strided_metadata %[[BLOCK]]
 // CHECK:           %[[NEXT:.*]] = arith.addi %[[OFFSET]], %{{.*}} : index
+// CHECK:           %[[LASTSTART:.*]] = arith.constant 6151 : index
+// CHECK:           %[[INBLOCK:.*]] = arith.minui %[[TILESLICE]], %[[LASTSTART]] : index
+// CHECK:           %[[START:.*]] = arith.addi %[[NEXT]], %[[INBLOCK]] : index
+// CHECK:           %[[LASTTARGET:.*]] = arith.constant 260103 : index
+// CHECK:           %[[CLAMPED:.*]] = arith.minui %[[START]], %[[LASTTARGET]] : index
 // CHECK:           %[[FLAT:.*]] = memref.reinterpret_cast %[[BASE]] to offset: [0], sizes: [262144], strides: [1] : memref<f32> to memref<262144xf32>
 // CHECK:           scf.for %[[K:[a-z0-9]+]] = %{{.*}} to %{{.*}} step
 // CHECK:             %[[J:.*]] = arith.subi %[[K]], %{{.*}} : index
-// 8 rows x 32 / 32 spread rows = 8 elements a k step, in 16.16 fixed point.
-// CHECK:             %[[FIXED:.*]] = arith.constant 524288 : index
-// CHECK:             %[[JH:.*]] = arith.muli %[[J]], %[[FIXED]] : index
-// CHECK:             %[[STEPSLICE:.*]] = arith.shrui %[[JH]], %{{.*}} : index
-// CHECK:             %[[SLICE:.*]] = arith.addi %[[TILESLICE]], %[[STEPSLICE]] : index
-// CHECK:             %[[LASTINBLOCK:.*]] = arith.constant 8191 : index
-// CHECK:             %[[INBLOCK:.*]] = arith.minui %[[SLICE]], %[[LASTINBLOCK]] : index
-// CHECK:             %[[ADDR:.*]] = arith.addi %[[NEXT]], %[[INBLOCK]] : index
-// CHECK:             %[[LAST:.*]] = arith.constant 262143 : index
-// CHECK:             %[[CLAMPED:.*]] = arith.minui %[[ADDR]], %[[LAST]] : index
-// CHECK:             memref.prefetch %[[FLAT]][%[[CLAMPED]]], read, locality<3>, data : memref<262144xf32>
+// 8 rows x 32 / 32 spread rows = 8 elements a k step, a whole number.
+// CHECK:             %[[C8E:.*]] = arith.constant 8 : index
+// CHECK:             %[[ADV:.*]] = arith.muli %[[J]], %[[C8E]] : index
+// CHECK:             %[[ADDR:.*]] = arith.addi %[[CLAMPED]], %[[ADV]] : index
+// CHECK:             memref.prefetch %[[FLAT]][%[[ADDR]]], read, locality<3>, data : memref<262144xf32>
 // CHECK-NEXT:        vector.transfer_read
 // The remainder's rows: the row is the tile loop's and the row loop's
 // induction variables added, and a k step advances one element.
@@ -40,7 +42,7 @@
 // CHECK:             %[[FIRST:.*]] = arith.addi %[[RR]], %[[ROW]] : index
 // CHECK:             arith.muli %[[FIRST]], %{{.*}} : index
 // CHECK:             scf.for
-// CHECK:               arith.constant 65536 : index
+// CHECK:               arith.constant 1 : index
 // CHECK:               memref.prefetch
 // CHECK-NEXT:          vector.transfer_read
 // The activation row's 1 x 1 reads are not weight panels.
@@ -48,8 +50,16 @@
 // CHECK:         return
 // SPREAD8-LABEL: func.func @down_block
 // 8 rows x 32 / 8 spread rows = 32 elements a k step.
-// SPREAD8:         arith.constant 2097152 : index
+// SPREAD8:         arith.constant 32 : index
+// SPREAD8:         arith.muli
 // SPREAD8:         memref.prefetch %{{.*}}[%{{.*}}], read, locality<2>, data
+// SPREAD24-LABEL: func.func @down_block
+// 8 rows x 32 / 24 spread rows = 10.67 elements a k step: 16.16 fixed point.
+// SPREAD24:         scf.for
+// SPREAD24:           arith.constant 699050 : index
+// SPREAD24:           arith.muli
+// SPREAD24:           arith.shrui
+// SPREAD24:           memref.prefetch
 // BAD: spread-rows must be at least 1
 func.func @down_block(%w: memref<2x4x1024x32xf32>, %a: memref<?x1024xf32>,
                       %out: memref<?x32xf32>, %e: index, %p: index,

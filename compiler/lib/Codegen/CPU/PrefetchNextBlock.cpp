@@ -196,7 +196,7 @@ void prefetchNextBlock(BlockRead &match, int64_t spreadRows,
   //   (r K + j h) P / S  =  r K P / S + j (h P / S)
   // of the next block (K k rows of P elements, S the spread rows): the
   // tiles of S rows prefetch all of it, evenly over their k loops. h P / S
-  // is kept in 16.16 fixed point: the k loop multiplies and shifts.
+  // is kept in 16.16 fixed point.
   Value tileSlice = arith::DivUIOp::create(
       b, loc,
       arith::MulIOp::create(b, loc, tileRow,
@@ -204,10 +204,22 @@ void prefetchNextBlock(BlockRead &match, int64_t spreadRows,
       constant(spreadRows));
   int64_t stepSlice =
       (tileRows * match.rowElements << kFixedPointBits) / spreadRows;
+  // The k loop covers [start, start + span] from the tile's start. The
+  // start is clamped once, here, so that the whole range stays in the next
+  // block (tiles past the first S rows prefetch its end again) and in the
+  // allocation (the last block has no next one): the k loop only adds.
+  int64_t span = ((kRows - 1) * stepSlice) >> kFixedPointBits;
+  int64_t lastStart = std::max<int64_t>(blockElements - 1 - span, 0);
+  int64_t lastTarget =
+      std::max<int64_t>(match.allocationElements - 1 - span, 0);
   auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, match.block);
   Value nextBlock = arith::AddIOp::create(
       b, loc, metadata.getOffset(),
       constant(kBegin * match.rowElements + blockElements));
+  Value start = arith::AddIOp::create(
+      b, loc, nextBlock,
+      arith::MinUIOp::create(b, loc, tileSlice, constant(lastStart)));
+  start = arith::MinUIOp::create(b, loc, start, constant(lastTarget));
   auto elementType = cast<MemRefType>(match.block.getType()).getElementType();
   auto flatType = MemRefType::get({match.allocationElements}, elementType);
   Value flat = memref::ReinterpretCastOp::create(
@@ -217,17 +229,19 @@ void prefetchNextBlock(BlockRead &match, int64_t spreadRows,
   b.setInsertionPoint(match.read);
   Value step =
       arith::SubIOp::create(b, loc, kLoop.getInductionVar(), constant(kBegin));
-  Value slice = arith::AddIOp::create(
-      b, loc, tileSlice,
-      arith::ShRUIOp::create(
-          b, loc, arith::MulIOp::create(b, loc, step, constant(stepSlice)),
-          constant(kFixedPointBits)));
-  // Tiles past the first S rows prefetch the block's last element again.
-  slice = arith::MinUIOp::create(b, loc, slice, constant(blockElements - 1));
-  // The last block has no next one: stay inside the allocation.
-  Value target = arith::MinUIOp::create(
-      b, loc, arith::AddIOp::create(b, loc, nextBlock, slice),
-      constant(match.allocationElements - 1));
+  // A whole number of elements a step is a plain multiply, which LLVM
+  // turns into a pointer increment.
+  Value advance =
+      stepSlice % (int64_t(1) << kFixedPointBits) == 0
+          ? arith::MulIOp::create(b, loc, step,
+                                  constant(stepSlice >> kFixedPointBits))
+                .getResult()
+          : arith::ShRUIOp::create(
+                b, loc,
+                arith::MulIOp::create(b, loc, step, constant(stepSlice)),
+                constant(kFixedPointBits))
+                .getResult();
+  Value target = arith::AddIOp::create(b, loc, start, advance);
   memref::PrefetchOp::create(b, loc, flat, ValueRange{target},
                              /*isWrite=*/false, localityHint,
                              /*isDataCache=*/true);

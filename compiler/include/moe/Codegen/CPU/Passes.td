@@ -211,9 +211,10 @@ def MoECPUPrefetchNextBlockPass
 
     of the next block (K the k loop's trip count): tiles covering
     `spread-rows` rows prefetch the whole block, spread evenly over their
-    k loops, and later tiles prefetch its last element again. The address
-    is clamped to the allocation the block is a view of, so the last
-    block prefetches within it.
+    k loops. Each tile's first address is clamped, before its k loop, so
+    that all of the tile's addresses stay in the next block (later tiles
+    prefetch its end again) and in the allocation the block is a view of
+    (the last block prefetches within it): the k loop only adds to it.
   }];
   let options = [
     Option<"spreadRows", "spread-rows", "int64_t", /*default=*/"32",
