@@ -199,6 +199,26 @@ Value mlir::moe::buildAddRowBias(OpBuilder &b, Location loc, Value input,
       .getResult(0);
 }
 
+Value mlir::moe::buildScaledAccumulate(OpBuilder &b, Location loc, Value source,
+                                       Value acc, Value scale) {
+  auto type = cast<ShapedType>(acc.getType());
+  AffineMap identity = b.getMultiDimIdentityMap(type.getRank());
+  return linalg::GenericOp::create(
+             b, loc, acc.getType(), ValueRange{source}, acc,
+             SmallVector<AffineMap>{identity, identity},
+             SmallVector<utils::IteratorType>(type.getRank(),
+                                              utils::IteratorType::parallel),
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               Value x = convertFloat(nb, nloc, args[0], type.getElementType());
+               Value scaled = arith::MulFOp::create(nb, nloc, scale, x);
+               linalg::YieldOp::create(
+                   nb, nloc,
+                   arith::AddFOp::create(nb, nloc, args[1], scaled)
+                       .getResult());
+             })
+      .getResult(0);
+}
+
 Value mlir::moe::buildRowReduction(
     OpBuilder &b, Location loc, Value input, double initial,
     function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {

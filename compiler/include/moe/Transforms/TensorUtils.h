@@ -90,6 +90,12 @@ SmallVector<AffineMap> getMatmulVnniIndexingMaps(MLIRContext *ctx);
 /// rows, written into `input`'s type.
 Value buildAddRowBias(OpBuilder &b, Location loc, Value input, Value bias);
 
+/// Builds `acc + scale * source` elementwise (`source` converted to `acc`'s
+/// element type, `scale` a scalar of it), written into `acc`'s type: a
+/// combine's weighted row added to its token's row.
+Value buildScaledAccumulate(OpBuilder &b, Location loc, Value source, Value acc,
+                            Value scale);
+
 /// Builds a reduction of each row of `input` [M, N] into an [M] tensor that
 /// starts at `initial` and folds elements in with `combine(acc, element)`.
 Value buildRowReduction(

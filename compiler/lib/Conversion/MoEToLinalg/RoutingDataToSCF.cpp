@@ -912,21 +912,7 @@ private:
           b, loc, columns.readVector(b, loc, current, element), scaled);
       return columns.writeVector(b, loc, sum, acc, target);
     }
-    AffineMap identity = b.getMultiDimIdentityMap(1);
-    Value updated =
-        linalg::GenericOp::create(
-            b, loc, rowType, ValueRange{source}, current,
-            SmallVector<AffineMap>{identity, identity},
-            SmallVector<utils::IteratorType>{utils::IteratorType::parallel},
-            [&](OpBuilder &nb, Location nloc, ValueRange values) {
-              Value x = convertFloat(nb, nloc, values[0], element);
-              Value scaled = arith::MulFOp::create(nb, nloc, weight, x);
-              linalg::YieldOp::create(
-                  nb, nloc,
-                  arith::AddFOp::create(nb, nloc, values[1], scaled)
-                      .getResult());
-            })
-            .getResult(0);
+    Value updated = buildScaledAccumulate(b, loc, source, current, weight);
     return tensor::InsertSliceOp::create(
         b, loc, updated, acc, ArrayRef<OpFoldResult>{target, zero},
         ArrayRef<OpFoldResult>{one, columns.size},

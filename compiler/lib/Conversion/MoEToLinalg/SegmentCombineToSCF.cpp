@@ -127,21 +127,7 @@ private:
     };
     Value x = rowSlice(op.getInput(), r);
     tensor::ExtractSliceOp current = rowSlice(acc, target);
-    AffineMap identity = b.getMultiDimIdentityMap(rank);
-    Value updated =
-        linalg::GenericOp::create(
-            b, loc, current.getType(), ValueRange{x}, current.getResult(),
-            SmallVector<AffineMap>{identity, identity},
-            SmallVector<utils::IteratorType>(rank,
-                                             utils::IteratorType::parallel),
-            [&](OpBuilder &nb, Location nloc, ValueRange values) {
-              Value scaled = arith::MulFOp::create(nb, nloc, weight, values[0]);
-              linalg::YieldOp::create(
-                  nb, nloc,
-                  arith::AddFOp::create(nb, nloc, values[1], scaled)
-                      .getResult());
-            })
-            .getResult(0);
+    Value updated = buildScaledAccumulate(b, loc, x, current, weight);
     return tensor::InsertSliceOp::create(
                b, loc, updated, acc, current.getMixedOffsets(),
                current.getMixedSizes(), current.getMixedStrides())
