@@ -981,7 +981,7 @@ struct MoECPUTileAndVectorizePass
       }
     });
     if (count == 0)
-      return lowerSegmentCombines(func);
+      return lowerTiles(func);
 
     std::string schedule = llvm::formatv(R"mlir(
 module attributes {{transform.with_named_sequence} {
@@ -1007,16 +1007,15 @@ module attributes {{transform.with_named_sequence} {
       op->removeAttr(kTileTargetAttrName);
       op->removeAttr(kTileFillAttrName);
     });
-    RewritePatternSet patterns(&getContext());
-    patterns.add<UnrollSegmentGather>(&getContext());
-    if (failed(applyPatternsGreedily(func, std::move(patterns))))
-      return failure();
-    return lowerSegmentCombines(func);
+    return lowerTiles(func);
   }
 
-  /// The combines, tiled or not, as loops over their rows.
-  LogicalResult lowerSegmentCombines(func::FuncOp func) {
+  /// What the schedule leaves to patterns, in one greedy run: the gathered
+  /// rows' small tiles unrolled, and the combines, tiled or not, as loops
+  /// over their rows.
+  LogicalResult lowerTiles(func::FuncOp func) {
     RewritePatternSet patterns(&getContext());
+    patterns.add<UnrollSegmentGather>(&getContext());
     populateMoESegmentCombineToSCFPatterns(patterns);
     return applyPatternsGreedily(func, std::move(patterns));
   }
