@@ -10,16 +10,31 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <string>
 #include <unistd.h>
 
 namespace moe::fuzz {
 
-/// Writes `data` to a per-process scratch file (the readers under test take
-/// paths and map files) and returns its path.
+/// The scratch files this process wrote, removed when it exits (a fuzzing
+/// run writes one per suffix and rewrites it for every input).
+struct ScratchFiles {
+  std::set<std::string> paths;
+  ~ScratchFiles() {
+    for (const std::string &path : paths)
+      std::remove(path.c_str());
+  }
+};
+
+/// Writes `data` to a per-process scratch file in $TMPDIR (default /tmp;
+/// the readers under test take paths and map files) and returns its path.
 inline std::string writeScratchFile(const uint8_t *data, size_t size,
                                     const char *suffix) {
-  std::string path = "/tmp/moe-fuzz-" + std::to_string(getpid()) + suffix;
+  static ScratchFiles files;
+  const char *directory = std::getenv("TMPDIR");
+  std::string path = std::string(directory && *directory ? directory : "/tmp") +
+                     "/moe-fuzz-" + std::to_string(getpid()) + suffix;
+  files.paths.insert(path);
   FILE *file = std::fopen(path.c_str(), "wb");
   if (!file)
     std::abort();
