@@ -133,6 +133,7 @@ void mlir::moe::buildMoECPUBufferizationStage(
   if (options.vectorize && options.prefetch) {
     MoECPUPrefetchNextBlockPassOptions prefetchOptions;
     prefetchOptions.spreadRows = options.prefetchSpreadRows;
+    prefetchOptions.shortSpreadRows = options.prefetchShortSpreadRows;
     prefetchOptions.localityHint = options.prefetchLocality;
     pm.addNestedPass<func::FuncOp>(
         createMoECPUPrefetchNextBlockPass(prefetchOptions));

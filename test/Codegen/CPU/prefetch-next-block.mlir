@@ -1,6 +1,7 @@
 // RUN: moe-opt %s --allow-unregistered-dialect --split-input-file --pass-pipeline='builtin.module(func.func(moe-cpu-prefetch-next-block))' | FileCheck %s
 // RUN: moe-opt %s --allow-unregistered-dialect --split-input-file --pass-pipeline='builtin.module(func.func(moe-cpu-prefetch-next-block{spread-rows=8 locality-hint=2}))' | FileCheck %s --check-prefix=SPREAD8
 // RUN: moe-opt %s --allow-unregistered-dialect --split-input-file --pass-pipeline='builtin.module(func.func(moe-cpu-prefetch-next-block{spread-rows=24}))' | FileCheck %s --check-prefix=SPREAD24
+// RUN: moe-opt %s --allow-unregistered-dialect --split-input-file --pass-pipeline='builtin.module(func.func(moe-cpu-prefetch-next-block{short-spread-rows=16}))' | FileCheck %s --check-prefix=SHORT
 // RUN: not moe-opt %s --allow-unregistered-dialect --split-input-file --pass-pipeline='builtin.module(func.func(moe-cpu-prefetch-next-block{spread-rows=0}))' 2>&1 | FileCheck %s --check-prefix=BAD
 
 // A K block of a packed [E, N/P, K, P] panel read by 8-row tiles, then, for
@@ -14,19 +15,20 @@
 // CHECK-LABEL: func.func @down_block
 // CHECK-SAME:    %[[W:[a-z0-9]+]]: memref<2x4x1024x32xf32>
 // CHECK:         %[[BLOCK:.*]] = memref.subview %[[W]]
+// CHECK:         %[[BASE:.*]], %[[OFFSET:.*]], %{{.*}}:3, %{{.*}}:3 = memref.extract_strided_metadata %[[BLOCK]]
+// CHECK:         %[[NEXT:.*]] = arith.addi %[[OFFSET]], %{{.*}} : index
+// CHECK:         %[[FLAT:.*]] = memref.reinterpret_cast %[[BASE]] to offset: [0], sizes: [262144], strides: [1] : memref<f32> to memref<262144xf32>
+// CHECK-NOT:     scf.if
 // CHECK:         scf.for %[[R:[a-z0-9]+]] = %{{.*}} to %{{.*}} step %[[C8:[a-z0-9_]+]] {
 // CHECK:           %[[C8192:.*]] = arith.constant 8192 : index
 // CHECK:           %[[TILE:.*]] = arith.muli %[[R]], %[[C8192]] : index
 // CHECK:           %[[C32:.*]] = arith.constant 32 : index
 // CHECK:           %[[TILESLICE:.*]] = arith.divui %[[TILE]], %[[C32]] : index
-// CHECK:           %[[BASE:.*]], %[[OFFSET:.*]], %{{.*}}:3, %{{.*}}:3 = memref.extract_strided_metadata %[[BLOCK]]
-// CHECK:           %[[NEXT:.*]] = arith.addi %[[OFFSET]], %{{.*}} : index
 // CHECK:           %[[LASTSTART:.*]] = arith.constant 6151 : index
 // CHECK:           %[[INBLOCK:.*]] = arith.minui %[[TILESLICE]], %[[LASTSTART]] : index
 // CHECK:           %[[START:.*]] = arith.addi %[[NEXT]], %[[INBLOCK]] : index
 // CHECK:           %[[LASTTARGET:.*]] = arith.constant 260103 : index
 // CHECK:           %[[CLAMPED:.*]] = arith.minui %[[START]], %[[LASTTARGET]] : index
-// CHECK:           %[[FLAT:.*]] = memref.reinterpret_cast %[[BASE]] to offset: [0], sizes: [262144], strides: [1] : memref<f32> to memref<262144xf32>
 // CHECK:           scf.for %[[K:[a-z0-9]+]] = %{{.*}} to %{{.*}} step
 // CHECK:             %[[J:.*]] = arith.subi %[[K]], %{{.*}} : index
 // 8 rows x 32 / 32 spread rows = 8 elements a k step, a whole number.
@@ -60,6 +62,44 @@
 // SPREAD24:           arith.muli
 // SPREAD24:           arith.shrui
 // SPREAD24:           memref.prefetch
+// With short-spread-rows=16, a block whose row loop runs to 8 to 23 rows
+// takes a copy of it whose tiles spread over 16 rows: twice the slice
+// (r 256 32 / 16), two prefetches a k step, 256 x 8 = 2048 elements
+// apart, so that the step stays 8 elements; the start is clamped so that
+// both streams stay in the block (8191 - 255 * 8 - 2048 = 4103). Other
+// blocks run the loop as without the option.
+// SHORT-LABEL: func.func @down_block
+// SHORT-SAME:    %[[ROWS:[a-z0-9]+]]: index, %[[WHOLE:[a-z0-9]+]]: index) {
+// SHORT:         memref.reinterpret_cast
+// SHORT-NEXT:    %[[C8:.*]] = arith.constant 8 : index
+// SHORT-NEXT:    %[[FEW:.*]] = arith.cmpi ult, %[[WHOLE]], %[[C8]] : index
+// SHORT-NEXT:    %[[C24:.*]] = arith.constant 24 : index
+// SHORT-NEXT:    %[[MANY:.*]] = arith.cmpi uge, %[[WHOLE]], %[[C24]] : index
+// SHORT:         %[[REGULAR:.*]] = arith.ori %[[FEW]], %[[MANY]] : i1
+// SHORT:         scf.if %[[REGULAR]] {
+// SHORT:           scf.for %{{.*}} = %{{.*}} to %[[WHOLE]] step
+// SHORT:             arith.constant 32 : index
+// SHORT:             arith.divui
+// SHORT:             arith.constant 6151 : index
+// SHORT:             scf.for
+// SHORT:               memref.prefetch
+// SHORT-NEXT:          vector.transfer_read
+// SHORT:         } else {
+// SHORT:           scf.for %{{.*}} = %{{.*}} to %[[WHOLE]] step
+// SHORT:             arith.constant 16 : index
+// SHORT:             arith.divui
+// SHORT:             arith.constant 4103 : index
+// SHORT:             scf.for
+// SHORT:               %[[AT:.*]] = arith.addi
+// SHORT:               memref.prefetch %{{.*}}[%[[AT]]]
+// SHORT:               %[[C2048:.*]] = arith.constant 2048 : index
+// SHORT:               %[[AT2:.*]] = arith.addi %[[AT]], %[[C2048]] : index
+// SHORT:               memref.prefetch %{{.*}}[%[[AT2]]]
+// SHORT-NEXT:          vector.transfer_read
+// SHORT:         }
+// The remainder's loop runs to the rows, and is chosen the same way.
+// SHORT:         arith.cmpi ult, %[[ROWS]], %{{.*}} : index
+// SHORT:         scf.if
 // BAD: spread-rows must be at least 1
 func.func @down_block(%w: memref<2x4x1024x32xf32>, %a: memref<?x1024xf32>,
                       %out: memref<?x32xf32>, %e: index, %p: index,

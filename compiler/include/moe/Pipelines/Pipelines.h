@@ -116,6 +116,12 @@ struct CPUPipelineOptions
       llvm::cl::desc("Rows of register tiles that share the prefetch of "
                      "the next weight block"),
       llvm::cl::init(32)};
+  PassOptions::Option<int64_t> prefetchShortSpreadRows{
+      *this, "prefetch-short-spread-rows",
+      llvm::cl::desc("Rows over which a block of half to 1.5 times this "
+                     "many rows (fewer than prefetch-spread-rows) spreads "
+                     "the next block's prefetch (0: off)"),
+      llvm::cl::init(16)};
   PassOptions::Option<unsigned> prefetchLocality{
       *this, "prefetch-locality",
       llvm::cl::desc("Locality hint of the next block's prefetches (0-3; 3: "

@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/IRMapping.h"
 
 namespace mlir {
 namespace moe {
@@ -168,9 +169,12 @@ std::optional<BlockRead> matchBlockRead(vector::TransferReadOp read) {
 }
 
 /// Prefetches, beside `match.read`, its slice of the block after
-/// `match.block` in memory (see the pass description).
+/// `match.block` in memory (see the pass description). With
+/// `shortSpreadRows` S' (0: off), a block of S' / 2 to 3 S' / 2 rows (and
+/// fewer than `spreadRows`) runs a copy of its row-tile loops whose tiles
+/// prefetch a `spreadRows / shortSpreadRows` times larger slice.
 void prefetchNextBlock(BlockRead &match, int64_t spreadRows,
-                       unsigned localityHint) {
+                       int64_t shortSpreadRows, unsigned localityHint) {
   scf::ForOp kLoop = match.kLoop;
   Location loc = match.read.getLoc();
   int64_t kBegin = *getConstantIntValue(kLoop.getLowerBound());
@@ -180,71 +184,134 @@ void prefetchNextBlock(BlockRead &match, int64_t spreadRows,
   int64_t blockElements = kRows * match.rowElements;
   int64_t tileRows = match.rowLoops.back().getConstantStep()->getSExtValue();
 
-  // What the k loop does not change is computed once per tile, before it.
-  OpBuilder b(kLoop);
+  // What the row loops do not change is computed once, before them.
+  scf::ForOp rowLoop = match.rowLoops.front();
+  OpBuilder b(rowLoop);
   auto constant = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(b, loc, value);
   };
-  // The tile's first row: the row loops' induction variables add up to it
-  // (a loop over tiles, then, for the remainder, a loop over its rows).
-  Value tileRow;
-  for (scf::ForOp loop : match.rowLoops) {
-    Value iv = loop.getInductionVar();
-    tileRow = tileRow ? arith::AddIOp::create(b, loc, tileRow, iv) : iv;
-  }
-  // The tile of rows [r, r + h) prefetches, at k step j, element
-  //   (r K + j h) P / S  =  r K P / S + j (h P / S)
-  // of the next block (K k rows of P elements, S the spread rows): the
-  // tiles of S rows prefetch all of it, evenly over their k loops. h P / S
-  // is kept in 16.16 fixed point.
-  Value tileSlice = arith::DivUIOp::create(
-      b, loc,
-      arith::MulIOp::create(b, loc, tileRow,
-                            constant(kRows * match.rowElements)),
-      constant(spreadRows));
-  int64_t stepSlice =
-      (tileRows * match.rowElements << kFixedPointBits) / spreadRows;
-  // The k loop covers [start, start + span] from the tile's start. The
-  // start is clamped once, here, so that the whole range stays in the next
-  // block (tiles past the first S rows prefetch its end again) and in the
-  // allocation (the last block has no next one): the k loop only adds.
-  int64_t span = ((kRows - 1) * stepSlice) >> kFixedPointBits;
-  int64_t lastStart = std::max<int64_t>(blockElements - 1 - span, 0);
-  int64_t lastTarget =
-      std::max<int64_t>(match.allocationElements - 1 - span, 0);
   auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, match.block);
   Value nextBlock = arith::AddIOp::create(
       b, loc, metadata.getOffset(),
       constant(kBegin * match.rowElements + blockElements));
-  Value start = arith::AddIOp::create(
-      b, loc, nextBlock,
-      arith::MinUIOp::create(b, loc, tileSlice, constant(lastStart)));
-  start = arith::MinUIOp::create(b, loc, start, constant(lastTarget));
   auto elementType = cast<MemRefType>(match.block.getType()).getElementType();
   auto flatType = MemRefType::get({match.allocationElements}, elementType);
   Value flat = memref::ReinterpretCastOp::create(
       b, loc, flatType, metadata.getBaseBuffer(), /*offset=*/int64_t(0),
       ArrayRef<int64_t>{match.allocationElements}, ArrayRef<int64_t>{1});
 
-  b.setInsertionPoint(match.read);
-  Value step =
-      arith::SubIOp::create(b, loc, kLoop.getInductionVar(), constant(kBegin));
-  // A whole number of elements a step is a plain multiply, which LLVM
-  // turns into a pointer increment.
-  Value advance =
-      stepSlice % (int64_t(1) << kFixedPointBits) == 0
-          ? arith::MulIOp::create(b, loc, step,
-                                  constant(stepSlice >> kFixedPointBits))
-                .getResult()
-          : arith::ShRUIOp::create(
-                b, loc,
-                arith::MulIOp::create(b, loc, step, constant(stepSlice)),
-                constant(kFixedPointBits))
-                .getResult();
-  Value target = arith::AddIOp::create(b, loc, start, advance);
-  memref::PrefetchOp::create(b, loc, flat, ValueRange{target},
-                             /*isWrite=*/false, localityHint,
-                             /*isDataCache=*/true);
+  // The tile of rows [r, r + h) prefetches, at k step j, element
+  //   (r K + j h) P / S  =  r K P / S + j (h P / S)
+  // of the next block (K k rows of P elements, S the spread rows): the
+  // tiles of S rows prefetch all of it, evenly over their k loops. h P / S
+  // is kept in 16.16 fixed point.
+  int64_t stepSlice =
+      (tileRows * match.rowElements << kFixedPointBits) / spreadRows;
+  int64_t span = ((kRows - 1) * stepSlice) >> kFixedPointBits;
+  // Prefetches `streams` elements a k step beside `read` in `loop`, the
+  // first at the tile's slice of the next block spread over `spread` rows,
+  // each `streamElements` after the one before. The tile's first row is
+  // the sum of the row loops' induction variables `rowIVs` (a loop over
+  // tiles, then, for the remainder, a loop over its rows). The k loop
+  // covers [start, start + reach] from the tile's start. The start is
+  // computed and clamped once, before the k loop, so that the whole range
+  // stays in the next block (tiles past the first S rows prefetch its end
+  // again) and in the allocation (the last block has no next one): the k
+  // loop only adds.
+  auto prefetchFrom = [&](scf::ForOp loop, Operation *read,
+                          ArrayRef<Value> rowIVs, int64_t spread,
+                          int64_t streams, int64_t streamElements) {
+    OpBuilder b(loop);
+    auto constant = [&](int64_t value) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, value);
+    };
+    Value tileRow = rowIVs.front();
+    for (Value iv : rowIVs.drop_front())
+      tileRow = arith::AddIOp::create(b, loc, tileRow, iv);
+    int64_t reach = span + (streams - 1) * streamElements;
+    int64_t lastStart = std::max<int64_t>(blockElements - 1 - reach, 0);
+    int64_t lastTarget =
+        std::max<int64_t>(match.allocationElements - 1 - reach, 0);
+    Value tileSlice = arith::DivUIOp::create(
+        b, loc,
+        arith::MulIOp::create(b, loc, tileRow,
+                              constant(kRows * match.rowElements)),
+        constant(spread));
+    Value start = arith::AddIOp::create(
+        b, loc, nextBlock,
+        arith::MinUIOp::create(b, loc, tileSlice, constant(lastStart)));
+    start = arith::MinUIOp::create(b, loc, start, constant(lastTarget));
+
+    b.setInsertionPoint(read);
+    Value step =
+        arith::SubIOp::create(b, loc, loop.getInductionVar(), constant(kBegin));
+    // A whole number of elements a step is a plain multiply, which LLVM
+    // turns into a pointer increment.
+    Value advance =
+        stepSlice % (int64_t(1) << kFixedPointBits) == 0
+            ? arith::MulIOp::create(b, loc, step,
+                                    constant(stepSlice >> kFixedPointBits))
+                  .getResult()
+            : arith::ShRUIOp::create(
+                  b, loc,
+                  arith::MulIOp::create(b, loc, step, constant(stepSlice)),
+                  constant(kFixedPointBits))
+                  .getResult();
+    Value target = arith::AddIOp::create(b, loc, start, advance);
+    for (int64_t stream = 0; stream < streams; ++stream) {
+      Value at = stream == 0
+                     ? target
+                     : arith::AddIOp::create(b, loc, target,
+                                             constant(stream * streamElements));
+      memref::PrefetchOp::create(b, loc, flat, ValueRange{at},
+                                 /*isWrite=*/false, localityHint,
+                                 /*isDataCache=*/true);
+    }
+  };
+  SmallVector<Value> rowIVs = llvm::map_to_vector(
+      match.rowLoops, [](scf::ForOp loop) { return loop.getInductionVar(); });
+
+  // A short block's tiles would prefetch only their rows' share of the
+  // next block. Spread over S' = S / m rows instead, a tile's slice is m
+  // times as large: m streams of a regular tile's step, each as long as a
+  // regular tile's range, so the k loop keeps its constant step and
+  // prefetches every cache line of the slice. Short means from S' / 2 to
+  // 3 S' / 2 rows: fewer are a decoding token's few rows, whose one pass
+  // over the block the hardware prefetcher streams; with more, the whole
+  // next block would sit in L1 beside the current one for most of it.
+  // Short blocks run a copy of the row loops, so that the regular tiles'
+  // loops stay as they were.
+  int64_t streams = shortSpreadRows > 0 ? spreadRows / shortSpreadRows : 1;
+  if (streams < 2 || spreadRows % shortSpreadRows != 0 ||
+      stepSlice % (int64_t(1) << kFixedPointBits) != 0) {
+    prefetchFrom(kLoop, match.read, rowIVs, spreadRows, 1, 0);
+    return;
+  }
+  Value rows = rowLoop.getUpperBound();
+  Value regularBlock = arith::OrIOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, rows,
+                            constant((shortSpreadRows + 1) / 2)),
+      arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::uge, rows,
+          constant(std::min(spreadRows, shortSpreadRows * 3 / 2))));
+  auto ifOp = scf::IfOp::create(b, loc, rowLoop.getResultTypes(), regularBlock,
+                                /*addThenBlock=*/true, /*addElseBlock=*/true);
+  OpBuilder elseBuilder = OpBuilder::atBlockEnd(ifOp.elseBlock());
+  IRMapping mapping;
+  auto shortRowLoop = cast<scf::ForOp>(elseBuilder.clone(*rowLoop, mapping));
+  scf::YieldOp::create(elseBuilder, loc, shortRowLoop.getResults());
+  rowLoop->replaceAllUsesWith(ifOp.getResults());
+  rowLoop->moveBefore(ifOp.thenBlock(), ifOp.thenBlock()->end());
+  OpBuilder thenBuilder = OpBuilder::atBlockEnd(ifOp.thenBlock());
+  scf::YieldOp::create(thenBuilder, loc, rowLoop.getResults());
+  SmallVector<Value> shortRowIVs =
+      llvm::map_to_vector(rowIVs, [&](Value iv) { return mapping.lookup(iv); });
+  prefetchFrom(cast<scf::ForOp>(mapping.lookup(kLoop.getOperation())),
+               mapping.lookup(match.read.getOperation()), shortRowIVs,
+               shortSpreadRows, streams,
+               kRows * (stepSlice >> kFixedPointBits));
+  prefetchFrom(kLoop, match.read, rowIVs, spreadRows, 1, 0);
 }
 
 struct MoECPUPrefetchNextBlockPass
@@ -252,10 +319,10 @@ struct MoECPUPrefetchNextBlockPass
   using MoECPUPrefetchNextBlockPassBase::MoECPUPrefetchNextBlockPassBase;
 
   void runOnOperation() override {
-    if (spreadRows < 1 || localityHint > 3) {
+    if (spreadRows < 1 || shortSpreadRows < 0 || localityHint > 3) {
       getOperation()->emitError()
-          << "moe-cpu-prefetch-next-block: spread-rows must be at least 1 "
-             "and locality-hint at most 3";
+          << "moe-cpu-prefetch-next-block: spread-rows must be at least 1, "
+             "short-spread-rows at least 0 and locality-hint at most 3";
       return signalPassFailure();
     }
     SmallVector<BlockRead> matches;
@@ -264,7 +331,7 @@ struct MoECPUPrefetchNextBlockPass
         matches.push_back(std::move(*match));
     });
     for (BlockRead &match : matches)
-      prefetchNextBlock(match, spreadRows, localityHint);
+      prefetchNextBlock(match, spreadRows, shortSpreadRows, localityHint);
   }
 };
 

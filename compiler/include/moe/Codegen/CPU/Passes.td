@@ -215,10 +215,23 @@ def MoECPUPrefetchNextBlockPass
     that all of the tile's addresses stay in the next block (later tiles
     prefetch its end again) and in the allocation the block is a view of
     (the last block prefetches within it): the k loop only adds to it.
+
+    With `short-spread-rows` S' (0: off; `spread-rows` a multiple of it), a
+    block whose outermost row loop runs to S' / 2 rows or more, and fewer
+    than both 3 S' / 2 and `spread-rows` (an expert with a few rows more
+    than a decoding token's), spreads the prefetch over S' rows instead, so
+    that its tiles prefetch the whole next block. Such a tile runs a copy
+    of the k loop, chosen before it (`scf.if`), that issues m =
+    spread-rows / S' prefetches a k step, m streams of a regular tile's
+    step each: every cache line of the larger slice, with the k loop's step
+    still a constant.
   }];
   let options = [
     Option<"spreadRows", "spread-rows", "int64_t", /*default=*/"32",
            "Rows of register tiles over which the next block is prefetched">,
+    Option<"shortSpreadRows", "short-spread-rows", "int64_t", /*default=*/"0",
+           "Rows over which blocks of half to 1.5 times this many rows "
+           "(fewer than spread-rows) spread the prefetch (0: off)">,
     Option<"localityHint", "locality-hint", "unsigned", /*default=*/"3",
            "memref.prefetch locality hint (0: none, 3: keep in all levels)">,
   ];
