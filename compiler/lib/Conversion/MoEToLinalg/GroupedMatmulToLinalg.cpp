@@ -53,6 +53,20 @@ bool onlySegmentRowsRead(Value result, Value offsets) {
   });
 }
 
+/// [R', N] slices of `tensor` [R, N]: rows `[start, start + rows)`.
+Value extractRows(OpBuilder &b, Location loc, Value tensor, Value start,
+                  Value rows) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  return tensor::ExtractSliceOp::create(
+      b, loc,
+      RankedTensorType::get({ShapedType::kDynamic, type.getDimSize(1)},
+                            type.getElementType()),
+      tensor, ArrayRef<OpFoldResult>{start, zero},
+      ArrayRef<OpFoldResult>{rows, tensor::getMixedSize(b, loc, tensor, 1)},
+      ArrayRef<OpFoldResult>{one, one});
+}
+
 /// Builds, for each expert e with rows, `body(b, e, segmentStart, rows,
 /// destination)` over the segment `[offsets[e], offsets[e + 1])` of
 /// `destination` [R, N], which yields the updated destination. A
@@ -67,29 +81,22 @@ Value buildSegmentLoop(OpBuilder &builder, Location loc, Value offsets,
                        int64_t numExperts, Value destination,
                        bool fillPastSegments, SegmentBody body,
                        bool tokenRows = false) {
-  auto initType = cast<RankedTensorType>(destination.getType());
-  auto segmentOutputType =
-      RankedTensorType::get({ShapedType::kDynamic, initType.getDimSize(1)},
-                            initType.getElementType());
-  OpFoldResult zero = builder.getIndexAttr(0);
-  OpFoldResult one = builder.getIndexAttr(1);
   Value fillValue;
   auto fill = destination.getDefiningOp<linalg::FillOp>();
   if (fill && !tokenRows) {
     fillValue = fill.getInputs().front();
     destination = fill.getOutputs().front();
   }
-  auto fillRows = [&](OpBuilder &b, Value tensor, OpFoldResult start,
-                      OpFoldResult rows) -> Value {
-    OpFoldResult width = tensor::getMixedSize(b, loc, tensor, 1);
-    Value slice = tensor::ExtractSliceOp::create(
-        b, loc, segmentOutputType, tensor, ArrayRef<OpFoldResult>{start, zero},
-        ArrayRef<OpFoldResult>{rows, width}, ArrayRef<OpFoldResult>{one, one});
-    Value filled =
-        linalg::FillOp::create(b, loc, fillValue, slice).getResult(0);
+  // `tensor` ([R, N]) with its rows [start, start + rows) filled.
+  auto fillRows = [&](OpBuilder &b, Value tensor, Value start,
+                      Value rows) -> Value {
+    auto slice = extractRows(b, loc, tensor, start, rows)
+                     .getDefiningOp<tensor::ExtractSliceOp>();
+    Value filled = linalg::FillOp::create(b, loc, fillValue, slice.getResult())
+                       .getResult(0);
     return tensor::InsertSliceOp::create(
-        b, loc, filled, tensor, ArrayRef<OpFoldResult>{start, zero},
-        ArrayRef<OpFoldResult>{rows, width}, ArrayRef<OpFoldResult>{one, one});
+        b, loc, filled, tensor, slice.getMixedOffsets(), slice.getMixedSizes(),
+        slice.getMixedStrides());
   };
 
   Value c0 = arith::ConstantIndexOp::create(builder, loc, 0);
@@ -133,20 +140,6 @@ Value buildSegmentLoop(OpBuilder &builder, Location loc, Value offsets,
     result = fillRows(builder, result, used, tail);
   }
   return result;
-}
-
-/// [R', N] slices of `tensor` [R, N]: rows `[start, start + rows)`.
-Value extractRows(OpBuilder &b, Location loc, Value tensor, Value start,
-                  Value rows) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-  return tensor::ExtractSliceOp::create(
-      b, loc,
-      RankedTensorType::get({ShapedType::kDynamic, type.getDimSize(1)},
-                            type.getElementType()),
-      tensor, ArrayRef<OpFoldResult>{start, zero},
-      ArrayRef<OpFoldResult>{rows, tensor::getMixedSize(b, loc, tensor, 1)},
-      ArrayRef<OpFoldResult>{one, one});
 }
 
 /// The [rows, K] rows of `input` [T, K] that segment rows `[start, start +
@@ -294,15 +287,26 @@ Value buildSegmentContraction(OpBuilder &b, Location loc, WeightLayout layout,
   return contraction;
 }
 
-/// The shape a segment's output [rows, N] takes in `layout`'s contraction:
-/// [rows, N/P, P] for panels and pairs, [rows, N] otherwise.
+/// The [N/P, P] a segment output's N columns split into in `layout`'s
+/// contraction: the panels' and pairs' [E, N/P, K, P] weights; none for the
+/// others, whose contraction keeps [rows, N].
+std::optional<std::pair<int64_t, int64_t>> panelColumns(WeightLayout layout,
+                                                        Type weightType) {
+  if (layout != WeightLayout::panels && layout != WeightLayout::pair_panels)
+    return std::nullopt;
+  auto type = cast<RankedTensorType>(weightType);
+  return std::make_pair(type.getDimSize(1), type.getDimSize(3));
+}
+
+/// The shape a segment's output [rows, N] takes in `layout`'s contraction
+/// (see panelColumns).
 Value toContractionShape(OpBuilder &b, Location loc, WeightLayout layout,
                          Type weightType, Value rowsValue) {
-  if (layout != WeightLayout::panels && layout != WeightLayout::pair_panels)
+  std::optional<std::pair<int64_t, int64_t>> panels =
+      panelColumns(layout, weightType);
+  if (!panels)
     return rowsValue;
-  auto type = cast<RankedTensorType>(weightType);
-  return splitColumns(b, loc, rowsValue, type.getDimSize(1),
-                      type.getDimSize(3));
+  return splitColumns(b, loc, rowsValue, panels->first, panels->second);
 }
 
 /// The body of a combining matmul's segment loop (moe-fuse-combine): the
@@ -318,12 +322,12 @@ Value buildCombiningSegment(OpBuilder &b, Location loc, GroupedMatmulOp op,
   Value segment =
       splitPairs(b, loc, extractRows(b, loc, op.getInput(), start, rows),
                  kPairCount(layout, weight.getType()));
-  // [rows, N] in the contraction's shape: [rows, N/P, P] for panels.
-  auto weightType = cast<RankedTensorType>(weight.getType());
+  // [rows, N] in the contraction's shape.
   SmallVector<OpFoldResult> sizes = {rows};
-  if (layout == WeightLayout::panels || layout == WeightLayout::pair_panels)
-    sizes.append({b.getIndexAttr(weightType.getDimSize(1)),
-                  b.getIndexAttr(weightType.getDimSize(3))});
+  if (std::optional<std::pair<int64_t, int64_t>> panels =
+          panelColumns(layout, weight.getType()))
+    sizes.append(
+        {b.getIndexAttr(panels->first), b.getIndexAttr(panels->second)});
   else
     sizes.push_back(b.getIndexAttr(
         cast<RankedTensorType>(op.getInit().getType()).getDimSize(1)));
