@@ -146,6 +146,56 @@ func.func @down_block(%w: memref<2x4x1024x32xf32>, %a: memref<?x1024xf32>,
 
 // -----
 
+// The whole-K gated tile: a gate and an up panel read in two k loops of one
+// row-tile loop. Each prefetches its own next block; a short block runs one
+// copy of the row loop with both k loops' two streams.
+
+// CHECK-LABEL: func.func @gate_and_up
+// CHECK:         scf.for
+// CHECK-COUNT-2:   memref.prefetch
+// CHECK-NOT:       memref.prefetch
+// SHORT-LABEL: func.func @gate_and_up
+// SHORT:         scf.if
+// SHORT-COUNT-2:   memref.prefetch
+// SHORT:         } else {
+// SHORT-COUNT-4:   memref.prefetch
+// SHORT-NOT:     scf.if
+// SHORT-NOT:     memref.prefetch
+// SHORT:         return
+func.func @gate_and_up(%g: memref<2x4x256x32xf32>, %u: memref<2x4x256x32xf32>,
+                       %rows: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c256 = arith.constant 256 : index
+  %pad = arith.constant 0.0 : f32
+  %gblock = memref.subview %g[0, 0, 0, 0] [1, 1, 256, 32] [1, 1, 1, 1]
+      : memref<2x4x256x32xf32> to memref<1x256x32xf32, strided<[8192, 32, 1]>>
+  %ublock = memref.subview %u[0, 0, 0, 0] [1, 1, 256, 32] [1, 1, 1, 1]
+      : memref<2x4x256x32xf32> to memref<1x256x32xf32, strided<[8192, 32, 1]>>
+  scf.for %r = %c0 to %rows step %c8 {
+    scf.for %k = %c0 to %c256 step %c1 {
+      %row = memref.subview %gblock[0, %k, 0] [1, 1, 32] [1, 1, 1]
+          : memref<1x256x32xf32, strided<[8192, 32, 1]>>
+            to memref<1x1x32xf32, strided<[8192, 32, 1], offset: ?>>
+      %v = vector.transfer_read %row[%c0, %c0, %c0], %pad {in_bounds = [true]}
+          : memref<1x1x32xf32, strided<[8192, 32, 1], offset: ?>>, vector<32xf32>
+      "test.use"(%v) : (vector<32xf32>) -> ()
+    }
+    scf.for %k = %c0 to %c256 step %c1 {
+      %row = memref.subview %ublock[0, %k, 0] [1, 1, 32] [1, 1, 1]
+          : memref<1x256x32xf32, strided<[8192, 32, 1]>>
+            to memref<1x1x32xf32, strided<[8192, 32, 1], offset: ?>>
+      %v = vector.transfer_read %row[%c0, %c0, %c0], %pad {in_bounds = [true]}
+          : memref<1x1x32xf32, strided<[8192, 32, 1], offset: ?>>, vector<32xf32>
+      "test.use"(%v) : (vector<32xf32>) -> ()
+    }
+  }
+  return
+}
+
+// -----
+
 // Left alone: a read whose k loop has a dynamic bound, one of a panel
 // narrower than a cache line (8 x f32), and one whose rows are not
 // contiguous (an [E, K, N] weight read 32 columns at a time).

@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/MapVector.h"
 
 namespace mlir {
 namespace moe {
@@ -168,70 +169,79 @@ std::optional<BlockRead> matchBlockRead(vector::TransferReadOp read) {
                    std::move(rowLoops)};
 }
 
-/// Prefetches, beside `match.read`, its slice of the block after
-/// `match.block` in memory (see the pass description). With
-/// `shortSpreadRows` S' (0: off), a block of S' / 2 to 3 S' / 2 rows (and
-/// fewer than `spreadRows`) runs a copy of its row-tile loops whose tiles
-/// prefetch a `spreadRows / shortSpreadRows` times larger slice.
-void prefetchNextBlock(BlockRead &match, int64_t spreadRows,
-                       int64_t shortSpreadRows, unsigned localityHint) {
-  scf::ForOp kLoop = match.kLoop;
-  Location loc = match.read.getLoc();
-  int64_t kBegin = *getConstantIntValue(kLoop.getLowerBound());
-  int64_t kRows = *getConstantIntValue(kLoop.getUpperBound()) - kBegin;
-  if (kRows <= 0)
-    return;
-  int64_t blockElements = kRows * match.rowElements;
-  int64_t tileRows = match.rowLoops.back().getConstantStep()->getSExtValue();
+/// The prefetches of one matched weight read: its slice of the block after
+/// `match.block` in memory (see the pass description), in the k loop the
+/// read is in or in a copy of it.
+class NextBlockPrefetch {
+public:
+  NextBlockPrefetch(BlockRead match, unsigned localityHint)
+      : match(std::move(match)), localityHint(localityHint) {
+    scf::ForOp kLoop = this->match.kLoop;
+    kBegin = *getConstantIntValue(kLoop.getLowerBound());
+    kRows = *getConstantIntValue(kLoop.getUpperBound()) - kBegin;
+    blockElements = kRows * this->match.rowElements;
+    tileRows = this->match.rowLoops.back().getConstantStep()->getSExtValue();
+  }
 
-  // What the row loops do not change is computed once, before them.
-  scf::ForOp rowLoop = match.rowLoops.front();
-  OpBuilder b(rowLoop);
-  auto constant = [&](int64_t value) -> Value {
-    return arith::ConstantIndexOp::create(b, loc, value);
-  };
-  auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, match.block);
-  Value nextBlock = arith::AddIOp::create(
-      b, loc, metadata.getOffset(),
-      constant(kBegin * match.rowElements + blockElements));
-  auto elementType = cast<MemRefType>(match.block.getType()).getElementType();
-  auto flatType = MemRefType::get({match.allocationElements}, elementType);
-  Value flat = memref::ReinterpretCastOp::create(
-      b, loc, flatType, metadata.getBaseBuffer(), /*offset=*/int64_t(0),
-      ArrayRef<int64_t>{match.allocationElements}, ArrayRef<int64_t>{1});
+  /// Whether the k loop runs at all (there is nothing to prefetch for).
+  bool hasSteps() const { return kRows > 0; }
 
-  // The tile of rows [r, r + h) prefetches, at k step j, element
-  //   (r K + j h) P / S  =  r K P / S + j (h P / S)
-  // of the next block (K k rows of P elements, S the spread rows): the
-  // tiles of S rows prefetch all of it, evenly over their k loops. h P / S
-  // is kept in 16.16 fixed point.
-  int64_t stepSlice =
-      (tileRows * match.rowElements << kFixedPointBits) / spreadRows;
-  int64_t span = ((kRows - 1) * stepSlice) >> kFixedPointBits;
-  // Prefetches `streams` elements a k step beside `read` in `loop`, the
-  // first at the tile's slice of the next block spread over `spread` rows,
-  // each `streamElements` after the one before. The tile's first row is
-  // the sum of the row loops' induction variables `rowIVs` (a loop over
-  // tiles, then, for the remainder, a loop over its rows). The k loop
-  // covers [start, start + reach] from the tile's start. The start is
-  // computed and clamped once, before the k loop, so that the whole range
-  // stays in the next block (tiles past the first S rows prefetch its end
-  // again) and in the allocation (the last block has no next one): the k
-  // loop only adds.
-  auto prefetchFrom = [&](scf::ForOp loop, Operation *read,
-                          ArrayRef<Value> rowIVs, int64_t spread,
-                          int64_t streams, int64_t streamElements) {
-    OpBuilder b(loop);
+  /// The elements a tile of the regular spread, `spreadRows`, advances a k
+  /// step, in 16.16 fixed point: h P / S.
+  int64_t stepSlice(int64_t spreadRows) const {
+    return (tileRows * match.rowElements << kFixedPointBits) / spreadRows;
+  }
+
+  /// What the row loops do not change, computed once before them: the
+  /// next block's offset and the flat view of the weights the prefetches
+  /// address.
+  void emitBlockAddress() {
+    Location loc = match.read.getLoc();
+    OpBuilder b(match.rowLoops.front());
+    auto metadata =
+        memref::ExtractStridedMetadataOp::create(b, loc, match.block);
+    nextBlock = arith::AddIOp::create(
+        b, loc, metadata.getOffset(),
+        arith::ConstantIndexOp::create(
+            b, loc, kBegin * match.rowElements + blockElements));
+    auto elementType = cast<MemRefType>(match.block.getType()).getElementType();
+    flat = memref::ReinterpretCastOp::create(
+        b, loc, MemRefType::get({match.allocationElements}, elementType),
+        metadata.getBaseBuffer(), /*offset=*/int64_t(0),
+        ArrayRef<int64_t>{match.allocationElements}, ArrayRef<int64_t>{1});
+  }
+
+  /// Prefetches in the k loop `kLoop` (the match's or a copy's), beside its
+  /// `read`, whose tile's first row is the sum of `rowIVs` (a loop over
+  /// tiles, then, for the remainder, a loop over its rows). The tile of
+  /// rows [r, r + h) prefetches, at k step j, element
+  ///   (r K + j h) P / S  =  r K P / S + j (h P / S)
+  /// of the next block (K k rows of P elements, S = `spread`): the tiles of
+  /// S rows prefetch all of it, evenly over their k loops. Each k step
+  /// issues `streams` prefetches, each `regularSpread`'s step (h P / S of
+  /// the regular spread), `streamElements` apart.
+  void emitPrefetches(scf::ForOp kLoop, Operation *read, ArrayRef<Value> rowIVs,
+                      int64_t spread, int64_t regularSpread, int64_t streams,
+                      int64_t streamElements) {
+    Location loc = match.read.getLoc();
+    OpBuilder b(kLoop);
     auto constant = [&](int64_t value) -> Value {
       return arith::ConstantIndexOp::create(b, loc, value);
     };
-    Value tileRow = rowIVs.front();
-    for (Value iv : rowIVs.drop_front())
-      tileRow = arith::AddIOp::create(b, loc, tileRow, iv);
-    int64_t reach = span + (streams - 1) * streamElements;
+    int64_t step = stepSlice(regularSpread);
+    // The k loop covers [start, start + reach] from the tile's start. The
+    // start is clamped once, here, so that the whole range stays in the
+    // next block (tiles past the first S rows prefetch its end again) and
+    // in the allocation (the last block has no next one): the k loop only
+    // adds.
+    int64_t reach = (((kRows - 1) * step) >> kFixedPointBits) +
+                    (streams - 1) * streamElements;
     int64_t lastStart = std::max<int64_t>(blockElements - 1 - reach, 0);
     int64_t lastTarget =
         std::max<int64_t>(match.allocationElements - 1 - reach, 0);
+    Value tileRow = rowIVs.front();
+    for (Value iv : rowIVs.drop_front())
+      tileRow = arith::AddIOp::create(b, loc, tileRow, iv);
     Value tileSlice = arith::DivUIOp::create(
         b, loc,
         arith::MulIOp::create(b, loc, tileRow,
@@ -243,18 +253,17 @@ void prefetchNextBlock(BlockRead &match, int64_t spreadRows,
     start = arith::MinUIOp::create(b, loc, start, constant(lastTarget));
 
     b.setInsertionPoint(read);
-    Value step =
-        arith::SubIOp::create(b, loc, loop.getInductionVar(), constant(kBegin));
+    Value j = arith::SubIOp::create(b, loc, kLoop.getInductionVar(),
+                                    constant(kBegin));
     // A whole number of elements a step is a plain multiply, which LLVM
     // turns into a pointer increment.
     Value advance =
-        stepSlice % (int64_t(1) << kFixedPointBits) == 0
-            ? arith::MulIOp::create(b, loc, step,
-                                    constant(stepSlice >> kFixedPointBits))
+        step % (int64_t(1) << kFixedPointBits) == 0
+            ? arith::MulIOp::create(b, loc, j,
+                                    constant(step >> kFixedPointBits))
                   .getResult()
             : arith::ShRUIOp::create(
-                  b, loc,
-                  arith::MulIOp::create(b, loc, step, constant(stepSlice)),
+                  b, loc, arith::MulIOp::create(b, loc, j, constant(step)),
                   constant(kFixedPointBits))
                   .getResult();
     Value target = arith::AddIOp::create(b, loc, start, advance);
@@ -267,9 +276,35 @@ void prefetchNextBlock(BlockRead &match, int64_t spreadRows,
                                  /*isWrite=*/false, localityHint,
                                  /*isDataCache=*/true);
     }
+  }
+
+  BlockRead match;
+  unsigned localityHint;
+  int64_t kBegin, kRows, blockElements, tileRows;
+  Value nextBlock, flat;
+};
+
+/// Prefetches the next blocks of `reads`, the matched reads under one
+/// outermost row loop (the whole-K gated tile has two, its gate's and its
+/// up projection's). With `shortSpreadRows` S' (0: off), a block of S' / 2
+/// to 3 S' / 2 rows (and fewer than `spreadRows`) runs a copy of the row
+/// loop whose tiles prefetch `spreadRows / S'` times larger slices.
+void prefetchNextBlocks(ArrayRef<BlockRead> reads, int64_t spreadRows,
+                        int64_t shortSpreadRows, unsigned localityHint) {
+  SmallVector<NextBlockPrefetch> prefetches;
+  for (const BlockRead &read : reads) {
+    NextBlockPrefetch prefetch(read, localityHint);
+    if (prefetch.hasSteps())
+      prefetches.push_back(std::move(prefetch));
+  }
+  if (prefetches.empty())
+    return;
+  for (NextBlockPrefetch &prefetch : prefetches)
+    prefetch.emitBlockAddress();
+  auto rowIVsOf = [](BlockRead &match) {
+    return llvm::map_to_vector(
+        match.rowLoops, [](scf::ForOp loop) { return loop.getInductionVar(); });
   };
-  SmallVector<Value> rowIVs = llvm::map_to_vector(
-      match.rowLoops, [](scf::ForOp loop) { return loop.getInductionVar(); });
 
   // A short block's tiles would prefetch only their rows' share of the
   // next block. Spread over S' = S / m rows instead, a tile's slice is m
@@ -279,14 +314,27 @@ void prefetchNextBlock(BlockRead &match, int64_t spreadRows,
   // 3 S' / 2 rows: fewer are a decoding token's few rows, whose one pass
   // over the block the hardware prefetcher streams; with more, the whole
   // next block would sit in L1 beside the current one for most of it.
-  // Short blocks run a copy of the row loops, so that the regular tiles'
+  // Short blocks run a copy of the row loop, so that the regular tiles'
   // loops stay as they were.
   int64_t streams = shortSpreadRows > 0 ? spreadRows / shortSpreadRows : 1;
-  if (streams < 2 || spreadRows % shortSpreadRows != 0 ||
-      stepSlice % (int64_t(1) << kFixedPointBits) != 0) {
-    prefetchFrom(kLoop, match.read, rowIVs, spreadRows, 1, 0);
+  constexpr int64_t kOne = int64_t(1) << kFixedPointBits;
+  bool copyForShort = streams > 1 && spreadRows % shortSpreadRows == 0 &&
+                      llvm::all_of(prefetches, [&](const auto &prefetch) {
+                        return prefetch.stepSlice(spreadRows) % kOne == 0;
+                      });
+  if (!copyForShort) {
+    for (NextBlockPrefetch &prefetch : prefetches)
+      prefetch.emitPrefetches(prefetch.match.kLoop, prefetch.match.read,
+                              rowIVsOf(prefetch.match), spreadRows, spreadRows,
+                              /*streams=*/1, /*streamElements=*/0);
     return;
   }
+  scf::ForOp rowLoop = reads.front().rowLoops.front();
+  Location loc = rowLoop.getLoc();
+  OpBuilder b(rowLoop);
+  auto constant = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  };
   Value rows = rowLoop.getUpperBound();
   Value regularBlock = arith::OrIOp::create(
       b, loc,
@@ -305,13 +353,19 @@ void prefetchNextBlock(BlockRead &match, int64_t spreadRows,
   rowLoop->moveBefore(ifOp.thenBlock(), ifOp.thenBlock()->end());
   OpBuilder thenBuilder = OpBuilder::atBlockEnd(ifOp.thenBlock());
   scf::YieldOp::create(thenBuilder, loc, rowLoop.getResults());
-  SmallVector<Value> shortRowIVs =
-      llvm::map_to_vector(rowIVs, [&](Value iv) { return mapping.lookup(iv); });
-  prefetchFrom(cast<scf::ForOp>(mapping.lookup(kLoop.getOperation())),
-               mapping.lookup(match.read.getOperation()), shortRowIVs,
-               shortSpreadRows, streams,
-               kRows * (stepSlice >> kFixedPointBits));
-  prefetchFrom(kLoop, match.read, rowIVs, spreadRows, 1, 0);
+  for (NextBlockPrefetch &prefetch : prefetches) {
+    BlockRead &match = prefetch.match;
+    SmallVector<Value> shortRowIVs = llvm::map_to_vector(
+        rowIVsOf(match), [&](Value iv) { return mapping.lookup(iv); });
+    prefetch.emitPrefetches(
+        cast<scf::ForOp>(mapping.lookup(match.kLoop.getOperation())),
+        mapping.lookup(match.read.getOperation()), shortRowIVs, shortSpreadRows,
+        spreadRows, streams,
+        prefetch.kRows * (prefetch.stepSlice(spreadRows) >> kFixedPointBits));
+    prefetch.emitPrefetches(match.kLoop, match.read, rowIVsOf(match),
+                            spreadRows, spreadRows, /*streams=*/1,
+                            /*streamElements=*/0);
+  }
 }
 
 struct MoECPUPrefetchNextBlockPass
@@ -325,13 +379,14 @@ struct MoECPUPrefetchNextBlockPass
              "short-spread-rows at least 0 and locality-hint at most 3";
       return signalPassFailure();
     }
-    SmallVector<BlockRead> matches;
+    // The matched reads, by their outermost row loop.
+    llvm::MapVector<Operation *, SmallVector<BlockRead>> readsByRowLoop;
     getOperation()->walk([&](vector::TransferReadOp read) {
       if (std::optional<BlockRead> match = matchBlockRead(read))
-        matches.push_back(std::move(*match));
+        readsByRowLoop[match->rowLoops.front()].push_back(std::move(*match));
     });
-    for (BlockRead &match : matches)
-      prefetchNextBlock(match, spreadRows, shortSpreadRows, localityHint);
+    for (auto &[rowLoop, reads] : readsByRowLoop)
+      prefetchNextBlocks(reads, spreadRows, shortSpreadRows, localityHint);
   }
 };
 
