@@ -192,23 +192,22 @@ public:
     return (tileRows * match.rowElements << kFixedPointBits) / spreadRows;
   }
 
-  /// What the row loops do not change, computed once before them: the
-  /// next block's offset and the flat view of the weights the prefetches
-  /// address.
-  void emitBlockAddress() {
+  /// The next block's offset in, and a flat view of, the weights the
+  /// prefetches address, built at `b`.
+  std::pair<Value, Value> emitBlockAddress(OpBuilder &b) {
     Location loc = match.read.getLoc();
-    OpBuilder b(match.rowLoops.front());
     auto metadata =
         memref::ExtractStridedMetadataOp::create(b, loc, match.block);
-    nextBlock = arith::AddIOp::create(
+    Value nextBlock = arith::AddIOp::create(
         b, loc, metadata.getOffset(),
         arith::ConstantIndexOp::create(
             b, loc, kBegin * match.rowElements + blockElements));
     auto elementType = cast<MemRefType>(match.block.getType()).getElementType();
-    flat = memref::ReinterpretCastOp::create(
+    Value flat = memref::ReinterpretCastOp::create(
         b, loc, MemRefType::get({match.allocationElements}, elementType),
         metadata.getBaseBuffer(), /*offset=*/int64_t(0),
         ArrayRef<int64_t>{match.allocationElements}, ArrayRef<int64_t>{1});
+    return {nextBlock, flat};
   }
 
   /// Prefetches in the k loop `kLoop` (the match's or a copy's), beside its
@@ -224,7 +223,12 @@ public:
                       int64_t spread, int64_t regularSpread, int64_t streams,
                       int64_t streamElements) {
     Location loc = match.read.getLoc();
+    // What the k loop does not change is computed once per tile, before it
+    // (LLVM hoists what the tiles share; built once before the row loops,
+    // the block's address stayed live through both copies of them, and
+    // LLVM spilled row pointers of the regular 6 x 64 loop for it).
     OpBuilder b(kLoop);
+    auto [nextBlock, flat] = emitBlockAddress(b);
     auto constant = [&](int64_t value) -> Value {
       return arith::ConstantIndexOp::create(b, loc, value);
     };
@@ -281,7 +285,6 @@ public:
   BlockRead match;
   unsigned localityHint;
   int64_t kBegin, kRows, blockElements, tileRows;
-  Value nextBlock, flat;
 };
 
 /// Prefetches the next blocks of `reads`, the matched reads under one
@@ -299,8 +302,6 @@ void prefetchNextBlocks(ArrayRef<BlockRead> reads, int64_t spreadRows,
   }
   if (prefetches.empty())
     return;
-  for (NextBlockPrefetch &prefetch : prefetches)
-    prefetch.emitBlockAddress();
   auto rowIVsOf = [](BlockRead &match) {
     return llvm::map_to_vector(
         match.rowLoops, [](scf::ForOp loop) { return loop.getInductionVar(); });
