@@ -192,6 +192,17 @@ public:
     return (tileRows * match.rowElements << kFixedPointBits) / spreadRows;
   }
 
+  /// Whether that step is a whole number of elements.
+  bool hasWholeStep(int64_t spreadRows) const {
+    return stepSlice(spreadRows) % (int64_t(1) << kFixedPointBits) == 0;
+  }
+
+  /// The elements a tile of `spreadRows`'s whole step covers over its k
+  /// loop: the distance between the streams of a short block's tile.
+  int64_t streamElements(int64_t spreadRows) const {
+    return kRows * (stepSlice(spreadRows) >> kFixedPointBits);
+  }
+
   /// The next block's offset in, and a flat view of, the weights the
   /// prefetches address, built at `b`.
   std::pair<Value, Value> emitBlockAddress(OpBuilder &b) {
@@ -262,7 +273,7 @@ public:
     // A whole number of elements a step is a plain multiply, which LLVM
     // turns into a pointer increment.
     Value advance =
-        step % (int64_t(1) << kFixedPointBits) == 0
+        hasWholeStep(regularSpread)
             ? arith::MulIOp::create(b, loc, j,
                                     constant(step >> kFixedPointBits))
                   .getResult()
@@ -318,10 +329,9 @@ void prefetchNextBlocks(ArrayRef<BlockRead> reads, int64_t spreadRows,
   // Short blocks run a copy of the row loop, so that the regular tiles'
   // loops stay as they were.
   int64_t streams = shortSpreadRows > 0 ? spreadRows / shortSpreadRows : 1;
-  constexpr int64_t kOne = int64_t(1) << kFixedPointBits;
   bool copyForShort = streams > 1 && spreadRows % shortSpreadRows == 0 &&
                       llvm::all_of(prefetches, [&](const auto &prefetch) {
-                        return prefetch.stepSlice(spreadRows) % kOne == 0;
+                        return prefetch.hasWholeStep(spreadRows);
                       });
   if (!copyForShort) {
     for (NextBlockPrefetch &prefetch : prefetches)
@@ -361,8 +371,7 @@ void prefetchNextBlocks(ArrayRef<BlockRead> reads, int64_t spreadRows,
     prefetch.emitPrefetches(
         cast<scf::ForOp>(mapping.lookup(match.kLoop.getOperation())),
         mapping.lookup(match.read.getOperation()), shortRowIVs, shortSpreadRows,
-        spreadRows, streams,
-        prefetch.kRows * (prefetch.stepSlice(spreadRows) >> kFixedPointBits));
+        spreadRows, streams, prefetch.streamElements(spreadRows));
     prefetch.emitPrefetches(match.kLoop, match.read, rowIVsOf(match),
                             spreadRows, spreadRows, /*streams=*/1,
                             /*streamElements=*/0);
