@@ -3,6 +3,7 @@
 // RUN: moe-opt %s --allow-unregistered-dialect --split-input-file --pass-pipeline='builtin.module(func.func(moe-cpu-prefetch-next-block{spread-rows=24}))' | FileCheck %s --check-prefix=SPREAD24
 // RUN: moe-opt %s --allow-unregistered-dialect --split-input-file --pass-pipeline='builtin.module(func.func(moe-cpu-prefetch-next-block{short-spread-rows=16}))' | FileCheck %s --check-prefix=SHORT
 // RUN: not moe-opt %s --allow-unregistered-dialect --split-input-file --pass-pipeline='builtin.module(func.func(moe-cpu-prefetch-next-block{spread-rows=0}))' 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not moe-opt %s --allow-unregistered-dialect --split-input-file --pass-pipeline='builtin.module(func.func(moe-cpu-prefetch-next-block{short-spread-rows=-1}))' 2>&1 | FileCheck %s --check-prefix=BAD
 
 // A K block of a packed [E, N/P, K, P] panel read by 8-row tiles, then, for
 // the remainder, row by row. Each k step of a tile at row r prefetches
@@ -100,7 +101,7 @@
 // The remainder's loop runs to the rows, and is chosen the same way.
 // SHORT:         arith.cmpi ult, %[[ROWS]], %{{.*}} : index
 // SHORT:         scf.if
-// BAD: spread-rows must be at least 1
+// BAD: spread-rows must be at least 1, short-spread-rows at least 0
 func.func @down_block(%w: memref<2x4x1024x32xf32>, %a: memref<?x1024xf32>,
                       %out: memref<?x32xf32>, %e: index, %p: index,
                       %kb: index, %rows: index, %whole: index) {
