@@ -43,6 +43,8 @@ VARIANTS=(
   "prefetch-cb64:prefetch-weights=true column-block=64"
   "min3:gemm-min-blocks-per-sm=3"
   "unstaged:stage-activations=false"
+  "split4:split-k=4"
+  "split4-prefetch:split-k=4 prefetch-weights=true"
 )
 for variant in "${VARIANTS[@]}"; do
   "$BUILD/bin/moe-compile" --target=nvptx --gpu-arch="$ARCH" \

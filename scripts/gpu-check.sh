@@ -10,8 +10,8 @@
 # - OUT/NAME: every example and routing family (examples/, each moe node
 #   exposed as an output), a layer with BF16 weights on tensor cores, and
 #   tiny-mixtral with --gpu-tf32, compiled with --target=nvptx for ARCH
-#   (the BF16 layer also without shared-memory staging, and with its W
-#   groups prefetched)
+#   (the BF16 layer also without shared-memory staging, with its W groups
+#   prefetched, and with its matmuls' K split in slices)
 #   (default sm_90); self-contained executables;
 # - OUT/NAME.expected-T/: the reference's outputs (moe-reference, rounding
 #   as the tensor cores do where they run) at T = 1 and 300 tokens;
@@ -106,7 +106,7 @@ done
 # written out and rounded to BF16, checked against the reference that
 # rounds the same inputs, to one bf16 rounding (tensor-cores.test).
 if wanted tensor-cores-bf16 || wanted tensor-cores-bf16-unstaged ||
-   wanted tensor-cores-bf16-prefetch; then
+   wanted tensor-cores-bf16-prefetch || wanted tensor-cores-bf16-split; then
   "$PYTHON" "$INPUTS/expose-outputs.py" "$ROOT/examples/tiny-mixtral.json" \
     "$OUT/tensor-cores-bf16-f32.json"
   "$BIN/moe-reference" "$OUT/tensor-cores-bf16-f32.json" \
@@ -130,6 +130,11 @@ prepare tensor-cores-bf16-unstaged "$OUT/tensor-cores-bf16-model.json" 4e-3 \
 # (prefetch-weights, off by default until timed).
 prepare tensor-cores-bf16-prefetch "$OUT/tensor-cores-bf16-model.json" 4e-3 \
   --compile --pipeline-options=prefetch-weights=true \
+  --reference --tensor-cores --weights tensor-cores-bf16.safetensors
+# The same with each matmul's K in independent slices and a sum (split-k,
+# off by default until timed; split-k-min=64 reaches this small layer).
+prepare tensor-cores-bf16-split "$OUT/tensor-cores-bf16-model.json" 4e-3 \
+  --compile --pipeline-options="split-k=4 split-k-min=64" \
   --reference --tensor-cores --weights tensor-cores-bf16.safetensors
 rm -f "$OUT/tensor-cores-bf16-model.json"
 

@@ -80,6 +80,13 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   // The routed and shared experts' weights concatenated at load time, by
   // moe_prepare's kernels.
   pm.addPass(createMoEConcatParametersPass());
+  // At decode a narrow output is few blocks: its K slices run side by side.
+  if (options.splitK > 1) {
+    MoESplitGroupedMatmulKPassOptions split;
+    split.parts = options.splitK;
+    split.minK = options.splitKMin;
+    pm.addPass(createMoESplitGroupedMatmulKPass(split));
+  }
   // The routing data in kernels over many blocks (docs/gpu-codegen.md,
   // "Routing data on the device"): the dispatch in chunks of the router's
   // token block, the permuted copy in segment row blocks, the combine in

@@ -241,6 +241,17 @@ struct NVPTXPipelineOptions
       llvm::cl::desc("Tensor-core matmuls load the next K step's weight "
                      "groups before a step's mma.syncs (moe-gpu-warp-mma)"),
       llvm::cl::init(false)};
+  PassOptions::Option<int64_t> splitK{
+      *this, "split-k",
+      llvm::cl::desc("Split each expert and linear matmul with a reduction "
+                     "of at least split-k-min into this many independent "
+                     "parts over slices of K, and a sum "
+                     "(moe-split-grouped-matmul-k; 1: no split)"),
+      llvm::cl::init(1)};
+  PassOptions::Option<int64_t> splitKMin{
+      *this, "split-k-min",
+      llvm::cl::desc("The smallest reduction split-k splits"),
+      llvm::cl::init(2048)};
   PassOptions::Option<bool> tf32{
       *this, "tf32",
       llvm::cl::desc("Expert and linear matmuls with F32 weights round "

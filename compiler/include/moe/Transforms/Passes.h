@@ -24,6 +24,7 @@
 
 namespace mlir {
 class RewritePatternSet;
+class RewriterBase;
 
 namespace moe {
 
@@ -78,6 +79,16 @@ void populateMoEFuseGatherPatterns(RewritePatternSet &patterns);
 /// Populates the pattern of moe-fuse-combine: a combine folded into the
 /// grouped matmul whose rows it adds.
 void populateMoEFuseCombinePatterns(RewritePatternSet &patterns);
+
+/// Splits the reduction of `op` into at most `parts` independent grouped
+/// matmuls over slices of K, each but the last a multiple of `kMultiple`
+/// long, and an elementwise sum of their results into `op`'s destination
+/// (moe-split-grouped-matmul-k). Returns the sum, or failure, with nothing
+/// changed, where K is dynamic, the slices would be one, `op` combines its
+/// rows, or its weight layout is not `nk` or `kn`.
+FailureOr<Value> splitGroupedMatmulReduction(RewriterBase &rewriter,
+                                             GroupedMatmulOp op, int64_t parts,
+                                             int64_t kMultiple);
 
 #define GEN_PASS_REGISTRATION
 #include "moe/Transforms/Passes.h.inc"

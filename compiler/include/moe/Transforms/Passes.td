@@ -126,6 +126,45 @@ def MoEFuseCombinePass : Pass<"moe-fuse-combine"> {
   let dependentDialects = ["::mlir::moe::MoEDialect"];
 }
 
+def MoESplitGroupedMatmulKPass : Pass<"moe-split-grouped-matmul-k"> {
+  let summary = "Split a grouped matmul's reduction into independent parts "
+                "over slices of K";
+  let description = [{
+    Rewrites a `moe.grouped_matmul` with a static reduction size K of at
+    least `min-k` into up to `parts` grouped matmuls, each over a slice of
+    K (the input's columns and the weight's K dimension, slices a multiple
+    of `k-multiple` long, the last one the rest), each from zero and
+    independent of the others, and one elementwise sum that adds their
+    results, in slice order, to the destination. The bias goes with the
+    first slice.
+
+    A target whose matmul kernels spread each segment's columns over
+    parallel workers (GPU blocks) has, at decode, few of them for a narrow
+    output: one token routed to two experts of D = 4,096 output columns is
+    64 blocks of 128 columns. The parts are independent, so such a target
+    runs them side by side, `parts` times the blocks, each streaming its
+    slice of the weights. The sums are f32 in another order: results
+    differ from the unsplit matmul's by rounding.
+
+    Matmuls that combine their rows (`combine`), and weight layouts other
+    than `nk` and `kn`, are left as they are.
+  }];
+  let options = [
+    Option<"parts", "parts", "int64_t", /*default=*/"4",
+           "The most parts a matmul's reduction is split into">,
+    Option<"minK", "min-k", "int64_t", /*default=*/"2048",
+           "The smallest reduction size that is split">,
+    Option<"kMultiple", "k-multiple", "int64_t", /*default=*/"32",
+           "Each slice but the last is a multiple of this long">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::moe::MoEDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def MoEFuseSharedExpertsPass : Pass<"moe-fuse-shared-experts"> {
   let summary = "Run a layer's shared experts in its routed experts' grouped "
                 "loop";
