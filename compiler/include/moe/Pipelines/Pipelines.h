@@ -143,14 +143,14 @@ struct CPUPipelineOptions
       llvm::cl::desc("Rows of a gated expert kernel's block, whose gate "
                      "and up contractions run K-blocked into a block-sized "
                      "stack buffer (0: each register tile runs over the "
-                     "whole of K)"),
+                     "whole of K); rounded down to whole row tiles"),
       llvm::cl::init(64)};
   PassOptions::Option<int64_t> combineRowBlock{
       *this, "combine-row-block",
       llvm::cl::desc("Rows of a combining down projection's block "
                      "(fuse-combine), whose contraction runs K-blocked "
                      "into a block-sized buffer before its rows are "
-                     "combined"),
+                     "combined; rounded down to whole row tiles"),
       llvm::cl::init(64)};
   PassOptions::Option<int64_t> reductionBlock{
       *this, "reduction-block",

@@ -867,6 +867,18 @@ struct UnrollSegmentGather : OpRewritePattern<linalg::GenericOp> {
   }
 };
 
+/// `rows` rounded down to whole register tiles of `rowTile` rows (`rows`
+/// itself when it is smaller): a block of rows that the tiles do not divide
+/// runs its last rows one at a time, each at about half the FMA rate (a
+/// row's few accumulators are too few chains for the FMA latency); only a
+/// segment's last block then has such rows (docs/cpu-codegen.md, "Blocks of
+/// whole row tiles").
+static int64_t wholeRowTiles(int64_t rows, int64_t rowTile) {
+  if (rowTile < 1 || rows < rowTile)
+    return rows;
+  return rows / rowTile * rowTile;
+}
+
 struct MoECPUTileAndVectorizePass
     : moe::impl::MoECPUTileAndVectorizePassBase<MoECPUTileAndVectorizePass> {
   using MoECPUTileAndVectorizePassBase::MoECPUTileAndVectorizePassBase;
@@ -898,10 +910,11 @@ struct MoECPUTileAndVectorizePass
       bool gather = rows && rows->hasAttr(kSegmentGatherAttrName);
       if (gatedRowBlock > 0 && pairPanel == 0) {
         int64_t k = producers[0].getStaticLoopRanges().back();
-        body += blockedEpilogueSchedule(
-            count++, op.getNumLoops(), panel, gatedRowBlock,
-            largestDivisorAtMost(k, reductionBlock), rowTile, parallelPanels,
-            gather, /*gated=*/true);
+        body += blockedEpilogueSchedule(count++, op.getNumLoops(), panel,
+                                        wholeRowTiles(gatedRowBlock, rowTile),
+                                        largestDivisorAtMost(k, reductionBlock),
+                                        rowTile, parallelPanels, gather,
+                                        /*gated=*/true);
       } else {
         body += fusedGatedSchedule(count++, op.getNumLoops(), panel,
                                    std::max<int64_t>(rowTile / 2, 1),
@@ -930,7 +943,7 @@ struct MoECPUTileAndVectorizePass
       op->setAttr(kTileTargetAttrName, b.getI64IntegerAttr(count));
       body += blockedEpilogueSchedule(
           count++, op.getInput().getType().getRank(), panel,
-          std::max<int64_t>(combineRowBlock, 1),
+          wholeRowTiles(std::max<int64_t>(combineRowBlock, 1), rowTile),
           largestDivisorAtMost(k, reductionBlock), rowTile, parallelPanels,
           /*gather=*/false, /*gated=*/false);
       fused.insert(producer);

@@ -345,11 +345,13 @@ def MoECPUTileAndVectorizePass
            "Largest K block kept in cache">,
     Option<"gatedRowBlock", "gated-row-block", "int64_t", /*default=*/"64",
            "Rows of a gated kernel's block, whose contractions run K-blocked "
-           "(0: each register tile runs over the whole of K)">,
+           "(0: each register tile runs over the whole of K); rounded down "
+           "to whole row tiles">,
     Option<"combineRowBlock", "combine-row-block", "int64_t",
            /*default=*/"64",
            "Rows of a combining kernel's block (moe-fuse-combine), whose "
-           "contraction runs K-blocked before its rows are combined">,
+           "contraction runs K-blocked before its rows are combined; rounded "
+           "down to whole row tiles">,
     Option<"parallelPanels", "parallel-panels", "bool", /*default=*/"true",
            "Distribute the N panels over threads (an scf.forall)">,
   ];
