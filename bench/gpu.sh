@@ -45,6 +45,8 @@ VARIANTS=(
   "unstaged:stage-activations=false"
   "split4:split-k=4"
   "split4-prefetch:split-k=4 prefetch-weights=true"
+  "tile48:row-block=48 warp-tile-rows=48"
+  "tile48-prefetch:row-block=48 warp-tile-rows=48 prefetch-weights=true"
 )
 for variant in "${VARIANTS[@]}"; do
   "$BUILD/bin/moe-compile" --target=nvptx --gpu-arch="$ARCH" \

@@ -11,7 +11,8 @@
 #   exposed as an output), a layer with BF16 weights on tensor cores, and
 #   tiny-mixtral with --gpu-tf32, compiled with --target=nvptx for ARCH
 #   (the BF16 layer also without shared-memory staging, with its W groups
-#   prefetched, and with its matmuls' K split in slices)
+#   prefetched, with its matmuls' K split in slices, and with warp tiles of
+#   48 rows)
 #   (default sm_90); self-contained executables;
 # - OUT/NAME.expected-T/: the reference's outputs (moe-reference, rounding
 #   as the tensor cores do where they run) at T = 1 and 300 tokens;
@@ -106,7 +107,8 @@ done
 # written out and rounded to BF16, checked against the reference that
 # rounds the same inputs, to one bf16 rounding (tensor-cores.test).
 if wanted tensor-cores-bf16 || wanted tensor-cores-bf16-unstaged ||
-   wanted tensor-cores-bf16-prefetch || wanted tensor-cores-bf16-split; then
+   wanted tensor-cores-bf16-prefetch || wanted tensor-cores-bf16-split ||
+   wanted tensor-cores-bf16-tile48; then
   "$PYTHON" "$INPUTS/expose-outputs.py" "$ROOT/examples/tiny-mixtral.json" \
     "$OUT/tensor-cores-bf16-f32.json"
   "$BIN/moe-reference" "$OUT/tensor-cores-bf16-f32.json" \
@@ -135,6 +137,10 @@ prepare tensor-cores-bf16-prefetch "$OUT/tensor-cores-bf16-model.json" 4e-3 \
 # off by default until timed; split-k-min=64 reaches this small layer).
 prepare tensor-cores-bf16-split "$OUT/tensor-cores-bf16-model.json" 4e-3 \
   --compile --pipeline-options="split-k=4 split-k-min=64" \
+  --reference --tensor-cores --weights tensor-cores-bf16.safetensors
+# The same with warp tiles of 48 rows (warp-tile-rows, row blocks as tall).
+prepare tensor-cores-bf16-tile48 "$OUT/tensor-cores-bf16-model.json" 4e-3 \
+  --compile --pipeline-options="row-block=48 warp-tile-rows=48" \
   --reference --tensor-cores --weights tensor-cores-bf16.safetensors
 rm -f "$OUT/tensor-cores-bf16-model.json"
 

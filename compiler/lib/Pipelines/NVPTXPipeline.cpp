@@ -54,6 +54,7 @@ void mlir::moe::buildMoEGPUBufferizationStage(
   distribute.columnBlock = options.columnBlock;
   distribute.tensorCores = options.tensorCores;
   distribute.tf32 = options.tf32;
+  distribute.warpTileRows = options.warpTileRows;
   pm.addNestedPass<func::FuncOp>(createMoEGPUDistributePass(distribute));
   if (options.mergeKernels)
     pm.addNestedPass<func::FuncOp>(createMoEGPUMergeIndependentKernelsPass());
@@ -105,6 +106,7 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
     lanes.emulateLanes = true;
     lanes.stageActivations = options.stageActivations;
     lanes.prefetchWeights = options.prefetchWeights;
+    lanes.warpTileRows = options.warpTileRows;
     pm.addNestedPass<func::FuncOp>(createMoEGPUWarpMMAPass(lanes));
     bufferization::buildBufferDeallocationPipeline(pm);
     // Blocks and threads last to first: the loops must not rely on the
@@ -121,6 +123,7 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   MoEGPUWarpMMAPassOptions warpMma;
   warpMma.stageActivations = options.stageActivations;
   warpMma.prefetchWeights = options.prefetchWeights;
+  warpMma.warpTileRows = options.warpTileRows;
   funcPm.addPass(createMoEGPUWarpMMAPass(warpMma));
   funcPm.addPass(createConvertLinalgToLoopsPass());
   funcPm.addPass(createCanonicalizerPass());

@@ -241,6 +241,11 @@ struct NVPTXPipelineOptions
       llvm::cl::desc("Tensor-core matmuls load the next K step's weight "
                      "groups before a step's mma.syncs (moe-gpu-warp-mma)"),
       llvm::cl::init(false)};
+  PassOptions::Option<int64_t> warpTileRows{
+      *this, "warp-tile-rows",
+      llvm::cl::desc("Rows of a warp's tensor-core tile (16, 32, 48 or 64; "
+                     "a row block of more rows runs them in turn)"),
+      llvm::cl::init(32)};
   PassOptions::Option<int64_t> splitK{
       *this, "split-k",
       llvm::cl::desc("Split each expert and linear matmul with a reduction "

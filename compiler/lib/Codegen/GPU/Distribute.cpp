@@ -543,6 +543,13 @@ struct MoEGPUDistributePass
                      "negative");
       return signalPassFailure();
     }
+    if (warpTileRows < kMmaRows || warpTileRows % kMmaRows != 0 ||
+        warpTileRows > 4 * kMmaRows) {
+      func.emitError("moe-gpu-distribute: warp-tile-rows must be 16, 32, 48 "
+                     "or 64, not ")
+          << static_cast<int64_t>(warpTileRows);
+      return signalPassFailure();
+    }
     if (failed(distributeFunction(func)))
       return signalPassFailure();
   }
@@ -1107,7 +1114,7 @@ LogicalResult MoEGPUDistributePass::wrapTopLevelGatedGroups(Block *top) {
 LogicalResult MoEGPUDistributePass::fuseGatedGroup(GatedGroup group) {
   bool onTensorCores = usesTensorCores(group.gate) && usesTensorCores(group.up);
   int64_t workers = onTensorCores ? threads / kNVIDIAWarpSize : threads;
-  int64_t tileRows = onTensorCores ? kWarpTileRows : rowBlock;
+  int64_t tileRows = onTensorCores ? warpTileRows : rowBlock;
   int64_t tileColumns = onTensorCores ? kWarpTileCols : 1;
   if (onTensorCores) {
     roundForTensorCores(group.gate);
@@ -1489,7 +1496,7 @@ LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
   roundForTensorCores(op);
 
   // The warps split the columns; each then walks its columns in warp tiles
-  // (kWarpTileRows x kWarpTileCols). The tiles keep the marker.
+  // (warp-tile-rows x kWarpTileCols). The tiles keep the marker.
   IRRewriter rewriter(op);
   scf::SCFTilingOptions overWarps;
   overWarps.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
@@ -1505,7 +1512,7 @@ LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
   Operation *warpTile = warpTiles->tiledOps.front();
   rewriter.setInsertionPoint(warpTile);
   scf::SCFTilingOptions mmaTiles;
-  mmaTiles.setTileSizes({rewriter.getIndexAttr(kWarpTileRows),
+  mmaTiles.setTileSizes({rewriter.getIndexAttr(warpTileRows),
                          rewriter.getIndexAttr(kWarpTileCols),
                          rewriter.getIndexAttr(0)});
   FailureOr<scf::SCFTilingResult> tiles =

@@ -56,9 +56,11 @@ constexpr int64_t kStaticSharedBytes = 48 * 1024;
 
 /// The block's shared A chunks and who copies them.
 struct Staging {
-  /// [2, kWarpTileRows, kStagedRowStride] of the operand type: workgroup
-  /// memory of the launch, or on the host an alloca.
+  /// [2, rows, kStagedRowStride] of the operand type: workgroup memory of
+  /// the launch, or on the host an alloca.
   Value buffer;
+  /// The rows of a chunk: the warp tiles' rows.
+  int64_t rows = kWarpTileRows;
   /// The block's threads, which share the copy.
   int64_t threads = 0;
   /// The thread's index in the block (on the host: null, a loop over them).
@@ -104,11 +106,13 @@ public:
   /// chunks, which every thread of the block helps copy.
   /// With `prefetchWeights`, each step loads the next step's W groups
   /// before its mma.syncs, which take those the step before loaded.
+  /// A tile has at most `maxRows` rows (a multiple of kMmaRows).
   WarpTileEmitter(OpBuilder &b, Location loc, bool emulateLanes,
                   std::function<std::optional<Staging>()> planStaging = nullptr,
-                  bool prefetchWeights = false)
+                  bool prefetchWeights = false, int64_t maxRows = kWarpTileRows)
       : b(b), loc(loc), emulateLanes(emulateLanes),
-        prefetchWeights(prefetchWeights), planStaging(std::move(planStaging)) {}
+        prefetchWeights(prefetchWeights), maxRows(maxRows),
+        planStaging(std::move(planStaging)) {}
 
   /// One tile, `op`: C += A * W, with C loaded and stored back.
   LogicalResult emit(linalg::GenericOp op);
@@ -141,8 +145,8 @@ private:
   /// Accumulator element `e` (C's fragment order) of accumulator `s`.
   using ElementFn = function_ref<Value(int64_t s, int64_t e)>;
 
-  /// Checks that `result` is at most kWarpTileRows x kWarpTileCols and sets
-  /// its sub-tiles.
+  /// Checks that `result` is at most maxRows x kWarpTileCols and sets its
+  /// sub-tiles.
   LogicalResult checkShape(Operation *op, Value result);
   /// Sets up, for lane `lane` (null: the GPU's lane id), its fragment
   /// indices for a tile of `result` over `activations`' K.
@@ -178,7 +182,7 @@ private:
   /// Where thread `thread`'s piece `p` of a chunk sits: row and column.
   std::pair<Value, Value> piecePlace(Value thread, int64_t p);
   int64_t piecesPerThread() const {
-    return kWarpTileRows * kChunkDepth / kCopyWidth / staging->threads;
+    return staging->rows * kChunkDepth / kCopyWidth / staging->threads;
   }
   /// Whether the tile of `result` has columns, or null where it always has
   /// (a warp past a ragged column window's last has none).
@@ -260,6 +264,7 @@ private:
   Location loc;
   bool emulateLanes;
   bool prefetchWeights;
+  int64_t maxRows;
   /// Plans the staging (creating its buffer) once the tile is emitted.
   std::function<std::optional<Staging>()> planStaging;
   std::optional<Staging> staging;
@@ -317,14 +322,14 @@ static Value limitUnlessFull(OpBuilder &b, Location loc, Value memref,
 LogicalResult WarpTileEmitter::checkShape(Operation *op, Value result) {
   SmallVector<int64_t, 2> largest;
   for (auto [dim, bound] :
-       {std::pair<int64_t, int64_t>(0, kWarpTileRows), {1, kWarpTileCols}}) {
+       {std::pair<int64_t, int64_t>(0, maxRows), {1, kWarpTileCols}}) {
     FailureOr<int64_t> size = ValueBoundsConstraintSet::computeConstantBound(
         presburger::BoundType::UB,
         ValueBoundsConstraintSet::Variable(result, dim),
         /*stopCondition=*/nullptr, /*closedUB=*/true);
     if (failed(size) || *size > bound || *size < 1)
       return op->emitOpError("a moe.warp_mma tile must have at most ")
-             << kWarpTileRows << " rows and " << kWarpTileCols << " columns";
+             << maxRows << " rows and " << kWarpTileCols << " columns";
     largest.push_back(*size);
   }
   rowTiles = llvm::divideCeil(largest[0], kMmaRows);
@@ -794,13 +799,13 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     auto bufferType = cast<MemRefType>(staging->buffer.getType());
     Value view = memref::SubViewOp::create(
         b, loc,
-        MemRefType::get({kWarpTileRows, kStagedRowStride}, operandType,
+        MemRefType::get({staging->rows, kStagedRowStride}, operandType,
                         StridedLayoutAttr::get(b.getContext(),
                                                ShapedType::kDynamic,
                                                {kStagedRowStride, 1}),
                         bufferType.getMemorySpace()),
         staging->buffer, ArrayRef<OpFoldResult>{slot, zero, zero},
-        ArrayRef<OpFoldResult>{one, b.getIndexAttr(kWarpTileRows),
+        ArrayRef<OpFoldResult>{one, b.getIndexAttr(staging->rows),
                                b.getIndexAttr(kStagedRowStride)},
         ArrayRef<OpFoldResult>{one, one, one});
     Value chunkEnd = arith::MinUIOp::create(
@@ -1424,15 +1429,16 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       threadValues = {ids.x, ids.y, ids.z};
       threads = *x;
     }
-    int64_t pieces = kWarpTileRows * kChunkDepth / kCopyWidth;
+    int64_t pieces = warpTileRows * kChunkDepth / kCopyWidth;
     BlockUniformity uniformity(scope, threadValues);
     if (threads % kNVIDIAWarpSize != 0 || pieces % threads != 0 ||
         uniformity.varies(activations) || !uniformity.reachedAlike(at))
       return std::nullopt;
     Staging staging;
     staging.threads = threads;
+    staging.rows = warpTileRows;
     auto bufferType =
-        MemRefType::get({2, kWarpTileRows, kStagedRowStride}, operandType);
+        MemRefType::get({2, warpTileRows, kStagedRowStride}, operandType);
     if (emulateLanes) {
       // Aligned for the 16-byte group loads.
       staging.buffer = memref::AllocaOp::create(b, at->getLoc(), bufferType,
@@ -1478,7 +1484,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
                            getTensorCoreOperandType(group.gate));
       };
       if (failed(WarpTileEmitter(b, group.epilogue->getLoc(), emulateLanes,
-                                 stage, prefetchWeights)
+                                 stage, prefetchWeights, warpTileRows)
                      .emitGated(group)))
         continue;
       for (Operation *op : group.ops())
@@ -1510,7 +1516,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
                            getTensorCoreOperandType(op));
       };
       if (failed(WarpTileEmitter(b, op.getLoc(), emulateLanes, stage,
-                                 prefetchWeights)
+                                 prefetchWeights, warpTileRows)
                      .emit(op)))
         return signalPassFailure();
       op.erase();

@@ -112,6 +112,8 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
     Option<"tf32", "tf32", "bool", /*default=*/"false",
            "Segment matmuls with F32 weights round their activations and "
            "weights to TF32 and run on tensor cores too">,
+    Option<"warpTileRows", "warp-tile-rows", "int64_t", /*default=*/"32",
+           "Rows of a warp's tensor-core tile (16, 32, 48 or 64)">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
@@ -352,6 +354,9 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
            "Each K step loads the next step's W groups before its "
            "mma.syncs, which take those the step before loaded (a static "
            "K and 16-byte W groups)">,
+    Option<"warpTileRows", "warp-tile-rows", "int64_t", /*default=*/"32",
+           "The most rows of a tile (moe-gpu-distribute's warp-tile-rows), "
+           "and of the staged chunks">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
