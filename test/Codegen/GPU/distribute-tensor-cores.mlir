@@ -1,6 +1,8 @@
 // RUN: moe-opt %s --moe-gpu-distribute="row-block=32 threads=64" --split-input-file | FileCheck %s
 // RUN: moe-opt %s --moe-gpu-distribute="row-block=32 threads=64 tensor-cores=false" --split-input-file | FileCheck %s --check-prefix=FFMA
 // RUN: moe-opt %s --moe-gpu-distribute="row-block=32 threads=64 tf32=true" --split-input-file | FileCheck %s --check-prefix=TF32
+// RUN: moe-opt %s --moe-gpu-distribute="row-block=64 threads=64 warp-tile-rows=64" --split-input-file | FileCheck %s --check-prefix=ROWS64
+// RUN: not moe-opt %s --moe-gpu-distribute="warp-tile-rows=40" --split-input-file 2>&1 | FileCheck %s --check-prefix=ROWS40
 
 // A segment matmul with BF16 weights takes tensor cores: its activations
 // are rounded to bf16 in its body, its columns (N = 24) split over the
@@ -37,6 +39,15 @@
 // CHECK-NEXT:                arith.addf %[[ACC]], %[[P]] : f32
 // CHECK:             } {mapping = [#gpu.warp<x>]}
 // CHECK:         } {mapping = [#gpu.block<x>]}
+
+// With warp-tile-rows=64 each warp walks its rows in tiles of 64.
+// ROWS64-LABEL: func.func @bf16_weights
+// ROWS64:         scf.forall (%{{.+}}) in (2) {
+// ROWS64:           scf.for %[[M:.+]] = %{{.+}} to %{{.+}} step %c64{{.*}} {
+// ROWS64:             affine.min {{.*}}(%[[M]])
+// ROWS64:             linalg.generic
+// ROWS64-SAME:          attrs = {moe.segment_matmul, moe.warp_mma}
+// ROWS40: error: moe-gpu-distribute: warp-tile-rows must be 16, 32, 48 or 64, not 40
 
 // FFMA-LABEL: func.func @bf16_weights
 // FFMA-NOT:     moe.warp_mma

@@ -1,4 +1,5 @@
 // RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true" | FileCheck %s
+// RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true warp-tile-rows=64" | FileCheck %s --check-prefix=ROWS64
 
 // On the host (host semantics) the staging of warp-mma-staged.mlir runs in
 // each warp's turn of the warp forall, one after another: the warp copies
@@ -20,6 +21,15 @@
 // CHECK-COUNT-8:         vector.store %{{.+}}, %[[BUF]]
 // CHECK-NOT:       gpu.barrier
 // CHECK:         } {mapping = [#gpu.warp<x>]}
+
+// With warp tiles of up to 64 rows (warp-tile-rows) the chunks are 64 rows
+// tall: each of the 64 threads copies 16 pieces of 4 a chunk.
+// ROWS64-LABEL: func.func @staged_forall
+// ROWS64:         %[[BUF:.+]] = memref.alloca() {alignment = 64 : i64} : memref<2x64x96xbf16>
+// ROWS64:         scf.for %{{.+}} = %c0{{.*}} to %c64{{.*}} step %c1
+// ROWS64-COUNT-16:  vector.store %{{.+}}, %[[BUF]]
+// ROWS64-NOT:       vector.store %{{.+}}, %[[BUF]]
+// ROWS64:         scf.for %{{.+}} = %c0{{.*}} to %{{.+}} step %c1
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>
 #c = affine_map<(m, n, k) -> (m, n)>
