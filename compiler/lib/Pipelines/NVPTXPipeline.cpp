@@ -43,6 +43,18 @@ std::string mlir::moe::libdevicePath(llvm::StringRef toolkit) {
   return (toolkit + "/nvvm/libdevice/libdevice.10.bc").str();
 }
 
+/// moe-gpu-warp-mma's options from the pipeline's, its lanes on the host
+/// with `emulateLanes`.
+static MoEGPUWarpMMAPassOptions
+warpMmaOptions(const NVPTXPipelineOptions &options, bool emulateLanes) {
+  MoEGPUWarpMMAPassOptions warpMma;
+  warpMma.emulateLanes = emulateLanes;
+  warpMma.stageActivations = options.stageActivations;
+  warpMma.prefetchWeights = options.prefetchWeights;
+  warpMma.warpTileRows = options.warpTileRows;
+  return warpMma;
+}
+
 void mlir::moe::buildMoEGPUBufferizationStage(
     OpPassManager &pm, const NVPTXPipelineOptions &options) {
   // The CUDA runtime lays the weights out on the device, the whole arena
@@ -102,12 +114,8 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   if (options.hostSemantics) {
     // The warps' lane code too, lanes as loops: the fragments, their
     // rounding, padding and stores run against the reference.
-    MoEGPUWarpMMAPassOptions lanes;
-    lanes.emulateLanes = true;
-    lanes.stageActivations = options.stageActivations;
-    lanes.prefetchWeights = options.prefetchWeights;
-    lanes.warpTileRows = options.warpTileRows;
-    pm.addNestedPass<func::FuncOp>(createMoEGPUWarpMMAPass(lanes));
+    pm.addNestedPass<func::FuncOp>(createMoEGPUWarpMMAPass(
+        warpMmaOptions(options, /*emulateLanes=*/true)));
     bufferization::buildBufferDeallocationPipeline(pm);
     // Blocks and threads last to first: the loops must not rely on the
     // order a GPU does not keep.
@@ -120,11 +128,8 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createMoEGPUFormLaunchesPass());
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(createMoEGPUHoistPrivateScratchPass());
-  MoEGPUWarpMMAPassOptions warpMma;
-  warpMma.stageActivations = options.stageActivations;
-  warpMma.prefetchWeights = options.prefetchWeights;
-  warpMma.warpTileRows = options.warpTileRows;
-  funcPm.addPass(createMoEGPUWarpMMAPass(warpMma));
+  funcPm.addPass(
+      createMoEGPUWarpMMAPass(warpMmaOptions(options, /*emulateLanes=*/false)));
   funcPm.addPass(createConvertLinalgToLoopsPass());
   funcPm.addPass(createCanonicalizerPass());
   // Constants and index computations move into the kernels (upstream's

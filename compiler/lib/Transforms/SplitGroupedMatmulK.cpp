@@ -43,6 +43,11 @@ static std::optional<unsigned> weightReductionDim(WeightLayout layout) {
   }
 }
 
+/// K of `op`: its input's columns (dynamic or static).
+static int64_t reductionSize(GroupedMatmulOp op) {
+  return cast<RankedTensorType>(op.getInput().getType()).getDimSize(1);
+}
+
 /// The slice [offset, offset + size) of dimension `dim` of `source`, all
 /// of every other dimension.
 static Value sliceDim(OpBuilder &b, Location loc, Value source, unsigned dim,
@@ -67,7 +72,7 @@ FailureOr<Value> mlir::moe::splitGroupedMatmulReduction(RewriterBase &rewriter,
       weightReductionDim(op.getWeightLayoutAttr().getValue());
   if (!kDim)
     return rewriter.notifyMatchFailure(op, "K is no single weight dimension");
-  int64_t k = cast<RankedTensorType>(op.getInput().getType()).getDimSize(1);
+  int64_t k = reductionSize(op);
   if (ShapedType::isDynamic(k) || parts < 2 || kMultiple < 1)
     return rewriter.notifyMatchFailure(op, "no static K to split");
   int64_t slice = llvm::alignTo(llvm::divideCeil(k, parts), kMultiple);
@@ -129,7 +134,7 @@ struct MoESplitGroupedMatmulKPass
     // that each is split once.
     SmallVector<GroupedMatmulOp> matmuls;
     getOperation()->walk([&](GroupedMatmulOp op) {
-      int64_t k = cast<RankedTensorType>(op.getInput().getType()).getDimSize(1);
+      int64_t k = reductionSize(op);
       if (!ShapedType::isDynamic(k) && k >= minK)
         matmuls.push_back(op);
     });

@@ -59,8 +59,6 @@ struct Staging {
   /// [2, rows, kStagedRowStride] of the operand type: workgroup memory of
   /// the launch, or on the host an alloca.
   Value buffer;
-  /// The rows of a chunk: the warp tiles' rows.
-  int64_t rows = kWarpTileRows;
   /// The block's threads, which share the copy.
   int64_t threads = 0;
   /// The thread's index in the block (on the host: null, a loop over them).
@@ -181,8 +179,12 @@ private:
                         ValueRange pieces);
   /// Where thread `thread`'s piece `p` of a chunk sits: row and column.
   std::pair<Value, Value> piecePlace(Value thread, int64_t p);
+  /// The rows of a staged chunk (the buffer's second dimension).
+  int64_t stagedRows() const {
+    return cast<MemRefType>(staging->buffer.getType()).getDimSize(1);
+  }
   int64_t piecesPerThread() const {
-    return staging->rows * kChunkDepth / kCopyWidth / staging->threads;
+    return stagedRows() * kChunkDepth / kCopyWidth / staging->threads;
   }
   /// Whether the tile of `result` has columns, or null where it always has
   /// (a warp past a ragged column window's last has none).
@@ -799,13 +801,13 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     auto bufferType = cast<MemRefType>(staging->buffer.getType());
     Value view = memref::SubViewOp::create(
         b, loc,
-        MemRefType::get({staging->rows, kStagedRowStride}, operandType,
+        MemRefType::get({stagedRows(), kStagedRowStride}, operandType,
                         StridedLayoutAttr::get(b.getContext(),
                                                ShapedType::kDynamic,
                                                {kStagedRowStride, 1}),
                         bufferType.getMemorySpace()),
         staging->buffer, ArrayRef<OpFoldResult>{slot, zero, zero},
-        ArrayRef<OpFoldResult>{one, b.getIndexAttr(staging->rows),
+        ArrayRef<OpFoldResult>{one, b.getIndexAttr(stagedRows()),
                                b.getIndexAttr(kStagedRowStride)},
         ArrayRef<OpFoldResult>{one, one, one});
     Value chunkEnd = arith::MinUIOp::create(
@@ -1436,7 +1438,6 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       return std::nullopt;
     Staging staging;
     staging.threads = threads;
-    staging.rows = warpTileRows;
     auto bufferType =
         MemRefType::get({2, warpTileRows, kStagedRowStride}, operandType);
     if (emulateLanes) {
