@@ -51,6 +51,7 @@ warpMmaOptions(const NVPTXPipelineOptions &options, bool emulateLanes) {
   warpMma.emulateLanes = emulateLanes;
   warpMma.stageActivations = options.stageActivations;
   warpMma.prefetchWeights = options.prefetchWeights;
+  warpMma.weightStages = options.weightStages;
   warpMma.warpTileRows = options.warpTileRows;
   return warpMma;
 }

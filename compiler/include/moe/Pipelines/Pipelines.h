@@ -241,6 +241,12 @@ struct NVPTXPipelineOptions
       llvm::cl::desc("Tensor-core matmuls load the next K step's weight "
                      "groups before a step's mma.syncs (moe-gpu-warp-mma)"),
       llvm::cl::init(false)};
+  PassOptions::Option<int64_t> weightStages{
+      *this, "weight-stages",
+      llvm::cl::desc("Tensor-core matmuls copy their weight groups this "
+                     "many K steps ahead minus one into a ring in shared "
+                     "memory by cp.async (moe-gpu-warp-mma; 0: off)"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> warpTileRows{
       *this, "warp-tile-rows",
       llvm::cl::desc("Rows of a warp's tensor-core tile (16, 32, 48 or 64; "

@@ -65,6 +65,19 @@ struct Staging {
   Value threadId;
 };
 
+/// A warp's ring of W stages in shared memory: each lane copies its W
+/// groups of a step `stages - 1` steps ahead (cp.async) into a slot of its
+/// own, and reads them back (ld.shared) when the step runs.
+struct WeightRing {
+  /// [warps, stages, groups, lanes, kLaneGroup] of W's type, workgroup
+  /// memory of the launch; on the host [stages, groups, lanes, kLaneGroup],
+  /// an alloca (the warps run one after another).
+  Value buffer;
+  /// The warp's index in the block (on the host: null).
+  Value warp;
+  int64_t stages = 0;
+};
+
 /// Where a step's A groups come from: the activations, checked against K
 /// as W is, or (with `chunkStart`) the staged chunk that starts there,
 /// which holds zeros past K and past the tile's rows.
@@ -104,13 +117,21 @@ public:
   /// chunks, which every thread of the block helps copy.
   /// With `prefetchWeights`, each step loads the next step's W groups
   /// before its mma.syncs, which take those the step before loaded.
-  /// A tile has at most `maxRows` rows (a multiple of kMmaRows).
-  WarpTileEmitter(OpBuilder &b, Location loc, bool emulateLanes,
-                  std::function<std::optional<Staging>()> planStaging = nullptr,
-                  bool prefetchWeights = false, int64_t maxRows = kWarpTileRows)
+  /// With `planWeightRing` (given a lane's W groups a step, their type, and
+  /// the most stages the tile's steps can use), each lane copies its W groups
+  /// into a ring of stages in shared memory ahead of the steps (in place of
+  /// `prefetchWeights`). A tile has at most `maxRows` rows (a multiple of
+  /// kMmaRows).
+  WarpTileEmitter(
+      OpBuilder &b, Location loc, bool emulateLanes,
+      std::function<std::optional<Staging>()> planStaging = nullptr,
+      bool prefetchWeights = false, int64_t maxRows = kWarpTileRows,
+      std::function<std::optional<WeightRing>(int64_t, Type, int64_t)>
+          planWeightRing = nullptr)
       : b(b), loc(loc), emulateLanes(emulateLanes),
         prefetchWeights(prefetchWeights), maxRows(maxRows),
-        planStaging(std::move(planStaging)) {}
+        planStaging(std::move(planStaging)),
+        planWeightRing(std::move(planWeightRing)) {}
 
   /// One tile, `op`: C += A * W, with C loaded and stored back.
   LogicalResult emit(linalg::GenericOp op);
@@ -139,6 +160,9 @@ private:
     SmallVector<Value, 8> elements;
     /// The vector load's result, once loaded (vectorized only).
     Value vector;
+    /// Where the group sits in the W ring, when read from there (still
+    /// zeros outside the tile by `row` and `column`).
+    SmallVector<Value, 5> ringAt;
   };
   /// Accumulator element `e` (C's fragment order) of accumulator `s`.
   using ElementFn = function_ref<Value(int64_t s, int64_t e)>;
@@ -206,10 +230,22 @@ private:
   /// Sets `group`'s elements from `vector`, its vector load's result.
   void setGroupVector(Group &group, Value vector);
   /// Where the last K step of a tile over `activations` starts, when the
-  /// tile prefetches its W groups: asked to, a static K, W of one element
-  /// type, and every group one vector load. Nullopt otherwise.
-  std::optional<int64_t> lastPrefetchedStep(ArrayRef<Value> weights,
-                                            Value activations);
+  /// tile may load its W groups ahead of their step (prefetched, or into a
+  /// ring): a static K, W of one element type, and every group one vector
+  /// load. Nullopt otherwise.
+  std::optional<int64_t> lastStaticStep(ArrayRef<Value> weights,
+                                        Value activations);
+  /// The indices of lane `lane`'s group `group` in `slot` of the ring.
+  SmallVector<Value> ringIndices(Value slot, int64_t group, Value lane);
+  /// The ring slot of the step at `k0`, `ahead` steps on.
+  Value ringSlot(Value k0, int64_t ahead);
+  /// Lane `lane` copies its W groups of the step at `k0` into ring slot
+  /// `slot`: by cp.async on the GPU, committed as one group; on the host
+  /// by loads and stores.
+  void copyToRing(ArrayRef<Value> weights, Value activations, Value k0,
+                  Value slot, Value lane);
+  /// Has lane `lane`'s W groups of a step read from ring slot `slot`.
+  void readFromRing(StepGroups &groups, Value slot, Value lane);
   /// On the host: stores lane `lane`'s group vectors into `buffer`
   /// ([lanes, groups, kLaneGroup]), or loads them from it.
   void storeLaneGroups(Value buffer, Value lane, ValueRange vectors);
@@ -231,10 +267,13 @@ private:
                                int64_t m);
   /// One step over K at `k0` of nvgpu.mma.sync, from the `initial`
   /// accumulators; W's groups from `weightVectors` when given (prefetched).
+  /// With `ringSlot`, W's groups from that slot of the ring (lane
+  /// `ringLane`'s).
   SmallVector<Value> emitStepProducts(Type operandType, ASource a,
                                       ArrayRef<Value> weights, Value k0,
                                       ValueRange initial,
-                                      ValueRange weightVectors = {});
+                                      ValueRange weightVectors = {},
+                                      Value ringSlot = {}, Value ringLane = {});
   /// On the host: `body(lane)` in a loop over the warp's lanes.
   void forEachLane(function_ref<void(Value)> body);
   /// On the host: one mma.sync of the lanes' fragments, A's row of
@@ -270,6 +309,10 @@ private:
   /// Plans the staging (creating its buffer) once the tile is emitted.
   std::function<std::optional<Staging>()> planStaging;
   std::optional<Staging> staging;
+  /// Plans the W ring (creating its buffer) once the tile is emitted.
+  std::function<std::optional<WeightRing>(int64_t, Type, int64_t)>
+      planWeightRing;
+  std::optional<WeightRing> ring;
   // Set by checkShape.
   int64_t rowTiles = 0, colTiles = 0;
   // Set by setUpLane: K when a step may reach past it, lane % 4, 2 (lane %
@@ -440,10 +483,16 @@ Value WarpTileEmitter::groupElement(Group &group, int64_t e) {
   Type elementType = cast<MemRefType>(group.memref.getType()).getElementType();
   auto vectorType = VectorType::get({kLaneGroup}, elementType);
   int64_t bytes = kLaneGroup * elementType.getIntOrFloatBitWidth() / 8;
-  Value vector = vector::LoadOp::create(
-      b, loc, vectorType, group.memref,
-      ValueRange{group.row.clamped, column.clamped},
-      /*nontemporal=*/false, llvm::MaybeAlign(std::min<int64_t>(bytes, 16)));
+  // A ring slot holds what the copy read at the clamped place.
+  Value vector = group.ringAt.empty()
+                     ? vector::LoadOp::create(
+                           b, loc, vectorType, group.memref,
+                           ValueRange{group.row.clamped, column.clamped},
+                           /*nontemporal=*/false,
+                           llvm::MaybeAlign(std::min<int64_t>(bytes, 16)))
+                     : vector::LoadOp::create(
+                           b, loc, vectorType, ring->buffer, group.ringAt,
+                           /*nontemporal=*/false, llvm::MaybeAlign(16));
   if (Value inside = bothInside(b, loc, group.row, column)) {
     Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(vectorType));
     vector = arith::SelectOp::create(b, loc, inside, vector, zero);
@@ -458,11 +507,10 @@ void WarpTileEmitter::setGroupVector(Group &group, Value vector) {
     group.elements[at] = vector::ExtractOp::create(b, loc, vector, at);
 }
 
-std::optional<int64_t>
-WarpTileEmitter::lastPrefetchedStep(ArrayRef<Value> weights,
-                                    Value activations) {
+std::optional<int64_t> WarpTileEmitter::lastStaticStep(ArrayRef<Value> weights,
+                                                       Value activations) {
   int64_t k = cast<MemRefType>(activations.getType()).getDimSize(1);
-  if (!prefetchWeights || ShapedType::isDynamic(k) || k <= 0)
+  if (ShapedType::isDynamic(k) || k <= 0)
     return std::nullopt;
   Type element = cast<MemRefType>(weights.front().getType()).getElementType();
   if (!llvm::all_of(weights, [&](Value weight) {
@@ -496,6 +544,55 @@ Value WarpTileEmitter::nextPrefetchStep(Value k0, int64_t lastStep) {
   return arith::MinUIOp::create(
       b, loc, arith::AddIOp::create(b, loc, k0, constant(kStepDepth)),
       constant(lastStep));
+}
+
+SmallVector<Value> WarpTileEmitter::ringIndices(Value slot, int64_t group,
+                                                Value lane) {
+  SmallVector<Value> indices;
+  if (ring->warp)
+    indices.push_back(ring->warp);
+  llvm::append_range(indices,
+                     ValueRange{slot, constant(group), lane, constant(0)});
+  return indices;
+}
+
+Value WarpTileEmitter::ringSlot(Value k0, int64_t ahead) {
+  Value step = arith::DivUIOp::create(b, loc, k0, constant(kStepDepth));
+  if (ahead != 0)
+    step = arith::AddIOp::create(b, loc, step, constant(ahead));
+  return arith::RemUIOp::create(b, loc, step, constant(ring->stages));
+}
+
+void WarpTileEmitter::copyToRing(ArrayRef<Value> weights, Value activations,
+                                 Value k0, Value slot, Value lane) {
+  // The groups' places only: nothing is loaded through them here.
+  StepGroups groups = loadStep(ASource{activations, Value()}, weights, k0);
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  SmallVector<Value> tokens;
+  for (auto [j, group] : llvm::enumerate(groups.w)) {
+    SmallVector<Value> from = {group.row.clamped, group.column.clamped};
+    SmallVector<Value> to = ringIndices(slot, static_cast<int64_t>(j), lane);
+    if (emulateLanes) {
+      auto type = VectorType::get(
+          {kLaneGroup},
+          cast<MemRefType>(group.memref.getType()).getElementType());
+      vector::StoreOp::create(
+          b, loc, vector::LoadOp::create(b, loc, type, group.memref, from),
+          ring->buffer, to);
+      continue;
+    }
+    // 16 bytes, past L1 (a warp's W groups are its own).
+    tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+        b, loc, tokenType, ring->buffer, to, group.memref, from,
+        b.getIndexAttr(kLaneGroup), /*srcElements=*/Value(), b.getUnitAttr()));
+  }
+  if (!emulateLanes)
+    nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, tokens);
+}
+
+void WarpTileEmitter::readFromRing(StepGroups &groups, Value slot, Value lane) {
+  for (auto [j, group] : llvm::enumerate(groups.w))
+    group.ringAt = ringIndices(slot, static_cast<int64_t>(j), lane);
 }
 
 SmallVector<Value> WarpTileEmitter::loadWeightVectors(ArrayRef<Value> weights,
@@ -610,9 +707,11 @@ SmallVector<Value> WarpTileEmitter::wElements(Type operandType,
   return elements;
 }
 
-SmallVector<Value> WarpTileEmitter::emitStepProducts(
-    Type operandType, ASource a, ArrayRef<Value> weights, Value k0,
-    ValueRange initial, ValueRange weightVectors) {
+SmallVector<Value>
+WarpTileEmitter::emitStepProducts(Type operandType, ASource a,
+                                  ArrayRef<Value> weights, Value k0,
+                                  ValueRange initial, ValueRange weightVectors,
+                                  Value ringSlot, Value ringLane) {
   bool isTF32 = isa<FloatTF32Type>(operandType);
   int64_t mmaDepth = getMmaDepth(operandType);
   int64_t perRegister = getElementsPerRegister(operandType);
@@ -620,6 +719,8 @@ SmallVector<Value> WarpTileEmitter::emitStepProducts(
   StepGroups groups = loadStep(a, weights, k0);
   for (auto [group, vector] : llvm::zip(groups.w, weightVectors))
     setGroupVector(group, vector);
+  if (ringSlot)
+    readFromRing(groups, ringSlot, ringLane);
   SmallVector<Value> accumulators(initial);
   for (int64_t m = 0; m < kStepDepth / mmaDepth; ++m) {
     // One A fragment per row of sub-tiles, one W fragment per weight and
@@ -972,14 +1073,41 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
   // Prefetched, a step's mma.syncs take the W groups the step before
   // loaded (the first step's, loaded before the loop), after issuing the
   // loads of the next step's: a warp has two steps of W in flight, not one.
-  std::optional<int64_t> lastStep = lastPrefetchedStep(weights, activations);
-  bool prefetch = lastStep.has_value();
+  // With a ring, a lane's copies of the next stages - 1 steps' W groups
+  // are in flight while a step runs, in shared memory, not registers.
+  std::optional<int64_t> lastStep = lastStaticStep(weights, activations);
   Type weightElement =
       cast<MemRefType>(weights.front().getType()).getElementType();
   int64_t weightGroups = static_cast<int64_t>(weights.size());
+  if (lastStep && planWeightRing && weightElement.getIntOrFloatBitWidth() == 16)
+    // More stages than steps ahead would copy the last step again.
+    ring = planWeightRing(weightGroups * colTiles, weightElement,
+                          *lastStep / kStepDepth + 2);
+  bool prefetch = lastStep && prefetchWeights && !ring;
+  // The steps a ring's copies run ahead; each step's copies are one
+  // cp.async group, so a step waits until at most `ahead - 1` are pending.
+  int64_t ahead = ring ? ring->stages - 1 : 0;
+  auto copyAhead = [&](Value k0, Value lane) {
+    Value next = arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, k0, constant(ahead * kStepDepth)),
+        constant(*lastStep));
+    copyToRing(weights, activations, next, ringSlot(k0, ahead), lane);
+  };
+  auto fillRing = [&](Value lane) {
+    for (int64_t step = 0; step < ahead; ++step) {
+      Value k0 = constant(std::min(step * kStepDepth, *lastStep));
+      copyToRing(weights, activations, k0,
+                 ringSlot(constant(step * kStepDepth), 0), lane);
+    }
+  };
   if (!emulateLanes) {
     setUpLane(activations, result, /*lane=*/Value());
     weightGroups *= colTiles;
+    Value lane = ring ? gpu::LaneIdOp::create(b, loc, b.getIndexType(),
+                                              b.getIndexAttr(kNVIDIAWarpSize))
+                      : Value();
+    if (ring)
+      whereTile([&] { fillRing(lane); });
     VectorType fragmentType = VectorType::get({2, 2}, b.getF32Type());
     VectorType groupType = VectorType::get({kLaneGroup}, weightElement);
     auto initialFragments = [&]() {
@@ -1028,6 +1156,16 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
     SmallVector<Value> products = emitDepthLoop(
         operandType, activations, hasTile, init,
         [&](Value k0, ASource a, ValueRange values) {
+          if (ring) {
+            // This step's copies have landed. The copies ahead go into the
+            // slot the step before read (its mma.syncs, issued before, took
+            // those groups); this step reads its own slot as it goes.
+            NVVM::CpAsyncWaitGroupOp::create(b, loc, ahead - 1);
+            Value slot = ringSlot(k0, 0);
+            copyAhead(k0, lane);
+            return emitStepProducts(operandType, a, weights, k0, values, {},
+                                    slot, lane);
+          }
           if (!prefetch)
             return emitStepProducts(operandType, a, weights, k0, values);
           SmallVector<Value> next = loadWeightVectors(
@@ -1038,6 +1176,10 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
           llvm::append_range(products, next);
           return products;
         });
+    // The copies past the last step must land before the ring is filled
+    // again (the next tile of this warp) or the kernel ends.
+    if (ring)
+      NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
     whereTile([&] {
       finish([&](int64_t s, int64_t e) -> Value {
         return vector::ExtractOp::create(b, loc, products[s],
@@ -1085,6 +1227,8 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
       if (prefetch)
         storeLaneGroups(currentW, lane,
                         loadWeightVectors(weights, activations, constant(0)));
+      if (ring)
+        fillRing(lane);
     });
   });
   emitDepthLoop(
@@ -1101,6 +1245,10 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
             for (auto [group, vector] :
                  llvm::zip(groups.w, loadLaneGroups(currentW, lane)))
               setGroupVector(group, vector);
+          if (ring) {
+            readFromRing(groups, ringSlot(k0, 0), lane);
+            copyAhead(k0, lane);
+          }
           for (int64_t m = 0; m < mmas; ++m) {
             for (int64_t i = 0; i < rowTiles; ++i)
               for (auto [v, element] :
@@ -1381,6 +1529,29 @@ private:
   DenseSet<Value> inProgress, assumed;
 };
 
+/// The threads of `launch`'s blocks, when static and along x only.
+static std::optional<int64_t> blockThreads(gpu::LaunchOp launch) {
+  std::optional<int64_t> x = getConstantIntValue(launch.getBlockSizeX());
+  std::optional<int64_t> y = getConstantIntValue(launch.getBlockSizeY());
+  std::optional<int64_t> z = getConstantIntValue(launch.getBlockSizeZ());
+  if (!x || y != 1 || z != 1)
+    return std::nullopt;
+  return x;
+}
+
+static int64_t bytesOf(MemRefType type) {
+  return type.getNumElements() * type.getElementType().getIntOrFloatBitWidth() /
+         8;
+}
+
+/// The bytes of `launch`'s workgroup buffers so far.
+static int64_t workgroupBytes(gpu::LaunchOp launch) {
+  int64_t bytes = 0;
+  for (BlockArgument buffer : launch.getWorkgroupAttributions())
+    bytes += bytesOf(cast<MemRefType>(buffer.getType()));
+  return bytes;
+}
+
 struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
   using MoEGPUWarpMMAPassBase::MoEGPUWarpMMAPassBase;
 
@@ -1419,12 +1590,8 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       threads = count->front() * kNVIDIAWarpSize;
     } else {
       auto launch = at->getParentOfType<gpu::LaunchOp>();
-      if (!launch)
-        return std::nullopt;
-      std::optional<int64_t> x = getConstantIntValue(launch.getBlockSizeX());
-      std::optional<int64_t> y = getConstantIntValue(launch.getBlockSizeY());
-      std::optional<int64_t> z = getConstantIntValue(launch.getBlockSizeZ());
-      if (!x || y != 1 || z != 1)
+      std::optional<int64_t> x = launch ? blockThreads(launch) : std::nullopt;
+      if (!x)
         return std::nullopt;
       scope = launch;
       gpu::KernelDim3 ids = launch.getThreadIds();
@@ -1448,14 +1615,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     }
     // Within the static shared memory every GPU gives a block.
     auto launch = cast<gpu::LaunchOp>(scope);
-    auto bytesOf = [](MemRefType type) {
-      return type.getNumElements() *
-             type.getElementType().getIntOrFloatBitWidth() / 8;
-    };
-    int64_t bytes = bytesOf(bufferType);
-    for (BlockArgument buffer : launch.getWorkgroupAttributions())
-      bytes += bytesOf(cast<MemRefType>(buffer.getType()));
-    if (bytes > kStaticSharedBytes)
+    if (bytesOf(bufferType) + workgroupBytes(launch) > kStaticSharedBytes)
       return std::nullopt;
     auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                                 gpu::AddressSpace::Workgroup);
@@ -1466,6 +1626,52 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     staging.threadId =
         gpu::ThreadIdOp::create(b, at->getLoc(), gpu::Dimension::x);
     return staging;
+  }
+
+  /// A ring of W stages for a tile at `at` whose lanes copy `groups` W
+  /// groups of `element` a step: `weight-stages` stages, at most
+  /// `maxStages`, fewer where the launch's static shared memory runs
+  /// short, none below two.
+  std::optional<WeightRing> planWeightRing(OpBuilder &b, Operation *at,
+                                           int64_t groups, Type element,
+                                           int64_t maxStages) {
+    int64_t stages = std::min<int64_t>(weightStages, maxStages);
+    if (stages < 2)
+      return std::nullopt;
+    WeightRing ring;
+    SmallVector<int64_t> slot = {groups, kNVIDIAWarpSize, kLaneGroup};
+    if (emulateLanes) {
+      ring.stages = stages;
+      SmallVector<int64_t> shape = {ring.stages};
+      llvm::append_range(shape, slot);
+      // Aligned for the 16-byte group loads.
+      ring.buffer = memref::AllocaOp::create(b, at->getLoc(),
+                                             MemRefType::get(shape, element),
+                                             b.getI64IntegerAttr(64));
+      return ring;
+    }
+    auto launch = at->getParentOfType<gpu::LaunchOp>();
+    std::optional<int64_t> threads =
+        launch ? blockThreads(launch) : std::nullopt;
+    if (!threads || *threads % kNVIDIAWarpSize != 0)
+      return std::nullopt;
+    int64_t warps = *threads / kNVIDIAWarpSize;
+    int64_t stageBytes = bytesOf(MemRefType::get(slot, element)) * warps;
+    ring.stages = std::min<int64_t>(
+        stages, (kStaticSharedBytes - workgroupBytes(launch)) / stageBytes);
+    if (ring.stages < 2)
+      return std::nullopt;
+    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                                gpu::AddressSpace::Workgroup);
+    SmallVector<int64_t> shape = {warps, ring.stages};
+    llvm::append_range(shape, slot);
+    ring.buffer = launch.addWorkgroupAttribution(
+        MemRefType::get(shape, element, AffineMap(), workgroup), at->getLoc());
+    ring.warp = arith::DivUIOp::create(
+        b, at->getLoc(),
+        gpu::ThreadIdOp::create(b, at->getLoc(), gpu::Dimension::x),
+        arith::ConstantIndexOp::create(b, at->getLoc(), kNVIDIAWarpSize));
+    return ring;
   }
 
   void runOnOperation() override {
@@ -1484,8 +1690,11 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         return planStaging(b, group.epilogue, group.gate.getDpsInputs()[0],
                            getTensorCoreOperandType(group.gate));
       };
+      auto ring = [&](int64_t groups, Type element, int64_t maxStages) {
+        return planWeightRing(b, group.epilogue, groups, element, maxStages);
+      };
       if (failed(WarpTileEmitter(b, group.epilogue->getLoc(), emulateLanes,
-                                 stage, prefetchWeights, warpTileRows)
+                                 stage, prefetchWeights, warpTileRows, ring)
                      .emitGated(group)))
         continue;
       for (Operation *op : group.ops())
@@ -1516,8 +1725,11 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         return planStaging(b, op, op.getDpsInputs()[0],
                            getTensorCoreOperandType(op));
       };
+      auto ring = [&](int64_t groups, Type element, int64_t maxStages) {
+        return planWeightRing(b, op, groups, element, maxStages);
+      };
       if (failed(WarpTileEmitter(b, op.getLoc(), emulateLanes, stage,
-                                 prefetchWeights, warpTileRows)
+                                 prefetchWeights, warpTileRows, ring)
                      .emit(op)))
         return signalPassFailure();
       op.erase();

@@ -329,6 +329,21 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     has two steps of W loads in flight where it had one, for a step's
     registers more (8 a group of 16-bit W).
 
+    With `weight-stages` of 2 or more, a tile with 16-bit W groups (and a
+    static K, and 16-byte aligned groups) moves them through a ring of that
+    many stages in shared memory, one ring a warp (fewer stages where the
+    launch's 48 KB of static shared memory runs short; none below two):
+    before its K loop each lane copies its groups of the first
+    `weight-stages - 1` steps by `cp.async` (`nvgpu.device_async_copy`,
+    16 bytes past L1), one committed group a step; each step waits until
+    its own group has landed (`cp.async.wait_group`), reads its groups back
+    (`ld.shared`), copies those of the step `weight-stages - 1` on (the
+    last step's again, unused, past the last) into the slot the step
+    before read, and runs its mma.syncs. A lane reads only what it copied,
+    so no barrier is needed. A warp has `weight-stages - 1` steps of W in
+    flight, in shared memory rather than registers. It takes the place of
+    `prefetch-weights` where both apply.
+
     With `emulate-lanes` (moe-nvptx-pipeline's `host-semantics`), the same
     lane code runs on the host instead, on tiles still inside their warp
     forall: each phase (the accumulators' first values, each step's
@@ -354,6 +369,9 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
            "Each K step loads the next step's W groups before its "
            "mma.syncs, which take those the step before loaded (a static "
            "K and 16-byte W groups)">,
+    Option<"weightStages", "weight-stages", "int64_t", /*default=*/"0",
+           "Stages of each warp's ring of W groups in shared memory, copied "
+           "ahead by cp.async (0 or 1: no ring)">,
     Option<"warpTileRows", "warp-tile-rows", "int64_t", /*default=*/"32",
            "The most rows of a tile (moe-gpu-distribute's warp-tile-rows), "
            "and of the staged chunks">,

@@ -1,0 +1,210 @@
+// RUN: moe-opt %s --moe-gpu-warp-mma="weight-stages=3" --cse --split-input-file | FileCheck %s
+// RUN: moe-opt %s --moe-gpu-warp-mma="weight-stages=16" --split-input-file | FileCheck %s --check-prefix=CAPPED
+
+// A ring of W stages (weight-stages=3): the block's two warps each own a
+// ring of [3 stages, 4 groups, 32 lanes, 8] bf16 in shared memory, beside
+// the staged A chunks. Before the K loop each lane copies its W groups of
+// the first two steps by cp.async (16 bytes, past L1), one committed group
+// a step. Each step waits until at most one group is pending (its own has
+// landed), copies the groups of the step two on (clamped to the last step,
+// K = 96: at 64) into slot (step + 2) % 3, the one the step before read,
+// then reads its own slot, (step) % 3, for the mma.syncs. After the loop
+// the lane waits for every copy, so none lands after the tile.
+
+// CHECK-LABEL: func.func @ring
+// CHECK:         gpu.launch
+// CHECK-SAME:      workgroup(%{{.+}} : memref<2x32x96xbf16, #gpu.address_space<workgroup>>, %[[RING:.+]] : memref<2x3x4x32x8xbf16, #gpu.address_space<workgroup>>)
+// CHECK:           %[[TID:.+]] = gpu.thread_id x
+// CHECK:           %[[WARP:.+]] = arith.divui %[[TID]], %c32
+// CHECK:           %[[LANE:.+]] = gpu.lane_id
+// CHECK:           %[[SLOT0:.+]] = arith.remui %{{.+}}, %c3
+// CHECK:           %[[C0:.+]] = nvgpu.device_async_copy %[[W:.+]][%{{.+}}, %{{.+}}], %[[RING]][%[[WARP]], %[[SLOT0]], %c0, %[[LANE]], %c0], 8 {bypassL1}
+// CHECK-COUNT-3:   nvgpu.device_async_copy %[[W]]{{.+}}, %[[RING]][%[[WARP]], %[[SLOT0]], %c{{[1-3]}}, %[[LANE]], %c0], 8 {bypassL1}
+// CHECK:           nvgpu.device_async_create_group %[[C0]],
+// CHECK:           %[[SLOT1:.+]] = arith.remui %{{.+}}, %c3
+// CHECK-COUNT-4:   nvgpu.device_async_copy %[[W]]{{.+}}, %[[RING]][%[[WARP]], %[[SLOT1]], %c{{[0-3]}}, %[[LANE]], %c0]
+// CHECK:           nvgpu.device_async_create_group
+// CHECK-NOT:       nvgpu.device_async_copy
+// CHECK:           scf.for %{{.+}} iter_args
+// CHECK:             scf.for %[[K0:.+]] = %{{.+}} to %{{.+}} step %c32
+// CHECK-NEXT:          nvvm.cp.async.wait.group 1
+// CHECK-NEXT:          %[[STEP:.+]] = arith.divui %[[K0]], %c32
+// CHECK-NEXT:          %[[SLOT:.+]] = arith.remui %[[STEP]], %c3
+// CHECK-NEXT:          %[[AHEAD_K:.+]] = arith.addi %[[K0]], %c64
+// CHECK-NEXT:          %[[NEXT_K:.+]] = arith.minui %[[AHEAD_K]], %c64
+// CHECK-NEXT:          %[[AHEAD_STEP:.+]] = arith.addi %[[STEP]], %c2
+// CHECK-NEXT:          %[[AHEAD:.+]] = arith.remui %[[AHEAD_STEP]], %c3
+// CHECK-NEXT:          %[[COL:.+]] = arith.addi %[[NEXT_K]], %{{.+}}
+// CHECK-COUNT-4:       nvgpu.device_async_copy %[[W]][%{{.+}}, %[[COL]]], %[[RING]][%[[WARP]], %[[AHEAD]], %c{{[0-3]}}, %[[LANE]], %c0], 8 {bypassL1}
+// CHECK-NEXT:          nvgpu.device_async_create_group
+// CHECK-NOT:           vector.load %[[W]]
+// CHECK:               vector.load %[[RING]][%[[WARP]], %[[SLOT]], %c0, %[[LANE]], %c0] {alignment = 16 : i64}
+// CHECK:               nvgpu.mma.sync
+// CHECK:               vector.load %[[RING]][%[[WARP]], %[[SLOT]], %c1, %[[LANE]], %c0]
+// CHECK:               vector.load %[[RING]][%[[WARP]], %[[SLOT]], %c2, %[[LANE]], %c0]
+// CHECK:               vector.load %[[RING]][%[[WARP]], %[[SLOT]], %c3, %[[LANE]], %c0]
+// CHECK-NOT:           vector.load %[[W]]
+// CHECK:               scf.yield
+// CHECK:           nvvm.cp.async.wait.group 0
+// CHECK:           memref.store
+
+// Sixteen stages asked for: three steps use at most four (three ahead).
+// CAPPED-LABEL: func.func @ring
+// CAPPED:         workgroup({{.+}}, %{{.+}} : memref<2x4x4x32x8xbf16, #gpu.address_space<workgroup>>)
+// CAPPED:         nvvm.cp.async.wait.group 2
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @ring(%x: memref<?x96xf32>, %w: memref<64x96xbf16>,
+                %y: memref<?x64xf32>, %n: index) {
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %rows = affine.min affine_map<()[s0] -> (s0, 32)>()[%n]
+    %warp = affine.apply affine_map<()[s0] -> (s0 floordiv 32)>()[%tx]
+    %first = affine.apply affine_map<()[s0] -> (s0 * 32)>()[%warp]
+    %a = memref.subview %x[0, 0] [%rows, 96] [1, 1]
+        : memref<?x96xf32> to memref<?x96xf32, strided<[96, 1]>>
+    %b = memref.subview %w[%first, 0] [32, 96] [1, 1]
+        : memref<64x96xbf16> to memref<32x96xbf16, strided<[96, 1], offset: ?>>
+    %c = memref.subview %y[0, %first] [%rows, 32] [1, 1]
+        : memref<?x64xf32> to memref<?x32xf32, strided<[64, 1], offset: ?>>
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%a, %b : memref<?x96xf32, strided<[96, 1]>>,
+                     memref<32x96xbf16, strided<[96, 1], offset: ?>>)
+        outs(%c : memref<?x32xf32, strided<[64, 1], offset: ?>>)
+        attrs = {moe.segment_matmul, moe.warp_mma} {
+    ^bb0(%in: f32, %wt: bf16, %acc: f32):
+      %r = arith.truncf %in : f32 to bf16
+      %re = arith.extf %r : bf16 to f32
+      %we = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %re, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// Eight warps: a stage is 16 KB, and with the 12 KB of staged A chunks the
+// 48 KB of static shared memory hold two stages, not the three asked for.
+
+// CHECK-LABEL: func.func @short_of_shared_memory
+// CHECK:         workgroup(%{{.+}} : memref<2x32x96xbf16, #gpu.address_space<workgroup>>, %[[RING:.+]] : memref<8x2x4x32x8xbf16, #gpu.address_space<workgroup>>)
+// CHECK:         scf.for
+// CHECK:           scf.for
+// CHECK-NEXT:        nvvm.cp.async.wait.group 0
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @short_of_shared_memory(%x: memref<?x96xf32>, %w: memref<256x96xbf16>,
+                                  %y: memref<?x256xf32>, %n: index) {
+  %c1 = arith.constant 1 : index
+  %c256 = arith.constant 256 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1) {
+    %rows = affine.min affine_map<()[s0] -> (s0, 32)>()[%n]
+    %warp = affine.apply affine_map<()[s0] -> (s0 floordiv 32)>()[%tx]
+    %first = affine.apply affine_map<()[s0] -> (s0 * 32)>()[%warp]
+    %a = memref.subview %x[0, 0] [%rows, 96] [1, 1]
+        : memref<?x96xf32> to memref<?x96xf32, strided<[96, 1]>>
+    %b = memref.subview %w[%first, 0] [32, 96] [1, 1]
+        : memref<256x96xbf16> to memref<32x96xbf16, strided<[96, 1], offset: ?>>
+    %c = memref.subview %y[0, %first] [%rows, 32] [1, 1]
+        : memref<?x256xf32> to memref<?x32xf32, strided<[256, 1], offset: ?>>
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%a, %b : memref<?x96xf32, strided<[96, 1]>>,
+                     memref<32x96xbf16, strided<[96, 1], offset: ?>>)
+        outs(%c : memref<?x32xf32, strided<[256, 1], offset: ?>>)
+        attrs = {moe.segment_matmul, moe.warp_mma} {
+    ^bb0(%in: f32, %wt: bf16, %acc: f32):
+      %r = arith.truncf %in : f32 to bf16
+      %re = arith.extf %r : bf16 to f32
+      %we = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %re, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// No ring where a group is not one 16-byte copy at a step known ahead: a
+// dynamic K, and f32 W (tf32, 32-byte groups).
+
+// CHECK-LABEL: func.func @dynamic_depth
+// CHECK-NOT:     device_async
+// CHECK-NOT:     cp.async
+// CHECK:         nvgpu.mma.sync
+// CHECK-NOT:     device_async
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @dynamic_depth(%x: memref<32x?xf32>, %w: memref<32x?xbf16>,
+                         %y: memref<32x32xf32>) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : memref<32x?xf32>, memref<32x?xbf16>)
+        outs(%y : memref<32x32xf32>) attrs = {moe.warp_mma} {
+    ^bb0(%in: f32, %wt: bf16, %acc: f32):
+      %r = arith.truncf %in : f32 to bf16
+      %re = arith.extf %r : bf16 to f32
+      %we = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %re, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// CHECK-LABEL: func.func @tf32_weights
+// CHECK-NOT:     device_async
+// CHECK:         nvgpu.mma.sync
+// CHECK-NOT:     device_async
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @tf32_weights(%x: memref<32x64xf32>, %w: memref<32x64xf32>,
+                        %y: memref<32x32xf32>) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : memref<32x64xf32>, memref<32x64xf32>)
+        outs(%y : memref<32x32xf32>) attrs = {moe.warp_mma} {
+    ^bb0(%in: f32, %wt: f32, %acc: f32):
+      %bits = arith.bitcast %in : f32 to i32
+      %wbits = arith.bitcast %wt : f32 to i32
+      %ri = arith.bitcast %bits : i32 to f32
+      %wi = arith.bitcast %wbits : i32 to f32
+      %p = arith.mulf %ri, %wi : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}
