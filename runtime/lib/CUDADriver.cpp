@@ -58,6 +58,7 @@ LoadedDriver load() {
       !resolve(library, "cuModuleUnload", d.cuModuleUnload, error) ||
       !resolve(library, "cuModuleGetFunction", d.cuModuleGetFunction, error) ||
       !resolve(library, "cuLaunchKernel", d.cuLaunchKernel, error) ||
+      !resolve(library, "cuFuncSetAttribute", d.cuFuncSetAttribute, error) ||
       !resolve(library, "cuStreamCreate", d.cuStreamCreate, error) ||
       !resolve(library, "cuStreamSynchronize", d.cuStreamSynchronize, error) ||
       !resolve(library, "cuStreamDestroy_v2", d.cuStreamDestroy, error) ||

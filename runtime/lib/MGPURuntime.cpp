@@ -217,6 +217,33 @@ void readLaunches(const CUDADriver &driver, CUstream stream) {
   profile.pending.erase(done, profile.pending.end());
 }
 
+/// Allows `function` `bytes` of dynamic shared memory (once a kernel and
+/// size): without asking, a kernel gets only what its static shared memory
+/// leaves of 48 KB. False, with the reason in `error`, where the driver
+/// refuses (more than the device has).
+bool allowSharedMemory(const CUDADriver &driver, CUfunction function,
+                       int32_t bytes, std::string &error) {
+  if (bytes <= 0)
+    return true;
+  static std::mutex mutex;
+  static std::map<CUfunction, int32_t> allowed;
+  std::lock_guard<std::mutex> lock(mutex);
+  int32_t &granted = allowed[function];
+  if (granted >= bytes)
+    return true;
+  // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES.
+  constexpr int kMaxDynamicSharedSizeBytes = 8;
+  std::string what = "allowing a kernel of the model " + std::to_string(bytes) +
+                     " bytes of shared memory";
+  if (!checkCUDA(driver,
+                 driver.cuFuncSetAttribute(function, kMaxDynamicSharedSizeBytes,
+                                           bytes),
+                 what.c_str(), error))
+    return false;
+  granted = bytes;
+  return true;
+}
+
 } // namespace
 
 void startKernelProfile() {
@@ -380,10 +407,15 @@ mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
   if (gridX == 0 || gridY == 0 || gridZ == 0)
     return;
   auto cuStream = static_cast<CUstream>(stream);
+  std::string error;
+  if (!allowSharedMemory(*driver, static_cast<CUfunction>(function),
+                         sharedMemoryBytes, error)) {
+    recordError(error);
+    return;
+  }
   startSpan(*driver, cuStream);
   CUevent start =
       profilingKernels(*driver) ? recordEvent(*driver, cuStream) : nullptr;
-  std::string error;
   if (!checkCUDA(*driver,
                  driver->cuLaunchKernel(static_cast<CUfunction>(function),
                                         gridX, gridY, gridZ, blockX, blockY,

@@ -171,6 +171,7 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   OpPassManager &kernelPm = pm.nest<gpu::GPUModuleOp>();
   kernelPm.addPass(createConvertGpuOpsToNVVMOps());
+  kernelPm.addPass(createMoEGPUExternDynamicSharedMemoryPass());
   kernelPm.addPass(createCanonicalizerPass());
   kernelPm.addPass(createCSEPass());
   kernelPm.addPass(createReconcileUnrealizedCastsPass());

@@ -14,17 +14,21 @@
 // CHECK:         scf.forall
 // CHECK:           %[[RING:.+]] = memref.alloca() {alignment = 64 : i64} : memref<2x1x32x8xbf16>
 // CHECK:           scf.for %[[L0:.+]] = %c0{{.*}} to %c32{{.*}} step %c1
-// CHECK:             %[[FIRST:.+]] = arith.remui %{{.+}}, %c2
+// CHECK:             %[[FIRST_32:.+]] = arith.remui %{{.+}}, %c2_i32
+// CHECK:             %[[FIRST:.+]] = arith.index_castui %[[FIRST_32]] : i32 to index
 // CHECK:             %[[G0:.+]] = vector.load %[[W]][%{{.+}}, %{{.+}}] : memref<8x64xbf16>, vector<8xbf16>
 // CHECK:             vector.store %[[G0]], %[[RING]][%[[FIRST]], %c0{{.*}}, %[[L0]], %c0{{.*}}]
 // CHECK:           scf.for %[[K0:.+]] = %c0{{.*}} to %{{.+}} step %c32
 // CHECK:             scf.for %[[L1:.+]] = %c0{{.*}} to %c32{{.*}} step %c1
-// CHECK:               %[[STEP:.+]] = arith.divui %[[K0]], %c32
-// CHECK:               %[[SLOT:.+]] = arith.remui %[[STEP]], %c2
+// CHECK:               %[[K0_32:.+]] = arith.index_castui %[[K0]] : index to i32
+// CHECK:               %[[STEP:.+]] = arith.divui %[[K0_32]], %c32_i32
+// CHECK:               %[[SLOT_32:.+]] = arith.remui %[[STEP]], %c2_i32
+// CHECK:               %[[SLOT:.+]] = arith.index_castui %[[SLOT_32]] : i32 to index
 // CHECK:               %[[AHEAD_K:.+]] = arith.addi %[[K0]], %c32
 // CHECK:               %[[NEXT_K:.+]] = arith.minui %[[AHEAD_K]], %c32
-// CHECK:               %[[AHEAD_STEP:.+]] = arith.addi %[[STEP]], %c1
-// CHECK:               %[[AHEAD:.+]] = arith.remui %[[AHEAD_STEP]], %c2
+// CHECK:               %[[AHEAD_STEP:.+]] = arith.addi %[[STEP]], %c1_i32
+// CHECK:               %[[AHEAD_32:.+]] = arith.remui %[[AHEAD_STEP]], %c2_i32
+// CHECK:               %[[AHEAD:.+]] = arith.index_castui %[[AHEAD_32]] : i32 to index
 // CHECK:               %[[COL:.+]] = arith.addi %[[NEXT_K]], %{{.+}}
 // CHECK:               %[[G1:.+]] = vector.load %[[W]][%{{.+}}, %[[COL]]] : memref<8x64xbf16>, vector<8xbf16>
 // CHECK:               vector.store %[[G1]], %[[RING]][%[[AHEAD]], %c0{{.*}}, %[[L1]], %c0{{.*}}]

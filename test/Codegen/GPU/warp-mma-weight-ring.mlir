@@ -17,23 +17,30 @@
 // CHECK:           %[[TID:.+]] = gpu.thread_id x
 // CHECK:           %[[WARP:.+]] = arith.divui %[[TID]], %c32
 // CHECK:           %[[LANE:.+]] = gpu.lane_id
-// CHECK:           %[[SLOT0:.+]] = arith.remui %{{.+}}, %c3
+// CHECK:           %[[SLOT0_32:.+]] = arith.remui %{{.+}}, %c3_i32
+// CHECK:           %[[SLOT0:.+]] = arith.index_castui %[[SLOT0_32]] : i32 to index
 // CHECK:           %[[C0:.+]] = nvgpu.device_async_copy %[[W:.+]][%{{.+}}, %{{.+}}], %[[RING]][%[[WARP]], %[[SLOT0]], %c0, %[[LANE]], %c0], 8 {bypassL1}
 // CHECK-COUNT-3:   nvgpu.device_async_copy %[[W]]{{.+}}, %[[RING]][%[[WARP]], %[[SLOT0]], %c{{[1-3]}}, %[[LANE]], %c0], 8 {bypassL1}
 // CHECK:           nvgpu.device_async_create_group %[[C0]],
-// CHECK:           %[[SLOT1:.+]] = arith.remui %{{.+}}, %c3
+// CHECK:           %[[SLOT1_32:.+]] = arith.remui %{{.+}}, %c3_i32
+// CHECK:           %[[SLOT1:.+]] = arith.index_castui %[[SLOT1_32]] : i32 to index
 // CHECK-COUNT-4:   nvgpu.device_async_copy %[[W]]{{.+}}, %[[RING]][%[[WARP]], %[[SLOT1]], %c{{[0-3]}}, %[[LANE]], %c0]
 // CHECK:           nvgpu.device_async_create_group
 // CHECK-NOT:       nvgpu.device_async_copy
 // CHECK:           scf.for %{{.+}} iter_args
 // CHECK:             scf.for %[[K0:.+]] = %{{.+}} to %{{.+}} step %c32
 // CHECK-NEXT:          nvvm.cp.async.wait.group 1
-// CHECK-NEXT:          %[[STEP:.+]] = arith.divui %[[K0]], %c32
-// CHECK-NEXT:          %[[SLOT:.+]] = arith.remui %[[STEP]], %c3
+// The slots in 32 bits (a remainder by 3 on 64-bit indices cost the gated
+// kernel of S3 a spill).
+// CHECK-NEXT:          %[[K0_32:.+]] = arith.index_castui %[[K0]] : index to i32
+// CHECK-NEXT:          %[[STEP:.+]] = arith.divui %[[K0_32]], %c32_i32
+// CHECK-NEXT:          %[[SLOT_32:.+]] = arith.remui %[[STEP]], %c3_i32
+// CHECK-NEXT:          %[[SLOT:.+]] = arith.index_castui %[[SLOT_32]] : i32 to index
 // CHECK-NEXT:          %[[AHEAD_K:.+]] = arith.addi %[[K0]], %c64
 // CHECK-NEXT:          %[[NEXT_K:.+]] = arith.minui %[[AHEAD_K]], %c64
-// CHECK-NEXT:          %[[AHEAD_STEP:.+]] = arith.addi %[[STEP]], %c2
-// CHECK-NEXT:          %[[AHEAD:.+]] = arith.remui %[[AHEAD_STEP]], %c3
+// CHECK:               %[[AHEAD_STEP:.+]] = arith.addi %[[STEP]], %c2_i32
+// CHECK-NEXT:          %[[AHEAD_32:.+]] = arith.remui %[[AHEAD_STEP]], %c3_i32
+// CHECK-NEXT:          %[[AHEAD:.+]] = arith.index_castui %[[AHEAD_32]] : i32 to index
 // CHECK-NEXT:          %[[COL:.+]] = arith.addi %[[NEXT_K]], %{{.+}}
 // CHECK-COUNT-4:       nvgpu.device_async_copy %[[W]][%{{.+}}, %[[COL]]], %[[RING]][%[[WARP]], %[[AHEAD]], %c{{[0-3]}}, %[[LANE]], %c0], 8 {bypassL1}
 // CHECK-NEXT:          nvgpu.device_async_create_group
@@ -92,20 +99,34 @@ func.func @ring(%x: memref<?x96xf32>, %w: memref<64x96xbf16>,
 
 // -----
 
-// Eight warps: a stage is 16 KB, and with the 12 KB of staged A chunks the
-// 48 KB of static shared memory hold two stages, not the three asked for.
+// Eight warps: a stage is 16 KB, and beside the 12 KB of staged A chunks
+// the 48 KB of static shared memory hold two stages, not the three asked
+// for. The ring goes to dynamic shared memory instead (a view of it at
+// offset 0), whose size the launch now gives: 3 x 16 KB. Asked for 16, the
+// ring takes what keeps the block's shared memory within 80 KB: 4 stages
+// (K = 256 has 8 steps, which could use 9).
 
-// CHECK-LABEL: func.func @short_of_shared_memory
-// CHECK:         workgroup(%{{.+}} : memref<2x32x96xbf16, #gpu.address_space<workgroup>>, %[[RING:.+]] : memref<8x2x4x32x8xbf16, #gpu.address_space<workgroup>>)
-// CHECK:         scf.for
+// CHECK-LABEL: func.func @past_static_shared_memory
+// CHECK:         %[[BYTES:.+]] = arith.constant 49152 : i32
+// CHECK:         gpu.launch
+// CHECK-SAME:      dynamic_shared_memory_size %[[BYTES]]
+// CHECK-SAME:      workgroup(%{{.+}} : memref<2x32x96xbf16, #gpu.address_space<workgroup>>)
+// CHECK:           %[[DYNAMIC:.+]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK:           %[[RING:.+]] = memref.view %[[DYNAMIC]][%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<8x3x4x32x8xbf16, #gpu.address_space<workgroup>>
+// CHECK:           nvgpu.device_async_copy %{{.+}}, %[[RING]]
 // CHECK:           scf.for
-// CHECK-NEXT:        nvvm.cp.async.wait.group 0
+// CHECK:             scf.for
+// CHECK-NEXT:          nvvm.cp.async.wait.group 1
+
+// CAPPED-LABEL: func.func @past_static_shared_memory
+// CAPPED:         arith.constant 65536 : i32
+// CAPPED:         memref.view {{.+}} to memref<8x4x4x32x8xbf16, #gpu.address_space<workgroup>>
 
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>
 #c = affine_map<(m, n, k) -> (m, n)>
-func.func @short_of_shared_memory(%x: memref<?x96xf32>, %w: memref<256x96xbf16>,
-                                  %y: memref<?x256xf32>, %n: index) {
+func.func @past_static_shared_memory(%x: memref<?x256xf32>, %w: memref<256x256xbf16>,
+                                     %y: memref<?x256xf32>, %n: index) {
   %c1 = arith.constant 1 : index
   %c256 = arith.constant 256 : index
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
@@ -113,16 +134,16 @@ func.func @short_of_shared_memory(%x: memref<?x96xf32>, %w: memref<256x96xbf16>,
     %rows = affine.min affine_map<()[s0] -> (s0, 32)>()[%n]
     %warp = affine.apply affine_map<()[s0] -> (s0 floordiv 32)>()[%tx]
     %first = affine.apply affine_map<()[s0] -> (s0 * 32)>()[%warp]
-    %a = memref.subview %x[0, 0] [%rows, 96] [1, 1]
-        : memref<?x96xf32> to memref<?x96xf32, strided<[96, 1]>>
-    %b = memref.subview %w[%first, 0] [32, 96] [1, 1]
-        : memref<256x96xbf16> to memref<32x96xbf16, strided<[96, 1], offset: ?>>
+    %a = memref.subview %x[0, 0] [%rows, 256] [1, 1]
+        : memref<?x256xf32> to memref<?x256xf32, strided<[256, 1]>>
+    %b = memref.subview %w[%first, 0] [32, 256] [1, 1]
+        : memref<256x256xbf16> to memref<32x256xbf16, strided<[256, 1], offset: ?>>
     %c = memref.subview %y[0, %first] [%rows, 32] [1, 1]
         : memref<?x256xf32> to memref<?x32xf32, strided<[256, 1], offset: ?>>
     linalg.generic {indexing_maps = [#a, #w, #c],
                     iterator_types = ["parallel", "parallel", "reduction"]}
-        ins(%a, %b : memref<?x96xf32, strided<[96, 1]>>,
-                     memref<32x96xbf16, strided<[96, 1], offset: ?>>)
+        ins(%a, %b : memref<?x256xf32, strided<[256, 1]>>,
+                     memref<32x256xbf16, strided<[256, 1], offset: ?>>)
         outs(%c : memref<?x32xf32, strided<[256, 1], offset: ?>>)
         attrs = {moe.segment_matmul, moe.warp_mma} {
     ^bb0(%in: f32, %wt: bf16, %acc: f32):

@@ -53,6 +53,9 @@ constexpr int64_t kStagedRowStride = 3 * kStepDepth;
 constexpr int64_t kCopyWidth = 4;
 /// The static shared memory any GPU gives a block.
 constexpr int64_t kStaticSharedBytes = 48 * 1024;
+/// The most shared memory, static and dynamic, a W ring may take a block
+/// to: two blocks an SM still fit sm_80's 164 KB (and sm_90's 228 KB).
+constexpr int64_t kSharedBytesPerBlock = 80 * 1024;
 
 /// The block's shared A chunks and who copies them.
 struct Staging {
@@ -557,10 +560,21 @@ SmallVector<Value> WarpTileEmitter::ringIndices(Value slot, int64_t group,
 }
 
 Value WarpTileEmitter::ringSlot(Value k0, int64_t ahead) {
-  Value step = arith::DivUIOp::create(b, loc, k0, constant(kStepDepth));
+  // In 32 bits: a remainder by a stage count that is not a power of two
+  // is a multiply-high and a subtract, which on 64-bit indices took the
+  // gated kernel's registers past what ptxas kept without a spill.
+  Type i32 = b.getI32Type();
+  auto constant32 = [&](int64_t value) -> Value {
+    return arith::ConstantIntOp::create(b, loc, value, 32);
+  };
+  Value step = arith::DivUIOp::create(
+      b, loc, arith::IndexCastUIOp::create(b, loc, i32, k0),
+      constant32(kStepDepth));
   if (ahead != 0)
-    step = arith::AddIOp::create(b, loc, step, constant(ahead));
-  return arith::RemUIOp::create(b, loc, step, constant(ring->stages));
+    step = arith::AddIOp::create(b, loc, step, constant32(ahead));
+  return arith::IndexCastUIOp::create(
+      b, loc, b.getIndexType(),
+      arith::RemUIOp::create(b, loc, step, constant32(ring->stages)));
 }
 
 void WarpTileEmitter::copyToRing(ArrayRef<Value> weights, Value activations,
@@ -1630,8 +1644,9 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
 
   /// A ring of W stages for a tile at `at` whose lanes copy `groups` W
   /// groups of `element` a step: `weight-stages` stages, at most
-  /// `maxStages`, fewer where the launch's static shared memory runs
-  /// short, none below two.
+  /// `maxStages`, in static shared memory where they fit its 48 KB, else
+  /// in dynamic shared memory, fewer where the block's shared memory would
+  /// pass kSharedBytesPerBlock, none below two.
   std::optional<WeightRing> planWeightRing(OpBuilder &b, Operation *at,
                                            int64_t groups, Type element,
                                            int64_t maxStages) {
@@ -1657,16 +1672,47 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       return std::nullopt;
     int64_t warps = *threads / kNVIDIAWarpSize;
     int64_t stageBytes = bytesOf(MemRefType::get(slot, element)) * warps;
-    ring.stages = std::min<int64_t>(
-        stages, (kStaticSharedBytes - workgroupBytes(launch)) / stageBytes);
-    if (ring.stages < 2)
-      return std::nullopt;
+    int64_t staticBytes = workgroupBytes(launch);
     auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                                 gpu::AddressSpace::Workgroup);
-    SmallVector<int64_t> shape = {warps, ring.stages};
-    llvm::append_range(shape, slot);
-    ring.buffer = launch.addWorkgroupAttribution(
-        MemRefType::get(shape, element, AffineMap(), workgroup), at->getLoc());
+    Location loc = at->getLoc();
+    auto ringType = [&] {
+      SmallVector<int64_t> shape = {warps, ring.stages};
+      llvm::append_range(shape, slot);
+      return MemRefType::get(shape, element, AffineMap(), workgroup);
+    };
+    if ((kStaticSharedBytes - staticBytes) / stageBytes >= stages) {
+      ring.stages = stages;
+      ring.buffer = launch.addWorkgroupAttribution(ringType(), loc);
+    } else {
+      // Past the static 48 KB: dynamic shared memory (the runtime opts a
+      // kernel into more than 48 KB), after any earlier ring's.
+      int64_t offset = 0;
+      if (Value size = launch.getDynamicSharedMemorySize()) {
+        std::optional<int64_t> bytes = getConstantIntValue(size);
+        if (!bytes)
+          return std::nullopt;
+        offset = llvm::alignTo(*bytes, 16);
+      }
+      ring.stages = std::min<int64_t>(
+          stages, (kSharedBytesPerBlock - staticBytes - offset) / stageBytes);
+      if (ring.stages < 2)
+        return std::nullopt;
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(launch);
+        launch.getDynamicSharedMemorySizeMutable().assign(
+            arith::ConstantIntOp::create(
+                b, loc, offset + ring.stages * stageBytes, 32));
+      }
+      Value memory = gpu::DynamicSharedMemoryOp::create(
+          b, loc,
+          MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
+                          workgroup));
+      ring.buffer = memref::ViewOp::create(
+          b, loc, ringType(), memory,
+          arith::ConstantIndexOp::create(b, loc, offset), ValueRange());
+    }
     ring.warp = arith::DivUIOp::create(
         b, at->getLoc(),
         gpu::ThreadIdOp::create(b, at->getLoc(), gpu::Dimension::x),

@@ -46,6 +46,10 @@ struct CUDADriver {
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                              unsigned, unsigned, unsigned, CUstream, void **,
                              void **);
+  // A kernel launched with more than 48 KB of dynamic shared memory must
+  // first be allowed that much (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_
+  // BYTES).
+  CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
   CUresult (*cuStreamCreate)(CUstream *, unsigned);
   CUresult (*cuStreamSynchronize)(CUstream);
   CUresult (*cuStreamDestroy)(CUstream);

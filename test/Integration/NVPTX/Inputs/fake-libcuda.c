@@ -7,7 +7,11 @@
  *               stand-in prints how many kernels were launched, streams
  *               created and streams synchronized (the host code's calls,
  *               for tests of how it drives the GPU) and events recorded;
- *               two events are 1.5 ms apart;
+ *               two events are 1.5 ms apart; a launch with more dynamic
+ *               shared memory than its kernel was allowed fails, and the
+ *               allowances (if any) are printed too;
+ *   no-opt-in   as count, but allowing a kernel dynamic shared memory
+ *               fails as for more than the device has;
  * otherwise every launch fails. Built with -DFAKE_CUDA_NO_EVENTS, it has
  * no event functions, as a driver without them would. */
 #include <stdio.h>
@@ -19,13 +23,22 @@ static const char *mode(void) {
   const char *m = getenv("FAKE_CUDA");
   return m ? m : "";
 }
-static int counting(void) { return strcmp(mode(), "count") == 0; }
-static unsigned long launches, streams, syncs, events;
+static int counting(void) {
+  return strcmp(mode(), "count") == 0 || strcmp(mode(), "no-opt-in") == 0;
+}
+static unsigned long launches, streams, syncs, events, allowances;
+/* Every kernel is function 1 here: one allowance for all. */
+static int allowedSharedBytes, largestSharedBytes;
 __attribute__((destructor)) static void printCounts(void) {
-  if (counting())
+  if (!counting())
+    return;
+  fprintf(stderr, "fake-cuda: launches=%lu streams=%lu syncs=%lu events=%lu\n",
+          launches, streams, syncs, events);
+  if (allowances)
     fprintf(stderr,
-            "fake-cuda: launches=%lu streams=%lu syncs=%lu events=%lu\n",
-            launches, streams, syncs, events);
+            "fake-cuda: shared memory allowed %lu times, largest launch %d "
+            "bytes\n",
+            allowances, largestSharedBytes);
 }
 CUresult cuInit(unsigned flags) { return 0; }
 CUresult cuDeviceGetCount(int *count) {
@@ -54,11 +67,24 @@ CUresult cuModuleGetFunction(void **function, void *module, const char *n) {
   *function = (void *)1;
   return 0;
 }
+CUresult cuFuncSetAttribute(void *function, int attribute, int value) {
+  if (strcmp(mode(), "no-opt-in") == 0)
+    return 1; /* CUDA_ERROR_INVALID_VALUE */
+  if (attribute == 8 /* MAX_DYNAMIC_SHARED_SIZE_BYTES */) {
+    ++allowances;
+    allowedSharedBytes = value;
+  }
+  return 0;
+}
 CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz,
                         unsigned bx, unsigned by, unsigned bz, unsigned smem,
                         void *stream, void **params, void **extra) {
   if (!counting())
     return 719; /* nothing runs here */
+  if ((int)smem > allowedSharedBytes)
+    return 1; /* CUDA_ERROR_INVALID_VALUE */
+  if ((int)smem > largestSharedBytes)
+    largestSharedBytes = (int)smem;
   ++launches;
   return 0;
 }
@@ -93,15 +119,18 @@ CUresult cuMemsetD8_v2(unsigned long long d, unsigned char v, size_t n) {
   return 0;
 }
 CUresult cuGetErrorName(CUresult error, const char **name) {
-  *name = error == 209 ? "CUDA_ERROR_NO_BINARY_FOR_GPU"
-        : error == 719 ? "CUDA_ERROR_LAUNCH_FAILED"
-                       : "CUDA_ERROR_UNKNOWN";
+  *name = error == 209   ? "CUDA_ERROR_NO_BINARY_FOR_GPU"
+          : error == 719 ? "CUDA_ERROR_LAUNCH_FAILED"
+          : error == 1   ? "CUDA_ERROR_INVALID_VALUE"
+                         : "CUDA_ERROR_UNKNOWN";
   return 0;
 }
 CUresult cuGetErrorString(CUresult error, const char **text) {
-  *text = error == 209 ? "no kernel image is available for execution on the device"
-        : error == 719 ? "unspecified launch failure"
-                       : "unknown error";
+  *text = error == 209
+              ? "no kernel image is available for execution on the device"
+          : error == 719 ? "unspecified launch failure"
+          : error == 1   ? "invalid argument"
+                         : "unknown error";
   return 0;
 }
 #ifndef FAKE_CUDA_NO_EVENTS

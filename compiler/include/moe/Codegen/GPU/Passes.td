@@ -148,6 +148,24 @@ def MoEGPUFormLaunchesPass
   ];
 }
 
+def MoEGPUExternDynamicSharedMemoryPass
+    : Pass<"moe-gpu-extern-dynamic-shared-memory", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Declare the kernels' dynamic shared memory as extern";
+  let description = [{
+    Runs after `convert-gpu-to-nvvm`. Upstream's lowering of
+    `gpu.dynamic_shared_memory` makes a zero-sized `llvm.mlir.global` in
+    address space 3 with internal linkage; LLVM's NVPTX backend then
+    demotes it into the one kernel that uses it as a static `.shared`
+    variable of one byte, whose accesses past that byte reach the dynamic
+    shared memory only by where ptxas happens to place it. With external
+    linkage it is what CUDA's `extern __shared__` array is: `.extern
+    .shared .align 16 .b8 NAME[];`, the start of the launch's dynamic
+    shared memory. Every zero-sized global of the workgroup address space
+    gets it.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def MoEGPULowerBF16MmaSyncPass : Pass<"moe-gpu-lower-bf16-mma-sync"> {
   let summary = "Lower nvgpu.mma.sync on bf16 operands to nvvm.mma.sync";
   let description = [{
