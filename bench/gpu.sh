@@ -49,6 +49,8 @@ VARIANTS=(
   "tile48-prefetch:row-block=48 warp-tile-rows=48 prefetch-weights=true"
   "ring4:weight-stages=4"
   "ring4-split4:weight-stages=4 split-k=4"
+  "cgroup8:column-group=8"
+  "cgroup8-ring4:column-group=8 weight-stages=4"
 )
 for variant in "${VARIANTS[@]}"; do
   "$BUILD/bin/moe-compile" --target=nvptx --gpu-arch="$ARCH" \

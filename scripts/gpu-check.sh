@@ -12,7 +12,8 @@
 #   tiny-mixtral with --gpu-tf32, compiled with --target=nvptx for ARCH
 #   (the BF16 layer also without shared-memory staging, with its W groups
 #   prefetched, with its matmuls' K split in slices, with warp tiles of
-#   48 rows, and with its W groups through a ring in shared memory)
+#   48 rows, with its W groups through a ring in shared memory, and with
+#   column blocks in groups)
 #   (default sm_90); self-contained executables;
 # - OUT/NAME.expected-T/: the reference's outputs (moe-reference, rounding
 #   as the tensor cores do where they run) at T = 1 and 300 tokens;
@@ -108,7 +109,8 @@ done
 # rounds the same inputs, to one bf16 rounding (tensor-cores.test).
 if wanted tensor-cores-bf16 || wanted tensor-cores-bf16-unstaged ||
    wanted tensor-cores-bf16-prefetch || wanted tensor-cores-bf16-split ||
-   wanted tensor-cores-bf16-tile48 || wanted tensor-cores-bf16-ring; then
+   wanted tensor-cores-bf16-tile48 || wanted tensor-cores-bf16-ring ||
+   wanted tensor-cores-bf16-cgroup; then
   "$PYTHON" "$INPUTS/expose-outputs.py" "$ROOT/examples/tiny-mixtral.json" \
     "$OUT/tensor-cores-bf16-f32.json"
   "$BIN/moe-reference" "$OUT/tensor-cores-bf16-f32.json" \
@@ -146,6 +148,11 @@ prepare tensor-cores-bf16-tile48 "$OUT/tensor-cores-bf16-model.json" 4e-3 \
 # stages in shared memory (weight-stages, off by default until timed).
 prepare tensor-cores-bf16-ring "$OUT/tensor-cores-bf16-model.json" 4e-3 \
   --compile --pipeline-options=weight-stages=3 \
+  --reference --tensor-cores --weights tensor-cores-bf16.safetensors
+# The same with column blocks in groups (column-group, off by default until
+# timed; column blocks of 32 give tiny-mixtral's layer several).
+prepare tensor-cores-bf16-cgroup "$OUT/tensor-cores-bf16-model.json" 4e-3 \
+  --compile --pipeline-options="column-block=32 column-group=3" \
   --reference --tensor-cores --weights tensor-cores-bf16.safetensors
 rm -f "$OUT/tensor-cores-bf16-model.json"
 

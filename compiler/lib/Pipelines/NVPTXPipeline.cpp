@@ -65,6 +65,7 @@ void mlir::moe::buildMoEGPUBufferizationStage(
   distribute.rowBlock = options.rowBlock;
   distribute.threads = options.threads;
   distribute.columnBlock = options.columnBlock;
+  distribute.columnGroup = options.columnGroup;
   distribute.tensorCores = options.tensorCores;
   distribute.tf32 = options.tf32;
   distribute.warpTileRows = options.warpTileRows;

@@ -223,6 +223,12 @@ struct NVPTXPipelineOptions
       llvm::cl::desc("Columns of an expert or linear matmul's output each "
                      "GPU block takes (0: all of them)"),
       llvm::cl::init(128)};
+  PassOptions::Option<int64_t> columnGroup{
+      *this, "column-group",
+      llvm::cl::desc("Grouped matmul blocks run over this many column "
+                     "blocks before the next row slot (moe-gpu-distribute; "
+                     "1: the row slots fastest)"),
+      llvm::cl::init(1)};
   PassOptions::Option<bool> tensorCores{
       *this, "tensor-cores",
       llvm::cl::desc("Expert and linear matmuls with BF16 or F16 weights "

@@ -196,6 +196,38 @@ Value columnWindowSize(OpBuilder &b, Location loc, Value first, int64_t columns,
       ValueRange{first});
 }
 
+/// A block's column block and row slot from its index `linear` in a grid
+/// of `slots` row slots times `columnBlocks` column blocks. With `group`
+/// of 1 the slots run fastest (one column block's blocks are consecutive:
+/// they read the same weight rows, and each reads its slot's activation
+/// rows again for every column block). With a larger group the grid runs
+/// over groups of that many column blocks, and in a group the column
+/// blocks fastest: blocks that run at the same time then read the weights
+/// of `group` column blocks and the activation rows of a `group`-th as
+/// many slots, both reused from L2. The last group may be narrower.
+std::pair<Value, Value> columnBlockAndSlot(OpBuilder &b, Location loc,
+                                           Value linear, Value slots,
+                                           int64_t columnBlocks,
+                                           int64_t group) {
+  auto constant = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  };
+  group = std::min(group, columnBlocks);
+  if (group <= 1)
+    return {arith::DivUIOp::create(b, loc, linear, slots),
+            arith::RemUIOp::create(b, loc, linear, slots)};
+  Value span = arith::MulIOp::create(b, loc, slots, constant(group));
+  Value groupFirst = arith::MulIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, linear, span), constant(group));
+  Value within = arith::RemUIOp::create(b, loc, linear, span);
+  Value width = arith::MinUIOp::create(
+      b, loc, constant(group),
+      arith::SubIOp::create(b, loc, constant(columnBlocks), groupFirst));
+  return {arith::AddIOp::create(b, loc, groupFirst,
+                                arith::RemUIOp::create(b, loc, within, width)),
+          arith::DivUIOp::create(b, loc, within, width)};
+}
+
 /// Whether `value` can pass through a one-element buffer from one GPU
 /// kernel, or thread, to another (`between` says which, for the message).
 LogicalResult checkSpillable(Value value, StringRef between) {
@@ -537,10 +569,11 @@ struct MoEGPUDistributePass
     func::FuncOp func = getOperation();
     if (func.isExternal())
       return;
-    if (rowBlock < 1 || rowsPerBlock < 1 || threads < 1 || columnBlock < 0) {
-      func.emitError("moe-gpu-distribute: row-block, rows-per-block and "
-                     "threads must be positive, and column-block not "
-                     "negative");
+    if (rowBlock < 1 || rowsPerBlock < 1 || threads < 1 || columnBlock < 0 ||
+        columnGroup < 1) {
+      func.emitError("moe-gpu-distribute: row-block, rows-per-block, "
+                     "threads and column-group must be positive, and "
+                     "column-block not negative");
       return signalPassFailure();
     }
     if (warpTileRows < kMmaRows || warpTileRows % kMmaRows != 0 ||
@@ -935,10 +968,9 @@ LogicalResult MoEGPUDistributePass::distributeSegmentLoop(SegmentLoop &segment,
                                    ValueRange(), b.getArrayAttr({block(0)}));
     b.setInsertionPoint(forall.getBody()->getTerminator());
     Value linear = forall.getInductionVar(0);
-    if (columnBlocks > 1) {
-      columnIndex = arith::DivUIOp::create(b, loc, linear, rowSlots);
-      linear = arith::RemUIOp::create(b, loc, linear, rowSlots);
-    }
+    if (columnBlocks > 1)
+      std::tie(columnIndex, linear) = columnBlockAndSlot(
+          b, loc, linear, rowSlots, columnBlocks, columnGroup);
     expert = findBlockExpert(b, loc, blockStarts, *segment.numExperts, linear);
     Value first = arith::IndexCastOp::create(
         b, loc, b.getIndexType(),
@@ -1079,9 +1111,11 @@ LogicalResult MoEGPUDistributePass::wrapTopLevelGatedGroups(Block *top) {
     Value rowBlockIndex = linear;
     OpFoldResult columnFirst = b.getIndexAttr(0), columnCount = domain[1].size;
     if (columnBlocks > 1) {
-      rowBlockIndex = arith::RemUIOp::create(b, loc, linear, rowBlocks);
+      Value columnIndex;
+      std::tie(columnIndex, rowBlockIndex) = columnBlockAndSlot(
+          b, loc, linear, rowBlocks, columnBlocks, columnGroup);
       Value first = arith::MulIOp::create(
-          b, loc, arith::DivUIOp::create(b, loc, linear, rowBlocks),
+          b, loc, columnIndex,
           arith::ConstantIndexOp::create(b, loc, columnBlock));
       columnFirst = first;
       columnCount = columnWindowSize(b, loc, first, *columns, columnBlock);

@@ -45,7 +45,12 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
       split too, `column-block` a block: the grid is the row slots times
       ceil(N / column-block), in one dimension with the row slots
       fastest, and each block's ops run on its window of columns (and
-      the weight rows there). (Where
+      the weight rows there). With `column-group` G above 1 the grid runs
+      over groups of G column blocks instead, in a group the column blocks
+      fastest, then the row slots (the last group narrower where G does
+      not divide the column blocks): the blocks that run together read
+      G column blocks' weights and the activation rows of fewer slots, so
+      that both stay in L2. (Where
       the offsets are not loaded from a buffer at the expert's index, or E
       is not constant, the forall runs over (expert, block of the largest
       possible segment) instead.)
@@ -105,6 +110,9 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
     Option<"columnBlock", "column-block", "int64_t", /*default=*/"128",
            "Columns of a segment matmul's output each block takes (0: all "
            "of them)">,
+    Option<"columnGroup", "column-group", "int64_t", /*default=*/"1",
+           "Column blocks a block index runs over before the next row "
+           "slot, in groups of this many (1: the row slots fastest)">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
            "Segment matmuls with BF16 or F16 weights round their "
            "activations to that type and run on tensor cores "
