@@ -217,6 +217,20 @@ void readLaunches(const CUDADriver &driver, CUstream stream) {
   profile.pending.erase(done, profile.pending.end());
 }
 
+/// The dynamic shared memory each kernel has been allowed, until its
+/// module is unloaded.
+struct SharedMemoryAllowances {
+  std::mutex mutex;
+  std::map<CUfunction, int32_t> bytes;
+};
+
+SharedMemoryAllowances &sharedMemoryAllowances() {
+  // Never destroyed: the module's unload at exit (a global destructor)
+  // comes after the destructors of statics made at run time.
+  static auto *allowances = new SharedMemoryAllowances();
+  return *allowances;
+}
+
 /// Allows `function` `bytes` of dynamic shared memory (once a kernel and
 /// size): without asking, a kernel gets only what its static shared memory
 /// leaves of 48 KB. False, with the reason in `error`, where the driver
@@ -225,10 +239,9 @@ bool allowSharedMemory(const CUDADriver &driver, CUfunction function,
                        int32_t bytes, std::string &error) {
   if (bytes <= 0)
     return true;
-  static std::mutex mutex;
-  static std::map<CUfunction, int32_t> allowed;
-  std::lock_guard<std::mutex> lock(mutex);
-  int32_t &granted = allowed[function];
+  SharedMemoryAllowances &allowances = sharedMemoryAllowances();
+  std::lock_guard<std::mutex> lock(allowances.mutex);
+  int32_t &granted = allowances.bytes[function];
   if (granted >= bytes)
     return true;
   // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES.
@@ -319,6 +332,13 @@ __attribute__((visibility("default"))) void *mgpuModuleLoad(void *data,
 }
 
 __attribute__((visibility("default"))) void mgpuModuleUnload(void *module) {
+  // An unloaded module's kernels are gone; a later one may reuse their
+  // handles, and must be allowed its shared memory again.
+  {
+    SharedMemoryAllowances &allowances = sharedMemoryAllowances();
+    std::lock_guard<std::mutex> lock(allowances.mutex);
+    allowances.bytes.clear();
+  }
   std::string error;
   const CUDADriver *driver = getCUDADriver(error);
   if (driver && module)

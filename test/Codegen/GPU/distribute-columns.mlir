@@ -1,6 +1,6 @@
 // RUN: moe-opt %s --moe-gpu-distribute="row-block=16 threads=64 column-block=32" --split-input-file | FileCheck %s
 // RUN: moe-opt %s --moe-gpu-distribute="row-block=16 threads=64 column-block=0" --split-input-file | FileCheck %s --check-prefix=WHOLE
-// RUN: moe-opt %s --moe-gpu-distribute="row-block=16 threads=64 column-block=32 column-group=2" --split-input-file | FileCheck %s --check-prefix=GROUP
+// RUN: moe-opt %s --moe-gpu-distribute="row-block=16 threads=64 column-block=16 column-group=3" --split-input-file | FileCheck %s --check-prefix=GROUP
 
 // Column blocks: a segment matmul's output columns split over blocks too,
 // `column-block` a block, so that a few rows (decode) still spread over
@@ -36,29 +36,29 @@
 // CHECK:             } {mapping = [#gpu.thread<x>]}
 // CHECK:         } {mapping = [#gpu.block<x>]}
 
-// With column-group=2 the grid runs over groups of two column blocks, in a
-// group the column blocks fastest: block b of group g = b / (2 slots)
-// takes column block 2 g + (b % (2 slots)) % w and row slot (b % (2
-// slots)) / w, w = min(2, 2 - 2 g) the group's width (narrower for a last
-// group where the group does not divide the column blocks).
+// With column-group=3 (and column blocks of 16: four of them) the grid
+// runs over groups of three column blocks, in a group the column blocks
+// fastest: block b of group g = b / (3 slots) takes column block 3 g +
+// (b % (3 slots)) % w and row slot (b % (3 slots)) / w, w = min(3, 4 - 3 g)
+// the group's width (1 for the last group).
 
 // GROUP-LABEL: func.func @columns
 // GROUP:         %[[RB:.+]] = arith.ceildivui %{{.+}}, %c16 : index
 // GROUP:         %[[SLOTS:.+]] = arith.addi %[[RB]], %c4
-// GROUP:         %[[GRID:.+]] = arith.muli %[[SLOTS]], %c2
+// GROUP:         %[[GRID:.+]] = arith.muli %[[SLOTS]], %[[C4:c4.*]] :
 // GROUP:         scf.forall (%[[B:.+]]) in (%[[GRID]]) {
-// GROUP:           %[[SPAN:.+]] = arith.muli %[[SLOTS]], %c2
+// GROUP:           %[[SPAN:.+]] = arith.muli %[[SLOTS]], %[[C3:c3.*]] :
 // GROUP:           %[[G:.+]] = arith.divui %[[B]], %[[SPAN]]
-// GROUP:           %[[FIRST_BLOCK:.+]] = arith.muli %[[G]], %c2
+// GROUP:           %[[FIRST_BLOCK:.+]] = arith.muli %[[G]], %c3
 // GROUP:           %[[WITHIN:.+]] = arith.remui %[[B]], %[[SPAN]]
-// GROUP:           %[[LEFT:.+]] = arith.subi %c2{{.*}}, %[[FIRST_BLOCK]]
-// GROUP:           %[[WIDTH:.+]] = arith.minui %c2{{.*}}, %[[LEFT]]
+// GROUP:           %[[LEFT:.+]] = arith.subi %c4{{.*}}, %[[FIRST_BLOCK]]
+// GROUP:           %[[WIDTH:.+]] = arith.minui %c3{{.*}}, %[[LEFT]]
 // GROUP:           %[[IN_GROUP:.+]] = arith.remui %[[WITHIN]], %[[WIDTH]]
 // GROUP:           %[[COL:.+]] = arith.addi %[[FIRST_BLOCK]], %[[IN_GROUP]]
 // GROUP:           %[[SLOT:.+]] = arith.divui %[[WITHIN]], %[[WIDTH]]
 // GROUP:           scf.while
 // GROUP:           arith.subi %[[SLOT]], %{{.+}}
-// GROUP:           arith.muli %[[COL]], %c32
+// GROUP:           arith.muli %[[COL]], %c16
 
 // WHOLE-LABEL: func.func @columns
 // WHOLE:         %[[RB:.+]] = arith.ceildivui %{{.+}}, %c16 : index

@@ -161,6 +161,79 @@ func.func @past_static_shared_memory(%x: memref<?x256xf32>, %w: memref<256x256xb
 
 // -----
 
+// Two tiles in one launch of eight warps: the first stages its A chunks
+// (12 KB static) and takes a ring of 3 x 16 KB in dynamic shared memory;
+// the second stages its A chunks too (24 KB static, 72 KB in all), but no
+// ring of two stages more fits the block's 80 KB, so it reads W from
+// memory.
+
+// CHECK-LABEL: func.func @two_tiles
+// CHECK:         arith.constant 49152 : i32
+// CHECK:         gpu.launch
+// CHECK-SAME:      workgroup(%{{.+}} : memref<2x32x96xbf16, #gpu.address_space<workgroup>>, %{{.+}} : memref<2x32x96xbf16, #gpu.address_space<workgroup>>)
+// CHECK:           gpu.dynamic_shared_memory
+// CHECK-NOT:       gpu.dynamic_shared_memory
+// CHECK:           nvvm.cp.async.wait.group 0
+// CHECK-NOT:       nvgpu.device_async_copy
+// CHECK:           gpu.barrier
+// CHECK-NOT:       nvgpu.device_async_copy
+// CHECK:           nvgpu.mma.sync
+// CHECK-NOT:       nvgpu.device_async_copy
+// CHECK:         gpu.terminator
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @two_tiles(%x: memref<?x256xf32>, %w: memref<256x256xbf16>,
+                     %y: memref<?x256xf32>, %n: index) {
+  %c1 = arith.constant 1 : index
+  %c256 = arith.constant 256 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1) {
+    %rows = affine.min affine_map<()[s0] -> (s0, 32)>()[%n]
+    %warp = affine.apply affine_map<()[s0] -> (s0 floordiv 32)>()[%tx]
+    %first = affine.apply affine_map<()[s0] -> (s0 * 32)>()[%warp]
+    %a = memref.subview %x[0, 0] [%rows, 256] [1, 1]
+        : memref<?x256xf32> to memref<?x256xf32, strided<[256, 1]>>
+    %b = memref.subview %w[%first, 0] [32, 256] [1, 1]
+        : memref<256x256xbf16> to memref<32x256xbf16, strided<[256, 1], offset: ?>>
+    %c = memref.subview %y[0, %first] [%rows, 32] [1, 1]
+        : memref<?x256xf32> to memref<?x32xf32, strided<[256, 1], offset: ?>>
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%a, %b : memref<?x256xf32, strided<[256, 1]>>,
+                     memref<32x256xbf16, strided<[256, 1], offset: ?>>)
+        outs(%c : memref<?x32xf32, strided<[256, 1], offset: ?>>)
+        attrs = {moe.segment_matmul, moe.warp_mma} {
+    ^bb0(%in: f32, %wt: bf16, %acc: f32):
+      %r = arith.truncf %in : f32 to bf16
+      %re = arith.extf %r : bf16 to f32
+      %we = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %re, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%a, %b : memref<?x256xf32, strided<[256, 1]>>,
+                     memref<32x256xbf16, strided<[256, 1], offset: ?>>)
+        outs(%c : memref<?x32xf32, strided<[256, 1], offset: ?>>)
+        attrs = {moe.segment_matmul, moe.warp_mma} {
+    ^bb0(%in: f32, %wt: bf16, %acc: f32):
+      %r = arith.truncf %in : f32 to bf16
+      %re = arith.extf %r : bf16 to f32
+      %we = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %re, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
 // No ring where a group is not one 16-byte copy at a step known ahead: a
 // dynamic K, and f32 W (tf32, 32-byte groups).
 

@@ -1566,6 +1566,25 @@ static int64_t workgroupBytes(gpu::LaunchOp launch) {
   return bytes;
 }
 
+/// The bytes of `launch`'s dynamic shared memory so far (0 without), or
+/// nullopt where they are not a constant.
+static std::optional<int64_t> dynamicSharedBytes(gpu::LaunchOp launch) {
+  Value size = launch.getDynamicSharedMemorySize();
+  if (!size)
+    return 0;
+  return getConstantIntValue(size);
+}
+
+/// Whether `bytes` more of static shared memory fit `launch`: within the 48
+/// KB of static shared memory, and with its dynamic shared memory within
+/// kSharedBytesPerBlock.
+static bool fitsStatic(gpu::LaunchOp launch, int64_t bytes) {
+  std::optional<int64_t> dynamicBytes = dynamicSharedBytes(launch);
+  int64_t staticBytes = workgroupBytes(launch) + bytes;
+  return dynamicBytes && staticBytes <= kStaticSharedBytes &&
+         staticBytes + *dynamicBytes <= kSharedBytesPerBlock;
+}
+
 struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
   using MoEGPUWarpMMAPassBase::MoEGPUWarpMMAPassBase;
 
@@ -1629,7 +1648,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     }
     // Within the static shared memory every GPU gives a block.
     auto launch = cast<gpu::LaunchOp>(scope);
-    if (bytesOf(bufferType) + workgroupBytes(launch) > kStaticSharedBytes)
+    if (!fitsStatic(launch, bytesOf(bufferType)))
       return std::nullopt;
     auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                                 gpu::AddressSpace::Workgroup);
@@ -1681,19 +1700,17 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       llvm::append_range(shape, slot);
       return MemRefType::get(shape, element, AffineMap(), workgroup);
     };
-    if ((kStaticSharedBytes - staticBytes) / stageBytes >= stages) {
+    if (fitsStatic(launch, stages * stageBytes)) {
       ring.stages = stages;
       ring.buffer = launch.addWorkgroupAttribution(ringType(), loc);
     } else {
       // Past the static 48 KB: dynamic shared memory (the runtime opts a
-      // kernel into more than 48 KB), after any earlier ring's.
-      int64_t offset = 0;
-      if (Value size = launch.getDynamicSharedMemorySize()) {
-        std::optional<int64_t> bytes = getConstantIntValue(size);
-        if (!bytes)
-          return std::nullopt;
-        offset = llvm::alignTo(*bytes, 16);
-      }
+      // kernel into more than 48 KB), after any earlier ring's. Static
+      // buffers planned later check the total too (fitsStatic).
+      std::optional<int64_t> dynamicBytes = dynamicSharedBytes(launch);
+      if (!dynamicBytes)
+        return std::nullopt;
+      int64_t offset = llvm::alignTo(*dynamicBytes, 16);
       ring.stages = std::min<int64_t>(
           stages, (kSharedBytesPerBlock - staticBytes - offset) / stageBytes);
       if (ring.stages < 2)

@@ -357,8 +357,11 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
 
     With `weight-stages` of 2 or more, a tile with 16-bit W groups (and a
     static K, and 16-byte aligned groups) moves them through a ring of that
-    many stages in shared memory, one ring a warp (fewer stages where the
-    launch's 48 KB of static shared memory runs short; none below two):
+    many stages in shared memory, one ring a warp: in static shared memory
+    where it fits the 48 KB beside the launch's other buffers, else in
+    dynamic shared memory, with fewer stages where the block's shared
+    memory would pass 80 KB (none below two, nor more than the steps
+    ahead):
     before its K loop each lane copies its groups of the first
     `weight-stages - 1` steps by `cp.async` (`nvgpu.device_async_copy`,
     16 bytes past L1), one committed group a step; each step waits until
