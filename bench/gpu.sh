@@ -47,6 +47,7 @@ VARIANTS=(
   "split4-prefetch:split-k=4 prefetch-weights=true"
   "tile48:row-block=48 warp-tile-rows=48"
   "tile48-prefetch:row-block=48 warp-tile-rows=48 prefetch-weights=true"
+  "ring3:weight-stages=3"
   "ring4:weight-stages=4"
   "ring4-split4:weight-stages=4 split-k=4"
   "cgroup8:column-group=8"
