@@ -1,5 +1,7 @@
 // RUN: moe-opt %s --moe-gpu-warp-mma="weight-stages=3" --cse --split-input-file | FileCheck %s
 // RUN: moe-opt %s --moe-gpu-warp-mma="weight-stages=16" --split-input-file | FileCheck %s --check-prefix=CAPPED
+// RUN: not moe-opt %s --moe-gpu-warp-mma="weight-stages=-1" --split-input-file 2>&1 | FileCheck %s --check-prefix=NEGATIVE
+// NEGATIVE: error: moe-gpu-warp-mma: weight-stages must not be negative (0 or 1: no ring)
 
 // A ring of W stages (weight-stages=3): the block's two warps each own a
 // ring of [3 stages, 4 groups, 32 lanes, 8] bf16 in shared memory, beside

@@ -1731,13 +1731,17 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
           arith::ConstantIndexOp::create(b, loc, offset), ValueRange());
     }
     ring.warp = arith::DivUIOp::create(
-        b, at->getLoc(),
-        gpu::ThreadIdOp::create(b, at->getLoc(), gpu::Dimension::x),
-        arith::ConstantIndexOp::create(b, at->getLoc(), kNVIDIAWarpSize));
+        b, loc, gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x),
+        arith::ConstantIndexOp::create(b, loc, kNVIDIAWarpSize));
     return ring;
   }
 
   void runOnOperation() override {
+    if (weightStages < 0) {
+      getOperation().emitError("moe-gpu-warp-mma: weight-stages must not be "
+                               "negative (0 or 1: no ring)");
+      return signalPassFailure();
+    }
     // Gated FFN tiles first: their matmuls then leave the one-tile path.
     SmallVector<GatedGroup> groups;
     getOperation()->walk([&](linalg::GenericOp op) {

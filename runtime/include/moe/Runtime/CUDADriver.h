@@ -46,9 +46,9 @@ struct CUDADriver {
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                              unsigned, unsigned, unsigned, CUstream, void **,
                              void **);
-  // A kernel launched with more than 48 KB of dynamic shared memory must
-  // first be allowed that much (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_
-  // BYTES).
+  // A kernel launched with dynamic shared memory is first allowed that much
+  // (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES): without it, static
+  // and dynamic together must stay within 48 KB.
   CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
   CUresult (*cuStreamCreate)(CUstream *, unsigned);
   CUresult (*cuStreamSynchronize)(CUstream);
