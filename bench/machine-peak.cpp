@@ -7,14 +7,21 @@
 // Prints the FP32 FMA peak (a register-only loop of independent 16-wide
 // FMAs) and the streaming read bandwidth (a sum over a buffer much larger
 // than the caches), on one thread and on every core, so benchmarks can
-// report MoE throughput as a percentage of the limit that binds it.
+// report MoE throughput as a percentage of the limit that binds it. On a
+// CPU with AMX-BF16 it also prints the tile unit's BF16 peak (a loop of
+// independent tdpbf16ps on tiles that stay in the tile registers), and
+// otherwise says why there is none.
 //
 //   machine-peak -> "fp32_fma_gflops=... read_gbps=... threads=N
-//                    fp32_fma_gflops_all=... read_gbps_all=..."
+//                    fp32_fma_gflops_all=... read_gbps_all=...
+//                    [amx_bf16_gflops=... amx_bf16_gflops_all=...]"
 //
 //===----------------------------------------------------------------------===//
 
+#include <cpuid.h>
 #include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -51,6 +58,71 @@ double fmaPeak() {
   for (int i = 0; i < kChains; ++i)
     sink += _mm512_reduce_add_ps(acc[i]);
   if (sink == 42.0f)
+    std::puts("");
+  return best;
+}
+
+/// Whether this CPU has AMX-BF16 and Linux lets this process use the tile
+/// data (asked once, for every thread); `why` says what is missing.
+bool amxUsable(const char *&why) {
+  unsigned eax, ebx, ecx, edx;
+  if (__get_cpuid_max(0, nullptr) < 7) {
+    why = "no CPUID leaf 7";
+    return false;
+  }
+  __cpuid_count(7, 0, eax, ebx, ecx, edx);
+  if (!(edx & (1u << 22)) || !(edx & (1u << 24))) {
+    why = "this CPU has no AMX-BF16";
+    return false;
+  }
+  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0) {
+    why = "the kernel refused the AMX tile state";
+    return false;
+  }
+  return true;
+}
+
+/// The tile configuration of amxPeak: tiles 0-3 accumulate 16 x 16 f32,
+/// tiles 4-7 hold 16 rows of 32 bf16.
+struct alignas(64) TileConfig {
+  uint8_t palette = 1, startRow = 0, reserved[14] = {};
+  uint16_t columnBytes[16] = {64, 64, 64, 64, 64, 64, 64, 64};
+  uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
+};
+
+/// GFLOP/s of tdpbf16ps (16 x 16 x 32 multiply-adds each) on four
+/// independent accumulator tiles from four operand tiles, all in tile
+/// registers: the tile unit's peak, as fmaPeak is the FMA units'.
+__attribute__((target("amx-tile,amx-bf16"))) double amxPeak() {
+  TileConfig config;
+  _tile_loadconfig(&config);
+  alignas(64) static const uint16_t ones[16 * 32] = {};
+  _tile_loadd(4, ones, 64);
+  _tile_loadd(5, ones, 64);
+  _tile_loadd(6, ones, 64);
+  _tile_loadd(7, ones, 64);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  constexpr long kIterations = 2'000'000;
+  double best = 0;
+  for (int repeat = 0; repeat < 3; ++repeat) {
+    auto start = std::chrono::steady_clock::now();
+    for (long it = 0; it < kIterations; ++it) {
+      _tile_dpbf16ps(0, 4, 6);
+      _tile_dpbf16ps(1, 4, 7);
+      _tile_dpbf16ps(2, 5, 6);
+      _tile_dpbf16ps(3, 5, 7);
+    }
+    double flops = 4.0 * 2 * 16 * 16 * 32 * kIterations;
+    best = std::max(best, flops / seconds(start) / 1e9);
+  }
+  alignas(64) float sink[16 * 16];
+  _tile_stored(0, sink, 64);
+  _tile_release();
+  if (sink[0] == 42.0f)
     std::puts("");
   return best;
 }
@@ -110,7 +182,20 @@ int main() {
   for (double peak : peaks)
     all += peak;
   std::printf("fp32_fma_gflops=%.1f read_gbps=%.1f threads=%d "
-              "fp32_fma_gflops_all=%.1f read_gbps_all=%.1f\n",
+              "fp32_fma_gflops_all=%.1f read_gbps_all=%.1f",
               single, singleRead, threads, all, readBandwidthOn(threads));
+  const char *why = nullptr;
+  if (amxUsable(why)) {
+    double amxSingle = amxPeak();
+    std::vector<double> amxPeaks(threads);
+    timeOnThreads(threads, [&](int t) { amxPeaks[t] = amxPeak(); });
+    double amxAll = 0;
+    for (double peak : amxPeaks)
+      amxAll += peak;
+    std::printf(" amx_bf16_gflops=%.1f amx_bf16_gflops_all=%.1f\n", amxSingle,
+                amxAll);
+  } else {
+    std::printf(" amx_bf16=none (%s)\n", why);
+  }
   return 0;
 }

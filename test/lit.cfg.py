@@ -71,11 +71,16 @@ config.substitutions.append(("%moe_python_dir",
                              os.path.join(config.moe_src_root, "runtime",
                                           "python")))
 
-# Compiled code of moe-compile --bf16-dot runs only on CPUs with AVX512-BF16.
+# Compiled code of moe-compile --bf16-dot runs only on CPUs with AVX512-BF16,
+# and that of --amx only on CPUs with AMX-BF16 (and AVX512-BF16, for the
+# rows the tiles leave).
 try:
     with open("/proc/cpuinfo") as cpuinfo:
-        if "avx512_bf16" in cpuinfo.read().split():
-            config.available_features.add("avx512bf16")
+        cpu_flags = cpuinfo.read().split()
+    if "avx512_bf16" in cpu_flags:
+        config.available_features.add("avx512bf16")
+        if "amx_bf16" in cpu_flags and "amx_tile" in cpu_flags:
+            config.available_features.add("amx")
 except OSError:
     pass
 

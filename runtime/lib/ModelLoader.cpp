@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Runtime/ModelLoader.h"
+#include "moe/Runtime/CPUFeatures.h"
 #include "moe/Runtime/PreparedWeights.h"
 
 #include "Support.h"
@@ -94,6 +95,11 @@ bool loadCompiledModel(const CompiledModel &compiled,
                 ", but this runtime implements version " +
                 std::to_string(MOE_ABI_VERSION) +
                 "; compile it again with this moe-compile");
+  // Code for a feature this CPU lacks would stop on an illegal
+  // instruction; AMX needs the kernel's permission first.
+  if (compiled.cpuFeatures && *compiled.cpuFeatures &&
+      !enableCPUFeatures(compiled.cpuFeatures, error))
+    return fail(error);
 
   // Prepared weights (--save-prepared) name their source tensors, which
   // resolve the model without the files they came from.

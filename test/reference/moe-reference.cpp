@@ -61,6 +61,9 @@ const char *const usage =
     "                            with BF16 weights (experts, shared experts,\n"
     "                            linear nodes; not routers) take their\n"
     "                            inputs rounded to bf16\n"
+    "  --amx                     as moe-compile --amx: rounds as --bf16-dot,\n"
+    "                            and the default --rtol is 1e-3 (the tile\n"
+    "                            unit adds the products in its own order)\n"
     "  --tensor-cores            as the NVPTX target's tensor cores: as\n"
     "                            --bf16-dot, and projections with F16\n"
     "                            weights take their inputs rounded to f16\n"
@@ -79,8 +82,10 @@ struct Options {
   std::optional<int64_t> tokens;
   std::optional<uint64_t> seed;
   std::string output, outputsDir, compare, compareDir, makeInput, makeWeights;
-  double rtol = 1e-4;
+  /// --rtol, or the default of the rounding asked for.
+  std::optional<double> rtol;
   bool bf16Dot = false;
+  bool amx = false;
   bool tensorCores = false;
   bool tf32 = false;
 };
@@ -138,6 +143,10 @@ std::string parseOptions(int argc, char **argv, Options &options) {
       options.bf16Dot = true;
       continue;
     }
+    if (arg == "--amx") {
+      options.bf16Dot = options.amx = true;
+      continue;
+    }
     if (arg == "--tensor-cores") {
       options.tensorCores = true;
       continue;
@@ -186,8 +195,8 @@ std::string parseOptions(int argc, char **argv, Options &options) {
     } else if (name == "--rtol") {
       char *end = nullptr;
       options.rtol = std::strtod(value.c_str(), &end);
-      if (value.empty() || *end || !std::isfinite(options.rtol) ||
-          options.rtol < 0)
+      if (value.empty() || *end || !std::isfinite(*options.rtol) ||
+          *options.rtol < 0)
         return "invalid --rtol '" + value + "' (expected a number >= 0)";
     } else if (name == "--make-input") {
       options.makeInput = value;
@@ -375,16 +384,17 @@ int run(int argc, char **argv) {
                     outputs[i], error))
         return libraryError(error);
   }
+  double rtol = options.rtol.value_or(options.amx ? 1e-3 : 1e-4);
   int status = 0;
   if (!options.compare.empty())
     status = compareOutputs(outputs.front(), model.outputs.front().name,
-                            options.compare, options.rtol);
+                            options.compare, rtol);
   for (size_t i = 0; !options.compareDir.empty() && i < outputs.size(); ++i) {
     const std::string &name = model.outputs[i].name;
     status = std::max(status,
                       compareOutputs(outputs[i], name,
                                      options.compareDir + "/" + name + ".npy",
-                                     options.rtol, name));
+                                     rtol, name));
   }
   if (status != 0 || !options.compare.empty() || !options.compareDir.empty())
     return status;

@@ -16,6 +16,7 @@
 #include "moe/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToAMX/VectorToAMX.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -34,6 +35,13 @@ using namespace mlir::moe;
 //===----------------------------------------------------------------------===//
 // Pipeline stages
 //===----------------------------------------------------------------------===//
+
+/// Whether the kernels' AMX-shaped contractions go to the AMX tile unit
+/// (not to the vector lowering, as amx-host-semantics asks).
+static bool amxTileUnit(const CPUPipelineOptions &options) {
+  return options.vectorize && options.bf16Dot && options.amx &&
+         !options.amxHostSemantics;
+}
 
 void mlir::moe::buildMoEOutlineLayersStage(OpPassManager &pm) {
   pm.addPass(createMoEOutlineLayersPass());
@@ -81,6 +89,7 @@ void mlir::moe::buildMoECPUKernelStage(OpPassManager &pm,
   tiling.gatedRowBlock = options.gatedRowBlock;
   tiling.combineRowBlock = options.combineRowBlock;
   tiling.parallelPanels = options.threads;
+  tiling.amxTiles = options.bf16Dot && options.amx;
   pm.addPass(createMoECPUTileAndVectorizePass(tiling));
   pm.addPass(createMoECPUApproximateVectorMathPass());
   pm.addPass(createCanonicalizerPass());
@@ -120,6 +129,13 @@ void mlir::moe::buildMoECPUBufferizationStage(
   // Threads, the hoist and the prefetch apply to the vectorized kernels.
   bool threads = options.vectorize && options.threads;
   buildMoEEntryAndBufferizeStage(pm);
+  // The AMX tiles' contractions, while their operands are still read
+  // through the subviews that give each tile its rows' stride (or, for
+  // amx-host-semantics, as f32 matmuls of vector registers).
+  if (amxTileUnit(options))
+    pm.addPass(createConvertVectorToAMX());
+  else if (options.vectorize && options.bf16Dot && options.amx)
+    pm.addPass(createMoECPULowerVnniContractionsPass());
   pm.addPass(createMoECPUExpandStridedCopiesPass());
   pm.addPass(createMoECPUFlattenVectorTransfersPass());
   // Buffers sized by the token count live in the caller's scratch arena:
@@ -156,7 +172,8 @@ void mlir::moe::buildMoECPUBufferizationStage(
   }
 }
 
-void mlir::moe::buildMoECPUToLLVMStage(OpPassManager &pm, bool runtimeChecks) {
+void mlir::moe::buildMoECPUToLLVMStage(OpPassManager &pm, bool runtimeChecks,
+                                       bool amx) {
   if (runtimeChecks)
     pm.addPass(createGenerateRuntimeVerificationPass());
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
@@ -176,9 +193,11 @@ void mlir::moe::buildMoECPUToLLVMStage(OpPassManager &pm, bool runtimeChecks) {
   // call.
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
-  // x86vector: the AVX-512 BF16 dot products of moe-cpu-bf16-dot.
+  // x86vector: the AVX-512 BF16 dot products of moe-cpu-bf16-dot; amx:
+  // the tiles of convert-vector-to-amx.
   ConvertVectorToLLVMPassOptions vectorToLLVM;
   vectorToLLVM.x86Vector = true;
+  vectorToLLVM.amx = amx;
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
@@ -203,6 +222,10 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   // moe-cpu-tile-and-vectorize, for the FMA kernels (not the pair layout).
   decomposition.fuseCombine =
       options.fuseCombine && options.vectorize && !options.bf16Dot;
+  // AMX tiles run plain grouped matmuls: gate and up apart, each on the
+  // tile unit, instead of the fused kernel's vector registers.
+  if (options.bf16Dot && options.amx)
+    decomposition.fuseGateUp = false;
   // Unpadded segments by default: a padded row costs as much compute as a
   // real one (a decoding token's one row became eight), more than the
   // remainder's one-row tiles cost (docs/cpu-codegen.md).
@@ -241,5 +264,5 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   buildMoEToLinalgStage(pm, lowering);
   buildMoECPUKernelStage(pm, options);
   buildMoECPUBufferizationStage(pm, options);
-  buildMoECPUToLLVMStage(pm, options.runtimeChecks);
+  buildMoECPUToLLVMStage(pm, options.runtimeChecks, amxTileUnit(options));
 }

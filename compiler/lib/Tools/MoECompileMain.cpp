@@ -280,6 +280,19 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
                      "where the dot product outruns the CPU's FMAs; needs "
                      "AVX512-BF16)"),
       llvm::cl::cat(category));
+  llvm::cl::opt<bool> amx(
+      "amx",
+      llvm::cl::desc("With --bf16-dot (implied): the expert matmuls' 16-row "
+                     "tiles run on the CPU's AMX tile unit (tdpbf16ps); "
+                     "gate and up become two grouped matmuls (needs "
+                     "AMX-BF16 for an object or executable)"),
+      llvm::cl::cat(category));
+  llvm::cl::opt<bool> amxHostSemantics(
+      "amx-host-semantics",
+      llvm::cl::desc("With --amx: compute the AMX tiles with the vector "
+                     "instructions instead (the same schedule, on a CPU "
+                     "without AMX; for testing)"),
+      llvm::cl::cat(category));
   llvm::cl::opt<std::string> pipelineOptionsText(
       "pipeline-options",
       llvm::cl::desc("Options of moe-cpu-pipeline (or moe-nvptx-pipeline "
@@ -310,6 +323,8 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
                          "' (sm_80, sm_90 or sm_90a)");
     if (bf16Dot)
       return reportError("--bf16-dot is a CPU option");
+    if (amx)
+      return reportError("--amx is a CPU option");
     if (cudaToolkit.empty()) {
       const char *home = std::getenv("CUDA_HOME");
       cudaToolkit = home && *home ? home : "/usr/local/cuda";
@@ -325,10 +340,25 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
   if (isBinary && outputPath == "-" && !report)
     return reportError(
         "-o FILE is required for --emit=obj, --emit=exe and --emit=lib");
+  if (amxHostSemantics && !amx)
+    return reportError("--amx-host-semantics needs --amx");
+  // --amx is the pair layout of --bf16-dot on other tiles.
+  if (amx)
+    bf16Dot = true;
+  // Objects and executables run here: they can only use what this CPU has
+  // (LLVM IR may be read, or compiled elsewhere, with --amx).
+  llvm::StringMap<bool> hostFeatures = llvm::sys::getHostCPUFeatures();
+  if (amx && !amxHostSemantics && isBinary &&
+      !(hostFeatures.lookup("amx-tile") && hostFeatures.lookup("amx-bf16")))
+    return reportError("--amx needs a CPU with AMX-BF16; this one (" +
+                       llvm::sys::getHostCPUName().str() +
+                       ") does not offer it (--amx-host-semantics computes the "
+                       "same tiles without it)");
   // Code for this CPU (LLVM IR and beyond) can only use what it has.
   if (bf16Dot && emit != EmitKind::MLIR && emit != EmitKind::LoweredMLIR &&
-      !report && !llvm::sys::getHostCPUFeatures().lookup("avx512bf16"))
-    return reportError("--bf16-dot needs a CPU with AVX512-BF16; this one (" +
+      !report && !hostFeatures.lookup("avx512bf16"))
+    return reportError(std::string(amx ? "--amx" : "--bf16-dot") +
+                       " needs a CPU with AVX512-BF16; this one (" +
                        llvm::sys::getHostCPUName().str() + ") has none");
 
   // Parse, validate and resolve the model against its weights.
@@ -399,9 +429,15 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
     // The AVX512-BF16 check above covers --bf16-dot only.
     if (pipelineOptions.bf16Dot && !bf16Dot)
       return reportError("--pipeline-options: use --bf16-dot for bf16-dot");
+    if ((pipelineOptions.amx && !amx) ||
+        (pipelineOptions.amxHostSemantics && !amxHostSemantics))
+      return reportError("--pipeline-options: use --amx and "
+                         "--amx-host-semantics for amx");
     pipelineOptions.runtimeChecks =
         pipelineOptions.runtimeChecks || runtimeChecks;
     pipelineOptions.bf16Dot = bf16Dot;
+    pipelineOptions.amx = amx;
+    pipelineOptions.amxHostSemantics = amxHostSemantics;
     buildMoECPUPipeline(pm, pipelineOptions);
     if (failed(pm.run(*module)))
       return reportError(inputPath + ": the CPU pipeline failed");
@@ -448,6 +484,15 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
   addStringGlobal(*llvmModule, MOE_ABI_TARGET_NAME,
                   isNVPTX && !gpuHostSemantics ? MOE_ABI_TARGET_NVPTX
                                                : MOE_ABI_TARGET_CPU);
+  // What the runtime checks the CPU for before it calls the code (the
+  // remainder rows of --amx run on the dot products of --bf16-dot).
+  std::string cpuFeatures;
+  if (amx && !amxHostSemantics)
+    cpuFeatures =
+        MOE_ABI_CPU_FEATURE_AMX_TILE "," MOE_ABI_CPU_FEATURE_AMX_BF16 ",";
+  if (bf16Dot)
+    cpuFeatures += MOE_ABI_CPU_FEATURE_AVX512BF16;
+  addStringGlobal(*llvmModule, MOE_ABI_CPU_FEATURES_NAME, cpuFeatures);
 
   auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
                                             targetMachine.get());

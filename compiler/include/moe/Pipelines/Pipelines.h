@@ -186,6 +186,19 @@ struct CPUPipelineOptions
                      "activations to bf16 and use AVX-512 BF16 dot products "
                      "(moe-cpu-bf16-dot); needs vectorize"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> amx{
+      *this, "amx",
+      llvm::cl::desc("The bf16-dot kernels run their 16-row tiles on the "
+                     "AMX tile unit (tdpbf16ps, convert-vector-to-amx), "
+                     "with gate and up as two grouped matmuls; needs "
+                     "bf16-dot"),
+      llvm::cl::init(false)};
+  PassOptions::Option<bool> amxHostSemantics{
+      *this, "amx-host-semantics",
+      llvm::cl::desc("With amx, leave the AMX tiles' contractions to the "
+                     "vector lowering instead of AMX: the AMX schedule, "
+                     "checked on a CPU without AMX"),
+      llvm::cl::init(false)};
 };
 
 /// Options of the NVPTX pipeline.
@@ -326,8 +339,10 @@ void buildMoECPUBufferizationStage(OpPassManager &pm,
                                    const CPUPipelineOptions &options);
 
 /// Adds the lowering of loops, memrefs, arith and math to the LLVM dialect,
-/// with run-time memref checks when `runtimeChecks` is set.
-void buildMoECPUToLLVMStage(OpPassManager &pm, bool runtimeChecks = false);
+/// with run-time memref checks when `runtimeChecks` is set, and AMX ops
+/// when `amx` is.
+void buildMoECPUToLLVMStage(OpPassManager &pm, bool runtimeChecks = false,
+                            bool amx = false);
 
 /// Adds the CPU pipeline: a module holding one function marked `moe.entry`
 /// in the MoE dialect, to the LLVM dialect with a `moe_forward` entry point

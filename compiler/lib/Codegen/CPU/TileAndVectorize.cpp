@@ -805,6 +805,66 @@ std::string vnniKernelSchedule(int64_t id, int64_t panelWidth, int64_t kTile,
          dotProductPatterns() + hoistAccumulators(kernel);
 }
 
+/// The shape of an AMX BF16 tile product (tdpbf16ps): 16 rows of A times
+/// 16 pairs of k, into 16 columns of C.
+constexpr int64_t kAMXRows = 16, kAMXPairs = 16, kAMXColumns = 16;
+
+/// The schedule of pair-layout kernel `id` on AMX tiles: panels and K
+/// blocks (of `kTile` pairs, whole AMX tiles) as vnniKernelSchedule, then
+/// full tiles of 16 rows, each 16 x 16 block of C (loop _full_lc) with its
+/// own k loop (_full_lk) in steps of 16 pairs; the remainder rows as in
+/// vnniKernelSchedule. The full tiles are vectorized by `amxTiles`, which
+/// the caller puts after every other kernel's patterns: those lower any
+/// vector.contract they find, and these must stay contractions.
+std::string amxKernelSchedule(int64_t id, int64_t panelWidth, int64_t kTile,
+                              bool parallel, bool fuseFill,
+                              std::string &amxTiles) {
+  std::string kernel = "%k" + std::to_string(id);
+  // The C block is read and written at every k step, not hoisted: after
+  // bufferization convert-vector-to-amx then loads and stores the
+  // accumulator tile straight from C's memory, where a register value would
+  // go through a stack buffer at every step.
+  amxTiles += llvm::formatv(R"mlir(
+    transform.apply_patterns to %k{0}_full {{
+      transform.apply_patterns.linalg.fold_unit_extent_dims_via_slices
+    } : !transform.any_op
+    %k{0}_amx = transform.structured.match ops{{["linalg.generic"]}
+        in %k{0}_full : (!transform.any_op) -> !transform.any_op
+    transform.structured.vectorize %k{0}_amx : !transform.any_op
+    transform.apply_patterns to %k{0}_full {{
+      transform.apply_patterns.vector.reduction_to_contract
+      transform.apply_patterns.vector.fold_arith_extension
+      transform.apply_patterns.vector.transfer_permutation_patterns
+      transform.apply_patterns.canonicalization
+    } : !transform.any_op
+)mlir",
+                            id)
+                  .str();
+  return tileAndPeelRows(id, {0, 1, 0, 0, 0}, {0, 0, 0, kTile, 0},
+                         {kAMXRows, 0, 0, 0, 0}, parallel, fuseFill) +
+         llvm::formatv(R"mlir(
+    %k{0}_full_tile, %k{0}_full_lc, %k{0}_full_lk =
+        transform.structured.tile_using_for %k{0}_full_op
+        tile_sizes [0, 0, {1}, {2}, 0]
+        : (!transform.any_op)
+        -> (!transform.any_op, !transform.any_op, !transform.any_op)
+    %k{0}_tail_row, %k{0}_tail_lm = transform.structured.tile_using_for
+        %k{0}_tail_op tile_sizes [1, 0, 0, 0, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+)mlir",
+                       id, kAMXColumns, kAMXPairs)
+             .str() +
+         pairDotTiles(kernel + "_tail", kernel + "_tail_row",
+                      /*rowLoops=*/false) +
+         llvm::formatv(R"mlir(
+    transform.structured.vectorize %k{0}_tail_dot : !transform.any_op
+)mlir",
+                       id)
+             .str() +
+         unrollPairDotLoops(kernel + "_tail", panelWidth, /*rowTile=*/1) +
+         dotProductPatterns() + hoistAccumulatorsOf({kernel + "_tail_lk"});
+}
+
 /// The elements of a gathered rows' tile at one k step (a
 /// moe.segment_gather generic fused into a k loop: [rows, 1], or a row's
 /// [1, 1, 2] at one k pair of the pair layout) as scalar
@@ -895,6 +955,8 @@ struct MoECPUTileAndVectorizePass
   LogicalResult scheduleFunction(func::FuncOp func) {
     Builder b(&getContext());
     std::string body;
+    // The AMX kernels' full tiles, vectorized after every other schedule.
+    std::string amxTileSchedule;
     int64_t count = 0;
     // Gated epilogues first: their contractions are scheduled with them.
     llvm::SmallPtrSet<Operation *, 8> fused;
@@ -984,6 +1046,15 @@ struct MoECPUTileAndVectorizePass
             routerTiles(largestDivisorAtMost(n, panelWidth),
                         largestDivisorAtMost(k, reductionBlock), rowTile),
             /*parallel=*/false, /*fuseFill=*/false);
+      } else if (isVnniSegmentMatmul(op, n, k) && amxTiles &&
+                 k % kAMXPairs == 0) {
+        // K blocks of whole AMX tiles, up to half reduction-block pairs.
+        bool fuseFill = tag(op);
+        int64_t tiles = largestDivisorAtMost(
+            k / kAMXPairs,
+            std::max<int64_t>(reductionBlock / 2 / kAMXPairs, 1));
+        body += amxKernelSchedule(count++, n, tiles * kAMXPairs, parallelPanels,
+                                  fuseFill, amxTileSchedule);
       } else if (isVnniSegmentMatmul(op, n, k)) {
         // The weight's own panels; K blocks count pairs.
         bool fuseFill = tag(op);
@@ -995,6 +1066,7 @@ struct MoECPUTileAndVectorizePass
     });
     if (count == 0)
       return lowerTiles(func);
+    body += amxTileSchedule;
 
     std::string schedule = llvm::formatv(R"mlir(
 module attributes {{transform.with_named_sequence} {

@@ -19,7 +19,7 @@
 /* The version of this interface. Each object exports it as
  * `moe_abi_version`; the runtime refuses an object of another version. It
  * changes whenever an entry point, a global or an arena layout below does. */
-#define MOE_ABI_VERSION 4
+#define MOE_ABI_VERSION 5
 
 /* Every tensor in a byte arena starts at a multiple of this many bytes. */
 #define MOE_ABI_ARENA_ALIGNMENT 64
@@ -38,10 +38,16 @@
 #define MOE_ABI_MODEL_SIGNATURE_NAME "moe_model_signature"
 #define MOE_ABI_PROFILE_PHASE_NAME "moe_profile_phase"
 #define MOE_ABI_TARGET_NAME "moe_target"
+#define MOE_ABI_CPU_FEATURES_NAME "moe_cpu_features"
 
 /* The values of moe_target. */
 #define MOE_ABI_TARGET_CPU "cpu"
 #define MOE_ABI_TARGET_NVPTX "nvptx"
+
+/* The names moe_cpu_features lists (LLVM's names of the x86 features). */
+#define MOE_ABI_CPU_FEATURE_AVX512BF16 "avx512bf16"
+#define MOE_ABI_CPU_FEATURE_AMX_TILE "amx-tile"
+#define MOE_ABI_CPU_FEATURE_AMX_BF16 "amx-bf16"
 
 /* A byte arena as the entry points take it: MLIR's descriptor of a rank-1
  * memref of i8. */
@@ -93,6 +99,11 @@ extern const char moe_model_signature[];
  * host code launches its kernels through the mgpu* functions of
  * runtime/lib/MGPURuntime.cpp). */
 extern const char moe_target[];
+/* The CPU features the code uses beyond the baseline its options assume,
+ * comma-separated (MOE_ABI_CPU_FEATURE_*; empty for most models): the
+ * runtime checks this CPU has each, and asks the kernel for the AMX tile
+ * state before the first call when the list holds amx-tile. */
+extern const char moe_cpu_features[];
 /* Runs the model on `tokens` tokens. */
 void _mlir_ciface_moe_forward(int64_t tokens, MoEArena *inputs,
                               MoEArena *params, MoEArena *outputs,

@@ -30,7 +30,7 @@ namespace moe {
 struct CompiledModel {
   uint32_t abiVersion = 0;
   const char *json = nullptr, *path = nullptr, *signature = nullptr,
-             *target = nullptr;
+             *target = nullptr, *cpuFeatures = nullptr;
   uint64_t paramBytes = 0;
   EntryPoints entryPoints;
   /// Null when the model lays nothing out at load time.
@@ -49,6 +49,7 @@ inline CompiledModel linkedCompiledModel(std::string build) {
   compiled.path = moe_model_path;
   compiled.signature = moe_model_signature;
   compiled.target = moe_target;
+  compiled.cpuFeatures = moe_cpu_features;
   compiled.paramBytes = moe_param_bytes;
   compiled.entryPoints = {_mlir_ciface_moe_forward, moe_scratch_bytes,
                           _mlir_ciface_moe_prepare};

@@ -83,6 +83,27 @@ def MoECPUExpandBF16Pass : Pass<"moe-cpu-expand-bf16"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def MoECPULowerVnniContractionsPass : Pass<"moe-cpu-lower-vnni-contractions"> {
+  let summary = "Rewrite AMX-shaped VNNI contractions as f32 matmuls";
+  let description = [{
+    What `moe-compile --amx-host-semantics` runs where `--amx` runs
+    `convert-vector-to-amx`: each `vector.contract` in upstream's VNNI form
+    (`C[m, n] += A[m, k, p] B[k, n, p]`, p the pair of a 32-bit VNNI
+    element, as `moe-cpu-tile-and-vectorize{amx-tiles}` makes them) becomes
+    a plain matmul contraction `C[m, n] += A'[m, 2k + p] B'[2k + p, n]` of
+    the operands widened to f32 (a shape cast of A, a transpose and shape
+    cast of B), which the vector lowering handles (its contraction patterns
+    do not take two reduction dimensions). The products of bf16 values are
+    exact in f32, so the result differs from the tile unit's only in the
+    order of the f32 sums: the AMX schedule's tiling and layouts are
+    checked on a CPU without AMX.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 def MoECPUExpandStridedCopiesPass
     : Pass<"moe-cpu-expand-strided-copies", "mlir::ModuleOp"> {
   let summary = "Rewrite strided memref.copy ops into linalg.copy";
@@ -311,6 +332,13 @@ def MoECPUTileAndVectorizePass
     The pair-layout (`pair_panels`) contractions of `moe-cpu-bf16-dot` get
     the same tiling over pairs of k, with each rank-1 step split into
     1 x 16 tiles that upstream's x86vector patterns turn into `vdpbf16ps`.
+    With `amx-tiles`, where K is a multiple of 32, the full tiles are 16
+    rows instead, and each 16 x 16 block of C takes its k loop in steps of
+    16 pairs: one `vector.contract` in upstream's VNNI form (A [16, 16, 2],
+    W [16, 16, 2], C [16, 16]) per step, read from and written to the
+    tensors (not hoisted into registers) so that after bufferization
+    `convert-vector-to-amx` loads and stores its tiles straight from
+    memory; the remainder rows keep the `vdpbf16ps` tiles.
 
     A gated epilogue (`moe-fuse-gate-up`) is tiled into panels and blocks
     of `gated-row-block` rows, with its gate and up contractions fused into
@@ -354,6 +382,10 @@ def MoECPUTileAndVectorizePass
            "down to whole row tiles">,
     Option<"parallelPanels", "parallel-panels", "bool", /*default=*/"true",
            "Distribute the N panels over threads (an scf.forall)">,
+    Option<"amxTiles", "amx-tiles", "bool", /*default=*/"false",
+           "Pair-layout contractions whose K is whole AMX tiles run their "
+           "16-row tiles as 16 x 16 x 32 VNNI contractions that "
+           "convert-vector-to-amx turns into AMX tiles (tdpbf16ps)">,
   ];
 }
 
