@@ -132,10 +132,15 @@ void mlir::moe::buildMoECPUBufferizationStage(
   // The AMX tiles' contractions, while their operands are still read
   // through the subviews that give each tile its rows' stride (or, for
   // amx-host-semantics, as f32 matmuls of vector registers).
-  if (amxTileUnit(options))
+  if (amxTileUnit(options)) {
     pm.addPass(createConvertVectorToAMX());
-  else if (options.vectorize && options.bf16Dot && options.amx)
+    // The conversion views the accumulator's place twice (for the load and
+    // the store): one value, for the hoist to see they are one place.
+    pm.addPass(createCSEPass());
+    pm.addNestedPass<func::FuncOp>(createMoECPUHoistAMXAccumulatorsPass());
+  } else if (options.vectorize && options.bf16Dot && options.amx) {
     pm.addPass(createMoECPULowerVnniContractionsPass());
+  }
   pm.addPass(createMoECPUExpandStridedCopiesPass());
   pm.addPass(createMoECPUFlattenVectorTransfersPass());
   // Buffers sized by the token count live in the caller's scratch arena:

@@ -7,6 +7,7 @@
 #ifndef MOE_CODEGEN_CPU_PASSES_H
 #define MOE_CODEGEN_CPU_PASSES_H
 
+#include "mlir/Dialect/AMX/AMXDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -18,10 +19,10 @@
 #include "mlir/Dialect/Transform/IR/TransformDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
-#include "moe/Codegen/Common/EntryABI.h"
-#include "moe/Dialect/MoE/IR/MoEDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
+#include "moe/Codegen/Common/EntryABI.h"
+#include "moe/Dialect/MoE/IR/MoEDialect.h"
 
 namespace mlir {
 namespace moe {

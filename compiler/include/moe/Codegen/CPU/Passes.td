@@ -83,6 +83,31 @@ def MoECPUExpandBF16Pass : Pass<"moe-cpu-expand-bf16"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def MoECPUHoistAMXAccumulatorsPass
+    : Pass<"moe-cpu-hoist-amx-accumulators", "mlir::func::FuncOp"> {
+  let summary = "Keep AMX accumulator tiles in tile registers across k loops";
+  let description = [{
+    `convert-vector-to-amx` turns each contraction of the `amx-tiles`
+    schedule into its own tile loads, product and store: the accumulator
+    tile is loaded from C and stored back at every k step. In an `scf.for`
+    whose body loads a tile from a place (memref and indices defined outside
+    the loop, after loop-invariant code motion) and stores a tile to the
+    same place, this pass loads it once before the loop, carries it as an
+    `!amx.tile` iteration argument and stores it once after. It does so
+    only when nothing else in the loop writes memory, and every other read
+    in the loop is of a buffer that cannot overlap the accumulator's
+    (another allocation than its own, or an argument when its own is an
+    allocation): each step would then read and write the same values
+    either way. The loop, whose trip count must be static and at most 16
+    (the K block's tile steps), is then unrolled: the tile flows through
+    straight-line code, since the pipeline's OpenMP and control-flow
+    conversions to LLVM have no type conversion for a tile in a block
+    argument (upstream's `convert-to-llvm` has; LLVM keeps such a phi in a
+    tile register).
+  }];
+  let dependentDialects = ["::mlir::amx::AMXDialect"];
+}
+
 def MoECPULowerVnniContractionsPass : Pass<"moe-cpu-lower-vnni-contractions"> {
   let summary = "Rewrite AMX-shaped VNNI contractions as f32 matmuls";
   let description = [{
