@@ -29,6 +29,8 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
+#include <numeric>
+
 using namespace mlir;
 using namespace mlir::moe;
 
@@ -227,10 +229,6 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   // moe-cpu-tile-and-vectorize, for the FMA kernels (not the pair layout).
   decomposition.fuseCombine =
       options.fuseCombine && options.vectorize && !options.bf16Dot;
-  // AMX tiles run plain grouped matmuls: gate and up apart, each on the
-  // tile unit, instead of the fused kernel's vector registers.
-  if (options.bf16Dot && options.amx)
-    decomposition.fuseGateUp = false;
   // Unpadded segments by default: a padded row costs as much compute as a
   // real one (a decoding token's one row became eight), more than the
   // remainder's one-row tiles cost (docs/cpu-codegen.md).
@@ -238,6 +236,16 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
     decomposition.segmentAlignment = options.segmentAlignment > 0
                                          ? options.segmentAlignment
                                          : options.rowTile;
+  // AMX tiles run plain grouped matmuls: gate and up apart, each on the
+  // tile unit, instead of the fused kernel's vector registers; and whole
+  // blocks of tile rows, padded (a padded row costs a tile little, a
+  // remainder row would run on the dot products at a small fraction of
+  // the tile unit's rate).
+  if (options.vectorize && options.bf16Dot && options.amx) {
+    decomposition.fuseGateUp = false;
+    decomposition.segmentAlignment =
+        std::lcm<int64_t>(decomposition.segmentAlignment, kAMXBlockRows);
+  }
   // Before outlining: the fusion matches a layer and its shared FFN by the
   // tokens they run over, which outlining passes in as separate arguments.
   if (options.fuseSharedExperts)

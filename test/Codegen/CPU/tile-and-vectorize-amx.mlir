@@ -3,11 +3,11 @@
 
 // A pair-layout segment contraction C[m, b, n] += A[m, k, p] W[b, k, n, p]
 // whose K (512) is whole AMX tiles: one forall iteration per panel of 32
-// columns, K blocks of 128 pairs, full tiles of 16 rows in which each
-// 16 x 16 block of C (two a panel) takes its k loop in steps of 16 pairs,
-// one contraction in upstream's VNNI form a step, on C as it lies in the
-// tensor (no vector accumulator carried by the loop). The remainder rows
-// keep the single-row dot products.
+// columns, K blocks of 128 pairs, full blocks of 16 rows whose k loop, in
+// steps of 16 pairs, runs both 16 x 16 tiles of the panel's C, unrolled:
+// one contraction in upstream's VNNI form a tile, on C as it lies in the
+// tensor (no vector accumulator carried by the loop), the two reading the
+// same A. The remainder rows keep the single-row dot products.
 
 // CHECK-DAG: #[[$A:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
 // CHECK-DAG: #[[$B:.*]] = affine_map<(d0, d1, d2, d3) -> (d2, d1, d3)>
@@ -16,13 +16,17 @@
 // CHECK:       scf.forall (%{{.*}}) in (2)
 // CHECK:         scf.for %{{.*}} = %c0 to %c256 step %c128 iter_args
 // CHECK:           scf.for %{{.*}} step %c16 iter_args
-// CHECK:             scf.for %{{.*}} = %c0 to %c32 step %c16 iter_args(%{{.*}} = %{{.*}}) -> (tensor<16x1x32xf32>)
-// CHECK:               scf.for %{{.*}} = %c0 to %c128 step %c16 iter_args(%{{.*}} = %{{.*}}) -> (tensor<16x1x32xf32>)
-// CHECK:                 vector.transfer_read {{.*}} : tensor<16x16x2xbf16>, vector<16x16x2xbf16>
-// CHECK:                 vector.transfer_read {{.*}} : tensor<16x16x2xbf16>, vector<16x16x2xbf16>
-// CHECK:                 vector.transfer_read {{.*}} : tensor<16x16xf32>, vector<16x16xf32>
-// CHECK:                 vector.contract {indexing_maps = [#[[$A]], #[[$B]], #[[$C]]], iterator_types = ["parallel", "parallel", "reduction", "reduction"], kind = #vector.kind<add>} {{.*}} : vector<16x16x2xbf16>, vector<16x16x2xbf16> into vector<16x16xf32>
-// CHECK:                 vector.transfer_write {{.*}} : vector<16x16xf32>, tensor<16x16xf32>
+// CHECK:             scf.for %{{.*}} = %c0 to %c128 step %c16 iter_args(%{{.*}} = %{{.*}}) -> (tensor<16x1x32xf32>)
+// CHECK:               %[[ROWS:.*]] = tensor.extract_slice {{.*}} to tensor<16x16x2xbf16>
+// CHECK:               %[[A0:.*]] = vector.transfer_read %[[ROWS]]{{.*}} : tensor<16x16x2xbf16>, vector<16x16x2xbf16>
+// CHECK:               vector.transfer_read {{.*}} : tensor<16x16x2xbf16>, vector<16x16x2xbf16>
+// CHECK:               vector.transfer_read {{.*}} : tensor<16x16xf32>, vector<16x16xf32>
+// CHECK:               vector.contract {indexing_maps = [#[[$A]], #[[$B]], #[[$C]]], iterator_types = ["parallel", "parallel", "reduction", "reduction"], kind = #vector.kind<add>} %[[A0]], {{.*}} : vector<16x16x2xbf16>, vector<16x16x2xbf16> into vector<16x16xf32>
+// CHECK:               vector.transfer_write {{.*}} : vector<16x16xf32>, tensor<16x16xf32>
+// CHECK:               %[[A1:.*]] = vector.transfer_read %[[ROWS]]{{.*}} : tensor<16x16x2xbf16>, vector<16x16x2xbf16>
+// CHECK:               vector.contract {{.*}} %[[A1]], {{.*}} : vector<16x16x2xbf16>, vector<16x16x2xbf16> into vector<16x16xf32>
+// CHECK:               vector.transfer_write {{.*}} : vector<16x16xf32>, tensor<16x16xf32>
+// CHECK-NOT:           vector.contract
 // CHECK:           scf.for %{{.*}} step %c16 iter_args
 // CHECK:             scf.for %{{.*}} step %c1 iter_args
 // CHECK:               scf.for {{.*}} -> (vector<1x1x16xf32>, vector<1x1x16xf32>)
@@ -40,6 +44,8 @@
 // AMX:         amx.tile_load %{{.*}} : memref<16x16xf32, strided<[64, 1], offset: ?>> into !amx.tile<16x16xf32>
 // AMX:         amx.tile_mulf
 // AMX:         amx.tile_store %{{.*}} : memref<16x16xf32, strided<[64, 1], offset: ?>>, !amx.tile<16x16xf32>
+// AMX:         amx.tile_mulf
+// AMX:         amx.tile_store
 // AMX-NOT:     memref.alloca
 // AMX-NOT:     vector.contract
 

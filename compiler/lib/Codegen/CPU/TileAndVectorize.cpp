@@ -811,19 +811,23 @@ constexpr int64_t kAMXRows = 16, kAMXPairs = 16, kAMXColumns = 16;
 
 /// The schedule of pair-layout kernel `id` on AMX tiles: panels and K
 /// blocks (of `kTile` pairs, whole AMX tiles) as vnniKernelSchedule, then
-/// full tiles of 16 rows, each 16 x 16 block of C (loop _full_lc) with its
-/// own k loop (_full_lk) in steps of 16 pairs; the remainder rows as in
-/// vnniKernelSchedule. The full tiles are vectorized by `amxTiles`, which
+/// blocks of 32 rows (kAMXBlockRows) whose k loop (_full_lk, in steps of
+/// 16 pairs) runs the 2 x (panel / 16) tiles of C of each step, unrolled:
+/// the tiles of a step share their operand tiles (two of A, panel / 16 of
+/// W; the tile unit's 8 registers hold all of them for a panel of 32). The
+/// remainder rows, which the pipeline's segment padding leaves none of, run
+/// as in vnniKernelSchedule. The tiles are vectorized by `amxTiles`, which
 /// the caller puts after every other kernel's patterns: those lower any
 /// vector.contract they find, and these must stay contractions.
 std::string amxKernelSchedule(int64_t id, int64_t panelWidth, int64_t kTile,
                               bool parallel, bool fuseFill,
                               std::string &amxTiles) {
   std::string kernel = "%k" + std::to_string(id);
-  // The C block is read and written at every k step, not hoisted: after
+  // C is read and written at every k step, not carried in registers: after
   // bufferization convert-vector-to-amx then loads and stores the
-  // accumulator tile straight from C's memory, where a register value would
-  // go through a stack buffer at every step.
+  // accumulator tiles straight from C's memory (where a register value
+  // would go through a stack buffer at every step), and
+  // moe-cpu-hoist-amx-accumulators keeps them in tile registers.
   amxTiles += llvm::formatv(R"mlir(
     transform.apply_patterns to %k{0}_full {{
       transform.apply_patterns.linalg.fold_unit_extent_dims_via_slices
@@ -840,19 +844,26 @@ std::string amxKernelSchedule(int64_t id, int64_t panelWidth, int64_t kTile,
 )mlir",
                             id)
                   .str();
+  int64_t columnTiles = panelWidth / kAMXColumns;
   return tileAndPeelRows(id, {0, 1, 0, 0, 0}, {0, 0, 0, kTile, 0},
-                         {kAMXRows, 0, 0, 0, 0}, parallel, fuseFill) +
+                         {kAMXBlockRows, 0, 0, 0, 0}, parallel, fuseFill) +
          llvm::formatv(R"mlir(
-    %k{0}_full_tile, %k{0}_full_lc, %k{0}_full_lk =
-        transform.structured.tile_using_for %k{0}_full_op
-        tile_sizes [0, 0, {1}, {2}, 0]
+    %k{0}_full_step, %k{0}_full_lk = transform.structured.tile_using_for
+        %k{0}_full_op tile_sizes [0, 0, 0, {3}, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %k{0}_full_tile, %k{0}_full_lr, %k{0}_full_lc =
+        transform.structured.tile_using_for %k{0}_full_step
+        tile_sizes [{1}, 0, {2}, 0, 0]
         : (!transform.any_op)
         -> (!transform.any_op, !transform.any_op, !transform.any_op)
+    transform.loop.unroll %k{0}_full_lc {{factor = {4}} : !transform.any_op
+    transform.loop.unroll %k{0}_full_lr {{factor = {5}} : !transform.any_op
     %k{0}_tail_row, %k{0}_tail_lm = transform.structured.tile_using_for
         %k{0}_tail_op tile_sizes [1, 0, 0, 0, 0]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
 )mlir",
-                       id, kAMXColumns, kAMXPairs)
+                       id, kAMXRows, kAMXColumns, kAMXPairs, columnTiles,
+                       kAMXBlockRows / kAMXRows)
              .str() +
          pairDotTiles(kernel + "_tail", kernel + "_tail_row",
                       /*rowLoops=*/false) +

@@ -85,25 +85,28 @@ def MoECPUExpandBF16Pass : Pass<"moe-cpu-expand-bf16"> {
 
 def MoECPUHoistAMXAccumulatorsPass
     : Pass<"moe-cpu-hoist-amx-accumulators", "mlir::func::FuncOp"> {
-  let summary = "Keep AMX accumulator tiles in tile registers across k loops";
+  let summary = "Keep AMX tiles in tile registers across k loops";
   let description = [{
     `convert-vector-to-amx` turns each contraction of the `amx-tiles`
-    schedule into its own tile loads, product and store: the accumulator
-    tile is loaded from C and stored back at every k step. In an `scf.for`
-    whose body loads a tile from a place (memref and indices defined outside
-    the loop, after loop-invariant code motion) and stores a tile to the
-    same place, this pass loads it once before the loop, carries it as an
-    `!amx.tile` iteration argument and stores it once after. It does so
-    only when nothing else in the loop writes memory, and every other read
-    in the loop is of a buffer that cannot overlap the accumulator's
-    (another allocation than its own, or an argument when its own is an
-    allocation): each step would then read and write the same values
-    either way. The loop, whose trip count must be static and at most 16
-    (the K block's tile steps), is then unrolled: the tile flows through
-    straight-line code, since the pipeline's OpenMP and control-flow
-    conversions to LLVM have no type conversion for a tile in a block
-    argument (upstream's `convert-to-llvm` has; LLVM keeps such a phi in a
-    tile register).
+    schedule into its own tile loads, product and store: each accumulator
+    tile is loaded from C and stored back at every k step, and the A tile
+    that a step's products share is loaded once per product. In an
+    `scf.for` whose body loads tiles from places (memrefs and indices
+    defined outside the loop, after loop-invariant code motion) and stores
+    tiles to the same places, this pass loads them once before the loop,
+    carries them as `!amx.tile` iteration arguments and stores them once
+    after. It does so only when the places are pairwise disjoint (views of
+    one buffer that part at subviews over disjoint static boxes), nothing
+    else in the loop writes memory, and every other read in the loop is of
+    memory disjoint from the places (another buffer, where one of the two
+    is a fresh allocation): each place is then only touched by its own load
+    and store. The loop, whose trip count must be static and at most 16
+    (the K block's tile steps), is then unrolled, and a tile loaded again
+    from a place with no write in between is loaded once. The tiles flow
+    through straight-line code because the pipeline's OpenMP and
+    control-flow conversions to LLVM have no type conversion for a tile in
+    a block argument (upstream's `convert-to-llvm` has; LLVM keeps such a
+    phi in a tile register).
   }];
   let dependentDialects = ["::mlir::amx::AMXDialect"];
 }
@@ -358,12 +361,13 @@ def MoECPUTileAndVectorizePass
     the same tiling over pairs of k, with each rank-1 step split into
     1 x 16 tiles that upstream's x86vector patterns turn into `vdpbf16ps`.
     With `amx-tiles`, where K is a multiple of 32, the full tiles are 16
-    rows instead, and each 16 x 16 block of C takes its k loop in steps of
-    16 pairs: one `vector.contract` in upstream's VNNI form (A [16, 16, 2],
-    W [16, 16, 2], C [16, 16]) per step, read from and written to the
-    tensors (not hoisted into registers) so that after bufferization
-    `convert-vector-to-amx` loads and stores its tiles straight from
-    memory; the remainder rows keep the `vdpbf16ps` tiles.
+    rows instead, whose k loop, in steps of 16 pairs, runs the panel's
+    16 x 16 blocks of C (unrolled): one `vector.contract` in upstream's
+    VNNI form (A [16, 16, 2], W [16, 16, 2], C [16, 16]) per block and
+    step, read from and written to the tensors (not hoisted into
+    registers) so that after bufferization `convert-vector-to-amx` loads
+    and stores its tiles straight from memory; the remainder rows (none
+    where the pipeline pads the segments) keep the `vdpbf16ps` tiles.
 
     A gated epilogue (`moe-fuse-gate-up`) is tiled into panels and blocks
     of `gated-row-block` rows, with its gate and up contractions fused into
