@@ -93,6 +93,11 @@ void mlir::moe::buildMoECPUKernelStage(OpPassManager &pm,
   tiling.parallelPanels = options.threads;
   tiling.amxTiles = options.bf16Dot && options.amx;
   pm.addPass(createMoECPUTileAndVectorizePass(tiling));
+  // What no kernel took (the unfused activation, bf16 roundings): over
+  // threads when there are threads, in vectors.
+  MoECPUVectorizeElementwisePassOptions elementwise;
+  pm.addNestedPass<func::FuncOp>(
+      createMoECPUVectorizeElementwisePass(elementwise));
   pm.addPass(createMoECPUApproximateVectorMathPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

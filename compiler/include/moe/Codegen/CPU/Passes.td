@@ -83,6 +83,36 @@ def MoECPUExpandBF16Pass : Pass<"moe-cpu-expand-bf16"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def MoECPUVectorizeElementwisePass
+    : Pass<"moe-cpu-vectorize-elementwise", "mlir::func::FuncOp"> {
+  let summary = "Thread and vectorise row-wise elementwise ops";
+  let description = [{
+    An elementwise `linalg.generic` over [rows, columns] (every map the
+    identity, dynamic rows, static columns, a body of arith and math ops)
+    that no kernel schedule took runs as scalar loops on one thread
+    otherwise: the gated activation and the bf16 roundings of the unfused
+    gate and up projections (`--amx`, or `fuse-gate-up=false`), for
+    instance. This pass tiles each into an `scf.forall` over blocks of
+    `row-block` rows (the CPU pipeline maps it to threads) and, in a block,
+    rows of static column chunks (the largest divisor of the columns up to
+    `vector-width`), which upstream's vectorizer turns into vector ops (math
+    functions then go through moe-cpu-approximate-vector-math). Ops inside
+    an `scf.forall` (already parallel) are left alone.
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+  let options = [
+    Option<"rowBlock", "row-block", "int64_t", /*default=*/"16",
+           "Rows of a block, the unit of work of a thread">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"64",
+           "Most columns of a vectorized row chunk">,
+  ];
+}
+
 def MoECPUHoistAMXAccumulatorsPass
     : Pass<"moe-cpu-hoist-amx-accumulators", "mlir::func::FuncOp"> {
   let summary = "Keep AMX tiles in tile registers across k loops";
