@@ -83,6 +83,9 @@ try:
             config.available_features.add("amx")
 except OSError:
     pass
+if "amx" not in config.available_features:
+    lit_config.note("no AMX-BF16 (with AVX512-BF16) on this CPU: the tests "
+                    "that run moe-compile --amx code are unsupported")
 
 # The CUDA toolkit's ptxas assembles the NVPTX target's PTX (no GPU
 # needed): CUDA_HOME, then /usr/local/cuda, then PATH.
