@@ -1,21 +1,22 @@
 // RUN: moe-opt %s --split-input-file --moe-cpu-lower-vnni-contractions | FileCheck %s
 
 // An AMX-shaped contraction C[m, n] += A[m, k, p] B[k, n, p] becomes a
-// matmul of f32 operands over 2k + p: A as it lies, B transposed to
-// [k, p, n] first.
+// matmul of f32 operands over 2k + p, lowered to 32 outer products: each
+// k's [n, p] slice of B transposed to [p, n] (one shuffle), and 16 FMAs of
+// a broadcast element of A's column by a row of B' per outer product.
 
-// CHECK-DAG: #[[$MA:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
-// CHECK-DAG: #[[$MB:.*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
-// CHECK-DAG: #[[$MC:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-LABEL: func @vnni
 // CHECK-SAME:    (%[[A:.*]]: vector<16x16x2xbf16>, %[[B:.*]]: vector<16x16x2xbf16>, %[[C:.*]]: vector<16x16xf32>)
-// CHECK:         %[[AF:.*]] = arith.extf %[[A]] : vector<16x16x2xbf16> to vector<16x16x2xf32>
-// CHECK:         %[[A2:.*]] = vector.shape_cast %[[AF]] : vector<16x16x2xf32> to vector<16x32xf32>
-// CHECK:         %[[BF:.*]] = arith.extf %[[B]] : vector<16x16x2xbf16> to vector<16x16x2xf32>
-// CHECK:         %[[BT:.*]] = vector.transpose %[[BF]], [0, 2, 1] : vector<16x16x2xf32> to vector<16x2x16xf32>
-// CHECK:         %[[B2:.*]] = vector.shape_cast %[[BT]] : vector<16x2x16xf32> to vector<32x16xf32>
-// CHECK:         %[[R:.*]] = vector.contract {indexing_maps = [#[[$MA]], #[[$MB]], #[[$MC]]], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %[[A2]], %[[B2]], %[[C]] : vector<16x32xf32>, vector<32x16xf32> into vector<16x16xf32>
-// CHECK:         return %[[R]]
+// CHECK-DAG:     arith.extf %[[A]] : vector<16x16x2xbf16> to vector<16x16x2xf32>
+// CHECK-DAG:     %[[BF:.*]] = arith.extf %[[B]] : vector<16x16x2xbf16> to vector<16x16x2xf32>
+// CHECK:         %[[B0:.*]] = vector.extract %[[BF]][0] : vector<16x2xf32> from vector<16x16x2xf32>
+// CHECK:         %[[B0F:.*]] = vector.shape_cast %[[B0]] : vector<16x2xf32> to vector<32xf32>
+// CHECK:         vector.shuffle %[[B0F]], %[[B0F]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
+// CHECK-COUNT-15: vector.shuffle
+// CHECK-COUNT-512: vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK-NOT:     vector.fma
+// CHECK-NOT:     vector.contract
+// CHECK:         return
 func.func @vnni(%a: vector<16x16x2xbf16>, %b: vector<16x16x2xbf16>,
                 %c: vector<16x16xf32>) -> vector<16x16xf32> {
   %0 = vector.contract {

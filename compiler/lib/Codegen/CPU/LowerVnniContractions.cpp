@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -63,22 +64,37 @@ struct VnniContractionToMatmul : OpRewritePattern<vector::ContractionOp> {
     Type f32 = rewriter.getF32Type();
     int64_t rows = lhsType.getDimSize(0), pairs = lhsType.getDimSize(1),
             columns = rhsType.getDimSize(1);
-    auto widen = [&](Value value, VectorType type) -> Value {
-      return arith::ExtFOp::create(rewriter, loc, type.clone(f32), value);
+    // Both operands with k (2k + p) leading: the form whose outer-product
+    // lowering needs no further transpose. The transposes are 2-D, which
+    // lower to one shuffle each (an n-D one goes element by element).
+    auto transpose2D = [&](Value value) -> Value {
+      return vector::TransposeOp::create(rewriter, loc, value,
+                                         ArrayRef<int64_t>{1, 0});
     };
-    // A[m, k, p] is A'[m, 2k + p] as it lies.
-    Value lhs = vector::ShapeCastOp::create(
-        rewriter, loc, VectorType::get({rows, 2 * pairs}, f32),
-        widen(op.getLhs(), lhsType));
-    // B[k, n, p] to [k, p, n], which is B'[2k + p, n].
-    Value rhs = vector::TransposeOp::create(
-        rewriter, loc, widen(op.getRhs(), rhsType), ArrayRef<int64_t>{0, 2, 1});
+    // A[m, k, p] is A'[m, 2k + p]; transposed, [2k + p, m].
+    Value lhs =
+        arith::ExtFOp::create(rewriter, loc, lhsType.clone(f32), op.getLhs());
+    lhs = transpose2D(vector::ShapeCastOp::create(
+        rewriter, loc, VectorType::get({rows, 2 * pairs}, f32), lhs));
+    // B[k, n, p]: each k's [n, p] transposed to [p, n], one after another,
+    // is [2k + p, n].
+    Value wideRhs =
+        arith::ExtFOp::create(rewriter, loc, rhsType.clone(f32), op.getRhs());
+    auto pairRowsType = VectorType::get({pairs, 2, columns}, f32);
+    Value rhs = arith::ConstantOp::create(rewriter, loc, pairRowsType,
+                                          rewriter.getZeroAttr(pairRowsType));
+    for (int64_t k = 0; k < pairs; ++k) {
+      Value slice = vector::ExtractOp::create(rewriter, loc, wideRhs,
+                                              ArrayRef<int64_t>{k});
+      rhs = vector::InsertOp::create(rewriter, loc, transpose2D(slice), rhs,
+                                     ArrayRef<int64_t>{k});
+    }
     rhs = vector::ShapeCastOp::create(
         rewriter, loc, VectorType::get({2 * pairs, columns}, f32), rhs);
     AffineExpr i, j, r;
     bindDims(context, i, j, r);
     SmallVector<AffineMap> matmulMaps =
-        AffineMap::inferFromExprList(MapList{{i, r}, {r, j}, {i, j}}, context);
+        AffineMap::inferFromExprList(MapList{{r, i}, {r, j}, {i, j}}, context);
     rewriter.replaceOpWithNewOp<vector::ContractionOp>(
         op, lhs, rhs, op.getAcc(), rewriter.getAffineMapArrayAttr(matmulMaps),
         rewriter.getArrayAttr({vector::IteratorTypeAttr::get(
@@ -101,6 +117,18 @@ struct MoECPULowerVnniContractionsPass
     RewritePatternSet patterns(&getContext());
     patterns.add<VnniContractionToMatmul>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    // Then, while the matmuls are whole, 2K outer products of FMAs each,
+    // and the transposes as single shuffles: a few hundred vector ops a
+    // tile, where the vector lowering's default (a dot product per element
+    // of C) took LLVM tens of seconds on a small model.
+    RewritePatternSet lowering(&getContext());
+    vector::populateVectorContractLoweringPatterns(
+        lowering, vector::VectorContractLowering::OuterProduct);
+    vector::populateVectorOuterProductLoweringPatterns(lowering);
+    vector::populateVectorTransposeLoweringPatterns(
+        lowering, vector::VectorTransposeLowering::Shuffle1D);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(lowering))))
       signalPassFailure();
   }
 };

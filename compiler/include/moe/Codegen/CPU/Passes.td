@@ -142,19 +142,22 @@ def MoECPUHoistAMXAccumulatorsPass
 }
 
 def MoECPULowerVnniContractionsPass : Pass<"moe-cpu-lower-vnni-contractions"> {
-  let summary = "Rewrite AMX-shaped VNNI contractions as f32 matmuls";
+  let summary = "Lower AMX-shaped VNNI contractions to f32 FMAs";
   let description = [{
     What `moe-compile --amx-host-semantics` runs where `--amx` runs
     `convert-vector-to-amx`: each `vector.contract` in upstream's VNNI form
     (`C[m, n] += A[m, k, p] B[k, n, p]`, p the pair of a 32-bit VNNI
     element, as `moe-cpu-tile-and-vectorize{amx-tiles}` makes them) becomes
-    a plain matmul contraction `C[m, n] += A'[m, 2k + p] B'[2k + p, n]` of
-    the operands widened to f32 (a shape cast of A, a transpose and shape
-    cast of B), which the vector lowering handles (its contraction patterns
-    do not take two reduction dimensions). The products of bf16 values are
-    exact in f32, so the result differs from the tile unit's only in the
-    order of the f32 sums: the AMX schedule's tiling and layouts are
-    checked on a CPU without AMX.
+    a matmul contraction `C[m, n] += A'[2k + p, m] B'[2k + p, n]` of the
+    operands widened to f32 (A shape cast and transposed, each k's slice of
+    B transposed, 2-D transposes that lower to one shuffle each), which
+    upstream's outer-product patterns then lower in the same pass to 2K
+    outer products of FMAs (the vector lowering's default, a dot product
+    per element of C, took LLVM tens of seconds on a small model). The
+    products of bf16 values are exact in f32, so the result differs from
+    the tile unit's only in the order of the f32 sums: the AMX schedule's
+    tiling and layouts are checked on a CPU without AMX. Runs after the
+    kernel schedules, when no other contraction is left to lower.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
