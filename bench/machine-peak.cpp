@@ -18,15 +18,16 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include <cpuid.h>
+#include "moe/ABI/ABI.h"
+#include "moe/Runtime/CPUFeatures.h"
+
 #include <immintrin.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -63,21 +64,17 @@ double fmaPeak() {
 }
 
 /// Whether this CPU has AMX-BF16 and Linux lets this process use the tile
-/// data (asked once, for every thread); `why` says what is missing.
-bool amxUsable(const char *&why) {
-  unsigned eax, ebx, ecx, edx;
-  if (__get_cpuid_max(0, nullptr) < 7) {
-    why = "no CPUID leaf 7";
-    return false;
-  }
-  __cpuid_count(7, 0, eax, ebx, ecx, edx);
-  if (!(edx & (1u << 22)) || !(edx & (1u << 24))) {
+/// data (asked once, for every thread), as the runtime checks and asks
+/// for an --amx model; `why` says what is missing.
+bool amxUsable(std::string &why) {
+  if (!moe::cpuHasFeature(MOE_ABI_CPU_FEATURE_AMX_TILE) ||
+      !moe::cpuHasFeature(MOE_ABI_CPU_FEATURE_AMX_BF16)) {
     why = "this CPU has no AMX-BF16";
     return false;
   }
-  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
-  if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0) {
-    why = "the kernel refused the AMX tile state";
+  std::string reason;
+  if (!moe::requestAMXTileData(reason)) {
+    why = "the kernel refused the AMX tile state: " + reason;
     return false;
   }
   return true;
@@ -184,7 +181,7 @@ int main() {
   std::printf("fp32_fma_gflops=%.1f read_gbps=%.1f threads=%d "
               "fp32_fma_gflops_all=%.1f read_gbps_all=%.1f",
               single, singleRead, threads, all, readBandwidthOn(threads));
-  const char *why = nullptr;
+  std::string why;
   if (amxUsable(why)) {
     double amxSingle = amxPeak();
     std::vector<double> amxPeaks(threads);
@@ -195,7 +192,7 @@ int main() {
     std::printf(" amx_bf16_gflops=%.1f amx_bf16_gflops_all=%.1f\n", amxSingle,
                 amxAll);
   } else {
-    std::printf(" amx_bf16=none (%s)\n", why);
+    std::printf(" amx_bf16=none (%s)\n", why.c_str());
   }
   return 0;
 }

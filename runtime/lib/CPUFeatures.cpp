@@ -28,25 +28,42 @@
 namespace moe {
 namespace {
 
-/// Leaf 7's registers for `subleaf`; zeros where the CPU has no leaf 7.
-struct Leaf7 {
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+/// A feature moe_cpu_features may list: its CPUID leaf 7 bit.
+struct KnownFeature {
+  const char *name;
+  unsigned subleaf;
+  /// Which of eax, ebx, ecx, edx (0 to 3) holds the bit.
+  unsigned reg;
+  unsigned bit;
 };
 
-Leaf7 cpuidLeaf7(unsigned subleaf) {
-  Leaf7 leaf;
-#if defined(__x86_64__)
-  if (__get_cpuid_max(0, nullptr) >= 7)
-    __cpuid_count(7, subleaf, leaf.eax, leaf.ebx, leaf.ecx, leaf.edx);
-#else
-  (void)subleaf;
-#endif
-  return leaf;
+constexpr KnownFeature kKnownFeatures[] = {
+    {MOE_ABI_CPU_FEATURE_AVX512BF16, 1, 0, 5},
+    {MOE_ABI_CPU_FEATURE_AMX_BF16, 0, 3, 22},
+    {MOE_ABI_CPU_FEATURE_AMX_TILE, 0, 3, 24},
+};
+
+const KnownFeature *findFeature(const std::string &name) {
+  for (const KnownFeature &feature : kKnownFeatures)
+    if (name == feature.name)
+      return &feature;
+  return nullptr;
 }
 
-/// Asks Linux for the AMX tile data state (XFEATURE_XTILEDATA) for this
-/// process; the answer is kept, so the request is made once.
-bool requestAMXTileData(std::string &error) {
+/// Whether this CPU reports `feature` (false where it has no leaf 7).
+bool hasFeature(const KnownFeature &feature) {
+  unsigned registers[4] = {0, 0, 0, 0};
+#if defined(__x86_64__)
+  if (__get_cpuid_max(0, nullptr) >= 7)
+    __cpuid_count(7, feature.subleaf, registers[0], registers[1], registers[2],
+                  registers[3]);
+#endif
+  return registers[feature.reg] & (1u << feature.bit);
+}
+
+} // namespace
+
+bool requestAMXTileData(std::string &reason) {
   static const std::string refusal = []() -> std::string {
 #if defined(__linux__) && defined(__x86_64__)
     constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
@@ -57,24 +74,13 @@ bool requestAMXTileData(std::string &error) {
     return "not Linux on x86-64";
 #endif
   }();
-  if (refusal.empty())
-    return true;
-  error = "the kernel refused this process the AMX tile state "
-          "(arch_prctl ARCH_REQ_XCOMP_PERM: " +
-          refusal + "), which the model's --amx code needs";
-  return false;
+  reason = refusal;
+  return refusal.empty();
 }
 
-} // namespace
-
 bool cpuHasFeature(const std::string &name) {
-  if (name == MOE_ABI_CPU_FEATURE_AVX512BF16)
-    return cpuidLeaf7(1).eax & (1u << 5);
-  if (name == MOE_ABI_CPU_FEATURE_AMX_BF16)
-    return cpuidLeaf7(0).edx & (1u << 22);
-  if (name == MOE_ABI_CPU_FEATURE_AMX_TILE)
-    return cpuidLeaf7(0).edx & (1u << 24);
-  return false;
+  const KnownFeature *feature = findFeature(name);
+  return feature && hasFeature(*feature);
 }
 
 bool enableCPUFeatures(const std::string &features, std::string &error) {
@@ -84,15 +90,14 @@ bool enableCPUFeatures(const std::string &features, std::string &error) {
   while (std::getline(list, name, ',')) {
     if (name.empty())
       continue;
-    if (name != MOE_ABI_CPU_FEATURE_AVX512BF16 &&
-        name != MOE_ABI_CPU_FEATURE_AMX_TILE &&
-        name != MOE_ABI_CPU_FEATURE_AMX_BF16) {
+    const KnownFeature *feature = findFeature(name);
+    if (!feature) {
       error = "the model needs the CPU feature '" + name +
               "', which this runtime does not know; compile it again with "
               "this moe-compile";
       return false;
     }
-    if (!cpuHasFeature(name)) {
+    if (!hasFeature(*feature)) {
       error =
           "the model was compiled for a CPU with " + name + " (moe-compile " +
           (name == MOE_ABI_CPU_FEATURE_AVX512BF16 ? "--bf16-dot" : "--amx") +
@@ -101,7 +106,13 @@ bool enableCPUFeatures(const std::string &features, std::string &error) {
     }
     amx = amx || name == MOE_ABI_CPU_FEATURE_AMX_TILE;
   }
-  return !amx || requestAMXTileData(error);
+  std::string reason;
+  if (!amx || requestAMXTileData(reason))
+    return true;
+  error = "the kernel refused this process the AMX tile state "
+          "(arch_prctl ARCH_REQ_XCOMP_PERM: " +
+          reason + "), which the model's --amx code needs";
+  return false;
 }
 
 } // namespace moe

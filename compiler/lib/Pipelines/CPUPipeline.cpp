@@ -38,11 +38,16 @@ using namespace mlir::moe;
 // Pipeline stages
 //===----------------------------------------------------------------------===//
 
+/// Whether the kernels take the AMX schedule (amx, on the bf16-dot pair
+/// layout of the vectorized kernels).
+static bool amxSchedule(const CPUPipelineOptions &options) {
+  return options.vectorize && options.bf16Dot && options.amx;
+}
+
 /// Whether the kernels' AMX-shaped contractions go to the AMX tile unit
 /// (not to the vector lowering, as amx-host-semantics asks).
 static bool amxTileUnit(const CPUPipelineOptions &options) {
-  return options.vectorize && options.bf16Dot && options.amx &&
-         !options.amxHostSemantics;
+  return amxSchedule(options) && !options.amxHostSemantics;
 }
 
 void mlir::moe::buildMoEOutlineLayersStage(OpPassManager &pm) {
@@ -91,7 +96,7 @@ void mlir::moe::buildMoECPUKernelStage(OpPassManager &pm,
   tiling.gatedRowBlock = options.gatedRowBlock;
   tiling.combineRowBlock = options.combineRowBlock;
   tiling.parallelPanels = options.threads;
-  tiling.amxTiles = options.bf16Dot && options.amx;
+  tiling.amxTiles = amxSchedule(options);
   pm.addPass(createMoECPUTileAndVectorizePass(tiling));
   // What no kernel took (the unfused activation, bf16 roundings): over
   // threads when there are threads, in vectors.
@@ -145,7 +150,7 @@ void mlir::moe::buildMoECPUBufferizationStage(
     // the store): one value, for the hoist to see they are one place.
     pm.addPass(createCSEPass());
     pm.addNestedPass<func::FuncOp>(createMoECPUHoistAMXAccumulatorsPass());
-  } else if (options.vectorize && options.bf16Dot && options.amx) {
+  } else if (amxSchedule(options)) {
     pm.addPass(createMoECPULowerVnniContractionsPass());
   }
   pm.addPass(createMoECPUExpandStridedCopiesPass());
@@ -246,7 +251,7 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm,
   // blocks of tile rows, padded (a padded row costs a tile little, a
   // remainder row would run on the dot products at a small fraction of
   // the tile unit's rate).
-  if (options.vectorize && options.bf16Dot && options.amx) {
+  if (amxSchedule(options)) {
     decomposition.fuseGateUp = false;
     decomposition.segmentAlignment =
         std::lcm<int64_t>(decomposition.segmentAlignment, kAMXBlockRows);

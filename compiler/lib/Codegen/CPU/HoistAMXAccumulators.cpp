@@ -97,19 +97,13 @@ bool areDisjointViews(Value a, Value b) {
       std::next(itB)->getDefiningOp<memref::SubViewOp>());
 }
 
-/// Whether `load` and `store` name the same place: base, indices and
-/// stride.
-bool isSamePlace(amx::TileLoadOp load, amx::TileStoreOp store) {
-  return load.getBase() == store.getBase() &&
-         llvm::equal(load.getIndices(), store.getIndices()) &&
-         load.getStride() == store.getStride() &&
-         load.getType() == store.getVal().getType();
-}
-
-bool isSamePlace(amx::TileLoadOp a, amx::TileLoadOp b) {
+/// Whether tile loads or stores `a` and `b` move a tile of one type to or
+/// from one place: base, indices and stride.
+template <typename OpA, typename OpB>
+bool isSamePlace(OpA a, Type tileA, OpB b, Type tileB) {
   return a.getBase() == b.getBase() &&
          llvm::equal(a.getIndices(), b.getIndices()) &&
-         a.getStride() == b.getStride() && a.getType() == b.getType();
+         a.getStride() == b.getStride() && tileA == tileB;
 }
 
 /// An accumulator tile a loop loads and stores at one place in each step.
@@ -131,7 +125,8 @@ SmallVector<Accumulator> findAccumulators(scf::ForOp loop) {
         !invariant(store.getStride()))
       continue;
     for (auto load : loop.getBody()->getOps<amx::TileLoadOp>()) {
-      if (!isSamePlace(load, store) || !load->isBeforeInBlock(store))
+      if (!isSamePlace(load, load.getType(), store, store.getVal().getType()) ||
+          !load->isBeforeInBlock(store))
         continue;
       if (llvm::all_of(load->getUsers(), [&](Operation *user) {
             return loop->isProperAncestor(user);
@@ -221,7 +216,7 @@ void mergeRepeatedLoads(Block &block) {
   for (Operation &op : llvm::make_early_inc_range(block)) {
     if (auto load = dyn_cast<amx::TileLoadOp>(op)) {
       auto *earlier = llvm::find_if(loaded, [&](amx::TileLoadOp other) {
-        return isSamePlace(other, load);
+        return isSamePlace(other, other.getType(), load, load.getType());
       });
       if (earlier != loaded.end()) {
         load.replaceAllUsesWith(earlier->getResult());

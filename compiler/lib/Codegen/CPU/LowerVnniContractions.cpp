@@ -1,13 +1,13 @@
-//===- LowerVnniContractions.cpp - VNNI contractions as f32 matmuls -------===//
+//===- LowerVnniContractions.cpp - VNNI contractions as f32 FMAs ----------===//
 //
 // Part of the moe-mlir project.
 //
 //===----------------------------------------------------------------------===//
 //
 // This file implements moe-cpu-lower-vnni-contractions: the AMX-shaped
-// contractions of the amx-tiles schedule as plain f32 matmul contractions,
-// for running that schedule without the tile unit (see the pass
-// description).
+// contractions of the amx-tiles schedule as f32 matmul contractions,
+// lowered to outer products of FMAs, for running that schedule without the
+// tile unit (see the pass description).
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,7 +33,7 @@ using namespace mlir::moe;
 namespace {
 
 /// C[m, n] += A[m, k, p] B[k, n, p] (iterators m, n, k, p) on bf16 or f16
-/// operands into an f32 accumulator, as C[m, n] += A'[m, 2k + p]
+/// operands into an f32 accumulator, as C[m, n] += A'[2k + p, m]
 /// B'[2k + p, n] on f32 operands.
 struct VnniContractionToMatmul : OpRewritePattern<vector::ContractionOp> {
   using OpRewritePattern::OpRewritePattern;

@@ -805,19 +805,18 @@ std::string vnniKernelSchedule(int64_t id, int64_t panelWidth, int64_t kTile,
          dotProductPatterns() + hoistAccumulators(kernel);
 }
 
-/// The shape of an AMX BF16 tile product (tdpbf16ps): 16 rows of A times
-/// 16 pairs of k, into 16 columns of C.
-constexpr int64_t kAMXRows = 16, kAMXPairs = 16, kAMXColumns = 16;
+/// The shape of an AMX BF16 tile product (tdpbf16ps): kAMXBlockRows rows
+/// of A times 16 pairs of k, into 16 columns of C.
+constexpr int64_t kAMXPairs = 16, kAMXColumns = 16;
 
 /// The schedule of pair-layout kernel `id` on AMX tiles: panels and K
 /// blocks (of `kTile` pairs, whole AMX tiles) as vnniKernelSchedule, then
-/// blocks of 32 rows (kAMXBlockRows) whose k loop (_full_lk, in steps of
-/// 16 pairs) runs the 2 x (panel / 16) tiles of C of each step, unrolled:
-/// the tiles of a step share their operand tiles (two of A, panel / 16 of
-/// W; the tile unit's 8 registers hold all of them for a panel of 32). The
-/// remainder rows, which the pipeline's segment padding leaves none of, run
-/// as in vnniKernelSchedule. The tiles are vectorized by `amxTiles`, which
-/// the caller puts after every other kernel's patterns: those lower any
+/// blocks of one tile's rows (kAMXBlockRows) whose k loop (_full_lk, in
+/// steps of 16 pairs) runs the panel / 16 tiles of C of each step,
+/// unrolled: the tiles of a step share their A tile. The remainder rows,
+/// which the pipeline's segment padding leaves none of, run as in
+/// vnniKernelSchedule. The tiles are vectorized by `amxTiles`, which the
+/// caller puts after every other kernel's patterns: those lower any
 /// vector.contract they find, and these must stay contractions.
 std::string amxKernelSchedule(int64_t id, int64_t panelWidth, int64_t kTile,
                               bool parallel, bool fuseFill,
@@ -851,19 +850,15 @@ std::string amxKernelSchedule(int64_t id, int64_t panelWidth, int64_t kTile,
     %k{0}_full_step, %k{0}_full_lk = transform.structured.tile_using_for
         %k{0}_full_op tile_sizes [0, 0, 0, {3}, 0]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    %k{0}_full_tile, %k{0}_full_lr, %k{0}_full_lc =
-        transform.structured.tile_using_for %k{0}_full_step
-        tile_sizes [{1}, 0, {2}, 0, 0]
-        : (!transform.any_op)
-        -> (!transform.any_op, !transform.any_op, !transform.any_op)
+    %k{0}_full_tile, %k{0}_full_lc = transform.structured.tile_using_for
+        %k{0}_full_step tile_sizes [0, 0, {2}, 0, 0]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     transform.loop.unroll %k{0}_full_lc {{factor = {4}} : !transform.any_op
-    transform.loop.unroll %k{0}_full_lr {{factor = {5}} : !transform.any_op
     %k{0}_tail_row, %k{0}_tail_lm = transform.structured.tile_using_for
         %k{0}_tail_op tile_sizes [1, 0, 0, 0, 0]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
 )mlir",
-                       id, kAMXRows, kAMXColumns, kAMXPairs, columnTiles,
-                       kAMXBlockRows / kAMXRows)
+                       id, kAMXBlockRows, kAMXColumns, kAMXPairs, columnTiles)
              .str() +
          pairDotTiles(kernel + "_tail", kernel + "_tail_row",
                       /*rowLoops=*/false) +

@@ -26,6 +26,11 @@ bool enableCPUFeatures(const std::string &features, std::string &error);
 /// false for any other).
 bool cpuHasFeature(const std::string &name);
 
+/// Asks Linux for the AMX tile data state (XFEATURE_XTILEDATA) for this
+/// process, once: the first tile instruction faults without it. False with
+/// `reason` (strerror) when refused.
+bool requestAMXTileData(std::string &reason);
+
 } // namespace moe
 
 #endif // MOE_RUNTIME_CPUFEATURES_H

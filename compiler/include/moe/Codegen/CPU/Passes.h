@@ -31,9 +31,9 @@ namespace moe {
 /// tile of the pair-layout kernels.
 constexpr int64_t kBF16DotLanes = 16;
 
-/// Rows of the AMX kernels' blocks (moe-cpu-tile-and-vectorize's
-/// amx-tiles: two tiles of 16 rows a k step), to which the CPU pipeline
-/// pads the segments with --amx, so that no remainder rows are left.
+/// Rows of an AMX tile, the row block of moe-cpu-tile-and-vectorize's
+/// amx-tiles kernels, to which the CPU pipeline pads the segments with
+/// --amx, so that no remainder rows are left.
 constexpr int64_t kAMXBlockRows = 16;
 
 #define GEN_PASS_DECL
