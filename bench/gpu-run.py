@@ -55,14 +55,14 @@ def prepare(directory):
             f.truncate(len(head) + size)
 
 
-def time_executable(executable, weights, calls, tokens):
+def time_executable(executable, weights, calls, tokens, extra=()):
     """Each token count's median ms a call: the device's (CUDA events, the
     kernels alone) where the driver has them, else the wall time; and the
-    wall time."""
+    wall time. `extra`: more options for the executable."""
     out = subprocess.run(
         [executable, "--weights", weights, "--tokens", "1", "--bench",
          str(calls), "--bench-inputs", "4", "--bench-tokens",
-         ",".join(map(str, tokens))],
+         ",".join(map(str, tokens))] + list(extra),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if out.returncode != 0:
         sys.exit("gpu-run: %s failed:\n%s" % (executable, out.stdout))
@@ -167,7 +167,7 @@ def run(directory, calls):
     print("peaks: HBM %.0f GB/s, BF16 matmul %.0f TFLOP/s" %
           (hbm / 1e9, bf16 / 1e12))
 
-    results, variants = [], []
+    results, variants, graphs = [], [], []
     for name, c in LAYERS.items():
         D, FF, E, K = c["d"], c["f"], c["e"], c["k"]
         gen = torch.Generator(device=device).manual_seed(1)
@@ -218,6 +218,20 @@ def run(directory, calls):
                   (name, t, row["ms"], row["wall_ms"], row["hbm_pct"],
                    row["bf16_pct"], row["torch_ms"], row["torch_over_this"]),
                   flush=True)
+        # The same calls replayed as CUDA graphs (--cuda-graphs): the
+        # launches' cost and the gaps between kernels go.
+        graph_ms, graph_wall = time_executable(
+            os.path.join(directory, name), path, calls, TOKENS,
+            ["--cuda-graphs"])
+        for t in TOKENS:
+            row = dict(layer=name, tokens=t, ms=graph_ms[t],
+                       wall_ms=graph_wall[t],
+                       wall_without_over_with=wall[t] / graph_wall[t])
+            graphs.append(row)
+            print("%s T=%-5d CUDA graph %9.3f ms (wall %9.3f)  wall without "
+                  "/ with graphs %.2f" % (name, t, row["ms"], row["wall_ms"],
+                                          row["wall_without_over_with"]),
+                  flush=True)
         # Where the time goes: each kernel's device time (CUDA events) at
         # every token count.
         for block in profile_executable(os.path.join(directory, name), path,
@@ -230,7 +244,8 @@ def run(directory, calls):
         torch.cuda.empty_cache()
     with open(os.path.join(directory, "bench-gpu.json"), "w") as f:
         json.dump(dict(hbm_bytes_per_s=hbm, bf16_flops_per_s=bf16,
-                       results=results, variants=variants), f, indent=1)
+                       results=results, variants=variants, graphs=graphs),
+                  f, indent=1)
 
 
 def main():

@@ -49,6 +49,8 @@ def main():
     for case in cases:
         name, tokens = case["name"], case["tokens"]
         label = "%s T=%d" % (name, tokens)
+        if "--cuda-graphs" in case["args"]:
+            label += " (CUDA graph)"
         expected_dir = os.path.join(directory, "%s.expected-%d" % (name, tokens))
         with tempfile.TemporaryDirectory() as actual_dir:
             command = [os.path.join(directory, name), "--tokens", str(tokens),

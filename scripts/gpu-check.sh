@@ -14,7 +14,8 @@
 #   prefetched, with its matmuls' K split in slices, with warp tiles of
 #   48 rows, with its W groups through a ring in shared memory, and with
 #   column blocks in groups)
-#   (default sm_90); self-contained executables;
+#   (default sm_90); self-contained executables; a few of them are also
+#   run with --cuda-graphs;
 # - OUT/NAME.expected-T/: the reference's outputs (moe-reference, rounding
 #   as the tensor cores do where they run) at T = 1 and 300 tokens;
 # - OUT/cases.json: how to run each and the tolerance;
@@ -159,6 +160,24 @@ rm -f "$OUT/tensor-cores-bf16-model.json"
 # F32 weights on TF32 tensor cores (tf32.test).
 prepare tiny-mixtral-tf32 "$ROOT/examples/tiny-mixtral.json" 5e-4 \
   --compile --gpu-tf32 --reference --tf32
+
+# The same executables with --cuda-graphs, whose run is captured into a
+# CUDA graph and then launched as one (the host semantics' executables run
+# on the CPU, which has no graphs): two layers and a model function
+# (tiny-mixtral), group-limited routing with shared experts (deepseek-v3),
+# and the BF16 layer with a W ring in dynamic shared memory.
+if [[ "$HOST" == 0 ]]; then
+  GRAPH_CASES=()
+  for c in ${CASES[@]+"${CASES[@]}"}; do
+    graph_case="$("$PYTHON" -c 'import json, sys
+c = json.loads(sys.argv[1])
+if c["name"] in sys.argv[2:]:
+    print(json.dumps(dict(c, args=c["args"] + ["--cuda-graphs"])))' \
+      "$c" tiny-mixtral deepseek-v3 tensor-cores-bf16-ring)"
+    [[ -n "$graph_case" ]] && GRAPH_CASES+=("$graph_case")
+  done
+  CASES+=(${GRAPH_CASES[@]+"${GRAPH_CASES[@]}"})
+fi
 
 "$PYTHON" -c 'import json, sys; json.dump([json.loads(c) for c in sys.argv[2:]], open(sys.argv[1], "w"), indent=1)' \
   "$OUT/cases.json" ${CASES[@]+"${CASES[@]}"}

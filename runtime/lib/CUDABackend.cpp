@@ -12,6 +12,9 @@
 #include "moe/Runtime/Backend.h"
 #include "moe/Runtime/CUDADriver.h"
 
+#include <map>
+#include <tuple>
+
 namespace moe {
 
 namespace {
@@ -112,11 +115,52 @@ public:
     return static_cast<uint64_t>(entryPoints.scratchBytes(tokens));
   }
 
+  ~CUDABackend() override {
+    for (auto &[key, graph] : graphs)
+      driver.cuGraphExecDestroy(graph);
+    if (graphStream)
+      driver.cuStreamDestroy(graphStream);
+  }
+
   bool forward(int64_t tokens, DeviceArena &inputs, DeviceArena &params,
                DeviceArena &outputs, DeviceArena &scratch,
                std::string &error) override {
-    entryPoints.runForward(tokens, inputs, params, outputs, scratch);
+    // The kernel profile times each launch: it runs them one by one.
+    if (!graphsOn || profilingKernels) {
+      entryPoints.runForward(tokens, inputs, params, outputs, scratch);
+      return launched(error);
+    }
+    GraphKey key{tokens, place(inputs), place(params), place(outputs),
+                 place(scratch)};
+    auto found = graphs.find(key);
+    if (found == graphs.end()) {
+      CUgraphExec graph =
+          capture(tokens, inputs, params, outputs, scratch, error);
+      if (!graph)
+        return false;
+      found = graphs.emplace(key, graph).first;
+    }
+    startDeviceSpan(graphStream);
+    if (!checkCUDA(driver, driver.cuGraphLaunch(found->second, graphStream),
+                   "launching the model's CUDA graph", error))
+      return false;
+    // As the host code's own last wait: the call has finished on return.
+    waitForStream(graphStream);
     return launched(error);
+  }
+
+  bool useGraphs(std::string &error) override {
+    if (!driver.hasGraphs()) {
+      error = "CUDA graphs need cuStreamBeginCapture, cuGraphInstantiate "
+              "and cuGraphLaunch, which this CUDA driver does not have";
+      return false;
+    }
+    if (!graphStream &&
+        !checkCUDA(driver, driver.cuStreamCreate(&graphStream, 0),
+                   "creating a CUDA stream for graphs", error))
+      return false;
+    graphsOn = true;
+    return true;
   }
 
   bool synchronize(std::string &error) override {
@@ -128,8 +172,12 @@ public:
   bool hasDeviceClock() const override { return driver.hasEvents(); }
   void startDeviceClock() override { moe::startDeviceClock(); }
   double readDeviceClock() override { return moe::readDeviceClock(); }
-  void startKernelProfile() override { moe::startKernelProfile(); }
+  void startKernelProfile() override {
+    profilingKernels = true;
+    moe::startKernelProfile();
+  }
   std::vector<KernelTime> readKernelProfile() override {
+    profilingKernels = false;
     return moe::readKernelProfile();
   }
 
@@ -154,8 +202,56 @@ private:
     return false;
   }
 
+  /// moe_forward's launches for these arguments, captured on graphStream
+  /// (nothing runs) and instantiated; null with the reason in `error`.
+  CUgraphExec capture(int64_t tokens, DeviceArena &inputs, DeviceArena &params,
+                      DeviceArena &outputs, DeviceArena &scratch,
+                      std::string &error) {
+    // Relaxed: the host code also asks for its kernels and allows them
+    // shared memory while it launches, calls that are not stream work.
+    constexpr int kCaptureModeRelaxed = 2;
+    if (!checkCUDA(
+            driver,
+            driver.cuStreamBeginCapture(graphStream, kCaptureModeRelaxed),
+            "capturing the model's kernels into a CUDA graph", error))
+      return nullptr;
+    setCaptureStream(graphStream);
+    entryPoints.runForward(tokens, inputs, params, outputs, scratch);
+    setCaptureStream(nullptr);
+    CUgraph graph = nullptr;
+    // The capture ends whether or not a launch failed.
+    bool captured =
+        checkCUDA(driver, driver.cuStreamEndCapture(graphStream, &graph),
+                  "capturing the model's kernels into a CUDA graph", error);
+    if (!launched(error) || !captured) {
+      if (graph)
+        driver.cuGraphDestroy(graph);
+      return nullptr;
+    }
+    CUgraphExec exec = nullptr;
+    bool instantiated =
+        checkCUDA(driver, driver.cuGraphInstantiate(&exec, graph, 0),
+                  "instantiating the model's CUDA graph", error);
+    driver.cuGraphDestroy(graph);
+    return instantiated ? exec : nullptr;
+  }
+
   const CUDADriver &driver;
   EntryPoints entryPoints;
+  /// --cuda-graphs: each call replays the graph of its arguments.
+  bool graphsOn = false;
+  bool profilingKernels = false;
+  CUstream graphStream = nullptr;
+  /// A graph's kernels hold the token count and the arenas' addresses:
+  /// the same arguments replay it, whichever arena objects hold them.
+  using ArenaPlace = std::pair<CUdeviceptr, uint64_t>;
+  using GraphKey =
+      std::tuple<int64_t, ArenaPlace, ArenaPlace, ArenaPlace, ArenaPlace>;
+  static ArenaPlace place(DeviceArena &arena) {
+    auto &device = static_cast<CUDAArena &>(arena);
+    return {device.devicePointer(), device.size()};
+  }
+  std::map<GraphKey, CUgraphExec> graphs;
 };
 
 } // namespace

@@ -83,6 +83,14 @@ LoadedDriver load() {
   if (!d.cuEventElapsedTime)
     optional("cuEventElapsedTime", d.cuEventElapsedTime);
   optional("cuEventDestroy_v2", d.cuEventDestroy);
+  // Without them --cuda-graphs is refused. cuda.h maps these names onto
+  // the versioned entry points.
+  optional("cuStreamBeginCapture_v2", d.cuStreamBeginCapture);
+  optional("cuStreamEndCapture", d.cuStreamEndCapture);
+  optional("cuGraphInstantiateWithFlags", d.cuGraphInstantiate);
+  optional("cuGraphLaunch", d.cuGraphLaunch);
+  optional("cuGraphExecDestroy", d.cuGraphExecDestroy);
+  optional("cuGraphDestroy", d.cuGraphDestroy);
   int count = 0;
   if (!checkCUDA(d, d.cuInit(0), "initialising the CUDA driver", error) ||
       !checkCUDA(d, d.cuDeviceGetCount(&count), "counting CUDA devices", error))

@@ -12,7 +12,8 @@
 // binary before main() on a machine without a GPU records nothing: the
 // backend says there is no GPU when main() asks for it. While the device
 // clock runs, they also bracket each stream's kernels with CUDA events, and
-// while the kernel profile runs, each kernel.
+// while the kernel profile runs, each kernel. While the CUDA backend
+// captures a call into a graph, every stream is its capture stream.
 //
 //===----------------------------------------------------------------------===//
 
@@ -217,6 +218,17 @@ void readLaunches(const CUDADriver &driver, CUstream stream) {
   profile.pending.erase(done, profile.pending.end());
 }
 
+/// The stream the caller captures into a CUDA graph (setCaptureStream), or
+/// null. Only the thread that runs the host code reads it.
+CUstream &captureStream() {
+  static CUstream stream = nullptr;
+  return stream;
+}
+
+bool isCaptured(void *stream) {
+  return captureStream() && stream == captureStream();
+}
+
 /// The dynamic shared memory each kernel has been allowed, until its
 /// module is unloaded.
 struct SharedMemoryAllowances {
@@ -303,6 +315,32 @@ double readDeviceClock() {
   return clock.seconds;
 }
 
+void setCaptureStream(CUstream stream) { captureStream() = stream; }
+
+void startDeviceSpan(CUstream stream) {
+  if (const CUDADriver *driver = driverOrNull(/*record=*/true))
+    startSpan(*driver, stream);
+}
+
+void waitForStream(CUstream stream) {
+  if (failedBefore())
+    return;
+  const CUDADriver *driver = driverOrNull(/*record=*/true);
+  if (!driver)
+    return;
+  CUevent start = takeSpanStart(stream);
+  CUevent end = start ? recordEvent(*driver, stream) : nullptr;
+  std::string error;
+  if (!checkCUDA(*driver, driver->cuStreamSynchronize(stream),
+                 "running a kernel of the model", error))
+    recordError(error);
+  if (start && end)
+    closeSpan(*driver, start, end);
+  else if (start)
+    driver->cuEventDestroy(start);
+  readLaunches(*driver, stream);
+}
+
 std::string takeKernelLaunchError() {
   ErrorState &state = errorState();
   std::lock_guard<std::mutex> lock(state.mutex);
@@ -370,6 +408,10 @@ mgpuModuleGetFunction(void *module, const char *name) {
 __attribute__((visibility("default"))) void *mgpuStreamCreate() {
   if (failedBefore())
     return nullptr;
+  // While a graph is captured, every run of kernels goes on its stream, in
+  // the order the host code launches them.
+  if (CUstream captured = captureStream())
+    return captured;
   const CUDADriver *driver = driverOrNull(/*record=*/true);
   if (!driver)
     return nullptr;
@@ -384,29 +426,15 @@ __attribute__((visibility("default"))) void *mgpuStreamCreate() {
 __attribute__((visibility("default"))) void mgpuStreamDestroy(void *stream) {
   std::string error;
   const CUDADriver *driver = getCUDADriver(error);
-  if (driver && stream)
+  if (driver && stream && !isCaptured(stream))
     driver->cuStreamDestroy(static_cast<CUstream>(stream));
 }
 
 __attribute__((visibility("default"))) void
 mgpuStreamSynchronize(void *stream) {
-  if (failedBefore())
-    return;
-  const CUDADriver *driver = driverOrNull(/*record=*/true);
-  if (!driver)
-    return;
-  auto cuStream = static_cast<CUstream>(stream);
-  CUevent start = takeSpanStart(cuStream);
-  CUevent end = start ? recordEvent(*driver, cuStream) : nullptr;
-  std::string error;
-  if (!checkCUDA(*driver, driver->cuStreamSynchronize(cuStream),
-                 "running a kernel of the model", error))
-    recordError(error);
-  if (start && end)
-    closeSpan(*driver, start, end);
-  else if (start)
-    driver->cuEventDestroy(start);
-  readLaunches(*driver, cuStream);
+  // A captured stream is waited for where the graph is launched.
+  if (!isCaptured(stream))
+    waitForStream(static_cast<CUstream>(stream));
 }
 
 __attribute__((visibility("default"))) void
@@ -433,9 +461,13 @@ mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
     recordError(error);
     return;
   }
-  startSpan(*driver, cuStream);
-  CUevent start =
-      profilingKernels(*driver) ? recordEvent(*driver, cuStream) : nullptr;
+  // A captured launch is timed where its graph is launched.
+  bool captured = isCaptured(cuStream);
+  if (!captured)
+    startSpan(*driver, cuStream);
+  CUevent start = !captured && profilingKernels(*driver)
+                      ? recordEvent(*driver, cuStream)
+                      : nullptr;
   if (!checkCUDA(*driver,
                  driver->cuLaunchKernel(static_cast<CUfunction>(function),
                                         gridX, gridY, gridZ, blockX, blockY,

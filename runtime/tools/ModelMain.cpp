@@ -85,6 +85,8 @@ struct Options {
   int64_t threads = 0;
   /// Time the forward pass by phase (--profile).
   bool profile = false;
+  /// Replay each call's kernels as a CUDA graph (--cuda-graphs).
+  bool cudaGraphs = false;
 };
 
 /// The time `moe_profile_phase` adds up, by phase, while enabled.
@@ -148,7 +150,7 @@ void printUsage() {
       "usage: %s [--input X.npy]... [--output Y.npy] [--outputs DIR]\n"
       "          [--weights FILE] [--tokens T] [--seed S] [--bench N]\n"
       "          [--bench-tokens T1,T2,...] [--bench-inputs R] [--threads N]\n"
-      "          [--profile] [--save-prepared FILE]\n\n"
+      "          [--profile] [--cuda-graphs] [--save-prepared FILE]\n\n"
       "Runs the compiled moe-graph model on X ([tokens, width] float32, C\n"
       "order; one --input per graph input, in the model's order) and writes\n"
       "the first output to Y, or every output to DIR/NAME.npy. Without\n"
@@ -166,7 +168,10 @@ void printUsage() {
       "in decoding). --profile prints the time per call of each phase of\n"
       "the MoE layers (router, top_k, dispatch, permute, gate_up, matmul,\n"
       "combine; other: everything else) over the timed calls, or the run;\n"
-      "on a GPU, each kernel's time on the device (CUDA events).\n",
+      "on a GPU, each kernel's time on the device (CUDA events).\n"
+      "--cuda-graphs (a model compiled with --target=nvptx) captures a\n"
+      "call's kernels into a CUDA graph at its first call for a token count\n"
+      "and launches that graph for later calls.\n",
       programName.c_str());
 }
 
@@ -190,6 +195,10 @@ int parseOptions(int argc, char **argv, Options &options) {
     }
     if (arg == "--profile") {
       options.profile = true;
+      continue;
+    }
+    if (arg == "--cuda-graphs") {
+      options.cudaGraphs = true;
       continue;
     }
     if (i + 1 >= argc)
@@ -450,6 +459,8 @@ int main(int argc, char **argv) {
       !backend->hasDeviceClock())
     return fail("--profile times a GPU's kernels by CUDA events, which "
                 "this driver does not have");
+  if (options.cudaGraphs && !backend->useGraphs(error))
+    return fail("--cuda-graphs: " + error);
   if (!options.savePrepared.empty()) {
     if (!moe::savePreparedWeights(compiled, loaded, options.savePrepared,
                                   error))

@@ -123,6 +123,16 @@ public:
   /// Each kernel's device time since startKernelProfile (call it after
   /// synchronize), in the order they first ran; stops the profile.
   virtual std::vector<KernelTime> readKernelProfile() { return {}; }
+  /// Has forward() replay each call's kernels as one CUDA graph, captured
+  /// at the first call with the same token count and arenas (the graph
+  /// holds their addresses). False, with the reason in `error`, where the
+  /// backend cannot (the CPU's; a driver without graphs).
+  virtual bool useGraphs(std::string &error) {
+    error = "CUDA graphs are for models compiled with --target=nvptx, "
+            "and this one runs on " +
+            name();
+    return false;
+  }
 };
 
 /// The backend of CPU code: arenas in host memory, entry points called

@@ -29,6 +29,8 @@ using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
 using CUevent = struct CUevent_st *;
+using CUgraph = struct CUgraph_st *;
+using CUgraphExec = struct CUgraphExec_st *;
 
 /// The driver's entry points, and the device and context the runtime uses
 /// (device 0's primary context).
@@ -68,10 +70,25 @@ struct CUDADriver {
   CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent) = nullptr;
   CUresult (*cuEventDestroy)(CUevent) = nullptr;
 
+  // CUDA graphs, for replaying a call's launches as one; null when the
+  // driver lacks them.
+  CUresult (*cuStreamBeginCapture)(CUstream, int) = nullptr;
+  CUresult (*cuStreamEndCapture)(CUstream, CUgraph *) = nullptr;
+  CUresult (*cuGraphInstantiate)(CUgraphExec *, CUgraph,
+                                 unsigned long long) = nullptr;
+  CUresult (*cuGraphLaunch)(CUgraphExec, CUstream) = nullptr;
+  CUresult (*cuGraphExecDestroy)(CUgraphExec) = nullptr;
+  CUresult (*cuGraphDestroy)(CUgraph) = nullptr;
+
   /// Whether the driver has the event functions.
   bool hasEvents() const {
     return cuEventCreate && cuEventRecord && cuEventSynchronize &&
            cuEventElapsedTime && cuEventDestroy;
+  }
+  /// Whether the driver has the graph functions.
+  bool hasGraphs() const {
+    return cuStreamBeginCapture && cuStreamEndCapture && cuGraphInstantiate &&
+           cuGraphLaunch && cuGraphExecDestroy && cuGraphDestroy;
   }
 
   CUdevice device = 0;
@@ -111,6 +128,21 @@ struct KernelTime; // Backend.h
 /// Needs the driver's events (CUDADriver::hasEvents).
 void startKernelProfile();
 std::vector<KernelTime> readKernelProfile();
+
+/// Stream capture (CUDA graphs): while `stream` is set, the host code's
+/// streams are that one stream, which the caller captures: the mgpu*
+/// functions create, wait for and destroy no stream of their own, and
+/// record no events; null ends it.
+void setCaptureStream(CUstream stream);
+
+/// Opens `stream`'s span on the running device clock, as the host code's
+/// first kernel on a stream does (for work launched outside it: a graph).
+void startDeviceSpan(CUstream stream);
+
+/// Waits for `stream` as the host code's waits do: closes its span on the
+/// running device clock and reads its launches' events into the kernel
+/// profile. An error is kept for takeKernelLaunchError.
+void waitForStream(CUstream stream);
 
 } // namespace moe
 

@@ -12,8 +12,15 @@
  *               allowances (if any) are printed too;
  *   no-opt-in   as count, but allowing a kernel dynamic shared memory
  *               fails as for more than the device has;
- * otherwise every launch fails. Built with -DFAKE_CUDA_NO_EVENTS, it has
- * no event functions, as a driver without them would. */
+ *   no-capture  as count, but ending a stream capture fails as for a
+ *               capture that an illegal call invalidated;
+ * otherwise every launch fails. In the counting modes, stream capture
+ * (CUDA graphs) is kept as strictly as a GPU's driver keeps it: a launch on
+ * the capturing stream is captured, not run, waiting for that stream or
+ * recording an event on it fails, and at exit the stand-in prints the
+ * graphs captured, their kernels and the graph launches. Built with
+ * -DFAKE_CUDA_NO_EVENTS it has no event functions, with
+ * -DFAKE_CUDA_NO_GRAPHS no graph functions, as a driver without them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +31,15 @@ static const char *mode(void) {
   return m ? m : "";
 }
 static int counting(void) {
-  return strcmp(mode(), "count") == 0 || strcmp(mode(), "no-opt-in") == 0;
+  return strcmp(mode(), "count") == 0 || strcmp(mode(), "no-opt-in") == 0 ||
+         strcmp(mode(), "no-capture") == 0;
 }
 static unsigned long launches, streams, syncs, events, allowances;
+static unsigned long graphs, captured, graphLaunches;
+/* The stream being captured, or null. */
+static void *capturing;
+/* CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, _INVALIDATED. */
+enum { kCaptureUnsupported = 900, kCaptureInvalidated = 901 };
 /* Every kernel is function 1 here: one allowance for all. */
 static int allowedSharedBytes, largestSharedBytes;
 __attribute__((destructor)) static void printCounts(void) {
@@ -34,6 +47,9 @@ __attribute__((destructor)) static void printCounts(void) {
     return;
   fprintf(stderr, "fake-cuda: launches=%lu streams=%lu syncs=%lu events=%lu\n",
           launches, streams, syncs, events);
+  if (graphs || graphLaunches)
+    fprintf(stderr, "fake-cuda: graphs=%lu captured=%lu graph-launches=%lu\n",
+            graphs, captured, graphLaunches);
   if (allowances)
     fprintf(stderr,
             "fake-cuda: shared memory allowed %lu times, largest launch %d "
@@ -85,15 +101,20 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz,
     return 1; /* CUDA_ERROR_INVALID_VALUE */
   if ((int)smem > largestSharedBytes)
     largestSharedBytes = (int)smem;
-  ++launches;
+  if (capturing && stream == capturing)
+    ++captured;
+  else
+    ++launches;
   return 0;
 }
 CUresult cuStreamCreate(void **stream, unsigned flags) {
-  *stream = (void *)1;
-  ++streams;
+  /* Distinct handles, so that the capturing stream is told apart. */
+  *stream = (void *)++streams;
   return 0;
 }
 CUresult cuStreamSynchronize(void *stream) {
+  if (capturing && stream == capturing)
+    return kCaptureUnsupported;
   ++syncs;
   return 0;
 }
@@ -119,10 +140,13 @@ CUresult cuMemsetD8_v2(unsigned long long d, unsigned char v, size_t n) {
   return 0;
 }
 CUresult cuGetErrorName(CUresult error, const char **name) {
-  *name = error == 209   ? "CUDA_ERROR_NO_BINARY_FOR_GPU"
-          : error == 719 ? "CUDA_ERROR_LAUNCH_FAILED"
-          : error == 1   ? "CUDA_ERROR_INVALID_VALUE"
-                         : "CUDA_ERROR_UNKNOWN";
+  *name =
+      error == 209                   ? "CUDA_ERROR_NO_BINARY_FOR_GPU"
+      : error == 719                 ? "CUDA_ERROR_LAUNCH_FAILED"
+      : error == 1                   ? "CUDA_ERROR_INVALID_VALUE"
+      : error == kCaptureUnsupported ? "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED"
+      : error == kCaptureInvalidated ? "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED"
+                                     : "CUDA_ERROR_UNKNOWN";
   return 0;
 }
 CUresult cuGetErrorString(CUresult error, const char **text) {
@@ -130,15 +154,52 @@ CUresult cuGetErrorString(CUresult error, const char **text) {
               ? "no kernel image is available for execution on the device"
           : error == 719 ? "unspecified launch failure"
           : error == 1   ? "invalid argument"
-                         : "unknown error";
+          : error == kCaptureUnsupported
+              ? "operation not permitted when stream is capturing"
+          : error == kCaptureInvalidated
+              ? "operation failed due to a previous error during capture"
+              : "unknown error";
   return 0;
 }
+#ifndef FAKE_CUDA_NO_GRAPHS
+CUresult cuStreamBeginCapture_v2(void *stream, int mode) {
+  if (capturing)
+    return kCaptureUnsupported;
+  capturing = stream;
+  return 0;
+}
+CUresult cuStreamEndCapture(void *stream, void **graph) {
+  if (stream != capturing)
+    return 1;
+  capturing = 0;
+  if (strcmp(mode(), "no-capture") == 0)
+    return kCaptureInvalidated;
+  *graph = (void *)1;
+  ++graphs;
+  return 0;
+}
+CUresult cuGraphInstantiateWithFlags(void **exec, void *graph,
+                                     unsigned long long flags) {
+  *exec = (void *)1;
+  return 0;
+}
+CUresult cuGraphLaunch(void *exec, void *stream) {
+  if (capturing)
+    return kCaptureUnsupported;
+  ++graphLaunches;
+  return 0;
+}
+CUresult cuGraphExecDestroy(void *exec) { return 0; }
+CUresult cuGraphDestroy(void *graph) { return 0; }
+#endif
 #ifndef FAKE_CUDA_NO_EVENTS
 CUresult cuEventCreate(void **event, unsigned flags) {
   *event = (void *)1;
   return 0;
 }
 CUresult cuEventRecord(void *event, void *stream) {
+  if (capturing && stream == capturing)
+    return kCaptureUnsupported;
   ++events;
   return 0;
 }
