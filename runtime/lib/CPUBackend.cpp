@@ -81,6 +81,15 @@ public:
     return true;
   }
 
+  bool copyIn(DeviceArena &arena, uint64_t offset, const void *host,
+              uint64_t bytes, std::string &error) override {
+    if (!checkArenaRange(arena, offset, bytes, error))
+      return false;
+    if (bytes != 0)
+      std::memcpy(arena.descriptor().aligned + offset, host, bytes);
+    return true;
+  }
+
   bool hasPrepare() const override { return entryPoints.prepare != nullptr; }
 
   bool prepare(DeviceArena &raw, DeviceArena &prepared,

@@ -13,20 +13,65 @@
 #include "moe/Runtime/CUDADriver.h"
 
 #include <map>
+#include <memory>
 #include <tuple>
 
 namespace moe {
 
 namespace {
 
+/// The CUDA graphs of the calls captured so far (--cuda-graphs). A graph's
+/// kernels hold the token count and the arenas' device addresses: the same
+/// arguments replay it, whichever arena objects hold them, and it goes
+/// when one of its arenas is freed (the address may come back for another
+/// arena, of another size).
+class GraphCache {
+public:
+  using ArenaPlace = std::pair<CUdeviceptr, uint64_t>;
+  using Key =
+      std::tuple<int64_t, ArenaPlace, ArenaPlace, ArenaPlace, ArenaPlace>;
+
+  explicit GraphCache(const CUDADriver &driver) : driver(driver) {}
+  ~GraphCache() {
+    for (auto &[key, graph] : graphs)
+      driver.cuGraphExecDestroy(graph);
+  }
+  CUgraphExec find(const Key &key) const {
+    auto found = graphs.find(key);
+    return found == graphs.end() ? nullptr : found->second;
+  }
+  void add(const Key &key, CUgraphExec graph) { graphs.emplace(key, graph); }
+  /// Drops the graphs that use the arena at `pointer`.
+  void forget(CUdeviceptr pointer) {
+    for (auto it = graphs.begin(); it != graphs.end();) {
+      const auto &[tokens, a, b, c, d] = it->first;
+      if (a.first == pointer || b.first == pointer || c.first == pointer ||
+          d.first == pointer) {
+        driver.cuGraphExecDestroy(it->second);
+        it = graphs.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+private:
+  const CUDADriver &driver;
+  std::map<Key, CUgraphExec> graphs;
+};
+
 /// An arena in device memory.
 class CUDAArena final : public DeviceArena {
 public:
-  CUDAArena(const CUDADriver &driver, CUdeviceptr pointer, uint64_t bytes)
-      : driver(driver), pointer(pointer), bytes(bytes) {}
+  CUDAArena(const CUDADriver &driver, CUdeviceptr pointer, uint64_t bytes,
+            std::shared_ptr<GraphCache> graphs)
+      : driver(driver), pointer(pointer), bytes(bytes),
+        graphs(std::move(graphs)) {}
   ~CUDAArena() override {
-    if (pointer)
-      driver.cuMemFree(pointer);
+    if (!pointer)
+      return;
+    graphs->forget(pointer);
+    driver.cuMemFree(pointer);
   }
   uint64_t size() const override { return bytes; }
   MoEArena descriptor() override {
@@ -38,12 +83,15 @@ private:
   const CUDADriver &driver;
   CUdeviceptr pointer;
   uint64_t bytes;
+  /// Shared with the backend, which an arena may outlive.
+  std::shared_ptr<GraphCache> graphs;
 };
 
 class CUDABackend final : public Backend {
 public:
   CUDABackend(const CUDADriver &driver, const EntryPoints &entryPoints)
-      : driver(driver), entryPoints(entryPoints) {}
+      : driver(driver), entryPoints(entryPoints),
+        graphs(std::make_shared<GraphCache>(driver)) {}
 
   std::string name() const override {
     return "the GPU (" + driver.deviceName + ")";
@@ -104,6 +152,19 @@ public:
         "copying from the GPU", error);
   }
 
+  bool copyIn(DeviceArena &arena, uint64_t offset, const void *host,
+              uint64_t bytes, std::string &error) override {
+    if (!checkArenaRange(arena, offset, bytes, error))
+      return false;
+    if (bytes == 0)
+      return true;
+    auto &device = static_cast<CUDAArena &>(arena);
+    return checkCUDA(
+        driver,
+        driver.cuMemcpyHtoD(device.devicePointer() + offset, host, bytes),
+        "copying to the GPU", error);
+  }
+
   bool hasPrepare() const override { return entryPoints.prepare != nullptr; }
 
   bool prepare(DeviceArena &raw, DeviceArena &prepared,
@@ -116,8 +177,6 @@ public:
   }
 
   ~CUDABackend() override {
-    for (auto &[key, graph] : graphs)
-      driver.cuGraphExecDestroy(graph);
     if (graphStream)
       driver.cuStreamDestroy(graphStream);
   }
@@ -130,18 +189,17 @@ public:
       entryPoints.runForward(tokens, inputs, params, outputs, scratch);
       return launched(error);
     }
-    GraphKey key{tokens, place(inputs), place(params), place(outputs),
-                 place(scratch)};
-    auto found = graphs.find(key);
-    if (found == graphs.end()) {
-      CUgraphExec graph =
-          capture(tokens, inputs, params, outputs, scratch, error);
+    GraphCache::Key key{tokens, place(inputs), place(params), place(outputs),
+                        place(scratch)};
+    CUgraphExec graph = graphs->find(key);
+    if (!graph) {
+      graph = capture(tokens, inputs, params, outputs, scratch, error);
       if (!graph)
         return false;
-      found = graphs.emplace(key, graph).first;
+      graphs->add(key, graph);
     }
     startDeviceSpan(graphStream);
-    if (!checkCUDA(driver, driver.cuGraphLaunch(found->second, graphStream),
+    if (!checkCUDA(driver, driver.cuGraphLaunch(graph, graphStream),
                    "launching the model's CUDA graph", error))
       return false;
     // As the host code's own last wait: the call has finished on return.
@@ -190,7 +248,7 @@ private:
                                      .c_str(),
                                  error))
       return nullptr;
-    return std::make_unique<CUDAArena>(driver, pointer, bytes);
+    return std::make_unique<CUDAArena>(driver, pointer, bytes, graphs);
   }
 
   /// Whether the kernel launches so far went well (MGPURuntime.cpp).
@@ -242,16 +300,11 @@ private:
   bool graphsOn = false;
   bool profilingKernels = false;
   CUstream graphStream = nullptr;
-  /// A graph's kernels hold the token count and the arenas' addresses:
-  /// the same arguments replay it, whichever arena objects hold them.
-  using ArenaPlace = std::pair<CUdeviceptr, uint64_t>;
-  using GraphKey =
-      std::tuple<int64_t, ArenaPlace, ArenaPlace, ArenaPlace, ArenaPlace>;
-  static ArenaPlace place(DeviceArena &arena) {
+  std::shared_ptr<GraphCache> graphs;
+  static GraphCache::ArenaPlace place(DeviceArena &arena) {
     auto &device = static_cast<CUDAArena &>(arena);
     return {device.devicePointer(), device.size()};
   }
-  std::map<GraphKey, CUgraphExec> graphs;
 };
 
 } // namespace

@@ -41,6 +41,7 @@ def _bind(lib):
         "moe_model_output_rows": (ctypes.c_int64,
                                   [handle, ctypes.c_int, ctypes.c_int64]),
         "moe_model_set_threads": (ctypes.c_int, [handle, ctypes.c_int]),
+        "moe_model_use_cuda_graphs": (ctypes.c_int, [handle]),
         "moe_model_forward": (ctypes.c_int,
                               [handle, ctypes.c_int64, ctypes.c_void_p,
                                ctypes.c_void_p]),
@@ -57,7 +58,8 @@ class Model:
     one Model run one at a time; separate Models may run at the same time
     (the library releases the GIL through ctypes)."""
 
-    def __init__(self, library, weights=None, threads=None):
+    def __init__(self, library, weights=None, threads=None,
+                 cuda_graphs=False):
         self._lib = ctypes.CDLL(os.path.abspath(library))
         _bind(self._lib)
         self._handle = self._lib.moe_model_load(
@@ -73,6 +75,10 @@ class Model:
                         for i in range(lib.moe_model_num_outputs(h))]
         if threads:
             lib.moe_model_set_threads(h, int(threads))
+        if cuda_graphs and lib.moe_model_use_cuda_graphs(h) != 0:
+            error = lib.moe_model_error(h).decode()
+            self.close()
+            raise MoEModelError(error)
 
     def __call__(self, *inputs):
         if self._handle is None:

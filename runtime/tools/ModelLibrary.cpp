@@ -35,11 +35,12 @@ struct moe_model {
   moe::CompiledModel compiled;
   moe::LoadedModel loaded;
   std::string error;
-  /// The buffers of the last call's token count, reused by the next.
+  /// The buffers of the last call's token count, reused by the next (the
+  /// inputs copied in): a call allocates nothing, and on a GPU with CUDA
+  /// graphs replays the graph of the call before.
   int64_t tokens = -1;
   std::vector<uint64_t> inputOffsets, outputOffsets;
-  uint64_t inputBytes = 0;
-  std::unique_ptr<moe::DeviceArena> outputs, scratch;
+  std::unique_ptr<moe::DeviceArena> inputs, outputs, scratch;
 };
 
 namespace {
@@ -141,6 +142,16 @@ int moe_model_set_threads(moe_model *model, int threads) {
   return 0;
 }
 
+int moe_model_use_cuda_graphs(moe_model *model) {
+  if (!model)
+    return -1;
+  std::string error;
+  if (!model->loaded.backend->useGraphs(error))
+    return failed(model, "moe_model_use_cuda_graphs: error: " + error);
+  model->error.clear();
+  return 0;
+}
+
 int moe_model_forward(moe_model *model, int64_t tokens,
                       const float *const *inputs, float *const *outputs) {
   if (!model)
@@ -156,13 +167,22 @@ int moe_model_forward(moe_model *model, int64_t tokens,
   const moe::ModelSpec &spec = model->loaded.spec;
   std::string error;
   if (tokens != model->tokens) {
-    model->inputBytes = moe::inputArenaBytes(spec, tokens, model->inputOffsets);
-    model->outputs = backend.allocate(
-        moe::outputArenaBytes(spec, tokens, model->outputOffsets), error);
+    // The last count's buffers go first: a GPU may not hold both.
+    model->inputs.reset();
+    model->outputs.reset();
+    model->scratch.reset();
+    model->inputs = backend.allocate(
+        moe::inputArenaBytes(spec, tokens, model->inputOffsets), error);
+    model->outputs =
+        model->inputs
+            ? backend.allocate(
+                  moe::outputArenaBytes(spec, tokens, model->outputOffsets),
+                  error)
+            : nullptr;
     model->scratch = model->outputs
                          ? backend.allocate(backend.scratchBytes(tokens), error)
                          : nullptr;
-    if (!model->outputs || !model->scratch) {
+    if (!model->inputs || !model->outputs || !model->scratch) {
       model->tokens = -1;
       return failed(model, "moe_model_forward: error: no memory on " +
                                backend.name() + " for " +
@@ -170,18 +190,13 @@ int moe_model_forward(moe_model *model, int64_t tokens,
     }
     model->tokens = tokens;
   }
-  moe::AlignedBuffer inputArena(model->inputBytes);
-  if (!inputArena)
-    return failed(model, "moe_model_forward: error: out of memory");
   for (size_t i = 0; i < spec.inputs.size(); ++i)
-    if (tokens != 0)
-      std::memcpy(inputArena.data() + model->inputOffsets[i], inputs[i],
-                  static_cast<size_t>(tokens) * spec.inputs[i].width *
-                      sizeof(float));
-  std::unique_ptr<moe::DeviceArena> inputsOnDevice =
-      backend.upload(std::move(inputArena), error);
-  if (!inputsOnDevice ||
-      !backend.forward(tokens, *inputsOnDevice, *model->loaded.params,
+    if (!backend.copyIn(*model->inputs, model->inputOffsets[i], inputs[i],
+                        static_cast<uint64_t>(tokens) * spec.inputs[i].width *
+                            sizeof(float),
+                        error))
+      return failed(model, "moe_model_forward: error: " + error);
+  if (!backend.forward(tokens, *model->inputs, *model->loaded.params,
                        *model->outputs, *model->scratch, error) ||
       !backend.synchronize(error))
     return failed(model, "moe_model_forward: error: running the model on " +

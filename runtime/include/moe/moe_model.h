@@ -56,6 +56,12 @@ int64_t moe_model_output_rows(const moe_model *model, int index,
  * on it. It sets the process's OpenMP thread count. Returns 0. */
 int moe_model_set_threads(moe_model *model, int threads);
 
+/* A model compiled with --target=nvptx: later calls replay their kernels
+ * as one CUDA graph, captured at the first call with each token count.
+ * Returns 0, or -1 with moe_model_error set (a CPU model; a driver without
+ * graphs). */
+int moe_model_use_cuda_graphs(moe_model *model);
+
 /* Runs the model on `tokens` tokens (any count, 0 included): inputs[i]
  * holds [tokens, input width i], outputs[i] receives [output rows i,
  * output width i]. Returns 0, or -1 with moe_model_error set. One call at

@@ -97,6 +97,10 @@ public:
   /// Copies `bytes` bytes from `offset` in `arena` to `host`.
   virtual bool download(DeviceArena &arena, uint64_t offset, void *host,
                         uint64_t bytes, std::string &error) = 0;
+  /// Copies `bytes` bytes from `host` to `offset` in `arena` (one that
+  /// allocate() made).
+  virtual bool copyIn(DeviceArena &arena, uint64_t offset, const void *host,
+                      uint64_t bytes, std::string &error) = 0;
   /// Whether the model lays its weights out at load time.
   virtual bool hasPrepare() const = 0;
   /// Runs moe_prepare from `raw` into `prepared` (as large as `raw`).

@@ -2,7 +2,11 @@
  * for the tests: reads each graph input from a float32 .npy file, runs the
  * model, and writes every output to OUTDIR/NAME.npy.
  *
- *   run-library [--weights FILE] [--save-prepared FILE] OUTDIR X.npy...
+ *   run-library [--weights FILE] [--save-prepared FILE] [--calls N]
+ *               [--cuda-graphs] OUTDIR X.npy...
+ *
+ * --calls runs the model N times on the same inputs (the outputs of the
+ * last written); --cuda-graphs asks for moe_model_use_cuda_graphs first.
  *
  * Built against the library's header (MODEL_HEADER) by the test. */
 #include MODEL_HEADER
@@ -70,12 +74,18 @@ static int writeNpy(const char *path, const float *data, long long rows,
 
 int main(int argc, char **argv) {
   const char *weights = NULL, *save = NULL;
+  int calls = 1, graphs = 0;
   int arg = 1;
   for (; arg + 1 < argc && argv[arg][0] == '-'; arg += 2) {
-    if (!strcmp(argv[arg], "--weights"))
+    if (!strcmp(argv[arg], "--cuda-graphs")) {
+      graphs = 1;
+      --arg;
+    } else if (!strcmp(argv[arg], "--weights"))
       weights = argv[arg + 1];
     else if (!strcmp(argv[arg], "--save-prepared"))
       save = argv[arg + 1];
+    else if (!strcmp(argv[arg], "--calls"))
+      calls = atoi(argv[arg + 1]);
   }
   if (arg >= argc) {
     fprintf(stderr, "usage: run-library [--weights W] OUTDIR X.npy...\n");
@@ -85,6 +95,10 @@ int main(int argc, char **argv) {
   moe_model *model = moe_model_load(weights);
   if (!model) {
     fprintf(stderr, "%s\n", moe_model_load_error());
+    return 1;
+  }
+  if (graphs && moe_model_use_cuda_graphs(model) != 0) {
+    fprintf(stderr, "%s\n", moe_model_error(model));
     return 1;
   }
   int inputs = moe_model_num_inputs(model);
@@ -111,10 +125,11 @@ int main(int argc, char **argv) {
                                  moe_model_output_width(model, i) +
                              1) *
                     sizeof(float));
-  if (moe_model_forward(model, tokens, in, out) != 0) {
-    fprintf(stderr, "%s\n", moe_model_error(model));
-    return 1;
-  }
+  for (int call = 0; call < calls; ++call)
+    if (moe_model_forward(model, tokens, in, out) != 0) {
+      fprintf(stderr, "%s\n", moe_model_error(model));
+      return 1;
+    }
   for (int i = 0; i < outputs; ++i) {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s.npy", outdir,
