@@ -141,28 +141,16 @@ public:
 
   bool download(DeviceArena &arena, uint64_t offset, void *host, uint64_t bytes,
                 std::string &error) override {
-    if (!checkArenaRange(arena, offset, bytes, error))
-      return false;
-    if (bytes == 0)
-      return true;
-    auto &device = static_cast<CUDAArena &>(arena);
-    return checkCUDA(
-        driver,
-        driver.cuMemcpyDtoH(host, device.devicePointer() + offset, bytes),
-        "copying from the GPU", error);
+    return copyAt(
+        arena, offset, bytes, "copying from the GPU", error,
+        [&](CUdeviceptr at) { return driver.cuMemcpyDtoH(host, at, bytes); });
   }
 
   bool copyIn(DeviceArena &arena, uint64_t offset, const void *host,
               uint64_t bytes, std::string &error) override {
-    if (!checkArenaRange(arena, offset, bytes, error))
-      return false;
-    if (bytes == 0)
-      return true;
-    auto &device = static_cast<CUDAArena &>(arena);
-    return checkCUDA(
-        driver,
-        driver.cuMemcpyHtoD(device.devicePointer() + offset, host, bytes),
-        "copying to the GPU", error);
+    return copyAt(
+        arena, offset, bytes, "copying to the GPU", error,
+        [&](CUdeviceptr at) { return driver.cuMemcpyHtoD(at, host, bytes); });
   }
 
   bool hasPrepare() const override { return entryPoints.prepare != nullptr; }
@@ -249,6 +237,20 @@ private:
                                  error))
       return nullptr;
     return std::make_unique<CUDAArena>(driver, pointer, bytes, graphs);
+  }
+
+  /// `copy(address)` of `bytes` at `offset` in `arena`, checked against its
+  /// size; `what` names it in a driver error.
+  template <typename Copy>
+  bool copyAt(DeviceArena &arena, uint64_t offset, uint64_t bytes,
+              const char *what, std::string &error, Copy copy) {
+    if (!checkArenaRange(arena, offset, bytes, error))
+      return false;
+    if (bytes == 0)
+      return true;
+    auto &device = static_cast<CUDAArena &>(arena);
+    return checkCUDA(driver, copy(device.devicePointer() + offset), what,
+                     error);
   }
 
   /// Whether the kernel launches so far went well (MGPURuntime.cpp).
