@@ -14,11 +14,45 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <tuple>
 
 namespace moe {
 
 namespace {
+
+/// Held exclusively while a call is captured into a CUDA graph, and shared
+/// by every other use of the device, in every model of the process: a
+/// capture fails when another thread synchronizes the device or uses the
+/// legacy stream meanwhile (the graph stream is a blocking one, so that
+/// the copies before a launch stay ordered with it).
+std::shared_mutex &deviceLock() {
+  static std::shared_mutex lock;
+  return lock;
+}
+
+/// A use of the device: shares deviceLock, once a thread (an arena freed
+/// inside a use is a use too).
+class DeviceUse {
+public:
+  DeviceUse() {
+    if (depth()++ == 0)
+      deviceLock().lock_shared();
+  }
+  ~DeviceUse() {
+    if (--depth() == 0)
+      deviceLock().unlock_shared();
+  }
+  DeviceUse(const DeviceUse &) = delete;
+  DeviceUse &operator=(const DeviceUse &) = delete;
+
+private:
+  static int &depth() {
+    thread_local int uses = 0;
+    return uses;
+  }
+};
 
 /// The CUDA graphs of the calls captured so far (--cuda-graphs). A graph's
 /// kernels hold the token count and the arenas' device addresses: the same
@@ -70,6 +104,7 @@ public:
   ~CUDAArena() override {
     if (!pointer)
       return;
+    DeviceUse use;
     graphs->forget(pointer);
     driver.cuMemFree(pointer);
   }
@@ -99,6 +134,7 @@ public:
 
   std::unique_ptr<DeviceArena> upload(AlignedBuffer &&host,
                                       std::string &error) override {
+    DeviceUse use;
     if (!host) {
       error =
           "out of host memory for " + std::to_string(host.size()) + " bytes";
@@ -117,6 +153,7 @@ public:
   std::unique_ptr<DeviceArena> mapHost(std::shared_ptr<const MappedFile> file,
                                        uint64_t offset, uint64_t bytes,
                                        std::string &error) override {
+    DeviceUse use;
     if (!checkMappedRange(*file, offset, bytes, error))
       return nullptr;
     std::unique_ptr<CUDAArena> arena = allocateRaw(bytes, error);
@@ -131,6 +168,7 @@ public:
 
   std::unique_ptr<DeviceArena> allocate(uint64_t bytes,
                                         std::string &error) override {
+    DeviceUse use;
     std::unique_ptr<CUDAArena> arena = allocateRaw(bytes, error);
     if (arena && bytes != 0 &&
         !checkCUDA(driver, driver.cuMemsetD8(arena->devicePointer(), 0, bytes),
@@ -141,6 +179,7 @@ public:
 
   bool download(DeviceArena &arena, uint64_t offset, void *host, uint64_t bytes,
                 std::string &error) override {
+    DeviceUse use;
     return copyAt(
         arena, offset, bytes, "copying from the GPU", error,
         [&](CUdeviceptr at) { return driver.cuMemcpyDtoH(host, at, bytes); });
@@ -148,6 +187,7 @@ public:
 
   bool copyIn(DeviceArena &arena, uint64_t offset, const void *host,
               uint64_t bytes, std::string &error) override {
+    DeviceUse use;
     return copyAt(
         arena, offset, bytes, "copying to the GPU", error,
         [&](CUdeviceptr at) { return driver.cuMemcpyHtoD(at, host, bytes); });
@@ -157,6 +197,7 @@ public:
 
   bool prepare(DeviceArena &raw, DeviceArena &prepared,
                std::string &error) override {
+    DeviceUse use;
     return entryPoints.runPrepare(raw, prepared, error) && launched(error);
   }
 
@@ -165,6 +206,7 @@ public:
   }
 
   ~CUDABackend() override {
+    DeviceUse use;
     if (graphStream)
       driver.cuStreamDestroy(graphStream);
   }
@@ -174,6 +216,7 @@ public:
                std::string &error) override {
     // The kernel profile times each launch: it runs them one by one.
     if (!graphsOn || profilingKernels) {
+      DeviceUse use;
       entryPoints.runForward(tokens, inputs, params, outputs, scratch);
       return launched(error);
     }
@@ -181,11 +224,13 @@ public:
                         place(scratch)};
     CUgraphExec graph = graphs->find(key);
     if (!graph) {
+      std::unique_lock<std::shared_mutex> capturing(deviceLock());
       graph = capture(tokens, inputs, params, outputs, scratch, error);
       if (!graph)
         return false;
       graphs->add(key, graph);
     }
+    DeviceUse use;
     startDeviceSpan(graphStream);
     if (!checkCUDA(driver, driver.cuGraphLaunch(graph, graphStream),
                    "launching the model's CUDA graph", error))
@@ -196,6 +241,7 @@ public:
   }
 
   bool useGraphs(std::string &error) override {
+    DeviceUse use;
     if (!driver.hasGraphs()) {
       error = "CUDA graphs need cuStreamBeginCapture, cuGraphInstantiate "
               "and cuGraphLaunch, which this CUDA driver does not have";
@@ -210,6 +256,7 @@ public:
   }
 
   bool synchronize(std::string &error) override {
+    DeviceUse use;
     return checkCUDA(driver, driver.cuCtxSynchronize(), "waiting for the GPU",
                      error) &&
            launched(error);

@@ -218,10 +218,11 @@ void readLaunches(const CUDADriver &driver, CUstream stream) {
   profile.pending.erase(done, profile.pending.end());
 }
 
-/// The stream the caller captures into a CUDA graph (setCaptureStream), or
-/// null. Only the thread that runs the host code reads it.
+/// The stream this thread captures into a CUDA graph (setCaptureStream), or
+/// null: the host code runs on the thread that calls it, and other
+/// threads' models launch as before meanwhile.
 CUstream &captureStream() {
-  static CUstream stream = nullptr;
+  thread_local CUstream stream = nullptr;
   return stream;
 }
 

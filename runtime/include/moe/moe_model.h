@@ -57,9 +57,9 @@ int64_t moe_model_output_rows(const moe_model *model, int index,
 int moe_model_set_threads(moe_model *model, int threads);
 
 /* A model compiled with --target=nvptx: later calls replay their kernels
- * as one CUDA graph, captured at the first call with each token count.
- * Returns 0, or -1 with moe_model_error set (a CPU model; a driver without
- * graphs). */
+ * as one CUDA graph, captured at the first call with a token count (and
+ * again after a call with another count). Returns 0, or -1 with
+ * moe_model_error set (a CPU model; a driver without graphs). */
 int moe_model_use_cuda_graphs(moe_model *model);
 
 /* Runs the model on `tokens` tokens (any count, 0 included): inputs[i]
