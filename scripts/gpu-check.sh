@@ -166,21 +166,18 @@ prepare tiny-mixtral-tf32 "$ROOT/examples/tiny-mixtral.json" 5e-4 \
 # on the CPU, which has no graphs): two layers and a model function
 # (tiny-mixtral), group-limited routing with shared experts (deepseek-v3),
 # and the BF16 layer with a W ring in dynamic shared memory.
+GRAPH_NAMES=""
 if [[ "$HOST" == 0 ]]; then
-  GRAPH_CASES=()
-  for c in ${CASES[@]+"${CASES[@]}"}; do
-    graph_case="$("$PYTHON" -c 'import json, sys
-c = json.loads(sys.argv[1])
-if c["name"] in sys.argv[2:]:
-    print(json.dumps(dict(c, args=c["args"] + ["--cuda-graphs"])))' \
-      "$c" tiny-mixtral deepseek-v3 tensor-cores-bf16-ring)"
-    [[ -n "$graph_case" ]] && GRAPH_CASES+=("$graph_case")
-  done
-  CASES+=(${GRAPH_CASES[@]+"${GRAPH_CASES[@]}"})
+  GRAPH_NAMES="tiny-mixtral deepseek-v3 tensor-cores-bf16-ring"
 fi
 
-"$PYTHON" -c 'import json, sys; json.dump([json.loads(c) for c in sys.argv[2:]], open(sys.argv[1], "w"), indent=1)' \
-  "$OUT/cases.json" ${CASES[@]+"${CASES[@]}"}
+COUNT="$("$PYTHON" -c 'import json, sys
+cases = [json.loads(c) for c in sys.argv[3:]]
+graphs = sys.argv[2].split()
+cases += [dict(c, args=c["args"] + ["--cuda-graphs"]) for c in cases
+          if c["name"] in graphs]
+json.dump(cases, open(sys.argv[1], "w"), indent=1)
+print(len(cases))' "$OUT/cases.json" "$GRAPH_NAMES" ${CASES[@]+"${CASES[@]}"})"
 cp "$ROOT/scripts/gpu-check.py" "$OUT/gpu-check.py"
-echo "gpu-check.sh: $OUT holds ${#CASES[@]} cases ($( [[ "$HOST" == 1 ]] && echo "host semantics" || echo "--gpu-arch=$ARCH"));"
+echo "gpu-check.sh: $OUT holds $COUNT cases ($( [[ "$HOST" == 1 ]] && echo "host semantics" || echo "--gpu-arch=$ARCH"));"
 echo "              on the GPU machine: python3 $OUT/gpu-check.py $OUT"

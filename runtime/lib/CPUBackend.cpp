@@ -74,20 +74,14 @@ public:
 
   bool download(DeviceArena &arena, uint64_t offset, void *host, uint64_t bytes,
                 std::string &error) override {
-    if (!checkArenaRange(arena, offset, bytes, error))
-      return false;
-    if (bytes != 0)
-      std::memcpy(host, arena.descriptor().aligned + offset, bytes);
-    return true;
+    return copyAt(arena, offset, bytes, error,
+                  [&](int8_t *at) { std::memcpy(host, at, bytes); });
   }
 
   bool copyIn(DeviceArena &arena, uint64_t offset, const void *host,
               uint64_t bytes, std::string &error) override {
-    if (!checkArenaRange(arena, offset, bytes, error))
-      return false;
-    if (bytes != 0)
-      std::memcpy(arena.descriptor().aligned + offset, host, bytes);
-    return true;
+    return copyAt(arena, offset, bytes, error,
+                  [&](int8_t *at) { std::memcpy(at, host, bytes); });
   }
 
   bool hasPrepare() const override { return entryPoints.prepare != nullptr; }
@@ -111,6 +105,18 @@ public:
   bool synchronize(std::string &error) override { return true; }
 
 private:
+  /// `copy(address)` of `bytes` at `offset` in `arena`, checked against its
+  /// size.
+  template <typename Copy>
+  static bool copyAt(DeviceArena &arena, uint64_t offset, uint64_t bytes,
+                     std::string &error, Copy copy) {
+    if (!checkArenaRange(arena, offset, bytes, error))
+      return false;
+    if (bytes != 0)
+      copy(arena.descriptor().aligned + offset);
+    return true;
+  }
+
   EntryPoints entryPoints;
 };
 

@@ -215,7 +215,7 @@ public:
                DeviceArena &outputs, DeviceArena &scratch,
                std::string &error) override {
     // The kernel profile times each launch: it runs them one by one.
-    if (!graphsOn || profilingKernels) {
+    if (!graphsOn || kernelProfileRunning()) {
       DeviceUse use;
       entryPoints.runForward(tokens, inputs, params, outputs, scratch);
       return launched(error);
@@ -265,12 +265,8 @@ public:
   bool hasDeviceClock() const override { return driver.hasEvents(); }
   void startDeviceClock() override { moe::startDeviceClock(); }
   double readDeviceClock() override { return moe::readDeviceClock(); }
-  void startKernelProfile() override {
-    profilingKernels = true;
-    moe::startKernelProfile();
-  }
+  void startKernelProfile() override { moe::startKernelProfile(); }
   std::vector<KernelTime> readKernelProfile() override {
-    profilingKernels = false;
     return moe::readKernelProfile();
   }
 
@@ -347,7 +343,6 @@ private:
   EntryPoints entryPoints;
   /// --cuda-graphs: each call replays the graph of its arguments.
   bool graphsOn = false;
-  bool profilingKernels = false;
   CUstream graphStream = nullptr;
   std::shared_ptr<GraphCache> graphs;
   static GraphCache::ArenaPlace place(DeviceArena &arena) {

@@ -272,6 +272,12 @@ bool allowSharedMemory(const CUDADriver &driver, CUfunction function,
 
 } // namespace
 
+bool kernelProfileRunning() {
+  KernelProfile &profile = kernelProfile();
+  std::lock_guard<std::mutex> lock(profile.mutex);
+  return profile.running;
+}
+
 void startKernelProfile() {
   KernelProfile &profile = kernelProfile();
   std::lock_guard<std::mutex> lock(profile.mutex);

@@ -16,7 +16,6 @@
 #include "moe/ABI/ABI.h"
 #include "moe/Runtime/ModelLoader.h"
 
-#include <cstring>
 #include <dlfcn.h>
 #include <new>
 #include <string>

@@ -128,6 +128,8 @@ struct KernelTime; // Backend.h
 /// Needs the driver's events (CUDADriver::hasEvents).
 void startKernelProfile();
 std::vector<KernelTime> readKernelProfile();
+/// Whether the kernel profile runs.
+bool kernelProfileRunning();
 
 /// Stream capture (CUDA graphs): while `stream` is set, the host code's
 /// streams are that one stream, which the caller captures: the mgpu*
