@@ -52,6 +52,9 @@ VARIANTS=(
   "ring4-split4:weight-stages=4 split-k=4"
   "cgroup8:column-group=8"
   "cgroup8-ring4:column-group=8 weight-stages=4"
+  "grid2:threads=256 row-block=64 warp-rows=2"
+  "grid2-prefetch:threads=256 row-block=64 warp-rows=2 prefetch-weights=true"
+  "grid2-cgroup8:threads=256 row-block=64 warp-rows=2 column-group=8"
 )
 for variant in "${VARIANTS[@]}"; do
   "$BUILD/bin/moe-compile" --target=nvptx --gpu-arch="$ARCH" \

@@ -145,6 +145,12 @@ prepare tensor-cores-bf16-split "$OUT/tensor-cores-bf16-model.json" 4e-3 \
 prepare tensor-cores-bf16-tile48 "$OUT/tensor-cores-bf16-model.json" 4e-3 \
   --compile --pipeline-options="row-block=48 warp-tile-rows=48" \
   --reference --tensor-cores --weights tensor-cores-bf16.safetensors
+# The same with the block's warps in a grid of 2 rows (warp-rows, off by
+# default until timed: 8 warps, 64 x 128 blocks, the block's rows staged
+# for the warps' windows).
+prepare tensor-cores-bf16-grid "$OUT/tensor-cores-bf16-model.json" 4e-3 \
+  --compile --pipeline-options="threads=256 row-block=64 warp-rows=2" \
+  --reference --tensor-cores --weights tensor-cores-bf16.safetensors
 # The same with each warp's W groups copied by cp.async into a ring of
 # stages in shared memory (weight-stages, off by default until timed).
 prepare tensor-cores-bf16-ring "$OUT/tensor-cores-bf16-model.json" 4e-3 \

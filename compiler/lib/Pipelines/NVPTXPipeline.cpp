@@ -69,6 +69,7 @@ void mlir::moe::buildMoEGPUBufferizationStage(
   distribute.tensorCores = options.tensorCores;
   distribute.tf32 = options.tf32;
   distribute.warpTileRows = options.warpTileRows;
+  distribute.warpRows = options.warpRows;
   pm.addNestedPass<func::FuncOp>(createMoEGPUDistributePass(distribute));
   if (options.mergeKernels)
     pm.addNestedPass<func::FuncOp>(createMoEGPUMergeIndependentKernelsPass());

@@ -3,6 +3,9 @@
 // RUN: moe-opt %s --moe-gpu-distribute="row-block=32 threads=64 tf32=true" --split-input-file | FileCheck %s --check-prefix=TF32
 // RUN: moe-opt %s --moe-gpu-distribute="row-block=64 threads=64 warp-tile-rows=64" --split-input-file | FileCheck %s --check-prefix=ROWS64
 // RUN: not moe-opt %s --moe-gpu-distribute="warp-tile-rows=40" --split-input-file 2>&1 | FileCheck %s --check-prefix=ROWS40
+// RUN: moe-opt %s --moe-gpu-distribute="row-block=64 threads=128 warp-rows=2" --split-input-file --canonicalize | FileCheck %s --check-prefix=GRID
+// RUN: not moe-opt %s --moe-gpu-distribute="row-block=32 threads=128 warp-rows=2" --split-input-file 2>&1 | FileCheck %s --check-prefix=GRID-ROWS
+// RUN: not moe-opt %s --moe-gpu-distribute="row-block=96 threads=128 warp-rows=3 warp-tile-rows=32" --split-input-file 2>&1 | FileCheck %s --check-prefix=GRID-WARPS
 
 // A segment matmul with BF16 weights takes tensor cores: its activations
 // are rounded to bf16 in its body, its columns (N = 24) split over the
@@ -48,6 +51,32 @@
 // ROWS64:             linalg.generic
 // ROWS64-SAME:          attrs = {moe.segment_matmul, moe.warp_mma}
 // ROWS40: error: moe-gpu-distribute: warp-tile-rows must be 16, 32, 48 or 64, not 40
+
+// On a grid of 2 rows of warps (4 warps: 2 x 2), a warp takes one warp tile
+// of the block's 64 rows, from row 32 (warp / 2), none past the block's
+// last row, and its grid column's 12 of the 24 columns (warp % 2), in one
+// tile with no loop: every warp reaches its tile (see moe-gpu-warp-mma's
+// staging, which stages the block's rows for the warps' windows).
+// GRID-DAG:     #[[$FIRST_ROW:.+]] = affine_map<(d0)[s0] -> ((d0 floordiv 2) * 32, s0)>
+// GRID-DAG:     #[[$TILE:.+]] = affine_map<(d0)[s0] -> (-d0 + s0, 32)>
+// GRID-LABEL: func.func @bf16_weights
+// GRID:         scf.forall (%[[W:.+]]) in (4) {
+// GRID-NOT:       scf.for
+// GRID:           %[[COLUMN_WARP:.+]] = arith.remui %[[W]], %c2
+// GRID:           %[[AT:.+]] = arith.muli %[[COLUMN_WARP]], %c12
+// GRID:           %[[FIRST:.+]] = arith.minui %[[AT]], %c24
+// GRID:           %[[ROW:.+]] = affine.min #[[$FIRST_ROW:.+]](%[[W]])[%[[ROWS:.+]]]
+// GRID:           %[[COUNT:.+]] = affine.min #[[$TILE:.+]](%[[ROW]])[%[[ROWS]]]
+// GRID:           %[[A:.+]] = memref.subview %{{.+}}[%[[ROW]], 0] [%[[COUNT]], 32]
+// GRID:           %[[B:.+]] = memref.subview %{{.+}}[%[[FIRST]], 0] [%{{.+}}, 32]
+// GRID:           %[[C:.+]] = memref.subview %{{.+}}[%[[ROW]], %[[FIRST]]] [%[[COUNT]], %{{.+}}]
+// GRID:           linalg.generic
+// GRID-SAME:        ins(%[[A]], %[[B]] :
+// GRID-SAME:        outs(%[[C]] :
+// GRID-SAME:        attrs = {moe.segment_matmul, moe.warp_mma}
+// GRID:         } {mapping = [#gpu.warp<x>]}
+// GRID-ROWS: error: moe-gpu-distribute: warp-rows must be positive, and above 1 divide the block's warps (threads / 32) with row-block = warp-rows x warp-tile-rows, not warp-rows=2 threads=128 row-block=32 warp-tile-rows=32
+// GRID-WARPS: error: moe-gpu-distribute: warp-rows must be positive{{.*}}not warp-rows=3 threads=128
 
 // FFMA-LABEL: func.func @bf16_weights
 // FFMA-NOT:     moe.warp_mma
@@ -274,6 +303,24 @@ func.func @f32_weights(%offsets: memref<5xi32>, %in: memref<?x32xf32>,
 // CHECK:                     linalg.generic {{.*}} ins(%[[GT]], %[[UT]] : {{.*}} attrs = {moe.segment_epilogue}
 // CHECK:             } {mapping = [#gpu.warp<x>]}
 // CHECK:         } {mapping = [#gpu.block<x>]}
+
+// On a grid of warp rows, the same nest with no loop over rows: each of
+// the 4 warps takes its tile of rows and its grid column's columns.
+// GRID-LABEL: func.func @gated
+// GRID:         scf.forall (%[[W:.+]]) in (4) {
+// GRID-NOT:       scf.for
+// GRID:           %[[GS:.+]] = memref.alloca() : memref<32x32xf32>
+// GRID:           %[[US:.+]] = memref.alloca() : memref<32x32xf32>
+// GRID:           arith.remui %[[W]], %c2
+// GRID:           %[[ROW:.+]] = affine.min #{{.+}}(%[[W]])
+// GRID:           linalg.fill
+// GRID:           linalg.fill
+// GRID:           memref.subview %{{.+}}[%[[ROW]], 0]
+// GRID:           linalg.generic {{.*}} attrs = {moe.segment_matmul, moe.warp_mma}
+// GRID:           memref.subview %{{.+}}[%[[ROW]], 0]
+// GRID:           linalg.generic {{.*}} attrs = {moe.segment_matmul, moe.warp_mma}
+// GRID:           linalg.generic {{.*}} attrs = {moe.segment_epilogue}
+// GRID:         } {mapping = [#gpu.warp<x>]}
 
 // FFMA-LABEL: func.func @gated
 // FFMA-NOT:     memref.alloc({{.*}}) {{.*}}x32x1xf32>

@@ -1,7 +1,8 @@
 // RUN: moe-opt %s --moe-gpu-warp-mma --split-input-file | FileCheck %s
 
 // The block's two warps each own up to 32 columns of a tile of up to 32 rows
-// and K = 96; the second warp's may be empty (a ragged window). Every thread
+// and K = 96; the second warp's may be empty (a ragged window), and so may
+// both (no rows). Every thread
 // of the block reaches the tile alike, so the block stages A's rows in
 // shared memory, rounded to bf16: chunks of 64 columns in two buffers of
 // [32, 96] (a row 192 bytes, so that a 16-byte access phase touches no bank
@@ -19,8 +20,11 @@
 // CHECK-SAME:      workgroup(%[[BUF:.+]] : memref<2x32x96xbf16, #gpu.address_space<workgroup>>)
 // CHECK:           %[[A:.+]] = memref.subview %[[X]]
 // CHECK:           %[[TID:.+]] = gpu.thread_id x
-// CHECK:           %[[COLS:.+]] = memref.dim %[[C:.+]], %c1
-// CHECK:           %[[HAS_TILE:.+]] = arith.cmpi ne, %[[COLS]], %c0
+// CHECK:           %[[ROWS:.+]] = memref.dim %[[C:.+]], %c0
+// CHECK:           %[[SOME_ROWS:.+]] = arith.cmpi ne, %[[ROWS]], %c0
+// CHECK:           %[[COLS:.+]] = memref.dim %[[C]], %c1
+// CHECK:           %[[SOME_COLS:.+]] = arith.cmpi ne, %[[COLS]], %c0
+// CHECK:           %[[HAS_TILE:.+]] = arith.andi %[[SOME_ROWS]], %[[SOME_COLS]]
 // The accumulators start from C where the warp has columns.
 // CHECK:           %[[INIT:.+]]:8 = scf.if %[[HAS_TILE]] -> (vector<2x2xf32>,
 // CHECK:             memref.load %[[C]]
@@ -160,6 +164,83 @@ func.func @divergent(%x: memref<32x96xf32>, %w: memref<32x96xbf16>,
         %s = arith.addf %acc, %p : f32
         linalg.yield %s : f32
       }
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// On a grid of warp rows (moe-gpu-distribute's warp-rows=2: 4 warps, 2 rows
+// of 2), a warp's A is a window of the block's rows from a row that
+// depends on the warp. The block stages all of its rows, [64, 96] a buffer
+// (8 pieces a thread), from the block's A, and each warp's steps read its
+// window of the staged chunk, from its first row. A warp past the block's
+// last row (or a ragged window's last column) has an empty tile: it takes
+// part in the copies and barriers only.
+
+// CHECK-LABEL: func.func @grid
+// CHECK-SAME:    (%[[X:.+]]: memref<?x96xf32>,
+// CHECK:         gpu.launch
+// CHECK-SAME:      workgroup(%[[BUF:.+]] : memref<2x64x96xbf16, #gpu.address_space<workgroup>>)
+// CHECK:           %[[BLOCK_A:.+]] = memref.subview %[[X]][0, 0]
+// CHECK:           %[[ROW:.+]] = affine.min
+// CHECK:           %[[A:.+]] = memref.subview %[[BLOCK_A]][%[[ROW]], 0]
+// CHECK:           %[[ROWS:.+]] = memref.dim %[[C:.+]], %c0
+// CHECK:           %[[SOME_ROWS:.+]] = arith.cmpi ne, %[[ROWS]], %c0
+// CHECK:           %[[COLS:.+]] = memref.dim %[[C]], %c1
+// CHECK:           %[[SOME_COLS:.+]] = arith.cmpi ne, %[[COLS]], %c0
+// CHECK:           %[[HAS_TILE:.+]] = arith.andi %[[SOME_ROWS]], %[[SOME_COLS]]
+// CHECK:           vector.load %[[BLOCK_A]]
+// CHECK-COUNT-7:   vector.load %[[BLOCK_A]]
+// CHECK-COUNT-8:   vector.store %{{.+}}, %[[BUF]]
+// CHECK:           gpu.barrier
+// CHECK:           scf.for
+// CHECK-COUNT-8:     vector.load %[[BLOCK_A]]
+// CHECK:             %[[SLOT:.+]] = arith.remui %{{.+}}, %c2
+// CHECK:             %[[WINDOW_ROWS:.+]] = memref.dim %[[A]], %c0
+// CHECK:             %[[STAGED:.+]] = memref.subview %[[BUF]][%[[SLOT]], %[[ROW]], 0] [1, %[[WINDOW_ROWS]], 96] [1, 1, 1]
+// CHECK:             scf.if %[[HAS_TILE]]
+// CHECK:               vector.load %[[STAGED]]
+// CHECK:               nvgpu.mma.sync
+// CHECK:             gpu.barrier
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @grid(%x: memref<?x96xf32>, %w: memref<40x96xbf16>,
+                %y: memref<?x40xf32>, %n: index) {
+  %c1 = arith.constant 1 : index
+  %c128 = arith.constant 128 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1) {
+    %rows = affine.min affine_map<()[s0] -> (s0, 64)>()[%n]
+    %block_a = memref.subview %x[0, 0] [%rows, 96] [1, 1]
+        : memref<?x96xf32> to memref<?x96xf32, strided<[96, 1]>>
+    %warp = affine.apply affine_map<()[s0] -> (s0 floordiv 32)>()[%tx]
+    %row = affine.min affine_map<()[s0, s1] -> ((s0 floordiv 2) * 32, s1)>()[%warp, %rows]
+    %row_count = affine.min affine_map<()[s0, s1] -> (s1 - s0, 32)>()[%row, %rows]
+    %first = affine.min affine_map<()[s0] -> ((s0 mod 2) * 32, 40)>()[%warp]
+    %cols = affine.min affine_map<()[s0] -> (40 - s0, 32)>()[%first]
+    %a = memref.subview %block_a[%row, 0] [%row_count, 96] [1, 1]
+        : memref<?x96xf32, strided<[96, 1]>> to memref<?x96xf32, strided<[96, 1], offset: ?>>
+    %b = memref.subview %w[%first, 0] [%cols, 96] [1, 1]
+        : memref<40x96xbf16> to memref<?x96xbf16, strided<[96, 1], offset: ?>>
+    %c = memref.subview %y[%row, %first] [%row_count, %cols] [1, 1]
+        : memref<?x40xf32> to memref<?x?xf32, strided<[40, 1], offset: ?>>
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%a, %b : memref<?x96xf32, strided<[96, 1], offset: ?>>,
+                     memref<?x96xbf16, strided<[96, 1], offset: ?>>)
+        outs(%c : memref<?x?xf32, strided<[40, 1], offset: ?>>)
+        attrs = {moe.segment_matmul, moe.warp_mma} {
+    ^bb0(%in: f32, %wt: bf16, %acc: f32):
+      %r = arith.truncf %in : f32 to bf16
+      %re = arith.extf %r : bf16 to f32
+      %we = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %re, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
     }
     gpu.terminator
   }

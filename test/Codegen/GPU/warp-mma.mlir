@@ -16,6 +16,10 @@
 // CHECK:         gpu.launch
 // CHECK:           %[[A:.+]] = memref.subview %[[X]]
 // CHECK:           %[[C:.+]] = memref.subview %[[Y]]
+// A tile of no rows (n = 0) loads and stores nothing.
+// CHECK:           %[[SIZE:.+]] = memref.dim %[[C]], %c0
+// CHECK:           %[[SOME:.+]] = arith.cmpi ne, %[[SIZE]], %c0
+// CHECK:           scf.if %[[SOME]] {
 // CHECK:           %[[ROWS:.+]] = memref.dim %[[C]], %c0
 // CHECK:           %[[LANE:.+]] = gpu.lane_id upper_bound 32
 // CHECK:           %[[G:.+]] = arith.divui %[[LANE]], %c4

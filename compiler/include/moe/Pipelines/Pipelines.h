@@ -271,6 +271,14 @@ struct NVPTXPipelineOptions
       llvm::cl::desc("Rows of a warp's tensor-core tile (16, 32, 48 or 64; "
                      "a row block of more rows runs them in turn)"),
       llvm::cl::init(32)};
+  PassOptions::Option<int64_t> warpRows{
+      *this, "warp-rows",
+      llvm::cl::desc("Tensor-core matmuls split the block's warps into a "
+                     "grid of this many rows of warps, a warp tile each, "
+                     "so that a grid column's warps read the same weight "
+                     "rows (row-block = warp-rows x warp-tile-rows; 1: "
+                     "each warp takes all of the block's rows)"),
+      llvm::cl::init(1)};
   PassOptions::Option<int64_t> splitK{
       *this, "split-k",
       llvm::cl::desc("Split each expert and linear matmul with a reduction "

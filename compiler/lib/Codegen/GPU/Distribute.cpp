@@ -583,6 +583,18 @@ struct MoEGPUDistributePass
           << static_cast<int64_t>(warpTileRows);
       return signalPassFailure();
     }
+    if (warpRows < 1 ||
+        (warpRows > 1 && (threads % (warpRows * kNVIDIAWarpSize) != 0 ||
+                          rowBlock != warpRows * warpTileRows))) {
+      func.emitError("moe-gpu-distribute: warp-rows must be positive, and "
+                     "above 1 divide the block's warps (threads / 32) with "
+                     "row-block = warp-rows x warp-tile-rows, not warp-rows=")
+          << static_cast<int64_t>(warpRows)
+          << " threads=" << static_cast<int64_t>(threads)
+          << " row-block=" << static_cast<int64_t>(rowBlock)
+          << " warp-tile-rows=" << static_cast<int64_t>(warpTileRows);
+      return signalPassFailure();
+    }
     if (failed(distributeFunction(func)))
       return signalPassFailure();
   }
@@ -632,6 +644,14 @@ struct MoEGPUDistributePass
   /// cores' type and tiles it over the block's warps, then into
   /// moe.warp_mma tiles.
   LogicalResult tileOverWarps(linalg::GenericOp op);
+  /// The same over a grid of `warp-rows` rows of warps (see Passes.td).
+  LogicalResult tileOverWarpGrid(linalg::GenericOp op);
+  /// The rows of a block of `rows` that warp `warp` of a grid of
+  /// `warp-rows` rows of warps (consecutive warps along the columns) takes:
+  /// one warp tile, [row, row + count), none past the block's last row; as
+  /// affine ops, whose bounds moe-gpu-warp-mma's checks see.
+  std::pair<Value, Value> warpGridRows(OpBuilder &b, Location loc, Value warp,
+                                       Value rows);
   /// Rounds the operands of `op` (isTensorCoreSegmentMatmul) to the tensor
   /// cores' type, as mma.sync takes them, and marks it moe.warp_mma.
   void roundForTensorCores(linalg::GenericOp op);
@@ -1145,9 +1165,52 @@ LogicalResult MoEGPUDistributePass::wrapTopLevelGatedGroups(Block *top) {
   return success();
 }
 
+/// Worker `worker` of `workers`' share of `columns`: [first, first +
+/// count), ceil(columns / workers) each (none for the last workers of a
+/// ragged split).
+static std::pair<Value, Value> columnShare(OpBuilder &b, Location loc,
+                                           Value worker, int64_t workers,
+                                           Value columns) {
+  Value perWorker = arith::CeilDivUIOp::create(
+      b, loc, columns, arith::ConstantIndexOp::create(b, loc, workers));
+  Value first = arith::MinUIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, worker, perWorker), columns);
+  Value count = arith::MinUIOp::create(
+      b, loc, perWorker, arith::SubIOp::create(b, loc, columns, first));
+  return {first, count};
+}
+
+/// min(tile, end - at) as affine.min, which bounds analyses see through.
+static Value tileSize(OpBuilder &b, Location loc, int64_t tile, Value at,
+                      Value end) {
+  AffineExpr d0 = b.getAffineDimExpr(0), s0 = b.getAffineSymbolExpr(0);
+  return affine::AffineMinOp::create(
+      b, loc,
+      AffineMap::get(1, 1, {s0 - d0, b.getAffineConstantExpr(tile)},
+                     b.getContext()),
+      ValueRange{at, end});
+}
+
+std::pair<Value, Value> MoEGPUDistributePass::warpGridRows(OpBuilder &b,
+                                                           Location loc,
+                                                           Value warp,
+                                                           Value rows) {
+  int64_t columnWarps = threads / kNVIDIAWarpSize / warpRows;
+  AffineExpr w = b.getAffineDimExpr(0), s0 = b.getAffineSymbolExpr(0);
+  Value row = affine::AffineMinOp::create(
+      b, loc,
+      AffineMap::get(1, 1, {w.floorDiv(columnWarps) * warpTileRows, s0},
+                     b.getContext()),
+      ValueRange{warp, rows});
+  return {row, tileSize(b, loc, warpTileRows, row, rows)};
+}
+
 LogicalResult MoEGPUDistributePass::fuseGatedGroup(GatedGroup group) {
   bool onTensorCores = usesTensorCores(group.gate) && usesTensorCores(group.up);
-  int64_t workers = onTensorCores ? threads / kNVIDIAWarpSize : threads;
+  // On a grid of warp rows, each row of warps splits the columns.
+  bool onGrid = onTensorCores && warpRows > 1;
+  int64_t warps = threads / kNVIDIAWarpSize;
+  int64_t workers = onTensorCores ? warps / warpRows : threads;
   int64_t tileRows = onTensorCores ? warpTileRows : rowBlock;
   int64_t tileColumns = onTensorCores ? kWarpTileCols : 1;
   if (onTensorCores) {
@@ -1172,33 +1235,30 @@ LogicalResult MoEGPUDistributePass::fuseGatedGroup(GatedGroup group) {
           .getIterationDomain(b);
   Value rows = getValueOrCreateConstantIndexOp(b, loc, domain[0].size);
   Value columns = getValueOrCreateConstantIndexOp(b, loc, domain[1].size);
-  Value perWorker =
-      arith::CeilDivUIOp::create(b, loc, columns, constant(workers));
   auto forall = scf::ForallOp::create(
-      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(workers)}, ValueRange(),
-      b.getArrayAttr({onTensorCores ? warpX() : threadX()}));
+      b, loc,
+      ArrayRef<OpFoldResult>{b.getIndexAttr(onTensorCores ? warps : threads)},
+      ValueRange(), b.getArrayAttr({onTensorCores ? warpX() : threadX()}));
   b.setInsertionPoint(forall.getBody()->getTerminator());
   Value gateScratch = memref::AllocaOp::create(b, loc, scratchType);
   Value upScratch = memref::AllocaOp::create(b, loc, scratchType);
-  Value worker = forall.getInductionVar(0);
-  Value first = arith::MinUIOp::create(
-      b, loc, arith::MulIOp::create(b, loc, worker, perWorker), columns);
-  Value count = arith::MinUIOp::create(
-      b, loc, perWorker, arith::SubIOp::create(b, loc, columns, first));
-  auto rowLoop =
-      scf::ForOp::create(b, loc, constant(0), rows, constant(tileRows));
-  b.setInsertionPointToStart(rowLoop.getBody());
-  // min(tile, end - at) as affine.min, which bounds analyses see through.
-  auto tileSize = [&](int64_t tile, Value at, Value end) -> Value {
-    AffineExpr d0 = b.getAffineDimExpr(0), s0 = b.getAffineSymbolExpr(0);
-    return affine::AffineMinOp::create(
-        b, loc,
-        AffineMap::get(1, 1, {s0 - d0, b.getAffineConstantExpr(tile)},
-                       b.getContext()),
-        ValueRange{at, end});
-  };
-  Value row = rowLoop.getInductionVar();
-  Value rowCount = tileSize(tileRows, row, rows);
+  Value warpOrThread = forall.getInductionVar(0);
+  Value worker =
+      onGrid ? arith::RemUIOp::create(b, loc, warpOrThread, constant(workers))
+             : warpOrThread;
+  auto [first, count] = columnShare(b, loc, worker, workers, columns);
+  // A warp of a grid takes one tile of rows; otherwise a worker walks all
+  // of the block's rows in tiles.
+  Value row, rowCount;
+  if (onGrid) {
+    std::tie(row, rowCount) = warpGridRows(b, loc, warpOrThread, rows);
+  } else {
+    auto rowLoop =
+        scf::ForOp::create(b, loc, constant(0), rows, constant(tileRows));
+    b.setInsertionPointToStart(rowLoop.getBody());
+    row = rowLoop.getInductionVar();
+    rowCount = tileSize(b, loc, tileRows, row, rows);
+  }
   // A warp whose columns fit one tile takes them without a loop, even none
   // (a ragged window's last warps): every warp of the block then reaches
   // its tile, where moe-gpu-warp-mma may place block-wide barriers.
@@ -1207,14 +1267,14 @@ LogicalResult MoEGPUDistributePass::fuseGatedGroup(GatedGroup group) {
   if (onTensorCores && succeeded(mostColumns) &&
       llvm::divideCeil(*mostColumns, workers) <= tileColumns) {
     // As an affine.min, whose bound moe-gpu-warp-mma's shape check sees.
-    columnCount = tileSize(tileColumns, constant(0), count);
+    columnCount = tileSize(b, loc, tileColumns, constant(0), count);
   } else {
     auto columnLoop =
         scf::ForOp::create(b, loc, constant(0), count, constant(tileColumns));
     b.setInsertionPointToStart(columnLoop.getBody());
     Value step = columnLoop.getInductionVar();
     column = arith::AddIOp::create(b, loc, first, step);
-    columnCount = tileSize(tileColumns, step, count);
+    columnCount = tileSize(b, loc, tileColumns, step, count);
   }
   auto scratchTile = [&](Value scratch) -> Value {
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
@@ -1528,6 +1588,8 @@ void MoEGPUDistributePass::roundForTensorCores(linalg::GenericOp op) {
 
 LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
   roundForTensorCores(op);
+  if (warpRows > 1)
+    return tileOverWarpGrid(op);
 
   // The warps split the columns; each then walks its columns in warp tiles
   // (warp-tile-rows x kWarpTileCols). The tiles keep the marker.
@@ -1554,6 +1616,57 @@ LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
   if (failed(tiles))
     return warpTile->emitError("cannot tile this op into warp tiles");
   rewriter.eraseOp(warpTile);
+  return success();
+}
+
+LogicalResult MoEGPUDistributePass::tileOverWarpGrid(linalg::GenericOp op) {
+  // By hand, not by TilingInterface's forall: a warp's rows and columns
+  // both derive from its one index (a 1-D forall over the block's warps,
+  // as moe-gpu-warp-mma expects), and a warp whose columns fit one warp
+  // tile takes them with no loop, so that every warp reaches its tile.
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  int64_t warps = threads / kNVIDIAWarpSize;
+  int64_t columnWarps = warps / warpRows;
+  SmallVector<Range> domain =
+      cast<TilingInterface>(op.getOperation()).getIterationDomain(b);
+  Value rows = getValueOrCreateConstantIndexOp(b, loc, domain[0].size);
+  Value columns = getValueOrCreateConstantIndexOp(b, loc, domain[1].size);
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(warps)}, ValueRange(),
+      b.getArrayAttr({warpX()}));
+  b.setInsertionPoint(forall.getBody()->getTerminator());
+  Value warp = forall.getInductionVar(0);
+  Value columnWarp = arith::RemUIOp::create(
+      b, loc, warp, arith::ConstantIndexOp::create(b, loc, columnWarps));
+  auto [first, count] = columnShare(b, loc, columnWarp, columnWarps, columns);
+  auto [row, rowCount] = warpGridRows(b, loc, warp, rows);
+  FailureOr<int64_t> mostColumns = constantUpperBound(columns);
+  bool oneTile = succeeded(mostColumns) &&
+                 llvm::divideCeil(*mostColumns, columnWarps) <= kWarpTileCols;
+  // As an affine.min, whose bound moe-gpu-warp-mma's shape check sees.
+  Value columnCount =
+      oneTile ? tileSize(b, loc, kWarpTileCols,
+                         arith::ConstantIndexOp::create(b, loc, 0), count)
+              : count;
+  FailureOr<Operation *> warpTile =
+      tileWithOperands(b, op, {row, first}, {rowCount, columnCount}, {}, {});
+  if (failed(warpTile))
+    return failure();
+  op->erase();
+  if (oneTile)
+    return success();
+  // More columns than a tile: the warp walks them in warp tiles.
+  IRRewriter rewriter(*warpTile);
+  scf::SCFTilingOptions mmaTiles;
+  mmaTiles.setTileSizes({rewriter.getIndexAttr(0),
+                         rewriter.getIndexAttr(kWarpTileCols),
+                         rewriter.getIndexAttr(0)});
+  FailureOr<scf::SCFTilingResult> tiles =
+      scf::tileUsingSCF(rewriter, cast<TilingInterface>(*warpTile), mmaTiles);
+  if (failed(tiles))
+    return (*warpTile)->emitError("cannot tile this op into warp tiles");
+  rewriter.eraseOp(*warpTile);
   return success();
 }
 

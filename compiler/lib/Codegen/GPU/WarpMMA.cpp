@@ -15,6 +15,7 @@
 #include "moe/Codegen/GPU/GatedTiles.h"
 #include "moe/Codegen/GPU/Passes.h"
 #include "moe/Codegen/GPU/TensorCores.h"
+#include "moe/Codegen/GPU/ThreadTiles.h"
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -62,6 +63,11 @@ struct Staging {
   /// [2, rows, kStagedRowStride] of the operand type: workgroup memory of
   /// the launch, or on the host an alloca.
   Value buffer;
+  /// What the block copies: the tile's activations, or (on a grid of warp
+  /// rows) the block's rows, of which the tile's are a window from
+  /// `rowOffset` (null: the tile's rows are the staged rows).
+  Value source;
+  Value rowOffset;
   /// The block's threads, which share the copy.
   int64_t threads = 0;
   /// The thread's index in the block (on the host: null, a loop over them).
@@ -192,11 +198,11 @@ private:
   SmallVector<Value> emitDepthLoop(
       Type operandType, Value activations, Value hasTile, ValueRange init,
       function_ref<SmallVector<Value>(Value, ASource, ValueRange)> step);
-  /// The block copies chunk `chunk` of `activations` (its rows, rounded to
-  /// `operandType`, zeros past them and past K) into staged buffer
-  /// `chunk % 2`: on the GPU this thread's pieces, on the host every
+  /// The block copies chunk `chunk` of the staging's source (its rows,
+  /// rounded to `operandType`, zeros past them and past K) into staged
+  /// buffer `chunk % 2`: on the GPU this thread's pieces, on the host every
   /// thread's.
-  void emitStageCopy(Type operandType, Value activations, Value chunk);
+  void emitStageCopy(Type operandType, Value chunk);
   /// Thread `thread`'s pieces of chunk `chunk`: kCopyWidth f32 each, zeros
   /// past the rows and K.
   SmallVector<Value> loadStagePieces(Value activations, Value chunk,
@@ -213,9 +219,10 @@ private:
   int64_t piecesPerThread() const {
     return stagedRows() * kChunkDepth / kCopyWidth / staging->threads;
   }
-  /// Whether the tile of `result` has columns, or null where it always has
-  /// (a warp past a ragged column window's last has none).
-  Value hasColumns(Value result);
+  /// Whether the tile of `result` has rows and columns, or null where it
+  /// always has (a warp past a ragged column window's last columns, or on
+  /// a grid of warp rows past the block's last row, has none).
+  Value hasElements(Value result);
   /// One step's groups of the lane (see Group): per row of sub-tiles, A's
   /// rows g and g + 8; per weight and column of sub-tiles, W's row g, each
   /// at the lane's K columns of the step, [k0 + 8 q, k0 + 8 q + 8), zeros
@@ -760,14 +767,20 @@ WarpTileEmitter::emitStepProducts(Type operandType, ASource a,
   return accumulators;
 }
 
-Value WarpTileEmitter::hasColumns(Value result) {
-  FailureOr<int64_t> fewest = ValueBoundsConstraintSet::computeConstantBound(
-      presburger::BoundType::LB, ValueBoundsConstraintSet::Variable(result, 1));
-  if (succeeded(fewest) && *fewest >= 1)
-    return Value();
-  Value columns = memref::DimOp::create(b, loc, result, 1);
-  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, columns,
-                               constant(0));
+Value WarpTileEmitter::hasElements(Value result) {
+  Value any;
+  for (int64_t dim : {0, 1}) {
+    FailureOr<int64_t> fewest = ValueBoundsConstraintSet::computeConstantBound(
+        presburger::BoundType::LB,
+        ValueBoundsConstraintSet::Variable(result, dim));
+    if (succeeded(fewest) && *fewest >= 1)
+      continue;
+    Value size = memref::DimOp::create(b, loc, result, dim);
+    Value some = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, size,
+                                       constant(0));
+    any = any ? arith::AndIOp::create(b, loc, any, some) : some;
+  }
+  return any;
 }
 
 /// Builds `block`'s contents with `body` and yields what it returns: at
@@ -843,11 +856,10 @@ std::pair<Value, Value> WarpTileEmitter::piecePlace(Value thread, int64_t p) {
   return {row, column};
 }
 
-void WarpTileEmitter::emitStageCopy(Type operandType, Value activations,
-                                    Value chunk) {
+void WarpTileEmitter::emitStageCopy(Type operandType, Value chunk) {
   auto copyAs = [&](Value thread) {
     storeStagePieces(operandType, chunk, thread,
-                     loadStagePieces(activations, chunk, thread));
+                     loadStagePieces(staging->source, chunk, thread));
   };
   if (staging->threadId)
     return copyAs(staging->threadId);
@@ -881,7 +893,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
       gpu::BarrierOp::create(b, loc);
   };
   Value chunks = arith::CeilDivUIOp::create(b, loc, k, constant(kChunkDepth));
-  emitStageCopy(operandType, activations, constant(0));
+  emitStageCopy(operandType, constant(0));
   barrier();
   auto loop =
       scf::ForOp::create(b, loc, constant(0), chunks, constant(1), init);
@@ -900,7 +912,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
           b, loc, SmallVector<Type>(piecesPerThread(), pieceType), hasNext,
           /*addThenBlock=*/true, /*addElseBlock=*/true);
       fillBlock(b, loc, load.thenBlock(), [&] {
-        return loadStagePieces(activations, next, staging->threadId);
+        return loadStagePieces(staging->source, next, staging->threadId);
       });
       fillBlock(b, loc, load.elseBlock(), [&] {
         Value zero =
@@ -914,16 +926,25 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     Value slot = arith::RemUIOp::create(b, loc, chunk, constant(2));
     auto bufferType = cast<MemRefType>(staging->buffer.getType());
+    // The tile's rows of the chunk: all of them, or its window of the
+    // block's rows (which it reads only inside).
+    OpFoldResult firstRow = zero;
+    OpFoldResult viewRows = b.getIndexAttr(stagedRows());
+    if (staging->rowOffset) {
+      firstRow = staging->rowOffset;
+      viewRows = memref::DimOp::create(b, loc, activations, 0).getResult();
+    }
     Value view = memref::SubViewOp::create(
         b, loc,
-        MemRefType::get({stagedRows(), kStagedRowStride}, operandType,
-                        StridedLayoutAttr::get(b.getContext(),
-                                               ShapedType::kDynamic,
-                                               {kStagedRowStride, 1}),
-                        bufferType.getMemorySpace()),
-        staging->buffer, ArrayRef<OpFoldResult>{slot, zero, zero},
-        ArrayRef<OpFoldResult>{one, b.getIndexAttr(stagedRows()),
-                               b.getIndexAttr(kStagedRowStride)},
+        MemRefType::get(
+            {staging->rowOffset ? ShapedType::kDynamic : stagedRows(),
+             kStagedRowStride},
+            operandType,
+            StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
+                                   {kStagedRowStride, 1}),
+            bufferType.getMemorySpace()),
+        staging->buffer, ArrayRef<OpFoldResult>{slot, firstRow, zero},
+        ArrayRef<OpFoldResult>{one, viewRows, b.getIndexAttr(kStagedRowStride)},
         ArrayRef<OpFoldResult>{one, one, one});
     Value chunkEnd = arith::MinUIOp::create(
         b, loc, k,
@@ -954,7 +975,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
       if (staging->threadId)
         storeStagePieces(operandType, next, staging->threadId, nextPieces);
       else
-        emitStageCopy(operandType, activations, next);
+        emitStageCopy(operandType, next);
       return SmallVector<Value>();
     });
     barrier();
@@ -1068,10 +1089,10 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
   int64_t accumulators = static_cast<int64_t>(weights.size()) * subTiles();
   if (planStaging)
     staging = planStaging();
-  // A warp past a ragged window's last columns has an empty tile: it loads
-  // and stores nothing, but takes its part in a staged tile's copies and
-  // barriers.
-  Value hasTile = hasColumns(result);
+  // A warp past a ragged window's last columns (or the block's last row)
+  // has an empty tile: it loads and stores nothing, but takes its part in
+  // a staged tile's copies and barriers.
+  Value hasTile = hasElements(result);
   OpBuilder::InsertionGuard guard(b);
   if (hasTile && !staging) {
     b.setInsertionPointToStart(scf::IfOp::create(b, loc, hasTile).thenBlock());
@@ -1543,6 +1564,19 @@ private:
   DenseSet<Value> inProgress, assumed;
 };
 
+/// The most rows a [rows, K] `memref` has: through the size of the
+/// subview that makes it (a segment's row block, min(left, row-block)),
+/// else by its value bounds.
+static FailureOr<int64_t> mostRows(Value memref) {
+  if (auto view = memref.getDefiningOp<memref::SubViewOp>();
+      view && view.getSourceType().getRank() == 2)
+    if (auto size = dyn_cast<Value>(view.getMixedSizes().front()))
+      return constantUpperBound(size);
+  return ValueBoundsConstraintSet::computeConstantBound(
+      presburger::BoundType::UB, ValueBoundsConstraintSet::Variable(memref, 0),
+      /*stopCondition=*/nullptr, /*closedUB=*/true);
+}
+
 /// The threads of `launch`'s blocks, when static and along x only.
 static std::optional<int64_t> blockThreads(gpu::LaunchOp launch) {
   std::optional<int64_t> x = getConstantIntValue(launch.getBlockSizeX());
@@ -1597,6 +1631,27 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
            op->getParentOfType<gpu::GPUFuncOp>();
   }
 
+  /// When `activations` (a tile's, which vary between the block's threads)
+  /// is a window of whole rows of a view the same for every thread, from a
+  /// row that varies: that view, and the most rows it has (a staged
+  /// chunk's). A tile reads only rows of its window (clamped to its last),
+  /// so never past the view's.
+  std::optional<std::pair<Value, int64_t>>
+  blockRowsWindow(Value activations, BlockUniformity &uniformity) {
+    auto window = activations.getDefiningOp<memref::SubViewOp>();
+    if (!window || window.getSourceType().getRank() != 2 ||
+        !window.hasUnitStride() || window.getStaticOffsets()[1] != 0 ||
+        window.getStaticOffsets()[0] != ShapedType::kDynamic ||
+        window.getStaticSizes()[1] != window.getSourceType().getDimSize(1) ||
+        uniformity.varies(window.getSource()))
+      return std::nullopt;
+    FailureOr<int64_t> sourceRows = mostRows(window.getSource());
+    if (failed(sourceRows) || *sourceRows < 1)
+      return std::nullopt;
+    return std::make_pair(window.getSource(),
+                          llvm::alignTo(*sourceRows, kMmaRows));
+  }
+
   /// The block's staged A chunks for a tile at `at` that reads
   /// `activations` on `operandType` (see Passes.td), created there, when the
   /// tile may have them: 16-bit operands; activations the same for every
@@ -1631,15 +1686,29 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       threadValues = {ids.x, ids.y, ids.z};
       threads = *x;
     }
-    int64_t pieces = warpTileRows * kChunkDepth / kCopyWidth;
     BlockUniformity uniformity(scope, threadValues);
-    if (threads % kNVIDIAWarpSize != 0 || pieces % threads != 0 ||
-        uniformity.varies(activations) || !uniformity.reachedAlike(at))
+    if (threads % kNVIDIAWarpSize != 0 || !uniformity.reachedAlike(at))
       return std::nullopt;
     Staging staging;
     staging.threads = threads;
-    auto bufferType =
-        MemRefType::get({2, warpTileRows, kStagedRowStride}, operandType);
+    staging.source = activations;
+    int64_t rows = warpTileRows;
+    if (uniformity.varies(activations)) {
+      // On a grid of warp rows a warp's rows are a window of the block's:
+      // the block stages all of them.
+      std::optional<std::pair<Value, int64_t>> window =
+          blockRowsWindow(activations, uniformity);
+      if (!window)
+        return std::nullopt;
+      staging.source = window->first;
+      staging.rowOffset = cast<memref::SubViewOp>(activations.getDefiningOp())
+                              .getOffsets()
+                              .front();
+      rows = window->second;
+    }
+    if (rows * kChunkDepth / kCopyWidth % threads != 0)
+      return std::nullopt;
+    auto bufferType = MemRefType::get({2, rows, kStagedRowStride}, operandType);
     if (emulateLanes) {
       // Aligned for the 16-byte group loads.
       staging.buffer = memref::AllocaOp::create(b, at->getLoc(), bufferType,

@@ -83,7 +83,14 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
     (allocas in the worker forall's body); the [rows, N] buffers go. A
     warp whose columns fit one warp tile takes them with no loop, even
     none (a ragged column window's last warps): every warp of the block
-    then reaches its tile, where moe-gpu-warp-mma may place barriers. One
+    then reaches its tile, where moe-gpu-warp-mma may place barriers.
+    With `warp-rows` above 1, the warps (on tensor cores, gated or not)
+    form a grid of that many rows of warps, consecutive warps along the
+    columns: a warp takes one warp tile of the block's rows (a warp past the
+    block's last row an empty one) and its grid column's share of the
+    columns, so the warps of a grid column read the same W rows, once per
+    block from memory and then from L1, where each warp of a one-row grid
+    reads its own. One
     over all rows at the top level (a shared expert's) is first wrapped in
     a forall over blocks of `row-block` rows and `column-block` columns. Any other linalg op with a parallel dimension is
     tiled over `threads` threads along its innermost parallel dimension;
@@ -122,6 +129,12 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
            "weights to TF32 and run on tensor cores too">,
     Option<"warpTileRows", "warp-tile-rows", "int64_t", /*default=*/"32",
            "Rows of a warp's tensor-core tile (16, 32, 48 or 64)">,
+    Option<"warpRows", "warp-rows", "int64_t", /*default=*/"1",
+           "On tensor cores, the block's warps form a grid of this many "
+           "rows of warps, each warp one tile of the row block "
+           "(row-block = warp-rows x warp-tile-rows), so that the warps of "
+           "a column of the grid read the same weight rows (1: each warp "
+           "takes all of the block's rows)">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
