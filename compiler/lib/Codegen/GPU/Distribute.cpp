@@ -646,6 +646,16 @@ struct MoEGPUDistributePass
   LogicalResult tileOverWarps(linalg::GenericOp op);
   /// The same over a grid of `warp-rows` rows of warps (see Passes.td).
   LogicalResult tileOverWarpGrid(linalg::GenericOp op);
+  /// Whether a block's `rows` fit a grid of warp rows, one warp tile each:
+  /// `warp-rows` is above 1 and they are at most row-block. (A block of
+  /// more, a segment's whole rows where its loop over experts folded away,
+  /// keeps its warps on all of its rows.)
+  bool fitsWarpGrid(Value rows) {
+    if (warpRows < 2)
+      return false;
+    FailureOr<int64_t> most = constantUpperBound(rows);
+    return succeeded(most) && *most <= warpRows * warpTileRows;
+  }
   /// The rows of a block of `rows` that warp `warp` of a grid of
   /// `warp-rows` rows of warps (consecutive warps along the columns) takes:
   /// one warp tile, [row, row + count), none past the block's last row; as
@@ -1207,10 +1217,7 @@ std::pair<Value, Value> MoEGPUDistributePass::warpGridRows(OpBuilder &b,
 
 LogicalResult MoEGPUDistributePass::fuseGatedGroup(GatedGroup group) {
   bool onTensorCores = usesTensorCores(group.gate) && usesTensorCores(group.up);
-  // On a grid of warp rows, each row of warps splits the columns.
-  bool onGrid = onTensorCores && warpRows > 1;
   int64_t warps = threads / kNVIDIAWarpSize;
-  int64_t workers = onTensorCores ? warps / warpRows : threads;
   int64_t tileRows = onTensorCores ? warpTileRows : rowBlock;
   int64_t tileColumns = onTensorCores ? kWarpTileCols : 1;
   if (onTensorCores) {
@@ -1235,6 +1242,9 @@ LogicalResult MoEGPUDistributePass::fuseGatedGroup(GatedGroup group) {
           .getIterationDomain(b);
   Value rows = getValueOrCreateConstantIndexOp(b, loc, domain[0].size);
   Value columns = getValueOrCreateConstantIndexOp(b, loc, domain[1].size);
+  // On a grid of warp rows, each row of warps splits the columns.
+  bool onGrid = onTensorCores && fitsWarpGrid(rows);
+  int64_t workers = onTensorCores ? warps / (onGrid ? warpRows : 1) : threads;
   auto forall = scf::ForallOp::create(
       b, loc,
       ArrayRef<OpFoldResult>{b.getIndexAttr(onTensorCores ? warps : threads)},
@@ -1588,8 +1598,14 @@ void MoEGPUDistributePass::roundForTensorCores(linalg::GenericOp op) {
 
 LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
   roundForTensorCores(op);
-  if (warpRows > 1)
-    return tileOverWarpGrid(op);
+  {
+    OpBuilder b(op);
+    SmallVector<Range> domain =
+        cast<TilingInterface>(op.getOperation()).getIterationDomain(b);
+    if (fitsWarpGrid(
+            getValueOrCreateConstantIndexOp(b, op.getLoc(), domain[0].size)))
+      return tileOverWarpGrid(op);
+  }
 
   // The warps split the columns; each then walks its columns in warp tiles
   // (warp-tile-rows x kWarpTileCols). The tiles keep the marker.
