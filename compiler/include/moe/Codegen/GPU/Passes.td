@@ -90,7 +90,8 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
     block's last row an empty one) and its grid column's share of the
     columns, so the warps of a grid column read the same W rows, once per
     block from memory and then from L1, where each warp of a one-row grid
-    reads its own. One
+    reads its own. A block whose rows may pass `row-block` (a segment run
+    as one block) keeps its warps on all of its rows. One
     over all rows at the top level (a shared expert's) is first wrapped in
     a forall over blocks of `row-block` rows and `column-block` columns. Any other linalg op with a parallel dimension is
     tiled over `threads` threads along its innermost parallel dimension;
