@@ -55,6 +55,7 @@ VARIANTS=(
   "grid2:threads=256 row-block=64 warp-rows=2"
   "grid2-prefetch:threads=256 row-block=64 warp-rows=2 prefetch-weights=true"
   "grid2-cgroup8:threads=256 row-block=64 warp-rows=2 column-group=8"
+  "grid2-sw:threads=256 row-block=64 warp-rows=2 stage-weights=true"
 )
 for variant in "${VARIANTS[@]}"; do
   "$BUILD/bin/moe-compile" --target=nvptx --gpu-arch="$ARCH" \

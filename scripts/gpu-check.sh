@@ -151,6 +151,12 @@ prepare tensor-cores-bf16-tile48 "$OUT/tensor-cores-bf16-model.json" 4e-3 \
 prepare tensor-cores-bf16-grid "$OUT/tensor-cores-bf16-model.json" 4e-3 \
   --compile --pipeline-options="threads=256 row-block=64 warp-rows=2" \
   --reference --tensor-cores --weights tensor-cores-bf16.safetensors
+# The same grid with the block's W rows staged beside A (stage-weights,
+# off by default until timed: cp.async a chunk ahead, dynamic shared
+# memory for the gated kernel's two weights).
+prepare tensor-cores-bf16-grid-sw "$OUT/tensor-cores-bf16-model.json" 4e-3 \
+  --compile --pipeline-options="threads=256 row-block=64 warp-rows=2 stage-weights=true" \
+  --reference --tensor-cores --weights tensor-cores-bf16.safetensors
 # The same with each warp's W groups copied by cp.async into a ring of
 # stages in shared memory (weight-stages, off by default until timed).
 prepare tensor-cores-bf16-ring "$OUT/tensor-cores-bf16-model.json" 4e-3 \

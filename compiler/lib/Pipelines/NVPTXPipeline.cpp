@@ -50,6 +50,7 @@ warpMmaOptions(const NVPTXPipelineOptions &options, bool emulateLanes) {
   MoEGPUWarpMMAPassOptions warpMma;
   warpMma.emulateLanes = emulateLanes;
   warpMma.stageActivations = options.stageActivations;
+  warpMma.stageWeights = options.stageWeights;
   warpMma.prefetchWeights = options.prefetchWeights;
   warpMma.weightStages = options.weightStages;
   warpMma.warpTileRows = options.warpTileRows;

@@ -1,4 +1,5 @@
 // RUN: moe-opt %s --moe-gpu-warp-mma --split-input-file | FileCheck %s
+// RUN: moe-opt %s --moe-gpu-warp-mma=stage-weights=true --split-input-file | FileCheck %s --check-prefix=SW
 
 // The block's two warps each own up to 32 columns of a tile of up to 32 rows
 // and K = 96; the second warp's may be empty (a ragged window), and so may
@@ -205,6 +206,36 @@ func.func @divergent(%x: memref<32x96xf32>, %w: memref<32x96xbf16>,
 // CHECK:               vector.load %[[STAGED]]
 // CHECK:               nvgpu.mma.sync
 // CHECK:             gpu.barrier
+// With stage-weights, the block stages W's rows beside A: the 40 rows of
+// %w (a warp's W is a window of them from its first column, 32 (warp % 2)),
+// [2, 48, 96] bf16, 3 pieces of 8 a thread a chunk, by cp.async (16 bytes
+// past L1, none read past the rows or K: zeros), one group a chunk. The
+// first chunk's copies are waited for before the first barrier; the next
+// chunk's are issued before a chunk's steps and waited for before its
+// barrier. A step reads its W groups from the staged chunk at the window's
+// first row.
+// SW-LABEL: func.func @grid
+// SW:         gpu.launch
+// SW-SAME:      workgroup(%[[BUF:.+]] : memref<2x64x96xbf16, #gpu.address_space<workgroup>>, %[[WBUF:.+]] : memref<2x48x96xbf16, #gpu.address_space<workgroup>>)
+// SW:           %[[WARP:.+]] = affine.apply
+// SW:           affine.min
+// SW:           affine.min
+// SW:           %[[FIRST:.+]] = affine.min #{{.+}}()[%[[WARP]]]
+// SW:           nvgpu.device_async_copy %{{.+}}, %[[WBUF]][%{{.+}}, %{{.+}}, %{{.+}}], 8, %{{.+}} {bypassL1}
+// SW-COUNT-2:   nvgpu.device_async_copy %{{.+}}, %[[WBUF]]
+// SW:           nvgpu.device_async_create_group
+// SW-NOT:       nvgpu.device_async_copy
+// SW:           nvvm.cp.async.wait.group 0
+// SW-NEXT:      gpu.barrier
+// SW:           scf.for
+// SW:             scf.if
+// SW-COUNT-3:       nvgpu.device_async_copy %{{.+}}, %[[WBUF]]
+// SW:               nvgpu.device_async_create_group
+// SW:             %[[STAGED_W:.+]] = memref.subview %[[WBUF]][%{{.+}}, %[[FIRST]], 0] [1, %{{.+}}, 96]
+// SW:             vector.load %[[STAGED_W]]
+// SW:             nvgpu.mma.sync
+// SW:             nvvm.cp.async.wait.group 0
+// SW-NEXT:        gpu.barrier
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>
 #c = affine_map<(m, n, k) -> (m, n)>

@@ -255,6 +255,12 @@ struct NVPTXPipelineOptions
                      "shared memory, where each block stages them, rounded, "
                      "64 columns at a time"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> stageWeights{
+      *this, "stage-weights",
+      llvm::cl::desc("Tensor-core matmuls whose activations are staged "
+                     "stage the block's weight rows in shared memory too, "
+                     "by cp.async a chunk ahead (moe-gpu-warp-mma)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> prefetchWeights{
       *this, "prefetch-weights",
       llvm::cl::desc("Tensor-core matmuls load the next K step's weight "

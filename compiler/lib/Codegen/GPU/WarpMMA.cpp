@@ -57,6 +57,11 @@ constexpr int64_t kStaticSharedBytes = 48 * 1024;
 /// The most shared memory, static and dynamic, a W ring may take a block
 /// to: two blocks an SM still fit sm_80's 164 KB (and sm_90's 228 KB).
 constexpr int64_t kSharedBytesPerBlock = 80 * 1024;
+/// The most a block with staged W may take: one block an SM (W chunks of
+/// a 128-column block's gate and up take 96 KB), within sm_80's 163 KB.
+constexpr int64_t kStagedWeightSharedBytes = 160 * 1024;
+/// bf16 or f16 elements a thread copies at a time (16 bytes).
+constexpr int64_t kWeightCopyWidth = 8;
 
 /// The block's shared A chunks and who copies them.
 struct Staging {
@@ -68,6 +73,10 @@ struct Staging {
   /// `rowOffset` (null: the tile's rows are the staged rows).
   Value source;
   Value rowOffset;
+  /// With staged W, per weight: chunks of its block's rows,
+  /// [2, rows, kStagedRowStride] (rows zeros past them and past K), the
+  /// view they copy, and the tile's window's first row (null: 0).
+  SmallVector<Value, 2> weightBuffers, weightSources, weightRowOffsets;
   /// The block's threads, which share the copy.
   int64_t threads = 0;
   /// The thread's index in the block (on the host: null, a loop over them).
@@ -93,6 +102,8 @@ struct WeightRing {
 struct ASource {
   Value memref;
   Value chunkStart;
+  /// With staged W, each weight's staged chunk, from the tile's first row.
+  SmallVector<Value, 2> weightViews;
 };
 
 /// An index of a padded tile: clamped into the buffer, with whether it is
@@ -196,13 +207,19 @@ private:
   /// where `hasTile` (null: always), and waits for the block; else a loop
   /// over the steps.
   SmallVector<Value> emitDepthLoop(
-      Type operandType, Value activations, Value hasTile, ValueRange init,
+      Type operandType, Value activations, ArrayRef<Value> weights,
+      Value hasTile, ValueRange init,
       function_ref<SmallVector<Value>(Value, ASource, ValueRange)> step);
   /// The block copies chunk `chunk` of the staging's source (its rows,
   /// rounded to `operandType`, zeros past them and past K) into staged
   /// buffer `chunk % 2`: on the GPU this thread's pieces, on the host every
   /// thread's.
   void emitStageCopy(Type operandType, Value chunk);
+  /// The block copies chunk `chunk` of each staged weight's rows into its
+  /// buffer `chunk % 2`: on the GPU this thread's pieces by cp.async (zeros
+  /// past the rows and K), committed as one group; on the host every
+  /// thread's.
+  void emitWeightStageCopy(Value chunk);
   /// Thread `thread`'s pieces of chunk `chunk`: kCopyWidth f32 each, zeros
   /// past the rows and K.
   SmallVector<Value> loadStagePieces(Value activations, Value chunk,
@@ -673,10 +690,22 @@ WarpTileEmitter::loadStep(ASource a, ArrayRef<Value> weights, Value k0) {
         {makeGroup(a.memref, rows[0], aStart, aColumn, aVectorized),
          makeGroup(a.memref, rows[1], aStart, aColumn, aVectorized)});
   }
-  for (auto [weight, vectorized] : llvm::zip_equal(weights, wVectorized))
-    for (int64_t j = 0; j < colTiles; ++j)
-      groups.w.push_back(
-          makeGroup(weight, weightRows[j], start, column, vectorized));
+  for (auto [w, weight] : llvm::enumerate(weights))
+    for (int64_t j = 0; j < colTiles; ++j) {
+      if (a.weightViews.empty()) {
+        groups.w.push_back(
+            makeGroup(weight, weightRows[j], start, column, wVectorized[w]));
+        continue;
+      }
+      // A staged chunk, as A's: zeros past the block's rows and K, and a
+      // row past the tile's (clamped to its last) reaches only accumulator
+      // columns that are never stored.
+      Value at = arith::AddIOp::create(
+          b, loc, arith::SubIOp::create(b, loc, k0, a.chunkStart), laneK);
+      groups.w.push_back(makeGroup(a.weightViews[w],
+                                   {weightRows[j].clamped, Value()}, at,
+                                   {at, Value()}, /*vectorized=*/true));
+    }
   return groups;
 }
 
@@ -871,8 +900,89 @@ void WarpTileEmitter::emitStageCopy(Type operandType, Value chunk) {
   copyAs(threads.getInductionVar());
 }
 
+void WarpTileEmitter::emitWeightStageCopy(Value chunk) {
+  int64_t piecesPerRow = kChunkDepth / kWeightCopyWidth;
+  Value chunkStart =
+      arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
+  Value slot = arith::RemUIOp::create(b, loc, chunk, constant(2));
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  SmallVector<Value> tokens;
+  auto copyAs = [&](Value thread) {
+    for (auto [buffer, source] :
+         llvm::zip_equal(staging->weightBuffers, staging->weightSources)) {
+      int64_t rows = cast<MemRefType>(buffer.getType()).getDimSize(1);
+      Value sourceRows = memref::DimOp::create(b, loc, source, 0);
+      Value depth = memref::DimOp::create(b, loc, source, 1);
+      // Clamped, a copy of no bytes still has an address inside W.
+      Value lastRow = arith::MaxSIOp::create(
+          b, loc, arith::SubIOp::create(b, loc, sourceRows, constant(1)),
+          constant(0));
+      Value lastGroup =
+          arith::SubIOp::create(b, loc, depth, constant(kWeightCopyWidth));
+      for (int64_t p = 0; p < rows * piecesPerRow / staging->threads; ++p) {
+        // Thread x copies pieces x, x + threads, ...: consecutive threads
+        // along a row.
+        Value linear = arith::AddIOp::create(
+            b, loc, constant(p * staging->threads), thread);
+        Value row =
+            arith::DivUIOp::create(b, loc, linear, constant(piecesPerRow));
+        Value column = arith::MulIOp::create(
+            b, loc,
+            arith::RemUIOp::create(b, loc, linear, constant(piecesPerRow)),
+            constant(kWeightCopyWidth));
+        Value k = arith::AddIOp::create(b, loc, chunkStart, column);
+        // K is a multiple of the piece: a piece is inside K or past it.
+        Value inside = arith::AndIOp::create(
+            b, loc,
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
+                                  sourceRows),
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, depth));
+        SmallVector<Value> from = {
+            arith::MinUIOp::create(b, loc, row, lastRow),
+            arith::MinUIOp::create(b, loc, k, lastGroup)};
+        SmallVector<Value> to = {slot, row, column};
+        auto pieceType = VectorType::get(
+            {kWeightCopyWidth},
+            cast<MemRefType>(source.getType()).getElementType());
+        if (emulateLanes) {
+          auto load = scf::IfOp::create(b, loc, TypeRange{pieceType}, inside,
+                                        /*addThenBlock=*/true,
+                                        /*addElseBlock=*/true);
+          fillBlock(b, loc, load.thenBlock(), [&]() -> SmallVector<Value> {
+            return {vector::LoadOp::create(b, loc, pieceType, source, from)};
+          });
+          fillBlock(b, loc, load.elseBlock(), [&]() -> SmallVector<Value> {
+            return {
+                arith::ConstantOp::create(b, loc, b.getZeroAttr(pieceType))};
+          });
+          vector::StoreOp::create(b, loc, load.getResult(0), buffer, to);
+          continue;
+        }
+        // 16 bytes, past L1 (the block reads them from shared memory);
+        // none read (zeros written) outside W.
+        Value bytes = arith::SelectOp::create(
+            b, loc, inside, constant(kWeightCopyWidth), constant(0));
+        tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+            b, loc, tokenType, buffer, to, source, from,
+            b.getIndexAttr(kWeightCopyWidth), bytes, b.getUnitAttr()));
+      }
+    }
+  };
+  if (staging->threadId) {
+    copyAs(staging->threadId);
+    nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, tokens);
+    return;
+  }
+  auto threads = scf::ForOp::create(b, loc, constant(0),
+                                    constant(staging->threads), constant(1));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(threads.getBody()->getTerminator());
+  copyAs(threads.getInductionVar());
+}
+
 SmallVector<Value> WarpTileEmitter::emitDepthLoop(
-    Type operandType, Value activations, Value hasTile, ValueRange init,
+    Type operandType, Value activations, ArrayRef<Value> weights, Value hasTile,
+    ValueRange init,
     function_ref<SmallVector<Value>(Value, ASource, ValueRange)> step) {
   Value k = memref::DimOp::create(b, loc, activations, 1);
   if (!staging) {
@@ -892,8 +1002,18 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     if (staging->threadId)
       gpu::BarrierOp::create(b, loc);
   };
+  bool stagedWeights = !staging->weightBuffers.empty();
+  // Staged W's copies of a chunk have landed (this thread's), before the
+  // barrier that makes every thread's visible.
+  auto waitForWeights = [&] {
+    if (stagedWeights && staging->threadId)
+      NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
+  };
   Value chunks = arith::CeilDivUIOp::create(b, loc, k, constant(kChunkDepth));
   emitStageCopy(operandType, constant(0));
+  if (stagedWeights)
+    emitWeightStageCopy(constant(0));
+  waitForWeights();
   barrier();
   auto loop =
       scf::ForOp::create(b, loc, constant(0), chunks, constant(1), init);
@@ -905,6 +1025,14 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     // A thread's loads of the next chunk are issued before this chunk's
     // steps and stored after them, so that the steps run while they are
     // in flight. (On the host the whole copy comes after the steps.)
+    // The next chunk's W copies are in flight while this chunk's steps run
+    // (its buffer's last readers passed the barrier that ended the chunk
+    // before).
+    if (stagedWeights)
+      fillBlock(b, loc, scf::IfOp::create(b, loc, hasNext).thenBlock(), [&] {
+        emitWeightStageCopy(next);
+        return SmallVector<Value>();
+      });
     SmallVector<Value> nextPieces;
     if (staging->threadId) {
       auto pieceType = VectorType::get({kCopyWidth}, b.getF32Type());
@@ -949,11 +1077,35 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     Value chunkEnd = arith::MinUIOp::create(
         b, loc, k,
         arith::AddIOp::create(b, loc, chunkStart, constant(kChunkDepth)));
+    // Each staged weight's chunk, from the tile's window's first row.
+    SmallVector<Value, 2> weightViews;
+    for (auto [buffer, offset, weight] : llvm::zip_equal(
+             staging->weightBuffers, staging->weightRowOffsets, weights)) {
+      auto type = cast<MemRefType>(buffer.getType());
+      OpFoldResult first = zero, count = b.getIndexAttr(type.getDimSize(1));
+      if (offset) {
+        first = offset;
+        count = memref::DimOp::create(b, loc, weight, 0).getResult();
+      }
+      weightViews.push_back(memref::SubViewOp::create(
+          b, loc,
+          MemRefType::get({offset ? ShapedType::kDynamic : type.getDimSize(1),
+                           kStagedRowStride},
+                          type.getElementType(),
+                          StridedLayoutAttr::get(b.getContext(),
+                                                 ShapedType::kDynamic,
+                                                 {kStagedRowStride, 1}),
+                          type.getMemorySpace()),
+          buffer, ArrayRef<OpFoldResult>{slot, first, zero},
+          ArrayRef<OpFoldResult>{one, count, b.getIndexAttr(kStagedRowStride)},
+          ArrayRef<OpFoldResult>{one, one, one}));
+    }
     auto emitSteps = [&](ValueRange values) -> SmallVector<Value> {
       auto steps = scf::ForOp::create(b, loc, chunkStart, chunkEnd,
                                       constant(kStepDepth), values);
       fillBlock(b, loc, steps.getBody(), [&] {
-        return step(steps.getInductionVar(), ASource{view, chunkStart},
+        return step(steps.getInductionVar(),
+                    ASource{view, chunkStart, weightViews},
                     steps.getRegionIterArgs());
       });
       return SmallVector<Value>(steps.getResults());
@@ -978,6 +1130,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
         emitStageCopy(operandType, next);
       return SmallVector<Value>();
     });
+    waitForWeights();
     barrier();
     return values;
   });
@@ -1114,11 +1267,13 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
   Type weightElement =
       cast<MemRefType>(weights.front().getType()).getElementType();
   int64_t weightGroups = static_cast<int64_t>(weights.size());
-  if (lastStep && planWeightRing && weightElement.getIntOrFloatBitWidth() == 16)
+  bool weightsStaged = staging && !staging->weightBuffers.empty();
+  if (lastStep && planWeightRing && !weightsStaged &&
+      weightElement.getIntOrFloatBitWidth() == 16)
     // More stages than steps ahead would copy the last step again.
     ring = planWeightRing(weightGroups * colTiles, weightElement,
                           *lastStep / kStepDepth + 2);
-  bool prefetch = lastStep && prefetchWeights && !ring;
+  bool prefetch = lastStep && prefetchWeights && !ring && !weightsStaged;
   // The steps a ring's copies run ahead; each step's copies are one
   // cp.async group, so a step waits until at most `ahead - 1` are pending.
   int64_t ahead = ring ? ring->stages - 1 : 0;
@@ -1189,7 +1344,7 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
       init = SmallVector<Value>(ifTile.getResults());
     }
     SmallVector<Value> products = emitDepthLoop(
-        operandType, activations, hasTile, init,
+        operandType, activations, weights, hasTile, init,
         [&](Value k0, ASource a, ValueRange values) {
           if (ring) {
             // This step's copies have landed. The copies ahead go into the
@@ -1267,7 +1422,7 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
     });
   });
   emitDepthLoop(
-      operandType, activations, hasTile, ValueRange(),
+      operandType, activations, weights, hasTile, ValueRange(),
       [&](Value k0, ASource a, ValueRange) -> SmallVector<Value> {
         forEachLane([&](Value lane) {
           setUpLane(activations, result, lane);
@@ -1659,7 +1814,9 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
   /// alike, so that all take part in the copies and barriers; a block whose
   /// threads split the chunk evenly.
   std::optional<Staging> planStaging(OpBuilder &b, Operation *at,
-                                     Value activations, Type operandType) {
+                                     Value activations,
+                                     SmallVector<Value, 2> weights,
+                                     Type operandType) {
     if (!stageActivations || isa<FloatTF32Type>(operandType) ||
         !holdsAlignedGroups(activations, kCopyWidth))
       return std::nullopt;
@@ -1713,6 +1870,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       // Aligned for the 16-byte group loads.
       staging.buffer = memref::AllocaOp::create(b, at->getLoc(), bufferType,
                                                 b.getI64IntegerAttr(64));
+      planWeightStaging(b, at, staging, weights, uniformity);
       return staging;
     }
     // Within the static shared memory every GPU gives a block.
@@ -1727,7 +1885,101 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         at->getLoc());
     staging.threadId =
         gpu::ThreadIdOp::create(b, at->getLoc(), gpu::Dimension::x);
+    planWeightStaging(b, at, staging, weights, uniformity);
     return staging;
+  }
+
+  /// Adds staged W to `staging` (see Staging) where `stage-weights` asks
+  /// and every weight allows it: 16-bit elements in aligned 16-byte groups,
+  /// a view the same for every thread or a window of rows of one, whose
+  /// rows the block's threads split evenly, and room in shared memory: the
+  /// 48 KB of static shared memory, else dynamic shared memory up to
+  /// kStagedWeightSharedBytes a block. All of the tile's weights or none.
+  void planWeightStaging(OpBuilder &b, Operation *at, Staging &staging,
+                         ArrayRef<Value> weights, BlockUniformity &uniformity) {
+    if (!stageWeights)
+      return;
+    SmallVector<Value, 2> sources, offsets;
+    SmallVector<MemRefType, 2> types;
+    int64_t bytes = 0;
+    for (Value weight : weights) {
+      Type element = cast<MemRefType>(weight.getType()).getElementType();
+      if (element.getIntOrFloatBitWidth() != 16 ||
+          !holdsAlignedGroups(weight, kWeightCopyWidth))
+        return;
+      Value source = weight, offset;
+      FailureOr<int64_t> rows = failure();
+      if (uniformity.varies(weight)) {
+        std::optional<std::pair<Value, int64_t>> window =
+            blockRowsWindow(weight, uniformity);
+        if (!window)
+          return;
+        source = window->first;
+        offset = cast<memref::SubViewOp>(weight.getDefiningOp())
+                     .getOffsets()
+                     .front();
+        rows = window->second;
+      } else {
+        rows = mostRows(weight);
+        if (failed(rows) || *rows < 1)
+          return;
+        rows = llvm::alignTo(*rows, kMmaRows);
+      }
+      if (*rows * (kChunkDepth / kWeightCopyWidth) % staging.threads != 0)
+        return;
+      sources.push_back(source);
+      offsets.push_back(offset);
+      types.push_back(MemRefType::get({2, *rows, kStagedRowStride}, element));
+      bytes += bytesOf(types.back());
+    }
+    Location loc = at->getLoc();
+    SmallVector<Value, 2> buffers;
+    if (emulateLanes) {
+      for (MemRefType type : types)
+        buffers.push_back(
+            memref::AllocaOp::create(b, loc, type, b.getI64IntegerAttr(64)));
+    } else {
+      auto launch = at->getParentOfType<gpu::LaunchOp>();
+      std::optional<int64_t> dynamicBytes = dynamicSharedBytes(launch);
+      if (!dynamicBytes)
+        return;
+      auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                                  gpu::AddressSpace::Workgroup);
+      auto inWorkgroup = [&](MemRefType type) {
+        return MemRefType::get(type.getShape(), type.getElementType(),
+                               AffineMap(), workgroup);
+      };
+      if (fitsStatic(launch, bytes)) {
+        for (MemRefType type : types)
+          buffers.push_back(
+              launch.addWorkgroupAttribution(inWorkgroup(type), loc));
+      } else {
+        // Past the static 48 KB: dynamic shared memory, after any that an
+        // earlier tile of the launch took.
+        int64_t offset = llvm::alignTo(*dynamicBytes, 16);
+        if (workgroupBytes(launch) + offset + bytes > kStagedWeightSharedBytes)
+          return;
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(launch);
+          launch.getDynamicSharedMemorySizeMutable().assign(
+              arith::ConstantIntOp::create(b, loc, offset + bytes, 32));
+        }
+        Value memory = gpu::DynamicSharedMemoryOp::create(
+            b, loc,
+            MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
+                            workgroup));
+        for (MemRefType type : types) {
+          buffers.push_back(memref::ViewOp::create(
+              b, loc, inWorkgroup(type), memory,
+              arith::ConstantIndexOp::create(b, loc, offset), ValueRange()));
+          offset += bytesOf(type);
+        }
+      }
+    }
+    staging.weightBuffers = buffers;
+    staging.weightSources = sources;
+    staging.weightRowOffsets = offsets;
   }
 
   /// A ring of W stages for a tile at `at` whose lanes copy `groups` W
@@ -1823,8 +2075,10 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         continue;
       OpBuilder b(group.epilogue);
       auto stage = [&] {
-        return planStaging(b, group.epilogue, group.gate.getDpsInputs()[0],
-                           getTensorCoreOperandType(group.gate));
+        return planStaging(
+            b, group.epilogue, group.gate.getDpsInputs()[0],
+            {group.gate.getDpsInputs()[1], group.up.getDpsInputs()[1]},
+            getTensorCoreOperandType(group.gate));
       };
       auto ring = [&](int64_t groups, Type element, int64_t maxStages) {
         return planWeightRing(b, group.epilogue, groups, element, maxStages);
@@ -1858,7 +2112,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       }
       OpBuilder b(op);
       auto stage = [&] {
-        return planStaging(b, op, op.getDpsInputs()[0],
+        return planStaging(b, op, op.getDpsInputs()[0], {op.getDpsInputs()[1]},
                            getTensorCoreOperandType(op));
       };
       auto ring = [&](int64_t groups, Type element, int64_t maxStages) {

@@ -408,6 +408,11 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
            /*default=*/"true",
            "Stage the block's activation rows in shared memory, rounded, "
            "for the tiles that every thread of the block reaches">,
+    Option<"stageWeights", "stage-weights", "bool", /*default=*/"false",
+           "Where the activations are staged, stage the block's 16-bit "
+           "weight rows beside them (cp.async, the next chunk's while a "
+           "chunk's steps run), so that the warps of a grid column read "
+           "them from shared memory, once a block from global memory">,
     Option<"prefetchWeights", "prefetch-weights", "bool", /*default=*/"false",
            "Each K step loads the next step's W groups before its "
            "mma.syncs, which take those the step before loaded (a static "
