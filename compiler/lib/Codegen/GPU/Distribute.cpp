@@ -1598,7 +1598,7 @@ void MoEGPUDistributePass::roundForTensorCores(linalg::GenericOp op) {
 
 LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
   roundForTensorCores(op);
-  {
+  if (warpRows > 1) {
     OpBuilder b(op);
     SmallVector<Range> domain =
         cast<TilingInterface>(op.getOperation()).getIterationDomain(b);

@@ -960,11 +960,11 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk) {
         }
         // 16 bytes, past L1 (the block reads them from shared memory);
         // none read (zeros written) outside W.
-        Value bytes = arith::SelectOp::create(
+        Value elements = arith::SelectOp::create(
             b, loc, inside, constant(kWeightCopyWidth), constant(0));
         tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
             b, loc, tokenType, buffer, to, source, from,
-            b.getIndexAttr(kWeightCopyWidth), bytes, b.getUnitAttr()));
+            b.getIndexAttr(kWeightCopyWidth), elements, b.getUnitAttr()));
       }
     }
   };
@@ -1935,6 +1935,10 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     Location loc = at->getLoc();
     SmallVector<Value, 2> buffers;
     if (emulateLanes) {
+      // The GPU's limit, so that the host runs what the GPU would.
+      if (bytesOf(cast<MemRefType>(staging.buffer.getType())) + bytes >
+          kStagedWeightSharedBytes)
+        return;
       for (MemRefType type : types)
         buffers.push_back(
             memref::AllocaOp::create(b, loc, type, b.getI64IntegerAttr(64)));
