@@ -36,8 +36,12 @@ for layer in S1 S3; do
 done
 # S3 again with other schedule options, each a variant that gpu-run.py
 # times beside the default (S3-NAME): what a GPU session compares in one
-# call.
+# call. The newest first: a run cut short by the device time keeps them.
 VARIANTS=(
+  "grid2:threads=256 row-block=64 warp-rows=2"
+  "grid2-prefetch:threads=256 row-block=64 warp-rows=2 prefetch-weights=true"
+  "grid2-cgroup8:threads=256 row-block=64 warp-rows=2 column-group=8"
+  "grid2-sw:threads=256 row-block=64 warp-rows=2 stage-weights=true"
   "prefetch:prefetch-weights=true"
   "cb64:column-block=64"
   "prefetch-cb64:prefetch-weights=true column-block=64"
@@ -52,10 +56,6 @@ VARIANTS=(
   "ring4-split4:weight-stages=4 split-k=4"
   "cgroup8:column-group=8"
   "cgroup8-ring4:column-group=8 weight-stages=4"
-  "grid2:threads=256 row-block=64 warp-rows=2"
-  "grid2-prefetch:threads=256 row-block=64 warp-rows=2 prefetch-weights=true"
-  "grid2-cgroup8:threads=256 row-block=64 warp-rows=2 column-group=8"
-  "grid2-sw:threads=256 row-block=64 warp-rows=2 stage-weights=true"
 )
 for variant in "${VARIANTS[@]}"; do
   "$BUILD/bin/moe-compile" --target=nvptx --gpu-arch="$ARCH" \
