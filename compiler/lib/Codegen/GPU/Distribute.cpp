@@ -644,8 +644,9 @@ struct MoEGPUDistributePass
   /// cores' type and tiles it over the block's warps, then into
   /// moe.warp_mma tiles.
   LogicalResult tileOverWarps(linalg::GenericOp op);
-  /// The same over a grid of `warp-rows` rows of warps (see Passes.td).
-  LogicalResult tileOverWarpGrid(linalg::GenericOp op);
+  /// The same over a grid of `warp-rows` rows of warps (see Passes.td),
+  /// `op`'s `rows` fitting it (fitsWarpGrid).
+  LogicalResult tileOverWarpGrid(linalg::GenericOp op, Value rows);
   /// Whether a block's `rows` fit a grid of warp rows, one warp tile each:
   /// `warp-rows` is above 1 and they are at most row-block. (A block of
   /// more, a segment's whole rows where its loop over experts folded away,
@@ -1201,6 +1202,20 @@ static Value tileSize(OpBuilder &b, Location loc, int64_t tile, Value at,
       ValueRange{at, end});
 }
 
+/// A warp's `count` of `columns` split over `workers` warps, when every
+/// warp's share fits one warp tile: as an affine.min, whose bound
+/// moe-gpu-warp-mma's shape check sees (the warp then takes its columns
+/// with no loop, even none, and reaches its tile). Null otherwise.
+static Value columnsInOneWarpTile(OpBuilder &b, Location loc, Value columns,
+                                  int64_t workers, Value count) {
+  FailureOr<int64_t> mostColumns = constantUpperBound(columns);
+  if (failed(mostColumns) ||
+      llvm::divideCeil(*mostColumns, workers) > kWarpTileCols)
+    return Value();
+  return tileSize(b, loc, kWarpTileCols,
+                  arith::ConstantIndexOp::create(b, loc, 0), count);
+}
+
 std::pair<Value, Value> MoEGPUDistributePass::warpGridRows(OpBuilder &b,
                                                            Location loc,
                                                            Value warp,
@@ -1272,13 +1287,11 @@ LogicalResult MoEGPUDistributePass::fuseGatedGroup(GatedGroup group) {
   // A warp whose columns fit one tile takes them without a loop, even none
   // (a ragged window's last warps): every warp of the block then reaches
   // its tile, where moe-gpu-warp-mma may place block-wide barriers.
-  Value column = first, columnCount;
-  FailureOr<int64_t> mostColumns = constantUpperBound(columns);
-  if (onTensorCores && succeeded(mostColumns) &&
-      llvm::divideCeil(*mostColumns, workers) <= tileColumns) {
-    // As an affine.min, whose bound moe-gpu-warp-mma's shape check sees.
-    columnCount = tileSize(b, loc, tileColumns, constant(0), count);
-  } else {
+  Value column = first;
+  Value columnCount =
+      onTensorCores ? columnsInOneWarpTile(b, loc, columns, workers, count)
+                    : Value();
+  if (!columnCount) {
     auto columnLoop =
         scf::ForOp::create(b, loc, constant(0), count, constant(tileColumns));
     b.setInsertionPointToStart(columnLoop.getBody());
@@ -1602,9 +1615,10 @@ LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
     OpBuilder b(op);
     SmallVector<Range> domain =
         cast<TilingInterface>(op.getOperation()).getIterationDomain(b);
-    if (fitsWarpGrid(
-            getValueOrCreateConstantIndexOp(b, op.getLoc(), domain[0].size)))
-      return tileOverWarpGrid(op);
+    Value rows =
+        getValueOrCreateConstantIndexOp(b, op.getLoc(), domain[0].size);
+    if (fitsWarpGrid(rows))
+      return tileOverWarpGrid(op, rows);
   }
 
   // The warps split the columns; each then walks its columns in warp tiles
@@ -1635,7 +1649,8 @@ LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
   return success();
 }
 
-LogicalResult MoEGPUDistributePass::tileOverWarpGrid(linalg::GenericOp op) {
+LogicalResult MoEGPUDistributePass::tileOverWarpGrid(linalg::GenericOp op,
+                                                     Value rows) {
   // By hand, not by TilingInterface's forall: a warp's rows and columns
   // both derive from its one index (a 1-D forall over the block's warps,
   // as moe-gpu-warp-mma expects), and a warp whose columns fit one warp
@@ -1646,7 +1661,6 @@ LogicalResult MoEGPUDistributePass::tileOverWarpGrid(linalg::GenericOp op) {
   int64_t columnWarps = warps / warpRows;
   SmallVector<Range> domain =
       cast<TilingInterface>(op.getOperation()).getIterationDomain(b);
-  Value rows = getValueOrCreateConstantIndexOp(b, loc, domain[0].size);
   Value columns = getValueOrCreateConstantIndexOp(b, loc, domain[1].size);
   auto forall = scf::ForallOp::create(
       b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(warps)}, ValueRange(),
@@ -1657,14 +1671,8 @@ LogicalResult MoEGPUDistributePass::tileOverWarpGrid(linalg::GenericOp op) {
       b, loc, warp, arith::ConstantIndexOp::create(b, loc, columnWarps));
   auto [first, count] = columnShare(b, loc, columnWarp, columnWarps, columns);
   auto [row, rowCount] = warpGridRows(b, loc, warp, rows);
-  FailureOr<int64_t> mostColumns = constantUpperBound(columns);
-  bool oneTile = succeeded(mostColumns) &&
-                 llvm::divideCeil(*mostColumns, columnWarps) <= kWarpTileCols;
-  // As an affine.min, whose bound moe-gpu-warp-mma's shape check sees.
-  Value columnCount =
-      oneTile ? tileSize(b, loc, kWarpTileCols,
-                         arith::ConstantIndexOp::create(b, loc, 0), count)
-              : count;
+  Value oneTile = columnsInOneWarpTile(b, loc, columns, columnWarps, count);
+  Value columnCount = oneTile ? oneTile : count;
   FailureOr<Operation *> warpTile =
       tileWithOperands(b, op, {row, first}, {rowCount, columnCount}, {}, {});
   if (failed(warpTile))

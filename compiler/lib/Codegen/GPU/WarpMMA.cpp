@@ -220,6 +220,13 @@ private:
   /// past the rows and K), committed as one group; on the host every
   /// thread's.
   void emitWeightStageCopy(Value chunk);
+  /// Slot `slot` of staged buffer `buffer` ([2, rows, kStagedRowStride]),
+  /// the tile's rows: all of them, or (with `firstRow`) the window of
+  /// `operand`'s rows from there, which the tile reads only inside.
+  Value stagedChunk(Value buffer, Value slot, Value firstRow, Value operand);
+  /// `copy(thread)` for this thread on the GPU, or on the host for each of
+  /// the block's threads in turn (one warp's turn copies for all).
+  void asCopyingThreads(function_ref<void(Value)> copy);
   /// Thread `thread`'s pieces of chunk `chunk`: kCopyWidth f32 each, zeros
   /// past the rows and K.
   SmallVector<Value> loadStagePieces(Value activations, Value chunk,
@@ -604,7 +611,7 @@ Value WarpTileEmitter::ringSlot(Value k0, int64_t ahead) {
 void WarpTileEmitter::copyToRing(ArrayRef<Value> weights, Value activations,
                                  Value k0, Value slot, Value lane) {
   // The groups' places only: nothing is loaded through them here.
-  StepGroups groups = loadStep(ASource{activations, Value()}, weights, k0);
+  StepGroups groups = loadStep(ASource{activations, Value(), {}}, weights, k0);
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   SmallVector<Value> tokens;
   for (auto [j, group] : llvm::enumerate(groups.w)) {
@@ -636,7 +643,7 @@ void WarpTileEmitter::readFromRing(StepGroups &groups, Value slot, Value lane) {
 SmallVector<Value> WarpTileEmitter::loadWeightVectors(ArrayRef<Value> weights,
                                                       Value activations,
                                                       Value k0) {
-  StepGroups groups = loadStep(ASource{activations, Value()}, weights, k0);
+  StepGroups groups = loadStep(ASource{activations, Value(), {}}, weights, k0);
   SmallVector<Value> vectors;
   for (Group &group : groups.w) {
     groupElement(group, 0);
@@ -890,14 +897,40 @@ void WarpTileEmitter::emitStageCopy(Type operandType, Value chunk) {
     storeStagePieces(operandType, chunk, thread,
                      loadStagePieces(staging->source, chunk, thread));
   };
+  asCopyingThreads(copyAs);
+}
+
+Value WarpTileEmitter::stagedChunk(Value buffer, Value slot, Value firstRow,
+                                   Value operand) {
+  auto type = cast<MemRefType>(buffer.getType());
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  OpFoldResult first = zero, rows = b.getIndexAttr(type.getDimSize(1));
+  if (firstRow) {
+    first = firstRow;
+    rows = memref::DimOp::create(b, loc, operand, 0).getResult();
+  }
+  return memref::SubViewOp::create(
+      b, loc,
+      MemRefType::get({firstRow ? ShapedType::kDynamic : type.getDimSize(1),
+                       kStagedRowStride},
+                      type.getElementType(),
+                      StridedLayoutAttr::get(b.getContext(),
+                                             ShapedType::kDynamic,
+                                             {kStagedRowStride, 1}),
+                      type.getMemorySpace()),
+      buffer, ArrayRef<OpFoldResult>{slot, first, zero},
+      ArrayRef<OpFoldResult>{one, rows, b.getIndexAttr(kStagedRowStride)},
+      ArrayRef<OpFoldResult>{one, one, one});
+}
+
+void WarpTileEmitter::asCopyingThreads(function_ref<void(Value)> copy) {
   if (staging->threadId)
-    return copyAs(staging->threadId);
-  // On the host, one warp's turn copies for all of the block's threads.
+    return copy(staging->threadId);
   auto threads = scf::ForOp::create(b, loc, constant(0),
                                     constant(staging->threads), constant(1));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(threads.getBody()->getTerminator());
-  copyAs(threads.getInductionVar());
+  copy(threads.getInductionVar());
 }
 
 void WarpTileEmitter::emitWeightStageCopy(Value chunk) {
@@ -948,8 +981,9 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk) {
           auto load = scf::IfOp::create(b, loc, TypeRange{pieceType}, inside,
                                         /*addThenBlock=*/true,
                                         /*addElseBlock=*/true);
+          Value weight = source;
           fillBlock(b, loc, load.thenBlock(), [&]() -> SmallVector<Value> {
-            return {vector::LoadOp::create(b, loc, pieceType, source, from)};
+            return {vector::LoadOp::create(b, loc, pieceType, weight, from)};
           });
           fillBlock(b, loc, load.elseBlock(), [&]() -> SmallVector<Value> {
             return {
@@ -968,16 +1002,9 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk) {
       }
     }
   };
-  if (staging->threadId) {
-    copyAs(staging->threadId);
+  asCopyingThreads(copyAs);
+  if (staging->threadId)
     nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, tokens);
-    return;
-  }
-  auto threads = scf::ForOp::create(b, loc, constant(0),
-                                    constant(staging->threads), constant(1));
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(threads.getBody()->getTerminator());
-  copyAs(threads.getInductionVar());
 }
 
 SmallVector<Value> WarpTileEmitter::emitDepthLoop(
@@ -989,7 +1016,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     auto loop =
         scf::ForOp::create(b, loc, constant(0), k, constant(kStepDepth), init);
     fillBlock(b, loc, loop.getBody(), [&] {
-      return step(loop.getInductionVar(), ASource{activations, Value()},
+      return step(loop.getInductionVar(), ASource{activations, Value(), {}},
                   loop.getRegionIterArgs());
     });
     return SmallVector<Value>(loop.getResults());
@@ -1051,55 +1078,16 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     }
     Value chunkStart =
         arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
-    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     Value slot = arith::RemUIOp::create(b, loc, chunk, constant(2));
-    auto bufferType = cast<MemRefType>(staging->buffer.getType());
-    // The tile's rows of the chunk: all of them, or its window of the
-    // block's rows (which it reads only inside).
-    OpFoldResult firstRow = zero;
-    OpFoldResult viewRows = b.getIndexAttr(stagedRows());
-    if (staging->rowOffset) {
-      firstRow = staging->rowOffset;
-      viewRows = memref::DimOp::create(b, loc, activations, 0).getResult();
-    }
-    Value view = memref::SubViewOp::create(
-        b, loc,
-        MemRefType::get(
-            {staging->rowOffset ? ShapedType::kDynamic : stagedRows(),
-             kStagedRowStride},
-            operandType,
-            StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
-                                   {kStagedRowStride, 1}),
-            bufferType.getMemorySpace()),
-        staging->buffer, ArrayRef<OpFoldResult>{slot, firstRow, zero},
-        ArrayRef<OpFoldResult>{one, viewRows, b.getIndexAttr(kStagedRowStride)},
-        ArrayRef<OpFoldResult>{one, one, one});
+    Value view =
+        stagedChunk(staging->buffer, slot, staging->rowOffset, activations);
     Value chunkEnd = arith::MinUIOp::create(
         b, loc, k,
         arith::AddIOp::create(b, loc, chunkStart, constant(kChunkDepth)));
-    // Each staged weight's chunk, from the tile's window's first row.
     SmallVector<Value, 2> weightViews;
     for (auto [buffer, offset, weight] : llvm::zip_equal(
-             staging->weightBuffers, staging->weightRowOffsets, weights)) {
-      auto type = cast<MemRefType>(buffer.getType());
-      OpFoldResult first = zero, count = b.getIndexAttr(type.getDimSize(1));
-      if (offset) {
-        first = offset;
-        count = memref::DimOp::create(b, loc, weight, 0).getResult();
-      }
-      weightViews.push_back(memref::SubViewOp::create(
-          b, loc,
-          MemRefType::get({offset ? ShapedType::kDynamic : type.getDimSize(1),
-                           kStagedRowStride},
-                          type.getElementType(),
-                          StridedLayoutAttr::get(b.getContext(),
-                                                 ShapedType::kDynamic,
-                                                 {kStagedRowStride, 1}),
-                          type.getMemorySpace()),
-          buffer, ArrayRef<OpFoldResult>{slot, first, zero},
-          ArrayRef<OpFoldResult>{one, count, b.getIndexAttr(kStagedRowStride)},
-          ArrayRef<OpFoldResult>{one, one, one}));
-    }
+             staging->weightBuffers, staging->weightRowOffsets, weights))
+      weightViews.push_back(stagedChunk(buffer, slot, offset, weight));
     auto emitSteps = [&](ValueRange values) -> SmallVector<Value> {
       auto steps = scf::ForOp::create(b, loc, chunkStart, chunkEnd,
                                       constant(kStepDepth), values);
@@ -1764,6 +1752,36 @@ static std::optional<int64_t> dynamicSharedBytes(gpu::LaunchOp launch) {
   return getConstantIntValue(size);
 }
 
+/// Views of `types` (workgroup memory) one after another in `launch`'s
+/// dynamic shared memory from `offset` (16-byte aligned), the launch's
+/// dynamic size grown to their end: where buffers past the static 48 KB go.
+static SmallVector<Value> placeInDynamicShared(OpBuilder &b, Location loc,
+                                               gpu::LaunchOp launch,
+                                               int64_t offset,
+                                               ArrayRef<MemRefType> types) {
+  int64_t end = offset;
+  for (MemRefType type : types)
+    end += bytesOf(type);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(launch);
+    launch.getDynamicSharedMemorySizeMutable().assign(
+        arith::ConstantIntOp::create(b, loc, end, 32));
+  }
+  Value memory = gpu::DynamicSharedMemoryOp::create(
+      b, loc,
+      MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
+                      types.front().getMemorySpace()));
+  SmallVector<Value> views;
+  for (MemRefType type : types) {
+    views.push_back(memref::ViewOp::create(
+        b, loc, type, memory, arith::ConstantIndexOp::create(b, loc, offset),
+        ValueRange()));
+    offset += bytesOf(type);
+  }
+  return views;
+}
+
 /// Whether `bytes` more of static shared memory fit `launch`: within the 48
 /// KB of static shared memory, and with its dynamic shared memory within
 /// kSharedBytesPerBlock.
@@ -1786,13 +1804,18 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
            op->getParentOfType<gpu::GPUFuncOp>();
   }
 
-  /// When `activations` (a tile's, which vary between the block's threads)
-  /// is a window of whole rows of a view the same for every thread, from a
-  /// row that varies: that view, and the most rows it has (a staged
-  /// chunk's). A tile reads only rows of its window (clamped to its last),
-  /// so never past the view's.
-  std::optional<std::pair<Value, int64_t>>
-  blockRowsWindow(Value activations, BlockUniformity &uniformity) {
+  /// A tile's operand that is a window of whole rows of a view the same
+  /// for every thread of the block, from a row that is not: that view, the
+  /// window's first row, and the most rows the view has (a staged chunk's).
+  /// A tile reads only rows of its window (clamped to its last), so never
+  /// past the view's.
+  struct RowsWindow {
+    Value source;
+    Value firstRow;
+    int64_t rows;
+  };
+  std::optional<RowsWindow> blockRowsWindow(Value activations,
+                                            BlockUniformity &uniformity) {
     auto window = activations.getDefiningOp<memref::SubViewOp>();
     if (!window || window.getSourceType().getRank() != 2 ||
         !window.hasUnitStride() || window.getStaticOffsets()[1] != 0 ||
@@ -1803,8 +1826,9 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     FailureOr<int64_t> sourceRows = mostRows(window.getSource());
     if (failed(sourceRows) || *sourceRows < 1)
       return std::nullopt;
-    return std::make_pair(window.getSource(),
-                          llvm::alignTo(*sourceRows, kMmaRows));
+    return RowsWindow{
+        window.getSource(), window.getOffsets().front(),
+        static_cast<int64_t>(llvm::alignTo(*sourceRows, kMmaRows))};
   }
 
   /// The block's staged A chunks for a tile at `at` that reads
@@ -1853,15 +1877,13 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     if (uniformity.varies(activations)) {
       // On a grid of warp rows a warp's rows are a window of the block's:
       // the block stages all of them.
-      std::optional<std::pair<Value, int64_t>> window =
+      std::optional<RowsWindow> window =
           blockRowsWindow(activations, uniformity);
       if (!window)
         return std::nullopt;
-      staging.source = window->first;
-      staging.rowOffset = cast<memref::SubViewOp>(activations.getDefiningOp())
-                              .getOffsets()
-                              .front();
-      rows = window->second;
+      staging.source = window->source;
+      staging.rowOffset = window->firstRow;
+      rows = window->rows;
     }
     if (rows * kChunkDepth / kCopyWidth % threads != 0)
       return std::nullopt;
@@ -1910,15 +1932,12 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       Value source = weight, offset;
       FailureOr<int64_t> rows = failure();
       if (uniformity.varies(weight)) {
-        std::optional<std::pair<Value, int64_t>> window =
-            blockRowsWindow(weight, uniformity);
+        std::optional<RowsWindow> window = blockRowsWindow(weight, uniformity);
         if (!window)
           return;
-        source = window->first;
-        offset = cast<memref::SubViewOp>(weight.getDefiningOp())
-                     .getOffsets()
-                     .front();
-        rows = window->second;
+        source = window->source;
+        offset = window->firstRow;
+        rows = window->rows;
       } else {
         rows = mostRows(weight);
         if (failed(rows) || *rows < 1)
@@ -1963,22 +1982,8 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         int64_t offset = llvm::alignTo(*dynamicBytes, 16);
         if (workgroupBytes(launch) + offset + bytes > kStagedWeightSharedBytes)
           return;
-        {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPoint(launch);
-          launch.getDynamicSharedMemorySizeMutable().assign(
-              arith::ConstantIntOp::create(b, loc, offset + bytes, 32));
-        }
-        Value memory = gpu::DynamicSharedMemoryOp::create(
-            b, loc,
-            MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
-                            workgroup));
-        for (MemRefType type : types) {
-          buffers.push_back(memref::ViewOp::create(
-              b, loc, inWorkgroup(type), memory,
-              arith::ConstantIndexOp::create(b, loc, offset), ValueRange()));
-          offset += bytesOf(type);
-        }
+        buffers = placeInDynamicShared(b, loc, launch, offset,
+                                       llvm::map_to_vector(types, inWorkgroup));
       }
     }
     staging.weightBuffers = buffers;
@@ -2040,20 +2045,8 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
           stages, (kSharedBytesPerBlock - staticBytes - offset) / stageBytes);
       if (ring.stages < 2)
         return std::nullopt;
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPoint(launch);
-        launch.getDynamicSharedMemorySizeMutable().assign(
-            arith::ConstantIntOp::create(
-                b, loc, offset + ring.stages * stageBytes, 32));
-      }
-      Value memory = gpu::DynamicSharedMemoryOp::create(
-          b, loc,
-          MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
-                          workgroup));
-      ring.buffer = memref::ViewOp::create(
-          b, loc, ringType(), memory,
-          arith::ConstantIndexOp::create(b, loc, offset), ValueRange());
+      ring.buffer =
+          placeInDynamicShared(b, loc, launch, offset, {ringType()}).front();
     }
     ring.warp = arith::DivUIOp::create(
         b, loc, gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x),
