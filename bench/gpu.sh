@@ -38,6 +38,7 @@ done
 # times beside the default (S3-NAME): what a GPU session compares in one
 # call. The newest first: a run cut short by the device time keeps them.
 VARIANTS=(
+  "wgmma:wgmma=true"
   "grid2:threads=256 row-block=64 warp-rows=2"
   "grid2-prefetch:threads=256 row-block=64 warp-rows=2 prefetch-weights=true"
   "grid2-cgroup8:threads=256 row-block=64 warp-rows=2 column-group=8"
@@ -58,7 +59,13 @@ VARIANTS=(
   "cgroup8-ring4:column-group=8 weight-stages=4"
 )
 for variant in "${VARIANTS[@]}"; do
-  "$BUILD/bin/moe-compile" --target=nvptx --gpu-arch="$ARCH" \
+  arch="$ARCH"
+  # wgmma is sm_90a's (H100 and H200): none for another GPU.
+  if [[ "$variant" == *wgmma=true* ]]; then
+    [[ "$ARCH" == sm_90* ]] || continue
+    arch=sm_90a
+  fi
+  "$BUILD/bin/moe-compile" --target=nvptx --gpu-arch="$arch" \
     --pipeline-options="${variant#*:}" "$OUT/S3.json" -o "$OUT/S3-${variant%%:*}"
   echo "${variant%%:*} ${variant#*:}" >> "$OUT/variants.txt.new"
 done

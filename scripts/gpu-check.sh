@@ -66,23 +66,26 @@ wanted() {
 }
 
 # prepare NAME MODEL.json RTOL [--compile FLAG]... [--reference FLAG]...
-#         [--weights FILE]  (in OUT; default NAME.safetensors where it is)
+#         [--weights FILE] [--arch GPU_ARCH]
+#   (in OUT; weights default NAME.safetensors where it is; --arch in place
+#   of ARCH, on a GPU)
 prepare() {
   local name="$1" model="$2" rtol="$3"
   shift 3
   wanted "$name" || return 0
-  local compile_flags=() reference_flags=() weights=""
+  local compile_flags=() reference_flags=() weights="" target=("${TARGET[@]}")
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --compile) compile_flags+=("$2") ;;
       --reference) reference_flags+=("$2") ;;
       --weights) weights="$2" ;;
+      --arch) [[ "$HOST" == 1 ]] || target=(--target=nvptx --gpu-arch="$2") ;;
     esac
     shift 2
   done
   local flat="${name//\//-}"
   "$PYTHON" "$INPUTS/expose-outputs.py" "$model" "$OUT/$flat.json"
-  "$BIN/moe-compile" "${TARGET[@]}" ${compile_flags[@]+"${compile_flags[@]}"} \
+  "$BIN/moe-compile" "${target[@]}" ${compile_flags[@]+"${compile_flags[@]}"} \
     "$OUT/$flat.json" -o "$OUT/$flat"
   if [[ -z "$weights" && -f "$OUT/$flat.safetensors" ]]; then
     weights="$flat.safetensors"
@@ -111,7 +114,8 @@ done
 if wanted tensor-cores-bf16 || wanted tensor-cores-bf16-unstaged ||
    wanted tensor-cores-bf16-prefetch || wanted tensor-cores-bf16-split ||
    wanted tensor-cores-bf16-tile48 || wanted tensor-cores-bf16-ring ||
-   wanted tensor-cores-bf16-cgroup; then
+   wanted tensor-cores-bf16-cgroup || wanted tensor-cores-bf16-grid ||
+   wanted tensor-cores-bf16-grid-sw || wanted tensor-cores-bf16-wgmma; then
   "$PYTHON" "$INPUTS/expose-outputs.py" "$ROOT/examples/tiny-mixtral.json" \
     "$OUT/tensor-cores-bf16-f32.json"
   "$BIN/moe-reference" "$OUT/tensor-cores-bf16-f32.json" \
@@ -157,6 +161,13 @@ prepare tensor-cores-bf16-grid "$OUT/tensor-cores-bf16-model.json" 4e-3 \
 prepare tensor-cores-bf16-grid-sw "$OUT/tensor-cores-bf16-model.json" 4e-3 \
   --compile --pipeline-options="threads=256 row-block=64 warp-rows=2 stage-weights=true" \
   --reference --tensor-cores --weights tensor-cores-bf16.safetensors
+# The same as one warpgroup a block on wgmma (wgmma=true, off by default
+# until timed; sm_90a, so only where ARCH is an sm_90: H100 and H200).
+if [[ "$HOST" == 1 || "$ARCH" == sm_90* ]]; then
+  prepare tensor-cores-bf16-wgmma "$OUT/tensor-cores-bf16-model.json" 4e-3 \
+    --compile --pipeline-options=wgmma=true --arch sm_90a \
+    --reference --tensor-cores --weights tensor-cores-bf16.safetensors
+fi
 # The same with each warp's W groups copied by cp.async into a ring of
 # stages in shared memory (weight-stages, off by default until timed).
 prepare tensor-cores-bf16-ring "$OUT/tensor-cores-bf16-model.json" 4e-3 \

@@ -43,17 +43,36 @@ std::string mlir::moe::libdevicePath(llvm::StringRef toolkit) {
   return (toolkit + "/nvvm/libdevice/libdevice.10.bc").str();
 }
 
+namespace {
+/// The block and warp shape of the schedule: the options', or with `wgmma`
+/// one warpgroup a block (128 threads) whose 4 warps take 16 of the
+/// block's 64 rows each, and all of its columns (up to 128).
+struct ScheduleShape {
+  int64_t threads, rowBlock, warpRows, warpTileRows, warpTileColumns;
+};
+} // namespace
+
+static ScheduleShape scheduleShape(const NVPTXPipelineOptions &options) {
+  if (options.wgmma)
+    return {128, 64, 4, 16, 128};
+  return {options.threads, options.rowBlock, options.warpRows,
+          options.warpTileRows, options.warpTileColumns};
+}
+
 /// moe-gpu-warp-mma's options from the pipeline's, its lanes on the host
 /// with `emulateLanes`.
 static MoEGPUWarpMMAPassOptions
 warpMmaOptions(const NVPTXPipelineOptions &options, bool emulateLanes) {
+  ScheduleShape shape = scheduleShape(options);
   MoEGPUWarpMMAPassOptions warpMma;
   warpMma.emulateLanes = emulateLanes;
   warpMma.stageActivations = options.stageActivations;
   warpMma.stageWeights = options.stageWeights;
   warpMma.prefetchWeights = options.prefetchWeights;
   warpMma.weightStages = options.weightStages;
-  warpMma.warpTileRows = options.warpTileRows;
+  warpMma.warpTileRows = shape.warpTileRows;
+  warpMma.warpTileColumns = shape.warpTileColumns;
+  warpMma.wgmma = options.wgmma;
   return warpMma;
 }
 
@@ -62,15 +81,17 @@ void mlir::moe::buildMoEGPUBufferizationStage(
   // The CUDA runtime lays the weights out on the device, the whole arena
   // at once.
   buildMoEEntryAndBufferizeStage(pm, /*prepareSlices=*/false);
+  ScheduleShape shape = scheduleShape(options);
   MoEGPUDistributePassOptions distribute;
-  distribute.rowBlock = options.rowBlock;
-  distribute.threads = options.threads;
+  distribute.rowBlock = shape.rowBlock;
+  distribute.threads = shape.threads;
   distribute.columnBlock = options.columnBlock;
   distribute.columnGroup = options.columnGroup;
   distribute.tensorCores = options.tensorCores;
   distribute.tf32 = options.tf32;
-  distribute.warpTileRows = options.warpTileRows;
-  distribute.warpRows = options.warpRows;
+  distribute.warpTileRows = shape.warpTileRows;
+  distribute.warpTileColumns = shape.warpTileColumns;
+  distribute.warpRows = shape.warpRows;
   pm.addNestedPass<func::FuncOp>(createMoEGPUDistributePass(distribute));
   if (options.mergeKernels)
     pm.addNestedPass<func::FuncOp>(createMoEGPUMergeIndependentKernelsPass());
@@ -110,9 +131,10 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   // token blocks; a block's threads take one column chunk each.
   ConvertMoEToLinalgPassOptions lowering;
   lowering.dispatchChunkTokens = kRouterTokenBlock;
-  lowering.permuteRowBlock = options.rowBlock;
+  ScheduleShape shape = scheduleShape(options);
+  lowering.permuteRowBlock = shape.rowBlock;
   lowering.combineTokenBlock = kRouterTokenBlock;
-  lowering.blockColumnChunks = options.threads;
+  lowering.blockColumnChunks = shape.threads;
   buildMoEToLinalgStage(pm, lowering);
   buildMoEGPUBufferizationStage(pm, options);
   if (options.hostSemantics) {

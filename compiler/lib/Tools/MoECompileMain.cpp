@@ -403,6 +403,10 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
       return reportError("invalid --pipeline-options '" + pipelineOptionsText +
                          "': " + optionErrors);
     pipelineOptions.gpuArch = gpuArch;
+    if (pipelineOptions.wgmma && !gpuHostSemantics && gpuArch != "sm_90a")
+      return reportError("--pipeline-options=wgmma=true needs "
+                         "--gpu-arch=sm_90a (wgmma.mma_async), not '" +
+                         gpuArch + "'");
     if (!cudaToolkit.empty())
       pipelineOptions.cudaToolkit = cudaToolkit;
     pipelineOptions.hostSemantics = gpuHostSemantics;

@@ -6,6 +6,8 @@
 // RUN: moe-opt %s --moe-gpu-distribute="row-block=64 threads=128 warp-rows=2" --split-input-file --canonicalize | FileCheck %s --check-prefix=GRID
 // RUN: not moe-opt %s --moe-gpu-distribute="row-block=32 threads=128 warp-rows=2" --split-input-file 2>&1 | FileCheck %s --check-prefix=GRID-ROWS
 // RUN: not moe-opt %s --moe-gpu-distribute="row-block=96 threads=128 warp-rows=3 warp-tile-rows=32" --split-input-file 2>&1 | FileCheck %s --check-prefix=GRID-WARPS
+// RUN: moe-opt %s --moe-gpu-distribute="row-block=64 threads=128 warp-rows=4 warp-tile-rows=16 warp-tile-columns=128" --split-input-file --canonicalize | FileCheck %s --check-prefix=WARPGROUP
+// RUN: not moe-opt %s --moe-gpu-distribute="warp-tile-columns=12" --split-input-file 2>&1 | FileCheck %s --check-prefix=COLUMNS12
 
 // A segment matmul with BF16 weights takes tensor cores: its activations
 // are rounded to bf16 in its body, its columns (N = 24) split over the
@@ -77,6 +79,26 @@
 // GRID:         } {mapping = [#gpu.warp<x>]}
 // GRID-ROWS: error: moe-gpu-distribute: warp-rows must be positive, and above 1 divide the block's warps (threads / 32) with row-block = warp-rows x warp-tile-rows, not warp-rows=2 threads=128 row-block=32 warp-tile-rows=32
 // GRID-WARPS: error: moe-gpu-distribute: warp-rows must be positive{{.*}}not warp-rows=3 threads=128
+
+// As one warpgroup (moe-nvptx-pipeline's wgmma): 4 rows of one warp, each
+// warp 16 of the block's 64 rows, from row 16 warp, and all 24 columns in
+// one tile of up to 128, with no loop.
+// WARPGROUP-DAG:     #[[$FIRST_ROW:.+]] = affine_map<(d0)[s0] -> (s0, d0 * 16)>
+// WARPGROUP-DAG:     #[[$TILE:.+]] = affine_map<(d0)[s0] -> (-d0 + s0, 16)>
+// WARPGROUP-LABEL: func.func @bf16_weights
+// WARPGROUP:         %[[B:.+]] = memref.subview %{{.+}}[%{{.+}}, 0, 0] [1, 24, 32]
+// WARPGROUP:         scf.forall (%[[W:.+]]) in (4) {
+// WARPGROUP-NOT:       scf.for
+// WARPGROUP:           %[[ROW:.+]] = affine.min #[[$FIRST_ROW]](%[[W]])[%[[ROWS:.+]]]
+// WARPGROUP:           %[[COUNT:.+]] = affine.min #[[$TILE]](%[[ROW]])[%[[ROWS]]]
+// WARPGROUP:           %[[A:.+]] = memref.subview %{{.+}}[%[[ROW]], 0] [%[[COUNT]], 32]
+// WARPGROUP:           %[[C:.+]] = memref.subview %{{.+}}[%[[ROW]], 0] [%[[COUNT]], 24]
+// WARPGROUP:           linalg.generic
+// WARPGROUP-SAME:        ins(%[[A]], %[[B]] :
+// WARPGROUP-SAME:        outs(%[[C]] :
+// WARPGROUP-SAME:        attrs = {moe.segment_matmul, moe.warp_mma}
+// WARPGROUP:         } {mapping = [#gpu.warp<x>]}
+// COLUMNS12: error: moe-gpu-distribute: warp-tile-columns must be a multiple of 8 from 8 to 128, not 12
 
 // FFMA-LABEL: func.func @bf16_weights
 // FFMA-NOT:     moe.warp_mma

@@ -277,6 +277,21 @@ struct NVPTXPipelineOptions
       llvm::cl::desc("Rows of a warp's tensor-core tile (16, 32, 48 or 64; "
                      "a row block of more rows runs them in turn)"),
       llvm::cl::init(32)};
+  PassOptions::Option<int64_t> warpTileColumns{
+      *this, "warp-tile-columns",
+      llvm::cl::desc("Columns of a warp's tensor-core tile (a multiple of "
+                     "8, at most 128; a warp of more columns runs them in "
+                     "turn)"),
+      llvm::cl::init(32)};
+  PassOptions::Option<bool> wgmma{
+      *this, "wgmma",
+      llvm::cl::desc("Tensor-core matmuls run as one warpgroup a block "
+                     "(wgmma.mma_async, needs gpu-arch=sm_90a): 128 "
+                     "threads, 64 rows a block, each warp 16 of them and "
+                     "all of the block's columns, activations and weights "
+                     "staged as core matrices (sets threads, row-block, "
+                     "warp-rows, warp-tile-rows and warp-tile-columns)"),
+      llvm::cl::init(false)};
   PassOptions::Option<int64_t> warpRows{
       *this, "warp-rows",
       llvm::cl::desc("Tensor-core matmuls split the block's warps into a "

@@ -583,6 +583,13 @@ struct MoEGPUDistributePass
           << static_cast<int64_t>(warpTileRows);
       return signalPassFailure();
     }
+    if (warpTileColumns < kMmaCols || warpTileColumns % kMmaCols != 0 ||
+        warpTileColumns > 16 * kMmaCols) {
+      func.emitError("moe-gpu-distribute: warp-tile-columns must be a "
+                     "multiple of 8 from 8 to 128, not ")
+          << static_cast<int64_t>(warpTileColumns);
+      return signalPassFailure();
+    }
     if (warpRows < 1 ||
         (warpRows > 1 && (threads % (warpRows * kNVIDIAWarpSize) != 0 ||
                           rowBlock != warpRows * warpTileRows))) {
@@ -1207,12 +1214,13 @@ static Value tileSize(OpBuilder &b, Location loc, int64_t tile, Value at,
 /// moe-gpu-warp-mma's shape check sees (the warp then takes its columns
 /// with no loop, even none, and reaches its tile). Null otherwise.
 static Value columnsInOneWarpTile(OpBuilder &b, Location loc, Value columns,
-                                  int64_t workers, Value count) {
+                                  int64_t workers, Value count,
+                                  int64_t tileColumns) {
   FailureOr<int64_t> mostColumns = constantUpperBound(columns);
   if (failed(mostColumns) ||
-      llvm::divideCeil(*mostColumns, workers) > kWarpTileCols)
+      llvm::divideCeil(*mostColumns, workers) > tileColumns)
     return Value();
-  return tileSize(b, loc, kWarpTileCols,
+  return tileSize(b, loc, tileColumns,
                   arith::ConstantIndexOp::create(b, loc, 0), count);
 }
 
@@ -1234,7 +1242,7 @@ LogicalResult MoEGPUDistributePass::fuseGatedGroup(GatedGroup group) {
   bool onTensorCores = usesTensorCores(group.gate) && usesTensorCores(group.up);
   int64_t warps = threads / kNVIDIAWarpSize;
   int64_t tileRows = onTensorCores ? warpTileRows : rowBlock;
-  int64_t tileColumns = onTensorCores ? kWarpTileCols : 1;
+  int64_t tileColumns = onTensorCores ? int64_t(warpTileColumns) : 1;
   if (onTensorCores) {
     roundForTensorCores(group.gate);
     roundForTensorCores(group.up);
@@ -1289,8 +1297,9 @@ LogicalResult MoEGPUDistributePass::fuseGatedGroup(GatedGroup group) {
   // its tile, where moe-gpu-warp-mma may place block-wide barriers.
   Value column = first;
   Value columnCount =
-      onTensorCores ? columnsInOneWarpTile(b, loc, columns, workers, count)
-                    : Value();
+      onTensorCores
+          ? columnsInOneWarpTile(b, loc, columns, workers, count, tileColumns)
+          : Value();
   if (!columnCount) {
     auto columnLoop =
         scf::ForOp::create(b, loc, constant(0), count, constant(tileColumns));
@@ -1622,7 +1631,7 @@ LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
   }
 
   // The warps split the columns; each then walks its columns in warp tiles
-  // (warp-tile-rows x kWarpTileCols). The tiles keep the marker.
+  // (warp-tile-rows x warp-tile-columns). The tiles keep the marker.
   IRRewriter rewriter(op);
   scf::SCFTilingOptions overWarps;
   overWarps.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
@@ -1639,7 +1648,7 @@ LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
   rewriter.setInsertionPoint(warpTile);
   scf::SCFTilingOptions mmaTiles;
   mmaTiles.setTileSizes({rewriter.getIndexAttr(warpTileRows),
-                         rewriter.getIndexAttr(kWarpTileCols),
+                         rewriter.getIndexAttr(warpTileColumns),
                          rewriter.getIndexAttr(0)});
   FailureOr<scf::SCFTilingResult> tiles =
       scf::tileUsingSCF(rewriter, cast<TilingInterface>(warpTile), mmaTiles);
@@ -1671,7 +1680,8 @@ LogicalResult MoEGPUDistributePass::tileOverWarpGrid(linalg::GenericOp op,
       b, loc, warp, arith::ConstantIndexOp::create(b, loc, columnWarps));
   auto [first, count] = columnShare(b, loc, columnWarp, columnWarps, columns);
   auto [row, rowCount] = warpGridRows(b, loc, warp, rows);
-  Value oneTile = columnsInOneWarpTile(b, loc, columns, columnWarps, count);
+  Value oneTile = columnsInOneWarpTile(b, loc, columns, columnWarps, count,
+                                       warpTileColumns);
   Value columnCount = oneTile ? oneTile : count;
   FailureOr<Operation *> warpTile =
       tileWithOperands(b, op, {row, first}, {rowCount, columnCount}, {}, {});
@@ -1684,7 +1694,7 @@ LogicalResult MoEGPUDistributePass::tileOverWarpGrid(linalg::GenericOp op,
   IRRewriter rewriter(*warpTile);
   scf::SCFTilingOptions mmaTiles;
   mmaTiles.setTileSizes({rewriter.getIndexAttr(0),
-                         rewriter.getIndexAttr(kWarpTileCols),
+                         rewriter.getIndexAttr(warpTileColumns),
                          rewriter.getIndexAttr(0)});
   FailureOr<scf::SCFTilingResult> tiles =
       scf::tileUsingSCF(rewriter, cast<TilingInterface>(*warpTile), mmaTiles);

@@ -16,9 +16,11 @@
 #include "moe/Codegen/GPU/Passes.h"
 #include "moe/Codegen/GPU/TensorCores.h"
 #include "moe/Codegen/GPU/ThreadTiles.h"
+#include "moe/Codegen/GPU/WarpgroupMMA.h"
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/NVGPU/Utils/MMAUtils.h"
@@ -81,6 +83,9 @@ struct Staging {
   int64_t threads = 0;
   /// The thread's index in the block (on the host: null, a loop over them).
   Value threadId;
+  /// A and W chunks laid out as core matrices for the block's warpgroup
+  /// (see WarpgroupMMA.h), which reads them by wgmma, not by lanes.
+  bool coreMatrices = false;
 };
 
 /// A warp's ring of W stages in shared memory: each lane copies its W
@@ -141,15 +146,20 @@ public:
   /// the most stages the tile's steps can use), each lane copies its W groups
   /// into a ring of stages in shared memory ahead of the steps (in place of
   /// `prefetchWeights`). A tile has at most `maxRows` rows (a multiple of
-  /// kMmaRows).
+  /// kMmaRows) and `maxColumns` columns. `planStaging` gets the tile's
+  /// columns padded to its 8-column tiles; with core-matrix staging the
+  /// tile is its warp's part of a warpgroup's wgmma (on the host the warp
+  /// forall's index `hostWarp` gives its rank).
   WarpTileEmitter(
       OpBuilder &b, Location loc, bool emulateLanes,
-      std::function<std::optional<Staging>()> planStaging = nullptr,
+      std::function<std::optional<Staging>(int64_t)> planStaging = nullptr,
       bool prefetchWeights = false, int64_t maxRows = kWarpTileRows,
       std::function<std::optional<WeightRing>(int64_t, Type, int64_t)>
-          planWeightRing = nullptr)
+          planWeightRing = nullptr,
+      int64_t maxColumns = kWarpTileCols, Value hostWarp = Value())
       : b(b), loc(loc), emulateLanes(emulateLanes),
         prefetchWeights(prefetchWeights), maxRows(maxRows),
+        maxColumns(maxColumns), hostWarp(hostWarp),
         planStaging(std::move(planStaging)),
         planWeightRing(std::move(planWeightRing)) {}
 
@@ -187,7 +197,7 @@ private:
   /// Accumulator element `e` (C's fragment order) of accumulator `s`.
   using ElementFn = function_ref<Value(int64_t s, int64_t e)>;
 
-  /// Checks that `result` is at most maxRows x kWarpTileCols and sets its
+  /// Checks that `result` is at most maxRows x maxColumns and sets its
   /// sub-tiles.
   LogicalResult checkShape(Operation *op, Value result);
   /// Sets up, for lane `lane` (null: the GPU's lane id), its fragment
@@ -206,10 +216,27 @@ private:
   /// whose body has the block copy the next chunk, runs the chunk's steps
   /// where `hasTile` (null: always), and waits for the block; else a loop
   /// over the steps.
+  /// With core-matrix staging, the step's ASource holds the staged
+  /// buffers themselves, and `endOfChunk` runs before the chunk's barrier
+  /// (on the GPU).
   SmallVector<Value> emitDepthLoop(
       Type operandType, Value activations, ArrayRef<Value> weights,
       Value hasTile, ValueRange init,
-      function_ref<SmallVector<Value>(Value, ASource, ValueRange)> step);
+      function_ref<SmallVector<Value>(Value, ASource, ValueRange)> step,
+      function_ref<void()> endOfChunk = nullptr);
+  /// emitTile's form for a warp of a warpgroup (staging->coreMatrices):
+  /// each step's wgmma.mma_async m64nNk16 on the staged chunks, the warp's
+  /// accumulators (rows 16 (warp % 4) on of the block's, its tile's) in
+  /// LLVM structs; on the host, the same from the descriptors' bits.
+  void emitWarpgroupTile(Type operandType, Value activations, Value result,
+                         ArrayRef<Value> weights, ElementFn initial,
+                         function_ref<void(ElementFn)> finish);
+  /// The indices of (row, column) in chunk `slot` of the staged buffer.
+  SmallVector<Value> stagedIndices(Value slot, Value row, Value column) {
+    if (staging->coreMatrices)
+      return getCoreMatrixIndices(b, loc, slot, row, column);
+    return {slot, row, column};
+  }
   /// The block copies chunk `chunk` of the staging's source (its rows,
   /// rounded to `operandType`, zeros past them and past K) into staged
   /// buffer `chunk % 2`: on the GPU this thread's pieces, on the host every
@@ -238,7 +265,7 @@ private:
   std::pair<Value, Value> piecePlace(Value thread, int64_t p);
   /// The rows of a staged chunk (the buffer's second dimension).
   int64_t stagedRows() const {
-    return cast<MemRefType>(staging->buffer.getType()).getDimSize(1);
+    return getStagedRows(cast<MemRefType>(staging->buffer.getType()));
   }
   int64_t piecesPerThread() const {
     return stagedRows() * kChunkDepth / kCopyWidth / staging->threads;
@@ -340,8 +367,12 @@ private:
   bool emulateLanes;
   bool prefetchWeights;
   int64_t maxRows;
+  int64_t maxColumns;
+  /// On the host, the warp forall's index (its rank in the warpgroup is
+  /// this modulo 4).
+  Value hostWarp;
   /// Plans the staging (creating its buffer) once the tile is emitted.
-  std::function<std::optional<Staging>()> planStaging;
+  std::function<std::optional<Staging>(int64_t)> planStaging;
   std::optional<Staging> staging;
   /// Plans the W ring (creating its buffer) once the tile is emitted.
   std::function<std::optional<WeightRing>(int64_t, Type, int64_t)>
@@ -401,14 +432,14 @@ static Value limitUnlessFull(OpBuilder &b, Location loc, Value memref,
 LogicalResult WarpTileEmitter::checkShape(Operation *op, Value result) {
   SmallVector<int64_t, 2> largest;
   for (auto [dim, bound] :
-       {std::pair<int64_t, int64_t>(0, maxRows), {1, kWarpTileCols}}) {
+       {std::pair<int64_t, int64_t>(0, maxRows), {1, maxColumns}}) {
     FailureOr<int64_t> size = ValueBoundsConstraintSet::computeConstantBound(
         presburger::BoundType::UB,
         ValueBoundsConstraintSet::Variable(result, dim),
         /*stopCondition=*/nullptr, /*closedUB=*/true);
     if (failed(size) || *size > bound || *size < 1)
       return op->emitOpError("a moe.warp_mma tile must have at most ")
-             << maxRows << " rows and " << kWarpTileCols << " columns";
+             << maxRows << " rows and " << maxColumns << " columns";
     largest.push_back(*size);
   }
   rowTiles = llvm::divideCeil(largest[0], kMmaRows);
@@ -876,7 +907,7 @@ void WarpTileEmitter::storeStagePieces(Type operandType, Value chunk,
     Value rounded = arith::TruncFOp::create(
         b, loc, VectorType::get({kCopyWidth}, operandType), piece);
     vector::StoreOp::create(
-        b, loc, rounded, staging->buffer, ValueRange{slot, row, column},
+        b, loc, rounded, staging->buffer, stagedIndices(slot, row, column),
         /*nontemporal=*/false, llvm::MaybeAlign(kCopyWidth * 2));
   }
 }
@@ -943,7 +974,7 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk) {
   auto copyAs = [&](Value thread) {
     for (auto [buffer, source] :
          llvm::zip_equal(staging->weightBuffers, staging->weightSources)) {
-      int64_t rows = cast<MemRefType>(buffer.getType()).getDimSize(1);
+      int64_t rows = getStagedRows(cast<MemRefType>(buffer.getType()));
       Value sourceRows = memref::DimOp::create(b, loc, source, 0);
       Value depth = memref::DimOp::create(b, loc, source, 1);
       // Clamped, a copy of no bytes still has an address inside W.
@@ -973,7 +1004,7 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk) {
         SmallVector<Value> from = {
             arith::MinUIOp::create(b, loc, row, lastRow),
             arith::MinUIOp::create(b, loc, k, lastGroup)};
-        SmallVector<Value> to = {slot, row, column};
+        SmallVector<Value> to = stagedIndices(slot, row, column);
         auto pieceType = VectorType::get(
             {kWeightCopyWidth},
             cast<MemRefType>(source.getType()).getElementType());
@@ -1010,7 +1041,8 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk) {
 SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     Type operandType, Value activations, ArrayRef<Value> weights, Value hasTile,
     ValueRange init,
-    function_ref<SmallVector<Value>(Value, ASource, ValueRange)> step) {
+    function_ref<SmallVector<Value>(Value, ASource, ValueRange)> step,
+    function_ref<void()> endOfChunk) {
   Value k = memref::DimOp::create(b, loc, activations, 1);
   if (!staging) {
     auto loop =
@@ -1026,8 +1058,18 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   // barrier after the stores makes the copy visible, and makes sure that
   // no warp still reads the buffer the next copy writes.
   auto barrier = [&] {
-    if (staging->threadId)
-      gpu::BarrierOp::create(b, loc);
+    if (!staging->threadId)
+      return;
+    // wgmma reads shared memory through the async proxy: the thread's
+    // writes (stores and landed cp.async copies) are ordered before it.
+    if (staging->coreMatrices)
+      NVVM::FenceProxyOp::create(
+          b, loc,
+          NVVM::ProxyKindAttr::get(b.getContext(),
+                                   NVVM::ProxyKind::async_shared),
+          NVVM::SharedSpaceAttr::get(b.getContext(),
+                                     NVVM::SharedSpace::shared_cta));
+    gpu::BarrierOp::create(b, loc);
   };
   bool stagedWeights = !staging->weightBuffers.empty();
   // Staged W's copies of a chunk have landed (this thread's), before the
@@ -1079,15 +1121,20 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     Value chunkStart =
         arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
     Value slot = arith::RemUIOp::create(b, loc, chunk, constant(2));
-    Value view =
-        stagedChunk(staging->buffer, slot, staging->rowOffset, activations);
+    // Core matrices are read through descriptors of the buffers.
+    Value view = staging->coreMatrices
+                     ? staging->buffer
+                     : stagedChunk(staging->buffer, slot, staging->rowOffset,
+                                   activations);
     Value chunkEnd = arith::MinUIOp::create(
         b, loc, k,
         arith::AddIOp::create(b, loc, chunkStart, constant(kChunkDepth)));
     SmallVector<Value, 2> weightViews;
     for (auto [buffer, offset, weight] : llvm::zip_equal(
              staging->weightBuffers, staging->weightRowOffsets, weights))
-      weightViews.push_back(stagedChunk(buffer, slot, offset, weight));
+      weightViews.push_back(staging->coreMatrices
+                                ? buffer
+                                : stagedChunk(buffer, slot, offset, weight));
     auto emitSteps = [&](ValueRange values) -> SmallVector<Value> {
       auto steps = scf::ForOp::create(b, loc, chunkStart, chunkEnd,
                                       constant(kStepDepth), values);
@@ -1118,6 +1165,8 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
         emitStageCopy(operandType, next);
       return SmallVector<Value>();
     });
+    if (endOfChunk && staging->threadId)
+      endOfChunk();
     waitForWeights();
     barrier();
     return values;
@@ -1229,7 +1278,10 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
                                function_ref<void(ElementFn)> finish) {
   int64_t accumulators = static_cast<int64_t>(weights.size()) * subTiles();
   if (planStaging)
-    staging = planStaging();
+    staging = planStaging(colTiles * kMmaCols);
+  if (staging && staging->coreMatrices)
+    return emitWarpgroupTile(operandType, activations, result, weights, initial,
+                             finish);
   // A warp past a ragged window's last columns (or the block's last row)
   // has an empty tile: it loads and stores nothing, but takes its part in
   // a staged tile's copies and barriers.
@@ -1459,6 +1511,140 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
       setUpLane(activations, result, lane);
       finish([&](int64_t s, int64_t e) -> Value {
         return memref::LoadOp::create(b, loc, accBuffer, slot(lane, s, e));
+      });
+    });
+  });
+}
+
+void WarpTileEmitter::emitWarpgroupTile(Type operandType, Value activations,
+                                        Value result, ArrayRef<Value> weights,
+                                        ElementFn initial,
+                                        function_ref<void(ElementFn)> finish) {
+  assert(rowTiles == 1 && "a warp's part of a warpgroup is 16 rows");
+  int64_t weightCount = static_cast<int64_t>(weights.size());
+  int64_t accumulators = weightCount * colTiles;
+  // Every warp of the warpgroup issues its wgmmas (they are .aligned), an
+  // empty tile too: it only loads and stores nothing.
+  Value hasTile = hasElements(result);
+  auto whereTile = [&](function_ref<void()> body) {
+    if (!hasTile)
+      return body();
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(scf::IfOp::create(b, loc, hasTile).thenBlock());
+    body();
+  };
+  // The step's two halves of K, each one wgmma a weight, from column
+  // `column` of the staged chunk (the buffers in `a`).
+  auto descriptors = [&](ASource a, Value k0, int64_t half) {
+    Value slot = arith::RemUIOp::create(
+        b, loc,
+        arith::DivUIOp::create(b, loc, a.chunkStart, constant(kChunkDepth)),
+        constant(2));
+    Value column = arith::AddIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, k0, a.chunkStart),
+        constant(half * kWarpgroupDepth));
+    SmallVector<Value, 3> built = {
+        buildWarpgroupDescriptor(b, loc, a.memref, slot, column, emulateLanes)};
+    for (Value buffer : a.weightViews)
+      built.push_back(
+          buildWarpgroupDescriptor(b, loc, buffer, slot, column, emulateLanes));
+    return built;
+  };
+  int64_t halves = kStepDepth / kWarpgroupDepth;
+  if (!emulateLanes) {
+    setUpLane(activations, result, /*lane=*/Value());
+    Type structType =
+        getWarpgroupAccumulatorType(b.getContext(), colTiles * kMmaCols);
+    auto initialStructs = [&]() {
+      SmallVector<Value> structs;
+      for (int64_t w = 0; w < weightCount; ++w) {
+        Value value = LLVM::UndefOp::create(b, loc, structType);
+        for (int64_t j = 0; j < colTiles; ++j)
+          for (int64_t e = 0; e < 4; ++e)
+            value = LLVM::InsertValueOp::create(b, loc, value,
+                                                initial(w * colTiles + j, e),
+                                                ArrayRef<int64_t>{4 * j + e});
+        structs.push_back(value);
+      }
+      return structs;
+    };
+    SmallVector<Value> init;
+    if (!hasTile) {
+      init = initialStructs();
+    } else {
+      // An empty tile's C is not loaded; its accumulators are never stored.
+      auto ifTile = scf::IfOp::create(
+          b, loc, SmallVector<Type>(weightCount, structType), hasTile,
+          /*addThenBlock=*/true, /*addElseBlock=*/true);
+      fillBlock(b, loc, ifTile.thenBlock(), initialStructs);
+      fillBlock(b, loc, ifTile.elseBlock(), [&] {
+        return SmallVector<Value>(weightCount,
+                                  LLVM::UndefOp::create(b, loc, structType));
+      });
+      init = SmallVector<Value>(ifTile.getResults());
+    }
+    SmallVector<Value> products = emitDepthLoop(
+        operandType, activations, weights, /*hasTile=*/Value(), init,
+        [&](Value k0, ASource a, ValueRange values) {
+          // The accumulators' registers were last written by the steps'
+          // wgmmas or the first values: a fence orders them before these.
+          NVVM::WgmmaFenceAlignedOp::create(b, loc);
+          SmallVector<Value> accs(values);
+          for (int64_t half = 0; half < halves; ++half) {
+            SmallVector<Value, 3> at = descriptors(a, k0, half);
+            for (int64_t w = 0; w < weightCount; ++w)
+              accs[w] = createWarpgroupMma(b, loc, operandType, at.front(),
+                                           at[w + 1], accs[w]);
+          }
+          NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+          return accs;
+        },
+        // The chunk's wgmmas have read its buffers before the barrier after
+        // which the next copies overwrite them; the last also before the
+        // accumulators are read.
+        [&] { NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0); });
+    whereTile([&] {
+      finish([&](int64_t s, int64_t e) -> Value {
+        return LLVM::ExtractValueOp::create(
+            b, loc, products[s / colTiles],
+            ArrayRef<int64_t>{4 * (s % colTiles) + e});
+      });
+    });
+    return;
+  }
+  // On the host: the lanes' accumulators in a [lane, accumulator, 4]
+  // buffer, each wgmma computed as this warp of the group sees it.
+  Value accBuffer = memref::AllocaOp::create(
+      b, loc,
+      MemRefType::get({kNVIDIAWarpSize, accumulators, 4}, b.getF32Type()));
+  Value rank =
+      arith::RemUIOp::create(b, loc, hostWarp, constant(kWarpgroupWarps));
+  whereTile([&] {
+    forEachLane([&](Value lane) {
+      setUpLane(activations, result, lane);
+      for (int64_t s = 0; s < accumulators; ++s)
+        for (int64_t e = 0; e < 4; ++e)
+          memref::StoreOp::create(b, loc, initial(s, e), accBuffer,
+                                  ValueRange{lane, constant(s), constant(e)});
+    });
+  });
+  emitDepthLoop(operandType, activations, weights, hasTile, ValueRange(),
+                [&](Value k0, ASource a, ValueRange) -> SmallVector<Value> {
+                  for (int64_t half = 0; half < halves; ++half) {
+                    SmallVector<Value, 3> at = descriptors(a, k0, half);
+                    for (int64_t w = 0; w < weightCount; ++w)
+                      emulateWarpgroupMma(b, loc, a.memref, at.front(),
+                                          a.weightViews[w], at[w + 1], rank,
+                                          accBuffer, w * colTiles, colTiles);
+                  }
+                  return {};
+                });
+  whereTile([&] {
+    forEachLane([&](Value lane) {
+      setUpLane(activations, result, lane);
+      finish([&](int64_t s, int64_t e) -> Value {
+        return memref::LoadOp::create(
+            b, loc, accBuffer, ValueRange{lane, constant(s), constant(e)});
       });
     });
   });
@@ -1795,6 +1981,13 @@ static bool fitsStatic(gpu::LaunchOp launch, int64_t bytes) {
 struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
   using MoEGPUWarpMMAPassBase::MoEGPUWarpMMAPassBase;
 
+  /// On the host, the index of the warp forall around `op`.
+  Value hostWarp(Operation *op) {
+    if (!emulateLanes)
+      return Value();
+    return getWarpForall(op).getInductionVar(0);
+  }
+
   /// Where a tile may be rewritten: in a GPU kernel, or on the host in its
   /// warp forall.
   bool isWarpCode(Operation *op) {
@@ -1836,11 +2029,13 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
   /// tile may have them: 16-bit operands; activations the same for every
   /// thread, in 16-byte pieces; every thread of the block reaching the tile
   /// alike, so that all take part in the copies and barriers; a block whose
-  /// threads split the chunk evenly.
+  /// threads split the chunk evenly. With `wgmma`, a tile of `columns`
+  /// columns that is a warp's window of a warpgroup's 64 rows, whose W can
+  /// be staged, has its chunks as core matrices (Staging::coreMatrices).
   std::optional<Staging> planStaging(OpBuilder &b, Operation *at,
                                      Value activations,
                                      SmallVector<Value, 2> weights,
-                                     Type operandType) {
+                                     Type operandType, int64_t columns) {
     if (!stageActivations || isa<FloatTF32Type>(operandType) ||
         !holdsAlignedGroups(activations, kCopyWidth))
       return std::nullopt;
@@ -1887,108 +2082,160 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     }
     if (rows * kChunkDepth / kCopyWidth % threads != 0)
       return std::nullopt;
-    auto bufferType = MemRefType::get({2, rows, kStagedRowStride}, operandType);
+    std::optional<WeightPlan> weightPlan;
+    if (stageWeights || wgmma)
+      weightPlan = planWeights(at, threads, weights, uniformity);
+    auto bufferType = [&](int64_t bufferRows, Type element, bool core) {
+      return core ? getCoreMatrixChunksType(bufferRows, kChunkDepth, element)
+                  : MemRefType::get({2, bufferRows, kStagedRowStride}, element);
+    };
+    auto weightTypes = [&](bool core) {
+      SmallVector<MemRefType, 2> types;
+      for (auto [weightRows, element] :
+           llvm::zip_equal(weightPlan->rows, weightPlan->elements))
+        types.push_back(bufferType(weightRows, element, core));
+      return types;
+    };
+    auto launch = emulateLanes ? gpu::LaunchOp() : cast<gpu::LaunchOp>(scope);
+    // A warpgroup's tile: its block is one warpgroup whose warps take 16
+    // rows each of its 64, and all of its W rows are staged.
+    staging.coreMatrices =
+        wgmma && weightPlan && staging.rowOffset && rows == kWarpgroupRows &&
+        threads == kWarpgroupWarps * kNVIDIAWarpSize &&
+        llvm::all_of(
+            weightPlan->rows,
+            [&](int64_t weightRows) { return weightRows >= columns; }) &&
+        fitWeights(launch, bufferType(rows, operandType, true),
+                   weightTypes(true));
+    MemRefType aType = bufferType(rows, operandType, staging.coreMatrices);
+    bool withWeights =
+        weightPlan &&
+        (staging.coreMatrices ||
+         (stageWeights && fitWeights(launch, aType, weightTypes(false))));
+    Location loc = at->getLoc();
     if (emulateLanes) {
       // Aligned for the 16-byte group loads.
-      staging.buffer = memref::AllocaOp::create(b, at->getLoc(), bufferType,
-                                                b.getI64IntegerAttr(64));
-      planWeightStaging(b, at, staging, weights, uniformity);
-      return staging;
+      staging.buffer =
+          memref::AllocaOp::create(b, loc, aType, b.getI64IntegerAttr(64));
+    } else {
+      // Within the static shared memory every GPU gives a block.
+      if (!fitsStatic(launch, bytesOf(aType)))
+        return std::nullopt;
+      staging.buffer = launch.addWorkgroupAttribution(inWorkgroup(aType), loc);
+      staging.threadId = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
     }
-    // Within the static shared memory every GPU gives a block.
-    auto launch = cast<gpu::LaunchOp>(scope);
-    if (!fitsStatic(launch, bytesOf(bufferType)))
-      return std::nullopt;
-    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
-                                                gpu::AddressSpace::Workgroup);
-    staging.buffer = cast<gpu::LaunchOp>(scope).addWorkgroupAttribution(
-        MemRefType::get(bufferType.getShape(), operandType, AffineMap(),
-                        workgroup),
-        at->getLoc());
-    staging.threadId =
-        gpu::ThreadIdOp::create(b, at->getLoc(), gpu::Dimension::x);
-    planWeightStaging(b, at, staging, weights, uniformity);
+    if (withWeights)
+      createWeightBuffers(b, at, staging, *weightPlan,
+                          weightTypes(staging.coreMatrices));
     return staging;
   }
 
-  /// Adds staged W to `staging` (see Staging) where `stage-weights` asks
-  /// and every weight allows it: 16-bit elements in aligned 16-byte groups,
-  /// a view the same for every thread or a window of rows of one, whose
-  /// rows the block's threads split evenly, and room in shared memory: the
-  /// 48 KB of static shared memory, else dynamic shared memory up to
-  /// kStagedWeightSharedBytes a block. All of the tile's weights or none.
-  void planWeightStaging(OpBuilder &b, Operation *at, Staging &staging,
-                         ArrayRef<Value> weights, BlockUniformity &uniformity) {
-    if (!stageWeights)
-      return;
+  /// `type` in workgroup memory.
+  static MemRefType inWorkgroup(MemRefType type) {
+    auto workgroup = gpu::AddressSpaceAttr::get(type.getContext(),
+                                                gpu::AddressSpace::Workgroup);
+    return MemRefType::get(type.getShape(), type.getElementType(), AffineMap(),
+                           workgroup);
+  }
+
+  /// What a tile's staged W copies: per weight, the view (the weight, or
+  /// the block's rows of which the weight is a window), the window's first
+  /// row (null: none), the rows staged and the element type.
+  struct WeightPlan {
     SmallVector<Value, 2> sources, offsets;
-    SmallVector<MemRefType, 2> types;
-    int64_t bytes = 0;
+    SmallVector<int64_t, 2> rows;
+    SmallVector<Type, 2> elements;
+  };
+
+  /// The staged W of a tile of `weights` in a block of `threads`, where
+  /// every weight allows it: 16-bit elements in aligned 16-byte groups, a
+  /// view the same for every thread or a window of rows of one, whose rows
+  /// the block's threads split evenly. All of the tile's weights or none.
+  std::optional<WeightPlan> planWeights(Operation *at, int64_t threads,
+                                        ArrayRef<Value> weights,
+                                        BlockUniformity &uniformity) {
+    WeightPlan plan;
     for (Value weight : weights) {
       Type element = cast<MemRefType>(weight.getType()).getElementType();
       if (element.getIntOrFloatBitWidth() != 16 ||
           !holdsAlignedGroups(weight, kWeightCopyWidth))
-        return;
+        return std::nullopt;
       Value source = weight, offset;
       FailureOr<int64_t> rows = failure();
       if (uniformity.varies(weight)) {
         std::optional<RowsWindow> window = blockRowsWindow(weight, uniformity);
         if (!window)
-          return;
+          return std::nullopt;
         source = window->source;
         offset = window->firstRow;
         rows = window->rows;
       } else {
         rows = mostRows(weight);
         if (failed(rows) || *rows < 1)
-          return;
+          return std::nullopt;
         rows = llvm::alignTo(*rows, kMmaRows);
       }
-      if (*rows * (kChunkDepth / kWeightCopyWidth) % staging.threads != 0)
-        return;
-      sources.push_back(source);
-      offsets.push_back(offset);
-      types.push_back(MemRefType::get({2, *rows, kStagedRowStride}, element));
-      bytes += bytesOf(types.back());
+      if (*rows * (kChunkDepth / kWeightCopyWidth) % threads != 0)
+        return std::nullopt;
+      plan.sources.push_back(source);
+      plan.offsets.push_back(offset);
+      plan.rows.push_back(*rows);
+      plan.elements.push_back(element);
     }
+    return plan;
+  }
+
+  /// Whether staged W buffers of `weightTypes` fit beside staged A of
+  /// `aType`: on the host within kStagedWeightSharedBytes, so that it runs
+  /// what the GPU would; on the GPU in `launch`'s 48 KB of static shared
+  /// memory, else in dynamic shared memory up to kStagedWeightSharedBytes a
+  /// block.
+  bool fitWeights(gpu::LaunchOp launch, MemRefType aType,
+                  ArrayRef<MemRefType> weightTypes) {
+    int64_t bytes = 0;
+    for (MemRefType type : weightTypes)
+      bytes += bytesOf(type);
+    if (!launch)
+      return bytesOf(aType) + bytes <= kStagedWeightSharedBytes;
+    std::optional<int64_t> dynamicBytes = dynamicSharedBytes(launch);
+    if (!dynamicBytes)
+      return false;
+    return fitsStatic(launch, bytesOf(aType) + bytes) ||
+           workgroupBytes(launch) + bytesOf(aType) +
+                   llvm::alignTo(*dynamicBytes, 16) + bytes <=
+               kStagedWeightSharedBytes;
+  }
+
+  /// Adds `plan`'s staged W, buffers of `types`, to `staging` (see
+  /// Staging), which fitWeights found room for: in static shared memory
+  /// where they fit it, else in dynamic shared memory after any an earlier
+  /// tile of the launch took.
+  void createWeightBuffers(OpBuilder &b, Operation *at, Staging &staging,
+                           const WeightPlan &plan, ArrayRef<MemRefType> types) {
     Location loc = at->getLoc();
     SmallVector<Value, 2> buffers;
     if (emulateLanes) {
-      // The GPU's limit, so that the host runs what the GPU would.
-      if (bytesOf(cast<MemRefType>(staging.buffer.getType())) + bytes >
-          kStagedWeightSharedBytes)
-        return;
       for (MemRefType type : types)
         buffers.push_back(
             memref::AllocaOp::create(b, loc, type, b.getI64IntegerAttr(64)));
     } else {
       auto launch = at->getParentOfType<gpu::LaunchOp>();
-      std::optional<int64_t> dynamicBytes = dynamicSharedBytes(launch);
-      if (!dynamicBytes)
-        return;
-      auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
-                                                  gpu::AddressSpace::Workgroup);
-      auto inWorkgroup = [&](MemRefType type) {
-        return MemRefType::get(type.getShape(), type.getElementType(),
-                               AffineMap(), workgroup);
-      };
+      int64_t bytes = 0;
+      for (MemRefType type : types)
+        bytes += bytesOf(type);
+      SmallVector<MemRefType, 2> workgroupTypes =
+          llvm::map_to_vector(types, inWorkgroup);
       if (fitsStatic(launch, bytes)) {
-        for (MemRefType type : types)
-          buffers.push_back(
-              launch.addWorkgroupAttribution(inWorkgroup(type), loc));
+        for (MemRefType type : workgroupTypes)
+          buffers.push_back(launch.addWorkgroupAttribution(type, loc));
       } else {
-        // Past the static 48 KB: dynamic shared memory, after any that an
-        // earlier tile of the launch took.
-        int64_t offset = llvm::alignTo(*dynamicBytes, 16);
-        if (workgroupBytes(launch) + offset + bytes > kStagedWeightSharedBytes)
-          return;
-        buffers = placeInDynamicShared(b, loc, launch, offset,
-                                       llvm::map_to_vector(types, inWorkgroup));
+        int64_t offset = llvm::alignTo(*dynamicSharedBytes(launch), 16);
+        buffers = placeInDynamicShared(b, loc, launch, offset, workgroupTypes);
       }
     }
     staging.weightBuffers = buffers;
-    staging.weightSources = sources;
-    staging.weightRowOffsets = offsets;
+    staging.weightSources = plan.sources;
+    staging.weightRowOffsets = plan.offsets;
   }
 
   /// A ring of W stages for a tile at `at` whose lanes copy `groups` W
@@ -2071,17 +2318,18 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       if (!isWarpCode(group.epilogue))
         continue;
       OpBuilder b(group.epilogue);
-      auto stage = [&] {
+      auto stage = [&](int64_t columns) {
         return planStaging(
             b, group.epilogue, group.gate.getDpsInputs()[0],
             {group.gate.getDpsInputs()[1], group.up.getDpsInputs()[1]},
-            getTensorCoreOperandType(group.gate));
+            getTensorCoreOperandType(group.gate), columns);
       };
       auto ring = [&](int64_t groups, Type element, int64_t maxStages) {
         return planWeightRing(b, group.epilogue, groups, element, maxStages);
       };
       if (failed(WarpTileEmitter(b, group.epilogue->getLoc(), emulateLanes,
-                                 stage, prefetchWeights, warpTileRows, ring)
+                                 stage, prefetchWeights, warpTileRows, ring,
+                                 warpTileColumns, hostWarp(group.epilogue))
                      .emitGated(group)))
         continue;
       for (Operation *op : group.ops())
@@ -2108,15 +2356,16 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         return signalPassFailure();
       }
       OpBuilder b(op);
-      auto stage = [&] {
+      auto stage = [&](int64_t columns) {
         return planStaging(b, op, op.getDpsInputs()[0], {op.getDpsInputs()[1]},
-                           getTensorCoreOperandType(op));
+                           getTensorCoreOperandType(op), columns);
       };
       auto ring = [&](int64_t groups, Type element, int64_t maxStages) {
         return planWeightRing(b, op, groups, element, maxStages);
       };
       if (failed(WarpTileEmitter(b, op.getLoc(), emulateLanes, stage,
-                                 prefetchWeights, warpTileRows, ring)
+                                 prefetchWeights, warpTileRows, ring,
+                                 warpTileColumns, hostWarp(op))
                      .emit(op)))
         return signalPassFailure();
       op.erase();

@@ -130,6 +130,10 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
            "weights to TF32 and run on tensor cores too">,
     Option<"warpTileRows", "warp-tile-rows", "int64_t", /*default=*/"32",
            "Rows of a warp's tensor-core tile (16, 32, 48 or 64)">,
+    Option<"warpTileColumns", "warp-tile-columns", "int64_t",
+           /*default=*/"32",
+           "Columns of a warp's tensor-core tile (a multiple of 8, at most "
+           "128)">,
     Option<"warpRows", "warp-rows", "int64_t", /*default=*/"1",
            "On tensor cores, the block's warps form a grid of this many "
            "rows of warps, each warp one tile of the row block "
@@ -387,6 +391,18 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     flight, in shared memory rather than registers. It takes the place of
     `prefetch-weights` where both apply.
 
+    With `wgmma`, a tile of 16 rows that is a warp's window of its block's
+    64 staged rows (moe-gpu-distribute's grid with `warp-rows=4
+    warp-tile-rows=16` in a block of 128 threads: one warpgroup), whose W
+    can be staged too, runs as part of its warpgroup's
+    `wgmma.mma_async.sync.aligned.m64nNk16` (N = 8 x the tile's column
+    sub-tiles): the block stages A and W chunks as 8 x 8 core matrices (the
+    canonical K-major layout without swizzling), each step's operands are
+    shared-memory descriptors of them, and a warp's accumulators are rows
+    16 (warp % 4) on of the block's, in mma.sync's C layout for each 8
+    columns. Each step fences, issues its wgmmas and commits them; the
+    chunk waits for them before its barrier. Other tiles run on mma.sync.
+
     With `emulate-lanes` (moe-nvptx-pipeline's `host-semantics`), the same
     lane code runs on the host instead, on tiles still inside their warp
     forall: each phase (the accumulators' first values, each step's
@@ -423,6 +439,15 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     Option<"warpTileRows", "warp-tile-rows", "int64_t", /*default=*/"32",
            "The most rows of a tile (moe-gpu-distribute's warp-tile-rows), "
            "and of the staged chunks">,
+    Option<"warpTileColumns", "warp-tile-columns", "int64_t",
+           /*default=*/"32",
+           "The most columns of a tile (moe-gpu-distribute's "
+           "warp-tile-columns)">,
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "Run the four warps of a 128-thread block's 64-row grid (16-row "
+           "warp tiles) as one warpgroup: wgmma.mma_async m64nNk16 (sm_90a) "
+           "on the staged activation and weight chunks, laid out as "
+           "core matrices, where both are staged">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",

@@ -1,0 +1,87 @@
+//===- WarpgroupMMA.h - wgmma on staged core matrices -----------*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// What moe-gpu-warp-mma's `wgmma` form needs beside its warp tiles: the
+// staged chunks' layout as core matrices, the shared-memory descriptors of
+// wgmma.mma_async (sm_90a) over them, the instruction on a warpgroup's
+// accumulators, and its emulation on the host from the same descriptors.
+//
+// A chunk of K (kChunkDepth columns of `rows` rows of 16-bit elements) is
+// laid out as 8 x 8 core matrices, the canonical K-major layout with no
+// swizzling (PTX ISA, "Shared Memory Matrix Layout"): a core matrix's 8
+// rows of 16 bytes are 128 contiguous bytes; the core matrices along K
+// follow each other (the leading dimension byte offset, 128), and each
+// group of 8 rows follows the last of the group before (the stride
+// dimension byte offset, a chunk's 8 rows: 1,024 bytes).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOE_CODEGEN_GPU_WARPGROUPMMA_H
+#define MOE_CODEGEN_GPU_WARPGROUPMMA_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+namespace mlir {
+namespace moe {
+
+/// A warpgroup: 4 warps of one 128-thread block, whose wgmma m64nNk16
+/// takes 64 rows of A, each warp's accumulators 16 of them (warp w of the
+/// group: rows 16 w to 16 w + 15).
+constexpr int64_t kWarpgroupWarps = 4, kWarpgroupRows = 64,
+                  kWarpgroupDepth = 16;
+
+/// [2, rows / 8, depth / 8, 8, 8] of `element`: two chunks of `depth`
+/// columns of `rows` rows as core matrices (`rows` and `depth` multiples
+/// of 8), in `memorySpace`.
+MemRefType getCoreMatrixChunksType(int64_t rows, int64_t depth, Type element,
+                                   Attribute memorySpace = {});
+
+/// The rows of a staged buffer: `getCoreMatrixChunksType`'s, or a
+/// [2, rows, stride] one's.
+int64_t getStagedRows(MemRefType type);
+
+/// The indices of (row, column) in chunk `slot` of a core-matrix buffer.
+SmallVector<Value> getCoreMatrixIndices(OpBuilder &b, Location loc, Value slot,
+                                        Value row, Value column);
+
+/// The wgmma descriptor (i64) of the matrix that starts at column `column`
+/// (a multiple of 8) of chunk `slot` of core-matrix buffer `buffer`. On the
+/// GPU its start is the buffer's shared-memory address; on the host
+/// (`onHost`) its byte offset in the buffer, which
+/// `emulateWarpgroupMma` reads it by.
+Value buildWarpgroupDescriptor(OpBuilder &b, Location loc, Value buffer,
+                               Value slot, Value column, bool onHost);
+
+/// The LLVM struct of a warpgroup thread's f32 accumulators for N columns:
+/// N / 2 of them, element 4 j + e being mma.sync's C element e of the
+/// j-th 8 columns (rows g and g + 8 of the warp's 16, columns 2 (lane % 4)
+/// and the next).
+Type getWarpgroupAccumulatorType(MLIRContext *context, int64_t columns);
+
+/// One wgmma.mma_async m64nNk16 (N from `accumulators`' type) on
+/// descriptors `a` (K-major, row) and `w` (W[n, k], K-major: col) of
+/// 16-bit `operandType`, adding to `accumulators`.
+Value createWarpgroupMma(OpBuilder &b, Location loc, Type operandType, Value a,
+                         Value w, Value accumulators);
+
+/// On the host, one wgmma as warp `warp` of the warpgroup (0 to 3) sees
+/// it: for each of its lanes and `columnTiles` tiles of 8 columns, C
+/// element e of tile j (in `accBuffer` [lanes, ..., 4] from tile
+/// `firstTile`) += the sum over the descriptors' 16 columns of A's row (16
+/// `warp` + g, + 8 for e >= 2) times W's row (8 j + 2 (lane % 4), + 1 for
+/// odd e), each element read from `aBuffer` and `wBuffer` (core-matrix
+/// buffers) where descriptors `aDescriptor` and `wDescriptor` place it:
+/// their start, leading and stride byte offsets decoded from their bits.
+void emulateWarpgroupMma(OpBuilder &b, Location loc, Value aBuffer,
+                         Value aDescriptor, Value wBuffer, Value wDescriptor,
+                         Value warp, Value accBuffer, int64_t firstTile,
+                         int64_t columnTiles);
+
+} // namespace moe
+} // namespace mlir
+
+#endif // MOE_CODEGEN_GPU_WARPGROUPMMA_H

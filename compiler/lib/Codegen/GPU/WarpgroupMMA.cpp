@@ -1,0 +1,210 @@
+//===- WarpgroupMMA.cpp - wgmma on staged core matrices ---------*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Codegen/GPU/WarpgroupMMA.h"
+#include "moe/Codegen/GPU/TensorCores.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::moe;
+
+/// A core matrix: 8 rows of 8 16-bit elements, 16 bytes a row.
+static constexpr int64_t kCoreSide = 8, kCoreRowBytes = 16,
+                         kCoreElements = kCoreSide * kCoreSide,
+                         kCoreBytes = kCoreSide * kCoreRowBytes;
+/// The descriptor's fields (PTX ISA, "Matrix Descriptor Format"): 14 bits
+/// each of the start address, the leading and the stride dimension byte
+/// offsets, in units of 16 bytes, at bits 0, 16 and 32; base offset 0 and
+/// swizzle mode 0 (none) above them.
+static constexpr int64_t kFieldUnit = 16, kFieldMask = 0x3FFF;
+static constexpr int64_t kLeadingShift = 16, kStrideShift = 32;
+
+MemRefType mlir::moe::getCoreMatrixChunksType(int64_t rows, int64_t depth,
+                                              Type element,
+                                              Attribute memorySpace) {
+  return MemRefType::get(
+      {2, rows / kCoreSide, depth / kCoreSide, kCoreSide, kCoreSide}, element,
+      AffineMap(), memorySpace);
+}
+
+int64_t mlir::moe::getStagedRows(MemRefType type) {
+  if (type.getRank() == 5)
+    return type.getDimSize(1) * kCoreSide;
+  return type.getDimSize(1);
+}
+
+SmallVector<Value> mlir::moe::getCoreMatrixIndices(OpBuilder &b, Location loc,
+                                                   Value slot, Value row,
+                                                   Value column) {
+  Value side = arith::ConstantIndexOp::create(b, loc, kCoreSide);
+  return {slot, arith::DivUIOp::create(b, loc, row, side),
+          arith::DivUIOp::create(b, loc, column, side),
+          arith::RemUIOp::create(b, loc, row, side),
+          arith::RemUIOp::create(b, loc, column, side)};
+}
+
+Value mlir::moe::buildWarpgroupDescriptor(OpBuilder &b, Location loc,
+                                          Value buffer, Value slot,
+                                          Value column, bool onHost) {
+  auto type = cast<MemRefType>(buffer.getType());
+  assert(type.getRank() == 5 && type.getLayout().isIdentity() &&
+         "a core-matrix buffer");
+  int64_t slotElements = type.getNumElements() / 2;
+  int64_t elementBytes = type.getElementTypeBitWidth() / 8;
+  // Core matrices along K follow each other; rows 8 apart are a chunk's
+  // row of core matrices apart.
+  int64_t leadingBytes = kCoreBytes;
+  int64_t strideBytes = type.getDimSize(2) * kCoreBytes;
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  };
+  Value elements = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, slot, index(slotElements)),
+      arith::MulIOp::create(
+          b, loc, arith::DivUIOp::create(b, loc, column, index(kCoreSide)),
+          index(kCoreElements)));
+  Value start = arith::MulIOp::create(b, loc, elements, index(elementBytes));
+  if (!onHost)
+    start = arith::AddIOp::create(
+        b, loc, memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer),
+        start);
+  Type i64 = b.getI64Type();
+  auto constant = [&](int64_t value) -> Value {
+    return arith::ConstantIntOp::create(b, loc, i64, value);
+  };
+  Value startField = arith::AndIOp::create(
+      b, loc,
+      arith::ShRUIOp::create(b, loc,
+                             arith::IndexCastUIOp::create(b, loc, i64, start),
+                             constant(4)),
+      constant(kFieldMask));
+  int64_t offsets = (leadingBytes / kFieldUnit) << kLeadingShift |
+                    (strideBytes / kFieldUnit) << kStrideShift;
+  return arith::OrIOp::create(b, loc, startField, constant(offsets));
+}
+
+Type mlir::moe::getWarpgroupAccumulatorType(MLIRContext *context,
+                                            int64_t columns) {
+  return LLVM::LLVMStructType::getLiteral(
+      context, SmallVector<Type>(columns / 2, Float32Type::get(context)));
+}
+
+Value mlir::moe::createWarpgroupMma(OpBuilder &b, Location loc,
+                                    Type operandType, Value a, Value w,
+                                    Value accumulators) {
+  auto type = cast<LLVM::LLVMStructType>(accumulators.getType());
+  int64_t columns = 2 * static_cast<int64_t>(type.getBody().size());
+  NVVM::WGMMATypes operand =
+      operandType.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
+  return NVVM::WgmmaMmaAsyncOp::create(
+      b, loc, type, accumulators, a, w,
+      NVVM::MMAShapeAttr::get(b.getContext(), kWarpgroupRows, columns,
+                              kWarpgroupDepth),
+      operand, operand, NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
+      NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+      NVVM::MMALayout::col,
+      /*satfinite=*/nullptr);
+}
+
+void mlir::moe::emulateWarpgroupMma(OpBuilder &b, Location loc, Value aBuffer,
+                                    Value aDescriptor, Value wBuffer,
+                                    Value wDescriptor, Value warp,
+                                    Value accBuffer, int64_t firstTile,
+                                    int64_t columnTiles) {
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  };
+  Type i64 = b.getI64Type();
+  auto i64Constant = [&](int64_t value) -> Value {
+    return arith::ConstantIntOp::create(b, loc, i64, value);
+  };
+  auto flat = [&](Value buffer) -> Value {
+    return memref::CollapseShapeOp::create(
+        b, loc, buffer, SmallVector<ReassociationIndices>{{0, 1, 2, 3, 4}});
+  };
+  Value aFlat = flat(aBuffer), wFlat = flat(wBuffer);
+  // The descriptor's fields as the GPU reads them: bytes.
+  auto field = [&](Value descriptor, int64_t shift) -> Value {
+    Value bits = arith::AndIOp::create(
+        b, loc, arith::ShRUIOp::create(b, loc, descriptor, i64Constant(shift)),
+        i64Constant(kFieldMask));
+    return arith::IndexCastUIOp::create(
+        b, loc, b.getIndexType(),
+        arith::MulIOp::create(b, loc, bits, i64Constant(kFieldUnit)));
+  };
+  struct Decoded {
+    Value flat, start, leading, stride;
+    int64_t elementBytes;
+  };
+  auto decode = [&](Value flat, Value descriptor) {
+    return Decoded{flat, field(descriptor, 0), field(descriptor, kLeadingShift),
+                   field(descriptor, kStrideShift),
+                   cast<MemRefType>(flat.getType()).getElementTypeBitWidth() /
+                       8};
+  };
+  Decoded a = decode(aFlat, aDescriptor), w = decode(wFlat, wDescriptor);
+  // Row `row`, column `k` of a K-major matrix without swizzling: core
+  // matrix (row / 8, k / 8), its row row % 8, element k % 8.
+  auto element = [&](const Decoded &m, Value row, Value k) -> Value {
+    auto times = [&](Value x, Value y) -> Value {
+      return arith::MulIOp::create(b, loc, x, y);
+    };
+    Value side = index(kCoreSide);
+    Value bytes = m.start;
+    for (Value term :
+         {times(arith::DivUIOp::create(b, loc, row, side), m.stride),
+          times(arith::DivUIOp::create(b, loc, k, side), m.leading),
+          times(arith::RemUIOp::create(b, loc, row, side),
+                index(kCoreRowBytes)),
+          times(arith::RemUIOp::create(b, loc, k, side),
+                index(m.elementBytes))})
+      bytes = arith::AddIOp::create(b, loc, bytes, term);
+    Value at = arith::DivUIOp::create(b, loc, bytes, index(m.elementBytes));
+    Value value = memref::LoadOp::create(b, loc, m.flat, ValueRange{at});
+    return arith::ExtFOp::create(b, loc, b.getF32Type(), value);
+  };
+  OpBuilder::InsertionGuard guard(b);
+  auto lanes =
+      scf::ForOp::create(b, loc, index(0), index(kNVIDIAWarpSize), index(1));
+  b.setInsertionPoint(lanes.getBody()->getTerminator());
+  Value lane = lanes.getInductionVar();
+  Value g = arith::DivUIOp::create(b, loc, lane, index(4));
+  Value t = arith::MulIOp::create(
+      b, loc, arith::RemUIOp::create(b, loc, lane, index(4)), index(2));
+  Value warpRow = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, warp, index(kMmaRows)), g);
+  auto tiles =
+      scf::ForOp::create(b, loc, index(0), index(columnTiles), index(1));
+  b.setInsertionPoint(tiles.getBody()->getTerminator());
+  Value j = tiles.getInductionVar();
+  Value tile = arith::AddIOp::create(b, loc, j, index(firstTile));
+  Value firstColumn = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, j, index(kMmaCols)), t);
+  for (int64_t e = 0; e < 4; ++e) {
+    Value row = arith::AddIOp::create(b, loc, warpRow, index(e < 2 ? 0 : 8));
+    Value column = arith::AddIOp::create(b, loc, firstColumn, index(e % 2));
+    SmallVector<Value, 3> at = {lane, tile, index(e)};
+    Value initial = memref::LoadOp::create(b, loc, accBuffer, at);
+    auto ks = scf::ForOp::create(b, loc, index(0), index(kWarpgroupDepth),
+                                 index(1), ValueRange{initial});
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(ks.getBody());
+      Value k = ks.getInductionVar();
+      Value product = arith::MulFOp::create(b, loc, element(a, row, k),
+                                            element(w, column, k));
+      scf::YieldOp::create(b, loc,
+                           ValueRange{arith::AddFOp::create(
+                               b, loc, ks.getRegionIterArg(0), product)});
+    }
+    memref::StoreOp::create(b, loc, ks.getResult(0), accBuffer, at);
+  }
+}

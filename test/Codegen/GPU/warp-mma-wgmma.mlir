@@ -1,0 +1,113 @@
+// RUN: moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=128" | FileCheck %s
+// RUN: moe-opt %s --moe-gpu-warp-mma="warp-tile-rows=16 warp-tile-columns=128" | FileCheck %s --check-prefix=SYNC
+
+// A block of 128 threads, one warpgroup, whose warp w takes rows 16 w on of
+// the block's (up to 64) and all of its 40 columns; K = 96 (a chunk of 64
+// and one of 32). With wgmma, the block stages A ([2, 64, 64] bf16) and W
+// ([2, 48, 64] bf16: 40 rows padded to 48) as 8 x 8 core matrices, and each
+// step of 32 is two wgmma.mma_async m64n40k16 on descriptors of them: start
+// (address >> 4) & 0x3FFF, then the leading dimension byte offset (128,
+// the next core matrix along K: 8 << 16) and the stride dimension byte
+// offset (1,024, the next 8 rows: 64 << 32), 274878431232 in all. A
+// descriptor's start moves by a chunk (64 x 64 elements of A, 48 x 64 of
+// W) a slot and by a core matrix (64 elements) each 8 columns. The
+// writes of a chunk (stores of A, cp.async of W) are fenced for the async
+// proxy before the barrier that publishes them; each step fences the
+// accumulators and commits its wgmmas; a chunk waits for them before its
+// barrier. Each thread's 20 accumulators (n / 2) start from C where the warp
+// has rows, and are stored from the struct where it has them.
+
+// CHECK-LABEL: func.func @warpgroup
+// CHECK:         gpu.launch
+// CHECK-SAME:      workgroup(%[[A_BUF:.+]] : memref<2x8x8x8x8xbf16, #gpu.address_space<workgroup>>, %[[W_BUF:.+]] : memref<2x6x8x8x8xbf16, #gpu.address_space<workgroup>>)
+// CHECK:           %[[INIT:.+]] = scf.if %{{.+}} -> (!llvm.struct<(f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)>) {
+// CHECK:             memref.load
+// CHECK:             llvm.insertvalue %{{.+}}[0]
+// CHECK:             llvm.insertvalue %{{.+}}[19]
+// CHECK:           } else {
+// CHECK:             llvm.mlir.undef
+// CHECK:           }
+// The first chunk: A's pieces rounded into core matrices, W's by cp.async.
+// CHECK:           %[[ROW:.+]] = arith.divui %{{.+}}, %c16
+// CHECK:           arith.truncf %{{.+}} : vector<4xf32> to vector<4xbf16>
+// CHECK:           vector.store %{{.+}}, %[[A_BUF]][%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}] {alignment = 8 : i64} : memref<2x8x8x8x8xbf16, #gpu.address_space<workgroup>>, vector<4xbf16>
+// CHECK:           nvgpu.device_async_copy %{{.+}}, %[[W_BUF]][%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}], 8, %{{.+}} {bypassL1}
+// CHECK:           nvvm.cp.async.wait.group 0
+// CHECK-NEXT:      nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// CHECK-NEXT:      gpu.barrier
+// CHECK:           %[[SUM:.+]] = scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[ACC:.+]] = %[[INIT]])
+// CHECK:             nvgpu.device_async_copy
+// CHECK:             %[[D:.+]] = scf.for %[[K0:.+]] = %[[START:.+]] to %{{.+}} step %c32{{.*}} iter_args(%[[STEP_ACC:.+]] = %[[ACC]])
+// CHECK-NEXT:          nvvm.wgmma.fence.aligned
+// CHECK:               %[[SLOT:.+]] = arith.remui %{{.+}}, %c2
+// CHECK:               %[[COLUMN:.+]] = arith.subi %[[K0]], %[[START]]
+// CHECK:               arith.muli %[[SLOT]], %c4096
+// CHECK:               %[[A_PTR:.+]] = memref.extract_aligned_pointer_as_index %[[A_BUF]]
+// CHECK:               arith.shrui %{{.+}}, %c4_i64
+// CHECK:               arith.andi %{{.+}}, %c16383_i64
+// CHECK:               %[[A_DESC:.+]] = arith.ori %{{.+}}, %c274878431232_i64
+// CHECK:               arith.muli %[[SLOT]], %c3072
+// CHECK:               memref.extract_aligned_pointer_as_index %[[W_BUF]]
+// CHECK:               %[[W_DESC:.+]] = arith.ori %{{.+}}, %c274878431232_i64
+// CHECK:               %[[FIRST:.+]] = nvvm.wgmma.mma_async %[[A_DESC]], %[[W_DESC]], %[[STEP_ACC]], <m = 64, n = 40, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK:               arith.addi %{{.+}}, %c16
+// CHECK:               %[[SECOND:.+]] = nvvm.wgmma.mma_async %{{.+}}, %{{.+}}, %[[FIRST]], <m = 64, n = 40, k = 16>
+// CHECK-NEXT:          nvvm.wgmma.commit.group.sync.aligned
+// CHECK-NEXT:          scf.yield %[[SECOND]]
+// The next chunk's A pieces, stored after the steps.
+// CHECK:             vector.store %{{.+}}, %[[A_BUF]]
+// CHECK:             nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK-NEXT:        nvvm.cp.async.wait.group 0
+// CHECK-NEXT:        nvvm.fence.proxy
+// CHECK-NEXT:        gpu.barrier
+// CHECK:             scf.yield %[[D]]
+// CHECK:           scf.if
+// CHECK:             llvm.extractvalue %[[SUM]][0]
+// CHECK:             memref.store
+// CHECK:             llvm.extractvalue %[[SUM]][19]
+
+// Without wgmma the same 16 x 40 tile runs on mma.sync (5 tiles of 8
+// columns), A staged as rows.
+// SYNC-LABEL: func.func @warpgroup
+// SYNC:         workgroup(%{{.+}} : memref<2x64x96xbf16, #gpu.address_space<workgroup>>)
+// SYNC-NOT:     nvvm.wgmma
+// SYNC-COUNT-10: nvgpu.mma.sync
+// SYNC-NOT:     nvvm.wgmma
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @warpgroup(%x: memref<?x96xf32>, %w: memref<40x96xbf16>,
+                     %y: memref<?x40xf32>, %n: index) {
+  %c1 = arith.constant 1 : index
+  %c128 = arith.constant 128 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1) {
+    %rows = affine.min affine_map<()[s0] -> (s0, 64)>()[%n]
+    %block_a = memref.subview %x[0, 0] [%rows, 96] [1, 1]
+        : memref<?x96xf32> to memref<?x96xf32, strided<[96, 1]>>
+    %warp = affine.apply affine_map<()[s0] -> (s0 floordiv 32)>()[%tx]
+    %row = affine.min affine_map<()[s0, s1] -> (s0 * 16, s1)>()[%warp, %rows]
+    %row_count = affine.min affine_map<()[s0, s1] -> (s1 - s0, 16)>()[%row, %rows]
+    %a = memref.subview %block_a[%row, 0] [%row_count, 96] [1, 1]
+        : memref<?x96xf32, strided<[96, 1]>> to memref<?x96xf32, strided<[96, 1], offset: ?>>
+    %c = memref.subview %y[%row, 0] [%row_count, 40] [1, 1]
+        : memref<?x40xf32> to memref<?x40xf32, strided<[40, 1], offset: ?>>
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%a, %w : memref<?x96xf32, strided<[96, 1], offset: ?>>,
+                     memref<40x96xbf16>)
+        outs(%c : memref<?x40xf32, strided<[40, 1], offset: ?>>)
+        attrs = {moe.segment_matmul, moe.warp_mma} {
+    ^bb0(%in: f32, %wt: bf16, %acc: f32):
+      %r = arith.truncf %in : f32 to bf16
+      %re = arith.extf %r : bf16 to f32
+      %we = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %re, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}
