@@ -1218,7 +1218,8 @@ static Value columnsInOneWarpTile(OpBuilder &b, Location loc, Value columns,
                                   int64_t tileColumns) {
   FailureOr<int64_t> mostColumns = constantUpperBound(columns);
   if (failed(mostColumns) ||
-      llvm::divideCeil(*mostColumns, workers) > tileColumns)
+      static_cast<int64_t>(llvm::divideCeil(*mostColumns, workers)) >
+          tileColumns)
     return Value();
   return tileSize(b, loc, tileColumns,
                   arith::ConstantIndexOp::create(b, loc, 0), count);

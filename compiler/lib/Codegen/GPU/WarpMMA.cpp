@@ -705,7 +705,7 @@ WarpTileEmitter::loadStep(ASource a, ArrayRef<Value> weights, Value k0) {
   }
   auto makeGroup = [&](Value memref, TileIndex row, Value at, TileIndex from,
                        bool vectorized) {
-    Group loaded{memref, row, at, from, vectorized, {}};
+    Group loaded{memref, row, at, from, vectorized, {}, Value(), {}};
     loaded.elements.resize(kLaneGroup);
     return loaded;
   };
@@ -877,7 +877,9 @@ SmallVector<Value> WarpTileEmitter::loadStagePieces(Value activations,
   auto pieceType = VectorType::get({kCopyWidth}, b.getF32Type());
   SmallVector<Value> pieces;
   for (int64_t p = 0; p < piecesPerThread(); ++p) {
-    auto [row, column] = piecePlace(thread, p);
+    // (Not a structured binding: the load's builder captures `row`.)
+    Value row, column;
+    std::tie(row, column) = piecePlace(thread, p);
     Value k = arith::AddIOp::create(b, loc, chunkStart, column);
     // K is a multiple of the piece: a piece is inside K or past it.
     Value inside = arith::AndIOp::create(
