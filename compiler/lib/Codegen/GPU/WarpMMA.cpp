@@ -335,6 +335,15 @@ private:
                                       ValueRange initial,
                                       ValueRange weightVectors = {},
                                       Value ringSlot = {}, Value ringLane = {});
+  /// `body` where `condition` holds (always where it is null).
+  void whereTrue(Value condition, function_ref<void()> body) {
+    if (!condition)
+      return body();
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(
+        scf::IfOp::create(b, loc, condition).thenBlock());
+    body();
+  }
   /// On the host: `body(lane)` in a loop over the warp's lanes.
   void forEachLane(function_ref<void(Value)> body);
   /// On the host: one mma.sync of the lanes' fragments, A's row of
@@ -1293,13 +1302,7 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
     b.setInsertionPointToStart(scf::IfOp::create(b, loc, hasTile).thenBlock());
     hasTile = Value();
   }
-  auto whereTile = [&](function_ref<void()> body) {
-    if (!hasTile)
-      return body();
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(scf::IfOp::create(b, loc, hasTile).thenBlock());
-    body();
-  };
+  auto whereTile = [&](function_ref<void()> body) { whereTrue(hasTile, body); };
   // Prefetched, a step's mma.syncs take the W groups the step before
   // loaded (the first step's, loaded before the loop), after issuing the
   // loads of the next step's: a warp has two steps of W in flight, not one.
@@ -1528,13 +1531,7 @@ void WarpTileEmitter::emitWarpgroupTile(Type operandType, Value activations,
   // Every warp of the warpgroup issues its wgmmas (they are .aligned), an
   // empty tile too: it only loads and stores nothing.
   Value hasTile = hasElements(result);
-  auto whereTile = [&](function_ref<void()> body) {
-    if (!hasTile)
-      return body();
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(scf::IfOp::create(b, loc, hasTile).thenBlock());
-    body();
-  };
+  auto whereTile = [&](function_ref<void()> body) { whereTrue(hasTile, body); };
   // The step's two halves of K, each one wgmma a weight, from column
   // `column` of the staged chunk (the buffers in `a`).
   auto descriptors = [&](ASource a, Value k0, int64_t half) {
