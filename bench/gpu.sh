@@ -39,6 +39,7 @@ done
 # call. The newest first: a run cut short by the device time keeps them.
 VARIANTS=(
   "wgmma:wgmma=true"
+  "wgmma2:wgmma=true warpgroups=2"
   "grid2:threads=256 row-block=64 warp-rows=2"
   "grid2-prefetch:threads=256 row-block=64 warp-rows=2 prefetch-weights=true"
   "grid2-cgroup8:threads=256 row-block=64 warp-rows=2 column-group=8"

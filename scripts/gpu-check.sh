@@ -115,7 +115,8 @@ if wanted tensor-cores-bf16 || wanted tensor-cores-bf16-unstaged ||
    wanted tensor-cores-bf16-prefetch || wanted tensor-cores-bf16-split ||
    wanted tensor-cores-bf16-tile48 || wanted tensor-cores-bf16-ring ||
    wanted tensor-cores-bf16-cgroup || wanted tensor-cores-bf16-grid ||
-   wanted tensor-cores-bf16-grid-sw || wanted tensor-cores-bf16-wgmma; then
+   wanted tensor-cores-bf16-grid-sw || wanted tensor-cores-bf16-wgmma ||
+   wanted tensor-cores-bf16-wgmma2; then
   "$PYTHON" "$INPUTS/expose-outputs.py" "$ROOT/examples/tiny-mixtral.json" \
     "$OUT/tensor-cores-bf16-f32.json"
   "$BIN/moe-reference" "$OUT/tensor-cores-bf16-f32.json" \
@@ -166,6 +167,10 @@ prepare tensor-cores-bf16-grid-sw "$OUT/tensor-cores-bf16-model.json" 4e-3 \
 if [[ "$HOST" == 1 || "$ARCH" == sm_90* ]]; then
   prepare tensor-cores-bf16-wgmma "$OUT/tensor-cores-bf16-model.json" 4e-3 \
     --compile --pipeline-options=wgmma=true --arch sm_90a \
+    --reference --tensor-cores --weights tensor-cores-bf16.safetensors
+  # Two warpgroups a block (128 rows, W staged once for both).
+  prepare tensor-cores-bf16-wgmma2 "$OUT/tensor-cores-bf16-model.json" 4e-3 \
+    --compile --pipeline-options="wgmma=true warpgroups=2" --arch sm_90a \
     --reference --tensor-cores --weights tensor-cores-bf16.safetensors
 fi
 # The same with each warp's W groups copied by cp.async into a ring of

@@ -45,16 +45,19 @@ std::string mlir::moe::libdevicePath(llvm::StringRef toolkit) {
 
 namespace {
 /// The block and warp shape of the schedule: the options', or with `wgmma`
-/// one warpgroup a block (128 threads) whose 4 warps take 16 of the
-/// block's 64 rows each, and all of its columns (up to 128).
+/// `warpgroups` warpgroups a block (128 threads each) whose 4 warps take 16
+/// of the warpgroup's 64 rows each, and all of the block's columns (up to
+/// 128).
 struct ScheduleShape {
   int64_t threads, rowBlock, warpRows, warpTileRows, warpTileColumns;
 };
 } // namespace
 
 static ScheduleShape scheduleShape(const NVPTXPipelineOptions &options) {
-  if (options.wgmma)
-    return {128, 64, 4, 16, 128};
+  if (options.wgmma) {
+    int64_t groups = options.warpgroups;
+    return {128 * groups, 64 * groups, 4 * groups, 16, 128};
+  }
   return {options.threads, options.rowBlock, options.warpRows,
           options.warpTileRows, options.warpTileColumns};
 }

@@ -407,6 +407,12 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
       return reportError("--pipeline-options=wgmma=true needs "
                          "--gpu-arch=sm_90a (wgmma.mma_async), not '" +
                          gpuArch + "'");
+    if (pipelineOptions.warpgroups != 1 &&
+        (!pipelineOptions.wgmma || pipelineOptions.warpgroups != 2))
+      return reportError("--pipeline-options=warpgroups=" +
+                         std::to_string(pipelineOptions.warpgroups) +
+                         " needs wgmma=true and is 1 or 2 (two warpgroups "
+                         "of 128 threads fill an SM's registers)");
     if (!cudaToolkit.empty())
       pipelineOptions.cudaToolkit = cudaToolkit;
     pipelineOptions.hostSemantics = gpuHostSemantics;

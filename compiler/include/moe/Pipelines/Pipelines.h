@@ -292,6 +292,12 @@ struct NVPTXPipelineOptions
                      "staged as core matrices (sets threads, row-block, "
                      "warp-rows, warp-tile-rows and warp-tile-columns)"),
       llvm::cl::init(false)};
+  PassOptions::Option<int64_t> warpgroups{
+      *this, "warpgroups",
+      llvm::cl::desc("With wgmma, warpgroups a block (1 or 2): 128 threads "
+                     "and 64 rows each, the block's weight rows staged "
+                     "once for all of them"),
+      llvm::cl::init(1)};
   PassOptions::Option<int64_t> warpRows{
       *this, "warp-rows",
       llvm::cl::desc("Tensor-core matmuls split the block's warps into a "

@@ -1532,6 +1532,9 @@ void WarpTileEmitter::emitWarpgroupTile(Type operandType, Value activations,
   // empty tile too: it only loads and stores nothing.
   Value hasTile = hasElements(result);
   auto whereTile = [&](function_ref<void()> body) { whereTrue(hasTile, body); };
+  // With more than one warpgroup a block, the row of the staged A chunk
+  // where this warp's warpgroup's 64 rows start (null: row 0).
+  Value firstRow;
   // The step's two halves of K, each one wgmma a weight, from column
   // `column` of the staged chunk (the buffers in `a`).
   auto descriptors = [&](ASource a, Value k0, int64_t half) {
@@ -1542,16 +1545,26 @@ void WarpTileEmitter::emitWarpgroupTile(Type operandType, Value activations,
     Value column = arith::AddIOp::create(
         b, loc, arith::SubIOp::create(b, loc, k0, a.chunkStart),
         constant(half * kWarpgroupDepth));
-    SmallVector<Value, 3> built = {
-        buildWarpgroupDescriptor(b, loc, a.memref, slot, column, emulateLanes)};
+    SmallVector<Value, 3> built = {buildWarpgroupDescriptor(
+        b, loc, a.memref, slot, column, emulateLanes, firstRow)};
     for (Value buffer : a.weightViews)
       built.push_back(
           buildWarpgroupDescriptor(b, loc, buffer, slot, column, emulateLanes));
     return built;
   };
   int64_t halves = kStepDepth / kWarpgroupDepth;
+  // The warp's warpgroup reads its 64 rows of the block's staged A.
+  auto warpgroupRows = [&](Value warp) {
+    return arith::MulIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, warp, constant(kWarpgroupWarps)),
+        constant(kWarpgroupRows));
+  };
+  bool severalWarpgroups = stagedRows() > kWarpgroupRows;
   if (!emulateLanes) {
     setUpLane(activations, result, /*lane=*/Value());
+    if (severalWarpgroups)
+      firstRow = warpgroupRows(arith::DivUIOp::create(
+          b, loc, staging->threadId, constant(kNVIDIAWarpSize)));
     Type structType =
         getWarpgroupAccumulatorType(b.getContext(), colTiles * kMmaCols);
     auto initialStructs = [&]() {
@@ -1618,6 +1631,8 @@ void WarpTileEmitter::emitWarpgroupTile(Type operandType, Value activations,
       MemRefType::get({kNVIDIAWarpSize, accumulators, 4}, b.getF32Type()));
   Value rank =
       arith::RemUIOp::create(b, loc, hostWarp, constant(kWarpgroupWarps));
+  if (severalWarpgroups)
+    firstRow = warpgroupRows(hostWarp);
   whereTile([&] {
     forEachLane([&](Value lane) {
       setUpLane(activations, result, lane);
@@ -2096,11 +2111,14 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       return types;
     };
     auto launch = emulateLanes ? gpu::LaunchOp() : cast<gpu::LaunchOp>(scope);
-    // A warpgroup's tile: its block is one warpgroup whose warps take 16
-    // rows each of its 64, and all of its W rows are staged.
+    // A warpgroup's tile: its block is one or more warpgroups whose warps
+    // take 16 rows each of the block's 64 a warpgroup, and all of its W
+    // rows are staged.
+    int64_t warpgroupThreads = kWarpgroupWarps * kNVIDIAWarpSize;
     staging.coreMatrices =
-        wgmma && weightPlan && staging.rowOffset && rows == kWarpgroupRows &&
-        threads == kWarpgroupWarps * kNVIDIAWarpSize &&
+        wgmma && weightPlan && staging.rowOffset &&
+        threads % warpgroupThreads == 0 &&
+        rows == kWarpgroupRows * (threads / warpgroupThreads) &&
         llvm::all_of(
             weightPlan->rows,
             [&](int64_t weightRows) { return weightRows >= columns; }) &&

@@ -53,7 +53,8 @@ SmallVector<Value> mlir::moe::getCoreMatrixIndices(OpBuilder &b, Location loc,
 
 Value mlir::moe::buildWarpgroupDescriptor(OpBuilder &b, Location loc,
                                           Value buffer, Value slot,
-                                          Value column, bool onHost) {
+                                          Value column, bool onHost,
+                                          Value firstRow) {
   auto type = cast<MemRefType>(buffer.getType());
   assert(type.getRank() == 5 && type.getLayout().isIdentity() &&
          "a core-matrix buffer");
@@ -71,6 +72,13 @@ Value mlir::moe::buildWarpgroupDescriptor(OpBuilder &b, Location loc,
       arith::MulIOp::create(
           b, loc, arith::DivUIOp::create(b, loc, column, index(kCoreSide)),
           index(kCoreElements)));
+  // A row of core matrices is a chunk's 8 rows.
+  if (firstRow)
+    elements = arith::AddIOp::create(
+        b, loc, elements,
+        arith::MulIOp::create(
+            b, loc, firstRow,
+            index(type.getDimSize(2) * kCoreElements / kCoreSide)));
   Value start = arith::MulIOp::create(b, loc, elements, index(elementBytes));
   if (!onHost)
     start = arith::AddIOp::create(

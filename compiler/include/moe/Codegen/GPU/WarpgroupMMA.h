@@ -49,12 +49,13 @@ SmallVector<Value> getCoreMatrixIndices(OpBuilder &b, Location loc, Value slot,
                                         Value row, Value column);
 
 /// The wgmma descriptor (i64) of the matrix that starts at column `column`
-/// (a multiple of 8) of chunk `slot` of core-matrix buffer `buffer`. On the
-/// GPU its start is the buffer's shared-memory address; on the host
-/// (`onHost`) its byte offset in the buffer, which
-/// `emulateWarpgroupMma` reads it by.
+/// (a multiple of 8) and row `firstRow` (a multiple of 8; null: 0) of
+/// chunk `slot` of core-matrix buffer `buffer`. On the GPU its start is
+/// the buffer's shared-memory address; on the host (`onHost`) its byte
+/// offset in the buffer, which `emulateWarpgroupMma` reads it by.
 Value buildWarpgroupDescriptor(OpBuilder &b, Location loc, Value buffer,
-                               Value slot, Value column, bool onHost);
+                               Value slot, Value column, bool onHost,
+                               Value firstRow = Value());
 
 /// The LLVM struct of a warpgroup thread's f32 accumulators for N columns:
 /// N / 2 of them, element 4 j + e being mma.sync's C element e of the
