@@ -1,5 +1,8 @@
 // RUN: moe-opt %s --moe-gpu-warp-mma --split-input-file | FileCheck %s
 // RUN: moe-opt %s --moe-gpu-warp-mma=stage-weights=true --split-input-file | FileCheck %s --check-prefix=SW
+// A grid of 2 x 2 warps of 32-row tiles is not a warpgroup's shape (each
+// warp 16 rows from 16 warp, W from row 0): wgmma leaves it on mma.sync.
+// RUN: moe-opt %s --moe-gpu-warp-mma="stage-weights=true wgmma=true" --split-input-file | FileCheck %s --check-prefix=SW
 
 // The block's two warps each own up to 32 columns of a tile of up to 32 rows
 // and K = 96; the second warp's may be empty (a ragged window), and so may

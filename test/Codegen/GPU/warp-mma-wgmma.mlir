@@ -15,7 +15,9 @@
 // proxy before the barrier that publishes them; each step fences the
 // accumulators and commits its wgmmas; a chunk waits for them before its
 // barrier. Each thread's 20 accumulators (n / 2) start from C where the warp
-// has rows, and are stored from the struct where it has them.
+// has rows, and are stored from the struct where it has them; an empty
+// inline asm that reads and writes them keeps their registers written before
+// each fence and read after the last wait.
 
 // CHECK-LABEL: func.func @warpgroup
 // CHECK:         gpu.launch
@@ -38,6 +40,8 @@
 // CHECK:           %[[SUM:.+]] = scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[ACC:.+]] = %[[INIT]])
 // CHECK:             nvgpu.device_async_copy
 // CHECK:             %[[D:.+]] = scf.for %[[K0:.+]] = %[[START:.+]] to %{{.+}} step %c32{{.*}} iter_args(%[[STEP_ACC:.+]] = %[[ACC]])
+// The accumulators pinned in registers before the fence.
+// CHECK:               %[[PINNED:.+]] = llvm.inline_asm has_side_effects "", "=f,=f,{{.*}},0,1,{{.*}},19"
 // CHECK-NEXT:          nvvm.wgmma.fence.aligned
 // CHECK:               %[[SLOT:.+]] = arith.remui %{{.+}}, %c2
 // CHECK:               %[[COLUMN:.+]] = arith.subi %[[K0]], %[[START]]
@@ -49,7 +53,7 @@
 // CHECK:               arith.muli %[[SLOT]], %c3072
 // CHECK:               memref.extract_aligned_pointer_as_index %[[W_BUF]]
 // CHECK:               %[[W_DESC:.+]] = arith.ori %{{.+}}, %c274878431232_i64
-// CHECK:               %[[FIRST:.+]] = nvvm.wgmma.mma_async %[[A_DESC]], %[[W_DESC]], %[[STEP_ACC]], <m = 64, n = 40, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK:               %[[FIRST:.+]] = nvvm.wgmma.mma_async %[[A_DESC]], %[[W_DESC]], %[[PINNED]], <m = 64, n = 40, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
 // CHECK:               arith.addi %{{.+}}, %c16
 // CHECK:               %[[SECOND:.+]] = nvvm.wgmma.mma_async %{{.+}}, %{{.+}}, %[[FIRST]], <m = 64, n = 40, k = 16>
 // CHECK-NEXT:          nvvm.wgmma.commit.group.sync.aligned
@@ -61,10 +65,12 @@
 // CHECK-NEXT:        nvvm.fence.proxy
 // CHECK-NEXT:        gpu.barrier
 // CHECK:             scf.yield %[[D]]
+// Read after the last wait.
+// CHECK:           %[[DONE:.+]] = llvm.inline_asm has_side_effects "", "=f,{{.*}}"
 // CHECK:           scf.if
-// CHECK:             llvm.extractvalue %[[SUM]][0]
+// CHECK:             llvm.extractvalue %[[DONE]][0]
 // CHECK:             memref.store
-// CHECK:             llvm.extractvalue %[[SUM]][19]
+// CHECK:             llvm.extractvalue %[[DONE]][19]
 
 // Without wgmma the same 16 x 40 tile runs on mma.sync (5 tiles of 8
 // columns), A staged as rows.

@@ -1599,9 +1599,12 @@ void WarpTileEmitter::emitWarpgroupTile(Type operandType, Value activations,
         operandType, activations, weights, /*hasTile=*/Value(), init,
         [&](Value k0, ASource a, ValueRange values) {
           // The accumulators' registers were last written by the steps'
-          // wgmmas or the first values: a fence orders them before these.
+          // wgmmas or the first values: a fence orders them before these
+          // (and the values are pinned before it).
+          SmallVector<Value> accs = llvm::map_to_vector(values, [&](Value acc) {
+            return fenceWarpgroupAccumulators(b, loc, acc);
+          });
           NVVM::WgmmaFenceAlignedOp::create(b, loc);
-          SmallVector<Value> accs(values);
           for (int64_t half = 0; half < halves; ++half) {
             SmallVector<Value, 3> at = descriptors(a, k0, half);
             for (int64_t w = 0; w < weightCount; ++w)
@@ -1615,6 +1618,9 @@ void WarpTileEmitter::emitWarpgroupTile(Type operandType, Value activations,
         // which the next copies overwrite them; the last also before the
         // accumulators are read.
         [&] { NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0); });
+    // Read after the last wait, not hoisted above it.
+    for (Value &acc : products)
+      acc = fenceWarpgroupAccumulators(b, loc, acc);
     whereTile([&] {
       finish([&](int64_t s, int64_t e) -> Value {
         return LLVM::ExtractValueOp::create(
@@ -2112,11 +2118,15 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     };
     auto launch = emulateLanes ? gpu::LaunchOp() : cast<gpu::LaunchOp>(scope);
     // A warpgroup's tile: its block is one or more warpgroups whose warps
-    // take 16 rows each of the block's 64 a warpgroup, and all of its W
-    // rows are staged.
+    // take 16 rows each of the block's 64 a warpgroup (moe-gpu-distribute's
+    // grid of 16-row tiles, warp w from row 16 w: the rows the wgmma
+    // gives warp w % 4 of warpgroup w / 4), and all of the block's W rows,
+    // staged from row 0 (no window of them).
     int64_t warpgroupThreads = kWarpgroupWarps * kNVIDIAWarpSize;
     staging.coreMatrices =
-        wgmma && weightPlan && staging.rowOffset &&
+        wgmma && weightPlan && staging.rowOffset && warpTileRows == kMmaRows &&
+        llvm::none_of(weightPlan->offsets,
+                      [](Value offset) { return static_cast<bool>(offset); }) &&
         threads % warpgroupThreads == 0 &&
         rows == kWarpgroupRows * (threads / warpgroupThreads) &&
         llvm::all_of(

@@ -105,6 +105,27 @@ Type mlir::moe::getWarpgroupAccumulatorType(MLIRContext *context,
       context, SmallVector<Type>(columns / 2, Float32Type::get(context)));
 }
 
+Value mlir::moe::fenceWarpgroupAccumulators(OpBuilder &b, Location loc,
+                                            Value accumulators) {
+  auto type = cast<LLVM::LLVMStructType>(accumulators.getType());
+  int64_t count = static_cast<int64_t>(type.getBody().size());
+  SmallVector<Value> registers;
+  std::string outputs, inputs;
+  for (int64_t i = 0; i < count; ++i) {
+    registers.push_back(LLVM::ExtractValueOp::create(b, loc, accumulators,
+                                                     ArrayRef<int64_t>{i}));
+    outputs += "=f,";
+    inputs += (i ? "," : "") + std::to_string(i);
+  }
+  return LLVM::InlineAsmOp::create(
+             b, loc, type, registers, /*asm_string=*/"", outputs + inputs,
+             /*has_side_effects=*/true, /*is_align_stack=*/false,
+             LLVM::tailcallkind::TailCallKind::None,
+             /*asm_dialect=*/LLVM::AsmDialectAttr(),
+             /*operand_attrs=*/ArrayAttr())
+      .getResult(0);
+}
+
 Value mlir::moe::createWarpgroupMma(OpBuilder &b, Location loc,
                                     Type operandType, Value a, Value w,
                                     Value accumulators) {

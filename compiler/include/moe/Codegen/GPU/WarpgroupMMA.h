@@ -63,6 +63,14 @@ Value buildWarpgroupDescriptor(OpBuilder &b, Location loc, Value buffer,
 /// and the next).
 Type getWarpgroupAccumulatorType(MLIRContext *context, int64_t columns);
 
+/// `accumulators` through an empty volatile inline asm that reads and
+/// writes each of its registers (CUTLASS's warpgroup_fence_operand): LLVM
+/// keeps it in order with wgmma.fence and wgmma.wait_group, so the
+/// registers are written before a fence (not moved between it and the
+/// wgmma that reads them) and read after a wait.
+Value fenceWarpgroupAccumulators(OpBuilder &b, Location loc,
+                                 Value accumulators);
+
 /// One wgmma.mma_async m64nNk16 (N from `accumulators`' type) on
 /// descriptors `a` (K-major, row) and `w` (W[n, k], K-major: col) of
 /// 16-bit `operandType`, adding to `accumulators`.
