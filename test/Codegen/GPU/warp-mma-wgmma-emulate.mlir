@@ -1,0 +1,79 @@
+// RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128" | FileCheck %s
+
+// On the host (host semantics) the warpgroup of warp-mma-wgmma.mlir runs in
+// each warp's turn of the warp forall: the warp copies each chunk of A and W
+// for all 128 threads into core-matrix buffers of its own, and each wgmma
+// is computed as this warp (rank warp % 4 in its warpgroup) sees it, from
+// the descriptors: their start, leading and stride byte offsets are read
+// back from bits 0, 16 and 32 (14 bits each, in units of 16 bytes), and
+// each lane's accumulator element (tile j, element e) adds, over the 16
+// columns, A's row 16 rank + g (+ 8) times W's row 8 j + 2 (lane % 4) (+ 1),
+// each element read from the flattened buffer where the descriptor places
+// it. No fences, no barriers.
+
+// CHECK-LABEL: func.func @warpgroup_forall
+// CHECK:         scf.forall (%[[WARP:.+]]) in (4) {
+// CHECK-DAG:       %[[A_BUF:.+]] = memref.alloca() {alignment = 64 : i64} : memref<2x8x8x8x8xbf16>
+// CHECK-DAG:       %[[W_BUF:.+]] = memref.alloca() {alignment = 64 : i64} : memref<2x6x8x8x8xbf16>
+// CHECK-DAG:       %[[ACC:.+]] = memref.alloca() : memref<32x5x4xf32>
+// CHECK:           %[[RANK:.+]] = arith.remui %[[WARP]], %c4
+// The first chunk, copied for the block's 128 threads.
+// CHECK:           scf.for %{{.+}} = %c0{{.*}} to %c128{{.*}} step %c1
+// CHECK:             vector.store %{{.+}}, %[[A_BUF]][%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}]
+// CHECK:           scf.for %{{.+}} = %c0{{.*}} to %c128{{.*}} step %c1
+// CHECK:             vector.store %{{.+}}, %[[W_BUF]][%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}]
+// CHECK:           scf.for
+// CHECK:             scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c32
+// CHECK:               %[[A_DESC:.+]] = arith.ori %{{.+}}, %c274878431232_i64
+// CHECK:               %[[W_DESC:.+]] = arith.ori %{{.+}}, %c274878431232_i64
+// CHECK:               %[[A_FLAT:.+]] = memref.collapse_shape %[[A_BUF]] {{\[}}[0, 1, 2, 3, 4]] : memref<2x8x8x8x8xbf16> into memref<8192xbf16>
+// CHECK:               %[[W_FLAT:.+]] = memref.collapse_shape %[[W_BUF]] {{\[}}[0, 1, 2, 3, 4]] : memref<2x6x8x8x8xbf16> into memref<6144xbf16>
+// CHECK:               arith.shrui %[[A_DESC]], %c0_i64
+// CHECK:               arith.shrui %[[A_DESC]], %c16_i64
+// CHECK:               arith.shrui %[[A_DESC]], %c32_i64
+// CHECK:               scf.for %[[LANE:.+]] = %c0{{.*}} to %c32{{.*}} step %c1
+// CHECK:                 arith.muli %[[RANK]], %c16
+// CHECK:                 scf.for %[[J:.+]] = %c0{{.*}} to %c5{{.*}} step %c1
+// CHECK:                   memref.load %[[ACC]][%[[LANE]],
+// CHECK:                   scf.for %{{.+}} = %c0{{.*}} to %c16{{.*}} step %c1
+// CHECK:                     memref.load %[[A_FLAT]]
+// CHECK:                     memref.load %[[W_FLAT]]
+// CHECK:                     arith.mulf
+// CHECK:                     arith.addf
+// CHECK:                   memref.store %{{.+}}, %[[ACC]][%[[LANE]],
+// CHECK-NOT:       nvvm.
+// CHECK-NOT:       gpu.barrier
+// CHECK:         } {mapping = [#gpu.warp<x>]}
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @warpgroup_forall(%x: memref<?x96xf32>, %w: memref<40x96xbf16>,
+                            %y: memref<?x40xf32>, %n: index) {
+  %rows = affine.min affine_map<()[s0] -> (s0, 64)>()[%n]
+  %block_a = memref.subview %x[0, 0] [%rows, 96] [1, 1]
+      : memref<?x96xf32> to memref<?x96xf32, strided<[96, 1]>>
+  scf.forall (%warp) in (4) {
+    %row = affine.min affine_map<()[s0, s1] -> (s0 * 16, s1)>()[%warp, %rows]
+    %row_count = affine.min affine_map<()[s0, s1] -> (s1 - s0, 16)>()[%row, %rows]
+    %a = memref.subview %block_a[%row, 0] [%row_count, 96] [1, 1]
+        : memref<?x96xf32, strided<[96, 1]>> to memref<?x96xf32, strided<[96, 1], offset: ?>>
+    %c = memref.subview %y[%row, 0] [%row_count, 40] [1, 1]
+        : memref<?x40xf32> to memref<?x40xf32, strided<[40, 1], offset: ?>>
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%a, %w : memref<?x96xf32, strided<[96, 1], offset: ?>>,
+                     memref<40x96xbf16>)
+        outs(%c : memref<?x40xf32, strided<[40, 1], offset: ?>>)
+        attrs = {moe.segment_matmul, moe.warp_mma} {
+    ^bb0(%in: f32, %wt: bf16, %acc: f32):
+      %r = arith.truncf %in : f32 to bf16
+      %re = arith.extf %r : bf16 to f32
+      %we = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %re, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+  } {mapping = [#gpu.warp<x>]}
+  return
+}
