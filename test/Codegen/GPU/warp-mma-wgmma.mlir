@@ -37,13 +37,14 @@
 // CHECK:           nvvm.cp.async.wait.group 0
 // CHECK-NEXT:      nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK-NEXT:      gpu.barrier
-// CHECK:           %[[SUM:.+]] = scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[ACC:.+]] = %[[INIT]])
+// CHECK:           %[[SUM:.+]] = scf.for %[[CHUNK:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[ACC:.+]] = %[[INIT]])
 // CHECK:             nvgpu.device_async_copy
+// The chunk's slot, once a chunk, for its steps' descriptors.
+// CHECK:             %[[SLOT:.+]] = arith.remui %[[CHUNK]], %c2
 // CHECK:             %[[D:.+]] = scf.for %[[K0:.+]] = %[[START:.+]] to %{{.+}} step %c32{{.*}} iter_args(%[[STEP_ACC:.+]] = %[[ACC]])
 // The accumulators pinned in registers before the fence.
 // CHECK:               %[[PINNED:.+]] = llvm.inline_asm has_side_effects "", "=f,=f,{{.*}},0,1,{{.*}},19"
 // CHECK-NEXT:          nvvm.wgmma.fence.aligned
-// CHECK:               %[[SLOT:.+]] = arith.remui %{{.+}}, %c2
 // CHECK:               %[[COLUMN:.+]] = arith.subi %[[K0]], %[[START]]
 // CHECK:               arith.muli %[[SLOT]], %c4096
 // CHECK:               %[[A_PTR:.+]] = memref.extract_aligned_pointer_as_index %[[A_BUF]]

@@ -109,6 +109,8 @@ struct ASource {
   Value chunkStart;
   /// With staged W, each weight's staged chunk, from the tile's first row.
   SmallVector<Value, 2> weightViews;
+  /// Staged: the chunk's slot in the staged buffers.
+  Value slot;
 };
 
 /// An index of a padded tile: clamped into the buffer, with whether it is
@@ -344,6 +346,13 @@ private:
         scf::IfOp::create(b, loc, condition).thenBlock());
     body();
   }
+  /// On the host: stores lane `lane`'s first values of its `accumulators`
+  /// accumulators (4 elements each) into `accBuffer` ([lane, s, e]).
+  void storeLaneAccumulators(Value accBuffer, Value lane, int64_t accumulators,
+                             ElementFn initial);
+  /// On the host: `finish` for each lane, on its elements in `accBuffer`.
+  void finishLanes(Value accBuffer, Value activations, Value result,
+                   function_ref<void(ElementFn)> finish);
   /// On the host: `body(lane)` in a loop over the warp's lanes.
   void forEachLane(function_ref<void(Value)> body);
   /// On the host: one mma.sync of the lanes' fragments, A's row of
@@ -651,7 +660,8 @@ Value WarpTileEmitter::ringSlot(Value k0, int64_t ahead) {
 void WarpTileEmitter::copyToRing(ArrayRef<Value> weights, Value activations,
                                  Value k0, Value slot, Value lane) {
   // The groups' places only: nothing is loaded through them here.
-  StepGroups groups = loadStep(ASource{activations, Value(), {}}, weights, k0);
+  StepGroups groups =
+      loadStep(ASource{activations, Value(), {}, Value()}, weights, k0);
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   SmallVector<Value> tokens;
   for (auto [j, group] : llvm::enumerate(groups.w)) {
@@ -683,7 +693,8 @@ void WarpTileEmitter::readFromRing(StepGroups &groups, Value slot, Value lane) {
 SmallVector<Value> WarpTileEmitter::loadWeightVectors(ArrayRef<Value> weights,
                                                       Value activations,
                                                       Value k0) {
-  StepGroups groups = loadStep(ASource{activations, Value(), {}}, weights, k0);
+  StepGroups groups =
+      loadStep(ASource{activations, Value(), {}, Value()}, weights, k0);
   SmallVector<Value> vectors;
   for (Group &group : groups.w) {
     groupElement(group, 0);
@@ -1059,7 +1070,8 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     auto loop =
         scf::ForOp::create(b, loc, constant(0), k, constant(kStepDepth), init);
     fillBlock(b, loc, loop.getBody(), [&] {
-      return step(loop.getInductionVar(), ASource{activations, Value(), {}},
+      return step(loop.getInductionVar(),
+                  ASource{activations, Value(), {}, Value()},
                   loop.getRegionIterArgs());
     });
     return SmallVector<Value>(loop.getResults());
@@ -1151,7 +1163,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
                                       constant(kStepDepth), values);
       fillBlock(b, loc, steps.getBody(), [&] {
         return step(steps.getInductionVar(),
-                    ASource{view, chunkStart, weightViews},
+                    ASource{view, chunkStart, weightViews, slot},
                     steps.getRegionIterArgs());
       });
       return SmallVector<Value>(steps.getResults());
@@ -1191,6 +1203,27 @@ void WarpTileEmitter::forEachLane(function_ref<void(Value)> body) {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(loop.getBody()->getTerminator());
   body(loop.getInductionVar());
+}
+
+void WarpTileEmitter::storeLaneAccumulators(Value accBuffer, Value lane,
+                                            int64_t accumulators,
+                                            ElementFn initial) {
+  for (int64_t s = 0; s < accumulators; ++s)
+    for (int64_t e = 0; e < 4; ++e)
+      memref::StoreOp::create(b, loc, initial(s, e), accBuffer,
+                              ValueRange{lane, constant(s), constant(e)});
+}
+
+void WarpTileEmitter::finishLanes(Value accBuffer, Value activations,
+                                  Value result,
+                                  function_ref<void(ElementFn)> finish) {
+  forEachLane([&](Value lane) {
+    setUpLane(activations, result, lane);
+    finish([&](int64_t s, int64_t e) -> Value {
+      return memref::LoadOp::create(b, loc, accBuffer,
+                                    ValueRange{lane, constant(s), constant(e)});
+    });
+  });
 }
 
 void WarpTileEmitter::emulateMma(Type operandType, Value aBuffer, int64_t i,
@@ -1455,10 +1488,7 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
   whereTile([&] {
     forEachLane([&](Value lane) {
       setUpLane(activations, result, lane);
-      for (int64_t s = 0; s < accumulators; ++s)
-        for (int64_t e = 0; e < 4; ++e)
-          memref::StoreOp::create(b, loc, initial(s, e), accBuffer,
-                                  slot(lane, s, e));
+      storeLaneAccumulators(accBuffer, lane, accumulators, initial);
       if (prefetch)
         storeLaneGroups(currentW, lane,
                         loadWeightVectors(weights, activations, constant(0)));
@@ -1511,14 +1541,7 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
           });
         return {};
       });
-  whereTile([&] {
-    forEachLane([&](Value lane) {
-      setUpLane(activations, result, lane);
-      finish([&](int64_t s, int64_t e) -> Value {
-        return memref::LoadOp::create(b, loc, accBuffer, slot(lane, s, e));
-      });
-    });
-  });
+  whereTile([&] { finishLanes(accBuffer, activations, result, finish); });
 }
 
 void WarpTileEmitter::emitWarpgroupTile(Type operandType, Value activations,
@@ -1538,18 +1561,14 @@ void WarpTileEmitter::emitWarpgroupTile(Type operandType, Value activations,
   // The step's two halves of K, each one wgmma a weight, from column
   // `column` of the staged chunk (the buffers in `a`).
   auto descriptors = [&](ASource a, Value k0, int64_t half) {
-    Value slot = arith::RemUIOp::create(
-        b, loc,
-        arith::DivUIOp::create(b, loc, a.chunkStart, constant(kChunkDepth)),
-        constant(2));
     Value column = arith::AddIOp::create(
         b, loc, arith::SubIOp::create(b, loc, k0, a.chunkStart),
         constant(half * kWarpgroupDepth));
     SmallVector<Value, 3> built = {buildWarpgroupDescriptor(
-        b, loc, a.memref, slot, column, emulateLanes, firstRow)};
+        b, loc, a.memref, a.slot, column, emulateLanes, firstRow)};
     for (Value buffer : a.weightViews)
-      built.push_back(
-          buildWarpgroupDescriptor(b, loc, buffer, slot, column, emulateLanes));
+      built.push_back(buildWarpgroupDescriptor(b, loc, buffer, a.slot, column,
+                                               emulateLanes));
     return built;
   };
   int64_t halves = kStepDepth / kWarpgroupDepth;
@@ -1642,10 +1661,7 @@ void WarpTileEmitter::emitWarpgroupTile(Type operandType, Value activations,
   whereTile([&] {
     forEachLane([&](Value lane) {
       setUpLane(activations, result, lane);
-      for (int64_t s = 0; s < accumulators; ++s)
-        for (int64_t e = 0; e < 4; ++e)
-          memref::StoreOp::create(b, loc, initial(s, e), accBuffer,
-                                  ValueRange{lane, constant(s), constant(e)});
+      storeLaneAccumulators(accBuffer, lane, accumulators, initial);
     });
   });
   emitDepthLoop(operandType, activations, weights, hasTile, ValueRange(),
@@ -1659,15 +1675,7 @@ void WarpTileEmitter::emitWarpgroupTile(Type operandType, Value activations,
                   }
                   return {};
                 });
-  whereTile([&] {
-    forEachLane([&](Value lane) {
-      setUpLane(activations, result, lane);
-      finish([&](int64_t s, int64_t e) -> Value {
-        return memref::LoadOp::create(
-            b, loc, accBuffer, ValueRange{lane, constant(s), constant(e)});
-      });
-    });
-  });
+  whereTile([&] { finishLanes(accBuffer, activations, result, finish); });
 }
 
 void WarpTileEmitter::storeInside(Value value, Value memref,
