@@ -38,6 +38,10 @@ done
 # times beside the default (S3-NAME): what a GPU session compares in one
 # call. The newest first: a run cut short by the device time keeps them.
 VARIANTS=(
+  "wgmma-deep:wgmma=true wgmma-pending-chunks=1 weight-chunks-ahead=2"
+  "wgmma2-deep:wgmma=true warpgroups=2 wgmma-pending-chunks=1 weight-chunks-ahead=2"
+  "wgmma-pending:wgmma=true wgmma-pending-chunks=1"
+  "grid2-sw-ahead3:threads=256 row-block=64 warp-rows=2 stage-weights=true weight-chunks-ahead=3"
   "wgmma:wgmma=true"
   "wgmma2:wgmma=true warpgroups=2"
   "grid2:threads=256 row-block=64 warp-rows=2"

@@ -76,6 +76,8 @@ warpMmaOptions(const NVPTXPipelineOptions &options, bool emulateLanes) {
   warpMma.warpTileRows = shape.warpTileRows;
   warpMma.warpTileColumns = shape.warpTileColumns;
   warpMma.wgmma = options.wgmma;
+  warpMma.weightChunksAhead = options.weightChunksAhead;
+  warpMma.wgmmaPendingChunks = options.wgmmaPendingChunks;
   return warpMma;
 }
 

@@ -413,6 +413,21 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
                          std::to_string(pipelineOptions.warpgroups) +
                          " needs wgmma=true and is 1 or 2 (two warpgroups "
                          "of 128 threads fill an SM's registers)");
+    if (pipelineOptions.weightChunksAhead < 1 ||
+        pipelineOptions.weightChunksAhead > 3 ||
+        (pipelineOptions.weightChunksAhead > 1 && !pipelineOptions.wgmma &&
+         !pipelineOptions.stageWeights))
+      return reportError(
+          "--pipeline-options=weight-chunks-ahead=" +
+          std::to_string(pipelineOptions.weightChunksAhead) +
+          " is 1 to 3, and above 1 needs stage-weights=true or wgmma=true "
+          "(the weights it copies ahead are the staged ones)");
+    if (pipelineOptions.wgmmaPendingChunks < 0 ||
+        pipelineOptions.wgmmaPendingChunks > 2 ||
+        (pipelineOptions.wgmmaPendingChunks > 0 && !pipelineOptions.wgmma))
+      return reportError("--pipeline-options=wgmma-pending-chunks=" +
+                         std::to_string(pipelineOptions.wgmmaPendingChunks) +
+                         " is 0 to 2, and above 0 needs wgmma=true");
     if (!cudaToolkit.empty())
       pipelineOptions.cudaToolkit = cudaToolkit;
     pipelineOptions.hostSemantics = gpuHostSemantics;

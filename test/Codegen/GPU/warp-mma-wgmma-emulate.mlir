@@ -1,4 +1,5 @@
 // RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128" | FileCheck %s
+// RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128 wgmma-pending-chunks=1" --cse | FileCheck %s --check-prefix=LATE
 
 // On the host (host semantics) the warpgroup of warp-mma-wgmma.mlir runs in
 // each warp's turn of the warp forall: the warp copies each chunk of A and W
@@ -44,6 +45,34 @@
 // CHECK-NOT:       nvvm.
 // CHECK-NOT:       gpu.barrier
 // CHECK:         } {mapping = [#gpu.warp<x>]}
+
+// With wgmma-pending-chunks=1 the buffers have 3 slots, and the host runs
+// a chunk's wgmmas one chunk late: after the next chunk's copies, which on
+// the GPU overlap them, so that a copy into a slot a pending wgmma still
+// reads would change the host's result too. The last chunk's run after the
+// loop.
+// LATE-LABEL: func.func @warpgroup_forall
+// LATE-DAG:       %[[A_BUF:.+]] = memref.alloca() {alignment = 64 : i64} : memref<3x8x8x8x8xbf16>
+// LATE-DAG:       %[[W_BUF:.+]] = memref.alloca() {alignment = 64 : i64} : memref<3x6x8x8x8xbf16>
+// LATE:           %[[CHUNKS:.+]] = arith.ceildivui %{{.+}}, %c64
+// LATE:           scf.for %[[CHUNK:.+]] = %c0 to %[[CHUNKS]] step %c1 {
+// LATE:             vector.store %{{.+}}, %[[W_BUF]]
+// LATE:             vector.store %{{.+}}, %[[A_BUF]]
+// LATE:             %[[EARLIER:.+]] = arith.subi %[[CHUNK]], %c1
+// LATE:             %[[ANY:.+]] = arith.cmpi uge, %[[CHUNK]], %c1
+// LATE:             scf.if %[[ANY]] {
+// LATE:               arith.muli %[[EARLIER]], %c64
+// LATE:               arith.remui %[[EARLIER]], %c3
+// LATE:               scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c32
+// LATE:                 memref.collapse_shape %[[A_BUF]]
+// LATE:           %[[LAST_ANY:.+]] = arith.cmpi uge, %[[CHUNKS]], %c1
+// LATE:           scf.if %[[LAST_ANY]] {
+// LATE:             %[[LAST:.+]] = arith.subi %[[CHUNKS]], %c1
+// LATE:             arith.remui %[[LAST]], %c3
+// LATE:             scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c32
+// LATE:               memref.collapse_shape %[[A_BUF]]
+// LATE-NOT:       nvvm.
+// LATE:         } {mapping = [#gpu.warp<x>]}
 
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>

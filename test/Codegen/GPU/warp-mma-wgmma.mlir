@@ -1,5 +1,8 @@
 // RUN: moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=128" | FileCheck %s
 // RUN: moe-opt %s --moe-gpu-warp-mma="warp-tile-rows=16 warp-tile-columns=128" | FileCheck %s --check-prefix=SYNC
+// RUN: moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=128 wgmma-pending-chunks=1 weight-chunks-ahead=2" --cse | FileCheck %s --check-prefix=DEEP
+// RUN: not moe-opt %s --moe-gpu-warp-mma="wgmma=true wgmma-pending-chunks=3" 2>&1 | FileCheck %s --check-prefix=DEPTH
+// RUN: not moe-opt %s --moe-gpu-warp-mma="weight-chunks-ahead=0" 2>&1 | FileCheck %s --check-prefix=DEPTH
 
 // A block of 128 threads, one warpgroup, whose warp w takes rows 16 w on of
 // the block's (up to 64) and all of its 40 columns; K = 96 (a chunk of 64
@@ -80,6 +83,51 @@
 // SYNC-NOT:     nvvm.wgmma
 // SYNC-COUNT-10: nvgpu.mma.sync
 // SYNC-NOT:     nvvm.wgmma
+
+// With a chunk's wgmmas left pending (wgmma-pending-chunks=1) and W copied
+// two chunks ahead (weight-chunks-ahead=2), the buffers have 4 slots
+// (ahead + pending + 1): A's 32 KB stay static, W's 24 KB go to dynamic
+// shared memory. Before the loop W's chunks 0 and 1 are in flight, a group
+// each (chunk 1's committed whether or not there is one), and the block
+// waits for chunk 0's only; each chunk copies W's chunk + 2 into slot
+// (chunk + 2) % 4, reads slot chunk % 4, and before its barrier waits for
+// all wgmma groups but its own two steps' and all W groups but the one
+// after the next chunk's. The accumulators are read after a last wait for
+// every wgmma.
+// DEEP-LABEL: func.func @warpgroup
+// DEEP:         gpu.launch {{.*}} dynamic_shared_memory_size %c24576_i32 workgroup(%[[A_BUF:.+]] : memref<4x8x8x8x8xbf16, #gpu.address_space<workgroup>>)
+// DEEP:           %[[SHARED:.+]] = gpu.dynamic_shared_memory
+// DEEP:           %[[W_BUF:.+]] = memref.view %[[SHARED]][%c0][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x6x8x8x8xbf16, #gpu.address_space<workgroup>>
+// DEEP:           vector.store %{{.+}}, %[[A_BUF]]
+// DEEP:           nvgpu.device_async_copy %{{.+}}, %[[W_BUF]]
+// DEEP:           nvgpu.device_async_create_group %{{.+}}
+// DEEP:           scf.if
+// DEEP:             arith.remui %c1, %c4
+// DEEP:             nvgpu.device_async_copy %{{.+}}, %[[W_BUF]]
+// DEEP:           {{^ *\}$}}
+// DEEP-NEXT:      nvgpu.device_async_create_group{{ *$}}
+// DEEP-NEXT:      nvvm.cp.async.wait.group 1
+// DEEP-NEXT:      nvvm.fence.proxy
+// DEEP-NEXT:      gpu.barrier
+// DEEP:           scf.for %[[CHUNK:.+]] = %c0 to %[[CHUNKS:.+]] step %c1 iter_args
+// DEEP:             %[[AHEAD:.+]] = arith.addi %[[CHUNK]], %c2
+// DEEP:             %[[ANY:.+]] = arith.cmpi ult, %[[AHEAD]], %[[CHUNKS]]
+// DEEP:             scf.if %[[ANY]] {
+// DEEP:               arith.remui %[[AHEAD]], %c4
+// DEEP:               nvgpu.device_async_copy %{{.+}}, %[[W_BUF]]
+// DEEP:             {{^ *\}$}}
+// DEEP-NEXT:        nvgpu.device_async_create_group{{ *$}}
+// DEEP:             arith.remui %[[CHUNK]], %c4
+// DEEP:             nvvm.wgmma.fence.aligned
+// DEEP:             nvvm.wgmma.commit.group.sync.aligned
+// DEEP:             nvvm.wgmma.wait.group.sync.aligned 2
+// DEEP-NEXT:        nvvm.cp.async.wait.group 1
+// DEEP-NEXT:        nvvm.fence.proxy
+// DEEP-NEXT:        gpu.barrier
+// DEEP:           nvvm.wgmma.wait.group.sync.aligned 0
+// DEEP:           llvm.inline_asm has_side_effects
+// DEEP:           memref.store
+// DEPTH: error: moe-gpu-warp-mma: weight-chunks-ahead must be 1 to 3 and wgmma-pending-chunks 0 to 2
 
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>

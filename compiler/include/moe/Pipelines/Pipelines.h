@@ -298,6 +298,18 @@ struct NVPTXPipelineOptions
                      "and 64 rows each, the block's weight rows staged "
                      "once for all of them"),
       llvm::cl::init(1)};
+  PassOptions::Option<int64_t> weightChunksAhead{
+      *this, "weight-chunks-ahead",
+      llvm::cl::desc("With stage-weights or wgmma, the chunks of 64 along "
+                     "K whose weight copies (cp.async) are in flight while "
+                     "a chunk's steps run (1 to 3; moe-gpu-warp-mma)"),
+      llvm::cl::init(1)};
+  PassOptions::Option<int64_t> wgmmaPendingChunks{
+      *this, "wgmma-pending-chunks",
+      llvm::cl::desc("With wgmma, the chunks whose wgmmas may still run "
+                     "while the block stages the next (0 to 2; "
+                     "moe-gpu-warp-mma)"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> warpRows{
       *this, "warp-rows",
       llvm::cl::desc("Tensor-core matmuls split the block's warps into a "

@@ -62,21 +62,32 @@ constexpr int64_t kSharedBytesPerBlock = 80 * 1024;
 /// The most a block with staged W may take: one block an SM (W chunks of
 /// a 128-column block's gate and up take 96 KB), within sm_80's 163 KB.
 constexpr int64_t kStagedWeightSharedBytes = 160 * 1024;
+/// The same for a warpgroup's core matrices, which only sm_90a runs: its
+/// 227 KB a block.
+constexpr int64_t kWarpgroupSharedBytes = 227 * 1024;
 /// bf16 or f16 elements a thread copies at a time (16 bytes).
 constexpr int64_t kWeightCopyWidth = 8;
 
 /// The block's shared A chunks and who copies them.
 struct Staging {
-  /// [2, rows, kStagedRowStride] of the operand type: workgroup memory of
-  /// the launch, or on the host an alloca.
+  /// [slots, rows, kStagedRowStride] of the operand type: workgroup memory
+  /// of the launch, or on the host an alloca. Chunk c is in slot c % slots.
   Value buffer;
+  int64_t slots = 2;
+  /// With staged W: the chunks whose W copies are in flight while a chunk's
+  /// steps run (the next `weightChunksAhead`), and with core matrices the
+  /// chunks whose wgmmas may still run when the block passes a chunk's
+  /// barrier (`pendingChunks`, the last ones). slots = weightChunksAhead +
+  /// pendingChunks + 1: a copy then never writes a slot that a step or a
+  /// pending wgmma still reads.
+  int64_t weightChunksAhead = 1, pendingChunks = 0;
   /// What the block copies: the tile's activations, or (on a grid of warp
   /// rows) the block's rows, of which the tile's are a window from
   /// `rowOffset` (null: the tile's rows are the staged rows).
   Value source;
   Value rowOffset;
   /// With staged W, per weight: chunks of its block's rows,
-  /// [2, rows, kStagedRowStride] (rows zeros past them and past K), the
+  /// [slots, rows, kStagedRowStride] (rows zeros past them and past K), the
   /// view they copy, and the tile's window's first row (null: 0).
   SmallVector<Value, 2> weightBuffers, weightSources, weightRowOffsets;
   /// The block's threads, which share the copy.
@@ -241,15 +252,15 @@ private:
   }
   /// The block copies chunk `chunk` of the staging's source (its rows,
   /// rounded to `operandType`, zeros past them and past K) into staged
-  /// buffer `chunk % 2`: on the GPU this thread's pieces, on the host every
-  /// thread's.
+  /// buffer `chunk % slots`: on the GPU this thread's pieces, on the host
+  /// every thread's.
   void emitStageCopy(Type operandType, Value chunk);
   /// The block copies chunk `chunk` of each staged weight's rows into its
-  /// buffer `chunk % 2`: on the GPU this thread's pieces by cp.async (zeros
-  /// past the rows and K), committed as one group; on the host every
-  /// thread's.
-  void emitWeightStageCopy(Value chunk);
-  /// Slot `slot` of staged buffer `buffer` ([2, rows, kStagedRowStride]),
+  /// buffer `chunk % slots`: on the GPU this thread's pieces by cp.async
+  /// (zeros past the rows and K), committed as one group unless `commit` is
+  /// false; on the host every thread's.
+  void emitWeightStageCopy(Value chunk, bool commit = true);
+  /// Slot `slot` of staged buffer `buffer` ([slots, rows, kStagedRowStride]),
   /// the tile's rows: all of them, or (with `firstRow`) the window of
   /// `operand`'s rows from there, which the tile reads only inside.
   Value stagedChunk(Value buffer, Value slot, Value firstRow, Value operand);
@@ -923,7 +934,7 @@ SmallVector<Value> WarpTileEmitter::loadStagePieces(Value activations,
 
 void WarpTileEmitter::storeStagePieces(Type operandType, Value chunk,
                                        Value thread, ValueRange pieces) {
-  Value slot = arith::RemUIOp::create(b, loc, chunk, constant(2));
+  Value slot = arith::RemUIOp::create(b, loc, chunk, constant(staging->slots));
   for (auto [p, piece] : llvm::enumerate(pieces)) {
     auto [row, column] = piecePlace(thread, p);
     Value rounded = arith::TruncFOp::create(
@@ -986,11 +997,11 @@ void WarpTileEmitter::asCopyingThreads(function_ref<void(Value)> copy) {
   copy(threads.getInductionVar());
 }
 
-void WarpTileEmitter::emitWeightStageCopy(Value chunk) {
+void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
   int64_t piecesPerRow = kChunkDepth / kWeightCopyWidth;
   Value chunkStart =
       arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
-  Value slot = arith::RemUIOp::create(b, loc, chunk, constant(2));
+  Value slot = arith::RemUIOp::create(b, loc, chunk, constant(staging->slots));
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   SmallVector<Value> tokens;
   auto copyAs = [&](Value thread) {
@@ -1056,7 +1067,7 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk) {
     }
   };
   asCopyingThreads(copyAs);
-  if (staging->threadId)
+  if (staging->threadId && commit)
     nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, tokens);
 }
 
@@ -1095,63 +1106,58 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     gpu::BarrierOp::create(b, loc);
   };
   bool stagedWeights = !staging->weightBuffers.empty();
-  // Staged W's copies of a chunk have landed (this thread's), before the
-  // barrier that makes every thread's visible.
+  int64_t ahead = staging->weightChunksAhead;
+  // Staged W's copies of the next chunk have landed (this thread's), before
+  // the barrier that makes every thread's visible: each later chunk's
+  // copies are a group of their own, committed after it.
   auto waitForWeights = [&] {
     if (stagedWeights && staging->threadId)
-      NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
+      NVVM::CpAsyncWaitGroupOp::create(b, loc, ahead - 1);
   };
   Value chunks = arith::CeilDivUIOp::create(b, loc, k, constant(kChunkDepth));
+  // W's copies of chunk `chunk` where there is one; with more than one
+  // chunk ahead, a group is committed either way, so that the waits count
+  // the groups after the next chunk's.
+  auto copyWeightsIfAny = [&](Value chunk) {
+    Value any =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, chunk, chunks);
+    fillBlock(b, loc, scf::IfOp::create(b, loc, any).thenBlock(), [&] {
+      emitWeightStageCopy(chunk, /*commit=*/ahead == 1);
+      return SmallVector<Value>();
+    });
+    if (ahead > 1 && staging->threadId)
+      nvgpu::DeviceAsyncCreateGroupOp::create(
+          b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
+          ValueRange());
+  };
   emitStageCopy(operandType, constant(0));
-  if (stagedWeights)
+  if (stagedWeights) {
     emitWeightStageCopy(constant(0));
+    for (int64_t c = 1; c < ahead; ++c)
+      copyWeightsIfAny(constant(c));
+  }
   waitForWeights();
   barrier();
-  auto loop =
-      scf::ForOp::create(b, loc, constant(0), chunks, constant(1), init);
-  fillBlock(b, loc, loop.getBody(), [&]() -> SmallVector<Value> {
-    Value chunk = loop.getInductionVar();
-    Value next = arith::AddIOp::create(b, loc, chunk, constant(1));
-    Value hasNext =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, next, chunks);
-    // A thread's loads of the next chunk are issued before this chunk's
-    // steps and stored after them, so that the steps run while they are
-    // in flight. (On the host the whole copy comes after the steps.)
-    // The next chunk's W copies are in flight while this chunk's steps run
-    // (its buffer's last readers passed the barrier that ended the chunk
-    // before).
-    if (stagedWeights)
-      fillBlock(b, loc, scf::IfOp::create(b, loc, hasNext).thenBlock(), [&] {
-        emitWeightStageCopy(next);
-        return SmallVector<Value>();
-      });
-    SmallVector<Value> nextPieces;
-    if (staging->threadId) {
-      auto pieceType = VectorType::get({kCopyWidth}, b.getF32Type());
-      auto load = scf::IfOp::create(
-          b, loc, SmallVector<Type>(piecesPerThread(), pieceType), hasNext,
-          /*addThenBlock=*/true, /*addElseBlock=*/true);
-      fillBlock(b, loc, load.thenBlock(), [&] {
-        return loadStagePieces(staging->source, next, staging->threadId);
-      });
-      fillBlock(b, loc, load.elseBlock(), [&] {
-        Value zero =
-            arith::ConstantOp::create(b, loc, b.getZeroAttr(pieceType));
-        return SmallVector<Value>(piecesPerThread(), zero);
-      });
-      nextPieces = SmallVector<Value>(load.getResults());
-    }
+  // The steps of chunk `chunk` on its staged slot, from `values`.
+  auto emitChunkSteps = [&](Value chunk,
+                            ValueRange values) -> SmallVector<Value> {
     Value chunkStart =
         arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
-    Value slot = arith::RemUIOp::create(b, loc, chunk, constant(2));
+    Value slot =
+        arith::RemUIOp::create(b, loc, chunk, constant(staging->slots));
     // Core matrices are read through descriptors of the buffers.
     Value view = staging->coreMatrices
                      ? staging->buffer
                      : stagedChunk(staging->buffer, slot, staging->rowOffset,
                                    activations);
-    Value chunkEnd = arith::MinUIOp::create(
-        b, loc, k,
-        arith::AddIOp::create(b, loc, chunkStart, constant(kChunkDepth)));
+    // A warpgroup's chunk always takes its two steps (past K its buffers
+    // hold zeros): a loop of a dynamic count of steps, where K is not a
+    // multiple of the chunk, carries the accumulators around a back edge,
+    // and ptxas then serializes the wgmmas.
+    Value chunkEnd =
+        arith::AddIOp::create(b, loc, chunkStart, constant(kChunkDepth));
+    if (!staging->coreMatrices)
+      chunkEnd = arith::MinUIOp::create(b, loc, k, chunkEnd);
     SmallVector<Value, 2> weightViews;
     for (auto [buffer, offset, weight] : llvm::zip_equal(
              staging->weightBuffers, staging->weightRowOffsets, weights))
@@ -1168,19 +1174,56 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
       });
       return SmallVector<Value>(steps.getResults());
     };
-    SmallVector<Value> values;
-    if (!hasTile) {
-      values = emitSteps(loop.getRegionIterArgs());
-    } else {
-      auto ifTile = scf::IfOp::create(b, loc, init.getTypes(), hasTile,
-                                      /*addThenBlock=*/true,
-                                      /*addElseBlock=*/true);
-      fillBlock(b, loc, ifTile.thenBlock(),
-                [&] { return emitSteps(loop.getRegionIterArgs()); });
-      fillBlock(b, loc, ifTile.elseBlock(),
-                [&] { return SmallVector<Value>(loop.getRegionIterArgs()); });
-      values = SmallVector<Value>(ifTile.getResults());
+    if (!hasTile)
+      return emitSteps(values);
+    auto ifTile = scf::IfOp::create(b, loc, init.getTypes(), hasTile,
+                                    /*addThenBlock=*/true,
+                                    /*addElseBlock=*/true);
+    fillBlock(b, loc, ifTile.thenBlock(), [&] { return emitSteps(values); });
+    fillBlock(b, loc, ifTile.elseBlock(),
+              [&] { return SmallVector<Value>(values); });
+    return SmallVector<Value>(ifTile.getResults());
+  };
+  auto loop =
+      scf::ForOp::create(b, loc, constant(0), chunks, constant(1), init);
+  fillBlock(b, loc, loop.getBody(), [&]() -> SmallVector<Value> {
+    Value chunk = loop.getInductionVar();
+    Value next = arith::AddIOp::create(b, loc, chunk, constant(1));
+    Value hasNext =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, next, chunks);
+    // A thread's loads of the next chunk are issued before this chunk's
+    // steps and stored after them, so that the steps run while they are
+    // in flight. (On the host the whole copy comes after the steps.)
+    // The W copies of the chunk `ahead` on are in flight while this
+    // chunk's steps run (its slot's last readers, a step or a pending
+    // wgmma, passed the barrier that ended the chunk before).
+    if (stagedWeights)
+      copyWeightsIfAny(
+          ahead == 1 ? next
+                     : arith::AddIOp::create(b, loc, chunk, constant(ahead)));
+    SmallVector<Value> nextPieces;
+    if (staging->threadId) {
+      auto pieceType = VectorType::get({kCopyWidth}, b.getF32Type());
+      auto load = scf::IfOp::create(
+          b, loc, SmallVector<Type>(piecesPerThread(), pieceType), hasNext,
+          /*addThenBlock=*/true, /*addElseBlock=*/true);
+      fillBlock(b, loc, load.thenBlock(), [&] {
+        return loadStagePieces(staging->source, next, staging->threadId);
+      });
+      fillBlock(b, loc, load.elseBlock(), [&] {
+        Value zero =
+            arith::ConstantOp::create(b, loc, b.getZeroAttr(pieceType));
+        return SmallVector<Value>(piecesPerThread(), zero);
+      });
+      nextPieces = SmallVector<Value>(load.getResults());
     }
+    // On the host, a chunk's steps come `pendingChunks` chunks late, after
+    // the copies that a pending wgmma on the GPU runs beside: where those
+    // wrote a slot it still reads, the host run reads what they wrote.
+    bool deferSteps = !staging->threadId && staging->pendingChunks > 0;
+    SmallVector<Value> values = SmallVector<Value>(loop.getRegionIterArgs());
+    if (!deferSteps)
+      values = emitChunkSteps(chunk, values);
     fillBlock(b, loc, scf::IfOp::create(b, loc, hasNext).thenBlock(), [&] {
       if (staging->threadId)
         storeStagePieces(operandType, next, staging->threadId, nextPieces);
@@ -1192,8 +1235,31 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
       endOfChunk();
     waitForWeights();
     barrier();
+    if (deferSteps) {
+      Value late = arith::SubIOp::create(b, loc, chunk,
+                                         constant(staging->pendingChunks));
+      Value any =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, chunk,
+                                constant(staging->pendingChunks));
+      fillBlock(b, loc, scf::IfOp::create(b, loc, any).thenBlock(), [&] {
+        emitChunkSteps(late, ValueRange());
+        return SmallVector<Value>();
+      });
+    }
     return values;
   });
+  if (staging->threadId || staging->pendingChunks == 0)
+    return SmallVector<Value>(loop.getResults());
+  // The host's last chunks' steps, which the GPU waits for after the loop.
+  for (int64_t late = staging->pendingChunks; late > 0; --late) {
+    Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, chunks,
+                                      constant(late));
+    fillBlock(b, loc, scf::IfOp::create(b, loc, any).thenBlock(), [&] {
+      emitChunkSteps(arith::SubIOp::create(b, loc, chunks, constant(late)),
+                     ValueRange());
+      return SmallVector<Value>();
+    });
+  }
   return SmallVector<Value>(loop.getResults());
 }
 
@@ -1633,13 +1699,24 @@ void WarpTileEmitter::emitWarpgroupTile(Type operandType, Value activations,
           NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
           return accs;
         },
-        // The chunk's wgmmas have read its buffers before the barrier after
-        // which the next copies overwrite them; the last also before the
-        // accumulators are read.
-        [&] { NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0); });
+        // A chunk's wgmmas have read its buffers before the barrier after
+        // which copies overwrite them: the last `pendingChunks` chunks'
+        // (a group a step) may still run.
+        [&] {
+          NVVM::WgmmaWaitGroupSyncOp::create(
+              b, loc, staging->pendingChunks * (kChunkDepth / kStepDepth));
+        });
+    // All of them have run before the accumulators are read.
+    if (staging->pendingChunks > 0)
+      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
     // Read after the last wait, not hoisted above it.
     for (Value &acc : products)
       acc = fenceWarpgroupAccumulators(b, loc, acc);
+    // The epilogue's element indices, computed again here: kept from
+    // before the loop, a ragged tile's clamped columns and their checks
+    // (a register each) would be live beside the accumulators all along
+    // it, and spill.
+    setUpLane(activations, result, readLaneIdHere(b, loc));
     whereTile([&] {
       finish([&](int64_t s, int64_t e) -> Value {
         return LLVM::ExtractValueOp::create(
@@ -2113,15 +2190,26 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     std::optional<WeightPlan> weightPlan;
     if (stageWeights || wgmma)
       weightPlan = planWeights(at, threads, weights, uniformity);
-    auto bufferType = [&](int64_t bufferRows, Type element, bool core) {
-      return core ? getCoreMatrixChunksType(bufferRows, kChunkDepth, element)
-                  : MemRefType::get({2, bufferRows, kStagedRowStride}, element);
+    // Staged W takes a slot for each chunk ahead and (core matrices) each
+    // pending chunk, besides the chunk the steps read; A alone takes two.
+    auto slots = [&](bool withWeights, bool core) -> int64_t {
+      if (!withWeights)
+        return 2;
+      return weightChunksAhead + (core ? wgmmaPendingChunks : 0) + 1;
+    };
+    auto bufferType = [&](int64_t bufferSlots, int64_t bufferRows, Type element,
+                          bool core) {
+      return core ? getCoreMatrixChunksType(bufferSlots, bufferRows,
+                                            kChunkDepth, element)
+                  : MemRefType::get({bufferSlots, bufferRows, kStagedRowStride},
+                                    element);
     };
     auto weightTypes = [&](bool core) {
       SmallVector<MemRefType, 2> types;
       for (auto [weightRows, element] :
            llvm::zip_equal(weightPlan->rows, weightPlan->elements))
-        types.push_back(bufferType(weightRows, element, core));
+        types.push_back(
+            bufferType(slots(true, core), weightRows, element, core));
       return types;
     };
     auto launch = emulateLanes ? gpu::LaunchOp() : cast<gpu::LaunchOp>(scope);
@@ -2140,25 +2228,45 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         llvm::all_of(
             weightPlan->rows,
             [&](int64_t weightRows) { return weightRows >= columns; }) &&
-        fitWeights(launch, bufferType(rows, operandType, true),
-                   weightTypes(true));
-    MemRefType aType = bufferType(rows, operandType, staging.coreMatrices);
+        fitWeights(launch,
+                   bufferType(slots(true, true), rows, operandType, true),
+                   weightTypes(true), /*warpgroup=*/true);
     bool withWeights =
         weightPlan &&
         (staging.coreMatrices ||
-         (stageWeights && fitWeights(launch, aType, weightTypes(false))));
+         (stageWeights &&
+          fitWeights(launch,
+                     bufferType(slots(true, false), rows, operandType, false),
+                     weightTypes(false))));
+    staging.slots = slots(withWeights, staging.coreMatrices);
+    if (withWeights) {
+      staging.weightChunksAhead = weightChunksAhead;
+      if (staging.coreMatrices)
+        staging.pendingChunks = wgmmaPendingChunks;
+    }
+    MemRefType aType =
+        bufferType(staging.slots, rows, operandType, staging.coreMatrices);
     Location loc = at->getLoc();
     if (emulateLanes) {
       // Aligned for the 16-byte group loads.
       staging.buffer =
           memref::AllocaOp::create(b, loc, aType, b.getI64IntegerAttr(64));
-    } else {
+    } else if (fitsStatic(launch, bytesOf(aType))) {
       // Within the static shared memory every GPU gives a block.
-      if (!fitsStatic(launch, bytesOf(aType)))
-        return std::nullopt;
       staging.buffer = launch.addWorkgroupAttribution(inWorkgroup(aType), loc);
-      staging.threadId = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    } else if (withWeights) {
+      // A deeper ring of chunks, beside W's (which fitWeights counted it
+      // with) in dynamic shared memory.
+      staging.buffer =
+          placeInDynamicShared(b, loc, launch,
+                               llvm::alignTo(*dynamicSharedBytes(launch), 16),
+                               {inWorkgroup(aType)})
+              .front();
+    } else {
+      return std::nullopt;
     }
+    if (!emulateLanes)
+      staging.threadId = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
     if (withWeights)
       createWeightBuffers(b, at, staging, *weightPlan,
                           weightTypes(staging.coreMatrices));
@@ -2221,24 +2329,28 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
   }
 
   /// Whether staged W buffers of `weightTypes` fit beside staged A of
-  /// `aType`: on the host within kStagedWeightSharedBytes, so that it runs
-  /// what the GPU would; on the GPU in `launch`'s 48 KB of static shared
-  /// memory, else in dynamic shared memory up to kStagedWeightSharedBytes a
-  /// block.
+  /// `aType`: on the host within the limit, so that it runs what the GPU
+  /// would; on the GPU in `launch`'s 48 KB of static shared memory, else in
+  /// dynamic shared memory up to the limit a block. The limit is
+  /// kStagedWeightSharedBytes, or for a `warpgroup` (sm_90a)
+  /// kWarpgroupSharedBytes.
   bool fitWeights(gpu::LaunchOp launch, MemRefType aType,
-                  ArrayRef<MemRefType> weightTypes) {
+                  ArrayRef<MemRefType> weightTypes, bool warpgroup = false) {
+    int64_t limit =
+        warpgroup ? kWarpgroupSharedBytes : kStagedWeightSharedBytes;
     int64_t bytes = 0;
     for (MemRefType type : weightTypes)
       bytes += bytesOf(type);
     if (!launch)
-      return bytesOf(aType) + bytes <= kStagedWeightSharedBytes;
+      return bytesOf(aType) + bytes <= limit;
     std::optional<int64_t> dynamicBytes = dynamicSharedBytes(launch);
     if (!dynamicBytes)
       return false;
     return fitsStatic(launch, bytesOf(aType) + bytes) ||
            workgroupBytes(launch) + bytesOf(aType) +
-                   llvm::alignTo(*dynamicBytes, 16) + bytes <=
-               kStagedWeightSharedBytes;
+                   static_cast<int64_t>(llvm::alignTo(*dynamicBytes, 16)) +
+                   bytes <=
+               limit;
   }
 
   /// Adds `plan`'s staged W, buffers of `types`, to `staging` (see
@@ -2340,6 +2452,13 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     if (weightStages < 0) {
       getOperation().emitError("moe-gpu-warp-mma: weight-stages must not be "
                                "negative (0 or 1: no ring)");
+      return signalPassFailure();
+    }
+    if (weightChunksAhead < 1 || weightChunksAhead > 3 ||
+        wgmmaPendingChunks < 0 || wgmmaPendingChunks > 2) {
+      getOperation().emitError(
+          "moe-gpu-warp-mma: weight-chunks-ahead must be 1 to 3 and "
+          "wgmma-pending-chunks 0 to 2");
       return signalPassFailure();
     }
     // Gated FFN tiles first: their matmuls then leave the one-tile path.

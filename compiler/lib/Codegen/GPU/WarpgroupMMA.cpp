@@ -27,12 +27,12 @@ static constexpr int64_t kCoreSide = 8, kCoreRowBytes = 16,
 static constexpr int64_t kFieldUnit = 16, kFieldMask = 0x3FFF;
 static constexpr int64_t kLeadingShift = 16, kStrideShift = 32;
 
-MemRefType mlir::moe::getCoreMatrixChunksType(int64_t rows, int64_t depth,
-                                              Type element,
+MemRefType mlir::moe::getCoreMatrixChunksType(int64_t slots, int64_t rows,
+                                              int64_t depth, Type element,
                                               Attribute memorySpace) {
   return MemRefType::get(
-      {2, rows / kCoreSide, depth / kCoreSide, kCoreSide, kCoreSide}, element,
-      AffineMap(), memorySpace);
+      {slots, rows / kCoreSide, depth / kCoreSide, kCoreSide, kCoreSide},
+      element, AffineMap(), memorySpace);
 }
 
 int64_t mlir::moe::getStagedRows(MemRefType type) {
@@ -58,7 +58,7 @@ Value mlir::moe::buildWarpgroupDescriptor(OpBuilder &b, Location loc,
   auto type = cast<MemRefType>(buffer.getType());
   assert(type.getRank() == 5 && type.getLayout().isIdentity() &&
          "a core-matrix buffer");
-  int64_t slotElements = type.getNumElements() / 2;
+  int64_t slotElements = type.getNumElements() / type.getDimSize(0);
   int64_t elementBytes = type.getElementTypeBitWidth() / 8;
   // Core matrices along K follow each other; rows 8 apart are a chunk's
   // row of core matrices apart.
@@ -124,6 +124,18 @@ Value mlir::moe::fenceWarpgroupAccumulators(OpBuilder &b, Location loc,
              /*asm_dialect=*/LLVM::AsmDialectAttr(),
              /*operand_attrs=*/ArrayAttr())
       .getResult(0);
+}
+
+Value mlir::moe::readLaneIdHere(OpBuilder &b, Location loc) {
+  Value lane =
+      LLVM::InlineAsmOp::create(
+          b, loc, b.getI32Type(), ValueRange(),
+          /*asm_string=*/"mov.u32 $0, %laneid;", /*constraints=*/"=r",
+          /*has_side_effects=*/true, /*is_align_stack=*/false,
+          LLVM::tailcallkind::TailCallKind::None,
+          /*asm_dialect=*/LLVM::AsmDialectAttr(), /*operand_attrs=*/ArrayAttr())
+          .getResult(0);
+  return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), lane);
 }
 
 Value mlir::moe::createWarpgroupMma(OpBuilder &b, Location loc,

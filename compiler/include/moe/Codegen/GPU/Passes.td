@@ -401,7 +401,19 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     shared-memory descriptors of them, and a warp's accumulators are rows
     16 (warp % 4) on of the block's, in mma.sync's C layout for each 8
     columns. Each step fences, issues its wgmmas and commits them; the
-    chunk waits for them before its barrier. Other tiles run on mma.sync.
+    chunk waits for them before its barrier, all but the last
+    `wgmma-pending-chunks` chunks' (the staged buffers then have a slot
+    for each pending chunk, so that no copy overwrites what a running
+    wgmma reads; the accumulators are read after a last wait for all).
+    Other tiles run on mma.sync.
+
+    With staged W (`stage-weights` or `wgmma`), `weight-chunks-ahead`
+    chunks' W copies are in flight while a chunk's steps run: the block's
+    buffers have `weight-chunks-ahead + 1` slots (+ the pending chunks),
+    each chunk's copies are a cp.async group (an empty one past the last
+    chunk), and a chunk waits only for the next chunk's group. Where the
+    staged A chunks pass the static shared memory, they go to dynamic
+    shared memory with W's.
 
     With `emulate-lanes` (moe-nvptx-pipeline's `host-semantics`), the same
     lane code runs on the host instead, on tiles still inside their warp
@@ -448,6 +460,14 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
            "warp tiles) as one warpgroup: wgmma.mma_async m64nNk16 (sm_90a) "
            "on the staged activation and weight chunks, laid out as "
            "core matrices, where both are staged">,
+    Option<"weightChunksAhead", "weight-chunks-ahead", "int64_t",
+           /*default=*/"1",
+           "With staged W, the chunks whose W copies are in flight while a "
+           "chunk's steps run (1 to 3)">,
+    Option<"wgmmaPendingChunks", "wgmma-pending-chunks", "int64_t",
+           /*default=*/"0",
+           "With wgmma, the last chunks whose wgmmas may still run when the "
+           "block passes a chunk's barrier (0 to 2)">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",

@@ -34,14 +34,14 @@ namespace moe {
 constexpr int64_t kWarpgroupWarps = 4, kWarpgroupRows = 64,
                   kWarpgroupDepth = 16;
 
-/// [2, rows / 8, depth / 8, 8, 8] of `element`: two chunks of `depth`
-/// columns of `rows` rows as core matrices (`rows` and `depth` multiples
-/// of 8), in `memorySpace`.
-MemRefType getCoreMatrixChunksType(int64_t rows, int64_t depth, Type element,
-                                   Attribute memorySpace = {});
+/// [slots, rows / 8, depth / 8, 8, 8] of `element`: `slots` chunks of
+/// `depth` columns of `rows` rows as core matrices (`rows` and `depth`
+/// multiples of 8), in `memorySpace`.
+MemRefType getCoreMatrixChunksType(int64_t slots, int64_t rows, int64_t depth,
+                                   Type element, Attribute memorySpace = {});
 
 /// The rows of a staged buffer: `getCoreMatrixChunksType`'s, or a
-/// [2, rows, stride] one's.
+/// [slots, rows, stride] one's.
 int64_t getStagedRows(MemRefType type);
 
 /// The indices of (row, column) in chunk `slot` of a core-matrix buffer.
@@ -70,6 +70,13 @@ Type getWarpgroupAccumulatorType(MLIRContext *context, int64_t columns);
 /// wgmma that reads them) and read after a wait.
 Value fenceWarpgroupAccumulators(OpBuilder &b, Location loc,
                                  Value accumulators);
+
+/// The lane's id (index), read by a volatile inline asm where it is built:
+/// indices computed from it are not merged with, nor hoisted to, those of
+/// the same lane computed before (a wgmma tile's epilogue computes its
+/// element indices again after the K loop instead of keeping them live
+/// across it beside the accumulators).
+Value readLaneIdHere(OpBuilder &b, Location loc);
 
 /// One wgmma.mma_async m64nNk16 (N from `accumulators`' type) on
 /// descriptors `a` (K-major, row) and `w` (W[n, k], K-major: col) of
