@@ -13,7 +13,8 @@
 #   (the BF16 layer also without shared-memory staging, with its W groups
 #   prefetched, with its matmuls' K split in slices, with warp tiles of
 #   48 rows, with its W groups through a ring in shared memory, and with
-#   column blocks in groups)
+#   column blocks in groups; a deeper BF16 layer by default and with the
+#   deeper pipelines of staged chunks)
 #   (default sm_90); self-contained executables; a few of them are also
 #   run with --cuda-graphs;
 # - OUT/NAME.expected-T/: the reference's outputs (moe-reference, rounding
@@ -172,6 +173,57 @@ if [[ "$HOST" == 1 || "$ARCH" == sm_90* ]]; then
   prepare tensor-cores-bf16-wgmma2 "$OUT/tensor-cores-bf16-model.json" 4e-3 \
     --compile --pipeline-options="wgmma=true warpgroups=2" --arch sm_90a \
     --reference --tensor-cores --weights tensor-cores-bf16.safetensors
+fi
+# A layer of more chunks of K (D = 320: 5 chunks of 64, F = 200: a last
+# part-chunk; ragged 128-column blocks), BF16, for the deeper pipelines of
+# staged chunks (weight-chunks-ahead, wgmma-pending-chunks,
+# copy-activations-async; off by default until timed), beside its default
+# kernels.
+DEEP_CASES=(tensor-cores-bf16-deep tensor-cores-bf16-deep-grid-ahead3
+  tensor-cores-bf16-deep-wgmma-ahead2 tensor-cores-bf16-deep-wgmma2-async)
+deep_wanted=0
+for name in "${DEEP_CASES[@]}"; do
+  wanted "$name" && deep_wanted=1
+done
+if [[ "$deep_wanted" == 1 ]]; then
+  "$PYTHON" - "$OUT/tensor-cores-bf16-deep-f32.json" <<'PY'
+import json, sys
+json.dump({"format": "moe-graph", "version": 1, "name": "deep",
+           "weights": {"init": "random", "seed": 6, "std": 0.05},
+           "inputs": [{"name": "x", "shape": ["tokens", 320]}],
+           "outputs": ["m", "y"],
+           "nodes": [{"name": "m", "op": "moe", "input": "x", "num_experts": 8,
+                      "top_k": 2, "intermediate_size": 200,
+                      "router": {"weight": "r", "normalize_top_k": True},
+                      "experts": {"gate_proj": "g{e}", "up_proj": "u{e}",
+                                  "down_proj": "d{e}"},
+                      "shared_experts": {"intermediate_size": 32,
+                                         "gate_proj": "sg", "up_proj": "su",
+                                         "down_proj": "sd"}},
+                     {"name": "y", "op": "add", "inputs": ["x", "m"]}]},
+          open(sys.argv[1], "w"))
+PY
+  "$BIN/moe-reference" "$OUT/tensor-cores-bf16-deep-f32.json" \
+    --make-weights "$OUT/tensor-cores-bf16-deep-f32.safetensors"
+  "$PYTHON" "$INPUTS/convert-safetensors.py" \
+    "$OUT/tensor-cores-bf16-deep-f32.safetensors" "$OUT/tensor-cores-bf16-deep.safetensors" BF16
+  "$PYTHON" "$INPUTS/expose-outputs.py" "$OUT/tensor-cores-bf16-deep-f32.json" \
+    "$OUT/tensor-cores-bf16-deep-model.json" \
+    --set "weights={\"file\": \"$(cd "$OUT" && pwd)/tensor-cores-bf16-deep.safetensors\"}"
+  rm -f "$OUT/tensor-cores-bf16-deep-f32.json" "$OUT/tensor-cores-bf16-deep-f32.safetensors"
+fi
+prepare tensor-cores-bf16-deep "$OUT/tensor-cores-bf16-deep-model.json" 4e-3 \
+  --reference --tensor-cores
+prepare tensor-cores-bf16-deep-grid-ahead3 "$OUT/tensor-cores-bf16-deep-model.json" 4e-3 \
+  --compile --pipeline-options="threads=256 row-block=64 warp-rows=2 stage-weights=true weight-chunks-ahead=3" \
+  --reference --tensor-cores --weights tensor-cores-bf16-deep.safetensors
+if [[ "$HOST" == 1 || "$ARCH" == sm_90* ]]; then
+  prepare tensor-cores-bf16-deep-wgmma-ahead2 "$OUT/tensor-cores-bf16-deep-model.json" 4e-3 \
+    --compile --pipeline-options="wgmma=true wgmma-pending-chunks=1 weight-chunks-ahead=2" --arch sm_90a \
+    --reference --tensor-cores --weights tensor-cores-bf16-deep.safetensors
+  prepare tensor-cores-bf16-deep-wgmma2-async "$OUT/tensor-cores-bf16-deep-model.json" 4e-3 \
+    --compile --pipeline-options="wgmma=true warpgroups=2 copy-activations-async=true wgmma-pending-chunks=1" --arch sm_90a \
+    --reference --tensor-cores --weights tensor-cores-bf16-deep.safetensors
 fi
 # The same with each warp's W groups copied by cp.async into a ring of
 # stages in shared memory (weight-stages, off by default until timed).

@@ -78,6 +78,7 @@ warpMmaOptions(const NVPTXPipelineOptions &options, bool emulateLanes) {
   warpMma.wgmma = options.wgmma;
   warpMma.weightChunksAhead = options.weightChunksAhead;
   warpMma.wgmmaPendingChunks = options.wgmmaPendingChunks;
+  warpMma.copyActivationsAsync = options.copyActivationsAsync;
   return warpMma;
 }
 

@@ -428,6 +428,9 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
       return reportError("--pipeline-options=wgmma-pending-chunks=" +
                          std::to_string(pipelineOptions.wgmmaPendingChunks) +
                          " is 0 to 2, and above 0 needs wgmma=true");
+    if (pipelineOptions.copyActivationsAsync && !pipelineOptions.wgmma)
+      return reportError("--pipeline-options=copy-activations-async=true "
+                         "needs wgmma=true");
     if (!cudaToolkit.empty())
       pipelineOptions.cudaToolkit = cudaToolkit;
     pipelineOptions.hostSemantics = gpuHostSemantics;

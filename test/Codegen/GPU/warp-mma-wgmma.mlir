@@ -1,6 +1,7 @@
 // RUN: moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=128" | FileCheck %s
 // RUN: moe-opt %s --moe-gpu-warp-mma="warp-tile-rows=16 warp-tile-columns=128" | FileCheck %s --check-prefix=SYNC
 // RUN: moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=128 wgmma-pending-chunks=1 weight-chunks-ahead=2" --cse | FileCheck %s --check-prefix=DEEP
+// RUN: moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=128 copy-activations-async=true weight-chunks-ahead=2" --cse | FileCheck %s --check-prefix=ASYNC
 // RUN: not moe-opt %s --moe-gpu-warp-mma="wgmma=true wgmma-pending-chunks=3" 2>&1 | FileCheck %s --check-prefix=DEPTH
 // RUN: not moe-opt %s --moe-gpu-warp-mma="weight-chunks-ahead=0" 2>&1 | FileCheck %s --check-prefix=DEPTH
 
@@ -127,6 +128,40 @@
 // DEEP:           nvvm.wgmma.wait.group.sync.aligned 0
 // DEEP:           llvm.inline_asm has_side_effects
 // DEEP:           memref.store
+// With copy-activations-async, A's chunks are copied like W's: by
+// cp.async (4 f32, 16 bytes) into a ring of 2 f32 slots (one a chunk
+// ahead), in the chunk's group, and each thread rounds its own pieces into
+// the core-matrix buffer once its group has landed (before the barrier,
+// with no barrier between the copy and the rounding). No A pieces are
+// loaded into registers across the steps.
+// ASYNC-LABEL: func.func @warpgroup
+// ASYNC:         gpu.launch {{.*}} workgroup(%[[A_BUF:.+]] : memref<3x8x8x8x8xbf16, #gpu.address_space<workgroup>>)
+// ASYNC:           %[[SHARED:.+]] = gpu.dynamic_shared_memory
+// ASYNC:           %[[W_BUF:.+]] = memref.view %[[SHARED]][%c0][] : {{.*}} to memref<3x6x8x8x8xbf16, #gpu.address_space<workgroup>>
+// ASYNC:           %[[RING:.+]] = memref.view %[[SHARED]][%c18432][] : {{.*}} to memref<2x64x64xf32, #gpu.address_space<workgroup>>
+// ASYNC-COUNT-8:   nvgpu.device_async_copy %{{.+}}, %[[RING]][%{{.+}}, %{{.+}}, %{{.+}}], 4, %{{.+}} {bypassL1}
+// ASYNC:           nvgpu.device_async_copy %{{.+}}, %[[W_BUF]]
+// ASYNC:           nvgpu.device_async_create_group
+// ASYNC:           nvgpu.device_async_create_group{{ *$}}
+// ASYNC-NEXT:      nvvm.cp.async.wait.group 1
+// ASYNC-NEXT:      vector.load %[[RING]]
+// ASYNC-NEXT:      arith.truncf %{{.+}} : vector<4xf32> to vector<4xbf16>
+// ASYNC:           vector.store %{{.+}}, %[[A_BUF]]
+// ASYNC:           gpu.barrier
+// ASYNC:           scf.for %[[CHUNK:.+]] = %c0 to %{{.+}} step %c1 iter_args
+// ASYNC-NOT:         vector.load %{{.+}} : memref<?x96xf32
+// ASYNC:             nvgpu.device_async_copy %{{.+}}, %[[RING]]
+// ASYNC:             nvgpu.device_async_copy %{{.+}}, %[[W_BUF]]
+// ASYNC:             nvgpu.device_async_create_group{{ *$}}
+// ASYNC-NOT:         vector.load %{{.+}} : memref<?x96xf32
+// ASYNC:             nvvm.wgmma.commit.group.sync.aligned
+// ASYNC:             nvvm.cp.async.wait.group 1
+// ASYNC-NEXT:        scf.if
+// ASYNC:               vector.load %[[RING]]
+// ASYNC:               vector.store %{{.+}}, %[[A_BUF]]
+// ASYNC:             nvvm.wgmma.wait.group.sync.aligned 0
+// ASYNC-NEXT:        nvvm.fence.proxy
+// ASYNC-NEXT:        gpu.barrier
 // DEPTH: error: moe-gpu-warp-mma: weight-chunks-ahead must be 1 to 3 and wgmma-pending-chunks 0 to 2
 
 #a = affine_map<(m, n, k) -> (m, k)>

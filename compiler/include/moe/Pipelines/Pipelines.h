@@ -304,6 +304,12 @@ struct NVPTXPipelineOptions
                      "K whose weight copies (cp.async) are in flight while "
                      "a chunk's steps run (1 to 3; moe-gpu-warp-mma)"),
       llvm::cl::init(1)};
+  PassOptions::Option<bool> copyActivationsAsync{
+      *this, "copy-activations-async",
+      llvm::cl::desc("With wgmma, activation chunks are copied by cp.async "
+                     "with the weights' (in f32, rounded in shared memory) "
+                     "instead of through registers (moe-gpu-warp-mma)"),
+      llvm::cl::init(false)};
   PassOptions::Option<int64_t> wgmmaPendingChunks{
       *this, "wgmma-pending-chunks",
       llvm::cl::desc("With wgmma, the chunks whose wgmmas may still run "

@@ -81,6 +81,12 @@ struct Staging {
   /// pendingChunks + 1: a copy then never writes a slot that a step or a
   /// pending wgmma still reads.
   int64_t weightChunksAhead = 1, pendingChunks = 0;
+  /// With core matrices and `copy-activations-async`: A's chunks in f32 as
+  /// cp.async lands them, [weightChunksAhead, rows, kChunkDepth] (chunk c
+  /// in slot c % weightChunksAhead), copied with W's chunk and rounded
+  /// into `buffer` by the thread that copied them (null: A goes through
+  /// registers, loaded before a chunk's steps and stored after them).
+  Value activationRing;
   /// What the block copies: the tile's activations, or (on a grid of warp
   /// rows) the block's rows, of which the tile's are a window from
   /// `rowOffset` (null: the tile's rows are the staged rows).
@@ -276,6 +282,14 @@ private:
                         ValueRange pieces);
   /// Where thread `thread`'s piece `p` of a chunk sits: row and column.
   std::pair<Value, Value> piecePlace(Value thread, int64_t p);
+  /// The block copies chunk `chunk` of the activations into the activation
+  /// ring: on the GPU this thread's pieces by cp.async (zeros past the rows
+  /// and K; committed with W's), on the host every thread's.
+  void emitActivationRingCopy(Value chunk);
+  /// Each thread rounds its pieces of chunk `chunk` from the activation
+  /// ring into slot `chunk % slots` of the staged buffer (on the host every
+  /// thread's): after its own copies have landed, no barrier needed.
+  void roundActivationRing(Type operandType, Value chunk);
   /// The rows of a staged chunk (the buffer's second dimension).
   int64_t stagedRows() const {
     return getStagedRows(cast<MemRefType>(staging->buffer.getType()));
@@ -964,6 +978,78 @@ void WarpTileEmitter::emitStageCopy(Type operandType, Value chunk) {
   asCopyingThreads(copyAs);
 }
 
+void WarpTileEmitter::emitActivationRingCopy(Value chunk) {
+  Value source = staging->source;
+  Value rows = memref::DimOp::create(b, loc, source, 0);
+  Value columns = memref::DimOp::create(b, loc, source, 1);
+  Value chunkStart =
+      arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
+  Value slot = arith::RemUIOp::create(b, loc, chunk,
+                                      constant(staging->weightChunksAhead));
+  // Clamped, a copy of no bytes still has an address inside the rows.
+  Value lastRow = arith::MaxSIOp::create(
+      b, loc, arith::SubIOp::create(b, loc, rows, constant(1)), constant(0));
+  Value lastPiece =
+      arith::SubIOp::create(b, loc, columns, constant(kCopyWidth));
+  auto pieceType = VectorType::get({kCopyWidth}, b.getF32Type());
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  asCopyingThreads([&](Value thread) {
+    for (int64_t p = 0; p < piecesPerThread(); ++p) {
+      auto [row, column] = piecePlace(thread, p);
+      Value k = arith::AddIOp::create(b, loc, chunkStart, column);
+      // K is a multiple of the piece: a piece is inside K or past it.
+      Value inside = arith::AndIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, rows),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, columns));
+      SmallVector<Value> from = {arith::MinUIOp::create(b, loc, row, lastRow),
+                                 arith::MinUIOp::create(b, loc, k, lastPiece)};
+      SmallVector<Value> to = {slot, row, column};
+      if (!staging->threadId) {
+        auto load = scf::IfOp::create(b, loc, TypeRange{pieceType}, inside,
+                                      /*addThenBlock=*/true,
+                                      /*addElseBlock=*/true);
+        fillBlock(b, loc, load.thenBlock(), [&]() -> SmallVector<Value> {
+          return {vector::LoadOp::create(b, loc, pieceType, source, from)};
+        });
+        fillBlock(b, loc, load.elseBlock(), [&]() -> SmallVector<Value> {
+          return {arith::ConstantOp::create(b, loc, b.getZeroAttr(pieceType))};
+        });
+        vector::StoreOp::create(b, loc, load.getResult(0),
+                                staging->activationRing, to);
+        continue;
+      }
+      // 16 bytes past L1; none read (zeros written) outside the rows and K.
+      Value elements = arith::SelectOp::create(
+          b, loc, inside, constant(kCopyWidth), constant(0));
+      nvgpu::DeviceAsyncCopyOp::create(
+          b, loc, tokenType, staging->activationRing, to, source, from,
+          b.getIndexAttr(kCopyWidth), elements, b.getUnitAttr());
+    }
+  });
+}
+
+void WarpTileEmitter::roundActivationRing(Type operandType, Value chunk) {
+  Value from = arith::RemUIOp::create(b, loc, chunk,
+                                      constant(staging->weightChunksAhead));
+  Value slot = arith::RemUIOp::create(b, loc, chunk, constant(staging->slots));
+  auto pieceType = VectorType::get({kCopyWidth}, b.getF32Type());
+  asCopyingThreads([&](Value thread) {
+    for (int64_t p = 0; p < piecesPerThread(); ++p) {
+      auto [row, column] = piecePlace(thread, p);
+      Value piece =
+          vector::LoadOp::create(b, loc, pieceType, staging->activationRing,
+                                 ValueRange{from, row, column},
+                                 /*nontemporal=*/false, llvm::MaybeAlign(16));
+      Value rounded = arith::TruncFOp::create(
+          b, loc, VectorType::get({kCopyWidth}, operandType), piece);
+      vector::StoreOp::create(
+          b, loc, rounded, staging->buffer, stagedIndices(slot, row, column),
+          /*nontemporal=*/false, llvm::MaybeAlign(kCopyWidth * 2));
+    }
+  });
+}
+
 Value WarpTileEmitter::stagedChunk(Value buffer, Value slot, Value firstRow,
                                    Value operand) {
   auto type = cast<MemRefType>(buffer.getType());
@@ -1107,6 +1193,9 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   };
   bool stagedWeights = !staging->weightBuffers.empty();
   int64_t ahead = staging->weightChunksAhead;
+  // With the activation ring, A's chunks are copied with W's, in their
+  // groups, and rounded once they have landed.
+  bool ringed = static_cast<bool>(staging->activationRing);
   // Staged W's copies of the next chunk have landed (this thread's), before
   // the barrier that makes every thread's visible: each later chunk's
   // copies are a group of their own, committed after it.
@@ -1122,6 +1211,8 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     Value any =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, chunk, chunks);
     fillBlock(b, loc, scf::IfOp::create(b, loc, any).thenBlock(), [&] {
+      if (ringed)
+        emitActivationRingCopy(chunk);
       emitWeightStageCopy(chunk, /*commit=*/ahead == 1);
       return SmallVector<Value>();
     });
@@ -1130,13 +1221,18 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
           b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
           ValueRange());
   };
-  emitStageCopy(operandType, constant(0));
+  if (ringed)
+    emitActivationRingCopy(constant(0));
+  else
+    emitStageCopy(operandType, constant(0));
   if (stagedWeights) {
     emitWeightStageCopy(constant(0));
     for (int64_t c = 1; c < ahead; ++c)
       copyWeightsIfAny(constant(c));
   }
   waitForWeights();
+  if (ringed)
+    roundActivationRing(operandType, constant(0));
   barrier();
   // The steps of chunk `chunk` on its staged slot, from `values`.
   auto emitChunkSteps = [&](Value chunk,
@@ -1193,7 +1289,8 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, next, chunks);
     // A thread's loads of the next chunk are issued before this chunk's
     // steps and stored after them, so that the steps run while they are
-    // in flight. (On the host the whole copy comes after the steps.)
+    // in flight (on the host the whole copy comes after the steps); with
+    // the activation ring, A's copies go with W's.
     // The W copies of the chunk `ahead` on are in flight while this
     // chunk's steps run (its slot's last readers, a step or a pending
     // wgmma, passed the barrier that ended the chunk before).
@@ -1202,7 +1299,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
           ahead == 1 ? next
                      : arith::AddIOp::create(b, loc, chunk, constant(ahead)));
     SmallVector<Value> nextPieces;
-    if (staging->threadId) {
+    if (staging->threadId && !ringed) {
       auto pieceType = VectorType::get({kCopyWidth}, b.getF32Type());
       auto load = scf::IfOp::create(
           b, loc, SmallVector<Type>(piecesPerThread(), pieceType), hasNext,
@@ -1224,16 +1321,27 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     SmallVector<Value> values = SmallVector<Value>(loop.getRegionIterArgs());
     if (!deferSteps)
       values = emitChunkSteps(chunk, values);
-    fillBlock(b, loc, scf::IfOp::create(b, loc, hasNext).thenBlock(), [&] {
-      if (staging->threadId)
-        storeStagePieces(operandType, next, staging->threadId, nextPieces);
-      else
-        emitStageCopy(operandType, next);
-      return SmallVector<Value>();
-    });
-    if (endOfChunk && staging->threadId)
-      endOfChunk();
-    waitForWeights();
+    if (ringed) {
+      // The next chunk's A has landed with its W: rounded into its slot.
+      waitForWeights();
+      fillBlock(b, loc, scf::IfOp::create(b, loc, hasNext).thenBlock(), [&] {
+        roundActivationRing(operandType, next);
+        return SmallVector<Value>();
+      });
+      if (endOfChunk && staging->threadId)
+        endOfChunk();
+    } else {
+      fillBlock(b, loc, scf::IfOp::create(b, loc, hasNext).thenBlock(), [&] {
+        if (staging->threadId)
+          storeStagePieces(operandType, next, staging->threadId, nextPieces);
+        else
+          emitStageCopy(operandType, next);
+        return SmallVector<Value>();
+      });
+      if (endOfChunk && staging->threadId)
+        endOfChunk();
+      waitForWeights();
+    }
     barrier();
     if (deferSteps) {
       Value late = arith::SubIOp::create(b, loc, chunk,
@@ -2205,7 +2313,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
                                     element);
     };
     auto weightTypes = [&](bool core) {
-      SmallVector<MemRefType, 2> types;
+      SmallVector<MemRefType, 3> types;
       for (auto [weightRows, element] :
            llvm::zip_equal(weightPlan->rows, weightPlan->elements))
         types.push_back(
@@ -2231,6 +2339,19 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         fitWeights(launch,
                    bufferType(slots(true, true), rows, operandType, true),
                    weightTypes(true), /*warpgroup=*/true);
+    // A's chunks in f32 as cp.async lands them, where they fit too (else A
+    // goes through registers).
+    MemRefType ringType =
+        MemRefType::get({weightChunksAhead, rows, kChunkDepth}, b.getF32Type());
+    bool ringed = [&] {
+      if (!staging.coreMatrices || !copyActivationsAsync)
+        return false;
+      SmallVector<MemRefType, 3> types = weightTypes(true);
+      types.push_back(ringType);
+      return fitWeights(launch,
+                        bufferType(slots(true, true), rows, operandType, true),
+                        types, /*warpgroup=*/true);
+    }();
     bool withWeights =
         weightPlan &&
         (staging.coreMatrices ||
@@ -2267,9 +2388,17 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     }
     if (!emulateLanes)
       staging.threadId = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-    if (withWeights)
-      createWeightBuffers(b, at, staging, *weightPlan,
-                          weightTypes(staging.coreMatrices));
+    if (withWeights) {
+      SmallVector<MemRefType, 3> types = weightTypes(staging.coreMatrices);
+      if (ringed)
+        types.push_back(ringType);
+      SmallVector<Value> buffers = createSharedBuffers(b, at, types);
+      if (ringed)
+        staging.activationRing = buffers.pop_back_val();
+      staging.weightBuffers.assign(buffers.begin(), buffers.end());
+      staging.weightSources = weightPlan->sources;
+      staging.weightRowOffsets = weightPlan->offsets;
+    }
     return staging;
   }
 
@@ -2353,14 +2482,14 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
                limit;
   }
 
-  /// Adds `plan`'s staged W, buffers of `types`, to `staging` (see
-  /// Staging), which fitWeights found room for: in static shared memory
-  /// where they fit it, else in dynamic shared memory after any an earlier
-  /// tile of the launch took.
-  void createWeightBuffers(OpBuilder &b, Operation *at, Staging &staging,
-                           const WeightPlan &plan, ArrayRef<MemRefType> types) {
+  /// Buffers of `types` (staged W, and the activation ring), which
+  /// fitWeights found room for: on the host allocas; on the GPU in static
+  /// shared memory where they fit it, else in dynamic shared memory after
+  /// any an earlier tile of the launch took.
+  SmallVector<Value> createSharedBuffers(OpBuilder &b, Operation *at,
+                                         ArrayRef<MemRefType> types) {
     Location loc = at->getLoc();
-    SmallVector<Value, 2> buffers;
+    SmallVector<Value> buffers;
     if (emulateLanes) {
       for (MemRefType type : types)
         buffers.push_back(
@@ -2380,9 +2509,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         buffers = placeInDynamicShared(b, loc, launch, offset, workgroupTypes);
       }
     }
-    staging.weightBuffers = buffers;
-    staging.weightSources = plan.sources;
-    staging.weightRowOffsets = plan.offsets;
+    return buffers;
   }
 
   /// A ring of W stages for a tile at `at` whose lanes copy `groups` W

@@ -415,6 +415,14 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     staged A chunks pass the static shared memory, they go to dynamic
     shared memory with W's.
 
+    With `wgmma` and `copy-activations-async`, A's chunks are copied like
+    W's: by cp.async, in their groups, in f32 into a ring of
+    `weight-chunks-ahead` slots, and each thread rounds the pieces it
+    copied into the core-matrix buffer once its group has landed (no
+    barrier between: a thread reads only its own copies). Nothing of A is
+    then live in registers across a chunk's steps, and A's loads run as
+    many chunks ahead as W's.
+
     With `emulate-lanes` (moe-nvptx-pipeline's `host-semantics`), the same
     lane code runs on the host instead, on tiles still inside their warp
     forall: each phase (the accumulators' first values, each step's
@@ -464,6 +472,12 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
            /*default=*/"1",
            "With staged W, the chunks whose W copies are in flight while a "
            "chunk's steps run (1 to 3)">,
+    Option<"copyActivationsAsync", "copy-activations-async", "bool",
+           /*default=*/"false",
+           "With wgmma, copy A's chunks by cp.async with W's, in f32 into a "
+           "ring of weight-chunks-ahead slots, each thread rounding its own "
+           "pieces once they have landed (instead of loading them into "
+           "registers a chunk ahead)">,
     Option<"wgmmaPendingChunks", "wgmma-pending-chunks", "int64_t",
            /*default=*/"0",
            "With wgmma, the last chunks whose wgmmas may still run when the "
