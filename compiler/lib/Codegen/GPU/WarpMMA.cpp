@@ -1622,6 +1622,9 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
     // again (the next tile of this warp) or the kernel ends.
     if (ring)
       NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
+    // The epilogue's element indices, computed again here (see
+    // emitWarpgroupTile).
+    setUpLane(activations, result, readLaneIdHere(b, loc));
     whereTile([&] {
       finish([&](int64_t s, int64_t e) -> Value {
         return vector::ExtractOp::create(b, loc, products[s],
