@@ -75,20 +75,34 @@
 // CHECK:             %[[D:.+]] = nvgpu.mma.sync(%[[AF1]], %[[BF1]], %[[D0]]) {mmaShape = [16, 8, 16]}
 // CHECK:             scf.yield %[[D]]
 // CHECK:           }
-// Stored back where C's fragment came from, inside the tile only.
+// Stored back where C's fragment came from, inside the tile only, at
+// indices computed again after the loop from the lane id read there (a
+// volatile asm: not merged with, nor hoisted to, the ones before, which
+// would otherwise stay live across the loop).
+// CHECK:           %[[LANE_ASM:.+]] = llvm.inline_asm has_side_effects "mov.u32 $0, %laneid;", "=r"  : () -> i32
+// CHECK:           %[[LANE2:.+]] = arith.index_castui %[[LANE_ASM]] : i32 to index
+// CHECK:           %[[G2:.+]] = arith.divui %[[LANE2]], %c4
+// CHECK:           %[[Q2:.+]] = arith.remui %[[LANE2]], %c4
+// CHECK:           %[[T2:.+]] = arith.muli %[[Q2]], %c2
+// CHECK:           %[[UP2_IN:.+]] = arith.cmpi ult, %[[G2]], %[[ROWS2:.+]] : index
+// CHECK:           %[[UP2:.+]] = arith.minui %[[G2]], %{{.+}}
+// CHECK:           %[[G28:.+]] = arith.addi %[[G2]], %c8
+// CHECK:           %[[LO2_IN:.+]] = arith.cmpi ult, %[[G28]], %[[ROWS2]]
+// CHECK:           %[[LO2:.+]] = arith.minui %[[G28]], %{{.+}}
+// CHECK:           %[[T21:.+]] = arith.addi %[[T2]], %c1
 // CHECK:           %[[D0:.+]] = vector.extract %[[SUM]][0, 0]
-// CHECK:           scf.if %[[UP_IN]] {
-// CHECK:             memref.store %[[D0]], %[[C]][%[[UP]], %[[T]]]
+// CHECK:           scf.if %[[UP2_IN]] {
+// CHECK:             memref.store %[[D0]], %[[C]][%[[UP2]], %[[T2]]]
 // CHECK:           }
 // CHECK:           %[[D1:.+]] = vector.extract %[[SUM]][0, 1]
-// CHECK:           scf.if %[[UP_IN]] {
-// CHECK:             memref.store %[[D1]], %[[C]][%[[UP]], %[[T1]]]
+// CHECK:           scf.if %[[UP2_IN]] {
+// CHECK:             memref.store %[[D1]], %[[C]][%[[UP2]], %[[T21]]]
 // CHECK:           %[[D2:.+]] = vector.extract %[[SUM]][1, 0]
-// CHECK:           scf.if %[[LO_IN]] {
-// CHECK:             memref.store %[[D2]], %[[C]][%[[LO]], %[[T]]]
+// CHECK:           scf.if %[[LO2_IN]] {
+// CHECK:             memref.store %[[D2]], %[[C]][%[[LO2]], %[[T2]]]
 // CHECK:           %[[D3:.+]] = vector.extract %[[SUM]][1, 1]
-// CHECK:           scf.if %[[LO_IN]] {
-// CHECK:             memref.store %[[D3]], %[[C]][%[[LO]], %[[T1]]]
+// CHECK:           scf.if %[[LO2_IN]] {
+// CHECK:             memref.store %[[D3]], %[[C]][%[[LO2]], %[[T21]]]
 // CHECK-NOT:       linalg.generic
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>
@@ -240,14 +254,19 @@ func.func @warp_tile(%x: memref<32x32xf32>, %w: memref<32x32xbf16>,
 // CHECK:             %[[UD1:.+]] = nvgpu.mma.sync(%[[AF1]], %{{.+}}, %[[UD]])
 // CHECK:             scf.yield %[[GD1]], %[[UD1]]
 // CHECK:           }
-// Element (g, t): act = (gate + bias[t]) * up, stored to C only.
+// Element (g, t): act = (gate + bias[t]) * up, stored to C only (t
+// computed again after the loop).
+// CHECK:           %[[LANE2:.+]] = llvm.inline_asm has_side_effects "mov.u32 $0, %laneid;"
+// CHECK:           %[[LANE2I:.+]] = arith.index_castui %[[LANE2]]
+// CHECK:           %[[Q2:.+]] = arith.remui %[[LANE2I]], %c4
+// CHECK:           %[[T2:.+]] = arith.muli %[[Q2]], %c2
 // CHECK:           %[[GE:.+]] = vector.extract %[[SUMS]]#0[0, 0]
 // CHECK:           %[[UE:.+]] = vector.extract %[[SUMS]]#1[0, 0]
-// CHECK:           %[[B:.+]] = memref.load %[[BIAS]][%[[T]]]
+// CHECK:           %[[B:.+]] = memref.load %[[BIAS]][%[[T2]]]
 // CHECK:           %[[GB:.+]] = arith.addf %[[GE]], %[[B]]
 // CHECK:           %[[V:.+]] = arith.mulf %[[GB]], %[[UE]]
 // CHECK:           scf.if
-// CHECK:             memref.store %[[V]], %[[C]][%{{.+}}, %[[T]]]
+// CHECK:             memref.store %[[V]], %[[C]][%{{.+}}, %[[T2]]]
 // CHECK-COUNT-3:   memref.store %{{.+}}, %[[C]]
 // CHECK-NOT:       memref.store
 // CHECK-NOT:       linalg.
@@ -346,7 +365,10 @@ func.func @gated_tile(%x: memref<?x32xf32>, %wg: memref<8x32xbf16>,
 // CHECK:           arith.select %[[W_IN]], %[[W0]]
 // CHECK:           nvgpu.mma.sync
 // CHECK:           nvgpu.mma.sync
-// CHECK:         scf.if %[[COL_IN]] {
+// The stores check the columns again, computed after the loop.
+// CHECK:         llvm.inline_asm has_side_effects "mov.u32 $0, %laneid;"
+// CHECK:         %[[COL2_IN:.+]] = arith.cmpi ult, %{{.+}}, %[[COLS2:.+]] : index
+// CHECK:         scf.if %[[COL2_IN]] {
 // CHECK:           memref.store
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>
