@@ -94,7 +94,8 @@
 // (chunk + 2) % 4, reads slot chunk % 4, and before its barrier waits for
 // all wgmma groups but its own two steps' and all W groups but the one
 // after the next chunk's. The accumulators are read after a last wait for
-// every wgmma.
+// every wgmma, and a barrier (a block-uniform loop around the tile would
+// otherwise stage its next run over what another warpgroup still reads).
 // DEEP-LABEL: func.func @warpgroup
 // DEEP:         gpu.launch {{.*}} dynamic_shared_memory_size %c24576_i32 workgroup(%[[A_BUF:.+]] : memref<4x8x8x8x8xbf16, #gpu.address_space<workgroup>>)
 // DEEP:           %[[SHARED:.+]] = gpu.dynamic_shared_memory
@@ -126,6 +127,7 @@
 // DEEP-NEXT:        nvvm.fence.proxy
 // DEEP-NEXT:        gpu.barrier
 // DEEP:           nvvm.wgmma.wait.group.sync.aligned 0
+// DEEP-NEXT:      gpu.barrier
 // DEEP:           llvm.inline_asm has_side_effects
 // DEEP:           memref.store
 // With copy-activations-async, A's chunks are copied like W's: by

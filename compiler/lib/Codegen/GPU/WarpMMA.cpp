@@ -1344,6 +1344,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     }
     barrier();
     if (deferSteps) {
+      assert(init.empty() && "the host's steps carry no values");
       Value late = arith::SubIOp::create(b, loc, chunk,
                                          constant(staging->pendingChunks));
       Value any =
@@ -1818,8 +1819,14 @@ void WarpTileEmitter::emitWarpgroupTile(Type operandType, Value activations,
               b, loc, staging->pendingChunks * (kChunkDepth / kStepDepth));
         });
     // All of them have run before the accumulators are read.
-    if (staging->pendingChunks > 0)
+    // The last loop barrier passed with the last chunks' wgmmas pending:
+    // once they have run, a barrier, so that no thread stages the next
+    // run of this tile (a block-uniform loop around it) into a slot that
+    // another warpgroup's wgmmas still read.
+    if (staging->pendingChunks > 0) {
       NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+      gpu::BarrierOp::create(b, loc);
+    }
     // Read after the last wait, not hoisted above it.
     for (Value &acc : products)
       acc = fenceWarpgroupAccumulators(b, loc, acc);
