@@ -43,8 +43,10 @@
 // CHECK-NEXT:      gpu.barrier
 // CHECK:           %[[SUM:.+]] = scf.for %[[CHUNK:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[ACC:.+]] = %[[INIT]])
 // CHECK:             nvgpu.device_async_copy
-// The chunk's slot, once a chunk, for its steps' descriptors.
+// The chunk's slots (A's and W's), once a chunk, for its steps'
+// descriptors.
 // CHECK:             %[[SLOT:.+]] = arith.remui %[[CHUNK]], %c2
+// CHECK:             %[[W_SLOT:.+]] = arith.remui %[[CHUNK]], %c2
 // CHECK:             %[[D:.+]] = scf.for %[[K0:.+]] = %[[START:.+]] to %{{.+}} step %c32{{.*}} iter_args(%[[STEP_ACC:.+]] = %[[ACC]])
 // The accumulators pinned in registers before the fence.
 // CHECK:               %[[PINNED:.+]] = llvm.inline_asm has_side_effects "", "=f,=f,{{.*}},0,1,{{.*}},19"
@@ -55,7 +57,7 @@
 // CHECK:               arith.shrui %{{.+}}, %c4_i64
 // CHECK:               arith.andi %{{.+}}, %c16383_i64
 // CHECK:               %[[A_DESC:.+]] = arith.ori %{{.+}}, %c274878431232_i64
-// CHECK:               arith.muli %[[SLOT]], %c3072
+// CHECK:               arith.muli %[[W_SLOT]], %c3072
 // CHECK:               memref.extract_aligned_pointer_as_index %[[W_BUF]]
 // CHECK:               %[[W_DESC:.+]] = arith.ori %{{.+}}, %c274878431232_i64
 // CHECK:               %[[FIRST:.+]] = nvvm.wgmma.mma_async %[[A_DESC]], %[[W_DESC]], %[[PINNED]], <m = 64, n = 40, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
@@ -86,20 +88,20 @@
 // SYNC-NOT:     nvvm.wgmma
 
 // With a chunk's wgmmas left pending (wgmma-pending-chunks=1) and W copied
-// two chunks ahead (weight-chunks-ahead=2), the buffers have 4 slots
-// (ahead + pending + 1): A's 32 KB stay static, W's 24 KB go to dynamic
-// shared memory. Before the loop W's chunks 0 and 1 are in flight, a group
-// each (chunk 1's committed whether or not there is one), and the block
-// waits for chunk 0's only; each chunk copies W's chunk + 2 into slot
-// (chunk + 2) % 4, reads slot chunk % 4, and before its barrier waits for
+// two chunks ahead (weight-chunks-ahead=2), W's buffer has 4 slots
+// (ahead + pending + 1) and A's, written one chunk ahead, 3 (pending + 2):
+// 24 KB each, static. Before the loop W's chunks 0 and 1 are in flight, a
+// group each (chunk 1's committed whether or not there is one), and the
+// block waits for chunk 0's only; each chunk copies W's chunk + 2 into slot
+// (chunk + 2) % 4, reads A's slot chunk % 3 and W's chunk % 4, and before
+// its barrier waits for
 // all wgmma groups but its own two steps' and all W groups but the one
 // after the next chunk's. The accumulators are read after a last wait for
 // every wgmma, and a barrier (a block-uniform loop around the tile would
 // otherwise stage its next run over what another warpgroup still reads).
 // DEEP-LABEL: func.func @warpgroup
-// DEEP:         gpu.launch {{.*}} dynamic_shared_memory_size %c24576_i32 workgroup(%[[A_BUF:.+]] : memref<4x8x8x8x8xbf16, #gpu.address_space<workgroup>>)
-// DEEP:           %[[SHARED:.+]] = gpu.dynamic_shared_memory
-// DEEP:           %[[W_BUF:.+]] = memref.view %[[SHARED]][%c0][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x6x8x8x8xbf16, #gpu.address_space<workgroup>>
+// DEEP:         gpu.launch {{.*}} workgroup(%[[A_BUF:.+]] : memref<3x8x8x8x8xbf16, #gpu.address_space<workgroup>>, %[[W_BUF:.+]] : memref<4x6x8x8x8xbf16, #gpu.address_space<workgroup>>)
+// DEEP-NOT:       gpu.dynamic_shared_memory
 // DEEP:           vector.store %{{.+}}, %[[A_BUF]]
 // DEEP:           nvgpu.device_async_copy %{{.+}}, %[[W_BUF]]
 // DEEP:           nvgpu.device_async_create_group %{{.+}}
@@ -119,6 +121,7 @@
 // DEEP:               nvgpu.device_async_copy %{{.+}}, %[[W_BUF]]
 // DEEP:             {{^ *\}$}}
 // DEEP-NEXT:        nvgpu.device_async_create_group{{ *$}}
+// DEEP:             arith.remui %[[CHUNK]], %c3
 // DEEP:             arith.remui %[[CHUNK]], %c4
 // DEEP:             nvvm.wgmma.fence.aligned
 // DEEP:             nvvm.wgmma.commit.group.sync.aligned
@@ -137,7 +140,7 @@
 // with no barrier between the copy and the rounding). No A pieces are
 // loaded into registers across the steps.
 // ASYNC-LABEL: func.func @warpgroup
-// ASYNC:         gpu.launch {{.*}} workgroup(%[[A_BUF:.+]] : memref<3x8x8x8x8xbf16, #gpu.address_space<workgroup>>)
+// ASYNC:         gpu.launch {{.*}} workgroup(%[[A_BUF:.+]] : memref<2x8x8x8x8xbf16, #gpu.address_space<workgroup>>)
 // ASYNC:           %[[SHARED:.+]] = gpu.dynamic_shared_memory
 // ASYNC:           %[[W_BUF:.+]] = memref.view %[[SHARED]][%c0][] : {{.*}} to memref<3x6x8x8x8xbf16, #gpu.address_space<workgroup>>
 // ASYNC:           %[[RING:.+]] = memref.view %[[SHARED]][%c18432][] : {{.*}} to memref<2x64x64xf32, #gpu.address_space<workgroup>>

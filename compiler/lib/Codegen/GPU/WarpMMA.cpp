@@ -70,17 +70,19 @@ constexpr int64_t kWeightCopyWidth = 8;
 
 /// The block's shared A chunks and who copies them.
 struct Staging {
-  /// [slots, rows, kStagedRowStride] of the operand type: workgroup memory
-  /// of the launch, or on the host an alloca. Chunk c is in slot c % slots.
+  /// [activationSlots, rows, kStagedRowStride] of the operand type:
+  /// workgroup memory of the launch, or on the host an alloca. Chunk c is
+  /// in slot c % activationSlots.
   Value buffer;
-  int64_t slots = 2;
   /// With staged W: the chunks whose W copies are in flight while a chunk's
   /// steps run (the next `weightChunksAhead`), and with core matrices the
   /// chunks whose wgmmas may still run when the block passes a chunk's
-  /// barrier (`pendingChunks`, the last ones). slots = weightChunksAhead +
-  /// pendingChunks + 1: a copy then never writes a slot that a step or a
-  /// pending wgmma still reads.
+  /// barrier (`pendingChunks`, the last ones). W's buffers have
+  /// weightChunksAhead + pendingChunks + 1 slots, A's (written a chunk
+  /// ahead) pendingChunks + 2: a copy then never writes a slot that a step
+  /// or a pending wgmma still reads.
   int64_t weightChunksAhead = 1, pendingChunks = 0;
+  int64_t activationSlots = 2, weightSlots = 2;
   /// With core matrices and `copy-activations-async`: A's chunks in f32 as
   /// cp.async lands them, [weightChunksAhead, rows, kChunkDepth] (chunk c
   /// in slot c % weightChunksAhead), copied with W's chunk and rounded
@@ -93,8 +95,8 @@ struct Staging {
   Value source;
   Value rowOffset;
   /// With staged W, per weight: chunks of its block's rows,
-  /// [slots, rows, kStagedRowStride] (rows zeros past them and past K), the
-  /// view they copy, and the tile's window's first row (null: 0).
+  /// [weightSlots, rows, kStagedRowStride] (rows zeros past them and past K),
+  /// the view they copy, and the tile's window's first row (null: 0).
   SmallVector<Value, 2> weightBuffers, weightSources, weightRowOffsets;
   /// The block's threads, which share the copy.
   int64_t threads = 0;
@@ -126,8 +128,8 @@ struct ASource {
   Value chunkStart;
   /// With staged W, each weight's staged chunk, from the tile's first row.
   SmallVector<Value, 2> weightViews;
-  /// Staged: the chunk's slot in the staged buffers.
-  Value slot;
+  /// Staged: the chunk's slot in A's staged buffer, and in W's.
+  Value slot, weightSlot;
 };
 
 /// An index of a padded tile: clamped into the buffer, with whether it is
@@ -258,11 +260,11 @@ private:
   }
   /// The block copies chunk `chunk` of the staging's source (its rows,
   /// rounded to `operandType`, zeros past them and past K) into staged
-  /// buffer `chunk % slots`: on the GPU this thread's pieces, on the host
-  /// every thread's.
+  /// buffer `chunk % activationSlots`: on the GPU this thread's pieces, on the
+  /// host every thread's.
   void emitStageCopy(Type operandType, Value chunk);
   /// The block copies chunk `chunk` of each staged weight's rows into its
-  /// buffer `chunk % slots`: on the GPU this thread's pieces by cp.async
+  /// buffer `chunk % weightSlots`: on the GPU this thread's pieces by cp.async
   /// (zeros past the rows and K), committed as one group unless `commit` is
   /// false; on the host every thread's.
   void emitWeightStageCopy(Value chunk, bool commit = true);
@@ -287,8 +289,8 @@ private:
   /// and K; committed with W's), on the host every thread's.
   void emitActivationRingCopy(Value chunk);
   /// Each thread rounds its pieces of chunk `chunk` from the activation
-  /// ring into slot `chunk % slots` of the staged buffer (on the host every
-  /// thread's): after its own copies have landed, no barrier needed.
+  /// ring into slot `chunk % activationSlots` of the staged buffer (on the host
+  /// every thread's): after its own copies have landed, no barrier needed.
   void roundActivationRing(Type operandType, Value chunk);
   /// The rows of a staged chunk (the buffer's second dimension).
   int64_t stagedRows() const {
@@ -685,8 +687,8 @@ Value WarpTileEmitter::ringSlot(Value k0, int64_t ahead) {
 void WarpTileEmitter::copyToRing(ArrayRef<Value> weights, Value activations,
                                  Value k0, Value slot, Value lane) {
   // The groups' places only: nothing is loaded through them here.
-  StepGroups groups =
-      loadStep(ASource{activations, Value(), {}, Value()}, weights, k0);
+  StepGroups groups = loadStep(
+      ASource{activations, Value(), {}, Value(), Value()}, weights, k0);
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   SmallVector<Value> tokens;
   for (auto [j, group] : llvm::enumerate(groups.w)) {
@@ -718,8 +720,8 @@ void WarpTileEmitter::readFromRing(StepGroups &groups, Value slot, Value lane) {
 SmallVector<Value> WarpTileEmitter::loadWeightVectors(ArrayRef<Value> weights,
                                                       Value activations,
                                                       Value k0) {
-  StepGroups groups =
-      loadStep(ASource{activations, Value(), {}, Value()}, weights, k0);
+  StepGroups groups = loadStep(
+      ASource{activations, Value(), {}, Value(), Value()}, weights, k0);
   SmallVector<Value> vectors;
   for (Group &group : groups.w) {
     groupElement(group, 0);
@@ -948,7 +950,8 @@ SmallVector<Value> WarpTileEmitter::loadStagePieces(Value activations,
 
 void WarpTileEmitter::storeStagePieces(Type operandType, Value chunk,
                                        Value thread, ValueRange pieces) {
-  Value slot = arith::RemUIOp::create(b, loc, chunk, constant(staging->slots));
+  Value slot =
+      arith::RemUIOp::create(b, loc, chunk, constant(staging->activationSlots));
   for (auto [p, piece] : llvm::enumerate(pieces)) {
     auto [row, column] = piecePlace(thread, p);
     Value rounded = arith::TruncFOp::create(
@@ -1032,7 +1035,8 @@ void WarpTileEmitter::emitActivationRingCopy(Value chunk) {
 void WarpTileEmitter::roundActivationRing(Type operandType, Value chunk) {
   Value from = arith::RemUIOp::create(b, loc, chunk,
                                       constant(staging->weightChunksAhead));
-  Value slot = arith::RemUIOp::create(b, loc, chunk, constant(staging->slots));
+  Value slot =
+      arith::RemUIOp::create(b, loc, chunk, constant(staging->activationSlots));
   auto pieceType = VectorType::get({kCopyWidth}, b.getF32Type());
   asCopyingThreads([&](Value thread) {
     for (int64_t p = 0; p < piecesPerThread(); ++p) {
@@ -1087,7 +1091,8 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
   int64_t piecesPerRow = kChunkDepth / kWeightCopyWidth;
   Value chunkStart =
       arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
-  Value slot = arith::RemUIOp::create(b, loc, chunk, constant(staging->slots));
+  Value slot =
+      arith::RemUIOp::create(b, loc, chunk, constant(staging->weightSlots));
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   SmallVector<Value> tokens;
   auto copyAs = [&](Value thread) {
@@ -1168,7 +1173,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
         scf::ForOp::create(b, loc, constant(0), k, constant(kStepDepth), init);
     fillBlock(b, loc, loop.getBody(), [&] {
       return step(loop.getInductionVar(),
-                  ASource{activations, Value(), {}, Value()},
+                  ASource{activations, Value(), {}, Value(), Value()},
                   loop.getRegionIterArgs());
     });
     return SmallVector<Value>(loop.getResults());
@@ -1239,8 +1244,10 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
                             ValueRange values) -> SmallVector<Value> {
     Value chunkStart =
         arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
-    Value slot =
-        arith::RemUIOp::create(b, loc, chunk, constant(staging->slots));
+    Value slot = arith::RemUIOp::create(b, loc, chunk,
+                                        constant(staging->activationSlots));
+    Value weightSlot =
+        arith::RemUIOp::create(b, loc, chunk, constant(staging->weightSlots));
     // Core matrices are read through descriptors of the buffers.
     Value view = staging->coreMatrices
                      ? staging->buffer
@@ -1257,15 +1264,16 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     SmallVector<Value, 2> weightViews;
     for (auto [buffer, offset, weight] : llvm::zip_equal(
              staging->weightBuffers, staging->weightRowOffsets, weights))
-      weightViews.push_back(staging->coreMatrices
-                                ? buffer
-                                : stagedChunk(buffer, slot, offset, weight));
+      weightViews.push_back(
+          staging->coreMatrices
+              ? buffer
+              : stagedChunk(buffer, weightSlot, offset, weight));
     auto emitSteps = [&](ValueRange values) -> SmallVector<Value> {
       auto steps = scf::ForOp::create(b, loc, chunkStart, chunkEnd,
                                       constant(kStepDepth), values);
       fillBlock(b, loc, steps.getBody(), [&] {
         return step(steps.getInductionVar(),
-                    ASource{view, chunkStart, weightViews, slot},
+                    ASource{view, chunkStart, weightViews, slot, weightSlot},
                     steps.getRegionIterArgs());
       });
       return SmallVector<Value>(steps.getResults());
@@ -1745,8 +1753,8 @@ void WarpTileEmitter::emitWarpgroupTile(Type operandType, Value activations,
     SmallVector<Value, 3> built = {buildWarpgroupDescriptor(
         b, loc, a.memref, a.slot, column, emulateLanes, firstRow)};
     for (Value buffer : a.weightViews)
-      built.push_back(buildWarpgroupDescriptor(b, loc, buffer, a.slot, column,
-                                               emulateLanes));
+      built.push_back(buildWarpgroupDescriptor(b, loc, buffer, a.weightSlot,
+                                               column, emulateLanes));
     return built;
   };
   int64_t halves = kStepDepth / kWarpgroupDepth;
@@ -2310,10 +2318,16 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       weightPlan = planWeights(at, threads, weights, uniformity);
     // Staged W takes a slot for each chunk ahead and (core matrices) each
     // pending chunk, besides the chunk the steps read; A alone takes two.
+    // W's slots: one for each chunk ahead and (core matrices) each
+    // pending chunk, besides the chunk the steps read. A's: two, and one
+    // for each pending chunk.
     auto slots = [&](bool withWeights, bool core) -> int64_t {
       if (!withWeights)
         return 2;
       return weightChunksAhead + (core ? wgmmaPendingChunks : 0) + 1;
+    };
+    auto activationSlots = [&](bool core) -> int64_t {
+      return 2 + (core ? wgmmaPendingChunks : 0);
     };
     auto bufferType = [&](int64_t bufferSlots, int64_t bufferRows, Type element,
                           bool core) {
@@ -2347,7 +2361,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
             weightPlan->rows,
             [&](int64_t weightRows) { return weightRows >= columns; }) &&
         fitWeights(launch,
-                   bufferType(slots(true, true), rows, operandType, true),
+                   bufferType(activationSlots(true), rows, operandType, true),
                    weightTypes(true), /*warpgroup=*/true);
     // A's chunks in f32 as cp.async lands them, where they fit too (else A
     // goes through registers).
@@ -2358,25 +2372,26 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         return false;
       SmallVector<MemRefType, 3> types = weightTypes(true);
       types.push_back(ringType);
-      return fitWeights(launch,
-                        bufferType(slots(true, true), rows, operandType, true),
-                        types, /*warpgroup=*/true);
+      return fitWeights(
+          launch, bufferType(activationSlots(true), rows, operandType, true),
+          types, /*warpgroup=*/true);
     }();
     bool withWeights =
         weightPlan &&
         (staging.coreMatrices ||
-         (stageWeights &&
-          fitWeights(launch,
-                     bufferType(slots(true, false), rows, operandType, false),
-                     weightTypes(false))));
-    staging.slots = slots(withWeights, staging.coreMatrices);
+         (stageWeights && fitWeights(launch,
+                                     bufferType(activationSlots(false), rows,
+                                                operandType, false),
+                                     weightTypes(false))));
+    staging.weightSlots = slots(withWeights, staging.coreMatrices);
+    staging.activationSlots = activationSlots(staging.coreMatrices);
     if (withWeights) {
       staging.weightChunksAhead = weightChunksAhead;
       if (staging.coreMatrices)
         staging.pendingChunks = wgmmaPendingChunks;
     }
-    MemRefType aType =
-        bufferType(staging.slots, rows, operandType, staging.coreMatrices);
+    MemRefType aType = bufferType(staging.activationSlots, rows, operandType,
+                                  staging.coreMatrices);
     Location loc = at->getLoc();
     if (emulateLanes) {
       // Aligned for the 16-byte group loads.

@@ -409,7 +409,8 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
 
     With staged W (`stage-weights` or `wgmma`), `weight-chunks-ahead`
     chunks' W copies are in flight while a chunk's steps run: the block's
-    buffers have `weight-chunks-ahead + 1` slots (+ the pending chunks),
+    W buffers have `weight-chunks-ahead + 1` slots (+ the pending chunks;
+    A's, written a chunk ahead, 2 + the pending chunks),
     each chunk's copies are a cp.async group (an empty one past the last
     chunk), and a chunk waits only for the next chunk's group. Where the
     staged A chunks pass the static shared memory, they go to dynamic
