@@ -7,6 +7,7 @@
 #include "moe/Codegen/GPU/TensorCores.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/AffineMap.h"
 
 using namespace mlir;
@@ -72,4 +73,16 @@ Value mlir::moe::roundToTensorCoreOperand(OpBuilder &b, Location loc,
   Value isNaN =
       arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, value, value);
   return arith::SelectOp::create(b, loc, isNaN, value, narrowed);
+}
+
+Value mlir::moe::readLaneIdHere(OpBuilder &b, Location loc) {
+  Value lane =
+      LLVM::InlineAsmOp::create(
+          b, loc, b.getI32Type(), ValueRange(),
+          /*asm_string=*/"mov.u32 $0, %laneid;", /*constraints=*/"=r",
+          /*has_side_effects=*/true, /*is_align_stack=*/false,
+          LLVM::tailcallkind::TailCallKind::None,
+          /*asm_dialect=*/LLVM::AsmDialectAttr(), /*operand_attrs=*/ArrayAttr())
+          .getResult(0);
+  return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), lane);
 }

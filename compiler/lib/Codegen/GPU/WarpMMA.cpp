@@ -282,8 +282,29 @@ private:
   /// Stores thread `thread`'s `pieces` of chunk `chunk`, rounded.
   void storeStagePieces(Type operandType, Value chunk, Value thread,
                         ValueRange pieces);
-  /// Where thread `thread`'s piece `p` of a chunk sits: row and column.
-  std::pair<Value, Value> piecePlace(Value thread, int64_t p);
+  /// Where thread `thread`'s piece `p` of a chunk sits, pieces of `width`
+  /// elements: row and column.
+  std::pair<Value, Value> piecePlace(Value thread, int64_t p,
+                                     int64_t width = kCopyWidth);
+  /// A row-major source of staged chunks and the bounds its pieces of
+  /// `width` elements are checked and clamped against.
+  struct PieceSource {
+    Value memref, rows, depth;
+    /// The last row and the last piece's column: clamped to them, a copy
+    /// of no bytes still has an address inside the source.
+    Value lastRow, lastPiece;
+    int64_t width;
+  };
+  PieceSource getPieceSource(Value source, int64_t width);
+  /// Whether the piece at (`row`, `k`) is inside the source: K is a
+  /// multiple of the piece, so a piece is inside K or past it.
+  Value isPieceInside(const PieceSource &source, Value row, Value k);
+  /// Copies the source's piece at (`row`, `k`) into `buffer` at `to`: on
+  /// the GPU by cp.async past L1 (zeros written for a piece outside the
+  /// source), returning its token; on the host by a load (or zeros) and a
+  /// store, returning null.
+  Value copyStagePiece(const PieceSource &source, Value row, Value k,
+                       Value buffer, ValueRange to);
   /// The block copies chunk `chunk` of the activations into the activation
   /// ring: on the GPU this thread's pieces by cp.async (zeros past the rows
   /// and K; committed with W's), on the host every thread's.
@@ -917,8 +938,12 @@ SmallVector<Value> WarpTileEmitter::loadStagePieces(Value activations,
                                                     Value chunk, Value thread) {
   // Thread x copies 16-byte pieces x, x + threads, ... of the chunk, in
   // row-major order: consecutive threads read consecutive bytes of a row.
-  Value rows = memref::DimOp::create(b, loc, activations, 0);
-  Value columns = memref::DimOp::create(b, loc, activations, 1);
+  PieceSource source = {activations,
+                        memref::DimOp::create(b, loc, activations, 0),
+                        memref::DimOp::create(b, loc, activations, 1),
+                        Value(),
+                        Value(),
+                        kCopyWidth};
   Value chunkStart =
       arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
   auto pieceType = VectorType::get({kCopyWidth}, b.getF32Type());
@@ -928,12 +953,8 @@ SmallVector<Value> WarpTileEmitter::loadStagePieces(Value activations,
     Value row, column;
     std::tie(row, column) = piecePlace(thread, p);
     Value k = arith::AddIOp::create(b, loc, chunkStart, column);
-    // K is a multiple of the piece: a piece is inside K or past it.
-    Value inside = arith::AndIOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, rows),
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, columns));
-    auto load = scf::IfOp::create(b, loc, TypeRange{pieceType}, inside,
+    auto load = scf::IfOp::create(b, loc, TypeRange{pieceType},
+                                  isPieceInside(source, row, k),
                                   /*addThenBlock=*/true, /*addElseBlock=*/true);
     fillBlock(b, loc, load.thenBlock(), [&]() -> SmallVector<Value> {
       return {vector::LoadOp::create(b, loc, pieceType, activations,
@@ -962,15 +983,72 @@ void WarpTileEmitter::storeStagePieces(Type operandType, Value chunk,
   }
 }
 
-std::pair<Value, Value> WarpTileEmitter::piecePlace(Value thread, int64_t p) {
-  int64_t piecesPerRow = kChunkDepth / kCopyWidth;
+std::pair<Value, Value> WarpTileEmitter::piecePlace(Value thread, int64_t p,
+                                                    int64_t width) {
+  int64_t piecesPerRow = kChunkDepth / width;
   Value linear =
       arith::AddIOp::create(b, loc, constant(p * staging->threads), thread);
   Value row = arith::DivUIOp::create(b, loc, linear, constant(piecesPerRow));
   Value column = arith::MulIOp::create(
       b, loc, arith::RemUIOp::create(b, loc, linear, constant(piecesPerRow)),
-      constant(kCopyWidth));
+      constant(width));
   return {row, column};
+}
+
+WarpTileEmitter::PieceSource WarpTileEmitter::getPieceSource(Value source,
+                                                             int64_t width) {
+  Value rows = memref::DimOp::create(b, loc, source, 0);
+  Value depth = memref::DimOp::create(b, loc, source, 1);
+  return {source,
+          rows,
+          depth,
+          arith::MaxSIOp::create(
+              b, loc, arith::SubIOp::create(b, loc, rows, constant(1)),
+              constant(0)),
+          arith::SubIOp::create(b, loc, depth, constant(width)),
+          width};
+}
+
+Value WarpTileEmitter::isPieceInside(const PieceSource &source, Value row,
+                                     Value k) {
+  return arith::AndIOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
+                            source.rows),
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k,
+                            source.depth));
+}
+
+Value WarpTileEmitter::copyStagePiece(const PieceSource &source, Value row,
+                                      Value k, Value buffer, ValueRange to) {
+  auto type = cast<MemRefType>(source.memref.getType());
+  int64_t width = source.width;
+  assert(width * type.getElementTypeBitWidth() == 16 * 8 &&
+         "a piece is 16 bytes");
+  Value inside = isPieceInside(source, row, k);
+  SmallVector<Value> from = {
+      arith::MinUIOp::create(b, loc, row, source.lastRow),
+      arith::MinUIOp::create(b, loc, k, source.lastPiece)};
+  if (emulateLanes) {
+    auto pieceType = VectorType::get({width}, type.getElementType());
+    auto load = scf::IfOp::create(b, loc, TypeRange{pieceType}, inside,
+                                  /*addThenBlock=*/true,
+                                  /*addElseBlock=*/true);
+    fillBlock(b, loc, load.thenBlock(), [&]() -> SmallVector<Value> {
+      return {vector::LoadOp::create(b, loc, pieceType, source.memref, from)};
+    });
+    fillBlock(b, loc, load.elseBlock(), [&]() -> SmallVector<Value> {
+      return {arith::ConstantOp::create(b, loc, b.getZeroAttr(pieceType))};
+    });
+    vector::StoreOp::create(b, loc, load.getResult(0), buffer, to);
+    return Value();
+  }
+  // 16 bytes, past L1 (the block reads them from shared memory).
+  Value elements =
+      arith::SelectOp::create(b, loc, inside, constant(width), constant(0));
+  return nvgpu::DeviceAsyncCopyOp::create(
+      b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), buffer, to,
+      source.memref, from, b.getIndexAttr(width), elements, b.getUnitAttr());
 }
 
 void WarpTileEmitter::emitStageCopy(Type operandType, Value chunk) {
@@ -982,52 +1060,17 @@ void WarpTileEmitter::emitStageCopy(Type operandType, Value chunk) {
 }
 
 void WarpTileEmitter::emitActivationRingCopy(Value chunk) {
-  Value source = staging->source;
-  Value rows = memref::DimOp::create(b, loc, source, 0);
-  Value columns = memref::DimOp::create(b, loc, source, 1);
+  PieceSource source = getPieceSource(staging->source, kCopyWidth);
   Value chunkStart =
       arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
   Value slot = arith::RemUIOp::create(b, loc, chunk,
                                       constant(staging->weightChunksAhead));
-  // Clamped, a copy of no bytes still has an address inside the rows.
-  Value lastRow = arith::MaxSIOp::create(
-      b, loc, arith::SubIOp::create(b, loc, rows, constant(1)), constant(0));
-  Value lastPiece =
-      arith::SubIOp::create(b, loc, columns, constant(kCopyWidth));
-  auto pieceType = VectorType::get({kCopyWidth}, b.getF32Type());
-  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   asCopyingThreads([&](Value thread) {
     for (int64_t p = 0; p < piecesPerThread(); ++p) {
       auto [row, column] = piecePlace(thread, p);
       Value k = arith::AddIOp::create(b, loc, chunkStart, column);
-      // K is a multiple of the piece: a piece is inside K or past it.
-      Value inside = arith::AndIOp::create(
-          b, loc,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, rows),
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, columns));
-      SmallVector<Value> from = {arith::MinUIOp::create(b, loc, row, lastRow),
-                                 arith::MinUIOp::create(b, loc, k, lastPiece)};
-      SmallVector<Value> to = {slot, row, column};
-      if (!staging->threadId) {
-        auto load = scf::IfOp::create(b, loc, TypeRange{pieceType}, inside,
-                                      /*addThenBlock=*/true,
-                                      /*addElseBlock=*/true);
-        fillBlock(b, loc, load.thenBlock(), [&]() -> SmallVector<Value> {
-          return {vector::LoadOp::create(b, loc, pieceType, source, from)};
-        });
-        fillBlock(b, loc, load.elseBlock(), [&]() -> SmallVector<Value> {
-          return {arith::ConstantOp::create(b, loc, b.getZeroAttr(pieceType))};
-        });
-        vector::StoreOp::create(b, loc, load.getResult(0),
-                                staging->activationRing, to);
-        continue;
-      }
-      // 16 bytes past L1; none read (zeros written) outside the rows and K.
-      Value elements = arith::SelectOp::create(
-          b, loc, inside, constant(kCopyWidth), constant(0));
-      nvgpu::DeviceAsyncCopyOp::create(
-          b, loc, tokenType, staging->activationRing, to, source, from,
-          b.getIndexAttr(kCopyWidth), elements, b.getUnitAttr());
+      copyStagePiece(source, row, k, staging->activationRing,
+                     {slot, row, column});
     }
   });
 }
@@ -1088,78 +1131,32 @@ void WarpTileEmitter::asCopyingThreads(function_ref<void(Value)> copy) {
 }
 
 void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
-  int64_t piecesPerRow = kChunkDepth / kWeightCopyWidth;
   Value chunkStart =
       arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
   Value slot =
       arith::RemUIOp::create(b, loc, chunk, constant(staging->weightSlots));
-  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   SmallVector<Value> tokens;
   auto copyAs = [&](Value thread) {
-    for (auto [buffer, source] :
+    for (auto [buffer, weight] :
          llvm::zip_equal(staging->weightBuffers, staging->weightSources)) {
       int64_t rows = getStagedRows(cast<MemRefType>(buffer.getType()));
-      Value sourceRows = memref::DimOp::create(b, loc, source, 0);
-      Value depth = memref::DimOp::create(b, loc, source, 1);
-      // Clamped, a copy of no bytes still has an address inside W.
-      Value lastRow = arith::MaxSIOp::create(
-          b, loc, arith::SubIOp::create(b, loc, sourceRows, constant(1)),
-          constant(0));
-      Value lastGroup =
-          arith::SubIOp::create(b, loc, depth, constant(kWeightCopyWidth));
+      PieceSource source = getPieceSource(weight, kWeightCopyWidth);
+      // Thread x copies pieces x, x + threads, ...: consecutive threads
+      // along a row.
+      int64_t piecesPerRow = kChunkDepth / kWeightCopyWidth;
       for (int64_t p = 0; p < rows * piecesPerRow / staging->threads; ++p) {
-        // Thread x copies pieces x, x + threads, ...: consecutive threads
-        // along a row.
-        Value linear = arith::AddIOp::create(
-            b, loc, constant(p * staging->threads), thread);
-        Value row =
-            arith::DivUIOp::create(b, loc, linear, constant(piecesPerRow));
-        Value column = arith::MulIOp::create(
-            b, loc,
-            arith::RemUIOp::create(b, loc, linear, constant(piecesPerRow)),
-            constant(kWeightCopyWidth));
+        auto [row, column] = piecePlace(thread, p, kWeightCopyWidth);
         Value k = arith::AddIOp::create(b, loc, chunkStart, column);
-        // K is a multiple of the piece: a piece is inside K or past it.
-        Value inside = arith::AndIOp::create(
-            b, loc,
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
-                                  sourceRows),
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, depth));
-        SmallVector<Value> from = {
-            arith::MinUIOp::create(b, loc, row, lastRow),
-            arith::MinUIOp::create(b, loc, k, lastGroup)};
-        SmallVector<Value> to = stagedIndices(slot, row, column);
-        auto pieceType = VectorType::get(
-            {kWeightCopyWidth},
-            cast<MemRefType>(source.getType()).getElementType());
-        if (emulateLanes) {
-          auto load = scf::IfOp::create(b, loc, TypeRange{pieceType}, inside,
-                                        /*addThenBlock=*/true,
-                                        /*addElseBlock=*/true);
-          Value weight = source;
-          fillBlock(b, loc, load.thenBlock(), [&]() -> SmallVector<Value> {
-            return {vector::LoadOp::create(b, loc, pieceType, weight, from)};
-          });
-          fillBlock(b, loc, load.elseBlock(), [&]() -> SmallVector<Value> {
-            return {
-                arith::ConstantOp::create(b, loc, b.getZeroAttr(pieceType))};
-          });
-          vector::StoreOp::create(b, loc, load.getResult(0), buffer, to);
-          continue;
-        }
-        // 16 bytes, past L1 (the block reads them from shared memory);
-        // none read (zeros written) outside W.
-        Value elements = arith::SelectOp::create(
-            b, loc, inside, constant(kWeightCopyWidth), constant(0));
-        tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-            b, loc, tokenType, buffer, to, source, from,
-            b.getIndexAttr(kWeightCopyWidth), elements, b.getUnitAttr()));
+        if (Value token = copyStagePiece(source, row, k, buffer,
+                                         stagedIndices(slot, row, column)))
+          tokens.push_back(token);
       }
     }
   };
   asCopyingThreads(copyAs);
   if (staging->threadId && commit)
-    nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, tokens);
+    nvgpu::DeviceAsyncCreateGroupOp::create(
+        b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), tokens);
 }
 
 SmallVector<Value> WarpTileEmitter::emitDepthLoop(
@@ -1303,9 +1300,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     // chunk's steps run (its slot's last readers, a step or a pending
     // wgmma, passed the barrier that ended the chunk before).
     if (stagedWeights)
-      copyWeightsIfAny(
-          ahead == 1 ? next
-                     : arith::AddIOp::create(b, loc, chunk, constant(ahead)));
+      copyWeightsIfAny(arith::AddIOp::create(b, loc, chunk, constant(ahead)));
     SmallVector<Value> nextPieces;
     if (staging->threadId && !ringed) {
       auto pieceType = VectorType::get({kCopyWidth}, b.getF32Type());
@@ -2316,8 +2311,6 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     std::optional<WeightPlan> weightPlan;
     if (stageWeights || wgmma)
       weightPlan = planWeights(at, threads, weights, uniformity);
-    // Staged W takes a slot for each chunk ahead and (core matrices) each
-    // pending chunk, besides the chunk the steps read; A alone takes two.
     // W's slots: one for each chunk ahead and (core matrices) each
     // pending chunk, besides the chunk the steps read. A's: two, and one
     // for each pending chunk.

@@ -126,18 +126,6 @@ Value mlir::moe::fenceWarpgroupAccumulators(OpBuilder &b, Location loc,
       .getResult(0);
 }
 
-Value mlir::moe::readLaneIdHere(OpBuilder &b, Location loc) {
-  Value lane =
-      LLVM::InlineAsmOp::create(
-          b, loc, b.getI32Type(), ValueRange(),
-          /*asm_string=*/"mov.u32 $0, %laneid;", /*constraints=*/"=r",
-          /*has_side_effects=*/true, /*is_align_stack=*/false,
-          LLVM::tailcallkind::TailCallKind::None,
-          /*asm_dialect=*/LLVM::AsmDialectAttr(), /*operand_attrs=*/ArrayAttr())
-          .getResult(0);
-  return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), lane);
-}
-
 Value mlir::moe::createWarpgroupMma(OpBuilder &b, Location loc,
                                     Type operandType, Value a, Value w,
                                     Value accumulators) {

@@ -61,6 +61,13 @@ Type getFragmentElementType(Type operandType);
 Value roundToTensorCoreOperand(OpBuilder &b, Location loc, Value value,
                                Type operandType);
 
+/// The lane's id (index), read by a volatile inline asm where it is built:
+/// indices computed from it are not merged with, nor hoisted to, those of
+/// the same lane computed before (a tile's epilogue computes its element
+/// indices again after the K loop instead of keeping them live across it
+/// beside the accumulators).
+Value readLaneIdHere(OpBuilder &b, Location loc);
+
 } // namespace moe
 } // namespace mlir
 

@@ -71,13 +71,6 @@ Type getWarpgroupAccumulatorType(MLIRContext *context, int64_t columns);
 Value fenceWarpgroupAccumulators(OpBuilder &b, Location loc,
                                  Value accumulators);
 
-/// The lane's id (index), read by a volatile inline asm where it is built:
-/// indices computed from it are not merged with, nor hoisted to, those of
-/// the same lane computed before (a wgmma tile's epilogue computes its
-/// element indices again after the K loop instead of keeping them live
-/// across it beside the accumulators).
-Value readLaneIdHere(OpBuilder &b, Location loc);
-
 /// One wgmma.mma_async m64nNk16 (N from `accumulators`' type) on
 /// descriptors `a` (K-major, row) and `w` (W[n, k], K-major: col) of
 /// 16-bit `operandType`, adding to `accumulators`.
