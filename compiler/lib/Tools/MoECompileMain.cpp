@@ -27,6 +27,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
@@ -82,6 +83,24 @@ bool printPTX(ModuleOp module, llvm::raw_ostream &os) {
     }
   });
   return found;
+}
+
+/// Prints warning `diag` as `FILE:LINE:COL: warning: node 'NAME': message`:
+/// the importer names each op's location after the model's node.
+void printWarning(Diagnostic &diag, llvm::raw_ostream &os) {
+  Location loc = diag.getLocation();
+  StringRef node;
+  if (auto named = dyn_cast<NameLoc>(loc)) {
+    node = named.getName().getValue();
+    loc = named.getChildLoc();
+  }
+  if (auto file = dyn_cast<FileLineColLoc>(loc))
+    os << file.getFilename().getValue() << ":" << file.getLine() << ":"
+       << file.getColumn() << ": ";
+  os << "warning: ";
+  if (!node.empty())
+    os << "node '" << node << "': ";
+  os << diag << "\n";
 }
 
 /// Prints `moe-compile: error: message` and returns the failing exit code.
@@ -381,6 +400,14 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
   DialectRegistry registry;
   registerMoEDialects(registry);
   MLIRContext context(registry);
+  // Warnings (a tile that could not take a schedule option as asked) go to
+  // stderr, as errors do; without a handler MLIR drops them.
+  ScopedDiagnosticHandler printWarnings(&context, [](Diagnostic &diag) {
+    if (diag.getSeverity() != DiagnosticSeverity::Warning)
+      return failure();
+    printWarning(diag, llvm::errs());
+    return success();
+  });
 
   OwningOpRef<ModuleOp> module = importModel(&context, model, error);
   if (!module)

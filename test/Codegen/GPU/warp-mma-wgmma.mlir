@@ -34,9 +34,25 @@
 // CHECK:             llvm.mlir.undef
 // CHECK:           }
 // The first chunk: A's pieces rounded into core matrices, W's by cp.async.
-// CHECK:           %[[ROW:.+]] = arith.divui %{{.+}}, %c16
+// Thread t's piece p is the block's piece P = 128 p + t, in core-matrix
+// order: A's (4 elements, 8 bytes) part P % 2 of row (P / 2) % 8 of the
+// core matrix (P / 16) % 8 along K, in the group of rows P / 128, so that
+// 16 threads' stores (what shared memory serves at once) fill one core
+// matrix's 128 bytes, no bank twice.
+// CHECK:           %[[PART:.+]] = arith.remui %[[P:.+]], %c2
+// CHECK:           %[[CORE_ROW:.+]] = arith.divui %[[P]], %c2
+// CHECK:           arith.remui %[[CORE_ROW]], %c8
+// CHECK:           %[[CORES:.+]] = arith.divui %[[CORE_ROW]], %c8
+// CHECK:           arith.remui %[[CORES]], %c8
+// CHECK:           arith.divui %[[CORES]], %c8
 // CHECK:           arith.truncf %{{.+}} : vector<4xf32> to vector<4xbf16>
 // CHECK:           vector.store %{{.+}}, %[[A_BUF]][%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}] {alignment = 8 : i64} : memref<2x8x8x8x8xbf16, #gpu.address_space<workgroup>>, vector<4xbf16>
+// W's (8 elements, 16 bytes: a row of a core matrix): row P % 8 of the
+// core matrix (P / 8) % 8 along K, so that 8 threads' copies fill one.
+// CHECK:           %[[W_CORE_ROW:.+]] = arith.divui %{{.+}}, %c1
+// CHECK:           arith.remui %[[W_CORE_ROW]], %c8
+// CHECK:           %[[W_CORES:.+]] = arith.divui %[[W_CORE_ROW]], %c8
+// CHECK:           arith.remui %[[W_CORES]], %c8
 // CHECK:           nvgpu.device_async_copy %{{.+}}, %[[W_BUF]][%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}], 8, %{{.+}} {bypassL1}
 // CHECK:           nvvm.cp.async.wait.group 0
 // CHECK-NEXT:      nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
@@ -134,7 +150,8 @@
 // DEEP:           llvm.inline_asm has_side_effects
 // DEEP:           memref.store
 // With copy-activations-async, A's chunks are copied like W's: by
-// cp.async (4 f32, 16 bytes) into a ring of 2 f32 slots (one a chunk
+// cp.async (4 f32, 16 bytes) into a ring of 2 f32 slots (rows of 72: the 4
+// rows of 2 pieces that 8 threads copy at once on distinct banks; one a chunk
 // ahead), in the chunk's group, and each thread rounds its own pieces into
 // the core-matrix buffer once its group has landed (before the barrier,
 // with no barrier between the copy and the rounding). No A pieces are
@@ -143,7 +160,7 @@
 // ASYNC:         gpu.launch {{.*}} workgroup(%[[A_BUF:.+]] : memref<2x8x8x8x8xbf16, #gpu.address_space<workgroup>>)
 // ASYNC:           %[[SHARED:.+]] = gpu.dynamic_shared_memory
 // ASYNC:           %[[W_BUF:.+]] = memref.view %[[SHARED]][%c0][] : {{.*}} to memref<3x6x8x8x8xbf16, #gpu.address_space<workgroup>>
-// ASYNC:           %[[RING:.+]] = memref.view %[[SHARED]][%c18432][] : {{.*}} to memref<2x64x64xf32, #gpu.address_space<workgroup>>
+// ASYNC:           %[[RING:.+]] = memref.view %[[SHARED]][%c18432][] : {{.*}} to memref<2x64x72xf32, #gpu.address_space<workgroup>>
 // ASYNC-COUNT-8:   nvgpu.device_async_copy %{{.+}}, %[[RING]][%{{.+}}, %{{.+}}, %{{.+}}], 4, %{{.+}} {bypassL1}
 // ASYNC:           nvgpu.device_async_copy %{{.+}}, %[[W_BUF]]
 // ASYNC:           nvgpu.device_async_create_group

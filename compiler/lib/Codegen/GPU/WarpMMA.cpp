@@ -67,6 +67,11 @@ constexpr int64_t kStagedWeightSharedBytes = 160 * 1024;
 constexpr int64_t kWarpgroupSharedBytes = 227 * 1024;
 /// bf16 or f16 elements a thread copies at a time (16 bytes).
 constexpr int64_t kWeightCopyWidth = 8;
+/// The f32 activation ring's rows: a chunk's 256 bytes and 32 more, so that
+/// the 4 rows of 8 threads' 16-byte pieces (2 a row, in core-matrix order:
+/// getCoreMatrixPiecePlace) fall on distinct banks as they are copied and
+/// rounded.
+constexpr int64_t kRingRowStride = kChunkDepth + 8;
 
 /// The block's shared A chunks and who copies them.
 struct Staging {
@@ -84,7 +89,7 @@ struct Staging {
   int64_t weightChunksAhead = 1, pendingChunks = 0;
   int64_t activationSlots = 2, weightSlots = 2;
   /// With core matrices and `copy-activations-async`: A's chunks in f32 as
-  /// cp.async lands them, [weightChunksAhead, rows, kChunkDepth] (chunk c
+  /// cp.async lands them, [weightChunksAhead, rows, kRingRowStride] (chunk c
   /// in slot c % weightChunksAhead), copied with W's chunk and rounded
   /// into `buffer` by the thread that copied them (null: A goes through
   /// registers, loaded before a chunk's steps and stored after them).
@@ -283,7 +288,10 @@ private:
   void storeStagePieces(Type operandType, Value chunk, Value thread,
                         ValueRange pieces);
   /// Where thread `thread`'s piece `p` of a chunk sits, pieces of `width`
-  /// elements: row and column.
+  /// elements: row and column. Consecutive threads take consecutive
+  /// pieces: along a row, or in core matrices (getCoreMatrixPiecePlace),
+  /// so that their stores into the staged layout are free of bank
+  /// conflicts.
   std::pair<Value, Value> piecePlace(Value thread, int64_t p,
                                      int64_t width = kCopyWidth);
   /// A row-major source of staged chunks and the bounds its pieces of
@@ -988,6 +996,8 @@ std::pair<Value, Value> WarpTileEmitter::piecePlace(Value thread, int64_t p,
   int64_t piecesPerRow = kChunkDepth / width;
   Value linear =
       arith::AddIOp::create(b, loc, constant(p * staging->threads), thread);
+  if (staging->coreMatrices)
+    return getCoreMatrixPiecePlace(b, loc, linear, width, kChunkDepth);
   Value row = arith::DivUIOp::create(b, loc, linear, constant(piecesPerRow));
   Value column = arith::MulIOp::create(
       b, loc, arith::RemUIOp::create(b, loc, linear, constant(piecesPerRow)),
@@ -2311,16 +2321,19 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     std::optional<WeightPlan> weightPlan;
     if (stageWeights || wgmma)
       weightPlan = planWeights(at, threads, weights, uniformity);
+    // The pipeline's depth: what the options ask for, or where its buffers
+    // do not fit the block's shared memory, the deepest that does.
+    int64_t ahead = weightChunksAhead, pending = 0;
     // W's slots: one for each chunk ahead and (core matrices) each
     // pending chunk, besides the chunk the steps read. A's: two, and one
     // for each pending chunk.
     auto slots = [&](bool withWeights, bool core) -> int64_t {
       if (!withWeights)
         return 2;
-      return weightChunksAhead + (core ? wgmmaPendingChunks : 0) + 1;
+      return ahead + (core ? pending : 0) + 1;
     };
     auto activationSlots = [&](bool core) -> int64_t {
-      return 2 + (core ? wgmmaPendingChunks : 0);
+      return 2 + (core ? pending : 0);
     };
     auto bufferType = [&](int64_t bufferSlots, int64_t bufferRows, Type element,
                           bool core) {
@@ -2337,7 +2350,45 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
             bufferType(slots(true, core), weightRows, element, core));
       return types;
     };
+    // A's chunks in f32 as cp.async lands them: a slot a chunk ahead.
+    auto ringType = [&] {
+      return MemRefType::get({ahead, rows, kRingRowStride}, b.getF32Type());
+    };
     auto launch = emulateLanes ? gpu::LaunchOp() : cast<gpu::LaunchOp>(scope);
+    // Whether the staged buffers (with `ring`, the activation ring too) fit
+    // at the depth now set.
+    auto fitsDepth = [&](bool core, bool ring) {
+      SmallVector<MemRefType, 3> types = weightTypes(core);
+      if (ring)
+        types.push_back(ringType());
+      return fitWeights(
+          launch, bufferType(activationSlots(core), rows, operandType, core),
+          types, /*warpgroup=*/core);
+    };
+    // Sets the depth asked for, or the deepest that fits (fewer pending
+    // chunks first, then fewer chunks ahead) with a warning that names it;
+    // false where none fits.
+    auto fitDeepest = [&](bool core, bool ring) {
+      int64_t askedPending = core ? wgmmaPendingChunks : 0;
+      for (ahead = weightChunksAhead; ahead >= 1; --ahead) {
+        for (pending = askedPending; pending >= 0; --pending) {
+          if (!fitsDepth(core, ring))
+            continue;
+          if (ahead != weightChunksAhead || pending != askedPending) {
+            at->emitWarning()
+                << "the staged buffers of "
+                << describeDepth(weightChunksAhead, askedPending, core)
+                << " do not fit a block's shared "
+                   "memory; this tile takes "
+                << describeDepth(ahead, pending, core);
+          }
+          return true;
+        }
+      }
+      ahead = weightChunksAhead;
+      pending = 0;
+      return false;
+    };
     // A warpgroup's tile: its block is one or more warpgroups whose warps
     // take 16 rows each of the block's 64 a warpgroup (moe-gpu-distribute's
     // grid of 16-row tiles, warp w from row 16 w: the rows the wgmma
@@ -2353,35 +2404,28 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         llvm::all_of(
             weightPlan->rows,
             [&](int64_t weightRows) { return weightRows >= columns; }) &&
-        fitWeights(launch,
-                   bufferType(activationSlots(true), rows, operandType, true),
-                   weightTypes(true), /*warpgroup=*/true);
-    // A's chunks in f32 as cp.async lands them, where they fit too (else A
-    // goes through registers).
-    MemRefType ringType =
-        MemRefType::get({weightChunksAhead, rows, kChunkDepth}, b.getF32Type());
-    bool ringed = [&] {
-      if (!staging.coreMatrices || !copyActivationsAsync)
-        return false;
-      SmallVector<MemRefType, 3> types = weightTypes(true);
-      types.push_back(ringType);
-      return fitWeights(
-          launch, bufferType(activationSlots(true), rows, operandType, true),
-          types, /*warpgroup=*/true);
-    }();
+        fitDeepest(/*core=*/true, /*ring=*/false);
+    // A's chunks in f32 as cp.async lands them, where they fit beside W's
+    // too (else A goes through registers).
+    bool ringed = false;
+    if (staging.coreMatrices && copyActivationsAsync) {
+      ringed = fitsDepth(/*core=*/true, /*ring=*/true);
+      if (!ringed)
+        at->emitWarning() << "the activation ring (copy-activations-async) "
+                             "does not fit a block's shared memory beside "
+                          << describeDepth(ahead, pending, /*core=*/true)
+                          << "; this tile loads A into registers";
+    }
     bool withWeights =
         weightPlan &&
         (staging.coreMatrices ||
-         (stageWeights && fitWeights(launch,
-                                     bufferType(activationSlots(false), rows,
-                                                operandType, false),
-                                     weightTypes(false))));
+         (stageWeights && fitDeepest(/*core=*/false, /*ring=*/false)));
     staging.weightSlots = slots(withWeights, staging.coreMatrices);
     staging.activationSlots = activationSlots(staging.coreMatrices);
     if (withWeights) {
-      staging.weightChunksAhead = weightChunksAhead;
+      staging.weightChunksAhead = ahead;
       if (staging.coreMatrices)
-        staging.pendingChunks = wgmmaPendingChunks;
+        staging.pendingChunks = pending;
     }
     MemRefType aType = bufferType(staging.activationSlots, rows, operandType,
                                   staging.coreMatrices);
@@ -2409,7 +2453,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     if (withWeights) {
       SmallVector<MemRefType, 3> types = weightTypes(staging.coreMatrices);
       if (ringed)
-        types.push_back(ringType);
+        types.push_back(ringType());
       SmallVector<Value> buffers = createSharedBuffers(b, at, types);
       if (ringed)
         staging.activationRing = buffers.pop_back_val();
@@ -2481,6 +2525,14 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
   /// dynamic shared memory up to the limit a block. The limit is
   /// kStagedWeightSharedBytes, or for a `warpgroup` (sm_90a)
   /// kWarpgroupSharedBytes.
+  /// The options that set a depth, as a user writes them.
+  static std::string describeDepth(int64_t ahead, int64_t pending, bool core) {
+    std::string text = "weight-chunks-ahead=" + std::to_string(ahead);
+    if (core)
+      text += " wgmma-pending-chunks=" + std::to_string(pending);
+    return text;
+  }
+
   bool fitWeights(gpu::LaunchOp launch, MemRefType aType,
                   ArrayRef<MemRefType> weightTypes, bool warpgroup = false) {
     int64_t limit =

@@ -51,6 +51,31 @@ SmallVector<Value> mlir::moe::getCoreMatrixIndices(OpBuilder &b, Location loc,
           arith::RemUIOp::create(b, loc, column, side)};
 }
 
+std::pair<Value, Value>
+mlir::moe::getCoreMatrixPiecePlace(OpBuilder &b, Location loc, Value piece,
+                                   int64_t width, int64_t depth) {
+  assert(kCoreSide % width == 0 && depth % kCoreSide == 0 &&
+         "pieces tile the core matrices");
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  };
+  // piece = ((rowGroup * coresAlongK + core) * 8 + rowInCore) * perRow + part
+  int64_t perRow = kCoreSide / width, coresAlongK = depth / kCoreSide;
+  Value part = arith::RemUIOp::create(b, loc, piece, index(perRow));
+  Value coreRow = arith::DivUIOp::create(b, loc, piece, index(perRow));
+  Value rowInCore = arith::RemUIOp::create(b, loc, coreRow, index(kCoreSide));
+  Value cores = arith::DivUIOp::create(b, loc, coreRow, index(kCoreSide));
+  Value core = arith::RemUIOp::create(b, loc, cores, index(coresAlongK));
+  Value rowGroup = arith::DivUIOp::create(b, loc, cores, index(coresAlongK));
+  Value row = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, rowGroup, index(kCoreSide)),
+      rowInCore);
+  Value column = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, core, index(kCoreSide)),
+      arith::MulIOp::create(b, loc, part, index(width)));
+  return {row, column};
+}
+
 Value mlir::moe::buildWarpgroupDescriptor(OpBuilder &b, Location loc,
                                           Value buffer, Value slot,
                                           Value column, bool onHost,

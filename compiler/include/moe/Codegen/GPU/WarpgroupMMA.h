@@ -48,6 +48,18 @@ int64_t getStagedRows(MemRefType type);
 SmallVector<Value> getCoreMatrixIndices(OpBuilder &b, Location loc, Value slot,
                                         Value row, Value column);
 
+/// Where piece `piece` of a chunk of `depth` columns sits (row, column),
+/// pieces of `width` 16-bit elements (8 or 4: a core matrix's row or half
+/// of it) ordered so that consecutive pieces fill a core matrix, its rows
+/// in turn, before the next along K: the pieces of 8 consecutive threads'
+/// 16-byte stores (of 16 threads' 8-byte stores), what shared memory
+/// serves at once, are one core matrix's 128 contiguous bytes, all 32
+/// banks once. (Row-major pieces put a thread's neighbours along K 128
+/// bytes apart, on the same banks.)
+std::pair<Value, Value> getCoreMatrixPiecePlace(OpBuilder &b, Location loc,
+                                                Value piece, int64_t width,
+                                                int64_t depth);
+
 /// The wgmma descriptor (i64) of the matrix that starts at column `column`
 /// (a multiple of 8) and row `firstRow` (a multiple of 8; null: 0) of
 /// chunk `slot` of core-matrix buffer `buffer`. On the GPU its start is
