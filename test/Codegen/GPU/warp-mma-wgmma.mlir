@@ -39,20 +39,20 @@
 // core matrix (P / 16) % 8 along K, in the group of rows P / 128, so that
 // 16 threads' stores (what shared memory serves at once) fill one core
 // matrix's 128 bytes, no bank twice.
-// CHECK:           %[[PART:.+]] = arith.remui %[[P:.+]], %c2
-// CHECK:           %[[CORE_ROW:.+]] = arith.divui %[[P]], %c2
-// CHECK:           arith.remui %[[CORE_ROW]], %c8
-// CHECK:           %[[CORES:.+]] = arith.divui %[[CORE_ROW]], %c8
-// CHECK:           arith.remui %[[CORES]], %c8
-// CHECK:           arith.divui %[[CORES]], %c8
+// CHECK:           %[[PART:.+]] = arith.remui %[[P:.+]], %c2{{(_[0-9]+)?}} : index
+// CHECK:           %[[CORE_ROW:.+]] = arith.divui %[[P]], %c2{{(_[0-9]+)?}} : index
+// CHECK:           arith.remui %[[CORE_ROW]], %c8{{(_[0-9]+)?}} : index
+// CHECK:           %[[CORES:.+]] = arith.divui %[[CORE_ROW]], %c8{{(_[0-9]+)?}} : index
+// CHECK:           arith.remui %[[CORES]], %c8{{(_[0-9]+)?}} : index
+// CHECK:           arith.divui %[[CORES]], %c8{{(_[0-9]+)?}} : index
 // CHECK:           arith.truncf %{{.+}} : vector<4xf32> to vector<4xbf16>
 // CHECK:           vector.store %{{.+}}, %[[A_BUF]][%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}] {alignment = 8 : i64} : memref<2x8x8x8x8xbf16, #gpu.address_space<workgroup>>, vector<4xbf16>
 // W's (8 elements, 16 bytes: a row of a core matrix): row P % 8 of the
 // core matrix (P / 8) % 8 along K, so that 8 threads' copies fill one.
-// CHECK:           %[[W_CORE_ROW:.+]] = arith.divui %{{.+}}, %c1
-// CHECK:           arith.remui %[[W_CORE_ROW]], %c8
-// CHECK:           %[[W_CORES:.+]] = arith.divui %[[W_CORE_ROW]], %c8
-// CHECK:           arith.remui %[[W_CORES]], %c8
+// CHECK:           %[[W_CORE_ROW:.+]] = arith.divui %{{.+}}, %c1{{(_[0-9]+)?}} : index
+// CHECK:           arith.remui %[[W_CORE_ROW]], %c8{{(_[0-9]+)?}} : index
+// CHECK:           %[[W_CORES:.+]] = arith.divui %[[W_CORE_ROW]], %c8{{(_[0-9]+)?}} : index
+// CHECK:           arith.remui %[[W_CORES]], %c8{{(_[0-9]+)?}} : index
 // CHECK:           nvgpu.device_async_copy %{{.+}}, %[[W_BUF]][%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}], 8, %{{.+}} {bypassL1}
 // CHECK:           nvvm.cp.async.wait.group 0
 // CHECK-NEXT:      nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}

@@ -945,7 +945,7 @@ static void fillBlock(OpBuilder &b, Location loc, Block *block,
 SmallVector<Value> WarpTileEmitter::loadStagePieces(Value activations,
                                                     Value chunk, Value thread) {
   // Thread x copies 16-byte pieces x, x + threads, ... of the chunk, in
-  // row-major order: consecutive threads read consecutive bytes of a row.
+  // piecePlace's order.
   PieceSource source = {activations,
                         memref::DimOp::create(b, loc, activations, 0),
                         memref::DimOp::create(b, loc, activations, 1),
@@ -1151,8 +1151,7 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
          llvm::zip_equal(staging->weightBuffers, staging->weightSources)) {
       int64_t rows = getStagedRows(cast<MemRefType>(buffer.getType()));
       PieceSource source = getPieceSource(weight, kWeightCopyWidth);
-      // Thread x copies pieces x, x + threads, ...: consecutive threads
-      // along a row.
+      // Thread x copies pieces x, x + threads, ..., in piecePlace's order.
       int64_t piecesPerRow = kChunkDepth / kWeightCopyWidth;
       for (int64_t p = 0; p < rows * piecesPerRow / staging->threads; ++p) {
         auto [row, column] = piecePlace(thread, p, kWeightCopyWidth);
@@ -2395,16 +2394,20 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     // gives warp w % 4 of warpgroup w / 4), and all of the block's W rows,
     // staged from row 0 (no window of them).
     int64_t warpgroupThreads = kWarpgroupWarps * kNVIDIAWarpSize;
-    staging.coreMatrices =
+    bool warpgroupTile =
         wgmma && weightPlan && staging.rowOffset && warpTileRows == kMmaRows &&
         llvm::none_of(weightPlan->offsets,
                       [](Value offset) { return static_cast<bool>(offset); }) &&
         threads % warpgroupThreads == 0 &&
         rows == kWarpgroupRows * (threads / warpgroupThreads) &&
-        llvm::all_of(
-            weightPlan->rows,
-            [&](int64_t weightRows) { return weightRows >= columns; }) &&
-        fitDeepest(/*core=*/true, /*ring=*/false);
+        llvm::all_of(weightPlan->rows,
+                     [&](int64_t weightRows) { return weightRows >= columns; });
+    staging.coreMatrices =
+        warpgroupTile && fitDeepest(/*core=*/true, /*ring=*/false);
+    if (warpgroupTile && !staging.coreMatrices)
+      at->emitWarning() << "the staged core matrices of wgmma=true do not fit "
+                           "a block's shared memory at any depth; this tile "
+                           "runs on mma.sync";
     // A's chunks in f32 as cp.async lands them, where they fit beside W's
     // too (else A goes through registers).
     bool ringed = false;
@@ -2519,12 +2522,6 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     return plan;
   }
 
-  /// Whether staged W buffers of `weightTypes` fit beside staged A of
-  /// `aType`: on the host within the limit, so that it runs what the GPU
-  /// would; on the GPU in `launch`'s 48 KB of static shared memory, else in
-  /// dynamic shared memory up to the limit a block. The limit is
-  /// kStagedWeightSharedBytes, or for a `warpgroup` (sm_90a)
-  /// kWarpgroupSharedBytes.
   /// The options that set a depth, as a user writes them.
   static std::string describeDepth(int64_t ahead, int64_t pending, bool core) {
     std::string text = "weight-chunks-ahead=" + std::to_string(ahead);
@@ -2533,6 +2530,12 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     return text;
   }
 
+  /// Whether staged W buffers of `weightTypes` fit beside staged A of
+  /// `aType`: on the host within the limit, so that it runs what the GPU
+  /// would; on the GPU in `launch`'s 48 KB of static shared memory, else in
+  /// dynamic shared memory up to the limit a block. The limit is
+  /// kStagedWeightSharedBytes, or for a `warpgroup` (sm_90a)
+  /// kWarpgroupSharedBytes.
   bool fitWeights(gpu::LaunchOp launch, MemRefType aType,
                   ArrayRef<MemRefType> weightTypes, bool warpgroup = false) {
     int64_t limit =

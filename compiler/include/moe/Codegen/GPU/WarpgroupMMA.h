@@ -52,7 +52,7 @@ SmallVector<Value> getCoreMatrixIndices(OpBuilder &b, Location loc, Value slot,
 /// pieces of `width` 16-bit elements (8 or 4: a core matrix's row or half
 /// of it) ordered so that consecutive pieces fill a core matrix, its rows
 /// in turn, before the next along K: the pieces of 8 consecutive threads'
-/// 16-byte stores (of 16 threads' 8-byte stores), what shared memory
+/// 16-byte stores, or 16 threads' 8-byte stores, what shared memory
 /// serves at once, are one core matrix's 128 contiguous bytes, all 32
 /// banks once. (Row-major pieces put a thread's neighbours along K 128
 /// bytes apart, on the same banks.)
