@@ -2367,11 +2367,11 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     // Sets the depth asked for, or the deepest that fits (fewer pending
     // chunks first, then fewer chunks ahead) with a warning that names it;
     // false where none fits.
-    auto fitDeepest = [&](bool core, bool ring) {
+    auto fitDeepest = [&](bool core) {
       int64_t askedPending = core ? wgmmaPendingChunks : 0;
       for (ahead = weightChunksAhead; ahead >= 1; --ahead) {
         for (pending = askedPending; pending >= 0; --pending) {
-          if (!fitsDepth(core, ring))
+          if (!fitsDepth(core, /*ring=*/false))
             continue;
           if (ahead != weightChunksAhead || pending != askedPending) {
             at->emitWarning()
@@ -2402,8 +2402,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         rows == kWarpgroupRows * (threads / warpgroupThreads) &&
         llvm::all_of(weightPlan->rows,
                      [&](int64_t weightRows) { return weightRows >= columns; });
-    staging.coreMatrices =
-        warpgroupTile && fitDeepest(/*core=*/true, /*ring=*/false);
+    staging.coreMatrices = warpgroupTile && fitDeepest(/*core=*/true);
     if (warpgroupTile && !staging.coreMatrices)
       at->emitWarning() << "the staged core matrices of wgmma=true do not fit "
                            "a block's shared memory at any depth; this tile "
@@ -2421,8 +2420,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     }
     bool withWeights =
         weightPlan &&
-        (staging.coreMatrices ||
-         (stageWeights && fitDeepest(/*core=*/false, /*ring=*/false)));
+        (staging.coreMatrices || (stageWeights && fitDeepest(/*core=*/false)));
     staging.weightSlots = slots(withWeights, staging.coreMatrices);
     staging.activationSlots = activationSlots(staging.coreMatrices);
     if (withWeights) {
