@@ -131,6 +131,10 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
     split.minK = options.splitKMin;
     pm.addPass(createMoESplitGroupedMatmulKPass(split));
   }
+  // Tensor cores round the activations as they load them: the permuted
+  // copy rounds them once instead, in half the bytes.
+  if (options.tensorCores && options.narrowActivations)
+    pm.addNestedPass<func::FuncOp>(createMoEGPUNarrowActivationsPass());
   // The routing data in kernels over many blocks (docs/gpu-codegen.md,
   // "Routing data on the device"): the dispatch in chunks of the router's
   // token block, the permuted copy in segment row blocks, the combine in

@@ -38,6 +38,10 @@ struct FuseGather : OpRewritePattern<GroupedGatedMatmulOp> {
     auto permute = op.getInput().getDefiningOp<PermuteOp>();
     if (!permute)
       return rewriter.notifyMatchFailure(op, "its rows are not permuted");
+    // The gather reads the rows as they are: a rounding copy stays.
+    if (getElementTypeOrSelf(permute.getInput().getType()) !=
+        getElementTypeOrSelf(permute.getResult().getType()))
+      return rewriter.notifyMatchFailure(op, "the permute rounds its rows");
     // The matmul reads only its segments' rows, which the permute sets
     // when both use the same offsets; its other rows keep the permute's
     // destination, which a gather cannot reproduce.

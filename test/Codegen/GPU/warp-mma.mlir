@@ -617,7 +617,7 @@ func.func @f64_weights(%x: memref<16x16xf32>, %w: memref<8x16xf64>,
   %c32 = arith.constant 32 : index
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
       threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
-    // expected-error @+1 {{a moe.warp_mma tile must compute C[m, n] += A[m, k] * W[n, k] on buffers, with f32 A and C and bf16, f16 or f32 (tf32) W}}
+    // expected-error @+1 {{a moe.warp_mma tile must compute C[m, n] += A[m, k] * W[n, k] on buffers, with f32 C, and bf16 or f16 W with f32 A or A of W's type, or f32 (tf32) A and W}}
     linalg.generic {indexing_maps = [#a, #w, #c],
                     iterator_types = ["parallel", "parallel", "reduction"]}
         ins(%x, %w : memref<16x16xf32>, memref<8x16xf64>)
@@ -625,6 +625,36 @@ func.func @f64_weights(%x: memref<16x16xf32>, %w: memref<8x16xf64>,
     ^bb0(%in: f32, %wt: f64, %acc: f32):
       %wf = arith.truncf %wt : f64 to f32
       %p = arith.mulf %in, %wf : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// Narrowed activations must be of the weights' type.
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @f16_activations_bf16_weights(%x: memref<16x16xf16>,
+                                        %w: memref<8x16xbf16>,
+                                        %y: memref<16x8xf32>) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    // expected-error @+1 {{a moe.warp_mma tile must compute C[m, n] += A[m, k] * W[n, k] on buffers, with f32 C, and bf16 or f16 W with f32 A or A of W's type, or f32 (tf32) A and W}}
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : memref<16x16xf16>, memref<8x16xbf16>)
+        outs(%y : memref<16x8xf32>) attrs = {moe.warp_mma} {
+    ^bb0(%in: f16, %wt: bf16, %acc: f32):
+      %xf = arith.extf %in : f16 to f32
+      %wf = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %xf, %wf : f32
       %s = arith.addf %acc, %p : f32
       linalg.yield %s : f32
     }

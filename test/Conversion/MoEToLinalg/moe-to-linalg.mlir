@@ -248,6 +248,23 @@ func.func @permute(%x: tensor<?x64xf32>, %t: tensor<?xi32>, %o: tensor<9xi32>,
 
 // -----
 
+// A rounding permute: each row rounded (an elementwise truncf) before its
+// insert.
+// CHECK-LABEL: func @permute_rounding
+// CHECK:         %[[SRC:.*]] = tensor.extract_slice %{{.*}} [1, 64] [1, 1] : tensor<?x64xf32> to tensor<64xf32>
+// CHECK:         %[[ROUNDED:.*]] = linalg.generic {{.*}} ins(%[[SRC]] : tensor<64xf32>) outs(%{{.*}} : tensor<64xbf16>)
+// CHECK:           arith.truncf %{{.*}} : f32 to bf16
+// CHECK:         tensor.insert_slice %[[ROUNDED]] into %{{.*}} [1, 64] [1, 1] : tensor<64xbf16> into tensor<?x64xbf16>
+func.func @permute_rounding(%x: tensor<?x64xf32>, %t: tensor<?xi32>,
+                            %o: tensor<9xi32>, %init: tensor<?x64xbf16>)
+    -> tensor<?x64xbf16> {
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xbf16>)
+  return %0 : tensor<?x64xbf16>
+}
+
+// -----
+
 // The grouped matmul loops over the E experts and contracts each expert's
 // own rows [offsets[e], offsets[e+1]) with its weight slice; an expert with
 // no rows is skipped.

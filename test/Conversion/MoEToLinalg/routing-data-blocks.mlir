@@ -154,6 +154,22 @@ func.func @permute(%x: tensor<?x64xf32>, %t: tensor<?xi32>, %o: tensor<9xi32>,
 
 // -----
 
+// A rounding permute (moe-gpu-narrow-activations'): each row's vector is
+// rounded to bf16 between its read and its write.
+// CHECK-LABEL: func @permute_rounding
+// CHECK:             %[[V:.*]] = vector.transfer_read %{{.*}} : tensor<8xf32>, vector<8xf32>
+// CHECK:             %[[R:.*]] = arith.truncf %[[V]] : vector<8xf32> to vector<8xbf16>
+// CHECK:             vector.transfer_write %[[R]], %{{.*}} : vector<8xbf16>, tensor<?x8xbf16>
+func.func @permute_rounding(%x: tensor<?x64xf32>, %t: tensor<?xi32>,
+                            %o: tensor<9xi32>, %init: tensor<?x64xbf16>)
+    -> tensor<?x64xbf16> {
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xbf16>)
+  return %0 : tensor<?x64xbf16>
+}
+
+// -----
+
 // combine-token-block: a forall over blocks of 16 tokens; each column chunk
 // of a block walks the 8 experts in order, finds the block's rows of the
 // expert's segment by two binary searches over the token ids (unsigned

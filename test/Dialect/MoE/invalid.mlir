@@ -687,11 +687,22 @@ func.func @permute_hidden_mismatch(%x: tensor<?x64xf32>, %t: tensor<?xi32>,
 
 // -----
 
-func.func @permute_init_element_mismatch(%x: tensor<?x64xf32>,
-                                         %t: tensor<?xi32>, %o: tensor<9xi32>,
-                                         %init: tensor<?x64xbf16>) {
-  // expected-error @+1 {{'moe.permute' op init element type 'bf16' must match input element type 'f32'}}
-  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<9xi32>)
+func.func @permute_init_element_wider(%x: tensor<?x64xbf16>,
+                                      %t: tensor<?xi32>, %o: tensor<9xi32>,
+                                      %init: tensor<?x64xf32>) {
+  // expected-error @+1 {{'moe.permute' op init element type 'f32' must match input element type 'bf16' or be a narrower float}}
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xbf16>, tensor<?xi32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xf32>)
+  return
+}
+
+// -----
+
+func.func @permute_init_element_same_width(%x: tensor<?x64xf16>,
+                                           %t: tensor<?xi32>, %o: tensor<9xi32>,
+                                           %init: tensor<?x64xbf16>) {
+  // expected-error @+1 {{'moe.permute' op init element type 'bf16' must match input element type 'f16' or be a narrower float}}
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf16>, tensor<?xi32>, tensor<9xi32>)
          outs(%init : tensor<?x64xbf16>)
   return
 }

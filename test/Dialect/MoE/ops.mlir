@@ -105,6 +105,16 @@ func.func @permute(%x: tensor<?x64xf32>, %t: tensor<?xi32>, %o: tensor<9xi32>,
   return %0 : tensor<?x64xf32>
 }
 
+// CHECK-LABEL: func @permute_rounding
+func.func @permute_rounding(%x: tensor<?x64xf32>, %t: tensor<?xi32>,
+                            %o: tensor<9xi32>, %init: tensor<?x64xbf16>)
+    -> tensor<?x64xbf16> {
+  // CHECK: moe.permute ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<?xi32>, tensor<9xi32>) outs(%{{.*}} : tensor<?x64xbf16>)
+  %0 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<9xi32>)
+         outs(%init : tensor<?x64xbf16>)
+  return %0 : tensor<?x64xbf16>
+}
+
 // CHECK-LABEL: func @grouped_matmul
 func.func @grouped_matmul(%x: tensor<?x64xf32>, %w: tensor<8x128x64xf16>,
                           %o: tensor<9xi32>, %b: tensor<8x128xf32>,

@@ -249,6 +249,13 @@ struct NVPTXPipelineOptions
                      "tensor cores "
                      "(mma.sync, f32 accumulators)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> narrowActivations{
+      *this, "narrow-activations",
+      llvm::cl::desc("With tensor-cores, the permuted rows that only "
+                     "tensor-core matmuls read are copied rounded to their "
+                     "BF16 or F16 operand type (the same results, half the "
+                     "bytes; moe-gpu-narrow-activations)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> stageActivations{
       *this, "stage-activations",
       llvm::cl::desc("Tensor-core matmuls read their activation rows from "
@@ -306,9 +313,10 @@ struct NVPTXPipelineOptions
       llvm::cl::init(1)};
   PassOptions::Option<bool> copyActivationsAsync{
       *this, "copy-activations-async",
-      llvm::cl::desc("With wgmma, activation chunks are copied by cp.async "
-                     "with the weights' (in f32, rounded in shared memory) "
-                     "instead of through registers (moe-gpu-warp-mma)"),
+      llvm::cl::desc("With wgmma, f32 activation chunks are copied by "
+                     "cp.async with the weights' (rounded in shared memory) "
+                     "instead of through registers (moe-gpu-warp-mma; "
+                     "narrowed activations always are)"),
       llvm::cl::init(false)};
   PassOptions::Option<int64_t> wgmmaPendingChunks{
       *this, "wgmma-pending-chunks",

@@ -57,9 +57,10 @@ bool isDistributableLinalg(Operation *op) {
 }
 
 /// Whether `op` is a segment matmul with BF16 or F16 weights whose body is
-/// `acc + a * extf(w)`, or with F32 weights whose body is `acc + a * w`:
-/// rounding `a` (and an F32 `w`) to the tensor cores' type there gives
-/// what they compute.
+/// `acc + a * extf(w)` (with activations of the weights' type, `acc +
+/// extf(a) * extf(w)`), or with F32 weights whose body is `acc + a * w`:
+/// rounding an f32 `a` (and an F32 `w`) to the tensor cores' type there
+/// gives what they compute.
 bool isTensorCoreSegmentMatmul(Operation *op) {
   auto generic = dyn_cast<linalg::GenericOp>(op);
   if (!generic || !generic->hasAttr(kSegmentMatmulAttrName))
@@ -69,9 +70,11 @@ bool isTensorCoreSegmentMatmul(Operation *op) {
     return false;
   bool widensWeights = !isa<FloatTF32Type>(operandType);
   Block &body = generic.getRegion().front();
+  bool widensActivations = body.getArgument(0).getType() == operandType;
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
   auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
-  if (!add || body.getOperations().size() != (widensWeights ? 4u : 3u))
+  if (!add || body.getOperations().size() != 3u + (widensWeights ? 1u : 0u) +
+                                                 (widensActivations ? 1u : 0u))
     return false;
   Value acc = body.getArgument(2), product = add.getRhs();
   if (add.getRhs() == acc)
@@ -81,15 +84,21 @@ bool isTensorCoreSegmentMatmul(Operation *op) {
   auto mul = product.getDefiningOp<arith::MulFOp>();
   if (!mul)
     return false;
-  auto isWidenedWeight = [&](Value value) {
-    if (!widensWeights)
-      return value == body.getArgument(1);
+  // `argument` itself, or with `widened`, its extf.
+  auto isOperand = [&](Value value, unsigned argument, bool widened) {
+    if (!widened)
+      return value == body.getArgument(argument);
     auto ext = value.getDefiningOp<arith::ExtFOp>();
-    return ext && ext.getIn() == body.getArgument(1);
+    return ext && ext.getIn() == body.getArgument(argument);
   };
-  Value activation = body.getArgument(0);
-  return (mul.getLhs() == activation && isWidenedWeight(mul.getRhs())) ||
-         (mul.getRhs() == activation && isWidenedWeight(mul.getLhs()));
+  auto isActivation = [&](Value value) {
+    return isOperand(value, 0, widensActivations);
+  };
+  auto isWeight = [&](Value value) {
+    return isOperand(value, 1, widensWeights);
+  };
+  return (isActivation(mul.getLhs()) && isWeight(mul.getRhs())) ||
+         (isActivation(mul.getRhs()) && isWeight(mul.getLhs()));
 }
 
 /// Whether `op` is an scf.if without results whose branches write memory:
@@ -1603,7 +1612,10 @@ void MoEGPUDistributePass::roundForTensorCores(linalg::GenericOp op) {
   Type operandType = getTensorCoreOperandType(op);
   auto b = OpBuilder::atBlockBegin(&body);
   Location loc = op.getLoc();
-  SmallVector<Value, 2> operands = {body.getArgument(0)};
+  SmallVector<Value, 2> operands;
+  // Activations of the operand type are rounded already.
+  if (body.getArgument(0).getType() != operandType)
+    operands.push_back(body.getArgument(0));
   if (isa<FloatTF32Type>(operandType))
     operands.push_back(body.getArgument(1));
   for (Value operand : operands) {

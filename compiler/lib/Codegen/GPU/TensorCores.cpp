@@ -31,12 +31,14 @@ Type mlir::moe::getTensorCoreOperandType(linalg::LinalgOp op) {
     return getElementTypeOrSelf(operand->get().getType());
   };
   Type weight = elementType(op.getDpsInputOperand(1));
-  if (!elementType(op.getDpsInputOperand(0)).isF32() ||
-      !elementType(op.getDpsInitOperand(0)).isF32())
+  Type activation = elementType(op.getDpsInputOperand(0));
+  if (!elementType(op.getDpsInitOperand(0)).isF32())
     return Type();
   if (weight.isF32())
-    return FloatTF32Type::get(context);
-  if (weight.isBF16() || weight.isF16())
+    return activation.isF32() ? FloatTF32Type::get(context) : Type();
+  // 16-bit A: rounded already (moe-gpu-narrow-activations).
+  if ((weight.isBF16() || weight.isF16()) &&
+      (activation.isF32() || activation == weight))
     return weight;
   return Type();
 }

@@ -103,6 +103,11 @@ struct Staging {
   /// [weightSlots, rows, kStagedRowStride] (rows zeros past them and past K),
   /// the view they copy, and the tile's window's first row (null: 0).
   SmallVector<Value, 2> weightBuffers, weightSources, weightRowOffsets;
+  /// A's rows are of the operand type already (moe-gpu-narrow-activations):
+  /// its chunks are copied by cp.async with W's, in the same groups and
+  /// into as many slots (activationSlots == weightSlots), not rounded on
+  /// the way; without staged W, a chunk ahead in two slots.
+  bool narrowActivations = false;
   /// The block's threads, which share the copy.
   int64_t threads = 0;
   /// The thread's index in the block (on the host: null, a loop over them).
@@ -325,6 +330,7 @@ private:
   int64_t stagedRows() const {
     return getStagedRows(cast<MemRefType>(staging->buffer.getType()));
   }
+  /// A thread's f32 pieces of a chunk of A (A not narrowed).
   int64_t piecesPerThread() const {
     return stagedRows() * kChunkDepth / kCopyWidth / staging->threads;
   }
@@ -1145,10 +1151,16 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
       arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
   Value slot =
       arith::RemUIOp::create(b, loc, chunk, constant(staging->weightSlots));
+  // The staged buffers and what they copy: W's, and narrowed A's.
+  SmallVector<std::pair<Value, Value>, 3> copies;
+  for (auto [buffer, weight] :
+       llvm::zip_equal(staging->weightBuffers, staging->weightSources))
+    copies.push_back({buffer, weight});
+  if (staging->narrowActivations)
+    copies.push_back({staging->buffer, staging->source});
   SmallVector<Value> tokens;
   auto copyAs = [&](Value thread) {
-    for (auto [buffer, weight] :
-         llvm::zip_equal(staging->weightBuffers, staging->weightSources)) {
+    for (auto [buffer, weight] : copies) {
       int64_t rows = getStagedRows(cast<MemRefType>(buffer.getType()));
       PieceSource source = getPieceSource(weight, kWeightCopyWidth);
       // Thread x copies pieces x, x + threads, ..., in piecePlace's order.
@@ -1202,16 +1214,19 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
                                      NVVM::SharedSpace::shared_cta));
     gpu::BarrierOp::create(b, loc);
   };
-  bool stagedWeights = !staging->weightBuffers.empty();
+  // Narrowed, A's chunks are copied as W's are (by emitWeightStageCopy),
+  // with them where W is staged.
+  bool narrow = staging->narrowActivations;
+  bool copiesAsync = !staging->weightBuffers.empty() || narrow;
   int64_t ahead = staging->weightChunksAhead;
   // With the activation ring, A's chunks are copied with W's, in their
   // groups, and rounded once they have landed.
   bool ringed = static_cast<bool>(staging->activationRing);
-  // Staged W's copies of the next chunk have landed (this thread's), before
-  // the barrier that makes every thread's visible: each later chunk's
-  // copies are a group of their own, committed after it.
+  // The cp.async copies of the next chunk have landed (this thread's),
+  // before the barrier that makes every thread's visible: each later
+  // chunk's copies are a group of their own, committed after it.
   auto waitForWeights = [&] {
-    if (stagedWeights && staging->threadId)
+    if (copiesAsync && staging->threadId)
       NVVM::CpAsyncWaitGroupOp::create(b, loc, ahead - 1);
   };
   Value chunks = arith::CeilDivUIOp::create(b, loc, k, constant(kChunkDepth));
@@ -1234,9 +1249,9 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   };
   if (ringed)
     emitActivationRingCopy(constant(0));
-  else
+  else if (!narrow)
     emitStageCopy(operandType, constant(0));
-  if (stagedWeights) {
+  if (copiesAsync) {
     emitWeightStageCopy(constant(0));
     for (int64_t c = 1; c < ahead; ++c)
       copyWeightsIfAny(constant(c));
@@ -1308,10 +1323,10 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     // The W copies of the chunk `ahead` on are in flight while this
     // chunk's steps run (its slot's last readers, a step or a pending
     // wgmma, passed the barrier that ended the chunk before).
-    if (stagedWeights)
+    if (copiesAsync)
       copyWeightsIfAny(arith::AddIOp::create(b, loc, chunk, constant(ahead)));
     SmallVector<Value> nextPieces;
-    if (staging->threadId && !ringed) {
+    if (staging->threadId && !ringed && !narrow) {
       auto pieceType = VectorType::get({kCopyWidth}, b.getF32Type());
       auto load = scf::IfOp::create(
           b, loc, SmallVector<Type>(piecesPerThread(), pieceType), hasNext,
@@ -1343,13 +1358,14 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
       if (endOfChunk && staging->threadId)
         endOfChunk();
     } else {
-      fillBlock(b, loc, scf::IfOp::create(b, loc, hasNext).thenBlock(), [&] {
-        if (staging->threadId)
-          storeStagePieces(operandType, next, staging->threadId, nextPieces);
-        else
-          emitStageCopy(operandType, next);
-        return SmallVector<Value>();
-      });
+      if (!narrow)
+        fillBlock(b, loc, scf::IfOp::create(b, loc, hasNext).thenBlock(), [&] {
+          if (staging->threadId)
+            storeStagePieces(operandType, next, staging->threadId, nextPieces);
+          else
+            emitStageCopy(operandType, next);
+          return SmallVector<Value>();
+        });
       if (endOfChunk && staging->threadId)
         endOfChunk();
       waitForWeights();
@@ -2271,8 +2287,12 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
                                      Value activations,
                                      SmallVector<Value, 2> weights,
                                      Type operandType, int64_t columns) {
+    // Narrowed A (of the operand type) is copied as W is, in 16-byte
+    // pieces of 8 elements; f32 A in pieces of 4, rounded on the way.
+    bool narrow = getElementTypeOrSelf(activations.getType()) == operandType;
+    int64_t pieceWidth = narrow ? kWeightCopyWidth : kCopyWidth;
     if (!stageActivations || isa<FloatTF32Type>(operandType) ||
-        !holdsAlignedGroups(activations, kCopyWidth))
+        !holdsAlignedGroups(activations, pieceWidth))
       return std::nullopt;
     Operation *scope;
     SmallVector<Value, 3> threadValues;
@@ -2315,7 +2335,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       staging.rowOffset = window->firstRow;
       rows = window->rows;
     }
-    if (rows * kChunkDepth / kCopyWidth % threads != 0)
+    if (rows * kChunkDepth / pieceWidth % threads != 0)
       return std::nullopt;
     std::optional<WeightPlan> weightPlan;
     if (stageWeights || wgmma)
@@ -2325,13 +2345,15 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     int64_t ahead = weightChunksAhead, pending = 0;
     // W's slots: one for each chunk ahead and (core matrices) each
     // pending chunk, besides the chunk the steps read. A's: two, and one
-    // for each pending chunk.
+    // for each pending chunk; narrowed A's, W's (it is copied with W).
     auto slots = [&](bool withWeights, bool core) -> int64_t {
       if (!withWeights)
         return 2;
       return ahead + (core ? pending : 0) + 1;
     };
-    auto activationSlots = [&](bool core) -> int64_t {
+    auto activationSlots = [&](bool withWeights, bool core) -> int64_t {
+      if (narrow)
+        return slots(withWeights, core);
       return 2 + (core ? pending : 0);
     };
     auto bufferType = [&](int64_t bufferSlots, int64_t bufferRows, Type element,
@@ -2360,9 +2382,10 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       SmallVector<MemRefType, 3> types = weightTypes(core);
       if (ring)
         types.push_back(ringType());
-      return fitWeights(
-          launch, bufferType(activationSlots(core), rows, operandType, core),
-          types, /*warpgroup=*/core);
+      return fitWeights(launch,
+                        bufferType(activationSlots(/*withWeights=*/true, core),
+                                   rows, operandType, core),
+                        types, /*warpgroup=*/core);
     };
     // Sets the depth asked for, or the deepest that fits (fewer pending
     // chunks first, then fewer chunks ahead) with a warning that names it;
@@ -2408,9 +2431,9 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
                            "a block's shared memory at any depth; this tile "
                            "runs on mma.sync";
     // A's chunks in f32 as cp.async lands them, where they fit beside W's
-    // too (else A goes through registers).
+    // too (else A goes through registers). Narrowed A needs no ring.
     bool ringed = false;
-    if (staging.coreMatrices && copyActivationsAsync) {
+    if (staging.coreMatrices && copyActivationsAsync && !narrow) {
       ringed = fitsDepth(/*core=*/true, /*ring=*/true);
       if (!ringed)
         at->emitWarning() << "the activation ring (copy-activations-async) "
@@ -2421,8 +2444,10 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     bool withWeights =
         weightPlan &&
         (staging.coreMatrices || (stageWeights && fitDeepest(/*core=*/false)));
+    staging.narrowActivations = narrow;
     staging.weightSlots = slots(withWeights, staging.coreMatrices);
-    staging.activationSlots = activationSlots(staging.coreMatrices);
+    staging.activationSlots =
+        activationSlots(withWeights, staging.coreMatrices);
     if (withWeights) {
       staging.weightChunksAhead = ahead;
       if (staging.coreMatrices)
@@ -2695,8 +2720,9 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     for (linalg::GenericOp op : tiles) {
       if (!getTensorCoreOperandType(op)) {
         op.emitOpError("a moe.warp_mma tile must compute C[m, n] += A[m, k] "
-                       "* W[n, k] on buffers, with f32 A and C and bf16, "
-                       "f16 or f32 (tf32) W");
+                       "* W[n, k] on buffers, with f32 C, and bf16 or f16 "
+                       "W with f32 A or A of W's type, or f32 (tf32) A and "
+                       "W");
         return signalPassFailure();
       }
       if (!isWarpCode(op)) {

@@ -414,11 +414,12 @@ struct GroupedMatmulToLinalg : OpRewritePattern<GroupedMatmulOp> {
 };
 
 /// The body of a gated epilogue: `act(gate + gateBias) * (up + upBias)`
-/// for `args` = (gate, up, [gateBias], [upBias], out).
+/// for `args` = (gate, up, [gateBias], [upBias], out), in the accumulators'
+/// type, rounded to the out's.
 Value buildGatedEpilogue(OpBuilder &b, Location loc, ValueRange args,
                          bool hasGateBias, bool hasUpBias,
                          Activation activation, float alpha, float limit) {
-  Type type = args.back().getType();
+  Type type = args.front().getType();
   Value gate = args[0], up = args[1];
   unsigned next = 2;
   if (hasGateBias)
@@ -427,7 +428,9 @@ Value buildGatedEpilogue(OpBuilder &b, Location loc, ValueRange args,
   if (hasUpBias)
     up = arith::AddFOp::create(b, loc, up,
                                convertFloat(b, loc, args[next++], type));
-  return buildGatedActivation(b, loc, activation, gate, up, alpha, limit);
+  return convertFloat(
+      b, loc, buildGatedActivation(b, loc, activation, gate, up, alpha, limit),
+      args.back().getType());
 }
 
 float swigluAlpha(std::optional<APFloat> alpha) {
@@ -448,7 +451,11 @@ struct GroupedGatedMatmulToLinalg : OpRewritePattern<GroupedGatedMatmulOp> {
     WeightLayout layout = op.getWeightLayout();
     int64_t numExperts = cast<RankedTensorType>(weightType).getDimSize(0);
     auto initType = cast<RankedTensorType>(op.getInit().getType());
+    // A result narrower than f32 (moe-gpu-narrow-activations') accumulates
+    // and activates in f32, rounded once as it is stored.
     Type floatType = initType.getElementType();
+    if (floatType.getIntOrFloatBitWidth() < 32)
+      floatType = rewriter.getF32Type();
     float alpha = swigluAlpha(op.getSwigluAlpha());
     float limit = swigluLimit(op.getSwigluLimit());
     Activation activation = op.getActivation();

@@ -750,13 +750,36 @@ struct PermuteToLinalg : OpRewritePattern<PermuteOp> {
   }
 
 private:
+  /// `row` (a [width] tensor) with its elements rounded to `elementType`,
+  /// or itself where they are of that type.
+  static Value roundRow(OpBuilder &b, Location loc, Value row,
+                        Type elementType) {
+    auto type = cast<RankedTensorType>(row.getType());
+    if (type.getElementType() == elementType)
+      return row;
+    Value empty = tensor::EmptyOp::create(
+        b, loc, tensor::getMixedSizes(b, loc, row), elementType);
+    AffineMap identity = b.getMultiDimIdentityMap(1);
+    return linalg::GenericOp::create(
+               b, loc, empty.getType(), row, empty,
+               ArrayRef<AffineMap>{identity, identity},
+               SmallVector<utils::IteratorType>{utils::IteratorType::parallel},
+               [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                 linalg::YieldOp::create(
+                     nb, nloc, convertFloat(nb, nloc, args[0], elementType));
+               })
+        .getResult(0);
+  }
+
   /// rows[i, :] = input[token_ids[first + i], :] for i < count: one
   /// contiguous row copy per row (the token id read once a row, not once an
-  /// element), in column chunks, which threads share.
+  /// element), in column chunks, which threads share; rounded where `rows`
+  /// has a narrower element type than the input.
   static Value copyRows(OpBuilder &b, Location loc, PermuteOp op, Value rows,
                         Value first, Value count, int64_t maxChunks) {
     Value input = op.getInput();
     auto inputType = cast<RankedTensorType>(input.getType());
+    Type rowsElement = cast<RankedTensorType>(rows.getType()).getElementType();
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
     Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
@@ -778,14 +801,14 @@ private:
                 Value row = columns.rowOf(b, loc, input, token,
                                           inputType.getElementType());
                 if (columns.movesAsVectors()) {
-                  Value vector = columns.readVector(b, loc, row,
-                                                    inputType.getElementType());
+                  Value vector = columns.readVector(b, loc, row, rowsElement);
                   scf::YieldOp::create(
                       b, loc, columns.writeVector(b, loc, vector, args[0], i));
                   return;
                 }
                 Value written = tensor::InsertSliceOp::create(
-                    b, loc, row, args[0], ArrayRef<OpFoldResult>{i, zero},
+                    b, loc, roundRow(b, loc, row, rowsElement), args[0],
+                    ArrayRef<OpFoldResult>{i, zero},
                     ArrayRef<OpFoldResult>{one, columns.size},
                     ArrayRef<OpFoldResult>{one, one});
                 scf::YieldOp::create(b, loc, ValueRange{written});

@@ -298,6 +298,49 @@ def MoEGPUHoistPrivateScratchPass
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def MoEGPUNarrowActivationsPass
+    : Pass<"moe-gpu-narrow-activations", "mlir::func::FuncOp"> {
+  let summary = "Rows that only tensor-core matmuls read are written in "
+                "their operand type";
+  let description = [{
+    Rows of f32 read only as the input of `moe.grouped_matmul`s and
+    `moe.grouped_gated_matmul`s over the same segments, each with BF16 (or
+    each with F16) weights in the nn.Linear layout, are written rounded to
+    that type instead, into a fresh `tensor.empty`:
+
+    - a `moe.permute`'s (its narrowing form): the routed experts' gate and
+      up read them;
+    - a `moe.grouped_gated_matmul`'s with BF16 or F16 weights of its own
+      (its epilogue rounds what it stores; products and activation stay
+      f32): the down projection reads them.
+
+    On tensor cores (moe-gpu-distribute's `tensor-cores`) those matmuls
+    round each activation to the weights' type as they load it, so the
+    result is the same to the bit; the producer writes half the bytes, the
+    matmuls read half, and a block stages its activation chunks by
+    cp.async as it stages weights, without rounding them on the way
+    (moe-gpu-warp-mma).
+
+    Run only where the matmuls go to tensor cores: an FFMA kernel on f32
+    activations would compute with unrounded ones.
+
+    Example:
+
+    ```mlir
+    %rows = moe.permute ins(%x, %tokens, %offsets
+                : tensor<?x64xf32>, tensor<?xi32>, tensor<9xi32>)
+              outs(%e : tensor<?x64xf32>)
+    %h = moe.grouped_gated_matmul ins(%rows, %offsets : tensor<?x64xf32>, ...)
+           gate(%wg : tensor<8x128x64xbf16>) up(%wu : tensor<8x128x64xbf16>) ...
+    ```
+
+    becomes a permute `outs(%e2 : tensor<?x64xbf16>)`, `%e2` a
+    `tensor.empty` of the same rows, and the gated matmul's input
+    `tensor<?x64xbf16>`.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 def MoEGPUReverseForallOrderPass
     : Pass<"moe-gpu-reverse-forall-order", "mlir::func::FuncOp"> {
   let summary = "Run the iterations of mapped foralls last to first";

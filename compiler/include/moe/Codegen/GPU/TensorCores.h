@@ -35,10 +35,11 @@ constexpr int64_t kTF32MmaDepth = 8;
 constexpr int64_t kWarpTileRows = 2 * kMmaRows, kWarpTileCols = 4 * kMmaCols;
 
 /// The tensor cores' operand type when `op` is `C[m, n] += A[m, k] * W[n,
-/// k]` on buffers, with f32 activations A, weights W (one expert's [N, K])
-/// and an f32 C: bf16 or f16 for BF16 or F16 weights, to which A is
-/// rounded; tf32 for F32 weights, to which A and W are rounded (only under
-/// the TF32 option). Null otherwise. Its body is not looked at.
+/// k]` on buffers, with activations A, weights W (one expert's [N, K])
+/// and an f32 C: bf16 or f16 for BF16 or F16 weights, to which an f32 A is
+/// rounded (an A of that type is rounded already); tf32 for F32 weights
+/// and an f32 A, to which A and W are rounded (only under the TF32
+/// option). Null otherwise. Its body is not looked at.
 Type getTensorCoreOperandType(linalg::LinalgOp op);
 
 /// The K of one mma.sync on `operandType` (16 for 16-bit types, 8 for

@@ -287,6 +287,11 @@ def MoE_PermuteOp : MoE_DestinationOp<"permute", 1, [
     there are no tokens: its results are never combined. With the metadata of `moe.dispatch`, the result holds each
     expert's tokens as one contiguous segment.
 
+    `init` has the element type of `input`, or a narrower float type (f32
+    rows into bf16 or f16): each copied element is then rounded to nearest
+    even, as `arith.truncf` rounds. The NVPTX pipeline narrows the rows that
+    only tensor-core matmuls read, which round them to that type anyway.
+
     Example:
 
     ```mlir
@@ -404,6 +409,10 @@ def MoE_GroupedGatedMatmulOp : MoE_DestinationOp<"grouped_gated_matmul", 1, [
     as for `moe.grouped_matmul`: with `pair_panels`, `input` and the
     weights are bf16 and `init` f32), the optional biases [E, N] and `init`
     [R, N].
+
+    An `init` of bf16 or f16 (moe-gpu-narrow-activations', for a reader on
+    tensor cores) takes each result rounded to nearest even: the products
+    accumulate, and the activation runs, in f32.
 
     This is `moe.gated_activation` of two `moe.grouped_matmul`s, fused by
     `--moe-fuse-gate-up`: one grouped GEMM whose epilogue applies the

@@ -1,0 +1,118 @@
+//===- NarrowActivations.cpp - Permuted rows in the operand type -*- C++ -*-=//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file implements moe-gpu-narrow-activations: a permute or a gated
+// matmul whose rows only tensor-core matmuls read writes them rounded to the
+// matmuls' operand type (see the pass description).
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Codegen/GPU/Passes.h"
+#include "moe/Dialect/MoE/IR/MoEOps.h"
+
+namespace mlir {
+namespace moe {
+#define GEN_PASS_DEF_MOEGPUNARROWACTIVATIONSPASS
+#include "moe/Codegen/GPU/Passes.h.inc"
+} // namespace moe
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::moe;
+
+namespace {
+
+/// The 16-bit float type of the weights of the matmul that reads `use` as
+/// its input, over `offsets`' segments in the nn.Linear layout; null for
+/// any other use.
+Type getNarrowOperandType(OpOperand &use, Value offsets) {
+  Operation *user = use.getOwner();
+  Value weight;
+  if (auto matmul = dyn_cast<GroupedMatmulOp>(user)) {
+    if (&use != &matmul.getInputMutable() ||
+        matmul.getExpertOffsets() != offsets ||
+        matmul.getWeightLayout() != WeightLayout::nk)
+      return Type();
+    weight = matmul.getWeight();
+  } else if (auto gated = dyn_cast<GroupedGatedMatmulOp>(user)) {
+    // With token ids the input is token rows, not these.
+    if (&use != &gated.getInputMutable() || gated.getTokenIds() ||
+        gated.getExpertOffsets() != offsets ||
+        gated.getWeightLayout() != WeightLayout::nk)
+      return Type();
+    weight = gated.getGateWeight();
+  } else {
+    return Type();
+  }
+  Type element = getElementTypeOrSelf(weight.getType());
+  return element.isBF16() || element.isF16() ? element : Type();
+}
+
+/// The type f32 `rows` (over `offsets`' segments) can narrow to: the one
+/// operand type of all of their readers; null where there is none.
+Type getNarrowRowType(Value rows, Value offsets) {
+  if (!getElementTypeOrSelf(rows.getType()).isF32() || rows.use_empty())
+    return Type();
+  Type narrow;
+  for (OpOperand &use : rows.getUses()) {
+    Type type = getNarrowOperandType(use, offsets);
+    if (!type || (narrow && type != narrow))
+      return Type();
+    narrow = type;
+  }
+  return narrow;
+}
+
+/// A fresh tensor of `like`'s shape and `element`s.
+Value createEmptyLike(OpBuilder &b, Location loc, Value like, Type element) {
+  return tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, like),
+                                 element);
+}
+
+struct MoEGPUNarrowActivationsPass
+    : moe::impl::MoEGPUNarrowActivationsPassBase<MoEGPUNarrowActivationsPass> {
+  void runOnOperation() override {
+    SmallVector<Operation *> producers;
+    getOperation().walk([&](Operation *op) {
+      if (isa<PermuteOp, GroupedGatedMatmulOp>(op))
+        producers.push_back(op);
+    });
+    // Rows past the segments keep what `init` held, but no reader reads
+    // them (each reads its segments only): a fresh buffer will do.
+    for (Operation *producer : producers) {
+      OpBuilder b(producer);
+      Location loc = producer->getLoc();
+      if (auto permute = dyn_cast<PermuteOp>(producer)) {
+        Type narrow =
+            getNarrowRowType(permute.getResult(), permute.getExpertOffsets());
+        if (!narrow)
+          continue;
+        Value empty = createEmptyLike(b, loc, permute.getInit(), narrow);
+        auto narrowed = PermuteOp::create(
+            b, loc, empty.getType(), permute.getInput(), permute.getTokenIds(),
+            permute.getExpertOffsets(), empty);
+        narrowed->setDiscardableAttrs(permute->getDiscardableAttrDictionary());
+        permute.getResult().replaceAllUsesWith(narrowed.getResult());
+        permute.erase();
+        continue;
+      }
+      // A gated matmul's rows (the down projection's input), where it runs
+      // on tensor cores itself: rounded as its epilogue stores them.
+      auto gated = cast<GroupedGatedMatmulOp>(producer);
+      Type weight = getElementTypeOrSelf(gated.getGateWeight().getType());
+      Type narrow =
+          getNarrowRowType(gated.getResult(), gated.getExpertOffsets());
+      if (!narrow || !(weight.isBF16() || weight.isF16()) ||
+          gated.getWeightLayout() != WeightLayout::nk)
+        continue;
+      Value empty = createEmptyLike(b, loc, gated.getInit(), narrow);
+      gated.getInitMutable().assign(empty);
+      gated.getResult().setType(cast<RankedTensorType>(empty.getType()));
+    }
+  }
+};
+
+} // namespace
