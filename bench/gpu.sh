@@ -38,8 +38,10 @@ done
 # times beside the default (S3-NAME): what a GPU session compares in one
 # call. The newest first: a run cut short by the device time keeps them.
 VARIANTS=(
-  "wgmma2-async:wgmma=true warpgroups=2 copy-activations-async=true wgmma-pending-chunks=1"
-  "wgmma-async:wgmma=true copy-activations-async=true wgmma-pending-chunks=1 weight-chunks-ahead=2"
+  "wide:narrow-activations=false"
+  "wgmma-wide:wgmma=true narrow-activations=false"
+  "wgmma2-async:wgmma=true warpgroups=2 narrow-activations=false copy-activations-async=true wgmma-pending-chunks=1"
+  "wgmma-async:wgmma=true narrow-activations=false copy-activations-async=true wgmma-pending-chunks=1 weight-chunks-ahead=2"
   "wgmma-deep:wgmma=true wgmma-pending-chunks=1 weight-chunks-ahead=2"
   "wgmma2-deep:wgmma=true warpgroups=2 wgmma-pending-chunks=1 weight-chunks-ahead=2"
   "wgmma-pending:wgmma=true wgmma-pending-chunks=1"

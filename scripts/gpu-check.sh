@@ -178,8 +178,10 @@ fi
 # part-chunk; ragged 128-column blocks), BF16, for the deeper pipelines of
 # staged chunks (weight-chunks-ahead, wgmma-pending-chunks,
 # copy-activations-async; off by default until timed), beside its default
-# kernels.
-DEEP_CASES=(tensor-cores-bf16-deep tensor-cores-bf16-deep-grid-ahead3
+# kernels (narrowed activations: bf16 rows for the routed gate and up and
+# the down projections) and those with f32 rows (narrow-activations=false).
+DEEP_CASES=(tensor-cores-bf16-deep tensor-cores-bf16-deep-wide
+  tensor-cores-bf16-deep-grid-ahead3
   tensor-cores-bf16-deep-wgmma-ahead2 tensor-cores-bf16-deep-wgmma2-async)
 deep_wanted=0
 for name in "${DEEP_CASES[@]}"; do
@@ -214,6 +216,9 @@ PY
 fi
 prepare tensor-cores-bf16-deep "$OUT/tensor-cores-bf16-deep-model.json" 4e-3 \
   --reference --tensor-cores
+prepare tensor-cores-bf16-deep-wide "$OUT/tensor-cores-bf16-deep-model.json" 4e-3 \
+  --compile --pipeline-options="narrow-activations=false" \
+  --reference --tensor-cores --weights tensor-cores-bf16-deep.safetensors
 prepare tensor-cores-bf16-deep-grid-ahead3 "$OUT/tensor-cores-bf16-deep-model.json" 4e-3 \
   --compile --pipeline-options="threads=256 row-block=64 warp-rows=2 stage-weights=true weight-chunks-ahead=3" \
   --reference --tensor-cores --weights tensor-cores-bf16-deep.safetensors
@@ -222,7 +227,7 @@ if [[ "$HOST" == 1 || "$ARCH" == sm_90* ]]; then
     --compile --pipeline-options="wgmma=true wgmma-pending-chunks=1 weight-chunks-ahead=2" --arch sm_90a \
     --reference --tensor-cores --weights tensor-cores-bf16-deep.safetensors
   prepare tensor-cores-bf16-deep-wgmma2-async "$OUT/tensor-cores-bf16-deep-model.json" 4e-3 \
-    --compile --pipeline-options="wgmma=true warpgroups=2 copy-activations-async=true wgmma-pending-chunks=1" --arch sm_90a \
+    --compile --pipeline-options="wgmma=true warpgroups=2 narrow-activations=false copy-activations-async=true wgmma-pending-chunks=1" --arch sm_90a \
     --reference --tensor-cores --weights tensor-cores-bf16-deep.safetensors
 fi
 # The same with each warp's W groups copied by cp.async into a ring of

@@ -280,3 +280,83 @@ func.func @grid(%x: memref<?x96xf32>, %w: memref<40x96xbf16>,
   }
   return
 }
+
+// -----
+
+// Narrowed activations (moe-gpu-narrow-activations): A is bf16 already.
+// The block copies its chunks as it copies staged W, by cp.async a chunk
+// ahead into the two buffers: 256 pieces of 8 bf16 (16 bytes) a chunk, 4 a
+// thread, zeros past the rows and K, each chunk's copies one group; a chunk
+// waits for the next chunk's group before the barrier. Nothing is rounded
+// and no piece passes through registers.
+
+// CHECK-LABEL: func.func @narrowed
+// CHECK-SAME:    (%[[X:.+]]: memref<?x96xbf16>,
+// CHECK:         gpu.launch
+// CHECK-SAME:      workgroup(%[[BUF:.+]] : memref<2x32x96xbf16, #gpu.address_space<workgroup>>)
+// CHECK:           %[[A:.+]] = memref.subview %[[X]]
+// CHECK-NOT:       arith.truncf
+// CHECK-NOT:       vector<4xf32>
+// The first chunk.
+// CHECK:           %[[SLOT0:.+]] = arith.remui %c0{{.*}}, %c2{{(_[0-9]+)?}}
+// CHECK:           %[[ROW:.+]] = arith.divui %{{.+}}, %c8{{(_[0-9]+)?}}
+// CHECK:           %[[COL8:.+]] = arith.remui %{{.+}}, %c8{{(_[0-9]+)?}}
+// CHECK:           %[[COL:.+]] = arith.muli %[[COL8]], %c8{{(_[0-9]+)?}}
+// CHECK:           nvgpu.device_async_copy %[[A]][%{{.+}}, %{{.+}}], %[[BUF]][%[[SLOT0]], %[[ROW]], %[[COL]]], 8, %{{.+}} {bypassL1}
+// CHECK-COUNT-3:   nvgpu.device_async_copy %[[A]]
+// CHECK:           nvgpu.device_async_create_group
+// CHECK:           nvvm.cp.async.wait.group 0
+// CHECK-NEXT:      gpu.barrier
+// CHECK:           scf.for %[[CHUNK:.+]] = %c0{{.*}} to %{{.+}} step %c1{{(_[0-9]+)?}}
+// The next chunk's copies, before this chunk's steps.
+// CHECK:             arith.addi %[[CHUNK]], %c1{{(_[0-9]+)?}}
+// CHECK:             %[[AHEAD:.+]] = arith.addi %[[CHUNK]], %c1{{(_[0-9]+)?}}
+// CHECK:             scf.if
+// CHECK:               %[[NEXT_SLOT:.+]] = arith.remui %[[AHEAD]], %c2{{(_[0-9]+)?}}
+// CHECK-COUNT-4:       nvgpu.device_async_copy %[[A]][%{{.+}}, %{{.+}}], %[[BUF]][%[[NEXT_SLOT]],
+// CHECK:               nvgpu.device_async_create_group
+// CHECK:             }
+// CHECK:             %[[SLOT:.+]] = arith.remui %[[CHUNK]], %c2{{(_[0-9]+)?}}
+// CHECK:             %[[STAGED:.+]] = memref.subview %[[BUF]][%[[SLOT]], 0, 0] [1, 32, 96] [1, 1, 1]
+// CHECK:             vector.load %[[STAGED]]
+// CHECK:             nvgpu.mma.sync
+// CHECK:             nvvm.cp.async.wait.group 0
+// CHECK-NEXT:        gpu.barrier
+// CHECK-NOT:       arith.truncf
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @narrowed(%x: memref<?x96xbf16>, %w: memref<40x96xbf16>,
+                    %y: memref<?x40xf32>, %n: index) {
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %rows = affine.min affine_map<()[s0] -> (s0, 32)>()[%n]
+    %warp = affine.apply affine_map<()[s0] -> (s0 floordiv 32)>()[%tx]
+    %first = affine.min affine_map<()[s0] -> (s0 * 32, 40)>()[%warp]
+    %cols = affine.min affine_map<()[s0] -> (40 - s0, 32)>()[%first]
+    %a = memref.subview %x[0, 0] [%rows, 96] [1, 1]
+        : memref<?x96xbf16> to memref<?x96xbf16, strided<[96, 1]>>
+    %b = memref.subview %w[%first, 0] [%cols, 96] [1, 1]
+        : memref<40x96xbf16> to memref<?x96xbf16, strided<[96, 1], offset: ?>>
+    %c = memref.subview %y[0, %first] [%rows, %cols] [1, 1]
+        : memref<?x40xf32> to memref<?x?xf32, strided<[40, 1], offset: ?>>
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%a, %b : memref<?x96xbf16, strided<[96, 1]>>,
+                     memref<?x96xbf16, strided<[96, 1], offset: ?>>)
+        outs(%c : memref<?x?xf32, strided<[40, 1], offset: ?>>)
+        attrs = {moe.segment_matmul, moe.warp_mma} {
+    ^bb0(%in: bf16, %wt: bf16, %acc: f32):
+      %ie = arith.extf %in : bf16 to f32
+      %we = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %ie, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}

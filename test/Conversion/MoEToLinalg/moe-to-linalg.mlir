@@ -504,6 +504,30 @@ func.func @grouped_gated_matmul(%x: tensor<?x64xf32>, %o: tensor<5xi32>,
 
 // -----
 
+// A narrowed gated matmul (moe-gpu-narrow-activations'): bf16 rows and
+// weights, a bf16 result; gate and up accumulate from zero in f32, the
+// epilogue activates in f32 and rounds what it stores.
+// CHECK-LABEL: func @grouped_gated_matmul_narrow
+// CHECK:         %[[ZERO:.*]] = linalg.fill {{.*}} -> tensor<?x32xf32>
+// CHECK:         %[[G:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x64xbf16>, tensor<32x64xbf16>) outs(%[[ZERO]] : tensor<?x32xf32>) attrs = {moe.segment_matmul}
+// CHECK:           arith.extf %{{.*}} : bf16 to f32
+// CHECK:           arith.extf %{{.*}} : bf16 to f32
+// CHECK:         %[[U:.*]] = linalg.generic {{.*}} outs(%[[ZERO]] : tensor<?x32xf32>) attrs = {moe.segment_matmul}
+// CHECK:         linalg.generic {{.*}} ins(%[[G]], %[[U]] : tensor<?x32xf32>, tensor<?x32xf32>) outs(%{{.*}} : tensor<?x32xbf16>) attrs = {moe.segment_epilogue}
+// CHECK:         ^bb0(%{{.*}}: f32, %{{.*}}: f32, %{{.*}}: bf16):
+// CHECK:           %[[ROUNDED:.*]] = arith.truncf %{{.*}} : f32 to bf16
+// CHECK-NEXT:      linalg.yield %[[ROUNDED]] : bf16
+func.func @grouped_gated_matmul_narrow(%x: tensor<?x64xbf16>, %o: tensor<5xi32>,
+                                       %wg: tensor<4x32x64xbf16>, %wu: tensor<4x32x64xbf16>,
+                                       %init: tensor<?x32xbf16>) -> tensor<?x32xbf16> {
+  %0 = moe.grouped_gated_matmul ins(%x, %o : tensor<?x64xbf16>, tensor<5xi32>)
+         gate(%wg : tensor<4x32x64xbf16>) up(%wu : tensor<4x32x64xbf16>)
+         outs(%init : tensor<?x32xbf16>) activation<silu>
+  return %0 : tensor<?x32xbf16>
+}
+
+// -----
+
 // A gated grouped matmul that gathers its rows: each segment's rows are a
 // generic (tagged for the target, which fuses it into its tiles) that reads
 // token row max(token_ids[start + i], 0) (a padding row's -1 reads row 0),

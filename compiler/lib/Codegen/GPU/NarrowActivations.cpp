@@ -51,10 +51,19 @@ Type getNarrowOperandType(OpOperand &use, Value offsets) {
   return element.isBF16() || element.isF16() ? element : Type();
 }
 
+/// 16-bit elements in 16 bytes: the pieces a block stages rows in.
+constexpr int64_t kNarrowPiece = 8;
+
 /// The type f32 `rows` (over `offsets`' segments) can narrow to: the one
-/// operand type of all of their readers; null where there is none.
+/// operand type of all of their readers; null where there is none. Rows
+/// of a width that 16-byte pieces do not divide stay f32: their tiles load
+/// them element by element either way, which narrowing does not help (and
+/// on sm_90a cost a ragged test layer's kernel a spill).
 Type getNarrowRowType(Value rows, Value offsets) {
-  if (!getElementTypeOrSelf(rows.getType()).isF32() || rows.use_empty())
+  auto type = cast<RankedTensorType>(rows.getType());
+  if (!type.getElementType().isF32() || rows.use_empty() ||
+      ShapedType::isDynamic(type.getDimSize(1)) ||
+      type.getDimSize(1) % kNarrowPiece != 0)
     return Type();
   Type narrow;
   for (OpOperand &use : rows.getUses()) {

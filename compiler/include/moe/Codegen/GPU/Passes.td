@@ -306,7 +306,9 @@ def MoEGPUNarrowActivationsPass
     Rows of f32 read only as the input of `moe.grouped_matmul`s and
     `moe.grouped_gated_matmul`s over the same segments, each with BF16 (or
     each with F16) weights in the nn.Linear layout, are written rounded to
-    that type instead, into a fresh `tensor.empty`:
+    that type instead, into a fresh `tensor.empty`, where their width is a
+    multiple of 8 (16-byte pieces of 16-bit elements, which a block stages
+    by cp.async; tiles load other widths element by element):
 
     - a `moe.permute`'s (its narrowing form): the routed experts' gate and
       up read them;
@@ -363,7 +365,8 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
   let description = [{
     Each `linalg.generic` marked `moe.warp_mma` by moe-gpu-distribute
     (`C[m, n] += bf16(A[m, k]) * W[n, k]`, f32 A and C, bf16 W, or the
-    same in f16, at most 32 rows and 32 columns) sits where one warp runs
+    same in f16, or with A of W's type already (moe-gpu-narrow-activations),
+    at most 32 rows and 32 columns) sits where one warp runs
     it, inside a GPU kernel: every lane reaches it, with the same operands.
     It becomes a loop over K in steps of 32 of `nvgpu.mma.sync` m16n8k16
     (two a step) with f32 accumulators, one for each 16 x 8 tile of it (up
@@ -378,8 +381,8 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     `transform.nvgpu.rewrite_matmul_as_mma_sync` has them for f16), the
     second 4-7: a permutation of K that A and W share, which the sum over
     K does not see. Each A fragment serves its row of tiles' mma.syncs,
-    each W fragment its column's. A's elements are rounded to W's type, and
-    each lane stores its C elements back. Where a gated FFN's tile (two
+    each W fragment its column's. A's f32 elements are rounded to W's type,
+    and each lane stores its C elements back. Where a gated FFN's tile (two
     such tiles of the same A into tiles that only fills write before, and a
     `moe.segment_epilogue` reads) sits, one loop over K loads each A group
     once for two mma.syncs, the accumulators start from the fills' value,
@@ -459,7 +462,12 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     staged A chunks pass the static shared memory, they go to dynamic
     shared memory with W's.
 
-    With `wgmma` and `copy-activations-async`, A's chunks are copied like
+    A of W's type (narrowed) is staged as W is: its chunks by cp.async
+    (16-byte pieces of 8 elements), in the groups of W's copies of the same
+    chunk (a chunk ahead where W is not staged), into as many slots as W
+    has; nothing is rounded, nothing passes through registers.
+
+    With `wgmma` and `copy-activations-async`, f32 A's chunks are copied like
     W's: by cp.async, in their groups, in f32 into a ring of
     `weight-chunks-ahead` slots, and each thread rounds the pieces it
     copied into the core-matrix buffer once its group has landed (no
