@@ -131,9 +131,11 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
     split.minK = options.splitKMin;
     pm.addPass(createMoESplitGroupedMatmulKPass(split));
   }
-  // Tensor cores round the activations as they load them: the permuted
-  // copy rounds them once instead, in half the bytes.
-  if (options.tensorCores && options.narrowActivations)
+  // Tensor cores round the activations as they load them: their producers
+  // round them once instead, in half the bytes. Only where the matmuls go
+  // to tensor cores (moe-gpu-distribute's condition: whole warps a block).
+  if (options.tensorCores && options.narrowActivations &&
+      scheduleShape(options).threads % 32 == 0)
     pm.addNestedPass<func::FuncOp>(createMoEGPUNarrowActivationsPass());
   // The routing data in kernels over many blocks (docs/gpu-codegen.md,
   // "Routing data on the device"): the dispatch in chunks of the router's

@@ -97,7 +97,8 @@ func.func @f16(%x: tensor<?x64xf32>, %t: tensor<?xi32>, %o: tensor<9xi32>,
 // f32); readers of two operand types; a reader other than a matmul's input
 // (the rows are returned); a matmul over other segments (it could read
 // rows the permute leaves as they were); rows of 27 columns, which 16-byte
-// pieces of bf16 do not divide.
+// pieces of bf16 do not divide; a reader accumulating in f64 (not a
+// tensor-core matmul).
 // CHECK-LABEL: func @kept
 // CHECK-NOT:     tensor<?x{{[0-9]+}}x{{b?}}f16>
 // CHECK:         return
@@ -106,9 +107,9 @@ func.func @kept(%x: tensor<?x64xf32>, %t: tensor<?xi32>, %o: tensor<9xi32>,
                 %wf: tensor<8x32x64xf32>, %wb: tensor<8x32x64xbf16>,
                 %wh: tensor<8x32x64xf16>, %init: tensor<?x32xf32>,
                 %x27: tensor<?x27xf32>, %e27: tensor<?x27xf32>,
-                %w27: tensor<8x32x27xbf16>)
+                %w27: tensor<8x32x27xbf16>, %init64: tensor<?x32xf64>)
     -> (tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x64xf32>,
-        tensor<?x32xf32>, tensor<?x32xf32>) {
+        tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf64>) {
   %f32 = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<9xi32>)
            outs(%e : tensor<?x64xf32>)
   %a = moe.grouped_matmul ins(%f32, %wf, %o : tensor<?x64xf32>, tensor<8x32x64xf32>, tensor<9xi32>)
@@ -131,7 +132,11 @@ func.func @kept(%x: tensor<?x64xf32>, %t: tensor<?xi32>, %o: tensor<9xi32>,
               outs(%e27 : tensor<?x27xf32>)
   %r = moe.grouped_matmul ins(%ragged, %w27, %o : tensor<?x27xf32>, tensor<8x32x27xbf16>, tensor<9xi32>)
          outs(%init : tensor<?x32xf32>)
-  return %a, %b, %c, %returned, %g, %r
+  %wide = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<9xi32>)
+            outs(%e : tensor<?x64xf32>)
+  %f64 = moe.grouped_matmul ins(%wide, %wb, %o : tensor<?x64xf32>, tensor<8x32x64xbf16>, tensor<9xi32>)
+           outs(%init64 : tensor<?x32xf64>)
+  return %a, %b, %c, %returned, %g, %r, %f64
       : tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x64xf32>,
-        tensor<?x32xf32>, tensor<?x32xf32>
+        tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf64>
 }

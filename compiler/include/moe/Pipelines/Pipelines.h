@@ -251,10 +251,11 @@ struct NVPTXPipelineOptions
       llvm::cl::init(true)};
   PassOptions::Option<bool> narrowActivations{
       *this, "narrow-activations",
-      llvm::cl::desc("With tensor-cores, the permuted rows that only "
-                     "tensor-core matmuls read are copied rounded to their "
-                     "BF16 or F16 operand type (the same results, half the "
-                     "bytes; moe-gpu-narrow-activations)"),
+      llvm::cl::desc("With tensor-cores, rows that only tensor-core "
+                     "matmuls read (the permuted copy's, the gated "
+                     "matmul's) are written rounded to their BF16 or F16 "
+                     "operand type (the same results, half the bytes; "
+                     "moe-gpu-narrow-activations)"),
       llvm::cl::init(true)};
   PassOptions::Option<bool> stageActivations{
       *this, "stage-activations",

@@ -47,6 +47,13 @@ Type getNarrowOperandType(OpOperand &use, Value offsets) {
   } else {
     return Type();
   }
+  // Tensor cores accumulate into f32 (getTensorCoreOperandType); another
+  // accumulator would take an FFMA kernel, on rounded rows. A gated
+  // matmul's narrowed result (this pass's) still accumulates in f32.
+  Type result = getElementTypeOrSelf(user->getResult(0).getType());
+  if (!result.isF32() &&
+      !(isa<GroupedGatedMatmulOp>(user) && result.getIntOrFloatBitWidth() < 32))
+    return Type();
   Type element = getElementTypeOrSelf(weight.getType());
   return element.isBF16() || element.isF16() ? element : Type();
 }

@@ -84,8 +84,9 @@ struct Staging {
   /// chunks whose wgmmas may still run when the block passes a chunk's
   /// barrier (`pendingChunks`, the last ones). W's buffers have
   /// weightChunksAhead + pendingChunks + 1 slots, A's (written a chunk
-  /// ahead) pendingChunks + 2: a copy then never writes a slot that a step
-  /// or a pending wgmma still reads.
+  /// ahead) pendingChunks + 2, or narrowed A's (copied with W's) W's count:
+  /// a copy then never writes a slot that a step or a pending wgmma still
+  /// reads.
   int64_t weightChunksAhead = 1, pendingChunks = 0;
   int64_t activationSlots = 2, weightSlots = 2;
   /// With core matrices and `copy-activations-async`: A's chunks in f32 as
@@ -273,10 +274,10 @@ private:
   /// buffer `chunk % activationSlots`: on the GPU this thread's pieces, on the
   /// host every thread's.
   void emitStageCopy(Type operandType, Value chunk);
-  /// The block copies chunk `chunk` of each staged weight's rows into its
-  /// buffer `chunk % weightSlots`: on the GPU this thread's pieces by cp.async
-  /// (zeros past the rows and K), committed as one group unless `commit` is
-  /// false; on the host every thread's.
+  /// The block copies chunk `chunk` of each staged weight's rows, and of
+  /// narrowed A's, into its buffer `chunk % weightSlots`: on the GPU this
+  /// thread's pieces by cp.async (zeros past the rows and K), committed as
+  /// one group unless `commit` is false; on the host every thread's.
   void emitWeightStageCopy(Value chunk, bool commit = true);
   /// Slot `slot` of staged buffer `buffer` ([slots, rows, kStagedRowStride]),
   /// the tile's rows: all of them, or (with `firstRow`) the window of
@@ -1197,8 +1198,9 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     return SmallVector<Value>(loop.getResults());
   }
   // Staged: chunk c + 1 is copied into a buffer of its own while chunk c's
-  // steps run (its loads issued before them, its stores after); the
-  // barrier after the stores makes the copy visible, and makes sure that
+  // steps run (f32 A: its loads issued before them, its stores after;
+  // narrowed A and staged W: cp.async, `ahead` chunks on, waited for after
+  // them); the barrier after makes the copy visible, and makes sure that
   // no warp still reads the buffer the next copy writes.
   auto barrier = [&] {
     if (!staging->threadId)
@@ -1230,9 +1232,9 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
       NVVM::CpAsyncWaitGroupOp::create(b, loc, ahead - 1);
   };
   Value chunks = arith::CeilDivUIOp::create(b, loc, k, constant(kChunkDepth));
-  // W's copies of chunk `chunk` where there is one; with more than one
-  // chunk ahead, a group is committed either way, so that the waits count
-  // the groups after the next chunk's.
+  // The cp.async copies (W's, narrowed A's) of chunk `chunk` where there is
+  // one; with more than one chunk ahead, a group is committed either way,
+  // so that the waits count the groups after the next chunk's.
   auto copyWeightsIfAny = [&](Value chunk) {
     Value any =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, chunk, chunks);
