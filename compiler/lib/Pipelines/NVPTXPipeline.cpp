@@ -13,6 +13,7 @@
 
 #include "moe/Codegen/Common/Passes.h"
 #include "moe/Codegen/GPU/Passes.h"
+#include "moe/Codegen/GPU/TensorCores.h"
 #include "moe/Pipelines/Pipelines.h"
 #include "moe/Transforms/Passes.h"
 
@@ -135,7 +136,7 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   // round them once instead, in half the bytes. Only where the matmuls go
   // to tensor cores (moe-gpu-distribute's condition: whole warps a block).
   if (options.tensorCores && options.narrowActivations &&
-      scheduleShape(options).threads % 32 == 0)
+      scheduleShape(options).threads % kNVIDIAWarpSize == 0)
     pm.addNestedPass<func::FuncOp>(createMoEGPUNarrowActivationsPass());
   // The routing data in kernels over many blocks (docs/gpu-codegen.md,
   // "Routing data on the device"): the dispatch in chunks of the router's

@@ -108,7 +108,7 @@ Value buildRowBroadcastMap(
     OpBuilder &b, Location loc, Value input, Value rowValues, Value init,
     function_ref<Value(OpBuilder &, Location, Value, Value)> body);
 
-/// Builds `body(x...)` elementwise over same-shaped 2-D `inputs`, into a new
+/// Builds `body(x...)` elementwise over same-shaped `inputs`, into a new
 /// tensor shaped like the first input, with `resultElementType` elements
 /// (default: the first input's).
 Value buildElementwise(

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Codegen/GPU/Passes.h"
+#include "moe/Codegen/GPU/TensorCores.h"
 #include "moe/Dialect/MoE/IR/MoEOps.h"
 
 namespace mlir {
@@ -25,25 +26,34 @@ using namespace mlir::moe;
 
 namespace {
 
+/// The element type of `weight` where it is a tensor-core operand that A
+/// can be narrowed to: BF16 or F16, in the nn.Linear `layout`; null
+/// otherwise.
+Type getNarrowWeightType(Value weight, WeightLayout layout) {
+  Type element = getElementTypeOrSelf(weight.getType());
+  if (layout != WeightLayout::nk || !(element.isBF16() || element.isF16()))
+    return Type();
+  return element;
+}
+
 /// The 16-bit float type of the weights of the matmul that reads `use` as
 /// its input, over `offsets`' segments in the nn.Linear layout; null for
 /// any other use.
 Type getNarrowOperandType(OpOperand &use, Value offsets) {
   Operation *user = use.getOwner();
-  Value weight;
+  Type weight;
   if (auto matmul = dyn_cast<GroupedMatmulOp>(user)) {
     if (&use != &matmul.getInputMutable() ||
-        matmul.getExpertOffsets() != offsets ||
-        matmul.getWeightLayout() != WeightLayout::nk)
+        matmul.getExpertOffsets() != offsets)
       return Type();
-    weight = matmul.getWeight();
+    weight = getNarrowWeightType(matmul.getWeight(), matmul.getWeightLayout());
   } else if (auto gated = dyn_cast<GroupedGatedMatmulOp>(user)) {
     // With token ids the input is token rows, not these.
     if (&use != &gated.getInputMutable() || gated.getTokenIds() ||
-        gated.getExpertOffsets() != offsets ||
-        gated.getWeightLayout() != WeightLayout::nk)
+        gated.getExpertOffsets() != offsets)
       return Type();
-    weight = gated.getGateWeight();
+    weight =
+        getNarrowWeightType(gated.getGateWeight(), gated.getWeightLayout());
   } else {
     return Type();
   }
@@ -54,12 +64,8 @@ Type getNarrowOperandType(OpOperand &use, Value offsets) {
   if (!result.isF32() &&
       !(isa<GroupedGatedMatmulOp>(user) && result.getIntOrFloatBitWidth() < 32))
     return Type();
-  Type element = getElementTypeOrSelf(weight.getType());
-  return element.isBF16() || element.isF16() ? element : Type();
+  return weight;
 }
-
-/// 16-bit elements in 16 bytes: the pieces a block stages rows in.
-constexpr int64_t kNarrowPiece = 8;
 
 /// The type f32 `rows` (over `offsets`' segments) can narrow to: the one
 /// operand type of all of their readers; null where there is none. Rows
@@ -70,7 +76,7 @@ Type getNarrowRowType(Value rows, Value offsets) {
   auto type = cast<RankedTensorType>(rows.getType());
   if (!type.getElementType().isF32() || rows.use_empty() ||
       ShapedType::isDynamic(type.getDimSize(1)) ||
-      type.getDimSize(1) % kNarrowPiece != 0)
+      type.getDimSize(1) % kSixteenBitPieceWidth != 0)
     return Type();
   Type narrow;
   for (OpOperand &use : rows.getUses()) {
@@ -118,11 +124,10 @@ struct MoEGPUNarrowActivationsPass
       // A gated matmul's rows (the down projection's input), where it runs
       // on tensor cores itself: rounded as its epilogue stores them.
       auto gated = cast<GroupedGatedMatmulOp>(producer);
-      Type weight = getElementTypeOrSelf(gated.getGateWeight().getType());
       Type narrow =
           getNarrowRowType(gated.getResult(), gated.getExpertOffsets());
-      if (!narrow || !(weight.isBF16() || weight.isF16()) ||
-          gated.getWeightLayout() != WeightLayout::nk)
+      if (!narrow ||
+          !getNarrowWeightType(gated.getGateWeight(), gated.getWeightLayout()))
         continue;
       Value empty = createEmptyLike(b, loc, gated.getInit(), narrow);
       gated.getInitMutable().assign(empty);

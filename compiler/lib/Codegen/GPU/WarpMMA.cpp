@@ -65,8 +65,6 @@ constexpr int64_t kStagedWeightSharedBytes = 160 * 1024;
 /// The same for a warpgroup's core matrices, which only sm_90a runs: its
 /// 227 KB a block.
 constexpr int64_t kWarpgroupSharedBytes = 227 * 1024;
-/// bf16 or f16 elements a thread copies at a time (16 bytes).
-constexpr int64_t kWeightCopyWidth = 8;
 /// The f32 activation ring's rows: a chunk's 256 bytes and 32 more, so that
 /// the 4 rows of 8 threads' 16-byte pieces (2 a row, in core-matrix order:
 /// getCoreMatrixPiecePlace) fall on distinct banks as they are copied and
@@ -1163,11 +1161,11 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
   auto copyAs = [&](Value thread) {
     for (auto [buffer, weight] : copies) {
       int64_t rows = getStagedRows(cast<MemRefType>(buffer.getType()));
-      PieceSource source = getPieceSource(weight, kWeightCopyWidth);
+      PieceSource source = getPieceSource(weight, kSixteenBitPieceWidth);
       // Thread x copies pieces x, x + threads, ..., in piecePlace's order.
-      int64_t piecesPerRow = kChunkDepth / kWeightCopyWidth;
+      int64_t piecesPerRow = kChunkDepth / kSixteenBitPieceWidth;
       for (int64_t p = 0; p < rows * piecesPerRow / staging->threads; ++p) {
-        auto [row, column] = piecePlace(thread, p, kWeightCopyWidth);
+        auto [row, column] = piecePlace(thread, p, kSixteenBitPieceWidth);
         Value k = arith::AddIOp::create(b, loc, chunkStart, column);
         if (Value token = copyStagePiece(source, row, k, buffer,
                                          stagedIndices(slot, row, column)))
@@ -2292,7 +2290,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     // Narrowed A (of the operand type) is copied as W is, in 16-byte
     // pieces of 8 elements; f32 A in pieces of 4, rounded on the way.
     bool narrow = getElementTypeOrSelf(activations.getType()) == operandType;
-    int64_t pieceWidth = narrow ? kWeightCopyWidth : kCopyWidth;
+    int64_t pieceWidth = narrow ? kSixteenBitPieceWidth : kCopyWidth;
     if (!stageActivations || isa<FloatTF32Type>(operandType) ||
         !holdsAlignedGroups(activations, pieceWidth))
       return std::nullopt;
@@ -2520,7 +2518,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     for (Value weight : weights) {
       Type element = cast<MemRefType>(weight.getType()).getElementType();
       if (element.getIntOrFloatBitWidth() != 16 ||
-          !holdsAlignedGroups(weight, kWeightCopyWidth))
+          !holdsAlignedGroups(weight, kSixteenBitPieceWidth))
         return std::nullopt;
       Value source = weight, offset;
       FailureOr<int64_t> rows = failure();
@@ -2537,7 +2535,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
           return std::nullopt;
         rows = llvm::alignTo(*rows, kMmaRows);
       }
-      if (*rows * (kChunkDepth / kWeightCopyWidth) % threads != 0)
+      if (*rows * (kChunkDepth / kSixteenBitPieceWidth) % threads != 0)
         return std::nullopt;
       plan.sources.push_back(source);
       plan.offsets.push_back(offset);

@@ -754,21 +754,14 @@ private:
   /// or itself where they are of that type.
   static Value roundRow(OpBuilder &b, Location loc, Value row,
                         Type elementType) {
-    auto type = cast<RankedTensorType>(row.getType());
-    if (type.getElementType() == elementType)
+    if (cast<RankedTensorType>(row.getType()).getElementType() == elementType)
       return row;
-    Value empty = tensor::EmptyOp::create(
-        b, loc, tensor::getMixedSizes(b, loc, row), elementType);
-    AffineMap identity = b.getMultiDimIdentityMap(1);
-    return linalg::GenericOp::create(
-               b, loc, empty.getType(), row, empty,
-               ArrayRef<AffineMap>{identity, identity},
-               SmallVector<utils::IteratorType>{utils::IteratorType::parallel},
-               [&](OpBuilder &nb, Location nloc, ValueRange args) {
-                 linalg::YieldOp::create(
-                     nb, nloc, convertFloat(nb, nloc, args[0], elementType));
-               })
-        .getResult(0);
+    return buildElementwise(
+        b, loc, row,
+        [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          return convertFloat(nb, nloc, args[0], elementType);
+        },
+        elementType);
   }
 
   /// rows[i, :] = input[token_ids[first + i], :] for i < count: one

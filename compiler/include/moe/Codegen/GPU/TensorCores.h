@@ -22,6 +22,11 @@ namespace moe {
 /// The NVIDIA warp.
 constexpr int64_t kNVIDIAWarpSize = 32;
 
+/// 16-bit elements in one 16-byte piece (cp.async's largest copy): what
+/// moe-gpu-warp-mma stages W and narrowed A in, so the row widths
+/// moe-gpu-narrow-activations narrows are multiples of it.
+constexpr int64_t kSixteenBitPieceWidth = 8;
+
 /// The tensor-core instruction a warp tile becomes: mma.sync m16n8k16 with
 /// bf16 or f16 operands, or m16n8k8 with tf32 operands, and f32
 /// accumulators.
