@@ -2,7 +2,15 @@
 # PyTorch with CUDA, the --prepare side only the standard library.
 #
 #   gpu-run.py DIR --prepare      models and sparse BF16 weights files
-#   gpu-run.py DIR [--calls N]    weights, peaks, the executables, PyTorch
+#   gpu-run.py DIR [--calls N] [--out OUT] [--timeout S] [--deadline S]
+#                                 weights, peaks, the executables, PyTorch
+#
+# A GPU is lent for minutes, and only what lands in its output folder comes
+# back: OUT/bench-gpu.json is rewritten after every row, an executable that
+# fails or runs past --timeout seconds is a recorded failure (the run goes
+# on), and after --deadline seconds no executable is started (what was left
+# is listed as skipped). The S3 variants are timed first, their kernel
+# profiles after, as time allows.
 import argparse
 import json
 import os
@@ -10,6 +18,7 @@ import re
 import struct
 import subprocess
 import sys
+import time
 
 LAYERS = {
     "S1": dict(d=1024, f=3584, e=8, k=2),
@@ -55,57 +64,110 @@ def prepare(directory):
             f.truncate(len(head) + size)
 
 
-def time_executable(executable, weights, calls, tokens, extra=()):
+class Budget:
+    """The run's limits: each executable's seconds, and the time after which
+    none is started. Failures and skipped runs are recorded, not fatal."""
+
+    def __init__(self, timeout, deadline):
+        self.timeout = timeout
+        self.end = time.monotonic() + deadline if deadline else None
+        self.failures, self.skipped = [], []
+
+    def left(self):
+        return None if self.end is None else self.end - time.monotonic()
+
+    def run(self, what, command):
+        """`command`'s output, or None (recorded as failed or skipped)."""
+        left = self.left()
+        if left is not None and left <= 0:
+            self.skipped.append(what)
+            print("gpu-run: %s: skipped: past the deadline" % what, flush=True)
+            return None
+        timeout = self.timeout if left is None else min(self.timeout, left)
+        try:
+            out = subprocess.run(command, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True,
+                                 timeout=timeout)
+        except subprocess.TimeoutExpired:
+            message = "no result after %.0f s" % timeout
+        else:
+            if out.returncode == 0:
+                return out.stdout
+            lines = out.stdout.strip().splitlines()
+            errors = [line for line in lines if "error:" in line]
+            message = "exit %d: %s" % (
+                out.returncode, errors[0] if errors else
+                (lines[-1] if lines else ""))
+        self.failures.append(dict(run=what, message=message))
+        print("gpu-run: %s: FAIL: %s" % (what, message), flush=True)
+        return None
+
+
+def time_executable(budget, executable, weights, calls, tokens, extra=()):
     """Each token count's median ms a call: the device's (CUDA events, the
     kernels alone) where the driver has them, else the wall time; and the
-    wall time. `extra`: more options for the executable."""
-    out = subprocess.run(
+    wall time. `extra`: more options for the executable. None where it
+    failed or was skipped."""
+    stdout = budget.run(
+        " ".join([os.path.basename(executable)] + list(extra)),
         [executable, "--weights", weights, "--tokens", "1", "--bench",
          str(calls), "--bench-inputs", "4", "--bench-tokens",
-         ",".join(map(str, tokens))] + list(extra),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if out.returncode != 0:
-        sys.exit("gpu-run: %s failed:\n%s" % (executable, out.stdout))
+         ",".join(map(str, tokens))] + list(extra))
+    if stdout is None:
+        return None, None
     ours, wall = {}, {}
     for t, ms, device_ms in re.findall(
             r"(\d+) tokens: median ([0-9.]+) ms[^\n]*\n"
             r"(?:bench: device time \(CUDA events\): median ([0-9.]+) ms)?",
-            out.stdout):
+            stdout):
         wall[int(t)] = float(ms)
         ours[int(t)] = float(device_ms or ms)
+    missing = [t for t in tokens if t not in ours]
+    if missing:
+        budget.failures.append(dict(
+            run=os.path.basename(executable),
+            message="no time printed for %s tokens" % missing))
+        print("gpu-run: %s: FAIL: no time printed for %s tokens" %
+              (os.path.basename(executable), missing), flush=True)
+        return None, None
     return ours, wall
 
 
-def profile_executable(executable, weights, calls, tokens):
+def profile_executable(budget, executable, weights, calls, tokens):
     """The --profile blocks: each kernel's device ms a call, per count."""
-    profile = subprocess.run(
+    stdout = budget.run(
+        os.path.basename(executable) + " --profile",
         [executable, "--weights", weights, "--tokens", "1", "--bench",
          str(calls), "--bench-inputs", "4", "--bench-tokens",
-         ",".join(map(str, tokens)), "--profile"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if profile.returncode != 0:
-        sys.exit("gpu-run: %s --profile failed:\n%s" % (executable,
-                                                         profile.stdout))
-    return re.findall(r"profile: [^\n]*\n(?:  [^\n]*\n)*", profile.stdout)
+         ",".join(map(str, tokens)), "--profile"])
+    if stdout is None:
+        return []
+    return re.findall(r"profile: [^\n]*\n(?:  [^\n]*\n)*", stdout)
 
 
-def time_variants(directory, weights, calls, default, hbm, bf16, c):
-    """S3 compiled with other schedule options (variants.txt of bench/gpu.sh):
-    ms, % HBM and % BF16 peak at each count, this / the default, and the
-    expert GEMM kernels' ms."""
+def gemm_times(block):
+    """The expert GEMM kernels' ms in a --profile block."""
+    return {kernel: float(ms) for kernel, ms in re.findall(
+        r"(\S*grouped_matmul\S*) ([0-9.]+) \(", block)}
+
+
+def time_variants(budget, directory, weights, calls, default, hbm, bf16, c,
+                  save):
+    """S3 compiled with other schedule options (variants.txt of bench/gpu.sh,
+    in the order listed): ms, % HBM and % BF16 peak at each count, this /
+    the default, and (after all are timed, as time allows) the expert GEMM
+    kernels' ms. `save` is called after each variant."""
     listing = os.path.join(directory, "variants.txt")
     if not os.path.exists(listing):
         return []
-    rows = []
+    rows, timed = [], []
     for line in open(listing):
         name, options = line.rstrip("\n").split(" ", 1)
         executable = os.path.join(directory, "S3-" + name)
-        ours, _ = time_executable(executable, weights, calls, TOKENS)
-        gemms = {}
-        for block in profile_executable(executable, weights, calls, TOKENS):
-            t = int(re.match(r"profile: (\d+) tokens", block).group(1))
-            gemms[t] = {kernel: float(ms) for kernel, ms in re.findall(
-                r"(\S*grouped_matmul\S*) ([0-9.]+) \(", block)}
+        ours, _ = time_executable(budget, executable, weights, calls, TOKENS)
+        if ours is None:
+            continue
+        timed.append((name, executable))
         for t in TOKENS:
             s = ours[t] / 1e3
             experts = c["e"] * (1 - (1 - c["k"] / c["e"]) ** t)
@@ -114,20 +176,32 @@ def time_variants(directory, weights, calls, default, hbm, bf16, c):
             row = dict(variant=name, options=options, tokens=t, ms=ours[t],
                        hbm_pct=100 * read / s / hbm,
                        bf16_pct=100 * flops / s / bf16,
-                       default_over_this=default[t] / ours[t],
-                       gemm_ms=gemms.get(t, {}))
+                       default_over_this=(default[t] / ours[t]
+                                          if default else None),
+                       gemm_ms={})
             rows.append(row)
             print("S3[%s] T=%-5d %9.3f ms  %5.1f%% HBM  %5.1f%% BF16 peak  "
-                  "default/this %.2f  GEMMs %s ms  (%s)" %
+                  "default/this %s  (%s)" %
                   (name, t, row["ms"], row["hbm_pct"], row["bf16_pct"],
-                   row["default_over_this"],
-                   " ".join("%s %.3f" % (kernel, ms) for kernel, ms in
-                            sorted(row["gemm_ms"].items())), options),
-                  flush=True)
+                   "%.2f" % row["default_over_this"] if default else "-",
+                   options), flush=True)
+        save(rows)
+    for name, executable in timed:
+        for block in profile_executable(budget, executable, weights, calls,
+                                        TOKENS):
+            t = int(re.match(r"profile: (\d+) tokens", block).group(1))
+            gemms = gemm_times(block)
+            for row in rows:
+                if row["variant"] == name and row["tokens"] == t:
+                    row["gemm_ms"] = gemms
+            print("S3[%s] T=%-5d GEMMs %s ms" % (name, t, " ".join(
+                "%s %.3f" % (kernel, ms) for kernel, ms in
+                sorted(gemms.items()))), flush=True)
+        save(rows)
     return rows
 
 
-def run(directory, calls):
+def run(directory, calls, out, budget):
     try:
         import torch
         import torch.nn.functional as F
@@ -168,6 +242,18 @@ def run(directory, calls):
           (hbm / 1e9, bf16 / 1e12))
 
     results, variants, graphs = [], [], []
+    os.makedirs(out, exist_ok=True)
+
+    def save(variant_rows=None):
+        if variant_rows is not None:
+            variants[:] = variant_rows
+        with open(os.path.join(out, "bench-gpu.json"), "w") as f:
+            json.dump(dict(gpu=torch.cuda.get_device_name(0),
+                           hbm_bytes_per_s=hbm, bf16_flops_per_s=bf16,
+                           results=results, variants=variants, graphs=graphs,
+                           failures=budget.failures, skipped=budget.skipped),
+                      f, indent=1)
+
     for name, c in LAYERS.items():
         D, FF, E, K = c["d"], c["f"], c["e"], c["k"]
         gen = torch.Generator(device=device).manual_seed(1)
@@ -179,8 +265,8 @@ def run(directory, calls):
             f.write(head)
             for key in shapes(c):
                 f.write(w[key].view(torch.int16).cpu().numpy().tobytes())
-        ours, wall = time_executable(os.path.join(directory, name), path,
-                                     calls, TOKENS)
+        ours, wall = time_executable(budget, os.path.join(directory, name),
+                                     path, calls, TOKENS)
 
         def forward(x):
             scores = F.softmax(F.linear(x, w["r"]).float(), dim=1)
@@ -198,7 +284,7 @@ def run(directory, calls):
                 y.index_add_(0, token, h * weights[token, slot, None])
             return y
 
-        for t in TOKENS:
+        for t in TOKENS if ours else []:
             x = torch.randn(t, D, device=device).to(torch.bfloat16)
             with torch.no_grad():
                 torch_s = timed(lambda: forward(x), calls)
@@ -218,12 +304,13 @@ def run(directory, calls):
                   (name, t, row["ms"], row["wall_ms"], row["hbm_pct"],
                    row["bf16_pct"], row["torch_ms"], row["torch_over_this"]),
                   flush=True)
+        save()
         # The same calls replayed as CUDA graphs (--cuda-graphs): the
         # launches' cost and the gaps between kernels go.
         graph_ms, graph_wall = time_executable(
-            os.path.join(directory, name), path, calls, TOKENS,
+            budget, os.path.join(directory, name), path, calls, TOKENS,
             ["--cuda-graphs"])
-        for t in TOKENS:
+        for t in TOKENS if graph_ms and wall else []:
             row = dict(layer=name, tokens=t, ms=graph_ms[t],
                        wall_ms=graph_wall[t],
                        wall_without_over_with=wall[t] / graph_wall[t])
@@ -232,20 +319,23 @@ def run(directory, calls):
                   "/ with graphs %.2f" % (name, t, row["ms"], row["wall_ms"],
                                           row["wall_without_over_with"]),
                   flush=True)
+        save()
         # Where the time goes: each kernel's device time (CUDA events) at
         # every token count.
-        for block in profile_executable(os.path.join(directory, name), path,
-                                        calls, TOKENS):
+        for block in profile_executable(budget, os.path.join(directory, name),
+                                        path, calls, TOKENS):
             print("%s %s" % (name, block), end="", flush=True)
         if name == "S3":
-            variants = time_variants(directory, path, calls, ours, hbm, bf16,
-                                     c)
+            time_variants(budget, directory, path, calls, ours, hbm, bf16, c,
+                          save)
         del w
         torch.cuda.empty_cache()
-    with open(os.path.join(directory, "bench-gpu.json"), "w") as f:
-        json.dump(dict(hbm_bytes_per_s=hbm, bf16_flops_per_s=bf16,
-                       results=results, variants=variants, graphs=graphs),
-                  f, indent=1)
+    save()
+    print("gpu-run: %d rows, %d variant rows, %d failures, %d skipped; "
+          "%s" % (len(results), len(variants), len(budget.failures),
+                  len(budget.skipped), os.path.join(out, "bench-gpu.json")),
+          flush=True)
+    return 1 if budget.failures else 0
 
 
 def main():
@@ -253,12 +343,19 @@ def main():
     parser.add_argument("directory")
     parser.add_argument("--prepare", action="store_true")
     parser.add_argument("--calls", type=int, default=10)
+    parser.add_argument("--out", help="where bench-gpu.json goes "
+                        "(default: the directory)")
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="seconds an executable may run")
+    parser.add_argument("--deadline", type=float,
+                        help="seconds after which no executable is started")
     args = parser.parse_args()
     if args.prepare:
         prepare(args.directory)
-    else:
-        run(args.directory, args.calls)
+        return 0
+    return run(args.directory, args.calls, args.out or args.directory,
+               Budget(args.timeout, args.deadline))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

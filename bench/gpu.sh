@@ -17,6 +17,7 @@
 # Usage: bench/gpu.sh [BUILD_DIR] [OUT_DIR] [GPU_ARCH]
 #        defaults: build bench-gpu sm_90
 #        then, on the GPU machine: python3 OUT_DIR/gpu-run.py OUT_DIR
+#        (or scripts/gpu-device.sh, which runs the checks and this)
 #
 # The weights files it writes here are sparse (a header and a hole) and are
 # removed once compiled: the compiler reads only their headers. gpu-run.py
@@ -36,36 +37,38 @@ for layer in S1 S3; do
 done
 # S3 again with other schedule options, each a variant that gpu-run.py
 # times beside the default (S3-NAME): what a GPU session compares in one
-# call. The newest first: a run cut short by the device time keeps them.
+# call. The likeliest to be fastest first (wgmma, staged W, then the
+# decode variants, the f32 rows last): a run cut short by the device time
+# keeps them.
 VARIANTS=(
-  "wide:narrow-activations=false"
-  "wgmma-wide:wgmma=true narrow-activations=false"
-  "wgmma2-async:wgmma=true warpgroups=2 narrow-activations=false copy-activations-async=true wgmma-pending-chunks=1"
-  "wgmma-async:wgmma=true narrow-activations=false copy-activations-async=true wgmma-pending-chunks=1 weight-chunks-ahead=2"
+  "wgmma:wgmma=true"
   "wgmma-deep:wgmma=true wgmma-pending-chunks=1 weight-chunks-ahead=2"
+  "wgmma2:wgmma=true warpgroups=2"
   "wgmma2-deep:wgmma=true warpgroups=2 wgmma-pending-chunks=1 weight-chunks-ahead=2"
   "wgmma-pending:wgmma=true wgmma-pending-chunks=1"
   "grid2-sw-ahead3:threads=256 row-block=64 warp-rows=2 stage-weights=true weight-chunks-ahead=3"
-  "wgmma:wgmma=true"
-  "wgmma2:wgmma=true warpgroups=2"
-  "grid2:threads=256 row-block=64 warp-rows=2"
-  "grid2-prefetch:threads=256 row-block=64 warp-rows=2 prefetch-weights=true"
-  "grid2-cgroup8:threads=256 row-block=64 warp-rows=2 column-group=8"
   "grid2-sw:threads=256 row-block=64 warp-rows=2 stage-weights=true"
+  "split4:split-k=4"
+  "split4-prefetch:split-k=4 prefetch-weights=true"
   "prefetch:prefetch-weights=true"
   "cb64:column-block=64"
   "prefetch-cb64:prefetch-weights=true column-block=64"
-  "min3:gemm-min-blocks-per-sm=3"
-  "unstaged:stage-activations=false"
-  "split4:split-k=4"
-  "split4-prefetch:split-k=4 prefetch-weights=true"
-  "tile48:row-block=48 warp-tile-rows=48"
-  "tile48-prefetch:row-block=48 warp-tile-rows=48 prefetch-weights=true"
-  "ring3:weight-stages=3"
   "ring4:weight-stages=4"
   "ring4-split4:weight-stages=4 split-k=4"
   "cgroup8:column-group=8"
   "cgroup8-ring4:column-group=8 weight-stages=4"
+  "grid2:threads=256 row-block=64 warp-rows=2"
+  "grid2-prefetch:threads=256 row-block=64 warp-rows=2 prefetch-weights=true"
+  "grid2-cgroup8:threads=256 row-block=64 warp-rows=2 column-group=8"
+  "ring3:weight-stages=3"
+  "min3:gemm-min-blocks-per-sm=3"
+  "tile48:row-block=48 warp-tile-rows=48"
+  "tile48-prefetch:row-block=48 warp-tile-rows=48 prefetch-weights=true"
+  "unstaged:stage-activations=false"
+  "wide:narrow-activations=false"
+  "wgmma-wide:wgmma=true narrow-activations=false"
+  "wgmma-async:wgmma=true narrow-activations=false copy-activations-async=true wgmma-pending-chunks=1 weight-chunks-ahead=2"
+  "wgmma2-async:wgmma=true warpgroups=2 narrow-activations=false copy-activations-async=true wgmma-pending-chunks=1"
 )
 for variant in "${VARIANTS[@]}"; do
   arch="$ARCH"

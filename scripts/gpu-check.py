@@ -2,7 +2,7 @@
 """Runs the executables scripts/gpu-check.sh prepared and compares their
 outputs with the reference's (Python 3 and numpy; no LLVM).
 
-  gpu-check.py DIR [--timeout SECONDS]
+  gpu-check.py DIR [--timeout SECONDS] [--only NAME,...] [--wrap COMMAND]
 
 For each case of DIR/cases.json it runs `DIR/NAME --tokens T --seed 3
 --outputs TMP [ARGS]` in DIR, and compares every output the reference
@@ -11,10 +11,14 @@ non-finite values must agree in place (any NaN matches any NaN), and over
 the finite ones max|actual - expected| / max(max finite |expected|, 1e-6)
 must not exceed the case's tolerance. It prints a line per output and a
 summary, and exits 1 when an executable fails or an output differs.
+--only runs the named cases alone; --wrap runs each executable under a
+command, e.g. "compute-sanitizer --tool racecheck --error-exitcode 3"
+(its report is printed after the run's lines where it fails).
 """
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -41,10 +45,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir")
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--only", help="comma-separated case names")
+    parser.add_argument("--wrap", default="", help="a command to run each "
+                        "executable under")
     options = parser.parse_args()
     directory = os.path.abspath(options.dir)
     with open(os.path.join(directory, "cases.json")) as f:
         cases = json.load(f)
+    if options.only:
+        wanted = options.only.split(",")
+        unknown = sorted(set(wanted) - {case["name"] for case in cases})
+        if unknown:
+            sys.exit("gpu-check: no case named %s in %s" % (
+                ", ".join(unknown), os.path.join(directory, "cases.json")))
+        cases = [case for case in cases if case["name"] in wanted]
     failures = outputs = 0
     for case in cases:
         name, tokens = case["name"], case["tokens"]
@@ -53,8 +67,9 @@ def main():
             label += " (CUDA graph)"
         expected_dir = os.path.join(directory, "%s.expected-%d" % (name, tokens))
         with tempfile.TemporaryDirectory() as actual_dir:
-            command = [os.path.join(directory, name), "--tokens", str(tokens),
-                       "--seed", "3", "--outputs", actual_dir] + case["args"]
+            command = shlex.split(options.wrap) + [
+                os.path.join(directory, name), "--tokens", str(tokens),
+                "--seed", "3", "--outputs", actual_dir] + case["args"]
             try:
                 run = subprocess.run(command, cwd=directory, capture_output=True,
                                      text=True, timeout=options.timeout)
@@ -69,6 +84,8 @@ def main():
                 errors = [line for line in lines if "error:" in line]
                 message = errors[0] if errors else (lines[-1] if lines else "")
                 print("%s: FAIL: exit %d: %s" % (label, run.returncode, message))
+                if options.wrap:
+                    print("\n".join("  " + line for line in lines[-40:]))
                 failures += 1
                 continue
             for output in sorted(os.listdir(expected_dir)):

@@ -1,0 +1,67 @@
+"""Drives bench/gpu-run.py's timing of the S3 variants with stand-in
+executables (no GPU, no PyTorch): one that prints times and a kernel
+profile, one that fails, one that hangs, one after them. Prints what the
+run recorded.
+
+  gpu-run-budget.py GPU_RUN_PY DIR
+"""
+import importlib.util
+import os
+import stat
+import sys
+
+spec = importlib.util.spec_from_file_location("gpu_run", sys.argv[1])
+gpu_run = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(gpu_run)
+directory = sys.argv[2]
+os.makedirs(directory, exist_ok=True)
+
+TIMES = r'''#!/usr/bin/env python3
+import sys
+args = sys.argv[1:]
+tokens = args[args.index("--bench-tokens") + 1].split(",")
+for t in tokens:
+    if "--profile" in args:
+        print("profile: %s tokens, device ms per call by kernel:" % t)
+        print("  grouped_matmul %.4f (60.0%%), 1 launches a call" % (0.1 * int(t)))
+        print("  kernel_0 0.0100 (1.0%), 1 launches a call")
+    else:
+        print("bench: 10 calls, %s tokens: median %.4f ms/call, min 1 ms" % (t, 0.5 * int(t)))
+        print("bench: device time (CUDA events): median %.4f ms/call, min 1 ms" % (0.25 * int(t)))
+'''
+STANDINS = {
+    "fast": TIMES,
+    "fails": "#!/bin/sh\necho 'S3-fails: error: no GPU to run this model on' >&2\nexit 1\n",
+    "hangs": "#!/bin/sh\nexec sleep 60\n",
+    "late": TIMES,
+}
+with open(os.path.join(directory, "variants.txt"), "w") as f:
+    for name, text in STANDINS.items():
+        path = os.path.join(directory, "S3-" + name)
+        with open(path, "w") as g:
+            g.write(text)
+        os.chmod(path, os.stat(path).st_mode | stat.S_IEXEC)
+        f.write("%s option-of-%s=true\n" % (name, name))
+
+saves = []
+default = {t: 0.5 * t for t in gpu_run.TOKENS}
+budget = gpu_run.Budget(timeout=2, deadline=None)
+rows = gpu_run.time_variants(budget, directory, "weights.safetensors", 10,
+                             default, 1e12, 1e15, gpu_run.LAYERS["S3"],
+                             lambda r: saves.append(len(r)))
+print("timed:", sorted({row["variant"] for row in rows}))
+for row in rows:
+    if row["tokens"] == 2048:
+        print("%s T=2048 ms %.1f default/this %.1f gemm %s" % (
+            row["variant"], row["ms"], row["default_over_this"],
+            row["gemm_ms"]))
+for failure in budget.failures:
+    print("failed: %s: %s" % (failure["run"], failure["message"]))
+print("saves:", saves)
+
+# Past the deadline nothing starts: each variant is listed as skipped.
+late = gpu_run.Budget(timeout=2, deadline=-1)
+rows = gpu_run.time_variants(late, directory, "weights.safetensors", 10,
+                             default, 1e12, 1e15, gpu_run.LAYERS["S3"],
+                             lambda r: None)
+print("after the deadline: %d rows, skipped %s" % (len(rows), late.skipped))
