@@ -21,6 +21,7 @@
 #include "moe/Runtime/CUDADriver.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -356,11 +357,124 @@ std::string takeKernelLaunchError() {
   return error;
 }
 
+/// The TMA tensor maps made so far, each in device memory for the
+/// process's life: the host code asks for a weight's map before every
+/// launch that reads it, and gets the one made the first time.
+struct TensorMaps {
+  std::mutex mutex;
+  std::map<std::vector<uint64_t>, CUdeviceptr> onDevice;
+  /// The stream the maps are copied on: not the default stream, which
+  /// would wait for a stream being captured into a CUDA graph.
+  CUstream copyStream = nullptr;
+};
+
+TensorMaps &tensorMaps() {
+  static TensorMaps &maps = *new TensorMaps();
+  return maps;
+}
+
+/// The bytes of an element of each CUtensorMapDataType.
+constexpr int kTensorMapElementBytes[] = {1, 2, 4, 4, 8, 8, 2,
+                                          4, 8, 2, 4, 4, 4};
+
 } // namespace moe
 
 using namespace moe;
 
 extern "C" {
+
+/// upstream MLIR's nvgpu.tma.create.descriptor calls this (as its CUDA
+/// runtime wrappers define it): a tiled tensor map of the strided memref
+/// `rankedDescriptor` of rank `rank` (sizes and strides outermost first),
+/// boxes of `boxDims` (outermost first), copied to the device; the device
+/// address of the map, or null with the error recorded. Made once per
+/// tensor and box.
+__attribute__((visibility("default"))) void *mgpuTensorMapEncodeTiledMemref(
+    int64_t rank, void *rankedDescriptor, int64_t dataType, int64_t interleave,
+    int64_t swizzle, int64_t l2Promotion, int64_t oobFill, int64_t *boxDims) {
+  if (failedBefore())
+    return nullptr;
+  const CUDADriver *driver = driverOrNull(/*record=*/true);
+  if (!driver)
+    return nullptr;
+  if (!driver->cuTensorMapEncodeTiled || !driver->cuMemcpyHtoDAsync) {
+    recordError("this model's kernels read their weights by TMA "
+                "(tma-weights), and this CUDA driver has no "
+                "cuTensorMapEncodeTiled or cuMemcpyHtoDAsync");
+    return nullptr;
+  }
+  constexpr int64_t kMaxRank = 5;
+  if (rank < 1 || rank > kMaxRank || dataType < 0 ||
+      dataType >= static_cast<int64_t>(std::size(kTensorMapElementBytes))) {
+    recordError("a TMA tensor map of rank " + std::to_string(rank) +
+                " and data type " + std::to_string(dataType) +
+                " is not one this runtime makes");
+    return nullptr;
+  }
+  // The strided memref: allocated and aligned pointers, offset, then
+  // `rank` sizes and `rank` strides.
+  struct Header {
+    char *allocated, *aligned;
+    int64_t offset;
+  };
+  auto *header = static_cast<Header *>(rankedDescriptor);
+  const int64_t *sizes = reinterpret_cast<const int64_t *>(header + 1);
+  const int64_t *strides = sizes + rank;
+  int64_t elementBytes = kTensorMapElementBytes[dataType];
+  char *address = header->aligned + header->offset * elementBytes;
+  // The driver's order is innermost first; strides in bytes, the
+  // innermost's (1 element) left out.
+  unsigned long long dims[kMaxRank], byteStrides[kMaxRank];
+  unsigned box[kMaxRank], elementStrides[kMaxRank];
+  std::vector<uint64_t> key = {
+      reinterpret_cast<uint64_t>(address), static_cast<uint64_t>(rank),
+      static_cast<uint64_t>(dataType),     static_cast<uint64_t>(interleave),
+      static_cast<uint64_t>(swizzle),      static_cast<uint64_t>(l2Promotion),
+      static_cast<uint64_t>(oobFill)};
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t from = rank - 1 - d;
+    dims[d] = static_cast<unsigned long long>(sizes[from]);
+    byteStrides[d] =
+        static_cast<unsigned long long>(strides[from] * elementBytes);
+    box[d] = static_cast<unsigned>(boxDims[from]);
+    elementStrides[d] = 1;
+    key.insert(key.end(), {dims[d], byteStrides[d], box[d]});
+  }
+  TensorMaps &maps = tensorMaps();
+  std::lock_guard<std::mutex> lock(maps.mutex);
+  if (auto found = maps.onDevice.find(key); found != maps.onDevice.end())
+    return reinterpret_cast<void *>(found->second);
+  // A CUtensorMap: 128 bytes, 64-byte aligned.
+  alignas(64) unsigned char map[128] = {};
+  std::string error;
+  constexpr unsigned kNonBlockingStream = 1;
+  CUdeviceptr onDevice = 0;
+  if (!checkCUDA(*driver,
+                 driver->cuTensorMapEncodeTiled(
+                     map, static_cast<int>(dataType),
+                     static_cast<unsigned>(rank), address, dims,
+                     byteStrides + 1, box, elementStrides,
+                     static_cast<int>(interleave), static_cast<int>(swizzle),
+                     static_cast<int>(l2Promotion), static_cast<int>(oobFill)),
+                 "making a TMA tensor map of a weight", error) ||
+      (!maps.copyStream &&
+       !checkCUDA(*driver,
+                  driver->cuStreamCreate(&maps.copyStream, kNonBlockingStream),
+                  "creating a stream for TMA tensor maps", error)) ||
+      !checkCUDA(*driver, driver->cuMemAlloc(&onDevice, sizeof(map)),
+                 "allocating a TMA tensor map on the GPU", error) ||
+      !checkCUDA(*driver,
+                 driver->cuMemcpyHtoDAsync(onDevice, map, sizeof(map),
+                                           maps.copyStream),
+                 "copying a TMA tensor map to the GPU", error) ||
+      !checkCUDA(*driver, driver->cuStreamSynchronize(maps.copyStream),
+                 "copying a TMA tensor map to the GPU", error)) {
+    recordError(error);
+    return nullptr;
+  }
+  maps.onDevice.emplace(std::move(key), onDevice);
+  return reinterpret_cast<void *>(onDevice);
+}
 
 __attribute__((visibility("default"))) void *mgpuModuleLoad(void *data,
                                                             size_t /*size*/) {

@@ -80,6 +80,7 @@ warpMmaOptions(const NVPTXPipelineOptions &options, bool emulateLanes) {
   warpMma.weightChunksAhead = options.weightChunksAhead;
   warpMma.wgmmaPendingChunks = options.wgmmaPendingChunks;
   warpMma.copyActivationsAsync = options.copyActivationsAsync;
+  warpMma.tmaWeights = options.tmaWeights;
   return warpMma;
 }
 
@@ -180,6 +181,7 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   MoEGPUMergeKernelModulesPassOptions merge;
   merge.gemmMinBlocksPerSM = options.gemmMinBlocksPerSM;
   pm.addPass(createMoEGPUMergeKernelModulesPass(merge));
+  pm.addPass(createMoEGPUTensorMapArgumentsPass());
   // The launches of a function run in order on one stream, with one wait
   // where host code next runs (a call, the return), not a stream created,
   // synchronized and destroyed around every kernel as gpu-to-llvm lowers a

@@ -458,6 +458,9 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
     if (pipelineOptions.copyActivationsAsync && !pipelineOptions.wgmma)
       return reportError("--pipeline-options=copy-activations-async=true "
                          "needs wgmma=true");
+    if (pipelineOptions.tmaWeights && !pipelineOptions.wgmma)
+      return reportError("--pipeline-options=tma-weights=true needs "
+                         "wgmma=true (TMA boxes in wgmma's swizzled layout)");
     if (!cudaToolkit.empty())
       pipelineOptions.cudaToolkit = cudaToolkit;
     pipelineOptions.hostSemantics = gpuHostSemantics;

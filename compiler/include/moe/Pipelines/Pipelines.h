@@ -319,6 +319,13 @@ struct NVPTXPipelineOptions
                      "instead of through registers (moe-gpu-warp-mma; "
                      "narrowed activations always are)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> tmaWeights{
+      *this, "tma-weights",
+      llvm::cl::desc("With wgmma, the weights' chunks come by TMA (one thread "
+                     "issues each chunk's boxes, 128-byte swizzled; an "
+                     "mbarrier a slot) instead of by every thread's cp.async "
+                     "(moe-gpu-warp-mma)"),
+      llvm::cl::init(false)};
   PassOptions::Option<int64_t> wgmmaPendingChunks{
       *this, "wgmma-pending-chunks",
       llvm::cl::desc("With wgmma, the chunks whose wgmmas may still run "

@@ -54,6 +54,9 @@ constexpr int64_t kChunkDepth = 2 * kStepDepth;
 constexpr int64_t kStagedRowStride = 3 * kStepDepth;
 /// f32 elements a thread copies at a time (16 bytes).
 constexpr int64_t kCopyWidth = 4;
+/// How long a thread waiting on a TMA box's mbarrier may be suspended
+/// before it tests again (ns; a hint, CUTLASS's).
+constexpr int64_t kBoxWaitTicks = 10000000;
 /// The static shared memory any GPU gives a block.
 constexpr int64_t kStaticSharedBytes = 48 * 1024;
 /// The most shared memory, static and dynamic, a W ring may take a block
@@ -114,6 +117,24 @@ struct Staging {
   /// A and W chunks laid out as core matrices for the block's warpgroup
   /// (see WarpgroupMMA.h), which reads them by wgmma, not by lanes.
   bool coreMatrices = false;
+  /// With core matrices and `tma-weights`, per weight: W's chunks come by
+  /// TMA, each a box of 64 columns by the staged rows that one thread of
+  /// the block issues, into a 128-byte swizzled buffer
+  /// (getSwizzledChunksType); their bytes landing complete the slot's
+  /// mbarrier phase. Empty: W by cp.async.
+  struct TmaWeight {
+    /// The tensor the boxes come from (W's, above the launch: [n, k] or
+    /// [expert, n, k]), and on the GPU its tensor map (created on the host
+    /// before the launch).
+    Value tensor, map;
+    /// The box coordinates of W's first element in `tensor`, innermost
+    /// first: k, n and the expert.
+    SmallVector<Value, 3> origin;
+  };
+  SmallVector<TmaWeight, 2> tmaWeights;
+  /// On the GPU with tmaWeights: one mbarrier a W slot, and whether this
+  /// thread is the one that issues the boxes.
+  Value weightBarriers, issuesBoxes;
 };
 
 /// A warp's ring of W stages in shared memory: each lane copies its W
@@ -277,6 +298,11 @@ private:
   /// thread's pieces by cp.async (zeros past the rows and K), committed as
   /// one group unless `commit` is false; on the host every thread's.
   void emitWeightStageCopy(Value chunk, bool commit = true);
+  /// With TMA W (Staging::tmaWeights), the boxes of the chunk from
+  /// `chunkStart` into slot `slot` of each W buffer: on the GPU issued by
+  /// one thread, which arrives on the slot's mbarrier expecting their
+  /// bytes; on the host copied as TMA writes them.
+  void emitWeightBoxes(Value chunkStart, Value slot);
   /// Slot `slot` of staged buffer `buffer` ([slots, rows, kStagedRowStride]),
   /// the tile's rows: all of them, or (with `firstRow`) the window of
   /// `operand`'s rows from there, which the tile reads only inside.
@@ -1150,11 +1176,15 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
       arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
   Value slot =
       arith::RemUIOp::create(b, loc, chunk, constant(staging->weightSlots));
-  // The staged buffers and what they copy: W's, and narrowed A's.
+  // The staged buffers and what they copy: W's (unless TMA copies its
+  // boxes), and narrowed A's.
   SmallVector<std::pair<Value, Value>, 3> copies;
-  for (auto [buffer, weight] :
-       llvm::zip_equal(staging->weightBuffers, staging->weightSources))
-    copies.push_back({buffer, weight});
+  if (!staging->tmaWeights.empty())
+    emitWeightBoxes(chunkStart, slot);
+  else
+    for (auto [buffer, weight] :
+         llvm::zip_equal(staging->weightBuffers, staging->weightSources))
+      copies.push_back({buffer, weight});
   if (staging->narrowActivations)
     copies.push_back({staging->buffer, staging->source});
   SmallVector<Value> tokens;
@@ -1177,6 +1207,93 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
   if (staging->threadId && commit)
     nvgpu::DeviceAsyncCreateGroupOp::create(
         b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), tokens);
+}
+
+void WarpTileEmitter::emitWeightBoxes(Value chunkStart, Value slot) {
+  if (!emulateLanes) {
+    int64_t bytes = 0;
+    for (Value buffer : staging->weightBuffers) {
+      auto type = cast<MemRefType>(buffer.getType());
+      bytes += getStagedRows(type) * kSwizzleRowBytes;
+    }
+    // The slot's phase completes once this thread has arrived and every
+    // box's bytes (zeros past the tensor included) have landed.
+    nvgpu::MBarrierArriveExpectTxOp::create(b, loc, staging->weightBarriers,
+                                            constant(bytes), slot,
+                                            staging->issuesBoxes);
+  }
+  for (auto [box, buffer] :
+       llvm::zip_equal(staging->tmaWeights, staging->weightBuffers)) {
+    auto bufferType = cast<MemRefType>(buffer.getType());
+    auto tensorType = cast<MemRefType>(box.tensor.getType());
+    int64_t rows = getStagedRows(bufferType);
+    int64_t rank = tensorType.getRank();
+    SmallVector<Value, 3> at(box.origin);
+    at[0] = arith::AddIOp::create(b, loc, at[0], chunkStart);
+    if (!emulateLanes) {
+      // The slot as the box: [1, rows, 64] of a tensor [expert, n, k], or
+      // [rows, 64] of one [n, k].
+      SmallVector<int64_t> boxShape = {rows, kChunkDepth};
+      if (rank == 3)
+        boxShape.insert(boxShape.begin(), 1);
+      auto dstType =
+          cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
+              boxShape, bufferType,
+              SmallVector<int64_t>{ShapedType::kDynamic, 0, 0},
+              SmallVector<int64_t>{1, rows, kChunkDepth},
+              SmallVector<int64_t>{1, 1, 1}));
+      Value dst = memref::SubViewOp::create(
+          b, loc, dstType, buffer,
+          ArrayRef<OpFoldResult>{slot, b.getIndexAttr(0), b.getIndexAttr(0)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(rows),
+                                 b.getIndexAttr(kChunkDepth)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                                 b.getIndexAttr(1)});
+      nvgpu::TmaAsyncLoadOp::create(
+          b, loc, dst, staging->weightBarriers, box.map, at, slot,
+          /*multicastMask=*/Value(), staging->issuesBoxes);
+      continue;
+    }
+    // On the host, the box as TMA writes it: each row's 16-byte pieces of
+    // the tensor, zeros past its rows and K, at their swizzled places.
+    int64_t depth = tensorType.getDimSize(rank - 1);
+    int64_t tensorRows = tensorType.getDimSize(rank - 2);
+    auto pieceType =
+        VectorType::get({kSixteenBitPieceWidth}, tensorType.getElementType());
+    auto rowLoop =
+        scf::ForOp::create(b, loc, constant(0), constant(rows), constant(1));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(rowLoop.getBody()->getTerminator());
+    Value row = rowLoop.getInductionVar();
+    auto pieceLoop =
+        scf::ForOp::create(b, loc, constant(0), constant(kChunkDepth),
+                           constant(kSixteenBitPieceWidth));
+    b.setInsertionPoint(pieceLoop.getBody()->getTerminator());
+    Value column = pieceLoop.getInductionVar();
+    Value n = arith::AddIOp::create(b, loc, at[1], row);
+    Value k = arith::AddIOp::create(b, loc, at[0], column);
+    Value inside = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, n,
+                              constant(tensorRows)),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k,
+                              constant(depth)));
+    auto load = scf::IfOp::create(b, loc, TypeRange{pieceType}, inside,
+                                  /*addThenBlock=*/true,
+                                  /*addElseBlock=*/true);
+    fillBlock(b, loc, load.thenBlock(), [&]() -> SmallVector<Value> {
+      SmallVector<Value, 3> from = {n, k};
+      if (rank == 3)
+        from.insert(from.begin(), at[2]);
+      return {vector::LoadOp::create(b, loc, pieceType, box.tensor, from)};
+    });
+    fillBlock(b, loc, load.elseBlock(), [&]() -> SmallVector<Value> {
+      return {arith::ConstantOp::create(b, loc, b.getZeroAttr(pieceType))};
+    });
+    vector::StoreOp::create(
+        b, loc, load.getResult(0), buffer,
+        getSwizzledPieceIndices(b, loc, bufferType, slot, row, column));
+  }
 }
 
 SmallVector<Value> WarpTileEmitter::emitDepthLoop(
@@ -1222,14 +1339,46 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   // With the activation ring, A's chunks are copied with W's, in their
   // groups, and rounded once they have landed.
   bool ringed = static_cast<bool>(staging->activationRing);
-  // The cp.async copies of the next chunk have landed (this thread's),
-  // before the barrier that makes every thread's visible: each later
-  // chunk's copies are a group of their own, committed after it.
-  auto waitForWeights = [&] {
+  Value chunks = arith::CeilDivUIOp::create(b, loc, k, constant(kChunkDepth));
+  // TMA W's boxes: the slots' mbarriers are set up for this run of the
+  // tile, one arrival (the issuing thread's) and the boxes' bytes a phase,
+  // before any thread waits on them.
+  bool boxes = !staging->tmaWeights.empty() && staging->threadId;
+  if (boxes) {
+    for (int64_t slot = 0; slot < staging->weightSlots; ++slot)
+      nvgpu::MBarrierInitOp::create(b, loc, staging->weightBarriers,
+                                    constant(1), constant(slot),
+                                    staging->issuesBoxes);
+    NVVM::FenceMbarrierInitOp::create(b, loc);
+    gpu::BarrierOp::create(b, loc);
+  }
+  // The copies of chunk `chunk` (the next) have landed before the barrier
+  // that makes every thread's visible: this thread's cp.async copies (each
+  // later chunk's are a group of their own, committed after it), and with
+  // TMA W the boxes of the chunk, where there is one (`mayBePast`: it may
+  // be past the last), whose slot's mbarrier completes its
+  // (chunk / slots)-th phase.
+  auto waitForWeights = [&](Value chunk, bool mayBePast) {
     if (copiesAsync && staging->threadId)
       NVVM::CpAsyncWaitGroupOp::create(b, loc, ahead - 1);
+    if (!boxes)
+      return;
+    auto wait = [&] {
+      Value slots = constant(staging->weightSlots);
+      Value use = arith::DivUIOp::create(b, loc, chunk, slots);
+      Value parity = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::ne,
+          arith::RemUIOp::create(b, loc, use, constant(2)), constant(0));
+      nvgpu::MBarrierTryWaitParityOp::create(
+          b, loc, staging->weightBarriers, parity, constant(kBoxWaitTicks),
+          arith::RemUIOp::create(b, loc, chunk, slots));
+    };
+    if (!mayBePast)
+      return wait();
+    whereTrue(
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, chunk, chunks),
+        wait);
   };
-  Value chunks = arith::CeilDivUIOp::create(b, loc, k, constant(kChunkDepth));
   // The cp.async copies (W's, narrowed A's) of chunk `chunk` where there is
   // one; with more than one chunk ahead, a group is committed either way,
   // so that the waits count the groups after the next chunk's.
@@ -1256,7 +1405,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     for (int64_t c = 1; c < ahead; ++c)
       copyWeightsIfAny(constant(c));
   }
-  waitForWeights();
+  waitForWeights(constant(0), /*mayBePast=*/false);
   if (ringed)
     roundActivationRing(operandType, constant(0));
   barrier();
@@ -1350,7 +1499,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
       values = emitChunkSteps(chunk, values);
     if (ringed) {
       // The next chunk's A has landed with its W: rounded into its slot.
-      waitForWeights();
+      waitForWeights(next, /*mayBePast=*/true);
       fillBlock(b, loc, scf::IfOp::create(b, loc, hasNext).thenBlock(), [&] {
         roundActivationRing(operandType, next);
         return SmallVector<Value>();
@@ -1368,7 +1517,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
         });
       if (endOfChunk && staging->threadId)
         endOfChunk();
-      waitForWeights();
+      waitForWeights(next, /*mayBePast=*/true);
     }
     barrier();
     if (deferSteps) {
@@ -1385,6 +1534,24 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     }
     return values;
   });
+  // Every box has landed and been waited for by every thread before the
+  // last barrier: the mbarriers are invalidated, so that a next run of
+  // the tile may set them up again.
+  if (boxes)
+    whereTrue(staging->issuesBoxes, [&] {
+      for (int64_t slot = 0; slot < staging->weightSlots; ++slot) {
+        Value address = nvgpu::MBarrierGetOp::create(
+            b, loc, b.getI64Type(), staging->weightBarriers, constant(slot));
+        NVVM::MBarrierInvalOp::create(
+            b, loc,
+            LLVM::IntToPtrOp::create(
+                b, loc,
+                LLVM::LLVMPointerType::get(
+                    b.getContext(),
+                    static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared)),
+                address));
+      }
+    });
   if (staging->threadId || staging->pendingChunks == 0)
     return SmallVector<Value>(loop.getResults());
   // The host's last chunks' steps, which the GPU waits for after the loop.
@@ -2363,12 +2530,18 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
                   : MemRefType::get({bufferSlots, bufferRows, kStagedRowStride},
                                     element);
     };
+    // With TMA W (`boxTensors`), W's chunks are swizzled as TMA writes
+    // them, their slots from a 1,024-byte boundary.
+    SmallVector<Value, 2> boxTensors;
     auto weightTypes = [&](bool core) {
       SmallVector<MemRefType, 3> types;
       for (auto [weightRows, element] :
            llvm::zip_equal(weightPlan->rows, weightPlan->elements))
         types.push_back(
-            bufferType(slots(true, core), weightRows, element, core));
+            core && !boxTensors.empty()
+                ? getSwizzledChunksType(slots(true, core), weightRows,
+                                        kChunkDepth, element)
+                : bufferType(slots(true, core), weightRows, element, core));
       return types;
     };
     // A's chunks in f32 as cp.async lands them: a slot a chunk ahead.
@@ -2385,7 +2558,8 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       return fitWeights(launch,
                         bufferType(activationSlots(/*withWeights=*/true, core),
                                    rows, operandType, core),
-                        types, /*warpgroup=*/core);
+                        types, /*warpgroup=*/core,
+                        core && !boxTensors.empty() ? kSwizzlePatternBytes : 0);
     };
     // Sets the depth asked for, or the deepest that fits (fewer pending
     // chunks first, then fewer chunks ahead) with a warning that names it;
@@ -2425,7 +2599,24 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         rows == kWarpgroupRows * (threads / warpgroupThreads) &&
         llvm::all_of(weightPlan->rows,
                      [&](int64_t weightRows) { return weightRows >= columns; });
+    if (tmaWeights && warpgroupTile) {
+      // A TMA box is at most 256 rows; its tensor is W's, above the launch.
+      for (auto [source, weightRows] :
+           llvm::zip_equal(weightPlan->sources, weightPlan->rows))
+        boxTensors.push_back(
+            weightRows <= kMaxBoxRows ? getBoxTensor(source, launch) : Value());
+      if (!llvm::all_of(boxTensors, [](Value tensor) { return tensor; })) {
+        at->emitWarning()
+            << "tma-weights: this tile's W is not a box of a weight tensor "
+               "(rows of 16-bit elements, a multiple of 16 bytes, views of "
+               "it by unit-stride subviews); its chunks are copied by "
+               "cp.async";
+        boxTensors.clear();
+      }
+    }
     staging.coreMatrices = warpgroupTile && fitDeepest(/*core=*/true);
+    if (!staging.coreMatrices)
+      boxTensors.clear();
     if (warpgroupTile && !staging.coreMatrices)
       at->emitWarning() << "the staged core matrices of wgmma=true do not fit "
                            "a block's shared memory at any depth; this tile "
@@ -2478,16 +2669,185 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       staging.threadId = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
     if (withWeights) {
       SmallVector<MemRefType, 3> types = weightTypes(staging.coreMatrices);
+      if (!boxTensors.empty()) {
+        // Swizzled slots on 1,024-byte boundaries; the ring apart.
+        staging.weightBuffers = createSwizzledBuffers(b, at, types);
+        types.clear();
+      }
       if (ringed)
         types.push_back(ringType());
-      SmallVector<Value> buffers = createSharedBuffers(b, at, types);
+      SmallVector<Value> buffers;
+      if (!types.empty())
+        buffers = createSharedBuffers(b, at, types);
       if (ringed)
         staging.activationRing = buffers.pop_back_val();
-      staging.weightBuffers.assign(buffers.begin(), buffers.end());
+      if (boxTensors.empty())
+        staging.weightBuffers.assign(buffers.begin(), buffers.end());
       staging.weightSources = weightPlan->sources;
       staging.weightRowOffsets = weightPlan->offsets;
     }
+    if (!boxTensors.empty())
+      planBoxes(b, at, launch, staging, boxTensors);
     return staging;
+  }
+
+  /// The most rows of a TMA box.
+  static constexpr int64_t kMaxBoxRows = 256;
+
+  /// The tensor a TMA box of staged W view `weight` ([rows, k], 16-bit
+  /// elements) comes from (Staging::TmaWeight), or null where none: the
+  /// view's chain of unit-stride subviews and casts reaches a tensor ([n,
+  /// k] or [expert, n, k]: the identity layout, a static shape, rows a
+  /// multiple of 16 bytes) whose rows the view's are, defined outside
+  /// `launch` (on the GPU: the host makes its tensor map).
+  static Value getBoxTensor(Value weight, gpu::LaunchOp launch) {
+    auto viewType = cast<MemRefType>(weight.getType());
+    Value tensor = weight;
+    while (Operation *def = tensor.getDefiningOp()) {
+      if (auto view = dyn_cast<memref::SubViewOp>(def);
+          view && view.hasUnitStride()) {
+        tensor = view.getSource();
+        continue;
+      }
+      if (auto castOp = dyn_cast<memref::CastOp>(def)) {
+        tensor = castOp.getSource();
+        continue;
+      }
+      break;
+    }
+    if (launch && launch->isAncestor(tensor.getParentBlock()->getParentOp()))
+      return Value();
+    auto type = dyn_cast<MemRefType>(tensor.getType());
+    if (!type || (type.getRank() != 2 && type.getRank() != 3) ||
+        !type.getLayout().isIdentity() || !type.hasStaticShape() ||
+        type.getElementType() != viewType.getElementType() ||
+        viewType.getRank() != 2 || viewType.getElementTypeBitWidth() != 16)
+      return Value();
+    int64_t depth = type.getDimSize(type.getRank() - 1);
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (depth * 2 % 16 != 0 ||
+        failed(viewType.getStridesAndOffset(strides, offset)) ||
+        strides[0] != depth || strides[1] != 1)
+      return Value();
+    return tensor;
+  }
+
+  /// Sets up `staging`'s TMA W (Staging::tmaWeights) from `tensors`, one a
+  /// weight: each view's origin in its tensor (from the view's offset), and
+  /// on the GPU the tensor maps (before `launch`), the slots' mbarriers and
+  /// the issuing thread (thread 0).
+  void planBoxes(OpBuilder &b, Operation *at, gpu::LaunchOp launch,
+                 Staging &staging, ArrayRef<Value> tensors) {
+    Location loc = at->getLoc();
+    MLIRContext *context = b.getContext();
+    auto index = [&](int64_t value) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, value);
+    };
+    auto workgroup =
+        gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Workgroup);
+    for (auto [tensor, view, buffer] : llvm::zip_equal(
+             tensors, staging.weightSources, staging.weightBuffers)) {
+      auto type = cast<MemRefType>(tensor.getType());
+      int64_t rank = type.getRank();
+      int64_t depth = type.getDimSize(rank - 1);
+      int64_t rows = type.getDimSize(rank - 2);
+      Staging::TmaWeight box;
+      box.tensor = tensor;
+      // The view's first element: offset = (expert * rows + n) * depth + k.
+      Value offset =
+          memref::ExtractStridedMetadataOp::create(b, loc, view).getOffset();
+      Value row = arith::DivUIOp::create(b, loc, offset, index(depth));
+      box.origin = {arith::RemUIOp::create(b, loc, offset, index(depth)),
+                    arith::RemUIOp::create(b, loc, row, index(rows))};
+      if (rank == 3)
+        box.origin.push_back(arith::DivUIOp::create(b, loc, row, index(rows)));
+      if (launch) {
+        OpBuilder::InsertPoint inKernel = b.saveInsertionPoint();
+        b.setInsertionPoint(launch);
+        int64_t boxRows = getStagedRows(cast<MemRefType>(buffer.getType()));
+        SmallVector<int64_t> boxShape = {boxRows, kChunkDepth};
+        if (rank == 3)
+          boxShape.insert(boxShape.begin(), 1);
+        auto mapType = nvgpu::TensorMapDescriptorType::get(
+            context,
+            MemRefType::get(boxShape, type.getElementType(), AffineMap(),
+                            workgroup),
+            nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
+            nvgpu::TensorMapL2PromoKind::L2PROMO_256B,
+            nvgpu::TensorMapOOBKind::OOB_ZERO,
+            nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
+        Value unranked = memref::CastOp::create(
+            b, loc,
+            UnrankedMemRefType::get(type.getElementType(),
+                                    type.getMemorySpace()),
+            tensor);
+        Value map = nvgpu::TmaCreateDescriptorOp::create(
+            b, loc, mapType, unranked,
+            llvm::map_to_vector(
+                boxShape, [&](int64_t size) -> Value { return index(size); }));
+        b.restoreInsertionPoint(inKernel);
+        box.map = map;
+      }
+      staging.tmaWeights.push_back(box);
+    }
+    if (!launch)
+      return;
+    staging.weightBarriers = nvgpu::MBarrierCreateOp::create(
+        b, loc,
+        nvgpu::MBarrierGroupType::get(context, workgroup, staging.weightSlots));
+    staging.issuesBoxes = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq, staging.threadId, index(0));
+  }
+
+  /// Buffers of `types` (swizzled W chunks, which fitWeights found room
+  /// for with a pattern's bytes more), each slot on a 1,024-byte boundary:
+  /// on the host allocas so aligned; on the GPU in dynamic shared memory,
+  /// after any an earlier tile of the launch took, from the first such
+  /// boundary past it (the block's shared address is known at run time
+  /// only).
+  SmallVector<Value> createSwizzledBuffers(OpBuilder &b, Operation *at,
+                                           ArrayRef<MemRefType> types) {
+    Location loc = at->getLoc();
+    SmallVector<Value> buffers;
+    if (emulateLanes) {
+      for (MemRefType type : types)
+        buffers.push_back(memref::AllocaOp::create(
+            b, loc, type, b.getI64IntegerAttr(kSwizzlePatternBytes)));
+      return buffers;
+    }
+    auto launch = at->getParentOfType<gpu::LaunchOp>();
+    int64_t start = llvm::alignTo(*dynamicSharedBytes(launch), 16);
+    int64_t bytes = kSwizzlePatternBytes;
+    for (MemRefType type : types)
+      bytes += bytesOf(type);
+    SmallVector<MemRefType, 2> workgroupTypes =
+        llvm::map_to_vector(types, inWorkgroup);
+    Value memory =
+        placeInDynamicShared(
+            b, loc, launch, start,
+            {MemRefType::get({bytes}, b.getI8Type(), AffineMap(),
+                             workgroupTypes.front().getMemorySpace())})
+            .front();
+    // The bytes from `start` to the next pattern boundary go unused.
+    Value address =
+        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memory);
+    auto index = [&](int64_t value) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, value);
+    };
+    Value offset = arith::RemUIOp::create(
+        b, loc,
+        arith::SubIOp::create(
+            b, loc, index(kSwizzlePatternBytes),
+            arith::RemUIOp::create(b, loc, address,
+                                   index(kSwizzlePatternBytes))),
+        index(kSwizzlePatternBytes));
+    for (MemRefType type : workgroupTypes) {
+      buffers.push_back(
+          memref::ViewOp::create(b, loc, type, memory, offset, ValueRange()));
+      offset = arith::AddIOp::create(b, loc, offset, index(bytesOf(type)));
+    }
+    return buffers;
   }
 
   /// `type` in workgroup memory.
@@ -2560,10 +2920,11 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
   /// kStagedWeightSharedBytes, or for a `warpgroup` (sm_90a)
   /// kWarpgroupSharedBytes.
   bool fitWeights(gpu::LaunchOp launch, MemRefType aType,
-                  ArrayRef<MemRefType> weightTypes, bool warpgroup = false) {
+                  ArrayRef<MemRefType> weightTypes, bool warpgroup = false,
+                  int64_t alignmentBytes = 0) {
     int64_t limit =
         warpgroup ? kWarpgroupSharedBytes : kStagedWeightSharedBytes;
-    int64_t bytes = 0;
+    int64_t bytes = alignmentBytes;
     for (MemRefType type : weightTypes)
       bytes += bytesOf(type);
     if (!launch)

@@ -22,10 +22,45 @@ static constexpr int64_t kCoreSide = 8, kCoreRowBytes = 16,
                          kCoreBytes = kCoreSide * kCoreRowBytes;
 /// The descriptor's fields (PTX ISA, "Matrix Descriptor Format"): 14 bits
 /// each of the start address, the leading and the stride dimension byte
-/// offsets, in units of 16 bytes, at bits 0, 16 and 32; base offset 0 and
-/// swizzle mode 0 (none) above them.
+/// offsets, in units of 16 bytes, at bits 0, 16 and 32; base offset 0
+/// (slots start on a swizzle pattern); the swizzling mode in bits 62-63 (0
+/// none, 1 128-byte).
 static constexpr int64_t kFieldUnit = 16, kFieldMask = 0x3FFF;
-static constexpr int64_t kLeadingShift = 16, kStrideShift = 32;
+static constexpr int64_t kLeadingShift = 16, kStrideShift = 32,
+                         kSwizzleShift = 62;
+static constexpr int64_t kSwizzle128B = 1;
+
+MemRefType mlir::moe::getSwizzledChunksType(int64_t slots, int64_t rows,
+                                            int64_t depth, Type element,
+                                            Attribute memorySpace) {
+  assert(depth * element.getIntOrFloatBitWidth() / 8 == kSwizzleRowBytes &&
+         rows % kCoreSide == 0 && "128-byte rows, whole swizzle patterns");
+  return MemRefType::get({slots, rows, depth}, element, AffineMap(),
+                         memorySpace);
+}
+
+bool mlir::moe::isSwizzledChunks(MemRefType type) {
+  return type.getRank() == 3 && type.hasStaticShape() &&
+         type.getLayout().isIdentity() &&
+         type.getDimSize(2) * type.getElementTypeBitWidth() / 8 ==
+             kSwizzleRowBytes;
+}
+
+SmallVector<Value>
+mlir::moe::getSwizzledPieceIndices(OpBuilder &b, Location loc, MemRefType type,
+                                   Value slot, Value row, Value column) {
+  assert(isSwizzledChunks(type) && "a swizzled buffer");
+  int64_t pieceElements = kCoreRowBytes * 8 / type.getElementTypeBitWidth();
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  };
+  // Piece column / 8 of the row lands at piece (column / 8) ^ (row % 8).
+  Value piece = arith::DivUIOp::create(b, loc, column, index(pieceElements));
+  Value swizzled = arith::XOrIOp::create(
+      b, loc, piece, arith::RemUIOp::create(b, loc, row, index(kCoreSide)));
+  return {slot, row,
+          arith::MulIOp::create(b, loc, swizzled, index(pieceElements))};
+}
 
 MemRefType mlir::moe::getCoreMatrixChunksType(int64_t slots, int64_t rows,
                                               int64_t depth, Type element,
@@ -38,6 +73,7 @@ MemRefType mlir::moe::getCoreMatrixChunksType(int64_t slots, int64_t rows,
 int64_t mlir::moe::getStagedRows(MemRefType type) {
   if (type.getRank() == 5)
     return type.getDimSize(1) * kCoreSide;
+  // Swizzled chunks and row buffers: [slots, rows, ...].
   return type.getDimSize(1);
 }
 
@@ -81,29 +117,42 @@ Value mlir::moe::buildWarpgroupDescriptor(OpBuilder &b, Location loc,
                                           Value column, bool onHost,
                                           Value firstRow) {
   auto type = cast<MemRefType>(buffer.getType());
-  assert(type.getRank() == 5 && type.getLayout().isIdentity() &&
-         "a core-matrix buffer");
+  bool swizzled = isSwizzledChunks(type);
+  assert((swizzled || (type.getRank() == 5 && type.getLayout().isIdentity())) &&
+         "a core-matrix or swizzled buffer");
   int64_t slotElements = type.getNumElements() / type.getDimSize(0);
   int64_t elementBytes = type.getElementTypeBitWidth() / 8;
-  // Core matrices along K follow each other; rows 8 apart are a chunk's
-  // row of core matrices apart.
-  int64_t leadingBytes = kCoreBytes;
-  int64_t strideBytes = type.getDimSize(2) * kCoreBytes;
   auto index = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(b, loc, value);
   };
-  Value elements = arith::AddIOp::create(
-      b, loc, arith::MulIOp::create(b, loc, slot, index(slotElements)),
-      arith::MulIOp::create(
-          b, loc, arith::DivUIOp::create(b, loc, column, index(kCoreSide)),
-          index(kCoreElements)));
-  // A row of core matrices is a chunk's 8 rows.
+  Value slotStart = arith::MulIOp::create(b, loc, slot, index(slotElements));
+  Value elements;
+  // Core matrices along K follow each other; rows 8 apart are a chunk's
+  // row of core matrices apart. Swizzled, the matrix starts `column`
+  // elements into its first row (the GPU swizzles the address it computes
+  // from there); rows 8 apart are a pattern apart, and the leading offset
+  // is unused (a wgmma's 16 columns are within a row).
+  int64_t leadingBytes, strideBytes, rowElements;
+  if (swizzled) {
+    leadingBytes = kFieldUnit;
+    strideBytes = kSwizzlePatternBytes;
+    rowElements = type.getDimSize(2);
+    elements = arith::AddIOp::create(b, loc, slotStart, column);
+  } else {
+    leadingBytes = kCoreBytes;
+    strideBytes = type.getDimSize(2) * kCoreBytes;
+    // A row of core matrices is a chunk's 8 rows.
+    rowElements = type.getDimSize(2) * kCoreElements / kCoreSide;
+    elements = arith::AddIOp::create(
+        b, loc, slotStart,
+        arith::MulIOp::create(
+            b, loc, arith::DivUIOp::create(b, loc, column, index(kCoreSide)),
+            index(kCoreElements)));
+  }
   if (firstRow)
     elements = arith::AddIOp::create(
         b, loc, elements,
-        arith::MulIOp::create(
-            b, loc, firstRow,
-            index(type.getDimSize(2) * kCoreElements / kCoreSide)));
+        arith::MulIOp::create(b, loc, firstRow, index(rowElements)));
   Value start = arith::MulIOp::create(b, loc, elements, index(elementBytes));
   if (!onHost)
     start = arith::AddIOp::create(
@@ -121,6 +170,8 @@ Value mlir::moe::buildWarpgroupDescriptor(OpBuilder &b, Location loc,
       constant(kFieldMask));
   int64_t offsets = (leadingBytes / kFieldUnit) << kLeadingShift |
                     (strideBytes / kFieldUnit) << kStrideShift;
+  if (swizzled)
+    offsets |= kSwizzle128B << kSwizzleShift;
   return arith::OrIOp::create(b, loc, startField, constant(offsets));
 }
 
@@ -181,8 +232,10 @@ void mlir::moe::emulateWarpgroupMma(OpBuilder &b, Location loc, Value aBuffer,
     return arith::ConstantIntOp::create(b, loc, i64, value);
   };
   auto flat = [&](Value buffer) -> Value {
+    ReassociationIndices all = llvm::to_vector(
+        llvm::seq<int64_t>(0, cast<MemRefType>(buffer.getType()).getRank()));
     return memref::CollapseShapeOp::create(
-        b, loc, buffer, SmallVector<ReassociationIndices>{{0, 1, 2, 3, 4}});
+        b, loc, buffer, SmallVector<ReassociationIndices>{all});
   };
   Value aFlat = flat(aBuffer), wFlat = flat(wBuffer);
   // The descriptor's fields as the GPU reads them: bytes.
@@ -195,32 +248,55 @@ void mlir::moe::emulateWarpgroupMma(OpBuilder &b, Location loc, Value aBuffer,
         arith::MulIOp::create(b, loc, bits, i64Constant(kFieldUnit)));
   };
   struct Decoded {
-    Value flat, start, leading, stride;
+    Value flat, start, leading, stride, swizzled;
     int64_t elementBytes;
   };
   auto decode = [&](Value flat, Value descriptor) {
-    return Decoded{flat, field(descriptor, 0), field(descriptor, kLeadingShift),
+    Value mode =
+        arith::ShRUIOp::create(b, loc, descriptor, i64Constant(kSwizzleShift));
+    return Decoded{flat,
+                   field(descriptor, 0),
+                   field(descriptor, kLeadingShift),
                    field(descriptor, kStrideShift),
+                   arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, mode,
+                                         i64Constant(kSwizzle128B)),
                    cast<MemRefType>(flat.getType()).getElementTypeBitWidth() /
                        8};
   };
   Decoded a = decode(aFlat, aDescriptor), w = decode(wFlat, wDescriptor);
-  // Row `row`, column `k` of a K-major matrix without swizzling: core
-  // matrix (row / 8, k / 8), its row row % 8, element k % 8.
+  // Row `row`, column `k` of a K-major matrix. Without swizzling: core
+  // matrix (row / 8, k / 8), its row row % 8, element k % 8. With 128-byte
+  // swizzling: 8 rows a stride apart, each row's 128 bytes after the
+  // last's, from the start, and then bits 4-6 of the address (its 16-byte
+  // piece in the row) XORed with bits 7-9 (its row in the pattern).
   auto element = [&](const Decoded &m, Value row, Value k) -> Value {
     auto times = [&](Value x, Value y) -> Value {
       return arith::MulIOp::create(b, loc, x, y);
     };
+    auto sum = [&](Value first, ArrayRef<Value> terms) {
+      for (Value term : terms)
+        first = arith::AddIOp::create(b, loc, first, term);
+      return first;
+    };
     Value side = index(kCoreSide);
-    Value bytes = m.start;
-    for (Value term :
-         {times(arith::DivUIOp::create(b, loc, row, side), m.stride),
-          times(arith::DivUIOp::create(b, loc, k, side), m.leading),
-          times(arith::RemUIOp::create(b, loc, row, side),
-                index(kCoreRowBytes)),
-          times(arith::RemUIOp::create(b, loc, k, side),
-                index(m.elementBytes))})
-      bytes = arith::AddIOp::create(b, loc, bytes, term);
+    Value rowGroup = times(arith::DivUIOp::create(b, loc, row, side), m.stride);
+    Value inGroup = arith::RemUIOp::create(b, loc, row, side);
+    Value plain =
+        sum(m.start, {rowGroup,
+                      times(arith::DivUIOp::create(b, loc, k, side), m.leading),
+                      times(inGroup, index(kCoreRowBytes)),
+                      times(arith::RemUIOp::create(b, loc, k, side),
+                            index(m.elementBytes))});
+    Value linear =
+        sum(m.start, {rowGroup, times(inGroup, index(kSwizzleRowBytes)),
+                      times(k, index(m.elementBytes))});
+    Value patternRow = arith::RemUIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, linear, index(kSwizzleRowBytes)),
+        side);
+    Value swizzledBytes = arith::XOrIOp::create(
+        b, loc, linear, times(patternRow, index(kCoreRowBytes)));
+    Value bytes =
+        arith::SelectOp::create(b, loc, m.swizzled, swizzledBytes, plain);
     Value at = arith::DivUIOp::create(b, loc, bytes, index(m.elementBytes));
     Value value = memref::LoadOp::create(b, loc, m.flat, ValueRange{at});
     return arith::ExtFOp::create(b, loc, b.getF32Type(), value);

@@ -192,6 +192,24 @@ def MoEGPUExternDynamicSharedMemoryPass
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def MoEGPUTensorMapArgumentsPass
+    : Pass<"moe-gpu-tensor-map-arguments", "mlir::ModuleOp"> {
+  let summary = "Pass TMA tensor maps to kernels as the pointers they lower "
+                "to";
+  let description = [{
+    Runs after kernel outlining. A kernel that issues TMA copies
+    (moe-gpu-warp-mma's `tma-weights`) takes the tensor maps the host made
+    (`nvgpu.tma.create.descriptor`) as arguments of type
+    `!nvgpu.tensormap.descriptor`, which `convert-gpu-to-nvvm` cannot
+    convert in a kernel's signature. Each such argument becomes the
+    `!llvm.ptr` the map lowers to (the device address of the map), cast
+    back to the descriptor type at the kernel's entry, and each
+    `gpu.launch_func` passes the descriptor cast to `!llvm.ptr`: once
+    `convert-nvgpu-to-nvvm` has lowered both ends, the casts fold away.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def MoEGPULowerBF16MmaSyncPass : Pass<"moe-gpu-lower-bf16-mma-sync"> {
   let summary = "Lower nvgpu.mma.sync on bf16 operands to nvvm.mma.sync";
   let description = [{
@@ -475,6 +493,22 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     then live in registers across a chunk's steps, and A's loads run as
     many chunks ahead as W's.
 
+    With `wgmma` and `tma-weights`, W's chunks come by TMA instead
+    (cp.async.bulk.tensor, sm_90): the host makes a tensor map of each
+    weight tensor before the launch (nvgpu.tma.create.descriptor, 128-byte
+    swizzling, zeros past the tensor), and the block's thread 0 issues
+    each chunk's boxes, `weight-chunks-ahead` chunks on, arriving on the
+    slot's mbarrier with their bytes expected; the block's threads wait on
+    it where they waited for W's cp.async group. W's buffers are then the
+    boxes as TMA writes them (128-byte rows, 16-byte pieces swizzled
+    within each 8 rows, slots on 1,024-byte boundaries, in dynamic shared
+    memory), which W's wgmma descriptors read with 128-byte swizzling. On
+    the host the boxes are copied as TMA writes them and the descriptors'
+    swizzling decoded, so host semantics checks the layout; the mbarrier
+    phases and the tensor maps need a GPU. A tile whose W is not a view of
+    whole rows of a static weight tensor (rows a multiple of 16 bytes) is
+    copied by cp.async, with a warning.
+
     With `emulate-lanes` (moe-nvptx-pipeline's `host-semantics`), the same
     lane code runs on the host instead, on tiles still inside their warp
     forall: each phase (the accumulators' first values, each step's
@@ -534,6 +568,10 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
            /*default=*/"0",
            "With wgmma, the last chunks whose wgmmas may still run when the "
            "block passes a chunk's barrier (0 to 2)">,
+    Option<"tmaWeights", "tma-weights", "bool", /*default=*/"false",
+           "With wgmma, W's chunks come by TMA: one thread issues a box of "
+           "each weight's chunk (128-byte swizzled, as wgmma reads it), "
+           "whose landing the chunk's slot's mbarrier counts">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",

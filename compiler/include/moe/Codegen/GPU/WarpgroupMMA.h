@@ -17,6 +17,13 @@
 // group of 8 rows follows the last of the group before (the stride
 // dimension byte offset, a chunk's 8 rows: 1,024 bytes).
 //
+// W's chunks copied by TMA (`tma-weights`) are laid out as TMA writes a box
+// of 64 16-bit elements (128 bytes) by `rows` with 128-byte swizzling: row
+// r's 128 bytes at 128 r, its 16-byte piece j at piece j ^ (r % 8) (the
+// canonical K-major layout with 128-byte swizzling, PTX ISA "Shared Memory
+// Matrix Layout": a slot starts on a 1,024-byte boundary, 8 rows a swizzle
+// pattern, the stride dimension byte offset 1,024).
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef MOE_CODEGEN_GPU_WARPGROUPMMA_H
@@ -40,8 +47,27 @@ constexpr int64_t kWarpgroupWarps = 4, kWarpgroupRows = 64,
 MemRefType getCoreMatrixChunksType(int64_t slots, int64_t rows, int64_t depth,
                                    Type element, Attribute memorySpace = {});
 
-/// The rows of a staged buffer: `getCoreMatrixChunksType`'s, or a
-/// [slots, rows, stride] one's.
+/// The bytes of one row of a 128-byte swizzled chunk, and of its pattern
+/// (8 rows), where its slots start.
+constexpr int64_t kSwizzleRowBytes = 128, kSwizzlePatternBytes = 1024;
+
+/// [slots, rows, depth] of `element` (depth x element = 128 bytes, rows a
+/// multiple of 8): `slots` chunks as TMA writes them with 128-byte
+/// swizzling.
+MemRefType getSwizzledChunksType(int64_t slots, int64_t rows, int64_t depth,
+                                 Type element, Attribute memorySpace = {});
+
+/// Whether `type` is a getSwizzledChunksType buffer (rank 3, 128-byte rows).
+bool isSwizzledChunks(MemRefType type);
+
+/// The indices of the 16-byte piece of (row, column) (column a multiple of
+/// the piece's elements) in chunk `slot` of a swizzled buffer of `type`.
+SmallVector<Value> getSwizzledPieceIndices(OpBuilder &b, Location loc,
+                                           MemRefType type, Value slot,
+                                           Value row, Value column);
+
+/// The rows of a staged buffer: `getCoreMatrixChunksType`'s,
+/// `getSwizzledChunksType`'s, or a [slots, rows, stride] one's.
 int64_t getStagedRows(MemRefType type);
 
 /// The indices of (row, column) in chunk `slot` of a core-matrix buffer.
@@ -61,10 +87,11 @@ std::pair<Value, Value> getCoreMatrixPiecePlace(OpBuilder &b, Location loc,
                                                 int64_t depth);
 
 /// The wgmma descriptor (i64) of the matrix that starts at column `column`
-/// (a multiple of 8) and row `firstRow` (a multiple of 8; null: 0) of
-/// chunk `slot` of core-matrix buffer `buffer`. On the GPU its start is
-/// the buffer's shared-memory address; on the host (`onHost`) its byte
-/// offset in the buffer, which `emulateWarpgroupMma` reads it by.
+/// (a multiple of 8; of a swizzled buffer, of 16) and row `firstRow` (a
+/// multiple of 8; null: 0) of chunk `slot` of core-matrix or swizzled
+/// buffer `buffer`. On the GPU its start is the buffer's shared-memory
+/// address; on the host (`onHost`) its byte offset in the buffer, which
+/// `emulateWarpgroupMma` reads it by.
 Value buildWarpgroupDescriptor(OpBuilder &b, Location loc, Value buffer,
                                Value slot, Value column, bool onHost,
                                Value firstRow = Value());
@@ -94,9 +121,10 @@ Value createWarpgroupMma(OpBuilder &b, Location loc, Type operandType, Value a,
 /// element e of tile j (in `accBuffer` [lanes, ..., 4] from tile
 /// `firstTile`) += the sum over the descriptors' 16 columns of A's row (16
 /// `warp` + g, + 8 for e >= 2) times W's row (8 j + 2 (lane % 4), + 1 for
-/// odd e), each element read from `aBuffer` and `wBuffer` (core-matrix
-/// buffers) where descriptors `aDescriptor` and `wDescriptor` place it:
-/// their start, leading and stride byte offsets decoded from their bits.
+/// odd e), each element read from `aBuffer` and `wBuffer` (core-matrix or
+/// swizzled buffers) where descriptors `aDescriptor` and `wDescriptor`
+/// place it: their start, leading and stride byte offsets and swizzling
+/// mode decoded from their bits.
 void emulateWarpgroupMma(OpBuilder &b, Location loc, Value aBuffer,
                          Value aDescriptor, Value wBuffer, Value wDescriptor,
                          Value warp, Value accBuffer, int64_t firstTile,
