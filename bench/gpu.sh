@@ -42,6 +42,9 @@ done
 # keeps them.
 VARIANTS=(
   "wgmma:wgmma=true"
+  "wgmma-tma:wgmma=true tma-weights=true weight-chunks-ahead=2"
+  "wgmma-tma-deep:wgmma=true tma-weights=true wgmma-pending-chunks=1 weight-chunks-ahead=3"
+  "wgmma2-tma:wgmma=true warpgroups=2 tma-weights=true weight-chunks-ahead=2"
   "wgmma-deep:wgmma=true wgmma-pending-chunks=1 weight-chunks-ahead=2"
   "wgmma2:wgmma=true warpgroups=2"
   "wgmma2-deep:wgmma=true warpgroups=2 wgmma-pending-chunks=1 weight-chunks-ahead=2"

@@ -14,7 +14,7 @@
 #   prefetched, with its matmuls' K split in slices, with warp tiles of
 #   48 rows, with its W groups through a ring in shared memory, and with
 #   column blocks in groups; a deeper BF16 layer by default and with the
-#   deeper pipelines of staged chunks)
+#   deeper pipelines of staged chunks, and with W by TMA)
 #   (default sm_90); self-contained executables; a few of them are also
 #   run with --cuda-graphs;
 # - OUT/NAME.expected-T/: the reference's outputs (moe-reference, rounding
@@ -182,7 +182,8 @@ fi
 # the down projections) and those with f32 rows (narrow-activations=false).
 DEEP_CASES=(tensor-cores-bf16-deep tensor-cores-bf16-deep-wide
   tensor-cores-bf16-deep-grid-ahead3
-  tensor-cores-bf16-deep-wgmma-ahead2 tensor-cores-bf16-deep-wgmma2-async)
+  tensor-cores-bf16-deep-wgmma-ahead2 tensor-cores-bf16-deep-wgmma2-async
+  tensor-cores-bf16-deep-wgmma-tma tensor-cores-bf16-deep-wgmma2-tma)
 deep_wanted=0
 for name in "${DEEP_CASES[@]}"; do
   wanted "$name" && deep_wanted=1
@@ -228,6 +229,14 @@ if [[ "$HOST" == 1 || "$ARCH" == sm_90* ]]; then
     --reference --tensor-cores --weights tensor-cores-bf16-deep.safetensors
   prepare tensor-cores-bf16-deep-wgmma2-async "$OUT/tensor-cores-bf16-deep-model.json" 4e-3 \
     --compile --pipeline-options="wgmma=true warpgroups=2 narrow-activations=false copy-activations-async=true wgmma-pending-chunks=1" --arch sm_90a \
+    --reference --tensor-cores --weights tensor-cores-bf16-deep.safetensors
+  # W by TMA (tma-weights): tensor maps, mbarriers, 128-byte swizzled
+  # boxes; off by default until timed.
+  prepare tensor-cores-bf16-deep-wgmma-tma "$OUT/tensor-cores-bf16-deep-model.json" 4e-3 \
+    --compile --pipeline-options="wgmma=true tma-weights=true wgmma-pending-chunks=1 weight-chunks-ahead=2" --arch sm_90a \
+    --reference --tensor-cores --weights tensor-cores-bf16-deep.safetensors
+  prepare tensor-cores-bf16-deep-wgmma2-tma "$OUT/tensor-cores-bf16-deep-model.json" 4e-3 \
+    --compile --pipeline-options="wgmma=true warpgroups=2 tma-weights=true weight-chunks-ahead=3" --arch sm_90a \
     --reference --tensor-cores --weights tensor-cores-bf16-deep.safetensors
 fi
 # The same with each warp's W groups copied by cp.async into a ring of

@@ -20,7 +20,12 @@
  * recording an event on it fails, and at exit the stand-in prints the
  * graphs captured, their kernels and the graph launches. Built with
  * -DFAKE_CUDA_NO_EVENTS it has no event functions, with
- * -DFAKE_CUDA_NO_GRAPHS no graph functions, as a driver without them. */
+ * -DFAKE_CUDA_NO_GRAPHS no graph functions, as a driver without them.
+ * In the counting modes each TMA tensor map made is printed (its data
+ * type, dimensions, byte strides, box, swizzle, L2 promotion and fill,
+ * innermost first, as the runtime passes them), and at exit the number
+ * made and copied to the device; a map copied on the capturing stream
+ * fails. Built with -DFAKE_CUDA_NO_TMA it has no tensor-map functions. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +41,7 @@ static int counting(void) {
 }
 static unsigned long launches, streams, syncs, events, allowances;
 static unsigned long graphs, captured, graphLaunches;
+static unsigned long tensorMaps, mapCopies;
 /* The stream being captured, or null. */
 static void *capturing;
 /* CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, _INVALIDATED. */
@@ -50,6 +56,9 @@ __attribute__((destructor)) static void printCounts(void) {
   if (graphs || graphLaunches)
     fprintf(stderr, "fake-cuda: graphs=%lu captured=%lu graph-launches=%lu\n",
             graphs, captured, graphLaunches);
+  if (tensorMaps || mapCopies)
+    fprintf(stderr, "fake-cuda: tensor-maps=%lu copied=%lu\n", tensorMaps,
+            mapCopies);
   if (allowances)
     fprintf(stderr,
             "fake-cuda: shared memory allowed %lu times, largest launch %d "
@@ -191,6 +200,44 @@ CUresult cuGraphLaunch(void *exec, void *stream) {
 }
 CUresult cuGraphExecDestroy(void *exec) { return 0; }
 CUresult cuGraphDestroy(void *graph) { return 0; }
+#endif
+#ifndef FAKE_CUDA_NO_TMA
+CUresult cuTensorMapEncodeTiled(void *map, int dataType, unsigned rank,
+                                void *address, const unsigned long long *dims,
+                                const unsigned long long *strides,
+                                const unsigned *box,
+                                const unsigned *elementStrides, int interleave,
+                                int swizzle, int l2Promotion, int oobFill) {
+  unsigned i;
+  if (counting()) {
+    fprintf(stderr, "fake-cuda: tensor map: type %d dims", dataType);
+    for (i = 0; i < rank; ++i)
+      fprintf(stderr, " %llu", dims[i]);
+    fprintf(stderr, " strides");
+    for (i = 0; i + 1 < rank; ++i)
+      fprintf(stderr, " %llu", strides[i]);
+    fprintf(stderr, " box");
+    for (i = 0; i < rank; ++i)
+      fprintf(stderr, " %u", box[i]);
+    fprintf(stderr, " element-strides");
+    for (i = 0; i < rank; ++i)
+      fprintf(stderr, " %u", elementStrides[i]);
+    fprintf(stderr, " interleave %d swizzle %d l2 %d fill %d%s\n", interleave,
+            swizzle, l2Promotion, oobFill,
+            ((unsigned long long)address % 16) ? " MISALIGNED" : "");
+  }
+  memset(map, 0, 128);
+  ++tensorMaps;
+  return 0;
+}
+CUresult cuMemcpyHtoDAsync_v2(unsigned long long d, const void *h, size_t n,
+                              void *stream) {
+  if (capturing && stream == capturing)
+    return kCaptureUnsupported;
+  memcpy((void *)d, h, n);
+  ++mapCopies;
+  return 0;
+}
 #endif
 #ifndef FAKE_CUDA_NO_EVENTS
 CUresult cuEventCreate(void **event, unsigned flags) {

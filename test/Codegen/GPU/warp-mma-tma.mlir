@@ -1,0 +1,132 @@
+// RUN: moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=128 tma-weights=true" --cse | FileCheck %s
+// RUN: moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=128" --cse | FileCheck %s --check-prefix=CP-ASYNC
+
+// The warpgroup of warp-mma-wgmma.mlir with narrowed A (bf16 rows) and W
+// expert %e's [40, 96] of a [2, 40, 96] tensor, with tma-weights: W's
+// chunks come by TMA.
+// - Before the launch the host makes the tensor's map: boxes [1, 48, 64]
+//   (the staged rows, 40 padded to 48, by a chunk of 64), 128-byte
+//   swizzled, zeros past the tensor.
+// - W's buffer, [2, 48, 64] bf16 (12 KB: rows of 128 bytes, as TMA writes
+//   a box), is in dynamic shared memory from the first 1,024-byte boundary
+//   (13,312 bytes asked for, a pattern more than the slots).
+// - W's origin in the tensor (the box coordinates k, n and expert,
+//   innermost first) comes from the view's offset: k = offset % 96, n =
+//   (offset / 96) % 40, expert = (offset / 96) / 40.
+// - An mbarrier a slot, set up by thread 0 (fenced, then a barrier before
+//   any thread waits); thread 0 arrives on the slot's, expecting the box's
+//   6,144 bytes, and issues the box at (chunk start + k, n, expert); A's
+//   pieces still come by every thread's cp.async. Every thread waits on
+//   the next chunk's mbarrier (phase parity (chunk / 2) % 2), only where
+//   there is a next chunk, before the barrier; after the loop thread 0
+//   invalidates the mbarriers.
+// - W's descriptors have 128-byte swizzling (1 << 62), the stride
+//   dimension byte offset 1,024 (64 << 32) and the leading one 16 (1 <<
+//   16): 4611686293305360384.
+// CHECK-LABEL: func.func @tma
+// CHECK-SAME:    (%{{.+}}: memref<?x96xbf16>, %[[EXPERTS:.+]]: memref<2x40x96xbf16>,
+// CHECK:         %[[CAST:.+]] = memref.cast %[[EXPERTS]] : memref<2x40x96xbf16> to memref<*xbf16>
+// CHECK:         %[[MAP:.+]] = nvgpu.tma.create.descriptor %[[CAST]] box[%c1, %c48, %c64] : memref<*xbf16> -> <tensor = memref<1x48x64xbf16, #gpu.address_space<workgroup>>, swizzle = swizzle_128b, l2promo = l2promo_256b, oob = zero, interleave = none>
+// CHECK:         gpu.launch {{.*}} dynamic_shared_memory_size %c13312_i32 workgroup(%[[A_BUF:.+]] : memref<2x8x8x8x8xbf16, #gpu.address_space<workgroup>>)
+// CHECK:           %[[W_VIEW:.+]] = memref.subview %[[EXPERTS]]
+// CHECK:           %[[TID:.+]] = gpu.thread_id  x
+// CHECK:           %[[DYN:.+]] = gpu.dynamic_shared_memory
+// CHECK:           %[[BYTES:.+]] = memref.view %[[DYN]][%c0][] : {{.*}} to memref<13312xi8, #gpu.address_space<workgroup>>
+// CHECK:           %[[ADDRESS:.+]] = memref.extract_aligned_pointer_as_index %[[BYTES]]
+// CHECK:           %[[MISS:.+]] = arith.remui %[[ADDRESS]], %c1024
+// CHECK:           %[[PAD:.+]] = arith.subi %c1024, %[[MISS]]
+// CHECK:           %[[START:.+]] = arith.remui %[[PAD]], %c1024
+// CHECK:           %[[W_BUF:.+]] = memref.view %[[BYTES]][%[[START]]][] : {{.*}} to memref<2x48x64xbf16, #gpu.address_space<workgroup>>
+// CHECK:           %{{.+}}, %[[OFFSET:.+]], %{{.+}}:2, %{{.+}}:2 = memref.extract_strided_metadata %[[W_VIEW]]
+// CHECK:           %[[ROW:.+]] = arith.divui %[[OFFSET]], %c96
+// CHECK:           %[[K:.+]] = arith.remui %[[OFFSET]], %c96
+// CHECK:           %[[N:.+]] = arith.remui %[[ROW]], %c40
+// CHECK:           %[[EXPERT:.+]] = arith.divui %[[ROW]], %c40
+// CHECK:           %[[BARS:.+]] = nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 2>
+// CHECK:           %[[ISSUER:.+]] = arith.cmpi eq, %[[TID]], %c0
+// CHECK:           nvgpu.mbarrier.init %[[BARS]][%c0], %c1, predicate = %[[ISSUER]]
+// CHECK-NEXT:      nvgpu.mbarrier.init %[[BARS]][%c1], %c1, predicate = %[[ISSUER]]
+// CHECK-NEXT:      nvvm.fence.mbarrier.init
+// CHECK-NEXT:      gpu.barrier
+// CHECK:           nvgpu.mbarrier.arrive.expect_tx %[[BARS]][%[[SLOT0:.+]]], %c6144, predicate = %[[ISSUER]]
+// CHECK:           %[[BOX0:.+]] = memref.subview %[[W_BUF]][%[[SLOT0]], 0, 0] [1, 48, 64] [1, 1, 1]
+// CHECK:           nvgpu.tma.async.load %[[MAP]][%[[K0:.+]], %[[N]], %[[EXPERT]]], %[[BARS]][%[[SLOT0]]] to %[[BOX0]], predicate = %[[ISSUER]]
+// CHECK-NOT:       nvgpu.device_async_copy {{.*}} %[[W_BUF]]
+// CHECK:           nvgpu.device_async_copy {{.*}}, %[[A_BUF]]
+// CHECK:           nvvm.cp.async.wait.group 0
+// CHECK:           nvgpu.mbarrier.try_wait.parity %[[BARS]][%{{.+}}], %{{.+}}, %c10000000
+// CHECK-NEXT:      nvvm.fence.proxy
+// CHECK-NEXT:      gpu.barrier
+// CHECK:           scf.for %[[CHUNK:.+]] = %c0 to %{{.+}} step %c1
+// CHECK:             %[[NEXT:.+]] = arith.addi %[[CHUNK]], %c1
+// CHECK:             %[[HAS_NEXT:.+]] = arith.cmpi ult, %[[NEXT]], %{{.+}}
+// CHECK:             scf.if %[[HAS_NEXT]] {
+// CHECK:               nvgpu.mbarrier.arrive.expect_tx %[[BARS]][%[[SLOT:.+]]], %c6144, predicate = %[[ISSUER]]
+// CHECK:               nvgpu.tma.async.load %[[MAP]][%{{.+}}, %[[N]], %[[EXPERT]]], %[[BARS]][%[[SLOT]]] to %{{.+}}, predicate = %[[ISSUER]]
+// CHECK-NOT:           nvgpu.device_async_copy {{.*}} %[[W_BUF]]
+// CHECK:             nvvm.wgmma.fence.aligned
+// CHECK:             arith.ori %{{.+}}, %c4611686293305360384_i64
+// CHECK:             nvvm.wgmma.mma_async
+// CHECK:             nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK-NEXT:        nvvm.cp.async.wait.group 0
+// CHECK-NEXT:        scf.if %[[HAS_NEXT]] {
+// CHECK:               %[[USE:.+]] = arith.divui %[[NEXT]], %c2
+// CHECK:               %[[ODD:.+]] = arith.remui %[[USE]], %c2
+// CHECK:               %[[PARITY:.+]] = arith.cmpi ne, %[[ODD]], %c0
+// CHECK:               %[[NEXT_SLOT:.+]] = arith.remui %[[NEXT]], %c2
+// CHECK:               nvgpu.mbarrier.try_wait.parity %[[BARS]][%[[NEXT_SLOT]]], %[[PARITY]], %c10000000
+// CHECK:             }
+// CHECK-NEXT:        nvvm.fence.proxy
+// CHECK-NEXT:        gpu.barrier
+// CHECK:           scf.if %[[ISSUER]] {
+// CHECK:             nvgpu.mbarrier.get %[[BARS]][%c0]
+// CHECK:             nvvm.mbarrier.inval
+// CHECK:             nvgpu.mbarrier.get %[[BARS]][%c1]
+// CHECK:             nvvm.mbarrier.inval
+
+// Without tma-weights W comes by cp.async into core matrices, as before.
+// CP-ASYNC-LABEL: func.func @tma
+// CP-ASYNC-NOT:     nvgpu.tma
+// CP-ASYNC:         workgroup(%{{.+}} : memref<2x8x8x8x8xbf16, #gpu.address_space<workgroup>>, %[[W:.+]] : memref<2x6x8x8x8xbf16, #gpu.address_space<workgroup>>)
+// CP-ASYNC-NOT:     nvgpu.mbarrier
+// CP-ASYNC:         nvgpu.device_async_copy {{.*}}, %[[W]]
+// CP-ASYNC-NOT:     nvgpu.mbarrier
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @tma(%x: memref<?x96xbf16>, %experts: memref<2x40x96xbf16>,
+               %y: memref<?x40xf32>, %n: index, %e: index) {
+  %c1 = arith.constant 1 : index
+  %c128 = arith.constant 128 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1) {
+    %w = memref.subview %experts[%e, 0, 0] [1, 40, 96] [1, 1, 1]
+        : memref<2x40x96xbf16> to memref<40x96xbf16, strided<[96, 1], offset: ?>>
+    %rows = affine.min affine_map<()[s0] -> (s0, 64)>()[%n]
+    %block_a = memref.subview %x[0, 0] [%rows, 96] [1, 1]
+        : memref<?x96xbf16> to memref<?x96xbf16, strided<[96, 1]>>
+    %warp = affine.apply affine_map<()[s0] -> (s0 floordiv 32)>()[%tx]
+    %row = affine.min affine_map<()[s0, s1] -> (s0 * 16, s1)>()[%warp, %rows]
+    %row_count = affine.min affine_map<()[s0, s1] -> (s1 - s0, 16)>()[%row, %rows]
+    %a = memref.subview %block_a[%row, 0] [%row_count, 96] [1, 1]
+        : memref<?x96xbf16, strided<[96, 1]>> to memref<?x96xbf16, strided<[96, 1], offset: ?>>
+    %c = memref.subview %y[%row, 0] [%row_count, 40] [1, 1]
+        : memref<?x40xf32> to memref<?x40xf32, strided<[40, 1], offset: ?>>
+    linalg.generic {indexing_maps = [#a, #w, #c],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%a, %w : memref<?x96xbf16, strided<[96, 1], offset: ?>>,
+                     memref<40x96xbf16, strided<[96, 1], offset: ?>>)
+        outs(%c : memref<?x40xf32, strided<[40, 1], offset: ?>>)
+        attrs = {moe.segment_matmul, moe.warp_mma} {
+    ^bb0(%in: bf16, %wt: bf16, %acc: f32):
+      %ae = arith.extf %in : bf16 to f32
+      %we = arith.extf %wt : bf16 to f32
+      %p = arith.mulf %ae, %we : f32
+      %s = arith.addf %acc, %p : f32
+      linalg.yield %s : f32
+    }
+    gpu.terminator
+  }
+  return
+}
