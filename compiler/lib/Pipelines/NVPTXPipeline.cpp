@@ -31,12 +31,14 @@
 using namespace mlir;
 using namespace mlir::moe;
 
-std::string mlir::moe::ptxFeaturesForArch(llvm::StringRef arch) {
+std::string mlir::moe::ptxFeaturesForArch(llvm::StringRef arch,
+                                          bool tensorMaps) {
   // LLVM's default PTX version is too old for these: it aborts.
   if (arch == "sm_80")
     return "+ptx70";
+  // The tensor-map proxy fence before TMA copies is PTX 8.3's.
   if (arch == "sm_90" || arch == "sm_90a")
-    return "+ptx80";
+    return tensorMaps ? "+ptx83" : "+ptx80";
   return "";
 }
 
@@ -200,7 +202,7 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   pm.addPass(memref::createExpandStridedMetadataPass());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.gpuArch;
-  target.features = ptxFeaturesForArch(options.gpuArch);
+  target.features = ptxFeaturesForArch(options.gpuArch, options.tmaWeights);
   target.optLevel = 3;
   target.linkLibs.push_back(libdevicePath(options.cudaToolkit));
   pm.addPass(createGpuNVVMAttachTarget(target));

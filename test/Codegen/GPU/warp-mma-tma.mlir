@@ -14,7 +14,8 @@
 //   innermost first) comes from the view's offset: k = offset % 96, n =
 //   (offset / 96) % 40, expert = (offset / 96) / 40.
 // - An mbarrier a slot, set up by thread 0 (fenced, then a barrier before
-//   any thread waits); thread 0 arrives on the slot's, expecting the box's
+//   any thread waits); thread 0 first acquires the map the host wrote
+//   (the tensor-map proxy fence) and prefetches it; thread 0 arrives on the slot's, expecting the box's
 //   6,144 bytes, and issues the box at (chunk start + k, n, expert); A's
 //   pieces still come by every thread's cp.async. Every thread waits on
 //   the next chunk's mbarrier (phase parity (chunk / 2) % 2), only where
@@ -46,6 +47,10 @@
 // CHECK:           %[[ISSUER:.+]] = arith.cmpi eq, %[[TID]], %c0
 // CHECK:           nvgpu.mbarrier.init %[[BARS]][%c0], %c1, predicate = %[[ISSUER]]
 // CHECK-NEXT:      nvgpu.mbarrier.init %[[BARS]][%c1], %c1, predicate = %[[ISSUER]]
+// CHECK-NEXT:      scf.if %[[ISSUER]] {
+// CHECK-NEXT:        nvgpu.tma.fence.descriptor %[[MAP]]
+// CHECK-NEXT:        nvgpu.tma.prefetch.descriptor %[[MAP]]
+// CHECK-NEXT:      }
 // CHECK-NEXT:      nvvm.fence.mbarrier.init
 // CHECK-NEXT:      gpu.barrier
 // CHECK:           nvgpu.mbarrier.arrive.expect_tx %[[BARS]][%[[SLOT0:.+]]], %c6144, predicate = %[[ISSUER]]

@@ -370,9 +370,10 @@ struct NVPTXPipelineOptions
       llvm::cl::init(0)};
 };
 
-/// The PTX ISA version `arch` needs as an LLVM feature ("+ptx80"), or an
-/// empty string for an architecture the pipeline does not support.
-std::string ptxFeaturesForArch(llvm::StringRef arch);
+/// The PTX ISA version `arch` needs as an LLVM feature ("+ptx80"; with
+/// `tensorMaps`, TMA copies' tensor-map fences, "+ptx83"), or an empty
+/// string for an architecture the pipeline does not support.
+std::string ptxFeaturesForArch(llvm::StringRef arch, bool tensorMaps = false);
 
 /// Where the CUDA toolkit `toolkit` keeps libdevice.
 std::string libdevicePath(llvm::StringRef toolkit);

@@ -1349,6 +1349,15 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
       nvgpu::MBarrierInitOp::create(b, loc, staging->weightBarriers,
                                     constant(1), constant(slot),
                                     staging->issuesBoxes);
+    // The maps were written to global memory by the host: the issuing
+    // thread acquires them for the tensor-map proxy before its first box
+    // (and brings them into the cache).
+    whereTrue(staging->issuesBoxes, [&] {
+      for (const Staging::TmaWeight &box : staging->tmaWeights) {
+        nvgpu::TmaFenceOp::create(b, loc, box.map);
+        nvgpu::TmaPrefetchOp::create(b, loc, box.map, /*predicate=*/Value());
+      }
+    });
     NVVM::FenceMbarrierInitOp::create(b, loc);
     gpu::BarrierOp::create(b, loc);
   }
@@ -2608,9 +2617,9 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       if (!llvm::all_of(boxTensors, [](Value tensor) { return tensor; })) {
         at->emitWarning()
             << "tma-weights: this tile's W is not a box of a weight tensor "
-               "(rows of 16-bit elements, a multiple of 16 bytes, views of "
-               "it by unit-stride subviews); its chunks are copied by "
-               "cp.async";
+               "(whole rows of 16-bit elements, a multiple of 16 bytes, "
+               "views of it by unit-stride subviews); its chunks are copied "
+               "by cp.async";
         boxTensors.clear();
       }
     }
@@ -2726,7 +2735,9 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     int64_t depth = type.getDimSize(type.getRank() - 1);
     SmallVector<int64_t> strides;
     int64_t offset;
-    if (depth * 2 % 16 != 0 ||
+    // The view has all of K: TMA fills zeros past the tensor only, and a
+    // view of part of K (split-k's slices) would read its neighbours'.
+    if (depth * 2 % 16 != 0 || viewType.getDimSize(1) != depth ||
         failed(viewType.getStridesAndOffset(strides, offset)) ||
         strides[0] != depth || strides[1] != 1)
       return Value();
