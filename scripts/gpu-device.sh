@@ -4,7 +4,9 @@
 # Usage: scripts/gpu-device.sh PREPARED OUT [SECONDS]
 #
 # Runs, on a GPU machine (the device tool's has CUDA, PyTorch and numpy but
-# no LLVM), what was prepared here by
+# no LLVM), what was prepared here by scripts/gpu-prepare.sh (PREPARED: its
+# folder, or its .tar.xz, which is unpacked into a temporary folder), that
+# is by
 #
 #   scripts/gpu-check.sh PREPARED/check sm_90
 #   bench/gpu.sh build PREPARED/bench sm_90
@@ -39,6 +41,13 @@ SECONDS_ALLOWED="${3:-480}"
 PYTHON="${PYTHON:-python3}"
 START=$(date +%s)
 mkdir -p "$OUT"
+if [[ -f "$PREPARED" ]]; then
+  # An archive of the prepared folder (the device tool's carry limit).
+  unpacked="$(mktemp -d)"
+  "$PYTHON" -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
+    "$PREPARED" "$unpacked" || { echo "gpu-device: cannot unpack $PREPARED"; exit 1; }
+  PREPARED="$(find "$unpacked" -mindepth 1 -maxdepth 1 -type d | head -1)"
+fi
 left() { echo $(( SECONDS_ALLOWED - ($(date +%s) - START) )); }
 status=0
 

@@ -2395,6 +2395,17 @@ static SmallVector<Value> placeInDynamicShared(OpBuilder &b, Location loc,
   return views;
 }
 
+/// On the host, a buffer of each of `types` (allocas aligned to
+/// `alignment` bytes), where the GPU's are in shared memory.
+static SmallVector<Value> allocateOnHost(OpBuilder &b, Location loc,
+                                         ArrayRef<MemRefType> types,
+                                         int64_t alignment) {
+  return llvm::map_to_vector(types, [&](MemRefType type) -> Value {
+    return memref::AllocaOp::create(b, loc, type,
+                                    b.getI64IntegerAttr(alignment));
+  });
+}
+
 /// Whether `bytes` more of static shared memory fit `launch`: within the 48
 /// KB of static shared memory, and with its dynamic shared memory within
 /// kSharedBytesPerBlock.
@@ -2820,13 +2831,9 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
   SmallVector<Value> createSwizzledBuffers(OpBuilder &b, Operation *at,
                                            ArrayRef<MemRefType> types) {
     Location loc = at->getLoc();
+    if (emulateLanes)
+      return allocateOnHost(b, loc, types, kSwizzlePatternBytes);
     SmallVector<Value> buffers;
-    if (emulateLanes) {
-      for (MemRefType type : types)
-        buffers.push_back(memref::AllocaOp::create(
-            b, loc, type, b.getI64IntegerAttr(kSwizzlePatternBytes)));
-      return buffers;
-    }
     auto launch = at->getParentOfType<gpu::LaunchOp>();
     int64_t start = llvm::alignTo(*dynamicSharedBytes(launch), 16);
     int64_t bytes = kSwizzlePatternBytes;
@@ -2959,9 +2966,8 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     Location loc = at->getLoc();
     SmallVector<Value> buffers;
     if (emulateLanes) {
-      for (MemRefType type : types)
-        buffers.push_back(
-            memref::AllocaOp::create(b, loc, type, b.getI64IntegerAttr(64)));
+      // Aligned for the 16-byte group loads.
+      buffers = allocateOnHost(b, loc, types, 64);
     } else {
       auto launch = at->getParentOfType<gpu::LaunchOp>();
       int64_t bytes = 0;
