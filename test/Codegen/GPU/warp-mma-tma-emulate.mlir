@@ -3,9 +3,10 @@
 // On the host (host semantics) warp-mma-tma.mlir's tile copies W's boxes
 // as TMA writes them, in each warp's turn: W's buffer [2, 48, 64] (an
 // alloca on a 1,024-byte boundary), and for each of the box's 48 rows and
-// 16-byte pieces (8 elements) along the chunk, the tensor's piece at
-// (expert, n + row, k + column) where inside the tensor's 40 rows and 96
-// columns, else zeros, stored at piece (column / 8) ^ (row % 8) of the
+// 16-byte pieces (8 elements) along the chunk, the piece of the expert's
+// [40, 96] rows of the tensor (the expert from W's view's offset) at (n +
+// row, k + column) where inside its 40 rows and 96 columns, else zeros
+// (copyStagePiece), stored at piece (column / 8) ^ (row % 8) of the
 // row. Each wgmma then reads W where its descriptor's bits place an
 // element: with the swizzling mode (bits 62-63) 1, at start + (row / 8) x
 // stride + (row % 8) x 128 + 2 k, its bits 4-6 XORed with bits 7-9. No
@@ -16,21 +17,27 @@
 // CHECK-NOT:     nvgpu.mbarrier
 // CHECK:         scf.forall
 // CHECK:           %[[W_BUF:.+]] = memref.alloca() {alignment = 1024 : i64} : memref<2x48x64xbf16>
+// CHECK:           %{{.+}}, %[[OFFSET:.+]], %{{.+}}:2, %{{.+}}:2 = memref.extract_strided_metadata
+// CHECK:           %[[VIEW_ROW:.+]] = arith.divui %[[OFFSET]], %c96
+// CHECK:           %[[EXPERT:.+]] = arith.divui %[[VIEW_ROW]], %c40
+// CHECK:           %[[EXPERT_ROWS:.+]] = memref.subview %[[EXPERTS]][%[[EXPERT]], 0, 0] [1, 40, 96] [1, 1, 1] : memref<2x40x96xbf16> to memref<40x96xbf16
+// CHECK:           %[[ROWS:.+]] = memref.dim %[[EXPERT_ROWS]], %c0
+// CHECK:           %[[COLUMNS:.+]] = memref.dim %[[EXPERT_ROWS]], %c1
 // CHECK:           scf.for %[[ROW:.+]] = %c0 to %c48 step %c1
 // CHECK:             scf.for %[[COLUMN:.+]] = %c0 to %c64 step %c8
 // CHECK:               %[[N:.+]] = arith.addi %{{.+}}, %[[ROW]]
 // CHECK:               %[[K:.+]] = arith.addi %{{.+}}, %[[COLUMN]]
-// CHECK:               %[[IN_N:.+]] = arith.cmpi ult, %[[N]], %c40
-// CHECK:               %[[IN_K:.+]] = arith.cmpi ult, %[[K]], %c96
-// CHECK:               %[[INSIDE:.+]] = arith.andi %[[IN_N]], %[[IN_K]]
-// CHECK:               %[[PIECE:.+]] = scf.if %[[INSIDE]] -> (vector<8xbf16>) {
-// CHECK:                 vector.load %[[EXPERTS]][%{{.+}}, %[[N]], %[[K]]] : memref<2x40x96xbf16>, vector<8xbf16>
-// CHECK:               } else {
-// CHECK:                 arith.constant dense<0.000000e+00> : vector<8xbf16>
 // CHECK:               %[[AT:.+]] = arith.divui %[[COLUMN]], %c8
 // CHECK:               %[[IN_PATTERN:.+]] = arith.remui %[[ROW]], %c8
 // CHECK:               %[[SWIZZLED:.+]] = arith.xori %[[AT]], %[[IN_PATTERN]]
 // CHECK:               %[[TO:.+]] = arith.muli %[[SWIZZLED]], %c8
+// CHECK:               %[[IN_N:.+]] = arith.cmpi ult, %[[N]], %[[ROWS]]
+// CHECK:               %[[IN_K:.+]] = arith.cmpi ult, %[[K]], %[[COLUMNS]]
+// CHECK:               %[[INSIDE:.+]] = arith.andi %[[IN_N]], %[[IN_K]]
+// CHECK:               %[[PIECE:.+]] = scf.if %[[INSIDE]] -> (vector<8xbf16>) {
+// CHECK:                 vector.load %[[EXPERT_ROWS]][%{{.+}}, %{{.+}}] : memref<40x96xbf16, strided<[96, 1], offset: ?>>, vector<8xbf16>
+// CHECK:               } else {
+// CHECK:                 arith.constant dense<0.000000e+00> : vector<8xbf16>
 // CHECK:               vector.store %[[PIECE]], %[[W_BUF]][%{{.+}}, %[[ROW]], %[[TO]]]
 // The wgmma's W element: the mode, then the swizzled address selected.
 // CHECK:           arith.shrui %{{.+}}, %c62_i64

@@ -32,12 +32,13 @@
 // CHECK:           %[[W_VIEW:.+]] = memref.subview %[[EXPERTS]]
 // CHECK:           %[[TID:.+]] = gpu.thread_id  x
 // CHECK:           %[[DYN:.+]] = gpu.dynamic_shared_memory
-// CHECK:           %[[BYTES:.+]] = memref.view %[[DYN]][%c0][] : {{.*}} to memref<13312xi8, #gpu.address_space<workgroup>>
-// CHECK:           %[[ADDRESS:.+]] = memref.extract_aligned_pointer_as_index %[[BYTES]]
+// CHECK:           %[[BASE:.+]] = memref.extract_aligned_pointer_as_index %[[DYN]]
+// CHECK:           %[[ADDRESS:.+]] = arith.addi %[[BASE]], %c0
 // CHECK:           %[[MISS:.+]] = arith.remui %[[ADDRESS]], %c1024
 // CHECK:           %[[PAD:.+]] = arith.subi %c1024, %[[MISS]]
-// CHECK:           %[[START:.+]] = arith.remui %[[PAD]], %c1024
-// CHECK:           %[[W_BUF:.+]] = memref.view %[[BYTES]][%[[START]]][] : {{.*}} to memref<2x48x64xbf16, #gpu.address_space<workgroup>>
+// CHECK:           %[[TO_BOUNDARY:.+]] = arith.remui %[[PAD]], %c1024
+// CHECK:           %[[START:.+]] = arith.addi %c0, %[[TO_BOUNDARY]]
+// CHECK:           %[[W_BUF:.+]] = memref.view %[[DYN]][%[[START]]][] : {{.*}} to memref<2x48x64xbf16, #gpu.address_space<workgroup>>
 // CHECK:           %{{.+}}, %[[OFFSET:.+]], %{{.+}}:2, %{{.+}}:2 = memref.extract_strided_metadata %[[W_VIEW]]
 // CHECK:           %[[ROW:.+]] = arith.divui %[[OFFSET]], %c96
 // CHECK:           %[[K:.+]] = arith.remui %[[OFFSET]], %c96

@@ -1231,11 +1231,12 @@ void WarpTileEmitter::emitWeightBoxes(Value chunkStart, Value slot) {
     SmallVector<Value, 3> at(box.origin);
     at[0] = arith::AddIOp::create(b, loc, at[0], chunkStart);
     if (!emulateLanes) {
-      // The slot as the box: [1, rows, 64] of a tensor [expert, n, k], or
-      // [rows, 64] of one [n, k].
-      SmallVector<int64_t> boxShape = {rows, kChunkDepth};
-      if (rank == 3)
-        boxShape.insert(boxShape.begin(), 1);
+      // The slot as the map's box: [1, rows, 64] of a tensor [expert, n,
+      // k], or [rows, 64] of one [n, k].
+      ArrayRef<int64_t> boxShape =
+          cast<nvgpu::TensorMapDescriptorType>(box.map.getType())
+              .getTensor()
+              .getShape();
       auto dstType =
           cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
               boxShape, bufferType,
@@ -1255,11 +1256,27 @@ void WarpTileEmitter::emitWeightBoxes(Value chunkStart, Value slot) {
       continue;
     }
     // On the host, the box as TMA writes it: each row's 16-byte pieces of
-    // the tensor, zeros past its rows and K, at their swizzled places.
-    int64_t depth = tensorType.getDimSize(rank - 1);
-    int64_t tensorRows = tensorType.getDimSize(rank - 2);
-    auto pieceType =
-        VectorType::get({kSixteenBitPieceWidth}, tensorType.getElementType());
+    // the tensor (the expert's rows), zeros past its rows and K, at their
+    // swizzled places.
+    Value rowsOfTensor = box.tensor;
+    if (rank == 3) {
+      int64_t tensorRows = tensorType.getDimSize(1);
+      int64_t depth = tensorType.getDimSize(2);
+      auto viewType =
+          cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
+              {tensorRows, depth}, tensorType,
+              SmallVector<int64_t>{ShapedType::kDynamic, 0, 0},
+              SmallVector<int64_t>{1, tensorRows, depth},
+              SmallVector<int64_t>{1, 1, 1}));
+      rowsOfTensor = memref::SubViewOp::create(
+          b, loc, viewType, box.tensor,
+          ArrayRef<OpFoldResult>{at[2], b.getIndexAttr(0), b.getIndexAttr(0)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(tensorRows),
+                                 b.getIndexAttr(depth)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                                 b.getIndexAttr(1)});
+    }
+    PieceSource source = getPieceSource(rowsOfTensor, kSixteenBitPieceWidth);
     auto rowLoop =
         scf::ForOp::create(b, loc, constant(0), constant(rows), constant(1));
     OpBuilder::InsertionGuard guard(b);
@@ -1270,28 +1287,9 @@ void WarpTileEmitter::emitWeightBoxes(Value chunkStart, Value slot) {
                            constant(kSixteenBitPieceWidth));
     b.setInsertionPoint(pieceLoop.getBody()->getTerminator());
     Value column = pieceLoop.getInductionVar();
-    Value n = arith::AddIOp::create(b, loc, at[1], row);
-    Value k = arith::AddIOp::create(b, loc, at[0], column);
-    Value inside = arith::AndIOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, n,
-                              constant(tensorRows)),
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k,
-                              constant(depth)));
-    auto load = scf::IfOp::create(b, loc, TypeRange{pieceType}, inside,
-                                  /*addThenBlock=*/true,
-                                  /*addElseBlock=*/true);
-    fillBlock(b, loc, load.thenBlock(), [&]() -> SmallVector<Value> {
-      SmallVector<Value, 3> from = {n, k};
-      if (rank == 3)
-        from.insert(from.begin(), at[2]);
-      return {vector::LoadOp::create(b, loc, pieceType, box.tensor, from)};
-    });
-    fillBlock(b, loc, load.elseBlock(), [&]() -> SmallVector<Value> {
-      return {arith::ConstantOp::create(b, loc, b.getZeroAttr(pieceType))};
-    });
-    vector::StoreOp::create(
-        b, loc, load.getResult(0), buffer,
+    copyStagePiece(
+        source, arith::AddIOp::create(b, loc, at[1], row),
+        arith::AddIOp::create(b, loc, at[0], column), buffer,
         getSwizzledPieceIndices(b, loc, bufferType, slot, row, column));
   }
 }
@@ -2366,15 +2364,23 @@ static std::optional<int64_t> dynamicSharedBytes(gpu::LaunchOp launch) {
 }
 
 /// Views of `types` (workgroup memory) one after another in `launch`'s
-/// dynamic shared memory from `offset` (16-byte aligned), the launch's
-/// dynamic size grown to their end: where buffers past the static 48 KB go.
+/// dynamic shared memory from `offset` (16-byte aligned), or from the
+/// first byte past it on an `alignment` boundary, the launch's dynamic size
+/// grown to their end: where buffers past the static 48 KB go.
 static SmallVector<Value> placeInDynamicShared(OpBuilder &b, Location loc,
                                                gpu::LaunchOp launch,
                                                int64_t offset,
-                                               ArrayRef<MemRefType> types) {
+                                               ArrayRef<MemRefType> types,
+                                               int64_t alignment = 16) {
   int64_t end = offset;
   for (MemRefType type : types)
     end += bytesOf(type);
+  // Past 16 bytes, where the first aligned byte is depends on the block's
+  // shared address, known at run time only: an alignment's bytes more,
+  // the buffers from the first aligned byte past `offset`.
+  bool alignAtRunTime = alignment > 16;
+  if (alignAtRunTime)
+    end += alignment;
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(launch);
@@ -2385,11 +2391,31 @@ static SmallVector<Value> placeInDynamicShared(OpBuilder &b, Location loc,
       b, loc,
       MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
                       types.front().getMemorySpace()));
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  };
+  Value start;
+  if (alignAtRunTime) {
+    Value address = arith::AddIOp::create(
+        b, loc, memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memory),
+        index(offset));
+    Value pad = arith::RemUIOp::create(
+        b, loc,
+        arith::SubIOp::create(
+            b, loc, index(alignment),
+            arith::RemUIOp::create(b, loc, address, index(alignment))),
+        index(alignment));
+    start = arith::AddIOp::create(b, loc, index(offset), pad);
+  }
   SmallVector<Value> views;
   for (MemRefType type : types) {
-    views.push_back(memref::ViewOp::create(
-        b, loc, type, memory, arith::ConstantIndexOp::create(b, loc, offset),
-        ValueRange()));
+    Value shift = index(offset);
+    if (start)
+      shift = start;
+    views.push_back(
+        memref::ViewOp::create(b, loc, type, memory, shift, ValueRange()));
+    if (start)
+      start = arith::AddIOp::create(b, loc, start, index(bytesOf(type)));
     offset += bytesOf(type);
   }
   return views;
@@ -2833,39 +2859,10 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     Location loc = at->getLoc();
     if (emulateLanes)
       return allocateOnHost(b, loc, types, kSwizzlePatternBytes);
-    SmallVector<Value> buffers;
     auto launch = at->getParentOfType<gpu::LaunchOp>();
-    int64_t start = llvm::alignTo(*dynamicSharedBytes(launch), 16);
-    int64_t bytes = kSwizzlePatternBytes;
-    for (MemRefType type : types)
-      bytes += bytesOf(type);
-    SmallVector<MemRefType, 2> workgroupTypes =
-        llvm::map_to_vector(types, inWorkgroup);
-    Value memory =
-        placeInDynamicShared(
-            b, loc, launch, start,
-            {MemRefType::get({bytes}, b.getI8Type(), AffineMap(),
-                             workgroupTypes.front().getMemorySpace())})
-            .front();
-    // The bytes from `start` to the next pattern boundary go unused.
-    Value address =
-        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memory);
-    auto index = [&](int64_t value) -> Value {
-      return arith::ConstantIndexOp::create(b, loc, value);
-    };
-    Value offset = arith::RemUIOp::create(
-        b, loc,
-        arith::SubIOp::create(
-            b, loc, index(kSwizzlePatternBytes),
-            arith::RemUIOp::create(b, loc, address,
-                                   index(kSwizzlePatternBytes))),
-        index(kSwizzlePatternBytes));
-    for (MemRefType type : workgroupTypes) {
-      buffers.push_back(
-          memref::ViewOp::create(b, loc, type, memory, offset, ValueRange()));
-      offset = arith::AddIOp::create(b, loc, offset, index(bytesOf(type)));
-    }
-    return buffers;
+    return placeInDynamicShared(
+        b, loc, launch, llvm::alignTo(*dynamicSharedBytes(launch), 16),
+        llvm::map_to_vector(types, inWorkgroup), kSwizzlePatternBytes);
   }
 
   /// `type` in workgroup memory.
