@@ -134,6 +134,10 @@ void mlir::moe::buildMoEEntryAndBufferizeStage(OpPassManager &pm,
   // function returns that argument): the result goes, and no call result
   // aliases a caller's buffer unseen.
   pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
+  // The caller then copies such a result onto the buffer it passed (a
+  // residual add's, the output's): the self-copy folds before anything
+  // (a GPU launch) is made of it.
+  pm.addPass(createCanonicalizerPass());
 }
 
 void mlir::moe::buildMoECPUBufferizationStage(

@@ -9,12 +9,16 @@
 // of one shape become identical functions, which upstream's
 // duplicate-function-elimination merges, so a deep model compiles each
 // distinct layer once instead of one function that grows with every layer.
+// The elementwise ops that the layer's result alone feeds (the residual add)
+// move with it: left in the caller, each would be one more parallel loop
+// there per layer.
 //
 //===----------------------------------------------------------------------===//
 
 #include "moe/Transforms/Passes.h"
 #include "moe/Transforms/TensorUtils.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
@@ -41,22 +45,37 @@ SetVector<Value> usedValues(Operation *op) {
   return used;
 }
 
-/// The `tensor.empty` that `layer`'s result is finally written into,
-/// following the destination operands of the ops that fill it; null when
-/// the destination comes from elsewhere.
-Operation *resultDestination(LayerOp layer) {
-  return traceDestination(layer.getDpsInitOperand(0)->get())
+/// The `tensor.empty` that `op`'s (destination-style) result is finally
+/// written into, following the destination operands of the ops that fill
+/// it; null when the destination comes from elsewhere.
+Operation *resultDestination(DestinationStyleOpInterface op) {
+  return traceDestination(op.getDpsInitOperand(0)->get())
       .getDefiningOp<tensor::EmptyOp>();
 }
 
-/// The ops that move with `layer` into its function, in block order: the
-/// layer and, to a fixed point, every memory-effect-free producer in its
-/// block whose results are used by those ops alone. Constants are cloned
-/// instead, and the layer's final destination stays with the caller.
-SmallVector<Operation *> layerCluster(LayerOp layer) {
-  Block *block = layer->getBlock();
-  Operation *destination = resultDestination(layer);
-  llvm::SmallPtrSet<Operation *, 16> cluster = {layer};
+/// The op that may move into the layer's function after `producer`: the
+/// sole user of its single result, in the same block, when that user is an
+/// elementwise linalg op with one result (the residual add). Anything else
+/// (a return, another layer, a matmul) stays with the caller.
+linalg::LinalgOp elementwiseConsumer(Operation *producer) {
+  if (producer->getNumResults() != 1 || !producer->getResult(0).hasOneUse())
+    return nullptr;
+  auto consumer =
+      dyn_cast<linalg::LinalgOp>(*producer->getResult(0).getUsers().begin());
+  if (!consumer || consumer->getBlock() != producer->getBlock() ||
+      consumer->getNumResults() != 1 || !consumer.hasPureTensorSemantics() ||
+      consumer.getNumLoops() != consumer.getNumParallelLoops() ||
+      !isMemoryEffectFree(consumer))
+    return nullptr;
+  return consumer;
+}
+
+/// Adds to `cluster`, to a fixed point, every memory-effect-free producer in
+/// `block` whose results are used by `cluster` alone, but for constants
+/// (cloned instead), other layers and `destinations` (which stay with the
+/// caller).
+void addProducers(llvm::SmallPtrSetImpl<Operation *> &cluster, Block *block,
+                  const llvm::SmallPtrSetImpl<Operation *> &destinations) {
   auto inCluster = [&](Operation *user) {
     Operation *ancestor = block->findAncestorOpInBlock(*user);
     return ancestor && cluster.contains(ancestor);
@@ -68,7 +87,8 @@ SmallVector<Operation *> layerCluster(LayerOp layer) {
       for (Value value : usedValues(op)) {
         Operation *producer = value.getDefiningOp();
         if (!producer || producer->getBlock() != block ||
-            cluster.contains(producer) || producer == destination ||
+            cluster.contains(producer) || destinations.contains(producer) ||
+            isa<LayerOp>(producer) ||
             producer->hasTrait<OpTrait::ConstantLike>() ||
             !isMemoryEffectFree(producer))
           continue;
@@ -79,6 +99,39 @@ SmallVector<Operation *> layerCluster(LayerOp layer) {
       }
     }
   }
+}
+
+/// `layer` and the producers only it uses (its norm, shared experts, fills).
+llvm::SmallPtrSet<Operation *, 16> layerProducers(LayerOp layer) {
+  llvm::SmallPtrSet<Operation *, 16> cluster = {layer};
+  llvm::SmallPtrSet<Operation *, 2> destinations;
+  destinations.insert(resultDestination(layer));
+  addProducers(cluster, layer->getBlock(), destinations);
+  return cluster;
+}
+
+/// The ops that move with `layer` into its function, in block order: the
+/// layer, the chain of elementwise ops its result alone feeds up to the
+/// first op of another layer's producers (`claimed`: the next layer's
+/// norm stays with that layer), and the producers only they use. The final
+/// destinations of the layer and of the chain's last op stay with the
+/// caller.
+SmallVector<Operation *> layerCluster(LayerOp layer,
+                                      const DenseSet<Operation *> &claimed) {
+  llvm::SmallPtrSet<Operation *, 16> cluster = {layer};
+  llvm::SmallPtrSet<Operation *, 2> destinations;
+  destinations.insert(resultDestination(layer));
+  Operation *last = layer;
+  while (linalg::LinalgOp consumer = elementwiseConsumer(last)) {
+    if (claimed.contains(consumer))
+      break;
+    cluster.insert(consumer);
+    last = consumer;
+  }
+  if (last != layer)
+    destinations.insert(
+        resultDestination(cast<DestinationStyleOpInterface>(last)));
+  addProducers(cluster, layer->getBlock(), destinations);
   SmallVector<Operation *> ordered(cluster.begin(), cluster.end());
   llvm::sort(ordered,
              [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
@@ -99,16 +152,26 @@ struct MoEOutlineLayersPass
       for (Block &block : func.getBody())
         for (auto layer : block.getOps<LayerOp>())
           layers.push_back(layer);
+      // Each layer's producers, found before any moves: a layer's chain of
+      // consumers stops where the next layer's producers begin.
+      DenseSet<Operation *> claimed;
       for (LayerOp layer : layers)
-        outline(symbols, layer);
+        for (Operation *op : layerProducers(layer))
+          if (op != layer)
+            claimed.insert(op);
+      for (LayerOp layer : layers)
+        outline(symbols, layer, claimed);
     }
   }
 
   /// Moves `layer`'s cluster into a new function at the end of the module
-  /// and calls it in the layer's place.
-  void outline(SymbolTable &symbols, LayerOp layer) {
-    SmallVector<Operation *> cluster = layerCluster(layer);
+  /// and calls it in the place of the cluster's last op, which every
+  /// argument dominates.
+  void outline(SymbolTable &symbols, LayerOp layer,
+               const DenseSet<Operation *> &claimed) {
+    SmallVector<Operation *> cluster = layerCluster(layer, claimed);
     llvm::SmallPtrSet<Operation *, 16> members(cluster.begin(), cluster.end());
+    Operation *last = cluster.back();
 
     // Arguments: what the cluster reads from outside, in order of first
     // use, so layers of one shape get one signature. Constants are cloned.
@@ -128,7 +191,7 @@ struct MoEOutlineLayersPass
     auto function = func::FuncOp::create(
         b, loc, "moe_layer",
         b.getFunctionType(ValueRange(arguments.getArrayRef()).getTypes(),
-                          layer->getResultTypes()));
+                          last->getResultTypes()));
     symbols.insert(function);
     function.setPrivate();
     function.setNoInline(true);
@@ -148,14 +211,14 @@ struct MoEOutlineLayersPass
       b.clone(*op, mapping);
     }
     SmallVector<Value> results;
-    for (Value result : layer->getResults())
+    for (Value result : last->getResults())
       results.push_back(mapping.lookup(result));
     func::ReturnOp::create(b, loc, results);
 
-    b.setInsertionPoint(layer);
+    b.setInsertionPoint(last);
     auto call = func::CallOp::create(b, loc, function, arguments.getArrayRef());
     call.setNoInline(true);
-    layer->replaceAllUsesWith(call.getResults());
+    last->replaceAllUsesWith(call.getResults());
     for (Operation *op : llvm::reverse(cluster))
       op->erase();
   }

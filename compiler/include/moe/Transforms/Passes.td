@@ -219,8 +219,13 @@ def MoEOutlineLayersPass : Pass<"moe-outline-layers", "::mlir::ModuleOp"> {
     distinct layer shape is compiled once, and compile time grows with the
     number of distinct shapes, not the depth of the model.
 
-    The `tensor.empty` a layer's result is finally written into stays with
-    the caller and is passed in: the function writes its result in place
+    The chain of elementwise linalg ops that the layer's result alone feeds
+    (the residual add) moves too, and the call takes the place of its last
+    op: left in the caller, each would be one more parallel loop there per
+    layer.
+
+    The `tensor.empty` a layer's result (and that chain's) is finally
+    written into stays with the caller and is passed in: the function writes its result in place
     (destination passing), so no buffer escapes it.
 
     The functions carry `no_inline` (and their calls too), so neither the
