@@ -2409,9 +2409,7 @@ static SmallVector<Value> placeInDynamicShared(OpBuilder &b, Location loc,
   }
   SmallVector<Value> views;
   for (MemRefType type : types) {
-    Value shift = index(offset);
-    if (start)
-      shift = start;
+    Value shift = start ? start : index(offset);
     views.push_back(
         memref::ViewOp::create(b, loc, type, memory, shift, ValueRange()));
     if (start)
