@@ -1,5 +1,5 @@
-// RUN: moe-opt %s --moe-split-grouped-matmul-k="parts=3 min-k=64" --split-input-file | FileCheck %s
-// RUN: moe-opt %s --moe-split-grouped-matmul-k="parts=2 min-k=64 k-multiple=128" --split-input-file | FileCheck %s --check-prefix=ONE
+// RUN: moe-opt %s --moe-split-grouped-matmul-k="parts=3 min-k=64" --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: moe-opt %s --moe-split-grouped-matmul-k="parts=2 min-k=64 k-multiple=128" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=ONE
 
 // K = 96 in three slices of 32: three grouped matmuls from zero over the
 // input's columns and the weight's K, the bias with the first, and one sum
@@ -102,6 +102,50 @@ func.func @not_split(%h32: tensor<?x32xf32>, %w32: tensor<8x64x32xf32>,
 func.func @one_slice(%h: tensor<?x80xf32>, %w: tensor<8x64x80xf32>,
                      %o: tensor<9xi32>, %acc: tensor<?x64xf32>) -> tensor<?x64xf32> {
   %d = moe.grouped_matmul ins(%h, %w, %o : tensor<?x80xf32>, tensor<8x64x80xf32>, tensor<9xi32>)
+         outs(%acc : tensor<?x64xf32>)
+  return %d : tensor<?x64xf32>
+}
+
+// -----
+
+// A function with options of its own for this pass (moe.pass_options, a
+// layer's decode version) is split with those: in two parts here, where the
+// pass's own options (parts=3, or k-multiple=128) split it otherwise.
+
+// CHECK-LABEL: func @own_options
+// CHECK-COUNT-2: moe.grouped_matmul
+// CHECK-NOT:     moe.grouped_matmul
+// CHECK:         return
+// ONE-LABEL:   func @own_options
+// ONE-COUNT-2:   moe.grouped_matmul
+// ONE-NOT:       moe.grouped_matmul
+// ONE:           return
+// CHECK-LABEL: func @own_options_none
+// CHECK-COUNT-3: moe.grouped_matmul
+// CHECK-NOT:     moe.grouped_matmul
+// CHECK:         return
+func.func @own_options(%h: tensor<?x96xf32>, %w: tensor<8x64x96xf32>,
+                       %o: tensor<9xi32>, %acc: tensor<?x64xf32>) -> tensor<?x64xf32>
+    attributes {moe.pass_options = {"moe-split-grouped-matmul-k" = "parts=2 min-k=16 k-multiple=16"}} {
+  %d = moe.grouped_matmul ins(%h, %w, %o : tensor<?x96xf32>, tensor<8x64x96xf32>, tensor<9xi32>)
+         outs(%acc : tensor<?x64xf32>)
+  return %d : tensor<?x64xf32>
+}
+func.func @own_options_none(%h: tensor<?x96xf32>, %w: tensor<8x64x96xf32>,
+                            %o: tensor<9xi32>, %acc: tensor<?x64xf32>) -> tensor<?x64xf32>
+    attributes {moe.pass_options = {"moe-gpu-distribute" = "column-block=64"}} {
+  %d = moe.grouped_matmul ins(%h, %w, %o : tensor<?x96xf32>, tensor<8x64x96xf32>, tensor<9xi32>)
+         outs(%acc : tensor<?x64xf32>)
+  return %d : tensor<?x64xf32>
+}
+
+// -----
+
+// expected-error @+1 {{invalid 'moe.pass_options' of 'moe-split-grouped-matmul-k': 'parts=two'}}
+func.func @bad_own_options(%h: tensor<?x96xf32>, %w: tensor<8x64x96xf32>,
+                           %o: tensor<9xi32>, %acc: tensor<?x64xf32>) -> tensor<?x64xf32>
+    attributes {moe.pass_options = {"moe-split-grouped-matmul-k" = "parts=two"}} {
+  %d = moe.grouped_matmul ins(%h, %w, %o : tensor<?x96xf32>, tensor<8x64x96xf32>, tensor<9xi32>)
          outs(%acc : tensor<?x64xf32>)
   return %d : tensor<?x64xf32>
 }

@@ -15,6 +15,7 @@
 #include "moe/Codegen/GPU/Passes.h"
 #include "moe/Codegen/GPU/TensorCores.h"
 #include "moe/Pipelines/Pipelines.h"
+#include "moe/Transforms/FunctionPassOptions.h"
 #include "moe/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -86,11 +87,9 @@ warpMmaOptions(const NVPTXPipelineOptions &options, bool emulateLanes) {
   return warpMma;
 }
 
-void mlir::moe::buildMoEGPUBufferizationStage(
-    OpPassManager &pm, const NVPTXPipelineOptions &options) {
-  // The CUDA runtime lays the weights out on the device, the whole arena
-  // at once.
-  buildMoEEntryAndBufferizeStage(pm, /*prepareSlices=*/false);
+/// moe-gpu-distribute's options from the pipeline's.
+static MoEGPUDistributePassOptions
+distributeOptions(const NVPTXPipelineOptions &options) {
   ScheduleShape shape = scheduleShape(options);
   MoEGPUDistributePassOptions distribute;
   distribute.rowBlock = shape.rowBlock;
@@ -102,7 +101,156 @@ void mlir::moe::buildMoEGPUBufferizationStage(
   distribute.warpTileRows = shape.warpTileRows;
   distribute.warpTileColumns = shape.warpTileColumns;
   distribute.warpRows = shape.warpRows;
-  pm.addNestedPass<func::FuncOp>(createMoEGPUDistributePass(distribute));
+  return distribute;
+}
+
+/// moe-split-grouped-matmul-k's options from the pipeline's.
+static MoESplitGroupedMatmulKPassOptions
+splitKOptions(const NVPTXPipelineOptions &options) {
+  MoESplitGroupedMatmulKPassOptions split;
+  split.parts = std::max<int64_t>(options.splitK, 1);
+  split.minK = options.splitKMin;
+  return split;
+}
+
+/// The options decode-options may set: the ones of the passes that
+/// moe.pass_options reaches (the split, the distribution, the warps' code),
+/// which leave the block shape, and so the routing kernels that share it,
+/// as they are.
+static void copyDecodeScheduleOptions(const NVPTXPipelineOptions &from,
+                                      NVPTXPipelineOptions &to) {
+  to.columnBlock = static_cast<int64_t>(from.columnBlock);
+  to.columnGroup = static_cast<int64_t>(from.columnGroup);
+  to.splitK = static_cast<int64_t>(from.splitK);
+  to.splitKMin = static_cast<int64_t>(from.splitKMin);
+  to.prefetchWeights = static_cast<bool>(from.prefetchWeights);
+  to.weightStages = static_cast<int64_t>(from.weightStages);
+  to.stageActivations = static_cast<bool>(from.stageActivations);
+  to.stageWeights = static_cast<bool>(from.stageWeights);
+  to.weightChunksAhead = static_cast<int64_t>(from.weightChunksAhead);
+  to.wgmmaPendingChunks = static_cast<int64_t>(from.wgmmaPendingChunks);
+}
+
+/// `options` with decode-options over them, in `decode`; an error message,
+/// or an empty string.
+static std::string parseDecodeOptions(const NVPTXPipelineOptions &options,
+                                      NVPTXPipelineOptions &decode) {
+  decode.copyOptionValuesFrom(options);
+  decode.decodeTokens = 0;
+  decode.decodeOptions = "";
+  StringRef text = StringRef(options.decodeOptions).trim();
+  if (text.starts_with("{") && text.ends_with("}"))
+    text = text.drop_front().drop_back();
+  std::string errors;
+  llvm::raw_string_ostream errorStream(errors);
+  if (failed(decode.parseFromString(text, errorStream)))
+    return "--pipeline-options=decode-options='" + options.decodeOptions +
+           "': " + StringRef(errors).trim().str();
+  // Only the schedule options may differ.
+  NVPTXPipelineOptions rest;
+  rest.copyOptionValuesFrom(decode);
+  copyDecodeScheduleOptions(options, rest);
+  rest.decodeTokens = static_cast<int64_t>(options.decodeTokens);
+  rest.decodeOptions = options.decodeOptions;
+  std::string restText, optionsText;
+  llvm::raw_string_ostream restStream(restText), optionsStream(optionsText);
+  rest.print(restStream);
+  options.print(optionsStream);
+  if (restText != optionsText)
+    return "--pipeline-options=decode-options='" + options.decodeOptions +
+           "' may set only column-block, column-group, split-k, "
+           "split-k-min, prefetch-weights, weight-stages, "
+           "stage-activations, stage-weights, weight-chunks-ahead and "
+           "wgmma-pending-chunks (the layers' block shape is the same at "
+           "every token count)";
+  return "";
+}
+
+/// The options that need others, or an empty string.
+static std::string verifyScheduleOptions(const NVPTXPipelineOptions &options) {
+  std::string gpuArch = options.gpuArch;
+  if (options.wgmma && !options.hostSemantics && gpuArch != "sm_90a")
+    return "--pipeline-options=wgmma=true needs --gpu-arch=sm_90a "
+           "(wgmma.mma_async), not '" +
+           gpuArch + "'";
+  if (options.warpgroups != 1 && (!options.wgmma || options.warpgroups != 2))
+    return "--pipeline-options=warpgroups=" +
+           std::to_string(options.warpgroups) +
+           " needs wgmma=true and is 1 or 2 (two warpgroups of 128 threads "
+           "fill an SM's registers)";
+  if (options.weightChunksAhead < 1 || options.weightChunksAhead > 3 ||
+      (options.weightChunksAhead > 1 && !options.wgmma &&
+       !options.stageWeights))
+    return "--pipeline-options=weight-chunks-ahead=" +
+           std::to_string(options.weightChunksAhead) +
+           " is 1 to 3, and above 1 needs stage-weights=true or wgmma=true "
+           "(the weights it copies ahead are the staged ones)";
+  if (options.wgmmaPendingChunks < 0 || options.wgmmaPendingChunks > 2 ||
+      (options.wgmmaPendingChunks > 0 && !options.wgmma))
+    return "--pipeline-options=wgmma-pending-chunks=" +
+           std::to_string(options.wgmmaPendingChunks) +
+           " is 0 to 2, and above 0 needs wgmma=true";
+  if (options.copyActivationsAsync && !options.wgmma)
+    return "--pipeline-options=copy-activations-async=true needs wgmma=true";
+  if (options.tmaWeights && !options.wgmma)
+    return "--pipeline-options=tma-weights=true needs wgmma=true (TMA boxes "
+           "in wgmma's swizzled layout)";
+  return "";
+}
+
+std::string
+mlir::moe::verifyNVPTXPipelineOptions(const NVPTXPipelineOptions &options) {
+  std::string error = verifyScheduleOptions(options);
+  if (!error.empty())
+    return error;
+  if (options.decodeTokens < 0)
+    return "--pipeline-options=decode-tokens=" +
+           std::to_string(options.decodeTokens) + " must not be negative";
+  if (options.decodeTokens == 0)
+    return "";
+  NVPTXPipelineOptions decode;
+  error = parseDecodeOptions(options, decode);
+  if (!error.empty())
+    return error;
+  error = verifyScheduleOptions(decode);
+  if (!error.empty())
+    return "in --pipeline-options=decode-options='" + options.decodeOptions +
+           "': " + error;
+  return "";
+}
+
+/// Each pass whose options differ in the layers' version for few tokens,
+/// as `argument{options}`: what moe-version-layers gives that version.
+static SmallVector<std::string>
+decodePassOptions(const NVPTXPipelineOptions &options,
+                  const NVPTXPipelineOptions &decode) {
+  SmallVector<std::string> entries;
+  auto addIfDifferent = [&](std::unique_ptr<Pass> pass,
+                            std::unique_ptr<Pass> decodePass) {
+    std::string text = getPassOptionsText(*decodePass);
+    if (getPassOptionsText(*pass) != text)
+      entries.push_back((decodePass->getArgument() + "{" + text + "}").str());
+  };
+  addIfDifferent(createMoESplitGroupedMatmulKPass(splitKOptions(options)),
+                 createMoESplitGroupedMatmulKPass(splitKOptions(decode)));
+  addIfDifferent(createMoEGPUDistributePass(distributeOptions(options)),
+                 createMoEGPUDistributePass(distributeOptions(decode)));
+  addIfDifferent(
+      createMoEGPUWarpMMAPass(warpMmaOptions(options, options.hostSemantics)),
+      createMoEGPUWarpMMAPass(warpMmaOptions(decode, options.hostSemantics)));
+  return entries;
+}
+
+void mlir::moe::buildMoEGPUBufferizationStage(
+    OpPassManager &pm, const NVPTXPipelineOptions &options) {
+  // The CUDA runtime lays the weights out on the device, the whole arena
+  // at once.
+  buildMoEEntryAndBufferizeStage(pm, /*prepareSlices=*/false);
+  // Each call of a layer with a decode version chooses it by token count;
+  // on buffers, both versions write the same destinations.
+  pm.addPass(createMoECallLayerVersionsPass());
+  pm.addNestedPass<func::FuncOp>(
+      createMoEGPUDistributePass(distributeOptions(options)));
   if (options.mergeKernels)
     pm.addNestedPass<func::FuncOp>(createMoEGPUMergeIndependentKernelsPass());
   pm.addPass(createCanonicalizerPass());
@@ -128,13 +276,22 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   // The routed and shared experts' weights concatenated at load time, by
   // moe_prepare's kernels.
   pm.addPass(createMoEConcatParametersPass());
-  // At decode a narrow output is few blocks: its K slices run side by side.
-  if (options.splitK > 1) {
-    MoESplitGroupedMatmulKPassOptions split;
-    split.parts = options.splitK;
-    split.minK = options.splitKMin;
-    pm.addPass(createMoESplitGroupedMatmulKPass(split));
+  // Few tokens (decode) run each layer in a version of its own schedule
+  // (moe-call-layer-versions makes the calls choose, on buffers).
+  NVPTXPipelineOptions decode;
+  bool versioned =
+      options.decodeTokens > 0 && parseDecodeOptions(options, decode).empty();
+  if (versioned) {
+    MoEVersionLayersPassOptions version;
+    version.maxTokens = options.decodeTokens;
+    version.passOptions = decodePassOptions(options, decode);
+    if (!version.passOptions.empty())
+      pm.addPass(createMoEVersionLayersPass(version));
   }
+  // At decode a narrow output is few blocks: its K slices run side by side.
+  if (options.splitK > 1 || (versioned && decode.splitK > 1))
+    pm.addNestedPass<func::FuncOp>(
+        createMoESplitGroupedMatmulKPass(splitKOptions(options)));
   // Tensor cores round the activations as they load them: their producers
   // round them once instead, in half the bytes. Only where the matmuls go
   // to tensor cores (moe-gpu-distribute's condition: whole warps a block).

@@ -49,9 +49,24 @@ void mlir::moe::registerMoEPipelines() {
       "Compile a module with a 'moe.entry' function in the MoE dialect to "
       "the LLVM dialect for the host CPU",
       buildMoECPUPipeline);
-  PassPipelineRegistration<NVPTXPipelineOptions>(
+  // (PassPipelineRegistration's, with the options checked: a wrong
+  // combination is an error, not a pipeline that fails later.)
+  registerPassPipeline(
       "moe-nvptx-pipeline",
       "Compile a module with a 'moe.entry' function in the MoE dialect to "
       "the LLVM dialect for the host, launching NVPTX kernels",
-      buildMoENVPTXPipeline);
+      [](OpPassManager &pm, StringRef optionsText,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        NVPTXPipelineOptions options;
+        if (failed(options.parseFromString(optionsText)))
+          return failure();
+        std::string error = verifyNVPTXPipelineOptions(options);
+        if (!error.empty())
+          return errorHandler(error);
+        buildMoENVPTXPipeline(pm, options);
+        return success();
+      },
+      [](function_ref<void(const mlir::detail::PassOptions &)> optionsHandler) {
+        optionsHandler(NVPTXPipelineOptions());
+      });
 }

@@ -430,37 +430,6 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
       return reportError("invalid --pipeline-options '" + pipelineOptionsText +
                          "': " + optionErrors);
     pipelineOptions.gpuArch = gpuArch;
-    if (pipelineOptions.wgmma && !gpuHostSemantics && gpuArch != "sm_90a")
-      return reportError("--pipeline-options=wgmma=true needs "
-                         "--gpu-arch=sm_90a (wgmma.mma_async), not '" +
-                         gpuArch + "'");
-    if (pipelineOptions.warpgroups != 1 &&
-        (!pipelineOptions.wgmma || pipelineOptions.warpgroups != 2))
-      return reportError("--pipeline-options=warpgroups=" +
-                         std::to_string(pipelineOptions.warpgroups) +
-                         " needs wgmma=true and is 1 or 2 (two warpgroups "
-                         "of 128 threads fill an SM's registers)");
-    if (pipelineOptions.weightChunksAhead < 1 ||
-        pipelineOptions.weightChunksAhead > 3 ||
-        (pipelineOptions.weightChunksAhead > 1 && !pipelineOptions.wgmma &&
-         !pipelineOptions.stageWeights))
-      return reportError(
-          "--pipeline-options=weight-chunks-ahead=" +
-          std::to_string(pipelineOptions.weightChunksAhead) +
-          " is 1 to 3, and above 1 needs stage-weights=true or wgmma=true "
-          "(the weights it copies ahead are the staged ones)");
-    if (pipelineOptions.wgmmaPendingChunks < 0 ||
-        pipelineOptions.wgmmaPendingChunks > 2 ||
-        (pipelineOptions.wgmmaPendingChunks > 0 && !pipelineOptions.wgmma))
-      return reportError("--pipeline-options=wgmma-pending-chunks=" +
-                         std::to_string(pipelineOptions.wgmmaPendingChunks) +
-                         " is 0 to 2, and above 0 needs wgmma=true");
-    if (pipelineOptions.copyActivationsAsync && !pipelineOptions.wgmma)
-      return reportError("--pipeline-options=copy-activations-async=true "
-                         "needs wgmma=true");
-    if (pipelineOptions.tmaWeights && !pipelineOptions.wgmma)
-      return reportError("--pipeline-options=tma-weights=true needs "
-                         "wgmma=true (TMA boxes in wgmma's swizzled layout)");
     if (!cudaToolkit.empty())
       pipelineOptions.cudaToolkit = cudaToolkit;
     pipelineOptions.hostSemantics = gpuHostSemantics;
@@ -468,6 +437,9 @@ int mlir::moe::moeCompileMain(int argc, char **argv) {
       pipelineOptions.tf32 = true;
     if (emit == EmitKind::PTX)
       pipelineOptions.binaryFormat = "isa";
+    std::string optionError = verifyNVPTXPipelineOptions(pipelineOptions);
+    if (!optionError.empty())
+      return reportError(optionError);
     buildMoENVPTXPipeline(pm, pipelineOptions);
     if (failed(pm.run(*module)))
       return reportError(inputPath + ": the NVPTX pipeline failed");

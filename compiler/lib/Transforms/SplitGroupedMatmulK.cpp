@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Dialect/MoE/IR/MoEOps.h"
+#include "moe/Transforms/FunctionPassOptions.h"
 #include "moe/Transforms/Passes.h"
 #include "moe/Transforms/TensorUtils.h"
 
@@ -130,10 +131,29 @@ struct MoESplitGroupedMatmulKPass
   using MoESplitGroupedMatmulKPassBase::MoESplitGroupedMatmulKPassBase;
 
   void runOnOperation() override {
+    // A function with options of its own for this pass (a layer's version
+    // for few tokens) is split with those.
+    SmallVector<std::pair<FunctionOpInterface, StringRef>> ownOptions;
+    getOperation()->walk([&](FunctionOpInterface function) {
+      if (std::optional<StringRef> options =
+              getFunctionPassOptions(function, getArgument()))
+        ownOptions.emplace_back(function, *options);
+    });
+    for (auto [function, options] : ownOptions)
+      if (failed(runWithFunctionPassOptions(
+              function, getArgument(), options,
+              std::make_unique<MoESplitGroupedMatmulKPass>(),
+              [&, function = function](OpPassManager &pm) {
+                return runPipeline(pm, function);
+              })))
+        return signalPassFailure();
+
     // The parts are grouped matmuls too: collect the matmuls first, so
     // that each is split once.
     SmallVector<GroupedMatmulOp> matmuls;
     getOperation()->walk([&](GroupedMatmulOp op) {
+      if (getFunctionPassOptions(op, getArgument()))
+        return;
       int64_t k = reductionSize(op);
       if (!ShapedType::isDynamic(k) && k >= minK)
         matmuls.push_back(op);

@@ -399,3 +399,67 @@ func.func @zero_size_guard(%t: index, %x: memref<?x8xf32>, %w: memref<8x8xf32>,
   }
   return
 }
+
+// -----
+
+// A function with options of its own for this pass (moe.pass_options, a
+// layer's decode version) is distributed with those: blocks of 8 rows over
+// 32 threads here, where the pass's own take 4 rows over 64.
+
+// CHECK-LABEL: func.func @own_options
+// CHECK:         arith.ceildivui %{{.+}}, %c8
+// CHECK:         scf.forall (%{{.+}}) in (%{{.+}}) {
+// CHECK:           scf.forall (%{{.+}}) in (32) {
+// CHECK:         } {mapping = [#gpu.block<x>]}
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @own_options(%x: memref<?x96xf32>, %y: memref<?x96xf32>)
+    attributes {moe.pass_options = {"moe-gpu-distribute" = "row-block=16 rows-per-block=8 threads=32"}} {
+  linalg.generic {indexing_maps = [#id, #id],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<?x96xf32>) outs(%y : memref<?x96xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.addf %in, %in : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
+
+// -----
+
+// A branch of the host's (an scf.if on a host value that calls a layer's
+// versions) stays on the host: each branch's work becomes kernels of its
+// own, around the call.
+
+// CHECK-LABEL: func.func @host_branch
+// CHECK:         %[[FEW:.+]] = arith.cmpi ule
+// CHECK:         scf.if %[[FEW]] {
+// CHECK:           scf.forall
+// CHECK:           } {mapping = [#gpu.block<x>]}
+// CHECK:           call @layer_decode
+// CHECK:         } else {
+// CHECK:           call @layer
+// CHECK:         }
+// CHECK-NOT:     mapping
+// CHECK:         return
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @host_branch(%x: memref<?x96xf32>, %y: memref<?x96xf32>) {
+  %c0 = arith.constant 0 : index
+  %c4 = arith.constant 4 : index
+  %t = memref.dim %x, %c0 : memref<?x96xf32>
+  %few = arith.cmpi ule, %t, %c4 : index
+  scf.if %few {
+    linalg.generic {indexing_maps = [#id, #id],
+                    iterator_types = ["parallel", "parallel"]}
+        ins(%x : memref<?x96xf32>) outs(%y : memref<?x96xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %0 = arith.addf %in, %in : f32
+      linalg.yield %0 : f32
+    }
+    func.call @layer_decode(%y) : (memref<?x96xf32>) -> ()
+  } else {
+    func.call @layer(%y) : (memref<?x96xf32>) -> ()
+  }
+  return
+}
+func.func private @layer(%y: memref<?x96xf32>)
+func.func private @layer_decode(%y: memref<?x96xf32>)

@@ -14,6 +14,8 @@ module attributes {moe.model_name = "tiny"} {
   }
   // CHECK: func.func private @moe_layer() attributes {moe.layer_function}
   func.func private @moe_layer() attributes {moe.layer_function}
+  // CHECK: func.func private @moe_layer_few_tokens() attributes {moe.layer_function, moe.pass_options = {"moe-gpu-distribute" = "column-block=64"}}
+  func.func private @moe_layer_few_tokens() attributes {moe.layer_function, moe.pass_options = {"moe-gpu-distribute" = "column-block=64"}}
 }
 
 // -----

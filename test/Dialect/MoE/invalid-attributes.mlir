@@ -16,6 +16,26 @@ module attributes {moe.entry} {
 
 // -----
 
+// expected-error @+1 {{'func.func' op attribute 'moe.pass_options' must be a dictionary, got "column-block=64"}}
+func.func @pass_options_string() attributes {moe.pass_options = "column-block=64"} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op attribute 'moe.pass_options' must map pass arguments to option strings, got 64 : i64 for 'moe-gpu-distribute'}}
+func.func @pass_options_integer() attributes {moe.pass_options = {"moe-gpu-distribute" = 64}} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'builtin.module' op attribute 'moe.pass_options' is only valid on functions}}
+module attributes {moe.pass_options = {}} {
+}
+
+// -----
+
 // expected-error @+1 {{'func.func' op attribute 'moe.param_bytes' must not be negative}}
 func.func @param_bytes_negative() attributes {moe.param_bytes = -64 : i64} {
   return

@@ -368,7 +368,27 @@ struct NVPTXPipelineOptions
       llvm::cl::desc("Blocks an SM must fit of each expert GEMM kernel, by "
                      "its registers (nvvm.minctasm; 0: ptxas's choice)"),
       llvm::cl::init(0)};
+  PassOptions::Option<int64_t> decodeTokens{
+      *this, "decode-tokens",
+      llvm::cl::desc("Calls of at most this many tokens run each layer in "
+                     "a version compiled with decode-options "
+                     "(moe-version-layers; 0: one version)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<std::string> decodeOptions{
+      *this, "decode-options",
+      llvm::cl::desc("The schedule options of the layers' version for "
+                     "decode-tokens or fewer, over these ones: "
+                     "'{split-k=4 weight-stages=4}' (any of column-block, "
+                     "column-group, split-k, split-k-min, prefetch-weights, "
+                     "weight-stages, stage-activations, stage-weights, "
+                     "weight-chunks-ahead, wgmma-pending-chunks)"),
+      llvm::cl::init("")};
 };
+
+/// Checks that `options` can be built: the options that need others
+/// (wgmma=true needs gpu-arch=sm_90a, ...), and decode-options. Returns an
+/// error message naming the option, or an empty string.
+std::string verifyNVPTXPipelineOptions(const NVPTXPipelineOptions &options);
 
 /// The PTX ISA version `arch` needs as an LLVM feature ("+ptx80"; with
 /// `tensorMaps`, TMA copies' tensor-map fences, "+ptx83"), or an empty

@@ -234,4 +234,59 @@ def MoEOutlineLayersPass : Pass<"moe-outline-layers", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def MoEVersionLayersPass : Pass<"moe-version-layers", "::mlir::ModuleOp"> {
+  let summary = "Give each outlined layer a version for few tokens, with "
+                "its own pass options";
+  let description = [{
+    The schedule that streams an expert's weights fastest at one token
+    (decode: many blocks over K, weights deep in flight) is not the one that
+    keeps the tensor cores busy at thousands (prefill), and a compiled model
+    runs both. For each function `--moe-outline-layers` made (marked
+    `moe.layer_function`) and something calls, this pass adds a copy, named
+    with the suffix `_decode`, that carries `moe.pass_options`: the options
+    the passes named there run with on it in place of their own
+    (`pass-options`, entries `argument{key=value ...}`). The layer function
+    names its copy (`moe.decode_version`) and the most tokens it is for
+    (`moe.decode_tokens`, `max-tokens`).
+
+    The calls stay as they are until `--moe-call-layer-versions` makes each
+    choose by its token count, once bufferization has made the calls write
+    into their destinations (a choice between two calls with tensor results
+    would give each version a buffer of its own and copy the one chosen).
+    Until then the reference keeps the copy alive.
+  }];
+  let options = [
+    Option<"maxTokens", "max-tokens", "int64_t", /*default=*/"0",
+           "Calls of at most this many tokens take the version for few "
+           "tokens (0: no versions)">,
+    ListOption<"passOptions", "pass-options", "std::string",
+               "The version's options, each 'pass-argument{key=value ...}'">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def MoECallLayerVersionsPass
+    : Pass<"moe-call-layer-versions", "::mlir::ModuleOp"> {
+  let summary = "Make each call of a versioned layer choose its version by "
+                "token count";
+  let description = [{
+    Replaces each call of a function with a `moe.decode_version` by an
+    `scf.if` on the call's token count (dimension 0 of its first operand
+    whose dimension 0 is dynamic): at most `moe.decode_tokens` tokens call
+    the version, more the function itself, with the same operands. The
+    two functions must have the same type. A call whose token count cannot
+    be found is an error.
+
+    On buffers, where a layer writes its result into the destination it is
+    passed and its call has no results, the `scf.if` has none either: both
+    versions write the same buffers.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // MOE_TRANSFORMS_PASSES_TD

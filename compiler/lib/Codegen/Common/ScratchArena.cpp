@@ -17,11 +17,12 @@
 #include "moe/Codegen/Common/EntryABI.h"
 #include "moe/Codegen/Common/Passes.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir {
 namespace moe {
@@ -151,6 +152,15 @@ SmallVector<ArenaBuffer> arenaBuffers(ArrayRef<memref::AllocOp> allocs) {
   });
 }
 
+/// Whether `call` runs at most once a call of `forward`: in its body, or in
+/// the branches of `scf.if`s there (a layer's versions by token count).
+bool isCalledOnce(func::CallOp call, func::FuncOp forward) {
+  Operation *parent = call->getParentOp();
+  while (isa<scf::IfOp>(parent))
+    parent = parent->getParentOp();
+  return parent == forward.getOperation();
+}
+
 /// The bytes `buffers` take together, computed at `b`'s insertion point
 /// from the values `mapping` maps.
 Value buildArenaTotal(OpBuilder &b, Location loc,
@@ -262,7 +272,7 @@ struct MoEScratchArenaPass
       SmallVector<func::CallOp> calls;
       for (const SymbolTable::SymbolUse &use : *uses) {
         auto call = dyn_cast<func::CallOp>(use.getUser());
-        if (!call || call->getParentOp() != forward)
+        if (!call || !isCalledOnce(call, forward))
           break;
         calls.push_back(call);
       }

@@ -15,6 +15,7 @@
 #include "moe/Codegen/GPU/TensorCores.h"
 #include "moe/Codegen/GPU/ThreadTiles.h"
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
+#include "moe/Transforms/FunctionPassOptions.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
@@ -274,14 +275,19 @@ rematerialize(Value value, Operation *user,
 
 /// The values the host computes: the function's arguments and the results
 /// of the memory-effect-free ops without regions at its top level whose
-/// operands it computes (index arithmetic, views, dimensions).
+/// operands it computes (index arithmetic, views, dimensions). In a branch
+/// of the host's (an `scf.if` choosing between calls), `outer` holds those
+/// of the block around it.
 class HostValues {
 public:
-  explicit HostValues(Block *top) : top(top) {}
+  explicit HostValues(Block *top, HostValues *outer = nullptr)
+      : top(top), outer(outer) {}
 
   bool contains(Value value) {
     if (auto arg = dyn_cast<BlockArgument>(value))
-      return arg.getOwner() == top;
+      return arg.getOwner() == top || (outer && outer->contains(value));
+    if (outer && value.getDefiningOp()->getBlock() != top)
+      return outer->contains(value);
     auto it = known.find(value);
     if (it != known.end())
       return it->second;
@@ -306,8 +312,20 @@ public:
 
 private:
   Block *top;
+  HostValues *outer;
   DenseMap<Value, bool> known;
 };
+
+/// Whether `op` is a branch of the host's: an `scf.if` without results on
+/// a condition the host computes, which holds calls (a layer's versions by
+/// token count). Its branches are host code like the function's body.
+bool isHostBranch(Operation *op, HostValues &host) {
+  auto ifOp = dyn_cast<scf::IfOp>(op);
+  if (!ifOp || ifOp.getNumResults() != 0 || !host.contains(ifOp.getCondition()))
+    return false;
+  return ifOp->walk([](func::CallOp) { return WalkResult::interrupt(); })
+      .wasInterrupted();
+}
 
 /// Runs in place the body of each top-level `scf.if` that only guards
 /// zero-size work: its condition is the host's, and its body holds views,
@@ -575,6 +593,18 @@ struct MoEGPUDistributePass
   using MoEGPUDistributePassBase::MoEGPUDistributePassBase;
 
   void runOnOperation() override {
+    // A function with options of its own for this pass (a layer's version
+    // for few tokens) is lowered with those.
+    if (std::optional<StringRef> options =
+            getFunctionPassOptions(getOperation(), getArgument())) {
+      if (failed(runWithFunctionPassOptions(
+              getOperation(), getArgument(), *options,
+              std::make_unique<MoEGPUDistributePass>(), [&](OpPassManager &pm) {
+                return runPipeline(pm, getOperation());
+              })))
+        signalPassFailure();
+      return;
+    }
     func::FuncOp func = getOperation();
     if (func.isExternal())
       return;
@@ -616,6 +646,9 @@ struct MoEGPUDistributePass
   }
 
   LogicalResult distributeFunction(func::FuncOp func);
+  /// Distributes the host code `top`, in a function or a host branch
+  /// (`outer`: the host values around it).
+  LogicalResult distributeHostBlock(Block *top, HostValues *outer);
 
   /// Makes `ops` (consecutive top-level ops) the body of a one-block forall
   /// placed before `before`.
@@ -711,11 +744,15 @@ LogicalResult MoEGPUDistributePass::distributeFunction(func::FuncOp func) {
                            copy.getTarget());
     copy.erase();
   }
-  Block *top = &func.getBody().front();
+  return distributeHostBlock(&func.getBody().front(), /*outer=*/nullptr);
+}
+
+LogicalResult MoEGPUDistributePass::distributeHostBlock(Block *top,
+                                                        HostValues *outer) {
   dropZeroSizeGuards(top);
   if (failed(wrapTopLevelGatedGroups(top)))
     return failure();
-  HostValues host(top);
+  HostValues host(top, outer);
   DenseMap<Operation *, Value> blockMaps = buildBlockMaps(top, host);
   // Whether `op` or an op nested in it uses a result of an op in `set`.
   auto usesAny = [](Operation *op,
@@ -751,13 +788,22 @@ LogicalResult MoEGPUDistributePass::distributeFunction(func::FuncOp func) {
                           [&](Value v) { return host.contains(v); });
     return false;
   };
-  // Host work that orders the device's: calls, and freeing buffers.
-  auto isHostBoundary = [](Operation *op) {
-    return isa<func::CallOp, memref::DeallocOp>(op);
+  // Host work that orders the device's: calls, branches between them, and
+  // freeing buffers.
+  auto isHostBoundary = [&](Operation *op) {
+    return isa<func::CallOp, memref::DeallocOp>(op) || isHostBranch(op, host);
   };
 
   Operation *terminator = top->getTerminator();
   for (Operation *op = &top->front(); op != terminator;) {
+    if (isHostBranch(op, host)) {
+      for (Region &branch : op->getRegions())
+        if (!branch.empty() &&
+            failed(distributeHostBlock(&branch.front(), &host)))
+          return failure();
+      op = op->getNextNode();
+      continue;
+    }
     if (host.computesOnHost(op) || isHostBoundary(op)) {
       op = op->getNextNode();
       continue;

@@ -18,6 +18,7 @@
 #include "moe/Codegen/GPU/ThreadTiles.h"
 #include "moe/Codegen/GPU/WarpgroupMMA.h"
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
+#include "moe/Transforms/FunctionPassOptions.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -3045,6 +3046,18 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
   }
 
   void runOnOperation() override {
+    // A function with options of its own for this pass (a layer's version
+    // for few tokens) is lowered with those.
+    if (std::optional<StringRef> options =
+            getFunctionPassOptions(getOperation(), getArgument())) {
+      if (failed(runWithFunctionPassOptions(
+              getOperation(), getArgument(), *options,
+              std::make_unique<MoEGPUWarpMMAPass>(), [&](OpPassManager &pm) {
+                return runPipeline(pm, getOperation());
+              })))
+        signalPassFailure();
+      return;
+    }
     if (weightStages < 0) {
       getOperation().emitError("moe-gpu-warp-mma: weight-stages must not be "
                                "negative (0 or 1: no ring)");

@@ -129,6 +129,31 @@ LogicalResult MoEDialect::verifyOperationAttribute(Operation *op,
     return success(
         succeeded(verifyHolds<UnitAttr>(op, attribute, "a unit attribute")) &&
         succeeded(verifyOn<FunctionOpInterface>(op, attribute, "functions")));
+  if (name == kPassOptionsAttrName) {
+    if (failed(verifyHolds<DictionaryAttr>(op, attribute, "a dictionary")) ||
+        failed(verifyOn<FunctionOpInterface>(op, attribute, "functions")))
+      return failure();
+    for (NamedAttribute entry : cast<DictionaryAttr>(attribute.getValue()))
+      if (!isa<StringAttr>(entry.getValue()))
+        return op->emitOpError()
+               << "attribute '" << name << "' must map pass arguments to "
+               << "option strings, got " << entry.getValue() << " for '"
+               << entry.getName().strref() << "'";
+    return success();
+  }
+  if (name == kDecodeVersionAttrName)
+    return success(
+        succeeded(verifyHolds<FlatSymbolRefAttr>(op, attribute,
+                                                 "a function's name")) &&
+        succeeded(verifyOn<FunctionOpInterface>(op, attribute, "functions")));
+  if (name == kDecodeTokensAttrName) {
+    if (failed(verifyHolds<IntegerAttr>(op, attribute, "an integer")) ||
+        failed(verifyOn<FunctionOpInterface>(op, attribute, "functions")))
+      return failure();
+    if (cast<IntegerAttr>(attribute.getValue()).getValue().slt(1))
+      return op->emitOpError() << "attribute '" << name << "' must be positive";
+    return success();
+  }
   if (name == kParamBytesAttrName)
     return success(
         succeeded(verifyNonNegative(op, attribute)) &&

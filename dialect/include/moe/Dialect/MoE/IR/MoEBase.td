@@ -70,6 +70,16 @@ def MoE_Dialect : Dialect {
     "::mlir::IntegerAttr":$param_bytes,
     // On a func.func: one moe.layer outlined by --moe-outline-layers.
     "::mlir::UnitAttr":$layer_function,
+    // On a func.func: the options some passes run with on this function in
+    // place of their own, a string of `key=value` options keyed by the
+    // pass's argument (a layer's version for few tokens, with its own GPU
+    // schedule: --moe-version-layers).
+    "::mlir::DictionaryAttr":$pass_options,
+    // On a layer function: its version for few tokens (decode), which
+    // calls of at most `decode_tokens` tokens run instead
+    // (--moe-version-layers, then --moe-call-layer-versions).
+    "::mlir::FlatSymbolRefAttr":$decode_version,
+    "::mlir::IntegerAttr":$decode_tokens,
     // On a linalg op: one expert segment's contraction of a lowered
     // grouped matmul, which targets tile.
     "::mlir::UnitAttr":$segment_matmul,

@@ -43,6 +43,12 @@ constexpr llvm::StringLiteral kParamBytesAttrName =
     MoEDialect::ParamBytesAttrHelper::getNameStr();
 constexpr llvm::StringLiteral kLayerFunctionAttrName =
     MoEDialect::LayerFunctionAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kPassOptionsAttrName =
+    MoEDialect::PassOptionsAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kDecodeVersionAttrName =
+    MoEDialect::DecodeVersionAttrHelper::getNameStr();
+constexpr llvm::StringLiteral kDecodeTokensAttrName =
+    MoEDialect::DecodeTokensAttrHelper::getNameStr();
 constexpr llvm::StringLiteral kSegmentMatmulAttrName =
     MoEDialect::SegmentMatmulAttrHelper::getNameStr();
 constexpr llvm::StringLiteral kSegmentEpilogueAttrName =
