@@ -43,6 +43,7 @@ done
 VARIANTS=(
   "wgmma:wgmma=true"
   "wgmma-tma:wgmma=true tma-weights=true weight-chunks-ahead=2"
+  "wgmma-tma-dec16-split4:wgmma=true tma-weights=true weight-chunks-ahead=2 decode-tokens=16 decode-options={split-k=4}"
   "wgmma-tma-deep:wgmma=true tma-weights=true wgmma-pending-chunks=1 weight-chunks-ahead=3"
   "wgmma2-tma:wgmma=true warpgroups=2 tma-weights=true weight-chunks-ahead=2"
   "wgmma-deep:wgmma=true wgmma-pending-chunks=1 weight-chunks-ahead=2"
@@ -52,6 +53,9 @@ VARIANTS=(
   "grid2-sw-ahead3:threads=256 row-block=64 warp-rows=2 stage-weights=true weight-chunks-ahead=3"
   "grid2-sw:threads=256 row-block=64 warp-rows=2 stage-weights=true"
   "split4:split-k=4"
+  "dec16-split4:decode-tokens=16 decode-options={split-k=4}"
+  "dec16-split4-ring4:decode-tokens=16 decode-options={split-k=4 weight-stages=4}"
+  "dec16-split4-prefetch:decode-tokens=16 decode-options={split-k=4 prefetch-weights=true}"
   "split4-prefetch:split-k=4 prefetch-weights=true"
   "prefetch:prefetch-weights=true"
   "cb64:column-block=64"

@@ -249,6 +249,12 @@ prepare tensor-cores-bf16-ring "$OUT/tensor-cores-bf16-model.json" 4e-3 \
 prepare tensor-cores-bf16-cgroup "$OUT/tensor-cores-bf16-model.json" 4e-3 \
   --compile --pipeline-options="column-block=32 column-group=3" \
   --reference --tensor-cores --weights tensor-cores-bf16.safetensors
+# The same with a decode version of the layer (decode-tokens, off by
+# default until timed): 1 token runs the version, its K in 4 slices and W
+# through a ring of 3 stages; 300 tokens the layer as compiled without.
+prepare tensor-cores-bf16-decode "$OUT/tensor-cores-bf16-model.json" 4e-3 \
+  --compile --pipeline-options="decode-tokens=4 decode-options={split-k=4 split-k-min=64 weight-stages=3}" \
+  --reference --tensor-cores --weights tensor-cores-bf16.safetensors
 rm -f "$OUT/tensor-cores-bf16-model.json"
 
 # F32 weights on TF32 tensor cores (tf32.test).

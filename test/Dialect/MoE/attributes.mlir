@@ -14,8 +14,10 @@ module attributes {moe.model_name = "tiny"} {
   }
   // CHECK: func.func private @moe_layer() attributes {moe.layer_function}
   func.func private @moe_layer() attributes {moe.layer_function}
-  // CHECK: func.func private @moe_layer_few_tokens() attributes {moe.layer_function, moe.pass_options = {"moe-gpu-distribute" = "column-block=64"}}
-  func.func private @moe_layer_few_tokens() attributes {moe.layer_function, moe.pass_options = {"moe-gpu-distribute" = "column-block=64"}}
+  // CHECK: func.func private @moe_layer_0() attributes {moe.decode_tokens = 16 : i64, moe.decode_version = @moe_layer_0_decode, moe.layer_function}
+  func.func private @moe_layer_0() attributes {moe.decode_tokens = 16 : i64, moe.decode_version = @moe_layer_0_decode, moe.layer_function}
+  // CHECK: func.func private @moe_layer_0_decode() attributes {moe.layer_function, moe.pass_options = {"moe-gpu-distribute" = "column-block=64"}}
+  func.func private @moe_layer_0_decode() attributes {moe.layer_function, moe.pass_options = {"moe-gpu-distribute" = "column-block=64"}}
 }
 
 // -----

@@ -36,6 +36,33 @@ module attributes {moe.pass_options = {}} {
 
 // -----
 
+// expected-error @+1 {{'func.func' op attribute 'moe.decode_version' must be a function's name, got "layer_decode"}}
+func.func @decode_version_string() attributes {moe.decode_version = "layer_decode"} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'builtin.module' op attribute 'moe.decode_version' is only valid on functions}}
+module attributes {moe.decode_version = @layer_decode} {
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op attribute 'moe.decode_tokens' must be positive}}
+func.func @decode_tokens_zero() attributes {moe.decode_tokens = 0 : i64} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op attribute 'moe.decode_tokens' must be an integer, got "4"}}
+func.func @decode_tokens_string() attributes {moe.decode_tokens = "4"} {
+  return
+}
+
+// -----
+
 // expected-error @+1 {{'func.func' op attribute 'moe.param_bytes' must not be negative}}
 func.func @param_bytes_negative() attributes {moe.param_bytes = -64 : i64} {
   return
