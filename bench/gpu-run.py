@@ -151,6 +151,32 @@ def gemm_times(block):
         r"(\S*grouped_matmul\S*) ([0-9.]+) \(", block)}
 
 
+def fastest_by_tokens(default, rows):
+    """The fastest of the default (None) and the variant rows at each token
+    count: {tokens: (variant, ms, options)}. A tie keeps the one met first,
+    the default first: what a session makes the default (the prefill
+    schedule from the large counts, decode-tokens and decode-options from
+    the small) starts from these."""
+    fastest = {}
+    for t, ms in (default or {}).items():
+        fastest[t] = (None, ms, "")
+    for row in rows:
+        best = fastest.get(row["tokens"])
+        if best is None or row["ms"] < best[1]:
+            fastest[row["tokens"]] = (row["variant"], row["ms"],
+                                      row["options"])
+    return fastest
+
+
+def print_fastest(default, rows):
+    for t, (name, ms, options) in sorted(fastest_by_tokens(default,
+                                                           rows).items()):
+        print("S3 fastest at T=%-5d %-24s %9.3f ms  default/this %s  (%s)" %
+              (t, name or "default", ms,
+               "%.2f" % (default[t] / ms) if default and t in default
+               else "-", options), flush=True)
+
+
 def time_variants(budget, directory, weights, calls, default, hbm, bf16, c,
                   save):
     """S3 compiled with other schedule options (variants.txt of bench/gpu.sh,
@@ -186,6 +212,7 @@ def time_variants(budget, directory, weights, calls, default, hbm, bf16, c,
                    "%.2f" % row["default_over_this"] if default else "-",
                    options), flush=True)
         save(rows)
+    print_fastest(default, rows)
     for name, executable in timed:
         for block in profile_executable(budget, executable, weights, calls,
                                         TOKENS):

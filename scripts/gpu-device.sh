@@ -72,9 +72,9 @@ if [[ -f "$PREPARED/bench/gpu-run.py" ]]; then
   (( budget < 30 )) && budget=30
   "$PYTHON" "$PREPARED/bench/gpu-run.py" "$PREPARED/bench" --out "$OUT" \
     --deadline "$budget" --timeout 90 > "$OUT/gpu-run.txt" 2>&1 || status=1
-  # The layers against PyTorch, the variants at 1 and 2,048 tokens, and
-  # what failed.
-  grep -E "^(gpu|peaks|S[13] T=|gpu-run)|T=(1|2048) .*default/this|FAIL" \
+  # The layers against PyTorch, the variants at 1 and 2,048 tokens, the
+  # fastest schedule at each count, and what failed.
+  grep -E "^(gpu|peaks|S[13] T=|S3 fastest|gpu-run)|T=(1|2048) .*default/this|FAIL" \
     "$OUT/gpu-run.txt" | head -120
 else
   echo "gpu-device: no $PREPARED/bench/gpu-run.py (bench/gpu.sh)"

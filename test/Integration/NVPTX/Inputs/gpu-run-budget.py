@@ -65,3 +65,13 @@ rows = gpu_run.time_variants(late, directory, "weights.safetensors", 10,
                              default, 1e12, 1e15, gpu_run.LAYERS["S3"],
                              lambda r: None)
 print("after the deadline: %d rows, skipped %s" % (len(rows), late.skipped))
+
+# The fastest at each token count: a decode version at the small counts,
+# the default in between, another schedule at the large.
+def row(variant, tokens, ms):
+    return dict(variant=variant, options="options-of-" + variant,
+                tokens=tokens, ms=ms)
+rows = [row("decode", 1, 0.1), row("decode", 2048, 9.0),
+        row("prefill", 1, 0.3), row("prefill", 128, 1.0),
+        row("prefill", 2048, 4.0)]
+gpu_run.print_fastest({1: 0.2, 128: 1.0, 2048: 8.0}, rows)
