@@ -27,10 +27,13 @@ mlir::moe::getFunctionPassOptions(Operation *op, StringRef passArgument) {
   return std::nullopt;
 }
 
-LogicalResult mlir::moe::runWithFunctionPassOptions(
-    Operation *function, StringRef passArgument, StringRef options,
-    std::unique_ptr<Pass> pass,
-    llvm::function_ref<LogicalResult(OpPassManager &)> runPipeline) {
+/// Runs `pass` with `options` on `function` through `runPipeline`, with
+/// the function's own options for `passArgument` set aside meanwhile.
+static LogicalResult
+runWithOptions(Operation *function, StringRef passArgument, StringRef options,
+               std::unique_ptr<Pass> pass,
+               llvm::function_ref<LogicalResult(OpPassManager &, Operation *)>
+                   runPipeline) {
   std::string error;
   if (failed(pass->initializeOptions(options, [&](const Twine &message) {
         error = message.str();
@@ -47,9 +50,31 @@ LogicalResult mlir::moe::runWithFunctionPassOptions(
   others.erase(passArgument);
   function->setAttr(kPassOptionsAttrName,
                     others.getDictionary(function->getContext()));
-  LogicalResult result = runPipeline(pm);
+  LogicalResult result = runPipeline(pm, function);
   function->setAttr(kPassOptionsAttrName, all);
   return result;
+}
+
+FailureOr<SmallVector<Operation *>> mlir::moe::runFunctionsWithOwnOptions(
+    Operation *root, StringRef passArgument,
+    llvm::function_ref<std::unique_ptr<Pass>()> createPass,
+    llvm::function_ref<LogicalResult(OpPassManager &, Operation *)>
+        runPipeline) {
+  // Collected first: each run changes the function it runs on.
+  SmallVector<std::pair<Operation *, StringRef>> own;
+  root->walk([&](FunctionOpInterface function) {
+    if (std::optional<StringRef> options =
+            getFunctionPassOptions(function, passArgument))
+      own.emplace_back(function, *options);
+  });
+  SmallVector<Operation *> functions;
+  for (auto [function, options] : own) {
+    if (failed(runWithOptions(function, passArgument, options, createPass(),
+                              runPipeline)))
+      return failure();
+    functions.push_back(function);
+  }
+  return functions;
 }
 
 std::string mlir::moe::getPassOptionsText(Pass &pass) {

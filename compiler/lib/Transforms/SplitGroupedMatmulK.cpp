@@ -133,20 +133,13 @@ struct MoESplitGroupedMatmulKPass
   void runOnOperation() override {
     // A function with options of its own for this pass (a layer's version
     // for few tokens) is split with those.
-    SmallVector<std::pair<FunctionOpInterface, StringRef>> ownOptions;
-    getOperation()->walk([&](FunctionOpInterface function) {
-      if (std::optional<StringRef> options =
-              getFunctionPassOptions(function, getArgument()))
-        ownOptions.emplace_back(function, *options);
-    });
-    for (auto [function, options] : ownOptions)
-      if (failed(runWithFunctionPassOptions(
-              function, getArgument(), options,
-              std::make_unique<MoESplitGroupedMatmulKPass>(),
-              [&, function = function](OpPassManager &pm) {
-                return runPipeline(pm, function);
-              })))
-        return signalPassFailure();
+    if (failed(runFunctionsWithOwnOptions(
+            getOperation(), getArgument(),
+            [] { return std::make_unique<MoESplitGroupedMatmulKPass>(); },
+            [&](OpPassManager &pm, Operation *function) {
+              return runPipeline(pm, function);
+            })))
+      return signalPassFailure();
 
     // The parts are grouped matmuls too: collect the matmuls first, so
     // that each is split once.

@@ -1,5 +1,4 @@
-//===- FunctionPassOptions.h - Passes with a function's own options -*- C++
-//-*-===//
+//===- FunctionPassOptions.h - A function's own pass options ---*- C++ -*-===//
 //
 // Part of the moe-mlir project.
 //
@@ -10,13 +9,15 @@
 // tokens, with a schedule of its own: --moe-version-layers). A pass that
 // honours it begins its runOnOperation with
 //
-//   if (std::optional<StringRef> options =
-//           getFunctionPassOptions(getOperation(), getArgument()))
-//     return runWithFunctionPassOptions(getOperation(), getArgument(),
-//         *options, createMyPass(), [&](OpPassManager &pm) {
-//           return runPipeline(pm, getOperation()); }) ... ;
+//   FailureOr<SmallVector<Operation *>> own = runFunctionsWithOwnOptions(
+//       getOperation(), getArgument(),
+//       [] { return std::make_unique<MyPass>(); },
+//       [&](OpPassManager &pm, Operation *function) {
+//         return runPipeline(pm, function);
+//       });
 //
-// (Pass::runPipeline is the pass's own, so the pass calls it.)
+// and leaves the functions it returns alone. (Pass::runPipeline is
+// protected: the pass passes its own.)
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,15 +38,18 @@ namespace moe {
 std::optional<StringRef> getFunctionPassOptions(Operation *op,
                                                 StringRef passArgument);
 
-/// Runs `pass` (a new pass of the caller's kind) with `options` on the
-/// function `function`, through `runPipeline` (the caller's
-/// Pass::runPipeline). While it runs, `function` carries no options for
-/// `passArgument`, so that `pass` runs with its own. An option `pass` does
-/// not take is reported on `function`.
-LogicalResult runWithFunctionPassOptions(
-    Operation *function, StringRef passArgument, StringRef options,
-    std::unique_ptr<Pass> pass,
-    llvm::function_ref<LogicalResult(OpPassManager &)> runPipeline);
+/// Runs, on each function at or under `root` whose `moe.pass_options`
+/// names the pass `passArgument`, a new pass of the caller's kind
+/// (`createPass`) with those options, through `runPipeline` (the caller's
+/// Pass::runPipeline). While it runs, the function carries no options for
+/// `passArgument`, so that the new pass runs with its own. Returns those
+/// functions, which the caller leaves alone; an option the pass does not
+/// take is reported on its function, and is a failure.
+FailureOr<SmallVector<Operation *>> runFunctionsWithOwnOptions(
+    Operation *root, StringRef passArgument,
+    llvm::function_ref<std::unique_ptr<Pass>()> createPass,
+    llvm::function_ref<LogicalResult(OpPassManager &, Operation *)>
+        runPipeline);
 
 /// The options `pass` runs with, as `key=value` pairs that
 /// Pass::initializeOptions reads back.

@@ -595,16 +595,16 @@ struct MoEGPUDistributePass
   void runOnOperation() override {
     // A function with options of its own for this pass (a layer's version
     // for few tokens) is lowered with those.
-    if (std::optional<StringRef> options =
-            getFunctionPassOptions(getOperation(), getArgument())) {
-      if (failed(runWithFunctionPassOptions(
-              getOperation(), getArgument(), *options,
-              std::make_unique<MoEGPUDistributePass>(), [&](OpPassManager &pm) {
-                return runPipeline(pm, getOperation());
-              })))
-        signalPassFailure();
+    FailureOr<SmallVector<Operation *>> own = runFunctionsWithOwnOptions(
+        getOperation(), getArgument(),
+        [] { return std::make_unique<MoEGPUDistributePass>(); },
+        [&](OpPassManager &pm, Operation *function) {
+          return runPipeline(pm, function);
+        });
+    if (failed(own))
+      return signalPassFailure();
+    if (!own->empty())
       return;
-    }
     func::FuncOp func = getOperation();
     if (func.isExternal())
       return;

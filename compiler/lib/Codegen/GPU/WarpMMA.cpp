@@ -3048,16 +3048,16 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
   void runOnOperation() override {
     // A function with options of its own for this pass (a layer's version
     // for few tokens) is lowered with those.
-    if (std::optional<StringRef> options =
-            getFunctionPassOptions(getOperation(), getArgument())) {
-      if (failed(runWithFunctionPassOptions(
-              getOperation(), getArgument(), *options,
-              std::make_unique<MoEGPUWarpMMAPass>(), [&](OpPassManager &pm) {
-                return runPipeline(pm, getOperation());
-              })))
-        signalPassFailure();
+    FailureOr<SmallVector<Operation *>> own = runFunctionsWithOwnOptions(
+        getOperation(), getArgument(),
+        [] { return std::make_unique<MoEGPUWarpMMAPass>(); },
+        [&](OpPassManager &pm, Operation *function) {
+          return runPipeline(pm, function);
+        });
+    if (failed(own))
+      return signalPassFailure();
+    if (!own->empty())
       return;
-    }
     if (weightStages < 0) {
       getOperation().emitError("moe-gpu-warp-mma: weight-stages must not be "
                                "negative (0 or 1: no ring)");
