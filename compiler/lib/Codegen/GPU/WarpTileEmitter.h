@@ -1,0 +1,507 @@
+//===- WarpTileEmitter.h - Warp tiles as lane code --------------*- C++ -*-===//
+//
+// Part of the moe-mlir project.
+//
+//===----------------------------------------------------------------------===//
+//
+// moe-gpu-warp-mma's emitter (a private header of MoECodegenGPU): it rewrites
+// one moe.warp_mma tile into the lane code of a warp, on mma.sync, or as a
+// warp's share of a warpgroup's wgmma, with the block's staged chunks, W
+// rings and TMA boxes it plans, or the same lane code emulated on the host.
+// Its definitions are split by concern:
+//   WarpTileEmitter.cpp        the lane's fragments, steps and tiles;
+//   WarpTileStaging.cpp        the block's staged chunks, the K loop over
+//                              them, and wgmma on them;
+//   WarpTileHostEmulation.cpp  the lanes and mma.sync run on the host.
+// WarpMMA.cpp is the pass that plans the buffers and drives the emitter.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOE_LIB_CODEGEN_GPU_WARPTILEEMITTER_H
+#define MOE_LIB_CODEGEN_GPU_WARPTILEEMITTER_H
+
+#include "moe/Codegen/GPU/GatedTiles.h"
+#include "moe/Codegen/GPU/TensorCores.h"
+#include "moe/Codegen/GPU/WarpgroupMMA.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+
+#include <functional>
+#include <optional>
+
+namespace mlir {
+namespace moe {
+namespace warp_mma {
+
+/// A step over K: 32 columns, two mma.sync m16n8k16 or four m16n8k8, for
+/// which each lane loads 8 consecutive elements of each of its rows.
+constexpr int64_t kLaneGroup = 8;
+constexpr int64_t kStepDepth = 4 * kLaneGroup;
+
+/// A block's A rows staged in shared memory: chunks of 64 columns of
+/// kWarpTileRows rows, two buffers. A row takes 96 elements (192 bytes, 64
+/// past a multiple of 128): the 8 lanes of a 16-byte access phase (rows g
+/// and g + 1, 4 groups each) then touch 128 distinct bytes, no bank twice.
+constexpr int64_t kChunkDepth = 2 * kStepDepth;
+constexpr int64_t kStagedRowStride = 3 * kStepDepth;
+/// f32 elements a thread copies at a time (16 bytes).
+constexpr int64_t kCopyWidth = 4;
+/// How long a thread waiting on a TMA box's mbarrier may be suspended
+/// before it tests again (ns; a hint, CUTLASS's).
+constexpr int64_t kBoxWaitTicks = 10000000;
+/// The static shared memory any GPU gives a block.
+constexpr int64_t kStaticSharedBytes = 48 * 1024;
+/// The most shared memory, static and dynamic, a W ring may take a block
+/// to: two blocks an SM still fit sm_80's 164 KB (and sm_90's 228 KB).
+constexpr int64_t kSharedBytesPerBlock = 80 * 1024;
+/// The most a block with staged W may take: one block an SM (W chunks of
+/// a 128-column block's gate and up take 96 KB), within sm_80's 163 KB.
+constexpr int64_t kStagedWeightSharedBytes = 160 * 1024;
+/// The same for a warpgroup's core matrices, which only sm_90a runs: its
+/// 227 KB a block.
+constexpr int64_t kWarpgroupSharedBytes = 227 * 1024;
+/// The f32 activation ring's rows: a chunk's 256 bytes and 32 more, so that
+/// the 4 rows of 8 threads' 16-byte pieces (2 a row, in core-matrix order:
+/// getCoreMatrixPiecePlace) fall on distinct banks as they are copied and
+/// rounded.
+constexpr int64_t kRingRowStride = kChunkDepth + 8;
+
+/// The block's shared A chunks and who copies them.
+struct Staging {
+  /// [activationSlots, rows, kStagedRowStride] of the operand type:
+  /// workgroup memory of the launch, or on the host an alloca. Chunk c is
+  /// in slot c % activationSlots.
+  Value buffer;
+  /// With staged W: the chunks whose W copies are in flight while a chunk's
+  /// steps run (the next `weightChunksAhead`), and with core matrices the
+  /// chunks whose wgmmas may still run when the block passes a chunk's
+  /// barrier (`pendingChunks`, the last ones). W's buffers have
+  /// weightChunksAhead + pendingChunks + 1 slots, A's (written a chunk
+  /// ahead) pendingChunks + 2, or narrowed A's (copied with W's) W's count:
+  /// a copy then never writes a slot that a step or a pending wgmma still
+  /// reads.
+  int64_t weightChunksAhead = 1, pendingChunks = 0;
+  int64_t activationSlots = 2, weightSlots = 2;
+  /// With core matrices and `copy-activations-async`: A's chunks in f32 as
+  /// cp.async lands them, [weightChunksAhead, rows, kRingRowStride] (chunk c
+  /// in slot c % weightChunksAhead), copied with W's chunk and rounded
+  /// into `buffer` by the thread that copied them (null: A goes through
+  /// registers, loaded before a chunk's steps and stored after them).
+  Value activationRing;
+  /// What the block copies: the tile's activations, or (on a grid of warp
+  /// rows) the block's rows, of which the tile's are a window from
+  /// `rowOffset` (null: the tile's rows are the staged rows).
+  Value source;
+  Value rowOffset;
+  /// With staged W, per weight: chunks of its block's rows,
+  /// [weightSlots, rows, kStagedRowStride] (rows zeros past them and past K),
+  /// the view they copy, and the tile's window's first row (null: 0).
+  SmallVector<Value, 2> weightBuffers, weightSources, weightRowOffsets;
+  /// A's rows are of the operand type already (moe-gpu-narrow-activations):
+  /// its chunks are copied by cp.async with W's, in the same groups and
+  /// into as many slots (activationSlots == weightSlots), not rounded on
+  /// the way; without staged W, a chunk ahead in two slots.
+  bool narrowActivations = false;
+  /// The block's threads, which share the copy.
+  int64_t threads = 0;
+  /// The thread's index in the block (on the host: null, a loop over them).
+  Value threadId;
+  /// A and W chunks laid out as core matrices for the block's warpgroup
+  /// (see WarpgroupMMA.h), which reads them by wgmma, not by lanes.
+  bool coreMatrices = false;
+  /// With core matrices and `tma-weights`, per weight: W's chunks come by
+  /// TMA, each a box of 64 columns by the staged rows that one thread of
+  /// the block issues, into a 128-byte swizzled buffer
+  /// (getSwizzledChunksType); their bytes landing complete the slot's
+  /// mbarrier phase. Empty: W by cp.async.
+  struct TmaWeight {
+    /// The tensor the boxes come from (W's, above the launch: [n, k] or
+    /// [expert, n, k]), and on the GPU its tensor map (created on the host
+    /// before the launch).
+    Value tensor, map;
+    /// The box coordinates of W's first element in `tensor`, innermost
+    /// first: k, n and the expert.
+    SmallVector<Value, 3> origin;
+  };
+  SmallVector<TmaWeight, 2> tmaWeights;
+  /// On the GPU with tmaWeights: one mbarrier a W slot, and whether this
+  /// thread is the one that issues the boxes.
+  Value weightBarriers, issuesBoxes;
+};
+
+/// A warp's ring of W stages in shared memory: each lane copies its W
+/// groups of a step `stages - 1` steps ahead (cp.async) into a slot of its
+/// own, and reads them back (ld.shared) when the step runs.
+struct WeightRing {
+  /// [warps, stages, groups, lanes, kLaneGroup] of W's type, workgroup
+  /// memory of the launch; on the host [stages, groups, lanes, kLaneGroup],
+  /// an alloca (the warps run one after another).
+  Value buffer;
+  /// The warp's index in the block (on the host: null).
+  Value warp;
+  int64_t stages = 0;
+};
+
+/// Where a step's A groups come from: the activations, checked against K
+/// as W is, or (with `chunkStart`) the staged chunk that starts there,
+/// which holds zeros past K and past the tile's rows.
+struct ASource {
+  Value memref;
+  Value chunkStart;
+  /// With staged W, each weight's staged chunk, from the tile's first row.
+  SmallVector<Value, 2> weightViews;
+  /// Staged: the chunk's slot in A's staged buffer, and in W's.
+  Value slot, weightSlot;
+};
+
+/// An index of a padded tile: clamped into the buffer, with whether it is
+/// inside (null when always).
+struct TileIndex {
+  Value clamped;
+  Value inside;
+};
+
+/// Emits one warp's tile: up to 2 x 4 sub-tiles of mma.sync's 16 x 8
+/// (kWarpTileRows x kWarpTileCols), whose mma.syncs share each A fragment
+/// along a row of sub-tiles and each W fragment along a column. Fragment
+/// layouts (PTX ISA, "Matrix Fragments for mma.m16n8k16" with 16-bit
+/// operands, which upstream's transform.nvgpu.rewrite_matmul_as_mma_sync
+/// also uses for f16, and "for mma.m16n8k8" with .tf32), with g = lane / 4
+/// and q = lane % 4, in sub-tile (i, j) at rows 16 i and columns 8 j:
+///   16-bit, K = 16, t = 2 q, a register holds two elements along K:
+///     A [16, 16]: (g, t..t+1), (g+8, t..t+1), (g, t+8..t+9), (g+8, t+8..t+9)
+///     B [16, 8]:  (t..t+1, g), (t+8..t+9, g)     (B[k, n] is W[n, k])
+///   tf32, K = 8, a register holds one element:
+///     A [16, 8]:  (g, q), (g+8, q), (g, q+4), (g+8, q+4)
+///     B [8, 8]:   (q, g), (q+4, g)
+///   C [16, 8]:  (g, 2q..2q+1), (g+8, 2q..2q+1)
+/// A tile smaller than its sub-tiles, or a K that the mma's K does not
+/// divide, is padded with zeros: a lane loads an element only inside the
+/// tile (at a clamped index, then selects zero) and stores only inside it.
+class WarpTileEmitter {
+public:
+  /// With `emulateLanes`, the lane code runs on the host (see Passes.td).
+  /// With `staging`, the tile reads its A rows from the block's shared
+  /// chunks, which every thread of the block helps copy.
+  /// With `prefetchWeights`, each step loads the next step's W groups
+  /// before its mma.syncs, which take those the step before loaded.
+  /// With `planWeightRing` (given a lane's W groups a step, their type, and
+  /// the most stages the tile's steps can use), each lane copies its W groups
+  /// into a ring of stages in shared memory ahead of the steps (in place of
+  /// `prefetchWeights`). A tile has at most `maxRows` rows (a multiple of
+  /// kMmaRows) and `maxColumns` columns. `planStaging` gets the tile's
+  /// columns padded to its 8-column tiles; with core-matrix staging the
+  /// tile is its warp's part of a warpgroup's wgmma (on the host the warp
+  /// forall's index `hostWarp` gives its rank).
+  WarpTileEmitter(
+      OpBuilder &b, Location loc, bool emulateLanes,
+      std::function<std::optional<Staging>(int64_t)> planStaging = nullptr,
+      bool prefetchWeights = false, int64_t maxRows = kWarpTileRows,
+      std::function<std::optional<WeightRing>(int64_t, Type, int64_t)>
+          planWeightRing = nullptr,
+      int64_t maxColumns = kWarpTileCols, Value hostWarp = Value())
+      : b(b), loc(loc), emulateLanes(emulateLanes),
+        prefetchWeights(prefetchWeights), maxRows(maxRows),
+        maxColumns(maxColumns), hostWarp(hostWarp),
+        planStaging(std::move(planStaging)),
+        planWeightRing(std::move(planWeightRing)) {}
+
+  /// One tile, `op`: C += A * W, with C loaded and stored back.
+  LogicalResult emit(linalg::GenericOp op);
+  /// A gated FFN's tile (see GatedTiles.h): gate and up accumulate in
+  /// registers, from their fills' value, over one K loop that loads each A
+  /// fragment once; the epilogue runs on the accumulators and only its
+  /// result is stored. Fails, emitting nothing, unless both matmuls are
+  /// tensor-core tiles of the same activations.
+  LogicalResult emitGated(const GatedGroup &group);
+
+private:
+  /// An accumulator element's place: row and column.
+  using Element = std::pair<TileIndex, TileIndex>;
+  /// A lane's kLaneGroup consecutive elements along K of one row, from
+  /// `start`, loaded when a fragment first takes one (null until then; a
+  /// whole step's elements loaded at once would all be live together):
+  /// all by one vector load when `vectorized`, else each, checked against
+  /// K.
+  struct Group {
+    Value memref;
+    TileIndex row;
+    Value start;
+    /// Where a vector load starts: `start`, or inside K.
+    TileIndex column;
+    bool vectorized;
+    SmallVector<Value, 8> elements;
+    /// The vector load's result, once loaded (vectorized only).
+    Value vector;
+    /// Where the group sits in the W ring, when read from there (still
+    /// zeros outside the tile by `row` and `column`).
+    SmallVector<Value, 5> ringAt;
+  };
+  /// Accumulator element `e` (C's fragment order) of accumulator `s`.
+  using ElementFn = function_ref<Value(int64_t s, int64_t e)>;
+
+  /// Checks that `result` is at most maxRows x maxColumns and sets its
+  /// sub-tiles.
+  LogicalResult checkShape(Operation *op, Value result);
+  /// Sets up, for lane `lane` (null: the GPU's lane id), its fragment
+  /// indices for a tile of `result` over `activations`' K.
+  void setUpLane(Value activations, Value result, Value lane);
+  /// The tile: for each weight, one accumulator per sub-tile (weight-major,
+  /// then sub-tile rows, then columns), element e of accumulator s starting
+  /// from `initial(s, e)`, then a loop over K of mma.sync, each A and W
+  /// fragment loaded once per step; `finish` gets the final elements. Both
+  /// run where the lane's indices are set up.
+  void emitTile(Type operandType, Value activations, Value result,
+                ArrayRef<Value> weights, ElementFn initial,
+                function_ref<void(ElementFn)> finish);
+  /// The loop over K, from `init`: steps of kStepDepth, each `step(k0, a,
+  /// values)` returning the next values. Staged, a loop over the chunks
+  /// whose body has the block copy the next chunk, runs the chunk's steps
+  /// where `hasTile` (null: always), and waits for the block; else a loop
+  /// over the steps.
+  /// With core-matrix staging, the step's ASource holds the staged
+  /// buffers themselves, and `endOfChunk` runs before the chunk's barrier
+  /// (on the GPU).
+  SmallVector<Value> emitDepthLoop(
+      Type operandType, Value activations, ArrayRef<Value> weights,
+      Value hasTile, ValueRange init,
+      function_ref<SmallVector<Value>(Value, ASource, ValueRange)> step,
+      function_ref<void()> endOfChunk = nullptr);
+  /// emitTile's form for a warp of a warpgroup (staging->coreMatrices):
+  /// each step's wgmma.mma_async m64nNk16 on the staged chunks, the warp's
+  /// accumulators (rows 16 (warp % 4) on of the block's, its tile's) in
+  /// LLVM structs; on the host, the same from the descriptors' bits.
+  void emitWarpgroupTile(Type operandType, Value activations, Value result,
+                         ArrayRef<Value> weights, ElementFn initial,
+                         function_ref<void(ElementFn)> finish);
+  /// The indices of (row, column) in chunk `slot` of the staged buffer.
+  SmallVector<Value> stagedIndices(Value slot, Value row, Value column) {
+    if (staging->coreMatrices)
+      return getCoreMatrixIndices(b, loc, slot, row, column);
+    return {slot, row, column};
+  }
+  /// The block copies chunk `chunk` of the staging's source (its rows,
+  /// rounded to `operandType`, zeros past them and past K) into staged
+  /// buffer `chunk % activationSlots`: on the GPU this thread's pieces, on the
+  /// host every thread's.
+  void emitStageCopy(Type operandType, Value chunk);
+  /// The block copies chunk `chunk` of each staged weight's rows, and of
+  /// narrowed A's, into its buffer `chunk % weightSlots`: on the GPU this
+  /// thread's pieces by cp.async (zeros past the rows and K), committed as
+  /// one group unless `commit` is false; on the host every thread's.
+  void emitWeightStageCopy(Value chunk, bool commit = true);
+  /// With TMA W (Staging::tmaWeights), the boxes of the chunk from
+  /// `chunkStart` into slot `slot` of each W buffer: on the GPU issued by
+  /// one thread, which arrives on the slot's mbarrier expecting their
+  /// bytes; on the host copied as TMA writes them.
+  void emitWeightBoxes(Value chunkStart, Value slot);
+  /// Slot `slot` of staged buffer `buffer` ([slots, rows, kStagedRowStride]),
+  /// the tile's rows: all of them, or (with `firstRow`) the window of
+  /// `operand`'s rows from there, which the tile reads only inside.
+  Value stagedChunk(Value buffer, Value slot, Value firstRow, Value operand);
+  /// `copy(thread)` for this thread on the GPU, or on the host for each of
+  /// the block's threads in turn (one warp's turn copies for all).
+  void asCopyingThreads(function_ref<void(Value)> copy);
+  /// Thread `thread`'s pieces of chunk `chunk`: kCopyWidth f32 each, zeros
+  /// past the rows and K.
+  SmallVector<Value> loadStagePieces(Value activations, Value chunk,
+                                     Value thread);
+  /// Stores thread `thread`'s `pieces` of chunk `chunk`, rounded.
+  void storeStagePieces(Type operandType, Value chunk, Value thread,
+                        ValueRange pieces);
+  /// Where thread `thread`'s piece `p` of a chunk sits, pieces of `width`
+  /// elements: row and column. Consecutive threads take consecutive
+  /// pieces: along a row, or in core matrices (getCoreMatrixPiecePlace),
+  /// so that their stores into the staged layout are free of bank
+  /// conflicts.
+  std::pair<Value, Value> piecePlace(Value thread, int64_t p,
+                                     int64_t width = kCopyWidth);
+  /// A row-major source of staged chunks and the bounds its pieces of
+  /// `width` elements are checked and clamped against.
+  struct PieceSource {
+    Value memref, rows, depth;
+    /// The last row and the last piece's column: clamped to them, a copy
+    /// of no bytes still has an address inside the source.
+    Value lastRow, lastPiece;
+    int64_t width;
+  };
+  PieceSource getPieceSource(Value source, int64_t width);
+  /// Whether the piece at (`row`, `k`) is inside the source: K is a
+  /// multiple of the piece, so a piece is inside K or past it.
+  Value isPieceInside(const PieceSource &source, Value row, Value k);
+  /// Copies the source's piece at (`row`, `k`) into `buffer` at `to`: on
+  /// the GPU by cp.async past L1 (zeros written for a piece outside the
+  /// source), returning its token; on the host by a load (or zeros) and a
+  /// store, returning null.
+  Value copyStagePiece(const PieceSource &source, Value row, Value k,
+                       Value buffer, ValueRange to);
+  /// The block copies chunk `chunk` of the activations into the activation
+  /// ring: on the GPU this thread's pieces by cp.async (zeros past the rows
+  /// and K; committed with W's), on the host every thread's.
+  void emitActivationRingCopy(Value chunk);
+  /// Each thread rounds its pieces of chunk `chunk` from the activation
+  /// ring into slot `chunk % activationSlots` of the staged buffer (on the host
+  /// every thread's): after its own copies have landed, no barrier needed.
+  void roundActivationRing(Type operandType, Value chunk);
+  /// The rows of a staged chunk (the buffer's second dimension).
+  int64_t stagedRows() const {
+    return getStagedRows(cast<MemRefType>(staging->buffer.getType()));
+  }
+  /// A thread's f32 pieces of a chunk of A (A not narrowed).
+  int64_t piecesPerThread() const {
+    return stagedRows() * kChunkDepth / kCopyWidth / staging->threads;
+  }
+  /// Whether the tile of `result` has rows and columns, or null where it
+  /// always has (a warp past a ragged column window's last columns, or on
+  /// a grid of warp rows past the block's last row, has none).
+  Value hasElements(Value result);
+  /// One step's groups of the lane (see Group): per row of sub-tiles, A's
+  /// rows g and g + 8; per weight and column of sub-tiles, W's row g, each
+  /// at the lane's K columns of the step, [k0 + 8 q, k0 + 8 q + 8), zeros
+  /// outside the tile. A group is one vector load, aligned to its bytes up
+  /// to 16, where the buffer allows it (from `column`: the start checked
+  /// against K as a group's, clamped to K - 8).
+  struct StepGroups {
+    SmallVector<std::pair<Group, Group>, 2> a;
+    SmallVector<Group, 8> w;
+  };
+  /// The lane's groups of the step at `k0`, loaded when first used.
+  StepGroups loadStep(ASource a, ArrayRef<Value> weights, Value k0);
+  /// Element `e` of `group`, loaded now if it is not yet.
+  Value groupElement(Group &group, int64_t e);
+  /// Sets `group`'s elements from `vector`, its vector load's result.
+  void setGroupVector(Group &group, Value vector);
+  /// Where the last K step of a tile over `activations` starts, when the
+  /// tile may load its W groups ahead of their step (prefetched, or into a
+  /// ring): a static K, W of one element type, and every group one vector
+  /// load. Nullopt otherwise.
+  std::optional<int64_t> lastStaticStep(ArrayRef<Value> weights,
+                                        Value activations);
+  /// The indices of lane `lane`'s group `group` in `slot` of the ring.
+  SmallVector<Value> ringIndices(Value slot, int64_t group, Value lane);
+  /// The ring slot of the step at `k0`, `ahead` steps on.
+  Value ringSlot(Value k0, int64_t ahead);
+  /// Lane `lane` copies its W groups of the step at `k0` into ring slot
+  /// `slot`: by cp.async on the GPU, committed as one group; on the host
+  /// by loads and stores.
+  void copyToRing(ArrayRef<Value> weights, Value activations, Value k0,
+                  Value slot, Value lane);
+  /// Has lane `lane`'s W groups of a step read from ring slot `slot`.
+  void readFromRing(StepGroups &groups, Value slot, Value lane);
+  /// On the host: stores lane `lane`'s group vectors into `buffer`
+  /// ([lanes, groups, kLaneGroup]), or loads them from it.
+  void storeLaneGroups(Value buffer, Value lane, ValueRange vectors);
+  SmallVector<Value> loadLaneGroups(Value buffer, Value lane);
+  /// Where the step after the one at `k0` starts, or the last step's start
+  /// (`lastStep`) again after the last (which the loop then never reads).
+  Value nextPrefetchStep(Value k0, int64_t lastStep);
+  /// The lane's W groups of the step at `k0` (of `activations`' K),
+  /// loaded now: one vector each, weight-major, then columns of sub-tiles.
+  SmallVector<Value> loadWeightVectors(ArrayRef<Value> weights,
+                                       Value activations, Value k0);
+  /// The lane's elements of A's fragment for row of sub-tiles `i` and the
+  /// step's mma.sync `m`, in register order, rounded to the operand type.
+  SmallVector<Value> aElements(Type operandType, StepGroups &groups, int64_t i,
+                               int64_t m);
+  /// The lane's elements of W fragment `wj` (weight-major, then columns of
+  /// sub-tiles) for the step's mma.sync `m`.
+  SmallVector<Value> wElements(Type operandType, StepGroups &groups, int64_t wj,
+                               int64_t m);
+  /// One step over K at `k0` of nvgpu.mma.sync, from the `initial`
+  /// accumulators; W's groups from `weightVectors` when given (prefetched).
+  /// With `ringSlot`, W's groups from that slot of the ring (lane
+  /// `ringLane`'s).
+  SmallVector<Value> emitStepProducts(Type operandType, ASource a,
+                                      ArrayRef<Value> weights, Value k0,
+                                      ValueRange initial,
+                                      ValueRange weightVectors = {},
+                                      Value ringSlot = {}, Value ringLane = {});
+  /// `body` where `condition` holds (always where it is null).
+  void whereTrue(Value condition, function_ref<void()> body) {
+    if (!condition)
+      return body();
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(
+        scf::IfOp::create(b, loc, condition).thenBlock());
+    body();
+  }
+  /// On the host: stores lane `lane`'s first values of its `accumulators`
+  /// accumulators (4 elements each) into `accBuffer` ([lane, s, e]).
+  void storeLaneAccumulators(Value accBuffer, Value lane, int64_t accumulators,
+                             ElementFn initial);
+  /// On the host: `finish` for each lane, on its elements in `accBuffer`.
+  void finishLanes(Value accBuffer, Value activations, Value result,
+                   function_ref<void(ElementFn)> finish);
+  /// On the host: `body(lane)` in a loop over the warp's lanes.
+  void forEachLane(function_ref<void(Value)> body);
+  /// On the host: one mma.sync of the lanes' fragments, A's row of
+  /// sub-tiles `i` and W fragment `j`, into accumulator `s`, all in
+  /// [lane, ...] buffers, by upstream's fragment layouts.
+  void emulateMma(Type operandType, Value aBuffer, int64_t i, Value wBuffer,
+                  int64_t j, Value accBuffer, int64_t s);
+  /// Element `e` (C's fragment order) of sub-tile (i, j).
+  Element elementAt(int64_t i, int64_t j, int64_t e) const {
+    return {e < 2 ? upperRows[i] : lowerRows[i],
+            e % 2 == 0 ? firstCols[j] : secondCols[j]};
+  }
+  int64_t subTiles() const { return rowTiles * colTiles; }
+  /// Stores `value` at `at` (only inside the tile).
+  void storeInside(Value value, Value memref, const Element &at);
+  /// `value` rounded to `operandType` as the tile's body does (tf32: by
+  /// cvt.rna.tf32.f32 on the GPU, on the bits on the host).
+  Value round(Value value, Type operandType);
+
+  Value constant(int64_t value) {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  }
+  /// `at` in a dimension of `limit` elements (null: the tile fills it).
+  TileIndex tileIndex(Value at, Value limit);
+  /// `memref[row, col]`, or zero outside the tile.
+  Value loadOrZero(Value memref, TileIndex row, TileIndex col);
+
+  OpBuilder &b;
+  Location loc;
+  bool emulateLanes;
+  bool prefetchWeights;
+  int64_t maxRows;
+  int64_t maxColumns;
+  /// On the host, the warp forall's index (its rank in the warpgroup is
+  /// this modulo 4).
+  Value hostWarp;
+  /// Plans the staging (creating its buffer) once the tile is emitted.
+  std::function<std::optional<Staging>(int64_t)> planStaging;
+  std::optional<Staging> staging;
+  /// Plans the W ring (creating its buffer) once the tile is emitted.
+  std::function<std::optional<WeightRing>(int64_t, Type, int64_t)>
+      planWeightRing;
+  std::optional<WeightRing> ring;
+  // Set by checkShape.
+  int64_t rowTiles = 0, colTiles = 0;
+  // Set by setUpLane: K when a step may reach past it, lane % 4, 2 (lane %
+  // 4) and the lane's first K column in a step, 8 (lane % 4).
+  Value depth, quad, t, laneK;
+  /// Rows g and g + 8 of each row of sub-tiles.
+  SmallVector<TileIndex, 2> upperRows, lowerRows;
+  /// Columns t and t + 1 of each column of sub-tiles, and W's row g there.
+  SmallVector<TileIndex, 4> firstCols, secondCols, weightRows;
+};
+
+/// Whether `memref` ([rows, K]) holds its rows' groups of `group`
+/// consecutive elements along K at addresses aligned to their bytes (see
+/// WarpTileEmitter.cpp).
+bool holdsAlignedGroups(Value memref, int64_t group);
+
+/// Builds `block`'s contents with `body` and yields what it returns: at
+/// the start of a block that still needs its yield, or before the yield of
+/// one that yields nothing (which builders add themselves).
+void fillBlock(OpBuilder &b, Location loc, Block *block,
+               function_ref<SmallVector<Value>()> body);
+
+} // namespace warp_mma
+} // namespace moe
+} // namespace mlir
+
+#endif // MOE_LIB_CODEGEN_GPU_WARPTILEEMITTER_H
