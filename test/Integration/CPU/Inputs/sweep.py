@@ -7,7 +7,7 @@
 #   sweep.py WORKDIR [--seed S] [--count N] [--only I[,J...]]
 #            [--moe-compile PATH] [--moe-reference PATH] [--jobs J]
 #            [--compile-flag FLAG ...] [--reference-flag FLAG ...]
-#            [--compile-only [--post-compile CMD]]
+#            [--compile-only [--post-compile CMD]] [--sizes ragged|aligned]
 #
 # --compile-flag adds a flag to every moe-compile command (repeatable), for
 # example `--compile-flag=--target=nvptx --compile-flag=--gpu-host-semantics`
@@ -31,7 +31,9 @@
 # to some configurations only is dealt among those, so its values appear
 # too when there are at least as many of them as values):
 #   num_experts 1..64, top_k 1..min(E, 8), hidden and intermediate sizes
-#   that are not multiples of 16, T in {0, 1, 7, 300}, softmax and sigmoid
+#   that are not multiples of 16 (with --sizes=aligned, multiples of 8 up to
+#   200: the aligned paths of the GPU's loads, copies and TMA boxes), T in
+#   {0, 1, 7, 300}, softmax and sigmoid
 #   scoring, normalize_top_k on and off, gated and ungated experts,
 #   silu / gelu / gelu_tanh / relu / swiglu_oai (gated only; alpha and
 #   limit both default, both custom, or one of them custom, dealt among
@@ -135,7 +137,22 @@ def size_not_16(rng, lo, hi):
             return n
 
 
-def make_configs(seed, count):
+def size_multiple_of_8(rng, lo, hi):
+    """A multiple of 8 in [lo, hi]: rows of 16-bit weights are then whole
+    16-byte groups (the GPU's vector loads, cp.async and TMA boxes), and a
+    multiple of 64 or not (whole chunks of K, or a last partial one)."""
+    return 8 * rng.randint((lo + 7) // 8, hi // 8)
+
+
+def draw_size(c, rng, lo, hi):
+    """A hidden or intermediate size: with --sizes=aligned a multiple of 8
+    up to twice `hi`, else one that is not a multiple of 16."""
+    if c.get("aligned"):
+        return size_multiple_of_8(rng, 16, 2 * hi)
+    return size_not_16(rng, lo, hi)
+
+
+def make_configs(seed, count, aligned=False):
     rng = random.Random(seed)
     axes = {
         "E": dealt(rng, EXPERTS, count),
@@ -165,14 +182,15 @@ def make_configs(seed, count):
     for i in range(count):
         c = {key: values[i] for key, values in axes.items()}
         c["index"] = i
+        c["aligned"] = aligned
         e = c["E"]
         # top_k: the extremes 1 and min(E, 8) often, else anything between.
         kmax = min(e, 8)
         c["k"] = rng.choice((1, kmax, rng.randint(1, kmax)))
-        c["D"] = size_not_16(rng, 13, 100)
+        c["D"] = draw_size(c, rng, 13, 100)
         # Keep E * F small so that 300 tokens run fast in the reference.
-        c["F"] = size_not_16(rng, 13, max(17, min(100, 2400 // e)))
-        c["shared_F"] = size_not_16(rng, 13, 100)
+        c["F"] = draw_size(c, rng, 13, max(17, min(100, 2400 // e)))
+        c["shared_F"] = draw_size(c, rng, 13, 100)
         # A dropless layer's shared FFN is 1-3 times F wide, which the
         # compiler runs as more experts of the routed loop
         # (moe-fuse-shared-experts; with a capacity factor it stays apart);
@@ -389,7 +407,7 @@ def make_model(c):
         nodes.append({"name": "y", "op": "add", "inputs": ["x", "m"]})
     elif graph == "layernorm-linear":
         # The input is wider than the layer; a linear projects it down.
-        width = size_not_16(rng, 13, 100)
+        width = draw_size(c, rng, 13, 100)
         norm = {"name": "n", "op": "layer_norm", "input": "x",
                 "weight": "ln.weight", "eps": 1e-6}
         tensors["ln.weight"] = [width]
@@ -629,6 +647,8 @@ def main():
     parser.add_argument("--reference-flag", action="append", default=[])
     parser.add_argument("--compile-only", action="store_true")
     parser.add_argument("--post-compile", default="")
+    parser.add_argument("--sizes", choices=("ragged", "aligned"),
+                        default="ragged")
     args = parser.parse_args()
 
     class Tools:
@@ -643,7 +663,7 @@ def main():
         if not path or not os.path.exists(path):
             sys.exit("sweep: error: %s not found (PATH or --%s)" % (tool, tool))
 
-    configs = make_configs(args.seed, args.count)
+    configs = make_configs(args.seed, args.count, args.sizes == "aligned")
     if args.only:
         wanted = {int(i) for i in args.only.split(",")}
         configs = [c for c in configs if c["index"] in wanted]
