@@ -3,6 +3,11 @@
 // Part of the moe-mlir project.
 //
 //===----------------------------------------------------------------------===//
+//
+// A block's work on a window of its columns, and the tiles with operands
+// that build it (see ColumnWindows.h).
+//
+//===----------------------------------------------------------------------===//
 
 #include "ColumnWindows.h"
 
@@ -10,6 +15,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/TilingInterface.h"
 
 using namespace mlir;

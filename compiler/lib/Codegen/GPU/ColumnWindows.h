@@ -6,7 +6,9 @@
 //
 // How moe-gpu-distribute splits a block's work into windows of columns (a
 // private header of MoECodegenGPU): the window's size, the order of column
-// blocks in the grid, and the block's ops restricted to a window.
+// blocks in the grid, and the block's ops restricted to a window; with the
+// tiles of an op with some operands replaced, and the erasure of a buffer
+// left unused, which the pass's other tilings use too.
 //
 //===----------------------------------------------------------------------===//
 

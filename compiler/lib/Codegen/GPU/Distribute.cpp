@@ -6,8 +6,8 @@
 //
 // This file implements moe-gpu-distribute: the GPU schedule on buffers, as
 // scf.forall loops mapped to blocks and threads (see Passes.td). What stays
-// on the host and the segment loops are HostCode.h's; a block's windows of
-// columns ColumnWindows.h's.
+// on the host and the match of segment loops are HostCode.h's; a block's
+// windows of columns ColumnWindows.h's.
 //
 //===----------------------------------------------------------------------===//
 

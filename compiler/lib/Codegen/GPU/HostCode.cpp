@@ -3,6 +3,11 @@
 // Part of the moe-mlir project.
 //
 //===----------------------------------------------------------------------===//
+//
+// What moe-gpu-distribute leaves on the host, and the segment loops it
+// matches (see HostCode.h).
+//
+//===----------------------------------------------------------------------===//
 
 #include "HostCode.h"
 

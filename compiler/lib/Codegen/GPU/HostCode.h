@@ -6,8 +6,9 @@
 //
 // What moe-gpu-distribute leaves on the host (a private header of
 // MoECodegenGPU): the values the host computes, its branches between a
-// layer's versions, the guards of zero-size work it drops, and the segment
-// loops of grouped matmuls, whose segments become blocks.
+// layer's versions, the guards of zero-size work it drops, and the match of
+// the segment loops of grouped matmuls, whose segments become blocks; with
+// the effect query they and the pass share (writesMemory).
 //
 //===----------------------------------------------------------------------===//
 

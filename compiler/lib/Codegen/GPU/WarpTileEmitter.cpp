@@ -12,10 +12,8 @@
 
 #include "WarpTileEmitter.h"
 
-#include "moe/Codegen/GPU/BufferAccesses.h"
 #include "moe/Dialect/MoE/IR/MoEDialect.h"
 
-#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -224,25 +222,6 @@ std::optional<int64_t> WarpTileEmitter::lastStaticStep(ArrayRef<Value> weights,
       }))
     return std::nullopt;
   return (k - 1) / kStepDepth * kStepDepth;
-}
-
-void WarpTileEmitter::storeLaneGroups(Value buffer, Value lane,
-                                      ValueRange vectors) {
-  for (auto [j, vector] : llvm::enumerate(vectors))
-    vector::StoreOp::create(
-        b, loc, vector, buffer,
-        ValueRange{lane, constant(static_cast<int64_t>(j)), constant(0)});
-}
-
-SmallVector<Value> WarpTileEmitter::loadLaneGroups(Value buffer, Value lane) {
-  auto type = cast<MemRefType>(buffer.getType());
-  auto vectorType = VectorType::get({kLaneGroup}, type.getElementType());
-  SmallVector<Value> vectors;
-  for (int64_t j = 0; j < type.getDimSize(1); ++j)
-    vectors.push_back(
-        vector::LoadOp::create(b, loc, vectorType, buffer,
-                               ValueRange{lane, constant(j), constant(0)}));
-  return vectors;
 }
 
 Value WarpTileEmitter::nextPrefetchStep(Value k0, int64_t lastStep) {

@@ -7,12 +7,15 @@
 // moe-gpu-warp-mma's emitter (a private header of MoECodegenGPU): it rewrites
 // one moe.warp_mma tile into the lane code of a warp, on mma.sync, or as a
 // warp's share of a warpgroup's wgmma, with the block's staged chunks, W
-// rings and TMA boxes it plans, or the same lane code emulated on the host.
-// Its definitions are split by concern:
+// rings and TMA boxes that the pass plans (planStaging, planWeightRing), or
+// the same lane code emulated on the host. Its definitions are split by
+// concern:
 //   WarpTileEmitter.cpp        the lane's fragments, steps and tiles;
-//   WarpTileStaging.cpp        the block's staged chunks, the K loop over
-//                              them, and wgmma on them;
-//   WarpTileHostEmulation.cpp  the lanes and mma.sync run on the host.
+//   WarpTileStaging.cpp        the block's staged chunks, the K loop (over
+//                              them, or over steps where nothing is staged),
+//                              and wgmma on them;
+//   WarpTileHostEmulation.cpp  the lanes, their groups and mma.sync run on
+//                              the host.
 // WarpMMA.cpp is the pass that plans the buffers and drives the emitter.
 //
 //===----------------------------------------------------------------------===//

@@ -14,7 +14,6 @@
 #include "WarpTileEmitter.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
-#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/Utils/MMAUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -22,6 +21,25 @@
 using namespace mlir;
 using namespace mlir::moe;
 using namespace mlir::moe::warp_mma;
+
+void WarpTileEmitter::storeLaneGroups(Value buffer, Value lane,
+                                      ValueRange vectors) {
+  for (auto [j, vector] : llvm::enumerate(vectors))
+    vector::StoreOp::create(
+        b, loc, vector, buffer,
+        ValueRange{lane, constant(static_cast<int64_t>(j)), constant(0)});
+}
+
+SmallVector<Value> WarpTileEmitter::loadLaneGroups(Value buffer, Value lane) {
+  auto type = cast<MemRefType>(buffer.getType());
+  auto vectorType = VectorType::get({kLaneGroup}, type.getElementType());
+  SmallVector<Value> vectors;
+  for (int64_t j = 0; j < type.getDimSize(1); ++j)
+    vectors.push_back(
+        vector::LoadOp::create(b, loc, vectorType, buffer,
+                               ValueRange{lane, constant(j), constant(0)}));
+  return vectors;
+}
 
 void WarpTileEmitter::forEachLane(function_ref<void(Value)> body) {
   auto loop = scf::ForOp::create(b, loc, constant(0), constant(kNVIDIAWarpSize),

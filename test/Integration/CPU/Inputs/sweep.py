@@ -31,8 +31,10 @@
 # to some configurations only is dealt among those, so its values appear
 # too when there are at least as many of them as values):
 #   num_experts 1..64, top_k 1..min(E, 8), hidden and intermediate sizes
-#   that are not multiples of 16 (with --sizes=aligned, multiples of 8 up to
-#   200: the aligned paths of the GPU's loads, copies and TMA boxes), T in
+#   that are not multiples of 16 (with --sizes=aligned, multiples of 8 from
+#   16 to 200, F at most 2 x 2400 / E, a dropless layer's shared FFN 1-3
+#   times F, and three in four configurations with 16-bit weights from a
+#   file: the aligned paths of the GPU's loads, copies and TMA boxes), T in
 #   {0, 1, 7, 300}, softmax and sigmoid
 #   scoring, normalize_top_k on and off, gated and ungated experts,
 #   silu / gelu / gelu_tanh / relu / swiglu_oai (gated only; alpha and
@@ -166,9 +168,13 @@ def make_configs(seed, count, aligned=False):
         "scaling": dealt(rng, (None, None, 2.5, 0.6), count),
         "capacity": dealt(rng, (None, None, 0.5, 1.0, 1.25, 2.0), count),
         # Biases are zero with "init" and "make" (still plumbed through).
-        "weights": dealt(rng, ("init", "py", "make", "py"), count),
+        # Aligned sizes are there for the aligned paths of 16-bit weights:
+        # three in four configurations read them from a file.
+        "weights": dealt(rng, ("init", "py", "py", "py") if aligned else
+                         ("init", "py", "make", "py"), count),
         # The dtype of the tensors of "py" weights files.
-        "dtype": dealt(rng, ("F32", "BF16", "F16", "mixed"), count),
+        "dtype": dealt(rng, ("BF16", "BF16", "F16", "mixed") if aligned else
+                       ("F32", "BF16", "F16", "mixed"), count),
         "noise": dealt(rng, (False, False, True), count),
         "names": dealt(rng, ("templated", "stacked", "mixed"), count),
         "shared": dealt(rng, (None, None, "plain", "gated"), count),
@@ -245,7 +251,8 @@ def make_configs(seed, count, aligned=False):
 
 
 def describe(c):
-    parts = ["E=%d k=%d D=%d F=%d" % (c["E"], c["k"], c["D"], c["F"]),
+    parts = ["E=%d k=%d D=%d F=%d%s" % (c["E"], c["k"], c["D"], c["F"],
+                                        " aligned" if c["aligned"] else ""),
              c["scoring"], "norm" if c["normalize"] else "nonorm",
              ("gated-" if c["gated"] else "ungated-") + c["activation"]]
     if c["swiglu"] and c["swiglu"] != (None, None):
@@ -703,7 +710,9 @@ def main():
                       flush=True)
     if failures:
         print("sweep: %d of %d configurations FAILED (seed %d); rerun one with "
-              "--only INDEX" % (failures, len(configs), args.seed))
+              "--only INDEX --count %d%s" % (
+                  failures, len(configs), args.seed, args.count,
+                  " --sizes aligned" if args.sizes == "aligned" else ""))
         return 1
     if args.compile_only:
         print("sweep: %d configurations compiled and checked by the "
