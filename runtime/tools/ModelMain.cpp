@@ -429,6 +429,10 @@ void printBench(int64_t calls, int64_t tokens, std::vector<double> seconds,
 } // namespace
 
 int main(int argc, char **argv) {
+  // Line by line even into a pipe: a check compiled into the model (a
+  // failed cf.assert of host semantics) prints its line with puts and
+  // aborts, which would lose a buffered line.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   programName = argc > 0 ? moe::pathForMessage(argv[0]) : "model";
   Options options;
   if (int status = parseOptions(argc, argv, options); status >= 0)

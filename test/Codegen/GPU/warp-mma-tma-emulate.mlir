@@ -1,4 +1,5 @@
 // RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128 tma-weights=true" --cse | FileCheck %s
+// RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128 tma-weights=true" --cse | FileCheck %s --check-prefix=MODEL
 
 // On the host (host semantics) warp-mma-tma.mlir's tile copies W's boxes
 // as TMA writes them, in each warp's turn: W's buffer [2, 48, 64] (an
@@ -10,7 +11,7 @@
 // row. Each wgmma then reads W where its descriptor's bits place an
 // element: with the swizzling mode (bits 62-63) 1, at start + (row / 8) x
 // stride + (row % 8) x 128 + 2 k, its bits 4-6 XORed with bits 7-9. No
-// mbarriers, no TMA, no tensor map.
+// mbarriers (their model below), no TMA, no tensor map.
 // CHECK-LABEL: func.func @tma_forall
 // CHECK-SAME:    %[[EXPERTS:[^:]+]]: memref<2x40x96xbf16>
 // CHECK-NOT:     nvgpu.tma
@@ -51,6 +52,64 @@
 // CHECK-NEXT:        arith.select %{{.+}}, %[[XORED]], %{{.+}} : index
 // CHECK-NOT:     nvgpu.mbarrier
 // CHECK-NOT:     nvgpu.tma
+
+// The slots' mbarriers as a model, [slot, field] (phases completed,
+// arrivals and bytes pending, phases waited for), set up for the run of
+// the tile: no phase, one arrival (the issuing thread's) pending. Chunk 0's
+// boxes arrive expecting 48 rows of 128 bytes, each box's bytes landing
+// after its copy, a phase completing where nothing is pending; the wait
+// for chunk c (use u = c / 2 of slot c % 2) finds exactly u + 1 phases
+// complete, the parity the GPU would pass ((u % 2) != 0) naming the
+// phase, and the slot's earlier chunks waited for; after the loop, no
+// phase in progress and every phase waited for, in each slot.
+// MODEL-LABEL: func.func @tma_forall
+// MODEL:         %[[BARS:.+]] = memref.alloca() : memref<2x4xindex>
+// MODEL:         memref.store %c0, %[[BARS]][%c0, %c0]
+// MODEL-NEXT:    memref.store %c1, %[[BARS]][%c0, %c1]
+// MODEL:         memref.store %c0, %[[BARS]][%c0, %c2]
+// MODEL:         memref.store %c0, %[[BARS]][%c0, %c3]
+// MODEL-NEXT:    memref.store %c0, %[[BARS]][%c1, %c0]
+// MODEL:         %[[ARRIVALS:.+]] = memref.load %[[BARS]][%[[SLOT:.+]], %c1]
+// MODEL-NEXT:    %[[ANY:.+]] = arith.cmpi ugt, %[[ARRIVALS]], %c0
+// MODEL-NEXT:    cf.assert %[[ANY]], "moe-gpu-warp-mma host semantics: an arrival on a TMA W slot's mbarrier beyond its count"
+// MODEL:         arith.addi %{{.+}}, %c6144
+// MODEL:         scf.if
+// MODEL-NEXT:      %[[PHASES:.+]] = memref.load %[[BARS]][%[[SLOT]], %c0]
+// MODEL-NEXT:      %[[NEXT_PHASE:.+]] = arith.addi %[[PHASES]], %c1
+// MODEL-NEXT:      memref.store %[[NEXT_PHASE]], %[[BARS]][%[[SLOT]], %c0]
+// MODEL-NEXT:      memref.store %c1, %[[BARS]][%[[SLOT]], %c1]
+// MODEL:         scf.for
+// MODEL:         %[[PENDING:.+]] = memref.load %[[BARS]][%[[SLOT]], %c2]
+// MODEL-NEXT:    %[[FITS:.+]] = arith.cmpi uge, %[[PENDING]], %c6144
+// MODEL-NEXT:    cf.assert %[[FITS]], "moe-gpu-warp-mma host semantics: a TMA W box lands more bytes than its slot's mbarrier expects"
+// MODEL:         %[[USE:.+]] = arith.divui %c0, %c2
+// MODEL-NEXT:    %[[ODD_USE:.+]] = arith.remui %[[USE]], %c2
+// MODEL-NEXT:    %[[PARITY:.+]] = arith.cmpi ne, %[[ODD_USE]], %c0
+// MODEL-NEXT:    %[[DONE:.+]] = memref.load %[[BARS]][%[[SLOT]], %c0]
+// MODEL-NEXT:    %[[NEEDED:.+]] = arith.addi %[[USE]], %c1
+// MODEL-NEXT:    %[[ENOUGH:.+]] = arith.cmpi uge, %[[DONE]], %[[NEEDED]]
+// MODEL-NEXT:    cf.assert %[[ENOUGH]], "moe-gpu-warp-mma host semantics: a wait for a TMA W chunk whose boxes never complete its slot's mbarrier phase (on the GPU it would wait forever)"
+// MODEL-NEXT:    %[[NOT_TOO_MANY:.+]] = arith.cmpi ule, %[[DONE]], %[[NEEDED]]
+// MODEL-NEXT:    cf.assert %[[NOT_TOO_MANY]], "moe-gpu-warp-mma host semantics: a later TMA W chunk's boxes landed in a slot before its chunk was waited for"
+// MODEL-NEXT:    %[[ODD_PHASE:.+]] = arith.remui %[[DONE]], %c2
+// MODEL-NEXT:    %[[IN_PROGRESS_ODD:.+]] = arith.cmpi ne, %[[ODD_PHASE]], %c0
+// MODEL-NEXT:    %[[RETURNS:.+]] = arith.cmpi ne, %[[IN_PROGRESS_ODD]], %[[PARITY]]
+// MODEL-NEXT:    cf.assert %[[RETURNS]], "moe-gpu-warp-mma host semantics: the parity a wait on a TMA W slot's mbarrier passes names another phase than its chunk's"
+// MODEL-NEXT:    %[[WAITED:.+]] = memref.load %[[BARS]][%[[SLOT]], %c3]
+// MODEL-NEXT:    %[[IN_ORDER:.+]] = arith.cmpi eq, %[[WAITED]], %[[USE]]
+// MODEL-NEXT:    cf.assert %[[IN_ORDER]], "moe-gpu-warp-mma host semantics: a TMA W slot's chunks waited for out of order"
+// MODEL-NEXT:    memref.store %[[NEEDED]], %[[BARS]][%[[SLOT]], %c3]
+// MODEL:         scf.for
+// MODEL:           cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: an arrival
+// MODEL:           cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: a wait for a TMA W chunk
+// MODEL:         cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: a TMA W slot's mbarrier invalidated with a phase in progress (boxes still in flight)"
+// MODEL:         %[[SLOT0_WAITED:.+]] = memref.load %[[BARS]][%c0, %c3]
+// MODEL-NEXT:    %[[SLOT0_PHASES:.+]] = memref.load %[[BARS]][%c0, %c0]
+// MODEL-NEXT:    %[[ALL_WAITED:.+]] = arith.cmpi eq, %[[SLOT0_WAITED]], %[[SLOT0_PHASES]]
+// MODEL-NEXT:    cf.assert %[[ALL_WAITED]], "moe-gpu-warp-mma host semantics: TMA W boxes landed that no thread waited for"
+// MODEL:         cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: a TMA W slot's mbarrier invalidated
+// MODEL:         memref.load %[[BARS]][%c1, %c3]
+// MODEL:         cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: TMA W boxes landed that no thread waited for"
 
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>

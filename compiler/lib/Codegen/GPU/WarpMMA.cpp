@@ -25,6 +25,7 @@
 #include "moe/Transforms/FunctionPassOptions.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -717,8 +718,15 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       }
       staging.tmaWeights.push_back(box);
     }
-    if (!launch)
+    if (!launch) {
+      // On the host, the model of the slots' mbarriers.
+      staging.weightBarriers = memref::AllocaOp::create(
+          b, loc,
+          MemRefType::get({staging.weightSlots,
+                           static_cast<int64_t>(BoxBarrierField::Count)},
+                          b.getIndexType()));
       return;
+    }
     staging.weightBarriers = nvgpu::MBarrierCreateOp::create(
         b, loc,
         nvgpu::MBarrierGroupType::get(context, workgroup, staging.weightSlots));

@@ -130,9 +130,28 @@ struct Staging {
     SmallVector<Value, 3> origin;
   };
   SmallVector<TmaWeight, 2> tmaWeights;
-  /// On the GPU with tmaWeights: one mbarrier a W slot, and whether this
-  /// thread is the one that issues the boxes.
+  /// With tmaWeights: on the GPU one mbarrier a W slot, and whether this
+  /// thread is the one that issues the boxes; on the host a model of those
+  /// mbarriers ([weightSlots, BoxBarrierField::Count] of index: see
+  /// WarpTileHostEmulation.cpp), and null.
   Value weightBarriers, issuesBoxes;
+};
+
+/// The arrivals that complete a TMA W slot's mbarrier phase with the
+/// boxes' bytes: the issuing thread's.
+constexpr int64_t kBoxArrivals = 1;
+
+/// A field of the host's model of a W slot's mbarrier (Staging::
+/// weightBarriers on the host).
+enum class BoxBarrierField : int64_t {
+  /// The phases completed (the GPU keeps only this one's parity).
+  Phases,
+  /// The arrivals and the bytes the phase in progress still waits for.
+  PendingArrivals,
+  PendingBytes,
+  /// The phases a thread has waited for.
+  Waited,
+  Count
 };
 
 /// A warp's ring of W stages in shared memory: each lane copies its W
@@ -301,6 +320,27 @@ private:
   /// one thread, which arrives on the slot's mbarrier expecting their
   /// bytes; on the host copied as TMA writes them.
   void emitWeightBoxes(Value chunkStart, Value slot);
+  /// On the host, `box` into slot `slot` of `buffer` as TMA writes it, from
+  /// its coordinates `at` (innermost first).
+  void copyBoxOnHost(const Staging::TmaWeight &box, Value buffer,
+                     ArrayRef<Value> at, Value slot);
+  /// On the host, with TMA W: the model of the slots' mbarriers (Staging::
+  /// weightBarriers), updated as the GPU's would be by what this thread
+  /// does in program order, and checked where the GPU relies on them,
+  /// with a message and an abort where it fails (cf.assert): set up for a
+  /// run of the tile; an arrival expecting `bytes`; a box of `bytes`
+  /// landed; a wait for chunk use `use` of the slot with `parity`, as the
+  /// GPU's try_wait.parity; and invalidated after the run.
+  void initBoxBarrierModel();
+  void modelArrivalExpectingBytes(Value slot, int64_t bytes);
+  void modelBoxLanded(Value slot, int64_t bytes);
+  void modelWait(Value slot, Value use, Value parity);
+  void modelInvalidation();
+  /// The model's `field` of slot `slot`, and its update.
+  Value loadBoxBarrierField(Value slot, BoxBarrierField field);
+  void storeBoxBarrierField(Value slot, BoxBarrierField field, Value value);
+  /// The slot's phase completes once no arrival and no byte is pending.
+  void completePhaseIfDone(Value slot);
   /// Slot `slot` of staged buffer `buffer` ([slots, rows, kStagedRowStride]),
   /// the tile's rows: all of them, or (with `firstRow`) the window of
   /// `operand`'s rows from there, which the tile reads only inside.

@@ -7,13 +7,15 @@
 // With emulateLanes, moe-gpu-warp-mma's emitter runs a warp's lane code on
 // the host: a loop over the lanes, their fragments exchanged through
 // [lane, ...] buffers, and mma.sync computed from upstream's fragment
-// layouts (see WarpTileEmitter.h).
+// layouts (see WarpTileEmitter.h). With TMA W, the slots' mbarriers run as
+// a model that checks their phases in program order.
 //
 //===----------------------------------------------------------------------===//
 
 #include "WarpTileEmitter.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/Utils/MMAUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -158,4 +160,162 @@ void WarpTileEmitter::emulateMma(Type operandType, Value aBuffer, int64_t i,
     memref::StoreOp::create(b, loc, ks.getResult(0), cFull, ValueRange{m, n});
   }
   exchange(accBuffer, s, 4, cLayout, cFull, /*gather=*/true);
+}
+
+// The mbarriers of TMA W's slots, on the host. The GPU's boxes land
+// asynchronously and only their mbarrier says when: a wrong expected byte
+// count, a phase parity that names the wrong phase, or a box issued into a
+// slot before its chunk was waited for, is a hang or a silent race there,
+// while the host's boxes are plain copies that land at once. So the host
+// keeps each slot's count of completed phases, its pending arrivals and
+// bytes, and the phases waited for, and checks, as this thread's program
+// order has it (the issuing thread's, which every wait of the block
+// follows), what the GPU relies on:
+// - a wait for a chunk finds exactly that chunk's phase complete (fewer:
+//   the GPU would wait forever; more: a later chunk's boxes overwrote the
+//   slot first), and the parity the GPU passes names it;
+// - a slot's waits come in chunk order;
+// - no arrival beyond the mbarrier's count, no box beyond the bytes
+//   expected;
+// - at the end, no phase in progress (no box in flight into shared memory
+//   the block gives up) and every phase waited for.
+// Races between threads are not the model's: racecheck on a GPU checks
+// those.
+
+Value WarpTileEmitter::loadBoxBarrierField(Value slot, BoxBarrierField field) {
+  return memref::LoadOp::create(
+      b, loc, staging->weightBarriers,
+      ValueRange{slot, constant(static_cast<int64_t>(field))});
+}
+
+void WarpTileEmitter::storeBoxBarrierField(Value slot, BoxBarrierField field,
+                                           Value value) {
+  memref::StoreOp::create(
+      b, loc, value, staging->weightBarriers,
+      ValueRange{slot, constant(static_cast<int64_t>(field))});
+}
+
+void WarpTileEmitter::initBoxBarrierModel() {
+  for (int64_t s = 0; s < staging->weightSlots; ++s) {
+    Value slot = constant(s);
+    storeBoxBarrierField(slot, BoxBarrierField::Phases, constant(0));
+    storeBoxBarrierField(slot, BoxBarrierField::PendingArrivals,
+                         constant(kBoxArrivals));
+    storeBoxBarrierField(slot, BoxBarrierField::PendingBytes, constant(0));
+    storeBoxBarrierField(slot, BoxBarrierField::Waited, constant(0));
+  }
+}
+
+void WarpTileEmitter::completePhaseIfDone(Value slot) {
+  Value zero = constant(0);
+  Value done = arith::AndIOp::create(
+      b, loc,
+      arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::eq,
+          loadBoxBarrierField(slot, BoxBarrierField::PendingArrivals), zero),
+      arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::eq,
+          loadBoxBarrierField(slot, BoxBarrierField::PendingBytes), zero));
+  whereTrue(done, [&] {
+    storeBoxBarrierField(slot, BoxBarrierField::Phases,
+                         arith::AddIOp::create(
+                             b, loc,
+                             loadBoxBarrierField(slot, BoxBarrierField::Phases),
+                             constant(1)));
+    storeBoxBarrierField(slot, BoxBarrierField::PendingArrivals,
+                         constant(kBoxArrivals));
+  });
+}
+
+void WarpTileEmitter::modelArrivalExpectingBytes(Value slot, int64_t bytes) {
+  Value arrivals = loadBoxBarrierField(slot, BoxBarrierField::PendingArrivals);
+  cf::AssertOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, arrivals,
+                            constant(0)),
+      "moe-gpu-warp-mma host semantics: an arrival on a TMA W slot's "
+      "mbarrier beyond its count");
+  storeBoxBarrierField(slot, BoxBarrierField::PendingArrivals,
+                       arith::SubIOp::create(b, loc, arrivals, constant(1)));
+  storeBoxBarrierField(
+      slot, BoxBarrierField::PendingBytes,
+      arith::AddIOp::create(
+          b, loc, loadBoxBarrierField(slot, BoxBarrierField::PendingBytes),
+          constant(bytes)));
+  completePhaseIfDone(slot);
+}
+
+void WarpTileEmitter::modelBoxLanded(Value slot, int64_t bytes) {
+  Value pending = loadBoxBarrierField(slot, BoxBarrierField::PendingBytes);
+  cf::AssertOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, pending,
+                            constant(bytes)),
+      "moe-gpu-warp-mma host semantics: a TMA W box lands more bytes than "
+      "its slot's mbarrier expects");
+  storeBoxBarrierField(slot, BoxBarrierField::PendingBytes,
+                       arith::SubIOp::create(b, loc, pending, constant(bytes)));
+  completePhaseIfDone(slot);
+}
+
+void WarpTileEmitter::modelWait(Value slot, Value use, Value parity) {
+  Value phases = loadBoxBarrierField(slot, BoxBarrierField::Phases);
+  Value needed = arith::AddIOp::create(b, loc, use, constant(1));
+  cf::AssertOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, phases, needed),
+      "moe-gpu-warp-mma host semantics: a wait for a TMA W chunk whose "
+      "boxes never complete its slot's mbarrier phase (on the GPU it would "
+      "wait forever)");
+  cf::AssertOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, phases, needed),
+      "moe-gpu-warp-mma host semantics: a later TMA W chunk's boxes landed "
+      "in a slot before its chunk was waited for");
+  // try_wait.parity returns once the phase of that parity has completed:
+  // while the phase in progress (number `phases`) has the other parity.
+  Value inProgressOdd = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::ne,
+      arith::RemUIOp::create(b, loc, phases, constant(2)), constant(0));
+  cf::AssertOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, inProgressOdd,
+                            parity),
+      "moe-gpu-warp-mma host semantics: the parity a wait on a TMA W slot's "
+      "mbarrier passes names another phase than its chunk's");
+  Value waited = loadBoxBarrierField(slot, BoxBarrierField::Waited);
+  cf::AssertOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, waited, use),
+      "moe-gpu-warp-mma host semantics: a TMA W slot's chunks waited for "
+      "out of order");
+  storeBoxBarrierField(slot, BoxBarrierField::Waited, needed);
+}
+
+void WarpTileEmitter::modelInvalidation() {
+  for (int64_t s = 0; s < staging->weightSlots; ++s) {
+    Value slot = constant(s);
+    Value idle = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::eq,
+            loadBoxBarrierField(slot, BoxBarrierField::PendingArrivals),
+            constant(kBoxArrivals)),
+        arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::eq,
+            loadBoxBarrierField(slot, BoxBarrierField::PendingBytes),
+            constant(0)));
+    cf::AssertOp::create(
+        b, loc, idle,
+        "moe-gpu-warp-mma host semantics: a TMA W slot's mbarrier "
+        "invalidated with a phase in progress (boxes still in flight)");
+    cf::AssertOp::create(
+        b, loc,
+        arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::eq,
+            loadBoxBarrierField(slot, BoxBarrierField::Waited),
+            loadBoxBarrierField(slot, BoxBarrierField::Phases)),
+        "moe-gpu-warp-mma host semantics: TMA W boxes landed that no thread "
+        "waited for");
+  }
 }

@@ -261,24 +261,24 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
 }
 
 void WarpTileEmitter::emitWeightBoxes(Value chunkStart, Value slot) {
-  if (!emulateLanes) {
-    int64_t bytes = 0;
-    for (Value buffer : staging->weightBuffers) {
-      auto type = cast<MemRefType>(buffer.getType());
-      bytes += getStagedRows(type) * kSwizzleRowBytes;
-    }
-    // The slot's phase completes once this thread has arrived and every
-    // box's bytes (zeros past the tensor included) have landed.
+  int64_t bytes = 0;
+  for (Value buffer : staging->weightBuffers) {
+    auto type = cast<MemRefType>(buffer.getType());
+    bytes += getStagedRows(type) * kSwizzleRowBytes;
+  }
+  // The slot's phase completes once this thread has arrived and every
+  // box's bytes (zeros past the tensor included) have landed.
+  if (!emulateLanes)
     nvgpu::MBarrierArriveExpectTxOp::create(b, loc, staging->weightBarriers,
                                             constant(bytes), slot,
                                             staging->issuesBoxes);
-  }
+  else
+    modelArrivalExpectingBytes(slot, bytes);
   for (auto [box, buffer] :
        llvm::zip_equal(staging->tmaWeights, staging->weightBuffers)) {
     auto bufferType = cast<MemRefType>(buffer.getType());
     auto tensorType = cast<MemRefType>(box.tensor.getType());
     int64_t rows = getStagedRows(bufferType);
-    int64_t rank = tensorType.getRank();
     SmallVector<Value, 3> at(box.origin);
     at[0] = arith::AddIOp::create(b, loc, at[0], chunkStart);
     if (!emulateLanes) {
@@ -308,41 +308,52 @@ void WarpTileEmitter::emitWeightBoxes(Value chunkStart, Value slot) {
     }
     // On the host, the box as TMA writes it: each row's 16-byte pieces of
     // the tensor (the expert's rows), zeros past its rows and K, at their
-    // swizzled places.
-    Value rowsOfTensor = box.tensor;
-    if (rank == 3) {
-      int64_t tensorRows = tensorType.getDimSize(1);
-      int64_t depth = tensorType.getDimSize(2);
-      auto viewType =
-          cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
-              {tensorRows, depth}, tensorType,
-              SmallVector<int64_t>{ShapedType::kDynamic, 0, 0},
-              SmallVector<int64_t>{1, tensorRows, depth},
-              SmallVector<int64_t>{1, 1, 1}));
-      rowsOfTensor = memref::SubViewOp::create(
-          b, loc, viewType, box.tensor,
-          ArrayRef<OpFoldResult>{at[2], b.getIndexAttr(0), b.getIndexAttr(0)},
-          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(tensorRows),
-                                 b.getIndexAttr(depth)},
-          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
-                                 b.getIndexAttr(1)});
-    }
-    PieceSource source = getPieceSource(rowsOfTensor, kSixteenBitPieceWidth);
-    auto rowLoop =
-        scf::ForOp::create(b, loc, constant(0), constant(rows), constant(1));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(rowLoop.getBody()->getTerminator());
-    Value row = rowLoop.getInductionVar();
-    auto pieceLoop =
-        scf::ForOp::create(b, loc, constant(0), constant(kChunkDepth),
-                           constant(kSixteenBitPieceWidth));
-    b.setInsertionPoint(pieceLoop.getBody()->getTerminator());
-    Value column = pieceLoop.getInductionVar();
-    copyStagePiece(
-        source, arith::AddIOp::create(b, loc, at[1], row),
-        arith::AddIOp::create(b, loc, at[0], column), buffer,
-        getSwizzledPieceIndices(b, loc, bufferType, slot, row, column));
+    // swizzled places; then its bytes count on the slot's mbarrier.
+    copyBoxOnHost(box, buffer, at, slot);
+    modelBoxLanded(slot, rows * kChunkDepth *
+                             tensorType.getElementTypeBitWidth() / 8);
   }
+}
+
+void WarpTileEmitter::copyBoxOnHost(const Staging::TmaWeight &box, Value buffer,
+                                    ArrayRef<Value> at, Value slot) {
+  auto bufferType = cast<MemRefType>(buffer.getType());
+  auto tensorType = cast<MemRefType>(box.tensor.getType());
+  int64_t rows = getStagedRows(bufferType);
+  int64_t rank = tensorType.getRank();
+  Value rowsOfTensor = box.tensor;
+  if (rank == 3) {
+    int64_t tensorRows = tensorType.getDimSize(1);
+    int64_t depth = tensorType.getDimSize(2);
+    auto viewType =
+        cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
+            {tensorRows, depth}, tensorType,
+            SmallVector<int64_t>{ShapedType::kDynamic, 0, 0},
+            SmallVector<int64_t>{1, tensorRows, depth},
+            SmallVector<int64_t>{1, 1, 1}));
+    rowsOfTensor = memref::SubViewOp::create(
+        b, loc, viewType, box.tensor,
+        ArrayRef<OpFoldResult>{at[2], b.getIndexAttr(0), b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(tensorRows),
+                               b.getIndexAttr(depth)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                               b.getIndexAttr(1)});
+  }
+  PieceSource source = getPieceSource(rowsOfTensor, kSixteenBitPieceWidth);
+  auto rowLoop =
+      scf::ForOp::create(b, loc, constant(0), constant(rows), constant(1));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(rowLoop.getBody()->getTerminator());
+  Value row = rowLoop.getInductionVar();
+  auto pieceLoop =
+      scf::ForOp::create(b, loc, constant(0), constant(kChunkDepth),
+                         constant(kSixteenBitPieceWidth));
+  b.setInsertionPoint(pieceLoop.getBody()->getTerminator());
+  Value column = pieceLoop.getInductionVar();
+  copyStagePiece(
+      source, arith::AddIOp::create(b, loc, at[1], row),
+      arith::AddIOp::create(b, loc, at[0], column), buffer,
+      getSwizzledPieceIndices(b, loc, bufferType, slot, row, column));
 }
 
 SmallVector<Value> WarpTileEmitter::emitDepthLoop(
@@ -391,12 +402,15 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   Value chunks = arith::CeilDivUIOp::create(b, loc, k, constant(kChunkDepth));
   // TMA W's boxes: the slots' mbarriers are set up for this run of the
   // tile, one arrival (the issuing thread's) and the boxes' bytes a phase,
-  // before any thread waits on them.
+  // before any thread waits on them; on the host, their model.
   bool boxes = !staging->tmaWeights.empty() && staging->threadId;
+  bool modelBoxes = !staging->tmaWeights.empty() && !staging->threadId;
+  if (modelBoxes)
+    initBoxBarrierModel();
   if (boxes) {
     for (int64_t slot = 0; slot < staging->weightSlots; ++slot)
       nvgpu::MBarrierInitOp::create(b, loc, staging->weightBarriers,
-                                    constant(1), constant(slot),
+                                    constant(kBoxArrivals), constant(slot),
                                     staging->issuesBoxes);
     // The maps were written to global memory by the host: the issuing
     // thread acquires them for the tensor-map proxy before its first box
@@ -415,11 +429,11 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   // later chunk's are a group of their own, committed after it), and with
   // TMA W the boxes of the chunk, where there is one (`mayBePast`: it may
   // be past the last), whose slot's mbarrier completes its
-  // (chunk / slots)-th phase.
+  // (chunk / slots)-th phase (on the host, checked by the model).
   auto waitForWeights = [&](Value chunk, bool mayBePast) {
     if (copiesAsync && staging->threadId)
       NVVM::CpAsyncWaitGroupOp::create(b, loc, ahead - 1);
-    if (!boxes)
+    if (!boxes && !modelBoxes)
       return;
     auto wait = [&] {
       Value slots = constant(staging->weightSlots);
@@ -427,9 +441,12 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
       Value parity = arith::CmpIOp::create(
           b, loc, arith::CmpIPredicate::ne,
           arith::RemUIOp::create(b, loc, use, constant(2)), constant(0));
-      nvgpu::MBarrierTryWaitParityOp::create(
-          b, loc, staging->weightBarriers, parity, constant(kBoxWaitTicks),
-          arith::RemUIOp::create(b, loc, chunk, slots));
+      Value slot = arith::RemUIOp::create(b, loc, chunk, slots);
+      if (modelBoxes)
+        return modelWait(slot, use, parity);
+      nvgpu::MBarrierTryWaitParityOp::create(b, loc, staging->weightBarriers,
+                                             parity, constant(kBoxWaitTicks),
+                                             slot);
     };
     if (!mayBePast)
       return wait();
@@ -594,7 +611,9 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   });
   // Every box has landed and been waited for by every thread before the
   // last barrier: the mbarriers are invalidated, so that a next run of
-  // the tile may set them up again.
+  // the tile may set them up again (on the host, the model checks that).
+  if (modelBoxes)
+    modelInvalidation();
   if (boxes)
     whereTrue(staging->issuesBoxes, [&] {
       for (int64_t slot = 0; slot < staging->weightSlots; ++slot) {

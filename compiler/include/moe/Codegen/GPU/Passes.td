@@ -504,10 +504,14 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     within each 8 rows, slots on 1,024-byte boundaries, in dynamic shared
     memory), which W's wgmma descriptors read with 128-byte swizzling. On
     the host the boxes are copied as TMA writes them and the descriptors'
-    swizzling decoded, so host semantics checks the layout; the mbarrier
-    phases and the tensor maps need a GPU. A tile whose W is not a view of
-    whole rows of a static weight tensor (rows a multiple of 16 bytes) is
-    copied by cp.async, with a warning.
+    swizzling decoded, so host semantics checks the layout, and the slots'
+    mbarriers run as a model that checks each wait, arrival and box in
+    program order (a wait finds its chunk's phase complete, and no later
+    one; the parity names it; no box beyond the bytes expected; nothing in
+    flight or unwaited at the end), aborting with a message where one
+    fails; races between threads and the tensor maps need a GPU. A tile
+    whose W is not a view of whole rows of a static weight tensor (rows a
+    multiple of 16 bytes) is copied by cp.async, with a warning.
 
     With `emulate-lanes` (moe-nvptx-pipeline's `host-semantics`), the same
     lane code runs on the host instead, on tiles still inside their warp
@@ -576,6 +580,7 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
     "::mlir::arith::ArithDialect",
+    "::mlir::cf::ControlFlowDialect",
     "::mlir::gpu::GPUDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::NVVM::NVVMDialect",
