@@ -1,5 +1,6 @@
 // RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128" | FileCheck %s
 // RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128 wgmma-pending-chunks=1" --cse | FileCheck %s --check-prefix=LATE
+// RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128" --cse | FileCheck %s --check-prefix=MODEL
 
 // On the host (host semantics) the warpgroup of warp-mma-wgmma.mlir runs in
 // each warp's turn of the warp forall: the warp copies each chunk of A and W
@@ -10,7 +11,56 @@
 // each lane's accumulator element (tile j, element e) adds, over the 16
 // columns, A's row 16 rank + g (+ 8) times W's row 8 j + 2 (lane % 4) (+ 1),
 // each element read from the flattened buffer where the descriptor places
-// it. No fences, no barriers.
+// it. No fences, no barriers (the cp.async groups run as a model, MODEL
+// below).
+
+// The block's cp.async groups as a model ([committed, complete]) and each
+// W slot's last copy ([slot, (group, chunk)]), set up with no slot holding
+// a chunk. Chunk 0's W copies join group 0, which is committed, then
+// waited for with none pending (one chunk ahead). In the loop, chunk c +
+// 1's copies are recorded in the group being built before it is
+// committed; where the steps read chunk c's slot (c % 2), the slot still
+// holds chunk c and its group was waited for; each chunk ends with its
+// wait. After the loop, no copy is in flight in either slot.
+// MODEL-LABEL: func.func @warpgroup_forall
+// MODEL:         %[[GROUPS:.+]] = memref.alloca() : memref<2xindex>
+// MODEL-NEXT:    %[[SLOTS:.+]] = memref.alloca() : memref<2x2xindex>
+// MODEL:         memref.store %c0, %[[GROUPS]][%c0]
+// MODEL-NEXT:    memref.store %c0, %[[GROUPS]][%c1]
+// MODEL:         memref.store %c-1, %[[SLOTS]][%c0, %c1]
+// MODEL-NEXT:    memref.store %c-1, %[[SLOTS]][%c1, %c1]
+// MODEL:         %[[GROUP0:.+]] = memref.load %[[GROUPS]][%c0]
+// MODEL-NEXT:    memref.store %[[GROUP0]], %[[SLOTS]][%[[SLOT0:.+]], %c0]
+// MODEL-NEXT:    memref.store %c0, %[[SLOTS]][%[[SLOT0]], %c1]
+// MODEL-NEXT:    %[[BEFORE:.+]] = memref.load %[[GROUPS]][%c0]
+// MODEL-NEXT:    %[[AFTER:.+]] = arith.addi %[[BEFORE]], %c1
+// MODEL-NEXT:    memref.store %[[AFTER]], %[[GROUPS]][%c0]
+// MODEL-NEXT:    %[[COMMITTED:.+]] = memref.load %[[GROUPS]][%c0]
+// MODEL-NEXT:    %[[COMPLETE:.+]] = memref.load %[[GROUPS]][%c1]
+// MODEL-NEXT:    %[[LANDED:.+]] = arith.subi %[[COMMITTED]], %c0
+// MODEL-NEXT:    %[[NOW_COMPLETE:.+]] = arith.maxsi %[[COMPLETE]], %[[LANDED]]
+// MODEL-NEXT:    memref.store %[[NOW_COMPLETE]], %[[GROUPS]][%c1]
+// MODEL-NEXT:    scf.for %[[CHUNK:.+]] = %c0 to %{{.+}} step %c1
+// MODEL-NEXT:      %[[NEXT:.+]] = arith.addi %[[CHUNK]], %c1
+// MODEL:             memref.store %[[NEXT]], %[[SLOTS]][%{{.+}}, %c1]
+// MODEL-NEXT:        memref.load %[[GROUPS]][%c0]
+// MODEL-NEXT:        arith.addi
+// MODEL-NEXT:        memref.store %{{.+}}, %[[GROUPS]][%c0]
+// MODEL-NEXT:      }
+// MODEL-NEXT:      %[[SLOT:.+]] = arith.remui %[[CHUNK]], %c2
+// MODEL-NEXT:      %[[HELD:.+]] = memref.load %[[SLOTS]][%[[SLOT]], %c1]
+// MODEL-NEXT:      %[[SAME:.+]] = arith.cmpi eq, %[[HELD]], %[[CHUNK]]
+// MODEL-NEXT:      cf.assert %[[SAME]], "moe-gpu-warp-mma host semantics: a staged slot read for a chunk that is not the one its last cp.async copy brought"
+// MODEL-NEXT:      %[[GROUP:.+]] = memref.load %[[SLOTS]][%[[SLOT]], %c0]
+// MODEL-NEXT:      %[[DONE:.+]] = memref.load %[[GROUPS]][%c1]
+// MODEL-NEXT:      %[[WAITED:.+]] = arith.cmpi slt, %[[GROUP]], %[[DONE]]
+// MODEL-NEXT:      cf.assert %[[WAITED]], "moe-gpu-warp-mma host semantics: a staged chunk read before a cp.async.wait_group found its copies' group complete"
+// MODEL:           arith.subi %{{.+}}, %c0
+// MODEL-NEXT:      arith.maxsi
+// MODEL-NEXT:      memref.store %{{.+}}, %[[GROUPS]][%c1]
+// MODEL-NEXT:    }
+// MODEL:         cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: a cp.async copy still in flight after the tile's loop over K"
+// MODEL:         cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: a cp.async copy still in flight after the tile's loop over K"
 
 // CHECK-LABEL: func.func @warpgroup_forall
 // CHECK:         scf.forall (%[[WARP:.+]]) in (4) {

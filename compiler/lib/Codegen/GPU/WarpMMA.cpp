@@ -613,6 +613,23 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     }
     if (!boxTensors.empty())
       planBoxes(b, at, launch, staging, boxTensors);
+    if (emulateLanes && (withWeights || narrow)) {
+      // On the host, the model of the block's cp.async copies.
+      auto model = [&](int64_t rows, int64_t fields) -> Value {
+        return memref::AllocaOp::create(
+            b, loc,
+            MemRefType::get(rows > 0 ? SmallVector<int64_t>{rows, fields}
+                                     : SmallVector<int64_t>{fields},
+                            b.getIndexType()));
+      };
+      staging.asyncGroupModel =
+          model(0, static_cast<int64_t>(AsyncCopyCounter::Count));
+      int64_t slotFields = static_cast<int64_t>(SlotCopyField::Count);
+      staging.slotCopyModel = model(
+          std::max(staging.weightSlots, staging.activationSlots), slotFields);
+      if (staging.activationRing)
+        staging.ringCopyModel = model(staging.weightChunksAhead, slotFields);
+    }
     return staging;
   }
 
@@ -890,6 +907,16 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       ring.buffer = memref::AllocaOp::create(b, at->getLoc(),
                                              MemRefType::get(shape, element),
                                              b.getI64IntegerAttr(64));
+      // The model of the warp's cp.async copies into the ring.
+      ring.groupModel = memref::AllocaOp::create(
+          b, at->getLoc(),
+          MemRefType::get({static_cast<int64_t>(AsyncCopyCounter::Count)},
+                          b.getIndexType()));
+      ring.slotModel = memref::AllocaOp::create(
+          b, at->getLoc(),
+          MemRefType::get(
+              {ring.stages, static_cast<int64_t>(SlotCopyField::Count)},
+              b.getIndexType()));
       return ring;
     }
     auto launch = at->getParentOfType<gpu::LaunchOp>();

@@ -523,6 +523,7 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
   // The steps a ring's copies run ahead; each step's copies are one
   // cp.async group, so a step waits until at most `ahead - 1` are pending.
   int64_t ahead = ring ? ring->stages - 1 : 0;
+  int64_t ringGroupsLeftPending = ahead - 1;
   auto copyAhead = [&](Value k0, Value lane) {
     Value next = arith::MinUIOp::create(
         b, loc, arith::AddIOp::create(b, loc, k0, constant(ahead * kStepDepth)),
@@ -596,7 +597,7 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
             // This step's copies have landed. The copies ahead go into the
             // slot the step before read (its mma.syncs, issued before, took
             // those groups); this step reads its own slot as it goes.
-            NVVM::CpAsyncWaitGroupOp::create(b, loc, ahead - 1);
+            NVVM::CpAsyncWaitGroupOp::create(b, loc, ringGroupsLeftPending);
             Value slot = ringSlot(k0, 0);
             copyAhead(k0, lane);
             return emitStepProducts(operandType, a, weights, k0, values, {},
@@ -656,6 +657,12 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
   auto slot = [&](Value lane, int64_t index, int64_t value) {
     return SmallVector<Value, 3>{lane, constant(index), constant(value)};
   };
+  // The ring's model (see WarpTileHostEmulation.cpp): every lane copies
+  // and commits alike, so the warp's copies of a step are one model group.
+  auto modelRingCopy = [&](Value slot, Value step) {
+    modelSlotCopy(ring->groupModel, ring->slotModel, slot, step);
+    modelCommit(ring->groupModel);
+  };
   whereTile([&] {
     forEachLane([&](Value lane) {
       setUpLane(activations, result, lane);
@@ -666,10 +673,25 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
       if (ring)
         fillRing(lane);
     });
+    if (!ring)
+      return;
+    initAsyncCopyModel(ring->groupModel, {ring->slotModel});
+    for (int64_t step = 0; step < ahead; ++step)
+      modelRingCopy(ringSlot(constant(step * kStepDepth), 0), constant(step));
   });
   emitDepthLoop(
       operandType, activations, weights, hasTile, ValueRange(),
       [&](Value k0, ASource a, ValueRange) -> SmallVector<Value> {
+        if (ring) {
+          // As the GPU's step: the wait, the copies `ahead` steps on, then
+          // the reads of this step's stage.
+          modelWaitGroup(ring->groupModel, ringGroupsLeftPending);
+          Value step = arith::DivUIOp::create(b, loc, k0, constant(kStepDepth));
+          modelRingCopy(ringSlot(k0, ahead),
+                        arith::AddIOp::create(b, loc, step, constant(ahead)));
+          modelSlotRead(ring->groupModel, ring->slotModel, ringSlot(k0, 0),
+                        step);
+        }
         forEachLane([&](Value lane) {
           setUpLane(activations, result, lane);
           if (prefetch)
@@ -712,7 +734,14 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
           });
         return {};
       });
-  whereTile([&] { finishLanes(accBuffer, activations, result, finish); });
+  whereTile([&] {
+    if (ring) {
+      // The GPU waits for every copy after the loop.
+      modelWaitGroup(ring->groupModel, 0);
+      modelCopiesLanded(ring->groupModel, {ring->slotModel});
+    }
+    finishLanes(accBuffer, activations, result, finish);
+  });
 }
 
 void WarpTileEmitter::storeInside(Value value, Value memref,

@@ -135,7 +135,24 @@ struct Staging {
   /// mbarriers ([weightSlots, BoxBarrierField::Count] of index: see
   /// WarpTileHostEmulation.cpp), and null.
   Value weightBarriers, issuesBoxes;
+  /// On the host, where the block copies chunks by cp.async (staged W,
+  /// narrowed A, the activation ring): a model of its cp.async groups
+  /// ([AsyncCopyCounter::Count] of index), and of each slot's last copy
+  /// ([slots, SlotCopyField::Count] of index), for the W slots (W's and
+  /// narrowed A's buffers) and the activation ring (null where none). See
+  /// WarpTileHostEmulation.cpp.
+  Value asyncGroupModel, slotCopyModel, ringCopyModel;
 };
+
+/// The host's model of a block's cp.async groups (Staging::asyncGroupModel).
+enum class AsyncCopyCounter : int64_t {
+  /// The groups committed, and those a wait_group has found complete.
+  Committed,
+  Complete,
+  Count
+};
+/// A staged slot's last copy by cp.async: its group and its chunk.
+enum class SlotCopyField : int64_t { Group, Chunk, Count };
 
 /// The arrivals that complete a TMA W slot's mbarrier phase with the
 /// boxes' bytes: the issuing thread's.
@@ -165,6 +182,9 @@ struct WeightRing {
   /// The warp's index in the block (on the host: null).
   Value warp;
   int64_t stages = 0;
+  /// On the host: a model of the warp's cp.async groups and of each
+  /// stage's last copy (see Staging::asyncGroupModel), its lanes' alike.
+  Value groupModel, slotModel;
 };
 
 /// Where a step's A groups come from: the activations, checked against K
@@ -341,6 +361,22 @@ private:
   void storeBoxBarrierField(Value slot, BoxBarrierField field, Value value);
   /// The slot's phase completes once no arrival and no byte is pending.
   void completePhaseIfDone(Value slot);
+  /// On the host, where copies go by cp.async (the block's staged chunks,
+  /// a warp's W ring): a model of the groups (`groups`: Staging::
+  /// asyncGroupModel or WeightRing::groupModel) and of each slot's last
+  /// copy (`slots`), updated as each GPU thread's would be and checked
+  /// where the GPU relies on them (cf.assert): set up for a run of the
+  /// tile; a group committed; `cp.async.wait_group pending`; the copies of
+  /// chunk (or step) `chunk` into slot `slot`, in the group being built; a
+  /// read of that slot for `chunk` (its copies landed: their group waited
+  /// for, and the slot still holds that chunk); and, after the loop, no
+  /// copy in flight.
+  void initAsyncCopyModel(Value groups, ArrayRef<Value> slots);
+  void modelCommit(Value groups);
+  void modelWaitGroup(Value groups, int64_t pending);
+  void modelSlotCopy(Value groups, Value slots, Value slot, Value chunk);
+  void modelSlotRead(Value groups, Value slots, Value slot, Value chunk);
+  void modelCopiesLanded(Value groups, ArrayRef<Value> slots);
   /// Slot `slot` of staged buffer `buffer` ([slots, rows, kStagedRowStride]),
   /// the tile's rows: all of them, or (with `firstRow`) the window of
   /// `operand`'s rows from there, which the tile reads only inside.

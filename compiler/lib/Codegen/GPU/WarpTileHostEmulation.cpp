@@ -7,8 +7,8 @@
 // With emulateLanes, moe-gpu-warp-mma's emitter runs a warp's lane code on
 // the host: a loop over the lanes, their fragments exchanged through
 // [lane, ...] buffers, and mma.sync computed from upstream's fragment
-// layouts (see WarpTileEmitter.h). With TMA W, the slots' mbarriers run as
-// a model that checks their phases in program order.
+// layouts (see WarpTileEmitter.h). The block's cp.async groups, and with
+// TMA W the slots' mbarriers, run as models checked in program order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -317,5 +317,133 @@ void WarpTileEmitter::modelInvalidation() {
             loadBoxBarrierField(slot, BoxBarrierField::Phases)),
         "moe-gpu-warp-mma host semantics: TMA W boxes landed that no thread "
         "waited for");
+  }
+}
+
+// cp.async groups, on the host. On the GPU a thread's copies land when a
+// cp.async.wait_group finds their group complete, and a chunk read before
+// then (a wait that allows one group too many pending, a chunk copied into
+// a slot that a later copy overwrites first) is a race that may pass or
+// fail by timing; on the host the copies land at once. Every thread of the
+// block copies its share of each staged chunk and commits the same groups
+// (and every lane of a warp its W groups of each step into the warp's
+// ring), so one model stands for each: the groups committed and those
+// waited for, and each slot's last copy (its group and chunk or step). It
+// checks, where the GPU reads a slot for chunk c (the steps, the
+// activation ring's rounding, a ring step's W), that the slot's last copy
+// was chunk c's and its group was waited for, and after the loop that no
+// copy is in flight. The staged chunks and a warp's ring keep models of
+// their own: the GPU counts both in one thread's groups, which only makes
+// a wait there find more complete than either model does. The block
+// barrier that makes other threads' copies visible is not the model's:
+// racecheck on a GPU checks that.
+
+void WarpTileEmitter::initAsyncCopyModel(Value groups, ArrayRef<Value> slots) {
+  for (auto counter : {AsyncCopyCounter::Committed, AsyncCopyCounter::Complete})
+    memref::StoreOp::create(
+        b, loc, constant(0), groups,
+        ValueRange{constant(static_cast<int64_t>(counter))});
+  // No slot holds a chunk yet: each slot's chunk is one no read asks for.
+  for (Value model : slots) {
+    if (!model)
+      continue;
+    int64_t count = cast<MemRefType>(model.getType()).getDimSize(0);
+    for (int64_t slot = 0; slot < count; ++slot)
+      memref::StoreOp::create(
+          b, loc, constant(-1), model,
+          ValueRange{constant(slot),
+                     constant(static_cast<int64_t>(SlotCopyField::Chunk))});
+  }
+}
+
+void WarpTileEmitter::modelCommit(Value groups) {
+  Value at = constant(static_cast<int64_t>(AsyncCopyCounter::Committed));
+  Value committed = memref::LoadOp::create(b, loc, groups, at);
+  memref::StoreOp::create(b, loc,
+                          arith::AddIOp::create(b, loc, committed, constant(1)),
+                          groups, at);
+}
+
+void WarpTileEmitter::modelWaitGroup(Value groups, int64_t pending) {
+  Value committed = memref::LoadOp::create(
+      b, loc, groups,
+      constant(static_cast<int64_t>(AsyncCopyCounter::Committed)));
+  Value at = constant(static_cast<int64_t>(AsyncCopyCounter::Complete));
+  Value complete = memref::LoadOp::create(b, loc, groups, at);
+  // All but the last `pending` committed groups have landed.
+  memref::StoreOp::create(
+      b, loc,
+      arith::MaxSIOp::create(
+          b, loc, complete,
+          arith::SubIOp::create(b, loc, committed, constant(pending))),
+      groups, at);
+}
+
+void WarpTileEmitter::modelSlotCopy(Value groups, Value model, Value slot,
+                                    Value chunk) {
+  // The copies join the group the next commit closes.
+  Value committed = memref::LoadOp::create(
+      b, loc, groups,
+      constant(static_cast<int64_t>(AsyncCopyCounter::Committed)));
+  memref::StoreOp::create(
+      b, loc, committed, model,
+      ValueRange{slot, constant(static_cast<int64_t>(SlotCopyField::Group))});
+  memref::StoreOp::create(
+      b, loc, chunk, model,
+      ValueRange{slot, constant(static_cast<int64_t>(SlotCopyField::Chunk))});
+}
+
+void WarpTileEmitter::modelSlotRead(Value groups, Value model, Value slot,
+                                    Value chunk) {
+  Value held = memref::LoadOp::create(
+      b, loc, model,
+      ValueRange{slot, constant(static_cast<int64_t>(SlotCopyField::Chunk))});
+  cf::AssertOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, held, chunk),
+      "moe-gpu-warp-mma host semantics: a staged slot read for a chunk that "
+      "is not the one its last cp.async copy brought");
+  Value group = memref::LoadOp::create(
+      b, loc, model,
+      ValueRange{slot, constant(static_cast<int64_t>(SlotCopyField::Group))});
+  Value complete = memref::LoadOp::create(
+      b, loc, groups,
+      constant(static_cast<int64_t>(AsyncCopyCounter::Complete)));
+  cf::AssertOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, group, complete),
+      "moe-gpu-warp-mma host semantics: a staged chunk read before a "
+      "cp.async.wait_group found its copies' group complete");
+}
+
+void WarpTileEmitter::modelCopiesLanded(Value groups, ArrayRef<Value> slots) {
+  Value complete = memref::LoadOp::create(
+      b, loc, groups,
+      constant(static_cast<int64_t>(AsyncCopyCounter::Complete)));
+  for (Value model : slots) {
+    if (!model)
+      continue;
+    int64_t count = cast<MemRefType>(model.getType()).getDimSize(0);
+    for (int64_t s = 0; s < count; ++s) {
+      Value slot = constant(s);
+      Value chunk = memref::LoadOp::create(
+          b, loc, model,
+          ValueRange{slot,
+                     constant(static_cast<int64_t>(SlotCopyField::Chunk))});
+      Value group = memref::LoadOp::create(
+          b, loc, model,
+          ValueRange{slot,
+                     constant(static_cast<int64_t>(SlotCopyField::Group))});
+      Value landed = arith::OrIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, chunk,
+                                constant(-1)),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, group,
+                                complete));
+      cf::AssertOp::create(
+          b, loc, landed,
+          "moe-gpu-warp-mma host semantics: a cp.async copy still in "
+          "flight after the tile's loop over K");
+    }
   }
 }

@@ -165,6 +165,9 @@ void WarpTileEmitter::emitActivationRingCopy(Value chunk) {
                      {slot, row, column});
     }
   });
+  if (staging->ringCopyModel)
+    modelSlotCopy(staging->asyncGroupModel, staging->ringCopyModel, slot,
+                  chunk);
 }
 
 void WarpTileEmitter::roundActivationRing(Type operandType, Value chunk) {
@@ -172,6 +175,9 @@ void WarpTileEmitter::roundActivationRing(Type operandType, Value chunk) {
                                       constant(staging->weightChunksAhead));
   Value slot =
       arith::RemUIOp::create(b, loc, chunk, constant(staging->activationSlots));
+  if (staging->ringCopyModel)
+    modelSlotRead(staging->asyncGroupModel, staging->ringCopyModel, from,
+                  chunk);
   auto pieceType = VectorType::get({kCopyWidth}, b.getF32Type());
   asCopyingThreads([&](Value thread) {
     for (int64_t p = 0; p < piecesPerThread(); ++p) {
@@ -255,9 +261,16 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
     }
   };
   asCopyingThreads(copyAs);
-  if (staging->threadId && commit)
+  if (staging->slotCopyModel && !copies.empty())
+    modelSlotCopy(staging->asyncGroupModel, staging->slotCopyModel, slot,
+                  chunk);
+  if (!commit)
+    return;
+  if (staging->threadId)
     nvgpu::DeviceAsyncCreateGroupOp::create(
         b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), tokens);
+  else if (staging->asyncGroupModel)
+    modelCommit(staging->asyncGroupModel);
 }
 
 void WarpTileEmitter::emitWeightBoxes(Value chunkStart, Value slot) {
@@ -407,6 +420,17 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   bool modelBoxes = !staging->tmaWeights.empty() && !staging->threadId;
   if (modelBoxes)
     initBoxBarrierModel();
+  // On the host, the model of the cp.async groups, and whether the W
+  // slots' chunks (W's, narrowed A's) come by cp.async, so that a chunk's
+  // steps read what its group brought.
+  if (staging->asyncGroupModel)
+    initAsyncCopyModel(staging->asyncGroupModel,
+                       {staging->slotCopyModel, staging->ringCopyModel});
+  bool slotsCopiedAsync = narrow || (!staging->weightBuffers.empty() &&
+                                     staging->tmaWeights.empty());
+  // A chunk is waited for with the groups of the `ahead - 1` chunks after
+  // it still in flight.
+  int64_t groupsLeftPending = ahead - 1;
   if (boxes) {
     for (int64_t slot = 0; slot < staging->weightSlots; ++slot)
       nvgpu::MBarrierInitOp::create(b, loc, staging->weightBarriers,
@@ -432,7 +456,9 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   // (chunk / slots)-th phase (on the host, checked by the model).
   auto waitForWeights = [&](Value chunk, bool mayBePast) {
     if (copiesAsync && staging->threadId)
-      NVVM::CpAsyncWaitGroupOp::create(b, loc, ahead - 1);
+      NVVM::CpAsyncWaitGroupOp::create(b, loc, groupsLeftPending);
+    else if (copiesAsync && staging->asyncGroupModel)
+      modelWaitGroup(staging->asyncGroupModel, groupsLeftPending);
     if (!boxes && !modelBoxes)
       return;
     auto wait = [&] {
@@ -470,6 +496,8 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
       nvgpu::DeviceAsyncCreateGroupOp::create(
           b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
           ValueRange());
+    else if (ahead > 1 && staging->asyncGroupModel)
+      modelCommit(staging->asyncGroupModel);
   };
   if (ringed)
     emitActivationRingCopy(constant(0));
@@ -569,6 +597,12 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     // the copies that a pending wgmma on the GPU runs beside: where those
     // wrote a slot it still reads, the host run reads what they wrote.
     bool deferSteps = !staging->threadId && staging->pendingChunks > 0;
+    // Where the GPU's steps read the chunk's W slot, its copies landed.
+    if (staging->slotCopyModel && slotsCopiedAsync)
+      modelSlotRead(
+          staging->asyncGroupModel, staging->slotCopyModel,
+          arith::RemUIOp::create(b, loc, chunk, constant(staging->weightSlots)),
+          chunk);
     SmallVector<Value> values = SmallVector<Value>(loop.getRegionIterArgs());
     if (!deferSteps)
       values = emitChunkSteps(chunk, values);
@@ -614,6 +648,9 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   // the tile may set them up again (on the host, the model checks that).
   if (modelBoxes)
     modelInvalidation();
+  if (staging->asyncGroupModel)
+    modelCopiesLanded(staging->asyncGroupModel,
+                      {staging->slotCopyModel, staging->ringCopyModel});
   if (boxes)
     whereTrue(staging->issuesBoxes, [&] {
       for (int64_t slot = 0; slot < staging->weightSlots; ++slot) {
