@@ -97,7 +97,7 @@
 // MODEL-NEXT:    cf.assert %[[RETURNS]], "moe-gpu-warp-mma host semantics: the parity a wait on a TMA W slot's mbarrier passes names another phase than its chunk's"
 // MODEL-NEXT:    %[[WAITED:.+]] = memref.load %[[BARS]][%[[SLOT]], %c3]
 // MODEL-NEXT:    %[[IN_ORDER:.+]] = arith.cmpi eq, %[[WAITED]], %[[USE]]
-// MODEL-NEXT:    cf.assert %[[IN_ORDER]], "moe-gpu-warp-mma host semantics: a TMA W slot's chunks waited for out of order"
+// MODEL-NEXT:    cf.assert %[[IN_ORDER]], "moe-gpu-warp-mma host semantics: a TMA W slot's chunks waited for out of order or twice"
 // MODEL-NEXT:    memref.store %[[NEEDED]], %[[BARS]][%[[SLOT]], %c3]
 // MODEL:         scf.for
 // MODEL:           cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: an arrival

@@ -52,7 +52,9 @@
 // MODEL-NEXT:    %[[STAGES:.+]] = memref.alloca() : memref<2x2xindex>
 // MODEL:         memref.store %c0, %[[GROUPS]][%c0]
 // MODEL-NEXT:    memref.store %c0, %[[GROUPS]][%c1]
-// MODEL:         memref.store %c-1, %[[STAGES]][%c0, %c1]
+// MODEL:         memref.store %c-1, %[[STAGES]][%c0, %c0]
+// MODEL-NEXT:    memref.store %c-1, %[[STAGES]][%c0, %c1]
+// MODEL-NEXT:    memref.store %c-1, %[[STAGES]][%c1, %c0]
 // MODEL-NEXT:    memref.store %c-1, %[[STAGES]][%c1, %c1]
 // MODEL:         %[[FIRST_STAGE:.+]] = arith.index_castui %{{.+}} : i32 to index
 // MODEL-NEXT:    %[[GROUP0:.+]] = memref.load %[[GROUPS]][%c0]

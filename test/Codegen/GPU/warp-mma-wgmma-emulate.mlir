@@ -16,18 +16,20 @@
 
 // The block's cp.async groups as a model ([committed, complete]) and each
 // W slot's last copy ([slot, (group, chunk)]), set up with no slot holding
-// a chunk. Chunk 0's W copies join group 0, which is committed, then
-// waited for with none pending (one chunk ahead). In the loop, chunk c +
-// 1's copies are recorded in the group being built before it is
-// committed; where the steps read chunk c's slot (c % 2), the slot still
-// holds chunk c and its group was waited for; each chunk ends with its
-// wait. After the loop, no copy is in flight in either slot.
+// a chunk (group and chunk -1). Chunk 0's W copies join group 0, which is
+// committed, then waited for with none pending (one chunk ahead). In the
+// loop, chunk c + 1's copies are recorded in the group being built before
+// it is committed; where the steps read chunk c's slot (c % 2), the slot
+// still holds chunk c and its group was waited for; each chunk ends with
+// its wait. After the loop, no copy is in flight in either slot.
 // MODEL-LABEL: func.func @warpgroup_forall
 // MODEL:         %[[GROUPS:.+]] = memref.alloca() : memref<2xindex>
 // MODEL-NEXT:    %[[SLOTS:.+]] = memref.alloca() : memref<2x2xindex>
 // MODEL:         memref.store %c0, %[[GROUPS]][%c0]
 // MODEL-NEXT:    memref.store %c0, %[[GROUPS]][%c1]
-// MODEL:         memref.store %c-1, %[[SLOTS]][%c0, %c1]
+// MODEL:         memref.store %c-1, %[[SLOTS]][%c0, %c0]
+// MODEL-NEXT:    memref.store %c-1, %[[SLOTS]][%c0, %c1]
+// MODEL-NEXT:    memref.store %c-1, %[[SLOTS]][%c1, %c0]
 // MODEL-NEXT:    memref.store %c-1, %[[SLOTS]][%c1, %c1]
 // MODEL:         %[[GROUP0:.+]] = memref.load %[[GROUPS]][%c0]
 // MODEL-NEXT:    memref.store %[[GROUP0]], %[[SLOTS]][%[[SLOT0:.+]], %c0]

@@ -614,21 +614,22 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     if (!boxTensors.empty())
       planBoxes(b, at, launch, staging, boxTensors);
     if (emulateLanes && (withWeights || narrow)) {
-      // On the host, the model of the block's cp.async copies.
-      auto model = [&](int64_t rows, int64_t fields) -> Value {
+      // On the host, the model of the block's cp.async copies: its groups,
+      // and the last copy into each W slot (where narrowed A's go too) and
+      // each slot of the activation ring.
+      staging.asyncGroupModel = memref::AllocaOp::create(
+          b, loc,
+          MemRefType::get({static_cast<int64_t>(AsyncCopyCounter::Count)},
+                          b.getIndexType()));
+      auto slotModel = [&](int64_t slots) -> Value {
         return memref::AllocaOp::create(
             b, loc,
-            MemRefType::get(rows > 0 ? SmallVector<int64_t>{rows, fields}
-                                     : SmallVector<int64_t>{fields},
+            MemRefType::get({slots, static_cast<int64_t>(SlotCopyField::Count)},
                             b.getIndexType()));
       };
-      staging.asyncGroupModel =
-          model(0, static_cast<int64_t>(AsyncCopyCounter::Count));
-      int64_t slotFields = static_cast<int64_t>(SlotCopyField::Count);
-      staging.slotCopyModel = model(
-          std::max(staging.weightSlots, staging.activationSlots), slotFields);
+      staging.slotCopyModel = slotModel(staging.weightSlots);
       if (staging.activationRing)
-        staging.ringCopyModel = model(staging.weightChunksAhead, slotFields);
+        staging.ringCopyModel = slotModel(staging.weightChunksAhead);
     }
     return staging;
   }

@@ -524,6 +524,8 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
   // cp.async group, so a step waits until at most `ahead - 1` are pending.
   int64_t ahead = ring ? ring->stages - 1 : 0;
   int64_t ringGroupsLeftPending = ahead - 1;
+  // After the loop, the ring's copies past the last step have all landed.
+  int64_t ringGroupsPendingAfterLoop = 0;
   auto copyAhead = [&](Value k0, Value lane) {
     Value next = arith::MinUIOp::create(
         b, loc, arith::AddIOp::create(b, loc, k0, constant(ahead * kStepDepth)),
@@ -616,7 +618,7 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
     // The copies past the last step must land before the ring is filled
     // again (the next tile of this warp) or the kernel ends.
     if (ring)
-      NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
+      NVVM::CpAsyncWaitGroupOp::create(b, loc, ringGroupsPendingAfterLoop);
     // The epilogue's element indices, computed again here (see
     // emitWarpgroupTile).
     setUpLane(activations, result, readLaneIdHere(b, loc));
@@ -659,8 +661,8 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
   };
   // The ring's model (see WarpTileHostEmulation.cpp): every lane copies
   // and commits alike, so the warp's copies of a step are one model group.
-  auto modelRingCopy = [&](Value slot, Value step) {
-    modelSlotCopy(ring->groupModel, ring->slotModel, slot, step);
+  auto modelRingCopy = [&](Value stage, Value step) {
+    modelSlotCopy(ring->groupModel, ring->slotModel, stage, step);
     modelCommit(ring->groupModel);
   };
   whereTile([&] {
@@ -736,8 +738,8 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
       });
   whereTile([&] {
     if (ring) {
-      // The GPU waits for every copy after the loop.
-      modelWaitGroup(ring->groupModel, 0);
+      // The GPU's wait after the loop.
+      modelWaitGroup(ring->groupModel, ringGroupsPendingAfterLoop);
       modelCopiesLanded(ring->groupModel, {ring->slotModel});
     }
     finishLanes(accBuffer, activations, result, finish);

@@ -15,7 +15,8 @@
 //                              them, or over steps where nothing is staged),
 //                              and wgmma on them;
 //   WarpTileHostEmulation.cpp  the lanes, their groups and mma.sync run on
-//                              the host.
+//                              the host, and the models of cp.async groups
+//                              and TMA mbarriers that check the waits there.
 // WarpMMA.cpp is the pass that plans the buffers and drives the emitter.
 //
 //===----------------------------------------------------------------------===//
@@ -354,8 +355,8 @@ private:
   void initBoxBarrierModel();
   void modelArrivalExpectingBytes(Value slot, int64_t bytes);
   void modelBoxLanded(Value slot, int64_t bytes);
-  void modelWait(Value slot, Value use, Value parity);
-  void modelInvalidation();
+  void modelBoxWait(Value slot, Value use, Value parity);
+  void modelBoxBarrierInvalidation();
   /// The model's `field` of slot `slot`, and its update.
   Value loadBoxBarrierField(Value slot, BoxBarrierField field);
   void storeBoxBarrierField(Value slot, BoxBarrierField field, Value value);
@@ -364,19 +365,21 @@ private:
   /// On the host, where copies go by cp.async (the block's staged chunks,
   /// a warp's W ring): a model of the groups (`groups`: Staging::
   /// asyncGroupModel or WeightRing::groupModel) and of each slot's last
-  /// copy (`slots`), updated as each GPU thread's would be and checked
+  /// copy (`slotModel`), updated as each GPU thread's would be and checked
   /// where the GPU relies on them (cf.assert): set up for a run of the
   /// tile; a group committed; `cp.async.wait_group pending`; the copies of
   /// chunk (or step) `chunk` into slot `slot`, in the group being built; a
   /// read of that slot for `chunk` (its copies landed: their group waited
   /// for, and the slot still holds that chunk); and, after the loop, no
   /// copy in flight.
-  void initAsyncCopyModel(Value groups, ArrayRef<Value> slots);
+  void initAsyncCopyModel(Value groups, ArrayRef<Value> slotModels);
   void modelCommit(Value groups);
   void modelWaitGroup(Value groups, int64_t pending);
-  void modelSlotCopy(Value groups, Value slots, Value slot, Value chunk);
-  void modelSlotRead(Value groups, Value slots, Value slot, Value chunk);
-  void modelCopiesLanded(Value groups, ArrayRef<Value> slots);
+  void modelSlotCopy(Value groups, Value slotModel, Value slot, Value chunk);
+  void modelSlotRead(Value groups, Value slotModel, Value slot, Value chunk);
+  void modelCopiesLanded(Value groups, ArrayRef<Value> slotModels);
+  /// `field` of slot `slot`'s last copy in `slotModel`.
+  Value loadSlotCopyField(Value slotModel, Value slot, SlotCopyField field);
   /// Slot `slot` of staged buffer `buffer` ([slots, rows, kStagedRowStride]),
   /// the tile's rows: all of them, or (with `firstRow`) the window of
   /// `operand`'s rows from there, which the tile reads only inside.

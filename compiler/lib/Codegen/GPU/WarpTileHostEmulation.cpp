@@ -258,7 +258,7 @@ void WarpTileEmitter::modelBoxLanded(Value slot, int64_t bytes) {
   completePhaseIfDone(slot);
 }
 
-void WarpTileEmitter::modelWait(Value slot, Value use, Value parity) {
+void WarpTileEmitter::modelBoxWait(Value slot, Value use, Value parity) {
   Value phases = loadBoxBarrierField(slot, BoxBarrierField::Phases);
   Value needed = arith::AddIOp::create(b, loc, use, constant(1));
   cf::AssertOp::create(
@@ -288,11 +288,11 @@ void WarpTileEmitter::modelWait(Value slot, Value use, Value parity) {
       b, loc,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, waited, use),
       "moe-gpu-warp-mma host semantics: a TMA W slot's chunks waited for "
-      "out of order");
+      "out of order or twice");
   storeBoxBarrierField(slot, BoxBarrierField::Waited, needed);
 }
 
-void WarpTileEmitter::modelInvalidation() {
+void WarpTileEmitter::modelBoxBarrierInvalidation() {
   for (int64_t s = 0; s < staging->weightSlots; ++s) {
     Value slot = constant(s);
     Value idle = arith::AndIOp::create(
@@ -338,21 +338,23 @@ void WarpTileEmitter::modelInvalidation() {
 // barrier that makes other threads' copies visible is not the model's:
 // racecheck on a GPU checks that.
 
-void WarpTileEmitter::initAsyncCopyModel(Value groups, ArrayRef<Value> slots) {
+void WarpTileEmitter::initAsyncCopyModel(Value groups,
+                                         ArrayRef<Value> slotModels) {
   for (auto counter : {AsyncCopyCounter::Committed, AsyncCopyCounter::Complete})
     memref::StoreOp::create(
         b, loc, constant(0), groups,
         ValueRange{constant(static_cast<int64_t>(counter))});
-  // No slot holds a chunk yet: each slot's chunk is one no read asks for.
-  for (Value model : slots) {
-    if (!model)
+  // No slot holds a chunk yet: each slot's chunk is one no read asks for,
+  // and its group one that every wait has found complete.
+  for (Value slotModel : slotModels) {
+    if (!slotModel)
       continue;
-    int64_t count = cast<MemRefType>(model.getType()).getDimSize(0);
-    for (int64_t slot = 0; slot < count; ++slot)
-      memref::StoreOp::create(
-          b, loc, constant(-1), model,
-          ValueRange{constant(slot),
-                     constant(static_cast<int64_t>(SlotCopyField::Chunk))});
+    int64_t slots = cast<MemRefType>(slotModel.getType()).getDimSize(0);
+    for (int64_t slot = 0; slot < slots; ++slot)
+      for (auto field : {SlotCopyField::Group, SlotCopyField::Chunk})
+        memref::StoreOp::create(
+            b, loc, constant(-1), slotModel,
+            ValueRange{constant(slot), constant(static_cast<int64_t>(field))});
   }
 }
 
@@ -379,33 +381,36 @@ void WarpTileEmitter::modelWaitGroup(Value groups, int64_t pending) {
       groups, at);
 }
 
-void WarpTileEmitter::modelSlotCopy(Value groups, Value model, Value slot,
+Value WarpTileEmitter::loadSlotCopyField(Value slotModel, Value slot,
+                                         SlotCopyField field) {
+  return memref::LoadOp::create(
+      b, loc, slotModel,
+      ValueRange{slot, constant(static_cast<int64_t>(field))});
+}
+
+void WarpTileEmitter::modelSlotCopy(Value groups, Value slotModel, Value slot,
                                     Value chunk) {
   // The copies join the group the next commit closes.
   Value committed = memref::LoadOp::create(
       b, loc, groups,
       constant(static_cast<int64_t>(AsyncCopyCounter::Committed)));
   memref::StoreOp::create(
-      b, loc, committed, model,
+      b, loc, committed, slotModel,
       ValueRange{slot, constant(static_cast<int64_t>(SlotCopyField::Group))});
   memref::StoreOp::create(
-      b, loc, chunk, model,
+      b, loc, chunk, slotModel,
       ValueRange{slot, constant(static_cast<int64_t>(SlotCopyField::Chunk))});
 }
 
-void WarpTileEmitter::modelSlotRead(Value groups, Value model, Value slot,
+void WarpTileEmitter::modelSlotRead(Value groups, Value slotModel, Value slot,
                                     Value chunk) {
-  Value held = memref::LoadOp::create(
-      b, loc, model,
-      ValueRange{slot, constant(static_cast<int64_t>(SlotCopyField::Chunk))});
+  Value held = loadSlotCopyField(slotModel, slot, SlotCopyField::Chunk);
   cf::AssertOp::create(
       b, loc,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, held, chunk),
       "moe-gpu-warp-mma host semantics: a staged slot read for a chunk that "
       "is not the one its last cp.async copy brought");
-  Value group = memref::LoadOp::create(
-      b, loc, model,
-      ValueRange{slot, constant(static_cast<int64_t>(SlotCopyField::Group))});
+  Value group = loadSlotCopyField(slotModel, slot, SlotCopyField::Group);
   Value complete = memref::LoadOp::create(
       b, loc, groups,
       constant(static_cast<int64_t>(AsyncCopyCounter::Complete)));
@@ -416,34 +421,23 @@ void WarpTileEmitter::modelSlotRead(Value groups, Value model, Value slot,
       "cp.async.wait_group found its copies' group complete");
 }
 
-void WarpTileEmitter::modelCopiesLanded(Value groups, ArrayRef<Value> slots) {
+void WarpTileEmitter::modelCopiesLanded(Value groups,
+                                        ArrayRef<Value> slotModels) {
   Value complete = memref::LoadOp::create(
       b, loc, groups,
       constant(static_cast<int64_t>(AsyncCopyCounter::Complete)));
-  for (Value model : slots) {
-    if (!model)
+  for (Value slotModel : slotModels) {
+    if (!slotModel)
       continue;
-    int64_t count = cast<MemRefType>(model.getType()).getDimSize(0);
-    for (int64_t s = 0; s < count; ++s) {
-      Value slot = constant(s);
-      Value chunk = memref::LoadOp::create(
-          b, loc, model,
-          ValueRange{slot,
-                     constant(static_cast<int64_t>(SlotCopyField::Chunk))});
-      Value group = memref::LoadOp::create(
-          b, loc, model,
-          ValueRange{slot,
-                     constant(static_cast<int64_t>(SlotCopyField::Group))});
-      Value landed = arith::OrIOp::create(
-          b, loc,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, chunk,
-                                constant(-1)),
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, group,
-                                complete));
+    int64_t slots = cast<MemRefType>(slotModel.getType()).getDimSize(0);
+    for (int64_t slot = 0; slot < slots; ++slot)
       cf::AssertOp::create(
-          b, loc, landed,
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                loadSlotCopyField(slotModel, constant(slot),
+                                                  SlotCopyField::Group),
+                                complete),
           "moe-gpu-warp-mma host semantics: a cp.async copy still in "
           "flight after the tile's loop over K");
-    }
   }
 }

@@ -469,7 +469,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
           arith::RemUIOp::create(b, loc, use, constant(2)), constant(0));
       Value slot = arith::RemUIOp::create(b, loc, chunk, slots);
       if (modelBoxes)
-        return modelWait(slot, use, parity);
+        return modelBoxWait(slot, use, parity);
       nvgpu::MBarrierTryWaitParityOp::create(b, loc, staging->weightBarriers,
                                              parity, constant(kBoxWaitTicks),
                                              slot);
@@ -647,7 +647,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   // last barrier: the mbarriers are invalidated, so that a next run of
   // the tile may set them up again (on the host, the model checks that).
   if (modelBoxes)
-    modelInvalidation();
+    modelBoxBarrierInvalidation();
   if (staging->asyncGroupModel)
     modelCopiesLanded(staging->asyncGroupModel,
                       {staging->slotCopyModel, staging->ringCopyModel});

@@ -525,11 +525,12 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     scattered into A, B and C, C += A B^T in f32, D gathered back. What a
     lane loads, rounds, pads and stores, and what a thread copies, is then
     checked against the reference on every host-semantics run. Since a
-    host copy lands at once, the block's cp.async groups (committed,
-    waited for, each slot's last copy) run as a model too, checked where
-    a chunk is read (its copy's group waited for, the slot still holding
-    it) and after the loop (nothing in flight), with a message and an
-    abort (cf.assert) where one fails.
+    host copy lands at once, the block's cp.async groups and a warp's W
+    ring's (`weight-stages`) run as models too (committed, waited for,
+    each slot's last copy), checked where a chunk or step is read (its
+    copy's group waited for, the slot still holding it) and after the
+    loop (nothing in flight), with a message and an abort (cf.assert)
+    where one fails.
   }];
   let options = [
     Option<"emulateLanes", "emulate-lanes", "bool", /*default=*/"false",
