@@ -23,8 +23,8 @@
 // still holds chunk c and its group was waited for; each chunk ends with
 // its wait. After the loop, no copy is in flight in either slot.
 // MODEL-LABEL: func.func @warpgroup_forall
-// MODEL:         %[[GROUPS:.+]] = memref.alloca() : memref<2xindex>
-// MODEL-NEXT:    %[[SLOTS:.+]] = memref.alloca() : memref<2x2xindex>
+// MODEL:         %[[SLOTS:.+]] = memref.alloca() : memref<2x2xindex>
+// MODEL-NEXT:    %[[GROUPS:.+]] = memref.alloca() : memref<2xindex>
 // MODEL:         memref.store %c0, %[[GROUPS]][%c0]
 // MODEL-NEXT:    memref.store %c0, %[[GROUPS]][%c1]
 // MODEL:         memref.store %c-1, %[[SLOTS]][%c0, %c0]

@@ -613,23 +613,20 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     }
     if (!boxTensors.empty())
       planBoxes(b, at, launch, staging, boxTensors);
-    if (emulateLanes && (withWeights || narrow)) {
-      // On the host, the model of the block's cp.async copies: its groups,
-      // and the last copy into each W slot (where narrowed A's go too) and
-      // each slot of the activation ring.
-      staging.asyncGroupModel = memref::AllocaOp::create(
-          b, loc,
-          MemRefType::get({static_cast<int64_t>(AsyncCopyCounter::Count)},
-                          b.getIndexType()));
-      auto slotModel = [&](int64_t slots) -> Value {
-        return memref::AllocaOp::create(
-            b, loc,
-            MemRefType::get({slots, static_cast<int64_t>(SlotCopyField::Count)},
-                            b.getIndexType()));
-      };
-      staging.slotCopyModel = slotModel(staging.weightSlots);
+    if (emulateLanes) {
+      // On the host, the model of the block's cp.async copies: the last
+      // copy into each W slot where cp.async fills them (W's without TMA,
+      // narrowed A's) and into each slot of the activation ring, and the
+      // groups where there is either.
+      if (narrow || (withWeights && boxTensors.empty()))
+        staging.slotCopyModel =
+            allocateModel<SlotCopyField>(b, loc, staging.weightSlots);
       if (staging.activationRing)
-        staging.ringCopyModel = slotModel(staging.weightChunksAhead);
+        staging.ringCopyModel =
+            allocateModel<SlotCopyField>(b, loc, staging.weightChunksAhead);
+      if (staging.slotCopyModel || staging.ringCopyModel)
+        staging.asyncGroupModel =
+            allocateModel<AsyncCopyCounter>(b, loc, std::nullopt);
     }
     return staging;
   }
@@ -738,11 +735,8 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     }
     if (!launch) {
       // On the host, the model of the slots' mbarriers.
-      staging.weightBarriers = memref::AllocaOp::create(
-          b, loc,
-          MemRefType::get({staging.weightSlots,
-                           static_cast<int64_t>(BoxBarrierField::Count)},
-                          b.getIndexType()));
+      staging.weightBarriers =
+          allocateModel<BoxBarrierField>(b, loc, staging.weightSlots);
       return;
     }
     staging.weightBarriers = nvgpu::MBarrierCreateOp::create(
@@ -909,15 +903,10 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
                                              MemRefType::get(shape, element),
                                              b.getI64IntegerAttr(64));
       // The model of the warp's cp.async copies into the ring.
-      ring.groupModel = memref::AllocaOp::create(
-          b, at->getLoc(),
-          MemRefType::get({static_cast<int64_t>(AsyncCopyCounter::Count)},
-                          b.getIndexType()));
-      ring.slotModel = memref::AllocaOp::create(
-          b, at->getLoc(),
-          MemRefType::get(
-              {ring.stages, static_cast<int64_t>(SlotCopyField::Count)},
-              b.getIndexType()));
+      ring.groupModel =
+          allocateModel<AsyncCopyCounter>(b, at->getLoc(), std::nullopt);
+      ring.slotModel =
+          allocateModel<SlotCopyField>(b, at->getLoc(), ring.stages);
       return ring;
     }
     auto launch = at->getParentOfType<gpu::LaunchOp>();

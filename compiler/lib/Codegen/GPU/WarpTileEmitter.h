@@ -30,6 +30,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 
@@ -136,11 +137,11 @@ struct Staging {
   /// mbarriers ([weightSlots, BoxBarrierField::Count] of index: see
   /// WarpTileHostEmulation.cpp), and null.
   Value weightBarriers, issuesBoxes;
-  /// On the host, where the block copies chunks by cp.async (staged W,
-  /// narrowed A, the activation ring): a model of its cp.async groups
-  /// ([AsyncCopyCounter::Count] of index), and of each slot's last copy
-  /// ([slots, SlotCopyField::Count] of index), for the W slots (W's and
-  /// narrowed A's buffers) and the activation ring (null where none). See
+  /// On the host, where the block copies chunks by cp.async: a model of
+  /// each slot's last copy ([slots, SlotCopyField::Count] of index) for the
+  /// W slots where cp.async fills them (W without TMA, narrowed A) and for
+  /// the activation ring (null where none), and of the cp.async groups
+  /// ([AsyncCopyCounter::Count] of index; null without either). See
   /// WarpTileHostEmulation.cpp.
   Value asyncGroupModel, slotCopyModel, ringCopyModel;
 };
@@ -154,6 +155,18 @@ enum class AsyncCopyCounter : int64_t {
 };
 /// A staged slot's last copy by cp.async: its group and its chunk.
 enum class SlotCopyField : int64_t { Group, Chunk, Count };
+
+/// A host model's memory (see WarpTileHostEmulation.cpp): `slots` rows of
+/// the fields of `Field` (no rows: the fields alone), of index.
+template <typename Field>
+Value allocateModel(OpBuilder &b, Location loc, std::optional<int64_t> slots) {
+  SmallVector<int64_t, 2> shape;
+  if (slots)
+    shape.push_back(*slots);
+  shape.push_back(static_cast<int64_t>(Field::Count));
+  return memref::AllocaOp::create(b, loc,
+                                  MemRefType::get(shape, b.getIndexType()));
+}
 
 /// The arrivals that complete a TMA W slot's mbarrier phase with the
 /// boxes' bytes: the issuing thread's.
@@ -357,9 +370,24 @@ private:
   void modelBoxLanded(Value slot, int64_t bytes);
   void modelBoxWait(Value slot, Value use, Value parity);
   void modelBoxBarrierInvalidation();
-  /// The model's `field` of slot `slot`, and its update.
-  Value loadBoxBarrierField(Value slot, BoxBarrierField field);
-  void storeBoxBarrierField(Value slot, BoxBarrierField field, Value value);
+  /// Field `field` of a host model (a memref of index whose last dimension
+  /// is the model's fields): at `slot` of a model of slots, or (null) of
+  /// one of counters; and its update.
+  template <typename Field>
+  Value loadModelField(Value model, Value slot, Field field) {
+    return memref::LoadOp::create(b, loc, model, modelIndices(slot, field));
+  }
+  template <typename Field>
+  void storeModelField(Value model, Value slot, Field field, Value value) {
+    memref::StoreOp::create(b, loc, value, model, modelIndices(slot, field));
+  }
+  template <typename Field>
+  SmallVector<Value, 2> modelIndices(Value slot, Field field) {
+    Value at = constant(static_cast<int64_t>(field));
+    if (!slot)
+      return {at};
+    return {slot, at};
+  }
   /// The slot's phase completes once no arrival and no byte is pending.
   void completePhaseIfDone(Value slot);
   /// On the host, where copies go by cp.async (the block's staged chunks,
@@ -378,8 +406,6 @@ private:
   void modelSlotCopy(Value groups, Value slotModel, Value slot, Value chunk);
   void modelSlotRead(Value groups, Value slotModel, Value slot, Value chunk);
   void modelCopiesLanded(Value groups, ArrayRef<Value> slotModels);
-  /// `field` of slot `slot`'s last copy in `slotModel`.
-  Value loadSlotCopyField(Value slotModel, Value slot, SlotCopyField field);
   /// Slot `slot` of staged buffer `buffer` ([slots, rows, kStagedRowStride]),
   /// the tile's rows: all of them, or (with `firstRow`) the window of
   /// `operand`'s rows from there, which the tile reads only inside.

@@ -182,27 +182,17 @@ void WarpTileEmitter::emulateMma(Type operandType, Value aBuffer, int64_t i,
 // Races between threads are not the model's: racecheck on a GPU checks
 // those.
 
-Value WarpTileEmitter::loadBoxBarrierField(Value slot, BoxBarrierField field) {
-  return memref::LoadOp::create(
-      b, loc, staging->weightBarriers,
-      ValueRange{slot, constant(static_cast<int64_t>(field))});
-}
-
-void WarpTileEmitter::storeBoxBarrierField(Value slot, BoxBarrierField field,
-                                           Value value) {
-  memref::StoreOp::create(
-      b, loc, value, staging->weightBarriers,
-      ValueRange{slot, constant(static_cast<int64_t>(field))});
-}
-
 void WarpTileEmitter::initBoxBarrierModel() {
   for (int64_t s = 0; s < staging->weightSlots; ++s) {
     Value slot = constant(s);
-    storeBoxBarrierField(slot, BoxBarrierField::Phases, constant(0));
-    storeBoxBarrierField(slot, BoxBarrierField::PendingArrivals,
-                         constant(kBoxArrivals));
-    storeBoxBarrierField(slot, BoxBarrierField::PendingBytes, constant(0));
-    storeBoxBarrierField(slot, BoxBarrierField::Waited, constant(0));
+    storeModelField(staging->weightBarriers, slot, BoxBarrierField::Phases,
+                    constant(0));
+    storeModelField(staging->weightBarriers, slot,
+                    BoxBarrierField::PendingArrivals, constant(kBoxArrivals));
+    storeModelField(staging->weightBarriers, slot,
+                    BoxBarrierField::PendingBytes, constant(0));
+    storeModelField(staging->weightBarriers, slot, BoxBarrierField::Waited,
+                    constant(0));
   }
 }
 
@@ -210,56 +200,64 @@ void WarpTileEmitter::completePhaseIfDone(Value slot) {
   Value zero = constant(0);
   Value done = arith::AndIOp::create(
       b, loc,
-      arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::eq,
-          loadBoxBarrierField(slot, BoxBarrierField::PendingArrivals), zero),
-      arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::eq,
-          loadBoxBarrierField(slot, BoxBarrierField::PendingBytes), zero));
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                            loadModelField(staging->weightBarriers, slot,
+                                           BoxBarrierField::PendingArrivals),
+                            zero),
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                            loadModelField(staging->weightBarriers, slot,
+                                           BoxBarrierField::PendingBytes),
+                            zero));
   whereTrue(done, [&] {
-    storeBoxBarrierField(slot, BoxBarrierField::Phases,
-                         arith::AddIOp::create(
-                             b, loc,
-                             loadBoxBarrierField(slot, BoxBarrierField::Phases),
-                             constant(1)));
-    storeBoxBarrierField(slot, BoxBarrierField::PendingArrivals,
-                         constant(kBoxArrivals));
+    storeModelField(
+        staging->weightBarriers, slot, BoxBarrierField::Phases,
+        arith::AddIOp::create(b, loc,
+                              loadModelField(staging->weightBarriers, slot,
+                                             BoxBarrierField::Phases),
+                              constant(1)));
+    storeModelField(staging->weightBarriers, slot,
+                    BoxBarrierField::PendingArrivals, constant(kBoxArrivals));
   });
 }
 
 void WarpTileEmitter::modelArrivalExpectingBytes(Value slot, int64_t bytes) {
-  Value arrivals = loadBoxBarrierField(slot, BoxBarrierField::PendingArrivals);
+  Value arrivals = loadModelField(staging->weightBarriers, slot,
+                                  BoxBarrierField::PendingArrivals);
   cf::AssertOp::create(
       b, loc,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, arrivals,
                             constant(0)),
       "moe-gpu-warp-mma host semantics: an arrival on a TMA W slot's "
       "mbarrier beyond its count");
-  storeBoxBarrierField(slot, BoxBarrierField::PendingArrivals,
-                       arith::SubIOp::create(b, loc, arrivals, constant(1)));
-  storeBoxBarrierField(
-      slot, BoxBarrierField::PendingBytes,
-      arith::AddIOp::create(
-          b, loc, loadBoxBarrierField(slot, BoxBarrierField::PendingBytes),
-          constant(bytes)));
+  storeModelField(staging->weightBarriers, slot,
+                  BoxBarrierField::PendingArrivals,
+                  arith::SubIOp::create(b, loc, arrivals, constant(1)));
+  storeModelField(
+      staging->weightBarriers, slot, BoxBarrierField::PendingBytes,
+      arith::AddIOp::create(b, loc,
+                            loadModelField(staging->weightBarriers, slot,
+                                           BoxBarrierField::PendingBytes),
+                            constant(bytes)));
   completePhaseIfDone(slot);
 }
 
 void WarpTileEmitter::modelBoxLanded(Value slot, int64_t bytes) {
-  Value pending = loadBoxBarrierField(slot, BoxBarrierField::PendingBytes);
+  Value pending = loadModelField(staging->weightBarriers, slot,
+                                 BoxBarrierField::PendingBytes);
   cf::AssertOp::create(
       b, loc,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, pending,
                             constant(bytes)),
       "moe-gpu-warp-mma host semantics: a TMA W box lands more bytes than "
       "its slot's mbarrier expects");
-  storeBoxBarrierField(slot, BoxBarrierField::PendingBytes,
-                       arith::SubIOp::create(b, loc, pending, constant(bytes)));
+  storeModelField(staging->weightBarriers, slot, BoxBarrierField::PendingBytes,
+                  arith::SubIOp::create(b, loc, pending, constant(bytes)));
   completePhaseIfDone(slot);
 }
 
 void WarpTileEmitter::modelBoxWait(Value slot, Value use, Value parity) {
-  Value phases = loadBoxBarrierField(slot, BoxBarrierField::Phases);
+  Value phases =
+      loadModelField(staging->weightBarriers, slot, BoxBarrierField::Phases);
   Value needed = arith::AddIOp::create(b, loc, use, constant(1));
   cf::AssertOp::create(
       b, loc,
@@ -283,13 +281,15 @@ void WarpTileEmitter::modelBoxWait(Value slot, Value use, Value parity) {
                             parity),
       "moe-gpu-warp-mma host semantics: the parity a wait on a TMA W slot's "
       "mbarrier passes names another phase than its chunk's");
-  Value waited = loadBoxBarrierField(slot, BoxBarrierField::Waited);
+  Value waited =
+      loadModelField(staging->weightBarriers, slot, BoxBarrierField::Waited);
   cf::AssertOp::create(
       b, loc,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, waited, use),
       "moe-gpu-warp-mma host semantics: a TMA W slot's chunks waited for "
       "out of order or twice");
-  storeBoxBarrierField(slot, BoxBarrierField::Waited, needed);
+  storeModelField(staging->weightBarriers, slot, BoxBarrierField::Waited,
+                  needed);
 }
 
 void WarpTileEmitter::modelBoxBarrierInvalidation() {
@@ -297,24 +297,25 @@ void WarpTileEmitter::modelBoxBarrierInvalidation() {
     Value slot = constant(s);
     Value idle = arith::AndIOp::create(
         b, loc,
-        arith::CmpIOp::create(
-            b, loc, arith::CmpIPredicate::eq,
-            loadBoxBarrierField(slot, BoxBarrierField::PendingArrivals),
-            constant(kBoxArrivals)),
-        arith::CmpIOp::create(
-            b, loc, arith::CmpIPredicate::eq,
-            loadBoxBarrierField(slot, BoxBarrierField::PendingBytes),
-            constant(0)));
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                              loadModelField(staging->weightBarriers, slot,
+                                             BoxBarrierField::PendingArrivals),
+                              constant(kBoxArrivals)),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                              loadModelField(staging->weightBarriers, slot,
+                                             BoxBarrierField::PendingBytes),
+                              constant(0)));
     cf::AssertOp::create(
         b, loc, idle,
         "moe-gpu-warp-mma host semantics: a TMA W slot's mbarrier "
         "invalidated with a phase in progress (boxes still in flight)");
     cf::AssertOp::create(
         b, loc,
-        arith::CmpIOp::create(
-            b, loc, arith::CmpIPredicate::eq,
-            loadBoxBarrierField(slot, BoxBarrierField::Waited),
-            loadBoxBarrierField(slot, BoxBarrierField::Phases)),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                              loadModelField(staging->weightBarriers, slot,
+                                             BoxBarrierField::Waited),
+                              loadModelField(staging->weightBarriers, slot,
+                                             BoxBarrierField::Phases)),
         "moe-gpu-warp-mma host semantics: TMA W boxes landed that no thread "
         "waited for");
   }
@@ -341,9 +342,7 @@ void WarpTileEmitter::modelBoxBarrierInvalidation() {
 void WarpTileEmitter::initAsyncCopyModel(Value groups,
                                          ArrayRef<Value> slotModels) {
   for (auto counter : {AsyncCopyCounter::Committed, AsyncCopyCounter::Complete})
-    memref::StoreOp::create(
-        b, loc, constant(0), groups,
-        ValueRange{constant(static_cast<int64_t>(counter))});
+    storeModelField(groups, Value(), counter, constant(0));
   // No slot holds a chunk yet: each slot's chunk is one no read asks for,
   // and its group one that every wait has found complete.
   for (Value slotModel : slotModels) {
@@ -352,68 +351,47 @@ void WarpTileEmitter::initAsyncCopyModel(Value groups,
     int64_t slots = cast<MemRefType>(slotModel.getType()).getDimSize(0);
     for (int64_t slot = 0; slot < slots; ++slot)
       for (auto field : {SlotCopyField::Group, SlotCopyField::Chunk})
-        memref::StoreOp::create(
-            b, loc, constant(-1), slotModel,
-            ValueRange{constant(slot), constant(static_cast<int64_t>(field))});
+        storeModelField(slotModel, constant(slot), field, constant(-1));
   }
 }
 
 void WarpTileEmitter::modelCommit(Value groups) {
-  Value at = constant(static_cast<int64_t>(AsyncCopyCounter::Committed));
-  Value committed = memref::LoadOp::create(b, loc, groups, at);
-  memref::StoreOp::create(b, loc,
-                          arith::AddIOp::create(b, loc, committed, constant(1)),
-                          groups, at);
+  Value committed =
+      loadModelField(groups, Value(), AsyncCopyCounter::Committed);
+  storeModelField(groups, Value(), AsyncCopyCounter::Committed,
+                  arith::AddIOp::create(b, loc, committed, constant(1)));
 }
 
 void WarpTileEmitter::modelWaitGroup(Value groups, int64_t pending) {
-  Value committed = memref::LoadOp::create(
-      b, loc, groups,
-      constant(static_cast<int64_t>(AsyncCopyCounter::Committed)));
-  Value at = constant(static_cast<int64_t>(AsyncCopyCounter::Complete));
-  Value complete = memref::LoadOp::create(b, loc, groups, at);
+  Value committed =
+      loadModelField(groups, Value(), AsyncCopyCounter::Committed);
+  Value complete = loadModelField(groups, Value(), AsyncCopyCounter::Complete);
   // All but the last `pending` committed groups have landed.
-  memref::StoreOp::create(
-      b, loc,
+  storeModelField(
+      groups, Value(), AsyncCopyCounter::Complete,
       arith::MaxSIOp::create(
           b, loc, complete,
-          arith::SubIOp::create(b, loc, committed, constant(pending))),
-      groups, at);
-}
-
-Value WarpTileEmitter::loadSlotCopyField(Value slotModel, Value slot,
-                                         SlotCopyField field) {
-  return memref::LoadOp::create(
-      b, loc, slotModel,
-      ValueRange{slot, constant(static_cast<int64_t>(field))});
+          arith::SubIOp::create(b, loc, committed, constant(pending))));
 }
 
 void WarpTileEmitter::modelSlotCopy(Value groups, Value slotModel, Value slot,
                                     Value chunk) {
   // The copies join the group the next commit closes.
-  Value committed = memref::LoadOp::create(
-      b, loc, groups,
-      constant(static_cast<int64_t>(AsyncCopyCounter::Committed)));
-  memref::StoreOp::create(
-      b, loc, committed, slotModel,
-      ValueRange{slot, constant(static_cast<int64_t>(SlotCopyField::Group))});
-  memref::StoreOp::create(
-      b, loc, chunk, slotModel,
-      ValueRange{slot, constant(static_cast<int64_t>(SlotCopyField::Chunk))});
+  storeModelField(slotModel, slot, SlotCopyField::Group,
+                  loadModelField(groups, Value(), AsyncCopyCounter::Committed));
+  storeModelField(slotModel, slot, SlotCopyField::Chunk, chunk);
 }
 
 void WarpTileEmitter::modelSlotRead(Value groups, Value slotModel, Value slot,
                                     Value chunk) {
-  Value held = loadSlotCopyField(slotModel, slot, SlotCopyField::Chunk);
+  Value held = loadModelField(slotModel, slot, SlotCopyField::Chunk);
   cf::AssertOp::create(
       b, loc,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, held, chunk),
       "moe-gpu-warp-mma host semantics: a staged slot read for a chunk that "
       "is not the one its last cp.async copy brought");
-  Value group = loadSlotCopyField(slotModel, slot, SlotCopyField::Group);
-  Value complete = memref::LoadOp::create(
-      b, loc, groups,
-      constant(static_cast<int64_t>(AsyncCopyCounter::Complete)));
+  Value group = loadModelField(slotModel, slot, SlotCopyField::Group);
+  Value complete = loadModelField(groups, Value(), AsyncCopyCounter::Complete);
   cf::AssertOp::create(
       b, loc,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, group, complete),
@@ -423,9 +401,7 @@ void WarpTileEmitter::modelSlotRead(Value groups, Value slotModel, Value slot,
 
 void WarpTileEmitter::modelCopiesLanded(Value groups,
                                         ArrayRef<Value> slotModels) {
-  Value complete = memref::LoadOp::create(
-      b, loc, groups,
-      constant(static_cast<int64_t>(AsyncCopyCounter::Complete)));
+  Value complete = loadModelField(groups, Value(), AsyncCopyCounter::Complete);
   for (Value slotModel : slotModels) {
     if (!slotModel)
       continue;
@@ -433,10 +409,10 @@ void WarpTileEmitter::modelCopiesLanded(Value groups,
     for (int64_t slot = 0; slot < slots; ++slot)
       cf::AssertOp::create(
           b, loc,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                loadSlotCopyField(slotModel, constant(slot),
-                                                  SlotCopyField::Group),
-                                complete),
+          arith::CmpIOp::create(
+              b, loc, arith::CmpIPredicate::slt,
+              loadModelField(slotModel, constant(slot), SlotCopyField::Group),
+              complete),
           "moe-gpu-warp-mma host semantics: a cp.async copy still in "
           "flight after the tile's loop over K");
   }

@@ -261,7 +261,7 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
     }
   };
   asCopyingThreads(copyAs);
-  if (staging->slotCopyModel && !copies.empty())
+  if (staging->slotCopyModel)
     modelSlotCopy(staging->asyncGroupModel, staging->slotCopyModel, slot,
                   chunk);
   if (!commit)
@@ -420,14 +420,12 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   bool modelBoxes = !staging->tmaWeights.empty() && !staging->threadId;
   if (modelBoxes)
     initBoxBarrierModel();
-  // On the host, the model of the cp.async groups, and whether the W
-  // slots' chunks (W's, narrowed A's) come by cp.async, so that a chunk's
-  // steps read what its group brought.
+  // On the host, the model of the cp.async groups (a W slot model where
+  // cp.async fills the W slots, so that a chunk's steps read what its
+  // group brought).
   if (staging->asyncGroupModel)
     initAsyncCopyModel(staging->asyncGroupModel,
                        {staging->slotCopyModel, staging->ringCopyModel});
-  bool slotsCopiedAsync = narrow || (!staging->weightBuffers.empty() &&
-                                     staging->tmaWeights.empty());
   // A chunk is waited for with the groups of the `ahead - 1` chunks after
   // it still in flight.
   int64_t groupsLeftPending = ahead - 1;
@@ -598,7 +596,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     // wrote a slot it still reads, the host run reads what they wrote.
     bool deferSteps = !staging->threadId && staging->pendingChunks > 0;
     // Where the GPU's steps read the chunk's W slot, its copies landed.
-    if (staging->slotCopyModel && slotsCopiedAsync)
+    if (staging->slotCopyModel)
       modelSlotRead(
           staging->asyncGroupModel, staging->slotCopyModel,
           arith::RemUIOp::create(b, loc, chunk, constant(staging->weightSlots)),
