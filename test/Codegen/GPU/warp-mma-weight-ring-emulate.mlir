@@ -48,10 +48,11 @@
 // that stage s % 2 holds step s and its group was waited for; after the
 // loop, a wait for all, and no copy in flight.
 // MODEL-LABEL: func.func @ring
-// MODEL:         %[[GROUPS:.+]] = memref.alloca() : memref<2xindex>
+// MODEL:         %[[GROUPS:.+]] = memref.alloca() : memref<3xindex>
 // MODEL-NEXT:    %[[STAGES:.+]] = memref.alloca() : memref<2x2xindex>
 // MODEL:         memref.store %c0, %[[GROUPS]][%c0]
 // MODEL-NEXT:    memref.store %c0, %[[GROUPS]][%c1]
+// MODEL:         memref.store %c0, %[[GROUPS]][%c2]
 // MODEL:         memref.store %c-1, %[[STAGES]][%c0, %c0]
 // MODEL-NEXT:    memref.store %c-1, %[[STAGES]][%c0, %c1]
 // MODEL-NEXT:    memref.store %c-1, %[[STAGES]][%c1, %c0]

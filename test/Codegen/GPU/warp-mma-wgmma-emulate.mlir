@@ -1,6 +1,8 @@
 // RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128" | FileCheck %s
 // RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128 wgmma-pending-chunks=1" --cse | FileCheck %s --check-prefix=LATE
 // RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128" --cse | FileCheck %s --check-prefix=MODEL
+// RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128" --cse | FileCheck %s --check-prefix=BARRIER
+// RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128 wgmma-pending-chunks=1" --cse | FileCheck %s --check-prefix=LATE-BARRIER
 
 // On the host (host semantics) the warpgroup of warp-mma-wgmma.mlir runs in
 // each warp's turn of the warp forall: the warp copies each chunk of A and W
@@ -14,7 +16,7 @@
 // it. No fences, no barriers (the cp.async groups run as a model, MODEL
 // below).
 
-// The block's cp.async groups as a model ([committed, complete]) and each
+// The block's cp.async groups as a model ([committed, complete, visible]) and each
 // W slot's last copy ([slot, (group, chunk)]), set up with no slot holding
 // a chunk (group and chunk -1). Chunk 0's W copies join group 0, which is
 // committed, then waited for with none pending (one chunk ahead). In the
@@ -24,9 +26,10 @@
 // its wait. After the loop, no copy is in flight in either slot.
 // MODEL-LABEL: func.func @warpgroup_forall
 // MODEL:         %[[SLOTS:.+]] = memref.alloca() : memref<2x2xindex>
-// MODEL-NEXT:    %[[GROUPS:.+]] = memref.alloca() : memref<2xindex>
+// MODEL-NEXT:    %[[GROUPS:.+]] = memref.alloca() : memref<3xindex>
 // MODEL:         memref.store %c0, %[[GROUPS]][%c0]
 // MODEL-NEXT:    memref.store %c0, %[[GROUPS]][%c1]
+// MODEL:         memref.store %c0, %[[GROUPS]][%c2]
 // MODEL:         memref.store %c-1, %[[SLOTS]][%c0, %c0]
 // MODEL-NEXT:    memref.store %c-1, %[[SLOTS]][%c0, %c1]
 // MODEL-NEXT:    memref.store %c-1, %[[SLOTS]][%c1, %c0]
@@ -34,7 +37,7 @@
 // MODEL:         %[[GROUP0:.+]] = memref.load %[[GROUPS]][%c0]
 // MODEL-NEXT:    memref.store %[[GROUP0]], %[[SLOTS]][%[[SLOT0:.+]], %c0]
 // MODEL-NEXT:    memref.store %c0, %[[SLOTS]][%[[SLOT0]], %c1]
-// MODEL-NEXT:    %[[BEFORE:.+]] = memref.load %[[GROUPS]][%c0]
+// MODEL:         %[[BEFORE:.+]] = memref.load %[[GROUPS]][%c0]
 // MODEL-NEXT:    %[[AFTER:.+]] = arith.addi %[[BEFORE]], %c1
 // MODEL-NEXT:    memref.store %[[AFTER]], %[[GROUPS]][%c0]
 // MODEL-NEXT:    %[[COMMITTED:.+]] = memref.load %[[GROUPS]][%c0]
@@ -42,10 +45,10 @@
 // MODEL-NEXT:    %[[LANDED:.+]] = arith.subi %[[COMMITTED]], %c0
 // MODEL-NEXT:    %[[NOW_COMPLETE:.+]] = arith.maxsi %[[COMPLETE]], %[[LANDED]]
 // MODEL-NEXT:    memref.store %[[NOW_COMPLETE]], %[[GROUPS]][%c1]
-// MODEL-NEXT:    scf.for %[[CHUNK:.+]] = %c0 to %{{.+}} step %c1
+// MODEL:         scf.for %[[CHUNK:.+]] = %c0 to %{{.+}} step %c1
 // MODEL-NEXT:      %[[NEXT:.+]] = arith.addi %[[CHUNK]], %c1
 // MODEL:             memref.store %[[NEXT]], %[[SLOTS]][%{{.+}}, %c1]
-// MODEL-NEXT:        memref.load %[[GROUPS]][%c0]
+// MODEL:             memref.load %[[GROUPS]][%c0]
 // MODEL-NEXT:        arith.addi
 // MODEL-NEXT:        memref.store %{{.+}}, %[[GROUPS]][%c0]
 // MODEL-NEXT:      }
@@ -60,9 +63,110 @@
 // MODEL:           arith.subi %{{.+}}, %c0
 // MODEL-NEXT:      arith.maxsi
 // MODEL-NEXT:      memref.store %{{.+}}, %[[GROUPS]][%c1]
-// MODEL-NEXT:    }
+// MODEL:         }
 // MODEL:         cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: a cp.async copy still in flight after the tile's loop over K"
 // MODEL:         cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: a cp.async copy still in flight after the tile's loop over K"
+
+// The block barrier as a model ([passed]) and each A and W slot's accesses
+// ([slot, (visible from, last read)]), set up with every slot visible from
+// 0 and never read (-1). Chunk 0's A stores check that the slot's last
+// reads ended before a barrier the block has passed, and make it visible
+// from the next barrier; its W copies (whose landing the group model above
+// checks) leave their slot visible from 0. The prologue's barrier counts
+// one, and the groups complete then become visible to the block. Where
+// the steps read chunk c, its copies' group is visible and both slots are;
+// with no wgmma pending, their reads end there. The stores of chunk c + 1
+// into A's other slot check that its last reads (chunk c - 1's) ended a
+// barrier ago. Each chunk ends with a barrier.
+// BARRIER-LABEL: func.func @warpgroup_forall
+// BARRIER:         %[[GROUPS:.+]] = memref.alloca() : memref<3xindex>
+// BARRIER-NEXT:    %[[BARRIERS:.+]] = memref.alloca() : memref<1xindex>
+// BARRIER-NEXT:    %[[A_SLOTS:.+]] = memref.alloca() : memref<2x2xindex>
+// BARRIER-NEXT:    %[[W_SLOTS:.+]] = memref.alloca() : memref<2x2xindex>
+// BARRIER:         memref.store %c0, %[[BARRIERS]][%c0]
+// BARRIER-NEXT:    memref.store %c0, %[[A_SLOTS]][%c0, %c0]
+// BARRIER-NEXT:    memref.store %c-1, %[[A_SLOTS]][%c0, %c1]
+// BARRIER-NEXT:    memref.store %c0, %[[A_SLOTS]][%c1, %c0]
+// BARRIER-NEXT:    memref.store %c-1, %[[A_SLOTS]][%c1, %c1]
+// BARRIER-NEXT:    memref.store %c0, %[[W_SLOTS]][%c0, %c0]
+// BARRIER-NEXT:    memref.store %c-1, %[[W_SLOTS]][%c0, %c1]
+// BARRIER-NEXT:    memref.store %c0, %[[W_SLOTS]][%c1, %c0]
+// BARRIER-NEXT:    memref.store %c-1, %[[W_SLOTS]][%c1, %c1]
+// BARRIER-NEXT:    %[[SLOT0:.+]] = arith.remui %c0, %c2
+// BARRIER-NEXT:    %[[PASSED0:.+]] = memref.load %[[BARRIERS]][%c0]
+// BARRIER-NEXT:    %[[READ0:.+]] = memref.load %[[A_SLOTS]][%[[SLOT0]], %c1]
+// BARRIER-NEXT:    %[[FREE0:.+]] = arith.cmpi sgt, %[[PASSED0]], %[[READ0]]
+// BARRIER-NEXT:    cf.assert %[[FREE0]], "moe-gpu-warp-mma host semantics: a staged slot written before a block barrier after the reads of the chunk it held (a warp may still read it)"
+// BARRIER-NEXT:    %[[VISIBLE0:.+]] = arith.addi %[[PASSED0]], %c1
+// BARRIER-NEXT:    memref.store %[[VISIBLE0]], %[[A_SLOTS]][%[[SLOT0]], %c0]
+// BARRIER:         %[[W_READ0:.+]] = memref.load %[[W_SLOTS]][%[[SLOT0]], %c1]
+// BARRIER-NEXT:    %[[W_FREE0:.+]] = arith.cmpi sgt, %{{.+}}, %[[W_READ0]]
+// BARRIER-NEXT:    cf.assert %[[W_FREE0]], "moe-gpu-warp-mma host semantics: a staged slot written before a block barrier after the reads of the chunk it held (a warp may still read it)"
+// BARRIER-NEXT:    memref.store %c0, %[[W_SLOTS]][%[[SLOT0]], %c0]
+// BARRIER:         %[[BEFORE:.+]] = memref.load %[[BARRIERS]][%c0]
+// BARRIER-NEXT:    %[[AFTER:.+]] = arith.addi %[[BEFORE]], %c1
+// BARRIER-NEXT:    memref.store %[[AFTER]], %[[BARRIERS]][%c0]
+// BARRIER-NEXT:    %[[COMPLETE:.+]] = memref.load %[[GROUPS]][%c1]
+// BARRIER-NEXT:    memref.store %[[COMPLETE]], %[[GROUPS]][%c2]
+// BARRIER-NEXT:    scf.for %[[CHUNK:.+]] = %c0 to %{{.+}} step %c1
+// BARRIER-NEXT:      %[[NEXT:.+]] = arith.addi %[[CHUNK]], %c1
+// BARRIER:           %[[SLOT:.+]] = arith.remui %[[CHUNK]], %c2
+// BARRIER:           %[[GROUP:.+]] = memref.load %{{.+}}[%[[SLOT]], %c0]
+// BARRIER:           %[[SHARED_GROUPS:.+]] = memref.load %[[GROUPS]][%c2]
+// BARRIER-NEXT:      %[[SHARED:.+]] = arith.cmpi slt, %[[GROUP]], %[[SHARED_GROUPS]]
+// BARRIER-NEXT:      cf.assert %[[SHARED]], "moe-gpu-warp-mma host semantics: a staged chunk read by the block before a barrier after its cp.async copies' wait (other threads' copies not yet visible)"
+// BARRIER-NEXT:      %[[PASSED:.+]] = memref.load %[[BARRIERS]][%c0]
+// BARRIER-NEXT:      %[[A_FROM:.+]] = memref.load %[[A_SLOTS]][%[[SLOT]], %c0]
+// BARRIER-NEXT:      %[[A_VISIBLE:.+]] = arith.cmpi sge, %[[PASSED]], %[[A_FROM]]
+// BARRIER-NEXT:      cf.assert %[[A_VISIBLE]], "moe-gpu-warp-mma host semantics: a staged slot read before a block barrier after the stores that wrote it (other threads' stores not yet visible)"
+// BARRIER-NEXT:      memref.store %[[PASSED]], %[[A_SLOTS]][%[[SLOT]], %c1]
+// BARRIER-NEXT:      %[[PASSED_W:.+]] = memref.load %[[BARRIERS]][%c0]
+// BARRIER-NEXT:      %[[W_FROM:.+]] = memref.load %[[W_SLOTS]][%[[SLOT]], %c0]
+// BARRIER-NEXT:      %[[W_VISIBLE:.+]] = arith.cmpi sge, %[[PASSED_W]], %[[W_FROM]]
+// BARRIER-NEXT:      cf.assert %[[W_VISIBLE]], "moe-gpu-warp-mma host semantics: a staged slot read before a block barrier after the stores that wrote it (other threads' stores not yet visible)"
+// BARRIER-NEXT:      memref.store %[[PASSED_W]], %[[W_SLOTS]][%[[SLOT]], %c1]
+// BARRIER:             %[[NEXT_SLOT:.+]] = arith.remui %[[NEXT]], %c2
+// BARRIER-NOT:         memref.store
+// BARRIER:             %[[PASSED_NEXT:.+]] = memref.load %[[BARRIERS]][%c0]
+// BARRIER-NEXT:        %[[READ_NEXT:.+]] = memref.load %[[A_SLOTS]][%[[NEXT_SLOT]], %c1]
+// BARRIER-NEXT:        %[[FREE_NEXT:.+]] = arith.cmpi sgt, %[[PASSED_NEXT]], %[[READ_NEXT]]
+// BARRIER-NEXT:        cf.assert %[[FREE_NEXT]], "moe-gpu-warp-mma host semantics: a staged slot written before a block barrier after the reads of the chunk it held (a warp may still read it)"
+// BARRIER-NEXT:        %[[VISIBLE_NEXT:.+]] = arith.addi %[[PASSED_NEXT]], %c1
+// BARRIER-NEXT:        memref.store %[[VISIBLE_NEXT]], %[[A_SLOTS]][%[[NEXT_SLOT]], %c0]
+// BARRIER:           memref.store %{{.+}}, %[[GROUPS]][%c1]
+// BARRIER-NEXT:      %[[LOOP_BEFORE:.+]] = memref.load %[[BARRIERS]][%c0]
+// BARRIER-NEXT:      %[[LOOP_AFTER:.+]] = arith.addi %[[LOOP_BEFORE]], %c1
+// BARRIER-NEXT:      memref.store %[[LOOP_AFTER]], %[[BARRIERS]][%c0]
+// BARRIER-NEXT:      %[[NOW_COMPLETE:.+]] = memref.load %[[GROUPS]][%c1]
+// BARRIER-NEXT:      memref.store %[[NOW_COMPLETE]], %[[GROUPS]][%c2]
+// BARRIER-NEXT:    }
+
+// With a chunk of wgmmas pending (3 slots each), a chunk's reads are in
+// flight from its steps until the wait at the end of the next chunk retires
+// them, before that chunk's barrier.
+// LATE-BARRIER-LABEL: func.func @warpgroup_forall
+// LATE-BARRIER:         %[[BARRIERS:.+]] = memref.alloca() : memref<1xindex>
+// LATE-BARRIER-NEXT:    %[[A_SLOTS:.+]] = memref.alloca() : memref<3x2xindex>
+// LATE-BARRIER-NEXT:    %[[W_SLOTS:.+]] = memref.alloca() : memref<3x2xindex>
+// LATE-BARRIER:         scf.for %[[CHUNK:.+]] = %c0 to %{{.+}} step %c1
+// LATE-BARRIER:           %[[SLOT:.+]] = arith.remui %[[CHUNK]], %c3
+// LATE-BARRIER:           %[[IN_FLIGHT:.+]] = arith.constant 9223372036854775807 : index
+// LATE-BARRIER-NEXT:      memref.store %[[IN_FLIGHT]], %[[A_SLOTS]][%[[SLOT]], %c1]
+// LATE-BARRIER:           memref.store %[[IN_FLIGHT]], %[[W_SLOTS]][%[[SLOT]], %c1]
+// LATE-BARRIER:           %[[EARLIER:.+]] = arith.subi %[[CHUNK]], %c1
+// LATE-BARRIER-NEXT:      %[[ANY:.+]] = arith.cmpi uge, %[[CHUNK]], %c1
+// LATE-BARRIER-NEXT:      scf.if %[[ANY]] {
+// LATE-BARRIER-NEXT:        %[[RETIRED:.+]] = arith.remui %[[EARLIER]], %c3
+// LATE-BARRIER-NEXT:        %[[PASSED:.+]] = memref.load %[[BARRIERS]][%c0]
+// LATE-BARRIER-NEXT:        memref.store %[[PASSED]], %[[A_SLOTS]][%[[RETIRED]], %c1]
+// LATE-BARRIER-NEXT:        %[[PASSED_W:.+]] = memref.load %[[BARRIERS]][%c0]
+// LATE-BARRIER-NEXT:        memref.store %[[PASSED_W]], %[[W_SLOTS]][%[[RETIRED]], %c1]
+// LATE-BARRIER-NEXT:      }
+// LATE-BARRIER:           %[[BEFORE:.+]] = memref.load %[[BARRIERS]][%c0]
+// LATE-BARRIER-NEXT:      arith.addi %[[BEFORE]], %c1
+// LATE-BARRIER-NEXT:      memref.store %{{.+}}, %[[BARRIERS]][%c0]
+// LATE-BARRIER:           scf.if %[[ANY]] {
+// LATE-BARRIER-NEXT:        arith.muli %[[EARLIER]], %c64
 
 // CHECK-LABEL: func.func @warpgroup_forall
 // CHECK:         scf.forall (%[[WARP:.+]]) in (4) {

@@ -627,6 +627,14 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       if (staging.slotCopyModel || staging.ringCopyModel)
         staging.asyncGroupModel =
             allocateModel<AsyncCopyCounter>(b, loc, std::nullopt);
+      // And of the block barriers' order of the slots' writes and reads.
+      staging.barrierModel =
+          allocateModel<BlockBarrierCounter>(b, loc, std::nullopt);
+      staging.activationAccessModel =
+          allocateModel<SlotAccessField>(b, loc, staging.activationSlots);
+      if (withWeights)
+        staging.weightAccessModel =
+            allocateModel<SlotAccessField>(b, loc, staging.weightSlots);
     }
     return staging;
   }

@@ -692,7 +692,7 @@ void WarpTileEmitter::emitTile(Type operandType, Value activations,
           modelRingCopy(ringSlot(k0, ahead),
                         arith::AddIOp::create(b, loc, step, constant(ahead)));
           modelSlotRead(ring->groupModel, ring->slotModel, ringSlot(k0, 0),
-                        step);
+                        step, AsyncCopyCounter::Complete);
         }
         forEachLane([&](Value lane) {
           setUpLane(activations, result, lane);

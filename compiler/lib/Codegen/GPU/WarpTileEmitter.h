@@ -35,6 +35,7 @@
 #include "mlir/IR/Builders.h"
 
 #include <functional>
+#include <limits>
 #include <optional>
 
 namespace mlir {
@@ -144,6 +145,12 @@ struct Staging {
   /// ([AsyncCopyCounter::Count] of index; null without either). See
   /// WarpTileHostEmulation.cpp.
   Value asyncGroupModel, slotCopyModel, ringCopyModel;
+  /// On the host: a model of the block barriers that order the threads'
+  /// accesses to the staged slots: the barriers passed
+  /// ([BlockBarrierCounter::Count] of index), and each A and W slot's
+  /// accesses ([slots, SlotAccessField::Count] of index; W's null where W
+  /// is not staged). See WarpTileHostEmulation.cpp.
+  Value barrierModel, activationAccessModel, weightAccessModel;
 };
 
 /// The host's model of a block's cp.async groups (Staging::asyncGroupModel).
@@ -151,10 +158,32 @@ enum class AsyncCopyCounter : int64_t {
   /// The groups committed, and those a wait_group has found complete.
   Committed,
   Complete,
+  /// Those complete when the block last passed a barrier: the copies in
+  /// them are visible to every thread of the block, not only their own.
+  Visible,
   Count
 };
 /// A staged slot's last copy by cp.async: its group and its chunk.
 enum class SlotCopyField : int64_t { Group, Chunk, Count };
+
+/// The host's model of the block barrier (Staging::barrierModel): the
+/// barriers the block has passed.
+enum class BlockBarrierCounter : int64_t { Passed, Count };
+/// A staged slot's accesses by the block's threads, in barriers passed
+/// (Staging::activationAccessModel, weightAccessModel).
+enum class SlotAccessField : int64_t {
+  /// The barriers passed from which every thread may read what the slot
+  /// holds: one past those at its threads' stores (0 for copies whose
+  /// landing other models check: cp.async groups, TMA's mbarriers).
+  VisibleFrom,
+  /// The barriers passed when its reads last ended: the steps', or a
+  /// pending wgmma's once it was waited for (kReadsInFlight while one may
+  /// still run; -1 before any read).
+  LastRead,
+  Count
+};
+/// SlotAccessField::LastRead while a read of the slot may still run.
+constexpr int64_t kReadsInFlight = std::numeric_limits<int64_t>::max();
 
 /// A host model's memory (see WarpTileHostEmulation.cpp): `slots` rows of
 /// the fields of `Field` (no rows: the fields alone), of index.
@@ -403,9 +432,29 @@ private:
   void initAsyncCopyModel(Value groups, ArrayRef<Value> slotModels);
   void modelCommit(Value groups);
   void modelWaitGroup(Value groups, int64_t pending);
+  /// A read's copies have landed where `landed` (Complete for the copying
+  /// thread's own reads, Visible for the block's other threads') counts
+  /// their group.
   void modelSlotCopy(Value groups, Value slotModel, Value slot, Value chunk);
-  void modelSlotRead(Value groups, Value slotModel, Value slot, Value chunk);
+  void modelSlotRead(Value groups, Value slotModel, Value slot, Value chunk,
+                     AsyncCopyCounter landed);
   void modelCopiesLanded(Value groups, ArrayRef<Value> slotModels);
+  /// On the host, with staging: the model of the block barriers
+  /// (Staging::barrierModel), which checks that the block's threads reach
+  /// a staged slot in an order the GPU's barriers enforce: set up for a
+  /// run of the tile; a barrier passed; a write into slot `slot` of A's or
+  /// W's slots (`accesses`: Staging::activationAccessModel or
+  /// weightAccessModel) after every read of what it held ended before a
+  /// barrier, by stores that the next barrier makes visible
+  /// (`visibleAtBarrier`) or by copies whose landing other models check;
+  /// the reads of a chunk from the slot, visible to every thread, that
+  /// end now (`endNow`) or once modelSlotReadsEnded says so (a pending
+  /// wgmma's).
+  void initBarrierModel();
+  void modelBarrier();
+  void modelSlotWrite(Value accesses, Value slot, bool visibleAtBarrier);
+  void modelSlotReads(Value accesses, Value slot, bool endNow);
+  void modelSlotReadsEnded(Value accesses, Value slot);
   /// Slot `slot` of staged buffer `buffer` ([slots, rows, kStagedRowStride]),
   /// the tile's rows: all of them, or (with `firstRow`) the window of
   /// `operand`'s rows from there, which the tile reads only inside.

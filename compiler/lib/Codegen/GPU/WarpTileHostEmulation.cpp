@@ -7,8 +7,9 @@
 // With emulateLanes, moe-gpu-warp-mma's emitter runs a warp's lane code on
 // the host: a loop over the lanes, their fragments exchanged through
 // [lane, ...] buffers, and mma.sync computed from upstream's fragment
-// layouts (see WarpTileEmitter.h). The block's cp.async groups, and with
-// TMA W the slots' mbarriers, run as models checked in program order.
+// layouts (see WarpTileEmitter.h). The block's cp.async groups, its
+// barriers' order of the staged slots' writes and reads, and with TMA W the
+// slots' mbarriers, run as models checked in program order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -335,13 +336,15 @@ void WarpTileEmitter::modelBoxBarrierInvalidation() {
 // was chunk c's and its group was waited for, and after the loop that no
 // copy is in flight. The staged chunks and a warp's ring keep models of
 // their own: the GPU counts both in one thread's groups, which only makes
-// a wait there find more complete than either model does. The block
-// barrier that makes other threads' copies visible is not the model's:
-// racecheck on a GPU checks that.
+// a wait there find more complete than either model does. A thread's wait
+// lands its own copies only: the block's other threads may read them once
+// the block has passed a barrier after it (the counter Visible, which the
+// block barrier's model keeps).
 
 void WarpTileEmitter::initAsyncCopyModel(Value groups,
                                          ArrayRef<Value> slotModels) {
-  for (auto counter : {AsyncCopyCounter::Committed, AsyncCopyCounter::Complete})
+  for (auto counter : {AsyncCopyCounter::Committed, AsyncCopyCounter::Complete,
+                       AsyncCopyCounter::Visible})
     storeModelField(groups, Value(), counter, constant(0));
   // No slot holds a chunk yet: each slot's chunk is one no read asks for,
   // and its group one that every wait has found complete.
@@ -383,7 +386,7 @@ void WarpTileEmitter::modelSlotCopy(Value groups, Value slotModel, Value slot,
 }
 
 void WarpTileEmitter::modelSlotRead(Value groups, Value slotModel, Value slot,
-                                    Value chunk) {
+                                    Value chunk, AsyncCopyCounter landed) {
   Value held = loadModelField(slotModel, slot, SlotCopyField::Chunk);
   cf::AssertOp::create(
       b, loc,
@@ -397,6 +400,16 @@ void WarpTileEmitter::modelSlotRead(Value groups, Value slotModel, Value slot,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, group, complete),
       "moe-gpu-warp-mma host semantics: a staged chunk read before a "
       "cp.async.wait_group found its copies' group complete");
+  if (landed != AsyncCopyCounter::Visible)
+    return;
+  cf::AssertOp::create(
+      b, loc,
+      arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::slt, group,
+          loadModelField(groups, Value(), AsyncCopyCounter::Visible)),
+      "moe-gpu-warp-mma host semantics: a staged chunk read by the block "
+      "before a barrier after its cp.async copies' wait (other threads' "
+      "copies not yet visible)");
 }
 
 void WarpTileEmitter::modelCopiesLanded(Value groups,
@@ -416,4 +429,94 @@ void WarpTileEmitter::modelCopiesLanded(Value groups,
           "moe-gpu-warp-mma host semantics: a cp.async copy still in "
           "flight after the tile's loop over K");
   }
+}
+
+// The block barrier, on the host. The GPU's threads share each staged slot:
+// all of them write their pieces of a chunk into it, every warp reads the
+// whole chunk, and only a block barrier orders one thread's accesses
+// against another's. The host runs one warp's program order for all of
+// them (the copies of every thread, then the warp's reads), so a barrier
+// missing or misplaced still gives right numbers there and is a race on
+// the GPU. Every thread runs the same program, so the barriers the block
+// has passed stand for where each thread is; the model keeps that count
+// and, for each slot of A's and W's staged chunks, from which count its
+// contents are visible to every thread and at which its last reads ended,
+// and checks:
+// - a read (the steps of a chunk) comes after a barrier that followed the
+//   stores of what it reads (and, for cp.async copies, the wait that
+//   landed them: AsyncCopyCounter::Visible);
+// - a write (stores, cp.async or TMA) into a slot comes after a barrier
+//   that followed every read of what the slot held, a pending wgmma's
+//   counted until the wgmma.wait_group that retires it.
+// What it does not see: which thread touches which element (every thread
+// is assumed to take part in every copy and read), and a later run of the
+// tile (each run sets the model up afresh); racecheck on a GPU sees both.
+
+void WarpTileEmitter::initBarrierModel() {
+  storeModelField(staging->barrierModel, Value(), BlockBarrierCounter::Passed,
+                  constant(0));
+  for (Value accesses :
+       {staging->activationAccessModel, staging->weightAccessModel}) {
+    if (!accesses)
+      continue;
+    int64_t slots = cast<MemRefType>(accesses.getType()).getDimSize(0);
+    for (int64_t slot = 0; slot < slots; ++slot) {
+      storeModelField(accesses, constant(slot), SlotAccessField::VisibleFrom,
+                      constant(0));
+      storeModelField(accesses, constant(slot), SlotAccessField::LastRead,
+                      constant(-1));
+    }
+  }
+}
+
+void WarpTileEmitter::modelBarrier() {
+  Value passed = loadModelField(staging->barrierModel, Value(),
+                                BlockBarrierCounter::Passed);
+  storeModelField(staging->barrierModel, Value(), BlockBarrierCounter::Passed,
+                  arith::AddIOp::create(b, loc, passed, constant(1)));
+  // Each thread's copies that its waits landed are now every thread's.
+  if (staging->asyncGroupModel)
+    storeModelField(staging->asyncGroupModel, Value(),
+                    AsyncCopyCounter::Visible,
+                    loadModelField(staging->asyncGroupModel, Value(),
+                                   AsyncCopyCounter::Complete));
+}
+
+void WarpTileEmitter::modelSlotWrite(Value accesses, Value slot,
+                                     bool visibleAtBarrier) {
+  Value passed = loadModelField(staging->barrierModel, Value(),
+                                BlockBarrierCounter::Passed);
+  cf::AssertOp::create(
+      b, loc,
+      arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::sgt, passed,
+          loadModelField(accesses, slot, SlotAccessField::LastRead)),
+      "moe-gpu-warp-mma host semantics: a staged slot written before a "
+      "block barrier after the reads of the chunk it held (a warp may "
+      "still read it)");
+  storeModelField(accesses, slot, SlotAccessField::VisibleFrom,
+                  visibleAtBarrier
+                      ? arith::AddIOp::create(b, loc, passed, constant(1))
+                      : constant(0));
+}
+
+void WarpTileEmitter::modelSlotReads(Value accesses, Value slot, bool endNow) {
+  Value passed = loadModelField(staging->barrierModel, Value(),
+                                BlockBarrierCounter::Passed);
+  cf::AssertOp::create(
+      b, loc,
+      arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::sge, passed,
+          loadModelField(accesses, slot, SlotAccessField::VisibleFrom)),
+      "moe-gpu-warp-mma host semantics: a staged slot read before a block "
+      "barrier after the stores that wrote it (other threads' stores not "
+      "yet visible)");
+  storeModelField(accesses, slot, SlotAccessField::LastRead,
+                  endNow ? passed : constant(kReadsInFlight));
+}
+
+void WarpTileEmitter::modelSlotReadsEnded(Value accesses, Value slot) {
+  storeModelField(accesses, slot, SlotAccessField::LastRead,
+                  loadModelField(staging->barrierModel, Value(),
+                                 BlockBarrierCounter::Passed));
 }

@@ -144,6 +144,11 @@ Value WarpTileEmitter::copyStagePiece(const PieceSource &source, Value row,
 }
 
 void WarpTileEmitter::emitStageCopy(Type operandType, Value chunk) {
+  if (staging->activationAccessModel)
+    modelSlotWrite(staging->activationAccessModel,
+                   arith::RemUIOp::create(b, loc, chunk,
+                                          constant(staging->activationSlots)),
+                   /*visibleAtBarrier=*/true);
   auto copyAs = [&](Value thread) {
     storeStagePieces(operandType, chunk, thread,
                      loadStagePieces(staging->source, chunk, thread));
@@ -175,9 +180,13 @@ void WarpTileEmitter::roundActivationRing(Type operandType, Value chunk) {
                                       constant(staging->weightChunksAhead));
   Value slot =
       arith::RemUIOp::create(b, loc, chunk, constant(staging->activationSlots));
+  // The thread rounds the pieces it copied: its own wait landed them.
   if (staging->ringCopyModel)
-    modelSlotRead(staging->asyncGroupModel, staging->ringCopyModel, from,
-                  chunk);
+    modelSlotRead(staging->asyncGroupModel, staging->ringCopyModel, from, chunk,
+                  AsyncCopyCounter::Complete);
+  if (staging->activationAccessModel)
+    modelSlotWrite(staging->activationAccessModel, slot,
+                   /*visibleAtBarrier=*/true);
   auto pieceType = VectorType::get({kCopyWidth}, b.getF32Type());
   asCopyingThreads([&](Value thread) {
     for (int64_t p = 0; p < piecesPerThread(); ++p) {
@@ -264,6 +273,14 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
   if (staging->slotCopyModel)
     modelSlotCopy(staging->asyncGroupModel, staging->slotCopyModel, slot,
                   chunk);
+  // W's slot and narrowed A's (the same) are written now; their copies'
+  // groups or boxes say when they land.
+  if (staging->weightAccessModel)
+    modelSlotWrite(staging->weightAccessModel, slot,
+                   /*visibleAtBarrier=*/false);
+  if (staging->narrowActivations && staging->activationAccessModel)
+    modelSlotWrite(staging->activationAccessModel, slot,
+                   /*visibleAtBarrier=*/false);
   if (!commit)
     return;
   if (staging->threadId)
@@ -391,8 +408,11 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   // them); the barrier after makes the copy visible, and makes sure that
   // no warp still reads the buffer the next copy writes.
   auto barrier = [&] {
-    if (!staging->threadId)
+    if (!staging->threadId) {
+      if (staging->barrierModel)
+        modelBarrier();
       return;
+    }
     // wgmma reads shared memory through the async proxy: the thread's
     // writes (stores and landed cp.async copies) are ordered before it.
     if (staging->coreMatrices)
@@ -403,6 +423,39 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
           NVVM::SharedSpaceAttr::get(b.getContext(),
                                      NVVM::SharedSpace::shared_cta));
     gpu::BarrierOp::create(b, loc);
+  };
+  // On the host, `access(model, slot)` for the A and W slots that chunk
+  // `chunk` is read from, with their barrier model's accesses.
+  auto forEachAccessedSlot = [&](Value chunk,
+                                 function_ref<void(Value, Value)> access) {
+    access(staging->activationAccessModel,
+           arith::RemUIOp::create(b, loc, chunk,
+                                  constant(staging->activationSlots)));
+    if (staging->weightAccessModel)
+      access(staging->weightAccessModel,
+             arith::RemUIOp::create(b, loc, chunk,
+                                    constant(staging->weightSlots)));
+  };
+  // Where chunk `chunk`'s steps end: on the GPU `endOfChunk` (a
+  // warpgroup's wait for its wgmmas but the last `pendingChunks` chunks'),
+  // on the host the end of the reads that wait retires.
+  auto endChunk = [&](Value chunk) {
+    if (staging->threadId) {
+      if (endOfChunk)
+        endOfChunk();
+      return;
+    }
+    if (!staging->barrierModel || staging->pendingChunks == 0)
+      return;
+    Value pending = constant(staging->pendingChunks);
+    Value retired = arith::SubIOp::create(b, loc, chunk, pending);
+    whereTrue(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, chunk,
+                                    pending),
+              [&] {
+                forEachAccessedSlot(retired, [&](Value accesses, Value slot) {
+                  modelSlotReadsEnded(accesses, slot);
+                });
+              });
   };
   // Narrowed, A's chunks are copied as W's are (by emitWeightStageCopy),
   // with them where W is staged.
@@ -426,6 +479,8 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   if (staging->asyncGroupModel)
     initAsyncCopyModel(staging->asyncGroupModel,
                        {staging->slotCopyModel, staging->ringCopyModel});
+  if (staging->barrierModel)
+    initBarrierModel();
   // A chunk is waited for with the groups of the `ahead - 1` chunks after
   // it still in flight.
   int64_t groupsLeftPending = ahead - 1;
@@ -595,12 +650,20 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     // the copies that a pending wgmma on the GPU runs beside: where those
     // wrote a slot it still reads, the host run reads what they wrote.
     bool deferSteps = !staging->threadId && staging->pendingChunks > 0;
-    // Where the GPU's steps read the chunk's W slot, its copies landed.
+    // Where the GPU's steps read the chunk's W slot, its copies landed,
+    // and every thread's stores and copies of the chunk are visible.
     if (staging->slotCopyModel)
       modelSlotRead(
           staging->asyncGroupModel, staging->slotCopyModel,
           arith::RemUIOp::create(b, loc, chunk, constant(staging->weightSlots)),
-          chunk);
+          chunk, AsyncCopyCounter::Visible);
+    // A chunk's reads end with its steps, or (wgmma) at the wait that
+    // retires them `pendingChunks` chunks on (endChunk).
+    if (staging->barrierModel)
+      forEachAccessedSlot(chunk, [&](Value accesses, Value slot) {
+        modelSlotReads(accesses, slot,
+                       /*endNow=*/staging->pendingChunks == 0);
+      });
     SmallVector<Value> values = SmallVector<Value>(loop.getRegionIterArgs());
     if (!deferSteps)
       values = emitChunkSteps(chunk, values);
@@ -611,8 +674,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
         roundActivationRing(operandType, next);
         return SmallVector<Value>();
       });
-      if (endOfChunk && staging->threadId)
-        endOfChunk();
+      endChunk(chunk);
     } else {
       if (!narrow)
         fillBlock(b, loc, scf::IfOp::create(b, loc, hasNext).thenBlock(), [&] {
@@ -622,8 +684,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
             emitStageCopy(operandType, next);
           return SmallVector<Value>();
         });
-      if (endOfChunk && staging->threadId)
-        endOfChunk();
+      endChunk(chunk);
       waitForWeights(next, /*mayBePast=*/true);
     }
     barrier();
