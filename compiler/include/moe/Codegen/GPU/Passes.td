@@ -530,7 +530,11 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     each slot's last copy), checked where a chunk or step is read (its
     copy's group waited for, the slot still holding it) and after the
     loop (nothing in flight), with a message and an abort (cf.assert)
-    where one fails.
+    where one fails. So do the block barriers: the barriers passed and,
+    for each staged A and W slot, from which barrier its contents are
+    visible to every thread and at which its last reads ended (a pending
+    wgmma's at the wait that retires it), checked where a slot is read and
+    where it is written.
   }];
   let options = [
     Option<"emulateLanes", "emulate-lanes", "bool", /*default=*/"false",
