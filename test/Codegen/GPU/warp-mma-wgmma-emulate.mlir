@@ -25,7 +25,8 @@
 // still holds chunk c and its group was waited for; each chunk ends with
 // its wait. After the loop, no copy is in flight in either slot.
 // MODEL-LABEL: func.func @warpgroup_forall
-// MODEL:         %[[SLOTS:.+]] = memref.alloca() : memref<2x2xindex>
+// MODEL:         memref.alloca() {alignment = 64 : i64} : memref<2x6x8x8x8xbf16>
+// MODEL-NEXT:    %[[SLOTS:.+]] = memref.alloca() : memref<2x2xindex>
 // MODEL-NEXT:    %[[GROUPS:.+]] = memref.alloca() : memref<3xindex>
 // MODEL:         memref.store %c0, %[[GROUPS]][%c0]
 // MODEL-NEXT:    memref.store %c0, %[[GROUPS]][%c1]
@@ -68,8 +69,9 @@
 // MODEL:         cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: a cp.async copy still in flight after the tile's loop over K"
 
 // The block barrier as a model ([passed]) and each A and W slot's accesses
-// ([slot, (visible from, last read)]), set up with every slot visible from
-// 0 and never read (-1). Chunk 0's A stores check that the slot's last
+// ([slot, (visible from, last read)]), made and set up at the start of the
+// warp's turn (so that it sees a loop around the tile run after run), with
+// every slot visible from 0 and never read (-1). Chunk 0's A stores check that the slot's last
 // reads ended before a barrier the block has passed, and make it visible
 // from the next barrier; its W copies (whose landing the group model above
 // checks) leave their slot visible from 0. The prologue's barrier counts
@@ -79,20 +81,21 @@
 // into A's other slot check that its last reads (chunk c - 1's) ended a
 // barrier ago. Each chunk ends with a barrier.
 // BARRIER-LABEL: func.func @warpgroup_forall
-// BARRIER:         %[[GROUPS:.+]] = memref.alloca() : memref<3xindex>
+// BARRIER:         scf.forall
 // BARRIER-NEXT:    %[[BARRIERS:.+]] = memref.alloca() : memref<1xindex>
 // BARRIER-NEXT:    %[[A_SLOTS:.+]] = memref.alloca() : memref<2x2xindex>
 // BARRIER-NEXT:    %[[W_SLOTS:.+]] = memref.alloca() : memref<2x2xindex>
 // BARRIER:         memref.store %c0, %[[BARRIERS]][%c0]
 // BARRIER-NEXT:    memref.store %c0, %[[A_SLOTS]][%c0, %c0]
-// BARRIER-NEXT:    memref.store %c-1, %[[A_SLOTS]][%c0, %c1]
+// BARRIER:         memref.store %c-1, %[[A_SLOTS]][%c0, %c1]
 // BARRIER-NEXT:    memref.store %c0, %[[A_SLOTS]][%c1, %c0]
 // BARRIER-NEXT:    memref.store %c-1, %[[A_SLOTS]][%c1, %c1]
 // BARRIER-NEXT:    memref.store %c0, %[[W_SLOTS]][%c0, %c0]
 // BARRIER-NEXT:    memref.store %c-1, %[[W_SLOTS]][%c0, %c1]
 // BARRIER-NEXT:    memref.store %c0, %[[W_SLOTS]][%c1, %c0]
 // BARRIER-NEXT:    memref.store %c-1, %[[W_SLOTS]][%c1, %c1]
-// BARRIER-NEXT:    %[[SLOT0:.+]] = arith.remui %c0, %c2
+// BARRIER:         %[[GROUPS:.+]] = memref.alloca() : memref<3xindex>
+// BARRIER:         %[[SLOT0:.+]] = arith.remui %c0, %c2
 // BARRIER-NEXT:    %[[PASSED0:.+]] = memref.load %[[BARRIERS]][%c0]
 // BARRIER-NEXT:    %[[READ0:.+]] = memref.load %[[A_SLOTS]][%[[SLOT0]], %c1]
 // BARRIER-NEXT:    %[[FREE0:.+]] = arith.cmpi sgt, %[[PASSED0]], %[[READ0]]
@@ -119,12 +122,14 @@
 // BARRIER-NEXT:      %[[A_FROM:.+]] = memref.load %[[A_SLOTS]][%[[SLOT]], %c0]
 // BARRIER-NEXT:      %[[A_VISIBLE:.+]] = arith.cmpi sge, %[[PASSED]], %[[A_FROM]]
 // BARRIER-NEXT:      cf.assert %[[A_VISIBLE]], "moe-gpu-warp-mma host semantics: a staged slot read before a block barrier after the stores that wrote it (other threads' stores not yet visible)"
-// BARRIER-NEXT:      memref.store %[[PASSED]], %[[A_SLOTS]][%[[SLOT]], %c1]
+// BARRIER-NEXT:      %[[A_END:.+]] = memref.load %[[BARRIERS]][%c0]
+// BARRIER-NEXT:      memref.store %[[A_END]], %[[A_SLOTS]][%[[SLOT]], %c1]
 // BARRIER-NEXT:      %[[PASSED_W:.+]] = memref.load %[[BARRIERS]][%c0]
 // BARRIER-NEXT:      %[[W_FROM:.+]] = memref.load %[[W_SLOTS]][%[[SLOT]], %c0]
 // BARRIER-NEXT:      %[[W_VISIBLE:.+]] = arith.cmpi sge, %[[PASSED_W]], %[[W_FROM]]
 // BARRIER-NEXT:      cf.assert %[[W_VISIBLE]], "moe-gpu-warp-mma host semantics: a staged slot read before a block barrier after the stores that wrote it (other threads' stores not yet visible)"
-// BARRIER-NEXT:      memref.store %[[PASSED_W]], %[[W_SLOTS]][%[[SLOT]], %c1]
+// BARRIER-NEXT:      %[[W_END:.+]] = memref.load %[[BARRIERS]][%c0]
+// BARRIER-NEXT:      memref.store %[[W_END]], %[[W_SLOTS]][%[[SLOT]], %c1]
 // BARRIER:             %[[NEXT_SLOT:.+]] = arith.remui %[[NEXT]], %c2
 // BARRIER-NOT:         memref.store
 // BARRIER:             %[[PASSED_NEXT:.+]] = memref.load %[[BARRIERS]][%c0]
@@ -143,7 +148,9 @@
 
 // With a chunk of wgmmas pending (3 slots each), a chunk's reads are in
 // flight from its steps until the wait at the end of the next chunk retires
-// them, before that chunk's barrier.
+// them, before that chunk's barrier; the last chunk's end at the wait after
+// the loop, and a barrier follows (before the host runs that chunk's steps
+// late).
 // LATE-BARRIER-LABEL: func.func @warpgroup_forall
 // LATE-BARRIER:         %[[BARRIERS:.+]] = memref.alloca() : memref<1xindex>
 // LATE-BARRIER-NEXT:    %[[A_SLOTS:.+]] = memref.alloca() : memref<3x2xindex>
@@ -167,6 +174,21 @@
 // LATE-BARRIER-NEXT:      memref.store %{{.+}}, %[[BARRIERS]][%c0]
 // LATE-BARRIER:           scf.if %[[ANY]] {
 // LATE-BARRIER-NEXT:        arith.muli %[[EARLIER]], %c64
+// LATE-BARRIER:         cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: a cp.async copy still in flight after the tile's loop over K"
+// LATE-BARRIER:         %[[LAST:.+]] = arith.subi %[[CHUNKS:.+]], %c1
+// LATE-BARRIER-NEXT:    %[[ANY_LAST:.+]] = arith.cmpi uge, %[[CHUNKS]], %c1
+// LATE-BARRIER-NEXT:    scf.if %[[ANY_LAST]] {
+// LATE-BARRIER-NEXT:      %[[LAST_SLOT:.+]] = arith.remui %[[LAST]], %c3
+// LATE-BARRIER-NEXT:      %[[PASSED_LAST:.+]] = memref.load %[[BARRIERS]][%c0]
+// LATE-BARRIER-NEXT:      memref.store %[[PASSED_LAST]], %[[A_SLOTS]][%[[LAST_SLOT]], %c1]
+// LATE-BARRIER-NEXT:      %[[PASSED_LAST_W:.+]] = memref.load %[[BARRIERS]][%c0]
+// LATE-BARRIER-NEXT:      memref.store %[[PASSED_LAST_W]], %[[W_SLOTS]][%[[LAST_SLOT]], %c1]
+// LATE-BARRIER-NEXT:    }
+// LATE-BARRIER-NEXT:    %[[BEFORE_END:.+]] = memref.load %[[BARRIERS]][%c0]
+// LATE-BARRIER-NEXT:    %[[AFTER_END:.+]] = arith.addi %[[BEFORE_END]], %c1
+// LATE-BARRIER-NEXT:    memref.store %[[AFTER_END]], %[[BARRIERS]][%c0]
+// LATE-BARRIER:         scf.if %[[ANY_LAST]] {
+// LATE-BARRIER-NEXT:      arith.muli %[[LAST]], %c64
 
 // CHECK-LABEL: func.func @warpgroup_forall
 // CHECK:         scf.forall (%[[WARP:.+]]) in (4) {
@@ -221,9 +243,9 @@
 // LATE:               arith.remui %[[EARLIER]], %c3
 // LATE:               scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c32
 // LATE:                 memref.collapse_shape %[[A_BUF]]
+// LATE:           %[[LAST:.+]] = arith.subi %[[CHUNKS]], %c1
 // LATE:           %[[LAST_ANY:.+]] = arith.cmpi uge, %[[CHUNKS]], %c1
 // LATE:           scf.if %[[LAST_ANY]] {
-// LATE:             %[[LAST:.+]] = arith.subi %[[CHUNKS]], %c1
 // LATE:             arith.remui %[[LAST]], %c3
 // LATE:             scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c32
 // LATE:               memref.collapse_shape %[[A_BUF]]

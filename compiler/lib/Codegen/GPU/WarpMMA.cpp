@@ -627,7 +627,11 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       if (staging.slotCopyModel || staging.ringCopyModel)
         staging.asyncGroupModel =
             allocateModel<AsyncCopyCounter>(b, loc, std::nullopt);
-      // And of the block barriers' order of the slots' writes and reads.
+      // And of the block barriers' order of the slots' writes and reads:
+      // at the start of the warp's turn, so that it sees the runs of a
+      // block-uniform loop around the tile one after another.
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(cast<scf::ForallOp>(scope).getBody());
       staging.barrierModel =
           allocateModel<BlockBarrierCounter>(b, loc, std::nullopt);
       staging.activationAccessModel =

@@ -348,13 +348,16 @@ private:
   /// where `hasTile` (null: always), and waits for the block; else a loop
   /// over the steps.
   /// With core-matrix staging, the step's ASource holds the staged
-  /// buffers themselves, and `endOfChunk` runs before the chunk's barrier
-  /// (on the GPU).
+  /// buffers themselves, and on the GPU `endOfChunk(left)` waits for the
+  /// chunks' wgmmas but the last `left` chunks': before each chunk's
+  /// barrier with Staging::pendingChunks, and after the loop with none
+  /// (then a barrier, so that a next run of the tile copies into no slot a
+  /// warpgroup still reads).
   SmallVector<Value> emitDepthLoop(
       Type operandType, Value activations, ArrayRef<Value> weights,
       Value hasTile, ValueRange init,
       function_ref<SmallVector<Value>(Value, ASource, ValueRange)> step,
-      function_ref<void()> endOfChunk = nullptr);
+      function_ref<void(int64_t)> endOfChunk = nullptr);
   /// emitTile's form for a warp of a warpgroup (staging->coreMatrices):
   /// each step's wgmma.mma_async m64nNk16 on the staged chunks, the warp's
   /// accumulators (rows 16 (warp % 4) on of the block's, its tile's) in
@@ -432,10 +435,10 @@ private:
   void initAsyncCopyModel(Value groups, ArrayRef<Value> slotModels);
   void modelCommit(Value groups);
   void modelWaitGroup(Value groups, int64_t pending);
+  void modelSlotCopy(Value groups, Value slotModel, Value slot, Value chunk);
   /// A read's copies have landed where `landed` (Complete for the copying
   /// thread's own reads, Visible for the block's other threads') counts
   /// their group.
-  void modelSlotCopy(Value groups, Value slotModel, Value slot, Value chunk);
   void modelSlotRead(Value groups, Value slotModel, Value slot, Value chunk,
                      AsyncCopyCounter landed);
   void modelCopiesLanded(Value groups, ArrayRef<Value> slotModels);
@@ -448,13 +451,22 @@ private:
   /// barrier, by stores that the next barrier makes visible
   /// (`visibleAtBarrier`) or by copies whose landing other models check;
   /// the reads of a chunk from the slot, visible to every thread, that
-  /// end now (`endNow`) or once modelSlotReadsEnded says so (a pending
+  /// end now (`endNow`) or once modelBarrierReadsEnded says so (a pending
   /// wgmma's).
   void initBarrierModel();
   void modelBarrier();
-  void modelSlotWrite(Value accesses, Value slot, bool visibleAtBarrier);
-  void modelSlotReads(Value accesses, Value slot, bool endNow);
-  void modelSlotReadsEnded(Value accesses, Value slot);
+  void modelBarrierWrite(Value accesses, Value slot, bool visibleAtBarrier);
+  void modelBarrierReads(Value accesses, Value slot, bool endNow);
+  void modelBarrierReadsEnded(Value accesses, Value slot);
+  /// The staged A and W slots of chunk `chunk`.
+  Value activationSlotOf(Value chunk) {
+    return arith::RemUIOp::create(b, loc, chunk,
+                                  constant(staging->activationSlots));
+  }
+  Value weightSlotOf(Value chunk) {
+    return arith::RemUIOp::create(b, loc, chunk,
+                                  constant(staging->weightSlots));
+  }
   /// Slot `slot` of staged buffer `buffer` ([slots, rows, kStagedRowStride]),
   /// the tile's rows: all of them, or (with `firstRow`) the window of
   /// `operand`'s rows from there, which the tile reads only inside.

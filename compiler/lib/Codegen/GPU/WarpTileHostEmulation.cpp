@@ -448,9 +448,12 @@ void WarpTileEmitter::modelCopiesLanded(Value groups,
 // - a write (stores, cp.async or TMA) into a slot comes after a barrier
 //   that followed every read of what the slot held, a pending wgmma's
 //   counted until the wgmma.wait_group that retires it.
-// What it does not see: which thread touches which element (every thread
-// is assumed to take part in every copy and read), and a later run of the
-// tile (each run sets the model up afresh); racecheck on a GPU sees both.
+// It is set up once a warp's turn, so that it follows the runs of a
+// block-uniform loop around the tile one after another. What it does not
+// see: which thread touches which element (every thread is assumed to take
+// part in every copy and read), and the proxy fence that orders the
+// threads' writes before a wgmma reads them (each barrier is taken to
+// carry one); racecheck on a GPU sees the first.
 
 void WarpTileEmitter::initBarrierModel() {
   storeModelField(staging->barrierModel, Value(), BlockBarrierCounter::Passed,
@@ -482,8 +485,8 @@ void WarpTileEmitter::modelBarrier() {
                                    AsyncCopyCounter::Complete));
 }
 
-void WarpTileEmitter::modelSlotWrite(Value accesses, Value slot,
-                                     bool visibleAtBarrier) {
+void WarpTileEmitter::modelBarrierWrite(Value accesses, Value slot,
+                                        bool visibleAtBarrier) {
   Value passed = loadModelField(staging->barrierModel, Value(),
                                 BlockBarrierCounter::Passed);
   cf::AssertOp::create(
@@ -500,7 +503,8 @@ void WarpTileEmitter::modelSlotWrite(Value accesses, Value slot,
                       : constant(0));
 }
 
-void WarpTileEmitter::modelSlotReads(Value accesses, Value slot, bool endNow) {
+void WarpTileEmitter::modelBarrierReads(Value accesses, Value slot,
+                                        bool endNow) {
   Value passed = loadModelField(staging->barrierModel, Value(),
                                 BlockBarrierCounter::Passed);
   cf::AssertOp::create(
@@ -511,11 +515,13 @@ void WarpTileEmitter::modelSlotReads(Value accesses, Value slot, bool endNow) {
       "moe-gpu-warp-mma host semantics: a staged slot read before a block "
       "barrier after the stores that wrote it (other threads' stores not "
       "yet visible)");
+  if (endNow)
+    return modelBarrierReadsEnded(accesses, slot);
   storeModelField(accesses, slot, SlotAccessField::LastRead,
-                  endNow ? passed : constant(kReadsInFlight));
+                  constant(kReadsInFlight));
 }
 
-void WarpTileEmitter::modelSlotReadsEnded(Value accesses, Value slot) {
+void WarpTileEmitter::modelBarrierReadsEnded(Value accesses, Value slot) {
   storeModelField(accesses, slot, SlotAccessField::LastRead,
                   loadModelField(staging->barrierModel, Value(),
                                  BlockBarrierCounter::Passed));

@@ -61,8 +61,7 @@ SmallVector<Value> WarpTileEmitter::loadStagePieces(Value activations,
 
 void WarpTileEmitter::storeStagePieces(Type operandType, Value chunk,
                                        Value thread, ValueRange pieces) {
-  Value slot =
-      arith::RemUIOp::create(b, loc, chunk, constant(staging->activationSlots));
+  Value slot = activationSlotOf(chunk);
   for (auto [p, piece] : llvm::enumerate(pieces)) {
     auto [row, column] = piecePlace(thread, p);
     Value rounded = arith::TruncFOp::create(
@@ -145,10 +144,8 @@ Value WarpTileEmitter::copyStagePiece(const PieceSource &source, Value row,
 
 void WarpTileEmitter::emitStageCopy(Type operandType, Value chunk) {
   if (staging->activationAccessModel)
-    modelSlotWrite(staging->activationAccessModel,
-                   arith::RemUIOp::create(b, loc, chunk,
-                                          constant(staging->activationSlots)),
-                   /*visibleAtBarrier=*/true);
+    modelBarrierWrite(staging->activationAccessModel, activationSlotOf(chunk),
+                      /*visibleAtBarrier=*/true);
   auto copyAs = [&](Value thread) {
     storeStagePieces(operandType, chunk, thread,
                      loadStagePieces(staging->source, chunk, thread));
@@ -178,15 +175,14 @@ void WarpTileEmitter::emitActivationRingCopy(Value chunk) {
 void WarpTileEmitter::roundActivationRing(Type operandType, Value chunk) {
   Value from = arith::RemUIOp::create(b, loc, chunk,
                                       constant(staging->weightChunksAhead));
-  Value slot =
-      arith::RemUIOp::create(b, loc, chunk, constant(staging->activationSlots));
+  Value slot = activationSlotOf(chunk);
   // The thread rounds the pieces it copied: its own wait landed them.
   if (staging->ringCopyModel)
     modelSlotRead(staging->asyncGroupModel, staging->ringCopyModel, from, chunk,
                   AsyncCopyCounter::Complete);
   if (staging->activationAccessModel)
-    modelSlotWrite(staging->activationAccessModel, slot,
-                   /*visibleAtBarrier=*/true);
+    modelBarrierWrite(staging->activationAccessModel, slot,
+                      /*visibleAtBarrier=*/true);
   auto pieceType = VectorType::get({kCopyWidth}, b.getF32Type());
   asCopyingThreads([&](Value thread) {
     for (int64_t p = 0; p < piecesPerThread(); ++p) {
@@ -240,8 +236,15 @@ void WarpTileEmitter::asCopyingThreads(function_ref<void(Value)> copy) {
 void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
   Value chunkStart =
       arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
-  Value slot =
-      arith::RemUIOp::create(b, loc, chunk, constant(staging->weightSlots));
+  Value slot = weightSlotOf(chunk);
+  // W's slot and narrowed A's (the same) are written from now on; their
+  // copies' groups or boxes say when they land.
+  if (staging->weightAccessModel)
+    modelBarrierWrite(staging->weightAccessModel, slot,
+                      /*visibleAtBarrier=*/false);
+  if (staging->narrowActivations && staging->activationAccessModel)
+    modelBarrierWrite(staging->activationAccessModel, slot,
+                      /*visibleAtBarrier=*/false);
   // The staged buffers and what they copy: W's (unless TMA copies its
   // boxes), and narrowed A's.
   SmallVector<std::pair<Value, Value>, 3> copies;
@@ -273,14 +276,6 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
   if (staging->slotCopyModel)
     modelSlotCopy(staging->asyncGroupModel, staging->slotCopyModel, slot,
                   chunk);
-  // W's slot and narrowed A's (the same) are written now; their copies'
-  // groups or boxes say when they land.
-  if (staging->weightAccessModel)
-    modelSlotWrite(staging->weightAccessModel, slot,
-                   /*visibleAtBarrier=*/false);
-  if (staging->narrowActivations && staging->activationAccessModel)
-    modelSlotWrite(staging->activationAccessModel, slot,
-                   /*visibleAtBarrier=*/false);
   if (!commit)
     return;
   if (staging->threadId)
@@ -390,7 +385,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     Type operandType, Value activations, ArrayRef<Value> weights, Value hasTile,
     ValueRange init,
     function_ref<SmallVector<Value>(Value, ASource, ValueRange)> step,
-    function_ref<void()> endOfChunk) {
+    function_ref<void(int64_t)> endOfChunk) {
   Value k = memref::DimOp::create(b, loc, activations, 1);
   if (!staging) {
     auto loop =
@@ -407,7 +402,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   // narrowed A and staged W: cp.async, `ahead` chunks on, waited for after
   // them); the barrier after makes the copy visible, and makes sure that
   // no warp still reads the buffer the next copy writes.
-  auto barrier = [&] {
+  auto barrier = [&](bool fenceProxy = true) {
     if (!staging->threadId) {
       if (staging->barrierModel)
         modelBarrier();
@@ -415,7 +410,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     }
     // wgmma reads shared memory through the async proxy: the thread's
     // writes (stores and landed cp.async copies) are ordered before it.
-    if (staging->coreMatrices)
+    if (staging->coreMatrices && fenceProxy)
       NVVM::FenceProxyOp::create(
           b, loc,
           NVVM::ProxyKindAttr::get(b.getContext(),
@@ -428,13 +423,22 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   // `chunk` is read from, with their barrier model's accesses.
   auto forEachAccessedSlot = [&](Value chunk,
                                  function_ref<void(Value, Value)> access) {
-    access(staging->activationAccessModel,
-           arith::RemUIOp::create(b, loc, chunk,
-                                  constant(staging->activationSlots)));
+    access(staging->activationAccessModel, activationSlotOf(chunk));
     if (staging->weightAccessModel)
-      access(staging->weightAccessModel,
-             arith::RemUIOp::create(b, loc, chunk,
-                                    constant(staging->weightSlots)));
+      access(staging->weightAccessModel, weightSlotOf(chunk));
+  };
+  // On the host, the reads of chunk `lastChunk - back` end (where there is
+  // such a chunk).
+  auto endReads = [&](Value lastChunk, int64_t back) {
+    Value behind = constant(back);
+    Value chunk = arith::SubIOp::create(b, loc, lastChunk, behind);
+    whereTrue(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
+                                    lastChunk, behind),
+              [&] {
+                forEachAccessedSlot(chunk, [&](Value accesses, Value slot) {
+                  modelBarrierReadsEnded(accesses, slot);
+                });
+              });
   };
   // Where chunk `chunk`'s steps end: on the GPU `endOfChunk` (a
   // warpgroup's wait for its wgmmas but the last `pendingChunks` chunks'),
@@ -442,20 +446,11 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   auto endChunk = [&](Value chunk) {
     if (staging->threadId) {
       if (endOfChunk)
-        endOfChunk();
+        endOfChunk(staging->pendingChunks);
       return;
     }
-    if (!staging->barrierModel || staging->pendingChunks == 0)
-      return;
-    Value pending = constant(staging->pendingChunks);
-    Value retired = arith::SubIOp::create(b, loc, chunk, pending);
-    whereTrue(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, chunk,
-                                    pending),
-              [&] {
-                forEachAccessedSlot(retired, [&](Value accesses, Value slot) {
-                  modelSlotReadsEnded(accesses, slot);
-                });
-              });
+    if (staging->barrierModel && staging->pendingChunks > 0)
+      endReads(chunk, staging->pendingChunks);
   };
   // Narrowed, A's chunks are copied as W's are (by emitWeightStageCopy),
   // with them where W is staged.
@@ -479,8 +474,15 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   if (staging->asyncGroupModel)
     initAsyncCopyModel(staging->asyncGroupModel,
                        {staging->slotCopyModel, staging->ringCopyModel});
-  if (staging->barrierModel)
+  // The block barrier's model is set up where it was made, once a warp's
+  // turn, before any run of the tile.
+  if (staging->barrierModel) {
+    OpBuilder::InsertionGuard guard(b);
+    Value last = staging->weightAccessModel ? staging->weightAccessModel
+                                            : staging->activationAccessModel;
+    b.setInsertionPointAfter(last.getDefiningOp());
     initBarrierModel();
+  }
   // A chunk is waited for with the groups of the `ahead - 1` chunks after
   // it still in flight.
   int64_t groupsLeftPending = ahead - 1;
@@ -500,6 +502,9 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     });
     NVVM::FenceMbarrierInitOp::create(b, loc);
     gpu::BarrierOp::create(b, loc);
+  } else if (modelBoxes && staging->barrierModel) {
+    // The barrier after the set-up, on the host.
+    modelBarrier();
   }
   // The copies of chunk `chunk` (the next) have landed before the barrier
   // that makes every thread's visible: this thread's cp.async copies (each
@@ -570,10 +575,8 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
                             ValueRange values) -> SmallVector<Value> {
     Value chunkStart =
         arith::MulIOp::create(b, loc, chunk, constant(kChunkDepth));
-    Value slot = arith::RemUIOp::create(b, loc, chunk,
-                                        constant(staging->activationSlots));
-    Value weightSlot =
-        arith::RemUIOp::create(b, loc, chunk, constant(staging->weightSlots));
+    Value slot = activationSlotOf(chunk);
+    Value weightSlot = weightSlotOf(chunk);
     // Core matrices are read through descriptors of the buffers.
     Value view = staging->coreMatrices
                      ? staging->buffer
@@ -653,16 +656,14 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     // Where the GPU's steps read the chunk's W slot, its copies landed,
     // and every thread's stores and copies of the chunk are visible.
     if (staging->slotCopyModel)
-      modelSlotRead(
-          staging->asyncGroupModel, staging->slotCopyModel,
-          arith::RemUIOp::create(b, loc, chunk, constant(staging->weightSlots)),
-          chunk, AsyncCopyCounter::Visible);
+      modelSlotRead(staging->asyncGroupModel, staging->slotCopyModel,
+                    weightSlotOf(chunk), chunk, AsyncCopyCounter::Visible);
     // A chunk's reads end with its steps, or (wgmma) at the wait that
     // retires them `pendingChunks` chunks on (endChunk).
     if (staging->barrierModel)
       forEachAccessedSlot(chunk, [&](Value accesses, Value slot) {
-        modelSlotReads(accesses, slot,
-                       /*endNow=*/staging->pendingChunks == 0);
+        modelBarrierReads(accesses, slot,
+                          /*endNow=*/staging->pendingChunks == 0);
       });
     SmallVector<Value> values = SmallVector<Value>(loop.getRegionIterArgs());
     if (!deferSteps)
@@ -725,6 +726,20 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
                 address));
       }
     });
+  // The loop's last barrier passed with the last chunks' wgmmas pending:
+  // once they have run, a barrier, so that no thread stages the next run
+  // of this tile (a block-uniform loop around it) into a slot that another
+  // warpgroup's wgmmas still read; on the host, their reads end there.
+  if (staging->pendingChunks > 0) {
+    if (staging->threadId) {
+      assert(endOfChunk && "pending chunks are a warpgroup's wgmmas");
+      endOfChunk(0);
+    } else if (staging->barrierModel) {
+      for (int64_t back = 1; back <= staging->pendingChunks; ++back)
+        endReads(chunks, back);
+    }
+    barrier(/*fenceProxy=*/false);
+  }
   if (staging->threadId || staging->pendingChunks == 0)
     return SmallVector<Value>(loop.getResults());
   // The host's last chunks' steps, which the GPU waits for after the loop.
@@ -830,21 +845,13 @@ void WarpTileEmitter::emitWarpgroupTile(Type operandType, Value activations,
           return accs;
         },
         // A chunk's wgmmas have read its buffers before the barrier after
-        // which copies overwrite them: the last `pendingChunks` chunks'
-        // (a group a step) may still run.
-        [&] {
-          NVVM::WgmmaWaitGroupSyncOp::create(
-              b, loc, staging->pendingChunks * (kChunkDepth / kStepDepth));
+        // which copies overwrite them: the last `left` chunks' (a group a
+        // step) may still run. After the loop, all of them have run before
+        // the accumulators are read.
+        [&](int64_t left) {
+          NVVM::WgmmaWaitGroupSyncOp::create(b, loc,
+                                             left * (kChunkDepth / kStepDepth));
         });
-    // All of them have run before the accumulators are read.
-    // The last loop barrier passed with the last chunks' wgmmas pending:
-    // once they have run, a barrier, so that no thread stages the next
-    // run of this tile (a block-uniform loop around it) into a slot that
-    // another warpgroup's wgmmas still read.
-    if (staging->pendingChunks > 0) {
-      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-      gpu::BarrierOp::create(b, loc);
-    }
     // Read after the last wait, not hoisted above it.
     for (Value &acc : products)
       acc = fenceWarpgroupAccumulators(b, loc, acc);
