@@ -70,7 +70,7 @@
 // MODEL:         memref.store %c0, %[[BARS]][%c0, %c3]
 // MODEL-NEXT:    memref.store %c0, %[[BARS]][%c1, %c0]
 // MODEL:         %[[ARRIVALS:.+]] = memref.load %[[BARS]][%[[SLOT:.+]], %c1]
-// MODEL-NEXT:    %[[ANY:.+]] = arith.cmpi ugt, %[[ARRIVALS]], %c0
+// MODEL-NEXT:    %[[ANY:.+]] = arith.cmpi uge, %[[ARRIVALS]], %c1
 // MODEL-NEXT:    cf.assert %[[ANY]], "moe-gpu-warp-mma host semantics: an arrival on a TMA W slot's mbarrier beyond its count"
 // MODEL:         arith.addi %{{.+}}, %c6144
 // MODEL:         scf.if

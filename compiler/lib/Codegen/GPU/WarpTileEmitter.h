@@ -422,6 +422,10 @@ private:
   }
   /// The slot's phase completes once no arrival and no byte is pending.
   void completePhaseIfDone(Value slot);
+  /// Takes `amount` from the slot's pending arrivals or bytes (`field`),
+  /// with `message` where fewer are pending.
+  void takeFromPending(Value slot, BoxBarrierField field, int64_t amount,
+                       StringRef message);
   /// On the host, where copies go by cp.async (the block's staged chunks,
   /// a warp's W ring): a model of the groups (`groups`: Staging::
   /// asyncGroupModel or WeightRing::groupModel) and of each slot's last
@@ -458,6 +462,11 @@ private:
   void modelBarrierWrite(Value accesses, Value slot, bool visibleAtBarrier);
   void modelBarrierReads(Value accesses, Value slot, bool endNow);
   void modelBarrierReadsEnded(Value accesses, Value slot);
+  /// Checks that the barriers the block has passed stand in `predicate` to
+  /// the slot's `field`, with `message` where they do not; returns them.
+  Value checkBarriersPassed(Value accesses, Value slot,
+                            arith::CmpIPredicate predicate,
+                            SlotAccessField field, StringRef message);
   /// The staged A and W slots of chunk `chunk`.
   Value activationSlotOf(Value chunk) {
     return arith::RemUIOp::create(b, loc, chunk,

@@ -221,18 +221,21 @@ void WarpTileEmitter::completePhaseIfDone(Value slot) {
   });
 }
 
+void WarpTileEmitter::takeFromPending(Value slot, BoxBarrierField field,
+                                      int64_t amount, StringRef message) {
+  Value pending = loadModelField(staging->weightBarriers, slot, field);
+  cf::AssertOp::create(b, loc,
+                       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
+                                             pending, constant(amount)),
+                       message);
+  storeModelField(staging->weightBarriers, slot, field,
+                  arith::SubIOp::create(b, loc, pending, constant(amount)));
+}
+
 void WarpTileEmitter::modelArrivalExpectingBytes(Value slot, int64_t bytes) {
-  Value arrivals = loadModelField(staging->weightBarriers, slot,
-                                  BoxBarrierField::PendingArrivals);
-  cf::AssertOp::create(
-      b, loc,
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, arrivals,
-                            constant(0)),
-      "moe-gpu-warp-mma host semantics: an arrival on a TMA W slot's "
-      "mbarrier beyond its count");
-  storeModelField(staging->weightBarriers, slot,
-                  BoxBarrierField::PendingArrivals,
-                  arith::SubIOp::create(b, loc, arrivals, constant(1)));
+  takeFromPending(slot, BoxBarrierField::PendingArrivals, 1,
+                  "moe-gpu-warp-mma host semantics: an arrival on a TMA W "
+                  "slot's mbarrier beyond its count");
   storeModelField(
       staging->weightBarriers, slot, BoxBarrierField::PendingBytes,
       arith::AddIOp::create(b, loc,
@@ -243,16 +246,9 @@ void WarpTileEmitter::modelArrivalExpectingBytes(Value slot, int64_t bytes) {
 }
 
 void WarpTileEmitter::modelBoxLanded(Value slot, int64_t bytes) {
-  Value pending = loadModelField(staging->weightBarriers, slot,
-                                 BoxBarrierField::PendingBytes);
-  cf::AssertOp::create(
-      b, loc,
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, pending,
-                            constant(bytes)),
-      "moe-gpu-warp-mma host semantics: a TMA W box lands more bytes than "
-      "its slot's mbarrier expects");
-  storeModelField(staging->weightBarriers, slot, BoxBarrierField::PendingBytes,
-                  arith::SubIOp::create(b, loc, pending, constant(bytes)));
+  takeFromPending(slot, BoxBarrierField::PendingBytes, bytes,
+                  "moe-gpu-warp-mma host semantics: a TMA W box lands more "
+                  "bytes than its slot's mbarrier expects");
   completePhaseIfDone(slot);
 }
 
@@ -485,15 +481,24 @@ void WarpTileEmitter::modelBarrier() {
                                    AsyncCopyCounter::Complete));
 }
 
-void WarpTileEmitter::modelBarrierWrite(Value accesses, Value slot,
-                                        bool visibleAtBarrier) {
+Value WarpTileEmitter::checkBarriersPassed(Value accesses, Value slot,
+                                           arith::CmpIPredicate predicate,
+                                           SlotAccessField field,
+                                           StringRef message) {
   Value passed = loadModelField(staging->barrierModel, Value(),
                                 BlockBarrierCounter::Passed);
   cf::AssertOp::create(
       b, loc,
-      arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::sgt, passed,
-          loadModelField(accesses, slot, SlotAccessField::LastRead)),
+      arith::CmpIOp::create(b, loc, predicate, passed,
+                            loadModelField(accesses, slot, field)),
+      message);
+  return passed;
+}
+
+void WarpTileEmitter::modelBarrierWrite(Value accesses, Value slot,
+                                        bool visibleAtBarrier) {
+  Value passed = checkBarriersPassed(
+      accesses, slot, arith::CmpIPredicate::sgt, SlotAccessField::LastRead,
       "moe-gpu-warp-mma host semantics: a staged slot written before a "
       "block barrier after the reads of the chunk it held (a warp may "
       "still read it)");
@@ -505,13 +510,8 @@ void WarpTileEmitter::modelBarrierWrite(Value accesses, Value slot,
 
 void WarpTileEmitter::modelBarrierReads(Value accesses, Value slot,
                                         bool endNow) {
-  Value passed = loadModelField(staging->barrierModel, Value(),
-                                BlockBarrierCounter::Passed);
-  cf::AssertOp::create(
-      b, loc,
-      arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::sge, passed,
-          loadModelField(accesses, slot, SlotAccessField::VisibleFrom)),
+  checkBarriersPassed(
+      accesses, slot, arith::CmpIPredicate::sge, SlotAccessField::VisibleFrom,
       "moe-gpu-warp-mma host semantics: a staged slot read before a block "
       "barrier after the stores that wrote it (other threads' stores not "
       "yet visible)");
