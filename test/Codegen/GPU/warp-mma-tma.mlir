@@ -60,8 +60,9 @@
 // CHECK-NOT:       nvgpu.device_async_copy {{.*}} %[[W_BUF]]
 // CHECK:           nvgpu.device_async_copy {{.*}}, %[[A_BUF]]
 // CHECK:           nvvm.cp.async.wait.group 0
-// CHECK:           nvgpu.mbarrier.try_wait.parity %[[BARS]][%{{.+}}], %{{.+}}, %c10000000
-// CHECK-NEXT:      nvvm.fence.proxy
+// CHECK:           nvvm.mbarrier.try_wait %{{.+}}, %{{.+}}, %c10000000_i32
+// CHECK:           llvm.intr.trap
+// CHECK:           nvvm.fence.proxy
 // CHECK-NEXT:      gpu.barrier
 // CHECK:           scf.for %[[CHUNK:.+]] = %c0 to %{{.+}} step %c1
 // CHECK:             %[[NEXT:.+]] = arith.addi %[[CHUNK]], %c1
@@ -80,8 +81,27 @@
 // CHECK:               %[[ODD:.+]] = arith.remui %[[USE]], %c2
 // CHECK:               %[[PARITY:.+]] = arith.cmpi ne, %[[ODD]], %c0
 // CHECK:               %[[NEXT_SLOT:.+]] = arith.remui %[[NEXT]], %c2
-// CHECK:               nvgpu.mbarrier.try_wait.parity %[[BARS]][%[[NEXT_SLOT]]], %[[PARITY]], %c10000000
-// CHECK:             }
+// A thread waits on the slot's mbarrier for the phase of that parity,
+// each test suspended up to 10 ms, and traps (a launch error, not a hang)
+// once it has waited 2 s by the global timer.
+// CHECK:               %[[BAR:.+]] = nvgpu.mbarrier.get %[[BARS]][%[[NEXT_SLOT]]]
+// CHECK:               %[[BAR_PTR:.+]] = llvm.inttoptr %[[BAR]] : i64 to !llvm.ptr<3>
+// CHECK:               %[[PHASE:.+]] = arith.extui %[[PARITY]] : i1 to i32
+// CHECK:               %[[START:.+]] = nvvm.read.ptx.sreg.globaltimer : i64
+// CHECK:               scf.while : () -> () {
+// CHECK:                 %[[DONE:.+]] = nvvm.mbarrier.try_wait %[[BAR_PTR]], %[[PHASE]], %c10000000_i32
+// CHECK:                 %[[NOW:.+]] = nvvm.read.ptx.sreg.globaltimer : i64
+// CHECK:                 %[[WAITED:.+]] = arith.subi %[[NOW]], %[[START]]
+// CHECK:                 %[[LATE:.+]] = arith.cmpi ugt, %[[WAITED]], %c2000000000_i64
+// CHECK:                 %[[NOT_DONE:.+]] = arith.xori %[[DONE]], %true
+// CHECK:                 %[[STUCK:.+]] = arith.andi %[[NOT_DONE]], %[[LATE]]
+// CHECK:                 scf.if %[[STUCK]] {
+// CHECK-NEXT:              llvm.intr.trap
+// CHECK:                 scf.condition(%[[NOT_DONE]])
+// CHECK-NEXT:            } do {
+// CHECK-NEXT:              scf.yield
+// CHECK-NEXT:            }
+// CHECK-NEXT:        }
 // CHECK-NEXT:        nvvm.fence.proxy
 // CHECK-NEXT:        gpu.barrier
 // CHECK:           scf.if %[[ISSUER]] {

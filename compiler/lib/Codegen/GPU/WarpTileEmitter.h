@@ -58,6 +58,11 @@ constexpr int64_t kCopyWidth = 4;
 /// How long a thread waiting on a TMA box's mbarrier may be suspended
 /// before it tests again (ns; a hint, CUTLASS's).
 constexpr int64_t kBoxWaitTicks = 10000000;
+/// How long a thread waits on a TMA box's mbarrier before it traps (ns):
+/// a phase that never completes (a box that never lands, bytes expected
+/// that never come) then ends the kernel with a launch error, not a hang.
+/// A box lands in microseconds.
+constexpr int64_t kBoxWaitLimitNanoseconds = 2000000000;
 /// The static shared memory any GPU gives a block.
 constexpr int64_t kStaticSharedBytes = 48 * 1024;
 /// The most shared memory, static and dynamic, a W ring may take a block
@@ -386,6 +391,9 @@ private:
   /// one thread, which arrives on the slot's mbarrier expecting their
   /// bytes; on the host copied as TMA writes them.
   void emitWeightBoxes(Value chunkStart, Value slot);
+  /// On the GPU, waits for the phase of `parity` of slot `slot`'s mbarrier
+  /// (TMA W), trapping after kBoxWaitLimitNanoseconds.
+  void waitForBoxes(Value slot, Value parity);
   /// On the host, `box` into slot `slot` of `buffer` as TMA writes it, from
   /// its coordinates `at` (innermost first).
   void copyBoxOnHost(const Staging::TmaWeight &box, Value buffer,

@@ -285,6 +285,40 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
     modelCommit(staging->asyncGroupModel);
 }
 
+void WarpTileEmitter::waitForBoxes(Value slot, Value parity) {
+  // Upstream's nvgpu.mbarrier.try_wait.parity loops until the phase
+  // completes, with no way out; this loop tests the same way
+  // (mbarrier.try_wait.parity, .acquire.cta, suspended up to the hint) and
+  // traps once it has waited past the limit.
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  Value address = LLVM::IntToPtrOp::create(
+      b, loc,
+      LLVM::LLVMPointerType::get(
+          b.getContext(), static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared)),
+      nvgpu::MBarrierGetOp::create(b, loc, i64, staging->weightBarriers, slot)
+          .getResult());
+  Value phase = arith::ExtUIOp::create(b, loc, i32, parity);
+  Value ticks = arith::ConstantIntOp::create(b, loc, i32, kBoxWaitTicks);
+  Value start = NVVM::GlobalTimerOp::create(b, loc, i64);
+  auto loop = scf::WhileOp::create(b, loc, TypeRange(), ValueRange());
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(b.createBlock(&loop.getBefore()));
+  Value done = NVVM::MBarrierTryWaitOp::create(b, loc, b.getI1Type(), address,
+                                               phase, ticks);
+  Value waited = arith::SubIOp::create(
+      b, loc, NVVM::GlobalTimerOp::create(b, loc, i64), start);
+  Value late = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::ugt, waited,
+      arith::ConstantIntOp::create(b, loc, i64, kBoxWaitLimitNanoseconds));
+  Value notDone = arith::XOrIOp::create(
+      b, loc, done, arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+  whereTrue(arith::AndIOp::create(b, loc, notDone, late),
+            [&] { LLVM::Trap::create(b, loc); });
+  scf::ConditionOp::create(b, loc, notDone, ValueRange());
+  b.setInsertionPointToStart(b.createBlock(&loop.getAfter()));
+  scf::YieldOp::create(b, loc);
+}
+
 void WarpTileEmitter::emitWeightBoxes(Value chunkStart, Value slot) {
   int64_t bytes = 0;
   for (Value buffer : staging->weightBuffers) {
@@ -528,9 +562,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
       Value slot = arith::RemUIOp::create(b, loc, chunk, slots);
       if (modelBoxes)
         return modelBoxWait(slot, use, parity);
-      nvgpu::MBarrierTryWaitParityOp::create(b, loc, staging->weightBarriers,
-                                             parity, constant(kBoxWaitTicks),
-                                             slot);
+      waitForBoxes(slot, parity);
     };
     if (!mayBePast)
       return wait();

@@ -499,7 +499,10 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     swizzling, zeros past the tensor), and the block's thread 0 issues
     each chunk's boxes, `weight-chunks-ahead` chunks on, arriving on the
     slot's mbarrier with their bytes expected; the block's threads wait on
-    it where they waited for W's cp.async group. W's buffers are then the
+    it where they waited for W's cp.async group (a loop of
+    mbarrier.try_wait.parity that traps after 2 s by the global timer, so
+    that a phase that never completes is a launch error, not a hang). W's
+    buffers are then the
     boxes as TMA writes them (128-byte rows, 16-byte pieces swizzled
     within each 8 rows, slots on 1,024-byte boundaries, in dynamic shared
     memory), which W's wgmma descriptors read with 128-byte swizzling. On
