@@ -461,18 +461,24 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     if (staging->weightAccessModel)
       access(staging->weightAccessModel, weightSlotOf(chunk));
   };
-  // On the host, the reads of chunk `lastChunk - back` end (where there is
-  // such a chunk).
-  auto endReads = [&](Value lastChunk, int64_t back) {
+  // `body(lastChunk - back)` where there is such a chunk (lastChunk >=
+  // back): on the host, a chunk the GPU's pending wgmmas still run.
+  auto whereChunkBack = [&](Value lastChunk, int64_t back,
+                            function_ref<void(Value)> body) {
     Value behind = constant(back);
     Value chunk = arith::SubIOp::create(b, loc, lastChunk, behind);
     whereTrue(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
                                     lastChunk, behind),
-              [&] {
-                forEachAccessedSlot(chunk, [&](Value accesses, Value slot) {
-                  modelBarrierReadsEnded(accesses, slot);
-                });
-              });
+              [&] { body(chunk); });
+  };
+  // On the host, the reads of chunk `lastChunk - back` end (where there is
+  // such a chunk).
+  auto endReads = [&](Value lastChunk, int64_t back) {
+    whereChunkBack(lastChunk, back, [&](Value chunk) {
+      forEachAccessedSlot(chunk, [&](Value accesses, Value slot) {
+        modelBarrierReadsEnded(accesses, slot);
+      });
+    });
   };
   // Where chunk `chunk`'s steps end: on the GPU `endOfChunk` (a
   // warpgroup's wait for its wgmmas but the last `pendingChunks` chunks'),
@@ -723,15 +729,8 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     barrier();
     if (deferSteps) {
       assert(init.empty() && "the host's steps carry no values");
-      Value late = arith::SubIOp::create(b, loc, chunk,
-                                         constant(staging->pendingChunks));
-      Value any =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, chunk,
-                                constant(staging->pendingChunks));
-      fillBlock(b, loc, scf::IfOp::create(b, loc, any).thenBlock(), [&] {
-        emitChunkSteps(late, ValueRange());
-        return SmallVector<Value>();
-      });
+      whereChunkBack(chunk, staging->pendingChunks,
+                     [&](Value late) { emitChunkSteps(late, ValueRange()); });
     }
     return values;
   });
@@ -775,15 +774,9 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   if (staging->threadId || staging->pendingChunks == 0)
     return SmallVector<Value>(loop.getResults());
   // The host's last chunks' steps, which the GPU waits for after the loop.
-  for (int64_t late = staging->pendingChunks; late > 0; --late) {
-    Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, chunks,
-                                      constant(late));
-    fillBlock(b, loc, scf::IfOp::create(b, loc, any).thenBlock(), [&] {
-      emitChunkSteps(arith::SubIOp::create(b, loc, chunks, constant(late)),
-                     ValueRange());
-      return SmallVector<Value>();
-    });
-  }
+  for (int64_t back = staging->pendingChunks; back > 0; --back)
+    whereChunkBack(chunks, back,
+                   [&](Value late) { emitChunkSteps(late, ValueRange()); });
   return SmallVector<Value>(loop.getResults());
 }
 
