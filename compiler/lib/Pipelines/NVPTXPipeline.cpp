@@ -84,6 +84,7 @@ warpMmaOptions(const NVPTXPipelineOptions &options, bool emulateLanes) {
   warpMma.wgmmaPendingChunks = options.wgmmaPendingChunks;
   warpMma.copyActivationsAsync = options.copyActivationsAsync;
   warpMma.tmaWeights = options.tmaWeights;
+  warpMma.tmaActivations = options.tmaActivations;
   return warpMma;
 }
 
@@ -195,6 +196,11 @@ static std::string verifyScheduleOptions(const NVPTXPipelineOptions &options) {
   if (options.tmaWeights && !options.wgmma)
     return "--pipeline-options=tma-weights=true needs wgmma=true (TMA boxes "
            "in wgmma's swizzled layout)";
+  if (options.tmaActivations &&
+      (!options.tmaWeights || !options.narrowActivations))
+    return "--pipeline-options=tma-activations=true needs tma-weights=true "
+           "and narrow-activations=true (A's boxes land on W's mbarriers, "
+           "of the operand type as the tensor holds them)";
   return "";
 }
 

@@ -1,5 +1,6 @@
 // RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128 tma-weights=true" --cse | FileCheck %s
 // RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128 tma-weights=true" --cse | FileCheck %s --check-prefix=MODEL
+// RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128 tma-weights=true tma-activations=true" --cse | FileCheck %s --check-prefix=HOST-A
 
 // On the host (host semantics) warp-mma-tma.mlir's tile copies W's boxes
 // as TMA writes them, in each warp's turn: W's buffer [2, 48, 64] (an
@@ -53,6 +54,36 @@
 // CHECK-NOT:     nvgpu.mbarrier
 // CHECK-NOT:     nvgpu.tma
 
+// With tma-activations, A's boxes are copied as W's are, from the rows A's
+// view is a window of (%x: its rows known at run time, zeros past them),
+// into A's swizzled slots ([2, 64, 64], on a 1,024-byte boundary, before
+// W's). The slot's mbarrier model expects both boxes' bytes (14,336), and
+// each box's bytes land after its copy: W's 6,144, then A's 8,192.
+// HOST-A-LABEL: func.func @tma_forall
+// HOST-A-SAME:    (%[[X:[^:]+]]: memref<?x96xbf16>
+// HOST-A-NOT:     nvgpu.device_async_copy
+// HOST-A:         %[[A_BUF:.+]] = memref.alloca() {alignment = 1024 : i64} : memref<2x64x64xbf16>
+// HOST-A-NEXT:    %[[W_BUF:.+]] = memref.alloca() {alignment = 1024 : i64} : memref<2x48x64xbf16>
+// HOST-A:         %[[BARS:.+]] = memref.alloca() : memref<2x4xindex>
+// HOST-A:         %[[PENDING:.+]] = memref.load %[[BARS]][%[[SLOT:.+]], %c2]
+// HOST-A-NEXT:    %c14336 = arith.constant 14336 : index
+// HOST-A-NEXT:    arith.addi %[[PENDING]], %c14336
+// HOST-A:         vector.store %{{.+}}, %[[W_BUF]][%[[SLOT]], %{{.+}}, %{{.+}}]
+// HOST-A:         %c6144 = arith.constant 6144 : index
+// HOST-A:         %[[X_ROWS:.+]] = memref.dim %[[X]], %c0 : memref<?x96xbf16>
+// HOST-A:         scf.for %[[ROW:.+]] = %c0 to %c64 step %c1
+// HOST-A:           scf.for %[[COLUMN:.+]] = %c0 to %c64 step %c8
+// HOST-A:             %[[AT:.+]] = arith.divui %[[COLUMN]], %c8
+// HOST-A-NEXT:        %[[IN_PATTERN:.+]] = arith.remui %[[ROW]], %c8
+// HOST-A-NEXT:        %[[SWIZZLED:.+]] = arith.xori %[[AT]], %[[IN_PATTERN]]
+// HOST-A-NEXT:        %[[TO:.+]] = arith.muli %[[SWIZZLED]], %c8
+// HOST-A-NEXT:        %[[IN_ROWS:.+]] = arith.cmpi ult, %{{.+}}, %[[X_ROWS]]
+// HOST-A:             vector.load %[[X]][%{{.+}}, %{{.+}}] : memref<?x96xbf16>, vector<8xbf16>
+// HOST-A:             vector.store %{{.+}}, %[[A_BUF]][%[[SLOT]], %[[ROW]], %[[TO]]]
+// HOST-A:         %c8192 = arith.constant 8192 : index
+// HOST-A-NEXT:    %{{.+}} = arith.cmpi uge, %{{.+}}, %c8192
+// HOST-A-NEXT:    cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: a TMA box lands more bytes than its slot's mbarrier expects"
+
 // The slots' mbarriers as a model, [slot, field] (phases completed,
 // arrivals and bytes pending, phases waited for), set up for the run of
 // the tile: no phase, one arrival (the issuing thread's) pending. Chunk 0's
@@ -71,7 +102,7 @@
 // MODEL-NEXT:    memref.store %c0, %[[BARS]][%c1, %c0]
 // MODEL:         %[[ARRIVALS:.+]] = memref.load %[[BARS]][%[[SLOT:.+]], %c1]
 // MODEL-NEXT:    %[[ANY:.+]] = arith.cmpi uge, %[[ARRIVALS]], %c1
-// MODEL-NEXT:    cf.assert %[[ANY]], "moe-gpu-warp-mma host semantics: an arrival on a TMA W slot's mbarrier beyond its count"
+// MODEL-NEXT:    cf.assert %[[ANY]], "moe-gpu-warp-mma host semantics: an arrival on a TMA slot's mbarrier beyond its count"
 // MODEL:         arith.addi %{{.+}}, %c6144
 // MODEL:         scf.if
 // MODEL-NEXT:      %[[PHASES:.+]] = memref.load %[[BARS]][%[[SLOT]], %c0]
@@ -81,35 +112,35 @@
 // MODEL:         scf.for
 // MODEL:         %[[PENDING:.+]] = memref.load %[[BARS]][%[[SLOT]], %c2]
 // MODEL-NEXT:    %[[FITS:.+]] = arith.cmpi uge, %[[PENDING]], %c6144
-// MODEL-NEXT:    cf.assert %[[FITS]], "moe-gpu-warp-mma host semantics: a TMA W box lands more bytes than its slot's mbarrier expects"
+// MODEL-NEXT:    cf.assert %[[FITS]], "moe-gpu-warp-mma host semantics: a TMA box lands more bytes than its slot's mbarrier expects"
 // MODEL:         %[[USE:.+]] = arith.divui %c0, %c2
 // MODEL-NEXT:    %[[ODD_USE:.+]] = arith.remui %[[USE]], %c2
 // MODEL-NEXT:    %[[PARITY:.+]] = arith.cmpi ne, %[[ODD_USE]], %c0
 // MODEL-NEXT:    %[[DONE:.+]] = memref.load %[[BARS]][%[[SLOT]], %c0]
 // MODEL-NEXT:    %[[NEEDED:.+]] = arith.addi %[[USE]], %c1
 // MODEL-NEXT:    %[[ENOUGH:.+]] = arith.cmpi uge, %[[DONE]], %[[NEEDED]]
-// MODEL-NEXT:    cf.assert %[[ENOUGH]], "moe-gpu-warp-mma host semantics: a wait for a TMA W chunk whose boxes never complete its slot's mbarrier phase (on the GPU it would wait forever)"
+// MODEL-NEXT:    cf.assert %[[ENOUGH]], "moe-gpu-warp-mma host semantics: a wait for a TMA chunk whose boxes never complete its slot's mbarrier phase (on the GPU it would wait forever)"
 // MODEL-NEXT:    %[[NOT_TOO_MANY:.+]] = arith.cmpi ule, %[[DONE]], %[[NEEDED]]
-// MODEL-NEXT:    cf.assert %[[NOT_TOO_MANY]], "moe-gpu-warp-mma host semantics: a later TMA W chunk's boxes landed in a slot before its chunk was waited for"
+// MODEL-NEXT:    cf.assert %[[NOT_TOO_MANY]], "moe-gpu-warp-mma host semantics: a later TMA chunk's boxes landed in a slot before its chunk was waited for"
 // MODEL-NEXT:    %[[ODD_PHASE:.+]] = arith.remui %[[DONE]], %c2
 // MODEL-NEXT:    %[[IN_PROGRESS_ODD:.+]] = arith.cmpi ne, %[[ODD_PHASE]], %c0
 // MODEL-NEXT:    %[[RETURNS:.+]] = arith.cmpi ne, %[[IN_PROGRESS_ODD]], %[[PARITY]]
-// MODEL-NEXT:    cf.assert %[[RETURNS]], "moe-gpu-warp-mma host semantics: the parity a wait on a TMA W slot's mbarrier passes names another phase than its chunk's"
+// MODEL-NEXT:    cf.assert %[[RETURNS]], "moe-gpu-warp-mma host semantics: the parity a wait on a TMA slot's mbarrier passes names another phase than its chunk's"
 // MODEL-NEXT:    %[[WAITED:.+]] = memref.load %[[BARS]][%[[SLOT]], %c3]
 // MODEL-NEXT:    %[[IN_ORDER:.+]] = arith.cmpi eq, %[[WAITED]], %[[USE]]
-// MODEL-NEXT:    cf.assert %[[IN_ORDER]], "moe-gpu-warp-mma host semantics: a TMA W slot's chunks waited for out of order or twice"
+// MODEL-NEXT:    cf.assert %[[IN_ORDER]], "moe-gpu-warp-mma host semantics: a TMA slot's chunks waited for out of order or twice"
 // MODEL-NEXT:    memref.store %[[NEEDED]], %[[BARS]][%[[SLOT]], %c3]
 // MODEL:         scf.for
 // MODEL:           cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: an arrival
-// MODEL:           cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: a wait for a TMA W chunk
-// MODEL:         cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: a TMA W slot's mbarrier invalidated with a phase in progress (boxes still in flight)"
+// MODEL:           cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: a wait for a TMA chunk
+// MODEL:         cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: a TMA slot's mbarrier invalidated with a phase in progress (boxes still in flight)"
 // MODEL:         %[[SLOT0_WAITED:.+]] = memref.load %[[BARS]][%c0, %c3]
 // MODEL-NEXT:    %[[SLOT0_PHASES:.+]] = memref.load %[[BARS]][%c0, %c0]
 // MODEL-NEXT:    %[[ALL_WAITED:.+]] = arith.cmpi eq, %[[SLOT0_WAITED]], %[[SLOT0_PHASES]]
-// MODEL-NEXT:    cf.assert %[[ALL_WAITED]], "moe-gpu-warp-mma host semantics: TMA W boxes landed that no thread waited for"
-// MODEL:         cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: a TMA W slot's mbarrier invalidated
+// MODEL-NEXT:    cf.assert %[[ALL_WAITED]], "moe-gpu-warp-mma host semantics: TMA boxes landed that no thread waited for"
+// MODEL:         cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: a TMA slot's mbarrier invalidated
 // MODEL:         memref.load %[[BARS]][%c1, %c3]
-// MODEL:         cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: TMA W boxes landed that no thread waited for"
+// MODEL:         cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: TMA boxes landed that no thread waited for"
 
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>

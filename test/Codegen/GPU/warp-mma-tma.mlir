@@ -1,5 +1,6 @@
 // RUN: moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=128 tma-weights=true" --cse | FileCheck %s
 // RUN: moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=128" --cse | FileCheck %s --check-prefix=CP-ASYNC
+// RUN: moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=128 tma-weights=true tma-activations=true" --cse | FileCheck %s --check-prefix=TMA-A
 
 // The warpgroup of warp-mma-wgmma.mlir with narrowed A (bf16 rows) and W
 // expert %e's [40, 96] of a [2, 40, 96] tensor, with tma-weights: W's
@@ -117,6 +118,60 @@
 // CP-ASYNC-NOT:     nvgpu.mbarrier
 // CP-ASYNC:         nvgpu.device_async_copy {{.*}}, %[[W]]
 // CP-ASYNC-NOT:     nvgpu.mbarrier
+
+// With tma-activations too, A's chunks come by TMA beside W's:
+// - the host also makes a map of the rows A's view is a window of (%x,
+//   [?, 96]: its row count known at run time), boxes of the block's 64
+//   staged rows by 64;
+// - A's slots, [2, 64, 64] bf16 (swizzled as TMA writes them), come first
+//   in dynamic shared memory, W's after them: 29,696 bytes asked for (16
+//   KB, 12 KB and a pattern);
+// - A's origin: row = offset / 96 (no modulo: the rows are not a
+//   constant), k = offset % 96;
+// - thread 0 acquires and prefetches both maps, and arrives expecting both
+//   boxes' bytes (6,144 + 8,192) before it issues W's box and A's, on the
+//   same slot's mbarrier;
+// - no thread copies by cp.async, or waits for a cp.async group;
+// - A's descriptors have 128-byte swizzling too.
+// TMA-A-LABEL: func.func @tma
+// TMA-A-SAME:    (%[[X:.+]]: memref<?x96xbf16>, %[[EXPERTS:.+]]: memref<2x40x96xbf16>,
+// TMA-A:         %[[W_MAP:.+]] = nvgpu.tma.create.descriptor %{{.+}} box[%c1, %c48, %c64]
+// TMA-A:         %[[X_CAST:.+]] = memref.cast %[[X]] : memref<?x96xbf16> to memref<*xbf16>
+// TMA-A:         %[[A_MAP:.+]] = nvgpu.tma.create.descriptor %[[X_CAST]] box[%c64, %c64] : memref<*xbf16> -> <tensor = memref<64x64xbf16, #gpu.address_space<workgroup>>, swizzle = swizzle_128b, l2promo = l2promo_256b, oob = zero, interleave = none>
+// TMA-A:         gpu.launch {{.*}} dynamic_shared_memory_size %c29696_i32 {
+// TMA-A:           %[[BLOCK_A:.+]] = memref.subview %[[X]][0, 0] [%{{.+}}, 96] [1, 1]
+// TMA-A:           %[[A_BUF:.+]] = memref.view %{{.+}}[%[[A_START:.+]]][] : {{.*}} to memref<2x64x64xbf16, #gpu.address_space<workgroup>>
+// TMA-A:           %[[W_START:.+]] = arith.addi %[[A_START]], %c16384
+// TMA-A:           %[[W_BUF:.+]] = memref.view %{{.+}}[%[[W_START]]][] : {{.*}} to memref<2x48x64xbf16, #gpu.address_space<workgroup>>
+// TMA-A:           %{{.+}}, %[[A_OFFSET:.+]], %{{.+}}:2, %{{.+}}:2 = memref.extract_strided_metadata %[[BLOCK_A]]
+// TMA-A-NEXT:      %[[A_ROW:.+]] = arith.divui %[[A_OFFSET]], %c96
+// TMA-A-NEXT:      %[[A_K:.+]] = arith.remui %[[A_OFFSET]], %c96
+// TMA-A-NEXT:      %[[BARS:.+]] = nvgpu.mbarrier.create
+// TMA-A-NEXT:      %[[ISSUER:.+]] = arith.cmpi eq, %{{.+}}, %c0
+// TMA-A:           nvgpu.mbarrier.init %[[BARS]][%c1], %c1, predicate = %[[ISSUER]]
+// TMA-A-NEXT:      scf.if %[[ISSUER]] {
+// TMA-A-NEXT:        nvgpu.tma.fence.descriptor %[[W_MAP]]
+// TMA-A-NEXT:        nvgpu.tma.prefetch.descriptor %[[W_MAP]]
+// TMA-A-NEXT:        nvgpu.tma.fence.descriptor %[[A_MAP]]
+// TMA-A-NEXT:        nvgpu.tma.prefetch.descriptor %[[A_MAP]]
+// TMA-A-NEXT:      }
+// TMA-A:           nvgpu.mbarrier.arrive.expect_tx %[[BARS]][%[[SLOT0:.+]]], %c14336, predicate = %[[ISSUER]]
+// TMA-A:           nvgpu.tma.async.load %[[W_MAP]][%{{.+}}], %[[BARS]][%[[SLOT0]]] to %{{.+}}, predicate = %[[ISSUER]]
+// TMA-A:           %[[A_K0:.+]] = arith.addi %[[A_K]], %{{.+}}
+// TMA-A-NEXT:      %[[A_BOX0:.+]] = memref.subview %[[A_BUF]][%[[SLOT0]], 0, 0] [1, 64, 64] [1, 1, 1]
+// TMA-A-NEXT:      nvgpu.tma.async.load %[[A_MAP]][%[[A_K0]], %[[A_ROW]]], %[[BARS]][%[[SLOT0]]] to %[[A_BOX0]], predicate = %[[ISSUER]]
+// TMA-A-NOT:       nvgpu.device_async_copy
+// TMA-A-NOT:       nvvm.cp.async
+// TMA-A:           scf.for
+// TMA-A:             nvgpu.mbarrier.arrive.expect_tx %[[BARS]][%[[SLOT:.+]]], %c14336, predicate = %[[ISSUER]]
+// TMA-A:             nvgpu.tma.async.load %[[W_MAP]]
+// TMA-A:             nvgpu.tma.async.load %[[A_MAP]][%{{.+}}, %[[A_ROW]]], %[[BARS]][%[[SLOT]]]
+// TMA-A:             %[[A_DESC:.+]] = arith.ori %{{.+}}, %c4611686293305360384_i64
+// TMA-A:             %[[W_DESC:.+]] = arith.ori %{{.+}}, %c4611686293305360384_i64
+// TMA-A-NEXT:        nvvm.wgmma.mma_async %[[A_DESC]], %[[W_DESC]]
+// TMA-A-NOT:       nvgpu.device_async_copy
+// TMA-A-NOT:       nvvm.cp.async
+// TMA-A:           nvvm.mbarrier.inval
 
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>

@@ -326,6 +326,13 @@ struct NVPTXPipelineOptions
                      "mbarrier a slot) instead of by every thread's cp.async "
                      "(moe-gpu-warp-mma)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> tmaActivations{
+      *this, "tma-activations",
+      llvm::cl::desc("With tma-weights, the narrowed activations' chunks "
+                     "come by TMA too, beside the weights' on the same "
+                     "mbarriers, so that no thread copies by cp.async "
+                     "(moe-gpu-warp-mma)"),
+      llvm::cl::init(false)};
   PassOptions::Option<int64_t> wgmmaPendingChunks{
       *this, "wgmma-pending-chunks",
       llvm::cl::desc("With wgmma, the chunks whose wgmmas may still run "

@@ -542,6 +542,24 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     staging.coreMatrices = warpgroupTile && fitDeepest(/*core=*/true);
     if (!staging.coreMatrices)
       boxTensors.clear();
+    // With tma-activations, narrowed A's chunks come by TMA beside W's, on
+    // their mbarriers: boxes of the rows A's view is a window of.
+    Value activationTensor;
+    if (tmaActivations && !boxTensors.empty()) {
+      if (narrow && rows <= kMaxBoxRows)
+        activationTensor =
+            getBoxTensor(staging.source, launch, /*dynamicRows=*/true);
+      if (!narrow)
+        at->emitWarning() << "tma-activations: this tile's A is f32, "
+                             "rounded as the block stages it; it is not "
+                             "copied by TMA";
+      else if (!activationTensor)
+        at->emitWarning()
+            << "tma-activations: this tile's A is not a box of a tensor "
+               "(whole rows of 16-bit elements, a multiple of 16 bytes, "
+               "views of it by unit-stride subviews); its chunks are copied "
+               "by cp.async";
+    }
     if (warpgroupTile && !staging.coreMatrices)
       at->emitWarning() << "the staged core matrices of wgmma=true do not fit "
                            "a block's shared memory at any depth; this tile "
@@ -569,10 +587,16 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       if (staging.coreMatrices)
         staging.pendingChunks = pending;
     }
-    MemRefType aType = bufferType(staging.activationSlots, rows, operandType,
-                                  staging.coreMatrices);
+    MemRefType aType =
+        activationTensor
+            ? getSwizzledChunksType(staging.activationSlots, rows, kChunkDepth,
+                                    operandType)
+            : bufferType(staging.activationSlots, rows, operandType,
+                         staging.coreMatrices);
     Location loc = at->getLoc();
-    if (emulateLanes) {
+    if (activationTensor) {
+      // A's swizzled slots go with W's (below).
+    } else if (emulateLanes) {
       // Aligned for the 16-byte group loads.
       staging.buffer =
           memref::AllocaOp::create(b, loc, aType, b.getI64IntegerAttr(64));
@@ -595,8 +619,18 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     if (withWeights) {
       SmallVector<MemRefType, 3> types = weightTypes(staging.coreMatrices);
       if (!boxTensors.empty()) {
-        // Swizzled slots on 1,024-byte boundaries; the ring apart.
-        staging.weightBuffers = createSwizzledBuffers(b, at, types);
+        // Swizzled slots on 1,024-byte boundaries (A's first where TMA
+        // copies it too); the ring apart.
+        if (activationTensor)
+          types.insert(types.begin(), aType);
+        SmallVector<Value> swizzled = createSwizzledBuffers(b, at, types);
+        ArrayRef<Value> weightBuffers = swizzled;
+        if (activationTensor) {
+          staging.buffer = swizzled.front();
+          weightBuffers = weightBuffers.drop_front();
+        }
+        staging.weightBuffers.assign(weightBuffers.begin(),
+                                     weightBuffers.end());
         types.clear();
       }
       if (ringed)
@@ -612,13 +646,14 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       staging.weightRowOffsets = weightPlan->offsets;
     }
     if (!boxTensors.empty())
-      planBoxes(b, at, launch, staging, boxTensors);
+      planBoxes(b, at, launch, staging, boxTensors, activationTensor);
     if (emulateLanes) {
       // On the host, the model of the block's cp.async copies: the last
       // copy into each W slot where cp.async fills them (W's without TMA,
       // narrowed A's) and into each slot of the activation ring, and the
       // groups where there is either.
-      if (narrow || (withWeights && boxTensors.empty()))
+      if ((narrow && !activationTensor) ||
+          (withWeights && boxTensors.empty()))
         staging.slotCopyModel =
             allocateModel<SlotCopyField>(b, loc, staging.weightSlots);
       if (staging.activationRing)
@@ -646,15 +681,17 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
   /// The most rows of a TMA box.
   static constexpr int64_t kMaxBoxRows = 256;
 
-  /// The tensor a TMA box of staged W view `weight` ([rows, k], 16-bit
-  /// elements) comes from (Staging::TmaWeight), or null where none: the
-  /// view's chain of unit-stride subviews and casts reaches a tensor ([n,
-  /// k] or [expert, n, k]: the identity layout, a static shape, rows a
-  /// multiple of 16 bytes) whose rows the view's are, defined outside
-  /// `launch` (on the GPU: the host makes its tensor map).
-  static Value getBoxTensor(Value weight, gpu::LaunchOp launch) {
-    auto viewType = cast<MemRefType>(weight.getType());
-    Value tensor = weight;
+  /// The tensor a TMA box of staged view `view` ([rows, k], 16-bit
+  /// elements: W's, or with `dynamicRows` A's) comes from (Staging::TmaBox),
+  /// or null where none: the view's chain of unit-stride subviews and casts
+  /// reaches a tensor ([n, k] or [expert, n, k]; A's [rows, k], its row
+  /// count known at run time: the identity layout, a static shape but
+  /// those rows, rows a multiple of 16 bytes) whose rows the view's are,
+  /// defined outside `launch` (on the GPU: the host makes its tensor map).
+  static Value getBoxTensor(Value view, gpu::LaunchOp launch,
+                            bool dynamicRows = false) {
+    auto viewType = cast<MemRefType>(view.getType());
+    Value tensor = view;
     while (Operation *def = tensor.getDefiningOp()) {
       if (auto view = dyn_cast<memref::SubViewOp>(def);
           view && view.hasUnitStride()) {
@@ -670,8 +707,13 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     if (launch && launch->isAncestor(tensor.getParentBlock()->getParentOp()))
       return Value();
     auto type = dyn_cast<MemRefType>(tensor.getType());
+    auto isStatic = [&](MemRefType type) {
+      if (!dynamicRows)
+        return type.hasStaticShape();
+      return type.getRank() == 2 && !type.isDynamicDim(1);
+    };
     if (!type || (type.getRank() != 2 && type.getRank() != 3) ||
-        !type.getLayout().isIdentity() || !type.hasStaticShape() ||
+        !type.getLayout().isIdentity() || !isStatic(type) ||
         type.getElementType() != viewType.getElementType() ||
         viewType.getRank() != 2 || viewType.getElementTypeBitWidth() != 16)
       return Value();
@@ -687,12 +729,14 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     return tensor;
   }
 
-  /// Sets up `staging`'s TMA W (Staging::tmaWeights) from `tensors`, one a
-  /// weight: each view's origin in its tensor (from the view's offset), and
-  /// on the GPU the tensor maps (before `launch`), the slots' mbarriers and
-  /// the issuing thread (thread 0).
+  /// Sets up `staging`'s TMA boxes (Staging::tmaBoxes) from `tensors`, one
+  /// a weight, and A's `activationTensor` (null: A not by TMA): each view's
+  /// origin in its tensor (from the view's offset), and on the GPU the
+  /// tensor maps (before `launch`), the slots' mbarriers and the issuing
+  /// thread (thread 0).
   void planBoxes(OpBuilder &b, Operation *at, gpu::LaunchOp launch,
-                 Staging &staging, ArrayRef<Value> tensors) {
+                 Staging &staging, ArrayRef<Value> tensors,
+                 Value activationTensor) {
     Location loc = at->getLoc();
     MLIRContext *context = b.getContext();
     auto index = [&](int64_t value) -> Value {
@@ -700,20 +744,31 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     };
     auto workgroup =
         gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Workgroup);
+    SmallVector<std::tuple<Value, Value, Value>, 3> boxed;
     for (auto [tensor, view, buffer] : llvm::zip_equal(
-             tensors, staging.weightSources, staging.weightBuffers)) {
+             tensors, staging.weightSources, staging.weightBuffers))
+      boxed.push_back({tensor, view, buffer});
+    if (activationTensor) {
+      boxed.push_back({activationTensor, staging.source, staging.buffer});
+      staging.activationsByTma = true;
+    }
+    for (auto [tensor, view, buffer] : boxed) {
       auto type = cast<MemRefType>(tensor.getType());
       int64_t rank = type.getRank();
       int64_t depth = type.getDimSize(rank - 1);
       int64_t rows = type.getDimSize(rank - 2);
-      Staging::TmaWeight box;
+      Staging::TmaBox box;
       box.tensor = tensor;
-      // The view's first element: offset = (expert * rows + n) * depth + k.
+      box.buffer = buffer;
+      // The view's first element: offset = (expert * rows + n) * depth + k
+      // (A's: row * depth + k, its rows not a constant).
       Value offset =
           memref::ExtractStridedMetadataOp::create(b, loc, view).getOffset();
       Value row = arith::DivUIOp::create(b, loc, offset, index(depth));
       box.origin = {arith::RemUIOp::create(b, loc, offset, index(depth)),
-                    arith::RemUIOp::create(b, loc, row, index(rows))};
+                    ShapedType::isDynamic(rows)
+                        ? row
+                        : arith::RemUIOp::create(b, loc, row, index(rows))};
       if (rank == 3)
         box.origin.push_back(arith::DivUIOp::create(b, loc, row, index(rows)));
       if (launch) {
@@ -743,7 +798,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         b.restoreInsertionPoint(inKernel);
         box.map = map;
       }
-      staging.tmaWeights.push_back(box);
+      staging.tmaBoxes.push_back(box);
     }
     if (!launch) {
       // On the host, the model of the slots' mbarriers.

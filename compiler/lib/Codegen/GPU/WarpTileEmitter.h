@@ -112,9 +112,10 @@ struct Staging {
   /// the view they copy, and the tile's window's first row (null: 0).
   SmallVector<Value, 2> weightBuffers, weightSources, weightRowOffsets;
   /// A's rows are of the operand type already (moe-gpu-narrow-activations):
-  /// its chunks are copied by cp.async with W's, in the same groups and
-  /// into as many slots (activationSlots == weightSlots), not rounded on
-  /// the way; without staged W, a chunk ahead in two slots.
+  /// its chunks are copied with W's (by cp.async in the same groups, or
+  /// with TMA W and `tma-activations` as TMA boxes on the same mbarriers)
+  /// and into as many slots (activationSlots == weightSlots), not rounded
+  /// on the way; without staged W, a chunk ahead in two slots.
   bool narrowActivations = false;
   /// The block's threads, which share the copy.
   int64_t threads = 0;
@@ -123,22 +124,34 @@ struct Staging {
   /// A and W chunks laid out as core matrices for the block's warpgroup
   /// (see WarpgroupMMA.h), which reads them by wgmma, not by lanes.
   bool coreMatrices = false;
-  /// With core matrices and `tma-weights`, per weight: W's chunks come by
-  /// TMA, each a box of 64 columns by the staged rows that one thread of
-  /// the block issues, into a 128-byte swizzled buffer
-  /// (getSwizzledChunksType); their bytes landing complete the slot's
-  /// mbarrier phase. Empty: W by cp.async.
-  struct TmaWeight {
-    /// The tensor the boxes come from (W's, above the launch: [n, k] or
-    /// [expert, n, k]), and on the GPU its tensor map (created on the host
-    /// before the launch).
+  /// With core matrices and `tma-weights`, the chunks that come by TMA,
+  /// each a box of 64 columns by the staged rows that one thread of the
+  /// block issues, into a 128-byte swizzled buffer (getSwizzledChunksType);
+  /// their bytes landing complete the slot's mbarrier phase: one a weight
+  /// (W's, in weightBuffers' order), then with `tma-activations` narrowed
+  /// A's (`activationsByTma`). Empty: W by cp.async.
+  struct TmaBox {
+    /// The tensor the boxes come from (above the launch: W's [n, k] or
+    /// [expert, n, k], A's [rows, k]), and on the GPU its tensor map
+    /// (created on the host before the launch).
     Value tensor, map;
-    /// The box coordinates of W's first element in `tensor`, innermost
-    /// first: k, n and the expert.
+    /// The box coordinates of the view's first element in `tensor`,
+    /// innermost first: k, the row (n) and the expert.
     SmallVector<Value, 3> origin;
+    /// The staged buffer the boxes land in (a weight buffer, or `buffer`).
+    Value buffer;
   };
-  SmallVector<TmaWeight, 2> tmaWeights;
-  /// With tmaWeights: on the GPU one mbarrier a W slot, and whether this
+  SmallVector<TmaBox, 3> tmaBoxes;
+  bool activationsByTma = false;
+  /// Whether the block's threads copy any chunk by cp.async (W without TMA,
+  /// narrowed A without TMA, the activation ring), whose groups they commit
+  /// and wait for.
+  bool copiesByCpAsync() const {
+    return (!weightBuffers.empty() && tmaBoxes.empty()) ||
+           (narrowActivations && !activationsByTma) ||
+           static_cast<bool>(activationRing);
+  }
+  /// With tmaBoxes: on the GPU one mbarrier a W slot, and whether this
   /// thread is the one that issues the boxes; on the host a model of those
   /// mbarriers ([weightSlots, BoxBarrierField::Count] of index: see
   /// WarpTileHostEmulation.cpp), and null.
@@ -386,18 +399,19 @@ private:
   /// thread's pieces by cp.async (zeros past the rows and K), committed as
   /// one group unless `commit` is false; on the host every thread's.
   void emitWeightStageCopy(Value chunk, bool commit = true);
-  /// With TMA W (Staging::tmaWeights), the boxes of the chunk from
-  /// `chunkStart` into slot `slot` of each W buffer: on the GPU issued by
-  /// one thread, which arrives on the slot's mbarrier expecting their
-  /// bytes; on the host copied as TMA writes them.
-  void emitWeightBoxes(Value chunkStart, Value slot);
+  /// With TMA W (Staging::tmaBoxes), the boxes of the chunk from
+  /// `chunkStart` into slot `slot` of each boxed buffer (W's, and with
+  /// `tma-activations` A's): on the GPU issued by one thread, which arrives
+  /// on the slot's mbarrier expecting their bytes; on the host copied as
+  /// TMA writes them.
+  void emitChunkBoxes(Value chunkStart, Value slot);
   /// On the GPU, waits for the phase of `parity` of slot `slot`'s mbarrier
   /// (TMA W), trapping after kBoxWaitLimitNanoseconds.
   void waitForBoxes(Value slot, Value parity);
-  /// On the host, `box` into slot `slot` of `buffer` as TMA writes it, from
-  /// its coordinates `at` (innermost first).
-  void copyBoxOnHost(const Staging::TmaWeight &box, Value buffer,
-                     ArrayRef<Value> at, Value slot);
+  /// On the host, `box` into slot `slot` of its buffer as TMA writes it,
+  /// from its coordinates `at` (innermost first).
+  void copyBoxOnHost(const Staging::TmaBox &box, ArrayRef<Value> at,
+                     Value slot);
   /// On the host, with TMA W: the model of the slots' mbarriers (Staging::
   /// weightBarriers), updated as the GPU's would be by what this thread
   /// does in program order, and checked where the GPU relies on them,

@@ -234,7 +234,7 @@ void WarpTileEmitter::takeFromPending(Value slot, BoxBarrierField field,
 
 void WarpTileEmitter::modelArrivalExpectingBytes(Value slot, int64_t bytes) {
   takeFromPending(slot, BoxBarrierField::PendingArrivals, 1,
-                  "moe-gpu-warp-mma host semantics: an arrival on a TMA W "
+                  "moe-gpu-warp-mma host semantics: an arrival on a TMA "
                   "slot's mbarrier beyond its count");
   storeModelField(
       staging->weightBarriers, slot, BoxBarrierField::PendingBytes,
@@ -247,7 +247,7 @@ void WarpTileEmitter::modelArrivalExpectingBytes(Value slot, int64_t bytes) {
 
 void WarpTileEmitter::modelBoxLanded(Value slot, int64_t bytes) {
   takeFromPending(slot, BoxBarrierField::PendingBytes, bytes,
-                  "moe-gpu-warp-mma host semantics: a TMA W box lands more "
+                  "moe-gpu-warp-mma host semantics: a TMA box lands more "
                   "bytes than its slot's mbarrier expects");
   completePhaseIfDone(slot);
 }
@@ -259,13 +259,13 @@ void WarpTileEmitter::modelBoxWait(Value slot, Value use, Value parity) {
   cf::AssertOp::create(
       b, loc,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, phases, needed),
-      "moe-gpu-warp-mma host semantics: a wait for a TMA W chunk whose "
+      "moe-gpu-warp-mma host semantics: a wait for a TMA chunk whose "
       "boxes never complete its slot's mbarrier phase (on the GPU it would "
       "wait forever)");
   cf::AssertOp::create(
       b, loc,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, phases, needed),
-      "moe-gpu-warp-mma host semantics: a later TMA W chunk's boxes landed "
+      "moe-gpu-warp-mma host semantics: a later TMA chunk's boxes landed "
       "in a slot before its chunk was waited for");
   // try_wait.parity returns once the phase of that parity has completed:
   // while the phase in progress (number `phases`) has the other parity.
@@ -276,14 +276,14 @@ void WarpTileEmitter::modelBoxWait(Value slot, Value use, Value parity) {
       b, loc,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, inProgressOdd,
                             parity),
-      "moe-gpu-warp-mma host semantics: the parity a wait on a TMA W slot's "
+      "moe-gpu-warp-mma host semantics: the parity a wait on a TMA slot's "
       "mbarrier passes names another phase than its chunk's");
   Value waited =
       loadModelField(staging->weightBarriers, slot, BoxBarrierField::Waited);
   cf::AssertOp::create(
       b, loc,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, waited, use),
-      "moe-gpu-warp-mma host semantics: a TMA W slot's chunks waited for "
+      "moe-gpu-warp-mma host semantics: a TMA slot's chunks waited for "
       "out of order or twice");
   storeModelField(staging->weightBarriers, slot, BoxBarrierField::Waited,
                   needed);
@@ -304,7 +304,7 @@ void WarpTileEmitter::modelBoxBarrierInvalidation() {
                               constant(0)));
     cf::AssertOp::create(
         b, loc, idle,
-        "moe-gpu-warp-mma host semantics: a TMA W slot's mbarrier "
+        "moe-gpu-warp-mma host semantics: a TMA slot's mbarrier "
         "invalidated with a phase in progress (boxes still in flight)");
     cf::AssertOp::create(
         b, loc,
@@ -313,7 +313,7 @@ void WarpTileEmitter::modelBoxBarrierInvalidation() {
                                              BoxBarrierField::Waited),
                               loadModelField(staging->weightBarriers, slot,
                                              BoxBarrierField::Phases)),
-        "moe-gpu-warp-mma host semantics: TMA W boxes landed that no thread "
+        "moe-gpu-warp-mma host semantics: TMA boxes landed that no thread "
         "waited for");
   }
 }

@@ -245,16 +245,16 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
   if (staging->narrowActivations && staging->activationAccessModel)
     modelBarrierWrite(staging->activationAccessModel, slot,
                       /*visibleAtBarrier=*/false);
-  // The staged buffers and what they copy: W's (unless TMA copies its
-  // boxes), and narrowed A's.
+  // The staged buffers and what they copy by cp.async: W's (unless TMA
+  // copies its boxes), and narrowed A's (unless TMA copies them too).
   SmallVector<std::pair<Value, Value>, 3> copies;
-  if (!staging->tmaWeights.empty())
-    emitWeightBoxes(chunkStart, slot);
+  if (!staging->tmaBoxes.empty())
+    emitChunkBoxes(chunkStart, slot);
   else
     for (auto [buffer, weight] :
          llvm::zip_equal(staging->weightBuffers, staging->weightSources))
       copies.push_back({buffer, weight});
-  if (staging->narrowActivations)
+  if (staging->narrowActivations && !staging->activationsByTma)
     copies.push_back({staging->buffer, staging->source});
   SmallVector<Value> tokens;
   auto copyAs = [&](Value thread) {
@@ -276,7 +276,7 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
   if (staging->slotCopyModel)
     modelSlotCopy(staging->asyncGroupModel, staging->slotCopyModel, slot,
                   chunk);
-  if (!commit)
+  if (!commit || !staging->copiesByCpAsync())
     return;
   if (staging->threadId)
     nvgpu::DeviceAsyncCreateGroupOp::create(
@@ -319,10 +319,10 @@ void WarpTileEmitter::waitForBoxes(Value slot, Value parity) {
   scf::YieldOp::create(b, loc);
 }
 
-void WarpTileEmitter::emitWeightBoxes(Value chunkStart, Value slot) {
+void WarpTileEmitter::emitChunkBoxes(Value chunkStart, Value slot) {
   int64_t bytes = 0;
-  for (Value buffer : staging->weightBuffers) {
-    auto type = cast<MemRefType>(buffer.getType());
+  for (const Staging::TmaBox &box : staging->tmaBoxes) {
+    auto type = cast<MemRefType>(box.buffer.getType());
     bytes += getStagedRows(type) * kSwizzleRowBytes;
   }
   // The slot's phase completes once this thread has arrived and every
@@ -333,8 +333,8 @@ void WarpTileEmitter::emitWeightBoxes(Value chunkStart, Value slot) {
                                             staging->issuesBoxes);
   else
     modelArrivalExpectingBytes(slot, bytes);
-  for (auto [box, buffer] :
-       llvm::zip_equal(staging->tmaWeights, staging->weightBuffers)) {
+  for (const Staging::TmaBox &box : staging->tmaBoxes) {
+    Value buffer = box.buffer;
     auto bufferType = cast<MemRefType>(buffer.getType());
     auto tensorType = cast<MemRefType>(box.tensor.getType());
     int64_t rows = getStagedRows(bufferType);
@@ -368,14 +368,15 @@ void WarpTileEmitter::emitWeightBoxes(Value chunkStart, Value slot) {
     // On the host, the box as TMA writes it: each row's 16-byte pieces of
     // the tensor (the expert's rows), zeros past its rows and K, at their
     // swizzled places; then its bytes count on the slot's mbarrier.
-    copyBoxOnHost(box, buffer, at, slot);
+    copyBoxOnHost(box, at, slot);
     modelBoxLanded(slot, rows * kChunkDepth *
                              tensorType.getElementTypeBitWidth() / 8);
   }
 }
 
-void WarpTileEmitter::copyBoxOnHost(const Staging::TmaWeight &box, Value buffer,
+void WarpTileEmitter::copyBoxOnHost(const Staging::TmaBox &box,
                                     ArrayRef<Value> at, Value slot) {
+  Value buffer = box.buffer;
   auto bufferType = cast<MemRefType>(buffer.getType());
   auto tensorType = cast<MemRefType>(box.tensor.getType());
   int64_t rows = getStagedRows(bufferType);
@@ -493,9 +494,11 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
       endReads(chunk, staging->pendingChunks);
   };
   // Narrowed, A's chunks are copied as W's are (by emitWeightStageCopy),
-  // with them where W is staged.
+  // with them where W is staged: chunks ahead, by cp.async or TMA boxes
+  // (`copiesAsync`); the threads' cp.async copies, if any, in groups.
   bool narrow = staging->narrowActivations;
   bool copiesAsync = !staging->weightBuffers.empty() || narrow;
+  bool cpAsync = staging->copiesByCpAsync();
   int64_t ahead = staging->weightChunksAhead;
   // With the activation ring, A's chunks are copied with W's, in their
   // groups, and rounded once they have landed.
@@ -504,8 +507,8 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   // TMA W's boxes: the slots' mbarriers are set up for this run of the
   // tile, one arrival (the issuing thread's) and the boxes' bytes a phase,
   // before any thread waits on them; on the host, their model.
-  bool boxes = !staging->tmaWeights.empty() && staging->threadId;
-  bool modelBoxes = !staging->tmaWeights.empty() && !staging->threadId;
+  bool boxes = !staging->tmaBoxes.empty() && staging->threadId;
+  bool modelBoxes = !staging->tmaBoxes.empty() && !staging->threadId;
   if (modelBoxes)
     initBoxBarrierModel();
   // On the host, the model of the cp.async groups (a W slot model where
@@ -535,7 +538,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     // thread acquires them for the tensor-map proxy before its first box
     // (and brings them into the cache).
     whereTrue(staging->issuesBoxes, [&] {
-      for (const Staging::TmaWeight &box : staging->tmaWeights) {
+      for (const Staging::TmaBox &box : staging->tmaBoxes) {
         nvgpu::TmaFenceOp::create(b, loc, box.map);
         nvgpu::TmaPrefetchOp::create(b, loc, box.map, /*predicate=*/Value());
       }
@@ -553,9 +556,9 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   // be past the last), whose slot's mbarrier completes its
   // (chunk / slots)-th phase (on the host, checked by the model).
   auto waitForWeights = [&](Value chunk, bool mayBePast) {
-    if (copiesAsync && staging->threadId)
+    if (cpAsync && staging->threadId)
       NVVM::CpAsyncWaitGroupOp::create(b, loc, groupsLeftPending);
-    else if (copiesAsync && staging->asyncGroupModel)
+    else if (cpAsync && staging->asyncGroupModel)
       modelWaitGroup(staging->asyncGroupModel, groupsLeftPending);
     if (!boxes && !modelBoxes)
       return;
@@ -588,11 +591,11 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
       emitWeightStageCopy(chunk, /*commit=*/ahead == 1);
       return SmallVector<Value>();
     });
-    if (ahead > 1 && staging->threadId)
+    if (ahead > 1 && cpAsync && staging->threadId)
       nvgpu::DeviceAsyncCreateGroupOp::create(
           b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
           ValueRange());
-    else if (ahead > 1 && staging->asyncGroupModel)
+    else if (ahead > 1 && cpAsync && staging->asyncGroupModel)
       modelCommit(staging->asyncGroupModel);
   };
   if (ringed)

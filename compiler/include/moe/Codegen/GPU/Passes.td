@@ -516,6 +516,17 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     whose W is not a view of whole rows of a static weight tensor (rows a
     multiple of 16 bytes) is copied by cp.async, with a warning.
 
+    With `tma-activations` too, narrowed A's chunks come by TMA with W's:
+    the host makes a tensor map of the rows A's view is a window of (a
+    [rows, k] memref above the launch, its row count known at run time:
+    the runtime makes a map once for each address and shape), and the
+    issuing thread's box of A's chunk lands in a swizzled slot beside W's,
+    its bytes expected on the same mbarrier. No thread copies anything by
+    cp.async then; A's descriptors read it with 128-byte swizzling. Rows
+    of the box past the tile's are the next rows of the tensor (zeros past
+    its end), which reach only accumulator rows that are never stored. A
+    tile whose A is not such a view keeps cp.async, with a warning.
+
     With `emulate-lanes` (moe-nvptx-pipeline's `host-semantics`), the same
     lane code runs on the host instead, on tiles still inside their warp
     forall: each phase (the accumulators' first values, each step's
@@ -589,6 +600,10 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
            "With wgmma, W's chunks come by TMA: one thread issues a box of "
            "each weight's chunk (128-byte swizzled, as wgmma reads it), "
            "whose landing the chunk's slot's mbarrier counts">,
+    Option<"tmaActivations", "tma-activations", "bool", /*default=*/"false",
+           "With tma-weights and narrowed activations, A's chunks come by "
+           "TMA too: a box of the block's rows beside W's, on the same "
+           "mbarrier, so that no thread copies by cp.async">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
