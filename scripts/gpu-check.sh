@@ -183,7 +183,8 @@ fi
 DEEP_CASES=(tensor-cores-bf16-deep tensor-cores-bf16-deep-wide
   tensor-cores-bf16-deep-grid-ahead3
   tensor-cores-bf16-deep-wgmma-ahead2 tensor-cores-bf16-deep-wgmma2-async
-  tensor-cores-bf16-deep-wgmma-tma tensor-cores-bf16-deep-wgmma2-tma)
+  tensor-cores-bf16-deep-wgmma-tma tensor-cores-bf16-deep-wgmma2-tma
+  tensor-cores-bf16-deep-wgmma-tma-a)
 deep_wanted=0
 for name in "${DEEP_CASES[@]}"; do
   wanted "$name" && deep_wanted=1
@@ -237,6 +238,10 @@ if [[ "$HOST" == 1 || "$ARCH" == sm_90* ]]; then
     --reference --tensor-cores --weights tensor-cores-bf16-deep.safetensors
   prepare tensor-cores-bf16-deep-wgmma2-tma "$OUT/tensor-cores-bf16-deep-model.json" 4e-3 \
     --compile --pipeline-options="wgmma=true warpgroups=2 tma-weights=true weight-chunks-ahead=3" --arch sm_90a \
+    --reference --tensor-cores --weights tensor-cores-bf16-deep.safetensors
+  # A by TMA too (tma-activations): A's boxes beside W's, no cp.async.
+  prepare tensor-cores-bf16-deep-wgmma-tma-a "$OUT/tensor-cores-bf16-deep-model.json" 4e-3 \
+    --compile --pipeline-options="wgmma=true tma-weights=true tma-activations=true wgmma-pending-chunks=1 weight-chunks-ahead=2" --arch sm_90a \
     --reference --tensor-cores --weights tensor-cores-bf16-deep.safetensors
 fi
 # The same with each warp's W groups copied by cp.async into a ring of

@@ -358,8 +358,11 @@ std::string takeKernelLaunchError() {
 }
 
 /// The TMA tensor maps made so far, each in device memory for the
-/// process's life: the host code asks for a weight's map before every
-/// launch that reads it, and gets the one made the first time.
+/// process's life: the host code asks for a weight's map (and with
+/// tma-activations, for the map of A's rows) before every launch that reads
+/// it, and gets the one made the first time for that address and shape. A's
+/// row count is the call's, so a process makes one such map for each token
+/// count it runs (128 bytes of device memory each).
 struct TensorMaps {
   std::mutex mutex;
   std::map<std::vector<uint64_t>, CUdeviceptr> onDevice;
@@ -456,7 +459,7 @@ __attribute__((visibility("default"))) void *mgpuTensorMapEncodeTiledMemref(
                      byteStrides + 1, box, elementStrides,
                      static_cast<int>(interleave), static_cast<int>(swizzle),
                      static_cast<int>(l2Promotion), static_cast<int>(oobFill)),
-                 "making a TMA tensor map of a weight", error) ||
+                 "making a TMA tensor map", error) ||
       (!maps.copyStream &&
        !checkCUDA(*driver,
                   driver->cuStreamCreate(&maps.copyStream, kNonBlockingStream),

@@ -211,3 +211,74 @@ func.func @tma(%x: memref<?x96xbf16>, %experts: memref<2x40x96xbf16>,
   }
   return
 }
+
+// Two kernels sharing a launch (moe-gpu-merge-independent-kernels: the
+// block takes one branch of an scf.if, once): their tiles never run in
+// one block, so the second tile's buffers start where the first's do, and
+// the launch asks for the most either needs (29,696 bytes), not the sum.
+// TMA-A-LABEL: func.func @tma_branches
+// TMA-A:         gpu.launch {{.*}} dynamic_shared_memory_size %c29696_i32 {
+// TMA-A:           scf.if %{{.+}} {
+// TMA-A:             %[[FIRST:.+]] = memref.extract_aligned_pointer_as_index %{{.+}} : memref<?xi8, #gpu.address_space<workgroup>>
+// TMA-A:             %{{.+}} = arith.addi %[[FIRST]], %c0
+// TMA-A:             memref.view {{.*}} to memref<2x64x64xbf16, #gpu.address_space<workgroup>>
+// TMA-A:           } else {
+// TMA-A:             %[[SECOND:.+]] = memref.extract_aligned_pointer_as_index %{{.+}} : memref<?xi8, #gpu.address_space<workgroup>>
+// TMA-A:             %{{.+}} = arith.addi %[[SECOND]], %c0
+// TMA-A:             memref.view {{.*}} to memref<2x64x64xbf16, #gpu.address_space<workgroup>>
+func.func @tma_branches(%x: memref<?x96xbf16>, %experts: memref<2x40x96xbf16>,
+                        %y: memref<?x40xf32>, %z: memref<?x40xf32>,
+                        %n: index, %e: index, %first: i1) {
+  %c1 = arith.constant 1 : index
+  %c128 = arith.constant 128 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+      threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1) {
+    %rows = affine.min affine_map<()[s0] -> (s0, 64)>()[%n]
+    %block_a = memref.subview %x[0, 0] [%rows, 96] [1, 1]
+        : memref<?x96xbf16> to memref<?x96xbf16, strided<[96, 1]>>
+    %warp = affine.apply affine_map<()[s0] -> (s0 floordiv 32)>()[%tx]
+    %row = affine.min affine_map<()[s0, s1] -> (s0 * 16, s1)>()[%warp, %rows]
+    %row_count = affine.min affine_map<()[s0, s1] -> (s1 - s0, 16)>()[%row, %rows]
+    %a = memref.subview %block_a[%row, 0] [%row_count, 96] [1, 1]
+        : memref<?x96xbf16, strided<[96, 1]>> to memref<?x96xbf16, strided<[96, 1], offset: ?>>
+    scf.if %first {
+      %w = memref.subview %experts[0, 0, 0] [1, 40, 96] [1, 1, 1]
+          : memref<2x40x96xbf16> to memref<40x96xbf16, strided<[96, 1]>>
+      %c = memref.subview %y[%row, 0] [%row_count, 40] [1, 1]
+          : memref<?x40xf32> to memref<?x40xf32, strided<[40, 1], offset: ?>>
+      linalg.generic {indexing_maps = [#a, #w, #c],
+                      iterator_types = ["parallel", "parallel", "reduction"]}
+          ins(%a, %w : memref<?x96xbf16, strided<[96, 1], offset: ?>>,
+                       memref<40x96xbf16, strided<[96, 1]>>)
+          outs(%c : memref<?x40xf32, strided<[40, 1], offset: ?>>)
+          attrs = {moe.segment_matmul, moe.warp_mma} {
+      ^bb0(%in: bf16, %wt: bf16, %acc: f32):
+        %ae = arith.extf %in : bf16 to f32
+        %we = arith.extf %wt : bf16 to f32
+        %p = arith.mulf %ae, %we : f32
+        %s = arith.addf %acc, %p : f32
+        linalg.yield %s : f32
+      }
+    } else {
+      %w = memref.subview %experts[1, 0, 0] [1, 40, 96] [1, 1, 1]
+          : memref<2x40x96xbf16> to memref<40x96xbf16, strided<[96, 1], offset: 3840>>
+      %c = memref.subview %z[%row, 0] [%row_count, 40] [1, 1]
+          : memref<?x40xf32> to memref<?x40xf32, strided<[40, 1], offset: ?>>
+      linalg.generic {indexing_maps = [#a, #w, #c],
+                      iterator_types = ["parallel", "parallel", "reduction"]}
+          ins(%a, %w : memref<?x96xbf16, strided<[96, 1], offset: ?>>,
+                       memref<40x96xbf16, strided<[96, 1], offset: 3840>>)
+          outs(%c : memref<?x40xf32, strided<[40, 1], offset: ?>>)
+          attrs = {moe.segment_matmul, moe.warp_mma} {
+      ^bb0(%in: bf16, %wt: bf16, %acc: f32):
+        %ae = arith.extf %in : bf16 to f32
+        %we = arith.extf %wt : bf16 to f32
+        %p = arith.mulf %ae, %we : f32
+        %s = arith.addf %acc, %p : f32
+        linalg.yield %s : f32
+      }
+    }
+    gpu.terminator
+  }
+  return
+}

@@ -262,7 +262,9 @@ static SmallVector<Value> placeInDynamicShared(OpBuilder &b, Location loc,
   bool alignAtRunTime = alignment > 16;
   if (alignAtRunTime)
     end += alignment;
-  {
+  // Tiles that never run in a block at once share bytes (see
+  // dynamicSharedStart): the launch has the most any of them reaches.
+  if (end > dynamicSharedBytes(launch).value_or(0)) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(launch);
     launch.getDynamicSharedMemorySizeMutable().assign(
@@ -300,6 +302,31 @@ static SmallVector<Value> placeInDynamicShared(OpBuilder &b, Location loc,
   return views;
 }
 
+/// Whether what `a` holds and `b`, in `launch`, never run in one block:
+/// they are in the two branches of an scf.if that no loop of the launch
+/// repeats (kernels sharing a launch, moe-gpu-merge-independent-kernels). A
+/// staged tile is reached by its whole block alike, so such a branch is
+/// taken by the whole block, and its buffers are dead once it has run.
+static bool inExclusiveBranches(Block *a, Operation *b, gpu::LaunchOp launch) {
+  for (Region *region = a->getParent(); region;
+       region = region->getParentOp()->getParentRegion()) {
+    Operation *parent = region->getParentOp();
+    if (parent == launch.getOperation())
+      return false;
+    if (!parent->isProperAncestor(b))
+      continue;
+    auto branch = dyn_cast<scf::IfOp>(parent);
+    if (!branch || region->findAncestorOpInRegion(*b))
+      return false;
+    for (Operation *up = branch->getParentOp(); up != launch;
+         up = up->getParentOp())
+      if (isa<LoopLikeOpInterface>(up))
+        return false;
+    return true;
+  }
+  return false;
+}
+
 /// On the host, a buffer of each of `types` (allocas aligned to
 /// `alignment` bytes), where the GPU's are in shared memory.
 static SmallVector<Value> allocateOnHost(OpBuilder &b, Location loc,
@@ -323,6 +350,41 @@ static bool fitsStatic(gpu::LaunchOp launch, int64_t bytes) {
 
 struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
   using MoEGPUWarpMMAPassBase::MoEGPUWarpMMAPassBase;
+
+  /// Per launch, where each tile's buffers in dynamic shared memory end
+  /// (bytes), with the block that held the tile (the tile itself is
+  /// rewritten; null: what the launch had before this pass).
+  DenseMap<Operation *, SmallVector<std::pair<Block *, int64_t>>> dynamicEnds;
+
+  /// Where the tile at `at` may place buffers in `launch`'s dynamic shared
+  /// memory: past those of every tile placed before that may run in the
+  /// same block (all but those in the other branch of a kernel sharing the
+  /// launch: inExclusiveBranches), and past the tile's own.
+  int64_t dynamicSharedStart(gpu::LaunchOp launch, Operation *at) {
+    auto [entry, first] = dynamicEnds.try_emplace(launch);
+    if (first)
+      entry->second.push_back(
+          {nullptr, dynamicSharedBytes(launch).value_or(0)});
+    int64_t start = 0;
+    for (auto [tile, end] : entry->second)
+      if (!tile || !inExclusiveBranches(tile, at, launch))
+        start = std::max(start, end);
+    return start;
+  }
+
+  /// placeInDynamicShared for the tile at `at`, from dynamicSharedStart.
+  SmallVector<Value> placeForTile(OpBuilder &b, Operation *at,
+                                  gpu::LaunchOp launch,
+                                  ArrayRef<MemRefType> types,
+                                  int64_t alignment = 16) {
+    int64_t offset = llvm::alignTo(dynamicSharedStart(launch, at), 16);
+    int64_t end = offset + (alignment > 16 ? alignment : 0);
+    for (MemRefType type : types)
+      end += bytesOf(type);
+    dynamicEnds[launch].push_back({at->getBlock(), end});
+    return placeInDynamicShared(b, at->getLoc(), launch, offset, types,
+                                alignment);
+  }
 
   /// On the host, the index of the warp forall around `op`.
   Value hostWarp(Operation *op) {
@@ -480,7 +542,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       SmallVector<MemRefType, 3> types = weightTypes(core);
       if (ring)
         types.push_back(ringType());
-      return fitWeights(launch,
+      return fitWeights(at, launch,
                         bufferType(activationSlots(/*withWeights=*/true, core),
                                    rows, operandType, core),
                         types, /*warpgroup=*/core,
@@ -533,9 +595,9 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       if (!llvm::all_of(boxTensors, [](Value tensor) { return tensor; })) {
         at->emitWarning()
             << "tma-weights: this tile's W is not a box of a weight tensor "
-               "(whole rows of 16-bit elements, a multiple of 16 bytes, "
-               "views of it by unit-stride subviews); its chunks are copied "
-               "by cp.async";
+               "(rows of 16-bit elements, a multiple of 16 bytes, all of "
+               "them or a slice of whole 64-column chunks, views of it by "
+               "unit-stride subviews); its chunks are copied by cp.async";
         boxTensors.clear();
       }
     }
@@ -556,9 +618,9 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       else if (!activationTensor)
         at->emitWarning()
             << "tma-activations: this tile's A is not a box of a tensor "
-               "(whole rows of 16-bit elements, a multiple of 16 bytes, "
-               "views of it by unit-stride subviews); its chunks are copied "
-               "by cp.async";
+               "(rows of 16-bit elements, a multiple of 16 bytes, all of "
+               "them or a slice of whole 64-column chunks, views of it by "
+               "unit-stride subviews); its chunks are copied by cp.async";
     }
     if (warpgroupTile && !staging.coreMatrices)
       at->emitWarning() << "the staged core matrices of wgmma=true do not fit "
@@ -607,10 +669,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       // A deeper ring of chunks, beside W's (which fitWeights counted it
       // with) in dynamic shared memory.
       staging.buffer =
-          placeInDynamicShared(b, loc, launch,
-                               llvm::alignTo(*dynamicSharedBytes(launch), 16),
-                               {inWorkgroup(aType)})
-              .front();
+          placeForTile(b, at, launch, {inWorkgroup(aType)}).front();
     } else {
       return std::nullopt;
     }
@@ -720,9 +779,12 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     int64_t depth = type.getDimSize(type.getRank() - 1);
     SmallVector<int64_t> strides;
     int64_t offset;
-    // The view has all of K: TMA fills zeros past the tensor only, and a
-    // view of part of K (split-k's slices) would read its neighbours'.
-    if (depth * 2 % 16 != 0 || viewType.getDimSize(1) != depth ||
+    // The view has all of K, or a slice of it (split-k's) a whole number of
+    // chunks long: TMA fills zeros past the tensor only, so the box of a
+    // chunk that reached past the slice would read its neighbour's columns.
+    int64_t viewDepth = viewType.getDimSize(1);
+    if (depth * 2 % 16 != 0 || ShapedType::isDynamic(viewDepth) ||
+        (viewDepth != depth && viewDepth % kChunkDepth != 0) ||
         failed(viewType.getStridesAndOffset(strides, offset)) ||
         strides[0] != depth || strides[1] != 1)
       return Value();
@@ -825,9 +887,8 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     if (emulateLanes)
       return allocateOnHost(b, loc, types, kSwizzlePatternBytes);
     auto launch = at->getParentOfType<gpu::LaunchOp>();
-    return placeInDynamicShared(
-        b, loc, launch, llvm::alignTo(*dynamicSharedBytes(launch), 16),
-        llvm::map_to_vector(types, inWorkgroup), kSwizzlePatternBytes);
+    return placeForTile(b, at, launch, llvm::map_to_vector(types, inWorkgroup),
+                        kSwizzlePatternBytes);
   }
 
   /// `type` in workgroup memory.
@@ -899,7 +960,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
   /// dynamic shared memory up to the limit a block. The limit is
   /// kStagedWeightSharedBytes, or for a `warpgroup` (sm_90a)
   /// kWarpgroupSharedBytes.
-  bool fitWeights(gpu::LaunchOp launch, MemRefType aType,
+  bool fitWeights(Operation *at, gpu::LaunchOp launch, MemRefType aType,
                   ArrayRef<MemRefType> weightTypes, bool warpgroup = false,
                   int64_t alignmentBytes = 0) {
     int64_t limit =
@@ -912,11 +973,13 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
     std::optional<int64_t> dynamicBytes = dynamicSharedBytes(launch);
     if (!dynamicBytes)
       return false;
+    // The dynamic bytes: the launch's, or this tile's end past its start
+    // (dynamicSharedStart) where that is more.
+    int64_t dynamicEnd = std::max<int64_t>(
+        *dynamicBytes,
+        llvm::alignTo(dynamicSharedStart(launch, at), 16) + bytes);
     return fitsStatic(launch, bytesOf(aType) + bytes) ||
-           workgroupBytes(launch) + bytesOf(aType) +
-                   static_cast<int64_t>(llvm::alignTo(*dynamicBytes, 16)) +
-                   bytes <=
-               limit;
+           workgroupBytes(launch) + bytesOf(aType) + dynamicEnd <= limit;
   }
 
   /// Buffers of `types` (staged W, and the activation ring), which
@@ -941,8 +1004,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
         for (MemRefType type : workgroupTypes)
           buffers.push_back(launch.addWorkgroupAttribution(type, loc));
       } else {
-        int64_t offset = llvm::alignTo(*dynamicSharedBytes(launch), 16);
-        buffers = placeInDynamicShared(b, loc, launch, offset, workgroupTypes);
+        buffers = placeForTile(b, at, launch, workgroupTypes);
       }
     }
     return buffers;
@@ -999,16 +1061,14 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       // Past the static 48 KB: dynamic shared memory (the runtime opts a
       // kernel into more than 48 KB), after any earlier ring's. Static
       // buffers planned later check the total too (fitsStatic).
-      std::optional<int64_t> dynamicBytes = dynamicSharedBytes(launch);
-      if (!dynamicBytes)
+      if (!dynamicSharedBytes(launch))
         return std::nullopt;
-      int64_t offset = llvm::alignTo(*dynamicBytes, 16);
+      int64_t offset = llvm::alignTo(dynamicSharedStart(launch, at), 16);
       ring.stages = std::min<int64_t>(
           stages, (kSharedBytesPerBlock - staticBytes - offset) / stageBytes);
       if (ring.stages < 2)
         return std::nullopt;
-      ring.buffer =
-          placeInDynamicShared(b, loc, launch, offset, {ringType()}).front();
+      ring.buffer = placeForTile(b, at, launch, {ringType()}).front();
     }
     ring.warp = arith::DivUIOp::create(
         b, loc, gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x),
@@ -1017,6 +1077,7 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
   }
 
   void runOnOperation() override {
+    dynamicEnds.clear();
     // A function with options of its own for this pass (a layer's version
     // for few tokens) is lowered with those.
     FailureOr<SmallVector<Operation *>> own = runFunctionsWithOwnOptions(
