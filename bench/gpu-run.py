@@ -10,11 +10,14 @@
 # fails or runs past --timeout seconds is a recorded failure (the run goes
 # on), and after --deadline seconds no executable is started (what was left
 # is listed as skipped). The S3 variants are timed first, their kernel
-# profiles after, as time allows.
+# profiles after, as time allows. Each variant's outputs (of one call at
+# CHECK_TOKENS) are compared with the default schedule's, each at its own
+# scale: one that does not match is reported and never named the fastest.
 import argparse
 import json
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -25,6 +28,15 @@ LAYERS = {
     "S3": dict(d=4096, f=14336, e=8, k=2),
 }
 TOKENS = [1, 16, 128, 512, 2048]
+# The call whose outputs a variant's are compared with the default's, and
+# the largest difference allowed, of each output's largest magnitude (the
+# BF16 tensor-core tolerance of gpu-check.sh: schedules differ in the order
+# they sum, a race or a wrong tile by far more). A variant with a version
+# for few tokens (decode-tokens) is also compared at CHECK_DECODE_TOKENS,
+# where that version runs.
+CHECK_TOKENS = 300
+CHECK_DECODE_TOKENS = 16
+CHECK_RTOL = 4e-3
 
 
 def shapes(c):
@@ -103,16 +115,21 @@ class Budget:
         return None
 
 
-def time_executable(budget, executable, weights, calls, tokens, extra=()):
+def time_executable(budget, executable, weights, calls, tokens, extra=(),
+                    outputs=None):
     """Each token count's median ms a call: the device's (CUDA events, the
     kernels alone) where the driver has them, else the wall time; and the
-    wall time. `extra`: more options for the executable. None where it
-    failed or was skipped."""
+    wall time. `extra`: more options for the executable; with `outputs`, the
+    outputs of a first call at CHECK_TOKENS (seeded input) are written
+    there. None where it failed or was skipped."""
+    first = ["--tokens", "1"]
+    if outputs:
+        first = ["--tokens", str(CHECK_TOKENS), "--outputs", outputs]
     stdout = budget.run(
         " ".join([os.path.basename(executable)] + list(extra)),
-        [executable, "--weights", weights, "--tokens", "1", "--bench",
-         str(calls), "--bench-inputs", "4", "--bench-tokens",
-         ",".join(map(str, tokens))] + list(extra))
+        [executable, "--weights", weights] + first + [
+            "--bench", str(calls), "--bench-inputs", "4", "--bench-tokens",
+            ",".join(map(str, tokens))] + list(extra))
     if stdout is None:
         return None, None
     ours, wall = {}, {}
@@ -131,6 +148,52 @@ def time_executable(budget, executable, weights, calls, tokens, extra=()):
               (os.path.basename(executable), missing), flush=True)
         return None, None
     return ours, wall
+
+
+def fresh_directory(path):
+    """`path`, emptied: outputs of an earlier run are never compared."""
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
+
+
+def write_outputs(budget, executable, weights, tokens, outputs):
+    """One call of `executable` at `tokens` (seeded input), its outputs
+    written into `outputs`; False where it failed or was skipped."""
+    return budget.run(
+        "%s at %d tokens" % (os.path.basename(executable), tokens),
+        [executable, "--weights", weights, "--tokens", str(tokens),
+         "--outputs", outputs]) is not None
+
+
+def compare_outputs(reference, outputs):
+    """Each .npy output in `reference` (the default schedule's) against the
+    same in `outputs`, at its own scale: (True or False, the largest
+    max |a - b| / max |reference| and its output), or (None, why) where
+    they cannot be compared."""
+    try:
+        import numpy
+    except ImportError:
+        return None, "numpy is not installed"
+    names = sorted(n for n in os.listdir(reference) if n.endswith(".npy"))
+    if not names:
+        return None, "the default wrote no outputs"
+    worst, worst_name = 0.0, names[0]
+    for name in names:
+        path = os.path.join(outputs, name)
+        if not os.path.exists(path):
+            return False, "%s missing" % name
+        want = numpy.load(os.path.join(reference, name)).astype(numpy.float64)
+        got = numpy.load(path).astype(numpy.float64)
+        if got.shape != want.shape:
+            return False, "%s has shape %s, not %s" % (name, got.shape,
+                                                       want.shape)
+        scale = max(float(numpy.abs(want).max()), 1e-30)
+        error = float(numpy.abs(got - want).max()) / scale
+        if not numpy.isfinite(error) or error > worst:
+            worst, worst_name = error, name
+    ok = bool(numpy.isfinite(worst)) and worst <= CHECK_RTOL
+    return ok, "%s: max error %.3g of its scale" % (worst_name, worst)
 
 
 def profile_executable(budget, executable, weights, calls, tokens):
@@ -161,6 +224,9 @@ def fastest_by_tokens(default, rows):
     for t, ms in (default or {}).items():
         fastest[t] = (None, ms, "")
     for row in rows:
+        # Outputs that did not match the default's rule a variant out.
+        if row.get("outputs_ok") is False:
+            continue
         best = fastest.get(row["tokens"])
         if best is None or row["ms"] < best[1]:
             fastest[row["tokens"]] = (row["variant"], row["ms"],
@@ -178,11 +244,15 @@ def print_fastest(default, rows):
 
 
 def time_variants(budget, directory, weights, calls, default, hbm, bf16, c,
-                  save):
+                  save, references=None):
     """S3 compiled with other schedule options (variants.txt of bench/gpu.sh,
     in the order listed): ms, % HBM and % BF16 peak at each count, this /
     the default, and (after all are timed, as time allows) the expert GEMM
-    kernels' ms. `save` is called after each variant."""
+    kernels' ms. With `references` (the default's outputs by token count:
+    CHECK_TOKENS, and CHECK_DECODE_TOKENS for variants with a decode
+    version), each variant's outputs are compared with them
+    (compare_outputs): a row's `outputs_ok`, False where any differs. `save`
+    is called after each variant."""
     listing = os.path.join(directory, "variants.txt")
     if not os.path.exists(listing):
         return []
@@ -190,10 +260,42 @@ def time_variants(budget, directory, weights, calls, default, hbm, bf16, c,
     for line in open(listing):
         name, options = line.rstrip("\n").split(" ", 1)
         executable = os.path.join(directory, "S3-" + name)
-        ours, _ = time_executable(budget, executable, weights, calls, TOKENS)
+        outputs = None
+        if references and CHECK_TOKENS in references:
+            outputs = fresh_directory(
+                os.path.join(directory, "outputs-" + name))
+        ours, _ = time_executable(budget, executable, weights, calls, TOKENS,
+                                  outputs=outputs)
         if ours is None:
             continue
         timed.append((name, executable))
+        # The outputs at each count checked: True where all matched, False
+        # where any did not, None where none could be compared.
+        outputs_ok = None
+        checks = []
+        if outputs:
+            checks.append((CHECK_TOKENS, outputs))
+        if (references and CHECK_DECODE_TOKENS in references and
+                "decode-tokens=" in options):
+            few = fresh_directory(os.path.join(
+                directory, "outputs-%s-%d" % (name, CHECK_DECODE_TOKENS)))
+            if write_outputs(budget, executable, weights, CHECK_DECODE_TOKENS,
+                             few):
+                checks.append((CHECK_DECODE_TOKENS, few))
+        for tokens, written in checks:
+            ok, detail = compare_outputs(references[tokens], written)
+            print("S3[%s] outputs at T=%d against the default's: %s (%s)" %
+                  (name, tokens, {True: "OK", False: "MISMATCH",
+                                  None: "not compared"}[ok], detail),
+                  flush=True)
+            if ok is False:
+                outputs_ok = False
+                budget.failures.append(dict(
+                    run=os.path.basename(executable),
+                    message="outputs at %d tokens differ from the default's: "
+                    "%s" % (tokens, detail)))
+            elif ok and outputs_ok is None:
+                outputs_ok = True
         for t in TOKENS:
             s = ours[t] / 1e3
             experts = c["e"] * (1 - (1 - c["k"] / c["e"]) ** t)
@@ -204,7 +306,7 @@ def time_variants(budget, directory, weights, calls, default, hbm, bf16, c,
                        bf16_pct=100 * flops / s / bf16,
                        default_over_this=(default[t] / ours[t]
                                           if default else None),
-                       gemm_ms={})
+                       gemm_ms={}, outputs_ok=outputs_ok)
             rows.append(row)
             print("S3[%s] T=%-5d %9.3f ms  %5.1f%% HBM  %5.1f%% BF16 peak  "
                   "default/this %s  (%s)" %
@@ -292,8 +394,21 @@ def run(directory, calls, out, budget):
             f.write(head)
             for key in shapes(c):
                 f.write(w[key].view(torch.int16).cpu().numpy().tobytes())
+        # S3's outputs at CHECK_TOKENS and CHECK_DECODE_TOKENS: what its
+        # variants' are checked by.
+        references = {}
+        if name == "S3":
+            references[CHECK_TOKENS] = fresh_directory(
+                os.path.join(directory, "outputs-default"))
         ours, wall = time_executable(budget, os.path.join(directory, name),
-                                     path, calls, TOKENS)
+                                     path, calls, TOKENS,
+                                     outputs=references.get(CHECK_TOKENS))
+        if name == "S3" and ours:
+            few = fresh_directory(os.path.join(
+                directory, "outputs-default-%d" % CHECK_DECODE_TOKENS))
+            if write_outputs(budget, os.path.join(directory, name), path,
+                             CHECK_DECODE_TOKENS, few):
+                references[CHECK_DECODE_TOKENS] = few
 
         def forward(x):
             scores = F.softmax(F.linear(x, w["r"]).float(), dim=1)
@@ -354,7 +469,7 @@ def run(directory, calls, out, budget):
             print("%s %s" % (name, block), end="", flush=True)
         if name == "S3":
             time_variants(budget, directory, path, calls, ours, hbm, bf16, c,
-                          save)
+                          save, references if ours else None)
         del w
         torch.cuda.empty_cache()
     save()

@@ -45,6 +45,7 @@ VARIANTS=(
   "wgmma-tma:wgmma=true tma-weights=true weight-chunks-ahead=2"
   "wgmma-tma-a:wgmma=true tma-weights=true tma-activations=true weight-chunks-ahead=2"
   "wgmma-tma-dec16-split4:wgmma=true tma-weights=true weight-chunks-ahead=2 decode-tokens=16 decode-options={split-k=4}"
+  "wgmma-tma-a-dec16-split4:wgmma=true tma-weights=true tma-activations=true weight-chunks-ahead=2 decode-tokens=16 decode-options={split-k=4}"
   "wgmma-tma-deep:wgmma=true tma-weights=true wgmma-pending-chunks=1 weight-chunks-ahead=3"
   "wgmma-tma-a-deep:wgmma=true tma-weights=true tma-activations=true wgmma-pending-chunks=1 weight-chunks-ahead=3"
   "wgmma2-tma:wgmma=true warpgroups=2 tma-weights=true weight-chunks-ahead=2"

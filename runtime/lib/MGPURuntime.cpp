@@ -401,8 +401,9 @@ __attribute__((visibility("default"))) void *mgpuTensorMapEncodeTiledMemref(
   if (!driver)
     return nullptr;
   if (!driver->cuTensorMapEncodeTiled || !driver->cuMemcpyHtoDAsync) {
-    recordError("this model's kernels read their weights by TMA "
-                "(tma-weights), and this CUDA driver has no "
+    recordError("this model's kernels read their weights (and with "
+                "tma-activations their activations) by TMA (tma-weights), "
+                "and this CUDA driver has no "
                 "cuTensorMapEncodeTiled or cuMemcpyHtoDAsync");
     return nullptr;
   }
@@ -436,7 +437,10 @@ __attribute__((visibility("default"))) void *mgpuTensorMapEncodeTiledMemref(
       static_cast<uint64_t>(oobFill)};
   for (int64_t d = 0; d < rank; ++d) {
     int64_t from = rank - 1 - d;
-    dims[d] = static_cast<unsigned long long>(sizes[from]);
+    // The driver takes no empty dimension; a tensor with none (A's rows at
+    // 0 tokens) is one no block reads, so one row stands for it.
+    dims[d] =
+        static_cast<unsigned long long>(std::max<int64_t>(sizes[from], 1));
     byteStrides[d] =
         static_cast<unsigned long long>(strides[from] * elementBytes);
     box[d] = static_cast<unsigned>(boxDims[from]);

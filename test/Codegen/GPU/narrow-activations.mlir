@@ -140,3 +140,42 @@ func.func @kept(%x: tensor<?x64xf32>, %t: tensor<?xi32>, %o: tensor<9xi32>,
       : tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x64xf32>,
         tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf64>
 }
+
+// -----
+
+// moe-split-grouped-matmul-k's parts: the down projection in two slices of
+// K, each part reading a slice of the gated matmul's rows (and their count
+// by tensor.dim). The rows narrow as for one reader, and the slices take
+// bf16 with them.
+// CHECK-LABEL: func @split_down_projection
+// CHECK:         %[[H:.+]] = moe.grouped_gated_matmul {{.+}} outs(%{{.+}} : tensor<?x128xbf16>)
+// CHECK:         %[[ROWS:.+]] = tensor.dim %[[H]], %{{.+}} : tensor<?x128xbf16>
+// CHECK:         %[[LOW:.+]] = tensor.extract_slice %[[H]][0, 0] [%[[ROWS]], 64] [1, 1] : tensor<?x128xbf16> to tensor<?x64xbf16>
+// CHECK:         %[[HIGH:.+]] = tensor.extract_slice %[[H]][0, 64] [%[[ROWS]], 64] [1, 1] : tensor<?x128xbf16> to tensor<?x64xbf16>
+// CHECK:         moe.grouped_matmul ins(%[[LOW]], %{{.+}}, %{{.+}} : tensor<?x64xbf16>, tensor<8x64x64xbf16>, tensor<9xi32>)
+// CHECK:         moe.grouped_matmul ins(%[[HIGH]], %{{.+}}, %{{.+}} : tensor<?x64xbf16>, tensor<8x64x64xbf16>, tensor<9xi32>)
+func.func @split_down_projection(%x: tensor<?x64xf32>, %t: tensor<?xi32>,
+                                 %o: tensor<9xi32>, %e: tensor<?x64xf32>,
+                                 %wg: tensor<8x128x64xbf16>,
+                                 %wu: tensor<8x128x64xbf16>,
+                                 %wd0: tensor<8x64x64xbf16>,
+                                 %wd1: tensor<8x64x64xbf16>,
+                                 %init: tensor<?x128xf32>,
+                                 %out0: tensor<?x64xf32>,
+                                 %out1: tensor<?x64xf32>)
+    -> (tensor<?x64xf32>, tensor<?x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %rows = moe.permute ins(%x, %t, %o : tensor<?x64xf32>, tensor<?xi32>, tensor<9xi32>)
+            outs(%e : tensor<?x64xf32>)
+  %h = moe.grouped_gated_matmul ins(%rows, %o : tensor<?x64xf32>, tensor<9xi32>)
+         gate(%wg : tensor<8x128x64xbf16>) up(%wu : tensor<8x128x64xbf16>)
+         outs(%init : tensor<?x128xf32>) activation<silu>
+  %n = tensor.dim %h, %c0 : tensor<?x128xf32>
+  %low = tensor.extract_slice %h[0, 0] [%n, 64] [1, 1] : tensor<?x128xf32> to tensor<?x64xf32>
+  %high = tensor.extract_slice %h[0, 64] [%n, 64] [1, 1] : tensor<?x128xf32> to tensor<?x64xf32>
+  %y0 = moe.grouped_matmul ins(%low, %wd0, %o : tensor<?x64xf32>, tensor<8x64x64xbf16>, tensor<9xi32>)
+          outs(%out0 : tensor<?x64xf32>)
+  %y1 = moe.grouped_matmul ins(%high, %wd1, %o : tensor<?x64xf32>, tensor<8x64x64xbf16>, tensor<9xi32>)
+          outs(%out1 : tensor<?x64xf32>)
+  return %y0, %y1 : tensor<?x64xf32>, tensor<?x64xf32>
+}

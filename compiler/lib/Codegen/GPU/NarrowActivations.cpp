@@ -79,13 +79,40 @@ Type getNarrowRowType(Value rows, Value offsets) {
       type.getDimSize(1) % kSixteenBitPieceWidth != 0)
     return Type();
   Type narrow;
-  for (OpOperand &use : rows.getUses()) {
-    Type type = getNarrowOperandType(use, offsets);
+  auto takeType = [&](Type type) {
     if (!type || (narrow && type != narrow))
-      return Type();
+      return false;
     narrow = type;
+    return true;
+  };
+  for (OpOperand &use : rows.getUses()) {
+    // Sizes do not read the elements.
+    if (isa<tensor::DimOp>(use.getOwner()))
+      continue;
+    // moe-split-grouped-matmul-k's parts read slices of K: each slice's
+    // readers count.
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(use.getOwner())) {
+      if (!slice.hasUnitStride() || slice.getResultType().getRank() != 2 ||
+          slice.getResult().use_empty())
+        return Type();
+      for (OpOperand &sliceUse : slice.getResult().getUses())
+        if (!takeType(getNarrowOperandType(sliceUse, offsets)))
+          return Type();
+      continue;
+    }
+    if (!takeType(getNarrowOperandType(use, offsets)))
+      return Type();
   }
   return narrow;
+}
+
+/// The slices of `rows` (getNarrowRowType's) take its narrowed element
+/// type.
+void narrowSlices(Value rows) {
+  Type element = getElementTypeOrSelf(rows.getType());
+  for (Operation *user : rows.getUsers())
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(user))
+      slice.getResult().setType(slice.getResultType().clone(element));
 }
 
 /// A fresh tensor of `like`'s shape and `element`s.
@@ -102,8 +129,10 @@ struct MoEGPUNarrowActivationsPass
       if (isa<PermuteOp, GroupedGatedMatmulOp>(op))
         producers.push_back(op);
     });
-    // Rows past the segments keep what `init` held, but no reader reads
-    // them (each reads its segments only): a fresh buffer will do.
+    // Rows past the segments keep what `init` held, but no reader uses
+    // them (each reads its segments only; A's TMA boxes, tma-activations,
+    // may load rows past a segment, which reach only accumulator rows that
+    // are never stored): a fresh buffer will do.
     for (Operation *producer : producers) {
       OpBuilder b(producer);
       Location loc = producer->getLoc();
@@ -119,6 +148,7 @@ struct MoEGPUNarrowActivationsPass
         narrowed->setDiscardableAttrs(permute->getDiscardableAttrDictionary());
         permute.getResult().replaceAllUsesWith(narrowed.getResult());
         permute.erase();
+        narrowSlices(narrowed.getResult());
         continue;
       }
       // A gated matmul's rows (the down projection's input), where it runs
@@ -132,6 +162,7 @@ struct MoEGPUNarrowActivationsPass
       Value empty = createEmptyLike(b, loc, gated.getInit(), narrow);
       gated.getInitMutable().assign(empty);
       gated.getResult().setType(cast<RankedTensorType>(empty.getType()));
+      narrowSlices(gated.getResult());
     }
   }
 };

@@ -303,10 +303,10 @@ static SmallVector<Value> placeInDynamicShared(OpBuilder &b, Location loc,
 }
 
 /// Whether what `a` holds and `b`, in `launch`, never run in one block:
-/// they are in the two branches of an scf.if that no loop of the launch
-/// repeats (kernels sharing a launch, moe-gpu-merge-independent-kernels). A
-/// staged tile is reached by its whole block alike, so such a branch is
-/// taken by the whole block, and its buffers are dead once it has run.
+/// they are in the two branches of an scf.if whose condition is the same for
+/// every thread of the block and that no loop of the launch repeats (kernels
+/// sharing a launch, moe-gpu-merge-independent-kernels): the whole block
+/// takes one branch, once, so the other's buffers are never used.
 static bool inExclusiveBranches(Block *a, Operation *b, gpu::LaunchOp launch) {
   for (Region *region = a->getParent(); region;
        region = region->getParentOp()->getParentRegion()) {
@@ -322,7 +322,10 @@ static bool inExclusiveBranches(Block *a, Operation *b, gpu::LaunchOp launch) {
          up = up->getParentOp())
       if (isa<LoopLikeOpInterface>(up))
         return false;
-    return true;
+    gpu::KernelDim3 ids = launch.getThreadIds();
+    BlockUniformity uniformity(launch, ValueRange{ids.x, ids.y, ids.z});
+    return uniformity.reachedAlike(branch) &&
+           !uniformity.varies(branch.getCondition());
   }
   return false;
 }

@@ -151,7 +151,8 @@ struct Staging {
            (narrowActivations && !activationsByTma) ||
            static_cast<bool>(activationRing);
   }
-  /// With tmaBoxes: on the GPU one mbarrier a W slot, and whether this
+  /// With tmaBoxes: on the GPU one mbarrier a W slot (A's boxes of the
+  /// chunk land on it too), and whether this
   /// thread is the one that issues the boxes; on the host a model of those
   /// mbarriers ([weightSlots, BoxBarrierField::Count] of index: see
   /// WarpTileHostEmulation.cpp), and null.

@@ -334,6 +334,10 @@ def MoEGPUNarrowActivationsPass
       (its epilogue rounds what it stores; products and activation stay
       f32): the down projection reads them.
 
+    A reader may also read them through unit-stride `tensor.extract_slice`s
+    (moe-split-grouped-matmul-k's parts: slices of K), which then take the
+    narrower type too; `tensor.dim` of the rows reads no element.
+
     On tensor cores (moe-gpu-distribute's `tensor-cores`) those matmuls
     round each activation to the weights' type as they load it, so the
     result is the same to the bit; the producer writes half the bytes, the
