@@ -244,24 +244,31 @@ static std::optional<int64_t> dynamicSharedBytes(gpu::LaunchOp launch) {
   return getConstantIntValue(size);
 }
 
+/// Where buffers of `types` placed from `offset` on an `alignment` boundary
+/// end in dynamic shared memory. Past 16 bytes, where the first aligned
+/// byte is depends on the block's shared address, known at run time only:
+/// an alignment's bytes more, the buffers from the first aligned byte past
+/// `offset`.
+static int64_t dynamicSharedEnd(int64_t offset, ArrayRef<MemRefType> types,
+                                int64_t alignment) {
+  int64_t end = offset + (alignment > 16 ? alignment : 0);
+  for (MemRefType type : types)
+    end += bytesOf(type);
+  return end;
+}
+
 /// Views of `types` (workgroup memory) one after another in `launch`'s
 /// dynamic shared memory from `offset` (16-byte aligned), or from the
 /// first byte past it on an `alignment` boundary, the launch's dynamic size
-/// grown to their end: where buffers past the static 48 KB go.
+/// grown to their end (dynamicSharedEnd): where buffers past the static 48
+/// KB go.
 static SmallVector<Value> placeInDynamicShared(OpBuilder &b, Location loc,
                                                gpu::LaunchOp launch,
                                                int64_t offset,
                                                ArrayRef<MemRefType> types,
                                                int64_t alignment = 16) {
-  int64_t end = offset;
-  for (MemRefType type : types)
-    end += bytesOf(type);
-  // Past 16 bytes, where the first aligned byte is depends on the block's
-  // shared address, known at run time only: an alignment's bytes more,
-  // the buffers from the first aligned byte past `offset`.
+  int64_t end = dynamicSharedEnd(offset, types, alignment);
   bool alignAtRunTime = alignment > 16;
-  if (alignAtRunTime)
-    end += alignment;
   // Tiles that never run in a block at once share bytes (see
   // dynamicSharedStart): the launch has the most any of them reaches.
   if (end > dynamicSharedBytes(launch).value_or(0)) {
@@ -381,10 +388,8 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
                                   ArrayRef<MemRefType> types,
                                   int64_t alignment = 16) {
     int64_t offset = llvm::alignTo(dynamicSharedStart(launch, at), 16);
-    int64_t end = offset + (alignment > 16 ? alignment : 0);
-    for (MemRefType type : types)
-      end += bytesOf(type);
-    dynamicEnds[launch].push_back({at->getBlock(), end});
+    dynamicEnds[launch].push_back(
+        {at->getBlock(), dynamicSharedEnd(offset, types, alignment)});
     return placeInDynamicShared(b, at->getLoc(), launch, offset, types,
                                 alignment);
   }
