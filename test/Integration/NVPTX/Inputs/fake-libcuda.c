@@ -25,7 +25,17 @@
  * type, dimensions, byte strides, box, swizzle, L2 promotion and fill,
  * innermost first, as the runtime passes them), and at exit the number
  * made and copied to the device; a map copied on the capturing stream
- * fails. Built with -DFAKE_CUDA_NO_TMA it has no tensor-map functions. */
+ * fails. Built with -DFAKE_CUDA_NO_TMA it has no tensor-map functions.
+ *
+ * In every mode it refuses what a GPU's driver refuses, so that a host
+ * code or runtime bug that only a GPU would reveal fails here too: each
+ * kernel (by name) has its own dynamic shared memory allowance, at most
+ * an H100's or H200's 227 KB a block; a launch's grid and block must be
+ * within the device's limits; a tensor map must meet every requirement
+ * cuTensorMapEncodeTiled documents (CUDA 13's cuda.h). Each refusal prints
+ * "fake-cuda: refused: " and why, and returns CUDA_ERROR_INVALID_VALUE.
+ * With FAKE_CUDA_LAUNCHES set, each launch is printed (the kernel's name,
+ * grid, block and dynamic shared memory). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +56,23 @@ static unsigned long tensorMaps, mapCopies;
 static void *capturing;
 /* CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, _INVALIDATED. */
 enum { kCaptureUnsupported = 900, kCaptureInvalidated = 901 };
-/* Every kernel is function 1 here: one allowance for all. */
-static int allowedSharedBytes, largestSharedBytes;
+/* A kernel's handle is 1 + its index here, by name, as a driver keeps a
+ * function's attributes apart from another's. */
+enum { kMaxKernels = 512 };
+static char *kernelNames[kMaxKernels];
+static int kernelCount;
+static int allowedSharedBytes[kMaxKernels], largestSharedBytes;
+/* An H100's and H200's sharedMemPerBlockOptin: 227 KB. */
+enum { kDeviceSharedBytesPerBlock = 232448 };
+static CUresult refuse(const char *why, const char *what) {
+  fprintf(stderr, "fake-cuda: refused: %s%s%s\n", why, what ? ": " : "",
+          what ? what : "");
+  return 1; /* CUDA_ERROR_INVALID_VALUE */
+}
+static int kernelIndex(void *function) {
+  long index = (long)function - 1;
+  return index >= 0 && index < kernelCount ? (int)index : -1;
+}
 __attribute__((destructor)) static void printCounts(void) {
   if (!counting())
     return;
@@ -89,25 +114,65 @@ CUresult cuModuleLoadData(void **module, const void *image) {
 }
 CUresult cuModuleUnload(void *module) { return 0; }
 CUresult cuModuleGetFunction(void **function, void *module, const char *n) {
-  *function = (void *)1;
+  int i;
+  for (i = 0; i < kernelCount; ++i)
+    if (strcmp(kernelNames[i], n) == 0)
+      break;
+  if (i == kMaxKernels)
+    return refuse("more kernels than the stand-in keeps", n);
+  if (i == kernelCount)
+    kernelNames[kernelCount++] = strdup(n);
+  *function = (void *)(long)(i + 1);
   return 0;
 }
 CUresult cuFuncSetAttribute(void *function, int attribute, int value) {
+  int kernel = kernelIndex(function);
   if (strcmp(mode(), "no-opt-in") == 0)
     return 1; /* CUDA_ERROR_INVALID_VALUE */
+  if (kernel < 0)
+    return refuse("an attribute of no kernel", 0);
   if (attribute == 8 /* MAX_DYNAMIC_SHARED_SIZE_BYTES */) {
+    if (value < 0 || value > kDeviceSharedBytesPerBlock)
+      return refuse("more dynamic shared memory than a block may have (227 "
+                    "KB)",
+                    kernelNames[kernel]);
     ++allowances;
-    allowedSharedBytes = value;
+    allowedSharedBytes[kernel] = value;
   }
   return 0;
 }
 CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz,
                         unsigned bx, unsigned by, unsigned bz, unsigned smem,
                         void *stream, void **params, void **extra) {
+  int kernel = kernelIndex(f);
+  if (kernel < 0)
+    return refuse("a launch of no kernel", 0);
+  if (getenv("FAKE_CUDA_LAUNCHES"))
+    fprintf(stderr,
+            "fake-cuda: launch %s grid %u %u %u block %u %u %u "
+            "shared %u\n",
+            kernelNames[kernel], gx, gy, gz, bx, by, bz, smem);
+  if (gx < 1 || gx > 0x7fffffffu || gy < 1 || gy > 65535 || gz < 1 ||
+      gz > 65535)
+    return refuse("a grid dimension out of [1, 2^31 - 1] x [1, 65535] x "
+                  "[1, 65535]",
+                  kernelNames[kernel]);
+  if (bx < 1 || by < 1 || bz < 1 || bx > 1024 || by > 1024 || bz > 64 ||
+      (unsigned long)bx * by * bz > 1024)
+    return refuse("a block of more than 1024 threads, or out of [1, 1024] x "
+                  "[1, 1024] x [1, 64]",
+                  kernelNames[kernel]);
+  if (!params && !extra)
+    return refuse("a launch without its kernel's parameters",
+                  kernelNames[kernel]);
+  /* A kernel may take 48 KB (less its static shared memory, which the
+   * stand-in does not know) without asking: refused past what it was
+   * allowed, or past 0 where it never asked, which is stricter. */
+  if ((int)smem > allowedSharedBytes[kernel])
+    return refuse("more dynamic shared memory than the kernel was allowed",
+                  kernelNames[kernel]);
   if (!counting())
     return 719; /* nothing runs here */
-  if ((int)smem > allowedSharedBytes)
-    return 1; /* CUDA_ERROR_INVALID_VALUE */
   if ((int)smem > largestSharedBytes)
     largestSharedBytes = (int)smem;
   if (capturing && stream == capturing)
@@ -129,7 +194,10 @@ CUresult cuStreamSynchronize(void *stream) {
 }
 CUresult cuStreamDestroy_v2(void *stream) { return 0; }
 CUresult cuMemAlloc_v2(unsigned long long *pointer, size_t bytes) {
-  *pointer = (unsigned long long)malloc(bytes);
+  if (bytes == 0)
+    return refuse("an allocation of 0 bytes", 0);
+  /* A GPU's allocations are aligned to 256 bytes at least. */
+  *pointer = (unsigned long long)aligned_alloc(256, (bytes + 255) / 256 * 256);
   return 0;
 }
 CUresult cuMemFree_v2(unsigned long long pointer) {
@@ -202,6 +270,62 @@ CUresult cuGraphExecDestroy(void *exec) { return 0; }
 CUresult cuGraphDestroy(void *graph) { return 0; }
 #endif
 #ifndef FAKE_CUDA_NO_TMA
+/* The requirement of cuTensorMapEncodeTiled (cuda.h, CUDA 13) that a tiled
+ * map's arguments break, or null: for the data types of 1 to 8 bytes
+ * (the packed 4- and 6-bit types are refused). */
+static const char *tensorMapRule(void *map, int dataType, unsigned rank,
+                                 void *address, const unsigned long long *dims,
+                                 const unsigned long long *strides,
+                                 const unsigned *box,
+                                 const unsigned *elementStrides, int interleave,
+                                 int swizzle, int l2Promotion, int oobFill) {
+  static const int elementBytes[] = {1, 2, 4, 4, 8, 8, 2, 4, 8, 2, 4, 4, 4};
+  unsigned i;
+  unsigned long long bytes, stride = 0;
+  if ((unsigned long)map % 64)
+    return "the map is not 64-byte aligned";
+  if (dataType < 0 ||
+      dataType >= (int)(sizeof elementBytes / sizeof *elementBytes))
+    return "a data type this stand-in does not take";
+  bytes = (unsigned long long)elementBytes[dataType];
+  if (interleave < 0 || interleave > 2 || swizzle < 0 || swizzle > 6 ||
+      l2Promotion < 0 || l2Promotion > 3 || oobFill < 0 || oobFill > 1)
+    return "an interleave, swizzle, L2 promotion or fill out of its enum";
+  if (rank < 1 || rank > 5 || (interleave != 0 && rank < 3))
+    return "the rank is not in [1, 5] (or [3, 5] interleaved)";
+  if ((unsigned long)address % (interleave == 2 ? 32 : 16))
+    return "the global address is not 16-byte aligned (32 interleaved 32B)";
+  for (i = 0; i < rank; ++i)
+    if (dims[i] == 0 || dims[i] > (1ull << 32))
+      return "a global dimension is 0 or past 2^32";
+  for (i = 0; i + 1 < rank; ++i) {
+    if (strides[i] % (interleave == 2 ? 32 : 16) || strides[i] >= (1ull << 40))
+      return "a global stride is not a multiple of 16 bytes (32 interleaved "
+             "32B) or is past 2^40";
+    /* Each stride spans the dimensions inside it. */
+    if (strides[i] < (i == 0 ? dims[0] * bytes : stride * dims[i]))
+      return "a global stride is smaller than the dimensions inside it";
+    stride = strides[i];
+  }
+  for (i = 0; i < rank; ++i) {
+    if (box[i] == 0 || box[i] > 256)
+      return "a box dimension is 0 or past 256";
+    if (elementStrides[i] == 0 || elementStrides[i] > 8)
+      return "an element stride is 0 or past 8";
+  }
+  if (interleave == 0 && (box[0] * bytes) % 16)
+    return "the box's inner dimension is not a multiple of 16 bytes";
+  if (interleave == 0 && swizzle != 0 &&
+      box[0] * bytes > (swizzle == 1   ? 32u
+                        : swizzle == 2 ? 64u
+                                       : 128u))
+    return "the box's inner dimension is past the swizzle's span";
+  if (interleave == 2 && swizzle != 1)
+    return "interleave 32B without swizzle 32B";
+  if (oobFill == 1 && dataType < 6)
+    return "a NaN fill for an integer type";
+  return 0;
+}
 CUresult cuTensorMapEncodeTiled(void *map, int dataType, unsigned rank,
                                 void *address, const unsigned long long *dims,
                                 const unsigned long long *strides,
@@ -209,6 +333,11 @@ CUresult cuTensorMapEncodeTiled(void *map, int dataType, unsigned rank,
                                 const unsigned *elementStrides, int interleave,
                                 int swizzle, int l2Promotion, int oobFill) {
   unsigned i;
+  const char *rule =
+      tensorMapRule(map, dataType, rank, address, dims, strides, box,
+                    elementStrides, interleave, swizzle, l2Promotion, oobFill);
+  if (rule)
+    return refuse("a tensor map", rule);
   if (counting()) {
     fprintf(stderr, "fake-cuda: tensor map: type %d dims", dataType);
     for (i = 0; i < rank; ++i)
