@@ -91,9 +91,8 @@ LoadedDriver load() {
   optional("cuGraphLaunch", d.cuGraphLaunch);
   optional("cuGraphExecDestroy", d.cuGraphExecDestroy);
   optional("cuGraphDestroy", d.cuGraphDestroy);
-  // Without them a model with TMA tensor maps is refused.
+  // Without it a model with TMA tensor maps is refused.
   optional("cuTensorMapEncodeTiled", d.cuTensorMapEncodeTiled);
-  optional("cuMemcpyHtoDAsync_v2", d.cuMemcpyHtoDAsync);
   int count = 0;
   if (!checkCUDA(d, d.cuInit(0), "initialising the CUDA driver", error) ||
       !checkCUDA(d, d.cuDeviceGetCount(&count), "counting CUDA devices", error))

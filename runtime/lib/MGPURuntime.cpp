@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -357,18 +358,21 @@ std::string takeKernelLaunchError() {
   return error;
 }
 
-/// The TMA tensor maps made so far, each in device memory for the
-/// process's life: the host code asks for a weight's map (and with
-/// tma-activations, for the map of A's rows) before every launch that reads
-/// it, and gets the one made the first time for that address and shape. A's
-/// row count is the call's, so a process makes one such map for each token
-/// count it runs (128 bytes of device memory each).
+/// A CUtensorMap: 128 opaque bytes, 64-byte aligned.
+struct alignas(64) HostTensorMap {
+  unsigned char bytes[128];
+};
+
+/// The TMA tensor maps made so far, each in host memory for the process's
+/// life: the host code asks for a weight's map (and with tma-activations,
+/// for the map of A's rows) before every launch that reads it, gets the one
+/// made the first time for that address and shape, and passes its bytes to
+/// the kernel as a grid-constant parameter (moe-gpu-grid-constant-tensor-
+/// maps). A's row count is the call's, so a process makes one such map for
+/// each token count it runs (128 bytes of host memory each).
 struct TensorMaps {
   std::mutex mutex;
-  std::map<std::vector<uint64_t>, CUdeviceptr> onDevice;
-  /// The stream the maps are copied on: not the default stream, which
-  /// would wait for a stream being captured into a CUDA graph.
-  CUstream copyStream = nullptr;
+  std::map<std::vector<uint64_t>, std::unique_ptr<HostTensorMap>> made;
 };
 
 TensorMaps &tensorMaps() {
@@ -380,31 +384,21 @@ TensorMaps &tensorMaps() {
 constexpr int kTensorMapElementBytes[] = {1, 2, 4, 4, 8, 8, 2,
                                           4, 8, 2, 4, 4, 4};
 
-} // namespace moe
-
-using namespace moe;
-
-extern "C" {
-
-/// upstream MLIR's nvgpu.tma.create.descriptor calls this (as its CUDA
-/// runtime wrappers define it): a tiled tensor map of the strided memref
-/// `rankedDescriptor` of rank `rank` (sizes and strides outermost first),
-/// boxes of `boxDims` (outermost first), copied to the device; the device
-/// address of the map, or null with the error recorded. Made once per
-/// tensor and box.
-__attribute__((visibility("default"))) void *mgpuTensorMapEncodeTiledMemref(
-    int64_t rank, void *rankedDescriptor, int64_t dataType, int64_t interleave,
-    int64_t swizzle, int64_t l2Promotion, int64_t oobFill, int64_t *boxDims) {
+/// mgpuTensorMapEncodeTiledMemref's map, made once per tensor and box; null
+/// with the error recorded.
+const HostTensorMap *encodeTensorMap(int64_t rank, void *rankedDescriptor,
+                                     int64_t dataType, int64_t interleave,
+                                     int64_t swizzle, int64_t l2Promotion,
+                                     int64_t oobFill, const int64_t *boxDims) {
   if (failedBefore())
     return nullptr;
   const CUDADriver *driver = driverOrNull(/*record=*/true);
   if (!driver)
     return nullptr;
-  if (!driver->cuTensorMapEncodeTiled || !driver->cuMemcpyHtoDAsync) {
+  if (!driver->cuTensorMapEncodeTiled) {
     recordError("this model's kernels read their weights (and with "
                 "tma-activations their activations) by TMA (tma-weights), "
-                "and this CUDA driver has no "
-                "cuTensorMapEncodeTiled or cuMemcpyHtoDAsync");
+                "and this CUDA driver has no cuTensorMapEncodeTiled");
     return nullptr;
   }
   constexpr int64_t kMaxRank = 5;
@@ -449,38 +443,48 @@ __attribute__((visibility("default"))) void *mgpuTensorMapEncodeTiledMemref(
   }
   TensorMaps &maps = tensorMaps();
   std::lock_guard<std::mutex> lock(maps.mutex);
-  if (auto found = maps.onDevice.find(key); found != maps.onDevice.end())
-    return reinterpret_cast<void *>(found->second);
-  // A CUtensorMap: 128 bytes, 64-byte aligned.
-  alignas(64) unsigned char map[128] = {};
+  if (auto found = maps.made.find(key); found != maps.made.end())
+    return found->second.get();
+  auto map = std::make_unique<HostTensorMap>();
   std::string error;
-  constexpr unsigned kNonBlockingStream = 1;
-  CUdeviceptr onDevice = 0;
   if (!checkCUDA(*driver,
                  driver->cuTensorMapEncodeTiled(
-                     map, static_cast<int>(dataType),
+                     map.get(), static_cast<int>(dataType),
                      static_cast<unsigned>(rank), address, dims,
                      byteStrides + 1, box, elementStrides,
                      static_cast<int>(interleave), static_cast<int>(swizzle),
                      static_cast<int>(l2Promotion), static_cast<int>(oobFill)),
-                 "making a TMA tensor map", error) ||
-      (!maps.copyStream &&
-       !checkCUDA(*driver,
-                  driver->cuStreamCreate(&maps.copyStream, kNonBlockingStream),
-                  "creating a stream for TMA tensor maps", error)) ||
-      !checkCUDA(*driver, driver->cuMemAlloc(&onDevice, sizeof(map)),
-                 "allocating a TMA tensor map on the GPU", error) ||
-      !checkCUDA(*driver,
-                 driver->cuMemcpyHtoDAsync(onDevice, map, sizeof(map),
-                                           maps.copyStream),
-                 "copying a TMA tensor map to the GPU", error) ||
-      !checkCUDA(*driver, driver->cuStreamSynchronize(maps.copyStream),
-                 "copying a TMA tensor map to the GPU", error)) {
+                 "making a TMA tensor map", error)) {
     recordError(error);
     return nullptr;
   }
-  maps.onDevice.emplace(std::move(key), onDevice);
-  return reinterpret_cast<void *>(onDevice);
+  return maps.made.emplace(std::move(key), std::move(map)).first->second.get();
+}
+
+} // namespace moe
+
+using namespace moe;
+
+extern "C" {
+
+/// upstream MLIR's nvgpu.tma.create.descriptor calls this (as its CUDA
+/// runtime wrappers define it): a tiled tensor map of the strided memref
+/// `rankedDescriptor` of rank `rank` (sizes and strides outermost first),
+/// boxes of `boxDims` (outermost first). Unlike upstream's wrapper, which
+/// copies the map to the device, it returns the map in host memory (valid
+/// for the process's life), whose bytes the host code passes to the kernel
+/// by value (moe-gpu-grid-constant-tensor-maps).
+__attribute__((visibility("default"))) void *mgpuTensorMapEncodeTiledMemref(
+    int64_t rank, void *rankedDescriptor, int64_t dataType, int64_t interleave,
+    int64_t swizzle, int64_t l2Promotion, int64_t oobFill, int64_t *boxDims) {
+  if (const HostTensorMap *map =
+          encodeTensorMap(rank, rankedDescriptor, dataType, interleave, swizzle,
+                          l2Promotion, oobFill, boxDims))
+    return const_cast<HostTensorMap *>(map);
+  // The host code reads the map's bytes before the launch, which the error
+  // recorded then refuses: zeros stand in.
+  static HostTensorMap none = {};
+  return &none;
 }
 
 __attribute__((visibility("default"))) void *mgpuModuleLoad(void *data,
@@ -495,6 +499,15 @@ __attribute__((visibility("default"))) void *mgpuModuleLoad(void *data,
     recordError(error + " (was the model compiled for this GPU? "
                         "moe-compile --gpu-arch)");
   return module;
+}
+
+/// What upstream's host code calls for a module embedded as PTX
+/// (`format=isa`): the driver compiles it for the GPU as it loads it, at
+/// its default optimization level (the highest), whatever `optLevel` the
+/// module was lowered with.
+__attribute__((visibility("default"))) void *
+mgpuModuleLoadJIT(void *data, int /*optLevel*/) {
+  return mgpuModuleLoad(data, 0);
 }
 
 __attribute__((visibility("default"))) void mgpuModuleUnload(void *module) {

@@ -381,6 +381,7 @@ void mlir::moe::buildMoENVPTXPipeline(OpPassManager &pm,
   kernelPm.addPass(createCSEPass());
   kernelPm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createGpuToLLVMConversionPass());
+  pm.addPass(createMoEGPUGridConstantTensorMapsPass());
   GpuModuleToBinaryPassOptions binary;
   binary.toolkitPath = options.cudaToolkit;
   binary.compilationTarget = options.binaryFormat;

@@ -50,7 +50,6 @@
 // CHECK:           nvgpu.mbarrier.init %[[BARS]][%c0], %c1, predicate = %[[ISSUER]]
 // CHECK-NEXT:      nvgpu.mbarrier.init %[[BARS]][%c1], %c1, predicate = %[[ISSUER]]
 // CHECK-NEXT:      scf.if %[[ISSUER]] {
-// CHECK-NEXT:        nvgpu.tma.fence.descriptor %[[MAP]]
 // CHECK-NEXT:        nvgpu.tma.prefetch.descriptor %[[MAP]]
 // CHECK-NEXT:      }
 // CHECK-NEXT:      nvvm.fence.mbarrier.init
@@ -150,9 +149,7 @@
 // TMA-A-NEXT:      %[[ISSUER:.+]] = arith.cmpi eq, %{{.+}}, %c0
 // TMA-A:           nvgpu.mbarrier.init %[[BARS]][%c1], %c1, predicate = %[[ISSUER]]
 // TMA-A-NEXT:      scf.if %[[ISSUER]] {
-// TMA-A-NEXT:        nvgpu.tma.fence.descriptor %[[W_MAP]]
 // TMA-A-NEXT:        nvgpu.tma.prefetch.descriptor %[[W_MAP]]
-// TMA-A-NEXT:        nvgpu.tma.fence.descriptor %[[A_MAP]]
 // TMA-A-NEXT:        nvgpu.tma.prefetch.descriptor %[[A_MAP]]
 // TMA-A-NEXT:      }
 // TMA-A:           nvgpu.mbarrier.arrive.expect_tx %[[BARS]][%[[SLOT0:.+]]], %c14336, predicate = %[[ISSUER]]

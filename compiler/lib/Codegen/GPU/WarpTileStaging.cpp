@@ -534,14 +534,12 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
       nvgpu::MBarrierInitOp::create(b, loc, staging->weightBarriers,
                                     constant(kBoxArrivals), constant(slot),
                                     staging->issuesBoxes);
-    // The maps were written to global memory by the host: the issuing
-    // thread acquires them for the tensor-map proxy before its first box
-    // (and brings them into the cache).
+    // The maps are the launch's grid-constant parameters
+    // (moe-gpu-grid-constant-tensor-maps), which need no acquire fence:
+    // the issuing thread brings them into the cache before its first box.
     whereTrue(staging->issuesBoxes, [&] {
-      for (const Staging::TmaBox &box : staging->tmaBoxes) {
-        nvgpu::TmaFenceOp::create(b, loc, box.map);
+      for (const Staging::TmaBox &box : staging->tmaBoxes)
         nvgpu::TmaPrefetchOp::create(b, loc, box.map, /*predicate=*/Value());
-      }
     });
     NVVM::FenceMbarrierInitOp::create(b, loc);
     gpu::BarrierOp::create(b, loc);

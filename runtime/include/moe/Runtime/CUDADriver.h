@@ -80,16 +80,13 @@ struct CUDADriver {
   CUresult (*cuGraphExecDestroy)(CUgraphExec) = nullptr;
   CUresult (*cuGraphDestroy)(CUgraph) = nullptr;
 
-  // TMA tensor maps (sm_90 kernels compiled with tma-weights), and the
-  // asynchronous copy that puts one on the device while a call is
-  // captured; null when the driver lacks them (such a model is refused).
+  // TMA tensor maps (sm_90 kernels compiled with tma-weights); null when
+  // the driver lacks it (such a model is refused).
   CUresult (*cuTensorMapEncodeTiled)(void *, int, unsigned, void *,
                                      const unsigned long long *,
                                      const unsigned long long *,
                                      const unsigned *, const unsigned *, int,
                                      int, int, int) = nullptr;
-  CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr, const void *, size_t,
-                                CUstream) = nullptr;
 
   /// Whether the driver has the event functions.
   bool hasEvents() const {

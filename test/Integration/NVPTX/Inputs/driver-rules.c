@@ -67,6 +67,15 @@ static void tryLaunch(const char *what, void *f, unsigned gx, unsigned gy,
          cuLaunchKernel(f, gx, gy, 1, bx, 1, bz, shared, 0, params, 0));
 }
 
+/* A module of PTX with one kernel that takes a pointer and a
+ * grid-constant tensor map, as moe-compile --pipeline-options=format=isa
+ * embeds one. */
+static const char ptx[] = ".version 8.3\n.target sm_90a\n"
+                          ".visible .entry mapped(\n"
+                          "\t.param .u64 .ptr .align 1 mapped_param_0,\n"
+                          "\t.param .align 64 .b8 mapped_param_1[128]\n"
+                          ")\n.maxntid 128, 1, 1\n{\n\tret;\n}\n";
+
 int main(void) {
   void *k = 0, *other = 0;
   unsigned long long pointer = 0;
@@ -100,6 +109,20 @@ int main(void) {
   tryLaunch("with 100001 bytes", k, 1, 1, 128, 1, 100001);
   tryLaunch("of another kernel with the first's allowance", other, 1, 1, 128, 1,
             100000);
+  {
+    void *module = 0, *mapped = 0, *address = mapStorage;
+    void *withMap[2] = {&pointer, mapStorage};
+    void *withAddress[2] = {&pointer, &address};
+    /* The stand-in prints these launches, with the maps they take. */
+    setenv("FAKE_CUDA_LAUNCHES", "1", 1);
+    cuModuleLoadData(&module, ptx);
+    cuModuleGetFunction(&mapped, module, "mapped");
+    printf("launch with the map made first: %d\n",
+           cuLaunchKernel(mapped, 1, 1, 1, 128, 1, 1, 0, 0, withMap, 0));
+    printf("launch with the map's address: %d\n",
+           cuLaunchKernel(mapped, 1, 1, 1, 128, 1, 1, 0, 0, withAddress, 0));
+    unsetenv("FAKE_CUDA_LAUNCHES");
+  }
   printf("allocate 0 bytes: %d\n", cuMemAlloc_v2(&pointer, 0));
   printf("allocate 100 bytes: %d, 256-byte aligned: %d\n",
          cuMemAlloc_v2(&pointer, 100), pointer % 256 == 0);

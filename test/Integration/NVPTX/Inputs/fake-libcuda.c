@@ -24,8 +24,7 @@
  * In the counting modes each TMA tensor map made is printed (its data
  * type, dimensions, byte strides, box, swizzle, L2 promotion and fill,
  * innermost first, as the runtime passes them), and at exit the number
- * made and copied to the device; a map copied on the capturing stream
- * fails. Built with -DFAKE_CUDA_NO_TMA it has no tensor-map functions.
+ * made. Built with -DFAKE_CUDA_NO_TMA it has no tensor-map functions.
  *
  * In every mode it refuses what a GPU's driver refuses, so that a host
  * code or runtime bug that only a GPU would reveal fails here too: each
@@ -35,7 +34,14 @@
  * cuTensorMapEncodeTiled documents (CUDA 13's cuda.h). Each refusal prints
  * "fake-cuda: refused: " and why, and returns CUDA_ERROR_INVALID_VALUE.
  * With FAKE_CUDA_LAUNCHES set, each launch is printed (the kernel's name,
- * grid, block and dynamic shared memory). */
+ * grid, block and dynamic shared memory).
+ *
+ * Where the module loaded is PTX (moe-compile --pipeline-options=
+ * format=isa), the stand-in reads each kernel's parameters from it, and
+ * each launch's 128-byte parameters (grid-constant tensor maps) must hold
+ * a map it made: each map is stamped with its number (in the order made),
+ * which the launch's line lists ("maps 0 1 2"); any other bytes there are
+ * refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +57,6 @@ static int counting(void) {
 }
 static unsigned long launches, streams, syncs, events, allowances;
 static unsigned long graphs, captured, graphLaunches;
-static unsigned long tensorMaps, mapCopies;
 /* The stream being captured, or null. */
 static void *capturing;
 /* CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, _INVALIDATED. */
@@ -61,6 +66,15 @@ enum { kCaptureUnsupported = 900, kCaptureInvalidated = 901 };
 enum { kMaxKernels = 512 };
 static char *kernelNames[kMaxKernels];
 static int kernelCount;
+/* From the PTX loaded: each kernel's parameters' sizes in bytes (0: not
+ * read, the module was not PTX). */
+enum { kMaxParams = 256 };
+static int paramCount[kMaxKernels];
+static unsigned short paramBytes[kMaxKernels][kMaxParams];
+static const char *loadedPtx;
+/* The tensor maps made: a stamp and their number. */
+static const char kMapStamp[] = "fake-cuda tensor map";
+static unsigned long tensorMaps;
 static int allowedSharedBytes[kMaxKernels], largestSharedBytes;
 /* An H100's and H200's sharedMemPerBlockOptin: 227 KB. */
 enum { kDeviceSharedBytesPerBlock = 232448 };
@@ -81,9 +95,8 @@ __attribute__((destructor)) static void printCounts(void) {
   if (graphs || graphLaunches)
     fprintf(stderr, "fake-cuda: graphs=%lu captured=%lu graph-launches=%lu\n",
             graphs, captured, graphLaunches);
-  if (tensorMaps || mapCopies)
-    fprintf(stderr, "fake-cuda: tensor-maps=%lu copied=%lu\n", tensorMaps,
-            mapCopies);
+  if (tensorMaps)
+    fprintf(stderr, "fake-cuda: tensor-maps=%lu\n", tensorMaps);
   if (allowances)
     fprintf(stderr,
             "fake-cuda: shared memory allowed %lu times, largest launch %d "
@@ -107,12 +120,47 @@ CUresult cuDevicePrimaryCtxRetain(void **context, int device) {
 CUresult cuCtxSetCurrent(void *context) { return 0; }
 CUresult cuCtxSynchronize(void) { return 0; }
 CUresult cuModuleLoadData(void **module, const void *image) {
+  const char *text = (const char *)image;
   if (strcmp(mode(), "bad-binary") == 0)
     return 209;
+  /* PTX (format=isa) is text that starts with comments or .version. */
+  if (text[0] == '/' || text[0] == '.')
+    loadedPtx = strdup(text);
   *module = (void *)1;
   return 0;
 }
 CUresult cuModuleUnload(void *module) { return 0; }
+/* The bytes of a PTX parameter declaration, from `declaration` to `end`:
+ * `.param .u64 .ptr .align 1 NAME` or `.param .align 64 .b8 NAME[128]`. */
+static int ptxParamBytes(const char *declaration, const char *end) {
+  const char *bracket = memchr(declaration, '[', end - declaration);
+  const char *width = strpbrk(declaration + 6, "0123456789");
+  if (bracket)
+    return atoi(bracket + 1);
+  if (strstr(declaration, ".align") && strstr(declaration, ".align") < end)
+    width = strpbrk(strstr(declaration, ".align") + 7,
+                    "abcdefghijklmnopqrstuvwxyz");
+  return width && width < end ? atoi(strpbrk(width, "0123456789")) / 8 : 0;
+}
+/* Kernel `kernel`'s parameters, from the PTX loaded (none if not PTX). */
+static void readPtxParams(int kernel) {
+  char pattern[512];
+  const char *entry, *end, *param;
+  if (!loadedPtx)
+    return;
+  snprintf(pattern, sizeof pattern, ".entry %s(", kernelNames[kernel]);
+  entry = strstr(loadedPtx, pattern);
+  if (!entry)
+    return;
+  end = strchr(entry, ')');
+  for (param = strstr(entry, ".param");
+       param && param < end && paramCount[kernel] < kMaxParams;
+       param = strstr(param + 1, ".param")) {
+    const char *next = strpbrk(param, ",)");
+    paramBytes[kernel][paramCount[kernel]++] =
+        (unsigned short)ptxParamBytes(param, next);
+  }
+}
 CUresult cuModuleGetFunction(void **function, void *module, const char *n) {
   int i;
   for (i = 0; i < kernelCount; ++i)
@@ -120,8 +168,10 @@ CUresult cuModuleGetFunction(void **function, void *module, const char *n) {
       break;
   if (i == kMaxKernels)
     return refuse("more kernels than the stand-in keeps", n);
-  if (i == kernelCount)
+  if (i == kernelCount) {
     kernelNames[kernelCount++] = strdup(n);
+    readPtxParams(i);
+  }
   *function = (void *)(long)(i + 1);
   return 0;
 }
@@ -144,14 +194,29 @@ CUresult cuFuncSetAttribute(void *function, int attribute, int value) {
 CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz,
                         unsigned bx, unsigned by, unsigned bz, unsigned smem,
                         void *stream, void **params, void **extra) {
-  int kernel = kernelIndex(f);
+  int kernel = kernelIndex(f), p;
+  char maps[256] = "";
   if (kernel < 0)
     return refuse("a launch of no kernel", 0);
+  /* Where the PTX says which parameters are 128 bytes (grid-constant
+   * tensor maps), each must hold a map made here. */
+  for (p = 0; params && p < paramCount[kernel]; ++p) {
+    unsigned long number;
+    if (paramBytes[kernel][p] != 128)
+      continue;
+    if (memcmp(params[p], kMapStamp, sizeof kMapStamp) != 0)
+      return refuse("a 128-byte parameter that holds no tensor map made by "
+                    "cuTensorMapEncodeTiled",
+                    kernelNames[kernel]);
+    memcpy(&number, (const char *)params[p] + 32, sizeof number);
+    snprintf(maps + strlen(maps), sizeof maps - strlen(maps), " %lu", number);
+  }
   if (getenv("FAKE_CUDA_LAUNCHES"))
     fprintf(stderr,
             "fake-cuda: launch %s grid %u %u %u block %u %u %u "
-            "shared %u\n",
-            kernelNames[kernel], gx, gy, gz, bx, by, bz, smem);
+            "shared %u%s%s\n",
+            kernelNames[kernel], gx, gy, gz, bx, by, bz, smem,
+            maps[0] ? " maps" : "", maps);
   if (gx < 1 || gx > 0x7fffffffu || gy < 1 || gy > 65535 || gz < 1 ||
       gz > 65535)
     return refuse("a grid dimension out of [1, 2^31 - 1] x [1, 65535] x "
@@ -339,7 +404,8 @@ CUresult cuTensorMapEncodeTiled(void *map, int dataType, unsigned rank,
   if (rule)
     return refuse("a tensor map", rule);
   if (counting()) {
-    fprintf(stderr, "fake-cuda: tensor map: type %d dims", dataType);
+    fprintf(stderr, "fake-cuda: tensor map %lu: type %d dims", tensorMaps,
+            dataType);
     for (i = 0; i < rank; ++i)
       fprintf(stderr, " %llu", dims[i]);
     fprintf(stderr, " strides");
@@ -355,16 +421,12 @@ CUresult cuTensorMapEncodeTiled(void *map, int dataType, unsigned rank,
             swizzle, l2Promotion, oobFill,
             ((unsigned long long)address % 16) ? " MISALIGNED" : "");
   }
+  /* Stamped with its number, so that a launch can tell it from other
+   * bytes and say which it was given. */
   memset(map, 0, 128);
+  memcpy(map, kMapStamp, sizeof kMapStamp);
+  memcpy((char *)map + 32, &tensorMaps, sizeof tensorMaps);
   ++tensorMaps;
-  return 0;
-}
-CUresult cuMemcpyHtoDAsync_v2(unsigned long long d, const void *h, size_t n,
-                              void *stream) {
-  if (capturing && stream == capturing)
-    return kCaptureUnsupported;
-  memcpy((void *)d, h, n);
-  ++mapCopies;
   return 0;
 }
 #endif

@@ -4,7 +4,9 @@ a GPU's driver refuses) at several token counts, eagerly and as a CUDA
 graph, and checks each launch against its kernel as ptxas compiled it:
 
   - the run exits 0 and the driver refused nothing (grid and block limits,
-    tensor maps, dynamic shared memory allowed and within 227 KB);
+    tensor maps, dynamic shared memory allowed and within 227 KB; the
+    executable embeds PTX, format=isa, so that the stand-in also checks
+    that each grid-constant tensor-map parameter holds a map it made);
   - the block's threads are within the kernel's .maxntid;
   - its static shared memory (ptxas -v) and the launch's dynamic shared
     memory fit a block's 227 KB (an H100's or H200's);
@@ -90,15 +92,17 @@ def kernels_of(ptx, ptxas_log):
 
 
 def check_launches(output, kernels):
-    """The launches the stand-in printed against `kernels`: (count, largest
-    shared memory a block, problems)."""
-    launches, largest, problems = 0, 0, []
+    """The launches the stand-in printed against `kernels`: (count, tensor
+    maps passed, largest shared memory a block, problems)."""
+    launches, maps, largest, problems = 0, 0, 0, []
     for m in re.finditer(r"fake-cuda: launch (\w+) grid (\d+) (\d+) (\d+) "
-                         r"block (\d+) (\d+) (\d+) shared (\d+)", output):
+                         r"block (\d+) (\d+) (\d+) shared (\d+)"
+                         r"(?: maps([ \d]+))?", output):
         name = m.group(1)
         threads = int(m.group(5)) * int(m.group(6)) * int(m.group(7))
         dynamic = int(m.group(8))
         launches += 1
+        maps += len((m.group(9) or "").split())
         kernel = kernels.get(name)
         if kernel is None:
             problems.append("%s launched but not in the PTX" % name)
@@ -119,7 +123,7 @@ def check_launches(output, kernels):
             problems.append("%s: %d registers for %d threads, past the SM's "
                             "%d" % (name, kernel["registers"], threads,
                                     DEVICE_REGISTERS))
-    return launches, largest, problems
+    return launches, maps, largest, problems
 
 
 def main():
@@ -157,12 +161,16 @@ def main():
         exe = os.path.join(args.out, "layer-" + name)
         compile_args = [args.moe_compile, "--target=nvptx",
                         "--gpu-arch=" + arch, model]
-        if options:
-            compile_args.insert(3, "--pipeline-options=" + options)
         problems = []
         try:
-            subprocess.run(compile_args + ["-o", exe], check=True,
-                           capture_output=True, text=True)
+            # The executable embeds the PTX (format=isa), from which the
+            # stand-in reads each kernel's parameters: its grid-constant
+            # tensor maps are checked at each launch.
+            subprocess.run(compile_args + [
+                "--pipeline-options=" + (options + " format=isa").strip(),
+                "-o", exe], check=True, capture_output=True, text=True)
+            if options:
+                compile_args.insert(3, "--pipeline-options=" + options)
             subprocess.run(compile_args + ["--emit=ptx", "-o", exe + ".ptx"],
                            check=True, capture_output=True, text=True)
             with open(exe + ".ptx") as text:
@@ -179,7 +187,7 @@ def main():
         if ptxas.returncode != 0:
             problems.append("ptxas: " + ptxas.stderr.strip()[-400:])
         kernels = kernels_of(ptx, ptxas.stderr)
-        launches, largest = 0, 0
+        launches, maps, largest = 0, 0, 0
         runs = [["--tokens", t] for t in args.tokens.split(",")]
         runs.append(["--tokens", str(GRAPH_TOKENS), "--cuda-graphs",
                      "--bench", "2"])
@@ -192,16 +200,18 @@ def main():
                 problems.append("%s exited %d: %s" % (
                     " ".join(run), result.returncode,
                     (refused or [output.strip()[-300:]])[0]))
-            count, shared, found = check_launches(output, kernels)
+            count, passed, shared, found = check_launches(output, kernels)
             launches += count
+            maps += passed
             largest = max(largest, shared)
             problems += ["%s: %s" % (" ".join(run), p) for p in found]
         if problems:
             failed += 1
             print("FAIL %s: %s" % (name, "; ".join(sorted(set(problems)))))
         else:
-            print("ok %s: %d kernels, %d launches, largest block shared "
-                  "memory %d bytes" % (name, len(kernels), launches, largest))
+            print("ok %s: %d kernels, %d launches (%d tensor maps passed), "
+                  "largest block shared memory %d bytes" %
+                  (name, len(kernels), launches, maps, largest))
     print("variant-launches: %d schedules, %d failed" %
           (len(variants), failed))
     sys.exit(1 if failed else 0)

@@ -202,12 +202,37 @@ def MoEGPUTensorMapArgumentsPass
     (`nvgpu.tma.create.descriptor`) as arguments of type
     `!nvgpu.tensormap.descriptor`, which `convert-gpu-to-nvvm` cannot
     convert in a kernel's signature. Each such argument becomes the
-    `!llvm.ptr` the map lowers to (the device address of the map), cast
+    `!llvm.ptr` the map lowers to, cast
     back to the descriptor type at the kernel's entry, and each
     `gpu.launch_func` passes the descriptor cast to `!llvm.ptr`: once
-    `convert-nvgpu-to-nvvm` has lowered both ends, the casts fold away.
+    `convert-nvgpu-to-nvvm` has lowered both ends, the casts fold away
+    (and moe-gpu-grid-constant-tensor-maps passes the map by value).
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def MoEGPUGridConstantTensorMapsPass
+    : Pass<"moe-gpu-grid-constant-tensor-maps", "mlir::ModuleOp"> {
+  let summary = "Pass TMA tensor maps to kernels by value, as grid constants";
+  let description = [{
+    Runs after `gpu-to-llvm`, before `gpu-module-to-binary`: the kernels
+    are `llvm.func`s whose arguments match their launches' operands one to
+    one. Each launch operand that is a tensor map the host made (the
+    result of `mgpuTensorMapEncodeTiledMemref`, the runtime function
+    upstream's `nvgpu.tma.create.descriptor` lowers to, which here returns
+    the map's 128 bytes in host memory) becomes those 128 bytes, loaded
+    before the launch; the kernel's argument becomes a 128-byte `byval`
+    parameter aligned to 64, marked `nvvm.grid_constant`: CUDA's
+    `const __grid_constant__ CUtensorMap`, whose address the TMA
+    instructions take (the NVPTX backend's `cvta.param`). The driver copies
+    the map into the launch's parameters, so no map lives in device memory,
+    none is copied there before a launch, and a captured CUDA graph keeps
+    each launch's own. A kernel argument that takes a map at one launch
+    and not at another, or that a kernel uses otherwise than as a TMA
+    copy's or prefetch's tensor map, is an error.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect"];
 }
 
 def MoEGPULowerBF16MmaSyncPass : Pass<"moe-gpu-lower-bf16-mma-sync"> {
