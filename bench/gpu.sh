@@ -38,7 +38,7 @@ done
 # S3 again with the other schedules of gpu-variants.txt (name, then
 # --pipeline-options), each a variant that gpu-run.py times beside the
 # default (S3-NAME).
-while read -r name options; do
+while read -r name options || [[ -n "$name" ]]; do
   [[ -z "$name" || "$name" == \#* ]] && continue
   arch="$ARCH"
   # wgmma is sm_90a's (H100 and H200): none for another GPU.

@@ -37,7 +37,8 @@ std::string mlir::moe::ptxFeaturesForArch(llvm::StringRef arch,
   // LLVM's default PTX version is too old for these: it aborts.
   if (arch == "sm_80")
     return "+ptx70";
-  // The tensor-map proxy fence before TMA copies is PTX 8.3's.
+  // Kernels with TMA tensor maps: PTX 8.3, what their checks (ptxas, the
+  // stand-in driver) ran with since the tensor-map proxy fence needed it.
   if (arch == "sm_90" || arch == "sm_90a")
     return tensorMaps ? "+ptx83" : "+ptx80";
   return "";

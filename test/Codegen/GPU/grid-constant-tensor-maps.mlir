@@ -83,3 +83,46 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// A map that reaches its launch other than from the call (here a function
+// argument) would leave the kernel's argument a pointer to host memory:
+// refused.
+module attributes {gpu.container_module} {
+  func.func @host(%map: !llvm.ptr) {
+    %c1 = arith.constant 1 : index
+    gpu.launch_func @kernels::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%map : !llvm.ptr)
+    return
+  }
+  gpu.module @kernels {
+    // expected-error@+1 {{takes argument 0 as a TMA tensor map, but no launch passes it a map the host made (mgpuTensorMapEncodeTiledMemref)}}
+    llvm.func @k(%map: !llvm.ptr) attributes {gpu.kernel, nvvm.kernel} {
+      llvm.inline_asm has_side_effects asm_dialect = att "prefetch.tensormap [$0];", "l" %map : (!llvm.ptr) -> ()
+      llvm.return
+    }
+  }
+}
+
+// -----
+
+// Operands that do not match the kernel's arguments one to one (the
+// pass runs after gpu-to-llvm, which expands both sides alike): its maps
+// cannot be placed.
+module attributes {gpu.container_module} {
+  llvm.func @mgpuTensorMapEncodeTiledMemref(i64, !llvm.ptr, i64, i64, i64, i64, i64, !llvm.ptr) -> !llvm.ptr
+  func.func @host(%desc: !llvm.ptr, %boxes: !llvm.ptr) {
+    %c1 = arith.constant 1 : index
+    %rank = llvm.mlir.constant(2 : i64) : i64
+    %map = llvm.call @mgpuTensorMapEncodeTiledMemref(%rank, %desc, %rank, %rank, %rank, %rank, %rank, %boxes) : (i64, !llvm.ptr, i64, i64, i64, i64, i64, !llvm.ptr) -> !llvm.ptr
+    // expected-error@+1 {{passes 2 operands to kernel k of 1 arguments: its tensor maps cannot be matched to them}}
+    gpu.launch_func @kernels::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%map : !llvm.ptr, %rank : i64)
+    return
+  }
+  gpu.module @kernels {
+    llvm.func @k(%map: !llvm.ptr) attributes {gpu.kernel, nvvm.kernel} {
+      llvm.inline_asm has_side_effects asm_dialect = att "prefetch.tensormap [$0];", "l" %map : (!llvm.ptr) -> ()
+      llvm.return
+    }
+  }
+}

@@ -81,11 +81,23 @@ struct MoEGPUGridConstantTensorMapsPass
     // other values there (an error).
     llvm::MapVector<Operation *, llvm::SmallSetVector<unsigned, 4>> maps;
     SmallVector<std::pair<gpu::LaunchFuncOp, unsigned>> others;
+    bool failed = false;
     getOperation().walk([&](gpu::LaunchFuncOp launch) {
       auto kernel = SymbolTable::lookupNearestSymbolFrom<LLVM::LLVMFuncOp>(
           launch, launch.getKernel());
       if (!kernel)
         return;
+      if (launch.getNumKernelOperands() != kernel.getNumArguments()) {
+        // Not the one-to-one operands this pass relies on.
+        if (llvm::any_of(launch.getKernelOperands(), getHostTensorMap)) {
+          launch.emitOpError("passes ")
+              << launch.getNumKernelOperands() << " operands to kernel "
+              << kernel.getName() << " of " << kernel.getNumArguments()
+              << " arguments: its tensor maps cannot be matched to them";
+          failed = true;
+        }
+        return;
+      }
       OpBuilder b(launch);
       for (auto [index, operand] :
            llvm::enumerate(launch.getKernelOperandsMutable())) {
@@ -101,6 +113,8 @@ struct MoEGPUGridConstantTensorMapsPass
         maps[kernel].insert(index);
       }
     });
+    if (failed)
+      return signalPassFailure();
     for (auto [launch, index] : others) {
       auto kernel = SymbolTable::lookupNearestSymbolFrom<LLVM::LLVMFuncOp>(
           launch, launch.getKernel());
@@ -143,6 +157,28 @@ struct MoEGPUGridConstantTensorMapsPass
                           UnitAttr::get(context));
       }
     }
+    // A map that reached its launch some other way than from the call
+    // (through a block argument, say) would leave its kernel argument a
+    // pointer to host memory: every kernel argument that TMA instructions
+    // take as a map must now be grid-constant.
+    getOperation().walk([&](LLVM::LLVMFuncOp kernel) {
+      if (!kernel->hasAttr(NVVM::NVVMDialect::getKernelFuncAttrName()) ||
+          kernel.isExternal())
+        return;
+      for (BlockArgument argument : kernel.getArguments()) {
+        if (kernel.getArgAttr(argument.getArgNumber(),
+                              NVVM::NVVMDialect::getGridConstantAttrName()) ||
+            llvm::none_of(argument.getUses(), isTensorMapUse))
+          continue;
+        kernel.emitOpError("takes argument ")
+            << argument.getArgNumber()
+            << " as a TMA tensor map, but no launch passes it a map the "
+               "host made (mgpuTensorMapEncodeTiledMemref)";
+        failed = true;
+      }
+    });
+    if (failed)
+      signalPassFailure();
   }
 };
 

@@ -110,9 +110,17 @@ int main(void) {
   tryLaunch("of another kernel with the first's allowance", other, 1, 1, 128, 1,
             100000);
   {
+    /* 128-byte parameters: the map made first; its address (what the
+     * host code passed before the maps were grid constants); its first 64
+     * bytes only. And the map's address as the pointer parameter. */
     void *module = 0, *mapped = 0, *address = mapStorage;
+    unsigned char addressBytes[128] = {0}, halfMap[128] = {0};
     void *withMap[2] = {&pointer, mapStorage};
-    void *withAddress[2] = {&pointer, &address};
+    void *withAddress[2] = {&pointer, addressBytes};
+    void *withHalf[2] = {&pointer, halfMap};
+    void *addressAsPointer[2] = {&address, mapStorage};
+    memcpy(addressBytes, &address, sizeof address);
+    memcpy(halfMap, mapStorage, 64);
     /* The stand-in prints these launches, with the maps they take. */
     setenv("FAKE_CUDA_LAUNCHES", "1", 1);
     cuModuleLoadData(&module, ptx);
@@ -121,6 +129,11 @@ int main(void) {
            cuLaunchKernel(mapped, 1, 1, 1, 128, 1, 1, 0, 0, withMap, 0));
     printf("launch with the map's address: %d\n",
            cuLaunchKernel(mapped, 1, 1, 1, 128, 1, 1, 0, 0, withAddress, 0));
+    printf("launch with half the map: %d\n",
+           cuLaunchKernel(mapped, 1, 1, 1, 128, 1, 1, 0, 0, withHalf, 0));
+    printf(
+        "launch with the map's address as the pointer: %d\n",
+        cuLaunchKernel(mapped, 1, 1, 1, 128, 1, 1, 0, 0, addressAsPointer, 0));
     unsetenv("FAKE_CUDA_LAUNCHES");
   }
   printf("allocate 0 bytes: %d\n", cuMemAlloc_v2(&pointer, 0));

@@ -41,7 +41,7 @@
  * each launch's 128-byte parameters (grid-constant tensor maps) must hold
  * a map it made: each map is stamped with its number (in the order made),
  * which the launch's line lists ("maps 0 1 2"); any other bytes there are
- * refused. */
+ * refused, and so is a pointer parameter that holds a map's host address. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +75,11 @@ static const char *loadedPtx;
 /* The tensor maps made: a stamp and their number. */
 static const char kMapStamp[] = "fake-cuda tensor map";
 static unsigned long tensorMaps;
+/* Each map made (up to kMaxMaps): where the caller keeps it, and its 128
+ * bytes (the stamp, its number, a pattern of it in every byte after). */
+enum { kMaxMaps = 4096 };
+static const void *mapAddresses[kMaxMaps];
+static unsigned char mapBytes[kMaxMaps][128];
 static int allowedSharedBytes[kMaxKernels], largestSharedBytes;
 /* An H100's and H200's sharedMemPerBlockOptin: 227 KB. */
 enum { kDeviceSharedBytesPerBlock = 232448 };
@@ -124,23 +129,39 @@ CUresult cuModuleLoadData(void **module, const void *image) {
   if (strcmp(mode(), "bad-binary") == 0)
     return 209;
   /* PTX (format=isa) is text that starts with comments or .version. */
-  if (text[0] == '/' || text[0] == '.')
+  if (text[0] == '/' || text[0] == '.') {
+    free((void *)loadedPtx);
     loadedPtx = strdup(text);
+  }
   *module = (void *)1;
   return 0;
 }
-CUresult cuModuleUnload(void *module) { return 0; }
+/* An unloaded module's kernels are gone: their handles, allowances and
+ * parameters with them (a later module's start afresh). */
+CUresult cuModuleUnload(void *module) {
+  int i;
+  for (i = 0; i < kernelCount; ++i) {
+    free(kernelNames[i]);
+    allowedSharedBytes[i] = 0;
+    paramCount[i] = 0;
+  }
+  kernelCount = 0;
+  free((void *)loadedPtx);
+  loadedPtx = 0;
+  return 0;
+}
 /* The bytes of a PTX parameter declaration, from `declaration` to `end`:
  * `.param .u64 .ptr .align 1 NAME` or `.param .align 64 .b8 NAME[128]`. */
 static int ptxParamBytes(const char *declaration, const char *end) {
   const char *bracket = memchr(declaration, '[', end - declaration);
-  const char *width = strpbrk(declaration + 6, "0123456789");
-  if (bracket)
-    return atoi(bracket + 1);
-  if (strstr(declaration, ".align") && strstr(declaration, ".align") < end)
-    width = strpbrk(strstr(declaration, ".align") + 7,
-                    "abcdefghijklmnopqrstuvwxyz");
-  return width && width < end ? atoi(strpbrk(width, "0123456789")) / 8 : 0;
+  const char *token;
+  int bits = 0;
+  /* The type: a token .b, .s, .u or .f and its width in bits. */
+  for (token = declaration; token && token < end && !bits;
+       token = memchr(token + 1, '.', end - token - 1))
+    if (strchr("bsuf", token[1]) && token[2] >= '1' && token[2] <= '9')
+      bits = atoi(token + 2);
+  return bits / 8 * (bracket ? atoi(bracket + 1) : 1);
 }
 /* Kernel `kernel`'s parameters, from the PTX loaded (none if not PTX). */
 static void readPtxParams(int kernel) {
@@ -201,14 +222,27 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz,
   /* Where the PTX says which parameters are 128 bytes (grid-constant
    * tensor maps), each must hold a map made here. */
   for (p = 0; params && p < paramCount[kernel]; ++p) {
-    unsigned long number;
+    unsigned long number, m;
+    if (paramBytes[kernel][p] == 8) {
+      /* A map's host address is no pointer a kernel may take. */
+      const void *pointer;
+      memcpy(&pointer, params[p], sizeof pointer);
+      for (m = 0; m < tensorMaps && m < kMaxMaps; ++m)
+        if (pointer == mapAddresses[m])
+          return refuse("a tensor map's host address passed as a kernel "
+                        "parameter",
+                        kernelNames[kernel]);
+      continue;
+    }
     if (paramBytes[kernel][p] != 128)
       continue;
-    if (memcmp(params[p], kMapStamp, sizeof kMapStamp) != 0)
+    memcpy(&number, (const char *)params[p] + 32, sizeof number);
+    if (memcmp(params[p], kMapStamp, sizeof kMapStamp) != 0 ||
+        number >= tensorMaps || number >= kMaxMaps ||
+        memcmp(params[p], mapBytes[number], 128) != 0)
       return refuse("a 128-byte parameter that holds no tensor map made by "
                     "cuTensorMapEncodeTiled",
                     kernelNames[kernel]);
-    memcpy(&number, (const char *)params[p] + 32, sizeof number);
     snprintf(maps + strlen(maps), sizeof maps - strlen(maps), " %lu", number);
   }
   if (getenv("FAKE_CUDA_LAUNCHES"))
@@ -368,7 +402,8 @@ static const char *tensorMapRule(void *map, int dataType, unsigned rank,
       return "a global stride is not a multiple of 16 bytes (32 interleaved "
              "32B) or is past 2^40";
     /* Each stride spans the dimensions inside it. */
-    if (strides[i] < (i == 0 ? dims[0] * bytes : stride * dims[i]))
+    if (strides[i] < (i == 0 ? dims[0] * bytes : stride * dims[i]) ||
+        (i > 0 && dims[i] > (1ull << 40) / stride))
       return "a global stride is smaller than the dimensions inside it";
     stride = strides[i];
   }
@@ -423,9 +458,14 @@ CUresult cuTensorMapEncodeTiled(void *map, int dataType, unsigned rank,
   }
   /* Stamped with its number, so that a launch can tell it from other
    * bytes and say which it was given. */
-  memset(map, 0, 128);
+  for (i = 0; i < 128; ++i)
+    ((unsigned char *)map)[i] = (unsigned char)(tensorMaps * 31 + i);
   memcpy(map, kMapStamp, sizeof kMapStamp);
   memcpy((char *)map + 32, &tensorMaps, sizeof tensorMaps);
+  if (tensorMaps < kMaxMaps) {
+    mapAddresses[tensorMaps] = map;
+    memcpy(mapBytes[tensorMaps], map, 128);
+  }
   ++tensorMaps;
   return 0;
 }

@@ -22,6 +22,7 @@ usage: variant-launches.py --moe-compile BIN --ptxas BIN --driver DIR
          [--tokens T,...]
 """
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -29,6 +30,14 @@ import re
 import struct
 import subprocess
 import sys
+
+# ptxas-resources.py's reading of `ptxas -v`.
+_SPEC = importlib.util.spec_from_file_location(
+    "ptxas_resources",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                 "ptxas-resources.py"))
+PTXAS_RESOURCES = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(PTXAS_RESOURCES)
 
 DEVICE_SHARED_BYTES = 232448
 DEVICE_REGISTERS = 65536
@@ -73,21 +82,10 @@ def kernels_of(ptx, ptxas_log):
         kernels[m.group(1)] = {
             "maxntid": math.prod(int(x) for x in bound.groups())
             if bound else 1024, "registers": 0, "smem": 0}
-    current = None
-    for line in ptxas_log.splitlines():
-        m = re.search(r"Compiling entry function '([^']+)'", line)
-        if m:
-            current = kernels.setdefault(
-                m.group(1), {"maxntid": 1024, "registers": 0, "smem": 0})
-            continue
-        if current is None:
-            continue
-        m = re.search(r"Used (\d+) registers", line)
-        if m:
-            current["registers"] = int(m.group(1))
-        m = re.search(r"(\d+) bytes smem", line)
-        if m:
-            current["smem"] = int(m.group(1))
+    for compiled in PTXAS_RESOURCES.parse_kernels(ptxas_log):
+        kernel = kernels.setdefault(compiled["name"], {"maxntid": 1024})
+        kernel["registers"], kernel["smem"] = (compiled["registers"],
+                                               compiled["smem"])
     return kernels
 
 
