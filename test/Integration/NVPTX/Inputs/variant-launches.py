@@ -1,5 +1,5 @@
 """Runs a layer compiled with each schedule of bench/gpu-variants.txt (and
-the default) with the stand-in driver (fake-libcuda.c, which refuses what
+the default), and any models given, with the stand-in driver (fake-libcuda.c, which refuses what
 a GPU's driver refuses) at several token counts, eagerly and as a CUDA
 graph, and checks each launch against its kernel as ptxas compiled it:
 
@@ -18,8 +18,11 @@ and exits 1 if any failed. A GPU would refuse such a launch at run time,
 where no test here runs; the stand-in sees the launches' arguments.
 
 usage: variant-launches.py --moe-compile BIN --ptxas BIN --driver DIR
-         --variants FILE --out DIR [--only NAME,...] [--dims D,F,E,K]
-         [--tokens T,...]
+         --out DIR [--variants FILE] [--model JSON ...] [--only NAME,...]
+         [--dims D,F,E,K] [--tokens T,...]
+
+With --variants, each schedule runs on a generated layer (--dims); each
+--model runs under the default schedule.
 """
 import argparse
 import importlib.util
@@ -129,7 +132,10 @@ def main():
     parser.add_argument("--moe-compile", required=True)
     parser.add_argument("--ptxas", required=True)
     parser.add_argument("--driver", required=True)
-    parser.add_argument("--variants", required=True)
+    parser.add_argument("--variants",
+                        help="schedules (name, options) run on the layer")
+    parser.add_argument("--model", action="append", default=[],
+                        help="a model run under the default schedule too")
     parser.add_argument("--out", required=True)
     parser.add_argument("--only", default="")
     parser.add_argument("--dims", default="256,2048,8,2",
@@ -137,16 +143,21 @@ def main():
     parser.add_argument("--tokens", default=",".join(map(str, TOKENS)))
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    d, f, e, k = (int(x) for x in args.dims.split(","))
-    model = write_layer(args.out, d, f, e, k)
-
-    variants = [("default", "")]
-    with open(args.variants) as listing:
-        for line in listing:
-            line = line.strip()
-            if line and not line.startswith("#"):
-                name, _, options = line.partition(" ")
-                variants.append((name, options.strip()))
+    # (name, model, options) to run.
+    variants = []
+    if args.variants:
+        d, f, e, k = (int(x) for x in args.dims.split(","))
+        layer = write_layer(args.out, d, f, e, k)
+        variants.append(("default", layer, ""))
+        with open(args.variants) as listing:
+            for line in listing:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    name, _, options = line.partition(" ")
+                    variants.append((name, layer, options.strip()))
+    for path in args.model:
+        variants.append((os.path.splitext(os.path.basename(path))[0],
+                         os.path.abspath(path), ""))
     if args.only:
         wanted = args.only.split(",")
         variants = [v for v in variants if v[0] in wanted]
@@ -154,9 +165,9 @@ def main():
     env = dict(os.environ, LD_LIBRARY_PATH=args.driver, FAKE_CUDA="count",
                FAKE_CUDA_LAUNCHES="1")
     failed = 0
-    for name, options in variants:
+    for name, model, options in variants:
         arch = "sm_90a" if "wgmma=true" in options else "sm_90"
-        exe = os.path.join(args.out, "layer-" + name)
+        exe = os.path.join(args.out, "run-" + name)
         compile_args = [args.moe_compile, "--target=nvptx",
                         "--gpu-arch=" + arch, model]
         problems = []
@@ -210,7 +221,7 @@ def main():
             print("ok %s: %d kernels, %d launches (%d tensor maps passed), "
                   "largest block shared memory %d bytes" %
                   (name, len(kernels), launches, maps, largest))
-    print("variant-launches: %d schedules, %d failed" %
+    print("variant-launches: %d configurations, %d failed" %
           (len(variants), failed))
     sys.exit(1 if failed else 0)
 
