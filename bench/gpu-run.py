@@ -59,21 +59,29 @@ def header(c):
     return struct.pack("<Q", len(text)) + text, offset
 
 
-def prepare(directory):
-    # Here, in the source tree: the layers are bench/layers.sh's, with the
-    # weights from a file instead of the random init. (On the GPU machine
-    # this script runs alone.)
+def write_layer(directory, name, c):
+    """DIRECTORY/NAME.json, bench/layers.sh's layer of sizes `c` with its
+    weights from NAME.safetensors, written beside it as a sparse file of
+    BF16 zeros (gpu-run.py writes the seeded weights where it runs); the
+    JSON's path. Also test/Integration/NVPTX/Inputs/variant-launches.py's."""
+    # Here, in the source tree. (On the GPU machine this script runs alone.)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from layers import model_json
+    model = model_json(name, c)
+    model["weights"] = {"file": name + ".safetensors"}
+    path = os.path.join(directory, name + ".json")
+    with open(path, "w") as f:
+        json.dump(model, f, indent=1)
+    head, size = header(c)
+    with open(os.path.join(directory, name + ".safetensors"), "wb") as f:
+        f.write(head)
+        f.truncate(len(head) + size)
+    return path
+
+
+def prepare(directory):
     for name, c in LAYERS.items():
-        model = model_json(name, c)
-        model["weights"] = {"file": name + ".safetensors"}
-        with open(os.path.join(directory, name + ".json"), "w") as f:
-            json.dump(model, f, indent=1)
-        head, size = header(c)
-        with open(os.path.join(directory, name + ".safetensors"), "wb") as f:
-            f.write(head)
-            f.truncate(len(head) + size)
+        write_layer(directory, name, c)
 
 
 class Budget:

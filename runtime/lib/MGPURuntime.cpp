@@ -386,10 +386,10 @@ constexpr int kTensorMapElementBytes[] = {1, 2, 4, 4, 8, 8, 2,
 
 /// mgpuTensorMapEncodeTiledMemref's map, made once per tensor and box; null
 /// with the error recorded.
-const HostTensorMap *encodeTensorMap(int64_t rank, void *rankedDescriptor,
-                                     int64_t dataType, int64_t interleave,
-                                     int64_t swizzle, int64_t l2Promotion,
-                                     int64_t oobFill, const int64_t *boxDims) {
+HostTensorMap *encodeTensorMap(int64_t rank, void *rankedDescriptor,
+                               int64_t dataType, int64_t interleave,
+                               int64_t swizzle, int64_t l2Promotion,
+                               int64_t oobFill, const int64_t *boxDims) {
   if (failedBefore())
     return nullptr;
   const CUDADriver *driver = driverOrNull(/*record=*/true);
@@ -477,10 +477,10 @@ extern "C" {
 __attribute__((visibility("default"))) void *mgpuTensorMapEncodeTiledMemref(
     int64_t rank, void *rankedDescriptor, int64_t dataType, int64_t interleave,
     int64_t swizzle, int64_t l2Promotion, int64_t oobFill, int64_t *boxDims) {
-  if (const HostTensorMap *map =
+  if (HostTensorMap *map =
           encodeTensorMap(rank, rankedDescriptor, dataType, interleave, swizzle,
                           l2Promotion, oobFill, boxDims))
-    return const_cast<HostTensorMap *>(map);
+    return map;
   // The host code reads the map's bytes before the launch, which the error
   // recorded then refuses: zeros stand in.
   static HostTensorMap none = {};

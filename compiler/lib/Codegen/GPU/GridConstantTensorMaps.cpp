@@ -77,10 +77,11 @@ struct MoEGPUGridConstantTensorMapsPass
     MLIRContext *context = &getContext();
     auto mapValueType = LLVM::LLVMArrayType::get(IntegerType::get(context, 64),
                                                  kTensorMapBytes / 8);
-    // Each kernel's map arguments, and the launches' operands that pass
-    // other values there (an error).
+    // Each kernel's map arguments, and the launches' operands (with their
+    // kernels) that pass other values: an error where that is a map
+    // argument.
     llvm::MapVector<Operation *, llvm::SmallSetVector<unsigned, 4>> maps;
-    SmallVector<std::pair<gpu::LaunchFuncOp, unsigned>> others;
+    SmallVector<std::tuple<gpu::LaunchFuncOp, Operation *, unsigned>> others;
     bool failed = false;
     getOperation().walk([&](gpu::LaunchFuncOp launch) {
       auto kernel = SymbolTable::lookupNearestSymbolFrom<LLVM::LLVMFuncOp>(
@@ -103,7 +104,7 @@ struct MoEGPUGridConstantTensorMapsPass
            llvm::enumerate(launch.getKernelOperandsMutable())) {
         Value map = getHostTensorMap(operand.get());
         if (!map) {
-          others.emplace_back(launch, index);
+          others.emplace_back(launch, kernel, index);
           continue;
         }
         // The map's bytes, which the driver copies into the launch's
@@ -115,9 +116,7 @@ struct MoEGPUGridConstantTensorMapsPass
     });
     if (failed)
       return signalPassFailure();
-    for (auto [launch, index] : others) {
-      auto kernel = SymbolTable::lookupNearestSymbolFrom<LLVM::LLVMFuncOp>(
-          launch, launch.getKernel());
+    for (auto [launch, kernel, index] : others) {
       auto found = maps.find(kernel);
       if (found != maps.end() && found->second.contains(index)) {
         launch.emitOpError("passes kernel argument ")

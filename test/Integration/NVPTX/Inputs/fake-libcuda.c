@@ -237,8 +237,7 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz,
     if (paramBytes[kernel][p] != 128)
       continue;
     memcpy(&number, (const char *)params[p] + 32, sizeof number);
-    if (memcmp(params[p], kMapStamp, sizeof kMapStamp) != 0 ||
-        number >= tensorMaps || number >= kMaxMaps ||
+    if (number >= tensorMaps || number >= kMaxMaps ||
         memcmp(params[p], mapBytes[number], 128) != 0)
       return refuse("a 128-byte parameter that holds no tensor map made by "
                     "cuTensorMapEncodeTiled",
@@ -452,9 +451,8 @@ CUresult cuTensorMapEncodeTiled(void *map, int dataType, unsigned rank,
     fprintf(stderr, " element-strides");
     for (i = 0; i < rank; ++i)
       fprintf(stderr, " %u", elementStrides[i]);
-    fprintf(stderr, " interleave %d swizzle %d l2 %d fill %d%s\n", interleave,
-            swizzle, l2Promotion, oobFill,
-            ((unsigned long long)address % 16) ? " MISALIGNED" : "");
+    fprintf(stderr, " interleave %d swizzle %d l2 %d fill %d\n", interleave,
+            swizzle, l2Promotion, oobFill);
   }
   /* Stamped with its number, so that a launch can tell it from other
    * bytes and say which it was given. */

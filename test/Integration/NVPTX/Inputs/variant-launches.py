@@ -26,55 +26,35 @@ With --variants, each schedule runs on a generated layer (--dims); each
 """
 import argparse
 import importlib.util
-import json
 import math
 import os
 import re
-import struct
 import subprocess
 import sys
 
-# ptxas-resources.py's reading of `ptxas -v`.
-_SPEC = importlib.util.spec_from_file_location(
-    "ptxas_resources",
-    os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                 "ptxas-resources.py"))
-PTXAS_RESOURCES = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(PTXAS_RESOURCES)
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def load_script(name, path):
+    """The Python script at `path` (whose file name is no module name) as
+    module `name`."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ptxas-resources.py's reading of `ptxas -v`, and bench/gpu-run.py's layer
+# with sparse BF16 weights (zeros: nothing runs here).
+PTXAS_RESOURCES = load_script("ptxas_resources",
+                              os.path.join(HERE, "ptxas-resources.py"))
+GPU_RUN = load_script("gpu_run", os.path.join(HERE, "..", "..", "..", "..",
+                                              "bench", "gpu-run.py"))
 
 DEVICE_SHARED_BYTES = 232448
 DEVICE_REGISTERS = 65536
 TOKENS = [0, 1, 16, 300]
 GRAPH_TOKENS = 16
-
-
-def write_layer(directory, d, f, e, k):
-    """A layer with BF16 weights (zeros: nothing runs) in a safetensors file."""
-    shapes = {"r": [e, d], "g": [e, f, d], "u": [e, f, d], "d": [e, d, f]}
-    entries, offset = {}, 0
-    for name, shape in shapes.items():
-        size = 2 * math.prod(shape)
-        entries[name] = {"dtype": "BF16", "shape": shape,
-                         "data_offsets": [offset, offset + size]}
-        offset += size
-    header = json.dumps(entries).encode()
-    header += b" " * (-len(header) % 8)
-    with open(os.path.join(directory, "layer.safetensors"), "wb") as out:
-        out.write(struct.pack("<Q", len(header)) + header)
-        out.truncate(8 + len(header) + offset)
-    model = {
-        "format": "moe-graph", "version": 1, "name": "layer",
-        "weights": {"file": "layer.safetensors"},
-        "inputs": [{"name": "x", "shape": ["tokens", d]}], "outputs": ["y"],
-        "nodes": [{"name": "y", "op": "moe", "input": "x", "num_experts": e,
-                   "top_k": k, "intermediate_size": f,
-                   "router": {"weight": "r", "normalize_top_k": True},
-                   "experts": {"gate_proj": "g", "up_proj": "u",
-                               "down_proj": "d"}}]}
-    path = os.path.join(directory, "layer.json")
-    with open(path, "w") as out:
-        json.dump(model, out)
-    return path
 
 
 def kernels_of(ptx, ptxas_log):
@@ -147,7 +127,8 @@ def main():
     variants = []
     if args.variants:
         d, f, e, k = (int(x) for x in args.dims.split(","))
-        layer = write_layer(args.out, d, f, e, k)
+        layer = GPU_RUN.write_layer(args.out, "layer",
+                                    dict(d=d, f=f, e=e, k=k))
         variants.append(("default", layer, ""))
         with open(args.variants) as listing:
             for line in listing:
