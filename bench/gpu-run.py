@@ -13,6 +13,10 @@
 # profiles after, as time allows. Each variant's outputs (of one call at
 # CHECK_TOKENS) are compared with the default schedule's, each at its own
 # scale: one that does not match is reported and never named the fastest.
+# Between the two, where Nsight Compute is installed, the expert GEMMs of
+# the default and of the fastest schedule at NCU_TOKENS are profiled by
+# `ncu` (each report saved in OUT): why they run as fast as they do, from
+# the same call of the lent GPU.
 import argparse
 import json
 import os
@@ -37,6 +41,17 @@ TOKENS = [1, 16, 128, 512, 2048]
 CHECK_TOKENS = 300
 CHECK_DECODE_TOKENS = 16
 CHECK_RTOL = 4e-3
+# The counts at which `ncu` profiles the expert GEMMs (decode, prefill), the
+# sections it collects (what bounds a kernel: throughput against the
+# memory's and the SMs' peaks, occupancy and what limits it, the warps'
+# stalls) and the metrics of each kernel printed (all are in the report).
+NCU_TOKENS = (1, 2048)
+NCU_SECTIONS = ("SpeedOfLight", "LaunchStats", "Occupancy",
+                "WarpStateStats", "MemoryWorkloadAnalysis")
+NCU_SUMMARY = ("Duration", "DRAM Throughput", "Compute (SM) Throughput",
+               "Achieved Occupancy", "Registers Per Thread",
+               "Dynamic Shared Memory Per Block",
+               "Warp Cycles Per Issued Instruction")
 
 
 def shapes(c):
@@ -216,6 +231,101 @@ def profile_executable(budget, executable, weights, calls, tokens):
     return re.findall(r"profile: [^\n]*\n(?:  [^\n]*\n)*", stdout)
 
 
+def find_ncu():
+    """Nsight Compute's command line: $NCU where it is set (empty: none),
+    else `ncu` on the PATH or in the CUDA toolkit; None where there is
+    none."""
+    candidates = [shutil.which("ncu"), "/usr/local/cuda/bin/ncu"]
+    if "NCU" in os.environ:
+        candidates = [os.environ["NCU"]]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def parse_ncu(text):
+    """The kernels of an ncu text report, in launch order: each a dict of
+    its name, grid and block, and metrics {name: (value, unit)}."""
+    kernels, current = [], None
+    for line in text.splitlines():
+        launch = re.match(r"  (\S.*?) (\(\d+, \d+, \d+\))x(\(\d+, \d+, \d+\))"
+                          r", Context", line)
+        if launch:
+            current = dict(kernel=launch.group(1), grid=launch.group(2),
+                           block=launch.group(3), metrics={})
+            kernels.append(current)
+            continue
+        metric = re.match(r"    (\S.*?)\s{2,}(?:(\S+)\s+)?(-?[0-9][0-9.,]*)$",
+                          line)
+        if metric and current is not None:
+            current["metrics"][metric.group(1)] = (
+                metric.group(3).replace(",", ""), metric.group(2) or "")
+    return kernels
+
+
+def profile_gemms_with_ncu(budget, ncu, executable, weights, tokens, report):
+    """The expert GEMM kernels of one call at `tokens` under `ncu` (its text
+    report written to `report`): parse_ncu's kernels, [] where it failed
+    or was skipped."""
+    command = [ncu, "--clock-control", "none", "--kernel-name",
+               "regex:grouped_matmul", "--launch-count", "8"]
+    for section in NCU_SECTIONS:
+        command += ["--section", section]
+    stdout = budget.run(
+        "ncu %s at %d tokens" % (os.path.basename(executable), tokens),
+        command + [executable, "--weights", weights, "--tokens",
+                   str(tokens)])
+    if stdout is None:
+        return []
+    with open(report, "w") as f:
+        f.write(stdout)
+    kernels = parse_ncu(stdout)
+    if not kernels:
+        budget.failures.append(dict(
+            run="ncu " + os.path.basename(executable),
+            message="no kernel in its report (%s)" % report))
+        print("gpu-run: ncu %s: FAIL: no kernel in its report (%s)" %
+              (os.path.basename(executable), report), flush=True)
+    return kernels
+
+
+def profile_fastest_with_ncu(budget, directory, weights, fastest, reports):
+    """`ncu` on the expert GEMMs of the default and of the fastest schedule
+    (fastest_by_tokens's) at each of NCU_TOKENS, the reports in `reports`:
+    {(variant or None, tokens): kernels}."""
+    ncu = find_ncu()
+    if ncu is None:
+        print("gpu-run: ncu skipped: no Nsight Compute (ncu on the PATH or "
+              "in /usr/local/cuda, or $NCU)", flush=True)
+        return {}
+    profiles = {}
+    for t in NCU_TOKENS:
+        names = [None]
+        if t in fastest and fastest[t][0] is not None:
+            names.append(fastest[t][0])
+        for name in names:
+            label = "S3" + ("[%s]" % name if name else "")
+            executable = os.path.join(directory,
+                                      "S3-" + name if name else "S3")
+            report = os.path.join(reports, "ncu-%s-T%d.txt" %
+                                  (name or "default", t))
+            kernels = profile_gemms_with_ncu(budget, ncu, executable, weights,
+                                             t, report)
+            profiles[(name, t)] = kernels
+            for kernel in kernels:
+                summary = []
+                for metric in NCU_SUMMARY:
+                    if metric in kernel["metrics"]:
+                        value, unit = kernel["metrics"][metric]
+                        summary.append(" ".join(filter(None, (metric, value,
+                                                              unit))))
+                print("%s T=%-5d ncu %s %sx%s: %s" % (
+                    label, t, kernel["kernel"], kernel["grid"],
+                    kernel["block"], ", ".join(summary)), flush=True)
+    return profiles
+
+
 def gemm_times(block):
     """The expert GEMM kernels' ms in a --profile block."""
     return {kernel: float(ms) for kernel, ms in re.findall(
@@ -252,7 +362,7 @@ def print_fastest(default, rows):
 
 
 def time_variants(budget, directory, weights, calls, default, hbm, bf16, c,
-                  save, references=None):
+                  save, references=None, reports=None):
     """S3 compiled with other schedule options (variants.txt of bench/gpu.sh,
     in the order listed): ms, % HBM and % BF16 peak at each count, this /
     the default, and (after all are timed, as time allows) the expert GEMM
@@ -260,7 +370,9 @@ def time_variants(budget, directory, weights, calls, default, hbm, bf16, c,
     CHECK_TOKENS, and CHECK_DECODE_TOKENS for variants with a decode
     version), each variant's outputs are compared with them
     (compare_outputs): a row's `outputs_ok`, False where any differs. `save`
-    is called after each variant."""
+    is called after each variant. With `reports` (a folder), the default's
+    and the fastest's GEMMs are profiled by ncu before the variants'
+    kernel profiles (profile_fastest_with_ncu)."""
     listing = os.path.join(directory, "variants.txt")
     if not os.path.exists(listing):
         return []
@@ -323,6 +435,9 @@ def time_variants(budget, directory, weights, calls, default, hbm, bf16, c,
                    options), flush=True)
         save(rows)
     print_fastest(default, rows)
+    if reports:
+        profile_fastest_with_ncu(budget, directory, weights,
+                                 fastest_by_tokens(default, rows), reports)
     for name, executable in timed:
         for block in profile_executable(budget, executable, weights, calls,
                                         TOKENS):
@@ -477,7 +592,7 @@ def run(directory, calls, out, budget):
             print("%s %s" % (name, block), end="", flush=True)
         if name == "S3":
             time_variants(budget, directory, path, calls, ours, hbm, bf16, c,
-                          save, references if ours else None)
+                          save, references if ours else None, reports=out)
         del w
         torch.cuda.empty_cache()
     save()

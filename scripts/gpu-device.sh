@@ -20,6 +20,9 @@
 # - OUT/gpu-run.txt and OUT/bench-gpu.json: bench/gpu-run.py's benchmark,
 #   the JSON rewritten after every row, no executable started past the
 #   deadline (what was left is listed as skipped);
+# - OUT/ncu-VARIANT-TTOKENS.txt: Nsight Compute's reports on the expert
+#   GEMMs of the default and of the fastest schedule at 1 and 2,048 tokens
+#   (where ncu is installed; gpu-run.py summarizes each kernel in a line);
 # - OUT/racecheck.txt: compute-sanitizer's racecheck on the staged
 #   pipelines (cp.async groups, wgmma waits and barriers, which the host
 #   checks do not see), in the time left.
@@ -73,9 +76,9 @@ if [[ -f "$PREPARED/bench/gpu-run.py" ]]; then
   "$PYTHON" "$PREPARED/bench/gpu-run.py" "$PREPARED/bench" --out "$OUT" \
     --deadline "$budget" --timeout 90 > "$OUT/gpu-run.txt" 2>&1 || status=1
   # The layers against PyTorch, the variants at 1 and 2,048 tokens, the
-  # fastest schedule at each count, and what failed.
-  grep -E "^(gpu|peaks|S[13] T=|S3 fastest|gpu-run)|T=(1|2048) .*default/this|FAIL" \
-    "$OUT/gpu-run.txt" | head -120
+  # fastest schedule at each count, ncu's summaries, and what failed.
+  grep -E "^(gpu|peaks|S[13] T=|S3 fastest|gpu-run)|T=(1|2048) .*default/this| ncu |FAIL" \
+    "$OUT/gpu-run.txt" | head -140
 else
   echo "gpu-device: no $PREPARED/bench/gpu-run.py (bench/gpu.sh)"
   status=1

@@ -4,7 +4,11 @@ profile, one that fails, one that hangs, one after them, and one faster
 than all whose outputs differ from the default's. Prints what the run
 recorded.
 
-  gpu-run-budget.py GPU_RUN_PY DIR
+Then Nsight Compute's step (a stand-in ncu): the default's and the
+fastest's GEMMs profiled at 1 and 2,048 tokens, their reports saved and
+summarized; a report with no kernel, and no ncu at all.
+
+  gpu-run-budget.py GPU_RUN_PY DIR FAKE_NCU
 """
 import importlib.util
 import os
@@ -50,6 +54,10 @@ STANDINS = {
     "decode": TIMES % (0.125, 1.0, 3.0),
 }
 OPTIONS = {"decode": "decode-tokens=16"}
+# The default schedule (ncu profiles it beside the fastest).
+with open(os.path.join(directory, "S3"), "w") as g:
+    g.write(TIMES % (0.5, 1.0, 1.0))
+os.chmod(os.path.join(directory, "S3"), 0o755)
 with open(os.path.join(directory, "variants.txt"), "w") as f:
     for name, text in STANDINS.items():
         path = os.path.join(directory, "S3-" + name)
@@ -71,9 +79,14 @@ for tokens in (gpu_run.CHECK_TOKENS, gpu_run.CHECK_DECODE_TOKENS):
     numpy.save(os.path.join(references[tokens], "y.npy"),
                numpy.ones((tokens, 4), dtype=numpy.float32))
 budget = gpu_run.Budget(timeout=2, deadline=None)
+os.environ["NCU"] = sys.argv[3]
+reports = os.path.join(directory, "reports")
+os.makedirs(reports, exist_ok=True)
 rows = gpu_run.time_variants(budget, directory, "weights.safetensors", 10,
                              default, 1e12, 1e15, gpu_run.LAYERS["S3"],
-                             lambda r: saves.append(len(r)), references)
+                             lambda r: saves.append(len(r)), references,
+                             reports=reports)
+print("reports:", sorted(os.listdir(reports)))
 print("timed:", sorted({row["variant"] for row in rows}))
 for row in rows:
     if row["tokens"] == 2048:
@@ -100,3 +113,15 @@ rows = [row("decode", 1, 0.1), row("decode", 2048, 9.0),
         row("prefill", 1, 0.3), row("prefill", 128, 1.0),
         row("prefill", 2048, 4.0)]
 gpu_run.print_fastest({1: 0.2, 128: 1.0, 2048: 8.0}, rows)
+
+# ncu's report names no kernel (its filter matched none): a failure; no
+# ncu: the step says it skipped and why.
+os.environ["FAKE_NCU_NO_KERNELS"] = "1"
+empty = gpu_run.Budget(timeout=2, deadline=None)
+profiles = gpu_run.profile_fastest_with_ncu(
+    empty, directory, "weights.safetensors", {1: ("fast", 0.25, "")},
+    reports)
+print("no kernels:", sorted(profiles.items(), key=str), empty.failures[0])
+os.environ["NCU"] = ""
+print("no ncu:", gpu_run.profile_fastest_with_ncu(
+    empty, directory, "weights.safetensors", {}, reports))
