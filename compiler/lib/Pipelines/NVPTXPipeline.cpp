@@ -52,16 +52,25 @@ namespace {
 /// The block and warp shape of the schedule: the options', or with `wgmma`
 /// `warpgroups` warpgroups a block (128 threads each) whose 4 warps take 16
 /// of the warpgroup's 64 rows each, and all of the block's columns (up to
-/// 128).
+/// 128; with `wgmma-wide-ungated`, a matmul outside a gated FFN twice
+/// column-block's, up to 256). 0 for the ungated shape: the same as the
+/// others'.
 struct ScheduleShape {
   int64_t threads, rowBlock, warpRows, warpTileRows, warpTileColumns;
+  int64_t ungatedColumnBlock = 0, ungatedWarpTileColumns = 0;
 };
 } // namespace
 
 static ScheduleShape scheduleShape(const NVPTXPipelineOptions &options) {
   if (options.wgmma) {
     int64_t groups = options.warpgroups;
-    return {128 * groups, 64 * groups, 4 * groups, 16, 128};
+    ScheduleShape shape = {128 * groups, 64 * groups, 4 * groups, 16, 128};
+    if (options.wgmmaWideUngated) {
+      // (column-block 0, all columns in one block, stays so.)
+      shape.ungatedColumnBlock = 2 * options.columnBlock;
+      shape.ungatedWarpTileColumns = 2 * shape.warpTileColumns;
+    }
+    return shape;
   }
   return {options.threads, options.rowBlock, options.warpRows,
           options.warpTileRows, options.warpTileColumns};
@@ -80,6 +89,7 @@ warpMmaOptions(const NVPTXPipelineOptions &options, bool emulateLanes) {
   warpMma.weightStages = options.weightStages;
   warpMma.warpTileRows = shape.warpTileRows;
   warpMma.warpTileColumns = shape.warpTileColumns;
+  warpMma.ungatedWarpTileColumns = shape.ungatedWarpTileColumns;
   warpMma.wgmma = options.wgmma;
   warpMma.weightChunksAhead = options.weightChunksAhead;
   warpMma.wgmmaPendingChunks = options.wgmmaPendingChunks;
@@ -102,6 +112,8 @@ distributeOptions(const NVPTXPipelineOptions &options) {
   distribute.tf32 = options.tf32;
   distribute.warpTileRows = shape.warpTileRows;
   distribute.warpTileColumns = shape.warpTileColumns;
+  distribute.ungatedColumnBlock = shape.ungatedColumnBlock;
+  distribute.ungatedWarpTileColumns = shape.ungatedWarpTileColumns;
   distribute.warpRows = shape.warpRows;
   return distribute;
 }
@@ -131,6 +143,7 @@ static void copyDecodeScheduleOptions(const NVPTXPipelineOptions &from,
   to.stageWeights = static_cast<bool>(from.stageWeights);
   to.weightChunksAhead = static_cast<int64_t>(from.weightChunksAhead);
   to.wgmmaPendingChunks = static_cast<int64_t>(from.wgmmaPendingChunks);
+  to.wgmmaWideUngated = static_cast<bool>(from.wgmmaWideUngated);
 }
 
 /// `options` with decode-options over them, in `decode`; an error message,
@@ -162,9 +175,9 @@ static std::string parseDecodeOptions(const NVPTXPipelineOptions &options,
     return "--pipeline-options=decode-options='" + options.decodeOptions +
            "' may set only column-block, column-group, split-k, "
            "split-k-min, prefetch-weights, weight-stages, "
-           "stage-activations, stage-weights, weight-chunks-ahead and "
-           "wgmma-pending-chunks (the layers' block shape is the same at "
-           "every token count)";
+           "stage-activations, stage-weights, weight-chunks-ahead, "
+           "wgmma-pending-chunks and wgmma-wide-ungated (the layers' block "
+           "shape is the same at every token count)";
   return "";
 }
 
@@ -192,6 +205,11 @@ static std::string verifyScheduleOptions(const NVPTXPipelineOptions &options) {
     return "--pipeline-options=wgmma-pending-chunks=" +
            std::to_string(options.wgmmaPendingChunks) +
            " is 0 to 2, and above 0 needs wgmma=true";
+  if (options.wgmmaWideUngated && (!options.wgmma || !options.tmaWeights))
+    return "--pipeline-options=wgmma-wide-ungated=true needs wgmma=true "
+           "(m64n256k16) and tma-weights=true (by cp.async each thread "
+           "would copy twice the weight pieces a chunk, whose addresses "
+           "beside 128 accumulators leave ptxas no registers)";
   if (options.copyActivationsAsync && !options.wgmma)
     return "--pipeline-options=copy-activations-async=true needs wgmma=true";
   if (options.tmaWeights && !options.wgmma)

@@ -8,6 +8,8 @@
 // RUN: not moe-opt %s --moe-gpu-distribute="row-block=96 threads=128 warp-rows=3 warp-tile-rows=32" --split-input-file 2>&1 | FileCheck %s --check-prefix=GRID-WARPS
 // RUN: moe-opt %s --moe-gpu-distribute="row-block=64 threads=128 warp-rows=4 warp-tile-rows=16 warp-tile-columns=128" --split-input-file --canonicalize | FileCheck %s --check-prefix=WARPGROUP
 // RUN: not moe-opt %s --moe-gpu-distribute="warp-tile-columns=12" --split-input-file 2>&1 | FileCheck %s --check-prefix=COLUMNS12
+// RUN: moe-opt %s --moe-gpu-distribute="row-block=64 threads=128 warp-rows=4 warp-tile-rows=16 warp-tile-columns=8 column-block=8 ungated-column-block=16 ungated-warp-tile-columns=16" --split-input-file --canonicalize | FileCheck %s --check-prefix=UNGATED
+// RUN: not moe-opt %s --moe-gpu-distribute="ungated-warp-tile-columns=264" --split-input-file 2>&1 | FileCheck %s --check-prefix=UNGATED264
 
 // A segment matmul with BF16 weights takes tensor cores: its activations
 // are rounded to bf16 in its body, its columns (N = 24) split over the
@@ -99,6 +101,24 @@
 // WARPGROUP-SAME:        attrs = {moe.segment_matmul, moe.warp_mma}
 // WARPGROUP:         } {mapping = [#gpu.warp<x>]}
 // COLUMNS12: error: moe-gpu-distribute: warp-tile-columns must be a multiple of 8 from 8 to 128, not 12
+
+// A matmul outside a gated FFN takes ungated-column-block's columns a
+// block and ungated-warp-tile-columns' a warp tile (moe-nvptx-pipeline's
+// wgmma-wide-ungated: twice a gated tile's, as many accumulators): here
+// 2 column blocks of 16 (the gated FFN below takes 3 of 8), each warp's
+// 16 columns one tile, with no loop.
+// UNGATED-LABEL: func.func @bf16_weights
+// UNGATED:         %[[SLOTS:.+]] = arith.addi %{{.+}}, %c4 : index
+// UNGATED:         %[[BLOCKS:.+]] = arith.muli %[[SLOTS]], %c2 : index
+// UNGATED:         scf.forall (%[[B:.+]]) in (%[[BLOCKS]]) {
+// UNGATED:           %[[COLUMN_BLOCK:.+]] = arith.divui %[[B]], %[[SLOTS]]
+// UNGATED:           arith.muli %[[COLUMN_BLOCK]], %c16 : index
+// UNGATED:           scf.forall (%{{.+}}) in (4) {
+// UNGATED-NOT:         scf.for
+// UNGATED:             linalg.generic
+// UNGATED-SAME:          attrs = {moe.segment_matmul, moe.warp_mma}
+// UNGATED:           } {mapping = [#gpu.warp<x>]}
+// UNGATED264: error: moe-gpu-distribute: ungated-column-block must not be negative, and ungated-warp-tile-columns must be 0 or a multiple of 8 from 8 to 256, not 264
 
 // FFMA-LABEL: func.func @bf16_weights
 // FFMA-NOT:     moe.warp_mma
@@ -343,6 +363,14 @@ func.func @f32_weights(%offsets: memref<5xi32>, %in: memref<?x32xf32>,
 // GRID:           linalg.generic {{.*}} attrs = {moe.segment_matmul, moe.warp_mma}
 // GRID:           linalg.generic {{.*}} attrs = {moe.segment_epilogue}
 // GRID:         } {mapping = [#gpu.warp<x>]}
+
+// UNGATED-LABEL: func.func @gated
+// UNGATED:         %[[SLOTS:.+]] = arith.addi %{{.+}}, %c4 : index
+// UNGATED:         %[[BLOCKS:.+]] = arith.muli %[[SLOTS]], %c3 : index
+// UNGATED:         scf.forall (%[[B:.+]]) in (%[[BLOCKS]]) {
+// UNGATED:           %[[COLUMN_BLOCK:.+]] = arith.divui %[[B]], %[[SLOTS]]
+// UNGATED:           arith.muli %[[COLUMN_BLOCK]], %c8 : index
+// UNGATED:           memref.alloca() : memref<16x8xf32>
 
 // FFMA-LABEL: func.func @gated
 // FFMA-NOT:     memref.alloc({{.*}}) {{.*}}x32x1xf32>

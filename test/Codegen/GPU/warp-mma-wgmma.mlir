@@ -4,6 +4,9 @@
 // RUN: moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=128 copy-activations-async=true weight-chunks-ahead=2" --cse | FileCheck %s --check-prefix=ASYNC
 // RUN: not moe-opt %s --moe-gpu-warp-mma="wgmma=true wgmma-pending-chunks=3" 2>&1 | FileCheck %s --check-prefix=DEPTH
 // RUN: not moe-opt %s --moe-gpu-warp-mma="weight-chunks-ahead=0" 2>&1 | FileCheck %s --check-prefix=DEPTH
+// RUN: moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=32 ungated-warp-tile-columns=256" | FileCheck %s --check-prefix=UNGATED
+// RUN: not moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=32" 2>&1 | FileCheck %s --check-prefix=NARROW
+// RUN: not moe-opt %s --moe-gpu-warp-mma="ungated-warp-tile-columns=256" 2>&1 | FileCheck %s --check-prefix=UNGATED-SYNC
 
 // A block of 128 threads, one warpgroup, whose warp w takes rows 16 w on of
 // the block's (up to 64) and all of its 40 columns; K = 96 (a chunk of 64
@@ -185,6 +188,14 @@
 // ASYNC-NEXT:        nvvm.fence.proxy
 // ASYNC-NEXT:        gpu.barrier
 // DEPTH: error: moe-gpu-warp-mma: weight-chunks-ahead must be 1 to 3 and wgmma-pending-chunks 0 to 2
+
+// A tile outside a gated FFN may have ungated-warp-tile-columns' columns
+// (up to 256 with wgmma: m64n256k16), here its 40 in one wgmma a half
+// step; with warp-tile-columns' 32 alone it is refused.
+// UNGATED-COUNT-2: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 40, k = 16>
+// UNGATED-NOT:     nvvm.wgmma.mma_async
+// NARROW: error: 'linalg.generic' op a moe.warp_mma tile must have at most 16 rows and 32 columns
+// UNGATED-SYNC: error: moe-gpu-warp-mma: ungated-warp-tile-columns must be 0 or a multiple of 8 from 8 to 128, or to 256 with wgmma, not 256
 
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>

@@ -339,6 +339,17 @@ struct NVPTXPipelineOptions
                      "while the block stages the next (0 to 2; "
                      "moe-gpu-warp-mma)"),
       llvm::cl::init(0)};
+  PassOptions::Option<bool> wgmmaWideUngated{
+      *this, "wgmma-wide-ungated",
+      llvm::cl::desc(
+          "With wgmma and tma-weights, a matmul outside a gated FFN (a down "
+          "projection, a linear node) takes twice column-block's "
+          "columns a block, up to 256 a warpgroup (wgmma "
+          "m64n256k16): a gated tile's 128 accumulators a "
+          "thread, and each staged chunk of activations serves "
+          "twice the columns (moe-gpu-distribute, "
+          "moe-gpu-warp-mma)"),
+      llvm::cl::init(false)};
   PassOptions::Option<int64_t> warpRows{
       *this, "warp-rows",
       llvm::cl::desc("Tensor-core matmuls split the block's warps into a "
@@ -388,7 +399,8 @@ struct NVPTXPipelineOptions
                      "'{split-k=4 weight-stages=4}' (any of column-block, "
                      "column-group, split-k, split-k-min, prefetch-weights, "
                      "weight-stages, stage-activations, stage-weights, "
-                     "weight-chunks-ahead, wgmma-pending-chunks)"),
+                     "weight-chunks-ahead, wgmma-pending-chunks, "
+                     "wgmma-wide-ungated)"),
       llvm::cl::init("")};
 };
 

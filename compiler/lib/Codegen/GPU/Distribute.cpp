@@ -260,6 +260,15 @@ struct MoEGPUDistributePass
           << static_cast<int64_t>(warpTileColumns);
       return signalPassFailure();
     }
+    if (ungatedColumnBlock < 0 || ungatedWarpTileColumns < 0 ||
+        ungatedWarpTileColumns % kMmaCols != 0 ||
+        ungatedWarpTileColumns > 32 * kMmaCols) {
+      func.emitError("moe-gpu-distribute: ungated-column-block must not be "
+                     "negative, and ungated-warp-tile-columns must be 0 or "
+                     "a multiple of 8 from 8 to 256, not ")
+          << static_cast<int64_t>(ungatedWarpTileColumns);
+      return signalPassFailure();
+    }
     if (warpRows < 1 ||
         (warpRows > 1 && (threads % (warpRows * kNVIDIAWarpSize) != 0 ||
                           rowBlock != warpRows * warpTileRows))) {
@@ -312,6 +321,24 @@ struct MoEGPUDistributePass
   /// Runs the reductions a thread forall holds with register accumulators
   /// (accumulateInRegisters), where they allow it.
   void accumulateTileInRegisters(scf::ForallOp forall);
+  /// The columns a block takes of the matmuls in `body` (a segment's, or
+  /// one top-level matmul): ungated-column-block where a tensor-core matmul
+  /// is there and no gated FFN, else column-block.
+  int64_t columnBlockOf(Block *body) {
+    if (ungatedColumnBlock == 0)
+      return columnBlock;
+    bool tensorCoreMatmul = false, gated = false;
+    body->walk([&](linalg::GenericOp op) {
+      tensorCoreMatmul |= usesTensorCores(op);
+      gated |= matchGatedGroup(op).has_value();
+    });
+    return tensorCoreMatmul && !gated ? int64_t(ungatedColumnBlock)
+                                      : int64_t(columnBlock);
+  }
+  /// The columns of a warp tile of a tensor-core matmul outside a gated FFN.
+  int64_t ungatedTileColumns() const {
+    return ungatedWarpTileColumns ? ungatedWarpTileColumns : warpTileColumns;
+  }
   /// Whether `op` runs on tensor cores.
   bool usesTensorCores(Operation *op) {
     if (!tensorCores || threads % kNVIDIAWarpSize != 0 ||
@@ -672,9 +699,10 @@ LogicalResult MoEGPUDistributePass::distributeSegmentLoop(SegmentLoop &segment,
   // segment's work allows: a few rows (decode) then still spread over the
   // GPU, where a block per row block would leave it nearly idle.
   std::optional<int64_t> columns;
-  if (blockStarts && columnBlock > 0)
+  int64_t blockColumns = columnBlockOf(&segment.body.getThenRegion().front());
+  if (blockStarts && blockColumns > 0)
     columns = sharedColumnCount(&segment.body.getThenRegion().front());
-  int64_t columnBlocks = columns ? llvm::divideCeil(*columns, columnBlock) : 1;
+  int64_t columnBlocks = columns ? llvm::divideCeil(*columns, blockColumns) : 1;
   if (blockStarts) {
     // One block per row block of a segment: the segments' blocks together
     // number at most ceil(R / B) + E, and each block finds its expert in
@@ -735,8 +763,8 @@ LogicalResult MoEGPUDistributePass::distributeSegmentLoop(SegmentLoop &segment,
     b.setInsertionPoint(body);
     Value first = arith::MulIOp::create(
         b, loc, columnIndex,
-        arith::ConstantIndexOp::create(b, loc, columnBlock));
-    Value count = columnWindowSize(b, loc, first, *columns, columnBlock);
+        arith::ConstantIndexOp::create(b, loc, blockColumns));
+    Value count = columnWindowSize(b, loc, first, *columns, blockColumns);
     if (failed(restrictToColumns(&body.getThenRegion().front(), first, count)))
       return failure();
   }
@@ -761,11 +789,14 @@ LogicalResult MoEGPUDistributePass::distributeTopLevelLinalg(Operation *op) {
   // A linear node or shared expert (a grouped matmul of one segment) splits
   // its columns over blocks too, as a segment's (see distributeSegmentLoop).
   bool isSegmentMatmul = op->hasAttr(kSegmentMatmulAttrName);
-  if (isSegmentMatmul && columnBlock > 0 && linalgOp.getNumLoops() == 3) {
+  int64_t blockColumns = usesTensorCores(op) && ungatedColumnBlock > 0
+                             ? int64_t(ungatedColumnBlock)
+                             : int64_t(columnBlock);
+  if (isSegmentMatmul && blockColumns > 0 && linalgOp.getNumLoops() == 3) {
     int64_t columns =
         cast<MemRefType>(linalgOp.getDpsInits()[0].getType()).getDimSize(1);
-    if (!ShapedType::isDynamic(columns) && columns > columnBlock) {
-      tileSizes[1] = rewriter.getIndexAttr(columnBlock);
+    if (!ShapedType::isDynamic(columns) && columns > blockColumns) {
+      tileSizes[1] = rewriter.getIndexAttr(blockColumns);
       mapping.push_back(block(1));
     }
   }
@@ -1338,7 +1369,7 @@ LogicalResult MoEGPUDistributePass::tileOverWarps(linalg::GenericOp op) {
   rewriter.setInsertionPoint(warpTile);
   scf::SCFTilingOptions mmaTiles;
   mmaTiles.setTileSizes({rewriter.getIndexAttr(warpTileRows),
-                         rewriter.getIndexAttr(warpTileColumns),
+                         rewriter.getIndexAttr(ungatedTileColumns()),
                          rewriter.getIndexAttr(0)});
   FailureOr<scf::SCFTilingResult> tiles =
       scf::tileUsingSCF(rewriter, cast<TilingInterface>(warpTile), mmaTiles);
@@ -1371,7 +1402,7 @@ LogicalResult MoEGPUDistributePass::tileOverWarpGrid(linalg::GenericOp op,
   auto [first, count] = columnShare(b, loc, columnWarp, columnWarps, columns);
   auto [row, rowCount] = warpGridRows(b, loc, warp, rows);
   Value oneTile = columnsInOneWarpTile(b, loc, columns, columnWarps, count,
-                                       warpTileColumns);
+                                       ungatedTileColumns());
   Value columnCount = oneTile ? oneTile : count;
   FailureOr<Operation *> warpTile =
       tileWithOperands(b, op, {row, first}, {rowCount, columnCount}, {}, {});
@@ -1384,7 +1415,7 @@ LogicalResult MoEGPUDistributePass::tileOverWarpGrid(linalg::GenericOp op,
   IRRewriter rewriter(*warpTile);
   scf::SCFTilingOptions mmaTiles;
   mmaTiles.setTileSizes({rewriter.getIndexAttr(0),
-                         rewriter.getIndexAttr(warpTileColumns),
+                         rewriter.getIndexAttr(ungatedTileColumns()),
                          rewriter.getIndexAttr(0)});
   FailureOr<scf::SCFTilingResult> tiles =
       scf::tileUsingSCF(rewriter, cast<TilingInterface>(*warpTile), mmaTiles);

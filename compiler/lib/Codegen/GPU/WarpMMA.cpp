@@ -1110,6 +1110,15 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
           "wgmma-pending-chunks 0 to 2");
       return signalPassFailure();
     }
+    if (ungatedWarpTileColumns < 0 || ungatedWarpTileColumns % kMmaCols != 0 ||
+        ungatedWarpTileColumns > 32 * kMmaCols ||
+        (ungatedWarpTileColumns > 16 * kMmaCols && !wgmma)) {
+      getOperation().emitError(
+          "moe-gpu-warp-mma: ungated-warp-tile-columns must be 0 or a "
+          "multiple of 8 from 8 to 128, or to 256 with wgmma, not ")
+          << static_cast<int64_t>(ungatedWarpTileColumns);
+      return signalPassFailure();
+    }
     // Gated FFN tiles first: their matmuls then leave the one-tile path.
     SmallVector<GatedGroup> groups;
     getOperation()->walk([&](linalg::GenericOp op) {
@@ -1169,7 +1178,9 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       };
       if (failed(WarpTileEmitter(b, op.getLoc(), emulateLanes, stage,
                                  prefetchWeights, warpTileRows, ring,
-                                 warpTileColumns, hostWarp(op))
+                                 ungatedWarpTileColumns ? ungatedWarpTileColumns
+                                                        : warpTileColumns,
+                                 hostWarp(op))
                      .emit(op)))
         return signalPassFailure();
       op.erase();

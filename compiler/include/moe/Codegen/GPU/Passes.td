@@ -134,6 +134,16 @@ def MoEGPUDistributePass : Pass<"moe-gpu-distribute", "mlir::func::FuncOp"> {
            /*default=*/"32",
            "Columns of a warp's tensor-core tile (a multiple of 8, at most "
            "128)">,
+    Option<"ungatedColumnBlock", "ungated-column-block", "int64_t",
+           /*default=*/"0",
+           "Columns a block takes of a matmul on tensor cores that is not "
+           "part of a gated FFN (a down projection, a linear node), where "
+           "they split (0: column-block)">,
+    Option<"ungatedWarpTileColumns", "ungated-warp-tile-columns", "int64_t",
+           /*default=*/"0",
+           "Columns of a warp's tensor-core tile of such a matmul (a "
+           "multiple of 8, at most 256, above 128 for wgmma only; 0: "
+           "warp-tile-columns)">,
     Option<"warpRows", "warp-rows", "int64_t", /*default=*/"1",
            "On tensor cores, the block's warps form a grid of this many "
            "rows of warps, each warp one tile of the row block "
@@ -605,6 +615,13 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     Option<"warpTileColumns", "warp-tile-columns", "int64_t",
            /*default=*/"32",
            "The most columns of a tile (moe-gpu-distribute's "
+           "warp-tile-columns)">,
+    Option<"ungatedWarpTileColumns", "ungated-warp-tile-columns", "int64_t",
+           /*default=*/"0",
+           "The most columns of a tile that is not part of a gated FFN "
+           "(moe-gpu-distribute's ungated-warp-tile-columns; above 128 "
+           "with wgmma only: m64n256k16 keeps 128 accumulators a thread, "
+           "a gated tile's two weights' of 128 columns; 0: "
            "warp-tile-columns)">,
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
            "Run the four warps of a 128-thread block's 64-row grid (16-row "
