@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -107,32 +108,46 @@ class Budget:
         self.timeout = timeout
         self.end = time.monotonic() + deadline if deadline else None
         self.failures, self.skipped = [], []
+        # Profiles that could not be made (a profiler refused, or found no
+        # kernel): what the benchmark measured stands without them.
+        self.unprofiled = []
 
     def left(self):
         return None if self.end is None else self.end - time.monotonic()
 
-    def run(self, what, command):
-        """`command`'s output, or None (recorded as failed or skipped)."""
+    def execute(self, what, command):
+        """(`command`'s output, why it failed or None); (None, None) past the
+        deadline (recorded as skipped). A command past its time is killed
+        with the processes it started (a profiler's program too)."""
         left = self.left()
         if left is not None and left <= 0:
             self.skipped.append(what)
             print("gpu-run: %s: skipped: past the deadline" % what, flush=True)
-            return None
+            return None, None
         timeout = self.timeout if left is None else min(self.timeout, left)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True,
+                                   start_new_session=True)
         try:
-            out = subprocess.run(command, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True,
-                                 timeout=timeout)
+            output, _ = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            message = "no result after %.0f s" % timeout
-        else:
-            if out.returncode == 0:
-                return out.stdout
-            lines = out.stdout.strip().splitlines()
-            errors = [line for line in lines if "error:" in line]
-            message = "exit %d: %s" % (
-                out.returncode, errors[0] if errors else
-                (lines[-1] if lines else ""))
+            os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+            return output, "no result after %.0f s" % timeout
+        if process.returncode == 0:
+            return output, None
+        lines = output.strip().splitlines()
+        errors = [line for line in lines
+                  if "error:" in line or "==ERROR==" in line]
+        return output, "exit %d: %s" % (
+            process.returncode, errors[0] if errors else
+            (lines[-1] if lines else ""))
+
+    def run(self, what, command):
+        """`command`'s output, or None (recorded as failed or skipped)."""
+        output, message = self.execute(what, command)
+        if message is None:
+            return output
         self.failures.append(dict(run=what, message=message))
         print("gpu-run: %s: FAIL: %s" % (what, message), flush=True)
         return None
@@ -265,28 +280,31 @@ def parse_ncu(text):
 
 
 def profile_gemms_with_ncu(budget, ncu, executable, weights, tokens, report):
-    """The expert GEMM kernels of one call at `tokens` under `ncu` (its text
-    report written to `report`): parse_ncu's kernels, [] where it failed
-    or was skipped."""
+    """The expert GEMM kernels (those whose names contain grouped_matmul, at
+    most 8 launches) of one call at `tokens` under `ncu`, its output written
+    to `report`: parse_ncu's kernels. [] where it was skipped, failed or
+    named no kernel: recorded in budget.unprofiled, not as a failure of the
+    benchmark (a GPU machine may refuse its performance counters)."""
+    what = "ncu %s at %d tokens" % (os.path.basename(executable), tokens)
     command = [ncu, "--clock-control", "none", "--kernel-name",
                "regex:grouped_matmul", "--launch-count", "8"]
     for section in NCU_SECTIONS:
         command += ["--section", section]
-    stdout = budget.run(
-        "ncu %s at %d tokens" % (os.path.basename(executable), tokens),
-        command + [executable, "--weights", weights, "--tokens",
-                   str(tokens)])
-    if stdout is None:
+    output, message = budget.execute(
+        what, command + [executable, "--weights", weights, "--tokens",
+                         str(tokens)])
+    if output is None and message is None:
         return []
     with open(report, "w") as f:
-        f.write(stdout)
-    kernels = parse_ncu(stdout)
-    if not kernels:
-        budget.failures.append(dict(
-            run="ncu " + os.path.basename(executable),
-            message="no kernel in its report (%s)" % report))
-        print("gpu-run: ncu %s: FAIL: no kernel in its report (%s)" %
-              (os.path.basename(executable), report), flush=True)
+        f.write(output or "")
+    kernels = [] if message else parse_ncu(output)
+    if not message and not kernels:
+        message = "no kernel in its report"
+    if message:
+        budget.unprofiled.append(dict(run=what, message=message,
+                                      report=report))
+        print("gpu-run: %s: not profiled: %s (%s)" % (what, message, report),
+              flush=True)
     return kernels
 
 
@@ -503,7 +521,8 @@ def run(directory, calls, out, budget):
             json.dump(dict(gpu=torch.cuda.get_device_name(0),
                            hbm_bytes_per_s=hbm, bf16_flops_per_s=bf16,
                            results=results, variants=variants, graphs=graphs,
-                           failures=budget.failures, skipped=budget.skipped),
+                           failures=budget.failures, skipped=budget.skipped,
+                           unprofiled=budget.unprofiled),
                       f, indent=1)
 
     for name, c in LAYERS.items():

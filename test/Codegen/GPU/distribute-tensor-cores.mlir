@@ -118,7 +118,7 @@
 // UNGATED:             linalg.generic
 // UNGATED-SAME:          attrs = {moe.segment_matmul, moe.warp_mma}
 // UNGATED:           } {mapping = [#gpu.warp<x>]}
-// UNGATED264: error: moe-gpu-distribute: ungated-column-block must not be negative, and ungated-warp-tile-columns must be 0 or a multiple of 8 from 8 to 256, not 264
+// UNGATED264: error: moe-gpu-distribute: ungated-warp-tile-columns must be 0 or a multiple of 8 from 8 to 256, not 264
 
 // FFMA-LABEL: func.func @bf16_weights
 // FFMA-NOT:     moe.warp_mma

@@ -260,12 +260,16 @@ struct MoEGPUDistributePass
           << static_cast<int64_t>(warpTileColumns);
       return signalPassFailure();
     }
-    if (ungatedColumnBlock < 0 || ungatedWarpTileColumns < 0 ||
-        ungatedWarpTileColumns % kMmaCols != 0 ||
-        ungatedWarpTileColumns > 32 * kMmaCols) {
+    if (ungatedColumnBlock < 0) {
       func.emitError("moe-gpu-distribute: ungated-column-block must not be "
-                     "negative, and ungated-warp-tile-columns must be 0 or "
-                     "a multiple of 8 from 8 to 256, not ")
+                     "negative, not ")
+          << static_cast<int64_t>(ungatedColumnBlock);
+      return signalPassFailure();
+    }
+    if (ungatedWarpTileColumns < 0 || ungatedWarpTileColumns % kMmaCols != 0 ||
+        ungatedWarpTileColumns > 32 * kMmaCols) {
+      func.emitError("moe-gpu-distribute: ungated-warp-tile-columns must be "
+                     "0 or a multiple of 8 from 8 to 256, not ")
           << static_cast<int64_t>(ungatedWarpTileColumns);
       return signalPassFailure();
     }
@@ -321,19 +325,23 @@ struct MoEGPUDistributePass
   /// Runs the reductions a thread forall holds with register accumulators
   /// (accumulateInRegisters), where they allow it.
   void accumulateTileInRegisters(scf::ForallOp forall);
-  /// The columns a block takes of the matmuls in `body` (a segment's, or
-  /// one top-level matmul): ungated-column-block where a tensor-core matmul
-  /// is there and no gated FFN, else column-block.
+  /// The columns a block takes: ungated-column-block (where set) for a
+  /// tensor-core matmul outside a gated FFN, column-block otherwise.
+  int64_t columnBlockFor(bool ungatedTensorCoreMatmul) const {
+    return ungatedTensorCoreMatmul && ungatedColumnBlock > 0
+               ? ungatedColumnBlock
+               : columnBlock;
+  }
+  /// columnBlockFor the matmuls of a segment's `body`: ungated where a
+  /// tensor-core matmul is there and no gated FFN (the gate and up of one
+  /// match matchGatedGroup, as fuseGatedGroup and moe-gpu-warp-mma do).
   int64_t columnBlockOf(Block *body) {
-    if (ungatedColumnBlock == 0)
-      return columnBlock;
     bool tensorCoreMatmul = false, gated = false;
     body->walk([&](linalg::GenericOp op) {
       tensorCoreMatmul |= usesTensorCores(op);
       gated |= matchGatedGroup(op).has_value();
     });
-    return tensorCoreMatmul && !gated ? int64_t(ungatedColumnBlock)
-                                      : int64_t(columnBlock);
+    return columnBlockFor(tensorCoreMatmul && !gated);
   }
   /// The columns of a warp tile of a tensor-core matmul outside a gated FFN.
   int64_t ungatedTileColumns() const {
@@ -789,9 +797,9 @@ LogicalResult MoEGPUDistributePass::distributeTopLevelLinalg(Operation *op) {
   // A linear node or shared expert (a grouped matmul of one segment) splits
   // its columns over blocks too, as a segment's (see distributeSegmentLoop).
   bool isSegmentMatmul = op->hasAttr(kSegmentMatmulAttrName);
-  int64_t blockColumns = usesTensorCores(op) && ungatedColumnBlock > 0
-                             ? int64_t(ungatedColumnBlock)
-                             : int64_t(columnBlock);
+  // (Top-level gated FFNs were wrapped in foralls of their own before:
+  // a top-level tensor-core matmul here is outside one.)
+  int64_t blockColumns = columnBlockFor(usesTensorCores(op));
   if (isSegmentMatmul && blockColumns > 0 && linalgOp.getNumLoops() == 3) {
     int64_t columns =
         cast<MemRefType>(linalgOp.getDpsInits()[0].getType()).getDimSize(1);

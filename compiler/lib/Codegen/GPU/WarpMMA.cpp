@@ -1176,11 +1176,12 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       auto ring = [&](int64_t groups, Type element, int64_t maxStages) {
         return planWeightRing(b, op, groups, element, maxStages);
       };
+      // A tile outside a gated FFN may be wider (ungated-warp-tile-columns).
+      int64_t maxColumns =
+          ungatedWarpTileColumns ? ungatedWarpTileColumns : warpTileColumns;
       if (failed(WarpTileEmitter(b, op.getLoc(), emulateLanes, stage,
                                  prefetchWeights, warpTileRows, ring,
-                                 ungatedWarpTileColumns ? ungatedWarpTileColumns
-                                                        : warpTileColumns,
-                                 hostWarp(op))
+                                 maxColumns, hostWarp(op))
                      .emit(op)))
         return signalPassFailure();
       op.erase();

@@ -114,14 +114,25 @@ rows = [row("decode", 1, 0.1), row("decode", 2048, 9.0),
         row("prefill", 2048, 4.0)]
 gpu_run.print_fastest({1: 0.2, 128: 1.0, 2048: 8.0}, rows)
 
-# ncu's report names no kernel (its filter matched none): a failure; no
-# ncu: the step says it skipped and why.
+# ncu's report names no kernel (its filter matched none), or ncu is refused
+# the performance counters: not profiled, its output kept, and no failure
+# of the benchmark; no ncu: the step says it skipped and why.
 os.environ["FAKE_NCU_NO_KERNELS"] = "1"
 empty = gpu_run.Budget(timeout=2, deadline=None)
 profiles = gpu_run.profile_fastest_with_ncu(
     empty, directory, "weights.safetensors", {1: ("fast", 0.25, "")},
     reports)
-print("no kernels:", sorted(profiles.items(), key=str), empty.failures[0])
+print("no kernels:", sorted(profiles.items(), key=str), empty.unprofiled[0],
+      "failures:", empty.failures)
+del os.environ["FAKE_NCU_NO_KERNELS"]
+os.environ["FAKE_NCU_DENY"] = "1"
+denied = gpu_run.Budget(timeout=2, deadline=None)
+gpu_run.profile_fastest_with_ncu(denied, directory, "weights.safetensors",
+                                 {}, reports)
+print("denied:", len(denied.unprofiled), "not profiled, failures:",
+      denied.failures)
+print("report kept:", open(os.path.join(reports, "ncu-default-T1.txt"))
+      .read().splitlines()[-1])
 os.environ["NCU"] = ""
 print("no ncu:", gpu_run.profile_fastest_with_ncu(
     empty, directory, "weights.safetensors", {}, reports))
