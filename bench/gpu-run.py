@@ -131,7 +131,10 @@ class Budget:
         try:
             output, _ = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # The group ended between the timeout and the kill.
             output, _ = process.communicate()
             return output, "no result after %.0f s" % timeout
         if process.returncode == 0:

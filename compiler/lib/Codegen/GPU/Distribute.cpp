@@ -336,6 +336,8 @@ struct MoEGPUDistributePass
   /// tensor-core matmul is there and no gated FFN (the gate and up of one
   /// match matchGatedGroup, as fuseGatedGroup and moe-gpu-warp-mma do).
   int64_t columnBlockOf(Block *body) {
+    if (ungatedColumnBlock == 0)
+      return columnBlock;
     bool tensorCoreMatmul = false, gated = false;
     body->walk([&](linalg::GenericOp op) {
       tensorCoreMatmul |= usesTensorCores(op);
@@ -707,9 +709,10 @@ LogicalResult MoEGPUDistributePass::distributeSegmentLoop(SegmentLoop &segment,
   // segment's work allows: a few rows (decode) then still spread over the
   // GPU, where a block per row block would leave it nearly idle.
   std::optional<int64_t> columns;
-  int64_t blockColumns = columnBlockOf(&segment.body.getThenRegion().front());
+  Block *segmentBody = &segment.body.getThenRegion().front();
+  int64_t blockColumns = columnBlockOf(segmentBody);
   if (blockStarts && blockColumns > 0)
-    columns = sharedColumnCount(&segment.body.getThenRegion().front());
+    columns = sharedColumnCount(segmentBody);
   int64_t columnBlocks = columns ? llvm::divideCeil(*columns, blockColumns) : 1;
   if (blockStarts) {
     // One block per row block of a segment: the segments' blocks together

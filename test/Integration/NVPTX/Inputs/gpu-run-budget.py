@@ -6,7 +6,8 @@ recorded.
 
 Then Nsight Compute's step (a stand-in ncu): the default's and the
 fastest's GEMMs profiled at 1 and 2,048 tokens, their reports saved and
-summarized; a report with no kernel, and no ncu at all.
+summarized; a report with no kernel, an ncu refused the performance
+counters, and no ncu at all.
 
   gpu-run-budget.py GPU_RUN_PY DIR FAKE_NCU
 """
