@@ -10,6 +10,7 @@
 // RUN: not moe-opt %s --moe-gpu-distribute="warp-tile-columns=12" --split-input-file 2>&1 | FileCheck %s --check-prefix=COLUMNS12
 // RUN: moe-opt %s --moe-gpu-distribute="row-block=64 threads=128 warp-rows=4 warp-tile-rows=16 warp-tile-columns=8 column-block=8 ungated-column-block=16 ungated-warp-tile-columns=16" --split-input-file --canonicalize | FileCheck %s --check-prefix=UNGATED
 // RUN: not moe-opt %s --moe-gpu-distribute="ungated-warp-tile-columns=264" --split-input-file 2>&1 | FileCheck %s --check-prefix=UNGATED264
+// RUN: not moe-opt %s --moe-gpu-distribute="ungated-column-block=-1" --split-input-file 2>&1 | FileCheck %s --check-prefix=UNGATED-BLOCK
 
 // A segment matmul with BF16 weights takes tensor cores: its activations
 // are rounded to bf16 in its body, its columns (N = 24) split over the
@@ -119,6 +120,7 @@
 // UNGATED-SAME:          attrs = {moe.segment_matmul, moe.warp_mma}
 // UNGATED:           } {mapping = [#gpu.warp<x>]}
 // UNGATED264: error: moe-gpu-distribute: ungated-warp-tile-columns must be 0 or a multiple of 8 from 8 to 256, not 264
+// UNGATED-BLOCK: error: moe-gpu-distribute: ungated-column-block must not be negative, not -1
 
 // FFMA-LABEL: func.func @bf16_weights
 // FFMA-NOT:     moe.warp_mma
