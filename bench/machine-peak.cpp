@@ -4,8 +4,9 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Prints the FP32 FMA peak (a register-only loop of independent 16-wide
-// FMAs) and the streaming read bandwidth (a sum over a buffer much larger
+// Prints the FP32 FMA peak (a register-only loop of independent FMAs, as
+// wide as the CPU's vectors: 16 floats with AVX-512, else 8 with AVX2 and
+// FMA) and the streaming read bandwidth (a sum over a buffer much larger
 // than the caches), on one thread and on every core, so benchmarks can
 // report MoE throughput as a percentage of the limit that binds it. On a
 // CPU with AMX-BF16 it also prints the tile unit's BF16 peak (a loop of
@@ -33,31 +34,68 @@
 
 namespace {
 
+// The widest float vectors this build's target has (-march=native): the
+// session machines have AVX-512 or only AVX2, and the peak is the width's.
+#if defined(__AVX512F__)
+using FloatVector = __m512;
+constexpr int kVectorFloats = 16;
+FloatVector splat(float value) { return _mm512_set1_ps(value); }
+FloatVector loadFloats(const float *data) { return _mm512_loadu_ps(data); }
+FloatVector addFloats(FloatVector a, FloatVector b) {
+  return _mm512_add_ps(a, b);
+}
+FloatVector fusedMultiplyAdd(FloatVector a, FloatVector b, FloatVector c) {
+  return _mm512_fmadd_ps(a, b, c);
+}
+float sumLanes(FloatVector v) { return _mm512_reduce_add_ps(v); }
+#elif defined(__AVX2__) && defined(__FMA__)
+using FloatVector = __m256;
+constexpr int kVectorFloats = 8;
+FloatVector splat(float value) { return _mm256_set1_ps(value); }
+FloatVector loadFloats(const float *data) { return _mm256_loadu_ps(data); }
+FloatVector addFloats(FloatVector a, FloatVector b) {
+  return _mm256_add_ps(a, b);
+}
+FloatVector fusedMultiplyAdd(FloatVector a, FloatVector b, FloatVector c) {
+  return _mm256_fmadd_ps(a, b, c);
+}
+float sumLanes(FloatVector v) {
+  alignas(32) float lanes[kVectorFloats];
+  _mm256_store_ps(lanes, v);
+  float sum = 0;
+  for (float lane : lanes)
+    sum += lane;
+  return sum;
+}
+#else
+#error "machine-peak needs AVX2 and FMA, or AVX-512"
+#endif
+
 double seconds(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
       .count();
 }
 
-/// GFLOP/s of 12 independent FMA chains on 16-float registers.
+/// GFLOP/s of 12 independent FMA chains on vector registers.
 double fmaPeak() {
   constexpr int kChains = 12;
   constexpr long kIterations = 20'000'000;
-  __m512 acc[kChains];
+  FloatVector acc[kChains];
   for (int i = 0; i < kChains; ++i)
-    acc[i] = _mm512_set1_ps(1.0f + i * 1e-3f);
-  __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+    acc[i] = splat(1.0f + i * 1e-3f);
+  FloatVector a = splat(0.999999f), b = splat(1e-7f);
   double best = 0;
   for (int repeat = 0; repeat < 3; ++repeat) {
     auto start = std::chrono::steady_clock::now();
     for (long it = 0; it < kIterations; ++it)
       for (int i = 0; i < kChains; ++i)
-        acc[i] = _mm512_fmadd_ps(acc[i], a, b);
-    double flops = 2.0 * 16 * kChains * kIterations;
+        acc[i] = fusedMultiplyAdd(acc[i], a, b);
+    double flops = 2.0 * kVectorFloats * kChains * kIterations;
     best = std::max(best, flops / seconds(start) / 1e9);
   }
   float sink = 0;
   for (int i = 0; i < kChains; ++i)
-    sink += _mm512_reduce_add_ps(acc[i]);
+    sink += sumLanes(acc[i]);
   if (sink == 42.0f)
     std::puts("");
   return best;
@@ -126,15 +164,15 @@ __attribute__((target("amx-tile,amx-bf16"))) double amxPeak() {
 
 /// A vectorised sum of `count` floats (a multiple of 64).
 float sumFloats(const float *data, size_t count) {
-  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-  for (size_t i = 0; i < count; i += 64) {
-    s0 = _mm512_add_ps(s0, _mm512_loadu_ps(&data[i]));
-    s1 = _mm512_add_ps(s1, _mm512_loadu_ps(&data[i + 16]));
-    s2 = _mm512_add_ps(s2, _mm512_loadu_ps(&data[i + 32]));
-    s3 = _mm512_add_ps(s3, _mm512_loadu_ps(&data[i + 48]));
+  static_assert(64 % (4 * kVectorFloats) == 0, "64 floats a step");
+  FloatVector s0 = splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+  for (size_t i = 0; i < count; i += 4 * kVectorFloats) {
+    s0 = addFloats(s0, loadFloats(&data[i]));
+    s1 = addFloats(s1, loadFloats(&data[i + kVectorFloats]));
+    s2 = addFloats(s2, loadFloats(&data[i + 2 * kVectorFloats]));
+    s3 = addFloats(s3, loadFloats(&data[i + 3 * kVectorFloats]));
   }
-  return _mm512_reduce_add_ps(
-      _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+  return sumLanes(addFloats(addFloats(s0, s1), addFloats(s2, s3)));
 }
 
 /// Runs `work(thread)` on `threads` threads at once; returns the seconds
