@@ -184,7 +184,8 @@ DEEP_CASES=(tensor-cores-bf16-deep tensor-cores-bf16-deep-wide
   tensor-cores-bf16-deep-grid-ahead3
   tensor-cores-bf16-deep-wgmma-ahead2 tensor-cores-bf16-deep-wgmma2-async
   tensor-cores-bf16-deep-wgmma-tma tensor-cores-bf16-deep-wgmma2-tma
-  tensor-cores-bf16-deep-wgmma-tma-a tensor-cores-bf16-deep-wgmma2-tma-a-wide)
+  tensor-cores-bf16-deep-wgmma-tma-a tensor-cores-bf16-deep-wgmma2-tma-a-wide
+  tensor-cores-bf16-deep-wgmma2-tma-a-empty)
 deep_wanted=0
 for name in "${DEEP_CASES[@]}"; do
   wanted "$name" && deep_wanted=1
@@ -247,6 +248,11 @@ if [[ "$HOST" == 1 || "$ARCH" == sm_90* ]]; then
   # block of 256 columns and a ragged one of 64).
   prepare tensor-cores-bf16-deep-wgmma2-tma-a-wide "$OUT/tensor-cores-bf16-deep-model.json" 4e-3 \
     --compile --pipeline-options="wgmma=true warpgroups=2 tma-weights=true tma-activations=true weight-chunks-ahead=2 wgmma-wide-ungated=true" --arch sm_90a \
+    --reference --tensor-cores --weights tensor-cores-bf16-deep.safetensors
+  # Empty mbarriers in place of the block barrier a chunk
+  # (tma-empty-barriers): the warps meet only after the loop.
+  prepare tensor-cores-bf16-deep-wgmma2-tma-a-empty "$OUT/tensor-cores-bf16-deep-model.json" 4e-3 \
+    --compile --pipeline-options="wgmma=true warpgroups=2 tma-weights=true tma-activations=true weight-chunks-ahead=2 wgmma-pending-chunks=1 tma-empty-barriers=true" --arch sm_90a \
     --reference --tensor-cores --weights tensor-cores-bf16-deep.safetensors
 fi
 # The same with each warp's W groups copied by cp.async into a ring of

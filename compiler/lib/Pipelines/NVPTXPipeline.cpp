@@ -96,6 +96,7 @@ warpMmaOptions(const NVPTXPipelineOptions &options, bool emulateLanes) {
   warpMma.copyActivationsAsync = options.copyActivationsAsync;
   warpMma.tmaWeights = options.tmaWeights;
   warpMma.tmaActivations = options.tmaActivations;
+  warpMma.tmaEmptyBarriers = options.tmaEmptyBarriers;
   return warpMma;
 }
 
@@ -144,6 +145,7 @@ static void copyDecodeScheduleOptions(const NVPTXPipelineOptions &from,
   to.weightChunksAhead = static_cast<int64_t>(from.weightChunksAhead);
   to.wgmmaPendingChunks = static_cast<int64_t>(from.wgmmaPendingChunks);
   to.wgmmaWideUngated = static_cast<bool>(from.wgmmaWideUngated);
+  to.tmaEmptyBarriers = static_cast<bool>(from.tmaEmptyBarriers);
 }
 
 /// `options` with decode-options over them, in `decode`; an error message,
@@ -176,7 +178,8 @@ static std::string parseDecodeOptions(const NVPTXPipelineOptions &options,
            "' may set only column-block, column-group, split-k, "
            "split-k-min, prefetch-weights, weight-stages, "
            "stage-activations, stage-weights, weight-chunks-ahead, "
-           "wgmma-pending-chunks and wgmma-wide-ungated (the layers' block "
+           "wgmma-pending-chunks, wgmma-wide-ungated and tma-empty-barriers "
+           "(the layers' block "
            "shape is the same at every token count)";
   return "";
 }
@@ -220,6 +223,10 @@ static std::string verifyScheduleOptions(const NVPTXPipelineOptions &options) {
     return "--pipeline-options=tma-activations=true needs tma-weights=true "
            "and narrow-activations=true (A's boxes land on W's mbarriers, "
            "of the operand type as the tensor holds them)";
+  if (options.tmaEmptyBarriers && !options.tmaActivations)
+    return "--pipeline-options=tma-empty-barriers=true needs "
+           "tma-activations=true (the block barrier a chunk can go only "
+           "where no thread writes a slot)";
   return "";
 }
 

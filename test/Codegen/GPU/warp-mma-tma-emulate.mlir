@@ -1,6 +1,7 @@
 // RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128 tma-weights=true" --cse | FileCheck %s
 // RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128 tma-weights=true" --cse | FileCheck %s --check-prefix=MODEL
 // RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128 tma-weights=true tma-activations=true" --cse | FileCheck %s --check-prefix=HOST-A
+// RUN: moe-opt %s --moe-gpu-warp-mma="emulate-lanes=true wgmma=true warp-tile-rows=16 warp-tile-columns=128 tma-weights=true tma-activations=true tma-empty-barriers=true" --cse | FileCheck %s --check-prefix=HOST-EMPTY
 
 // On the host (host semantics) warp-mma-tma.mlir's tile copies W's boxes
 // as TMA writes them, in each warp's turn: W's buffer [2, 48, 64] (an
@@ -83,6 +84,55 @@
 // HOST-A:         %c8192 = arith.constant 8192 : index
 // HOST-A-NEXT:    %{{.+}} = arith.cmpi uge, %{{.+}}, %c8192
 // HOST-A-NEXT:    cf.assert %{{.+}}, "moe-gpu-warp-mma host semantics: a TMA box lands more bytes than its slot's mbarrier expects"
+
+// With tma-empty-barriers too, no block barrier orders the boxes after the
+// reads (no model of one, [1] of index), and the empty mbarriers' model
+// does, [slot, field] (releases of the slot's chunks, the issuing thread's
+// waits for them), set up with the full ones' for the run. Before the
+// boxes of chunk c + 1 past the slots' first (use u = (c + 1) / 2 of slot
+// (c + 1) % 2; none before the loop): the slot's use u - 1 released, the
+// parity the GPU passes ((u - 1) % 2) naming that phase, and the slot's
+// releases waited for in order. After chunk c's steps: this warp's
+// release of chunk c's slot, in order (use c / 2).
+// HOST-EMPTY-LABEL: func.func @tma_forall
+// HOST-EMPTY-NOT:     memref.alloca() : memref<1xindex>
+// HOST-EMPTY:         %[[BARS:.+]] = memref.alloca() : memref<2x4xindex>
+// HOST-EMPTY-NEXT:    %[[EMPTY:.+]] = memref.alloca() : memref<2x2xindex>
+// HOST-EMPTY:         memref.store %c0, %[[BARS]][%c1, %c3]
+// HOST-EMPTY-NEXT:    memref.store %c0, %[[EMPTY]][%c0, %c0]
+// HOST-EMPTY-NEXT:    memref.store %c0, %[[EMPTY]][%c0, %c1]
+// HOST-EMPTY-NEXT:    memref.store %c0, %[[EMPTY]][%c1, %c0]
+// HOST-EMPTY-NEXT:    memref.store %c0, %[[EMPTY]][%c1, %c1]
+// HOST-EMPTY-NOT:     %[[EMPTY]]
+// HOST-EMPTY:         scf.for %[[CHUNK:.+]] = %c0 to %{{[0-9]+}} step %c1 {
+// HOST-EMPTY-NEXT:      %[[NEXT:.+]] = arith.addi %[[CHUNK]], %c1
+// HOST-EMPTY:           %[[SLOT:.+]] = arith.remui %[[NEXT]], %c2
+// HOST-EMPTY-NEXT:      %[[REUSED:.+]] = arith.cmpi uge, %[[NEXT]], %c2
+// HOST-EMPTY-NEXT:      %[[USE:.+]] = arith.divui %[[NEXT]], %c2
+// HOST-EMPTY-NEXT:      scf.if %[[REUSED]] {
+// HOST-EMPTY-NEXT:        %[[PREVIOUS:.+]] = arith.subi %[[USE]], %c1
+// HOST-EMPTY-NEXT:        %[[ODD:.+]] = arith.remui %[[PREVIOUS]], %c2
+// HOST-EMPTY-NEXT:        %[[PARITY:.+]] = arith.cmpi ne, %[[ODD]], %c0
+// HOST-EMPTY-NEXT:        %[[RELEASED:.+]] = memref.load %[[EMPTY]][%[[SLOT]], %c0]
+// HOST-EMPTY-NEXT:        %[[ENOUGH:.+]] = arith.cmpi uge, %[[RELEASED]], %[[USE]]
+// HOST-EMPTY-NEXT:        cf.assert %[[ENOUGH]], "moe-gpu-warp-mma host semantics: TMA boxes issued into a slot before the reads of the chunk it held were released (on the GPU the issuing thread would wait forever)"
+// HOST-EMPTY-NEXT:        %[[ODD_RELEASED:.+]] = arith.remui %[[RELEASED]], %c2
+// HOST-EMPTY-NEXT:        %[[IN_PROGRESS_ODD:.+]] = arith.cmpi ne, %[[ODD_RELEASED]], %c0
+// HOST-EMPTY-NEXT:        %[[RETURNS:.+]] = arith.cmpi ne, %[[IN_PROGRESS_ODD]], %[[PARITY]]
+// HOST-EMPTY-NEXT:        cf.assert %[[RETURNS]], "moe-gpu-warp-mma host semantics: the parity a wait on a TMA slot's empty mbarrier passes names another phase than the release of the chunk the slot held"
+// HOST-EMPTY-NEXT:        %[[ACQUIRED:.+]] = memref.load %[[EMPTY]][%[[SLOT]], %c1]
+// HOST-EMPTY-NEXT:        %[[AFTER:.+]] = arith.addi %[[ACQUIRED]], %c1
+// HOST-EMPTY-NEXT:        %[[IN_ORDER:.+]] = arith.cmpi eq, %[[AFTER]], %[[USE]]
+// HOST-EMPTY-NEXT:        cf.assert %[[IN_ORDER]], "moe-gpu-warp-mma host semantics: a TMA slot's releases waited for out of order or twice"
+// HOST-EMPTY-NEXT:        memref.store %[[USE]], %[[EMPTY]][%[[SLOT]], %c1]
+// HOST-EMPTY-NEXT:      }
+// HOST-EMPTY:           %[[READ_SLOT:.+]] = arith.remui %[[CHUNK]], %c2
+// HOST-EMPTY:           %[[READ_USE:.+]] = arith.divui %[[CHUNK]], %c2
+// HOST-EMPTY-NEXT:      %[[DONE:.+]] = memref.load %[[EMPTY]][%[[READ_SLOT]], %c0]
+// HOST-EMPTY-NEXT:      %[[RELEASE_IN_ORDER:.+]] = arith.cmpi eq, %[[DONE]], %[[READ_USE]]
+// HOST-EMPTY-NEXT:      cf.assert %[[RELEASE_IN_ORDER]], "moe-gpu-warp-mma host semantics: a TMA slot's chunks released out of order or twice"
+// HOST-EMPTY-NEXT:      %[[ONE_MORE:.+]] = arith.addi %[[DONE]], %c1
+// HOST-EMPTY-NEXT:      memref.store %[[ONE_MORE]], %[[EMPTY]][%[[READ_SLOT]], %c0]
 
 // The slots' mbarriers as a model, [slot, field] (phases completed,
 // arrivals and bytes pending, phases waited for), set up for the run of

@@ -1,6 +1,9 @@
 // RUN: moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=128 tma-weights=true" --cse | FileCheck %s
 // RUN: moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=128" --cse | FileCheck %s --check-prefix=CP-ASYNC
 // RUN: moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=128 tma-weights=true tma-activations=true" --cse | FileCheck %s --check-prefix=TMA-A
+// RUN: moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=128 tma-weights=true tma-activations=true tma-empty-barriers=true" --cse | FileCheck %s --check-prefix=EMPTY
+// RUN: moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=128 tma-weights=true tma-activations=true tma-empty-barriers=true wgmma-pending-chunks=1" --cse | FileCheck %s --check-prefix=EMPTY-PENDING
+// RUN: not moe-opt %s --moe-gpu-warp-mma="wgmma=true warp-tile-rows=16 warp-tile-columns=128 tma-weights=true tma-empty-barriers=true" 2>&1 | FileCheck %s --check-prefix=EMPTY-NEEDS-A
 
 // The warpgroup of warp-mma-wgmma.mlir with narrowed A (bf16 rows) and W
 // expert %e's [40, 96] of a [2, 40, 96] tensor, with tma-weights: W's
@@ -64,7 +67,7 @@
 // CHECK:           llvm.intr.trap
 // CHECK:           nvvm.fence.proxy
 // CHECK-NEXT:      gpu.barrier
-// CHECK:           scf.for %[[CHUNK:.+]] = %c0 to %{{.+}} step %c1
+// CHECK:           scf.for %[[CHUNK:.+]] = %c0 to %{{[0-9]+}} step %c1
 // CHECK:             %[[NEXT:.+]] = arith.addi %[[CHUNK]], %c1
 // CHECK:             %[[HAS_NEXT:.+]] = arith.cmpi ult, %[[NEXT]], %{{.+}}
 // CHECK:             scf.if %[[HAS_NEXT]] {
@@ -169,6 +172,84 @@
 // TMA-A-NOT:       nvgpu.device_async_copy
 // TMA-A-NOT:       nvvm.cp.async
 // TMA-A:           nvvm.mbarrier.inval
+
+// With tma-empty-barriers too (no thread writes a slot), a second mbarrier
+// a slot, its empty one, counts the block's 4 warps:
+// - before the boxes of a chunk past the slots' first (chunk c + 1 >= 2,
+//   use u = (c + 1) / 2 of slot (c + 1) % 2), the issuing thread waits on
+//   the slot's empty mbarrier for the phase of the slot's previous use
+//   (parity (u - 1) % 2); the chunks before the loop wait for nothing;
+// - once a warp's wgmmas of chunk c are waited for, its lane 0 arrives on
+//   the empty mbarrier of chunk c's slot, before the warp waits for the
+//   next chunk's boxes;
+// - no block barrier in the loop (nor between the set-up's and it): one
+//   after it, before thread 0 invalidates both groups.
+// EMPTY-LABEL: func.func @tma
+// EMPTY:         %[[FULL:.+]] = nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 2>
+// EMPTY-NEXT:    %[[EMPTY:.+]] = nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 2>
+// EMPTY-NEXT:    %[[ISSUER:.+]] = arith.cmpi eq, %[[THREAD:.+]], %c0
+// EMPTY:         nvgpu.mbarrier.init %[[FULL]][%c1], %c1, predicate = %[[ISSUER]]
+// EMPTY-NEXT:    nvgpu.mbarrier.init %[[EMPTY]][%c0], %c4, predicate = %[[ISSUER]]
+// EMPTY-NEXT:    nvgpu.mbarrier.init %[[EMPTY]][%c1], %c4, predicate = %[[ISSUER]]
+// EMPTY:         nvvm.fence.mbarrier.init
+// EMPTY-NEXT:    gpu.barrier
+// EMPTY-NOT:     gpu.barrier
+// EMPTY-NOT:     nvgpu.mbarrier.get %[[EMPTY]]
+// EMPTY:         nvgpu.mbarrier.arrive.expect_tx %[[FULL]]
+// EMPTY-NOT:     gpu.barrier
+// EMPTY:         scf.for %[[CHUNK:.+]] = %c0 to %{{[0-9]+}} step %c1
+// EMPTY-NEXT:      %[[NEXT:.+]] = arith.addi %[[CHUNK]], %c1
+// EMPTY:           scf.if
+// EMPTY:             %[[SLOT:.+]] = arith.remui %[[NEXT]], %c2
+// EMPTY-NEXT:        %[[REUSED:.+]] = arith.cmpi uge, %[[NEXT]], %c2
+// EMPTY-NEXT:        %[[USE:.+]] = arith.divui %[[NEXT]], %c2
+// EMPTY-NEXT:        %[[WAITS:.+]] = arith.andi %[[REUSED]], %[[ISSUER]]
+// EMPTY-NEXT:        scf.if %[[WAITS]] {
+// EMPTY-NEXT:          %[[PREVIOUS:.+]] = arith.subi %[[USE]], %c1
+// EMPTY-NEXT:          %[[ODD:.+]] = arith.remui %[[PREVIOUS]], %c2
+// EMPTY-NEXT:          %[[PARITY:.+]] = arith.cmpi ne, %[[ODD]], %c0
+// EMPTY-NEXT:          nvgpu.mbarrier.get %[[EMPTY]][%[[SLOT]]]
+// EMPTY:               %[[PHASE:.+]] = arith.extui %[[PARITY]] : i1 to i32
+// EMPTY:               nvvm.mbarrier.try_wait %{{.+}}, %[[PHASE]]
+// EMPTY:             nvgpu.mbarrier.arrive.expect_tx %[[FULL]][%[[SLOT]]]
+// EMPTY:           %[[READ_SLOT:.+]] = arith.remui %[[CHUNK]], %c2
+// EMPTY:           nvvm.wgmma.mma_async
+// EMPTY:           nvvm.wgmma.wait.group.sync.aligned 0
+// EMPTY-NEXT:      %[[LANE:.+]] = arith.remui %[[THREAD]], %c32
+// EMPTY-NEXT:      %[[LANE_0:.+]] = arith.cmpi eq, %[[LANE]], %c0
+// EMPTY-NEXT:      scf.if %[[LANE_0]] {
+// EMPTY-NEXT:        nvgpu.mbarrier.arrive %[[EMPTY]][%[[READ_SLOT]]]
+// EMPTY-NEXT:      }
+// EMPTY-NEXT:      scf.if
+// EMPTY:             nvgpu.mbarrier.get %[[FULL]]
+// EMPTY-NOT:       gpu.barrier
+// EMPTY:           scf.yield %{{.+}} : !llvm.struct
+// EMPTY-NEXT:    }
+// EMPTY-NEXT:    gpu.barrier
+// EMPTY-NEXT:    scf.if %[[ISSUER]] {
+// EMPTY-COUNT-2:   nvgpu.mbarrier.get %[[FULL]]
+// EMPTY-COUNT-2:   nvgpu.mbarrier.get %[[EMPTY]]
+
+// With a chunk of wgmmas pending (3 slots), the wait before the chunk's
+// end retires the chunk before, whose slot the warp then releases (where
+// there is one); after the loop, the last chunk's wgmmas are waited for
+// before the one barrier.
+// EMPTY-PENDING-LABEL: func.func @tma
+// EMPTY-PENDING:         scf.for %[[CHUNK:.+]] = %c0 to %{{[0-9]+}} step %c1
+// EMPTY-PENDING:           nvvm.wgmma.wait.group.sync.aligned 2
+// EMPTY-PENDING-NEXT:      %[[BEFORE:.+]] = arith.subi %[[CHUNK]], %c1
+// EMPTY-PENDING-NEXT:      %[[ANY:.+]] = arith.cmpi uge, %[[CHUNK]], %c1
+// EMPTY-PENDING-NEXT:      scf.if %[[ANY]] {
+// EMPTY-PENDING-NEXT:        %[[SLOT:.+]] = arith.remui %[[BEFORE]], %c3
+// EMPTY-PENDING:             nvgpu.mbarrier.arrive %{{.+}}[%[[SLOT]]]
+// EMPTY-PENDING-NOT:       gpu.barrier
+// EMPTY-PENDING:           scf.yield %{{.+}} : !llvm.struct
+// EMPTY-PENDING-NEXT:    }
+// EMPTY-PENDING-NEXT:    nvvm.wgmma.wait.group.sync.aligned 0
+// EMPTY-PENDING-NEXT:    gpu.barrier
+// EMPTY-PENDING-NEXT:    scf.if
+
+// EMPTY-NEEDS-A: error: moe-gpu-warp-mma: tma-empty-barriers needs tma-activations
 
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>

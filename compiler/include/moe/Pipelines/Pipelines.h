@@ -333,6 +333,14 @@ struct NVPTXPipelineOptions
                      "mbarriers, so that no thread copies by cp.async "
                      "(moe-gpu-warp-mma)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> tmaEmptyBarriers{
+      *this, "tma-empty-barriers",
+      llvm::cl::desc("With tma-activations, a second mbarrier a slot (each "
+                     "warp arrives once its wgmmas have read the slot; the "
+                     "issuing thread waits on it before the slot's next "
+                     "boxes) in place of the block barrier a chunk "
+                     "(moe-gpu-warp-mma)"),
+      llvm::cl::init(false)};
   PassOptions::Option<int64_t> wgmmaPendingChunks{
       *this, "wgmma-pending-chunks",
       llvm::cl::desc("With wgmma, the chunks whose wgmmas may still run "

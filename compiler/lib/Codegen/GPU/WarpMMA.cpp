@@ -629,6 +629,10 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
                "(rows of 16-bit elements, a multiple of 16 bytes, all of "
                "them or a slice of whole 64-column chunks, views of it by "
                "unit-stride subviews); its chunks are copied by cp.async";
+      if (tmaEmptyBarriers && !activationTensor)
+        at->emitWarning() << "tma-empty-barriers: this tile's threads "
+                             "write its staged A, so a block barrier still "
+                             "ends each chunk";
     }
     if (warpgroupTile && !staging.coreMatrices)
       at->emitWarning() << "the staged core matrices of wgmma=true do not fit "
@@ -731,7 +735,11 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
             allocateModel<AsyncCopyCounter>(b, loc, std::nullopt);
       // And of the block barriers' order of the slots' writes and reads:
       // at the start of the warp's turn, so that it sees the runs of a
-      // block-uniform loop around the tile one after another.
+      // block-uniform loop around the tile one after another. With empty
+      // mbarriers there is no such barrier: their model orders the boxes
+      // after the reads instead.
+      if (staging.emptyBarriers)
+        return staging;
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(cast<scf::ForallOp>(scope).getBody());
       staging.barrierModel =
@@ -870,15 +878,24 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       }
       staging.tmaBoxes.push_back(box);
     }
+    // No thread writes a slot where A comes by TMA too: with
+    // tma-empty-barriers, empty mbarriers order the boxes after the reads.
+    bool empty = tmaEmptyBarriers && activationTensor;
     if (!launch) {
-      // On the host, the model of the slots' mbarriers.
+      // On the host, the models of the slots' mbarriers.
       staging.weightBarriers =
           allocateModel<BoxBarrierField>(b, loc, staging.weightSlots);
+      if (empty)
+        staging.emptyBarriers =
+            allocateModel<EmptyBarrierField>(b, loc, staging.weightSlots);
       return;
     }
-    staging.weightBarriers = nvgpu::MBarrierCreateOp::create(
-        b, loc,
-        nvgpu::MBarrierGroupType::get(context, workgroup, staging.weightSlots));
+    auto groupType =
+        nvgpu::MBarrierGroupType::get(context, workgroup, staging.weightSlots);
+    staging.weightBarriers = nvgpu::MBarrierCreateOp::create(b, loc, groupType);
+    if (empty)
+      staging.emptyBarriers =
+          nvgpu::MBarrierCreateOp::create(b, loc, groupType);
     staging.issuesBoxes = arith::CmpIOp::create(
         b, loc, arith::CmpIPredicate::eq, staging.threadId, index(0));
   }
@@ -1108,6 +1125,12 @@ struct MoEGPUWarpMMAPass : moe::impl::MoEGPUWarpMMAPassBase<MoEGPUWarpMMAPass> {
       getOperation().emitError(
           "moe-gpu-warp-mma: weight-chunks-ahead must be 1 to 3 and "
           "wgmma-pending-chunks 0 to 2");
+      return signalPassFailure();
+    }
+    if (tmaEmptyBarriers && !tmaActivations) {
+      getOperation().emitError(
+          "moe-gpu-warp-mma: tma-empty-barriers needs tma-activations (the "
+          "block barrier a chunk can go only where no thread writes a slot)");
       return signalPassFailure();
     }
     if (ungatedWarpTileColumns < 0 || ungatedWarpTileColumns % kMmaCols != 0 ||

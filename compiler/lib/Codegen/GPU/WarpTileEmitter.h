@@ -157,6 +157,14 @@ struct Staging {
   /// mbarriers ([weightSlots, BoxBarrierField::Count] of index: see
   /// WarpTileHostEmulation.cpp), and null.
   Value weightBarriers, issuesBoxes;
+  /// With tma-empty-barriers (A and W both by TMA, so no thread writes a
+  /// slot): on the GPU a second mbarrier a slot, its empty one (an arrival
+  /// a warp a phase, once the warp's wgmmas that read the slot's chunk are
+  /// waited for), which the issuing thread waits on before the slot's next
+  /// boxes, in place of the block barrier a chunk; on the host a model of
+  /// those ([weightSlots, EmptyBarrierField::Count] of index). Null: the
+  /// block barrier ends each chunk.
+  Value emptyBarriers;
   /// On the host, where the block copies chunks by cp.async: a model of
   /// each slot's last copy ([slots, SlotCopyField::Count] of index) for the
   /// W slots where cp.async fills them (W without TMA, narrowed A) and for
@@ -230,6 +238,17 @@ enum class BoxBarrierField : int64_t {
   PendingBytes,
   /// The phases a thread has waited for.
   Waited,
+  Count
+};
+
+/// A field of the host's model of a slot's empty mbarrier (Staging::
+/// emptyBarriers on the host).
+enum class EmptyBarrierField : int64_t {
+  /// The phases completed: the slot's chunks whose reads this warp (on the
+  /// GPU every warp) released.
+  Released,
+  /// The phases the issuing thread waited for before the slot's boxes.
+  Acquired,
   Count
 };
 
@@ -405,10 +424,20 @@ private:
   /// `tma-activations` A's): on the GPU issued by one thread, which arrives
   /// on the slot's mbarrier expecting their bytes; on the host copied as
   /// TMA writes them.
-  void emitChunkBoxes(Value chunkStart, Value slot);
-  /// On the GPU, waits for the phase of `parity` of slot `slot`'s mbarrier
-  /// (TMA W), trapping after kBoxWaitLimitNanoseconds.
-  void waitForBoxes(Value slot, Value parity);
+  void emitChunkBoxes(Value chunk, Value chunkStart, Value slot);
+  /// On the GPU, waits for the phase of `parity` of mbarrier `slot` of
+  /// `barriers` (a TMA slot's full or empty one), trapping after
+  /// kBoxWaitLimitNanoseconds.
+  void waitOnSlotBarrier(Value barriers, Value slot, Value parity);
+  /// With empty mbarriers (Staging::emptyBarriers), before the boxes of
+  /// chunk `chunk` into slot `slot`: where the slot held an earlier chunk,
+  /// the issuing thread waits for that chunk's reads to be released (on
+  /// the host, the model checks that they were).
+  void acquireSlot(Value chunk, Value slot);
+  /// With empty mbarriers, once this warp's reads of chunk `chunk` have
+  /// ended (its wgmmas waited for): lane 0 arrives on the slot's empty
+  /// mbarrier (on the host, the model's release).
+  void releaseSlot(Value chunk);
   /// On the host, `box` into slot `slot` of its buffer as TMA writes it,
   /// from its coordinates `at` (innermost first).
   void copyBoxOnHost(const Staging::TmaBox &box, ArrayRef<Value> at,
@@ -425,6 +454,14 @@ private:
   void modelBoxLanded(Value slot, int64_t bytes);
   void modelBoxWait(Value slot, Value use, Value parity);
   void modelBoxBarrierInvalidation();
+  /// On the host, with empty mbarriers: the model of them (Staging::
+  /// emptyBarriers), set up for a run of the tile; a release of the slot's
+  /// use `use` (its chunk use * slots + slot); the issuing thread's wait
+  /// for the release of use `use` - 1 before the boxes of use `use`,
+  /// passing `parity`.
+  void initEmptyBarrierModel();
+  void modelSlotRelease(Value slot, Value use);
+  void modelSlotAcquire(Value slot, Value use, Value parity);
   /// Field `field` of a host model (a memref of index whose last dimension
   /// is the model's fields): at `slot` of a model of slots, or (null) of
   /// one of counters; and its update.

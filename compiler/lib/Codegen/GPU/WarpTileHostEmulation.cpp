@@ -9,7 +9,8 @@
 // [lane, ...] buffers, and mma.sync computed from upstream's fragment
 // layouts (see WarpTileEmitter.h). The block's cp.async groups, its
 // barriers' order of the staged slots' writes and reads, and with TMA W the
-// slots' mbarriers, run as models checked in program order.
+// slots' mbarriers (full and empty), run as models checked in program
+// order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -316,6 +317,78 @@ void WarpTileEmitter::modelBoxBarrierInvalidation() {
         "moe-gpu-warp-mma host semantics: TMA boxes landed that no thread "
         "waited for");
   }
+}
+
+// The empty mbarriers of TMA slots (tma-empty-barriers), on the host. On
+// the GPU the issuing thread waits on a slot's empty mbarrier before it
+// issues the boxes of the slot's next chunk, and every warp arrives on it
+// once its wait for its wgmmas retires the chunk that read the slot: a
+// release of the wrong chunk, or a wait for the wrong phase, is a race
+// (boxes landing in a slot a wgmma still reads) or a hang there. The host
+// runs one warp's turn at a time, so the model counts this warp's
+// releases (one arrival a phase, where the GPU's phase takes every
+// warp's), and checks in program order:
+// - a slot's chunks are released in order, each once;
+// - the boxes of a slot's use u come after the release of its use u - 1
+//   (else on the GPU the issuing thread, a consumer too, would wait for
+//   its own warp's later arrival: forever), and the parity the wait
+//   passes names that phase;
+// - the issuing thread waits for a slot's releases in order.
+
+void WarpTileEmitter::initEmptyBarrierModel() {
+  for (int64_t s = 0; s < staging->weightSlots; ++s) {
+    storeModelField(staging->emptyBarriers, constant(s),
+                    EmptyBarrierField::Released, constant(0));
+    storeModelField(staging->emptyBarriers, constant(s),
+                    EmptyBarrierField::Acquired, constant(0));
+  }
+}
+
+void WarpTileEmitter::modelSlotRelease(Value slot, Value use) {
+  Value released = loadModelField(staging->emptyBarriers, slot,
+                                  EmptyBarrierField::Released);
+  cf::AssertOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, released, use),
+      "moe-gpu-warp-mma host semantics: a TMA slot's chunks released out of "
+      "order or twice");
+  storeModelField(staging->emptyBarriers, slot, EmptyBarrierField::Released,
+                  arith::AddIOp::create(b, loc, released, constant(1)));
+}
+
+void WarpTileEmitter::modelSlotAcquire(Value slot, Value use, Value parity) {
+  Value released = loadModelField(staging->emptyBarriers, slot,
+                                  EmptyBarrierField::Released);
+  cf::AssertOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, released, use),
+      "moe-gpu-warp-mma host semantics: TMA boxes issued into a slot before "
+      "the reads of the chunk it held were released (on the GPU the "
+      "issuing thread would wait forever)");
+  // try_wait.parity returns once the phase of that parity has completed:
+  // while the phase in progress (number `released`) has the other parity.
+  Value inProgressOdd = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::ne,
+      arith::RemUIOp::create(b, loc, released, constant(2)), constant(0));
+  cf::AssertOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, inProgressOdd,
+                            parity),
+      "moe-gpu-warp-mma host semantics: the parity a wait on a TMA slot's "
+      "empty mbarrier passes names another phase than the release of the "
+      "chunk the slot held");
+  Value acquired = loadModelField(staging->emptyBarriers, slot,
+                                  EmptyBarrierField::Acquired);
+  cf::AssertOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                            arith::AddIOp::create(b, loc, acquired,
+                                                  constant(1)),
+                            use),
+      "moe-gpu-warp-mma host semantics: a TMA slot's releases waited for "
+      "out of order or twice");
+  storeModelField(staging->emptyBarriers, slot, EmptyBarrierField::Acquired,
+                  use);
 }
 
 // cp.async groups, on the host. On the GPU a thread's copies land when a

@@ -249,7 +249,7 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
   // copies its boxes), and narrowed A's (unless TMA copies them too).
   SmallVector<std::pair<Value, Value>, 3> copies;
   if (!staging->tmaBoxes.empty())
-    emitChunkBoxes(chunkStart, slot);
+    emitChunkBoxes(chunk, chunkStart, slot);
   else
     for (auto [buffer, weight] :
          llvm::zip_equal(staging->weightBuffers, staging->weightSources))
@@ -285,7 +285,8 @@ void WarpTileEmitter::emitWeightStageCopy(Value chunk, bool commit) {
     modelCommit(staging->asyncGroupModel);
 }
 
-void WarpTileEmitter::waitForBoxes(Value slot, Value parity) {
+void WarpTileEmitter::waitOnSlotBarrier(Value barriers, Value slot,
+                                        Value parity) {
   // Upstream's nvgpu.mbarrier.try_wait.parity loops until the phase
   // completes, with no way out; this loop tests the same way
   // (mbarrier.try_wait.parity, .acquire.cta, suspended up to the hint) and
@@ -295,8 +296,7 @@ void WarpTileEmitter::waitForBoxes(Value slot, Value parity) {
       b, loc,
       LLVM::LLVMPointerType::get(
           b.getContext(), static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared)),
-      nvgpu::MBarrierGetOp::create(b, loc, i64, staging->weightBarriers, slot)
-          .getResult());
+      nvgpu::MBarrierGetOp::create(b, loc, i64, barriers, slot).getResult());
   Value phase = arith::ExtUIOp::create(b, loc, i32, parity);
   Value ticks = arith::ConstantIntOp::create(b, loc, i32, kBoxWaitTicks);
   Value start = NVVM::GlobalTimerOp::create(b, loc, i64);
@@ -319,7 +319,57 @@ void WarpTileEmitter::waitForBoxes(Value slot, Value parity) {
   scf::YieldOp::create(b, loc);
 }
 
-void WarpTileEmitter::emitChunkBoxes(Value chunkStart, Value slot) {
+void WarpTileEmitter::acquireSlot(Value chunk, Value slot) {
+  // Use u of a slot (chunk u * slots + slot) waits for the release of use
+  // u - 1: the completion of the empty mbarrier's phase u - 1.
+  // The chunks before the loop are the slots' first.
+  std::optional<int64_t> known = getConstantIntValue(chunk);
+  if (known && *known < staging->weightSlots)
+    return;
+  Value slots = constant(staging->weightSlots);
+  Value reused =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, chunk, slots);
+  Value use = arith::DivUIOp::create(b, loc, chunk, slots);
+  auto parityOf = [&] {
+    Value previous = arith::SubIOp::create(b, loc, use, constant(1));
+    return arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ne,
+        arith::RemUIOp::create(b, loc, previous, constant(2)), constant(0));
+  };
+  if (!staging->threadId)
+    return whereTrue(reused,
+                     [&] { modelSlotAcquire(slot, use, parityOf()); });
+  whereTrue(arith::AndIOp::create(b, loc, reused, staging->issuesBoxes), [&] {
+    waitOnSlotBarrier(staging->emptyBarriers, slot, parityOf());
+  });
+}
+
+void WarpTileEmitter::releaseSlot(Value chunk) {
+  Value slots = constant(staging->weightSlots);
+  Value slot = arith::RemUIOp::create(b, loc, chunk, slots);
+  if (!staging->threadId)
+    return modelSlotRelease(slot,
+                            arith::DivUIOp::create(b, loc, chunk, slots));
+  // The warp's wait for its wgmmas has retired the chunk's: one lane
+  // arrives for the warp (the mbarrier counts the block's warps).
+  Value lane =
+      arith::RemUIOp::create(b, loc, staging->threadId,
+                             constant(kNVIDIAWarpSize));
+  whereTrue(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane,
+                                  constant(0)),
+            [&] {
+              nvgpu::MBarrierArriveOp::create(
+                  b, loc, nvgpu::MBarrierTokenType::get(b.getContext()),
+                  staging->emptyBarriers, slot);
+            });
+}
+
+void WarpTileEmitter::emitChunkBoxes(Value chunk, Value chunkStart,
+                                     Value slot) {
+  // The slot's last chunk has been read by every warp before its boxes
+  // overwrite it (with empty mbarriers; else the block barrier says so).
+  if (staging->emptyBarriers)
+    acquireSlot(chunk, slot);
   int64_t bytes = 0;
   for (const Staging::TmaBox &box : staging->tmaBoxes) {
     auto type = cast<MemRefType>(box.buffer.getType());
@@ -437,6 +487,10 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   // narrowed A and staged W: cp.async, `ahead` chunks on, waited for after
   // them); the barrier after makes the copy visible, and makes sure that
   // no warp still reads the buffer the next copy writes.
+  // With empty mbarriers no thread writes a slot, and the issuing thread
+  // waits for a slot's release before its boxes: the warps need not meet
+  // at each chunk.
+  bool chunkBarriers = !staging->emptyBarriers;
   auto barrier = [&](bool fenceProxy = true) {
     if (!staging->threadId) {
       if (staging->barrierModel)
@@ -466,6 +520,8 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   // back): on the host, a chunk the GPU's pending wgmmas still run.
   auto whereChunkBack = [&](Value lastChunk, int64_t back,
                             function_ref<void(Value)> body) {
+    if (back == 0)
+      return body(lastChunk);
     Value behind = constant(back);
     Value chunk = arith::SubIOp::create(b, loc, lastChunk, behind);
     whereTrue(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
@@ -484,12 +540,19 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   // Where chunk `chunk`'s steps end: on the GPU `endOfChunk` (a
   // warpgroup's wait for its wgmmas but the last `pendingChunks` chunks'),
   // on the host the end of the reads that wait retires.
+  // With empty mbarriers, the warp then releases the chunk's slot.
   auto endChunk = [&](Value chunk) {
+    auto release = [&] {
+      if (staging->emptyBarriers)
+        whereChunkBack(chunk, staging->pendingChunks,
+                       [&](Value read) { releaseSlot(read); });
+    };
     if (staging->threadId) {
       if (endOfChunk)
         endOfChunk(staging->pendingChunks);
-      return;
+      return release();
     }
+    release();
     if (staging->barrierModel && staging->pendingChunks > 0)
       endReads(chunk, staging->pendingChunks);
   };
@@ -511,6 +574,8 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   bool modelBoxes = !staging->tmaBoxes.empty() && !staging->threadId;
   if (modelBoxes)
     initBoxBarrierModel();
+  if (modelBoxes && staging->emptyBarriers)
+    initEmptyBarrierModel();
   // On the host, the model of the cp.async groups (a W slot model where
   // cp.async fills the W slots, so that a chunk's steps read what its
   // group brought).
@@ -534,6 +599,13 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
       nvgpu::MBarrierInitOp::create(b, loc, staging->weightBarriers,
                                     constant(kBoxArrivals), constant(slot),
                                     staging->issuesBoxes);
+    // An empty mbarrier's phase: every warp's release.
+    if (staging->emptyBarriers)
+      for (int64_t slot = 0; slot < staging->weightSlots; ++slot)
+        nvgpu::MBarrierInitOp::create(
+            b, loc, staging->emptyBarriers,
+            constant(staging->threads / kNVIDIAWarpSize), constant(slot),
+            staging->issuesBoxes);
     // The maps are the launch's grid-constant parameters
     // (moe-gpu-grid-constant-tensor-maps), which need no acquire fence:
     // the issuing thread brings them into the cache before its first box.
@@ -569,7 +641,7 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
       Value slot = arith::RemUIOp::create(b, loc, chunk, slots);
       if (modelBoxes)
         return modelBoxWait(slot, use, parity);
-      waitForBoxes(slot, parity);
+      waitOnSlotBarrier(staging->weightBarriers, slot, parity);
     };
     if (!mayBePast)
       return wait();
@@ -608,7 +680,8 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
   waitForWeights(constant(0), /*mayBePast=*/false);
   if (ringed)
     roundActivationRing(operandType, constant(0));
-  barrier();
+  if (chunkBarriers)
+    barrier();
   // The steps of chunk `chunk` on its staged slot, from `values`.
   auto emitChunkSteps = [&](Value chunk,
                             ValueRange values) -> SmallVector<Value> {
@@ -727,7 +800,8 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
       endChunk(chunk);
       waitForWeights(next, /*mayBePast=*/true);
     }
-    barrier();
+    if (chunkBarriers)
+      barrier();
     if (deferSteps) {
       assert(init.empty() && "the host's steps carry no values");
       whereChunkBack(chunk, staging->pendingChunks,
@@ -735,6 +809,28 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     }
     return values;
   });
+  // The loop's last chunks' wgmmas may still run: once they have, a
+  // barrier, so that no thread stages the next run of this tile (a
+  // block-uniform loop around it) into a slot that another warpgroup's
+  // wgmmas still read; on the host, their reads end there.
+  auto drainPendingChunks = [&] {
+    if (staging->threadId) {
+      assert(endOfChunk && "pending chunks are a warpgroup's wgmmas");
+      endOfChunk(0);
+    } else if (staging->barrierModel) {
+      for (int64_t back = 1; back <= staging->pendingChunks; ++back)
+        endReads(chunks, back);
+    }
+    barrier(/*fenceProxy=*/false);
+  };
+  // With empty mbarriers the warps meet only here, each past its last wait
+  // on an mbarrier, before thread 0 invalidates them.
+  if (!chunkBarriers) {
+    if (staging->pendingChunks > 0)
+      drainPendingChunks();
+    else
+      barrier(/*fenceProxy=*/false);
+  }
   // Every box has landed and been waited for by every thread before the
   // last barrier: the mbarriers are invalidated, so that a next run of
   // the tile may set them up again (on the host, the model checks that).
@@ -745,33 +841,25 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
                       {staging->slotCopyModel, staging->ringCopyModel});
   if (boxes)
     whereTrue(staging->issuesBoxes, [&] {
-      for (int64_t slot = 0; slot < staging->weightSlots; ++slot) {
-        Value address = nvgpu::MBarrierGetOp::create(
-            b, loc, b.getI64Type(), staging->weightBarriers, constant(slot));
-        NVVM::MBarrierInvalOp::create(
-            b, loc,
-            LLVM::IntToPtrOp::create(
-                b, loc,
-                LLVM::LLVMPointerType::get(
-                    b.getContext(),
-                    static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared)),
-                address));
+      for (Value barriers : {staging->weightBarriers, staging->emptyBarriers}) {
+        if (!barriers)
+          continue;
+        for (int64_t slot = 0; slot < staging->weightSlots; ++slot) {
+          Value address = nvgpu::MBarrierGetOp::create(
+              b, loc, b.getI64Type(), barriers, constant(slot));
+          NVVM::MBarrierInvalOp::create(
+              b, loc,
+              LLVM::IntToPtrOp::create(
+                  b, loc,
+                  LLVM::LLVMPointerType::get(
+                      b.getContext(),
+                      static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared)),
+                  address));
+        }
       }
     });
-  // The loop's last barrier passed with the last chunks' wgmmas pending:
-  // once they have run, a barrier, so that no thread stages the next run
-  // of this tile (a block-uniform loop around it) into a slot that another
-  // warpgroup's wgmmas still read; on the host, their reads end there.
-  if (staging->pendingChunks > 0) {
-    if (staging->threadId) {
-      assert(endOfChunk && "pending chunks are a warpgroup's wgmmas");
-      endOfChunk(0);
-    } else if (staging->barrierModel) {
-      for (int64_t back = 1; back <= staging->pendingChunks; ++back)
-        endReads(chunks, back);
-    }
-    barrier(/*fenceProxy=*/false);
-  }
+  if (chunkBarriers && staging->pendingChunks > 0)
+    drainPendingChunks();
   if (staging->threadId || staging->pendingChunks == 0)
     return SmallVector<Value>(loop.getResults());
   // The host's last chunks' steps, which the GPU waits for after the loop.

@@ -566,6 +566,17 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
     its end), which reach only accumulator rows that are never stored. A
     tile whose A is not such a view keeps cp.async, with a warning.
 
+    With `tma-empty-barriers` too (A and W both by TMA: no thread writes a
+    slot), the block barrier that ended each chunk goes. Each slot has a
+    second mbarrier (its "empty" one, a warp's arrival a phase): lane 0 of
+    every warp arrives on it once the warp's wait for its wgmmas retires
+    the chunk that read the slot, and the issuing thread waits on it for
+    the slot's previous chunk before it issues the slot's next boxes. The
+    warps then run up to the depth of the ring apart, where the barrier
+    made the block's warps meet at every chunk. One barrier after the loop
+    stays (the mbarriers are invalidated there). On the host a model of
+    the empty mbarriers checks the protocol in program order.
+
     With `emulate-lanes` (moe-nvptx-pipeline's `host-semantics`), the same
     lane code runs on the host instead, on tiles still inside their warp
     forall: each phase (the accumulators' first values, each step's
@@ -650,6 +661,13 @@ def MoEGPUWarpMMAPass : Pass<"moe-gpu-warp-mma", "mlir::func::FuncOp"> {
            "With tma-weights and narrowed activations, A's chunks come by "
            "TMA too: a box of the block's rows beside W's, on the same "
            "mbarrier, so that no thread copies by cp.async">,
+    Option<"tmaEmptyBarriers", "tma-empty-barriers", "bool",
+           /*default=*/"false",
+           "With A and W both by TMA, a second mbarrier a slot says when the "
+           "block's warps have read it: each warp arrives once its wgmmas "
+           "that read the slot are waited for, and the issuing thread waits "
+           "on it before it issues the slot's next boxes, in place of the "
+           "block barrier that ended each chunk">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
