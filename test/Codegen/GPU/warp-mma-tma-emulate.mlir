@@ -88,21 +88,25 @@
 // With tma-empty-barriers too, no block barrier orders the boxes after the
 // reads (no model of one, [1] of index), and the empty mbarriers' model
 // does, [slot, field] (releases of the slot's chunks, the issuing thread's
-// waits for them), set up with the full ones' for the run. Before the
+// waits for them, the chunks whose wgmmas the warp's waits retired), set
+// up with the full ones' for the run. Before the
 // boxes of chunk c + 1 past the slots' first (use u = (c + 1) / 2 of slot
 // (c + 1) % 2; none before the loop): the slot's use u - 1 released, the
 // parity the GPU passes ((u - 1) % 2) naming that phase, and the slot's
-// releases waited for in order. After chunk c's steps: this warp's
-// release of chunk c's slot, in order (use c / 2).
+// releases waited for in order. After chunk c's steps: its wgmmas retired
+// (no chunk pending: the wait retires chunk c itself), then this warp's
+// release of chunk c's slot (use c / 2), in order and after the retiring.
 // HOST-EMPTY-LABEL: func.func @tma_forall
 // HOST-EMPTY-NOT:     memref.alloca() : memref<1xindex>
 // HOST-EMPTY:         %[[BARS:.+]] = memref.alloca() : memref<2x4xindex>
-// HOST-EMPTY-NEXT:    %[[EMPTY:.+]] = memref.alloca() : memref<2x2xindex>
+// HOST-EMPTY-NEXT:    %[[EMPTY:.+]] = memref.alloca() : memref<2x3xindex>
 // HOST-EMPTY:         memref.store %c0, %[[BARS]][%c1, %c3]
 // HOST-EMPTY-NEXT:    memref.store %c0, %[[EMPTY]][%c0, %c0]
 // HOST-EMPTY-NEXT:    memref.store %c0, %[[EMPTY]][%c0, %c1]
+// HOST-EMPTY-NEXT:    memref.store %c0, %[[EMPTY]][%c0, %c2]
 // HOST-EMPTY-NEXT:    memref.store %c0, %[[EMPTY]][%c1, %c0]
 // HOST-EMPTY-NEXT:    memref.store %c0, %[[EMPTY]][%c1, %c1]
+// HOST-EMPTY-NEXT:    memref.store %c0, %[[EMPTY]][%c1, %c2]
 // HOST-EMPTY-NOT:     %[[EMPTY]]
 // HOST-EMPTY:         scf.for %[[CHUNK:.+]] = %c0 to %{{[0-9]+}} step %c1 {
 // HOST-EMPTY-NEXT:      %[[NEXT:.+]] = arith.addi %[[CHUNK]], %c1
@@ -128,9 +132,14 @@
 // HOST-EMPTY-NEXT:      }
 // HOST-EMPTY:           %[[READ_SLOT:.+]] = arith.remui %[[CHUNK]], %c2
 // HOST-EMPTY:           %[[READ_USE:.+]] = arith.divui %[[CHUNK]], %c2
+// HOST-EMPTY-NEXT:      %[[RETIRED_TO:.+]] = arith.addi %[[READ_USE]], %c1
+// HOST-EMPTY-NEXT:      memref.store %[[RETIRED_TO]], %[[EMPTY]][%[[READ_SLOT]], %c2]
 // HOST-EMPTY-NEXT:      %[[DONE:.+]] = memref.load %[[EMPTY]][%[[READ_SLOT]], %c0]
 // HOST-EMPTY-NEXT:      %[[RELEASE_IN_ORDER:.+]] = arith.cmpi eq, %[[DONE]], %[[READ_USE]]
 // HOST-EMPTY-NEXT:      cf.assert %[[RELEASE_IN_ORDER]], "moe-gpu-warp-mma host semantics: a TMA slot's chunks released out of order or twice"
+// HOST-EMPTY-NEXT:      %[[RETIRED:.+]] = memref.load %[[EMPTY]][%[[READ_SLOT]], %c2]
+// HOST-EMPTY-NEXT:      %[[AFTER_RETIRING:.+]] = arith.cmpi ugt, %[[RETIRED]], %[[READ_USE]]
+// HOST-EMPTY-NEXT:      cf.assert %[[AFTER_RETIRING]], "moe-gpu-warp-mma host semantics: a TMA slot released before the wgmmas that read it were waited for (on the GPU the next boxes may land while they read)"
 // HOST-EMPTY-NEXT:      %[[ONE_MORE:.+]] = arith.addi %[[DONE]], %c1
 // HOST-EMPTY-NEXT:      memref.store %[[ONE_MORE]], %[[EMPTY]][%[[READ_SLOT]], %c0]
 

@@ -249,6 +249,8 @@ enum class EmptyBarrierField : int64_t {
   Released,
   /// The phases the issuing thread waited for before the slot's boxes.
   Acquired,
+  /// The slot's chunks whose wgmmas this warp's waits have retired.
+  Retired,
   Count
 };
 
@@ -455,11 +457,13 @@ private:
   void modelBoxWait(Value slot, Value use, Value parity);
   void modelBoxBarrierInvalidation();
   /// On the host, with empty mbarriers: the model of them (Staging::
-  /// emptyBarriers), set up for a run of the tile; a release of the slot's
-  /// use `use` (its chunk use * slots + slot); the issuing thread's wait
+  /// emptyBarriers), set up for a run of the tile; the warp's wait for its
+  /// wgmmas retiring those of the slot's use `use` (its chunk use * slots +
+  /// slot); a release of that use; the issuing thread's wait
   /// for the release of use `use` - 1 before the boxes of use `use`,
   /// passing `parity`.
   void initEmptyBarrierModel();
+  void modelSlotRetired(Value slot, Value use);
   void modelSlotRelease(Value slot, Value use);
   void modelSlotAcquire(Value slot, Value use, Value parity);
   /// Field `field` of a host model (a memref of index whose last dimension

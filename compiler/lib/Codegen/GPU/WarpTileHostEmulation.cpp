@@ -328,7 +328,9 @@ void WarpTileEmitter::modelBoxBarrierInvalidation() {
 // runs one warp's turn at a time, so the model counts this warp's
 // releases (one arrival a phase, where the GPU's phase takes every
 // warp's), and checks in program order:
-// - a slot's chunks are released in order, each once;
+// - a slot's chunks are released in order, each once, and each after the
+//   warp's wait for its wgmmas retired those that read it (where the GPU
+//   waits: else the next boxes may land while they read);
 // - the boxes of a slot's use u come after the release of its use u - 1
 //   (else on the GPU the issuing thread, a consumer too, would wait for
 //   its own warp's later arrival: forever), and the parity the wait
@@ -341,24 +343,39 @@ void WarpTileEmitter::initEmptyBarrierModel() {
                     EmptyBarrierField::Released, constant(0));
     storeModelField(staging->emptyBarriers, constant(s),
                     EmptyBarrierField::Acquired, constant(0));
+    storeModelField(staging->emptyBarriers, constant(s),
+                    EmptyBarrierField::Retired, constant(0));
   }
 }
 
+void WarpTileEmitter::modelSlotRetired(Value slot, Value use) {
+  storeModelField(staging->emptyBarriers, slot, EmptyBarrierField::Retired,
+                  arith::AddIOp::create(b, loc, use, constant(1)));
+}
+
 void WarpTileEmitter::modelSlotRelease(Value slot, Value use) {
-  Value released = loadModelField(staging->emptyBarriers, slot,
-                                  EmptyBarrierField::Released);
+  Value released =
+      loadModelField(staging->emptyBarriers, slot, EmptyBarrierField::Released);
   cf::AssertOp::create(
       b, loc,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, released, use),
       "moe-gpu-warp-mma host semantics: a TMA slot's chunks released out of "
       "order or twice");
+  Value retired = loadModelField(staging->emptyBarriers, slot,
+                                 EmptyBarrierField::Retired);
+  cf::AssertOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, retired, use),
+      "moe-gpu-warp-mma host semantics: a TMA slot released before the "
+      "wgmmas that read it were waited for (on the GPU the next boxes may "
+      "land while they read)");
   storeModelField(staging->emptyBarriers, slot, EmptyBarrierField::Released,
                   arith::AddIOp::create(b, loc, released, constant(1)));
 }
 
 void WarpTileEmitter::modelSlotAcquire(Value slot, Value use, Value parity) {
-  Value released = loadModelField(staging->emptyBarriers, slot,
-                                  EmptyBarrierField::Released);
+  Value released =
+      loadModelField(staging->emptyBarriers, slot, EmptyBarrierField::Released);
   cf::AssertOp::create(
       b, loc,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, released, use),
@@ -377,14 +394,13 @@ void WarpTileEmitter::modelSlotAcquire(Value slot, Value use, Value parity) {
       "moe-gpu-warp-mma host semantics: the parity a wait on a TMA slot's "
       "empty mbarrier passes names another phase than the release of the "
       "chunk the slot held");
-  Value acquired = loadModelField(staging->emptyBarriers, slot,
-                                  EmptyBarrierField::Acquired);
+  Value acquired =
+      loadModelField(staging->emptyBarriers, slot, EmptyBarrierField::Acquired);
   cf::AssertOp::create(
       b, loc,
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                            arith::AddIOp::create(b, loc, acquired,
-                                                  constant(1)),
-                            use),
+      arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::eq,
+          arith::AddIOp::create(b, loc, acquired, constant(1)), use),
       "moe-gpu-warp-mma host semantics: a TMA slot's releases waited for "
       "out of order or twice");
   storeModelField(staging->emptyBarriers, slot, EmptyBarrierField::Acquired,

@@ -337,8 +337,7 @@ void WarpTileEmitter::acquireSlot(Value chunk, Value slot) {
         arith::RemUIOp::create(b, loc, previous, constant(2)), constant(0));
   };
   if (!staging->threadId)
-    return whereTrue(reused,
-                     [&] { modelSlotAcquire(slot, use, parityOf()); });
+    return whereTrue(reused, [&] { modelSlotAcquire(slot, use, parityOf()); });
   whereTrue(arith::AndIOp::create(b, loc, reused, staging->issuesBoxes), [&] {
     waitOnSlotBarrier(staging->emptyBarriers, slot, parityOf());
   });
@@ -348,13 +347,11 @@ void WarpTileEmitter::releaseSlot(Value chunk) {
   Value slots = constant(staging->weightSlots);
   Value slot = arith::RemUIOp::create(b, loc, chunk, slots);
   if (!staging->threadId)
-    return modelSlotRelease(slot,
-                            arith::DivUIOp::create(b, loc, chunk, slots));
+    return modelSlotRelease(slot, arith::DivUIOp::create(b, loc, chunk, slots));
   // The warp's wait for its wgmmas has retired the chunk's: one lane
   // arrives for the warp (the mbarrier counts the block's warps).
-  Value lane =
-      arith::RemUIOp::create(b, loc, staging->threadId,
-                             constant(kNVIDIAWarpSize));
+  Value lane = arith::RemUIOp::create(b, loc, staging->threadId,
+                                      constant(kNVIDIAWarpSize));
   whereTrue(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane,
                                   constant(0)),
             [&] {
@@ -552,6 +549,14 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
         endOfChunk(staging->pendingChunks);
       return release();
     }
+    // On the host, where the GPU's wait retires the wgmmas of all but the
+    // last `pendingChunks` chunks.
+    if (staging->emptyBarriers)
+      whereChunkBack(chunk, staging->pendingChunks, [&](Value retired) {
+        Value slots = constant(staging->weightSlots);
+        modelSlotRetired(arith::RemUIOp::create(b, loc, retired, slots),
+                         arith::DivUIOp::create(b, loc, retired, slots));
+      });
     release();
     if (staging->barrierModel && staging->pendingChunks > 0)
       endReads(chunk, staging->pendingChunks);
