@@ -6,7 +6,10 @@
 # 1. build/: the lit suite (check-moe).
 # 2. build-sanitize/: the same suite with the project built under
 #    AddressSanitizer + UndefinedBehaviorSanitizer, compiled models with
-#    MLIR's runtime verification, then each libFuzzer target for
+#    MLIR's runtime verification (the random sweeps' first configurations,
+#    and not the NVPTX tensor-cores.test and gpu-check.test, there: see
+#    test/lit.cfg.py; CI has 90 minutes on 2 cores), then each libFuzzer
+#    target for
 #    $MOE_FUZZ_SECONDS (default 60) seconds.
 # --quick (or MOE_TEST_QUICK=1) runs step 1 only.
 #

@@ -490,6 +490,11 @@ private:
   /// with `message` where fewer are pending.
   void takeFromPending(Value slot, BoxBarrierField field, int64_t amount,
                        StringRef message);
+  /// Asserts, with `message`, that a wait passing `parity` returns on an
+  /// mbarrier whose phase in progress is number `inProgress`
+  /// (try_wait.parity returns once the phase of that parity has
+  /// completed: while the phase in progress has the other parity).
+  void assertParityReturns(Value inProgress, Value parity, StringRef message);
   /// On the host, where copies go by cp.async (the block's staged chunks,
   /// a warp's W ring): a model of the groups (`groups`: Staging::
   /// asyncGroupModel or WeightRing::groupModel) and of each slot's last

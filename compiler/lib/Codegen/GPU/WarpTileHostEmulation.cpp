@@ -233,6 +233,17 @@ void WarpTileEmitter::takeFromPending(Value slot, BoxBarrierField field,
                   arith::SubIOp::create(b, loc, pending, constant(amount)));
 }
 
+void WarpTileEmitter::assertParityReturns(Value inProgress, Value parity,
+                                          StringRef message) {
+  Value inProgressOdd = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::ne,
+      arith::RemUIOp::create(b, loc, inProgress, constant(2)), constant(0));
+  cf::AssertOp::create(b, loc,
+                       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                                             inProgressOdd, parity),
+                       message);
+}
+
 void WarpTileEmitter::modelArrivalExpectingBytes(Value slot, int64_t bytes) {
   takeFromPending(slot, BoxBarrierField::PendingArrivals, 1,
                   "moe-gpu-warp-mma host semantics: an arrival on a TMA "
@@ -268,15 +279,8 @@ void WarpTileEmitter::modelBoxWait(Value slot, Value use, Value parity) {
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, phases, needed),
       "moe-gpu-warp-mma host semantics: a later TMA chunk's boxes landed "
       "in a slot before its chunk was waited for");
-  // try_wait.parity returns once the phase of that parity has completed:
-  // while the phase in progress (number `phases`) has the other parity.
-  Value inProgressOdd = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::ne,
-      arith::RemUIOp::create(b, loc, phases, constant(2)), constant(0));
-  cf::AssertOp::create(
-      b, loc,
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, inProgressOdd,
-                            parity),
+  assertParityReturns(
+      phases, parity,
       "moe-gpu-warp-mma host semantics: the parity a wait on a TMA slot's "
       "mbarrier passes names another phase than its chunk's");
   Value waited =
@@ -382,15 +386,8 @@ void WarpTileEmitter::modelSlotAcquire(Value slot, Value use, Value parity) {
       "moe-gpu-warp-mma host semantics: TMA boxes issued into a slot before "
       "the reads of the chunk it held were released (on the GPU the "
       "issuing thread would wait forever)");
-  // try_wait.parity returns once the phase of that parity has completed:
-  // while the phase in progress (number `released`) has the other parity.
-  Value inProgressOdd = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::ne,
-      arith::RemUIOp::create(b, loc, released, constant(2)), constant(0));
-  cf::AssertOp::create(
-      b, loc,
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, inProgressOdd,
-                            parity),
+  assertParityReturns(
+      released, parity,
       "moe-gpu-warp-mma host semantics: the parity a wait on a TMA slot's "
       "empty mbarrier passes names another phase than the release of the "
       "chunk the slot held");
