@@ -7,10 +7,10 @@
 # 2. build-sanitize/: the same suite with the project built under
 #    AddressSanitizer + UndefinedBehaviorSanitizer, compiled models with
 #    MLIR's runtime verification (the random sweeps' first configurations,
-#    and not the NVPTX tensor-cores.test and gpu-check.test, there: see
+#    and not the NVPTX tensor-cores, gpu-check, variant-launches and staging-depth tests, there: see
 #    test/lit.cfg.py; CI has 90 minutes on 2 cores), then each libFuzzer
 #    target for
-#    $MOE_FUZZ_SECONDS (default 60) seconds.
+#    $MOE_FUZZ_SECONDS (default 30) seconds.
 # --quick (or MOE_TEST_QUICK=1) runs step 1 only.
 #
 #===----------------------------------------------------------------------===#
@@ -27,5 +27,5 @@ if [[ "$QUICK" != 1 ]]; then
   SANITIZE_DIR="$ROOT/build-sanitize"
   "$ROOT/scripts/setup.sh" "$SANITIZE_DIR" -DMOE_SANITIZE=ON
   cmake --build "$SANITIZE_DIR" --target check-moe moe-fuzzers
-  "$ROOT/scripts/fuzz.sh" "$SANITIZE_DIR" "${MOE_FUZZ_SECONDS:-60}"
+  "$ROOT/scripts/fuzz.sh" "$SANITIZE_DIR" "${MOE_FUZZ_SECONDS:-30}"
 fi
