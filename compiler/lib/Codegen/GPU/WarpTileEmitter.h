@@ -458,13 +458,12 @@ private:
   void modelBoxBarrierInvalidation();
   /// On the host, with empty mbarriers: the model of them (Staging::
   /// emptyBarriers), set up for a run of the tile; the warp's wait for its
-  /// wgmmas retiring those of the slot's use `use` (its chunk use * slots +
-  /// slot); a release of that use; the issuing thread's wait
-  /// for the release of use `use` - 1 before the boxes of use `use`,
-  /// passing `parity`.
+  /// wgmmas retiring those of chunk `chunk`; the release of its slot; the
+  /// issuing thread's wait for the release of use `use` - 1 of slot `slot`
+  /// before the boxes of use `use`, passing `parity`.
   void initEmptyBarrierModel();
-  void modelSlotRetired(Value slot, Value use);
-  void modelSlotRelease(Value slot, Value use);
+  void modelSlotRetired(Value chunk);
+  void modelSlotRelease(Value chunk);
   void modelSlotAcquire(Value slot, Value use, Value parity);
   /// Field `field` of a host model (a memref of index whose last dimension
   /// is the model's fields): at `slot` of a model of slots, or (null) of
@@ -544,6 +543,19 @@ private:
   Value weightSlotOf(Value chunk) {
     return arith::RemUIOp::create(b, loc, chunk,
                                   constant(staging->weightSlots));
+  }
+  /// The use of its W slot that chunk `chunk` is (chunk / weightSlots):
+  /// the phase of the slot's mbarriers that stands for it.
+  Value weightSlotUseOf(Value chunk) {
+    return arith::DivUIOp::create(b, loc, chunk,
+                                  constant(staging->weightSlots));
+  }
+  /// Whether mbarrier phase `phase` is odd: the parity try_wait.parity
+  /// takes to wait for it (i1).
+  Value isOddPhase(Value phase) {
+    return arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ne,
+        arith::RemUIOp::create(b, loc, phase, constant(2)), constant(0));
   }
   /// Slot `slot` of staged buffer `buffer` ([slots, rows, kStagedRowStride]),
   /// the tile's rows: all of them, or (with `firstRow`) the window of

@@ -235,12 +235,9 @@ void WarpTileEmitter::takeFromPending(Value slot, BoxBarrierField field,
 
 void WarpTileEmitter::assertParityReturns(Value inProgress, Value parity,
                                           StringRef message) {
-  Value inProgressOdd = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::ne,
-      arith::RemUIOp::create(b, loc, inProgress, constant(2)), constant(0));
   cf::AssertOp::create(b, loc,
                        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
-                                             inProgressOdd, parity),
+                                             isOddPhase(inProgress), parity),
                        message);
 }
 
@@ -352,12 +349,16 @@ void WarpTileEmitter::initEmptyBarrierModel() {
   }
 }
 
-void WarpTileEmitter::modelSlotRetired(Value slot, Value use) {
+void WarpTileEmitter::modelSlotRetired(Value chunk) {
+  Value slot = weightSlotOf(chunk);
+  Value use = weightSlotUseOf(chunk);
   storeModelField(staging->emptyBarriers, slot, EmptyBarrierField::Retired,
                   arith::AddIOp::create(b, loc, use, constant(1)));
 }
 
-void WarpTileEmitter::modelSlotRelease(Value slot, Value use) {
+void WarpTileEmitter::modelSlotRelease(Value chunk) {
+  Value slot = weightSlotOf(chunk);
+  Value use = weightSlotUseOf(chunk);
   Value released =
       loadModelField(staging->emptyBarriers, slot, EmptyBarrierField::Released);
   cf::AssertOp::create(

@@ -326,15 +326,11 @@ void WarpTileEmitter::acquireSlot(Value chunk, Value slot) {
   std::optional<int64_t> known = getConstantIntValue(chunk);
   if (known && *known < staging->weightSlots)
     return;
-  Value slots = constant(staging->weightSlots);
-  Value reused =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, chunk, slots);
-  Value use = arith::DivUIOp::create(b, loc, chunk, slots);
+  Value reused = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, chunk,
+                                       constant(staging->weightSlots));
+  Value use = weightSlotUseOf(chunk);
   auto parityOf = [&] {
-    Value previous = arith::SubIOp::create(b, loc, use, constant(1));
-    return arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::ne,
-        arith::RemUIOp::create(b, loc, previous, constant(2)), constant(0));
+    return isOddPhase(arith::SubIOp::create(b, loc, use, constant(1)));
   };
   if (!staging->threadId)
     return whereTrue(reused, [&] { modelSlotAcquire(slot, use, parityOf()); });
@@ -344,10 +340,9 @@ void WarpTileEmitter::acquireSlot(Value chunk, Value slot) {
 }
 
 void WarpTileEmitter::releaseSlot(Value chunk) {
-  Value slots = constant(staging->weightSlots);
-  Value slot = arith::RemUIOp::create(b, loc, chunk, slots);
   if (!staging->threadId)
-    return modelSlotRelease(slot, arith::DivUIOp::create(b, loc, chunk, slots));
+    return modelSlotRelease(chunk);
+  Value slot = weightSlotOf(chunk);
   // The warp's wait for its wgmmas has retired the chunk's: one lane
   // arrives for the warp (the mbarrier counts the block's warps).
   Value lane = arith::RemUIOp::create(b, loc, staging->threadId,
@@ -552,11 +547,8 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     // On the host, where the GPU's wait retires the wgmmas of all but the
     // last `pendingChunks` chunks.
     if (staging->emptyBarriers)
-      whereChunkBack(chunk, staging->pendingChunks, [&](Value retired) {
-        Value slots = constant(staging->weightSlots);
-        modelSlotRetired(arith::RemUIOp::create(b, loc, retired, slots),
-                         arith::DivUIOp::create(b, loc, retired, slots));
-      });
+      whereChunkBack(chunk, staging->pendingChunks,
+                     [&](Value retired) { modelSlotRetired(retired); });
     release();
     if (staging->barrierModel && staging->pendingChunks > 0)
       endReads(chunk, staging->pendingChunks);
@@ -638,12 +630,9 @@ SmallVector<Value> WarpTileEmitter::emitDepthLoop(
     if (!boxes && !modelBoxes)
       return;
     auto wait = [&] {
-      Value slots = constant(staging->weightSlots);
-      Value use = arith::DivUIOp::create(b, loc, chunk, slots);
-      Value parity = arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::ne,
-          arith::RemUIOp::create(b, loc, use, constant(2)), constant(0));
-      Value slot = arith::RemUIOp::create(b, loc, chunk, slots);
+      Value use = weightSlotUseOf(chunk);
+      Value parity = isOddPhase(use);
+      Value slot = weightSlotOf(chunk);
       if (modelBoxes)
         return modelBoxWait(slot, use, parity);
       waitOnSlotBarrier(staging->weightBarriers, slot, parity);
